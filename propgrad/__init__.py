@@ -1,0 +1,27 @@
+"""propgrad: local interventional explanations (Penzel & Denzler, WACV 2026).
+
+Gradually change one property of one image, run models on every step, and measure how strongly and
+how systematically their outputs follow: the expected property gradient magnitude E[|grad_X F|], its
+shuffle-test p-value, and where the prediction flips.
+"""
+from .explain import ALL, PREDICTED, Explanation, ModelExplanation, OutputScore, explain
+from .images import load_image, load_rgba
+from .interventions import EDITS, Frames, Intervention, InterventionSeries, ParametricEdit, PatchBlend
+from .models.base import Model
+from .score import (
+    PermutationTestResult,
+    PredictionFlips,
+    permutation_test,
+    prediction_flips,
+    property_gradient,
+    step_correlation,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ALL", "EDITS", "Explanation", "Frames", "Intervention", "InterventionSeries", "Model",
+    "ModelExplanation", "OutputScore", "ParametricEdit", "PatchBlend", "PREDICTED",
+    "PermutationTestResult", "PredictionFlips", "explain", "load_image", "load_rgba",
+    "permutation_test", "prediction_flips", "property_gradient", "step_correlation",
+]

@@ -1,0 +1,269 @@
+"""Intervention x models -> an Explanation: the one result that plots, reports and the app read."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
+from .models.base import PROBABILITY, Model
+from .score import (
+    DEFAULT_ALPHA,
+    DEFAULT_PERMUTATIONS,
+    PredictionFlips,
+    _gradient_magnitude,
+    null_distribution,
+    _pvalue,
+    _rng,
+    prediction_flips,
+    step_correlation,
+)
+
+# How outputs of interest are chosen, per model: "predicted" (the class predicted on step 0 of the
+# first series), "all", or explicit class names / column indices.
+PREDICTED = "predicted"
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class OutputScore:
+    """Score and significance of one output (class or prompt) of one model.
+
+    ``score`` is E[|grad_X F|] averaged over series, ``pvalue`` the shuffle test of that mean,
+    ``series_scores`` the score of each series, ``correlation`` the mean Pearson correlation of the
+    output with the step index (NaN where the output is constant).
+    """
+
+    output: str
+    index: int
+    score: float
+    pvalue: float
+    significant: bool
+    correlation: float
+    series_scores: list[float]
+    null_distribution: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ModelExplanation:
+    """One model's outputs along every series, and the scores of its outputs of interest."""
+
+    name: str
+    output_names: list[str]
+    output_kind: str
+    outputs: np.ndarray  # (series, steps, k)
+    scores: list[OutputScore]
+    flips: list[PredictionFlips]  # one per series
+
+    @property
+    def output_of_interest(self) -> OutputScore:
+        """The first (by default the only) output of interest."""
+        return self.scores[0]
+
+    def mean_curve(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation over series of output ``index``, each of shape (steps,)."""
+        column = self.outputs[:, :, index]
+        return column.mean(axis=0), column.std(axis=0)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything one run of :func:`explain` found.
+
+    ``series`` holds the intervention's image series (``series[s].images[0]`` is the unedited input);
+    ``values`` are the property values of the first series, the x axis of every plot.
+    """
+
+    intervention: str
+    property_name: str
+    series: list[InterventionSeries]
+    models: list[ModelExplanation]
+    n_permutations: int
+    alpha: float
+    seed: int | None
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.series[0].values
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.series[0])
+
+    def model(self, name: str) -> ModelExplanation:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(f"no model named {name!r}; have {[m.name for m in self.models]}")
+
+
+def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
+    names = list(model.output_names)
+    if selection is None or selection == PREDICTED:
+        return [int(prediction_flips(outputs[0]).predicted[0])] if len(names) > 1 else [0]
+    if selection == ALL:
+        return list(range(len(names)))
+    chosen = [selection] if isinstance(selection, (str, int, np.integer)) else list(selection)
+    if not chosen:
+        raise ValueError(f"`outputs_of_interest` for model {model.name!r} is empty")
+    indices = []
+    for item in chosen:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= item < len(names):
+                raise ValueError(
+                    f"`outputs_of_interest`: index {item} is out of range for model {model.name!r} "
+                    f"with {len(names)} outputs"
+                )
+            indices.append(int(item))
+        elif isinstance(item, str) and item in names:
+            indices.append(names.index(item))
+        else:
+            raise ValueError(
+                f"`outputs_of_interest`: {item!r} is not an output of model {model.name!r}; "
+                f"use an index or one of its names, e.g. {names[:5]}"
+            )
+    return indices
+
+
+def _check_series(series: list[InterventionSeries]) -> None:
+    if not series:
+        raise ValueError("the intervention produced no series")
+    lengths = {len(one) for one in series}
+    if len(lengths) != 1:
+        raise ValueError(f"all series must have the same number of steps, got {sorted(lengths)}")
+    if len(series[0]) < 3:
+        raise ValueError(f"an intervention needs at least 3 steps, got {len(series[0])}")
+
+
+def _predict(model: Model, series: list[InterventionSeries]) -> np.ndarray:
+    """One batched call over every image of every series -> (series, steps, k)."""
+    images = [image for one in series for image in one.images]
+    outputs = np.asarray(model.predict(images), dtype=np.float64)
+    k = len(model.output_names)
+    if outputs.shape != (len(images), k):
+        raise ValueError(
+            f"model {model.name!r} returned outputs of shape {outputs.shape}, expected {(len(images), k)}"
+        )
+    if not np.all(np.isfinite(outputs)):
+        raise ValueError(f"model {model.name!r} returned NaN or infinite outputs")
+    return outputs.reshape(len(series), len(series[0]), k)
+
+
+def score_outputs(
+    name: str,
+    output_names: Sequence[str],
+    output_kind: str,
+    outputs: np.ndarray,
+    indices: Sequence[int],
+    n_permutations: int,
+    alpha: float,
+    rng: np.random.Generator,
+) -> ModelExplanation:
+    """Scores, p-values and flips for precomputed outputs of shape (series, steps, k)."""
+    per_series = _gradient_magnitude(outputs)  # (series, k)
+    chosen = outputs[:, :, list(indices)]
+    null = null_distribution(chosen, n_permutations, rng)
+    observed = per_series[:, list(indices)].mean(axis=0)
+    pvalues = _pvalue(observed, null, "two-sided")
+    scores = []
+    for position, index in enumerate(indices):
+        correlations = [step_correlation(outputs[s, :, index]) for s in range(outputs.shape[0])]
+        finite = [c for c in correlations if np.isfinite(c)]
+        scores.append(
+            OutputScore(
+                output=str(output_names[index]),
+                index=int(index),
+                score=float(observed[position]),
+                pvalue=float(pvalues[position]),
+                significant=bool(pvalues[position] <= alpha),
+                correlation=float(np.mean(finite)) if finite else float("nan"),
+                series_scores=[float(v) for v in per_series[:, index]],
+                null_distribution=null[:, position],
+            )
+        )
+    flips = [prediction_flips(one) for one in outputs]
+    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips)
+
+
+def explain(
+    image: Image.Image | None,
+    intervention: Intervention | Sequence[InterventionSeries],
+    models: Model | Sequence[Model],
+    *,
+    outputs_of_interest=None,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    alpha: float = DEFAULT_ALPHA,
+    seed: int | None = 0,
+    progress: ProgressFn = no_progress,
+) -> Explanation:
+    """Explain how the models' predictions for ``image`` depend on the intervened property.
+
+    Parameters
+    ----------
+    image : PIL image or None
+        The input; None for interventions that bring their own images (frames).
+    intervention : Intervention or list of InterventionSeries
+        The source of the gradual change, or series it already produced (e.g. from a cache).
+    models : Model or list of Model
+        Every model is run on every step of every series, in one batch each.
+    outputs_of_interest : None, "predicted", "all", a name/index, a list of them, or a dict
+        Which outputs to score; a dict maps model name to its own selection. Default: the class each
+        model predicts on step 0.
+    n_permutations, alpha, seed
+        Shuffle test settings; the same seed gives the same p-values.
+    progress : callable(fraction, message)
+        Called as the intervention and the models run.
+
+    Examples
+    --------
+    >>> from propgrad import explain, ParametricEdit, EfficientNetLite0
+    >>> result = explain(image, ParametricEdit("brightness", stop=0.2, steps=10), EfficientNetLite0())
+    >>> result.models[0].output_of_interest.score  # doctest: +SKIP
+    """
+    # 1. Validate the settings.
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
+        raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must lie strictly between 0 and 1, got {alpha!r}")
+    models = [models] if isinstance(models, Model) else list(models)
+    if not models:
+        raise ValueError("`models` is empty: choose at least one model")
+    names = [model.name for model in models]
+    if len(set(names)) != len(names):
+        raise ValueError(f"model names must be unique, got {names}")
+
+    # 2. Produce the intervention series.
+    if isinstance(intervention, Intervention):
+        name = intervention.name
+        series = intervention.series(image, progress=lambda f, m="": progress(0.7 * f, m))
+    else:
+        series = list(intervention)
+        name = series[0].property_name if series else "series"
+    _check_series(series)
+
+    # 3. Run every model on every step, then score. Each model gets its own generator from the seed,
+    # so its p-values do not depend on which other models run beside it.
+    results = []
+    for number, model in enumerate(models):
+        progress(0.7 + 0.3 * number / len(models), f"running {model.name}")
+        outputs = _predict(model, series)
+        selection = outputs_of_interest.get(model.name) if isinstance(outputs_of_interest, dict) else outputs_of_interest
+        indices = _resolve_outputs(selection, model, outputs)
+        results.append(
+            score_outputs(
+                model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
+                outputs, indices, int(n_permutations), alpha, _rng(seed),
+            )
+        )
+    progress(1.0, "done")
+    return Explanation(
+        intervention=name,
+        property_name=series[0].property_name,
+        series=series,
+        models=results,
+        n_permutations=int(n_permutations),
+        alpha=float(alpha),
+        seed=seed,
+    )

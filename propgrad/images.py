@@ -1,0 +1,128 @@
+"""Loading and normalising user images: whatever comes in, an 8-bit RGB PIL image goes out."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MIN_SIDE = 16
+# Larger inputs are downscaled on load: models see 224 to 512 px, and a 100-megapixel upload would
+# only cost memory. Decompression bombs beyond PIL's own limit are refused by PIL itself.
+MAX_SIDE = 2048
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
+
+
+def _to_8bit_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale by the actual range instead of clipping at 255.
+        array = np.asarray(image, dtype=np.float64)
+        high = array.max()
+        array = array / (65535.0 if high > 255 else max(high, 1.0)) * 255.0
+        image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+    elif image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        array = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
+        image = Image.fromarray(array.astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        canvas = Image.new("RGBA", image.size, (*background, 255))
+        image = Image.alpha_composite(canvas, image)
+    return image.convert("RGB")
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ValueError(f"`image` array must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if array.dtype == np.uint8:
+        data = array
+    elif array.dtype == np.uint16:
+        data = (array / 257.0).round().astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer):
+        values = array.astype(np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ValueError("`image` array contains NaN or infinite values")
+        scale = 255.0 if values.max(initial=0) <= 1.0 else 1.0
+        data = np.clip(values * scale, 0, 255).round().astype(np.uint8)
+    else:
+        raise TypeError(f"`image` array has unsupported dtype {array.dtype}")
+    return Image.fromarray(data)
+
+
+def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image.Image:
+    """Return ``image`` as an 8-bit RGB PIL image, EXIF rotation applied, at most ``max_side`` px.
+
+    Accepts a PIL image, a numpy array (uint8, uint16 or float in [0, 1]), a file path or raw bytes.
+    Greyscale, palette, 16-bit and transparent images are converted (transparency over white).
+    Raises ``ValueError`` naming ``name`` for unreadable files and images smaller than 16 px.
+    """
+    if image is None:
+        raise ValueError(f"`{name}` is missing: provide an image")
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        if not path.is_file():
+            raise ValueError(f"`{name}`: no such file {str(path)!r}")
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                pil = ImageOps.exif_transpose(opened)
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise ValueError(
+                f"`{name}`: {path.name!r} is not a readable image ({error.__class__.__name__}); "
+                f"use PNG, JPEG or WebP"
+            ) from error
+    elif isinstance(image, (bytes, bytearray)):
+        try:
+            with Image.open(io.BytesIO(image)) as opened:
+                opened.load()
+                pil = ImageOps.exif_transpose(opened)
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise ValueError(f"`{name}`: the data is not a readable image; use PNG, JPEG or WebP") from error
+    elif isinstance(image, np.ndarray):
+        pil = _from_array(image)
+    elif isinstance(image, Image.Image):
+        pil = image
+    else:
+        raise TypeError(f"`{name}` must be a PIL image, numpy array, path or bytes, got {type(image).__name__}")
+    if min(pil.size) < MIN_SIDE:
+        raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px; it must be at least {MIN_SIDE} px on each side")
+    rgb = _to_8bit_rgb(pil)
+    if max(rgb.size) > max_side:
+        rgb = rgb.copy()
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return rgb if rgb is not image else rgb.copy()
+
+
+def load_rgba(image, *, name: str = "patch", max_side: int = MAX_SIDE) -> Image.Image:
+    """Load a patch with its transparency kept: RGBA, 8-bit. Images without alpha are fully opaque."""
+    if isinstance(image, Image.Image) and image.mode == "RGBA":
+        pil = image.copy()
+    else:
+        if isinstance(image, (str, os.PathLike, bytes, bytearray)):
+            source = Path(image) if not isinstance(image, (bytes, bytearray)) else io.BytesIO(image)
+            try:
+                with Image.open(source) as opened:
+                    opened.load()
+                    pil = opened.copy()
+            except (UnidentifiedImageError, OSError, SyntaxError, FileNotFoundError) as error:
+                raise ValueError(f"`{name}` is not a readable image; use a PNG with transparency") from error
+        elif isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4:
+            pil = Image.fromarray(np.asarray(image, dtype=np.uint8), "RGBA")
+        else:
+            pil = image
+        if isinstance(pil, Image.Image) and pil.mode in ("RGBA", "LA", "PA", "P"):
+            pil = pil.convert("RGBA")
+        else:
+            pil = load_image(pil, name=name, max_side=max_side).convert("RGBA")
+    if min(pil.size) < 2:
+        raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px; it is too small to paste")
+    if max(pil.size) > max_side:
+        pil.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return pil

@@ -1,0 +1,50 @@
+"""The one protocol every intervention follows, and the series it produces."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+# progress(fraction in [0, 1], message): the package reports, the app decides how to show it.
+ProgressFn = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str = "") -> None:
+    """Default progress callback: ignore."""
+
+
+@dataclass(frozen=True)
+class InterventionSeries:
+    """An ordered series of images in which one property changes step by step.
+
+    ``images[0]`` is the unedited input; ``values[i]`` is the property value at step i (opacity,
+    brightness factor, guidance scale, frame angle...), in the unit named by ``property_name``.
+    """
+
+    images: list[Image.Image]
+    values: np.ndarray
+    property_name: str
+    label: str = ""
+
+    def __post_init__(self):
+        if len(self.images) != len(self.values):
+            raise ValueError(f"series has {len(self.images)} images but {len(self.values)} property values")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+@runtime_checkable
+class Intervention(Protocol):
+    """Turns one image into one or more ordered series (several patches or seeds give several).
+
+    ``image`` may be None for sources that bring their own images (uploaded frames).
+    """
+
+    name: str
+
+    def series(self, image: Image.Image | None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
+        ...

@@ -1,0 +1,63 @@
+"""Captured real-life interventions: an ordered list of frames, e.g. a turntable rotation."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..images import load_image
+from .base import InterventionSeries, ProgressFn, no_progress
+
+
+def _natural_key(name: str):
+    import re
+
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+@dataclass(frozen=True)
+class Frames:
+    """An uploaded series of frames; step 0 is the first frame.
+
+    Paths are sorted by file name (natural order, so ``frame_10`` follows ``frame_9``) unless
+    ``order`` gives the indices explicitly. Frames whose size differs from the first frame's are
+    resized to it. ``values`` are the property values (e.g. angles); default: the frame index.
+    """
+
+    frames: Sequence
+    order: Sequence[int] | None = None
+    values: Sequence[float] | None = None
+    property_name: str = "frame"
+    sort_by_name: bool = True
+
+    name = "frames"
+
+    def __post_init__(self):
+        frames = list(self.frames)
+        if len(frames) < 3:
+            raise ValueError(f"`frames` needs at least 3 images, got {len(frames)}")
+        if self.order is not None:
+            if sorted(self.order) != list(range(len(frames))):
+                raise ValueError(f"`order` must be a permutation of 0..{len(frames) - 1}, got {list(self.order)}")
+            frames = [frames[i] for i in self.order]
+        elif self.sort_by_name and all(isinstance(f, (str, os.PathLike)) for f in frames):
+            frames = sorted(frames, key=lambda f: _natural_key(Path(f).name))
+        if self.values is not None and len(self.values) != len(frames):
+            raise ValueError(f"`values` has {len(self.values)} entries for {len(frames)} frames")
+        object.__setattr__(self, "frames", frames)
+
+    def series(self, image: Image.Image | None = None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
+        loaded = []
+        for number, frame in enumerate(self.frames):
+            label = Path(frame).name if isinstance(frame, (str, os.PathLike)) else f"frame {number + 1}"
+            picture = load_image(frame, name=label)
+            if loaded and picture.size != loaded[0].size:
+                picture = picture.resize(loaded[0].size, Image.Resampling.LANCZOS)
+            loaded.append(picture)
+            progress((number + 1) / len(self.frames), f"loaded {label}")
+        values = np.arange(len(loaded), dtype=np.float64) if self.values is None else np.asarray(self.values, float)
+        return [InterventionSeries(loaded, values, self.property_name, label="frames")]
