@@ -1,0 +1,155 @@
+"""Export an Explanation: JSON (documented fields), CSV of the curves, and a folder or zip with plots.
+
+``report.json`` fields
+----------------------
+propgrad_version, intervention, property_name, values (property value per step), n_steps,
+series_labels, n_permutations, alpha, seed, and ``models``: one entry per model with
+  name, output_kind ("probability" or "similarity"), output_names,
+  outputs            per step, per output: the model's outputs (mean over series when there are several),
+  series_outputs     per series, per step, per output (only with several series),
+  output_of_interest the first scored output's name; score, pvalue, significant, correlation of it,
+  outputs_of_interest every scored output: name, index, score (E[|grad_X F|], mean over series),
+                     pvalue (two-sided shuffle test, +1 corrected), significant (p <= alpha),
+                     correlation (Pearson with the step index; null when undefined), series_scores,
+  flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
+  flips_per_series   the same for every series (only with several series).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import plots
+from .explain import Explanation, ModelExplanation
+from .score import PredictionFlips
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
+    names = output_names if len(output_names) > 1 else ["below threshold", output_names[0]]
+    return {
+        "flipped": flips.flipped,
+        "n_flips": flips.n_flips,
+        "flip_steps": list(flips.flip_steps),
+        "predicted": [names[int(i)] for i in flips.predicted],
+    }
+
+
+def _model_dict(model: ModelExplanation) -> dict:
+    first = model.output_of_interest
+    entry = {
+        "name": model.name,
+        "output_kind": model.output_kind,
+        "output_names": list(model.output_names),
+        "outputs": np.round(model.outputs.mean(axis=0), 7).tolist(),
+        "output_of_interest": first.output,
+        "score": first.score,
+        "pvalue": first.pvalue,
+        "significant": first.significant,
+        "correlation": _finite_or_none(first.correlation),
+        "outputs_of_interest": [
+            {
+                "name": score.output,
+                "index": score.index,
+                "score": score.score,
+                "pvalue": score.pvalue,
+                "significant": score.significant,
+                "correlation": _finite_or_none(score.correlation),
+                "series_scores": score.series_scores,
+            }
+            for score in model.scores
+        ],
+        "flips": _flips_dict(model.flips[0], model.output_names),
+    }
+    if len(model.outputs) > 1:
+        entry["series_outputs"] = np.round(model.outputs, 7).tolist()
+        entry["flips_per_series"] = [_flips_dict(f, model.output_names) for f in model.flips]
+    return entry
+
+
+def to_dict(explanation: Explanation) -> dict:
+    """The machine-readable report (see the module docstring for the fields)."""
+    from . import __version__
+
+    return {
+        "propgrad_version": __version__,
+        "intervention": explanation.intervention,
+        "property_name": explanation.property_name,
+        "values": [float(v) for v in explanation.values],
+        "n_steps": explanation.n_steps,
+        "series_labels": [series.label for series in explanation.series],
+        "n_permutations": explanation.n_permutations,
+        "alpha": explanation.alpha,
+        "seed": explanation.seed,
+        "models": [_model_dict(model) for model in explanation.models],
+    }
+
+
+def summary_rows(explanation: Explanation) -> list[dict]:
+    """One row per model and output of interest: what the app's table and the command line print."""
+    rows = []
+    for model in explanation.models:
+        for score in model.scores:
+            flips = model.flips
+            rows.append(
+                {
+                    "model": model.name,
+                    "output": score.output,
+                    "score": score.score,
+                    "pvalue": score.pvalue,
+                    "significant": score.significant,
+                    "flipped": any(f.flipped for f in flips),
+                    "flip_steps": flips[0].flip_steps,
+                    "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
+                }
+            )
+    return rows
+
+
+def write_csv(explanation: Explanation, path: str | Path) -> Path:
+    """The plotted curves: one row per series and step, one column per model and output of interest."""
+    path = Path(path)
+    columns = [(model, score) for model in explanation.models for score in model.scores]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["series", "step", explanation.property_name]
+                        + [f"{model.name} | {score.output}" for model, score in columns])
+        for s, series in enumerate(explanation.series):
+            for step, value in enumerate(series.values):
+                writer.writerow([series.label or s, step, f"{value:.6g}"]
+                                + [f"{model.outputs[s, step, score.index]:.7g}" for model, score in columns])
+    return path
+
+
+def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Path]:
+    """Write report.json, curves.csv, strip.png, curves.png, null.png and animation.gif into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json"}
+    paths["json"].write_text(json.dumps(to_dict(explanation), indent=1))
+    paths["csv"] = write_csv(explanation, out / "curves.csv")
+    paths["strip"] = plots.save_figure(plots.image_strip(explanation), out / "strip.png")
+    paths["curves"] = plots.save_figure(plots.output_curves(explanation), out / "curves.png")
+    paths["null"] = plots.save_figure(plots.null_distributions(explanation), out / "null.png")
+    paths["animation"] = plots.save_animation(explanation, out / "animation.gif")
+    return paths
+
+
+def write_zip(explanation: Explanation, zip_path: str | Path) -> Path:
+    """Everything :func:`write_report` writes, in one zip file."""
+    zip_path = Path(zip_path)
+    with tempfile.TemporaryDirectory(prefix="propgrad-report-") as folder:
+        paths = write_report(explanation, folder)
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in paths.values():
+                archive.write(path, arcname=path.name)
+    return zip_path
