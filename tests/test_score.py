@@ -1,0 +1,187 @@
+"""The score, shuffle test, correlation and flips, checked against plain loops written here."""
+import numpy as np
+import pytest
+
+from propgrad import permutation_test, prediction_flips, property_gradient, step_correlation
+
+
+# --- reference implementations, deliberately naive ---------------------------------------------
+def loop_gradient(y):
+    n = len(y)
+    total = abs(y[1] - y[0]) + abs(y[n - 1] - y[n - 2])
+    for i in range(1, n - 1):
+        total += abs((y[i + 1] - y[i - 1]) / 2.0)
+    return total / n
+
+
+def loop_permutation_pvalue(y, n_permutations, rng):
+    observed = loop_gradient(y)
+    null = []
+    for _ in range(n_permutations):
+        null.append(loop_gradient([y[i] for i in rng.permutation(len(y))]))
+    centre = sum(null) / len(null)
+    extreme = sum(abs(t - centre) >= abs(observed - centre) - 1e-12 for t in null)
+    return observed, (1 + extreme) / (n_permutations + 1), np.array(null)
+
+
+def loop_pearson(y):
+    x = list(range(len(y)))
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    sxx = sum((a - mx) ** 2 for a in x)
+    syy = sum((b - my) ** 2 for b in y)
+    return sxy / (sxx * syy) ** 0.5
+
+
+# --- property gradient --------------------------------------------------------------------------
+@pytest.mark.parametrize("steps", [3, 4, 17, 100])
+def test_gradient_matches_loop_and_numpy(steps):
+    y = np.random.default_rng(steps).random((steps, 5))
+    score = property_gradient(y)
+    assert score.shape == (5,)
+    for column in range(5):
+        assert score[column] == pytest.approx(loop_gradient(list(y[:, column])), abs=1e-12)
+        assert score[column] == pytest.approx(np.abs(np.gradient(y[:, column])).mean(), abs=1e-12)
+
+
+def test_gradient_of_linear_ramp_is_its_slope():
+    assert property_gradient(np.linspace(0, 0.9, 10)) == pytest.approx(0.1)
+    assert isinstance(property_gradient([0.0, 0.5, 1.0]), float)
+
+
+def test_constant_series_scores_zero_and_p_one():
+    result = permutation_test(np.full(12, 0.7), n_permutations=500, rng=0)
+    assert result.statistic == 0.0
+    assert result.pvalue == 1.0
+    columns = permutation_test(np.full((12, 3), 0.2), n_permutations=200, rng=0)
+    np.testing.assert_array_equal(columns.pvalue, [1.0, 1.0, 1.0])
+
+
+# --- shuffle test ---------------------------------------------------------------------------------
+def test_permutation_test_null_matches_loop_distribution():
+    """Same observed score; p-values and null moments agree with an independent loop."""
+    y = np.sin(np.linspace(0, 3, 25)) + np.random.default_rng(1).normal(0, 0.3, 25)
+    vectorised = permutation_test(y, n_permutations=4000, rng=3)
+    observed, p_loop, null_loop = loop_permutation_pvalue(list(y), 4000, np.random.default_rng(4))
+    assert vectorised.statistic == pytest.approx(observed, abs=1e-12)
+    assert vectorised.null_distribution.mean() == pytest.approx(null_loop.mean(), rel=0.02)
+    assert vectorised.null_distribution.std() == pytest.approx(null_loop.std(), rel=0.08)
+    assert vectorised.pvalue == pytest.approx(p_loop, abs=0.03)
+
+
+def test_null_scores_are_scores_of_real_permutations():
+    """Every null value is the score of some reordering: same multiset of values, recomputed by loop."""
+    y = np.random.default_rng(0).random(6)
+    result = permutation_test(y, n_permutations=300, rng=1)
+    import itertools
+
+    all_scores = {round(loop_gradient([y[i] for i in order]), 12) for order in itertools.permutations(range(6))}
+    assert {round(v, 12) for v in result.null_distribution} <= all_scores
+
+
+def test_pvalue_formula_uses_plus_one_and_two_sided_distance():
+    y = np.random.default_rng(5).random((30, 4))
+    result = permutation_test(y, n_permutations=999, rng=2)
+    null = result.null_distribution
+    centre = null.mean(axis=0)
+    expected = (1 + (np.abs(null - centre) >= np.abs(result.statistic - centre) - 1e-12).sum(axis=0)) / 1000
+    np.testing.assert_allclose(result.pvalue, expected)
+    assert np.all(result.pvalue >= 1 / 1000)
+
+
+def test_smooth_sigmoid_is_significant_and_below_null():
+    x = np.linspace(-6, 6, 30)
+    result = permutation_test(1 / (1 + np.exp(-x)), n_permutations=10_000, rng=0)
+    assert result.pvalue == pytest.approx(1 / 10_001)
+    assert result.statistic < result.null_distribution.min()
+    assert permutation_test(1 / (1 + np.exp(-x)), alternative="less", n_permutations=999, rng=0).pvalue == 0.001
+
+
+def test_step_function_is_significant():
+    y = np.r_[np.zeros(15), np.ones(15)]
+    assert permutation_test(y, n_permutations=2000, rng=0).pvalue < 0.01
+
+
+def test_pure_noise_is_not_significant_on_average():
+    rng = np.random.default_rng(11)
+    pvalues = [permutation_test(rng.normal(size=40), n_permutations=500, rng=i).pvalue for i in range(40)]
+    # Under the null, p is roughly uniform: few below alpha, median near one half.
+    assert np.mean(np.array(pvalues) <= 0.01) <= 0.1
+    assert 0.25 < np.median(pvalues) < 0.75
+
+
+def test_columns_are_tested_independently():
+    x = np.linspace(-5, 5, 25)
+    noise = np.random.default_rng(3).random(25)
+    result = permutation_test(np.c_[1 / (1 + np.exp(-x)), noise, np.ones(25)], n_permutations=2000, rng=0)
+    assert result.pvalue[0] < 0.01 and result.pvalue[1] > 0.01 and result.pvalue[2] == 1.0
+    assert result.null_distribution.shape == (2000, 3)
+
+
+def test_same_seed_same_result_and_generator_accepted():
+    y = np.random.default_rng(0).random((20, 3))
+    a = permutation_test(y, n_permutations=300, rng=42)
+    b = permutation_test(y, n_permutations=300, rng=np.random.default_rng(42))
+    np.testing.assert_array_equal(a.null_distribution, b.null_distribution)
+    np.testing.assert_array_equal(a.pvalue, b.pvalue)
+
+
+def test_long_series_with_many_outputs_takes_the_blockwise_path():
+    """Past the pair-table size the direct path runs; both must agree on the same permutations."""
+    from propgrad import score
+
+    y = np.random.default_rng(2).random((40, 7))
+    table = permutation_test(y, n_permutations=700, rng=9)
+    saved = score._TABLE_ELEMENTS
+    score._TABLE_ELEMENTS = 0
+    try:
+        direct = permutation_test(y, n_permutations=700, rng=9)
+    finally:
+        score._TABLE_ELEMENTS = saved
+    np.testing.assert_allclose(table.null_distribution, direct.null_distribution, atol=1e-12)
+
+
+def test_several_series_average_their_scores():
+    rng = np.random.default_rng(0)
+    stacked = rng.random((3, 15, 2))
+    result = permutation_test(stacked, n_permutations=200, rng=0)
+    expected = np.mean([property_gradient(s) for s in stacked], axis=0)
+    np.testing.assert_allclose(result.statistic, expected)
+
+
+@pytest.mark.parametrize(
+    "outputs, kwargs, message",
+    [
+        ([0.1, 0.2], {}, "at least 3 steps"),
+        ([0.1, np.nan, 0.3], {}, "NaN"),
+        (np.zeros((2, 2, 2, 2)), {}, "shape"),
+        ([0.1, 0.2, 0.3], {"n_permutations": 0}, "n_permutations"),
+        ([0.1, 0.2, 0.3], {"alternative": "bigger"}, "alternative"),
+        ([0.1, 0.2, 0.3], {"rng": "seed"}, "rng"),
+    ],
+)
+def test_bad_input_names_the_argument(outputs, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        permutation_test(outputs, **kwargs)
+
+
+def test_non_numeric_outputs_raise_type_error():
+    with pytest.raises(TypeError, match="outputs"):
+        property_gradient(["a", "b", "c"])
+
+
+# --- correlation and flips ---------------------------------------------------------------------------
+def test_step_correlation_matches_loop():
+    y = np.random.default_rng(7).random(20)
+    assert step_correlation(y) == pytest.approx(loop_pearson(list(y)))
+    assert np.isnan(step_correlation(np.ones(5)))
+
+
+def test_prediction_flips_multiclass_and_binary():
+    probabilities = [[0.8, 0.1, 0.1], [0.4, 0.5, 0.1], [0.3, 0.6, 0.1], [0.5, 0.2, 0.3]]
+    flips = prediction_flips(probabilities)
+    assert flips.flip_steps == [1, 3] and flips.n_flips == 2 and flips.flipped
+    assert list(flips.predicted) == [0, 1, 1, 0] and not flips.changed_from_original
+    binary = prediction_flips([0.9, 0.7, 0.4, 0.2])
+    assert binary.flip_steps == [2] and binary.changed_from_original
+    assert not prediction_flips([[0.6, 0.4]] * 5).flipped
