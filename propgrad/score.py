@@ -18,6 +18,7 @@ ALTERNATIVES = ("two-sided", "less", "greater")
 _BLOCK_ELEMENTS = 2_000_000
 # Above this many entries the pair table costs more than it saves (long series, many outputs).
 _TABLE_ELEMENTS = 4_000_000
+_FLOAT32_KEYS_MAX_STEPS = 128
 # Null scores that differ from the observed one only by rounding count as ties (as scipy does).
 _TIE_RTOL = 1e-12
 
@@ -132,12 +133,16 @@ def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Ge
     n_series, steps, k = series.shape
     null = np.zeros((n_permutations, k))
     use_table = 2 * steps * steps * k <= _TABLE_ELEMENTS
+    # Random sort keys: float32 sorts twice as fast; its ties (2**24 values) are rare enough for short
+    # series (under 3e-4 per permutation at 100 steps) and cannot make an order invalid, only a tied
+    # pair's order non-random. Longer series use float64 keys.
+    keys = np.float32 if steps <= _FLOAT32_KEYS_MAX_STEPS else np.float64
     block = max(1, _BLOCK_ELEMENTS // (steps * k))
     for one_series in series:
         table = _pair_table(one_series) if use_table else np.ascontiguousarray(one_series.T)
         for start in range(0, n_permutations, block):
             stop = min(start + block, n_permutations)
-            orders = rng.random((stop - start, steps)).argsort(axis=1)
+            orders = rng.random((stop - start, steps), dtype=keys).argsort(axis=1)
             if use_table:
                 gathered = np.take(table, _pair_indices(orders, steps), axis=1)  # (k, block, steps)
                 null[start:stop] += gathered.sum(axis=-1).T / steps
