@@ -1,0 +1,321 @@
+"""Interventions, image loading and explain(): invariants for every intervention x model pair."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import propgrad as pg
+from propgrad.interventions import EDITS
+
+
+class MeanColourModel:
+    """Tiny deterministic model: softmax over the mean R, G, B of the image (a stand-in classifier)."""
+
+    name = "mean colour"
+    output_names = ["red", "green", "blue"]
+    output_kind = "probability"
+
+    def predict(self, images):
+        means = np.stack([np.asarray(image, dtype=np.float64).reshape(-1, 3).mean(axis=0) / 255 for image in images])
+        logits = 8 * means
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+class TinyTorchModel:
+    """A random-weight conv net: batched and one-by-one outputs must agree."""
+
+    name = "tiny conv"
+    output_kind = "probability"
+    output_names = ["a", "b", "c", "d"]
+
+    def __init__(self):
+        import torch
+
+        torch.manual_seed(0)
+        self.net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+            torch.nn.Flatten(), torch.nn.Linear(8, 4),
+        ).eval()
+
+    def predict(self, images):
+        import torch
+
+        batch = torch.stack([torch.from_numpy(np.asarray(im.resize((32, 32)), dtype=np.float32) / 255).permute(2, 0, 1)
+                             for im in images])
+        with torch.inference_mode():
+            return torch.softmax(self.net(batch), dim=1).numpy()
+
+
+def _photo(seed=0, size=(96, 64)):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0 : size[1], 0 : size[0]]
+    array = np.stack([x * 255 / size[0], y * 255 / size[1], rng.integers(0, 255, (size[1], size[0]))], axis=-1)
+    return Image.fromarray(array.astype(np.uint8))
+
+
+def _patch():
+    patch = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    patch.paste((255, 0, 200, 255), (4, 4, 16, 16))
+    return patch
+
+
+def _frames(tmp_path, count=5):
+    paths = []
+    for i in reversed(range(count)):  # written out of order on purpose
+        path = tmp_path / f"frame_{i}.png"
+        _photo(i).rotate(30 * i).save(path)
+        paths.append(path)
+    return paths
+
+
+INTERVENTIONS = {
+    **{f"edit-{kind}": (lambda tmp, kind=kind: pg.ParametricEdit(kind, steps=5)) for kind in EDITS},
+    "patch": lambda tmp: pg.PatchBlend([_patch(), _patch().rotate(45)], position=(0.3, 0.6), scale=0.4, steps=5),
+    "frames": lambda tmp: pg.Frames(_frames(tmp)),
+}
+MODELS = {"mean-colour": MeanColourModel, "tiny-torch": TinyTorchModel}
+
+
+@pytest.mark.parametrize("model_name", sorted(MODELS))
+@pytest.mark.parametrize("intervention_name", sorted(INTERVENTIONS))
+def test_every_intervention_model_pair(intervention_name, model_name, tmp_path):
+    image = _photo()
+    before = np.asarray(image).copy()
+    intervention = INTERVENTIONS[intervention_name](tmp_path)
+    model = MODELS[model_name]()
+    source = None if intervention_name == "frames" else image
+    result = pg.explain(source, intervention, model, n_permutations=200, seed=0)
+
+    # The input image is untouched.
+    np.testing.assert_array_equal(np.asarray(image), before)
+    # Step 0 is the original (for frames: the first frame by file name).
+    original = source if source is not None else Image.open(tmp_path / "frame_0.png").convert("RGB")
+    for series in result.series:
+        np.testing.assert_array_equal(np.asarray(series.images[0]), np.asarray(original))
+        assert len(series.images) == len(series.values) >= 3
+    # Batched outputs equal one-by-one outputs.
+    for s, series in enumerate(result.series):
+        single = np.concatenate([model.predict([im]) for im in series.images])
+        np.testing.assert_allclose(result.models[0].outputs[s], single, atol=1e-5)
+    score = result.models[0].output_of_interest
+    assert 0 <= score.score and 1 / 201 <= score.pvalue <= 1
+
+
+def test_parametric_values_and_identity_start():
+    edit = pg.ParametricEdit("brightness", stop=0.2, steps=5)
+    np.testing.assert_allclose(edit.values(), [1.0, 0.8, 0.6, 0.4, 0.2])
+    shifted = pg.ParametricEdit("hue", start=30, stop=90, steps=4).values()
+    assert shifted[0] == 0 and shifted[1] == 30 and shifted[-1] == 90
+
+
+def test_patch_opacity_rises_linearly_and_patch_appears():
+    image = Image.new("RGB", (64, 64), (0, 0, 0))
+    patch = Image.new("RGBA", (10, 10), (200, 100, 50, 255))
+    series = pg.PatchBlend(patch, position=(0.5, 0.5), scale=0.5, steps=5).series(image)[0]
+    np.testing.assert_allclose(series.values, [0, 0.25, 0.5, 0.75, 1])
+    centre = [np.asarray(im)[32, 32] for im in series.images]
+    np.testing.assert_allclose([c[0] for c in centre], [0, 50, 100, 150, 200], atol=1)
+    assert np.asarray(series.images[-1])[0, 0].tolist() == [0, 0, 0]  # outside the patch
+
+
+def test_transparent_patch_pixels_leave_the_image_alone():
+    image = Image.new("RGB", (40, 40), (10, 20, 30))
+    patch = Image.new("RGBA", (40, 40), (255, 255, 255, 0))
+    last = pg.PatchBlend(patch, scale=1.0, steps=3).series(image)[0].images[-1]
+    assert np.all(np.asarray(last) == [10, 20, 30])
+
+
+def test_frames_sort_naturally_and_resize_mismatched(tmp_path):
+    for i in (10, 2, 1):
+        Image.new("RGB", (32 + i, 32), (i * 20, 0, 0)).save(tmp_path / f"f{i}.png")
+    series = pg.Frames(sorted(tmp_path.iterdir())).series(None)[0]
+    assert [np.asarray(im)[0, 0, 0] for im in series.images] == [20, 40, 200]
+    assert {im.size for im in series.images} == {(33, 32)}
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: pg.ParametricEdit("sharpness"), "kind"),
+        (lambda: pg.ParametricEdit("brightness", steps=2), "steps"),
+        (lambda: pg.ParametricEdit("brightness", stop=-1), "stop"),
+        (lambda: pg.ParametricEdit("brightness", stop=1.0), "would not change"),
+        (lambda: pg.PatchBlend([]), "patches"),
+        (lambda: pg.PatchBlend(_patch(), scale=0), "scale"),
+        (lambda: pg.PatchBlend(_patch(), position=(2, 0.5)), "position"),
+        (lambda: pg.PatchBlend(b"not an image"), "patch 1"),
+        (lambda: pg.Frames(["a.png", "b.png"]), "at least 3"),
+        (lambda: pg.Frames([_photo()] * 3, order=[0, 0, 1]), "order"),
+    ],
+)
+def test_bad_intervention_arguments(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_frames_with_unreadable_file(tmp_path):
+    paths = _frames(tmp_path, 3)
+    (tmp_path / "frame_1.png").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="frame_1.png"):
+        pg.Frames(paths).series(None)
+
+
+# --- image loading -----------------------------------------------------------------------------
+def _png_bytes(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        Image.new("L", (40, 30), 128),
+        Image.new("RGBA", (40, 30), (255, 0, 0, 128)),
+        Image.new("P", (40, 30)),
+        Image.new("I;16", (40, 30), 40000),
+        np.full((30, 40), 40000, dtype=np.uint16),
+        np.random.default_rng(0).random((30, 40, 3)),
+        np.zeros((30, 40, 4), dtype=np.uint8),
+        _png_bytes(Image.new("LA", (40, 30))),
+    ],
+)
+def test_odd_images_become_rgb(source):
+    image = pg.load_image(source)
+    assert image.mode == "RGB" and image.size == (40, 30)
+
+
+def test_sixteen_bit_keeps_its_range():
+    image = pg.load_image(Image.new("I;16", (40, 30), 65535))
+    assert np.asarray(image).min() == 255
+
+
+def test_huge_image_is_downscaled():
+    image = pg.load_image(Image.new("RGB", (5000, 2500)))
+    assert image.size == (2048, 1024)
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (Image.new("RGB", (8, 100)), "at least 16 px"),
+        (b"\x89PNG\r\n\x1a\n broken", "not a readable image"),
+        ("/no/such/file.png", "no such file"),
+        (np.zeros((10, 10, 2)), "shape"),
+        (12, "must be a PIL image"),
+        (None, "missing"),
+    ],
+)
+def test_bad_images_are_refused_clearly(source, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        pg.load_image(source)
+
+
+def test_truncated_jpeg_file(tmp_path):
+    path = tmp_path / "cut.jpg"
+    buffer = io.BytesIO()
+    _photo().save(buffer, format="JPEG")
+    path.write_bytes(buffer.getvalue()[:200])
+    with pytest.raises(ValueError, match="cut.jpg"):
+        pg.load_image(path)
+
+
+# --- explain -----------------------------------------------------------------------------------
+def test_explain_output_selection_and_determinism():
+    image = _photo()
+    edit = pg.ParametricEdit("hue", stop=300, steps=8)
+    model = MeanColourModel()
+    default = pg.explain(image, edit, model, n_permutations=300, seed=1)
+    predicted = int(np.argmax(model.predict([image])[0]))
+    assert [s.index for s in default.models[0].scores] == [predicted]
+    everything = pg.explain(image, edit, model, outputs_of_interest="all", n_permutations=300, seed=1)
+    assert [s.output for s in everything.models[0].scores] == ["red", "green", "blue"]
+    by_name = pg.explain(image, edit, model, outputs_of_interest=["blue", 0], n_permutations=300, seed=1)
+    assert [s.index for s in by_name.models[0].scores] == [2, 0]
+    again = pg.explain(image, edit, model, outputs_of_interest="all", n_permutations=300, seed=1)
+    for a, b in zip(everything.models[0].scores, again.models[0].scores):
+        assert a.pvalue == b.pvalue and a.score == b.score
+
+
+def test_p_values_of_a_model_do_not_depend_on_its_neighbours():
+    image = _photo()
+    edit = pg.ParametricEdit("brightness", steps=6)
+    alone = pg.explain(image, edit, MeanColourModel(), n_permutations=300, seed=3)
+    together = pg.explain(image, edit, [TinyTorchModel(), MeanColourModel()], n_permutations=300, seed=3)
+    assert alone.models[0].scores[0].pvalue == together.model("mean colour").scores[0].pvalue
+
+
+def test_several_series_give_mean_score_and_curve():
+    image = _photo()
+    blend = pg.PatchBlend([_patch(), _patch().transpose(Image.Transpose.FLIP_LEFT_RIGHT)], steps=6)
+    result = pg.explain(image, blend, MeanColourModel(), n_permutations=300)
+    model = result.models[0]
+    score = model.scores[0]
+    assert len(score.series_scores) == 2
+    assert score.score == pytest.approx(np.mean(score.series_scores))
+    mean, spread = model.mean_curve(score.index)
+    assert mean.shape == spread.shape == (6,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"models": []}, "models"),
+        ({"n_permutations": -5}, "n_permutations"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"outputs_of_interest": "purple"}, "purple"),
+        ({"outputs_of_interest": 7}, "out of range"),
+        ({"outputs_of_interest": []}, "empty"),
+    ],
+)
+def test_explain_bad_arguments(kwargs, message):
+    arguments = {"models": MeanColourModel(), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), n_permutations=arguments.pop("n_permutations", 100),
+                   **arguments)
+
+
+def test_model_returning_wrong_shape_or_nan_is_reported():
+    class Broken(MeanColourModel):
+        name = "broken"
+
+        def predict(self, images):
+            return np.full((len(images), 3), np.nan)
+
+    with pytest.raises(ValueError, match="broken.*NaN"):
+        pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), Broken(), n_permutations=100)
+
+    class Short(MeanColourModel):
+        name = "short"
+
+        def predict(self, images):
+            return np.ones((1, 3)) / 3
+
+    with pytest.raises(ValueError, match="short.*shape"):
+        pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), Short(), n_permutations=100)
+
+
+def test_reports_round_trip(tmp_path):
+    import json
+
+    from propgrad import report
+
+    result = pg.explain(_photo(), pg.PatchBlend([_patch(), _patch()], steps=5), [MeanColourModel(), TinyTorchModel()],
+                        n_permutations=200)
+    paths = report.write_report(result, tmp_path / "out")
+    data = json.loads(paths["json"].read_text())
+    model = data["models"][0]
+    assert model["name"] == "mean colour" and len(model["outputs"]) == 5 and len(model["outputs"][0]) == 3
+    assert set(model) >= {"name", "outputs", "output_of_interest", "score", "pvalue", "flips"}
+    assert len(model["series_outputs"]) == 2
+    assert model["score"] == result.models[0].scores[0].score
+    rows = paths["csv"].read_text().splitlines()
+    assert len(rows) == 1 + 2 * 5 and "mean colour | " in rows[0]
+    for key in ("strip", "curves", "null", "animation"):
+        assert paths[key].stat().st_size > 1000
+    archive = report.write_zip(result, tmp_path / "bundle.zip")
+    import zipfile
+
+    assert sorted(zipfile.ZipFile(archive).namelist()) == sorted(p.name for p in paths.values())
