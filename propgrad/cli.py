@@ -1,0 +1,173 @@
+"""Command line: ``python -m propgrad explain IMAGE ...`` writes report.json, curves.csv and plots."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ModelUnavailableError
+
+DEFAULT_MODEL = "EfficientNet-Lite0 (ImageNet)"
+
+
+def _class_names(text: str | None) -> list[str] | None:
+    """Comma-separated names, or @FILE with one name per line."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise ValueError(f"--class-names: no such file {str(path)!r}")
+        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    else:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("--class-names is empty: give comma-separated names or @file.txt with one per line")
+    return names
+
+
+def _outputs_of_interest(text: str):
+    if text in ("predicted", "all"):
+        return text
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ValueError("--outputs is empty: use 'predicted', 'all', or comma-separated class names/indices")
+    return [int(item) if item.isdigit() else item for item in items]
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, but not the uninformative "(default: None)"."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m propgrad",
+        description="Local interventional explanations: does a model's prediction for THIS image depend on "
+        "THIS property? Gradually change the property, run the models on every step, and measure "
+        "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    explain = commands.add_parser(
+        "explain",
+        help="explain one image under one intervention",
+        description="Run one intervention on IMAGE, score every model, write report.json, curves.csv, "
+        "strip.png, curves.png, null.png and animation.gif into --out.",
+        formatter_class=_HelpFormatter,
+    )
+    explain.add_argument("image", nargs="?", help="input image (not needed with --frames)")
+    source = explain.add_argument_group("intervention (choose one; default: --edit brightness)")
+    kind = source.add_mutually_exclusive_group()
+    kind.add_argument("--edit", help="parametric edit: brightness, contrast, saturation, hue, blur or rotation")
+    kind.add_argument("--patch", action="append", metavar="PATCH",
+                      help="patch image (PNG with transparency) blended in with opacity 0 to 1; repeat for "
+                      "several patches (one series each, averaged)")
+    kind.add_argument("--frames", nargs="+", metavar="FRAME",
+                      help="ordered frames (sorted by file name), e.g. a turntable rotation")
+    source.add_argument("--start", type=float, help="edit start value (default: the identity, e.g. factor 1)")
+    source.add_argument("--stop", type=float, help="edit end value (default per edit, e.g. brightness 0.1)")
+    source.add_argument("--position", type=float, nargs=2, default=(0.5, 0.5), metavar=("X", "Y"),
+                        help="patch centre as fractions of width and height")
+    source.add_argument("--scale", type=float, default=0.3, help="patch size as a fraction of the short side")
+    source.add_argument("--steps", type=int, default=10, help="number of steps including the original")
+
+    models = explain.add_argument_group("models (default: the bundled EfficientNet-Lite0 ImageNet classifier)")
+    models.add_argument("--model", action="append", metavar="NAME",
+                        help="bundled model by name (see `python -m propgrad models`); repeatable")
+    models.add_argument("--model-file", action="append", metavar="PATH",
+                        help="your classifier: torch.export .pt2, TorchScript, or the authors' ConvMixer "
+                        "checkpoint; never unpickled with arbitrary code; repeatable")
+    models.add_argument("--input-size", type=int, nargs=2, default=(224, 224), metavar=("H", "W"),
+                        help="input size of --model-file models (resize to H x W)")
+    models.add_argument("--mean", type=float, nargs=3, default=(0.485, 0.456, 0.406),
+                        help="per-channel mean for --model-file normalisation (after scaling to [0, 1])")
+    models.add_argument("--std", type=float, nargs=3, default=(0.229, 0.224, 0.225),
+                        help="per-channel std for --model-file normalisation")
+    models.add_argument("--class-names", metavar="NAMES",
+                        help="class names of --model-file models: 'cat,dog' or @names.txt (one per line)")
+
+    scoring = explain.add_argument_group("scoring")
+    scoring.add_argument("--outputs", default="predicted",
+                         help="outputs of interest: 'predicted' (class predicted on step 0), 'all', or "
+                         "comma-separated class names / indices")
+    scoring.add_argument("--permutations", type=int, default=10_000, help="shuffle-test permutations")
+    scoring.add_argument("--alpha", type=float, default=0.01, help="significance level")
+    scoring.add_argument("--seed", type=int, default=0, help="seed of the shuffle test")
+    explain.add_argument("--out", default="propgrad-report", help="output folder")
+
+    commands.add_parser("models", help="list the bundled models")
+    commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
+    return parser
+
+
+def _intervention(args):
+    from .interventions import Frames, ParametricEdit, PatchBlend
+
+    if args.frames:
+        return Frames(args.frames)
+    if args.patch:
+        return PatchBlend(args.patch, position=tuple(args.position), scale=args.scale, steps=args.steps,
+                          labels=[Path(p).name for p in args.patch])
+    return ParametricEdit(args.edit or "brightness", stop=args.stop, start=args.start, steps=args.steps)
+
+
+def _models(args) -> list:
+    from .models.files import load_model_file
+    from .models.registry import get_model
+
+    chosen = [get_model(name) for name in args.model or []]
+    for path in args.model_file or []:
+        chosen.append(load_model_file(path, input_size=tuple(args.input_size), mean=tuple(args.mean),
+                                      std=tuple(args.std), class_names=_class_names(args.class_names)))
+    return chosen or [get_model(DEFAULT_MODEL)]
+
+
+def run_explain(args) -> int:
+    from . import report
+    from .explain import explain
+    from .images import load_image
+
+    if args.frames and args.image:
+        raise ValueError("give either IMAGE or --frames, not both (frames bring their own images)")
+    if not args.frames and not args.image:
+        raise ValueError("IMAGE is missing: give an image file, or --frames for a frame series")
+    image = load_image(args.image) if args.image else None
+    result = explain(image, _intervention(args), _models(args), outputs_of_interest=_outputs_of_interest(args.outputs),
+                     n_permutations=args.permutations, alpha=args.alpha, seed=args.seed)
+    paths = report.write_report(result, args.out)
+    print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
+    for row in report.summary_rows(result):
+        mark = "significant" if row["significant"] else "not significant"
+        print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
+              f"({mark}), flips at steps {row['flip_steps'] or 'none'}")
+    print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
+    return 0
+
+
+def run_models() -> int:
+    from .models.registry import bundled_model_names
+
+    for name in bundled_model_names():
+        print(name)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["dynamics"]:
+        from .lesions.dynamics import main as dynamics_main
+
+        return dynamics_main(argv[1:]) or 0
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "models":
+            return run_models()
+        return run_explain(args)
+    except (ValueError, TypeError, ModelUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
