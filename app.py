@@ -22,6 +22,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
 from propgrad import app_support as support
 from propgrad.errors import ModelUnavailableError
@@ -77,6 +78,9 @@ def _safe_image_input(component: gr.Image) -> gr.Image:
             raise
         except Exception as error:  # noqa: BLE001 - PIL raises many types for broken files
             name = getattr(payload, "orig_name", None) or "the upload"
+            if isinstance(error, Image.DecompressionBombError):
+                raise gr.Error(f"`image`: {name!r} has too many pixels to open safely; upload an image "
+                               "under 50 megapixels", print_exception=False) from error
             raise gr.Error(f"`image`: {name!r} is not a readable image ({error.__class__.__name__}); "
                            "use a PNG, JPEG or WebP file", print_exception=False) from error
 
@@ -205,7 +209,11 @@ def _load(image, name="image"):
         raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         support.check_suffixes([str(image)], support.IMAGE_SUFFIXES, name=name)
-    return load_image(image, name=name)
+    try:
+        return load_image(image, name=name)
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"`{name}` has too many pixels to open safely ({error}); "
+                         "upload an image under 50 megapixels") from error
 
 
 @dataclass
@@ -275,6 +283,9 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     if editor == IP2P:
         if not instruction or not str(instruction).strip():
             raise ValueError("`instruction` is empty: type what the editor should change, e.g. 'make the fur white'")
+        available, message = instruct_pix2pix_status()
+        if not available:
+            raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
         from propgrad.interventions.diffusion import InstructPix2PixSweep
 
         intervention = InstructPix2PixSweep(
@@ -434,8 +445,11 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
         models += support.uploaded_models(upload_paths, input_size=input_size, mean=mean, std=std,
                                           class_names=class_names)
     if use_clip:
-        from propgrad.models.clip import ClipZeroShot
-
+        try:
+            from propgrad.models.clip import ClipZeroShot
+        except ImportError as error:
+            raise ModelUnavailableError(f"CLIP zero-shot is not installed in this build ({error}); "
+                                        "untick CLIP and use the bundled classifier") from error
         progress(0.0, desc="loading CLIP")
         models.append(ClipZeroShot(support.parse_classes(classes), model_name=str(clip_model or "").strip() or "ViT-B-32",
                                    pretrained=str(clip_pretrained or "").strip() or "openai"))

@@ -1,0 +1,77 @@
+"""Shared fixtures for the app tests: the app module, a tiny uploaded model, a running server."""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+class NoProgress:
+    """Stands in for gr.Progress when handlers are called directly."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, fraction, desc=""):
+        self.calls.append((fraction, desc))
+
+
+@pytest.fixture(scope="session")
+def app_module():
+    import app
+
+    return app
+
+
+@pytest.fixture()
+def progress():
+    return NoProgress()
+
+
+@pytest.fixture(scope="session")
+def tiny_torchscript(tmp_path_factory) -> Path:
+    """A small random-weight CNN with 3 classes, saved with torch.jit.save (seeded, so reproducible)."""
+    import torch
+    from torch import nn
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 6, 3, stride=2)
+            self.fc = nn.Linear(6, 3)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "tiny.pt"
+    torch.jit.script(Tiny().eval()).save(str(path))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(app_module):
+    """The app launched on 127.0.0.1 in this process (shared model cache), closed after the session."""
+    demo = app_module.build_demo()
+    port = _free_port()
+    demo.launch(**app_module.launch_kwargs(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                           quiet=True))
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

@@ -1,0 +1,264 @@
+"""The app's handlers called directly: defaults, reproducibility, side-by-side models, and bad input.
+
+Every bad input must end in a ``gr.Error`` whose message says what was wrong (never a traceback, never a
+generic message); the odd-but-valid images (greyscale, RGBA, 16-bit, huge) must simply work.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
+CHELSEA = str(ASSETS / "examples" / "chelsea.jpg")
+MEAN, STD = "0.485, 0.456, 0.406", "0.229, 0.224, 0.225"
+IMAGENET = "EfficientNet-Lite0 (ImageNet)"
+
+
+def model_args(bundled=(IMAGENET,), files=None, input_size=224, mean=MEAN, std=STD, class_names="",
+               outputs="", permutations=2000, alpha=0.01):
+    return dict(bundled=list(bundled), files=files, input_size=input_size, mean=mean, std=std,
+                class_names=class_names, outputs=outputs, n_permutations=permutations, alpha=alpha)
+
+
+def patch_call(app, progress, **overrides):
+    args = dict(image=CHELSEA, patch_names=["rainbow disc"], patch_files=None, x=0.5, y=0.5, scale=0.3, steps=4,
+                seed=0, **model_args())
+    args.update(overrides)
+    return app.run_patch(**args, progress=progress)
+
+
+def edit_call(app, progress, **overrides):
+    args = dict(image=CHELSEA, instruction="", editor="parametric: brightness", max_guidance=15,
+                image_guidance=2.5, steps=4, denoising_steps=20, seeds="0", edit_end=0.2, **model_args())
+    args.update(overrides)
+    return app.run_edit(**args, progress=progress)
+
+
+def turntable_call(app, progress, **overrides):
+    frames = app.turntable_frames()[::6]
+    args = dict(frames=frames, rotation=360, use_clip=False, classes=app.DEFAULT_CLASSES, clip_model="ViT-B-32",
+                clip_pretrained="openai", seed=0, **model_args(outputs="coffee mug"))
+    args.update(overrides)
+    return app.run_turntable(**args, progress=progress)
+
+
+def check_outputs(outputs, n_rows):
+    summary, strip, animation, curves, table, null, bundle = outputs
+    assert "E[|grad_X F|] =" in summary and "p = " in summary
+    assert len(table) == n_rows
+    for row in table:
+        assert row[2] >= 0 and 0 < row[3] <= 1
+    for path in (strip, curves, null):
+        assert Image.open(path).format == "PNG"
+    with Image.open(animation) as gif:
+        assert gif.format == "GIF" and gif.n_frames >= 3
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        assert {"report.json", "curves.csv", "curves.png", "null.png", "strip.png"} <= names
+        report = json.loads(archive.read("report.json"))
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------
+# What works
+
+
+def test_patch_default_returns_every_output(app_module, progress):
+    outputs = patch_call(app_module, progress, patch_names=["rainbow disc", "rings"])
+    report = check_outputs(outputs, 1)
+    assert report["models"][0]["name"] == IMAGENET
+    assert len(report["series_labels"]) == 2  # two patches: a mean curve with a spread
+    assert progress.calls and progress.calls[-1][0] == pytest.approx(1.0)
+
+
+def test_same_inputs_same_result_in_separate_folders(app_module, progress):
+    first = patch_call(app_module, progress)
+    second = patch_call(app_module, progress)
+    assert first[4] == second[4]
+    assert Path(first[6]).parent != Path(second[6]).parent  # one private folder per request
+
+
+def test_edit_tab_parametric_editor_works_offline(app_module, progress):
+    report = check_outputs(edit_call(app_module, progress, editor="parametric: hue", edit_end=120), 1)
+    assert report["property_name"] == "hue rotation (degrees)"
+
+
+def test_edit_tab_lists_parametric_editors_and_says_why(app_module):
+    available, message = app_module.instruct_pix2pix_status()
+    choices = app_module.editor_choices(available)
+    assert "parametric: brightness" in choices and "parametric: rotation" in choices
+    assert (app_module.IP2P in choices) == available
+    if not available:
+        assert "not on this machine" in message
+
+
+def test_turntable_default_frames_score_the_mug(app_module, progress):
+    outputs = turntable_call(app_module, progress)
+    report = check_outputs(outputs, 1)
+    assert outputs[4][0][1] == "coffee mug"
+    assert report["property_name"] == "turntable angle (degrees)"
+    assert report["values"][:2] == [0.0, 60.0]
+
+
+def test_uploaded_torchscript_runs_side_by_side(app_module, progress, tiny_torchscript):
+    outputs = patch_call(app_module, progress, **model_args(files=[str(tiny_torchscript)], input_size=64,
+                                                            class_names="red, green, blue"))
+    models = [row[0] for row in outputs[4]]
+    assert models == [IMAGENET, "tiny (uploaded)"]
+    assert outputs[4][1][1] in {"red", "green", "blue"}
+
+
+@pytest.mark.parametrize("kind", ["grayscale", "rgba", "uint16", "huge", "palette"])
+def test_odd_but_valid_images_work(app_module, progress, tiny_torchscript, tmp_path, kind):
+    rng = np.random.default_rng(0)
+    if kind == "grayscale":
+        image = Image.fromarray(rng.integers(0, 255, (60, 80), dtype=np.uint8), "L")
+    elif kind == "rgba":
+        image = Image.fromarray(rng.integers(0, 255, (60, 80, 4), dtype=np.uint8), "RGBA")
+    elif kind == "uint16":
+        image = Image.fromarray(rng.integers(0, 65535, (60, 80), dtype=np.uint16))
+    elif kind == "palette":
+        image = Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).convert("P")
+    else:
+        image = Image.new("RGB", (5000, 3000), (120, 60, 30))
+    path = tmp_path / f"{kind}.png"
+    image.save(path)
+    outputs = patch_call(app_module, progress, image=str(path), steps=3,
+                         **model_args(bundled=(), files=[str(tiny_torchscript)], input_size=32))
+    assert len(outputs[4]) == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bad input: a gr.Error naming the problem, for each case
+
+
+def _corrupt_png(tmp_path: Path, name="broken.png") -> str:
+    path = tmp_path / name
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 20)
+    return str(path)
+
+
+def _text_file(tmp_path: Path, name="notes.txt") -> str:
+    path = tmp_path / name
+    path.write_text("hello")
+    return str(path)
+
+
+def _tiny_image(tmp_path: Path) -> str:
+    path = tmp_path / "tiny.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    return str(path)
+
+
+def _bomb(tmp_path: Path) -> str:
+    path = tmp_path / "bomb.png"
+    Image.new("1", (20000, 10000)).save(path)  # 200 megapixels, a few kB on disk
+    return str(path)
+
+
+def _pickle_bomb(tmp_path: Path) -> str:
+    """A .pt file whose unpickling would create a marker file: it must never run."""
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    path = tmp_path / "evil.pt"
+    with path.open("wb") as handle:
+        pickle.dump(Exploit(), handle)
+    return str(path)
+
+
+def _frames(tmp_path: Path, n: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"frame_{i}.png"
+        Image.new("RGB", (64, 64), (i * 40, 80, 120)).save(path)
+        paths.append(str(path))
+    return paths
+
+
+BAD_CASES = [
+    # (id, tab, overrides builder, words the message must contain)
+    ("no image", "patch", lambda t: dict(image=None), "image` is missing"),
+    ("corrupt image", "patch", lambda t: dict(image=_corrupt_png(t)), "not a readable image"),
+    ("text file as image", "edit", lambda t: dict(image=_text_file(t)), "accepted: .png"),
+    ("tiny image", "patch", lambda t: dict(image=_tiny_image(t)), "at least 16 px"),
+    ("decompression bomb", "patch", lambda t: dict(image=_bomb(t)), "too many pixels"),
+    ("no patches", "patch", lambda t: dict(patch_names=[], patch_files=None), "`patches` is empty"),
+    ("unknown patch", "patch", lambda t: dict(patch_names=["no such patch"]), "unknown bundled patch"),
+    ("patch is a pdf", "patch", lambda t: dict(patch_files=[_text_file(t, "patch.pdf")]), "patch upload"),
+    ("corrupt patch", "patch", lambda t: dict(patch_names=[], patch_files=[_corrupt_png(t, "p.png")]), "patch 1"),
+    ("too few steps", "patch", lambda t: dict(steps=2), "number of steps"),
+    ("too many steps", "edit", lambda t: dict(steps=500), "number of steps"),
+    ("patch off the image", "patch", lambda t: dict(x=1.5), "patch x"),
+    ("zero-size patch", "patch", lambda t: dict(scale=0), "patch scale"),
+    ("seeds not numbers", "edit", lambda t: dict(seeds="one, two"), "`seeds`"),
+    ("seeds empty", "edit", lambda t: dict(seeds="  "), "`seeds` is empty"),
+    ("no editor", "edit", lambda t: dict(editor=None), "`editor` is empty"),
+    ("unknown editor", "edit", lambda t: dict(editor="sepia"), "not available here"),
+    ("empty instruction", "edit", lambda t: dict(editor="InstructPix2Pix (instruction)", instruction="  "),
+     "`instruction` is empty"),
+    ("edit does not change", "edit", lambda t: dict(editor="parametric: brightness", edit_end=1.0), "would not change"),
+    ("negative brightness", "edit", lambda t: dict(edit_end=-2), "at least 0"),
+    ("two frames", "turntable", lambda t: dict(frames=_frames(t, 2)), "at least 3 frames"),
+    ("no frames", "turntable", lambda t: dict(frames=None), "at least 3 frames"),
+    ("frames are text", "turntable", lambda t: dict(frames=[_text_file(t, f"f{i}.txt") for i in range(3)]),
+     "`frames`"),
+    ("corrupt frame", "turntable", lambda t: dict(frames=_frames(t, 3) + [_corrupt_png(t, "frame_9.png")]),
+     "not a readable image"),
+    ("clip classes empty", "turntable", lambda t: dict(use_clip=True, classes=""), "`classes` is empty"),
+    ("clip one class", "turntable", lambda t: dict(use_clip=True, classes="mug: a mug"), "at least two classes"),
+    ("no models", "patch", lambda t: dict(bundled=[], files=None), "choose at least one"),
+    ("unknown bundled model", "patch", lambda t: dict(bundled=["GPT-9"]), "unknown bundled model"),
+    ("model file wrong type", "patch", lambda t: dict(files=[_text_file(t, "model.pkl")]), "accepted: .pt2"),
+    ("model file corrupt", "patch", lambda t: dict(files=[_corrupt_png(t, "model.pt2")]), "model.pt2"),
+    ("pickled model refused", "patch", lambda t: dict(files=[_pickle_bomb(t)]), "evil.pt"),
+    ("mean not numbers", "patch", lambda t: dict(files=["x.pt"], mean="red, green"), "`mean`"),
+    ("std zero", "patch", lambda t: dict(files=["x.pt"], std="0, 0, 0"), "`std` must be positive"),
+    ("input size silly", "patch", lambda t: dict(files=["x.pt"], input_size=3), "input size"),
+    ("all of 1000 classes", "patch", lambda t: dict(outputs="all"), "'all' would score all 1000"),
+    ("alpha above one", "patch", lambda t: dict(alpha=2), "`alpha`"),
+    ("too few permutations", "patch", lambda t: dict(n_permutations=5), "`permutations`"),
+    ("rotation negative", "turntable", lambda t: dict(rotation=-90), "total rotation"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES, ids=[case[0] for case in BAD_CASES])
+def test_bad_input_gives_a_clear_error(app_module, progress, tmp_path, case):
+    _, tab, build, words = case
+    call = {"patch": patch_call, "edit": edit_call, "turntable": turntable_call}[tab]
+    with pytest.raises(gr.Error) as caught:
+        call(app_module, progress, **build(tmp_path))
+    message = caught.value.message
+    assert words.lower() in message.lower(), message
+    assert "Traceback" not in message and app_module.GENERIC_ERROR != message
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_clip_without_weights_says_how_to_get_them(app_module, progress, monkeypatch, tmp_path):
+    # A local checkpoint path that does not exist: no download is tried, the message names the problem.
+    with pytest.raises(gr.Error) as caught:
+        turntable_call(app_module, progress, use_clip=True, clip_pretrained=str(tmp_path / "missing.bin"))
+    assert "clip" in caught.value.message.lower()
+    assert app_module.GENERIC_ERROR != caught.value.message
+
+
+def test_unexpected_errors_are_logged_and_shown_generically(app_module, progress, monkeypatch, caplog):
+    def boom(*args, **kwargs):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(app_module.support, "write_results", boom)
+    with pytest.raises(gr.Error) as caught:
+        patch_call(app_module, progress, **model_args(permutations=1000))
+    assert caught.value.message == app_module.GENERIC_ERROR
+    assert "internal detail" in caplog.text
