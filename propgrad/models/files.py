@@ -17,6 +17,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import zipfile
 from pathlib import Path
 
@@ -48,14 +49,55 @@ def _refuse(path: Path, why: str) -> ValueError:
     return ValueError(f"model file {path.name!r}: {why}; {ACCEPTED_FORMATS}")
 
 
-def _unsafe(path: Path, error: Exception) -> ValueError:
-    detail = str(error).strip().splitlines()
-    hint = next((line.strip() for line in detail if "GLOBAL" in line or "Unsupported" in line), "")
+def _unsafe(path: Path, imports: list[str]) -> ValueError:
+    calls = f" (it would call {', '.join(imports[:3])})" if imports else ""
     return ValueError(
-        f"model file {path.name!r} was refused: loading it would run code stored in the file "
-        f"(it pickles objects other than tensors{': ' + hint if hint else ''}). propgrad never unpickles "
-        f"arbitrary objects; save the model with torch.export.save or torch.jit.save, or save only tensors"
+        f"model file {path.name!r} was refused: loading it would run code stored in the file{calls}. "
+        f"propgrad never unpickles arbitrary objects; save the model with torch.export.save or "
+        f"torch.jit.save, or save only tensors and plain containers"
     )
+
+
+def _pickled_imports(data: bytes) -> list[str]:
+    """The callables a pickle would import ("module.name"), read statically without running anything."""
+    if data[:4] == _ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                data = b"".join(archive.read(name) for name in archive.namelist() if name.endswith(".pkl"))
+        except (zipfile.BadZipFile, OSError):
+            return []
+    imports, strings = [], []
+    position = 0
+    while position < len(data):  # a legacy torch.save file is several pickles in a row
+        try:
+            for opcode, argument, offset in pickletools.genops(data[position:]):
+                if opcode.name in ("GLOBAL", "INST") and isinstance(argument, str):
+                    imports.append(argument.replace(" ", "."))
+                elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    imports.append(f"{strings[-2]}.{strings[-1]}")
+                elif isinstance(argument, str):
+                    strings.append(argument)
+                if opcode.name == "STOP":
+                    position += offset + 1
+                    break
+            else:
+                break
+        except Exception:  # garbage after the last complete pickle: what was read so far is enough
+            break
+    return imports
+
+
+def _foreign(imports: list[str]) -> list[str]:
+    """Imports outside what torch's weights-only unpickler allows for tensors and containers."""
+    allowed_modules = ("torch", "collections", "_codecs", "numpy")
+    return [name for name in dict.fromkeys(imports) if name.split(".")[0] not in allowed_modules]
+
+
+def _unpickling_failed(path: Path, data: bytes, error: Exception) -> ValueError:
+    foreign = _foreign(_pickled_imports(data))
+    if foreign or "Unsupported global" in str(error):
+        return _unsafe(path, foreign)
+    return _refuse(path, "the pickled content cannot be read by torch.load (weights only)")
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -72,7 +114,9 @@ def detect_format(path: str | os.PathLike) -> str:
         raise _refuse(path, "the file is empty")
     with open(path, "rb") as handle:
         head = handle.read(4)
-    if head == _ZIP_MAGIC and zipfile.is_zipfile(path):
+    if head == _ZIP_MAGIC and not zipfile.is_zipfile(path):
+        raise _refuse(path, "the zip archive is damaged or truncated")
+    if head == _ZIP_MAGIC:
         try:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
@@ -104,9 +148,7 @@ def read_checkpoint(path: str | os.PathLike):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        if "weights only" in str(error).lower() or "weights_only" in str(error).lower():
-            raise _unsafe(path, error) from None
-        raise _refuse(path, f"the pickled content cannot be read ({error})") from None
+        raise _unpickling_failed(path, path.read_bytes(), error) from None
     except Exception as error:  # torch raises RuntimeError, EOFError, KeyError... for damaged files
         raise _refuse(path, f"the file cannot be read by torch.load ({error.__class__.__name__}: {error})") from None
 
@@ -147,7 +189,7 @@ def _check_pt2_entries(path: Path) -> None:
             try:
                 torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
             except pickle.UnpicklingError as error:
-                raise _unsafe(path, error) from None
+                raise _unpickling_failed(path, data, error) from None
             except Exception as error:
                 raise _refuse(path, f"entry {name!r} of the .pt2 archive cannot be read ({error})") from None
 
