@@ -98,4 +98,6 @@ def random_instruct_pix2pix(size: str = "tiny", *, seed: int = 0, device: str | 
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device=device, dtype=dtype)
+    pipe.to(device)
+    # Built in float32; cast only when asked (diffusers warns on any cast, even a no-op one).
+    return pipe if dtype == torch.float32 else pipe.to(dtype=dtype)

@@ -1,0 +1,310 @@
+"""InstructPix2Pix as a source of gradual interventions: one edit at rising text-guidance scales.
+
+The same instruction, image guidance and seed at every step, so the text-guidance scale is the only
+thing that changes along the series (Penzel & Denzler, WACV 2026). The scales are swept by
+:func:`~propgrad.interventions.cfg_sweep.cfg_sweep` in one batched denoising loop; finished series can
+be cached on disk (:class:`~propgrad.cache.SeriesCache`) so other models reuse them for free.
+
+Weights: ``timbrooks/instruct-pix2pix`` by hub id, or a local folder given as ``model`` or in
+``$PROPGRAD_INSTRUCT_PIX2PIX``. The safety checker is switched off: the series must show the edit
+itself, and a blacked-out step would read as a property change.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import ModelUnavailableError
+from .base import InterventionSeries, ProgressFn, no_progress
+from .cfg_sweep import Cancelled, cfg_sweep
+
+__all__ = [
+    "Cancelled", "DEFAULT_MODEL", "ENV_LOCAL", "InstructPix2PixSweep", "guidance_values",
+    "instruct_pix2pix_available", "load_instruct_pix2pix", "zero_gpu",
+]
+
+DEFAULT_MODEL = "timbrooks/instruct-pix2pix"
+ENV_LOCAL = "PROPGRAD_INSTRUCT_PIX2PIX"
+PROPERTY = "text guidance scale"
+# diffusers switches text guidance off at s <= 1; the authors start the sweep just above it.
+FIRST_SCALE = 1.01
+# Value shown for step 0, the unedited input: guidance 1 means "no pull towards the instruction".
+UNEDITED_VALUE = 1.0
+
+_PIPELINES: dict[tuple[str, str, str], object] = {}
+_PIPELINES_LOCK = threading.Lock()
+
+
+def _source(model: str) -> str:
+    """Where to load ``model`` from: ``$PROPGRAD_INSTRUCT_PIX2PIX`` overrides the default hub id."""
+    local = os.environ.get(ENV_LOCAL)
+    if local and model == DEFAULT_MODEL:
+        return local
+    return model
+
+
+def _how_to_provide(model: str) -> str:
+    return (f"InstructPix2Pix weights '{model}' are neither in a local folder nor downloadable here. "
+            f"Download them on a machine with internet access, e.g. "
+            f"`hf download {DEFAULT_MODEL} --local-dir /path/to/instruct-pix2pix` "
+            f"(older huggingface_hub: `huggingface-cli download {DEFAULT_MODEL} --local-dir ...`), "
+            f"then pass that folder as the model or set {ENV_LOCAL}=/path/to/instruct-pix2pix.")
+
+
+def instruct_pix2pix_available(model: str = DEFAULT_MODEL) -> bool:
+    """Whether the weights can be loaded without a download (a local folder or the Hugging Face cache).
+
+    Cheap: looks at files only, never at the network.
+
+    Examples
+    --------
+    >>> instruct_pix2pix_available("/nonexistent")
+    False
+    """
+    if not isinstance(model, str) or not model:
+        raise TypeError(f"`model` must be a hub id or a folder path, got {model!r}")
+    source = _source(model)
+    if Path(source).expanduser().is_dir():
+        return (Path(source).expanduser() / "model_index.json").is_file()
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return all(isinstance(try_to_load_from_cache(source, f), str)
+                   for f in ("model_index.json", "unet/config.json", "vae/config.json"))
+    except Exception:  # an invalid repo id, or no huggingface_hub: not available either way
+        return False
+
+
+def load_instruct_pix2pix(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
+                          dtype: torch.dtype | None = None):
+    """The InstructPix2Pix pipeline, loaded once per process per (model, device, dtype).
+
+    float16 on CUDA, float32 elsewhere unless ``dtype`` says otherwise; safety checker off.
+
+    Raises
+    ------
+    ModelUnavailableError
+        The weights are neither local nor downloadable; the message names the model id, the
+        environment variable and the download command.
+
+    Examples
+    --------
+    >>> pipe = load_instruct_pix2pix()  # doctest: +SKIP
+    """
+    from ..device import pick_device
+
+    device = torch.device(device) if device is not None else pick_device()
+    dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
+    source = _source(model)
+    key = (source, str(device), str(dtype))
+    with _PIPELINES_LOCK:
+        if key not in _PIPELINES:
+            _PIPELINES[key] = _load(model, source, device, dtype)
+        return _PIPELINES[key]
+
+
+def _load(model: str, source: str, device: torch.device, dtype: torch.dtype):
+    from diffusers import StableDiffusionInstructPix2PixPipeline
+
+    errors: tuple[type[BaseException], ...] = (OSError, ValueError)
+    with contextlib.suppress(ImportError):
+        from huggingface_hub.errors import HfHubHTTPError
+
+        errors += (HfHubHTTPError,)
+    with contextlib.suppress(ImportError):
+        import httpx
+
+        errors += (httpx.HTTPError,)
+    try:
+        pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
+            source, dtype=dtype, safety_checker=None, requires_safety_checker=False)
+    except errors as e:
+        raise ModelUnavailableError(f"{_how_to_provide(model)} (loading from '{source}' failed: {e})") from e
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def zero_gpu(fn, duration: int = 120):
+    """Run ``fn`` under ``spaces.GPU`` (Hugging Face ZeroGPU) when ``spaces`` is importable; else as is."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=duration)(fn)
+
+
+def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, seeds, progress):
+    return cfg_sweep(pipe, image, scales, prompt=instruction, image_guidance_scale=image_guidance,
+                     num_inference_steps=denoising_steps, seeds=seeds, progress=progress)
+
+
+_sweep_on_gpu = zero_gpu(_sweep)
+
+
+def guidance_values(max_guidance: float, steps: int) -> np.ndarray:
+    """Property values of a series: 1.0 for the unedited step 0, then ``linspace(1.01, max, steps - 1)``.
+
+    Examples
+    --------
+    >>> guidance_values(10.0, 4).round(2).tolist()
+    [1.0, 1.01, 5.5, 10.0]
+    """
+    return np.concatenate([[UNEDITED_VALUE], np.linspace(FIRST_SCALE, float(max_guidance), steps - 1)])
+
+
+def fit_side(image: Image.Image, max_side: int) -> Image.Image:
+    """Shrink so the longer side is at most ``max_side``, then crop nothing but round both sides down
+    to multiples of 8 (what the VAE needs) by resizing; images are never enlarged."""
+    limit = max_side - max_side % 8
+    w, h = image.size
+    scale = min(1.0, limit / max(w, h))
+    size = (max(8, int(w * scale) // 8 * 8), max(8, int(h * scale) // 8 * 8))
+    rgb = image.convert("RGB")
+    return rgb.copy() if size == rgb.size else rgb.resize(size, Image.Resampling.LANCZOS)
+
+
+@dataclass
+class InstructPix2PixSweep:
+    """Edit an image with InstructPix2Pix at rising text-guidance scales, one series per seed.
+
+    Each series has ``steps`` images: step 0 is the unedited input (resized like the edits, value
+    1.0), steps 1.. are edits at ``linspace(1.01, max_guidance, steps - 1)``. All scales and seeds
+    run in one batched denoising loop.
+
+    Parameters
+    ----------
+    instruction : str
+        The edit, e.g. "make the cat's fur white".
+    max_guidance : float
+        Largest text-guidance scale (the paper sweeps up to 15).
+    steps : int
+        Images per series, the unedited input included (at least 3).
+    image_guidance : float
+        Image guidance scale (2.5 in the authors' code).
+    denoising_steps : int
+        Denoising steps per edit.
+    seeds : tuple of int
+        One series per seed (a mean curve with a spread downstream).
+    max_side : int
+        Longest side fed to the editor, rounded down to a multiple of 8.
+    model : str
+        Hub id or local folder; ``$PROPGRAD_INSTRUCT_PIX2PIX`` replaces the default id.
+    device : str, optional
+        Default: CUDA, then MPS, then CPU (``propgrad.device.pick_device``).
+    cache : SeriesCache, optional
+        Where finished series are kept; None caches nothing.
+    pipeline : optional
+        A ready pipeline to use instead of loading ``model`` (tests inject a tiny one).
+
+    Examples
+    --------
+    >>> sweep = InstructPix2PixSweep("make it winter", max_guidance=10, steps=8)
+    >>> sweep.values().round(2).tolist()[:3]
+    [1.0, 1.01, 2.29]
+    >>> series = sweep.series(image)  # doctest: +SKIP
+    """
+
+    instruction: str
+    max_guidance: float = 10.0
+    steps: int = 10
+    image_guidance: float = 2.5
+    denoising_steps: int = 20
+    seeds: tuple[int, ...] = (0,)
+    max_side: int = 512
+    model: str = DEFAULT_MODEL
+    device: str | None = None
+    cache: object | None = None
+    pipeline: object | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.instruction, str) or not self.instruction.strip():
+            raise ValueError("`instruction` must be a non-empty string, e.g. 'make the fur white'")
+        if isinstance(self.max_guidance, bool) or not isinstance(self.max_guidance, (int, float, np.number)) \
+                or not np.isfinite(self.max_guidance) or self.max_guidance <= FIRST_SCALE:
+            raise ValueError(f"`max_guidance` must be a number above {FIRST_SCALE}, got {self.max_guidance!r}")
+        for name, low in (("steps", 3), ("denoising_steps", 1), ("max_side", 8)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"`{name}` must be an integer of at least {low}, got {value!r}")
+        if isinstance(self.image_guidance, bool) or not isinstance(self.image_guidance, (int, float, np.number)) \
+                or not np.isfinite(self.image_guidance) or self.image_guidance < 1:
+            raise ValueError(f"`image_guidance` must be a number of at least 1, got {self.image_guidance!r}")
+        seeds = (self.seeds,) if isinstance(self.seeds, (int, np.integer)) else tuple(self.seeds)
+        if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
+            raise ValueError(f"`seeds` must be one or more non-negative integers, got {self.seeds!r}")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"`seeds` must be distinct (a repeated seed repeats its series), got {seeds}")
+        self.seeds = tuple(int(s) for s in seeds)
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"`model` must be a hub id or a folder path, got {self.model!r}")
+        if self.cache is not None and not all(hasattr(self.cache, a) for a in ("get", "put", "lock")):
+            raise TypeError("`cache` must be a propgrad.cache.SeriesCache or None")
+
+    @property
+    def name(self) -> str:
+        return f"InstructPix2Pix: {self.instruction}"
+
+    def values(self) -> np.ndarray:
+        """Property values of every series (see :func:`guidance_values`)."""
+        return guidance_values(self.max_guidance, self.steps)
+
+    def _pipe(self):
+        if self.pipeline is None:
+            self.pipeline = load_instruct_pix2pix(self.model, self.device)
+        return self.pipeline
+
+    def _params(self, seed: int, device: torch.device, dtype: torch.dtype) -> dict:
+        import diffusers
+
+        return {"editor": "instruct-pix2pix", "model": self.model, "instruction": self.instruction,
+                "scales": [float(v) for v in self.values()[1:]], "image_guidance": float(self.image_guidance),
+                "denoising_steps": int(self.denoising_steps), "seed": seed, "max_side": int(self.max_side),
+                "device": device.type, "dtype": str(dtype), "diffusers": diffusers.__version__,
+                "sweep": "cfg_sweep/1"}
+
+    def series(self, image: Image.Image | None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
+        """One series per seed, in the order of ``seeds``.
+
+        ``progress`` is called after every denoising step; an exception it raises (e.g.
+        :class:`Cancelled`) stops the sweep, and nothing is cached.
+        """
+        if not isinstance(image, Image.Image):
+            raise ValueError("InstructPix2Pix needs an input image (a PIL image)")
+        from ..cache import cache_key
+
+        start = fit_side(image, self.max_side)
+        values = self.values()
+        progress(0.0, "loading InstructPix2Pix")
+        pipe = self._pipe()
+        device, dtype = pipe._execution_device, pipe.unet.dtype
+        keys = {seed: cache_key(image, self._params(seed, device, dtype)) for seed in self.seeds}
+
+        found: dict[int, InterventionSeries] = {}
+        with contextlib.ExitStack() as stack:
+            if self.cache is not None:
+                # Lock in a fixed order so two processes never wait on each other's keys.
+                for seed in sorted(self.seeds, key=keys.get):
+                    stack.enter_context(self.cache.lock(keys[seed]))
+                for seed in self.seeds:
+                    hit = self.cache.get(keys[seed])
+                    if hit:
+                        found[seed] = hit[0]
+            missing = [s for s in self.seeds if s not in found]
+            if missing:
+                edits = _sweep_on_gpu(pipe, start, values[1:], self.instruction, float(self.image_guidance),
+                                      int(self.denoising_steps), missing, progress)
+                for seed, images in zip(missing, edits):
+                    found[seed] = InterventionSeries([start.copy(), *images], values.copy(), PROPERTY,
+                                                     label=f"seed {seed}")
+                    if self.cache is not None:
+                        self.cache.put(keys[seed], [found[seed]], self._params(seed, device, dtype))
+            else:
+                progress(1.0, "loaded from cache")
+        return [found[seed] for seed in self.seeds]
