@@ -209,12 +209,17 @@ def test_registry_offers_the_bundled_classifier_lazily():
     try:
         assert built == [] and "test: counting factory" in bundled_model_names()
         assert get_model("test: counting factory") == "model" and built == [1]
-        with pytest.raises(ValueError, match="already registered"):
-            register_model("test: counting factory", lambda: None)
+        register_model("test: counting factory", lambda: "replacement")
+        assert get_model("test: counting factory") == "replacement"
+        assert bundled_model_names().count("test: counting factory") == 1
     finally:
         unregister_model("test: counting factory")
     with pytest.raises(ValueError, match=r"unknown model 'no such model'; available: \[.*EfficientNet-Lite0"):
         get_model("no such model")
+    with pytest.raises(ValueError, match="`name` must be a non-empty string"):
+        register_model("  ", EfficientNetLite0)
+    with pytest.raises(TypeError, match="`factory` must be callable"):
+        register_model("not callable", "EfficientNetLite0")
 
 
 # ---------------------------------------------------------------------------------------------- batched == one by one
@@ -341,9 +346,11 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     marker = tmp_path / "marker"
     saved = tmp_path / "evil_checkpoint.pth"
     torch.save({"paras": {"dim": 8}, "state_dict": {}, "x": _Payload(marker)}, saved)
+    legacy = tmp_path / "evil_legacy.pth"
+    torch.save({"paras": {}, "state_dict": _Payload(marker)}, legacy, _use_new_zipfile_serialization=False)
     bare = tmp_path / "evil_bare.pkl"
     bare.write_bytes(pickle.dumps(_Payload(marker)))
-    for path in (saved, bare):
+    for path in (saved, legacy, bare):
         with pytest.raises(ValueError, match=rf"'{path.name}' was refused: loading it would run code .*it would call \S*open"):
             load_model_file(path)
         with pytest.raises(ValueError, match="refused"):

@@ -17,10 +17,10 @@ class RegisteredModel:
 _MODELS: dict[str, RegisteredModel] = {}
 
 
-def register_model(name: str, factory: Callable[[], Model], description: str = "", *, replace: bool = False) -> None:
+def register_model(name: str, factory: Callable[[], Model], description: str = "") -> None:
     """Offer ``factory()`` under ``name``; nothing is built until :func:`get_model` asks for it.
 
-    Registering a name twice with a different factory raises ``ValueError`` unless ``replace=True``.
+    Registering a name again replaces the entry (so registration functions may run more than once).
 
     Examples
     --------
@@ -34,9 +34,6 @@ def register_model(name: str, factory: Callable[[], Model], description: str = "
         raise ValueError(f"`name` must be a non-empty string, got {name!r}")
     if not callable(factory):
         raise TypeError(f"`factory` must be callable (it builds the model), got {type(factory).__name__}")
-    existing = _MODELS.get(name)
-    if existing is not None and existing.factory is not factory and not replace:
-        raise ValueError(f"a model named {name!r} is already registered; pass replace=True to replace it")
     _MODELS[name] = RegisteredModel(name, factory, description)
 
 
