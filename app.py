@@ -254,10 +254,11 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
 
 def result_outputs(prefix: str) -> list:
     summary = gr.Markdown("Results appear here.", elem_id=f"{prefix}-summary")
+    strip = gr.Image(label="Image strip (step, property value)", type="filepath", interactive=False)
     with gr.Row():
-        strip = gr.Image(label="Image strip (step, property value)", type="filepath", scale=3, interactive=False)
-        animation = gr.Image(label="Animation", type="filepath", scale=1, interactive=False)
-    curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", interactive=False)
+        curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", scale=2,
+                          interactive=False)
+        animation = gr.Image(label="Animation (GIF)", type="filepath", scale=1, interactive=False)
     table = gr.Dataframe(headers=support.TABLE_HEADERS, label="Scores per model and output of interest",
                          interactive=False, wrap=True, elem_id=f"{prefix}-table")
     with gr.Row():
@@ -483,7 +484,8 @@ def build_turntable_tab() -> None:
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
     button.click(run_turntable, inputs, outputs, api_name="turntable", concurrency_limit=CONCURRENCY)
     gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
-                label="Examples (rendered mug: 36 frames, every third frame)")
+                example_labels=["Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)"],
+                label="Examples (rendered by propgrad.turntable)")
 
 
 # ---------------------------------------------------------------------------------------------------

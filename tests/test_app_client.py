@@ -1,0 +1,102 @@
+"""The app over HTTP with gradio_client: the API names, eight simultaneous users, bad input via the API."""
+from __future__ import annotations
+
+import json
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHELSEA = ROOT / "assets" / "examples" / "chelsea.jpg"
+IMAGENET = "EfficientNet-Lite0 (ImageNet)"
+MEAN, STD = "0.485, 0.456, 0.406", "0.229, 0.224, 0.225"
+
+
+def patch_payload(x=0.5, y=0.5, steps=4, image=CHELSEA, patches=("rainbow disc",)):
+    return dict(image=handle_file(str(image)), patch_names=list(patches), patch_files=[], x=x, y=y, scale=0.3,
+                steps=steps, seed=0, bundled=[IMAGENET], files=[], input_size=224, mean=MEAN, std=STD,
+                class_names="", outputs="", n_permutations=2000, alpha=0.01)
+
+
+def call_patch(url, **payload):
+    client = Client(url, verbose=False)
+    values = list(payload.values())
+    return client.predict(*values, api_name="/patch")
+
+
+def report_of(result) -> dict:
+    bundle = result[6]
+    with zipfile.ZipFile(bundle) as archive:
+        return json.loads(archive.read("report.json"))
+
+
+def test_api_names_are_stable(server):
+    info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
+    assert {"/edit", "/patch", "/turntable"} <= set(info["named_endpoints"])
+
+
+def test_patch_over_http_matches_a_direct_call(server, app_module, progress):
+    result = call_patch(server, **patch_payload())
+    summary, table = result[0], result[4]
+    assert "E[|grad_X F|] =" in summary and "p = " in summary
+    direct = app_module.run_patch(str(CHELSEA), ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], None, 224,
+                                  MEAN, STD, "", "", 2000, 0.01, progress=progress)
+    assert [row[:4] for row in table["data"]] == [row[:4] for row in direct[4]]
+
+
+def test_eight_simultaneous_clients_each_get_their_own_result(server, app_module, progress):
+    # Eight users, eight different patch positions/step counts: each must get the result for ITS input.
+    settings = [dict(x=0.15 + 0.1 * i, y=0.8 - 0.08 * i, steps=3 + i % 3) for i in range(8)]
+    expected = []
+    for setting in settings:
+        direct = app_module.run_patch(str(CHELSEA), ["rainbow disc"], None, setting["x"], setting["y"], 0.3,
+                                      setting["steps"], 0, [IMAGENET], None, 224, MEAN, STD, "", "", 2000, 0.01,
+                                      progress=progress)
+        expected.append(direct)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(call_patch, server, **patch_payload(**setting)) for setting in settings]
+        results = [future.result(timeout=300) for future in futures]
+    bundles = set()
+    for setting, result, direct in zip(settings, results, expected):
+        report = report_of(result)
+        assert report["n_steps"] == setting["steps"]
+        model = report["models"][0]
+        with zipfile.ZipFile(direct[6]) as archive:
+            want = json.loads(archive.read("report.json"))["models"][0]
+        assert model["outputs_of_interest"][0]["score"] == pytest.approx(
+            want["outputs_of_interest"][0]["score"], rel=1e-5)
+        assert model["outputs_of_interest"][0]["pvalue"] == pytest.approx(
+            want["outputs_of_interest"][0]["pvalue"], abs=2e-3)
+        bundles.add(result[6])
+    assert len(bundles) == 8  # no two users were handed the same file
+    scores = {round(report_of(r)["models"][0]["outputs_of_interest"][0]["score"], 6) for r in results}
+    assert len(scores) == 8
+
+
+def test_bad_upload_via_api_gives_message_and_server_keeps_serving(server, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50)
+    with pytest.raises(Exception) as caught:
+        call_patch(server, **patch_payload(image=broken))
+    assert "not a readable image" in str(caught.value)
+    with pytest.raises(Exception) as caught:
+        call_patch(server, **patch_payload(patches=()))
+    assert "`patches` is empty" in str(caught.value)
+    result = call_patch(server, **patch_payload(steps=3))
+    assert "p = " in result[0]
+
+
+def test_turntable_over_http_with_uploaded_frames(server):
+    frames = sorted((ROOT / "assets" / "turntable").glob("*.png"))[::9]
+    client = Client(server, verbose=False)
+    result = client.predict(
+        [handle_file(str(f)) for f in frames], 360, False, "a: x\nb: y", "ViT-B-32", "openai", 0,
+        [IMAGENET], [], 224, MEAN, STD, "", "coffee mug", 2000, 0.01, api_name="/turntable",
+    )
+    assert result[4]["data"][0][1] == "coffee mug"
+    assert report_of(result)["n_steps"] == 4

@@ -1,0 +1,64 @@
+"""The app in a real browser (Debian's Chromium via Playwright): each tab's default example runs.
+
+Opens the page, runs the default of every tab, checks that a score and a p-value appear in the summary
+and the table, and saves a screenshot per tab (into ``PROPGRAD_SCREENSHOTS`` if set, else pytest's tmp).
+Skips when Chromium or Playwright is missing; never downloads a browser.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+TABS = [("Diffusion edits", "edit"), ("Patch blending", "patch"), ("Turntable frames (CLIP)", "turntable")]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(server, wait_until="networkidle", timeout=60_000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("tab,prefix", TABS, ids=[prefix for _, prefix in TABS])
+def test_default_example_of_each_tab_runs_in_the_browser(page, tmp_path, tab, prefix):
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"#{prefix}-run").click()
+    summary = page.locator(f"#{prefix}-summary")
+    summary.get_by_text(re.compile(r"p = \d")).first.wait_for(timeout=180_000)
+    text = summary.inner_text()
+    assert re.search(r"E\[\|grad_X F\|\] = \d+\.\d+", text), text
+    table = page.locator(f"#{prefix}-table").inner_text()
+    assert re.search(r"\d\.\d", table), table
+    assert not page.get_by_text("Traceback").count()
+    folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / f"app-{prefix}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_bad_upload_shows_an_error_toast_not_a_traceback(page, tmp_path):
+    page.get_by_role("tab", name="Patch blending").click()
+    # Untick every bundled patch, then run: the app must answer with its message, and keep serving.
+    for name in ("rainbow disc", "rings", "stripes"):
+        box = page.get_by_label(name, exact=True)
+        if box.count() and box.first.is_checked():
+            box.first.uncheck()
+    page.locator("#patch-run").click()
+    page.get_by_text("`patches` is empty").first.wait_for(timeout=60_000)
+    assert not page.get_by_text("Traceback").count()
