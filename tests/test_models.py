@@ -358,7 +358,8 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
         assert not marker.exists()
 
 
-def test_a_pt2_with_a_code_running_entry_is_refused(tmp_path, pt2_file):
+@pytest.mark.parametrize("where", ["sample inputs", "opaque constant"])
+def test_a_pt2_with_a_code_running_entry_is_refused(where, tmp_path, pt2_file):
     marker = tmp_path / "marker"
     buffer = io.BytesIO()
     torch.save((_Payload(marker),), buffer)
@@ -366,15 +367,23 @@ def test_a_pt2_with_a_code_running_entry_is_refused(tmp_path, pt2_file):
     with zipfile.ZipFile(pt2_file) as source, zipfile.ZipFile(evil, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            target.writestr(item, buffer.getvalue() if item.filename.endswith("sample_inputs/model.pt") else data)
-    # torch.export.load itself would unpickle that entry without restriction
+            if where == "sample inputs" and item.filename.endswith("sample_inputs/model.pt"):
+                data = buffer.getvalue()
+            if where == "opaque constant" and item.filename.endswith("constants/model_constants_config.json"):
+                # torch.export.load would pass this entry to pickle.loads
+                data = json.dumps({"config": {"c": {"path_name": "opaque_obj_0", "use_pickle": True}}}).encode()
+                folder = item.filename.rsplit("/", 1)[0]
+                target.writestr(f"{folder}/opaque_obj_0", pickle.dumps(_Payload(marker)))
+            target.writestr(item, data)
+    # the payload is live: torch.export.load unpickles sample inputs without restriction when the
+    # weights-only attempt fails
     control = tmp_path / "control_marker"
     buffer_control = io.BytesIO()
     torch.save((_Payload(control),), buffer_control)
     torch.load(io.BytesIO(buffer_control.getvalue()), weights_only=False)
     assert control.exists()
 
-    with pytest.raises(ValueError, match="'evil.pt2' was refused: loading it would run code"):
+    with pytest.raises(ValueError, match="'evil.pt2' was refused: .*run code"):
         load_model_file(evil, input_size=40)
     assert not marker.exists()
 

@@ -158,6 +158,7 @@ def _check_pt2_entries(path: Path) -> None:
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         raw_payloads: set[str] = set()
+        pickled_payloads: set[str] = set()
         for name in names:
             if not name.endswith(".json") or "/data/" not in f"/{name}":
                 continue
@@ -177,13 +178,16 @@ def _check_pt2_entries(path: Path) -> None:
                         f"({entry['path_name']}) that torch.export.load would unpickle, which can run code; "
                         f"export a model whose constants are tensors"
                     )
-                if entry.get("use_pickle") is False:
-                    raw_payloads.add(f"{folder}/{entry['path_name']}")
+                payload = f"{folder}/{entry['path_name']}"
+                (raw_payloads if entry.get("use_pickle") is False else pickled_payloads).add(payload)
         for name in names:
-            if name in raw_payloads or name.endswith("/"):
+            if name.endswith("/") or (name in raw_payloads and name not in pickled_payloads):
                 continue
             data = archive.read(name)
-            pickled = data[:4] == _ZIP_MAGIC or data[:1] == bytes([_PICKLE_PROTOCOL]) or name.endswith(_PICKLED_SUFFIXES)
+            pickled = (
+                name in pickled_payloads or data[:4] == _ZIP_MAGIC or data[:1] == bytes([_PICKLE_PROTOCOL])
+                or name.endswith(_PICKLED_SUFFIXES)
+            )
             if not pickled:
                 continue
             try:
