@@ -258,7 +258,7 @@ def _reference(network: nn.Module, images, size, mean=(0.485, 0.456, 0.406), std
 def test_pt2_round_trip_gives_the_original_outputs(pt2_file, tiny_net, images):
     assert detect_format(pt2_file) == "pt2"
     model = load_model_file(pt2_file, input_size=(40, 40))
-    assert model.name == "tiny" and model.output_names == ["class 0", "class 1", "class 2"]
+    assert model.name == "tiny.pt2" and model.output_names == ["class 0", "class 1", "class 2"]
     np.testing.assert_allclose(model.predict(images), _reference(tiny_net, images, (40, 40)), atol=1e-5, rtol=0)
 
 
@@ -455,7 +455,7 @@ def test_authors_checkpoints_load_strictly(variant):
     checkpoint = torch.load(path, weights_only=True)
     assert set(conv_mixer(**checkpoint["paras"]).state_dict()) == set(checkpoint["state_dict"])
     model = load_convmixer(path)
-    assert model.name == f"convmixer_{variant}" and model.output_names == ["cat", "dog"]
+    assert model.name == f"convmixer_{variant}.pth" and model.output_names == ["cat", "dog"]
 
 
 @pytest.mark.skipif(not AUTHORS.is_dir(), reason="the authors' reference files are not available")

@@ -151,5 +151,5 @@ def load_convmixer(
         raise ValueError(f"{path.name!r} is not a ConvMixer checkpoint: expected a dict with 'paras' and 'state_dict'")
     network = convmixer_from_checkpoint(checkpoint, repr(path.name))
     return ConvMixerClassifier(
-        network, name=name or path.stem, class_names=class_names, device=device, batch_size=batch_size
+        network, name=name or path.name, class_names=class_names, device=device, batch_size=batch_size
     )

@@ -268,7 +268,7 @@ def load_model_file(
     class_names
         One name per output; default "class 0".."class k-1" (["cat", "dog"] for two-class ConvMixers).
     name
-        Display name; default the file name without suffix.
+        Display name; default the file name (e.g. "convmixer_unbiased.pth").
     apply_softmax
         "auto" (default): softmax over the outputs unless a row already is a probability vector;
         True: always; False: report the raw outputs (``output_kind`` "similarity").
@@ -284,7 +284,7 @@ def load_model_file(
     """
     path = Path(path)
     kind = detect_format(path)
-    display = name or path.stem
+    display = name or path.name
     if input_size is not None:
         input_size = check_size(input_size)
     if (mean is None) != (std is None):
