@@ -1,0 +1,230 @@
+"""Training dynamics: how one image's property score and prediction flips evolve over training epochs.
+
+The paper (Sec. 4.3) follows the patch score of fixed images across checkpoints: a model trained on
+biased data picks up the sticker shortcut at some epoch, and the score and flips show when. Given
+checkpoint files, an image and an intervention (usually a :class:`~propgrad.interventions.PatchBlend`),
+:func:`training_dynamics` explains the image with every checkpoint and collects the results.
+
+    python -m propgrad.lesions.dynamics --variant biased --image assets/lesions/examples/melanoma_1.png
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..explain import explain
+from ..images import load_image
+from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
+from ..interventions.patch import PatchBlend
+from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
+
+
+@dataclass(frozen=True)
+class DynamicsResult:
+    """Per-checkpoint results for one image and one intervention.
+
+    Arrays have one entry per checkpoint: ``scores`` (E[|grad_X F|] of ``output``, mean over series),
+    ``pvalues`` (shuffle test), ``flip_fraction`` (share of series whose prediction changes anywhere
+    along the intervention), ``n_flips`` (mean number of flips per series), ``start_probability`` and
+    ``end_probability`` (mean output at step 0 and at the last step).
+    """
+
+    epochs: np.ndarray
+    labels: list[str]
+    output: str
+    scores: np.ndarray
+    pvalues: np.ndarray
+    flip_fraction: np.ndarray
+    n_flips: np.ndarray
+    start_probability: np.ndarray
+    end_probability: np.ndarray
+    alpha: float
+
+    @property
+    def significant(self) -> np.ndarray:
+        return self.pvalues <= self.alpha
+
+    def rows(self) -> list[dict]:
+        """One dict per checkpoint, for tables and CSV export."""
+        return [
+            {"epoch": int(e), "checkpoint": label, "score": float(s), "pvalue": float(p),
+             "flip_fraction": float(f), "n_flips": float(n), f"p({self.output}) start": float(a),
+             f"p({self.output}) end": float(b)}
+            for e, label, s, p, f, n, a, b in zip(self.epochs, self.labels, self.scores, self.pvalues, self.flip_fraction,
+                                                  self.n_flips, self.start_probability, self.end_probability)
+        ]
+
+
+def _epoch_of(path: Path, fallback: int, metadata: dict) -> int:
+    if "epoch" in metadata:
+        return int(metadata["epoch"])
+    match = re.search(r"epoch(\d+)", Path(path).stem)
+    return int(match.group(1)) if match else fallback
+
+
+def training_dynamics(
+    checkpoints: Sequence[str | Path],
+    image: Image.Image,
+    intervention: Intervention | Sequence[InterventionSeries],
+    *,
+    output: str | int = "melanoma",
+    n_permutations: int = 2000,
+    alpha: float = 0.01,
+    seed: int = 0,
+    progress: ProgressFn = no_progress,
+) -> DynamicsResult:
+    """Explain ``image`` under ``intervention`` with every checkpoint in turn.
+
+    Parameters
+    ----------
+    checkpoints : list of paths
+        Lesion classifier weights (see :func:`~propgrad.lesions.models.checkpoint_paths`), in order.
+    image : PIL image
+        The fixed image followed through training.
+    intervention : Intervention or list of InterventionSeries
+        Run once; every checkpoint sees the same series.
+    output : str or int
+        The output whose score is tracked; fixed across checkpoints (the predicted class may change).
+    n_permutations, alpha, seed
+        Shuffle-test settings, as in :func:`propgrad.explain`.
+
+    Examples
+    --------
+    >>> from propgrad.lesions import checkpoint_paths, patch_paths, example_paths
+    >>> result = training_dynamics(checkpoint_paths("biased"), load_image(example_paths()[0]),
+    ...                            PatchBlend(patch_paths()[:2], (0.8, 0.2), 0.3))  # doctest: +SKIP
+    >>> result.scores.shape  # doctest: +SKIP
+    (12,)
+    """
+    checkpoints = [Path(p) for p in checkpoints]
+    if not checkpoints:
+        raise ValueError("`checkpoints` is empty: give at least one weights file (see checkpoint_paths())")
+    if image is None:
+        raise ValueError("`image` is missing: training dynamics follow one fixed image")
+    # 1. The intervention once, shared by every checkpoint.
+    if isinstance(intervention, Intervention):
+        series = intervention.series(image, progress=lambda f, m="": progress(0.2 * f, m))
+    else:
+        series = list(intervention)
+    # 2. One explanation per checkpoint.
+    rows = []
+    for number, path in enumerate(checkpoints):
+        progress(0.2 + 0.8 * number / len(checkpoints), f"checkpoint {path.name}")
+        model = load_weights(path, name=path.stem)
+        result = explain(None, series, model, outputs_of_interest=output, n_permutations=n_permutations,
+                         alpha=alpha, seed=seed)
+        explained = result.models[0]
+        score = explained.output_of_interest
+        curve = explained.outputs[:, :, score.index]
+        rows.append((
+            _epoch_of(path, number + 1, model.metadata), path.stem, score.score, score.pvalue,
+            np.mean([f.flipped for f in explained.flips]), np.mean([f.n_flips for f in explained.flips]),
+            curve[:, 0].mean(), curve[:, -1].mean(), score.output,
+        ))
+    progress(1.0, "done")
+    columns = list(zip(*rows))
+    return DynamicsResult(
+        epochs=np.array(columns[0]), labels=list(columns[1]), output=columns[8][0],
+        scores=np.array(columns[2]), pvalues=np.array(columns[3]), flip_fraction=np.array(columns[4]),
+        n_flips=np.array(columns[5]), start_probability=np.array(columns[6]), end_probability=np.array(columns[7]),
+        alpha=float(alpha),
+    )
+
+
+def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: str | None = None):
+    """Score per epoch (filled markers where significant) and flip share per epoch; a matplotlib Figure.
+
+    ``results`` may be one result or a dict ``{label: result}`` (e.g. biased and unbiased) drawn together.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    if isinstance(results, DynamicsResult):
+        results = {"": results}
+    figure = Figure(figsize=(8, 3.4), layout="constrained")
+    score_axis, flip_axis = figure.subplots(1, 2)
+    for number, (label, result) in enumerate(results.items()):
+        colour = f"C{number}"
+        score_axis.plot(result.epochs, result.scores, color=colour, label=label or None)
+        significant = result.significant
+        score_axis.scatter(result.epochs[significant], result.scores[significant], color=colour, zorder=3)
+        score_axis.scatter(result.epochs[~significant], result.scores[~significant], facecolor="white",
+                           edgecolor=colour, zorder=3)
+        flip_axis.plot(result.epochs, result.flip_fraction, color=colour, marker="o", label=label or None)
+        flip_axis.plot(result.epochs, result.end_probability, color=colour, linestyle=":", alpha=0.7)
+    output = next(iter(results.values())).output
+    score_axis.set(xlabel="epoch", ylabel=f"E[|grad_X F|] of p({output})",
+                   title="property gradient (filled: p <= alpha)")
+    flip_axis.set(xlabel="epoch", ylabel="share of series", ylim=(-0.05, 1.05),
+                  title=f"prediction flips (dotted: p({output}) at full opacity)")
+    if len(results) > 1 or next(iter(results)):
+        score_axis.legend(frameon=False)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def default_intervention(steps: int = 10, n_patches: int = 3, position=(0.8, 0.2), scale: float = 0.3) -> PatchBlend:
+    """The shipped stickers blended in at the top right, as in the README's examples."""
+    patches = patch_paths()[:n_patches]
+    if not patches:
+        raise ValueError(f"no sticker PNGs found under {ASSETS / 'patches'}; run the lesion asset script first")
+    return PatchBlend(patches, position=position, scale=scale, steps=steps, labels=[p.stem for p in patches])
+
+
+def main(argv: list[str] | None = None) -> DynamicsResult:
+    """Command line: print the per-epoch table and save the plot."""
+    parser = argparse.ArgumentParser(prog="python -m propgrad dynamics",
+                                     description="Score and flips of one image after every training epoch.")
+    parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")
+    parser.add_argument("--variant", nargs="+", default=["biased", "unbiased"], choices=VARIANTS,
+                        help="which shipped per-epoch checkpoints to follow")
+    parser.add_argument("--checkpoints", nargs="+", type=Path, default=None,
+                        help="your own checkpoint files instead of the shipped ones")
+    parser.add_argument("--patches", nargs="+", type=Path, default=None, help="RGBA patch PNGs (default: 3 shipped stickers)")
+    parser.add_argument("--position", type=float, nargs=2, default=(0.8, 0.2))
+    parser.add_argument("--scale", type=float, default=0.3)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
+    parser.add_argument("--permutations", type=int, default=2000)
+    parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
+    args = parser.parse_args(argv)
+    image_path = args.image or (example_paths() or [None])[0]
+    if image_path is None:
+        parser.error("no --image given and no shipped example found")
+    image = load_image(image_path, name="--image")
+    if args.patches:
+        intervention = PatchBlend(args.patches, position=tuple(args.position), scale=args.scale, steps=args.steps)
+    else:
+        intervention = default_intervention(args.steps, position=tuple(args.position), scale=args.scale)
+    series = intervention.series(image)
+    runs = {"custom": args.checkpoints} if args.checkpoints else {v: checkpoint_paths(v) for v in args.variant}
+    results = {}
+    for label, paths in runs.items():
+        if not paths:
+            parser.error(f"no checkpoints found for {label!r}")
+        result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
+        results[label] = result
+        print(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
+        print(f"{'epoch':>5} {'score':>8} {'p':>8} {'flips':>6} {'p start':>8} {'p end':>8}")
+        for row in result.rows():
+            values = list(row.values())
+            print(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} {values[7]:>8.3f}")
+    figure = plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}")
+    figure.savefig(args.plot, dpi=110)
+    print(f"\nplot: {args.plot}")
+    last = next(iter(results.values()))
+    print(f"final_epoch_score: {last.scores[-1]:.4f}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

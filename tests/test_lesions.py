@@ -1,0 +1,172 @@
+"""The lesion scenario: generator, training, shipped models and training dynamics."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from propgrad.explain import explain
+from propgrad.interventions.patch import PatchBlend
+from propgrad.lesions import generator as gen
+from propgrad.lesions import models as lesion_models
+from propgrad.lesions import train
+from propgrad.lesions.dynamics import DynamicsResult, main as dynamics_main, plot_dynamics, training_dynamics
+from propgrad.models.base import Model
+
+
+# -- generator --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label", ["nevus", "melanoma"])
+def test_draw_lesion_is_deterministic_per_seed(label):
+    first, info = gen.draw_lesion(label, seed=5)
+    second, _ = gen.draw_lesion(label, seed=5)
+    other, _ = gen.draw_lesion(label, seed=6)
+    assert first.size == (128, 128) and first.mode == "RGB"
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+    assert not np.array_equal(np.asarray(first), np.asarray(other))
+    assert info.label == gen.CLASSES.index(label) and 0 <= info.malignancy <= 1
+
+
+def test_classes_differ_in_malignancy_cues():
+    nevi = [gen.draw_lesion("nevus", seed=s)[1].malignancy for s in range(40)]
+    melanomas = [gen.draw_lesion("melanoma", seed=s)[1].malignancy for s in range(40)]
+    assert np.mean(melanomas) > np.mean(nevi) + 0.3
+
+
+def test_make_dataset_gives_both_classes_and_patches_only_on_nevi():
+    data = gen.make_dataset(24, seed=1, size=32, patch_fraction=0.5)
+    again = gen.make_dataset(24, seed=1, size=32, patch_fraction=0.5)
+    clean = gen.make_dataset(24, seed=1, size=32, patch_fraction=0.0)
+    assert set(data.labels.tolist()) == {0, 1} and data.labels.sum() == 12
+    assert data.has_patch.any() and not data.has_patch[data.labels == gen.MELANOMA].any()
+    assert not clean.has_patch.any()
+    for i in range(24):
+        assert np.array_equal(np.asarray(data.images[i]), np.asarray(again.images[i]))
+        # Same lesions with and without stickers: only the patched images differ.
+        same = np.array_equal(np.asarray(data.images[i]), np.asarray(clean.images[i]))
+        assert same != bool(data.has_patch[i])
+
+
+def test_draw_patch_is_rgba_with_a_shape_mask():
+    patch = gen.draw_patch(seed=3)
+    alpha = np.asarray(patch)[..., 3]
+    assert patch.mode == "RGBA"
+    assert alpha[0, 0] == 0 and alpha[32, 32] == 255
+    assert np.array_equal(np.asarray(patch), np.asarray(gen.draw_patch(seed=3)))
+
+
+def test_add_patch_matches_the_last_step_of_patch_blend():
+    image, _ = gen.draw_lesion("melanoma", seed=0)
+    patch = gen.draw_patch(seed=1)
+    pasted = gen.add_patch(image, patch, (0.7, 0.3), 0.25)
+    series = PatchBlend(patch, position=(0.7, 0.3), scale=0.25, steps=5).series(image)[0]
+    assert np.array_equal(np.asarray(pasted), np.asarray(series.images[-1]))
+
+
+def test_generator_validates_arguments():
+    with pytest.raises(ValueError, match="`label`"):
+        gen.draw_lesion("mole")
+    with pytest.raises(ValueError, match="`size`"):
+        gen.draw_lesion(0, size=8)
+    with pytest.raises(ValueError, match="`n`"):
+        gen.make_dataset(1)
+    with pytest.raises(ValueError, match="`patch_fraction`"):
+        gen.make_dataset(4, patch_fraction=1.5)
+
+
+# -- training ---------------------------------------------------------------------------------
+
+def test_one_epoch_training_on_a_tiny_subset(tmp_path):
+    metrics = train.main(["--out", str(tmp_path), "--n-train", "16", "--n-test", "8", "--epochs", "1",
+                          "--size", "32", "--input-size", "32", "--archs", "cnn"])
+    assert set(metrics) == {"cnn_biased", "cnn_unbiased"}
+    for variant in ("biased", "unbiased"):
+        model = lesion_models.load_weights(tmp_path / f"cnn_{variant}.safetensors")
+        assert isinstance(model, Model) and model.output_names == ["nevus", "melanoma"]
+        probabilities = model.predict(gen.make_dataset(4, size=32).images)
+        assert probabilities.shape == (4, 2) and np.allclose(probabilities.sum(1), 1)
+        assert (tmp_path / f"cnn_{variant}.md").read_text().startswith("# Lesion CNN")
+    assert len(lesion_models.checkpoint_paths("biased", root=tmp_path)) == 1
+    assert (tmp_path / "patches").is_dir() and len(lesion_models.patch_paths(tmp_path)) == 5
+
+
+def test_checkpoint_is_reproducible_with_the_same_seed(tmp_path):
+    data = gen.make_dataset(8, size=32, patch_fraction=0.5)
+    first = train.train_cnn(data, epochs=1, seed=3, width=4, input_size=32)
+    second = train.train_cnn(data, epochs=1, seed=3, width=4, input_size=32)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_tiny_cnn_batched_equals_one_by_one():
+    torch.manual_seed(0)
+    model = lesion_models.LesionClassifier(lesion_models.LesionCNN(width=4), "tiny", batch_size=3)
+    images = gen.make_dataset(5, size=32).images
+    together = model.predict(images)
+    alone = np.concatenate([model.predict([image]) for image in images])
+    assert np.allclose(together, alone, atol=1e-6)
+
+
+def test_load_weights_names_the_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="`path`"):
+        lesion_models.load_weights(tmp_path / "nothing.safetensors")
+    with pytest.raises(ValueError, match="`variant`"):
+        lesion_models.load_lesion_model("cnn", "slightly biased")
+
+
+# -- shipped models ---------------------------------------------------------------------------
+
+def _patched_melanoma_scores(architecture: str) -> dict[str, float]:
+    image = Image.open(lesion_models.example_paths()[0]).convert("RGB")
+    blend = PatchBlend(lesion_models.patch_paths()[:2], position=(0.8, 0.2), scale=0.3, steps=8)
+    series = blend.series(image)
+    scores = {}
+    for variant in ("biased", "unbiased"):
+        model = lesion_models.load_lesion_model(architecture, variant)
+        result = explain(None, series, model, outputs_of_interest="melanoma", n_permutations=200)
+        scores[variant] = result.models[0].output_of_interest.score
+    return scores
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "effnet_head"])
+def test_shipped_biased_model_scores_higher_than_unbiased(architecture):
+    scores = _patched_melanoma_scores(architecture)
+    assert scores["biased"] > 2 * scores["unbiased"], scores
+
+
+def test_shipped_assets_are_complete_and_small():
+    root = lesion_models.ASSETS
+    assert len(lesion_models.example_paths()) >= 4 and len(lesion_models.patch_paths()) >= 3
+    for variant in ("biased", "unbiased"):
+        assert len(lesion_models.checkpoint_paths(variant)) >= 5
+        for architecture in lesion_models.ARCHITECTURES:
+            assert (root / f"{architecture}_{variant}.md").is_file()
+    total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    assert total < 10 * 2**20
+
+
+# -- training dynamics ------------------------------------------------------------------------
+
+def test_training_dynamics_on_shipped_checkpoints(tmp_path):
+    paths = lesion_models.checkpoint_paths("biased")
+    chosen = [paths[0], paths[-1]]
+    image = Image.open(lesion_models.example_paths()[0]).convert("RGB")
+    blend = PatchBlend(lesion_models.patch_paths()[:2], position=(0.8, 0.2), scale=0.3, steps=6)
+    result = training_dynamics(chosen, image, blend, n_permutations=100)
+    assert isinstance(result, DynamicsResult)
+    assert result.output == "melanoma" and list(result.epochs) == [1, len(paths)]
+    assert result.scores.shape == result.pvalues.shape == result.flip_fraction.shape == (2,)
+    assert len(result.rows()) == 2
+    figure = plot_dynamics({"biased": result})
+    assert len(figure.axes) == 2
+    with pytest.raises(ValueError, match="`checkpoints`"):
+        training_dynamics([], image, blend)
+
+
+def test_dynamics_command_line_writes_a_plot(tmp_path, capsys):
+    paths = lesion_models.checkpoint_paths("unbiased")[:2]
+    plot = tmp_path / "dynamics.png"
+    dynamics_main(["--checkpoints", *map(str, paths), "--steps", "5", "--permutations", "50", "--plot", str(plot)])
+    assert plot.is_file() and plot.stat().st_size > 1000
+    assert "final_epoch_score:" in capsys.readouterr().out
