@@ -92,11 +92,29 @@ def _safe_image_input(component: gr.Image) -> gr.Image:
 # What is available (cheap to ask; weights load on first use)
 
 
+_EXTRAS_REGISTERED = False
+
+
+def _register_extras() -> None:
+    """Register the lesion scenario's classifiers when their weights ship (idempotent, never fatal)."""
+    global _EXTRAS_REGISTERED
+    if _EXTRAS_REGISTERED:
+        return
+    _EXTRAS_REGISTERED = True
+    try:
+        from propgrad.lesions import register_lesion_models
+
+        register_lesion_models()
+    except Exception:  # noqa: BLE001 - an optional scenario must not stop the app
+        log.exception("could not register the lesion models")
+
+
 def bundled_names() -> list[str]:
     try:
         from propgrad.models import registry
     except ImportError:  # the model registry is optional for the UI to start
         return []
+    _register_extras()
     return list(registry.bundled_model_names())
 
 
@@ -139,7 +157,7 @@ def editor_choices(ip2p_available: bool) -> list[str]:
 def patch_choices() -> dict[str, Path]:
     """Bundled patches by display name: the app's own, then the lesion scenario's when present."""
     found: dict[str, Path] = {}
-    for folder in (ASSETS / "patches", ASSETS / "lesions" / "patches"):
+    for folder in (ASSETS / "lesions" / "patches", ASSETS / "patches"):
         for path in sorted(folder.glob("*.png")) if folder.is_dir() else []:
             found.setdefault(path.stem.replace("_", " "), path)
     return found
@@ -150,6 +168,21 @@ def lesion_examples() -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in support.IMAGE_SUFFIXES)
+
+
+def patch_defaults() -> dict:
+    """The patch tab's default example: the skin-lesion scenario when it ships, else a bundled photo."""
+    lesions = lesion_examples()
+    lesion_models = [n for n in bundled_names() if "lesion cnn" in n.lower()]
+    return dict(
+        image=str(lesions[0] if lesions else ASSETS / "examples" / "chelsea.jpg"),
+        patch_names=list(patch_choices())[:3],
+        x=0.8 if lesions else 0.5,
+        y=0.2 if lesions else 0.5,
+        scale=0.3,
+        steps=10,
+        models=lesion_models or default_models(),
+    )
 
 
 def turntable_frames() -> list[str]:
@@ -380,32 +413,34 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
 
 def build_patch_tab() -> None:
     lesions = lesion_examples()
-    default_image = lesions[0] if lesions else ASSETS / "examples" / "chelsea.jpg"
-    lesion_models = [n for n in bundled_names() if "lesion" in n.lower()]
+    defaults = patch_defaults()
     patches = patch_choices()
     gr.Markdown("Blend colourful patches into the image with opacity rising from 0 to 1. Several patches give "
                 "a mean curve with a band (one standard deviation)."
-                + ("" if lesions else " The skin-lesion scenario is not in this build; the default is a bundled photo."))
+                + (" Default: a synthetic melanoma with the lesion scenario's stickers; a classifier trained on "
+                   "data where stickers co-occur with benign nevi should react to them." if lesions else
+                   " The skin-lesion scenario is not in this build; the default is a bundled photo."))
     with gr.Row():
         with gr.Column(scale=1):
-            image = _safe_image_input(gr.Image(str(default_image), type="filepath", image_mode=None,
+            image = _safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None,
                                                label="Image", sources=["upload", "clipboard"]))
-            patch_names = gr.CheckboxGroup(list(patches), value=list(patches)[:3], label="Bundled patches")
+            patch_names = gr.CheckboxGroup(list(patches), value=defaults["patch_names"], label="Bundled patches",
+                                           elem_id="patch-patches")
             patch_files = gr.File(label="Your patches (PNG with transparency)", file_count="multiple",
                                   file_types=["image"])
         with gr.Column(scale=1):
             with gr.Row():
-                x = gr.Slider(0, 1, value=0.5, step=0.01, label="Patch centre x (fraction)")
-                y = gr.Slider(0, 1, value=0.5, step=0.01, label="Patch centre y (fraction)")
-            scale = gr.Slider(0.05, 1, value=0.3, step=0.01, label="Patch size (fraction of the short side)")
-            steps = gr.Slider(3, support.MAX_STEPS, value=10, step=1, label="Number of steps")
+                x = gr.Slider(0, 1, value=defaults["x"], step=0.01, label="Patch centre x (fraction)")
+                y = gr.Slider(0, 1, value=defaults["y"], step=0.01, label="Patch centre y (fraction)")
+            scale = gr.Slider(0.05, 1, value=defaults["scale"], step=0.01, label="Patch size (fraction of the short side)")
+            steps = gr.Slider(3, support.MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
             seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
-            controls = model_controls(lesion_models or default_models())
+            controls = model_controls(defaults["models"])
             button = gr.Button("Run", variant="primary", elem_id="patch-run")
     outputs = result_outputs("patch")
     inputs = [image, patch_names, patch_files, x, y, scale, steps, seed, *controls.inputs()]
     button.click(run_patch, inputs, outputs, api_name="patch", concurrency_limit=CONCURRENCY)
-    examples = [[str(p), 0.5, 0.5, 0.3] for p in lesions[:3]]
+    examples = [[str(p), 0.8, 0.2, 0.3] for p in lesions[:4]]
     examples += [[str(ASSETS / "examples" / "chelsea.jpg"), 0.45, 0.35, 0.3],
                  [str(ASSETS / "examples" / "coffee.jpg"), 0.5, 0.45, 0.35]]
     gr.Examples(examples, [image, x, y, scale], label="Examples (bundled images)")
@@ -489,6 +524,48 @@ def build_turntable_tab() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Tab 4 (when the lesion scenario ships per-epoch checkpoints): training dynamics
+
+
+@friendly_errors
+def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=gr.Progress()):
+    """Follow one lesion image's sticker score through the training epochs of each chosen variant."""
+    plot, csv_path, table = support.run_dynamics(
+        _load(image), variants,
+        steps=support.check_int(steps, name="number of steps", low=3, high=support.MAX_STEPS),
+        n_permutations=support.check_int(n_permutations, name="permutations", low=100, high=100_000),
+        alpha=support.check_float(alpha, name="alpha", low=1e-4, high=0.2),
+        seed=support.check_int(seed, name="seed", low=0, high=2**31 - 1),
+        progress=_progress_adapter(progress),
+    )
+    return str(plot), table, str(csv_path)
+
+
+def build_dynamics_tab(variants: list[str]) -> None:
+    lesions = lesion_examples()
+    gr.Markdown("How one image's sticker score and prediction flips evolve over training: every per-epoch "
+                "checkpoint of the lesion classifiers explains the same patch-blending series.")
+    with gr.Row():
+        image = _safe_image_input(gr.Image(str(lesions[0]) if lesions else None, type="filepath", image_mode=None,
+                                           label="Lesion image", sources=["upload", "clipboard"], scale=1))
+        with gr.Column(scale=1):
+            chosen = gr.CheckboxGroup(variants, value=variants, label="Model variants")
+            steps = gr.Slider(3, support.MAX_STEPS, value=8, step=1, label="Number of steps")
+            seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
+            permutations = gr.Slider(500, 10000, value=2000, step=500, label="Shuffle-test permutations")
+            alpha = gr.Number(0.01, label="Significance level alpha")
+            button = gr.Button("Run", variant="primary", elem_id="dynamics-run")
+    plot = gr.Image(label="Score and flips per epoch", type="filepath", interactive=False)
+    table = gr.Dataframe(headers=support.DYNAMICS_HEADERS, label="Per checkpoint", interactive=False,
+                         elem_id="dynamics-table")
+    download = gr.File(label="Download (CSV)", interactive=False)
+    button.click(run_dynamics, [image, chosen, steps, seed, permutations, alpha], [plot, table, download],
+                 api_name="dynamics", concurrency_limit=CONCURRENCY)
+    if lesions:
+        gr.Examples([[str(p)] for p in lesions[:4]], [image], label="Examples (synthetic lesions)")
+
+
+# ---------------------------------------------------------------------------------------------------
 # The app
 
 
@@ -513,6 +590,10 @@ def build_demo() -> gr.Blocks:
             build_patch_tab()
         with gr.Tab("Turntable frames (CLIP)"):
             build_turntable_tab()
+        variants = support.dynamics_variants()
+        if variants:
+            with gr.Tab("Training dynamics"):
+                build_dynamics_tab(variants)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

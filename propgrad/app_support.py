@@ -355,3 +355,58 @@ def summary_text(explanation: Explanation, notes: Sequence[str] = ()) -> str:
             )
     lines.extend(f"- note: {note}" for note in notes)
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Training dynamics (the lesion scenario's per-epoch checkpoints)
+
+
+def dynamics_variants() -> list[str]:
+    """Lesion model variants that ship per-epoch checkpoints; empty when the scenario is absent."""
+    try:
+        from .lesions.models import VARIANTS, checkpoint_paths
+    except ImportError:
+        return []
+    return [variant for variant in VARIANTS if checkpoint_paths(variant)]
+
+
+def run_dynamics(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
+                 progress=None) -> tuple[Path, Path, list[list]]:
+    """Follow one image's patch score through training for each variant; plot, CSV and table rows."""
+    import csv
+
+    from .lesions.dynamics import default_intervention, plot_dynamics, training_dynamics
+    from .lesions.models import checkpoint_paths
+
+    variants = list(variants or [])
+    if not variants:
+        raise ValueError("`variants`: tick at least one of the lesion models (biased, unbiased)")
+    available = dynamics_variants()
+    for variant in variants:
+        if variant not in available:
+            raise ValueError(f"`variants`: no per-epoch checkpoints for {variant!r} in this build; have {available}")
+    intervention = default_intervention(steps=steps)
+    report = progress or (lambda fraction, message="": None)
+    results = {}
+    for number, variant in enumerate(variants):
+        results[variant] = training_dynamics(
+            checkpoint_paths(variant), image, intervention, n_permutations=n_permutations, alpha=alpha, seed=seed,
+            progress=lambda f, m="", n=number: report((n + f) / len(variants), f"{variant}: {m}"),
+        )
+    folder = request_dir()
+    plot = folder / "dynamics.png"
+    plot_dynamics(results).savefig(plot, dpi=110)
+    table = []
+    for variant, result in results.items():
+        for row in result.rows():
+            table.append([variant, row["epoch"], round(row["score"], 5), float(f"{row['pvalue']:.3g}"),
+                          "yes" if row["pvalue"] <= alpha else "no", round(row["flip_fraction"], 3)])
+    csv_path = folder / "dynamics.csv"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(DYNAMICS_HEADERS)
+        writer.writerows(table)
+    return plot, csv_path, table
+
+
+DYNAMICS_HEADERS = ["model variant", "epoch", "E[|grad_X F|]", "p-value", "significant", "share of series flipped"]

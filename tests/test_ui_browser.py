@@ -55,10 +55,22 @@ def test_default_example_of_each_tab_runs_in_the_browser(page, tmp_path, tab, pr
 def test_bad_upload_shows_an_error_toast_not_a_traceback(page, tmp_path):
     page.get_by_role("tab", name="Patch blending").click()
     # Untick every bundled patch, then run: the app must answer with its message, and keep serving.
-    for name in ("rainbow disc", "rings", "stripes"):
-        box = page.get_by_label(name, exact=True)
-        if box.count() and box.first.is_checked():
-            box.first.uncheck()
+    boxes = page.locator("#patch-patches input[type=checkbox]")
+    for number in range(boxes.count()):
+        if boxes.nth(number).is_checked():
+            boxes.nth(number).uncheck()
     page.locator("#patch-run").click()
     page.get_by_text("`patches` is empty").first.wait_for(timeout=60_000)
+    assert not page.get_by_text("Traceback").count()
+
+
+def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
+    from propgrad.app_support import dynamics_variants
+
+    if not dynamics_variants():
+        pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
+    page.get_by_role("tab", name="Training dynamics").click()
+    page.locator("#dynamics-run").click()
+    table = page.locator("#dynamics-table")
+    table.get_by_text(re.compile(r"\d\.\d{3}")).first.wait_for(timeout=180_000)
     assert not page.get_by_text("Traceback").count()
