@@ -100,3 +100,13 @@ def test_turntable_over_http_with_uploaded_frames(server):
     )
     assert result[4]["data"][0][1] == "coffee mug"
     assert report_of(result)["n_steps"] == 4
+
+
+def test_readme_api_snippet_runs(server):
+    text = (ROOT / "README.md").read_text()
+    snippet = text.split("## API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    snippet = snippet.replace("http://127.0.0.1:7860/", server).replace("print(summary)", "")
+    namespace: dict = {}
+    exec(compile(snippet.replace('"assets/', f'"{ROOT}/assets/'), "README.md", "exec"), namespace)
+    assert "E[|grad_X F|] =" in namespace["summary"]
+    assert len(namespace["table"]["data"]) == 1
