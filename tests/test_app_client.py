@@ -110,3 +110,18 @@ def test_readme_api_snippet_runs(server):
     exec(compile(snippet.replace('"assets/', f'"{ROOT}/assets/'), "README.md", "exec"), namespace)
     assert "E[|grad_X F|] =" in namespace["summary"]
     assert len(namespace["table"]["data"]) == 1
+
+
+def test_uploads_over_the_size_limit_are_refused(server, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (26 * 2**20))  # the app accepts 25 MB per file
+    with pytest.raises(Exception) as caught:
+        call_patch(server, **patch_payload(image=big))
+    assert "maximum file size" in str(caught.value)
+    # The server enforces it too, not only the client: a raw upload is refused.
+    import httpx
+
+    with big.open("rb") as handle:
+        response = httpx.post(f"{server}gradio_api/upload", files={"files": ("big.png", handle)}, timeout=60)
+    assert response.status_code == 413, response.text[:200]
+    assert "p = " in call_patch(server, **patch_payload(steps=3))[0]  # still serving
