@@ -82,12 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--model-file", action="append", metavar="PATH",
                         help="your classifier: torch.export .pt2, TorchScript, or the authors' ConvMixer "
                         "checkpoint; never unpickled with arbitrary code; repeatable")
-    models.add_argument("--input-size", type=int, nargs=2, default=(224, 224), metavar=("H", "W"),
-                        help="input size of --model-file models (resize to H x W)")
-    models.add_argument("--mean", type=float, nargs=3, default=(0.485, 0.456, 0.406),
-                        help="per-channel mean for --model-file normalisation (after scaling to [0, 1])")
-    models.add_argument("--std", type=float, nargs=3, default=(0.229, 0.224, 0.225),
-                        help="per-channel std for --model-file normalisation")
+    models.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
+                        help="input size of --model-file models (resize to H x W); default: the size a .pt2 "
+                        "was exported with, 128 for ConvMixer checkpoints, else 224")
+    models.add_argument("--mean", type=float, nargs=3,
+                        help="per-channel mean for --model-file normalisation (after scaling to [0, 1]); "
+                        "default: 0.5 for ConvMixer checkpoints, else ImageNet's 0.485 0.456 0.406")
+    models.add_argument("--std", type=float, nargs=3,
+                        help="per-channel std for --model-file normalisation; default: 0.5 for ConvMixer "
+                        "checkpoints, else ImageNet's 0.229 0.224 0.225")
     models.add_argument("--class-names", metavar="NAMES",
                         help="class names of --model-file models: 'cat,dog' or @names.txt (one per line)")
 
@@ -122,8 +125,9 @@ def _models(args) -> list:
 
     chosen = [get_model(name) for name in args.model or []]
     for path in args.model_file or []:
-        chosen.append(load_model_file(path, input_size=tuple(args.input_size), mean=tuple(args.mean),
-                                      std=tuple(args.std), class_names=_class_names(args.class_names)))
+        chosen.append(load_model_file(path, input_size=args.input_size and tuple(args.input_size),
+                                      mean=args.mean and tuple(args.mean), std=args.std and tuple(args.std),
+                                      class_names=_class_names(args.class_names)))
     return chosen or [get_model(DEFAULT_MODEL)]
 
 
