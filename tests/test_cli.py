@@ -65,3 +65,69 @@ def test_authors_convmixers_explained_end_to_end(tmp_path):
     assert unbiased["score"] < 0.01 and not unbiased["flips"]["flipped"]
     assert biased["score"] > 5 * unbiased["score"] and biased["score"] > 0.03
     assert biased["flips"]["flipped"] and biased["flips"]["predicted"][-1] == "dog"
+
+
+def test_exported_model_file_with_class_names(tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    path = tmp_path / "tiny.pt2"
+    torch.export.save(torch.export.export(net, (torch.zeros(1, 3, 32, 32),)), path)
+    image = tmp_path / "input.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(image)
+    out = tmp_path / "out"
+    code = main(["explain", str(image), "--edit", "hue", "--steps", "6", "--model-file", str(path),
+                 "--input-size", "32", "32", "--mean", "0.5", "0.5", "0.5", "--std", "0.5", "0.5", "0.5",
+                 "--class-names", "red,green,blue", "--outputs", "all", "--permutations", "300", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["models"][0]["output_names"] == ["red", "green", "blue"]
+    assert [o["name"] for o in report["models"][0]["outputs_of_interest"]] == ["red", "green", "blue"]
+    assert report["n_permutations"] == 300 and report["seed"] == 0
+
+
+def test_patch_and_frames_sources(tmp_path):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 2)).eval()
+    model = tmp_path / "mean.pt"
+    torch.jit.save(torch.jit.script(net), model)
+    image = tmp_path / "image.png"
+    Image.new("RGB", (40, 40), (30, 60, 90)).save(image)
+    patch = tmp_path / "patch.png"
+    Image.new("RGBA", (10, 10), (250, 10, 10, 255)).save(patch)
+    common = ["--model-file", str(model), "--input-size", "16", "16", "--permutations", "200"]
+    assert main(["explain", str(image), "--patch", str(patch), "--patch", str(patch), "--steps", "5",
+                 "--out", str(tmp_path / "patch"), *common]) == 0
+    report = json.loads((tmp_path / "patch" / "report.json").read_text())
+    assert report["series_labels"] == ["patch.png", "patch.png"] and len(report["models"][0]["series_outputs"]) == 2
+    frames = []
+    for i in range(4):
+        frames.append(tmp_path / f"f{i}.png")
+        Image.new("RGB", (40, 40), (60 * i, 0, 0)).save(frames[-1])
+    assert main(["explain", "--frames", *map(str, frames), "--out", str(tmp_path / "frames"), *common]) == 0
+    assert json.loads((tmp_path / "frames" / "report.json").read_text())["n_steps"] == 4
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["explain", "--edit", "brightness"], "IMAGE is missing"),
+        (["explain", "missing.png"], "no such file"),
+        (["explain", "IMG", "--edit", "sparkle"], "kind"),
+        (["explain", "IMG", "--steps", "2"], "steps"),
+        (["explain", "IMG", "--model-file", "IMG"], "IMG"),
+        (["explain", "IMG", "--model", "no such model"], "no such model"),
+        (["explain", "--frames", "IMG", "IMG"], "at least 3"),
+    ],
+)
+def test_errors_are_one_clear_line(arguments, message, tmp_path, capsys):
+    image = tmp_path / "image.png"
+    Image.new("RGB", (40, 40)).save(image)
+    arguments = [str(image) if a == "IMG" else a for a in arguments]
+    message = message.replace("IMG", image.name)
+    assert main(arguments + ["--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error and "Traceback" not in error
