@@ -160,8 +160,16 @@ def guidance_values(max_guidance: float, steps: int) -> np.ndarray:
 
 
 def fit_side(image: Image.Image, max_side: int) -> Image.Image:
-    """Shrink so the longer side is at most ``max_side``, then crop nothing but round both sides down
-    to multiples of 8 (what the VAE needs) by resizing; images are never enlarged."""
+    """The image as the editor sees it: RGB, longer side at most ``max_side`` (rounded down to a
+    multiple of 8), both sides resized down to multiples of 8 (what the VAE needs); never enlarged.
+
+    Step 0 of a series is this image, so that steps 0 and 1 differ by the edit, not by a resize.
+
+    Examples
+    --------
+    >>> fit_side(Image.new("RGB", (1000, 600)), 512).size
+    (512, 304)
+    """
     limit = max_side - max_side % 8
     w, h = image.size
     scale = min(1.0, limit / max(w, h))
@@ -207,7 +215,7 @@ class InstructPix2PixSweep:
     --------
     >>> sweep = InstructPix2PixSweep("make it winter", max_guidance=10, steps=8)
     >>> sweep.values().round(2).tolist()[:3]
-    [1.0, 1.01, 2.29]
+    [1.0, 1.01, 2.51]
     >>> series = sweep.series(image)  # doctest: +SKIP
     """
 

@@ -86,12 +86,14 @@ def random_instruct_pix2pix(size: str = "tiny", *, seed: int = 0, device: str | 
     from .clip_tokenizer import clip_tokenizer
 
     unet_config, vae_config, text_config = SIZES[size]
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel(**unet_config)
-    torch.manual_seed(seed)
-    vae = AutoencoderKL(**vae_config)
-    torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(CLIPTextConfig(**text_config))
+    # Initialised on the target device: random init of the full-size UNet takes long on a CPU.
+    with torch.device(device):
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(**unet_config)
+        torch.manual_seed(seed)
+        vae = AutoencoderKL(**vae_config)
+        torch.manual_seed(seed)
+        text_encoder = CLIPTextModel(CLIPTextConfig(**text_config))
     pipe = StableDiffusionInstructPix2PixPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=clip_tokenizer(), unet=unet,
         scheduler=EulerAncestralDiscreteScheduler(**PIX2PIX_SCHEDULER),

@@ -1,0 +1,105 @@
+"""Guidance sweep speed: one pipeline call per scale (the authors' approach) against the batched sweep.
+
+Same scales, denoising steps, seed and image in the same run; prints both times, their ratio and the
+largest difference between the two sets of images. Random weights of the real architecture (speed
+does not depend on weight values): the tiny test model by default, or with ``--full-size`` the
+Stable Diffusion 1.5 UNet/VAE of timbrooks/instruct-pix2pix built from its config (no download).
+
+    python bench/sweep.py                                    # tiny model, CPU
+    python bench/sweep.py --full-size --device cuda --dtype float16   # 512x512, 10 scales, 20 steps
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from a checkout
+from propgrad.interventions.cfg_sweep import cfg_sweep  # noqa: E402
+from propgrad.interventions.random_pix2pix import random_instruct_pix2pix  # noqa: E402
+
+PROMPT = "turn the fur white"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def one_call_per_scale(pipe, image, scales, steps, seed, image_guidance):
+    """What the authors do: a full pipeline call per guidance scale, each with the same seed."""
+    return np.stack([
+        pipe(PROMPT, image=image, guidance_scale=float(s), image_guidance_scale=image_guidance,
+             num_inference_steps=steps, generator=torch.Generator("cpu").manual_seed(seed),
+             output_type="np").images[0]
+        for s in scales
+    ])
+
+
+def batched(pipe, image, scales, steps, seed, image_guidance):
+    return cfg_sweep(pipe, image, scales, prompt=PROMPT, image_guidance_scale=image_guidance,
+                     num_inference_steps=steps, seeds=seed, output_type="np")[0]
+
+
+def timed(fn, device, repeats):
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        out = fn()
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full-size", action="store_true", help="SD 1.5 UNet/VAE (default: the tiny test model)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    parser.add_argument("--side", type=int, default=None, help="image side (default 512 full size, 64 tiny)")
+    parser.add_argument("--scales", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=20, help="denoising steps")
+    parser.add_argument("--max-guidance", type=float, default=10.0)
+    parser.add_argument("--image-guidance", type=float, default=2.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="best of this many timed runs")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    device, dtype = torch.device(args.device), getattr(torch, args.dtype)
+    size = "sd15" if args.full_size else "tiny"
+    side = args.side or (512 if args.full_size else 64)
+    pipe = random_instruct_pix2pix(size, device=device, dtype=dtype)
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+    scales = np.linspace(1.01, args.max_guidance, args.scales)
+    run = (pipe, image, scales, args.steps, args.seed, args.image_guidance)
+
+    # Warm-up (lazy initialisation, kernel selection) outside the timings.
+    one_call_per_scale(pipe, image, scales[:1], 1, args.seed, args.image_guidance)
+    batched(pipe, image, scales, 1, args.seed, args.image_guidance)
+
+    t_loop, loop_images = timed(lambda: one_call_per_scale(*run), device, args.repeats)
+    t_batch, batch_images = timed(lambda: batched(*run), device, args.repeats)
+    diff = float(np.nanmax(np.abs(loop_images - batch_images))) if np.isfinite(batch_images).any() else float("nan")
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"model: {size} (random weights), {args.dtype} on {name}")
+    print(f"sweep: {args.scales} scales {scales[0]:.2f}..{scales[-1]:.2f}, {args.steps} denoising steps, "
+          f"{side}x{side} px, image guidance {args.image_guidance}, seed {args.seed}")
+    print(f"one pipeline call per scale: {t_loop:8.2f} s")
+    print(f"batched sweep:               {t_batch:8.2f} s")
+    print(f"max abs image difference:    {diff:.2e} (images in [0, 1])")
+    print(f"sweep_speedup: {t_loop / t_batch:.2f}")
+
+
+if __name__ == "__main__":
+    main()
