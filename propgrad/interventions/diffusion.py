@@ -141,6 +141,10 @@ def zero_gpu(fn, duration: int = 120):
 
 
 def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, seeds, progress):
+    # ZeroGPU runs this in a forked worker and ships its arguments across: a loaded pipeline travels
+    # as its (model, device) key and is found again in the fork's copy of the per-process cache.
+    if isinstance(pipe, tuple):
+        pipe = load_instruct_pix2pix(*pipe)
     return cfg_sweep(pipe, image, scales, prompt=instruction, image_guidance_scale=image_guidance,
                      num_inference_steps=denoising_steps, seeds=seeds, progress=progress)
 
@@ -178,7 +182,7 @@ def fit_side(image: Image.Image, max_side: int) -> Image.Image:
     return rgb.copy() if size == rgb.size else rgb.resize(size, Image.Resampling.LANCZOS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class InstructPix2PixSweep:
     """Edit an image with InstructPix2Pix at rising text-guidance scales, one series per seed.
 
@@ -249,7 +253,7 @@ class InstructPix2PixSweep:
             raise ValueError(f"`seeds` must be one or more non-negative integers, got {self.seeds!r}")
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"`seeds` must be distinct (a repeated seed repeats its series), got {seeds}")
-        self.seeds = tuple(int(s) for s in seeds)
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         if not isinstance(self.model, str) or not self.model:
             raise ValueError(f"`model` must be a hub id or a folder path, got {self.model!r}")
         if self.cache is not None and not all(hasattr(self.cache, a) for a in ("get", "put", "lock")):
@@ -264,9 +268,9 @@ class InstructPix2PixSweep:
         return guidance_values(self.max_guidance, self.steps)
 
     def _pipe(self):
-        if self.pipeline is None:
-            self.pipeline = load_instruct_pix2pix(self.model, self.device)
-        return self.pipeline
+        # An injected pipeline is used as is; otherwise the per-process one (loaded here, in the
+        # main process, so that ZeroGPU workers inherit it).
+        return self.pipeline if self.pipeline is not None else load_instruct_pix2pix(self.model, self.device)
 
     def _params(self, seed: int, device: torch.device, dtype: torch.dtype) -> dict:
         import diffusers
@@ -306,7 +310,8 @@ class InstructPix2PixSweep:
                         found[seed] = hit[0]
             missing = [s for s in self.seeds if s not in found]
             if missing:
-                edits = _sweep_on_gpu(pipe, start, values[1:], self.instruction, float(self.image_guidance),
+                handle = pipe if self.pipeline is not None else (self.model, self.device)
+                edits = _sweep_on_gpu(handle, start, values[1:], self.instruction, float(self.image_guidance),
                                       int(self.denoising_steps), missing, progress)
                 for seed, images in zip(missing, edits):
                     found[seed] = InterventionSeries([start.copy(), *images], values.copy(), PROPERTY,
