@@ -4,7 +4,19 @@ from .frames import Frames
 from .parametric import EDITS, EditKind, ParametricEdit, register_edit
 from .patch import PatchBlend
 
+# The diffusion editor needs torch and diffusers; import it only when asked for.
+_DIFFUSION = ("Cancelled", "InstructPix2PixSweep", "instruct_pix2pix_available", "load_instruct_pix2pix")
+
+
+def __getattr__(name: str):
+    if name in _DIFFUSION:
+        from . import diffusion
+
+        return getattr(diffusion, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "EDITS", "EditKind", "Frames", "Intervention", "InterventionSeries", "ParametricEdit", "PatchBlend",
-    "ProgressFn", "no_progress", "register_edit",
+    "ProgressFn", "no_progress", "register_edit", *_DIFFUSION,
 ]
