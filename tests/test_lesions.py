@@ -170,3 +170,18 @@ def test_dynamics_command_line_writes_a_plot(tmp_path, capsys):
     dynamics_main(["--checkpoints", *map(str, paths), "--steps", "5", "--permutations", "50", "--plot", str(plot)])
     assert plot.is_file() and plot.stat().st_size > 1000
     assert "final_epoch_score:" in capsys.readouterr().out
+
+
+def test_register_lesion_models_offers_the_four_shipped_models():
+    from propgrad.models import registry
+
+    names = lesion_models.register_lesion_models()
+    try:
+        assert names == list(lesion_models.MODEL_NAMES.values())
+        assert all(name in registry.bundled_model_names() for name in names)
+        model = registry.get_model("Lesion CNN (biased)")
+        assert isinstance(model, lesion_models.LesionClassifier) and model.name == "Lesion CNN (biased)"
+        assert "sticker" in registry.model_description("Lesion CNN (biased)")
+    finally:
+        for name in names:
+            registry.unregister_model(name)

@@ -180,8 +180,8 @@ def default_intervention(steps: int = 10, n_patches: int = 3, position=(0.8, 0.2
     return PatchBlend(patches, position=position, scale=scale, steps=steps, labels=[p.stem for p in patches])
 
 
-def main(argv: list[str] | None = None) -> DynamicsResult:
-    """Command line: print the per-epoch table and save the plot."""
+def main(argv: list[str] | None = None) -> dict[str, DynamicsResult]:
+    """Command line: print the per-epoch table for each followed run and save the plot; returns the results."""
     parser = argparse.ArgumentParser(prog="python -m propgrad dynamics",
                                      description="Score and flips of one image after every training epoch.")
     parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")

