@@ -262,3 +262,31 @@ def test_unexpected_errors_are_logged_and_shown_generically(app_module, progress
         patch_call(app_module, progress, **model_args(permutations=1000))
     assert caught.value.message == app_module.GENERIC_ERROR
     assert "internal detail" in caplog.text
+
+
+def test_patch_default_is_the_lesion_scenario_when_it_ships(app_module, progress):
+    defaults = app_module.patch_defaults()
+    if not app_module.lesion_examples():
+        assert defaults["image"].endswith("chelsea.jpg")
+        return
+    assert "lesions" in defaults["image"] and all(n.startswith("sticker") for n in defaults["patch_names"])
+    outputs = app_module.run_patch(defaults["image"], defaults["patch_names"], None, defaults["x"], defaults["y"],
+                                   defaults["scale"], defaults["steps"], 0, defaults["models"], None, 224, MEAN, STD,
+                                   "", "", 2000, 0.01, progress=progress)
+    check_outputs(outputs, len(defaults["models"]))
+    scores = {row[0]: row[2] for row in outputs[4]}
+    # The classifier trained with stickers on benign nevi reacts to them far more than the one trained without.
+    assert scores["Lesion CNN (biased)"] > 5 * scores["Lesion CNN (unbiased)"]
+
+
+def test_training_dynamics_handler(app_module, progress):
+    variants = app_module.support.dynamics_variants()
+    if not variants:
+        pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
+    image = str(app_module.lesion_examples()[0])
+    plot, table, csv_path = app_module.run_dynamics(image, variants[:1], 4, 0, 500, 0.01, progress=progress)
+    assert Image.open(plot).format == "PNG" and len(table) >= 2 and Path(csv_path).read_text().count("\n") == len(table) + 1
+    with pytest.raises(gr.Error, match="`variants`: tick at least one"):
+        app_module.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
+    with pytest.raises(gr.Error, match="no per-epoch checkpoints"):
+        app_module.run_dynamics(image, ["no such variant"], 4, 0, 500, 0.01, progress=progress)

@@ -39,14 +39,18 @@ def test_default_example_of_each_tab_runs_in_the_browser(page, tmp_path, tab, pr
     page.get_by_role("tab", name=tab).click()
     page.locator(f"#{prefix}-run").click()
     summary = page.locator(f"#{prefix}-summary")
-    summary.get_by_text(re.compile(r"p = \d")).first.wait_for(timeout=180_000)
+    folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        playwright_sync.expect(summary).to_contain_text(re.compile(r"p = \d"), timeout=180_000)
+    except Exception:
+        page.screenshot(path=str(folder / f"failed-{prefix}.png"), full_page=True)
+        raise
     text = summary.inner_text()
     assert re.search(r"E\[\|grad_X F\|\] = \d+\.\d+", text), text
     table = page.locator(f"#{prefix}-table").inner_text()
     assert re.search(r"\d\.\d", table), table
     assert not page.get_by_text("Traceback").count()
-    folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
     shot = folder / f"app-{prefix}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
@@ -72,5 +76,5 @@ def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
     page.get_by_role("tab", name="Training dynamics").click()
     page.locator("#dynamics-run").click()
     table = page.locator("#dynamics-table")
-    table.get_by_text(re.compile(r"\d\.\d{3}")).first.wait_for(timeout=180_000)
+    playwright_sync.expect(table).to_contain_text(re.compile(r"0\.\d{3}"), timeout=180_000)
     assert not page.get_by_text("Traceback").count()
