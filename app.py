@@ -34,6 +34,8 @@ CONCURRENCY = int(os.environ.get("PROPGRAD_CONCURRENCY", "2"))
 MAX_FILE_SIZE = "25mb"
 QUEUE_SIZE = 64
 IMAGENET_HINT = "EfficientNet"
+# Longest side fed to InstructPix2Pix (its training resolution); edits at 512 px take minutes on a CPU.
+IP2P_MAX_SIDE = int(os.environ.get("PROPGRAD_IP2P_MAX_SIDE", "512"))
 GENERIC_ERROR = ("Something went wrong on the server while computing this (the details are in the server log). "
                  "Try smaller images or fewer steps; if it keeps happening, please report it.")
 
@@ -92,29 +94,12 @@ def _safe_image_input(component: gr.Image) -> gr.Image:
 # What is available (cheap to ask; weights load on first use)
 
 
-_EXTRAS_REGISTERED = False
-
-
-def _register_extras() -> None:
-    """Register the lesion scenario's classifiers when their weights ship (idempotent, never fatal)."""
-    global _EXTRAS_REGISTERED
-    if _EXTRAS_REGISTERED:
-        return
-    _EXTRAS_REGISTERED = True
-    try:
-        from propgrad.lesions import register_lesion_models
-
-        register_lesion_models()
-    except Exception:  # noqa: BLE001 - an optional scenario must not stop the app
-        log.exception("could not register the lesion models")
-
-
 def bundled_names() -> list[str]:
     try:
         from propgrad.models import registry
     except ImportError:  # the model registry is optional for the UI to start
         return []
-    _register_extras()
+    support.register_extras()
     return list(registry.bundled_model_names())
 
 
@@ -329,6 +314,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
             image_guidance=support.check_float(image_guidance, name="image guidance", low=1.0, high=10),
             denoising_steps=support.check_int(denoising_steps, name="denoising steps", low=1, high=100),
             seeds=seed_list,
+            max_side=IP2P_MAX_SIDE,
         )
     elif isinstance(editor, str) and editor.startswith("parametric: "):
         from propgrad import ParametricEdit

@@ -205,10 +205,32 @@ def uploaded_models(
     return models
 
 
+_EXTRAS_LOCK = threading.Lock()
+_EXTRAS_REGISTERED = False
+
+
+def register_extras() -> None:
+    """Register the lesion scenario's classifiers when their weights ship (once per process, never fatal)."""
+    global _EXTRAS_REGISTERED
+    with _EXTRAS_LOCK:
+        if _EXTRAS_REGISTERED:
+            return
+        _EXTRAS_REGISTERED = True
+        try:
+            from .lesions import register_lesion_models
+
+            register_lesion_models()
+        except Exception:  # noqa: BLE001 - an optional scenario must not stop the app
+            import logging
+
+            logging.getLogger(__name__).exception("could not register the lesion models")
+
+
 def bundled_models(names: Sequence[str]) -> list:
     """The registered bundled models ``names``, loaded once per process and shared read-only."""
     from .models import registry
 
+    register_extras()
     available = registry.bundled_model_names()
     models = []
     for name in names:

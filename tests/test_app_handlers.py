@@ -290,3 +290,23 @@ def test_training_dynamics_handler(app_module, progress):
         app_module.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
     with pytest.raises(gr.Error, match="no per-epoch checkpoints"):
         app_module.run_dynamics(image, ["no such variant"], 4, 0, 500, 0.01, progress=progress)
+
+
+def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(app_module, progress, monkeypatch):
+    # The real editor path (guidance sweep, several seeds -> several series), on a tiny random-weight
+    # pipeline of the real architecture instead of the 5 GB weights.
+    diffusion = pytest.importorskip("propgrad.interventions.diffusion")
+    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+
+    pipe = random_instruct_pix2pix("tiny", seed=0)
+    monkeypatch.setattr(app_module, "instruct_pix2pix_status", lambda: (True, "test pipeline"))
+    monkeypatch.setattr(diffusion, "load_instruct_pix2pix", lambda *args, **kwargs: pipe)
+    monkeypatch.setattr(app_module, "IP2P_MAX_SIDE", 32)
+    assert app_module.IP2P in app_module.editor_choices(True)
+    outputs = edit_call(app_module, progress, editor=app_module.IP2P, instruction="make the fur white",
+                        max_guidance=5, steps=3, denoising_steps=2, seeds="0, 1",
+                        **model_args(bundled=("Lesion CNN (biased)",) if app_module.lesion_examples() else (IMAGENET,)))
+    report = check_outputs(outputs, 1)
+    assert report["property_name"] == "text guidance scale"
+    assert len(report["series_labels"]) == 2  # one series per seed
+    assert report["values"][1] == pytest.approx(1.01)
