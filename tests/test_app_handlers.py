@@ -310,3 +310,16 @@ def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(app_module, progres
     assert report["property_name"] == "text guidance scale"
     assert len(report["series_labels"]) == 2  # one series per seed
     assert report["values"][1] == pytest.approx(1.01)
+
+
+def test_building_the_app_imports_no_editor_or_clip_packages():
+    # Start-up stays fast because diffusers, open_clip and transformers load only when used.
+    import subprocess
+    import sys
+
+    code = ("import sys, app; app.build_demo(); "
+            "print(sorted(m for m in ('diffusers', 'open_clip', 'transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
