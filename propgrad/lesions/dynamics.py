@@ -146,10 +146,11 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if isinstance(results, DynamicsResult):
         results = {"": results}
-    figure = Figure(figsize=(8, 3.4), layout="constrained")
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
     score_axis, flip_axis = figure.subplots(1, 2)
     for number, (label, result) in enumerate(results.items()):
         colour = f"C{number}"
@@ -163,8 +164,10 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
     output = next(iter(results.values())).output
     score_axis.set(xlabel="epoch", ylabel=f"E[|grad_X F|] of p({output})",
                    title="property gradient (filled: p <= alpha)")
-    flip_axis.set(xlabel="epoch", ylabel="share of series", ylim=(-0.05, 1.05),
-                  title=f"prediction flips (dotted: p({output}) at full opacity)")
+    flip_axis.set(xlabel="epoch", ylabel=f"share flipping; dotted: p({output}) at the end", ylim=(-0.05, 1.05),
+                  title="prediction flips")
+    for axis in (score_axis, flip_axis):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(results) > 1 or next(iter(results)):
         score_axis.legend(frameon=False)
     if title:
