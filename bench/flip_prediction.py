@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     started = time.time()
     torch.manual_seed(0)
+    # captum warns on every DeepLift / Grad-CAM call that it hooks the ReLUs; it is expected here.
+    warnings.filterwarnings("ignore", message=".*hooks and attributes.*")
+    warnings.filterwarnings("ignore", message=".*non-linear activations.*")
 
     # 1. Images, stickers, placements: melanomas never seen in training, one sticker each.
     model = load_lesion_model(args.model, args.variant)
