@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["dynamics"]:
         from .lesions.dynamics import main as dynamics_main
 
-        return dynamics_main(argv[1:]) or 0
+        dynamics_main(argv[1:])  # returns its results for callers in Python; the shell gets 0
+        return 0
     args = build_parser().parse_args(argv)
     try:
         if args.command == "models":

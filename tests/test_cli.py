@@ -131,3 +131,16 @@ def test_errors_are_one_clear_line(arguments, message, tmp_path, capsys):
     assert main(arguments + ["--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and message in error and "Traceback" not in error
+
+
+def test_training_dynamics_from_the_command_line(tmp_path, capsys):
+    from propgrad.lesions import checkpoint_paths
+
+    checkpoints = checkpoint_paths("biased")[:2]
+    if len(checkpoints) < 2:
+        pytest.skip("the per-epoch lesion checkpoints are not in assets/")
+    plot = tmp_path / "dynamics.png"
+    code = main(["dynamics", "--checkpoints", *map(str, checkpoints), "--steps", "5", "--permutations", "100",
+                 "--plot", str(plot)])
+    assert code == 0 and plot.stat().st_size > 1000
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("final_epoch_score: ")
