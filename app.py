@@ -206,14 +206,19 @@ def _finish(explanation, notes=()):
     )
 
 
-def _run(image, intervention, models, outputs, n_permutations, alpha, seed, progress):
+def _test_settings(n_permutations, alpha) -> tuple[int, float]:
+    # Checked before any slow work, so a typo does not cost a diffusion sweep.
+    return (support.check_int(n_permutations, name="permutations", low=100, high=100_000),
+            support.check_float(alpha, name="alpha", low=1e-4, high=0.2))
+
+
+def _run(image, intervention, models, outputs, settings, seed, progress):
     from propgrad import explain
 
     selection, notes = support.select_outputs(models, outputs)
+    n_permutations, alpha = settings
     explanation = explain(
-        image, intervention, models, outputs_of_interest=selection,
-        n_permutations=support.check_int(n_permutations, name="permutations", low=100, high=100_000),
-        alpha=support.check_float(alpha, name="alpha", low=1e-4, high=0.2),
+        image, intervention, models, outputs_of_interest=selection, n_permutations=n_permutations, alpha=alpha,
         seed=seed, progress=_progress_adapter(progress),
     )
     progress(1.0, desc="drawing plots")
@@ -294,6 +299,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
              edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
              progress=gr.Progress()):
     """Edit ``image`` gradually (InstructPix2Pix guidance sweep or a parametric edit) and score the models."""
+    settings = _test_settings(n_permutations, alpha)
     picture = _load(image)
     steps = support.check_int(steps, name="number of steps", low=3, high=support.MAX_STEPS)
     seed_list = support.parse_seeds(seeds)
@@ -324,7 +330,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     else:
         raise ValueError(f"`editor` {editor!r} is not available here; choose one of {editor_choices(False)}")
     models = _models(bundled, files, input_size, mean, std, class_names)
-    return _run(picture, intervention, models, outputs, n_permutations, alpha, seed_list[0], progress)
+    return _run(picture, intervention, models, outputs, settings, seed_list[0], progress)
 
 
 def build_edit_tab(ip2p: tuple[bool, str]) -> None:
@@ -370,6 +376,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
     """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve."""
     from propgrad import PatchBlend
 
+    settings = _test_settings(n_permutations, alpha)
     picture = _load(image)
     available = patch_choices()
     patches, labels = [], []
@@ -394,7 +401,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
     )
     models = _models(bundled, files, input_size, mean, std, class_names)
     seed = support.check_int(seed, name="seed", low=0, high=2**31 - 1)
-    return _run(picture, intervention, models, outputs, n_permutations, alpha, seed, progress)
+    return _run(picture, intervention, models, outputs, settings, seed, progress)
 
 
 def build_patch_tab() -> None:
@@ -447,6 +454,7 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
     """Score uploaded frames (ordered by file name) with the bundled models and/or CLIP zero-shot."""
     from propgrad import Frames
 
+    settings = _test_settings(n_permutations, alpha)
     paths = [support.file_path(f) for f in (frames or [])]
     if len(paths) < 3:
         raise ValueError(f"`frames`: upload at least 3 frames (ordered by file name), got {len(paths)}")
@@ -478,7 +486,7 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
     if not models:
         raise ValueError("`models`: tick a bundled model, tick CLIP, or upload a .pt2 / TorchScript file")
     seed = support.check_int(seed, name="seed", low=0, high=2**31 - 1)
-    return _run(None, intervention, models, outputs, n_permutations, alpha, seed, progress)
+    return _run(None, intervention, models, outputs, settings, seed, progress)
 
 
 def build_turntable_tab() -> None:

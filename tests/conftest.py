@@ -64,9 +64,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(app_module):
-    """The app launched on 127.0.0.1 in this process (shared model cache), closed after the session."""
+    """The app launched on 127.0.0.1 in this process (shared model cache); a fresh one per test module."""
     demo = app_module.build_demo()
     port = _free_port()
     demo.launch(**app_module.launch_kwargs(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,

@@ -43,9 +43,9 @@ def test_default_example_of_each_tab_runs_in_the_browser(page, tmp_path, tab, pr
     folder.mkdir(parents=True, exist_ok=True)
     try:
         playwright_sync.expect(summary).to_contain_text(re.compile(r"p = \d"), timeout=180_000)
-    except Exception:
+    except AssertionError as error:
         page.screenshot(path=str(folder / f"failed-{prefix}.png"), full_page=True)
-        raise
+        raise AssertionError(f"no result in the {tab} tab; the page shows:\n{page.inner_text('body')[-3000:]}") from error
     text = summary.inner_text()
     assert re.search(r"E\[\|grad_X F\|\] = \d+\.\d+", text), text
     table = page.locator(f"#{prefix}-table").inner_text()
