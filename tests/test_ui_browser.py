@@ -78,3 +78,11 @@ def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
     table = page.locator("#dynamics-table")
     playwright_sync.expect(table).to_contain_text(re.compile(r"0\.\d{3}"), timeout=180_000)
     assert not page.get_by_text("Traceback").count()
+
+
+def test_turntable_example_fills_the_frames(page):
+    page.get_by_role("tab", name="Turntable frames (CLIP)").click()
+    page.get_by_text("Rendered mug, every third frame (12)").click()
+    page.locator("#turntable-run").click()
+    summary = page.locator("#turntable-summary")
+    playwright_sync.expect(summary).to_contain_text("12 steps", timeout=180_000)
