@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .explain import Explanation
 from .models.base import PROBABILITY
@@ -52,8 +52,9 @@ def output_curves(explanation: Explanation) -> Figure:
     """Outputs of interest of every model along the intervention.
 
     Several series give the mean curve with a +/- one standard deviation band. Probability outputs get
-    the 0.5 decision line; the steps where a model's prediction flips (first series) are marked with
-    triangles on its curve. The legend carries E[|grad_X F|] and the p-value.
+    the 0.5 decision line; the steps where a model's prediction flips are marked with
+    triangles on its curve (with several series, on each series' own thin line). The legend carries
+    E[|grad_X F|] and the p-value.
     """
     figure = Figure(figsize=(7.5, 4.0), layout="constrained")
     axis = figure.subplots()
@@ -64,7 +65,6 @@ def output_curves(explanation: Explanation) -> Figure:
     any_probability = False
     for model in explanation.models:
         any_probability |= model.output_kind == PROBABILITY
-        flips = model.flips[0]
         for score in model.scores:
             mean, spread = model.mean_curve(score.index)
             tint = _COLOURS[colour % len(_COLOURS)]
@@ -72,11 +72,20 @@ def output_curves(explanation: Explanation) -> Figure:
             star = "*" if score.significant else ""
             label = f"{model.name}: {score.output}  E|∇|={score.score:.4f}, p={_format_p(score.pvalue)}{star}"
             axis.plot(x, mean, marker="o", markersize=3, color=tint, label=label)
-            if len(model.outputs) > 1:
-                axis.fill_between(x, mean - spread, mean + spread, color=tint, alpha=0.2, linewidth=0)
-            if flips.flip_steps:
-                steps = flips.flip_steps
-                axis.scatter(x[steps], mean[steps], marker="v", s=70, color=tint, edgecolor="black", zorder=5)
+            several = len(model.outputs) > 1
+            if several:
+                low, high = mean - spread, mean + spread
+                if model.output_kind == PROBABILITY:
+                    low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+                axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
+            # Flips belong to single series: with several, each is drawn thin and marked on its own line.
+            for series_outputs, flips in zip(model.outputs, model.flips):
+                curve = series_outputs[:, score.index]
+                if several:
+                    axis.plot(x, curve, color=tint, linewidth=0.7, alpha=0.45)
+                if flips.flip_steps:
+                    steps = flips.flip_steps
+                    axis.scatter(x[steps], curve[steps], marker="v", s=60, color=tint, edgecolor="black", zorder=5)
     if any_probability:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="decision threshold 0.5")
     ticks = strip_indices(explanation.n_steps, 16)
@@ -124,10 +133,15 @@ def save_animation(explanation: Explanation, path: str | Path, duration_ms: int 
     for index, (image, value) in enumerate(zip(series.images, series.values)):
         frame = image.copy()
         frame.thumbnail((max_side, max_side))
+        # Caption sized to the frame, and shortened to what fits: small frames still read.
+        size = max(9, frame.width // 22)
+        font = ImageFont.load_default(size=size)
         draw = ImageDraw.Draw(frame)
-        text = f"step {index}  {explanation.property_name} = {_format_value(value)}"
-        draw.rectangle((0, 0, frame.width, 14), fill=(0, 0, 0))
-        draw.text((3, 1), text, fill=(255, 255, 255))
+        caption = f"step {index}: {explanation.property_name} = {_format_value(value)}"
+        if draw.textlength(caption, font=font) > frame.width - 6:
+            caption = f"step {index}: {_format_value(value)}"
+        draw.rectangle((0, 0, frame.width, size + 4), fill=(0, 0, 0))
+        draw.text((3, 2), caption, fill=(255, 255, 255), font=font)
         frames.append(frame)
     path = Path(path)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)

@@ -49,6 +49,9 @@ def register_edit(name: str, kind: EditKind) -> None:
     EDITS[name] = kind
 
 
+_ROLE = {"start": "start value", "stop": "end value"}
+
+
 @dataclass(frozen=True)
 class ParametricEdit:
     """Apply one edit with its parameter swept linearly from ``start`` to ``stop`` over ``steps`` steps.
@@ -74,14 +77,16 @@ class ParametricEdit:
             raise ValueError(f"`steps` must be an integer of at least 3, got {self.steps!r}")
         for label, value in (("start", self.start), ("stop", self.stop)):
             if value is not None and not np.isfinite(value):
-                raise ValueError(f"`{label}` must be a finite number, got {value!r}")
+                raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) must be a finite number, got {value!r}")
         edit = EDITS[self.kind]
         if self.kind in ("brightness", "contrast", "saturation", "blur"):
             for label, value in (("start", self.start), ("stop", self.stop)):
                 if value is not None and value < 0:
-                    raise ValueError(f"`{label}` for {self.kind} must be at least 0, got {value}")
+                    raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) for {self.kind} must be at least 0, "
+                                     f"got {value}")
         if self.stop is not None and self.stop == (self.start if self.start is not None else edit.identity):
-            raise ValueError(f"`stop` equals `start` ({self.stop}): the {self.kind} would not change")
+            raise ValueError(f"`stop` (the edit's end value) equals its start value ({self.stop}): the {self.kind} "
+                             f"would not change; choose another end value")
 
     @property
     def name(self) -> str:
