@@ -99,7 +99,6 @@ def bundled_names() -> list[str]:
         from propgrad.models import registry
     except ImportError:  # the model registry is optional for the UI to start
         return []
-    support.register_extras()
     return list(registry.bundled_model_names())
 
 
@@ -262,12 +261,16 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
     outputs_box = gr.Textbox(outputs, label="Outputs of interest",
                              placeholder="blank = each model's predicted class; 'all'; or class names, comma-separated")
     with gr.Accordion("Your own models (.pt2 / TorchScript) and test settings", open=False):
-        files = gr.File(label="Model files (.pt2 exported program or TorchScript; never unpickled)",
+        files = gr.File(label="Model files (.pt2 exported program, TorchScript, or an authors' ConvMixer .pth; "
+                              "never unpickled with code)",
                         file_count="multiple", file_types=list(support.MODEL_SUFFIXES))
         with gr.Row():
-            input_size = gr.Number(224, label="Input size (px, square)", precision=0)
-            mean = gr.Textbox("0.485, 0.456, 0.406", label="Mean (RGB, 0-1 scale)")
-            std = gr.Textbox("0.229, 0.224, 0.225", label="Std (RGB)")
+            input_size = gr.Number(None, label="Input size (px, square; blank = from the file)", precision=0,
+                                   placeholder=".pt2: its export size; ConvMixer: 128; else 224")
+            mean = gr.Textbox("", label="Mean (RGB, 0-1 scale; blank = from the file)",
+                              placeholder="ImageNet 0.485, 0.456, 0.406; ConvMixer 0.5")
+            std = gr.Textbox("", label="Std (RGB; blank = from the file)",
+                             placeholder="ImageNet 0.229, 0.224, 0.225; ConvMixer 0.5")
         class_names = gr.Textbox(label="Class names of the uploaded models (comma-separated, optional)")
         with gr.Row():
             permutations = gr.Slider(1000, 20000, value=10000, step=1000, label="Shuffle-test permutations")

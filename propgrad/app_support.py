@@ -171,15 +171,21 @@ def check_suffixes(paths: Sequence[str], allowed: Sequence[str], *, name: str) -
 # Models
 
 
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def uploaded_models(
     paths: Sequence[str],
     *,
-    input_size: int,
-    mean: str,
-    std: str,
+    input_size: int | None,
+    mean: str | None,
+    std: str | None,
     class_names: str,
 ) -> list:
-    """Load uploaded ``.pt2`` / TorchScript files with the preprocessing the user gave.
+    """Load uploaded ``.pt2`` / TorchScript / ConvMixer files with the preprocessing the user gave.
+
+    Blank ``input_size``, ``mean`` or ``std`` take the file's own defaults.
 
     Files are never unpickled with arbitrary code: loading goes through
     :func:`propgrad.models.files.load_model_file`, which reads exported programs and TorchScript
@@ -188,49 +194,29 @@ def uploaded_models(
     from .models.files import load_model_file
 
     paths = check_suffixes(paths, MODEL_SUFFIXES, name="model file")
-    size = check_int(input_size, name="input size", low=16, high=1024)
-    mean_values = parse_numbers(mean, name="mean", count=3)
-    std_values = parse_numbers(std, name="std", count=3)
-    if any(v <= 0 for v in std_values):
+    # Blank fields mean "from the file": a .pt2's exported size, a ConvMixer checkpoint's 128 px and
+    # 0.5 mean/std, else 224 px with ImageNet statistics.
+    size = None if _blank(input_size) else check_int(input_size, name="input size", low=16, high=1024)
+    mean_values = None if _blank(mean) else parse_numbers(mean, name="mean", count=3)
+    std_values = None if _blank(std) else parse_numbers(std, name="std", count=3)
+    if std_values is not None and any(v <= 0 for v in std_values):
         raise ValueError(f"`std` must be positive, got {std!r}")
     names = parse_names(class_names) or None
     models = []
     for path in paths:
         models.append(
             load_model_file(
-                path, input_size=(size, size), mean=mean_values, std=std_values, class_names=names,
+                path, input_size=size and (size, size), mean=mean_values, std=std_values, class_names=names,
                 name=f"{Path(path).stem} (uploaded)",
             )
         )
     return models
 
 
-_EXTRAS_LOCK = threading.Lock()
-_EXTRAS_REGISTERED = False
-
-
-def register_extras() -> None:
-    """Register the lesion scenario's classifiers when their weights ship (once per process, never fatal)."""
-    global _EXTRAS_REGISTERED
-    with _EXTRAS_LOCK:
-        if _EXTRAS_REGISTERED:
-            return
-        _EXTRAS_REGISTERED = True
-        try:
-            from .lesions import register_lesion_models
-
-            register_lesion_models()
-        except Exception:  # noqa: BLE001 - an optional scenario must not stop the app
-            import logging
-
-            logging.getLogger(__name__).exception("could not register the lesion models")
-
-
 def bundled_models(names: Sequence[str]) -> list:
     """The registered bundled models ``names``, loaded once per process and shared read-only."""
     from .models import registry
 
-    register_extras()
     available = registry.bundled_model_names()
     models = []
     for name in names:

@@ -323,3 +323,16 @@ def test_building_the_app_imports_no_editor_or_clip_packages():
                             env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+AUTHORS = Path(__file__).resolve().parents[2] / "shared" / "third_party" / "propgrad-authors"
+
+
+@pytest.mark.skipif(not AUTHORS.is_dir(), reason="the authors' checkpoints are not in ../shared")
+def test_uploaded_convmixer_with_blank_preprocessing_uses_its_own(app_module, progress):
+    """Blank size/mean/std take the checkpoint's 128 px and 0.5 statistics: the cat stays a cat."""
+    outputs = edit_call(app_module, progress, image=str(AUTHORS / "cat_001.jpg"), steps=3, edit_end=0.9,
+                        **model_args(bundled=(), files=[str(AUTHORS / "convmixer_unbiased.pth")], input_size=None,
+                                     mean="", std=""))
+    row = outputs[4][0]
+    assert row[0] == "convmixer_unbiased (uploaded)" and row[1] == "cat"
