@@ -142,9 +142,6 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
 
     ``results`` may be one result or a dict ``{label: result}`` (e.g. biased and unbiased) drawn together.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -164,8 +161,9 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
     output = next(iter(results.values())).output
     score_axis.set(xlabel="epoch", ylabel=f"E[|grad_X F|] of p({output})",
                    title="property gradient (filled: p <= alpha)")
-    flip_axis.set(xlabel="epoch", ylabel=f"share flipping; dotted: p({output}) at the end", ylim=(-0.05, 1.05),
-                  title="prediction flips")
+    flip_axis.set(xlabel="epoch", ylabel="share of series", ylim=(-0.05, 1.05))
+    flip_axis.set_title(f"prediction flips (solid: share of series)\ndotted: p({output}) at the last step",
+                        fontsize=10)
     for axis in (score_axis, flip_axis):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(results) > 1 or next(iter(results)):
