@@ -8,19 +8,28 @@
 | :class:`ClipZeroShot` | CLIP zero-shot over several text prompts per class (open_clip) |
 | :func:`get_model` | a registered model by name; :func:`bundled_model_names` lists them |
 """
-from .base import PROBABILITY, SIMILARITY, Model
-from .clip import CHECKPOINT_ENV, ClipZeroShot, check_classes
-from .convmixer import ConvMixerClassifier, conv_mixer, load_convmixer
-from .efficientnet import IMAGENET_CLASSES, EfficientNetLite0
-from .files import ACCEPTED_FORMATS, detect_format, load_model_file
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, ResizeCropNormalize, ResizeNormalize
-from .registry import bundled_model_names, get_model, model_description, register_model, unregister_model
-from .torch_model import TorchClassifier
+from importlib import import_module
 
-__all__ = [
-    "ACCEPTED_FORMATS", "CHECKPOINT_ENV", "ClipZeroShot", "ConvMixerClassifier", "EfficientNetLite0",
-    "IMAGENET_CLASSES", "IMAGENET_MEAN", "IMAGENET_STD", "Model", "PROBABILITY", "ResizeCropNormalize",
-    "ResizeNormalize", "SIMILARITY", "TorchClassifier", "bundled_model_names", "check_classes", "conv_mixer",
-    "detect_format", "get_model", "load_convmixer", "load_model_file", "model_description", "register_model",
-    "unregister_model",
-]
+from .base import PROBABILITY, SIMILARITY, Model
+
+# Everything else needs torch: imported on first use, so `import propgrad` (the numerics) stays light.
+_LAZY = {
+    "CHECKPOINT_ENV": "clip", "ClipZeroShot": "clip", "check_classes": "clip",
+    "ConvMixerClassifier": "convmixer", "conv_mixer": "convmixer", "load_convmixer": "convmixer",
+    "IMAGENET_CLASSES": "efficientnet", "EfficientNetLite0": "efficientnet",
+    "ACCEPTED_FORMATS": "files", "detect_format": "files", "load_model_file": "files",
+    "IMAGENET_MEAN": "preprocess", "IMAGENET_STD": "preprocess", "ResizeCropNormalize": "preprocess",
+    "ResizeNormalize": "preprocess",
+    "bundled_model_names": "registry", "get_model": "registry", "model_description": "registry",
+    "register_model": "registry", "unregister_model": "registry",
+    "TorchClassifier": "torch_model",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Model", "PROBABILITY", "SIMILARITY", *_LAZY]
