@@ -33,7 +33,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 CONCURRENCY = int(os.environ.get("PROPGRAD_CONCURRENCY", "2"))
 MAX_FILE_SIZE = "25mb"
 QUEUE_SIZE = 64
-IMAGENET_HINT = "EfficientNet"
+IMAGENET_HINT = "(ImageNet)"  # the bundled ImageNet classifier, not the lesion heads built on it
 # Longest side fed to InstructPix2Pix (its training resolution); edits at 512 px take minutes on a CPU.
 IP2P_MAX_SIDE = int(os.environ.get("PROPGRAD_IP2P_MAX_SIDE", "512"))
 GENERIC_ERROR = ("Something went wrong on the server while computing this (the details are in the server log). "
@@ -280,15 +280,18 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
 
 def result_outputs(prefix: str) -> list:
     summary = gr.Markdown("Results appear here.", elem_id=f"{prefix}-summary")
-    strip = gr.Image(label="Image strip (step, property value)", type="filepath", interactive=False)
+    # The figures carry their own titles; gradio's label badge would cover them.
+    strip = gr.Image(label="Image strip (step, property value)", type="filepath", interactive=False,
+                     show_label=False)
     with gr.Row():
         curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", scale=2,
-                          interactive=False)
+                          interactive=False, show_label=False)
         animation = gr.Image(label="Animation (GIF)", type="filepath", scale=1, interactive=False)
     table = gr.Dataframe(headers=support.TABLE_HEADERS, label="Scores per model and output of interest",
                          interactive=False, wrap=True, elem_id=f"{prefix}-table")
     with gr.Row():
-        null = gr.Image(label="Null distributions (shuffle test)", type="filepath", scale=2, interactive=False)
+        null = gr.Image(label="Null distributions (shuffle test)", type="filepath", scale=2, interactive=False,
+                        show_label=False)
         bundle = gr.File(label="Download: JSON + CSV + PNG + GIF (zip)", scale=1, interactive=False)
     return [summary, strip, animation, curves, table, null, bundle]
 
