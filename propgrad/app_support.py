@@ -12,7 +12,6 @@ import shutil
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .explain import ALL, Explanation
+from .images import IMAGE_SUFFIXES  # noqa: F401 - the app reads it from here
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
 MAX_FRAMES = 120
 MAX_STEPS = 30
@@ -319,10 +318,7 @@ def write_results(explanation: Explanation, folder: str | Path | None = None) ->
 
     folder = Path(folder) if folder is not None else request_dir()
     paths = report.write_report(explanation, folder / "report")
-    bundle = folder / "propgrad-result.zip"
-    with zipfile.ZipFile(bundle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in paths.values():
-            archive.write(path, arcname=path.name)
+    bundle = report.zip_report(paths, folder / "propgrad-result.zip")
     return ResultFiles(folder, paths["strip"], paths["curves"], paths["null"], paths["animation"], bundle)
 
 
@@ -337,7 +333,7 @@ def summary_table(explanation: Explanation) -> list[list]:
     for row in summary_rows(explanation):
         flips = row.get("flip_steps") or []
         flip_text = (f"yes, at steps {', '.join(str(s) for s in flips)}" if row.get("flipped") else "no")
-        if row.get("series_flipped") and "/" in str(row["series_flipped"]) and not str(row["series_flipped"]).endswith("/1"):
+        if len(explanation.series) > 1:
             flip_text += f" ({row['series_flipped']} series)"
         rows.append([
             row["model"], row["output"], round(float(row["score"]), 5), float(f"{row['pvalue']:.3g}"),

@@ -144,12 +144,16 @@ def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Pat
     return paths
 
 
+def zip_report(paths: dict[str, Path], zip_path: str | Path) -> Path:
+    """Pack the files :func:`write_report` wrote into one zip file."""
+    zip_path = Path(zip_path)
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in paths.values():
+            archive.write(path, arcname=path.name)
+    return zip_path
+
+
 def write_zip(explanation: Explanation, zip_path: str | Path) -> Path:
     """Everything :func:`write_report` writes, in one zip file."""
-    zip_path = Path(zip_path)
     with tempfile.TemporaryDirectory(prefix="propgrad-report-") as folder:
-        paths = write_report(explanation, folder)
-        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in paths.values():
-                archive.write(path, arcname=path.name)
-    return zip_path
+        return zip_report(write_report(explanation, folder), zip_path)
