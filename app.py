@@ -211,10 +211,11 @@ def _test_settings(n_permutations, alpha) -> tuple[int, float]:
             support.check_float(alpha, name="alpha", low=1e-4, high=0.2))
 
 
-def _run(image, intervention, models, outputs, settings, seed, progress):
+def _run(image, intervention, models, outputs, settings, seed, progress, notes=()):
     from propgrad import explain
 
-    selection, notes = support.select_outputs(models, outputs)
+    selection, selection_notes = support.select_outputs(models, outputs)
+    notes = [*notes, *selection_notes]
     n_permutations, alpha = settings
     explanation = explain(
         image, intervention, models, outputs_of_interest=selection, n_permutations=n_permutations, alpha=alpha,
@@ -231,11 +232,7 @@ def _load(image, name="image"):
         raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         support.check_suffixes([str(image)], support.IMAGE_SUFFIXES, name=name)
-    try:
-        return load_image(image, name=name)
-    except Image.DecompressionBombError as error:
-        raise ValueError(f"`{name}` has too many pixels to open safely ({error}); "
-                         "upload an image under 50 megapixels") from error
+    return load_image(image, name=name)
 
 
 @dataclass
@@ -309,6 +306,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     picture = _load(image)
     steps = support.check_int(steps, name="number of steps", low=3, high=support.MAX_STEPS)
     seed_list = support.parse_seeds(seeds)
+    notes: list[str] = []
     if not editor:
         raise ValueError("`editor` is empty: choose InstructPix2Pix or one of the parametric edits")
     if editor == IP2P:
@@ -331,12 +329,16 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     elif isinstance(editor, str) and editor.startswith("parametric: "):
         from propgrad import ParametricEdit
 
-        end = None if edit_end in (None, "") else float(edit_end)
+        end = None if edit_end in (None, "") else support.check_float(edit_end, name="edit end value",
+                                                                       low=-1e4, high=1e4)
         intervention = ParametricEdit(editor.removeprefix("parametric: "), stop=end, steps=steps)
+        if len(seed_list) > 1:
+            notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
+                         f"with {seed_list[0]}")
     else:
         raise ValueError(f"`editor` {editor!r} is not available here; choose one of {editor_choices(False)}")
     models = _models(bundled, files, input_size, mean, std, class_names)
-    return _run(picture, intervention, models, outputs, settings, seed_list[0], progress)
+    return _run(picture, intervention, models, outputs, settings, seed_list[0], progress, notes)
 
 
 def build_edit_tab(ip2p: tuple[bool, str]) -> None:
@@ -386,7 +388,9 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
     picture = _load(image)
     available = patch_choices()
     patches, labels = [], []
-    for name in patch_names or []:
+    if isinstance(patch_names, str):
+        patch_names = [patch_names]
+    for name in dict.fromkeys(patch_names or []):  # a patch ticked twice is one series, not two
         if name not in available:
             raise ValueError(f"`patches`: unknown bundled patch {name!r}; choose from {sorted(available)}")
         patches.append(available[name])

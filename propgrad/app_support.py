@@ -26,6 +26,7 @@ MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
 MAX_FRAMES = 120
 MAX_STEPS = 30
 MAX_SEEDS = 8
+MAX_SEED = 2**31 - 1
 # Scoring every output of a 1000-class model gives 1000 null distributions nobody can read.
 MAX_ALL_OUTPUTS = 20
 RESULT_TTL_S = 3600.0
@@ -90,8 +91,8 @@ def parse_seeds(text: str | int | None, *, limit: int = MAX_SEEDS) -> list[int]:
             seeds.append(int(part))
         else:
             raise ValueError(f"`seeds`: {part!r} is not a whole number or a range like '0-3'")
-    if any(seed < 0 for seed in seeds):
-        raise ValueError(f"`seeds` must be non-negative, got {seeds}")
+    if any(not 0 <= seed <= MAX_SEED for seed in seeds):
+        raise ValueError(f"`seeds` must be whole numbers from 0 to {MAX_SEED}, got {seeds}")
     if not seeds or len(seeds) > limit:
         raise ValueError(f"`seeds`: give between 1 and {limit} seeds, got {len(seeds)}")
     return list(dict.fromkeys(seeds))
@@ -240,6 +241,18 @@ def _cached_model(name: str):
         return _MODELS[name]
 
 
+def _match_output(name: str, outputs: list[str], model_name: str) -> str | None:
+    """``name`` itself if it is an output; else its only case-insensitive match (ImageNet has both
+    'Cardigan' the dog and 'cardigan' the sweater, so a guess would be wrong half the time)."""
+    if name in outputs:
+        return name
+    matches = [o for o in outputs if o.lower() == name.lower()]
+    if len(matches) > 1:
+        raise ValueError(f"`outputs of interest`: {name!r} matches {matches} of {model_name!r}; "
+                         f"write the exact spelling")
+    return matches[0] if matches else None
+
+
 def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str]]:
     """Per-model outputs of interest from the user's text, and notes about models that lack them.
 
@@ -262,8 +275,7 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
                 )
             selection[model.name] = ALL
         else:
-            lookup = {o.lower(): o for o in outputs}
-            found = [lookup[n.lower()] for n in names if n.lower() in lookup]
+            found = [match for name in names if (match := _match_output(name, outputs, model.name))]
             if found:
                 selection[model.name] = list(dict.fromkeys(found))
             else:

@@ -56,6 +56,21 @@ def _from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(data)
 
 
+def _open(source, name: str) -> Image.Image:
+    """Open and decode a path or file object, EXIF rotation applied; clear errors for broken files."""
+    label = f"{Path(source).name!r}" if isinstance(source, (str, os.PathLike)) else "the data"
+    try:
+        with Image.open(source) as opened:
+            opened.load()
+            return ImageOps.exif_transpose(opened)
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"`{name}`: {label} has too many pixels to open safely; use an image under "
+                         f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); "
+                         f"use PNG, JPEG or WebP") from error
+
+
 def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image.Image:
     """Return ``image`` as an 8-bit RGB PIL image, EXIF rotation applied, at most ``max_side`` px.
 
@@ -66,25 +81,11 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     if image is None:
         raise ValueError(f"`{name}` is missing: provide an image")
     if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.is_file():
-            raise ValueError(f"`{name}`: no such file {str(path)!r}")
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                pil = ImageOps.exif_transpose(opened)
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise ValueError(
-                f"`{name}`: {path.name!r} is not a readable image ({error.__class__.__name__}); "
-                f"use PNG, JPEG or WebP"
-            ) from error
+        if not Path(image).is_file():
+            raise ValueError(f"`{name}`: no such file {str(image)!r}")
+        pil = _open(image, name)
     elif isinstance(image, (bytes, bytearray)):
-        try:
-            with Image.open(io.BytesIO(image)) as opened:
-                opened.load()
-                pil = ImageOps.exif_transpose(opened)
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise ValueError(f"`{name}`: the data is not a readable image; use PNG, JPEG or WebP") from error
+        pil = _open(io.BytesIO(image), name)
     elif isinstance(image, np.ndarray):
         pil = _from_array(image)
     elif isinstance(image, Image.Image):
@@ -106,13 +107,9 @@ def load_rgba(image, *, name: str = "patch", max_side: int = MAX_SIDE) -> Image.
         pil = image.copy()
     else:
         if isinstance(image, (str, os.PathLike, bytes, bytearray)):
-            source = Path(image) if not isinstance(image, (bytes, bytearray)) else io.BytesIO(image)
-            try:
-                with Image.open(source) as opened:
-                    opened.load()
-                    pil = opened.copy()
-            except (UnidentifiedImageError, OSError, SyntaxError, FileNotFoundError) as error:
-                raise ValueError(f"`{name}` is not a readable image; use a PNG with transparency") from error
+            if isinstance(image, (str, os.PathLike)) and not Path(image).is_file():
+                raise ValueError(f"`{name}`: no such file {str(image)!r}")
+            pil = _open(io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else image, name)
         elif isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4:
             pil = Image.fromarray(np.asarray(image, dtype=np.uint8), "RGBA")
         else:

@@ -317,7 +317,7 @@ class _OneLogit(nn.Module):
 
 @pytest.mark.parametrize(
     "module, message",
-    [(_FeatureMap(), r"returned outputs of shape \(1, 3, 16, 16\)"), (_OneLogit(), "returns 1 output per image")],
+    [(_FeatureMap(), r"returned outputs of shape \(2, 3, 16, 16\)"), (_OneLogit(), "returns 1 output per image")],
 )
 def test_outputs_of_the_wrong_shape_are_refused(module, message, tmp_path):
     path = tmp_path / "odd.pt"

@@ -12,7 +12,7 @@ from .base import InterventionSeries, ProgressFn, no_progress
 
 def _hue(image: Image.Image, degrees: float) -> Image.Image:
     hsv = np.asarray(image.convert("HSV"), dtype=np.int16).copy()
-    hsv[..., 0] = (hsv[..., 0] + round(degrees / 360.0 * 256)) % 256
+    hsv[..., 0] = (hsv[..., 0] + round(degrees % 360.0 / 360.0 * 256)) % 256
     return Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB")
 
 

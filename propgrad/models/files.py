@@ -26,7 +26,7 @@ from PIL import Image
 
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, check_mean_std, check_size
-from .torch_model import AUTO, TorchClassifier, check_class_names
+from .torch_model import AUTO, TorchClassifier, check_class_names, short_error
 
 DEFAULT_INPUT_SIZE = (224, 224)
 ACCEPTED_FORMATS = (
@@ -225,7 +225,7 @@ def _load_pt2(path: Path):
     try:
         program = torch.export.load(str(path))
     except Exception as error:
-        raise _refuse(path, f"torch.export.load failed ({error.__class__.__name__}: {error})") from None
+        raise _refuse(path, f"torch.export.load failed ({short_error(error)})") from None
     try:
         batch, size = _input_spec(program)
     except ValueError as error:
@@ -237,7 +237,7 @@ def _load_torchscript(path: Path):
     try:
         module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
-        raise _refuse(path, f"torch.jit.load failed ({error.__class__.__name__}: {error})") from None
+        raise _refuse(path, f"torch.jit.load failed ({short_error(error)})") from None
     return module.eval()
 
 
@@ -327,15 +327,13 @@ def load_model_file(
         device=device,
         fixed_batch_size=fixed_batch,
     )
-    probe = classifier.transform([Image.new("RGB", classifier.transform.size[::-1], (128, 128, 128))])
+    # Two images (unless the export fixed the batch size), so that a network hard-wired to a batch of
+    # one is caught here and not mid-run.
+    grey = Image.new("RGB", classifier.transform.size[::-1], (128, 128, 128))
+    probe = classifier.transform([grey] * (fixed_batch or 2))
     try:
         outputs = classifier.forward(probe)
-    except ValueError as error:
-        raise ValueError(f"model file {path.name!r}: {error}") from None
     except Exception as error:
-        raise ValueError(
-            f"model file {path.name!r} failed on a {probe.shape[2]}x{probe.shape[3]} RGB image "
-            f"({error.__class__.__name__}: {error}); check `input_size`"
-        ) from None
+        raise ValueError(f"model file {path.name!r}: {error}; check `input_size`") from None
     classifier.output_names = check_class_names(class_names, outputs.shape[1], f"model file {path.name!r}")
     return classifier

@@ -84,6 +84,12 @@ def check_class_names(class_names, k: int, source: str) -> list[str]:
     return names
 
 
+def short_error(error: BaseException) -> str:
+    """The last non-empty line of an error message: TorchScript appends its whole traceback."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"{error.__class__.__name__}: {lines[-1] if lines else ''}"[:300]
+
+
 class TorchClassifier:
     """A torch image classifier behind the :class:`~propgrad.models.base.Model` protocol.
 
@@ -132,7 +138,14 @@ class TorchClassifier:
             padding = batch[-1:].expand(self.fixed_batch_size - n, *batch.shape[1:])
             batch = torch.cat([batch, padding])
         with torch.inference_mode():
-            outputs = self.network(batch.to(self.device))
+            try:
+                outputs = self.network(batch.to(self.device))
+            except (RuntimeError, TypeError, IndexError) as error:
+                # Uploaded networks fail in their own code; the user needs the cause, not its traceback.
+                raise ValueError(
+                    f"model {self.name!r} failed on an input batch of shape {tuple(batch.shape)}: "
+                    f"{short_error(error)}; it must take any batch size of RGB images at its input size"
+                ) from None
         if self.fixed_batch_size:
             outputs = outputs[:n] if isinstance(outputs, torch.Tensor) and outputs.ndim >= 1 else outputs
         return as_output_matrix(outputs, n, f"model {self.name!r}")
