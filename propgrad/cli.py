@@ -138,6 +138,8 @@ def run_explain(args) -> int:
 
     if args.frames and args.image:
         raise ValueError("give either IMAGE or --frames, not both (frames bring their own images)")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
     if not args.frames and not args.image:
         raise ValueError("IMAGE is missing: give an image file, or --frames for a frame series")
     image = load_image(args.image) if args.image else None
@@ -175,6 +177,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "models":
             return run_models()
         return run_explain(args)
-    except (ValueError, TypeError, ModelUnavailableError) as error:
+    except (ValueError, TypeError, ModelUnavailableError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
 from .score import (
@@ -101,9 +102,9 @@ class Explanation:
 
 def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
     names = list(model.output_names)
-    if selection is None or selection == PREDICTED:
+    if selection is None or (isinstance(selection, str) and selection == PREDICTED):
         return [int(prediction_flips(outputs[0]).predicted[0])] if len(names) > 1 else [0]
-    if selection == ALL:
+    if isinstance(selection, str) and selection == ALL:
         return list(range(len(names)))
     chosen = [selection] if isinstance(selection, (str, int, np.integer)) else list(selection)
     if not chosen:
@@ -124,7 +125,7 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
                 f"`outputs_of_interest`: {item!r} is not an output of model {model.name!r}; "
                 f"use an index or one of its names, e.g. {names[:5]}"
             )
-    return indices
+    return list(dict.fromkeys(indices))
 
 
 def _check_series(series: list[InterventionSeries]) -> None:
@@ -225,8 +226,13 @@ def explain(
     # 1. Validate the settings.
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
         raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"`alpha` must lie strictly between 0 and 1, got {alpha!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {alpha!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"`seed` must be None or a non-negative integer, got {seed!r}")
+    if image is not None:
+        # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source.
+        image = load_image(image)
     models = [models] if isinstance(models, Model) else list(models)
     if not models:
         raise ValueError("`models` is empty: choose at least one model")

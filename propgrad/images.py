@@ -111,7 +111,7 @@ def load_rgba(image, *, name: str = "patch", max_side: int = MAX_SIDE) -> Image.
                 raise ValueError(f"`{name}`: no such file {str(image)!r}")
             pil = _open(io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else image, name)
         elif isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4:
-            pil = Image.fromarray(np.asarray(image, dtype=np.uint8), "RGBA")
+            pil = _from_array(image)  # float in [0, 1] and uint16 are scaled, as for RGB images
         else:
             pil = image
         if isinstance(pil, Image.Image) and pil.mode in ("RGBA", "LA", "PA", "P"):

@@ -14,6 +14,9 @@ from PIL import ImageDraw, ImageFont
 from .explain import Explanation
 from .models.base import PROBABILITY
 
+# Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
+# outputs are drawn; the JSON and CSV keep every one.
+MAX_PLOTTED = 12
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -23,6 +26,15 @@ def _format_value(value: float) -> str:
 
 def _format_p(pvalue: float) -> str:
     return f"{pvalue:.2g}" if pvalue >= 1e-3 else f"{pvalue:.1e}"
+
+
+def plotted_scores(explanation: Explanation) -> tuple[list, int]:
+    """(model, score) pairs to draw, at most MAX_PLOTTED, highest scores first; and how many were left out."""
+    pairs = [(model, score) for model in explanation.models for score in model.scores]
+    if len(pairs) <= MAX_PLOTTED:
+        return pairs, 0
+    kept = sorted(sorted(range(len(pairs)), key=lambda i: -pairs[i][1].score)[:MAX_PLOTTED])
+    return [pairs[i] for i in kept], len(pairs) - MAX_PLOTTED
 
 
 def strip_indices(n_steps: int, max_images: int) -> list[int]:
@@ -61,31 +73,28 @@ def output_curves(explanation: Explanation) -> Figure:
     # Steps, not property values, on the x axis: edits may run towards smaller values (darker, less
     # saturated), and the curve should still read from the original on the left.
     x = np.arange(explanation.n_steps)
-    colour = 0
-    any_probability = False
-    for model in explanation.models:
-        any_probability |= model.output_kind == PROBABILITY
-        for score in model.scores:
-            mean, spread = model.mean_curve(score.index)
-            tint = _COLOURS[colour % len(_COLOURS)]
-            colour += 1
-            star = "*" if score.significant else ""
-            label = f"{model.name}: {score.output}  E|∇|={score.score:.4f}, p={_format_p(score.pvalue)}{star}"
-            axis.plot(x, mean, marker="o", markersize=3, color=tint, label=label)
-            several = len(model.outputs) > 1
+    pairs, left_out = plotted_scores(explanation)
+    any_probability = any(model.output_kind == PROBABILITY for model, _ in pairs)
+    for colour, (model, score) in enumerate(pairs):
+        mean, spread = model.mean_curve(score.index)
+        tint = _COLOURS[colour % len(_COLOURS)]
+        star = "*" if score.significant else ""
+        label = f"{model.name}: {score.output}  E|∇|={score.score:.4f}, p={_format_p(score.pvalue)}{star}"
+        axis.plot(x, mean, marker="o", markersize=3, color=tint, label=label)
+        several = len(model.outputs) > 1
+        if several:
+            low, high = mean - spread, mean + spread
+            if model.output_kind == PROBABILITY:
+                low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+            axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
+        # Flips belong to single series: with several, each is drawn thin and marked on its own line.
+        for series_outputs, flips in zip(model.outputs, model.flips):
+            curve = series_outputs[:, score.index]
             if several:
-                low, high = mean - spread, mean + spread
-                if model.output_kind == PROBABILITY:
-                    low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
-                axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
-            # Flips belong to single series: with several, each is drawn thin and marked on its own line.
-            for series_outputs, flips in zip(model.outputs, model.flips):
-                curve = series_outputs[:, score.index]
-                if several:
-                    axis.plot(x, curve, color=tint, linewidth=0.7, alpha=0.45)
-                if flips.flip_steps:
-                    steps = flips.flip_steps
-                    axis.scatter(x[steps], curve[steps], marker="v", s=60, color=tint, edgecolor="black", zorder=5)
+                axis.plot(x, curve, color=tint, linewidth=0.7, alpha=0.45)
+            if flips.flip_steps:
+                steps = flips.flip_steps
+                axis.scatter(x[steps], curve[steps], marker="v", s=60, color=tint, edgecolor="black", zorder=5)
     if any_probability:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="decision threshold 0.5")
     ticks = strip_indices(explanation.n_steps, 16)
@@ -94,14 +103,15 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.set_ylabel("model output")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7, loc="best")
-    axis.set_title(f"{explanation.intervention}: * significant at alpha = {explanation.alpha}, ▼ prediction flips",
-                   fontsize=9)
+    more = f"; {left_out} lower-scoring outputs not drawn" if left_out else ""
+    axis.set_title(f"{explanation.intervention}: * significant at alpha = {explanation.alpha}, "
+                   f"▼ prediction flips{more}", fontsize=9)
     return figure
 
 
 def null_distributions(explanation: Explanation) -> Figure:
     """Histogram of the shuffled scores per model and output, with the observed score marked."""
-    panels = [(model, score) for model in explanation.models for score in model.scores]
+    panels, _ = plotted_scores(explanation)
     columns = min(3, len(panels))
     rows = int(np.ceil(len(panels) / columns))
     figure = Figure(figsize=(3.4 * columns, 2.6 * rows), layout="constrained")

@@ -7,6 +7,8 @@ significance comes from a two-sided shuffle test about the null distribution's m
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ ALTERNATIVES = ("two-sided", "less", "greater")
 _BLOCK_ELEMENTS = 1_000_000
 _WORKERS = min(2, os.cpu_count() or 1)
 _POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 # Above this many entries the pair table costs more than it saves (long series, many outputs).
 _TABLE_ELEMENTS = 4_000_000
 _FLOAT32_KEYS_MAX_STEPS = 128
@@ -131,8 +134,9 @@ def _pair_indices(orders: np.ndarray, steps: int) -> np.ndarray:
 def _executor() -> ThreadPoolExecutor | None:
     """A small shared thread pool: numpy's gather and sort release the GIL, so blocks run in parallel."""
     global _POOL
-    if _POOL is None and _WORKERS > 1:
-        _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="propgrad-null")
+    with _POOL_LOCK:
+        if _POOL is None and _WORKERS > 1:
+            _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="propgrad-null")
     return _POOL
 
 
@@ -146,7 +150,7 @@ def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Ge
     """
     n_series, steps, k = series.shape
     null = np.zeros((n_permutations, k))
-    use_table = 2 * steps * steps * k <= _TABLE_ELEMENTS
+    use_table = 2 * steps * steps * k * n_series <= _TABLE_ELEMENTS
     tables = [_pair_table(s) if use_table else np.ascontiguousarray(s.T) for s in series]
     # Random sort keys: float32 sorts twice as fast; its ties (2**24 values) are rare enough for short
     # series (under 3e-4 per permutation at 100 steps) and cannot make an order invalid, only a tied
@@ -163,15 +167,18 @@ def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Ge
             else:
                 null[start:stop] += _gradient_magnitude(np.take(table, orders, axis=1).transpose(1, 2, 0))
 
-    jobs = []
+    jobs: deque = deque()
     pool = _executor() if n_permutations > block else None
     for start in range(0, n_permutations, block):
         stop = min(start + block, n_permutations)
         block_keys = [rng.random((stop - start, steps), dtype=keys) for _ in range(n_series)]
         if pool is None:
             score_block(start, stop, block_keys)
-        else:
-            jobs.append(pool.submit(score_block, start, stop, block_keys))
+            continue
+        # A few blocks in flight at most, so memory stays bounded however many permutations are asked.
+        while len(jobs) >= 2 * _WORKERS:
+            jobs.popleft().result()
+        jobs.append(pool.submit(score_block, start, stop, block_keys))
     for job in jobs:
         job.result()
     return null / n_series
@@ -254,8 +261,9 @@ def step_correlation(outputs) -> float | np.ndarray:
     steps -= steps.mean()
     centred = series - series.mean(axis=0)
     norm = np.sqrt((centred**2).sum(axis=0)) * np.sqrt((steps**2).sum())
+    varies = np.ptp(series, axis=0) > 0  # not norm > 0: a constant 0.7 leaves rounding residue
     with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = np.where(norm > 0, steps @ centred / np.where(norm > 0, norm, 1.0), np.nan)
+        correlation = np.where(varies, steps @ centred / np.where(norm > 0, norm, 1.0), np.nan)
     return float(correlation[0]) if array.ndim == 1 else correlation
 
 

@@ -1,5 +1,6 @@
 """Interventions, image loading and explain(): invariants for every intervention x model pair."""
 import io
+import json
 
 import numpy as np
 import pytest
@@ -319,3 +320,51 @@ def test_reports_round_trip(tmp_path):
     import zipfile
 
     assert sorted(zipfile.ZipFile(archive).namelist()) == sorted(p.name for p in paths.values())
+
+
+def test_review_edge_cases(tmp_path):
+    """Cases a review found: non-RGB inputs, values that travel with sorted frames, many outputs drawn."""
+    from propgrad import report
+
+    for mode in ("L", "RGBA", "P", "I;16"):
+        image = _photo().convert("L").convert(mode) if mode == "I;16" else _photo().convert(mode)
+        for intervention in (pg.ParametricEdit("rotation", steps=3), pg.PatchBlend(_patch(), steps=3)):
+            result = pg.explain(image, intervention, MeanColourModel(), n_permutations=50)
+            assert result.series[0].images[0].mode == "RGB"
+    paths = []
+    for name in ("b.png", "a.png", "c.png"):
+        paths.append(tmp_path / name)
+        _photo().save(paths[-1])
+    frames = pg.Frames(paths, values=[90, 0, 180])
+    assert [p.name for p in frames.frames] == ["a.png", "b.png", "c.png"] and frames.values == [0, 90, 180]
+    with pytest.raises(ValueError, match="values"):
+        pg.Frames(paths, values=[0, float("nan"), 1])
+    floats = np.zeros((20, 20, 4))
+    floats[..., 0] = floats[..., 3] = 1.0
+    assert np.asarray(pg.load_rgba(floats))[0, 0].tolist() == [255, 0, 0, 255]
+
+    class Wide:
+        name, output_kind = "wide", "probability"
+        output_names = [f"class {i}" for i in range(300)]
+
+        def predict(self, images):
+            rng = np.random.default_rng(len(images))
+            values = rng.random((len(images), 300))
+            return values / values.sum(axis=1, keepdims=True)
+
+    result = pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), Wide(), outputs_of_interest="all",
+                        n_permutations=50)
+    from propgrad import plots
+
+    drawn, left_out = plots.plotted_scores(result)
+    assert len(drawn) == plots.MAX_PLOTTED and left_out == 300 - plots.MAX_PLOTTED
+    assert min(s.score for _, s in drawn) >= sorted(s.score for s in result.models[0].scores)[-plots.MAX_PLOTTED]
+    paths = report.write_report(result, tmp_path / "wide")
+    assert len(json.loads(paths["json"].read_text())["models"][0]["outputs_of_interest"]) == 300
+    with pytest.raises(ValueError, match="seed"):
+        pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), MeanColourModel(), seed="1")
+    with pytest.raises(ValueError, match="alpha"):
+        pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), MeanColourModel(), alpha="0.1")
+    picked = pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), MeanColourModel(),
+                        outputs_of_interest=np.array([0, 2, 2]), n_permutations=50)
+    assert [s.index for s in picked.models[0].scores] == [0, 2]

@@ -40,15 +40,20 @@ class Frames:
         frames = list(self.frames)
         if len(frames) < 3:
             raise ValueError(f"`frames` needs at least 3 images, got {len(frames)}")
+        values = None if self.values is None else [float(v) for v in self.values]
+        if values is not None and (len(values) != len(frames) or not all(np.isfinite(values))):
+            raise ValueError(f"`values` must hold one finite number per frame ({len(frames)}), got {self.values!r}")
+        positions = list(range(len(frames)))
         if self.order is not None:
-            if sorted(self.order) != list(range(len(frames))):
+            if sorted(self.order) != positions:
                 raise ValueError(f"`order` must be a permutation of 0..{len(frames) - 1}, got {list(self.order)}")
-            frames = [frames[i] for i in self.order]
+            positions = list(self.order)
         elif self.sort_by_name and all(isinstance(f, (str, os.PathLike)) for f in frames):
-            frames = sorted(frames, key=lambda f: _natural_key(Path(f).name))
-        if self.values is not None and len(self.values) != len(frames):
-            raise ValueError(f"`values` has {len(self.values)} entries for {len(frames)} frames")
-        object.__setattr__(self, "frames", frames)
+            positions = sorted(positions, key=lambda i: _natural_key(Path(frames[i]).name))
+        # A frame's value moves with it: values are given in the order the frames were given.
+        object.__setattr__(self, "frames", [frames[i] for i in positions])
+        if values is not None:
+            object.__setattr__(self, "values", [values[i] for i in positions])
 
     def series(self, image: Image.Image | None = None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
         loaded = []

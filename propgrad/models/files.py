@@ -26,7 +26,7 @@ from PIL import Image
 
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, check_mean_std, check_size
-from .torch_model import AUTO, TorchClassifier, check_class_names, short_error
+from .torch_model import AUTO, TorchClassifier, check_class_names, looks_like_probabilities, short_error
 
 DEFAULT_INPUT_SIZE = (224, 224)
 ACCEPTED_FORMATS = (
@@ -336,4 +336,7 @@ def load_model_file(
     except Exception as error:
         raise ValueError(f"model file {path.name!r}: {error}; check `input_size`") from None
     classifier.output_names = check_class_names(class_names, outputs.shape[1], f"model file {path.name!r}")
+    if classifier.apply_softmax == AUTO:
+        # Settled on the probe, independent of the user's images.
+        classifier.apply_softmax = not looks_like_probabilities(outputs)
     return classifier

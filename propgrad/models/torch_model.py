@@ -12,7 +12,7 @@ from .base import PROBABILITY, SIMILARITY
 
 # softmax modes: "auto" leaves rows that already are probability vectors alone.
 AUTO = "auto"
-_SUMS_TO_ONE = 1e-4
+_SUMS_TO_ONE = 2e-2
 
 Network = Callable[[torch.Tensor], torch.Tensor]
 
@@ -52,9 +52,9 @@ def as_output_matrix(outputs, batch: int, source: str) -> torch.Tensor:
 
 
 def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str) -> torch.Tensor:
-    """Softmax over classes; in "auto" mode rows that are already probabilities stay as they are.
+    """Softmax over classes; in "auto" mode a batch that already holds probabilities stays as it is.
 
-    The decision is made per row, so a row's result never depends on which other images share its batch.
+    :class:`TorchClassifier` settles "auto" once per model, so every row of every series is treated alike.
     """
     outputs = outputs.float()
     if apply_softmax is False:
@@ -62,8 +62,12 @@ def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str) -> torch.
     soft = torch.softmax(outputs, dim=1)
     if apply_softmax is True:
         return soft
-    is_probability = (outputs >= 0).all(dim=1) & ((outputs.sum(dim=1) - 1).abs() < _SUMS_TO_ONE)
-    return torch.where(is_probability[:, None], outputs, soft)
+    return outputs if looks_like_probabilities(outputs) else soft
+
+
+def looks_like_probabilities(outputs: torch.Tensor) -> bool:
+    """Whether every row is non-negative and sums to 1 (within what float16/bfloat16 rounding allows)."""
+    return bool(((outputs >= 0).all(dim=1) & ((outputs.float().sum(dim=1) - 1).abs() < _SUMS_TO_ONE)).all())
 
 
 def check_class_names(class_names, k: int, source: str) -> list[str]:
@@ -162,6 +166,10 @@ class TorchClassifier:
                     f"model {self.name!r} returned {outputs.shape[1]} outputs per image, expected "
                     f"{len(self.output_names)} (one per output name)"
                 )
+            if self.apply_softmax == AUTO:
+                # Decided once per model, never per row or per batch: one series must not mix raw
+                # probabilities with softmaxed ones.
+                self.apply_softmax = not looks_like_probabilities(outputs)
             rows.append(to_probabilities(outputs, self.apply_softmax).cpu().numpy())
         if not rows:
             return np.zeros((0, len(self.output_names)), dtype=np.float32)
