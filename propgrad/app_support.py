@@ -203,11 +203,14 @@ def uploaded_models(
         raise ValueError(f"`std` must be positive, got {std!r}")
     names = parse_names(class_names) or None
     models = []
-    for path in paths:
+    for number, path in enumerate(paths):
+        label = f"{Path(path).stem} (uploaded)"
+        if any(Path(other).stem == Path(path).stem for other in paths[:number]):
+            label = f"{Path(path).stem} (uploaded {number + 1})"  # same file name from another folder
         models.append(
             load_model_file(
                 path, input_size=size and (size, size), mean=mean_values, std=std_values, class_names=names,
-                name=f"{Path(path).stem} (uploaded)",
+                name=label,
             )
         )
     return models
@@ -219,7 +222,7 @@ def bundled_models(names: Sequence[str]) -> list:
 
     available = registry.bundled_model_names()
     models = []
-    for name in names:
+    for name in [names] if isinstance(names, str) else names:
         if name not in available:
             raise ValueError(f"`models`: unknown bundled model {name!r}; choose from {available}")
         models.append(_cached_model(name))
@@ -394,7 +397,7 @@ def run_dynamics(image, variants: Sequence[str], *, steps: int, n_permutations: 
     from .lesions.dynamics import default_intervention, plot_dynamics, training_dynamics
     from .lesions.models import checkpoint_paths
 
-    variants = list(variants or [])
+    variants = [variants] if isinstance(variants, str) else list(variants or [])
     if not variants:
         raise ValueError("`variants`: tick at least one of the lesion models (biased, unbiased)")
     available = dynamics_variants()
