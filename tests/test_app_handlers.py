@@ -194,6 +194,10 @@ BAD_CASES = [
     ("text file as image", "edit", lambda t: dict(image=_text_file(t)), "accepted: .png"),
     ("tiny image", "patch", lambda t: dict(image=_tiny_image(t)), "at least 16 px"),
     ("decompression bomb", "patch", lambda t: dict(image=_bomb(t)), "too many pixels"),
+    ("decompression bomb as patch", "patch", lambda t: dict(patch_files=[_bomb(t)]), "too many pixels"),
+    ("ambiguous class name", "edit", lambda t: dict(**model_args(outputs="CARDIGAN")), "exact spelling"),
+    ("huge seed", "edit", lambda t: dict(seeds=str(2**70)), "seeds"),
+    ("text edit end value", "edit", lambda t: dict(edit_end="abc"), "edit end value"),
     ("no patches", "patch", lambda t: dict(patch_names=[], patch_files=None), "`patches` is empty"),
     ("unknown patch", "patch", lambda t: dict(patch_names=["no such patch"]), "unknown bundled patch"),
     ("patch is a pdf", "patch", lambda t: dict(patch_files=[_text_file(t, "patch.pdf")]), "patch upload"),
@@ -336,3 +340,16 @@ def test_uploaded_convmixer_with_blank_preprocessing_uses_its_own(app_module, pr
                                      mean="", std=""))
     row = outputs[4][0]
     assert row[0] == "convmixer_unbiased (uploaded)" and row[1] == "cat"
+
+
+def test_review_cases_that_must_work(app_module, progress):
+    """A large hue rotation wraps around; several seeds with a parametric edit give one series and a note;
+    a patch ticked twice is one series; the exact ImageNet name picks the dog, not the sweater."""
+    hue = edit_call(app_module, progress, editor="parametric: hue", edit_end=5000, steps=3)
+    assert len(hue[4]) == 1
+    seeds = edit_call(app_module, progress, seeds="0, 1, 2", steps=3)
+    assert "same for every seed" in seeds[0]
+    twice = patch_call(app_module, progress, patch_names=["rainbow disc", "rainbow disc"])
+    assert "series" not in str(twice[4][0][-1])
+    dog = edit_call(app_module, progress, steps=3, **model_args(outputs="Cardigan"))
+    assert dog[4][0][1] == "Cardigan"
