@@ -395,6 +395,7 @@ def run_dynamics(image, variants: Sequence[str], *, steps: int, n_permutations: 
     import csv
 
     from .lesions.dynamics import default_intervention, plot_dynamics, training_dynamics
+    from .plots import save_figure
     from .lesions.models import checkpoint_paths
 
     variants = [variants] if isinstance(variants, str) else list(variants or [])
@@ -414,7 +415,7 @@ def run_dynamics(image, variants: Sequence[str], *, steps: int, n_permutations: 
         )
     folder = request_dir()
     plot = folder / "dynamics.png"
-    plot_dynamics(results).savefig(plot, dpi=110)
+    save_figure(plot_dynamics(results), plot)
     table = []
     for variant, result in results.items():
         for row in result.rows():

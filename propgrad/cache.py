@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .checks import is_whole_number
 from .interventions.base import InterventionSeries
 
 try:  # POSIX; elsewhere the atomic rename alone keeps entries whole
@@ -106,7 +107,7 @@ class SeriesCache:
     """
 
     def __init__(self, directory: str | os.PathLike | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes <= 0:
+        if not is_whole_number(max_bytes, 1):
             raise ValueError(f"`max_bytes` must be a positive integer, got {max_bytes!r}")
         self.directory = Path(directory).expanduser() if directory is not None else default_cache_dir()
         self.max_bytes = int(max_bytes)

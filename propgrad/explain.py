@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from .checks import is_whole_number
 from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
@@ -224,11 +225,11 @@ def explain(
     >>> result.models[0].output_of_interest.score  # doctest: +SKIP
     """
     # 1. Validate the settings.
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
+    if not is_whole_number(n_permutations, 1):
         raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
         raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {alpha!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+    if seed is not None and not is_whole_number(seed, 0):
         raise ValueError(f"`seed` must be None or a non-negative integer, got {seed!r}")
     if image is not None:
         # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source.

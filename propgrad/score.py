@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import is_whole_number
+
 MIN_STEPS = 3
 DEFAULT_PERMUTATIONS = 10_000
 DEFAULT_ALPHA = 0.01
@@ -231,7 +233,7 @@ def permutation_test(
     >>> result.pvalue
     0.001
     """
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
+    if not is_whole_number(n_permutations, 1):
         raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
     if alternative not in ALTERNATIVES:
         raise ValueError(f"`alternative` must be one of {ALTERNATIVES}, got {alternative!r}")

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..checks import is_whole_number
 from .base import ProgressFn, no_progress
 
 # Rough bytes per UNet sample per latent pixel, and per attention-matrix entry. Conservative on
@@ -45,13 +46,16 @@ def _check_scales(values, argument: str) -> np.ndarray:
     return scales
 
 
-def _check_seeds(seeds) -> list[int]:
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    seeds = list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
+def check_seeds(seeds) -> list[int]:
+    """One seed or a sequence of them -> a list of non-negative ints (ValueError naming `seeds` otherwise)."""
+    listed = [seeds] if isinstance(seeds, (int, np.integer)) else seeds  # a bool stays, to be refused below
+    try:
+        listed = list(listed)
+    except TypeError:
+        listed = [seeds]
+    if not listed or not all(is_whole_number(s, 0) for s in listed):
         raise ValueError(f"`seeds` must be one or more non-negative integers, got {seeds!r}")
-    return [int(s) for s in seeds]
+    return [int(s) for s in listed]
 
 
 def samples_per_call(latent_height: int, latent_width: int, dtype: torch.dtype, device: torch.device,
@@ -171,13 +175,12 @@ def cfg_sweep(
 
     # 0. Check inputs
     scales = _check_scales(guidance_scales, "guidance_scales")
-    seed_list = _check_seeds(seeds)
+    seed_list = check_seeds(seeds)
     if not isinstance(image, Image.Image):
         raise TypeError(f"`image` must be a PIL image, got {type(image).__name__}")
     if not np.isfinite(image_guidance_scale):
         raise ValueError(f"`image_guidance_scale` must be a finite number, got {image_guidance_scale!r}")
-    if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, (int, np.integer)) \
-            or num_inference_steps < 1:
+    if not is_whole_number(num_inference_steps, 1):
         raise ValueError(f"`num_inference_steps` must be a positive integer, got {num_inference_steps!r}")
     if output_type not in ("pil", "np"):
         raise ValueError(f"`output_type` must be 'pil' or 'np', got {output_type!r}")

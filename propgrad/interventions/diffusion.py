@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..checks import is_real_number, is_whole_number
 from ..errors import ModelUnavailableError
 from .base import InterventionSeries, ProgressFn, no_progress
-from .cfg_sweep import Cancelled, cfg_sweep
+from .cfg_sweep import Cancelled, cfg_sweep, check_seeds
 
 __all__ = [
     "Cancelled", "DEFAULT_MODEL", "ENV_LOCAL", "InstructPix2PixSweep", "guidance_values",
@@ -238,22 +239,18 @@ class InstructPix2PixSweep:
     def __post_init__(self):
         if not isinstance(self.instruction, str) or not self.instruction.strip():
             raise ValueError("`instruction` must be a non-empty string, e.g. 'make the fur white'")
-        if isinstance(self.max_guidance, bool) or not isinstance(self.max_guidance, (int, float, np.number)) \
-                or not np.isfinite(self.max_guidance) or self.max_guidance <= FIRST_SCALE:
+        if not is_real_number(self.max_guidance) or self.max_guidance <= FIRST_SCALE:
             raise ValueError(f"`max_guidance` must be a number above {FIRST_SCALE}, got {self.max_guidance!r}")
         for name, low in (("steps", 3), ("denoising_steps", 1), ("max_side", 8)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            if not is_whole_number(value, low):
                 raise ValueError(f"`{name}` must be an integer of at least {low}, got {value!r}")
-        if isinstance(self.image_guidance, bool) or not isinstance(self.image_guidance, (int, float, np.number)) \
-                or not np.isfinite(self.image_guidance) or self.image_guidance < 1:
+        if not is_real_number(self.image_guidance) or self.image_guidance < 1:
             raise ValueError(f"`image_guidance` must be a number of at least 1, got {self.image_guidance!r}")
-        seeds = (self.seeds,) if isinstance(self.seeds, (int, np.integer)) else tuple(self.seeds)
-        if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-            raise ValueError(f"`seeds` must be one or more non-negative integers, got {self.seeds!r}")
+        seeds = check_seeds(self.seeds)
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"`seeds` must be distinct (a repeated seed repeats its series), got {seeds}")
-        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+        object.__setattr__(self, "seeds", tuple(seeds))
         if not isinstance(self.model, str) or not self.model:
             raise ValueError(f"`model` must be a hub id or a folder path, got {self.model!r}")
         if self.cache is not None and not all(hasattr(self.cache, a) for a in ("get", "put", "lock")):

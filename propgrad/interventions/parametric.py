@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+from ..checks import is_whole_number
 from .base import InterventionSeries, ProgressFn, no_progress
 
 
@@ -73,7 +74,7 @@ class ParametricEdit:
     def __post_init__(self):
         if self.kind not in EDITS:
             raise ValueError(f"`kind` must be one of {sorted(EDITS)}, got {self.kind!r}")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, (int, np.integer)) or self.steps < 3:
+        if not is_whole_number(self.steps, 3):
             raise ValueError(f"`steps` must be an integer of at least 3, got {self.steps!r}")
         for label, value in (("start", self.start), ("stop", self.stop)):
             if value is not None and not np.isfinite(value):

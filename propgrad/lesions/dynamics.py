@@ -22,6 +22,7 @@ from ..explain import explain
 from ..images import load_image
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
+from ..plots import save_figure
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> dict[str, DynamicsResult]:
             values = list(row.values())
             print(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} {values[7]:>8.3f}")
     figure = plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}")
-    figure.savefig(args.plot, dpi=110)
+    save_figure(figure, args.plot)
     print(f"\nplot: {args.plot}")
     last = next(iter(results.values()))
     print(f"final_epoch_score: {last.scores[-1]:.4f}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from ..checks import is_whole_number
 from ..interventions.patch import blend_patch, place_patch
 
 CLASSES = ("nevus", "melanoma")
@@ -47,7 +48,7 @@ def _rng(seed) -> np.random.Generator:
 
 
 def _check_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 16:
+    if not is_whole_number(size, 16):
         raise ValueError(f"`size` must be an integer of at least 16 (pixels), got {size!r}")
     return int(size)
 
@@ -305,7 +306,7 @@ def make_dataset(n: int, seed: int = 0, size: int = DEFAULT_SIZE, patch_fraction
     >>> len(data), int(data.labels.sum())
     (8, 4)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+    if not is_whole_number(n, 2):
         raise ValueError(f"`n` must be an integer of at least 2, got {n!r}")
     if not 0 <= patch_fraction <= 1:
         raise ValueError(f"`patch_fraction` must lie in [0, 1], got {patch_fraction!r}")
