@@ -181,14 +181,16 @@ def _progress_adapter(progress):
     return lambda fraction, message="": progress(float(fraction), desc=message)
 
 
-def _models(bundled, files, input_size, mean, std, class_names) -> list:
+def _models(bundled, files, input_size, mean, std, class_names, extra=(),
+            missing="`models`: choose at least one bundled model or upload a .pt2 / TorchScript file") -> list:
     paths = [support.file_path(f) for f in (files or [])]
     chosen = support.bundled_models(list(bundled or []))
     if paths:
         chosen += support.uploaded_models(paths, input_size=input_size, mean=mean, std=std,
                                           class_names=class_names)
+    chosen += list(extra)
     if not chosen:
-        raise ValueError("`models`: choose at least one bundled model or upload a .pt2 / TorchScript file")
+        raise ValueError(missing)
     return chosen
 
 
@@ -410,7 +412,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
         labels=labels,
     )
     models = _models(bundled, files, input_size, mean, std, class_names)
-    seed = support.check_int(seed, name="seed", low=0, high=2**31 - 1)
+    seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)
     return _run(picture, intervention, models, outputs, settings, seed, progress)
 
 
@@ -479,11 +481,7 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
         values = list(np.arange(len(paths)) * rotation / len(paths))
         property_name = "turntable angle (degrees)"
     intervention = Frames(paths, values=values, property_name=property_name)
-    models = support.bundled_models(list(bundled or []))
-    upload_paths = [support.file_path(f) for f in (files or [])]
-    if upload_paths:
-        models += support.uploaded_models(upload_paths, input_size=input_size, mean=mean, std=std,
-                                          class_names=class_names)
+    clip = []
     if use_clip:
         try:
             from propgrad.models.clip import ClipZeroShot
@@ -491,11 +489,11 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
             raise ModelUnavailableError(f"CLIP zero-shot is not installed in this build ({error}); "
                                         "untick CLIP and use the bundled classifier") from error
         progress(0.0, desc="loading CLIP")
-        models.append(ClipZeroShot(support.parse_classes(classes), model_name=str(clip_model or "").strip() or "ViT-B-32",
-                                   pretrained=str(clip_pretrained or "").strip() or "openai"))
-    if not models:
-        raise ValueError("`models`: tick a bundled model, tick CLIP, or upload a .pt2 / TorchScript file")
-    seed = support.check_int(seed, name="seed", low=0, high=2**31 - 1)
+        clip.append(ClipZeroShot(support.parse_classes(classes), model_name=str(clip_model or "").strip() or "ViT-B-32",
+                                 pretrained=str(clip_pretrained or "").strip() or "openai"))
+    models = _models(bundled, files, input_size, mean, std, class_names, extra=clip,
+                     missing="`models`: tick a bundled model, tick CLIP, or upload a .pt2 / TorchScript file")
+    seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)
     return _run(None, intervention, models, outputs, settings, seed, progress)
 
 
@@ -539,7 +537,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         steps=support.check_int(steps, name="number of steps", low=3, high=support.MAX_STEPS),
         n_permutations=support.check_int(n_permutations, name="permutations", low=100, high=100_000),
         alpha=support.check_float(alpha, name="alpha", low=1e-4, high=0.2),
-        seed=support.check_int(seed, name="seed", low=0, high=2**31 - 1),
+        seed=support.check_int(seed, name="seed", low=0, high=support.MAX_SEED),
         progress=_progress_adapter(progress),
     )
     return str(plot), table, str(csv_path)
