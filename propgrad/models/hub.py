@@ -1,0 +1,196 @@
+"""Hugging Face image classifiers (transformers), by hub id or from a local folder.
+
+A hosted Space is how most people reach this tool, and their models live on the hub: anything that
+``AutoModelForImageClassification`` loads (ViT, ConvNeXt, ResNet, Swin, DeiT, BEiT...) is run with
+its own ``AutoImageProcessor`` preprocessing and its ``id2label`` class names. Nothing is ever
+fetched on these machines, so a hub id works only when it is already in the local hub cache; every
+other case is one :class:`~propgrad.errors.ModelUnavailableError` that says how to provide it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ..device import pick_device
+from ..errors import ModelUnavailableError
+from .base import PROBABILITY
+from .torch_model import TorchClassifier, short_error
+
+# Multi-label heads score each label on its own (sigmoid); a softmax over them would be wrong.
+_MULTI_LABEL = "multi_label_classification"
+# Hub models can be large: a Space keeps the few most recently used ones, not every one ever asked for.
+_KEEP_LOADED = 3
+# huggingface_hub's rule for repo ids: [namespace/]name of letters, digits, '-', '_' and '.'.
+_HUB_ID = re.compile(r"(?:[\w.-]{1,96}/)?[\w.-]{1,96}")
+_CACHE_LOCK = threading.Lock()
+_LOADED: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+
+
+def _check_source(model_id) -> str:
+    if not isinstance(model_id, (str, os.PathLike)) or not str(model_id).strip():
+        raise ValueError(
+            f"`model_id` must be a hub id such as 'google/vit-base-patch16-224' or a local folder, got {model_id!r}"
+        )
+    return str(model_id).strip()
+
+
+def _local_folder(source: str) -> Path | None:
+    """The folder ``source`` names, or None when it is a hub id; refuses what is neither."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailableError(
+                f"hub classifier {source!r}: the folder has no config.json; give the folder that "
+                f"`save_pretrained` (or `hf download`) wrote: config.json, the weights, preprocessor_config.json"
+            )
+        return path
+    if _HUB_ID.fullmatch(source):
+        return None
+    if source.startswith(("/", ".", "~")) or "/" in source or os.sep in source:
+        raise ModelUnavailableError(
+            f"hub classifier {source!r}: no such folder; give a folder holding config.json, the weights "
+            f"and preprocessor_config.json (what `save_pretrained` writes), or a hub id"
+        )
+    raise ValueError(
+        f"hub classifier {source!r} is neither a hub id (like 'google/vit-base-patch16-224') nor a folder"
+    )
+
+
+def _how_to_provide(source: str) -> str:
+    return (
+        f"download it once where the hub is reachable (`hf download {source}`), then either point "
+        f"HF_HOME at that cache or give the downloaded folder instead of the id"
+    )
+
+
+def _load(source: str, device: torch.device):
+    """(network, processor, config) for ``source``, loaded once per process and device."""
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    folder = _local_folder(source)
+    where = str(folder) if folder is not None else source
+    # trust_remote_code stays off: a hub repo's own Python code must never run here.
+    options = dict(trust_remote_code=False, local_files_only=folder is not None)
+    try:
+        network = AutoModelForImageClassification.from_pretrained(where, **options)
+    except ValueError as error:
+        # transformers says ValueError when the config names an architecture with no image-classification head.
+        raise ValueError(f"hub classifier {source!r} is not an image classifier: {short_error(error)}") from None
+    except Exception as error:  # a user's folder can be broken in many ways (missing, truncated, mismatched)
+        if folder is not None:
+            raise ModelUnavailableError(
+                f"hub classifier {source!r}: the folder holds no loadable image classifier "
+                f"({short_error(error)}); it needs config.json and model.safetensors (or pytorch_model.bin)"
+            ) from None
+        raise ModelUnavailableError(
+            f"hub classifier {source!r} is not in the local hub cache and the hub cannot be reached; "
+            f"{_how_to_provide(source)}"
+        ) from None
+    try:
+        processor = AutoImageProcessor.from_pretrained(where, **options)
+    except Exception as error:
+        raise ModelUnavailableError(
+            f"hub classifier {source!r} has no image preprocessing config (preprocessor_config.json), so "
+            f"propgrad cannot know its input size and normalisation ({short_error(error)})"
+        ) from None
+    return network.eval().to(device), processor, network.config
+
+
+def _cached_load(source: str, device: torch.device):
+    # Several sessions asking for the same model at once load it once and share it read-only.
+    key = (source, str(device))
+    with _CACHE_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _load(source, device)
+            while len(_LOADED) > _KEEP_LOADED:
+                _LOADED.popitem(last=False)
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+
+
+def _class_names(config) -> list[str]:
+    labels = dict(getattr(config, "id2label", None) or {})
+    count = int(getattr(config, "num_labels", len(labels)))
+    names = [str(labels.get(index, labels.get(str(index), f"class {index}"))) for index in range(count)]
+    if len(set(names)) != len(names):
+        # Some repos leave the default "LABEL_0".. or repeat names; columns must stay distinguishable.
+        names = [f"{name} ({index})" if names.count(name) > 1 else name for index, name in enumerate(names)]
+    return names
+
+
+class _Logits(torch.nn.Module):
+    """The transformers model as a plain ``pixel_values -> logits`` (or per-label probabilities) function."""
+
+    def __init__(self, network: torch.nn.Module, multi_label: bool):
+        super().__init__()
+        self.network, self.multi_label = network, multi_label
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        logits = self.network(pixel_values=pixel_values).logits
+        return torch.sigmoid(logits) if self.multi_label else logits
+
+
+def load_hub_classifier(
+    model_id: str | os.PathLike,
+    *,
+    name: str | None = None,
+    batch_size: int = 16,
+    device: str | None = None,
+) -> TorchClassifier:
+    """A transformers image classifier, by hub id (from the local hub cache) or from a local folder.
+
+    Parameters
+    ----------
+    model_id
+        A hub id such as ``"google/vit-base-patch16-224"`` or a folder written by ``save_pretrained``
+        (config.json, model.safetensors, preprocessor_config.json). Remote code is never run.
+    name
+        Display name; default ``model_id``.
+    batch_size, device
+        As for every torch model; the device defaults to CUDA when available.
+
+    The model's own image processor does the resizing and normalisation; the class names come from
+    its ``id2label``. Single-label heads get a softmax; multi-label heads (``problem_type``
+    ``"multi_label_classification"``) a sigmoid per label.
+
+    Raises
+    ------
+    ModelUnavailableError
+        The id is not in the local hub cache (nothing is downloaded here), the folder does not exist
+        or holds no classifier, or the preprocessing config is missing; the message says what to do.
+
+    Examples
+    --------
+    >>> model = load_hub_classifier("google/vit-base-patch16-224")  # doctest: +SKIP
+    >>> model.output_names[:2]  # doctest: +SKIP
+    ['tench, Tinca tinca', 'goldfish, Carassius auratus']
+    """
+    source = _check_source(model_id)
+    resolved = pick_device(device)
+    network, processor, config = _cached_load(source, resolved)
+    problem = getattr(config, "problem_type", None)
+    if problem == "regression":
+        raise ValueError(f"hub classifier {source!r} is a regression model (problem_type 'regression'), "
+                         f"not a classifier; propgrad explains class probabilities")
+    multi_label = problem == _MULTI_LABEL
+    logits = _Logits(network, multi_label)
+
+    def transform(images: list[Image.Image]) -> torch.Tensor:
+        return processor(images=[image.convert("RGB") for image in images], return_tensors="pt")["pixel_values"]
+
+    classifier = TorchClassifier(
+        name=name or source, output_names=_class_names(config), load=lambda _device: logits,
+        transform=transform, apply_softmax=not multi_label, batch_size=batch_size, device=resolved,
+    )
+    if multi_label:
+        # Per-label probabilities: the 0.5 line is meaningful although no softmax is applied.
+        classifier.output_kind = PROBABILITY
+    return classifier

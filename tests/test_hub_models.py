@@ -1,0 +1,214 @@
+"""Hugging Face image classifiers: tiny random-weight ViT / ConvNeXt saved the way the hub stores them."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from propgrad import explain
+from propgrad.errors import ModelUnavailableError
+from propgrad.interventions import ParametricEdit
+from propgrad.models import hub, load_hub_classifier
+
+LABELS = {0: "cat", 1: "dog", 2: "fox"}
+
+
+def _save_vit(folder, **config_extra):
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    torch.manual_seed(0)
+    config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+                       **config_extra)
+    ViTForImageClassification(config).eval().save_pretrained(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vit_folder(tmp_path_factory):
+    return _save_vit(tmp_path_factory.mktemp("hub") / "tiny-vit")
+
+
+@pytest.fixture(scope="module")
+def convnext_folder(tmp_path_factory):
+    from transformers import ConvNextConfig, ConvNextForImageClassification, ConvNextImageProcessor
+
+    torch.manual_seed(1)
+    config = ConvNextConfig(num_channels=3, hidden_sizes=[8, 16], depths=[1, 1], num_stages=2, num_labels=4)
+    folder = tmp_path_factory.mktemp("hub") / "tiny-convnext"
+    ConvNextForImageClassification(config).eval().save_pretrained(folder)
+    ConvNextImageProcessor(size={"shortest_edge": 48}, crop_pct=0.875).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture()
+def images():
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 256, (40 + 7 * i, 56, 3), dtype=np.uint8)) for i in range(5)]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    monkeypatch.setattr(hub, "_LOADED", type(hub._LOADED)())
+
+
+def _reference(folder, images):
+    """What transformers itself gives: its processor, its model, a softmax."""
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    model = AutoModelForImageClassification.from_pretrained(folder).eval()
+    pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        return torch.softmax(model(pixel_values=pixels).logits, dim=1).numpy()
+
+
+def test_a_folder_classifier_gives_transformers_own_probabilities_and_labels(vit_folder, images):
+    model = load_hub_classifier(vit_folder, batch_size=2)
+    assert model.output_names == ["cat", "dog", "fox"]
+    assert model.output_kind == "probability"
+    outputs = model.predict(images)
+    assert outputs.shape == (5, 3) and outputs.dtype == np.float32
+    np.testing.assert_allclose(outputs, _reference(vit_folder, images), atol=1e-5)
+    np.testing.assert_allclose(outputs.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_array_equal(outputs, load_hub_classifier(vit_folder, batch_size=2).predict(images))
+
+
+def test_a_convnext_without_labels_gets_numbered_classes(convnext_folder, images):
+    model = load_hub_classifier(str(convnext_folder), name="my convnext")
+    assert model.name == "my convnext"
+    # transformers' default id2label is LABEL_0..; they are distinct, so they are kept as they are.
+    assert model.output_names == ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_3"]
+    np.testing.assert_allclose(model.predict(images), _reference(convnext_folder, images), atol=1e-5)
+
+
+def test_odd_images_are_converted_before_the_processor(vit_folder):
+    model = load_hub_classifier(vit_folder)
+    odd = [Image.new("L", (30, 20), 90), Image.new("RGBA", (33, 33), (10, 200, 30, 0)),
+           Image.new("I;16", (25, 40), 30000)]
+    outputs = model.predict(odd)
+    assert outputs.shape == (3, 3) and np.isfinite(outputs).all()
+
+
+def test_a_hub_id_loads_from_the_local_hub_cache_without_a_download(vit_folder, tmp_path, monkeypatch, images):
+    # The layout huggingface_hub writes: models--org--name/snapshots/<revision>/<files>, refs/main.
+    revision = "0" * 40
+    repo = tmp_path / "models--propgrad-tests--tiny-vit"
+    shutil.copytree(vit_folder, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    model = load_hub_classifier("propgrad-tests/tiny-vit")
+    assert model.name == "propgrad-tests/tiny-vit"
+    np.testing.assert_allclose(model.predict(images), _reference(vit_folder, images), atol=1e-5)
+
+
+def test_a_hub_id_that_is_not_cached_names_the_id_and_how_to_provide_it(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelUnavailableError, match=r"'google/vit-base-patch16-224' is not in the local hub "
+                                                     r"cache.*hf download google/vit-base-patch16-224.*HF_HOME"):
+        load_hub_classifier("google/vit-base-patch16-224")
+
+
+@pytest.mark.parametrize("source, error, message", [
+    ("", ValueError, "`model_id` must be a hub id"),
+    (None, ValueError, "`model_id` must be a hub id"),
+    ("not a valid id!!", ValueError, "neither a hub id"),
+    ("./no/such/folder", ModelUnavailableError, "no such folder"),
+])
+def test_bad_sources_are_named(source, error, message):
+    with pytest.raises(error, match=message):
+        load_hub_classifier(source)
+
+
+def test_folders_missing_a_part_say_which(vit_folder, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelUnavailableError, match="no config.json"):
+        load_hub_classifier(empty)
+    no_processor = tmp_path / "no-processor"
+    shutil.copytree(vit_folder, no_processor)
+    (no_processor / "preprocessor_config.json").unlink()
+    with pytest.raises(ModelUnavailableError, match="preprocessor_config.json"):
+        load_hub_classifier(no_processor)
+    truncated = tmp_path / "truncated"
+    shutil.copytree(vit_folder, truncated)
+    (truncated / "model.safetensors").write_bytes(b"\x00" * 10)
+    with pytest.raises(ModelUnavailableError, match="no loadable image classifier"):
+        load_hub_classifier(truncated)
+
+
+def test_a_model_without_a_classification_head_is_refused(tmp_path):
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    CLIPTextModel(CLIPTextConfig(hidden_size=8, intermediate_size=16, num_hidden_layers=1,
+                                 num_attention_heads=2)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="is not an image classifier"):
+        load_hub_classifier(tmp_path)
+
+
+def test_remote_code_is_never_run(vit_folder, tmp_path):
+    folder = tmp_path / "remote"
+    shutil.copytree(vit_folder, folder)
+    (folder / "evil.py").write_text("raise SystemExit('remote code ran')\n")
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForImageClassification": "evil.Evil"}
+    (folder / "config.json").write_text(json.dumps(config))
+    # Either loaded as the plain ViT it declares, or refused; never evil.py.
+    try:
+        model = load_hub_classifier(folder)
+    except (ValueError, ModelUnavailableError):
+        return
+    assert model.output_names == ["cat", "dog", "fox"]
+
+
+def test_multi_label_heads_get_a_sigmoid_per_label(tmp_path, images):
+    folder = _save_vit(tmp_path / "multi", problem_type="multi_label_classification")
+    model = load_hub_classifier(folder)
+    assert model.output_kind == "probability"
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    network = AutoModelForImageClassification.from_pretrained(folder).eval()
+    pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        expected = torch.sigmoid(network(pixel_values=pixels).logits).numpy()
+    np.testing.assert_allclose(model.predict(images), expected, atol=1e-5)
+
+
+def test_regression_models_are_refused(tmp_path):
+    folder = _save_vit(tmp_path / "regression", problem_type="regression")
+    with pytest.raises(ValueError, match="regression"):
+        load_hub_classifier(folder)
+
+
+def test_loaded_once_and_only_a_few_kept(vit_folder, convnext_folder, tmp_path, monkeypatch):
+    loads = []
+    real = hub._load
+    monkeypatch.setattr(hub, "_load", lambda source, device: loads.append(source) or real(source, device))
+    load_hub_classifier(vit_folder)
+    load_hub_classifier(vit_folder)
+    assert len(loads) == 1
+    copies = [shutil.copytree(vit_folder, tmp_path / f"copy{i}") for i in range(hub._KEEP_LOADED)]
+    for folder in copies:
+        load_hub_classifier(folder)
+    assert len(hub._LOADED) == hub._KEEP_LOADED
+    load_hub_classifier(vit_folder)  # evicted as the oldest: loaded again
+    assert len(loads) == 2 + hub._KEEP_LOADED
+
+
+def test_explain_runs_a_hub_classifier_end_to_end(vit_folder):
+    image = Image.fromarray(np.random.default_rng(3).integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    model = load_hub_classifier(vit_folder)
+    result = explain(image, ParametricEdit("brightness", steps=6), [model], outputs_of_interest="all",
+                     n_permutations=200)
+    scores = result.models[0].scores
+    assert [score.output for score in scores] == ["cat", "dog", "fox"]
+    assert all(np.isfinite(score.score) and 0 < score.pvalue <= 1 for score in scores)
