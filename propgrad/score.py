@@ -273,7 +273,7 @@ def step_correlation(outputs) -> float | np.ndarray:
 class PredictionFlips:
     """Where the predicted class changes along the intervention.
 
-    ``predicted[i]`` is the argmax class at step i (for a single output column: 1 where it is at least
+    ``predicted[i]`` is the argmax class at step i (for a single output column: 1 where it is above
     0.5); ``flip_steps`` lists the steps i whose prediction differs from step i - 1.
     """
 
@@ -301,7 +301,16 @@ def prediction_flips(probabilities, threshold: float = 0.5) -> PredictionFlips:
     ----------
     probabilities : array_like, shape (steps, k) or (steps,)
         Class probabilities (or any scores; the argmax is what counts). A single column is a binary
-        task thresholded at ``threshold``.
+        task: class 1 where it is above ``threshold``, class 0 where it is at or below it.
+    threshold : float
+        The single column's decision threshold.
+
+    Notes
+    -----
+    Ties go to the lower class: the argmax picks the first of equal columns, so [0.5, 0.5] is class 0,
+    and a single column of exactly ``threshold`` is class 0 too. One column p therefore predicts what
+    its two-column form [1 - p, p] does (how single-output classifiers are presented, see
+    :mod:`propgrad.models.torch_model`): 1 - p >= p in floating point exactly when p <= 0.5.
 
     Examples
     --------
@@ -312,7 +321,7 @@ def prediction_flips(probabilities, threshold: float = 0.5) -> PredictionFlips:
     if series.ndim == 3:
         raise ValueError("`probabilities` must have shape (steps,) or (steps, k)")
     if series.shape[1] == 1:
-        predicted = (series[:, 0] >= threshold).astype(int)
+        predicted = (series[:, 0] > threshold).astype(int)
     else:
         predicted = series.argmax(axis=1)
     flip_steps = [int(step) for step in np.flatnonzero(predicted[1:] != predicted[:-1]) + 1]

@@ -310,14 +310,14 @@ class _FeatureMap(nn.Module):
         return x * 2  # (n, 3, h, w): not one row of scores per image
 
 
-class _OneLogit(nn.Module):
+class _NoOutputs(nn.Module):
     def forward(self, x):
-        return x.mean(dim=(1, 2, 3))[:, None]
+        return x.mean(dim=(1, 2, 3))[:, None][:, :0]  # (n, 0); one output is a binary classifier, see test_binary_models
 
 
 @pytest.mark.parametrize(
     "module, message",
-    [(_FeatureMap(), r"returned outputs of shape \(2, 3, 16, 16\)"), (_OneLogit(), "returns 1 output per image")],
+    [(_FeatureMap(), r"returned outputs of shape \(3, 3, 16, 16\)"), (_NoOutputs(), "returns 0 output per image")],
 )
 def test_outputs_of_the_wrong_shape_are_refused(module, message, tmp_path):
     path = tmp_path / "odd.pt"

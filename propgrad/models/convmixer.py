@@ -115,7 +115,7 @@ class ConvMixerClassifier(TorchClassifier):
             class_names = CLASS_NAMES
         super().__init__(
             name=name,
-            output_names=check_class_names(class_names, n_classes, f"the ConvMixer {name!r}"),
+            output_names=check_class_names(class_names, n_classes, f"the ConvMixer {name!r}", apply_softmax),
             load=lambda device: network.eval().to(device),
             transform=ResizeNormalize(input_size, mean, std),
             apply_softmax=apply_softmax,

@@ -26,7 +26,7 @@ from PIL import Image
 
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, check_mean_std, check_size
-from .torch_model import AUTO, TorchClassifier, check_class_names, looks_like_probabilities, short_error
+from .torch_model import AUTO, TorchClassifier, check_class_names, short_error
 
 DEFAULT_INPUT_SIZE = (224, 224)
 ACCEPTED_FORMATS = (
@@ -267,14 +267,21 @@ def load_model_file(
         Per-channel normalisation after scaling to [0, 1]. Default: ImageNet's; 0.5 for ConvMixer.
     class_names
         One name per output; default "class 0".."class k-1" (["cat", "dog"] for two-class ConvMixers).
+        For a binary classifier with a single output: 2 names (negative, positive) or 1 (the positive
+        class; the negative becomes "not <name>").
     name
         Display name; default the file name (e.g. "convmixer_unbiased.pth").
     apply_softmax
         "auto" (default): softmax over the outputs unless a row already is a probability vector;
-        True: always; False: report the raw outputs (``output_kind`` "similarity").
+        True: always; False: report the raw outputs (``output_kind`` "similarity"). A single output is
+        a binary classifier, presented as the two columns [1 - p, p]: p = sigmoid(output) with True,
+        and with "auto" unless the probe's outputs lie in [0, 1] (then p = the output, and a later
+        output outside [0, 1] raises ``ValueError`` asking for ``apply_softmax=True``); False keeps the
+        one raw column.
 
-    The model runs once on a grey image while loading, to learn the number of outputs and to check
-    they have shape (batch, classes). Every problem raises ``ValueError`` naming the file.
+    The model runs once on grey, black and white images while loading, to learn the number of
+    outputs, to check they have shape (batch, classes) and to settle "auto". Every problem raises
+    ``ValueError`` naming the file.
 
     Examples
     --------
@@ -327,16 +334,17 @@ def load_model_file(
         device=device,
         fixed_batch_size=fixed_batch,
     )
-    # Two images (unless the export fixed the batch size), so that a network hard-wired to a batch of
-    # one is caught here and not mid-run.
-    grey = Image.new("RGB", classifier.transform.size[::-1], (128, 128, 128))
-    probe = classifier.transform([grey] * (fixed_batch or 2))
+    # Several images (unless the export fixed the batch size), so that a network hard-wired to a batch
+    # of one is caught here and not mid-run; grey, black and white, so that a single logit is unlikely
+    # to stay inside [0, 1] and be taken for a probability.
+    shades = [Image.new("RGB", classifier.transform.size[::-1], (value,) * 3) for value in (128, 0, 255)]
+    probe = classifier.transform([shades[index % len(shades)] for index in range(fixed_batch or len(shades))])
     try:
         outputs = classifier.forward(probe)
     except Exception as error:
         raise ValueError(f"model file {path.name!r}: {error}; check `input_size`") from None
-    classifier.output_names = check_class_names(class_names, outputs.shape[1], f"model file {path.name!r}")
-    if classifier.apply_softmax == AUTO:
-        # Settled on the probe, independent of the user's images.
-        classifier.apply_softmax = not looks_like_probabilities(outputs)
+    classifier.output_names = check_class_names(
+        class_names, outputs.shape[1], f"model file {path.name!r}", classifier.apply_softmax
+    )
+    classifier.settle(outputs)  # on the probe, independent of the user's images
     return classifier

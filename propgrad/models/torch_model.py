@@ -1,4 +1,11 @@
-"""The shared work of every torch classifier: batching, device, inference mode, logits -> probabilities."""
+"""The shared work of every torch classifier: batching, device, inference mode, logits -> probabilities.
+
+A binary classifier with ONE output (a logit, or a probability from a final sigmoid) is presented as
+two columns ``[1 - p, p]`` (negative, positive), so that downstream code needs no special case: the
+argmax flips exactly where p crosses 0.5, and ``|d(1 - p)| == |dp|`` gives both columns one score.
+At exactly p = 0.5 the argmax picks the first column, so the negative class wins ties; a positive
+prediction needs p > 0.5 (:func:`propgrad.score.prediction_flips` thresholds one column the same way).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -10,8 +17,10 @@ from PIL import Image
 from ..device import pick_device
 from .base import PROBABILITY, SIMILARITY
 
-# softmax modes: "auto" leaves rows that already are probability vectors alone.
+# softmax modes: "auto" leaves rows that already are probability vectors alone. A model's "auto" is
+# settled on its first outputs into True (squash) or ALREADY_PROBABILITIES (leave them as they are).
 AUTO = "auto"
+ALREADY_PROBABILITIES = "already probabilities"
 _SUMS_TO_ONE = 2e-2
 
 Network = Callable[[torch.Tensor], torch.Tensor]
@@ -43,41 +52,101 @@ def as_output_matrix(outputs, batch: int, source: str) -> torch.Tensor:
             f"{source} returned outputs of shape {tuple(outputs.shape)} for {batch} image(s); a classifier "
             f"must return shape ({batch}, classes)"
         )
-    if outputs.shape[1] < 2:
+    if outputs.shape[1] < 1:
         raise ValueError(
             f"{source} returns {outputs.shape[1]} output per image; export a model that returns one logit "
-            f"per class (at least 2 classes)"
+            f"per class, or a single logit (or probability) for a binary task"
         )
     return outputs
 
 
-def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str) -> torch.Tensor:
-    """Softmax over classes; in "auto" mode a batch that already holds probabilities stays as it is.
+def presented_width(k: int, apply_softmax: bool | str) -> int:
+    """How many columns a model with ``k`` raw outputs presents: a single output becomes [1 - p, p]
+    unless ``apply_softmax`` is False (raw outputs, reported as they are)."""
+    return 2 if k == 1 and apply_softmax is not False else k
 
-    :class:`TorchClassifier` settles "auto" once per model, so every row of every series is treated alike.
+
+def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str, source: str = "the model") -> torch.Tensor:
+    """Raw outputs (n, k) -> what the model presents: probabilities, or the raw outputs when False.
+
+    k >= 2: softmax over classes (True), as they are (False, ALREADY_PROBABILITIES), or, in "auto" mode,
+    softmax unless the batch already holds probability vectors. k == 1 (a binary classifier's single
+    output): ``[1 - p, p]`` with p = sigmoid(output) (True; "auto" when the batch leaves [0, 1]) or p =
+    the output itself (ALREADY_PROBABILITIES, which refuses values outside [0, 1] naming ``source``);
+    False keeps the one raw column. :class:`TorchClassifier` settles "auto" once per model, so every
+    row of every series is treated alike.
+
+    Examples
+    --------
+    >>> to_probabilities(torch.tensor([[0.0], [2.0]]), True)
+    tensor([[0.5000, 0.5000],
+            [0.1192, 0.8808]])
     """
     outputs = outputs.float()
     if apply_softmax is False:
         return outputs
-    soft = torch.softmax(outputs, dim=1)
+    if apply_softmax == AUTO:
+        apply_softmax = settle_softmax(outputs)
+    if outputs.shape[1] > 1:
+        return torch.softmax(outputs, dim=1) if apply_softmax is True else outputs
     if apply_softmax is True:
-        return soft
-    return outputs if looks_like_probabilities(outputs) else soft
+        positive = torch.sigmoid(outputs)
+    else:
+        check_single_probability(outputs, source)
+        positive = outputs
+    # 1 - p (not sigmoid(-x)): exactly |dp| per step, and 1 - p >= p exactly when p <= 0.5 in floats.
+    return torch.cat([1 - positive, positive], dim=1)
+
+
+def check_single_probability(outputs: torch.Tensor, source: str) -> None:
+    """Refuse a single output outside [0, 1] from a model taken to return a probability."""
+    outside = (outputs < 0) | (outputs > 1)  # NaN is no evidence of a logit; it passes through
+    if bool(outside.any()):
+        value = float(outputs[outside][0])
+        raise ValueError(
+            f"{source} returned a single output of {value:.4g}, outside [0, 1], after its first outputs lay "
+            f"in [0, 1] and were taken as probabilities; it returns a logit, so load it with "
+            f"apply_softmax=True (sigmoid)"
+        )
+
+
+def settle_softmax(outputs: torch.Tensor) -> bool | str:
+    """The "auto" decision for a model, taken on one batch of its raw outputs: True (squash with
+    softmax, or sigmoid for a single output) or ALREADY_PROBABILITIES."""
+    return ALREADY_PROBABILITIES if looks_like_probabilities(outputs) else True
 
 
 def looks_like_probabilities(outputs: torch.Tensor) -> bool:
-    """Whether every row is non-negative and sums to 1 (within what float16/bfloat16 rounding allows)."""
+    """Whether every row is non-negative and sums to 1 (within what float16/bfloat16 rounding allows);
+    for a single output, whether every value lies in [0, 1]."""
+    if outputs.shape[1] == 1:
+        return bool(((outputs >= 0) & (outputs <= 1)).all())
     return bool(((outputs >= 0).all(dim=1) & ((outputs.float().sum(dim=1) - 1).abs() < _SUMS_TO_ONE)).all())
 
 
-def check_class_names(class_names, k: int, source: str) -> list[str]:
-    """``class_names`` as a list of ``k`` strings; "class 0".."class k-1" when None."""
-    if class_names is None:
-        return [f"class {index}" for index in range(k)]
-    if isinstance(class_names, str) or not isinstance(class_names, Sequence):
+def check_class_names(class_names, k: int, source: str, apply_softmax: bool | str = AUTO) -> list[str]:
+    """``class_names`` as one name per presented column; "class 0".."class k-1" when None.
+
+    A single output (``k == 1``) presents two columns (negative, positive) unless ``apply_softmax`` is
+    False: ``class_names`` may then give 2 names (negative, positive) or 1 (the positive class; the
+    negative becomes "not <name>"). With ``apply_softmax=False`` the one raw column is the positive
+    class's score and takes the last name given ("class 1" by default).
+
+    Examples
+    --------
+    >>> check_class_names(["malignant"], 1, "model 'lesion.pt2'")
+    ['not malignant', 'malignant']
+    """
+    if class_names is not None and (isinstance(class_names, str) or not isinstance(class_names, Sequence)):
         raise TypeError(f"`class_names` must be a list of strings, got {type(class_names).__name__}")
-    names = [str(name) for name in class_names]
-    if len(names) != k:
+    names = None if class_names is None else [str(name) for name in class_names]
+    if k == 1:
+        names = _binary_names(names, source)
+        if apply_softmax is False:
+            names = names[-1:]
+    elif names is None:
+        names = [f"class {index}" for index in range(k)]
+    elif len(names) != k:
         raise ValueError(
             f"`class_names` has {len(names)} names but {source} returns {k} outputs per image; "
             f"give exactly {k} names, in the model's output order"
@@ -86,6 +155,19 @@ def check_class_names(class_names, k: int, source: str) -> list[str]:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         raise ValueError(f"`class_names` must be unique; repeated: {duplicates}")
     return names
+
+
+def _binary_names(names: list[str] | None, source: str) -> list[str]:
+    if names is None:
+        return ["class 0", "class 1"]
+    if len(names) == 1:
+        return [f"not {names[0]}", names[0]]
+    if len(names) == 2:
+        return names
+    raise ValueError(
+        f"`class_names` has {len(names)} names but {source} returns 1 output per image (a binary "
+        f"classifier); give 2 names (negative, positive) or 1 (the positive class)"
+    )
 
 
 def short_error(error: BaseException) -> str:
@@ -101,6 +183,10 @@ class TorchClassifier:
     cache per process); ``transform(images)`` turns PIL images into the input batch.
     ``fixed_batch_size`` is for exported graphs with a static batch dimension: the last batch is
     padded with copies of its last image and the padding's rows are dropped.
+
+    A network with a single output is a binary classifier: give ``output_names`` from
+    :func:`check_class_names` (two names, negative and positive) and ``predict`` returns ``[1 - p, p]``;
+    with ``apply_softmax=False`` it returns the one raw column (one name).
     """
 
     def __init__(
@@ -154,6 +240,13 @@ class TorchClassifier:
             outputs = outputs[:n] if isinstance(outputs, torch.Tensor) and outputs.ndim >= 1 else outputs
         return as_output_matrix(outputs, n, f"model {self.name!r}")
 
+    def settle(self, outputs: torch.Tensor) -> None:
+        """Turn "auto" into this model's one decision, taken on ``outputs`` (raw, one batch)."""
+        if self.apply_softmax == AUTO:
+            # Decided once per model, never per row or per batch: one series must not mix raw
+            # probabilities with squashed ones.
+            self.apply_softmax = settle_softmax(outputs)
+
     def predict(self, images: list[Image.Image]) -> np.ndarray:
         """Class probabilities, float32 array of shape (len(images), len(output_names))."""
         images = list(images)
@@ -161,16 +254,13 @@ class TorchClassifier:
         for start in range(0, len(images), self.batch_size):
             batch = self.transform(images[start:start + self.batch_size])
             outputs = self.forward(batch)
-            if outputs.shape[1] != len(self.output_names):
+            if presented_width(outputs.shape[1], self.apply_softmax) != len(self.output_names):
                 raise ValueError(
                     f"model {self.name!r} returned {outputs.shape[1]} outputs per image, expected "
                     f"{len(self.output_names)} (one per output name)"
                 )
-            if self.apply_softmax == AUTO:
-                # Decided once per model, never per row or per batch: one series must not mix raw
-                # probabilities with softmaxed ones.
-                self.apply_softmax = not looks_like_probabilities(outputs)
-            rows.append(to_probabilities(outputs, self.apply_softmax).cpu().numpy())
+            self.settle(outputs)
+            rows.append(to_probabilities(outputs, self.apply_softmax, f"model {self.name!r}").cpu().numpy())
         if not rows:
             return np.zeros((0, len(self.output_names)), dtype=np.float32)
         return np.concatenate(rows).astype(np.float32, copy=False)
