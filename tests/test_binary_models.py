@@ -180,3 +180,11 @@ def test_ties_go_to_the_negative_class_in_both_forms():
     two_columns = to_probabilities(torch.from_numpy(p)[:, None], "already probabilities").numpy()
     np.testing.assert_array_equal(prediction_flips(two_columns).predicted, prediction_flips(p).predicted)
     np.testing.assert_array_equal(prediction_flips(p).predicted, (p > 0.5).astype(int))
+
+
+def test_a_single_output_with_one_output_name_says_it_presents_two_columns(images):
+    model = TorchClassifier(name="one name", output_names=["bright"], load=lambda device: _BrightnessLogit(),
+                            transform=ResizeNormalize(SIZE))
+    with pytest.raises(ValueError, match=r"model 'one name' returned 1 outputs per image \(a single output is shown "
+                                         r"as two columns \[1 - p, p\]\), expected 1 .*check_class_names"):
+        model.predict(images)

@@ -254,10 +254,12 @@ class TorchClassifier:
         for start in range(0, len(images), self.batch_size):
             batch = self.transform(images[start:start + self.batch_size])
             outputs = self.forward(batch)
-            if presented_width(outputs.shape[1], self.apply_softmax) != len(self.output_names):
+            width = presented_width(outputs.shape[1], self.apply_softmax)
+            if width != len(self.output_names):
+                binary = " (a single output is shown as two columns [1 - p, p])" if width != outputs.shape[1] else ""
                 raise ValueError(
-                    f"model {self.name!r} returned {outputs.shape[1]} outputs per image, expected "
-                    f"{len(self.output_names)} (one per output name)"
+                    f"model {self.name!r} returned {outputs.shape[1]} outputs per image{binary}, expected "
+                    f"{len(self.output_names)} (one per output name); name the outputs with check_class_names"
                 )
             self.settle(outputs)
             rows.append(to_probabilities(outputs, self.apply_softmax, f"model {self.name!r}").cpu().numpy())
