@@ -181,10 +181,12 @@ def _progress_adapter(progress):
     return lambda fraction, message="": progress(float(fraction), desc=message)
 
 
-def _models(bundled, files, input_size, mean, std, class_names, extra=(),
-            missing="`models`: choose at least one bundled model or upload a .pt2 / TorchScript file") -> list:
+def _models(bundled, files, input_size, mean, std, class_names, hub_ids="", extra=(),
+            missing="`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / "
+                    "TorchScript file") -> list:
     paths = [support.file_path(f) for f in (files or [])]
     chosen = support.bundled_models(list(bundled or []))
+    chosen += support.hub_models(hub_ids)
     if paths:
         chosen += support.uploaded_models(paths, input_size=input_size, mean=mean, std=std,
                                           class_names=class_names)
@@ -248,10 +250,12 @@ class ModelControls:
     outputs: gr.Textbox
     permutations: gr.Slider
     alpha: gr.Number
+    hub_ids: gr.Textbox
 
     def inputs(self) -> list:
+        # hub_ids last: it came after the others, and API clients pass arguments by position.
         return [self.bundled, self.files, self.input_size, self.mean, self.std, self.class_names,
-                self.outputs, self.permutations, self.alpha]
+                self.outputs, self.permutations, self.alpha, self.hub_ids]
 
 
 def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
@@ -259,7 +263,10 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
     bundled = gr.CheckboxGroup(names, value=[n for n in defaults if n in names], label="Bundled models (side by side)")
     outputs_box = gr.Textbox(outputs, label="Outputs of interest",
                              placeholder="blank = each model's predicted class; 'all'; or class names, comma-separated")
-    with gr.Accordion("Your own models (.pt2 / TorchScript) and test settings", open=False):
+    with gr.Accordion("Your own models (Hugging Face hub, .pt2, TorchScript) and test settings", open=False):
+        hub_ids = gr.Textbox("", label="Hugging Face image classifiers (hub ids or local folders, one per line)",
+                             lines=1, placeholder="e.g. google/vit-base-patch16-224 (offline: only ids already in "
+                                                  "this machine's hub cache)")
         files = gr.File(label="Model files (.pt2 exported program, TorchScript, or an authors' ConvMixer .pth; "
                               "never unpickled with code)",
                         file_count="multiple", file_types=list(support.MODEL_SUFFIXES))
@@ -274,7 +281,8 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
         with gr.Row():
             permutations = gr.Slider(1000, 20000, value=10000, step=1000, label="Shuffle-test permutations")
             alpha = gr.Number(0.01, label="Significance level alpha")
-    return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha)
+    return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha,
+                         hub_ids)
 
 
 def result_outputs(prefix: str) -> list:
@@ -302,7 +310,7 @@ def result_outputs(prefix: str) -> list:
 @friendly_errors
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
              edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
-             progress=gr.Progress()):
+             hub_ids="", progress=gr.Progress()):
     """Edit ``image`` gradually (InstructPix2Pix guidance sweep or a parametric edit) and score the models."""
     settings = _test_settings(n_permutations, alpha)
     picture = _load(image)
@@ -339,7 +347,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
                          f"with {seed_list[0]}")
     else:
         raise ValueError(f"`editor` {editor!r} is not available here; choose one of {editor_choices(False)}")
-    models = _models(bundled, files, input_size, mean, std, class_names)
+    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids)
     return _run(picture, intervention, models, outputs, settings, seed_list[0], progress, notes)
 
 
@@ -382,7 +390,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
 
 @friendly_errors
 def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled, files, input_size, mean,
-              std, class_names, outputs, n_permutations, alpha, progress=gr.Progress()):
+              std, class_names, outputs, n_permutations, alpha, hub_ids="", progress=gr.Progress()):
     """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve."""
     from propgrad import PatchBlend
 
@@ -411,7 +419,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
         steps=support.check_int(steps, name="number of steps", low=3, high=support.MAX_STEPS),
         labels=labels,
     )
-    models = _models(bundled, files, input_size, mean, std, class_names)
+    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids)
     seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)
     return _run(picture, intervention, models, outputs, settings, seed, progress)
 
@@ -462,7 +470,8 @@ DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a ha
 
 @friendly_errors
 def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, bundled, files,
-                  input_size, mean, std, class_names, outputs, n_permutations, alpha, progress=gr.Progress()):
+                  input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids="",
+                  progress=gr.Progress()):
     """Score uploaded frames (ordered by file name) with the bundled models and/or CLIP zero-shot."""
     from propgrad import Frames
 
@@ -491,8 +500,9 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
         progress(0.0, desc="loading CLIP")
         clip.append(ClipZeroShot(support.parse_classes(classes), model_name=str(clip_model or "").strip() or "ViT-B-32",
                                  pretrained=str(clip_pretrained or "").strip() or "openai"))
-    models = _models(bundled, files, input_size, mean, std, class_names, extra=clip,
-                     missing="`models`: tick a bundled model, tick CLIP, or upload a .pt2 / TorchScript file")
+    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids, extra=clip,
+                     missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
+                             "TorchScript file")
     seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)
     return _run(None, intervention, models, outputs, settings, seed, progress)
 

@@ -23,6 +23,7 @@ from .images import IMAGE_SUFFIXES  # noqa: F401 - the app reads it from here
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
+MAX_HUB_MODELS = 4
 MAX_FRAMES = 120
 MAX_STEPS = 30
 MAX_SEEDS = 8
@@ -214,6 +215,20 @@ def uploaded_models(
             )
         )
     return models
+
+
+def hub_models(text: str | None) -> list:
+    """Hugging Face image classifiers named in ``text``: hub ids or local folders, one per line or comma.
+
+    Loaded by :func:`propgrad.models.hub.load_hub_classifier`, which keeps the few most recent ones
+    loaded and never runs a repository's own code; an id works offline only from the local hub cache.
+    """
+    from .models.hub import load_hub_classifier
+
+    sources = list(dict.fromkeys(parse_names(text)))  # the same id twice is one model
+    if len(sources) > MAX_HUB_MODELS:
+        raise ValueError(f"`hub classifiers`: at most {MAX_HUB_MODELS} per run, got {len(sources)}")
+    return [load_hub_classifier(source) for source in sources]
 
 
 def bundled_models(names: Sequence[str]) -> list:

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--model-file", action="append", metavar="PATH",
                         help="your classifier: torch.export .pt2, TorchScript, or the authors' ConvMixer "
                         "checkpoint; never unpickled with arbitrary code; repeatable")
+    models.add_argument("--hub-model", action="append", metavar="ID_OR_FOLDER",
+                        help="a Hugging Face image classifier (transformers): hub id, from the local hub cache "
+                        "only (nothing is downloaded), or a folder written by save_pretrained; repeatable")
     models.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                         help="input size of --model-file models (resize to H x W); default: the size a .pt2 "
                         "was exported with, 128 for ConvMixer checkpoints, else 224")
@@ -121,9 +124,11 @@ def _intervention(args):
 
 def _models(args) -> list:
     from .models.files import load_model_file
+    from .models.hub import load_hub_classifier
     from .models.registry import get_model
 
     chosen = [get_model(name) for name in args.model or []]
+    chosen += [load_hub_classifier(source) for source in args.hub_model or []]
     for path in args.model_file or []:
         chosen.append(load_model_file(path, input_size=args.input_size and tuple(args.input_size),
                                       mean=args.mean and tuple(args.mean), std=args.std and tuple(args.std),

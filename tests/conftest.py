@@ -58,6 +58,33 @@ def tiny_torchscript(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def save_tiny_vit():
+    """Writes a random-weight ViT classifier (cat/dog/fox) as `save_pretrained` does: a hub model's folder."""
+
+    def save(folder: Path, **config_extra) -> Path:
+        import torch
+        from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+        labels = {0: "cat", 1: "dog", 2: "fox"}
+        torch.manual_seed(0)
+        heads = dict(id2label=labels, label2id={v: k for k, v in labels.items()})
+        if {"num_labels", "id2label"} & set(config_extra):
+            heads = {}
+        config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=32, **heads, **config_extra)
+        ViTForImageClassification(config).eval().save_pretrained(folder)
+        ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+        return folder
+
+    return save
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_folder(save_tiny_vit, tmp_path_factory) -> Path:
+    return save_tiny_vit(tmp_path_factory.mktemp("hub") / "tiny-vit")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -116,6 +116,14 @@ def test_uploaded_torchscript_runs_side_by_side(app_module, progress, tiny_torch
     assert outputs[4][1][1] in {"red", "green", "blue"}
 
 
+def test_hub_classifier_from_a_folder_runs_side_by_side(app_module, progress, tiny_vit_folder):
+    outputs = patch_call(app_module, progress, bundled=[], outputs="all",
+                         hub_ids=f"{tiny_vit_folder}\n{tiny_vit_folder}")  # named twice: one model
+    assert [(row[0], row[1]) for row in outputs[4]] == [(str(tiny_vit_folder), name) for name in ("cat", "dog", "fox")]
+    for row in outputs[4]:
+        assert row[2] >= 0 and 0 < row[3] <= 1
+
+
 @pytest.mark.parametrize("kind", ["grayscale", "rgba", "uint16", "huge", "palette"])
 def test_odd_but_valid_images_work(app_module, progress, tiny_torchscript, tmp_path, kind):
     rng = np.random.default_rng(0)
@@ -234,6 +242,10 @@ BAD_CASES = [
     ("alpha above one", "patch", lambda t: dict(alpha=2), "`alpha`"),
     ("too few permutations", "patch", lambda t: dict(n_permutations=5), "`permutations`"),
     ("rotation negative", "turntable", lambda t: dict(rotation=-90), "total rotation"),
+    ("hub id not cached", "patch", lambda t: dict(hub_ids="google/vit-base-patch16-224"), "not in the local hub cache"),
+    ("hub folder missing", "edit", lambda t: dict(hub_ids=str(t / "no-model")), "no such folder"),
+    ("hub id not an id", "turntable", lambda t: dict(hub_ids="what is this?"), "neither a hub id"),
+    ("too many hub models", "patch", lambda t: dict(hub_ids="a/b, c/d, e/f, g/h, i/j"), "at most 4"),
 ]
 
 

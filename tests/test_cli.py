@@ -25,7 +25,7 @@ def _run(*args, cwd=REPO):
 def test_help_documents_every_option():
     completed = _run("explain", "--help")
     assert completed.returncode == 0
-    for option in ("--edit", "--patch", "--frames", "--model-file", "--input-size", "--mean", "--std",
+    for option in ("--edit", "--patch", "--frames", "--model-file", "--hub-model", "--input-size", "--mean", "--std",
                    "--class-names", "--seed", "--permutations", "--alpha", "--outputs", "--out", "--steps"):
         assert option in completed.stdout
 
@@ -88,6 +88,16 @@ def test_exported_model_file_with_class_names(tmp_path):
     assert report["n_permutations"] == 300 and report["seed"] == 0
 
 
+def test_hub_classifier_folder(tmp_path, tiny_vit_folder):
+    image = tmp_path / "input.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(image)
+    out = tmp_path / "out"
+    assert main(["explain", str(image), "--edit", "contrast", "--steps", "5", "--hub-model", str(tiny_vit_folder),
+                 "--outputs", "all", "--permutations", "200", "--out", str(out)]) == 0
+    model = json.loads((out / "report.json").read_text())["models"][0]
+    assert model["name"] == str(tiny_vit_folder) and model["output_names"] == ["cat", "dog", "fox"]
+
+
 def test_patch_and_frames_sources(tmp_path):
     import torch
 
@@ -121,6 +131,7 @@ def test_patch_and_frames_sources(tmp_path):
         (["explain", "IMG", "--model-file", "IMG"], "IMG"),
         (["explain", "IMG", "--model", "no such model"], "no such model"),
         (["explain", "--frames", "IMG", "IMG"], "at least 3"),
+        (["explain", "IMG", "--hub-model", "google/vit-base-patch16-224"], "not in the local hub cache"),
     ],
 )
 def test_errors_are_one_clear_line(arguments, message, tmp_path, capsys):

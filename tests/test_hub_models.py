@@ -14,24 +14,9 @@ from propgrad.errors import ModelUnavailableError
 from propgrad.interventions import ParametricEdit
 from propgrad.models import hub, load_hub_classifier
 
-LABELS = {0: "cat", 1: "dog", 2: "fox"}
-
-
-def _save_vit(folder, **config_extra):
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
-    torch.manual_seed(0)
-    config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                       intermediate_size=32, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
-                       **config_extra)
-    ViTForImageClassification(config).eval().save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
-def vit_folder(tmp_path_factory):
-    return _save_vit(tmp_path_factory.mktemp("hub") / "tiny-vit")
+def vit_folder(tiny_vit_folder):
+    return tiny_vit_folder
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +155,8 @@ def test_remote_code_is_never_run(vit_folder, tmp_path):
     assert model.output_names == ["cat", "dog", "fox"]
 
 
-def test_multi_label_heads_get_a_sigmoid_per_label(tmp_path, images):
-    folder = _save_vit(tmp_path / "multi", problem_type="multi_label_classification")
+def test_multi_label_heads_get_a_sigmoid_per_label(save_tiny_vit, tmp_path, images):
+    folder = save_tiny_vit(tmp_path / "multi", problem_type="multi_label_classification")
     model = load_hub_classifier(folder)
     assert model.output_kind == "probability"
     from transformers import AutoImageProcessor, AutoModelForImageClassification
@@ -183,8 +168,26 @@ def test_multi_label_heads_get_a_sigmoid_per_label(tmp_path, images):
     np.testing.assert_allclose(model.predict(images), expected, atol=1e-5)
 
 
-def test_regression_models_are_refused(tmp_path):
-    folder = _save_vit(tmp_path / "regression", problem_type="regression")
+@pytest.mark.parametrize("labels, names", [
+    (None, ["class 0", "class 1"]),
+    ({0: "malignant"}, ["not malignant", "malignant"]),
+])
+def test_a_one_logit_binary_head_becomes_two_columns(save_tiny_vit, tmp_path, images, labels, names):
+    extra = dict(num_labels=1) if labels is None else dict(id2label=labels, label2id={"malignant": 0})
+    folder = save_tiny_vit(tmp_path / "binary", **extra)
+    model = load_hub_classifier(folder)
+    assert model.output_names == names
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    network = AutoModelForImageClassification.from_pretrained(folder).eval()
+    pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        positive = torch.sigmoid(network(pixel_values=pixels).logits[:, 0]).numpy()
+    np.testing.assert_allclose(model.predict(images), np.stack([1 - positive, positive], axis=1), atol=1e-5)
+
+
+def test_regression_models_are_refused(save_tiny_vit, tmp_path):
+    folder = save_tiny_vit(tmp_path / "regression", problem_type="regression")
     with pytest.raises(ValueError, match="regression"):
         load_hub_classifier(folder)
 

@@ -20,7 +20,7 @@ from PIL import Image
 from ..device import pick_device
 from ..errors import ModelUnavailableError
 from .base import PROBABILITY
-from .torch_model import TorchClassifier, short_error
+from .torch_model import TorchClassifier, check_class_names, short_error
 
 # Multi-label heads score each label on its own (sigmoid); a softmax over them would be wrong.
 _MULTI_LABEL = "multi_label_classification"
@@ -186,8 +186,12 @@ def load_hub_classifier(
     def transform(images: list[Image.Image]) -> torch.Tensor:
         return processor(images=[image.convert("RGB") for image in images], return_tensors="pt")["pixel_values"]
 
+    names = _class_names(config)
+    if len(names) == 1:
+        # A one-logit binary head is shown as [1 - p, p]; transformers' placeholder name is no class name.
+        names = check_class_names(None if names == ["LABEL_0"] else names, 1, f"hub classifier {source!r}", True)
     classifier = TorchClassifier(
-        name=name or source, output_names=_class_names(config), load=lambda _device: logits,
+        name=name or source, output_names=names, load=lambda _device: logits,
         transform=transform, apply_softmax=not multi_label, batch_size=batch_size, device=resolved,
     )
     if multi_label:
