@@ -26,6 +26,7 @@ from PIL import Image
 
 from propgrad import app_support as support
 from propgrad.errors import ModelUnavailableError
+from propgrad.models.base import OUTPUTS_ARE
 
 log = logging.getLogger("propgrad.app")
 
@@ -181,7 +182,7 @@ def _progress_adapter(progress):
     return lambda fraction, message="": progress(float(fraction), desc=message)
 
 
-def _models(bundled, files, input_size, mean, std, class_names, hub_ids="", extra=(),
+def _models(bundled, files, input_size, mean, std, class_names, hub_ids="", outputs_are="auto", extra=(),
             missing="`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / "
                     "TorchScript file") -> list:
     paths = [support.file_path(f) for f in (files or [])]
@@ -189,7 +190,7 @@ def _models(bundled, files, input_size, mean, std, class_names, hub_ids="", extr
     chosen += support.hub_models(hub_ids)
     if paths:
         chosen += support.uploaded_models(paths, input_size=input_size, mean=mean, std=std,
-                                          class_names=class_names)
+                                          class_names=class_names, outputs_are=outputs_are)
     chosen += list(extra)
     if not chosen:
         raise ValueError(missing)
@@ -251,11 +252,12 @@ class ModelControls:
     permutations: gr.Slider
     alpha: gr.Number
     hub_ids: gr.Textbox
+    outputs_are: gr.Dropdown
 
     def inputs(self) -> list:
-        # hub_ids last: it came after the others, and API clients pass arguments by position.
+        # Newer settings go last: API clients pass arguments by position.
         return [self.bundled, self.files, self.input_size, self.mean, self.std, self.class_names,
-                self.outputs, self.permutations, self.alpha, self.hub_ids]
+                self.outputs, self.permutations, self.alpha, self.hub_ids, self.outputs_are]
 
 
 def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
@@ -277,12 +279,18 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
                               placeholder="ImageNet 0.485, 0.456, 0.406; ConvMixer 0.5")
             std = gr.Textbox("", label="Std (RGB; blank = from the file)",
                              placeholder="ImageNet 0.229, 0.224, 0.225; ConvMixer 0.5")
-        class_names = gr.Textbox(label="Class names of the uploaded models (comma-separated, optional)")
+        with gr.Row():
+            class_names = gr.Textbox(label="Class names of the uploaded models (comma-separated, optional)",
+                                     placeholder="one-output binary model: the positive class, or negative, positive",
+                                     scale=2)
+            outputs_are = gr.Dropdown(list(OUTPUTS_ARE), value="auto", label="Uploaded models return", scale=1,
+                                      info="logits: softmax (one output: sigmoid); probabilities: as they are; "
+                                           "scores: raw; auto: judged on probe images")
         with gr.Row():
             permutations = gr.Slider(1000, 20000, value=10000, step=1000, label="Shuffle-test permutations")
             alpha = gr.Number(0.01, label="Significance level alpha")
     return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha,
-                         hub_ids)
+                         hub_ids, outputs_are)
 
 
 def result_outputs(prefix: str) -> list:
@@ -310,7 +318,7 @@ def result_outputs(prefix: str) -> list:
 @friendly_errors
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
              edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
-             hub_ids="", progress=gr.Progress()):
+             hub_ids="", outputs_are="auto", progress=gr.Progress()):
     """Edit ``image`` gradually (InstructPix2Pix guidance sweep or a parametric edit) and score the models."""
     settings = _test_settings(n_permutations, alpha)
     picture = _load(image)
@@ -347,7 +355,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
                          f"with {seed_list[0]}")
     else:
         raise ValueError(f"`editor` {editor!r} is not available here; choose one of {editor_choices(False)}")
-    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids)
+    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
     return _run(picture, intervention, models, outputs, settings, seed_list[0], progress, notes)
 
 
@@ -390,7 +398,8 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
 
 @friendly_errors
 def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled, files, input_size, mean,
-              std, class_names, outputs, n_permutations, alpha, hub_ids="", progress=gr.Progress()):
+              std, class_names, outputs, n_permutations, alpha, hub_ids="", outputs_are="auto",
+              progress=gr.Progress()):
     """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve."""
     from propgrad import PatchBlend
 
@@ -419,7 +428,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
         steps=support.check_int(steps, name="number of steps", low=3, high=support.MAX_STEPS),
         labels=labels,
     )
-    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids)
+    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
     seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)
     return _run(picture, intervention, models, outputs, settings, seed, progress)
 
@@ -471,7 +480,7 @@ DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a ha
 @friendly_errors
 def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, bundled, files,
                   input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids="",
-                  progress=gr.Progress()):
+                  outputs_are="auto", progress=gr.Progress()):
     """Score uploaded frames (ordered by file name) with the bundled models and/or CLIP zero-shot."""
     from propgrad import Frames
 
@@ -500,7 +509,7 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
         progress(0.0, desc="loading CLIP")
         clip.append(ClipZeroShot(support.parse_classes(classes), model_name=str(clip_model or "").strip() or "ViT-B-32",
                                  pretrained=str(clip_pretrained or "").strip() or "openai"))
-    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids, extra=clip,
+    models = _models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are, extra=clip,
                      missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
                              "TorchScript file")
     seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)

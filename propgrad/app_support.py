@@ -183,18 +183,22 @@ def uploaded_models(
     mean: str | None,
     std: str | None,
     class_names: str,
+    outputs_are: str = "auto",
 ) -> list:
     """Load uploaded ``.pt2`` / TorchScript / ConvMixer files with the preprocessing the user gave.
 
-    Blank ``input_size``, ``mean`` or ``std`` take the file's own defaults.
+    Blank ``input_size``, ``mean`` or ``std`` take the file's own defaults; ``outputs_are`` is what the
+    files return: 'auto', 'logits', 'probabilities' or 'scores'.
 
     Files are never unpickled with arbitrary code: loading goes through
     :func:`propgrad.models.files.load_model_file`, which reads exported programs and TorchScript
     archives only.
     """
     from .models.files import load_model_file
+    from .models.base import softmax_for
 
     paths = check_suffixes(paths, MODEL_SUFFIXES, name="model file")
+    apply_softmax = softmax_for("auto" if _blank(outputs_are) else outputs_are)
     # Blank fields mean "from the file": a .pt2's exported size, a ConvMixer checkpoint's 128 px and
     # 0.5 mean/std, else 224 px with ImageNet statistics.
     size = None if _blank(input_size) else check_int(input_size, name="input size", low=16, high=1024)
@@ -211,7 +215,7 @@ def uploaded_models(
         models.append(
             load_model_file(
                 path, input_size=size and (size, size), mean=mean_values, std=std_values, class_names=names,
-                name=label,
+                name=label, apply_softmax=apply_softmax,
             )
         )
     return models

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .errors import ModelUnavailableError
+from .models.base import OUTPUTS_ARE
 
 DEFAULT_MODEL = "EfficientNet-Lite0 (ImageNet)"
 
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--std", type=float, nargs=3,
                         help="per-channel std for --model-file normalisation; default: 0.5 for ConvMixer "
                         "checkpoints, else ImageNet's 0.229 0.224 0.225")
+    models.add_argument("--outputs-are", choices=list(OUTPUTS_ARE), default="auto",
+                        help="what --model-file models return: logits (softmax; one output: sigmoid), "
+                        "probabilities (used as they are), scores (raw), auto (judged on probe images)")
     models.add_argument("--class-names", metavar="NAMES",
                         help="class names of --model-file models: 'cat,dog' or @names.txt (one per line)")
 
@@ -125,6 +129,7 @@ def _intervention(args):
 def _models(args) -> list:
     from .models.files import load_model_file
     from .models.hub import load_hub_classifier
+    from .models.base import softmax_for
     from .models.registry import get_model
 
     chosen = [get_model(name) for name in args.model or []]
@@ -132,7 +137,8 @@ def _models(args) -> list:
     for path in args.model_file or []:
         chosen.append(load_model_file(path, input_size=args.input_size and tuple(args.input_size),
                                       mean=args.mean and tuple(args.mean), std=args.std and tuple(args.std),
-                                      class_names=_class_names(args.class_names)))
+                                      class_names=_class_names(args.class_names),
+                                      apply_softmax=softmax_for(args.outputs_are)))
     return chosen or [get_model(DEFAULT_MODEL)]
 
 

@@ -116,6 +116,24 @@ def test_uploaded_torchscript_runs_side_by_side(app_module, progress, tiny_torch
     assert outputs[4][1][1] in {"red", "green", "blue"}
 
 
+def test_a_one_logit_upload_said_to_return_logits(app_module, progress, tmp_path):
+    import torch
+
+    class RedLogit(torch.nn.Module):  # 0.5 on grey probes, so "auto" would take it for a probability
+        def forward(self, x):
+            return 0.5 + 50 * (x[:, 0] - x[:, 1]).mean(dim=(1, 2))[:, None]
+
+    path = tmp_path / "red.pt"
+    torch.jit.save(torch.jit.trace(RedLogit(), torch.rand(2, 3, 32, 32)), path)
+    arguments = dict(bundled=[], files=[str(path)], input_size=32, mean="0, 0, 0", std="1, 1, 1", class_names="red",
+                     outputs="all")
+    outputs = patch_call(app_module, progress, **arguments, outputs_are="logits")
+    assert [row[:2] for row in outputs[4]] == [["red (uploaded)", "not red"], ["red (uploaded)", "red"]]
+    assert outputs[4][0][2] == pytest.approx(outputs[4][1][2])  # |d(1 - p)| = |dp|
+    with pytest.raises(gr.Error, match="--outputs-are logits; in the app 'Uploaded models return: logits'"):
+        patch_call(app_module, progress, **arguments, outputs_are="auto")
+
+
 def test_hub_classifier_from_a_folder_runs_side_by_side(app_module, progress, tiny_vit_folder):
     outputs = patch_call(app_module, progress, bundled=[], outputs="all",
                          hub_ids=f"{tiny_vit_folder}\n{tiny_vit_folder}")  # named twice: one model
@@ -245,6 +263,7 @@ BAD_CASES = [
     ("hub id not cached", "patch", lambda t: dict(hub_ids="google/vit-base-patch16-224"), "not in the local hub cache"),
     ("hub folder missing", "edit", lambda t: dict(hub_ids=str(t / "no-model")), "no such folder"),
     ("hub id not an id", "turntable", lambda t: dict(hub_ids="what is this?"), "neither a hub id"),
+    ("outputs are nonsense", "patch", lambda t: dict(files=["x.pt"], outputs_are="odds"), "`outputs are`"),
     ("too many hub models", "patch", lambda t: dict(hub_ids="a/b, c/d, e/f, g/h, i/j"), "at most 4"),
 ]
 

@@ -10,6 +10,7 @@ from torch import nn
 from propgrad import explain, prediction_flips
 from propgrad.interventions.parametric import ParametricEdit
 from propgrad.models import load_model_file
+from propgrad.models.base import softmax_for
 from propgrad.models.preprocess import ResizeNormalize
 from propgrad.models.torch_model import TorchClassifier, check_class_names, to_probabilities
 
@@ -142,10 +143,34 @@ def test_a_settled_probability_outside_zero_one_asks_for_a_sigmoid(tmp_path):
     red = Image.new("RGB", (20, 20), (250, 10, 10))
     np.testing.assert_allclose(model.predict([_grey(90)]), [[0.5, 0.5]])
     with pytest.raises(ValueError, match=r"model '_RednessLogit.pt' returned a single output of 9\.91\d, outside "
-                                         r"\[0, 1\].*load it with apply_softmax=True"):
+                                         r"\[0, 1\].*apply_softmax=True; on the command line --outputs-are logits"):
         model.predict([red])
     fixed = load_model_file(path, apply_softmax=True, **PLAIN).predict([red])
     assert fixed[0, 1] == pytest.approx(_sigmoid(0.5 + 10 * (250 - 10) / 255), abs=1e-6)
+
+
+@pytest.mark.parametrize("words, setting", [("auto", "auto"), (" Logits ", True), ("probabilities", "already probabilities"),
+                                            ("scores", False)])
+def test_what_a_user_says_the_outputs_are_maps_to_a_setting(words, setting):
+    assert softmax_for(words) == setting
+
+
+def test_unknown_output_words_are_named():
+    with pytest.raises(ValueError, match=r"`outputs are` must be one of \['auto', 'logits', 'probabilities', 'scores'\], "
+                                         r"got 'odds'"):
+        softmax_for("odds")
+
+
+def test_saying_probabilities_skips_the_probe_and_still_guards_the_range(tmp_path, images):
+    path = _save(_BrightnessProbability(), tmp_path, "pt2")
+    model = load_model_file(path, apply_softmax=softmax_for("probabilities"), **PLAIN)
+    assert model.output_kind == "probability"
+    positive = model.predict(images)[:, 1]
+    np.testing.assert_allclose(positive, _sigmoid(8 * (_logits(images))), atol=1e-6)
+    logit_model = load_model_file(_save(_RednessLogit(), tmp_path, "torchscript"),
+                                  apply_softmax=softmax_for("probabilities"), **PLAIN)
+    with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
+        logit_model.predict([Image.new("RGB", (20, 20), (250, 10, 10))])
 
 
 def test_raw_outputs_keep_one_column(tmp_path, images):

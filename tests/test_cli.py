@@ -25,7 +25,7 @@ def _run(*args, cwd=REPO):
 def test_help_documents_every_option():
     completed = _run("explain", "--help")
     assert completed.returncode == 0
-    for option in ("--edit", "--patch", "--frames", "--model-file", "--hub-model", "--input-size", "--mean", "--std",
+    for option in ("--edit", "--patch", "--frames", "--model-file", "--hub-model", "--outputs-are", "--input-size", "--mean", "--std",
                    "--class-names", "--seed", "--permutations", "--alpha", "--outputs", "--out", "--steps"):
         assert option in completed.stdout
 
@@ -86,6 +86,13 @@ def test_exported_model_file_with_class_names(tmp_path):
     assert report["models"][0]["output_names"] == ["red", "green", "blue"]
     assert [o["name"] for o in report["models"][0]["outputs_of_interest"]] == ["red", "green", "blue"]
     assert report["n_permutations"] == 300 and report["seed"] == 0
+
+
+def test_outputs_are_takes_only_known_words(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["explain", "x.png", "--model-file", "m.pt", "--outputs-are", "odds"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'odds'" in capsys.readouterr().err
 
 
 def test_hub_classifier_folder(tmp_path, tiny_vit_folder):

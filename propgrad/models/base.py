@@ -10,6 +10,31 @@ from PIL import Image
 PROBABILITY = "probability"
 SIMILARITY = "similarity"
 
+# softmax modes: "auto" leaves rows that already are probability vectors alone. A model's "auto" is
+# settled on its first outputs into True (squash) or ALREADY_PROBABILITIES (leave them as they are).
+AUTO = "auto"
+ALREADY_PROBABILITIES = "already probabilities"
+# What a user says their model returns (command line, app) -> the ``apply_softmax`` setting.
+OUTPUTS_ARE = {"auto": AUTO, "logits": True, "probabilities": ALREADY_PROBABILITIES, "scores": False}
+
+
+def softmax_for(outputs_are: str) -> bool | str:
+    """The ``apply_softmax`` setting for what a model returns: 'auto', 'logits', 'probabilities' or 'scores'.
+
+    Examples
+    --------
+    >>> softmax_for("logits")
+    True
+    """
+    try:
+        return OUTPUTS_ARE[str(outputs_are).strip().lower()]
+    except KeyError:
+        raise ValueError(
+            f"`outputs are` must be one of {list(OUTPUTS_ARE)}, got {outputs_are!r}: 'logits' (softmax, or a "
+            f"sigmoid for a single output), 'probabilities' (used as they are), 'scores' (raw, not squashed), "
+            f"'auto' (decided on probe images)"
+        ) from None
+
 
 @runtime_checkable
 class Model(Protocol):

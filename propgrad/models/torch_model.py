@@ -15,12 +15,8 @@ import torch
 from PIL import Image
 
 from ..device import pick_device
-from .base import PROBABILITY, SIMILARITY
+from .base import ALREADY_PROBABILITIES, AUTO, PROBABILITY, SIMILARITY
 
-# softmax modes: "auto" leaves rows that already are probability vectors alone. A model's "auto" is
-# settled on its first outputs into True (squash) or ALREADY_PROBABILITIES (leave them as they are).
-AUTO = "auto"
-ALREADY_PROBABILITIES = "already probabilities"
 _SUMS_TO_ONE = 2e-2
 
 Network = Callable[[torch.Tensor], torch.Tensor]
@@ -35,9 +31,11 @@ def check_batch_size(batch_size) -> int:
 def check_softmax(apply_softmax) -> bool | str:
     if apply_softmax is None or apply_softmax == AUTO:
         return AUTO
-    if isinstance(apply_softmax, bool):
+    if isinstance(apply_softmax, bool) or apply_softmax == ALREADY_PROBABILITIES:
         return apply_softmax
-    raise ValueError(f"`apply_softmax` must be True, False or 'auto', got {apply_softmax!r}")
+    raise ValueError(
+        f"`apply_softmax` must be True, False, 'auto' or {ALREADY_PROBABILITIES!r}, got {apply_softmax!r}"
+    )
 
 
 def as_output_matrix(outputs, batch: int, source: str) -> torch.Tensor:
@@ -105,8 +103,9 @@ def check_single_probability(outputs: torch.Tensor, source: str) -> None:
         value = float(outputs[outside][0])
         raise ValueError(
             f"{source} returned a single output of {value:.4g}, outside [0, 1], after its first outputs lay "
-            f"in [0, 1] and were taken as probabilities; it returns a logit, so load it with "
-            f"apply_softmax=True (sigmoid)"
+            f"in [0, 1] and were taken as probabilities; it returns a logit, so say its outputs are logits "
+            f"(apply_softmax=True; on the command line --outputs-are logits; in the app 'Uploaded models "
+            f"return: logits')"
         )
 
 
