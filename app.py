@@ -59,7 +59,8 @@ def friendly_errors(handler):
         except gr.Error:
             raise
         except (ValueError, TypeError, ModelUnavailableError) as error:
-            raise gr.Error(str(error), print_exception=False) from error
+            # Stays until closed: the result boxes only say "Error", so the reason must not vanish.
+            raise gr.Error(str(error), duration=None, title="Cannot run", print_exception=False) from error
         except MemoryError as error:
             raise gr.Error("The server ran out of memory: use a smaller image, fewer steps or fewer models.",
                            print_exception=False) from error
@@ -273,7 +274,7 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
                               "never unpickled with code)",
                         file_count="multiple", file_types=list(support.MODEL_SUFFIXES))
         with gr.Row():
-            input_size = gr.Number(None, label="Input size (px, square; blank = from the file)", precision=0,
+            input_size = gr.Number(None, label="Input size (px, square; 0 or blank = from the file)", precision=0,
                                    placeholder=".pt2: its export size; ConvMixer: 128; else 224")
             mean = gr.Textbox("", label="Mean (RGB, 0-1 scale; blank = from the file)",
                               placeholder="ImageNet 0.485, 0.456, 0.406; ConvMixer 0.5")
@@ -359,6 +360,12 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     return _run(picture, intervention, models, outputs, settings, seed_list[0], progress, notes)
 
 
+def show_editor_settings(editor: str):
+    """Visibility of (instruction, diffusion settings, edit end value) for the chosen editor."""
+    diffusion = editor == IP2P
+    return gr.update(visible=diffusion), gr.update(visible=diffusion), gr.update(visible=not diffusion)
+
+
 def build_edit_tab(ip2p: tuple[bool, str]) -> None:
     available, message = ip2p
     choices = editor_choices(available)
@@ -368,13 +375,14 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
             image = _safe_image_input(gr.Image(str(ASSETS / "examples" / "chelsea.jpg"), type="filepath",
                                                image_mode=None, label="Image", sources=["upload", "clipboard"]))
             editor = gr.Dropdown(choices, value="parametric: brightness", label="Editor")
+            # Only the chosen editor's own settings are shown (see show_editor_settings).
             instruction = gr.Textbox("make the fur white", label="Instruction (InstructPix2Pix only)",
-                                     interactive=available)
+                                     visible=False)
             edit_end = gr.Number(0.1, label="Edit end value (parametric; blank = the edit's default)")
         with gr.Column(scale=1):
             steps = gr.Slider(3, support.MAX_STEPS, value=10, step=1, label="Number of steps")
             seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)")
-            with gr.Accordion("Diffusion settings", open=available):
+            with gr.Accordion("Diffusion settings", open=True, visible=False) as diffusion_settings:
                 max_guidance = gr.Slider(1.5, 20, value=15, step=0.5, label="Max text guidance s_max")
                 image_guidance = gr.Slider(1.0, 5.0, value=2.5, step=0.1, label="Image guidance")
                 denoising = gr.Slider(5, 100, value=20, step=1, label="Denoising steps")
@@ -384,6 +392,8 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
               *controls.inputs()]
     button.click(run_edit, inputs, outputs, api_name="edit", concurrency_limit=CONCURRENCY)
+    editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end], queue=False,
+                  api_visibility="private")
     gr.Examples(
         [[str(ASSETS / "examples" / "chelsea.jpg"), "parametric: brightness", 0.1, 10],
          [str(ASSETS / "examples" / "coffee.jpg"), "parametric: hue", 180, 12],
@@ -513,7 +523,16 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
                      missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
                              "TorchScript file")
     seed = support.check_int(seed, name="seed", low=0, high=support.MAX_SEED)
-    return _run(None, intervention, models, outputs, settings, seed, progress)
+    try:
+        return _run(None, intervention, models, outputs, settings, seed, progress)
+    except ModelUnavailableError as error:
+        if not clip:
+            raise
+        # The package speaks of arguments; here the user has boxes to fill in.
+        raise ModelUnavailableError(
+            f"{error} In this app: type the checkpoint file's path into 'Pretrained tag or local checkpoint "
+            f"path' (the open_clip model must match it), or untick CLIP to use the other models."
+        ) from None
 
 
 def build_turntable_tab() -> None:

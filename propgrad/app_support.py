@@ -5,6 +5,7 @@ for the user, and these functions can be tested (and reused by other front ends)
 """
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -201,7 +202,9 @@ def uploaded_models(
     apply_softmax = softmax_for("auto" if _blank(outputs_are) else outputs_are)
     # Blank fields mean "from the file": a .pt2's exported size, a ConvMixer checkpoint's 128 px and
     # 0.5 mean/std, else 224 px with ImageNet statistics.
-    size = None if _blank(input_size) else check_int(input_size, name="input size", low=16, high=1024)
+    # The browser sends 0 for an emptied number box: 0 means "from the file" too.
+    size = None if _blank(input_size) or input_size == 0 else check_int(input_size, name="input size", low=16,
+                                                                          high=1024)
     mean_values = None if _blank(mean) else parse_numbers(mean, name="mean", count=3)
     std_values = None if _blank(std) else parse_numbers(std, name="std", count=3)
     if std_values is not None and any(v <= 0 for v in std_values):
@@ -275,16 +278,27 @@ def _match_output(name: str, outputs: list[str], model_name: str) -> str | None:
     return matches[0] if matches else None
 
 
+def _closest(name: str, outputs: list[str]) -> str:
+    """' (closest: 'tabby', 'tiger cat')' for a misspelt output name, or '' when nothing is close."""
+    lowered = {output.lower(): output for output in outputs}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    # Also names that contain the word typed ("tabby cat" -> "tabby"), which edit distance misses.
+    close += [key for key in lowered if key not in close and (key in name.lower() or name.lower() in key)][:3]
+    return f" (closest: {', '.join(repr(lowered[key]) for key in close[:4])})" if close else ""
+
+
 def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str]]:
     """Per-model outputs of interest from the user's text, and notes about models that lack them.
 
     Blank: each model's predicted class. ``all``: every output (models with at most 20 outputs).
     Names: those the model has; a model that has none of them falls back to its predicted class, and
-    a note says so, so that models with different classes can still run side by side.
+    a note says so (with the closest names), so that models with different classes can still run side
+    by side. A name no model has at all is an error, not a silent fallback.
     """
     names = parse_names(wanted)
     selection: dict[str, object] = {}
     notes: list[str] = []
+    missing_everywhere = set(names)
     for model in models:
         outputs = list(model.output_names)
         if not names:
@@ -296,13 +310,23 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
                     f"name the classes you care about instead (e.g. {', '.join(outputs[:3])})"
                 )
             selection[model.name] = ALL
+            missing_everywhere.clear()
         else:
-            found = [match for name in names if (match := _match_output(name, outputs, model.name))]
+            matches = {name: _match_output(name, outputs, model.name) for name in names}
+            found = [match for match in matches.values() if match]
+            missing_everywhere -= {name for name, match in matches.items() if match}
+            missing = "; ".join(f"{name!r}{_closest(name, outputs)}" for name, match in matches.items() if not match)
             if found:
                 selection[model.name] = list(dict.fromkeys(found))
+                if missing:
+                    notes.append(f"{model.name} has no output {missing}; skipped.")
             else:
                 selection[model.name] = None
-                notes.append(f"{model.name} has none of {names}; scored its predicted class instead.")
+                notes.append(f"{model.name} has no output {missing}; scored its predicted class instead.")
+    if names and missing_everywhere == set(names):
+        hints = "; ".join(f"{name!r}{_closest(name, [o for m in models for o in m.output_names])}" for name in names)
+        raise ValueError(f"`outputs of interest`: no model has an output {hints}. Check the spelling, or leave "
+                         f"the box blank to score each model's predicted class")
     return selection, notes
 
 
@@ -365,14 +389,10 @@ def summary_table(explanation: Explanation) -> list[list]:
 
     rows = []
     for row in summary_rows(explanation):
-        flips = row.get("flip_steps") or []
-        flip_text = (f"yes, at steps {', '.join(str(s) for s in flips)}" if row.get("flipped") else "no")
-        if len(explanation.series) > 1:
-            flip_text += f" ({row['series_flipped']} series)"
         rows.append([
             row["model"], row["output"], round(float(row["score"]), 5), float(f"{row['pvalue']:.3g}"),
             f"yes (alpha = {explanation.alpha:g})" if row["significant"] else f"no (alpha = {explanation.alpha:g})",
-            flip_text,
+            row["flips"],
         ])
     return rows
 
@@ -392,6 +412,11 @@ def summary_text(explanation: Explanation, notes: Sequence[str] = ()) -> str:
                 f"p = {score.pvalue:.3g} ({verdict})"
             )
     lines.extend(f"- note: {note}" for note in notes)
+    lines.append(
+        "\n*Significant* means the output follows the property systematically (a smooth trend scores far "
+        "below shuffled orders: the left tail of the null plot), not that it moves much: compare "
+        "E[|grad_X F|] across models for the size of the effect (0.01 = one percentage point per step)."
+    )
     return "\n".join(lines)
 
 

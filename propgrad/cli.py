@@ -160,10 +160,8 @@ def run_explain(args) -> int:
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
-        flips = (f"prediction flips in {row['series_flipped']} series" if len(result.series) > 1
-                 else f"flips at steps {row['flip_steps'] or 'none'}")
         print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
-              f"({mark}), {flips}")
+              f"({mark}), prediction flips: {row['flips']}")
     print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
     return 0
 

@@ -34,8 +34,41 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+_LISTED_FLIPS = 3
+
+
+def _class_names(output_names: list[str]) -> list[str]:
+    # A single raw column predicts 0/1 by its 0.5 threshold: its "class 0" has no name of its own.
+    return output_names if len(output_names) > 1 else ["below threshold", output_names[0]]
+
+
+def flips_text(flips: list[PredictionFlips], output_names: list[str]) -> str:
+    """Where the prediction flips, for people: the class changes of one series, or how many series flip where.
+
+    Examples
+    --------
+    >>> from propgrad.score import prediction_flips
+    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
+    'step 1: cat -> dog; step 2: dog -> cat'
+    """
+    names = _class_names(output_names)
+    if len(flips) == 1:
+        one = flips[0]
+        if not one.flipped:
+            return "no flip"
+        changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
+                   for step in one.flip_steps[:_LISTED_FLIPS]]
+        more = one.n_flips - _LISTED_FLIPS
+        return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
+    flipped = sum(f.flipped for f in flips)
+    if not flipped:
+        return f"no flip in {len(flips)} series"
+    steps = sorted({step for f in flips for step in f.flip_steps})
+    return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
+
+
 def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
-    names = output_names if len(output_names) > 1 else ["below threshold", output_names[0]]
+    names = _class_names(output_names)
     return {
         "flipped": flips.flipped,
         "n_flips": flips.n_flips,
@@ -108,8 +141,9 @@ def summary_rows(explanation: Explanation) -> list[dict]:
                     "pvalue": score.pvalue,
                     "significant": score.significant,
                     "flipped": any(f.flipped for f in flips),
-                    "flip_steps": flips[0].flip_steps,
+                    "flip_steps": sorted({step for f in flips for step in f.flip_steps}),
                     "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
+                    "flips": flips_text(flips, model.output_names),
                 }
             )
     return rows

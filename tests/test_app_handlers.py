@@ -384,3 +384,57 @@ def test_review_cases_that_must_work(app_module, progress):
     assert "series" not in str(twice[4][0][-1])
     dog = edit_call(app_module, progress, steps=3, **model_args(outputs="Cardigan"))
     assert dog[4][0][1] == "Cardigan"
+
+
+def test_flips_name_the_classes_for_one_series_and_count_series_for_several():
+    from propgrad.report import flips_text
+    from propgrad.score import prediction_flips
+
+    names = ["tabby", "Egyptian cat", "lynx"]
+    walk = np.array([[0.5, 0.3, 0.2], [0.3, 0.5, 0.2], [0.2, 0.3, 0.5], [0.6, 0.2, 0.2], [0.2, 0.6, 0.2],
+                     [0.6, 0.2, 0.2]])
+    assert flips_text([prediction_flips(walk)], names) == (
+        "step 1: tabby -> Egyptian cat; step 2: Egyptian cat -> lynx; step 3: lynx -> tabby; 2 more")
+    still = prediction_flips(np.tile([0.7, 0.2, 0.1], (6, 1)))
+    assert flips_text([still], names) == "no flip"
+    assert flips_text([still, still], names) == "no flip in 2 series"
+    # The first series need not be the one that flips: steps come from every series.
+    assert flips_text([still, prediction_flips(walk[:3]), prediction_flips(walk[2:5])], names) == (
+        "in 2/3 series, at steps 1, 2")
+
+
+def test_several_patches_report_where_any_series_flips(app_module, progress):
+    outputs = patch_call(app_module, progress, patch_names=["rainbow disc", "rings", "stripes"], steps=6)
+    for row in outputs[4]:
+        assert row[5].startswith(("in ", "no flip in 3 series")), row[5]
+
+
+def test_misspelt_outputs_get_the_closest_names(app_module, progress):
+    from propgrad import app_support as support
+
+    class Stub:
+        def __init__(self, name, outputs):
+            self.name, self.output_names = name, outputs
+
+    imagenet = Stub("ImageNet", ["tabby", "tiger cat", "Egyptian cat", "lynx"])
+    pets = Stub("pets", ["cat", "dog"])
+    selection, notes = support.select_outputs([imagenet, pets], "tabby cat, cat")
+    assert selection == {"ImageNet": None, "pets": ["cat"]}
+    assert notes == ["ImageNet has no output 'tabby cat' (closest: 'tabby'); 'cat' (closest: 'tiger cat', "
+                     "'Egyptian cat'); scored its predicted class instead.",
+                     "pets has no output 'tabby cat' (closest: 'cat'); skipped."]
+    with pytest.raises(gr.Error, match=r"no model has an output 'zebra-cat'.*leave the box blank"):
+        patch_call(app_module, progress, outputs="zebra-cat")
+
+
+def test_an_emptied_input_size_box_means_from_the_file(app_module, progress, tiny_torchscript):
+    # Browsers send 0 for a number box the user cleared.
+    outputs = patch_call(app_module, progress, **model_args(bundled=[], files=[str(tiny_torchscript)], input_size=0))
+    assert outputs[4][0][0] == "tiny (uploaded)"
+
+
+@pytest.mark.parametrize("editor, shown", [("InstructPix2Pix", (True, True, False)),
+                                           ("parametric: hue", (False, False, True))])
+def test_only_the_chosen_editors_settings_are_shown(app_module, editor, shown):
+    updates = app_module.show_editor_settings(app_module.IP2P if editor == "InstructPix2Pix" else editor)
+    assert tuple(update["visible"] for update in updates) == shown
