@@ -25,12 +25,13 @@ import numpy as np
 from PIL import Image
 
 from propgrad import app_support as support
+from propgrad import paths
 from propgrad.errors import ModelUnavailableError
 from propgrad.models.base import OUTPUTS_ARE
 
 log = logging.getLogger("propgrad.app")
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = paths.ASSETS
 CONCURRENCY = int(os.environ.get("PROPGRAD_CONCURRENCY", "2"))
 MAX_FILE_SIZE = "25mb"
 QUEUE_SIZE = 64

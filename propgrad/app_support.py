@@ -22,7 +22,6 @@ import numpy as np
 from .explain import ALL, Explanation
 from .images import IMAGE_SUFFIXES  # noqa: F401 - the app reads it from here
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
 MAX_HUB_MODELS = 4
 MAX_FRAMES = 120

@@ -1,6 +1,9 @@
 """The lesion scenario: generator, training, shipped models and training dynamics."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -185,3 +188,14 @@ def test_register_lesion_models_offers_the_four_shipped_models():
     finally:
         for name in names:
             registry.unregister_model(name)
+
+
+def test_the_assets_folder_can_be_moved_with_an_environment_variable(tmp_path):
+    import subprocess
+    import sys
+
+    code = "from propgrad import paths; from propgrad.lesions import models; print(paths.ASSETS, models.ASSETS)"
+    env = {**os.environ, "PROPGRAD_ASSETS": str(tmp_path)}
+    printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert printed == [str(tmp_path), str(tmp_path / "lesions")]

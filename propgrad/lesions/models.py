@@ -18,10 +18,11 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .. import paths
 from ..models.base import PROBABILITY
 from .generator import CLASSES
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "lesions"
+ASSETS = paths.ASSETS / "lesions"
 VARIANTS = ("biased", "unbiased")
 ARCHITECTURES = ("cnn", "effnet_head")
 CNN_SIZE = 64  # the CNN sees the 128 px images at half resolution: 4x cheaper, cues still visible
