@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import ImageDraw, ImageFont
 
 from .explain import Explanation
+from .interventions.frames import Frames
 from .models.base import PROBABILITY
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -44,37 +46,111 @@ def strip_indices(n_steps: int, max_images: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n_steps - 1, max_images)})
 
 
+def _text_size(width_in: float, low: float = 9.0, high: float = 13.0) -> float:
+    """A font size (points) that reads as about 11-13 px when the figure is shown ~1000 px wide.
+
+    The app scales every PNG to its column, so text must grow with the figure's width in inches.
+    """
+    return float(np.clip(0.85 * width_in, low, high))
+
+
+def _informative_label(explanation: Explanation, label: str) -> bool:
+    # Interventions label their series with their kind ("frames", "brightness"), which the property
+    # name or the intervention's name already says; only labels that tell series apart are worth showing.
+    text = label.strip().lower()
+    if not text or text == Frames.name:
+        return False
+    said = (explanation.property_name.lower(), explanation.intervention.lower())
+    return not any(text in place for place in said)
+
+
+def strip_title(explanation: Explanation, series_index: int = 0) -> str:
+    """The image strip's title: the property, then the series' label when it adds something.
+
+    Examples
+    --------
+    A parametric brightness edit reads ``"brightness factor"``, uploaded frames with an angle
+    ``"turntable angle (degrees)"``, the second of three patches ``"patch opacity: sticker_2 (series 2 of 3)"``.
+    """
+    series = explanation.series[series_index]
+    title = explanation.property_name
+    details = []
+    if _informative_label(explanation, series.label):
+        details.append(series.label)
+    if len(explanation.series) > 1:
+        details.append(f"series {series_index + 1} of {len(explanation.series)}")
+    if details:
+        title += ": " + details[0] + (f" ({details[1]})" if len(details) > 1 else "")
+    return title
+
+
 def image_strip(explanation: Explanation, max_images: int = 10, series_index: int = 0) -> Figure:
-    """One row of the intervention's images, each labelled with its step and property value."""
+    """One row of the intervention's images, each labelled below with its step and property value.
+
+    The title sits at the top left and the labels under the images, so the top right corner stays
+    empty: the app's image toolbar (full screen, download) sits there.
+    """
     series = explanation.series[series_index]
     indices = strip_indices(len(series), max_images)
     aspect = series.images[0].height / series.images[0].width
-    figure = Figure(figsize=(1.6 * len(indices), 1.6 * aspect + 0.75), layout="constrained")
+    width = 1.3 * len(indices)
+    size = _text_size(width)
+    figure = Figure(figsize=(width, 1.2 * aspect + 3.4 * size / 72 + 0.05), layout="constrained")
     axes = figure.subplots(1, len(indices), squeeze=False)[0]
     for axis, index in zip(axes, indices):
         axis.imshow(np.asarray(series.images[index]))
-        axis.set_title(f"step {index}\n{_format_value(series.values[index])}", fontsize=8)
         axis.set_axis_off()
-    title = explanation.property_name + (f" ({series.label})" if series.label else "")
-    figure.suptitle(title, fontsize=9)
+        axis.text(0.5, -0.04, f"step {index}\n{_format_value(series.values[index])}", transform=axis.transAxes,
+                  ha="center", va="top", fontsize=size)
+    figure.suptitle(strip_title(explanation, series_index), x=0.005, ha="left", fontsize=size + 1)
     return figure
+
+
+def draws_threshold(model) -> bool:
+    """Whether 0.5 is ``model``'s decision rule: probabilities over exactly two classes.
+
+    A one-output binary model is presented as two columns ``[1 - p, p]``, so it counts too. With more
+    classes the predicted class can win well below 0.5, so no line is drawn for it.
+
+    Examples
+    --------
+    >>> draws_threshold(get_model("EfficientNet-Lite0 (ImageNet)"))  # 1000 classes  # doctest: +SKIP
+    False
+    """
+    return model.output_kind == PROBABILITY and len(model.output_names) == 2
+
+
+# More legend entries than this go below the axes, where they cover no curve.
+_LEGEND_INSIDE = 3
 
 
 def output_curves(explanation: Explanation) -> Figure:
     """Outputs of interest of every model along the intervention.
 
-    Several series give the mean curve with a +/- one standard deviation band. Probability outputs get
-    the 0.5 decision line; the steps where a model's prediction flips are marked with
-    triangles on its curve (with several series, on each series' own thin line). The legend carries
-    E[|grad_X F|] and the p-value.
+    Several series give the mean curve with a +/- one standard deviation band. Two-class probability
+    models get the 0.5 decision line (see :func:`draws_threshold`); the steps where a model's prediction
+    flips (its argmax changes) are marked with triangles on its curve (with several series, on each
+    series' own thin line). The legend carries E[|grad_X F|] and the p-value, and moves below the plot
+    when it has more than a few entries.
+
+    Examples
+    --------
+    >>> figure = output_curves(explanation)  # doctest: +SKIP
+    >>> save_figure(figure, "curves.png")  # doctest: +SKIP
     """
-    figure = Figure(figsize=(7.5, 4.0), layout="constrained")
+    pairs, left_out = plotted_scores(explanation)
+    binary = [draws_threshold(model) for model, _ in pairs]
+    any_flips = any(f.flip_steps for model, _ in pairs for f in model.flips)
+    n_entries = len(pairs) + any(binary) + any_flips
+    outside = n_entries > _LEGEND_INSIDE
+    legend_size = 8.5
+    # Room for the legend rows under the axes, so the plot itself keeps its height.
+    height = 4.0 + (0.2 * n_entries + 0.3 if outside else 0)
+    figure = Figure(figsize=(7.5, height), layout="constrained")
     axis = figure.subplots()
     # Steps, not property values, on the x axis: edits may run towards smaller values (darker, less
     # saturated), and the curve should still read from the original on the left.
     x = np.arange(explanation.n_steps)
-    pairs, left_out = plotted_scores(explanation)
-    any_probability = any(model.output_kind == PROBABILITY for model, _ in pairs)
     for colour, (model, score) in enumerate(pairs):
         mean, spread = model.mean_curve(score.index)
         tint = _COLOURS[colour % len(_COLOURS)]
@@ -95,37 +171,65 @@ def output_curves(explanation: Explanation) -> Figure:
             if flips.flip_steps:
                 steps = flips.flip_steps
                 axis.scatter(x[steps], curve[steps], marker="v", s=60, color=tint, edgecolor="black", zorder=5)
-    if any_probability:
-        axis.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="decision threshold 0.5")
+    if any(binary):
+        axis.axhline(0.5, color="grey", linestyle="--", linewidth=1,
+                     label="decision threshold 0.5" + ("" if all(binary) else " (two-class models)"))
+    if any_flips:
+        # A legend entry, not a title note: on a 1000-class curve the flip is another class winning, not
+        # this curve crossing a line, and the reader needs to be told so.
+        meaning = "crosses 0.5" if all(binary) else "argmax changes"
+        axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black", label=f"prediction flips ({meaning})")
     ticks = strip_indices(explanation.n_steps, 16)
-    axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=7)
+    axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
+    axis.tick_params(axis="y", labelsize=9)
     axis.set_xlabel(f"step / {explanation.property_name}")
     axis.set_ylabel("model output")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=7, loc="best")
-    more = f"; {left_out} lower-scoring outputs not drawn" if left_out else ""
-    axis.set_title(f"{explanation.intervention}: * significant at alpha = {explanation.alpha}, "
-                   f"▼ prediction flips{more}", fontsize=9)
+    more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
+    if outside:
+        figure.legend(*axis.get_legend_handles_labels(), loc="outside lower center", fontsize=legend_size,
+                      title=more, title_fontsize=legend_size, frameon=False)
+    else:
+        axis.legend(fontsize=legend_size, loc="best", title=more, title_fontsize=legend_size)
+    # Left-aligned: the app's image toolbar covers the top right corner.
+    axis.set_title(f"{explanation.intervention}: * significant at alpha = {explanation.alpha}", fontsize=10,
+                   loc="left")
     return figure
 
 
-def null_distributions(explanation: Explanation) -> Figure:
-    """Histogram of the shuffled scores per model and output, with the observed score marked."""
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure:
+    """Histogram of the shuffled scores per model and output, with the observed score marked.
+
+    One shared legend under the panels; the title at the top left keeps the top right corner free for
+    the app's image toolbar.
+    """
     panels, _ = plotted_scores(explanation)
-    columns = min(3, len(panels))
+    columns = min(max_columns, len(panels))
     rows = int(np.ceil(len(panels) / columns))
-    figure = Figure(figsize=(3.4 * columns, 2.6 * rows), layout="constrained")
+    panel_width = 2.8
+    figure = Figure(figsize=(max(panel_width * columns, 4.5), 2.5 * rows + 0.8), layout="constrained")
     axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
     for axis, (model, score) in zip(axes, panels):
-        axis.hist(score.null_distribution, bins=50, color="#9ecae1", edgecolor="none", label="shuffled")
-        axis.axvline(score.score, color="#d62728", linewidth=2, label=f"observed {score.score:.4f}")
+        axis.hist(score.null_distribution, bins=40, color="#9ecae1", edgecolor="none",
+                  label="shuffled steps (null)")
+        axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
         axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1, label="null mean")
-        axis.set_title(f"{model.name}: {score.output}\np = {_format_p(score.pvalue)}", fontsize=8)
-        axis.set_xlabel("E[|∇X F|]", fontsize=8)
-        axis.tick_params(labelsize=7)
-        axis.legend(fontsize=6)
+        name = _wrap(f"{model.name}: {score.output}", 34)
+        axis.set_title(f"{name}\nobserved {score.score:.4f}, p = {_format_p(score.pvalue)}", fontsize=9.5)
+        axis.set_xlabel("E[|∇X F|]", fontsize=9)
+        axis.tick_params(labelsize=8)
+        axis.xaxis.set_major_locator(MaxNLocator(4))
     for axis in axes[len(panels):]:
         axis.set_visible(False)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=9,
+                  frameon=False)
+    figure.suptitle("Shuffle test: E[|∇X F|] with the steps shuffled", x=0.005, ha="left", fontsize=10.5)
     return figure
 
 

@@ -141,6 +141,8 @@ def training_dynamics(
 def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: str | None = None):
     """Score per epoch (filled markers where significant) and flip share per epoch; a matplotlib Figure.
 
+    The right panel also carries p(output) at the last step (dashed, open diamonds, drawn on top).
+
     ``results`` may be one result or a dict ``{label: result}`` (e.g. biased and unbiased) drawn together.
     """
     from matplotlib.figure import Figure
@@ -157,14 +159,21 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
         score_axis.scatter(result.epochs[significant], result.scores[significant], color=colour, zorder=3)
         score_axis.scatter(result.epochs[~significant], result.scores[~significant], facecolor="white",
                            edgecolor=colour, zorder=3)
-        flip_axis.plot(result.epochs, result.flip_fraction, color=colour, marker="o", label=label or None)
-        flip_axis.plot(result.epochs, result.end_probability, color=colour, linestyle=":", alpha=0.7)
+        flip_axis.plot(result.epochs, result.flip_fraction, color=colour, marker="o", zorder=2)
+    # The probabilities go on top, dashed with open diamonds: they often sit at 0 or 1 exactly where
+    # another run's flip share does, and a dotted line under a solid one disappears.
+    for number, result in enumerate(results.values()):
+        flip_axis.plot(result.epochs, result.end_probability, color=f"C{number}", linestyle="--", linewidth=1.2,
+                       marker="D", markersize=4.5, markerfacecolor="white", markeredgewidth=1.2, zorder=4)
     output = next(iter(results.values())).output
     score_axis.set(xlabel="epoch", ylabel=f"E[|grad_X F|] of p({output})",
                    title="property gradient (filled: p <= alpha)")
-    flip_axis.set(xlabel="epoch", ylabel="share of series", ylim=(-0.05, 1.05))
-    flip_axis.set_title(f"prediction flips (solid: share of series)\ndotted: p({output}) at the last step",
-                        fontsize=10)
+    flip_axis.set(xlabel="epoch", ylabel="share of series / probability", ylim=(-0.05, 1.05),
+                  title=f"prediction flips and p({output})")
+    flip_axis.plot([], [], color="black", marker="o", label="share of series flipped")
+    flip_axis.plot([], [], color="black", linestyle="--", marker="D", markerfacecolor="white",
+                   label=f"p({output}) at the last step")
+    flip_axis.legend(loc="best", fontsize=9, framealpha=0.9)
     for axis in (score_axis, flip_axis):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(results) > 1 or next(iter(results)):

@@ -1,0 +1,148 @@
+"""Figures: the 0.5 line only where it is the decision rule, legends off the curves, readable text."""
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+import propgrad as pg
+from propgrad import plots
+from propgrad.interventions import InterventionSeries
+from propgrad.lesions.dynamics import DynamicsResult, plot_dynamics
+
+
+class RedModel:
+    """Softmax over k outputs whose logits move at different rates with the mean red: the argmax changes."""
+
+    def __init__(self, k: int, name: str = "red", kind: str = "probability"):
+        self.name, self.output_kind = f"{name} ({k})", kind
+        self.output_names = [f"class {i}" for i in range(k)]
+        self.slopes = np.linspace(-6, 6, k)
+
+    def predict(self, images):
+        red = np.array([np.asarray(image, dtype=np.float64)[..., 0].mean() / 255 for image in images])
+        logits = (red[:, None] - 0.5) * self.slopes[None, :]
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _ramp(steps=8, label="", property_name="redness"):
+    images = [Image.new("RGB", (24, 16), (int(255 * v), 90, 90)) for v in np.linspace(0, 1, steps)]
+    return InterventionSeries(images, np.linspace(0, 1, steps), property_name, label=label)
+
+
+def _explain(models, series=None):
+    return pg.explain(None, series or [_ramp()], models, outputs_of_interest="predicted", n_permutations=50)
+
+
+def _threshold_lines(figure):
+    axis = figure.axes[0]
+    return [line for line in axis.get_lines() if np.allclose(line.get_ydata(), 0.5) and len(line.get_ydata()) == 2]
+
+
+def _legend_texts(figure):
+    legends = figure.legends + [axis.get_legend() for axis in figure.axes if axis.get_legend()]
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
+
+
+def test_threshold_line_only_for_two_class_probability_models():
+    binary = _explain(RedModel(2))
+    figure = plots.output_curves(binary)
+    assert len(_threshold_lines(figure)) == 1
+    assert binary.models[0].flips[0].flipped
+    assert "prediction flips (crosses 0.5)" in _legend_texts(figure)
+
+    five = _explain(RedModel(5))
+    assert five.models[0].flips[0].flipped
+    figure = plots.output_curves(five)
+    assert _threshold_lines(figure) == []
+    assert not any("threshold" in text for text in _legend_texts(figure))
+    assert "prediction flips (argmax changes)" in _legend_texts(figure)
+
+    # Two similarity scores (CLIP) are not probabilities: 0.5 means nothing there either.
+    assert _threshold_lines(plots.output_curves(_explain(RedModel(2, kind="similarity")))) == []
+    mixed = plots.output_curves(_explain([RedModel(2), RedModel(5)]))
+    assert len(_threshold_lines(mixed)) == 1
+    assert "decision threshold 0.5 (two-class models)" in _legend_texts(mixed)
+
+
+def test_many_entry_legend_lies_below_the_axes_and_inside_the_figure():
+    models = [RedModel(k, name=f"model {k}") for k in (2, 3, 4, 5, 6)]
+    figure = plots.output_curves(_explain(models, [_ramp(label="a"), _ramp(label="b")]))
+    assert len(figure.legends) == 1 and figure.axes[0].get_legend() is None
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    legend = figure.legends[0].get_window_extent(renderer)
+    axis = figure.axes[0].get_window_extent(renderer)
+    assert legend.y1 <= axis.y0, "the legend overlaps the curves"
+    # Nothing cut off: every artist (legend, tick labels, title) lies inside the figure (inches).
+    drawn, whole = figure.get_tightbbox(renderer), figure.bbox_inches
+    assert drawn.x0 >= whole.x0 and drawn.y0 >= whole.y0 and drawn.x1 <= whole.x1 and drawn.y1 <= whole.y1
+    # A single model keeps its small legend inside the plot.
+    assert plots.output_curves(_explain(RedModel(2))).legends == []
+
+
+def _frames(tmp_path, n=4):
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"frame_{i}.png"
+        Image.new("RGB", (20, 20), (40 * i, 80, 80)).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_strip_title_names_the_property_once(tmp_path):
+    paths = _frames(tmp_path)
+    turned = _explain(RedModel(2), pg.Frames(paths, values=[0, 90, 180, 270],
+                                             property_name="turntable angle (degrees)").series())
+    assert plots.strip_title(turned) == "turntable angle (degrees)"
+    # As the app runs it: the Frames intervention itself, whose name is "frames".
+    app_way = pg.explain(None, pg.Frames(paths, values=[0, 90, 180, 270], property_name="turntable angle (degrees)"),
+                         RedModel(2), n_permutations=20)
+    assert plots.strip_title(app_way) == "turntable angle (degrees)"
+    assert plots.image_strip(turned).get_suptitle() == "turntable angle (degrees)"
+    assert plots.strip_title(_explain(RedModel(2), pg.Frames(paths).series())) == "frame"
+    bright = _explain(RedModel(2), pg.ParametricEdit("brightness", steps=4).series(Image.new("RGB", (20, 20), "red")))
+    assert plots.strip_title(bright).lower().count("brightness") == 1
+    patches = _explain(RedModel(2), [_ramp(label="sticker_1", property_name="patch opacity"),
+                                     _ramp(label="sticker_2", property_name="patch opacity")])
+    assert plots.strip_title(patches, 1) == "patch opacity: sticker_2 (series 2 of 2)"
+
+
+def test_strip_and_null_text_reads_at_app_size():
+    result = _explain([RedModel(k, name=f"a rather long model name {k}") for k in (2, 3, 4, 5, 6)],
+                      [_ramp(steps=30)])
+    strip = plots.image_strip(result)
+    width = strip.get_figwidth()
+    labels = [text for axis in strip.axes for text in axis.texts]
+    assert len(labels) == 10
+    # Shown ~1000 px wide in the app: labels at least 10 px tall, and under the images, not on top.
+    assert min(text.get_fontsize() for text in labels) * 1000 / (72 * width) >= 10
+    assert all(text.get_position()[1] < 0 for text in labels)
+    assert strip.get_suptitle() and strip._suptitle.get_horizontalalignment() == "left"
+
+    null = plots.null_distributions(result)
+    visible = [axis for axis in null.axes if axis.get_visible()]
+    assert len(visible) == 5
+    columns = {round(axis.get_position().x0, 3) for axis in visible}
+    assert len(columns) <= 3
+    smallest = min(axis.title.get_fontsize() for axis in visible)
+    assert smallest * 800 / (72 * null.get_figwidth()) >= 11
+    assert null._suptitle.get_horizontalalignment() == "left" and len(null.legends) == 1
+
+
+def test_dynamics_probability_lines_are_drawn_over_the_flip_shares():
+    epochs = np.arange(1, 5)
+    result = DynamicsResult(
+        epochs=epochs, labels=[f"e{e}" for e in epochs], output="melanoma", scores=np.full(4, 0.1),
+        pvalues=np.full(4, 0.001), flip_fraction=np.ones(4), n_flips=np.ones(4), start_probability=np.ones(4),
+        end_probability=np.zeros(4), alpha=0.01,
+    )
+    other = DynamicsResult(**{**result.__dict__, "flip_fraction": np.zeros(4), "end_probability": np.ones(4)})
+    flip_axis = plot_dynamics({"biased": result, "unbiased": other}).axes[1]
+    lines = [line for line in flip_axis.get_lines() if len(line.get_xdata())]
+    shares = [line for line in lines if line.get_linestyle() == "-"]
+    probabilities = [line for line in lines if line.get_linestyle() == "--"]
+    assert len(shares) == len(probabilities) == 2
+    assert min(line.get_zorder() for line in probabilities) > max(line.get_zorder() for line in shares)
+    assert all(line.get_marker() not in (None, "None", "") for line in probabilities)
+    assert any("p(melanoma)" in text.get_text() for text in flip_axis.get_legend().get_texts())
