@@ -304,8 +304,10 @@ def result_outputs(prefix: str) -> list:
         curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", scale=2,
                           interactive=False, show_label=False)
         animation = gr.Image(label="Animation (GIF)", type="filepath", scale=1, interactive=False)
+    # Relative widths and wrapping, so that the score and p-value stay on screen on a phone too.
     table = gr.Dataframe(headers=support.TABLE_HEADERS, label="Scores per model and output of interest",
-                         interactive=False, wrap=True, elem_id=f"{prefix}-table")
+                         interactive=False, wrap=True, elem_id=f"{prefix}-table",
+                         column_widths=["22%", "15%", "14%", "12%", "13%", "24%"])
     with gr.Row():
         null = gr.Image(label="Null distributions (shuffle test)", type="filepath", scale=2, interactive=False,
                         show_label=False)

@@ -438,3 +438,9 @@ def test_an_emptied_input_size_box_means_from_the_file(app_module, progress, tin
 def test_only_the_chosen_editors_settings_are_shown(app_module, editor, shown):
     updates = app_module.show_editor_settings(app_module.IP2P if editor == "InstructPix2Pix" else editor)
     assert tuple(update["visible"] for update in updates) == shown
+
+
+def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(app_module, progress):
+    outputs = patch_call(app_module, progress, alpha=0.05)
+    assert {row[4] for row in outputs[4]} <= {"yes", "no"}
+    assert "alpha = 0.05" in outputs[0]
