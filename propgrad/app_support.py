@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .explain import ALL, Explanation
+from .explain import ALL, Explanation, split_output_names
 from .images import IMAGE_SUFFIXES  # noqa: F401 - the app reads it from here
 
 MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
@@ -228,12 +228,19 @@ def hub_models(text: str | None) -> list:
 
     Loaded by :func:`propgrad.models.hub.load_hub_classifier`, which keeps the few most recent ones
     loaded and never runs a repository's own code; an id works offline only from the local hub cache.
+    On a hosted Space (``SPACE_ID`` set) only hub ids are taken: the server's folders are not the
+    visitors' business.
     """
-    from .models.hub import load_hub_classifier
+    from .models.hub import is_hub_id, load_hub_classifier
 
     sources = list(dict.fromkeys(parse_names(text)))  # the same id twice is one model
     if len(sources) > MAX_HUB_MODELS:
         raise ValueError(f"`hub classifiers`: at most {MAX_HUB_MODELS} per run, got {len(sources)}")
+    if os.environ.get("SPACE_ID"):
+        folders = [source for source in sources if not is_hub_id(source) or source.startswith(".")]
+        if folders:
+            raise ValueError(f"`hub classifiers`: this hosted Space takes hub ids only (like "
+                             f"'google/vit-base-patch16-224'), not folders: {folders}")
     return [load_hub_classifier(source) for source in sources]
 
 
@@ -290,42 +297,45 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     """Per-model outputs of interest from the user's text, and notes about models that lack them.
 
     Blank: each model's predicted class. ``all``: every output (models with at most 20 outputs).
-    Names: those the model has; a model that has none of them falls back to its predicted class, and
-    a note says so (with the closest names), so that models with different classes can still run side
-    by side. A name no model has at all is an error, not a silent fallback.
+    Names (comma-separated; names that hold commas, like ImageNet's 'tabby, tabby cat', stay whole):
+    those the model has; a model that has none of them falls back to its predicted class, and a note
+    says so, so that models with different classes can still run side by side. A name that no model
+    has is an error naming the closest ones (a typo should not quietly score something else).
     """
-    names = parse_names(wanted)
+    every_output = [output for model in models for output in model.output_names]
+    names = split_output_names(wanted or "", every_output)
+    if ALL in [n.lower() for n in names] and len(names) > 1:
+        raise ValueError("`outputs of interest`: 'all' scores every output; give it alone, or name the classes")
     selection: dict[str, object] = {}
     notes: list[str] = []
-    missing_everywhere = set(names)
+    unknown = [name for name in names if name.lower() != ALL
+               and not any(output.lower() == name.lower() for output in every_output)]
+    if unknown:
+        hints = "; ".join(f"{name!r}{_closest(name, every_output)}" for name in unknown)
+        raise ValueError(f"`outputs of interest`: no model has an output {hints}. Check the spelling, or leave "
+                         f"the box blank to score each model's predicted class")
     for model in models:
         outputs = list(model.output_names)
         if not names:
             selection[model.name] = None
-        elif [n.lower() for n in names] == [ALL]:
+        elif names[0].lower() == ALL:
             if len(outputs) > MAX_ALL_OUTPUTS:
                 raise ValueError(
                     f"`outputs of interest`: 'all' would score all {len(outputs)} outputs of {model.name!r}; "
                     f"name the classes you care about instead (e.g. {', '.join(outputs[:3])})"
                 )
             selection[model.name] = ALL
-            missing_everywhere.clear()
         else:
             matches = {name: _match_output(name, outputs, model.name) for name in names}
             found = [match for match in matches.values() if match]
-            missing_everywhere -= {name for name, match in matches.items() if match}
-            missing = "; ".join(f"{name!r}{_closest(name, outputs)}" for name, match in matches.items() if not match)
+            missing = ", ".join(repr(name) for name, match in matches.items() if not match)
             if found:
                 selection[model.name] = list(dict.fromkeys(found))
                 if missing:
-                    notes.append(f"{model.name} has no output {missing}; skipped.")
+                    notes.append(f"{model.name} has no output {missing}; skipped for it.")
             else:
                 selection[model.name] = None
                 notes.append(f"{model.name} has no output {missing}; scored its predicted class instead.")
-    if names and missing_everywhere == set(names):
-        hints = "; ".join(f"{name!r}{_closest(name, [o for m in models for o in m.output_names])}" for name in names)
-        raise ValueError(f"`outputs of interest`: no model has an output {hints}. Check the spelling, or leave "
-                         f"the box blank to score each model's predicted class")
     return selection, notes
 
 

@@ -27,10 +27,12 @@ def _class_names(text: str | None) -> list[str] | None:
     return names
 
 
-def _outputs_of_interest(text: str):
+def _outputs_of_interest(text: str, models: list):
     if text in ("predicted", "all"):
         return text
-    items = [item.strip() for item in text.split(",") if item.strip()]
+    from .explain import split_output_names
+
+    items = split_output_names(text, [output for model in models for output in model.output_names])
     if not items:
         raise ValueError("--outputs is empty: use 'predicted', 'all', or comma-separated class names/indices")
     return [int(item) if item.isdigit() else item for item in items]
@@ -84,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="your classifier: torch.export .pt2, TorchScript, or the authors' ConvMixer "
                         "checkpoint; never unpickled with arbitrary code; repeatable")
     models.add_argument("--hub-model", action="append", metavar="ID_OR_FOLDER",
-                        help="a Hugging Face image classifier (transformers): hub id, from the local hub cache "
-                        "only (nothing is downloaded), or a folder written by save_pretrained; repeatable")
+                        help="a Hugging Face image classifier (transformers): hub id (the local hub cache, else "
+                        "downloaded where the hub is reachable) or a folder written by save_pretrained; repeatable")
     models.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                         help="input size of --model-file models (resize to H x W); default: the size a .pt2 "
                         "was exported with, 128 for ConvMixer checkpoints, else 224")
@@ -154,7 +156,8 @@ def run_explain(args) -> int:
     if not args.frames and not args.image:
         raise ValueError("IMAGE is missing: give an image file, or --frames for a frame series")
     image = load_image(args.image) if args.image else None
-    result = explain(image, _intervention(args), _models(args), outputs_of_interest=_outputs_of_interest(args.outputs),
+    intervention, models = _intervention(args), _models(args)
+    result = explain(image, intervention, models, outputs_of_interest=_outputs_of_interest(args.outputs, models),
                      n_permutations=args.permutations, alpha=args.alpha, seed=args.seed)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")

@@ -101,6 +101,31 @@ class Explanation:
         raise KeyError(f"no model named {name!r}; have {[m.name for m in self.models]}")
 
 
+def split_output_names(text: str, known: Sequence[str] = ()) -> list[str]:
+    """Comma- or newline-separated output names; a name that itself holds commas stays whole when
+    one of ``known`` matches it (ImageNet's 'tabby, tabby cat'), case-insensitively.
+
+    Examples
+    --------
+    >>> split_output_names("tabby, tabby cat, lynx", ["tabby, tabby cat", "lynx, catamount"])
+    ['tabby, tabby cat', 'lynx']
+    """
+    lowered = {name.lower() for name in known}
+    names: list[str] = []
+    for line in str(text or "").splitlines():
+        pieces = line.split(",")
+        start = 0
+        while start < len(pieces):
+            # The longest run of pieces that is a known name, else the one piece.
+            end = next((stop for stop in range(len(pieces), start + 1, -1)
+                        if ",".join(pieces[start:stop]).strip().lower() in lowered), start + 1)
+            name = ",".join(pieces[start:end]).strip()
+            if name:
+                names.append(name)
+            start = end
+    return names
+
+
 def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
     names = list(model.output_names)
     if selection is None or (isinstance(selection, str) and selection == PREDICTED):

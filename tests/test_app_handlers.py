@@ -409,20 +409,46 @@ def test_several_patches_report_where_any_series_flips(app_module, progress):
         assert row[5].startswith(("in ", "no flip in 3 series")), row[5]
 
 
-def test_misspelt_outputs_get_the_closest_names(app_module, progress):
+class _Outputs:
+    def __init__(self, name, outputs):
+        self.name, self.output_names = name, outputs
+
+
+IMAGENET_LIKE = _Outputs("ImageNet", ["tabby, tabby cat", "tiger cat", "Egyptian cat", "lynx, catamount"])
+PETS = _Outputs("pets", ["cat", "dog"])
+
+
+def test_outputs_named_by_some_models_fall_back_with_a_note_for_the_others():
     from propgrad import app_support as support
 
-    class Stub:
-        def __init__(self, name, outputs):
-            self.name, self.output_names = name, outputs
-
-    imagenet = Stub("ImageNet", ["tabby", "tiger cat", "Egyptian cat", "lynx"])
-    pets = Stub("pets", ["cat", "dog"])
-    selection, notes = support.select_outputs([imagenet, pets], "tabby cat, cat")
+    selection, notes = support.select_outputs([IMAGENET_LIKE, PETS], "tiger cat, dog")
+    assert selection == {"ImageNet": ["tiger cat"], "pets": ["dog"]}
+    assert notes == ["ImageNet has no output 'dog'; skipped for it.", "pets has no output 'tiger cat'; skipped for it."]
+    selection, notes = support.select_outputs([IMAGENET_LIKE, PETS], "cat")
     assert selection == {"ImageNet": None, "pets": ["cat"]}
-    assert notes == ["ImageNet has no output 'tabby cat' (closest: 'tabby'); 'cat' (closest: 'tiger cat', "
-                     "'Egyptian cat'); scored its predicted class instead.",
-                     "pets has no output 'tabby cat' (closest: 'cat'); skipped."]
+    assert notes == ["ImageNet has no output 'cat'; scored its predicted class instead."]
+
+
+def test_class_names_with_commas_stay_whole():
+    from propgrad import app_support as support
+
+    selection, _ = support.select_outputs([IMAGENET_LIKE], "Tabby, tabby cat, lynx, catamount")
+    assert selection == {"ImageNet": ["tabby, tabby cat", "lynx, catamount"]}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("tabby cat", r"no model has an output 'tabby cat' \(closest: 'tabby, tabby cat'"),
+    ("dog, dgo", r"no model has an output 'dgo' \(closest: 'dog'\)"),
+    ("all, cat", r"'all' scores every output; give it alone"),
+])
+def test_outputs_no_model_has_are_errors_with_the_closest_names(text, message):
+    from propgrad import app_support as support
+
+    with pytest.raises(ValueError, match=message):
+        support.select_outputs([IMAGENET_LIKE, PETS], text)
+
+
+def test_a_misspelt_output_stops_the_run_in_the_app(app_module, progress):
     with pytest.raises(gr.Error, match=r"no model has an output 'zebra-cat'.*leave the box blank"):
         patch_call(app_module, progress, outputs="zebra-cat")
 

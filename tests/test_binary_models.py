@@ -173,6 +173,16 @@ def test_saying_probabilities_skips_the_probe_and_still_guards_the_range(tmp_pat
         logit_model.predict([Image.new("RGB", (20, 20), (250, 10, 10))])
 
 
+def test_a_batch_of_one_export_is_probed_with_every_shade(tmp_path, images):
+    # Exported for a batch of exactly one: grey alone gives a logit of 0 (a "probability"), but black
+    # and white give -0.5 and 0.5, so the probe must see them too and settle on a sigmoid.
+    path = tmp_path / "one.pt2"
+    torch.export.save(torch.export.export(_BrightnessLogit(), (torch.rand(1, 3, SIZE, SIZE),)), path)
+    model = load_model_file(path, **PLAIN)
+    assert model.fixed_batch_size == 1
+    np.testing.assert_allclose(model.predict(images)[:, 1], _sigmoid(_logits(images)), atol=1e-6)
+
+
 def test_raw_outputs_keep_one_column(tmp_path, images):
     path = _save(_BrightnessLogit(), tmp_path, "torchscript")
     raw = load_model_file(path, apply_softmax=False, **PLAIN)

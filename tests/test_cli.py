@@ -105,6 +105,15 @@ def test_hub_classifier_folder(tmp_path, tiny_vit_folder):
     assert model["name"] == str(tiny_vit_folder) and model["output_names"] == ["cat", "dog", "fox"]
 
 
+def test_outputs_of_interest_keep_class_names_that_hold_commas():
+    from propgrad.cli import _outputs_of_interest
+
+    class Model:
+        output_names = ["tabby, tabby cat", "lynx, catamount", "dog"]
+
+    assert _outputs_of_interest("tabby, tabby cat,dog, 2", [Model()]) == ["tabby, tabby cat", "dog", 2]
+
+
 def test_patch_and_frames_sources(tmp_path):
     import torch
 

@@ -155,17 +155,36 @@ def test_remote_code_is_never_run(vit_folder, tmp_path):
     assert model.output_names == ["cat", "dog", "fox"]
 
 
-def test_multi_label_heads_get_a_sigmoid_per_label(save_tiny_vit, tmp_path, images):
+def test_multi_label_heads_with_several_labels_are_refused(save_tiny_vit, tmp_path):
     folder = save_tiny_vit(tmp_path / "multi", problem_type="multi_label_classification")
+    with pytest.raises(ValueError, match=r"is multi-label \(3 labels scored independently\)"):
+        load_hub_classifier(folder)
+
+
+def test_a_one_label_multi_label_head_is_a_binary_classifier(save_tiny_vit, tmp_path, images):
+    folder = save_tiny_vit(tmp_path / "smiling", problem_type="multi_label_classification",
+                           id2label={0: "smiling"}, label2id={"smiling": 0})
     model = load_hub_classifier(folder)
-    assert model.output_kind == "probability"
+    assert model.output_names == ["not smiling", "smiling"] and model.output_kind == "probability"
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
     network = AutoModelForImageClassification.from_pretrained(folder).eval()
     pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
     with torch.no_grad():
-        expected = torch.sigmoid(network(pixel_values=pixels).logits).numpy()
-    np.testing.assert_allclose(model.predict(images), expected, atol=1e-5)
+        positive = torch.sigmoid(network(pixel_values=pixels).logits[:, 0]).numpy()
+    np.testing.assert_allclose(model.predict(images), np.stack([1 - positive, positive], axis=1), atol=1e-5)
+
+
+def test_a_half_precision_checkpoint_runs_in_float32(tmp_path, images):
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetForImageClassification
+
+    torch.manual_seed(2)
+    folder = tmp_path / "resnet-fp16"
+    config = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], num_labels=2)
+    ResNetForImageClassification(config).eval().to(torch.float16).save_pretrained(folder)
+    ConvNextImageProcessor(size={"shortest_edge": 40}, crop_pct=1.0).save_pretrained(folder)
+    outputs = load_hub_classifier(folder).predict(images)
+    assert outputs.shape == (5, 2) and outputs.dtype == np.float32 and np.isfinite(outputs).all()
 
 
 @pytest.mark.parametrize("labels, names", [
@@ -205,6 +224,65 @@ def test_loaded_once_and_only_a_few_kept(vit_folder, convnext_folder, tmp_path, 
     assert len(hub._LOADED) == hub._KEEP_LOADED
     load_hub_classifier(vit_folder)  # evicted as the oldest: loaded again
     assert len(loads) == 2 + hub._KEEP_LOADED
+
+
+def test_the_app_never_names_more_models_than_stay_loaded():
+    from propgrad import app_support
+
+    assert hub._KEEP_LOADED >= app_support.MAX_HUB_MODELS
+
+
+def test_one_slow_load_does_not_hold_up_a_cached_model(vit_folder, convnext_folder, monkeypatch):
+    import threading
+
+    load_hub_classifier(vit_folder)  # cached
+    release, started = threading.Event(), threading.Event()
+    real = hub._load
+
+    def slow(source, device):
+        if source == str(convnext_folder):
+            started.set()
+            release.wait(30)
+        return real(source, device)
+
+    monkeypatch.setattr(hub, "_load", slow)
+    other = threading.Thread(target=load_hub_classifier, args=(convnext_folder,))
+    other.start()
+    try:
+        assert started.wait(30)
+        done = threading.Event()
+        threading.Thread(target=lambda: (load_hub_classifier(vit_folder), done.set())).start()
+        assert done.wait(10), "a cached model waited for another model's load"
+    finally:
+        release.set()
+        other.join(30)
+
+
+def test_a_misspelt_hub_id_is_told_apart_from_being_offline(monkeypatch):
+    from huggingface_hub.errors import RepositoryNotFoundError
+    from transformers import AutoModelForImageClassification
+
+    class NotFound(RepositoryNotFoundError):
+        def __init__(self, message):  # the real one wants an HTTP response object
+            Exception.__init__(self, message)
+
+    def missing(*args, **kwargs):
+        try:
+            raise NotFound("404 Client Error: Repository Not Found")
+        except RepositoryNotFoundError as error:
+            raise OSError("google/vit-bse is not a local folder and is not a valid model identifier") from error
+
+    monkeypatch.setattr(AutoModelForImageClassification, "from_pretrained", missing)
+    with pytest.raises(ModelUnavailableError, match="no such model on the hub"):
+        load_hub_classifier("google/vit-bse")
+
+
+def test_a_hosted_space_takes_hub_ids_only(monkeypatch, vit_folder):
+    from propgrad import app_support
+
+    monkeypatch.setenv("SPACE_ID", "someone/propgrad")
+    with pytest.raises(ValueError, match="takes hub ids only"):
+        app_support.hub_models(str(vit_folder))
 
 
 def test_explain_runs_a_hub_classifier_end_to_end(vit_folder):

@@ -1,6 +1,5 @@
 """Figures: the 0.5 line only where it is the decision rule, legends off the curves, readable text."""
 import numpy as np
-import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 

@@ -122,7 +122,7 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str
         except Exception as error:
             raise ModelUnavailableError(
                 f"CLIP {model_name!r} weights for open_clip tag {pretrained!r} are not available here "
-                f"(this machine cannot download them); "
+                f"(not in the local cache, and the download failed: {error.__class__.__name__}); "
                 f"{_how_to_provide(model_name, pretrained)}"
             ) from error
 

@@ -341,9 +341,12 @@ def load_model_file(
     # of one is caught here and not mid-run; grey, black and white, so that a single logit is unlikely
     # to stay inside [0, 1] and be taken for a probability.
     shades = [Image.new("RGB", classifier.transform.size[::-1], (value,) * 3) for value in (128, 0, 255)]
-    probe = classifier.transform([shades[index % len(shades)] for index in range(fixed_batch or len(shades))])
     try:
-        outputs = classifier.forward(probe)
+        if fixed_batch:
+            # Every shade in its own (padded) batch: a batch of one must not probe the grey image alone.
+            outputs = torch.cat([classifier.forward(classifier.transform([shade] * fixed_batch)) for shade in shades])
+        else:
+            outputs = classifier.forward(classifier.transform(shades))
     except Exception as error:
         raise ValueError(f"model file {path.name!r}: {error}; check `input_size`") from None
     classifier.output_names = check_class_names(

@@ -2,9 +2,10 @@
 
 A hosted Space is how most people reach this tool, and their models live on the hub: anything that
 ``AutoModelForImageClassification`` loads (ViT, ConvNeXt, ResNet, Swin, DeiT, BEiT...) is run with
-its own ``AutoImageProcessor`` preprocessing and its ``id2label`` class names. Nothing is ever
-fetched on these machines, so a hub id works only when it is already in the local hub cache; every
-other case is one :class:`~propgrad.errors.ModelUnavailableError` that says how to provide it.
+its own ``AutoImageProcessor`` preprocessing and its ``id2label`` class names. A hub id is looked up
+as transformers does: the local hub cache first, then a download where the hub is reachable (a
+Space's operator forbids downloads with ``HF_HUB_OFFLINE=1``). Every failure is one
+:class:`~propgrad.errors.ModelUnavailableError` that says how to provide the model.
 """
 from __future__ import annotations
 
@@ -19,17 +20,19 @@ from PIL import Image
 
 from ..device import pick_device
 from ..errors import ModelUnavailableError
-from .base import PROBABILITY
+from .base import ALREADY_PROBABILITIES
 from .torch_model import TorchClassifier, check_class_names, short_error
 
 # Multi-label heads score each label on its own (sigmoid); a softmax over them would be wrong.
 _MULTI_LABEL = "multi_label_classification"
-# Hub models can be large: a Space keeps the few most recently used ones, not every one ever asked for.
-_KEEP_LOADED = 3
+# Hub models can be large: a Space keeps the few most recently used ones, not every one ever asked for
+# (as many as one app run may name, so that a run with the most models does not reload them all).
+_KEEP_LOADED = 4
 # huggingface_hub's rule for repo ids: [namespace/]name of letters, digits, '-', '_' and '.'.
 _HUB_ID = re.compile(r"(?:[\w.-]{1,96}/)?[\w.-]{1,96}")
 _CACHE_LOCK = threading.Lock()
 _LOADED: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+_KEY_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 
 
 def _check_source(model_id) -> str:
@@ -62,11 +65,34 @@ def _local_folder(source: str) -> Path | None:
     )
 
 
+def is_hub_id(text: str) -> bool:
+    """Whether ``text`` has the form of a hub repo id ('google/vit-base-patch16-224', 'resnet-50')."""
+    return bool(_HUB_ID.fullmatch(str(text).strip()))
+
+
 def _how_to_provide(source: str) -> str:
     return (
         f"download it once where the hub is reachable (`hf download {source}`), then either point "
         f"HF_HOME at that cache or give the downloaded folder instead of the id"
     )
+
+
+def _hub_failure(source: str, error: BaseException) -> str:
+    """Why a hub id did not load, from the error huggingface_hub raised underneath transformers' OSError."""
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    causes = []
+    while error is not None and len(causes) < 8:
+        causes.append(error)
+        error = error.__cause__ or error.__context__
+    if any(isinstance(cause, GatedRepoError) for cause in causes):
+        return (f"hub classifier {source!r} is gated: accept its licence on the hub and log in "
+                f"(HF_TOKEN), or give a downloaded folder")
+    if any(isinstance(cause, RepositoryNotFoundError) for cause in causes):
+        return (f"hub classifier {source!r}: no such model on the hub (check the spelling; a private "
+                f"repository needs HF_TOKEN)")
+    return (f"hub classifier {source!r} is not in the local hub cache and the hub cannot be reached; "
+            f"{_how_to_provide(source)}")
 
 
 def _load(source: str, device: torch.device):
@@ -77,10 +103,11 @@ def _load(source: str, device: torch.device):
     hf_logging.disable_progress_bar()
     folder = _local_folder(source)
     where = str(folder) if folder is not None else source
-    # trust_remote_code stays off: a hub repo's own Python code must never run here.
+    # trust_remote_code stays off: a hub repo's own Python code must never run here. float32 whatever
+    # the checkpoint was saved in: inputs are float32, and half-precision convolutions fail on a CPU.
     options = dict(trust_remote_code=False, local_files_only=folder is not None)
     try:
-        network = AutoModelForImageClassification.from_pretrained(where, **options)
+        network = AutoModelForImageClassification.from_pretrained(where, dtype=torch.float32, **options)
     except ValueError as error:
         # transformers says ValueError when the config names an architecture with no image-classification head.
         raise ValueError(f"hub classifier {source!r} is not an image classifier: {short_error(error)}") from None
@@ -90,10 +117,7 @@ def _load(source: str, device: torch.device):
                 f"hub classifier {source!r}: the folder holds no loadable image classifier "
                 f"({short_error(error)}); it needs config.json and model.safetensors (or pytorch_model.bin)"
             ) from None
-        raise ModelUnavailableError(
-            f"hub classifier {source!r} is not in the local hub cache and the hub cannot be reached; "
-            f"{_how_to_provide(source)}"
-        ) from None
+        raise ModelUnavailableError(_hub_failure(source, error)) from None
     try:
         processor = AutoImageProcessor.from_pretrained(where, **options)
     except Exception as error:
@@ -105,18 +129,25 @@ def _load(source: str, device: torch.device):
 
 
 def _cached_load(source: str, device: torch.device):
-    # Several sessions asking for the same model at once load it once and share it read-only.
+    # Several sessions asking for the same model at once load it once and share it read-only; a
+    # lock per model, so that one session's slow load does not hold up the others' cached models.
     key = (source, str(device))
     with _CACHE_LOCK:
-        if key not in _LOADED:
-            _LOADED[key] = _load(source, device)
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:
+        with _CACHE_LOCK:
+            if key in _LOADED:
+                _LOADED.move_to_end(key)
+                return _LOADED[key]
+        loaded = _load(source, device)
+        with _CACHE_LOCK:
+            _LOADED[key] = loaded
             while len(_LOADED) > _KEEP_LOADED:
                 _LOADED.popitem(last=False)
-        _LOADED.move_to_end(key)
-        return _LOADED[key]
+        return loaded
 
 
-def _class_names(config) -> list[str]:
+def _label_names(config) -> list[str]:
     labels = dict(getattr(config, "id2label", None) or {})
     count = int(getattr(config, "num_labels", len(labels)))
     names = [str(labels.get(index, labels.get(str(index), f"class {index}"))) for index in range(count)]
@@ -145,7 +176,7 @@ def load_hub_classifier(
     batch_size: int = 16,
     device: str | None = None,
 ) -> TorchClassifier:
-    """A transformers image classifier, by hub id (from the local hub cache) or from a local folder.
+    """A transformers image classifier, by hub id (local hub cache, else a download) or from a folder.
 
     Parameters
     ----------
@@ -158,14 +189,16 @@ def load_hub_classifier(
         As for every torch model; the device defaults to CUDA when available.
 
     The model's own image processor does the resizing and normalisation; the class names come from
-    its ``id2label``. Single-label heads get a softmax; multi-label heads (``problem_type``
-    ``"multi_label_classification"``) a sigmoid per label.
+    its ``id2label``. Single-label heads get a softmax (a one-output head: [1 - p, p] with a sigmoid).
+    Multi-label heads (``problem_type`` ``"multi_label_classification"``) with several labels are
+    refused: their labels are each on or off, so there is no one predicted class to flip.
 
     Raises
     ------
     ModelUnavailableError
-        The id is not in the local hub cache (nothing is downloaded here), the folder does not exist
-        or holds no classifier, or the preprocessing config is missing; the message says what to do.
+        The id is neither in the local hub cache nor downloadable (offline, misspelt, gated), the
+        folder does not exist or holds no classifier, or the preprocessing config is missing; the
+        message says what to do.
 
     Examples
     --------
@@ -181,20 +214,26 @@ def load_hub_classifier(
         raise ValueError(f"hub classifier {source!r} is a regression model (problem_type 'regression'), "
                          f"not a classifier; propgrad explains class probabilities")
     multi_label = problem == _MULTI_LABEL
+    if multi_label and config.num_labels > 1:
+        # Labels that are each on or off have no single predicted class: flips (argmax changes) and the
+        # two-class 0.5 line would misread them.
+        raise ValueError(
+            f"hub classifier {source!r} is multi-label ({config.num_labels} labels scored independently); "
+            f"propgrad explains single-label classifiers, whose prediction is one class"
+        )
     logits = _Logits(network, multi_label)
 
     def transform(images: list[Image.Image]) -> torch.Tensor:
         return processor(images=[image.convert("RGB") for image in images], return_tensors="pt")["pixel_values"]
 
-    names = _class_names(config)
+    # Logits get a softmax (a sigmoid for one output); a one-label multi-label head already gives p.
+    apply_softmax = ALREADY_PROBABILITIES if multi_label else True
+    names = _label_names(config)
     if len(names) == 1:
-        # A one-logit binary head is shown as [1 - p, p]; transformers' placeholder name is no class name.
-        names = check_class_names(None if names == ["LABEL_0"] else names, 1, f"hub classifier {source!r}", True)
-    classifier = TorchClassifier(
+        # A one-output binary head is shown as [1 - p, p]; transformers' placeholder name is no class name.
+        names = check_class_names(None if names == ["LABEL_0"] else names, 1, f"hub classifier {source!r}",
+                                  apply_softmax)
+    return TorchClassifier(
         name=name or source, output_names=names, load=lambda _device: logits,
-        transform=transform, apply_softmax=not multi_label, batch_size=batch_size, device=resolved,
+        transform=transform, apply_softmax=apply_softmax, batch_size=batch_size, device=resolved,
     )
-    if multi_label:
-        # Per-label probabilities: the 0.5 line is meaningful although no softmax is applied.
-        classifier.output_kind = PROBABILITY
-    return classifier
