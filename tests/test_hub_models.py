@@ -42,14 +42,23 @@ def fresh_cache(monkeypatch):
     monkeypatch.setattr(hub, "_LOADED", type(hub._LOADED)())
 
 
-def _reference(folder, images):
-    """What transformers itself gives: its processor, its model, a softmax."""
+def _logits(folder, images) -> torch.Tensor:
+    """What transformers itself gives: its processor, its model, the raw logits."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
     model = AutoModelForImageClassification.from_pretrained(folder).eval()
     pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
     with torch.no_grad():
-        return torch.softmax(model(pixel_values=pixels).logits, dim=1).numpy()
+        return model(pixel_values=pixels).logits
+
+
+def _reference(folder, images):
+    return torch.softmax(_logits(folder, images), dim=1).numpy()
+
+
+def _binary_reference(folder, images):
+    positive = torch.sigmoid(_logits(folder, images)[:, 0]).numpy()
+    return np.stack([1 - positive, positive], axis=1)
 
 
 def test_a_folder_classifier_gives_transformers_own_probabilities_and_labels(vit_folder, images):
@@ -166,13 +175,7 @@ def test_a_one_label_multi_label_head_is_a_binary_classifier(save_tiny_vit, tmp_
                            id2label={0: "smiling"}, label2id={"smiling": 0})
     model = load_hub_classifier(folder)
     assert model.output_names == ["not smiling", "smiling"] and model.output_kind == "probability"
-    from transformers import AutoImageProcessor, AutoModelForImageClassification
-
-    network = AutoModelForImageClassification.from_pretrained(folder).eval()
-    pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
-    with torch.no_grad():
-        positive = torch.sigmoid(network(pixel_values=pixels).logits[:, 0]).numpy()
-    np.testing.assert_allclose(model.predict(images), np.stack([1 - positive, positive], axis=1), atol=1e-5)
+    np.testing.assert_allclose(model.predict(images), _binary_reference(folder, images), atol=1e-5)
 
 
 def test_a_half_precision_checkpoint_runs_in_float32(tmp_path, images):
@@ -196,13 +199,7 @@ def test_a_one_logit_binary_head_becomes_two_columns(save_tiny_vit, tmp_path, im
     folder = save_tiny_vit(tmp_path / "binary", **extra)
     model = load_hub_classifier(folder)
     assert model.output_names == names
-    from transformers import AutoImageProcessor, AutoModelForImageClassification
-
-    network = AutoModelForImageClassification.from_pretrained(folder).eval()
-    pixels = AutoImageProcessor.from_pretrained(folder)(images=images, return_tensors="pt")["pixel_values"]
-    with torch.no_grad():
-        positive = torch.sigmoid(network(pixel_values=pixels).logits[:, 0]).numpy()
-    np.testing.assert_allclose(model.predict(images), np.stack([1 - positive, positive], axis=1), atol=1e-5)
+    np.testing.assert_allclose(model.predict(images), _binary_reference(folder, images), atol=1e-5)
 
 
 def test_regression_models_are_refused(save_tiny_vit, tmp_path):
