@@ -279,7 +279,7 @@ def load_model_file(
         output outside [0, 1] raises ``ValueError`` asking for ``apply_softmax=True``); False keeps the
         one raw column (its flips then threshold it at 0.5, right for a probability, not for a logit).
         ``"already probabilities"`` (``torch_model.ALREADY_PROBABILITIES``) uses the outputs as they are
-        without asking the probe. :func:`~propgrad.models.torch_model.softmax_for` maps the words
+        without asking the probe. :func:`~propgrad.models.base.softmax_for` maps the words
         'auto', 'logits', 'probabilities', 'scores' to these settings.
 
     The model runs once on grey, black and white images while loading, to learn the number of
