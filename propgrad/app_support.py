@@ -115,10 +115,8 @@ def parse_numbers(text: str | None, *, name: str, count: int) -> tuple[float, ..
 
 
 def parse_names(text: str | None) -> list[str]:
-    """Split a comma- or newline-separated list of names, dropping blanks."""
-    if not text:
-        return []
-    return [part.strip() for line in str(text).splitlines() for part in line.split(",") if part.strip()]
+    """Split a comma- or newline-separated list of names, dropping blanks (the outputs' splitting rule)."""
+    return split_output_names(text or "")
 
 
 def check_int(value, *, name: str, low: int, high: int) -> int:

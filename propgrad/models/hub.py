@@ -20,7 +20,6 @@ from PIL import Image
 
 from ..device import pick_device
 from ..errors import ModelUnavailableError
-from .base import ALREADY_PROBABILITIES
 from .torch_model import TorchClassifier, check_class_names, short_error
 
 # Multi-label heads score each label on its own (sigmoid); a softmax over them would be wrong.
@@ -53,7 +52,7 @@ def _local_folder(source: str) -> Path | None:
                 f"`save_pretrained` (or `hf download`) wrote: config.json, the weights, preprocessor_config.json"
             )
         return path
-    if _HUB_ID.fullmatch(source):
+    if is_hub_id(source):
         return None
     if source.startswith(("/", ".", "~")) or "/" in source or os.sep in source:
         raise ModelUnavailableError(
@@ -158,15 +157,14 @@ def _label_names(config) -> list[str]:
 
 
 class _Logits(torch.nn.Module):
-    """The transformers model as a plain ``pixel_values -> logits`` (or per-label probabilities) function."""
+    """The transformers model as a plain ``pixel_values -> logits`` function."""
 
-    def __init__(self, network: torch.nn.Module, multi_label: bool):
+    def __init__(self, network: torch.nn.Module):
         super().__init__()
-        self.network, self.multi_label = network, multi_label
+        self.network = network
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        logits = self.network(pixel_values=pixel_values).logits
-        return torch.sigmoid(logits) if self.multi_label else logits
+        return self.network(pixel_values=pixel_values).logits
 
 
 def load_hub_classifier(
@@ -213,27 +211,25 @@ def load_hub_classifier(
     if problem == "regression":
         raise ValueError(f"hub classifier {source!r} is a regression model (problem_type 'regression'), "
                          f"not a classifier; propgrad explains class probabilities")
-    multi_label = problem == _MULTI_LABEL
-    if multi_label and config.num_labels > 1:
+    if problem == _MULTI_LABEL and config.num_labels > 1:
         # Labels that are each on or off have no single predicted class: flips (argmax changes) and the
         # two-class 0.5 line would misread them.
         raise ValueError(
             f"hub classifier {source!r} is multi-label ({config.num_labels} labels scored independently); "
             f"propgrad explains single-label classifiers, whose prediction is one class"
         )
-    logits = _Logits(network, multi_label)
+    logits = _Logits(network)
 
     def transform(images: list[Image.Image]) -> torch.Tensor:
         return processor(images=[image.convert("RGB") for image in images], return_tensors="pt")["pixel_values"]
 
-    # Logits get a softmax (a sigmoid for one output); a one-label multi-label head already gives p.
-    apply_softmax = ALREADY_PROBABILITIES if multi_label else True
+    # Logits always: a softmax over classes, or a sigmoid for a one-output head (a one-label
+    # multi-label head is one, too), which is then shown as [1 - p, p].
     names = _label_names(config)
     if len(names) == 1:
-        # A one-output binary head is shown as [1 - p, p]; transformers' placeholder name is no class name.
-        names = check_class_names(None if names == ["LABEL_0"] else names, 1, f"hub classifier {source!r}",
-                                  apply_softmax)
+        # transformers' placeholder name is no class name.
+        names = check_class_names(None if names == ["LABEL_0"] else names, 1, f"hub classifier {source!r}", True)
     return TorchClassifier(
         name=name or source, output_names=names, load=lambda _device: logits,
-        transform=transform, apply_softmax=apply_softmax, batch_size=batch_size, device=resolved,
+        transform=transform, apply_softmax=True, batch_size=batch_size, device=resolved,
     )
