@@ -3,6 +3,8 @@ from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .frames import Frames
 from .parametric import EDITS, EditKind, ParametricEdit, register_edit
 from .patch import PatchBlend
+from .colour import RECOLOUR_TARGETS, darken, lighten, recolour, register_recolour  # registers the colour edits
+from .region import BACKGROUND, OBJECT, Region, RegionMask, composite, read_mask, resolve_region
 
 # The diffusion editor needs torch and diffusers; import it only when asked for.
 _DIFFUSION = ("Cancelled", "InstructPix2PixSweep", "instruct_pix2pix_available", "load_instruct_pix2pix")
@@ -19,4 +21,6 @@ def __getattr__(name: str):
 __all__ = [
     "EDITS", "EditKind", "Frames", "Intervention", "InterventionSeries", "ParametricEdit", "PatchBlend",
     "ProgressFn", "no_progress", "register_edit", *_DIFFUSION,
+    "BACKGROUND", "OBJECT", "RECOLOUR_TARGETS", "Region", "RegionMask", "composite", "darken", "lighten",
+    "read_mask", "recolour", "register_recolour", "resolve_region",
 ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -22,12 +22,17 @@ class InterventionSeries:
 
     ``images[0]`` is the unedited input; ``values[i]`` is the property value at step i (opacity,
     brightness factor, guidance scale, frame angle...), in the unit named by ``property_name``.
+    ``mask`` is the region the edit was restricted to (float (H, W) in [0, 1], the same for every step;
+    None for a whole-image edit) and ``notes`` what the caller should be told about it (a resized mask,
+    a mask covering everything).
     """
 
     images: list[Image.Image]
     values: np.ndarray
     property_name: str
     label: str = ""
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if len(self.images) != len(self.values):

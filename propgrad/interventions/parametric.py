@@ -26,12 +26,17 @@ def _rotate(image: Image.Image, degrees: float) -> Image.Image:
 
 @dataclass(frozen=True)
 class EditKind:
-    """One parametric edit: how to apply it, its identity value and a sensible default end point."""
+    """One parametric edit: how to apply it, its identity value and a sensible default end point.
+
+    ``bounds`` (low, high), when given, is the range start and stop values must lie in; it is checked
+    when a :class:`ParametricEdit` is made, before any image is edited.
+    """
 
     apply: Callable[[Image.Image, float], Image.Image]
     identity: float
     default_stop: float
     property_name: str
+    bounds: tuple[float, float] | None = None
 
 
 EDITS: dict[str, EditKind] = {
@@ -85,6 +90,12 @@ class ParametricEdit:
                 if value is not None and value < 0:
                     raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) for {self.kind} must be at least 0, "
                                      f"got {value}")
+        if edit.bounds is not None:
+            low, high = edit.bounds
+            for label, value in (("start", self.start), ("stop", self.stop)):
+                if value is not None and not low <= value <= high:
+                    raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) for {self.kind} must lie in "
+                                     f"[{low:g}, {high:g}], got {value}")
         if self.stop is not None and self.stop == (self.start if self.start is not None else edit.identity):
             raise ValueError(f"`stop` (the edit's end value) equals its start value ({self.stop}): the {self.kind} "
                              f"would not change; choose another end value")
