@@ -132,7 +132,7 @@ def _models(args) -> list:
     from .models.files import load_model_file
     from .models.hub import load_hub_classifier
     from .models.base import softmax_for
-    from .models.registry import get_model
+    from .models.bundled import get_model
 
     chosen = [get_model(name) for name in args.model or []]
     chosen += [load_hub_classifier(source) for source in args.hub_model or []]
@@ -170,7 +170,7 @@ def run_explain(args) -> int:
 
 
 def run_models() -> int:
-    from .models.registry import bundled_model_names
+    from .models.bundled import bundled_model_names
 
     for name in bundled_model_names():
         print(name)

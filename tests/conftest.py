@@ -1,4 +1,4 @@
-"""Shared fixtures for the app tests: the app module, a tiny uploaded model, a running server."""
+"""Shared fixtures for the app tests: progress, tiny uploaded models, a running server."""
 from __future__ import annotations
 
 import os
@@ -23,13 +23,6 @@ class NoProgress:
 
     def __call__(self, fraction, desc=""):
         self.calls.append((fraction, desc))
-
-
-@pytest.fixture(scope="session")
-def app_module():
-    import app
-
-    return app
 
 
 @pytest.fixture()
@@ -92,12 +85,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(app_module):
+def server():
     """The app launched on 127.0.0.1 in this process (shared model cache); a fresh one per test module."""
-    demo = app_module.build_demo()
+    from propgrad.app.demo import build_demo, launch_kwargs
+
+    demo = build_demo()
     port = _free_port()
-    demo.launch(**app_module.launch_kwargs(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                                           quiet=True))
+    demo.launch(**launch_kwargs(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True))
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

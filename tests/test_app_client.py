@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from propgrad.app.tabs.patch import run_patch
+
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
@@ -40,21 +42,21 @@ def test_api_names_are_stable(server):
     assert {"/edit", "/patch", "/turntable"} <= set(info["named_endpoints"])
 
 
-def test_patch_over_http_matches_a_direct_call(server, app_module, progress):
+def test_patch_over_http_matches_a_direct_call(server, progress):
     result = call_patch(server, **patch_payload())
     summary, table = result[0], result[4]
     assert "E[|grad_X F|] =" in summary and "p = " in summary
-    direct = app_module.run_patch(str(CHELSEA), ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], None, 224,
+    direct = run_patch(str(CHELSEA), ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], None, 224,
                                   MEAN, STD, "", "", 2000, 0.01, progress=progress)
     assert [row[:4] for row in table["data"]] == [row[:4] for row in direct[4]]
 
 
-def test_eight_simultaneous_clients_each_get_their_own_result(server, app_module, progress):
+def test_eight_simultaneous_clients_each_get_their_own_result(server, progress):
     # Eight users, eight different patch positions/step counts: each must get the result for ITS input.
     settings = [dict(x=0.15 + 0.1 * i, y=0.8 - 0.08 * i, steps=3 + i % 3) for i in range(8)]
     expected = []
     for setting in settings:
-        direct = app_module.run_patch(str(CHELSEA), ["rainbow disc"], None, setting["x"], setting["y"], 0.3,
+        direct = run_patch(str(CHELSEA), ["rainbow disc"], None, setting["x"], setting["y"], 0.3,
                                       setting["steps"], 0, [IMAGENET], None, 224, MEAN, STD, "", "", 2000, 0.01,
                                       progress=progress)
         expected.append(direct)

@@ -15,6 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from propgrad.app import parsing, results, settings, shared
+from propgrad.app.tabs import dynamics as dynamics_tab
+from propgrad.app.tabs import edit as edit_tab
+from propgrad.app.tabs import patch as patch_tab
+from propgrad.app.tabs import turntable as turntable_tab
+from propgrad.lesions.models import example_paths as lesion_examples
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 CHELSEA = str(ASSETS / "examples" / "chelsea.jpg")
@@ -28,26 +35,26 @@ def model_args(bundled=(IMAGENET,), files=None, input_size=224, mean=MEAN, std=S
                 class_names=class_names, outputs=outputs, n_permutations=permutations, alpha=alpha)
 
 
-def patch_call(app, progress, **overrides):
+def patch_call(progress, **overrides):
     args = dict(image=CHELSEA, patch_names=["rainbow disc"], patch_files=None, x=0.5, y=0.5, scale=0.3, steps=4,
                 seed=0, **model_args())
     args.update(overrides)
-    return app.run_patch(**args, progress=progress)
+    return patch_tab.run_patch(**args, progress=progress)
 
 
-def edit_call(app, progress, **overrides):
+def edit_call(progress, **overrides):
     args = dict(image=CHELSEA, instruction="", editor="parametric: brightness", max_guidance=15,
                 image_guidance=2.5, steps=4, denoising_steps=20, seeds="0", edit_end=0.2, **model_args())
     args.update(overrides)
-    return app.run_edit(**args, progress=progress)
+    return edit_tab.run_edit(**args, progress=progress)
 
 
-def turntable_call(app, progress, **overrides):
-    frames = app.turntable_frames()[::6]
-    args = dict(frames=frames, rotation=360, use_clip=False, classes=app.DEFAULT_CLASSES, clip_model="ViT-B-32",
+def turntable_call(progress, **overrides):
+    frames = turntable_tab.turntable_frames()[::6]
+    args = dict(frames=frames, rotation=360, use_clip=False, classes=turntable_tab.DEFAULT_CLASSES, clip_model="ViT-B-32",
                 clip_pretrained="openai", seed=0, **model_args(outputs="coffee mug"))
     args.update(overrides)
-    return app.run_turntable(**args, progress=progress)
+    return turntable_tab.run_turntable(**args, progress=progress)
 
 
 def check_outputs(outputs, n_rows):
@@ -71,52 +78,52 @@ def check_outputs(outputs, n_rows):
 # What works
 
 
-def test_patch_default_returns_every_output(app_module, progress):
-    outputs = patch_call(app_module, progress, patch_names=["rainbow disc", "rings"])
+def test_patch_default_returns_every_output(progress):
+    outputs = patch_call(progress, patch_names=["rainbow disc", "rings"])
     report = check_outputs(outputs, 1)
     assert report["models"][0]["name"] == IMAGENET
     assert len(report["series_labels"]) == 2  # two patches: a mean curve with a spread
     assert progress.calls and progress.calls[-1][0] == pytest.approx(1.0)
 
 
-def test_same_inputs_same_result_in_separate_folders(app_module, progress):
-    first = patch_call(app_module, progress)
-    second = patch_call(app_module, progress)
+def test_same_inputs_same_result_in_separate_folders(progress):
+    first = patch_call(progress)
+    second = patch_call(progress)
     assert first[4] == second[4]
     assert Path(first[6]).parent != Path(second[6]).parent  # one private folder per request
 
 
-def test_edit_tab_parametric_editor_works_offline(app_module, progress):
-    report = check_outputs(edit_call(app_module, progress, editor="parametric: hue", edit_end=120), 1)
+def test_edit_tab_parametric_editor_works_offline(progress):
+    report = check_outputs(edit_call(progress, editor="parametric: hue", edit_end=120), 1)
     assert report["property_name"] == "hue rotation (degrees)"
 
 
-def test_edit_tab_lists_parametric_editors_and_says_why(app_module):
-    available, message = app_module.instruct_pix2pix_status()
-    choices = app_module.editor_choices(available)
+def test_edit_tab_lists_parametric_editors_and_says_why():
+    available, message = edit_tab.instruct_pix2pix_status()
+    choices = edit_tab.editor_choices(available)
     assert "parametric: brightness" in choices and "parametric: rotation" in choices
-    assert (app_module.IP2P in choices) == available
+    assert (edit_tab.IP2P in choices) == available
     if not available:
         assert "not on this machine" in message
 
 
-def test_turntable_default_frames_score_the_mug(app_module, progress):
-    outputs = turntable_call(app_module, progress)
+def test_turntable_default_frames_score_the_mug(progress):
+    outputs = turntable_call(progress)
     report = check_outputs(outputs, 1)
     assert outputs[4][0][1] == "coffee mug"
     assert report["property_name"] == "turntable angle (degrees)"
     assert report["values"][:2] == [0.0, 60.0]
 
 
-def test_uploaded_torchscript_runs_side_by_side(app_module, progress, tiny_torchscript):
-    outputs = patch_call(app_module, progress, **model_args(files=[str(tiny_torchscript)], input_size=64,
+def test_uploaded_torchscript_runs_side_by_side(progress, tiny_torchscript):
+    outputs = patch_call(progress, **model_args(files=[str(tiny_torchscript)], input_size=64,
                                                             class_names="red, green, blue"))
     models = [row[0] for row in outputs[4]]
     assert models == [IMAGENET, "tiny (uploaded)"]
     assert outputs[4][1][1] in {"red", "green", "blue"}
 
 
-def test_a_one_logit_upload_said_to_return_logits(app_module, progress, tmp_path):
+def test_a_one_logit_upload_said_to_return_logits(progress, tmp_path):
     import torch
 
     class RedLogit(torch.nn.Module):  # 0.5 on grey probes, so "auto" would take it for a probability
@@ -127,15 +134,15 @@ def test_a_one_logit_upload_said_to_return_logits(app_module, progress, tmp_path
     torch.jit.save(torch.jit.trace(RedLogit(), torch.rand(2, 3, 32, 32)), path)
     arguments = dict(bundled=[], files=[str(path)], input_size=32, mean="0, 0, 0", std="1, 1, 1", class_names="red",
                      outputs="all")
-    outputs = patch_call(app_module, progress, **arguments, outputs_are="logits")
+    outputs = patch_call(progress, **arguments, outputs_are="logits")
     assert [row[:2] for row in outputs[4]] == [["red (uploaded)", "not red"], ["red (uploaded)", "red"]]
     assert outputs[4][0][2] == pytest.approx(outputs[4][1][2])  # |d(1 - p)| = |dp|
     with pytest.raises(gr.Error, match="--outputs-are logits; in the app 'Uploaded models return: logits'"):
-        patch_call(app_module, progress, **arguments, outputs_are="auto")
+        patch_call(progress, **arguments, outputs_are="auto")
 
 
-def test_hub_classifier_from_a_folder_runs_side_by_side(app_module, progress, tiny_vit_folder):
-    outputs = patch_call(app_module, progress, bundled=[], outputs="all",
+def test_hub_classifier_from_a_folder_runs_side_by_side(progress, tiny_vit_folder):
+    outputs = patch_call(progress, bundled=[], outputs="all",
                          hub_ids=f"{tiny_vit_folder}\n{tiny_vit_folder}")  # named twice: one model
     assert [(row[0], row[1]) for row in outputs[4]] == [(str(tiny_vit_folder), name) for name in ("cat", "dog", "fox")]
     for row in outputs[4]:
@@ -143,7 +150,7 @@ def test_hub_classifier_from_a_folder_runs_side_by_side(app_module, progress, ti
 
 
 @pytest.mark.parametrize("kind", ["grayscale", "rgba", "uint16", "huge", "palette"])
-def test_odd_but_valid_images_work(app_module, progress, tiny_torchscript, tmp_path, kind):
+def test_odd_but_valid_images_work(progress, tiny_torchscript, tmp_path, kind):
     rng = np.random.default_rng(0)
     if kind == "grayscale":
         image = Image.fromarray(rng.integers(0, 255, (60, 80), dtype=np.uint8), "L")
@@ -157,7 +164,7 @@ def test_odd_but_valid_images_work(app_module, progress, tiny_torchscript, tmp_p
         image = Image.new("RGB", (5000, 3000), (120, 60, 30))
     path = tmp_path / f"{kind}.png"
     image.save(path)
-    outputs = patch_call(app_module, progress, image=str(path), steps=3,
+    outputs = patch_call(progress, image=str(path), steps=3,
                          **model_args(bundled=(), files=[str(tiny_torchscript)], input_size=32))
     assert len(outputs[4]) == 1
 
@@ -269,43 +276,43 @@ BAD_CASES = [
 
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=[case[0] for case in BAD_CASES])
-def test_bad_input_gives_a_clear_error(app_module, progress, tmp_path, case):
+def test_bad_input_gives_a_clear_error(progress, tmp_path, case):
     _, tab, build, words = case
     call = {"patch": patch_call, "edit": edit_call, "turntable": turntable_call}[tab]
     with pytest.raises(gr.Error) as caught:
-        call(app_module, progress, **build(tmp_path))
+        call(progress, **build(tmp_path))
     message = caught.value.message
     assert words.lower() in message.lower(), message
-    assert "Traceback" not in message and app_module.GENERIC_ERROR != message
+    assert "Traceback" not in message and shared.GENERIC_ERROR != message
     assert not (tmp_path / "pwned").exists()
 
 
-def test_clip_without_weights_says_how_to_get_them(app_module, progress, monkeypatch, tmp_path):
+def test_clip_without_weights_says_how_to_get_them(progress, monkeypatch, tmp_path):
     # A local checkpoint path that does not exist: no download is tried, the message names the problem.
     with pytest.raises(gr.Error) as caught:
-        turntable_call(app_module, progress, use_clip=True, clip_pretrained=str(tmp_path / "missing.bin"))
+        turntable_call(progress, use_clip=True, clip_pretrained=str(tmp_path / "missing.bin"))
     assert "clip" in caught.value.message.lower()
-    assert app_module.GENERIC_ERROR != caught.value.message
+    assert shared.GENERIC_ERROR != caught.value.message
 
 
-def test_unexpected_errors_are_logged_and_shown_generically(app_module, progress, monkeypatch, caplog):
+def test_unexpected_errors_are_logged_and_shown_generically(progress, monkeypatch, caplog):
     def boom(*args, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr(app_module.support, "write_results", boom)
+    monkeypatch.setattr(results, "write_results", boom)
     with pytest.raises(gr.Error) as caught:
-        patch_call(app_module, progress, **model_args(permutations=1000))
-    assert caught.value.message == app_module.GENERIC_ERROR
+        patch_call(progress, **model_args(permutations=1000))
+    assert caught.value.message == shared.GENERIC_ERROR
     assert "internal detail" in caplog.text
 
 
-def test_patch_default_is_the_lesion_scenario_when_it_ships(app_module, progress):
-    defaults = app_module.patch_defaults()
-    if not app_module.lesion_examples():
+def test_patch_default_is_the_lesion_scenario_when_it_ships(progress):
+    defaults = patch_tab.patch_defaults()
+    if not lesion_examples():
         assert defaults["image"].endswith("chelsea.jpg")
         return
     assert "lesions" in defaults["image"] and all(n.startswith("sticker") for n in defaults["patch_names"])
-    outputs = app_module.run_patch(defaults["image"], defaults["patch_names"], None, defaults["x"], defaults["y"],
+    outputs = patch_tab.run_patch(defaults["image"], defaults["patch_names"], None, defaults["x"], defaults["y"],
                                    defaults["scale"], defaults["steps"], 0, defaults["models"], None, 224, MEAN, STD,
                                    "", "", 2000, 0.01, progress=progress)
     check_outputs(outputs, len(defaults["models"]))
@@ -314,33 +321,33 @@ def test_patch_default_is_the_lesion_scenario_when_it_ships(app_module, progress
     assert scores["Lesion CNN (biased)"] > 5 * scores["Lesion CNN (unbiased)"]
 
 
-def test_training_dynamics_handler(app_module, progress):
-    variants = app_module.support.dynamics_variants()
+def test_training_dynamics_handler(progress):
+    variants = dynamics_tab.dynamics_variants()
     if not variants:
         pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
-    image = str(app_module.lesion_examples()[0])
-    plot, table, csv_path = app_module.run_dynamics(image, variants[:1], 4, 0, 500, 0.01, progress=progress)
+    image = str(lesion_examples()[0])
+    plot, table, csv_path = dynamics_tab.run_dynamics(image, variants[:1], 4, 0, 500, 0.01, progress=progress)
     assert Image.open(plot).format == "PNG" and len(table) >= 2 and Path(csv_path).read_text().count("\n") == len(table) + 1
     with pytest.raises(gr.Error, match="`variants`: tick at least one"):
-        app_module.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
+        dynamics_tab.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
     with pytest.raises(gr.Error, match="no per-epoch checkpoints"):
-        app_module.run_dynamics(image, ["no such variant"], 4, 0, 500, 0.01, progress=progress)
+        dynamics_tab.run_dynamics(image, ["no such variant"], 4, 0, 500, 0.01, progress=progress)
 
 
-def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(app_module, progress, monkeypatch):
+def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(progress, monkeypatch):
     # The real editor path (guidance sweep, several seeds -> several series), on a tiny random-weight
     # pipeline of the real architecture instead of the 5 GB weights.
     diffusion = pytest.importorskip("propgrad.interventions.diffusion")
     from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
 
     pipe = random_instruct_pix2pix("tiny", seed=0)
-    monkeypatch.setattr(app_module, "instruct_pix2pix_status", lambda: (True, "test pipeline"))
+    monkeypatch.setattr(edit_tab, "instruct_pix2pix_status", lambda: (True, "test pipeline"))
     monkeypatch.setattr(diffusion, "load_instruct_pix2pix", lambda *args, **kwargs: pipe)
-    monkeypatch.setattr(app_module, "IP2P_MAX_SIDE", 32)
-    assert app_module.IP2P in app_module.editor_choices(True)
-    outputs = edit_call(app_module, progress, editor=app_module.IP2P, instruction="make the fur white",
+    monkeypatch.setattr(settings, "IP2P_MAX_SIDE", 32)
+    assert edit_tab.IP2P in edit_tab.editor_choices(True)
+    outputs = edit_call(progress, editor=edit_tab.IP2P, instruction="make the fur white",
                         max_guidance=5, steps=3, denoising_steps=2, seeds="0, 1",
-                        **model_args(bundled=("Lesion CNN (biased)",) if app_module.lesion_examples() else (IMAGENET,)))
+                        **model_args(bundled=("Lesion CNN (biased)",) if lesion_examples() else (IMAGENET,)))
     report = check_outputs(outputs, 1)
     assert report["property_name"] == "text guidance scale"
     assert len(report["series_labels"]) == 2  # one series per seed
@@ -364,25 +371,25 @@ AUTHORS = Path(__file__).resolve().parents[2] / "shared" / "third_party" / "prop
 
 
 @pytest.mark.skipif(not AUTHORS.is_dir(), reason="the authors' checkpoints are not in ../shared")
-def test_uploaded_convmixer_with_blank_preprocessing_uses_its_own(app_module, progress):
+def test_uploaded_convmixer_with_blank_preprocessing_uses_its_own(progress):
     """Blank size/mean/std take the checkpoint's 128 px and 0.5 statistics: the cat stays a cat."""
-    outputs = edit_call(app_module, progress, image=str(AUTHORS / "cat_001.jpg"), steps=3, edit_end=0.9,
+    outputs = edit_call(progress, image=str(AUTHORS / "cat_001.jpg"), steps=3, edit_end=0.9,
                         **model_args(bundled=(), files=[str(AUTHORS / "convmixer_unbiased.pth")], input_size=None,
                                      mean="", std=""))
     row = outputs[4][0]
     assert row[0] == "convmixer_unbiased (uploaded)" and row[1] == "cat"
 
 
-def test_review_cases_that_must_work(app_module, progress):
+def test_review_cases_that_must_work(progress):
     """A large hue rotation wraps around; several seeds with a parametric edit give one series and a note;
     a patch ticked twice is one series; the exact ImageNet name picks the dog, not the sweater."""
-    hue = edit_call(app_module, progress, editor="parametric: hue", edit_end=5000, steps=3)
+    hue = edit_call(progress, editor="parametric: hue", edit_end=5000, steps=3)
     assert len(hue[4]) == 1
-    seeds = edit_call(app_module, progress, seeds="0, 1, 2", steps=3)
+    seeds = edit_call(progress, seeds="0, 1, 2", steps=3)
     assert "same for every seed" in seeds[0]
-    twice = patch_call(app_module, progress, patch_names=["rainbow disc", "rainbow disc"])
+    twice = patch_call(progress, patch_names=["rainbow disc", "rainbow disc"])
     assert "series" not in str(twice[4][0][-1])
-    dog = edit_call(app_module, progress, steps=3, **model_args(outputs="Cardigan"))
+    dog = edit_call(progress, steps=3, **model_args(outputs="Cardigan"))
     assert dog[4][0][1] == "Cardigan"
 
 
@@ -403,8 +410,8 @@ def test_flips_name_the_classes_for_one_series_and_count_series_for_several():
         "in 2/3 series, at steps 1, 2")
 
 
-def test_several_patches_report_where_any_series_flips(app_module, progress):
-    outputs = patch_call(app_module, progress, patch_names=["rainbow disc", "rings", "stripes"], steps=6)
+def test_several_patches_report_where_any_series_flips(progress):
+    outputs = patch_call(progress, patch_names=["rainbow disc", "rings", "stripes"], steps=6)
     for row in outputs[4]:
         assert row[5].startswith(("in ", "no flip in 3 series")), row[5]
 
@@ -419,20 +426,16 @@ PETS = _Outputs("pets", ["cat", "dog"])
 
 
 def test_outputs_named_by_some_models_fall_back_with_a_note_for_the_others():
-    from propgrad import app_support as support
-
-    selection, notes = support.select_outputs([IMAGENET_LIKE, PETS], "tiger cat, dog")
+    selection, notes = parsing.select_outputs([IMAGENET_LIKE, PETS], "tiger cat, dog")
     assert selection == {"ImageNet": ["tiger cat"], "pets": ["dog"]}
     assert notes == ["ImageNet has no output 'dog'; skipped for it.", "pets has no output 'tiger cat'; skipped for it."]
-    selection, notes = support.select_outputs([IMAGENET_LIKE, PETS], "cat")
+    selection, notes = parsing.select_outputs([IMAGENET_LIKE, PETS], "cat")
     assert selection == {"ImageNet": None, "pets": ["cat"]}
     assert notes == ["ImageNet has no output 'cat'; scored its predicted class instead."]
 
 
 def test_class_names_with_commas_stay_whole():
-    from propgrad import app_support as support
-
-    selection, _ = support.select_outputs([IMAGENET_LIKE], "Tabby, tabby cat, lynx, catamount")
+    selection, _ = parsing.select_outputs([IMAGENET_LIKE], "Tabby, tabby cat, lynx, catamount")
     assert selection == {"ImageNet": ["tabby, tabby cat", "lynx, catamount"]}
 
 
@@ -442,31 +445,29 @@ def test_class_names_with_commas_stay_whole():
     ("all, cat", r"'all' scores every output; give it alone"),
 ])
 def test_outputs_no_model_has_are_errors_with_the_closest_names(text, message):
-    from propgrad import app_support as support
-
     with pytest.raises(ValueError, match=message):
-        support.select_outputs([IMAGENET_LIKE, PETS], text)
+        parsing.select_outputs([IMAGENET_LIKE, PETS], text)
 
 
-def test_a_misspelt_output_stops_the_run_in_the_app(app_module, progress):
+def test_a_misspelt_output_stops_the_run_in_the_app(progress):
     with pytest.raises(gr.Error, match=r"no model has an output 'zebra-cat'.*leave the box blank"):
-        patch_call(app_module, progress, outputs="zebra-cat")
+        patch_call(progress, outputs="zebra-cat")
 
 
-def test_an_emptied_input_size_box_means_from_the_file(app_module, progress, tiny_torchscript):
+def test_an_emptied_input_size_box_means_from_the_file(progress, tiny_torchscript):
     # Browsers send 0 for a number box the user cleared.
-    outputs = patch_call(app_module, progress, **model_args(bundled=[], files=[str(tiny_torchscript)], input_size=0))
+    outputs = patch_call(progress, **model_args(bundled=[], files=[str(tiny_torchscript)], input_size=0))
     assert outputs[4][0][0] == "tiny (uploaded)"
 
 
 @pytest.mark.parametrize("editor, shown", [("InstructPix2Pix", (True, True, False)),
                                            ("parametric: hue", (False, False, True))])
-def test_only_the_chosen_editors_settings_are_shown(app_module, editor, shown):
-    updates = app_module.show_editor_settings(app_module.IP2P if editor == "InstructPix2Pix" else editor)
+def test_only_the_chosen_editors_settings_are_shown(editor, shown):
+    updates = edit_tab.show_editor_settings(edit_tab.IP2P if editor == "InstructPix2Pix" else editor)
     assert tuple(update["visible"] for update in updates) == shown
 
 
-def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(app_module, progress):
-    outputs = patch_call(app_module, progress, alpha=0.05)
+def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(progress):
+    outputs = patch_call(progress, alpha=0.05)
     assert {row[4] for row in outputs[4]} <= {"yes", "no"}
     assert "alpha = 0.05" in outputs[0]

@@ -211,7 +211,7 @@ def test_regression_models_are_refused(save_tiny_vit, tmp_path):
 def test_loaded_once_and_only_a_few_kept(vit_folder, convnext_folder, tmp_path, monkeypatch):
     loads = []
     real = hub._load
-    monkeypatch.setattr(hub, "_load", lambda source, device: loads.append(source) or real(source, device))
+    monkeypatch.setattr(hub, "_load", lambda source, device, *rest: loads.append(source) or real(source, device, *rest))
     load_hub_classifier(vit_folder)
     load_hub_classifier(vit_folder)
     assert len(loads) == 1
@@ -224,9 +224,9 @@ def test_loaded_once_and_only_a_few_kept(vit_folder, convnext_folder, tmp_path, 
 
 
 def test_the_app_never_names_more_models_than_stay_loaded():
-    from propgrad import app_support
+    from propgrad.app import model_inputs
 
-    assert hub._KEEP_LOADED >= app_support.MAX_HUB_MODELS
+    assert hub._KEEP_LOADED >= model_inputs.MAX_HUB_MODELS
 
 
 def test_one_slow_load_does_not_hold_up_a_cached_model(vit_folder, convnext_folder, monkeypatch):
@@ -236,11 +236,11 @@ def test_one_slow_load_does_not_hold_up_a_cached_model(vit_folder, convnext_fold
     release, started = threading.Event(), threading.Event()
     real = hub._load
 
-    def slow(source, device):
+    def slow(source, device, *rest):
         if source == str(convnext_folder):
             started.set()
             release.wait(30)
-        return real(source, device)
+        return real(source, device, *rest)
 
     monkeypatch.setattr(hub, "_load", slow)
     other = threading.Thread(target=load_hub_classifier, args=(convnext_folder,))
@@ -275,11 +275,11 @@ def test_a_misspelt_hub_id_is_told_apart_from_being_offline(monkeypatch):
 
 
 def test_a_hosted_space_takes_hub_ids_only(monkeypatch, vit_folder):
-    from propgrad import app_support
+    from propgrad.app import model_inputs
 
     monkeypatch.setenv("SPACE_ID", "someone/propgrad")
     with pytest.raises(ValueError, match="takes hub ids only"):
-        app_support.hub_models(str(vit_folder))
+        model_inputs.hub_models(str(vit_folder))
 
 
 def test_explain_runs_a_hub_classifier_end_to_end(vit_folder):

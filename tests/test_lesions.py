@@ -176,7 +176,7 @@ def test_dynamics_command_line_writes_a_plot(tmp_path, capsys):
 
 
 def test_register_lesion_models_offers_the_four_shipped_models():
-    from propgrad.models import registry
+    from propgrad.models import bundled as registry
 
     names = lesion_models.register_lesion_models()
     try:

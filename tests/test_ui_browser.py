@@ -69,7 +69,7 @@ def test_bad_upload_shows_an_error_toast_not_a_traceback(page, tmp_path):
 
 
 def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
-    from propgrad.app_support import dynamics_variants
+    from propgrad.app.tabs.dynamics import dynamics_variants
 
     if not dynamics_variants():
         pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")

@@ -20,6 +20,7 @@ from torch import nn
 
 from .. import paths
 from ..models.base import PROBABILITY
+from ..models.registry import register_model  # the registry imports no model module back
 from .generator import CLASSES
 
 ASSETS = paths.ASSETS / "lesions"
@@ -274,8 +275,6 @@ def register_lesion_models() -> list[str]:
 
     Only models whose weights are present are registered; loading happens when the registry asks.
     """
-    from ..models.registry import register_model
-
     names = []
     for (architecture, variant), name in MODEL_NAMES.items():
         if not weights_path(architecture, variant).is_file():

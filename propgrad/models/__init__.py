@@ -18,12 +18,13 @@ _LAZY = {
     "CHECKPOINT_ENV": "clip", "ClipZeroShot": "clip", "check_classes": "clip",
     "ConvMixerClassifier": "convmixer", "conv_mixer": "convmixer", "load_convmixer": "convmixer",
     "IMAGENET_CLASSES": "efficientnet", "EfficientNetLite0": "efficientnet",
-    "ACCEPTED_FORMATS": "files", "detect_format": "files", "load_model_file": "files",
+    "ACCEPTED_FORMATS": "safe_load", "detect_format": "safe_load", "load_model_file": "files",
     "load_hub_classifier": "hub",
     "IMAGENET_MEAN": "preprocess", "IMAGENET_STD": "preprocess", "ResizeCropNormalize": "preprocess",
     "ResizeNormalize": "preprocess",
-    "bundled_model_names": "registry", "get_model": "registry", "model_description": "registry",
-    "register_model": "registry", "unregister_model": "registry",
+    # Asking for a registered model fills the registry with the shipped ones first.
+    "bundled_model_names": "bundled", "get_model": "bundled", "model_description": "bundled",
+    "register_model": "bundled", "unregister_model": "bundled",
     "TorchClassifier": "torch_model",
 }
 

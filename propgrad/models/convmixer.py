@@ -143,7 +143,7 @@ def load_convmixer(
     >>> model.output_names  # doctest: +SKIP
     ['cat', 'dog']
     """
-    from .files import read_checkpoint  # the one place that opens pickled files safely
+    from .safe_load import read_checkpoint  # the one place that opens pickled files safely
 
     path = Path(path)
     checkpoint = read_checkpoint(path)

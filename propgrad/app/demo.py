@@ -1,0 +1,44 @@
+"""The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import paths
+from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE
+from .tabs import dynamics, edit, patch, turntable
+
+INTRO = """# propgrad: local interventional explanations
+Change one property of one image step by step, run every model on every step, and measure how strongly and how
+systematically each output follows: the expected property gradient magnitude
+**E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing), its shuffle-test p-value
+(two-sided, 10,000 permutations by default) and where the prediction flips.
+Method: Penzel & Denzler, *Locally Explaining Prediction Behavior via Gradual Interventions and Measuring
+Property Gradients*, WACV 2026."""
+
+
+def build_demo() -> gr.Blocks:
+    """The whole app: one tab per intervention source (training dynamics when its checkpoints ship)."""
+    ip2p = edit.instruct_pix2pix_status()
+    variants = dynamics.dynamics_variants()
+    with gr.Blocks(title="propgrad: local interventional explanations", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Diffusion edits"):
+            edit.build_edit_tab(ip2p)
+        with gr.Tab("Patch blending"):
+            patch.build_patch_tab()
+        with gr.Tab("Turntable frames (CLIP)"):
+            turntable.build_turntable_tab()
+        if variants:
+            with gr.Tab("Training dynamics"):
+                dynamics.build_dynamics_tab(variants)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch_kwargs(**overrides) -> dict:
+    """Settings every launch shares (the tests launch with these too)."""
+    kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
+                  allowed_paths=[str(paths.ASSETS)])
+    kwargs.update(overrides)
+    return kwargs

@@ -1,0 +1,128 @@
+"""The app's model boxes -> loaded models: bundled names, uploaded files, hub ids (or folders).
+
+Gradio-free. Bundled and hub models are loaded once per process and shared read-only by every session.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import settings
+from .parsing import check_int, check_suffixes, check_text, parse_names, parse_numbers, shown
+
+MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
+MAX_HUB_MODELS = 4
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def uploaded_models(
+    paths: Sequence[str],
+    *,
+    input_size: int | None,
+    mean: str | None,
+    std: str | None,
+    class_names: str,
+    outputs_are: str = "auto",
+) -> list:
+    """Load uploaded ``.pt2`` / TorchScript / ConvMixer files with the preprocessing the user gave.
+
+    Blank ``input_size``, ``mean`` or ``std`` take the file's own defaults; ``outputs_are`` is what the
+    files return: 'auto', 'logits', 'probabilities' or 'scores'.
+
+    Files are never unpickled with arbitrary code: loading goes through
+    :func:`propgrad.models.files.load_model_file`, which reads exported programs and TorchScript
+    archives only.
+    """
+    from ..models.base import softmax_for
+    from ..models.files import load_model_file
+
+    paths = check_suffixes(paths, MODEL_SUFFIXES, name="model file")
+    outputs_are = check_text(outputs_are, name="uploaded models return")
+    apply_softmax = softmax_for(outputs_are or "auto")
+    # Blank fields mean "from the file": a .pt2's exported size, a ConvMixer checkpoint's 128 px and
+    # 0.5 mean/std, else 224 px with ImageNet statistics.
+    # The browser sends 0 for an emptied number box: 0 means "from the file" too.
+    size = None if _blank(input_size) or input_size == 0 else check_int(input_size, name="input size", low=16,
+                                                                          high=1024)
+    mean_values = None if _blank(mean) else parse_numbers(mean, name="mean", count=3)
+    std_values = None if _blank(std) else parse_numbers(std, name="std", count=3)
+    if std_values is not None and any(v <= 0 for v in std_values):
+        raise ValueError(f"`std` must be positive, got {std!r}")
+    names = parse_names(class_names, name="class names") or None
+    models = []
+    for number, path in enumerate(paths):
+        label = f"{Path(path).stem} (uploaded)"
+        if any(Path(other).stem == Path(path).stem for other in paths[:number]):
+            label = f"{Path(path).stem} (uploaded {number + 1})"  # same file name from another folder
+        models.append(
+            load_model_file(
+                path, input_size=size and (size, size), mean=mean_values, std=std_values, class_names=names,
+                name=label, apply_softmax=apply_softmax,
+            )
+        )
+    return models
+
+
+def hub_models(text: str | None) -> list:
+    """Hugging Face image classifiers named in ``text``: hub ids or local folders, one per line or comma.
+
+    Loaded by :func:`propgrad.models.hub.load_hub_classifier`, which keeps the few most recent ones
+    loaded and never runs a repository's own code; an id works offline only from the local hub cache.
+    Folders on the server's disk are taken only where :func:`settings.local_paths_allowed` says so.
+    """
+    from ..models.hub import load_hub_classifier, names_a_folder
+
+    sources = list(dict.fromkeys(parse_names(text, name="hub classifiers")))  # the same id twice is one model
+    if len(sources) > MAX_HUB_MODELS:
+        raise ValueError(f"`hub classifiers`: at most {MAX_HUB_MODELS} per run, got {len(sources)}")
+    allow_folders = settings.local_paths_allowed()
+    if not allow_folders:
+        folders = [source for source in sources if names_a_folder(source)]
+        if folders:
+            raise ValueError(f"`hub classifiers`: this server takes hub ids only (like "
+                             f"'google/vit-base-patch16-224'), not folders: {[f[:80] for f in folders]}. "
+                             f"Its operator can allow folders with {settings.ALLOW_LOCAL_PATHS_ENV}=1")
+    return [load_hub_classifier(source, allow_folders=allow_folders) for source in sources]
+
+
+def clip_pretrained(text: str | None) -> str:
+    """The CLIP weights box: an open_clip tag ('openai'), or a checkpoint path where local paths are allowed."""
+    tag = check_text(text, name="CLIP pretrained tag or checkpoint path") or "openai"
+    looks_like_path = any(mark in tag for mark in ("/", "\\", "~")) or tag.startswith(".") or Path(tag).suffix
+    if looks_like_path and not settings.local_paths_allowed():
+        raise ValueError(f"`CLIP pretrained tag or checkpoint path`: this server takes open_clip tags only "
+                         f"(like 'openai'), not paths on its disk. Its operator can allow paths with "
+                         f"{settings.ALLOW_LOCAL_PATHS_ENV}=1")
+    return tag
+
+
+def bundled_models(names: Sequence[str]) -> list:
+    """The registered bundled models ``names``, loaded once per process and shared read-only."""
+    from ..models.bundled import bundled_model_names
+
+    available = bundled_model_names()
+    models = []
+    for name in [names] if isinstance(names, str) else names:
+        if name not in available:
+            raise ValueError(f"`models`: unknown bundled model {shown(name)}; choose from {available}")
+        models.append(_cached_model(name))
+    return models
+
+
+_MODEL_LOCK = threading.Lock()
+_MODELS: dict[str, object] = {}
+
+
+def _cached_model(name: str):
+    # Loading the same weights twice under concurrent first requests would waste memory; the lock
+    # makes the first request load and the others wait for it.
+    with _MODEL_LOCK:
+        if name not in _MODELS:
+            from ..models.bundled import get_model
+
+            _MODELS[name] = get_model(name)
+        return _MODELS[name]

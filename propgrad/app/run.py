@@ -1,0 +1,79 @@
+"""What every tab's handler does once its own boxes are read: pick models, explain, write the results.
+
+Gradio-free: ``progress`` is anything called as ``progress(fraction, desc=...)`` (``gr.Progress`` in the app).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from . import model_inputs, results
+from .parsing import check_float, check_int, check_suffixes, file_path, select_outputs
+
+NO_MODEL = ("`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / TorchScript "
+            "file")
+
+
+def package_progress(progress):
+    """The package's ``progress(fraction, message)`` callback, shown through the app's progress bar."""
+    return lambda fraction, message="": progress(float(fraction), desc=message)
+
+
+def chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids="", outputs_are="auto", extra=(),
+                  missing: str = NO_MODEL) -> list:
+    """Every model the shared model controls name, in the order bundled, hub, uploaded, ``extra``."""
+    paths = [file_path(f, name="model files") for f in (files or [])]
+    chosen = model_inputs.bundled_models(list(bundled or []))
+    chosen += model_inputs.hub_models(hub_ids)
+    if paths:
+        chosen += model_inputs.uploaded_models(paths, input_size=input_size, mean=mean, std=std,
+                                               class_names=class_names, outputs_are=outputs_are)
+    chosen += list(extra)
+    if not chosen:
+        raise ValueError(missing)
+    return chosen
+
+
+def shuffle_test_settings(n_permutations, alpha) -> tuple[int, float]:
+    """(permutations, alpha), checked before any slow work so that a typo does not cost a diffusion sweep."""
+    return (check_int(n_permutations, name="permutations", low=100, high=100_000),
+            check_float(alpha, name="alpha", low=1e-4, high=0.2))
+
+
+def load_input(image, name: str = "image"):
+    """The uploaded image as RGB, or a ValueError naming the box."""
+    from ..images import IMAGE_SUFFIXES, load_image
+
+    if image is None:
+        raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
+    if isinstance(image, (str, os.PathLike)):
+        check_suffixes([str(image)], IMAGE_SUFFIXES, name=name)
+    return load_image(image, name=name)
+
+
+def outputs_for_app(explanation, notes: Sequence[str] = ()) -> tuple:
+    """The seven result components every tab shows, in :func:`shared.result_outputs`' order."""
+    files = results.write_results(explanation)
+    return (
+        results.summary_text(explanation, notes),
+        str(files["strip"]),
+        str(files["animation"]),
+        str(files["curves"]),
+        results.summary_table(explanation),
+        str(files["null"]),
+        str(files["bundle"]),
+    )
+
+
+def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=()) -> tuple:
+    """Explain ``intervention`` for ``models`` and return the result components."""
+    from .. import explain
+
+    selection, selection_notes = select_outputs(models, outputs)
+    n_permutations, alpha = settings
+    explanation = explain(
+        image, intervention, models, outputs_of_interest=selection, n_permutations=n_permutations, alpha=alpha,
+        seed=seed, progress=package_progress(progress),
+    )
+    progress(1.0, desc="drawing plots")
+    return outputs_for_app(explanation, [*notes, *selection_notes])

@@ -1,0 +1,46 @@
+"""How this server is run: limits from the environment, and whether visitors may name the server's files.
+
+Read once at import; ``configure_serving`` is called by ``app.py`` with the address it serves on.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+
+CONCURRENCY = int(os.environ.get("PROPGRAD_CONCURRENCY", "2"))
+MAX_FILE_SIZE = "25mb"
+QUEUE_SIZE = 64
+# Longest side fed to InstructPix2Pix (its training resolution); edits at 512 px take minutes on a CPU.
+IP2P_MAX_SIDE = int(os.environ.get("PROPGRAD_IP2P_MAX_SIDE", "512"))
+# The operator's opt-in to local model folders and checkpoint paths on a server others can reach.
+ALLOW_LOCAL_PATHS_ENV = "PROPGRAD_ALLOW_LOCAL_PATHS"
+
+_serving = {"host": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), "share": False}
+
+
+def configure_serving(host: str | None, share: bool = False) -> None:
+    """Record where the app serves: a loopback address without a share link is this machine only."""
+    _serving.update(host=host or "127.0.0.1", share=bool(share))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_paths_allowed() -> bool:
+    """Whether hub-model folders and CLIP checkpoint paths on the server's disk may be named.
+
+    Only when nobody else can reach the app (a loopback address, no share link, not a Space), or when
+    the operator sets ``PROPGRAD_ALLOW_LOCAL_PATHS=1``: otherwise typing '/etc' would tell a visitor
+    which of the server's paths exist.
+    """
+    if os.environ.get(ALLOW_LOCAL_PATHS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return True
+    if os.environ.get("SPACE_ID"):
+        return False
+    return _is_loopback(_serving["host"]) and not _serving["share"]

@@ -1,0 +1,111 @@
+"""The patch tab: colourful patches blended into one image with rising opacity."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ... import paths
+from ...lesions.models import example_paths
+from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path, shown
+from ..run import chosen_models, explain_for_app, load_input, shuffle_test_settings
+from ..shared import bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input
+from ..settings import CONCURRENCY
+
+ASSETS = paths.ASSETS
+
+
+def patch_choices() -> dict[str, Path]:
+    """Bundled patches by display name: the app's own, then the lesion scenario's when present."""
+    found: dict[str, Path] = {}
+    for folder in (ASSETS / "lesions" / "patches", ASSETS / "patches"):
+        for path in sorted(folder.glob("*.png")) if folder.is_dir() else []:
+            found.setdefault(path.stem.replace("_", " "), path)
+    return found
+
+
+def patch_defaults() -> dict:
+    """The patch tab's default example: the skin-lesion scenario when it ships, else a bundled photo."""
+    lesions = example_paths()
+    lesion_models = [n for n in bundled_names() if "lesion cnn" in n.lower()]
+    return dict(
+        image=str(lesions[0] if lesions else ASSETS / "examples" / "chelsea.jpg"),
+        patch_names=list(patch_choices())[:3],
+        x=0.8 if lesions else 0.5,
+        y=0.2 if lesions else 0.5,
+        scale=0.3,
+        steps=10,
+        models=lesion_models or default_models(),
+    )
+
+
+@friendly_errors
+def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled, files, input_size, mean,
+              std, class_names, outputs, n_permutations, alpha, hub_ids="", outputs_are="auto",
+              progress=gr.Progress()):
+    """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve."""
+    from ... import PatchBlend
+
+    shuffle = shuffle_test_settings(n_permutations, alpha)
+    picture = load_input(image)
+    available = patch_choices()
+    patches, labels = [], []
+    if isinstance(patch_names, str):
+        patch_names = [patch_names]
+    for name in dict.fromkeys(patch_names or []):  # a patch ticked twice is one series, not two
+        if name not in available:
+            raise ValueError(f"`patches`: unknown bundled patch {shown(name)}; choose from {sorted(available)}")
+        patches.append(available[name])
+        labels.append(name)
+    uploads = check_suffixes([file_path(f, name="patch upload") for f in (patch_files or [])],
+                                     (".png", ".webp", ".gif", ".jpg", ".jpeg"), name="patch upload")
+    patches += uploads
+    labels += [Path(p).stem for p in uploads]
+    if not patches:
+        raise ValueError("`patches` is empty: tick at least one bundled patch or upload a PNG with transparency")
+    intervention = PatchBlend(
+        patches,
+        position=(check_float(x, name="patch x", low=0, high=1),
+                  check_float(y, name="patch y", low=0, high=1)),
+        scale=check_float(scale, name="patch scale", low=0.02, high=1),
+        steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
+        labels=labels,
+    )
+    models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
+    seed = check_int(seed, name="seed", low=0, high=MAX_SEED)
+    return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress)
+
+
+def build_patch_tab() -> None:
+    lesions = example_paths()
+    defaults = patch_defaults()
+    patches = patch_choices()
+    gr.Markdown("Blend colourful patches into the image with opacity rising from 0 to 1. Several patches give "
+                "a mean curve with a band (one standard deviation)."
+                + (" Default: a synthetic melanoma with the lesion scenario's stickers; a classifier trained on "
+                   "data where stickers co-occur with benign nevi should react to them." if lesions else
+                   " The skin-lesion scenario is not in this build; the default is a bundled photo."))
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None,
+                                               label="Image", sources=["upload", "clipboard"]))
+            patch_names = gr.CheckboxGroup(list(patches), value=defaults["patch_names"], label="Bundled patches",
+                                           elem_id="patch-patches")
+            patch_files = gr.File(label="Your patches (PNG with transparency)", file_count="multiple",
+                                  file_types=["image"])
+        with gr.Column(scale=1):
+            with gr.Row():
+                x = gr.Slider(0, 1, value=defaults["x"], step=0.01, label="Patch centre x (fraction)")
+                y = gr.Slider(0, 1, value=defaults["y"], step=0.01, label="Patch centre y (fraction)")
+            scale = gr.Slider(0.05, 1, value=defaults["scale"], step=0.01, label="Patch size (fraction of the short side)")
+            steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
+            seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
+            controls = model_controls(defaults["models"])
+            button = gr.Button("Run", variant="primary", elem_id="patch-run")
+    outputs = result_outputs("patch")
+    inputs = [image, patch_names, patch_files, x, y, scale, steps, seed, *controls.inputs()]
+    button.click(run_patch, inputs, outputs, api_name="patch", concurrency_limit=CONCURRENCY)
+    examples = [[str(p), 0.8, 0.2, 0.3] for p in lesions[:4]]
+    examples += [[str(ASSETS / "examples" / "chelsea.jpg"), 0.45, 0.35, 0.3],
+                 [str(ASSETS / "examples" / "coffee.jpg"), 0.5, 0.45, 0.35]]
+    gr.Examples(examples, [image, x, y, scale], label="Examples (bundled images)")

@@ -1,0 +1,103 @@
+"""The turntable tab: uploaded frames of an object turning, scored by classifiers and CLIP zero-shot."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from ... import paths
+from ...errors import ModelUnavailableError
+from ...images import IMAGE_SUFFIXES
+from ..model_inputs import clip_pretrained as checked_clip_pretrained
+from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffixes, check_text, file_path,
+                       parse_classes)
+from ..run import chosen_models, explain_for_app, shuffle_test_settings
+from ..settings import CONCURRENCY, local_paths_allowed
+from ..shared import default_models, friendly_errors, model_controls, result_outputs
+
+ASSETS = paths.ASSETS
+
+
+def turntable_frames() -> list[str]:
+    return [str(p) for p in sorted((ASSETS / "turntable").glob("*.png"))]
+
+
+DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a handle; a cup of coffee\n"
+                   "barrel: a photo of a barrel; a small drum\n"
+                   "pitcher: a photo of a pitcher; a jug")
+
+
+@friendly_errors
+def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, bundled, files,
+                  input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids="",
+                  outputs_are="auto", progress=gr.Progress()):
+    """Score uploaded frames (ordered by file name) with the bundled models and/or CLIP zero-shot."""
+    from ... import Frames
+
+    shuffle = shuffle_test_settings(n_permutations, alpha)
+    paths = [file_path(f, name="frames") for f in (frames or [])]
+    if len(paths) < 3:
+        raise ValueError(f"`frames`: upload at least 3 frames (ordered by file name), got {len(paths)}")
+    if len(paths) > MAX_FRAMES:
+        raise ValueError(f"`frames`: at most {MAX_FRAMES} frames per run, got {len(paths)}; "
+                         "keep every n-th frame")
+    check_suffixes(paths, IMAGE_SUFFIXES, name="frames")
+    rotation = check_float(rotation or 0, name="total rotation", low=0, high=3600)
+    values = None
+    property_name = "frame"
+    if rotation > 0:
+        values = list(np.arange(len(paths)) * rotation / len(paths))
+        property_name = "turntable angle (degrees)"
+    intervention = Frames(paths, values=values, property_name=property_name)
+    clip = []
+    if use_clip:
+        try:
+            from ...models.clip import ClipZeroShot
+        except ImportError as error:
+            raise ModelUnavailableError(f"CLIP zero-shot is not installed in this build ({error}); "
+                                        "untick CLIP and use the bundled classifier") from error
+        progress(0.0, desc="loading CLIP")
+        clip.append(ClipZeroShot(parse_classes(classes),
+                                 model_name=check_text(clip_model, name="open_clip model", max_length=100) or "ViT-B-32",
+                                 pretrained=checked_clip_pretrained(clip_pretrained)))
+    models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are, extra=clip,
+                           missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
+                                   "TorchScript file")
+    seed = check_int(seed, name="seed", low=0, high=MAX_SEED)
+    try:
+        return explain_for_app(None, intervention, models, outputs, shuffle, seed, progress)
+    except ModelUnavailableError as error:
+        if not clip:
+            raise
+        # The package speaks of arguments; here the user has boxes to fill in.
+        where = ("type the checkpoint file's path into 'Pretrained tag or local checkpoint path' (the open_clip "
+                 "model must match it)" if local_paths_allowed() else
+                 "this server takes open_clip tags only, so its operator must place the weights in the cache")
+        raise ModelUnavailableError(f"{error} In this app: {where}, or untick CLIP to use the other models.") from None
+
+
+def build_turntable_tab() -> None:
+    gr.Markdown("Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning "
+                "360 degrees in 36 frames, made by `propgrad.turntable`. CLIP needs its weights (hub tag or a local "
+                "checkpoint); the bundled ImageNet classifier always works.")
+    frames_value = turntable_frames()
+    with gr.Row():
+        with gr.Column(scale=1):
+            frames = gr.File(frames_value, label="Frames (ordered by file name)", file_count="multiple",
+                             file_types=["image"], height=220)
+            rotation = gr.Number(360, label="Total rotation covered by the frames (degrees; 0 = number them)")
+            seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
+        with gr.Column(scale=1):
+            use_clip = gr.Checkbox(False, label="Add CLIP zero-shot (open_clip; needs weights)")
+            classes = gr.Textbox(DEFAULT_CLASSES, lines=4,
+                                 label="CLIP classes: one per line, 'class: description; description; ...'")
+            with gr.Row():
+                clip_model = gr.Textbox("ViT-B-32", label="open_clip model")
+                clip_pretrained = gr.Textbox("openai", label="Pretrained tag or local checkpoint path")
+            controls = model_controls(default_models(), outputs="coffee mug")
+            button = gr.Button("Run", variant="primary", elem_id="turntable-run")
+    outputs = result_outputs("turntable")
+    inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
+    button.click(run_turntable, inputs, outputs, api_name="turntable", concurrency_limit=CONCURRENCY)
+    gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
+                example_labels=["Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)"],
+                label="Examples (rendered by propgrad.turntable)")
