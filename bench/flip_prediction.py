@@ -41,6 +41,8 @@ from propgrad.lesions.generator import MELANOMA, make_dataset, random_patch_plac
 from propgrad.lesions.models import load_lesion_model, patch_paths  # noqa: E402
 from propgrad.lesions.train import TEST_SEED_OFFSET  # noqa: E402
 from propgrad.score import prediction_flips, property_gradient  # noqa: E402
+# The threshold fitting lives in the package, where study reports use it too.
+from propgrad.study.flip_prediction import best_threshold, resampled_accuracy, roc_auc  # noqa: E402
 
 BENCH_SEED = 11
 # Wider than the training stickers' range, so that small stickers often leave the prediction alone
@@ -85,48 +87,6 @@ def saliency_methods(module: torch.nn.Module, layer: torch.nn.Module, size: int)
         "KernelSHAP": one_by_one(kernel_shap, n_samples=100, perturbations_per_eval=100),
         "DeepLift": lambda x, t: deeplift.attribute(x, target=t),
     }
-
-
-def best_threshold(feature: np.ndarray, label: np.ndarray) -> tuple[float, int, float]:
-    """Threshold t and direction d maximising the accuracy of "flip iff d * (feature - t) > 0", and that accuracy.
-
-    Both directions are allowed, so a method whose map changes *less* when the prediction flips is
-    not penalised for the sign.
-    """
-    values = np.unique(feature)
-    candidates = np.concatenate([[values[0] - 1.0], (values[:-1] + values[1:]) / 2, [values[-1] + 1.0]])
-    above = feature[None, :] > candidates[:, None]
-    truth = label[None, :].astype(bool)
-    accuracy = np.stack([(above == truth).mean(axis=1), (~above == truth).mean(axis=1)])  # (direction, t)
-    direction, best = np.unravel_index(int(np.argmax(accuracy)), accuracy.shape)
-    return float(candidates[best]), 1 if direction == 0 else -1, float(accuracy[direction, best])
-
-
-def predict_flip(feature: np.ndarray, threshold: float, direction: int) -> np.ndarray:
-    above = feature > threshold
-    return above if direction == 1 else ~above
-
-
-def roc_auc(feature: np.ndarray, label: np.ndarray) -> float:
-    """Probability that a flipping image scores above a non-flipping one (ties count half)."""
-    positive, negative = feature[label == 1], feature[label == 0]
-    if not len(positive) or not len(negative):
-        return float("nan")
-    greater = (positive[:, None] > negative[None, :]).mean()
-    ties = (positive[:, None] == negative[None, :]).mean()
-    return float(greater + 0.5 * ties)
-
-
-def resampled_accuracy(feature: np.ndarray, label: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """Accuracy on a held-out random half with the threshold fitted on the other half, per resample."""
-    rng = np.random.default_rng(seed)
-    accuracies = []
-    for _ in range(resamples):
-        order = rng.permutation(len(feature))
-        fit, test = order[: len(order) // 2], order[len(order) // 2 :]
-        threshold, direction, _ = best_threshold(feature[fit], label[fit])
-        accuracies.append((predict_flip(feature[test], threshold, direction) == label[test].astype(bool)).mean())
-    return np.array(accuracies)
 
 
 def main(argv=None) -> dict:

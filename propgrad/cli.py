@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="list the bundled models")
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
+    commands.add_parser("study", help="many images: images x interventions x models, resumable, in-process, "
+                        "local processes or Ray (see its --help)", add_help=False)
     return parser
 
 
@@ -179,6 +181,10 @@ def run_models() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["study"]:
+        from .study.cli import main as study_main
+
+        return study_main(argv[1:])
     if argv[:1] == ["dynamics"]:
         from .lesions.dynamics import main as dynamics_main
 

@@ -1,0 +1,134 @@
+"""Stored results -> the study's aggregates (the paper's Table 3 per model x intervention, mean curves).
+
+Everything here reads results.csv and curves.csv as stored, so aggregates can be regenerated at any
+time without running a model. Per-series scores are recomputed from the stored curves with the same
+formula as :func:`propgrad.score.property_gradient` (a cheap numpy step, not a model run).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..score import property_gradient
+from .flip_prediction import FlipPrediction, flip_prediction
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One model under one intervention, over every image (and every series of every image).
+
+    ``score_mean``/``score_std`` are over series (an image with 3 patches gives 3 series, as in the
+    paper's Table 3); ``significant_share`` is over images (each image's p-value tests its mean score);
+    ``flip_share`` is over series; ``flip_accuracy`` predicts "the last step's prediction differs from
+    step 0's" from the series' score (None when too few series flip, or too few do not).
+    """
+
+    intervention: str
+    model: str
+    output: str
+    n_images: int
+    n_series: int
+    score_mean: float
+    score_std: float
+    significant_share: float
+    flip_share: float
+    output_start: float
+    output_end: float
+    flip_accuracy: FlipPrediction | None
+
+
+@dataclass(frozen=True)
+class MeanCurve:
+    """Mean and standard deviation over series of one model's output of interest, per step."""
+
+    intervention: str
+    model: str
+    output: str
+    property_name: str
+    property_values: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    n_series: int
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One series: its score and how often its prediction flipped (for the score-vs-flips figure)."""
+
+    intervention: str
+    model: str
+    image: str
+    score: float
+    flips: int
+    changed: bool
+
+
+def _group_key(row: dict, by_output: bool) -> tuple:
+    return (row["intervention"], row["model"]) + ((row["output"],) if by_output else ())
+
+
+def _by_output(results: list[dict]) -> bool:
+    """Group per output when images carry several outputs of interest ('all', or a list of names)."""
+    counts = defaultdict(int)
+    for row in results:
+        counts[(row["item"], row["model"])] += 1
+    return any(count > 1 for count in counts.values())
+
+
+def _output_label(names: list[str]) -> str:
+    distinct = list(dict.fromkeys(names))
+    return distinct[0] if len(distinct) == 1 else f"predicted class ({len(distinct)} classes)"
+
+
+def series_points(curves: list[dict]) -> list[SeriesPoint]:
+    """Per series: its E[|grad_X F|] (from the stored curve) and its flips."""
+    grouped: dict[tuple, list[dict]] = defaultdict(list)
+    for row in curves:
+        grouped[(row["item"], row["model"], row["output"], row["series"])].append(row)
+    points = []
+    for rows in grouped.values():
+        values = np.array([float(r["value"]) for r in sorted(rows, key=lambda r: int(r["step"]))])
+        first = rows[0]
+        points.append(SeriesPoint(first["intervention"], first["model"], first["image"],
+                                  float(property_gradient(values)), int(first["series_flips"]),
+                                  bool(int(first["series_changed"]))))
+    return points
+
+
+def summarise(results: list[dict], curves: list[dict], property_names: dict | None = None
+              ) -> tuple[list[SummaryRow], list[MeanCurve]]:
+    """Table 3 rows and mean curves, in the order the (intervention, model) pairs first appear."""
+    by_output = _by_output(results)
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in results:
+        groups[_group_key(row, by_output)].append(row)
+    # (intervention, model[, output]) -> (item, output, series) -> that series' rows
+    series_groups: dict[tuple, dict[tuple, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for row in curves:
+        series_groups[_group_key(row, by_output)][(row["item"], row["output"], row["series"])].append(row)
+
+    summary, mean_curves = [], []
+    for key, rows in groups.items():
+        series = [sorted(one, key=lambda r: int(r["step"])) for one in series_groups[key].values()]
+        matrix = np.array([[float(r["value"]) for r in one] for one in series])
+        scores = np.array([float(property_gradient(values)) for values in matrix])
+        flipped = np.array([int(one[0]["series_flips"]) > 0 for one in series])
+        changed = np.array([int(one[0]["series_changed"]) for one in series])
+        output = _output_label([r["output"] for r in rows])
+        summary.append(SummaryRow(
+            intervention=key[0], model=key[1], output=output, n_images=len({r["image"] for r in rows}),
+            n_series=len(series), score_mean=float(scores.mean()) if len(scores) else float("nan"),
+            score_std=float(scores.std()) if len(scores) else float("nan"),
+            significant_share=float(np.mean([int(r["significant"]) for r in rows])),
+            flip_share=float(flipped.mean()) if len(flipped) else float("nan"),
+            output_start=float(np.mean([float(r["output_start"]) for r in rows])),
+            output_end=float(np.mean([float(r["output_end"]) for r in rows])),
+            flip_accuracy=flip_prediction(scores, changed) if len(scores) else None,
+        ))
+        if len(matrix):
+            values = np.array([float(r["property_value"]) for r in series[0]])
+            mean_curves.append(MeanCurve(key[0], key[1], output, (property_names or {}).get(key[0], "step"),
+                                         values, matrix.mean(axis=0), matrix.std(axis=0), len(matrix)))
+    return summary, mean_curves

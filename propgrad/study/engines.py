@@ -1,0 +1,99 @@
+"""Who runs the items: this process (the default), a pool of local processes, or Ray (see ray_engine).
+
+Every engine takes a *worker factory* (a picklable callable that builds an object with
+``run(item) -> ItemResult``, normally ``functools.partial(StudyWorker, definition)``) and yields item
+results as they finish, in any order; the results store puts them in canonical order. Workers are
+built once per process, so models load once per worker, not once per item.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from .items import StudyItem
+from .worker import FAILED, ItemResult
+
+WorkerFactory = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """Run every item here, one after the other: nothing to start, nothing to ship."""
+
+    name = "in-process"
+
+    def run(self, factory: WorkerFactory, items: Iterable[StudyItem]) -> Iterator[ItemResult]:
+        worker = factory()
+        for item in items:
+            yield worker.run(item)
+
+
+# -- local processes -----------------------------------------------------------------------------
+
+_WORKER = None
+
+
+def _start_worker(factory: WorkerFactory, threads: int) -> None:
+    # Each process gets its share of the cores: N processes x all cores each would oversubscribe them.
+    import torch
+
+    torch.set_num_threads(threads)
+    global _WORKER
+    _WORKER = factory()
+
+
+def _run_item(item: StudyItem) -> ItemResult:
+    return _WORKER.run(item)
+
+
+@dataclass(frozen=True)
+class Processes:
+    """``workers`` local processes (spawned, so no parent state such as torch threads leaks in).
+
+    A process that dies (out of memory, a crash in native code) breaks the pool; the items that had
+    not finished are run again in a fresh pool, at most ``retries`` times each, then reported FAILED.
+    """
+
+    workers: int = 2
+    retries: int = 2
+
+    def __post_init__(self):
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"`workers` must be a positive integer, got {self.workers!r}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.workers} processes"
+
+    def run(self, factory: WorkerFactory, items: Iterable[StudyItem]) -> Iterator[ItemResult]:
+        pending = {item.key: item for item in items}
+        attempts: Counter = Counter()
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        while pending:
+            with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_start_worker, initargs=(factory, threads)) as pool:
+                futures = {pool.submit(_run_item, item): item for item in pending.values()}
+                try:
+                    for future in as_completed(futures):
+                        result = future.result()
+                        del pending[futures[future].key]
+                        yield result
+                except BrokenProcessPool as error:
+                    reason = f"worker process died ({error})"
+                else:
+                    continue
+            # Results that arrived before the pool broke are kept; the rest are retried or given up.
+            for future, item in futures.items():
+                if item.key in pending and future.done() and not future.cancelled() and future.exception() is None:
+                    del pending[item.key]
+                    yield future.result()
+            for key in list(pending):
+                attempts[key] += 1
+                if attempts[key] > self.retries:
+                    item = pending.pop(key)
+                    yield ItemResult(item.index, item.key, FAILED, f"{reason}; gave up after {self.retries} retries")

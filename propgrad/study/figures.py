@@ -1,0 +1,82 @@
+"""A study's figures: mean curves with a band per model (paper Fig. 3/5), score against flips (Fig. 6).
+
+Built on ``matplotlib.figure.Figure`` (no pyplot state), in the single-image figures' colours.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..plots import _COLOURS, draws_threshold  # noqa: F401  (one palette for every figure)
+from .aggregate import MeanCurve, SeriesPoint
+
+_COLUMNS = 2
+
+
+def _grid(count: int, width: float = 6.5, height: float = 4.0) -> tuple[Figure, list]:
+    columns = min(_COLUMNS, count)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(width * columns, height * rows), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel().tolist()
+    for axis in axes[count:]:
+        axis.set_visible(False)
+    return figure, axes[:count]
+
+
+def _colour_of(models: list[str]) -> dict[str, str]:
+    return {model: _COLOURS[i % len(_COLOURS)] for i, model in enumerate(dict.fromkeys(models))}
+
+
+def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
+    """One panel per intervention: each model's mean output along the steps, +/- one std as a band."""
+    by_intervention: dict[str, list[MeanCurve]] = defaultdict(list)
+    for curve in curves:
+        by_intervention[curve.intervention].append(curve)
+    colours = _colour_of([c.model for c in curves])
+    figure, axes = _grid(max(1, len(by_intervention)))
+    for axis, (intervention, group) in zip(axes, by_intervention.items()):
+        for curve in group:
+            x = np.arange(len(curve.mean))
+            low, high = curve.mean - curve.std, curve.mean + curve.std
+            if probabilities:
+                low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
+            tint = colours[curve.model]
+            axis.plot(x, curve.mean, marker="o", markersize=3, color=tint,
+                      label=f"{curve.model}: {curve.output} (n = {curve.n_series})")
+            axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
+        values = group[0].property_values
+        ticks = list(range(len(values)))[:: max(1, len(values) // 10)]
+        axis.set_xticks(ticks, [f"{i}\n{values[i]:.3g}" for i in ticks], fontsize=8)
+        axis.set_xlabel(f"step / {group[0].property_name}")
+        axis.set_ylabel("model output (mean ± std over series)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, loc="best")
+        axis.set_title(intervention, fontsize=10, loc="left")
+    return figure
+
+
+def score_vs_flips(points: list[SeriesPoint]) -> Figure:
+    """One panel per intervention: each series' E[|grad_X F|] against its number of prediction flips."""
+    by_intervention: dict[str, list[SeriesPoint]] = defaultdict(list)
+    for point in points:
+        by_intervention[point.intervention].append(point)
+    colours = _colour_of([p.model for p in points])
+    figure, axes = _grid(max(1, len(by_intervention)))
+    rng = np.random.default_rng(0)  # jitter only, so points with equal flip counts stay visible
+    for axis, (intervention, group) in zip(axes, by_intervention.items()):
+        models = list(dict.fromkeys(p.model for p in group))
+        for offset, model in enumerate(models):
+            mine = [p for p in group if p.model == model]
+            flips = np.array([p.flips for p in mine], dtype=float)
+            shift = (offset - (len(models) - 1) / 2) * 0.12
+            axis.scatter([p.score for p in mine], flips + shift + rng.uniform(-0.04, 0.04, len(mine)),
+                         s=18, alpha=0.7, color=colours[model], label=model)
+        axis.set_xlabel("E[|∇X F|] per series")
+        axis.set_ylabel("prediction flips per series")
+        axis.yaxis.get_major_locator().set_params(integer=True)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, loc="best")
+        axis.set_title(intervention, fontsize=10, loc="left")
+    return figure

@@ -1,0 +1,127 @@
+"""Aggregates of a results folder: summary.csv, summary.md (paper Table 3 layout) and figures.
+
+``write_report(folder)`` reads only what the study stored, so ``python -m propgrad study report DIR``
+regenerates everything without running a model.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..plots import save_figure
+from . import figures
+from .aggregate import MeanCurve, SummaryRow, series_points, summarise
+from .store import read_journal, read_results, read_study
+from .worker import FAILED, SKIPPED
+
+SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
+CURVES_PNG, SCATTER_PNG = "mean_curves.png", "score_vs_flips.png"
+SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "score_mean", "score_std",
+                   "significant_share", "flip_share", "output_start", "output_end", "flip_accuracy_held_out",
+                   "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate")
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """A study's aggregates and where they were written.
+
+    ``summary``: one :class:`SummaryRow` per model x intervention; ``curves``: the mean curves;
+    ``skipped``/``failed``: (item, reason) pairs of images that could not be read and items that
+    errored; ``paths``: name -> file of every table and figure.
+    """
+
+    folder: Path
+    summary: list[SummaryRow]
+    curves: list[MeanCurve]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def _number(value: float) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
+
+
+def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
+    rows = []
+    for row in summary:
+        flip = row.flip_accuracy
+        rows.append({
+            "intervention": row.intervention, "model": row.model, "output": row.output, "n_images": row.n_images,
+            "n_series": row.n_series, "score_mean": _number(row.score_mean), "score_std": _number(row.score_std),
+            "significant_share": _number(row.significant_share), "flip_share": _number(row.flip_share),
+            "output_start": _number(row.output_start), "output_end": _number(row.output_end),
+            "flip_accuracy_held_out": _number(flip.held_out_mean) if flip else "",
+            "flip_accuracy_held_out_std": _number(flip.held_out_std) if flip else "",
+            "flip_accuracy_in_sample": _number(flip.in_sample) if flip else "",
+            "flip_auc": _number(flip.auc) if flip else "",
+            "flip_majority_rate": _number(flip.majority) if flip else "",
+        })
+    return rows
+
+
+def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study") -> str:
+    """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
+    lines = [f"# {title}", "",
+             f"| model | intervention | output | E[\\|grad_X F\\|] mean ± std | significant (α = {alpha:g}) "
+             f"| series with a flip | output, step 0 → last | images (series) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in summary:
+        lines.append(f"| {row.model} | {row.intervention} | {row.output} | {row.score_mean:.4f} ± {row.score_std:.4f} "
+                     f"| {row.significant_share:.0%} | {row.flip_share:.0%} | {row.output_start:.2f} → "
+                     f"{row.output_end:.2f} | {row.n_images} ({row.n_series}) |")
+    lines += ["", "## Predicting prediction flips from the score", "",
+              "Per series, label: the last step's prediction differs from step 0's; feature: E[|grad_X F|] of the "
+              "output of interest; threshold and direction fitted on a random half, accuracy on the other "
+              "(10 halves).", "",
+              "| model | intervention | held-out accuracy | in-sample | ROC AUC | majority rate | series |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in summary:
+        flip = row.flip_accuracy
+        if flip is None:
+            lines.append(f"| {row.model} | {row.intervention} | n/a: too few series flip, or too few do not | "
+                         f"| | | {row.n_series} |")
+        else:
+            lines.append(f"| {row.model} | {row.intervention} | {flip.held_out_mean:.3f} ± {flip.held_out_std:.3f} "
+                         f"| {flip.in_sample:.3f} | {flip.auc:.3f} | {flip.majority:.3f} | {flip.n} |")
+    for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
+        if entries:
+            lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
+    """(Re)write summary.csv, summary.md and the figures of the results in ``folder``."""
+    folder = Path(folder)
+    study = read_study(folder)
+    results, curves = read_results(folder)
+    journal = read_journal(folder)
+    properties = {}
+    for key, entry in sorted(journal.items(), key=lambda kv: kv[1]["index"]):
+        label = key.rsplit(" | ", 1)[-1]
+        if entry.get("property_name"):
+            properties.setdefault(label, entry["property_name"])
+    summary, mean = summarise(results, curves, properties)
+    # An unreadable image is one entry, however many interventions it was meant for.
+    skipped = list({k.rsplit(" | ", 1)[0]: e["message"] for k, e in sorted(journal.items(), key=lambda kv: kv[1]["index"])
+                    if e["status"] == SKIPPED}.items())
+    failed = [(k, e["message"]) for k, e in sorted(journal.items(), key=lambda kv: kv[1]["index"])
+              if e["status"] == FAILED]
+    paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
+    with paths["summary.csv"].open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(summary_csv_rows(summary))
+    definition = study.get("definition") or {}
+    alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
+    images = len({row["image"] for row in results}) + len(skipped)
+    title = f"Study: {images} images, {len({r.intervention for r in summary})} interventions, " \
+            f"{len({r.model for r in summary})} models"
+    paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title))
+    if figures_too and mean:
+        probabilities = all(0 <= v <= 1 for c in mean for v in c.mean)
+        paths[CURVES_PNG] = save_figure(figures.mean_curves(mean, probabilities), folder / CURVES_PNG)
+        paths[SCATTER_PNG] = save_figure(figures.score_vs_flips(series_points(curves)), folder / SCATTER_PNG)
+    return StudyReport(folder, summary, mean, skipped, failed, paths)

@@ -1,0 +1,142 @@
+"""The results folder: study.json, results.csv, curves.csv and a journal of finished items.
+
+Results are kept as they finish: each item's rows are appended and flushed, and only then is the item
+written to ``items.jsonl`` (the journal). A run that dies between the two leaves rows whose item is
+not in the journal; on resume they are dropped, as is a half-written trailing line, and the item runs
+again. At the end the tables are rewritten in the canonical item order, so the files do not depend on
+which engine ran the items or in what order they finished.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+from .worker import CURVE_COLUMNS, FAILED, OK, RESULT_COLUMNS, ItemResult
+
+STUDY_FILE, RESULTS_FILE, CURVES_FILE, JOURNAL_FILE = "study.json", "results.csv", "curves.csv", "items.jsonl"
+
+
+class DefinitionMismatch(ValueError):
+    """The folder holds results of another study definition."""
+
+
+def _read_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        text = handle.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # a row cut off mid-write
+    return list(csv.DictReader(text.splitlines()))
+
+
+def read_journal(folder: str | Path) -> dict[str, dict]:
+    """item key -> its last journal entry (status, message, index)."""
+    path = Path(folder) / JOURNAL_FILE
+    entries: dict[str, dict] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # a line cut off mid-write: that item simply runs again
+                continue
+            entries[entry["key"]] = entry
+    return entries
+
+
+def read_results(folder: str | Path) -> tuple[list[dict], list[dict]]:
+    """(results rows, curve rows) as strings, as stored."""
+    folder = Path(folder)
+    return _read_rows(folder / RESULTS_FILE), _read_rows(folder / CURVES_FILE)
+
+
+def read_study(folder: str | Path) -> dict:
+    path = Path(folder) / STUDY_FILE
+    if not path.is_file():
+        raise ValueError(f"{str(folder)!r} is not a study results folder (no {STUDY_FILE})")
+    return json.loads(path.read_text())
+
+
+class ResultsStore:
+    """Appends item results to a study folder and knows which items are already done.
+
+    Parameters
+    ----------
+    folder : path
+        Created if missing. A folder holding another definition's study.json is refused.
+    study : dict
+        What goes into study.json; its ``fingerprint`` decides whether the folder may be resumed.
+    """
+
+    def __init__(self, folder: str | Path, study: dict):
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ValueError(f"`out` {str(self.folder)!r} is a file; give a folder (it is created if missing)")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / STUDY_FILE
+        if path.is_file():
+            stored = json.loads(path.read_text()).get("fingerprint")
+            if stored != study["fingerprint"]:
+                raise DefinitionMismatch(
+                    f"`out` {str(self.folder)!r} holds results of another study definition (fingerprint {stored}, "
+                    f"this one {study['fingerprint']}); choose another folder, or delete that one to start over")
+        elif any(self.folder.iterdir()):
+            raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; choose an empty or new folder")
+        else:
+            path.write_text(json.dumps(study, indent=2, default=list) + "\n")
+        self._journal = read_journal(self.folder)
+        self._tidy()
+        self._files = {name: (self.folder / name).open("a", newline="") for name in (RESULTS_FILE, CURVES_FILE)}
+        self._journal_file = (self.folder / JOURNAL_FILE).open("a")
+
+    def _tidy(self) -> None:
+        # Keep only rows of items the journal says finished: drops a partial item and a cut-off line.
+        done = {key for key, entry in self._journal.items() if entry["status"] == OK}
+        for name, columns in ((RESULTS_FILE, RESULT_COLUMNS), (CURVES_FILE, CURVE_COLUMNS)):
+            rows = [row for row in _read_rows(self.folder / name) if row.get("item") in done]
+            _write(self.folder / name, columns, rows)
+
+    def finished(self) -> set[str]:
+        """Keys of items that need no run: done, or skipped for an unreadable image (failed ones run again)."""
+        return {key for key, entry in self._journal.items() if entry["status"] != FAILED}
+
+    def add(self, result: ItemResult) -> None:
+        """Store one item's rows, flushed to disk, then mark it done in the journal."""
+        if result.status == OK:
+            for name, columns, rows in ((RESULTS_FILE, RESULT_COLUMNS, result.rows),
+                                        (CURVES_FILE, CURVE_COLUMNS, result.curves)):
+                writer = csv.DictWriter(self._files[name], fieldnames=columns)
+                writer.writerows(rows)
+                self._files[name].flush()
+                os.fsync(self._files[name].fileno())
+        entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
+                 "property_name": result.property_name}
+        self._journal[result.key] = entry
+        self._journal_file.write(json.dumps(entry) + "\n")
+        self._journal_file.flush()
+
+    def finish(self, order: dict[str, int]) -> None:
+        """Close the files and rewrite the tables in canonical item order (``order``: key -> index)."""
+        self.close()
+        for name, columns in ((RESULTS_FILE, RESULT_COLUMNS), (CURVES_FILE, CURVE_COLUMNS)):
+            rows = _read_rows(self.folder / name)
+            # A stable sort keeps each item's own row order (models, outputs, series, steps as explained).
+            rows.sort(key=lambda row: order.get(row["item"], len(order)))
+            _write(self.folder / name, columns, rows)
+
+    def close(self) -> None:
+        for handle in (*self._files.values(), self._journal_file):
+            if not handle.closed:
+                handle.close()
+
+
+def _write(path: Path, columns, rows: list[dict]) -> None:
+    """Write a whole table atomically (a temporary file renamed over the old one)."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    with temporary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(temporary, path)

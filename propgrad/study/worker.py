@@ -1,0 +1,135 @@
+"""One item -> its result rows: open the image, run the intervention, explain every model.
+
+The same code runs in every engine (in-process, a process pool, a Ray actor); only who calls
+:meth:`StudyWorker.run` differs. A worker builds its models and interventions once and keeps them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .items import StudyItem
+
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+
+# results.csv: one row per image x intervention x model x output of interest.
+RESULT_COLUMNS = ("item", "image", "label", "intervention", "model", "output", "score", "pvalue", "significant",
+                  "flipped", "flip_share", "first_flip_step", "predicted_step0", "n_series", "output_start",
+                  "output_end")
+# curves.csv: one row per ... x series x step (long format: pandas.read_csv gives a tidy table).
+CURVE_COLUMNS = ("item", "image", "intervention", "model", "output", "series", "series_flips", "series_changed",
+                 "step", "property_value", "value")
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What one item produced: rows for results.csv and curves.csv, or why it has none."""
+
+    index: int
+    key: str
+    status: str
+    message: str = ""
+    property_name: str = ""
+    rows: list[dict] = field(default_factory=list)
+    curves: list[dict] = field(default_factory=list)
+
+
+def _class_name(output_names: list[str], predicted: int) -> str:
+    # A single output column predicts 0/1 by its threshold: class 0 has no name of its own.
+    if len(output_names) == 1:
+        return output_names[0] if predicted else f"not {output_names[0]}"
+    return output_names[int(predicted)]
+
+
+def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dict]]:
+    """The results.csv and curves.csv rows of one explained item."""
+    rows, curves = [], []
+    common = {"item": item.key, "image": item.image.key, "intervention": item.intervention_label}
+    for model in explanation.models:
+        first_steps = [f.flip_steps[0] for f in model.flips if f.flip_steps]
+        for score in model.scores:
+            series = model.outputs[:, :, score.index]
+            rows.append({
+                **common, "label": item.image.label, "model": model.name, "output": score.output,
+                "score": score.score, "pvalue": score.pvalue, "significant": int(score.significant),
+                "flipped": int(any(f.flipped for f in model.flips)),
+                "flip_share": float(np.mean([f.flipped for f in model.flips])),
+                "first_flip_step": min(first_steps) if first_steps else "",
+                "predicted_step0": _class_name(model.output_names, model.flips[0].predicted[0]),
+                "n_series": len(model.flips), "output_start": float(series[:, 0].mean()),
+                "output_end": float(series[:, -1].mean()),
+            })
+            for number, (one, flips) in enumerate(zip(series, model.flips)):
+                label = explanation.series[number].label or f"series {number + 1}"
+                for step, value in enumerate(one):
+                    curves.append({**common, "model": model.name, "output": score.output, "series": label,
+                                   "series_flips": flips.n_flips, "series_changed": int(flips.changed_from_original),
+                                   "step": step, "property_value": float(explanation.series[number].values[step]),
+                                   "value": float(value)})
+    return rows, curves
+
+
+def run_item(item: StudyItem, intervention, models: list, *, outputs, permutations: int, alpha: float,
+             open_image) -> ItemResult:
+    """Explain one item; an unreadable image gives a SKIPPED result, any other error a FAILED one."""
+    from ..explain import explain
+    from .build import placed
+
+    try:
+        image = open_image(item.image)
+    except (ValueError, OSError) as error:
+        return ItemResult(item.index, item.key, SKIPPED, str(error))
+    try:
+        result = explain(image, placed(intervention, item.image.overrides), models, outputs_of_interest=outputs,
+                         n_permutations=permutations, alpha=alpha, seed=item.seed)
+        rows, curves = explanation_rows(item, result)
+    except Exception as error:  # one bad item must not end the study; it is listed in the summary
+        return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
+    return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves)
+
+
+def outputs_selection(outputs, models: list):
+    """The ``outputs_of_interest`` for explain: 'predicted', 'all', or names / column indices."""
+    if isinstance(outputs, str):
+        if outputs in ("predicted", "all"):
+            return outputs
+        from ..explain import split_output_names
+
+        outputs = split_output_names(outputs, [name for model in models for name in model.output_names])
+    return [int(v) if str(v).isdigit() else v for v in outputs]
+
+
+class StudyWorker:
+    """Runs items of one study definition; models and interventions are built on first use, once."""
+
+    def __init__(self, definition):
+        self.definition = definition
+        self._models = None
+        self._interventions: dict[int, object] = {}
+
+    @property
+    def models(self) -> list:
+        if self._models is None:
+            from .build import build_models
+
+            self._models = build_models(self.definition.models)
+        return self._models
+
+    def intervention(self, number: int):
+        if number not in self._interventions:
+            from .build import build_intervention
+
+            self._interventions[number] = build_intervention(self.definition.interventions[number])
+        return self._interventions[number]
+
+    def run(self, item: StudyItem) -> ItemResult:
+        from .inputs import open_image
+
+        try:
+            intervention, models = self.intervention(item.intervention), self.models
+        except Exception as error:  # a model or patch that cannot load fails every item, visibly
+            return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
+        return run_item(item, intervention, models, outputs=outputs_selection(self.definition.outputs, models),
+                        permutations=self.definition.permutations, alpha=self.definition.alpha,
+                        open_image=lambda ref: open_image(ref, self.definition.inputs))
