@@ -219,25 +219,27 @@ def from_toml(path: str | Path) -> StudyDefinition:
         raise ValueError(f"study file {path.name}: not valid TOML ({error})") from error
     where = f"study file {path.name}"
     _check_keys(data, _TOP, where)
-    base = path.parent
-    inputs = dict(data.get("inputs") or {})
-    _check_keys(inputs, _fields(InputSpec), f"{where} [inputs]")
-    inputs["images"] = _relative(inputs.get("images"), base)
-    inputs["dataset"] = _relative(inputs.get("dataset"), base)
+    # Every table's keys first, so a misspelt key is reported before anything missing.
+    for table, cls in (("inputs", InputSpec), ("models", ModelSpec)):
+        _check_keys(data.get(table) or {}, _fields(cls), f"{where} [{table}]")
     raw = data.get("intervention")
-    if raw is None:
-        raise ValueError(f"{where}: no [[intervention]] table; add one, e.g. kind = \"edit\", edit = \"hue\"")
-    tables = [raw] if isinstance(raw, dict) else list(raw)
-    interventions = []
+    tables = [] if raw is None else [raw] if isinstance(raw, dict) else list(raw)
     for number, table in enumerate(tables, start=1):
         _check_keys(table, _fields(InterventionSpec), f"{where} [[intervention]] {number}")
+    base = path.parent
+    inputs = dict(data.get("inputs") or {})
+    inputs["images"] = _relative(inputs.get("images"), base)
+    inputs["dataset"] = _relative(inputs.get("dataset"), base)
+    if not tables:
+        raise ValueError(f"{where}: no [[intervention]] table; add one, e.g. kind = \"edit\", edit = \"hue\"")
+    interventions = []
+    for table in tables:
         table = dict(table)
         table["patches"] = tuple(_relative(p, base) for p in table.get("patches", ()))
         if table.get("region") and Path(base, table["region"]).is_file():
             table["region"] = _relative(table["region"], base)
         interventions.append(InterventionSpec(**table))
     models = dict(data.get("models") or {})
-    _check_keys(models, _fields(ModelSpec), f"{where} [models]")
     models["files"] = tuple(_relative(p, base) for p in models.get("files", ()))
     models["hub"] = tuple(_relative(h, base) if Path(base, h).is_dir() else h for h in models.get("hub", ()))
     scoring = {key: data[key] for key in ("outputs", "permutations", "alpha", "seed") if key in data}

@@ -134,8 +134,8 @@ class RayEngine:
         threads = max(1, int(resources.get("CPU", 1)) // count) if not self.address else 1
         actor_class = ray.remote(_Actor).options(num_cpus=1, num_gpus=1 if gpus else 0,
                                                  max_restarts=self.retries, max_task_retries=self.retries)
-        factory_ref = ray.put(factory)
-        actors = [actor_class.remote(factory_ref, threads) for _ in range(count)]
+        # The factory (a study definition) is small: passed by value, so a restarted actor can rebuild it.
+        actors = [actor_class.remote(factory, threads) for _ in range(count)]
         queue = list(reversed(items))
         in_flight: dict = {}
 
@@ -158,5 +158,5 @@ class RayEngine:
                 yield ItemResult(item.index, item.key, FAILED,
                                  f"Ray worker failed after {self.retries} retries: {type(error).__name__}: "
                                  f"{str(error).splitlines()[0] if str(error) else ''}")
-                actor = actor_class.remote(factory_ref, threads)
+                actor = actor_class.remote(factory, threads)
             submit(actor)

@@ -1,0 +1,232 @@
+"""Studies in this process: end to end, resume, report, definitions, inputs and their errors."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from propgrad.cli import main as cli_main
+from propgrad.study import (
+    DefinitionMismatch,
+    InputSpec,
+    InterventionSpec,
+    ModelSpec,
+    StudyDefinition,
+    flip_prediction,
+    from_toml,
+    run_images,
+    run_study,
+    write_report,
+)
+from propgrad.study.inputs import list_images
+from propgrad.study.items import item_seed, make_items
+
+ROOT = Path(__file__).resolve().parents[1]
+STICKER = ROOT / "assets" / "lesions" / "patches" / "sticker_1.png"
+MODELS = ("Lesion CNN (biased)", "Lesion CNN (unbiased)")
+pytestmark = pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory) -> Path:
+    """Three small synthetic lesions and one file that is not an image."""
+    from propgrad.lesions.generator import make_dataset
+
+    folder = tmp_path_factory.mktemp("lesions")
+    for number, image in enumerate(make_dataset(3, seed=5, size=64).images):
+        image.save(folder / f"lesion_{number}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    return folder
+
+
+def tiny_definition(images: Path, **changes) -> StudyDefinition:
+    settings = dict(permutations=200, seed=3)
+    settings.update(changes)
+    return StudyDefinition(InputSpec(images=str(images)),
+                           (InterventionSpec("patch", patches=(str(STICKER),), steps=4, position=(0.8, 0.2)),),
+                           ModelSpec(names=MODELS), **settings)
+
+
+@pytest.fixture(scope="module")
+def finished(image_folder, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("study") / "results"
+    run_study(tiny_definition(image_folder), out)
+    return out
+
+
+def read(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_study_writes_rows_summary_and_figures(finished):
+    rows = read(finished / "results.csv")
+    assert len(rows) == 3 * len(MODELS)  # images x interventions x models x outputs of interest
+    assert {row["model"] for row in rows} == set(MODELS)
+    assert all(0 <= float(row["pvalue"]) <= 1 and float(row["score"]) >= 0 for row in rows)
+    curves = read(finished / "curves.csv")
+    assert len(curves) == len(rows) * 4  # one per step
+    summary = read(finished / "summary.csv")
+    assert [row["model"] for row in summary] == list(MODELS)
+    assert all(row["n_images"] == "3" for row in summary)
+    markdown = (finished / "summary.md").read_text()
+    assert "broken.png" in markdown and "not a readable image" in markdown  # skipped and listed
+    assert (finished / "mean_curves.png").stat().st_size > 0 and (finished / "score_vs_flips.png").is_file()
+
+
+def test_report_regenerates_the_aggregates(finished, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    for name in ("summary.csv", "summary.md", "mean_curves.png", "score_vs_flips.png"):
+        (copy / name).unlink()
+    assert cli_main(["study", "report", str(copy)]) == 0
+    assert (copy / "summary.csv").read_text() == (finished / "summary.csv").read_text()
+    assert (copy / "summary.md").read_text() == (finished / "summary.md").read_text()
+    assert (copy / "mean_curves.png").is_file()
+
+
+def test_interrupted_study_resumes_to_identical_results(image_folder, finished, tmp_path):
+    out = tmp_path / "resumed"
+
+    def stop_after_two(result, done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_study(tiny_definition(image_folder), out, on_item=stop_after_two)
+    # A row cut off mid-write, as a killed process leaves it.
+    with (out / "results.csv").open("a") as handle:
+        handle.write('"lesion_2.png | patch blend (sticker_1.png)",lesion_2.png,,patch bl')
+    report = run_study(tiny_definition(image_folder), out)
+    for name in ("results.csv", "curves.csv", "summary.csv", "summary.md"):
+        assert (out / name).read_text() == (finished / name).read_text(), name
+    assert [row.model for row in report.summary] == list(MODELS)
+
+
+def test_folder_of_another_definition_is_refused(image_folder, finished):
+    with pytest.raises(DefinitionMismatch, match="another study definition"):
+        run_study(tiny_definition(image_folder, permutations=300), finished)
+
+
+def test_item_seed_depends_on_study_seed_and_key_only():
+    images = list_images(InputSpec(images=str(STICKER.parent)))
+    forward = make_items(images, ["a", "b"], 7)
+    backward = make_items(list(reversed(images)), ["b", "a"], 7)
+    assert {i.key: i.seed for i in forward} == {i.key: i.seed for i in backward}
+    assert item_seed(7, "x") != item_seed(8, "x")
+
+
+def test_toml_study_matches_flags(image_folder, finished, tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(f"""
+permutations = 200
+seed = 3
+[inputs]
+images = "{image_folder}"
+[[intervention]]
+kind = "patch"
+patches = ["{STICKER}"]
+steps = 4
+position = [0.8, 0.2]
+[models]
+names = {json.dumps(list(MODELS))}
+""")
+    assert from_toml(study) == tiny_definition(image_folder)
+    out = tmp_path / "from-toml"
+    assert cli_main(["study", "run", str(study), "--out", str(out), "--no-progress"]) == 0
+    assert (out / "results.csv").read_text() == (finished / "results.csv").read_text()
+    flags = tmp_path / "from-flags"
+    assert cli_main(["study", "--images", str(image_folder), "--patch", str(STICKER), "--steps", "4", "--position",
+                     "0.8", "0.2", "--model", MODELS[0], "--model", MODELS[1], "--permutations", "200", "--seed", "3",
+                     "--out", str(flags), "--no-progress"]) == 0
+    assert (flags / "results.csv").read_text() == (finished / "results.csv").read_text()
+
+
+@pytest.mark.parametrize("table, key", [("", "permutatoins = 10"), ("[inputs]\n", "folder = 'x'"),
+                                        ("[[intervention]]\n", "opacity = 1"), ("[models]\n", "model = 'x'")])
+def test_unknown_toml_key_names_it_and_the_allowed_ones(tmp_path, table, key):
+    study = tmp_path / "study.toml"
+    study.write_text(f"{table}{key}\n")
+    name = key.split(" ")[0]
+    with pytest.raises(ValueError, match=rf"unknown key '{name}'; allowed keys: "):
+        from_toml(study)
+
+
+def test_bad_inputs_have_clear_errors(tmp_path, image_folder):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here")
+    with pytest.raises(ValueError, match="holds no image files"):
+        list_images(InputSpec(images=str(empty)))
+    listing = tmp_path / "list.csv"
+    listing.write_text("path,diagnosis\nlesion_0.png,melanoma\n")
+    with pytest.raises(ValueError, match=r"`label_column` 'label' is not a column of list.csv; its columns: "
+                                         r"\['path', 'diagnosis'\]"):
+        list_images(InputSpec(images=str(listing), label_column="label"))
+    assert cli_main(["study", "--images", str(empty), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+
+
+def test_csv_list_gives_labels_and_placements(tmp_path, image_folder):
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"path,label,position_x,position_y,scale\n{image_folder / 'lesion_0.png'},melanoma,0.2,0.3,0.25\n"
+                       f"{image_folder / 'lesion_1.png'},nevus,,,\n")
+    refs = list_images(InputSpec(images=str(listing)))
+    assert [r.label for r in refs] == ["melanoma", "nevus"]
+    assert refs[0].overrides == {"position_x": 0.2, "position_y": 0.3, "scale": 0.25} and refs[1].overrides == {}
+    report = run_study(StudyDefinition(InputSpec(images=str(listing)),
+                                       (InterventionSpec("patch", patches=(str(STICKER),), steps=4),),
+                                       ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "out")
+    rows = read(tmp_path / "out" / "results.csv")
+    assert [row["label"] for row in rows] == ["melanoma", "nevus"]
+    assert report.summary[0].n_images == 2
+
+
+def test_hugging_face_datasets(tmp_path, image_folder):
+    datasets = pytest.importorskip("datasets")
+    files = [str(image_folder / f"lesion_{i}.png") for i in range(2)]
+    saved = tmp_path / "saved"
+    data = datasets.Dataset.from_dict({"picture": files, "diagnosis": [1, 0]}).cast_column("picture", datasets.Image())
+    data = data.cast_column("diagnosis", datasets.ClassLabel(names=["nevus", "melanoma"]))
+    data.save_to_disk(str(saved))
+    with pytest.raises(ValueError, match=r"`image_column` 'image' is not a column of data set saved; its columns: "
+                                         r"\['picture', 'diagnosis'\]"):
+        list_images(InputSpec(dataset=str(saved)))
+    with pytest.raises(ValueError, match="`label_column` 'label' is not a column"):
+        list_images(InputSpec(dataset=str(saved), image_column="picture", label_column="label"))
+    spec = InputSpec(dataset=str(saved), image_column="picture", label_column="diagnosis")
+    assert [r.label for r in list_images(spec)] == ["melanoma", "nevus"]
+    report = run_study(StudyDefinition(spec, (InterventionSpec("edit", edit="hue", steps=4),),
+                                       ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "out")
+    assert report.summary[0].n_images == 2 and not report.skipped
+    # An imagefolder tree: labels from the sub-folder names.
+    tree = tmp_path / "tree"
+    for label, index in (("melanoma", 0), ("nevus", 1)):
+        (tree / label).mkdir(parents=True)
+        shutil.copy(files[index], tree / label / f"{index}.png")
+    assert sorted(r.label for r in list_images(InputSpec(dataset=str(tree)))) == ["melanoma", "nevus"]
+
+
+def test_run_images_for_the_app(tmp_path, image_folder):
+    from propgrad import PatchBlend
+    from propgrad.models import get_model
+
+    models = [get_model(name) for name in MODELS]
+    in_memory = Image.open(image_folder / "lesion_1.png").convert("RGB")
+    report = run_images([image_folder / "lesion_0.png", in_memory, image_folder / "broken.png"],
+                        PatchBlend([STICKER], steps=4), models, n_permutations=100, out=tmp_path / "small")
+    assert [row.model for row in report.summary] == list(MODELS) and report.summary[0].n_images == 2
+    assert report.skipped and report.skipped[0][0] == "broken.png"
+    curve = report.curves[0]
+    assert curve.mean.shape == (4,) and np.all(curve.std >= 0)
+    assert (report.folder / "results.csv").is_file() and report.paths["summary.md"].is_file()
+
+
+def test_flip_prediction_protocol():
+    result = flip_prediction([0.1, 0.2, 0.3, 0.7, 0.8, 0.9], [0, 0, 0, 1, 1, 1])
+    assert result.in_sample == 1.0 and result.auc == 1.0
+    assert flip_prediction([0.1, 0.2, 0.3], [0, 0, 1]) is None  # one flip: too few to fit a threshold
