@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from .explain import Explanation
 from .interventions.frames import Frames
@@ -84,11 +84,74 @@ def strip_title(explanation: Explanation, series_index: int = 0) -> str:
     return title
 
 
-def image_strip(explanation: Explanation, max_images: int = 10, series_index: int = 0) -> Figure:
+REGION_COLOUR = (255, 214, 0)  # a yellow that reads on fur, sky and shadow alike
+
+
+def _binary(mask: np.ndarray) -> np.ndarray:
+    return np.asarray(mask, dtype=np.float32) >= 0.5
+
+
+def draw_region(image: Image.Image, mask: np.ndarray, *, style: str = "outline", colour=REGION_COLOUR,
+                width: int | None = None, tint: float = 0.35) -> Image.Image:
+    """``image`` with the region drawn on it, so a user can check that the edit hits the intended part.
+
+    Parameters
+    ----------
+    image : PIL image
+        The image the mask belongs to (the mask is resized to it if needed).
+    mask : array (H, W) in [0, 1]
+        The region, e.g. ``explanation.series[0].mask`` or ``resolve_region(...).mask``.
+    style : "outline", "tint" or "both"
+        An outline along the region's border (mask = 0.5), a colour wash over the region, or both.
+    width : int, optional
+        Outline width in px; default about 1 % of the image's short side, at least 2.
+    tint : float
+        Opacity of the wash inside the region.
+
+    Examples
+    --------
+    >>> shown = draw_region(image, explanation.series[0].mask, style="both")  # doctest: +SKIP
+    """
+    from PIL import ImageFilter
+
+    if style not in ("outline", "tint", "both"):
+        raise ValueError(f"`style` must be 'outline', 'tint' or 'both', got {style!r}")
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    mask = np.asarray(mask, dtype=np.float32)
+    if mask.shape != base.shape[:2]:
+        mask = np.asarray(Image.fromarray(mask, "F").resize(image.size, Image.Resampling.BILINEAR))
+    colour = np.asarray(colour, dtype=np.float32)
+    if style in ("tint", "both"):
+        weight = tint * mask.clip(0, 1)[:, :, None]
+        base = base * (1 - weight) + colour * weight
+    if style in ("outline", "both"):
+        inside = Image.fromarray(_binary(mask).astype(np.uint8) * 255)
+        size = width or max(2, round(min(image.size) / 100))
+        kernel = 2 * (size // 2) + 1
+        grown = np.asarray(inside.filter(ImageFilter.MaxFilter(kernel))) > 0
+        shrunk = np.asarray(inside.filter(ImageFilter.MinFilter(kernel))) > 0
+        base[grown & ~shrunk] = colour
+    return Image.fromarray(np.clip(base + 0.5, 0, 255).astype(np.uint8))
+
+
+def region_panel(image: Image.Image, mask: np.ndarray, title: str = "region") -> Figure:
+    """A small figure: the image with the region outlined and tinted, and how much of it the region covers."""
+    figure = Figure(figsize=(3.2, 3.2 * image.height / image.width + 0.45), layout="constrained")
+    axis = figure.subplots()
+    axis.imshow(np.asarray(draw_region(image, mask, style="both")))
+    axis.set_axis_off()
+    axis.set_title(f"{title}: {float(np.mean(mask)):.0%} of the image", fontsize=10, loc="left")
+    return figure
+
+
+def image_strip(explanation: Explanation, max_images: int = 10, series_index: int = 0,
+                show_region: bool = True) -> Figure:
     """One row of the intervention's images, each labelled below with its step and property value.
 
     The title sits at the top left and the labels under the images, so the top right corner stays
-    empty: the app's image toolbar (full screen, download) sits there.
+    empty: the app's image toolbar (full screen, download) sits there. A region edit's series (with a
+    ``mask``) gets the region's border drawn on every image (``show_region``), so the strip shows
+    where the edit applies.
     """
     series = explanation.series[series_index]
     indices = strip_indices(len(series), max_images)
@@ -97,8 +160,12 @@ def image_strip(explanation: Explanation, max_images: int = 10, series_index: in
     size = _text_size(width)
     figure = Figure(figsize=(width, 1.2 * aspect + 3.4 * size / 72 + 0.05), layout="constrained")
     axes = figure.subplots(1, len(indices), squeeze=False)[0]
+    region = _binary(series.mask) if show_region and series.mask is not None else None
     for axis, index in zip(axes, indices):
         axis.imshow(np.asarray(series.images[index]))
+        if region is not None and region.any() and not region.all():
+            axis.contour(region.astype(np.float32), levels=[0.5], colors=[np.asarray(REGION_COLOUR) / 255],
+                         linewidths=0.8)
         axis.set_axis_off()
         axis.text(0.5, -0.04, f"step {index}\n{_format_value(series.values[index])}", transform=axis.transAxes,
                   ha="center", va="top", fontsize=size)
@@ -260,3 +327,63 @@ def save_animation(explanation: Explanation, path: str | Path, duration_ms: int 
     path = Path(path)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
     return path
+
+
+def comparison_figure(comparison, max_columns: int = 4) -> Figure:
+    """Each property side by side: its strongest step with the region drawn on, and every model's curve below.
+
+    ``comparison`` is a :class:`propgrad.compare.PropertyComparison`. Columns follow the order the
+    properties were given in; the curves share the y axis so that properties compare at a glance, and
+    each legend entry carries E[|grad_X F|], the p-value (* significant) and the Benjamini-Hochberg
+    adjusted p-value. Triangles mark prediction flips, as in :func:`output_curves`.
+
+    Examples
+    --------
+    >>> save_figure(comparison_figure(comparison), "comparison.png")  # doctest: +SKIP
+    """
+    names = list(comparison.explanations)[:max_columns]
+    first = comparison.explanations[names[0]]
+    image = first.series[0].images[0]
+    aspect = image.height / image.width
+    size = 9.0
+    figure = Figure(figsize=(3.6 * len(names), 3.6 * aspect + 4.3), layout="constrained")
+    grid = figure.subplots(2, len(names), squeeze=False, height_ratios=[3.6 * aspect, 3.2], sharey="row")
+    binary = False
+    for column, name in enumerate(names):
+        result = comparison.explanations[name]
+        series = result.series[0]
+        top, bottom = grid[0, column], grid[1, column]
+        last = series.images[-1]
+        shown = draw_region(last, series.mask) if series.mask is not None else last
+        top.imshow(np.asarray(shown))
+        top.set_axis_off()
+        top.set_title(_wrap(name, 40), fontsize=size + 1, loc="left")
+        top.text(0.5, -0.02, f"step {len(series) - 1}: {_format_value(series.values[-1])}", transform=top.transAxes,
+                 ha="center", va="top", fontsize=size)
+        x = np.arange(result.n_steps)
+        for colour, (model, score) in enumerate((m, s) for m in result.models for s in m.scores):
+            cell = comparison.score(name, model.name, score.output)
+            tint = _COLOURS[colour % len(_COLOURS)]
+            mean, _ = model.mean_curve(score.index)
+            star = "*" if score.significant else ""
+            bottom.plot(x, mean, marker="o", markersize=3, color=tint,
+                        label=f"{_wrap(model.name, 36)}: {score.output}\nE|∇|={score.score:.3f}, "
+                              f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
+            for flips in model.flips[:1]:
+                if flips.flip_steps:
+                    bottom.scatter(x[flips.flip_steps], mean[flips.flip_steps], marker="v", s=50, color=tint,
+                                   edgecolor="black", zorder=5)
+            binary = binary or draws_threshold(model)
+        if binary:
+            bottom.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+        ticks = strip_indices(result.n_steps, 6)
+        bottom.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=8)
+        bottom.set_xlabel(_wrap(result.property_name, 40), fontsize=size)
+        bottom.tick_params(axis="y", labelsize=8)
+        bottom.grid(alpha=0.3)
+        # Below the axes: with three models a legend inside would cover the curves it explains.
+        bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+    grid[1, 0].set_ylabel("model output", fontsize=size)
+    figure.suptitle(f"Properties compared: * significant at alpha = {comparison.alpha}\n"
+                    f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, ha="left", fontsize=size + 1)
+    return figure

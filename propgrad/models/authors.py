@@ -52,6 +52,7 @@ def load_authors_model(stem: str, root: str | Path | None = None, *, device=None
     >>> model.name, model.output_names  # doctest: +SKIP
     ('ConvMixer cats vs dogs, dark-cats bias (authors)', ['cat', 'dog'])
     """
+    import torch
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -66,6 +67,9 @@ def load_authors_model(stem: str, root: str | Path | None = None, *, device=None
     paras = {key: int(value) for key, value in json.loads(metadata["paras"]).items()}
     network = conv_mixer(**paras)
     network.load_state_dict(load_file(str(path)), strict=True)
+    # channels_last lets oneDNN run the 7x7 depthwise convolutions about 20 % faster on a CPU; the
+    # outputs agree with the default layout to float rounding (tests compare with the .pth files).
+    network = network.to(memory_format=torch.channels_last)
     # The checkpoints end in a plain linear layer: logits, so softmax (no probing needed).
     return ConvMixerClassifier(network.eval(), name=VARIANTS[stem][0], class_names=CLASS_NAMES,
                                apply_softmax=True, device=device, batch_size=batch_size)

@@ -1,0 +1,226 @@
+"""Compare several properties of one image in one run (the paper's Table 1): one explanation per property.
+
+Each property is an intervention (typically the same edit restricted to different regions, e.g. "fur
+(object): darken" and "background: darken"); every model is scored on every property with
+:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by score, and per
+model E[|grad_X F|], p-value, significant (S) and flips (F).
+
+With more than two properties the comparison is a screen of candidate properties for one image, and
+screening many raises the chance that one looks significant by luck. So every p-value is also shown
+adjusted for multiple testing with the Benjamini-Hochberg procedure (``scipy.stats.false_discovery_control``,
+which controls the false discovery rate), over the whole table: every (property, model, output) test
+is one member of the family.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .explain import Explanation, explain
+from .images import load_image
+from .interventions.base import Intervention, ProgressFn, no_progress
+from .models.base import Model
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
+
+ADJUSTMENT = "Benjamini-Hochberg (scipy.stats.false_discovery_control), over every row of the table"
+
+
+@dataclass(frozen=True)
+class PropertyScore:
+    """One property x model x output of interest: the cells of one table row for one model."""
+
+    property: str
+    model: str
+    output: str
+    score: float
+    pvalue: float
+    pvalue_adjusted: float
+    significant: bool  # S: the raw p-value <= alpha, as in the paper
+    significant_adjusted: bool  # the Benjamini-Hochberg adjusted p-value <= alpha
+    flipped: bool  # F: the predicted class changes somewhere along the series
+    flips: str  # where, in words (see propgrad.report.flips_text)
+
+
+@dataclass(frozen=True)
+class PropertyComparison:
+    """Every property's explanation and the ranked table.
+
+    ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by
+    score (the highest score over models first); ``scores`` has one entry per property, model and output
+    of interest, ranked the same way.
+    """
+
+    explanations: dict[str, Explanation]
+    properties: list[str]
+    scores: list[PropertyScore]
+    alpha: float
+    n_permutations: int
+    seed: int | None
+    adjustment: str = ADJUSTMENT
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def models(self) -> list[str]:
+        return [model.name for model in next(iter(self.explanations.values())).models]
+
+    def score(self, property: str, model: str, output: str | None = None) -> PropertyScore:
+        """The cell of ``property`` and ``model`` (and ``output`` when a model has several)."""
+        for entry in self.scores:
+            if entry.property == property and entry.model == model and output in (None, entry.output):
+                return entry
+        raise KeyError(f"no score for property {property!r}, model {model!r}"
+                       f"{'' if output is None else f', output {output!r}'}")
+
+    def table(self) -> tuple[list[str], list[list]]:
+        """(headers, rows): one row per property, ranked; per model and output E[|grad|], p, p adjusted, S, F.
+
+        Values stay numbers and booleans, for the app or a data frame to format.
+
+        Examples
+        --------
+        >>> headers, rows = comparison.table()  # doctest: +SKIP
+        >>> headers[:6]  # doctest: +SKIP
+        ['property', 'unbiased: E[|grad|]', 'unbiased: p', 'unbiased: p (BH)', 'unbiased: S', 'unbiased: F']
+        """
+        columns = list(dict.fromkeys((s.model, s.output) for s in self.scores))
+        several = len({output for _, output in columns}) > 1
+        headers = ["property"]
+        for model, output in columns:
+            name = f"{model} | {output}" if several else model
+            headers += [f"{name}: E[|grad|]", f"{name}: p", f"{name}: p (BH)", f"{name}: S", f"{name}: F"]
+        rows = []
+        for prop in self.properties:
+            row: list = [prop]
+            for model, output in columns:
+                cell = self.score(prop, model, output)
+                row += [cell.score, cell.pvalue, cell.pvalue_adjusted, cell.significant, cell.flipped]
+            rows.append(row)
+        return headers, rows
+
+
+def _check_interventions(interventions) -> dict[str, Intervention]:
+    if not isinstance(interventions, Mapping):
+        raise TypeError("`interventions` must be a dict {property name: intervention}, got "
+                        f"{type(interventions).__name__}")
+    if len(interventions) < 1:
+        raise ValueError("`interventions` is empty: give at least one {property name: intervention}")
+    checked = {}
+    for name, intervention in interventions.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"`interventions`: property names must be non-empty strings, got {name!r}")
+        if not isinstance(intervention, Intervention):
+            raise TypeError(f"`interventions`: {name!r} is a {type(intervention).__name__}, not an intervention "
+                            f"(a ParametricEdit, Region, PatchBlend...)")
+        checked[name.strip()] = intervention
+    if len(checked) != len(interventions):
+        raise ValueError("`interventions`: property names must differ after stripping spaces")
+    return checked
+
+
+def compare_properties(
+    image,
+    interventions: Mapping[str, Intervention],
+    models: Model | Sequence[Model],
+    *,
+    outputs_of_interest=None,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    alpha: float = DEFAULT_ALPHA,
+    seed: int | None = 0,
+    progress: ProgressFn = no_progress,
+) -> PropertyComparison:
+    """Explain ``image`` under every intervention with the same models and settings, and rank the properties.
+
+    Parameters
+    ----------
+    image : PIL image, array or path
+        The input (step 0 of every property's series).
+    interventions : dict {property name: Intervention}
+        One entry per property, e.g. ``{"fur (object): darken": Region(edit, "object"),
+        "background: darken": Region(edit, "background")}``.
+    models, outputs_of_interest, n_permutations, alpha, seed
+        As for :func:`propgrad.explain.explain`; every property uses the same seed, so a difference
+        between properties is never a difference between shuffles.
+    progress : callable(fraction, message)
+        Called as the properties are explained.
+
+    Returns
+    -------
+    PropertyComparison
+        ``explanations`` per property, the ranked ``scores`` with Benjamini-Hochberg adjusted p-values,
+        and ``notes`` (e.g. a resized mask) gathered from every series.
+
+    Examples
+    --------
+    >>> from propgrad.interventions import ParametricEdit, Region
+    >>> darken = ParametricEdit("darken", stop=0.85, steps=11)
+    >>> comparison = compare_properties(image, {"fur (object): darken": Region(darken, "object"),
+    ...                                         "background: darken": Region(darken, "background")},
+    ...                                 models, outputs_of_interest="cat")  # doctest: +SKIP
+    >>> [(s.property, s.model, round(s.score, 3), s.flipped) for s in comparison.scores]  # doctest: +SKIP
+    """
+    from scipy.stats import false_discovery_control
+
+    from .report import flips_text
+
+    # 1. Validate once, here; explain() checks the shared settings on the first property.
+    checked = _check_interventions(interventions)
+    image = load_image(image)
+    models = [models] if isinstance(models, Model) else list(models)
+
+    # 2. One explanation per property, the same models, outputs and seed for each.
+    explanations: dict[str, Explanation] = {}
+    for number, (name, intervention) in enumerate(checked.items()):
+        share = 1.0 / len(checked)
+
+        def report(fraction, message="", number=number, name=name):
+            progress((number + fraction) * share, f"{name}: {message}" if message else name)
+
+        explanations[name] = explain(image, intervention, models, outputs_of_interest=outputs_of_interest,
+                                     n_permutations=n_permutations, alpha=alpha, seed=seed, progress=report)
+
+    # 3. The table: every (property, model, output) test, p-values adjusted together.
+    raw = []
+    for name, result in explanations.items():
+        for model in result.models:
+            for score in model.scores:
+                raw.append((name, model, score))
+    adjusted = false_discovery_control(np.array([score.pvalue for _, _, score in raw]), method="bh")
+    entries = [
+        PropertyScore(property=name, model=model.name, output=score.output, score=score.score,
+                      pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
+                      significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
+                      flips=flips_text(model.flips, model.output_names))
+        for (name, model, score), p_adj in zip(raw, adjusted)
+    ]
+
+    # 4. Rank properties by their highest score over models (stable: ties keep the given order).
+    best = {name: max(e.score for e in entries if e.property == name) for name in explanations}
+    ranked = sorted(explanations, key=lambda name: -best[name])
+    entries.sort(key=lambda e: ranked.index(e.property))
+    notes = tuple(dict.fromkeys(note for result in explanations.values() for one in result.series
+                                for note in one.notes))
+    progress(1.0, "done")
+    return PropertyComparison(explanations=explanations, properties=ranked, scores=entries, alpha=float(alpha),
+                              n_permutations=int(n_permutations), seed=seed, notes=notes)
+
+
+def region_comparison(image, edit: Intervention, models, *, feather: float = 0.0, property_label: str | None = None,
+                      **kwargs) -> PropertyComparison:
+    """The same edit on the salient object and on the background: the paper's fur-vs-background experiment.
+
+    Property names read "object: <edit>" and "background: <edit>" (a parametric edit's kind, e.g. "object:
+    darken"; ``property_label`` replaces it). Other keyword arguments go to :func:`compare_properties`.
+
+    Examples
+    --------
+    >>> comparison = region_comparison(image, ParametricEdit("darken", stop=0.85, steps=11), models,
+    ...                                outputs_of_interest="cat")  # doctest: +SKIP
+    """
+    from .interventions.region import BACKGROUND, OBJECT, Region
+
+    what = property_label or getattr(edit, "kind", None) or edit.name  # "darken" reads better than "darken edit"
+    interventions = {f"{where}: {what}": Region(edit, where, feather=feather) for where in (OBJECT, BACKGROUND)}
+    return compare_properties(image, interventions, models, **kwargs)
