@@ -471,3 +471,135 @@ def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(progress):
     outputs = patch_call(progress, alpha=0.05)
     assert {row[4] for row in outputs[4]} <= {"yes", "no"}
     assert "alpha = 0.05" in outputs[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every text and number box: over-long, control characters, line breaks, wrong types
+
+
+LONG = "x" * 5000
+TEXT_BOXES = [
+    # (tab, argument, the box's name in the message, single-line?, extra arguments that make the box read)
+    ("edit", "instruction", "instruction", True, dict(editor="InstructPix2Pix (instruction)")),
+    ("edit", "seeds", "seeds", True, {}),
+    ("patch", "outputs", "outputs of interest", False, {}),
+    ("patch", "hub_ids", "hub classifiers", False, {}),
+    ("patch", "mean", "mean", True, "upload"),
+    ("patch", "std", "std", True, "upload"),
+    ("patch", "class_names", "class names", False, "upload"),
+    ("patch", "outputs_are", "uploaded models return", True, "upload"),
+    ("turntable", "classes", "classes", False, dict(use_clip=True)),
+    ("turntable", "clip_model", "open_clip model", True, dict(use_clip=True)),
+    ("turntable", "clip_pretrained", "CLIP pretrained tag or checkpoint path", True, dict(use_clip=True)),
+]
+CALLS = {"patch": patch_call, "edit": edit_call, "turntable": turntable_call}
+
+
+def _text_cases():
+    for tab, argument, box, single_line, extra in TEXT_BOXES:
+        yield pytest.param(tab, argument, box, extra, LONG, "characters long", id=f"{argument}-too-long")
+        yield pytest.param(tab, argument, box, extra, "a\x00b", "control character", id=f"{argument}-nul")
+        yield pytest.param(tab, argument, box, extra, "a\x1bb", "control character", id=f"{argument}-escape")
+        if single_line:
+            yield pytest.param(tab, argument, box, extra, "a\nb", "line break", id=f"{argument}-newline")
+        yield pytest.param(tab, argument, box, extra, ["a", "list"], "must be text", id=f"{argument}-list")
+
+
+@pytest.mark.parametrize("tab, argument, box, extra, value, words", list(_text_cases()))
+def test_every_text_box_refuses_odd_text_by_name(progress, tiny_torchscript, monkeypatch, tab, argument, box, extra,
+                                                 value, words):
+    if extra == "upload":
+        extra = dict(files=[str(tiny_torchscript)], bundled=[])
+    if argument == "instruction":  # the box is read only when the editor's weights exist
+        monkeypatch.setattr(edit_tab, "instruct_pix2pix_status", lambda: (True, "test"))
+    with pytest.raises(gr.Error) as caught:
+        CALLS[tab](progress, **{**extra, argument: value})
+    message = caught.value.message
+    assert f"`{box}`" in message and words in message, message
+    assert message != shared.GENERIC_ERROR and len(message) < 600
+
+
+NUMBER_BOXES = [("patch", "x", "patch x"), ("patch", "y", "patch y"), ("patch", "scale", "patch scale"),
+                ("patch", "steps", "number of steps"), ("patch", "seed", "seed"), ("patch", "n_permutations",
+                "permutations"), ("patch", "alpha", "alpha"), ("edit", "edit_end", "edit end value"),
+                ("turntable", "rotation", "total rotation")]
+
+
+@pytest.mark.parametrize("value", ["abc", LONG, [1, 2], {"a": 1}, float("nan"), 10**400, "1\x00"],
+                         ids=["word", "long", "list", "dict", "nan", "huge", "nul"])
+@pytest.mark.parametrize("tab, argument, box", NUMBER_BOXES, ids=[n[1] for n in NUMBER_BOXES])
+def test_every_number_box_refuses_what_is_no_number_by_name(progress, tab, argument, box, value):
+    with pytest.raises(gr.Error) as caught:
+        CALLS[tab](progress, **{argument: value})
+    message = caught.value.message
+    assert f"`{box}`" in message and message != shared.GENERIC_ERROR and len(message) < 600, message
+
+
+def test_a_5000_character_hub_id_gets_a_clear_message(progress):
+    with pytest.raises(gr.Error) as caught:
+        patch_call(progress, hub_ids="a" * 5000)
+    assert "hub classifiers" in caught.value.message and caught.value.message != shared.GENERIC_ERROR
+
+
+def test_a_long_folder_name_is_refused_without_an_os_error():
+    from propgrad.models.hub import load_hub_classifier
+
+    with pytest.raises(ValueError, match="not a usable folder name|too long"):
+        load_hub_classifier("/" + "a" * 300 + "/b")
+
+
+@pytest.fixture()
+def public_server(monkeypatch):
+    """The app as served on all interfaces: visitors are not this machine's users."""
+    monkeypatch.delenv(settings.ALLOW_LOCAL_PATHS_ENV, raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    settings.configure_serving("0.0.0.0")
+    yield
+    settings.configure_serving("127.0.0.1")
+
+
+@pytest.mark.parametrize("folder", ["/etc", "/root", "./models", "~/models", "..", "C:\\models"])
+def test_a_public_server_never_looks_at_its_folders(public_server, progress, monkeypatch, folder):
+    from propgrad.app import model_inputs
+
+    with pytest.raises(gr.Error, match="takes hub ids only") as caught:
+        patch_call(progress, hub_ids=folder)
+    assert "PROPGRAD_ALLOW_LOCAL_PATHS" in caught.value.message
+    looked = []
+    monkeypatch.setattr(Path, "is_dir", lambda self: looked.append(self) or True)
+    monkeypatch.setattr(Path, "exists", lambda self: looked.append(self) or True)
+    with pytest.raises(ValueError, match="takes hub ids only"):
+        model_inputs.hub_models(folder)
+    assert not looked
+
+
+def test_a_hub_id_shaped_name_is_not_probed_as_a_folder_on_a_public_server(public_server, monkeypatch):
+    from propgrad.models import hub
+
+    monkeypatch.setattr(Path, "is_dir", lambda self: pytest.fail(f"asked the file system about {self}"))
+    assert hub._local_folder("etc", allow_folders=False) is None
+
+
+def test_clip_checkpoint_paths_are_refused_on_a_public_server(public_server, progress):
+    with pytest.raises(gr.Error, match="open_clip tags only"):
+        turntable_call(progress, use_clip=True, clip_pretrained="/root/.cache/clip.pt")
+
+
+@pytest.mark.parametrize("host, share, env, allowed", [
+    ("127.0.0.1", False, "", True), ("localhost", False, "", True), ("::1", False, "", True),
+    ("0.0.0.0", False, "", False), ("127.0.0.1", True, "", False), ("0.0.0.0", False, "1", True),
+])
+def test_local_paths_are_allowed_on_loopback_or_by_the_operator(monkeypatch, host, share, env, allowed):
+    monkeypatch.setenv(settings.ALLOW_LOCAL_PATHS_ENV, env)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    settings.configure_serving(host, share=share)
+    try:
+        assert settings.local_paths_allowed() is allowed
+    finally:
+        settings.configure_serving("127.0.0.1")
+
+
+def test_local_folders_work_on_loopback(progress, tiny_vit_folder):
+    settings.configure_serving("127.0.0.1")
+    outputs = patch_call(progress, hub_ids=str(tiny_vit_folder), **model_args(bundled=[], permutations=200))
+    assert outputs[4][0][0] == str(tiny_vit_folder)

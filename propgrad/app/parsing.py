@@ -95,14 +95,13 @@ def parse_seeds(text: str | int | None, *, limit: int = MAX_SEEDS) -> list[int]:
     >>> parse_seeds("0, 2-4")
     [0, 2, 3, 4]
     """
-    if isinstance(text, str):
-        text = check_text(text, name="seeds")
-    if text is None or text == "":
-        raise ValueError("`seeds` is empty: give one seed like 0, several like '0, 1, 2', or a range like '0-3'")
     if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
         parts = [str(int(text))]
     else:
-        parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
+        text = check_text(text, name="seeds")
+        if not text:
+            raise ValueError("`seeds` is empty: give one seed like 0, several like '0, 1, 2', or a range like '0-3'")
+        parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     seeds: list[int] = []
     for part in parts:
         span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
@@ -124,7 +123,7 @@ def parse_seeds(text: str | int | None, *, limit: int = MAX_SEEDS) -> list[int]:
 
 def parse_numbers(text: str | None, *, name: str, count: int) -> tuple[float, ...]:
     """Parse ``count`` comma-separated numbers, e.g. a per-channel mean ``"0.485, 0.456, 0.406"``."""
-    text = check_text(None if text is None else str(text), name=name)
+    text = check_text(str(text) if isinstance(text, (int, float)) else text, name=name)
     if not text:
         raise ValueError(f"`{name}` is empty: give {count} comma-separated numbers")
     try:
