@@ -76,9 +76,9 @@ def patch_default_payload() -> list:
     """The patch tab's default inputs, exactly as the UI fills them in."""
     from gradio_client import handle_file
 
-    import app
+    from propgrad.app.tabs.patch import patch_defaults
 
-    d = app.patch_defaults()
+    d = patch_defaults()
     return [handle_file(d["image"]), d["patch_names"], [], d["x"], d["y"], d["scale"], d["steps"], 0, d["models"],
             [], 224, "0.485, 0.456, 0.406", "0.229, 0.224, 0.225", "", "", 10000, 0.01]
 
