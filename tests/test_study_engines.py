@@ -1,0 +1,94 @@
+"""The same tiny study on every engine gives identical files; dead workers and dead addresses are reported."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from propgrad.study import InProcess, Processes, run_study
+from propgrad.study.items import StudyItem
+from propgrad.study.inputs import ImageRef
+from propgrad.study.worker import FAILED, OK, ItemResult
+
+from test_study import STICKER, tiny_definition
+
+pytestmark = pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    from propgrad.lesions.generator import make_dataset
+
+    folder = tmp_path_factory.mktemp("engine-lesions")
+    for number, image in enumerate(make_dataset(4, seed=9, size=64).images):
+        image.save(folder / f"lesion_{number}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(images, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("engines") / "in-process"
+    run_study(tiny_definition(images), out, engine=InProcess())
+    return out
+
+
+def same_files(out: Path, reference: Path) -> None:
+    for name in ("results.csv", "curves.csv", "summary.csv"):
+        assert (out / name).read_text() == (reference / name).read_text(), name
+
+
+def test_two_processes_give_identical_results(images, reference, tmp_path):
+    run_study(tiny_definition(images), tmp_path / "processes", engine=Processes(2))
+    same_files(tmp_path / "processes", reference)
+
+
+def test_local_ray_gives_identical_results(images, reference, tmp_path):
+    ray = pytest.importorskip("ray")
+    from propgrad.study import RayEngine
+
+    # A local Ray with 2 CPUs and no dashboard, started by the engine and stopped after the study.
+    assert not ray.is_initialized()
+    run_study(tiny_definition(images), tmp_path / "ray", engine=RayEngine(num_cpus=2))
+    assert not ray.is_initialized()
+    same_files(tmp_path / "ray", reference)
+
+
+def test_unreachable_ray_address_fails_fast(images, tmp_path):
+    pytest.importorskip("ray")
+    from propgrad.cli import main
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    with pytest.raises(ConnectionError, match=f"nothing answers at 127.0.0.1:{port}"):
+        from propgrad.study import RayEngine
+
+        run_study(tiny_definition(images), tmp_path / "nowhere", engine=RayEngine(address=f"127.0.0.1:{port}"))
+    assert main(["study", "--images", str(images), "--ray", f"127.0.0.1:{port}", "--out", str(tmp_path / "cli"),
+                 "--no-progress"]) == 2
+    assert time.perf_counter() - started < 30  # seconds, not a hang (generous for a loaded machine)
+
+
+class _DiesOnPoison:
+    """A worker whose process exits abruptly on the item named 'poison' (as an out-of-memory kill would)."""
+
+    def run(self, item):
+        if item.key == "poison":
+            os._exit(1)
+        return ItemResult(item.index, item.key, OK)
+
+
+def dies_on_poison():
+    return _DiesOnPoison()
+
+
+def test_dead_worker_items_are_retried_or_reported():
+    items = [StudyItem(i, key, ImageRef(key), 0, "x", 0) for i, key in enumerate(["a", "poison", "b", "c"])]
+    results = {r.key: r for r in Processes(2, retries=1).run(dies_on_poison, items)}
+    assert set(results) == {"a", "poison", "b", "c"}  # none silently lost
+    assert results["poison"].status == FAILED and "worker process died" in results["poison"].message
+    assert all(results[key].status in (OK, FAILED) for key in "abc")
