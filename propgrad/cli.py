@@ -73,12 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
                       "several patches (one series each, averaged)")
     kind.add_argument("--frames", nargs="+", metavar="FRAME",
                       help="ordered frames (sorted by file name), e.g. a turntable rotation")
+    kind.add_argument("--instruction", metavar="TEXT",
+                      help="InstructPix2Pix edit at rising text guidance, e.g. 'make the fur white' (needs its "
+                      "weights: a local folder in $PROPGRAD_INSTRUCT_PIX2PIX or the Hugging Face cache)")
     source.add_argument("--start", type=float, help="edit start value (default: the identity, e.g. factor 1)")
     source.add_argument("--stop", type=float, help="edit end value (default per edit, e.g. brightness 0.1)")
     source.add_argument("--position", type=float, nargs=2, default=(0.5, 0.5), metavar=("X", "Y"),
                         help="patch centre as fractions of width and height")
     source.add_argument("--scale", type=float, default=0.3, help="patch size as a fraction of the short side")
     source.add_argument("--steps", type=int, default=10, help="number of steps including the original")
+    source.add_argument("--max-guidance", type=float, default=10.0,
+                        help="--instruction: largest text guidance (scales linspace(1.01, max, steps - 1))")
+    source.add_argument("--image-guidance", type=float, default=2.5, help="--instruction: image guidance")
+    source.add_argument("--denoising-steps", type=int, default=20, help="--instruction: denoising steps per edit")
+    source.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="SEED",
+                        help="--instruction: one series per seed (same noise at every scale of a seed)")
 
     region = explain.add_argument_group(
         "region (restrict the intervention to part of the image; outside it every step keeps the original pixels)")
@@ -126,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     scoring.add_argument("--alpha", type=float, default=0.01, help="significance level")
     scoring.add_argument("--seed", type=int, default=0, help="seed of the shuffle test")
     explain.add_argument("--out", default="propgrad-report", help="output folder")
+    explain.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     commands.add_parser("models", help="list the bundled models")
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
@@ -145,6 +155,15 @@ def _intervention(args):
 
     if args.frames:
         return Frames(args.frames)
+    if args.instruction:
+        from .interventions.diffusion import InstructPix2PixSweep
+
+        # Finished sweeps are cached on disk, as in the app: explaining them again with other models is free.
+        from .cache import SeriesCache
+
+        return InstructPix2PixSweep(args.instruction, max_guidance=args.max_guidance, steps=args.steps,
+                                    image_guidance=args.image_guidance, denoising_steps=args.denoising_steps,
+                                    seeds=tuple(args.seeds), cache=SeriesCache())
     if args.patch:
         return PatchBlend(args.patch, position=tuple(args.position), scale=args.scale, steps=args.steps,
                           labels=[Path(p).name for p in args.patch])
@@ -188,8 +207,11 @@ def run_explain(args) -> int:
         from .interventions.region import Region
 
         intervention = Region(intervention, _region_source(args.region), feather=args.feather)
-    result = explain(image, intervention, models, outputs_of_interest=_outputs_of_interest(args.outputs, models),
-                     n_permutations=args.permutations, alpha=args.alpha, seed=args.seed)
+    from .progress_bar import fraction_bar
+
+    with fraction_bar("explain", enabled=not args.no_progress) as progress:
+        result = explain(image, intervention, models, outputs_of_interest=_outputs_of_interest(args.outputs, models),
+                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed, progress=progress)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):

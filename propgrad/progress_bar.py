@@ -1,0 +1,38 @@
+"""A tqdm progress bar behind the package's ``progress(fraction, message)`` callbacks (command line only)."""
+from __future__ import annotations
+
+import contextlib
+import sys
+
+
+@contextlib.contextmanager
+def fraction_bar(description: str, enabled: bool = True):
+    """Yield a ``progress(fraction, message)`` callable that draws a percentage bar on stderr.
+
+    tqdm shows the elapsed time, the rate and the time left; the message becomes the bar's postfix.
+    Disabled (or without a terminal), the callable does nothing.
+
+    Examples
+    --------
+    >>> with fraction_bar("explain", enabled=False) as progress:
+    ...     progress(0.5, "half way")
+    """
+    if not enabled:
+        yield lambda fraction, message="": None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
+
+    def progress(fraction: float, message: str = "") -> None:
+        target = int(round(100 * min(max(float(fraction), 0.0), 1.0)))
+        if target > bar.n:
+            bar.update(target - bar.n)
+        if message:
+            bar.set_postfix_str(message[:60], refresh=True)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
