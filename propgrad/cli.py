@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
                        "also Benjamini-Hochberg adjusted)")
     region.add_argument("--feather", type=float, default=0.0, metavar="PX",
-                        help="soften the region's edge with a Gaussian blur of this radius (px)")
+                        help="soften the region's edge with a Gaussian blur of this standard deviation (px)")
 
     models = explain.add_argument_group("models (default: the bundled EfficientNet-Lite0 ImageNet classifier)")
     models.add_argument("--model", action="append", metavar="NAME",

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from ..checks import is_real_number
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -152,8 +152,11 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
                      f"resized to the image{' (stretched: the aspect ratios differ)' if stretched else ''}")
         mask = _resize(mask, image.size)
     if feather > 0:
-        blurred = Image.fromarray(mask.astype(np.float32), "F").filter(ImageFilter.GaussianBlur(feather))
-        mask = np.asarray(blurred, dtype=np.float32).clip(0.0, 1.0)
+        from scipy.ndimage import gaussian_filter
+
+        # Values below 1/512 would round away in 8-bit anyway; cutting them keeps "outside" exactly outside.
+        mask = gaussian_filter(mask.astype(np.float32), sigma=feather, mode="nearest").clip(0.0, 1.0)
+        mask[mask < 1 / 512] = 0.0
     if not np.any(mask > 0):
         raise ValueError(f"`{name}` ({label}) is empty: it selects no pixel, so the edit would change nothing; "
                          f"paint or upload a mask with white (or opaque) pixels where the edit should apply")
@@ -175,7 +178,7 @@ def resolve_region(source, image: Image.Image, *, name: str = "mask", label: str
     label : str, optional
         How the region is called in titles and tables; default: "object", "background" or "mask".
     feather : float
-        Gaussian blur radius (px) that softens the mask's edge; 0 keeps it as it is.
+        Standard deviation (px) of a Gaussian blur that softens the mask's edge; 0 keeps it as it is.
 
     Examples
     --------
@@ -230,7 +233,7 @@ class Region:
         The region's name in titles and tables, e.g. "fur (object)". Default: "object", "background",
         or "mask".
     feather : float
-        Gaussian blur radius in px for a soft edge (0: the mask as given).
+        Standard deviation in px of a Gaussian blur for a soft edge (0: the mask as given).
 
     Each series keeps the wrapped series' property values, and carries the fitted ``mask`` and the
     ``notes`` (a resized mask, a global edit) for the caller to show.
@@ -254,7 +257,7 @@ class Region:
         if isinstance(self.intervention, Region):
             raise TypeError("`intervention` is already a Region; combine the masks instead of nesting regions")
         if not is_real_number(self.feather) or self.feather < 0:
-            raise ValueError(f"`feather` must be a number of at least 0 (a blur radius in px), got {self.feather!r}")
+            raise ValueError(f"`feather` must be a number of at least 0 (a blur width in px), got {self.feather!r}")
         if self.label is not None and (not isinstance(self.label, str) or not self.label.strip()):
             raise ValueError(f"`label` must be a non-empty string or None, got {self.label!r}")
         if isinstance(self.mask, str) and self.mask.strip().lower() in SEGMENTED:
