@@ -169,6 +169,8 @@ def test_bad_inputs_have_clear_errors(tmp_path, image_folder):
                                          r"\['path', 'diagnosis'\]"):
         list_images(InputSpec(images=str(listing), label_column="label"))
     assert cli_main(["study", "--images", str(empty), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    with pytest.raises(ValueError, match="unknown model 'No such model'; available: "):
+        run_study(tiny_definition(image_folder, models=ModelSpec(names=("No such model",))), tmp_path / "m")
 
 
 def test_csv_list_gives_labels_and_placements(tmp_path, image_folder):
@@ -230,3 +232,19 @@ def test_flip_prediction_protocol():
     result = flip_prediction([0.1, 0.2, 0.3, 0.7, 0.8, 0.9], [0, 0, 0, 1, 1, 1])
     assert result.in_sample == 1.0 and result.auc == 1.0
     assert flip_prediction([0.1, 0.2, 0.3], [0, 0, 1]) is None  # one flip: too few to fit a threshold
+
+
+def test_a_study_intervention_takes_a_region(tmp_path, image_folder):
+    mask = np.zeros((64, 64), dtype=np.uint8)
+    mask[:, :32] = 255  # the left half
+    Image.fromarray(mask).save(tmp_path / "left.png")
+    out = tmp_path / "region"
+    assert cli_main(["study", "--images", str(image_folder), "--edit", "hue", "--steps", "4", "--region",
+                     str(tmp_path / "left.png"), "--model", MODELS[0], "--permutations", "100", "--out", str(out),
+                     "--no-progress"]) == 0
+    rows = read(out / "results.csv")
+    assert len(rows) == 3 and rows[0]["intervention"] == "hue edit in left.png"
+    with pytest.raises(ValueError, match="neither 'object', 'background' nor a mask file"):
+        run_study(StudyDefinition(InputSpec(images=str(image_folder)),
+                                  (InterventionSpec("edit", edit="hue", steps=4, region=str(tmp_path / "nope.png")),),
+                                  ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "bad-region")

@@ -28,18 +28,18 @@ def build_intervention(spec: InterventionSpec):
                                      seeds=spec.seeds, cache=SeriesCache())
     else:  # unreachable: InterventionSpec checks its kind
         raise ValueError(f"unknown intervention kind {spec.kind!r}")
-    return with_region(built, spec.region)
+    return with_region(built, spec.region, spec.feather)
 
 
-def with_region(intervention, region: str | None):
-    """Restrict ``intervention`` to a region where the package supports regions (see propgrad.interventions)."""
+def with_region(intervention, region: str | None, feather: float = 0.0):
+    """Restrict ``intervention`` to "object", "background" or a mask file (propgrad.interventions.Region)."""
     if not region:
         return intervention
-    try:
-        from ..interventions import Region
-    except ImportError:
-        raise ValueError(f"intervention `region` {region!r}: this propgrad has no region support") from None
-    return Region(intervention, region)
+    from ..interventions.region import SEGMENTED, Region
+
+    if region not in SEGMENTED and not Path(region).is_file():
+        raise ValueError(f"intervention `region` {region!r} is neither 'object', 'background' nor a mask file")
+    return Region(intervention, region if region in SEGMENTED else Path(region), feather=feather)
 
 
 def placed(intervention, overrides: dict):
@@ -68,3 +68,23 @@ def build_models(spec: ModelSpec) -> list:
             class_names=list(spec.class_names) if spec.class_names else None,
             apply_softmax=softmax_for(spec.outputs_are)))
     return chosen or [models.get_model(DEFAULT_MODEL)]
+
+
+def check_buildable(definition) -> None:
+    """Fail before any item runs when an intervention or a model cannot be had (a misspelt model name,
+    a missing patch or mask file), instead of failing every item on every worker.
+
+    Interventions are built (cheap: no diffusion weights load until a series is asked for); models are
+    only looked up, since loading them here would cost the driver memory it may not have.
+    """
+    from .. import models
+
+    for spec in definition.interventions:
+        build_intervention(spec)
+    known = models.bundled_model_names()
+    for name in definition.models.names:
+        if name not in known:
+            raise ValueError(f"`models`: unknown model {name!r}; available: {known}")
+    for path in definition.models.files:
+        if not Path(path).is_file():
+            raise ValueError(f"`models` files: no such file {path!r}")

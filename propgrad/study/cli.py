@@ -61,8 +61,11 @@ def _flag_parser() -> argparse.ArgumentParser:
     intervention.add_argument("--image-guidance", type=float, default=2.5, help="InstructPix2Pix: image guidance")
     intervention.add_argument("--denoising-steps", type=int, default=20, help="InstructPix2Pix: denoising steps")
     intervention.add_argument("--seeds", type=int, nargs="+", default=[0], help="InstructPix2Pix: one series per seed")
-    intervention.add_argument("--region", help="apply the change only to 'object', 'background' or a mask file "
-                              "(where this propgrad supports regions)")
+    intervention.add_argument("--region", metavar="object|background|MASK.png",
+                              help="apply the change only to the salient object, the background, or a mask "
+                              "(the same mask for every image, resized to each)")
+    intervention.add_argument("--feather", type=float, default=0.0, metavar="PX",
+                              help="soften the region's edge with a Gaussian blur of this radius (px)")
 
     models = parser.add_argument_group("models (default: the bundled EfficientNet-Lite0 ImageNet classifier)")
     models.add_argument("--model", action="append", metavar="NAME", help="bundled model by name; repeatable")
@@ -88,17 +91,18 @@ def definition_from_args(args) -> StudyDefinition:
     """The study the flags describe (the same flags `explain` takes, plus the inputs)."""
     from ..cli import _class_names
 
+    where = {"region": args.region and _region(args.region), "feather": args.feather}
     if args.patch:
-        intervention = InterventionSpec(PATCH, steps=args.steps, patches=tuple(args.patch),
-                                        position=tuple(args.position), scale=args.scale, region=args.region)
+        intervention = InterventionSpec(PATCH, steps=args.steps, patches=tuple(str(Path(p).resolve()) for p in args.patch),
+                                        position=tuple(args.position), scale=args.scale, **where)
     elif args.instruction:
         intervention = InterventionSpec(INSTRUCT_PIX2PIX, steps=args.steps, instruction=args.instruction,
                                         max_guidance=args.max_guidance, image_guidance=args.image_guidance,
                                         denoising_steps=args.denoising_steps, seeds=tuple(args.seeds),
-                                        region=args.region)
+                                        **where)
     else:
         intervention = InterventionSpec(EDIT, steps=args.steps, edit=args.edit or "brightness", start=args.start,
-                                        stop=args.stop, region=args.region)
+                                        stop=args.stop, **where)
     models = ModelSpec(names=tuple(args.model or ()), files=tuple(str(Path(p).resolve()) for p in args.model_file or ()),
                        hub=tuple(args.hub_model or ()), input_size=args.input_size and tuple(args.input_size),
                        mean=args.mean and tuple(args.mean), std=args.std and tuple(args.std),
@@ -110,6 +114,11 @@ def definition_from_args(args) -> StudyDefinition:
         part.strip() for part in args.outputs.split(",") if part.strip())
     return StudyDefinition(inputs, (intervention,), models, outputs=outputs, permutations=args.permutations,
                            alpha=args.alpha, seed=args.seed)
+
+
+def _region(text: str) -> str:
+    # A mask file is stored with its absolute path, so a resumed run may start from another folder.
+    return text if text in ("object", "background") else str(Path(text).resolve())
 
 
 def engine_from_args(args, gpu: bool = False):

@@ -46,7 +46,7 @@ class InterventionSpec:
     ``kind`` is "edit" (``edit``, ``start``, ``stop``), "patch" (``patches``, ``position``, ``scale``;
     a list file may set the position and scale per image) or "instruct-pix2pix" (``instruction``,
     ``max_guidance``, ``image_guidance``, ``denoising_steps``, ``seeds``). ``region`` restricts the
-    change to "object", "background" or a mask file where the package supports regions.
+    change to "object", "background" or a mask file (``feather``: a soft edge, blur radius in px).
     """
 
     kind: str = EDIT
@@ -64,6 +64,7 @@ class InterventionSpec:
     denoising_steps: int = 20
     seeds: tuple[int, ...] = (0,)
     region: str | None = None
+    feather: float = 0.0
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -82,6 +83,8 @@ class InterventionSpec:
             raise ValueError(f"intervention `position` must be [x, y] fractions in [0, 1], got {list(self.position)}")
         if not is_real_number(self.scale) or not 0 < self.scale <= 1:
             raise ValueError(f"intervention `scale` must be in (0, 1], got {self.scale!r}")
+        if not is_real_number(self.feather) or self.feather < 0:
+            raise ValueError(f"intervention `feather` must be a number of at least 0 (px), got {self.feather!r}")
 
     @property
     def label(self) -> str:
@@ -94,7 +97,10 @@ class InterventionSpec:
             text = f"patch blend ({', '.join(Path(p).name for p in self.patches)})"
         else:
             text = f"InstructPix2Pix: {self.instruction}"
-        return f"{text} in {self.region}" if self.region else text
+        if not self.region:
+            return text
+        return f"{text} in the {self.region}" if self.region in ("object", "background") else \
+            f"{text} in {Path(self.region).name}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..interventions.base import Intervention, ProgressFn, no_progress
+from .build import check_buildable
 from .definition import StudyDefinition
 from .engines import InProcess
 from .inputs import ImageRef, list_images
@@ -72,6 +73,7 @@ def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, prog
     >>> report = run_study(from_toml("study.toml"), "results/", engine=Processes(2))  # doctest: +SKIP
     >>> report.summary[0].score_mean  # doctest: +SKIP
     """
+    check_buildable(definition)
     images = list_images(definition.inputs)
     items = make_items(images, [one.label for one in definition.interventions], definition.seed)
     study = {"fingerprint": definition.fingerprint(), "definition": definition.to_dict(),
