@@ -45,11 +45,11 @@ def image_folder(tmp_path_factory) -> Path:
 
 
 def tiny_definition(images: Path, **changes) -> StudyDefinition:
-    settings = dict(permutations=200, seed=3)
+    settings = dict(permutations=200, seed=3, models=ModelSpec(names=MODELS))
     settings.update(changes)
     return StudyDefinition(InputSpec(images=str(images)),
                            (InterventionSpec("patch", patches=(str(STICKER),), steps=4, position=(0.8, 0.2)),),
-                           ModelSpec(names=MODELS), **settings)
+                           **settings)
 
 
 @pytest.fixture(scope="module")
