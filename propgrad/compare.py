@@ -2,7 +2,7 @@
 
 Each property is an intervention (typically the same edit restricted to different regions, e.g. "fur
 (object): darken" and "background: darken"); every model is scored on every property with
-:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by score, and per
+:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by mean score over models, and per
 model E[|grad_X F|], p-value, significant (S) and flips (F).
 
 With more than two properties the comparison is a screen of candidate properties for one image, and
@@ -49,7 +49,7 @@ class PropertyComparison:
     """Every property's explanation and the ranked table.
 
     ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by
-    score (the highest score over models first); ``scores`` has one entry per property, model and output
+    score (the mean E[|grad_X F|] over models and outputs of interest, highest first); ``scores`` has one entry per property, model and output
     of interest, ranked the same way.
     """
 
@@ -196,9 +196,10 @@ def compare_properties(
         for (name, model, score), p_adj in zip(raw, adjusted)
     ]
 
-    # 4. Rank properties by their highest score over models (stable: ties keep the given order).
-    best = {name: max(e.score for e in entries if e.property == name) for name in explanations}
-    ranked = sorted(explanations, key=lambda name: -best[name])
+    # 4. Rank properties by their mean score over models and outputs (stable: ties keep the given order).
+    # The mean, not the maximum: one erratic model would otherwise set the order of every row alike.
+    mean = {name: float(np.mean([e.score for e in entries if e.property == name])) for name in explanations}
+    ranked = sorted(explanations, key=lambda name: -mean[name])
     entries.sort(key=lambda e: ranked.index(e.property))
     notes = tuple(dict.fromkeys(note for result in explanations.values() for one in result.series
                                 for note in one.notes))

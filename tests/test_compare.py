@@ -1,0 +1,194 @@
+"""Comparing properties in one run: the ranked table, Benjamini-Hochberg p-values, exports, the CLI flags."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.stats import false_discovery_control
+
+from propgrad.cli import main
+from propgrad.compare import PropertyComparison, compare_properties, region_comparison
+from propgrad.compare_report import write_comparison
+from propgrad.interventions import ParametricEdit, Region
+from propgrad.models.registry import register_model, unregister_model
+
+
+class LeftBrightness:
+    """p(bright) = mean brightness of the image's left half: only edits on the left can move it."""
+
+    name, output_names, output_kind = "left eye", ["dark", "bright"], "probability"
+
+    def predict(self, images):
+        p = np.array([np.asarray(im.convert("L"), dtype=float)[:, : im.width // 2].mean() / 255 for im in images])
+        return np.stack([1 - p, p], axis=1)
+
+
+class Noise:
+    """Ignores the image: a seeded random output, the same for every property."""
+
+    name, output_names, output_kind = "noise", ["dark", "bright"], "probability"
+
+    def predict(self, images):
+        p = np.random.default_rng(len(images)).uniform(0.3, 0.7, len(images))
+        return np.stack([1 - p, p], axis=1)
+
+
+@pytest.fixture(scope="module")
+def image():
+    return Image.fromarray(np.full((24, 32, 3), 220, dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def halves():
+    left = np.zeros((24, 32), dtype=np.float32)
+    left[:, :16] = 1
+    return left, 1 - left
+
+
+@pytest.fixture(scope="module")
+def comparison(image, halves):
+    edit = ParametricEdit("darken", stop=0.85, steps=11)
+    left, right = halves
+    properties = {"right half: darken": Region(edit, right), "left half: darken": Region(edit, left),
+                  "everything: lighten": ParametricEdit("lighten", stop=0.2, steps=11)}
+    return compare_properties(image, properties, [LeftBrightness(), Noise()], outputs_of_interest="bright",
+                              n_permutations=2000, seed=0)
+
+
+def test_one_explanation_per_property_ranked_by_score(comparison):
+    assert isinstance(comparison, PropertyComparison)
+    assert list(comparison.explanations) == ["right half: darken", "left half: darken", "everything: lighten"]
+    assert comparison.properties[0] == "left half: darken"  # the only one that darkens what the model looks at
+    best = [np.mean([s.score for s in comparison.scores if s.property == p]) for p in comparison.properties]
+    assert best == sorted(best, reverse=True)
+    assert [s.property for s in comparison.scores] == [p for p in comparison.properties for _ in range(2)]
+    left = comparison.score("left half: darken", "left eye")
+    right = comparison.score("right half: darken", "left eye")
+    assert left.flipped and left.significant and left.flips.startswith("step")
+    assert right.score == 0 and not right.flipped and right.pvalue == 1.0
+    assert comparison.models == ["left eye", "noise"]
+
+
+def test_pvalues_adjusted_with_benjamini_hochberg_over_the_whole_table(comparison):
+    raw = np.array([s.pvalue for s in comparison.scores])
+    adjusted = np.array([s.pvalue_adjusted for s in comparison.scores])
+    np.testing.assert_allclose(adjusted, false_discovery_control(raw, method="bh"))
+    assert np.all(adjusted >= raw)
+    assert all(s.significant_adjusted == (s.pvalue_adjusted <= comparison.alpha) for s in comparison.scores)
+    assert "Benjamini-Hochberg" in comparison.adjustment
+
+
+def test_same_seed_for_every_property_gives_the_same_null(comparison):
+    explanations = list(comparison.explanations.values())
+    nulls = [e.model("noise").output_of_interest.null_distribution for e in explanations]
+    # The noise model gives the same outputs for every property, so its scores and p-values agree too.
+    np.testing.assert_array_equal(nulls[0], nulls[1])
+
+
+def test_table_has_one_row_per_property_and_five_columns_per_model(comparison):
+    headers, rows = comparison.table()
+    assert headers[0] == "property" and len(headers) == 1 + 5 * 2
+    assert headers[1:6] == ["left eye: E[|grad|]", "left eye: p", "left eye: p (BH)", "left eye: S", "left eye: F"]
+    assert [row[0] for row in rows] == comparison.properties
+    assert rows[0][4:6] == [True, True]
+
+
+def test_written_report(comparison, tmp_path):
+    paths = write_comparison(comparison, tmp_path)
+    data = json.loads(paths["json"].read_text())
+    assert data["properties"] == comparison.properties
+    assert len(data["table"]) == 6 and set(data["table"][0]) >= {"pvalue_adjusted", "significant", "flipped"}
+    assert set(data["explanations"]) == set(comparison.explanations)
+    with paths["csv"].open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["property"] for r in rows] == [s.property for s in comparison.scores]
+    for folder in data["folders"].values():
+        assert (tmp_path / folder / "report.json").is_file() and (tmp_path / folder / "strip.png").is_file()
+    assert paths["figure"].stat().st_size > 0
+
+
+@pytest.mark.parametrize("interventions, error, match", [
+    ({}, ValueError, "`interventions` is empty"),
+    ([ParametricEdit("darken")], TypeError, "`interventions` must be a dict"),
+    ({"a": "darken"}, TypeError, "`interventions`: 'a' is a str, not an intervention"),
+    ({" ": ParametricEdit("darken")}, ValueError, "property names must be non-empty strings"),
+    ({"a": ParametricEdit("darken"), "a ": ParametricEdit("lighten")}, ValueError, "must differ"),
+])
+def test_bad_interventions_are_refused(image, interventions, error, match):
+    with pytest.raises(error, match=match):
+        compare_properties(image, interventions, LeftBrightness())
+
+
+def test_region_comparison_names_object_and_background(monkeypatch, image, halves):
+    import propgrad.segment as segment
+
+    monkeypatch.setattr(segment, "object_mask", lambda im: halves[0].copy())
+    result = region_comparison(image, ParametricEdit("darken", stop=0.85, steps=5), LeftBrightness(),
+                               n_permutations=200, outputs_of_interest="bright")
+    assert list(result.explanations) == ["object: darken", "background: darken"]
+    assert result.properties[0] == "object: darken"
+    series = result.explanations["background: darken"].series[0]
+    np.testing.assert_array_equal(series.mask, halves[1])
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+@pytest.fixture()
+def registered():
+    register_model("Left eye (test)", LeftBrightness)
+    yield "Left eye (test)"
+    unregister_model("Left eye (test)")
+
+
+def test_cli_compare_region(monkeypatch, tmp_path, image, halves, registered, capsys):
+    import propgrad.segment as segment
+
+    monkeypatch.setattr(segment, "object_mask", lambda im: halves[0].copy())
+    path = tmp_path / "image.png"
+    image.save(path)
+    code = main(["explain", str(path), "--edit", "darken", "--stop", "0.85", "--steps", "6", "--compare-region",
+                 "--model", registered, "--outputs", "bright", "--permutations", "300", "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "object: darken | left eye | bright" in printed and "adjusted p" in printed
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert data["properties"] == ["object: darken", "background: darken"]
+    assert (tmp_path / "out" / "comparison.csv").is_file() and (tmp_path / "out" / "comparison.png").is_file()
+
+
+def test_cli_region_mask_file_with_a_note(tmp_path, image, halves, registered, capsys):
+    path, mask = tmp_path / "image.png", tmp_path / "mask.png"
+    image.save(path)
+    Image.fromarray((halves[0] * 255).astype(np.uint8)).resize((64, 48)).save(mask)
+    code = main(["explain", str(path), "--edit", "darken", "--steps", "5", "--region", str(mask),
+                 "--model", registered, "--permutations", "200", "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "darken edit in the mask" in printed and "note: `mask` is 64x48 px" in printed
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["series_labels"] == ["darken in the mask"]
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--region", "nowhere.png"], "--region: 'nowhere.png' is neither 'object', 'background' nor an existing mask"),
+    (["--region", "object", "--frames", "a.png"], "give either IMAGE or --frames"),
+])
+def test_cli_region_errors(tmp_path, image, args, match, capsys):
+    path = tmp_path / "image.png"
+    image.save(path)
+    assert main(["explain", str(path), *args, "--out", str(tmp_path / "out")]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_cli_region_needs_an_image(capsys, tmp_path):
+    assert main(["explain", "--frames", "a.png", "b.png", "c.png", "--region", "object", "--out", str(tmp_path)]) == 2
+    assert "--region and --compare-region need IMAGE" in capsys.readouterr().err
+
+
+def test_cli_help_documents_the_region_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--region", "--compare-region", "--feather", "darken", "lighten", "recolour"):
+        assert option in text
