@@ -2,8 +2,8 @@
 
 Each property is an intervention (typically the same edit restricted to different regions, e.g. "fur
 (object): darken" and "background: darken"); every model is scored on every property with
-:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by mean score over models, and per
-model E[|grad_X F|], p-value, significant (S) and flips (F).
+:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by their mean
+score over models, and per model E[|grad_X F|], p-value, significant (S) and flips (F).
 
 With more than two properties the comparison is a screen of candidate properties for one image, and
 screening many raises the chance that one looks significant by luck. So every p-value is also shown
