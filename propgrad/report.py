@@ -178,12 +178,16 @@ def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Pat
     return paths
 
 
-def zip_report(paths: dict[str, Path], zip_path: str | Path) -> Path:
-    """Pack the files :func:`write_report` wrote into one zip file."""
+def zip_report(paths: dict[str, Path], zip_path: str | Path, *, root: str | Path | None = None) -> Path:
+    """Pack the files :func:`write_report` wrote into one zip file.
+
+    Entries are named by file name, or by their path below ``root`` when given (reports in sub-folders,
+    such as a comparison's per-property reports, would otherwise collide).
+    """
     zip_path = Path(zip_path)
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in paths.values():
-            archive.write(path, arcname=path.name)
+            archive.write(path, arcname=Path(path).relative_to(root).as_posix() if root else Path(path).name)
     return zip_path
 
 

@@ -603,3 +603,71 @@ def test_local_folders_work_on_loopback(progress, tiny_vit_folder):
     settings.configure_serving("127.0.0.1")
     outputs = patch_call(progress, hub_ids=str(tiny_vit_folder), **model_args(bundled=[], permutations=200))
     assert outputs[4][0][0] == str(tiny_vit_folder)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Region edits in the first tab
+
+
+AUTHORS = [name for name in shared.bundled_names() if "(authors)" in name]
+
+
+def test_edit_default_is_the_fur_versus_background_comparison(progress):
+    pytest.importorskip("rembg")
+    defaults = edit_tab.edit_defaults()
+    assert defaults["editor"] == "parametric: darken" and len(defaults["regions"]) == 2
+    if not AUTHORS:
+        pytest.skip("the authors' ConvMixers are not in this build")
+    assert defaults["models"] == AUTHORS and defaults["outputs"] == "cat"
+    outputs = edit_call(progress, editor=defaults["editor"], edit_end=defaults["edit_end"], steps=5,
+                        regions=defaults["regions"], **model_args(bundled=AUTHORS, outputs="cat", permutations=500))
+    summary, strip, animation, curves, table, null, bundle = outputs
+    assert "2 properties compared" in summary and "Benjamini-Hochberg" in summary
+    assert {row[0].split(" | ")[0] for row in table} == {"object: darken", "background: darken"}
+    assert len(table) == 2 * len(AUTHORS)
+    with Image.open(animation) as gif:
+        assert gif.n_frames == 5
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+    assert {"comparison.json", "comparison.csv", "comparison.png"} <= names
+    assert any(name.endswith("/report.json") for name in names)
+
+
+def _painted(stroke: bool):
+    layer = np.zeros((300, 451, 4), dtype=np.uint8)
+    if stroke:
+        layer[100:200, 150:300] = (255, 0, 255, 255)
+    return {"background": None, "layers": [layer], "composite": None}
+
+
+def test_a_painted_region_restricts_the_edit(progress):
+    outputs = edit_call(progress, editor="parametric: darken", edit_end=0.8, regions=["painted or uploaded mask"],
+                        painted=_painted(True))
+    report = check_outputs(outputs, 1)
+    assert "painted region" in report["intervention"]
+
+
+def test_a_painted_layer_without_strokes_is_an_error(progress):
+    with pytest.raises(gr.Error, match="no strokes"):
+        edit_call(progress, editor="parametric: darken", regions=["painted or uploaded mask"], painted=_painted(False))
+
+
+def test_an_uploaded_mask_of_another_size_is_resized_with_a_note(progress, tmp_path):
+    mask = np.zeros((60, 90), dtype=np.uint8)
+    mask[20:40, 30:60] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    outputs = edit_call(progress, editor="parametric: lighten", edit_end=0.8, regions=["whole image",
+                        "painted or uploaded mask"], mask_file=str(tmp_path / "mask.png"))
+    assert "resized" in outputs[0] and "2 properties compared" in outputs[0]
+
+
+@pytest.mark.parametrize("regions, words", [([], "`regions` is empty"), (["the sky"], "unknown region")])
+def test_bad_regions_are_named(progress, regions, words):
+    with pytest.raises(gr.Error, match=words):
+        edit_call(progress, regions=regions)
+
+
+def test_an_empty_uploaded_mask_is_an_error(progress, tmp_path):
+    Image.fromarray(np.zeros((40, 40), dtype=np.uint8)).save(tmp_path / "empty.png")
+    with pytest.raises(gr.Error, match="changes nothing|change nothing|selects no pixel"):
+        edit_call(progress, regions=["painted or uploaded mask"], mask_file=str(tmp_path / "empty.png"))

@@ -85,3 +85,31 @@ def summary_text(explanation: Explanation, notes: Sequence[str] = ()) -> str:
         "E[|grad_X F|] across models for the size of the effect (0.01 = one percentage point per step)."
     )
     return "\n".join(lines)
+
+
+def comparison_table(comparison) -> list[list]:
+    """The score table's rows for a property comparison: 'property: model' in the first column."""
+    return [[f"{entry.property} | {entry.model}", entry.output, round(float(entry.score), 5),
+             float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", entry.flips]
+            for entry in comparison.scores]
+
+
+def comparison_text(comparison, notes: Sequence[str] = ()) -> str:
+    """The ranked property table as Markdown (the paper's Table 1): per property and model E, p, p adjusted, S, F."""
+    first = next(iter(comparison.explanations.values()))
+    lines = [
+        f"**{len(comparison.properties)} properties compared**, ranked by their highest score: {first.n_steps} steps "
+        f"each; shuffle test with {comparison.n_permutations:,} permutations, alpha = {comparison.alpha:g}; "
+        f"p adjusted for {len(comparison.scores)} tests ({comparison.adjustment}).",
+        "",
+        "| property | model | output | E[\\|grad_X F\\|] | p | p adjusted | S | F |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for entry in comparison.scores:
+        lines.append(f"| {entry.property} | {entry.model} | {entry.output} | {entry.score:.4f} | {entry.pvalue:.3g} | "
+                     f"{entry.pvalue_adjusted:.3g} | {'S' if entry.significant_adjusted else '-'} | "
+                     f"{'F' if entry.flipped else '-'} |")
+    lines.append("\nS: significant after adjustment; F: the prediction flips somewhere along the series. The strip "
+                 "outlines each region: check that it covers the property you meant.")
+    lines.extend(f"- note: {note}" for note in notes)
+    return "\n".join(lines)

@@ -76,4 +76,69 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
         seed=seed, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
-    return outputs_for_app(explanation, [*notes, *selection_notes])
+    region_notes = [note for series in explanation.series for note in series.notes]
+    return outputs_for_app(explanation, list(dict.fromkeys([*notes, *selection_notes, *region_notes])))
+
+
+def _side_by_side(images, gap: int = 6):
+    from PIL import Image
+
+    height = max(image.height for image in images)
+    canvas = Image.new("RGB", (sum(image.width for image in images) + gap * (len(images) - 1), height), "white")
+    left = 0
+    for image in images:
+        canvas.paste(image, (left, 0))
+        left += image.width + gap
+    return canvas
+
+
+def _stacked(paths, out):
+    from PIL import Image
+
+    images = [Image.open(path).convert("RGB") for path in paths]
+    width = max(image.width for image in images)
+    canvas = Image.new("RGB", (width, sum(image.height for image in images)), "white")
+    top = 0
+    for image in images:
+        canvas.paste(image, (0, top))
+        top += image.height
+    canvas.save(out)
+    return out
+
+
+def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
+    """A property comparison in the seven result components: ranked summary, stacked strips (regions
+    outlined), the series side by side as a GIF, each property's curves, the table, the top property's
+    null distributions, and the zip (comparison.json/csv/png and each property's report)."""
+    from .. import plots, report
+    from ..compare_report import write_comparison
+
+    folder = results.request_dir()
+    paths = write_comparison(comparison, folder / "comparison")
+    strips = [folder / f"strip_{number}.png" for number in range(len(comparison.properties))]
+    for path, name in zip(strips, comparison.properties):
+        plots.save_figure(plots.image_strip(comparison.explanations[name]), path)
+    strip = _stacked(strips, folder / "strips.png")
+    first = [comparison.explanations[name].series[0] for name in comparison.properties]
+    frames = [_side_by_side([series.images[step] for series in first]) for step in range(len(first[0]))]
+    animation = folder / "animation.gif"
+    frames[0].save(animation, save_all=True, append_images=frames[1:], duration=300, loop=0)
+    null = plots.save_figure(plots.null_distributions(comparison.explanations[comparison.properties[0]]),
+                             folder / "null.png")
+    bundle = report.zip_report({key: path for key, path in paths.items()}, folder / "propgrad-comparison.zip",
+                               root=folder / "comparison")
+    return (results.comparison_text(comparison, notes), str(strip), str(animation), str(paths["figure"]),
+            results.comparison_table(comparison), str(null), str(bundle))
+
+
+def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
+    """Explain ``image`` under every intervention (one per property) and return the result components."""
+    from ..compare import compare_properties
+
+    selection, selection_notes = select_outputs(models, outputs)
+    n_permutations, alpha = settings
+    comparison = compare_properties(image, interventions, models, outputs_of_interest=selection,
+                                    n_permutations=n_permutations, alpha=alpha, seed=seed,
+                                    progress=package_progress(progress))
+    progress(1.0, desc="drawing plots")
+    return comparison_for_app(comparison, [*notes, *selection_notes, *comparison.notes])

@@ -9,9 +9,10 @@ from ... import paths
 from ...errors import ModelUnavailableError
 from .. import settings
 from ..settings import CONCURRENCY
-from ..parsing import MAX_STEPS, check_float, check_int, check_text, parse_seeds, shown
-from ..run import chosen_models, explain_for_app, load_input, shuffle_test_settings
-from ..shared import default_models, friendly_errors, model_controls, result_outputs, safe_image_input
+from ..parsing import MAX_STEPS, check_float, check_int, check_text, file_path, parse_seeds, shown
+from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
+from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
+from ..shared import bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input
 
 log = logging.getLogger("propgrad.app")
 
@@ -45,16 +46,26 @@ def editor_choices(ip2p_available: bool) -> list[str]:
     return ([IP2P] if ip2p_available else []) + [f"parametric: {kind}" for kind in EDITS]
 
 
-@friendly_errors
-def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
-             edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
-             hub_ids="", outputs_are="auto", progress=gr.Progress()):
-    """Edit ``image`` gradually (InstructPix2Pix guidance sweep or a parametric edit) and score the models."""
-    shuffle = shuffle_test_settings(n_permutations, alpha)
-    picture = load_input(image)
-    steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
-    seed_list = parse_seeds(seeds)
-    notes: list[str] = []
+# The paper's Table 1 as the default: darken the fur (the segmenter's object) or the background of a cat,
+# explained by the authors' cats-vs-dogs ConvMixers trained with and without a dark-cats / dark-dogs bias.
+DEFAULT_EDIT = "parametric: darken"
+DEFAULT_END = 0.85
+DEFAULT_STEPS = 11
+DEFAULT_REGIONS = [OBJECT, BACKGROUND]
+AUTHORS_HINT = "(authors)"
+
+
+def edit_defaults() -> dict:
+    """The tab's default example: the fur-versus-background experiment where the authors' models ship."""
+    authors = default_models(prefer=(AUTHORS_HINT,))
+    has_authors = any(AUTHORS_HINT in name for name in authors)
+    return dict(image=str(ASSETS / "examples" / "chelsea.jpg"), editor=DEFAULT_EDIT, edit_end=DEFAULT_END,
+                steps=DEFAULT_STEPS, regions=list(DEFAULT_REGIONS), models=authors if has_authors else default_models(),
+                outputs="cat" if has_authors else "")
+
+
+def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_steps, seed_list, edit_end, notes):
+    """The chosen editor as an intervention on the whole image (a region wraps it afterwards)."""
     if not editor:
         raise ValueError("`editor` is empty: choose InstructPix2Pix or one of the parametric edits")
     if editor == IP2P:
@@ -66,7 +77,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
             raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
         from ...interventions.diffusion import InstructPix2PixSweep
 
-        intervention = InstructPix2PixSweep(
+        return InstructPix2PixSweep(
             instruction,
             max_guidance=check_float(max_guidance, name="max text guidance", low=1.5, high=30),
             steps=steps,
@@ -75,19 +86,40 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
             seeds=seed_list,
             max_side=settings.IP2P_MAX_SIDE,
         )
-    elif isinstance(editor, str) and editor.startswith("parametric: "):
+    if isinstance(editor, str) and editor.startswith("parametric: "):
         from ... import ParametricEdit
 
-        end = None if edit_end in (None, "") else check_float(edit_end, name="edit end value",
-                                                                       low=-1e4, high=1e4)
-        intervention = ParametricEdit(editor.removeprefix("parametric: "), stop=end, steps=steps)
+        end = None if edit_end in (None, "") else check_float(edit_end, name="edit end value", low=-1e4, high=1e4)
         if len(seed_list) > 1:
             notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
                          f"with {seed_list[0]}")
-    else:
-        raise ValueError(f"`editor` {shown(editor)} is not available here; choose one of {editor_choices(False)}")
+        return ParametricEdit(editor.removeprefix("parametric: "), stop=end, steps=steps)
+    raise ValueError(f"`editor` {shown(editor)} is not available here; choose one of {editor_choices(False)}")
+
+
+@friendly_errors
+def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
+             edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
+             hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None, mask_file=None,
+             progress=gr.Progress()):
+    """Edit ``image`` gradually inside each ticked region and score the models; several regions are compared.
+
+    ``regions`` defaults to the whole image for API clients that predate regions.
+    """
+    shuffle = shuffle_test_settings(n_permutations, alpha)
+    picture = load_input(image)
+    steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
+    seed_list = parse_seeds(seeds)
+    notes: list[str] = []
+    edit = _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_steps, seed_list, edit_end, notes)
+    mask_path = file_path(mask_file, name="mask file") if mask_file else None
+    interventions, region_notes = region_interventions(edit, regions, painted, mask_path)
+    notes += region_notes
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
-    return explain_for_app(picture, intervention, models, outputs, shuffle, seed_list[0], progress, notes)
+    if len(interventions) == 1:
+        return explain_for_app(picture, next(iter(interventions.values())), models, outputs, shuffle, seed_list[0],
+                               progress, notes)
+    return compare_for_app(picture, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
 
 
 def show_editor_settings(editor: str):
@@ -96,37 +128,68 @@ def show_editor_settings(editor: str):
     return gr.update(visible=diffusion), gr.update(visible=diffusion), gr.update(visible=not diffusion)
 
 
+def show_mask_inputs(regions):
+    """The painting canvas and the mask upload only while 'painted or uploaded mask' is ticked."""
+    painted = PAINTED in (regions or [])
+    return gr.update(visible=painted), gr.update(visible=painted)
+
+
+def canvas_for(image):
+    """A fresh painting canvas over the chosen image (an earlier image's strokes would not fit)."""
+    return {"background": image, "layers": [], "composite": image}
+
+
 def build_edit_tab(ip2p: tuple[bool, str]) -> None:
     available, message = ip2p
     choices = editor_choices(available)
-    gr.Markdown(f"Edit the image step by step and watch every model's output follow. **Editors:** {message}")
+    defaults = edit_defaults()
+    gr.Markdown(
+        "Change one property step by step, inside a region or on the whole image, and watch every model's output "
+        "follow. Tick several regions to compare them in one table (the paper's Table 1): the default darkens the "
+        "cat's fur (the bundled segmenter's object) and, separately, the background, for the method authors' "
+        f"cats-vs-dogs ConvMixers (unbiased, dark-cats bias, dark-dogs bias). **Editors:** {message}")
     with gr.Row():
         with gr.Column(scale=1):
-            image = safe_image_input(gr.Image(str(ASSETS / "examples" / "chelsea.jpg"), type="filepath",
-                                               image_mode=None, label="Image", sources=["upload", "clipboard"]))
-            editor = gr.Dropdown(choices, value="parametric: brightness", label="Editor")
+            image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None, label="Image",
+                                              sources=["upload", "clipboard"]))
+            editor = gr.Dropdown(choices, value=defaults["editor"], label="Editor")
             # Only the chosen editor's own settings are shown (see show_editor_settings).
             instruction = gr.Textbox("make the fur white", label="Instruction (InstructPix2Pix only)",
                                      visible=False)
-            edit_end = gr.Number(0.1, label="Edit end value (parametric; blank = the edit's default)")
+            edit_end = gr.Number(defaults["edit_end"], label="Edit end value (parametric; blank = the edit's default)")
+            regions = gr.CheckboxGroup(list(CHOICES), value=defaults["regions"], elem_id="edit-regions",
+                                       label="Regions (tick several to compare them)",
+                                       info="object / background: the bundled U^2-Net-p salient-object segmenter")
+            painted = gr.ImageEditor(canvas_for(defaults["image"]), type="numpy", label="Paint the region",
+                                     visible=False, layers=False, transforms=(), sources=["upload", "clipboard"],
+                                     brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), height=320)
+            mask_file = gr.File(label="...or upload a mask (greyscale PNG, white = inside)", file_types=["image"],
+                                visible=False)
         with gr.Column(scale=1):
-            steps = gr.Slider(3, MAX_STEPS, value=10, step=1, label="Number of steps")
+            steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
             seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)")
             with gr.Accordion("Diffusion settings", open=True, visible=False) as diffusion_settings:
                 max_guidance = gr.Slider(1.5, 20, value=15, step=0.5, label="Max text guidance s_max")
                 image_guidance = gr.Slider(1.0, 5.0, value=2.5, step=0.1, label="Image guidance")
                 denoising = gr.Slider(5, 100, value=20, step=1, label="Denoising steps")
-            controls = model_controls(default_models())
+            controls = model_controls(defaults["models"], outputs=defaults["outputs"])
             button = gr.Button("Run", variant="primary", elem_id="edit-run")
     outputs = result_outputs("edit")
+    # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
-              *controls.inputs()]
+              *controls.inputs(), regions, painted, mask_file]
     button.click(run_edit, inputs, outputs, api_name="edit", concurrency_limit=CONCURRENCY)
     editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end], queue=False,
                   api_visibility="private")
-    gr.Examples(
-        [[str(ASSETS / "examples" / "chelsea.jpg"), "parametric: brightness", 0.1, 10],
-         [str(ASSETS / "examples" / "coffee.jpg"), "parametric: hue", 180, 12],
-         [str(ASSETS / "examples" / "rocket.jpg"), "parametric: blur", 8, 8]],
-        [image, editor, edit_end, steps], label="Examples (bundled images)",
-    )
+    regions.change(show_mask_inputs, regions, [painted, mask_file], queue=False, api_visibility="private")
+    image.change(canvas_for, image, painted, queue=False, api_visibility="private")
+    authors = [name for name in bundled_names() if AUTHORS_HINT in name]
+    examples = [[defaults["image"], DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS, DEFAULT_REGIONS]]
+    if (ASSETS / "examples" / "chicky.jpg").is_file():
+        examples.append([str(ASSETS / "examples" / "chicky.jpg"), DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS,
+                         DEFAULT_REGIONS])
+    examples += [[defaults["image"], "parametric: brightness", 0.1, 10, ["whole image"]],
+                 [str(ASSETS / "examples" / "coffee.jpg"), "parametric: hue", 180, 12, ["whole image"]],
+                 [str(ASSETS / "examples" / "rocket.jpg"), "parametric: blur", 8, 8, ["whole image"]]]
+    gr.Examples(examples, [image, editor, edit_end, steps, regions],
+                label="Examples (bundled images" + ("; the dog is for the authors' models" if authors else "") + ")")
