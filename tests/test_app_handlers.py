@@ -671,3 +671,61 @@ def test_an_empty_uploaded_mask_is_an_error(progress, tmp_path):
     Image.fromarray(np.zeros((40, 40), dtype=np.uint8)).save(tmp_path / "empty.png")
     with pytest.raises(gr.Error, match="changes nothing|change nothing|selects no pixel"):
         edit_call(progress, regions=["painted or uploaded mask"], mask_file=str(tmp_path / "empty.png"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# A small study in the patch and edit tabs
+
+
+def test_a_patch_study_over_several_images_aggregates_them(progress):
+    images = [CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), str(ASSETS / "examples" / "rocket.jpg")]
+    summary, sheet, animation, curves, table, scatter, bundle = patch_call(
+        progress, study_files=images, patch_names=["rainbow disc", "rings"], **model_args(permutations=500))
+    assert "3 images" in summary and "mean ± std" in summary
+    assert len(table) == 1 and table[0][5] == "3 (6 series)"
+    assert Image.open(curves).format == "PNG" and Image.open(sheet).format == "PNG" and animation is None
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        rows = archive.read("results.csv").decode().strip().splitlines()
+    assert {"results.csv", "curves.csv", "summary.csv", "summary.md"} <= names
+    assert len(rows) == 1 + 3  # one row per image x model x output
+
+
+def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):
+    archive_path = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.write(CHELSEA, "../../escaped_chelsea.jpg")
+        archive.write(ASSETS / "examples" / "coffee.jpg", "/tmp/abs_coffee.jpg")
+        archive.writestr("notes.txt", "not an image")
+    outputs = edit_call(progress, study_files=[str(archive_path)], regions=["whole image"],
+                        **model_args(permutations=500))
+    assert "2 images" in outputs[0]
+    assert not Path("/tmp/abs_coffee.jpg").exists() and not (tmp_path.parent.parent / "escaped_chelsea.jpg").exists()
+
+
+@pytest.mark.parametrize("files, words", [
+    (lambda t: [CHELSEA], "at least 2 images"),
+    (lambda t: [CHELSEA] * 25, "at most 24"),
+    (lambda t: [_text_file(t), CHELSEA], "accepted: .png"),
+    (lambda t: [str(_broken_zip(t)), CHELSEA], "not a readable zip"),
+])
+def test_bad_study_uploads_are_named(progress, tmp_path, files, words):
+    with pytest.raises(gr.Error, match=words):
+        patch_call(progress, study_files=files(tmp_path))
+
+
+def _broken_zip(folder: Path) -> Path:
+    path = folder / "broken.zip"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    return path
+
+
+def test_an_unreadable_study_image_is_skipped_and_listed(progress, tmp_path):
+    outputs = patch_call(progress, study_files=[CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), _corrupt_png(tmp_path)],
+                         **model_args(permutations=500))
+    assert "Skipped" in outputs[0] and "2 (2 series)" in outputs[4][0][5]
+
+
+def test_a_painted_mask_cannot_be_used_for_a_study(progress):
+    with pytest.raises(gr.Error, match="belongs to one image"):
+        edit_call(progress, study_files=[CHELSEA, CHELSEA], regions=["painted or uploaded mask"], painted=_painted(True))

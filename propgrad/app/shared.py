@@ -157,3 +157,12 @@ def result_outputs(prefix: str) -> list:
                         show_label=False)
         bundle = gr.File(label="Download: JSON + CSV + PNG + GIF (zip)", scale=1, interactive=False)
     return [summary, strip, animation, curves, table, null, bundle]
+
+
+def study_input(prefix: str) -> gr.File:
+    """Several images or a zip: the tab's intervention and models run on each, aggregated (a small study)."""
+    from .study import MAX_STUDY_IMAGES, STUDY_SUFFIXES
+
+    return gr.File(label=f"Study (optional): several images or a zip, at most {MAX_STUDY_IMAGES}; the same settings "
+                         "run on each and the results are averaged (the image above is then not used)",
+                   file_count="multiple", file_types=list(STUDY_SUFFIXES), elem_id=f"{prefix}-study")

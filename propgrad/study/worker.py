@@ -90,7 +90,10 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
 
 
 def outputs_selection(outputs, models: list):
-    """The ``outputs_of_interest`` for explain: 'predicted', 'all', or names / column indices."""
+    """The ``outputs_of_interest`` for explain: 'predicted', 'all', names / column indices, or a
+    {model name: selection} dict (the app's per-model choice), passed on as it is."""
+    if isinstance(outputs, dict):
+        return outputs
     if isinstance(outputs, str):
         if outputs in ("predicted", "all"):
             return outputs

@@ -10,9 +10,11 @@ from ...errors import ModelUnavailableError
 from .. import settings
 from ..settings import CONCURRENCY
 from ..parsing import MAX_STEPS, check_float, check_int, check_text, file_path, parse_seeds, shown
-from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
+from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, painted_mask, region_interventions
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
-from ..shared import bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input
+from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
+                      study_input)
+from ..study import study_for_app
 
 log = logging.getLogger("propgrad.app")
 
@@ -100,14 +102,15 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
 @friendly_errors
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
              edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
-             hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None, mask_file=None,
+             hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None, mask_file=None, study_files=None,
              progress=gr.Progress()):
     """Edit ``image`` gradually inside each ticked region and score the models; several regions are compared.
 
-    ``regions`` defaults to the whole image for API clients that predate regions.
+    ``regions`` defaults to the whole image for API clients that predate regions. With ``study_files``
+    (several images or a zip) the same edit runs on each of them instead: a study.
     """
     shuffle = shuffle_test_settings(n_permutations, alpha)
-    picture = load_input(image)
+    picture = None if study_files else load_input(image)
     steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
     seed_list = parse_seeds(seeds)
     notes: list[str] = []
@@ -116,6 +119,11 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     interventions, region_notes = region_interventions(edit, regions, painted, mask_path)
     notes += region_notes
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
+    if study_files:
+        if painted_mask(painted) is not None or mask_file:
+            raise ValueError("`regions`: a painted or uploaded mask belongs to one image; a study over several "
+                             "images takes the whole image or the segmenter's object / background")
+        return study_for_app(study_files, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
     if len(interventions) == 1:
         return explain_for_app(picture, next(iter(interventions.values())), models, outputs, shuffle, seed_list[0],
                                progress, notes)
@@ -173,11 +181,12 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
                 image_guidance = gr.Slider(1.0, 5.0, value=2.5, step=0.1, label="Image guidance")
                 denoising = gr.Slider(5, 100, value=20, step=1, label="Denoising steps")
             controls = model_controls(defaults["models"], outputs=defaults["outputs"])
+            study_files = study_input("edit")
             button = gr.Button("Run", variant="primary", elem_id="edit-run")
     outputs = result_outputs("edit")
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
-              *controls.inputs(), regions, painted, mask_file]
+              *controls.inputs(), regions, painted, mask_file, study_files]
     button.click(run_edit, inputs, outputs, api_name="edit", concurrency_limit=CONCURRENCY)
     editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end], queue=False,
                   api_visibility="private")

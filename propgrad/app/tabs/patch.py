@@ -9,7 +9,9 @@ from ... import paths
 from ...lesions.models import example_paths
 from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path, shown
 from ..run import chosen_models, explain_for_app, load_input, shuffle_test_settings
-from ..shared import bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input
+from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
+                      study_input)
+from ..study import study_for_app
 from ..settings import CONCURRENCY
 
 ASSETS = paths.ASSETS
@@ -41,13 +43,16 @@ def patch_defaults() -> dict:
 
 @friendly_errors
 def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled, files, input_size, mean,
-              std, class_names, outputs, n_permutations, alpha, hub_ids="", outputs_are="auto",
+              std, class_names, outputs, n_permutations, alpha, hub_ids="", outputs_are="auto", study_files=None,
               progress=gr.Progress()):
-    """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve."""
+    """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve.
+
+    With ``study_files`` (several images or a zip) the same patches run on each of them instead: a study.
+    """
     from ... import PatchBlend
 
     shuffle = shuffle_test_settings(n_permutations, alpha)
-    picture = load_input(image)
+    picture = None if study_files else load_input(image)
     available = patch_choices()
     patches, labels = [], []
     if isinstance(patch_names, str):
@@ -73,6 +78,8 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
     )
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
     seed = check_int(seed, name="seed", low=0, high=MAX_SEED)
+    if study_files:
+        return study_for_app(study_files, {intervention.name: intervention}, models, outputs, shuffle, seed, progress)
     return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress)
 
 
@@ -101,9 +108,10 @@ def build_patch_tab() -> None:
             steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
             seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
             controls = model_controls(defaults["models"])
+            study_files = study_input("patch")
             button = gr.Button("Run", variant="primary", elem_id="patch-run")
     outputs = result_outputs("patch")
-    inputs = [image, patch_names, patch_files, x, y, scale, steps, seed, *controls.inputs()]
+    inputs = [image, patch_names, patch_files, x, y, scale, steps, seed, *controls.inputs(), study_files]
     button.click(run_patch, inputs, outputs, api_name="patch", concurrency_limit=CONCURRENCY)
     examples = [[str(p), 0.8, 0.2, 0.3] for p in lesions[:4]]
     examples += [[str(ASSETS / "examples" / "chelsea.jpg"), 0.45, 0.35, 0.3],

@@ -1,0 +1,131 @@
+"""A small study in the app: the same intervention and models over several uploaded images (or a zip).
+
+Gradio-free. The per-image rows, curves and aggregates are written by :func:`propgrad.study.run_images`
+into the request's private folder and zipped for download.
+"""
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..images import IMAGE_SUFFIXES
+from ..report import zip_report
+from . import results
+from .parsing import file_path, select_outputs
+from .run import package_progress
+
+MAX_STUDY_IMAGES = 24
+# A zip that unpacks to more than this is not a handful of photos.
+MAX_UNPACKED_BYTES = 200 * 2**20
+STUDY_SUFFIXES = (*IMAGE_SUFFIXES, ".zip")
+STUDY_HEADERS = ["intervention | model", "output", "E[|grad_X F|] mean ± std", "significant", "flipped",
+                 "images"]
+
+
+def _unzip_images(archive_path: Path, folder: Path) -> list[Path]:
+    """The images inside a zip, written flat into ``folder``; members are never extracted by their own paths."""
+    try:
+        archive = zipfile.ZipFile(archive_path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"`study images`: {archive_path.name!r} is not a readable zip file ({error})") from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in IMAGE_SUFFIXES
+                   and not Path(m.filename).name.startswith(".")]
+        if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
+            raise ValueError(f"`study images`: {archive_path.name!r} unpacks to more than "
+                             f"{MAX_UNPACKED_BYTES // 2**20} MB of images; send at most {MAX_STUDY_IMAGES} photos")
+        if len(members) > MAX_STUDY_IMAGES:
+            raise ValueError(f"`study images`: {archive_path.name!r} holds {len(members)} images; at most "
+                             f"{MAX_STUDY_IMAGES} per run in the app (use `python -m propgrad study` for more)")
+        paths = []
+        for number, member in enumerate(sorted(members, key=lambda m: m.filename)):
+            # A fresh flat name: '../../etc/x.png' inside the archive cannot leave the folder.
+            target = folder / f"{number + 1:03d}_{Path(member.filename).name}"
+            target.write_bytes(archive.read(member))
+            paths.append(target)
+    return paths
+
+
+def study_images(files, folder: Path) -> list[str]:
+    """Uploaded images and zips of images -> image paths (at most :data:`MAX_STUDY_IMAGES`)."""
+    paths: list[Path] = []
+    for item in files or []:
+        path = Path(file_path(item, name="study images"))
+        suffix = path.suffix.lower()
+        if suffix == ".zip":
+            paths += _unzip_images(path, folder)
+        elif suffix in IMAGE_SUFFIXES:
+            paths.append(path)
+        else:
+            raise ValueError(f"`study images`: {path.name!r} is a {suffix or 'suffix-less'} file; accepted: "
+                             f"{', '.join(STUDY_SUFFIXES)}")
+    if len(paths) < 2:
+        raise ValueError(f"`study images`: a study needs at least 2 images, got {len(paths)}; leave the box empty to "
+                         "explain the one image above")
+    if len(paths) > MAX_STUDY_IMAGES:
+        raise ValueError(f"`study images`: at most {MAX_STUDY_IMAGES} images per run in the app, got {len(paths)} "
+                         "(use `python -m propgrad study` for more)")
+    return [str(path) for path in paths]
+
+
+def study_table(report) -> list[list]:
+    """One row per intervention x model: the paper's Table 3 in the app's six columns."""
+    return [[f"{row.intervention} | {row.model}", row.output, f"{row.score_mean:.4f} ± {row.score_std:.4f}",
+             f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series} series)"]
+            for row in report.summary]
+
+
+def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:
+    """The study's images side by side, so the user sees what was run; unreadable ones are left out."""
+    from PIL import Image
+
+    from ..images import load_image
+
+    thumbs = []
+    for path in paths:
+        try:
+            image = load_image(path)
+        except (ValueError, OSError):
+            continue
+        image.thumbnail((size, size))
+        thumbs.append(image)
+    if not thumbs:
+        return None
+    columns = min(8, len(thumbs))
+    rows = -(-len(thumbs) // columns)
+    sheet = Image.new("RGB", (columns * (size + 4), rows * (size + 4)), "white")
+    for number, thumb in enumerate(thumbs):
+        sheet.paste(thumb, ((number % columns) * (size + 4), (number // columns) * (size + 4)))
+    sheet.save(out)
+    return out
+
+
+def study_for_app(files, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
+    """Run every uploaded image through every intervention and model; the seven result components."""
+    from ..study import run_images
+
+    folder = results.request_dir()
+    unpacked = folder / "uploads"
+    unpacked.mkdir()
+    images = study_images(files, unpacked)
+    selection, selection_notes = select_outputs(models, outputs)
+    n_permutations, alpha = settings
+    report = run_images(images, list(interventions.values()), models, out=folder / "study", outputs_of_interest=selection,
+                        n_permutations=n_permutations, alpha=alpha, seed=seed, progress=package_progress(progress))
+    progress(1.0, desc="drawing plots")
+    produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
+    bundle = zip_report(produced, folder / "propgrad-study.zip", root=folder / "study")
+    summary = report.paths["summary.md"].read_text()
+    extra = [*notes, *selection_notes]
+    if extra:
+        summary += "\n" + "\n".join(f"- note: {note}" for note in extra)
+    sheet = _thumbnails(images, folder / "images.png")
+    return (summary, str(sheet) if sheet else None, None, _path(report, "mean_curves.png"), study_table(report),
+            _path(report, "score_vs_flips.png"), str(bundle))
+
+
+def _path(report, name: str) -> str | None:
+    path = report.paths.get(name)
+    return str(path) if path else None
+
