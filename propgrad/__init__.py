@@ -6,7 +6,8 @@ shuffle-test p-value, and where the prediction flips.
 """
 from .explain import ALL, PREDICTED, Explanation, ModelExplanation, OutputScore, explain
 from .images import load_image, load_rgba
-from .interventions import EDITS, Frames, Intervention, InterventionSeries, ParametricEdit, PatchBlend
+from .interventions import EDITS, Frames, Intervention, InterventionSeries, ParametricEdit, PatchBlend, Region
+from .compare import PropertyComparison, compare_properties, region_comparison
 from .models.base import Model
 from .score import (
     PermutationTestResult,
@@ -21,7 +22,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALL", "EDITS", "Explanation", "Frames", "Intervention", "InterventionSeries", "Model",
-    "ModelExplanation", "OutputScore", "ParametricEdit", "PatchBlend", "PREDICTED",
+    "ModelExplanation", "OutputScore", "ParametricEdit", "PatchBlend", "PREDICTED", "PropertyComparison", "Region",
+    "compare_properties", "region_comparison",
     "PermutationTestResult", "PredictionFlips", "explain", "load_image", "load_rgba",
     "permutation_test", "prediction_flips", "property_gradient", "step_correlation",
 ]
