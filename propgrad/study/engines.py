@@ -75,18 +75,21 @@ class Processes:
         attempts: Counter = Counter()
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         while pending:
-            with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_start_worker, initargs=(factory, threads)) as pool:
-                futures = {pool.submit(_run_item, item): item for item in pending.values()}
-                try:
-                    for future in as_completed(futures):
-                        result = future.result()
-                        del pending[futures[future].key]
-                        yield result
-                except BrokenProcessPool as error:
-                    reason = f"worker process died ({error})"
-                else:
-                    continue
+            pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_start_worker, initargs=(factory, threads))
+            futures = {pool.submit(_run_item, item): item for item in pending.values()}
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    del pending[futures[future].key]
+                    yield result
+            except BrokenProcessPool as error:
+                reason = f"worker process died ({error})"
+            else:
+                continue
+            finally:
+                # Also when the caller stops early (Ctrl-C): drop queued items instead of running them all.
+                pool.shutdown(wait=False, cancel_futures=True)
             # Results that arrived before the pool broke are kept; the rest are retried or given up.
             for future, item in futures.items():
                 if item.key in pending and future.done() and not future.cancelled() and future.exception() is None:
