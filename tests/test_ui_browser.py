@@ -18,7 +18,11 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
-TABS = [("Diffusion edits", "edit"), ("Patch blending", "patch"), ("Turntable frames (CLIP)", "turntable")]
+TABS = [("Diffusion & region edits", "edit"), ("Patch blending", "patch"), ("Turntable frames (CLIP)", "turntable")]
+# The first tab's default compares two regions (a ranked table); the others explain one series.
+DONE = {"edit": re.compile(r"properties compared"), "patch": re.compile(r"p = \d"), "turntable": re.compile(r"p = \d")}
+SCORE = {"edit": re.compile(r"\d\.\d{4}\s+\d"), "patch": re.compile(r"E\[\|grad_X F\|\] = \d+\.\d+"),
+         "turntable": re.compile(r"E\[\|grad_X F\|\] = \d+\.\d+")}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
@@ -42,12 +46,12 @@ def test_default_example_of_each_tab_runs_in_the_browser(page, tmp_path, tab, pr
     folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        playwright_sync.expect(summary).to_contain_text(re.compile(r"p = \d"), timeout=180_000)
+        playwright_sync.expect(summary).to_contain_text(DONE[prefix], timeout=180_000)
     except AssertionError as error:
         page.screenshot(path=str(folder / f"failed-{prefix}.png"), full_page=True)
         raise AssertionError(f"no result in the {tab} tab; the page shows:\n{page.inner_text('body')[-3000:]}") from error
     text = summary.inner_text()
-    assert re.search(r"E\[\|grad_X F\|\] = \d+\.\d+", text), text
+    assert SCORE[prefix].search(text), text
     table = page.locator(f"#{prefix}-table").inner_text()
     assert re.search(r"\d\.\d", table), table
     assert not page.get_by_text("Traceback").count()
@@ -86,3 +90,12 @@ def test_turntable_example_fills_the_frames(page):
     page.locator("#turntable-run").click()
     summary = page.locator("#turntable-summary")
     playwright_sync.expect(summary).to_contain_text("12 steps", timeout=180_000)
+
+
+def test_ticking_the_painted_region_shows_the_canvas_and_upload(page):
+    page.get_by_role("tab", name="Diffusion & region edits").click()
+    canvas_label = page.get_by_text("Paint the region")
+    assert not canvas_label.count() or not canvas_label.first.is_visible()
+    page.locator("#edit-regions").get_by_label("painted or uploaded mask").check()
+    playwright_sync.expect(page.get_by_text("Paint the region").first).to_be_visible(timeout=10_000)
+    page.locator("#edit-regions").get_by_label("painted or uploaded mask").uncheck()

@@ -23,7 +23,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="propgrad: local interventional explanations", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
-        with gr.Tab("Diffusion edits"):
+        with gr.Tab("Diffusion & region edits"):
             edit.build_edit_tab(ip2p)
         with gr.Tab("Patch blending"):
             patch.build_patch_tab()
