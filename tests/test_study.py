@@ -248,3 +248,34 @@ def test_a_study_intervention_takes_a_region(tmp_path, image_folder):
         run_study(StudyDefinition(InputSpec(images=str(image_folder)),
                                   (InterventionSpec("edit", edit="hue", steps=4, region=str(tmp_path / "nope.png")),),
                                   ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "bad-region")
+
+
+def test_instruct_pix2pix_study_with_a_tiny_random_editor(tmp_path, image_folder, monkeypatch):
+    """The editor's weights are a folder (as $PROPGRAD_INSTRUCT_PIX2PIX names them); tiny and random here."""
+    pytest.importorskip("diffusers")
+    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+
+    weights = tmp_path / "tiny-pix2pix"
+    random_instruct_pix2pix("tiny").save_pretrained(weights)
+    monkeypatch.setenv("PROPGRAD_INSTRUCT_PIX2PIX", str(weights))
+    monkeypatch.setenv("PROPGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    study = tmp_path / "edit.toml"
+    study.write_text(f"""
+permutations = 50
+[inputs]
+images = "{image_folder}"
+[[intervention]]
+kind = "instruct-pix2pix"
+instruction = "make it red"
+steps = 3
+denoising_steps = 2
+seeds = [0, 1]
+[models]
+names = ["{MODELS[0]}"]
+""")
+    report = run_study(from_toml(study), tmp_path / "out")
+    row = report.summary[0]
+    assert (row.intervention, row.n_images, row.n_series) == ("InstructPix2Pix: make it red", 3, 6)
+    curves = read(tmp_path / "out" / "curves.csv")
+    assert {c["series"] for c in curves} == {"seed 0", "seed 1"}
+    assert [float(c["property_value"]) for c in curves[:3]] == [1.0, 1.01, 10.0]
