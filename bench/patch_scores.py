@@ -87,7 +87,8 @@ def main(argv=None) -> dict:
     print(f"Patch intervention on {args.n} melanoma test images x {args.patches} stickers, {args.steps} steps "
           f"(opacity 0 -> 1), random position beside the lesion and scale per image; output p(melanoma). "
           f"Study in {folder} ({seconds:.0f} s).\n")
-    print("| model | E[abs grad] mean ± std | significant (α=0.01) | series with a flip | p(melanoma) opacity 0 → 1 |")
+    print("| model | E[abs grad] mean ± std | significant (α=0.01) | series with a flip "
+          "| p(melanoma) opacity 0 → 1 |")
     print("| --- | --- | --- | --- | --- |")
     results = {row.model: row for row in report.summary}
     for name, row in results.items():

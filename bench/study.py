@@ -4,7 +4,8 @@ All three in one run, on the same items, each into a fresh folder (nothing resum
 items per second per engine (wall clock, including starting the workers and loading their models)
 and as ratios to in-process; Ray's own start-up (ray.init of a local instance); and each engine's
 overhead per item, measured with items that do no work (the time between the first and the last of
-1,000 results, per item: the cost of shipping an item and its result, without the workers' start-up). The results of the three runs are checked to be identical.
+1,000 results, per item: the cost of shipping an item and its result, without the workers' start-up).
+The results of the three runs are checked to be identical.
 
     python bench/study.py [--n 24] [--workers 2]
 """

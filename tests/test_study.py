@@ -21,7 +21,6 @@ from propgrad.study import (
     from_toml,
     run_images,
     run_study,
-    write_report,
 )
 from propgrad.study.inputs import list_images
 from propgrad.study.items import item_seed, make_items
@@ -175,7 +174,8 @@ def test_bad_inputs_have_clear_errors(tmp_path, image_folder):
 
 def test_csv_list_gives_labels_and_placements(tmp_path, image_folder):
     listing = tmp_path / "list.csv"
-    listing.write_text(f"path,label,position_x,position_y,scale\n{image_folder / 'lesion_0.png'},melanoma,0.2,0.3,0.25\n"
+    listing.write_text(f"path,label,position_x,position_y,scale\n"
+                       f"{image_folder / 'lesion_0.png'},melanoma,0.2,0.3,0.25\n"
                        f"{image_folder / 'lesion_1.png'},nevus,,,\n")
     refs = list_images(InputSpec(images=str(listing)))
     assert [r.label for r in refs] == ["melanoma", "nevus"]

@@ -93,7 +93,8 @@ def definition_from_args(args) -> StudyDefinition:
 
     where = {"region": args.region and _region(args.region), "feather": args.feather}
     if args.patch:
-        intervention = InterventionSpec(PATCH, steps=args.steps, patches=tuple(str(Path(p).resolve()) for p in args.patch),
+        patches = tuple(str(Path(p).resolve()) for p in args.patch)
+        intervention = InterventionSpec(PATCH, steps=args.steps, patches=patches,
                                         position=tuple(args.position), scale=args.scale, **where)
     elif args.instruction:
         intervention = InterventionSpec(INSTRUCT_PIX2PIX, steps=args.steps, instruction=args.instruction,
@@ -103,7 +104,8 @@ def definition_from_args(args) -> StudyDefinition:
     else:
         intervention = InterventionSpec(EDIT, steps=args.steps, edit=args.edit or "brightness", start=args.start,
                                         stop=args.stop, **where)
-    models = ModelSpec(names=tuple(args.model or ()), files=tuple(str(Path(p).resolve()) for p in args.model_file or ()),
+    files = tuple(str(Path(p).resolve()) for p in args.model_file or ())
+    models = ModelSpec(names=tuple(args.model or ()), files=files,
                        hub=tuple(args.hub_model or ()), input_size=args.input_size and tuple(args.input_size),
                        mean=args.mean and tuple(args.mean), std=args.std and tuple(args.std),
                        class_names=_class_names(args.class_names), outputs_are=args.outputs_are)

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..plots import _COLOURS, draws_threshold  # noqa: F401  (one palette for every figure)
+from ..plots import _COLOURS  # one palette for every figure
 from .aggregate import MeanCurve, SeriesPoint
 
 _COLUMNS = 2

@@ -105,10 +105,9 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
             properties.setdefault(label, entry["property_name"])
     summary, mean = summarise(results, curves, properties)
     # An unreadable image is one entry, however many interventions it was meant for.
-    skipped = list({k.rsplit(" | ", 1)[0]: e["message"] for k, e in sorted(journal.items(), key=lambda kv: kv[1]["index"])
-                    if e["status"] == SKIPPED}.items())
-    failed = [(k, e["message"]) for k, e in sorted(journal.items(), key=lambda kv: kv[1]["index"])
-              if e["status"] == FAILED]
+    entries = sorted(journal.items(), key=lambda kv: kv[1]["index"])
+    skipped = list({k.rsplit(" | ", 1)[0]: e["message"] for k, e in entries if e["status"] == SKIPPED}.items())
+    failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
     paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
     with paths["summary.csv"].open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)

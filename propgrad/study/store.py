@@ -83,7 +83,8 @@ class ResultsStore:
                     f"`out` {str(self.folder)!r} holds results of another study definition (fingerprint {stored}, "
                     f"this one {study['fingerprint']}); choose another folder, or delete that one to start over")
         elif any(self.folder.iterdir()):
-            raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; choose an empty or new folder")
+            raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; "
+                             f"choose an empty or new folder")
         else:
             path.write_text(json.dumps(study, indent=2, default=list) + "\n")
         self._journal = read_journal(self.folder)
