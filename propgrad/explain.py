@@ -94,6 +94,11 @@ class Explanation:
     def n_steps(self) -> int:
         return len(self.series[0])
 
+    @property
+    def notes(self) -> list[str]:
+        """What the series say about themselves (a region's mask resized, a mask covering everything), each once."""
+        return list(dict.fromkeys(note for one in self.series for note in one.notes))
+
     def model(self, name: str) -> ModelExplanation:
         for model in self.models:
             if model.name == name:

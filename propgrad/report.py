@@ -3,7 +3,9 @@
 ``report.json`` fields
 ----------------------
 propgrad_version, intervention, property_name, values (property value per step), n_steps,
-series_labels, n_permutations, alpha, seed, and ``models``: one entry per model with
+series_labels, n_permutations, alpha, seed, notes (e.g. a region's mask was resized), region (only for
+an edit restricted to a region: ``coverage``, the fraction of the image inside it), and ``models``: one
+entry per model with
   name, output_kind ("probability" or "similarity"), output_names,
   outputs            per step, per output: the model's outputs (mean over series when there are several),
   series_outputs     per series, per step, per output (only with several series),
@@ -113,7 +115,7 @@ def to_dict(explanation: Explanation) -> dict:
     """The machine-readable report (see the module docstring for the fields)."""
     from . import __version__
 
-    return {
+    data = {
         "propgrad_version": __version__,
         "intervention": explanation.intervention,
         "property_name": explanation.property_name,
@@ -123,8 +125,13 @@ def to_dict(explanation: Explanation) -> dict:
         "n_permutations": explanation.n_permutations,
         "alpha": explanation.alpha,
         "seed": explanation.seed,
+        "notes": explanation.notes,
         "models": [_model_dict(model) for model in explanation.models],
     }
+    mask = explanation.series[0].mask
+    if mask is not None:
+        data["region"] = {"coverage": round(float(np.mean(mask)), 6)}
+    return data
 
 
 def summary_rows(explanation: Explanation) -> list[dict]:
@@ -165,7 +172,8 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
 
 
 def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Path]:
-    """Write report.json, curves.csv, strip.png, curves.png, null.png and animation.gif into ``out_dir``."""
+    """Write report.json, curves.csv, strip.png, curves.png, null.png and animation.gif into ``out_dir``
+    (and region.png, the region drawn on the input, for an edit restricted to a region)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json"}
@@ -175,6 +183,10 @@ def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Pat
     paths["curves"] = plots.save_figure(plots.output_curves(explanation), out / "curves.png")
     paths["null"] = plots.save_figure(plots.null_distributions(explanation), out / "null.png")
     paths["animation"] = plots.save_animation(explanation, out / "animation.gif")
+    if explanation.series[0].mask is not None:
+        # The region on the input, so a reader can check the edit hit the intended part of the image.
+        paths["region"] = out / "region.png"
+        plots.draw_region(explanation.series[0].images[0], explanation.series[0].mask, style="both").save(paths["region"])
     return paths
 
 
