@@ -39,7 +39,8 @@ BACKGROUND = "background"
 SEGMENTED = (OBJECT, BACKGROUND)
 
 
-@dataclass(frozen=True)
+# eq=False: these hold numpy masks, which cannot be compared or hashed as one value; identity is enough.
+@dataclass(frozen=True, eq=False)
 class RegionMask:
     """A mask fitted to one image: float32 (H, W) in [0, 1], what it is called, and notes for the user."""
 
@@ -218,7 +219,7 @@ def composite(original: Image.Image, edited: Image.Image, mask: np.ndarray) -> I
     return Image.fromarray(np.where(weight > 0, blended, base))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Region:
     """Any intervention restricted to a region: outside it every step keeps the original pixels.
 
