@@ -92,3 +92,16 @@ def test_dead_worker_items_are_retried_or_reported():
     assert set(results) == {"a", "poison", "b", "c"}  # none silently lost
     assert results["poison"].status == FAILED and "worker process died" in results["poison"].message
     assert all(results[key].status in (OK, FAILED) for key in "abc")
+
+
+def test_dead_ray_worker_items_are_retried_then_reported(monkeypatch):
+    pytest.importorskip("ray")
+    from propgrad.study import RayEngine
+
+    # Ray's workers import this test module to rebuild the worker factory.
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent))
+    items = [StudyItem(i, key, ImageRef(key), 0, "x", 0) for i, key in enumerate(["a", "poison", "b"])]
+    results = {r.key: r for r in RayEngine(num_cpus=2, workers=1, retries=1).run(dies_on_poison, items)}
+    assert set(results) == {"a", "poison", "b"}  # none silently lost
+    assert results["poison"].status == FAILED and "Ray worker failed after 1 retries" in results["poison"].message
+    assert results["a"].status == OK
