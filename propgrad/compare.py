@@ -17,8 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
-
 from .explain import Explanation, explain
 from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
@@ -49,8 +47,8 @@ class PropertyComparison:
     """Every property's explanation and the ranked table.
 
     ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by
-    score (the mean E[|grad_X F|] over models and outputs of interest, highest first); ``scores`` has one entry per property, model and output
-    of interest, ranked the same way.
+    score (the mean E[|grad_X F|] over models and outputs of interest, highest first); ``scores`` has
+    one entry per property, model and output of interest, ranked the same way.
     """
 
     explanations: dict[str, Explanation]

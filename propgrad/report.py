@@ -186,7 +186,8 @@ def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Pat
     if explanation.series[0].mask is not None:
         # The region on the input, so a reader can check the edit hit the intended part of the image.
         paths["region"] = out / "region.png"
-        plots.draw_region(explanation.series[0].images[0], explanation.series[0].mask, style="both").save(paths["region"])
+        first = explanation.series[0]
+        plots.draw_region(first.images[0], first.mask, style="both").save(paths["region"])
     return paths
 
 

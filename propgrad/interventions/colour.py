@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 from PIL import Image
 
-from .parametric import EDITS, EditKind, register_edit  # noqa: F401  (EDITS: for the doctest)
+from .parametric import EditKind, register_edit
 
 STRENGTH = "strength (0 = original, 1 = full)"
 DEFAULT_STOP = 0.85
@@ -109,6 +109,7 @@ def register_recolour(name: str, colour) -> None:
 
     Examples
     --------
+    >>> from propgrad.interventions import EDITS
     >>> register_recolour("ginger", (200, 110, 40))
     >>> "recolour ginger" in EDITS
     True

@@ -241,6 +241,7 @@ class Region:
 
     Examples
     --------
+    >>> from propgrad.interventions import ParametricEdit
     >>> background = Region(ParametricEdit("darken", stop=0.85, steps=11), "background")
     >>> background.name
     'darken edit in the background'
