@@ -13,6 +13,15 @@ from ..plots import _COLOURS  # one palette for every figure
 from .aggregate import MeanCurve, SeriesPoint
 
 _COLUMNS = 2
+_LEGEND_INSIDE = 3  # more entries than this go below the axes, where they cover no curve
+
+
+def _legend(axis) -> None:
+    entries = len(axis.get_legend_handles_labels()[1])
+    if entries > _LEGEND_INSIDE:
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
+    else:
+        axis.legend(fontsize=8, loc="best")
 
 
 def _grid(count: int, width: float = 6.5, height: float = 4.0) -> tuple[Figure, list]:
@@ -25,6 +34,11 @@ def _grid(count: int, width: float = 6.5, height: float = 4.0) -> tuple[Figure, 
     return figure, axes[:count]
 
 
+def _height(entries: int) -> float:
+    """Panel height in inches: room below the axes for a legend that does not fit inside."""
+    return 4.0 + (0.22 * entries + 0.6 if entries > _LEGEND_INSIDE else 0.0)
+
+
 def _colour_of(models: list[str]) -> dict[str, str]:
     return {model: _COLOURS[i % len(_COLOURS)] for i, model in enumerate(dict.fromkeys(models))}
 
@@ -35,7 +49,8 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
     for curve in curves:
         by_intervention[curve.intervention].append(curve)
     colours = _colour_of([c.model for c in curves])
-    figure, axes = _grid(max(1, len(by_intervention)))
+    entries = max((len(group) for group in by_intervention.values()), default=0)
+    figure, axes = _grid(max(1, len(by_intervention)), height=_height(entries))
     for axis, (intervention, group) in zip(axes, by_intervention.items()):
         for curve in group:
             x = np.arange(len(curve.mean))
@@ -52,7 +67,7 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
         axis.set_xlabel(f"step / {group[0].property_name}")
         axis.set_ylabel("model output (mean ± std over series)")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="best")
+        _legend(axis)
         axis.set_title(intervention, fontsize=10, loc="left")
     return figure
 
@@ -63,7 +78,8 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
     for point in points:
         by_intervention[point.intervention].append(point)
     colours = _colour_of([p.model for p in points])
-    figure, axes = _grid(max(1, len(by_intervention)))
+    entries = max((len({p.model for p in group}) for group in by_intervention.values()), default=0)
+    figure, axes = _grid(max(1, len(by_intervention)), height=_height(entries))
     rng = np.random.default_rng(0)  # jitter only, so points with equal flip counts stay visible
     for axis, (intervention, group) in zip(axes, by_intervention.items()):
         models = list(dict.fromkeys(p.model for p in group))
@@ -77,6 +93,6 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
         axis.set_ylabel("prediction flips per series")
         axis.yaxis.get_major_locator().set_params(integer=True)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="best")
+        _legend(axis)
         axis.set_title(intervention, fontsize=10, loc="left")
     return figure

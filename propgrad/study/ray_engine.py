@@ -79,7 +79,8 @@ class RayEngine:
     ----------
     address : str or None
         None starts a local Ray (``num_cpus`` CPUs, no dashboard); "auto" joins a running local one;
-        "HOST:PORT" or "ray://HOST:PORT" a cluster (checked for an answer first).
+        "HOST:PORT" or "ray://HOST:PORT" a cluster (checked for an answer first). When this process
+        is already connected to Ray (``ray.init`` was called), that connection is used as it is.
     workers : int or None
         Actors; default one per CPU of the cluster (one per GPU when ``gpu`` and the cluster has GPUs).
     gpu : bool
