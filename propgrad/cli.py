@@ -92,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     region = explain.add_argument_group(
         "region (restrict the intervention to part of the image; outside it every step keeps the original pixels)")
     where = region.add_mutually_exclusive_group()
-    where.add_argument("--region", metavar="object|background|MASK.png",
+    where.add_argument("--region", action="append", metavar="object|background|MASK.png",
                        help="'object' (the salient object found by the bundled U^2-Net-p segmenter), 'background' "
                        "(its complement), or a mask image: greyscale (white = inside) or a painted layer "
-                       "(opaque = inside), resized to the image if needed")
+                       "(opaque = inside), resized to the image if needed; repeat it to compare regions in one "
+                       "run (written as with --compare-region)")
     where.add_argument("--compare-region", action="store_true",
                        help="run the edit twice, on the object and on the background, and write the comparison "
                        "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
@@ -201,12 +202,12 @@ def run_explain(args) -> int:
         raise ValueError("--region and --compare-region need IMAGE: frames bring their own images")
     image = load_image(args.image) if args.image else None
     intervention, models = _intervention(args), _models(args)
-    if args.compare_region:
+    if args.compare_region or len(args.region or []) > 1:
         return _run_region_comparison(args, image, intervention, models)
     if args.region:
         from .interventions.region import Region
 
-        intervention = Region(intervention, _region_source(args.region), feather=args.feather)
+        intervention = Region(intervention, _region_source(args.region[0]), feather=args.feather)
     from .progress_bar import fraction_bar
 
     with fraction_bar("explain", enabled=not args.no_progress) as progress:
@@ -235,13 +236,32 @@ def _region_source(text: str):
     return Path(text)
 
 
-def _run_region_comparison(args, image, intervention, models) -> int:
-    from .compare import region_comparison
-    from .compare_report import write_comparison
+def _regions(args, intervention) -> dict:
+    """{property name: Region}: object and background for --compare-region, else one per --region."""
+    from .interventions.region import BACKGROUND, OBJECT, Region
 
-    comparison = region_comparison(image, intervention, models, feather=args.feather,
-                                   outputs_of_interest=_outputs_of_interest(args.outputs, models),
-                                   n_permutations=args.permutations, alpha=args.alpha, seed=args.seed)
+    what = getattr(intervention, "kind", None) or intervention.name
+    sources = [OBJECT, BACKGROUND] if args.compare_region else [_region_source(text) for text in args.region]
+    regions = {}
+    for source in sources:
+        where = source if isinstance(source, str) else source.stem
+        name = f"{where}: {what}"
+        if name in regions:  # the same region twice, or two mask files with one name
+            name = f"{where} ({len(regions) + 1}): {what}"
+        regions[name] = Region(intervention, source, label=where, feather=args.feather)
+    return regions
+
+
+def _run_region_comparison(args, image, intervention, models) -> int:
+    from .compare import compare_properties
+    from .compare_report import write_comparison
+    from .progress_bar import fraction_bar
+
+    with fraction_bar("compare", enabled=not args.no_progress) as progress:
+        comparison = compare_properties(image, _regions(args, intervention), models,
+                                        outputs_of_interest=_outputs_of_interest(args.outputs, models),
+                                        n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
+                                        progress=progress)
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")

@@ -194,3 +194,18 @@ def test_cli_help_documents_the_region_options(capsys):
     text = capsys.readouterr().out
     for option in ("--region", "--compare-region", "--feather", "darken", "lighten", "recolour"):
         assert option in text
+
+
+def test_cli_repeated_region_compares_them(tmp_path, image, halves, registered, capsys):
+    path, left, right = tmp_path / "image.png", tmp_path / "left.png", tmp_path / "right.png"
+    image.save(path)
+    Image.fromarray((halves[0] * 255).astype(np.uint8)).save(left)
+    Image.fromarray((halves[1] * 255).astype(np.uint8)).save(right)
+    code = main(["explain", str(path), "--edit", "darken", "--steps", "6", "--region", str(right), "--region",
+                 str(left), "--model", registered, "--outputs", "bright", "--permutations", "300",
+                 "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert data["properties"] == ["left: darken", "right: darken"]  # ranked: only the left half matters
+    assert data["table"][0]["flipped"] and not data["table"][1]["flipped"]
