@@ -255,3 +255,20 @@ def test_strip_draws_the_region(image, soft_mask):
     assert not any(axis.collections for axis in plain.axes)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
+
+
+def test_region_panel_and_explanation_notes(image):
+    from propgrad.explain import explain
+    from propgrad.plots import region_panel
+
+    class Mean:
+        name, output_names, output_kind = "mean", ["dark", "bright"], "probability"
+
+        def predict(self, images):
+            p = np.array([np.asarray(im).mean() / 255 for im in images])
+            return np.stack([1 - p, p], axis=1)
+
+    result = explain(image, Region(ParametricEdit("darken", steps=3), np.ones((9, 12))), Mean(), n_permutations=20)
+    assert len(result.notes) == 2 and "resized" in result.notes[0] and "global edit" in result.notes[1]
+    figure = region_panel(image, result.series[0].mask, title="everything")
+    assert figure.axes[0].get_title(loc="left") == "everything: 100% of the image"
