@@ -70,3 +70,11 @@ def test_register_recolour_checks_the_colour():
 
     with pytest.raises(ValueError, match="`colour` must be an \\(r, g, b\\) triple"):
         register_recolour("bad", (300, 0, 0))
+
+
+def test_recolour_without_scikit_image_says_what_to_install(monkeypatch, image):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    with pytest.raises(ImportError, match="pip install scikit-image"):
+        recolour(image, 0.5)

@@ -67,10 +67,17 @@ def lighten(image: Image.Image, strength: float) -> Image.Image:
     return Image.fromarray(np.clip(array + strength * (255.0 - array) + 0.5, 0, 255).astype(np.uint8))
 
 
-def _lab_of(colour) -> np.ndarray:
-    from skimage.color import rgb2lab
+def _skimage_color():
+    try:
+        from skimage import color
+    except ImportError as error:  # in requirements.txt and the 'regions' extra, not in the core install
+        raise ImportError("the recolour edit converts to CIELAB with scikit-image: `pip install scikit-image`"
+                          ) from error
+    return color
 
-    return rgb2lab(np.asarray(colour, dtype=np.float64).reshape(1, 1, 3) / 255.0)[0, 0]
+
+def _lab_of(colour) -> np.ndarray:
+    return _skimage_color().rgb2lab(np.asarray(colour, dtype=np.float64).reshape(1, 1, 3) / 255.0)[0, 0]
 
 
 def recolour(image: Image.Image, strength: float, colour=(200, 30, 30)) -> Image.Image:
@@ -91,16 +98,15 @@ def recolour(image: Image.Image, strength: float, colour=(200, 30, 30)) -> Image
     >>> r > g and r > b
     True
     """
-    from skimage.color import lab2rgb, rgb2lab
-
+    color = _skimage_color()
     strength = _check_strength(strength)
-    lab = rgb2lab(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)
+    lab = color.rgb2lab(np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0)
     target = _lab_of(colour)
     lab[..., 1:] = (1.0 - strength) * lab[..., 1:] + strength * target[1:]
     with warnings.catch_warnings():
         # lab2rgb warns when it clips colours outside sRGB; clipping is the documented behaviour here.
         warnings.simplefilter("ignore", UserWarning)
-        rgb = lab2rgb(lab)
+        rgb = color.lab2rgb(lab)
     return Image.fromarray(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
