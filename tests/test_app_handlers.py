@@ -609,22 +609,22 @@ def test_local_folders_work_on_loopback(progress, tiny_vit_folder):
 # Region edits in the first tab
 
 
-AUTHORS = [name for name in shared.bundled_names() if "(authors)" in name]
+AUTHORS_MODELS = [name for name in shared.bundled_names() if "(authors)" in name]
 
 
 def test_edit_default_is_the_fur_versus_background_comparison(progress):
     pytest.importorskip("rembg")
     defaults = edit_tab.edit_defaults()
     assert defaults["editor"] == "parametric: darken" and len(defaults["regions"]) == 2
-    if not AUTHORS:
+    if not AUTHORS_MODELS:
         pytest.skip("the authors' ConvMixers are not in this build")
-    assert defaults["models"] == AUTHORS and defaults["outputs"] == "cat"
+    assert defaults["models"] == AUTHORS_MODELS and defaults["outputs"] == "cat"
     outputs = edit_call(progress, editor=defaults["editor"], edit_end=defaults["edit_end"], steps=5,
-                        regions=defaults["regions"], **model_args(bundled=AUTHORS, outputs="cat", permutations=500))
+                        regions=defaults["regions"], **model_args(bundled=AUTHORS_MODELS, outputs="cat", permutations=500))
     summary, strip, animation, curves, table, null, bundle = outputs
     assert "2 properties compared" in summary and "Benjamini-Hochberg" in summary
     assert {row[0].split(" | ")[0] for row in table} == {"object: darken", "background: darken"}
-    assert len(table) == 2 * len(AUTHORS)
+    assert len(table) == 2 * len(AUTHORS_MODELS)
     with Image.open(animation) as gif:
         assert gif.n_frames == 5
     with zipfile.ZipFile(bundle) as archive:
