@@ -107,26 +107,23 @@ def _stacked(paths, out):
 
 
 def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
-    """A property comparison in the seven result components: ranked summary, stacked strips (regions
-    outlined), the series side by side as a GIF, each property's curves, the table, the top property's
-    null distributions, and the zip (comparison.json/csv/png and each property's report)."""
-    from .. import plots, report
-    from ..compare_report import write_comparison
+    """A property comparison in the seven result components: ranked summary, the properties' strips stacked
+    (regions outlined), their series side by side as a GIF, each property's curves, the table, the top
+    property's null distributions, and the zip (comparison.json/csv/png and each property's report)."""
+    from .. import report
+    from ..compare_report import folder_names, write_comparison
 
     folder = results.request_dir()
     paths = write_comparison(comparison, folder / "comparison")
-    strips = [folder / f"strip_{number}.png" for number in range(len(comparison.properties))]
-    for path, name in zip(strips, comparison.properties):
-        plots.save_figure(plots.image_strip(comparison.explanations[name]), path)
-    strip = _stacked(strips, folder / "strips.png")
+    # The per-property reports already hold each strip and null plot: shown as they are, not drawn again.
+    folders = folder_names(comparison)
+    strip = _stacked([paths[f"{folders[name]}/strip"] for name in comparison.properties], folder / "strips.png")
+    null = paths[f"{folders[comparison.properties[0]]}/null"]
     first = [comparison.explanations[name].series[0] for name in comparison.properties]
     frames = [_side_by_side([series.images[step] for series in first]) for step in range(len(first[0]))]
     animation = folder / "animation.gif"
     frames[0].save(animation, save_all=True, append_images=frames[1:], duration=300, loop=0)
-    null = plots.save_figure(plots.null_distributions(comparison.explanations[comparison.properties[0]]),
-                             folder / "null.png")
-    bundle = report.zip_report({key: path for key, path in paths.items()}, folder / "propgrad-comparison.zip",
-                               root=folder / "comparison")
+    bundle = report.zip_report(paths, folder / "propgrad-comparison.zip", root=folder / "comparison")
     return (results.comparison_text(comparison, notes), str(strip), str(animation), str(paths["figure"]),
             results.comparison_table(comparison), str(null), str(bundle))
 
