@@ -12,12 +12,9 @@ import os
 # Before gradio is imported: no telemetry from a Space, a talk or a classroom.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from propgrad.app import settings  # noqa: E402 - after the telemetry switch
-from propgrad.app.demo import build_demo, launch_kwargs  # noqa: E402
+from propgrad.app.demo import build_demo, launch  # noqa: E402 - after the telemetry switch
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
-    share = os.environ.get("GRADIO_SHARE", "").strip().lower() in ("1", "true", "yes")
-    settings.configure_serving(host, share=share)
-    build_demo().launch(**launch_kwargs(share=share))
+    # Host, port and share link come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT / GRADIO_SHARE (a Space sets them).
+    launch(build_demo())

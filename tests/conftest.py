@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Series computed by tiny random editors must never land in the user's real cache.
+os.environ.setdefault("PROPGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="propgrad-test-cache-"))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -87,11 +90,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server():
     """The app launched on 127.0.0.1 in this process (shared model cache); a fresh one per test module."""
-    from propgrad.app.demo import build_demo, launch_kwargs
+    from propgrad.app.demo import build_demo, launch
 
     demo = build_demo()
     port = _free_port()
-    demo.launch(**launch_kwargs(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True))
+    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -29,6 +29,14 @@ MEAN, STD = "0.485, 0.456, 0.406", "0.229, 0.224, 0.225"
 IMAGENET = "EfficientNet-Lite0 (ImageNet)"
 
 
+@pytest.fixture(autouse=True)
+def loopback_server():
+    """Handlers called as on an app serving on 127.0.0.1 (where visitors may name the server's folders)."""
+    settings.configure_serving("127.0.0.1")
+    yield
+    settings.configure_serving(None)
+
+
 def model_args(bundled=(IMAGENET,), files=None, input_size=224, mean=MEAN, std=STD, class_names="",
                outputs="", permutations=2000, alpha=0.01):
     return dict(bundled=list(bundled), files=files, input_size=input_size, mean=mean, std=std,
@@ -555,7 +563,6 @@ def public_server(monkeypatch):
     monkeypatch.delenv("SPACE_ID", raising=False)
     settings.configure_serving("0.0.0.0")
     yield
-    settings.configure_serving("127.0.0.1")
 
 
 @pytest.mark.parametrize("folder", ["/etc", "/root", "./models", "~/models", "..", "C:\\models"])
@@ -580,23 +587,26 @@ def test_a_hub_id_shaped_name_is_not_probed_as_a_folder_on_a_public_server(publi
     assert hub._local_folder("etc", allow_folders=False) is None
 
 
-def test_clip_checkpoint_paths_are_refused_on_a_public_server(public_server, progress):
-    with pytest.raises(gr.Error, match="open_clip tags only"):
-        turntable_call(progress, use_clip=True, clip_pretrained="/root/.cache/clip.pt")
+@pytest.mark.parametrize("pretrained", ["/root/.cache/clip.pt", "LICENSE", "README.md", "~/clip.bin"])
+def test_clip_checkpoint_paths_are_refused_on_a_public_server(public_server, progress, monkeypatch, pretrained):
+    looked = []
+    monkeypatch.setattr(Path, "is_file", lambda self: looked.append(self) or True)
+    with pytest.raises(gr.Error, match="open_clip tags of 'ViT-B-32' only") as caught:
+        turntable_call(progress, use_clip=True, clip_pretrained=pretrained)
+    # (open_clip reads its own package's configs; nothing the visitor typed is looked up)
+    assert "openai" in caught.value.message and all("open_clip" in str(path) for path in looked)
 
 
 @pytest.mark.parametrize("host, share, env, allowed", [
     ("127.0.0.1", False, "", True), ("localhost", False, "", True), ("::1", False, "", True),
     ("0.0.0.0", False, "", False), ("127.0.0.1", True, "", False), ("0.0.0.0", False, "1", True),
+    (None, False, "", False),
 ])
 def test_local_paths_are_allowed_on_loopback_or_by_the_operator(monkeypatch, host, share, env, allowed):
     monkeypatch.setenv(settings.ALLOW_LOCAL_PATHS_ENV, env)
     monkeypatch.delenv("SPACE_ID", raising=False)
     settings.configure_serving(host, share=share)
-    try:
-        assert settings.local_paths_allowed() is allowed
-    finally:
-        settings.configure_serving("127.0.0.1")
+    assert settings.local_paths_allowed() is allowed
 
 
 def test_local_folders_work_on_loopback(progress, tiny_vit_folder):
@@ -729,3 +739,71 @@ def test_an_unreadable_study_image_is_skipped_and_listed(progress, tmp_path):
 def test_a_painted_mask_cannot_be_used_for_a_study(progress):
     with pytest.raises(gr.Error, match="belongs to one image"):
         edit_call(progress, study_files=[CHELSEA, CHELSEA], regions=["painted or uploaded mask"], painted=_painted(True))
+
+
+def test_two_study_zips_with_the_same_names_keep_every_image(tmp_path):
+    from propgrad.app.study import study_images
+
+    archives = []
+    for number, grey in enumerate((10, 200)):
+        archive_path = tmp_path / f"images{number}.zip"
+        with zipfile.ZipFile(archive_path, "w") as archive:
+            for name, shade in (("a.png", grey), ("b.png", grey + 20)):
+                buffer = __import__("io").BytesIO()
+                Image.new("RGB", (20, 20), (shade,) * 3).save(buffer, "PNG")
+                archive.writestr(name, buffer.getvalue())
+        archives.append(str(archive_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    paths = study_images(archives, out)
+    assert sorted(Image.open(p).getpixel((0, 0))[0] for p in paths) == [10, 30, 200, 220]
+
+
+def test_many_study_zips_are_refused_before_anything_is_unpacked(tmp_path):
+    from propgrad.app.study import study_images
+
+    archives = []
+    for number in range(2):
+        archive_path = tmp_path / f"zeros{number}.zip"
+        with zipfile.ZipFile(archive_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for member in range(20):
+                archive.writestr(f"{number}_{member}.png", b"\0" * 2**20)
+        archives.append(str(archive_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ValueError, match="at most 24"):
+        study_images(archives, out)
+    assert not any(out.iterdir())
+
+
+def test_a_damaged_zip_entry_names_the_box(tmp_path, progress):
+    archive_path = tmp_path / "crc.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.write(CHELSEA, "a.jpg")
+        archive.write(CHELSEA, "b.jpg")
+    data = bytearray(archive_path.read_bytes())
+    data[200] ^= 0xFF  # inside the first member's compressed bytes: its CRC no longer matches
+    archive_path.write_bytes(bytes(data))
+    with pytest.raises(gr.Error, match="`study images`.*cannot be unpacked"):
+        patch_call(progress, study_files=[str(archive_path)])
+
+
+def test_edit_end_value_out_of_range_names_the_box(progress):
+    with pytest.raises(gr.Error, match="`edit end value`"):
+        edit_call(progress, editor="parametric: darken", edit_end=1.5)
+
+
+def test_an_unticked_painted_region_does_not_block_a_study(progress):
+    outputs = edit_call(progress, study_files=[CHELSEA, str(ASSETS / "examples" / "coffee.jpg")],
+                        regions=["whole image"], painted=_painted(True), **model_args(permutations=300))
+    assert "2 images" in outputs[0]
+
+
+def test_an_unreadable_mask_upload_names_the_box(progress, tmp_path):
+    with pytest.raises(gr.Error, match="`mask file`"):
+        edit_call(progress, regions=["painted or uploaded mask"], mask_file=_text_file(tmp_path, "mask.png"))
+
+
+def test_the_app_denies_server_paths_until_it_knows_where_it_serves():
+    settings.configure_serving(None)
+    assert not settings.local_paths_allowed()

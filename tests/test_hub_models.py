@@ -290,3 +290,24 @@ def test_explain_runs_a_hub_classifier_end_to_end(vit_folder):
     scores = result.models[0].scores
     assert [score.output for score in scores] == ["cat", "dog", "fox"]
     assert all(np.isfinite(score.score) and 0 < score.pvalue <= 1 for score in scores)
+
+
+def test_without_folders_an_id_comes_from_the_hub_cache_and_never_from_the_working_directory(
+        vit_folder, tmp_path, monkeypatch, images):
+    import huggingface_hub.constants
+
+    revision = "0" * 40
+    cache = tmp_path / "cache"
+    repo = cache / "models--propgrad-tests--tiny-vit"
+    shutil.copytree(vit_folder, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    # A loadable model folder whose name has a hub id's shape, in the server's working directory.
+    shutil.copytree(vit_folder, tmp_path / "work" / "served-folder")
+    monkeypatch.chdir(tmp_path / "work")
+    model = load_hub_classifier("propgrad-tests/tiny-vit", allow_folders=False)
+    np.testing.assert_allclose(model.predict(images), _reference(vit_folder, images), atol=1e-5)
+    with pytest.raises(ModelUnavailableError, match="not in the local hub cache"):
+        load_hub_classifier("served-folder", allow_folders=False)
+    assert load_hub_classifier("served-folder").predict(images).shape == (len(images), 3)  # folders allowed

@@ -1,10 +1,12 @@
 """The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
 from .. import paths
-from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE
+from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 
 INTRO = """# propgrad: local interventional explanations
@@ -42,3 +44,15 @@ def launch_kwargs(**overrides) -> dict:
                   allowed_paths=[str(paths.ASSETS)])
     kwargs.update(overrides)
     return kwargs
+
+
+def launch(demo: gr.Blocks, **overrides):
+    """Launch ``demo`` with :func:`launch_kwargs`, first recording where it serves: visitors may name
+    folders on the server only when it serves on a loopback address without a share link."""
+    kwargs = launch_kwargs(**overrides)
+    host = kwargs.get("server_name") or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    share = kwargs.get("share")
+    if share is None:  # gradio's own default: GRADIO_SHARE
+        share = os.environ.get("GRADIO_SHARE", "").strip().lower() in ("1", "true", "yes")
+    configure_serving(host, share=bool(share))
+    return demo.launch(**kwargs)

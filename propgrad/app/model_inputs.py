@@ -89,14 +89,22 @@ def hub_models(text: str | None) -> list:
     return [load_hub_classifier(source, allow_folders=allow_folders) for source in sources]
 
 
-def clip_pretrained(text: str | None) -> str:
-    """The CLIP weights box: an open_clip tag ('openai'), or a checkpoint path where local paths are allowed."""
+def clip_pretrained(text: str | None, model_name: str) -> str:
+    """The CLIP weights box: an open_clip tag ('openai'), or a checkpoint path where local paths are allowed.
+
+    Where they are not, only the tags open_clip lists for ``model_name`` are taken: anything else could
+    be looked up as a file relative to the server's working directory.
+    """
     tag = check_text(text, name="CLIP pretrained tag or checkpoint path") or "openai"
-    looks_like_path = any(mark in tag for mark in ("/", "\\", "~")) or tag.startswith(".") or Path(tag).suffix
-    if looks_like_path and not settings.local_paths_allowed():
-        raise ValueError(f"`CLIP pretrained tag or checkpoint path`: this server takes open_clip tags only "
-                         f"(like 'openai'), not paths on its disk. Its operator can allow paths with "
-                         f"{settings.ALLOW_LOCAL_PATHS_ENV}=1")
+    if settings.local_paths_allowed():
+        return tag
+    import open_clip
+
+    tags = open_clip.list_pretrained_tags_by_model(model_name)
+    if tag not in tags:
+        raise ValueError(f"`CLIP pretrained tag or checkpoint path`: this server takes the open_clip tags of "
+                         f"{shown(model_name)} only ({', '.join(tags[:8]) or 'none: check the model name'}), not "
+                         f"paths on its disk. Its operator can allow paths with {settings.ALLOW_LOCAL_PATHS_ENV}=1")
     return tag
 
 

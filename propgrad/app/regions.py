@@ -45,7 +45,7 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     """
     from ..interventions.region import BACKGROUND as SEGMENTED_BACKGROUND
     from ..interventions.region import OBJECT as SEGMENTED_OBJECT
-    from ..interventions.region import Region
+    from ..interventions.region import Region, read_mask
 
     regions = [regions] if isinstance(regions, str) else list(regions or [])
     unknown = [region for region in regions if region not in CHOICES]
@@ -68,12 +68,15 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
             if mask_file:
                 if strokes is not None:
                     notes.append("both a painted layer and an uploaded mask were given: the uploaded mask is used")
-                source, label = mask_file, "uploaded mask"
+                source, label, box = mask_file, "uploaded mask", "mask file"
             elif strokes is not None:
-                source, label = strokes, "painted region"
+                source, label, box = strokes, "painted region", "painted mask"
             else:
                 raise ValueError("`painted mask` has no strokes and no mask file was uploaded: paint over the "
                                  "region with the brush, upload a greyscale PNG (white = inside), or untick "
                                  f"'{PAINTED}'")
-            chosen[f"{label}: {what}"] = Region(edit, source, label=label)
+            try:
+                chosen[f"{label}: {what}"] = Region(edit, read_mask(source, name=box), label=label)
+            except ValueError as error:  # the package calls every mask `mask`; the user sees the box's name
+                raise ValueError(str(error).replace("`mask`", f"`{box}`", 1)) from None
     return chosen, notes

@@ -1,6 +1,8 @@
 """How this server is run: limits from the environment, and whether visitors may name the server's files.
 
-Read once at import; ``configure_serving`` is called by ``app.py`` with the address it serves on.
+Limits are read once at import. Where the app serves is recorded by ``propgrad.app.demo.launch``
+(``configure_serving``); until then nobody may name the server's files, so an app launched some other way
+(a notebook, a container on 0.0.0.0) is safe by default.
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ IP2P_MAX_SIDE = int(os.environ.get("PROPGRAD_IP2P_MAX_SIDE", "512"))
 # The operator's opt-in to local model folders and checkpoint paths on a server others can reach.
 ALLOW_LOCAL_PATHS_ENV = "PROPGRAD_ALLOW_LOCAL_PATHS"
 
-_serving = {"host": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), "share": False}
+_serving: dict = {"host": None, "share": False}
 
 
 def configure_serving(host: str | None, share: bool = False) -> None:
-    """Record where the app serves: a loopback address without a share link is this machine only."""
-    _serving.update(host=host or "127.0.0.1", share=bool(share))
+    """Record where the app serves (None: not known, so nobody may name server paths).
+
+    A loopback address without a share link is this machine only.
+    """
+    _serving.update(host=host, share=bool(share))
 
 
 def _is_loopback(host: str) -> bool:
@@ -43,4 +48,4 @@ def local_paths_allowed() -> bool:
         return True
     if os.environ.get("SPACE_ID"):
         return False
-    return _is_loopback(_serving["host"]) and not _serving["share"]
+    return _serving["host"] is not None and _is_loopback(_serving["host"]) and not _serving["share"]

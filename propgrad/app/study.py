@@ -23,50 +23,64 @@ STUDY_HEADERS = ["intervention | model", "output", "E[|grad_X F|] mean ± std", 
                  "images"]
 
 
-def _unzip_images(archive_path: Path, folder: Path) -> list[Path]:
-    """The images inside a zip, written flat into ``folder``; members are never extracted by their own paths."""
+def _zip_members(archive_path: Path) -> list[tuple[Path, zipfile.ZipInfo]]:
+    """The image members of one uploaded zip (read from its directory, nothing unpacked yet)."""
     try:
-        archive = zipfile.ZipFile(archive_path)
+        with zipfile.ZipFile(archive_path) as archive:
+            members = archive.infolist()
     except (zipfile.BadZipFile, OSError) as error:
         raise ValueError(f"`study images`: {archive_path.name!r} is not a readable zip file ({error})") from None
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in IMAGE_SUFFIXES
-                   and not Path(m.filename).name.startswith(".")]
-        if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
-            raise ValueError(f"`study images`: {archive_path.name!r} unpacks to more than "
-                             f"{MAX_UNPACKED_BYTES // 2**20} MB of images; send at most {MAX_STUDY_IMAGES} photos")
-        if len(members) > MAX_STUDY_IMAGES:
-            raise ValueError(f"`study images`: {archive_path.name!r} holds {len(members)} images; at most "
-                             f"{MAX_STUDY_IMAGES} per run in the app (use `python -m propgrad study` for more)")
-        paths = []
-        for number, member in enumerate(sorted(members, key=lambda m: m.filename)):
-            # A fresh flat name: '../../etc/x.png' inside the archive cannot leave the folder.
-            target = folder / f"{number + 1:03d}_{Path(member.filename).name}"
-            target.write_bytes(archive.read(member))
-            paths.append(target)
+    return [(archive_path, member) for member in sorted(members, key=lambda m: m.filename)
+            if not member.is_dir() and Path(member.filename).suffix.lower() in IMAGE_SUFFIXES
+            and not Path(member.filename).name.startswith(".")]
+
+
+def _unpack(members: list[tuple[Path, zipfile.ZipInfo]], folder: Path) -> list[Path]:
+    """Write the members flat into ``folder`` under fresh numbered names: '../../etc/x.png' inside an archive
+    cannot leave the folder, and equal names in two zips cannot overwrite each other."""
+    paths = []
+    for number, (archive_path, member) in enumerate(members, start=1):
+        name = Path(member.filename).name
+        target = folder / f"{number:03d}_{name[-60:]}"
+        try:
+            with zipfile.ZipFile(archive_path) as archive:
+                target.write_bytes(archive.read(member))
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as error:
+            # A damaged entry, an encrypted one, an unsupported compression...
+            raise ValueError(f"`study images`: {name[:80]!r} in {archive_path.name!r} cannot be unpacked "
+                             f"({error.__class__.__name__}); zip the images again without a password") from None
+        paths.append(target)
     return paths
 
 
 def study_images(files, folder: Path) -> list[str]:
-    """Uploaded images and zips of images -> image paths (at most :data:`MAX_STUDY_IMAGES`)."""
-    paths: list[Path] = []
+    """Uploaded images and zips of images -> image paths (at most :data:`MAX_STUDY_IMAGES`).
+
+    Every count and size is checked, over all uploads together, before anything is unpacked.
+    """
+    images: list[Path] = []
+    members: list[tuple[Path, zipfile.ZipInfo]] = []
     for item in files or []:
         path = Path(file_path(item, name="study images"))
         suffix = path.suffix.lower()
         if suffix == ".zip":
-            paths += _unzip_images(path, folder)
+            members += _zip_members(path)
         elif suffix in IMAGE_SUFFIXES:
-            paths.append(path)
+            images.append(path)
         else:
             raise ValueError(f"`study images`: {path.name!r} is a {suffix or 'suffix-less'} file; accepted: "
                              f"{', '.join(STUDY_SUFFIXES)}")
-    if len(paths) < 2:
-        raise ValueError(f"`study images`: a study needs at least 2 images, got {len(paths)}; leave the box empty to "
+    count = len(images) + len(members)
+    if count < 2:
+        raise ValueError(f"`study images`: a study needs at least 2 images, got {count}; leave the box empty to "
                          "explain the one image above")
-    if len(paths) > MAX_STUDY_IMAGES:
-        raise ValueError(f"`study images`: at most {MAX_STUDY_IMAGES} images per run in the app, got {len(paths)} "
+    if count > MAX_STUDY_IMAGES:
+        raise ValueError(f"`study images`: at most {MAX_STUDY_IMAGES} images per run in the app, got {count} "
                          "(use `python -m propgrad study` for more)")
-    return [str(path) for path in paths]
+    if sum(member.file_size for _, member in members) > MAX_UNPACKED_BYTES:
+        raise ValueError(f"`study images`: the zip files unpack to more than {MAX_UNPACKED_BYTES // 2**20} MB of "
+                         f"images; send at most {MAX_STUDY_IMAGES} photos")
+    return [str(path) for path in images + _unpack(members, folder)]
 
 
 def study_table(report) -> list[list]:

@@ -12,16 +12,12 @@ from .registry import bundled_model_names, get_model, model_description, registe
 def register_bundled_models() -> list[str]:
     """Register every shipped model (idempotent); returns the registered names."""
     from ..lesions.models import register_lesion_models
+    from .authors import register_authors_models
     from .efficientnet import register_efficientnet
 
     register_efficientnet()
     register_lesion_models()
-    try:
-        from .authors import register_authors_models
-    except ImportError:  # the authors' models are added by their own module once it exists
-        pass
-    else:
-        register_authors_models()
+    register_authors_models()
     return bundled_model_names()
 
 

@@ -123,6 +123,19 @@ def _hub_failure(source: str, error: BaseException) -> str:
             f"{_how_to_provide(source)}")
 
 
+def _hub_snapshot(source: str) -> Path:
+    """The local snapshot of hub id ``source`` (fetched where the hub is reachable): the files it needs only."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        return Path(snapshot_download(source, allow_patterns=["*.json", "*.safetensors", "pytorch_model.bin"]))
+    except HFValidationError as error:
+        raise ValueError(f"hub classifier {source!r} is not a valid hub id ({short_error(error)})") from None
+    except Exception as error:  # not cached and offline, misspelt, gated...
+        raise ModelUnavailableError(_hub_failure(source, error)) from None
+
+
 def _load(source: str, device: torch.device, allow_folders: bool = True):
     """(network, processor, config) for ``source``, loaded once per process and device."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification
@@ -130,10 +143,15 @@ def _load(source: str, device: torch.device, allow_folders: bool = True):
 
     hf_logging.disable_progress_bar()
     folder = _local_folder(source, allow_folders)
-    where = str(folder) if folder is not None else source
+    if folder is None and not allow_folders:
+        # transformers would first ask whether `source` is a folder relative to the server's working
+        # directory; the id's own snapshot in the hub cache is a path that cannot name anything else.
+        where = str(_hub_snapshot(source))
+    else:
+        where = str(folder) if folder is not None else source
     # trust_remote_code stays off: a hub repo's own Python code must never run here. float32 whatever
     # the checkpoint was saved in: inputs are float32, and half-precision convolutions fail on a CPU.
-    options = dict(trust_remote_code=False, local_files_only=folder is not None)
+    options = dict(trust_remote_code=False, local_files_only=where != source)
     try:
         network = AutoModelForImageClassification.from_pretrained(where, dtype=torch.float32, **options)
     except ValueError as error:

@@ -40,6 +40,10 @@ class StudyReport:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _number(value: float) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
 
@@ -116,8 +120,8 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     definition = study.get("definition") or {}
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     images = len({row["image"] for row in results}) + len(skipped)
-    title = f"Study: {images} images, {len({r.intervention for r in summary})} interventions, " \
-            f"{len({r.model for r in summary})} models"
+    title = (f"Study: {_count(images, 'image')}, {_count(len({r.intervention for r in summary}), 'intervention')}, "
+             f"{_count(len({r.model for r in summary}), 'model')}")
     paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title))
     if figures_too and mean:
         probabilities = all(0 <= v <= 1 for c in mean for v in c.mean)

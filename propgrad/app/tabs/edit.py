@@ -10,7 +10,7 @@ from ...errors import ModelUnavailableError
 from .. import settings
 from ..settings import CONCURRENCY
 from ..parsing import MAX_STEPS, check_float, check_int, check_text, file_path, parse_seeds, shown
-from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, painted_mask, region_interventions
+from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
                       study_input)
@@ -79,6 +79,9 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
             raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
         from ...interventions.diffusion import InstructPix2PixSweep
 
+        from ...cache import SeriesCache
+
+        # The disk cache (shared by sessions, locked per key) also lets object and background reuse one sweep.
         return InstructPix2PixSweep(
             instruction,
             max_guidance=check_float(max_guidance, name="max text guidance", low=1.5, high=30),
@@ -87,6 +90,7 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
             denoising_steps=check_int(denoising_steps, name="denoising steps", low=1, high=100),
             seeds=seed_list,
             max_side=settings.IP2P_MAX_SIDE,
+            cache=SeriesCache(),
         )
     if isinstance(editor, str) and editor.startswith("parametric: "):
         from ... import ParametricEdit
@@ -95,7 +99,10 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
         if len(seed_list) > 1:
             notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
                          f"with {seed_list[0]}")
-        return ParametricEdit(editor.removeprefix("parametric: "), stop=end, steps=steps)
+        try:
+            return ParametricEdit(editor.removeprefix("parametric: "), stop=end, steps=steps)
+        except ValueError as error:  # the package names its argument (`stop`); here the user sees a box
+            raise ValueError(f"`edit end value`: {error}") from None
     raise ValueError(f"`editor` {shown(editor)} is not available here; choose one of {editor_choices(False)}")
 
 
@@ -120,7 +127,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     notes += region_notes
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
     if study_files:
-        if painted_mask(painted) is not None or mask_file:
+        if PAINTED in (regions or []):
             raise ValueError("`regions`: a painted or uploaded mask belongs to one image; a study over several "
                              "images takes the whole image or the segmenter's object / background")
         return study_for_app(study_files, interventions, models, outputs, shuffle, seed_list[0], progress, notes)

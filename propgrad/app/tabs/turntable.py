@@ -56,9 +56,9 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
             raise ModelUnavailableError(f"CLIP zero-shot is not installed in this build ({error}); "
                                         "untick CLIP and use the bundled classifier") from error
         progress(0.0, desc="loading CLIP")
-        clip.append(ClipZeroShot(parse_classes(classes),
-                                 model_name=check_text(clip_model, name="open_clip model", max_length=100) or "ViT-B-32",
-                                 pretrained=checked_clip_pretrained(clip_pretrained)))
+        model_name = check_text(clip_model, name="open_clip model", max_length=100) or "ViT-B-32"
+        clip.append(ClipZeroShot(parse_classes(classes), model_name=model_name,
+                                 pretrained=checked_clip_pretrained(clip_pretrained, model_name)))
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are, extra=clip,
                            missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
                                    "TorchScript file")
