@@ -107,3 +107,11 @@ def test_dead_ray_worker_items_are_retried_then_reported(monkeypatch):
     # An item that finished just before the crash may lose its reply with the process and be retried
     # next to the poison item: it is then reported too, never dropped.
     assert all(r.status == OK or r.message for r in results.values())
+
+
+def test_a_dying_item_is_charged_alone_and_its_neighbours_succeed():
+    keys = ["a", "b", "poison", "c", "d", "e", "f"]
+    items = [StudyItem(i, key, ImageRef(key), 0, "x", 0) for i, key in enumerate(keys)]
+    results = {r.key: r for r in Processes(2, retries=2).run(dies_on_poison, items)}
+    assert results["poison"].status == FAILED and "gave up after 2 retries" in results["poison"].message
+    assert {key: results[key].status for key in keys if key != "poison"} == {key: OK for key in keys if key != "poison"}

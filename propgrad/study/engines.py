@@ -11,7 +11,7 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -77,12 +77,22 @@ class Processes:
         while pending:
             pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_start_worker, initargs=(factory, threads))
-            futures = {pool.submit(_run_item, item): item for item in pending.values()}
+            # Items that were running when a worker died go first, and each runs alone: a crash is then
+            # charged to the item that caused it, not to its neighbours or to items still queued.
+            queue = sorted(pending.values(), key=lambda item: attempts[item.key] == 0)
+            running: dict = {}
             try:
-                for future in as_completed(futures):
-                    result = future.result()
-                    del pending[futures[future].key]
-                    yield result
+                while queue or running:
+                    while queue and len(running) < self.workers and not (running and attempts[queue[0].key]):
+                        item = queue.pop(0)
+                        running[pool.submit(_run_item, item)] = item
+                        if attempts[item.key]:
+                            break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        result = future.result()
+                        del pending[running.pop(future).key]
+                        yield result
             except BrokenProcessPool as error:
                 reason = f"worker process died ({error})"
             else:
@@ -90,13 +100,13 @@ class Processes:
             finally:
                 # Also when the caller stops early (Ctrl-C): drop queued items instead of running them all.
                 pool.shutdown(wait=False, cancel_futures=True)
-            # Results that arrived before the pool broke are kept; the rest are retried or given up.
-            for future, item in futures.items():
-                if item.key in pending and future.done() and not future.cancelled() and future.exception() is None:
+            # Results that arrived before the pool broke are kept; the items that were running are charged.
+            for future, item in running.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
                     del pending[item.key]
                     yield future.result()
-            for key in list(pending):
-                attempts[key] += 1
-                if attempts[key] > self.retries:
-                    item = pending.pop(key)
+                    continue
+                attempts[item.key] += 1
+                if attempts[item.key] > self.retries:
+                    del pending[item.key]
                     yield ItemResult(item.index, item.key, FAILED, f"{reason}; gave up after {self.retries} retries")
