@@ -47,32 +47,18 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m propgrad",
-        description="Local interventional explanations: does a model's prediction for THIS image depend on "
-        "THIS property? Gradually change the property, run the models on every step, and measure "
-        "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    explain = commands.add_parser(
-        "explain",
-        help="explain one image under one intervention",
-        description="Run one intervention on IMAGE, score every model, write report.json, curves.csv, "
-        "strip.png, curves.png, null.png and animation.gif into --out.",
-        formatter_class=_HelpFormatter,
-    )
-    explain.add_argument("image", nargs="?", help="input image (not needed with --frames)")
-    source = explain.add_argument_group("intervention (choose one; default: --edit brightness)")
+def add_intervention_flags(parser: argparse.ArgumentParser, *, frames: bool = True):
+    """The intervention flags `explain` and `study` share; returns their group (for more flags)."""
+    source = parser.add_argument_group("intervention (choose one; default: --edit brightness)")
     kind = source.add_mutually_exclusive_group()
     kind.add_argument("--edit", help="parametric edit: " + ", ".join(_edit_names())
                       + " (darken/lighten/recolour: strength 0 to 1)")
     kind.add_argument("--patch", action="append", metavar="PATCH",
                       help="patch image (PNG with transparency) blended in with opacity 0 to 1; repeat for "
                       "several patches (one series each, averaged)")
-    kind.add_argument("--frames", nargs="+", metavar="FRAME",
-                      help="ordered frames (sorted by file name), e.g. a turntable rotation")
+    if frames:
+        kind.add_argument("--frames", nargs="+", metavar="FRAME",
+                          help="ordered frames (sorted by file name), e.g. a turntable rotation")
     kind.add_argument("--instruction", metavar="TEXT",
                       help="InstructPix2Pix edit at rising text guidance, e.g. 'make the fur white' (needs its "
                       "weights: a local folder in $PROPGRAD_INSTRUCT_PIX2PIX or the Hugging Face cache)")
@@ -88,23 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--denoising-steps", type=int, default=20, help="--instruction: denoising steps per edit")
     source.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="SEED",
                         help="--instruction: one series per seed (same noise at every scale of a seed)")
+    return source
 
-    region = explain.add_argument_group(
-        "region (restrict the intervention to part of the image; outside it every step keeps the original pixels)")
-    where = region.add_mutually_exclusive_group()
-    where.add_argument("--region", action="append", metavar="object|background|MASK.png",
-                       help="'object' (the salient object found by the bundled U^2-Net-p segmenter), 'background' "
-                       "(its complement), or a mask image: greyscale (white = inside) or a painted layer "
-                       "(opaque = inside), resized to the image if needed; repeat it to compare regions in one "
-                       "run (written as with --compare-region)")
-    where.add_argument("--compare-region", action="store_true",
-                       help="run the edit twice, on the object and on the background, and write the comparison "
-                       "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
-                       "also Benjamini-Hochberg adjusted)")
-    region.add_argument("--feather", type=float, default=0.0, metavar="PX",
-                        help="soften the region's edge with a Gaussian blur of this standard deviation (px)")
 
-    models = explain.add_argument_group("models (default: the bundled EfficientNet-Lite0 ImageNet classifier)")
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """The model flags `explain` and `study` share."""
+    models = parser.add_argument_group("models (default: the bundled EfficientNet-Lite0 ImageNet classifier)")
     models.add_argument("--model", action="append", metavar="NAME",
                         help="bundled model by name (see `python -m propgrad models`); repeatable")
     models.add_argument("--model-file", action="append", metavar="PATH",
@@ -127,6 +102,43 @@ def build_parser() -> argparse.ArgumentParser:
                         "probabilities (used as they are), scores (raw), auto (judged on probe images)")
     models.add_argument("--class-names", metavar="NAMES",
                         help="class names of --model-file models: 'cat,dog' or @names.txt (one per line)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m propgrad",
+        description="Local interventional explanations: does a model's prediction for THIS image depend on "
+        "THIS property? Gradually change the property, run the models on every step, and measure "
+        "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    explain = commands.add_parser(
+        "explain",
+        help="explain one image under one intervention",
+        description="Run one intervention on IMAGE, score every model, write report.json, curves.csv, "
+        "strip.png, curves.png, null.png and animation.gif into --out.",
+        formatter_class=_HelpFormatter,
+    )
+    explain.add_argument("image", nargs="?", help="input image (not needed with --frames)")
+    add_intervention_flags(explain)
+
+    region = explain.add_argument_group(
+        "region (restrict the intervention to part of the image; outside it every step keeps the original pixels)")
+    where = region.add_mutually_exclusive_group()
+    where.add_argument("--region", action="append", metavar="object|background|MASK.png",
+                       help="'object' (the salient object found by the bundled U^2-Net-p segmenter), 'background' "
+                       "(its complement), or a mask image: greyscale (white = inside) or a painted layer "
+                       "(opaque = inside), resized to the image if needed; repeat it to compare regions in one "
+                       "run (written as with --compare-region)")
+    where.add_argument("--compare-region", action="store_true",
+                       help="run the edit twice, on the object and on the background, and write the comparison "
+                       "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
+                       "also Benjamini-Hochberg adjusted)")
+    region.add_argument("--feather", type=float, default=0.0, metavar="PX",
+                        help="soften the region's edge with a Gaussian blur of this standard deviation (px)")
+
+    add_model_flags(explain)
 
     scoring = explain.add_argument_group("scoring")
     scoring.add_argument("--outputs", default="predicted",

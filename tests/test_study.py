@@ -31,14 +31,19 @@ MODELS = ("Lesion CNN (biased)", "Lesion CNN (unbiased)")
 pytestmark = pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")
 
 
+def lesion_folder(folder: Path, count: int, seed: int) -> Path:
+    """``count`` small synthetic lesions written into ``folder`` as lesion_<n>.png."""
+    from propgrad.lesions.generator import make_dataset
+
+    for number, image in enumerate(make_dataset(count, seed=seed, size=64).images):
+        image.save(folder / f"lesion_{number}.png")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory) -> Path:
     """Three small synthetic lesions and one file that is not an image."""
-    from propgrad.lesions.generator import make_dataset
-
-    folder = tmp_path_factory.mktemp("lesions")
-    for number, image in enumerate(make_dataset(3, seed=5, size=64).images):
-        image.save(folder / f"lesion_{number}.png")
+    folder = lesion_folder(tmp_path_factory.mktemp("lesions"), 3, seed=5)
     (folder / "broken.png").write_bytes(b"not a png")
     return folder
 

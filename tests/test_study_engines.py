@@ -13,19 +13,14 @@ from propgrad.study.items import StudyItem
 from propgrad.study.inputs import ImageRef
 from propgrad.study.worker import FAILED, OK, ItemResult
 
-from test_study import STICKER, tiny_definition
+from test_study import STICKER, lesion_folder, tiny_definition
 
 pytestmark = pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")
 
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> Path:
-    from propgrad.lesions.generator import make_dataset
-
-    folder = tmp_path_factory.mktemp("engine-lesions")
-    for number, image in enumerate(make_dataset(4, seed=9, size=64).images):
-        image.save(folder / f"lesion_{number}.png")
-    return folder
+    return lesion_folder(tmp_path_factory.mktemp("engine-lesions"), 4, seed=9)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def _engine_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _flag_parser() -> argparse.ArgumentParser:
-    from ..cli import _HelpFormatter
+    from ..cli import _HelpFormatter, add_intervention_flags, add_model_flags
 
     parser = argparse.ArgumentParser(prog="python -m propgrad study", usage=USAGE, formatter_class=_HelpFormatter,
                                      description="Explain many images: every image x intervention x model. Results "
@@ -46,36 +46,14 @@ def _flag_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--label-column", help="the label column (default: 'label' where there is one)")
     inputs.add_argument("--split", help="--dataset: the split (default: test, else the first)")
 
-    intervention = parser.add_argument_group("intervention (as in `explain`; default --edit brightness)")
-    kind = intervention.add_mutually_exclusive_group()
-    kind.add_argument("--edit", help="parametric edit: brightness, contrast, saturation, hue, blur, rotation...")
-    kind.add_argument("--patch", action="append", metavar="PATCH", help="patch image blended in; repeatable")
-    kind.add_argument("--instruction", help="InstructPix2Pix instruction, e.g. 'make the fur white'")
-    intervention.add_argument("--start", type=float, help="edit start value (default: the identity)")
-    intervention.add_argument("--stop", type=float, help="edit end value (default per edit)")
-    intervention.add_argument("--position", type=float, nargs=2, default=(0.5, 0.5), metavar=("X", "Y"),
-                              help="patch centre as fractions of width and height")
-    intervention.add_argument("--scale", type=float, default=0.3, help="patch size as a fraction of the short side")
-    intervention.add_argument("--steps", type=int, default=10, help="number of steps including the original")
-    intervention.add_argument("--max-guidance", type=float, default=10.0, help="InstructPix2Pix: largest text guidance")
-    intervention.add_argument("--image-guidance", type=float, default=2.5, help="InstructPix2Pix: image guidance")
-    intervention.add_argument("--denoising-steps", type=int, default=20, help="InstructPix2Pix: denoising steps")
-    intervention.add_argument("--seeds", type=int, nargs="+", default=[0], help="InstructPix2Pix: one series per seed")
+    intervention = add_intervention_flags(parser, frames=False)
     intervention.add_argument("--region", metavar="object|background|MASK.png",
                               help="apply the change only to the salient object, the background, or a mask "
                               "(the same mask for every image, resized to each)")
     intervention.add_argument("--feather", type=float, default=0.0, metavar="PX",
                               help="soften the region's edge with a Gaussian blur of this radius (px)")
 
-    models = parser.add_argument_group("models (default: the bundled EfficientNet-Lite0 ImageNet classifier)")
-    models.add_argument("--model", action="append", metavar="NAME", help="bundled model by name; repeatable")
-    models.add_argument("--model-file", action="append", metavar="PATH", help="a .pt2, TorchScript or ConvMixer file")
-    models.add_argument("--hub-model", action="append", metavar="ID_OR_FOLDER", help="a Hugging Face classifier")
-    models.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="--model-file input size")
-    models.add_argument("--mean", type=float, nargs=3, help="--model-file normalisation mean")
-    models.add_argument("--std", type=float, nargs=3, help="--model-file normalisation std")
-    models.add_argument("--outputs-are", default="auto", help="--model-file: logits, probabilities, scores or auto")
-    models.add_argument("--class-names", metavar="NAMES", help="--model-file class names: 'cat,dog' or @names.txt")
+    add_model_flags(parser)
 
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument("--outputs", default="predicted", help="'predicted', 'all', or comma-separated names")
