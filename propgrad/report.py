@@ -179,7 +179,8 @@ def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Pat
     paths = {"json": out / "report.json"}
     paths["json"].write_text(json.dumps(to_dict(explanation), indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
-    paths["strip"] = plots.save_figure(plots.image_strip(explanation), out / "strip.png")
+    # Up to 12 images: a series of 11 (the default region comparison) shows every step, not 10 of them.
+    paths["strip"] = plots.save_figure(plots.image_strip(explanation, max_images=12), out / "strip.png")
     paths["curves"] = plots.save_figure(plots.output_curves(explanation), out / "curves.png")
     paths["null"] = plots.save_figure(plots.null_distributions(explanation), out / "null.png")
     paths["animation"] = plots.save_animation(explanation, out / "animation.gif")

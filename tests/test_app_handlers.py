@@ -692,7 +692,8 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
     summary, sheet, animation, curves, table, scatter, bundle = patch_call(
         progress, study_files=images, patch_names=["rainbow disc", "rings"], **model_args(permutations=500))
     assert "3 images" in summary and "mean ± std" in summary
-    assert len(table) == 1 and table[0][5] == "3 (6 series)"
+    assert len(table) == 1 and table.iloc[0]["images (series)"] == "3 (6)"
+    assert list(table.columns)[3:5] == ["share significant", "share flipped"]
     assert Image.open(curves).format == "PNG" and Image.open(sheet).format == "PNG" and animation is None
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
@@ -733,7 +734,7 @@ def _broken_zip(folder: Path) -> Path:
 def test_an_unreadable_study_image_is_skipped_and_listed(progress, tmp_path):
     outputs = patch_call(progress, study_files=[CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), _corrupt_png(tmp_path)],
                          **model_args(permutations=500))
-    assert "Skipped" in outputs[0] and "2 (2 series)" in outputs[4][0][5]
+    assert "Skipped" in outputs[0] and outputs[4].iloc[0]["images (series)"] == "2 (2)"
 
 
 def test_a_painted_mask_cannot_be_used_for_a_study(progress):

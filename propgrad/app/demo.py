@@ -38,10 +38,15 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+# Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
+# squeezing every cell to one letter per line.
+CSS = ".prose table { display: block; overflow-x: auto; } .prose th, .prose td { white-space: nowrap; }"
+
+
 def launch_kwargs(**overrides) -> dict:
     """Settings every launch shares (the tests launch with these too)."""
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
-                  allowed_paths=[str(paths.ASSETS)])
+                  allowed_paths=[str(paths.ASSETS)], css=CSS)
     kwargs.update(overrides)
     return kwargs
 

@@ -56,7 +56,7 @@ def summary_table(explanation: Explanation) -> list[list]:
     rows = []
     for row in report.summary_rows(explanation):
         rows.append([
-            row["model"], row["output"], round(float(row["score"]), 5), float(f"{row['pvalue']:.3g}"),
+            row["model"], row["output"], shown_score(row["score"]), float(f"{row['pvalue']:.3g}"),
             # alpha is in the summary above the table; a short cell keeps the table narrow on phones.
             "yes" if row["significant"] else "no",
             row["flips"],
@@ -87,9 +87,14 @@ def summary_text(explanation: Explanation, notes: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
+def shown_score(score: float) -> float:
+    """E[|grad_X F|] for a table: four significant digits, so a tiny score reads 1.3e-05, not 0."""
+    return float(f"{float(score):.4g}")
+
+
 def comparison_table(comparison) -> list[list]:
     """The score table's rows for a property comparison: 'property: model' in the first column."""
-    return [[f"{entry.property} | {entry.model}", entry.output, round(float(entry.score), 5),
+    return [[f"{entry.property} | {entry.model}", entry.output, shown_score(entry.score),
              float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", entry.flips]
             for entry in comparison.scores]
 
@@ -102,14 +107,16 @@ def comparison_text(comparison, notes: Sequence[str] = ()) -> str:
         f"each; shuffle test with {comparison.n_permutations:,} permutations, alpha = {comparison.alpha:g}; "
         f"p adjusted for {len(comparison.scores)} tests ({comparison.adjustment}).",
         "",
-        "| property | model | output | E[\\|grad_X F\\|] | p | p adjusted | S | F |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| property | model | output | E[\\|grad_X F\\|] | p | S | p adjusted | S adjusted | F |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for entry in comparison.scores:
-        lines.append(f"| {entry.property} | {entry.model} | {entry.output} | {entry.score:.4f} | {entry.pvalue:.3g} | "
-                     f"{entry.pvalue_adjusted:.3g} | {'S' if entry.significant_adjusted else '-'} | "
-                     f"{'F' if entry.flipped else '-'} |")
-    lines.append("\nS: significant after adjustment; F: the prediction flips somewhere along the series. The strip "
-                 "outlines each region: check that it covers the property you meant.")
+        lines.append(f"| {entry.property} | {entry.model} | {entry.output} | {entry.score:.4g} | {entry.pvalue:.3g} | "
+                     f"{'S' if entry.significant else '-'} | {entry.pvalue_adjusted:.3g} | "
+                     f"{'S' if entry.significant_adjusted else '-'} | {'F' if entry.flipped else '-'} |")
+    lines.append(f"\nS: p <= alpha, as in the table below and the curves' legends; S adjusted: the adjusted p <= alpha "
+                 f"(what to trust when screening {len(comparison.properties)} properties at once). F: the prediction "
+                 "flips somewhere along the series. The strips outline each region: check that it covers the property "
+                 "you meant.")
     lines.extend(f"- note: {note}" for note in notes)
     return "\n".join(lines)

@@ -80,6 +80,18 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     return outputs_for_app(explanation, list(dict.fromkeys([*notes, *selection_notes, *region_notes])))
 
 
+def _titled(image, title: str):
+    """``image`` with ``title`` written in a white band above it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=max(12, image.width // 55))
+    band = font.size + 10
+    canvas = Image.new("RGB", (image.width, image.height + band), "white")
+    canvas.paste(image.convert("RGB"), (0, band))
+    ImageDraw.Draw(canvas).text((6, 4), title, fill="black", font=font)
+    return canvas
+
+
 def _side_by_side(images, gap: int = 6):
     from PIL import Image
 
@@ -92,10 +104,12 @@ def _side_by_side(images, gap: int = 6):
     return canvas
 
 
-def _stacked(paths, out):
+def _stacked(paths, out, titles=None):
     from PIL import Image
 
     images = [Image.open(path).convert("RGB") for path in paths]
+    if titles:
+        images = [_titled(image, title) for image, title in zip(images, titles)]
     width = max(image.width for image in images)
     canvas = Image.new("RGB", (width, sum(image.height for image in images)), "white")
     top = 0
@@ -108,8 +122,9 @@ def _stacked(paths, out):
 
 def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
     """A property comparison in the seven result components: ranked summary, the properties' strips stacked
-    (regions outlined), their series side by side as a GIF, each property's curves, the table, the top
-    property's null distributions, and the zip (comparison.json/csv/png and each property's report)."""
+    (regions outlined), their series side by side as a captioned GIF, each property's curves, the table,
+    every property's null distributions (titled), and the zip (comparison.json/csv/png and each property's
+    report)."""
     from .. import report
     from ..compare_report import folder_names, write_comparison
 
@@ -118,9 +133,12 @@ def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
     # The per-property reports already hold each strip and null plot: shown as they are, not drawn again.
     folders = folder_names(comparison)
     strip = _stacked([paths[f"{folders[name]}/strip"] for name in comparison.properties], folder / "strips.png")
-    null = paths[f"{folders[comparison.properties[0]]}/null"]
+    null = _stacked([paths[f"{folders[name]}/null"] for name in comparison.properties], folder / "null.png",
+                    titles=comparison.properties)
     first = [comparison.explanations[name].series[0] for name in comparison.properties]
-    frames = [_side_by_side([series.images[step] for series in first]) for step in range(len(first[0]))]
+    frames = [_side_by_side([_titled(series.images[step], f"{name}, step {step}")
+                             for name, series in zip(comparison.properties, first)])
+              for step in range(len(first[0]))]
     animation = folder / "animation.gif"
     frames[0].save(animation, save_all=True, append_images=frames[1:], duration=300, loop=0)
     bundle = report.zip_report(paths, folder / "propgrad-comparison.zip", root=folder / "comparison")

@@ -46,8 +46,11 @@ def friendly_errors(handler):
     return wrapper
 
 
-def safe_image_input(component: gr.Image) -> gr.Image:
-    """Make gradio's own decoding of an upload fail with a useful message instead of a bare exception."""
+def safe_image_input(component, box: str = "image"):
+    """Make gradio's own decoding of an upload fail with a message naming ``box`` instead of a bare exception.
+
+    Also for the painting canvas, whose background is a copy of the image (a broken image fails there too).
+    """
     original = component.preprocess
 
     def preprocess(payload):
@@ -58,9 +61,9 @@ def safe_image_input(component: gr.Image) -> gr.Image:
         except Exception as error:  # noqa: BLE001 - PIL raises many types for broken files
             name = getattr(payload, "orig_name", None) or "the upload"
             if isinstance(error, Image.DecompressionBombError):
-                raise gr.Error(f"`image`: {name!r} has too many pixels to open safely; upload an image "
+                raise gr.Error(f"`{box}`: {name!r} has too many pixels to open safely; upload an image "
                                "under 50 megapixels", print_exception=False) from error
-            raise gr.Error(f"`image`: {name!r} is not a readable image ({error.__class__.__name__}); "
+            raise gr.Error(f"`{box}`: {name!r} is not a readable image ({error.__class__.__name__}); "
                            "use a PNG, JPEG or WebP file", print_exception=False) from error
 
     component.preprocess = preprocess
@@ -155,7 +158,7 @@ def result_outputs(prefix: str) -> list:
     with gr.Row():
         null = gr.Image(label="Null distributions (shuffle test)", type="filepath", scale=2, interactive=False,
                         show_label=False)
-        bundle = gr.File(label="Download: JSON + CSV + PNG + GIF (zip)", scale=1, interactive=False)
+        bundle = gr.File(label="Download everything (zip: JSON / CSV tables, figures)", scale=1, interactive=False)
     return [summary, strip, animation, curves, table, null, bundle]
 
 

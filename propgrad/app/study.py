@@ -19,8 +19,8 @@ MAX_STUDY_IMAGES = 24
 # A zip that unpacks to more than this is not a handful of photos.
 MAX_UNPACKED_BYTES = 200 * 2**20
 STUDY_SUFFIXES = (*IMAGE_SUFFIXES, ".zip")
-STUDY_HEADERS = ["intervention | model", "output", "E[|grad_X F|] mean ± std", "significant", "flipped",
-                 "images"]
+STUDY_HEADERS = ["intervention | model", "output", "E[|grad_X F|] mean ± std", "share significant",
+                 "share flipped", "images (series)"]
 
 
 def _zip_members(archive_path: Path) -> list[tuple[Path, zipfile.ZipInfo]]:
@@ -86,7 +86,7 @@ def study_images(files, folder: Path) -> list[str]:
 def study_table(report) -> list[list]:
     """One row per intervention x model: the paper's Table 3 in the app's six columns."""
     return [[f"{row.intervention} | {row.model}", row.output, f"{row.score_mean:.4f} ± {row.score_std:.4f}",
-             f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series} series)"]
+             f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series})"]
             for row in report.summary]
 
 
@@ -135,7 +135,11 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     if extra:
         summary += "\n" + "\n".join(f"- note: {note}" for note in extra)
     sheet = _thumbnails(images, folder / "images.png")
-    return (summary, str(sheet) if sheet else None, None, _path(report, "mean_curves.png"), study_table(report),
+    import pandas as pd
+
+    # Its own column names: the single-image table's headers would mislabel shares as p-values.
+    table = pd.DataFrame(study_table(report), columns=STUDY_HEADERS)
+    return (summary, str(sheet) if sheet else None, None, _path(report, "mean_curves.png"), table,
             _path(report, "score_vs_flips.png"), str(bundle))
 
 

@@ -175,9 +175,11 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
             regions = gr.CheckboxGroup(list(CHOICES), value=defaults["regions"], elem_id="edit-regions",
                                        label="Regions (tick several to compare them)",
                                        info="object / background: the bundled U^2-Net-p salient-object segmenter")
-            painted = gr.ImageEditor(canvas_for(defaults["image"]), type="numpy", label="Paint the region",
-                                     visible=False, layers=False, transforms=(), sources=["upload", "clipboard"],
-                                     brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"), height=320)
+            # The canvas's background is a copy of the image: a broken image must fail with the image's name.
+            painted = safe_image_input(gr.ImageEditor(
+                canvas_for(defaults["image"]), type="numpy", label="Paint the region", visible=False, layers=False,
+                transforms=(), sources=["upload", "clipboard"], brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
+                height=320))
             mask_file = gr.File(label="...or upload a mask (greyscale PNG, white = inside)", file_types=["image"],
                                 visible=False)
         with gr.Column(scale=1):
