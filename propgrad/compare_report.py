@@ -66,8 +66,8 @@ def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
     return path
 
 
-def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True
-                     ) -> dict[str, Path]:
+def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
+                     figures=report.FIGURES) -> dict[str, Path]:
     """Write comparison.json, comparison.csv, comparison.png (and each property's report in a sub-folder).
 
     Examples
@@ -84,6 +84,6 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     paths["figure"] = plots.save_figure(plots.comparison_figure(comparison), out / "comparison.png")
     if per_property:
         for name, folder in folder_names(comparison).items():
-            written = report.write_report(comparison.explanations[name], out / folder)
+            written = report.write_report(comparison.explanations[name], out / folder, figures=figures)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
     return paths

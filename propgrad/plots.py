@@ -112,8 +112,6 @@ def draw_region(image: Image.Image, mask: np.ndarray, *, style: str = "outline",
     --------
     >>> shown = draw_region(image, explanation.series[0].mask, style="both")  # doctest: +SKIP
     """
-    from PIL import ImageFilter
-
     if style not in ("outline", "tint", "both"):
         raise ValueError(f"`style` must be 'outline', 'tint' or 'both', got {style!r}")
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
@@ -125,13 +123,19 @@ def draw_region(image: Image.Image, mask: np.ndarray, *, style: str = "outline",
         weight = tint * mask.clip(0, 1)[:, :, None]
         base = base * (1 - weight) + colour * weight
     if style in ("outline", "both"):
-        inside = Image.fromarray(_binary(mask).astype(np.uint8) * 255)
-        size = width or max(2, round(min(image.size) / 100))
-        kernel = 2 * (size // 2) + 1
-        grown = np.asarray(inside.filter(ImageFilter.MaxFilter(kernel))) > 0
-        shrunk = np.asarray(inside.filter(ImageFilter.MinFilter(kernel))) > 0
-        base[grown & ~shrunk] = colour
+        base[_outline(mask, width or max(2, round(min(image.size) / 100)))] = colour
     return Image.fromarray(np.clip(base + 0.5, 0, 255).astype(np.uint8))
+
+
+def _outline(mask: np.ndarray, width: int) -> np.ndarray:
+    """The pixels within ``width`` of the region's border (mask = 0.5), as a boolean (H, W) array."""
+    from PIL import ImageFilter
+
+    inside = Image.fromarray(_binary(mask).astype(np.uint8) * 255)
+    kernel = 2 * (width // 2) + 1
+    grown = np.asarray(inside.filter(ImageFilter.MaxFilter(kernel))) > 0
+    shrunk = np.asarray(inside.filter(ImageFilter.MinFilter(kernel))) > 0
+    return grown & ~shrunk
 
 
 def region_panel(image: Image.Image, mask: np.ndarray, title: str = "region") -> Figure:
@@ -160,12 +164,17 @@ def image_strip(explanation: Explanation, max_images: int = 10, series_index: in
     size = _text_size(width)
     figure = Figure(figsize=(width, 1.2 * aspect + 3.4 * size / 72 + 0.05), layout="constrained")
     axes = figure.subplots(1, len(indices), squeeze=False)[0]
-    region = _binary(series.mask) if show_region and series.mask is not None else None
+    border = None
+    if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
+        # Painted into the pixels once per strip: a matplotlib contour per image cost more than the strip itself.
+        first = series.images[0]
+        border = _outline(series.mask, max(2, round(min(first.size) / 60)))
     for axis, index in zip(axes, indices):
-        axis.imshow(np.asarray(series.images[index]))
-        if region is not None and region.any() and not region.all():
-            axis.contour(region.astype(np.float32), levels=[0.5], colors=[np.asarray(REGION_COLOUR) / 255],
-                         linewidths=0.8)
+        pixels = np.asarray(series.images[index].convert("RGB"))
+        if border is not None and border.shape == pixels.shape[:2]:
+            pixels = pixels.copy()
+            pixels[border] = REGION_COLOUR
+        axis.imshow(pixels)
         axis.set_axis_off()
         axis.text(0.5, -0.04, f"step {index}\n{_format_value(series.values[index])}", transform=axis.transAxes,
                   ha="center", va="top", fontsize=size)

@@ -171,20 +171,34 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
     return path
 
 
-def write_report(explanation: Explanation, out_dir: str | Path) -> dict[str, Path]:
+FIGURES = ("strip", "curves", "null", "animation", "region")
+
+
+def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES) -> dict[str, Path]:
     """Write report.json, curves.csv, strip.png, curves.png, null.png and animation.gif into ``out_dir``
-    (and region.png, the region drawn on the input, for an edit restricted to a region)."""
+    (and region.png, the region drawn on the input, for an edit restricted to a region).
+
+    ``figures`` names the figures to draw (all by default); a caller that shows the curves of several
+    reports in one figure of its own can leave out their "curves" and "animation".
+    """
+    unknown = set(figures) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"`figures`: unknown {sorted(unknown)}; choose from {list(FIGURES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json"}
     paths["json"].write_text(json.dumps(to_dict(explanation), indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
-    # Up to 12 images: a series of 11 (the default region comparison) shows every step, not 10 of them.
-    paths["strip"] = plots.save_figure(plots.image_strip(explanation, max_images=12), out / "strip.png")
-    paths["curves"] = plots.save_figure(plots.output_curves(explanation), out / "curves.png")
-    paths["null"] = plots.save_figure(plots.null_distributions(explanation), out / "null.png")
-    paths["animation"] = plots.save_animation(explanation, out / "animation.gif")
-    if explanation.series[0].mask is not None:
+    if "strip" in figures:
+        # Up to 12 images: a series of 11 (the default region comparison) shows every step, not 10 of them.
+        paths["strip"] = plots.save_figure(plots.image_strip(explanation, max_images=12), out / "strip.png")
+    if "curves" in figures:
+        paths["curves"] = plots.save_figure(plots.output_curves(explanation), out / "curves.png")
+    if "null" in figures:
+        paths["null"] = plots.save_figure(plots.null_distributions(explanation), out / "null.png")
+    if "animation" in figures:
+        paths["animation"] = plots.save_animation(explanation, out / "animation.gif")
+    if "region" in figures and explanation.series[0].mask is not None:
         # The region on the input, so a reader can check the edit hit the intended part of the image.
         paths["region"] = out / "region.png"
         first = explanation.series[0]

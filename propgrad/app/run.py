@@ -129,7 +129,8 @@ def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
     from ..compare_report import folder_names, write_comparison
 
     folder = results.request_dir()
-    paths = write_comparison(comparison, folder / "comparison")
+    # Each property's curves are in comparison.png and its steps in the side-by-side GIF below: drawn once.
+    paths = write_comparison(comparison, folder / "comparison", figures=("strip", "null", "region"))
     # The per-property reports already hold each strip and null plot: shown as they are, not drawn again.
     folders = folder_names(comparison)
     strip = _stacked([paths[f"{folders[name]}/strip"] for name in comparison.properties], folder / "strips.png")
