@@ -255,7 +255,8 @@ def test_strip_draws_the_region(image, soft_mask):
         return [bool(np.all(np.asarray(axis.images[0].get_array()) == REGION_COLOUR, axis=-1).any())
                 for axis in figure.axes if axis.images]
 
-    assert all(outlined(image_strip(result)))
+    figure = image_strip(result)
+    assert all(outlined(figure))
     assert not any(outlined(image_strip(result, show_region=False)))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
