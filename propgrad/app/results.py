@@ -103,8 +103,8 @@ def comparison_text(comparison, notes: Sequence[str] = ()) -> str:
     """The ranked property table as Markdown (the paper's Table 1): per property and model E, p, p adjusted, S, F."""
     first = next(iter(comparison.explanations.values()))
     lines = [
-        f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: {first.n_steps} steps "
-        f"each; shuffle test with {comparison.n_permutations:,} permutations, alpha = {comparison.alpha:g}; "
+        f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: "
+        f"{first.n_steps} steps each; shuffle test with {comparison.n_permutations:,} permutations, alpha = {comparison.alpha:g}; "
         f"p adjusted for {len(comparison.scores)} tests ({comparison.adjustment}).",
         "",
         "| property | model | output | E[\\|grad_X F\\|] | p | S | p adjusted | S adjusted | F |",
