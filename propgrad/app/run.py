@@ -76,8 +76,7 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
         seed=seed, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
-    region_notes = [note for series in explanation.series for note in series.notes]
-    return outputs_for_app(explanation, list(dict.fromkeys([*notes, *selection_notes, *region_notes])))
+    return outputs_for_app(explanation, list(dict.fromkeys([*notes, *selection_notes, *explanation.notes])))
 
 
 def _titled(image, title: str):
