@@ -231,7 +231,7 @@ def run_explain(args) -> int:
         mark = "significant" if row["significant"] else "not significant"
         print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
               f"({mark}), prediction flips: {row['flips']}")
-    for note in dict.fromkeys(note for series in result.series for note in series.notes):
+    for note in result.notes:
         print(f"  note: {note}")
     print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
     return 0
@@ -250,9 +250,10 @@ def _region_source(text: str):
 
 def _regions(args, intervention) -> dict:
     """{property name: Region}: object and background for --compare-region, else one per --region."""
+    from .compare import edit_label
     from .interventions.region import BACKGROUND, OBJECT, Region
 
-    what = getattr(intervention, "kind", None) or intervention.name
+    what = edit_label(intervention)
     sources = [OBJECT, BACKGROUND] if args.compare_region else [_region_source(text) for text in args.region]
     regions = {}
     for source in sources:

@@ -199,11 +199,16 @@ def compare_properties(
     mean = {name: float(np.mean([e.score for e in entries if e.property == name])) for name in explanations}
     ranked = sorted(explanations, key=lambda name: -mean[name])
     entries.sort(key=lambda e: ranked.index(e.property))
-    notes = tuple(dict.fromkeys(note for result in explanations.values() for one in result.series
-                                for note in one.notes))
+    notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=ranked, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes)
+
+
+def edit_label(edit: Intervention) -> str:
+    """What an edit is called in a property's name: a parametric edit's kind ("darken" reads better than
+    "darken edit"), else the intervention's own name."""
+    return getattr(edit, "kind", None) or edit.name
 
 
 def region_comparison(image, edit: Intervention, models, *, feather: float = 0.0, property_label: str | None = None,
@@ -220,6 +225,6 @@ def region_comparison(image, edit: Intervention, models, *, feather: float = 0.0
     """
     from .interventions.region import BACKGROUND, OBJECT, Region
 
-    what = property_label or getattr(edit, "kind", None) or edit.name  # "darken" reads better than "darken edit"
+    what = property_label or edit_label(edit)
     interventions = {f"{where}: {what}": Region(edit, where, feather=feather) for where in (OBJECT, BACKGROUND)}
     return compare_properties(image, interventions, models, **kwargs)

@@ -31,11 +31,6 @@ def painted_mask(editor_value) -> np.ndarray | None:
     return np.maximum.reduce(alphas).astype(np.uint8)
 
 
-def _what(edit) -> str:
-    # "darken" reads better in a table than "darken edit"
-    return getattr(edit, "kind", None) or edit.name
-
-
 def region_interventions(edit, regions: Sequence[str] | str | None, painted=None, mask_file: str | None = None,
                          ) -> tuple[dict, list[str]]:
     """({property name: intervention}, notes) for the ticked ``regions``, ``edit`` restricted to each.
@@ -45,6 +40,7 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     """
     from ..interventions.region import BACKGROUND as SEGMENTED_BACKGROUND
     from ..interventions.region import OBJECT as SEGMENTED_OBJECT
+    from ..compare import edit_label
     from ..interventions.region import Region, read_mask
 
     regions = [regions] if isinstance(regions, str) else list(regions or [])
@@ -54,7 +50,7 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     if not regions:
         raise ValueError(f"`regions` is empty: tick at least one of {list(CHOICES)} (several are compared)")
     notes: list[str] = []
-    what = _what(edit)
+    what = edit_label(edit)
     chosen: dict = {}
     for region in dict.fromkeys(regions):
         if region == WHOLE:
