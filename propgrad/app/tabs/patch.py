@@ -63,7 +63,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
         patches.append(available[name])
         labels.append(name)
     uploads = check_suffixes([file_path(f, name="patch upload") for f in (patch_files or [])],
-                                     (".png", ".webp", ".gif", ".jpg", ".jpeg"), name="patch upload")
+                             (".png", ".webp", ".gif", ".jpg", ".jpeg"), name="patch upload")
     patches += uploads
     labels += [Path(p).stem for p in uploads]
     if not patches:
