@@ -1,7 +1,12 @@
-"""Small predicates shared by the argument checks at the package's edges (each site words its own error)."""
+"""Small predicates and the shared rules checked at the package's edges."""
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import ArgumentError
+
+# A gradient needs a neighbour on each side of at least one step, and a shuffle test needs something to shuffle.
+MIN_STEPS = 3
 
 
 def is_whole_number(value, minimum: int = 0) -> bool:
@@ -12,3 +17,39 @@ def is_whole_number(value, minimum: int = 0) -> bool:
 def is_real_number(value) -> bool:
     """A finite int, float or numpy number; not a bool, not NaN or infinity."""
     return not isinstance(value, bool) and isinstance(value, (int, float, np.number)) and bool(np.isfinite(value))
+
+
+def check_steps(value, name: str = "steps") -> int:
+    """The one steps rule: a whole number of at least :data:`MIN_STEPS` (the unedited input included).
+
+    Examples
+    --------
+    >>> check_steps(11)
+    11
+    >>> check_steps(2)
+    Traceback (most recent call last):
+    ...
+    propgrad.errors.ArgumentError: `steps` must be an integer of at least 3, got 2
+    """
+    if not is_whole_number(value, MIN_STEPS):
+        raise ArgumentError(name, f"must be an integer of at least {MIN_STEPS}, got {value!r}")
+    return int(value)
+
+
+def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: str = "n_permutations") -> None:
+    """The shuffle-test settings every front end takes (``explain``, ``compare_properties``, studies);
+    ``seed`` None means a fresh random seed where the caller allows it."""
+    if not is_whole_number(n_permutations, 1):
+        raise ArgumentError(permutations_name, f"must be a positive integer, got {n_permutations!r}")
+    if not is_real_number(alpha) or not 0 < alpha < 1:
+        raise ArgumentError("alpha", f"must be a number strictly between 0 and 1, got {alpha!r}")
+    if seed is not None and not is_whole_number(seed, 0):
+        raise ArgumentError("seed", f"must be None or a non-negative integer, got {seed!r}")
+
+
+def check_keys(table: dict, allowed, where: str) -> None:
+    """Refuse a key that is not ``allowed``, naming it and the allowed ones (a misspelt setting must not be
+    dropped silently)."""
+    for key in table:
+        if key not in allowed:
+            raise ValueError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(sorted(allowed))}")

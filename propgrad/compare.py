@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from .checks import check_shuffle_settings
 from .explain import Explanation, explain
 from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
@@ -163,7 +164,8 @@ def compare_properties(
 
     from .report import flips_text
 
-    # 1. Validate once, here; explain() checks the shared settings on the first property.
+    # 1. Validate once, here, before the first property's series is made.
+    check_shuffle_settings(n_permutations, alpha, seed)
     checked = _check_interventions(interventions)
     image = load_image(image)
     models = [models] if isinstance(models, Model) else list(models)

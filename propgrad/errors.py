@@ -1,5 +1,32 @@
 """Errors the package raises on purpose, so callers (the app, the command line) can tell them apart."""
+from __future__ import annotations
 
 
 class ModelUnavailableError(RuntimeError):
     """A model's weights are neither in a local folder nor downloadable; the message says how to get them."""
+
+
+class ArgumentError(ValueError):
+    """A bad value for one named argument: ``str(error)`` is "`argument` problem".
+
+    Front ends show it under their own name for the argument (an app box, a command-line flag) with
+    :meth:`renamed`, so the problem is worded once, where the rule lives.
+
+    Examples
+    --------
+    >>> error = ArgumentError("stop", "must be a finite number, got nan")
+    >>> str(error), str(error.renamed("edit end value"))
+    ('`stop` must be a finite number, got nan', '`edit end value` must be a finite number, got nan')
+    """
+
+    def __init__(self, argument: str, problem: str):
+        self.argument, self.problem = argument, problem
+        super().__init__(f"`{argument}` {problem}")
+
+    def renamed(self, argument: str) -> "ArgumentError":
+        """The same problem under another name for the argument."""
+        return ArgumentError(argument, self.problem)
+
+
+# What a user can fix (a bad value, a missing file or weights): the command line prints these as one line.
+USER_ERRORS = (ValueError, TypeError, ImportError, ConnectionError, ModelUnavailableError, OSError)

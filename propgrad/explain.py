@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .checks import is_whole_number
+from .checks import MIN_STEPS, check_shuffle_settings
 from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
+from .outputs import ALL, PREDICTED, split_output_names  # noqa: F401  (split_output_names: re-exported)
 from .score import (
     DEFAULT_ALPHA,
     DEFAULT_PERMUTATIONS,
@@ -25,8 +26,6 @@ from .score import (
 
 # How outputs of interest are chosen, per model: "predicted" (the class predicted on step 0 of the
 # first series), "all", or explicit class names / column indices.
-PREDICTED = "predicted"
-ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -106,31 +105,6 @@ class Explanation:
         raise KeyError(f"no model named {name!r}; have {[m.name for m in self.models]}")
 
 
-def split_output_names(text: str, known: Sequence[str] = ()) -> list[str]:
-    """Comma- or newline-separated output names; a name that itself holds commas stays whole when
-    one of ``known`` matches it (ImageNet's 'tabby, tabby cat'), case-insensitively.
-
-    Examples
-    --------
-    >>> split_output_names("tabby, tabby cat, lynx", ["tabby, tabby cat", "lynx, catamount"])
-    ['tabby, tabby cat', 'lynx']
-    """
-    lowered = {name.lower() for name in known}
-    names: list[str] = []
-    for line in str(text or "").splitlines():
-        pieces = line.split(",")
-        start = 0
-        while start < len(pieces):
-            # The longest run of pieces that is a known name, else the one piece.
-            end = next((stop for stop in range(len(pieces), start + 1, -1)
-                        if ",".join(pieces[start:stop]).strip().lower() in lowered), start + 1)
-            name = ",".join(pieces[start:end]).strip()
-            if name:
-                names.append(name)
-            start = end
-    return names
-
-
 def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
     names = list(model.output_names)
     if selection is None or (isinstance(selection, str) and selection == PREDICTED):
@@ -165,8 +139,8 @@ def _check_series(series: list[InterventionSeries]) -> None:
     lengths = {len(one) for one in series}
     if len(lengths) != 1:
         raise ValueError(f"all series must have the same number of steps, got {sorted(lengths)}")
-    if len(series[0]) < 3:
-        raise ValueError(f"an intervention needs at least 3 steps, got {len(series[0])}")
+    if len(series[0]) < MIN_STEPS:
+        raise ValueError(f"an intervention needs at least {MIN_STEPS} steps, got {len(series[0])}")
 
 
 def _predict(model: Model, series: list[InterventionSeries]) -> np.ndarray:
@@ -255,12 +229,7 @@ def explain(
     >>> result.models[0].output_of_interest.score  # doctest: +SKIP
     """
     # 1. Validate the settings.
-    if not is_whole_number(n_permutations, 1):
-        raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-        raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {alpha!r}")
-    if seed is not None and not is_whole_number(seed, 0):
-        raise ValueError(f"`seed` must be None or a non-negative integer, got {seed!r}")
+    check_shuffle_settings(n_permutations, alpha, seed)
     if image is not None:
         # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source.
         image = load_image(image)

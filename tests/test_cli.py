@@ -106,12 +106,12 @@ def test_hub_classifier_folder(tmp_path, tiny_vit_folder):
 
 
 def test_outputs_of_interest_keep_class_names_that_hold_commas():
-    from propgrad.cli import _outputs_of_interest
+    from propgrad.outputs import parse_outputs
 
     class Model:
         output_names = ["tabby, tabby cat", "lynx, catamount", "dog"]
 
-    assert _outputs_of_interest("tabby, tabby cat,dog, 2", [Model()]) == ["tabby, tabby cat", "dog", 2]
+    assert parse_outputs("tabby, tabby cat,dog, 2", Model.output_names) == ["tabby, tabby cat", "dog", 2]
 
 
 def test_patch_and_frames_sources(tmp_path):
@@ -142,7 +142,7 @@ def test_patch_and_frames_sources(tmp_path):
     [
         (["explain", "--edit", "brightness"], "IMAGE is missing"),
         (["explain", "missing.png"], "no such file"),
-        (["explain", "IMG", "--edit", "sparkle"], "kind"),
+        (["explain", "IMG", "--edit", "sparkle"], "`edit` must be one of"),
         (["explain", "IMG", "--steps", "2"], "steps"),
         (["explain", "IMG", "--model-file", "IMG"], "IMG"),
         (["explain", "IMG", "--model", "no such model"], "no such model"),

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from propgrad.cli import main as cli_main
+from propgrad.kinds import EditSpec, PatchSpec
 from propgrad.study import (
     DefinitionMismatch,
     InputSpec,
-    InterventionSpec,
     ModelSpec,
     StudyDefinition,
     flip_prediction,
@@ -52,7 +52,7 @@ def tiny_definition(images: Path, **changes) -> StudyDefinition:
     settings = dict(permutations=200, seed=3, models=ModelSpec(names=MODELS))
     settings.update(changes)
     return StudyDefinition(InputSpec(images=str(images)),
-                           (InterventionSpec("patch", patches=(str(STICKER),), steps=4, position=(0.8, 0.2)),),
+                           (PatchSpec(patches=(str(STICKER),), steps=4, position=(0.8, 0.2)),),
                            **settings)
 
 
@@ -186,7 +186,7 @@ def test_csv_list_gives_labels_and_placements(tmp_path, image_folder):
     assert [r.label for r in refs] == ["melanoma", "nevus"]
     assert refs[0].overrides == {"position_x": 0.2, "position_y": 0.3, "scale": 0.25} and refs[1].overrides == {}
     report = run_study(StudyDefinition(InputSpec(images=str(listing)),
-                                       (InterventionSpec("patch", patches=(str(STICKER),), steps=4),),
+                                       (PatchSpec(patches=(str(STICKER),), steps=4),),
                                        ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "out")
     rows = read(tmp_path / "out" / "results.csv")
     assert [row["label"] for row in rows] == ["melanoma", "nevus"]
@@ -207,7 +207,7 @@ def test_hugging_face_datasets(tmp_path, image_folder):
         list_images(InputSpec(dataset=str(saved), image_column="picture", label_column="label"))
     spec = InputSpec(dataset=str(saved), image_column="picture", label_column="diagnosis")
     assert [r.label for r in list_images(spec)] == ["melanoma", "nevus"]
-    report = run_study(StudyDefinition(spec, (InterventionSpec("edit", edit="hue", steps=4),),
+    report = run_study(StudyDefinition(spec, (EditSpec(edit="hue", steps=4),),
                                        ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "out")
     assert report.summary[0].n_images == 2 and not report.skipped
     # An imagefolder tree: labels from the sub-folder names.
@@ -251,7 +251,7 @@ def test_a_study_intervention_takes_a_region(tmp_path, image_folder):
     assert len(rows) == 3 and rows[0]["intervention"] == "hue edit in left.png"
     with pytest.raises(ValueError, match="neither 'object', 'background' nor a mask file"):
         run_study(StudyDefinition(InputSpec(images=str(image_folder)),
-                                  (InterventionSpec("edit", edit="hue", steps=4, region=str(tmp_path / "nope.png")),),
+                                  (EditSpec(edit="hue", steps=4, region=str(tmp_path / "nope.png")),),
                                   ModelSpec(names=MODELS[:1]), permutations=100), tmp_path / "bad-region")
 
 

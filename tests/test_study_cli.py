@@ -14,9 +14,9 @@ CAT = ROOT / "assets" / "examples" / "chelsea.jpg"
 def test_explain_takes_the_instruct_pix2pix_flags():
     args = build_parser().parse_args(["explain", "cat.jpg", "--instruction", "make the fur white", "--max-guidance",
                                       "12", "--image-guidance", "1.5", "--denoising-steps", "5", "--seeds", "0", "3"])
-    from propgrad.cli import _intervention
+    from propgrad.cli.flags import spec_from_args
 
-    sweep = _intervention(args)
+    sweep = spec_from_args(args).build()
     assert (sweep.instruction, sweep.max_guidance, sweep.image_guidance, sweep.denoising_steps, sweep.seeds) == (
         "make the fur white", 12.0, 1.5, 5, (0, 3))
 

@@ -19,30 +19,19 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def uploaded_models(
-    paths: Sequence[str],
-    *,
-    input_size: int | None,
-    mean: str | None,
-    std: str | None,
-    class_names: str,
-    outputs_are: str = "auto",
-) -> list:
-    """Load uploaded ``.pt2`` / TorchScript / ConvMixer files with the preprocessing the user gave.
+def uploaded_settings(paths: Sequence[str], *, input_size, mean, std, class_names, outputs_are="auto") -> dict:
+    """The model boxes for uploaded files -> ModelSpec fields (files, their labels and preprocessing).
 
     Blank ``input_size``, ``mean`` or ``std`` take the file's own defaults; ``outputs_are`` is what the
-    files return: 'auto', 'logits', 'probabilities' or 'scores'.
-
-    Files are never unpickled with arbitrary code: loading goes through
-    :func:`propgrad.models.files.load_model_file`, which reads exported programs and TorchScript
-    archives only.
+    files return: 'auto', 'logits', 'probabilities' or 'scores'. Files are never unpickled with
+    arbitrary code: :func:`propgrad.models.files.load_model_file` reads exported programs and
+    TorchScript archives only.
     """
     from ..models.base import softmax_for
-    from ..models.files import load_model_file
 
     paths = check_suffixes(paths, MODEL_SUFFIXES, name="model file")
-    outputs_are = check_text(outputs_are, name="uploaded models return")
-    apply_softmax = softmax_for(outputs_are or "auto")
+    outputs_are = check_text(outputs_are, name="uploaded models return") or "auto"
+    softmax_for(outputs_are)  # a ValueError naming the choices
     # Blank fields mean "from the file": a .pt2's exported size, a ConvMixer checkpoint's 128 px and
     # 0.5 mean/std, else 224 px with ImageNet statistics.
     # The browser sends 0 for an emptied number box: 0 means "from the file" too.
@@ -52,41 +41,42 @@ def uploaded_models(
     std_values = None if _blank(std) else parse_numbers(std, name="std", count=3)
     if std_values is not None and any(v <= 0 for v in std_values):
         raise ValueError(f"`std` must be positive, got {std!r}")
-    names = parse_names(class_names, name="class names") or None
-    models = []
+    labels = []
     for number, path in enumerate(paths):
         label = f"{Path(path).stem} (uploaded)"
         if any(Path(other).stem == Path(path).stem for other in paths[:number]):
             label = f"{Path(path).stem} (uploaded {number + 1})"  # same file name from another folder
-        models.append(
-            load_model_file(
-                path, input_size=size and (size, size), mean=mean_values, std=std_values, class_names=names,
-                name=label, apply_softmax=apply_softmax,
-            )
-        )
-    return models
+        labels.append(label)
+    return dict(files=tuple(paths), file_labels=tuple(labels), input_size=size and (size, size), mean=mean_values,
+                std=std_values, class_names=parse_names(class_names, name="class names") or None,
+                outputs_are=outputs_are)
 
 
-def hub_models(text: str | None) -> list:
+def hub_sources(text: str | None) -> tuple[str, ...]:
     """Hugging Face image classifiers named in ``text``: hub ids or local folders, one per line or comma.
 
-    Loaded by :func:`propgrad.models.hub.load_hub_classifier`, which keeps the few most recent ones
-    loaded and never runs a repository's own code; an id works offline only from the local hub cache.
-    Folders on the server's disk are taken only where :func:`settings.local_paths_allowed` says so.
+    Folders on the server's disk are taken only where :func:`settings.local_paths_allowed` says so; an id
+    works offline only from the local hub cache, and a repository's own code never runs.
     """
-    from ..models.hub import load_hub_classifier, names_a_folder
+    from ..models.hub import names_a_folder
 
     sources = list(dict.fromkeys(parse_names(text, name="hub classifiers")))  # the same id twice is one model
     if len(sources) > MAX_HUB_MODELS:
         raise ValueError(f"`hub classifiers`: at most {MAX_HUB_MODELS} per run, got {len(sources)}")
-    allow_folders = settings.local_paths_allowed()
-    if not allow_folders:
+    if not settings.local_paths_allowed():
         folders = [source for source in sources if names_a_folder(source)]
         if folders:
             raise ValueError(f"`hub classifiers`: this server takes hub ids only (like "
                              f"'google/vit-base-patch16-224'), not folders: {[f[:80] for f in folders]}. "
                              f"Its operator can allow folders with {settings.ALLOW_LOCAL_PATHS_ENV}=1")
-    return [load_hub_classifier(source, allow_folders=allow_folders) for source in sources]
+    return tuple(sources)
+
+
+def hub_models(text: str | None) -> list:
+    """The classifiers :func:`hub_sources` names, loaded (see :func:`propgrad.models.load_hub_classifier`)."""
+    from ..models.spec import ModelSpec
+
+    return ModelSpec(hub=hub_sources(text)).build(default=None, allow_folders=settings.local_paths_allowed())
 
 
 def clip_pretrained(text: str | None, model_name: str) -> str:
@@ -108,17 +98,32 @@ def clip_pretrained(text: str | None, model_name: str) -> str:
     return tag
 
 
-def bundled_models(names: Sequence[str]) -> list:
-    """The registered bundled models ``names``, loaded once per process and shared read-only."""
+def bundled_names(names: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The ticked bundled models, each checked against the registry."""
     from ..models.bundled import bundled_model_names
 
     available = bundled_model_names()
-    models = []
-    for name in [names] if isinstance(names, str) else names:
+    names = [names] if isinstance(names, str) else list(names or [])
+    for name in names:
         if name not in available:
             raise ValueError(f"`models`: unknown bundled model {shown(name)}; choose from {available}")
-        models.append(_cached_model(name))
-    return models
+    return tuple(names)
+
+
+def model_spec(bundled, files, input_size, mean, std, class_names, hub_ids="", outputs_are="auto"):
+    """The shared model boxes -> a :class:`propgrad.models.spec.ModelSpec`."""
+    from ..models.spec import ModelSpec
+    from .parsing import file_path
+
+    paths = [file_path(f, name="model files") for f in (files or [])]
+    uploads = uploaded_settings(paths, input_size=input_size, mean=mean, std=std, class_names=class_names,
+                                outputs_are=outputs_are) if paths else {}
+    return ModelSpec(names=bundled_names(bundled), hub=hub_sources(hub_ids), **uploads)
+
+
+def build_models(spec) -> list:
+    """``spec``'s models; bundled ones are loaded once per process and shared read-only by every session."""
+    return spec.build(default=None, get_bundled=_cached_model, allow_folders=settings.local_paths_allowed())
 
 
 _MODEL_LOCK = threading.Lock()

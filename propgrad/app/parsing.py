@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..explain import ALL, split_output_names
+from ..outputs import ALL, split_output_names
 
 MAX_FRAMES = 120
 MAX_STEPS = 30
@@ -140,6 +140,16 @@ def parse_numbers(text: str | None, *, name: str, count: int) -> tuple[float, ..
 def parse_names(text: str | None, *, name: str) -> list[str]:
     """Split a comma- or newline-separated list of names, dropping blanks (the outputs' splitting rule)."""
     return split_output_names(check_text(text, name=name, multiline=True))
+
+
+def box_names(build, boxes: dict[str, str], **arguments):
+    """``build(**arguments)`` with a bad argument reported under its box's name (``boxes``: argument -> box)."""
+    from ..errors import ArgumentError
+
+    try:
+        return build(**arguments)
+    except ArgumentError as error:
+        raise error.renamed(boxes.get(error.argument, error.argument)) from None
 
 
 def check_int(value, *, name: str, low: int, high: int) -> int:

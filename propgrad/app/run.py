@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 
 from . import model_inputs, results
-from .parsing import check_float, check_int, check_suffixes, file_path, select_outputs
+from .parsing import check_float, check_int, check_suffixes, select_outputs
 
 NO_MODEL = ("`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / TorchScript "
             "file")
@@ -22,13 +22,8 @@ def package_progress(progress):
 def chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids="", outputs_are="auto", extra=(),
                   missing: str = NO_MODEL) -> list:
     """Every model the shared model controls name, in the order bundled, hub, uploaded, ``extra``."""
-    paths = [file_path(f, name="model files") for f in (files or [])]
-    chosen = model_inputs.bundled_models(list(bundled or []))
-    chosen += model_inputs.hub_models(hub_ids)
-    if paths:
-        chosen += model_inputs.uploaded_models(paths, input_size=input_size, mean=mean, std=std,
-                                               class_names=class_names, outputs_are=outputs_are)
-    chosen += list(extra)
+    spec = model_inputs.model_spec(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
+    chosen = model_inputs.build_models(spec) + list(extra)
     if not chosen:
         raise ValueError(missing)
     return chosen

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..checks import is_real_number, is_whole_number
+from ..checks import check_steps, is_real_number, is_whole_number
 from ..errors import ModelUnavailableError
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import Cancelled, cfg_sweep, check_seeds
@@ -241,7 +241,8 @@ class InstructPix2PixSweep:
             raise ValueError("`instruction` must be a non-empty string, e.g. 'make the fur white'")
         if not is_real_number(self.max_guidance) or self.max_guidance <= FIRST_SCALE:
             raise ValueError(f"`max_guidance` must be a number above {FIRST_SCALE}, got {self.max_guidance!r}")
-        for name, low in (("steps", 3), ("denoising_steps", 1), ("max_side", 8)):
+        check_steps(self.steps)
+        for name, low in (("denoising_steps", 1), ("max_side", 8)):
             value = getattr(self, name)
             if not is_whole_number(value, low):
                 raise ValueError(f"`{name}` must be an integer of at least {low}, got {value!r}")

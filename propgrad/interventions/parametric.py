@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from ..checks import is_whole_number
+from ..checks import check_steps
+from ..errors import ArgumentError
 from .base import InterventionSeries, ProgressFn, no_progress
 
 
@@ -78,27 +79,26 @@ class ParametricEdit:
 
     def __post_init__(self):
         if self.kind not in EDITS:
-            raise ValueError(f"`kind` must be one of {sorted(EDITS)}, got {self.kind!r}")
-        if not is_whole_number(self.steps, 3):
-            raise ValueError(f"`steps` must be an integer of at least 3, got {self.steps!r}")
+            raise ArgumentError("kind", f"must be one of {sorted(EDITS)}, got {self.kind!r}")
+        check_steps(self.steps)
         for label, value in (("start", self.start), ("stop", self.stop)):
             if value is not None and not np.isfinite(value):
-                raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) must be a finite number, got {value!r}")
+                raise ArgumentError(label, f"(the edit's {_ROLE[label]}) must be a finite number, got {value!r}")
         edit = EDITS[self.kind]
         if self.kind in ("brightness", "contrast", "saturation", "blur"):
             for label, value in (("start", self.start), ("stop", self.stop)):
                 if value is not None and value < 0:
-                    raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) for {self.kind} must be at least 0, "
-                                     f"got {value}")
+                    raise ArgumentError(label, f"(the edit's {_ROLE[label]}) for {self.kind} must be at least 0, "
+                                        f"got {value}")
         if edit.bounds is not None:
             low, high = edit.bounds
             for label, value in (("start", self.start), ("stop", self.stop)):
                 if value is not None and not low <= value <= high:
-                    raise ValueError(f"`{label}` (the edit's {_ROLE[label]}) for {self.kind} must lie in "
-                                     f"[{low:g}, {high:g}], got {value}")
+                    raise ArgumentError(label, f"(the edit's {_ROLE[label]}) for {self.kind} must lie in "
+                                        f"[{low:g}, {high:g}], got {value}")
         if self.stop is not None and self.stop == (self.start if self.start is not None else edit.identity):
-            raise ValueError(f"`stop` (the edit's end value) equals its start value ({self.stop}): the {self.kind} "
-                             f"would not change; choose another end value")
+            raise ArgumentError("stop", f"(the edit's end value) equals its start value ({self.stop}): the "
+                                f"{self.kind} would not change; choose another end value")
 
     @property
     def name(self) -> str:

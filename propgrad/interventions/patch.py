@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..checks import is_whole_number
+from ..checks import check_steps
 from ..images import load_rgba
 from .base import InterventionSeries, ProgressFn, no_progress
 
@@ -69,8 +69,7 @@ class PatchBlend:
         if not patches:
             raise ValueError("`patches` is empty: give at least one patch image")
         object.__setattr__(self, "patches", [load_rgba(p, name=f"patch {i + 1}") for i, p in enumerate(patches)])
-        if not is_whole_number(self.steps, 3):
-            raise ValueError(f"`steps` must be an integer of at least 3, got {self.steps!r}")
+        check_steps(self.steps)
         if not 0 < self.scale <= 1:
             raise ValueError(f"`scale` must be in (0, 1] (a fraction of the image's short side), got {self.scale!r}")
         if len(self.position) != 2 or not all(0 <= v <= 1 for v in self.position):

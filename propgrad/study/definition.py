@@ -14,12 +14,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks import is_real_number, is_whole_number
+from ..checks import check_keys, check_shuffle_settings
+from ..errors import ArgumentError
+from ..kinds import InterventionSpec, spec_class, spec_from_dict
+from ..models.spec import ModelSpec
 
-EDIT, PATCH, INSTRUCT_PIX2PIX = "edit", "patch", "instruct-pix2pix"
-KINDS = (EDIT, PATCH, INSTRUCT_PIX2PIX)
 # Bumped when the meaning of a definition's fields changes, so old folders are not resumed silently.
-FORMAT = 1
+# 2: each intervention stores its own kind's fields (the registry of kinds), not every kind's.
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -40,105 +42,13 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
-class InterventionSpec:
-    """One intervention, with the options ``explain`` takes.
-
-    ``kind`` is "edit" (``edit``, ``start``, ``stop``), "patch" (``patches``, ``position``, ``scale``;
-    a list file may set the position and scale per image) or "instruct-pix2pix" (``instruction``,
-    ``max_guidance``, ``image_guidance``, ``denoising_steps``, ``seeds``). ``region`` restricts the
-    change to "object", "background" or a mask file (``feather``: a soft edge, blur radius in px).
-    """
-
-    kind: str = EDIT
-    name: str | None = None
-    steps: int = 10
-    edit: str = "brightness"
-    start: float | None = None
-    stop: float | None = None
-    patches: tuple[str, ...] = ()
-    position: tuple[float, float] = (0.5, 0.5)
-    scale: float = 0.3
-    instruction: str | None = None
-    max_guidance: float = 10.0
-    image_guidance: float = 2.5
-    denoising_steps: int = 20
-    seeds: tuple[int, ...] = (0,)
-    region: str | None = None
-    feather: float = 0.0
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"intervention `kind` must be one of {list(KINDS)}, got {self.kind!r}")
-        if not is_whole_number(self.steps, 3):
-            raise ValueError(f"intervention `steps` must be an integer of at least 3, got {self.steps!r}")
-        object.__setattr__(self, "patches", tuple(str(p) for p in self.patches))
-        object.__setattr__(self, "position", tuple(float(v) for v in self.position))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        if self.kind == PATCH and not self.patches:
-            raise ValueError("intervention `patches` is empty: a patch intervention needs at least one patch image")
-        if self.kind == INSTRUCT_PIX2PIX and not (self.instruction or "").strip():
-            raise ValueError("intervention `instruction` is empty: InstructPix2Pix needs an instruction, "
-                             "e.g. 'make the fur white'")
-        if len(self.position) != 2 or not all(0 <= v <= 1 for v in self.position):
-            raise ValueError(f"intervention `position` must be [x, y] fractions in [0, 1], got {list(self.position)}")
-        if not is_real_number(self.scale) or not 0 < self.scale <= 1:
-            raise ValueError(f"intervention `scale` must be in (0, 1], got {self.scale!r}")
-        if not is_real_number(self.feather) or self.feather < 0:
-            raise ValueError(f"intervention `feather` must be a number of at least 0 (px), got {self.feather!r}")
-
-    @property
-    def label(self) -> str:
-        """The name results and tables use for this intervention."""
-        if self.name:
-            return self.name
-        if self.kind == EDIT:
-            text = f"{self.edit} edit"
-        elif self.kind == PATCH:
-            text = f"patch blend ({', '.join(Path(p).name for p in self.patches)})"
-        else:
-            text = f"InstructPix2Pix: {self.instruction}"
-        if not self.region:
-            return text
-        return f"{text} in the {self.region}" if self.region in ("object", "background") else \
-            f"{text} in {Path(self.region).name}"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """The models: registered names, model files (with how to read them) and Hugging Face classifiers."""
-
-    names: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    hub: tuple[str, ...] = ()
-    input_size: tuple[int, int] | None = None
-    mean: tuple[float, float, float] | None = None
-    std: tuple[float, float, float] | None = None
-    class_names: tuple[str, ...] | None = None
-    outputs_are: str = "auto"
-
-    def __post_init__(self):
-        for name in ("names", "files", "hub"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = (value,)
-            object.__setattr__(self, name, tuple(str(v) for v in value))
-        for name in ("input_size", "mean", "std", "class_names"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, tuple(value))
-
-    @property
-    def empty(self) -> bool:
-        return not (self.names or self.files or self.hub)
-
-
-@dataclass(frozen=True)
 class StudyDefinition:
     """Images x interventions x models, and the shuffle-test settings.
 
     Examples
     --------
-    >>> study = StudyDefinition(InputSpec(images="photos/"), (InterventionSpec("edit", edit="hue"),),
+    >>> from propgrad.kinds import EditSpec
+    >>> study = StudyDefinition(InputSpec(images="photos/"), (EditSpec(edit="hue"),),
     ...                         ModelSpec(names=("EfficientNet-Lite0 (ImageNet)",)))
     >>> len(study.fingerprint())
     16
@@ -156,26 +66,32 @@ class StudyDefinition:
         interventions = tuple(self.interventions)
         if not interventions:
             raise ValueError("`intervention` is missing: a study needs at least one intervention")
+        for one in interventions:
+            if not isinstance(one, InterventionSpec):
+                raise TypeError(f"`interventions` must hold intervention specs (propgrad.kinds), got {one!r}")
+            if not one.takes_image:
+                raise ArgumentError("kind", f"{one.kind!r} brings its own images, so it cannot run on a study's "
+                                    "images; choose an intervention that changes each image")
         labels = [one.label for one in interventions]
         if len(set(labels)) != len(labels):
             raise ValueError(f"intervention names must be unique, got {labels}; give each a `name`")
         object.__setattr__(self, "interventions", interventions)
         if not isinstance(self.outputs, str):
             object.__setattr__(self, "outputs", tuple(str(v) for v in self.outputs))
-        if not is_whole_number(self.permutations, 1):
-            raise ValueError(f"`permutations` must be a positive integer, got {self.permutations!r}")
-        if not is_real_number(self.alpha) or not 0 < self.alpha < 1:
-            raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {self.alpha!r}")
-        if not is_whole_number(self.seed, 0):
-            raise ValueError(f"`seed` must be a non-negative integer, got {self.seed!r}")
+        if self.seed is None:
+            raise ArgumentError("seed", "must be a non-negative integer (a study is reproducible), got None")
+        check_shuffle_settings(self.permutations, self.alpha, self.seed, permutations_name="permutations")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {"inputs": dataclasses.asdict(self.inputs),
+                "interventions": [one.to_dict() for one in self.interventions],
+                "models": self.models.to_dict(), "outputs": self.outputs, "permutations": self.permutations,
+                "alpha": self.alpha, "seed": self.seed}
 
     @classmethod
     def from_dict(cls, data: dict) -> "StudyDefinition":
         """Inverse of :meth:`to_dict` (as stored in study.json)."""
-        return cls(InputSpec(**data["inputs"]), tuple(InterventionSpec(**one) for one in data["interventions"]),
+        return cls(InputSpec(**data["inputs"]), tuple(spec_from_dict(one) for one in data["interventions"]),
                    ModelSpec(**data["models"]), outputs=data["outputs"], permutations=data["permutations"],
                    alpha=data["alpha"], seed=data["seed"])
 
@@ -194,18 +110,26 @@ def _fields(cls) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)}
 
 
-def _check_keys(table: dict, allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ValueError(f"{where}: unknown key {key!r}; allowed keys: {', '.join(sorted(allowed))}")
-
-
 def _relative(value: str | None, base: Path) -> str | None:
     # Paths in a study file are relative to the file, so a study folder can be moved as a whole.
     if value is None:
         return None
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def _paths_relative_to(table: dict, base: Path) -> dict:
+    """The table with its kind's path fields made absolute (a region is a path only if such a file exists)."""
+    table = dict(table)
+    options = spec_class(table.get("kind", "edit")).options()
+    for key, value in table.items():
+        if key not in options or not options[key][0].path:
+            continue
+        if isinstance(value, (list, tuple)):
+            table[key] = tuple(_relative(str(item), base) for item in value)
+        elif key != "region" or Path(base, str(value)).is_file():
+            table[key] = _relative(str(value), base)
+    return table
 
 
 def from_toml(path: str | Path) -> StudyDefinition:
@@ -224,27 +148,24 @@ def from_toml(path: str | Path) -> StudyDefinition:
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"study file {path.name}: not valid TOML ({error})") from error
     where = f"study file {path.name}"
-    _check_keys(data, _TOP, where)
+    check_keys(data, _TOP, where)
     # Every table's keys first, so a misspelt key is reported before anything missing.
-    for table, cls in (("inputs", InputSpec), ("models", ModelSpec)):
-        _check_keys(data.get(table) or {}, _fields(cls), f"{where} [{table}]")
+    for table, keys in (("inputs", _fields(InputSpec)), ("models", set(ModelSpec().to_dict()))):
+        check_keys(data.get(table) or {}, keys, f"{where} [{table}]")
     raw = data.get("intervention")
     tables = [] if raw is None else [raw] if isinstance(raw, dict) else list(raw)
-    for number, table in enumerate(tables, start=1):
-        _check_keys(table, _fields(InterventionSpec), f"{where} [[intervention]] {number}")
+    if not tables:
+        raise ValueError(f"{where}: no [[intervention]] table; add one, e.g. kind = \"edit\", edit = \"hue\"")
     base = path.parent
     inputs = dict(data.get("inputs") or {})
     inputs["images"] = _relative(inputs.get("images"), base)
     inputs["dataset"] = _relative(inputs.get("dataset"), base)
-    if not tables:
-        raise ValueError(f"{where}: no [[intervention]] table; add one, e.g. kind = \"edit\", edit = \"hue\"")
     interventions = []
-    for table in tables:
-        table = dict(table)
-        table["patches"] = tuple(_relative(p, base) for p in table.get("patches", ()))
-        if table.get("region") and Path(base, table["region"]).is_file():
-            table["region"] = _relative(table["region"], base)
-        interventions.append(InterventionSpec(**table))
+    for number, table in enumerate(tables, start=1):
+        try:
+            interventions.append(spec_from_dict(_paths_relative_to(table, base)))
+        except ValueError as error:
+            raise ValueError(f"{where} [[intervention]] {number}: {error}") from None
     models = dict(data.get("models") or {})
     models["files"] = tuple(_relative(p, base) for p in models.get("files", ()))
     models["hub"] = tuple(_relative(h, base) if Path(base, h).is_dir() else h for h in models.get("hub", ()))

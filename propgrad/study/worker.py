@@ -90,17 +90,10 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
 
 
 def outputs_selection(outputs, models: list):
-    """The ``outputs_of_interest`` for explain: 'predicted', 'all', names / column indices, or a
-    {model name: selection} dict (the app's per-model choice), passed on as it is."""
-    if isinstance(outputs, dict):
-        return outputs
-    if isinstance(outputs, str):
-        if outputs in ("predicted", "all"):
-            return outputs
-        from ..explain import split_output_names
+    """The ``outputs_of_interest`` for explain (see :func:`propgrad.outputs.parse_outputs`)."""
+    from ..outputs import parse_outputs
 
-        outputs = split_output_names(outputs, [name for model in models for name in model.output_names])
-    return [int(v) if str(v).isdigit() else v for v in outputs]
+    return parse_outputs(outputs, [name for model in models for name in model.output_names])
 
 
 class StudyWorker:
@@ -114,16 +107,12 @@ class StudyWorker:
     @property
     def models(self) -> list:
         if self._models is None:
-            from .build import build_models
-
-            self._models = build_models(self.definition.models)
+            self._models = self.definition.models.build()
         return self._models
 
     def intervention(self, number: int):
         if number not in self._interventions:
-            from .build import build_intervention
-
-            self._interventions[number] = build_intervention(self.definition.interventions[number])
+            self._interventions[number] = self.definition.interventions[number].build()
         return self._interventions[number]
 
     def run(self, item: StudyItem) -> ItemResult:

@@ -7,9 +7,10 @@ import gradio as gr
 
 from ... import paths
 from ...errors import ModelUnavailableError
+from ...kinds import EditSpec, InstructPix2PixSpec
 from .. import settings
 from ..settings import CONCURRENCY
-from ..parsing import MAX_STEPS, check_float, check_int, check_text, file_path, parse_seeds, shown
+from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds, shown
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
@@ -40,6 +41,9 @@ def instruct_pix2pix_status() -> tuple[bool, str]:
 
 
 IP2P = "InstructPix2Pix (instruction)"
+# The package's argument names -> this tab's boxes, for messages.
+BOXES = {"stop": "edit end value", "edit": "editor", "steps": "number of steps", "seeds": "seeds",
+         "max_guidance": "max text guidance", "image_guidance": "image guidance", "denoising_steps": "denoising steps"}
 
 
 def editor_choices(ip2p_available: bool) -> list[str]:
@@ -71,38 +75,23 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
     if not editor:
         raise ValueError("`editor` is empty: choose InstructPix2Pix or one of the parametric edits")
     if editor == IP2P:
-        instruction = check_text(instruction, name="instruction", max_length=500)
-        if not instruction:
-            raise ValueError("`instruction` is empty: type what the editor should change, e.g. 'make the fur white'")
         available, message = instruct_pix2pix_status()
         if not available:
             raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
-        from ...interventions.diffusion import InstructPix2PixSweep
-
-        from ...cache import SeriesCache
-
-        # The disk cache (shared by sessions, locked per key) also lets object and background reuse one sweep.
-        return InstructPix2PixSweep(
-            instruction,
-            max_guidance=check_float(max_guidance, name="max text guidance", low=1.5, high=30),
-            steps=steps,
-            image_guidance=check_float(image_guidance, name="image guidance", low=1.0, high=10),
-            denoising_steps=check_int(denoising_steps, name="denoising steps", low=1, high=100),
-            seeds=seed_list,
-            max_side=settings.IP2P_MAX_SIDE,
-            cache=SeriesCache(),
-        )
+        spec = box_names(InstructPix2PixSpec, BOXES, instruction=check_text(instruction, name="instruction",
+                                                                             max_length=500),
+                         max_guidance=check_float(max_guidance, name="max text guidance", low=1.5, high=30),
+                         image_guidance=check_float(image_guidance, name="image guidance", low=1.0, high=10),
+                         denoising_steps=check_int(denoising_steps, name="denoising steps", low=1, high=100),
+                         seeds=seed_list, steps=steps)
+        return spec.make(max_side=settings.IP2P_MAX_SIDE)
     if isinstance(editor, str) and editor.startswith("parametric: "):
-        from ... import ParametricEdit
-
         end = None if edit_end in (None, "") else check_float(edit_end, name="edit end value", low=-1e4, high=1e4)
         if len(seed_list) > 1:
             notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
                          f"with {seed_list[0]}")
-        try:
-            return ParametricEdit(editor.removeprefix("parametric: "), stop=end, steps=steps)
-        except ValueError as error:  # the package names its argument (`stop`); here the user sees a box
-            raise ValueError(f"`edit end value`: {error}") from None
+        return box_names(lambda **given: EditSpec(**given).build(), BOXES, edit=editor.removeprefix("parametric: "),
+                         stop=end, steps=steps)
     raise ValueError(f"`editor` {shown(editor)} is not available here; choose one of {editor_choices(False)}")
 
 

@@ -49,7 +49,7 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
 
     With ``study_files`` (several images or a zip) the same patches run on each of them instead: a study.
     """
-    from ... import PatchBlend
+    from ...kinds import PatchSpec
 
     shuffle = shuffle_test_settings(n_permutations, alpha)
     picture = None if study_files else load_input(image)
@@ -68,14 +68,14 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
     labels += [Path(p).stem for p in uploads]
     if not patches:
         raise ValueError("`patches` is empty: tick at least one bundled patch or upload a PNG with transparency")
-    intervention = PatchBlend(
-        patches,
+    intervention = PatchSpec(
+        patches=tuple(str(patch) for patch in patches),
         position=(check_float(x, name="patch x", low=0, high=1),
                   check_float(y, name="patch y", low=0, high=1)),
         scale=check_float(scale, name="patch scale", low=0.02, high=1),
         steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
-        labels=labels,
-    )
+        labels=tuple(labels),
+    ).build()
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
     seed = check_int(seed, name="seed", low=0, high=MAX_SEED)
     if study_files:

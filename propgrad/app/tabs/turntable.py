@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gradio as gr
-import numpy as np
 
 from ... import paths
 from ...errors import ModelUnavailableError
@@ -31,7 +30,7 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
                   input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids="",
                   outputs_are="auto", progress=gr.Progress()):
     """Score uploaded frames (ordered by file name) with the bundled models and/or CLIP zero-shot."""
-    from ... import Frames
+    from ...kinds import FramesSpec
 
     shuffle = shuffle_test_settings(n_permutations, alpha)
     paths = [file_path(f, name="frames") for f in (frames or [])]
@@ -42,12 +41,7 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
                          "keep every n-th frame")
     check_suffixes(paths, IMAGE_SUFFIXES, name="frames")
     rotation = check_float(rotation or 0, name="total rotation", low=0, high=3600)
-    values = None
-    property_name = "frame"
-    if rotation > 0:
-        values = list(np.arange(len(paths)) * rotation / len(paths))
-        property_name = "turntable angle (degrees)"
-    intervention = Frames(paths, values=values, property_name=property_name)
+    intervention = FramesSpec(frames=tuple(paths), rotation=rotation).build()
     clip = []
     if use_clip:
         try:

@@ -10,8 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import ModelUnavailableError
-from .definition import EDIT, INSTRUCT_PIX2PIX, PATCH, InputSpec, InterventionSpec, ModelSpec, StudyDefinition
+from ..errors import USER_ERRORS
+from ..study.definition import InputSpec, StudyDefinition
+from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
+                    model_spec_from_args, spec_from_args)
 
 USAGE = """python -m propgrad study --images DIR_OR_LIST | --dataset PATH [intervention] [models] [scoring] [engine]
        python -m propgrad study run STUDY.toml [--out DIR] [engine]
@@ -29,9 +31,7 @@ def _engine_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _flag_parser() -> argparse.ArgumentParser:
-    from ..cli import _HelpFormatter, add_intervention_flags, add_model_flags
-
-    parser = argparse.ArgumentParser(prog="python -m propgrad study", usage=USAGE, formatter_class=_HelpFormatter,
+    parser = argparse.ArgumentParser(prog="python -m propgrad study", usage=USAGE, formatter_class=HelpFormatter,
                                      description="Explain many images: every image x intervention x model. Results "
                                      "are kept as they finish (results.csv, curves.csv) and an interrupted study "
                                      "resumes where it stopped; summary.md, summary.csv and figures follow.")
@@ -46,68 +46,41 @@ def _flag_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--label-column", help="the label column (default: 'label' where there is one)")
     inputs.add_argument("--split", help="--dataset: the split (default: test, else the first)")
 
-    intervention = add_intervention_flags(parser, frames=False)
-    intervention.add_argument("--region", metavar="object|background|MASK.png",
-                              help="apply the change only to the salient object, the background, or a mask "
-                              "(the same mask for every image, resized to each)")
-    intervention.add_argument("--feather", type=float, default=0.0, metavar="PX",
-                              help="soften the region's edge with a Gaussian blur of this radius (px)")
-
+    # A study's mask is the same for every image, resized to each.
+    add_region_flags(add_intervention_flags(parser, takes_image_only=True))
     add_model_flags(parser)
-
-    scoring = parser.add_argument_group("scoring")
-    scoring.add_argument("--outputs", default="predicted", help="'predicted', 'all', or comma-separated names")
-    scoring.add_argument("--permutations", type=int, default=10_000, help="shuffle-test permutations")
-    scoring.add_argument("--alpha", type=float, default=0.01, help="significance level")
-    scoring.add_argument("--seed", type=int, default=0, help="study seed (each item's seed derives from it)")
+    add_scoring_flags(parser, seed_help="study seed (each item's seed derives from it)")
     parser.add_argument("--out", default="propgrad-study", help="results folder (resumed if it holds this study)")
     _engine_flags(parser)
     return parser
 
 
 def definition_from_args(args) -> StudyDefinition:
-    """The study the flags describe (the same flags `explain` takes, plus the inputs)."""
-    from ..cli import _class_names
+    """The study the flags describe (the same flags `explain` takes, plus the inputs).
 
-    where = {"region": args.region and _region(args.region), "feather": args.feather}
-    if args.patch:
-        patches = tuple(str(Path(p).resolve()) for p in args.patch)
-        intervention = InterventionSpec(PATCH, steps=args.steps, patches=patches,
-                                        position=tuple(args.position), scale=args.scale, **where)
-    elif args.instruction:
-        intervention = InterventionSpec(INSTRUCT_PIX2PIX, steps=args.steps, instruction=args.instruction,
-                                        max_guidance=args.max_guidance, image_guidance=args.image_guidance,
-                                        denoising_steps=args.denoising_steps, seeds=tuple(args.seeds),
-                                        **where)
-    else:
-        intervention = InterventionSpec(EDIT, steps=args.steps, edit=args.edit or "brightness", start=args.start,
-                                        stop=args.stop, **where)
-    files = tuple(str(Path(p).resolve()) for p in args.model_file or ())
-    models = ModelSpec(names=tuple(args.model or ()), files=files,
-                       hub=tuple(args.hub_model or ()), input_size=args.input_size and tuple(args.input_size),
-                       mean=args.mean and tuple(args.mean), std=args.std and tuple(args.std),
-                       class_names=_class_names(args.class_names), outputs_are=args.outputs_are)
-    absolute = lambda value: value and str(Path(value).resolve())  # noqa: E731  (a resumed run may start elsewhere)
+    Paths are stored absolute, so that a resumed run may start from another folder.
+    """
+    from ..interventions.region import SEGMENTED
+    from ..outputs import parse_outputs
+
+    region = args.region if args.region in (None, *SEGMENTED) else str(Path(args.region).resolve())
+    intervention = spec_from_args(args, absolute_paths=True, region=region, feather=args.feather)
+    absolute = lambda value: value and str(Path(value).resolve())  # noqa: E731
     inputs = InputSpec(images=absolute(args.images), dataset=absolute(args.dataset), image_column=args.image_column,
                        label_column=args.label_column, split=args.split)
-    outputs = args.outputs if args.outputs in ("predicted", "all") else tuple(
-        part.strip() for part in args.outputs.split(",") if part.strip())
-    return StudyDefinition(inputs, (intervention,), models, outputs=outputs, permutations=args.permutations,
-                           alpha=args.alpha, seed=args.seed)
-
-
-def _region(text: str) -> str:
-    # A mask file is stored with its absolute path, so a resumed run may start from another folder.
-    return text if text in ("object", "background") else str(Path(text).resolve())
+    outputs = parse_outputs(args.outputs)
+    return StudyDefinition(inputs, (intervention,), model_spec_from_args(args, absolute_paths=True),
+                           outputs=outputs if isinstance(outputs, str) else tuple(str(v) for v in outputs),
+                           permutations=args.permutations, alpha=args.alpha, seed=args.seed)
 
 
 def engine_from_args(args, gpu: bool = False):
-    from .engines import InProcess, Processes
+    from ..study.engines import InProcess, Processes
 
     if args.workers is not None:
         return Processes(args.workers)
     if args.ray is not None:
-        from .ray_engine import RayEngine, import_ray
+        from ..study.ray_engine import RayEngine, import_ray
 
         import_ray()  # a clear message now, before any work, when Ray is not installed
         return RayEngine(address=args.ray or None, gpu=gpu)
@@ -133,9 +106,9 @@ def _progress_bar(enabled: bool):
 
 
 def _run(definition: StudyDefinition, out: str, args) -> int:
-    from .runner import run_study
+    from ..study.runner import run_study
 
-    gpu = any(one.kind == INSTRUCT_PIX2PIX for one in definition.interventions)
+    gpu = any(one.uses_gpu for one in definition.interventions)
     engine = engine_from_args(args, gpu=gpu)
     on_item, close = _progress_bar(not args.no_progress)
     try:
@@ -156,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                                              "of a results folder from its stored results (no model runs).")
             parser.add_argument("folder")
             args = parser.parse_args(argv[1:])
-            from .report import write_report
+            from ..study.report import write_report
 
             report = write_report(args.folder)
             print(report.paths["summary.md"].read_text())
@@ -168,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.add_argument("--out", help="results folder (default: beside the study file, named after it)")
             _engine_flags(parser)
             args = parser.parse_args(argv[1:])
-            from .definition import from_toml
+            from ..study.definition import from_toml
 
             out = args.out or str(Path(args.study).with_suffix("")) + "-results"
             return _run(from_toml(args.study), out, args)
         args = _flag_parser().parse_args(argv)
         return _run(definition_from_args(args), args.out, args)
-    except (ValueError, TypeError, ImportError, ConnectionError, ModelUnavailableError, OSError) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,131 @@
+"""``python -m propgrad explain IMAGE ...``: one image, one intervention (or several regions), every model."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
+                    model_spec_from_args, spec_from_args)
+
+
+def add_explain_parser(commands) -> argparse.ArgumentParser:
+    explain = commands.add_parser(
+        "explain",
+        help="explain one image under one intervention",
+        description="Run one intervention on IMAGE, score every model, write report.json, curves.csv, "
+        "strip.png, curves.png, null.png and animation.gif into --out.",
+        formatter_class=HelpFormatter,
+    )
+    explain.add_argument("image", nargs="?", help="input image (not needed with --frames)")
+    add_intervention_flags(explain)
+    region = explain.add_argument_group(
+        "region (restrict the intervention to part of the image; outside it every step keeps the original pixels)")
+    add_region_flags(region, repeatable=True)
+    region.add_argument("--compare-region", action="store_true",
+                        help="run the edit twice, on the object and on the background, and write the comparison "
+                        "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
+                        "also Benjamini-Hochberg adjusted)")
+    add_model_flags(explain)
+    add_scoring_flags(explain)
+    explain.add_argument("--out", default="propgrad-report", help="output folder")
+    explain.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return explain
+
+
+def _check(args) -> None:
+    if args.frames and args.image:
+        raise ValueError("give either IMAGE or --frames, not both (frames bring their own images)")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
+    if not args.frames and not args.image:
+        raise ValueError("IMAGE is missing: give an image file, or --frames for a frame series")
+    if (args.region or args.compare_region) and args.frames:
+        raise ValueError("--region and --compare-region need IMAGE: frames bring their own images")
+    if args.compare_region and args.region:
+        raise ValueError("give either --compare-region or --region, not both")
+
+
+def run_explain(args) -> int:
+    from .. import report
+    from ..explain import explain
+    from ..images import load_image
+    from ..outputs import parse_outputs
+    from ..progress_bar import fraction_bar
+
+    _check(args)
+    comparing = args.compare_region or len(args.region or []) > 1
+    region = {"region": _region_source(args.region[0]), "feather": args.feather} if args.region and not comparing \
+        else {}
+    # Built before any image or model loads, so that a wrong flag costs nothing.
+    intervention = spec_from_args(args, **region).build()
+    image = load_image(args.image) if args.image else None
+    models = model_spec_from_args(args).build()
+    outputs = parse_outputs(args.outputs, [output for model in models for output in model.output_names])
+    if comparing:
+        return _run_region_comparison(args, image, intervention, models, outputs)
+    with fraction_bar("explain", enabled=not args.no_progress) as progress:
+        result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
+                         alpha=args.alpha, seed=args.seed, progress=progress)
+    paths = report.write_report(result, args.out)
+    print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
+    for row in report.summary_rows(result):
+        mark = "significant" if row["significant"] else "not significant"
+        print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
+              f"({mark}), prediction flips: {row['flips']}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
+    return 0
+
+
+def _region_source(text: str) -> str:
+    """'object' / 'background' by name; anything else must be an existing mask file."""
+    from ..interventions.region import SEGMENTED
+
+    if text.strip().lower() in SEGMENTED:
+        return text.strip().lower()
+    if not Path(text).is_file():
+        raise ValueError(f"--region: {text!r} is neither 'object', 'background' nor an existing mask file")
+    return text
+
+
+def _regions(args, whole) -> dict:
+    """{property name: intervention}: object and background for --compare-region, else one per --region."""
+    from ..compare import edit_label
+    from ..interventions.region import BACKGROUND, OBJECT, Region
+
+    what = edit_label(whole)
+    sources = [OBJECT, BACKGROUND] if args.compare_region else [_region_source(text) for text in args.region]
+    regions = {}
+    for source in sources:
+        where = source if source in (OBJECT, BACKGROUND) else Path(source).stem
+        name = f"{where}: {what}"
+        if name in regions:  # the same region twice, or two mask files with one name
+            name = f"{where} ({len(regions) + 1}): {what}"
+        regions[name] = Region(whole, source if source in (OBJECT, BACKGROUND) else Path(source), label=where,
+                               feather=args.feather)
+    return regions
+
+
+def _run_region_comparison(args, image, whole, models, outputs) -> int:
+    from ..compare import compare_properties
+    from ..compare_report import write_comparison
+    from ..progress_bar import fraction_bar
+
+    with fraction_bar("compare", enabled=not args.no_progress) as progress:
+        comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
+                                        n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
+                                        progress=progress)
+    write_comparison(comparison, args.out)
+    print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
+          f"adjusted p: {comparison.adjustment}")
+    for entry in comparison.scores:
+        mark = "significant" if entry.significant else "not significant"
+        print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
+              f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
+              f"prediction flips: {entry.flips}")
+    for note in comparison.notes:
+        print(f"  note: {note}")
+    print(f"wrote comparison.json, comparison.csv, comparison.png and one folder per region to "
+          f"{Path(args.out).resolve()}")
+    return 0
