@@ -21,7 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from a checkout
 from propgrad.interventions.cfg_sweep import cfg_sweep  # noqa: E402
-from propgrad.interventions.random_pix2pix import random_instruct_pix2pix  # noqa: E402
+from propgrad.testing.random_pix2pix import random_instruct_pix2pix  # noqa: E402
 
 PROMPT = "turn the fur white"
 

@@ -17,12 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from .checks import check_shuffle_settings
 from .explain import Explanation, explain
 from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .models.base import Model
-from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, PredictionFlips
 
 ADJUSTMENT = "Benjamini-Hochberg (scipy.stats.false_discovery_control), over every row of the table"
 
@@ -40,7 +41,8 @@ class PropertyScore:
     significant: bool  # S: the raw p-value <= alpha, as in the paper
     significant_adjusted: bool  # the Benjamini-Hochberg adjusted p-value <= alpha
     flipped: bool  # F: the predicted class changes somewhere along the series
-    flips: str  # where, in words (see propgrad.report.flips_text)
+    flips: tuple[PredictionFlips, ...] = field(repr=False)  # per series: where the class changes
+    output_names: tuple[str, ...] = field(repr=False)  # the model's, to name the classes of `flips`
 
 
 @dataclass(frozen=True)
@@ -162,8 +164,6 @@ def compare_properties(
     """
     from scipy.stats import false_discovery_control
 
-    from .report import flips_text
-
     # 1. Validate once, here, before the first property's series is made.
     check_shuffle_settings(n_permutations, alpha, seed)
     checked = _check_interventions(interventions)
@@ -192,7 +192,7 @@ def compare_properties(
         PropertyScore(property=name, model=model.name, output=score.output, score=score.score,
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
                       significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
-                      flips=flips_text(model.flips, model.output_names))
+                      flips=tuple(model.flips), output_names=tuple(model.output_names))
         for (name, model, score), p_adj in zip(raw, adjusted)
     ]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from dataclasses import asdict
 from pathlib import Path
 
 from . import plots, report
@@ -48,10 +47,17 @@ def to_dict(comparison: PropertyComparison) -> dict:
         "adjustment": comparison.adjustment,
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
-        "table": [{key: asdict(entry)[key] for key in FIELDS} for entry in comparison.scores],
+        "table": [table_row(entry) for entry in comparison.scores],
         "folders": folders,
         "explanations": {name: report.to_dict(result) for name, result in comparison.explanations.items()},
     }
+
+
+def table_row(entry) -> dict:
+    """One ranked row as :data:`FIELDS` (flips in words)."""
+    row = {key: getattr(entry, key) for key in FIELDS}
+    row["flips"] = report.flips_text(list(entry.flips), list(entry.output_names))
+    return row
 
 
 def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
@@ -61,7 +67,7 @@ def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(FIELDS)
         for entry in comparison.scores:
-            row = asdict(entry)
+            row = table_row(entry)
             writer.writerow([f"{row[key]:.6g}" if isinstance(row[key], float) else row[key] for key in FIELDS])
     return path
 

@@ -346,7 +346,7 @@ def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(progress, monkeypat
     # The real editor path (guidance sweep, several seeds -> several series), on a tiny random-weight
     # pipeline of the real architecture instead of the 5 GB weights.
     diffusion = pytest.importorskip("propgrad.interventions.diffusion")
-    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
 
     pipe = random_instruct_pix2pix("tiny", seed=0)
     monkeypatch.setattr(edit_tab, "instruct_pix2pix_status", lambda: (True, "test pipeline"))

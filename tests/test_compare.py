@@ -9,7 +9,7 @@ from scipy.stats import false_discovery_control
 
 from propgrad.cli import main
 from propgrad.compare import PropertyComparison, compare_properties, region_comparison
-from propgrad.compare_report import write_comparison
+from propgrad.compare_report import table_row, write_comparison
 from propgrad.interventions import ParametricEdit, Region
 from propgrad.models.registry import register_model, unregister_model
 
@@ -65,7 +65,7 @@ def test_one_explanation_per_property_ranked_by_score(comparison):
     assert [s.property for s in comparison.scores] == [p for p in comparison.properties for _ in range(2)]
     left = comparison.score("left half: darken", "left eye")
     right = comparison.score("right half: darken", "left eye")
-    assert left.flipped and left.significant and left.flips.startswith("step")
+    assert left.flipped and left.significant and table_row(left)["flips"].startswith("step")
     assert right.score == 0 and not right.flipped and right.pvalue == 1.0
     assert comparison.models == ["left eye", "noise"]
 

@@ -15,8 +15,9 @@ from propgrad.errors import ModelUnavailableError  # noqa: E402
 from propgrad.interventions import diffusion  # noqa: E402
 from propgrad.interventions.cfg_sweep import Cancelled, cfg_sweep, samples_per_call  # noqa: E402
 from propgrad.interventions.diffusion import (  # noqa: E402
-    InstructPix2PixSweep, fit_side, guidance_values, instruct_pix2pix_available, load_instruct_pix2pix, zero_gpu)
-from propgrad.interventions.random_pix2pix import random_instruct_pix2pix  # noqa: E402
+    InstructPix2PixSweep, fit_side, guidance_values, instruct_pix2pix_available, load_instruct_pix2pix)
+from propgrad.app.zerogpu import zero_gpu  # noqa: E402
+from propgrad.testing.random_pix2pix import random_instruct_pix2pix  # noqa: E402
 
 STEPS = 3  # denoising steps: enough for the ancestral noise and the scheduler state to matter
 

@@ -34,7 +34,7 @@ def _patch():
 def _pix2pix():
     pytest.importorskip("diffusers")
     from propgrad.interventions.diffusion import InstructPix2PixSweep
-    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
 
     return InstructPix2PixSweep("make it snowy", max_guidance=4.0, steps=3, denoising_steps=2, seeds=(0, 1),
                                 max_side=40, model="tiny-test", pipeline=random_instruct_pix2pix("tiny", seed=0))

@@ -258,7 +258,7 @@ def test_a_study_intervention_takes_a_region(tmp_path, image_folder):
 def test_instruct_pix2pix_study_with_a_tiny_random_editor(tmp_path, image_folder, monkeypatch):
     """The editor's weights are a folder (as $PROPGRAD_INSTRUCT_PIX2PIX names them); tiny and random here."""
     pytest.importorskip("diffusers")
-    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
 
     weights = tmp_path / "tiny-pix2pix"
     random_instruct_pix2pix("tiny").save_pretrained(weights)

@@ -8,6 +8,7 @@ import gradio as gr
 from .. import paths
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
+from .zerogpu import use_zero_gpu
 
 INTRO = """# propgrad: local interventional explanations
 Change one property of one image step by step, run every model on every step, and measure how strongly and how
@@ -20,6 +21,7 @@ Property Gradients*, WACV 2026."""
 
 def build_demo() -> gr.Blocks:
     """The whole app: one tab per intervention source (training dynamics when its checkpoints ship)."""
+    use_zero_gpu()
     ip2p = edit.instruct_pix2pix_status()
     variants = dynamics.dynamics_variants()
     with gr.Blocks(title="propgrad: local interventional explanations", analytics_enabled=False,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import report
+from ..compare_report import table_row
 from ..explain import Explanation
 
 RESULT_TTL_S = 3600.0
@@ -95,7 +96,7 @@ def shown_score(score: float) -> float:
 def comparison_table(comparison) -> list[list]:
     """The score table's rows for a property comparison: 'property: model' in the first column."""
     return [[f"{entry.property} | {entry.model}", entry.output, shown_score(entry.score),
-             float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", entry.flips]
+             float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", table_row(entry)["flips"]]
             for entry in comparison.scores]
 
 

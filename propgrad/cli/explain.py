@@ -109,7 +109,7 @@ def _regions(args, whole) -> dict:
 
 def _run_region_comparison(args, image, whole, models, outputs) -> int:
     from ..compare import compare_properties
-    from ..compare_report import write_comparison
+    from ..compare_report import table_row, write_comparison
     from ..progress_bar import fraction_bar
 
     with fraction_bar("compare", enabled=not args.no_progress) as progress:
@@ -123,7 +123,7 @@ def _run_region_comparison(args, image, whole, models, outputs) -> int:
         mark = "significant" if entry.significant else "not significant"
         print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
-              f"prediction flips: {entry.flips}")
+              f"prediction flips: {table_row(entry)['flips']}")
     for note in comparison.notes:
         print(f"  note: {note}")
     print(f"wrote comparison.json, comparison.csv, comparison.png and one folder per region to "

@@ -28,7 +28,7 @@ from .cfg_sweep import Cancelled, cfg_sweep, check_seeds
 
 __all__ = [
     "Cancelled", "DEFAULT_MODEL", "ENV_LOCAL", "InstructPix2PixSweep", "guidance_values",
-    "instruct_pix2pix_available", "load_instruct_pix2pix", "zero_gpu",
+    "instruct_pix2pix_available", "load_instruct_pix2pix", "run_sweeps_with",
 ]
 
 DEFAULT_MODEL = "timbrooks/instruct-pix2pix"
@@ -132,15 +132,6 @@ def _load(model: str, source: str, device: torch.device, dtype: torch.dtype):
     return pipe.to(device)
 
 
-def zero_gpu(fn, duration: int = 120):
-    """Run ``fn`` under ``spaces.GPU`` (Hugging Face ZeroGPU) when ``spaces`` is importable; else as is."""
-    try:
-        import spaces
-    except ImportError:
-        return fn
-    return spaces.GPU(duration=duration)(fn)
-
-
 def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, seeds, progress):
     # ZeroGPU runs this in a forked worker and ships its arguments across: a loaded pipeline travels
     # as its (model, device) key and is found again in the fork's copy of the per-process cache.
@@ -150,7 +141,15 @@ def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, se
                      num_inference_steps=denoising_steps, seeds=seeds, progress=progress)
 
 
-_sweep_on_gpu = zero_gpu(_sweep)
+# Where the sweep runs: here, as is, unless a host wraps it for its GPU (the app does on a ZeroGPU Space).
+_sweep_on_gpu = _sweep
+
+
+def run_sweeps_with(wrapper) -> None:
+    """Run every later sweep through ``wrapper(sweep)`` (e.g. ``spaces.GPU(duration=...)``); the sweep
+    function must be wrapped in the main process before the first request, as ZeroGPU requires."""
+    global _sweep_on_gpu
+    _sweep_on_gpu = wrapper(_sweep)
 
 
 def guidance_values(max_guidance: float, steps: int) -> np.ndarray:
