@@ -224,9 +224,15 @@ def explain(
 
     Examples
     --------
-    >>> from propgrad import explain, ParametricEdit, EfficientNetLite0
-    >>> result = explain(image, ParametricEdit("brightness", stop=0.2, steps=10), EfficientNetLite0())
-    >>> result.models[0].output_of_interest.score  # doctest: +SKIP
+    >>> from propgrad import ParametricEdit, explain, load_image
+    >>> from propgrad.models import EfficientNetLite0
+    >>> from propgrad.paths import ASSETS
+    >>> image = load_image(ASSETS / "examples" / "chelsea.jpg")
+    >>> result = explain(image, ParametricEdit("brightness", stop=0.2, steps=6), EfficientNetLite0(),
+    ...                  n_permutations=1000)
+    >>> best = result.models[0].output_of_interest
+    >>> best.output, best.score > 0, 0 < best.pvalue <= 1
+    ('Egyptian cat', True, True)
     """
     # 1. Validate the settings.
     check_shuffle_settings(n_permutations, alpha, seed)

@@ -172,3 +172,14 @@ def test_flags_default_to_the_kinds_defaults():
     assert spec == EditSpec()
     spec = spec_from_args(build_parser().parse_args(["explain", "IMG", "--patch", "a.png", "--patch", "b.png"]))
     assert spec == PatchSpec(patches=("a.png", "b.png")) and spec.steps == 10 and spec.scale == 0.3
+
+
+def test_the_readme_shows_this_files_toy_kind():
+    """The README's "Adding an intervention" is this file's code: every code line there is here."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### Adding an intervention", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    here = Path(__file__).read_text()
+    for line in block.splitlines():
+        code = line.split("  #")[0].rstrip()
+        if code.strip() and not code.strip().startswith("@register_kind"):
+            assert code in here, code

@@ -24,7 +24,8 @@ DONE = {"edit": re.compile(r"properties compared"), "patch": re.compile(r"p = \d
 SCORE = {"edit": re.compile(r"\d\.\d{4}\s+\d"), "patch": re.compile(r"E\[\|grad_X F\|\] = \d+\.\d+"),
          "turntable": re.compile(r"E\[\|grad_X F\|\] = \d+\.\d+")}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
 
 
 @pytest.fixture(scope="module")
