@@ -264,6 +264,21 @@ def test_loads_from_a_local_folder_or_the_environment_variable(no_hub, pipe, ima
     assert len(series) == 1 and len(series[0]) == 3
 
 
+def test_a_host_can_route_the_sweeps_through_its_gpu_wrapper(pipe, image, monkeypatch):
+    wrapped = []
+
+    def wrapper(sweep):
+        def on_gpu(*args):
+            wrapped.append(len(args))
+            return sweep(*args)
+        return on_gpu
+
+    monkeypatch.setattr(diffusion, "_sweep_on_gpu", diffusion._sweep_on_gpu)  # restored after the test
+    diffusion.run_sweeps_with(wrapper)
+    series = InstructPix2PixSweep("add snow", steps=3, denoising_steps=1, max_side=32, pipeline=pipe).series(image)
+    assert wrapped and len(series[0]) == 3
+
+
 def test_zero_gpu_wraps_only_when_spaces_is_importable(monkeypatch):
     def fn(x):
         return x + 1

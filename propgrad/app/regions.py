@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .parsing import shown
+from .parsing import box_names, shown
 
 WHOLE = "whole image"
 OBJECT = "object (segmenter)"
@@ -71,8 +71,6 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
                 raise ValueError("`painted mask` has no strokes and no mask file was uploaded: paint over the "
                                  "region with the brush, upload a greyscale PNG (white = inside), or untick "
                                  f"'{PAINTED}'")
-            try:
-                chosen[f"{label}: {what}"] = Region(edit, read_mask(source, name=box), label=label)
-            except ValueError as error:  # the package calls every mask `mask`; the user sees the box's name
-                raise ValueError(str(error).replace("`mask`", f"`{box}`", 1)) from None
+            chosen[f"{label}: {what}"] = box_names(Region, {"mask": box}, intervention=edit,
+                                                   mask=read_mask(source, name=box), label=label)
     return chosen, notes

@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from ..checks import is_real_number
+from ..errors import ArgumentError
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 
 OBJECT = "object"
@@ -268,8 +269,8 @@ class Region:
             # Read once, here: a broken file or a bad array fails before any editing starts.
             mask = read_mask(self.mask, name="mask")
             if not np.any(mask > 0):
-                raise ValueError("`mask` is empty: it selects no pixel, so the edit would change nothing; paint or "
-                                 "upload a mask with white (or opaque) pixels where the edit should apply")
+                raise ArgumentError("mask", "is empty: it selects no pixel, so the edit would change nothing; paint "
+                                    "or upload a mask with white (or opaque) pixels where the edit should apply")
             object.__setattr__(self, "mask", mask)
 
     @property
