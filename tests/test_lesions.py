@@ -14,7 +14,8 @@ from propgrad.interventions.patch import PatchBlend
 from propgrad.lesions import generator as gen
 from propgrad.lesions import models as lesion_models
 from propgrad.lesions import train
-from propgrad.lesions.dynamics import DynamicsResult, main as dynamics_main, plot_dynamics, training_dynamics
+from propgrad.cli.dynamics import run_dynamics as dynamics_main
+from propgrad.lesions.dynamics import DynamicsResult, plot_dynamics, training_dynamics
 from propgrad.models.base import Model
 
 

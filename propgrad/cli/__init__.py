@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["dynamics"]:
         from .dynamics import run_dynamics
 
-        return run_dynamics(argv[1:])
+        run_dynamics(argv[1:])  # returns its results for callers in Python; the shell gets 0
+        return 0
     args = build_parser().parse_args(argv)
     try:
         if args.command == "models":

@@ -1,9 +1,70 @@
-"""``python -m propgrad dynamics``: the lesion scenario's training dynamics (its own flags)."""
+"""``python -m propgrad dynamics``: score and flips of one lesion image after every training epoch."""
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 
-def run_dynamics(argv: list[str]) -> int:
-    from ..lesions.dynamics import main as dynamics_main
+from ..kinds import PatchSpec
 
-    dynamics_main(argv)  # returns its results for callers in Python; the shell gets 0
-    return 0
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..lesions.models import VARIANTS
+
+    patch = PatchSpec.options()
+    parser = argparse.ArgumentParser(prog="python -m propgrad dynamics",
+                                     description="Score and flips of one image after every training epoch.")
+    parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")
+    parser.add_argument("--variant", nargs="+", default=["biased", "unbiased"], choices=VARIANTS,
+                        help="which shipped per-epoch checkpoints to follow")
+    parser.add_argument("--checkpoints", nargs="+", type=Path, default=None,
+                        help="your own checkpoint files instead of the shipped ones")
+    parser.add_argument("--patches", nargs="+", type=Path, default=None,
+                        help="RGBA patch PNGs (default: 3 shipped stickers)")
+    # The stickers sit at the top right of the lesion, as in the README's examples.
+    parser.add_argument("--position", type=float, nargs=2, default=(0.8, 0.2), metavar=("X", "Y"),
+                        help=patch["position"][0].help_text())
+    parser.add_argument("--scale", type=float, default=patch["scale"][2], help=patch["scale"][0].help_text())
+    parser.add_argument("--steps", type=int, default=patch["steps"][2], help=patch["steps"][0].help_text())
+    parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
+    parser.add_argument("--permutations", type=int, default=2000)
+    parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
+    return parser
+
+
+def run_dynamics(argv: list[str] | None = None) -> dict:
+    """Print the per-epoch table for each followed run and save the plot; returns the results."""
+    from ..images import load_image
+    from ..lesions.dynamics import default_intervention, plot_dynamics, training_dynamics
+    from ..lesions.models import checkpoint_paths, example_paths
+    from ..plots import save_figure
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    image_path = args.image or (example_paths() or [None])[0]
+    if image_path is None:
+        parser.error("no --image given and no shipped example found")
+    image = load_image(image_path, name="--image")
+    if args.patches:
+        intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
+                                 scale=args.scale, steps=args.steps).build()
+    else:
+        intervention = default_intervention(args.steps, position=tuple(args.position), scale=args.scale)
+    series = intervention.series(image)
+    runs = {"custom": args.checkpoints} if args.checkpoints else {v: checkpoint_paths(v) for v in args.variant}
+    results = {}
+    for label, paths in runs.items():
+        if not paths:
+            parser.error(f"no checkpoints found for {label!r}")
+        result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
+        results[label] = result
+        print(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
+        print(f"{'epoch':>5} {'score':>8} {'p':>8} {'flips':>6} {'p start':>8} {'p end':>8}")
+        for row in result.rows():
+            values = list(row.values())
+            print(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} "
+                  f"{values[7]:>8.3f}")
+    save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
+    print(f"\nplot: {args.plot}")
+    last = next(iter(results.values()))
+    print(f"final_epoch_score: {last.scores[-1]:.4f}")
+    return results

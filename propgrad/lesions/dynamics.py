@@ -9,7 +9,6 @@ checkpoint files, an image and an intervention (usually a :class:`~propgrad.inte
 """
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ import numpy as np
 from PIL import Image
 
 from ..explain import explain
-from ..images import load_image
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
-from ..plots import save_figure
+from ..kinds import PatchSpec
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -188,54 +186,5 @@ def default_intervention(steps: int = 10, n_patches: int = 3, position=(0.8, 0.2
     patches = patch_paths()[:n_patches]
     if not patches:
         raise ValueError(f"no sticker PNGs found under {ASSETS / 'patches'}; run the lesion asset script first")
-    return PatchBlend(patches, position=position, scale=scale, steps=steps, labels=[p.stem for p in patches])
-
-
-def main(argv: list[str] | None = None) -> dict[str, DynamicsResult]:
-    """Command line: print the per-epoch table for each followed run and save the plot; returns the results."""
-    parser = argparse.ArgumentParser(prog="python -m propgrad dynamics",
-                                     description="Score and flips of one image after every training epoch.")
-    parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")
-    parser.add_argument("--variant", nargs="+", default=["biased", "unbiased"], choices=VARIANTS,
-                        help="which shipped per-epoch checkpoints to follow")
-    parser.add_argument("--checkpoints", nargs="+", type=Path, default=None,
-                        help="your own checkpoint files instead of the shipped ones")
-    parser.add_argument("--patches", nargs="+", type=Path, default=None, help="RGBA patch PNGs (default: 3 shipped stickers)")
-    parser.add_argument("--position", type=float, nargs=2, default=(0.8, 0.2))
-    parser.add_argument("--scale", type=float, default=0.3)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
-    parser.add_argument("--permutations", type=int, default=2000)
-    parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
-    args = parser.parse_args(argv)
-    image_path = args.image or (example_paths() or [None])[0]
-    if image_path is None:
-        parser.error("no --image given and no shipped example found")
-    image = load_image(image_path, name="--image")
-    if args.patches:
-        intervention = PatchBlend(args.patches, position=tuple(args.position), scale=args.scale, steps=args.steps)
-    else:
-        intervention = default_intervention(args.steps, position=tuple(args.position), scale=args.scale)
-    series = intervention.series(image)
-    runs = {"custom": args.checkpoints} if args.checkpoints else {v: checkpoint_paths(v) for v in args.variant}
-    results = {}
-    for label, paths in runs.items():
-        if not paths:
-            parser.error(f"no checkpoints found for {label!r}")
-        result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
-        results[label] = result
-        print(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
-        print(f"{'epoch':>5} {'score':>8} {'p':>8} {'flips':>6} {'p start':>8} {'p end':>8}")
-        for row in result.rows():
-            values = list(row.values())
-            print(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} {values[7]:>8.3f}")
-    figure = plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}")
-    save_figure(figure, args.plot)
-    print(f"\nplot: {args.plot}")
-    last = next(iter(results.values()))
-    print(f"final_epoch_score: {last.scores[-1]:.4f}")
-    return results
-
-
-if __name__ == "__main__":
-    main()
+    return PatchSpec(patches=tuple(map(str, patches)), position=position, scale=scale, steps=steps,
+                     labels=tuple(p.stem for p in patches)).build()
