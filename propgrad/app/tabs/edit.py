@@ -75,15 +75,16 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
     if not editor:
         raise ValueError("`editor` is empty: choose InstructPix2Pix or one of the parametric edits")
     if editor == IP2P:
-        available, message = instruct_pix2pix_status()
-        if not available:
-            raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
+        # The instruction is checked first: an empty box is the user's to fix on any machine.
         spec = box_names(InstructPix2PixSpec, BOXES, instruction=check_text(instruction, name="instruction",
                                                                              max_length=500),
                          max_guidance=check_float(max_guidance, name="max text guidance", low=1.5, high=30),
                          image_guidance=check_float(image_guidance, name="image guidance", low=1.0, high=10),
                          denoising_steps=check_int(denoising_steps, name="denoising steps", low=1, high=100),
                          seeds=seed_list, steps=steps)
+        available, message = instruct_pix2pix_status()
+        if not available:
+            raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
         return spec.make(max_side=settings.IP2P_MAX_SIDE)
     if isinstance(editor, str) and editor.startswith("parametric: "):
         end = None if edit_end in (None, "") else check_float(edit_end, name="edit end value", low=-1e4, high=1e4)
