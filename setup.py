@@ -18,6 +18,8 @@ LEFT_OUT = {"make_assets.py", "convert.py", "screenshot.png", "screenshot-region
 class BuildPyWithAssets(build_py):
     def run(self):
         super().run()
+        if getattr(self, "editable_mode", False):
+            return  # `pip install -e .`: paths.py reads the checkout's assets/ in place
         if not ASSETS.is_dir():
             raise SystemExit(f"{ASSETS} is missing: build from a checkout or an sdist that has assets/")
         target = Path(self.build_lib) / "propgrad" / "_assets"

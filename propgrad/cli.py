@@ -285,7 +285,7 @@ def _run_region_comparison(args, image, intervention, models) -> int:
               f"prediction flips: {entry.flips}")
     for note in comparison.notes:
         print(f"  note: {note}")
-    print(f"wrote comparison.json, comparison.csv, comparison.png and one folder per region to "
+    print(f"wrote comparison.json, comparison.csv, comparison.png, report.html and one folder per region to "
           f"{Path(args.out).resolve()}")
     return 0
 
