@@ -1,42 +1,44 @@
 """A disk cache of generated intervention series, shared by processes and sessions.
 
 Diffusion series are slow to make and cheap to keep: explaining the same edit with other models
-should cost no diffusion. An entry is a folder of PNG images (lossless for 8-bit RGB) and a
-``meta.json`` with the property values and the parameters that made it, under a key that hashes the
-input image's pixels and every parameter.
+should cost no diffusion. An entry is one uncompressed zip of PNG images (lossless for 8-bit RGB)
+and a ``meta.json`` with the property values and the parameters that made it, under a key that
+hashes the input image's pixels and every parameter.
 
-Concurrency: an entry is written into a temporary folder next to the cache and renamed into place,
-so readers see a whole entry or none; :meth:`SeriesCache.lock` (``flock`` on a per-key lock file)
-lets the second of two processes asking for the same series wait for the first instead of
-generating it again. The cache is bounded: after each write the least recently used entries go
-(``meta.json``'s modification time is touched on every read).
+Storage, size bound and eviction are :mod:`diskcache`'s (SQLite index, values in files, writes
+atomic and safe across threads and processes, least recently used entries culled beyond the size
+limit). What stays here: the key, the entry's format (zip and JSON, so that opening a cache never
+unpickles anything) and :meth:`SeriesCache.lock`, an ``flock`` per key that lets the second of two
+processes asking for the same series wait for the first instead of generating it again; the kernel
+drops it when its holder dies, which diskcache's own lock (an entry with an expiry) cannot promise.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
-import shutil
 import time
-import uuid
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import diskcache
 import numpy as np
 from PIL import Image
 
 from .checks import is_whole_number
 from .interventions.base import InterventionSeries
 
-try:  # POSIX; elsewhere the atomic rename alone keeps entries whole
+try:  # POSIX; elsewhere diskcache's atomic writes alone keep entries whole
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None
 
 ENV_DIR = "PROPGRAD_CACHE_DIR"
 DEFAULT_MAX_BYTES = 2 * 2**30
-_FORMAT = 1
+_FORMAT = 2  # 1: a folder per entry (before diskcache)
 
 
 def default_cache_dir() -> Path:
@@ -88,14 +90,15 @@ def _check_key(key: str) -> str:
 
 
 class SeriesCache:
-    """Intervention series on disk, keyed by :func:`cache_key`, at most ``max_bytes`` in all.
+    """Intervention series on disk, keyed by :func:`cache_key`, at most about ``max_bytes`` in all.
 
     Parameters
     ----------
     directory : str or Path, optional
         Where entries live; default :func:`default_cache_dir`.
     max_bytes : int
-        Total size kept; least recently used entries are removed beyond it.
+        Size limit of the whole cache (entries and their SQLite index); least recently used entries
+        are removed beyond it.
 
     Examples
     --------
@@ -111,15 +114,32 @@ class SeriesCache:
             raise ValueError(f"`max_bytes` must be a positive integer, got {max_bytes!r}")
         self.directory = Path(directory).expanduser() if directory is not None else default_cache_dir()
         self.max_bytes = int(max_bytes)
+        self._store: diskcache.Cache | None = None
 
     def __repr__(self) -> str:
         return f"SeriesCache({str(self.directory)!r}, max_bytes={self.max_bytes})"
 
-    def _entry(self, key: str) -> Path:
-        return self.directory / _check_key(key)
+    @property
+    def store(self) -> diskcache.Cache:
+        """The underlying :class:`diskcache.Cache`, opened (and its folder made) on first use."""
+        if self._store is None:
+            # Every value goes to a file of its own (min file size 0), so that the index stays small
+            # and each entry's ``size`` is its real byte count, which the size limit adds up.
+            # diskcache culls up to ``cull_limit`` least recently used entries per write whenever the
+            # cache is over its limit, however little it is over: 1 keeps it from dropping ten.
+            self._store = diskcache.Cache(str(self.directory), size_limit=self.max_bytes,
+                                          eviction_policy="least-recently-used", disk_min_file_size=0,
+                                          cull_limit=1)
+        return self._store
+
+    def close(self) -> None:
+        """Close the index's connections (reopened on next use)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def __contains__(self, key: str) -> bool:
-        return (self._entry(key) / "meta.json").is_file()
+        return _check_key(key) in self.store
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -135,31 +155,49 @@ class SeriesCache:
                 if fcntl is not None:
                     fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
+    def _open(self, key: str) -> zipfile.ZipFile | None:
+        # A miss, an entry evicted while being opened, or one of another format all read as None.
+        handle = self.store.get(_check_key(key), read=True)  # marks the entry as recently used
+        if handle is None:
+            return None
+        try:
+            return zipfile.ZipFile(io.BytesIO(handle.read()))
+        except (OSError, zipfile.BadZipFile):
+            return None
+        finally:
+            handle.close()
+
     def get(self, key: str) -> list[InterventionSeries] | None:
         """The cached series, or None (also for an entry removed while being read)."""
-        entry = self._entry(key)
+        archive = self._open(key)
+        if archive is None:
+            return None
         try:
-            meta = json.loads((entry / "meta.json").read_text())
-            if meta.get("format") != _FORMAT:
-                return None
-            result = []
-            for s in meta["series"]:
-                images = []
-                for name in s["images"]:
-                    with Image.open(entry / name) as im:
-                        images.append(im.convert("RGB") if im.mode != "RGB" else im.copy())
-                result.append(InterventionSeries(images, np.asarray(s["values"], dtype=np.float64),
-                                                 s["property_name"], label=s["label"]))
-            os.utime(entry / "meta.json")  # mark as recently used
-        except (OSError, ValueError, KeyError, TypeError):
+            with archive:
+                meta = json.loads(archive.read("meta.json"))
+                if meta.get("format") != _FORMAT:
+                    return None
+                result = []
+                for s in meta["series"]:
+                    images = []
+                    for name in s["images"]:
+                        with Image.open(io.BytesIO(archive.read(name))) as im:
+                            images.append(im.convert("RGB") if im.mode != "RGB" else im.copy())
+                    result.append(InterventionSeries(images, np.asarray(s["values"], dtype=np.float64),
+                                                     s["property_name"], label=s["label"]))
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
             return None
         return result
 
     def metadata(self, key: str) -> dict | None:
         """The entry's ``meta.json`` (parameters, sizes, creation time), or None."""
+        archive = self._open(key)
+        if archive is None:
+            return None
         try:
-            return json.loads((self._entry(key) / "meta.json").read_text())
-        except (OSError, ValueError):
+            with archive:
+                return json.loads(archive.read("meta.json"))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             return None
 
     def put(self, key: str, series: list[InterventionSeries], params: Mapping | None = None) -> bool:
@@ -167,84 +205,60 @@ class SeriesCache:
 
         An entry already present is kept (same key, same content) and marked as used.
         """
-        entry = self._entry(key)
+        _check_key(key)
         if not isinstance(series, (list, tuple)) or not all(isinstance(s, InterventionSeries) for s in series):
             raise TypeError("`series` must be a list of InterventionSeries")
-        if key in self:
-            os.utime(entry / "meta.json")
+        handle = self.store.get(key, read=True)  # a hit marks the entry as recently used
+        if handle is not None:
+            handle.close()
             return True
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.directory / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex}"
-        try:
-            tmp.mkdir()
-            meta_series, total = [], 0
+        # The whole entry is built in memory first: a failed encoding stores nothing.
+        buffer, meta_series, total = io.BytesIO(), [], 0
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
             for i, s in enumerate(series):
                 names = []
                 for j, image in enumerate(s.images):
                     name = f"{i:02d}_{j:03d}.png"
-                    image.convert("RGB").save(tmp / name, format="PNG", compress_level=1)
-                    total += (tmp / name).stat().st_size
+                    png = io.BytesIO()
+                    image.convert("RGB").save(png, format="PNG", compress_level=1)
+                    archive.writestr(name, png.getvalue())
+                    total += png.tell()
                     names.append(name)
                 meta_series.append({"label": s.label, "property_name": s.property_name,
                                     "values": [float(v) for v in np.asarray(s.values, dtype=np.float64)],
                                     "images": names})
             meta = {"format": _FORMAT, "key": key, "created": time.time(), "bytes": total,
                     "params": dict(params) if params is not None else None, "series": meta_series}
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-            if total > self.max_bytes:
-                return False
-            try:
-                os.rename(tmp, entry)  # atomic; fails if another process stored the same key first
-            except OSError:
-                if key not in self:
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        self.evict()
+            archive.writestr("meta.json", json.dumps(meta, indent=1, default=str))
+        blob = buffer.getvalue()
+        if len(blob) > self.max_bytes:
+            return False
+        # add, not set: of two processes storing the same key, the first one's entry stays.
+        self.store.add(key, blob)
+        # One eviction per write does not suffice after a large entry or a lowered limit.
+        while self.store.volume() > self.max_bytes:
+            older = [k for k, _, _ in self.entries() if k != key]
+            if not older:
+                break
+            self.remove(older[0])
         return True
 
     def entries(self) -> list[tuple[str, float, int]]:
         """(key, last used time, bytes) of every entry, least recently used first."""
-        found = []
         if not self.directory.is_dir():
-            return found
-        for path in self.directory.iterdir():
-            if len(path.name) != 64 or path.name.startswith("."):
-                continue
-            try:
-                meta_file = path / "meta.json"
-                used = meta_file.stat().st_mtime
-                size = int(json.loads(meta_file.read_text())["bytes"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            found.append((path.name, used, size))
-        return sorted(found, key=lambda e: e[1])
+            return []
+        # diskcache keeps these columns for its own eviction but has no public call that lists them.
+        rows = self.store._sql("SELECT key, access_time, size FROM Cache ORDER BY access_time").fetchall()
+        return [(str(k), float(t), int(s)) for k, t, s in rows]
 
     def size_bytes(self) -> int:
-        """Total image bytes of all entries."""
-        return sum(size for _, _, size in self.entries())
+        """Bytes on disk: the entries and their index (what the size limit bounds)."""
+        return int(self.store.volume()) if self.directory.is_dir() else 0
 
     def remove(self, key: str) -> None:
         """Remove one entry (readers in other processes then see a miss, never a partial entry)."""
-        entry = self._entry(key)
-        trash = self.directory / f".trash-{key}-{uuid.uuid4().hex}"
-        try:
-            os.rename(entry, trash)  # atomic: the entry disappears whole
-        except OSError:
-            return
-        shutil.rmtree(trash, ignore_errors=True)
-
-    def evict(self) -> None:
-        """Remove least recently used entries until the total is at most ``max_bytes``."""
-        entries = self.entries()
-        total = sum(size for _, _, size in entries)
-        for key, _, size in entries:
-            if total <= self.max_bytes:
-                break
-            self.remove(key)
-            total -= size
+        self.store.delete(_check_key(key))
 
     def clear(self) -> None:
         """Remove every entry."""
-        for key, _, _ in self.entries():
-            self.remove(key)
+        self.store.clear()

@@ -1,4 +1,5 @@
-"""Export a PropertyComparison: comparison.json, comparison.csv, comparison.png, and one report per property.
+"""Export a PropertyComparison: comparison.json, comparison.csv, comparison.png, report.html (the whole
+comparison in one self-contained page), and one report per property.
 
 ``comparison.json`` fields
 --------------------------
@@ -16,9 +17,10 @@ from __future__ import annotations
 import csv
 import json
 import re
+import warnings
 from pathlib import Path
 
-from . import plots, report
+from . import html_report, plots, report
 from .compare import PropertyComparison
 
 FIELDS = ("property", "model", "output", "score", "pvalue", "pvalue_adjusted", "significant",
@@ -74,22 +76,33 @@ def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
 
 def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
                      figures=report.FIGURES) -> dict[str, Path]:
-    """Write comparison.json, comparison.csv, comparison.png (and each property's report in a sub-folder).
+    """Write comparison.json, comparison.csv, comparison.png, report.html (and each property's report in a
+    sub-folder; report.html shows them all).
 
     Examples
     --------
     >>> paths = write_comparison(comparison, "report/")  # doctest: +SKIP
-    >>> sorted(paths)[:3]  # doctest: +SKIP
-    ['csv', 'figure', 'json']
+    >>> sorted(paths)[:4]  # doctest: +SKIP
+    ['csv', 'figure', 'html', 'json']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    data = to_dict(comparison)
     paths = {"json": out / "comparison.json"}
-    paths["json"].write_text(json.dumps(to_dict(comparison), indent=1))
+    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(comparison, out / "comparison.csv")
-    paths["figure"] = plots.save_figure(plots.comparison_figure(comparison), out / "comparison.png")
+    failed = {}
+    try:
+        paths["figure"] = plots.save_figure(plots.comparison_figure(comparison), out / "comparison.png")
+    except Exception as error:  # noqa: BLE001 - the tables stand without it; report.html says it is missing
+        failed["comparison"] = f"{type(error).__name__}: {error}"
+        warnings.warn(f"the comparison figure in {out} failed: {failed['comparison']}", stacklevel=2)
+    parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():
             written = report.write_report(comparison.explanations[name], out / folder, figures=figures)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
+            parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
+    page = html_report.comparison_page(data, paths.get("figure"), parts, failed)
+    paths["html"] = html_report.write(page, out / "report.html")
     return paths

@@ -1,7 +1,8 @@
-"""Where the shipped assets (examples, patches, frames, lesion weights) live.
+"""Where the shipped assets (examples, patches, frames, weights, model cards, licences) live.
 
-A checkout or a Space has them in ``assets/`` beside the package; a pip-installed package does not
-carry them, so ``PROPGRAD_ASSETS`` can point at a copy of that folder.
+A checkout or a Space has them in ``assets/`` beside the package; a built wheel carries a copy of
+that folder as ``propgrad/_assets`` (made by ``setup.py`` at build time); ``PROPGRAD_ASSETS`` can
+point at any other copy and wins over both.
 """
 from __future__ import annotations
 
@@ -9,12 +10,25 @@ import os
 from pathlib import Path
 
 ASSETS_ENV = "PROPGRAD_ASSETS"
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def assets_dir() -> Path:
-    """``$PROPGRAD_ASSETS`` when set, else the checkout's ``assets/`` folder (which may be absent)."""
+    """``$PROPGRAD_ASSETS`` when set, else the installed package's ``_assets``, else the checkout's ``assets/``.
+
+    The checkout's folder is the fallback (it may be absent), so that an installed package never
+    picks up an unrelated ``assets`` folder that happens to sit beside it in site-packages.
+
+    Examples
+    --------
+    >>> (assets_dir() / "examples" / "chelsea.jpg").name
+    'chelsea.jpg'
+    """
     override = os.environ.get(ASSETS_ENV, "").strip()
-    return Path(override).expanduser() if override else Path(__file__).resolve().parent.parent / "assets"
+    if override:
+        return Path(override).expanduser()
+    installed = _PACKAGE / "_assets"
+    return installed if installed.is_dir() else _PACKAGE.parent / "assets"
 
 
 ASSETS = assets_dir()

@@ -1,4 +1,5 @@
-"""Export an Explanation: JSON (documented fields), CSV of the curves, and a folder or zip with plots.
+"""Export an Explanation: JSON (documented fields), CSV of the curves, plots, one self-contained
+report.html, in a folder or a zip.
 
 ``report.json`` fields
 ----------------------
@@ -22,12 +23,13 @@ import csv
 import json
 import math
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import plots
+from . import html_report, plots
 from .explain import Explanation, ModelExplanation
 from .score import PredictionFlips
 
@@ -174,36 +176,81 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
 FIGURES = ("strip", "curves", "null", "animation", "region")
 
 
+def _save(image, path: Path) -> Path:
+    image.save(path)
+    return path
+
+
+def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[str, Path], dict[str, str]]:
+    # Each figure on its own: one that fails (a backend error, an odd series) leaves the others, the
+    # tables and report.html, which names it as missing, instead of losing the whole report.
+    first = explanation.series[0]
+    draw = {
+        # Up to 12 images: a series of 11 (the default region comparison) shows every step, not 10 of them.
+        "strip": lambda path: plots.save_figure(plots.image_strip(explanation, max_images=12), path),
+        "curves": lambda path: plots.save_figure(plots.output_curves(explanation), path),
+        "null": lambda path: plots.save_figure(plots.null_distributions(explanation), path),
+        "animation": lambda path: plots.save_animation(explanation, path),
+        # The region on the input, so a reader can check the edit hit the intended part of the image.
+        "region": lambda path: _save(plots.draw_region(first.images[0], first.mask, style="both"), path),
+    }
+    files = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
+             "region": "region.png"}
+    drawn, failed = {}, {}
+    for name in FIGURES:
+        if name not in figures or (name == "region" and first.mask is None):
+            continue
+        try:
+            drawn[name] = Path(draw[name](out / files[name]))
+        except Exception as error:  # noqa: BLE001 - reported in report.html and as a warning
+            failed[name] = f"{type(error).__name__}: {error}"
+            warnings.warn(f"figure {name!r} of the report in {out} failed: {failed[name]}", stacklevel=3)
+    return drawn, failed
+
+
 def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES) -> dict[str, Path]:
-    """Write report.json, curves.csv, strip.png, curves.png, null.png and animation.gif into ``out_dir``
-    (and region.png, the region drawn on the input, for an edit restricted to a region).
+    """Write report.json, curves.csv, strip.png, curves.png, null.png, animation.gif and report.html into
+    ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a region).
 
     ``figures`` names the figures to draw (all by default); a caller that shows the curves of several
-    reports in one figure of its own can leave out their "curves" and "animation".
+    reports in one figure of its own can leave out their "curves" and "animation". A figure that fails
+    to draw is left out with a warning, and report.html (one self-contained page: input, figures, the
+    table, settings, versions) says which and why.
+
+    Examples
+    --------
+    >>> paths = write_report(explanation, "report/")  # doctest: +SKIP
+    >>> sorted(paths)  # doctest: +SKIP
+    ['animation', 'csv', 'curves', 'html', 'json', 'null', 'strip']
     """
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise ValueError(f"`figures`: unknown {sorted(unknown)}; choose from {list(FIGURES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    data = to_dict(explanation)
     paths = {"json": out / "report.json"}
-    paths["json"].write_text(json.dumps(to_dict(explanation), indent=1))
+    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
-    if "strip" in figures:
-        # Up to 12 images: a series of 11 (the default region comparison) shows every step, not 10 of them.
-        paths["strip"] = plots.save_figure(plots.image_strip(explanation, max_images=12), out / "strip.png")
-    if "curves" in figures:
-        paths["curves"] = plots.save_figure(plots.output_curves(explanation), out / "curves.png")
-    if "null" in figures:
-        paths["null"] = plots.save_figure(plots.null_distributions(explanation), out / "null.png")
-    if "animation" in figures:
-        paths["animation"] = plots.save_animation(explanation, out / "animation.gif")
-    if "region" in figures and explanation.series[0].mask is not None:
-        # The region on the input, so a reader can check the edit hit the intended part of the image.
-        paths["region"] = out / "region.png"
-        first = explanation.series[0]
-        plots.draw_region(first.images[0], first.mask, style="both").save(paths["region"])
+    drawn, failed = _draw_figures(explanation, out, figures)
+    paths.update(drawn)
+    page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
+                                        failed)
+    paths["html"] = html_report.write(page, out / "report.html")
     return paths
+
+
+def html_sections(explanation: Explanation, paths: dict[str, Path], figures=FIGURES, heading: int = 3) -> str:
+    """The HTML of one explanation's figures and table, to embed in a larger page (a comparison's).
+
+    ``paths`` is what :func:`write_report` returned for ``figures``; a figure asked for but absent failed.
+    """
+    wanted = [f for f in figures if f in ("strip", "curves", "null") or (f == "region" and explanation.series[0].mask
+                                                                            is not None)]
+    failed = {name: "it failed to draw (see the warning, or this property's own report.html)" for name in wanted
+              if name not in paths}
+    return "\n".join(html_report.explanation_sections(to_dict(explanation), summary_rows(explanation), paths,
+                                                      explanation.series[0].images[0], failed, heading=heading))
 
 
 def zip_report(paths: dict[str, Path], zip_path: str | Path, *, root: str | Path | None = None) -> Path:

@@ -77,7 +77,7 @@ def check_outputs(outputs, n_rows):
         assert gif.format == "GIF" and gif.n_frames >= 3
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
-        assert {"report.json", "curves.csv", "curves.png", "null.png", "strip.png"} <= names
+        assert {"report.json", "curves.csv", "curves.png", "null.png", "strip.png", "report.html"} <= names
         report = json.loads(archive.read("report.json"))
     return report
 
@@ -639,7 +639,7 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
         assert gif.n_frames == 5
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
-    assert {"comparison.json", "comparison.csv", "comparison.png"} <= names
+    assert {"comparison.json", "comparison.csv", "comparison.png", "report.html"} <= names
     assert any(name.endswith("/report.json") for name in names)
 
 
@@ -698,7 +698,7 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         rows = archive.read("results.csv").decode().strip().splitlines()
-    assert {"results.csv", "curves.csv", "summary.csv", "summary.md"} <= names
+    assert {"results.csv", "curves.csv", "summary.csv", "summary.md", "report.html"} <= names
     assert len(rows) == 1 + 3  # one row per image x model x output
 
 

@@ -2,12 +2,12 @@
 import multiprocessing
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad import cache as cache_mod
 from propgrad.cache import SeriesCache, cache_key, default_cache_dir, image_digest
 from propgrad.interventions.base import InterventionSeries
 
@@ -65,20 +65,41 @@ def test_errors_name_the_argument(tmp_path, call, match):
         call(SeriesCache(tmp_path))
 
 
+def stored_files(directory: Path) -> list[str]:
+    """Entry files in a cache folder (not its index or lock files)."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*")
+                  if p.is_file() and not p.name.startswith("cache.db") and ".locks" not in p.parts)
+
+
 def test_least_recently_used_entries_go_beyond_the_bound(tmp_path):
+    # Entries of ~0.8 MB, so that the SQLite index (tens of kB, counted in the bound) stays small beside them.
     cache = SeriesCache(tmp_path)
-    cache.put(key_for(0), [make_series(0)])
+    cache.put(key_for(0), [make_series(0, side=256)])
     entry_bytes = cache.size_bytes()
+    cache.close()
     cache = SeriesCache(tmp_path, max_bytes=int(3.5 * entry_bytes))
     for i in (1, 2):
         time.sleep(0.02)
-        cache.put(key_for(i), [make_series(i)])
+        cache.put(key_for(i), [make_series(i, side=256)])
     time.sleep(0.02)
     assert cache.get(key_for(0)) is not None  # used again: now the most recent
     time.sleep(0.02)
-    cache.put(key_for(3), [make_series(3)])
+    cache.put(key_for(3), [make_series(3, side=256)])
     assert key_for(1) not in cache
     assert all(key_for(i) in cache for i in (0, 2, 3))
+    assert cache.size_bytes() <= cache.max_bytes
+
+
+def test_a_lowered_bound_drops_as_many_old_entries_as_needed(tmp_path):
+    cache = SeriesCache(tmp_path)
+    for i in range(4):
+        time.sleep(0.02)
+        cache.put(key_for(i), [make_series(i, side=256)])
+    entry_bytes = cache.size_bytes() // 4
+    cache.close()
+    cache = SeriesCache(tmp_path, max_bytes=int(2.5 * entry_bytes))
+    cache.put(key_for(4), [make_series(4, side=256)])
+    assert [k for k, _, _ in cache.entries()] == [key_for(3), key_for(4)]
     assert cache.size_bytes() <= cache.max_bytes
 
 
@@ -86,24 +107,14 @@ def test_an_entry_larger_than_the_bound_is_not_stored(tmp_path):
     cache = SeriesCache(tmp_path, max_bytes=100)
     assert cache.put(key_for(0), [make_series(0)]) is False
     assert key_for(0) not in cache
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+    assert stored_files(tmp_path) == []
 
 
-def test_entries_appear_whole_and_failed_writes_leave_nothing(tmp_path, monkeypatch):
+def test_failed_writes_leave_nothing(tmp_path, monkeypatch):
     cache = SeriesCache(tmp_path)
     key = key_for(0)
-    real_rename = os.rename
-
-    def checking_rename(src, dst):
-        # Everything is written, yet until the rename no reader can see the entry.
-        assert (src / "meta.json").is_file() and cache.get(key) is None
-        real_rename(src, dst)
-
-    monkeypatch.setattr(cache_mod.os, "rename", checking_rename)
     assert cache.put(key, [make_series(0)])
-    monkeypatch.setattr(cache_mod.os, "rename", real_rename)
-    assert cache.get(key) is not None
-
+    before = stored_files(tmp_path)
     calls = []
     real_save = Image.Image.save
 
@@ -116,8 +127,17 @@ def test_entries_appear_whole_and_failed_writes_leave_nothing(tmp_path, monkeypa
     monkeypatch.setattr(Image.Image, "save", failing_save)
     with pytest.raises(OSError, match="disk full"):
         cache.put(key_for(1), [make_series(1)])
-    assert key_for(1) not in cache
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".locks")) == [key]
+    assert key_for(1) not in cache and cache.get(key) is not None
+    assert stored_files(tmp_path) == before and len(before) == 1
+
+
+def test_a_damaged_entry_reads_as_a_miss(tmp_path):
+    cache = SeriesCache(tmp_path)
+    key = key_for(0)
+    cache.put(key, [make_series(0)])
+    (entry,) = stored_files(tmp_path)
+    (tmp_path / entry).write_bytes(b"not a zip")
+    assert cache.get(key) is None and cache.metadata(key) is None
 
 
 def test_remove_and_clear(tmp_path):
@@ -128,7 +148,7 @@ def test_remove_and_clear(tmp_path):
     cache.remove(key_for(1))  # twice is fine
     assert {k for k, _, _ in cache.entries()} == {key_for(0), key_for(2)}
     cache.clear()
-    assert cache.entries() == [] and cache.size_bytes() == 0
+    assert cache.entries() == [] and stored_files(tmp_path) == []
 
 
 def test_default_directory_comes_from_the_environment(tmp_path, monkeypatch):

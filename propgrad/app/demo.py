@@ -1,6 +1,8 @@
 """The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 
 import gradio as gr
@@ -9,6 +11,8 @@ from .. import paths
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
+
+log = logging.getLogger("propgrad.app")
 
 INTRO = """# propgrad: local interventional explanations
 Change one property of one image step by step, run every model on every step, and measure how strongly and how
@@ -45,10 +49,33 @@ def build_demo() -> gr.Blocks:
 CSS = ".prose table { display: block; overflow-x: auto; } .prose th, .prose td { white-space: nowrap; }"
 
 
+MCP_ENV = "PROPGRAD_MCP"
+
+
+def mcp_enabled() -> bool:
+    """Whether the tabs' handlers are also served as MCP tools (``PROPGRAD_MCP=0`` turns it off).
+
+    On by default where ``gradio[mcp]`` is installed; without the ``mcp`` package the app still serves
+    (with a log line), unless ``PROPGRAD_MCP=1`` asks for it explicitly, when gradio's ImportError says
+    what to install.
+    """
+    setting = os.environ.get(MCP_ENV, "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return False
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if setting:
+        raise ValueError(f"{MCP_ENV}={setting!r}: use 1 (serve the tabs as MCP tools) or 0 (do not)")
+    if importlib.util.find_spec("mcp") is None:
+        log.warning("the mcp package is missing: serving without MCP tools (pip install 'gradio[mcp]')")
+        return False
+    return True
+
+
 def launch_kwargs(**overrides) -> dict:
     """Settings every launch shares (the tests launch with these too)."""
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
-                  allowed_paths=[str(paths.ASSETS)], css=CSS)
+                  allowed_paths=[str(paths.ASSETS)], css=CSS, mcp_server=mcp_enabled())
     kwargs.update(overrides)
     return kwargs
 

@@ -126,6 +126,6 @@ def _run_region_comparison(args, image, whole, models, outputs) -> int:
               f"prediction flips: {table_row(entry)['flips']}")
     for note in comparison.notes:
         print(f"  note: {note}")
-    print(f"wrote comparison.json, comparison.csv, comparison.png and one folder per region to "
+    print(f"wrote comparison.json, comparison.csv, comparison.png, report.html and one folder per region to "
           f"{Path(args.out).resolve()}")
     return 0

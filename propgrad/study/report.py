@@ -1,4 +1,5 @@
-"""Aggregates of a results folder: summary.csv, summary.md (paper Table 3 layout) and figures.
+"""Aggregates of a results folder: summary.csv, summary.md (paper Table 3 layout), figures and report.html
+(all of it in one self-contained page).
 
 ``write_report(folder)`` reads only what the study stored, so ``python -m propgrad study report DIR``
 regenerates everything without running a model.
@@ -7,17 +8,20 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import html_report
 from ..plots import save_figure
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .store import read_journal, read_results, read_study
 from .worker import FAILED, SKIPPED
 
-SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
+SUMMARY_CSV, SUMMARY_MD, REPORT_HTML = "summary.csv", "summary.md", "report.html"
 CURVES_PNG, SCATTER_PNG = "mean_curves.png", "score_vs_flips.png"
+FIGURE_TITLES = {CURVES_PNG: "Mean curves (band: one standard deviation)", SCATTER_PNG: "Score vs prediction flips"}
 SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "score_mean", "score_std",
                    "significant_share", "flip_share", "output_start", "output_end", "flip_accuracy_held_out",
                    "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate")
@@ -66,6 +70,18 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
     return rows
 
 
+def _html_rows(rows: list[dict]) -> list[dict]:
+    # summary.csv's cells are exact text; the page shows numbers, rounded for reading.
+    def number(value):
+        try:
+            return float(value) if isinstance(value, str) and value else value
+        except ValueError:
+            return value
+
+    text = {"intervention", "model", "output"}
+    return [{key: value if key in text else number(value) for key, value in row.items()} for row in rows]
+
+
 def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study") -> str:
     """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
     lines = [f"# {title}", "",
@@ -97,7 +113,7 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
 
 
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
-    """(Re)write summary.csv, summary.md and the figures of the results in ``folder``."""
+    """(Re)write summary.csv, summary.md, the figures and report.html of the results in ``folder``."""
     folder = Path(folder)
     study = read_study(folder)
     results, curves = read_results(folder)
@@ -123,8 +139,25 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     title = (f"Study: {_count(images, 'image')}, {_count(len({r.intervention for r in summary}), 'intervention')}, "
              f"{_count(len({r.model for r in summary}), 'model')}")
     paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title))
+    missing = {}
     if figures_too and mean:
         probabilities = all(0 <= v <= 1 for c in mean for v in c.mean)
-        paths[CURVES_PNG] = save_figure(figures.mean_curves(mean, probabilities), folder / CURVES_PNG)
-        paths[SCATTER_PNG] = save_figure(figures.score_vs_flips(series_points(curves)), folder / SCATTER_PNG)
+        drawn = {CURVES_PNG: lambda: figures.mean_curves(mean, probabilities),
+                 SCATTER_PNG: lambda: figures.score_vs_flips(series_points(curves))}
+        for name, draw in drawn.items():
+            # One failed figure leaves the tables, the other figure and report.html (which names it).
+            try:
+                paths[name] = save_figure(draw(), folder / name)
+            except Exception as error:  # noqa: BLE001 - reported in report.html and as a warning
+                missing[FIGURE_TITLES[name]] = f"{type(error).__name__}: {error}"
+                warnings.warn(f"study figure {name} failed: {missing[FIGURE_TITLES[name]]}", stacklevel=2)
+    elif not mean:
+        missing = {title: "no finished series to average" for title in FIGURE_TITLES.values()}
+    shown = {title: paths.get(name) for name, title in FIGURE_TITLES.items()} if figures_too else {}
+    # The definition (or, for run_images, what was run in memory), so a reader can run it again.
+    settings = {**definition, **(study.get("in_memory") or {}),
+                **{key: study[key] for key in ("fingerprint", "propgrad_version") if key in study}}
+    page = html_report.study_page(title, _html_rows(summary_csv_rows(summary)), shown, settings, skipped, failed,
+                                  missing)
+    paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths)

@@ -65,7 +65,25 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
 
 @friendly_errors
 def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=gr.Progress()):
-    """Follow one lesion image's sticker score through the training epochs of each chosen variant."""
+    """Follow one lesion image's sticker score through training: when did the biased model learn the shortcut?
+
+    Every saved per-epoch checkpoint of the bundled lesion classifiers explains the same sticker-blending
+    series of ``image``; the plot shows E[|grad_X F|] and prediction flips per epoch for each variant.
+    Bad arguments come back as an error naming the argument.
+
+    Args:
+        image: a skin-lesion image (an http(s) URL or a data: URI)
+        variants: trained variants to follow: "biased" (sticker shortcut in training), "unbiased", or both
+        steps: number of opacity steps including opacity 0, 3 to 30
+        seed: seed of the shuffle test, a non-negative integer
+        n_permutations: shuffle-test permutations, 500 to 10000
+        alpha: significance level for the shuffle test, 0.0001 to 0.2
+
+    Returns:
+        plot: URL of a PNG of the score and the flips per epoch, one line per variant
+        table: rows of model variant, epoch, E[|grad_X F|], p-value, significant, share of series flipped
+        download: URL of a CSV of the table
+    """
     plot, csv_path, table = dynamics_results(
         load_input(image), variants,
         steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),

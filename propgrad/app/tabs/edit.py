@@ -101,10 +101,51 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
              edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
              hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None, mask_file=None, study_files=None,
              progress=gr.Progress()):
-    """Edit ``image`` gradually inside each ticked region and score the models; several regions are compared.
+    """Explain which property of an image a classifier relies on: edit it step by step and score each model.
 
-    ``regions`` defaults to the whole image for API clients that predate regions. With ``study_files``
-    (several images or a zip) the same edit runs on each of them instead: a study.
+    Darkens, recolours, blurs, rotates... the image (or edits it by a text instruction with InstructPix2Pix
+    when its weights are on the server) in equal steps, only inside each chosen region, runs every chosen
+    model on every step and measures how strongly (E[|grad_X F|]) and how systematically (shuffle-test
+    p-value) each output follows, and where the predicted class flips. Ticking several regions, e.g. the
+    object and the background, compares them in one ranked table: "does this classifier rely on the
+    background?" is the background row scoring higher than the object row. With study_files the same edit
+    runs on every image given and the table aggregates them. Bad arguments come back as an error naming
+    the argument.
+
+    Args:
+        image: the image to explain (an http(s) URL or a data: URI); ignored when study_files is given
+        instruction: text instruction for InstructPix2Pix, e.g. "make the fur white" (only with that editor)
+        editor: "parametric: <edit>" (darken, hue, blur, rotation... see the enum) or InstructPix2Pix if listed
+        max_guidance: InstructPix2Pix only: the largest text guidance scale of the sweep, 1.5 to 30 (paper: 15)
+        image_guidance: InstructPix2Pix only: image guidance scale, 1 to 10 (authors' code: 2.5)
+        steps: number of steps including the unedited image, 3 to 30
+        denoising_steps: InstructPix2Pix only: denoising steps per image, 1 to 100
+        seeds: "0", "0, 1, 2" or "0-3"; several give a mean curve (InstructPix2Pix); the first seeds the test
+        edit_end: end value of a parametric edit, e.g. 0.85 = 85% darker, 180 = degrees of hue
+        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
+        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
+        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
+        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
+        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
+        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
+        outputs: outputs of interest: "" = each model's predicted class, "all", or class names, e.g. "cat, dog"
+        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
+        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
+        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
+        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        regions: where to edit, any of the enum ("object", "background": bundled segmenter); several = compare
+        painted: the painting canvas (UI only; leave it out and give mask_file instead)
+        mask_file: a greyscale PNG mask, white = inside, for the "painted or uploaded mask" region
+        study_files: several images or a zip of them to run the same edit on (a study); leave out for one image
+
+    Returns:
+        summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
+        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
+        animation: URL of a GIF of the steps (none for a study)
+        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
+        table: rows of model, output, E[|grad_X F|], p-value, significant, flips (a comparison: BH-adjusted p too)
+        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
+        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)
     """
     shuffle = shuffle_test_settings(n_permutations, alpha)
     picture = None if study_files else load_input(image)

@@ -45,9 +45,43 @@ def patch_defaults() -> dict:
 def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled, files, input_size, mean,
               std, class_names, outputs, n_permutations, alpha, hub_ids="", outputs_are="auto", study_files=None,
               progress=gr.Progress()):
-    """Blend each chosen patch into ``image`` with rising opacity; several patches give a mean curve.
+    """Explain whether a classifier relies on a patch: blend it in with rising opacity and score each model.
 
-    With ``study_files`` (several images or a zip) the same patches run on each of them instead: a study.
+    The paper's skin-lesion scenario: a coloured sticker is blended in at opacity 0 to 1; a model that
+    learnt the sticker as a shortcut follows it (high E[|grad_X F|], significant p-value, prediction flips).
+    Several patches give one series each and a mean curve. With study_files the same patches run on every
+    image and the table aggregates them. Bad arguments come back as an error naming the argument.
+
+    Args:
+        image: the image to explain (an http(s) URL or a data: URI); ignored when study_files is given
+        patch_names: bundled patches to blend (see the enum, e.g. "sticker 1"); each gives one series
+        patch_files: your own patch images (PNG with transparency); pass [] for none
+        x: horizontal position of the patch centre, 0 (left) to 1 (right)
+        y: vertical position of the patch centre, 0 (top) to 1 (bottom)
+        scale: patch size as a fraction of the image's shorter side, 0.02 to 1
+        steps: number of opacity steps including opacity 0, 3 to 30
+        seed: seed of the shuffle test, a non-negative integer
+        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
+        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
+        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
+        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
+        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
+        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
+        outputs: outputs of interest: "" = each model's predicted class, "all", or class names, e.g. "cat, dog"
+        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
+        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
+        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
+        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        study_files: several images or a zip of them to run the same patches on (a study); leave out for one
+
+    Returns:
+        summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
+        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
+        animation: URL of a GIF of the steps (none for a study)
+        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
+        table: rows of model, output, E[|grad_X F|], p-value, significant, flips (a comparison: BH-adjusted p too)
+        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
+        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)
     """
     from ...kinds import PatchSpec
 

@@ -29,7 +29,42 @@ DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a ha
 def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, bundled, files,
                   input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids="",
                   outputs_are="auto", progress=gr.Progress()):
-    """Score uploaded frames (ordered by file name) with the bundled models and/or CLIP zero-shot."""
+    """Explain whether a classifier's output depends on viewpoint: score captured frames of an object turning.
+
+    Real interventional data: frames of an object rotating on a turntable, taken in order (sorted by file
+    name), are scored with the chosen models and/or CLIP zero-shot against text descriptions per class;
+    E[|grad_X F|] measures how strongly each output follows the rotation. Bad arguments come back as an
+    error naming the argument.
+
+    Args:
+        frames: 3 or more frame images, in order by file name; http(s) URLs or data: URIs
+        rotation: total rotation in degrees over the frames, to label the x axis; 0 = just number the frames
+        use_clip: also score with CLIP zero-shot (needs its weights on the server)
+        classes: CLIP classes, one per line as "name: a photo of a ...; another description"
+        clip_model: open_clip architecture name, e.g. "ViT-B-32"
+        clip_pretrained: open_clip pretrained tag or a server checkpoint path, e.g. "openai"
+        seed: seed of the shuffle test, a non-negative integer
+        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
+        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
+        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
+        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
+        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
+        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
+        outputs: outputs of interest: "" = each model's predicted class, "all", or class names, e.g. "cat, dog"
+        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
+        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
+        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
+        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+
+    Returns:
+        summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
+        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
+        animation: URL of a GIF of the steps (none for a study)
+        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
+        table: rows of model, output, E[|grad_X F|], p-value, significant, flips (a comparison: BH-adjusted p too)
+        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
+        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)
+    """
     from ...kinds import FramesSpec
 
     shuffle = shuffle_test_settings(n_permutations, alpha)

@@ -1,0 +1,270 @@
+"""One self-contained ``report.html`` per result: opens offline in any browser, attaches to an e-mail.
+
+Every image is inlined as a ``data:`` URI, the only style sheet is inline, and there is no script,
+font or link to anything outside the file. Pages are assembled from small escaped pieces (a table
+of whatever fields the rows have, a figure or a note saying why it is missing, a settings list);
+:func:`explanation_page`, :func:`comparison_page` and :func:`study_page` put them together for one
+explanation, a comparison of properties and a study. The figures themselves are drawn elsewhere
+(:mod:`propgrad.plots`); a figure that failed or was never written is named as missing, so the page
+still opens and says what it lacks.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import importlib.metadata
+import io
+import json
+import math
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from PIL import Image
+
+# Packages whose versions decide a result; those not installed are left out.
+VERSIONED = ("propgrad", "numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "diffusers",
+             "transformers", "open_clip_torch", "onnxruntime")
+_MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+         ".webp": "image/webp"}
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;
+padding:1.2em;color:#1d1d1f;background:#fff}
+h1{font-size:1.5em;margin:.2em 0 .6em}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
+h3{font-size:1.05em;margin:1.2em 0 .4em}
+table{border-collapse:collapse;margin:.4em 0;font-size:.92em;display:block;overflow-x:auto}
+th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:.6em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}
+.missing{background:#fff4e5;border:1px solid #f0b35b;padding:.5em .8em;border-radius:4px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}dd{margin:0}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}
+"""
+
+
+def escape(value) -> str:
+    """Text for HTML: everything a user typed or uploaded (model names, labels) goes through here."""
+    return html.escape(str(value), quote=True)
+
+
+def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> str:
+    """A ``data:`` URI of an image file (bytes as they are) or of a PIL image (as PNG, shrunk to ``max_side``).
+
+    Examples
+    --------
+    >>> data_uri(Image.new("RGB", (2, 2)))[:22]
+    'data:image/png;base64,'
+    """
+    if isinstance(source, Image.Image):
+        image = source.copy()
+        if max_side:
+            image.thumbnail((max_side, max_side))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="PNG")
+        payload, mime = buffer.getvalue(), "image/png"
+    else:
+        path = Path(source)
+        mime = _MIME.get(path.suffix.lower())
+        if mime is None:
+            raise ValueError(f"`source`: {path.name!r} is not an image this report can inline ({sorted(_MIME)})")
+        payload = path.read_bytes()
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def figure(title: str, source: str | Path | Image.Image | None, *, missing: str | None = None,
+           caption: str = "", max_side: int | None = None) -> str:
+    """An inlined figure, or a visible note naming it and why it is missing."""
+    if source is not None and not isinstance(source, Image.Image) and not Path(source).is_file():
+        missing, source = missing or f"{Path(source).name} was not found", None
+    if source is None:
+        reason = missing or "it was not drawn"
+        return f'<p class="missing"><strong>{escape(title)}: missing</strong> ({escape(reason)})</p>'
+    try:
+        uri = data_uri(source, max_side)
+    except (OSError, ValueError) as error:
+        return figure(title, None, missing=f"it could not be read: {error}")
+    note = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{escape(title)}" src="{uri}">{note}</figure>'
+
+
+def cell(value) -> tuple[str, bool]:
+    """A table cell's text and whether it is a number (right-aligned)."""
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int):
+        return str(value), True
+    if isinstance(value, float):
+        return ("" if math.isnan(value) else f"{value:.4g}"), True
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell(item)[0] for item in value), False
+    return ("" if value is None else str(value)), False
+
+
+def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> str:
+    """A table with one column per field found in ``rows`` (in order of first appearance).
+
+    Fields are not fixed: a row type that grows a field (a plain-words ``reading``, say) gets its
+    column without any change here. ``headers`` renames fields for display.
+
+    Examples
+    --------
+    >>> "<th>reading</th>" in table([{"model": "m", "score": 0.1, "reading": "no effect"}])
+    True
+    """
+    if not rows:
+        return '<p class="missing">no rows</p>'
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    names = headers or {}
+    head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in fields)
+    body = []
+    for row in rows:
+        cells = []
+        for field in fields:
+            text, numeric = cell(row.get(field))
+            cells.append(f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def settings_list(settings: Mapping) -> str:
+    """A definition list; nested values are shown as JSON."""
+    items = []
+    for key, value in settings.items():
+        if isinstance(value, (dict, list, tuple)):
+            shown = f"<code>{escape(json.dumps(value, default=str))}</code>"
+        else:
+            shown = escape(cell(value)[0] if isinstance(value, float) else value)
+        items.append(f"<dt>{escape(key)}</dt><dd>{shown}</dd>")
+    return f"<dl>{''.join(items)}</dl>"
+
+
+def versions() -> dict[str, str]:
+    """Python, the platform and the installed versions of :data:`VERSIONED`."""
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in VERSIONED:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name == "propgrad":  # a checkout that is not installed
+                from . import __version__
+
+                found[name] = f"{__version__} (checkout)"
+    return found
+
+
+def page(title: str, sections: Iterable[str]) -> str:
+    """The whole document: inline style, no script, nothing fetched."""
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            # Nothing may be fetched: the page must look the same offline as online.
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'\">"
+            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n<h1>{escape(title)}</h1>\n"
+            + "\n".join(sections) + "\n</body></html>\n")
+
+
+def _missing_list(failed: Mapping[str, str]) -> str:
+    if not failed:
+        return ""
+    items = "".join(f"<li><strong>{escape(name)}</strong>: {escape(reason)}</li>" for name, reason in failed.items())
+    return f'<div class="missing"><p>Some figures could not be drawn; the rest of the report is complete.</p>' \
+           f"<ul>{items}</ul></div>"
+
+
+def _reproduce(data: Mapping) -> dict:
+    keys = ("intervention", "property_name", "n_steps", "values", "series_labels", "n_permutations", "alpha",
+            "seed", "notes", "region")
+    found = {key: data[key] for key in keys if key in data and data[key] not in (None, [], "")}
+    found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs)" for m in data["models"]]
+    found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})
+    return found
+
+
+def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
+                         failed: Mapping[str, str] | None = None, heading: int = 2) -> list[str]:
+    """The body of one explanation: input, strip, curves, table, null plots (what was drawn), settings.
+
+    ``data`` is :func:`propgrad.report.to_dict`'s result, ``rows`` :func:`propgrad.report.summary_rows`'s,
+    ``paths`` what :func:`propgrad.report.write_report` wrote, ``failed`` figure name -> reason.
+    """
+    failed = dict(failed or {})
+    h = f"h{heading}"
+
+    def shown(name: str, title: str, caption: str = "") -> str:
+        if name in paths:
+            return f"<{h}>{title}</{h}>" + figure(title, paths[name], caption=caption)
+        if name in failed:
+            return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
+        return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
+
+    sections = [_missing_list(failed),
+                f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
+                                                caption=f"step 0 of {data['n_steps']}: the unedited image"),
+                shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
+                shown("strip", "Steps of the intervention", data.get("property_name", "")),
+                shown("curves", "Model outputs along the property"),
+                f"<{h}>Scores</{h}>" + table(rows, {"score": "E[|grad_X F|]", "pvalue": "p-value"})
+                + f"<p>alpha = {escape(data['alpha'])}; p-values from {escape(data['n_permutations'])} shuffles "
+                  "(two-sided about the null's mean, +1 corrected).</p>",
+                shown("null", "Shuffle-test null distributions",
+                      "observed score against the scores of shuffled series")]
+    return [s for s in sections if s]
+
+
+def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
+                     failed: Mapping[str, str] | None = None, settings: Mapping | None = None) -> str:
+    """The whole page of one explanation (see :func:`explanation_sections`)."""
+    title = f"propgrad: {data['property_name']} ({data['intervention']})"
+    body = explanation_sections(data, rows, paths, input_image, failed)
+    body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data), **(settings or {})}))
+    body.append("<h2>Versions</h2>" + settings_list(versions()))
+    return page(title, body)
+
+
+def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
+                    failed: Mapping[str, str] | None = None) -> str:
+    """A comparison of properties: the ranked table, its figure, then each property's sections.
+
+    ``data`` is :func:`propgrad.compare_report.to_dict`'s result; ``parts`` (property, HTML of its
+    sections) in ranked order.
+    """
+    failed = dict(failed or {})
+    body = [_missing_list(failed), "<h2>Ranked properties</h2>" + table(data["table"], {"score": "E[|grad_X F|]",
+                                                                                        "pvalue": "p-value"}),
+            f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
+    if figure_path is not None or "comparison" in failed:
+        body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
+    if data.get("notes"):
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in data["notes"]) + "</ul>")
+    for name, sections in parts:
+        body.append(f"<h2>{escape(name)}</h2>{sections}")
+    settings = {"properties": data["properties"], "n_permutations": data["n_permutations"], "alpha": data["alpha"],
+                "seed": data["seed"], "adjustment": data["adjustment"]}
+    body.append("<h2>Settings</h2>" + settings_list(settings))
+    body.append("<h2>Versions</h2>" + settings_list(versions()))
+    return page(f"propgrad: {len(data['properties'])} properties compared", body)
+
+
+def study_page(title: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None], definition: Mapping,
+               skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
+               missing: Mapping[str, str] | None = None) -> str:
+    """A study: the summary table, its figures (title -> file, None when not drawn), settings, problems."""
+    missing = dict(missing or {})
+    body = [_missing_list(missing), "<h2>Summary</h2>" + table(rows)]
+    for name, path in figures.items():
+        body.append(f"<h2>{escape(name)}</h2>" + figure(name, path, missing=missing.get(name)))
+    for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
+        if entries:
+            body.append(f"<h2>{heading}</h2><ul>"
+                        + "".join(f"<li><code>{escape(k)}</code>: {escape(r)}</li>" for k, r in entries) + "</ul>")
+    body.append("<h2>Settings</h2>" + (settings_list(definition) if definition else "<p>no definition stored</p>"))
+    body.append("<h2>Versions</h2>" + settings_list(versions()))
+    return page(title, body)
+
+
+def write(text: str, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(text, encoding="utf-8")
+    return path

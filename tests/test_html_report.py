@@ -1,0 +1,145 @@
+"""report.html: one self-contained page per explanation, comparison and study; missing figures are named.
+
+The pages are opened in Chromium (offline) by tests/test_report_browser.py; here only their text.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import propgrad as pg
+from propgrad import html_report, plots, report
+from propgrad.compare import compare_properties
+from propgrad.compare_report import write_comparison
+from propgrad.interventions import InterventionSeries, ParametricEdit
+from propgrad.study import run_images
+
+
+class Redness:
+    """p(red) = the image's mean red; a name that must be escaped in HTML."""
+
+    name, output_names, output_kind = "<b>red</b> & co", ["not red", "red"], "probability"
+
+    def predict(self, images):
+        p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
+        return np.stack([1 - p, p], axis=1)
+
+
+def ramp(steps: int = 6) -> InterventionSeries:
+    images = [Image.new("RGB", (24, 16), (int(255 * v), 90, 90)) for v in np.linspace(0, 1, steps)]
+    return InterventionSeries(images, np.linspace(0, 1, steps), "redness")
+
+
+@pytest.fixture(scope="module")
+def explanation():
+    return pg.explain(None, [ramp()], [Redness()], outputs_of_interest="predicted", n_permutations=100, seed=0)
+
+
+def outside_references(page: str) -> list[str]:
+    """Every src/href/url() that is not a data: URI or an in-page anchor."""
+    found = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", page) + re.findall(r"url\(([^)]*)\)", page)
+    return [ref for ref in found if not ref.strip("'\" ").startswith(("data:", "#"))]
+
+
+def assert_self_contained(page: str):
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert outside_references(page) == []
+    assert "<script" not in page.lower() and "<link" not in page.lower() and "@import" not in page
+
+
+def test_explain_writes_one_self_contained_page(explanation, tmp_path):
+    paths = report.write_report(explanation, tmp_path)
+    page = paths["html"].read_text()
+    assert paths["html"] == tmp_path / "report.html"
+    assert_self_contained(page)
+    # The input, strip, curves and null plots, each inlined; the table, settings and versions.
+    assert page.count('src="data:image/png;base64,') == 4
+    for heading in ("Input", "Steps of the intervention", "Model outputs along the property", "Scores",
+                    "Shuffle-test null distributions", "Settings", "Versions"):
+        assert f">{heading}</h2>" in page, heading
+    assert "&lt;b&gt;red&lt;/b&gt; &amp; co" in page and "<b>red</b>" not in page
+    assert f"<dd>{np.__version__}</dd>" in page and "n_permutations" in page
+    assert "missing" not in page.split("<style>")[1].split("</style>")[1]
+
+
+def test_a_figure_that_fails_is_named_and_the_rest_stays(explanation, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no backend for this figure")
+
+    monkeypatch.setattr(plots, "null_distributions", broken)
+    with pytest.warns(UserWarning, match="figure 'null'.*no backend"):
+        paths = report.write_report(explanation, tmp_path)
+    assert "null" not in paths and paths["json"].is_file() and paths["strip"].is_file()
+    page = paths["html"].read_text()
+    assert_self_contained(page)
+    assert "Shuffle-test null distributions: missing" in page and "RuntimeError: no backend for this figure" in page
+    assert page.count('src="data:image/png;base64,') == 3
+
+
+def test_the_table_shows_whatever_fields_the_rows_have(explanation, tmp_path, monkeypatch):
+    plain = report.summary_rows
+
+    def with_reading(result):
+        return [{**row, "reading": "the output rises steadily with redness"} for row in plain(result)]
+
+    monkeypatch.setattr(report, "summary_rows", with_reading)
+    page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
+    assert "<th>reading</th>" in page and "<td>the output rises steadily with redness</td>" in page
+    assert "Steps of the intervention" not in page  # not asked for is not "missing"
+
+
+def test_cells_and_missing_files():
+    assert html_report.cell(True) == ("yes", False) and html_report.cell(0.0123456) == ("0.01235", True)
+    assert html_report.cell(float("nan")) == ("", True) and html_report.cell([1, 4]) == ("1, 4", False)
+    assert "gone.png was not found" in html_report.figure("strip", Path("/nonexistent/gone.png"))
+    with pytest.raises(ValueError, match="`source`: 'a.txt' is not an image"):
+        html_report.data_uri("a.txt")
+
+
+def test_comparison_page_holds_every_property(tmp_path):
+    image = Image.new("RGB", (24, 16), (200, 90, 90))
+    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=4),
+                                            "bluer": ParametricEdit("hue", stop=120, steps=4)}, [Redness()],
+                                    n_permutations=100, seed=0)
+    paths = write_comparison(comparison, tmp_path, figures=("strip", "null"))
+    page = paths["html"].read_text()
+    assert_self_contained(page)
+    assert ">Ranked properties</h2>" in page and ">darker</h2>" in page and ">bluer</h2>" in page
+    assert "pvalue_adjusted" in page
+    # comparison.png, and per property: input, strip, null.
+    assert page.count('src="data:image/png;base64,') == 1 + 2 * 3
+    assert all((tmp_path / folder / "report.html").is_file() for folder in
+               {p.parent.name for k, p in paths.items() if "/" in k})
+
+
+def test_study_page(tmp_path):
+    images = [Image.new("RGB", (24, 16), (int(v), 90, 90)) for v in (60, 200)]
+    study = run_images(images, ParametricEdit("darken", steps=4), [Redness()], out=tmp_path, n_permutations=100)
+    page = study.paths["report.html"].read_text()
+    assert_self_contained(page)
+    for heading in ("Summary", "Mean curves (band: one standard deviation)", "Score vs prediction flips",
+                    "Settings", "Versions"):
+        assert f">{heading}</h2>" in page, heading
+    assert page.count('src="data:image/png;base64,') == 2 and "score_mean" in page
+
+
+def test_study_page_names_a_failed_figure(tmp_path, monkeypatch):
+    from propgrad.study import figures
+
+    def broken(*args, **kwargs):
+        raise ValueError("cannot scatter")
+
+    monkeypatch.setattr(figures, "score_vs_flips", broken)
+    images = [Image.new("RGB", (24, 16), (200, 90, 90))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study = run_images(images, ParametricEdit("darken", steps=4), [Redness()], out=tmp_path, n_permutations=100)
+    assert any("cannot scatter" in str(w.message) for w in caught)
+    page = study.paths["report.html"].read_text()
+    assert "Score vs prediction flips: missing" in page and "ValueError: cannot scatter" in page
+    assert page.count('src="data:image/png;base64,') == 1

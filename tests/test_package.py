@@ -1,0 +1,122 @@
+"""The built wheel carries assets/ and works from any folder (issue 18: a package that installs whole).
+
+The wheel is built from a copy of the checkout (so the checkout gets no build/ or egg-info), with the
+build tools already installed (``--no-build-isolation``: offline). It is installed without its
+dependencies into a bare virtual environment that sees this interpreter's site-packages through a
+``.pth`` file, so the install takes a second and nothing is downloaded: the package itself comes only
+from the wheel.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+# What a user of the installed package needs: weights, their cards and licences, patches, examples, frames.
+EXPECTED = [
+    "propgrad/_assets/CREDITS.md",
+    "propgrad/_assets/examples/chelsea.jpg",
+    "propgrad/_assets/patches/rainbow_disc.png",
+    "propgrad/_assets/turntable/mug_000.png",
+    "propgrad/_assets/lesions/cnn_biased.safetensors",
+    "propgrad/_assets/lesions/cnn_biased.md",
+    "propgrad/_assets/lesions/checkpoints/cnn_biased_epoch01.safetensors",
+    "propgrad/_assets/lesions/examples/melanoma_1.png",
+    "propgrad/_assets/lesions/patches/sticker_1.png",
+    "propgrad/_assets/authors/LICENSE",
+    "propgrad/_assets/authors/convmixer_unbiased.safetensors",
+    "propgrad/_assets/authors/convmixer_unbiased.md",
+]
+
+
+def _source_files() -> list[Path]:
+    # What git tracks or would track, so that a stale build/ or a local venv in the checkout (ignored) cannot
+    # leak into the wheel.
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], capture_output=True, check=True).stdout
+    return [Path(p) for p in listed.decode().split("\0") if p]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout to build from")
+    source = tmp_path_factory.mktemp("source")
+    for relative in _source_files():
+        if (ROOT / relative).is_file():
+            (source / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / relative, source / relative)
+    out = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                            "-w", str(out), str(source)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (found,) = out.glob("propgrad-*.whl")
+    return found
+
+
+def test_wheel_carries_the_assets_once(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    missing = [name for name in EXPECTED if name not in names]
+    assert not missing, f"not in the wheel: {missing}"
+    assets = [n for n in names if n.startswith("propgrad/_assets/")]
+    tracked = [p for p in _source_files() if p.parts[0] == "assets"]
+    # Every tracked asset but the build scripts and the README's screenshots, each exactly once.
+    expected = sorted(f"propgrad/_assets/{p.relative_to('assets').as_posix()}" for p in tracked
+                      if p.name not in {"make_assets.py", "convert.py", "screenshot.png", "screenshot-regions.png"})
+    assert sorted(assets) == expected
+    assert not [n for n in names if n.startswith(("assets/", "tests/", "bench/"))]
+    assert "propgrad/cli.py" in names or "propgrad/cli/__init__.py" in names
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """A virtual environment with the wheel (no dependencies installed: it sees ours)."""
+    venv = tmp_path_factory.mktemp("env") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    ours = [p for p in site.getsitepackages() + [sysconfig.get_paths()["purelib"]] if Path(p).is_dir()]
+    # Appended after the new environment's own site-packages, so the wheel's propgrad comes first.
+    Path(purelib, "_outer_site_packages.pth").write_text("\n".join(dict.fromkeys(ours)) + "\n")
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
+                           str(wheel)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return venv
+
+
+def _run(venv: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PROPGRAD_ASSETS"}}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_installed_package_lists_the_bundled_models_from_another_folder(installed, tmp_path):
+    where = _run(installed, ["python", "-c", "import propgrad, propgrad.paths as p; print(propgrad.__file__); "
+                             "print(p.ASSETS)"], tmp_path)
+    assert where.returncode == 0, where.stderr
+    package, assets = where.stdout.split()
+    assert Path(package).is_relative_to(installed) and Path(assets) == Path(package).parent / "_assets"
+    listed = _run(installed, ["propgrad", "models"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    for name in ("EfficientNet-Lite0 (ImageNet)", "Lesion CNN (biased)", "ConvMixer cats vs dogs, unbiased (authors)"):
+        assert name in listed.stdout.splitlines()
+
+
+def test_installed_package_explains_a_bundled_example(installed, tmp_path):
+    example = next(installed.rglob("propgrad/_assets/lesions/examples/melanoma_1.png"))
+    done = _run(installed, ["propgrad", "explain", str(example), "--model", "Lesion CNN (biased)", "--edit",
+                            "brightness", "--steps", "4", "--permutations", "200", "--no-progress", "--out", "out"],
+                tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out" / "report.json").is_file()

@@ -1,0 +1,103 @@
+"""report.html opened from disk in Debian's Chromium with the network off: every image shows, nothing is fetched.
+
+One page each for an explanation (from the bundled lesion model and sticker, the run `explain` makes),
+a comparison of properties and a study; a screenshot of each goes to ``PROPGRAD_SCREENSHOTS`` (else
+pytest's tmp). Skips when Chromium or Playwright is missing; never downloads a browser.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from propgrad import report
+from propgrad.compare import compare_properties
+from propgrad.compare_report import write_comparison
+from propgrad.interventions import ParametricEdit
+from propgrad.study import run_images
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
+
+
+class Redness:
+    name, output_names, output_kind = "redness", ["not red", "red"], "probability"
+
+    def predict(self, images):
+        p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
+        return np.stack([1 - p, p], axis=1)
+
+
+def explain_page(folder: Path) -> Path:
+    import propgrad as pg
+    from propgrad.paths import ASSETS
+
+    image = Image.open(ASSETS / "examples" / "chelsea.jpg").convert("RGB")
+    result = pg.explain(image, ParametricEdit("hue", stop=180, steps=6), [Redness()], n_permutations=200, seed=0)
+    return report.write_report(result, folder)["html"]
+
+
+def comparison_page(folder: Path) -> Path:
+    image = Image.new("RGB", (48, 32), (200, 90, 90))
+    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=4),
+                                            "hue": ParametricEdit("hue", stop=120, steps=4)}, [Redness()],
+                                    n_permutations=200, seed=0)
+    return write_comparison(comparison, folder)["html"]
+
+
+def study_page(folder: Path) -> Path:
+    images = [Image.new("RGB", (48, 32), (int(v), 90, 90)) for v in (60, 140, 220)]
+    return run_images(images, ParametricEdit("darken", steps=5), [Redness()], out=folder,
+                      n_permutations=200).paths["report.html"]
+
+
+PAGES = {"explain": (explain_page, "Scores"), "comparison": (comparison_page, "Ranked properties"),
+         "study": (study_page, "Summary")}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize("kind", list(PAGES))
+def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
+    make, heading = PAGES[kind]
+    path = make(tmp_path / kind)
+    # Copied alone into an empty folder: the page must not need its neighbours (the PNGs beside it).
+    alone = tmp_path / "alone" / "report.html"
+    alone.parent.mkdir()
+    shutil.copy(path, alone)
+    context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+    fetched = []
+    context.on("request", lambda request: fetched.append(request.url))
+    page = context.new_page()
+    page.goto(alone.as_uri(), wait_until="load")
+    try:
+        assert page.get_by_role("heading", name=heading).count() == 1
+        images = page.locator("img")
+        assert images.count() >= 2
+        # Every image decoded (naturalWidth > 0): all of them came from the page itself.
+        widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+        assert all(width > 0 for width in widths), widths
+        assert [url for url in fetched if not url.startswith(("file:", "data:"))] == []
+        folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
+        folder.mkdir(parents=True, exist_ok=True)
+        shot = folder / f"report-{kind}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+    finally:
+        context.close()
