@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="soften the region's edge with a Gaussian blur of this standard deviation (px)")
 
     add_model_flags(explain)
+    from . import _cli_gradual  # issue 17: gradualness thresholds
+
+    _cli_gradual.add_flags(explain)
 
     scoring = explain.add_argument_group("scoring")
     scoring.add_argument("--outputs", default="predicted",
@@ -213,6 +216,9 @@ def run_explain(args) -> int:
     if (args.region or args.compare_region) and args.frames:
         raise ValueError("--region and --compare-region need IMAGE: frames bring their own images")
     image = load_image(args.image) if args.image else None
+    from . import _cli_gradual  # issue 17
+
+    gradual_criteria = _cli_gradual.criteria(args)
     intervention, models = _intervention(args), _models(args)
     if args.compare_region or len(args.region or []) > 1:
         return _run_region_comparison(args, image, intervention, models)
@@ -224,13 +230,16 @@ def run_explain(args) -> int:
 
     with fraction_bar("explain", enabled=not args.no_progress) as progress:
         result = explain(image, intervention, models, outputs_of_interest=_outputs_of_interest(args.outputs, models),
-                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed, progress=progress)
+                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed, progress=progress,
+                         gradual_criteria=gradual_criteria)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
         print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
               f"({mark}), prediction flips: {row['flips']}")
+    for line in _cli_gradual.lines(result):
+        print(f"  {line}")
     for note in result.notes:
         print(f"  note: {note}")
     print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
@@ -283,6 +292,10 @@ def _run_region_comparison(args, image, intervention, models) -> int:
         print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
               f"prediction flips: {entry.flips}")
+    from ._cli_gradual import lines as gradual_lines  # issue 17
+
+    for name, result in comparison.explanations.items():
+        print(f"  {name}: {'; '.join(gradual_lines(result))}")
     for note in comparison.notes:
         print(f"  note: {note}")
     print(f"wrote comparison.json, comparison.csv, comparison.png and one folder per region to "
