@@ -1,0 +1,171 @@
+"""Guided editors on tiny random weights: end to end on CPU, step 0 is the input, same seed same series."""
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("diffusers")
+
+from propgrad.cache import SeriesCache  # noqa: E402
+from propgrad.errors import ModelUnavailableError  # noqa: E402
+from propgrad.interventions.editors import (EDITORS, GuidedEditorSweep, editor_available, editor_names,  # noqa: E402
+                                           get_editor, gpu_seconds, load_editor)
+
+
+def _image(size=(64, 32)):
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def ledits():
+    from propgrad.interventions.random_editors import random_ledits_pp
+
+    return random_ledits_pp()
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    from propgrad.interventions.random_editors import random_qwen_image_edit
+
+    return random_qwen_image_edit()
+
+
+@pytest.fixture()
+def small_qwen_area(monkeypatch):
+    # Qwen-Image-Edit encodes its input at about one megapixel whatever the output size: minutes on a
+    # CPU with the tiny model. The test shrinks that working area; the code path is otherwise the real one.
+    import diffusers.pipelines.qwenimage.pipeline_qwenimage_edit as module
+
+    original = module.calculate_dimensions
+    monkeypatch.setattr(module, "calculate_dimensions", lambda area, ratio: original(64 * 64, ratio))
+
+
+def _arrays(series):
+    return [np.asarray(im, dtype=np.int16) for im in series.images]
+
+
+def test_ledits_sweep_end_to_end_same_seed_same_series(ledits, tmp_path):
+    image = _image()
+    sweep = GuidedEditorSweep("red fur", editor="ledits++", steps=4, denoising_steps=3, seeds=(0, 1), pipeline=ledits)
+    first = sweep.series(image)
+    assert [s.label for s in first] == ["seed 0", "seed 1"]
+    for series in first:
+        assert len(series) == 4 and series.property_name == "edit guidance scale"
+        assert series.values.tolist() == [0.0, 1.0, 5.5, 10.0]
+        assert series.images[0].tobytes() == image.tobytes()  # step 0 is the input (already a multiple of 32)
+        assert all(im.size == image.size for im in series.images)
+    again = sweep.series(image)
+    assert all(np.array_equal(a, b) for s, t in zip(first, again) for a, b in zip(_arrays(s), _arrays(t)))
+    # The knob does something: the largest value differs from the smallest.
+    assert np.abs(_arrays(first[0])[3] - _arrays(first[0])[1]).max() > 0
+
+
+def test_ledits_equals_one_pipeline_call_per_knob_value(ledits):
+    """Step k is exactly what a user's own invert + call at that knob value gives."""
+    import torch
+
+    image = _image()
+    series = GuidedEditorSweep("red fur", editor="ledits++", steps=3, denoising_steps=3, pipeline=ledits,
+                               knob_range=(2.0, 6.0)).series(image)[0]
+    ledits.invert(image=image, source_prompt="", num_inversion_steps=3, generator=torch.Generator("cpu").manual_seed(0))
+    direct = ledits(editing_prompt=["red fur"], edit_guidance_scale=[6.0], edit_threshold=[0.9],
+                    reverse_editing_direction=[False], generator=torch.Generator("cpu").manual_seed(0)).images[0]
+    assert np.array_equal(np.asarray(direct), np.asarray(series.images[2]))
+
+
+def test_qwen_sweep_end_to_end_and_cached(qwen, small_qwen_area, tmp_path):
+    image = _image((64, 48))
+    cache = SeriesCache(tmp_path / "cache")
+    sweep = GuidedEditorSweep("make it blue", editor="qwen-image-edit", steps=3, denoising_steps=2, pipeline=qwen,
+                              knob_range=(1.0, 6.0), cache=cache)
+    (series,) = sweep.series(image)
+    assert series.values.tolist() == [1.0, 1.0, 6.0]
+    assert series.images[0].tobytes() == image.tobytes()
+    assert all(im.size == image.size for im in series.images)
+    assert series.property_name == "true cfg scale"
+    # A second run of the same settings comes from the disk cache, identical.
+    messages = []
+    (cached,) = sweep.series(image, progress=lambda f, m="": messages.append(m))
+    assert "loaded from cache" in messages
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(series), _arrays(cached)))
+
+
+def test_qwen_same_seed_same_series_and_knob_acts(qwen, small_qwen_area):
+    image = _image((64, 48))
+    sweep = GuidedEditorSweep("make it blue", editor="qwen-image-edit", steps=3, denoising_steps=2, pipeline=qwen,
+                              knob_range=(1.0, 6.0))
+    a, b = sweep.series(image)[0], sweep.series(image)[0]
+    assert all(np.array_equal(x, y) for x, y in zip(_arrays(a), _arrays(b)))
+    assert np.abs(_arrays(a)[2] - _arrays(a)[1]).max() > 0
+
+
+def test_instruct_pix2pix_editor_keeps_its_batched_sweep(tmp_path):
+    from propgrad.interventions.cfg_sweep import cfg_sweep
+    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+
+    pipe = random_instruct_pix2pix("tiny")
+    image = _image()
+    (series,) = GuidedEditorSweep("make it red", editor="instruct-pix2pix", steps=3, denoising_steps=2,
+                                  pipeline=pipe).series(image)
+    assert series.values.tolist() == [1.0, 1.01, 10.0]
+    batched = cfg_sweep(pipe, image, [1.01, 10.0], prompt="make it red", image_guidance_scale=2.5,
+                        num_inference_steps=2, seeds=0)[0]
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(batched, series.images[1:]))
+    assert EDITORS["instruct-pix2pix"].batched and not EDITORS["ledits++"].batched
+
+
+def test_table_describes_every_editor():
+    import diffusers
+
+    for name in editor_names():
+        editor = get_editor(name)
+        assert hasattr(diffusers, editor.pipeline_class), editor.pipeline_class
+        assert editor.knob_range[0] < editor.knob_range[1] and editor.licence
+    assert {"ledits++", "qwen-image-edit"} <= set(editor_names())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"editor": "mgie"}, "unknown editor 'mgie'; known editors: instruct-pix2pix, ledits\\+\\+"),
+    ({"knob_range": (5.0, 5.0)}, "`knob_range` must rise"),
+    ({"knob_range": (8.0, 2.0)}, "`knob_range` must rise"),
+    ({"knob_range": (1.0,)}, "`knob_range` must be two numbers"),
+    ({"knob_range": (-1.0, 3.0)}, "edit_guidance_scale must be at least 0.0"),
+    ({"negative_prompt": "blurry"}, "`negative_prompt`: editor 'ledits\\+\\+' takes no negative prompt"),
+    ({"instruction": "x" * 1001}, "`instruction` is 1001 characters long"),
+    ({"instruction": " "}, "`instruction` must be a non-empty string"),
+    ({"steps": 2}, "`steps` must be an integer of at least 3"),
+    ({"seeds": (1, 1)}, "`seeds` must be distinct"),
+])
+def test_bad_inputs_name_the_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GuidedEditorSweep(**{"instruction": "red fur", **kwargs})
+
+
+def test_instruction_over_the_token_limit(ledits):
+    with pytest.raises(ValueError, match="`instruction` is \\d+ tokens long; LEDITS\\+\\+ \\(Stable Diffusion 1.5\\) "
+                                         "reads at most 77"):
+        GuidedEditorSweep("red " * 100, editor="ledits++", steps=3, pipeline=ledits).series(_image())
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.delenv("PROPGRAD_QWEN_IMAGE_EDIT", raising=False)
+    assert not editor_available("qwen-image-edit", str(tmp_path / "none"))
+    with pytest.raises(ModelUnavailableError, match="hf download Qwen/Qwen-Image-Edit .*PROPGRAD_QWEN_IMAGE_EDIT"):
+        load_editor("qwen-image-edit", str(tmp_path / "none"), device="cpu")
+
+
+def test_local_folder_is_found_and_loaded(ledits, tmp_path, monkeypatch):
+    folder = tmp_path / "ledits"
+    ledits.save_pretrained(folder)
+    monkeypatch.setenv("PROPGRAD_LEDITS_PP", str(folder))
+    assert editor_available("ledits++")
+    pipe = load_editor("ledits++", device="cpu")
+    assert type(pipe).__name__ == "LEditsPPPipelineStableDiffusion"
+
+
+def test_zero_gpu_duration_grows_with_steps_denoising_and_seeds():
+    base = gpu_seconds("qwen-image-edit", steps=10, denoising_steps=20, seeds=1)
+    assert gpu_seconds("qwen-image-edit", steps=19, denoising_steps=20, seeds=1) > base
+    assert gpu_seconds("qwen-image-edit", steps=10, denoising_steps=40, seeds=1) > base
+    assert gpu_seconds("qwen-image-edit", steps=10, denoising_steps=20, seeds=2) > base
+    assert gpu_seconds("ledits++", steps=3, denoising_steps=1, seeds=1) == 60  # the floor
