@@ -74,6 +74,9 @@ def add_intervention_flags(parser: argparse.ArgumentParser, *, frames: bool = Tr
     source.add_argument("--denoising-steps", type=int, default=20, help="--instruction: denoising steps per edit")
     source.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="SEED",
                         help="--instruction: one series per seed (same noise at every scale of a seed)")
+    from . import _cli_editors  # issue 17: guided editors beyond InstructPix2Pix
+
+    _cli_editors.add_flags(source)
     return source
 
 
@@ -154,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     commands.add_parser("models", help="list the bundled models")
+    commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how to get them")
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
     commands.add_parser("study", help="many images: images x interventions x models, resumable, in-process, "
                         "local processes or Ray (see its --help)", add_help=False)
@@ -171,6 +175,10 @@ def _intervention(args):
 
     if args.frames:
         return Frames(args.frames)
+    from . import _cli_editors  # issue 17
+
+    if _cli_editors.wants_editor(args):
+        return _cli_editors.build(args)
     if args.instruction:
         from .interventions.diffusion import InstructPix2PixSweep
 
@@ -326,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return run_models()
+        if args.command == "editors":  # issue 17
+            from ._cli_editors import run_list
+
+            return run_list()
         return run_explain(args)
     except (ValueError, TypeError, ModelUnavailableError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

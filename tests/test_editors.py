@@ -169,3 +169,85 @@ def test_zero_gpu_duration_grows_with_steps_denoising_and_seeds():
     assert gpu_seconds("qwen-image-edit", steps=10, denoising_steps=40, seeds=1) > base
     assert gpu_seconds("qwen-image-edit", steps=10, denoising_steps=20, seeds=2) > base
     assert gpu_seconds("ledits++", steps=3, denoising_steps=1, seeds=1) == 60  # the floor
+
+
+@pytest.fixture(scope="module")
+def ledits_folder(ledits, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("weights") / "ledits"
+    ledits.save_pretrained(folder)
+    return folder
+
+
+def test_command_line_runs_an_editor_and_reports_gradualness(ledits_folder, tmp_path, monkeypatch, capsys):
+    import json
+
+    from propgrad.cli import main
+
+    monkeypatch.setenv("PROPGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    image = tmp_path / "in.png"
+    _image().save(image)
+    code = main(["explain", str(image), "--instruction", "red fur", "--editor", "ledits++", "--editor-model",
+                 str(ledits_folder), "--steps", "3", "--denoising-steps", "2", "--knob-range", "1", "8",
+                 "--permutations", "20", "--no-progress", "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "LEDITS++ (Stable Diffusion 1.5): red fur: 3 steps x 1 series" in printed and "gradual: " in printed
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["values"] == [0.0, 1.0, 8.0] and isinstance(data["series_gradualness"][0]["gradual"], bool)
+
+
+def test_command_line_editor_errors(tmp_path, capsys):
+    from propgrad.cli import main
+
+    image = tmp_path / "in.png"
+    _image().save(image)
+    assert main(["explain", str(image), "--editor", "ledits++"]) == 2
+    assert "--editor needs --instruction" in capsys.readouterr().err
+    assert main(["explain", str(image), "--instruction", "x", "--editor", "qwen"]) == 2
+    assert "unknown editor 'qwen'; known editors:" in capsys.readouterr().err
+    assert main(["explain", str(image), "--instruction", "x", "--editor", "ledits++", "--negative-prompt", "y"]) == 2
+    assert "takes no negative prompt" in capsys.readouterr().err
+
+
+def test_study_with_a_guided_editor(ledits_folder, tmp_path, monkeypatch):
+    from propgrad.study import from_toml, run_study
+
+    monkeypatch.setenv("PROPGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    images = tmp_path / "images"
+    images.mkdir()
+    for number in range(2):
+        _image().rotate(90 * number).save(images / f"{number}.png")
+    study = tmp_path / "editor.toml"
+    study.write_text(f"""
+permutations = 20
+[inputs]
+images = "{images}"
+[[intervention]]
+kind = "guided-editor"
+editor = "ledits++"
+model = "{ledits_folder}"
+instruction = "red fur"
+knob_range = [1.0, 6.0]
+steps = 3
+denoising_steps = 2
+[models]
+names = ["EfficientNet-Lite0 (ImageNet)"]
+""")
+    report = run_study(from_toml(study), tmp_path / "out")
+    row = report.summary[0]
+    assert (row.intervention, row.n_images, row.n_series) == ("LEDITS++ (Stable Diffusion 1.5): red fur", 2, 2)
+    assert 0 <= row.gradual_share <= 1
+
+
+def test_study_definition_refuses_bad_editor_settings():
+    from propgrad.study.definition import InterventionSpec
+
+    with pytest.raises(ValueError, match="unknown editor 'mgie'"):
+        InterventionSpec("guided-editor", editor="mgie", instruction="x")
+    with pytest.raises(ValueError, match="`knob_range` must rise"):
+        InterventionSpec("guided-editor", instruction="x", knob_range=(3, 1))
+    # Other kinds keep their stored definition (and fingerprint) as before the editor fields existed.
+    from propgrad.study.definition import InputSpec, StudyDefinition
+
+    definition = StudyDefinition(InputSpec(images="x"), (InterventionSpec("edit"),))
+    assert "editor" not in definition.to_dict()["interventions"][0]

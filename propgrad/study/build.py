@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .definition import EDIT, INSTRUCT_PIX2PIX, PATCH, InterventionSpec, ModelSpec
+from .definition import EDIT, GUIDED_EDITOR, INSTRUCT_PIX2PIX, PATCH, InterventionSpec, ModelSpec
 
 DEFAULT_MODEL = "EfficientNet-Lite0 (ImageNet)"
 
@@ -26,6 +26,13 @@ def build_intervention(spec: InterventionSpec):
         built = InstructPix2PixSweep(spec.instruction, max_guidance=spec.max_guidance, steps=spec.steps,
                                      image_guidance=spec.image_guidance, denoising_steps=spec.denoising_steps,
                                      seeds=spec.seeds, cache=SeriesCache())
+    elif spec.kind == GUIDED_EDITOR:  # issue 17
+        from ..cache import SeriesCache
+        from ..interventions.editors import GuidedEditorSweep
+
+        built = GuidedEditorSweep(spec.instruction, editor=spec.editor, knob_range=spec.knob_range, steps=spec.steps,
+                                  denoising_steps=spec.denoising_steps, seeds=spec.seeds,
+                                  negative_prompt=spec.negative_prompt, model=spec.model, cache=SeriesCache())
     else:  # unreachable: InterventionSpec checks its kind
         raise ValueError(f"unknown intervention kind {spec.kind!r}")
     return with_region(built, spec.region, spec.feather)

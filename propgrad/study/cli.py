@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ModelUnavailableError
-from .definition import EDIT, INSTRUCT_PIX2PIX, PATCH, InputSpec, InterventionSpec, ModelSpec, StudyDefinition
+from .definition import EDIT, GUIDED_EDITOR, INSTRUCT_PIX2PIX, PATCH, InputSpec, InterventionSpec, ModelSpec, StudyDefinition
 
 USAGE = """python -m propgrad study --images DIR_OR_LIST | --dataset PATH [intervention] [models] [scoring] [engine]
        python -m propgrad study run STUDY.toml [--out DIR] [engine]
@@ -67,6 +67,7 @@ def _flag_parser() -> argparse.ArgumentParser:
 
 def definition_from_args(args) -> StudyDefinition:
     """The study the flags describe (the same flags `explain` takes, plus the inputs)."""
+    from .. import _cli_editors
     from ..cli import _class_names
 
     where = {"region": args.region and _region(args.region), "feather": args.feather}
@@ -74,6 +75,10 @@ def definition_from_args(args) -> StudyDefinition:
         patches = tuple(str(Path(p).resolve()) for p in args.patch)
         intervention = InterventionSpec(PATCH, steps=args.steps, patches=patches,
                                         position=tuple(args.position), scale=args.scale, **where)
+    elif _cli_editors.wants_editor(args):  # issue 17
+        intervention = InterventionSpec(GUIDED_EDITOR, steps=args.steps, instruction=args.instruction,
+                                        denoising_steps=args.denoising_steps, seeds=tuple(args.seeds),
+                                        **_cli_editors.spec_fields(args), **where)
     elif args.instruction:
         intervention = InterventionSpec(INSTRUCT_PIX2PIX, steps=args.steps, instruction=args.instruction,
                                         max_guidance=args.max_guidance, image_guidance=args.image_guidance,
@@ -135,7 +140,7 @@ def _progress_bar(enabled: bool):
 def _run(definition: StudyDefinition, out: str, args) -> int:
     from .runner import run_study
 
-    gpu = any(one.kind == INSTRUCT_PIX2PIX for one in definition.interventions)
+    gpu = any(one.kind in (INSTRUCT_PIX2PIX, GUIDED_EDITOR) for one in definition.interventions)
     engine = engine_from_args(args, gpu=gpu)
     on_item, close = _progress_bar(not args.no_progress)
     try:

@@ -17,7 +17,11 @@ from pathlib import Path
 from ..checks import is_real_number, is_whole_number
 
 EDIT, PATCH, INSTRUCT_PIX2PIX = "edit", "patch", "instruct-pix2pix"
-KINDS = (EDIT, PATCH, INSTRUCT_PIX2PIX)
+GUIDED_EDITOR = "guided-editor"  # issue 17: any editor of propgrad.interventions.editors.EDITORS
+KINDS = (EDIT, PATCH, INSTRUCT_PIX2PIX, GUIDED_EDITOR)
+# The guided editor's fields; left out of the stored definition of other kinds, so folders written
+# before they existed keep their fingerprint and resume.
+_EDITOR_FIELDS = {"editor": "ledits++", "knob_range": None, "negative_prompt": None, "model": None}
 # Bumped when the meaning of a definition's fields changes, so old folders are not resumed silently.
 FORMAT = 1
 
@@ -65,6 +69,12 @@ class InterventionSpec:
     seeds: tuple[int, ...] = (0,)
     region: str | None = None
     feather: float = 0.0
+    # kind "guided-editor" (issue 17): editor name, knob (low, high), negative prompt, weights; it also
+    # uses instruction, denoising_steps and seeds.
+    editor: str = "ledits++"
+    knob_range: tuple[float, float] | None = None
+    negative_prompt: str | None = None
+    model: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -76,6 +86,15 @@ class InterventionSpec:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         if self.kind == PATCH and not self.patches:
             raise ValueError("intervention `patches` is empty: a patch intervention needs at least one patch image")
+        if self.knob_range is not None:
+            object.__setattr__(self, "knob_range", tuple(float(v) for v in self.knob_range))
+        if self.kind == GUIDED_EDITOR:
+            from ..interventions.editors import GuidedEditorSweep
+
+            # Checks the editor name, the knob range, the negative prompt and the instruction, with their names.
+            GuidedEditorSweep(self.instruction or "", editor=self.editor, knob_range=self.knob_range, steps=self.steps,
+                              denoising_steps=self.denoising_steps, seeds=self.seeds,
+                              negative_prompt=self.negative_prompt, model=self.model)
         if self.kind == INSTRUCT_PIX2PIX and not (self.instruction or "").strip():
             raise ValueError("intervention `instruction` is empty: InstructPix2Pix needs an instruction, "
                              "e.g. 'make the fur white'")
@@ -95,6 +114,10 @@ class InterventionSpec:
             text = f"{self.edit} edit"
         elif self.kind == PATCH:
             text = f"patch blend ({', '.join(Path(p).name for p in self.patches)})"
+        elif self.kind == GUIDED_EDITOR:
+            from ..interventions.editors import get_editor
+
+            text = f"{get_editor(self.editor).title}: {self.instruction}"
         else:
             text = f"InstructPix2Pix: {self.instruction}"
         if not self.region:
@@ -170,7 +193,12 @@ class StudyDefinition:
             raise ValueError(f"`seed` must be a non-negative integer, got {self.seed!r}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        for one in data["interventions"]:
+            if one["kind"] != GUIDED_EDITOR:
+                for key in _EDITOR_FIELDS:
+                    one.pop(key, None)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "StudyDefinition":
