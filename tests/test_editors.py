@@ -1,4 +1,6 @@
 """Guided editors on tiny random weights: end to end on CPU, step 0 is the input, same seed same series."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -251,3 +253,69 @@ def test_study_definition_refuses_bad_editor_settings():
 
     definition = StudyDefinition(InputSpec(images="x"), (InterventionSpec("edit"),))
     assert "editor" not in definition.to_dict()["interventions"][0]
+
+
+def test_zero_gpu_asks_for_the_sweeps_own_duration(monkeypatch):
+    """On a ZeroGPU Space `spaces.GPU` gets a callable: the duration follows steps x denoising steps x seeds."""
+    import sys
+    import types
+
+    from propgrad.interventions import diffusion, editors
+
+    asked = {}
+
+    def gpu(duration):
+        def wrap(fn):
+            def run(*args):
+                asked["seconds"] = duration(*args)
+                return fn(*args)
+            return run
+        return wrap
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    wrapped = diffusion.zero_gpu(lambda *args: "ran", duration=diffusion._gpu_duration)
+    assert wrapped(None, None, [1.01] * 9, "x", 2.5, 50, [0, 1, 2], None) == "ran"
+    assert asked["seconds"] == editors.gpu_seconds("instruct-pix2pix", 10, 50, 3) > 60
+    args = (None, "qwen-image-edit", None, [1.0] * 9, "x", {}, 30, [0, 1], " ", None)
+    assert editors._zero_gpu_duration(*args) == editors.gpu_seconds("qwen-image-edit", 10, 30, 2)
+
+
+def test_app_lists_every_editor_and_runs_one_whose_weights_are_here(ledits_folder, tmp_path, monkeypatch):
+    pytest.importorskip("gradio")
+    import json
+    import zipfile
+
+    from propgrad.app import editors as app_editors
+    from propgrad.app.tabs import edit as edit_tab
+
+    monkeypatch.setenv("PROPGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PROPGRAD_LEDITS_PP", str(ledits_folder))
+    monkeypatch.delenv("PROPGRAD_QWEN_IMAGE_EDIT", raising=False)
+    status = dict(app_editors.editor_status())
+    assert status["ledits++"] and not status["qwen-image-edit"]
+    table = app_editors.markdown(list(status.items()))
+    assert "hf download Qwen/Qwen-Image-Edit --local-dir DIR" in table and "PROPGRAD_QWEN_IMAGE_EDIT=DIR" in table
+    choice = app_editors.PREFIX + "LEDITS++ (Stable Diffusion 1.5)"
+    assert app_editors.choices(list(status.items())) == [choice]
+    assert choice in edit_tab.editor_choices(False, [choice])
+    image = tmp_path / "in.png"
+    _image().save(image)
+    outputs = edit_tab.run_edit(
+        str(image), "red fur", choice, 6, 2.5, 3, 2, "0", None, ["EfficientNet-Lite0 (ImageNet)"], None, 224,
+        "0.485, 0.456, 0.406", "0.229, 0.224, 0.225", "", "", 100, 0.01, "", "auto", ["whole image"],
+        progress=lambda *a, **k: None)
+    summary, strip, *_, bundle = outputs
+    assert "LEDITS++ (Stable Diffusion 1.5): red fur" in summary and "gradual: " in summary
+    with zipfile.ZipFile(bundle) as archive:
+        report = json.loads(archive.read("report.json"))
+    assert report["values"] == [0.0, 1.0, 6.0] and "all_series_gradual" in report
+    # The strip carries the change-per-step plot under it: taller than the strip alone.
+    assert Image.open(strip).height > Image.open(Path(strip).with_name("strip.png")).height
+
+
+def test_app_refuses_an_editor_whose_weights_are_missing(tmp_path, monkeypatch):
+    from propgrad.app import editors as app_editors
+
+    monkeypatch.delenv("PROPGRAD_QWEN_IMAGE_EDIT", raising=False)
+    with pytest.raises(ModelUnavailableError, match="hf download Qwen/Qwen-Image-Edit"):
+        app_editors.intervention(app_editors.PREFIX + "Qwen-Image-Edit", "make it blue", 6.0, 3, 2, [0])

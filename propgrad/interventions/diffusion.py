@@ -132,8 +132,11 @@ def _load(model: str, source: str, device: torch.device, dtype: torch.dtype):
     return pipe.to(device)
 
 
-def zero_gpu(fn, duration: int = 120):
-    """Run ``fn`` under ``spaces.GPU`` (Hugging Face ZeroGPU) when ``spaces`` is importable; else as is."""
+def zero_gpu(fn, duration=120):
+    """Run ``fn`` under ``spaces.GPU`` (Hugging Face ZeroGPU) when ``spaces`` is importable; else as is.
+
+    ``duration``: seconds, or a callable taking ``fn``'s arguments that returns them.
+    """
     try:
         import spaces
     except ImportError:
@@ -150,7 +153,14 @@ def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, se
                      num_inference_steps=denoising_steps, seeds=seeds, progress=progress)
 
 
-_sweep_on_gpu = zero_gpu(_sweep)
+def _gpu_duration(pipe, image, scales, instruction, image_guidance, denoising_steps, seeds, progress) -> int:
+    # What this sweep needs (scales x denoising steps x seeds), not a fixed guess (issue 17).
+    from .editors import gpu_seconds
+
+    return gpu_seconds("instruct-pix2pix", len(scales) + 1, denoising_steps, len(seeds))
+
+
+_sweep_on_gpu = zero_gpu(_sweep, duration=_gpu_duration)
 
 
 def guidance_values(max_guidance: float, steps: int) -> np.ndarray:
