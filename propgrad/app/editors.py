@@ -46,13 +46,14 @@ def markdown(status: list[tuple[str, bool]]) -> str:
         return ""
     from ..interventions.editors import EDITORS
 
-    lines = ["| editor | knob (default range) | licence | weights |", "| --- | --- | --- | --- |"]
+    # A list, not a table: the settings column is narrow, and a wide table would hide the last column.
+    lines = []
     for name, here in status:
         editor = EDITORS[name]
-        how = ("available: choose it under *Editor*" if here else
-               f"missing: `hf download {editor.default_model} --local-dir DIR`, then set `{editor.env}=DIR`")
+        how = ("**available**: choose it under *Editor*" if here else
+               f"weights missing: `hf download {editor.default_model} --local-dir DIR`, then set `{editor.env}=DIR`")
         low, high = editor.knob_range
-        lines.append(f"| {editor.title} | `{editor.knob}` {low:g} to {high:g} | {editor.licence} | {how} |")
+        lines.append(f"- **{editor.title}** (`{editor.knob}` {low:g} to {high:g}; {editor.licence}): {how}")
     return "\n".join(lines)
 
 

@@ -133,10 +133,12 @@ def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
 
     folder = results.request_dir()
     # Each property's curves are in comparison.png and its steps in the side-by-side GIF below: drawn once.
-    paths = write_comparison(comparison, folder / "comparison", figures=("strip", "null", "region"))
+    paths = write_comparison(comparison, folder / "comparison", figures=("strip", "null", "region", "gradualness"))
     # The per-property reports already hold each strip and null plot: shown as they are, not drawn again.
     folders = folder_names(comparison)
-    strip = _stacked([paths[f"{folders[name]}/strip"] for name in comparison.properties], folder / "strips.png")
+    # Each strip with its change-per-step plot under it (issue 17: is the series gradual?).
+    strip = _stacked([paths[f"{folders[name]}/{figure}"] for name in comparison.properties
+                      for figure in ("strip", "gradualness")], folder / "strips.png")
     null = _stacked([paths[f"{folders[name]}/null"] for name in comparison.properties], folder / "null.png",
                     titles=comparison.properties)
     first = [comparison.explanations[name].series[0] for name in comparison.properties]

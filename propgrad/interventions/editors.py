@@ -273,7 +273,7 @@ def gpu_seconds(name: str, steps: int, denoising_steps: int, seeds: int, margin:
     Examples
     --------
     >>> gpu_seconds("ledits++", steps=10, denoising_steps=50, seeds=2)
-    126
+    90
     """
     editor = get_editor(name)
     per_series = (steps - 1) * denoising_steps * editor.seconds_per_step
