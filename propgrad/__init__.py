@@ -22,7 +22,8 @@ from .score import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ALL", "EDITS", "Explanation", "Gradualness", "GradualnessCriteria", "Frames", "Intervention", "InterventionSeries", "Model",
+    "ALL", "EDITS", "Explanation", "Gradualness", "GradualnessCriteria",
+    "Frames", "Intervention", "InterventionSeries", "Model",
     "ModelExplanation", "OutputScore", "ParametricEdit", "PatchBlend", "PREDICTED", "PropertyComparison", "Region",
     "compare_properties", "region_comparison",
     "PermutationTestResult", "PredictionFlips", "explain", "load_image", "load_rgba",

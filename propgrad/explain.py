@@ -292,7 +292,8 @@ def explain(
         name = series[0].property_name if series else "series"
     _check_series(series)
     if gradual_criteria is not None and not isinstance(gradual_criteria, GradualnessCriteria):
-        raise TypeError(f"`gradual_criteria` must be a GradualnessCriteria or None, got {type(gradual_criteria).__name__}")
+        raise TypeError(f"`gradual_criteria` must be a GradualnessCriteria or None, "
+                        f"got {type(gradual_criteria).__name__}")
     # The series itself, before any model: does the property change step by step?
     gradualness = [assess(one.images, one.mask, gradual_criteria) for one in series]
 

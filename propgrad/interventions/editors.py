@@ -426,8 +426,9 @@ class GuidedEditorSweep:
         object.__setattr__(self, "seeds", tuple(seeds))
         if self.negative_prompt is not None:
             if spec.negative_prompt is None:
+                taking = ", ".join(e.name for e in EDITORS.values() if e.negative_prompt is not None)
                 raise ValueError(f"`negative_prompt`: editor {spec.name!r} takes no negative prompt; leave it empty "
-                                 f"(editors that take one: {', '.join(e.name for e in EDITORS.values() if e.negative_prompt is not None)})")
+                                 f"(editors that take one: {taking})")
             if not isinstance(self.negative_prompt, str) or len(self.negative_prompt) > MAX_INSTRUCTION_CHARS:
                 raise ValueError(f"`negative_prompt` must be a string of at most {MAX_INSTRUCTION_CHARS} characters")
         if self.model is not None and (not isinstance(self.model, str) or not self.model):
@@ -527,7 +528,8 @@ class GuidedEditorSweep:
                                     image_guidance=self.spec.fixed["image_guidance_scale"],
                                     denoising_steps=self.denoising_steps, seeds=self.seeds,
                                     max_side=self._max_side(), model=self.model or self.spec.default_model,
-                                    device=self.device, cache=self.cache, pipeline=self.pipeline).series(image, progress)
+                                    device=self.device, cache=self.cache,
+                                    pipeline=self.pipeline).series(image, progress)
 
 
 def _pair(value) -> tuple[float, float]:

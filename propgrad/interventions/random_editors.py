@@ -24,7 +24,8 @@ def random_ledits_pp(*, seed: int = 0, device: str | torch.device = "cpu"):
     >>> type(pipe).__name__
     'LEditsPPPipelineStableDiffusion'
     """
-    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, LEditsPPPipelineStableDiffusion, UNet2DConditionModel
+    from diffusers import (AutoencoderKL, DPMSolverMultistepScheduler, LEditsPPPipelineStableDiffusion,
+                           UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from .clip_tokenizer import clip_tokenizer

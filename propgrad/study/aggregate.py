@@ -21,8 +21,9 @@ class SummaryRow:
 
     ``score_mean``/``score_std`` are over series (an image with 3 patches gives 3 series, as in the
     paper's Table 3); ``significant_share`` is over images (each image's p-value tests its mean score);
-    ``flip_share`` and ``gradual_share`` are over series; ``flip_accuracy`` predicts "the last step's prediction differs from
-    step 0's" from the series' score (None when too few series flip, or too few do not).
+    ``flip_share`` and ``gradual_share`` are over series; ``flip_accuracy`` predicts "the last step's
+    prediction differs from step 0's" from the series' score (None when too few series flip, or too
+    few do not).
     """
 
     intervention: str

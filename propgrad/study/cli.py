@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from ..errors import ModelUnavailableError
-from .definition import EDIT, GUIDED_EDITOR, INSTRUCT_PIX2PIX, PATCH, InputSpec, InterventionSpec, ModelSpec, StudyDefinition
+from .definition import (EDIT, GUIDED_EDITOR, INSTRUCT_PIX2PIX, PATCH, InputSpec, InterventionSpec, ModelSpec,
+                         StudyDefinition)
 
 USAGE = """python -m propgrad study --images DIR_OR_LIST | --dataset PATH [intervention] [models] [scoring] [engine]
        python -m propgrad study run STUDY.toml [--out DIR] [engine]

@@ -98,7 +98,8 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
         if not instruction:
             raise ValueError("`instruction` is empty: type what the editor should change, e.g. 'make the fur white'")
         return guided.intervention(editor, instruction, check_float(max_guidance, name="max guidance", low=0, high=30),
-                                   steps, check_int(denoising_steps, name="denoising steps", low=1, high=100), seed_list)
+                                   steps, check_int(denoising_steps, name="denoising steps", low=1, high=100),
+                                   seed_list)
     if isinstance(editor, str) and editor.startswith("parametric: "):
         from ... import ParametricEdit
 
