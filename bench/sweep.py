@@ -7,6 +7,12 @@ Stable Diffusion 1.5 UNet/VAE of timbrooks/instruct-pix2pix built from its confi
 
     python bench/sweep.py                                    # tiny model, CPU
     python bench/sweep.py --full-size --device cuda --dtype float16   # 512x512, 10 scales, 20 steps
+    python bench/sweep.py --editor ledits++                  # another editor (tiny model only), see editor_bench
+
+The other editors (``--editor ledits++`` or ``qwen-image-edit``) run one pipeline call per knob value;
+their figure is the time of a whole series against one pipeline call measured in the same run, and the
+peak memory. Only tiny random weights are built for them here (full-size Qwen-Image-Edit is a 20B
+transformer): GPU figures for them were not measured.
 """
 from __future__ import annotations
 
@@ -70,9 +76,14 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=1, help="best of this many timed runs")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--editor", default="instruct-pix2pix",
+                        choices=["instruct-pix2pix", "ledits++", "qwen-image-edit"])
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.editor != "instruct-pix2pix":
+        editor_bench(args)
+        return
 
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     size = "sd15" if args.full_size else "tiny"
@@ -99,6 +110,49 @@ def main(argv=None) -> None:
     print(f"batched sweep:               {t_batch:8.2f} s")
     print(f"max abs image difference:    {diff:.2e} (images in [0, 1])")
     print(f"sweep_speedup: {t_loop / t_batch:.2f}")
+
+
+def _peak_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device)
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def editor_bench(args) -> None:
+    """A whole series of a per-call editor against one pipeline call, tiny random weights."""
+    from propgrad.testing import random_editors
+    from propgrad.interventions.editors import GuidedEditorSweep, get_editor
+
+    if args.full_size:
+        raise SystemExit("--full-size is built for InstructPix2Pix only; the other editors run tiny weights here")
+    device = torch.device(args.device)
+    editor = get_editor(args.editor)
+    if args.editor == "ledits++":
+        pipe, side = random_editors.random_ledits_pp(device=device), args.side or 64
+    else:
+        # Tiny weights only: the pipeline's one-megapixel working size is shrunk as in the tests.
+        import diffusers.pipelines.qwenimage.pipeline_qwenimage_edit as module
+
+        original = module.calculate_dimensions
+        module.calculate_dimensions = lambda area, ratio: original(64 * 64, ratio)
+        pipe, side = random_editors.random_qwen_image_edit(device=device), args.side or 64
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+    sweep = GuidedEditorSweep(PROMPT, editor=args.editor, steps=args.scales + 1, denoising_steps=args.steps,
+                              seeds=(args.seed,), pipeline=pipe)
+    one = GuidedEditorSweep(PROMPT, editor=args.editor, steps=3, denoising_steps=args.steps, seeds=(args.seed,),
+                            pipeline=pipe, knob_range=(editor.knob_range[1] - 1, editor.knob_range[1]))
+    one.series(image)  # warm-up
+    t_two, _ = timed(lambda: one.series(image), device, args.repeats)  # two calls (and one inversion)
+    t_series, _ = timed(lambda: sweep.series(image), device, args.repeats)
+    print(f"model: {args.editor} tiny (random weights), float32 on {device}, {torch.get_num_threads()} threads")
+    print(f"series: {args.scales} knob values, {args.steps} denoising steps, {side}x{side} px, one call per value")
+    print(f"two knob values:            {t_two:8.2f} s")
+    print(f"whole series:               {t_series:8.2f} s")
+    print(f"peak memory:                {_peak_bytes(device) / 2**20:8.0f} MiB")
+    print(f"series_over_two_values: {t_series / t_two:.2f}")
 
 
 if __name__ == "__main__":

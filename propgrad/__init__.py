@@ -5,6 +5,7 @@ how systematically their outputs follow: the expected property gradient magnitud
 shuffle-test p-value, and where the prediction flips.
 """
 from .explain import ALL, PREDICTED, Explanation, ModelExplanation, OutputScore, explain
+from .gradualness import Gradualness, GradualnessCriteria
 from .images import load_image, load_rgba
 from .interventions import EDITS, Frames, Intervention, InterventionSeries, ParametricEdit, PatchBlend, Region
 from .compare import PropertyComparison, compare_properties, region_comparison
@@ -21,7 +22,8 @@ from .score import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ALL", "EDITS", "Explanation", "Frames", "Intervention", "InterventionSeries", "Model",
+    "ALL", "EDITS", "Explanation", "Gradualness", "GradualnessCriteria",
+    "Frames", "Intervention", "InterventionSeries", "Model",
     "ModelExplanation", "OutputScore", "ParametricEdit", "PatchBlend", "PREDICTED", "PropertyComparison", "Region",
     "compare_properties", "region_comparison",
     "PermutationTestResult", "PredictionFlips", "explain", "load_image", "load_rgba",

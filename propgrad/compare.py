@@ -130,6 +130,7 @@ def compare_properties(
     n_permutations: int = DEFAULT_PERMUTATIONS,
     alpha: float = DEFAULT_ALPHA,
     seed: int | None = 0,
+    gradual_criteria=None,
     progress: ProgressFn = no_progress,
 ) -> PropertyComparison:
     """Explain ``image`` under every intervention with the same models and settings, and rank the properties.
@@ -144,6 +145,8 @@ def compare_properties(
     models, outputs_of_interest, n_permutations, alpha, seed
         As for :func:`propgrad.explain.explain`; every property uses the same seed, so a difference
         between properties is never a difference between shuffles.
+    gradual_criteria : GradualnessCriteria, optional
+        Thresholds of every series' gradualness check (see :mod:`propgrad.gradualness`).
     progress : callable(fraction, message)
         Called as the properties are explained.
 
@@ -179,7 +182,8 @@ def compare_properties(
             progress((number + fraction) * share, f"{name}: {message}" if message else name)
 
         explanations[name] = explain(image, intervention, models, outputs_of_interest=outputs_of_interest,
-                                     n_permutations=n_permutations, alpha=alpha, seed=seed, progress=report)
+                                     n_permutations=n_permutations, alpha=alpha, seed=seed,
+                                     gradual_criteria=gradual_criteria, progress=report)
 
     # 3. The table: every (property, model, output) test, p-values adjusted together.
     raw = []

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
+from .gradualness import Gradualness, GradualnessCriteria, assess
 from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
@@ -74,7 +75,8 @@ class Explanation:
     """Everything one run of :func:`explain` found.
 
     ``series`` holds the intervention's image series (``series[s].images[0]`` is the unedited input);
-    ``values`` are the property values of the first series, the x axis of every plot.
+    ``values`` are the property values of the first series, the x axis of every plot;
+    ``gradualness`` says per series whether it changes gradually (:mod:`propgrad.gradualness`).
     """
 
     intervention: str
@@ -84,6 +86,12 @@ class Explanation:
     n_permutations: int
     alpha: float
     seed: int | None
+    gradualness: list[Gradualness] = field(default_factory=list)
+
+    @property
+    def gradual(self) -> bool:
+        """Whether every series changes gradually (True when none was checked)."""
+        return all(g.gradual for g in self.gradualness)
 
     @property
     def values(self) -> np.ndarray:
@@ -203,6 +211,7 @@ def explain(
     alpha: float = DEFAULT_ALPHA,
     seed: int | None = 0,
     progress: ProgressFn = no_progress,
+    gradual_criteria: GradualnessCriteria | None = None,
 ) -> Explanation:
     """Explain how the models' predictions for ``image`` depend on the intervened property.
 
@@ -221,6 +230,9 @@ def explain(
         Shuffle test settings; the same seed gives the same p-values.
     progress : callable(fraction, message)
         Called as the intervention and the models run.
+    gradual_criteria : GradualnessCriteria, optional
+        Thresholds of the per-series gradualness check (default: rho >= 0.9 or an ordered series,
+        no step above half of the change).
 
     Examples
     --------
@@ -254,6 +266,11 @@ def explain(
         series = list(intervention)
         name = series[0].property_name if series else "series"
     _check_series(series)
+    if gradual_criteria is not None and not isinstance(gradual_criteria, GradualnessCriteria):
+        raise TypeError(f"`gradual_criteria` must be a GradualnessCriteria or None, "
+                        f"got {type(gradual_criteria).__name__}")
+    # The series itself, before any model: does the property change step by step?
+    gradualness = [assess(one.images, one.mask, gradual_criteria) for one in series]
 
     # 3. Run every model on every step, then score. Each model gets its own generator from the seed,
     # so its p-values do not depend on which other models run beside it.
@@ -278,4 +295,5 @@ def explain(
         n_permutations=int(n_permutations),
         alpha=float(alpha),
         seed=seed,
+        gradualness=gradualness,
     )

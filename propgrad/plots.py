@@ -309,6 +309,33 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
     return figure
 
 
+def gradualness_plot(explanation: Explanation) -> Figure:
+    """The image change per step of every series (mean Delta E to step 0), not-gradual series dashed.
+
+    A small figure meant to sit under the image strip: a curve that rises step by step says the
+    property changed gradually; a flat start with one jump, or a zigzag, says it did not.
+    """
+    from .gradualness import summary_line
+
+    figure = Figure(figsize=(6.4, 2.1), layout="constrained")
+    axis = figure.subplots()
+    steps = np.arange(explanation.n_steps)
+    for number, (series, result) in enumerate(zip(explanation.series, explanation.gradualness)):
+        label = series.label if len(explanation.series) > 1 and series.label else None
+        axis.plot(steps, result.change, marker=".", linewidth=1.5, color=_COLOURS[number % len(_COLOURS)],
+                  linestyle="-" if result.gradual else "--", label=label)
+    axis.set_xlabel("step", fontsize=9)
+    axis.set_ylabel("ΔE to step 0", fontsize=9)
+    axis.tick_params(labelsize=8)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if 1 < len(explanation.series) <= 8:
+        axis.legend(fontsize=7.5, frameon=False)
+    line = summary_line(explanation.gradualness)
+    axis.set_title(_wrap(line, 90), fontsize=9, loc="left",
+                   color="black" if explanation.gradual else "#d62728")
+    return figure
+
+
 def save_figure(figure: Figure, path: str | Path, dpi: int = 110) -> Path:
     path = Path(path)
     figure.savefig(path, dpi=dpi)

@@ -16,6 +16,12 @@ entry per model with
                      correlation (Pearson with the step index; null when undefined), series_scores,
   flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
   flips_per_series   the same for every series (only with several series).
+all_series_gradual whether every series changes gradually (:mod:`propgrad.gradualness`), and
+series_gradualness one entry per series: gradual (bool), reason (why not; "" when gradual), rho
+                   (Spearman of the change with the step), jump_share (largest single step / all),
+                   order_ratio (path length in order / in random orders), outside_change (largest
+                   mean Delta E outside a region's mask; null without a region), change (mean Delta E
+                   to step 0 per step), step_change (to the previous step).
 """
 from __future__ import annotations
 
@@ -129,6 +135,9 @@ def to_dict(explanation: Explanation) -> dict:
         "seed": explanation.seed,
         "notes": explanation.notes,
         "models": [_model_dict(model) for model in explanation.models],
+        "all_series_gradual": explanation.gradual,
+        "series_gradualness": [{"label": series.label, **result.to_dict()}
+                               for series, result in zip(explanation.series, explanation.gradualness)],
     }
     mask = explanation.series[0].mask
     if mask is not None:
@@ -173,7 +182,7 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
     return path
 
 
-FIGURES = ("strip", "curves", "null", "animation", "region")
+FIGURES = ("strip", "curves", "null", "animation", "region", "gradualness")
 
 
 def _save(image, path: Path) -> Path:
@@ -193,12 +202,15 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
         "animation": lambda path: plots.save_animation(explanation, path),
         # The region on the input, so a reader can check the edit hit the intended part of the image.
         "region": lambda path: _save(plots.draw_region(first.images[0], first.mask, style="both"), path),
+        # How much each step changes the image: is the series gradual?
+        "gradualness": lambda path: plots.save_figure(plots.gradualness_plot(explanation), path),
     }
     files = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
-             "region": "region.png"}
+             "region": "region.png", "gradualness": "gradualness.png"}
     drawn, failed = {}, {}
     for name in FIGURES:
-        if name not in figures or (name == "region" and first.mask is None):
+        if name not in figures or (name == "region" and first.mask is None) or (
+                name == "gradualness" and not explanation.gradualness):
             continue
         try:
             drawn[name] = Path(draw[name](out / files[name]))
@@ -209,8 +221,9 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
 
 
 def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES) -> dict[str, Path]:
-    """Write report.json, curves.csv, strip.png, curves.png, null.png, animation.gif and report.html into
-    ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a region).
+    """Write report.json, curves.csv, strip.png, curves.png, null.png, gradualness.png, animation.gif and
+    report.html into ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a
+    region).
 
     ``figures`` names the figures to draw (all by default); a caller that shows the curves of several
     reports in one figure of its own can leave out their "curves" and "animation". A figure that fails

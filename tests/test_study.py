@@ -78,8 +78,12 @@ def test_study_writes_rows_summary_and_figures(finished):
     summary = read(finished / "summary.csv")
     assert [row["model"] for row in summary] == list(MODELS)
     assert all(row["n_images"] == "3" for row in summary)
+    # Every image's series is checked for gradualness; the summary carries the share.
+    assert all(0 <= float(row["gradual_share"]) <= 1 for row in rows)
+    assert all(0 <= float(row["gradual_share"]) <= 1 for row in summary)
     markdown = (finished / "summary.md").read_text()
     assert "broken.png" in markdown and "not a readable image" in markdown  # skipped and listed
+    assert "gradual series" in markdown
     assert (finished / "mean_curves.png").stat().st_size > 0 and (finished / "score_vs_flips.png").is_file()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import model_inputs, results
 from .parsing import check_float, check_int, check_suffixes, select_outputs
@@ -48,10 +49,13 @@ def load_input(image, name: str = "image"):
 
 def outputs_for_app(explanation, notes: Sequence[str] = ()) -> tuple:
     """The seven result components every tab shows, in :func:`shared.result_outputs`' order."""
+    from . import gradual  # issue 17: the gradualness plot under the strip, and its warning line
+
     files = results.write_results(explanation)
+    strip = gradual.strip_with_plot(files["strip"], explanation, Path(files["strip"]).with_name("strip-checked.png"))
     return (
-        results.summary_text(explanation, notes),
-        str(files["strip"]),
+        results.summary_text(explanation, [*notes, *gradual.notes(explanation)]),
+        str(strip),
         str(files["animation"]),
         str(files["curves"]),
         results.summary_table(explanation),
@@ -124,10 +128,12 @@ def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
 
     folder = results.request_dir()
     # Each property's curves are in comparison.png and its steps in the side-by-side GIF below: drawn once.
-    paths = write_comparison(comparison, folder / "comparison", figures=("strip", "null", "region"))
+    paths = write_comparison(comparison, folder / "comparison", figures=("strip", "null", "region", "gradualness"))
     # The per-property reports already hold each strip and null plot: shown as they are, not drawn again.
     folders = folder_names(comparison)
-    strip = _stacked([paths[f"{folders[name]}/strip"] for name in comparison.properties], folder / "strips.png")
+    # Each strip with its change-per-step plot under it (issue 17: is the series gradual?).
+    strip = _stacked([paths[f"{folders[name]}/{figure}"] for name in comparison.properties
+                      for figure in ("strip", "gradualness")], folder / "strips.png")
     null = _stacked([paths[f"{folders[name]}/null"] for name in comparison.properties], folder / "null.png",
                     titles=comparison.properties)
     first = [comparison.explanations[name].series[0] for name in comparison.properties]
@@ -151,4 +157,7 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
                                     n_permutations=n_permutations, alpha=alpha, seed=seed,
                                     progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
-    return comparison_for_app(comparison, [*notes, *selection_notes, *comparison.notes])
+    from . import gradual  # issue 17
+
+    checked = [line for name, result in comparison.explanations.items() for line in gradual.notes(result, name)]
+    return comparison_for_app(comparison, [*notes, *selection_notes, *comparison.notes, *checked])

@@ -20,7 +20,7 @@ MAX_STUDY_IMAGES = 24
 MAX_UNPACKED_BYTES = 200 * 2**20
 STUDY_SUFFIXES = (*IMAGE_SUFFIXES, ".zip")
 STUDY_HEADERS = ["intervention | model", "output", "E[|grad_X F|] mean ± std", "share significant",
-                 "share flipped", "images (series)"]
+                 "share flipped", "images (series)", "share gradual"]
 
 
 def _zip_members(archive_path: Path) -> list[tuple[Path, zipfile.ZipInfo]]:
@@ -84,9 +84,11 @@ def study_images(files, folder: Path) -> list[str]:
 
 
 def study_table(report) -> list[list]:
-    """One row per intervention x model: the paper's Table 3 in the app's six columns."""
+    """One row per intervention x model: the paper's Table 3 in the app's columns, and the share of
+    series that change gradually (issue 17)."""
     return [[f"{row.intervention} | {row.model}", row.output, f"{row.score_mean:.4f} ± {row.score_std:.4f}",
-             f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series})"]
+             f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series})",
+             "n/a" if row.gradual_share != row.gradual_share else f"{row.gradual_share:.0%}"]
             for row in report.summary]
 
 

@@ -4,7 +4,8 @@
 | --- | --- |
 | ``explain`` | one image, one intervention (or several regions compared) |
 | ``study`` | many images x interventions x models, resumable, on any engine |
-| ``models``, ``dynamics`` | the bundled models; the lesion scenario's training dynamics |
+| ``models``, ``editors``, ``dynamics`` | the bundled models; the guided editors; the lesion scenario's training dynamics |
+| ``gradual`` | the gradualness check's thresholds and verdict lines |
 | ``flags`` | the flags they share, derived from the registry of kinds and the model spec |
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_explain_parser(commands)
     commands.add_parser("models", help="list the bundled models")
+    commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how to get them")
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
     commands.add_parser("study", help="many images: images x interventions x models, resumable, in-process, "
                         "local processes or Ray (see its --help)", add_help=False)
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             from .models import run_models
 
             return run_models()
+        if args.command == "editors":
+            from .editors import run_list
+
+            return run_list()
         return run_explain(args)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)

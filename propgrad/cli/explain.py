@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import gradual
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
@@ -26,6 +27,7 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
                         "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
                         "also Benjamini-Hochberg adjusted)")
     add_model_flags(explain)
+    gradual.add_flags(explain)
     add_scoring_flags(explain)
     explain.add_argument("--out", default="propgrad-report", help="output folder")
     explain.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -58,20 +60,23 @@ def run_explain(args) -> int:
         else {}
     # Built before any image or model loads, so that a wrong flag costs nothing.
     intervention = spec_from_args(args, **region).build()
+    criteria = gradual.criteria(args)
     image = load_image(args.image) if args.image else None
     models = model_spec_from_args(args).build()
     outputs = parse_outputs(args.outputs, [output for model in models for output in model.output_names])
     if comparing:
-        return _run_region_comparison(args, image, intervention, models, outputs)
+        return _run_region_comparison(args, image, intervention, models, outputs, criteria)
     with fraction_bar("explain", enabled=not args.no_progress) as progress:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
-                         alpha=args.alpha, seed=args.seed, progress=progress)
+                         alpha=args.alpha, seed=args.seed, progress=progress, gradual_criteria=criteria)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
         print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
               f"({mark}), prediction flips: {row['flips']}")
+    for line in gradual.lines(result):
+        print(f"  {line}")
     for note in result.notes:
         print(f"  note: {note}")
     print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
@@ -107,7 +112,7 @@ def _regions(args, whole) -> dict:
     return regions
 
 
-def _run_region_comparison(args, image, whole, models, outputs) -> int:
+def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int:
     from ..compare import compare_properties
     from ..compare_report import table_row, write_comparison
     from ..progress_bar import fraction_bar
@@ -115,7 +120,7 @@ def _run_region_comparison(args, image, whole, models, outputs) -> int:
     with fraction_bar("compare", enabled=not args.no_progress) as progress:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
-                                        progress=progress)
+                                        gradual_criteria=criteria, progress=progress)
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
@@ -124,6 +129,8 @@ def _run_region_comparison(args, image, whole, models, outputs) -> int:
         print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
               f"prediction flips: {table_row(entry)['flips']}")
+    for name, result in comparison.explanations.items():
+        print(f"  {name}: {'; '.join(gradual.lines(result))}")
     for note in comparison.notes:
         print(f"  note: {note}")
     print(f"wrote comparison.json, comparison.csv, comparison.png, report.html and one folder per region to "

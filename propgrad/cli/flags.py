@@ -47,8 +47,10 @@ def _shown(default) -> str:
 
 
 def add_intervention_flags(parser: argparse.ArgumentParser, *, takes_image_only: bool = False):
-    """One flag per field of every registered kind: the kind's ``selector`` field chooses the kind
-    (mutually exclusive), the others are shared by name; returns the group (for more flags).
+    """One flag per field of every registered kind: the kind's ``selector`` field chooses the kind, the
+    others are shared by name; returns the group (for more flags). A selector may be another kind's field
+    (``--instruction`` picks InstructPix2Pix alone and is the guided editor's text with ``--editor``), so
+    which combinations make sense is decided by :func:`spec_from_args`, not by argparse.
 
     Defaults stay None here and come from the chosen kind's spec, so a flag given for a kind that
     does not use it is an error rather than silently ignored.
@@ -57,10 +59,9 @@ def add_intervention_flags(parser: argparse.ArgumentParser, *, takes_image_only:
     default = KINDS[DEFAULT_KIND]
     group = parser.add_argument_group(
         f"intervention (choose one; default: --{default.selector} {default.options()[default.selector][2]})")
-    chooser = group.add_mutually_exclusive_group()
     for spec in kinds:
         rules, kind, _ = spec.options()[spec.selector]
-        chooser.add_argument(flag_name(spec.selector, rules), dest=spec.selector, help=rules.help_text(),
+        group.add_argument(flag_name(spec.selector, rules), dest=spec.selector, help=rules.help_text(),
                              **_argparse_options(rules, kind))
     selectors = {spec.selector for spec in kinds}
     users: dict[str, list[type[InterventionSpec]]] = {}
@@ -95,7 +96,12 @@ def add_region_flags(group, *, repeatable: bool = False) -> None:
 def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> InterventionSpec:
     """The spec the flags describe (``fields`` adds e.g. the region); a flag the chosen kind does not take
     is an error naming the kinds that take it. ``absolute_paths`` for a study, which may resume elsewhere."""
-    chosen = [spec for spec in KINDS.values() if getattr(args, spec.selector, None) is not None]
+    given = [spec.selector for spec in KINDS.values() if getattr(args, spec.selector, None) is not None]
+    # The kind whose fields hold every selector given: --editor with --instruction is the guided editor.
+    chosen = [spec for spec in KINDS.values() if spec.selector in given and set(given) <= set(spec.options())]
+    if given and not chosen:
+        flags = [flag_name(s.selector, s.options()[s.selector][0]) for s in KINDS.values() if s.selector in given]
+        raise ArgumentError(" / ".join(flags), "choose one intervention: these flags each choose a different one")
     spec = chosen[0] if chosen else KINDS[DEFAULT_KIND]
     options = spec.options()
     values = dict(fields)

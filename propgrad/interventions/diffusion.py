@@ -141,15 +141,39 @@ def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, se
                      num_inference_steps=denoising_steps, seeds=seeds, progress=progress)
 
 
+# GPU seconds per denoising step of one image on a ZeroGPU Space: a rough figure, not measured here.
+SECONDS_PER_STEP = 0.03
+
+
+def gpu_seconds(seconds_per_step: float, steps: int, denoising_steps: int, seeds: int, *, inversion: bool = False,
+                margin: float = 30.0) -> int:
+    """GPU seconds to ask ZeroGPU for: edited steps x denoising steps x seeds x the time per step (plus one
+    inversion per seed where the editor inverts first), and a margin for loading and decoding; at least 60 s.
+
+    Examples
+    --------
+    >>> gpu_seconds(0.06, steps=10, denoising_steps=50, seeds=2, inversion=True)
+    90
+    """
+    per_series = (steps - 1 + (1 if inversion else 0)) * denoising_steps * seconds_per_step
+    return int(max(60, round(margin + seeds * per_series)))
+
+
+def _gpu_duration(pipe, image, scales, instruction, image_guidance, denoising_steps, seeds, progress) -> int:
+    # What this sweep needs (scales x denoising steps x seeds), not a fixed guess.
+    return gpu_seconds(SECONDS_PER_STEP, len(scales) + 1, denoising_steps, len(seeds))
+
+
 # Where the sweep runs: here, as is, unless a host wraps it for its GPU (the app does on a ZeroGPU Space).
 _sweep_on_gpu = _sweep
 
 
 def run_sweeps_with(wrapper) -> None:
-    """Run every later sweep through ``wrapper(sweep)`` (e.g. ``spaces.GPU(duration=...)``); the sweep
-    function must be wrapped in the main process before the first request, as ZeroGPU requires."""
+    """Run every later sweep through ``wrapper(sweep, duration=...)`` (e.g. ZeroGPU's ``spaces.GPU``), where
+    ``duration`` takes the sweep's arguments and returns the GPU seconds it needs. The sweep must be wrapped
+    in the main process before the first request, as ZeroGPU requires."""
     global _sweep_on_gpu
-    _sweep_on_gpu = wrapper(_sweep)
+    _sweep_on_gpu = wrapper(_sweep, duration=_gpu_duration)
 
 
 def guidance_values(max_guidance: float, steps: int) -> np.ndarray:

@@ -10,7 +10,7 @@ Examples
 >>> spec.label
 'hue edit in the object'
 >>> sorted(KINDS)
-['edit', 'frames', 'instruct-pix2pix', 'patch']
+['edit', 'frames', 'guided-editor', 'instruct-pix2pix', 'patch']
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ..checks import check_keys
 from ..errors import ArgumentError
 from .edit import EditSpec
 from .frames import FramesSpec
+from .guided_editor import GuidedEditorSpec
 from .instruct_pix2pix import InstructPix2PixSpec
 from .patch import PatchSpec
 from .spec import InterventionSpec, Option, field_type, option, steps_option
@@ -58,9 +59,9 @@ def spec_from_dict(data: dict) -> InterventionSpec:
     return cls(**data)
 
 
-for _spec in (EditSpec, PatchSpec, FramesSpec, InstructPix2PixSpec):
+for _spec in (EditSpec, PatchSpec, FramesSpec, InstructPix2PixSpec, GuidedEditorSpec):
     register_kind(_spec)
 
-__all__ = ["DEFAULT_KIND", "EditSpec", "FramesSpec", "InstructPix2PixSpec", "InterventionSpec", "KINDS", "Option",
+__all__ = ["DEFAULT_KIND", "EditSpec", "FramesSpec", "GuidedEditorSpec", "InstructPix2PixSpec", "InterventionSpec", "KINDS", "Option",
            "PatchSpec", "field_type", "option", "register_kind", "spec_class", "spec_from_dict", "steps_option",
            "unregister_kind"]

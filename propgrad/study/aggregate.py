@@ -21,8 +21,9 @@ class SummaryRow:
 
     ``score_mean``/``score_std`` are over series (an image with 3 patches gives 3 series, as in the
     paper's Table 3); ``significant_share`` is over images (each image's p-value tests its mean score);
-    ``flip_share`` is over series; ``flip_accuracy`` predicts "the last step's prediction differs from
-    step 0's" from the series' score (None when too few series flip, or too few do not).
+    ``flip_share`` and ``gradual_share`` are over series; ``flip_accuracy`` predicts "the last step's
+    prediction differs from step 0's" from the series' score (None when too few series flip, or too
+    few do not).
     """
 
     intervention: str
@@ -37,6 +38,7 @@ class SummaryRow:
     output_start: float
     output_end: float
     flip_accuracy: FlipPrediction | None
+    gradual_share: float = float("nan")  # share of series that change gradually (propgrad.gradualness)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,14 @@ def series_points(curves: list[dict]) -> list[SeriesPoint]:
     return points
 
 
+def _gradual_share(rows: list[dict]) -> float:
+    # Weighted by each image's series; folders written before the column existed give NaN.
+    pairs = [(float(r["gradual_share"]), int(r["n_series"])) for r in rows if str(r.get("gradual_share", "")) != ""]
+    if not pairs:
+        return float("nan")
+    return float(sum(share * n for share, n in pairs) / sum(n for _, n in pairs))
+
+
 def summarise(results: list[dict], curves: list[dict], property_names: dict | None = None
               ) -> tuple[list[SummaryRow], list[MeanCurve]]:
     """Table 3 rows and mean curves, in the order the (intervention, model) pairs first appear."""
@@ -126,6 +136,7 @@ def summarise(results: list[dict], curves: list[dict], property_names: dict | No
             output_start=float(np.mean([float(r["output_start"]) for r in rows])),
             output_end=float(np.mean([float(r["output_end"]) for r in rows])),
             flip_accuracy=flip_prediction(scores, changed) if len(scores) else None,
+            gradual_share=_gradual_share(rows),
         ))
         if len(matrix):
             values = np.array([float(r["property_value"]) for r in series[0]])

@@ -24,7 +24,7 @@ CURVES_PNG, SCATTER_PNG = "mean_curves.png", "score_vs_flips.png"
 FIGURE_TITLES = {CURVES_PNG: "Mean curves (band: one standard deviation)", SCATTER_PNG: "Score vs prediction flips"}
 SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "score_mean", "score_std",
                    "significant_share", "flip_share", "output_start", "output_end", "flip_accuracy_held_out",
-                   "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate")
+                   "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate", "gradual_share")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,10 @@ def _number(value: float) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
 
 
+def _share(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.0%}"
+
+
 def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
     rows = []
     for row in summary:
@@ -66,6 +70,7 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
             "flip_accuracy_in_sample": _number(flip.in_sample) if flip else "",
             "flip_auc": _number(flip.auc) if flip else "",
             "flip_majority_rate": _number(flip.majority) if flip else "",
+            "gradual_share": _number(row.gradual_share),
         })
     return rows
 
@@ -86,12 +91,15 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
     lines = [f"# {title}", "",
              f"| model | intervention | output | E[\\|grad_X F\\|] mean ± std | significant (α = {alpha:g}) "
-             f"| series with a flip | output, step 0 → last | images (series) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"| series with a flip | output, step 0 → last | images (series) | gradual series |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in summary:
         lines.append(f"| {row.model} | {row.intervention} | {row.output} | {row.score_mean:.4f} ± {row.score_std:.4f} "
                      f"| {row.significant_share:.0%} | {row.flip_share:.0%} | {row.output_start:.2f} → "
-                     f"{row.output_end:.2f} | {row.n_images} ({row.n_series}) |")
+                     f"{row.output_end:.2f} | {row.n_images} ({row.n_series}) | {_share(row.gradual_share)} |")
+    lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
+              "most of the change; `propgrad.gradualness`). Scores of series that are not gradual measure the "
+              "intervention as much as the model."]
     lines += ["", "## Predicting prediction flips from the score", "",
               "Per series, label: the last step's prediction differs from step 0's; feature: E[|grad_X F|] of the "
               "output of interest; threshold and direction fitted on a random half, accuracy on the other "

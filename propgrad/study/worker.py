@@ -16,7 +16,7 @@ OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 # results.csv: one row per image x intervention x model x output of interest.
 RESULT_COLUMNS = ("item", "image", "label", "intervention", "model", "output", "score", "pvalue", "significant",
                   "flipped", "flip_share", "first_flip_step", "predicted_step0", "n_series", "output_start",
-                  "output_end")
+                  "output_end", "gradual_share")
 # curves.csv: one row per ... x series x step (long format: pandas.read_csv gives a tidy table).
 CURVE_COLUMNS = ("item", "image", "intervention", "model", "output", "series", "series_flips", "series_changed",
                  "step", "property_value", "value")
@@ -59,6 +59,9 @@ def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dic
                 "predicted_step0": _class_name(model.output_names, model.flips[0].predicted[0]),
                 "n_series": len(model.flips), "output_start": float(series[:, 0].mean()),
                 "output_end": float(series[:, -1].mean()),
+                # Share of this item's series that change gradually (a property of the series, not the model).
+                "gradual_share": (float(np.mean([g.gradual for g in explanation.gradualness]))
+                                  if explanation.gradualness else ""),
             })
             for number, (one, flips) in enumerate(zip(series, model.flips)):
                 label = explanation.series[number].label or f"series {number + 1}"

@@ -8,6 +8,7 @@ import gradio as gr
 from ... import paths
 from ...errors import ModelUnavailableError
 from ...kinds import EditSpec, InstructPix2PixSpec
+from .. import editors as guided  # issue 17: editors beyond InstructPix2Pix
 from .. import settings
 from ..settings import CONCURRENCY
 from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds, shown
@@ -46,10 +47,10 @@ BOXES = {"stop": "edit end value", "edit": "editor", "steps": "number of steps",
          "max_guidance": "max text guidance", "image_guidance": "image guidance", "denoising_steps": "denoising steps"}
 
 
-def editor_choices(ip2p_available: bool) -> list[str]:
+def editor_choices(ip2p_available: bool, guided_choices=()) -> list[str]:
     from ... import EDITS
 
-    return ([IP2P] if ip2p_available else []) + [f"parametric: {kind}" for kind in EDITS]
+    return ([IP2P] if ip2p_available else []) + list(guided_choices) + [f"parametric: {kind}" for kind in EDITS]
 
 
 # The paper's Table 1 as the default: darken the fur (the segmenter's object) or the background of a cat,
@@ -86,6 +87,11 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
         if not available:
             raise ModelUnavailableError(f"{message} Choose a parametric edit instead.")
         return spec.make(max_side=settings.IP2P_MAX_SIDE)
+    if guided.name_of(editor):
+        instruction = check_text(instruction, name="instruction", max_length=500)
+        return guided.intervention(editor, instruction, check_float(max_guidance, name="max guidance", low=0, high=30),
+                                   steps, check_int(denoising_steps, name="denoising steps", low=1, high=100),
+                                   seed_list)
     if isinstance(editor, str) and editor.startswith("parametric: "):
         end = None if edit_end in (None, "") else check_float(edit_end, name="edit end value", low=-1e4, high=1e4)
         if len(seed_list) > 1:
@@ -170,7 +176,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
 
 def show_editor_settings(editor: str):
     """Visibility of (instruction, diffusion settings, edit end value) for the chosen editor."""
-    diffusion = editor == IP2P
+    diffusion = editor == IP2P or bool(guided.name_of(editor))
     return gr.update(visible=diffusion), gr.update(visible=diffusion), gr.update(visible=not diffusion)
 
 
@@ -187,7 +193,8 @@ def canvas_for(image):
 
 def build_edit_tab(ip2p: tuple[bool, str]) -> None:
     available, message = ip2p
-    choices = editor_choices(available)
+    status = guided.editor_status()
+    choices = editor_choices(available, guided.choices(status))
     defaults = edit_defaults()
     gr.Markdown(
         "Change one property step by step, inside a region or on the whole image, and watch every model's output "
@@ -200,7 +207,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
                                               sources=["upload", "clipboard"]))
             editor = gr.Dropdown(choices, value=defaults["editor"], label="Editor")
             # Only the chosen editor's own settings are shown (see show_editor_settings).
-            instruction = gr.Textbox("make the fur white", label="Instruction (InstructPix2Pix only)",
+            instruction = gr.Textbox("make the fur white", label="Instruction (diffusion editors only)",
                                      visible=False)
             edit_end = gr.Number(defaults["edit_end"], label="Edit end value (parametric; blank = the edit's default)")
             regions = gr.CheckboxGroup(list(CHOICES), value=defaults["regions"], elem_id="edit-regions",
@@ -217,9 +224,14 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
             steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
             seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)")
             with gr.Accordion("Diffusion settings", open=True, visible=False) as diffusion_settings:
-                max_guidance = gr.Slider(1.5, 20, value=15, step=0.5, label="Max text guidance s_max")
+                max_guidance = gr.Slider(1.5, 20, value=15, step=0.5,
+                                         label="Max guidance (InstructPix2Pix: text guidance s_max; other editors: "
+                                         "the high end of their knob)")
                 image_guidance = gr.Slider(1.0, 5.0, value=2.5, step=0.1, label="Image guidance")
                 denoising = gr.Slider(5, 100, value=20, step=1, label="Denoising steps")
+            if status:
+                with gr.Accordion("Guided editors: which are here, how to get the others", open=False):
+                    gr.Markdown(guided.markdown(status))
             controls = model_controls(defaults["models"], outputs=defaults["outputs"])
             study_files = study_input("edit")
             button = gr.Button("Run", variant="primary", elem_id="edit-run")

@@ -1,0 +1,111 @@
+"""The gradualness check: ordered series pass, scrambled or jumping ones are flagged, for every kind."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from propgrad.explain import explain
+from propgrad.gradualness import GradualnessCriteria, assess, summary_line
+from propgrad.interventions import Frames, ParametricEdit, PatchBlend, Region
+from propgrad.models.base import Model
+
+REPO = Path(__file__).resolve().parents[1]
+FRAMES = sorted((REPO / "assets" / "turntable").glob("mug_*.png"))
+CAT = REPO / "assets" / "examples" / "chelsea.jpg"
+
+
+class MeanRed(Model):
+    """A one-output 'model': the mean red channel, enough to run explain without weights."""
+
+    name = "mean red"
+    output_names = ["red"]
+    output_kind = "similarity"
+
+    def predict(self, images):
+        return np.array([[np.asarray(im.convert("RGB"), dtype=float)[..., 0].mean() / 255] for im in images])
+
+
+def _frames():
+    return [Image.open(p).convert("RGB") for p in FRAMES]
+
+
+def test_turntable_in_order_is_gradual_and_shuffled_is_flagged():
+    frames = _frames()
+    assert len(frames) == 36
+    in_order = assess(frames)
+    assert in_order.gradual, in_order.reason
+    order = np.random.default_rng(0).permutation(len(frames))
+    shuffled = assess([frames[i] for i in order])
+    assert not shuffled.gradual
+    assert "not monotone" in shuffled.reason
+    assert shuffled.order_ratio > 0.9 > 0.75 > in_order.order_ratio
+
+
+def test_parametric_and_patch_series_are_gradual():
+    image = Image.open(CAT).convert("RGB").resize((96, 64))
+    for intervention in (ParametricEdit("brightness", stop=0.2, steps=8), ParametricEdit("hue", steps=6),
+                         PatchBlend([REPO / "assets" / "patches" / "rainbow_disc.png"], steps=8)):
+        for series in intervention.series(image):
+            result = assess(series.images)
+            assert result.gradual, (intervention, result.reason)
+            # Hue turns full circle and comes back towards the input: gradual by its order, not monotone.
+            assert result.rho == pytest.approx(1.0) or "hue" in intervention.name
+            assert result.outside_change is None
+
+
+def test_region_edit_reports_no_change_outside_the_mask():
+    image = Image.open(CAT).convert("RGB").resize((64, 48))
+    mask = np.zeros((48, 64), dtype=np.float32)
+    mask[10:30, 20:50] = 1
+    region = Region(ParametricEdit("darken", stop=0.8, steps=6), mask)
+    series = region.series(image)[0]
+    result = assess(series.images, series.mask)
+    assert result.gradual
+    assert result.outside_change == pytest.approx(0.0, abs=1e-6)
+    # The same images judged with a mask that leaves out the edited part see the change outside it.
+    assert assess(series.images, 1 - mask).outside_change > 1
+
+
+def test_a_knob_that_acts_in_one_step_and_a_constant_series_are_flagged():
+    dark, bright = Image.new("RGB", (16, 16), (20, 20, 20)), Image.new("RGB", (16, 16), (220, 220, 220))
+    threshold = assess([dark] * 6 + [bright] * 2)
+    assert not threshold.gradual and "one step" in threshold.reason
+    assert threshold.jump_share == pytest.approx(1.0)
+    constant = assess([dark] * 5)
+    assert not constant.gradual and "hardly change" in constant.reason
+    assert np.isnan(constant.rho)
+
+
+def test_thresholds_are_a_knob():
+    frames = _frames()
+    assert not assess(frames, criteria=GradualnessCriteria(max_order_ratio=0.3)).gradual
+    ramp = [Image.new("RGB", (8, 8), (v, v, v)) for v in (0, 10, 20, 30, 200)]
+    assert not assess(ramp).gradual  # 170 of 200 in the last step
+    assert assess(ramp, criteria=GradualnessCriteria(max_jump_share=0.9)).gradual
+    with pytest.raises(ValueError, match="`min_rho` must be a number in"):
+        GradualnessCriteria(min_rho=2)
+    with pytest.raises(ValueError, match="`images` must be at least 3"):
+        assess(ramp[:2])
+
+
+def test_same_inputs_same_figures():
+    frames = _frames()[::3]
+    a, b = assess(frames, seed=1), assess(frames, seed=1)
+    assert a.order_ratio == b.order_ratio and np.array_equal(a.change, b.change)
+
+
+def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
+    from propgrad import report
+
+    frames = _frames()
+    order = np.random.default_rng(0).permutation(len(frames))
+    for paths in ([str(FRAMES[i]) for i in range(0, 36, 2)], [str(FRAMES[i]) for i in order[:18]]):
+        result = explain(None, Frames(paths, sort_by_name=False), MeanRed(), n_permutations=50)
+        written = report.write_report(result, tmp_path / str(len(list(tmp_path.iterdir()))))
+        data = json.loads(written["json"].read_text())
+        assert isinstance(data["series_gradualness"][0]["gradual"], bool)
+        assert data["all_series_gradual"] == result.gradual == data["series_gradualness"][0]["gradual"]
+        assert written["gradualness"].is_file()
+        assert summary_line(result.gradualness).startswith("gradual: ")
