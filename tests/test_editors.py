@@ -103,7 +103,7 @@ def test_qwen_same_seed_same_series_and_knob_acts(qwen, small_qwen_area):
 
 def test_instruct_pix2pix_editor_keeps_its_batched_sweep(tmp_path):
     from propgrad.interventions.cfg_sweep import cfg_sweep
-    from propgrad.interventions.random_pix2pix import random_instruct_pix2pix
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
 
     pipe = random_instruct_pix2pix("tiny")
     image = _image()

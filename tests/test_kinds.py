@@ -109,7 +109,7 @@ def test_a_new_kind_works_from_a_study_file(noise_kind, photo, tmp_path):
 def test_the_toy_kind_leaves_the_registry_as_it_was(noise_kind):
     assert "noise" in KINDS
     unregister_kind("noise")
-    assert sorted(KINDS) == ["edit", "frames", "instruct-pix2pix", "patch"]
+    assert sorted(KINDS) == ["edit", "frames", "guided-editor", "instruct-pix2pix", "patch"]
 
 
 # -- The rules the fields carry -----------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def test_the_toy_kind_leaves_the_registry_as_it_was(noise_kind):
     (lambda: InstructPix2PixSpec(instruction="x", seeds=(-1,)), "`seeds` must be an integer of at least 0"),
     (lambda: FramesSpec(frames=("a.png", "b.png", "c.png"), region="object"), "`region` does not apply to frames"),
     (lambda: EditSpec(feather=-1), "`feather` must be a number of at least 0"),
-    (lambda: spec_from_dict({"kind": "blend"}), "`kind` must be one of ['edit', 'frames', 'instruct-pix2pix'"),
+    (lambda: spec_from_dict({"kind": "blend"}), "`kind` must be one of ['edit', 'frames', 'guided-editor'"),
     (lambda: spec_from_dict({"kind": "edit", "scale": 0.3}), "unknown key 'scale'; allowed keys: "),
 ])
 def test_each_rule_names_its_argument(build, message):

@@ -26,6 +26,11 @@ def flag_name(field: str, rules) -> str:
     return rules.flag or "--" + field.replace("_", "-")
 
 
+def dest_name(field: str, rules) -> str:
+    # From the flag, not the field: a kind's `model` (--editor-model) must not collide with --model.
+    return flag_name(field, rules).lstrip("-").replace("-", "_")
+
+
 def _kinds(takes_image_only: bool) -> list[type[InterventionSpec]]:
     return [spec for spec in KINDS.values() if spec.takes_image or not takes_image_only]
 
@@ -61,7 +66,7 @@ def add_intervention_flags(parser: argparse.ArgumentParser, *, takes_image_only:
         f"intervention (choose one; default: --{default.selector} {default.options()[default.selector][2]})")
     for spec in kinds:
         rules, kind, _ = spec.options()[spec.selector]
-        group.add_argument(flag_name(spec.selector, rules), dest=spec.selector, help=rules.help_text(),
+        group.add_argument(flag_name(spec.selector, rules), dest=dest_name(spec.selector, rules), help=rules.help_text(),
                              **_argparse_options(rules, kind))
     selectors = {spec.selector for spec in kinds}
     users: dict[str, list[type[InterventionSpec]]] = {}
@@ -77,7 +82,7 @@ def add_intervention_flags(parser: argparse.ArgumentParser, *, takes_image_only:
         defaults = {_shown(s.options()[field][2]) for s in specs if s.options()[field][2] not in (None, ())}
         if len(defaults) == 1:
             text += f" (default: {defaults.pop()})"
-        group.add_argument(flag_name(field, rules), dest=field, default=None, help=text,
+        group.add_argument(flag_name(field, rules), dest=dest_name(field, rules), default=None, help=text,
                            **_argparse_options(rules, kind))
     return group
 
@@ -96,7 +101,8 @@ def add_region_flags(group, *, repeatable: bool = False) -> None:
 def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> InterventionSpec:
     """The spec the flags describe (``fields`` adds e.g. the region); a flag the chosen kind does not take
     is an error naming the kinds that take it. ``absolute_paths`` for a study, which may resume elsewhere."""
-    given = [spec.selector for spec in KINDS.values() if getattr(args, spec.selector, None) is not None]
+    given = [spec.selector for spec in KINDS.values()
+             if getattr(args, dest_name(spec.selector, spec.options()[spec.selector][0]), None) is not None]
     # The kind whose fields hold every selector given: --editor with --instruction is the guided editor.
     chosen = [spec for spec in KINDS.values() if spec.selector in given and set(given) <= set(spec.options())]
     if given and not chosen:
@@ -106,7 +112,7 @@ def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> Intervent
     options = spec.options()
     values = dict(fields)
     for field, (rules, _, _) in options.items():
-        value = getattr(args, field, None)
+        value = getattr(args, dest_name(field, rules), None)
         if field in _NOT_FLAGS or value is None:
             continue
         if absolute_paths and rules.path:
@@ -114,7 +120,8 @@ def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> Intervent
         values[field] = value
     for other in KINDS.values():
         for field, (rules, _, _) in other.options().items():
-            if field not in options and field not in _NOT_FLAGS and getattr(args, field, None) is not None:
+            if field not in options and field not in _NOT_FLAGS and getattr(args, dest_name(field, rules),
+                                                                            None) is not None:
                 flag = flag_name(field, rules)
                 raise ArgumentError(flag, f"does not apply to {flag_name(spec.selector, options[spec.selector][0])}"
                                     f" interventions")
