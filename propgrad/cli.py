@@ -203,6 +203,7 @@ def run_explain(args) -> int:
     from . import report
     from .explain import explain
     from .images import load_image
+    from .reading import paragraph, read_explanation
 
     if args.frames and args.image:
         raise ValueError("give either IMAGE or --frames, not both (frames bring their own images)")
@@ -227,10 +228,12 @@ def run_explain(args) -> int:
                          n_permutations=args.permutations, alpha=args.alpha, seed=args.seed, progress=progress)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
-    for row in report.summary_rows(result):
+    readings = read_explanation(result)
+    for row, one in zip(report.summary_rows(result), readings):
         mark = "significant" if row["significant"] else "not significant"
         print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
-              f"({mark}), prediction flips: {row['flips']}")
+              f"({mark}), prediction flips: {row['flips']}\n    reading: {one.sentence}")
+    print(paragraph(readings))
     for note in result.notes:
         print(f"  note: {note}")
     print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
@@ -269,6 +272,7 @@ def _run_region_comparison(args, image, intervention, models) -> int:
     from .compare import compare_properties
     from .compare_report import write_comparison
     from .progress_bar import fraction_bar
+    from .reading import paragraph, read_comparison
 
     with fraction_bar("compare", enabled=not args.no_progress) as progress:
         comparison = compare_properties(image, _regions(args, intervention), models,
@@ -278,11 +282,13 @@ def _run_region_comparison(args, image, intervention, models) -> int:
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
-    for entry in comparison.scores:
+    readings = read_comparison(comparison)
+    for entry, one in zip(comparison.scores, readings):
         mark = "significant" if entry.significant else "not significant"
         print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
-              f"prediction flips: {entry.flips}")
+              f"prediction flips: {entry.flips}\n    reading: {one.sentence}")
+    print(paragraph(readings))
     for note in comparison.notes:
         print(f"  note: {note}")
     print(f"wrote comparison.json, comparison.csv, comparison.png and one folder per region to "

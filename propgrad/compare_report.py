@@ -7,7 +7,10 @@ masks: resized, global edit), properties (ranked by score, highest first), and `
 property, model and output of interest with
   property, model, output, score (E[|grad_X F|]), pvalue (two-sided shuffle test, +1 corrected),
   pvalue_adjusted (Benjamini-Hochberg over the whole table), significant (pvalue <= alpha, the paper's S),
-  significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words).
+  significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words),
+  reading (in plain words: class, label, text and the curve's numbers; see :mod:`propgrad.reading`).
+``reading`` (top level) is a paragraph naming what moved which model and what did not, ``reading_thresholds``
+the thresholds used.
 ``explanations`` maps each property to its full report (see :mod:`propgrad.report`), ``folders`` to the
 sub-folder holding its strip, curves, null distributions and animation.
 """
@@ -19,7 +22,7 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from . import plots, report
+from . import plots, reading, report
 from .compare import PropertyComparison
 
 FIELDS = ("property", "model", "output", "score", "pvalue", "pvalue_adjusted", "significant",
@@ -40,6 +43,8 @@ def to_dict(comparison: PropertyComparison) -> dict:
     from . import __version__
 
     folders = folder_names(comparison)
+    thresholds = reading.default_thresholds()
+    readings = reading.read_comparison(comparison, thresholds)
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
@@ -48,9 +53,12 @@ def to_dict(comparison: PropertyComparison) -> dict:
         "adjustment": comparison.adjustment,
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
-        "table": [{key: asdict(entry)[key] for key in FIELDS} for entry in comparison.scores],
+        "reading": reading.paragraph(readings),
+        "reading_thresholds": asdict(thresholds),
+        "table": [{**{key: asdict(entry)[key] for key in FIELDS}, "reading": one.to_dict()}
+                  for entry, one in zip(comparison.scores, readings)],
         "folders": folders,
-        "explanations": {name: report.to_dict(result) for name, result in comparison.explanations.items()},
+        "explanations": {name: report.to_dict(result, thresholds) for name, result in comparison.explanations.items()},
     }
 
 

@@ -14,7 +14,12 @@ entry per model with
                      pvalue (two-sided shuffle test, +1 corrected), significant (p <= alpha),
                      correlation (Pearson with the step index; null when undefined), series_scores,
   flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
-  flips_per_series   the same for every series (only with several series).
+  flips_per_series   the same for every series (only with several series),
+  reading            the first scored output's reading in plain words (also in each outputs_of_interest
+                     entry): class (strong, systematic, negligible, abrupt, erratic, none), label ("strong and
+                     systematic"), text ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"), start, end, low,
+                     low_step, high, high_step, jump, jump_step, flip_steps (see :mod:`propgrad.reading`).
+``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
+from . import plots, reading
 from .explain import Explanation, ModelExplanation
 from .score import PredictionFlips
 
@@ -79,7 +84,7 @@ def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
     }
 
 
-def _model_dict(model: ModelExplanation) -> dict:
+def _model_dict(model: ModelExplanation, readings: dict) -> dict:
     first = model.output_of_interest
     entry = {
         "name": model.name,
@@ -100,10 +105,12 @@ def _model_dict(model: ModelExplanation) -> dict:
                 "significant": score.significant,
                 "correlation": _finite_or_none(score.correlation),
                 "series_scores": score.series_scores,
+                "reading": readings[score.output].to_dict(),
             }
             for score in model.scores
         ],
         "flips": _flips_dict(model.flips[0], model.output_names),
+        "reading": readings[first.output].to_dict(),
     }
     if len(model.outputs) > 1:
         entry["series_outputs"] = np.round(model.outputs, 7).tolist()
@@ -111,10 +118,18 @@ def _model_dict(model: ModelExplanation) -> dict:
     return entry
 
 
-def to_dict(explanation: Explanation) -> dict:
-    """The machine-readable report (see the module docstring for the fields)."""
+def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = None) -> dict:
+    """The machine-readable report (see the module docstring for the fields); ``thresholds`` of the readings
+    default to :func:`propgrad.reading.default_thresholds`."""
+    from dataclasses import asdict
+
     from . import __version__
 
+    thresholds = thresholds or reading.default_thresholds()
+    readings = reading.read_explanation(explanation, thresholds)
+    by_model: dict[str, dict] = {}
+    for one in readings:
+        by_model.setdefault(one.model, {})[one.output] = one
     data = {
         "propgrad_version": __version__,
         "intervention": explanation.intervention,
@@ -126,7 +141,9 @@ def to_dict(explanation: Explanation) -> dict:
         "alpha": explanation.alpha,
         "seed": explanation.seed,
         "notes": explanation.notes,
-        "models": [_model_dict(model) for model in explanation.models],
+        "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
+        "reading": reading.paragraph(readings),
+        "reading_thresholds": asdict(thresholds),
     }
     mask = explanation.series[0].mask
     if mask is not None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import report
+from .. import reading, report
 from ..explain import Explanation
 
 RESULT_TTL_S = 3600.0
@@ -79,6 +79,7 @@ def summary_text(explanation: Explanation, notes: Sequence[str] = ()) -> str:
                 f"p = {score.pvalue:.3g} ({verdict})"
             )
     lines.extend(f"- note: {note}" for note in notes)
+    lines.append("\n" + reading.paragraph(reading.read_explanation(explanation)).replace("Reading:", "**Reading:**", 1))
     lines.append(
         "\n*Significant* means the output follows the property systematically (a smooth trend scores far "
         "below shuffled orders: the left tail of the null plot), not that it moves much: compare "
@@ -106,6 +107,8 @@ def comparison_text(comparison, notes: Sequence[str] = ()) -> str:
         f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: "
         f"{first.n_steps} steps each; shuffle test with {comparison.n_permutations:,} permutations, alpha = {comparison.alpha:g}; "
         f"p adjusted for {len(comparison.scores)} tests ({comparison.adjustment}).",
+        "",
+        reading.paragraph(reading.read_comparison(comparison)).replace("Reading:", "**Reading:**", 1),
         "",
         "| property | model | output | E[\\|grad_X F\\|] | p | S | p adjusted | S adjusted | F |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
