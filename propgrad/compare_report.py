@@ -38,8 +38,9 @@ def folder_names(comparison: PropertyComparison) -> dict[str, str]:
     return names
 
 
-def to_dict(comparison: PropertyComparison) -> dict:
-    """The machine-readable comparison (see the module docstring for the fields)."""
+def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dict:
+    """The machine-readable comparison (see the module docstring for the fields); ``settings`` (every setting of
+    the run, as the app records them) are written as they are."""
     from . import __version__
 
     folders = folder_names(comparison)
@@ -59,6 +60,7 @@ def to_dict(comparison: PropertyComparison) -> dict:
                   for entry, one in zip(comparison.scores, readings)],
         "folders": folders,
         "explanations": {name: report.to_dict(result, thresholds) for name, result in comparison.explanations.items()},
+        **({"settings": settings} if settings is not None else {}),
     }
 
 
@@ -75,8 +77,11 @@ def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
 
 
 def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
-                     figures=report.FIGURES) -> dict[str, Path]:
+                     figures=report.FIGURES, settings: dict | None = None) -> dict[str, Path]:
     """Write comparison.json, comparison.csv, comparison.png (and each property's report in a sub-folder).
+
+    ``figures`` names what each property's report draws (see :func:`propgrad.report.write_report`);
+    ``settings`` go into comparison.json.
 
     Examples
     --------
@@ -87,7 +92,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "comparison.json"}
-    paths["json"].write_text(json.dumps(to_dict(comparison), indent=1))
+    paths["json"].write_text(json.dumps(to_dict(comparison, settings), indent=1))
     paths["csv"] = write_csv(comparison, out / "comparison.csv")
     paths["figure"] = plots.save_figure(plots.comparison_figure(comparison), out / "comparison.png")
     if per_property:

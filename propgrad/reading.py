@@ -45,7 +45,8 @@ import numpy as np
 
 THRESHOLDS_ENV = "PROPGRAD_READING_THRESHOLDS"
 
-STRONG, SYSTEMATIC, NEGLIGIBLE, ABRUPT, ERRATIC, NONE = "strong", "systematic", "negligible", "abrupt", "erratic", "none"
+STRONG, SYSTEMATIC, NEGLIGIBLE = "strong", "systematic", "negligible"
+ABRUPT, ERRATIC, NONE = "abrupt", "erratic", "none"
 LABELS = {
     STRONG: "strong and systematic",
     SYSTEMATIC: "small but systematic",
@@ -350,8 +351,9 @@ def short_names(names: Sequence[str]) -> dict[str, str]:
 
     Examples
     --------
-    >>> short_names(["ConvMixer cats vs dogs, unbiased (authors)", "ConvMixer cats vs dogs, dark-cats bias (authors)"])
-    {'ConvMixer cats vs dogs, unbiased (authors)': 'unbiased', 'ConvMixer cats vs dogs, dark-cats bias (authors)': 'dark-cats bias'}
+    >>> names = ["ConvMixer cats vs dogs, unbiased (authors)", "ConvMixer cats vs dogs, dark-cats bias (authors)"]
+    >>> list(short_names(names).values())
+    ['unbiased', 'dark-cats bias']
     """
     names = list(dict.fromkeys(names))
     if len(names) < 2:

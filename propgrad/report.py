@@ -20,6 +20,9 @@ entry per model with
                      systematic"), text ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"), start, end, low,
                      low_step, high, high_step, jump, jump_step, flip_steps (see :mod:`propgrad.reading`).
 ``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
+``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
+interventions (kind, values, region), models (preprocessing, output handling), outputs_of_interest,
+n_permutations, alpha, seed, notes and package versions.
 """
 from __future__ import annotations
 
@@ -118,9 +121,10 @@ def _model_dict(model: ModelExplanation, readings: dict) -> dict:
     return entry
 
 
-def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = None) -> dict:
+def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = None, settings: dict | None = None) -> dict:
     """The machine-readable report (see the module docstring for the fields); ``thresholds`` of the readings
-    default to :func:`propgrad.reading.default_thresholds`."""
+    default to :func:`propgrad.reading.default_thresholds`; ``settings`` (every setting of the run, as the app
+    records them) is written as it is."""
     from dataclasses import asdict
 
     from . import __version__
@@ -148,6 +152,8 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
     mask = explanation.series[0].mask
     if mask is not None:
         data["region"] = {"coverage": round(float(np.mean(mask)), 6)}
+    if settings is not None:
+        data["settings"] = settings
     return data
 
 
@@ -191,12 +197,14 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
 FIGURES = ("strip", "curves", "null", "animation", "region")
 
 
-def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES) -> dict[str, Path]:
+def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None
+                 ) -> dict[str, Path]:
     """Write report.json, curves.csv, strip.png, curves.png, null.png and animation.gif into ``out_dir``
     (and region.png, the region drawn on the input, for an edit restricted to a region).
 
     ``figures`` names the figures to draw (all by default); a caller that shows the curves of several
-    reports in one figure of its own can leave out their "curves" and "animation".
+    reports in one figure of its own can leave out their "curves" and "animation". ``settings`` go into
+    report.json as its ``settings`` field (see :func:`to_dict`).
     """
     unknown = set(figures) - set(FIGURES)
     if unknown:
@@ -204,7 +212,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json"}
-    paths["json"].write_text(json.dumps(to_dict(explanation), indent=1))
+    paths["json"].write_text(json.dumps(to_dict(explanation, settings=settings), indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
     if "strip" in figures:
         # Up to 12 images: a series of 11 (the default region comparison) shows every step, not 10 of them.
