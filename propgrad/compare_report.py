@@ -8,7 +8,10 @@ masks: resized, global edit), properties (ranked by score, highest first), and `
 property, model and output of interest with
   property, model, output, score (E[|grad_X F|]), pvalue (two-sided shuffle test, +1 corrected),
   pvalue_adjusted (Benjamini-Hochberg over the whole table), significant (pvalue <= alpha, the paper's S),
-  significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words).
+  significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words),
+  reading (in plain words: class, label, text and the curve's numbers; see :mod:`propgrad.reading`).
+``reading`` (top level) is a paragraph naming what moved which model and what did not, ``reading_thresholds``
+the thresholds used.
 ``explanations`` maps each property to its full report (see :mod:`propgrad.report`), ``folders`` to the
 sub-folder holding its strip, curves, null distributions and animation.
 """
@@ -18,9 +21,10 @@ import csv
 import json
 import re
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
-from . import html_report, plots, report
+from . import html_report, plots, reading, report
 from .compare import PropertyComparison
 
 FIELDS = ("property", "model", "output", "score", "pvalue", "pvalue_adjusted", "significant",
@@ -36,11 +40,14 @@ def folder_names(comparison: PropertyComparison) -> dict[str, str]:
     return names
 
 
-def to_dict(comparison: PropertyComparison) -> dict:
-    """The machine-readable comparison (see the module docstring for the fields)."""
+def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dict:
+    """The machine-readable comparison (see the module docstring for the fields); ``settings`` (every setting of
+    the run, as the app records them) are written as they are."""
     from . import __version__
 
     folders = folder_names(comparison)
+    thresholds = reading.default_thresholds()
+    readings = reading.read_comparison(comparison, thresholds)
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
@@ -49,9 +56,12 @@ def to_dict(comparison: PropertyComparison) -> dict:
         "adjustment": comparison.adjustment,
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
-        "table": [table_row(entry) for entry in comparison.scores],
+        "reading": reading.paragraph(readings),
+        "reading_thresholds": asdict(thresholds),
+        "table": [{**table_row(entry), "reading": one.to_dict()} for entry, one in zip(comparison.scores, readings)],
         "folders": folders,
-        "explanations": {name: report.to_dict(result) for name, result in comparison.explanations.items()},
+        "explanations": {name: report.to_dict(result, thresholds) for name, result in comparison.explanations.items()},
+        **({"settings": settings} if settings is not None else {}),
     }
 
 
@@ -75,9 +85,12 @@ def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
 
 
 def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
-                     figures=report.FIGURES) -> dict[str, Path]:
+                     figures=report.FIGURES, settings: dict | None = None) -> dict[str, Path]:
     """Write comparison.json, comparison.csv, comparison.png, report.html (and each property's report in a
     sub-folder; report.html shows them all).
+
+    ``figures`` names what each property's report draws (see :func:`propgrad.report.write_report`);
+    ``settings`` go into comparison.json.
 
     Examples
     --------
@@ -87,7 +100,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = to_dict(comparison)
+    data = to_dict(comparison, settings)
     paths = {"json": out / "comparison.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(comparison, out / "comparison.csv")

@@ -342,27 +342,154 @@ def save_figure(figure: Figure, path: str | Path, dpi: int = 110) -> Path:
     return path
 
 
+def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 250) -> Path:
+    """Frames -> an animated GIF (or WebP, by suffix), looping.
+
+    GIF frames are quantised with Pillow's fast octree, each with its own palette: Pillow's default
+    (median cut) cost about 1 s per frame of a side-by-side comparison, this a few milliseconds.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        frames = [frame.convert("RGB").quantize(colors=255, method=Image.Quantize.FASTOCTREE) for frame in frames]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    return path
+
+
+def caption_frame(image: Image.Image, caption: str, short: str | None = None, max_side: int = 320) -> Image.Image:
+    """A copy of ``image`` at most ``max_side`` px, with ``caption`` (or ``short`` where it does not fit) in a black
+    band at the top, sized to the frame so that small frames still read."""
+    frame = image.convert("RGB")
+    frame.thumbnail((max_side, max_side))
+    size = max(10, frame.width // 22)
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(frame)
+    if short is not None and draw.textlength(caption, font=font) > frame.width - 6:
+        caption = short
+    draw.rectangle((0, 0, frame.width, size + 4), fill=(0, 0, 0))
+    draw.text((3, 2), caption, fill=(255, 255, 255), font=font)
+    return frame
+
+
 def save_animation(explanation: Explanation, path: str | Path, duration_ms: int = 250, series_index: int = 0,
                    max_side: int = 320) -> Path:
     """Animated GIF (or WebP, by suffix) of one series with the step and property value drawn in."""
     series = explanation.series[series_index]
-    frames = []
-    for index, (image, value) in enumerate(zip(series.images, series.values)):
-        frame = image.copy()
-        frame.thumbnail((max_side, max_side))
-        # Caption sized to the frame, and shortened to what fits: small frames still read.
-        size = max(9, frame.width // 22)
-        font = ImageFont.load_default(size=size)
-        draw = ImageDraw.Draw(frame)
-        caption = f"step {index}: {explanation.property_name} = {_format_value(value)}"
-        if draw.textlength(caption, font=font) > frame.width - 6:
-            caption = f"step {index}: {_format_value(value)}"
-        draw.rectangle((0, 0, frame.width, size + 4), fill=(0, 0, 0))
-        draw.text((3, 2), caption, fill=(255, 255, 255), font=font)
-        frames.append(frame)
-    path = Path(path)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
-    return path
+    frames = [caption_frame(image, f"step {index}: {explanation.property_name} = {_format_value(value)}",
+                            f"step {index}: {_format_value(value)}", max_side)
+              for index, (image, value) in enumerate(zip(series.images, series.values))]
+    return save_gif(frames, path, duration_ms)
+
+
+def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: int = 6, series_index: int = 0,
+                  thumb: int = 200, title: str | None = None, show_region: bool = True) -> Image.Image:
+    """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
+    rows of ``per_row``, each labelled below with its step and property value, the title at the top left.
+
+    A region edit's series gets the region's border drawn on every image, as in :func:`image_strip`.
+
+    Examples
+    --------
+    >>> strip_picture(explanation).save("strip.png")  # doctest: +SKIP
+    """
+    series = explanation.series[series_index]
+    indices = strip_indices(len(series), max_images)
+    first = series.images[0]
+    width = thumb
+    height = max(1, round(thumb * first.height / first.width))
+    if height > thumb:  # portrait images: the long side is `thumb`
+        width, height = max(1, round(thumb * first.width / first.height)), thumb
+    border = None
+    if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
+        small = np.asarray(Image.fromarray(np.asarray(series.mask, dtype=np.float32), "F").resize((width, height)))
+        border = _outline(small, 3)
+    font = ImageFont.load_default(size=15)
+    title_font = ImageFont.load_default(size=17)
+    gap, band, title_band = 6, 42, 28
+    columns = min(per_row, len(indices))
+    rows = -(-len(indices) // columns)
+    canvas = Image.new("RGB", (columns * (width + gap) - gap + 8, title_band + rows * (height + band)), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 4), title if title is not None else strip_title(explanation, series_index), fill="black",
+              font=title_font)
+    for number, index in enumerate(indices):
+        left = 4 + (number % columns) * (width + gap)
+        top = title_band + (number // columns) * (height + band)
+        pixels = np.asarray(series.images[index].convert("RGB").resize((width, height), Image.Resampling.BILINEAR))
+        if border is not None:
+            pixels = pixels.copy()
+            pixels[border] = REGION_COLOUR
+        canvas.paste(Image.fromarray(pixels), (left, top))
+        for line, text in enumerate((f"step {index}", _format_value(series.values[index]))):
+            draw.text((left + width / 2, top + height + 3 + 18 * line), text, fill="black", font=font, anchor="ma")
+    return canvas
+
+
+def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
+    """Pictures one under the other on white, left-aligned."""
+    height = sum(p.height for p in pictures) + gap * (len(pictures) - 1)
+    canvas = Image.new("RGB", (max(p.width for p in pictures), height), "white")
+    top = 0
+    for picture in pictures:
+        canvas.paste(picture, (0, top))
+        top += picture.height + gap
+    return canvas
+
+
+def comparison_curves(comparison, short_names: dict[str, str] | None = None, max_columns: int = 4) -> Figure:
+    """Every property's curves side by side on one y axis: each model keeps its colour across the panels, one
+    legend below. The lean figure the app shows at once (the images are in the strips above it; the scores in
+    the table): no constrained layout, which cost more than the drawing.
+
+    Examples
+    --------
+    >>> save_figure(comparison_curves(comparison), "curves.png")  # doctest: +SKIP
+    """
+    names = list(comparison.explanations)[:max_columns]
+    pairs = [(m.name, s.output) for m in comparison.explanations[names[0]].models for s in m.scores]
+    several_outputs = len({output for _, output in pairs}) > 1
+    short = short_names or {}
+    panel = 3.6 if len(names) > 1 else 6.0
+    legend_rows = len(pairs) + 1
+    bottom_in = 0.75 + 0.19 * legend_rows
+    figure = Figure(figsize=(panel * len(names) + 0.9, 3.0 + bottom_in + 0.45))
+    height = figure.get_figheight()
+    figure.subplots_adjust(left=0.75 / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
+                           bottom=bottom_in / height, wspace=0.08)
+    axes = figure.subplots(1, len(names), squeeze=False, sharey=True)[0]
+    handles = {}
+    binary = False
+    for axis, name in zip(axes, names):
+        result = comparison.explanations[name]
+        x = np.arange(result.n_steps)
+        for colour, (model, score) in enumerate((m, s) for m in result.models for s in m.scores):
+            tint = _COLOURS[colour % len(_COLOURS)]
+            mean, _ = model.mean_curve(score.index)
+            label = short.get(model.name, model.name) + (f": {score.output}" if several_outputs else "")
+            handles[label] = axis.plot(x, mean, marker="o", markersize=3.5, color=tint, label=label)[0]
+            for flips in model.flips[:1]:
+                if flips.flip_steps:
+                    axis.scatter(x[flips.flip_steps], mean[flips.flip_steps], marker="v", s=55, color=tint,
+                                 edgecolor="black", zorder=5)
+            binary = binary or draws_threshold(model)
+        if binary:
+            axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+        ticks = strip_indices(result.n_steps, 6)
+        axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=9)
+        axis.tick_params(axis="y", labelsize=9)
+        axis.grid(alpha=0.3)
+        axis.set_title(_wrap(name, 44), fontsize=10.5, loc="left")
+        axis.set_xlabel(_wrap(result.property_name, 48), fontsize=9)
+    axes[0].set_ylabel("model output", fontsize=10)
+    labels = list(handles)
+    entries = [handles[label] for label in labels]
+    if binary:
+        entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
+        labels.append("decision threshold 0.5")
+    entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
+    labels.append("prediction flips")
+    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.01),
+                  fontsize=9, frameon=False, ncols=1 if len(names) == 1 else min(2, len(labels)))
+    return figure
 
 
 def comparison_figure(comparison, max_columns: int = 4) -> Figure:

@@ -15,7 +15,15 @@ entry per model with
                      pvalue (two-sided shuffle test, +1 corrected), significant (p <= alpha),
                      correlation (Pearson with the step index; null when undefined), series_scores,
   flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
-  flips_per_series   the same for every series (only with several series).
+  flips_per_series   the same for every series (only with several series),
+  reading            the first scored output's reading in plain words (also in each outputs_of_interest
+                     entry): class (strong, systematic, negligible, abrupt, erratic, none), label ("strong and
+                     systematic"), text ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"), start, end, low,
+                     low_step, high, high_step, jump, jump_step, flip_steps (see :mod:`propgrad.reading`).
+``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
+``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
+interventions (kind, values, region), models (preprocessing, output handling), outputs_of_interest,
+n_permutations, alpha, seed, notes and package versions.
 all_series_gradual whether every series changes gradually (:mod:`propgrad.gradualness`), and
 series_gradualness one entry per series: gradual (bool), reason (why not; "" when gradual), rho
                    (Spearman of the change with the step), jump_share (largest single step / all),
@@ -35,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import html_report, plots
+from . import html_report, plots, reading
 from .explain import Explanation, ModelExplanation
 from .score import PredictionFlips
 
@@ -87,7 +95,7 @@ def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
     }
 
 
-def _model_dict(model: ModelExplanation) -> dict:
+def _model_dict(model: ModelExplanation, readings: dict) -> dict:
     first = model.output_of_interest
     entry = {
         "name": model.name,
@@ -108,10 +116,12 @@ def _model_dict(model: ModelExplanation) -> dict:
                 "significant": score.significant,
                 "correlation": _finite_or_none(score.correlation),
                 "series_scores": score.series_scores,
+                "reading": readings[score.output].to_dict(),
             }
             for score in model.scores
         ],
         "flips": _flips_dict(model.flips[0], model.output_names),
+        "reading": readings[first.output].to_dict(),
     }
     if len(model.outputs) > 1:
         entry["series_outputs"] = np.round(model.outputs, 7).tolist()
@@ -119,10 +129,19 @@ def _model_dict(model: ModelExplanation) -> dict:
     return entry
 
 
-def to_dict(explanation: Explanation) -> dict:
-    """The machine-readable report (see the module docstring for the fields)."""
+def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = None, settings: dict | None = None) -> dict:
+    """The machine-readable report (see the module docstring for the fields); ``thresholds`` of the readings
+    default to :func:`propgrad.reading.default_thresholds`; ``settings`` (every setting of the run, as the app
+    records them) is written as it is."""
+    from dataclasses import asdict
+
     from . import __version__
 
+    thresholds = thresholds or reading.default_thresholds()
+    readings = reading.read_explanation(explanation, thresholds)
+    by_model: dict[str, dict] = {}
+    for one in readings:
+        by_model.setdefault(one.model, {})[one.output] = one
     data = {
         "propgrad_version": __version__,
         "intervention": explanation.intervention,
@@ -134,7 +153,9 @@ def to_dict(explanation: Explanation) -> dict:
         "alpha": explanation.alpha,
         "seed": explanation.seed,
         "notes": explanation.notes,
-        "models": [_model_dict(model) for model in explanation.models],
+        "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
+        "reading": reading.paragraph(readings),
+        "reading_thresholds": asdict(thresholds),
         "all_series_gradual": explanation.gradual,
         "series_gradualness": [{"label": series.label, **result.to_dict()}
                                for series, result in zip(explanation.series, explanation.gradualness)],
@@ -142,6 +163,8 @@ def to_dict(explanation: Explanation) -> dict:
     mask = explanation.series[0].mask
     if mask is not None:
         data["region"] = {"coverage": round(float(np.mean(mask)), 6)}
+    if settings is not None:
+        data["settings"] = settings
     return data
 
 
@@ -220,7 +243,8 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
     return drawn, failed
 
 
-def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES) -> dict[str, Path]:
+def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None
+                 ) -> dict[str, Path]:
     """Write report.json, curves.csv, strip.png, curves.png, null.png, gradualness.png, animation.gif and
     report.html into ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a
     region).
@@ -228,20 +252,21 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES)
     ``figures`` names the figures to draw (all by default); a caller that shows the curves of several
     reports in one figure of its own can leave out their "curves" and "animation". A figure that fails
     to draw is left out with a warning, and report.html (one self-contained page: input, figures, the
-    table, settings, versions) says which and why.
+    table, settings, versions) says which and why. ``settings`` go into report.json as its ``settings``
+    field (see :func:`to_dict`).
 
     Examples
     --------
     >>> paths = write_report(explanation, "report/")  # doctest: +SKIP
     >>> sorted(paths)  # doctest: +SKIP
-    ['animation', 'csv', 'curves', 'html', 'json', 'null', 'strip']
+    ['animation', 'csv', 'curves', 'gradualness', 'html', 'json', 'null', 'strip']
     """
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise ValueError(f"`figures`: unknown {sorted(unknown)}; choose from {list(FIGURES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = to_dict(explanation)
+    data = to_dict(explanation, settings=settings)
     paths = {"json": out / "report.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")

@@ -45,7 +45,7 @@ def test_api_names_are_stable(server):
 def test_patch_over_http_matches_a_direct_call(server, progress):
     result = call_patch(server, **patch_payload())
     summary, table = result[0], result[4]
-    assert "E[|grad_X F|] =" in summary and "p = " in summary
+    assert "**Reading:**" in summary and "E[\\|grad_X F\\|]" in summary
     direct = run_patch(str(CHELSEA), ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], None, 224,
                                   MEAN, STD, "", "", 2000, 0.01, progress=progress)
     assert [row[:4] for row in table["data"]] == [row[:4] for row in direct[4]]
@@ -90,7 +90,7 @@ def test_bad_upload_via_api_gives_message_and_server_keeps_serving(server, tmp_p
         call_patch(server, **patch_payload(patches=()))
     assert "`patches` is empty" in str(caught.value)
     result = call_patch(server, **patch_payload(steps=3))
-    assert "p = " in result[0]
+    assert "Reading:" in result[0]
 
 
 def test_turntable_over_http_with_uploaded_frames(server):
@@ -110,8 +110,9 @@ def test_readme_api_snippet_runs(server):
     snippet = snippet.replace("http://127.0.0.1:7860/", server).replace("print(summary)", "")
     namespace: dict = {}
     exec(compile(snippet.replace('"assets/', f'"{ROOT}/assets/'), "README.md", "exec"), namespace)
-    assert "E[|grad_X F|] =" in namespace["summary"]
-    assert len(namespace["table"]["data"]) == 1
+    assert "**Reading:**" in namespace["summary"] and "properties compared" in namespace["summary"]
+    assert len(namespace["table"]["data"]) >= 2  # the first tab's default: two regions, each model a row
+    assert "Reading:" in namespace["patched"]
 
 
 def test_uploads_over_the_size_limit_are_refused(server, tmp_path):
@@ -126,4 +127,15 @@ def test_uploads_over_the_size_limit_are_refused(server, tmp_path):
     with big.open("rb") as handle:
         response = httpx.post(f"{server}gradio_api/upload", files={"files": ("big.png", handle)}, timeout=60)
     assert response.status_code == 413, response.text[:200]
-    assert "p = " in call_patch(server, **patch_payload(steps=3))[0]  # still serving
+    assert "Reading:" in call_patch(server, **patch_payload(steps=3))[0]  # still serving
+
+
+def test_every_optional_api_input_has_the_tabs_default(server):
+    client = Client(server, verbose=False)
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for name in ("/edit", "/patch", "/turntable"):
+        missing = [p["parameter_name"] for p in info[name]["parameters"] if not p["parameter_has_default"]]
+        assert not missing, (name, missing)
+    # Only the image: the tab's default example on that image.
+    result = client.predict(image=handle_file(str(ROOT / "assets" / "examples" / "coffee.jpg")), api_name="/patch")
+    assert "**Reading:**" in result[0] and Path(result[6]).name.startswith("propgrad-coffee-")

@@ -67,7 +67,7 @@ def turntable_call(progress, **overrides):
 
 def check_outputs(outputs, n_rows):
     summary, strip, animation, curves, table, null, bundle = outputs
-    assert "E[|grad_X F|] =" in summary and "p = " in summary
+    assert "**Reading:**" in summary and "E[\\|grad_X F\\|]" in summary  # the reading, then the one table
     assert len(table) == n_rows
     for row in table:
         assert row[2] >= 0 and 0 < row[3] <= 1
@@ -127,7 +127,7 @@ def test_uploaded_torchscript_runs_side_by_side(progress, tiny_torchscript):
     outputs = patch_call(progress, **model_args(files=[str(tiny_torchscript)], input_size=64,
                                                             class_names="red, green, blue"))
     models = [row[0] for row in outputs[4]]
-    assert models == [IMAGENET, "tiny (uploaded)"]
+    assert models == [IMAGENET, "tiny.pt (uploaded)"]
     assert outputs[4][1][1] in {"red", "green", "blue"}
 
 
@@ -143,7 +143,7 @@ def test_a_one_logit_upload_said_to_return_logits(progress, tmp_path):
     arguments = dict(bundled=[], files=[str(path)], input_size=32, mean="0, 0, 0", std="1, 1, 1", class_names="red",
                      outputs="all")
     outputs = patch_call(progress, **arguments, outputs_are="logits")
-    assert [row[:2] for row in outputs[4]] == [["red (uploaded)", "not red"], ["red (uploaded)", "red"]]
+    assert [row[:2] for row in outputs[4]] == [["red.pt (uploaded)", "not red"], ["red.pt (uploaded)", "red"]]
     assert outputs[4][0][2] == pytest.approx(outputs[4][1][2])  # |d(1 - p)| = |dp|
     with pytest.raises(gr.Error, match="--outputs-are logits; in the app 'Uploaded models return: logits'"):
         patch_call(progress, **arguments, outputs_are="auto")
@@ -307,7 +307,7 @@ def test_unexpected_errors_are_logged_and_shown_generically(progress, monkeypatc
     def boom(*args, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr(results, "write_results", boom)
+    monkeypatch.setattr(results, "show", boom)
     with pytest.raises(gr.Error) as caught:
         patch_call(progress, **model_args(permutations=1000))
     assert caught.value.message == shared.GENERIC_ERROR
@@ -385,7 +385,7 @@ def test_uploaded_convmixer_with_blank_preprocessing_uses_its_own(progress):
                         **model_args(bundled=(), files=[str(AUTHORS / "convmixer_unbiased.pth")], input_size=None,
                                      mean="", std=""))
     row = outputs[4][0]
-    assert row[0] == "convmixer_unbiased (uploaded)" and row[1] == "cat"
+    assert row[0] == "convmixer_unbiased.pth (uploaded)" and row[1] == "cat"
 
 
 def test_review_cases_that_must_work(progress):
@@ -465,11 +465,11 @@ def test_a_misspelt_output_stops_the_run_in_the_app(progress):
 def test_an_emptied_input_size_box_means_from_the_file(progress, tiny_torchscript):
     # Browsers send 0 for a number box the user cleared.
     outputs = patch_call(progress, **model_args(bundled=[], files=[str(tiny_torchscript)], input_size=0))
-    assert outputs[4][0][0] == "tiny (uploaded)"
+    assert outputs[4][0][0] == "tiny.pt (uploaded)"
 
 
-@pytest.mark.parametrize("editor, shown", [("InstructPix2Pix", (True, True, False)),
-                                           ("parametric: hue", (False, False, True))])
+@pytest.mark.parametrize("editor, shown", [("InstructPix2Pix", (True, True, False, True)),
+                                           ("parametric: hue", (False, False, True, False))])
 def test_only_the_chosen_editors_settings_are_shown(editor, shown):
     updates = edit_tab.show_editor_settings(edit_tab.IP2P if editor == "InstructPix2Pix" else editor)
     assert tuple(update["visible"] for update in updates) == shown
@@ -808,3 +808,93 @@ def test_an_unreadable_mask_upload_names_the_box(progress, tmp_path):
 def test_the_app_denies_server_paths_until_it_knows_where_it_serves():
     settings.configure_serving(None)
     assert not settings.local_paths_allowed()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The answer first, then the rest; what report.json records; uploads checked on upload
+
+
+def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
+    outputs = shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0,
+                                                       [IMAGENET], progress=progress)
+    summary, strip, animation, curves, table, null, bundle, run, error = outputs
+    assert "**Reading:**" in summary and strip and curves and len(table) == 1
+    assert animation is None and null is None and bundle is None  # not drawn yet: the answer is on the page first
+    animation, null, bundle = shared.finish_run(run)
+    with Image.open(animation) as gif:
+        assert gif.n_frames == 4
+    assert Image.open(null).format == "PNG" and Path(bundle).name == "propgrad-chelsea-patch-blend.zip"
+    assert error == gr.update(value="", visible=False)
+    # A bad box: the message once, beside the form; the old result cleared.
+    failed = shared.shown_first(patch_tab.run_patch)(CHELSEA, [], None, progress=progress)
+    assert failed[0] == shared.FAILED and failed[1:8] == (None,) * 7
+    assert failed[8]["visible"] and "`patches` is empty" in failed[8]["value"]
+    # A study answers in one go: nothing follows.
+    assert shared.finish_run(None) == (gr.skip(), gr.skip(), gr.skip())
+
+
+def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript):
+    outputs = edit_call(progress, editor="parametric: darken", edit_end=0.6, regions=["painted or uploaded mask"],
+                        painted=_painted(True), **model_args(files=[str(tiny_torchscript)], input_size=32,
+                                                              permutations=300, alpha=0.05))
+    assert Path(outputs[6]).name == "propgrad-chelsea-darken-edit-in-the-painted-region.zip"
+    with zipfile.ZipFile(outputs[6]) as archive:
+        report = json.loads(archive.read("report.json"))
+    recorded = report["settings"]
+    assert recorded["input"]["file"] == "chelsea.jpg" and len(recorded["input"]["sha256"]) == 64
+    (name, intervention), = recorded["interventions"].items()
+    assert intervention["type"] == "Region" and intervention["intervention"]["kind"] == "darken"
+    assert intervention["intervention"]["stop"] == 0.6 and 0 < intervention["mask"]["mean"] < 1
+    assert [model["name"] for model in recorded["models"]] == [IMAGENET, "tiny.pt (uploaded)"]
+    uploaded = recorded["models"][1]
+    assert uploaded["preprocessing"]["size"] == [32, 32] and uploaded["preprocessing"]["mean"] == [0.485, 0.456, 0.406]
+    assert "output_handling" in uploaded
+    assert (recorded["n_permutations"], recorded["alpha"], recorded["seed"]) == (300, 0.05, 0)
+    assert {"propgrad", "numpy", "torch", "gradio"} <= set(recorded["packages"])
+    assert report["models"][0]["reading"]["label"] in outputs[0]
+
+
+def test_a_comparison_zip_has_every_propertys_curves_and_gif(progress):
+    outputs = edit_call(progress, editor="parametric: lighten", edit_end=0.8, regions=["whole image",
+                        "painted or uploaded mask"], painted=_painted(True), **model_args(permutations=300))
+    assert Path(outputs[6]).name == "propgrad-chelsea-lighten-whole-image-vs-painted-region.zip"
+    with zipfile.ZipFile(outputs[6]) as archive:
+        names = set(archive.namelist())
+        comparison = json.loads(archive.read("comparison.json"))
+    for folder in comparison["folders"].values():
+        assert {f"{folder}/curves.png", f"{folder}/animation.gif", f"{folder}/report.json"} <= names
+    assert comparison["reading"].startswith("Reading: ") and comparison["settings"]["input"]["file"] == "chelsea.jpg"
+    assert all("reading" in row for row in comparison["table"])
+
+
+def test_an_upload_is_checked_when_it_arrives(tiny_torchscript, tmp_path):
+    ready = shared.check_uploaded_models([str(tiny_torchscript)], None, "", "", "", "auto")
+    assert "ready: **tiny.pt (uploaded)**, 3 outputs" in ready and "224x224" in ready
+    refused = shared.check_uploaded_models([_text_file(tmp_path, "notes.pt")], None, "", "", "", "auto")
+    assert refused.startswith("**Cannot use this upload:**") and "notes.pt" in refused
+    assert shared.check_uploaded_models([_text_file(tmp_path, "model.pkl")], None, "", "", "", "auto").startswith(
+        "**Cannot use this upload:** `model file`")
+
+
+def test_each_tab_default_is_computed_once_and_shared(monkeypatch):
+    from propgrad.app import defaults
+
+    calls = []
+    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": lambda: calls.append(1) or ("answer",)})
+    monkeypatch.setattr(defaults, "_READY", {"demo": __import__("threading").Event()})
+    monkeypatch.setattr(defaults, "_RESULTS", {})
+    monkeypatch.setattr(defaults, "_STARTED", __import__("threading").Event())
+    thread = defaults.start(lambda: True)
+    thread.join(30)
+    assert [defaults.result("demo", ("press Run",)) for _ in range(3)] == [("answer",)] * 3 and calls == [1]
+    assert defaults.result("no such tab", ("press Run",)) == ("press Run",)
+
+
+@pytest.mark.parametrize("tab", [edit_tab, patch_tab])
+def test_examples_are_whole_presets(tab):
+    rows, labels = (tab.edit_examples() if tab is edit_tab else tab.patch_examples())
+    assert len(rows) == len(labels) and len({len(row) for row in rows}) == 1
+    if tab is edit_tab:
+        coffee = next(row for row in rows if row[0].endswith("coffee.jpg"))
+        assert coffee[5] == [IMAGENET] and coffee[6] == ""  # the ImageNet classifier on its predicted class
+        assert all(row[5] for row in rows)  # every preset names its models

@@ -1,6 +1,7 @@
 """The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -8,6 +9,7 @@ import os
 import gradio as gr
 
 from .. import paths
+from . import defaults, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -15,12 +17,15 @@ from .zerogpu import use_zero_gpu
 log = logging.getLogger("propgrad.app")
 
 INTRO = """# propgrad: local interventional explanations
-Change one property of one image step by step, run every model on every step, and measure how strongly and how
-systematically each output follows: the expected property gradient magnitude
-**E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing), its shuffle-test p-value
-(two-sided, 10,000 permutations by default) and where the prediction flips.
-Method: Penzel & Denzler, *Locally Explaining Prediction Behavior via Gradual Interventions and Measuring
-Property Gradients*, WACV 2026."""
+Change one property of one image step by step and see whether each model's prediction follows it."""
+METHOD = """Every model runs on every step; each output of interest gets the expected property gradient magnitude
+**E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing: 0.01 = one percentage point
+per step), its shuffle-test p-value (two-sided, 10,000 permutations by default; *significant* = systematic, not
+large) and where the prediction flips. Each row is also read in plain words: *strong and systematic*, *small but
+systematic*, *systematic but negligible* (significant, but under 0.001), *abrupt* (one step carries the change, or
+a flip without a systematic trend), *erratic* or *no measurable effect* (thresholds: `propgrad.reading.Thresholds`).
+Method: Penzel & Denzler, *Locally Explaining Prediction Behavior via Gradual Interventions and Measuring Property
+Gradients*, WACV 2026."""
 
 
 def build_demo() -> gr.Blocks:
@@ -31,22 +36,52 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="propgrad: local interventional explanations", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
+        with gr.Accordion("How the answer is computed and read", open=False):
+            gr.Markdown(METHOD)
+        results = {}
         with gr.Tab("Diffusion & region edits"):
-            edit.build_edit_tab(ip2p)
+            results["edit"] = edit.build_edit_tab(ip2p)
         with gr.Tab("Patch blending"):
-            patch.build_patch_tab()
+            results["patch"] = patch.build_patch_tab()
         with gr.Tab("Turntable frames (CLIP)"):
-            turntable.build_turntable_tab()
+            results["turntable"] = turntable.build_turntable_tab()
         if variants:
             with gr.Tab("Training dynamics"):
                 dynamics.build_dynamics_tab(variants)
+        # Each tab opens with its default example's result: computed once per process after start-up
+        # (defaults.start, from launch), the same for every visitor.
+        for tab, module in (("edit", edit), ("patch", patch), ("turntable", turntable)):
+            defaults.register(tab, module.default_result)
+            outputs = results[tab]
+            placeholder = (shared.PRESS_RUN, *[None] * (len(outputs) - 1))
+            demo.load(functools.partial(defaults.result, tab, placeholder), None, outputs, api_visibility="private",
+                      show_progress="minimal")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
 
 # Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
 # squeezing every cell to one letter per line.
-CSS = ".prose table { display: block; overflow-x: auto; } .prose th, .prose td { white-space: nowrap; }"
+CSS = """
+.prose table { display: block; overflow-x: auto; }
+.prose th, .prose td { white-space: nowrap; }
+/* The result's one table: the page's font; words wrap (the reading gets the room), numbers never break. */
+.result-summary table { font-family: var(--font); font-size: var(--text-md); }
+.result-summary td:nth-child(-n+3), .result-summary th:nth-child(-n+3) { white-space: normal; }
+.result-summary td:nth-child(3), .result-summary th:nth-child(3) { min-width: 15em; }
+.result-summary .scroll-hint { display: none; font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+.form-error, .form-error * { color: #b42318 !important; }
+/* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
+@media (max-width: 720px) {
+  .result-summary .scroll-hint { display: block; }
+  .result-wide img { min-width: 620px; max-width: none; }
+  .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
+  /* Run stays in reach on a phone, however long the form. */
+  .run-button { position: fixed !important; left: 12px; right: 12px; bottom: 10px; width: auto !important;
+                z-index: 50; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); }
+  .gradio-container { padding-bottom: 72px !important; }
+}
+"""
 
 
 MCP_ENV = "PROPGRAD_MCP"
@@ -89,4 +124,7 @@ def launch(demo: gr.Blocks, **overrides):
     if share is None:  # gradio's own default: GRADIO_SHARE
         share = os.environ.get("GRADIO_SHARE", "").strip().lower() in ("1", "true", "yes")
     configure_serving(host, share=bool(share))
+    # Right after the server answers: load the default models and the segmenter and compute every tab's default
+    # example in the background, so that the page opens with an answer and the first click is warm.
+    defaults.start(lambda: bool(getattr(demo, "is_running", False)))
     return demo.launch(**kwargs)

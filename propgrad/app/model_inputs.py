@@ -43,9 +43,10 @@ def uploaded_settings(paths: Sequence[str], *, input_size, mean, std, class_name
         raise ValueError(f"`std` must be positive, got {std!r}")
     labels = []
     for number, path in enumerate(paths):
-        label = f"{Path(path).stem} (uploaded)"
-        if any(Path(other).stem == Path(path).stem for other in paths[:number]):
-            label = f"{Path(path).stem} (uploaded {number + 1})"  # same file name from another folder
+        # Named by file name ("model.pt2"), so that model.pt and model.pt2 stay apart.
+        label = f"{Path(path).name} (uploaded)"
+        if any(Path(other).name == Path(path).name for other in paths[:number]):
+            label = f"{Path(path).name} (uploaded {number + 1})"  # the same file name from another folder
         labels.append(label)
     return dict(files=tuple(paths), file_labels=tuple(labels), input_size=size and (size, size), mean=mean_values,
                 std=std_values, class_names=parse_names(class_names, name="class names") or None,

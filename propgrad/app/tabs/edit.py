@@ -14,8 +14,8 @@ from ..settings import CONCURRENCY
 from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds, shown
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
-from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
-                      study_input)
+from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
+                      study_input, run_button, wire_run)
 from ..study import study_for_app
 
 log = logging.getLogger("propgrad.app")
@@ -36,9 +36,9 @@ def instruct_pix2pix_status() -> tuple[bool, str]:
         available = False
     if available:
         return True, "InstructPix2Pix weights found: instruction-based edits are available."
-    return False, ("InstructPix2Pix weights (`timbrooks/instruct-pix2pix`) are not on this machine, so only the "
-                   "parametric edits below are available. On a machine with internet access, or with the "
-                   "weights in the Hugging Face cache, the instruction editor appears here.")
+    return False, ("InstructPix2Pix weights (timbrooks/instruct-pix2pix) are not on this machine, so only the "
+                   "parametric edits are available; with the weights in the Hugging Face cache the instruction editor "
+                   "appears here.")
 
 
 IP2P = "InstructPix2Pix (instruction)"
@@ -104,9 +104,9 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
 
 @friendly_errors
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
-             edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
-             hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None, mask_file=None, study_files=None,
-             progress=gr.Progress()):
+             edit_end, bundled, files=None, input_size=None, mean="", std="", class_names="", outputs="",
+             n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None,
+             mask_file=None, study_files=None, progress=gr.Progress()):
     """Explain which property of an image a classifier relies on: edit it step by step and score each model.
 
     Darkens, recolours, blurs, rotates... the image (or edits it by a text instruction with InstructPix2Pix
@@ -174,10 +174,23 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     return compare_for_app(picture, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
 
 
+def _quiet(*args, **kwargs) -> None:
+    """Progress of a run nobody watches."""
+
+
+def default_result(progress=_quiet) -> tuple:
+    """The tab's default example through its own handler: what the page shows on load (and the bench times)."""
+    d = edit_defaults()
+    return run_edit(d["image"], "make the fur white", d["editor"], 15, 2.5, d["steps"], 20, "0", d["edit_end"],
+                    d["models"], outputs=d["outputs"], regions=d["regions"], progress=progress)
+
+
 def show_editor_settings(editor: str):
-    """Visibility of (instruction, diffusion settings, edit end value) for the chosen editor."""
+    """Visibility of (instruction, diffusion settings, edit end value, seeds) for the chosen editor: a parametric
+    edit is the same for every seed, so its seed box is hidden (the shuffle test then uses seed 0)."""
     diffusion = editor == IP2P or bool(guided.name_of(editor))
-    return gr.update(visible=diffusion), gr.update(visible=diffusion), gr.update(visible=not diffusion)
+    return (gr.update(visible=diffusion), gr.update(visible=diffusion), gr.update(visible=not diffusion),
+            gr.update(visible=diffusion))
 
 
 def show_mask_inputs(regions):
@@ -191,25 +204,45 @@ def canvas_for(image):
     return {"background": image, "layers": [], "composite": image}
 
 
-def build_edit_tab(ip2p: tuple[bool, str]) -> None:
+def edit_examples() -> tuple[list[list], list[str]]:
+    """Whole presets (image, editor, end value, steps, regions, models, outputs of interest) and their labels."""
+    defaults = edit_defaults()
+    imagenet = default_models()
+    rows = [[defaults["image"], DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS, DEFAULT_REGIONS, defaults["models"],
+             defaults["outputs"]]]
+    labels = ["Fur vs background: a light cat darkened (the paper's Table 1)"]
+    if (ASSETS / "examples" / "chicky.jpg").is_file() and defaults["outputs"]:
+        rows.append([str(ASSETS / "examples" / "chicky.jpg"), DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS, DEFAULT_REGIONS,
+                     defaults["models"], defaults["outputs"]])
+        labels.append("Fur vs background: a dark dog darkened")
+    # The ImageNet classifier on its own predicted class (blank outputs): a coffee cup is not scored as a cat.
+    rows += [[defaults["image"], "parametric: brightness", 0.1, 10, [WHOLE], imagenet, ""],
+             [str(ASSETS / "examples" / "coffee.jpg"), "parametric: hue", 180, 12, [WHOLE], imagenet, ""],
+             [str(ASSETS / "examples" / "rocket.jpg"), "parametric: blur", 8, 8, [WHOLE], imagenet, ""]]
+    labels += ["Cat, dimmed: ImageNet classifier", "Coffee cup, hue rotated: ImageNet classifier",
+               "Rocket, blurred: ImageNet classifier"]
+    return rows, labels
+
+
+def build_edit_tab(ip2p: tuple[bool, str]) -> list:
+    """The tab's controls, wired to :func:`run_edit`; returns the result components (filled on page load)."""
     available, message = ip2p
     status = guided.editor_status()
     choices = editor_choices(available, guided.choices(status))
     defaults = edit_defaults()
-    gr.Markdown(
-        "Change one property step by step, inside a region or on the whole image, and watch every model's output "
-        "follow. Tick several regions to compare them in one table (the paper's Table 1): the default darkens the "
-        "cat's fur (the bundled segmenter's object) and, separately, the background, for the method authors' "
-        f"cats-vs-dogs ConvMixers (unbiased, dark-cats bias, dark-dogs bias). **Editors:** {message}")
+    gr.Markdown("Darken, recolour, blur... one image step by step, inside a region or on the whole image. The default "
+                "is the paper's Table 1: the cat's fur and, separately, the background darkened, for the method "
+                "authors' cats-vs-dogs models (unbiased, dark-cats bias, dark-dogs bias).")
     with gr.Row():
         with gr.Column(scale=1):
             image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None, label="Image",
-                                              sources=["upload", "clipboard"]))
-            editor = gr.Dropdown(choices, value=defaults["editor"], label="Editor")
+                                              sources=["upload", "clipboard"], height=220))
+            editor = gr.Dropdown(choices, value=defaults["editor"], label="Editor", info=message, elem_id="edit-editor")
             # Only the chosen editor's own settings are shown (see show_editor_settings).
             instruction = gr.Textbox("make the fur white", label="Instruction (diffusion editors only)",
                                      visible=False)
-            edit_end = gr.Number(defaults["edit_end"], label="Edit end value (parametric; blank = the edit's default)")
+            edit_end = gr.Number(defaults["edit_end"], label="Edit end value (parametric; blank = the edit's default)",
+                                 elem_id="edit-end")
             regions = gr.CheckboxGroup(list(CHOICES), value=defaults["regions"], elem_id="edit-regions",
                                        label="Regions (tick several to compare them)",
                                        info="object / background: the bundled U^2-Net-p salient-object segmenter")
@@ -220,9 +253,11 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
                 height=320))
             mask_file = gr.File(label="...or upload a mask (greyscale PNG, white = inside)", file_types=["image"],
                                 visible=False)
+            button, error = run_button("edit")
         with gr.Column(scale=1):
-            steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
-            seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)")
+            steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps",
+                              elem_id="edit-steps")
+            seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)", visible=False)
             with gr.Accordion("Diffusion settings", open=True, visible=False) as diffusion_settings:
                 max_guidance = gr.Slider(1.5, 20, value=15, step=0.5,
                                          label="Max guidance (InstructPix2Pix: text guidance s_max; other editors: "
@@ -232,25 +267,20 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
             if status:
                 with gr.Accordion("Guided editors: which are here, how to get the others", open=False):
                     gr.Markdown(guided.markdown(status))
-            controls = model_controls(defaults["models"], outputs=defaults["outputs"])
+            controls = model_controls(defaults["models"], outputs=defaults["outputs"], prefix="edit")
             study_files = study_input("edit")
-            button = gr.Button("Run", variant="primary", elem_id="edit-run")
+    editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end, seeds], queue=False,
+                  api_visibility="private")
+    regions.change(show_mask_inputs, regions, [painted, mask_file], queue=False, api_visibility="private")
+    image.change(canvas_for, image, painted, queue=False, api_visibility="private")
+    rows, labels = edit_examples()
+    examples = gr.Examples(rows, [image, editor, edit_end, steps, regions, controls.bundled, controls.outputs],
+                           example_labels=labels, label="Examples: each sets the image, edit, regions, models and "
+                                                        "outputs together", examples_per_page=8)
     outputs = result_outputs("edit")
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
               *controls.inputs(), regions, painted, mask_file, study_files]
-    button.click(run_edit, inputs, outputs, api_name="edit", concurrency_limit=CONCURRENCY)
-    editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end], queue=False,
-                  api_visibility="private")
-    regions.change(show_mask_inputs, regions, [painted, mask_file], queue=False, api_visibility="private")
-    image.change(canvas_for, image, painted, queue=False, api_visibility="private")
-    authors = [name for name in bundled_names() if AUTHORS_HINT in name]
-    examples = [[defaults["image"], DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS, DEFAULT_REGIONS]]
-    if (ASSETS / "examples" / "chicky.jpg").is_file():
-        examples.append([str(ASSETS / "examples" / "chicky.jpg"), DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS,
-                         DEFAULT_REGIONS])
-    examples += [[defaults["image"], "parametric: brightness", 0.1, 10, ["whole image"]],
-                 [str(ASSETS / "examples" / "coffee.jpg"), "parametric: hue", 180, 12, ["whole image"]],
-                 [str(ASSETS / "examples" / "rocket.jpg"), "parametric: blur", 8, 8, ["whole image"]]]
-    gr.Examples(examples, [image, editor, edit_end, steps, regions],
-                label="Examples (bundled images" + ("; the dog is for the authors' models" if authors else "") + ")")
+    wire_run(button, error, run_edit, inputs, outputs, "edit", CONCURRENCY)
+    preset_loaded(examples, outputs)
+    return outputs

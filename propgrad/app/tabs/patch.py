@@ -9,8 +9,8 @@ from ... import paths
 from ...lesions.models import example_paths
 from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path, shown
 from ..run import chosen_models, explain_for_app, load_input, shuffle_test_settings
-from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
-                      study_input)
+from ..shared import (bundled_names, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
+                      safe_image_input, study_input, run_button, wire_run)
 from ..study import study_for_app
 from ..settings import CONCURRENCY
 
@@ -42,9 +42,9 @@ def patch_defaults() -> dict:
 
 
 @friendly_errors
-def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled, files, input_size, mean,
-              std, class_names, outputs, n_permutations, alpha, hub_ids="", outputs_are="auto", study_files=None,
-              progress=gr.Progress()):
+def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, steps=10, seed=0, bundled=None,
+              files=None, input_size=None, mean="", std="", class_names="", outputs="", n_permutations=10_000,
+              alpha=0.01, hub_ids="", outputs_are="auto", study_files=None, progress=gr.Progress()):
     """Explain whether a classifier relies on a patch: blend it in with rising opacity and score each model.
 
     The paper's skin-lesion scenario: a coloured sticker is blended in at opacity 0 to 1; a model that
@@ -117,7 +117,31 @@ def run_patch(image, patch_names, patch_files, x, y, scale, steps, seed, bundled
     return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress)
 
 
-def build_patch_tab() -> None:
+def default_result(progress=lambda *args, **kwargs: None) -> tuple:
+    """The tab's default example through its own handler: what the page shows on load."""
+    d = patch_defaults()
+    return run_patch(d["image"], d["patch_names"], None, d["x"], d["y"], d["scale"], d["steps"], 0, d["models"],
+                     progress=progress)
+
+
+def patch_examples() -> tuple[list[list], list[str]]:
+    """Whole presets (image, patches, position, size, models) and their labels."""
+    defaults = patch_defaults()
+    lesions = example_paths()
+    names = list(patch_choices())
+    own = [name for name in names if not name.startswith("sticker")][:3] or names[:3]
+    imagenet = default_models()
+    rows = [[str(path), defaults["patch_names"], 0.8, 0.2, 0.3, defaults["models"]] for path in lesions[:4]]
+    labels = [f"Lesion {Path(path).stem.replace('_', ' ')} with stickers: lesion classifiers" for path in lesions[:4]]
+    rows += [[str(ASSETS / "examples" / "chelsea.jpg"), own, 0.45, 0.35, 0.3, imagenet],
+             [str(ASSETS / "examples" / "coffee.jpg"), own, 0.5, 0.45, 0.35, imagenet]]
+    labels += ["Cat with colourful patches: ImageNet classifier",
+               "Coffee cup with colourful patches: ImageNet classifier"]
+    return rows, labels
+
+
+def build_patch_tab() -> list:
+    """The tab's controls, wired to :func:`run_patch`; returns the result components (filled on page load)."""
     lesions = example_paths()
     defaults = patch_defaults()
     patches = patch_choices()
@@ -129,25 +153,27 @@ def build_patch_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None,
-                                               label="Image", sources=["upload", "clipboard"]))
+                                               label="Image", sources=["upload", "clipboard"], height=260))
             patch_names = gr.CheckboxGroup(list(patches), value=defaults["patch_names"], label="Bundled patches",
                                            elem_id="patch-patches")
             patch_files = gr.File(label="Your patches (PNG with transparency)", file_count="multiple",
                                   file_types=["image"])
+            button, error = run_button("patch")
         with gr.Column(scale=1):
             with gr.Row():
                 x = gr.Slider(0, 1, value=defaults["x"], step=0.01, label="Patch centre x (fraction)")
                 y = gr.Slider(0, 1, value=defaults["y"], step=0.01, label="Patch centre y (fraction)")
-            scale = gr.Slider(0.05, 1, value=defaults["scale"], step=0.01, label="Patch size (fraction of the short side)")
+            scale = gr.Slider(0.05, 1, value=defaults["scale"], step=0.01,
+                              label="Patch size (fraction of the short side)")
             steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
-            seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
-            controls = model_controls(defaults["models"])
+            controls = model_controls(defaults["models"], prefix="patch", seed=True)
+            seed = controls.seed
             study_files = study_input("patch")
-            button = gr.Button("Run", variant="primary", elem_id="patch-run")
+    rows, labels = patch_examples()
+    examples = gr.Examples(rows, [image, patch_names, x, y, scale, controls.bundled], example_labels=labels,
+                           label="Examples: each sets the image, patches, position, size and models together")
     outputs = result_outputs("patch")
     inputs = [image, patch_names, patch_files, x, y, scale, steps, seed, *controls.inputs(), study_files]
-    button.click(run_patch, inputs, outputs, api_name="patch", concurrency_limit=CONCURRENCY)
-    examples = [[str(p), 0.8, 0.2, 0.3] for p in lesions[:4]]
-    examples += [[str(ASSETS / "examples" / "chelsea.jpg"), 0.45, 0.35, 0.3],
-                 [str(ASSETS / "examples" / "coffee.jpg"), 0.5, 0.45, 0.35]]
-    gr.Examples(examples, [image, x, y, scale], label="Examples (bundled images)")
+    wire_run(button, error, run_patch, inputs, outputs, "patch", CONCURRENCY)
+    preset_loaded(examples, outputs)
+    return outputs

@@ -11,7 +11,8 @@ from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffi
                        parse_classes)
 from ..run import chosen_models, explain_for_app, shuffle_test_settings
 from ..settings import CONCURRENCY, local_paths_allowed
-from ..shared import default_models, friendly_errors, model_controls, result_outputs
+from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, run_button,
+                      wire_run)
 
 ASSETS = paths.ASSETS
 
@@ -26,9 +27,10 @@ DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a ha
 
 
 @friendly_errors
-def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, bundled, files,
-                  input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids="",
-                  outputs_are="auto", progress=gr.Progress()):
+def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES, clip_model="ViT-B-32",
+                  clip_pretrained="openai", seed=0, bundled=None, files=None, input_size=None, mean="", std="",
+                  class_names="", outputs="", n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto",
+                  progress=gr.Progress()):
     """Explain whether a classifier's output depends on viewpoint: score captured frames of an object turning.
 
     Real interventional data: frames of an object rotating on a turntable, taken in order (sorted by file
@@ -104,7 +106,14 @@ def run_turntable(frames, rotation, use_clip, classes, clip_model, clip_pretrain
         raise ModelUnavailableError(f"{error} In this app: {where}, or untick CLIP to use the other models.") from None
 
 
-def build_turntable_tab() -> None:
+def default_result(progress=lambda *args, **kwargs: None) -> tuple:
+    """The tab's default example through its own handler: what the page shows on load."""
+    return run_turntable(turntable_frames(), 360, False, DEFAULT_CLASSES, "ViT-B-32", "openai", 0, default_models(),
+                         outputs="coffee mug", progress=progress)
+
+
+def build_turntable_tab() -> list:
+    """The tab's controls, wired to :func:`run_turntable`; returns the result components (filled on page load)."""
     gr.Markdown("Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning "
                 "360 degrees in 36 frames, made by `propgrad.turntable`. CLIP needs its weights (hub tag or a local "
                 "checkpoint); the bundled ImageNet classifier always works.")
@@ -114,19 +123,23 @@ def build_turntable_tab() -> None:
             frames = gr.File(frames_value, label="Frames (ordered by file name)", file_count="multiple",
                              file_types=["image"], height=220)
             rotation = gr.Number(360, label="Total rotation covered by the frames (degrees; 0 = number them)")
-            seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
+            button, error = run_button("turntable")
         with gr.Column(scale=1):
             use_clip = gr.Checkbox(False, label="Add CLIP zero-shot (open_clip; needs weights)")
-            classes = gr.Textbox(DEFAULT_CLASSES, lines=4,
-                                 label="CLIP classes: one per line, 'class: description; description; ...'")
-            with gr.Row():
-                clip_model = gr.Textbox("ViT-B-32", label="open_clip model")
-                clip_pretrained = gr.Textbox("openai", label="Pretrained tag or local checkpoint path")
-            controls = model_controls(default_models(), outputs="coffee mug")
-            button = gr.Button("Run", variant="primary", elem_id="turntable-run")
+            with gr.Accordion("CLIP settings", open=False):
+                classes = gr.Textbox(DEFAULT_CLASSES, lines=4,
+                                     label="CLIP classes: one per line, 'class: description; description; ...'")
+                with gr.Row():
+                    clip_model = gr.Textbox("ViT-B-32", label="open_clip model")
+                    clip_pretrained = gr.Textbox("openai", label="Pretrained tag or local checkpoint path")
+            controls = model_controls(default_models(), outputs="coffee mug", prefix="turntable", seed=True)
+            seed = controls.seed
+    examples = gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
+                           example_labels=["Rendered mug, 36 frames over 360 degrees",
+                                           "Rendered mug, every third frame (12)"],
+                           label="Examples (rendered by propgrad.turntable)")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
-    button.click(run_turntable, inputs, outputs, api_name="turntable", concurrency_limit=CONCURRENCY)
-    gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
-                example_labels=["Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)"],
-                label="Examples (rendered by propgrad.turntable)")
+    wire_run(button, error, run_turntable, inputs, outputs, "turntable", CONCURRENCY)
+    preset_loaded(examples, outputs)
+    return outputs

@@ -1,0 +1,184 @@
+"""The plain-words reading on constructed curves (ramp, step, noise, flat, tiny drift), its thresholds, and
+where it shows up (report.json, comparison.json, the command line's printout)."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from propgrad import reading
+from propgrad.reading import Thresholds, read_curve
+from propgrad.score import permutation_test, prediction_flips
+
+DARKEN = "darkening strength (0 = original, 1 = full)"
+VALUES = np.linspace(0, 0.85, 11)
+
+
+def read(curve, thresholds=None, alpha=0.01):
+    """The reading of p(cat) following ``curve``, with the score, p-value and flips the package computes."""
+    curve = np.asarray(curve, dtype=float)
+    test = permutation_test(curve, n_permutations=2000, rng=0)
+    flips = prediction_flips(np.stack([1 - curve, curve], axis=1))
+    return read_curve(curve, score=test.statistic, significant=test.pvalue <= alpha, flip_steps=flips.flip_steps,
+                      values=VALUES, property_name=DARKEN, output="cat",
+                      predicted=[["dog", "cat"][i] for i in flips.predicted], thresholds=thresholds)
+
+
+def test_a_ramp_is_strong_and_systematic_and_says_where_it_flips():
+    result = read(np.linspace(0.05, 0.95, 11))
+    assert result.kind == reading.STRONG and result.label == "strong and systematic"
+    assert result.text == "p(cat) 0.05 -> 0.95, flips to cat at 51 % darker"
+    assert result.sentence.startswith("strong and systematic: p(cat) 0.05")
+
+
+def test_a_step_is_abrupt_and_names_the_step():
+    curve = np.r_[np.full(10, 1e-6), 0.63]  # the dark-cats model on chelsea's fur: a cat only at 85 % darker
+    result = read(curve)
+    assert result.kind == reading.ABRUPT
+    assert result.text == "p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"
+    assert result.jump_step == 10 and result.jump == pytest.approx(0.63 - 1e-6)
+
+
+def test_a_step_without_a_flip_says_how_far_it_jumps():
+    result = read(np.r_[np.full(6, 0.6), np.full(5, 0.95)])
+    assert result.kind == reading.ABRUPT  # systematic (one step, in order), but one step carries it all
+    assert "jumps by 0.35 at step 6" not in result.text and "jumps by 0.35 at 51 % darker" in result.text
+
+
+def test_noise_is_erratic_not_significant():
+    rng = np.random.default_rng(3)
+    result = read(0.3 + 0.05 * rng.standard_normal(11))
+    assert result.kind == reading.ERRATIC and result.label == "erratic, no systematic trend"
+    assert "flips" not in result.text
+
+
+def test_noise_that_flips_is_abrupt():
+    result = read([0.45, 0.55, 0.44, 0.56, 0.45, 0.54, 0.46, 0.55, 0.44, 0.56, 0.45])
+    assert result.kind == reading.ABRUPT
+    assert "and 7 more times" in result.text and "back to dog" in result.text
+
+
+def test_a_flat_curve_has_no_measurable_effect():
+    result = read(np.full(11, 0.7))
+    assert result.kind == reading.NONE and result.label == "no measurable effect"
+    assert result.text == "p(cat) 0.70 -> 0.70"
+    assert not result.moved
+
+
+def test_a_tiny_drift_is_systematic_but_negligible():
+    result = read(0.3 + np.arange(11) * 4e-5)  # E = 4e-5, far below 0.001, and perfectly smooth
+    assert result.kind == reading.NEGLIGIBLE and result.label == "systematic but negligible"
+    assert not result.moved
+
+
+def test_a_small_smooth_trend_is_small_but_systematic():
+    result = read(0.5 + np.arange(11) * 0.004)
+    assert result.kind == reading.SYSTEMATIC
+
+
+def test_extremes_beyond_start_and_end_are_named():
+    curve = np.r_[np.linspace(0.96, 0.05, 6), np.linspace(0.2, 0.92, 5)]
+    result = read(curve)
+    assert "lowest 0.05 at 42 % darker" in result.text
+    assert "flips to dog at" in result.text and "back to cat at" in result.text
+
+
+def test_thresholds_move_the_classes():
+    ramp = 0.5 + np.arange(11) * 0.004  # E = 0.004
+    assert read(ramp).kind == reading.SYSTEMATIC
+    assert read(ramp, Thresholds(strong=0.003)).kind == reading.STRONG
+    assert read(ramp, Thresholds(negligible=0.005, strong=0.01)).kind == reading.NEGLIGIBLE
+
+
+def test_the_default_thresholds_are_set_in_one_place(monkeypatch):
+    monkeypatch.delenv(reading.THRESHOLDS_ENV, raising=False)
+    assert reading.default_thresholds() == Thresholds()
+    monkeypatch.setenv(reading.THRESHOLDS_ENV, "negligible=0.002, strong=0.05")
+    assert reading.default_thresholds() == Thresholds(negligible=0.002, strong=0.05)
+    try:
+        reading.set_default_thresholds(Thresholds(strong=0.5))
+        assert reading.default_thresholds().strong == 0.5
+        assert read(np.linspace(0.05, 0.95, 11)).kind == reading.SYSTEMATIC  # E = 0.09 < 0.5
+    finally:
+        reading.set_default_thresholds(None)
+    assert reading.default_thresholds().strong == 0.05
+
+
+@pytest.mark.parametrize("text, words", [("strong=abc", "not a number"), ("loud=1", "NAME=VALUE"),
+                                         ("negligible=0.5", "must not exceed"), ("jump_share=0", "(0, 1]"),
+                                         ("jump=-1", ">= 0")])
+def test_bad_thresholds_are_named(text, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Thresholds.parse(text)
+
+
+def test_places_along_the_intervention_in_words():
+    assert reading.describe_value(DARKEN, 0.85, 10) == "85 % darker"
+    assert reading.describe_value("lightening strength (0 = original, 1 = full)", 0.5, 3) == "50 % lighter"
+    assert reading.describe_value("recolour to red: strength (0 = original, 1 = full)", 1.0, 9) == "100 % towards red"
+    assert reading.describe_value("patch opacity", 0.3, 3) == "30 % patch opacity"
+    assert reading.describe_value("brightness factor", 0.46, 6) == "step 6 (brightness factor 0.46)"
+    assert reading.describe_value("blur radius (px)", 4.0, 5) == "step 5 (blur radius 4 px)"
+
+
+def test_short_names_drop_what_every_model_name_shares():
+    names = [f"ConvMixer cats vs dogs, {b} (authors)" for b in ("unbiased", "dark-cats bias")]
+    assert list(reading.short_names(names).values()) == ["unbiased", "dark-cats bias"]
+    assert reading.short_names(["a", "ab"]) == {"a": "a", "ab": "ab"}  # "" would be left: whole names
+    assert reading.short_names(["one model"]) == {"one model": "one model"}
+
+
+def test_a_paragraph_names_what_moved_which_model_and_what_did_not():
+    def made(model, prop, curve):
+        return read_curve(np.asarray(curve), score=float(np.abs(np.gradient(curve)).mean()), significant=True,
+                          model=model, property_label=prop, output="cat")
+
+    readings = [made("M unbiased", "fur", np.linspace(0.9, 0.2, 11)), made("M biased", "fur", np.full(11, 0.1)),
+                made("M unbiased", "background", np.full(11, 0.9)), made("M biased", "background", np.full(11, 0.1))]
+    text = reading.paragraph(readings)
+    assert text.startswith("Reading: fur moved unbiased (strong and systematic: p(cat) 0.90 -> 0.20)")
+    assert "it did not move biased measurably" in text and "background moved no model measurably." in text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where the reading shows: report.json, comparison.json, the command line
+
+
+@pytest.fixture(scope="module")
+def explanation():
+    from PIL import Image
+
+    import propgrad
+    from propgrad.models.bundled import get_model
+    from propgrad.paths import ASSETS
+
+    image = Image.open(ASSETS / "examples" / "chelsea.jpg")
+    model = get_model("ConvMixer cats vs dogs, dark-cats bias (authors)")
+    return propgrad.explain(image, propgrad.ParametricEdit("darken", stop=0.85, steps=6), model,
+                            outputs_of_interest="cat", n_permutations=500)
+
+
+def test_report_json_has_a_reading_per_row(explanation):
+    from propgrad import report
+
+    data = report.to_dict(explanation)
+    model = data["models"][0]
+    assert model["reading"]["class"] in reading.LABELS and model["reading"]["text"].startswith("p(cat) ")
+    assert model["outputs_of_interest"][0]["reading"] == model["reading"]
+    assert data["reading"].startswith("Reading: ")
+    json.dumps(data)  # every field serialisable
+
+
+def test_the_command_line_prints_the_reading(tmp_path, capsys):
+    from propgrad.cli import main
+    from propgrad.paths import ASSETS
+
+    code = main(["explain", str(ASSETS / "examples" / "chelsea.jpg"), "--edit", "darken", "--steps", "4",
+                 "--model", "ConvMixer cats vs dogs, unbiased (authors)", "--outputs", "cat", "--permutations",
+                 "300", "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "reading: " in printed and "Reading: " in printed
+    assert json.loads((tmp_path / "report.json").read_text())["models"][0]["reading"]["label"] in printed
