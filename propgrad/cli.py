@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import ModelUnavailableError
 from .models.base import OUTPUTS_ARE
+from .score import STATISTIC_LABELS  # issue 16
 
 DEFAULT_MODEL = "EfficientNet-Lite0 (ImageNet)"
 
@@ -28,7 +29,9 @@ def _class_names(text: str | None) -> list[str] | None:
 
 
 def _outputs_of_interest(text: str, models: list):
-    if text in ("predicted", "all"):
+    from ._cli_statistic import OUTPUT_KEYWORDS  # issue 16: 'vector'
+
+    if text in OUTPUT_KEYWORDS:
         return text
     from .explain import split_output_names
 
@@ -141,15 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(explain)
 
     scoring = explain.add_argument_group("scoring")
-    scoring.add_argument("--outputs", default="predicted",
-                         help="outputs of interest: 'predicted' (class predicted on step 0), 'all', or "
-                         "comma-separated class names / indices")
+    from . import _cli_statistic  # issue 16: --statistic, --outputs vector
+
+    scoring.add_argument("--outputs", default="predicted", help=_cli_statistic.OUTPUTS_HELP)
+    _cli_statistic.add_flags(scoring)
     scoring.add_argument("--permutations", type=int, default=10_000, help="shuffle-test permutations")
     scoring.add_argument("--alpha", type=float, default=0.01, help="significance level")
     scoring.add_argument("--seed", type=int, default=0, help="seed of the shuffle test")
     explain.add_argument("--out", default="propgrad-report", help="output folder")
     explain.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    from . import _cli_screen  # issue 16: the screen subcommand
+
+    _cli_screen.add_parser(commands, _HelpFormatter)
     commands.add_parser("models", help="list the bundled models")
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
     commands.add_parser("study", help="many images: images x interventions x models, resumable, in-process, "
@@ -224,12 +231,14 @@ def run_explain(args) -> int:
 
     with fraction_bar("explain", enabled=not args.no_progress) as progress:
         result = explain(image, intervention, models, outputs_of_interest=_outputs_of_interest(args.outputs, models),
-                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed, progress=progress)
+                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
+                         statistic=args.statistic, progress=progress)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
-        print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
+        print(f"  {row['model']} | {row['output']}: {STATISTIC_LABELS[result.statistic]} = {row['score']:.4f}, "
+              f"p = {row['pvalue']:.4g} "
               f"({mark}), prediction flips: {row['flips']}")
     for note in result.notes:
         print(f"  note: {note}")
@@ -274,13 +283,14 @@ def _run_region_comparison(args, image, intervention, models) -> int:
         comparison = compare_properties(image, _regions(args, intervention), models,
                                         outputs_of_interest=_outputs_of_interest(args.outputs, models),
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
-                                        progress=progress)
+                                        statistic=args.statistic, progress=progress)
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
     for entry in comparison.scores:
         mark = "significant" if entry.significant else "not significant"
-        print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
+        print(f"  {entry.property} | {entry.model} | {entry.output}: "
+              f"{STATISTIC_LABELS[comparison.statistic]} = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
               f"prediction flips: {entry.flips}")
     for note in comparison.notes:
@@ -313,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return run_models()
+        if args.command == "screen":  # issue 16
+            from . import _cli_screen
+
+            return _cli_screen.run(args)
         return run_explain(args)
     except (ValueError, TypeError, ModelUnavailableError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -18,7 +18,9 @@ What makes a screen of N properties cheaper than N :func:`~propgrad.explain.expl
 
 Every (property, model, output) test is one member of the family whose p-values are adjusted together,
 with Benjamini-Hochberg (false discovery rate, ``scipy.stats.false_discovery_control``) by default or Holm
-(family-wise error rate) on request. Rows are ranked by adjusted p-value, then by score.
+(family-wise error rate) on request. Rows significant after adjustment come first, largest score first (a
+tiny but perfectly regular change can earn the smallest p-value and still say little); the others follow by
+adjusted p-value.
 """
 from __future__ import annotations
 
@@ -295,7 +297,7 @@ def screen(
     limit: int | None = None,
     progress: ProgressFn = no_progress,
 ) -> Screen:
-    """Test many candidate properties of ``image`` at once and rank them by adjusted p-value.
+    """Test many candidate properties of ``image`` at once and rank them (significant after adjustment, by score).
 
     Parameters
     ----------
@@ -377,7 +379,10 @@ def screen(
     for number, candidate in enumerate(kept):
         progress(0.05 + 0.45 * number / len(kept), f"editing: {candidate.name}")
         if candidate.intervention is not None:
-            series[candidate.name] = candidate.intervention.series(image)
+            try:
+                series[candidate.name] = candidate.intervention.series(image)
+            except ModelUnavailableError as error:  # e.g. InstructPix2Pix without its weights
+                skipped.append(f"{candidate.name}: skipped ({error})")
             continue
         if candidate.edit not in whole:
             whole[candidate.edit] = ParametricEdit(candidate.edit, steps=steps).series(image)[0]
@@ -388,6 +393,9 @@ def screen(
         if len(lengths) != 1 or min(lengths) < 3:
             raise ValueError(f"property {name!r}: every series needs the same number of steps, at least 3; "
                              f"got {sorted(lengths)}")
+
+    if not series:
+        raise ValueError("no property could run: " + "; ".join(skipped))
 
     # 4. Each model once over everything; then the same scoring as explain.
     per_model: dict[str, dict[str, ModelExplanation]] = {name: {} for name in series}
@@ -410,6 +418,7 @@ def screen(
     }
 
     # 5. The table: adjusted together, ranked by adjusted p, then by score.
+    kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
     notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
     progress(1.0, "done")
@@ -425,7 +434,14 @@ def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], st
     raw = [(candidate, model, score) for candidate in candidates
            for model in explanations[candidate.name].models for score in model.scores]
     adjusted = adjust_pvalues([score.pvalue for _, _, score in raw], adjustment)
-    order = sorted(range(len(raw)), key=lambda i: (adjusted[i], -raw[i][2].score))
+    # Significant rows first, largest effect first: a tiny but perfectly regular change (1e-6 per step on a
+    # saturated output) earns the smallest p-value yet says little about what the model uses. Then the
+    # rest, by adjusted p-value.
+    def key(i):
+        significant = adjusted[i] <= alpha
+        return (not significant, -raw[i][2].score if significant else adjusted[i], -raw[i][2].score)
+
+    order = sorted(range(len(raw)), key=key)
     rows = []
     for rank, i in enumerate(order, start=1):
         candidate, model, score = raw[i]

@@ -73,8 +73,13 @@ def test_ranked_by_adjusted_p_with_bh_over_the_whole_table(image, halves):
     expected = dict(zip(raw, false_discovery_control(list(raw.values()), method="bh")))
     for row in result.rows:
         assert row.pvalue_adjusted == pytest.approx(expected[row.property])
-    adjusted = [row.pvalue_adjusted for row in result.rows]
-    assert adjusted == sorted(adjusted) and [row.rank for row in result.rows] == list(range(1, 7))
+    # Significant rows first, by score; then the others by adjusted p.
+    first = [row for row in result.rows if row.significant_adjusted]
+    rest = result.rows[len(first):]
+    assert [row.score for row in first] == sorted((row.score for row in first), reverse=True)
+    assert not any(row.significant_adjusted for row in rest)
+    assert [row.pvalue_adjusted for row in rest] == sorted(row.pvalue_adjusted for row in rest)
+    assert [row.rank for row in result.rows] == list(range(1, 7))
     significant = {row.property for row in result.rows if row.significant_adjusted}
     # Only edits that reach the left half move the model's output.
     assert significant == {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
