@@ -90,3 +90,47 @@ def test_explain_outputs_vector(files, registered, capsys):
     assert "left eye | vector (all 2 outputs)" in printed
     report = json.loads((files / "out" / "report.json").read_text())
     assert report["models"][0]["outputs_of_interest"][0]["vector"] is True
+
+
+# --- studies ------------------------------------------------------------------------------------
+def _study_file(folder, extra: str = "") -> "Path":
+    path = folder / "study.toml"
+    path.write_text(f'{extra}\n[inputs]\nimages = "."\n[[intervention]]\nkind = "edit"\nedit = "hue"\n')
+    return path
+
+
+def test_study_definition_takes_a_statistic(tmp_path):
+    from propgrad.study import from_toml
+
+    default = from_toml(_study_file(tmp_path))
+    chosen = from_toml(_study_file(tmp_path, 'statistic = "mutual-information"'))
+    assert default.statistic == "gradient" and chosen.statistic == "mutual-information"
+    assert default.fingerprint() != chosen.fingerprint()
+    assert type(chosen).from_dict(chosen.to_dict()) == chosen
+    with pytest.raises(ValueError, match="`statistic` must be one of"):
+        from_toml(_study_file(tmp_path, 'statistic = "kendall"'))
+
+
+def test_default_statistic_keeps_the_fingerprint_of_older_folders(tmp_path):
+    """A definition without the field (made before issue 16) must still resume: same fingerprint."""
+    import hashlib
+
+    from propgrad.study.definition import FORMAT, from_toml
+
+    definition = from_toml(_study_file(tmp_path))
+    old = definition.to_dict()
+    del old["statistic"]
+    text = json.dumps({"format": FORMAT, **old}, sort_keys=True, default=list)
+    assert definition.fingerprint() == hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_run_images_scores_with_the_statistic(tmp_path, files):
+    from propgrad import ParametricEdit
+    from propgrad.study import run_images
+
+    report = run_images([files / "image.png"], ParametricEdit("darken", steps=6), [LeftBrightness()],
+                        outputs_of_interest="bright", n_permutations=100, statistic="correlation",
+                        out=tmp_path / "study")
+    with (report.folder / "results.csv").open() as handle:
+        row = next(csv.DictReader(handle))
+    assert float(row["score"]) == pytest.approx(1.0, abs=1e-6)  # darkening the left half: a perfect ramp

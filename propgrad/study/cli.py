@@ -56,7 +56,10 @@ def _flag_parser() -> argparse.ArgumentParser:
     add_model_flags(parser)
 
     scoring = parser.add_argument_group("scoring")
-    scoring.add_argument("--outputs", default="predicted", help="'predicted', 'all', or comma-separated names")
+    from .. import _cli_statistic  # issue 16: --statistic, --outputs vector
+
+    scoring.add_argument("--outputs", default="predicted", help=_cli_statistic.OUTPUTS_HELP)
+    _cli_statistic.add_flags(scoring)
     scoring.add_argument("--permutations", type=int, default=10_000, help="shuffle-test permutations")
     scoring.add_argument("--alpha", type=float, default=0.01, help="significance level")
     scoring.add_argument("--seed", type=int, default=0, help="study seed (each item's seed derives from it)")
@@ -90,10 +93,10 @@ def definition_from_args(args) -> StudyDefinition:
     absolute = lambda value: value and str(Path(value).resolve())  # noqa: E731  (a resumed run may start elsewhere)
     inputs = InputSpec(images=absolute(args.images), dataset=absolute(args.dataset), image_column=args.image_column,
                        label_column=args.label_column, split=args.split)
-    outputs = args.outputs if args.outputs in ("predicted", "all") else tuple(
+    outputs = args.outputs if args.outputs in ("predicted", "all", "vector") else tuple(
         part.strip() for part in args.outputs.split(",") if part.strip())
     return StudyDefinition(inputs, (intervention,), models, outputs=outputs, permutations=args.permutations,
-                           alpha=args.alpha, seed=args.seed)
+                           alpha=args.alpha, seed=args.seed, statistic=args.statistic)
 
 
 def _region(text: str) -> str:

@@ -151,6 +151,7 @@ class StudyDefinition:
     permutations: int = 10_000
     alpha: float = 0.01
     seed: int = 0
+    statistic: str = "gradient"  # issue 16: "gradient", "correlation" or "mutual-information"
 
     def __post_init__(self):
         interventions = tuple(self.interventions)
@@ -168,6 +169,9 @@ class StudyDefinition:
             raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {self.alpha!r}")
         if not is_whole_number(self.seed, 0):
             raise ValueError(f"`seed` must be a non-negative integer, got {self.seed!r}")
+        from ..score import check_statistic  # issue 16
+
+        check_statistic(self.statistic)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -177,17 +181,20 @@ class StudyDefinition:
         """Inverse of :meth:`to_dict` (as stored in study.json)."""
         return cls(InputSpec(**data["inputs"]), tuple(InterventionSpec(**one) for one in data["interventions"]),
                    ModelSpec(**data["models"]), outputs=data["outputs"], permutations=data["permutations"],
-                   alpha=data["alpha"], seed=data["seed"])
+                   alpha=data["alpha"], seed=data["seed"], statistic=data.get("statistic", "gradient"))
 
     def fingerprint(self) -> str:
         """A short hash of every field (and the format version): equal definitions, equal fingerprints."""
-        text = json.dumps({"format": FORMAT, **self.to_dict()}, sort_keys=True, default=list)
+        fields = self.to_dict()
+        if fields["statistic"] == "gradient":  # issue 16: folders made before the field existed still resume
+            del fields["statistic"]
+        text = json.dumps({"format": FORMAT, **fields}, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # -- TOML ----------------------------------------------------------------------------------------
 
-_TOP = {"inputs", "intervention", "models", "outputs", "permutations", "alpha", "seed"}
+_TOP = {"inputs", "intervention", "models", "outputs", "permutations", "alpha", "seed", "statistic"}
 
 
 def _fields(cls) -> set[str]:
@@ -248,5 +255,5 @@ def from_toml(path: str | Path) -> StudyDefinition:
     models = dict(data.get("models") or {})
     models["files"] = tuple(_relative(p, base) for p in models.get("files", ()))
     models["hub"] = tuple(_relative(h, base) if Path(base, h).is_dir() else h for h in models.get("hub", ()))
-    scoring = {key: data[key] for key in ("outputs", "permutations", "alpha", "seed") if key in data}
+    scoring = {key: data[key] for key in ("outputs", "permutations", "alpha", "seed", "statistic") if key in data}
     return StudyDefinition(InputSpec(**inputs), tuple(interventions), ModelSpec(**models), **scoring)
