@@ -249,7 +249,8 @@ def _same_image(a: Image.Image, b: Image.Image) -> bool:
     return a.size == b.size and a.mode == b.mode and a.tobytes() == b.tobytes()
 
 
-def _predict_all(model: Model, image: Image.Image, series: dict[str, list[InterventionSeries]]) -> dict[str, np.ndarray]:
+def _predict_all(model: Model, image: Image.Image,
+                 series: dict[str, list[InterventionSeries]]) -> dict[str, np.ndarray]:
     """One batched call per model over every series' images -> {property: (series, steps, k)}.
 
     Step 0 of a series that is the unedited image (pixel for pixel) is not sent again: its row is the

@@ -158,7 +158,8 @@ def test_exports(image, halves, tmp_path):
     (dict(limit=5), "the screen has 34 properties, more than the limit of 5"),
     (dict(statistic="kendall"), "`statistic` must be one of"),
     (dict(adjustment="bonferroni"), r"`adjustment` must be one of \['bh', 'holm'\]"),
-    (dict(outputs_of_interest="vector", statistic="mutual-information"), "'vector' is scored with statistic='gradient'"),
+    (dict(outputs_of_interest="vector", statistic="mutual-information"),
+     "'vector' is scored with statistic='gradient'"),
     (dict(masks={"object": np.ones((2, 2))}), "the labels \\['object'\\] are taken"),
 ])
 def test_bad_input_names_the_argument(image, kwargs, message):

@@ -65,7 +65,8 @@ def outputs_for_app(explanation, notes: Sequence[str] = ()) -> tuple:
     )
 
 
-def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=()) -> tuple:
+def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=(),
+                    statistic: str = "gradient") -> tuple:
     """Explain ``intervention`` for ``models`` and return the result components."""
     from .. import explain
 
@@ -73,7 +74,7 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     n_permutations, alpha = settings
     explanation = explain(
         image, intervention, models, outputs_of_interest=selection, n_permutations=n_permutations, alpha=alpha,
-        seed=seed, progress=package_progress(progress),
+        seed=seed, statistic=statistic, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
     return outputs_for_app(explanation, list(dict.fromkeys([*notes, *selection_notes, *explanation.notes])))
@@ -146,14 +147,15 @@ def comparison_for_app(comparison, notes: Sequence[str] = ()) -> tuple:
             results.comparison_table(comparison), str(null), str(bundle))
 
 
-def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
+def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=(),
+                    statistic: str = "gradient") -> tuple:
     """Explain ``image`` under every intervention (one per property) and return the result components."""
     from ..compare import compare_properties
 
     selection, selection_notes = select_outputs(models, outputs)
     n_permutations, alpha = settings
     comparison = compare_properties(image, interventions, models, outputs_of_interest=selection,
-                                    n_permutations=n_permutations, alpha=alpha, seed=seed,
+                                    n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic,
                                     progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
     return comparison_for_app(comparison, [*notes, *selection_notes, *comparison.notes])

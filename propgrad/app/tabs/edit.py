@@ -14,6 +14,7 @@ from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interv
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, result_outputs, safe_image_input,
                       study_input)
+from ..screen import build_screen_section  # issue 16
 from ..study import study_for_app
 
 log = logging.getLogger("propgrad.app")
@@ -110,7 +111,7 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
              edit_end, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha,
              hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None, mask_file=None, study_files=None,
-             progress=gr.Progress()):
+             statistic="gradient", progress=gr.Progress()):
     """Edit ``image`` gradually inside each ticked region and score the models; several regions are compared.
 
     ``regions`` defaults to the whole image for API clients that predate regions. With ``study_files``
@@ -133,8 +134,9 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
         return study_for_app(study_files, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
     if len(interventions) == 1:
         return explain_for_app(picture, next(iter(interventions.values())), models, outputs, shuffle, seed_list[0],
-                               progress, notes)
-    return compare_for_app(picture, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
+                               progress, notes, statistic=statistic)
+    return compare_for_app(picture, interventions, models, outputs, shuffle, seed_list[0], progress, notes,
+                           statistic=statistic)
 
 
 def show_editor_settings(editor: str):
@@ -193,9 +195,10 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> None:
             study_files = study_input("edit")
             button = gr.Button("Run", variant="primary", elem_id="edit-run")
     outputs = result_outputs("edit")
+    statistic = build_screen_section(image, controls, steps)  # issue 16: the Screen action, its statistic
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
-              *controls.inputs(), regions, painted, mask_file, study_files]
+              *controls.inputs(), regions, painted, mask_file, study_files, statistic]
     button.click(run_edit, inputs, outputs, api_name="edit", concurrency_limit=CONCURRENCY)
     editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end], queue=False,
                   api_visibility="private")
