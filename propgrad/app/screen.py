@@ -110,7 +110,8 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
         button = gr.Button("Screen", variant="secondary", elem_id="screen-run")
         summary = gr.Markdown("The ranked table appears here.", elem_id="screen-summary")
         table = gr.Dataframe(headers=TABLE_HEADERS, label="Ranked properties", interactive=False, wrap=True,
-                             elem_id="screen-table")
+                             elem_id="screen-table",
+                             column_widths=["5%", "17%", "20%", "7%", "8%", "8%", "8%", "7%", "20%"])
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False)
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png)", interactive=False)
     from .settings import CONCURRENCY
