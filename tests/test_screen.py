@@ -1,5 +1,6 @@
 """The property screen: candidates, one model call, equality with explain, adjustment, ranking, exports, bad input."""
 import csv
+import importlib
 import json
 
 import numpy as np
@@ -7,12 +8,14 @@ import pytest
 from PIL import Image
 from scipy.stats import false_discovery_control
 
-from propgrad import screen as screen_module
 from propgrad.errors import ModelUnavailableError
 from propgrad.explain import explain
 from propgrad.interventions import EDITS, ParametricEdit, Region
 from propgrad.screen import ScreenRow, adjust_pvalues, candidate_properties, screen
 from propgrad.screen_report import write_screen
+
+# The module, not the function `propgrad.screen` that the package exports under the same name.
+screen_module = importlib.import_module("propgrad.screen")
 
 
 class LeftBrightness:
