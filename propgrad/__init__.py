@@ -9,6 +9,7 @@ from .gradualness import Gradualness, GradualnessCriteria
 from .images import load_image, load_rgba
 from .interventions import EDITS, Frames, Intervention, InterventionSeries, ParametricEdit, PatchBlend, Region
 from .compare import PropertyComparison, compare_properties, region_comparison
+from .screen import Screen, ScreenRow, candidate_properties, screen
 from .models.base import Model
 from .score import (
     PermutationTestResult,
@@ -25,7 +26,7 @@ __all__ = [
     "ALL", "EDITS", "Explanation", "Gradualness", "GradualnessCriteria",
     "Frames", "Intervention", "InterventionSeries", "Model",
     "ModelExplanation", "OutputScore", "ParametricEdit", "PatchBlend", "PREDICTED", "PropertyComparison", "Region",
-    "compare_properties", "region_comparison",
+    "compare_properties", "region_comparison", "Screen", "ScreenRow", "candidate_properties", "screen",
     "PermutationTestResult", "PredictionFlips", "explain", "load_image", "load_rgba",
     "permutation_test", "prediction_flips", "property_gradient", "step_correlation",
 ]

@@ -23,7 +23,7 @@ from .explain import Explanation, explain
 from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .models.base import Model
-from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, PredictionFlips
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 
 ADJUSTMENT = "Benjamini-Hochberg (scipy.stats.false_discovery_control), over every row of the table"
 
@@ -62,6 +62,7 @@ class PropertyComparison:
     seed: int | None
     adjustment: str = ADJUSTMENT
     notes: tuple[str, ...] = field(default=())
+    statistic: str = GRADIENT
 
     @property
     def models(self) -> list[str]:
@@ -89,9 +90,10 @@ class PropertyComparison:
         columns = list(dict.fromkeys((s.model, s.output) for s in self.scores))
         several = len({output for _, output in columns}) > 1
         headers = ["property"]
+        label = STATISTIC_LABELS[self.statistic]
         for model, output in columns:
             name = f"{model} | {output}" if several else model
-            headers += [f"{name}: E[|grad|]", f"{name}: p", f"{name}: p (BH)", f"{name}: S", f"{name}: F"]
+            headers += [f"{name}: {label}", f"{name}: p", f"{name}: p (BH)", f"{name}: S", f"{name}: F"]
         rows = []
         for prop in self.properties:
             row: list = [prop]
@@ -131,6 +133,7 @@ def compare_properties(
     alpha: float = DEFAULT_ALPHA,
     seed: int | None = 0,
     gradual_criteria=None,
+    statistic: str = GRADIENT,
     progress: ProgressFn = no_progress,
 ) -> PropertyComparison:
     """Explain ``image`` under every intervention with the same models and settings, and rank the properties.
@@ -142,7 +145,7 @@ def compare_properties(
     interventions : dict {property name: Intervention}
         One entry per property, e.g. ``{"fur (object): darken": Region(edit, "object"),
         "background: darken": Region(edit, "background")}``.
-    models, outputs_of_interest, n_permutations, alpha, seed
+    models, outputs_of_interest, n_permutations, alpha, seed, statistic
         As for :func:`propgrad.explain.explain`; every property uses the same seed, so a difference
         between properties is never a difference between shuffles.
     gradual_criteria : GradualnessCriteria, optional
@@ -182,7 +185,7 @@ def compare_properties(
             progress((number + fraction) * share, f"{name}: {message}" if message else name)
 
         explanations[name] = explain(image, intervention, models, outputs_of_interest=outputs_of_interest,
-                                     n_permutations=n_permutations, alpha=alpha, seed=seed,
+                                     n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic,
                                      gradual_criteria=gradual_criteria, progress=report)
 
     # 3. The table: every (property, model, output) test, p-values adjusted together.
@@ -208,7 +211,8 @@ def compare_properties(
     notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=ranked, scores=entries, alpha=float(alpha),
-                              n_permutations=int(n_permutations), seed=seed, notes=notes)
+                              n_permutations=int(n_permutations), seed=seed, notes=notes,
+                              statistic=statistic)
 
 
 def edit_label(edit: Intervention) -> str:

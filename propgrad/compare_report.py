@@ -3,7 +3,7 @@ comparison in one self-contained page), and one report per property.
 
 ``comparison.json`` fields
 --------------------------
-propgrad_version, alpha, n_permutations, seed, adjustment (how p-values were adjusted), notes (about the
+propgrad_version, alpha, n_permutations, seed, statistic (what score is), adjustment (how p-values were adjusted), notes (about the
 masks: resized, global edit), properties (ranked by score, highest first), and ``table``: one entry per
 property, model and output of interest with
   property, model, output, score (E[|grad_X F|]), pvalue (two-sided shuffle test, +1 corrected),
@@ -53,6 +53,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "alpha": comparison.alpha,
         "n_permutations": comparison.n_permutations,
         "seed": comparison.seed,
+        "statistic": comparison.statistic,
         "adjustment": comparison.adjustment,
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),

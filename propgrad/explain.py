@@ -12,30 +12,41 @@ from .gradualness import Gradualness, GradualnessCriteria, assess
 from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
-from .outputs import ALL, PREDICTED, split_output_names  # noqa: F401  (split_output_names: re-exported)
+from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
 from .score import (
     DEFAULT_ALPHA,
+    DEFAULT_ALTERNATIVE,
     DEFAULT_PERMUTATIONS,
+    GRADIENT,
+    MUTUAL_INFORMATION,
     PredictionFlips,
     _gradient_magnitude,
+    check_statistic,
     null_distribution,
     _pvalue,
     _rng,
     prediction_flips,
+    statistic_scores,
     step_correlation,
 )
 
 # How outputs of interest are chosen, per model: "predicted" (the class predicted on step 0 of the
-# first series), "all", or explicit class names / column indices.
+# first series), "all", "vector" (the whole output vector as one score), or explicit class names /
+# column indices.
+# The vector score's permutations are summed over the outputs in chunks, so a 1000-class model's null
+# never holds more than this many permutations x outputs at once.
+_VECTOR_CHUNK = 1000
 
 
 @dataclass(frozen=True)
 class OutputScore:
     """Score and significance of one output (class or prompt) of one model.
 
-    ``score`` is E[|grad_X F|] averaged over series, ``pvalue`` the shuffle test of that mean,
-    ``series_scores`` the score of each series, ``correlation`` the mean Pearson correlation of the
-    output with the step index (NaN where the output is constant).
+    ``score`` is the ``statistic`` (by default E[|grad_X F|]) averaged over series, ``pvalue`` the
+    shuffle test of that mean, ``series_scores`` the score of each series, ``correlation`` the mean
+    Pearson correlation of the output with the step index (NaN where the output is constant or for the
+    vector score). For the vector score (``outputs_of_interest="vector"``) ``output`` reads
+    "vector (all N outputs)" and ``index`` is the class predicted on step 0, the curve plots draw.
     """
 
     output: str
@@ -46,6 +57,8 @@ class OutputScore:
     correlation: float
     series_scores: list[float]
     null_distribution: np.ndarray = field(repr=False)
+    statistic: str = GRADIENT
+    vector: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class Explanation:
     alpha: float
     seed: int | None
     gradualness: list[Gradualness] = field(default_factory=list)
+    statistic: str = GRADIENT
 
     @property
     def gradual(self) -> bool:
@@ -119,6 +133,11 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
         return [int(prediction_flips(outputs[0]).predicted[0])] if len(names) > 1 else [0]
     if isinstance(selection, str) and selection == ALL:
         return list(range(len(names)))
+    if isinstance(selection, str) and selection == VECTOR:
+        if len(names) < 2:
+            raise ValueError(f"`outputs_of_interest`: 'vector' scores the change of the whole output vector, but "
+                             f"model {model.name!r} returns one output ({names[0]!r}); use 'predicted' for it")
+        return [int(prediction_flips(outputs[0]).predicted[0])]
     chosen = [selection] if isinstance(selection, (str, int, np.integer)) else list(selection)
     if not chosen:
         raise ValueError(f"`outputs_of_interest` for model {model.name!r} is empty")
@@ -139,6 +158,10 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
                 f"use an index or one of its names, e.g. {names[:5]}"
             )
     return list(dict.fromkeys(indices))
+
+
+def _is_vector(selection) -> bool:
+    return isinstance(selection, str) and selection == VECTOR
 
 
 def _check_series(series: list[InterventionSeries]) -> None:
@@ -165,6 +188,18 @@ def _predict(model: Model, series: list[InterventionSeries]) -> np.ndarray:
     return outputs.reshape(len(series), len(series[0]), k)
 
 
+def vector_label(n_outputs: int) -> str:
+    """What the vector score's output is called in tables."""
+    return f"vector (all {n_outputs} outputs)"
+
+
+def _vector_null(outputs: np.ndarray, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """Null of the vector score: half the sum over outputs of each shuffle's E[|grad|], (n_permutations,)."""
+    chunks = [0.5 * null_distribution(outputs, min(_VECTOR_CHUNK, n_permutations - start), rng).sum(axis=1)
+              for start in range(0, n_permutations, _VECTOR_CHUNK)]
+    return np.concatenate(chunks)
+
+
 def score_outputs(
     name: str,
     output_names: Sequence[str],
@@ -174,27 +209,50 @@ def score_outputs(
     n_permutations: int,
     alpha: float,
     rng: np.random.Generator,
+    statistic: str = GRADIENT,
+    vector: bool = False,
 ) -> ModelExplanation:
-    """Scores, p-values and flips for precomputed outputs of shape (series, steps, k)."""
-    per_series = _gradient_magnitude(outputs)  # (series, k)
-    chosen = outputs[:, :, list(indices)]
-    null = null_distribution(chosen, n_permutations, rng)
-    observed = per_series[:, list(indices)].mean(axis=0)
-    pvalues = _pvalue(observed, null, "two-sided")
+    """Scores, p-values and flips for precomputed outputs of shape (series, steps, k).
+
+    With ``vector`` the one score is the mean over steps of the total-variation distance of the
+    step-to-step change of the whole output vector, ``0.5 * sum_c |np.gradient(y_c)|`` (for
+    probabilities the total-variation distance; for other outputs half the L1 norm), i.e. half the sum
+    of every output's E[|grad|]; each shuffle reorders all outputs together, as shuffling the images does.
+    """
+    statistic = check_statistic(statistic)
+    if vector and statistic != GRADIENT:
+        raise ValueError(f"`outputs_of_interest`: 'vector' is scored with statistic='gradient' (the change between "
+                         f"neighbouring steps); {statistic!r} measures one output against the step, so choose "
+                         f"outputs for it")
+    seed = int(rng.integers(2**31)) if statistic == MUTUAL_INFORMATION else 0
+    if vector:
+        per_series = 0.5 * _gradient_magnitude(outputs).sum(axis=1, keepdims=True)  # (series, 1)
+        null = _vector_null(outputs, n_permutations, rng)[:, None]
+        observed = per_series.mean(axis=0)
+        columns = [(0, vector_label(len(output_names)), int(indices[0]))]
+    else:
+        chosen = outputs[:, :, list(indices)]
+        per_series = statistic_scores(chosen, statistic, seed)  # (series, chosen)
+        null = null_distribution(chosen, n_permutations, rng, statistic, seed)
+        observed = per_series.mean(axis=0)
+        columns = [(position, str(output_names[index]), int(index)) for position, index in enumerate(indices)]
+    pvalues = _pvalue(observed, null, DEFAULT_ALTERNATIVE[statistic])
     scores = []
-    for position, index in enumerate(indices):
-        correlations = [step_correlation(outputs[s, :, index]) for s in range(outputs.shape[0])]
+    for position, label, index in columns:
+        correlations = [] if vector else [step_correlation(outputs[s, :, index]) for s in range(outputs.shape[0])]
         finite = [c for c in correlations if np.isfinite(c)]
         scores.append(
             OutputScore(
-                output=str(output_names[index]),
-                index=int(index),
+                output=label,
+                index=index,
                 score=float(observed[position]),
                 pvalue=float(pvalues[position]),
                 significant=bool(pvalues[position] <= alpha),
                 correlation=float(np.mean(finite)) if finite else float("nan"),
-                series_scores=[float(v) for v in per_series[:, index]],
+                series_scores=[float(v) for v in per_series[:, position]],
                 null_distribution=null[:, position],
+                statistic=statistic,
+                vector=vector,
             )
         )
     flips = [prediction_flips(one) for one in outputs]
@@ -210,6 +268,7 @@ def explain(
     n_permutations: int = DEFAULT_PERMUTATIONS,
     alpha: float = DEFAULT_ALPHA,
     seed: int | None = 0,
+    statistic: str = GRADIENT,
     progress: ProgressFn = no_progress,
     gradual_criteria: GradualnessCriteria | None = None,
 ) -> Explanation:
@@ -223,11 +282,15 @@ def explain(
         The source of the gradual change, or series it already produced (e.g. from a cache).
     models : Model or list of Model
         Every model is run on every step of every series, in one batch each.
-    outputs_of_interest : None, "predicted", "all", a name/index, a list of them, or a dict
+    outputs_of_interest : None, "predicted", "all", "vector", a name/index, a list of them, or a dict
         Which outputs to score; a dict maps model name to its own selection. Default: the class each
-        model predicts on step 0.
+        model predicts on step 0. "vector" scores the whole output vector at once (the mean total-variation
+        distance between neighbouring steps, see :func:`score_outputs`), for when no class is singled out.
     n_permutations, alpha, seed
         Shuffle test settings; the same seed gives the same p-values.
+    statistic : {"gradient", "correlation", "mutual-information"}
+        What is measured and tested (see :mod:`propgrad.score`): the paper's E[|grad_X F|] (default),
+        |Pearson r| with the step, or a KSG mutual information.
     progress : callable(fraction, message)
         Called as the intervention and the models run.
     gradual_criteria : GradualnessCriteria, optional
@@ -248,6 +311,12 @@ def explain(
     """
     # 1. Validate the settings.
     check_shuffle_settings(n_permutations, alpha, seed)
+    statistic = check_statistic(statistic)
+    selections = outputs_of_interest.values() if isinstance(outputs_of_interest, dict) else [outputs_of_interest]
+    if statistic != GRADIENT and any(_is_vector(one) for one in selections):
+        raise ValueError(f"`outputs_of_interest`: 'vector' is scored with statistic='gradient' (the change between "
+                         f"neighbouring steps); {statistic!r} measures one output against the step, so choose "
+                         f"outputs for it")
     if image is not None:
         # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source.
         image = load_image(image)
@@ -283,7 +352,7 @@ def explain(
         results.append(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
-                outputs, indices, int(n_permutations), alpha, _rng(seed),
+                outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
             )
         )
     progress(1.0, "done")
@@ -296,4 +365,5 @@ def explain(
         alpha=float(alpha),
         seed=seed,
         gradualness=gradualness,
+        statistic=statistic,
     )

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 PREDICTED = "predicted"
 ALL = "all"
+# The whole output vector as one score (total variation between neighbouring steps).
+VECTOR = "vector"
+KEYWORDS = (PREDICTED, ALL, VECTOR)
 
 
 def split_output_names(text: str, known: Sequence[str] = ()) -> list[str]:
@@ -36,7 +39,7 @@ def split_output_names(text: str, known: Sequence[str] = ()) -> list[str]:
 
 
 def parse_outputs(value, known: Sequence[str] = ()):
-    """'predicted', 'all', or a list of names and column indices (digits become ints).
+    """'predicted', 'all', 'vector', or a list of names and column indices (digits become ints).
 
     ``value`` is text or a list of names; ``known`` are the models' output names (so that names
     holding commas stay whole). A dict ({model name: selection}) is passed on as it is.
@@ -48,17 +51,17 @@ def parse_outputs(value, known: Sequence[str] = ()):
     >>> parse_outputs(" ")
     Traceback (most recent call last):
     ...
-    propgrad.errors.ArgumentError: `outputs` is empty: use 'predicted', 'all', or comma-separated class names/indices
+    propgrad.errors.ArgumentError: `outputs` is empty: use 'predicted', 'all', 'vector', or comma-separated class names/indices
     """
     from .errors import ArgumentError
 
     if isinstance(value, dict):
         return value
     if isinstance(value, str):
-        if value.strip().lower() in (PREDICTED, ALL):
+        if value.strip().lower() in KEYWORDS:
             return value.strip().lower()
         value = split_output_names(value, known)
     items = [str(item).strip() for item in value if str(item).strip()]
     if not items:
-        raise ArgumentError("outputs", "is empty: use 'predicted', 'all', or comma-separated class names/indices")
+        raise ArgumentError("outputs", "is empty: use 'predicted', 'all', 'vector', or comma-separated class names/indices")
     return [int(item) if item.isdigit() else item for item in items]

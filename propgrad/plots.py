@@ -26,6 +26,14 @@ def _format_value(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _score_label(score) -> str:
+    """How a score is called in a legend: E|∇| for the paper's statistic, else the chosen one's (issue 16)."""
+    from .score import GRADIENT, STATISTIC_LABELS
+
+    statistic = getattr(score, "statistic", GRADIENT)
+    return "E|∇|" if statistic == GRADIENT else STATISTIC_LABELS[statistic]
+
+
 def _format_p(pvalue: float) -> str:
     return f"{pvalue:.2g}" if pvalue >= 1e-3 else f"{pvalue:.1e}"
 
@@ -231,7 +239,8 @@ def output_curves(explanation: Explanation) -> Figure:
         mean, spread = model.mean_curve(score.index)
         tint = _COLOURS[colour % len(_COLOURS)]
         star = "*" if score.significant else ""
-        label = f"{model.name}: {score.output}  E|∇|={score.score:.4f}, p={_format_p(score.pvalue)}{star}"
+        label = (f"{model.name}: {score.output}  {_score_label(score)}={score.score:.4f}, "
+                 f"p={_format_p(score.pvalue)}{star}")
         axis.plot(x, mean, marker="o", markersize=3, color=tint, label=label)
         several = len(model.outputs) > 1
         if several:
@@ -530,7 +539,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
             mean, _ = model.mean_curve(score.index)
             star = "*" if score.significant else ""
             bottom.plot(x, mean, marker="o", markersize=3, color=tint,
-                        label=f"{_wrap(model.name, 36)}: {score.output}\nE|∇|={score.score:.3f}, "
+                        label=f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={score.score:.3f}, "
                               f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
             for flips in model.flips[:1]:
                 if flips.flip_steps:

@@ -4,15 +4,18 @@ report.html, in a folder or a zip.
 ``report.json`` fields
 ----------------------
 propgrad_version, intervention, property_name, values (property value per step), n_steps,
-series_labels, n_permutations, alpha, seed, notes (e.g. a region's mask was resized), region (only for
+series_labels, n_permutations, alpha, seed, statistic ("gradient", "correlation" or "mutual-information":
+what every score below is, see :mod:`propgrad.score`), notes (e.g. a region's mask was resized), region (only for
 an edit restricted to a region: ``coverage``, the fraction of the image inside it), and ``models``: one
 entry per model with
   name, output_kind ("probability" or "similarity"), output_names,
   outputs            per step, per output: the model's outputs (mean over series when there are several),
   series_outputs     per series, per step, per output (only with several series),
   output_of_interest the first scored output's name; score, pvalue, significant, correlation of it,
-  outputs_of_interest every scored output: name, index, score (E[|grad_X F|], mean over series),
-                     pvalue (two-sided shuffle test, +1 corrected), significant (p <= alpha),
+  outputs_of_interest every scored output: name, index, score (the statistic, by default E[|grad_X F|],
+                     mean over series), pvalue (shuffle test, +1 corrected; two-sided for the gradient,
+                     one-sided "greater" for the others), significant (p <= alpha), vector (true for
+                     the whole-output-vector score, whose name reads "vector (all N outputs)"),
                      correlation (Pearson with the step index; null when undefined), series_scores,
   flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
   flips_per_series   the same for every series (only with several series),
@@ -115,6 +118,7 @@ def _model_dict(model: ModelExplanation, readings: dict) -> dict:
                 "pvalue": score.pvalue,
                 "significant": score.significant,
                 "correlation": _finite_or_none(score.correlation),
+                "vector": score.vector,
                 "series_scores": score.series_scores,
                 "reading": readings[score.output].to_dict(),
             }
@@ -152,6 +156,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "n_permutations": explanation.n_permutations,
         "alpha": explanation.alpha,
         "seed": explanation.seed,
+        "statistic": explanation.statistic,
         "notes": explanation.notes,
         "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
         "reading": reading.paragraph(readings),

@@ -1,8 +1,20 @@
-"""Property gradient, shuffle test, step correlation and prediction flips (numpy only).
+"""Property gradient, shuffle test, step correlation and prediction flips (numpy; scikit-learn for one statistic).
 
 Conventions follow Penzel & Denzler (WACV 2026): outputs are ordered along the intervention, step 0 is
 the unedited image, the score is the mean of ``|np.gradient(y)|`` with unit spacing, and its
 significance comes from a two-sided shuffle test about the null distribution's mean.
+
+The statistic is a choice (the authors' code offers the same three):
+
+- ``"gradient"`` (default, the paper's): E[|grad_X F|]. Tested two-sided: a smooth trend scores far
+  *below* the shuffled null, noise in its middle, and a jumpy curve above it.
+- ``"correlation"``: |Pearson r| between the step index and the output. It sees monotone trends only (a U
+  shape has r near 0), is blind to the size of the change (a 0.001 ramp scores 1) and tested one-sided
+  ("greater"): only a larger |r| than shuffles is evidence of a dependence.
+- ``"mutual-information"``: a KSG estimate of I(step; output) in nats (scikit-learn's
+  ``mutual_info_regression``, k = 3). It sees any dependence, monotone or not, also blind to the size;
+  one-sided too. Its null costs about steps**2 operations per permutation and output, see
+  :mod:`propgrad.statistics`.
 """
 from __future__ import annotations
 
@@ -20,6 +32,12 @@ MIN_STEPS = 3
 DEFAULT_PERMUTATIONS = 10_000
 DEFAULT_ALPHA = 0.01
 ALTERNATIVES = ("two-sided", "less", "greater")
+GRADIENT, CORRELATION, MUTUAL_INFORMATION = "gradient", "correlation", "mutual-information"
+STATISTICS = (GRADIENT, CORRELATION, MUTUAL_INFORMATION)
+# Which side of the null is evidence, per statistic (see the module docstring).
+DEFAULT_ALTERNATIVE = {GRADIENT: "two-sided", CORRELATION: "greater", MUTUAL_INFORMATION: "greater"}
+# How each statistic is called in tables and figures.
+STATISTIC_LABELS = {GRADIENT: "E[|grad|]", CORRELATION: "|r|", MUTUAL_INFORMATION: "MI (nats)"}
 # Bounds the (permutations, steps, outputs) block gathered at once to about 8 MB of float64 (cache-sized
 # blocks are also faster).
 _BLOCK_ELEMENTS = 1_000_000
@@ -142,22 +160,51 @@ def _executor() -> ThreadPoolExecutor | None:
     return _POOL
 
 
-def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
+def check_statistic(statistic) -> str:
+    """The statistic's name, checked; the error lists the valid ones."""
+    if not isinstance(statistic, str) or statistic not in STATISTICS:
+        raise ValueError(f"`statistic` must be one of {list(STATISTICS)}, got {statistic!r}")
+    return statistic
+
+
+def _random_keys(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    # Random sort keys: float32 sorts twice as fast; its ties (2**24 values) are rare enough for short
+    # series (under 3e-4 per permutation at 100 steps) and cannot make an order invalid, only a tied
+    # pair's order non-random. Longer series use float64 keys.
+    keys = np.float32 if size[1] <= _FLOAT32_KEYS_MAX_STEPS else np.float64
+    return rng.random(size, dtype=keys)
+
+
+def statistic_scores(series: np.ndarray, statistic: str = GRADIENT, seed: int = 0) -> np.ndarray:
+    """The observed statistic of every series and output: (series, steps, k) -> (series, k).
+
+    ``seed`` fixes the tie-breaking noise of the mutual information (scikit-learn's ``random_state``).
+    """
+    if statistic == GRADIENT:
+        return _gradient_magnitude(series)
+    from . import statistics
+
+    if statistic == CORRELATION:
+        return statistics.correlation_scores(series)
+    return statistics.mutual_information_scores(series, seed=seed)
+
+
+def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Generator,
+                      statistic: str = GRADIENT, seed: int = 0) -> np.ndarray:
     """Scores of ``n_permutations`` shuffles of ``series`` (series, steps, k) -> (n_permutations, k).
 
     Each permutation reorders the steps of every series independently (one shared order across the
     k outputs of a series, as shuffling the images would), and the score is averaged over series.
     Work is done in blocks of permutations so memory stays bounded for long series and many outputs;
     the random keys are drawn in order in this thread, so the result does not depend on the threads.
+    ``seed`` is the mutual information's tie-breaking noise (as for :func:`statistic_scores`).
     """
+    if statistic != GRADIENT:
+        return _other_null(series, n_permutations, rng, statistic, seed)
     n_series, steps, k = series.shape
     null = np.zeros((n_permutations, k))
     use_table = 2 * steps * steps * k * n_series <= _TABLE_ELEMENTS
     tables = [_pair_table(s) if use_table else np.ascontiguousarray(s.T) for s in series]
-    # Random sort keys: float32 sorts twice as fast; its ties (2**24 values) are rare enough for short
-    # series (under 3e-4 per permutation at 100 steps) and cannot make an order invalid, only a tied
-    # pair's order non-random. Longer series use float64 keys.
-    keys = np.float32 if steps <= _FLOAT32_KEYS_MAX_STEPS else np.float64
     block = max(1, _BLOCK_ELEMENTS // (steps * k))
 
     def score_block(start: int, stop: int, block_keys: list[np.ndarray]) -> None:
@@ -173,7 +220,7 @@ def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Ge
     pool = _executor() if n_permutations > block else None
     for start in range(0, n_permutations, block):
         stop = min(start + block, n_permutations)
-        block_keys = [rng.random((stop - start, steps), dtype=keys) for _ in range(n_series)]
+        block_keys = [_random_keys(rng, (stop - start, steps)) for _ in range(n_series)]
         if pool is None:
             score_block(start, stop, block_keys)
             continue
@@ -183,6 +230,29 @@ def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Ge
         jobs.append(pool.submit(score_block, start, stop, block_keys))
     for job in jobs:
         job.result()
+    return null / n_series
+
+
+def _other_null(series: np.ndarray, n_permutations: int, rng: np.random.Generator, statistic: str,
+                seed: int) -> np.ndarray:
+    """The null of the correlation or the mutual information: the same shuffles, drawn block by block."""
+    from . import statistics
+
+    n_series, steps, k = series.shape
+    null = np.zeros((n_permutations, k))
+    if statistic == MUTUAL_INFORMATION:
+        prepared = [statistics.prepare_ksg(one, seed) for one in series]
+        constant = [np.ptp(one, axis=0) == 0 for one in series]
+    block = max(1, _BLOCK_ELEMENTS // (steps * k))
+    for start in range(0, n_permutations, block):
+        stop = min(start + block, n_permutations)
+        for s in range(n_series):
+            orders = _random_keys(rng, (stop - start, steps)).argsort(axis=1)
+            if statistic == CORRELATION:
+                null[start:stop] += statistics.correlation_block(series[s], orders)
+            else:
+                index, outputs = prepared[s]
+                null[start:stop] += statistics.ksg_block(index, outputs, orders, constant[s])
     return null / n_series
 
 
@@ -206,8 +276,9 @@ def _pvalue(observed: np.ndarray, null: np.ndarray, alternative: str) -> np.ndar
 def permutation_test(
     outputs,
     n_permutations: int = DEFAULT_PERMUTATIONS,
-    alternative: str = "two-sided",
+    alternative: str | None = None,
     rng: int | np.random.Generator | None = None,
+    statistic: str = GRADIENT,
 ) -> PermutationTestResult:
     """Shuffle test of the property gradient: is the output's trend systematic or noise?
 
@@ -222,19 +293,27 @@ def permutation_test(
         shuffles every series independently.
     n_permutations : int
         Number of shuffles K (paper: 10,000).
-    alternative : {"two-sided", "less", "greater"}
-        "less" asks whether the observed score is smaller than shuffled ones (a smooth trend).
+    alternative : {"two-sided", "less", "greater"} or None
+        "less" asks whether the observed score is smaller than shuffled ones (a smooth trend). None: the
+        statistic's own (``DEFAULT_ALTERNATIVE``: two-sided for the gradient, "greater" for the others).
     rng : int, numpy Generator or None
         Seed or generator, for reproducible p-values.
+    statistic : {"gradient", "correlation", "mutual-information"}
+        What is measured (see the module docstring); every one goes through the same shuffles.
 
     Examples
     --------
     >>> result = permutation_test(np.linspace(0, 1, 20), n_permutations=999, rng=0)
     >>> result.pvalue
     0.001
+    >>> u_shape = (np.linspace(-1, 1, 21)) ** 2
+    >>> permutation_test(u_shape, n_permutations=999, rng=0, statistic="correlation").pvalue > 0.5
+    True
     """
     if not is_whole_number(n_permutations, 1):
         raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
+    statistic = check_statistic(statistic)
+    alternative = DEFAULT_ALTERNATIVE[statistic] if alternative is None else alternative
     if alternative not in ALTERNATIVES:
         raise ValueError(f"`alternative` must be one of {ALTERNATIVES}, got {alternative!r}")
     generator = _rng(rng)
@@ -242,8 +321,9 @@ def permutation_test(
     series = _as_series(outputs)
     if series.ndim == 2:
         series = series[None]
-    observed = _gradient_magnitude(series).mean(axis=0)
-    null = null_distribution(series, int(n_permutations), generator)
+    seed = int(generator.integers(2**31)) if statistic == MUTUAL_INFORMATION else 0
+    observed = statistic_scores(series, statistic, seed).mean(axis=0)
+    null = null_distribution(series, int(n_permutations), generator, statistic, seed)
     pvalue = _pvalue(observed, null, alternative)
     if one_dimensional:
         return PermutationTestResult(float(observed[0]), float(pvalue[0]), null[:, 0], alternative, int(n_permutations))

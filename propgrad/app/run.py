@@ -50,7 +50,8 @@ def load_input(image, name: str = "image"):
     return picture
 
 
-def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=()) -> tuple:
+def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=(),
+                    statistic: str = "gradient") -> tuple:
     """Explain ``intervention`` for ``models`` and return the result components (see :func:`results.respond`)."""
     from .. import explain
 
@@ -58,7 +59,7 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     n_permutations, alpha = settings
     explanation = explain(
         image, intervention, models, outputs_of_interest=selection, n_permutations=n_permutations, alpha=alpha,
-        seed=seed, progress=package_progress(progress),
+        seed=seed, statistic=statistic, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
     from . import gradual
@@ -69,14 +70,15 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     return results.respond(results.new_run(explanation, recorded, notes))
 
 
-def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
+def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=(),
+                    statistic: str = "gradient") -> tuple:
     """Explain ``image`` under every intervention (one per property) and return the result components."""
     from ..compare import compare_properties
 
     selection, selection_notes = select_outputs(models, outputs)
     n_permutations, alpha = settings
     comparison = compare_properties(image, interventions, models, outputs_of_interest=selection,
-                                    n_permutations=n_permutations, alpha=alpha, seed=seed,
+                                    n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic,
                                     progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
     from . import gradual

@@ -3,6 +3,7 @@
 | module | command |
 | --- | --- |
 | ``explain`` | one image, one intervention (or several regions compared) |
+| ``screen`` | one image, many candidate properties ranked with adjusted p-values |
 | ``study`` | many images x interventions x models, resumable, on any engine |
 | ``models``, ``editors``, ``dynamics`` | the bundled models; the guided editors; the lesion scenario's training dynamics |
 | ``gradual`` | the gradualness check's thresholds and verdict lines |
@@ -15,6 +16,7 @@ import sys
 
 from ..errors import USER_ERRORS
 from .explain import add_explain_parser, run_explain
+from .screen import add_screen_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     add_explain_parser(commands)
+    add_screen_parser(commands)
     commands.add_parser("models", help="list the bundled models")
     commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how to get them")
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
@@ -51,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             from .models import run_models
 
             return run_models()
+        if args.command == "screen":
+            from .screen import run
+
+            return run(args)
         if args.command == "editors":
             from .editors import run_list
 

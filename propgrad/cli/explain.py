@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..score import STATISTIC_LABELS
 from . import gradual
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
@@ -69,13 +70,15 @@ def run_explain(args) -> int:
         return _run_region_comparison(args, image, intervention, models, outputs, criteria)
     with fraction_bar("explain", enabled=not args.no_progress) as progress:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
-                         alpha=args.alpha, seed=args.seed, progress=progress, gradual_criteria=criteria)
+                         alpha=args.alpha, seed=args.seed, statistic=args.statistic, progress=progress,
+                         gradual_criteria=criteria)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     readings = read_explanation(result)
     for row, one in zip(report.summary_rows(result), readings):
         mark = "significant" if row["significant"] else "not significant"
-        print(f"  {row['model']} | {row['output']}: E[|grad|] = {row['score']:.4f}, p = {row['pvalue']:.4g} "
+        print(f"  {row['model']} | {row['output']}: {STATISTIC_LABELS[result.statistic]} = {row['score']:.4f}, "
+              f"p = {row['pvalue']:.4g} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {one.sentence}")
     print(paragraph(readings))
     for line in gradual.lines(result):
@@ -124,14 +127,15 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     with fraction_bar("compare", enabled=not args.no_progress) as progress:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
-                                        gradual_criteria=criteria, progress=progress)
+                                        statistic=args.statistic, gradual_criteria=criteria, progress=progress)
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
     readings = read_comparison(comparison)
     for entry, one in zip(comparison.scores, readings):
         mark = "significant" if entry.significant else "not significant"
-        print(f"  {entry.property} | {entry.model} | {entry.output}: E[|grad|] = {entry.score:.4f}, "
+        print(f"  {entry.property} | {entry.model} | {entry.output}: "
+              f"{STATISTIC_LABELS[comparison.statistic]} = {entry.score:.4f}, "
               f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {one.sentence}")
     print(paragraph(readings))

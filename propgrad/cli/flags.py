@@ -181,13 +181,19 @@ def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
 
 
 def add_scoring_flags(parser: argparse.ArgumentParser, *, seed_help: str = "seed of the shuffle test"):
-    """Outputs of interest and the shuffle test's settings; returns the group."""
-    from ..score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
+    """Outputs of interest, the statistic and the shuffle test's settings; returns the group."""
+    from ..score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTICS
 
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument("--outputs", default="predicted",
-                         help="outputs of interest: 'predicted' (class predicted on step 0), 'all', or "
-                         "comma-separated class names / indices")
+                         help="outputs of interest: 'predicted' (class predicted on step 0), 'all', 'vector' (the "
+                         "whole output vector as one score: mean total-variation distance between neighbouring "
+                         "steps; needs --statistic gradient and a model with several outputs), or comma-separated "
+                         "class names / indices")
+    scoring.add_argument("--statistic", choices=list(STATISTICS), default=GRADIENT,
+                         help="what is measured and shuffle-tested: 'gradient' (the paper's E[|grad_X F|], "
+                         "two-sided), 'correlation' (|Pearson r| with the step: monotone trends only), "
+                         "'mutual-information' (KSG estimate, scikit-learn: any dependence; slower null)")
     scoring.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="shuffle-test permutations")
     scoring.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level")
     scoring.add_argument("--seed", type=int, default=0, help=seed_help)

@@ -71,7 +71,8 @@ def definition_from_args(args) -> StudyDefinition:
     outputs = parse_outputs(args.outputs)
     return StudyDefinition(inputs, (intervention,), model_spec_from_args(args, absolute_paths=True),
                            outputs=outputs if isinstance(outputs, str) else tuple(str(v) for v in outputs),
-                           permutations=args.permutations, alpha=args.alpha, seed=args.seed)
+                           permutations=args.permutations, alpha=args.alpha, seed=args.seed,
+                           statistic=args.statistic)
 
 
 def engine_from_args(args, gpu: bool = False):

@@ -61,6 +61,7 @@ class StudyDefinition:
     permutations: int = 10_000
     alpha: float = 0.01
     seed: int = 0
+    statistic: str = "gradient"  # "gradient", "correlation" or "mutual-information"
 
     def __post_init__(self):
         interventions = tuple(self.interventions)
@@ -81,19 +82,22 @@ class StudyDefinition:
         if self.seed is None:
             raise ArgumentError("seed", "must be a non-negative integer (a study is reproducible), got None")
         check_shuffle_settings(self.permutations, self.alpha, self.seed, permutations_name="permutations")
+        from ..score import check_statistic
+
+        check_statistic(self.statistic)
 
     def to_dict(self) -> dict:
         return {"inputs": dataclasses.asdict(self.inputs),
                 "interventions": [one.to_dict() for one in self.interventions],
                 "models": self.models.to_dict(), "outputs": self.outputs, "permutations": self.permutations,
-                "alpha": self.alpha, "seed": self.seed}
+                "alpha": self.alpha, "seed": self.seed, "statistic": self.statistic}
 
     @classmethod
     def from_dict(cls, data: dict) -> "StudyDefinition":
         """Inverse of :meth:`to_dict` (as stored in study.json)."""
         return cls(InputSpec(**data["inputs"]), tuple(spec_from_dict(one) for one in data["interventions"]),
                    ModelSpec(**data["models"]), outputs=data["outputs"], permutations=data["permutations"],
-                   alpha=data["alpha"], seed=data["seed"])
+                   alpha=data["alpha"], seed=data["seed"], statistic=data.get("statistic", "gradient"))
 
     def fingerprint(self) -> str:
         """A short hash of every field (and the format version): equal definitions, equal fingerprints."""
@@ -103,7 +107,7 @@ class StudyDefinition:
 
 # -- TOML ----------------------------------------------------------------------------------------
 
-_TOP = {"inputs", "intervention", "models", "outputs", "permutations", "alpha", "seed"}
+_TOP = {"inputs", "intervention", "models", "outputs", "permutations", "alpha", "seed", "statistic"}
 
 
 def _fields(cls) -> set[str]:
@@ -169,5 +173,5 @@ def from_toml(path: str | Path) -> StudyDefinition:
     models = dict(data.get("models") or {})
     models["files"] = tuple(_relative(p, base) for p in models.get("files", ()))
     models["hub"] = tuple(_relative(h, base) if Path(base, h).is_dir() else h for h in models.get("hub", ()))
-    scoring = {key: data[key] for key in ("outputs", "permutations", "alpha", "seed") if key in data}
+    scoring = {key: data[key] for key in ("outputs", "permutations", "alpha", "seed", "statistic") if key in data}
     return StudyDefinition(InputSpec(**inputs), tuple(interventions), ModelSpec(**models), **scoring)

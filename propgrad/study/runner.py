@@ -90,16 +90,18 @@ def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, prog
 class _ReadyWorker:
     """A worker around objects that already exist (in-process only: they are never pickled)."""
 
-    def __init__(self, interventions: list, models: list, outputs, permutations: int, alpha: float):
+    def __init__(self, interventions: list, models: list, outputs, permutations: int, alpha: float,
+                 statistic: str = "gradient"):
         self.interventions, self.models = interventions, models
         self.outputs = outputs_selection(outputs, models)
-        self.permutations, self.alpha = permutations, alpha
+        self.permutations, self.alpha, self.statistic = permutations, alpha, statistic
 
     def run(self, item):
         from .inputs import open_image
 
         return run_item(item, self.interventions[item.intervention], self.models, outputs=self.outputs,
-                        permutations=self.permutations, alpha=self.alpha, open_image=open_image)
+                        permutations=self.permutations, alpha=self.alpha, open_image=open_image,
+                        statistic=self.statistic)
 
 
 def _image_refs(images: Sequence, folder: Path, labels: Sequence[str] | None) -> list[ImageRef]:
@@ -119,7 +121,7 @@ def _image_refs(images: Sequence, folder: Path, labels: Sequence[str] | None) ->
 
 def run_images(images: Sequence, intervention: Intervention | Sequence[Intervention], models: Sequence, *,
                out: str | Path | None = None, labels: Sequence[str] | None = None, outputs_of_interest="predicted",
-               n_permutations: int = 10_000, alpha: float = 0.01, seed: int = 0,
+               n_permutations: int = 10_000, alpha: float = 0.01, seed: int = 0, statistic: str = "gradient",
                progress: ProgressFn = no_progress) -> StudyReport:
     """A small study on images already at hand: every image x intervention x model, in this process.
 
@@ -158,6 +160,9 @@ def run_images(images: Sequence, intervention: Intervention | Sequence[Intervent
     models = list(models)
     if not models:
         raise ValueError("`models` is empty: choose at least one model")
+    from ..score import check_statistic  # issue 16
+
+    check_statistic(statistic)
     if not images:
         raise ValueError("`images` is empty: give at least one image")
     if labels is not None and len(labels) != len(images):
@@ -165,7 +170,7 @@ def run_images(images: Sequence, intervention: Intervention | Sequence[Intervent
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="propgrad-study-"))
     folder.mkdir(parents=True, exist_ok=True)
     settings = {"interventions": names, "models": [m.name for m in models], "outputs": str(outputs_of_interest),
-                "permutations": n_permutations, "alpha": alpha, "seed": seed}
+                "permutations": n_permutations, "alpha": alpha, "seed": seed, "statistic": statistic}
     store = ResultsStore(folder, {"fingerprint": "pending", "definition": None, "in_memory": settings,
                                   "propgrad_version": _version()})
     refs = _image_refs(images, folder, labels)
@@ -175,6 +180,6 @@ def run_images(images: Sequence, intervention: Intervention | Sequence[Intervent
     (folder / "study.json").write_text(json.dumps({"fingerprint": fingerprint, "definition": {"alpha": alpha},
                                                    "in_memory": settings, "propgrad_version": _version()}, indent=2))
     items = make_items(refs, names, seed)
-    worker = _ReadyWorker(interventions, models, outputs_of_interest, n_permutations, alpha)
+    worker = _ReadyWorker(interventions, models, outputs_of_interest, n_permutations, alpha, statistic)
     _run(store, InProcess(), lambda: worker, items, progress, None)
     return write_report(folder)

@@ -74,7 +74,7 @@ def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dic
 
 
 def run_item(item: StudyItem, intervention, models: list, *, outputs, permutations: int, alpha: float,
-             open_image) -> ItemResult:
+             open_image, statistic: str = "gradient") -> ItemResult:
     """Explain one item; an unreadable image gives a SKIPPED result, any other error a FAILED one."""
     from ..explain import explain
     from .build import placed
@@ -85,7 +85,7 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
         return ItemResult(item.index, item.key, SKIPPED, str(error))
     try:
         result = explain(image, placed(intervention, item.image.overrides), models, outputs_of_interest=outputs,
-                         n_permutations=permutations, alpha=alpha, seed=item.seed)
+                         n_permutations=permutations, alpha=alpha, seed=item.seed, statistic=statistic)
         rows, curves = explanation_rows(item, result)
     except Exception as error:  # one bad item must not end the study; it is listed in the summary
         return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
@@ -127,4 +127,5 @@ class StudyWorker:
             return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
         return run_item(item, intervention, models, outputs=outputs_selection(self.definition.outputs, models),
                         permutations=self.definition.permutations, alpha=self.definition.alpha,
-                        open_image=lambda ref: open_image(ref, self.definition.inputs))
+                        open_image=lambda ref: open_image(ref, self.definition.inputs),
+                        statistic=self.definition.statistic)

@@ -16,6 +16,7 @@ from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interv
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
                       study_input, run_button, wire_run)
+from ..screen import build_screen_section
 from ..study import study_for_app
 
 log = logging.getLogger("propgrad.app")
@@ -106,7 +107,7 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
              edit_end, bundled, files=None, input_size=None, mean="", std="", class_names="", outputs="",
              n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None,
-             mask_file=None, study_files=None, progress=gr.Progress()):
+             mask_file=None, study_files=None, statistic="gradient", progress=gr.Progress()):
     """Explain which property of an image a classifier relies on: edit it step by step and score each model.
 
     Darkens, recolours, blurs, rotates... the image (or edits it by a text instruction with InstructPix2Pix
@@ -143,6 +144,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
         painted: the painting canvas (UI only; leave it out and give mask_file instead)
         mask_file: a greyscale PNG mask, white = inside, for the "painted or uploaded mask" region
         study_files: several images or a zip of them to run the same edit on (a study); leave out for one image
+        statistic: what is measured and shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation" or "mutual-information"
 
     Returns:
         summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
@@ -170,8 +172,9 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
         return study_for_app(study_files, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
     if len(interventions) == 1:
         return explain_for_app(picture, next(iter(interventions.values())), models, outputs, shuffle, seed_list[0],
-                               progress, notes)
-    return compare_for_app(picture, interventions, models, outputs, shuffle, seed_list[0], progress, notes)
+                               progress, notes, statistic=statistic)
+    return compare_for_app(picture, interventions, models, outputs, shuffle, seed_list[0], progress, notes,
+                           statistic=statistic)
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -278,9 +281,10 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
                            example_labels=labels, label="Examples: each sets the image, edit, regions, models and "
                                                         "outputs together", examples_per_page=8)
     outputs = result_outputs("edit")
+    statistic = build_screen_section(image, controls, steps)  # issue 16: the Screen action, its statistic
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
-              *controls.inputs(), regions, painted, mask_file, study_files]
+              *controls.inputs(), regions, painted, mask_file, study_files, statistic]
     wire_run(button, error, run_edit, inputs, outputs, "edit", CONCURRENCY)
     preset_loaded(examples, outputs)
     return outputs

@@ -1,0 +1,121 @@
+"""The first tab's Screen action: rank many candidate properties of the tab's image for the tab's models.
+
+Self-contained: the edit tab calls :func:`build_screen_section` once with its image, model controls and
+steps slider, and gets the statistic dropdown back (its Run button scores with it too). The handler
+:func:`run_screen` is gradio-free apart from the progress object, and is tested by calling it directly.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gradio as gr
+
+from ..score import STATISTIC_LABELS, STATISTICS
+from ..screen import APP_LIMIT, REGIONS
+from .parsing import MAX_STEPS, check_int, select_outputs
+from .run import chosen_models, load_input, package_progress, shuffle_test_settings
+from .shared import friendly_errors
+
+TABLE_HEADERS = ["rank", "property", "model", "output", "score", "p-value", "adjusted p", "signif. (adj.)",
+                 "prediction flips"]
+ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
+
+
+def edit_names() -> list[str]:
+    from ..interventions import EDITS
+
+    return list(EDITS)
+
+
+def screen_table(result) -> list[list]:
+    """Rows for the app's table, ranked; numbers rounded for reading (the download keeps every digit)."""
+    return [[row.rank, row.property, row.model, row.output, float(f"{row.score:.4g}"), float(f"{row.pvalue:.3g}"),
+             float(f"{row.pvalue_adjusted:.3g}"), "yes" if row.significant_adjusted else "no", row.flips]
+            for row in result.rows]
+
+
+def screen_text(result, notes: Sequence[str] = ()) -> str:
+    """A short summary above the table: how many properties, what is significant, what was skipped."""
+    label = STATISTIC_LABELS[result.statistic]
+    significant = [row for row in result.rows if row.significant_adjusted]
+    lines = [f"**{len(result.properties)} properties** screened; score: {label} ({result.statistic}); p-values "
+             f"adjusted over all {len(result.rows)} rows with {result.adjustment}; alpha = {result.alpha}."]
+    if significant:
+        top = ", ".join(f"{row.property} ({row.model}: {row.output})" for row in significant[:5])
+        lines.append(f"**{len(significant)} significant after adjustment**, largest score first: {top}"
+                     + (" ..." if len(significant) > 5 else "") + ".")
+    else:
+        lines.append("**No property is significant after adjustment.**")
+    for line in [*result.skipped, *result.notes, *notes]:
+        lines.append(f"- note: {line}")
+    return "\n\n".join(lines)
+
+
+@friendly_errors
+def run_screen(image, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids,
+               outputs_are, steps, edits, regions, statistic, adjustment, progress=gr.Progress()):
+    """Screen every chosen edit x region of ``image`` with the tab's models; the ranked table, the top figure,
+    the summary and a zip of screen.csv / screen.json / screen.png."""
+    from .. import report
+    from ..screen import screen
+    from ..screen_report import write_screen
+    from .results import request_dir
+
+    # 1. Every box checked before any slow work.
+    n_permutations, alpha = shuffle_test_settings(n_permutations, alpha)
+    picture = load_input(image)
+    steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
+    if not edits:
+        raise ValueError("`screen edits` is empty: tick at least one edit to screen")
+    if not regions:
+        raise ValueError("`screen regions` is empty: tick at least one of " + ", ".join(REGIONS))
+    if statistic not in STATISTICS:
+        raise ValueError(f"`statistic` must be one of {list(STATISTICS)}, got {statistic!r}")
+    if adjustment not in ADJUSTMENT_CHOICES:
+        raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENT_CHOICES)}, got {adjustment!r}")
+    models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
+    selection, notes = select_outputs(models, outputs)
+    # 2. The screen, then its files in a private folder.
+    result = screen(picture, models, edits=list(edits), regions=list(regions), steps=steps,
+                    outputs_of_interest=selection, statistic=statistic, adjustment=ADJUSTMENT_CHOICES[adjustment],
+                    n_permutations=n_permutations, alpha=alpha, seed=0, limit=APP_LIMIT,
+                    progress=package_progress(progress))
+    progress(1.0, desc="drawing the top properties")
+    folder = request_dir()
+    paths = write_screen(result, folder / "screen")
+    bundle = report.zip_report(paths, folder / "propgrad-screen.zip")
+    return screen_text(result, notes), screen_table(result), str(paths["figure"]), str(bundle)
+
+
+def build_screen_section(image, controls, steps) -> gr.Dropdown:
+    """The Screen accordion under the tab's results; returns the statistic dropdown (the tab's Run uses it too)."""
+    with gr.Accordion("Screen: which property does the model use? (every edit x region, ranked)", open=False,
+                      elem_id="screen-section"):
+        gr.Markdown(
+            "Runs every ticked edit on every ticked region of the image above, with the same models and outputs "
+            "of interest (type `vector` there to score each model's whole output vector), and ranks the "
+            f"properties; p-values are adjusted over the whole table. At most {APP_LIMIT} properties. Rows "
+            "significant after adjustment come first, largest score first.")
+        with gr.Row():
+            edits = gr.Dropdown(edit_names(), value=edit_names(), multiselect=True, label="Screen edits",
+                                elem_id="screen-edits")
+            regions = gr.CheckboxGroup(list(REGIONS), value=list(REGIONS), label="Screen regions",
+                                       info="rotation runs on the whole image only")
+        with gr.Row():
+            statistic = gr.Dropdown(list(STATISTICS), value=STATISTICS[0], label="Statistic (Run and Screen)",
+                                    info="gradient: the paper's E[|grad|]; correlation: |Pearson r| with the step "
+                                         "(monotone only); mutual-information: KSG (any dependence, slower)")
+            adjustment = gr.Radio(list(ADJUSTMENT_CHOICES), value=next(iter(ADJUSTMENT_CHOICES)),
+                                  label="Multiple-testing adjustment")
+        button = gr.Button("Screen", variant="secondary", elem_id="screen-run")
+        summary = gr.Markdown("The ranked table appears here.", elem_id="screen-summary")
+        table = gr.Dataframe(headers=TABLE_HEADERS, label="Ranked properties", interactive=False, wrap=True,
+                             elem_id="screen-table",
+                             column_widths=["5%", "17%", "20%", "7%", "8%", "8%", "8%", "7%", "20%"])
+        figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False)
+        bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png)", interactive=False)
+    from .settings import CONCURRENCY
+
+    button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
+                 [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY)
+    return statistic

@@ -1,0 +1,123 @@
+"""Command line: ``python -m propgrad screen IMAGE --model ... --out DIR`` ranks candidate properties.
+
+Writes screen.csv, screen.json and screen.png (see :mod:`propgrad.screen_report`) and prints the top rows.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..kinds import InstructPix2PixSpec, PatchSpec
+from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args
+
+
+def _list(text: str | None, flag: str) -> list[str] | None:
+    """Comma-separated names, or @FILE with one per line; None when the flag is not given."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise ValueError(f"{flag}: no such file {str(path)!r}")
+        items = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    else:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ValueError(f"{flag} is empty: give comma-separated names or @file.txt with one per line")
+    return items
+
+
+def _masks(pairs: list[str] | None) -> dict[str, Path]:
+    masks = {}
+    for pair in pairs or []:
+        label, separator, path = pair.partition("=")
+        if not separator or not label.strip() or not path.strip():
+            raise ValueError(f"--mask {pair!r}: write LABEL=FILE, e.g. collar=collar_mask.png")
+        if not Path(path).is_file():
+            raise ValueError(f"--mask {pair!r}: no such file {path!r}")
+        masks[label.strip()] = Path(path)
+    return masks
+
+
+def add_screen_parser(commands) -> argparse.ArgumentParser:
+    """The ``screen`` subcommand, added to ``commands`` (the subparsers of ``python -m propgrad``)."""
+    from ..screen import REGIONS
+
+    parser = commands.add_parser(
+        "screen", help="rank many candidate properties of one image (every edit x whole image / object / background)",
+        description="Which property does the model use? Test every registered edit on the whole image, the salient "
+        "object and the background (or a chosen subset, plus masks, patches and instructions), adjust the p-values "
+        "over the whole table, and write screen.csv, screen.json and screen.png into --out.",
+        formatter_class=HelpFormatter)
+    parser.add_argument("image", help="input image")
+    candidates = parser.add_argument_group("candidate properties (default: every edit x every region where it makes "
+                                           "sense, about 34)")
+    candidates.add_argument("--edits", metavar="NAMES", help="only these edits: comma-separated or @file")
+    candidates.add_argument("--regions", metavar="NAMES", help=f"only these regions, from {', '.join(REGIONS)}")
+    candidates.add_argument("--mask", action="append", metavar="LABEL=FILE",
+                            help="one more region (a greyscale or painted mask image), crossed with the edits; "
+                            "repeatable")
+    candidates.add_argument("--patch", action="append", metavar="PATCH",
+                            help="one more property: this patch blended in (opacity 0 to 1); repeatable")
+    candidates.add_argument("--instruction", action="append", metavar="TEXT",
+                            help="one more property: an InstructPix2Pix edit at rising guidance (needs its weights; "
+                            "skipped with a note where they are missing); repeatable")
+    candidates.add_argument("--properties", metavar="NAMES",
+                            help="only these candidate names, e.g. 'object: darken,background: darken' or @file")
+    candidates.add_argument("--steps", type=int, default=10, help="steps per property, including the original")
+    add_model_flags(parser)
+    scoring = add_scoring_flags(parser)
+    scoring.add_argument("--adjustment", choices=["bh", "holm"], default="bh",
+                         help="multiple-testing adjustment over the whole table: Benjamini-Hochberg (false discovery "
+                         "rate) or Holm (family-wise error rate)")
+    parser.add_argument("--limit", type=int, help="refuse a screen of more properties than this")
+    parser.add_argument("--top", type=int, default=10, help="rows to print (the files hold every row)")
+    parser.add_argument("--out", default="propgrad-screen", help="output folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def _additions(args) -> dict:
+    added = {}
+    for path in args.patch or []:
+        added[f"patch: {Path(path).name}"] = PatchSpec(patches=(path,), steps=args.steps).build()
+    for text in args.instruction or []:
+        added[f"instruction: {text}"] = InstructPix2PixSpec(instruction=text, steps=args.steps).build()
+    return added
+
+
+def run(args) -> int:
+    """Run the screen the flags describe, write its files, print the top rows."""
+    from ..images import load_image
+    from ..outputs import parse_outputs
+    from ..progress_bar import fraction_bar
+    from ..score import STATISTIC_LABELS
+    from ..screen import screen
+    from ..screen_report import write_screen
+
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
+    if args.top < 1:
+        raise ValueError(f"--top must be at least 1, got {args.top}")
+    image = load_image(args.image)
+    models = model_spec_from_args(args).build()
+    with fraction_bar("screen", enabled=not args.no_progress) as progress:
+        result = screen(image, models, _list(args.properties, "--properties"), edits=_list(args.edits, "--edits"),
+                        regions=_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
+                        steps=args.steps, outputs_of_interest=parse_outputs(args.outputs, [o for model in models for o in model.output_names]),
+                        statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
+                        alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
+    write_screen(result, args.out)
+    label = STATISTIC_LABELS[result.statistic]
+    print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
+          f"adjusted p: {result.adjustment}")
+    for row in result.rows[:args.top]:
+        mark = "significant" if row.significant_adjusted else "not significant"
+        print(f"  {row.rank:3d}. {row.property} | {row.model} | {row.output}: {label} = {row.score:.4g}, "
+              f"p = {row.pvalue:.3g}, adjusted p = {row.pvalue_adjusted:.3g} ({mark}), flips: {row.flips}")
+    if len(result.rows) > args.top:
+        print(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
+    for line in result.skipped + result.notes:
+        print(f"  note: {line}")
+    print(f"wrote screen.csv, screen.json, screen.png to {Path(args.out).resolve()}")
+    return 0

@@ -1,0 +1,92 @@
+"""The first tab's Screen action and statistic, called directly (issue 16)."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from propgrad.app import screen as screen_tab
+from propgrad.app import settings
+from propgrad.app.tabs import edit as edit_tab
+
+ROOT = Path(__file__).resolve().parents[1]
+CHELSEA = str(ROOT / "assets" / "examples" / "chelsea.jpg")
+DARK_CATS = "ConvMixer cats vs dogs, dark-cats bias (authors)"
+EIGHT_EDITS = ["brightness", "contrast", "saturation", "hue", "blur", "rotation", "darken", "lighten"]  # 7 x 3 + 1
+pytestmark = pytest.mark.skipif(not (ROOT / "assets" / "authors" / "convmixer_dark-cats-bias.safetensors").is_file(),
+                                reason="the authors' models are not shipped here")
+
+
+@pytest.fixture(autouse=True)
+def loopback_server():
+    settings.configure_serving("127.0.0.1")
+    yield
+    settings.configure_serving(None)
+
+
+def screen_call(progress, **overrides):
+    args = dict(image=CHELSEA, bundled=[DARK_CATS], files=None, input_size=None, mean="", std="", class_names="",
+                outputs="cat", n_permutations=1000, alpha=0.01, hub_ids="", outputs_are="auto", steps=6,
+                edits=EIGHT_EDITS, regions=list(screen_tab.REGIONS), statistic="gradient",
+                adjustment=next(iter(screen_tab.ADJUSTMENT_CHOICES)))
+    args.update(overrides)
+    return screen_tab.run_screen(**args, progress=progress)
+
+
+def test_screen_ranks_twenty_properties_with_adjusted_p(progress):
+    summary, table, figure, bundle = screen_call(progress)
+    assert "**22 properties** screened" in summary and "Benjamini-Hochberg" in summary
+    assert len(table) == 22 and [row[0] for row in table] == list(range(1, 23))
+    assert {row[1] for row in table} >= {"object: darken", "background: darken", "whole image: rotation"}
+    assert Path(figure).is_file() and progress.calls
+    with zipfile.ZipFile(bundle) as archive:
+        assert sorted(archive.namelist()) == ["screen.csv", "screen.json", "screen.png"]
+        data = json.loads(archive.read("screen.json"))
+    assert len(data["table"]) == 22 and all(0 < row["pvalue_adjusted"] <= 1 for row in data["table"])
+
+
+def test_screen_vector_and_statistic(progress):
+    _, table, _, bundle = screen_call(progress, edits=["darken"], outputs="vector", adjustment=list(
+        screen_tab.ADJUSTMENT_CHOICES)[1])
+    assert {row[3] for row in table} == {"vector (all 2 outputs)"}
+    _, table, _, bundle = screen_call(progress, edits=["darken"], statistic="correlation")
+    with zipfile.ZipFile(bundle) as archive:
+        assert json.loads(archive.read("screen.json"))["statistic"] == "correlation"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(edits=[]), "`screen edits` is empty"),
+    (dict(regions=[]), "`screen regions` is empty"),
+    (dict(statistic="kendall"), "`statistic` must be one of"),
+    (dict(outputs="vector", statistic="mutual-information"), "'vector' is scored with statistic='gradient'"),
+])
+def test_screen_bad_input(progress, overrides, message):
+    with pytest.raises(gr.Error, match=message):
+        screen_call(progress, **overrides)
+
+
+def test_screen_limit_in_the_app(progress, monkeypatch):
+    monkeypatch.setattr(screen_tab, "APP_LIMIT", 5)
+    with pytest.raises(gr.Error, match="the screen has 22 properties, more than the limit of 5"):
+        screen_call(progress)
+
+
+def test_run_uses_the_chosen_statistic(progress):
+    outputs = edit_tab.run_edit(image=CHELSEA, instruction="", editor="parametric: darken", max_guidance=15,
+                                image_guidance=2.5, steps=5, denoising_steps=20, seeds="0", edit_end=0.85,
+                                bundled=[DARK_CATS], files=None, input_size=None, mean="", std="", class_names="",
+                                outputs="vector", n_permutations=500, alpha=0.01, regions=["whole image"],
+                                statistic="gradient", progress=progress)
+    with zipfile.ZipFile(outputs[-1]) as archive:
+        report = json.loads(archive.read("report.json"))
+    assert report["models"][0]["outputs_of_interest"][0]["vector"] is True
+    outputs = edit_tab.run_edit(image=CHELSEA, instruction="", editor="parametric: darken", max_guidance=15,
+                                image_guidance=2.5, steps=5, denoising_steps=20, seeds="0", edit_end=0.85,
+                                bundled=[DARK_CATS], files=None, input_size=None, mean="", std="", class_names="",
+                                outputs="cat", n_permutations=500, alpha=0.01, regions=["whole image"],
+                                statistic="mutual-information", progress=progress)
+    with zipfile.ZipFile(outputs[-1]) as archive:
+        assert json.loads(archive.read("report.json"))["statistic"] == "mutual-information"

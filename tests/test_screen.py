@@ -1,0 +1,182 @@
+"""The property screen: candidates, one model call, equality with explain, adjustment, ranking, exports, bad input."""
+import csv
+import importlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.stats import false_discovery_control
+
+from propgrad.errors import ModelUnavailableError
+from propgrad.explain import explain
+from propgrad.interventions import EDITS, ParametricEdit, Region
+from propgrad.screen import ScreenRow, adjust_pvalues, candidate_properties, screen
+from propgrad.screen_report import write_screen
+
+# The module, not the function `propgrad.screen` that the package exports under the same name.
+screen_module = importlib.import_module("propgrad.screen")
+
+
+class LeftBrightness:
+    """p(bright) = mean brightness of the image's left half: only edits that reach the left can move it."""
+
+    name, output_names, output_kind = "left eye", ["dark", "bright"], "probability"
+
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, images):
+        self.calls.append(len(images))
+        p = np.array([np.asarray(im.convert("L"), dtype=float)[:, : im.width // 2].mean() / 255 for im in images])
+        return np.stack([1 - p, p], axis=1)
+
+
+@pytest.fixture(scope="module")
+def image():
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(60, 200, (24, 32, 3), dtype=np.uint8))
+
+
+@pytest.fixture(scope="module")
+def halves():
+    left = np.zeros((24, 32), dtype=np.float32)
+    left[:, :16] = 1
+    return {"left": left, "right": 1 - left}
+
+
+def test_default_candidates_cross_every_edit_with_the_regions_where_it_makes_sense():
+    names = candidate_properties()
+    assert len(names) == 3 * len(EDITS) - 2  # rotation only on the whole image
+    assert "whole image: rotation" in names and "object: rotation" not in names
+    for colour in ("red", "green", "blue", "yellow"):
+        assert f"background: recolour {colour}" in names
+    assert len(names) >= 30 and len(set(names)) == len(names)
+
+
+def test_screen_runs_each_model_once_and_equals_separate_explain_runs(image, halves):
+    model = LeftBrightness()
+    result = screen(image, model, edits=["darken", "lighten", "blur"], regions=["whole image"], masks=halves,
+                    outputs_of_interest="bright", n_permutations=999, seed=3)
+    # 3 edits x (whole, left, right) = 9 series of 10 steps; the original once, not 9 times.
+    assert model.calls == [1 + 9 * 9]
+    for row in result.rows:
+        edit = ParametricEdit(row.edit)
+        intervention = edit if row.region == "whole image" else Region(edit, halves[row.region], label=row.region)
+        alone = explain(image, intervention, LeftBrightness(), outputs_of_interest="bright", n_permutations=999,
+                        seed=3).models[0].scores[0]
+        assert row.score == pytest.approx(alone.score, abs=1e-12)
+        assert row.pvalue == alone.pvalue
+
+
+def test_ranked_by_adjusted_p_with_bh_over_the_whole_table(image, halves):
+    result = screen(image, LeftBrightness(), edits=["darken", "lighten"], regions=["whole image"], masks=halves,
+                    outputs_of_interest="bright", n_permutations=2000)
+    raw = {row.property: row.pvalue for row in result.rows}
+    expected = dict(zip(raw, false_discovery_control(list(raw.values()), method="bh")))
+    for row in result.rows:
+        assert row.pvalue_adjusted == pytest.approx(expected[row.property])
+    # Significant rows first, by score; then the others by adjusted p.
+    first = [row for row in result.rows if row.significant_adjusted]
+    rest = result.rows[len(first):]
+    assert [row.score for row in first] == sorted((row.score for row in first), reverse=True)
+    assert not any(row.significant_adjusted for row in rest)
+    assert [row.pvalue_adjusted for row in rest] == sorted(row.pvalue_adjusted for row in rest)
+    assert [row.rank for row in result.rows] == list(range(1, 7))
+    significant = {row.property for row in result.rows if row.significant_adjusted}
+    # Only edits that reach the left half move the model's output.
+    assert significant == {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
+    assert all(row.reading is None for row in result.rows)  # filled by propgrad.reading where that exists
+
+
+def loop_holm(p):
+    m, order = len(p), sorted(range(len(p)), key=lambda i: p[i])
+    adjusted, running = [0.0] * m, 0.0
+    for position, i in enumerate(order):
+        running = max(running, min(1.0, (m - position) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def test_holm_matches_a_loop_and_is_never_below_bh():
+    p = np.random.default_rng(2).random(40) ** 3
+    np.testing.assert_allclose(adjust_pvalues(p, "holm"), loop_holm(list(p)))
+    assert np.all(adjust_pvalues(p, "holm") >= adjust_pvalues(p, "bh") - 1e-15)
+
+
+def test_statistic_and_holm_reach_the_rows(image, halves):
+    result = screen(image, LeftBrightness(), edits=["darken"], regions=["whole image"], masks=halves,
+                    statistic="correlation", adjustment="holm", n_permutations=500)
+    assert {row.statistic for row in result.rows} == {"correlation"}
+    assert result.adjustment.startswith("Holm")
+
+
+def test_vector_scores_one_row_per_property_and_model(image, halves):
+    result = screen(image, LeftBrightness(), edits=["darken"], regions=["whole image"], masks=halves,
+                    outputs_of_interest="vector", n_permutations=500)
+    assert [row.output for row in result.rows] == ["vector (all 2 outputs)"] * 3
+
+
+def test_segmenter_unavailable_skips_those_rows_with_a_note(image, monkeypatch):
+    real = screen_module.resolve_region
+
+    def unavailable(source, *args, **kwargs):
+        if source == "object":
+            raise ModelUnavailableError("the salient-object segmenter is unavailable: test")
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(screen_module, "resolve_region", unavailable)
+    result = screen(image, LeftBrightness(), edits=["darken", "blur"], n_permutations=200)
+    assert {row.region for row in result.rows} == {"whole image"}
+    assert len(result.skipped) == 2 and "object: every row skipped" in result.skipped[0]
+    assert "segmenter is unavailable" in result.skipped[0]
+
+
+def test_user_additions_run_beside_the_edits(image, halves):
+    extra = {"left patch of darkness": Region(ParametricEdit("darken", steps=6), halves["left"], label="left")}
+    result = screen(image, LeftBrightness(), edits=["blur"], regions=["whole image"], add=extra,
+                    properties=["left patch of darkness", "whole image: blur"], n_permutations=300)
+    assert set(result.properties) == {"left patch of darkness", "whole image: blur"}
+    assert result.explanations["left patch of darkness"].n_steps == 6
+
+
+def test_exports(image, halves, tmp_path):
+    result = screen(image, LeftBrightness(), edits=["darken", "lighten"], regions=["whole image"], masks=halves,
+                    n_permutations=300)
+    paths = write_screen(result, tmp_path)
+    data = json.loads(paths["json"].read_text())
+    assert data["statistic"] == "gradient" and data["adjustment"].startswith("Benjamini-Hochberg")
+    assert [entry["property"] for entry in data["table"]] == [row.property for row in result.rows]
+    with paths["csv"].open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6 and set(rows[0]) == set(ScreenRow.__dataclass_fields__)
+    assert paths["figure"].stat().st_size > 1000
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(edits=["darkness"]), r"`edits`: unknown \['darkness'\]; valid names are \['blur'"),
+    (dict(regions=["fur"]), r"`regions`: unknown \['fur'\]; valid names are \['whole image', 'object', 'background'\]"),
+    (dict(edits=[]), "`edits` is empty"),
+    (dict(properties=["object: sparkle"]), r"`properties`: unknown \['object: sparkle'\]"),
+    (dict(limit=5), "the screen has 34 properties, more than the limit of 5"),
+    (dict(statistic="kendall"), "`statistic` must be one of"),
+    (dict(adjustment="bonferroni"), r"`adjustment` must be one of \['bh', 'holm'\]"),
+    (dict(outputs_of_interest="vector", statistic="mutual-information"),
+     "'vector' is scored with statistic='gradient'"),
+    (dict(masks={"object": np.ones((2, 2))}), "the labels \\['object'\\] are taken"),
+])
+def test_bad_input_names_the_argument(image, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        screen(image, LeftBrightness(), n_permutations=10, **kwargs)
+
+
+def test_vector_with_a_one_output_model_is_refused(image):
+    class One:
+        name, output_names, output_kind = "one", ["melanoma"], "probability"
+
+        def predict(self, images):
+            return np.full((len(images), 1), 0.3)
+
+    with pytest.raises(ValueError, match="returns one output"):
+        screen(image, One(), edits=["darken"], regions=["whole image"], outputs_of_interest="vector",
+               n_permutations=10)

@@ -1,0 +1,165 @@
+"""The three statistics and the vector score on curves whose answer is known, and against plain loops."""
+import numpy as np
+import pytest
+from sklearn.feature_selection import mutual_info_regression
+from sklearn.feature_selection._mutual_info import _compute_mi_cc
+
+from propgrad import permutation_test, statistics
+from propgrad.explain import VECTOR, explain
+from propgrad.interventions import InterventionSeries
+from propgrad.models.base import Model
+from propgrad.score import STATISTICS
+
+STEPS = 21
+K = 999
+CURVES = {
+    "ramp": np.linspace(0.1, 0.9, STEPS),
+    "step": np.where(np.arange(STEPS) >= STEPS // 2, 0.8, 0.2),
+    "noise": np.random.default_rng(3).random(STEPS),
+    "u shape": 0.2 + 0.6 * np.linspace(-1, 1, STEPS) ** 2,
+}
+# Significant at 0.01 (True) or clearly not (False), per curve and statistic.
+EXPECTED = {
+    "ramp": {"gradient": True, "correlation": True, "mutual-information": True},
+    "step": {"gradient": True, "correlation": True, "mutual-information": True},
+    "noise": {"gradient": False, "correlation": False, "mutual-information": False},
+    # Symmetric about the middle: r is 0, but the curve is smooth (gradient) and depends on the step (MI).
+    "u shape": {"gradient": True, "correlation": False, "mutual-information": True},
+}
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+@pytest.mark.parametrize("curve", list(CURVES))
+def test_known_answers(curve, statistic):
+    result = permutation_test(CURVES[curve], n_permutations=K, rng=0, statistic=statistic)
+    if EXPECTED[curve][statistic]:
+        assert result.pvalue <= 0.01
+    else:
+        assert result.pvalue > 0.2
+
+
+def test_u_shape_correlation_is_zero_and_mutual_information_is_not():
+    u = CURVES["u shape"]
+    correlation = permutation_test(u, n_permutations=9, rng=0, statistic="correlation").statistic
+    assert correlation == pytest.approx(0, abs=1e-12)
+    assert permutation_test(u, n_permutations=9, rng=0, statistic="mutual-information").statistic > 0.3
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_constant_series_scores_zero_and_p_one(statistic):
+    result = permutation_test(np.full((12, 2), 0.7), n_permutations=200, rng=0, statistic=statistic)
+    np.testing.assert_array_equal(result.statistic, [0.0, 0.0])
+    np.testing.assert_array_equal(result.pvalue, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_same_seed_same_result_and_shapes(statistic):
+    y = np.random.default_rng(0).random((2, 9, 3))
+    first = permutation_test(y, n_permutations=300, rng=5, statistic=statistic)
+    second = permutation_test(y, n_permutations=300, rng=5, statistic=statistic)
+    np.testing.assert_array_equal(first.pvalue, second.pvalue)
+    assert first.null_distribution.shape == (300, 3)
+    assert first.alternative == ("two-sided" if statistic == "gradient" else "greater")
+
+
+def loop_abs_pearson(y):
+    x = np.arange(len(y), dtype=float)
+    return abs(sum((a - x.mean()) * (b - np.mean(y)) for a, b in zip(x, y))
+               / np.sqrt(sum((a - x.mean()) ** 2 for a in x) * sum((b - np.mean(y)) ** 2 for b in y)))
+
+
+def test_correlation_null_matches_a_loop():
+    y = np.random.default_rng(1).random((10, 2))
+    orders = np.array([np.random.default_rng(s).permutation(10) for s in range(20)])
+    block = statistics.correlation_block(y, orders)
+    for row, order in enumerate(orders):
+        for column in range(2):
+            assert block[row, column] == pytest.approx(loop_abs_pearson(y[order, column]), abs=1e-12)
+
+
+@pytest.mark.parametrize("steps", [5, 11, 30])
+def test_mutual_information_equals_scikit_learn(steps):
+    rng = np.random.default_rng(steps)
+    y = rng.random((steps, 3))
+    y[:, 2] = np.arange(steps) > steps // 2  # ties: the noise decides them, as in scikit-learn
+    index, outputs = statistics.prepare_ksg(y, seed=7)
+    identity = np.arange(steps)[None]
+    mine = statistics.ksg_block(index, outputs, identity, np.zeros(3, dtype=bool))[0]
+    theirs = [mutual_info_regression(np.arange(steps, dtype=float)[:, None], y[:, c], n_neighbors=3,
+                                     random_state=7)[0] for c in range(3)]
+    np.testing.assert_allclose(mine, theirs, atol=1e-12)
+    # Every shuffled order: the same estimator as scikit-learn's on the shuffled, already tie-broken values.
+    orders = np.array([rng.permutation(steps) for _ in range(15)])
+    block = statistics.ksg_block(index, outputs, orders, np.zeros(3, dtype=bool))
+    for row, order in enumerate(orders):
+        for column in range(3):
+            assert block[row, column] == pytest.approx(_compute_mi_cc(index, outputs[order, column], 3), abs=1e-12)
+
+
+def test_unknown_statistic_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"`statistic` must be one of \['gradient', 'correlation', "
+                                         r"'mutual-information'\], got 'kendall'"):
+        permutation_test(CURVES["ramp"], statistic="kendall")
+
+
+# --- the vector score ---------------------------------------------------------------------------
+class CurveModel(Model):
+    """Outputs fixed curves, one row per image in call order (the test's series are known in advance)."""
+
+    def __init__(self, rows, names=None):
+        self.rows = np.asarray(rows, dtype=float)
+        self.name = "curves"
+        self.output_names = names or [f"class {i}" for i in range(self.rows.shape[1])]
+
+    def predict(self, images):
+        return self.rows[: len(images)]
+
+
+def _series(steps):
+    from PIL import Image
+
+    images = [Image.new("RGB", (4, 4), (i, i, i)) for i in range(steps)]
+    return [InterventionSeries(images, np.arange(steps, dtype=float), "step")]
+
+
+def test_vector_score_is_mean_total_variation_of_the_gradient():
+    rng = np.random.default_rng(0)
+    rows = rng.dirichlet(np.ones(4), size=12)
+    result = explain(None, _series(12), CurveModel(rows), outputs_of_interest=VECTOR, n_permutations=500)
+    score = result.models[0].scores[0]
+    expected = np.mean(0.5 * np.abs(np.gradient(rows, axis=0)).sum(axis=1))
+    assert score.score == pytest.approx(expected, abs=1e-12)
+    assert score.vector and score.output == "vector (all 4 outputs)"
+    assert score.null_distribution.shape == (500,)
+
+
+def test_vector_score_finds_a_smooth_shift_between_classes_and_not_noise():
+    t = np.linspace(0, 1, STEPS)[:, None]
+    smooth = np.hstack([0.7 - 0.5 * t, 0.2 + 0.5 * t, np.full_like(t, 0.1)])
+    noise = np.random.default_rng(4).dirichlet(np.ones(3), size=STEPS)
+    found = explain(None, _series(STEPS), CurveModel(smooth), outputs_of_interest=VECTOR, n_permutations=K)
+    missed = explain(None, _series(STEPS), CurveModel(noise), outputs_of_interest=VECTOR, n_permutations=K)
+    assert found.models[0].scores[0].pvalue <= 0.01
+    assert missed.models[0].scores[0].pvalue > 0.2
+
+
+def test_vector_needs_several_outputs_and_the_gradient():
+    one = CurveModel(np.linspace(0, 1, 6)[:, None], names=["melanoma"])
+    with pytest.raises(ValueError, match="'vector' scores the change of the whole output vector, but model "
+                                         "'curves' returns one output"):
+        explain(None, _series(6), one, outputs_of_interest=VECTOR, n_permutations=10)
+    two = CurveModel(np.random.default_rng(0).random((6, 2)))
+    with pytest.raises(ValueError, match="'vector' is scored with statistic='gradient'"):
+        explain(None, _series(6), two, outputs_of_interest=VECTOR, statistic="correlation", n_permutations=10)
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_explain_reports_the_statistic(statistic):
+    from propgrad.report import to_dict
+
+    rows = np.column_stack([CURVES["u shape"], 1 - CURVES["u shape"]])
+    result = explain(None, _series(STEPS), CurveModel(rows), outputs_of_interest=[0], statistic=statistic,
+                     n_permutations=K)
+    data = to_dict(result)
+    assert data["statistic"] == statistic
+    assert (data["models"][0]["pvalue"] <= 0.01) == EXPECTED["u shape"][statistic]
