@@ -20,7 +20,7 @@ from .score import (
     step_correlation,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 __all__ = [
     "ALL", "EDITS", "Explanation", "Gradualness", "GradualnessCriteria",

@@ -43,7 +43,7 @@ def folder_names(comparison: PropertyComparison) -> dict[str, str]:
 def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dict:
     """The machine-readable comparison (see the module docstring for the fields); ``settings`` (every setting of
     the run, as the app records them) are written as they are."""
-    from . import __version__
+    from ._version import __version__
 
     folders = folder_names(comparison)
     thresholds = reading.default_thresholds()

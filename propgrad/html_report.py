@@ -148,7 +148,7 @@ def versions() -> dict[str, str]:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             if name == "propgrad":  # a checkout that is not installed
-                from . import __version__
+                from ._version import __version__
 
                 found[name] = f"{__version__} (checkout)"
     return found

@@ -139,7 +139,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
     records them) is written as it is."""
     from dataclasses import asdict
 
-    from . import __version__
+    from ._version import __version__
 
     thresholds = thresholds or reading.default_thresholds()
     readings = reading.read_explanation(explanation, thresholds)

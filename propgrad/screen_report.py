@@ -29,7 +29,7 @@ TOP = 6
 
 def to_dict(result: Screen) -> dict:
     """The machine-readable screen (see the module docstring for the fields)."""
-    from . import __version__
+    from ._version import __version__
 
     return {
         "propgrad_version": __version__,

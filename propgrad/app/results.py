@@ -148,7 +148,7 @@ def describe_model(model) -> dict:
 def package_versions() -> dict:
     from importlib import metadata
 
-    from .. import __version__
+    from .._version import __version__
 
     versions = {"propgrad": __version__}
     for name in ("numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "onnxruntime",

@@ -31,7 +31,7 @@ ItemCallback = Callable[[ItemResult, int, int], None]
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 
