@@ -820,7 +820,8 @@ def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     summary, strip, animation, curves, table, null, bundle, run, error = outputs
     assert "**Reading:**" in summary and strip and curves and len(table) == 1
     assert animation is None and null is None and bundle is None  # not drawn yet: the answer is on the page first
-    animation, null, bundle = shared.finish_run(run)
+    animation, null, bundle, state = shared.finish_run(run)
+    assert state is None
     with Image.open(animation) as gif:
         assert gif.n_frames == 4
     assert Image.open(null).format == "PNG" and Path(bundle).name == "propgrad-chelsea-patch-blend.zip"
@@ -830,7 +831,7 @@ def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     assert failed[0] == shared.FAILED and failed[1:8] == (None,) * 7
     assert failed[8]["visible"] and "`patches` is empty" in failed[8]["value"]
     # A study answers in one go: nothing follows.
-    assert shared.finish_run(None) == (gr.skip(), gr.skip(), gr.skip())
+    assert shared.finish_run(None) == (gr.skip(), gr.skip(), gr.skip(), None)
 
 
 def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript):

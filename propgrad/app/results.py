@@ -238,7 +238,7 @@ def new_run(result, settings: dict, notes: Sequence[str]) -> AppRun:
 
 def _draw_strip(run: AppRun) -> Path:
     # A comparison shows six steps per property in one row (its GIF shows every step); one explanation up to 12.
-    pictures = [plots.strip_picture(result, title=f"{name}: {plots.strip_title(result)}", max_images=6)
+    pictures = [plots.strip_picture(result, title=f"{name} ({result.property_name})", max_images=6)
                 if run.comparison is not None else plots.strip_picture(result)
                 for name, result in run.explanations.items()]
     path = run.folder / "strip.png"
@@ -397,13 +397,13 @@ def summary_markdown(run: AppRun) -> str:
         head = (f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: "
                 f"{first.n_steps} steps each; shuffle test with {comparison.n_permutations:,} permutations, "
                 f"alpha = {alpha:g}; p adjusted for {len(comparison.scores)} tests (Benjamini-Hochberg).")
-        header = "| property | model | reading | E[\\|grad_X F\\|] | p | p adjusted | S | F |"
+        # The same first seven columns as one explanation's table (the phone layout relies on it).
+        header = "| property | model | reading | E[\\|grad_X F\\|] | p | S | F | p adjusted |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)} | "
-                f"{format_number(entry.score)} | {format_number(entry.pvalue)} | "
-                f"{format_number(entry.pvalue_adjusted)} | {'S' if entry.significant else '-'} | "
-                f"{'F' if entry.flipped else '-'} |"
+                f"{format_number(entry.score)} | {format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
+                f"{'F' if entry.flipped else '-'} | {format_number(entry.pvalue_adjusted)} |"
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = ("S: p <= alpha (the paper's S); p adjusted: Benjamini-Hochberg over the table, what to trust when "
                   f"screening {len(comparison.properties)} properties at once. F: the prediction flips somewhere "
@@ -425,7 +425,7 @@ def summary_markdown(run: AppRun) -> str:
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
-             '<p class="scroll-hint">The table scrolls sideways.</p>', "", header, rule, *rows, "",
+             header, rule, *rows, "",
              f"{named}{legend} Per row, for example E[|grad_X F|] = 0.01 is one percentage point per step; "
              "*significant* means the output follows the property systematically, not that it moves much."]
     lines.extend(f"- note: {note}" for note in run.notes)

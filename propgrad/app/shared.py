@@ -241,14 +241,15 @@ def shown_first(handler):
 def finish_run(run):
     """The animation, the null distributions and the zip of a run that :func:`shown_first` showed."""
     if run is None:  # a study: everything came with the answer
-        return gr.skip(), gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip(), None
     try:
         results.finish(run)
     except Exception:  # noqa: BLE001 - the answer is on the page already; say what is missing
         log.exception("finishing a run failed")
         raise gr.Error("The result is shown, but its animation, null plot or zip could not be written (the details "
                        "are in the server log).", print_exception=False) from None
-    return str(run.animation), str(run.null), str(run.bundle)
+    # The session's state lets the run (its images) go: only the files are needed from here on.
+    return str(run.animation), str(run.null), str(run.bundle), None
 
 
 EXAMPLE_LOADED = "**Example loaded**: press **Run** to explain it."
@@ -274,7 +275,7 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
                            [button, outputs[0]], queue=False, api_visibility="private")
     shown = started.then(shown_first(handler), inputs, [*outputs, state, error], concurrency_limit=concurrency,
                          concurrency_id=api_name, api_visibility="private")
-    shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6]], concurrency_limit=concurrency,
+    shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state], concurrency_limit=concurrency,
                   concurrency_id=f"{api_name}-finish", api_visibility="private")
     shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1)), None, outputs, queue=False,
                   api_visibility="private")
