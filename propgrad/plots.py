@@ -433,6 +433,35 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     return canvas
 
 
+def gradualness_picture(explanation: Explanation, width: int = 620, height: int = 90) -> Image.Image:
+    """The image change per step (mean Delta E to step 0, first series) as bars, with the verdict: a small
+    Pillow picture to sit under the strip (a few milliseconds; :func:`gradualness_plot` is the full figure).
+
+    Examples
+    --------
+    >>> gradualness_picture(explanation).save("change.png")  # doctest: +SKIP
+    """
+    from .gradualness import summary_line
+
+    canvas = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=14)
+    if not explanation.gradualness:
+        return canvas
+    check = explanation.gradualness[0]
+    colour = (40, 110, 180) if explanation.gradual else (200, 60, 40)
+    draw.text((4, 2), f"image change per step (Delta E to step 0): {summary_line(explanation.gradualness)}",
+              fill=colour, font=font)
+    change = np.asarray(check.change, dtype=float)
+    top, bottom = 22, height - 4
+    most = float(change.max()) if change.size and change.max() > 0 else 1.0
+    bar = (width - 8) / max(1, len(change))
+    for step, value in enumerate(change):
+        left = 4 + step * bar
+        draw.rectangle([left + 1, bottom - (bottom - top) * value / most, left + bar - 2, bottom], fill=colour)
+    return canvas
+
+
 def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
     """Pictures one under the other on white, left-aligned."""
     height = sum(p.height for p in pictures) + gap * (len(pictures) - 1)

@@ -267,8 +267,9 @@ def test_loads_from_a_local_folder_or_the_environment_variable(no_hub, pipe, ima
 def test_a_host_can_route_the_sweeps_through_its_gpu_wrapper(pipe, image, monkeypatch):
     wrapped = []
 
-    def wrapper(sweep):
+    def wrapper(sweep, duration):
         def on_gpu(*args):
+            assert duration(*args) >= 60  # the host is told what the sweep needs
             wrapped.append(len(args))
             return sweep(*args)
         return on_gpu

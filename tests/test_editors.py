@@ -311,8 +311,11 @@ def test_app_lists_every_editor_and_runs_one_whose_weights_are_here(ledits_folde
     with zipfile.ZipFile(bundle) as archive:
         report = json.loads(archive.read("report.json"))
     assert report["values"] == [0.0, 1.0, 6.0] and "all_series_gradual" in report
-    # The strip carries the change-per-step plot under it: taller than the strip alone.
-    assert Image.open(strip).height > Image.open(Path(strip).with_name("strip.png")).height
+    # The strip carries the change-per-step bars under it, in the verdict's colour.
+    import numpy as np
+
+    bottom = np.asarray(Image.open(strip).convert("RGB"))[-60:]
+    assert ((bottom == (40, 110, 180)).all(axis=-1) | (bottom == (200, 60, 40)).all(axis=-1)).any()
 
 
 def test_app_refuses_an_editor_whose_weights_are_missing(tmp_path, monkeypatch):

@@ -19,7 +19,8 @@ CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
 
 
 def test_screen_action_in_the_browser(server, tmp_path):
@@ -28,7 +29,7 @@ def test_screen_action_in_the_browser(server, tmp_path):
     with playwright_sync.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.goto(server, wait_until="networkidle", timeout=60_000)
+        page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("Screen: which property does the model use?").click()
         for region in ("object", "background"):
             page.locator("#screen-section").get_by_label(region, exact=True).uncheck()

@@ -54,8 +54,39 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
 @friendly_errors
 def run_screen(image, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids,
                outputs_are, steps, edits, regions, statistic, adjustment, progress=gr.Progress()):
-    """Screen every chosen edit x region of ``image`` with the tab's models; the ranked table, the top figure,
-    the summary and a zip of screen.csv / screen.json / screen.png."""
+    """Explain which property of an image a classifier uses: screen every chosen edit in every chosen region.
+
+    Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
+    background; every model runs on every step; each row (property x model x output) gets its score, its
+    shuffle-test p-value, the p-value adjusted over the whole table, and where the prediction flips. Rows
+    significant after adjustment come first. At most 40 properties. Bad arguments come back as an error
+    naming the argument.
+
+    Args:
+        image: the image to screen (an http(s) URL or a data: URI)
+        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
+        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
+        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
+        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
+        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
+        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
+        outputs: outputs of interest: "" = each model's predicted class, "all", "vector", or class names
+        n_permutations: shuffle-test permutations, 1000 to 20000 (more: finer p-values, slower)
+        alpha: significance level for the shuffle test and the adjusted p-values, 0.0001 to 0.2
+        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
+        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        steps: number of steps per property, including the unedited image, 3 to 30
+        edits: the edits to screen (see the enum), e.g. ["darken", "hue"]
+        regions: where to apply each edit: any of "whole image", "object", "background"
+        statistic: what is measured and shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation" or "mutual-information"
+        adjustment: "Benjamini-Hochberg (false discovery rate)" or "Holm (family-wise error rate)"
+
+    Returns:
+        summary: Markdown: how many properties were screened, the top rows and notes
+        table: rows of rank, property, model, output, score, p-value, adjusted p-value, significant, flips
+        figure: URL of a PNG of the top properties' strongest steps and curves
+        download: URL of a zip with screen.csv, screen.json and screen.png
+    """
     from .. import report
     from ..screen import screen
     from ..screen_report import write_screen
