@@ -13,6 +13,8 @@ from propgrad.app.tabs.patch import run_patch
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
 ROOT = Path(__file__).resolve().parents[1]
 CHELSEA = ROOT / "assets" / "examples" / "chelsea.jpg"
 IMAGENET = "EfficientNet-Lite0 (ImageNet)"

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHELSEA = str(ROOT / "assets" / "examples" / "chelsea.jpg")
 DARK_CATS = "ConvMixer cats vs dogs, dark-cats bias (authors)"
 EIGHT_EDITS = ["brightness", "contrast", "saturation", "hue", "blur", "rotation", "darken", "lighten"]  # 7 x 3 + 1
-pytestmark = pytest.mark.skipif(not (ROOT / "assets" / "authors" / "convmixer_dark-cats-bias.safetensors").is_file(),
-                                reason="the authors' models are not shipped here")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (ROOT / "assets" / "authors" / "convmixer_dark-cats-bias.safetensors").is_file(),
+                                reason="the authors' models are not shipped here")]
 
 
 @pytest.fixture(autouse=True)

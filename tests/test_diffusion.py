@@ -19,6 +19,8 @@ from propgrad.interventions.diffusion import (  # noqa: E402
 from propgrad.app.zerogpu import zero_gpu  # noqa: E402
 from propgrad.testing.random_pix2pix import random_instruct_pix2pix  # noqa: E402
 
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
 STEPS = 3  # denoising steps: enough for the ancestral noise and the scheduler state to matter
 
 

@@ -12,6 +12,8 @@ from propgrad.errors import ModelUnavailableError  # noqa: E402
 from propgrad.interventions.editors import (EDITORS, GuidedEditorSweep, editor_available, editor_names,  # noqa: E402
                                            get_editor, gpu_seconds, load_editor)
 
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
 
 def _image(size=(64, 32)):
     rng = np.random.default_rng(0)

@@ -16,6 +16,8 @@ from propgrad.paths import ASSETS
 mcp = pytest.importorskip("mcp")
 from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
 
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
 TOOLS = {"run_edit", "run_patch", "run_turntable"}  # run_dynamics too where the lesion checkpoints ship
 
 

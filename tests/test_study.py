@@ -28,7 +28,8 @@ from propgrad.study.items import item_seed, make_items
 ROOT = Path(__file__).resolve().parents[1]
 STICKER = ROOT / "assets" / "lesions" / "patches" / "sticker_1.png"
 MODELS = ("Lesion CNN (biased)", "Lesion CNN (unbiased)")
-pytestmark = pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")]
 
 
 def lesion_folder(folder: Path, count: int, seed: int) -> Path:

@@ -15,7 +15,8 @@ from propgrad.study.worker import FAILED, OK, ItemResult
 
 from test_study import STICKER, lesion_folder, tiny_definition
 
-pytestmark = pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not STICKER.is_file(), reason="the lesion scenario's assets are not shipped here")]
 
 
 @pytest.fixture(scope="module")

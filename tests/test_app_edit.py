@@ -1,0 +1,113 @@
+"""The edit tab's handler: parametric and diffusion editors, regions (segmenter, painted, uploaded masks)."""
+from __future__ import annotations
+
+import pytest
+
+from app_cases import *  # noqa: F403  (helpers and fixtures)
+
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
+
+def test_edit_tab_parametric_editor_works_offline(progress):
+    report = check_outputs(edit_call(progress, editor="parametric: hue", edit_end=120), 1)
+    assert report["property_name"] == "hue rotation (degrees)"
+
+
+def test_edit_tab_lists_parametric_editors_and_says_why():
+    available, message = edit_tab.instruct_pix2pix_status()
+    choices = edit_tab.editor_choices(available)
+    assert "parametric: brightness" in choices and "parametric: rotation" in choices
+    assert (edit_tab.IP2P in choices) == available
+    if not available:
+        assert "not on this machine" in message
+
+
+def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(progress, monkeypatch):
+    # The real editor path (guidance sweep, several seeds -> several series), on a tiny random-weight
+    # pipeline of the real architecture instead of the 5 GB weights.
+    diffusion = pytest.importorskip("propgrad.interventions.diffusion")
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
+
+    pipe = random_instruct_pix2pix("tiny", seed=0)
+    monkeypatch.setattr(edit_tab, "instruct_pix2pix_status", lambda: (True, "test pipeline"))
+    monkeypatch.setattr(diffusion, "load_instruct_pix2pix", lambda *args, **kwargs: pipe)
+    monkeypatch.setattr(settings, "IP2P_MAX_SIDE", 32)
+    assert edit_tab.IP2P in edit_tab.editor_choices(True)
+    outputs = edit_call(progress, editor=edit_tab.IP2P, instruction="make the fur white",
+                        max_guidance=5, steps=3, denoising_steps=2, seeds="0, 1",
+                        **model_args(bundled=("Lesion CNN (biased)",) if lesion_examples() else (IMAGENET,)))
+    report = check_outputs(outputs, 1)
+    assert report["property_name"] == "text guidance scale"
+    assert len(report["series_labels"]) == 2  # one series per seed
+    assert report["values"][1] == pytest.approx(1.01)
+
+
+@pytest.mark.parametrize("editor, shown", [("InstructPix2Pix", (True, True, False, True)),
+                                           ("parametric: hue", (False, False, True, False))])
+def test_only_the_chosen_editors_settings_are_shown(editor, shown):
+    updates = edit_tab.show_editor_settings(edit_tab.IP2P if editor == "InstructPix2Pix" else editor)
+    assert tuple(update["visible"] for update in updates) == shown
+
+
+def test_edit_default_is_the_fur_versus_background_comparison(progress):
+    pytest.importorskip("rembg")
+    defaults = edit_tab.edit_defaults()
+    assert defaults["editor"] == "parametric: darken" and len(defaults["regions"]) == 2
+    if not AUTHORS_MODELS:
+        pytest.skip("the authors' ConvMixers are not in this build")
+    assert defaults["models"] == AUTHORS_MODELS and defaults["outputs"] == "cat"
+    outputs = edit_call(progress, editor=defaults["editor"], edit_end=defaults["edit_end"], steps=5,
+                        regions=defaults["regions"], **model_args(bundled=AUTHORS_MODELS, outputs="cat", permutations=500))
+    summary, strip, animation, curves, table, null, bundle = outputs
+    assert "2 properties compared" in summary and "Benjamini-Hochberg" in summary
+    assert {row[0].split(" | ")[0] for row in table} == {"object: darken", "background: darken"}
+    assert len(table) == 2 * len(AUTHORS_MODELS)
+    with Image.open(animation) as gif:
+        assert gif.n_frames == 5
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+    assert {"comparison.json", "comparison.csv", "comparison.png", "report.html"} <= names
+    assert any(name.endswith("/report.json") for name in names)
+
+
+def test_a_painted_region_restricts_the_edit(progress):
+    outputs = edit_call(progress, editor="parametric: darken", edit_end=0.8, regions=["painted or uploaded mask"],
+                        painted=_painted(True))
+    report = check_outputs(outputs, 1)
+    assert "painted region" in report["intervention"]
+
+
+def test_a_painted_layer_without_strokes_is_an_error(progress):
+    with pytest.raises(gr.Error, match="no strokes"):
+        edit_call(progress, editor="parametric: darken", regions=["painted or uploaded mask"], painted=_painted(False))
+
+
+def test_an_uploaded_mask_of_another_size_is_resized_with_a_note(progress, tmp_path):
+    mask = np.zeros((60, 90), dtype=np.uint8)
+    mask[20:40, 30:60] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    outputs = edit_call(progress, editor="parametric: lighten", edit_end=0.8, regions=["whole image",
+                        "painted or uploaded mask"], mask_file=str(tmp_path / "mask.png"))
+    assert "resized" in outputs[0] and "2 properties compared" in outputs[0]
+
+
+@pytest.mark.parametrize("regions, words", [([], "`regions` is empty"), (["the sky"], "unknown region")])
+def test_bad_regions_are_named(progress, regions, words):
+    with pytest.raises(gr.Error, match=words):
+        edit_call(progress, regions=regions)
+
+
+def test_an_empty_uploaded_mask_is_an_error(progress, tmp_path):
+    Image.fromarray(np.zeros((40, 40), dtype=np.uint8)).save(tmp_path / "empty.png")
+    with pytest.raises(gr.Error, match="changes nothing|change nothing|selects no pixel"):
+        edit_call(progress, regions=["painted or uploaded mask"], mask_file=str(tmp_path / "empty.png"))
+
+
+def test_edit_end_value_out_of_range_names_the_box(progress):
+    with pytest.raises(gr.Error, match="`edit end value`"):
+        edit_call(progress, editor="parametric: darken", edit_end=1.5)
+
+
+def test_an_unreadable_mask_upload_names_the_box(progress, tmp_path):
+    with pytest.raises(gr.Error, match="`mask file`"):
+        edit_call(progress, regions=["painted or uploaded mask"], mask_file=_text_file(tmp_path, "mask.png"))

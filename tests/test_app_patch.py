@@ -1,0 +1,37 @@
+"""The patch tab's handler: bundled and uploaded patches, several patches, the lesion default."""
+from __future__ import annotations
+
+import pytest
+
+from app_cases import *  # noqa: F403  (helpers and fixtures)
+
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
+
+def test_patch_default_returns_every_output(progress):
+    outputs = patch_call(progress, patch_names=["rainbow disc", "rings"])
+    report = check_outputs(outputs, 1)
+    assert report["models"][0]["name"] == IMAGENET
+    assert len(report["series_labels"]) == 2  # two patches: a mean curve with a spread
+    assert progress.calls and progress.calls[-1][0] == pytest.approx(1.0)
+
+
+def test_patch_default_is_the_lesion_scenario_when_it_ships(progress):
+    defaults = patch_tab.patch_defaults()
+    if not lesion_examples():
+        assert defaults["image"].endswith("chelsea.jpg")
+        return
+    assert "lesions" in defaults["image"] and all(n.startswith("sticker") for n in defaults["patch_names"])
+    outputs = patch_tab.run_patch(defaults["image"], defaults["patch_names"], None, defaults["x"], defaults["y"],
+                                   defaults["scale"], defaults["steps"], 0, defaults["models"], None, 224, MEAN, STD,
+                                   "", "", 2000, 0.01, progress=progress)
+    check_outputs(outputs, len(defaults["models"]))
+    scores = {row[0]: row[2] for row in outputs[4]}
+    # The classifier trained with stickers on benign nevi reacts to them far more than the one trained without.
+    assert scores["Lesion CNN (biased)"] > 5 * scores["Lesion CNN (unbiased)"]
+
+
+def test_several_patches_report_where_any_series_flips(progress):
+    outputs = patch_call(progress, patch_names=["rainbow disc", "rings", "stripes"], steps=6)
+    for row in outputs[4]:
+        assert row[5].startswith(("in ", "no flip in 3 series")), row[5]

@@ -1,0 +1,142 @@
+"""What a run shows: the answer first, one table, every setting recorded, presets, shared defaults."""
+from __future__ import annotations
+
+import pytest
+
+from app_cases import *  # noqa: F403  (helpers and fixtures)
+
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
+
+def test_same_inputs_same_result_in_separate_folders(progress):
+    first = patch_call(progress)
+    second = patch_call(progress)
+    assert first[4] == second[4]
+    assert Path(first[6]).parent != Path(second[6]).parent  # one private folder per request
+
+
+def test_building_the_app_imports_no_editor_or_clip_packages():
+    # Start-up stays fast because diffusers, open_clip and transformers load only when used.
+    import subprocess
+    import sys
+
+    code = ("import sys, app; app.build_demo(); "
+            "print(sorted(m for m in ('diffusers', 'open_clip', 'transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_review_cases_that_must_work(progress):
+    """A large hue rotation wraps around; several seeds with a parametric edit give one series and a note;
+    a patch ticked twice is one series; the exact ImageNet name picks the dog, not the sweater."""
+    hue = edit_call(progress, editor="parametric: hue", edit_end=5000, steps=3)
+    assert len(hue[4]) == 1
+    seeds = edit_call(progress, seeds="0, 1, 2", steps=3)
+    assert "same for every seed" in seeds[0]
+    twice = patch_call(progress, patch_names=["rainbow disc", "rainbow disc"])
+    assert "series" not in str(twice[4][0][-1])
+    dog = edit_call(progress, steps=3, **model_args(outputs="Cardigan"))
+    assert dog[4][0][1] == "Cardigan"
+
+
+def test_flips_name_the_classes_for_one_series_and_count_series_for_several():
+    from propgrad.report import flips_text
+    from propgrad.score import prediction_flips
+
+    names = ["tabby", "Egyptian cat", "lynx"]
+    walk = np.array([[0.5, 0.3, 0.2], [0.3, 0.5, 0.2], [0.2, 0.3, 0.5], [0.6, 0.2, 0.2], [0.2, 0.6, 0.2],
+                     [0.6, 0.2, 0.2]])
+    assert flips_text([prediction_flips(walk)], names) == (
+        "step 1: tabby -> Egyptian cat; step 2: Egyptian cat -> lynx; step 3: lynx -> tabby; 2 more")
+    still = prediction_flips(np.tile([0.7, 0.2, 0.1], (6, 1)))
+    assert flips_text([still], names) == "no flip"
+    assert flips_text([still, still], names) == "no flip in 2 series"
+    # The first series need not be the one that flips: steps come from every series.
+    assert flips_text([still, prediction_flips(walk[:3]), prediction_flips(walk[2:5])], names) == (
+        "in 2/3 series, at steps 1, 2")
+
+
+def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(progress):
+    outputs = patch_call(progress, alpha=0.05)
+    assert {row[4] for row in outputs[4]} <= {"yes", "no"}
+    assert "alpha = 0.05" in outputs[0]
+
+
+def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
+    outputs = shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0,
+                                                       [IMAGENET], progress=progress)
+    summary, strip, animation, curves, table, null, bundle, run, error = outputs
+    assert "**Reading:**" in summary and strip and curves and len(table) == 1
+    assert animation is None and null is None and bundle is None  # not drawn yet: the answer is on the page first
+    animation, null, bundle, state = shared.finish_run(run)
+    assert state is None
+    with Image.open(animation) as gif:
+        assert gif.n_frames == 4
+    assert Image.open(null).format == "PNG" and Path(bundle).name == "propgrad-chelsea-patch-blend.zip"
+    assert error == gr.update(value="", visible=False)
+    # A bad box: the message once, beside the form; the old result cleared.
+    failed = shared.shown_first(patch_tab.run_patch)(CHELSEA, [], None, progress=progress)
+    assert failed[0] == shared.FAILED and failed[1:8] == (None,) * 7
+    assert failed[8]["visible"] and "`patches` is empty" in failed[8]["value"]
+    # A study answers in one go: nothing follows.
+    assert shared.finish_run(None) == (gr.skip(), gr.skip(), gr.skip(), None)
+
+
+def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript):
+    outputs = edit_call(progress, editor="parametric: darken", edit_end=0.6, regions=["painted or uploaded mask"],
+                        painted=_painted(True), **model_args(files=[str(tiny_torchscript)], input_size=32,
+                                                              permutations=300, alpha=0.05))
+    assert Path(outputs[6]).name == "propgrad-chelsea-darken-edit-in-the-painted-region.zip"
+    with zipfile.ZipFile(outputs[6]) as archive:
+        report = json.loads(archive.read("report.json"))
+    recorded = report["settings"]
+    assert recorded["input"]["file"] == "chelsea.jpg" and len(recorded["input"]["sha256"]) == 64
+    (name, intervention), = recorded["interventions"].items()
+    assert intervention["type"] == "Region" and intervention["intervention"]["kind"] == "darken"
+    assert intervention["intervention"]["stop"] == 0.6 and 0 < intervention["mask"]["mean"] < 1
+    assert [model["name"] for model in recorded["models"]] == [IMAGENET, "tiny.pt (uploaded)"]
+    uploaded = recorded["models"][1]
+    assert uploaded["preprocessing"]["size"] == [32, 32] and uploaded["preprocessing"]["mean"] == [0.485, 0.456, 0.406]
+    assert "output_handling" in uploaded
+    assert (recorded["n_permutations"], recorded["alpha"], recorded["seed"]) == (300, 0.05, 0)
+    assert {"propgrad", "numpy", "torch", "gradio"} <= set(recorded["packages"])
+    assert report["models"][0]["reading"]["label"] in outputs[0]
+
+
+def test_a_comparison_zip_has_every_propertys_curves_and_gif(progress):
+    outputs = edit_call(progress, editor="parametric: lighten", edit_end=0.8, regions=["whole image",
+                        "painted or uploaded mask"], painted=_painted(True), **model_args(permutations=300))
+    assert Path(outputs[6]).name == "propgrad-chelsea-lighten-whole-image-vs-painted-region.zip"
+    with zipfile.ZipFile(outputs[6]) as archive:
+        names = set(archive.namelist())
+        comparison = json.loads(archive.read("comparison.json"))
+    for folder in comparison["folders"].values():
+        assert {f"{folder}/curves.png", f"{folder}/animation.gif", f"{folder}/report.json"} <= names
+    assert comparison["reading"].startswith("Reading: ") and comparison["settings"]["input"]["file"] == "chelsea.jpg"
+    assert all("reading" in row for row in comparison["table"])
+
+
+def test_each_tab_default_is_computed_once_and_shared(monkeypatch):
+    from propgrad.app import defaults
+
+    calls = []
+    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": lambda: calls.append(1) or ("answer",)})
+    monkeypatch.setattr(defaults, "_READY", {"demo": __import__("threading").Event()})
+    monkeypatch.setattr(defaults, "_RESULTS", {})
+    monkeypatch.setattr(defaults, "_STARTED", __import__("threading").Event())
+    thread = defaults.start(lambda: True)
+    thread.join(30)
+    assert [defaults.result("demo", ("press Run",)) for _ in range(3)] == [("answer",)] * 3 and calls == [1]
+    assert defaults.result("no such tab", ("press Run",)) == ("press Run",)
+
+
+@pytest.mark.parametrize("tab", [edit_tab, patch_tab])
+def test_examples_are_whole_presets(tab):
+    rows, labels = (tab.edit_examples() if tab is edit_tab else tab.patch_examples())
+    assert len(rows) == len(labels) and len({len(row) for row in rows}) == 1
+    if tab is edit_tab:
+        coffee = next(row for row in rows if row[0].endswith("coffee.jpg"))
+        assert coffee[5] == [IMAGENET] and coffee[6] == ""  # the ImageNet classifier on its predicted class
+        assert all(row[5] for row in rows)  # every preset names its models

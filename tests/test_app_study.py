@@ -1,0 +1,110 @@
+"""Studies in the app: several images or zips through the edit and patch tabs, and every bad upload."""
+from __future__ import annotations
+
+import pytest
+
+from app_cases import *  # noqa: F403  (helpers and fixtures)
+
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
+
+def test_a_patch_study_over_several_images_aggregates_them(progress):
+    images = [CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), str(ASSETS / "examples" / "rocket.jpg")]
+    summary, sheet, animation, curves, table, scatter, bundle = patch_call(
+        progress, study_files=images, patch_names=["rainbow disc", "rings"], **model_args(permutations=500))
+    assert "3 images" in summary and "mean ± std" in summary
+    assert len(table) == 1 and table.iloc[0]["images (series)"] == "3 (6)"
+    assert list(table.columns)[3:5] == ["share significant", "share flipped"]
+    assert Image.open(curves).format == "PNG" and Image.open(sheet).format == "PNG" and animation is None
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        rows = archive.read("results.csv").decode().strip().splitlines()
+    assert {"results.csv", "curves.csv", "summary.csv", "summary.md", "report.html"} <= names
+    assert len(rows) == 1 + 3  # one row per image x model x output
+
+
+def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):
+    archive_path = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.write(CHELSEA, "../../escaped_chelsea.jpg")
+        archive.write(ASSETS / "examples" / "coffee.jpg", "/tmp/abs_coffee.jpg")
+        archive.writestr("notes.txt", "not an image")
+    outputs = edit_call(progress, study_files=[str(archive_path)], regions=["whole image"],
+                        **model_args(permutations=500))
+    assert "2 images" in outputs[0]
+    assert not Path("/tmp/abs_coffee.jpg").exists() and not (tmp_path.parent.parent / "escaped_chelsea.jpg").exists()
+
+
+@pytest.mark.parametrize("files, words", [
+    (lambda t: [CHELSEA], "at least 2 images"),
+    (lambda t: [CHELSEA] * 25, "at most 24"),
+    (lambda t: [_text_file(t), CHELSEA], "accepted: .png"),
+    (lambda t: [str(_broken_zip(t)), CHELSEA], "not a readable zip"),
+])
+def test_bad_study_uploads_are_named(progress, tmp_path, files, words):
+    with pytest.raises(gr.Error, match=words):
+        patch_call(progress, study_files=files(tmp_path))
+
+
+def test_an_unreadable_study_image_is_skipped_and_listed(progress, tmp_path):
+    outputs = patch_call(progress, study_files=[CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), _corrupt_png(tmp_path)],
+                         **model_args(permutations=500))
+    assert "Skipped" in outputs[0] and outputs[4].iloc[0]["images (series)"] == "2 (2)"
+
+
+def test_a_painted_mask_cannot_be_used_for_a_study(progress):
+    with pytest.raises(gr.Error, match="belongs to one image"):
+        edit_call(progress, study_files=[CHELSEA, CHELSEA], regions=["painted or uploaded mask"], painted=_painted(True))
+
+
+def test_two_study_zips_with_the_same_names_keep_every_image(tmp_path):
+    from propgrad.app.study import study_images
+
+    archives = []
+    for number, grey in enumerate((10, 200)):
+        archive_path = tmp_path / f"images{number}.zip"
+        with zipfile.ZipFile(archive_path, "w") as archive:
+            for name, shade in (("a.png", grey), ("b.png", grey + 20)):
+                buffer = __import__("io").BytesIO()
+                Image.new("RGB", (20, 20), (shade,) * 3).save(buffer, "PNG")
+                archive.writestr(name, buffer.getvalue())
+        archives.append(str(archive_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    paths = study_images(archives, out)
+    assert sorted(Image.open(p).getpixel((0, 0))[0] for p in paths) == [10, 30, 200, 220]
+
+
+def test_many_study_zips_are_refused_before_anything_is_unpacked(tmp_path):
+    from propgrad.app.study import study_images
+
+    archives = []
+    for number in range(2):
+        archive_path = tmp_path / f"zeros{number}.zip"
+        with zipfile.ZipFile(archive_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for member in range(20):
+                archive.writestr(f"{number}_{member}.png", b"\0" * 2**20)
+        archives.append(str(archive_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ValueError, match="at most 24"):
+        study_images(archives, out)
+    assert not any(out.iterdir())
+
+
+def test_a_damaged_zip_entry_names_the_box(tmp_path, progress):
+    archive_path = tmp_path / "crc.zip"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.write(CHELSEA, "a.jpg")
+        archive.write(CHELSEA, "b.jpg")
+    data = bytearray(archive_path.read_bytes())
+    data[200] ^= 0xFF  # inside the first member's compressed bytes: its CRC no longer matches
+    archive_path.write_bytes(bytes(data))
+    with pytest.raises(gr.Error, match="`study images`.*cannot be unpacked"):
+        patch_call(progress, study_files=[str(archive_path)])
+
+
+def test_an_unticked_painted_region_does_not_block_a_study(progress):
+    outputs = edit_call(progress, study_files=[CHELSEA, str(ASSETS / "examples" / "coffee.jpg")],
+                        regions=["whole image"], painted=_painted(True), **model_args(permutations=300))
+    assert "2 images" in outputs[0]

@@ -1,0 +1,24 @@
+"""The turntable tab's handler: uploaded frames, CLIP zero-shot and its missing weights."""
+from __future__ import annotations
+
+import pytest
+
+from app_cases import *  # noqa: F403  (helpers and fixtures)
+
+pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+
+
+def test_turntable_default_frames_score_the_mug(progress):
+    outputs = turntable_call(progress)
+    report = check_outputs(outputs, 1)
+    assert outputs[4][0][1] == "coffee mug"
+    assert report["property_name"] == "turntable angle (degrees)"
+    assert report["values"][:2] == [0.0, 60.0]
+
+
+def test_clip_without_weights_says_how_to_get_them(progress, monkeypatch, tmp_path):
+    # A local checkpoint path that does not exist: no download is tried, the message names the problem.
+    with pytest.raises(gr.Error) as caught:
+        turntable_call(progress, use_clip=True, clip_pretrained=str(tmp_path / "missing.bin"))
+    assert "clip" in caught.value.message.lower()
+    assert shared.GENERIC_ERROR != caught.value.message
