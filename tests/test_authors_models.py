@@ -46,6 +46,7 @@ def test_preprocessing_is_the_authors():
 
 
 @needs_source
+@pytest.mark.slow
 @pytest.mark.parametrize("stem", list(VARIANTS))
 def test_safetensors_give_the_checkpoints_outputs(stem):
     from safetensors import safe_open

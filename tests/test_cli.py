@@ -30,6 +30,7 @@ def test_help_documents_every_option():
         assert option in completed.stdout
 
 
+@pytest.mark.slow
 @needs_authors
 def test_authors_convmixers_explained_end_to_end(tmp_path):
     """Darkening a cat: the three checkpoints of the authors' fur-colour experiment, one run."""
@@ -95,6 +96,7 @@ def test_outputs_are_takes_only_known_words(capsys):
     assert "invalid choice: 'odds'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_hub_classifier_folder(tmp_path, tiny_vit_folder):
     image = tmp_path / "input.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(image)
@@ -114,6 +116,7 @@ def test_outputs_of_interest_keep_class_names_that_hold_commas():
     assert parse_outputs("tabby, tabby cat,dog, 2", Model.output_names) == ["tabby, tabby cat", "dog", 2]
 
 
+@pytest.mark.slow
 def test_patch_and_frames_sources(tmp_path):
     import torch
 

@@ -94,6 +94,7 @@ def test_table_has_one_row_per_property_and_five_columns_per_model(comparison):
     assert rows[0][4:6] == [True, True]
 
 
+@pytest.mark.slow
 def test_written_report(comparison, tmp_path):
     paths = write_comparison(comparison, tmp_path)
     data = json.loads(paths["json"].read_text())
@@ -141,6 +142,7 @@ def registered():
     unregister_model("Left eye (test)")
 
 
+@pytest.mark.slow
 def test_cli_compare_region(monkeypatch, tmp_path, image, halves, registered, capsys):
     import propgrad.segment as segment
 
@@ -196,6 +198,7 @@ def test_cli_help_documents_the_region_options(capsys):
         assert option in text
 
 
+@pytest.mark.slow
 def test_cli_repeated_region_compares_them(tmp_path, image, halves, registered, capsys):
     path, left, right = tmp_path / "image.png", tmp_path / "left.png", tmp_path / "right.png"
     image.save(path)

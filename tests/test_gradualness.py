@@ -96,6 +96,7 @@ def test_same_inputs_same_figures():
     assert a.order_ratio == b.order_ratio and np.array_equal(a.change, b.change)
 
 
+@pytest.mark.slow
 def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
     from propgrad import report
 

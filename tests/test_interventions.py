@@ -322,6 +322,7 @@ def test_reports_round_trip(tmp_path):
     assert sorted(zipfile.ZipFile(archive).namelist()) == sorted(p.name for p in paths.values())
 
 
+@pytest.mark.slow
 def test_review_edge_cases(tmp_path):
     """Cases a review found: non-RGB inputs, values that travel with sorted frames, many outputs drawn."""
     from propgrad import report

@@ -84,6 +84,7 @@ def test_a_new_kind_works_from_python(noise_kind, photo):
     assert np.allclose(result.series[0].values, [0, 20, 40, 60])
 
 
+@pytest.mark.slow
 def test_a_new_kind_works_from_explain(noise_kind, photo, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["explain", str(photo), "--noise", "60", "--noise-seed", "3", "--steps", "4", "--permutations",
@@ -94,6 +95,7 @@ def test_a_new_kind_works_from_explain(noise_kind, photo, tmp_path, capsys):
         "explain"].format_help()
 
 
+@pytest.mark.slow
 def test_a_new_kind_works_from_a_study_file(noise_kind, photo, tmp_path):
     study = tmp_path / "study.toml"
     study.write_text(f'[inputs]\nimages = "{photo.parent}"\n\n[[intervention]]\nkind = "noise"\nnoise = 30\n'

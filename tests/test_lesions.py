@@ -81,6 +81,7 @@ def test_generator_validates_arguments():
 
 # -- training ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_one_epoch_training_on_a_tiny_subset(tmp_path):
     metrics = train.main(["--out", str(tmp_path), "--n-train", "16", "--n-test", "8", "--epochs", "1",
                           "--size", "32", "--input-size", "32", "--archs", "cnn"])
@@ -133,6 +134,7 @@ def _patched_melanoma_scores(architecture: str) -> dict[str, float]:
     return scores
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["cnn", "effnet_head"])
 def test_shipped_biased_model_scores_higher_than_unbiased(architecture):
     scores = _patched_melanoma_scores(architecture)
@@ -192,6 +194,7 @@ def test_register_lesion_models_offers_the_four_shipped_models():
             registry.unregister_model(name)
 
 
+@pytest.mark.slow
 def test_the_assets_folder_can_be_moved_with_an_environment_variable(tmp_path):
     import subprocess
     import sys

@@ -186,6 +186,7 @@ def test_preprocess_refuses_a_bare_image(images):
 
 
 # ---------------------------------------------------------------------------------------------- bundled classifier
+@pytest.mark.slow
 def test_efficientnet_calls_chelsea_a_cat(efficientnet, chelsea):
     probabilities = efficientnet.predict([chelsea])
     assert probabilities.shape == (1, 1000) and probabilities.dtype == np.float32
@@ -195,6 +196,7 @@ def test_efficientnet_calls_chelsea_a_cat(efficientnet, chelsea):
     assert isinstance(efficientnet, Model) and efficientnet.output_kind == "probability"
 
 
+@pytest.mark.slow
 def test_efficientnet_network_is_loaded_once_per_device(efficientnet, chelsea):
     efficientnet.predict([chelsea])
     assert EfficientNetLite0().network is efficientnet.network
@@ -236,6 +238,7 @@ def _build(kind: str, request) -> Model:
     return ClipZeroShot.from_open_clip(model, preprocess, tokenizer, CLASSES, output=output, batch_size=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["bundled", "pt2", "torchscript", "convmixer", "clip probability", "clip similarity"])
 def test_batched_equals_one_by_one(kind, request, images):
     model = _build(kind, request)

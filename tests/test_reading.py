@@ -171,6 +171,7 @@ def test_report_json_has_a_reading_per_row(explanation):
     json.dumps(data)  # every field serialisable
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_the_reading(tmp_path, capsys):
     from propgrad.cli import main
     from propgrad.paths import ASSETS

@@ -52,6 +52,7 @@ INTERVENTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(INTERVENTIONS))
 def test_outside_the_mask_every_step_is_the_input(kind, image, soft_mask):
     original = np.asarray(image).copy()

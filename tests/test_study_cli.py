@@ -31,6 +31,7 @@ def test_explain_without_editor_weights_says_how_to_get_them(tmp_path, monkeypat
     assert "InstructPix2Pix weights" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_explain_draws_a_progress_bar(tmp_path, capsys):
     if not CAT.is_file():
         pytest.skip("example image not shipped")
