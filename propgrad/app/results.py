@@ -311,7 +311,7 @@ def _write_reports(run: AppRun) -> dict[str, Path]:
     if run.comparison is not None:
         from ..compare_report import write_comparison
 
-        # Each property's curves, null plot and GIF: the zip holds every property's own report.
+        # Each property's own report with its curves, GIF and region; the null plots are in null.png.
         return write_comparison(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
     return report.write_report(run.explanation, out, figures=("region",), settings=run.settings)
 
