@@ -11,7 +11,7 @@ property, model and output of interest with
   significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words),
   reading (in plain words: class, label, text and the curve's numbers; see :mod:`propgrad.reading`).
 ``reading`` (top level) is a paragraph naming what moved which model and what did not, ``reading_thresholds``
-the thresholds used.
+the thresholds used; ``settings`` (written by the app) every setting of the run, as in :mod:`propgrad.report`.
 ``explanations`` maps each property to its full report (see :mod:`propgrad.report`), ``folders`` to the
 sub-folder holding its strip, curves, null distributions and animation.
 """

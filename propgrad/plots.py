@@ -473,6 +473,25 @@ def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
     return canvas
 
 
+def _property_curves(axis, result: Explanation, label, markersize: float = 3, flip_size: float = 50) -> bool:
+    """Every model's mean curve of one property on ``axis``, named by ``label(model, score)``, its flips (of the
+    first series) marked with triangles, and the 0.5 line where it is the decision rule; returns whether it was
+    drawn. Model k keeps colour k in every panel."""
+    x = np.arange(result.n_steps)
+    binary = False
+    for colour, (model, score) in enumerate((m, s) for m in result.models for s in m.scores):
+        tint = _COLOURS[colour % len(_COLOURS)]
+        mean, _ = model.mean_curve(score.index)
+        axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label(model, score))
+        steps = model.flips[0].flip_steps
+        if steps:
+            axis.scatter(x[steps], mean[steps], marker="v", s=flip_size, color=tint, edgecolor="black", zorder=5)
+        binary = binary or draws_threshold(model)
+    if binary:
+        axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+    return binary
+
+
 def comparison_curves(comparison, short_names: dict[str, str] | None = None, max_columns: int = 4) -> Figure:
     """Every property's curves side by side on one y axis: each model keeps its colour across the panels, one
     legend below. The lean figure the app shows at once (the images are in the strips above it; the scores in
@@ -494,23 +513,13 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     figure.subplots_adjust(left=0.75 / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
                            bottom=bottom_in / height, wspace=0.08)
     axes = figure.subplots(1, len(names), squeeze=False, sharey=True)[0]
-    handles = {}
+    def label(model, score):
+        return short.get(model.name, model.name) + (f": {score.output}" if several_outputs else "")
+
     binary = False
     for axis, name in zip(axes, names):
         result = comparison.explanations[name]
-        x = np.arange(result.n_steps)
-        for colour, (model, score) in enumerate((m, s) for m in result.models for s in m.scores):
-            tint = _COLOURS[colour % len(_COLOURS)]
-            mean, _ = model.mean_curve(score.index)
-            label = short.get(model.name, model.name) + (f": {score.output}" if several_outputs else "")
-            handles[label] = axis.plot(x, mean, marker="o", markersize=3.5, color=tint, label=label)[0]
-            for flips in model.flips[:1]:
-                if flips.flip_steps:
-                    axis.scatter(x[flips.flip_steps], mean[flips.flip_steps], marker="v", s=55, color=tint,
-                                 edgecolor="black", zorder=5)
-            binary = binary or draws_threshold(model)
-        if binary:
-            axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+        binary = _property_curves(axis, result, label, markersize=3.5, flip_size=55) or binary
         ticks = strip_indices(result.n_steps, 6)
         axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=9)
         axis.tick_params(axis="y", labelsize=9)
@@ -518,8 +527,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         axis.set_title(_wrap(name, 44), fontsize=10.5, loc="left")
         axis.set_xlabel(_wrap(result.property_name, 48), fontsize=9)
     axes[0].set_ylabel("model output", fontsize=10)
-    labels = list(handles)
-    entries = [handles[label] for label in labels]
+    entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
         labels.append("decision threshold 0.5")
@@ -549,7 +557,6 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     size = 9.0
     figure = Figure(figsize=(3.6 * len(names), 3.6 * aspect + 4.3), layout="constrained")
     grid = figure.subplots(2, len(names), squeeze=False, height_ratios=[3.6 * aspect, 3.2], sharey="row")
-    binary = False
     for column, name in enumerate(names):
         result = comparison.explanations[name]
         series = result.series[0]
@@ -561,22 +568,14 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         top.set_title(_wrap(name, 40), fontsize=size + 1, loc="left")
         top.text(0.5, -0.02, f"step {len(series) - 1}: {_format_value(series.values[-1])}", transform=top.transAxes,
                  ha="center", va="top", fontsize=size)
-        x = np.arange(result.n_steps)
-        for colour, (model, score) in enumerate((m, s) for m in result.models for s in m.scores):
+
+        def label(model, score, name=name):
             cell = comparison.score(name, model.name, score.output)
-            tint = _COLOURS[colour % len(_COLOURS)]
-            mean, _ = model.mean_curve(score.index)
             star = "*" if score.significant else ""
-            bottom.plot(x, mean, marker="o", markersize=3, color=tint,
-                        label=f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={score.score:.3f}, "
-                              f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
-            for flips in model.flips[:1]:
-                if flips.flip_steps:
-                    bottom.scatter(x[flips.flip_steps], mean[flips.flip_steps], marker="v", s=50, color=tint,
-                                   edgecolor="black", zorder=5)
-            binary = binary or draws_threshold(model)
-        if binary:
-            bottom.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+            return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={score.score:.3f}, "
+                    f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
+
+        _property_curves(bottom, result, label)
         ticks = strip_indices(result.n_steps, 6)
         bottom.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=8)
         bottom.set_xlabel(_wrap(result.property_name, 40), fontsize=size)

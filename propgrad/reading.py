@@ -303,14 +303,11 @@ def read_curve(curve, *, score: float, significant: bool, flip_steps: Sequence[i
                    jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label)
 
 
-def _class_names(output_names: Sequence[str]) -> list[str]:
-    # As propgrad.report: a single raw column predicts 0/1 by its 0.5 threshold.
-    return list(output_names) if len(output_names) > 1 else [f"not {output_names[0]}", output_names[0]]
-
-
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
                 property_label: str | None = None) -> Reading:
     """Read one :class:`~propgrad.explain.OutputScore` of one model of an :class:`~propgrad.explain.Explanation`."""
+    from .report import _class_names  # the predicted classes' names, as report.json gives them
+
     mean, _ = model.mean_curve(score.index)
     several = len(model.flips) > 1
     names = _class_names(model.output_names)

@@ -66,25 +66,25 @@ CSS = """
 .prose table { display: block; overflow-x: auto; }
 .prose th, .prose td { white-space: nowrap; }
 /* The result's one table: the page's font; words wrap (the reading gets the room), numbers never break. */
-.result-summary table { font-family: var(--font); font-size: var(--text-md); }
-.result-summary td:nth-child(-n+3), .result-summary th:nth-child(-n+3) { white-space: normal; }
-.result-summary td:nth-child(3), .result-summary th:nth-child(3) { min-width: 15em; }
+.ranked-table table { font-family: var(--font); font-size: var(--text-md); }
+.ranked-table td:nth-child(-n+3), .ranked-table th:nth-child(-n+3) { white-space: normal; }
+.ranked-table td:nth-child(3), .ranked-table th:nth-child(3) { min-width: 15em; }
 .form-error, .form-error * { color: #b42318 !important; }
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {
   /* The ranked table as one card per row: property and model, the reading, then the numbers, named. */
-  .result-summary table, .result-summary tbody, .result-summary tr { display: block; border: none; }
-  .result-summary thead { display: none; }
-  .result-summary tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 8px 0;
+  .ranked-table table, .ranked-table tbody, .ranked-table tr { display: block; border: none; }
+  .ranked-table thead { display: none; }
+  .ranked-table tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 8px 0;
                        padding: 6px 8px; }
-  .result-summary td { display: inline; border: none !important; padding: 0 6px 0 0 !important;
+  .ranked-table td { display: inline; border: none !important; padding: 0 6px 0 0 !important;
                        white-space: normal !important; min-width: 0 !important; background: none !important; }
-  .result-summary td:nth-child(-n+2) { font-weight: 600; }
-  .result-summary td:nth-child(3) { display: block; margin: 2px 0; }
-  .result-summary td:nth-child(4)::before { content: "E[|grad_X F|] "; }
-  .result-summary td:nth-child(5)::before { content: "p "; }
-  .result-summary td:nth-child(6), .result-summary td:nth-child(7) { display: none; }
-  .result-summary td:nth-child(8)::before { content: "p adjusted "; }
+  .ranked-table td:nth-child(-n+2) { font-weight: 600; }
+  .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
+  .ranked-table td:nth-child(4)::before { content: "E[|grad_X F|] "; }
+  .ranked-table td:nth-child(5)::before { content: "p "; }
+  .ranked-table td:nth-child(6), .ranked-table td:nth-child(7) { display: none; }
+  .ranked-table td:nth-child(8)::before { content: "p adjusted "; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
   /* Run stays in reach on a phone, however long the form. */

@@ -315,7 +315,7 @@ def _write_reports(run: AppRun) -> dict[str, Path]:
     if run.comparison is not None:
         from ..compare_report import write_comparison
 
-        # Each property's curves, null plot and GIF: the zip holds every property's own report.
+        # Each property's own report with its curves, GIF and region; the null plots are in null.png.
         return write_comparison(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
     return report.write_report(run.explanation, out, figures=("region",), settings=run.settings)
 
@@ -428,7 +428,8 @@ def summary_markdown(run: AppRun) -> str:
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
-             header, rule, *rows, "",
+             # The marker lets the page style this table (a card per row on a phone), and no other.
+             '<div class="ranked-table">', "", header, rule, *rows, "", "</div>", "",
              f"{named}{legend} Per row, for example E[|grad_X F|] = 0.01 is one percentage point per step; "
              "*significant* means the output follows the property systematically, not that it moves much."]
     lines.extend(f"- note: {note}" for note in run.notes)

@@ -172,9 +172,8 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
         return f"**Cannot use this upload:** {GENERIC_ERROR}"
     lines = []
     for model in models:
-        described = results.describe_model(model)
-        size = (described.get("preprocessing") or {}).get("size") if isinstance(described.get("preprocessing"),
-                                                                                dict) else None
+        preprocessing = results.describe_model(model).get("preprocessing")
+        size = preprocessing.get("size") if isinstance(preprocessing, dict) else None
         lines.append(f"- ready: **{model.name}**, {len(model.output_names)} outputs "
                      f"({', '.join(model.output_names[:4])}{', ...' if len(model.output_names) > 4 else ''})"
                      + (f", input {size[0]}x{size[1]} px" if size else ""))

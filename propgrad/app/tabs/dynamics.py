@@ -113,7 +113,11 @@ def build_dynamics_tab(variants: list[str]) -> None:
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False,
                          elem_id="dynamics-table")
     download = gr.File(label="Download (CSV)", interactive=False)
-    button.click(run_dynamics, [image, chosen, steps, seed, permutations, alpha], [plot, table, download],
-                 api_name="dynamics", concurrency_limit=CONCURRENCY)
+    # Run is disabled while it runs (the API's /dynamics is the middle step).
+    started = button.click(lambda: gr.update(interactive=False, value="Running..."), None, button, queue=False,
+                           api_visibility="private")
+    ran = started.then(run_dynamics, [image, chosen, steps, seed, permutations, alpha], [plot, table, download],
+                       api_name="dynamics", concurrency_limit=CONCURRENCY)
+    ran.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
     if lesions:
         gr.Examples([[str(p)] for p in lesions[:4]], [image], label="Examples (synthetic lesions)")
