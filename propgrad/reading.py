@@ -306,11 +306,11 @@ def read_curve(curve, *, score: float, significant: bool, flip_steps: Sequence[i
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
                 property_label: str | None = None) -> Reading:
     """Read one :class:`~propgrad.explain.OutputScore` of one model of an :class:`~propgrad.explain.Explanation`."""
-    from .report import _class_names  # the predicted classes' names, as report.json gives them
+    from .score import predicted_class_names  # the predicted classes' names, as report.json gives them
 
     mean, _ = model.mean_curve(score.index)
     several = len(model.flips) > 1
-    names = _class_names(model.output_names)
+    names = predicted_class_names(model.output_names)
     first = model.flips[0]
     return read_curve(
         mean, score=score.score, significant=score.significant,

@@ -48,7 +48,7 @@ import numpy as np
 
 from . import html_report, plots, reading
 from .explain import Explanation, ModelExplanation
-from .score import PredictionFlips
+from .score import PredictionFlips, predicted_class_names
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -56,11 +56,6 @@ def _finite_or_none(value: float) -> float | None:
 
 
 _LISTED_FLIPS = 3
-
-
-def _class_names(output_names: list[str]) -> list[str]:
-    # A single raw column predicts 0/1 by its 0.5 threshold: its "class 0" has no name of its own.
-    return output_names if len(output_names) > 1 else ["below threshold", output_names[0]]
 
 
 def flips_text(flips: list[PredictionFlips], output_names: list[str]) -> str:
@@ -72,7 +67,7 @@ def flips_text(flips: list[PredictionFlips], output_names: list[str]) -> str:
     >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
     'step 1: cat -> dog; step 2: dog -> cat'
     """
-    names = _class_names(output_names)
+    names = predicted_class_names(output_names)
     if len(flips) == 1:
         one = flips[0]
         if not one.flipped:
@@ -89,7 +84,7 @@ def flips_text(flips: list[PredictionFlips], output_names: list[str]) -> str:
 
 
 def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
-    names = _class_names(output_names)
+    names = predicted_class_names(output_names)
     return {
         "flipped": flips.flipped,
         "n_flips": flips.n_flips,

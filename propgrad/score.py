@@ -374,6 +374,12 @@ class PredictionFlips:
         return bool(self.predicted[-1] != self.predicted[0])
 
 
+def predicted_class_names(output_names: list[str]) -> list[str]:
+    """The names of the classes :func:`prediction_flips` predicts: the outputs' own, or for a single raw column
+    (0/1 by its 0.5 threshold, whose "class 0" has no name of its own) "below threshold" and its name."""
+    return list(output_names) if len(output_names) > 1 else ["below threshold", output_names[0]]
+
+
 def prediction_flips(probabilities, threshold: float = 0.5) -> PredictionFlips:
     """Argmax class per step and where it changes.
 
