@@ -14,7 +14,7 @@ from ..score import STATISTIC_LABELS, STATISTICS
 from ..screen import APP_LIMIT, REGIONS
 from .parsing import MAX_STEPS, check_int, select_outputs
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
-from .shared import friendly_errors
+from .shared import friendly_errors, with_model_args
 
 TABLE_HEADERS = ["rank", "property", "model", "output", "score", "p-value", "adjusted p", "signif. (adj.)",
                  "prediction flips"]
@@ -52,6 +52,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
 
 
 @friendly_errors
+@with_model_args
 def run_screen(image, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids,
                outputs_are, steps, edits, regions, statistic, adjustment, progress=gr.Progress()):
     """Explain which property of an image a classifier uses: screen every chosen edit in every chosen region.
@@ -64,17 +65,7 @@ def run_screen(image, bundled, files, input_size, mean, std, class_names, output
 
     Args:
         image: the image to screen (an http(s) URL or a data: URI)
-        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
-        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
-        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
-        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
-        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
-        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
-        outputs: outputs of interest: "" = each model's predicted class, "all", "vector", or class names
-        n_permutations: shuffle-test permutations, 1000 to 20000 (more: finer p-values, slower)
-        alpha: significance level for the shuffle test and the adjusted p-values, 0.0001 to 0.2
-        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
-        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        {model_args}
         steps: number of steps per property, including the unedited image, 3 to 30
         edits: the edits to screen (see the enum), e.g. ["darken", "hue"]
         regions: where to apply each edit: any of "whole image", "object", "background"

@@ -20,6 +20,40 @@ GENERIC_ERROR = ("Something went wrong on the server while computing this (the d
                  "Try smaller images or fewer steps; if it keeps happening, please report it.")
 
 
+# The model and test settings every tab takes, described once for the handlers' docstrings, from which gradio
+# builds each MCP tool's argument descriptions (one "name: text" line each).
+MODEL_ARGS_DOC = """bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
+        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
+        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
+        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
+        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
+        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
+        outputs: outputs of interest: "" = each model's predicted class, "all", "vector", or names ("cat, dog")
+        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
+        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
+        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
+        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+"""
+
+
+# The seven result components of the edit, patch and turntable tabs, described once likewise.
+RESULT_RETURNS_DOC = """summary: Markdown: what ran, the reading in plain words, the ranked table (score, p-value, flips), notes
+        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
+        animation: URL of a GIF of the steps (none for a study)
+        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
+        table: rows of model, output, E[|grad_X F|] (0.01 = one point per step), p-value, significant, flips, reading
+        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
+        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)"""
+
+
+def with_model_args(handler):
+    """``handler`` with the ``{model_args}`` and ``{result_returns}`` lines of its docstring replaced by
+    :data:`MODEL_ARGS_DOC` and :data:`RESULT_RETURNS_DOC`."""
+    handler.__doc__ = (handler.__doc__.replace("{model_args}", MODEL_ARGS_DOC.rstrip("\n"))
+                       .replace("{result_returns}", RESULT_RETURNS_DOC))
+    return handler
+
+
 def friendly_errors(handler):
     """Run ``handler``; show ValueError/TypeError/ModelUnavailableError messages as ``gr.Error``.
 

@@ -15,7 +15,7 @@ from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, 
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
-                      study_input, run_button, wire_run)
+                      study_input, run_button, wire_run, with_model_args)
 from ..screen import build_screen_section
 from ..study import study_for_app
 
@@ -104,6 +104,7 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
 
 
 @friendly_errors
+@with_model_args
 def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, denoising_steps, seeds,
              edit_end, bundled, files=None, input_size=None, mean="", std="", class_names="", outputs="",
              n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto", regions=(WHOLE,), painted=None,
@@ -129,17 +130,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
         denoising_steps: InstructPix2Pix only: denoising steps per image, 1 to 100
         seeds: "0", "0, 1, 2" or "0-3"; several give a mean curve (InstructPix2Pix); the first seeds the test
         edit_end: end value of a parametric edit, e.g. 0.85 = 85% darker, 180 = degrees of hue
-        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
-        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
-        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
-        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
-        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
-        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
-        outputs: outputs of interest: "" = each model's predicted class, "all", or class names, e.g. "cat, dog"
-        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
-        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
-        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
-        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        {model_args}
         regions: where to edit, any of the enum ("object", "background": bundled segmenter); several = compare
         painted: the painting canvas (UI only; leave it out and give mask_file instead)
         mask_file: a greyscale PNG mask, white = inside, for the "painted or uploaded mask" region
@@ -147,13 +138,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
         statistic: what is measured and shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation" or "mutual-information"
 
     Returns:
-        summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
-        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
-        animation: URL of a GIF of the steps (none for a study)
-        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
-        table: rows of model, output, E[|grad_X F|], p-value, significant, flips (a comparison: BH-adjusted p too)
-        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
-        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)
+        {result_returns}
     """
     shuffle = shuffle_test_settings(n_permutations, alpha)
     picture = None if study_files else load_input(image)

@@ -10,7 +10,7 @@ from ...lesions.models import example_paths
 from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path, shown
 from ..run import chosen_models, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
-                      safe_image_input, study_input, run_button, wire_run)
+                      safe_image_input, study_input, run_button, wire_run, with_model_args)
 from ..study import study_for_app
 from ..settings import CONCURRENCY
 
@@ -42,6 +42,7 @@ def patch_defaults() -> dict:
 
 
 @friendly_errors
+@with_model_args
 def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, steps=10, seed=0, bundled=None,
               files=None, input_size=None, mean="", std="", class_names="", outputs="", n_permutations=10_000,
               alpha=0.01, hub_ids="", outputs_are="auto", study_files=None, progress=gr.Progress()):
@@ -61,27 +62,11 @@ def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, ste
         scale: patch size as a fraction of the image's shorter side, 0.02 to 1
         steps: number of opacity steps including opacity 0, 3 to 30
         seed: seed of the shuffle test, a non-negative integer
-        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
-        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
-        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
-        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
-        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
-        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
-        outputs: outputs of interest: "" = each model's predicted class, "all", or class names, e.g. "cat, dog"
-        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
-        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
-        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
-        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        {model_args}
         study_files: several images or a zip of them to run the same patches on (a study); leave out for one
 
     Returns:
-        summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
-        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
-        animation: URL of a GIF of the steps (none for a study)
-        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
-        table: rows of model, output, E[|grad_X F|], p-value, significant, flips (a comparison: BH-adjusted p too)
-        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
-        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)
+        {result_returns}
     """
     from ...kinds import PatchSpec
 

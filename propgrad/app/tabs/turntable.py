@@ -12,7 +12,7 @@ from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffi
 from ..run import chosen_models, explain_for_app, shuffle_test_settings
 from ..settings import CONCURRENCY, local_paths_allowed
 from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, run_button,
-                      wire_run)
+                      wire_run, with_model_args)
 
 ASSETS = paths.ASSETS
 
@@ -27,6 +27,7 @@ DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a ha
 
 
 @friendly_errors
+@with_model_args
 def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES, clip_model="ViT-B-32",
                   clip_pretrained="openai", seed=0, bundled=None, files=None, input_size=None, mean="", std="",
                   class_names="", outputs="", n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto",
@@ -46,26 +47,10 @@ def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES,
         clip_model: open_clip architecture name, e.g. "ViT-B-32"
         clip_pretrained: open_clip pretrained tag or a server checkpoint path, e.g. "openai"
         seed: seed of the shuffle test, a non-negative integer
-        bundled: names of bundled models to explain side by side (see the enum), e.g. the authors' ConvMixers
-        files: your own model files (.pt2 exported program, TorchScript, authors' ConvMixer .pth); [] for none
-        input_size: square input size in pixels of the uploaded model files; 0 = from the file (and when no files)
-        mean: per-channel mean of the uploaded models' normalisation, "0.485, 0.456, 0.406"; "" = from the file
-        std: per-channel std of the uploaded models' normalisation, "0.229, 0.224, 0.225"; "" = from the file
-        class_names: comma-separated class names of the uploaded models; "" when no files or the file has them
-        outputs: outputs of interest: "" = each model's predicted class, "all", or class names, e.g. "cat, dog"
-        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000 (more: finer p-values, slower)
-        alpha: significance level for the shuffle test, 0.0001 to 0.2 (the paper uses 0.01)
-        hub_ids: Hugging Face image classifiers (hub ids or server folders), one per line; "" for none
-        outputs_are: what uploaded models return: "auto", "logits", "probabilities" or "scores"
+        {model_args}
 
     Returns:
-        summary: Markdown: per model and output E[|grad_X F|] (0.01 = one point per step), p-value, flips, notes
-        strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
-        animation: URL of a GIF of the steps (none for a study)
-        curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
-        table: rows of model, output, E[|grad_X F|], p-value, significant, flips (a comparison: BH-adjusted p too)
-        null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
-        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)
+        {result_returns}
     """
     from ...kinds import FramesSpec
 
