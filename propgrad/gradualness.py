@@ -106,13 +106,27 @@ def _delta_e(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(((a - b) ** 2).sum(axis=-1))
 
 
-def _mask_weights(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
-    if mask is None:
-        return None
+def _outside_change(images: Sequence[Image.Image], mask: np.ndarray) -> float | None:
+    """The largest mean Delta E to step 0 outside the mask, weighted by 1 - mask, at full resolution: at the
+    comparison size each small pixel would mix both sides of the border, so a hard mask's untouched outside
+    would seem to change."""
+    first = images[0].convert("RGB")
     m = np.asarray(mask, dtype=np.float32)
-    if m.shape != shape:
-        m = np.asarray(Image.fromarray(m).resize(shape[::-1], Image.Resampling.BILINEAR), dtype=np.float32)
-    return 1.0 - np.clip(m, 0, 1)
+    if m.shape != (first.height, first.width):
+        m = np.asarray(Image.fromarray(m).resize(first.size, Image.Resampling.BILINEAR), dtype=np.float32)
+    weights = 1.0 - np.clip(m, 0, 1)
+    where = weights > 0
+    if not where.any():
+        return None
+    pixels = np.stack([np.asarray((im if im.size == first.size else im.resize(first.size)).convert("RGB"))[where]
+                       for im in images])
+    if (pixels == pixels[0]).all():  # the usual case, a hard mask: nothing outside moved
+        return 0.0
+    from skimage.color import rgb2lab
+
+    lab = rgb2lab(pixels.astype(np.float32) / 255.0)  # (n, outside pixels, 3)
+    w = weights[where]
+    return float(max((_delta_e(lab[i], lab[0]) * w).sum() / w.sum() for i in range(len(images))))
 
 
 def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
@@ -169,10 +183,7 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
     shuffled = pairwise[orders[:, :-1], orders[:, 1:]].sum(axis=1).mean()
     order_ratio = float(total / shuffled) if shuffled > 0 else float("nan")
 
-    outside = None
-    weights = _mask_weights(mask, lab.shape[1:3])
-    if weights is not None and weights.sum() > 0:
-        outside = float(max((_delta_e(lab[i], lab[0]) * weights).sum() / weights.sum() for i in range(n)))
+    outside = None if mask is None else _outside_change(images, mask)
 
     if not change.max() >= NO_CHANGE:
         reason = f"the images hardly change (largest mean Delta E to step 0: {change.max():.2f} < {NO_CHANGE})"
