@@ -204,6 +204,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                                                 caption=f"step 0 of {data['n_steps']}: the unedited image"),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
                 shown("strip", "Steps of the intervention", data.get("property_name", "")),
+                shown("gradualness", "Is the series gradual?",
+                      "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
                 f"<{h}>Scores</{h}>" + table(rows, {"score": "E[|grad_X F|]", "pvalue": "p-value"})
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {escape(data['n_permutations'])} shuffles "

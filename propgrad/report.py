@@ -272,8 +272,10 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     paths["csv"] = write_csv(explanation, out / "curves.csv")
     drawn, failed = _draw_figures(explanation, out, figures)
     paths.update(drawn)
-    page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
-                                        failed)
+    # The table with each row's reading in plain words, as the app and explain's printout show it.
+    rows = [{**row, "reading": one.sentence}
+            for row, one in zip(summary_rows(explanation), reading.read_explanation(explanation))]
+    page = html_report.explanation_page(data, rows, drawn, explanation.series[0].images[0], failed)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths
 

@@ -4,6 +4,7 @@ The pages are opened in Chromium (offline) by tests/test_report_browser.py; here
 """
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from pathlib import Path
@@ -57,8 +58,9 @@ def test_explain_writes_one_self_contained_page(explanation, tmp_path):
     page = paths["html"].read_text()
     assert paths["html"] == tmp_path / "report.html"
     assert_self_contained(page)
-    # The input, strip, curves and null plots, each inlined; the table, settings and versions.
-    assert page.count('src="data:image/png;base64,') == 4
+    # The input, strip, gradualness, curves and null plots, each inlined; the table, settings and versions.
+    assert page.count('src="data:image/png;base64,') == 5
+    assert "Is the series gradual?" in page
     for heading in ("Input", "Steps of the intervention", "Model outputs along the property", "Scores",
                     "Shuffle-test null distributions", "Settings", "Versions"):
         assert f">{heading}</h2>" in page, heading
@@ -78,19 +80,15 @@ def test_a_figure_that_fails_is_named_and_the_rest_stays(explanation, tmp_path, 
     page = paths["html"].read_text()
     assert_self_contained(page)
     assert "Shuffle-test null distributions: missing" in page and "RuntimeError: no backend for this figure" in page
-    assert page.count('src="data:image/png;base64,') == 3
+    assert page.count('src="data:image/png;base64,') == 4
 
 
-def test_the_table_shows_whatever_fields_the_rows_have(explanation, tmp_path, monkeypatch):
-    plain = report.summary_rows
+def test_the_table_shows_each_rows_reading(explanation, tmp_path):
+    from propgrad.reading import read_explanation
 
-    def with_reading(result):
-        return [{**row, "reading": "the output rises steadily with redness"} for row in plain(result)]
-
-    monkeypatch.setattr(report, "summary_rows", with_reading)
     page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
-    assert "<th>reading</th>" in page and "<td>the output rises steadily with redness</td>" in page
-    assert "Steps of the intervention" not in page  # not asked for is not "missing"
+    sentence = read_explanation(explanation)[0].sentence
+    assert "<th>reading</th>" in page and f"<td>{html.escape(sentence)}</td>" in page
 
 
 def test_cells_and_missing_files():
