@@ -1,4 +1,5 @@
-"""Export a Screen: screen.csv (the ranked table), screen.json and screen.png (the top properties).
+"""Export a Screen: screen.csv (the ranked table), screen.json, screen.png (the top properties) and
+report.html (one self-contained page: the figure, the ranked table, skipped rows, settings, versions).
 
 ``screen.json`` fields
 ----------------------
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import plots
+import warnings
+
+from . import html_report, plots
 from .score import STATISTIC_LABELS
 from .screen import Screen
 
@@ -95,18 +98,48 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
     return figure
 
 
+def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
+    """The screen as one self-contained page (see :mod:`propgrad.html_report`)."""
+    label = STATISTIC_LABELS[data["statistic"]]
+    # The reading column is shown once it is filled; an all-empty column would only say "none" on every row.
+    shown = [key for key in FIELDS if key != "reading" or any(row["reading"] for row in data["table"])]
+    rows = [{key: row[key] for key in shown} for row in data["table"]]
+    body = [html_report._missing_list(missing),
+            "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
+                                                          missing=missing.get("figure")),
+            "<h2>Ranked table</h2>" + html_report.table(rows, {"score": label, "pvalue": "p-value",
+                                                                "pvalue_adjusted": "adjusted p"})
+            + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
+              f"{html_report.escape(data['alpha'])}.</p>"]
+    if data["skipped"] or data["notes"]:
+        body.append("<h2>Skipped rows and notes</h2><ul>" + "".join(
+            f"<li>{html_report.escape(line)}</li>" for line in [*data["skipped"], *data["notes"]]) + "</ul>")
+    settings = {key: data[key] for key in ("statistic", "adjustment", "alpha", "n_permutations", "seed")}
+    body += ["<h2>Settings</h2>" + html_report.settings_list(settings),
+             "<h2>Versions</h2>" + html_report.settings_list(html_report.versions())]
+    return html_report.page(f"propgrad screen: {len(data['properties'])} properties", body)
+
+
 def write_screen(result: Screen, out_dir: str | Path, top: int = TOP) -> dict[str, Path]:
-    """Write screen.csv, screen.json and screen.png into ``out_dir`` (created if missing).
+    """Write screen.csv, screen.json, screen.png and report.html into ``out_dir`` (created if missing). A figure
+    that fails to draw is left out with a warning, and report.html says so.
 
     Examples
     --------
     >>> sorted(write_screen(result, "screen/"))  # doctest: +SKIP
-    ['csv', 'figure', 'json']
+    ['csv', 'figure', 'html', 'json']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    data = to_dict(result)
     paths = {"json": out / "screen.json"}
-    paths["json"].write_text(json.dumps(to_dict(result), indent=1))
+    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(result, out / "screen.csv")
-    paths["figure"] = plots.save_figure(top_figure(result, top), out / "screen.png")
+    missing = {}
+    try:
+        paths["figure"] = plots.save_figure(top_figure(result, top), out / "screen.png")
+    except Exception as error:  # noqa: BLE001 - the tables stand without it; report.html says it is missing
+        missing["figure"] = f"{type(error).__name__}: {error}"
+        warnings.warn(f"the screen figure in {out} failed: {missing['figure']}", stacklevel=2)
+    paths["html"] = html_report.write(html_page(data, paths.get("figure"), missing), out / "report.html")
     return paths

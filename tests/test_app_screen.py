@@ -43,7 +43,7 @@ def test_screen_ranks_twenty_properties_with_adjusted_p(progress):
     assert {row[1] for row in table} >= {"object: darken", "background: darken", "whole image: rotation"}
     assert Path(figure).is_file() and progress.calls
     with zipfile.ZipFile(bundle) as archive:
-        assert sorted(archive.namelist()) == ["screen.csv", "screen.json", "screen.png"]
+        assert sorted(archive.namelist()) == ["report.html", "screen.csv", "screen.json", "screen.png"]
         data = json.loads(archive.read("screen.json"))
     assert len(data["table"]) == 22 and all(0 < row["pvalue_adjusted"] <= 1 for row in data["table"])
 

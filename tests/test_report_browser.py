@@ -1,7 +1,7 @@
 """report.html opened from disk in Debian's Chromium with the network off: every image shows, nothing is fetched.
 
 One page each for an explanation (from the bundled lesion model and sticker, the run `explain` makes),
-a comparison of properties and a study; a screenshot of each goes to ``PROPGRAD_SCREENSHOTS`` (else
+a comparison of properties, a study and a screen; a screenshot of each goes to ``PROPGRAD_SCREENSHOTS`` (else
 pytest's tmp). Skips when Chromium or Playwright is missing; never downloads a browser.
 """
 from __future__ import annotations
@@ -61,8 +61,18 @@ def study_page(folder: Path) -> Path:
                       n_permutations=200).paths["report.html"]
 
 
+def screen_page(folder: Path) -> Path:
+    from propgrad.screen import screen
+    from propgrad.screen_report import write_screen
+
+    image = Image.new("RGB", (48, 32), (200, 90, 90))
+    result = screen(image, [Redness()], edits=["darken", "hue"], regions=["whole image"], steps=4,
+                    n_permutations=200)
+    return write_screen(result, folder)["html"]
+
+
 PAGES = {"explain": (explain_page, "Scores"), "comparison": (comparison_page, "Ranked properties"),
-         "study": (study_page, "Summary")}
+         "study": (study_page, "Summary"), "screen": (screen_page, "Ranked table")}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +99,7 @@ def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
     try:
         assert page.get_by_role("heading", name=heading).count() == 1
         images = page.locator("img")
-        assert images.count() >= 2
+        assert images.count() >= (1 if kind == "screen" else 2)  # a screen has no input image, only its figure
         # Every image decoded (naturalWidth > 0): all of them came from the page itself.
         widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         assert all(width > 0 for width in widths), widths

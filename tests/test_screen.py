@@ -1,5 +1,6 @@
 """The property screen: candidates, one model call, equality with explain, adjustment, ranking, exports, bad input."""
 import csv
+import html
 import importlib
 import json
 
@@ -151,6 +152,10 @@ def test_exports(image, halves, tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 and set(rows[0]) == set(ScreenRow.__dataclass_fields__)
     assert paths["figure"].stat().st_size > 1000
+    page = paths["html"].read_text()
+    # One self-contained page: the figure inlined, every row of the table, nothing fetched.
+    assert page.count('src="data:image/png;base64,') == 1 and "<script" not in page
+    assert "Ranked table" in page and all(html.escape(row.property) in page for row in result.rows)
 
 
 @pytest.mark.parametrize("kwargs, message", [

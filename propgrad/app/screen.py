@@ -69,14 +69,14 @@ def run_screen(image, bundled, files, input_size, mean, std, class_names, output
         steps: number of steps per property, including the unedited image, 3 to 30
         edits: the edits to screen (see the enum), e.g. ["darken", "hue"]
         regions: where to apply each edit: any of "whole image", "object", "background"
-        statistic: what is measured and shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation" or "mutual-information"
+        statistic: what is shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation", "mutual-information"
         adjustment: "Benjamini-Hochberg (false discovery rate)" or "Holm (family-wise error rate)"
 
     Returns:
         summary: Markdown: how many properties were screened, the top rows and notes
         table: rows of rank, property, model, output, score, p-value, adjusted p-value, significant, flips
         figure: URL of a PNG of the top properties' strongest steps and curves
-        download: URL of a zip with screen.csv, screen.json and screen.png
+        download: URL of a zip with screen.csv, screen.json, screen.png and report.html (one page to share)
     """
     from .. import report
     from ..screen import screen
@@ -135,7 +135,7 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
                              elem_id="screen-table",
                              column_widths=["5%", "17%", "20%", "7%", "8%", "8%", "8%", "7%", "20%"])
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False)
-        bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png)", interactive=False)
+        bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
 
     button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],

@@ -1,6 +1,7 @@
 """Command line: ``python -m propgrad screen IMAGE --model ... --out DIR`` ranks candidate properties.
 
-Writes screen.csv, screen.json and screen.png (see :mod:`propgrad.screen_report`) and prints the top rows.
+Writes screen.csv, screen.json, screen.png and report.html (see :mod:`propgrad.screen_report`); prints the top
+rows.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def add_screen_parser(commands) -> argparse.ArgumentParser:
         "screen", help="rank many candidate properties of one image (every edit x whole image / object / background)",
         description="Which property does the model use? Test every registered edit on the whole image, the salient "
         "object and the background (or a chosen subset, plus masks, patches and instructions), adjust the p-values "
-        "over the whole table, and write screen.csv, screen.json and screen.png into --out.",
+        "over the whole table, and write screen.csv, screen.json, screen.png and report.html into --out.",
         formatter_class=HelpFormatter)
     parser.add_argument("image", help="input image")
     candidates = parser.add_argument_group("candidate properties (default: every edit x every region where it makes "
@@ -104,7 +105,8 @@ def run(args) -> int:
     with fraction_bar("screen", enabled=not args.no_progress) as progress:
         result = screen(image, models, _list(args.properties, "--properties"), edits=_list(args.edits, "--edits"),
                         regions=_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
-                        steps=args.steps, outputs_of_interest=parse_outputs(args.outputs, [o for model in models for o in model.output_names]),
+                        steps=args.steps,
+                        outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
     write_screen(result, args.out)
@@ -119,5 +121,5 @@ def run(args) -> int:
         print(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
     for line in result.skipped + result.notes:
         print(f"  note: {line}")
-    print(f"wrote screen.csv, screen.json, screen.png to {Path(args.out).resolve()}")
+    print(f"wrote screen.csv, screen.json, screen.png, report.html to {Path(args.out).resolve()}")
     return 0

@@ -135,7 +135,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
         painted: the painting canvas (UI only; leave it out and give mask_file instead)
         mask_file: a greyscale PNG mask, white = inside, for the "painted or uploaded mask" region
         study_files: several images or a zip of them to run the same edit on (a study); leave out for one image
-        statistic: what is measured and shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation" or "mutual-information"
+        statistic: what is shuffle-tested: "gradient" (the paper's E[|grad_X F|]), "correlation", "mutual-information"
 
     Returns:
         {result_returns}
