@@ -128,19 +128,19 @@ def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> Intervent
     return spec(**values)
 
 
-def class_names(text: str | None) -> list[str] | None:
-    """Comma-separated names, or @FILE with one name per line."""
+def name_list(text: str | None, flag: str) -> list[str] | None:
+    """Comma-separated names, or @FILE with one name per line; None when ``flag`` was not given."""
     if text is None:
         return None
     if text.startswith("@"):
         path = Path(text[1:])
         if not path.is_file():
-            raise ValueError(f"--class-names: no such file {str(path)!r}")
+            raise ValueError(f"{flag}: no such file {str(path)!r}")
         names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     else:
         names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ValueError("--class-names is empty: give comma-separated names or @file.txt with one per line")
+        raise ValueError(f"{flag} is empty: give comma-separated names or @file.txt with one per line")
     return names
 
 
@@ -176,7 +176,7 @@ def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
     files = [str(Path(p).resolve()) if absolute_paths else p for p in args.model_file or ()]
     return ModelSpec(names=tuple(args.model or ()), files=tuple(files), hub=tuple(args.hub_model or ()),
                      input_size=args.input_size and tuple(args.input_size), mean=args.mean and tuple(args.mean),
-                     std=args.std and tuple(args.std), class_names=class_names(args.class_names),
+                     std=args.std and tuple(args.std), class_names=name_list(args.class_names, "--class-names"),
                      outputs_are=args.outputs_are)
 
 

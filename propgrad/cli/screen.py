@@ -9,23 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..kinds import InstructPix2PixSpec, PatchSpec
-from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args
-
-
-def _list(text: str | None, flag: str) -> list[str] | None:
-    """Comma-separated names, or @FILE with one per line; None when the flag is not given."""
-    if text is None:
-        return None
-    if text.startswith("@"):
-        path = Path(text[1:])
-        if not path.is_file():
-            raise ValueError(f"{flag}: no such file {str(path)!r}")
-        items = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    else:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise ValueError(f"{flag} is empty: give comma-separated names or @file.txt with one per line")
-    return items
+from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args, name_list
 
 
 def _masks(pairs: list[str] | None) -> dict[str, Path]:
@@ -103,8 +87,9 @@ def run(args) -> int:
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
     with fraction_bar("screen", enabled=not args.no_progress) as progress:
-        result = screen(image, models, _list(args.properties, "--properties"), edits=_list(args.edits, "--edits"),
-                        regions=_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
+        result = screen(image, models, name_list(args.properties, "--properties"),
+                        edits=name_list(args.edits, "--edits"),
+                        regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
                         steps=args.steps,
                         outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
