@@ -13,6 +13,7 @@ from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
+from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
     DEFAULT_ALTERNATIVE,
@@ -117,8 +118,13 @@ class Explanation:
 
     @property
     def notes(self) -> list[str]:
-        """What the series say about themselves (a region's mask resized, a mask covering everything), each once."""
-        return list(dict.fromkeys(note for one in self.series for note in one.notes))
+        """What the series say about themselves (a region's mask resized, a mask covering everything), each
+        once, and what the statistic had to adapt (the mutual information's k on a short series)."""
+        notes = [note for one in self.series for note in one.notes]
+        if self.statistic == MUTUAL_INFORMATION and self.n_steps <= KSG_NEIGHBOURS:
+            notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours, not "
+                         f"{KSG_NEIGHBOURS}: the series has only {self.n_steps} steps")
+        return list(dict.fromkeys(notes))
 
     def model(self, name: str) -> ModelExplanation:
         for model in self.models:
@@ -224,7 +230,6 @@ def score_outputs(
         raise ValueError(f"`outputs_of_interest`: 'vector' is scored with statistic='gradient' (the change between "
                          f"neighbouring steps); {statistic!r} measures one output against the step, so choose "
                          f"outputs for it")
-    seed = int(rng.integers(2**31)) if statistic == MUTUAL_INFORMATION else 0
     if vector:
         per_series = 0.5 * _gradient_magnitude(outputs).sum(axis=1, keepdims=True)  # (series, 1)
         null = _vector_null(outputs, n_permutations, rng)[:, None]
@@ -232,8 +237,8 @@ def score_outputs(
         columns = [(0, vector_label(len(output_names)), int(indices[0]))]
     else:
         chosen = outputs[:, :, list(indices)]
-        per_series = statistic_scores(chosen, statistic, seed)  # (series, chosen)
-        null = null_distribution(chosen, n_permutations, rng, statistic, seed)
+        per_series = statistic_scores(chosen, statistic)  # (series, chosen)
+        null = null_distribution(chosen, n_permutations, rng, statistic)
         observed = per_series.mean(axis=0)
         columns = [(position, str(output_names[index]), int(index)) for position, index in enumerate(indices)]
     pvalues = _pvalue(observed, null, DEFAULT_ALTERNATIVE[statistic])

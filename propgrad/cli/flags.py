@@ -193,7 +193,7 @@ def add_scoring_flags(parser: argparse.ArgumentParser, *, seed_help: str = "seed
     scoring.add_argument("--statistic", choices=list(STATISTICS), default=GRADIENT,
                          help="what is measured and shuffle-tested: 'gradient' (the paper's E[|grad_X F|], "
                          "two-sided), 'correlation' (|Pearson r| with the step: monotone trends only), "
-                         "'mutual-information' (KSG estimate, scikit-learn: any dependence; slower null)")
+                         "'mutual-information' (KSG estimate with 5 neighbours, as the authors': any dependence; slower null)")
     scoring.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="shuffle-test permutations")
     scoring.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level")
     scoring.add_argument("--seed", type=int, default=0, help=seed_help)
