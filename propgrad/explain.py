@@ -13,6 +13,7 @@ from .images import load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
+from .reading import Reading, read_explanation
 from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
@@ -102,6 +103,19 @@ class Explanation:
     seed: int | None
     gradualness: list[Gradualness] = field(default_factory=list)
     statistic: str = GRADIENT
+    # One reading per model and output of interest (model order, then output order), made once here.
+    readings: tuple[Reading, ...] = ()
+
+    def __post_init__(self):
+        if not self.readings:
+            object.__setattr__(self, "readings", tuple(read_explanation(self)))
+
+    def reading(self, model: str, output: str | None = None) -> Reading:
+        """The reading of ``model``'s output ``output`` (default: its first output of interest)."""
+        for one in self.readings:
+            if one.model == model and output in (None, one.output):
+                return one
+        raise KeyError(f"no reading for model {model!r}{'' if output is None else f', output {output!r}'}")
 
     @property
     def gradual(self) -> bool:

@@ -20,9 +20,12 @@ entry per model with
   flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
   flips_per_series   the same for every series (only with several series),
   reading            the first scored output's reading in plain words (also in each outputs_of_interest
-                     entry): class (strong, systematic, negligible, abrupt, erratic, none), label ("strong and
-                     systematic"), text ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"), start, end, low,
-                     low_step, high, high_step, jump, jump_step, flip_steps (see :mod:`propgrad.reading`).
+                     entry): class (abrupt, strong, flips, systematic, erratic, negligible, none), label ("strong
+                     and systematic"), tier (a to e, see :mod:`propgrad.ranking`), size, shape ("steady fall",
+                     "U-shaped", "one dominant step"...), change (highest - lowest value of the mean curve),
+                     text ("p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"), evidence (what the
+                     class rests on), start, end, low, low_step, high, high_step, jump, jump_step, flip_steps
+                     (see :mod:`propgrad.reading`).
 ``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
 ``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
 interventions (kind, values, region), models (preprocessing, output handling), outputs_of_interest,
@@ -136,8 +139,9 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
 
     from ._version import __version__
 
+    # The readings the explanation made; read again only when other thresholds are asked for.
+    readings = list(explanation.readings) if thresholds is None else reading.read_explanation(explanation, thresholds)
     thresholds = thresholds or reading.default_thresholds()
-    readings = reading.read_explanation(explanation, thresholds)
     by_model: dict[str, dict] = {}
     for one in readings:
         by_model.setdefault(one.model, {})[one.output] = one
@@ -169,15 +173,21 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
 
 
 def summary_rows(explanation: Explanation) -> list[dict]:
-    """One row per model and output of interest: what the app's table and the command line print."""
+    """One row per model and output of interest, with its reading: what the app's table and the command line
+    print (``reading`` is the sentence with its evidence, ``change`` how far the mean curve moved)."""
     rows = []
+    readings = iter(explanation.readings)
     for model in explanation.models:
         for score in model.scores:
             flips = model.flips
+            one = next(readings)
             rows.append(
                 {
                     "model": model.name,
                     "output": score.output,
+                    "change": one.change,
+                    "tier": one.tier,
+                    "statistic": explanation.statistic,
                     "score": score.score,
                     "pvalue": score.pvalue,
                     "significant": score.significant,
@@ -185,6 +195,7 @@ def summary_rows(explanation: Explanation) -> list[dict]:
                     "flip_steps": sorted({step for f in flips for step in f.flip_steps}),
                     "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
                     "flips": flips_text(flips, model.output_names),
+                    "reading": one.full,
                 }
             )
     return rows
@@ -273,9 +284,8 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     drawn, failed = _draw_figures(explanation, out, figures)
     paths.update(drawn)
     # The table with each row's reading in plain words, as the app and explain's printout show it.
-    rows = [{**row, "reading": one.sentence}
-            for row, one in zip(summary_rows(explanation), reading.read_explanation(explanation))]
-    page = html_report.explanation_page(data, rows, drawn, explanation.series[0].images[0], failed)
+    page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
+                                        failed)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths
 

@@ -87,7 +87,7 @@ def test_the_table_shows_each_rows_reading(explanation, tmp_path):
     from propgrad.reading import read_explanation
 
     page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
-    sentence = read_explanation(explanation)[0].sentence
+    sentence = read_explanation(explanation)[0].full
     assert "<th>reading</th>" in page and f"<td>{html.escape(sentence)}</td>" in page
 
 

@@ -70,24 +70,25 @@ def test_screen_runs_each_model_once_and_equals_separate_explain_runs(image, hal
         assert row.pvalue == alone.pvalue
 
 
-def test_ranked_by_adjusted_p_with_bh_over_the_whole_table(image, halves):
+def test_ranked_by_what_the_output_did_with_bh_over_the_whole_table(image, halves):
     result = screen(image, LeftBrightness(), edits=["darken", "lighten"], regions=["whole image"], masks=halves,
                     outputs_of_interest="bright", n_permutations=2000)
     raw = {row.property: row.pvalue for row in result.rows}
     expected = dict(zip(raw, false_discovery_control(list(raw.values()), method="bh")))
     for row in result.rows:
         assert row.pvalue_adjusted == pytest.approx(expected[row.property])
-    # Significant rows first, by score; then the others by adjusted p.
-    first = [row for row in result.rows if row.significant_adjusted]
-    rest = result.rows[len(first):]
-    assert [row.score for row in first] == sorted((row.score for row in first), reverse=True)
-    assert not any(row.significant_adjusted for row in rest)
-    assert [row.pvalue_adjusted for row in rest] == sorted(row.pvalue_adjusted for row in rest)
+    # By tier (a first), then by the change of the output, whatever the p-values.
+    keys = [("abcde".index(row.tier), -row.change) for row in result.rows]
+    assert keys == sorted(keys)
     assert [row.rank for row in result.rows] == list(range(1, 7))
+    for row in result.rows:
+        assert row.reading is result.explanations[row.property].reading(row.model, row.output)
+        assert row.change == pytest.approx(row.reading.high - row.reading.low) and row.tier == row.reading.tier
     significant = {row.property for row in result.rows if row.significant_adjusted}
     # Only edits that reach the left half move the model's output.
     assert significant == {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
-    assert all(row.reading is None for row in result.rows)  # filled by propgrad.reading where that exists
+    assert {row.property for row in result.rows[:4]} == significant
+    assert [row.tier for row in result.rows[4:]] == ["e", "e"]
 
 
 def loop_holm(p):

@@ -76,6 +76,8 @@ def run(args) -> int:
     from ..images import load_image
     from ..outputs import parse_outputs
     from ..progress_bar import fraction_bar
+    from ..answer import model_answers, model_contrast
+    from ..reading import format_number, short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
     from ..screen_report import write_screen
@@ -94,17 +96,29 @@ def run(args) -> int:
                         outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
-    write_screen(result, args.out)
+    paths = write_screen(result, args.out)
     label = STATISTIC_LABELS[result.statistic]
     print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
-          f"adjusted p: {result.adjustment}")
+          f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
+    for line in model_answers(result.rows):
+        print(line)
     for row in result.rows[:args.top]:
-        mark = "significant" if row.significant_adjusted else "not significant"
-        print(f"  {row.rank:3d}. {row.property} | {row.model} | {row.output}: {label} = {row.score:.4g}, "
-              f"p = {row.pvalue:.3g}, adjusted p = {row.pvalue_adjusted:.3g} ({mark}), flips: {row.flips}")
+        print(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
+              f"{format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p = "
+              f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
     if len(result.rows) > args.top:
         print(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
+    contrast, note = model_contrast(result.rows, result.outputs_of_interest)
+    if contrast:
+        short = short_names(contrast[0].models)
+        print(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "
+              f"more than the others first):")
+        for one in contrast[:args.top]:
+            changes = ", ".join(f"{short[model]} {format_number(change)}" for model, change in zip(one.models, one.changes))
+            print(f"  {one.property} | {one.output}: {changes} (difference {format_number(one.difference)})")
+    elif note:
+        print(note)
     for line in result.skipped + result.notes:
         print(f"  note: {line}")
-    print(f"wrote screen.csv, screen.json, screen.png, report.html to {Path(args.out).resolve()}")
+    print(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
     return 0
