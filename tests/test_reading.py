@@ -53,7 +53,7 @@ def test_a_step_without_a_flip_says_how_far_it_jumps():
 
 def test_noise_is_not_significant_and_erratic():
     rng = np.random.default_rng(3)
-    result = read(0.3 + 0.02 * rng.standard_normal(11))
+    result = read(0.3 + 0.01 * rng.standard_normal(11))
     assert result.kind == reading.ERRATIC and result.label == "small, not significant, erratic"
     assert result.tier == "c" and result.shape == reading.IRREGULAR
     assert "flips" not in result.text
