@@ -37,6 +37,14 @@ STATISTICS = (GRADIENT, CORRELATION, MUTUAL_INFORMATION)
 DEFAULT_ALTERNATIVE = {GRADIENT: "two-sided", CORRELATION: "greater", MUTUAL_INFORMATION: "greater"}
 # How each statistic is called in tables and figures.
 STATISTIC_LABELS = {GRADIENT: "E[|grad_X F|]", CORRELATION: "|r|", MUTUAL_INFORMATION: "MI (nats)"}
+# One sentence per statistic saying how to read its number, for the tables' legends.
+STATISTIC_MEANING = {
+    GRADIENT: "E[|grad_X F|] = 0.01 means the output moves one percentage point per step on average.",
+    CORRELATION: "|r| is the Pearson correlation of the output with the step (1: a perfectly steady trend, "
+                 "whatever its size; blind to U shapes).",
+    MUTUAL_INFORMATION: "MI is the mutual information of the output and the step in nats (KSG, 5 neighbours): any "
+                        "dependence, whatever its size.",
+}
 # Bounds the (permutations, steps, outputs) block gathered at once to about 8 MB of float64 (cache-sized
 # blocks are also faster).
 _BLOCK_ELEMENTS = 1_000_000
