@@ -234,10 +234,12 @@ def score_outputs(
 ) -> ModelExplanation:
     """Scores, p-values and flips for precomputed outputs of shape (series, steps, k).
 
-    With ``vector`` the one score is the mean over steps of the total-variation distance of the
-    step-to-step change of the whole output vector, ``0.5 * sum_c |np.gradient(y_c)|`` (for
-    probabilities the total-variation distance; for other outputs half the L1 norm), i.e. half the sum
-    of every output's E[|grad|]; each shuffle reorders all outputs together, as shuffling the images does.
+    With ``vector`` the one score is the mean over steps of half the L1 norm of the whole output vector's
+    central-difference gradient, ``mean_t 0.5 * sum_c |np.gradient(y_c)_t|``, i.e. half the sum of every
+    output's E[|grad_X F|]; each shuffle reorders all outputs together, as shuffling the images does. It is
+    not the total-variation distance between neighbouring steps: np.gradient spans two steps inside the
+    series, so a class that rises and falls again (one-hot A -> B -> C) scores 0.833, not 1. Half the L1 norm
+    is kept over the L2 norm of the Jacobian column because it splits into the classes' own scores.
     """
     statistic = check_statistic(statistic)
     if vector and statistic != GRADIENT:
@@ -303,8 +305,9 @@ def explain(
         Every model is run on every step of every series, in one batch each.
     outputs_of_interest : None, "predicted", "all", "vector", a name/index, a list of them, or a dict
         Which outputs to score; a dict maps model name to its own selection. Default: the class each
-        model predicts on step 0. "vector" scores the whole output vector at once (the mean total-variation
-        distance between neighbouring steps, see :func:`score_outputs`), for when no class is singled out.
+        model predicts on step 0. "vector" scores the whole output vector at once (half the L1 norm of its
+        central-difference gradient, averaged over steps, see :func:`score_outputs`), for when no class is
+        singled out.
     n_permutations, alpha, seed
         Shuffle test settings; the same seed gives the same p-values.
     statistic : {"gradient", "correlation", "mutual-information"}

@@ -161,7 +161,14 @@ def _series(steps):
     return [InterventionSeries(images, np.arange(steps, dtype=float), "step")]
 
 
-def test_vector_score_is_mean_total_variation_of_the_gradient():
+def test_vector_score_is_half_the_l1_norm_of_the_gradient_not_total_variation():
+    # One-hot A -> B -> C: the neighbouring steps' total-variation distance is 1 each, the score 0.833.
+    one_hot = np.eye(3)
+    result = explain(None, _series(3), CurveModel(one_hot), outputs_of_interest=VECTOR, n_permutations=50)
+    assert result.models[0].scores[0].score == pytest.approx(5 / 6)
+
+
+def test_vector_score_is_the_mean_half_l1_norm_of_the_gradient():
     rng = np.random.default_rng(0)
     rows = rng.dirichlet(np.ones(4), size=12)
     result = explain(None, _series(12), CurveModel(rows), outputs_of_interest=VECTOR, n_permutations=500)

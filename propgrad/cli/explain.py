@@ -1,6 +1,8 @@
 """``python -m propgrad explain IMAGE ...``: one image, one intervention (or several regions), every model."""
 from __future__ import annotations
 
+import sys
+
 import argparse
 from pathlib import Path
 
@@ -52,7 +54,7 @@ def run_explain(args) -> int:
     from .. import report
     from ..explain import explain
     from ..images import load_image
-    from ..outputs import parse_outputs
+    from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
     from ..reading import paragraph, read_explanation
 
@@ -65,7 +67,9 @@ def run_explain(args) -> int:
     criteria = gradual.criteria(args)
     image = load_image(args.image) if args.image else None
     models = model_spec_from_args(args).build()
-    outputs = parse_outputs(args.outputs, [output for model in models for output in model.output_names])
+    outputs, output_notes = outputs_for(args.outputs, models)
+    for note in output_notes:
+        print(f"note: {note}", file=sys.stderr)
     if comparing:
         return _run_region_comparison(args, image, intervention, models, outputs, criteria)
     with fraction_bar("explain", enabled=not args.no_progress) as progress:

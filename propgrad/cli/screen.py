@@ -74,7 +74,7 @@ def _additions(args) -> dict:
 def run(args) -> int:
     """Run the screen the flags describe, write its files, print the top rows."""
     from ..images import load_image
-    from ..outputs import parse_outputs
+    from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
     from ..answer import model_answers, model_contrast
     from ..reading import format_number, short_names
@@ -88,12 +88,13 @@ def run(args) -> int:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
+    outputs, output_notes = outputs_for(args.outputs, models)
     with fraction_bar("screen", enabled=not args.no_progress) as progress:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),
                         regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
                         steps=args.steps,
-                        outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
+                        outputs_of_interest=outputs,
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
     paths = write_screen(result, args.out)
@@ -118,7 +119,7 @@ def run(args) -> int:
             print(f"  {one.property} | {one.output}: {changes} (difference {format_number(one.difference)})")
     elif note:
         print(note)
-    for line in result.skipped + result.notes:
+    for line in result.skipped + result.notes + tuple(output_notes):
         print(f"  note: {line}")
     print(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
     return 0
