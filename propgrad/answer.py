@@ -16,9 +16,10 @@ TOP_PROPERTIES = 3
 _OWN_CLASS = (None, "predicted", "vector")
 
 
-def model_answers(rows: Sequence, output_kind: str = "probability") -> list[str]:
-    """One sentence per model, in the order models first appear: the properties that move its output most,
-    and its first flip; then one sentence naming the significant but negligible properties once.
+def model_answers(rows: Sequence, models: Sequence[str] | None = None, output_kind: str = "probability") -> list[str]:
+    """One sentence per model (in ``models``' order, default the order they first appear): the properties that
+    move its output most, and its first flip; then one sentence naming the significant but negligible
+    properties once.
 
     Examples
     --------
@@ -26,7 +27,7 @@ def model_answers(rows: Sequence, output_kind: str = "probability") -> list[str]
     ['dark-cats bias: object: saturation, object: darken and whole image: brightness move p(cat) most
       (by 0.77, 0.63 and 0.5); object: darken flips to cat at 85 % darker.', ...]
     """
-    models = list(dict.fromkeys(row.model for row in rows))
+    models = list(models or dict.fromkeys(row.model for row in rows))
     short = short_names(models)
     sentences = []
     for model in models:
@@ -80,7 +81,8 @@ class ContrastRow:
     most: str
 
 
-def model_contrast(rows: Sequence, outputs_of_interest) -> tuple[list[ContrastRow], str | None]:
+def model_contrast(rows: Sequence, outputs_of_interest, models: Sequence[str] | None = None
+                   ) -> tuple[list[ContrastRow], str | None]:
     """Where models differ: per property and shared output, each model's change side by side, the properties
     the first model reacts to more than every other first (the paper's question: which property does the
     model under question use that the others do not?). Returns (rows, note): with fewer than two models, or
@@ -89,9 +91,10 @@ def model_contrast(rows: Sequence, outputs_of_interest) -> tuple[list[ContrastRo
     The difference has no test of its own: read it beside each model's tier (a difference where the first
     model's row is in tier a and the others' in d or e is the paper's finding; between two tier-a rows it says
     both use the property, one more strongly). A biased model may also react strongly to edits that are not its
-    bias, which is why the contrast, not one model's table, answers the question.
+    bias, which is why the contrast, not one model's table, answers the question. ``models`` gives their
+    order (the first is the one under question; default: the order they first appear in ``rows``).
     """
-    models = list(dict.fromkeys(row.model for row in rows))
+    models = list(models or dict.fromkeys(row.model for row in rows))
     if len(models) < 2:
         return [], None
     if isinstance(outputs_of_interest, str | type(None)) and outputs_of_interest in _OWN_CLASS:

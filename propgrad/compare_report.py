@@ -52,7 +52,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
 
     folders = folder_names(comparison)
     readings = reading.read_comparison(comparison)
-    contrast, contrast_note = model_contrast(comparison.scores, comparison.outputs_of_interest)
+    contrast, contrast_note = model_contrast(comparison.scores, comparison.outputs_of_interest, comparison.models)
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
@@ -63,7 +63,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
         "reading": reading.paragraph(readings),
-        "answer": model_answers(comparison.scores),
+        "answer": model_answers(comparison.scores, comparison.models),
         "reading_thresholds": asdict(reading.default_thresholds()),
         "table": [{**table_row(entry), "reading": one.to_dict()} for entry, one in zip(comparison.scores, readings)],
         "contrast": contrast_records(contrast, STATISTIC_LABELS[comparison.statistic]),

@@ -109,6 +109,11 @@ class Screen:
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
 
     @property
+    def models(self) -> list[str]:
+        """Model names in the order given."""
+        return [model.name for model in next(iter(self.explanations.values())).models]
+
+    @property
     def properties(self) -> list[str]:
         """Property names in rank order (by their best row)."""
         return list(dict.fromkeys(row.property for row in self.rows))

@@ -46,7 +46,7 @@ def to_dict(result: Screen) -> dict:
     """The machine-readable screen (see the module docstring for the fields)."""
     from ._version import __version__
 
-    contrast, contrast_note = model_contrast(result.rows, result.outputs_of_interest)
+    contrast, contrast_note = model_contrast(result.rows, result.outputs_of_interest, result.models)
     return {
         "propgrad_version": __version__,
         "statistic": result.statistic,
@@ -57,7 +57,7 @@ def to_dict(result: Screen) -> dict:
         "skipped": list(result.skipped),
         "notes": list(result.notes),
         "properties": result.properties,
-        "answer": model_answers(result.rows),
+        "answer": model_answers(result.rows, result.models),
         "table": [_record(row) for row in result.rows],
         "contrast": contrast_records(contrast, STATISTIC_LABELS[result.statistic]),
         **({"contrast_note": contrast_note} if contrast_note else {}),

@@ -186,3 +186,27 @@ def test_vector_with_a_one_output_model_is_refused(image):
     with pytest.raises(ValueError, match="returns one output"):
         screen(image, One(), edits=["darken"], regions=["whole image"], outputs_of_interest="vector",
                n_permutations=10)
+
+
+@pytest.mark.slow
+def test_chelsea_dark_cats_ranks_the_fur_first_and_the_background_wobbles_last():
+    # The project's headline example: the dark-cats model flips to cat as chelsea's fur changes; its p(cat)
+    # under background edits stays near 1e-6, perfectly smooth, so those rows have the smallest p-values.
+    from propgrad.answer import model_answers
+    from propgrad.models.bundled import get_model
+    from propgrad.paths import ASSETS
+
+    result = screen(ASSETS / "examples" / "chelsea.jpg", get_model("ConvMixer cats vs dogs, dark-cats bias (authors)"),
+                    outputs_of_interest="cat", n_permutations=1000)
+    rows = result.rows
+    assert all(row.reading is not None and row.reading.full for row in rows)
+    top = rows[:3]
+    assert all(row.region == "object" and row.flipped and row.tier == "a" for row in top), [
+        (row.property, row.tier, row.change) for row in top]
+    last_flip = max(i for i, row in enumerate(rows) if row.flipped)
+    assert all(row.change >= 0.01 for row in rows[:last_flip]), "a negligible row ranks above a flip"
+    negligible = [row for row in rows if row.reading.kind == "negligible"]
+    assert negligible and all(row.property.startswith("background") or row.change < 0.01 for row in negligible)
+    assert rows[-len(negligible) - 1:][-1].tier in "de"
+    answer = " ".join(model_answers(rows))
+    assert "object: saturation" in answer and "Significant but negligible" in answer

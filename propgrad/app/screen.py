@@ -42,12 +42,12 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     """A short summary above the table: the answer per model, how the table is ranked, where models differ,
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
-    lines = [f"**The answer.** {' '.join(model_answers(result.rows))}",
+    lines = [f"**The answer.** {' '.join(model_answers(result.rows, result.models))}",
              f"**{len(result.properties)} properties** screened, ranked by what the output did (tier a: it really "
              f"moved; b: small but systematic; c: moved, not significant; d: systematic but negligible; e: no "
              f"effect), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
-    contrast, note = model_contrast(result.rows, result.outputs_of_interest)
+    contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
     if contrast:
         short = short_names(list(contrast[0].models))
         first = short[contrast[0].models[0]]

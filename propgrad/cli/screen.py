@@ -101,7 +101,7 @@ def run(args) -> int:
     label = STATISTIC_LABELS[result.statistic]
     print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
           f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
-    for line in model_answers(result.rows):
+    for line in model_answers(result.rows, result.models):
         print(line)
     for row in result.rows[:args.top]:
         print(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
@@ -109,7 +109,7 @@ def run(args) -> int:
               f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
     if len(result.rows) > args.top:
         print(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
-    contrast, note = model_contrast(result.rows, result.outputs_of_interest)
+    contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
     if contrast:
         short = short_names(contrast[0].models)
         print(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "
