@@ -207,12 +207,25 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(rows, {"score": "E[|grad_X F|]", "pvalue": "p-value"})
+                f"<{h}>Scores</{h}>" + table(rows, {"score": _statistic_label(data), "pvalue": "p-value",
+                                                   "change": "change of the output"})
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {escape(data['n_permutations'])} shuffles "
-                  "(two-sided about the null's mean, +1 corrected).</p>",
+                  "(+1 corrected). change: the output's (mean) curve, highest minus lowest value.</p>",
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
+
+
+def _statistic_label(data: Mapping) -> str:
+    from .score import STATISTIC_LABELS
+
+    return STATISTIC_LABELS[data.get("statistic", "gradient")]
+
+
+def reading_sentence(reading: Mapping) -> str:
+    """A reading as report.json stores it, in one sentence: "label: text (evidence)"."""
+    sentence = f"{reading['label']}: {reading['text']}"
+    return f"{sentence} ({reading['evidence']})" if reading.get("evidence") else sentence
 
 
 def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
@@ -233,9 +246,21 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     sections) in ranked order.
     """
     failed = dict(failed or {})
-    body = [_missing_list(failed), "<h2>Ranked properties</h2>" + table(data["table"], {"score": "E[|grad_X F|]",
-                                                                                        "pvalue": "p-value"}),
+    rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
+    body = [_missing_list(failed), f"<p>{escape(data['reading'])}</p>",
+            "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
+            "<h2>Ranked properties</h2><p>Ranked by what the output did (tier a: it really moved; b: small but "
+            "systematic; c: moved, not significant; d: systematic but negligible; e: no measurable effect), then by "
+            "its change; p beside.</p>"
+            + table(rows, {"score": _statistic_label(data), "pvalue": "p-value", "change": "change of the output",
+                           "pvalue_adjusted": "adjusted p", "significant_adjusted": "significant after adjustment"}),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
+    if data.get("contrast"):
+        body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, the "
+                    "first model's minus the largest of the others' first. The difference has no test of its own: "
+                    "read it beside each model's tier.</p>" + table(data["contrast"]))
+    elif data.get("contrast_note"):
+        body.append(f"<p>{escape(data['contrast_note'])}</p>")
     if figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
     if data.get("notes"):

@@ -108,7 +108,7 @@ def test_comparison_page_holds_every_property(tmp_path):
     page = paths["html"].read_text()
     assert_self_contained(page)
     assert ">Ranked properties</h2>" in page and ">darker</h2>" in page and ">bluer</h2>" in page
-    assert "pvalue_adjusted" in page
+    assert "adjusted p" in page and "pvalue_adjusted" not in page and "{'class'" not in page  # words, not keys or dicts
     # comparison.png, and per property: input, strip, null.
     assert page.count('src="data:image/png;base64,') == 1 + 2 * 3
     assert all((tmp_path / folder / "report.html").is_file() for folder in
