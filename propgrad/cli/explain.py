@@ -56,7 +56,7 @@ def run_explain(args) -> int:
     from ..images import load_image
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
-    from ..reading import paragraph, read_explanation
+    from ..reading import format_number, paragraph
 
     _check(args)
     comparing = args.compare_region or len(args.region or []) > 1
@@ -78,13 +78,12 @@ def run_explain(args) -> int:
                          gradual_criteria=criteria)
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
-    readings = read_explanation(result)
-    for row, one in zip(report.summary_rows(result), readings):
+    for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
-        print(f"  {row['model']} | {row['output']}: {STATISTIC_LABELS[result.statistic]} = {row['score']:.4f}, "
-              f"p = {row['pvalue']:.4g} "
-              f"({mark}), prediction flips: {row['flips']}\n    reading: {one.sentence}")
-    print(paragraph(readings))
+        print(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
+              f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p = {format_number(row['pvalue'])} "
+              f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
+    print(paragraph(result.readings))
     for line in gradual.lines(result):
         print(f"  {line}")
     for note in result.notes:
@@ -126,7 +125,8 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..compare import compare_properties
     from ..compare_report import table_row, write_comparison
     from ..progress_bar import fraction_bar
-    from ..reading import paragraph, read_comparison
+    from ..answer import model_answers
+    from ..reading import format_number, paragraph
 
     with fraction_bar("compare", enabled=not args.no_progress) as progress:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
@@ -135,14 +135,16 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
-    readings = read_comparison(comparison)
-    for entry, one in zip(comparison.scores, readings):
+    print("ranked by what the output did (tier a to e), then its change")
+    for entry in comparison.scores:
         mark = "significant" if entry.significant else "not significant"
-        print(f"  {entry.property} | {entry.model} | {entry.output}: "
-              f"{STATISTIC_LABELS[comparison.statistic]} = {entry.score:.4f}, "
-              f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
-              f"prediction flips: {table_row(entry)['flips']}\n    reading: {one.sentence}")
-    print(paragraph(readings))
+        print(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
+              f"{format_number(entry.change)}, {STATISTIC_LABELS[comparison.statistic]} = {format_number(entry.score)}, "
+              f"p = {format_number(entry.pvalue)} ({mark}), adjusted p = {format_number(entry.pvalue_adjusted)}, "
+              f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
+    print(paragraph([entry.reading for entry in comparison.scores]))
+    for line in model_answers(comparison.scores, comparison.models):
+        print(line)
     for name, result in comparison.explanations.items():
         print(f"  {name}: {'; '.join(gradual.lines(result))}")
     for note in comparison.notes:
