@@ -210,3 +210,39 @@ def test_chelsea_dark_cats_ranks_the_fur_first_and_the_background_wobbles_last()
     assert rows[-len(negligible) - 1:][-1].tier in "de"
     answer = " ".join(model_answers(rows))
     assert "object: saturation" in answer and "Significant but negligible" in answer
+
+
+class Blind:
+    """Ignores the image: p(bright) is 0.4 whatever happens."""
+
+    name, output_names, output_kind = "blind", ["dark", "bright"], "probability"
+
+    def predict(self, images):
+        return np.tile([0.6, 0.4], (len(images), 1))
+
+
+def test_every_negligible_row_is_said_in_one_sentence(image):
+    from propgrad.answer import model_answers
+
+    result = screen(image, Blind(), edits=["darken", "blur"], regions=["whole image"], n_permutations=50)
+    answer = model_answers(result.rows, result.models)
+    assert answer[0].startswith("Every effect here is negligible")
+    assert all(row.tier == "e" for row in result.rows)
+
+
+def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
+    from propgrad.answer import model_contrast
+
+    kwargs = dict(edits=["darken", "lighten"], regions=["whole image"], masks=halves, n_permutations=100)
+    named = screen(image, [LeftBrightness(), Blind()], outputs_of_interest="bright", **kwargs)
+    contrast, note = model_contrast(named.rows, named.outputs_of_interest, named.models)
+    assert note is None and contrast[0].models == ("left eye", "blind")
+    assert [one.difference for one in contrast] == sorted((one.difference for one in contrast), reverse=True)
+    assert contrast[0].property in {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
+    assert contrast[-1].property.startswith("right") and contrast[-1].difference == pytest.approx(0, abs=1e-9)
+    paths = write_screen(named, tmp_path / "named")
+    assert paths["contrast"].is_file() and "Where the models differ" in paths["html"].read_text()
+    own = screen(image, [LeftBrightness(), Blind()], **kwargs)
+    contrast, note = model_contrast(own.rows, own.outputs_of_interest, own.models)
+    assert contrast == [] and "name the output" in note
+    assert "name the output" in json.loads(write_screen(own, tmp_path / "own")["json"].read_text())["contrast_note"]
