@@ -59,6 +59,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "n_permutations": comparison.n_permutations,
         "seed": comparison.seed,
         "statistic": comparison.statistic,
+        "input": next(iter(comparison.explanations.values())).input,
         "adjustment": comparison.adjustment,
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
@@ -69,7 +70,8 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "contrast": contrast_records(contrast, STATISTIC_LABELS[comparison.statistic]),
         **({"contrast_note": contrast_note} if contrast_note else {}),
         "folders": folders,
-        "explanations": {name: report.to_dict(result) for name, result in comparison.explanations.items()},
+        "explanations": {name: report.to_dict(result, settings=settings)
+                         for name, result in comparison.explanations.items()},
         **({"settings": settings} if settings is not None else {}),
     }
 
@@ -121,7 +123,8 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():
-            written = report.write_report(comparison.explanations[name], out / folder, figures=figures)
+            written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
+                                          settings=settings)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
             parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed)

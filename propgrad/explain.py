@@ -9,7 +9,7 @@ from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
 from .gradualness import Gradualness, GradualnessCriteria, assess
-from .images import load_image
+from .images import describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
@@ -105,6 +105,8 @@ class Explanation:
     statistic: str = GRADIENT
     # One reading per model and output of interest (model order, then output order), made once here.
     readings: tuple[Reading, ...] = ()
+    # The input's file name and SHA-256 (or a hash of its pixels) and size; None for frames.
+    input: dict | None = None
 
     def __post_init__(self):
         if not self.readings:
@@ -388,4 +390,5 @@ def explain(
         seed=seed,
         gradualness=gradualness,
         statistic=statistic,
+        input=describe_input(image),
     )

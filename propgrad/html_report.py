@@ -199,7 +199,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
             return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
-    sections = [_missing_list(failed),
+    sections = [_missing_list(failed), input_line(data.get("input")) if heading == 2 else "",
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
                                                 caption=f"step 0 of {data['n_steps']}: the unedited image"),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
@@ -214,6 +214,17 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
+
+
+def input_line(source: Mapping | None) -> str:
+    """One paragraph naming the input: its file and SHA-256 (or its pixels' hash) and size; empty without one."""
+    if not source:
+        return ""
+    name = source.get("file") or "an image given in memory"
+    digest = source.get("sha256") or source.get("pixels_sha256", "")
+    kind = "SHA-256" if source.get("sha256") else "SHA-256 of its pixels"
+    size = f", {source['width']} x {source['height']} px" if source.get("width") else ""
+    return f"<p><b>Input:</b> {escape(name)}{escape(size)}; {kind} <code>{escape(digest)}</code></p>"
 
 
 def _statistic_label(data: Mapping) -> str:
@@ -247,7 +258,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     """
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
-    body = [_missing_list(failed), f"<p>{escape(data['reading'])}</p>",
+    body = [_missing_list(failed), input_line(data.get("input")), f"<p>{escape(data['reading'])}</p>",
             "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
             "<h2>Ranked properties</h2><p>Ranked by what the output did (tier a: it really moved; b: small but "
             "systematic; c: moved, not significant; d: systematic but negligible; e: no measurable effect), then by "

@@ -27,6 +27,8 @@ entry per model with
                      class rests on), start, end, low, low_step, high, high_step, jump, jump_step, flip_steps
                      (see :mod:`propgrad.reading`).
 ``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
+``input`` names the input: its file name and SHA-256 (or, for an image given in memory, a SHA-256 of its
+pixels) and its size; null for uploaded frames.
 ``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
 interventions (kind, values, region), models (preprocessing, output handling), outputs_of_interest,
 n_permutations, alpha, seed, notes and package versions.
@@ -156,6 +158,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "alpha": explanation.alpha,
         "seed": explanation.seed,
         "statistic": explanation.statistic,
+        "input": explanation.input,
         "notes": explanation.notes,
         "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
         "reading": reading.paragraph(readings),

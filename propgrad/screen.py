@@ -47,7 +47,7 @@ from .explain import (
     _resolve_outputs,
     score_outputs,
 )
-from .images import load_image
+from .images import describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
@@ -107,6 +107,7 @@ class Screen:
     skipped: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
+    input: dict | None = None  # the input's file name and SHA-256, and size
 
     @property
     def models(self) -> list[str]:
@@ -430,7 +431,7 @@ def screen(
     explanations = {
         name: Explanation(intervention=name, property_name=group[0].property_name, series=group,
                           models=[per_model[name][m.name] for m in models], n_permutations=int(n_permutations),
-                          alpha=float(alpha), seed=seed, statistic=statistic)
+                          alpha=float(alpha), seed=seed, statistic=statistic, input=describe_input(image))
         for name, group in series.items()
     }
 
@@ -441,7 +442,7 @@ def screen(
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),
-                  notes=notes, outputs_of_interest=outputs_of_interest)
+                  notes=notes, outputs_of_interest=outputs_of_interest, input=describe_input(image))
 
 
 def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], statistic: str, adjustment: str,

@@ -54,6 +54,7 @@ def to_dict(result: Screen) -> dict:
         "alpha": result.alpha,
         "n_permutations": result.n_permutations,
         "seed": result.seed,
+        "input": result.input,
         "skipped": list(result.skipped),
         "notes": list(result.notes),
         "properties": result.properties,
@@ -119,7 +120,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
     rows = [{**{key: row[key] for key in shown}, "reading": f"{row['reading']['label']}: {row['reading']['text']}"
              + (f" ({row['reading']['evidence']})" if row["reading"]["evidence"] else "")} for row in data["table"]]
     answer = "".join(f"<p>{html_report.escape(line)}</p>" for line in data["answer"])
-    body = [html_report._missing_list(missing),
+    body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             "<h2>The answer</h2>" + answer,
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
                                                           missing=missing.get("figure")),

@@ -5,6 +5,7 @@ The pages are opened in Chromium (offline) by tests/test_report_browser.py; here
 from __future__ import annotations
 
 import html
+import json
 import re
 import warnings
 from pathlib import Path
@@ -141,3 +142,22 @@ def test_study_page_names_a_failed_figure(tmp_path, monkeypatch):
     page = study.paths["report.html"].read_text()
     assert "Score vs prediction flips: missing" in page and "ValueError: cannot scatter" in page
     assert page.count('src="data:image/png;base64,') == 1
+
+
+def test_reports_name_the_input_file_and_its_sha256(tmp_path):
+    import hashlib
+
+    from propgrad.paths import ASSETS
+
+    path = ASSETS / "examples" / "chelsea.jpg"
+    import propgrad as pg
+
+    result = pg.explain(path, ParametricEdit("darken", steps=4), [Redness()], n_permutations=50)
+    paths = report.write_report(result, tmp_path, figures=())
+    data = json.loads(paths["json"].read_text())
+    assert data["input"]["file"] == "chelsea.jpg"
+    assert data["input"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert data["input"]["sha256"] in paths["html"].read_text()
+    in_memory = pg.explain(Image.new("RGB", (24, 16)), ParametricEdit("darken", steps=4), [Redness()],
+                           n_permutations=50)
+    assert "pixels_sha256" in report.to_dict(in_memory)["input"]

@@ -14,7 +14,6 @@ both in one answer (:func:`respond`). Each request writes only into its own priv
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import re
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ import numpy as np
 from .. import plots, reading, report
 from ..compare_report import table_row
 from ..explain import Explanation
+from ..images import describe_input
 from ..reading import format_number
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 
@@ -66,28 +66,6 @@ def request_dir() -> Path:
 
 # ---------------------------------------------------------------------------------------------------------
 # The settings of a run, for report.json
-
-
-SOURCE_KEY = "propgrad_source"
-
-
-def remember_source(image, path) -> None:
-    """Note on the loaded ``image`` which file it came from (name and SHA-256), for the run's settings."""
-    try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return
-    image.info[SOURCE_KEY] = {"file": Path(path).name, "sha256": digest}
-
-
-def describe_input(image) -> dict | None:
-    """The input's file name and hash (see :func:`remember_source`), else its size and a hash of its pixels."""
-    if image is None:
-        return None
-    source = dict(image.info.get(SOURCE_KEY) or {})
-    if not source:
-        source = {"pixels_sha256": hashlib.sha256(image.tobytes()).hexdigest()}
-    return {**source, "width": image.width, "height": image.height}
 
 
 def _plain(value, depth: int = 0):

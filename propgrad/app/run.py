@@ -44,10 +44,7 @@ def load_input(image, name: str = "image"):
         raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         check_suffixes([str(image)], IMAGE_SUFFIXES, name=name)
-    picture = load_image(image, name=name)
-    if isinstance(image, (str, os.PathLike)):
-        results.remember_source(picture, image)
-    return picture
+    return load_image(image, name=name)  # it notes the file's name and SHA-256 for report.json
 
 
 def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=(),
