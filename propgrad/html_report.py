@@ -32,7 +32,13 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 padding:1.2em;color:#1d1d1f;background:#fff}
 h1{font-size:1.5em;margin:.2em 0 .6em}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
 h3{font-size:1.05em;margin:1.2em 0 .4em}
-table{border-collapse:collapse;margin:.4em 0;font-size:.92em;display:block;overflow-x:auto}
+table{border-collapse:collapse;margin:.4em 0;font-size:.92em;display:block;overflow-x:auto;max-width:100%}
+td{overflow-wrap:normal;word-break:normal;hyphens:manual}
+table.cards,table.cards tbody,table.cards tr{display:block}table.cards thead{display:none}
+table.cards tr{border:1px solid #d0d0d0;border-radius:6px;margin:.5em 0;padding:.35em .6em}
+table.cards td{display:inline-block;border:none;padding:.1em .9em .1em 0;text-align:left}
+table.cards td::before{content:attr(data-label) ": ";color:#555;font-weight:600}
+table.cards td.wide{display:block}
 th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:.6em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -102,11 +108,17 @@ def cell(value) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
+# Tables with more columns than this are shown as one card per row: a laptop page cannot hold them.
+CARD_COLUMNS = 8
+
+
 def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> str:
     """A table with one column per field found in ``rows`` (in order of first appearance).
 
     Fields are not fixed: a row type that grows a field (a plain-words ``reading``, say) gets its
-    column without any change here. ``headers`` renames fields for display.
+    column without any change here. ``headers`` renames fields for display. A table of more than
+    :data:`CARD_COLUMNS` fields folds into one card per row (each value named by its column title), so no
+    table is wider than the page.
 
     Examples
     --------
@@ -118,14 +130,18 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     fields = list(dict.fromkeys(key for row in rows for key in row))
     names = headers or {}
     head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in fields)
+    cards = len(fields) > CARD_COLUMNS
     body = []
     for row in rows:
         cells = []
         for field in fields:
             text, numeric = cell(row.get(field))
-            cells.append(f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
+            label = f' data-label="{escape(names.get(field, field))}"' if cards else ""
+            kind = "num" if numeric else ("wide" if cards and len(text) > 60 else "")
+            cells.append(f'<td class="{kind}"{label}>{escape(text)}</td>' if kind else f"<td{label}>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    opening = '<table class="cards">' if cards else "<table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def settings_list(settings: Mapping) -> str:

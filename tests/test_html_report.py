@@ -89,7 +89,7 @@ def test_the_table_shows_each_rows_reading(explanation, tmp_path):
 
     page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
     sentence = read_explanation(explanation)[0].full
-    assert "<th>reading</th>" in page and f"<td>{html.escape(sentence)}</td>" in page
+    assert "<th>reading</th>" in page and f'data-label="reading">{html.escape(sentence)}</td>' in page
 
 
 def test_cells_and_missing_files():

@@ -104,6 +104,10 @@ def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
         widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         assert all(width > 0 for width in widths), widths
         assert [url for url in fetched if not url.startswith(("file:", "data:"))] == []
+        # No table is wider than the page (wide ones fold into a card per row).
+        too_wide = page.evaluate("() => Array.from(document.querySelectorAll('table')).filter("
+                                 "t => t.scrollWidth > document.body.clientWidth + 1).map(t => t.scrollWidth)")
+        assert too_wide == [], too_wide
         folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
         folder.mkdir(parents=True, exist_ok=True)
         shot = folder / f"report-{kind}.png"
