@@ -340,6 +340,31 @@ def best_step_pvalue(steps: int, jump_step: int) -> float:
     return min(1.0, 2.0 / math.comb(steps, min(jump_step, steps - jump_step)))
 
 
+def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
+    """Where the prediction flips, for people: the class changes of one series, or how many series flip where.
+
+    Examples
+    --------
+    >>> from propgrad.score import prediction_flips
+    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
+    'step 1: cat -> dog; step 2: dog -> cat'
+    """
+    names = predicted_class_names(output_names)
+    if len(flips) == 1:
+        one = flips[0]
+        if not one.flipped:
+            return "no flip"
+        changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
+                   for step in one.flip_steps[:_LISTED_FLIPS]]
+        more = one.n_flips - _LISTED_FLIPS
+        return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
+    flipped = sum(f.flipped for f in flips)
+    if not flipped:
+        return f"no flip in {len(flips)} series"
+    steps = sorted({step for f in flips for step in f.flip_steps})
+    return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
+
+
 def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_steps: Sequence[int] = (),
                values=None, property_name: str = "step", output: str = "output", output_kind: str = "probability",
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
@@ -472,7 +497,7 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
 
 def read_explanation(explanation, thresholds: Thresholds | None = None,
                      property_label: str | None = None) -> list[Reading]:
-    """One reading per model and output of interest, in the order of :func:`propgrad.report.summary_rows`.
+    """One reading per model and output of interest, in the order of :func:`propgrad.export.explanation.summary_rows`.
 
     An explanation made by :func:`propgrad.explain.explain` carries these already
     (:attr:`~propgrad.explain.Explanation.readings`); this reads it again, e.g. with other thresholds.

@@ -53,7 +53,7 @@ from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
 from .models.base import PROBABILITY, Model
 from .ranking import ranked
-from .reading import Reading
+from .reading import Reading, flips_text
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 
 WHOLE = "whole image"
@@ -447,8 +447,6 @@ def screen(
 
 def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], statistic: str, adjustment: str,
           alpha: float) -> list[ScreenRow]:
-    from .report import flips_text
-
     raw = [(candidate, model, score, explanations[candidate.name].reading(model.name, score.output))
            for candidate in candidates for model in explanations[candidate.name].models for score in model.scores]
     adjusted = adjust_pvalues([score.pvalue for _, _, score, _ in raw], adjustment)

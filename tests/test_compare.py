@@ -9,7 +9,7 @@ from scipy.stats import false_discovery_control
 
 from propgrad.cli import main
 from propgrad.compare import PropertyComparison, compare_properties, region_comparison
-from propgrad.compare_report import table_row, write_comparison
+from propgrad.export.comparison import table_row, write_comparison
 from propgrad.interventions import ParametricEdit, Region
 from propgrad.models.registry import register_model, unregister_model
 from propgrad.ranking import rank_key

@@ -98,7 +98,7 @@ def test_same_inputs_same_figures():
 
 @pytest.mark.slow
 def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
-    from propgrad import report
+    from propgrad.export import explanation as report
 
     frames = _frames()
     order = np.random.default_rng(0).permutation(len(frames))

@@ -15,9 +15,11 @@ import pytest
 from PIL import Image
 
 import propgrad as pg
-from propgrad import html_report, plots, report
+from propgrad import plots
+from propgrad.export import explanation as report
+from propgrad.export import html as html_report
 from propgrad.compare import compare_properties
-from propgrad.compare_report import write_comparison
+from propgrad.export.comparison import write_comparison
 from propgrad.interventions import InterventionSeries, ParametricEdit
 from propgrad.study import run_images
 

@@ -231,7 +231,7 @@ def explanation():
 
 
 def test_report_json_has_a_reading_per_row(explanation):
-    from propgrad import report
+    from propgrad.export import explanation as report
 
     data = report.to_dict(explanation)
     model = data["models"][0]

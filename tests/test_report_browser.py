@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad import report
+from propgrad.export import explanation as report
 from propgrad.compare import compare_properties
-from propgrad.compare_report import write_comparison
+from propgrad.export.comparison import write_comparison
 from propgrad.interventions import ParametricEdit
 from propgrad.study import run_images
 
@@ -63,7 +63,7 @@ def study_page(folder: Path) -> Path:
 
 def screen_page(folder: Path) -> Path:
     from propgrad.screen import screen
-    from propgrad.screen_report import write_screen
+    from propgrad.export.screen import write_screen
 
     image = Image.new("RGB", (48, 32), (200, 90, 90))
     result = screen(image, [Redness()], edits=["darken", "hue"], regions=["whole image"], steps=4,

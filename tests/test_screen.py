@@ -13,7 +13,7 @@ from propgrad.errors import ModelUnavailableError
 from propgrad.explain import explain
 from propgrad.interventions import EDITS, ParametricEdit, Region
 from propgrad.screen import ScreenRow, adjust_pvalues, candidate_properties, screen
-from propgrad.screen_report import write_screen
+from propgrad.export.screen import write_screen
 
 # The module, not the function `propgrad.screen` that the package exports under the same name.
 screen_module = importlib.import_module("propgrad.screen")

@@ -201,7 +201,7 @@ def test_vector_needs_several_outputs_and_the_gradient():
 
 @pytest.mark.parametrize("statistic", STATISTICS)
 def test_explain_reports_the_statistic(statistic):
-    from propgrad.report import to_dict
+    from propgrad.export.explanation import to_dict
 
     rows = np.column_stack([CURVES["u shape"], 1 - CURVES["u shape"]])
     result = explain(None, _series(STEPS), CurveModel(rows), outputs_of_interest=[0], statistic=statistic,

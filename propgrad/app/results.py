@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plots, reading, report
-from ..compare_report import table_row
+from .. import export, plots, reading
+from ..export import explanation as report
+from ..export.comparison import table_row
 from ..explain import Explanation
 from ..images import describe_input
 from ..reading import format_number
@@ -292,11 +293,9 @@ def _write_reports(run: AppRun) -> dict[str, Path]:
     """report.json (or comparison.json) with the settings, the CSV tables, and each property's figures."""
     out = run.folder / run.name
     if run.comparison is not None:
-        from ..compare_report import write_comparison
-
         # Each property's own report with its curves, GIF and region; the null plots are in null.png.
-        return write_comparison(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
-    return report.write_report(run.explanation, out, figures=("region",), settings=run.settings)
+        return export.write(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
+    return export.write(run.explanation, out, figures=("region",), settings=run.settings)
 
 
 def finish(run: AppRun) -> AppRun:

@@ -5,7 +5,6 @@ Gradio-free: ``progress`` is anything called as ``progress(fraction, desc=...)``
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 from . import model_inputs, results
 from .parsing import check_float, check_int, check_suffixes, select_outputs

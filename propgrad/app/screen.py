@@ -89,9 +89,8 @@ def run_screen(image, bundled, files, input_size, mean, std, class_names, output
         figure: URL of a PNG of the top properties' strongest steps and curves
         download: URL of a zip with screen.csv, screen.json, screen.png and report.html (one page to share)
     """
-    from .. import report
+    from .. import export
     from ..screen import screen
-    from ..screen_report import write_screen
     from .results import request_dir
 
     # 1. Every box checked before any slow work.
@@ -115,8 +114,8 @@ def run_screen(image, bundled, files, input_size, mean, std, class_names, output
                     progress=package_progress(progress))
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
-    paths = write_screen(result, folder / "screen")
-    bundle = report.zip_report(paths, folder / "propgrad-screen.zip")
+    paths = export.write(result, folder / "screen")
+    bundle = export.zip_files(paths, folder / "propgrad-screen.zip")
     return screen_text(result, notes), screen_table(result), str(paths["figure"]), str(bundle)
 
 

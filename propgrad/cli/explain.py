@@ -51,7 +51,8 @@ def _check(args) -> None:
 
 
 def run_explain(args) -> int:
-    from .. import report
+    from .. import export
+    from ..export import explanation as report
     from ..explain import explain
     from ..images import load_image
     from ..outputs import outputs_for
@@ -76,7 +77,7 @@ def run_explain(args) -> int:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
                          alpha=args.alpha, seed=args.seed, statistic=args.statistic, progress=progress,
                          gradual_criteria=criteria)
-    paths = report.write_report(result, args.out)
+    paths = export.write(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
@@ -122,8 +123,9 @@ def _regions(args, whole) -> dict:
 
 
 def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int:
+    from .. import export
     from ..compare import compare_properties
-    from ..compare_report import table_row, write_comparison
+    from ..export.comparison import table_row
     from ..progress_bar import fraction_bar
     from ..answer import model_answers
     from ..reading import format_number, paragraph
@@ -132,7 +134,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
-    write_comparison(comparison, args.out)
+    export.write(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
     print("ranked by what the output did (tier a to e), then its change")

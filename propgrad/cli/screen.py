@@ -1,6 +1,6 @@
 """Command line: ``python -m propgrad screen IMAGE --model ... --out DIR`` ranks candidate properties.
 
-Writes screen.csv, screen.json, screen.png and report.html (see :mod:`propgrad.screen_report`); prints the top
+Writes screen.csv, screen.json, screen.png and report.html (see :mod:`propgrad.export.screen`); prints the top
 rows.
 """
 from __future__ import annotations
@@ -76,11 +76,11 @@ def run(args) -> int:
     from ..images import load_image
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
+    from .. import export
     from ..answer import model_answers, model_contrast
     from ..reading import format_number, short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
-    from ..screen_report import write_screen
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
@@ -97,7 +97,7 @@ def run(args) -> int:
                         outputs_of_interest=outputs,
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
-    paths = write_screen(result, args.out)
+    paths = export.write(result, args.out)
     label = STATISTIC_LABELS[result.statistic]
     print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
           f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")

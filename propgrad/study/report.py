@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import html_report
+from ..export import html as html_report
 from ..plots import save_figure
 from ..score import STATISTIC_LABELS
 from . import figures
@@ -133,6 +133,15 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
     return "\n".join(lines) + "\n"
+
+
+def read_summary(folder: str | Path) -> list[dict]:
+    """summary.csv of a study folder as records (written by :func:`write_report`), ranked."""
+    path = Path(folder) / SUMMARY_CSV
+    if not path.is_file():
+        raise ValueError(f"`folder`: {str(folder)!r} has no {SUMMARY_CSV}; run `propgrad study report {folder}`")
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:

@@ -24,11 +24,13 @@ from matplotlib.figure import Figure
 
 import warnings
 
-from . import html_report, plots, tables
-from .answer import contrast_records, model_answers, model_contrast
-from .score import STATISTIC_LABELS
-from .reading import format_number
-from .screen import Screen
+from .. import plots
+from . import html as html_report
+from . import tables
+from ..answer import contrast_records, model_answers, model_contrast
+from ..score import STATISTIC_LABELS
+from ..reading import format_number
+from ..screen import Screen
 
 # What the output did first (its change, tier and flips), then the test.
 FIELDS = ("rank", "property", "edit", "region", "model", "output", "change", "tier", "flipped", "flips",
@@ -44,7 +46,7 @@ def _record(row) -> dict:
 
 def to_dict(result: Screen) -> dict:
     """The machine-readable screen (see the module docstring for the fields)."""
-    from ._version import __version__
+    from .._version import __version__
 
     contrast, contrast_note = model_contrast(result.rows, result.outputs_of_interest, result.models)
     return {
@@ -114,7 +116,7 @@ HEADERS = {"change": "change of the output", "tier": "tier", "flipped": "flips?"
 
 
 def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
-    """The screen as one self-contained page (see :mod:`propgrad.html_report`)."""
+    """The screen as one self-contained page (see :mod:`propgrad.export.html`)."""
     label = STATISTIC_LABELS[data["statistic"]]
     shown = [key for key in FIELDS if key not in ("edit", "region", "statistic")]
     rows = [{**{key: row[key] for key in shown}, "reading": f"{row['reading']['label']}: {row['reading']['text']}"

@@ -164,7 +164,7 @@ def versions() -> dict[str, str]:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             if name == "propgrad":  # a checkout that is not installed
-                from ._version import __version__
+                from .._version import __version__
 
                 found[name] = f"{__version__} (checkout)"
     return found
@@ -202,8 +202,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                          failed: Mapping[str, str] | None = None, heading: int = 2) -> list[str]:
     """The body of one explanation: input, strip, curves, table, null plots (what was drawn), settings.
 
-    ``data`` is :func:`propgrad.report.to_dict`'s result, ``rows`` :func:`propgrad.report.summary_rows`'s,
-    ``paths`` what :func:`propgrad.report.write_report` wrote, ``failed`` figure name -> reason.
+    ``data`` is :func:`propgrad.export.explanation.to_dict`'s result, ``rows`` :func:`propgrad.export.explanation.summary_rows`'s,
+    ``paths`` what :func:`propgrad.export.explanation.write_report` wrote, ``failed`` figure name -> reason.
     """
     failed = dict(failed or {})
     h = f"h{heading}"
@@ -244,7 +244,7 @@ def input_line(source: Mapping | None) -> str:
 
 
 def _statistic_label(data: Mapping) -> str:
-    from .score import STATISTIC_LABELS
+    from ..score import STATISTIC_LABELS
 
     return STATISTIC_LABELS[data.get("statistic", "gradient")]
 
@@ -269,7 +269,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
                     failed: Mapping[str, str] | None = None) -> str:
     """A comparison of properties: the ranked table, its figure, then each property's sections.
 
-    ``data`` is :func:`propgrad.compare_report.to_dict`'s result; ``parts`` (property, HTML of its
+    ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
     sections) in ranked order.
     """
     failed = dict(failed or {})

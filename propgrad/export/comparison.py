@@ -14,8 +14,8 @@ models scored on a named output: each model's change per property, side by side;
   significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words),
   reading (in plain words: class, label, text and the curve's numbers; see :mod:`propgrad.reading`).
 ``reading`` (top level) is a paragraph naming what moved which model and what did not, ``reading_thresholds``
-the thresholds used; ``settings`` (written by the app) every setting of the run, as in :mod:`propgrad.report`.
-``explanations`` maps each property to its full report (see :mod:`propgrad.report`), ``folders`` to the
+the thresholds used; ``settings`` (written by the app) every setting of the run, as in :mod:`propgrad.export.explanation`.
+``explanations`` maps each property to its full report (see :mod:`propgrad.export.explanation`), ``folders`` to the
 sub-folder holding its strip, curves, null distributions and animation.
 """
 from __future__ import annotations
@@ -26,10 +26,13 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from . import html_report, plots, reading, report, tables
-from .answer import contrast_records, model_answers, model_contrast
-from .compare import PropertyComparison
-from .score import STATISTIC_LABELS
+from .. import plots, reading
+from . import explanation as report
+from . import html as html_report
+from . import tables
+from ..answer import contrast_records, model_answers, model_contrast
+from ..compare import PropertyComparison
+from ..score import STATISTIC_LABELS
 
 # What the output did first (its change, tier and flips), then the test.
 FIELDS = ("property", "model", "output", "change", "tier", "flipped", "flips", "statistic", "score", "pvalue",
@@ -48,7 +51,7 @@ def folder_names(comparison: PropertyComparison) -> dict[str, str]:
 def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dict:
     """The machine-readable comparison (see the module docstring for the fields); ``settings`` (every setting of
     the run, as the app records them) are written as they are."""
-    from ._version import __version__
+    from .._version import __version__
 
     folders = folder_names(comparison)
     readings = reading.read_comparison(comparison)
@@ -80,7 +83,7 @@ def table_row(entry) -> dict:
     """One ranked row as :data:`FIELDS` (flips in words)."""
     row = {key: getattr(entry, key) for key in FIELDS if key != "statistic"}
     row["statistic"] = entry.reading.statistic
-    row["flips"] = report.flips_text(list(entry.flips), list(entry.output_names))
+    row["flips"] = reading.flips_text(list(entry.flips), list(entry.output_names))
     return row
 
 
@@ -96,7 +99,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     """Write comparison.json, comparison.csv, comparison.png, report.html (and each property's report in a
     sub-folder; report.html shows them all).
 
-    ``figures`` names what each property's report draws (see :func:`propgrad.report.write_report`);
+    ``figures`` names what each property's report draws (see :func:`propgrad.export.explanation.write_report`);
     ``settings`` go into comparison.json.
 
     Examples

@@ -46,46 +46,21 @@ import json
 import math
 import tempfile
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import html_report, plots, reading
-from .explain import Explanation, ModelExplanation
-from .score import PredictionFlips, predicted_class_names
+from .. import plots, reading
+from . import html as html_report
+from .bundle import zip_files
+from ..explain import Explanation, ModelExplanation
+from ..score import PredictionFlips, predicted_class_names
 
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-_LISTED_FLIPS = 3
-
-
-def flips_text(flips: list[PredictionFlips], output_names: list[str]) -> str:
-    """Where the prediction flips, for people: the class changes of one series, or how many series flip where.
-
-    Examples
-    --------
-    >>> from propgrad.score import prediction_flips
-    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
-    'step 1: cat -> dog; step 2: dog -> cat'
-    """
-    names = predicted_class_names(output_names)
-    if len(flips) == 1:
-        one = flips[0]
-        if not one.flipped:
-            return "no flip"
-        changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
-                   for step in one.flip_steps[:_LISTED_FLIPS]]
-        more = one.n_flips - _LISTED_FLIPS
-        return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
-    flipped = sum(f.flipped for f in flips)
-    if not flipped:
-        return f"no flip in {len(flips)} series"
-    steps = sorted({step for f in flips for step in f.flip_steps})
-    return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
 
 
 def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
@@ -139,7 +114,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
     records them) is written as it is."""
     from dataclasses import asdict
 
-    from ._version import __version__
+    from .._version import __version__
 
     # The readings the explanation made; read again only when other thresholds are asked for.
     readings = list(explanation.readings) if thresholds is None else reading.read_explanation(explanation, thresholds)
@@ -197,7 +172,7 @@ def summary_rows(explanation: Explanation) -> list[dict]:
                     "flipped": any(f.flipped for f in flips),
                     "flip_steps": sorted({step for f in flips for step in f.flip_steps}),
                     "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
-                    "flips": flips_text(flips, model.output_names),
+                    "flips": reading.flips_text(flips, model.output_names),
                     "reading": one.full,
                 }
             )
@@ -306,20 +281,7 @@ def html_sections(explanation: Explanation, paths: dict[str, Path], figures=FIGU
                                                       explanation.series[0].images[0], failed, heading=heading))
 
 
-def zip_report(paths: dict[str, Path], zip_path: str | Path, *, root: str | Path | None = None) -> Path:
-    """Pack the files :func:`write_report` wrote into one zip file.
-
-    Entries are named by file name, or by their path below ``root`` when given (reports in sub-folders,
-    such as a comparison's per-property reports, would otherwise collide).
-    """
-    zip_path = Path(zip_path)
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in paths.values():
-            archive.write(path, arcname=Path(path).relative_to(root).as_posix() if root else Path(path).name)
-    return zip_path
-
-
 def write_zip(explanation: Explanation, zip_path: str | Path) -> Path:
     """Everything :func:`write_report` writes, in one zip file."""
     with tempfile.TemporaryDirectory(prefix="propgrad-report-") as folder:
-        return zip_report(write_report(explanation, folder), zip_path)
+        return zip_files(write_report(explanation, folder), zip_path)
