@@ -113,3 +113,6 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     from ..study.report import write_report as write_study
 
     return {name: Path(path) for name, path in write_study(result).paths.items()}
+
+
+__all__ = ["rows", "to_dict", "write", "zip_files"]

@@ -41,7 +41,6 @@ series_gradualness one entry per series: gradual (bool), reason (why not; "" whe
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import tempfile
@@ -52,6 +51,7 @@ import numpy as np
 
 from .. import plots, reading
 from . import html as html_report
+from . import tables
 from .bundle import zip_files
 from ..explain import Explanation, ModelExplanation
 from ..score import PredictionFlips, predicted_class_names
@@ -181,17 +181,13 @@ def summary_rows(explanation: Explanation) -> list[dict]:
 
 def write_csv(explanation: Explanation, path: str | Path) -> Path:
     """The plotted curves: one row per series and step, one column per model and output of interest."""
-    path = Path(path)
     columns = [(model, score) for model in explanation.models for score in model.scores]
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["series", "step", explanation.property_name]
-                        + [f"{model.name} | {score.output}" for model, score in columns])
-        for s, series in enumerate(explanation.series):
-            for step, value in enumerate(series.values):
-                writer.writerow([series.label or s, step, f"{value:.6g}"]
-                                + [f"{model.outputs[s, step, score.index]:.7g}" for model, score in columns])
-    return path
+    header = ["series", "step", explanation.property_name] + [f"{model.name} | {score.output}" for model, score in columns]
+    # Outputs keep seven significant digits (the property values six), as they always have.
+    rows = ([series.label or s, step, f"{value:.6g}"]
+            + [f"{model.outputs[s, step, score.index]:.7g}" for model, score in columns]
+            for s, series in enumerate(explanation.series) for step, value in enumerate(series.values))
+    return tables.write_rows(path, header, rows)
 
 
 FIGURES = ("strip", "curves", "null", "animation", "region", "gradualness")

@@ -13,12 +13,17 @@ def csv_cell(value):
     return f"{value:.6g}" if isinstance(value, float) else value
 
 
-def write_csv(path: str | Path, fields: Sequence[str], records: Iterable[Mapping]) -> Path:
-    """``records`` (mappings holding every field) as a CSV file with ``fields`` as its header."""
+def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+    """``rows`` (sequences, one value per column of ``header``) as a CSV file."""
     path = Path(path)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(fields)
-        for record in records:
-            writer.writerow([csv_cell(record[key]) for key in fields])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([csv_cell(value) for value in row])
     return path
+
+
+def write_csv(path: str | Path, fields: Sequence[str], records: Iterable[Mapping]) -> Path:
+    """``records`` (mappings holding every field) as a CSV file with ``fields`` as its header."""
+    return write_rows(path, fields, ([record[key] for key in fields] for record in records))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..export import html as html_report
+from ..export import tables
 from ..plots import save_figure
 from ..score import STATISTIC_LABELS
 from . import figures
@@ -163,10 +164,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     skipped = list({k.rsplit(" | ", 1)[0]: e["message"] for k, e in entries if e["status"] == SKIPPED}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
     paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
-    with paths["summary.csv"].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(summary_csv_rows(summary))
+    tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     images = len({row["image"] for row in results}) + len(skipped)
     title = (f"Study: {_count(images, 'image')}, {_count(len({r.intervention for r in summary}), 'intervention')}, "
