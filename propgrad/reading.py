@@ -22,8 +22,9 @@ tier, then by the change):
     its evidence (the flip, or the jump).
 ``strong`` (tier a) *strong and systematic*
     a strong change that the test finds systematic.
-``flips`` (tier a) *... with a flip*
-    the prediction flips, without the two above (a flip on a steady curve is a flip on that curve).
+``flips`` (tier a) *small / strong, not significant* (or *small but systematic*) and its flip words
+    the prediction flips to or from the output of interest, which moves by at least ``negligible``, without
+    the two above (a flip on a steady curve is a flip on that curve).
 ``systematic`` (tier b) *small but systematic*
     a small change, significant.
 ``erratic`` (tier c) *small / strong, not significant*
@@ -74,6 +75,8 @@ TIERS = {
 }
 STEADY_RISE, STEADY_FALL, U_SHAPED, HUMP = "steady rise", "steady fall", "U-shaped", "hump-shaped"
 ONE_STEP, IRREGULAR, FLAT = "one dominant step", "irregular", "flat"
+# The output kind of the whole-output vector's reading: its distance from step 0 (half the L1 norm).
+DISTANCE = "distance"
 # How many flips a line names before it says "and N more".
 _LISTED_FLIPS = 3
 # Shape rules: a steady curve moves at most this much more than its range in all (a little back and forth)...
@@ -190,6 +193,7 @@ class Reading:
     statistic: str = GRADIENT
     evidence: str = ""
     flipped: bool = False
+    flip_words: str = ""  # "flips to cat at 85 % darker", or "" without a flip
 
     @property
     def change(self) -> float:
@@ -241,7 +245,10 @@ def _value(value: float) -> str:
 
 
 def output_label(output: str, output_kind: str = "probability") -> str:
-    """``p(cat)`` for a probability, the output's own name otherwise (a similarity, a raw score)."""
+    """``p(cat)`` for a probability; for the whole output vector its distance from step 0; the output's own name
+    otherwise (a similarity, a raw score)."""
+    if output_kind == DISTANCE:
+        return f"distance of the {output} from step 0"
     return f"p({output})" if output_kind == "probability" else str(output)
 
 
@@ -305,7 +312,7 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
         return FLAT
     steps = np.abs(np.diff(y))
     movement = float(steps.sum())
-    if steps.max() >= jump_share * movement:
+    if steps.max() > jump_share * movement:  # strictly: two equal steps of three share it, neither dominates
         return ONE_STEP
     start, end = float(y[0]), float(y[-1])
     if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
@@ -369,7 +376,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                values=None, property_name: str = "step", output: str = "output", output_kind: str = "probability",
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
                statistic: str = GRADIENT, alpha: float = DEFAULT_ALPHA, thresholds: Thresholds | None = None,
-               property_label: str | None = None) -> Reading:
+               property_label: str | None = None, pvalue_name: str = "p", series: int = 1) -> Reading:
     """Read one output curve: its class, tier and shape (see the module docstring) and its line of words.
 
     Parameters
@@ -379,17 +386,22 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     significant, pvalue, statistic, alpha
         Whether the statistic's shuffle test found the trend (p <= alpha), its p-value, the statistic's name
         and alpha, as computed by :func:`propgrad.explain.explain`: they decide systematic or not, nothing else.
-    flip_steps : steps where the predicted class changes (of the first series, or of any series).
+    pvalue_name : how the p-value is named in the words ("adjusted p" for a screen's or comparison's rows,
+        which are read with the adjusted p-value).
+    flip_steps : steps where the predicted class changes to or from the output (of the first series).
     values, property_name : the property value per step and its name, to say where things happen.
     output, output_kind, model : what the curve is, for the words ("p(cat)").
     predicted : the predicted class name per step, to say what a flip flips to (one series only).
     flipped_series : "2/3" when several series were explained: the flips are then counted, not placed.
+    series : how many series the curve is the mean of.
     thresholds : default :func:`default_thresholds`.
     """
     limits = thresholds or default_thresholds()
     y = np.asarray(curve, dtype=np.float64).ravel()
-    if y.size < 2 or not np.all(np.isfinite(y)):
-        raise ValueError(f"`curve` must hold at least 2 finite values, got {y.size}")
+    if y.size < 2:
+        raise ValueError(f"`curve` must hold at least 2 values, got {y.size}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("`curve` holds NaN or infinite values; check the model's outputs")
     x = np.arange(y.size, dtype=np.float64) if values is None else np.asarray(values, dtype=np.float64)
     changes = np.diff(y)
     jump_index = int(np.argmax(np.abs(changes)))
@@ -398,18 +410,20 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     flipped = bool(flip_steps) or (flipped_series is not None and not flipped_series.startswith("0/"))
     low_step, high_step = int(np.argmin(y)), int(np.argmax(y))
     start, end = float(y[0]), float(y[-1])
-    size = _size(float(y[high_step] - y[low_step]), limits)
+    span = float(y[high_step] - y[low_step])
+    size = _size(span, limits)
     shape = curve_shape(y, limits.jump_share)
 
     def where(step: int) -> str:
         return describe_value(property_name, float(x[step]), step)
 
-    # 1. The class, in the documented order.
+    # 1. The class, in the documented order. A flip needs the output itself to move (a flip among other
+    # classes, or a wobble of 1e-4 around 0.5, is not "the output really moved").
     if shape == ONE_STEP and size == "strong":
         kind = ABRUPT
     elif significant and size == "strong":
         kind = STRONG
-    elif flipped:
+    elif flipped and size != "negligible":
         kind = FLIPS
     elif size == "negligible":
         kind = NEGLIGIBLE if significant else NONE
@@ -420,17 +434,17 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     elif kind in (NEGLIGIBLE, NONE):
         label = "systematic but negligible" if significant else "no measurable effect"
     else:
-        label = {"strong": "strong", "small": "small", "negligible": "negligible"}[size]
+        label = {"strong": "strong", "small": "small"}[size]
         label += (" and systematic" if size == "strong" else " but systematic") if significant else ", not significant"
         if kind == ERRATIC and shape == IRREGULAR:
             label += ", erratic"
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
     parts = [f"{output_label(output, output_kind)} {_value(start)} -> {_value(end)}"]
-    if size == "negligible" and kind == NEGLIGIBLE:
-        parts[0] += f" (moves {format_number(y[high_step] - y[low_step])} in all)"
+    if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
+        parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":
-        parts[0] += " in one step"
+        parts[0] += " in one step" if abs(jump) >= 0.9 * span else " mostly in one step"
     elif shape not in (FLAT, IRREGULAR) and size != "negligible":
         parts.append(shape)
     if y[low_step] < min(start, end) - limits.extreme:
@@ -439,29 +453,34 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         parts.append(f"highest {_value(y[high_step])} at {where(high_step)}")
     if shape == ONE_STEP and size != "negligible" and jump_index + 1 not in flip_steps:  # a flip there says it
         parts.append(f"{'jumps' if jump > 0 else 'drops'} by {_value(abs(jump))} at {where(jump_index + 1)}")
+    flip_words = ""
     if flipped_series is not None:
-        if flipped:
-            parts.append(f"flips in {flipped_series} series")
+        flip_words = f"flips in {flipped_series} series" if flipped else ""
     elif flip_steps:
-        parts.append(_flips_words(flip_steps, predicted, where))
+        flip_words = _flips_words(flip_steps, predicted, where)
+    if flip_words:
+        parts.append(flip_words)
 
     # 3. What the class rests on, where the label alone does not say it.
-    test = _p_words(pvalue)
-    if flipped_series is not None:
+    test = "the shuffle test" if pvalue is None else f"the shuffle test ({pvalue_name} = {format_number(pvalue)})"
+    if flipped and flipped_series is not None:
         flip_evidence = f"the flips in {flipped_series} series are the evidence"
-    elif flip_steps:
+    elif flipped:
         flip_evidence = f"the flip at {where(flip_steps[0])} is the evidence"
     else:
         flip_evidence = f"the {'jump' if jump > 0 else 'drop'} of {_value(abs(jump))} is the evidence"
     if kind == ABRUPT:
+        # The count of orders bounds every shuffle test only for one series of two levels.
+        two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2
         best = best_step_pvalue(y.size, jump_index + 1)
         if significant:
             evidence = f"one step carries the change; {test} finds it systematic"
-        elif best > alpha:
-            evidence = (f"one step carries the change: {test} cannot judge it, a step this close to the end "
-                        f"leaves too few orders (at best p = {format_number(best)}); {flip_evidence}")
+        elif two_levels and best > alpha:
+            evidence = (f"one step carries the change: {test} cannot judge it, a change in one step this near an "
+                        f"end of the series leaves too few orders (at best p = {format_number(best)}); "
+                        f"{flip_evidence}")
         else:
-            evidence = f"one step carries the change; {test} does not confirm it; {flip_evidence}"
+            evidence = f"one step carries most of the change; {test} does not confirm it; {flip_evidence}"
     elif statistic == CORRELATION and not significant and shape in (U_SHAPED, HUMP):
         evidence = f"the correlation cannot see a {shape.split('-')[0]} shape: it measures steady trends only"
         evidence += f"; {flip_evidence}" if flipped else ""
@@ -469,6 +488,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         evidence = f"{test} finds no systematic trend; {flip_evidence}"
     elif kind == NEGLIGIBLE:
         evidence = f"{test} finds the trend, but it is too small to matter"
+    elif kind == NONE and flipped:
+        evidence = f"the prediction flips, but {output_label(output, output_kind)} barely moves"
     else:
         evidence = ""
     return Reading(model=model, output=output, kind=kind, label=label, text=", ".join(parts), start=start,
@@ -476,23 +497,48 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                    jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label,
                    tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
                    pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
-                   flipped=flipped)
+                   flipped=flipped, flip_words=flip_words)
+
+
+def _involves(flips, index: int, single_column: bool) -> list[int]:
+    """The flip steps of one series that change to or from class ``index`` (every flip of a one-column model)."""
+    if single_column:
+        return list(flips.flip_steps)
+    return [step for step in flips.flip_steps
+            if int(flips.predicted[step - 1]) == index or int(flips.predicted[step]) == index]
 
 
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
-                property_label: str | None = None) -> Reading:
-    """Read one :class:`~propgrad.explain.OutputScore` of one model of an :class:`~propgrad.explain.Explanation`."""
-    mean, _ = model.mean_curve(score.index)
+                property_label: str | None = None, significant: bool | None = None, pvalue: float | None = None,
+                pvalue_name: str = "p") -> Reading:
+    """Read one :class:`~propgrad.explain.OutputScore` of one model of an :class:`~propgrad.explain.Explanation`.
+
+    ``significant`` and ``pvalue`` replace the score's own (a screen reads its rows with the adjusted p-value,
+    named by ``pvalue_name``). Flips count when they change to or from the output of interest. The whole-output
+    ``vector`` score is read on the output vector's distance from step 0 (half the L1 norm of the change of
+    the mean outputs), where its flips are every flip.
+    """
     several = len(model.flips) > 1
     names = predicted_class_names(model.output_names)
+    single = len(model.output_names) == 1
+    if score.vector:
+        mean = model.outputs.mean(axis=0)
+        curve = 0.5 * np.abs(mean - mean[0]).sum(axis=1)
+        steps_of = [list(f.flip_steps) for f in model.flips]
+        output, kind = score.output, DISTANCE
+    else:
+        curve, _ = model.mean_curve(score.index)
+        steps_of = [_involves(f, score.index, single) for f in model.flips]
+        output, kind = score.output, model.output_kind
     first = model.flips[0]
     return read_curve(
-        mean, significant=score.significant, pvalue=score.pvalue, statistic=score.statistic, alpha=explanation.alpha,
-        flip_steps=[] if several else first.flip_steps, values=explanation.values,
-        property_name=explanation.property_name, output=score.output, output_kind=model.output_kind, model=model.name,
+        curve, significant=score.significant if significant is None else significant,
+        pvalue=score.pvalue if pvalue is None else pvalue, pvalue_name=pvalue_name, statistic=score.statistic,
+        alpha=explanation.alpha, flip_steps=[] if several else steps_of[0], values=explanation.values,
+        property_name=explanation.property_name, output=output, output_kind=kind, model=model.name,
         predicted=None if several else [names[int(i)] for i in first.predicted],
-        flipped_series=f"{sum(f.flipped for f in model.flips)}/{len(model.flips)}" if several else None,
-        thresholds=thresholds, property_label=property_label)
+        flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,
+        thresholds=thresholds, property_label=property_label, series=len(model.flips))
 
 
 def read_explanation(explanation, thresholds: Thresholds | None = None,
