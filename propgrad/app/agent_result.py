@@ -96,19 +96,26 @@ def screen_document(result, notes: Sequence[str] = ()) -> dict:
     return document("screen", data, data["table"], reading, notes)
 
 
-def dynamics_document(headers: Sequence[str], table: Sequence[Sequence], settings: dict) -> dict:
-    """Training dynamics: one row per variant and epoch, and per variant a sentence on how the score moved."""
-    rows = [dict(zip(headers, row)) for row in table]
+DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share")
+
+
+def dynamics_document(table: Sequence[Sequence], settings: dict) -> dict:
+    """Training dynamics from the tab's table (variant, epoch, score, p, "yes"/"no", share of series flipped):
+    one row per variant and epoch, and per variant a sentence on how the score moved."""
+    rows = [dict(zip(DYNAMICS_KEYS, row)) for row in table]
+    for row in rows:
+        row["significant"] = row["significant"] == "yes"
     sentences = []
-    for variant in dict.fromkeys(row[0] for row in table):
-        mine = [row for row in table if row[0] == variant]
+    for variant in dict.fromkeys(row["variant"] for row in rows):
+        mine = [row for row in rows if row["variant"] == variant]
         first, last = mine[0], mine[-1]
-        significant = [row[1] for row in mine if row[4] == "yes"]
+        significant = [row["epoch"] for row in mine if row["significant"]]
         sentences.append(
-            f"{variant}: E[|grad_X F|] {first[2]:.3g} at epoch {first[1]} and {last[2]:.3g} at epoch {last[1]}; "
+            f"{variant}: E[|grad_X F|] {first['score']:.3g} at epoch {first['epoch']} and {last['score']:.3g} at "
+            f"epoch {last['epoch']}; "
             + (f"significant at {len(significant)} of {len(mine)} epochs, first at epoch {significant[0]}"
                if significant else f"not significant at any of {len(mine)} epochs")
-            + f"; share of series whose prediction flips at the last epoch: {last[5]:g}.")
+            + f"; share of series whose prediction flips at the last epoch: {last['flip_share']:g}.")
     return document("dynamics", {"settings": settings}, rows, " ".join(sentences))
 
 

@@ -345,12 +345,12 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
         alpha: {alpha}
 
     Returns:
-        result: JSON: kind, reading (per variant), rows (variant, epoch, score, p-value, significant, share flipped), links
+        result: JSON: kind, reading (per variant), rows (variant, epoch, score, pvalue, significant, flip_share), links
         figure: PNG image content: score and flips per epoch, one line per variant
     """
     from ..lesions.models import example_paths
     from .run import load_input
-    from .tabs.dynamics import DYNAMICS_HEADERS, dynamics_results, dynamics_variants
+    from .tabs.dynamics import dynamics_results, dynamics_variants
 
     examples = example_paths()
     picture = load_input(image_argument(image) if image or not examples else str(examples[0]))
@@ -358,7 +358,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
     test = test_arguments(seed, n_permutations, alpha)
     plot, csv_path, table = dynamics_results(picture, chosen, steps=steps, **test)
-    doc = agent_result.dynamics_document(DYNAMICS_HEADERS, table, {"variants": chosen, "steps": steps, **test})
+    doc = agent_result.dynamics_document(table, {"variants": chosen, "steps": steps, **test})
     return agent_result.dumps(doc), str(plot), str(csv_path)
 
 
@@ -389,6 +389,11 @@ def _raw(component):
 
 def _text(value=""):
     return _raw(gr.Textbox(value))
+
+
+def _required_image():
+    # No value: the schema lists it as required.
+    return _raw(gr.Textbox(None))
 
 
 def _number(value, integer: bool = False):
@@ -439,16 +444,16 @@ def register(dynamics: bool) -> dict[str, str]:
             # gradio renames an api_name that is taken (registered first, these are not); the tool keeps its name.
             wired[function.__name__] = event.get("api_name") or function.__name__
 
-        wire(run_edit, [_text(), _one_of(edit_choices(), "darken"), _number(None), _number(11, integer=True),
+        wire(run_edit, [_required_image(), _one_of(edit_choices(), "darken"), _number(None), _number(11, integer=True),
                         _names(REGIONS, ["whole image"]), _text(), _text(), _names(models), _text(),
                         _one_of(STATISTICS, "gradient"), _number(0, integer=True), *_test_inputs()],
              ["strip", "curves"])
-        wire(run_patch, [_text(), _names(patch_choices()), _number(0.5), _number(0.5), _number(0.3),
+        wire(run_patch, [_required_image(), _names(patch_choices()), _number(0.5), _number(0.5), _number(0.3),
                          _number(10, integer=True), _names(models), _text(), _number(0, integer=True),
                          *_test_inputs()], ["strip", "curves"])
         wire(run_turntable, [_strings(), _number(360), _raw(gr.Checkbox(False)), _text(), _names(models),
                              _text(), _number(0, integer=True), *_test_inputs()], ["strip", "curves"])
-        wire(run_screen, [_text(), _names(edit_names()), _names(SCREEN_REGIONS), _number(11, integer=True),
+        wire(run_screen, [_required_image(), _names(edit_names()), _names(SCREEN_REGIONS), _number(11, integer=True),
                           _names(models), _text(), _one_of(STATISTICS, "gradient"), _one_of(["bh", "holm"], "bh"),
                           *_test_inputs()], ["figure"])
         if dynamics:
