@@ -80,7 +80,9 @@ def adapt(demo, tools: dict[str, str]) -> bool:
     from mcp import types
 
     named = server.api_info["named_endpoints"]
-    server.tool_to_endpoint = {name: f"/{api}" for name, api in tools.items() if f"/{api}" in named}
+    # On a Space gradio prefixes every tool with the Space's name (propgrad_run_edit); kept.
+    server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in tools.items()
+                               if f"/{api}" in named}
     original_render = server.postprocess_output_data
 
     def postprocess(data, root_url):
