@@ -6,9 +6,12 @@ rows.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from ..kinds import InstructPix2PixSpec, PatchSpec
+from . import console
+from .console import say
 from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args, name_list
 
 
@@ -32,7 +35,8 @@ def add_screen_parser(commands) -> argparse.ArgumentParser:
         "screen", help="rank many candidate properties of one image (every edit x whole image / object / background)",
         description="Which property does the model use? Test every registered edit on the whole image, the salient "
         "object and the background (or a chosen subset, plus masks, patches and instructions), adjust the p-values "
-        "over the whole table, and write screen.csv, screen.json, screen.png and report.html into --out.",
+        "over the whole table, and write screen.csv, screen.json, screen.png and report.html into --out. --json "
+        "prints screen.json's fields to stdout.",
         formatter_class=HelpFormatter)
     parser.add_argument("image", help="input image")
     candidates = parser.add_argument_group("candidate properties (default: every edit x every region where it makes "
@@ -58,7 +62,6 @@ def add_screen_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="refuse a screen of more properties than this")
     parser.add_argument("--top", type=int, default=10, help="rows to print (the files hold every row)")
     parser.add_argument("--out", default="propgrad-screen", help="output folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -86,7 +89,7 @@ def run(args) -> int:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
-    with fraction_bar("screen", enabled=not args.no_progress) as progress:
+    with fraction_bar("screen", enabled=console.progress_enabled()) as progress:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),
                         regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
@@ -94,17 +97,19 @@ def run(args) -> int:
                         outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
-    write_screen(result, args.out)
+    paths = write_screen(result, args.out)
+    if console.json_wanted():
+        console.emit(json.loads(Path(paths["json"]).read_text()))
     label = STATISTIC_LABELS[result.statistic]
-    print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
+    say(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
           f"adjusted p: {result.adjustment}")
     for row in result.rows[:args.top]:
         mark = "significant" if row.significant_adjusted else "not significant"
-        print(f"  {row.rank:3d}. {row.property} | {row.model} | {row.output}: {label} = {row.score:.4g}, "
+        say(f"  {row.rank:3d}. {row.property} | {row.model} | {row.output}: {label} = {row.score:.4g}, "
               f"p = {row.pvalue:.3g}, adjusted p = {row.pvalue_adjusted:.3g} ({mark}), flips: {row.flips}")
     if len(result.rows) > args.top:
-        print(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
+        say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
     for line in result.skipped + result.notes:
-        print(f"  note: {line}")
-    print(f"wrote screen.csv, screen.json, screen.png, report.html to {Path(args.out).resolve()}")
+        say(f"  note: {line}")
+    say(f"wrote screen.csv, screen.json, screen.png, report.html to {Path(args.out).resolve()}")
     return 0

@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..checks import check_steps, is_real_number, is_whole_number
 from ..errors import ModelUnavailableError
+from ..progress_bar import quiet_diffusers
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import Cancelled, cfg_sweep, check_seeds
 
@@ -125,6 +126,7 @@ def _load(model: str, source: str, device: torch.device, dtype: torch.dtype):
         import httpx
 
         errors += (httpx.HTTPError,)
+    quiet_diffusers()  # --no-progress: no "Loading pipeline components" bar either
     try:
         pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
             source, dtype=dtype, safety_checker=None, requires_safety_checker=False)

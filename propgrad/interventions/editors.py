@@ -38,6 +38,7 @@ from PIL import Image
 
 from ..checks import is_real_number, is_whole_number
 from ..errors import ModelUnavailableError
+from ..progress_bar import quiet_diffusers
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import check_seeds
 
@@ -229,6 +230,7 @@ def load_editor(name: str, model: str | None = None, device: str | torch.device 
 
                 errors += (HfHubHTTPError,)
             cls = getattr(diffusers, editor.pipeline_class)
+            quiet_diffusers()  # --no-progress: no "Loading pipeline components" bar either
             try:
                 pipe = cls.from_pretrained(source, dtype=dtype, trust_remote_code=False, **editor.load_kwargs)
             except errors as e:
