@@ -68,6 +68,8 @@ def add_screen_parser(commands) -> argparse.ArgumentParser:
 def _additions(args) -> dict:
     added = {}
     for path in args.patch or []:
+        if not Path(path).is_file():
+            raise ValueError(f"`--patch` names a file that does not exist: {path!r}")
         added[f"patch: {Path(path).name}"] = PatchSpec(patches=(path,), steps=args.steps).build()
     for text in args.instruction or []:
         added[f"instruction: {text}"] = InstructPix2PixSpec(instruction=text, steps=args.steps).build()

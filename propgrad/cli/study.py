@@ -126,12 +126,23 @@ def _run(definition: StudyDefinition, out: str, args) -> int:
     return 0
 
 
+def _number(text):
+    """summary.csv's cells are text; JSON gets numbers where they are numbers ("" stays "")."""
+    if isinstance(text, str):
+        try:
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            return text
+    return text
+
+
 def _summary(report) -> None:
     """summary.md for a person; with --json, summary.csv's rows and what was skipped or failed."""
     from ..study.report import summary_csv_rows
 
     if console.json_wanted():
-        console.emit({"folder": str(Path(report.folder).resolve()), "rows": summary_csv_rows(report.summary),
+        rows = [{key: _number(value) for key, value in row.items()} for row in summary_csv_rows(report.summary)]
+        console.emit({"folder": str(Path(report.folder).resolve()), "rows": rows,
                       "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
                       "failed": [{"item": item, "reason": reason} for item, reason in report.failed]})
     say(report.paths["summary.md"].read_text())
