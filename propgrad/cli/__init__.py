@@ -34,7 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local interventional explanations: does a model's prediction for THIS image depend on "
         "THIS property? Gradually change the property, run the models on every step, and measure "
         "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
-        epilog="Exit status: 0 done, 2 a bad argument or input (one line on stderr says which), 1 anything else.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     console.add_flags(parser)

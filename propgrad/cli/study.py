@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             parser = argparse.ArgumentParser(prog=f"{prog} study report",
                                              description="Regenerate summary.csv, summary.md and the figures "
                                              "of a results folder from its stored results (no model runs).")
-            parser.add_argument("folder")
+            parser.add_argument("folder", metavar="FOLDER", help="a study's results folder")
             console.add_flags(parser, json_output=True)
             args = parser.parse_args(argv[1:])
             console.configure(args)
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["run"]:
             parser = argparse.ArgumentParser(prog=f"{prog} study run",
                                              description="Run (or resume) the study a TOML file defines.")
-            parser.add_argument("study", help="the study file (TOML)")
+            parser.add_argument("study", metavar="STUDY", help="the study file (TOML)")
             parser.add_argument("--out", help="results folder (default: beside the study file, named after it)")
             _engine_flags(parser)
             console.add_flags(parser, json_output=True)
