@@ -143,9 +143,14 @@ def launch(demo: gr.Blocks, **overrides):
     defaults.start(lambda: bool(getattr(demo, "is_running", False)))
     # The MCP server exists only once gradio has created the app: launch without blocking, shape it, then block
     # as gradio would have (a script's launch blocks; prevent_thread_lock=True or an interactive session not).
-    block = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
+    # (debug=True would block inside gradio's launch, before the server could be shaped; it blocks here instead.)
+    block = kwargs.pop("debug", False) or (not kwargs.get("prevent_thread_lock", False)
+                                            and not bool(getattr(sys, "ps1", sys.flags.interactive)))
     launched = demo.launch(**{**kwargs, "prevent_thread_lock": True})
-    mcp_server.adapt(demo, getattr(demo, "propgrad_mcp_tools", {}))
+    try:
+        mcp_server.adapt(demo, getattr(demo, "propgrad_mcp_tools", {}))
+    except Exception:  # noqa: BLE001 - a gradio that moved its hooks: serve its own tools rather than nothing
+        log.exception("could not shape the MCP server (tests/test_mcp.py says how); serving gradio's own tools")
     if block:
         demo.block_thread()
     return launched

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..errors import ModelUnavailableError
 from ..score import STATISTICS
 from . import agent_result, results
 from .parsing import MAX_SEED, MAX_STEPS, check_float, check_int
@@ -53,17 +52,19 @@ def _renamed(message: str) -> str:
 
 
 def agent_tool(function):
-    """``function`` as a tool: a user's error comes back as one message naming the argument, never a traceback."""
+    """``function`` as a tool: a user's error comes back as one message naming the argument, never a traceback
+    (the app's :func:`~.shared.friendly_errors`, with the page's box names turned into the tool's argument names)."""
+    from .shared import friendly_errors
+
+    guarded = friendly_errors(function)
 
     @functools.wraps(function)
     def tool(*args, **kwargs):
         try:
-            return function(*args, **kwargs)
+            return guarded(*args, **kwargs)
         except gr.Error as error:
             raise gr.Error(_renamed(str(error.message)), duration=None, title="Cannot run",
                            print_exception=False) from None
-        except (ValueError, TypeError, ModelUnavailableError) as error:
-            raise gr.Error(_renamed(str(error)), duration=None, title="Cannot run", print_exception=False) from None
 
     return tool
 
