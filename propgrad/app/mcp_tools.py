@@ -173,7 +173,7 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
     Args:
         image: the image to explain: {image_help}
         edit: the edit (see the enum): parametric edits, or an instruction editor where its weights are here
-        edit_end: end value of a parametric edit (0.85 = 85% darker, 180 = degrees of hue); null = the edit's default
+        edit_end: end value of a parametric edit (0.85 = 85% darker, 180 = degrees of hue); leave out for the edit's default
         steps: number of steps including the unedited image, 3 to 30
         regions: where to edit: "whole image", "object" / "background" (bundled segmenter), "mask"; several = compared
         mask: for the "mask" region: a greyscale mask, white = inside, given like image
