@@ -121,7 +121,7 @@ def models_argument(models) -> list[str]:
     return choices_argument(models, bundled_names(), "models", default_models())
 
 
-def test_arguments(seed, n_permutations, alpha) -> dict:
+def shuffle_arguments(seed, n_permutations, alpha) -> dict:
     return dict(seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
                 n_permutations=check_int(n_permutations, name="n_permutations", low=100, high=100_000),
                 alpha=check_float(alpha, name="alpha", low=1e-4, high=0.2))
@@ -199,7 +199,7 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
     mask_path = image_argument(mask, "mask") if "mask" in chosen else None
     if statistic not in STATISTICS:
         raise ValueError(f"`statistic`: unknown {statistic!r}; choose from {list(STATISTICS)}")
-    test = test_arguments(seed, n_permutations, alpha)
+    test = shuffle_arguments(seed, n_permutations, alpha)
     editor = f"parametric: {edit}" if edit in EDITS else edit
     return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, check_int(steps, name="steps", low=3,
                    high=MAX_STEPS), 20, str(test["seed"]),
@@ -238,7 +238,7 @@ def run_patch(image, patches=(), x=0.5, y=0.5, scale=0.3, steps=10, models=(), o
 
     picture = image_argument(image)
     chosen = choices_argument(patches, patch_choices(), "patches", list(patch_choices())[:3])
-    test = test_arguments(seed, n_permutations, alpha)
+    test = shuffle_arguments(seed, n_permutations, alpha)
     return _answer(tab.__wrapped__, picture, chosen, None, check_float(x, name="x", low=0, high=1),
                    check_float(y, name="y", low=0, high=1), check_float(scale, name="scale", low=0.02, high=1),
                    check_int(steps, name="steps", low=3, high=MAX_STEPS), test["seed"], models_argument(models),
@@ -276,7 +276,7 @@ def run_turntable(frames=(), rotation=360.0, use_clip=False, classes="", models=
     # Numbered in the order given (the tab takes frames in file-name order).
     folder = results.request_dir()
     paths = [image_argument(frame, "frames", folder / f"frame_{number:03d}") for number, frame in enumerate(frames)]
-    test = test_arguments(seed, n_permutations, alpha)
+    test = shuffle_arguments(seed, n_permutations, alpha)
     return _answer(tab.__wrapped__, paths or turntable_frames(), check_float(rotation, name="rotation", low=0,
                    high=3600), bool(use_clip), classes or DEFAULT_CLASSES, "ViT-B-32", "openai", test["seed"],
                    models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
@@ -321,7 +321,7 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
         raise ValueError(f"`statistic`: unknown {statistic!r}; choose from {list(STATISTICS)}")
     if adjustment not in ("bh", "holm"):
         raise ValueError(f"`adjustment`: unknown {adjustment!r}; choose from ['bh', 'holm']")
-    test = test_arguments(0, n_permutations, alpha)
+    test = shuffle_arguments(0, n_permutations, alpha)
     model_list = chosen_models(models_argument(models), None, None, "", "", "", "", "auto")
     result, notes, paths, bundle = screen_for_app(picture, model_list, outputs or "", chosen_edits, chosen_regions,
                                                   steps, statistic, adjustment, test["n_permutations"],
@@ -357,7 +357,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     picture = load_input(image_argument(image) if image or not examples else str(examples[0]))
     chosen = choices_argument(variants, dynamics_variants(), "variants", dynamics_variants())
     steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
-    test = test_arguments(seed, n_permutations, alpha)
+    test = shuffle_arguments(seed, n_permutations, alpha)
     plot, csv_path, table = dynamics_results(picture, chosen, steps=steps, **test)
     doc = agent_result.dynamics_document(table, {"variants": chosen, "steps": steps, **test})
     return agent_result.dumps(doc), str(plot), str(csv_path)
