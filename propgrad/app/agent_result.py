@@ -70,30 +70,50 @@ def document(kind: str, data: dict, rows: Sequence[dict], reading: str, notes: S
     return out
 
 
+def report_and_rows(result, settings: dict | None = None) -> tuple[dict, list[dict]]:
+    """The result's machine-readable report (what report.json / comparison.json / screen.json hold) and its ranked
+    rows: the one place that asks the report writers, for an Explanation, a PropertyComparison or a Screen."""
+    from ..compare import PropertyComparison
+    from ..explain import Explanation
+
+    if isinstance(result, Explanation):
+        from .. import reading, report
+
+        data = report.to_dict(result, settings=settings)
+        rows = report.summary_rows(result)
+        readings = reading.read_explanation(result)
+        return data, [{**row, **({} if "reading" in row else {"reading": one.to_dict()})}
+                      for row, one in zip(rows, readings)]
+    if isinstance(result, PropertyComparison):
+        from .. import compare_report
+
+        data = compare_report.to_dict(result, settings=settings)
+        return data, data["table"]
+    from ..screen_report import to_dict
+
+    data = to_dict(result)
+    return data, data["table"]
+
+
 def run_document(run) -> dict:
     """One explanation or a comparison of properties (an ``app.results.AppRun``), with its settings."""
-    from .. import compare_report, report
-
-    if run.comparison is not None:
-        data = compare_report.to_dict(run.comparison, settings=run.settings)
-        return document("comparison", data, data["table"], data["reading"], run.notes)
-    data = report.to_dict(run.explanation, settings=run.settings)
-    rows = [{**row, **({} if "reading" in row else {"reading": one.to_dict()})}
-            for row, one in zip(report.summary_rows(run.explanation), run.readings)]
-    return document("explanation", data, rows, data["reading"], run.notes)
+    result = run.explanation if run.comparison is None else run.comparison
+    data, rows = report_and_rows(result, run.settings)
+    kind = "explanation" if run.comparison is None else "comparison"
+    return document(kind, data, rows, data.get("reading") or " ".join(one.sentence for one in run.readings),
+                    run.notes)
 
 
 def screen_document(result, notes: Sequence[str] = ()) -> dict:
     """A screen of many properties: the ranked table, as screen.json holds it."""
-    from ..screen_report import to_dict
-
-    data = to_dict(result)
+    data, rows = report_and_rows(result)
     significant = [row for row in result.rows if row.significant_adjusted]
-    reading = (f"{len(result.properties)} properties screened; {len(significant)} of {len(result.rows)} rows "
-               f"significant after {result.adjustment} adjustment"
-               + (f"; the top row: {significant[0].property} ({significant[0].model}: {significant[0].output})"
-                  if significant else "") + ".")
-    return document("screen", data, data["table"], reading, notes)
+    reading = data.get("reading") or (
+        f"{len(result.properties)} properties screened; {len(significant)} of {len(result.rows)} rows significant "
+        f"after {result.adjustment} adjustment"
+        + (f"; the top row: {significant[0].property} ({significant[0].model}: {significant[0].output})"
+           if significant else "") + ".")
+    return document("screen", data, rows, reading, notes)
 
 
 DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share")
