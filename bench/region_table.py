@@ -53,7 +53,7 @@ def main(out: Path | None = None) -> None:
                       f"{cell.pvalue:8.4f} {cell.pvalue_adjusted:8.4f}  {'S' if cell.significant else '-'}  "
                       f"{'F' if cell.flipped else '-'}   {cell.flips}")
         if out is not None:
-            from propgrad.compare_report import write_comparison
+            from propgrad.export.comparison import write_comparison
 
             write_comparison(comparison, out / photo, per_property=False)
     chelsea = results["chelsea"]

@@ -2,8 +2,10 @@
 
 Each property is an intervention (typically the same edit restricted to different regions, e.g. "fur
 (object): darken" and "background: darken"); every model is scored on every property with
-:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by their mean
-score over models, and per model E[|grad_X F|], p-value, significant (S) and flips (F).
+:func:`propgrad.explain.explain`. The result is a table with rows = properties, ranked by the rule of
+:mod:`propgrad.ranking` (a property stands where its best row, over models and outputs, stands: the tier of
+what the output did, then how far it moved), and per model the statistic, p-value, significant (S), flips (F)
+and the reading.
 
 With more than two properties the comparison is a screen of candidate properties for one image, and
 screening many raises the chance that one looks significant by luck. So every p-value is also shown
@@ -23,6 +25,8 @@ from .explain import Explanation, explain
 from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .models.base import Model
+from .ranking import rank_key
+from .reading import Reading
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 
 ADJUSTMENT = "Benjamini-Hochberg (scipy.stats.false_discovery_control), over every row of the table"
@@ -43,15 +47,25 @@ class PropertyScore:
     flipped: bool  # F: the predicted class changes somewhere along the series
     flips: tuple[PredictionFlips, ...] = field(repr=False)  # per series: where the class changes
     output_names: tuple[str, ...] = field(repr=False)  # the model's, to name the classes of `flips`
+    reading: Reading = field(repr=False, default=None)  # the explanation's reading of this model and output
+
+    @property
+    def change(self) -> float:
+        """How far the output's mean curve moved (highest - lowest value)."""
+        return self.reading.change
+
+    @property
+    def tier(self) -> str:
+        return self.reading.tier
 
 
 @dataclass(frozen=True)
 class PropertyComparison:
     """Every property's explanation and the ranked table.
 
-    ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by
-    score (the mean E[|grad_X F|] over models and outputs of interest, highest first); ``scores`` has
-    one entry per property, model and output of interest, ranked the same way.
+    ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by the
+    rule of :mod:`propgrad.ranking` (each property by its best row); ``scores`` has one entry per property,
+    model and output of interest, ranked the same way (models in their order within a property).
     """
 
     explanations: dict[str, Explanation]
@@ -63,6 +77,7 @@ class PropertyComparison:
     adjustment: str = ADJUSTMENT
     notes: tuple[str, ...] = field(default=())
     statistic: str = GRADIENT
+    outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
 
     @property
     def models(self) -> list[str]:
@@ -77,15 +92,16 @@ class PropertyComparison:
                        f"{'' if output is None else f', output {output!r}'}")
 
     def table(self) -> tuple[list[str], list[list]]:
-        """(headers, rows): one row per property, ranked; per model and output E[|grad|], p, p adjusted, S, F.
+        """(headers, rows): one row per property, ranked; per model and output the change, the statistic, p,
+        p adjusted, S, F.
 
         Values stay numbers and booleans, for the app or a data frame to format.
 
         Examples
         --------
         >>> headers, rows = comparison.table()  # doctest: +SKIP
-        >>> headers[:6]  # doctest: +SKIP
-        ['property', 'unbiased: E[|grad|]', 'unbiased: p', 'unbiased: p (BH)', 'unbiased: S', 'unbiased: F']
+        >>> headers[:7]  # doctest: +SKIP
+        ['property', 'unbiased: change', 'unbiased: E[|grad_X F|]', 'unbiased: p', 'unbiased: p (BH)', ...]
         """
         columns = list(dict.fromkeys((s.model, s.output) for s in self.scores))
         several = len({output for _, output in columns}) > 1
@@ -93,13 +109,14 @@ class PropertyComparison:
         label = STATISTIC_LABELS[self.statistic]
         for model, output in columns:
             name = f"{model} | {output}" if several else model
-            headers += [f"{name}: {label}", f"{name}: p", f"{name}: p (BH)", f"{name}: S", f"{name}: F"]
+            headers += [f"{name}: change", f"{name}: {label}", f"{name}: p", f"{name}: p (BH)", f"{name}: S",
+                        f"{name}: F"]
         rows = []
         for prop in self.properties:
             row: list = [prop]
             for model, output in columns:
                 cell = self.score(prop, model, output)
-                row += [cell.score, cell.pvalue, cell.pvalue_adjusted, cell.significant, cell.flipped]
+                row += [cell.change, cell.score, cell.pvalue, cell.pvalue_adjusted, cell.significant, cell.flipped]
             rows.append(row)
         return headers, rows
 
@@ -199,20 +216,20 @@ def compare_properties(
         PropertyScore(property=name, model=model.name, output=score.output, score=score.score,
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
                       significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
-                      flips=tuple(model.flips), output_names=tuple(model.output_names))
+                      flips=tuple(model.flips), output_names=tuple(model.output_names),
+                      reading=explanations[name].reading(model.name, score.output))
         for (name, model, score), p_adj in zip(raw, adjusted)
     ]
 
-    # 4. Rank properties by their mean score over models and outputs (stable: ties keep the given order).
-    # The mean, not the maximum: one erratic model would otherwise set the order of every row alike.
-    mean = {name: float(np.mean([e.score for e in entries if e.property == name])) for name in explanations}
-    ranked = sorted(explanations, key=lambda name: -mean[name])
+    # 4. Rank properties by their best row (propgrad.ranking: tier, then change; stable), rows with them.
+    best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
+    ranked = sorted(explanations, key=lambda name: best[name])
     entries.sort(key=lambda e: ranked.index(e.property))
     notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=ranked, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,
-                              statistic=statistic)
+                              statistic=statistic, outputs_of_interest=outputs_of_interest)
 
 
 def edit_label(edit: Intervention) -> str:

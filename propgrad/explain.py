@@ -9,10 +9,12 @@ from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
 from .gradualness import Gradualness, GradualnessCriteria, assess
-from .images import load_image
+from .images import describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
+from .reading import Reading, read_explanation
+from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
     DEFAULT_ALTERNATIVE,
@@ -101,6 +103,21 @@ class Explanation:
     seed: int | None
     gradualness: list[Gradualness] = field(default_factory=list)
     statistic: str = GRADIENT
+    # One reading per model and output of interest (model order, then output order), made once here.
+    readings: tuple[Reading, ...] = ()
+    # The input's file name and SHA-256 (or a hash of its pixels) and size; None for frames.
+    input: dict | None = None
+
+    def __post_init__(self):
+        if not self.readings:
+            object.__setattr__(self, "readings", tuple(read_explanation(self)))
+
+    def reading(self, model: str, output: str | None = None) -> Reading:
+        """The reading of ``model``'s output ``output`` (default: its first output of interest)."""
+        for one in self.readings:
+            if one.model == model and output in (None, one.output):
+                return one
+        raise KeyError(f"no reading for model {model!r}{'' if output is None else f', output {output!r}'}")
 
     @property
     def gradual(self) -> bool:
@@ -117,8 +134,13 @@ class Explanation:
 
     @property
     def notes(self) -> list[str]:
-        """What the series say about themselves (a region's mask resized, a mask covering everything), each once."""
-        return list(dict.fromkeys(note for one in self.series for note in one.notes))
+        """What the series say about themselves (a region's mask resized, a mask covering everything), each
+        once, and what the statistic had to adapt (the mutual information's k on a short series)."""
+        notes = [note for one in self.series for note in one.notes]
+        if self.statistic == MUTUAL_INFORMATION and self.n_steps <= KSG_NEIGHBOURS:
+            notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours, not "
+                         f"{KSG_NEIGHBOURS}: the series has only {self.n_steps} steps")
+        return list(dict.fromkeys(notes))
 
     def model(self, name: str) -> ModelExplanation:
         for model in self.models:
@@ -214,17 +236,18 @@ def score_outputs(
 ) -> ModelExplanation:
     """Scores, p-values and flips for precomputed outputs of shape (series, steps, k).
 
-    With ``vector`` the one score is the mean over steps of the total-variation distance of the
-    step-to-step change of the whole output vector, ``0.5 * sum_c |np.gradient(y_c)|`` (for
-    probabilities the total-variation distance; for other outputs half the L1 norm), i.e. half the sum
-    of every output's E[|grad|]; each shuffle reorders all outputs together, as shuffling the images does.
+    With ``vector`` the one score is the mean over steps of half the L1 norm of the whole output vector's
+    central-difference gradient, ``mean_t 0.5 * sum_c |np.gradient(y_c)_t|``, i.e. half the sum of every
+    output's E[|grad_X F|]; each shuffle reorders all outputs together, as shuffling the images does. It is
+    not the total-variation distance between neighbouring steps: np.gradient spans two steps inside the
+    series, so a class that rises and falls again (one-hot A -> B -> C) scores 0.833, not 1. Half the L1 norm
+    is kept over the L2 norm of the Jacobian column because it splits into the classes' own scores.
     """
     statistic = check_statistic(statistic)
     if vector and statistic != GRADIENT:
         raise ValueError(f"`outputs_of_interest`: 'vector' is scored with statistic='gradient' (the change between "
                          f"neighbouring steps); {statistic!r} measures one output against the step, so choose "
                          f"outputs for it")
-    seed = int(rng.integers(2**31)) if statistic == MUTUAL_INFORMATION else 0
     if vector:
         per_series = 0.5 * _gradient_magnitude(outputs).sum(axis=1, keepdims=True)  # (series, 1)
         null = _vector_null(outputs, n_permutations, rng)[:, None]
@@ -232,8 +255,8 @@ def score_outputs(
         columns = [(0, vector_label(len(output_names)), int(indices[0]))]
     else:
         chosen = outputs[:, :, list(indices)]
-        per_series = statistic_scores(chosen, statistic, seed)  # (series, chosen)
-        null = null_distribution(chosen, n_permutations, rng, statistic, seed)
+        per_series = statistic_scores(chosen, statistic)  # (series, chosen)
+        null = null_distribution(chosen, n_permutations, rng, statistic)
         observed = per_series.mean(axis=0)
         columns = [(position, str(output_names[index]), int(index)) for position, index in enumerate(indices)]
     pvalues = _pvalue(observed, null, DEFAULT_ALTERNATIVE[statistic])
@@ -284,8 +307,9 @@ def explain(
         Every model is run on every step of every series, in one batch each.
     outputs_of_interest : None, "predicted", "all", "vector", a name/index, a list of them, or a dict
         Which outputs to score; a dict maps model name to its own selection. Default: the class each
-        model predicts on step 0. "vector" scores the whole output vector at once (the mean total-variation
-        distance between neighbouring steps, see :func:`score_outputs`), for when no class is singled out.
+        model predicts on step 0. "vector" scores the whole output vector at once (half the L1 norm of its
+        central-difference gradient, averaged over steps, see :func:`score_outputs`), for when no class is
+        singled out.
     n_permutations, alpha, seed
         Shuffle test settings; the same seed gives the same p-values.
     statistic : {"gradient", "correlation", "mutual-information"}
@@ -366,4 +390,5 @@ def explain(
         seed=seed,
         gradualness=gradualness,
         statistic=statistic,
+        input=describe_input(image),
     )

@@ -13,13 +13,18 @@ the model. This module measures the series itself, never a model:
 - ``order_ratio``: the summed single-step change in the given order divided by its mean over random
   orders of the same images (about 1 for a scrambled series, small for an ordered one). It accepts
   series that return towards their start, e.g. a full turntable rotation, whose ``rho`` is low;
+- ``still_share``: the share of steps that change (almost) nothing, less than a tenth of the mean step
+  change: a knob that does nothing until a threshold shows as a run of still steps, even when the steps
+  after it are even (five identical images then five even steps: 44 % of the steps are still);
 - ``outside_change``: for an edit restricted to a region, the largest mean change outside the mask
   (0 by construction for :class:`~propgrad.interventions.region.Region`; reported so a reader can check).
 
 A series is **gradual** when it changes at all, no single step holds more than ``max_jump_share``
-(default 0.5: "most of the change in one step") of the change, and its change is monotone
-(``rho >= min_rho``, default 0.9) or, failing that, clearly ordered (``order_ratio <= max_order_ratio``,
-default 0.75).
+(default 0.5: "most of the change in one step") of the change, at most ``max_still_share`` of its steps are
+still (default 0.25: a slow start of one or two steps in ten passes, a quarter of the knob's range doing
+nothing does not; the single-jump rule alone let five or seven identical steps followed by even ones pass),
+and its change is monotone (``rho >= min_rho``, default 0.9) or, failing that, clearly ordered
+(``order_ratio <= max_order_ratio``, default 0.75).
 """
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ DEFAULT_MIN_RHO = 0.9
 DEFAULT_MAX_JUMP_SHARE = 0.5
 # A full turntable rotation in 36 frames gives about 0.55, any scrambled series about 1.
 DEFAULT_MAX_ORDER_RATIO = 0.75
+# At most this share of the steps may change (almost) nothing; a step is still below STILL of the mean step.
+DEFAULT_MAX_STILL_SHARE = 0.25
+STILL = 0.1
 # Below this mean Delta E over the whole series nothing visible changed (1 is a just noticeable difference).
 NO_CHANGE = 0.5
 # Images are compared at this longer side: Delta E means hardly move, and a 36-frame series stays cheap.
@@ -56,9 +64,11 @@ class GradualnessCriteria:
     min_rho: float = DEFAULT_MIN_RHO
     max_jump_share: float = DEFAULT_MAX_JUMP_SHARE
     max_order_ratio: float = DEFAULT_MAX_ORDER_RATIO
+    max_still_share: float = DEFAULT_MAX_STILL_SHARE
 
     def __post_init__(self):
-        for name, low, high in (("min_rho", -1, 1), ("max_jump_share", 0, 1), ("max_order_ratio", 0, 1)):
+        for name, low, high in (("min_rho", -1, 1), ("max_jump_share", 0, 1), ("max_order_ratio", 0, 1),
+                                ("max_still_share", 0, 1)):
             value = getattr(self, name)
             if not is_real_number(value) or not low <= value <= high:
                 raise ArgumentError(name, f"must be a number in [{low}, {high}], got {value!r}")
@@ -77,6 +87,7 @@ class Gradualness:
     gradual: bool
     reason: str
     criteria: GradualnessCriteria = field(default_factory=GradualnessCriteria)
+    still_share: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready figures (NaN becomes None)."""
@@ -84,7 +95,8 @@ class Gradualness:
             return None if v is None or not np.isfinite(v) else round(float(v), 6)
 
         return {"gradual": self.gradual, "reason": self.reason, "rho": num(self.rho),
-                "jump_share": num(self.jump_share), "order_ratio": num(self.order_ratio),
+                "jump_share": num(self.jump_share), "still_share": num(self.still_share),
+                "order_ratio": num(self.order_ratio),
                 "outside_change": num(self.outside_change),
                 "change": [round(float(v), 5) for v in self.change],
                 "step_change": [round(float(v), 5) for v in self.step_change]}
@@ -178,6 +190,8 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = float(spearmanr(np.arange(n), change).statistic) if np.ptp(change) > 0 else float("nan")
     jump_share = float(step_change.max() / total) if total > 0 else float("nan")
+    steps = step_change[1:]
+    still_share = float(np.mean(steps < STILL * steps.mean())) if total > 0 else float("nan")
     rng = np.random.default_rng(seed)
     orders = np.argsort(rng.random((_ORDERS, n)), axis=1)
     shuffled = pairwise[orders[:, :-1], orders[:, 1:]].sum(axis=1).mean()
@@ -191,12 +205,16 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
         step = int(step_change.argmax())
         reason = (f"{jump_share:.0%} of the change happens in one step (step {step - 1} -> {step}; "
                   f"limit {criteria.max_jump_share:.0%})")
+    elif still_share > criteria.max_still_share:
+        reason = (f"{still_share:.0%} of the steps change (almost) nothing (less than {STILL:.0%} of the mean step; "
+                  f"limit {criteria.max_still_share:.0%}): a knob that acts only past a threshold")
     elif not (rho >= criteria.min_rho) and not (order_ratio <= criteria.max_order_ratio):
         reason = (f"the change is not monotone (Spearman rho {rho:.2f} < {criteria.min_rho}) and the order "
                   f"is hardly smoother than a random one (ratio {order_ratio:.2f} > {criteria.max_order_ratio})")
     else:
         reason = ""
-    return Gradualness(change, step_change, rho, jump_share, order_ratio, outside, not reason, reason, criteria)
+    return Gradualness(change, step_change, rho, jump_share, order_ratio, outside, not reason, reason, criteria,
+                       still_share)
 
 
 def summary_line(results: Sequence[Gradualness]) -> str:

@@ -1,6 +1,8 @@
 """Loading and normalising user images: whatever comes in, an 8-bit RGB PIL image goes out."""
 from __future__ import annotations
 
+import hashlib
+
 import io
 import os
 from pathlib import Path
@@ -98,7 +100,34 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     if max(rgb.size) > max_side:
         rgb = rgb.copy()
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return rgb if rgb is not image else rgb.copy()
+    rgb = rgb if rgb is not image else rgb.copy()
+    if isinstance(image, (str, os.PathLike)):
+        remember_source(rgb, image)
+    elif isinstance(image, Image.Image) and SOURCE_KEY in image.info:
+        rgb.info[SOURCE_KEY] = image.info[SOURCE_KEY]
+    return rgb
+
+
+SOURCE_KEY = "propgrad_source"
+
+
+def remember_source(image: Image.Image, path) -> None:
+    """Note on the loaded ``image`` which file it came from (name and SHA-256): every report names its input."""
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return
+    image.info[SOURCE_KEY] = {"file": Path(path).name, "sha256": digest}
+
+
+def describe_input(image: Image.Image | None) -> dict | None:
+    """The input's file name and SHA-256 (see :func:`remember_source`), else a hash of its pixels; and its size."""
+    if image is None:
+        return None
+    source = dict(image.info.get(SOURCE_KEY) or {})
+    if not source:
+        source = {"pixels_sha256": hashlib.sha256(image.tobytes()).hexdigest()}
+    return {**source, "width": image.width, "height": image.height}
 
 
 def load_rgba(image, *, name: str = "patch", max_side: int = MAX_SIDE) -> Image.Image:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 PREDICTED = "predicted"
 ALL = "all"
-# The whole output vector as one score (total variation between neighbouring steps).
+# The whole output vector as one score (half the L1 norm of its central-difference gradient, per step).
 VECTOR = "vector"
 KEYWORDS = (PREDICTED, ALL, VECTOR)
 
@@ -65,3 +65,28 @@ def parse_outputs(value, known: Sequence[str] = ()):
     if not items:
         raise ArgumentError("outputs", "is empty: use 'predicted', 'all', 'vector', or comma-separated class names/indices")
     return [int(item) if item.isdigit() else item for item in items]
+
+
+def vector_selection(models: Sequence) -> tuple[dict, list[str]]:
+    """'vector' for every model with several outputs; a one-output model keeps its output, with a note.
+
+    The command line and the app both go through here, so they accept the same models for 'vector'.
+    """
+    selection, notes = {}, []
+    for model in models:
+        if len(model.output_names) > 1:
+            selection[model.name] = VECTOR
+        else:
+            selection[model.name] = None
+            notes.append(f"{model.name} returns one output ({model.output_names[0]}); 'vector' needs several, so "
+                         f"that output is scored for it.")
+    return selection, notes
+
+
+def outputs_for(value, models: Sequence) -> tuple[object, list[str]]:
+    """The outputs of interest ``value`` names for ``models`` (see :func:`parse_outputs`), and notes: 'vector'
+    becomes a per-model selection (:func:`vector_selection`)."""
+    parsed = parse_outputs(value, [name for model in models for name in model.output_names])
+    if parsed == VECTOR:
+        return vector_selection(models)
+    return parsed, []

@@ -27,11 +27,10 @@ def _format_value(value: float) -> str:
 
 
 def _score_label(score) -> str:
-    """How a score is called in a legend: E|∇| for the paper's statistic, else the chosen one's (issue 16)."""
+    """How a score is called in a legend: the statistic's one name (as in every table)."""
     from .score import GRADIENT, STATISTIC_LABELS
 
-    statistic = getattr(score, "statistic", GRADIENT)
-    return "E|∇|" if statistic == GRADIENT else STATISTIC_LABELS[statistic]
+    return STATISTIC_LABELS[getattr(score, "statistic", GRADIENT)]
 
 
 def _format_p(pvalue: float) -> str:

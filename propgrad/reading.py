@@ -1,37 +1,51 @@
 """A reading in plain words, beside the paper's numbers: what each model's output did, and whether it matters.
 
-The score E[|grad_X F|], the p-value and the flips stay as they are; a *reading* puts them into one of a
-few classes and one line a class can read ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker").
+The score, the p-value and the flips stay as they are; a *reading* puts them into one of a few classes and
+one line a class can read ("p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker").
 
-Classes, decided in this order for one output of one model (thresholds: :class:`Thresholds`)
----------------------------------------------------------------------------------------------
-``negligible`` *systematic but negligible*
-    significant (p <= alpha), but E[|grad_X F|] is below ``negligible`` (default 0.001: a tenth of a
-    percentage point per step): the shuffle test finds the trend, but the trend is too small to matter.
-``none`` *no measurable effect*
-    not significant and E[|grad_X F|] below ``negligible``.
-``abrupt`` *abrupt*
-    one step carries the change (a single step moves the output by at least ``jump`` and by at least
-    ``jump_share`` of all its movement), or the prediction flips without a systematic trend (p > alpha).
-``strong`` *strong and systematic*
-    significant and E[|grad_X F|] at least ``strong`` (default 0.01: one percentage point per step).
-``systematic`` *small but systematic*
-    significant, E[|grad_X F|] between ``negligible`` and ``strong``.
-``erratic`` *erratic, no systematic trend*
-    the output moves (E[|grad_X F|] at least ``negligible``) but not systematically, without one big step.
+Three things are read apart, each from what can tell it:
 
-The thresholds are in the output's own units (probabilities for classifiers). They live in ONE place:
-pass ``thresholds=Thresholds(...)`` to the functions here, replace the process-wide default with
-:func:`set_default_thresholds`, or set ``PROPGRAD_READING_THRESHOLDS="negligible=0.002, strong=0.02"`` in
-the environment (the command line and the app read it).
+- **size**, from the output's (mean) curve, so it means the same under every statistic: the change is the
+  curve's range (highest - lowest value); ``negligible`` below :attr:`Thresholds.negligible` (0.01 = one
+  percentage point in all), ``strong`` from :attr:`Thresholds.strong` (0.1), ``small`` between.
+- **shape**, from the curve too: ``steady rise`` / ``steady fall`` (little movement back), ``U-shaped`` /
+  ``hump-shaped`` (an extreme inside, both sides moving towards it), ``one dominant step`` (one step carries
+  at least :attr:`Thresholds.jump_share` of all the curve's movement), ``irregular``, ``flat``.
+- **systematic or not**, from the chosen statistic's shuffle test (p <= alpha).
+
+Classes, decided in this order, and the ranking tier each belongs to (:mod:`propgrad.ranking` orders rows by
+tier, then by the change):
+
+``abrupt`` (tier a) *abrupt*
+    one dominant step and a strong change. A curve that is flat but for one step has few distinct orders (a
+    jump at the last of 11 steps has 11), so no shuffle test can confirm it: the reading says so, and names
+    its evidence (the flip, or the jump).
+``strong`` (tier a) *strong and systematic*
+    a strong change that the test finds systematic.
+``flips`` (tier a) *... with a flip*
+    the prediction flips, without the two above (a flip on a steady curve is a flip on that curve).
+``systematic`` (tier b) *small but systematic*
+    a small change, significant.
+``erratic`` (tier c) *small / strong, not significant*
+    the output moved, not significantly, without a dominant step or a flip (the shape says whether it is
+    irregular or a steady trend the test did not confirm).
+``negligible`` (tier d) *systematic but negligible*
+    significant, but the change is negligible: the test finds the trend, the trend is too small to matter.
+``none`` (tier e) *no measurable effect*
+    a negligible change, not significant.
+
+The thresholds live in ONE place: pass ``thresholds=Thresholds(...)`` to the functions here, replace the
+process-wide default with :func:`set_default_thresholds`, or set ``PROPGRAD_READING_THRESHOLDS="negligible=0.02,
+strong=0.2"`` in the environment (the command line and the app read it). A result computes its readings once,
+when it is made (:attr:`propgrad.explain.Explanation.readings`); every table and file shows those.
 
 Examples
 --------
 >>> import numpy as np
->>> reading = read_curve(np.linspace(0.1, 0.9, 11), score=0.08, significant=True, flip_steps=[6],
+>>> reading = read_curve(np.linspace(0.1, 0.9, 11), significant=True, pvalue=0.0001, flip_steps=[6],
 ...                      values=np.linspace(0, 0.85, 11), property_name="darkening strength", output="cat")
 >>> reading.label, reading.text
-('strong and systematic', 'p(cat) 0.10 -> 0.90, flips at 51 % darker')
+('strong and systematic', 'p(cat) 0.10 -> 0.90, steady rise, flips at 51 % darker')
 """
 from __future__ import annotations
 
@@ -43,43 +57,52 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from .score import CORRELATION, DEFAULT_ALPHA, GRADIENT, predicted_class_names
+
 THRESHOLDS_ENV = "PROPGRAD_READING_THRESHOLDS"
 
-STRONG, SYSTEMATIC, NEGLIGIBLE = "strong", "systematic", "negligible"
-ABRUPT, ERRATIC, NONE = "abrupt", "erratic", "none"
-LABELS = {
-    STRONG: "strong and systematic",
-    SYSTEMATIC: "small but systematic",
-    NEGLIGIBLE: "systematic but negligible",
-    ABRUPT: "abrupt",
-    ERRATIC: "erratic, no systematic trend",
-    NONE: "no measurable effect",
+STRONG, ABRUPT, FLIPS = "strong", "abrupt", "flips"
+SYSTEMATIC, ERRATIC, NEGLIGIBLE, NONE = "systematic", "erratic", "negligible", "none"
+# The ranking tier of each class (a first): see :mod:`propgrad.ranking`.
+TIER_OF = {ABRUPT: "a", STRONG: "a", FLIPS: "a", SYSTEMATIC: "b", ERRATIC: "c", NEGLIGIBLE: "d", NONE: "e"}
+TIERS = {
+    "a": "the output really moved",
+    "b": "small but systematic",
+    "c": "moved, not significant",
+    "d": "systematic but negligible",
+    "e": "no measurable effect",
 }
+STEADY_RISE, STEADY_FALL, U_SHAPED, HUMP = "steady rise", "steady fall", "U-shaped", "hump-shaped"
+ONE_STEP, IRREGULAR, FLAT = "one dominant step", "irregular", "flat"
 # How many flips a line names before it says "and N more".
 _LISTED_FLIPS = 3
+# Shape rules: a steady curve moves at most this much more than its range in all (a little back and forth)...
+_STEADY_MOVEMENT = 1.25
+# ... and ends this share of its range away from where it started; a U's or a hump's sides each cover this
+# share of the range.
+_STEADY_NET, _SIDE = 0.8, 0.3
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where one class of reading ends and the next begins (output units; probabilities for classifiers).
+    """Where one size of change ends and the next begins (output units; probabilities for classifiers).
 
-    ``negligible``: E[|grad_X F|] below it is too small to matter (0.001 = 0.1 percentage point per step).
-    ``strong``: E[|grad_X F|] from it up is a strong effect (0.01 = one percentage point per step).
-    ``jump``: a single step moving the output by at least this much is a large jump ...
-    ``jump_share``: ... when it is also at least this share of all the output's movement (an abrupt change).
+    All are read on the output's curve, not on the statistic, so they mean the same under every statistic.
+    ``negligible``: a change (highest - lowest value) below it is too small to matter (0.01 = one point).
+    ``strong``: a change from it up is strong (0.1 = ten percentage points).
+    ``jump_share``: one step carrying at least this share of all the curve's movement is a dominant step.
     ``extreme``: a lowest or highest value beyond both the start and the end by more than this is named.
 
     Examples
     --------
-    >>> Thresholds(negligible=0.002).strong
-    0.01
-    >>> Thresholds.parse("strong=0.02, jump=0.3").jump
-    0.3
+    >>> Thresholds(negligible=0.02).strong
+    0.1
+    >>> Thresholds.parse("strong=0.2, jump_share=0.6").jump_share
+    0.6
     """
 
-    negligible: float = 0.001
-    strong: float = 0.01
-    jump: float = 0.2
+    negligible: float = 0.01
+    strong: float = 0.1
     jump_share: float = 0.5
     extreme: float = 0.05
 
@@ -96,7 +119,7 @@ class Thresholds:
 
     @classmethod
     def parse(cls, text: str, base: Thresholds | None = None) -> Thresholds:
-        """``"negligible=0.002, strong=0.02"`` -> Thresholds (unnamed fields keep ``base``'s or the defaults)."""
+        """``"negligible=0.02, strong=0.2"`` -> Thresholds (unnamed fields keep ``base``'s or the defaults)."""
         names = {item.name for item in fields(cls)}
         changes = {}
         for part in re.split(r"[,;\s]+", text.strip()):
@@ -134,11 +157,14 @@ def default_thresholds() -> Thresholds:
 
 @dataclass(frozen=True)
 class Reading:
-    """One output of one model, read: its class and one line of words, with the numbers behind them.
+    """One output of one model, read: its class, tier, shape and one line of words, with the numbers behind them.
 
-    ``kind`` is the class's key (``"strong"``, ``"abrupt"``...), ``label`` its words, ``text`` the line
-    ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"); ``start``, ``end``, ``low``, ``high`` (and their
-    steps) describe the (mean) curve; ``jump`` is its largest single-step change, at ``jump_step``.
+    ``kind`` is the class's key (``"strong"``, ``"abrupt"``...), ``label`` its words, ``tier`` its ranking
+    tier ("a" to "e"), ``size`` "negligible" / "small" / "strong", ``shape`` the curve's shape in words,
+    ``text`` the line ("p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"), ``evidence`` what
+    the class rests on ("the shuffle test cannot judge it ...; the flip at 85 % darker is the evidence");
+    ``start``, ``end``, ``low``, ``high`` (and their steps) describe the (mean) curve; ``jump`` is its
+    largest single-step change, at ``jump_step``.
     """
 
     model: str
@@ -156,22 +182,46 @@ class Reading:
     jump_step: int
     flip_steps: list[int] = field(default_factory=list)
     property_label: str | None = None
+    tier: str = "e"
+    size: str = "negligible"
+    shape: str = FLAT
+    significant: bool = False
+    pvalue: float | None = None
+    statistic: str = GRADIENT
+    evidence: str = ""
+    flipped: bool = False
+
+    @property
+    def change(self) -> float:
+        """How far the output moved: its highest minus its lowest value along the (mean) curve."""
+        return self.high - self.low
 
     @property
     def sentence(self) -> str:
-        """``"abrupt: p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"``."""
+        """``"abrupt: p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"``."""
         return f"{self.label}: {self.text}"
+
+    @property
+    def full(self) -> str:
+        """The sentence with its evidence, for a table's reading column."""
+        return f"{self.sentence} ({self.evidence})" if self.evidence else self.sentence
 
     @property
     def moved(self) -> bool:
         """Whether the output did anything worth naming (every class but the two negligible ones)."""
         return self.kind not in (NONE, NEGLIGIBLE)
 
+    @property
+    def tier_label(self) -> str:
+        return TIERS[self.tier]
+
     def to_dict(self) -> dict:
-        """For report.json: ``class`` (the key), ``label``, ``text`` and the curve's numbers."""
+        """For report.json: ``class`` (the key), ``label``, ``tier``, ``size``, ``shape``, ``change``, ``text``,
+        ``evidence`` and the curve's numbers."""
         numbers = {key: getattr(self, key) for key in ("start", "end", "low", "low_step", "high", "high_step", "jump",
                                                         "jump_step", "flip_steps")}
-        return {"class": self.kind, "label": self.label, "text": self.text,
+        return {"class": self.kind, "label": self.label, "tier": self.tier, "size": self.size, "shape": self.shape,
+                "change": round(self.change, 7), "text": self.text, "evidence": self.evidence,
                 **{key: round(value, 7) if isinstance(value, float) else value for key, value in numbers.items()}}
 
 
@@ -211,6 +261,8 @@ def describe_value(property_name: str, value: float, step: int) -> str:
     """
     name = property_name.strip()
     lower = name.lower()
+    if lower == "step":
+        return f"step {step}"
     if lower.startswith("darkening strength"):
         return f"{_percent(value)} darker"
     if lower.startswith("lightening strength"):
@@ -238,18 +290,95 @@ def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, whe
     return "flips " + ", ".join(parts) + (f" and {more} more times" if more > 0 else "")
 
 
-def read_curve(curve, *, score: float, significant: bool, flip_steps: Sequence[int] = (), values=None,
-               property_name: str = "step", output: str = "output", output_kind: str = "probability",
+def curve_shape(curve, jump_share: float = 0.5) -> str:
+    """The shape of a curve in words (see the module docstring), from the curve alone.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 1, 11)
+    >>> [curve_shape(y) for y in (t, 1 - t, (2 * t - 1) ** 2, np.r_[np.zeros(10), 1.0], np.full(11, 0.3))]
+    ['steady rise', 'steady fall', 'U-shaped', 'one dominant step', 'flat']
+    """
+    y = np.asarray(curve, dtype=np.float64).ravel()
+    span = float(np.ptp(y))
+    if span == 0:
+        return FLAT
+    steps = np.abs(np.diff(y))
+    movement = float(steps.sum())
+    if steps.max() >= jump_share * movement:
+        return ONE_STEP
+    start, end = float(y[0]), float(y[-1])
+    if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
+        return STEADY_RISE if end > start else STEADY_FALL
+    low, high = int(np.argmin(y)), int(np.argmax(y))
+    down, up = min(start, end) - y[low], y[high] - max(start, end)
+    if 0 < low < y.size - 1 and down >= _SIDE * span and movement <= _STEADY_MOVEMENT * (start + end - 2 * y[low]):
+        return U_SHAPED
+    if 0 < high < y.size - 1 and up >= _SIDE * span and movement <= _STEADY_MOVEMENT * (2 * y[high] - start - end):
+        return HUMP
+    return IRREGULAR
+
+
+def _size(change: float, limits: Thresholds) -> str:
+    return "negligible" if change < limits.negligible else ("strong" if change >= limits.strong else "small")
+
+
+def _p_words(pvalue: float | None) -> str:
+    return "the shuffle test" if pvalue is None else f"the shuffle test (p = {format_number(pvalue)})"
+
+
+def best_step_pvalue(steps: int, jump_step: int) -> float:
+    """The smallest p-value any shuffle test can give a curve that takes one value before ``jump_step`` and
+    another from it on: such a curve has only C(steps, jump_step) distinct orders, and the observed order
+    and its reverse score alike.
+
+    Examples
+    --------
+    >>> round(best_step_pvalue(11, 10), 3), round(best_step_pvalue(11, 5), 4)
+    (0.182, 0.0043)
+    """
+    return min(1.0, 2.0 / math.comb(steps, min(jump_step, steps - jump_step)))
+
+
+def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
+    """Where the prediction flips, for people: the class changes of one series, or how many series flip where.
+
+    Examples
+    --------
+    >>> from propgrad.score import prediction_flips
+    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
+    'step 1: cat -> dog; step 2: dog -> cat'
+    """
+    names = predicted_class_names(output_names)
+    if len(flips) == 1:
+        one = flips[0]
+        if not one.flipped:
+            return "no flip"
+        changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
+                   for step in one.flip_steps[:_LISTED_FLIPS]]
+        more = one.n_flips - _LISTED_FLIPS
+        return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
+    flipped = sum(f.flipped for f in flips)
+    if not flipped:
+        return f"no flip in {len(flips)} series"
+    steps = sorted({step for f in flips for step in f.flip_steps})
+    return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
+
+
+def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_steps: Sequence[int] = (),
+               values=None, property_name: str = "step", output: str = "output", output_kind: str = "probability",
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
-               thresholds: Thresholds | None = None, property_label: str | None = None) -> Reading:
-    """Read one output curve: its class (see the module docstring) and its line of words.
+               statistic: str = GRADIENT, alpha: float = DEFAULT_ALPHA, thresholds: Thresholds | None = None,
+               property_label: str | None = None) -> Reading:
+    """Read one output curve: its class, tier and shape (see the module docstring) and its line of words.
 
     Parameters
     ----------
     curve : array_like, shape (steps,)
         The output along the intervention (the mean curve when there are several series).
-    score, significant
-        E[|grad_X F|] and whether p <= alpha, as computed by :func:`propgrad.explain.explain`.
+    significant, pvalue, statistic, alpha
+        Whether the statistic's shuffle test found the trend (p <= alpha), its p-value, the statistic's name
+        and alpha, as computed by :func:`propgrad.explain.explain`: they decide systematic or not, nothing else.
     flip_steps : steps where the predicted class changes (of the first series, or of any series).
     values, property_name : the property value per step and its name, to say where things happen.
     output, output_kind, model : what the curve is, for the words ("p(cat)").
@@ -265,55 +394,100 @@ def read_curve(curve, *, score: float, significant: bool, flip_steps: Sequence[i
     changes = np.diff(y)
     jump_index = int(np.argmax(np.abs(changes)))
     jump = float(changes[jump_index])
-    moved = float(np.abs(changes).sum())
-    dominant = abs(jump) >= limits.jump and abs(jump) >= limits.jump_share * moved
     flip_steps = [int(step) for step in flip_steps]
     flipped = bool(flip_steps) or (flipped_series is not None and not flipped_series.startswith("0/"))
+    low_step, high_step = int(np.argmin(y)), int(np.argmax(y))
+    start, end = float(y[0]), float(y[-1])
+    size = _size(float(y[high_step] - y[low_step]), limits)
+    shape = curve_shape(y, limits.jump_share)
 
-    # 1. The class, in the documented order.
-    if score < limits.negligible:
-        kind = NEGLIGIBLE if significant else NONE
-    elif dominant or (flipped and not significant):
-        kind = ABRUPT
-    elif significant:
-        kind = STRONG if score >= limits.strong else SYSTEMATIC
-    else:
-        kind = ERRATIC
-
-    # 2. The words: start -> end, the extremes beyond them, the big step, the flips.
     def where(step: int) -> str:
         return describe_value(property_name, float(x[step]), step)
 
-    low_step, high_step = int(np.argmin(y)), int(np.argmax(y))
-    start, end = float(y[0]), float(y[-1])
+    # 1. The class, in the documented order.
+    if shape == ONE_STEP and size == "strong":
+        kind = ABRUPT
+    elif significant and size == "strong":
+        kind = STRONG
+    elif flipped:
+        kind = FLIPS
+    elif size == "negligible":
+        kind = NEGLIGIBLE if significant else NONE
+    else:
+        kind = SYSTEMATIC if significant else ERRATIC
+    if kind == ABRUPT:
+        label = "abrupt"
+    elif kind in (NEGLIGIBLE, NONE):
+        label = "systematic but negligible" if significant else "no measurable effect"
+    else:
+        label = {"strong": "strong", "small": "small", "negligible": "negligible"}[size]
+        label += (" and systematic" if size == "strong" else " but systematic") if significant else ", not significant"
+        if kind == ERRATIC and shape == IRREGULAR:
+            label += ", erratic"
+
+    # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
     parts = [f"{output_label(output, output_kind)} {_value(start)} -> {_value(end)}"]
+    if size == "negligible" and kind == NEGLIGIBLE:
+        parts[0] += f" (moves {format_number(y[high_step] - y[low_step])} in all)"
+    elif shape == ONE_STEP and size != "negligible":
+        parts[0] += " in one step"
+    elif shape not in (FLAT, IRREGULAR) and size != "negligible":
+        parts.append(shape)
     if y[low_step] < min(start, end) - limits.extreme:
         parts.append(f"lowest {_value(y[low_step])} at {where(low_step)}")
     if y[high_step] > max(start, end) + limits.extreme:
         parts.append(f"highest {_value(y[high_step])} at {where(high_step)}")
-    if dominant and jump_index + 1 not in flip_steps:  # a flip at that step says it already
+    if shape == ONE_STEP and size != "negligible" and jump_index + 1 not in flip_steps:  # a flip there says it
         parts.append(f"{'jumps' if jump > 0 else 'drops'} by {_value(abs(jump))} at {where(jump_index + 1)}")
     if flipped_series is not None:
         if flipped:
             parts.append(f"flips in {flipped_series} series")
     elif flip_steps:
         parts.append(_flips_words(flip_steps, predicted, where))
-    return Reading(model=model, output=output, kind=kind, label=LABELS[kind], text=", ".join(parts), start=start,
+
+    # 3. What the class rests on, where the label alone does not say it.
+    test = _p_words(pvalue)
+    if flipped_series is not None:
+        flip_evidence = f"the flips in {flipped_series} series are the evidence"
+    elif flip_steps:
+        flip_evidence = f"the flip at {where(flip_steps[0])} is the evidence"
+    else:
+        flip_evidence = f"the {'jump' if jump > 0 else 'drop'} of {_value(abs(jump))} is the evidence"
+    if kind == ABRUPT:
+        best = best_step_pvalue(y.size, jump_index + 1)
+        if significant:
+            evidence = f"one step carries the change; {test} finds it systematic"
+        elif best > alpha:
+            evidence = (f"one step carries the change: {test} cannot judge it, a step this close to the end "
+                        f"leaves too few orders (at best p = {format_number(best)}); {flip_evidence}")
+        else:
+            evidence = f"one step carries the change; {test} does not confirm it; {flip_evidence}"
+    elif statistic == CORRELATION and not significant and shape in (U_SHAPED, HUMP):
+        evidence = f"the correlation cannot see a {shape.split('-')[0]} shape: it measures steady trends only"
+        evidence += f"; {flip_evidence}" if flipped else ""
+    elif kind == FLIPS and not significant:
+        evidence = f"{test} finds no systematic trend; {flip_evidence}"
+    elif kind == NEGLIGIBLE:
+        evidence = f"{test} finds the trend, but it is too small to matter"
+    else:
+        evidence = ""
+    return Reading(model=model, output=output, kind=kind, label=label, text=", ".join(parts), start=start,
                    end=end, low=float(y[low_step]), low_step=low_step, high=float(y[high_step]), high_step=high_step,
-                   jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label)
+                   jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label,
+                   tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
+                   pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
+                   flipped=flipped)
 
 
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
                 property_label: str | None = None) -> Reading:
     """Read one :class:`~propgrad.explain.OutputScore` of one model of an :class:`~propgrad.explain.Explanation`."""
-    from .score import predicted_class_names  # the predicted classes' names, as report.json gives them
-
     mean, _ = model.mean_curve(score.index)
     several = len(model.flips) > 1
     names = predicted_class_names(model.output_names)
     first = model.flips[0]
     return read_curve(
-        mean, score=score.score, significant=score.significant,
+        mean, significant=score.significant, pvalue=score.pvalue, statistic=score.statistic, alpha=explanation.alpha,
         flip_steps=[] if several else first.flip_steps, values=explanation.values,
         property_name=explanation.property_name, output=score.output, output_kind=model.output_kind, model=model.name,
         predicted=None if several else [names[int(i)] for i in first.predicted],
@@ -323,18 +497,19 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
 
 def read_explanation(explanation, thresholds: Thresholds | None = None,
                      property_label: str | None = None) -> list[Reading]:
-    """One reading per model and output of interest, in the order of :func:`propgrad.report.summary_rows`."""
+    """One reading per model and output of interest, in the order of :func:`propgrad.export.explanation.summary_rows`.
+
+    An explanation made by :func:`propgrad.explain.explain` carries these already
+    (:attr:`~propgrad.explain.Explanation.readings`); this reads it again, e.g. with other thresholds.
+    """
     return [read_output(explanation, model, score, thresholds=thresholds, property_label=property_label)
             for model in explanation.models for score in model.scores]
 
 
-def read_comparison(comparison, thresholds: Thresholds | None = None) -> list[Reading]:
-    """One reading per entry of ``comparison.scores`` (ranked rows), in that order."""
-    readings = {}
-    for name, explanation in comparison.explanations.items():
-        for reading in read_explanation(explanation, thresholds, property_label=name):
-            readings[(name, reading.model, reading.output)] = reading
-    return [readings[(entry.property, entry.model, entry.output)] for entry in comparison.scores]
+def read_comparison(comparison) -> list[Reading]:
+    """One reading per entry of ``comparison.scores`` (ranked rows), in that order: the ones each
+    property's explanation made."""
+    return [entry.reading for entry in comparison.scores]
 
 
 def _joined(items: Sequence[str]) -> str:
@@ -387,7 +562,7 @@ def paragraph(readings: Sequence[Reading]) -> str:
         groups.setdefault(reading.property_label, []).append(reading)
     sentences = []
     for name, group in groups.items():
-        moved = [f"{who(r)} ({r.sentence})" for r in group if r.moved]
+        moved = [f"{who(r)} ({r.full})" for r in group if r.moved]
         still = [who(r) for r in group if not r.moved]
         if name is None:  # one property: the models are the subjects
             sentence = (_joined(moved) if moved else "no model moved measurably")

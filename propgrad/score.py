@@ -1,4 +1,4 @@
-"""Property gradient, shuffle test, step correlation and prediction flips (numpy; scikit-learn for one statistic).
+"""Property gradient, shuffle test, step correlation and prediction flips (numpy, scipy for one statistic).
 
 Conventions follow Penzel & Denzler (WACV 2026): outputs are ordered along the intervention, step 0 is
 the unedited image, the score is the mean of ``|np.gradient(y)|`` with unit spacing, and its
@@ -11,9 +11,8 @@ The statistic is a choice (the authors' code offers the same three):
 - ``"correlation"``: |Pearson r| between the step index and the output. It sees monotone trends only (a U
   shape has r near 0), is blind to the size of the change (a 0.001 ramp scores 1) and tested one-sided
   ("greater"): only a larger |r| than shuffles is evidence of a dependence.
-- ``"mutual-information"``: a KSG estimate of I(step; output) in nats (scikit-learn's
-  ``mutual_info_regression``, k = 3). It sees any dependence, monotone or not, also blind to the size;
-  one-sided too. Its null costs about steps**2 operations per permutation and output, see
+- ``"mutual-information"``: a KSG estimate of I(step; output) in nats (k = 5 neighbours, as the authors'
+  code computes it). It sees any dependence, monotone or not, also blind to the size; one-sided too. Its null costs about steps**2 operations per permutation and output, see
   :mod:`propgrad.statistics`.
 """
 from __future__ import annotations
@@ -37,7 +36,15 @@ STATISTICS = (GRADIENT, CORRELATION, MUTUAL_INFORMATION)
 # Which side of the null is evidence, per statistic (see the module docstring).
 DEFAULT_ALTERNATIVE = {GRADIENT: "two-sided", CORRELATION: "greater", MUTUAL_INFORMATION: "greater"}
 # How each statistic is called in tables and figures.
-STATISTIC_LABELS = {GRADIENT: "E[|grad|]", CORRELATION: "|r|", MUTUAL_INFORMATION: "MI (nats)"}
+STATISTIC_LABELS = {GRADIENT: "E[|grad_X F|]", CORRELATION: "|r|", MUTUAL_INFORMATION: "MI (nats)"}
+# One sentence per statistic saying how to read its number, for the tables' legends.
+STATISTIC_MEANING = {
+    GRADIENT: "E[|grad_X F|] = 0.01 means the output moves one percentage point per step on average.",
+    CORRELATION: "|r| is the Pearson correlation of the output with the step (1: a perfectly steady trend, "
+                 "whatever its size; blind to U shapes).",
+    MUTUAL_INFORMATION: "MI is the mutual information of the output and the step in nats (KSG, 5 neighbours): any "
+                        "dependence, whatever its size.",
+}
 # Bounds the (permutations, steps, outputs) block gathered at once to about 8 MB of float64 (cache-sized
 # blocks are also faster).
 _BLOCK_ELEMENTS = 1_000_000
@@ -175,32 +182,28 @@ def _random_keys(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
     return rng.random(size, dtype=keys)
 
 
-def statistic_scores(series: np.ndarray, statistic: str = GRADIENT, seed: int = 0) -> np.ndarray:
-    """The observed statistic of every series and output: (series, steps, k) -> (series, k).
-
-    ``seed`` fixes the tie-breaking noise of the mutual information (scikit-learn's ``random_state``).
-    """
+def statistic_scores(series: np.ndarray, statistic: str = GRADIENT) -> np.ndarray:
+    """The observed statistic of every series and output: (series, steps, k) -> (series, k)."""
     if statistic == GRADIENT:
         return _gradient_magnitude(series)
     from . import statistics
 
     if statistic == CORRELATION:
         return statistics.correlation_scores(series)
-    return statistics.mutual_information_scores(series, seed=seed)
+    return statistics.mutual_information_scores(series)
 
 
 def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Generator,
-                      statistic: str = GRADIENT, seed: int = 0) -> np.ndarray:
+                      statistic: str = GRADIENT) -> np.ndarray:
     """Scores of ``n_permutations`` shuffles of ``series`` (series, steps, k) -> (n_permutations, k).
 
     Each permutation reorders the steps of every series independently (one shared order across the
     k outputs of a series, as shuffling the images would), and the score is averaged over series.
     Work is done in blocks of permutations so memory stays bounded for long series and many outputs;
     the random keys are drawn in order in this thread, so the result does not depend on the threads.
-    ``seed`` is the mutual information's tie-breaking noise (as for :func:`statistic_scores`).
     """
     if statistic != GRADIENT:
-        return _other_null(series, n_permutations, rng, statistic, seed)
+        return _other_null(series, n_permutations, rng, statistic)
     n_series, steps, k = series.shape
     null = np.zeros((n_permutations, k))
     use_table = 2 * steps * steps * k * n_series <= _TABLE_ELEMENTS
@@ -233,16 +236,12 @@ def null_distribution(series: np.ndarray, n_permutations: int, rng: np.random.Ge
     return null / n_series
 
 
-def _other_null(series: np.ndarray, n_permutations: int, rng: np.random.Generator, statistic: str,
-                seed: int) -> np.ndarray:
+def _other_null(series: np.ndarray, n_permutations: int, rng: np.random.Generator, statistic: str) -> np.ndarray:
     """The null of the correlation or the mutual information: the same shuffles, drawn block by block."""
     from . import statistics
 
     n_series, steps, k = series.shape
     null = np.zeros((n_permutations, k))
-    if statistic == MUTUAL_INFORMATION:
-        prepared = [statistics.prepare_ksg(one, seed) for one in series]
-        constant = [np.ptp(one, axis=0) == 0 for one in series]
     block = max(1, _BLOCK_ELEMENTS // (steps * k))
     for start in range(0, n_permutations, block):
         stop = min(start + block, n_permutations)
@@ -251,8 +250,7 @@ def _other_null(series: np.ndarray, n_permutations: int, rng: np.random.Generato
             if statistic == CORRELATION:
                 null[start:stop] += statistics.correlation_block(series[s], orders)
             else:
-                index, outputs = prepared[s]
-                null[start:stop] += statistics.ksg_block(index, outputs, orders, constant[s])
+                null[start:stop] += statistics.ksg_block(series[s], orders)
     return null / n_series
 
 
@@ -321,9 +319,8 @@ def permutation_test(
     series = _as_series(outputs)
     if series.ndim == 2:
         series = series[None]
-    seed = int(generator.integers(2**31)) if statistic == MUTUAL_INFORMATION else 0
-    observed = statistic_scores(series, statistic, seed).mean(axis=0)
-    null = null_distribution(series, int(n_permutations), generator, statistic, seed)
+    observed = statistic_scores(series, statistic).mean(axis=0)
+    null = null_distribution(series, int(n_permutations), generator, statistic)
     pvalue = _pvalue(observed, null, alternative)
     if one_dimensional:
         return PermutationTestResult(float(observed[0]), float(pvalue[0]), null[:, 0], alternative, int(n_permutations))

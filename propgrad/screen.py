@@ -18,9 +18,15 @@ What makes a screen of N properties cheaper than N :func:`~propgrad.explain.expl
 
 Every (property, model, output) test is one member of the family whose p-values are adjusted together,
 with Benjamini-Hochberg (false discovery rate, ``scipy.stats.false_discovery_control``) by default or Holm
-(family-wise error rate) on request. Rows significant after adjustment come first, largest score first (a
-tiny but perfectly regular change can earn the smallest p-value and still say little); the others follow by
-adjusted p-value.
+(family-wise error rate) on request.
+
+Rows are ranked by what the output really did, not by p (:mod:`propgrad.ranking`): tier a (the output of
+interest's mean curve moved strongly and systematically, or in one dominant step, or the prediction flips),
+then b (small but systematic), c (moved, not significant), d (systematic but negligible), e (no measurable
+effect); within a tier, by the change (the mean curve's highest minus lowest value). A perfectly smooth 1e-6
+drift earns the smallest p-value a shuffle test can give, and a single late jump that flips the prediction
+cannot be judged by any shuffle test; ranking by p put the first above the second. Every row carries its
+reading (:mod:`propgrad.reading`), made once with the property's explanation, and its p and adjusted p.
 """
 from __future__ import annotations
 
@@ -41,11 +47,13 @@ from .explain import (
     _resolve_outputs,
     score_outputs,
 )
-from .images import load_image
+from .images import describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
 from .models.base import PROBABILITY, Model
+from .ranking import ranked
+from .reading import Reading, flips_text
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 
 WHOLE = "whole image"
@@ -60,10 +68,10 @@ APP_LIMIT = 40
 
 @dataclass(frozen=True)
 class ScreenRow:
-    """One property x model x output of interest, ranked.
+    """One property x model x output of interest, ranked (:func:`propgrad.ranking.rank_key`).
 
-    ``reading`` is left empty here: a plain-words reading of the row is filled in by
-    :mod:`propgrad.reading` where that exists.
+    ``change`` is how far the output's mean curve moved (highest - lowest value), ``tier`` the ranking tier
+    ("a" to "e") and ``reading`` the property explanation's reading of this model and output.
     """
 
     rank: int
@@ -80,7 +88,9 @@ class ScreenRow:
     significant_adjusted: bool  # the adjusted p-value <= alpha
     flipped: bool
     flips: str
-    reading: str | None = None
+    reading: Reading
+    change: float
+    tier: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,13 @@ class Screen:
     seed: int | None
     skipped: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
+    input: dict | None = None  # the input's file name and SHA-256, and size
+
+    @property
+    def models(self) -> list[str]:
+        """Model names in the order given."""
+        return [model.name for model in next(iter(self.explanations.values())).models]
 
     @property
     def properties(self) -> list[str]:
@@ -298,7 +315,7 @@ def screen(
     limit: int | None = None,
     progress: ProgressFn = no_progress,
 ) -> Screen:
-    """Test many candidate properties of ``image`` at once and rank them (significant after adjustment, by score).
+    """Test many candidate properties of ``image`` at once and rank them by what the output did (see the module).
 
     Parameters
     ----------
@@ -414,44 +431,36 @@ def screen(
     explanations = {
         name: Explanation(intervention=name, property_name=group[0].property_name, series=group,
                           models=[per_model[name][m.name] for m in models], n_permutations=int(n_permutations),
-                          alpha=float(alpha), seed=seed, statistic=statistic)
+                          alpha=float(alpha), seed=seed, statistic=statistic, input=describe_input(image))
         for name, group in series.items()
     }
 
-    # 5. The table: adjusted together, ranked by adjusted p, then by score.
+    # 5. The table: adjusted together, ranked by tier, then by the change (propgrad.ranking).
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
     notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),
-                  notes=notes)
+                  notes=notes, outputs_of_interest=outputs_of_interest, input=describe_input(image))
 
 
 def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], statistic: str, adjustment: str,
           alpha: float) -> list[ScreenRow]:
-    from .report import flips_text
-
-    raw = [(candidate, model, score) for candidate in candidates
-           for model in explanations[candidate.name].models for score in model.scores]
-    adjusted = adjust_pvalues([score.pvalue for _, _, score in raw], adjustment)
-    # Significant rows first, largest effect first: a tiny but perfectly regular change (1e-6 per step on a
-    # saturated output) earns the smallest p-value yet says little about what the model uses. Then the
-    # rest, by adjusted p-value.
-    def key(i):
-        significant = adjusted[i] <= alpha
-        return (not significant, -raw[i][2].score if significant else adjusted[i], -raw[i][2].score)
-
-    order = sorted(range(len(raw)), key=key)
+    raw = [(candidate, model, score, explanations[candidate.name].reading(model.name, score.output))
+           for candidate in candidates for model in explanations[candidate.name].models for score in model.scores]
+    adjusted = adjust_pvalues([score.pvalue for _, _, score, _ in raw], adjustment)
+    order = ranked(range(len(raw)), lambda i: raw[i][3])
     rows = []
     for rank, i in enumerate(order, start=1):
-        candidate, model, score = raw[i]
+        candidate, model, score, reading = raw[i]
         rows.append(ScreenRow(
             rank=rank, property=candidate.name, edit=candidate.edit, region=candidate.region, model=model.name,
             output=score.output, statistic=statistic, score=score.score, pvalue=score.pvalue,
             pvalue_adjusted=float(adjusted[i]), significant=score.significant,
             significant_adjusted=bool(adjusted[i] <= alpha), flipped=any(f.flipped for f in model.flips),
-            flips=flips_text(model.flips, model.output_names)))
+            flips=flips_text(model.flips, model.output_names), reading=reading, change=reading.change,
+            tier=reading.tier))
     return rows
 
 

@@ -36,14 +36,17 @@ def screen_call(progress, **overrides):
     return screen_tab.run_screen(**args, progress=progress)
 
 
-def test_screen_ranks_twenty_properties_with_adjusted_p(progress):
+def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     summary, table, figure, bundle = screen_call(progress)
     assert "**22 properties** screened" in summary and "Benjamini-Hochberg" in summary
+    assert summary.startswith("**The answer.** dark-cats bias") or "**The answer.**" in summary
     assert len(table) == 22 and [row[0] for row in table] == list(range(1, 23))
-    assert {row[1] for row in table} >= {"object: darken", "background: darken", "whole image: rotation"}
+    assert {row[2] for row in table} >= {"object: darken", "background: darken", "whole image: rotation"}
+    assert [row[1] for row in table] == sorted(row[1] for row in table)  # tiers a..e in order
+    assert all(row[7] for row in table)  # every row has a reading
     assert Path(figure).is_file() and progress.calls
     with zipfile.ZipFile(bundle) as archive:
-        assert sorted(archive.namelist()) == ["report.html", "screen.csv", "screen.json", "screen.png"]
+        assert sorted(archive.namelist()) == ["report.html", "screen.csv", "screen.json", "screen.png"]  # one model
         data = json.loads(archive.read("screen.json"))
     assert len(data["table"]) == 22 and all(0 < row["pvalue_adjusted"] <= 1 for row in data["table"])
 
@@ -51,7 +54,7 @@ def test_screen_ranks_twenty_properties_with_adjusted_p(progress):
 def test_screen_vector_and_statistic(progress):
     _, table, _, bundle = screen_call(progress, edits=["darken"], outputs="vector", adjustment=list(
         screen_tab.ADJUSTMENT_CHOICES)[1])
-    assert {row[3] for row in table} == {"vector (all 2 outputs)"}
+    assert {row[4] for row in table} == {"vector (all 2 outputs)"}
     _, table, _, bundle = screen_call(progress, edits=["darken"], statistic="correlation")
     with zipfile.ZipFile(bundle) as archive:
         assert json.loads(archive.read("screen.json"))["statistic"] == "correlation"

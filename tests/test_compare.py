@@ -9,9 +9,10 @@ from scipy.stats import false_discovery_control
 
 from propgrad.cli import main
 from propgrad.compare import PropertyComparison, compare_properties, region_comparison
-from propgrad.compare_report import table_row, write_comparison
+from propgrad.export.comparison import table_row, write_comparison
 from propgrad.interventions import ParametricEdit, Region
 from propgrad.models.registry import register_model, unregister_model
+from propgrad.ranking import rank_key
 
 
 class LeftBrightness:
@@ -56,12 +57,13 @@ def comparison(image, halves):
                               n_permutations=2000, seed=0)
 
 
-def test_one_explanation_per_property_ranked_by_score(comparison):
+def test_one_explanation_per_property_ranked_by_what_the_output_did(comparison):
     assert isinstance(comparison, PropertyComparison)
     assert list(comparison.explanations) == ["right half: darken", "left half: darken", "everything: lighten"]
     assert comparison.properties[0] == "left half: darken"  # the only one that darkens what the model looks at
-    best = [np.mean([s.score for s in comparison.scores if s.property == p]) for p in comparison.properties]
-    assert best == sorted(best, reverse=True)
+    best = [min(rank_key(s.reading) for s in comparison.scores if s.property == p) for p in comparison.properties]
+    assert best == sorted(best)
+    assert comparison.score("left half: darken", "left eye").tier == "a"
     assert [s.property for s in comparison.scores] == [p for p in comparison.properties for _ in range(2)]
     left = comparison.score("left half: darken", "left eye")
     right = comparison.score("right half: darken", "left eye")
@@ -86,12 +88,13 @@ def test_same_seed_for_every_property_gives_the_same_null(comparison):
     np.testing.assert_array_equal(nulls[0], nulls[1])
 
 
-def test_table_has_one_row_per_property_and_five_columns_per_model(comparison):
+def test_table_has_one_row_per_property_and_six_columns_per_model(comparison):
     headers, rows = comparison.table()
-    assert headers[0] == "property" and len(headers) == 1 + 5 * 2
-    assert headers[1:6] == ["left eye: E[|grad|]", "left eye: p", "left eye: p (BH)", "left eye: S", "left eye: F"]
+    assert headers[0] == "property" and len(headers) == 1 + 6 * 2
+    assert headers[1:7] == ["left eye: change", "left eye: E[|grad_X F|]", "left eye: p", "left eye: p (BH)",
+                            "left eye: S", "left eye: F"]
     assert [row[0] for row in rows] == comparison.properties
-    assert rows[0][4:6] == [True, True]
+    assert rows[0][5:7] == [True, True]
 
 
 @pytest.mark.slow

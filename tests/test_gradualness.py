@@ -98,7 +98,7 @@ def test_same_inputs_same_figures():
 
 @pytest.mark.slow
 def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
-    from propgrad import report
+    from propgrad.export import explanation as report
 
     frames = _frames()
     order = np.random.default_rng(0).permutation(len(frames))
@@ -110,3 +110,20 @@ def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
         assert data["all_series_gradual"] == result.gradual == data["series_gradualness"][0]["gradual"]
         assert written["gradualness"].is_file()
         assert summary_line(result.gradualness).startswith("gradual: ")
+
+
+def _grey_steps(levels):
+    return [Image.new("RGB", (8, 8), (int(v), int(v), int(v))) for v in levels]
+
+
+@pytest.mark.parametrize("levels, gradual", [
+    (np.linspace(0, 200, 10), True),                            # even steps
+    (np.r_[np.full(5, 20), np.linspace(40, 200, 5)], False),     # five identical steps, then five even ones
+    (np.r_[np.full(7, 20), np.linspace(60, 200, 3)], False),     # seven identical, then three
+    (np.r_[20, 20, np.linspace(40, 200, 8)], True),              # one still step in ten: a slow start passes
+])
+def test_a_threshold_knob_shows_as_still_steps(levels, gradual):
+    result = assess(_grey_steps(levels))
+    assert result.gradual is gradual, (result.reason, result.still_share)
+    if not gradual:
+        assert "change (almost) nothing" in result.reason and result.still_share > 0.25

@@ -5,6 +5,7 @@ The pages are opened in Chromium (offline) by tests/test_report_browser.py; here
 from __future__ import annotations
 
 import html
+import json
 import re
 import warnings
 from pathlib import Path
@@ -14,9 +15,11 @@ import pytest
 from PIL import Image
 
 import propgrad as pg
-from propgrad import html_report, plots, report
+from propgrad import plots
+from propgrad.export import explanation as report
+from propgrad.export import html as html_report
 from propgrad.compare import compare_properties
-from propgrad.compare_report import write_comparison
+from propgrad.export.comparison import write_comparison
 from propgrad.interventions import InterventionSeries, ParametricEdit
 from propgrad.study import run_images
 
@@ -87,8 +90,8 @@ def test_the_table_shows_each_rows_reading(explanation, tmp_path):
     from propgrad.reading import read_explanation
 
     page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
-    sentence = read_explanation(explanation)[0].sentence
-    assert "<th>reading</th>" in page and f"<td>{html.escape(sentence)}</td>" in page
+    sentence = read_explanation(explanation)[0].full
+    assert "<th>reading</th>" in page and f'data-label="reading">{html.escape(sentence)}</td>' in page
 
 
 def test_cells_and_missing_files():
@@ -108,7 +111,7 @@ def test_comparison_page_holds_every_property(tmp_path):
     page = paths["html"].read_text()
     assert_self_contained(page)
     assert ">Ranked properties</h2>" in page and ">darker</h2>" in page and ">bluer</h2>" in page
-    assert "pvalue_adjusted" in page
+    assert "adjusted p" in page and "pvalue_adjusted" not in page and "{'class'" not in page  # words, not keys or dicts
     # comparison.png, and per property: input, strip, null.
     assert page.count('src="data:image/png;base64,') == 1 + 2 * 3
     assert all((tmp_path / folder / "report.html").is_file() for folder in
@@ -141,3 +144,22 @@ def test_study_page_names_a_failed_figure(tmp_path, monkeypatch):
     page = study.paths["report.html"].read_text()
     assert "Score vs prediction flips: missing" in page and "ValueError: cannot scatter" in page
     assert page.count('src="data:image/png;base64,') == 1
+
+
+def test_reports_name_the_input_file_and_its_sha256(tmp_path):
+    import hashlib
+
+    from propgrad.paths import ASSETS
+
+    path = ASSETS / "examples" / "chelsea.jpg"
+    import propgrad as pg
+
+    result = pg.explain(path, ParametricEdit("darken", steps=4), [Redness()], n_permutations=50)
+    paths = report.write_report(result, tmp_path, figures=())
+    data = json.loads(paths["json"].read_text())
+    assert data["input"]["file"] == "chelsea.jpg"
+    assert data["input"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert data["input"]["sha256"] in paths["html"].read_text()
+    in_memory = pg.explain(Image.new("RGB", (24, 16)), ParametricEdit("darken", steps=4), [Redness()],
+                           n_permutations=50)
+    assert "pixels_sha256" in report.to_dict(in_memory)["input"]

@@ -301,7 +301,7 @@ def test_model_returning_wrong_shape_or_nan_is_reported():
 def test_reports_round_trip(tmp_path):
     import json
 
-    from propgrad import report
+    from propgrad.export import explanation as report
 
     result = pg.explain(_photo(), pg.PatchBlend([_patch(), _patch()], steps=5), [MeanColourModel(), TinyTorchModel()],
                         n_permutations=200)
@@ -325,7 +325,7 @@ def test_reports_round_trip(tmp_path):
 @pytest.mark.slow
 def test_review_edge_cases(tmp_path):
     """Cases a review found: non-RGB inputs, values that travel with sorted frames, many outputs drawn."""
-    from propgrad import report
+    from propgrad.export import explanation as report
 
     for mode in ("L", "RGBA", "P", "I;16"):
         image = _photo().convert("L").convert(mode) if mode == "I;16" else _photo().convert(mode)

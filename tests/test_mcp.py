@@ -105,7 +105,7 @@ def test_each_tool_answers_json_and_images(server, tool, arguments, kind, n_imag
     assert document["links"]["download"].startswith(server) and document["links"]["download"].endswith(".zip")
     if kind != "screen":
         assert {"strip", "curves"} <= set(document["links"])
-        assert document["rows"][0]["reading"]["label"]  # the row's reading in words, with its numbers
+        assert document["rows"][0]["reading"]  # the row's reading in words, with its evidence
         assert document["settings"]["models"]  # what reproduces the run
     if kind == "explanation":
         assert "models[].output_names" in document["omitted"]  # ImageNet's 1000 names stay in the zip

@@ -16,66 +16,94 @@ DARKEN = "darkening strength (0 = original, 1 = full)"
 VALUES = np.linspace(0, 0.85, 11)
 
 
-def read(curve, thresholds=None, alpha=0.01):
-    """The reading of p(cat) following ``curve``, with the score, p-value and flips the package computes."""
+def read(curve, thresholds=None, alpha=0.01, statistic="gradient"):
+    """The reading of p(cat) following ``curve``, with the p-value and flips the package computes."""
     curve = np.asarray(curve, dtype=float)
-    test = permutation_test(curve, n_permutations=2000, rng=0)
+    test = permutation_test(curve, n_permutations=2000, rng=0, statistic=statistic)
     flips = prediction_flips(np.stack([1 - curve, curve], axis=1))
-    return read_curve(curve, score=test.statistic, significant=test.pvalue <= alpha, flip_steps=flips.flip_steps,
-                      values=VALUES, property_name=DARKEN, output="cat",
+    return read_curve(curve, significant=test.pvalue <= alpha, pvalue=test.pvalue, statistic=statistic,
+                      alpha=alpha, flip_steps=flips.flip_steps, values=VALUES[:len(curve)] if len(curve) <= 11
+                      else None, property_name=DARKEN if len(curve) <= 11 else "step", output="cat",
                       predicted=[["dog", "cat"][i] for i in flips.predicted], thresholds=thresholds)
 
 
 def test_a_ramp_is_strong_and_systematic_and_says_where_it_flips():
     result = read(np.linspace(0.05, 0.95, 11))
-    assert result.kind == reading.STRONG and result.label == "strong and systematic"
-    assert result.text == "p(cat) 0.05 -> 0.95, flips to cat at 51 % darker"
+    assert result.kind == reading.STRONG and result.label == "strong and systematic" and result.tier == "a"
+    assert result.text == "p(cat) 0.05 -> 0.95, steady rise, flips to cat at 51 % darker"
     assert result.sentence.startswith("strong and systematic: p(cat) 0.05")
+    assert result.shape == reading.STEADY_RISE and result.change == pytest.approx(0.9)
 
 
-def test_a_step_is_abrupt_and_names_the_step():
+def test_a_late_step_is_abrupt_and_says_the_test_cannot_judge_it():
     curve = np.r_[np.full(10, 1e-6), 0.63]  # the dark-cats model on chelsea's fur: a cat only at 85 % darker
     result = read(curve)
-    assert result.kind == reading.ABRUPT
-    assert result.text == "p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"
+    assert result.kind == reading.ABRUPT and result.tier == "a" and not result.significant
+    assert result.text == "p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"
     assert result.jump_step == 10 and result.jump == pytest.approx(0.63 - 1e-6)
+    assert "one step carries the change" in result.evidence and "cannot judge it" in result.evidence
+    assert "the flip at 85 % darker is the evidence" in result.evidence
 
 
 def test_a_step_without_a_flip_says_how_far_it_jumps():
     result = read(np.r_[np.full(6, 0.6), np.full(5, 0.95)])
-    assert result.kind == reading.ABRUPT  # systematic (one step, in order), but one step carries it all
-    assert "jumps by 0.35 at step 6" not in result.text and "jumps by 0.35 at 51 % darker" in result.text
+    assert result.kind == reading.ABRUPT  # one step carries it all
+    assert "jumps by 0.35 at 51 % darker" in result.text
 
 
-def test_noise_is_erratic_not_significant():
+def test_noise_is_not_significant_and_erratic():
     rng = np.random.default_rng(3)
-    result = read(0.3 + 0.05 * rng.standard_normal(11))
-    assert result.kind == reading.ERRATIC and result.label == "erratic, no systematic trend"
+    result = read(0.3 + 0.01 * rng.standard_normal(11))
+    assert result.kind == reading.ERRATIC and result.label == "small, not significant, erratic"
+    assert result.tier == "c" and result.shape == reading.IRREGULAR
     assert "flips" not in result.text
 
 
-def test_noise_that_flips_is_abrupt():
+def test_noise_that_flips_is_a_flip_not_abrupt():
     result = read([0.45, 0.55, 0.44, 0.56, 0.45, 0.54, 0.46, 0.55, 0.44, 0.56, 0.45])
-    assert result.kind == reading.ABRUPT
+    assert result.kind == reading.FLIPS and result.tier == "a" and result.shape == reading.IRREGULAR
     assert "and 7 more times" in result.text and "back to dog" in result.text
+    assert "finds no systematic trend" in result.evidence
+
+
+def test_a_steady_decline_is_never_abrupt():
+    # The dark-dogs model, background darkened: p(cat) 0.99 -> 0.48, one flip, p around 0.02.
+    curve = np.r_[0.99, 0.985, 0.97, 0.94, 0.9, 0.83, 0.75, 0.66, 0.58, 0.52, 0.48]
+    result = read(curve, alpha=1e-9)  # not significant at this alpha
+    assert result.shape == reading.STEADY_FALL and result.kind == reading.FLIPS
+    assert result.label == "strong, not significant" and "steady fall" in result.text
+    assert "flips to dog" in result.text
+    assert read(curve).label == "strong and systematic"
+
+
+def test_a_u_is_u_shaped_never_abrupt():
+    t = np.linspace(0, 1, 11)
+    for statistic in ("gradient", "correlation", "mutual-information"):
+        result = read(0.2 + 0.6 * (2 * t - 1) ** 2, statistic=statistic)
+        assert result.shape == reading.U_SHAPED and result.kind != reading.ABRUPT
+        assert "U-shaped" in result.text
+    assert "cannot see a U shape" in read(0.2 + 0.6 * (2 * t - 1) ** 2, statistic="correlation").evidence
+    hump = read(0.2 + 0.6 * (1 - (2 * t - 1) ** 2))
+    assert hump.shape == reading.HUMP
 
 
 def test_a_flat_curve_has_no_measurable_effect():
     result = read(np.full(11, 0.7))
-    assert result.kind == reading.NONE and result.label == "no measurable effect"
+    assert result.kind == reading.NONE and result.label == "no measurable effect" and result.tier == "e"
     assert result.text == "p(cat) 0.70 -> 0.70"
     assert not result.moved
 
 
 def test_a_tiny_drift_is_systematic_but_negligible():
-    result = read(0.3 + np.arange(11) * 4e-5)  # E = 4e-5, far below 0.001, and perfectly smooth
-    assert result.kind == reading.NEGLIGIBLE and result.label == "systematic but negligible"
+    result = read(0.3 + np.arange(11) * 4e-5)  # moves 4e-4 in all, perfectly smooth
+    assert result.kind == reading.NEGLIGIBLE and result.label == "systematic but negligible" and result.tier == "d"
+    assert "too small to matter" in result.evidence
     assert not result.moved
 
 
 def test_a_small_smooth_trend_is_small_but_systematic():
-    result = read(0.5 + np.arange(11) * 0.004)
-    assert result.kind == reading.SYSTEMATIC
+    result = read(0.6 + np.arange(11) * 0.004)  # moves 0.04 in all
+    assert result.kind == reading.SYSTEMATIC and result.tier == "b"
 
 
 def test_extremes_beyond_start_and_end_are_named():
@@ -85,33 +113,76 @@ def test_extremes_beyond_start_and_end_are_named():
     assert "flips to dog at" in result.text and "back to cat at" in result.text
 
 
+def test_size_comes_from_the_curve_under_every_statistic():
+    ramp = 0.6 + np.arange(11) * 0.004  # moves 0.04 in all
+    assert {read(ramp, statistic=s).size for s in ("gradient", "correlation", "mutual-information")} == {"small"}
+
+
 def test_thresholds_move_the_classes():
-    ramp = 0.5 + np.arange(11) * 0.004  # E = 0.004
+    ramp = 0.6 + np.arange(11) * 0.004  # moves 0.04 in all
     assert read(ramp).kind == reading.SYSTEMATIC
-    assert read(ramp, Thresholds(strong=0.003)).kind == reading.STRONG
-    assert read(ramp, Thresholds(negligible=0.005, strong=0.01)).kind == reading.NEGLIGIBLE
+    assert read(ramp, Thresholds(strong=0.03)).kind == reading.STRONG
+    assert read(ramp, Thresholds(negligible=0.05, strong=0.1)).kind == reading.NEGLIGIBLE
 
 
 def test_the_default_thresholds_are_set_in_one_place(monkeypatch):
     monkeypatch.delenv(reading.THRESHOLDS_ENV, raising=False)
     assert reading.default_thresholds() == Thresholds()
-    monkeypatch.setenv(reading.THRESHOLDS_ENV, "negligible=0.002, strong=0.05")
-    assert reading.default_thresholds() == Thresholds(negligible=0.002, strong=0.05)
+    monkeypatch.setenv(reading.THRESHOLDS_ENV, "negligible=0.02, strong=0.5")
+    assert reading.default_thresholds() == Thresholds(negligible=0.02, strong=0.5)
     try:
-        reading.set_default_thresholds(Thresholds(strong=0.5))
-        assert reading.default_thresholds().strong == 0.5
-        assert read(np.linspace(0.05, 0.95, 11)).kind == reading.SYSTEMATIC  # E = 0.09 < 0.5
+        reading.set_default_thresholds(Thresholds(strong=0.95))
+        assert reading.default_thresholds().strong == 0.95
+        assert read(np.linspace(0.05, 0.95, 11)).kind == reading.FLIPS  # moves 0.9 < 0.95, but flips
     finally:
         reading.set_default_thresholds(None)
-    assert reading.default_thresholds().strong == 0.05
+    assert reading.default_thresholds().strong == 0.5
 
 
 @pytest.mark.parametrize("text, words", [("strong=abc", "not a number"), ("loud=1", "NAME=VALUE"),
                                          ("negligible=0.5", "must not exceed"), ("jump_share=0", "(0, 1]"),
-                                         ("jump=-1", ">= 0")])
+                                         ("extreme=-1", ">= 0")])
 def test_bad_thresholds_are_named(text, words):
     with pytest.raises(ValueError, match=re.escape(words)):
         Thresholds.parse(text)
+
+
+# The known answers: constructed curves, n = 11 and 21 steps, every statistic.
+def known_curves(n):
+    t = np.linspace(0, 1, n)
+    return {"ramp": 0.5 * t, "late jump": np.r_[np.zeros(n - 1), 0.6],
+            "mid jump": np.where(np.arange(n) >= n // 2, 0.6, 0.0), "U": 0.5 * (2 * t - 1) ** 2,
+            "noise": np.random.default_rng(0).normal(0, 0.1, n), "drift": 1e-6 * t, "flat": np.zeros(n)}
+
+
+@pytest.mark.parametrize("statistic", ["gradient", "correlation", "mutual-information"])
+@pytest.mark.parametrize("n", [11, 21])
+def test_the_ranking_puts_what_moved_first_for_every_statistic(n, statistic):
+    from propgrad.ranking import ranked
+
+    readings = {}
+    for name, curve in known_curves(n).items():
+        test = permutation_test(curve, n_permutations=2000, rng=0, statistic=statistic)
+        readings[name] = read_curve(curve, significant=test.pvalue <= 0.01, pvalue=test.pvalue, statistic=statistic,
+                                    output="cat")
+    order = ranked(list(readings), readings.get)
+    position = {name: order.index(name) for name in order}
+    for moved in ("ramp", "late jump", "mid jump"):
+        assert position[moved] < position["noise"], (statistic, n, order)
+    assert position["noise"] < position["drift"] and position["noise"] < position["flat"]
+    if statistic != "correlation":
+        assert position["U"] < position["noise"], (statistic, n, order)
+    assert readings["late jump"].kind == reading.ABRUPT and "cannot judge it" in readings["late jump"].evidence
+    assert readings["drift"].tier == "d" and readings["flat"].tier == "e"
+
+
+def test_no_shuffle_test_can_confirm_a_single_late_jump():
+    # Why no second test sits beside p: a curve flat but for its last step has only n distinct orders, so
+    # every statistic's shuffle p-value stays at or above 2 / n (0.18 for 11 steps) - the flip is the evidence.
+    curve = np.r_[np.zeros(10), 0.6]
+    assert reading.best_step_pvalue(11, 10) == pytest.approx(2 / 11)
+    for statistic in ("gradient", "correlation", "mutual-information"):
+        assert permutation_test(curve, n_permutations=5000, rng=0, statistic=statistic).pvalue >= 2 / 11 - 0.02
 
 
 def test_places_along_the_intervention_in_words():
@@ -132,13 +203,12 @@ def test_short_names_drop_what_every_model_name_shares():
 
 def test_a_paragraph_names_what_moved_which_model_and_what_did_not():
     def made(model, prop, curve):
-        return read_curve(np.asarray(curve), score=float(np.abs(np.gradient(curve)).mean()), significant=True,
-                          model=model, property_label=prop, output="cat")
+        return read_curve(np.asarray(curve), significant=True, model=model, property_label=prop, output="cat")
 
     readings = [made("M unbiased", "fur", np.linspace(0.9, 0.2, 11)), made("M biased", "fur", np.full(11, 0.1)),
                 made("M unbiased", "background", np.full(11, 0.9)), made("M biased", "background", np.full(11, 0.1))]
     text = reading.paragraph(readings)
-    assert text.startswith("Reading: fur moved unbiased (strong and systematic: p(cat) 0.90 -> 0.20)")
+    assert text.startswith("Reading: fur moved unbiased (strong and systematic: p(cat) 0.90 -> 0.20, steady fall)")
     assert "it did not move biased measurably" in text and "background moved no model measurably." in text
 
 
@@ -161,11 +231,12 @@ def explanation():
 
 
 def test_report_json_has_a_reading_per_row(explanation):
-    from propgrad import report
+    from propgrad.export import explanation as report
 
     data = report.to_dict(explanation)
     model = data["models"][0]
-    assert model["reading"]["class"] in reading.LABELS and model["reading"]["text"].startswith("p(cat) ")
+    assert model["reading"]["class"] in reading.TIER_OF and model["reading"]["text"].startswith("p(cat) ")
+    assert model["reading"]["tier"] in "abcde" and model["reading"]["change"] >= 0
     assert model["outputs_of_interest"][0]["reading"] == model["reading"]
     assert data["reading"].startswith("Reading: ")
     json.dumps(data)  # every field serialisable

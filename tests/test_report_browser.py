@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad import report
+from propgrad.export import explanation as report
 from propgrad.compare import compare_properties
-from propgrad.compare_report import write_comparison
+from propgrad.export.comparison import write_comparison
 from propgrad.interventions import ParametricEdit
 from propgrad.study import run_images
 
@@ -63,7 +63,7 @@ def study_page(folder: Path) -> Path:
 
 def screen_page(folder: Path) -> Path:
     from propgrad.screen import screen
-    from propgrad.screen_report import write_screen
+    from propgrad.export.screen import write_screen
 
     image = Image.new("RGB", (48, 32), (200, 90, 90))
     result = screen(image, [Redness()], edits=["darken", "hue"], regions=["whole image"], steps=4,
@@ -104,6 +104,10 @@ def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
         widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
         assert all(width > 0 for width in widths), widths
         assert [url for url in fetched if not url.startswith(("file:", "data:"))] == []
+        # No table is wider than the page (wide ones fold into a card per row).
+        too_wide = page.evaluate("() => Array.from(document.querySelectorAll('table')).filter("
+                                 "t => t.scrollWidth > document.body.clientWidth + 1).map(t => t.scrollWidth)")
+        assert too_wide == [], too_wide
         folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
         folder.mkdir(parents=True, exist_ok=True)
         shot = folder / f"report-{kind}.png"

@@ -13,7 +13,7 @@ from propgrad.errors import ModelUnavailableError
 from propgrad.explain import explain
 from propgrad.interventions import EDITS, ParametricEdit, Region
 from propgrad.screen import ScreenRow, adjust_pvalues, candidate_properties, screen
-from propgrad.screen_report import write_screen
+from propgrad.export.screen import write_screen
 
 # The module, not the function `propgrad.screen` that the package exports under the same name.
 screen_module = importlib.import_module("propgrad.screen")
@@ -70,24 +70,25 @@ def test_screen_runs_each_model_once_and_equals_separate_explain_runs(image, hal
         assert row.pvalue == alone.pvalue
 
 
-def test_ranked_by_adjusted_p_with_bh_over_the_whole_table(image, halves):
+def test_ranked_by_what_the_output_did_with_bh_over_the_whole_table(image, halves):
     result = screen(image, LeftBrightness(), edits=["darken", "lighten"], regions=["whole image"], masks=halves,
                     outputs_of_interest="bright", n_permutations=2000)
     raw = {row.property: row.pvalue for row in result.rows}
     expected = dict(zip(raw, false_discovery_control(list(raw.values()), method="bh")))
     for row in result.rows:
         assert row.pvalue_adjusted == pytest.approx(expected[row.property])
-    # Significant rows first, by score; then the others by adjusted p.
-    first = [row for row in result.rows if row.significant_adjusted]
-    rest = result.rows[len(first):]
-    assert [row.score for row in first] == sorted((row.score for row in first), reverse=True)
-    assert not any(row.significant_adjusted for row in rest)
-    assert [row.pvalue_adjusted for row in rest] == sorted(row.pvalue_adjusted for row in rest)
+    # By tier (a first), then by the change of the output, whatever the p-values.
+    keys = [("abcde".index(row.tier), -row.change) for row in result.rows]
+    assert keys == sorted(keys)
     assert [row.rank for row in result.rows] == list(range(1, 7))
+    for row in result.rows:
+        assert row.reading is result.explanations[row.property].reading(row.model, row.output)
+        assert row.change == pytest.approx(row.reading.high - row.reading.low) and row.tier == row.reading.tier
     significant = {row.property for row in result.rows if row.significant_adjusted}
     # Only edits that reach the left half move the model's output.
     assert significant == {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
-    assert all(row.reading is None for row in result.rows)  # filled by propgrad.reading where that exists
+    assert {row.property for row in result.rows[:4]} == significant
+    assert [row.tier for row in result.rows[4:]] == ["e", "e"]
 
 
 def loop_holm(p):
@@ -185,3 +186,63 @@ def test_vector_with_a_one_output_model_is_refused(image):
     with pytest.raises(ValueError, match="returns one output"):
         screen(image, One(), edits=["darken"], regions=["whole image"], outputs_of_interest="vector",
                n_permutations=10)
+
+
+@pytest.mark.slow
+def test_chelsea_dark_cats_ranks_the_fur_first_and_the_background_wobbles_last():
+    # The project's headline example: the dark-cats model flips to cat as chelsea's fur changes; its p(cat)
+    # under background edits stays near 1e-6, perfectly smooth, so those rows have the smallest p-values.
+    from propgrad.answer import model_answers
+    from propgrad.models.bundled import get_model
+    from propgrad.paths import ASSETS
+
+    result = screen(ASSETS / "examples" / "chelsea.jpg", get_model("ConvMixer cats vs dogs, dark-cats bias (authors)"),
+                    outputs_of_interest="cat", n_permutations=1000)
+    rows = result.rows
+    assert all(row.reading is not None and row.reading.full for row in rows)
+    top = rows[:3]
+    assert all(row.region == "object" and row.flipped and row.tier == "a" for row in top), [
+        (row.property, row.tier, row.change) for row in top]
+    last_flip = max(i for i, row in enumerate(rows) if row.flipped)
+    assert all(row.change >= 0.01 for row in rows[:last_flip]), "a negligible row ranks above a flip"
+    negligible = [row for row in rows if row.reading.kind == "negligible"]
+    assert negligible and all(row.property.startswith("background") or row.change < 0.01 for row in negligible)
+    assert rows[-len(negligible) - 1:][-1].tier in "de"
+    answer = " ".join(model_answers(rows))
+    assert "object: saturation" in answer and "Significant but negligible" in answer
+
+
+class Blind:
+    """Ignores the image: p(bright) is 0.4 whatever happens."""
+
+    name, output_names, output_kind = "blind", ["dark", "bright"], "probability"
+
+    def predict(self, images):
+        return np.tile([0.6, 0.4], (len(images), 1))
+
+
+def test_every_negligible_row_is_said_in_one_sentence(image):
+    from propgrad.answer import model_answers
+
+    result = screen(image, Blind(), edits=["darken", "blur"], regions=["whole image"], n_permutations=50)
+    answer = model_answers(result.rows, result.models)
+    assert answer[0].startswith("Every effect here is negligible")
+    assert all(row.tier == "e" for row in result.rows)
+
+
+def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
+    from propgrad.answer import model_contrast
+
+    kwargs = dict(edits=["darken", "lighten"], regions=["whole image"], masks=halves, n_permutations=100)
+    named = screen(image, [LeftBrightness(), Blind()], outputs_of_interest="bright", **kwargs)
+    contrast, note = model_contrast(named.rows, named.outputs_of_interest, named.models)
+    assert note is None and contrast[0].models == ("left eye", "blind")
+    assert [one.difference for one in contrast] == sorted((one.difference for one in contrast), reverse=True)
+    assert contrast[0].property in {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
+    assert contrast[-1].property.startswith("right") and contrast[-1].difference == pytest.approx(0, abs=1e-9)
+    paths = write_screen(named, tmp_path / "named")
+    assert paths["contrast"].is_file() and "Where the models differ" in paths["html"].read_text()
+    own = screen(image, [LeftBrightness(), Blind()], **kwargs)
+    contrast, note = model_contrast(own.rows, own.outputs_of_interest, own.models)
+    assert contrast == [] and "name the output" in note
+    assert "name the output" in json.loads(write_screen(own, tmp_path / "own")["json"].read_text())["contrast_note"]

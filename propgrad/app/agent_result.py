@@ -1,8 +1,7 @@
 """What an MCP tool answers: one JSON document per run, made from the same dicts report.json is made of.
 
-Gradio-free. The document is the run's report (``report.to_dict``, ``compare_report.to_dict``,
-``screen_report.to_dict``) with a few fields every tool shares put first (``kind``, ``reading``, ``rows``,
-``links``), so a field added to a report reaches agents without touching this module. Only what would
+Gradio-free. The document is the run's report (``propgrad.export.to_dict`` and ``export.rows``) with a few
+fields every tool shares put first (``kind``, ``reading``, ``rows``, ``links``), so a field added to a report reaches agents without touching this module. Only what would
 swamp an agent's context is left out: long lists (ImageNet's 1000 output names, every step's full output
 vector) and per-property copies of the rows; ``omitted`` names them, and the zip's report holds them all.
 """
@@ -72,27 +71,12 @@ def document(kind: str, data: dict, rows: Sequence[dict], reading: str, notes: S
 
 def report_and_rows(result, settings: dict | None = None) -> tuple[dict, list[dict]]:
     """The result's machine-readable report (what report.json / comparison.json / screen.json hold) and its ranked
-    rows: the one place that asks the report writers, for an Explanation, a PropertyComparison or a Screen."""
-    from ..compare import PropertyComparison
-    from ..explain import Explanation
+    rows (each with its reading and the statistic's name), from :mod:`propgrad.export`."""
+    from .. import export
+    from ..screen import Screen
 
-    if isinstance(result, Explanation):
-        from .. import reading, report
-
-        data = report.to_dict(result, settings=settings)
-        rows = report.summary_rows(result)
-        readings = reading.read_explanation(result)
-        return data, [{**row, **({} if "reading" in row else {"reading": one.to_dict()})}
-                      for row, one in zip(rows, readings)]
-    if isinstance(result, PropertyComparison):
-        from .. import compare_report
-
-        data = compare_report.to_dict(result, settings=settings)
-        return data, data["table"]
-    from ..screen_report import to_dict
-
-    data = to_dict(result)
-    return data, data["table"]
+    data = export.to_dict(result) if isinstance(result, Screen) else export.to_dict(result, settings)
+    return data, export.rows(result)
 
 
 def run_document(run) -> dict:
@@ -100,20 +84,15 @@ def run_document(run) -> dict:
     result = run.explanation if run.comparison is None else run.comparison
     data, rows = report_and_rows(result, run.settings)
     kind = "explanation" if run.comparison is None else "comparison"
-    return document(kind, data, rows, data.get("reading") or " ".join(one.sentence for one in run.readings),
-                    run.notes)
+    return document(kind, data, rows, data.get("reading") or " ".join(row["reading"] for row in rows), run.notes)
 
 
 def screen_document(result, notes: Sequence[str] = ()) -> dict:
-    """A screen of many properties: the ranked table, as screen.json holds it."""
+    """A screen of many properties: the ranked table, as screen.json holds it; the reading is the per-model answer."""
+    from ..answer import model_answers
+
     data, rows = report_and_rows(result)
-    significant = [row for row in result.rows if row.significant_adjusted]
-    reading = data.get("reading") or (
-        f"{len(result.properties)} properties screened; {len(significant)} of {len(result.rows)} rows significant "
-        f"after {result.adjustment} adjustment"
-        + (f"; the top row: {significant[0].property} ({significant[0].model}: {significant[0].output})"
-           if significant else "") + ".")
-    return document("screen", data, rows, reading, notes)
+    return document("screen", data, rows, " ".join(model_answers(result.rows, result.models)), notes)
 
 
 DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share")

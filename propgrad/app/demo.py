@@ -22,9 +22,11 @@ Change one property of one image step by step and see whether each model's predi
 METHOD = """Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing: 0.01 = one percentage point
 per step), its shuffle-test p-value (two-sided, 10,000 permutations by default; *significant* = systematic, not
-large) and where the prediction flips. Each row is also read in plain words: *strong and systematic*, *small but
-systematic*, *systematic but negligible* (significant, but under 0.001), *abrupt* (one step carries the change, or
-a flip without a systematic trend), *erratic* or *no measurable effect* (thresholds: `propgrad.reading.Thresholds`).
+large) and where the prediction flips. Each row is also read in plain words: its size from the curve's change
+(*negligible* under 0.01, *strong* from 0.1), its shape (*steady fall*, *U-shaped*, *one dominant step*...) and
+whether the test finds it systematic; tables rank rows by what the output did (tier a: strong and systematic,
+abrupt or a flip; b: small but systematic; c: moved, not significant; d: systematic but negligible; e: no effect),
+not by p (thresholds: `propgrad.reading.Thresholds`).
 Method: Penzel & Denzler, *Locally Explaining Prediction Behavior via Gradual Interventions and Measuring Property
 Gradients*, WACV 2026."""
 
@@ -84,10 +86,12 @@ CSS = """
                        white-space: normal !important; min-width: 0 !important; background: none !important; }
   .ranked-table td:nth-child(-n+2) { font-weight: 600; }
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
-  .ranked-table td:nth-child(4)::before { content: "E[|grad_X F|] "; }
+  .ranked-table td:nth-child(4)::before { content: "score "; }
   .ranked-table td:nth-child(5)::before { content: "p "; }
   .ranked-table td:nth-child(6), .ranked-table td:nth-child(7) { display: none; }
-  .ranked-table td:nth-child(8)::before { content: "p adjusted "; }
+  .ranked-table td:nth-child(8)::before { content: "change "; }
+  .ranked-table td:nth-child(9)::before { content: "p adjusted "; }
+  .ranked-table td:nth-child(10)::before { content: "tier "; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
   /* Run stays in reach on a phone, however long the form. */

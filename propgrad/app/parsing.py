@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..outputs import ALL, split_output_names
+from ..outputs import ALL, VECTOR, split_output_names, vector_selection
 
 MAX_FRAMES = 120
 MAX_STEPS = 30
@@ -220,22 +220,6 @@ def _closest(name: str, outputs: list[str]) -> str:
     return f" (closest: {', '.join(repr(lowered[key]) for key in close[:4])})" if close else ""
 
 
-VECTOR = "vector"  # issue 16: the whole output vector as one score
-
-
-def _vector_selection(models: Sequence) -> tuple[dict, list[str]]:
-    """'vector' for every model with several outputs; a one-output model keeps its output, with a note."""
-    selection, notes = {}, []
-    for model in models:
-        if len(model.output_names) > 1:
-            selection[model.name] = VECTOR
-        else:
-            selection[model.name] = None
-            notes.append(f"{model.name} returns one output ({model.output_names[0]}); 'vector' needs several, so "
-                         f"that output is scored for it.")
-    return selection, notes
-
-
 def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str]]:
     """Per-model outputs of interest from the user's text, and notes about models that lack them.
 
@@ -249,7 +233,7 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     every_output = [output for model in models for output in model.output_names]
     names = split_output_names(check_text(wanted, name="outputs of interest", multiline=True), every_output)
     if [name.lower() for name in names] == [VECTOR] and VECTOR not in [o.lower() for o in every_output]:
-        return _vector_selection(models)  # issue 16
+        return vector_selection(models)
     if ALL in [n.lower() for n in names] and len(names) > 1:
         raise ValueError("`outputs of interest`: 'all' scores every output; give it alone, or name the classes")
     selection: dict[str, object] = {}

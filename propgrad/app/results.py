@@ -14,7 +14,6 @@ both in one answer (:func:`respond`). Each request writes only into its own priv
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import re
 import shutil
 import tempfile
@@ -28,10 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import plots, reading, report
-from ..compare_report import table_row
+from .. import export, plots, reading
+from ..export import explanation as report
+from ..export.comparison import table_row
 from ..explain import Explanation
+from ..images import describe_input
 from ..reading import format_number
+from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 
 RESULT_TTL_S = 3600.0
 
@@ -65,28 +67,6 @@ def request_dir() -> Path:
 
 # ---------------------------------------------------------------------------------------------------------
 # The settings of a run, for report.json
-
-
-SOURCE_KEY = "propgrad_source"
-
-
-def remember_source(image, path) -> None:
-    """Note on the loaded ``image`` which file it came from (name and SHA-256), for the run's settings."""
-    try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return
-    image.info[SOURCE_KEY] = {"file": Path(path).name, "sha256": digest}
-
-
-def describe_input(image) -> dict | None:
-    """The input's file name and hash (see :func:`remember_source`), else its size and a hash of its pixels."""
-    if image is None:
-        return None
-    source = dict(image.info.get(SOURCE_KEY) or {})
-    if not source:
-        source = {"pixels_sha256": hashlib.sha256(image.tobytes()).hexdigest()}
-    return {**source, "width": image.width, "height": image.height}
 
 
 def _plain(value, depth: int = 0):
@@ -231,7 +211,7 @@ def new_run(result, settings: dict, notes: Sequence[str]) -> AppRun:
     folder = request_dir()
     if isinstance(result, Explanation):
         return AppRun(folder, run_name(settings, [result.intervention]), settings, list(notes), explanation=result,
-                      readings=reading.read_explanation(result))
+                      readings=list(result.readings))
     return AppRun(folder, run_name(settings, list(result.explanations)), settings, list(notes), comparison=result,
                   readings=reading.read_comparison(result))
 
@@ -313,11 +293,9 @@ def _write_reports(run: AppRun) -> dict[str, Path]:
     """report.json (or comparison.json) with the settings, the CSV tables, and each property's figures."""
     out = run.folder / run.name
     if run.comparison is not None:
-        from ..compare_report import write_comparison
-
         # Each property's own report with its curves, GIF and region; the null plots are in null.png.
-        return write_comparison(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
-    return report.write_report(run.explanation, out, figures=("region",), settings=run.settings)
+        return export.write(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
+    return export.write(run.explanation, out, figures=("region",), settings=run.settings)
 
 
 def finish(run: AppRun) -> AppRun:
@@ -365,7 +343,8 @@ def respond(run: AppRun) -> tuple:
 # Words and tables
 
 
-TABLE_HEADERS = ["model", "output", "E[|grad_X F|]", "p-value", "signif.", "prediction flips", "reading"]
+# The score column holds the run's statistic (named in the summary's table): E[|grad_X F|], |r| or MI (nats).
+TABLE_HEADERS = ["model", "output", "score (the run's statistic)", "p-value", "signif.", "prediction flips", "reading"]
 
 
 def table_rows(run: AppRun) -> list[list]:
@@ -373,15 +352,15 @@ def table_rows(run: AppRun) -> list[list]:
     if run.comparison is not None:
         return [[f"{entry.property} | {entry.model}", entry.output, shown_score(entry.score),
                  float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", table_row(entry)["flips"],
-                 one.sentence]
+                 one.full]
                 for entry, one in zip(run.comparison.scores, run.readings)]
     return [[row["model"], row["output"], shown_score(row["score"]), float(f"{row['pvalue']:.3g}"),
-             "yes" if row["significant"] else "no", row["flips"], one.sentence]
+             "yes" if row["significant"] else "no", row["flips"], one.full]
             for row, one in zip(report.summary_rows(run.explanation), run.readings)]
 
 
 def shown_score(score: float) -> float:
-    """E[|grad_X F|] for the API's table: four significant digits, so a tiny score reads 1.3e-05, not 0."""
+    """The score for the API's table: four significant digits, so a tiny score reads 1.3e-05, not 0."""
     return float(f"{float(score):.4g}")
 
 
@@ -395,18 +374,22 @@ def summary_markdown(run: AppRun) -> str:
     several_outputs = len({one.output for one in run.readings}) > 1
     first = next(iter(run.explanations.values()))
     alpha = first.alpha
+    label = _cell(STATISTIC_LABELS[first.statistic])
     if run.comparison is not None:
         comparison = run.comparison
-        head = (f"**{len(comparison.properties)} properties compared**, ranked by their mean score over the models: "
-                f"{first.n_steps} steps each; shuffle test with {comparison.n_permutations:,} permutations, "
-                f"alpha = {alpha:g}; p adjusted for {len(comparison.scores)} tests (Benjamini-Hochberg).")
+        head = (f"**{len(comparison.properties)} properties compared**, ranked by what the output did (a: it really "
+                f"moved, b: small but systematic, c: moved, not significant, d: systematic but negligible, e: no "
+                f"effect), then by its change: {first.n_steps} steps each; shuffle test with "
+                f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; p adjusted for "
+                f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
         # The same first seven columns as one explanation's table (the phone layout relies on it).
-        header = "| property | model | reading | E[\\|grad_X F\\|] | p | S | F | p adjusted |"
-        rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
+        header = f"| property | model | reading | {label} | p | S | F | change | p adjusted | tier |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)} | "
                 f"{format_number(entry.score)} | {format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
-                f"{'F' if entry.flipped else '-'} | {format_number(entry.pvalue_adjusted)} |"
+                f"{'F' if entry.flipped else '-'} | {format_number(one.change)} | "
+                f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = ("S: p <= alpha (the paper's S); p adjusted: Benjamini-Hochberg over the table, what to trust when "
                   f"screening {len(comparison.properties)} properties at once. F: the prediction flips somewhere "
@@ -416,21 +399,22 @@ def summary_markdown(run: AppRun) -> str:
         head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
                 + (f", {len(result.series)} series (mean curve with a band)" if len(result.series) > 1 else "")
                 + f"; shuffle test with {result.n_permutations:,} permutations, alpha = {alpha:g}.")
-        header = "| model | output | reading | E[\\|grad_X F\\|] | p | S | F |"
-        rule = "| --- | --- | --- | --- | --- | --- | --- |"
+        header = f"| model | output | reading | {label} | p | S | F | change |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
                         f"**{one.label}**: {_cell(one.text)} | {format_number(row['score'])} | "
                         f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} | "
-                        f"{'F' if row['flipped'] else '-'} |")
+                        f"{'F' if row['flipped'] else '-'} | {format_number(row['change'])} |")
         legend = "S: p <= alpha. F: the prediction flips somewhere along the series."
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
              '<div class="ranked-table">', "", header, rule, *rows, "", "</div>", "",
-             f"{named}{legend} Per row, for example E[|grad_X F|] = 0.01 is one percentage point per step; "
-             "*significant* means the output follows the property systematically, not that it moves much."]
+             f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
+             f"{STATISTIC_MEANING[first.statistic]} *significant* means the output follows the property "
+             "systematically, not that it moves much."]
     lines.extend(f"- note: {note}" for note in run.notes)
     return "\n".join(lines)

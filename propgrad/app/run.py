@@ -5,7 +5,6 @@ Gradio-free: ``progress`` is anything called as ``progress(fraction, desc=...)``
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 from . import model_inputs, results
 from .parsing import check_float, check_int, check_suffixes, select_outputs
@@ -44,10 +43,7 @@ def load_input(image, name: str = "image"):
         raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         check_suffixes([str(image)], IMAGE_SUFFIXES, name=name)
-    picture = load_image(image, name=name)
-    if isinstance(image, (str, os.PathLike)):
-        results.remember_source(picture, image)
-    return picture
+    return load_image(image, name=name)  # it notes the file's name and SHA-256 for report.json
 
 
 def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=(),

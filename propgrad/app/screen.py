@@ -10,14 +10,17 @@ from collections.abc import Sequence
 
 import gradio as gr
 
+from ..answer import model_answers, model_contrast
+from ..reading import format_number, short_names
 from ..score import STATISTIC_LABELS, STATISTICS
 from ..screen import APP_LIMIT, REGIONS
 from .parsing import MAX_STEPS, check_int, select_outputs
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
 from .shared import default_models, friendly_errors, with_model_args
 
-TABLE_HEADERS = ["rank", "property", "model", "output", "score", "p-value", "adjusted p", "signif. (adj.)",
-                 "prediction flips"]
+# What the output did first (tier, change, flips, reading), then the test; the score is the chosen statistic.
+TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
+                 "score (statistic)", "adjusted p"]
 ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
 
 
@@ -29,23 +32,31 @@ def edit_names() -> list[str]:
 
 def screen_table(result) -> list[list]:
     """Rows for the app's table, ranked; numbers rounded for reading (the download keeps every digit)."""
-    return [[row.rank, row.property, row.model, row.output, float(f"{row.score:.4g}"), float(f"{row.pvalue:.3g}"),
-             float(f"{row.pvalue_adjusted:.3g}"), "yes" if row.significant_adjusted else "no", row.flips]
+    short = short_names([row.model for row in result.rows])
+    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), row.flips,
+             row.reading.full, float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
             for row in result.rows]
 
 
 def screen_text(result, notes: Sequence[str] = ()) -> str:
-    """A short summary above the table: how many properties, what is significant, what was skipped."""
+    """A short summary above the table: the answer per model, how the table is ranked, where models differ,
+    what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
-    significant = [row for row in result.rows if row.significant_adjusted]
-    lines = [f"**{len(result.properties)} properties** screened; score: {label} ({result.statistic}); p-values "
-             f"adjusted over all {len(result.rows)} rows with {result.adjustment}; alpha = {result.alpha}."]
-    if significant:
-        top = ", ".join(f"{row.property} ({row.model}: {row.output})" for row in significant[:5])
-        more = f" and {len(significant) - 5} more (see the table)" if len(significant) > 5 else ""
-        lines.append(f"**{len(significant)} significant after adjustment**, largest score first: {top}{more}.")
-    else:
-        lines.append("**No property is significant after adjustment.**")
+    lines = [f"**The answer.** {' '.join(model_answers(result.rows, result.models))}",
+             f"**{len(result.properties)} properties** screened, ranked by what the output did (tier a: it really "
+             f"moved; b: small but systematic; c: moved, not significant; d: systematic but negligible; e: no "
+             f"effect), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
+             f"{result.adjustment}; alpha = {result.alpha}."]
+    contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
+    if contrast:
+        short = short_names(list(contrast[0].models))
+        first = short[contrast[0].models[0]]
+        lines.append(f"**Where the models differ** ({contrast[0].output}; what {first} reacts to more first): "
+                     + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
+                                                                 for m, c in zip(one.models, one.changes))
+                                 for one in contrast[:5]) + ".")
+    elif note:
+        lines.append(note)
     for line in [*result.skipped, *result.notes, *notes]:
         lines.append(f"- note: {line}")
     return "\n\n".join(lines)
@@ -105,9 +116,8 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
 def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, adjustment, n_permutations, alpha,
                    progress, seed: int = 0):
     """The screen and its files in a private folder: (result, notes, written paths, zip); checked arguments in."""
-    from .. import report
+    from .. import export
     from ..screen import screen
-    from ..screen_report import write_screen
     from .results import request_dir
 
     selection, notes = select_outputs(models, outputs)
@@ -116,8 +126,8 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
                     seed=seed, limit=APP_LIMIT, progress=package_progress(progress))
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
-    paths = write_screen(result, folder / "screen")
-    bundle = report.zip_report(paths, folder / "propgrad-screen.zip")
+    paths = export.write(result, folder / "screen")
+    bundle = export.zip_files(paths, folder / "propgrad-screen.zip")
     return result, notes, paths, bundle
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..images import IMAGE_SUFFIXES
-from ..report import zip_report
+from ..export import zip_files
 from . import results
 from .parsing import file_path, select_outputs
 from .run import package_progress
@@ -131,7 +131,7 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
                         n_permutations=n_permutations, alpha=alpha, seed=seed, progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
     produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
-    bundle = zip_report(produced, folder / "propgrad-study.zip", root=folder / "study")
+    bundle = zip_files(produced, folder / "propgrad-study.zip", root=folder / "study")
     summary = report.paths["summary.md"].read_text()
     extra = [*notes, *selection_notes]
     if extra:

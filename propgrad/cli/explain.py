@@ -1,6 +1,8 @@
 """``python -m propgrad explain IMAGE ...``: one image, one intervention (or several regions), every model."""
 from __future__ import annotations
 
+import sys
+
 import argparse
 import json
 from pathlib import Path
@@ -38,7 +40,7 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
 
 def written_files() -> str:
     """The files one explanation writes, from the report's own list (so the help cannot fall behind)."""
-    from ..report import FIGURE_FILES
+    from ..export.explanation import FIGURE_FILES
 
     return ", ".join(["report.json", "curves.csv", *FIGURE_FILES.values(), "report.html"])
 
@@ -57,12 +59,13 @@ def _check(args) -> None:
 
 
 def run_explain(args) -> int:
-    from .. import report
+    from .. import export
+    from ..export import explanation as report
     from ..explain import explain
     from ..images import load_image
-    from ..outputs import parse_outputs
+    from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
-    from ..reading import paragraph, read_explanation
+    from ..reading import format_number, paragraph
 
     _check(args)
     comparing = args.compare_region or len(args.region or []) > 1
@@ -73,24 +76,25 @@ def run_explain(args) -> int:
     criteria = gradual.criteria(args)
     image = load_image(args.image) if args.image else None
     models = model_spec_from_args(args).build()
-    outputs = parse_outputs(args.outputs, [output for model in models for output in model.output_names])
+    outputs, output_notes = outputs_for(args.outputs, models)
+    for note in output_notes:
+        print(f"note: {note}", file=sys.stderr)
     if comparing:
         return _run_region_comparison(args, image, intervention, models, outputs, criteria)
     with fraction_bar("explain", enabled=console.progress_enabled()) as progress:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
                          alpha=args.alpha, seed=args.seed, statistic=args.statistic, progress=progress,
                          gradual_criteria=criteria)
-    paths = report.write_report(result, args.out)
+    paths = export.write(result, args.out)
     if console.json_wanted():
         console.emit(json.loads(paths["json"].read_text()))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
-    readings = read_explanation(result)
-    for row, one in zip(report.summary_rows(result), readings):
+    for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
-        say(f"  {row['model']} | {row['output']}: {STATISTIC_LABELS[result.statistic]} = {row['score']:.4f}, "
-              f"p = {row['pvalue']:.4g} "
-              f"({mark}), prediction flips: {row['flips']}\n    reading: {one.sentence}")
-    say(paragraph(readings))
+        say(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
+              f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p = {format_number(row['pvalue'])} "
+              f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
+    say(paragraph(result.readings))
     for line in gradual.lines(result):
         say(f"  {line}")
     for note in result.notes:
@@ -129,28 +133,32 @@ def _regions(args, whole) -> dict:
 
 
 def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int:
+    from .. import export
     from ..compare import compare_properties
-    from ..compare_report import table_row, write_comparison
+    from ..export.comparison import table_row
     from ..progress_bar import fraction_bar
-    from ..reading import paragraph, read_comparison
+    from ..answer import model_answers
+    from ..reading import format_number, paragraph
 
     with fraction_bar("compare", enabled=console.progress_enabled()) as progress:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
-    write_comparison(comparison, args.out)
+    export.write(comparison, args.out)
     if console.json_wanted():
         console.emit(json.loads(Path(args.out, "comparison.json").read_text()))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
-    readings = read_comparison(comparison)
-    for entry, one in zip(comparison.scores, readings):
+    say("ranked by what the output did (tier a to e), then its change")
+    for entry in comparison.scores:
         mark = "significant" if entry.significant else "not significant"
-        say(f"  {entry.property} | {entry.model} | {entry.output}: "
-              f"{STATISTIC_LABELS[comparison.statistic]} = {entry.score:.4f}, "
-              f"p = {entry.pvalue:.4g} ({mark}), adjusted p = {entry.pvalue_adjusted:.4g}, "
-              f"prediction flips: {table_row(entry)['flips']}\n    reading: {one.sentence}")
-    say(paragraph(readings))
+        say(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
+              f"{format_number(entry.change)}, {STATISTIC_LABELS[comparison.statistic]} = {format_number(entry.score)}, "
+              f"p = {format_number(entry.pvalue)} ({mark}), adjusted p = {format_number(entry.pvalue_adjusted)}, "
+              f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
+    say(paragraph([entry.reading for entry in comparison.scores]))
+    for line in model_answers(comparison.scores, comparison.models):
+        say(line)
     for name, result in comparison.explanations.items():
         say(f"  {name}: {'; '.join(gradual.lines(result))}")
     for note in comparison.notes:

@@ -194,13 +194,14 @@ def add_scoring_flags(parser: argparse.ArgumentParser, *, seed_help: str = "seed
     scoring = parser.add_argument_group("scoring")
     scoring.add_argument("--outputs", default="predicted",
                          help="outputs of interest: 'predicted' (class predicted on step 0), 'all', 'vector' (the "
-                         "whole output vector as one score: mean total-variation distance between neighbouring "
-                         "steps; needs --statistic gradient and a model with several outputs), or comma-separated "
+                         "whole output vector as one score: half the L1 norm of its central-difference gradient, "
+                         "averaged over steps; needs --statistic gradient; a one-output model keeps its output), "
+                         "or comma-separated "
                          "class names / indices")
     scoring.add_argument("--statistic", choices=list(STATISTICS), default=GRADIENT,
                          help="what is measured and shuffle-tested: 'gradient' (the paper's E[|grad_X F|], "
                          "two-sided), 'correlation' (|Pearson r| with the step: monotone trends only), "
-                         "'mutual-information' (KSG estimate, scikit-learn: any dependence; slower null)")
+                         "'mutual-information' (KSG estimate with 5 neighbours, as the authors': any dependence; slower null)")
     scoring.add_argument("--permutations", type=int, default=DEFAULT_PERMUTATIONS, help="shuffle-test permutations")
     scoring.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="significance level")
     scoring.add_argument("--seed", type=int, default=0, help=seed_help)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ArgumentError
-from ..gradualness import (DEFAULT_MAX_JUMP_SHARE, DEFAULT_MAX_ORDER_RATIO, DEFAULT_MIN_RHO, GradualnessCriteria,
-                          summary_line)
+from ..gradualness import (DEFAULT_MAX_JUMP_SHARE, DEFAULT_MAX_ORDER_RATIO, DEFAULT_MAX_STILL_SHARE,
+                           DEFAULT_MIN_RHO, GradualnessCriteria, summary_line)
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
-    """Add --min-rho, --max-jump-share and --max-order-ratio (see :mod:`propgrad.gradualness`)."""
+    """Add --min-rho, --max-jump-share, --max-still-share and --max-order-ratio (see :mod:`propgrad.gradualness`)."""
     group = parser.add_argument_group(
         "gradualness check (of the series itself, before any model; flagged series are reported, not dropped)")
     group.add_argument("--min-rho", type=float, default=DEFAULT_MIN_RHO,
@@ -17,6 +17,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
                        "to step 0) with the step reaches this")
     group.add_argument("--max-jump-share", type=float, default=DEFAULT_MAX_JUMP_SHARE,
                        help="a series is not gradual when one step holds more than this share of its change")
+    group.add_argument("--max-still-share", type=float, default=DEFAULT_MAX_STILL_SHARE,
+                       help="a series is not gradual when more than this share of its steps change (almost) nothing "
+                       "(a knob that acts only past a threshold)")
     group.add_argument("--max-order-ratio", type=float, default=DEFAULT_MAX_ORDER_RATIO,
                        help="a series that is not monotone (e.g. a full rotation) is still gradual when its summed "
                        "step changes are at most this share of a random order's")
@@ -26,7 +29,7 @@ def criteria(args) -> GradualnessCriteria:
     """The thresholds the flags name; errors name the flag."""
     try:
         return GradualnessCriteria(min_rho=args.min_rho, max_jump_share=args.max_jump_share,
-                                   max_order_ratio=args.max_order_ratio)
+                                   max_order_ratio=args.max_order_ratio, max_still_share=args.max_still_share)
     except ArgumentError as error:  # the user typed the flag
         raise error.renamed("--" + error.argument.replace("_", "-")) from None
 

@@ -1,6 +1,6 @@
 """Command line: ``python -m propgrad screen IMAGE --model ... --out DIR`` ranks candidate properties.
 
-Writes screen.csv, screen.json, screen.png and report.html (see :mod:`propgrad.screen_report`); prints the top
+Writes screen.csv, screen.json, screen.png and report.html (see :mod:`propgrad.export.screen`); prints the top
 rows.
 """
 from __future__ import annotations
@@ -79,11 +79,13 @@ def _additions(args) -> dict:
 def run(args) -> int:
     """Run the screen the flags describe, write its files, print the top rows."""
     from ..images import load_image
-    from ..outputs import parse_outputs
+    from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
+    from .. import export
+    from ..answer import model_answers, model_contrast
+    from ..reading import format_number, short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
-    from ..screen_report import write_screen
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
@@ -91,27 +93,40 @@ def run(args) -> int:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
+    outputs, output_notes = outputs_for(args.outputs, models)
     with fraction_bar("screen", enabled=console.progress_enabled()) as progress:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),
                         regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
                         steps=args.steps,
-                        outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
+                        outputs_of_interest=outputs,
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
-    paths = write_screen(result, args.out)
+    paths = export.write(result, args.out)
     if console.json_wanted():
         console.emit(json.loads(Path(paths["json"]).read_text()))
     label = STATISTIC_LABELS[result.statistic]
     say(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
-          f"adjusted p: {result.adjustment}")
+          f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
+    for line in model_answers(result.rows, result.models):
+        say(line)
     for row in result.rows[:args.top]:
-        mark = "significant" if row.significant_adjusted else "not significant"
-        say(f"  {row.rank:3d}. {row.property} | {row.model} | {row.output}: {label} = {row.score:.4g}, "
-              f"p = {row.pvalue:.3g}, adjusted p = {row.pvalue_adjusted:.3g} ({mark}), flips: {row.flips}")
+        say(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
+              f"{format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p = "
+              f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
     if len(result.rows) > args.top:
         say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
-    for line in result.skipped + result.notes:
+    contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
+    if contrast:
+        short = short_names(contrast[0].models)
+        say(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "
+              f"more than the others first):")
+        for one in contrast[:args.top]:
+            changes = ", ".join(f"{short[model]} {format_number(change)}" for model, change in zip(one.models, one.changes))
+            say(f"  {one.property} | {one.output}: {changes} (difference {format_number(one.difference)})")
+    elif note:
+        say(note)
+    for line in result.skipped + result.notes + tuple(output_notes):
         say(f"  note: {line}")
-    say(f"wrote screen.csv, screen.json, screen.png, report.html to {Path(args.out).resolve()}")
+    say(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
     return 0

@@ -7,10 +7,12 @@ formula as :func:`propgrad.score.property_gradient` (a cheap numpy step, not a m
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ranking import rank_key, tier_shares
+from ..reading import Reading, read_curve
 from ..score import property_gradient
 from .flip_prediction import FlipPrediction, flip_prediction
 
@@ -39,6 +41,12 @@ class SummaryRow:
     output_end: float
     flip_accuracy: FlipPrediction | None
     gradual_share: float = float("nan")  # share of series that change gradually (propgrad.gradualness)
+    # Per ranking tier (a to e, propgrad.ranking), the share of series whose own reading falls in it; the
+    # mean change (highest - lowest value) of the series; the statistic whose test decided "significant".
+    tier_shares: dict = field(default_factory=dict)
+    change_mean: float = float("nan")
+    statistic: str = "gradient"
+    reading: Reading | None = None  # of the mean curve: what ranks the row
 
 
 @dataclass(frozen=True)
@@ -107,9 +115,15 @@ def _gradual_share(rows: list[dict]) -> float:
     return float(sum(share * n for share, n in pairs) / sum(n for _, n in pairs))
 
 
-def summarise(results: list[dict], curves: list[dict], property_names: dict | None = None
-              ) -> tuple[list[SummaryRow], list[MeanCurve]]:
-    """Table 3 rows and mean curves, in the order the (intervention, model) pairs first appear."""
+def summarise(results: list[dict], curves: list[dict], property_names: dict | None = None,
+              statistic: str = "gradient") -> tuple[list[SummaryRow], list[MeanCurve]]:
+    """Table 3 rows and mean curves, ranked by :mod:`propgrad.ranking` on each row's mean curve (read as
+    significant when at least half its images were, flipped when at least half its series flipped); ties keep
+    the order the (intervention, model) pairs first appear.
+
+    Each series is also read on its own (its image's test decides systematic or not): ``tier_shares`` says
+    how many series fall in each tier.
+    """
     by_output = _by_output(results)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in results:
@@ -119,27 +133,44 @@ def summarise(results: list[dict], curves: list[dict], property_names: dict | No
     for row in curves:
         series_groups[_group_key(row, by_output)][(row["item"], row["output"], row["series"])].append(row)
 
+    significant_of = {(r["item"], r["model"], r["output"]): bool(int(r["significant"])) for r in results}
     summary, mean_curves = [], []
     for key, rows in groups.items():
         series = [sorted(one, key=lambda r: int(r["step"])) for one in series_groups[key].values()]
+        readings = [read_curve([float(r["value"]) for r in one], statistic=statistic,
+                               significant=significant_of.get((one[0]["item"], one[0]["model"], one[0]["output"]),
+                                                              False),
+                               flipped_series="1/1" if int(one[0]["series_flips"]) > 0 else "0/1")
+                    for one in series if len(one) >= 2]
         matrix = np.array([[float(r["value"]) for r in one] for one in series])
         scores = np.array([float(property_gradient(values)) for values in matrix])
         flipped = np.array([int(one[0]["series_flips"]) > 0 for one in series])
         changed = np.array([int(one[0]["series_changed"]) for one in series])
         output = _output_label([r["output"] for r in rows])
+        significant_share = float(np.mean([int(r["significant"]) for r in rows]))
+        mean_reading = read_curve(matrix.mean(axis=0), significant=significant_share >= 0.5, statistic=statistic,
+                                  flipped_series=f"{int(flipped.sum())}/{len(flipped)}"
+                                  if flipped.mean() >= 0.5 else f"0/{len(flipped)}") \
+            if len(matrix) and matrix.shape[1] >= 2 else None
         summary.append(SummaryRow(
             intervention=key[0], model=key[1], output=output, n_images=len({r["image"] for r in rows}),
             n_series=len(series), score_mean=float(scores.mean()) if len(scores) else float("nan"),
             score_std=float(scores.std()) if len(scores) else float("nan"),
-            significant_share=float(np.mean([int(r["significant"]) for r in rows])),
+            significant_share=significant_share,
             flip_share=float(flipped.mean()) if len(flipped) else float("nan"),
             output_start=float(np.mean([float(r["output_start"]) for r in rows])),
             output_end=float(np.mean([float(r["output_end"]) for r in rows])),
             flip_accuracy=flip_prediction(scores, changed) if len(scores) else None,
             gradual_share=_gradual_share(rows),
+            tier_shares=tier_shares(readings),
+            change_mean=float(np.mean([one.change for one in readings])) if readings else float("nan"),
+            statistic=statistic, reading=mean_reading,
         ))
         if len(matrix):
             values = np.array([float(r["property_value"]) for r in series[0]])
             mean_curves.append(MeanCurve(key[0], key[1], output, (property_names or {}).get(key[0], "step"),
                                          values, matrix.mean(axis=0), matrix.std(axis=0), len(matrix)))
+    order = sorted(range(len(summary)), key=lambda i: rank_key(summary[i].reading) if summary[i].reading
+                   else (len("abcde"), 0.0))
+    summary = [summary[i] for i in order]
     return summary, mean_curves

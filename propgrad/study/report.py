@@ -12,8 +12,10 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import html_report
+from ..export import html as html_report
+from ..export import tables
 from ..plots import save_figure
+from ..score import STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .store import read_journal, read_results, read_study
@@ -24,7 +26,11 @@ CURVES_PNG, SCATTER_PNG = "mean_curves.png", "score_vs_flips.png"
 FIGURE_TITLES = {CURVES_PNG: "Mean curves (band: one standard deviation)", SCATTER_PNG: "Score vs prediction flips"}
 SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "score_mean", "score_std",
                    "significant_share", "flip_share", "output_start", "output_end", "flip_accuracy_held_out",
-                   "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate", "gradual_share")
+                   "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate", "gradual_share",
+                   # The statistic whose test decided significant_share (score_mean is always E[|grad_X F|] of
+                   # the stored curves), the row's tier and the share of series in each tier (propgrad.ranking).
+                   "statistic", "change_mean", "tier", "tier_a_share", "tier_b_share", "tier_c_share",
+                   "tier_d_share", "tier_e_share")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,9 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
             "flip_auc": _number(flip.auc) if flip else "",
             "flip_majority_rate": _number(flip.majority) if flip else "",
             "gradual_share": _number(row.gradual_share),
+            "statistic": row.statistic, "change_mean": _number(row.change_mean),
+            "tier": row.reading.tier if row.reading else "",
+            **{f"tier_{tier}_share": _number(share) for tier, share in row.tier_shares.items()},
         })
     return rows
 
@@ -89,12 +98,19 @@ def _html_rows(rows: list[dict]) -> list[dict]:
 
 def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study") -> str:
     """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
+    statistic = summary[0].statistic if summary else "gradient"
     lines = [f"# {title}", "",
-             f"| model | intervention | output | E[\\|grad_X F\\|] mean ± std | significant (α = {alpha:g}) "
+             "Ranked by what the mean output did (tier a: it really moved; b: small but systematic; c: moved, not "
+             "significant; d: systematic but negligible; e: no measurable effect), then by its change. Series per "
+             "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", "",
+             f"| model | intervention | output | tier | change (mean over series) | series per tier a/b/c/d/e "
+             f"| E[\\|grad_X F\\|] mean ± std | significant (α = {alpha:g}, {STATISTIC_LABELS[statistic]}) "
              f"| series with a flip | output, step 0 → last | images (series) | gradual series |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in summary:
-        lines.append(f"| {row.model} | {row.intervention} | {row.output} | {row.score_mean:.4f} ± {row.score_std:.4f} "
+        tiers = "/".join(_share(share) for share in row.tier_shares.values()) if row.tier_shares else "n/a"
+        lines.append(f"| {row.model} | {row.intervention} | {row.output} | {row.reading.tier if row.reading else ''} "
+                     f"| {row.change_mean:.2g} | {tiers} | {row.score_mean:.4f} ± {row.score_std:.4f} "
                      f"| {row.significant_share:.0%} | {row.flip_share:.0%} | {row.output_start:.2f} → "
                      f"{row.output_end:.2f} | {row.n_images} ({row.n_series}) | {_share(row.gradual_share)} |")
     lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
@@ -120,6 +136,15 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     return "\n".join(lines) + "\n"
 
 
+def read_summary(folder: str | Path) -> list[dict]:
+    """summary.csv of a study folder as records (written by :func:`write_report`), ranked."""
+    path = Path(folder) / SUMMARY_CSV
+    if not path.is_file():
+        raise ValueError(f"`folder`: {str(folder)!r} has no {SUMMARY_CSV}; run `propgrad study report {folder}`")
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     """(Re)write summary.csv, summary.md, the figures and report.html of the results in ``folder``."""
     folder = Path(folder)
@@ -131,17 +156,15 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
         label = key.rsplit(" | ", 1)[-1]
         if entry.get("property_name"):
             properties.setdefault(label, entry["property_name"])
-    summary, mean = summarise(results, curves, properties)
+    definition = study.get("definition") or {}
+    statistic = definition.get("statistic") or (study.get("in_memory") or {}).get("statistic") or "gradient"
+    summary, mean = summarise(results, curves, properties, statistic)
     # An unreadable image is one entry, however many interventions it was meant for.
     entries = sorted(journal.items(), key=lambda kv: kv[1]["index"])
     skipped = list({k.rsplit(" | ", 1)[0]: e["message"] for k, e in entries if e["status"] == SKIPPED}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
     paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
-    with paths["summary.csv"].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        writer.writerows(summary_csv_rows(summary))
-    definition = study.get("definition") or {}
+    tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     images = len({row["image"] for row in results}) + len(skipped)
     title = (f"Study: {_count(images, 'image')}, {_count(len({r.intervention for r in summary}), 'intervention')}, "

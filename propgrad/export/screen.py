@@ -6,14 +6,17 @@ report.html (one self-contained page: the figure, the ranked table, skipped rows
 propgrad_version, statistic (what score is: "gradient" = E[|grad_X F|], "correlation" = |Pearson r| with
 the step, "mutual-information" = KSG estimate in nats), adjustment (how p-values were adjusted, over the
 whole table), alpha, n_permutations, seed, skipped (rows that could not run, with the reason), notes
-(about the masks), properties (ranked), and ``table``: one entry per property, model and output of
-interest with the fields of ``FIELDS`` (``reading`` is null until a plain-words reading fills it).
+(about the masks), properties (ranked), ``answer`` (per model, in words, what moves its output most; the
+significant but negligible properties named once), and ``table``: one entry per property, model and output
+of interest with the fields of ``FIELDS``, ranked by :mod:`propgrad.ranking` (``change``: how far the output's
+mean curve moved; ``tier``: a to e; ``reading``: class, label, tier, shape, text and evidence, see
+:mod:`propgrad.reading`; in screen.csv the reading is its sentence). With two or more models scored on a named
+output, ``contrast`` holds where they differ (each model's change and statistic per property, largest
+difference first; screen_contrast.csv), else ``contrast_note`` says why it is left out.
 """
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +24,31 @@ from matplotlib.figure import Figure
 
 import warnings
 
-from . import html_report, plots
-from .score import STATISTIC_LABELS
-from .screen import Screen
+from .. import plots
+from . import html as html_report
+from . import tables
+from ..answer import contrast_records, model_answers, model_contrast
+from ..score import STATISTIC_LABELS
+from ..reading import format_number
+from ..screen import Screen
 
-FIELDS = ("rank", "property", "edit", "region", "model", "output", "statistic", "score", "pvalue",
-          "pvalue_adjusted", "significant", "significant_adjusted", "flipped", "flips", "reading")
+# What the output did first (its change, tier and flips), then the test.
+FIELDS = ("rank", "property", "edit", "region", "model", "output", "change", "tier", "flipped", "flips",
+          "statistic", "score", "pvalue", "pvalue_adjusted", "significant", "significant_adjusted", "reading")
 TOP = 6
+
+
+def _record(row) -> dict:
+    record = {key: getattr(row, key) for key in FIELDS}
+    record["reading"] = row.reading.to_dict()
+    return record
 
 
 def to_dict(result: Screen) -> dict:
     """The machine-readable screen (see the module docstring for the fields)."""
-    from ._version import __version__
+    from .._version import __version__
 
+    contrast, contrast_note = model_contrast(result.rows, result.outputs_of_interest, result.models)
     return {
         "propgrad_version": __version__,
         "statistic": result.statistic,
@@ -41,24 +56,20 @@ def to_dict(result: Screen) -> dict:
         "alpha": result.alpha,
         "n_permutations": result.n_permutations,
         "seed": result.seed,
+        "input": result.input,
         "skipped": list(result.skipped),
         "notes": list(result.notes),
         "properties": result.properties,
-        "table": [{key: asdict(row)[key] for key in FIELDS} for row in result.rows],
+        "answer": model_answers(result.rows, result.models),
+        "table": [_record(row) for row in result.rows],
+        "contrast": contrast_records(contrast, STATISTIC_LABELS[result.statistic]),
+        **({"contrast_note": contrast_note} if contrast_note else {}),
     }
 
 
 def write_csv(result: Screen, path: str | Path) -> Path:
-    """The ranked table, one row per property, model and output of interest."""
-    path = Path(path)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(FIELDS)
-        for row in result.rows:
-            values = asdict(row)
-            writer.writerow(["" if values[key] is None else f"{values[key]:.6g}" if isinstance(values[key], float)
-                             else values[key] for key in FIELDS])
-    return path
+    """The ranked table, one row per property, model and output of interest; the reading as its sentence."""
+    return tables.write_csv(path, FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
 
 
 def top_figure(result: Screen, top: int = TOP) -> Figure:
@@ -89,28 +100,44 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         steps = np.arange(len(mean))
         curve.plot(steps, mean, marker="o", markersize=3, color="#1f77b4")
         shown_output = model.output_names[score.index] + (" (curve of the predicted class)" if score.vector else "")
-        curve.set_title(f"{row.model}: {shown_output}\n{label} = {row.score:.4g}, p = {row.pvalue:.2g}, "
-                        f"adjusted p = {row.pvalue_adjusted:.2g}{' *' if row.significant_adjusted else ''}",
-                        fontsize=8, loc="left")
+        curve.set_title(f"{row.model}: {shown_output}, {row.reading.label}\nchange {format_number(row.change)}, "
+                        f"{label} = {format_number(row.score)}, adjusted p = {format_number(row.pvalue_adjusted)}"
+                        f"{' *' if row.significant_adjusted else ''}", fontsize=8, loc="left")
         curve.set_xlabel(f"step / {explanation.property_name}", fontsize=8)
         curve.tick_params(labelsize=7)
         curve.grid(alpha=0.3)
     return figure
 
 
+# Column titles in words for the page.
+HEADERS = {"change": "change of the output", "tier": "tier", "flipped": "flips?", "flips": "where it flips",
+           "pvalue": "p-value", "pvalue_adjusted": "adjusted p", "significant": "significant",
+           "significant_adjusted": "significant after adjustment", "reading": "reading"}
+
+
 def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
-    """The screen as one self-contained page (see :mod:`propgrad.html_report`)."""
+    """The screen as one self-contained page (see :mod:`propgrad.export.html`)."""
     label = STATISTIC_LABELS[data["statistic"]]
-    # The reading column is shown once it is filled; an all-empty column would only say "none" on every row.
-    shown = [key for key in FIELDS if key != "reading" or any(row["reading"] for row in data["table"])]
-    rows = [{key: row[key] for key in shown} for row in data["table"]]
-    body = [html_report._missing_list(missing),
+    shown = [key for key in FIELDS if key not in ("edit", "region", "statistic")]
+    rows = [{**{key: row[key] for key in shown}, "reading": f"{row['reading']['label']}: {row['reading']['text']}"
+             + (f" ({row['reading']['evidence']})" if row["reading"]["evidence"] else "")} for row in data["table"]]
+    answer = "".join(f"<p>{html_report.escape(line)}</p>" for line in data["answer"])
+    body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
+            "<h2>The answer</h2>" + answer,
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
                                                           missing=missing.get("figure")),
-            "<h2>Ranked table</h2>" + html_report.table(rows, {"score": label, "pvalue": "p-value",
-                                                                "pvalue_adjusted": "adjusted p"})
+            "<h2>Ranked table</h2>"
+            + "<p>Ranked by what the output did (tier a: it really moved; b: small but systematic; c: moved, not "
+              "significant; d: systematic but negligible; e: no measurable effect), then by its change; p beside.</p>"
+            + html_report.table(rows, {**HEADERS, "score": label})
             + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
               f"{html_report.escape(data['alpha'])}.</p>"]
+    if data["contrast"]:
+        body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, "
+                    "largest difference first. The difference has no test of its own: read it beside each model's "
+                    "tier.</p>" + html_report.table(data["contrast"]))
+    elif data.get("contrast_note"):
+        body.append(f"<p>{html_report.escape(data['contrast_note'])}</p>")
     if data["skipped"] or data["notes"]:
         body.append("<h2>Skipped rows and notes</h2><ul>" + "".join(
             f"<li>{html_report.escape(line)}</li>" for line in [*data["skipped"], *data["notes"]]) + "</ul>")
@@ -135,6 +162,8 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP) -> dict[st
     paths = {"json": out / "screen.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(result, out / "screen.csv")
+    if data["contrast"]:
+        paths["contrast"] = tables.write_csv(out / "screen_contrast.csv", list(data["contrast"][0]), data["contrast"])
     missing = {}
     try:
         paths["figure"] = plots.save_figure(top_figure(result, top), out / "screen.png")

@@ -32,7 +32,13 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 padding:1.2em;color:#1d1d1f;background:#fff}
 h1{font-size:1.5em;margin:.2em 0 .6em}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
 h3{font-size:1.05em;margin:1.2em 0 .4em}
-table{border-collapse:collapse;margin:.4em 0;font-size:.92em;display:block;overflow-x:auto}
+table{border-collapse:collapse;margin:.4em 0;font-size:.92em;display:block;overflow-x:auto;max-width:100%}
+td{overflow-wrap:normal;word-break:normal;hyphens:manual}
+table.cards,table.cards tbody,table.cards tr{display:block}table.cards thead{display:none}
+table.cards tr{border:1px solid #d0d0d0;border-radius:6px;margin:.5em 0;padding:.35em .6em}
+table.cards td{display:inline-block;border:none;padding:.1em .9em .1em 0;text-align:left}
+table.cards td::before{content:attr(data-label) ": ";color:#555;font-weight:600}
+table.cards td.wide{display:block}
 th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:.6em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -102,11 +108,17 @@ def cell(value) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
+# Tables with more columns than this are shown as one card per row: a laptop page cannot hold them.
+CARD_COLUMNS = 8
+
+
 def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> str:
     """A table with one column per field found in ``rows`` (in order of first appearance).
 
     Fields are not fixed: a row type that grows a field (a plain-words ``reading``, say) gets its
-    column without any change here. ``headers`` renames fields for display.
+    column without any change here. ``headers`` renames fields for display. A table of more than
+    :data:`CARD_COLUMNS` fields folds into one card per row (each value named by its column title), so no
+    table is wider than the page.
 
     Examples
     --------
@@ -118,14 +130,18 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     fields = list(dict.fromkeys(key for row in rows for key in row))
     names = headers or {}
     head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in fields)
+    cards = len(fields) > CARD_COLUMNS
     body = []
     for row in rows:
         cells = []
         for field in fields:
             text, numeric = cell(row.get(field))
-            cells.append(f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
+            label = f' data-label="{escape(names.get(field, field))}"' if cards else ""
+            kind = "num" if numeric else ("wide" if cards and len(text) > 60 else "")
+            cells.append(f'<td class="{kind}"{label}>{escape(text)}</td>' if kind else f"<td{label}>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    opening = '<table class="cards">' if cards else "<table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def settings_list(settings: Mapping) -> str:
@@ -148,7 +164,7 @@ def versions() -> dict[str, str]:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             if name == "propgrad":  # a checkout that is not installed
-                from ._version import __version__
+                from .._version import __version__
 
                 found[name] = f"{__version__} (checkout)"
     return found
@@ -186,8 +202,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                          failed: Mapping[str, str] | None = None, heading: int = 2) -> list[str]:
     """The body of one explanation: input, strip, curves, table, null plots (what was drawn), settings.
 
-    ``data`` is :func:`propgrad.report.to_dict`'s result, ``rows`` :func:`propgrad.report.summary_rows`'s,
-    ``paths`` what :func:`propgrad.report.write_report` wrote, ``failed`` figure name -> reason.
+    ``data`` is :func:`propgrad.export.explanation.to_dict`'s result, ``rows`` :func:`propgrad.export.explanation.summary_rows`'s,
+    ``paths`` what :func:`propgrad.export.explanation.write_report` wrote, ``failed`` figure name -> reason.
     """
     failed = dict(failed or {})
     h = f"h{heading}"
@@ -199,7 +215,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
             return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
-    sections = [_missing_list(failed),
+    sections = [_missing_list(failed), input_line(data.get("input")) if heading == 2 else "",
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
                                                 caption=f"step 0 of {data['n_steps']}: the unedited image"),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
@@ -207,12 +223,36 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(rows, {"score": "E[|grad_X F|]", "pvalue": "p-value"})
+                f"<{h}>Scores</{h}>" + table(rows, {"score": _statistic_label(data), "pvalue": "p-value",
+                                                   "change": "change of the output"})
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {escape(data['n_permutations'])} shuffles "
-                  "(two-sided about the null's mean, +1 corrected).</p>",
+                  "(+1 corrected). change: the output's (mean) curve, highest minus lowest value.</p>",
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
+
+
+def input_line(source: Mapping | None) -> str:
+    """One paragraph naming the input: its file and SHA-256 (or its pixels' hash) and size; empty without one."""
+    if not source:
+        return ""
+    name = source.get("file") or "an image given in memory"
+    digest = source.get("sha256") or source.get("pixels_sha256", "")
+    kind = "SHA-256" if source.get("sha256") else "SHA-256 of its pixels"
+    size = f", {source['width']} x {source['height']} px" if source.get("width") else ""
+    return f"<p><b>Input:</b> {escape(name)}{escape(size)}; {kind} <code>{escape(digest)}</code></p>"
+
+
+def _statistic_label(data: Mapping) -> str:
+    from ..score import STATISTIC_LABELS
+
+    return STATISTIC_LABELS[data.get("statistic", "gradient")]
+
+
+def reading_sentence(reading: Mapping) -> str:
+    """A reading as report.json stores it, in one sentence: "label: text (evidence)"."""
+    sentence = f"{reading['label']}: {reading['text']}"
+    return f"{sentence} ({reading['evidence']})" if reading.get("evidence") else sentence
 
 
 def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
@@ -229,13 +269,25 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
                     failed: Mapping[str, str] | None = None) -> str:
     """A comparison of properties: the ranked table, its figure, then each property's sections.
 
-    ``data`` is :func:`propgrad.compare_report.to_dict`'s result; ``parts`` (property, HTML of its
+    ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
     sections) in ranked order.
     """
     failed = dict(failed or {})
-    body = [_missing_list(failed), "<h2>Ranked properties</h2>" + table(data["table"], {"score": "E[|grad_X F|]",
-                                                                                        "pvalue": "p-value"}),
+    rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
+    body = [_missing_list(failed), input_line(data.get("input")), f"<p>{escape(data['reading'])}</p>",
+            "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
+            "<h2>Ranked properties</h2><p>Ranked by what the output did (tier a: it really moved; b: small but "
+            "systematic; c: moved, not significant; d: systematic but negligible; e: no measurable effect), then by "
+            "its change; p beside.</p>"
+            + table(rows, {"score": _statistic_label(data), "pvalue": "p-value", "change": "change of the output",
+                           "pvalue_adjusted": "adjusted p", "significant_adjusted": "significant after adjustment"}),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
+    if data.get("contrast"):
+        body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, the "
+                    "first model's minus the largest of the others' first. The difference has no test of its own: "
+                    "read it beside each model's tier.</p>" + table(data["contrast"]))
+    elif data.get("contrast_note"):
+        body.append(f"<p>{escape(data['contrast_note'])}</p>")
     if figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
     if data.get("notes"):

@@ -4,31 +4,39 @@ comparison in one self-contained page), and one report per property.
 ``comparison.json`` fields
 --------------------------
 propgrad_version, alpha, n_permutations, seed, statistic (what score is), adjustment (how p-values were adjusted), notes (about the
-masks: resized, global edit), properties (ranked by score, highest first), and ``table``: one entry per
-property, model and output of interest with
-  property, model, output, score (E[|grad_X F|]), pvalue (two-sided shuffle test, +1 corrected),
+masks: resized, global edit), properties (ranked by :mod:`propgrad.ranking`: the tier of what the output did,
+then its change), ``answer`` (per model, in words, what moves its output most), ``contrast`` (with two or more
+models scored on a named output: each model's change per property, side by side; else ``contrast_note``), and
+``table``: one entry per property, model and output of interest with
+  property, model, output, change (highest - lowest value of the output's mean curve), tier (a to e),
+  statistic, score (the statistic: E[|grad_X F|] by default), pvalue (shuffle test, +1 corrected),
   pvalue_adjusted (Benjamini-Hochberg over the whole table), significant (pvalue <= alpha, the paper's S),
   significant_adjusted (pvalue_adjusted <= alpha), flipped (the paper's F), flips (where, in words),
   reading (in plain words: class, label, text and the curve's numbers; see :mod:`propgrad.reading`).
 ``reading`` (top level) is a paragraph naming what moved which model and what did not, ``reading_thresholds``
-the thresholds used; ``settings`` (written by the app) every setting of the run, as in :mod:`propgrad.report`.
-``explanations`` maps each property to its full report (see :mod:`propgrad.report`), ``folders`` to the
+the thresholds used; ``settings`` (written by the app) every setting of the run, as in :mod:`propgrad.export.explanation`.
+``explanations`` maps each property to its full report (see :mod:`propgrad.export.explanation`), ``folders`` to the
 sub-folder holding its strip, curves, null distributions and animation.
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from . import html_report, plots, reading, report
-from .compare import PropertyComparison
+from .. import plots, reading
+from . import explanation as report
+from . import html as html_report
+from . import tables
+from ..answer import contrast_records, model_answers, model_contrast
+from ..compare import PropertyComparison
+from ..score import STATISTIC_LABELS
 
-FIELDS = ("property", "model", "output", "score", "pvalue", "pvalue_adjusted", "significant",
-          "significant_adjusted", "flipped", "flips")
+# What the output did first (its change, tier and flips), then the test.
+FIELDS = ("property", "model", "output", "change", "tier", "flipped", "flips", "statistic", "score", "pvalue",
+          "pvalue_adjusted", "significant", "significant_adjusted")
 
 
 def folder_names(comparison: PropertyComparison) -> dict[str, str]:
@@ -43,46 +51,47 @@ def folder_names(comparison: PropertyComparison) -> dict[str, str]:
 def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dict:
     """The machine-readable comparison (see the module docstring for the fields); ``settings`` (every setting of
     the run, as the app records them) are written as they are."""
-    from ._version import __version__
+    from .._version import __version__
 
     folders = folder_names(comparison)
-    thresholds = reading.default_thresholds()
-    readings = reading.read_comparison(comparison, thresholds)
+    readings = reading.read_comparison(comparison)
+    contrast, contrast_note = model_contrast(comparison.scores, comparison.outputs_of_interest, comparison.models)
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
         "n_permutations": comparison.n_permutations,
         "seed": comparison.seed,
         "statistic": comparison.statistic,
+        "input": next(iter(comparison.explanations.values())).input,
         "adjustment": comparison.adjustment,
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
         "reading": reading.paragraph(readings),
-        "reading_thresholds": asdict(thresholds),
+        "answer": model_answers(comparison.scores, comparison.models),
+        "reading_thresholds": asdict(reading.default_thresholds()),
         "table": [{**table_row(entry), "reading": one.to_dict()} for entry, one in zip(comparison.scores, readings)],
+        "contrast": contrast_records(contrast, STATISTIC_LABELS[comparison.statistic]),
+        **({"contrast_note": contrast_note} if contrast_note else {}),
         "folders": folders,
-        "explanations": {name: report.to_dict(result, thresholds) for name, result in comparison.explanations.items()},
+        "explanations": {name: report.to_dict(result, settings=settings)
+                         for name, result in comparison.explanations.items()},
         **({"settings": settings} if settings is not None else {}),
     }
 
 
 def table_row(entry) -> dict:
     """One ranked row as :data:`FIELDS` (flips in words)."""
-    row = {key: getattr(entry, key) for key in FIELDS}
-    row["flips"] = report.flips_text(list(entry.flips), list(entry.output_names))
+    row = {key: getattr(entry, key) for key in FIELDS if key != "statistic"}
+    row["statistic"] = entry.reading.statistic
+    row["flips"] = reading.flips_text(list(entry.flips), list(entry.output_names))
     return row
 
 
 def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
-    """The table in long form: one row per property, model and output of interest, ranked."""
-    path = Path(path)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(FIELDS)
-        for entry in comparison.scores:
-            row = table_row(entry)
-            writer.writerow([f"{row[key]:.6g}" if isinstance(row[key], float) else row[key] for key in FIELDS])
-    return path
+    """The table in long form: one row per property, model and output of interest, ranked; the reading as
+    its sentence."""
+    return tables.write_csv(path, (*FIELDS, "reading"),
+                            ({**table_row(entry), "reading": entry.reading.full} for entry in comparison.scores))
 
 
 def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
@@ -90,7 +99,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     """Write comparison.json, comparison.csv, comparison.png, report.html (and each property's report in a
     sub-folder; report.html shows them all).
 
-    ``figures`` names what each property's report draws (see :func:`propgrad.report.write_report`);
+    ``figures`` names what each property's report draws (see :func:`propgrad.export.explanation.write_report`);
     ``settings`` go into comparison.json.
 
     Examples
@@ -105,6 +114,9 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     paths = {"json": out / "comparison.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(comparison, out / "comparison.csv")
+    if data["contrast"]:
+        paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),
+                                             data["contrast"])
     failed = {}
     try:
         paths["figure"] = plots.save_figure(plots.comparison_figure(comparison), out / "comparison.png")
@@ -114,7 +126,8 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():
-            written = report.write_report(comparison.explanations[name], out / folder, figures=figures)
+            written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
+                                          settings=settings)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
             parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed)

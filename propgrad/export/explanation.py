@@ -20,10 +20,15 @@ entry per model with
   flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
   flips_per_series   the same for every series (only with several series),
   reading            the first scored output's reading in plain words (also in each outputs_of_interest
-                     entry): class (strong, systematic, negligible, abrupt, erratic, none), label ("strong and
-                     systematic"), text ("p(cat) 0.00 -> 0.63, flips to cat at 85 % darker"), start, end, low,
-                     low_step, high, high_step, jump, jump_step, flip_steps (see :mod:`propgrad.reading`).
+                     entry): class (abrupt, strong, flips, systematic, erratic, negligible, none), label ("strong
+                     and systematic"), tier (a to e, see :mod:`propgrad.ranking`), size, shape ("steady fall",
+                     "U-shaped", "one dominant step"...), change (highest - lowest value of the mean curve),
+                     text ("p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"), evidence (what the
+                     class rests on), start, end, low, low_step, high, high_step, jump, jump_step, flip_steps
+                     (see :mod:`propgrad.reading`).
 ``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
+``input`` names the input: its file name and SHA-256 (or, for an image given in memory, a SHA-256 of its
+pixels) and its size; null for uploaded frames.
 ``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
 interventions (kind, values, region), models (preprocessing, output handling), outputs_of_interest,
 n_permutations, alpha, seed, notes and package versions.
@@ -36,51 +41,26 @@ series_gradualness one entry per series: gradual (bool), reason (why not; "" whe
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import tempfile
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import html_report, plots, reading
-from .explain import Explanation, ModelExplanation
-from .score import PredictionFlips, predicted_class_names
+from .. import plots, reading
+from . import html as html_report
+from . import tables
+from .bundle import zip_files
+from ..explain import Explanation, ModelExplanation
+from ..score import PredictionFlips, predicted_class_names
 
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-_LISTED_FLIPS = 3
-
-
-def flips_text(flips: list[PredictionFlips], output_names: list[str]) -> str:
-    """Where the prediction flips, for people: the class changes of one series, or how many series flip where.
-
-    Examples
-    --------
-    >>> from propgrad.score import prediction_flips
-    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
-    'step 1: cat -> dog; step 2: dog -> cat'
-    """
-    names = predicted_class_names(output_names)
-    if len(flips) == 1:
-        one = flips[0]
-        if not one.flipped:
-            return "no flip"
-        changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
-                   for step in one.flip_steps[:_LISTED_FLIPS]]
-        more = one.n_flips - _LISTED_FLIPS
-        return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
-    flipped = sum(f.flipped for f in flips)
-    if not flipped:
-        return f"no flip in {len(flips)} series"
-    steps = sorted({step for f in flips for step in f.flip_steps})
-    return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
 
 
 def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
@@ -134,10 +114,11 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
     records them) is written as it is."""
     from dataclasses import asdict
 
-    from ._version import __version__
+    from .._version import __version__
 
+    # The readings the explanation made; read again only when other thresholds are asked for.
+    readings = list(explanation.readings) if thresholds is None else reading.read_explanation(explanation, thresholds)
     thresholds = thresholds or reading.default_thresholds()
-    readings = reading.read_explanation(explanation, thresholds)
     by_model: dict[str, dict] = {}
     for one in readings:
         by_model.setdefault(one.model, {})[one.output] = one
@@ -152,6 +133,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "alpha": explanation.alpha,
         "seed": explanation.seed,
         "statistic": explanation.statistic,
+        "input": explanation.input,
         "notes": explanation.notes,
         "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
         "reading": reading.paragraph(readings),
@@ -169,22 +151,29 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
 
 
 def summary_rows(explanation: Explanation) -> list[dict]:
-    """One row per model and output of interest: what the app's table and the command line print."""
+    """One row per model and output of interest, with its reading: what the app's table and the command line
+    print (``reading`` is the sentence with its evidence, ``change`` how far the mean curve moved)."""
     rows = []
+    readings = iter(explanation.readings)
     for model in explanation.models:
         for score in model.scores:
             flips = model.flips
+            one = next(readings)
             rows.append(
                 {
                     "model": model.name,
                     "output": score.output,
+                    "change": one.change,
+                    "tier": one.tier,
+                    "statistic": explanation.statistic,
                     "score": score.score,
                     "pvalue": score.pvalue,
                     "significant": score.significant,
                     "flipped": any(f.flipped for f in flips),
                     "flip_steps": sorted({step for f in flips for step in f.flip_steps}),
                     "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
-                    "flips": flips_text(flips, model.output_names),
+                    "flips": reading.flips_text(flips, model.output_names),
+                    "reading": one.full,
                 }
             )
     return rows
@@ -192,17 +181,13 @@ def summary_rows(explanation: Explanation) -> list[dict]:
 
 def write_csv(explanation: Explanation, path: str | Path) -> Path:
     """The plotted curves: one row per series and step, one column per model and output of interest."""
-    path = Path(path)
     columns = [(model, score) for model in explanation.models for score in model.scores]
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["series", "step", explanation.property_name]
-                        + [f"{model.name} | {score.output}" for model, score in columns])
-        for s, series in enumerate(explanation.series):
-            for step, value in enumerate(series.values):
-                writer.writerow([series.label or s, step, f"{value:.6g}"]
-                                + [f"{model.outputs[s, step, score.index]:.7g}" for model, score in columns])
-    return path
+    header = ["series", "step", explanation.property_name] + [f"{model.name} | {score.output}" for model, score in columns]
+    # Outputs keep seven significant digits (the property values six), as they always have.
+    rows = ([series.label or s, step, f"{value:.6g}"]
+            + [f"{model.outputs[s, step, score.index]:.7g}" for model, score in columns]
+            for s, series in enumerate(explanation.series) for step, value in enumerate(series.values))
+    return tables.write_rows(path, header, rows)
 
 
 FIGURES = ("strip", "curves", "null", "animation", "region", "gradualness")
@@ -275,9 +260,8 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     drawn, failed = _draw_figures(explanation, out, figures)
     paths.update(drawn)
     # The table with each row's reading in plain words, as the app and explain's printout show it.
-    rows = [{**row, "reading": one.sentence}
-            for row, one in zip(summary_rows(explanation), reading.read_explanation(explanation))]
-    page = html_report.explanation_page(data, rows, drawn, explanation.series[0].images[0], failed)
+    page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
+                                        failed)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths
 
@@ -295,20 +279,7 @@ def html_sections(explanation: Explanation, paths: dict[str, Path], figures=FIGU
                                                       explanation.series[0].images[0], failed, heading=heading))
 
 
-def zip_report(paths: dict[str, Path], zip_path: str | Path, *, root: str | Path | None = None) -> Path:
-    """Pack the files :func:`write_report` wrote into one zip file.
-
-    Entries are named by file name, or by their path below ``root`` when given (reports in sub-folders,
-    such as a comparison's per-property reports, would otherwise collide).
-    """
-    zip_path = Path(zip_path)
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in paths.values():
-            archive.write(path, arcname=Path(path).relative_to(root).as_posix() if root else Path(path).name)
-    return zip_path
-
-
 def write_zip(explanation: Explanation, zip_path: str | Path) -> Path:
     """Everything :func:`write_report` writes, in one zip file."""
     with tempfile.TemporaryDirectory(prefix="propgrad-report-") as folder:
-        return zip_report(write_report(explanation, folder), zip_path)
+        return zip_files(write_report(explanation, folder), zip_path)

@@ -1,0 +1,131 @@
+"""The answer in words over a ranked table (per model: what moves its output most), and where models differ.
+
+Both work on any ranked rows that carry ``property``, ``model``, ``output`` and a ``reading``
+(:class:`~propgrad.screen.ScreenRow`, :class:`~propgrad.compare.PropertyScore`), in rank order.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .reading import NEGLIGIBLE, _joined, format_number, output_label, short_names
+
+# How many properties a model's answer names.
+TOP_PROPERTIES = 3
+# Selections of outputs of interest that score each model on its own class: no shared output to contrast.
+_OWN_CLASS = (None, "predicted", "vector")
+
+
+def model_answers(rows: Sequence, models: Sequence[str] | None = None, output_kind: str = "probability") -> list[str]:
+    """One sentence per model (in ``models``' order, default the order they first appear): the properties that
+    move its output most, and its first flip; then one sentence naming the significant but negligible
+    properties once.
+
+    Examples
+    --------
+    >>> model_answers(screen_result.rows)  # doctest: +SKIP
+    ['dark-cats bias: object: saturation, object: darken and whole image: brightness move p(cat) most
+      (by 0.77, 0.63 and 0.5); object: darken flips to cat at 85 % darker.', ...]
+    """
+    models = list(models or dict.fromkeys(row.model for row in rows))
+    short = short_names(models)
+    sentences = []
+    for model in models:
+        mine = [row for row in rows if row.model == model]
+        output = output_label(mine[0].output, output_kind) if mine else "its output"
+        moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
+        if not moved:
+            sentences.append(f"{short[model]}: no property moved {output} systematically by "
+                             f"{format_number(_negligible())} or more.")
+            continue
+        top = moved[:TOP_PROPERTIES]
+        strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
+        sentence = (f"{short[model]}: {_joined([row.property for row in top])} move{'s' if len(top) == 1 else ''} "
+                    f"{output} {strength} (by {_joined([format_number(row.reading.change) for row in top])})")
+        flipped = next((row for row in mine if row.reading.flipped), None)
+        if flipped is not None:
+            flips = next((part for part in flipped.reading.text.split(", ") if part.startswith("flips")), "flips")
+            sentence += f"; {flipped.property} {flips}"
+        sentences.append(sentence + ".")
+    negligible = list(dict.fromkeys(row.property for row in rows if row.reading.kind == NEGLIGIBLE))
+    if negligible:
+        sentences.append(f"Significant but negligible (the output moved by less than "
+                         f"{format_number(_negligible())}): {_joined(negligible)}.")
+    if rows and all(not row.reading.moved for row in rows):
+        sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
+                            f"{format_number(_negligible())} or more.")
+    return sentences
+
+
+def _negligible() -> float:
+    from .reading import default_thresholds
+
+    return default_thresholds().negligible
+
+
+@dataclass(frozen=True)
+class ContrastRow:
+    """One property and output: each model's change (and statistic) side by side.
+
+    ``changes`` and ``scores`` follow ``models``; ``difference`` is the first model's change minus the largest
+    of the others' (positive: the first model reacts more), ``most`` the model that moved most.
+    """
+
+    property: str
+    output: str
+    models: tuple[str, ...]
+    changes: tuple[float, ...]
+    scores: tuple[float, ...]
+    tiers: tuple[str, ...]
+    difference: float
+    most: str
+
+
+def model_contrast(rows: Sequence, outputs_of_interest, models: Sequence[str] | None = None
+                   ) -> tuple[list[ContrastRow], str | None]:
+    """Where models differ: per property and shared output, each model's change side by side, the properties
+    the first model reacts to more than every other first (the paper's question: which property does the
+    model under question use that the others do not?). Returns (rows, note): with fewer than two models, or
+    when each model is scored on its own predicted class (no output they share), no rows and a note saying why.
+
+    The difference has no test of its own: read it beside each model's tier (a difference where the first
+    model's row is in tier a and the others' in d or e is the paper's finding; between two tier-a rows it says
+    both use the property, one more strongly). A biased model may also react strongly to edits that are not its
+    bias, which is why the contrast, not one model's table, answers the question. ``models`` gives their
+    order (the first is the one under question; default: the order they first appear in ``rows``).
+    """
+    models = list(models or dict.fromkeys(row.model for row in rows))
+    if len(models) < 2:
+        return [], None
+    if isinstance(outputs_of_interest, str | type(None)) and outputs_of_interest in _OWN_CLASS:
+        return [], ("Where models differ is left out: each model is scored on its own predicted class; name the "
+                    "output to compare them on (e.g. --outputs cat).")
+    cells = {(row.property, row.output, row.model): row for row in rows}
+    contrast = []
+    for prop, output in dict.fromkeys((row.property, row.output) for row in rows):
+        group = [cells.get((prop, output, model)) for model in models]
+        if any(cell is None for cell in group):
+            continue
+        changes = tuple(cell.reading.change for cell in group)
+        contrast.append(ContrastRow(prop, output, tuple(models), changes, tuple(cell.score for cell in group),
+                                    tuple(cell.reading.tier for cell in group), changes[0] - max(changes[1:]),
+                                    models[changes.index(max(changes))]))
+    if not contrast:
+        return [], "Where models differ is left out: the models share no output of interest; name one they all have."
+    contrast.sort(key=lambda row: -row.difference)
+    return contrast, None
+
+
+def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> list[dict]:
+    """The contrast as flat records for CSV, JSON and HTML tables (one column per model and number)."""
+    records = []
+    for row in contrast:
+        short = short_names(list(row.models))
+        record = {"property": row.property, "output": row.output, "difference": row.difference,
+                  "moved most": short[row.most]}
+        for model, change, score, tier in zip(row.models, row.changes, row.scores, row.tiers):
+            record[f"{short[model]}: change"] = change
+            record[f"{short[model]}: {statistic_label}"] = score
+            record[f"{short[model]}: tier"] = tier
+        records.append(record)
+    return records

@@ -1,0 +1,118 @@
+"""One way out for every result: report.json, CSV, report.html, figures and a zip.
+
+Every result kind shows the same small surface here, whatever made it:
+
+- :func:`rows`: the ranked rows as plain records, each with its reading (made once, when the result was made)
+  and the statistic's name;
+- :func:`to_dict`: the machine-readable report (report.json, comparison.json, screen.json), with the
+  settings and the input's name and SHA-256;
+- :func:`write`: every file of the result in a folder (JSON, CSV, report.html, figures);
+- :func:`zip_files`: those files in one zip.
+
+The kinds are :class:`~propgrad.explain.Explanation` (one property), :class:`~propgrad.compare.PropertyComparison`
+(several properties, the paper's Table 1), :class:`~propgrad.screen.Screen` (many candidate properties) and a
+study folder (:func:`propgrad.study.write_report` aggregates what a study stored). What is specific to a kind
+(which figures it draws, its extra fields) stays in its module: :mod:`propgrad.export.explanation`,
+:mod:`propgrad.export.comparison`, :mod:`propgrad.export.screen`, :mod:`propgrad.study.report`; the pieces they
+share are here: one CSV writer (:mod:`propgrad.export.tables`) and one HTML page builder
+(:mod:`propgrad.export.html`).
+
+Examples
+--------
+>>> from propgrad import export
+>>> paths = export.write(result, "out/")  # doctest: +SKIP
+>>> export.zip_files(paths, "out.zip", root="out/")  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .bundle import zip_files
+
+
+def _kind(result) -> str:
+    from ..compare import PropertyComparison
+    from ..explain import Explanation
+    from ..screen import Screen
+
+    if isinstance(result, Explanation):
+        return "explanation"
+    if isinstance(result, PropertyComparison):
+        return "comparison"
+    if isinstance(result, Screen):
+        return "screen"
+    if isinstance(result, (str, Path)):
+        return "study"
+    raise TypeError(f"`result` must be an Explanation, a PropertyComparison, a Screen or a study folder, "
+                    f"got {type(result).__name__}")
+
+
+def rows(result) -> list[dict]:
+    """The result's ranked rows as records: property (where there are several), model, output, change, tier,
+    flips, the statistic and its score, p (and adjusted p), and the reading as one sentence."""
+    kind = _kind(result)
+    if kind == "explanation":
+        from .explanation import summary_rows
+
+        return summary_rows(result)
+    if kind == "comparison":
+        from .comparison import table_row
+
+        return [{**table_row(entry), "reading": entry.reading.full} for entry in result.scores]
+    if kind == "screen":
+        from .screen import _record
+
+        return [{**_record(row), "reading": row.reading.full} for row in result.rows]
+    from ..study.report import read_summary
+
+    return read_summary(result)
+
+
+def to_dict(result, settings: Mapping | None = None) -> dict:
+    """The machine-readable report of any result (see each kind's module for its fields)."""
+    kind = _kind(result)
+    if kind == "explanation":
+        from .explanation import to_dict as explanation_dict
+
+        return explanation_dict(result, settings=dict(settings) if settings is not None else None)
+    if kind == "comparison":
+        from .comparison import to_dict as comparison_dict
+
+        return comparison_dict(result, dict(settings) if settings is not None else None)
+    if kind == "screen":
+        from .screen import to_dict as screen_dict
+
+        return screen_dict(result)
+    raise TypeError("a study's report is its folder: use write(folder) and read summary.csv")
+
+
+def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None = None, figures=None
+          ) -> dict[str, Path]:
+    """Write every file of ``result`` into ``out_dir`` (created if missing) and return them by name.
+
+    ``figures`` names what to draw for an explanation or a comparison's properties (default: all, see
+    :data:`propgrad.export.explanation.FIGURES`); ``settings`` (every setting of the run, as the app records them) go
+    into the JSON. A study is written into its own folder (``result`` is the folder; ``out_dir`` is unused).
+    """
+    kind = _kind(result)
+    extra = {} if settings is None else {"settings": dict(settings)}
+    if kind == "explanation":
+        from .explanation import FIGURES, write_report
+
+        return write_report(result, out_dir, figures=figures or FIGURES, **extra)
+    if kind == "comparison":
+        from .comparison import write_comparison
+        from .explanation import FIGURES
+
+        return write_comparison(result, out_dir, figures=figures or FIGURES, **extra)
+    if kind == "screen":
+        from .screen import write_screen
+
+        return write_screen(result, out_dir)
+    from ..study.report import write_report as write_study
+
+    return {name: Path(path) for name, path in write_study(result).paths.items()}
+
+
+__all__ = ["rows", "to_dict", "write", "zip_files"]

@@ -1,0 +1,29 @@
+"""One CSV writer for every ranked table: numbers with six significant digits, None as an empty cell."""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+
+def csv_cell(value):
+    """How one value is written: floats with six significant digits, None empty, the rest as it is."""
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+    """``rows`` (sequences, one value per column of ``header``) as a CSV file."""
+    path = Path(path)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([csv_cell(value) for value in row])
+    return path
+
+
+def write_csv(path: str | Path, fields: Sequence[str], records: Iterable[Mapping]) -> Path:
+    """``records`` (mappings holding every field) as a CSV file with ``fields`` as its header."""
+    return write_rows(path, fields, ([record[key] for key in fields] for record in records))
