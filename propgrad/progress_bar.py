@@ -2,7 +2,27 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+
+# huggingface_hub's switch for its bars (transformers reads it too); the package also applies it to diffusers.
+HUB_BARS_ENV = "HF_HUB_DISABLE_PROGRESS_BARS"
+
+
+def library_bars_disabled() -> bool:
+    """Whether the libraries' own progress bars are switched off (``HF_HUB_DISABLE_PROGRESS_BARS=1``; the command
+    line's ``--no-progress`` sets it)."""
+    return os.environ.get(HUB_BARS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def quiet_diffusers() -> None:
+    """Apply :func:`library_bars_disabled` to diffusers ("Loading pipeline components..." and the like), which has
+    no environment switch of its own. Only touches diffusers when it is imported (importing it takes seconds):
+    the pipeline loaders call this right before loading."""
+    if library_bars_disabled() and "diffusers" in sys.modules:
+        import diffusers.utils.logging
+
+        diffusers.utils.logging.disable_progress_bar()
 
 
 @contextlib.contextmanager

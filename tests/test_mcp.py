@@ -1,13 +1,16 @@
-"""The app's tabs as Model Context Protocol tools: listed with a description of every argument, callable.
+"""The app's agent tools over the Model Context Protocol, as an agent's client sees them.
 
-Talks to the app launched in this process (conftest's ``server``) through the ``mcp`` client library
-over streamable HTTP, as an MCP client such as Claude Desktop or Cursor would.
+Talks to the app launched in this process (conftest's ``server``) with the official ``mcp`` client over
+streamable HTTP: the tool list (small, every argument described, no server paths), each tool called with its
+minimal arguments (a JSON document that parses, the same as structuredContent, and PNG images), and bad
+arguments answered with the argument's name as the schema spells it.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
-import re
+import json
+import tempfile
 
 import pytest
 
@@ -16,9 +19,10 @@ from propgrad.paths import ASSETS
 mcp = pytest.importorskip("mcp")
 from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
 
-pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
+pytestmark = pytest.mark.slow  # a server end to end: seconds each
 
-TOOLS = {"run_edit", "run_patch", "run_turntable"}  # run_dynamics too where the lesion checkpoints ship
+TOOLS = {"run_edit", "run_patch", "run_turntable", "run_screen"}  # run_dynamics too where the lesion checkpoints ship
+FAST = {"n_permutations": 200}  # the shuffle test's size does not change what comes back
 
 
 def with_session(server: str, work):
@@ -31,49 +35,123 @@ def with_session(server: str, work):
     return asyncio.run(main())
 
 
-def cat_uri() -> str:
-    return "data:image/jpeg;base64," + base64.b64encode((ASSETS / "examples" / "chelsea.jpg").read_bytes()).decode()
+def call(server: str, tool: str, arguments: dict):
+    async def work(session):
+        return await session.call_tool(tool, arguments)
+
+    return with_session(server, work)
 
 
-def test_every_tab_is_a_tool_that_describes_each_argument(server):
+def uri(path) -> str:
+    kind = "jpeg" if str(path).endswith(".jpg") else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+CAT = ASSETS / "examples" / "chelsea.jpg"
+
+
+@pytest.fixture(scope="module")
+def tools(server) -> dict:
     async def work(session):
         return (await session.list_tools()).tools
 
-    tools = {tool.name: tool for tool in with_session(server, work)}
-    assert TOOLS <= set(tools)
+    return {tool.name: tool for tool in with_session(server, work)}
+
+
+def test_the_tool_list_is_small_and_describes_every_argument(tools):
+    assert TOOLS <= set(tools) <= TOOLS | {"run_dynamics"}
+    listed = json.dumps([tool.model_dump(exclude_none=True) for tool in tools.values()])
+    assert len(listed) < 15_000, len(listed)  # was 48.6k: about 12k tokens of an agent's context
+    # No server paths as defaults or in descriptions (the turntable's 36 frame paths were 19k characters).
+    assert str(ASSETS) not in listed and tempfile.gettempdir() + "/" not in listed
+    assert "upload_file_to_gradio" not in listed  # a tool this server does not offer
     for name, tool in tools.items():
-        assert tool.description.startswith(("Explain", "Follow")), (name, tool.description)
-        assert "Returns:" in tool.description, name
-        undescribed = [arg for arg, schema in tool.inputSchema["properties"].items() if not schema.get("description")]
+        properties = tool.inputSchema["properties"]
+        undescribed = [arg for arg, schema in properties.items() if not schema.get("description")]
         assert not undescribed, f"{name}: arguments without a description: {undescribed}"
-    assert "E[|grad_X F|]" in tools["run_edit"].description
+        assert "Returns:" in tool.description and "JSON" in tool.description, name
+    for name in ("run_edit", "run_patch", "run_screen"):
+        assert tools[name].inputSchema["required"] == ["image"], name  # everything else has a default
+        assert "data: URI" in tools[name].inputSchema["properties"]["image"]["description"]
+    assert tools["run_edit"].inputSchema["properties"]["steps"]["type"] == "integer"
 
 
-def test_the_edit_tool_explains_the_bundled_cat(server):
-    arguments = {"image": cat_uri(), "editor": "parametric: darken", "steps": 4, "regions": ["whole image"],
-                 "n_permutations": 1000, "files": [], "input_size": 0, "class_names": ""}
-
-    async def work(session):
-        return await session.call_tool("run_edit", arguments)
-
-    result = with_session(server, work)
-    text = "\n".join(getattr(part, "text", "") for part in result.content)
+def _answer(result) -> tuple[dict, list[bytes]]:
+    """The JSON document (checked against structuredContent) and the images of a tool's answer."""
+    text = result.content[0].text
     assert not result.isError, text
-    # The summary: what ran, the reading in plain words, and the table with the score and p-value columns.
-    assert "darken edit" in text and "Reading:" in text and "grad_X F" in text and "| p |" in text
-    assert "report.json" not in text and re.search(r"propgrad-[\w-]+\.zip", text)  # the download link, not its contents
+    document = json.loads(text)
+    assert result.structuredContent == document
+    images = [base64.b64decode(part.data) for part in result.content[1:] if part.type == "image"]
+    assert all(image.startswith(b"\x89PNG") for image in images)
+    return document, images
 
 
-def test_a_bad_argument_comes_back_named(server):
-    arguments = {"image": cat_uri(), "editor": "parametric: darken", "steps": 4, "seeds": "x",
-                 "regions": ["whole image"], "files": [], "input_size": 0, "class_names": ""}
+@pytest.mark.parametrize("tool, arguments, kind, n_images", [
+    ("run_edit", {"image": uri(CAT), "steps": 4}, "explanation", 2),
+    ("run_edit", {"image": uri(CAT), "steps": 4, "regions": ["object", "background"]}, "comparison", 2),
+    ("run_patch", {"image": uri(CAT), "steps": 4}, "explanation", 2),
+    ("run_turntable", {}, "explanation", 2),
+    ("run_screen", {"image": uri(CAT), "edits": ["darken", "hue"], "regions": ["whole image"], "steps": 4},
+     "screen", 1),
+])
+def test_each_tool_answers_json_and_images(server, tool, arguments, kind, n_images):
+    document, images = _answer(call(server, tool, {**arguments, **FAST}))
+    assert document["kind"] == kind and len(images) == n_images
+    assert document["reading"] and document["rows"]
+    for row in document["rows"]:
+        assert isinstance(row["score"], float) and 0 < row["pvalue"] <= 1 and row["model"] and row["output"]
+    assert document["n_permutations"] == 200 and document["statistic"] == "gradient"
+    assert document["links"]["download"].startswith(server) and document["links"]["download"].endswith(".zip")
+    if kind != "screen":
+        assert {"strip", "curves"} <= set(document["links"])
+        assert document["rows"][0]["reading"]  # the row's reading in words, with its evidence
+        assert document["settings"]["models"]  # what reproduces the run
+    if kind == "explanation":
+        assert "models[].output_names" in document["omitted"]  # ImageNet's 1000 names stay in the zip
 
-    async def work(session):
-        return await session.call_tool("run_edit", arguments)
 
-    result = with_session(server, work)
+def test_screen_runs_with_only_an_image(tools):
+    assert tools["run_screen"].inputSchema["required"] == ["image"]
+
+
+def test_dynamics_answers_a_reading_per_variant(server, tools):
+    if "run_dynamics" not in tools:
+        pytest.skip("the lesion checkpoints are not in this build")
+    document, images = _answer(call(server, "run_dynamics", {"steps": 3, **FAST}))
+    assert document["kind"] == "dynamics" and len(images) == 1
+    assert "biased:" in document["reading"] and {"variant", "epoch", "score", "pvalue"} <= set(document["rows"][0])
+
+
+def test_a_server_path_is_an_image_where_local_paths_are_allowed(server):
+    # The test server serves on 127.0.0.1 without a share link: its own files may be named.
+    document, _ = _answer(call(server, "run_edit", {"image": str(CAT), "steps": 3, **FAST}))
+    assert document["settings"]["input"]["file"] == "chelsea.jpg"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"steps": 2}, "`steps` must be a whole number between 3 and 30, got 2"),
+    ({"steps": 5.5}, "`steps`: 5.5 is not of type 'integer'"),
+    ({"edit": "sparkle"}, "`edit`: 'sparkle' is not one of"),
+    ({"regions": ["sky"]}, "`regions`"),
+    ({"n_permutations": 10}, "`n_permutations` must be a whole number between 100 and 100000"),
+    ({"outputs": "zebra crossing light"}, "`outputs`: no model has an output"),
+    ({"colour": "red"}, "`colour` is not an argument of run_edit"),
+    ({"image": "data:image/png;base64,@@@"}, "`image`: the data: URI is not valid base64"),
+    ({"image": "https://example.org/cat.png"}, "`image`: URLs are not fetched"),
+    ({"image": "/no/such/cat.png"}, "`image`: no such file on the server"),
+    ({"image": None}, "`image`"),
+])
+def test_a_bad_argument_comes_back_named(server, arguments, message):
+    result = call(server, "run_edit", {"image": uri(CAT), **arguments})
     assert result.isError
-    assert "`seeds`: 'x' is not a whole number" in result.content[0].text
+    assert message in result.content[0].text, result.content[0].text
+    assert "Traceback" not in result.content[0].text
+
+
+def test_a_missing_image_is_named(server):
+    result = call(server, "run_screen", {})
+    assert result.isError and "`image` is required" in result.content[0].text
 
 
 def test_the_environment_switches_mcp(monkeypatch):

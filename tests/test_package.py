@@ -9,6 +9,7 @@ from the wheel.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -20,7 +21,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
 
 # What a user of the installed package needs: weights, their cards and licences, patches, examples, frames.
 EXPECTED = [
@@ -51,12 +51,18 @@ def _source_files() -> list[Path]:
 def wheel(tmp_path_factory) -> Path:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs a git checkout to build from")
-    source = tmp_path_factory.mktemp("source")
+    return _build(_copy_checkout(tmp_path_factory.mktemp("source")), tmp_path_factory.mktemp("wheel"))
+
+
+def _copy_checkout(source: Path) -> Path:
     for relative in _source_files():
         if (ROOT / relative).is_file():
             (source / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / relative, source / relative)
-    out = tmp_path_factory.mktemp("wheel")
+    return source
+
+
+def _build(source: Path, out: Path) -> Path:
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
                             "-w", str(out), str(source)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout + built.stderr
@@ -64,18 +70,81 @@ def wheel(tmp_path_factory) -> Path:
     return found
 
 
-def test_wheel_carries_the_assets_once(wheel):
+# What belongs in the wheel, besides the package's own modules: the assets a user needs (by suffix; each
+# tracked file of these kinds, exactly once), and the metadata with both licence files. Anything else fails.
+ASSET_SUFFIXES = {".jpg", ".png", ".safetensors", ".md", ".json"}
+NOT_ASSETS = ("screenshot",)  # the README's pictures
+METADATA = {"METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt", "licenses/LICENSE",
+            "licenses/THIRD_PARTY_LICENSES.md"}
+
+
+def expected_wheel_files() -> set[str]:
+    tracked = _source_files()
+    modules = {p.as_posix() for p in tracked if p.parts[0] == "propgrad" and p.suffix == ".py"}
+    assets = {f"propgrad/_assets/{p.relative_to('assets').as_posix()}" for p in tracked if p.parts[0] == "assets"
+              and (p.suffix in ASSET_SUFFIXES or p.name == "LICENSE") and not p.name.startswith(NOT_ASSETS)}
+    return modules | assets
+
+
+def _unexpected(names: list[str]) -> list[str]:
+    expected = expected_wheel_files()
+    return [name for name in names if name not in expected
+            and not (name.startswith("propgrad-") and name.split("/", 1)[1] in METADATA)]
+
+
+@pytest.mark.slow  # builds the wheel
+def test_wheel_holds_exactly_the_package_its_assets_and_licences(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     missing = [name for name in EXPECTED if name not in names]
     assert not missing, f"not in the wheel: {missing}"
-    assets = [n for n in names if n.startswith("propgrad/_assets/")]
-    tracked = [p for p in _source_files() if p.parts[0] == "assets"]
-    # Every tracked asset but the build scripts and the README's screenshots, each exactly once.
-    expected = sorted(f"propgrad/_assets/{p.relative_to('assets').as_posix()}" for p in tracked
-                      if p.name not in {"make_assets.py", "convert.py", "screenshot.png", "screenshot-regions.png"})
-    assert sorted(assets) == expected
-    assert not [n for n in names if n.startswith(("assets/", "tests/", "bench/"))]
-    assert "propgrad/cli.py" in names or "propgrad/cli/__init__.py" in names
+    assert len(names) == len(set(names))  # each file once
+    assert not _unexpected(names), f"unexpected files in the wheel: {_unexpected(names)}"
+    assert not expected_wheel_files() - set(names), f"missing: {sorted(expected_wheel_files() - set(names))}"
+    dist_info = {name.split("/", 1)[1] for name in names if name.split("/", 1)[0].endswith(".dist-info")}
+    assert {"licenses/LICENSE", "licenses/THIRD_PARTY_LICENSES.md"} <= dist_info
+
+
+def test_the_allow_list_catches_a_stray_file():
+    # The check itself can fail: a screenshot, a build script or an old module would be reported.
+    stray = ["propgrad/_assets/screenshot-phone.png", "propgrad/_assets/make_assets.py", "propgrad/old_module.py",
+             "assets/examples/chelsea.jpg"]
+    assert _unexpected(stray + ["propgrad/__init__.py", "propgrad-0.1.0.dist-info/RECORD"]) == stray
+
+
+@pytest.mark.slow  # builds the wheel
+def test_a_stale_build_folder_cannot_reach_the_wheel(wheel_from_stale_checkout):
+    names = zipfile.ZipFile(wheel_from_stale_checkout).namelist()
+    assert "propgrad/stale_module.py" not in names and "propgrad/_assets/stale.png" not in names
+    assert not _unexpected(names)
+
+
+@pytest.fixture(scope="module")
+def wheel_from_stale_checkout(tmp_path_factory) -> Path:
+    """The wheel built from a copy of the checkout holding a stale build/ of an earlier version."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout to build from")
+    source = _copy_checkout(tmp_path_factory.mktemp("stale-source"))
+    stale = source / "build" / "lib" / "propgrad"
+    (stale / "_assets").mkdir(parents=True)
+    (stale / "stale_module.py").write_text("raise RuntimeError('an old module')\n")
+    (stale / "_assets" / "stale.png").write_bytes(b"\x89PNG old")
+    return _build(source, tmp_path_factory.mktemp("stale-wheel"))
+
+
+def test_third_party_licences_are_listed_in_one_place():
+    import tomllib
+
+    from propgrad.interventions.editors import EDITORS
+
+    listed = (ROOT / "THIRD_PARTY_LICENSES.md").read_text()
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    names = {re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0] for requirement in requirements}
+    missing = [name for name in sorted(names) if f"| {name} |" not in listed]
+    assert not missing, f"dependencies without a licence in THIRD_PARTY_LICENSES.md: {missing}"
+    for editor in EDITORS.values():
+        assert editor.default_model in listed and editor.licence in listed, editor.name
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +170,7 @@ def _run(venv: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # builds the wheel
 def test_installed_package_lists_the_bundled_models_from_another_folder(installed, tmp_path):
     where = _run(installed, ["python", "-c", "import propgrad, propgrad.paths as p; print(propgrad.__file__); "
                              "print(p.ASSETS)"], tmp_path)
@@ -113,6 +183,7 @@ def test_installed_package_lists_the_bundled_models_from_another_folder(installe
         assert name in listed.stdout.splitlines()
 
 
+@pytest.mark.slow  # builds the wheel
 def test_installed_package_explains_a_bundled_example(installed, tmp_path):
     example = next(installed.rglob("propgrad/_assets/lesions/examples/melanoma_1.png"))
     done = _run(installed, ["propgrad", "explain", str(example), "--model", "Lesion CNN (biased)", "--edit",

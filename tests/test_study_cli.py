@@ -35,8 +35,9 @@ def test_explain_without_editor_weights_says_how_to_get_them(tmp_path, monkeypat
 def test_explain_draws_a_progress_bar(tmp_path, capsys):
     if not CAT.is_file():
         pytest.skip("example image not shipped")
+    # --progress: pytest's stderr is no terminal, where bars are off by default.
     assert main(["explain", str(CAT), "--edit", "hue", "--steps", "3", "--permutations", "50",
-                 "--out", str(tmp_path / "out")]) == 0
+                 "--out", str(tmp_path / "out"), "--progress"]) == 0
     assert "explain:" in capsys.readouterr().err  # tqdm writes to stderr
 
 

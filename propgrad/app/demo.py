@@ -5,11 +5,12 @@ import functools
 import importlib.util
 import logging
 import os
+import sys
 
 import gradio as gr
 
 from .. import paths
-from . import defaults, shared
+from . import defaults, mcp_server, mcp_tools, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -37,6 +38,8 @@ def build_demo() -> gr.Blocks:
     variants = dynamics.dynamics_variants()
     with gr.Blocks(title="propgrad: local interventional explanations", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
+        # The agents' tools: lean endpoints, hidden on the page (see mcp_tools; mcp_server lists only these).
+        demo.propgrad_mcp_tools = mcp_tools.register(dynamics=bool(variants))
         gr.Markdown(INTRO)
         with gr.Accordion("How the answer is computed and read", open=False):
             gr.Markdown(METHOD)
@@ -142,4 +145,16 @@ def launch(demo: gr.Blocks, **overrides):
     # Right after the server answers: load the default models and the segmenter and compute every tab's default
     # example in the background, so that the page opens with an answer and the first click is warm.
     defaults.start(lambda: bool(getattr(demo, "is_running", False)))
-    return demo.launch(**kwargs)
+    # The MCP server exists only once gradio has created the app: launch without blocking, shape it, then block
+    # as gradio would have (a script's launch blocks; prevent_thread_lock=True or an interactive session not).
+    # (debug=True would block inside gradio's launch, before the server could be shaped; it blocks here instead.)
+    block = kwargs.pop("debug", False) or (not kwargs.get("prevent_thread_lock", False)
+                                            and not bool(getattr(sys, "ps1", sys.flags.interactive)))
+    launched = demo.launch(**{**kwargs, "prevent_thread_lock": True})
+    try:
+        mcp_server.adapt(demo, getattr(demo, "propgrad_mcp_tools", {}))
+    except Exception:  # noqa: BLE001 - a gradio that moved its hooks: serve its own tools rather than nothing
+        log.exception("could not shape the MCP server (tests/test_mcp.py says how); serving gradio's own tools")
+    if block:
+        demo.block_thread()
+    return launched

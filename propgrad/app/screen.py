@@ -16,7 +16,7 @@ from ..score import STATISTIC_LABELS, STATISTICS
 from ..screen import APP_LIMIT, REGIONS
 from .parsing import MAX_STEPS, check_int, select_outputs
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
-from .shared import friendly_errors, with_model_args
+from .shared import default_models, friendly_errors, with_model_args
 
 # What the output did first (tier, change, flips, reading), then the test; the score is the chosen statistic.
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
@@ -64,8 +64,10 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
 
 @friendly_errors
 @with_model_args
-def run_screen(image, bundled, files, input_size, mean, std, class_names, outputs, n_permutations, alpha, hub_ids,
-               outputs_are, steps, edits, regions, statistic, adjustment, progress=gr.Progress()):
+def run_screen(image, bundled=None, files=None, input_size=None, mean="", std="", class_names="", outputs="",
+               n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto", steps=11, edits=None,
+               regions=REGIONS, statistic="gradient", adjustment=next(iter(ADJUSTMENT_CHOICES)),
+               progress=gr.Progress()):
     """Explain which property of an image a classifier uses: screen every chosen edit in every chosen region.
 
     Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
@@ -89,14 +91,12 @@ def run_screen(image, bundled, files, input_size, mean, std, class_names, output
         figure: URL of a PNG of the top properties' strongest steps and curves
         download: URL of a zip with screen.csv, screen.json, screen.png and report.html (one page to share)
     """
-    from .. import export
-    from ..screen import screen
-    from .results import request_dir
-
     # 1. Every box checked before any slow work.
     n_permutations, alpha = shuffle_test_settings(n_permutations, alpha)
     picture = load_input(image)
     steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
+    if edits is None:  # an API client that leaves it out gets every edit, as the box's default does
+        edits = edit_names()
     if not edits:
         raise ValueError("`screen edits` is empty: tick at least one edit to screen")
     if not regions:
@@ -105,18 +105,30 @@ def run_screen(image, bundled, files, input_size, mean, std, class_names, output
         raise ValueError(f"`statistic` must be one of {list(STATISTICS)}, got {statistic!r}")
     if adjustment not in ADJUSTMENT_CHOICES:
         raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENT_CHOICES)}, got {adjustment!r}")
-    models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
+    models = chosen_models(default_models() if bundled is None else bundled, files, input_size, mean, std,
+                           class_names, hub_ids, outputs_are)
+    result, notes, paths, bundle = screen_for_app(picture, models, outputs, list(edits), list(regions), steps,
+                                                  statistic, ADJUSTMENT_CHOICES[adjustment], n_permutations, alpha,
+                                                  progress)
+    return screen_text(result, notes), screen_table(result), str(paths["figure"]), str(bundle)
+
+
+def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, adjustment, n_permutations, alpha,
+                   progress, seed: int = 0):
+    """The screen and its files in a private folder: (result, notes, written paths, zip); checked arguments in."""
+    from .. import export
+    from ..screen import screen
+    from .results import request_dir
+
     selection, notes = select_outputs(models, outputs)
-    # 2. The screen, then its files in a private folder.
-    result = screen(picture, models, edits=list(edits), regions=list(regions), steps=steps,
-                    outputs_of_interest=selection, statistic=statistic, adjustment=ADJUSTMENT_CHOICES[adjustment],
-                    n_permutations=n_permutations, alpha=alpha, seed=0, limit=APP_LIMIT,
-                    progress=package_progress(progress))
+    result = screen(picture, models, edits=edits, regions=regions, steps=steps, outputs_of_interest=selection,
+                    statistic=statistic, adjustment=adjustment, n_permutations=n_permutations, alpha=alpha,
+                    seed=seed, limit=APP_LIMIT, progress=package_progress(progress))
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
     paths = export.write(result, folder / "screen")
     bundle = export.zip_files(paths, folder / "propgrad-screen.zip")
-    return screen_text(result, notes), screen_table(result), str(paths["figure"]), str(bundle)
+    return result, notes, paths, bundle
 
 
 def build_screen_section(image, controls, steps) -> gr.Dropdown:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m propgrad explain | study | models | dynamics``.
+"""Command line: ``propgrad explain | screen | study | models | editors | dynamics`` (or ``python -m propgrad``).
 
 | module | command |
 | --- | --- |
@@ -8,29 +8,44 @@
 | ``models``, ``editors``, ``dynamics`` | the bundled models; the guided editors; the lesion scenario's training dynamics |
 | ``gradual`` | the gradualness check's thresholds and verdict lines |
 | ``flags`` | the flags they share, derived from the registry of kinds and the model spec |
+| ``console`` | where they write: ``-q``, ``--json``, progress bars only on a terminal, the program's name |
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import USER_ERRORS
+from . import console
 from .explain import add_explain_parser, run_explain
 from .screen import add_screen_parser
 
 
+# Switches that may come before the subcommand (``propgrad -q study ...``); they are handed to it.
+GLOBAL_SWITCHES = ("-q", "--quiet", "--progress", "--no-progress")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .._version import __version__
+
     parser = argparse.ArgumentParser(
-        prog="python -m propgrad",
+        prog=console.program_name(),
         description="Local interventional explanations: does a model's prediction for THIS image depend on "
         "THIS property? Gradually change the property, run the models on every step, and measure "
         "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    console.add_flags(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    add_explain_parser(commands)
-    add_screen_parser(commands)
-    commands.add_parser("models", help="list the bundled models")
-    commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how to get them")
+    console.add_flags(add_explain_parser(commands), json_output=True, inherited=True)
+    console.add_flags(add_screen_parser(commands), json_output=True, inherited=True)
+    models = commands.add_parser("models", help="list the bundled models: outputs, input size, licence",
+                                 description="The bundled models: outputs, input size, licence.")
+    console.add_flags(models, json_output=True, inherited=True)
+    editors = commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how "
+                                  "to get them")
+    console.add_flags(editors, inherited=True)
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
     commands.add_parser("study", help="many images: images x interventions x models, resumable, in-process, "
                         "local processes or Ray (see its --help)", add_help=False)
@@ -38,18 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 done, 2 a bad argument or input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["study"]:
-        from .study import main as study_main
-
-        return study_main(argv[1:])
-    if argv[:1] == ["dynamics"]:
-        from .dynamics import run_dynamics
-
-        run_dynamics(argv[1:])  # returns its results for callers in Python; the shell gets 0
-        return 0
-    args = build_parser().parse_args(argv)
+    leading = []
+    while argv and argv[0] in GLOBAL_SWITCHES:
+        leading.append(argv.pop(0))
+    console.reset()
     try:
+        if argv[:1] == ["study"]:
+            from .study import main as study_main
+
+            return study_main(argv[1:] + leading)
+        if argv[:1] == ["dynamics"]:
+            from .dynamics import run_dynamics
+
+            run_dynamics(argv[1:] + leading)  # returns its results for callers in Python; the shell gets 0
+            return 0
+        args = build_parser().parse_args(leading + argv)
+        console.configure(args)
         if args.command == "models":
             from .models import run_models
 
@@ -63,8 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_list()
         return run_explain(args)
+    except BrokenPipeError:
+        # The reader went away (`propgrad models | head`): stop quietly, as Python's documentation advises.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        console.error(str(error))
         return 2
 
 

@@ -5,13 +5,15 @@ import argparse
 from pathlib import Path
 
 from ..kinds import PatchSpec
+from . import console
+from .console import say
 
 
 def build_parser() -> argparse.ArgumentParser:
     from ..lesions.models import VARIANTS
 
     patch = PatchSpec.options()
-    parser = argparse.ArgumentParser(prog="python -m propgrad dynamics",
+    parser = argparse.ArgumentParser(prog=f"{console.program_name()} dynamics",
                                      description="Score and flips of one image after every training epoch.")
     parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")
     parser.add_argument("--variant", nargs="+", default=["biased", "unbiased"], choices=VARIANTS,
@@ -28,7 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
     parser.add_argument("--permutations", type=int, default=2000)
     parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
+    console.add_flags(parser)
     return parser
+
+
+def _check_files(args) -> None:
+    """Every file named on the command line exists (else one line naming the flag, before any work)."""
+    for flag, paths in (("--image", [args.image] if args.image else []), ("--checkpoints", args.checkpoints or []),
+                        ("--patches", args.patches or [])):
+        for path in paths:
+            if not Path(path).is_file():
+                raise ValueError(f"`{flag}`: no such file {str(path)!r}")
 
 
 def run_dynamics(argv: list[str] | None = None) -> dict:
@@ -40,6 +52,8 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    console.configure(args)
+    _check_files(args)
     image_path = args.image or (example_paths() or [None])[0]
     if image_path is None:
         parser.error("no --image given and no shipped example found")
@@ -57,14 +71,14 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
             parser.error(f"no checkpoints found for {label!r}")
         result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
         results[label] = result
-        print(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
-        print(f"{'epoch':>5} {'score':>8} {'p':>8} {'flips':>6} {'p start':>8} {'p end':>8}")
+        say(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
+        say(f"{'epoch':>5} {'score':>8} {'p':>8} {'flips':>6} {'p start':>8} {'p end':>8}")
         for row in result.rows():
             values = list(row.values())
-            print(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} "
+            say(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} "
                   f"{values[7]:>8.3f}")
     save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
-    print(f"\nplot: {args.plot}")
+    say(f"\nplot: {args.plot}")
     last = next(iter(results.values()))
-    print(f"final_epoch_score: {last.scores[-1]:.4f}")
+    say(f"final_epoch_score: {last.scores[-1]:.4f}")
     return results

@@ -4,10 +4,12 @@ from __future__ import annotations
 import sys
 
 import argparse
+import json
 from pathlib import Path
 
 from ..score import STATISTIC_LABELS
-from . import gradual
+from . import console, gradual
+from .console import say
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
@@ -16,8 +18,8 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain",
         help="explain one image under one intervention",
-        description="Run one intervention on IMAGE, score every model, write report.json, curves.csv, "
-        "strip.png, curves.png, null.png and animation.gif into --out.",
+        description=f"Run one intervention on IMAGE, score every model, and write {written_files()} into --out "
+        "(region.png only for an edit restricted to a region). --json prints report.json's fields to stdout.",
         formatter_class=HelpFormatter,
     )
     explain.add_argument("image", nargs="?", help="input image (not needed with --frames)")
@@ -33,8 +35,14 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
     gradual.add_flags(explain)
     add_scoring_flags(explain)
     explain.add_argument("--out", default="propgrad-report", help="output folder")
-    explain.add_argument("--no-progress", action="store_true", help="no progress bar")
     return explain
+
+
+def written_files() -> str:
+    """The files one explanation writes, from the report's own list (so the help cannot fall behind)."""
+    from ..export.explanation import FIGURE_FILES
+
+    return ", ".join(["report.json", "curves.csv", *FIGURE_FILES.values(), "report.html"])
 
 
 def _check(args) -> None:
@@ -73,23 +81,25 @@ def run_explain(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     if comparing:
         return _run_region_comparison(args, image, intervention, models, outputs, criteria)
-    with fraction_bar("explain", enabled=not args.no_progress) as progress:
+    with fraction_bar("explain", enabled=console.progress_enabled()) as progress:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
                          alpha=args.alpha, seed=args.seed, statistic=args.statistic, progress=progress,
                          gradual_criteria=criteria)
     paths = export.write(result, args.out)
-    print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
+    if console.json_wanted():
+        console.emit(json.loads(paths["json"].read_text()))
+    say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     for row in report.summary_rows(result):
         mark = "significant" if row["significant"] else "not significant"
-        print(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
+        say(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
               f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p = {format_number(row['pvalue'])} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
-    print(paragraph(result.readings))
+    say(paragraph(result.readings))
     for line in gradual.lines(result):
-        print(f"  {line}")
+        say(f"  {line}")
     for note in result.notes:
-        print(f"  note: {note}")
-    print(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
+        say(f"  note: {note}")
+    say(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
     return 0
 
 
@@ -100,7 +110,7 @@ def _region_source(text: str) -> str:
     if text.strip().lower() in SEGMENTED:
         return text.strip().lower()
     if not Path(text).is_file():
-        raise ValueError(f"--region: {text!r} is neither 'object', 'background' nor an existing mask file")
+        raise ValueError(f"`--region`: {text!r} is neither 'object', 'background' nor an existing mask file")
     return text
 
 
@@ -130,27 +140,29 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..answer import model_answers
     from ..reading import format_number, paragraph
 
-    with fraction_bar("compare", enabled=not args.no_progress) as progress:
+    with fraction_bar("compare", enabled=console.progress_enabled()) as progress:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
     export.write(comparison, args.out)
-    print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
+    if console.json_wanted():
+        console.emit(json.loads(Path(args.out, "comparison.json").read_text()))
+    say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
-    print("ranked by what the output did (tier a to e), then its change")
+    say("ranked by what the output did (tier a to e), then its change")
     for entry in comparison.scores:
         mark = "significant" if entry.significant else "not significant"
-        print(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
+        say(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
               f"{format_number(entry.change)}, {STATISTIC_LABELS[comparison.statistic]} = {format_number(entry.score)}, "
               f"p = {format_number(entry.pvalue)} ({mark}), adjusted p = {format_number(entry.pvalue_adjusted)}, "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
-    print(paragraph([entry.reading for entry in comparison.scores]))
+    say(paragraph([entry.reading for entry in comparison.scores]))
     for line in model_answers(comparison.scores, comparison.models):
-        print(line)
+        say(line)
     for name, result in comparison.explanations.items():
-        print(f"  {name}: {'; '.join(gradual.lines(result))}")
+        say(f"  {name}: {'; '.join(gradual.lines(result))}")
     for note in comparison.notes:
-        print(f"  note: {note}")
-    print(f"wrote comparison.json, comparison.csv, comparison.png, report.html and one folder per region to "
+        say(f"  note: {note}")
+    say(f"wrote comparison.json, comparison.csv, comparison.png, report.html and one folder per region to "
           f"{Path(args.out).resolve()}")
     return 0

@@ -115,6 +115,10 @@ def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> Intervent
         value = getattr(args, dest_name(field, rules), None)
         if field in _NOT_FLAGS or value is None:
             continue
+        if rules.path:  # a missing file is the flag's fault, named as the user typed it
+            for path in value if isinstance(value, list) else [value]:
+                if not Path(path).is_file():
+                    raise ArgumentError(flag_name(field, rules), f"names a file that does not exist: {str(path)!r}")
         if absolute_paths and rules.path:
             value = [str(Path(v).resolve()) for v in value] if isinstance(value, list) else str(Path(value).resolve())
         values[field] = value
@@ -173,6 +177,9 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 
 def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
     """The models the flags name."""
+    for path in args.model_file or ():
+        if not Path(path).is_file():
+            raise ArgumentError("--model-file", f"names a file that does not exist: {path!r}")
     files = [str(Path(p).resolve()) if absolute_paths else p for p in args.model_file or ()]
     return ModelSpec(names=tuple(args.model or ()), files=tuple(files), hub=tuple(args.hub_model or ()),
                      input_size=args.input_size and tuple(args.input_size), mean=args.mean and tuple(args.mean),

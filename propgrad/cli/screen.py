@@ -6,9 +6,12 @@ rows.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from ..kinds import InstructPix2PixSpec, PatchSpec
+from . import console
+from .console import say
 from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args, name_list
 
 
@@ -32,7 +35,8 @@ def add_screen_parser(commands) -> argparse.ArgumentParser:
         "screen", help="rank many candidate properties of one image (every edit x whole image / object / background)",
         description="Which property does the model use? Test every registered edit on the whole image, the salient "
         "object and the background (or a chosen subset, plus masks, patches and instructions), adjust the p-values "
-        "over the whole table, and write screen.csv, screen.json, screen.png and report.html into --out.",
+        "over the whole table, and write screen.csv, screen.json, screen.png and report.html into --out. --json "
+        "prints screen.json's fields to stdout.",
         formatter_class=HelpFormatter)
     parser.add_argument("image", help="input image")
     candidates = parser.add_argument_group("candidate properties (default: every edit x every region where it makes "
@@ -58,13 +62,14 @@ def add_screen_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="refuse a screen of more properties than this")
     parser.add_argument("--top", type=int, default=10, help="rows to print (the files hold every row)")
     parser.add_argument("--out", default="propgrad-screen", help="output folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
 def _additions(args) -> dict:
     added = {}
     for path in args.patch or []:
+        if not Path(path).is_file():
+            raise ValueError(f"`--patch` names a file that does not exist: {path!r}")
         added[f"patch: {Path(path).name}"] = PatchSpec(patches=(path,), steps=args.steps).build()
     for text in args.instruction or []:
         added[f"instruction: {text}"] = InstructPix2PixSpec(instruction=text, steps=args.steps).build()
@@ -89,7 +94,7 @@ def run(args) -> int:
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
     outputs, output_notes = outputs_for(args.outputs, models)
-    with fraction_bar("screen", enabled=not args.no_progress) as progress:
+    with fraction_bar("screen", enabled=console.progress_enabled()) as progress:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),
                         regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
@@ -98,28 +103,30 @@ def run(args) -> int:
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
     paths = export.write(result, args.out)
+    if console.json_wanted():
+        console.emit(json.loads(Path(paths["json"]).read_text()))
     label = STATISTIC_LABELS[result.statistic]
-    print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
+    say(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
           f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
     for line in model_answers(result.rows, result.models):
-        print(line)
+        say(line)
     for row in result.rows[:args.top]:
-        print(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
+        say(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
               f"{format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p = "
               f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
     if len(result.rows) > args.top:
-        print(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
+        say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
     contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
     if contrast:
         short = short_names(contrast[0].models)
-        print(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "
+        say(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "
               f"more than the others first):")
         for one in contrast[:args.top]:
             changes = ", ".join(f"{short[model]} {format_number(change)}" for model, change in zip(one.models, one.changes))
-            print(f"  {one.property} | {one.output}: {changes} (difference {format_number(one.difference)})")
+            say(f"  {one.property} | {one.output}: {changes} (difference {format_number(one.difference)})")
     elif note:
-        print(note)
+        say(note)
     for line in result.skipped + result.notes + tuple(output_notes):
-        print(f"  note: {line}")
-    print(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
+        say(f"  note: {line}")
+    say(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
     return 0

@@ -11,13 +11,15 @@ import sys
 from pathlib import Path
 
 from ..errors import USER_ERRORS
+from . import console
+from .console import say
 from ..study.definition import InputSpec, StudyDefinition
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
-USAGE = """python -m propgrad study --images DIR_OR_LIST | --dataset PATH [intervention] [models] [scoring] [engine]
-       python -m propgrad study run STUDY.toml [--out DIR] [engine]
-       python -m propgrad study report DIR"""
+USAGE = """{prog} study --images DIR_OR_LIST | --dataset PATH [intervention] [models] [scoring] [engine] [output]
+       {prog} study run STUDY.toml [--out DIR] [engine] [output]
+       {prog} study report DIR [output]"""
 
 
 def _engine_flags(parser: argparse.ArgumentParser) -> None:
@@ -27,14 +29,16 @@ def _engine_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                        help="run items on Ray: a local instance without ADDRESS, else a cluster (HOST:PORT, "
                        "ray://HOST:PORT or auto); needs pip install 'propgrad[ray]'")
-    engine.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _flag_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m propgrad study", usage=USAGE, formatter_class=HelpFormatter,
+    prog = console.program_name()
+    parser = argparse.ArgumentParser(prog=f"{prog} study", usage=USAGE.format(prog=prog),
+                                     formatter_class=HelpFormatter,
                                      description="Explain many images: every image x intervention x model. Results "
                                      "are kept as they finish (results.csv, curves.csv) and an interrupted study "
-                                     "resumes where it stopped; summary.md, summary.csv and figures follow.")
+                                     "resumes where it stopped; summary.md, summary.csv and figures follow. --json "
+                                     "prints summary.csv's rows and the skipped and failed items to stdout.")
     inputs = parser.add_argument_group("inputs (choose one)")
     source = inputs.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", metavar="DIR_OR_LIST",
@@ -52,6 +56,7 @@ def _flag_parser() -> argparse.ArgumentParser:
     add_scoring_flags(parser, seed_help="study seed (each item's seed derives from it)")
     parser.add_argument("--out", default="propgrad-study", help="results folder (resumed if it holds this study)")
     _engine_flags(parser)
+    console.add_flags(parser, json_output=True)
     return parser
 
 
@@ -111,43 +116,77 @@ def _run(definition: StudyDefinition, out: str, args) -> int:
 
     gpu = any(one.uses_gpu for one in definition.interventions)
     engine = engine_from_args(args, gpu=gpu)
-    on_item, close = _progress_bar(not args.no_progress)
+    on_item, close = _progress_bar(console.progress_enabled())
     try:
         report = run_study(definition, out, engine=engine, on_item=on_item)
     finally:
         close()
-    print((Path(out) / "summary.md").read_text())
-    print(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
+    _summary(report)
+    say(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
     return 0
+
+
+def _number(text):
+    """summary.csv's cells are text; JSON gets numbers where they are numbers ("" stays "")."""
+    if isinstance(text, str):
+        try:
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _summary(report) -> None:
+    """summary.md for a person; with --json, summary.csv's rows and what was skipped or failed."""
+    from ..study.report import summary_csv_rows
+
+    if console.json_wanted():
+        rows = [{key: _number(value) for key, value in row.items()} for row in summary_csv_rows(report.summary)]
+        console.emit({"folder": str(Path(report.folder).resolve()), "rows": rows,
+                      "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
+                      "failed": [{"item": item, "reason": reason} for item, reason in report.failed]})
+    say(report.paths["summary.md"].read_text())
+
+
+def _existing(path: str, what: str, folder: bool = False) -> str:
+    """``path`` if it exists, else a one-line error naming the argument."""
+    if not (Path(path).is_dir() if folder else Path(path).exists()):
+        raise ValueError(f"`{what}`: no such {'folder' if folder else 'file'} {path!r}")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    prog = console.program_name()
     try:
         if argv[:1] == ["report"]:
-            parser = argparse.ArgumentParser(prog="python -m propgrad study report",
+            parser = argparse.ArgumentParser(prog=f"{prog} study report",
                                              description="Regenerate summary.csv, summary.md and the figures "
                                              "of a results folder from its stored results (no model runs).")
-            parser.add_argument("folder")
+            parser.add_argument("folder", metavar="FOLDER", help="a study's results folder")
+            console.add_flags(parser, json_output=True)
             args = parser.parse_args(argv[1:])
+            console.configure(args)
             from ..study.report import write_report
 
-            report = write_report(args.folder)
-            print(report.paths["summary.md"].read_text())
+            _summary(write_report(_existing(args.folder, "FOLDER", folder=True)))
             return 0
         if argv[:1] == ["run"]:
-            parser = argparse.ArgumentParser(prog="python -m propgrad study run",
+            parser = argparse.ArgumentParser(prog=f"{prog} study run",
                                              description="Run (or resume) the study a TOML file defines.")
-            parser.add_argument("study", help="the study file (TOML)")
+            parser.add_argument("study", metavar="STUDY", help="the study file (TOML)")
             parser.add_argument("--out", help="results folder (default: beside the study file, named after it)")
             _engine_flags(parser)
+            console.add_flags(parser, json_output=True)
             args = parser.parse_args(argv[1:])
+            console.configure(args)
             from ..study.definition import from_toml
 
             out = args.out or str(Path(args.study).with_suffix("")) + "-results"
-            return _run(from_toml(args.study), out, args)
+            return _run(from_toml(_existing(args.study, "STUDY")), out, args)
         args = _flag_parser().parse_args(argv)
+        console.configure(args)
         return _run(definition_from_args(args), args.out, args)
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        console.error(str(error))
         return 2

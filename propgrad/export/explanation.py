@@ -191,6 +191,9 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
 
 
 FIGURES = ("strip", "curves", "null", "animation", "region", "gradualness")
+# Each figure's file (``explain --help`` lists them from here).
+FIGURE_FILES = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
+                "region": "region.png", "gradualness": "gradualness.png"}
 
 
 def _save(image, path: Path) -> Path:
@@ -213,8 +216,7 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
         # How much each step changes the image: is the series gradual?
         "gradualness": lambda path: plots.save_figure(plots.gradualness_plot(explanation), path),
     }
-    files = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
-             "region": "region.png", "gradualness": "gradualness.png"}
+    files = FIGURE_FILES
     drawn, failed = {}, {}
     for name in FIGURES:
         if name not in figures or (name == "region" and first.mask is None) or (

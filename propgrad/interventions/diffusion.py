@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..checks import check_steps, is_real_number, is_whole_number
 from ..errors import ModelUnavailableError
+from ..progress_bar import quiet_diffusers
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import Cancelled, cfg_sweep, check_seeds
 
@@ -51,12 +52,14 @@ def _source(model: str) -> str:
     return model
 
 
-def _how_to_provide(model: str) -> str:
-    return (f"InstructPix2Pix weights '{model}' are neither in a local folder nor downloadable here. "
-            f"Download them on a machine with internet access, e.g. "
-            f"`hf download {DEFAULT_MODEL} --local-dir /path/to/instruct-pix2pix` "
-            f"(older huggingface_hub: `huggingface-cli download {DEFAULT_MODEL} --local-dir ...`), "
-            f"then pass that folder as the model or set {ENV_LOCAL}=/path/to/instruct-pix2pix.")
+def _how_to_provide(model: str, failure: str = "") -> str:
+    # Ends with what to do: the download command, then where the folder goes (the same order as every
+    # missing-weights message of the package).
+    return (f"InstructPix2Pix weights '{model}' are neither in a local folder nor downloadable here{failure}. "
+            f"On a machine with a hub: `hf download {DEFAULT_MODEL} --local-dir /path/to/instruct-pix2pix` "
+            f"(older huggingface_hub: `huggingface-cli download`), then set "
+            f"{ENV_LOCAL}=/path/to/instruct-pix2pix or pass that folder as the model "
+            f"(command line: --editor instruct-pix2pix --editor-model /path/to/instruct-pix2pix).")
 
 
 def instruct_pix2pix_available(model: str = DEFAULT_MODEL) -> bool:
@@ -123,11 +126,12 @@ def _load(model: str, source: str, device: torch.device, dtype: torch.dtype):
         import httpx
 
         errors += (httpx.HTTPError,)
+    quiet_diffusers()  # --no-progress: no "Loading pipeline components" bar either
     try:
         pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
             source, dtype=dtype, safety_checker=None, requires_safety_checker=False)
     except errors as e:
-        raise ModelUnavailableError(f"{_how_to_provide(model)} (loading from '{source}' failed: {e})") from e
+        raise ModelUnavailableError(_how_to_provide(model, f" (loading from '{source}' failed: {e})")) from e
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

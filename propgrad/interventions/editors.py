@@ -38,6 +38,7 @@ from PIL import Image
 
 from ..checks import is_real_number, is_whole_number
 from ..errors import ModelUnavailableError
+from ..progress_bar import quiet_diffusers
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import check_seeds
 
@@ -83,13 +84,13 @@ class Editor:
         object.__setattr__(self, "fixed", MappingProxyType(dict(self.fixed)))
         object.__setattr__(self, "load_kwargs", MappingProxyType(dict(self.load_kwargs)))
 
-    def how_to_get(self, model: str | None = None) -> str:
-        """The download command and where to point propgrad at the weights."""
+    def how_to_get(self, model: str | None = None, failure: str = "") -> str:
+        """Why the weights are missing, then the download command and where the folder goes (in that order)."""
         model = model or self.default_model
-        return (f"{self.title} weights '{model}' are neither in a local folder nor downloadable here. Download them "
-                f"on a machine with internet access, e.g. `hf download {self.default_model} --local-dir "
-                f"/path/to/{self.name}`, then pass that folder as the model or set {self.env}=/path/to/{self.name}. "
-                f"Licence: {self.licence}.")
+        return (f"{self.title} weights '{model}' (licence: {self.licence}) are neither in a local folder nor "
+                f"downloadable here{failure}. On a machine with a hub: `hf download {self.default_model} --local-dir "
+                f"/path/to/{self.name}`, then set {self.env}=/path/to/{self.name} or pass that folder as the model "
+                f"(command line: --editor {self.name} --editor-model /path/to/{self.name}).")
 
 
 _SD_LOAD = {"safety_checker": None, "requires_safety_checker": False}
@@ -229,10 +230,11 @@ def load_editor(name: str, model: str | None = None, device: str | torch.device 
 
                 errors += (HfHubHTTPError,)
             cls = getattr(diffusers, editor.pipeline_class)
+            quiet_diffusers()  # --no-progress: no "Loading pipeline components" bar either
             try:
                 pipe = cls.from_pretrained(source, dtype=dtype, trust_remote_code=False, **editor.load_kwargs)
             except errors as e:
-                raise ModelUnavailableError(f"{editor.how_to_get(model)} (loading from '{source}' failed: {e})") from e
+                raise ModelUnavailableError(editor.how_to_get(model, f" (loading from '{source}' failed: {e})")) from e
             pipe.set_progress_bar_config(disable=True)
             _PIPELINES[key] = pipe.to(device)
         return _PIPELINES[key]

@@ -285,6 +285,7 @@ def register_lesion_models() -> list[str]:
             name,
             functools.partial(load_lesion_model, architecture, variant),
             description=f"Synthetic nevus/melanoma classifier, {kind}, trained on {data}.",
+            licence="MIT (trained by this project; see LICENSE)",
         )
         names.append(name)
     return names

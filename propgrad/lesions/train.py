@@ -182,7 +182,7 @@ def model_card(name: str, architecture: str, variant: str, metrics: dict, settin
 | clean | {clean['accuracy']:.3f} | {clean['nevus_accuracy']:.3f} | {clean['melanoma_accuracy']:.3f} |
 | sticker on every image | {patched['accuracy']:.3f} | {patched['nevus_accuracy']:.3f} | {patched['melanoma_accuracy']:.3f} |
 
-Made by the propgrad project with `python -m propgrad.lesions.train`; no real patient data. Licence: same as the project.
+Made by the propgrad project with `python -m propgrad.lesions.train`; no real patient data. Licence: MIT, the project's (LICENSE).
 Intended use: teaching and validating interventional explanations, never medical decisions.
 """
 

@@ -91,6 +91,7 @@ def register_authors_models(root: str | Path | None = None) -> list[str]:
             functools.partial(load_authors_model, stem, root),
             description=f"The method authors' cats-vs-dogs ConvMixer (PropGrad/Interventional-XAI, MIT), trained "
                         f"on {split}; 128 px, mean/std 0.5.",
+            licence="MIT (the authors' PropGrad/Interventional-XAI; assets/authors/LICENSE)",
         )
         names.append(name)
     return names

@@ -6,7 +6,8 @@ absent (a pip-installed package without ``assets/``) register nothing.
 """
 from __future__ import annotations
 
-from .registry import bundled_model_names, get_model, model_description, register_model, unregister_model
+from .registry import (bundled_model_names, get_model, model_description, model_licence, register_model,
+                       unregister_model)
 
 
 def register_bundled_models() -> list[str]:
@@ -23,5 +24,5 @@ def register_bundled_models() -> list[str]:
 
 register_bundled_models()
 
-__all__ = ["bundled_model_names", "get_model", "model_description", "register_bundled_models", "register_model",
-           "unregister_model"]
+__all__ = ["bundled_model_names", "get_model", "model_description", "model_licence", "register_bundled_models",
+           "register_model", "unregister_model"]

@@ -70,11 +70,29 @@ def _looks_like_path(pretrained: str) -> bool:
     ).is_file()
 
 
+def _download_command(model_name: str, pretrained: str) -> str:
+    """``hf download <repo> <file> --local-dir ...`` for an open_clip tag whose weights are on the hub."""
+    try:
+        import open_clip
+
+        cfg = open_clip.pretrained.get_pretrained_cfg(model_name, pretrained) or {}
+    except Exception:  # noqa: BLE001 - a hint must never hide the real error
+        cfg = {}
+    repo = (cfg.get("hf_hub") or "").strip("/")
+    if not repo:
+        return "download the checkpoint file open_clip lists for that tag"
+    # open_clip's hub repositories hold the weights as open_clip_pytorch_model.bin (safetensors beside it).
+    return f"`hf download {repo} open_clip_pytorch_model.bin --local-dir /path/to/clip`"
+
+
 def _how_to_provide(model_name: str, pretrained: str) -> str:
+    # Ends with what to do: the download command, then where the file goes (environment, argument, app box).
     return (
-        f"to run CLIP {model_name!r} without the hub, download its weights (open_clip tag {pretrained!r}) once "
-        f"and pass the file as `pretrained='/path/to/open_clip_pytorch_model.bin'`, or set the environment "
-        f"variable {CHECKPOINT_ENV}=/path/to/checkpoint"
+        f"to run CLIP {model_name!r} (open_clip tag {pretrained!r}) without the hub, fetch its weights on a "
+        f"machine with a hub: {_download_command(model_name, pretrained)}, then set "
+        f"{CHECKPOINT_ENV}=/path/to/clip/open_clip_pytorch_model.bin, or pass the file as "
+        f"`pretrained='/path/to/clip/open_clip_pytorch_model.bin'` (the app: the turntable tab's 'Pretrained tag or "
+        f"local checkpoint path' box)"
     )
 
 

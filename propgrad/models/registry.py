@@ -16,12 +16,13 @@ class RegisteredModel:
     name: str
     factory: Callable[[], Model]
     description: str = ""
+    licence: str = ""  # of the weights (``propgrad models`` lists it)
 
 
 _MODELS: dict[str, RegisteredModel] = {}
 
 
-def register_model(name: str, factory: Callable[[], Model], description: str = "") -> None:
+def register_model(name: str, factory: Callable[[], Model], description: str = "", licence: str = "") -> None:
     """Offer ``factory()`` under ``name``; nothing is built until :func:`get_model` asks for it.
 
     Registering a name again replaces the entry (so registration functions may run more than once).
@@ -38,7 +39,7 @@ def register_model(name: str, factory: Callable[[], Model], description: str = "
         raise ValueError(f"`name` must be a non-empty string, got {name!r}")
     if not callable(factory):
         raise TypeError(f"`factory` must be callable (it builds the model), got {type(factory).__name__}")
-    _MODELS[name] = RegisteredModel(name, factory, description)
+    _MODELS[name] = RegisteredModel(name, factory, description, licence)
 
 
 def unregister_model(name: str) -> None:
@@ -54,6 +55,11 @@ def bundled_model_names() -> list[str]:
 def model_description(name: str) -> str:
     """The one-line description given when ``name`` was registered."""
     return _entry(name).description
+
+
+def model_licence(name: str) -> str:
+    """The licence of ``name``'s weights, as registered ("" when not given)."""
+    return _entry(name).licence
 
 
 def _entry(name: str) -> RegisteredModel:

@@ -1,0 +1,123 @@
+"""What an MCP tool answers: one JSON document per run, made from the same dicts report.json is made of.
+
+Gradio-free. The document is the run's report (``propgrad.export.to_dict`` and ``export.rows``) with a few
+fields every tool shares put first (``kind``, ``reading``, ``rows``, ``links``), so a field added to a report reaches agents without touching this module. Only what would
+swamp an agent's context is left out: long lists (ImageNet's 1000 output names, every step's full output
+vector) and per-property copies of the rows; ``omitted`` names them, and the zip's report holds them all.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+# A list longer than this (or a list of lists, i.e. a matrix) is left out of the document.
+MAX_LIST = 64
+# Sub-reports that repeat the rows: a comparison's per-property reports (their rows are in ``rows``).
+REPEATED = ("explanations", "folders")
+
+
+def _plain(value):
+    """JSON values only: NaN and infinities become None (JSON has no such numbers), tuples lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _plain(value.item())
+    return value
+
+
+def lean(value, path: str = "", omitted: list[str] | None = None):
+    """``value`` without its long lists and matrices; their paths are appended to ``omitted``.
+
+    Examples
+    --------
+    >>> gone = []
+    >>> lean({"a": list(range(100)), "b": [[1, 2], [3, 4]], "c": [1, 2]}, omitted=gone), gone
+    ({'c': [1, 2]}, ['a', 'b'])
+    """
+    omitted = [] if omitted is None else omitted
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(item, (list, tuple)) and (len(item) > MAX_LIST or any(isinstance(x, (list, tuple))
+                                                                                 for x in item)):
+                omitted.append(where)
+                continue
+            kept[key] = lean(item, where, omitted)
+        return kept
+    if isinstance(value, (list, tuple)):
+        return [lean(item, f"{path}[]", omitted) for item in value]
+    return value
+
+
+def document(kind: str, data: dict, rows: Sequence[dict], reading: str, notes: Sequence[str] = ()) -> dict:
+    """The answer: ``kind``, ``reading``, ``rows``, ``links`` (filled by the MCP layer), then ``data`` lean."""
+    omitted: list[str] = []
+    rest = {key: value for key, value in data.items() if key not in REPEATED and key not in ("reading", "table")}
+    rest = lean(_plain(rest), omitted=omitted)
+    rows = [lean(_plain(dict(row)), "rows[]", omitted) for row in rows]
+    out = {"kind": kind, "reading": reading, "rows": rows, "links": {}, **rest}
+    if notes:
+        out["notes"] = list(dict.fromkeys([*out.get("notes", []), *notes]))
+    if omitted or any(key in data for key in REPEATED):
+        out["omitted"] = sorted(set(omitted) | {key for key in REPEATED if key in data})
+    return out
+
+
+def report_and_rows(result, settings: dict | None = None) -> tuple[dict, list[dict]]:
+    """The result's machine-readable report (what report.json / comparison.json / screen.json hold) and its ranked
+    rows (each with its reading and the statistic's name), from :mod:`propgrad.export`."""
+    from .. import export
+    from ..screen import Screen
+
+    data = export.to_dict(result) if isinstance(result, Screen) else export.to_dict(result, settings)
+    return data, export.rows(result)
+
+
+def run_document(run) -> dict:
+    """One explanation or a comparison of properties (an ``app.results.AppRun``), with its settings."""
+    result = run.explanation if run.comparison is None else run.comparison
+    data, rows = report_and_rows(result, run.settings)
+    kind = "explanation" if run.comparison is None else "comparison"
+    return document(kind, data, rows, data.get("reading") or " ".join(row["reading"] for row in rows), run.notes)
+
+
+def screen_document(result, notes: Sequence[str] = ()) -> dict:
+    """A screen of many properties: the ranked table, as screen.json holds it; the reading is the per-model answer."""
+    from ..answer import model_answers
+
+    data, rows = report_and_rows(result)
+    return document("screen", data, rows, " ".join(model_answers(result.rows, result.models)), notes)
+
+
+DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share")
+
+
+def dynamics_document(table: Sequence[Sequence], settings: dict) -> dict:
+    """Training dynamics from the tab's table (variant, epoch, score, p, "yes"/"no", share of series flipped):
+    one row per variant and epoch, and per variant a sentence on how the score moved."""
+    rows = [dict(zip(DYNAMICS_KEYS, row)) for row in table]
+    for row in rows:
+        row["significant"] = row["significant"] == "yes"
+    sentences = []
+    for variant in dict.fromkeys(row["variant"] for row in rows):
+        mine = [row for row in rows if row["variant"] == variant]
+        first, last = mine[0], mine[-1]
+        significant = [row["epoch"] for row in mine if row["significant"]]
+        sentences.append(
+            f"{variant}: E[|grad_X F|] {first['score']:.3g} at epoch {first['epoch']} and {last['score']:.3g} at "
+            f"epoch {last['epoch']}; "
+            + (f"significant at {len(significant)} of {len(mine)} epochs, first at epoch {significant[0]}"
+               if significant else f"not significant at any of {len(mine)} epochs")
+            + f"; share of series whose prediction flips at the last epoch: {last['flip_share']:g}.")
+    return document("dynamics", {"settings": settings}, rows, " ".join(sentences))
+
+
+def dumps(doc: dict) -> str:
+    """The document as JSON text (what the tool's first content block holds)."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False)

@@ -1,0 +1,120 @@
+"""Gradio's MCP server, shaped for agents: only the agent tools, JSON answers, images, named argument errors.
+
+Gradio (6.31, pinned in requirements.txt) serves every public endpoint as a tool and answers with one text
+block per output holding ``str(value)`` (a Python repr). :func:`adapt` changes three things on the server a
+launch created, and nothing else:
+
+1. the tool list: only :mod:`.mcp_tools`' endpoints (the tabs' own endpoints stay for gradio_client);
+2. each answer: the JSON document as text (parseable), also as ``structuredContent``, with ``links`` to the
+   figures and the zip filled in with the URLs gradio serves them at; the figures as image content;
+3. arguments are checked against the tool's schema first, so a wrong type or an unknown value comes back
+   naming the argument ("`steps`: 5.5 is not of type 'integer'"), as the tools' own checks do.
+
+``tests/test_mcp.py`` talks to it with the ``mcp`` client over streamable HTTP; a gradio upgrade that moves
+these hooks fails there.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger("propgrad.app")
+
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp"}
+
+
+def _link_name(file_name: str) -> str:
+    """The key of a file in ``links``: "download" for the zip (or a study's CSV), else the file's stem."""
+    return "download" if file_name.endswith((".zip", ".csv")) else Path(file_name).stem
+
+
+def render(data: list, root_url: str, types) -> list:
+    """One tool's outputs (the JSON text, then files as gradio's FileData dicts) -> MCP content blocks."""
+    from gradio import processing_utils
+    from gradio_client import utils as client_utils
+
+    data = processing_utils.add_root_url(data, root_url, None)
+    doc = json.loads(data[0])
+    images = []
+    for item in data[1:]:
+        if not client_utils.is_file_obj_with_meta(item):
+            continue
+        name = item.get("orig_name") or Path(item["path"]).name
+        doc["links"][_link_name(name)] = item.get("url") or item["path"]
+        mime = IMAGE_TYPES.get(Path(name).suffix.lower())
+        if mime and Path(item["path"]).is_file():
+            images.append(types.ImageContent(type="image", mimeType=mime,
+                                             data=base64.b64encode(Path(item["path"]).read_bytes()).decode()))
+    return [types.TextContent(type="text", text=json.dumps(doc, ensure_ascii=False)), *images]
+
+
+def argument_problem(schema: dict, arguments: dict, tool: str) -> str | None:
+    """The first way ``arguments`` break ``schema``, worded with the argument's name; None when they fit."""
+    import jsonschema
+
+    unknown = sorted(set(arguments) - set(schema.get("properties", {})))
+    if unknown:
+        return (f"`{unknown[0]}` is not an argument of {tool}; it takes: "
+                + ", ".join(schema.get("properties", {})))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(arguments),
+                    key=lambda error: list(map(str, error.absolute_path)))
+    if not errors:
+        return None
+    error = errors[0]
+    if error.validator == "required":
+        return f"`{error.message.split(chr(39))[1]}` is required"
+    return f"`{error.absolute_path[0]}`: {error.message}" if error.absolute_path else error.message
+
+
+def adapt(demo, tools: dict[str, str]) -> bool:
+    """Shape the MCP server of a launched ``demo`` (see the module docstring); ``tools``: {tool name: api name}.
+
+    Returns whether there was a server to shape (none when MCP is off).
+    """
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is None:
+        return False
+    from mcp import types
+
+    named = server.api_info["named_endpoints"]
+    # On a Space gradio prefixes every tool with the Space's name (propgrad_run_edit); kept.
+    server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in tools.items()
+                               if f"/{api}" in named}
+    original_render = server.postprocess_output_data
+
+    def postprocess(data, root_url):
+        # Without a progress token gradio hands over [all outputs]; with one, the outputs themselves.
+        if len(data) == 1 and isinstance(data[0], (list, tuple)):
+            data = list(data[0])
+        if data and isinstance(data[0], str) and data[0].startswith("{"):
+            return render(list(data), root_url, types)
+        return original_render(data, root_url)
+
+    server.postprocess_output_data = postprocess
+    handlers = server.mcp_server.request_handlers
+    call = handlers[types.CallToolRequest]
+
+    async def call_tool(request):
+        name, arguments = request.params.name, request.params.arguments or {}
+        if name in server.tool_to_endpoint:
+            problem = argument_problem(server.get_input_schema(name)[0], arguments, name)
+            if problem:
+                return types.ServerResult(types.CallToolResult(
+                    content=[types.TextContent(type="text", text=problem)], isError=True))
+        result = await call(request)
+        answer = result.root
+        if isinstance(answer, types.CallToolResult) and not answer.isError and answer.content \
+                and answer.content[0].type == "text":
+            try:
+                document = json.loads(answer.content[0].text)
+            except ValueError:
+                document = None
+            if isinstance(document, dict):
+                answer.structuredContent = document
+        return result
+
+    handlers[types.CallToolRequest] = call_tool
+    return True

@@ -1,0 +1,114 @@
+"""Where the command line writes, as tools users know do it (pip, ruff, hf): the switches and one place that obeys them.
+
+- ``-q/--quiet``: errors only (warnings and library logs too are held back);
+- ``--json``: one JSON document on stdout, everything else on stderr, so ``propgrad explain ... --json | jq``
+  works;
+- progress bars on stderr only when it is a terminal; ``--progress`` forces them, ``--no-progress`` turns
+  them off, including the bars of the libraries underneath (huggingface_hub's downloads, transformers',
+  diffusers' pipeline loading);
+- the program's name as it was invoked (``propgrad`` or ``python -m propgrad``).
+
+Every subcommand adds the switches with :func:`add_flags` and calls :func:`configure` once its arguments are
+parsed; then :func:`say` prints, :func:`emit` prints the JSON document and :func:`progress_enabled` decides
+about bars.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+
+_state = {"quiet": False, "json": False, "progress": None}
+_WARNING_FILTERS: list = []
+
+
+def program_name(argv0: str | None = None) -> str:
+    """``propgrad`` when run as the installed script, ``python -m propgrad`` when run as a module.
+
+    Examples
+    --------
+    >>> program_name("/usr/lib/python3/site-packages/propgrad/__main__.py"), program_name("/venv/bin/propgrad")
+    ('python -m propgrad', 'propgrad')
+    """
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    return "python -m propgrad" if name in ("__main__.py", "-m", "-c", "") else name
+
+
+def add_flags(parser: argparse.ArgumentParser, *, json_output: bool = False, progress: bool = True,
+              inherited: bool = False) -> None:
+    """``-q/--quiet``, ``--progress``/``--no-progress`` and (``json_output``) ``--json`` on ``parser``.
+
+    ``inherited``: a subcommand's copy of switches the main parser also takes (``propgrad -q explain ...``
+    and ``propgrad explain ... -q`` are the same); its defaults must not overwrite the main parser's value.
+    """
+    keep = {"default": argparse.SUPPRESS} if inherited else {}
+    group = parser.add_argument_group("output")
+    group.add_argument("-q", "--quiet", action="store_true", help="print errors only", **keep)
+    if json_output:
+        group.add_argument("--json", action="store_true", help="print one JSON document to stdout (everything "
+                           "else goes to stderr)", **keep)
+    if progress:
+        bars = group.add_mutually_exclusive_group()
+        bars.add_argument("--progress", action="store_true", default=keep.get("default", None),
+                          help="draw progress bars even when stderr is not a terminal")
+        bars.add_argument("--no-progress", action="store_false", dest="progress",
+                          default=keep.get("default", None),
+                          help="no progress bars, the libraries' own (downloads, pipeline loading) included; "
+                          "default: bars only when stderr is a terminal")
+
+
+def configure(args) -> None:
+    """Obey the parsed switches from here on (see the module docstring)."""
+    _state.update(quiet=bool(getattr(args, "quiet", False)), json=bool(getattr(args, "json", False)),
+                  progress=getattr(args, "progress", None))
+    if not progress_enabled():
+        from ..progress_bar import HUB_BARS_ENV, quiet_diffusers
+
+        os.environ[HUB_BARS_ENV] = "1"
+        quiet_diffusers()
+    if _state["quiet"]:
+        logging.disable(logging.WARNING)
+        _WARNING_FILTERS[:] = warnings.filters[:]
+        warnings.simplefilter("ignore")
+
+
+def progress_enabled() -> bool:
+    """Whether to draw bars: forced on or off by the switches, else only on a terminal (never with -q)."""
+    if _state["progress"] is not None:
+        return bool(_state["progress"])
+    return not _state["quiet"] and sys.stderr.isatty()
+
+
+def say(*lines: str) -> None:
+    """Print for a person: stdout, or stderr when stdout carries JSON; nothing with --quiet."""
+    if _state["quiet"]:
+        return
+    print(*lines, sep="\n", file=sys.stderr if _state["json"] else sys.stdout)
+
+
+def json_wanted() -> bool:
+    return _state["json"]
+
+
+def emit(document) -> None:
+    """The one JSON document of a ``--json`` run, on stdout (also with --quiet: it was asked for)."""
+    print(json.dumps(document, indent=1, ensure_ascii=False, default=str))
+
+
+def error(message: str) -> None:
+    """One line on stderr, ``error: ...``, as argparse words its own."""
+    print(f"error: {message}", file=sys.stderr)
+
+
+def reset() -> None:
+    """Back to the defaults (tests call :func:`propgrad.cli.main` many times in one process)."""
+    _state.update(quiet=False, json=False, progress=None)
+    logging.disable(logging.NOTSET)
+    if _WARNING_FILTERS:
+        warnings.filters[:] = _WARNING_FILTERS
+        _WARNING_FILTERS.clear()
