@@ -178,7 +178,7 @@ def test_cli_region_mask_file_with_a_note(tmp_path, image, halves, registered, c
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--region", "nowhere.png"], "--region: 'nowhere.png' is neither 'object', 'background' nor an existing mask"),
+    (["--region", "nowhere.png"], "`--region`: 'nowhere.png' is neither 'object', 'background' nor an existing mask"),
     (["--region", "object", "--frames", "a.png"], "give either IMAGE or --frames"),
 ])
 def test_cli_region_errors(tmp_path, image, args, match, capsys):

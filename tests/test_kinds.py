@@ -162,18 +162,22 @@ def test_labels():
 
 @pytest.mark.parametrize("argv, message", [
     (["explain", "IMG", "--edit", "hue", "--scale", "0.4"], "`--scale` does not apply to --edit interventions"),
-    (["explain", "IMG", "--patch", "p.png", "--stop", "2"], "`--stop` does not apply to --patch interventions"),
+    (["explain", "IMG", "--patch", "assets/patches/rings.png", "--stop", "2"],
+     "`--stop` does not apply to --patch interventions"),
 ])
-def test_a_flag_the_chosen_kind_does_not_take_is_an_error(argv, message):
+def test_a_flag_the_chosen_kind_does_not_take_is_an_error(argv, message, monkeypatch):
+    monkeypatch.chdir(ROOT)
     with pytest.raises(ArgumentError, match=message.replace("(", r"\(")):
         spec_from_args(build_parser().parse_args(argv))
 
 
-def test_flags_default_to_the_kinds_defaults():
+def test_flags_default_to_the_kinds_defaults(monkeypatch):
+    monkeypatch.chdir(ROOT / "assets" / "patches")
     spec = spec_from_args(build_parser().parse_args(["explain", "IMG"]))
     assert spec == EditSpec()
-    spec = spec_from_args(build_parser().parse_args(["explain", "IMG", "--patch", "a.png", "--patch", "b.png"]))
-    assert spec == PatchSpec(patches=("a.png", "b.png")) and spec.steps == 10 and spec.scale == 0.3
+    spec = spec_from_args(build_parser().parse_args(["explain", "IMG", "--patch", "rings.png", "--patch",
+                                                     "stripes.png"]))
+    assert spec == PatchSpec(patches=("rings.png", "stripes.png")) and spec.steps == 10 and spec.scale == 0.3
 
 
 def test_the_readme_shows_this_files_toy_kind():
