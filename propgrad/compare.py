@@ -26,7 +26,7 @@ from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .models.base import Model
 from .ranking import rank_key
-from .reading import Reading
+from .reading import Reading, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 
 ADJUSTMENT = "Benjamini-Hochberg (scipy.stats.false_discovery_control), over every row of the table"
@@ -47,7 +47,8 @@ class PropertyScore:
     flipped: bool  # F: the predicted class changes somewhere along the series
     flips: tuple[PredictionFlips, ...] = field(repr=False)  # per series: where the class changes
     output_names: tuple[str, ...] = field(repr=False)  # the model's, to name the classes of `flips`
-    reading: Reading = field(repr=False, default=None)  # the explanation's reading of this model and output
+    # This model and output read with the adjusted p-value (several tests: systematic = significant after it).
+    reading: Reading = field(repr=False, default=None)
 
     @property
     def change(self) -> float:
@@ -217,7 +218,9 @@ def compare_properties(
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
                       significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
                       flips=tuple(model.flips), output_names=tuple(model.output_names),
-                      reading=explanations[name].reading(model.name, score.output))
+                      reading=read_output(explanations[name], model, score, property_label=name,
+                                          significant=bool(p_adj <= alpha), pvalue=float(p_adj),
+                                          pvalue_name="adjusted p"))
         for (name, model, score), p_adj in zip(raw, adjusted)
     ]
 

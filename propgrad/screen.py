@@ -26,7 +26,8 @@ then b (small but systematic), c (moved, not significant), d (systematic but neg
 effect); within a tier, by the change (the mean curve's highest minus lowest value). A perfectly smooth 1e-6
 drift earns the smallest p-value a shuffle test can give, and a single late jump that flips the prediction
 cannot be judged by any shuffle test; ranking by p put the first above the second. Every row carries its
-reading (:mod:`propgrad.reading`), made once with the property's explanation, and its p and adjusted p.
+reading (:mod:`propgrad.reading`), made once with the screen and read with the adjusted p-value (among many tests,
+"systematic" means significant after adjustment), and its p and adjusted p.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
 from .models.base import PROBABILITY, Model
 from .ranking import ranked
-from .reading import Reading, flips_text
+from .reading import Reading, flips_text, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 
 WHOLE = "whole image"
@@ -71,7 +72,7 @@ class ScreenRow:
     """One property x model x output of interest, ranked (:func:`propgrad.ranking.rank_key`).
 
     ``change`` is how far the output's mean curve moved (highest - lowest value), ``tier`` the ranking tier
-    ("a" to "e") and ``reading`` the property explanation's reading of this model and output.
+    ("a" to "e") and ``reading`` the reading of this model and output, with the adjusted p-value.
     """
 
     rank: int
@@ -447,13 +448,19 @@ def screen(
 
 def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], statistic: str, adjustment: str,
           alpha: float) -> list[ScreenRow]:
-    raw = [(candidate, model, score, explanations[candidate.name].reading(model.name, score.output))
-           for candidate in candidates for model in explanations[candidate.name].models for score in model.scores]
-    adjusted = adjust_pvalues([score.pvalue for _, _, score, _ in raw], adjustment)
-    order = ranked(range(len(raw)), lambda i: raw[i][3])
+    raw = [(candidate, model, score) for candidate in candidates
+           for model in explanations[candidate.name].models for score in model.scores]
+    adjusted = adjust_pvalues([score.pvalue for _, _, score in raw], adjustment)
+    # Each row is read with its adjusted p-value: among many tests, "systematic" means significant after
+    # adjustment.
+    readings = [read_output(explanations[candidate.name], model, score, property_label=candidate.name,
+                            significant=bool(p_adj <= alpha), pvalue=float(p_adj), pvalue_name="adjusted p")
+                for (candidate, model, score), p_adj in zip(raw, adjusted)]
+    order = ranked(range(len(raw)), readings.__getitem__)
     rows = []
     for rank, i in enumerate(order, start=1):
-        candidate, model, score, reading = raw[i]
+        candidate, model, score = raw[i]
+        reading = readings[i]
         rows.append(ScreenRow(
             rank=rank, property=candidate.name, edit=candidate.edit, region=candidate.region, model=model.name,
             output=score.output, statistic=statistic, score=score.score, pvalue=score.pvalue,

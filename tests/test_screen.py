@@ -82,7 +82,8 @@ def test_ranked_by_what_the_output_did_with_bh_over_the_whole_table(image, halve
     assert keys == sorted(keys)
     assert [row.rank for row in result.rows] == list(range(1, 7))
     for row in result.rows:
-        assert row.reading is result.explanations[row.property].reading(row.model, row.output)
+        assert row.reading.significant == row.significant_adjusted  # read with the adjusted p-value
+        assert row.reading.pvalue == row.pvalue_adjusted
         assert row.change == pytest.approx(row.reading.high - row.reading.low) and row.tier == row.reading.tier
     significant = {row.property for row in result.rows if row.significant_adjusted}
     # Only edits that reach the left half move the model's output.
