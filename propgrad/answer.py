@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .reading import NEGLIGIBLE, _joined, format_number, output_label, short_names
+from .reading import NEGLIGIBLE, _joined, format_number, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
@@ -16,44 +16,46 @@ TOP_PROPERTIES = 3
 _OWN_CLASS = (None, "predicted", "vector")
 
 
-def model_answers(rows: Sequence, models: Sequence[str] | None = None, output_kind: str = "probability") -> list[str]:
-    """One sentence per model (in ``models``' order, default the order they first appear): the properties that
-    move its output most, and its first flip; then one sentence naming the significant but negligible
-    properties once.
+def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[str]:
+    """One sentence per model and output (models in ``models``' order, default the order they first appear):
+    the properties that move that output most, and its first flip; then one sentence naming the significant
+    but negligible properties once (or, when nothing moved at all, one sentence saying so first).
 
     Examples
     --------
     >>> model_answers(screen_result.rows)  # doctest: +SKIP
-    ['dark-cats bias: object: saturation, object: darken and whole image: brightness move p(cat) most
-      (by 0.77, 0.63 and 0.5); object: darken flips to cat at 85 % darker.', ...]
+    ['dark-cats bias: object: saturation, object: darken and object: brightness move p(cat) most
+      (by 0.89, 0.63 and 0.61); object: saturation flips to cat at step 6 (saturation factor 0.333).', ...]
     """
     models = list(models or dict.fromkeys(row.model for row in rows))
     short = short_names(models)
+    negligible = _negligible()
     sentences = []
     for model in models:
-        mine = [row for row in rows if row.model == model]
-        output = output_label(mine[0].output, output_kind) if mine else "its output"
-        moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
-        if not moved:
-            sentences.append(f"{short[model]}: no property moved {output} systematically by "
-                             f"{format_number(_negligible())} or more.")
-            continue
-        top = moved[:TOP_PROPERTIES]
-        strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
-        sentence = (f"{short[model]}: {_joined([row.property for row in top])} move{'s' if len(top) == 1 else ''} "
-                    f"{output} {strength} (by {_joined([format_number(row.reading.change) for row in top])})")
-        flipped = next((row for row in mine if row.reading.flipped), None)
-        if flipped is not None:
-            flips = next((part for part in flipped.reading.text.split(", ") if part.startswith("flips")), "flips")
-            sentence += f"; {flipped.property} {flips}"
-        sentences.append(sentence + ".")
-    negligible = list(dict.fromkeys(row.property for row in rows if row.reading.kind == NEGLIGIBLE))
-    if negligible:
-        sentences.append(f"Significant but negligible (the output moved by less than "
-                         f"{format_number(_negligible())}): {_joined(negligible)}.")
+        for output in dict.fromkeys(row.output for row in rows if row.model == model):
+            mine = [row for row in rows if row.model == model and row.output == output]
+            words = mine[0].reading.output_words or output
+            moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
+            if not moved:
+                sentences.append(f"{short[model]}: no property moved {words} systematically by "
+                                 f"{format_number(negligible)} or more.")
+                continue
+            top = moved[:TOP_PROPERTIES]
+            strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
+            sentence = (f"{short[model]}: {_joined([row.property for row in top])} "
+                        f"move{'s' if len(top) == 1 else ''} {words} {strength} "
+                        f"(by {_joined([format_number(row.reading.change) for row in top])})")
+            flipped = next((row for row in mine if row.reading.flip_words), None)
+            if flipped is not None:
+                sentence += f"; {flipped.property} {flipped.reading.flip_words}"
+            sentences.append(sentence + ".")
+    small = list(dict.fromkeys(row.property for row in rows if row.reading.kind == NEGLIGIBLE))
+    if small:
+        sentences.append(f"Significant but negligible (the output moved by less than {format_number(negligible)}): "
+                         f"{_joined(small)}.")
     if rows and all(not row.reading.moved for row in rows):
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
-                            f"{format_number(_negligible())} or more.")
+                            f"{format_number(negligible)} or more.")
     return sentences
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -79,6 +80,21 @@ class PropertyComparison:
     notes: tuple[str, ...] = field(default=())
     statistic: str = GRADIENT
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
+
+    @cached_property
+    def answer(self) -> list[str]:
+        """Per model, in words, what moves its output most (:func:`propgrad.answer.model_answers`), made once."""
+        from .answer import model_answers
+
+        return model_answers(self.scores, self.models)
+
+    @cached_property
+    def contrast(self):
+        """Where the models differ and, when that is left out, why: (rows, note), made once
+        (:func:`propgrad.answer.model_contrast`)."""
+        from .answer import model_contrast
+
+        return model_contrast(self.scores, self.outputs_of_interest, self.models)
 
     @property
     def models(self) -> list[str]:

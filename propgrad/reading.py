@@ -194,6 +194,7 @@ class Reading:
     evidence: str = ""
     flipped: bool = False
     flip_words: str = ""  # "flips to cat at 85 % darker", or "" without a flip
+    output_words: str = ""  # what the curve is, in words: "p(cat)", "distance of the vector ... from step 0"
 
     @property
     def change(self) -> float:
@@ -497,7 +498,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                    jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label,
                    tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
                    pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
-                   flipped=flipped, flip_words=flip_words)
+                   flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind))
 
 
 def _involves(flips, index: int, single_column: bool) -> list[int]:

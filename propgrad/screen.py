@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -109,6 +110,21 @@ class Screen:
     notes: tuple[str, ...] = field(default=())
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
     input: dict | None = None  # the input's file name and SHA-256, and size
+
+    @cached_property
+    def answer(self) -> list[str]:
+        """Per model, in words, what moves its output most (:func:`propgrad.answer.model_answers`), made once."""
+        from .answer import model_answers
+
+        return model_answers(self.rows, self.models)
+
+    @cached_property
+    def contrast(self):
+        """Where the models differ and, when that is left out, why: (rows, note), made once
+        (:func:`propgrad.answer.model_contrast`)."""
+        from .answer import model_contrast
+
+        return model_contrast(self.rows, self.outputs_of_interest, self.models)
 
     @property
     def models(self) -> list[str]:

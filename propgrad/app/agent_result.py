@@ -89,10 +89,9 @@ def run_document(run) -> dict:
 
 def screen_document(result, notes: Sequence[str] = ()) -> dict:
     """A screen of many properties: the ranked table, as screen.json holds it; the reading is the per-model answer."""
-    from ..answer import model_answers
 
     data, rows = report_and_rows(result)
-    return document("screen", data, rows, " ".join(model_answers(result.rows, result.models)), notes)
+    return document("screen", data, rows, " ".join(result.answer), notes)
 
 
 DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share")

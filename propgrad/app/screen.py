@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import gradio as gr
 
-from ..answer import model_answers, model_contrast
 from ..reading import format_number, short_names
 from ..score import STATISTIC_LABELS, STATISTICS
 from ..screen import APP_LIMIT, REGIONS
@@ -42,12 +41,12 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     """A short summary above the table: the answer per model, how the table is ranked, where models differ,
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
-    lines = [f"**The answer.** {' '.join(model_answers(result.rows, result.models))}",
+    lines = [f"**The answer.** {' '.join(result.answer)}",
              f"**{len(result.properties)} properties** screened, ranked by what the output did (tier a: it really "
              f"moved; b: small but systematic; c: moved, not significant; d: systematic but negligible; e: no "
              f"effect), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
-    contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
+    contrast, note = result.contrast
     if contrast:
         short = short_names(list(contrast[0].models))
         first = short[contrast[0].models[0]]

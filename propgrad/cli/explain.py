@@ -137,7 +137,6 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..compare import compare_properties
     from ..export.comparison import table_row
     from ..progress_bar import fraction_bar
-    from ..answer import model_answers
     from ..reading import format_number, paragraph
 
     with fraction_bar("compare", enabled=console.progress_enabled()) as progress:
@@ -157,7 +156,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
               f"p = {format_number(entry.pvalue)} ({mark}), adjusted p = {format_number(entry.pvalue_adjusted)}, "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
     say(paragraph([entry.reading for entry in comparison.scores]))
-    for line in model_answers(comparison.scores, comparison.models):
+    for line in comparison.answer:
         say(line)
     for name, result in comparison.explanations.items():
         say(f"  {name}: {'; '.join(gradual.lines(result))}")

@@ -82,7 +82,6 @@ def run(args) -> int:
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
     from .. import export
-    from ..answer import model_answers, model_contrast
     from ..reading import format_number, short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
@@ -108,7 +107,7 @@ def run(args) -> int:
     label = STATISTIC_LABELS[result.statistic]
     say(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
           f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
-    for line in model_answers(result.rows, result.models):
+    for line in result.answer:
         say(line)
     for row in result.rows[:args.top]:
         say(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
@@ -116,7 +115,7 @@ def run(args) -> int:
               f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
     if len(result.rows) > args.top:
         say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
-    contrast, note = model_contrast(result.rows, result.outputs_of_interest, result.models)
+    contrast, note = result.contrast
     if contrast:
         short = short_names(contrast[0].models)
         say(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "

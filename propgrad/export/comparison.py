@@ -30,7 +30,7 @@ from .. import plots, reading
 from . import explanation as report
 from . import html as html_report
 from . import tables
-from ..answer import contrast_records, model_answers, model_contrast
+from ..answer import contrast_records
 from ..compare import PropertyComparison
 from ..score import STATISTIC_LABELS
 
@@ -55,7 +55,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
 
     folders = folder_names(comparison)
     readings = reading.read_comparison(comparison)
-    contrast, contrast_note = model_contrast(comparison.scores, comparison.outputs_of_interest, comparison.models)
+    contrast, contrast_note = comparison.contrast
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
@@ -67,7 +67,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
         "reading": reading.paragraph(readings),
-        "answer": model_answers(comparison.scores, comparison.models),
+        "answer": comparison.answer,
         "reading_thresholds": asdict(reading.default_thresholds()),
         "table": [{**table_row(entry), "reading": one.to_dict()} for entry, one in zip(comparison.scores, readings)],
         "contrast": contrast_records(contrast, STATISTIC_LABELS[comparison.statistic]),

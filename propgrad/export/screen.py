@@ -27,7 +27,7 @@ import warnings
 from .. import plots
 from . import html as html_report
 from . import tables
-from ..answer import contrast_records, model_answers, model_contrast
+from ..answer import contrast_records
 from ..score import STATISTIC_LABELS
 from ..reading import format_number
 from ..screen import Screen
@@ -48,7 +48,7 @@ def to_dict(result: Screen) -> dict:
     """The machine-readable screen (see the module docstring for the fields)."""
     from .._version import __version__
 
-    contrast, contrast_note = model_contrast(result.rows, result.outputs_of_interest, result.models)
+    contrast, contrast_note = result.contrast
     return {
         "propgrad_version": __version__,
         "statistic": result.statistic,
@@ -60,7 +60,7 @@ def to_dict(result: Screen) -> dict:
         "skipped": list(result.skipped),
         "notes": list(result.notes),
         "properties": result.properties,
-        "answer": model_answers(result.rows, result.models),
+        "answer": result.answer,
         "table": [_record(row) for row in result.rows],
         "contrast": contrast_records(contrast, STATISTIC_LABELS[result.statistic]),
         **({"contrast_note": contrast_note} if contrast_note else {}),
