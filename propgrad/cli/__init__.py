@@ -14,7 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..disk import no_room
 from ..errors import USER_ERRORS
+from . import exit_codes
+from .bounds import check_args
 from .explain import add_explain_parser, run_explain
 from .screen import add_screen_parser
 
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = build_parser().parse_args(argv)
     try:
+        check_args(args)  # the table of limits, before any work (exit status 2)
         if args.command == "models":
             from .models import run_models
 
@@ -64,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_list()
         return run_explain(args)
     except USER_ERRORS as error:
+        if no_room(error):  # a full disk or a read-only folder: status 4, see exit_codes
+            return exit_codes.no_room(error)
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
 
 
 __all__ = ["build_parser", "main"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..score import STATISTIC_LABELS
 from . import gradual
+from .exit_codes import failures
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
@@ -68,10 +69,12 @@ def run_explain(args) -> int:
     outputs = parse_outputs(args.outputs, [output for model in models for output in model.output_names])
     if comparing:
         return _run_region_comparison(args, image, intervention, models, outputs, criteria)
-    with fraction_bar("explain", enabled=not args.no_progress) as progress:
+    with fraction_bar("explain", enabled=not args.no_progress) as progress, failures("explanation") as failed:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
                          alpha=args.alpha, seed=args.seed, statistic=args.statistic, progress=progress,
                          gradual_criteria=criteria)
+    if failed:
+        return failed.status
     paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     readings = read_explanation(result)
@@ -124,10 +127,12 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..progress_bar import fraction_bar
     from ..reading import paragraph, read_comparison
 
-    with fraction_bar("compare", enabled=not args.no_progress) as progress:
+    with fraction_bar("compare", enabled=not args.no_progress) as progress, failures("comparison") as failed:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
+    if failed:
+        return failed.status
     write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")

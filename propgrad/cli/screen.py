@@ -6,9 +6,12 @@ rows.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..kinds import InstructPix2PixSpec, PatchSpec
+from . import exit_codes
+from .exit_codes import failures
 from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args, name_list
 
 
@@ -86,7 +89,7 @@ def run(args) -> int:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
-    with fraction_bar("screen", enabled=not args.no_progress) as progress:
+    with fraction_bar("screen", enabled=not args.no_progress) as progress, failures("screen") as failed:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),
                         regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
@@ -94,6 +97,8 @@ def run(args) -> int:
                         outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
+    if failed:  # no property could run
+        return failed.status
     write_screen(result, args.out)
     label = STATISTIC_LABELS[result.statistic]
     print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
@@ -107,4 +112,8 @@ def run(args) -> int:
     for line in result.skipped + result.notes:
         print(f"  note: {line}")
     print(f"wrote screen.csv, screen.json, screen.png, report.html to {Path(args.out).resolve()}")
-    return 0
+    if result.failed:
+        for line in result.failed:
+            print(f"error: {line}", file=sys.stderr)
+        return exit_codes.partial(len(result.failed), len(result.failed) + len(result.properties), "properties")
+    return exit_codes.OK

@@ -10,8 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..disk import no_room
 from ..errors import USER_ERRORS
 from ..study.definition import InputSpec, StudyDefinition
+from . import exit_codes
+from .bounds import check_args, check_definition
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
@@ -106,19 +109,31 @@ def _progress_bar(enabled: bool):
     return on_item, lambda: state.get("bar") and state["bar"].close()
 
 
-def _run(definition: StudyDefinition, out: str, args) -> int:
+def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
+    from ..limits import CLI, LIMITS
     from ..study.runner import run_study
 
+    check_definition(definition)
     gpu = any(one.uses_gpu for one in definition.interventions)
     engine = engine_from_args(args, gpu=gpu)
     on_item, close = _progress_bar(not args.no_progress)
     try:
-        report = run_study(definition, out, engine=engine, on_item=on_item)
+        report = run_study(definition, out, engine=engine, on_item=on_item, max_images=LIMITS["images"].most(CLI))
     finally:
         close()
     print((Path(out) / "summary.md").read_text())
     print(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
-    return 0
+    if report.failed:
+        # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
+        return exit_codes.partial(len(report.failed), _item_count(out), "items FAILED (see summary.md)",
+                                  retry=["python", "-m", "propgrad", "study", *argv])
+    return exit_codes.OK
+
+
+def _item_count(out: str) -> int:
+    from ..study.store import read_study
+
+    return int(read_study(out).get("items") or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,9 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             from ..study.definition import from_toml
 
             out = args.out or str(Path(args.study).with_suffix("")) + "-results"
-            return _run(from_toml(args.study), out, args)
+            return _run(from_toml(args.study), out, args, argv)
         args = _flag_parser().parse_args(argv)
-        return _run(definition_from_args(args), args.out, args)
+        check_args(args)
+        return _run(definition_from_args(args), args.out, args, argv)
     except USER_ERRORS as error:
+        if no_room(error):
+            return exit_codes.no_room(error)
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
