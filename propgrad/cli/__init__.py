@@ -19,6 +19,7 @@ from ..errors import USER_ERRORS
 from . import exit_codes
 from .bounds import check_args
 from .explain import add_explain_parser, run_explain
+from .messages import show_package_messages
 from .screen import add_screen_parser
 
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     if argv[:1] == ["study"]:
         from .study import main as study_main
 

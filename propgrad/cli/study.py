@@ -125,7 +125,7 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
     print(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
     if report.failed:
         # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
-        return exit_codes.partial(len(report.failed), _item_count(out), "items FAILED (see summary.md)",
+        return exit_codes.partial(len(report.failed), _item_count(out), "items (summary.md says why)",
                                   retry=["python", "-m", "propgrad", "study", *argv])
     return exit_codes.OK
 
