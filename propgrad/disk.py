@@ -7,8 +7,10 @@ know it, the bytes they were writing; the command line prints :func:`describe` a
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
@@ -47,6 +49,17 @@ def no_room(error: BaseException) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def writing_to(folder: str | Path) -> Iterator[None]:
+    """Name ``folder`` in a no-room error raised inside (a bare ``write`` error does not say which file it was)."""
+    try:
+        yield
+    except OSError as error:
+        if no_room(error) and not isinstance(error, NoRoomError):
+            raise NoRoomError(error, Path(folder).resolve()) from error
+        raise
+
+
 def _size(nbytes: int) -> str:
     for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if nbytes >= scale:
@@ -74,4 +87,4 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
             f"another folder) and run the same command again: finished work is kept")
 
 
-__all__ = ["NO_ROOM", "NoRoomError", "describe", "no_room"]
+__all__ = ["NO_ROOM", "NoRoomError", "describe", "no_room", "writing_to"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..disk import writing_to
 from ..score import STATISTIC_LABELS
 from . import gradual
 from .exit_codes import failures
@@ -75,7 +76,8 @@ def run_explain(args) -> int:
                          gradual_criteria=criteria)
     if failed:
         return failed.status
-    paths = report.write_report(result, args.out)
+    with writing_to(args.out):
+        paths = report.write_report(result, args.out)
     print(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     readings = read_explanation(result)
     for row, one in zip(report.summary_rows(result), readings):
@@ -133,7 +135,8 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
     if failed:
         return failed.status
-    write_comparison(comparison, args.out)
+    with writing_to(args.out):
+        write_comparison(comparison, args.out)
     print(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
     readings = read_comparison(comparison)

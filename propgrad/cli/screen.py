@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..disk import writing_to
 from ..kinds import InstructPix2PixSpec, PatchSpec
 from . import exit_codes
 from .exit_codes import failures
@@ -99,7 +100,8 @@ def run(args) -> int:
                         alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
     if failed:  # no property could run
         return failed.status
-    write_screen(result, args.out)
+    with writing_to(args.out):
+        write_screen(result, args.out)
     label = STATISTIC_LABELS[result.statistic]
     print(f"{len(result.properties)} properties x {len(models)} models; alpha = {result.alpha}; "
           f"adjusted p: {result.adjustment}")

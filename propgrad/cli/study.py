@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..disk import no_room
+from ..disk import no_room, writing_to
 from ..errors import USER_ERRORS
 from ..study.definition import InputSpec, StudyDefinition
 from . import exit_codes
@@ -118,7 +118,9 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
     engine = engine_from_args(args, gpu=gpu)
     on_item, close = _progress_bar(not args.no_progress)
     try:
-        report = run_study(definition, out, engine=engine, on_item=on_item, max_images=LIMITS["images"].most(CLI))
+        with writing_to(out):
+            report = run_study(definition, out, engine=engine, on_item=on_item,
+                               max_images=LIMITS["images"].most(CLI))
     finally:
         close()
     print((Path(out) / "summary.md").read_text())
