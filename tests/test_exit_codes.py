@@ -180,3 +180,19 @@ def test_a_study_whose_items_fail_exits_3_with_the_count_and_the_retry_command(l
     assert lines[-1] == "failed: 1 of 1 items (summary.md says why)"
     assert re.fullmatch(r"retry the failed items with: python -m propgrad study --images .* --no-progress", lines[-2])
     assert main(argv) == exit_codes.PARTIAL  # the retry runs the failed item again (and fails again here)
+
+
+def test_the_documented_table_of_limits_is_the_one_enforced():
+    text = (ROOT / "docs" / "faults-and-limits.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in LIMITS:
+            rows[cells[0]] = (int(cells[1].replace(",", "")), int(cells[2].replace(",", "")), cells[3])
+    assert rows == {name: (one.app, one.cli, one.why) for name, one in LIMITS.items()}
+
+
+def test_the_documented_exit_codes_are_the_ones_returned():
+    text = (ROOT / "docs" / "faults-and-limits.md").read_text()
+    for code in (exit_codes.OK, exit_codes.ERROR, exit_codes.USAGE, exit_codes.PARTIAL, exit_codes.NO_ROOM):
+        assert re.search(rf"^\| {code} \|", text, re.MULTILINE), code
