@@ -40,6 +40,8 @@ def stderr_lines(capsys) -> list[str]:
     (["explain", "IMAGE", "--edit", "darken", "--steps", "5000"], "--steps", "1,000"),
     (["screen", "IMAGE", "--edits", ",".join(["darken"] * 10_000)], "--edits", "64"),
     (["explain", "IMAGE", "--instruction", "make it red", "--seeds", *map(str, range(300))], "--seeds", "256"),
+    (["screen", "IMAGE", "--limit", "5000"], "--limit", "1,000"),
+    (["study", "--images", "IMAGE", "--permutations", "2000000"], "--permutations", "1,000,000"),
 ])
 def test_a_request_over_a_limit_is_refused_in_one_line_before_any_work(argv, flag, limit, capsys, tmp_path):
     started = time.perf_counter()

@@ -16,6 +16,8 @@ def check_args(args) -> None:
         check_limit("steps", args.steps, argument="--steps", front_end=CLI)
     if getattr(args, "seeds", None):
         check_count("seeds", args.seeds, argument="--seeds", front_end=CLI)
+    if getattr(args, "limit", None) is not None:  # screen: its own bound on properties, within the table's
+        check_limit("properties", args.limit, argument="--limit", front_end=CLI)
     if getattr(args, "frames", None):
         check_limit("frames", len(args.frames), argument="--frames", front_end=CLI)
     for flag, quantity in (("edits", "edits"), ("regions", "regions"), ("properties", "properties")):

@@ -75,6 +75,13 @@ def _additions(args) -> dict:
     return added
 
 
+def _limit(asked: int | None) -> int:
+    """--limit, or the table of limits' bound on a screen's properties (cli/bounds.py refused a larger --limit)."""
+    from ..limits import CLI, LIMITS
+
+    return LIMITS["properties"].most(CLI) if asked is None else asked
+
+
 def run(args) -> int:
     """Run the screen the flags describe, write its files, print the top rows."""
     from ..images import load_image
@@ -97,7 +104,7 @@ def run(args) -> int:
                         steps=args.steps,
                         outputs_of_interest=parse_outputs(args.outputs, [o for m in models for o in m.output_names]),
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
-                        alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
+                        alpha=args.alpha, seed=args.seed, limit=_limit(args.limit), progress=progress)
     if failed:  # no property could run
         return failed.status
     with writing_to(args.out):
