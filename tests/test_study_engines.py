@@ -101,9 +101,9 @@ def test_dead_ray_worker_items_are_retried_then_reported(monkeypatch):
     results = {r.key: r for r in RayEngine(num_cpus=2, workers=1, retries=1).run(dies_on_poison, items)}
     assert set(results) == {"a", "poison", "b"}  # none silently lost
     assert results["poison"].status == FAILED and "Ray worker failed after 1 retries" in results["poison"].message
-    # An item that finished just before the crash may lose its reply with the process and be retried
-    # next to the poison item: it is then reported too, never dropped.
-    assert all(r.status == OK or r.message for r in results.values())
+    # An item that shared the actor with the poison item is charged for the crash too, but its retry runs alone
+    # (as the poison item's does), so it ends ok: only the item that fails on every try is FAILED.
+    assert results["a"].status == OK and results["b"].status == OK
 
 
 def test_a_dying_item_is_charged_alone_and_its_neighbours_succeed():

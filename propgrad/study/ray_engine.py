@@ -181,6 +181,7 @@ class _Pool:
         self.in_flight: dict = {}  # ObjectRef -> (item, actor)
         self.queue: list[StudyItem] = []
         self.attempts: Counter = Counter()
+        self.alone: dict = {}  # actor -> whether it runs a retried item alone
 
     def start(self):
         actor = self.make()
@@ -189,15 +190,26 @@ class _Pool:
         return actor
 
     def submit(self) -> None:
-        # Fill the least busy actors first, so that moved items spread over every survivor.
+        """Fill the least busy actors first, so that moved items spread over every survivor.
+
+        An item on its second or later try runs alone on an idle actor (as the process pool does): if it is what
+        kills its worker, the crash is then charged to it, not to a neighbour that happened to share the actor.
+        """
         while self.queue:
-            actor = min(self.actors, key=lambda one: len(self.holding[one]), default=None)
-            if actor is None or len(self.holding[actor]) >= IN_FLIGHT_PER_ACTOR:
+            retried = self.attempts[self.queue[0].key] > 0
+            if retried:
+                open_actors = [one for one in self.actors if not self.holding[one]]
+            else:
+                open_actors = [one for one in self.actors
+                               if not self.alone.get(one) and len(self.holding[one]) < IN_FLIGHT_PER_ACTOR]
+            if not open_actors:
                 return
+            actor = min(open_actors, key=lambda one: len(self.holding[one]))
             item = self.queue.pop(0)
             ref = actor.run.remote(item)
             self.in_flight[ref] = (item, actor)
             self.holding[actor].add(ref)
+            self.alone[actor] = retried
 
     def run(self, items: list[StudyItem], count: int) -> Iterator[ItemResult]:
         self.queue = list(items)
@@ -222,6 +234,8 @@ class _Pool:
     def _forget(self, ref) -> None:
         _, actor = self.in_flight.pop(ref)
         self.holding[actor].discard(ref)
+        if not self.holding[actor]:
+            self.alone[actor] = False
 
     def _charge(self, items: list[StudyItem], error) -> Iterator[ItemResult]:
         """One more attempt for each of ``items``: back to the queue's front, or FAILED after the last."""
@@ -239,6 +253,7 @@ class _Pool:
     def _lost(self, actor, error) -> Iterator[ItemResult]:
         refs = self.holding.pop(actor)
         node_ref = self.actors.pop(actor)
+        self.alone.pop(actor, None)
         held = [self.in_flight.pop(ref)[0] for ref in refs]
         self.ray.kill(actor, no_restart=True)
         where = self._where(node_ref)
@@ -256,6 +271,7 @@ class _Pool:
                 if not ready:
                     self.ray.kill(replacement, no_restart=True)
                     del self.actors[replacement], self.holding[replacement]
+                    self.alone.pop(replacement, None)
                     for item in self.queue:
                         yield ItemResult(item.index, item.key, FAILED, f"no Ray worker could be placed within "
                                          f"{PLACEMENT_TIMEOUT_S:g} s after {where} was lost")
