@@ -123,3 +123,34 @@ def test_a_read_only_or_full_folder_turns_the_cache_off_with_one_line(tmp_path, 
     if fault == "full":
         stored = eval(out[out.index(warnings[0]) + 1].removeprefix("stored "))
         assert stored[0] and not stored[-1], out  # the first series fit, a later one did not
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["index", "value"])
+def test_a_diffusion_sweep_over_a_damaged_cache_makes_its_series_and_stores_it_again(tmp_path, caplog, damage):
+    """What `explain` did with a cache.db cut to 100 bytes: crashed. Now: one warning, the series, a working cache."""
+    pytest.importorskip("diffusers")
+    from PIL import Image
+
+    from propgrad.interventions.diffusion import InstructPix2PixSweep
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
+
+    caplog.set_level(logging.INFO, logger="propgrad.cache")
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8))
+    kwargs = dict(max_guidance=5.0, steps=3, denoising_steps=2, max_side=32, model="tiny-test",
+                  pipeline=random_instruct_pix2pix("tiny", seed=0))
+    first = InstructPix2PixSweep("add snow", seeds=(0,), cache=SeriesCache(tmp_path), **kwargs).series(image)
+    if damage == "index":
+        (tmp_path / INDEX).write_bytes((tmp_path / INDEX).read_bytes()[:100])
+    else:
+        (entry,) = stored_files(tmp_path)
+        data = (tmp_path / entry).read_bytes()
+        (tmp_path / entry).write_bytes(data[: len(data) // 2])
+    cache = SeriesCache(tmp_path)
+    again = InstructPix2PixSweep("add snow", seeds=(0,), cache=cache, **kwargs).series(image)
+    for a, b in zip(first[0].images, again[0].images):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert len(warnings_of(caplog)) == 1 and str(tmp_path) in warnings_of(caplog)[0]
+    caplog.clear()
+    InstructPix2PixSweep("add snow", seeds=(0,), cache=cache, **kwargs).series(image)  # now from the cache
+    assert any("from the cache" in record.getMessage() for record in caplog.records)
