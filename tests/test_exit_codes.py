@@ -107,7 +107,7 @@ def test_the_python_api_refuses_work_that_cannot_fit_in_memory_before_allocating
 
     image, model = Image.new("RGB", (32, 32), (120, 60, 30)), get_model(MODEL)
     started = time.perf_counter()
-    with pytest.raises(LimitError, match=r"`n_permutations` needs about 7\.3 TB for the null distribution"):
+    with pytest.raises(LimitError, match=r"`n_permutations` needs about 21\.8 TB for the shuffle test of 1 output"):
         explain(image, ParametricEdit("darken", steps=3), model, n_permutations=10**12)
     monkeypatch.setattr(limits, "available_memory", lambda: 10 * 2**20)  # a machine with 10 MB free
     with pytest.raises(LimitError, match=r"`steps` needs about .* for 100,000 steps x 1 series of 32x32 images"):
