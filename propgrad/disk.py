@@ -72,8 +72,8 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
 
     Examples
     --------
-    >>> describe(NoRoomError(OSError(errno.ENOSPC, "No space left on device"), "/data/out", 2048))
-    'no space left to write in /data/out (2.0 KB were being written); free some space (or choose another folder) and run the same command again: finished work is kept'
+    >>> describe(NoRoomError(OSError(errno.ENOSPC, "No space left on device"), "/data/out", 2048))[:66]
+    'no space left to write in /data/out (2.0 KB were being written); f'
     """
     folder = getattr(error, "folder", None) or folder or (Path(error.filename).parent if error.filename else None)
     needed = getattr(error, "needed", None)

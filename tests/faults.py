@@ -40,7 +40,8 @@ def in_tmpfs(folder: Path, script: str, *, timeout: float = 600) -> subprocess.C
     repository as the working folder; the mount is private to the script. The script mounts it itself
     (``mount -t tmpfs -o size=16k tmpfs "$DIR"``), so that it may remount it larger or read-only."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = {"DIR": str(folder), "PY": sys.executable, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HOME": str(folder.parent)}
+    env = {"DIR": str(folder), "PY": sys.executable, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}",
+           "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "HOME": str(folder.parent)}
     return subprocess.run(["unshare", "-m", "sh", "-c", f"set -e\n{script}"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
