@@ -17,4 +17,5 @@ def show_package_messages(level: int = logging.INFO) -> None:
     handler._propgrad_cli = True
     logger.addHandler(handler)
     logger.setLevel(level)
-    logger.propagate = False  # printed once, here, not again by a handler on the root logger
+    # Records still propagate (pytest's caplog listens on the root logger); with no root handler, Python's
+    # last-resort handler stays silent because this one exists, so each line is printed once.
