@@ -11,14 +11,31 @@ limit). What stays here: the key, the entry's format (zip and JSON, so that open
 unpickles anything) and :meth:`SeriesCache.lock`, an ``flock`` per key that lets the second of two
 processes asking for the same series wait for the first instead of generating it again; the kernel
 drops it when its holder dies, which diskcache's own lock (an entry with an expiry) cannot promise.
+
+The cache heals rather than fails, since everything in it can be made again:
+
+- an index (``cache.db``) SQLite cannot read is moved aside (``cache.db.broken-<time>``) and rebuilt, with one
+  warning naming the folder;
+- an entry that fails to load is removed, so the caller makes it again once (instead of on every run);
+- value files the index no longer lists (after a rebuilt or emptied index) are removed once they are older than
+  :data:`ORPHAN_AGE_S` (a younger one may be another process's entry being written);
+- a full disk or a read-only folder stops the cache's writes for this process with one warning: the series is
+  still made and explained, just not kept. Reads are still tried, but a least-recently-used cache records every
+  read, so on a full disk they miss too.
+
+One line (INFO on the ``propgrad.cache`` logger; the command line shows it) says when a series came from the
+cache and when this process waits for another one that is making the same series.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
+import logging
 import os
+import sqlite3
 import time
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -29,6 +46,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import is_whole_number
+from .disk import READ_ONLY, no_room
 from .interventions.base import InterventionSeries
 
 try:  # POSIX; elsewhere diskcache's atomic writes alone keep entries whole
@@ -39,6 +57,11 @@ except ImportError:  # pragma: no cover
 ENV_DIR = "PROPGRAD_CACHE_DIR"
 DEFAULT_MAX_BYTES = 2 * 2**30
 _FORMAT = 2  # 1: a folder per entry (before diskcache)
+INDEX = "cache.db"
+# A value file the index does not list is removed only when older than this: a younger one may be an entry another
+# process has written and not yet indexed (diskcache writes the file first, then the row).
+ORPHAN_AGE_S = 600.0
+log = logging.getLogger("propgrad.cache")
 
 
 def default_cache_dir() -> Path:
@@ -115,22 +138,98 @@ class SeriesCache:
         self.directory = Path(directory).expanduser() if directory is not None else default_cache_dir()
         self.max_bytes = int(max_bytes)
         self._store: diskcache.Cache | None = None
+        self._disabled = False
+        self.orphans = 0  # value files not in the index and too young to remove (see ORPHAN_AGE_S)
 
     def __repr__(self) -> str:
         return f"SeriesCache({str(self.directory)!r}, max_bytes={self.max_bytes})"
 
     @property
     def store(self) -> diskcache.Cache:
-        """The underlying :class:`diskcache.Cache`, opened (and its folder made) on first use."""
+        """The underlying :class:`diskcache.Cache`, opened (and its folder made) on first use.
+
+        An index SQLite cannot read is moved aside and rebuilt here; value files it no longer lists are swept.
+        """
         if self._store is None:
-            # Every value goes to a file of its own (min file size 0), so that the index stays small
-            # and each entry's ``size`` is its real byte count, which the size limit adds up.
-            # diskcache culls up to ``cull_limit`` least recently used entries per write whenever the
-            # cache is over its limit, however little it is over: 1 keeps it from dropping ten.
-            self._store = diskcache.Cache(str(self.directory), size_limit=self.max_bytes,
-                                          eviction_policy="least-recently-used", disk_min_file_size=0,
-                                          cull_limit=1)
+            try:
+                self._store = self._open()
+            except sqlite3.DatabaseError as error:
+                if not _malformed(error):
+                    raise
+                self._move_index_aside(error)
+                self._store = self._open()
+            self._sweep_orphans()
         return self._store
+
+    def _open(self) -> diskcache.Cache:
+        # Every value goes to a file of its own (min file size 0), so that the index stays small
+        # and each entry's ``size`` is its real byte count, which the size limit adds up.
+        # diskcache culls up to ``cull_limit`` least recently used entries per write whenever the
+        # cache is over its limit, however little it is over: 1 keeps it from dropping ten.
+        return diskcache.Cache(str(self.directory), size_limit=self.max_bytes, eviction_policy="least-recently-used",
+                               disk_min_file_size=0, cull_limit=1)
+
+    def _move_index_aside(self, error: Exception) -> None:
+        aside = self.directory / f"{INDEX}.broken-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        for suffix in ("", "-wal", "-shm"):
+            source = self.directory / f"{INDEX}{suffix}"
+            if source.exists():
+                os.replace(source, aside.with_name(aside.name + suffix))
+        log.warning("series cache %s: the index could not be read (%s); moved aside to %s and rebuilt, so cached "
+                    "series are made again as they are needed", self.directory, error, aside.name)
+
+    def _sweep_orphans(self) -> None:
+        """Remove value files the index does not list (and that no writer can still be indexing)."""
+        listed = {str(name) for (name,) in self._store._sql("SELECT filename FROM Cache WHERE filename IS NOT NULL")}
+        cutoff, removed, kept = time.time() - ORPHAN_AGE_S, 0, 0
+        for path in self.directory.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*.val"):
+            if str(path.relative_to(self.directory)) in listed:
+                continue
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+                else:
+                    kept += 1
+            except OSError:  # removed by another process meanwhile, or a read-only folder
+                continue
+        if removed:
+            log.warning("series cache %s: removed %d value file%s the index no longer listed", self.directory,
+                        removed, "s" if removed != 1 else "")
+        self.orphans = kept
+
+    def _off(self, error: Exception, what: str) -> None:
+        """Turn the cache off for this process: a full disk or a read-only folder must not stop the work."""
+        if not self._disabled:
+            reason = "no space left" if getattr(error, "errno", None) == errno.ENOSPC or "full" in str(error) \
+                else f"cannot write ({error})"
+            log.warning("series cache %s: %s; %s, and nothing more is stored in this run", self.directory, reason,
+                        what)
+        self._disabled = True
+
+    def _safely(self, action, default, what: str, writes: bool = False):
+        """Run one index operation: heal a malformed index once; on a full or read-only disk, return ``default`` and
+        write nothing more in this process (reads are still tried: a read-only index may come back)."""
+        if self._disabled and writes:
+            return default
+        for attempt in (1, 2):
+            try:
+                return action()
+            except sqlite3.DatabaseError as error:
+                if _malformed(error) and attempt == 1:
+                    self.close()
+                    self._move_index_aside(error)
+                    continue
+                if no_room(error) or _cannot_write(error):
+                    self._off(error, what)
+                    return default
+                raise
+            except OSError as error:
+                if no_room(error) or error.errno in READ_ONLY:
+                    self._off(error, what)
+                    return default
+                raise
+        return default
 
     def close(self) -> None:
         """Close the index's connections (reopened on next use)."""
@@ -139,37 +238,74 @@ class SeriesCache:
             self._store = None
 
     def __contains__(self, key: str) -> bool:
-        return _check_key(key) in self.store
+        _check_key(key)
+        return bool(self._safely(lambda: key in self.store, False, "nothing is read from it"))
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        """Hold the per-key lock (across processes) while checking for and making one entry."""
-        lock_dir = self.directory / ".locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / f"{_check_key(key)}.lock", "a+b") as f:
+        """Hold the per-key lock (across processes) while checking for and making one entry.
+
+        Waiting for another process is said in one line; where no lock file can be made (a full disk, a
+        read-only folder) the work goes on without the lock and without the cache.
+        """
+        _check_key(key)
+        try:
+            lock_dir = self.directory / ".locks"
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(lock_dir / f"{key}.lock", "a+b")
+        except OSError as error:
+            if not (no_room(error) or error.errno in READ_ONLY):
+                raise
+            self._off(error, "series are made without it")
+            yield
+            return
+        with handle:
             if fcntl is not None:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    log.info("series cache %s: waiting for another process making the same series (%s)",
+                             self.directory, key[:12])
+                    started = time.perf_counter()
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                    log.info("series cache %s: waited %.1f s for series %s", self.directory,
+                             time.perf_counter() - started, key[:12])
             try:
                 yield
             finally:
                 if fcntl is not None:
-                    fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _open(self, key: str) -> zipfile.ZipFile | None:
-        # A miss, an entry evicted while being opened, or one of another format all read as None.
-        handle = self.store.get(_check_key(key), read=True)  # marks the entry as recently used
-        if handle is None:
+    def _read(self, key: str) -> bytes | None:
+        # A miss, or an entry evicted while being opened, reads as None.
+        def read():
+            handle = self.store.get(_check_key(key), read=True)  # marks the entry as recently used
+            if handle is None:
+                return None
+            with handle:
+                return handle.read()
+
+        return self._safely(read, None, "nothing is read from it")
+
+    def _archive(self, key: str) -> zipfile.ZipFile | None:
+        blob = self._read(key)
+        if blob is None:
             return None
         try:
-            return zipfile.ZipFile(io.BytesIO(handle.read()))
-        except (OSError, zipfile.BadZipFile):
+            return zipfile.ZipFile(io.BytesIO(blob))
+        except (OSError, zipfile.BadZipFile) as error:
+            self._drop(key, error)
             return None
-        finally:
-            handle.close()
+
+    def _drop(self, key: str, error: Exception) -> None:
+        """Remove an entry that fails to load, so that it is made again once, not on every run."""
+        log.warning("series cache %s: entry %s could not be read (%s: %s); removed, it is made again",
+                    self.directory, key[:12], type(error).__name__, error)
+        self._safely(lambda: self.store.delete(key), None, "the broken entry stays")
 
     def get(self, key: str) -> list[InterventionSeries] | None:
-        """The cached series, or None (also for an entry removed while being read)."""
-        archive = self._open(key)
+        """The cached series, or None (a miss, an entry removed while being read, or a broken entry, removed)."""
+        archive = self._archive(key)
         if archive is None:
             return None
         try:
@@ -185,13 +321,15 @@ class SeriesCache:
                             images.append(im.convert("RGB") if im.mode != "RGB" else im.copy())
                     result.append(InterventionSeries(images, np.asarray(s["values"], dtype=np.float64),
                                                      s["property_name"], label=s["label"]))
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+            self._drop(key, error)
             return None
+        log.info("series cache %s: series %s from the cache", self.directory, key[:12])
         return result
 
     def metadata(self, key: str) -> dict | None:
         """The entry's ``meta.json`` (parameters, sizes, creation time), or None."""
-        archive = self._open(key)
+        archive = self._archive(key)
         if archive is None:
             return None
         try:
@@ -208,10 +346,10 @@ class SeriesCache:
         _check_key(key)
         if not isinstance(series, (list, tuple)) or not all(isinstance(s, InterventionSeries) for s in series):
             raise TypeError("`series` must be a list of InterventionSeries")
-        handle = self.store.get(key, read=True)  # a hit marks the entry as recently used
-        if handle is not None:
-            handle.close()
+        if self._read(key) is not None:  # a hit marks the entry as recently used
             return True
+        if self._disabled:
+            return False
         # The whole entry is built in memory first: a failed encoding stores nothing.
         buffer, meta_series, total = io.BytesIO(), [], 0
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -234,9 +372,10 @@ class SeriesCache:
         if len(blob) > self.max_bytes:
             return False
         # add, not set: of two processes storing the same key, the first one's entry stays.
-        self.store.add(key, blob)
+        if not self._safely(lambda: self.store.add(key, blob) or True, False, "this series is not kept", writes=True):
+            return False
         # One eviction per write does not suffice after a large entry or a lowered limit.
-        while self.store.volume() > self.max_bytes:
+        while self._safely(lambda: self.store.volume(), 0, "nothing is evicted") > self.max_bytes:
             older = [k for k, _, _ in self.entries() if k != key]
             if not older:
                 break
@@ -248,17 +387,31 @@ class SeriesCache:
         if not self.directory.is_dir():
             return []
         # diskcache keeps these columns for its own eviction but has no public call that lists them.
-        rows = self.store._sql("SELECT key, access_time, size FROM Cache ORDER BY access_time").fetchall()
+        rows = self._safely(lambda: self.store._sql("SELECT key, access_time, size FROM Cache ORDER BY access_time"
+                                                    ).fetchall(), [], "nothing is listed")
         return [(str(k), float(t), int(s)) for k, t, s in rows]
 
     def size_bytes(self) -> int:
         """Bytes on disk: the entries and their index (what the size limit bounds)."""
-        return int(self.store.volume()) if self.directory.is_dir() else 0
+        return int(self._safely(lambda: self.store.volume(), 0, "nothing is counted")) if self.directory.is_dir() \
+            else 0
 
     def remove(self, key: str) -> None:
         """Remove one entry (readers in other processes then see a miss, never a partial entry)."""
-        self.store.delete(_check_key(key))
+        _check_key(key)
+        self._safely(lambda: self.store.delete(key), None, "nothing is removed")
 
     def clear(self) -> None:
         """Remove every entry."""
-        self.store.clear()
+        self._safely(lambda: self.store.clear(), None, "nothing is removed")
+
+
+def _malformed(error: Exception) -> bool:
+    """SQLite's words for an index file it cannot read (cut short, overwritten, not a database)."""
+    text = str(error).lower()
+    return "malformed" in text or "not a database" in text or "file is encrypted" in text
+
+
+def _cannot_write(error: Exception) -> bool:
+    text = str(error).lower()
+    return "readonly" in text or "read-only" in text or "unable to open database" in text

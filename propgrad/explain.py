@@ -11,6 +11,7 @@ from .checks import MIN_STEPS, check_shuffle_settings
 from .gradualness import Gradualness, GradualnessCriteria, assess
 from .images import describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
+from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
 from .reading import Reading, read_explanation
@@ -333,8 +334,9 @@ def explain(
     >>> best.output, best.score > 0, 0 < best.pvalue <= 1
     ('Egyptian cat', True, True)
     """
-    # 1. Validate the settings.
+    # 1. Validate the settings; refuse work that cannot fit in memory before any of it is allocated.
     check_shuffle_settings(n_permutations, alpha, seed)
+    check_shuffle_memory(n_permutations)
     statistic = check_statistic(statistic)
     selections = outputs_of_interest.values() if isinstance(outputs_of_interest, dict) else [outputs_of_interest]
     if statistic != GRADIENT and any(_is_vector(one) for one in selections):
@@ -354,6 +356,7 @@ def explain(
     # 2. Produce the intervention series.
     if isinstance(intervention, Intervention):
         name = intervention.name
+        check_series_memory(intervention, image)
         series = intervention.series(image, progress=lambda f, m="": progress(0.7 * f, m))
     else:
         series = list(intervention)
@@ -373,6 +376,7 @@ def explain(
         outputs = _predict(model, series)
         selection = outputs_of_interest.get(model.name) if isinstance(outputs_of_interest, dict) else outputs_of_interest
         indices = _resolve_outputs(selection, model, outputs)
+        check_shuffle_memory(n_permutations, 1 if _is_vector(selection) else len(indices))
         results.append(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),

@@ -31,6 +31,7 @@ reading (:mod:`propgrad.reading`), made once with the screen and read with the a
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +51,7 @@ from .explain import (
     score_outputs,
 )
 from .images import describe_input, load_image
+from .limits import LIMITS, check_shuffle_memory
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
@@ -64,8 +66,8 @@ REGIONS = (WHOLE, OBJECT, BACKGROUND)
 WHOLE_ONLY = {"rotation"}
 ADJUSTMENTS = {"bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}
 DEFAULT_STEPS = 10
-# The app's bound on a screen's size (the package has none unless asked).
-APP_LIMIT = 40
+# The app's bound on a screen's size (the package has none unless asked): the table of limits' app column.
+APP_LIMIT = LIMITS["properties"].app
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class Screen:
     def models(self) -> list[str]:
         """Model names in the order given."""
         return [model.name for model in next(iter(self.explanations.values())).models]
+    # Properties dropped for an error (not left out by design, as ``skipped`` are): the command line exits 3.
+    failed: tuple[str, ...] = ()
 
     @property
     def properties(self) -> list[str]:
@@ -162,7 +166,13 @@ def _names(value, argument: str) -> list[str] | None:
     items = [value] if isinstance(value, str) else list(value)
     if not items:
         raise ValueError(f"`{argument}` is empty: give at least one, or None for all")
-    return [str(item).strip() for item in items]
+    names = [str(item).strip() for item in items]
+    if len(set(names)) != len(names):  # else a 10,000-name list ends in a long message that blames `add`
+        counts = Counter(names)
+        repeated = [name for name, count in counts.items() if count > 1]
+        raise ValueError(f"`{argument}` names {', '.join(map(repr, repeated[:3]))}"
+                         f"{' and others' if len(repeated) > 3 else ''} more than once")
+    return names
 
 
 def _check_choice(chosen: list[str], valid: Sequence[str], argument: str) -> None:
@@ -376,6 +386,7 @@ def screen(
         raise ValueError(f"`steps` must be an integer of at least 3, got {steps!r}")
     if not is_whole_number(n_permutations, 1):
         raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
+    check_shuffle_memory(n_permutations)  # before any series is made (issue 26)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
         raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {alpha!r}")
     if seed is not None and not is_whole_number(seed, 0):
@@ -411,6 +422,7 @@ def screen(
     # 3. Each edit once on the whole image; regions composite those steps.
     series: dict[str, list[InterventionSeries]] = {}
     whole: dict[str, InterventionSeries] = {}
+    failed: list[str] = []
     for number, candidate in enumerate(kept):
         progress(0.05 + 0.45 * number / len(kept), f"editing: {candidate.name}")
         if candidate.intervention is not None:
@@ -418,6 +430,8 @@ def screen(
                 series[candidate.name] = candidate.intervention.series(image)
             except ModelUnavailableError as error:  # e.g. InstructPix2Pix without its weights
                 skipped.append(f"{candidate.name}: skipped ({error})")
+            except Exception as error:  # the others still run; the command line's status says one failed
+                failed.append(f"{candidate.name}: failed ({type(error).__name__}: {error})")
             continue
         if candidate.edit not in whole:
             whole[candidate.edit] = ParametricEdit(candidate.edit, steps=steps).series(image)[0]
@@ -430,7 +444,7 @@ def screen(
                              f"got {sorted(lengths)}")
 
     if not series:
-        raise ValueError("no property could run: " + "; ".join(skipped))
+        raise (RuntimeError if failed else ValueError)("no property could run: " + "; ".join(skipped + failed))
 
     # 4. Each model once over everything; then the same scoring as explain.
     per_model: dict[str, dict[str, ModelExplanation]] = {name: {} for name in series}
@@ -459,7 +473,8 @@ def screen(
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),
-                  notes=notes, outputs_of_interest=outputs_of_interest, input=describe_input(image))
+                  notes=notes, failed=tuple(failed), outputs_of_interest=outputs_of_interest,
+                  input=describe_input(image))
 
 
 def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], statistic: str, adjustment: str,

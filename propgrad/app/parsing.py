@@ -14,11 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import LIMITS
 from ..outputs import ALL, VECTOR, split_output_names, vector_selection
 
-MAX_FRAMES = 120
-MAX_STEPS = 30
-MAX_SEEDS = 8
+# The app's column of the one table of limits (propgrad.limits), shared with its MCP tools.
+MAX_FRAMES = LIMITS["frames"].app
+MAX_STEPS = LIMITS["steps"].app
+MAX_SEEDS = LIMITS["seeds"].app
+MAX_PERMUTATIONS = LIMITS["permutations"].app
 MAX_SEED = 2**31 - 1
 # Scoring every output of a 1000-class model gives 1000 null distributions nobody can read.
 MAX_ALL_OUTPUTS = 20

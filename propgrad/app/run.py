@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from . import model_inputs, results
-from .parsing import check_float, check_int, check_suffixes, select_outputs
+from .parsing import MAX_PERMUTATIONS, check_float, check_int, check_suffixes, select_outputs
 
 NO_MODEL = ("`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / TorchScript "
             "file")
@@ -30,7 +30,7 @@ def chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids=""
 
 def shuffle_test_settings(n_permutations, alpha) -> tuple[int, float]:
     """(permutations, alpha), checked before any slow work so that a typo does not cost a diffusion sweep."""
-    return (check_int(n_permutations, name="permutations", low=100, high=100_000),
+    return (check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
             check_float(alpha, name="alpha", low=1e-4, high=0.2))
 
 

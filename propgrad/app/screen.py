@@ -12,6 +12,7 @@ import gradio as gr
 
 from ..reading import format_number, short_names
 from ..score import STATISTIC_LABELS, STATISTICS
+from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from .parsing import MAX_STEPS, check_int, select_outputs
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
@@ -100,6 +101,9 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
         raise ValueError("`screen edits` is empty: tick at least one edit to screen")
     if not regions:
         raise ValueError("`screen regions` is empty: tick at least one of " + ", ".join(REGIONS))
+    # An MCP client may send any list: bounded and without repeats, before anything runs (the table of limits).
+    edits = check_count("edits", edits, argument="screen edits", front_end=APP)
+    regions = check_count("regions", regions, argument="screen regions", front_end=APP)
     if statistic not in STATISTICS:
         raise ValueError(f"`statistic` must be one of {list(STATISTICS)}, got {statistic!r}")
     if adjustment not in ADJUSTMENT_CHOICES:

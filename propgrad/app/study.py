@@ -11,11 +11,12 @@ from pathlib import Path
 
 from ..images import IMAGE_SUFFIXES
 from ..export import zip_files
+from ..limits import LIMITS
 from . import results
 from .parsing import file_path, select_outputs
 from .run import package_progress
 
-MAX_STUDY_IMAGES = 24
+MAX_STUDY_IMAGES = LIMITS["images"].app  # the table of limits (propgrad.limits)
 # A zip that unpacks to more than this is not a handful of photos.
 MAX_UNPACKED_BYTES = 200 * 2**20
 STUDY_SUFFIXES = (*IMAGE_SUFFIXES, ".zip")

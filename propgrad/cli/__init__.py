@@ -16,9 +16,13 @@ import argparse
 import os
 import sys
 
+from ..disk import no_room
 from ..errors import USER_ERRORS
 from . import console
+from . import exit_codes
+from .bounds import check_args
 from .explain import add_explain_parser, run_explain
+from .messages import show_package_messages
 from .screen import add_screen_parser
 
 
@@ -59,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     while argv and argv[0] in GLOBAL_SWITCHES:
         leading.append(argv.pop(0))
     console.reset()
+    show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     try:
         if argv[:1] == ["study"]:
             from .study import main as study_main
@@ -71,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         args = build_parser().parse_args(leading + argv)
         console.configure(args)
+        check_args(args)  # the table of limits, before any work (exit status 2)
         if args.command == "models":
             from .models import run_models
 
@@ -89,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except USER_ERRORS as error:
+        if no_room(error):  # a full disk or a read-only folder: status 4, see exit_codes
+            return exit_codes.no_room(error)
         console.error(str(error))
-        return 2
+        return exit_codes.USAGE
 
 
 __all__ = ["build_parser", "main"]

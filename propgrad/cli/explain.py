@@ -7,9 +7,11 @@ import argparse
 import json
 from pathlib import Path
 
+from ..disk import writing_to
 from ..score import STATISTIC_LABELS
 from . import console, gradual
 from .console import say
+from .exit_codes import failures
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
@@ -81,11 +83,14 @@ def run_explain(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     if comparing:
         return _run_region_comparison(args, image, intervention, models, outputs, criteria)
-    with fraction_bar("explain", enabled=console.progress_enabled()) as progress:
+    with fraction_bar("explain", enabled=console.progress_enabled()) as progress, failures("explanation") as failed:
         result = explain(image, intervention, models, outputs_of_interest=outputs, n_permutations=args.permutations,
                          alpha=args.alpha, seed=args.seed, statistic=args.statistic, progress=progress,
                          gradual_criteria=criteria)
-    paths = export.write(result, args.out)
+    if failed:
+        return failed.status
+    with writing_to(args.out):
+        paths = export.write(result, args.out)
     if console.json_wanted():
         console.emit(json.loads(paths["json"].read_text()))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
@@ -139,11 +144,14 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..progress_bar import fraction_bar
     from ..reading import format_number, paragraph
 
-    with fraction_bar("compare", enabled=console.progress_enabled()) as progress:
+    with fraction_bar("compare", enabled=console.progress_enabled()) as progress, failures("comparison") as failed:
         comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
-    export.write(comparison, args.out)
+    if failed:
+        return failed.status
+    with writing_to(args.out):
+        export.write(comparison, args.out)
     if console.json_wanted():
         console.emit(json.loads(Path(args.out, "comparison.json").read_text()))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "

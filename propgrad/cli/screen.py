@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from ..disk import writing_to
 from ..kinds import InstructPix2PixSpec, PatchSpec
-from . import console
+from . import console, exit_codes
 from .console import say
+from .exit_codes import failures
 from .flags import HelpFormatter, add_model_flags, add_scoring_flags, model_spec_from_args, name_list
 
 
@@ -76,6 +79,13 @@ def _additions(args) -> dict:
     return added
 
 
+def _limit(asked: int | None) -> int:
+    """--limit, or the table of limits' bound on a screen's properties (cli/bounds.py refused a larger --limit)."""
+    from ..limits import CLI, LIMITS
+
+    return LIMITS["properties"].most(CLI) if asked is None else asked
+
+
 def run(args) -> int:
     """Run the screen the flags describe, write its files, print the top rows."""
     from ..images import load_image
@@ -93,15 +103,18 @@ def run(args) -> int:
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
     outputs, output_notes = outputs_for(args.outputs, models)
-    with fraction_bar("screen", enabled=console.progress_enabled()) as progress:
+    with fraction_bar("screen", enabled=console.progress_enabled()) as progress, failures("screen") as failed:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),
                         regions=name_list(args.regions, "--regions"), masks=_masks(args.mask), add=_additions(args),
                         steps=args.steps,
                         outputs_of_interest=outputs,
                         statistic=args.statistic, adjustment=args.adjustment, n_permutations=args.permutations,
-                        alpha=args.alpha, seed=args.seed, limit=args.limit, progress=progress)
-    paths = export.write(result, args.out)
+                        alpha=args.alpha, seed=args.seed, limit=_limit(args.limit), progress=progress)
+    if failed:  # no property could run
+        return failed.status
+    with writing_to(args.out):
+        paths = export.write(result, args.out)
     if console.json_wanted():
         console.emit(json.loads(Path(paths["json"]).read_text()))
     label = STATISTIC_LABELS[result.statistic]
@@ -128,4 +141,8 @@ def run(args) -> int:
     for line in result.skipped + result.notes + tuple(output_notes):
         say(f"  note: {line}")
     say(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
-    return 0
+    if result.failed:
+        for line in result.failed:
+            print(f"error: {line}", file=sys.stderr)
+        return exit_codes.partial(len(result.failed), len(result.failed) + len(result.properties), "properties")
+    return exit_codes.OK

@@ -10,10 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..disk import no_room, writing_to
 from ..errors import USER_ERRORS
 from . import console
 from .console import say
 from ..study.definition import InputSpec, StudyDefinition
+from . import exit_codes
+from .bounds import check_args, check_definition
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
@@ -111,19 +114,33 @@ def _progress_bar(enabled: bool):
     return on_item, lambda: state.get("bar") and state["bar"].close()
 
 
-def _run(definition: StudyDefinition, out: str, args) -> int:
+def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
+    from ..limits import CLI, LIMITS
     from ..study.runner import run_study
 
+    check_definition(definition)
     gpu = any(one.uses_gpu for one in definition.interventions)
     engine = engine_from_args(args, gpu=gpu)
     on_item, close = _progress_bar(console.progress_enabled())
     try:
-        report = run_study(definition, out, engine=engine, on_item=on_item)
+        with writing_to(out):
+            report = run_study(definition, out, engine=engine, on_item=on_item,
+                               max_images=LIMITS["images"].most(CLI))
     finally:
         close()
     _summary(report)
     say(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
-    return 0
+    if report.failed:
+        # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
+        return exit_codes.partial(len(report.failed), _item_count(out), "items (summary.md says why)",
+                                  retry=["python", "-m", "propgrad", "study", *argv])
+    return exit_codes.OK
+
+
+def _item_count(out: str) -> int:
+    from ..study.store import read_study
+
+    return int(read_study(out).get("items") or 0)
 
 
 def _number(text):
@@ -183,10 +200,13 @@ def main(argv: list[str] | None = None) -> int:
             from ..study.definition import from_toml
 
             out = args.out or str(Path(args.study).with_suffix("")) + "-results"
-            return _run(from_toml(_existing(args.study, "STUDY")), out, args)
+            return _run(from_toml(_existing(args.study, "STUDY")), out, args, argv)
         args = _flag_parser().parse_args(argv)
         console.configure(args)
-        return _run(definition_from_args(args), args.out, args)
+        check_args(args)
+        return _run(definition_from_args(args), args.out, args, argv)
     except USER_ERRORS as error:
+        if no_room(error):
+            return exit_codes.no_room(error)
         console.error(str(error))
-        return 2
+        return exit_codes.USAGE

@@ -2,17 +2,20 @@
 
 Items go to a pool of Ray actors, each holding one :class:`~propgrad.study.worker.StudyWorker` (its
 models load once per actor). Each actor gets at most two items at a time and a new one whenever it
-returns one, so fast and slow workers share the load and results stream back as they finish. An actor
-that dies is restarted by Ray and its item retried (``max_restarts``, ``max_task_retries``); an item
-that still fails is reported FAILED, never dropped. ``ray`` is an optional dependency
+returns one, so fast and slow workers share the load and results stream back as they finish. When an
+actor dies, with its process or with its whole node, the items it held move to the actors that remain
+(and to a replacement where the cluster has room), one line says so, and an item is reported FAILED
+only after every attempt failed; none is dropped. ``ray`` is an optional dependency
 (``pip install propgrad[ray]``) and is imported only here.
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .items import StudyItem
@@ -21,6 +24,9 @@ from .worker import FAILED, ItemResult
 GCS_PORT, CLIENT_PORT = 6379, 10001  # Ray's defaults for a head node and for ray:// clients
 CONNECT_TIMEOUT_S = 3.0
 IN_FLIGHT_PER_ACTOR = 2
+# How long a replacement for the last actor may take to start before the items left are FAILED.
+PLACEMENT_TIMEOUT_S = 60.0
+log = logging.getLogger("propgrad.study")
 
 
 def import_ray():
@@ -70,6 +76,12 @@ class _Actor:
     def run(self, item: StudyItem) -> ItemResult:
         return self.worker.run(item)
 
+    def node(self) -> dict:
+        """Where this actor runs (for the line that says which node was lost)."""
+        import ray
+
+        return {"id": ray.get_runtime_context().get_node_id(), "ip": ray.util.get_node_ip_address()}
+
 
 @dataclass(frozen=True)
 class RayEngine:
@@ -86,7 +98,11 @@ class RayEngine:
     gpu : bool
         Ask one GPU per actor where the cluster has GPUs (diffusion sweeps).
     retries : int
-        Actor restarts and task retries before an item is reported FAILED.
+        Further attempts of an item whose actor died (its process or its node), on the actors that remain,
+        before it is reported FAILED.
+    notify : callable(str), optional
+        Gets one line per lost worker ("Ray node 1a2b3c4d (10.0.0.5) lost: 2 items moved to other
+        workers"); default: a warning on the ``propgrad.study`` logger (stderr when logging is not set up).
     """
 
     address: str | None = None
@@ -94,6 +110,7 @@ class RayEngine:
     num_cpus: int | None = None
     gpu: bool = False
     retries: int = 2
+    notify: Callable[[str], None] | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -133,31 +150,144 @@ class RayEngine:
         count = self.workers or (gpus or max(1, int(resources.get("CPU", 1))))
         count = min(count, len(items))
         threads = max(1, int(resources.get("CPU", 1)) // count) if not self.address else 1
-        actor_class = ray.remote(_Actor).options(num_cpus=1, num_gpus=1 if gpus else 0,
-                                                 max_restarts=self.retries, max_task_retries=self.retries)
-        # The factory (a study definition) is small: passed by value, so a restarted actor can rebuild it.
-        actors = [actor_class.remote(factory, threads) for _ in range(count)]
-        queue = list(reversed(items))
-        in_flight: dict = {}
+        # No restarts and no task retries by Ray itself: a restarted actor that cannot be placed (its node
+        # is gone, the survivors' CPUs are held by their own actors) leaves the retries waiting on a dead
+        # actor. The pool below moves a dead actor's items to the actors that remain instead.
+        actor_class = ray.remote(_Actor).options(num_cpus=1, num_gpus=1 if gpus else 0, max_restarts=0,
+                                                 max_task_retries=0)
+        pool = _Pool(ray, lambda: actor_class.remote(factory, threads), needs={"CPU": 1, "GPU": 1 if gpus else 0},
+                     retries=self.retries, notify=self.notify or _log)
+        yield from pool.run(items, count)
 
-        def submit(actor) -> None:
-            if queue:
-                item = queue.pop()
-                in_flight[actor.run.remote(item)] = (item, actor)
 
-        for actor in actors:
-            for _ in range(IN_FLIGHT_PER_ACTOR):
-                submit(actor)
-        while in_flight:
-            done, _ = ray.wait(list(in_flight), num_returns=1)
-            item, actor = in_flight.pop(done[0])
+def _log(line: str) -> None:
+    log.warning("%s", line)
+
+
+class _Pool:
+    """Actors, the items each holds, and what happens when one dies.
+
+    Each actor holds at most :data:`IN_FLIGHT_PER_ACTOR` items and gets a new one whenever it returns
+    one. When an actor dies (its process, or its whole node), every item it held goes back to the queue,
+    charged one attempt, and runs on the actors that remain; a replacement actor is started only where
+    the cluster has room for it now, or when no actor is left (then it must start within
+    :data:`PLACEMENT_TIMEOUT_S`). An item is FAILED only after ``1 + retries`` attempts.
+    """
+
+    def __init__(self, ray, make, needs: dict, retries: int, notify):
+        self.ray, self.make, self.needs, self.retries, self.notify = ray, make, needs, retries, notify
+        self.actors: dict = {}  # actor -> ObjectRef of its node id (resolved once it has started)
+        self.holding: dict = {}  # actor -> set of ObjectRefs of its items in flight
+        self.in_flight: dict = {}  # ObjectRef -> (item, actor)
+        self.queue: list[StudyItem] = []
+        self.attempts: Counter = Counter()
+        self.alone: dict = {}  # actor -> whether it runs a retried item alone
+
+    def start(self):
+        actor = self.make()
+        self.actors[actor] = actor.node.remote()
+        self.holding[actor] = set()
+        return actor
+
+    def submit(self) -> None:
+        """Fill the least busy actors first, so that moved items spread over every survivor.
+
+        An item on its second or later try runs alone on an idle actor (as the process pool does): if it is what
+        kills its worker, the crash is then charged to it, not to a neighbour that happened to share the actor.
+        """
+        while self.queue:
+            retried = self.attempts[self.queue[0].key] > 0
+            if retried:
+                open_actors = [one for one in self.actors if not self.holding[one]]
+            else:
+                open_actors = [one for one in self.actors
+                               if not self.alone.get(one) and len(self.holding[one]) < IN_FLIGHT_PER_ACTOR]
+            if not open_actors:
+                return
+            actor = min(open_actors, key=lambda one: len(self.holding[one]))
+            item = self.queue.pop(0)
+            ref = actor.run.remote(item)
+            self.in_flight[ref] = (item, actor)
+            self.holding[actor].add(ref)
+            self.alone[actor] = retried
+
+    def run(self, items: list[StudyItem], count: int) -> Iterator[ItemResult]:
+        self.queue = list(items)
+        for _ in range(count):
+            self.start()
+        self.submit()
+        while self.in_flight:
+            done, _ = self.ray.wait(list(self.in_flight), num_returns=1)
+            item, actor = self.in_flight[done[0]]
             try:
-                yield ray.get(done[0])
-            except ray.exceptions.RayError as error:
-                # Ray already restarted the actor and retried the call; report the item, keep going
-                # with a fresh actor in the dead one's place.
-                yield ItemResult(item.index, item.key, FAILED,
-                                 f"Ray worker failed after {self.retries} retries: {type(error).__name__}: "
-                                 f"{str(error).splitlines()[0] if str(error) else ''}")
-                actor = actor_class.remote(factory, threads)
-            submit(actor)
+                result = self.ray.get(done[0])
+            except self.ray.exceptions.RayActorError as error:
+                yield from self._lost(actor, error)  # this item and every other one the actor held
+            except self.ray.exceptions.RayError as error:  # the call itself failed; the actor lives on
+                self._forget(done[0])
+                yield from self._charge([item], error)
+            else:
+                self._forget(done[0])
+                yield result
+            self.submit()
+
+    def _forget(self, ref) -> None:
+        _, actor = self.in_flight.pop(ref)
+        self.holding[actor].discard(ref)
+        if not self.holding[actor]:
+            self.alone[actor] = False
+
+    def _charge(self, items: list[StudyItem], error) -> Iterator[ItemResult]:
+        """One more attempt for each of ``items``: back to the queue's front, or FAILED after the last."""
+        again = []
+        for item in items:
+            self.attempts[item.key] += 1
+            if self.attempts[item.key] > self.retries:
+                first = str(error).splitlines()[0] if str(error) else ""
+                yield ItemResult(item.index, item.key, FAILED, f"Ray worker failed after {self.retries} retries: "
+                                 f"{type(error).__name__}: {first}")
+            else:
+                again.append(item)
+        self.queue[:0] = again
+
+    def _lost(self, actor, error) -> Iterator[ItemResult]:
+        refs = self.holding.pop(actor)
+        node_ref = self.actors.pop(actor)
+        self.alone.pop(actor, None)
+        held = [self.in_flight.pop(ref)[0] for ref in refs]
+        self.ray.kill(actor, no_restart=True)
+        where = self._where(node_ref)
+        results = list(self._charge(sorted(held, key=lambda item: item.index), error))
+        moved = len(held) - len(results)
+        self.notify(f"{where} lost: {moved} item{'s' if moved != 1 else ''} moved to other workers"
+                    + (f", {len(results)} FAILED after {self.retries} retries" if results else "")
+                    + f" ({type(error).__name__})")
+        yield from results
+        if self._has_room() or (not self.actors and self.queue):
+            replacement = self.start()
+            if not self.actors.keys() - {replacement}:
+                # The only actor: wait for it to start, so that a cluster without room fails instead of hanging.
+                ready, _ = self.ray.wait([self.actors[replacement]], timeout=PLACEMENT_TIMEOUT_S)
+                if not ready:
+                    self.ray.kill(replacement, no_restart=True)
+                    del self.actors[replacement], self.holding[replacement]
+                    self.alone.pop(replacement, None)
+                    for item in self.queue:
+                        yield ItemResult(item.index, item.key, FAILED, f"no Ray worker could be placed within "
+                                         f"{PLACEMENT_TIMEOUT_S:g} s after {where} was lost")
+                    self.queue = []
+
+    def _where(self, node_ref) -> str:
+        """'Ray node 1a2b3c4d (10.0.0.5)' when the node is gone, else 'a Ray worker on node ...'."""
+        try:
+            node = self.ray.get(node_ref, timeout=0)
+        except Exception:  # never started, or gone with its node before it said where it was
+            return "a Ray worker"
+        alive = {one["NodeID"]: one for one in self.ray.nodes() if one.get("Alive")}
+        if node["id"] in alive:
+            return f"a Ray worker on node {node['id'][:8]} ({node['ip']})"
+        return f"Ray node {node['id'][:8]} ({node['ip']})"
+
+    def _has_room(self) -> bool:
+        available = self.ray.available_resources()
+        return all(available.get(name, 0) >= amount for name, amount in self.needs.items() if amount)

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..interventions.base import Intervention, ProgressFn, no_progress
+from ..limits import check_at_most
 from .build import check_buildable
 from .definition import StudyDefinition
 from .engines import InProcess
@@ -55,7 +56,7 @@ def _run(store: ResultsStore, engine, factory, items, progress: ProgressFn, on_i
 
 
 def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, progress: ProgressFn = no_progress,
-              on_item: ItemCallback | None = None) -> StudyReport:
+              on_item: ItemCallback | None = None, max_images: int | None = None) -> StudyReport:
     """Run (or resume) ``definition`` into the folder ``out`` and write its aggregates.
 
     Parameters
@@ -67,6 +68,9 @@ def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, prog
         Results folder: results.csv, curves.csv, items.jsonl, then summary.csv, summary.md, figures.
     engine : InProcess (default), Processes or RayEngine
         Where items run; the results do not depend on it.
+    max_images : int, optional
+        Refuse, before any item runs, a study of more images than this (the command line's limit; the
+        package has none unless asked).
 
     Examples
     --------
@@ -75,6 +79,8 @@ def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, prog
     """
     check_buildable(definition)
     images = list_images(definition.inputs)
+    if max_images is not None:
+        check_at_most(len(images), max_images, quantity="images", argument="images")
     items = make_items(images, [one.label for one in definition.interventions], definition.seed)
     study = {"fingerprint": definition.fingerprint(), "definition": definition.to_dict(),
              "propgrad_version": _version(), "items": len(items)}

@@ -9,10 +9,12 @@ which engine ran the items or in what order they finished.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
 
+from ..disk import NoRoomError, no_room
 from .worker import CURVE_COLUMNS, FAILED, OK, RESULT_COLUMNS, ItemResult
 
 STUDY_FILE, RESULTS_FILE, CURVES_FILE, JOURNAL_FILE = "study.json", "results.csv", "curves.csv", "items.jsonl"
@@ -88,6 +90,7 @@ class ResultsStore:
         else:
             path.write_text(json.dumps(study, indent=2, default=list) + "\n")
         self._journal = read_journal(self.folder)
+        _cut_partial_line(self.folder / JOURNAL_FILE)
         self._tidy()
         self._files = {name: (self.folder / name).open("a", newline="") for name in (RESULTS_FILE, CURVES_FILE)}
         self._journal_file = (self.folder / JOURNAL_FILE).open("a")
@@ -104,19 +107,35 @@ class ResultsStore:
         return {key for key, entry in self._journal.items() if entry["status"] != FAILED}
 
     def add(self, result: ItemResult) -> None:
-        """Store one item's rows, flushed to disk, then mark it done in the journal."""
+        """Store one item's rows, flushed to disk, then mark it done in the journal.
+
+        A write that finds no room raises :class:`~propgrad.disk.NoRoomError` (the folder, the bytes of this
+        item); the journal then does not list the item, so its partly written rows are dropped on resume and
+        it runs again. A journal line cut off by a full disk is cut away on resume (see ``__init__``).
+        """
+        entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
+                 "property_name": result.property_name}
+        texts = {}
         if result.status == OK:
             for name, columns, rows in ((RESULTS_FILE, RESULT_COLUMNS, result.rows),
                                         (CURVES_FILE, CURVE_COLUMNS, result.curves)):
-                writer = csv.DictWriter(self._files[name], fieldnames=columns)
-                writer.writerows(rows)
+                buffer = io.StringIO()
+                csv.DictWriter(buffer, fieldnames=columns).writerows(rows)
+                texts[name] = buffer.getvalue()
+        line = json.dumps(entry) + "\n"
+        try:
+            for name, text in texts.items():
+                self._files[name].write(text)
                 self._files[name].flush()
                 os.fsync(self._files[name].fileno())
-        entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
-                 "property_name": result.property_name}
+            self._journal_file.write(line)
+            self._journal_file.flush()
+        except OSError as error:
+            if no_room(error):
+                raise NoRoomError(error, self.folder, sum(len(t.encode()) for t in texts.values()) + len(line)) \
+                    from error
+            raise
         self._journal[result.key] = entry
-        self._journal_file.write(json.dumps(entry) + "\n")
-        self._journal_file.flush()
 
     def finish(self, order: dict[str, int]) -> None:
         """Close the files and rewrite the tables in canonical item order (``order``: key -> index)."""
@@ -128,16 +147,38 @@ class ResultsStore:
             _write(self.folder / name, columns, rows)
 
     def close(self) -> None:
+        # Every handle is closed even when one cannot flush its last bytes (a full disk): those bytes belong to
+        # an item the journal does not list, so nothing finished is lost.
         for handle in (*self._files.values(), self._journal_file):
             if not handle.closed:
-                handle.close()
+                try:
+                    handle.close()
+                except OSError:
+                    pass
+
+
+def _cut_partial_line(path: Path) -> None:
+    """Cut a journal line that a full disk or a crash left without its newline, so the next entry starts a line."""
+    if not path.is_file():
+        return
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
 
 
 def _write(path: Path, columns, rows: list[dict]) -> None:
-    """Write a whole table atomically (a temporary file renamed over the old one)."""
+    """Write a whole table atomically (a temporary file renamed over the old one); on a full disk the old table
+    stays as it was and the temporary file is removed."""
     temporary = path.with_suffix(path.suffix + ".tmp")
-    with temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if no_room(error):
+            raise NoRoomError(error, path.parent) from error
+        raise

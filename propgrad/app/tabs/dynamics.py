@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from ...lesions.models import example_paths
-from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, shown
+from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
@@ -87,7 +87,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
     plot, csv_path, table = dynamics_results(
         load_input(image), variants,
         steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
-        n_permutations=check_int(n_permutations, name="permutations", low=100, high=100_000),
+        n_permutations=check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
         alpha=check_float(alpha, name="alpha", low=1e-4, high=0.2),
         seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
         progress=package_progress(progress),

@@ -1,0 +1,73 @@
+"""What ``python -m propgrad`` returns to the shell, the same for ``explain``, ``screen`` and ``study``.
+
+| code | meaning |
+| --- | --- |
+| 0 | everything asked for ran and was written |
+| 1 | an unexpected error (a bug): Python's traceback says where |
+| 2 | bad arguments, a missing file, or a request over the table of limits: one line on stderr, nothing ran |
+| 3 | some work failed (study: an item FAILED; screen: a property dropped for an error; explain: the run failed |
+|   | after it started); what did run is written; stderr's last line gives the count, after the command that |
+|   | retries a study's failed items |
+| 4 | the output could not be written (disk full, read-only folder): one line names the folder; finished work |
+|   | is kept, and the same command completes the rest once there is room |
+
+docs/faults-and-limits.md lists the same codes; tests/test_exit_codes.py checks each.
+"""
+from __future__ import annotations
+
+import contextlib
+import shlex
+import sys
+
+OK, ERROR, USAGE, PARTIAL, NO_ROOM = 0, 1, 2, 3, 4
+
+
+def partial(failed: int, total: int, what: str, retry: list[str] | None = None) -> int:
+    """Print the count of failed work as stderr's last line (after the retry command, if any); return 3."""
+    if retry:
+        print(f"retry the failed items with: {shlex.join(retry)}", file=sys.stderr)
+    print(f"failed: {failed} of {total} {what}", file=sys.stderr)
+    return PARTIAL
+
+
+def no_room(error: OSError) -> int:
+    """One line for a write that found no room (or a read-only folder); return 4."""
+    from ..disk import describe
+
+    print(f"error: {describe(error)}", file=sys.stderr)
+    return NO_ROOM
+
+
+class _Failure:
+    status = OK
+
+    def __bool__(self) -> bool:
+        return self.status != OK
+
+
+@contextlib.contextmanager
+def failures(what: str):
+    """Around work that has started: an error that is not the user's (not a bad argument, a missing file or a
+    full disk, which propagate to their own status) is printed in one line and the block's truth value is then
+    status 3, with "failed: 1 of 1 <what>" as stderr's last line.
+
+    Examples
+    --------
+    >>> with failures("explanation") as failed:  # doctest: +SKIP
+    ...     result = explain(...)
+    >>> if failed:  # doctest: +SKIP
+    ...     return failed.status
+    """
+    from ..errors import USER_ERRORS
+
+    outcome = _Failure()
+    try:
+        yield outcome
+    except USER_ERRORS:
+        raise
+    except Exception as error:  # a model or a series that failed while running: the run failed, not the call
+        print(f"error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", file=sys.stderr)
+        outcome.status = partial(1, 1, what)
+
+
+__all__ = ["ERROR", "NO_ROOM", "OK", "PARTIAL", "USAGE", "failures", "no_room", "partial"]

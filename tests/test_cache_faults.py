@@ -1,0 +1,156 @@
+"""The series cache heals: a broken index, a broken value, orphaned files, a read-only or full disk, two
+processes at once. Every fault ends in a working cache (or none) and one line, never a crash."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from propgrad.cache import INDEX, ORPHAN_AGE_S, SeriesCache
+
+from faults import in_tmpfs, needs_tmpfs
+from test_cache import key_for, make_series, stored_files
+
+
+def warnings_of(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "propgrad.cache"
+            and record.levelno >= logging.WARNING]
+
+
+def test_a_truncated_index_is_moved_aside_and_rebuilt(tmp_path, caplog):
+    cache = SeriesCache(tmp_path)
+    cache.put(key_for(0), [make_series(0)])
+    cache.close()
+    index = tmp_path / INDEX
+    index.write_bytes(index.read_bytes()[:100])  # what `explain` used to die on: "database disk image is malformed"
+    cache = SeriesCache(tmp_path)
+    assert cache.get(key_for(0)) is None  # a miss: the series is made again
+    (line,) = warnings_of(caplog)
+    assert str(tmp_path) in line and "moved aside" in line and "rebuilt" in line
+    # Its write-ahead log goes with it: left behind, SQLite would replay it into the new index.
+    assert [path.name.rsplit("-", 1)[-1] for path in tmp_path.glob(f"{INDEX}.broken-*")
+            if path.name.endswith(("-wal", "-shm"))] in ([], ["shm", "wal"], ["wal", "shm"])
+    assert not (tmp_path / f"{INDEX}-wal").exists() or (tmp_path / INDEX).exists()
+    assert cache.put(key_for(0), [make_series(0)]) and cache.get(key_for(0)) is not None
+
+
+def test_a_value_that_fails_to_load_is_removed_and_made_again_once(tmp_path, caplog):
+    cache = SeriesCache(tmp_path)
+    key = key_for(0)
+    cache.put(key, [make_series(0)])
+    (entry,) = stored_files(tmp_path)
+    data = (tmp_path / entry).read_bytes()
+    (tmp_path / entry).write_bytes(data[: len(data) // 2])  # a value file cut in half
+    assert cache.get(key) is None
+    assert key not in cache and stored_files(tmp_path) == []  # removed, not kept to fail on every run
+    assert "could not be read" in warnings_of(caplog)[0] and str(tmp_path) in warnings_of(caplog)[0]
+    assert cache.put(key, [make_series(0)])  # made again once: stored this time, not skipped as present
+    np.testing.assert_array_equal(np.asarray(cache.get(key)[0].images[-1]), np.asarray(make_series(0).images[-1]))
+
+
+def test_value_files_an_emptied_index_no_longer_lists_are_removed(tmp_path, caplog):
+    cache = SeriesCache(tmp_path)
+    for i in range(3):
+        cache.put(key_for(i), [make_series(i)])
+    cache.close()
+    old = time.time() - 2 * ORPHAN_AGE_S
+    for name in stored_files(tmp_path)[:2]:
+        os.utime(tmp_path / name, (old, old))
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"{INDEX}{suffix}").unlink(missing_ok=True)  # the index emptied
+    cache = SeriesCache(tmp_path)
+    assert cache.entries() == []
+    # The two old files are removed; the young one may be another process's entry being written: counted.
+    assert len(stored_files(tmp_path)) == 1 and cache.orphans == 1
+    assert any("removed 2 value files" in line for line in warnings_of(caplog))
+
+
+def test_a_hit_and_a_wait_are_each_said_in_one_line(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="propgrad.cache")
+    cache = SeriesCache(tmp_path)
+    key = key_for(0)
+    held, release = threading.Event(), threading.Event()
+
+    def other():  # another opener of the same lock file (flock locks are per open file, as across processes)
+        with SeriesCache(tmp_path).lock(key):
+            held.set()
+            release.wait(5)
+            SeriesCache(tmp_path).put(key, [make_series(0)])
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    held.wait(5)
+    threading.Timer(0.3, release.set).start()
+    with cache.lock(key):
+        assert cache.get(key) is not None
+    thread.join()
+    lines = [record.getMessage() for record in caplog.records if record.name == "propgrad.cache"]
+    assert any("waiting for another process making the same series" in line for line in lines), lines
+    assert any("from the cache" in line for line in lines), lines
+
+
+SCRIPT = """
+from propgrad.cache import SeriesCache
+from test_cache import key_for, make_series
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
+cache = SeriesCache(sys.argv[1])
+stored = [cache.put(key_for(i), [make_series(i, side=128)]) for i in range(int(sys.argv[2]))]
+print("stored", stored)
+print("read", [cache.get(key_for(i)) is not None for i in range(int(sys.argv[2]))])
+with cache.lock(key_for(99)):
+    print("locked")
+"""
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_a_read_only_or_full_folder_turns_the_cache_off_with_one_line(tmp_path, fault):
+    needs_tmpfs()
+    (tmp_path / "script.py").write_text(SCRIPT)
+    mount = ("mount -t tmpfs -o size=1m tmpfs \"$DIR\"; mount -o remount,ro \"$DIR\"" if fault == "read-only"
+             else "mount -t tmpfs -o size=1m tmpfs \"$DIR\"")
+    done = in_tmpfs(tmp_path / "cache", f"{mount}\n\"$PY\" {tmp_path / 'script.py'} \"$DIR\" 8")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    warnings = [line for line in out if line.startswith("series cache ")]
+    assert len(warnings) == 1 and str(tmp_path / "cache") in warnings[0], out
+    assert ("no space left" if fault == "full" else "cannot write") in warnings[0]
+    assert "locked" in out  # the work goes on, without the cache
+    if fault == "full":
+        stored = eval(out[out.index(warnings[0]) + 1].removeprefix("stored "))
+        assert stored[0] and not stored[-1], out  # the first series fit, a later one did not
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["index", "value"])
+def test_a_diffusion_sweep_over_a_damaged_cache_makes_its_series_and_stores_it_again(tmp_path, caplog, damage):
+    """What `explain` did with a cache.db cut to 100 bytes: crashed. Now: one warning, the series, a working cache."""
+    pytest.importorskip("diffusers")
+    from PIL import Image
+
+    from propgrad.interventions.diffusion import InstructPix2PixSweep
+    from propgrad.testing.random_pix2pix import random_instruct_pix2pix
+
+    caplog.set_level(logging.INFO, logger="propgrad.cache")
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8))
+    kwargs = dict(max_guidance=5.0, steps=3, denoising_steps=2, max_side=32, model="tiny-test",
+                  pipeline=random_instruct_pix2pix("tiny", seed=0))
+    first = InstructPix2PixSweep("add snow", seeds=(0,), cache=SeriesCache(tmp_path), **kwargs).series(image)
+    if damage == "index":
+        (tmp_path / INDEX).write_bytes((tmp_path / INDEX).read_bytes()[:100])
+    else:
+        (entry,) = stored_files(tmp_path)
+        data = (tmp_path / entry).read_bytes()
+        (tmp_path / entry).write_bytes(data[: len(data) // 2])
+    cache = SeriesCache(tmp_path)
+    again = InstructPix2PixSweep("add snow", seeds=(0,), cache=cache, **kwargs).series(image)
+    for a, b in zip(first[0].images, again[0].images):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert len(warnings_of(caplog)) == 1 and str(tmp_path) in warnings_of(caplog)[0]
+    caplog.clear()
+    InstructPix2PixSweep("add snow", seeds=(0,), cache=cache, **kwargs).series(image)  # now from the cache
+    assert any("from the cache" in record.getMessage() for record in caplog.records)
