@@ -29,7 +29,7 @@ SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "s
                    "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate", "gradual_share",
                    # The statistic whose test decided significant_share (score_mean is always E[|grad_X F|] of
                    # the stored curves), the row's tier and the share of series in each tier (propgrad.ranking).
-                   "statistic", "change_mean", "tier", "tier_a_share", "tier_b_share", "tier_c_share",
+                   "statistic", "change_mean", "mean_curve_change", "tier", "tier_a_share", "tier_b_share", "tier_c_share",
                    "tier_d_share", "tier_e_share")
 
 
@@ -78,6 +78,7 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
             "flip_majority_rate": _number(flip.majority) if flip else "",
             "gradual_share": _number(row.gradual_share),
             "statistic": row.statistic, "change_mean": _number(row.change_mean),
+            "mean_curve_change": _number(row.reading.change) if row.reading else "",
             "tier": row.reading.tier if row.reading else "",
             **{f"tier_{tier}_share": _number(share) for tier, share in row.tier_shares.items()},
         })
@@ -103,14 +104,16 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
              "Ranked by what the mean output did (tier a: it really moved; b: small but systematic; c: moved, not "
              "significant; d: systematic but negligible; e: no measurable effect), then by its change. Series per "
              "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", "",
-             f"| model | intervention | output | tier | change (mean over series) | series per tier a/b/c/d/e "
+             f"| model | intervention | output | tier | change of the mean curve (ranked) | mean change per series "
+             f"| series per tier a/b/c/d/e "
              f"| E[\\|grad_X F\\|] mean ± std | significant (α = {alpha:g}, {STATISTIC_LABELS[statistic]}) "
              f"| series with a flip | output, step 0 → last | images (series) | gradual series |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in summary:
         tiers = "/".join(_share(share) for share in row.tier_shares.values()) if row.tier_shares else "n/a"
+        ranked_change = f"{row.reading.change:.2g}" if row.reading else ""
         lines.append(f"| {row.model} | {row.intervention} | {row.output} | {row.reading.tier if row.reading else ''} "
-                     f"| {row.change_mean:.2g} | {tiers} | {row.score_mean:.4f} ± {row.score_std:.4f} "
+                     f"| {ranked_change} | {row.change_mean:.2g} | {tiers} | {row.score_mean:.4f} ± {row.score_std:.4f} "
                      f"| {row.significant_share:.0%} | {row.flip_share:.0%} | {row.output_start:.2f} → "
                      f"{row.output_end:.2f} | {row.n_images} ({row.n_series}) | {_share(row.gradual_share)} |")
     lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
