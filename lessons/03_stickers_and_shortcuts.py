@@ -201,7 +201,7 @@ print(f"Exercise 3: correct: {best_method} ({means[best_method]:.3f}). "
 
 # %% [markdown]
 # ## In the app
-# [The lesion with stickers](/?example=lesion-melanoma-1-with-stickers) (the patch tab's first preset) and
+# [The lesion with stickers](/?example=lesion-melanoma-1-with-stickers-lesion-classifiers) (the patch tab's first preset) and
 # [training dynamics](/?tab=dynamics&example=1), on a running app (`python app.py`).
 #
 # ## Teacher's notes

@@ -74,6 +74,38 @@ def read(path: str | Path):
     return jupytext.read(str(path))
 
 
+SOLUTION_TAG = "solution"
+
+
+def student_copy(notebook):
+    """A copy without the cells tagged ``solution`` (the teacher's answers): what students work on."""
+    import copy
+
+    copied = copy.deepcopy(notebook)
+    copied.cells = [cell for cell in copied.cells if SOLUTION_TAG not in cell.get("metadata", {}).get("tags", [])]
+    for cell in copied.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return copied
+
+
+def write_notebooks(paths, out: str | Path, *, student: bool = False) -> list[Path]:
+    """Each lesson as an ``.ipynb`` in ``out`` (not executed); ``student`` leaves the solutions out."""
+    import nbformat
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        notebook = read(path)
+        if student:
+            notebook = student_copy(notebook)
+        target = out / f"{Path(path).stem}.ipynb"
+        nbformat.write(notebook, str(target))
+        written.append(target)
+    return written
+
+
 @dataclass
 class Executed:
     """One lesson run top to bottom: the notebook with its outputs, and how long it took."""
@@ -91,13 +123,15 @@ def _package_root() -> str:
     return str(_PACKAGE.parent)
 
 
-def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | None = None) -> Executed:
+def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | None = None,
+            student: bool = False) -> Executed:
     """Run the lesson at ``path`` in a fresh python3 kernel; raise on the first failing cell.
 
     ``timeout_s`` bounds every cell (nbclient's ``timeout``); the caller compares :attr:`Executed.seconds`
     with the lesson's budget. The kernel runs in ``cwd`` (default: a fresh temporary folder, so that a lesson
     writes nothing beside its source) and imports this very copy of propgrad (its folder goes first on
-    ``PYTHONPATH``), offline (``HF_HUB_OFFLINE=1``).
+    ``PYTHONPATH``), offline (``HF_HUB_OFFLINE=1``). ``student=True`` runs the student copy (no solutions)
+    and keeps going after errors: every checking cell should then fail with its message.
     """
     require()
     import tempfile
@@ -106,15 +140,18 @@ def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | 
 
     path = Path(path)
     notebook = read(path)
+    if student:
+        notebook = student_copy(notebook)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     folder = Path(cwd) if cwd is not None else Path(tempfile.mkdtemp(prefix=f"propgrad-{path.stem}-"))
-    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "HF_HUB_OFFLINE", "MPLBACKEND")}
+    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "HF_HUB_OFFLINE", "MPLBACKEND", "TQDM_DISABLE")}
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), saved["PYTHONPATH"]) if p)
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["TQDM_DISABLE"] = "1"  # no progress bars in the pages
     started = time.perf_counter()
     try:
-        NotebookClient(notebook, timeout=int(timeout_s), kernel_name="python3",
+        NotebookClient(notebook, timeout=int(timeout_s), kernel_name="python3", allow_errors=student,
                        resources={"metadata": {"path": str(folder)}}).execute()
     finally:
         for key, value in saved.items():
@@ -183,14 +220,21 @@ def _outputs(cell) -> list[tuple[str, str]]:
 
 
 def _markdown(text: str) -> str:
-    import markdown
-
+    """Markdown to HTML: Python-Markdown (the lessons extra) where installed, else markdown-it-py (gradio brings it
+    through rich), else the text as it is."""
+    try:
+        import markdown
+    except ImportError:
+        try:
+            from markdown_it import MarkdownIt
+        except ImportError:
+            return f"<pre>{html.escape(text)}</pre>"
+        return MarkdownIt("commonmark").enable("table").render(text)
     return markdown.markdown(text, extensions=["tables", "fenced_code"])
 
 
 def to_html(notebook, title: str | None = None, links: str = "") -> str:
     """One self-contained page: Markdown cells rendered, code and its outputs, every figure inlined."""
-    require()
     title = title or title_of(notebook)
     parts = []
     for cell in notebook.cells:
@@ -237,27 +281,76 @@ def to_markdown(notebook, images: str | Path, prefix: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_html(executed: list[Executed], out: str | Path) -> list[Path]:
+class _Cell(dict):
+    """A notebook cell read without nbformat (attribute access like nbformat's)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _Notebook:
+    def __init__(self, cells):
+        self.cells = cells
+
+
+def source_notebook(path: str | Path) -> _Notebook:
+    """The lesson's cells read from its percent script without jupytext (no outputs): for the app's pages."""
+    cells, kind, lines = [], None, []
+
+    def flush():
+        if kind is not None:
+            text = "\n".join(lines).strip("\n")
+            if kind == "markdown":
+                text = "\n".join(re.sub(r"^# ?", "", line) for line in text.splitlines())
+            if text.strip():
+                cells.append(_Cell(cell_type=kind, source=text, outputs=[]))
+
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("# %%"):
+            flush()
+            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
+        elif kind is not None:
+            lines.append(line)
+    flush()
+    return _Notebook(cells)
+
+
+def write_source_pages(paths, out: str | Path) -> list[Path]:
+    """The lessons as pages without running them (their code and text, no outputs): what the app links when no
+    executed pages were written. Needs no extra."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pages = [Executed(Path(path), source_notebook(path), 0.0) for path in paths]
+    return write_html(pages, out, executed=False)
+
+
+def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True) -> list[Path]:
     """``index.html`` and one page per lesson in ``out``; returns the pages written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     items = []
-    for lesson in executed:
+    for lesson in pages:
         name = f"{slug(lesson.path)}.html"
         back = '<nav><a href="index.html">All lessons</a></nav>'
         (out / name).write_text(to_html(lesson.notebook, lesson.title, back), encoding="utf-8")
         written.append(out / name)
-        items.append(f'<li><a href="{name}">{html.escape(lesson.title)}</a> ({lesson.seconds:.0f} s to run)</li>')
+        timing = f" ({lesson.seconds:.0f} s to run)" if executed else ""
+        items.append(f'<li><a href="{name}">{html.escape(lesson.title)}</a>{timing}</li>')
     index = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
              f"<title>propgrad lessons</title><style>{_STYLE}</style></head>\n<body>\n<h1>propgrad: the lessons</h1>\n"
-             "<p>Executed top to bottom on the bundled models. The links into the app open on a running app "
-             "(<code>python app.py</code>, then open this page's links from http://127.0.0.1:7860/).</p>\n<ol>"
+             + ("<p>Executed top to bottom on the bundled models." if executed else
+                "<p>The lessons' text and code (not executed here: <code>python -m propgrad lessons --html OUT/</code> "
+                "writes the pages with every output and figure; <code>--notebooks OUT/</code> the notebooks).")
+             + " The links into the app open presets on the running app.</p>\n<ol>"
              + "".join(items) + "</ol>\n</body></html>\n")
     (out / "index.html").write_text(index, encoding="utf-8")
     return [out / "index.html", *written]
 
 
-__all__ = ["BUDGET_S", "Executed", "execute", "lesson_paths", "lessons_dir", "missing_packages", "require",
+__all__ = ["BUDGET_S", "Executed", "execute", "student_copy", "write_notebooks", "lesson_paths", "lessons_dir", "missing_packages", "require",
            "slug", "title_of", "to_html", "to_markdown", "write_html"]
