@@ -207,8 +207,13 @@ async () => {
     } else {
       await sleep(1500);  // a tab without a summary (training dynamics): give the preset's image time to arrive
     }
-    const run = document.getElementById(`${tab.prefix}-run`);
-    if (run) run.click();
+    const run = () => document.getElementById(`${tab.prefix}-run`);
+    if (!run()) return false;
+    run().click();
+    // Finished: Run was disabled while it ran and is enabled again (window.propgradPreset.done, for tests).
+    await until(() => run().disabled || run().textContent.trim() !== "Run", 30000);
+    await until(() => !run().disabled && run().textContent.trim() === "Run", 600000);
+    if (window.propgradPreset.slug === preset.slug) window.propgradPreset.done = true;
     return true;
   }
   window.propgradRunPreset = runPreset;
