@@ -1,4 +1,5 @@
-"""Build hook: the wheel carries the repository's ``assets/`` as ``propgrad/_assets``.
+"""Build hook: the wheel carries the repository's ``assets/`` as ``propgrad/_assets`` (and ``lessons/`` as
+``propgrad/_lessons``).
 
 ``assets/`` stays the one source (the app, the tests and a checkout read it in place); only a built
 package gets a copy, made here at build time, so ``pip install <path or git URL>`` gives the bundled
@@ -11,6 +12,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ASSETS = Path(__file__).resolve().parent / "assets"
+# The course's lessons (jupytext percent scripts) ship too, as propgrad/_lessons (propgrad.lessons finds them).
+LESSONS = Path(__file__).resolve().parent / "lessons"
 # Build scripts and the README's screenshots are not needed at run time.
 LEFT_OUT = {"make_assets.py", "convert.py", "screenshot.png", "screenshot-regions.png"}
 
@@ -28,6 +31,11 @@ class BuildPyWithAssets(build_py):
                 destination = target / path.relative_to(ASSETS)
                 self.mkpath(str(destination.parent))
                 self.copy_file(str(path), str(destination))
+        if LESSONS.is_dir():
+            target = Path(self.build_lib) / "propgrad" / "_lessons"
+            self.mkpath(str(target))
+            for path in sorted(LESSONS.glob("[0-9][0-9]_*.py")):
+                self.copy_file(str(path), str(target / path.name))
 
 
 setup(cmdclass={"build_py": BuildPyWithAssets})

@@ -9,6 +9,7 @@ from the wheel.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -36,6 +37,9 @@ EXPECTED = [
     "propgrad/_assets/authors/LICENSE",
     "propgrad/_assets/authors/convmixer_unbiased.safetensors",
     "propgrad/_assets/authors/convmixer_unbiased.md",
+    # The course (issue 24): the lessons' percent scripts.
+    "propgrad/_lessons/01_property_gradient_by_hand.py",
+    "propgrad/_lessons/05_your_own_model_and_intervention.py",
 ]
 
 
@@ -74,7 +78,10 @@ def test_wheel_carries_the_assets_once(wheel):
     expected = sorted(f"propgrad/_assets/{p.relative_to('assets').as_posix()}" for p in tracked
                       if p.name not in {"make_assets.py", "convert.py", "screenshot.png", "screenshot-regions.png"})
     assert sorted(assets) == expected
-    assert not [n for n in names if n.startswith(("assets/", "tests/", "bench/"))]
+    assert not [n for n in names if n.startswith(("assets/", "tests/", "bench/", "lessons/", "docs/"))]
+    lessons = sorted(n for n in names if n.startswith("propgrad/_lessons/"))
+    assert lessons == sorted(f"propgrad/_lessons/{p.name}" for p in _source_files()
+                             if p.parts[0] == "lessons" and re.match(r"\d\d_.*\.py$", p.name))
     assert "propgrad/cli.py" in names or "propgrad/cli/__init__.py" in names
 
 
@@ -111,6 +118,12 @@ def test_installed_package_lists_the_bundled_models_from_another_folder(installe
     assert listed.returncode == 0, listed.stderr
     for name in ("EfficientNet-Lite0 (ImageNet)", "Lesion CNN (biased)", "ConvMixer cats vs dogs, unbiased (authors)"):
         assert name in listed.stdout.splitlines()
+
+
+def test_installed_package_lists_its_lessons(installed, tmp_path):
+    listed = _run(installed, ["propgrad", "lessons", "--list"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "which cat model is biased" in listed.stdout and len(listed.stdout.splitlines()) == 5
 
 
 def test_installed_package_explains_a_bundled_example(installed, tmp_path):
