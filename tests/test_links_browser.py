@@ -77,6 +77,25 @@ def test_a_slug_finds_its_preset_in_any_tab(server, browser, tmp_path):
     page.context.close()
 
 
+def test_training_dynamics_preset_by_number(server, browser, tmp_path):
+    from propgrad.app.links import config
+
+    presets = config()["tabs"]["dynamics"]["presets"]
+    if not presets:
+        pytest.skip("the lesion scenario's checkpoints are not in this build")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server + "?tab=dynamics&example=2", wait_until="load", timeout=60_000)
+    try:
+        page.wait_for_function("(slug) => window.propgradPreset && window.propgradPreset.slug === slug && "
+                               "window.propgradPreset.done", arg=presets[1]["slug"], timeout=WAIT_MS)
+    except Exception as error:
+        page.screenshot(path=str(folder(tmp_path) / "failed-link-dynamics.png"), full_page=True)
+        raise AssertionError(page.inner_text("body")[-2000:]) from error
+    expect(page.get_by_role("tab", name="Training dynamics")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#dynamics-table")).to_contain_text("unbiased", timeout=60_000)  # a row per variant
+    page.context.close()
+
+
 def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, browser, tmp_path):
     shots = folder(tmp_path)
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
