@@ -126,3 +126,16 @@ def test_student_notebooks_leave_the_solutions_out(tmp_path):
     assert main(["lessons", "--notebooks", str(tmp_path), "--student", "--only", "1"]) == 0
     text = (tmp_path / "01_property_gradient_by_hand.ipynb").read_text()
     assert "answer_1 = 0.6 / 30" not in text and "# Checking cell" in text
+
+
+@needs_extra
+@pytest.mark.slow
+def test_cli_writes_offline_html_pages(tmp_path):
+    from propgrad.cli import main
+
+    assert main(["lessons", "--html", str(tmp_path), "--only", "1"]) == 0
+    index = (tmp_path / "index.html").read_text()
+    page = (tmp_path / "01-property-gradient-by-hand.html").read_text()
+    assert 'href="01-property-gradient-by-hand.html"' in index
+    assert "Exercise 3: correct." in page and page.count('src="data:image/png;base64,') >= 2
+    assert "default-src 'none'" in page and not re.search(r"<(script|link)\b", page)
