@@ -24,6 +24,7 @@
 # **anonymised** as models A, B and C in a shuffled order: find the biased ones before the answer is shown.
 
 # %%
+# %matplotlib inline
 import numpy as np
 import matplotlib.pyplot as plt
 
@@ -90,8 +91,7 @@ for row in rows:
               f"F {'yes' if entry.flipped else '-'}")
 
 # %%
-fig = image_strip(cat_result.explanations["object: darken"], max_images=6)
-plt.show()
+image_strip(cat_result.explanations["object: darken"], max_images=6)  # a matplotlib Figure, shown below
 
 # %% [markdown]
 # The curves: p(cat) per model along each series.

@@ -24,6 +24,7 @@
 # *biased* CNN saw stickers on about half of the nevi and on no melanoma; the *unbiased* one saw none.
 
 # %%
+# %matplotlib inline
 import time
 import warnings
 
@@ -49,13 +50,12 @@ stickers = propgrad.PatchBlend(patch_paths()[:3], position=(0.8, 0.2), scale=0.3
 biased, unbiased = load_lesion_model("cnn", "biased"), load_lesion_model("cnn", "unbiased")
 result = propgrad.explain(melanoma, stickers, [biased, unbiased], outputs_of_interest="melanoma",
                           n_permutations=2000, seed=0)
-image_strip(result, max_images=6)
-plt.show()
 for model in result.models:
     score = model.output_of_interest
     mean, std = model.mean_curve(score.index)
     print(f"{model.name}: E[|grad|] {score.score:.3f}, p {score.pvalue:.4f}, "
           f"p(melanoma) {mean[0]:.2f} -> {mean[-1]:.2f}, series flipped {sum(f.flipped for f in model.flips)}/3")
+image_strip(result, max_images=6)  # the first sticker's series (a matplotlib Figure, shown below)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -106,10 +106,9 @@ series = stickers.series(melanoma)
 dynamics = {variant: training_dynamics(checkpoint_paths(variant)[::4] + checkpoint_paths(variant)[-1:], melanoma,
                                        series, n_permutations=1000, seed=0)
             for variant in ("biased", "unbiased")}
-plot_dynamics(dynamics)
-plt.show()
 for variant, d in dynamics.items():
     print(variant, "epochs", d.epochs.tolist(), "scores", np.round(d.scores, 3), "flip share", d.flip_fraction)
+plot_dynamics(dynamics)  # a matplotlib Figure, shown below
 
 # %% [markdown]
 # ### Exercise 2

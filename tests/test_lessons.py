@@ -16,6 +16,8 @@ from propgrad import lessons
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = lessons.lesson_paths(ROOT / "lessons")
 
+# Figures each lesson shows (a matplotlib Figure made before pyplot's backend is loaded shows as text only).
+FIGURES = {"01": 2, "02": 3, "03": 3, "04": 0, "05": 0}
 needs_extra = pytest.mark.skipif(bool(lessons.missing_packages()),
                                  reason=f"the lessons extra is missing: {lessons.missing_packages()}")
 
@@ -77,6 +79,9 @@ def test_lesson_runs_within_its_budget(path, executed_lessons):
     outputs = "".join(str(o.get("text", "")) for c in lesson.notebook.cells if c.cell_type == "code"
                       for o in c.get("outputs", []))
     assert outputs.count("correct") >= 2, "the checking cells did not report their exercises as correct"
+    figures = sum("image/png" in o.get("data", {}) for c in lesson.notebook.cells if c.cell_type == "code"
+                  for o in c.get("outputs", []))
+    assert figures >= FIGURES[path.name[:2]], f"{path.name} showed {figures} figures, expected {FIGURES[path.name[:2]]}"
     nbformat.write(lesson.notebook, str(folder / f"{path.stem}.ipynb"))
     store[path.stem] = lesson
 
