@@ -8,6 +8,7 @@ set, else pytest's tmp (``docs/images/talk-*.png`` are these, taken by hand with
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -93,6 +94,20 @@ def test_training_dynamics_preset_by_number(server, browser, tmp_path):
         raise AssertionError(page.inner_text("body")[-2000:]) from error
     expect(page.get_by_role("tab", name="Training dynamics")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#dynamics-table")).to_contain_text("unbiased", timeout=60_000)  # a row per variant
+    page.context.close()
+
+
+def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, tmp_path):
+    """``?tab=screen&example=1``: the Screen section opens with the whole image only ticked and the screen starts.
+    (Its end is not awaited here: tests/test_ui_screen_browser.py runs this same 12-property screen to its table.)"""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server + "?tab=screen&example=1", wait_until="load", timeout=60_000)
+    section = page.locator("#screen-section")
+    expect(page.locator("#screen-run")).to_be_visible(timeout=60_000)
+    expect(section.get_by_label("object", exact=True)).not_to_be_checked(timeout=30_000)
+    expect(section.get_by_label("background", exact=True)).not_to_be_checked()
+    expect(section.get_by_label("whole image", exact=True)).to_be_checked()
+    expect(page.locator("#screen-summary")).to_contain_text(re.compile(r"running|properties"), timeout=120_000)
     page.context.close()
 
 

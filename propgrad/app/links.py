@@ -176,11 +176,15 @@ async () => {
       if (header) header.click();
       await until(() => visible(run()), 10000);
     }
-    for (const box of section.querySelectorAll("input[type=checkbox]")) {
-      const label = box.closest("label") ? box.closest("label").textContent.trim() : "";
-      if (label === "object" || label === "background") {
-        if (box.checked === (number === 1)) box.click();
-      }
+    // Preset 1: the whole image only; preset 2: every region. (Ticked again until the boxes hold: the section's
+    // controls are drawn when it opens.)
+    const regionBoxes = () => [...document.getElementById("screen-section").querySelectorAll("input[type=checkbox]")]
+      .filter((box) => ["object", "background"].includes(box.closest("label") ? box.closest("label").textContent.trim() : ""));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const wrong = regionBoxes().filter((box) => box.checked === (number === 1));
+      if (!wrong.length && regionBoxes().length) break;
+      wrong.forEach((box) => box.click());
+      await sleep(300);
     }
     await sleep(300);
     run().click();
