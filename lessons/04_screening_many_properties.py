@@ -26,7 +26,6 @@
 
 # %%
 import numpy as np
-import matplotlib.pyplot as plt
 
 import propgrad
 from propgrad.models import get_model

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import matplotlib.pyplot as plt
 import torch
 from PIL import Image
 

@@ -7,7 +7,6 @@ page, right above it: ``<!-- not run: why, and which test covers it -->``; the r
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
