@@ -1,4 +1,5 @@
-"""Build hook: the wheel carries the repository's ``assets/`` as ``propgrad/_assets``, built from a clean tree.
+"""Build hook: the wheel carries the repository's ``assets/`` as ``propgrad/_assets`` (and ``lessons/`` as
+``propgrad/_lessons``), built from a clean tree.
 
 ``assets/`` stays the one source (the app, the tests and a checkout read it in place); only a built
 package gets a copy, made here at build time, so ``pip install <path or git URL>`` gives the bundled
@@ -21,6 +22,8 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 SHIPPED = ("CREDITS.md", "examples/*.jpg", "patches/*.png", "turntable/*.png", "authors/LICENSE",
            "authors/*.safetensors", "authors/*.md", "lesions/*.safetensors", "lesions/*.md", "lesions/*.json",
            "lesions/examples/*.png", "lesions/patches/*.png")
+# The course's lessons (jupytext percent scripts) ship too, as propgrad/_lessons (propgrad.lessons finds them).
+LESSONS = Path(__file__).resolve().parent / "lessons"
 
 
 def shipped(relative: str) -> bool:
@@ -46,6 +49,11 @@ class BuildPyWithAssets(build_py):
                 destination = target / relative
                 self.mkpath(str(destination.parent))
                 self.copy_file(str(path), str(destination))
+        if LESSONS.is_dir():
+            target = Path(self.build_lib) / "propgrad" / "_lessons"
+            self.mkpath(str(target))
+            for path in sorted(LESSONS.glob("[0-9][0-9]_*.py")):
+                self.copy_file(str(path), str(target / path.name))
 
 
 setup(cmdclass={"build_py": BuildPyWithAssets})

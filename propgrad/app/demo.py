@@ -1,7 +1,6 @@
 """The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 import os
@@ -10,7 +9,7 @@ import sys
 import gradio as gr
 
 from .. import paths
-from . import defaults, mcp_server, mcp_tools, shared
+from . import defaults, links, mcp_server, mcp_tools, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -18,7 +17,9 @@ from .zerogpu import use_zero_gpu
 log = logging.getLogger("propgrad.app")
 
 INTRO = """# propgrad: local interventional explanations
-Change one property of one image step by step and see whether each model's prediction follows it."""
+Change one property of one image step by step and see whether each model's prediction follows it.
+**Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
+any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
 METHOD = """Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing: 0.01 = one percentage point
 per step), its shuffle-test p-value (two-sided, 10,000 permutations by default; *significant* = systematic, not
@@ -40,7 +41,7 @@ def build_demo() -> gr.Blocks:
                    delete_cache=(3600, 3600)) as demo:
         # The agents' tools: lean endpoints, hidden on the page (see mcp_tools; mcp_server lists only these).
         demo.propgrad_mcp_tools = mcp_tools.register(dynamics=bool(variants))
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO.format(lessons=lesson_pages_link()))
         with gr.Accordion("How the answer is computed and read", open=False):
             gr.Markdown(METHOD)
         results = {}
@@ -59,10 +60,48 @@ def build_demo() -> gr.Blocks:
             defaults.register(tab, module.default_result)
             outputs = results[tab]
             placeholder = (shared.PRESS_RUN, *[None] * (len(outputs) - 1))
-            demo.load(functools.partial(defaults.result, tab, placeholder), None, outputs, api_visibility="private",
+            demo.load(default_unless_linked(tab, placeholder), None, outputs, api_visibility="private",
                       show_progress="minimal")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
+
+
+def default_unless_linked(tab: str, placeholder: tuple):
+    """The tab's default answer on page load, unless the page's link runs one of its presets (``?example=``):
+    then nothing, so that the default cannot arrive after the preset's own result and replace it."""
+
+    def load(request: gr.Request):
+        query = dict(getattr(request, "query_params", {}) or {})
+        if links.wants_tab(query, tab):
+            return tuple(gr.skip() for _ in placeholder)
+        return defaults.result(tab, placeholder)
+
+    return load
+
+
+LESSONS_ENV = "PROPGRAD_LESSONS_HTML"
+_LESSON_PAGES: list[str] = []
+
+
+def lesson_pages_link() -> str:
+    """Where the header's lesson link points: ``$PROPGRAD_LESSONS_HTML`` (pages written by ``python -m propgrad
+    lessons --html``, with their outputs) when set, else the lessons' source rendered once per process into a
+    temporary folder (readable, not executed). Served through gradio's file route (the folder is allowed)."""
+    from .. import lessons
+
+    folder = os.environ.get(LESSONS_ENV, "").strip()
+    if not folder:
+        if not _LESSON_PAGES:
+            import tempfile
+
+            out = tempfile.mkdtemp(prefix="propgrad-lessons-")
+            try:
+                lessons.write_source_pages(lessons.lesson_paths(), out)
+            except Exception:  # noqa: BLE001 - a header link must never stop the app
+                log.exception("the lesson pages could not be written")
+            _LESSON_PAGES.append(out)
+        folder = _LESSON_PAGES[0]
+    return f"/gradio_api/file={os.path.abspath(os.path.join(folder, 'index.html'))}"
 
 
 # Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
@@ -127,8 +166,10 @@ def mcp_enabled() -> bool:
 
 def launch_kwargs(**overrides) -> dict:
     """Settings every launch shares (the tests launch with these too)."""
+    lesson_pages = [os.path.dirname(lesson_pages_link().split("=", 1)[1])]
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
-                  allowed_paths=[str(paths.ASSETS)], css=CSS, mcp_server=mcp_enabled())
+                  allowed_paths=[str(paths.ASSETS), *lesson_pages], css=CSS + links.TALK_CSS, js=links.script(),
+                  mcp_server=mcp_enabled())
     kwargs.update(overrides)
     return kwargs
 

@@ -5,6 +5,7 @@
 | ``explain`` | one image, one intervention (or several regions compared) |
 | ``screen`` | one image, many candidate properties ranked with adjusted p-values |
 | ``study`` | many images x interventions x models, resumable, on any engine |
+| ``lessons`` | the course's lessons, executed and written as offline HTML pages or notebooks |
 | ``models``, ``editors``, ``dynamics`` | the bundled models; the guided editors; the lesion scenario's training dynamics |
 | ``gradual`` | the gradualness check's thresholds and verdict lines |
 | ``flags`` | the flags they share, derived from the registry of kinds and the model spec |
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "to get them")
     console.add_flags(editors, inherited=True)
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
+    commands.add_parser("lessons", help="the course: execute the five lessons and write them as offline HTML "
+                        "(see its --help)", add_help=False)
     commands.add_parser("study", help="many images: images x interventions x models, resumable, in-process, "
                         "local processes or Ray (see its --help)", add_help=False)
     return parser
@@ -69,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             from .study import main as study_main
 
             return study_main(argv[1:] + leading)
+        if argv[:1] == ["lessons"]:
+            from .lessons import run as run_lessons
+
+            return run_lessons(argv[1:])
         if argv[:1] == ["dynamics"]:
             from .dynamics import run_dynamics
 

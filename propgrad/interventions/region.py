@@ -237,6 +237,8 @@ class Region:
     feather : float
         Standard deviation in px of a Gaussian blur for a soft edge (0: the mask as given).
 
+    Notes
+    -----
     Each series keeps the wrapped series' property values, and carries the fitted ``mask`` and the
     ``notes`` (a resized mask, a global edit) for the caller to show.
 

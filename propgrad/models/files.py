@@ -109,6 +109,8 @@ def load_model_file(
         without asking the probe. :func:`~propgrad.models.base.softmax_for` maps the words
         'auto', 'logits', 'probabilities', 'scores' to these settings.
 
+    Notes
+    -----
     The model runs once on grey, black and white images while loading, to learn the number of
     outputs, to check they have shape (batch, classes) and to settle "auto". Every problem raises
     ``ValueError`` naming the file.

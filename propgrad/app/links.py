@@ -1,0 +1,375 @@
+"""Deep links into the app and the talk view.
+
+``?tab=edit|patch|turntable|dynamics|screen&example=N`` opens that tab and runs its N-th preset (counted from 1
+as the tab lists them); ``?example=<slug>`` finds a preset by its slug in any tab; ``?view=talk`` shows one result
+per screen at projector size (1280x720): the strip, the curves and the reading in large type, the controls folded
+away, and the key ``n`` (or PageDown / the right arrow, what a presentation clicker sends) runs the next preset.
+
+The page does what a visitor would do: the browser script below selects the tab, clicks the preset and presses
+Run once the preset's values are in the form; the server only says which presets exist (:func:`config`) and
+leaves the targeted tab's default answer out of the page load (:func:`wants_tab`), so that it cannot arrive after
+the preset's own result and replace it. Slugs are made from the preset labels (:func:`slugify`), with short names
+for the two fur-versus-background presets; ``docs/app-links.md`` lists them all.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+TABS = {  # slug -> (the tab's title on the page, its element prefix)
+    "edit": ("Diffusion & region edits", "edit"),
+    "patch": ("Patch blending", "patch"),
+    "turntable": ("Turntable frames (CLIP)", "turntable"),
+    "dynamics": ("Training dynamics", "dynamics"),
+    "screen": ("Diffusion & region edits", "screen"),
+}
+SHORT = {
+    "Fur vs background: a light cat darkened (the paper's Table 1)": "fur-vs-background",
+    "Fur vs background: a dark dog darkened": "dark-dog-fur-vs-background",
+}
+TURNTABLE_LABELS = ["Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)"]
+SCREEN_PRESETS = [("screen-whole-image", "Screen the first tab's image: every edit on the whole image (12 properties)"),
+                  ("screen-all-regions", "Screen the first tab's image: every edit x whole image, object, background")]
+
+
+@dataclass(frozen=True)
+class Preset:
+    tab: str  # the slug of its tab
+    number: int  # from 1, as the tab lists it
+    slug: str
+    label: str
+
+
+def slugify(label: str) -> str:
+    """``"Coffee cup, hue rotated: ImageNet classifier"`` -> ``"coffee-cup-hue-rotated-imagenet-classifier"``.
+
+    Examples
+    --------
+    >>> slugify("Rendered mug, every third frame (12)")
+    'rendered-mug-every-third-frame-12'
+    """
+    if label in SHORT:
+        return SHORT[label]
+    return re.sub(r"[^a-z0-9]+", "-", label.lower().replace("'", "")).strip("-")
+
+
+def presets() -> list[Preset]:
+    """Every tab's presets, in the tabs' order and each tab's own order."""
+    from ..lesions import example_paths
+    from .tabs import dynamics, edit, patch
+
+    found: list[Preset] = []
+
+    def add(tab: str, labels):
+        for number, label in enumerate(labels, start=1):
+            found.append(Preset(tab, number, slugify(label), label))
+
+    add("edit", edit.edit_examples()[1])
+    add("patch", patch.patch_examples()[1])
+    add("turntable", TURNTABLE_LABELS)
+    if dynamics.dynamics_variants():
+        lesions = example_paths()[:4]
+        for number, path in enumerate(lesions, start=1):
+            name = path.stem.replace("_", " ")
+            found.append(Preset("dynamics", number, slugify(f"training dynamics {name}"), f"Training dynamics: {name}"))
+    for number, (slug, label) in enumerate(SCREEN_PRESETS, start=1):
+        found.append(Preset("screen", number, slug, label))
+    return found
+
+
+def _query(query: str | dict) -> dict[str, str]:
+    if isinstance(query, dict):
+        return {str(k): str(v) for k, v in query.items()}
+    text = urlsplit(query).query if "?" in query or "://" in query else query
+    return {key: values[-1] for key, values in parse_qs(text).items()}
+
+
+def resolve_query(query: str | dict) -> Preset | None:
+    """The preset a query names (``"?tab=patch&example=2"``, ``"/?example=fur-vs-background"``), else None.
+
+    Examples
+    --------
+    >>> resolve_query("/?example=fur-vs-background").tab
+    'edit'
+    >>> resolve_query("?tab=patch&example=1").number
+    1
+    >>> resolve_query("?example=no-such-preset") is None
+    True
+    """
+    params = _query(query)
+    example, tab = params.get("example", "").strip(), params.get("tab", "").strip().lower()
+    if not example:
+        return None
+    known = presets()
+    if example.isdigit():
+        return next((p for p in known if p.tab == (tab or "edit") and p.number == int(example)), None)
+    return next((p for p in known if p.slug == example.lower() and (not tab or p.tab == tab)), None)
+
+
+def wants_tab(query: dict, tab: str) -> bool:
+    """Whether the page's query runs a preset of ``tab`` (its default answer is then left out of the page load)."""
+    preset = resolve_query(query)
+    return preset is not None and preset.tab == tab
+
+
+def config() -> dict:
+    """What the browser script needs: each tab's title and prefix, and its presets' slugs and labels."""
+    tabs = {}
+    for slug, (title, prefix) in TABS.items():
+        tabs[slug] = {"title": title, "prefix": prefix, "presets": []}
+    for preset in presets():
+        tabs[preset.tab]["presets"].append({"slug": preset.slug, "label": preset.label})
+    return {"tabs": tabs, "order": [slug for slug in TABS if tabs[slug]["presets"]]}
+
+
+def markdown_table() -> str:
+    """Every slug, its tab and number, and its label: the docs' table (``docs/app-links.md``)."""
+    lines = ["| link | tab | preset |", "| --- | --- | --- |"]
+    for preset in presets():
+        lines.append(f"| `?example={preset.slug}` | `?tab={preset.tab}&example={preset.number}` | {preset.label} |")
+    return "\n".join(lines)
+
+
+# The browser side. ``CONFIG`` is replaced by :func:`config`'s JSON when the page is built.
+SCRIPT = r"""
+async () => {
+  const CONFIG = __CONFIG__;
+  const params = new URLSearchParams(window.location.search);
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  async function until(test, timeout = 120000) {
+    const started = Date.now();
+    while (Date.now() - started < timeout) {
+      const value = test();
+      if (value) return value;
+      await sleep(100);
+    }
+    return null;
+  }
+  const visible = (el) => !!el && el.offsetParent !== null;
+  const tabButton = (title) => [...document.querySelectorAll("button[role=tab]")]
+    .find((b) => b.textContent.trim() === title);
+  const activePanel = () => [...document.querySelectorAll("[role=tabpanel]")].find(visible) || document;
+
+  function exampleButton(panel, preset, number) {
+    // (hidden in the talk view, where the examples fold away with the controls: a click still selects them)
+    const items = [...panel.querySelectorAll("button.gallery-item")];
+    const named = items.find((b) => b.textContent.trim() === preset.label);
+    return named || items[number - 1] || null;
+  }
+
+  async function openTab(tab) {
+    const button = tabButton(tab.title);
+    if (button && button.getAttribute("aria-selected") !== "true") button.click();
+    await until(() => button === undefined || button.getAttribute("aria-selected") === "true", 10000);
+    await sleep(300);
+  }
+
+  async function runScreen(number) {
+    const section = await until(() => document.getElementById("screen-section"));
+    if (!section) return false;
+    const run = () => document.getElementById("screen-run");
+    if (!visible(run())) {
+      const header = [...section.querySelectorAll("button, .label-wrap, span")]
+        .find((el) => el.textContent.trim().startsWith("Screen:"));
+      if (header) header.click();
+      await until(() => visible(run()), 10000);
+    }
+    // Preset 1: the whole image only; preset 2: every region. (Ticked again until the boxes hold: the section's
+    // controls are drawn when it opens.)
+    const regionBoxes = () => [...document.getElementById("screen-section").querySelectorAll("input[type=checkbox]")]
+      .filter((box) => ["object", "background"].includes(box.closest("label") ? box.closest("label").textContent.trim() : ""));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const wrong = regionBoxes().filter((box) => box.checked === (number === 1));
+      if (!wrong.length && regionBoxes().length) break;
+      wrong.forEach((box) => box.click());
+      await sleep(300);
+    }
+    await sleep(300);
+    run().click();
+    document.getElementById("screen-section").scrollIntoView({block: "start"});
+    return true;
+  }
+
+  async function runPreset(tabSlug, number) {
+    const tab = CONFIG.tabs[tabSlug];
+    if (!tab || !tab.presets[number - 1]) return false;
+    const preset = tab.presets[number - 1];
+    await openTab(tab);
+    window.propgradPreset = {tab: tabSlug, number: number, slug: preset.slug, label: preset.label};
+    const badge = document.getElementById("propgrad-preset-badge");
+    if (badge) badge.textContent = `${tab.title} - preset ${number}/${tab.presets.length}: ${preset.label}`;
+    if (tabSlug === "screen") return runScreen(number);
+    const item = await until(() => exampleButton(activePanel(), preset, number), 60000);
+    if (!item) return false;
+    const summary = () => document.getElementById(`${tab.prefix}-summary`);
+    item.click();
+    if (summary()) {
+      await until(() => summary().textContent.includes("Example loaded"), 30000);
+      await sleep(200);
+    } else {
+      await sleep(1500);  // a tab without a summary (training dynamics): give the preset's image time to arrive
+    }
+    const run = () => document.getElementById(`${tab.prefix}-run`);
+    if (!run()) return false;
+    run().click();
+    // Finished: Run was disabled while it ran and is enabled again (window.propgradPreset.done, for tests).
+    await until(() => run().disabled || run().textContent.trim() !== "Run", 30000);
+    await until(() => !run().disabled && run().textContent.trim() === "Run", 600000);
+    if (window.propgradPreset.slug === preset.slug) window.propgradPreset.done = true;
+    return true;
+  }
+  window.propgradRunPreset = runPreset;
+
+  function findPreset() {
+    const example = (params.get("example") || "").trim().toLowerCase();
+    const tabSlug = (params.get("tab") || "").trim().toLowerCase();
+    if (/^[0-9]+$/.test(example)) return [tabSlug || "edit", parseInt(example, 10)];
+    for (const slug of CONFIG.order) {
+      if (tabSlug && slug !== tabSlug) continue;
+      const index = CONFIG.tabs[slug].presets.findIndex((p) => p.slug === example);
+      if (index >= 0) return [slug, index + 1];
+    }
+    return example ? null : (tabSlug && CONFIG.tabs[tabSlug] ? [tabSlug, 0] : null);
+  }
+
+  // -- the talk view: only the result, large, one preset after another --------------------------------------------
+  function hideAround(element, stop) {
+    // Hide every sibling, up to ``stop``, of what leads to ``element``.
+    let node = element;
+    while (node && node !== stop && node.parentElement) {
+      for (const sibling of node.parentElement.children) {
+        if (sibling !== node && !sibling.contains(element) && sibling.id !== "propgrad-talk-bar" &&
+            !sibling.querySelector("[role=tabpanel], [id$='-summary']")) sibling.classList.add("talk-hidden");
+      }
+      node = node.parentElement;
+    }
+  }
+
+  function markTalk() {
+    // The page's header (title, the method accordion) goes too; the tab bar stays.
+    const tabs = document.querySelector("button[role=tab]");
+    const container = document.querySelector(".gradio-container");
+    if (tabs && container) {
+      const bar = tabs.closest("[role=tablist]") || tabs.parentElement;
+      const wrapper = bar.closest(".tabs") || bar.parentElement;
+      hideAround(wrapper, container);
+    }
+    for (const tab of Object.values(CONFIG.tabs)) {
+      const keep = ["summary", "strip", "curves"].map((part) => document.getElementById(`${tab.prefix}-${part}`))
+        .filter((el) => el);
+      if (!keep.length) continue;
+      const panel = keep[0].closest("[role=tabpanel]");
+      if (!panel) continue;
+      for (const el of keep) {
+        let node = el;
+        while (node && node !== panel) {
+          if (node.parentElement) {
+            for (const sibling of node.parentElement.children) {
+              if (!keep.some((k) => sibling.contains(k))) sibling.classList.add("talk-hidden");
+            }
+          }
+          node = node.parentElement;
+        }
+      }
+    }
+    for (const el of document.querySelectorAll(".talk-hidden")) {
+      if (["summary", "strip", "curves"].some((part) => el.querySelector(`[id$='-${part}']`))) {
+        el.classList.remove("talk-hidden");
+      }
+    }
+    // The reading on top, the strip and the curves side by side under it: one screen at 1280x720.
+    for (const tab of Object.values(CONFIG.tabs)) {
+      const parts = ["summary", "strip", "curves"].map((part) => document.getElementById(`${tab.prefix}-${part}`));
+      if (parts.some((el) => !el)) continue;
+      let common = parts[0].parentElement;
+      while (common && !parts.every((el) => common.contains(el))) common = common.parentElement;
+      if (!common) continue;
+      common.classList.add("talk-grid");
+      parts.forEach((el, index) => {
+        let child = el;
+        while (child.parentElement && child.parentElement !== common) child = child.parentElement;
+        child.classList.add(["talk-summary", "talk-strip", "talk-curves"][index]);
+      });
+    }
+  }
+
+  function talkView() {
+    document.body.classList.add("propgrad-talk");
+    const bar = document.createElement("div");
+    bar.id = "propgrad-talk-bar";
+    bar.innerHTML = '<span id="propgrad-preset-badge">press n for the next preset</span>' +
+      '<button id="propgrad-talk-next" type="button">next preset (n)</button>' +
+      '<button id="propgrad-talk-controls" type="button">controls</button>';
+    document.body.appendChild(bar);
+    document.getElementById("propgrad-talk-controls").addEventListener("click", () => {
+      document.body.classList.toggle("propgrad-talk");
+    });
+    const next = () => {
+      const current = window.propgradPreset || {tab: CONFIG.order[0], number: 0};
+      let tabSlug = current.tab, number = current.number + 1;
+      if (number > CONFIG.tabs[tabSlug].presets.length) {
+        tabSlug = CONFIG.order[(CONFIG.order.indexOf(tabSlug) + 1) % CONFIG.order.length];
+        if (tabSlug === "screen") tabSlug = CONFIG.order[0];
+        number = 1;
+      }
+      runPreset(tabSlug, number);
+    };
+    document.getElementById("propgrad-talk-next").addEventListener("click", next);
+    document.addEventListener("keydown", (event) => {
+      const typing = event.target && ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName);
+      if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "n" || event.key === "PageDown" || event.key === "ArrowRight") {
+        event.preventDefault();
+        next();
+      }
+    });
+    markTalk();
+    setInterval(markTalk, 1000);
+  }
+
+  if ((params.get("view") || "").toLowerCase() === "talk") talkView();
+  const found = findPreset();
+  if (found) {
+    await until(() => tabButton(CONFIG.tabs[found[0]].title), 60000);
+    if (found[1] > 0) {
+      await runPreset(found[0], found[1]);
+    } else {
+      await openTab(CONFIG.tabs[found[0]]);
+    }
+  }
+}
+"""
+
+TALK_CSS = """
+/* ?view=talk: one result per screen at projector size; the controls fold away (the "controls" button). */
+body.propgrad-talk .talk-hidden { display: none !important; }
+body.propgrad-talk .gradio-container > .main > .wrap > .contain > .column > .prose:first-child,
+body.propgrad-talk footer { display: none !important; }
+body.propgrad-talk .result-summary, body.propgrad-talk .result-summary .prose { font-size: 22px !important;
+  line-height: 1.35 !important; }
+/* The headline and the reading, in words; the table, the models' names and the notes stay in the normal view. */
+body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
+  display: none !important; }
+body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns: 1fr 1fr; gap: 12px;
+  align-items: start; }
+body.propgrad-talk .talk-grid > .talk-summary { grid-column: 1 / -1; }
+body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
+body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 330px; width: 100%;
+  object-fit: contain; }
+body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
+#propgrad-talk-bar { position: fixed; right: 12px; bottom: 10px; z-index: 100; display: flex; gap: 8px;
+  align-items: center; font-size: 14px; background: var(--background-fill-primary); padding: 4px 8px;
+  border: 1px solid var(--border-color-primary); border-radius: 8px; opacity: 0.85; }
+#propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
+"""
+
+
+def script() -> str:
+    """The browser script with the presets filled in (for ``launch(js=...)``)."""
+    return SCRIPT.replace("__CONFIG__", json.dumps(config()))
+
+
+__all__ = ["Preset", "SCREEN_PRESETS", "TABS", "TALK_CSS", "config", "markdown_table", "presets", "resolve_query",
+           "script", "slugify", "wants_tab"]

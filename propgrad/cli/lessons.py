@@ -1,0 +1,68 @@
+"""``python -m propgrad lessons``: execute the course's lessons and write them as offline HTML pages or notebooks."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m propgrad lessons",
+        description="The five lessons (jupytext percent scripts): execute each top to bottom on the bundled models "
+        "and write it as one self-contained HTML page (every figure inlined, nothing fetched), or write them as "
+        "notebooks for a class. Needs the optional extra: pip install 'propgrad[lessons]'.")
+    parser.add_argument("--html", metavar="OUT", help="execute the lessons and write index.html and one page each")
+    parser.add_argument("--notebooks", metavar="OUT", help="write the lessons as .ipynb notebooks (not executed)")
+    parser.add_argument("--student", action="store_true",
+                        help="with --notebooks: leave the teacher's solution cells out")
+    parser.add_argument("--only", metavar="N[,N]", help="lesson numbers, e.g. 1,3 (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the lessons and exit")
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    from .. import lessons
+
+    args = build_parser().parse_args(argv)
+    paths = lessons.lesson_paths()
+    if not paths:
+        print(f"error: no lessons found in {lessons.lessons_dir()}", file=sys.stderr)
+        return 2
+    if args.only:
+        try:
+            wanted = {int(part) for part in args.only.split(",") if part.strip()}
+        except ValueError:
+            print(f"error: --only takes lesson numbers such as 1,3, got {args.only!r}", file=sys.stderr)
+            return 2
+        paths = [p for p in paths if int(p.name[:2]) in wanted]
+        if not paths:
+            print(f"error: --only {args.only}: no such lesson", file=sys.stderr)
+            return 2
+    if args.list or not (args.html or args.notebooks):
+        for path in paths:
+            print(f"{path.name[:2]}  {path.stem[3:].replace('_', ' ')}")
+        if not (args.list or args.html or args.notebooks):
+            print("(--html OUT/ executes and writes them; --notebooks OUT/ writes .ipynb files)")
+        return 0
+    try:
+        lessons.require()
+    except ImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.notebooks:
+        for written in lessons.write_notebooks(paths, args.notebooks, student=args.student):
+            print(written)
+    if args.html:
+        executed = []
+        for path in paths:
+            print(f"running {path.name} ...", file=sys.stderr, flush=True)
+            lesson = lessons.execute(path)
+            print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
+            executed.append(lesson)
+        for written in lessons.write_html(executed, Path(args.html)):
+            print(written)
+    return 0
+
+
+__all__ = ["build_parser", "run"]

@@ -1,0 +1,153 @@
+"""Deep links and the talk view in a real browser (Debian's Chromium via Playwright), issue 24.
+
+``?tab=patch&example=2`` opens the patch tab with its second preset's answer; ``?example=<slug>`` finds a preset in
+any tab; ``?view=talk`` at projector size (1280x720) shows the reading, the strip and the curves on one screen with
+the controls folded away, and the key ``n`` runs the next preset. Screenshots go into ``PROPGRAD_SCREENSHOTS`` if
+set, else pytest's tmp (``docs/images/talk-*.png`` are these, taken by hand with this test).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+WAIT_MS = 240_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
+
+# The run is over: Run is enabled again (it is disabled while it runs) and the reading is on the page.
+DONE = """([prefix, slug]) => {
+  const run = document.getElementById(prefix + '-run'), summary = document.getElementById(prefix + '-summary');
+  return window.propgradPreset && window.propgradPreset.slug === slug && window.propgradPreset.done && run && !run.disabled &&
+    run.textContent.trim() === 'Run' && summary && summary.textContent.includes('Reading:') &&
+    !summary.textContent.includes('Example loaded') && !summary.textContent.includes('Running');
+}"""
+
+
+def folder(tmp_path) -> Path:
+    out = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def wait_done(page, prefix, slug, shots, name):
+    try:
+        page.wait_for_function(DONE, arg=[prefix, slug], timeout=WAIT_MS)
+    except Exception as error:
+        page.screenshot(path=str(shots / f"failed-{name}.png"), full_page=True)
+        raise AssertionError(f"{name}: no answer; the page shows:\n{page.inner_text('body')[-2000:]}") from error
+
+
+def test_tab_and_number_open_that_preset_with_its_answer(server, browser, tmp_path):
+    from propgrad.app.links import config
+
+    slug = config()["tabs"]["patch"]["presets"][1]["slug"]
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server + "?tab=patch&example=2", wait_until="load", timeout=60_000)
+    wait_done(page, "patch", slug, folder(tmp_path), "link-patch-2")
+    expect(page.get_by_role("tab", name="Patch blending")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#patch-bundle")).to_contain_text("melanoma-2", timeout=60_000)  # the zip is named after it
+    assert not page.get_by_text("Traceback").count()
+    page.context.close()
+
+
+def test_a_slug_finds_its_preset_in_any_tab(server, browser, tmp_path):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server + "?example=coffee-cup-hue-rotated-imagenet-classifier", wait_until="load", timeout=60_000)
+    wait_done(page, "edit", "coffee-cup-hue-rotated-imagenet-classifier", folder(tmp_path), "link-coffee")
+    expect(page.locator("#edit-editor input")).to_have_value("parametric: hue")
+    expect(page.locator("#edit-bundle")).to_contain_text("coffee", timeout=60_000)
+    page.context.close()
+
+
+def test_training_dynamics_preset_by_number(server, browser, tmp_path):
+    from propgrad.app.links import config
+
+    presets = config()["tabs"]["dynamics"]["presets"]
+    if not presets:
+        pytest.skip("the lesion scenario's checkpoints are not in this build")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server + "?tab=dynamics&example=2", wait_until="load", timeout=60_000)
+    try:
+        page.wait_for_function("(slug) => window.propgradPreset && window.propgradPreset.slug === slug && "
+                               "window.propgradPreset.done", arg=presets[1]["slug"], timeout=WAIT_MS)
+    except Exception as error:
+        page.screenshot(path=str(folder(tmp_path) / "failed-link-dynamics.png"), full_page=True)
+        raise AssertionError(page.inner_text("body")[-2000:]) from error
+    expect(page.get_by_role("tab", name="Training dynamics")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#dynamics-table")).to_contain_text("unbiased", timeout=60_000)  # a row per variant
+    page.context.close()
+
+
+def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, tmp_path):
+    """``?tab=screen&example=1``: the Screen section opens with the whole image only ticked and the screen starts.
+    (Its end is not awaited here: tests/test_ui_screen_browser.py runs this same 12-property screen to its table.)"""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server + "?tab=screen&example=1", wait_until="load", timeout=60_000)
+    section = page.locator("#screen-section")
+    expect(page.locator("#screen-run")).to_be_visible(timeout=60_000)
+    expect(section.get_by_label("object", exact=True)).not_to_be_checked(timeout=30_000)
+    expect(section.get_by_label("background", exact=True)).not_to_be_checked()
+    expect(section.get_by_label("whole image", exact=True)).to_be_checked()
+    expect(page.locator("#screen-summary")).to_contain_text(re.compile(r"running|properties"), timeout=120_000)
+    page.context.close()
+
+
+def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, browser, tmp_path):
+    shots = folder(tmp_path)
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk&example=fur-vs-background", wait_until="load", timeout=60_000)
+    wait_done(page, "edit", "fur-vs-background", shots, "talk-1")
+    expect(page.locator("#edit-strip img")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("#edit-curves img")).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_timeout(1500)  # the images settle
+    # The controls are folded away; the reading, the strip and the curves are on the one screen, in large type.
+    assert not page.locator("#edit-run").is_visible() and not page.locator("#edit-editor").is_visible()
+    reading = page.locator("#edit-summary").get_by_text("Reading:").first
+    assert reading.is_visible()
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#edit-summary .prose')).fontSize)")
+    assert size >= 20, f"the reading's type is {size}px"
+    for part in ("strip", "curves"):
+        box = page.locator(f"#edit-{part} img").bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720 + 1 and box["height"] > 150, (part, box)
+    page.screenshot(path=str(shots / "talk-1.png"))
+    # n: the next preset (the dark dog), run and shown the same way.
+    page.keyboard.press("n")
+    page.wait_for_function("() => window.propgradPreset.number === 2", timeout=20_000)
+    wait_done(page, "edit", "dark-dog-fur-vs-background", shots, "talk-2")
+    page.wait_for_timeout(1500)
+    assert not page.locator("#edit-run").is_visible()
+    page.screenshot(path=str(shots / "talk-2.png"))
+    # "controls" unfolds the normal page.
+    page.locator("#propgrad-talk-controls").click()
+    expect(page.locator("#edit-run")).to_be_visible()
+    page.context.close()
+
+
+def test_header_links_the_lessons(server, browser):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server, wait_until="load", timeout=60_000)
+    link = page.get_by_role("link", name="the five lessons")
+    response = page.request.get(link.get_attribute("href") if "://" in link.get_attribute("href")
+                                else server.rstrip("/") + link.get_attribute("href"))
+    assert response.ok, response.status
+    assert "Lesson 1: a property gradient by hand" in response.text() and "Lesson 5" in response.text()
+    page.context.close()
