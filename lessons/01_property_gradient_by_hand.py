@@ -152,17 +152,20 @@ print(f"Exercise 2: a drift of {propgrad.property_gradient(tiny):.1e} per step h
 # %% [markdown]
 # ## 4. Reading the answer in plain words
 #
-# Because p alone misleads, propgrad reads every curve into one of six classes (`propgrad.reading`): the size
-# and shape words come from the curve (range, largest step, flips), systematic or erratic from the test.
+# Because p alone misleads, propgrad reads every curve (`propgrad.reading`): its **size** comes from the curve's
+# change (highest minus lowest value: negligible under 0.01, strong from 0.1), its **shape** from the curve
+# (steady rise or fall, U, one dominant step...), and only *systematic or not* from the test. The classes, and
+# the tier each one ranks in (every ranked table puts tier a first, then sorts by the change):
 #
-# | class | when (defaults) |
-# | --- | --- |
-# | systematic but negligible | significant, but E[\|grad_X F\|] < 0.001 |
-# | no measurable effect | not significant and E[\|grad_X F\|] < 0.001 |
-# | abrupt | one step carries the change, or the prediction flips without a systematic trend |
-# | strong and systematic | significant and E[\|grad_X F\|] >= 0.01 |
-# | small but systematic | significant, E[\|grad_X F\|] between 0.001 and 0.01 |
-# | erratic, no systematic trend | moves, not significantly, without one big step |
+# | class (`kind`) | tier | when (defaults) |
+# | --- | --- | --- |
+# | abrupt | a | one step carries most of a strong change |
+# | strong (strong and systematic) | a | change >= 0.1 and significant |
+# | flips | a | the prediction flips and the output moves by at least 0.01 |
+# | systematic (small but systematic) | b | change between 0.01 and 0.1, significant |
+# | erratic (moved, not significant) | c | the output moved, not significantly, no dominant step, no flip |
+# | negligible (systematic but negligible) | d | significant, change under 0.01 |
+# | none (no measurable effect) | e | change under 0.01, not significant |
 
 # %%
 from propgrad.reading import read_curve
@@ -173,14 +176,14 @@ for name, curve in [("ramp", ramp), ("late jump", jump), ("noise", noise), ("tin
     test = propgrad.permutation_test(curve, n_permutations=10_000, rng=0)
     # two columns [p(cat), p(dog)], so that the argmax gives the predicted class per step
     flips = prediction_flips(np.c_[curve, 1 - curve]).flip_steps
-    readings[name] = read_curve(curve, score=test.statistic, significant=test.pvalue <= 0.01, flip_steps=flips,
+    readings[name] = read_curve(curve, significant=test.pvalue <= 0.01, pvalue=test.pvalue, flip_steps=flips,
                                 output="cat")
-    print(f"{name:10s} {readings[name].sentence}")
+    print(f"{name:10s} tier {readings[name].tier}: {readings[name].full}")
 
 # %% [markdown]
 # ### Exercise 3
-# Which reading class (the `kind` key: "strong", "systematic", "negligible", "abrupt", "erratic" or "none")
-# does each curve get? Fill in the dictionary without looking at the printout above, then run the check.
+# Which reading class (the `kind` key: "abrupt", "strong", "flips", "systematic", "erratic", "negligible" or
+# "none") does each curve get? Fill in the dictionary without looking at the printout above, then run the check.
 
 # %%
 answer_3 = {"ramp": None, "late jump": None, "noise": None, "tiny drift": None}
@@ -193,8 +196,8 @@ answer_3 = {"ramp": "strong", "late jump": "abrupt", "noise": "erratic", "tiny d
 for name, reading in readings.items():
     assert answer_3[name] == reading.kind, (
         f"{name}: you said {answer_3[name]!r}, propgrad reads {reading.kind!r} ({reading.label}). "
-        "Decide in the documented order: negligible size first, then one dominant step or a flip without "
-        "significance (abrupt), then significant by size, else erratic")
+        "Decide in the documented order: one dominant step of a strong change (abrupt), then strong and "
+        "significant, then a flip, then the size (negligible: significant or not), else small: systematic or erratic")
 print("Exercise 3: correct.")
 
 # %% [markdown]
@@ -212,5 +215,7 @@ print("Exercise 3: correct.")
 #   *systematic*, not *large* (ASA statement on p-values, 2016). Students who add noise to their curve get a
 #   large p: a good discussion of what "tiny" means relative to noise.
 # - Exercise 3: ramp = strong, late jump = abrupt (not significant, one step carries everything, the
-#   prediction flips), noise = erratic, tiny drift = negligible. Ask which class would change with 21 steps.
+#   prediction flips; its reading says no shuffle test can judge a single late step, so the flip is the
+#   evidence), noise = erratic (it moves, not systematically), tiny drift = negligible (significant, yet it
+#   moves by 5e-5: tier d, ranked below everything that moved). Ask which class would change with 21 steps.
 # - Timing: about 20 minutes in class with discussion.

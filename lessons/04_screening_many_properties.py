@@ -49,7 +49,8 @@ print(f"{len(result.rows)} rows ({len(result.properties)} properties x {len(mode
 
 # %% [markdown]
 # Every row carries the score, p and the adjusted p. How large was the change itself? Each row's
-# explanation keeps the curve; its range (largest minus smallest p(cat)) is the plainest measure of size.
+# explanation keeps the curve; its range (largest minus smallest p(cat)) is the plainest measure of size. The
+# function below computes it by hand; propgrad stores it as `row.change`, and ranks by it within each tier.
 
 # %%
 def output_range(row):
@@ -58,10 +59,11 @@ def output_range(row):
     curve = model.outputs[:, :, index].mean(axis=0)
     return float(curve.max() - curve.min())
 
-print(f"{'property':28s} {'model':48s} {'range':>6s} {'score':>8s} {'p':>7s} {'p adj':>7s}")
+print(f"{'tier':4s} {'property':28s} {'model':48s} {'range':>6s} {'score':>8s} {'p':>7s} {'p adj':>7s}  reading")
 for row in result.rows[:12]:
-    print(f"{row.property:28s} {row.model:48s} {output_range(row):6.3f} {row.score:8.2g} {row.pvalue:7.4f} "
-          f"{row.pvalue_adjusted:7.4f}")
+    assert abs(output_range(row) - row.change) < 1e-9  # the same number, computed once by propgrad
+    print(f"{row.tier:4s} {row.property:28s} {row.model:48s} {output_range(row):6.3f} {row.score:8.2g} "
+          f"{row.pvalue:7.4f} {row.pvalue_adjusted:7.4f}  {row.reading.label}")
 
 # %% [markdown]
 # ## 2. Multiple testing
@@ -188,7 +190,9 @@ print(f"Exercise 3: correct: the {blind_to_u} (p = {table['U shape'][blind_to_u]
 #   checking cell computes; the discussion is whether the row with the smallest p is a large change (usually
 #   not: the smallest p-values go to smooth, regular changes). Exercise 3: the correlation (r = 0 for a
 #   symmetric U).
-# - The ranking rule of section 3 is the one the docs' ranking page states; point students to each row's
-#   `reading` and to the tier names.
+# - The ranking rule of section 3 is the one the docs' ranking page states (`propgrad.ranking`); point students to
+#   each row's `reading` and to the tier names. The row that moved p(cat) most ranks at or near the top (tier a
+#   first, then by the change); the row with the smallest adjusted p is often a small, smooth change further
+#   down: the lesson of the section.
 # - Timing: about 30 minutes. A screen of all 34 properties x 3 models with 10,000 shuffles takes minutes on a
 #   laptop: run it before class or use the app.
