@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .reading import NEGLIGIBLE, _joined, format_number, short_names
 
@@ -131,3 +132,31 @@ def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> l
             record[f"{short[model]}: tier"] = tier
         records.append(record)
     return records
+
+
+class Answered:
+    """What a ranked result (a screen, a comparison) says in words, made once per result.
+
+    The result provides ``ranked_rows`` (rows with ``property``, ``model``, ``output``, ``score`` and a
+    ``reading``, in rank order), ``models`` (names, in the order given), ``outputs_of_interest`` (as given) and
+    ``statistic``.
+    """
+
+    @cached_property
+    def answer(self) -> list[str]:
+        """Per model, in words, what moves its output most (:func:`model_answers`)."""
+        return model_answers(self.ranked_rows, self.models)
+
+    @cached_property
+    def contrast(self) -> tuple[list[ContrastRow], str | None]:
+        """Where the models differ and, when that is left out, why: (rows, note) (:func:`model_contrast`)."""
+        return model_contrast(self.ranked_rows, self.outputs_of_interest, self.models)
+
+    def answer_fields(self) -> dict:
+        """``answer``, ``contrast`` (flat records) and, when the contrast is left out, ``contrast_note``: the
+        fields screen.json and comparison.json share."""
+        from .score import STATISTIC_LABELS
+
+        contrast, note = self.contrast
+        return {"answer": self.answer, "contrast": contrast_records(contrast, STATISTIC_LABELS[self.statistic]),
+                **({"contrast_note": note} if note else {})}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from .checks import check_shuffle_settings
 from .explain import Explanation, explain
 from .images import load_image
 from .interventions.base import Intervention, ProgressFn, no_progress
+from .answer import Answered
 from .models.base import Model
 from .ranking import rank_key
 from .reading import Reading, read_output
@@ -62,7 +62,7 @@ class PropertyScore:
 
 
 @dataclass(frozen=True)
-class PropertyComparison:
+class PropertyComparison(Answered):
     """Every property's explanation and the ranked table.
 
     ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by the
@@ -81,20 +81,10 @@ class PropertyComparison:
     statistic: str = GRADIENT
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
 
-    @cached_property
-    def answer(self) -> list[str]:
-        """Per model, in words, what moves its output most (:func:`propgrad.answer.model_answers`), made once."""
-        from .answer import model_answers
-
-        return model_answers(self.scores, self.models)
-
-    @cached_property
-    def contrast(self):
-        """Where the models differ and, when that is left out, why: (rows, note), made once
-        (:func:`propgrad.answer.model_contrast`)."""
-        from .answer import model_contrast
-
-        return model_contrast(self.scores, self.outputs_of_interest, self.models)
+    @property
+    def ranked_rows(self) -> list[PropertyScore]:
+        """The rows, ranked (what :class:`~propgrad.answer.Answered` reads)."""
+        return self.scores
 
     @property
     def models(self) -> list[str]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -57,6 +56,7 @@ from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
 from .models.base import PROBABILITY, Model
 from .ranking import ranked
+from .answer import Answered
 from .reading import Reading, flips_text, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 
@@ -98,7 +98,7 @@ class ScreenRow:
 
 
 @dataclass(frozen=True)
-class Screen:
+class Screen(Answered):
     """The ranked table, each property's explanation (for strips and reports), and what was skipped."""
 
     rows: list[ScreenRow]
@@ -112,28 +112,18 @@ class Screen:
     notes: tuple[str, ...] = field(default=())
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
     input: dict | None = None  # the input's file name and SHA-256, and size
+    # Properties dropped for an error (not left out by design, as ``skipped`` are): the command line exits 3.
+    failed: tuple[str, ...] = ()
 
-    @cached_property
-    def answer(self) -> list[str]:
-        """Per model, in words, what moves its output most (:func:`propgrad.answer.model_answers`), made once."""
-        from .answer import model_answers
-
-        return model_answers(self.rows, self.models)
-
-    @cached_property
-    def contrast(self):
-        """Where the models differ and, when that is left out, why: (rows, note), made once
-        (:func:`propgrad.answer.model_contrast`)."""
-        from .answer import model_contrast
-
-        return model_contrast(self.rows, self.outputs_of_interest, self.models)
+    @property
+    def ranked_rows(self) -> list[ScreenRow]:
+        """The rows, ranked (what :class:`~propgrad.answer.Answered` reads)."""
+        return self.rows
 
     @property
     def models(self) -> list[str]:
         """Model names in the order given."""
         return [model.name for model in next(iter(self.explanations.values())).models]
-    # Properties dropped for an error (not left out by design, as ``skipped`` are): the command line exits 3.
-    failed: tuple[str, ...] = ()
 
     @property
     def properties(self) -> list[str]:

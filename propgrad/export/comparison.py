@@ -30,9 +30,7 @@ from .. import plots, reading
 from . import explanation as report
 from . import html as html_report
 from . import tables
-from ..answer import contrast_records
 from ..compare import PropertyComparison
-from ..score import STATISTIC_LABELS
 
 # What the output did first (its change, tier and flips), then the test.
 FIELDS = ("property", "model", "output", "change", "tier", "flipped", "flips", "statistic", "score", "pvalue",
@@ -55,7 +53,6 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
 
     folders = folder_names(comparison)
     readings = reading.read_comparison(comparison)
-    contrast, contrast_note = comparison.contrast
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
@@ -67,11 +64,9 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "notes": list(comparison.notes),
         "properties": list(comparison.properties),
         "reading": reading.paragraph(readings),
-        "answer": comparison.answer,
         "reading_thresholds": asdict(reading.default_thresholds()),
         "table": [{**table_row(entry), "reading": one.to_dict()} for entry, one in zip(comparison.scores, readings)],
-        "contrast": contrast_records(contrast, STATISTIC_LABELS[comparison.statistic]),
-        **({"contrast_note": contrast_note} if contrast_note else {}),
+        **comparison.answer_fields(),
         "folders": folders,
         "explanations": {name: report.to_dict(result, settings=settings)
                          for name, result in comparison.explanations.items()},

@@ -27,7 +27,6 @@ import warnings
 from .. import plots
 from . import html as html_report
 from . import tables
-from ..answer import contrast_records
 from ..score import STATISTIC_LABELS
 from ..reading import format_number
 from ..screen import Screen
@@ -48,7 +47,6 @@ def to_dict(result: Screen) -> dict:
     """The machine-readable screen (see the module docstring for the fields)."""
     from .._version import __version__
 
-    contrast, contrast_note = result.contrast
     return {
         "propgrad_version": __version__,
         "statistic": result.statistic,
@@ -60,10 +58,8 @@ def to_dict(result: Screen) -> dict:
         "skipped": list(result.skipped),
         "notes": list(result.notes),
         "properties": result.properties,
-        "answer": result.answer,
         "table": [_record(row) for row in result.rows],
-        "contrast": contrast_records(contrast, STATISTIC_LABELS[result.statistic]),
-        **({"contrast_note": contrast_note} if contrast_note else {}),
+        **result.answer_fields(),
     }
 
 
