@@ -34,7 +34,9 @@ def _score_label(score) -> str:
 
 
 def _format_p(pvalue: float) -> str:
-    return f"{pvalue:.2g}" if pvalue >= 1e-3 else f"{pvalue:.1e}"
+    from .reading import format_number  # the one number format of every table, legend and printout
+
+    return format_number(pvalue)
 
 
 def plotted_scores(explanation: Explanation) -> tuple[list, int]:
@@ -238,7 +240,7 @@ def output_curves(explanation: Explanation) -> Figure:
         mean, spread = model.mean_curve(score.index)
         tint = _COLOURS[colour % len(_COLOURS)]
         star = "*" if score.significant else ""
-        label = (f"{model.name}: {score.output}  {_score_label(score)}={score.score:.4f}, "
+        label = (f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
                  f"p={_format_p(score.pvalue)}{star}")
         axis.plot(x, mean, marker="o", markersize=3, color=tint, label=label)
         several = len(model.outputs) > 1
@@ -305,7 +307,7 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
         axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
         axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1, label="null mean")
         name = _wrap(f"{model.name}: {score.output}", 34)
-        axis.set_title(f"{name}\nobserved {score.score:.4f}, p = {_format_p(score.pvalue)}", fontsize=9.5)
+        axis.set_title(f"{name}\nobserved {_format_p(score.score)}, p = {_format_p(score.pvalue)}", fontsize=9.5)
         axis.set_xlabel("E[|∇X F|]", fontsize=9)
         axis.tick_params(labelsize=8)
         axis.xaxis.set_major_locator(MaxNLocator(4))
@@ -571,7 +573,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         def label(model, score, name=name):
             cell = comparison.score(name, model.name, score.output)
             star = "*" if score.significant else ""
-            return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={score.score:.3f}, "
+            return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={_format_p(score.score)}, "
                     f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
 
         _property_curves(bottom, result, label)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..images import IMAGE_SUFFIXES
 from ..export import zip_files
+from ..reading import format_number
 from ..limits import LIMITS
 from . import results
 from .parsing import file_path, select_outputs
@@ -87,7 +88,7 @@ def study_images(files, folder: Path) -> list[str]:
 def study_table(report) -> list[list]:
     """One row per intervention x model: the paper's Table 3 in the app's columns, and the share of
     series that change gradually (issue 17)."""
-    return [[f"{row.intervention} | {row.model}", row.output, f"{row.score_mean:.4f} ± {row.score_std:.4f}",
+    return [[f"{row.intervention} | {row.model}", row.output, f"{format_number(row.score_mean)} ± {format_number(row.score_std)}",
              f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series})",
              "n/a" if row.gradual_share != row.gradual_share else f"{row.gradual_share:.0%}"]
             for row in report.summary]

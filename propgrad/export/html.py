@@ -102,7 +102,9 @@ def cell(value) -> tuple[str, bool]:
     if isinstance(value, int):
         return str(value), True
     if isinstance(value, float):
-        return ("" if math.isnan(value) else f"{value:.4g}"), True
+        from ..reading import format_number  # the one number format of the app, printouts and reports
+
+        return ("" if math.isnan(value) else format_number(value)), True
     if isinstance(value, (list, tuple)):
         return ", ".join(cell(item)[0] for item in value), False
     return ("" if value is None else str(value)), False
