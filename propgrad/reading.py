@@ -609,7 +609,8 @@ def paragraph(readings: Sequence[Reading]) -> str:
         groups.setdefault(reading.property_label, []).append(reading)
     sentences = []
     for name, group in groups.items():
-        moved = [f"{who(r)}: {r.full}" if name is None and len(group) == 1 else f"{who(r)} ({r.full})"
+        # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
+        moved = [f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
                  for r in group if r.moved]
         still = [who(r) for r in group if not r.moved]
         if name is None:  # one property: the models are the subjects

@@ -42,7 +42,7 @@ def test_review_cases_that_must_work(progress):
 
 
 def test_flips_name_the_classes_for_one_series_and_count_series_for_several():
-    from propgrad.export.explanation import flips_text
+    from propgrad.reading import flips_text
     from propgrad.score import prediction_flips
 
     names = ["tabby", "Egyptian cat", "lynx"]

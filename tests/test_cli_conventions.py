@@ -180,8 +180,8 @@ def test_every_subcommand_is_covered_by_the_missing_input_test():
     from propgrad.cli import build_parser
 
     commands = build_parser()._subparsers._group_actions[0].choices
-    # models and editors take no input file.
-    assert set(commands) - {"models", "editors"} == {arguments[0] for arguments, _ in MISSING}
+    # models, editors and lessons take no input file (lessons reads the bundled course).
+    assert set(commands) - {"models", "editors", "lessons"} == {arguments[0] for arguments, _ in MISSING}
 
 
 def test_weights_messages_end_with_the_download_command_and_where_the_folder_goes():

@@ -41,7 +41,7 @@ def test_screen_writes_the_ranked_table(files, registered, capsys):
                  "--permutations", "500", "--adjustment", "holm", "--out", str(files / "out"), "--no-progress"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert "6 properties x 1 models" in printed and "Holm" in printed
+    assert "6 properties x 1 model;" in printed and "Holm" in printed
     with (files / "out" / "screen.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 6 and rows[0]["rank"] == "1"

@@ -356,7 +356,7 @@ body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns:
   align-items: start; }
 body.propgrad-talk .talk-grid > .talk-summary { grid-column: 1 / -1; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
-body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 330px; width: 100%;
+body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 300px; width: 100%;
   object-fit: contain; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
 #propgrad-talk-bar { position: fixed; right: 12px; bottom: 10px; z-index: 100; display: flex; gap: 8px;
