@@ -229,8 +229,13 @@ def output_curves(explanation: Explanation) -> Figure:
     outside = n_entries > _LEGEND_INSIDE
     legend_size = 8.5
     # Room for the legend rows under the axes, so the plot itself keeps its height.
-    height = 4.0 + (0.2 * n_entries + 0.3 if outside else 0)
-    figure = Figure(figsize=(7.5, height), layout="constrained")
+    legend_in = 0.19 * n_entries + 0.12 if outside else 0
+    height = 4.0 + legend_in
+    figure = Figure(figsize=(7.5, height))
+    # Fixed margins in inches (title above; two-line step ticks and the x label below, then the legend rows):
+    # the constrained layout cost more than the drawing (issue 23).
+    figure.subplots_adjust(left=0.7 / 7.5, right=1 - 0.15 / 7.5, top=1 - 0.35 / height,
+                           bottom=(0.68 + legend_in) / height)
     axis = figure.subplots()
     # Steps, not property values, on the x axis: edits may run towards smaller values (darker, less
     # saturated), and the curve should still read from the original on the left.
@@ -272,8 +277,8 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.grid(alpha=0.3)
     more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
     if outside:
-        figure.legend(*axis.get_legend_handles_labels(), loc="outside lower center", fontsize=legend_size,
-                      title=more, title_fontsize=legend_size, frameon=False)
+        figure.legend(*axis.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                      fontsize=legend_size, title=more, title_fontsize=legend_size, frameon=False)
     else:
         axis.legend(fontsize=legend_size, loc="best", title=more, title_fontsize=legend_size)
     # Left-aligned: the app's image toolbar covers the top right corner.
