@@ -54,6 +54,9 @@ def compute_all() -> None:
         tabs = list(_COMPUTE)
     for tab in tabs:
         _compute(tab)
+    from .memory import release
+
+    release()
 
 
 def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thread | None:

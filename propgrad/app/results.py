@@ -361,6 +361,9 @@ def _finish(run: AppRun) -> AppRun:
                 kind = zipfile.ZIP_STORED if path.suffix in (".png", ".gif") else zipfile.ZIP_DEFLATED
                 archive.write(path, arcname=path.relative_to(root).as_posix(), compress_type=kind)
     run.bundle = bundle
+    from .memory import release
+
+    release()  # what the run's images, activations and figures held goes back to the system
     return run
 
 
