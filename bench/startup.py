@@ -196,7 +196,7 @@ def main() -> None:
         defaults_s = None
         waited = time.perf_counter()
         while time.perf_counter() - waited < 600:
-            done = [at for at, line in log if "default result of the turntable tab ready" in line]
+            done = [at for at, line in log if "every tab's default result ready" in line]
             if done:
                 defaults_s = done[0]
                 break

@@ -52,11 +52,13 @@ def compute_all() -> None:
             return
         _STARTED.set()
         tabs = list(_COMPUTE)
+    started = time.perf_counter()
     for tab in tabs:
         _compute(tab)
     from .memory import release
 
     release()
+    log.info("every tab's default result ready in %.1f s", time.perf_counter() - started)
 
 
 def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thread | None:
