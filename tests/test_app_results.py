@@ -158,3 +158,28 @@ def test_examples_are_whole_presets(tab):
         coffee = next(row for row in rows if row[0].endswith("coffee.jpg"))
         assert coffee[5] == [IMAGENET] and coffee[6] == ""  # the ImageNet classifier on its predicted class
         assert all(row[5] for row in rows)  # every preset names its models
+
+
+def test_the_background_defaults_wait_while_a_visitor_runs(monkeypatch):
+    import threading
+    import time
+
+    from propgrad.app import defaults
+
+    order = []
+
+    def compute(progress=None):
+        progress(0.5)
+        order.append("default")
+        return ("answer",)
+
+    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": compute})
+    monkeypatch.setattr(defaults, "_READY", {"demo": threading.Event()})
+    monkeypatch.setattr(defaults, "_RESULTS", {})
+    monkeypatch.setattr(defaults, "_STARTED", threading.Event())
+    with defaults.user_run():
+        thread = defaults.start(lambda: True)
+        time.sleep(0.5)
+        order.append("visitor")
+    thread.join(30)
+    assert order == ["visitor", "default"] and defaults.result("demo", ("press Run",)) == ("answer",)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..errors import ModelUnavailableError
 from ..models.base import OUTPUTS_ARE
-from . import results
+from . import defaults, results
 from .model_inputs import MODEL_SUFFIXES
 
 log = logging.getLogger("propgrad.app")
@@ -66,7 +66,8 @@ def friendly_errors(handler):
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
         try:
-            return handler(*args, **kwargs)
+            with defaults.user_run():  # the background defaults pause meanwhile
+                return handler(*args, **kwargs)
         except gr.Error:
             raise
         except (ValueError, TypeError, ModelUnavailableError) as error:
