@@ -333,14 +333,17 @@ def finish(run: AppRun) -> AppRun:
     drawn twice.
     """
     if run.finishing is not None:
-        return run.finishing.result()
+        run.finishing.result()
+        return run
     return _finish(run)
 
 
 def start_finishing(run: AppRun) -> AppRun:
     """Start part 2 in the background (once); :func:`finish` waits for it."""
     if run.finishing is None:
-        run.finishing = _FINISHING.submit(_finish, run)
+        # The future keeps no reference to the run (its result is None), so the run and its images go as soon as
+        # the session lets it go.
+        run.finishing = _FINISHING.submit(lambda: _finish(run) and None)
     return run
 
 
