@@ -568,7 +568,14 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     image = first.series[0].images[0]
     aspect = image.height / image.width
     size = 9.0
-    figure = Figure(figsize=(3.6 * len(names), 3.6 * aspect + 4.3), layout="constrained")
+    figure = Figure(figsize=(3.6 * len(names), 3.6 * aspect + 4.3))
+    # Fixed margins in inches instead of the constrained layout, which cost more than the drawing (issue 23): the
+    # two-line title and each image's name above, the step under each image, and under the curves their ticks,
+    # x label and the legend below the axes.
+    width, height = figure.get_figwidth(), figure.get_figheight()
+    rows_in = height - 0.85 - 2.1 - 0.35
+    figure.subplots_adjust(left=0.62 / width, right=1 - 0.12 / width, top=1 - 0.85 / height, bottom=2.1 / height,
+                           wspace=0.1, hspace=0.35 / (rows_in / 2))
     grid = figure.subplots(2, len(names), squeeze=False, height_ratios=[3.6 * aspect, 3.2], sharey="row")
     for column, name in enumerate(names):
         result = comparison.explanations[name]
@@ -595,8 +602,11 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         bottom.tick_params(axis="y", labelsize=8)
         bottom.grid(alpha=0.3)
         # Below the axes: with three models a legend inside would cover the curves it explains.
-        bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+        # (0.6 in under the axes: below the ticks and a two-line x label.)
+        axes_in = bottom.get_position().height * figure.get_figheight()
+        bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
     grid[1, 0].set_ylabel("model output", fontsize=size)
     figure.suptitle(f"Properties compared: * significant at alpha = {comparison.alpha}\n"
-                    f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, ha="left", fontsize=size + 1)
+                    f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
+                    va="top", fontsize=size + 1)
     return figure
