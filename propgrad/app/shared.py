@@ -266,10 +266,14 @@ def shown_first(handler):
         try:
             outputs = handler(*args, **kwargs)
         except gr.Error as error:
+            if _superseded(started, _request()):
+                return (gr.skip(),) * 9
             # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
             return (FAILED, *[None] * 6, None, gr.update(value=f"**Cannot run:** {error.message}", visible=True))
         finally:
             results.DEFER.reset(token)
+        if _superseded(started, _request()):  # a preset was loaded meanwhile: it stays on the page
+            return (gr.skip(),) * 9
         if pending:
             pending[0].started = started  # a preset loaded after this keeps its late files off the page
         return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False))
@@ -294,12 +298,24 @@ def _preset_loaded_now(request: gr.Request | None) -> None:
             _PRESETS.pop(next(iter(_PRESETS)))
 
 
+def _request() -> gr.Request | None:
+    """The request of the event being handled (gradio's own context variable; None outside an event)."""
+    try:
+        from gradio.context import LocalContext
+
+        return LocalContext.request.get(None)
+    except (ImportError, AttributeError):  # pragma: no cover - another gradio layout
+        return None
+
+
 def _superseded(run, request: gr.Request | None) -> bool:
-    """Whether this session loaded a preset after ``run`` started: its late files must not land on the new preset."""
+    """Whether this session loaded a preset after ``run`` (or a run started at this ``time.monotonic()``) started:
+    its late answer or files must not land on the new preset."""
     session = getattr(request, "session_hash", None)
     with _PRESETS_LOCK:
         loaded = _PRESETS.get(session)
-    return loaded is not None and loaded >= getattr(run, "started", float("inf"))
+    started = run if isinstance(run, float) else getattr(run, "started", float("inf"))
+    return loaded is not None and loaded >= started
 
 
 def finish_run(run, request: gr.Request = None):
