@@ -10,6 +10,11 @@ load from other jobs. Prints medians and bests; the last line is ``region_defaul
 on the page (summary with the reading and the ranked table, strip, curves), timed in turns with the
 computation alone, and the animation, null plot and zip that follow it; the last lines are
 ``computation_s``, ``app_default_example_s`` (the answer on the page) and their ratio.
+
+Issue 23's table, in this process (``bench/startup.py`` measures the same through the server and a browser):
+the handler as the API calls it (the answer and the zip in one call) versus the computation alone, timed in turns
+(target <= 2x); the wait from the answer to the zip (part 2 starts in the background as soon as the answer is
+drawn; target <= 1 s); this process's resident memory with the first tab's models and segmenter loaded.
 """
 from __future__ import annotations
 
@@ -110,7 +115,32 @@ def main() -> None:
     print(f"then the animation, null plot and zip, while the user reads: median {after:.2f} s")
     print(f"end to end / computation: {shown / computation:.2f} (target <= 1.5); best-of ratio "
           f"{min(shown_times) / min(computation_times):.2f}")
+    # Issue 23: the API's way (answer and zip in one call, nothing deferred), in turns with the computation.
+    def api_run():
+        segment.clear_cache()
+        return edit.run_edit(defaults["image"], "", defaults["editor"], 15, 2.5, defaults["steps"], 20, "0",
+                             defaults["edit_end"], defaults["models"], outputs=defaults["outputs"],
+                             regions=defaults["regions"], progress=lambda *a, **k: None)
+
+    api_times, python_times = [], []
+    for _ in range(REPEATS):
+        python_times += times(comparison, 1)
+        api_times += times(api_run, 1)
+    api, python = statistics.median(api_times), statistics.median(python_times)
+    import psutil
+
+    rss = psutil.Process().memory_info().rss / 2**20
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
+    print(f"the handler as the API calls it (answer and zip): median {api:.2f} s vs the computation {python:.2f} s "
+          f"({api / python:.2f}x; target <= 2x)")
+    print(f"answer to zip (part 2 started with the answer, no browser): median {after:.2f} s (target <= 1 s)")
+    print(f"this process's RSS with the first tab's models and segmenter: {rss:.0f} MB")
     print(f"computation_s: {computation:.2f}")
+    print(f"api_handler_s: {api:.2f}")
+    print(f"api_handler_vs_computation_ratio: {api / python:.2f}")
+    print(f"answer_to_zip_s: {after:.2f}")
+    print(f"rss_mb: {rss:.0f}")
     print(f"app_default_example_s: {shown:.2f}")
     print(f"app_vs_computation_ratio: {shown / computation:.2f}")
 

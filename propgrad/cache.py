@@ -106,6 +106,41 @@ def cache_key(image: Image.Image, params: Mapping) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def cached_series(cache: SeriesCache | None, image: Image.Image, seeds, params, make, progress=None
+                  ) -> list[InterventionSeries]:
+    """One series per seed, in the order of ``seeds``: from ``cache`` where it has them, the rest made by
+    ``make(missing_seeds)`` (one call, a series per missing seed, in order) and stored.
+
+    The cache-and-lock loop every generated intervention shares (InstructPix2Pix's guidance sweep, the guided
+    editors): ``params(seed)`` describes how a series is made (JSON-able; with ``image`` it is the key, and it is
+    stored with the entry). Every key is locked, in a fixed order so that two processes never wait on each other's
+    keys, while the cache is read and the missing series are made, so that a second process asking for the same
+    series waits for the first instead of making it again. ``cache=None`` makes everything and keeps nothing; an
+    exception from ``make`` (a cancelled run) stores nothing. ``progress(1.0, "loaded from cache")`` when nothing
+    was made.
+    """
+    seeds = list(seeds)
+    keys = {seed: cache_key(image, params(seed)) for seed in seeds}
+    found: dict[int, InterventionSeries] = {}
+    with contextlib.ExitStack() as stack:
+        if cache is not None:
+            for seed in sorted(seeds, key=keys.get):
+                stack.enter_context(cache.lock(keys[seed]))
+            for seed in seeds:
+                hit = cache.get(keys[seed])
+                if hit:
+                    found[seed] = hit[0]
+        missing = [seed for seed in seeds if seed not in found]
+        if missing:
+            for seed, series in zip(missing, make(missing)):
+                found[seed] = series
+                if cache is not None:
+                    cache.put(keys[seed], [series], params(seed))
+        elif progress is not None:
+            progress(1.0, "loaded from cache")
+    return [found[seed] for seed in seeds]
+
+
 def _check_key(key: str) -> str:
     if not isinstance(key, str) or len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
         raise ValueError(f"`key` must be a sha256 hex digest from cache_key(), got {key!r}")

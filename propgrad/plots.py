@@ -230,8 +230,13 @@ def output_curves(explanation: Explanation) -> Figure:
     outside = n_entries > _LEGEND_INSIDE
     legend_size = 8.5
     # Room for the legend rows under the axes, so the plot itself keeps its height.
-    height = 4.0 + (0.2 * n_entries + 0.3 if outside else 0)
-    figure = Figure(figsize=(7.5, height), layout="constrained")
+    legend_in = 0.19 * n_entries + 0.12 if outside else 0
+    height = 4.0 + legend_in
+    figure = Figure(figsize=(7.5, height))
+    # Fixed margins in inches (title above; two-line step ticks and the x label below, then the legend rows):
+    # the constrained layout cost more than the drawing (issue 23).
+    figure.subplots_adjust(left=0.7 / 7.5, right=1 - 0.15 / 7.5, top=1 - 0.35 / height,
+                           bottom=(0.68 + legend_in) / height)
     axis = figure.subplots()
     # Steps, not property values, on the x axis: edits may run towards smaller values (darker, less
     # saturated), and the curve should still read from the original on the left.
@@ -273,8 +278,8 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.grid(alpha=0.3)
     more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
     if outside:
-        figure.legend(*axis.get_legend_handles_labels(), loc="outside lower center", fontsize=legend_size,
-                      title=more, title_fontsize=legend_size, frameon=False)
+        figure.legend(*axis.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                      fontsize=legend_size, title=more, title_fontsize=legend_size, frameon=False)
     else:
         axis.legend(fontsize=legend_size, loc="best", title=more, title_fontsize=legend_size)
     # Left-aligned: the app's image toolbar covers the top right corner.
@@ -299,11 +304,18 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
     columns = min(max_columns, len(panels))
     rows = int(np.ceil(len(panels) / columns))
     panel_width = 2.8
-    figure = Figure(figsize=(max(panel_width * columns, 4.5), 2.5 * rows + 0.8), layout="constrained")
+    figure = Figure(figsize=(max(panel_width * columns, 4.5), 2.5 * rows + 0.8))
+    # Fixed margins in inches instead of the constrained layout, which cost more than the drawing (issue 23):
+    # the title block (up to three lines) above each panel, its x label below, one legend row at the bottom.
+    width, height = figure.get_figwidth(), figure.get_figheight()
+    panel_height = (height - 0.8) / rows
+    figure.subplots_adjust(left=0.5 / width, right=1 - 0.12 / width, top=1 - 0.95 / height, bottom=0.75 / height,
+                           wspace=0.45 / (width / columns - 0.45), hspace=1.05 / (panel_height - 1.05))
     axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
     for axis, (model, score) in zip(axes, panels):
-        axis.hist(score.null_distribution, bins=40, color="#9ecae1", edgecolor="none",
-                  label="shuffled steps (null)")
+        # One filled outline instead of 40 bars: the same histogram, far fewer artists to draw.
+        counts, edges = np.histogram(score.null_distribution, bins=40)
+        axis.stairs(counts, edges, fill=True, color="#9ecae1", linewidth=0, label="shuffled steps (null)")
         axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
         axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1, label="null mean")
         name = _wrap(f"{model.name}: {score.output}", 34)
@@ -313,9 +325,10 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
         axis.xaxis.set_major_locator(MaxNLocator(4))
     for axis in axes[len(panels):]:
         axis.set_visible(False)
-    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=9,
-                  frameon=False)
-    figure.suptitle("Shuffle test: E[|∇X F|] with the steps shuffled", x=0.005, ha="left", fontsize=10.5)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncols=3, fontsize=9,
+                  frameon=False, bbox_to_anchor=(0.5, 0.0))
+    figure.suptitle("Shuffle test: E[|∇X F|] with the steps shuffled", x=0.005, y=1 - 0.05 / height, ha="left",
+                    va="top", fontsize=10.5)
     return figure
 
 
@@ -556,7 +569,14 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     image = first.series[0].images[0]
     aspect = image.height / image.width
     size = 9.0
-    figure = Figure(figsize=(3.6 * len(names), 3.6 * aspect + 4.3), layout="constrained")
+    figure = Figure(figsize=(3.6 * len(names), 3.6 * aspect + 4.3))
+    # Fixed margins in inches instead of the constrained layout, which cost more than the drawing (issue 23): the
+    # two-line title and each image's name above, the step under each image, and under the curves their ticks,
+    # x label and the legend below the axes.
+    width, height = figure.get_figwidth(), figure.get_figheight()
+    rows_in = height - 0.85 - 2.1 - 0.35
+    figure.subplots_adjust(left=0.62 / width, right=1 - 0.12 / width, top=1 - 0.85 / height, bottom=2.1 / height,
+                           wspace=0.1, hspace=0.35 / (rows_in / 2))
     grid = figure.subplots(2, len(names), squeeze=False, height_ratios=[3.6 * aspect, 3.2], sharey="row")
     for column, name in enumerate(names):
         result = comparison.explanations[name]
@@ -583,8 +603,11 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         bottom.tick_params(axis="y", labelsize=8)
         bottom.grid(alpha=0.3)
         # Below the axes: with three models a legend inside would cover the curves it explains.
-        bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+        # (0.6 in under the axes: below the ticks and a two-line x label.)
+        axes_in = bottom.get_position().height * figure.get_figheight()
+        bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
     grid[1, 0].set_ylabel("model output", fontsize=size)
     figure.suptitle(f"Properties compared: * significant at alpha = {comparison.alpha}\n"
-                    f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, ha="left", fontsize=size + 1)
+                    f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
+                    va="top", fontsize=size + 1)
     return figure

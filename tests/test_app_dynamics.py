@@ -4,6 +4,10 @@ from __future__ import annotations
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
+from propgrad.lesions.models import checkpoint_paths
+from propgrad.reading import LABELS
+
+READING_LABELS = set(LABELS.values())
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 
@@ -13,9 +17,42 @@ def test_training_dynamics_handler(progress):
     if not variants:
         pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
     image = str(lesion_examples()[0])
-    plot, table, csv_path = dynamics_tab.run_dynamics(image, variants[:1], 4, 0, 500, 0.01, progress=progress)
+    summary, plot, table, csv_path = dynamics_tab.run_dynamics(image, variants[:1], 4, 0, 500, 0.01,
+                                                               progress=progress)
     assert Image.open(plot).format == "PNG" and len(table) >= 2 and Path(csv_path).read_text().count("\n") == len(table) + 1
+    # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
+    assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
+    assert all(row[-1] in READING_LABELS for row in table)
     with pytest.raises(gr.Error, match="`variants`: tick at least one"):
         dynamics_tab.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
     with pytest.raises(gr.Error, match="no per-epoch checkpoints"):
         dynamics_tab.run_dynamics(image, ["no such variant"], 4, 0, 500, 0.01, progress=progress)
+
+
+def test_training_dynamics_tab_opens_with_its_default_and_offers_presets():
+    variants = dynamics_tab.dynamics_variants()
+    if not variants:
+        pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
+    rows, labels = dynamics_tab.dynamics_examples(variants)
+    assert len(rows) == len(labels) >= 2 and all(Path(row[0]).is_file() for row in rows)
+    summary, plot, table, csv_path = dynamics_tab.default_result()
+    assert "Reading:" in summary and len(table) == sum(len(checkpoint_paths(v)) for v in variants)
+
+
+def test_dynamics_reading_names_when_the_class_settles():
+    import numpy as np
+
+    from propgrad.lesions.dynamics import DynamicsResult, read_dynamics
+
+    def result(scores, pvalues, flips):
+        n = len(scores)
+        return DynamicsResult(epochs=np.arange(1, n + 1), labels=[str(i) for i in range(n)], output="melanoma",
+                              scores=np.array(scores), pvalues=np.array(pvalues), flip_fraction=np.array(flips),
+                              n_flips=np.array(flips), start_probability=np.zeros(n), end_probability=np.ones(n),
+                              alpha=0.01)
+
+    line = read_dynamics("biased", result([0.005, 0.05, 0.1], [0.001, 0.001, 0.001], [0, 1, 1]))
+    assert line.startswith("biased: strong and systematic from epoch 2 on") and "small but systematic at epoch 1" in line
+    assert "flips at 2 of 3 epochs (last at epoch 3)" in line
+    line = read_dynamics("unbiased", result([0.0002, 0.0001], [0.5, 0.4], [0, 0]))
+    assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line

@@ -84,6 +84,24 @@ def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     assert shared.finish_run(None) == (gr.skip(), gr.skip(), gr.skip(), None)
 
 
+def test_a_late_zip_never_lands_after_a_preset_was_loaded(progress):
+    from types import SimpleNamespace
+
+    outputs = shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0,
+                                                       [IMAGENET], progress=progress)
+    run = outputs[7]
+    assert run.finishing is not None  # part 2 started with the answer
+    mine, other = SimpleNamespace(session_hash="preset-test-a"), SimpleNamespace(session_hash="preset-test-b")
+    shared._preset_loaded_now(mine)  # this session loads a preset while the run's zip is being written
+    assert shared.finish_run(run, mine) == (gr.skip(), gr.skip(), gr.skip(), None)
+    animation, null, bundle, state = shared.finish_run(run, other)  # another session's preset changes nothing
+    assert Path(bundle).suffix == ".zip" and state is None
+    # A run started after the preset shows its files.
+    later = shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0,
+                                                     [IMAGENET], progress=progress)[7]
+    assert Path(shared.finish_run(later, mine)[2]).suffix == ".zip"
+
+
 def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript):
     outputs = edit_call(progress, editor="parametric: darken", edit_end=0.6, regions=["painted or uploaded mask"],
                         painted=_painted(True), **model_args(files=[str(tiny_torchscript)], input_size=32,
@@ -140,3 +158,28 @@ def test_examples_are_whole_presets(tab):
         coffee = next(row for row in rows if row[0].endswith("coffee.jpg"))
         assert coffee[5] == [IMAGENET] and coffee[6] == ""  # the ImageNet classifier on its predicted class
         assert all(row[5] for row in rows)  # every preset names its models
+
+
+def test_the_background_defaults_wait_while_a_visitor_runs(monkeypatch):
+    import threading
+    import time
+
+    from propgrad.app import defaults
+
+    order = []
+
+    def compute(progress=None):
+        progress(0.5)
+        order.append("default")
+        return ("answer",)
+
+    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": compute})
+    monkeypatch.setattr(defaults, "_READY", {"demo": threading.Event()})
+    monkeypatch.setattr(defaults, "_RESULTS", {})
+    monkeypatch.setattr(defaults, "_STARTED", threading.Event())
+    with defaults.user_run():
+        thread = defaults.start(lambda: True)
+        time.sleep(0.5)
+        order.append("visitor")
+    thread.join(30)
+    assert order == ["visitor", "default"] and defaults.result("demo", ("press Run",)) == ("answer",)

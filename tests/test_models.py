@@ -163,6 +163,34 @@ def test_resize_crop_normalize_matches_torchvision_classic_transforms(chelsea):
     assert float(ours.min()) >= -1.0 and float(ours.max()) <= 1.0
 
 
+@pytest.mark.parametrize("size", [(213, 320), (320, 213), (256, 256), (224, 300), (97, 1000), (300, 257)])
+def test_preprocessing_is_bit_for_bit_torchvisions_v2_functional(size):
+    # The transforms are written out without torchvision (the app does not import it); the numbers stay identical.
+    import torchvision.transforms.v2.functional as TF
+    from torchvision.transforms import InterpolationMode
+
+    rng = np.random.default_rng(sum(size))
+    image = Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+    def reference(pils):
+        tensors = [TF.to_dtype(TF.pil_to_tensor(pil), torch.float32, scale=True) for pil in pils]
+        return TF.normalize(torch.stack(tensors), list(mean), list(std))
+
+    squashed = reference([TF.resize(image, [128, 128], InterpolationMode.BILINEAR, antialias=True)])
+    assert torch.equal(ResizeNormalize((128, 128), mean, std)([image]), squashed)
+    cropped = reference([TF.center_crop(TF.resize(image, 256, InterpolationMode.BILINEAR, antialias=True), [224, 224])])
+    assert torch.equal(ResizeCropNormalize(256, 224, mean, std)([image]), cropped)
+
+
+def test_imagenet_class_names_are_torchvisions():
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    from propgrad.models.efficientnet import IMAGENET_CLASSES
+
+    assert IMAGENET_CLASSES == list(_IMAGENET_CATEGORIES)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [

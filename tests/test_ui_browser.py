@@ -160,10 +160,30 @@ def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
     if not dynamics_variants():
         pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
     page.get_by_role("tab", name="Training dynamics").click()
+    # Like the other tabs: the default answer with its reading is there before any click.
+    expect(page.locator("#dynamics-summary")).to_contain_text("Reading:", timeout=WAIT_MS)
     page.locator("#dynamics-run").click()
     table = page.locator("#dynamics-table")
     expect(table).to_contain_text(re.compile(r"0\.\d{3}"), timeout=WAIT_MS)
+    expect(table).to_contain_text("systematic", timeout=WAIT_MS)
     assert not page.get_by_text("Traceback").count()
+
+
+def test_no_late_zip_lands_after_a_preset_was_loaded(page):
+    page.get_by_role("tab", name="Diffusion & region edits").click()
+    expect(page.locator("#edit-run")).to_be_enabled(timeout=WAIT_MS)
+    page.locator("#edit-run").click()
+    expect(page.locator("#edit-summary")).to_contain_text("Running", timeout=30_000)
+    page.get_by_text("Cat, dimmed: ImageNet classifier").click()
+    summary, bundle = page.locator("#edit-summary"), page.locator("#edit-bundle")
+    expect(summary).to_contain_text("Example loaded", timeout=30_000)
+    page.wait_for_timeout(8_000)  # longer than the run, its animation, null plot and zip take
+    expect(summary).to_contain_text("Example loaded")
+    assert ".zip" not in bundle.inner_text()
+    expect(page.locator("#edit-run")).to_be_enabled()
+    # Back to the default preset for the other tests.
+    page.get_by_text("Fur vs background: a light cat darkened").click()
+    expect(page.locator("#edit-editor input")).to_have_value("parametric: darken")
 
 
 def test_turntable_example_fills_the_frames(page):

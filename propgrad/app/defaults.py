@@ -8,6 +8,9 @@ ready waits for it.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import inspect
 import logging
 import os
 import threading
@@ -26,21 +29,60 @@ _READY: dict[str, threading.Event] = {}
 _STARTED = threading.Event()
 
 
+# Visitors first: while one of their runs is under way, the background defaults pause (between tabs, and at each
+# progress step within one), so that a click made while the later tabs' defaults are still being computed costs
+# about what a later click does instead of sharing the two cores with them.
+_USERS = threading.Condition()
+_ACTIVE_RUNS = 0
+_IN_BACKGROUND = contextvars.ContextVar("propgrad_default_in_background", default=False)
+YIELD_TIMEOUT_S = 120.0  # a visitor's run that never ends must not stop the defaults for good
+
+
+@contextlib.contextmanager
+def user_run():
+    """Mark a visitor's run (the handlers' wrapper does): the background defaults wait until none is running."""
+    global _ACTIVE_RUNS
+    if _IN_BACKGROUND.get():  # the defaults' own runs go through the same handlers
+        yield
+        return
+    with _USERS:
+        _ACTIVE_RUNS += 1
+    try:
+        yield
+    finally:
+        with _USERS:
+            _ACTIVE_RUNS -= 1
+            _USERS.notify_all()
+
+
+def _yield_to_users(*args, **kwargs) -> None:
+    """The background defaults' progress callback: wait while a visitor's run is under way."""
+    with _USERS:
+        _USERS.wait_for(lambda: _ACTIVE_RUNS == 0, timeout=YIELD_TIMEOUT_S)
+
+
 def register(tab: str, compute: Callable[[], tuple]) -> None:
-    """``compute()`` returns the tab's result components for its default example (its handler's answer)."""
+    """``compute()`` returns the tab's result components for its default example (its handler's answer); where it
+    takes a ``progress`` argument, the background passes one that pauses while a visitor's run is under way."""
     with _LOCK:
         _COMPUTE[tab] = compute
         _READY.setdefault(tab, threading.Event())
 
 
 def _compute(tab: str) -> None:
+    _yield_to_users()
     started = time.perf_counter()
+    token = _IN_BACKGROUND.set(True)
     try:
-        outcome: tuple | BaseException = _COMPUTE[tab]()
+        compute = _COMPUTE[tab]
+        takes_progress = "progress" in inspect.signature(compute).parameters
+        outcome: tuple | BaseException = compute(progress=_yield_to_users) if takes_progress else compute()
         log.info("default result of the %s tab ready in %.1f s", tab, time.perf_counter() - started)
     except Exception as error:  # noqa: BLE001 - a default that cannot run leaves its tab saying "press Run"
         log.exception("the %s tab's default example failed", tab)
         outcome = error
+    finally:
+        _IN_BACKGROUND.reset(token)
     _RESULTS[tab] = outcome
     _READY[tab].set()
 
@@ -52,8 +94,13 @@ def compute_all() -> None:
             return
         _STARTED.set()
         tabs = list(_COMPUTE)
+    started = time.perf_counter()
     for tab in tabs:
         _compute(tab)
+    from .memory import release
+
+    release()
+    log.info("every tab's default result ready in %.1f s", time.perf_counter() - started)
 
 
 def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thread | None:

@@ -51,12 +51,14 @@ def build_demo() -> gr.Blocks:
             results["patch"] = patch.build_patch_tab()
         with gr.Tab("Turntable frames (CLIP)"):
             results["turntable"] = turntable.build_turntable_tab()
+        tabs = [("edit", edit), ("patch", patch), ("turntable", turntable)]
         if variants:
             with gr.Tab("Training dynamics"):
-                dynamics.build_dynamics_tab(variants)
+                results["dynamics"] = dynamics.build_dynamics_tab(variants)
+            tabs.append(("dynamics", dynamics))
         # Each tab opens with its default example's result: computed once per process after start-up
         # (defaults.start, from launch), the same for every visitor.
-        for tab, module in (("edit", edit), ("patch", patch), ("turntable", turntable)):
+        for tab, module in tabs:
             defaults.register(tab, module.default_result)
             outputs = results[tab]
             placeholder = (shared.PRESS_RUN, *[None] * (len(outputs) - 1))

@@ -21,7 +21,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
@@ -41,6 +41,10 @@ _ROOT_LOCK = threading.Lock()
 _ROOT: Path | None = None
 # Figures are independent: two at a time (the development and Space machines have two cores).
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="propgrad-figures")
+# Part 2 of a run the Run button showed starts here as soon as part 1 is drawn, while the answer travels to the
+# page, so that the zip is ready about when the page asks for it (:func:`finish` then only waits). Its own threads:
+# part 2 waits on ``_POOL``, and two runs finishing at once must not hold both of its workers.
+_FINISHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="propgrad-finish")
 # Set by the Run button's wrapper: a list that receives the run instead of finishing it here.
 DEFER: contextvars.ContextVar[list | None] = contextvars.ContextVar("propgrad_defer_finish", default=None)
 
@@ -198,6 +202,8 @@ class AppRun:
     animation: Path | None = None
     null: Path | None = None
     bundle: Path | None = None
+    finishing: Future | None = field(default=None, repr=False, compare=False)  # part 2, started early
+    started: float = float("inf")  # when the Run button's request started (time.monotonic), where it did
 
     @property
     def explanations(self) -> dict[str, Explanation]:
@@ -299,7 +305,27 @@ def _write_reports(run: AppRun) -> dict[str, Path]:
 
 
 def finish(run: AppRun) -> AppRun:
-    """Part 2: the animation, the null distributions and the zip (with every setting of the run), in threads."""
+    """Part 2: the animation, the null distributions and the zip (with every setting of the run), in threads.
+
+    Waits for part 2 where :func:`start_finishing` started it already (the Run button's way), so it is never
+    drawn twice.
+    """
+    if run.finishing is not None:
+        run.finishing.result()
+        return run
+    return _finish(run)
+
+
+def start_finishing(run: AppRun) -> AppRun:
+    """Start part 2 in the background (once); :func:`finish` waits for it."""
+    if run.finishing is None:
+        # The future keeps no reference to the run (its result is None), so the run and its images go as soon as
+        # the session lets it go.
+        run.finishing = _FINISHING.submit(lambda: _finish(run) and None)
+    return run
+
+
+def _finish(run: AppRun) -> AppRun:
     animation, null = _POOL.submit(_draw_animation, run), _POOL.submit(_draw_null, run)
     written = _write_reports(run)
     run.animation, run.null = animation.result(), null.result()
@@ -316,6 +342,9 @@ def finish(run: AppRun) -> AppRun:
                 kind = zipfile.ZIP_STORED if path.suffix in (".png", ".gif") else zipfile.ZIP_DEFLATED
                 archive.write(path, arcname=path.relative_to(root).as_posix(), compress_type=kind)
     run.bundle = bundle
+    from .memory import release
+
+    release()  # what the run's images, activations and figures held goes back to the system
     return run
 
 
@@ -333,7 +362,7 @@ def respond(run: AppRun) -> tuple:
     show(run)
     pending = DEFER.get()
     if pending is not None:
-        pending.append(run)
+        pending.append(start_finishing(run))
     else:
         finish(run)
     return outputs(run)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import gradio as gr
@@ -10,7 +12,7 @@ from PIL import Image
 
 from ..errors import ModelUnavailableError
 from ..models.base import OUTPUTS_ARE
-from . import results
+from . import defaults, results
 from .model_inputs import MODEL_SUFFIXES
 
 log = logging.getLogger("propgrad.app")
@@ -64,7 +66,8 @@ def friendly_errors(handler):
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
         try:
-            return handler(*args, **kwargs)
+            with defaults.user_run():  # the background defaults pause meanwhile
+                return handler(*args, **kwargs)
         except gr.Error:
             raise
         except (ValueError, TypeError, ModelUnavailableError) as error:
@@ -258,22 +261,69 @@ def shown_first(handler):
     @functools.wraps(handler)
     def run(*args, **kwargs):
         pending: list = []
+        started = time.monotonic()
         token = results.DEFER.set(pending)
         try:
             outputs = handler(*args, **kwargs)
         except gr.Error as error:
+            if _superseded(started, _request()):
+                return (gr.skip(),) * 9
             # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
             return (FAILED, *[None] * 6, None, gr.update(value=f"**Cannot run:** {error.message}", visible=True))
         finally:
             results.DEFER.reset(token)
+        if _superseded(started, _request()):  # a preset was loaded meanwhile: it stays on the page
+            return (gr.skip(),) * 9
+        if pending:
+            pending[0].started = started  # a preset loaded after this keeps its late files off the page
         return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False))
 
     return run
 
 
-def finish_run(run):
-    """The animation, the null distributions and the zip of a run that :func:`shown_first` showed."""
+# When each session last loaded a preset (monotonic seconds): a run that started before it is not shown any more.
+_PRESETS: dict[str, float] = {}
+_PRESETS_LOCK = threading.Lock()
+_MAX_SESSIONS = 10_000
+
+
+def _preset_loaded_now(request: gr.Request | None) -> None:
+    session = getattr(request, "session_hash", None)
+    if session is None:
+        return
+    with _PRESETS_LOCK:
+        _PRESETS.pop(session, None)
+        _PRESETS[session] = time.monotonic()
+        while len(_PRESETS) > _MAX_SESSIONS:  # the oldest sessions go first
+            _PRESETS.pop(next(iter(_PRESETS)))
+
+
+def _request() -> gr.Request | None:
+    """The request of the event being handled (gradio's own context variable; None outside an event)."""
+    try:
+        from gradio.context import LocalContext
+
+        return LocalContext.request.get(None)
+    except (ImportError, AttributeError):  # pragma: no cover - another gradio layout
+        return None
+
+
+def _superseded(run, request: gr.Request | None) -> bool:
+    """Whether this session loaded a preset after ``run`` (or a run started at this ``time.monotonic()``) started:
+    its late answer or files must not land on the new preset."""
+    session = getattr(request, "session_hash", None)
+    with _PRESETS_LOCK:
+        loaded = _PRESETS.get(session)
+    started = run if isinstance(run, float) else getattr(run, "started", float("inf"))
+    return loaded is not None and loaded >= started
+
+
+def finish_run(run, request: gr.Request = None):
+    """The animation, the null distributions and the zip of a run that :func:`shown_first` showed (nothing when the
+    session loaded a preset since the run started: the preset's page says "press Run", and stays so)."""
     if run is None:  # a study: everything came with the answer
+        return gr.skip(), gr.skip(), gr.skip(), None
+    if _superseded(run, request):
         return gr.skip(), gr.skip(), gr.skip(), None
     try:
         results.finish(run)
@@ -281,6 +331,8 @@ def finish_run(run):
         log.exception("finishing a run failed")
         raise gr.Error("The result is shown, but its animation, null plot or zip could not be written (the details "
                        "are in the server log).", print_exception=False) from None
+    if _superseded(run, request):
+        return gr.skip(), gr.skip(), gr.skip(), None
     # The session's state lets the run (its images) go: only the files are needed from here on.
     return str(run.animation), str(run.null), str(run.bundle), None
 
@@ -288,14 +340,33 @@ def finish_run(run):
 EXAMPLE_LOADED = "**Example loaded**: press **Run** to explain it."
 
 
-def preset_loaded(examples: gr.Examples, outputs: list) -> None:
-    """After an example fills the controls, the old result goes and the page says to press Run."""
-    examples.load_input_event.then(lambda: (EXAMPLE_LOADED, *[None] * (len(outputs) - 1)), None, outputs,
-                                   queue=False, api_visibility="private")
+def preset_loaded(examples: gr.Examples, outputs: list, running: "RunEvents | None" = None) -> None:
+    """After an example fills the controls, the old result goes and the page says to press Run.
+
+    With ``running`` (what :func:`wire_run` returned), a run still under way is cancelled and its Run button is
+    enabled again, and the animation, null plot and zip of an earlier run never land after the preset (the zip
+    used to arrive seconds after "Example loaded").
+    """
+    def loaded(request: gr.Request):
+        _preset_loaded_now(request)
+        cleared = (EXAMPLE_LOADED, *[None] * (len(outputs) - 1))
+        return (*cleared, gr.update(interactive=True, value="Run")) if running else cleared
+
+    targets = [*outputs, running.button] if running else outputs
+    examples.load_input_event.then(loaded, None, targets, queue=False, api_visibility="private",
+                                   cancels=list(running.events) if running else None)
+
+
+@dataclass
+class RunEvents:
+    """The Run button and its queued events, for :func:`preset_loaded` to cancel."""
+
+    button: gr.Button
+    events: tuple
 
 
 def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outputs: list, api_name: str,
-             concurrency: int) -> None:
+             concurrency: int) -> RunEvents:
     """Run: the button is disabled and the old result marked while it runs; the answer is shown as soon as it is
     computed, the animation, null plot and zip follow; a failed run clears the old result.
 
@@ -308,11 +379,13 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
                            [button, outputs[0]], queue=False, api_visibility="private")
     shown = started.then(shown_first(handler), inputs, [*outputs, state, error], concurrency_limit=concurrency,
                          concurrency_id=api_name, api_visibility="private")
-    shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state], concurrency_limit=concurrency,
-                  concurrency_id=f"{api_name}-finish", api_visibility="private")
+    finished = shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state],
+                             concurrency_limit=concurrency, concurrency_id=f"{api_name}-finish",
+                             api_visibility="private")
     shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1)), None, outputs, queue=False,
                   api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
+    return RunEvents(button, (shown, finished))
 
 
 def study_input(prefix: str) -> gr.File:

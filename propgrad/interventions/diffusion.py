@@ -314,35 +314,20 @@ class InstructPix2PixSweep:
         """
         if not isinstance(image, Image.Image):
             raise ValueError("InstructPix2Pix needs an input image (a PIL image)")
-        from ..cache import cache_key
+        from ..cache import cached_series
 
         start = fit_side(image, self.max_side)
         values = self.values()
         progress(0.0, "loading InstructPix2Pix")
         pipe = self._pipe()
         device, dtype = pipe._execution_device, pipe.unet.dtype
-        keys = {seed: cache_key(image, self._params(seed, device, dtype)) for seed in self.seeds}
 
-        found: dict[int, InterventionSeries] = {}
-        with contextlib.ExitStack() as stack:
-            if self.cache is not None:
-                # Lock in a fixed order so two processes never wait on each other's keys.
-                for seed in sorted(self.seeds, key=keys.get):
-                    stack.enter_context(self.cache.lock(keys[seed]))
-                for seed in self.seeds:
-                    hit = self.cache.get(keys[seed])
-                    if hit:
-                        found[seed] = hit[0]
-            missing = [s for s in self.seeds if s not in found]
-            if missing:
-                handle = pipe if self.pipeline is not None else (self.model, self.device)
-                edits = _sweep_on_gpu(handle, start, values[1:], self.instruction, float(self.image_guidance),
-                                      int(self.denoising_steps), missing, progress)
-                for seed, images in zip(missing, edits):
-                    found[seed] = InterventionSeries([start.copy(), *images], values.copy(), PROPERTY,
-                                                     label=f"seed {seed}")
-                    if self.cache is not None:
-                        self.cache.put(keys[seed], [found[seed]], self._params(seed, device, dtype))
-            else:
-                progress(1.0, "loaded from cache")
-        return [found[seed] for seed in self.seeds]
+        def make(missing: list[int]) -> list[InterventionSeries]:
+            handle = pipe if self.pipeline is not None else (self.model, self.device)
+            edits = _sweep_on_gpu(handle, start, values[1:], self.instruction, float(self.image_guidance),
+                                  int(self.denoising_steps), missing, progress)
+            return [InterventionSeries([start.copy(), *images], values.copy(), PROPERTY, label=f"seed {seed}")
+                    for seed, images in zip(missing, edits)]
+
+        return cached_series(self.cache, image, self.seeds, lambda seed: self._params(seed, device, dtype), make,
+                             progress)

@@ -483,7 +483,7 @@ class GuidedEditorSweep:
             raise ValueError(f"{self.spec.title} needs an input image (a PIL image)")
         if self.spec.runner == "cfg":
             return self._pix2pix(image, progress)
-        from ..cache import cache_key
+        from ..cache import cached_series
 
         start = editor_input(image, self._max_side(), self.spec.multiple_of)
         values = self.values()
@@ -492,30 +492,16 @@ class GuidedEditorSweep:
         self._check_tokens(pipe)
         device = pipe._execution_device
         dtype = next(c.dtype for c in (getattr(pipe, n, None) for n in ("transformer", "unet")) if c is not None)
-        keys = {seed: cache_key(image, self._params(seed, device, dtype)) for seed in self.seeds}
-        found: dict[int, InterventionSeries] = {}
-        with contextlib.ExitStack() as stack:
-            if self.cache is not None:
-                # Lock in a fixed order so two processes never wait on each other's keys.
-                for seed in sorted(self.seeds, key=keys.get):
-                    stack.enter_context(self.cache.lock(keys[seed]))
-                for seed in self.seeds:
-                    hit = self.cache.get(keys[seed])
-                    if hit:
-                        found[seed] = hit[0]
-            missing = [s for s in self.seeds if s not in found]
-            if missing:
-                handle = pipe if self.pipeline is not None else (self.editor, self.model, self.device)
-                edits = _sweep_on_gpu(handle, self.editor, start, values[1:], self.instruction, dict(self.spec.fixed),
-                                      int(self.denoising_steps), missing, self._negative(), progress)
-                for seed, images in zip(missing, edits):
-                    found[seed] = InterventionSeries([start.copy(), *images], values.copy(), self.property_name,
-                                                     label=f"seed {seed}")
-                    if self.cache is not None:
-                        self.cache.put(keys[seed], [found[seed]], self._params(seed, device, dtype))
-            else:
-                progress(1.0, "loaded from cache")
-        return [found[seed] for seed in self.seeds]
+
+        def make(missing: list[int]) -> list[InterventionSeries]:
+            handle = pipe if self.pipeline is not None else (self.editor, self.model, self.device)
+            edits = _sweep_on_gpu(handle, self.editor, start, values[1:], self.instruction, dict(self.spec.fixed),
+                                  int(self.denoising_steps), missing, self._negative(), progress)
+            return [InterventionSeries([start.copy(), *images], values.copy(), self.property_name,
+                                       label=f"seed {seed}") for seed, images in zip(missing, edits)]
+
+        return cached_series(self.cache, image, self.seeds, lambda seed: self._params(seed, device, dtype), make,
+                             progress)
 
     def _pix2pix(self, image, progress):
         from .diffusion import InstructPix2PixSweep

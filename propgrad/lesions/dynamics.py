@@ -136,6 +136,61 @@ def training_dynamics(
     )
 
 
+def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
+    """Each checkpoint's reading class (:mod:`propgrad.reading`'s keys), from its score and its shuffle test alone.
+
+    ``strong`` / ``systematic`` / ``negligible`` when p <= alpha (by the score against the thresholds),
+    ``erratic`` when the output moves without a systematic trend, ``none`` when it does not move. (``abrupt``
+    needs the curve itself, which a dynamics result does not keep.)
+    """
+    from .. import reading
+
+    t = thresholds or reading.default_thresholds()
+    classes = []
+    for score, significant in zip(result.scores, result.significant):
+        if score < t.negligible:
+            classes.append(reading.NEGLIGIBLE if significant else reading.NONE)
+        elif significant:
+            classes.append(reading.STRONG if score >= t.strong else reading.SYSTEMATIC)
+        else:
+            classes.append(reading.ERRATIC)
+    return classes
+
+
+def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
+    """One line of words for one variant's run through training: how its last checkpoint reads, since when, and
+    how it started; where the prediction flips.
+
+    Examples
+    --------
+    >>> read_dynamics("biased", result)  # doctest: +SKIP
+    'biased: strong and systematic from epoch 1 on (E[|grad_X F|] 0.036 at epoch 1, 0.12 at epoch 20); ...'
+    """
+    from ..reading import LABELS, format_number
+
+    classes = checkpoint_classes(result, thresholds)
+    epochs = [int(e) for e in result.epochs]
+    last = classes[-1]
+    since = len(classes) - 1
+    while since > 0 and classes[since - 1] == last:
+        since -= 1
+    score = f"E[|grad_X F|] {format_number(result.scores[0])} at epoch {epochs[0]}"
+    if len(epochs) > 1:
+        score += f", {format_number(result.scores[-1])} at epoch {epochs[-1]}"
+    words = (f"{LABELS[last]} from epoch {epochs[since]} on" if since < len(classes) - 1 or len(classes) == 1
+             else f"{LABELS[last]} at the last epoch ({epochs[-1]})")
+    if since > 0:
+        words += f", {LABELS[classes[0]]} at epoch {epochs[0]}"
+    flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
+    if not flipped:
+        flips = "the prediction never flips"
+    elif len(flipped) == len(epochs):
+        flips = f"the prediction flips at every epoch (in {100 * result.flip_fraction[-1]:.0f} % of the series at the last)"
+    else:
+        flips = f"the prediction flips at {len(flipped)} of {len(epochs)} epochs (last at epoch {flipped[-1]})"
+    return f"{label}: {words} ({score}); {flips}."
+
+
 def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: str | None = None):
     """Score per epoch (filled markers where significant) and flip share per epoch; a matplotlib Figure.
 

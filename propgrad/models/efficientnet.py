@@ -4,13 +4,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 import torch
-from torchvision.models._meta import _IMAGENET_CATEGORIES
 
+from .imagenet_classes import IMAGENET_CATEGORIES
 from .preprocess import ResizeCropNormalize
 from .torch_model import TorchClassifier
 
 NAME = "EfficientNet-Lite0 (ImageNet)"
-IMAGENET_CLASSES: list[str] = list(_IMAGENET_CATEGORIES)
+IMAGENET_CLASSES: list[str] = list(IMAGENET_CATEGORIES)
 
 
 @lru_cache(maxsize=4)

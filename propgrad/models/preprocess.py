@@ -3,16 +3,20 @@
 Every image is resized on its own (PIL resampling, which antialiases like torchvision's ``Resize`` on
 PIL input), so a batch is exactly the stack of its one-image batches: predictions never depend on
 how images were grouped.
+
+The steps are torchvision's own for PIL input (``transforms.v2.functional``: ``resize``, ``center_crop``,
+``pil_to_tensor``, ``to_dtype(scale=True)``, ``normalize``), written out here so that the app does not import
+torchvision, which brings sympy and triton and held about 170 MB of the server's memory (issue 23); a test checks
+that the tensors are bit for bit torchvision's.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
 from PIL import Image
-from torchvision.transforms import InterpolationMode
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -73,11 +77,38 @@ def _check_images(images) -> list[Image.Image]:
     return images
 
 
+def _resize(image: Image.Image, size: int | tuple[int, int]) -> Image.Image:
+    """torchvision's ``resize(image, size, BILINEAR)`` of a PIL image: an int is the short side (the long side
+    scaled and truncated), a pair is (height, width); an image of that size already is returned as it is."""
+    height, width = image.height, image.width
+    if isinstance(size, int):
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = size, int(size * long / short)
+        new_width, new_height = (new_short, new_long) if width <= height else (new_long, new_short)
+    else:
+        new_height, new_width = size
+    if (new_height, new_width) == (height, width):
+        return image
+    return image.resize((new_width, new_height), resample=Image.BILINEAR)
+
+
+def _center_crop(image: Image.Image, crop: int) -> Image.Image:
+    """torchvision's ``center_crop`` of a PIL image at least ``crop`` pixels on each side."""
+    top = int(round((image.height - crop) / 2.0))
+    left = int(round((image.width - crop) / 2.0))
+    return image.crop((left, top, left + crop, top + crop))
+
+
 def _normalised(pils: list[Image.Image], mean, std) -> torch.Tensor:
     if not pils:
         return torch.empty(0, 3, 0, 0)
-    tensors = [TF.to_dtype(TF.pil_to_tensor(pil), torch.float32, scale=True) for pil in pils]
-    return TF.normalize(torch.stack(tensors), list(mean), list(std))
+    # pil_to_tensor, then to_dtype(float32, scale=True): the same operations, in the same order, as torchvision.
+    tensors = [torch.as_tensor(np.array(pil, copy=True)).view(pil.size[1], pil.size[0], 3).permute((2, 0, 1))
+               .to(torch.float32).mul_(1.0 / 255) for pil in pils]
+    batch = torch.stack(tensors)
+    mean = torch.as_tensor(list(mean), dtype=batch.dtype).view(-1, 1, 1)
+    std = torch.as_tensor(list(std), dtype=batch.dtype).view(-1, 1, 1)
+    return batch.sub(mean).div_(std)
 
 
 @dataclass(frozen=True)
@@ -104,10 +135,7 @@ class ResizeNormalize:
 
     def __call__(self, images: list[Image.Image]) -> torch.Tensor:
         """A float32 tensor of shape (len(images), 3, h, w)."""
-        pils = [
-            TF.resize(image.convert("RGB"), list(self.size), InterpolationMode.BILINEAR, antialias=True)
-            for image in _check_images(images)
-        ]
+        pils = [_resize(image.convert("RGB"), self.size) for image in _check_images(images)]
         return _normalised(pils, self.mean, self.std)
 
 
@@ -149,6 +177,5 @@ class ResizeCropNormalize:
         """A float32 tensor of shape (len(images), 3, crop, crop)."""
         pils = []
         for image in _check_images(images):
-            resized = TF.resize(image.convert("RGB"), self.resize, InterpolationMode.BILINEAR, antialias=True)
-            pils.append(TF.center_crop(resized, [self.crop, self.crop]))
+            pils.append(_center_crop(_resize(image.convert("RGB"), self.resize), self.crop))
         return _normalised(pils, self.mean, self.std)

@@ -15,7 +15,10 @@ from ..settings import CONCURRENCY
 from ..shared import friendly_errors, safe_image_input
 
 
-DYNAMICS_HEADERS = ["model variant", "epoch", "E[|grad_X F|]", "p-value", "significant", "share of series flipped"]
+DYNAMICS_HEADERS = ["model variant", "epoch", "E[|grad_X F|]", "p-value", "significant", "share of series flipped",
+                    "reading"]
+DEFAULT_STEPS = 8
+DEFAULT_PERMUTATIONS = 2000
 
 
 def dynamics_variants() -> list[str]:
@@ -26,9 +29,11 @@ def dynamics_variants() -> list[str]:
 
 
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
-                     progress=None) -> tuple[Path, Path, list[list]]:
-    """Follow one image's patch score through training for each variant; plot, CSV and table rows."""
-    from ...lesions.dynamics import default_intervention, plot_dynamics, training_dynamics
+                     progress=None) -> tuple[str, Path, Path, list[list]]:
+    """Follow one image's patch score through training for each variant; the reading, plot, CSV and table rows."""
+    from ...lesions.dynamics import (checkpoint_classes, default_intervention, plot_dynamics, read_dynamics,
+                                     training_dynamics)
+    from ...reading import LABELS
     from ...lesions.models import checkpoint_paths
     from ...plots import save_figure
 
@@ -52,15 +57,23 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     save_figure(plot_dynamics(results), plot)
     table = []
     for variant, result in results.items():
-        for row in result.rows():
+        for row, kind in zip(result.rows(), checkpoint_classes(result)):
             table.append([variant, row["epoch"], round(row["score"], 5), float(f"{row['pvalue']:.3g}"),
-                          "yes" if row["pvalue"] <= alpha else "no", round(row["flip_fraction"], 3)])
+                          "yes" if row["pvalue"] <= alpha else "no", round(row["flip_fraction"], 3), LABELS[kind]])
     csv_path = folder / "dynamics.csv"
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(DYNAMICS_HEADERS)
         writer.writerows(table)
-    return plot, csv_path, table
+    first = next(iter(results.values()))
+    lines = [f"**Sticker blended in, {steps} steps, followed through {len(first.epochs)} checkpoints** of "
+             f"{' and '.join(results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
+             f"{n_permutations:,} permutations, alpha = {alpha:g}.", "",
+             "**Reading:** " + " ".join(read_dynamics(variant, result) for variant, result in results.items()), "",
+             "A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
+             "prediction flipping when the sticker appears; a model that ignores the sticker stays small or "
+             "negligible. Each checkpoint's reading is in the table (from its score and shuffle test)."]
+    return "\n".join(lines), plot, csv_path, table
 
 
 @friendly_errors
@@ -80,11 +93,12 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         alpha: significance level for the shuffle test, 0.0001 to 0.2
 
     Returns:
+        summary: Markdown: what ran and the reading of each variant in plain words
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
-        table: rows of model variant, epoch, E[|grad_X F|], p-value, significant, share of series flipped
+        table: rows of model variant, epoch, E[|grad_X F|], p-value, significant, share of series flipped, reading
         download: URL of a CSV of the table
     """
-    plot, csv_path, table = dynamics_results(
+    summary, plot, csv_path, table = dynamics_results(
         load_input(image), variants,
         steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
         n_permutations=check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
@@ -92,32 +106,75 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
         progress=package_progress(progress),
     )
-    return str(plot), table, str(csv_path)
+    return summary, str(plot), table, str(csv_path)
 
 
-def build_dynamics_tab(variants: list[str]) -> None:
+def dynamics_defaults() -> dict:
+    """The tab's default example: the first shipped lesion image, every variant, 8 steps, 2,000 permutations."""
     lesions = example_paths()
+    return dict(image=str(lesions[0]) if lesions else None, variants=dynamics_variants(), steps=DEFAULT_STEPS,
+                seed=0, permutations=DEFAULT_PERMUTATIONS, alpha=0.01)
+
+
+def _quiet(*args, **kwargs) -> None:
+    """Progress of a run nobody watches."""
+
+
+def default_result(progress=_quiet) -> tuple:
+    """The tab's default example through its own handler: what the page shows on load."""
+    d = dynamics_defaults()
+    return run_dynamics(d["image"], d["variants"], d["steps"], d["seed"], d["permutations"], d["alpha"],
+                        progress=progress)
+
+
+def dynamics_examples(variants: list[str]) -> tuple[list[list], list[str]]:
+    """Whole presets (image, variants, steps) and their labels: a melanoma and a nevus with every variant, and
+    the biased model alone on another melanoma with finer steps."""
+    lesions = {path.stem: str(path) for path in example_paths()}
+    rows, labels = [], []
+    for stem, steps, chosen, label in (
+            ("melanoma_1", DEFAULT_STEPS, variants, "Melanoma, every variant"),
+            ("nevus_1", DEFAULT_STEPS, variants, "Nevus, every variant"),
+            ("melanoma_2", 12, [v for v in variants if v == "biased"] or variants, "Melanoma, biased model, 12 steps")):
+        if stem in lesions:
+            rows.append([lesions[stem], chosen, steps])
+            labels.append(label)
+    return rows, labels
+
+
+def build_dynamics_tab(variants: list[str]) -> list:
+    """The tab's controls, wired to :func:`run_dynamics`; returns the result components (filled on page load)."""
+    from ..shared import PRESS_RUN, RunEvents, preset_loaded
+
+    d = dynamics_defaults()
     gr.Markdown("How one image's sticker score and prediction flips evolve over training: every per-epoch "
                 "checkpoint of the lesion classifiers explains the same patch-blending series.")
     with gr.Row():
-        image = safe_image_input(gr.Image(str(lesions[0]) if lesions else None, type="filepath", image_mode=None,
+        image = safe_image_input(gr.Image(d["image"], type="filepath", image_mode=None,
                                            label="Lesion image", sources=["upload", "clipboard"], scale=1))
         with gr.Column(scale=1):
-            chosen = gr.CheckboxGroup(variants, value=variants, label="Model variants")
-            steps = gr.Slider(3, MAX_STEPS, value=8, step=1, label="Number of steps")
-            seed = gr.Number(0, label="Seed (shuffle test)", precision=0)
-            permutations = gr.Slider(500, 10000, value=2000, step=500, label="Shuffle-test permutations")
-            alpha = gr.Number(0.01, label="Significance level alpha")
-            button = gr.Button("Run", variant="primary", elem_id="dynamics-run")
-    plot = gr.Image(label="Score and flips per epoch", type="filepath", interactive=False)
-    table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False,
+            chosen = gr.CheckboxGroup(variants, value=variants, label="Model variants", elem_id="dynamics-variants")
+            steps = gr.Slider(3, MAX_STEPS, value=d["steps"], step=1, label="Number of steps",
+                              elem_id="dynamics-steps")
+            seed = gr.Number(d["seed"], label="Seed (shuffle test)", precision=0)
+            permutations = gr.Slider(500, 10000, value=d["permutations"], step=500, label="Shuffle-test permutations")
+            alpha = gr.Number(d["alpha"], label="Significance level alpha")
+            button = gr.Button("Run", variant="primary", elem_id="dynamics-run", elem_classes=["run-button"])
+    rows, labels = dynamics_examples(variants)
+    examples = gr.Examples(rows, [image, chosen, steps], example_labels=labels, label="Examples (synthetic lesions): "
+                           "each sets the image, the variants and the steps together") if rows else None
+    summary = gr.Markdown(PRESS_RUN, elem_id="dynamics-summary", elem_classes=["result-summary"])
+    plot = gr.Image(label="Score and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-plot")
+    table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
                          elem_id="dynamics-table")
-    download = gr.File(label="Download (CSV)", interactive=False)
+    download = gr.File(label="Download (CSV)", interactive=False, elem_id="dynamics-bundle")
+    outputs = [summary, plot, table, download]
     # Run is disabled while it runs (the API's /dynamics is the middle step).
     started = button.click(lambda: gr.update(interactive=False, value="Running..."), None, button, queue=False,
                            api_visibility="private")
-    ran = started.then(run_dynamics, [image, chosen, steps, seed, permutations, alpha], [plot, table, download],
+    ran = started.then(run_dynamics, [image, chosen, steps, seed, permutations, alpha], outputs,
                        api_name="dynamics", concurrency_limit=CONCURRENCY)
     ran.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
-    if lesions:
-        gr.Examples([[str(p)] for p in lesions[:4]], [image], label="Examples (synthetic lesions)")
+    if examples is not None:
+        preset_loaded(examples, outputs, RunEvents(button, (ran,)))
+    return outputs

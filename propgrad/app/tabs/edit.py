@@ -270,6 +270,6 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
               *controls.inputs(), regions, painted, mask_file, study_files, statistic]
-    wire_run(button, error, run_edit, inputs, outputs, "edit", CONCURRENCY)
-    preset_loaded(examples, outputs)
+    running = wire_run(button, error, run_edit, inputs, outputs, "edit", CONCURRENCY)
+    preset_loaded(examples, outputs, running)
     return outputs

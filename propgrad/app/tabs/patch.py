@@ -159,6 +159,6 @@ def build_patch_tab() -> list:
                            label="Examples: each sets the image, patches, position, size and models together")
     outputs = result_outputs("patch")
     inputs = [image, patch_names, patch_files, x, y, scale, steps, seed, *controls.inputs(), study_files]
-    wire_run(button, error, run_patch, inputs, outputs, "patch", CONCURRENCY)
-    preset_loaded(examples, outputs)
+    running = wire_run(button, error, run_patch, inputs, outputs, "patch", CONCURRENCY)
+    preset_loaded(examples, outputs, running)
     return outputs

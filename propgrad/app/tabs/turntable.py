@@ -125,6 +125,6 @@ def build_turntable_tab() -> list:
                            label="Examples (rendered by propgrad.turntable)")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
-    wire_run(button, error, run_turntable, inputs, outputs, "turntable", CONCURRENCY)
-    preset_loaded(examples, outputs)
+    running = wire_run(button, error, run_turntable, inputs, outputs, "turntable", CONCURRENCY)
+    preset_loaded(examples, outputs, running)
     return outputs
