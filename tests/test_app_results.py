@@ -109,6 +109,9 @@ def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript
     assert Path(outputs[6]).name == "propgrad-chelsea-darken-edit-in-the-painted-region.zip"
     with zipfile.ZipFile(outputs[6]) as archive:
         report = json.loads(archive.read("report.json"))
+        page = archive.read("report.html").decode()
+    # One run's report.html shows the strip and the curves the app drew, not only step 0 and the table.
+    assert ">Steps of the intervention</h2>" in page and ">Model outputs along the property</h2>" in page
     recorded = report["settings"]
     assert recorded["input"]["file"] == "chelsea.jpg" and len(recorded["input"]["sha256"]) == 64
     (name, intervention), = recorded["interventions"].items()

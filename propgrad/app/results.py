@@ -301,7 +301,9 @@ def _write_reports(run: AppRun) -> dict[str, Path]:
     if run.comparison is not None:
         # Each property's own report with its curves, GIF and region; the null plots are in null.png.
         return export.write(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
-    return export.write(run.explanation, out, figures=("region",), settings=run.settings)
+    # The app's own strip and curves go into report.html too (drawn once, for the page).
+    return export.write(run.explanation, out, figures=("region",), settings=run.settings,
+                        drawn={"strip": run.strip, "curves": run.curves})
 
 
 def finish(run: AppRun) -> AppRun:

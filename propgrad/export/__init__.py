@@ -87,20 +87,22 @@ def to_dict(result, settings: Mapping | None = None) -> dict:
     raise TypeError("a study's report is its folder: use write(folder) and read summary.csv")
 
 
-def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None = None, figures=None
-          ) -> dict[str, Path]:
+def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None = None, figures=None,
+          drawn: Mapping[str, Path] | None = None) -> dict[str, Path]:
     """Write every file of ``result`` into ``out_dir`` (created if missing) and return them by name.
 
     ``figures`` names what to draw for an explanation or a comparison's properties (default: all, see
     :data:`propgrad.export.explanation.FIGURES`); ``settings`` (every setting of the run, as the app records them) go
-    into the JSON. A study is written into its own folder (``result`` is the folder; ``out_dir`` is unused).
+    into the JSON; ``drawn`` names figures of an explanation already drawn elsewhere ({"strip": path}), which
+    its report.html shows instead of drawing them again. A study is written into its own folder (``result`` is
+    the folder; ``out_dir`` is unused).
     """
     kind = _kind(result)
     extra = {} if settings is None else {"settings": dict(settings)}
     if kind == "explanation":
         from .explanation import FIGURES, write_report
 
-        return write_report(result, out_dir, figures=figures or FIGURES, **extra)
+        return write_report(result, out_dir, figures=figures or FIGURES, drawn=dict(drawn or {}), **extra)
     if kind == "comparison":
         from .comparison import write_comparison
         from .explanation import FIGURES

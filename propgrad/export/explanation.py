@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -191,6 +192,8 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
 
 
 FIGURES = ("strip", "curves", "null", "animation", "region", "gradualness")
+_FILES = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
+          "region": "region.png", "gradualness": "gradualness.png"}
 # Each figure's file (``explain --help`` lists them from here).
 FIGURE_FILES = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
                 "region": "region.png", "gradualness": "gradualness.png"}
@@ -230,8 +233,8 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
     return drawn, failed
 
 
-def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None
-                 ) -> dict[str, Path]:
+def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None,
+                 drawn: dict[str, Path] | None = None) -> dict[str, Path]:
     """Write report.json, curves.csv, strip.png, curves.png, null.png, gradualness.png, animation.gif and
     report.html into ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a
     region).
@@ -257,7 +260,15 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     paths = {"json": out / "report.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
-    drawn, failed = _draw_figures(explanation, out, figures)
+    made, failed = _draw_figures(explanation, out, figures)
+    # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
+    for name, source in (drawn or {}).items():
+        if name not in made and source is not None and Path(source).is_file():
+            target = out / Path(source).name if name not in _FILES else out / _FILES[name]
+            if Path(source).resolve() != target.resolve():
+                shutil.copyfile(source, target)
+            made[name] = target
+    drawn = made
     paths.update(drawn)
     # The table with each row's reading in plain words, as the app and explain's printout show it.
     page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
