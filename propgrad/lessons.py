@@ -40,11 +40,9 @@ def lessons_dir() -> Path:
     >>> sorted(p.name for p in lesson_paths())[0]
     '01_property_gradient_by_hand.py'
     """
-    override = os.environ.get(LESSONS_ENV, "").strip()
-    if override:
-        return Path(override).expanduser()
-    installed = _PACKAGE / "_lessons"
-    return installed if installed.is_dir() else _PACKAGE.parent / "lessons"
+    from .paths import shipped_folder
+
+    return shipped_folder("lessons", LESSONS_ENV)
 
 
 def lesson_paths(folder: str | Path | None = None) -> list[Path]:

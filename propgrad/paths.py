@@ -24,11 +24,17 @@ def assets_dir() -> Path:
     >>> (assets_dir() / "examples" / "chelsea.jpg").name
     'chelsea.jpg'
     """
-    override = os.environ.get(ASSETS_ENV, "").strip()
+    return shipped_folder("assets", ASSETS_ENV)
+
+
+def shipped_folder(name: str, variable: str) -> Path:
+    """A folder the wheel ships as ``propgrad/_<name>`` and a checkout keeps as ``<name>/`` beside the package:
+    ``$<variable>`` when set, else the installed copy, else the checkout's (the assets, the lessons)."""
+    override = os.environ.get(variable, "").strip()
     if override:
         return Path(override).expanduser()
-    installed = _PACKAGE / "_assets"
-    return installed if installed.is_dir() else _PACKAGE.parent / "assets"
+    installed = _PACKAGE / f"_{name}"
+    return installed if installed.is_dir() else _PACKAGE.parent / name
 
 
 ASSETS = assets_dir()

@@ -64,6 +64,16 @@ THRESHOLDS_ENV = "PROPGRAD_READING_THRESHOLDS"
 
 STRONG, ABRUPT, FLIPS = "strong", "abrupt", "flips"
 SYSTEMATIC, ERRATIC, NEGLIGIBLE, NONE = "systematic", "erratic", "negligible", "none"
+# Each class in words, where a label cannot be read off a curve (a checkpoint's score alone; a legend).
+LABELS = {
+    ABRUPT: "abrupt",
+    STRONG: "strong and systematic",
+    FLIPS: "the prediction flips",
+    SYSTEMATIC: "small but systematic",
+    ERRATIC: "moved, not significant",
+    NEGLIGIBLE: "systematic but negligible",
+    NONE: "no measurable effect",
+}
 # The ranking tier of each class (a first): see :mod:`propgrad.ranking`.
 TIER_OF = {ABRUPT: "a", STRONG: "a", FLIPS: "a", SYSTEMATIC: "b", ERRATIC: "c", NEGLIGIBLE: "d", NONE: "e"}
 TIERS = {

@@ -99,3 +99,17 @@ def server():
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module (the browser tests skip without them)."""
+    from propgrad.testing.browser import MISSING, MISSING_REASON, launch
+
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if MISSING:
+        pytest.skip(MISSING_REASON)
+    with playwright_sync.sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()

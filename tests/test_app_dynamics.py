@@ -44,15 +44,16 @@ def test_dynamics_reading_names_when_the_class_settles():
 
     from propgrad.lesions.dynamics import DynamicsResult, read_dynamics
 
-    def result(scores, pvalues, flips):
-        n = len(scores)
+    def result(changes, pvalues, flips):
+        # p(melanoma) starts at 0.1 and ends `change` higher: the reading's size comes from that change.
+        n = len(changes)
         return DynamicsResult(epochs=np.arange(1, n + 1), labels=[str(i) for i in range(n)], output="melanoma",
-                              scores=np.array(scores), pvalues=np.array(pvalues), flip_fraction=np.array(flips),
-                              n_flips=np.array(flips), start_probability=np.zeros(n), end_probability=np.ones(n),
-                              alpha=0.01)
+                              scores=np.array(changes) / 10, pvalues=np.array(pvalues), flip_fraction=np.array(flips),
+                              n_flips=np.array(flips), start_probability=np.full(n, 0.1),
+                              end_probability=0.1 + np.array(changes), alpha=0.01)
 
-    line = read_dynamics("biased", result([0.005, 0.05, 0.1], [0.001, 0.001, 0.001], [0, 1, 1]))
+    line = read_dynamics("biased", result([0.05, 0.5, 0.8], [0.001, 0.001, 0.001], [0, 1, 1]))
     assert line.startswith("biased: strong and systematic from epoch 2 on") and "small but systematic at epoch 1" in line
     assert "flips at 2 of 3 epochs (last at epoch 3)" in line
-    line = read_dynamics("unbiased", result([0.0002, 0.0001], [0.5, 0.4], [0, 0]))
+    line = read_dynamics("unbiased", result([0.002, 0.001], [0.5, 0.4], [0, 0]))
     assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line

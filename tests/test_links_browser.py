@@ -7,9 +7,7 @@ set, else pytest's tmp (``docs/images/talk-*.png`` are these, taken by hand with
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,11 @@ import pytest
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+from propgrad.testing.browser import MISSING, MISSING_REASON, screenshot_folder  # noqa: E402
 WAIT_MS = 240_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
+              pytest.mark.skipif(MISSING, reason=MISSING_REASON)]
 
 # The run is over: Run is enabled again (it is disabled while it runs) and the reading is on the page.
 DONE = """([prefix, slug]) => {
@@ -35,17 +31,7 @@ DONE = """([prefix, slug]) => {
 
 
 def folder(tmp_path) -> Path:
-    out = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+    return screenshot_folder(tmp_path)
 
 
 def wait_done(page, prefix, slug, shots, name):

@@ -6,7 +6,6 @@ pytest's tmp). Skips when Chromium or Playwright is missing; never downloads a b
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -22,12 +21,10 @@ from propgrad.study import run_images
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+from propgrad.testing.browser import MISSING, MISSING_REASON, screenshot_folder  # noqa: E402
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
+              pytest.mark.skipif(MISSING, reason=MISSING_REASON)]
 
 
 class Redness:
@@ -75,14 +72,6 @@ PAGES = {"explain": (explain_page, "Scores"), "comparison": (comparison_page, "R
          "study": (study_page, "Summary"), "screen": (screen_page, "Ranked table")}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
 @pytest.mark.parametrize("kind", list(PAGES))
 def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
     make, heading = PAGES[kind]
@@ -108,8 +97,7 @@ def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
         too_wide = page.evaluate("() => Array.from(document.querySelectorAll('table')).filter("
                                  "t => t.scrollWidth > document.body.clientWidth + 1).map(t => t.scrollWidth)")
         assert too_wide == [], too_wide
-        folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = screenshot_folder(tmp_path)
         shot = folder / f"report-{kind}.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000

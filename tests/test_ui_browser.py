@@ -7,9 +7,7 @@ them). Timings are printed by ``bench/startup.py``, not asserted here.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,7 @@ import pytest
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
-CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+from propgrad.testing.browser import MISSING, MISSING_REASON, screenshot_folder  # noqa: E402
 TABS = [("Diffusion & region edits", "edit"), ("Patch blending", "patch"), ("Turntable frames (CLIP)", "turntable")]
 # The first tab's default compares two regions (a ranked table); the others explain one series.
 DONE = {"edit": re.compile(r"2 properties compared"), "patch": re.compile(r"patch opacity"),
@@ -27,21 +23,11 @@ DONE = {"edit": re.compile(r"2 properties compared"), "patch": re.compile(r"patc
 WAIT_MS = 240_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
+              pytest.mark.skipif(MISSING, reason=MISSING_REASON)]
 
 
 def screenshots(tmp_path) -> Path:
-    folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+    return screenshot_folder(tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,22 @@ tab's default models, and checks that the ranked table and the figure appear; sa
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+from propgrad.testing.browser import MISSING, MISSING_REASON, launch, screenshot_folder  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
+              pytest.mark.skipif(MISSING, reason=MISSING_REASON)]
 
 
 def test_screen_action_in_the_browser(server, tmp_path):
-    folder = Path(os.environ.get("PROPGRAD_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = screenshot_folder(tmp_path)
     with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch(playwright)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("Screen: which property does the model use?").click()

@@ -137,23 +137,28 @@ def training_dynamics(
 
 
 def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
-    """Each checkpoint's reading class (:mod:`propgrad.reading`'s keys), from its score and its shuffle test alone.
+    """Each checkpoint's reading class (:mod:`propgrad.reading`'s keys), from what a dynamics result keeps.
 
-    ``strong`` / ``systematic`` / ``negligible`` when p <= alpha (by the score against the thresholds),
-    ``erratic`` when the output moves without a systematic trend, ``none`` when it does not move. (``abrupt``
-    needs the curve itself, which a dynamics result does not keep.)
+    Size comes from the output's change from the first step to the last (mean over series, the reading's
+    thresholds on the change), systematic or not from the shuffle test: ``strong`` (strong and significant),
+    ``flips`` (most series flip and the output moves), ``systematic`` / ``negligible`` when significant,
+    ``erratic`` / ``none`` when not. (``abrupt`` needs the curve itself, which a dynamics result does not keep.)
     """
     from .. import reading
 
     t = thresholds or reading.default_thresholds()
     classes = []
-    for score, significant in zip(result.scores, result.significant):
-        if score < t.negligible:
+    for start, end, significant, flips in zip(result.start_probability, result.end_probability, result.significant,
+                                              result.flip_fraction):
+        change = abs(float(end) - float(start))
+        if significant and change >= t.strong:
+            classes.append(reading.STRONG)
+        elif flips > 0.5 and change >= t.negligible:
+            classes.append(reading.FLIPS)
+        elif change < t.negligible:
             classes.append(reading.NEGLIGIBLE if significant else reading.NONE)
-        elif significant:
-            classes.append(reading.STRONG if score >= t.strong else reading.SYSTEMATIC)
         else:
-            classes.append(reading.ERRATIC)
+            classes.append(reading.SYSTEMATIC if significant else reading.ERRATIC)
     return classes
 
 
