@@ -94,12 +94,13 @@ def screen_document(result, notes: Sequence[str] = ()) -> dict:
     return document("screen", data, rows, " ".join(result.answer), notes)
 
 
-DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share")
+DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share", "reading")
 
 
-def dynamics_document(table: Sequence[Sequence], settings: dict) -> dict:
-    """Training dynamics from the tab's table (variant, epoch, score, p, "yes"/"no", share of series flipped):
-    one row per variant and epoch, and per variant a sentence on how the score moved."""
+def dynamics_document(table: Sequence[Sequence], settings: dict, reading: str | None = None) -> dict:
+    """Training dynamics from the tab's table (variant, epoch, score, p, "yes"/"no", share of series flipped, the
+    checkpoint's reading): one row per variant and epoch, and the tab's reading in words (else, per variant, a
+    sentence on how the score moved)."""
     rows = [dict(zip(DYNAMICS_KEYS, row)) for row in table]
     for row in rows:
         row["significant"] = row["significant"] == "yes"
@@ -114,7 +115,7 @@ def dynamics_document(table: Sequence[Sequence], settings: dict) -> dict:
             + (f"significant at {len(significant)} of {len(mine)} epochs, first at epoch {significant[0]}"
                if significant else f"not significant at any of {len(mine)} epochs")
             + f"; share of series whose prediction flips at the last epoch: {last['flip_share']:g}.")
-    return document("dynamics", {"settings": settings}, rows, " ".join(sentences))
+    return document("dynamics", {"settings": settings}, rows, reading or " ".join(sentences))
 
 
 def dumps(doc: dict) -> str:

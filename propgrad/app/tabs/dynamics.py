@@ -1,7 +1,6 @@
 """The training-dynamics tab: one lesion image's sticker score through every per-epoch checkpoint."""
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +34,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
                                      training_dynamics)
     from ...reading import LABELS
     from ...lesions.models import checkpoint_paths
+    from ...export.tables import write_rows
     from ...plots import save_figure
 
     variants = [variants] if isinstance(variants, str) else list(variants or [])
@@ -60,11 +60,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
         for row, kind in zip(result.rows(), checkpoint_classes(result)):
             table.append([variant, row["epoch"], round(row["score"], 5), float(f"{row['pvalue']:.3g}"),
                           "yes" if row["pvalue"] <= alpha else "no", round(row["flip_fraction"], 3), LABELS[kind]])
-    csv_path = folder / "dynamics.csv"
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(DYNAMICS_HEADERS)
-        writer.writerows(table)
+    csv_path = write_rows(folder / "dynamics.csv", DYNAMICS_HEADERS, table)
     first = next(iter(results.values()))
     lines = [f"**Sticker blended in, {steps} steps, followed through {len(first.epochs)} checkpoints** of "
              f"{' and '.join(results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
