@@ -93,3 +93,8 @@ def test_run_uses_the_chosen_statistic(progress):
                                 statistic="mutual-information", progress=progress)
     with zipfile.ZipFile(outputs[-1]) as archive:
         assert json.loads(archive.read("report.json"))["statistic"] == "mutual-information"
+
+
+def test_every_column_of_the_screen_table_has_a_width():
+    assert len(screen_tab.COLUMN_WIDTHS) == len(screen_tab.TABLE_HEADERS)
+    assert sum(float(width.rstrip("%")) for width in screen_tab.COLUMN_WIDTHS) == 100

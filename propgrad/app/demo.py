@@ -115,6 +115,10 @@ CSS = """
 .ranked-table table { font-family: var(--font); font-size: var(--text-md); }
 .ranked-table td:nth-child(-n+3), .ranked-table th:nth-child(-n+3) { white-space: normal; }
 .ranked-table td:nth-child(3), .ranked-table th:nth-child(3) { min-width: 15em; }
+/* Words stay whole ("background:", "EfficientNet-Lite0"): gradio's tables break anywhere by default. */
+.ranked-table td, .ranked-table th { word-break: normal !important; overflow-wrap: normal !important;
+  hyphens: manual; }
+.ranked-table td:nth-child(-n+2), .ranked-table th:nth-child(-n+2) { min-width: 7em; }
 .form-error, .form-error * { color: #b42318 !important; }
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {

@@ -21,6 +21,8 @@ from .shared import default_models, friendly_errors, with_model_args
 # What the output did first (tier, change, flips, reading), then the test; the score is the chosen statistic.
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
                  "score (statistic)", "adjusted p"]
+# One width per column of TABLE_HEADERS; the reading gets the room it needs.
+COLUMN_WIDTHS = ["4%", "4%", "13%", "11%", "6%", "6%", "13%", "31%", "6%", "6%"]
 ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
 
 
@@ -158,7 +160,7 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
         summary = gr.Markdown("The ranked table appears here.", elem_id="screen-summary")
         table = gr.Dataframe(headers=TABLE_HEADERS, label="Ranked properties", interactive=False, wrap=True,
                              elem_id="screen-table",
-                             column_widths=["5%", "17%", "20%", "7%", "8%", "8%", "8%", "7%", "20%"])
+                             column_widths=COLUMN_WIDTHS)
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False)
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
