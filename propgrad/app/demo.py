@@ -119,6 +119,7 @@ CSS = """
 .ranked-table td, .ranked-table th { word-break: normal !important; overflow-wrap: normal !important;
   hyphens: manual; }
 .ranked-table td:nth-child(-n+2), .ranked-table th:nth-child(-n+2) { min-width: 7em; }
+#screen-table th, #screen-table td { word-break: normal !important; overflow-wrap: break-word !important; }
 .form-error, .form-error * { color: #b42318 !important; }
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {

@@ -395,6 +395,11 @@ def shown_score(score: float) -> float:
     return float(f"{float(score):.4g}")
 
 
+def _evidence(one) -> str:
+    """A reading's evidence, in the table cell after its words, where the label alone does not say it."""
+    return f" *({_cell(one.evidence)})*" if one.evidence else ""
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -417,7 +422,7 @@ def summary_markdown(run: AppRun) -> str:
         header = f"| property | model | reading | {label} | p | S | F | change | p adjusted | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
-                f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)} | "
+                f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)}{_evidence(one)} | "
                 f"{format_number(entry.score)} | {format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
                 f"{'F' if entry.flipped else '-'} | {format_number(one.change)} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
@@ -435,7 +440,7 @@ def summary_markdown(run: AppRun) -> str:
         rows = []
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"**{one.label}**: {_cell(one.text)} | {format_number(row['score'])} | "
+                        f"**{one.label}**: {_cell(one.text)}{_evidence(one)} | {format_number(row['score'])} | "
                         f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} | "
                         f"{'F' if row['flipped'] else '-'} | {format_number(row['change'])} |")
         legend = "S: p <= alpha. F: the prediction flips somewhere along the series."

@@ -22,7 +22,7 @@ from .shared import default_models, friendly_errors, with_model_args
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
                  "score (statistic)", "adjusted p"]
 # One width per column of TABLE_HEADERS; the reading gets the room it needs.
-COLUMN_WIDTHS = ["4%", "4%", "13%", "11%", "6%", "6%", "13%", "31%", "6%", "6%"]
+COLUMN_WIDTHS = ["5%", "5%", "12%", "10%", "5%", "6%", "13%", "30%", "7%", "7%"]
 ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
 
 
