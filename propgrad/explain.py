@@ -9,7 +9,7 @@ from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
 from .gradualness import Gradualness, GradualnessCriteria, assess
-from .images import describe_input, load_image
+from .images import MAX_SIDE, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
@@ -283,6 +283,12 @@ def score_outputs(
     return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips)
 
 
+def _loaded(image) -> bool:
+    """Whether ``image`` is already what :func:`load_image` makes (a comparison loads it once for every
+    property)."""
+    return isinstance(image, Image.Image) and image.mode == "RGB" and max(image.size) <= MAX_SIDE
+
+
 def explain(
     image: Image.Image | None,
     intervention: Intervention | Sequence[InterventionSeries],
@@ -343,9 +349,11 @@ def explain(
         raise ValueError(f"`outputs_of_interest`: 'vector' is scored with statistic='gradient' (the change between "
                          f"neighbouring steps); {statistic!r} measures one output against the step, so choose "
                          f"outputs for it")
-    if image is not None:
-        # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source.
+    if image is not None and not _loaded(image):
+        # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source; the
+        # interventions take that image as it is.
         image = load_image(image)
+    described = describe_input(image)
     models = [models] if isinstance(models, Model) else list(models)
     if not models:
         raise ValueError("`models` is empty: choose at least one model")
@@ -356,7 +364,7 @@ def explain(
     # 2. Produce the intervention series.
     if isinstance(intervention, Intervention):
         name = intervention.name
-        check_series_memory(intervention, image)
+        check_series_memory(intervention, None if image is None else image.size)
         series = intervention.series(image, progress=lambda f, m="": progress(0.7 * f, m))
     else:
         series = list(intervention)
@@ -394,5 +402,5 @@ def explain(
         seed=seed,
         gradualness=gradualness,
         statistic=statistic,
-        input=describe_input(image),
+        input=described,
     )

@@ -180,16 +180,17 @@ def check_shuffle_memory(n_permutations: int, outputs: int = 1, *, argument: str
                  what=f"the shuffle test of {outputs:,} output{'s' if outputs != 1 else ''}")
 
 
-def check_series_memory(intervention, image, *, argument: str = "steps") -> None:
-    """An intervention's images (steps x seeds of the input's size, 8-bit RGB), before it makes them.
+def check_series_memory(intervention, size: tuple[int, int] | None, *, argument: str = "steps") -> None:
+    """An intervention's images (steps x seeds of an input of ``size`` (width, height), 8-bit RGB), before it
+    makes them. Only the size is needed, not the image.
 
     Interventions that do not say their steps (frames bring their own images) are not checked.
     """
     steps = getattr(intervention, "steps", None)
-    if image is None or not isinstance(steps, int) or isinstance(steps, bool):
+    if size is None or not isinstance(steps, int) or isinstance(steps, bool):
         return
     series = len(getattr(intervention, "seeds", None) or ()) or 1
-    width, height = image.size
+    width, height = size
     check_memory(3.0 * width * height * steps * series, argument=argument,
                  what=f"{steps:,} steps x {series} series of {width}x{height} images")
 

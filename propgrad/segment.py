@@ -121,10 +121,12 @@ def object_mask(image: Image.Image) -> np.ndarray:
     >>> mask.shape, float(mask.mean()) > 0.5  # doctest: +SKIP
     ((213, 320), True)
     """
-    from .images import load_image
+    rgb = image
+    if not (isinstance(image, Image.Image) and image.mode == "RGB"):
+        from .images import load_image
 
-    # No downscaling here: the mask must match the image it was asked for, pixel for pixel.
-    rgb = load_image(image, name="image", max_side=1 << 30)
+        # No downscaling here: the mask must match the image it was asked for, pixel for pixel.
+        rgb = load_image(image, name="image", max_side=1 << 30)
     key = _key(rgb)
     with _CACHE_LOCK:
         if key in _CACHE:

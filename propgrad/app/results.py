@@ -31,7 +31,6 @@ from .. import export, plots, reading
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..explain import Explanation
-from ..images import describe_input
 from ..reading import format_number
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 
@@ -144,11 +143,12 @@ def package_versions() -> dict:
     return versions
 
 
-def run_settings(image, interventions: dict, models, outputs, n_permutations: int, alpha: float, seed,
-                 notes: Sequence[str] = ()) -> dict:
-    """Every setting of a run, enough to run it again: input, interventions (regions), models, test settings."""
+def run_settings(described_input: dict | None, interventions: dict, models, outputs, n_permutations: int,
+                 alpha: float, seed, notes: Sequence[str] = ()) -> dict:
+    """Every setting of a run, enough to run it again: input (as the result describes it: ``Explanation.input``),
+    interventions (regions), models, test settings."""
     return {
-        "input": describe_input(image),
+        "input": described_input,
         "interventions": {name: describe_intervention(one) for name, one in interventions.items()},
         "models": [describe_model(model) for model in models],
         "outputs_of_interest": outputs if outputs else "predicted",

@@ -61,8 +61,8 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     from . import gradual
 
     notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual.notes(explanation)]))
-    recorded = results.run_settings(image, {explanation.intervention: intervention}, models, outputs, n_permutations,
-                                    alpha, seed, notes)
+    recorded = results.run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
+                                    n_permutations, alpha, seed, notes)
     return results.respond(results.new_run(explanation, recorded, notes))
 
 
@@ -81,5 +81,6 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
 
     checked = [line for name, result in comparison.explanations.items() for line in gradual.notes(result, name)]
     notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
-    recorded = results.run_settings(image, interventions, models, outputs, n_permutations, alpha, seed, notes)
+    described = next(iter(comparison.explanations.values())).input
+    recorded = results.run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)
     return results.respond(results.new_run(comparison, recorded, notes))

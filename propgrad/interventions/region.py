@@ -190,7 +190,11 @@ def resolve_region(source, image: Image.Image, *, name: str = "mask", label: str
     """
     from ..images import load_image
 
-    image = load_image(image, name="image")
+    return _fit_region(source, load_image(image, name="image"), name=name, label=label, feather=feather)
+
+
+def _fit_region(source, image: Image.Image, *, name: str, label: str | None, feather: float) -> RegionMask:
+    """:func:`resolve_region` for an image already loaded as 8-bit RGB."""
     if isinstance(source, str) and source.strip().lower() in SEGMENTED:
         from ..segment import object_mask
 
@@ -289,15 +293,19 @@ class Region:
         """The mask fitted to ``image``, with its notes (what :meth:`series` uses; also for previews)."""
         return resolve_region(self.mask, image, label=self.region_label, feather=float(self.feather))
 
+    def _fitted(self, image: Image.Image) -> RegionMask:
+        return _fit_region(self.mask, image, name="mask", label=self.region_label, feather=float(self.feather))
+
     def series(self, image: Image.Image | None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
         if image is None:
             raise ValueError(f"a region edit needs an input image ({self.intervention.name} in the "
                              f"{self.region_label})")
-        from ..images import load_image
+        if not (isinstance(image, Image.Image) and image.mode == "RGB"):
+            from ..images import load_image
 
+            image = load_image(image, name="image")  # called directly; explain() hands over 8-bit RGB
         # 1. The mask, fitted once: every step of every series uses this very array.
-        image = load_image(image, name="image")
-        region = self.resolve(image)
+        region = self._fitted(image)
         # 2. The edit on the whole image, as the wrapped intervention makes it.
         inner = self.intervention.series(image, progress)
         # 3. Composite each step into the original; step 0 is the original itself.
