@@ -59,3 +59,37 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
 def test_something_else_is_refused():
     with pytest.raises(TypeError, match="must be an Explanation, a PropertyComparison, a Screen or a study folder"):
         export.write(42, "out")
+
+
+def test_every_result_kind_shows_settings_curves_and_figures(tmp_path):
+    """The same small surface for each kind: settings, curves (one record per step) and the figures offered."""
+    from propgrad import ParametricEdit, compare_properties, explain, export
+    from propgrad.models import Model
+
+    class Mean(Model):
+        name = "mean"
+        output_names = ["bright", "dark"]
+
+        def predict(self, images):
+            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+            return np.stack([means, 1 - means], axis=1)
+
+    image = Image.fromarray(np.full((24, 24, 3), 120, dtype=np.uint8))
+    one = explain(image, ParametricEdit("brightness", stop=1.5, steps=5), Mean(), outputs_of_interest="bright",
+                  n_permutations=200, seed=3)
+    made = export.settings(one)
+    assert (made["statistic"], made["n_permutations"], made["seed"]) == ("gradient", 200, 3)
+    assert made["input"]["width"] == 24 and "pixels_sha256" in made["input"]
+    records = export.curves(one)
+    assert len(records) == 5 and [r["step"] for r in records] == list(range(5))
+    assert records[-1]["value"] > records[0]["value"] and records[0]["output"] == "bright"
+    assert set(export.figures(one)) == {"strip", "curves", "null", "animation", "gradualness"}  # no region
+
+    both = compare_properties(image, {"brighter": ParametricEdit("brightness", stop=1.5, steps=5),
+                                      "darker": ParametricEdit("darken", stop=0.5, steps=5)}, Mean(),
+                              outputs_of_interest="bright", n_permutations=200, seed=3)
+    assert export.settings(both)["n_permutations"] == 200
+    assert {r["property"] for r in export.curves(both)} == {"brighter", "darker"}
+    written = export.write(both, tmp_path / "comparison")
+    assert all((tmp_path / "comparison" / file).is_file() for file in export.figures(both).values())
+    assert written["figure"].name == export.figures(both)["comparison"]

@@ -4,6 +4,10 @@ Every result kind shows the same small surface here, whatever made it:
 
 - :func:`rows`: the ranked rows as plain records, each with its reading (made once, when the result was made)
   and the statistic's name;
+- :func:`settings`: what the result was made with (the statistic, the shuffle test's permutations, alpha and
+  seed, the input's name and SHA-256);
+- :func:`curves`: the output curves behind the rows, one record per step;
+- :func:`figures`: the figures the kind offers, by name, with the file each is written to;
 - :func:`to_dict`: the machine-readable report (report.json, comparison.json, screen.json), with the
   settings and the input's name and SHA-256;
 - :func:`write`: every file of the result in a folder (JSON, CSV, report.html, figures);
@@ -69,6 +73,57 @@ def rows(result) -> list[dict]:
     return read_summary(result)
 
 
+def settings(result) -> dict:
+    """What ``result`` was made with: statistic, n_permutations, alpha, seed and input (a study: what its
+    study.json stored, the study file's definition or the settings of a study run from Python)."""
+    kind = _kind(result)
+    if kind == "study":
+        from ..study.store import read_study
+
+        study = read_study(result)
+        return dict(study.get("definition") or study.get("in_memory") or {})
+    if kind == "comparison":
+        result = next(iter(result.explanations.values()))
+    made = {name: getattr(result, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
+    if kind == "screen":
+        made["adjustment"] = result.adjustment
+    return made
+
+
+def curves(result) -> list[dict]:
+    """The output curves behind the rows: one record per (property,) series, step, model and output, with the
+    property's value and the output's (full precision). A study's are its stored curves.csv rows."""
+    from .explanation import curve_records
+
+    kind = _kind(result)
+    if kind == "explanation":
+        return curve_records(result)
+    if kind in ("comparison", "screen"):
+        return [{"property": name, **record} for name, explanation in result.explanations.items()
+                for record in curve_records(explanation)]
+    from ..study.store import read_results
+
+    return read_results(result)[1]
+
+
+def figures(result) -> dict[str, str]:
+    """The figures :func:`write` draws for ``result``, by name, with the file each goes to (an explanation's
+    region figure only where it has a region)."""
+    from .explanation import FIGURE_FILES
+
+    kind = _kind(result)
+    if kind == "explanation":
+        masked = any(series.mask is not None for series in result.series)
+        return {name: file for name, file in FIGURE_FILES.items() if masked or name != "region"}
+    if kind == "comparison":
+        return {"comparison": "comparison.png"}
+    if kind == "screen":
+        return {"top properties": "screen.png"}
+    from ..study.report import CURVES_PNG, SCATTER_PNG
+
+    return {"mean curves": CURVES_PNG, "score vs flips": SCATTER_PNG}
+
+
 def to_dict(result, settings: Mapping | None = None) -> dict:
     """The machine-readable report of any result (see each kind's module for its fields)."""
     kind = _kind(result)
@@ -117,4 +172,4 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     return {name: Path(path) for name, path in write_study(result).paths.items()}
 
 
-__all__ = ["rows", "to_dict", "write", "zip_files"]
+__all__ = ["curves", "figures", "rows", "settings", "to_dict", "write", "zip_files"]

@@ -180,6 +180,14 @@ def summary_rows(explanation: Explanation) -> list[dict]:
     return rows
 
 
+def curve_records(explanation: Explanation) -> list[dict]:
+    """The plotted curves as records, one per series, step, model and output of interest (full precision)."""
+    return [{"series": series.label or s, "step": step, "property_value": float(value), "model": model.name,
+             "output": score.output, "value": float(model.outputs[s, step, score.index])}
+            for s, series in enumerate(explanation.series) for step, value in enumerate(series.values)
+            for model in explanation.models for score in model.scores]
+
+
 def write_csv(explanation: Explanation, path: str | Path) -> Path:
     """The plotted curves: one row per series and step, one column per model and output of interest."""
     columns = [(model, score) for model in explanation.models for score in model.scores]
@@ -191,12 +199,11 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
     return tables.write_rows(path, header, rows)
 
 
-FIGURES = ("strip", "curves", "null", "animation", "region", "gradualness")
-_FILES = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
-          "region": "region.png", "gradualness": "gradualness.png"}
 # Each figure's file (``explain --help`` lists them from here).
 FIGURE_FILES = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
                 "region": "region.png", "gradualness": "gradualness.png"}
+FIGURES = tuple(FIGURE_FILES)
+_FILES = FIGURE_FILES
 
 
 def _save(image, path: Path) -> Path:
