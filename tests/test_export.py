@@ -51,9 +51,14 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
             assert export.to_dict(result)["input"]["pixels_sha256"], kind
         else:
             assert {"tier", "statistic", "tier_a_share"} <= set(rows[0])
+            assert all(row["reading"].startswith("mean curve: ") for row in rows)
+        made = export.settings(result)
+        assert made["alpha"] == 0.01 and (made["n_permutations"] if kind != "study" else made["permutations"]) == 50
+        assert export.curves(result) and export.figures(result), kind
         bundle = export.zip_files(paths, tmp_path / f"{kind}.zip")
         with zipfile.ZipFile(bundle) as archive:
-            assert "report.html" in {name.rsplit("/", 1)[-1] for name in archive.namelist()}
+            names = archive.namelist()
+            assert "report.html" in names and len(names) == len(set(names)), kind
 
 
 def test_something_else_is_refused():

@@ -81,7 +81,7 @@ def settings(result) -> dict:
         from ..study.store import read_study
 
         study = read_study(result)
-        return dict(study.get("definition") or study.get("in_memory") or {})
+        return {**(study.get("in_memory") or {}), **(study.get("definition") or {})}
     if kind == "comparison":
         result = next(iter(result.explanations.values()))
     made = {name: getattr(result, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}

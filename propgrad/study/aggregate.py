@@ -149,6 +149,8 @@ def summarise(results: list[dict], curves: list[dict], property_names: dict | No
         output = _output_label([r["output"] for r in rows])
         significant_share = float(np.mean([int(r["significant"]) for r in rows]))
         mean_reading = read_curve(matrix.mean(axis=0), significant=significant_share >= 0.5, statistic=statistic,
+                                  # Words name one class; several images' own predicted classes are "the class".
+                                  output=output if len({r["output"] for r in rows}) == 1 else "predicted class",
                                   flipped_series=f"{int(flipped.sum())}/{len(flipped)}"
                                   if flipped.mean() >= 0.5 else f"0/{len(flipped)}") \
             if len(matrix) and matrix.shape[1] >= 2 else None

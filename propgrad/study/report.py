@@ -30,7 +30,9 @@ SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "s
                    # The statistic whose test decided significant_share (score_mean is always E[|grad_X F|] of
                    # the stored curves), the row's tier and the share of series in each tier (propgrad.ranking).
                    "statistic", "change_mean", "mean_curve_change", "tier", "tier_a_share", "tier_b_share", "tier_c_share",
-                   "tier_d_share", "tier_e_share")
+                   "tier_d_share", "tier_e_share",
+                   # The mean curve's reading in words, as every other table's rows carry theirs.
+                   "reading")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
             "mean_curve_change": _number(row.reading.change) if row.reading else "",
             "tier": row.reading.tier if row.reading else "",
             **{f"tier_{tier}_share": _number(share) for tier, share in row.tier_shares.items()},
+            "reading": f"mean curve: {row.reading.full}" if row.reading else "",
         })
     return rows
 
@@ -93,7 +96,7 @@ def _html_rows(rows: list[dict]) -> list[dict]:
         except ValueError:
             return value
 
-    text = {"intervention", "model", "output"}
+    text = {"intervention", "model", "output", "reading"}
     return [{key: value if key in text else number(value) for key, value in row.items()} for row in rows]
 
 
