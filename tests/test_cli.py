@@ -87,6 +87,27 @@ def test_exported_model_file_with_class_names(tmp_path):
     assert report["models"][0]["output_names"] == ["red", "green", "blue"]
     assert [o["name"] for o in report["models"][0]["outputs_of_interest"]] == ["red", "green", "blue"]
     assert report["n_permutations"] == 300 and report["seed"] == 0
+    # The settings block the app writes too: enough to run it again.
+    settings = report["settings"]
+    assert settings["input"]["file"] == "input.png" and len(settings["input"]["sha256"]) == 64
+    assert settings["interventions"]["hue edit"]["kind"] == "hue" and settings["n_permutations"] == 300
+    assert settings["models"][0]["n_outputs"] == 3 and settings["outputs_of_interest"] == "all"
+    assert "propgrad" in settings["packages"]
+
+    compared = tmp_path / "compared"
+    halves = np.zeros((48, 64), dtype=np.uint8)
+    halves[:, :32] = 255
+    Image.fromarray(halves).save(tmp_path / "left.png")
+    Image.fromarray(255 - halves).save(tmp_path / "right.png")
+    assert main(["explain", str(image), "--edit", "hue", "--steps", "4", "--model-file", str(path),
+                 "--input-size", "32", "32", "--region", str(tmp_path / "left.png"), "--region",
+                 str(tmp_path / "right.png"), "--permutations", "200", "--out", str(compared)]) == 0
+    reports = sorted(compared.glob("*/report.json")) + [compared / "comparison.json"]
+    assert len(reports) == 3
+    for one in reports:
+        settings = json.loads(one.read_text())["settings"]
+        assert set(settings["interventions"]) == {"left: hue", "right: hue"}, one
+        assert settings["input"]["file"] == "input.png", one
 
 
 def test_outputs_are_takes_only_known_words(capsys):

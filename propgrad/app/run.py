@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from ..export.provenance import run_settings
 from . import model_inputs, results
 from .parsing import MAX_PERMUTATIONS, check_float, check_int, check_suffixes, select_outputs
 
@@ -61,7 +62,7 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     from . import gradual
 
     notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual.notes(explanation)]))
-    recorded = results.run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
+    recorded = run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
                                     n_permutations, alpha, seed, notes)
     return results.respond(results.new_run(explanation, recorded, notes))
 
@@ -82,5 +83,5 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
     checked = [line for name, result in comparison.explanations.items() for line in gradual.notes(result, name)]
     notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
     described = next(iter(comparison.explanations.values())).input
-    recorded = results.run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)
+    recorded = run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)
     return results.respond(results.new_run(comparison, recorded, notes))

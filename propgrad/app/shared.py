@@ -11,6 +11,7 @@ import gradio as gr
 from PIL import Image
 
 from ..errors import ModelUnavailableError
+from ..export.provenance import describe_model
 from ..models.base import OUTPUTS_ARE
 from . import defaults, results
 from .model_inputs import MODEL_SUFFIXES
@@ -209,7 +210,7 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
         return f"**Cannot use this upload:** {GENERIC_ERROR}"
     lines = []
     for model in models:
-        preprocessing = results.describe_model(model).get("preprocessing")
+        preprocessing = describe_model(model).get("preprocessing")
         size = preprocessing.get("size") if isinstance(preprocessing, dict) else None
         lines.append(f"- ready: **{model.name}**, {len(model.output_names)} outputs "
                      f"({', '.join(model.output_names[:4])}{', ...' if len(model.output_names) > 4 else ''})"

@@ -63,6 +63,7 @@ def _check(args) -> None:
 def run_explain(args) -> int:
     from .. import export
     from ..export import explanation as report
+    from ..export.provenance import run_settings
     from ..explain import explain
     from ..images import load_image
     from ..outputs import outputs_for
@@ -89,8 +90,10 @@ def run_explain(args) -> int:
                          gradual_criteria=criteria)
     if failed:
         return failed.status
+    recorded = run_settings(result.input, {result.intervention: intervention}, models, args.outputs, args.permutations,
+                            args.alpha, args.seed, result.notes)
     with writing_to(args.out):
-        paths = export.write(result, args.out)
+        paths = export.write(result, args.out, settings=recorded)
     if console.json_wanted():
         console.emit(json.loads(paths["json"].read_text()))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
@@ -141,17 +144,22 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from .. import export
     from ..compare import compare_properties
     from ..export.comparison import table_row
+    from ..export.provenance import run_settings
     from ..progress_bar import fraction_bar
     from ..reading import format_number, paragraph
 
+    regions = _regions(args, whole)
     with fraction_bar("compare", enabled=console.progress_enabled()) as progress, failures("comparison") as failed:
-        comparison = compare_properties(image, _regions(args, whole), models, outputs_of_interest=outputs,
+        comparison = compare_properties(image, regions, models, outputs_of_interest=outputs,
                                         n_permutations=args.permutations, alpha=args.alpha, seed=args.seed,
                                         statistic=args.statistic, gradual_criteria=criteria, progress=progress)
     if failed:
         return failed.status
+    first = next(iter(comparison.explanations.values()))
+    recorded = run_settings(first.input, regions, models, args.outputs, args.permutations, args.alpha, args.seed,
+                            comparison.notes)
     with writing_to(args.out):
-        export.write(comparison, args.out)
+        export.write(comparison, args.out, settings=recorded)
     if console.json_wanted():
         console.emit(json.loads(Path(args.out, "comparison.json").read_text()))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
