@@ -1,6 +1,7 @@
 """One way out: export.write, rows, to_dict and zip_files answer for every result kind alike."""
 from __future__ import annotations
 
+import re
 import zipfile
 
 import numpy as np
@@ -44,6 +45,10 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
     for kind, result in results(tmp_path).items():
         paths = export.write(result, tmp_path / kind)
         assert any(name.endswith("html") for name in paths), kind
+        # Column titles in words on every page: no field name such as pvalue_adjusted or n_images.
+        for page in (path for path in paths.values() if path.suffix == ".html"):
+            titles = re.findall(r"<th>([^<]*)</th>", page.read_text())
+            assert titles and not [t for t in titles if re.fullmatch(r"[a-z]+(_[a-z]+)+", t)], (kind, titles)
         rows = export.rows(result)
         assert rows, kind
         if kind != "study":

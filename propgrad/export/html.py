@@ -113,6 +113,23 @@ def cell(value) -> tuple[str, bool]:
 # Tables with more columns than this are shown as one card per row: a laptop page cannot hold them.
 CARD_COLUMNS = 8
 
+# Every page's column titles in words (the CSV and JSON files keep the field names). A page may rename a field
+# further, e.g. "score" to the run's statistic.
+COLUMN_TITLES = {
+    "change": "change of the output", "flipped": "flips?", "flips": "where it flips", "pvalue": "p-value",
+    "pvalue_adjusted": "adjusted p", "significant_adjusted": "significant after adjustment",
+    "flip_steps": "flip steps", "series_flipped": "series that flip",
+    # A study's summary (summary.csv): per model and intervention, over its images' series.
+    "n_images": "images", "n_series": "series", "score_mean": "E[|grad_X F|] mean", "score_std": "E[|grad_X F|] std",
+    "significant_share": "share significant", "flip_share": "share of series that flip",
+    "output_start": "output at step 0 (mean)", "output_end": "output at the last step (mean)",
+    "flip_accuracy_held_out": "score predicts flips (held out)", "flip_accuracy_held_out_std": "... its std",
+    "flip_accuracy_in_sample": "score predicts flips (in sample)", "flip_auc": "AUC of the score for flips",
+    "flip_majority_rate": "majority rate (baseline)", "gradual_share": "share of gradual series",
+    "change_mean": "change, mean over series", "mean_curve_change": "change of the mean curve",
+    **{f"tier_{tier}_share": f"share in tier {tier}" for tier in "abcde"},
+}
+
 
 def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> str:
     """A table with one column per field found in ``rows`` (in order of first appearance).
@@ -130,7 +147,7 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     if not rows:
         return '<p class="missing">no rows</p>'
     fields = list(dict.fromkeys(key for row in rows for key in row))
-    names = headers or {}
+    names = {**COLUMN_TITLES, **(headers or {})}
     head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in fields)
     cards = len(fields) > CARD_COLUMNS
     body = []
@@ -225,8 +242,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(rows, {"score": _statistic_label(data), "pvalue": "p-value",
-                                                   "change": "change of the output"})
+                f"<{h}>Scores</{h}>" + table(rows, {"score": _statistic_label(data)})
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {escape(data['n_permutations'])} shuffles "
                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value.</p>",
                 shown("null", "Shuffle-test null distributions",
@@ -281,8 +297,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
             "<h2>Ranked properties</h2><p>Ranked by what the output did (tier a: it really moved; b: small but "
             "systematic; c: moved, not significant; d: systematic but negligible; e: no measurable effect), then by "
             "its change; p beside.</p>"
-            + table(rows, {"score": _statistic_label(data), "pvalue": "p-value", "change": "change of the output",
-                           "pvalue_adjusted": "adjusted p", "significant_adjusted": "significant after adjustment"}),
+            + table(rows, {"score": _statistic_label(data)}),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
     if data.get("contrast"):
         body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, the "

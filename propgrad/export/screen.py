@@ -105,11 +105,6 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
     return figure
 
 
-# Column titles in words for the page.
-HEADERS = {"change": "change of the output", "tier": "tier", "flipped": "flips?", "flips": "where it flips",
-           "pvalue": "p-value", "pvalue_adjusted": "adjusted p", "significant": "significant",
-           "significant_adjusted": "significant after adjustment", "reading": "reading"}
-
 
 def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
     """The screen as one self-contained page (see :mod:`propgrad.export.html`)."""
@@ -125,7 +120,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
             "<h2>Ranked table</h2>"
             + "<p>Ranked by what the output did (tier a: it really moved; b: small but systematic; c: moved, not "
               "significant; d: systematic but negligible; e: no measurable effect), then by its change; p beside.</p>"
-            + html_report.table(rows, {**HEADERS, "score": label})
+            + html_report.table(rows, {"score": label})
             + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
               f"{html_report.escape(data['alpha'])}.</p>"]
     if data["contrast"]:
