@@ -136,9 +136,7 @@ def _draw_strip(run: AppRun) -> Path:
                  if run.comparison is not None else plots.strip_picture(result))
         # Under each strip, how much every step changes the image: is the series gradual?
         pictures += [strip, plots.gradualness_picture(result, width=strip.width)]
-    path = run.folder / "strip.png"
-    plots.stack_pictures(pictures).save(path)
-    return path
+    return plots.save_picture(plots.stack_pictures(pictures), run.folder / "strip.png")
 
 
 def _draw_curves(run: AppRun) -> Path:
@@ -190,15 +188,12 @@ def _draw_null(run: AppRun) -> Path:
             figure.suptitle(f"{name}: shuffle test, E[|∇X F|] with the steps shuffled", x=0.005, ha="left",
                             fontsize=10.5)
         figures.append(figure)
-    if len(figures) == 1:
-        return plots.save_figure(figures[0], run.folder / "null.png", dpi=100)
-    parts = [plots.save_figure(figure, run.folder / f"null-{number}.png", dpi=100)
-             for number, figure in enumerate(figures)]
-    from PIL import Image
-
     path = run.folder / "null.png"
-    plots.stack_pictures([Image.open(part).convert("RGB") for part in parts]).save(path)
-    return path
+    if len(figures) == 1:
+        return plots.save_figure(figures[0], path, dpi=100)
+    # Each property's figure is drawn into memory and the stack is encoded once (not one PNG per figure, read back).
+    return plots.save_picture(plots.stack_pictures([plots.figure_picture(figure, dpi=100) for figure in figures]),
+                              path)
 
 
 def _write_reports(run: AppRun) -> dict[str, Path]:

@@ -206,11 +206,6 @@ FIGURES = tuple(FIGURE_FILES)
 _FILES = FIGURE_FILES
 
 
-def _save(image, path: Path) -> Path:
-    image.save(path)
-    return path
-
-
 def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[str, Path], dict[str, str]]:
     # Each figure on its own: one that fails (a backend error, an odd series) leaves the others, the
     # tables and report.html, which names it as missing, instead of losing the whole report.
@@ -222,7 +217,8 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
         "null": lambda path: plots.save_figure(plots.null_distributions(explanation), path),
         "animation": lambda path: plots.save_animation(explanation, path),
         # The region on the input, so a reader can check the edit hit the intended part of the image.
-        "region": lambda path: _save(plots.draw_region(first.images[0], first.mask, style="both"), path),
+        "region": lambda path: plots.save_picture(plots.draw_region(first.images[0], first.mask, style="both"),
+                                                  path),
         # How much each step changes the image: is the series gradual?
         "gradualness": lambda path: plots.save_figure(plots.gradualness_plot(explanation), path),
     }
