@@ -19,7 +19,6 @@ import shutil
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -237,14 +236,9 @@ def _finish(run: AppRun) -> AppRun:
     for name, path in names.items():
         if path is not None and not (root / name).exists():
             shutil.copyfile(path, root / name)
-    bundle = run.folder / f"{run.name}.zip"
-    with zipfile.ZipFile(bundle, "w") as archive:
-        for path in sorted(set(written.values()) | {root / name for name in names}):
-            if path.exists():
-                # Pictures are compressed already; text is deflated.
-                kind = zipfile.ZIP_STORED if path.suffix in (".png", ".gif") else zipfile.ZIP_DEFLATED
-                archive.write(path, arcname=path.relative_to(root).as_posix(), compress_type=kind)
-    run.bundle = bundle
+    files = sorted(path for path in set(written.values()) | {root / name for name in names} if path.exists())
+    run.bundle = export.zip_files({path.relative_to(root).as_posix(): path for path in files},
+                                  run.folder / f"{run.name}.zip", root=root)
     from .memory import release
 
     release()  # what the run's images, activations and figures held goes back to the system

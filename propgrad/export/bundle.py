@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
+PICTURES = (".png", ".gif", ".jpg", ".jpeg", ".webp")
+
+
 def zip_files(paths: Mapping[str, Path], zip_path: str | Path, *, root: str | Path | None = None) -> Path:
     """Pack written files into one zip.
 
@@ -16,7 +19,10 @@ def zip_files(paths: Mapping[str, Path], zip_path: str | Path, *, root: str | Pa
     zip_path = Path(zip_path)
     if root is None and paths:
         root = os.path.commonpath([Path(path).resolve().parent for path in paths.values()])
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(zip_path, "w") as archive:
         for path in paths.values():
-            archive.write(path, arcname=Path(path).resolve().relative_to(Path(root).resolve()).as_posix())
+            # Pictures are compressed already (deflating them again costs time for nothing); text is deflated.
+            kind = zipfile.ZIP_STORED if Path(path).suffix in PICTURES else zipfile.ZIP_DEFLATED
+            archive.write(path, arcname=Path(path).resolve().relative_to(Path(root).resolve()).as_posix(),
+                          compress_type=kind)
     return zip_path
