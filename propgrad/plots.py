@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .explain import Explanation
 from .interventions.frames import Frames
 from .models.base import PROBABILITY
+from .score import GRADIENT, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
 # outputs are drawn; the JSON and CSV keep every one.
@@ -28,8 +29,6 @@ def _format_value(value: float) -> str:
 
 def _score_label(score) -> str:
     """How a score is called in a legend: the statistic's one name (as in every table)."""
-    from .score import GRADIENT, STATISTIC_LABELS
-
     return STATISTIC_LABELS[getattr(score, "statistic", GRADIENT)]
 
 
@@ -343,14 +342,14 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
         name = _wrap(f"{model.name}: {score.output}", 34)
         axis.set_title(f"{name}\nobserved {_format_p(score.score)}, p = {_format_p(score.pvalue)}", fontsize=9.5,
                        y=TITLE_Y)
-        _xlabel_under_ticks(axis, "E[|∇X F|]", fontsize=9)
+        _xlabel_under_ticks(axis, STATISTIC_LABELS[explanation.statistic], fontsize=9)
         axis.tick_params(labelsize=8)
         axis.xaxis.set_major_locator(MaxNLocator(4))
     for axis in axes[len(panels):]:
         axis.set_visible(False)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncols=3, fontsize=9,
                   frameon=False, bbox_to_anchor=(0.5, 0.0))
-    figure.suptitle("Shuffle test: E[|∇X F|] with the steps shuffled", x=0.005, y=1 - 0.05 / height, ha="left",
+    figure.suptitle(f"Shuffle test: {STATISTIC_LABELS[explanation.statistic]} with the steps shuffled", x=0.005, y=1 - 0.05 / height, ha="left",
                     va="top", fontsize=10.5)
     return figure
 

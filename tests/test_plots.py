@@ -145,3 +145,16 @@ def test_dynamics_probability_lines_are_drawn_over_the_flip_shares():
     assert min(line.get_zorder() for line in probabilities) > max(line.get_zorder() for line in shares)
     assert all(line.get_marker() not in (None, "None", "") for line in probabilities)
     assert any("p(melanoma)" in text.get_text() for text in flip_axis.get_legend().get_texts())
+
+
+def test_null_plot_names_the_tested_statistic_as_the_tables_do():
+    from propgrad.score import STATISTIC_LABELS
+
+    for statistic in ("gradient", "correlation"):
+        result = pg.explain(None, [_ramp()], [RedModel(2)], outputs_of_interest="predicted", n_permutations=50,
+                            statistic=statistic)
+        figure = plots.null_distributions(result)
+        texts = [figure._suptitle.get_text()] + [axis.get_xlabel() or "" for axis in figure.axes] + \
+            [text.get_text() for axis in figure.axes for text in axis.texts]
+        assert STATISTIC_LABELS[statistic] in " ".join(texts), (statistic, texts)
+        assert "∇" not in " ".join(texts)

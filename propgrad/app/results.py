@@ -184,7 +184,8 @@ def _draw_null(run: AppRun) -> Path:
     for name, result in run.explanations.items():
         figure = plots.null_distributions(result)
         if run.comparison is not None:
-            figure.suptitle(f"{name}: shuffle test, E[|∇X F|] with the steps shuffled", x=0.005, ha="left",
+            figure.suptitle(f"{name}: shuffle test, {STATISTIC_LABELS[result.statistic]} with the steps shuffled",
+                            x=0.005, ha="left",
                             fontsize=10.5)
         figures.append(figure)
     path = run.folder / "null.png"

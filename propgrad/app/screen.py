@@ -152,7 +152,7 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
                                        info="rotation runs on the whole image only")
         with gr.Row():
             statistic = gr.Dropdown(list(STATISTICS), value=STATISTICS[0], label="Statistic (Run and Screen)",
-                                    info="gradient: the paper's E[|grad|]; correlation: |Pearson r| with the step "
+                                    info="gradient: the paper's E[|grad_X F|]; correlation: |Pearson r| with the step "
                                          "(monotone only); mutual-information: KSG (any dependence, slower)")
             adjustment = gr.Radio(list(ADJUSTMENT_CHOICES), value=next(iter(ADJUSTMENT_CHOICES)),
                                   label="Multiple-testing adjustment")

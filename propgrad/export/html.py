@@ -124,7 +124,7 @@ COLUMN_TITLES = {
     "n_images": "images", "n_series": "series", "score_mean": "E[|grad_X F|] mean", "score_std": "E[|grad_X F|] std",
     "significant_share": "share significant", "flip_share": "share of series that flip",
     "output_start": "output at step 0 (mean)", "output_end": "output at the last step (mean)",
-    "flip_accuracy_held_out": "score predicts flips (held out)", "flip_accuracy_held_out_std": "... its std",
+    "flip_accuracy_held_out": "score predicts flips (held out)", "flip_accuracy_held_out_std": "score predicts flips (held out), std",
     "flip_accuracy_in_sample": "score predicts flips (in sample)", "flip_auc": "AUC of the score for flips",
     "flip_majority_rate": "majority rate (baseline)", "gradual_share": "share of gradual series",
     "change_mean": "change, mean over series", "mean_curve_change": "change of the mean curve",

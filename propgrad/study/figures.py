@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..plots import _COLOURS  # one palette for every figure
+from ..score import GRADIENT, STATISTIC_LABELS
 from .aggregate import MeanCurve, SeriesPoint
 
 _COLUMNS = 2
@@ -89,7 +90,7 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
             shift = (offset - (len(models) - 1) / 2) * 0.12
             axis.scatter([p.score for p in mine], flips + shift + rng.uniform(-0.04, 0.04, len(mine)),
                          s=18, alpha=0.7, color=colours[model], label=model)
-        axis.set_xlabel("E[|∇X F|] per series")
+        axis.set_xlabel(f"{STATISTIC_LABELS[GRADIENT]} per series")  # the stored curves' score, whatever was tested
         axis.set_ylabel("prediction flips per series")
         axis.yaxis.get_major_locator().set_params(integer=True)
         axis.grid(alpha=0.3)
