@@ -50,7 +50,7 @@ def check_answer(page, prefix: str, folder: Path, what=None, header: bool = True
         raise AssertionError(f"no result in the {prefix} tab; the page shows:\n{page.inner_text('body')[-3000:]}") from error
     text = summary.inner_text()
     if header:  # (a phone shows the table as one card per row, without the header)
-        assert re.search(r"reading\s+E\[\|grad_X F\|\]", text), text  # the one ranked table, with its reading
+        assert re.search(r"reading\s+change\s+F\s+E\[\|grad_X F\|\]", text), text  # the one ranked table, with its reading
     assert re.search(r"\d\.\d", text) and not page.get_by_text("Traceback").count()
     return text
 

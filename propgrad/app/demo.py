@@ -132,10 +132,10 @@ CSS = """
                        white-space: normal !important; min-width: 0 !important; background: none !important; }
   .ranked-table td:nth-child(-n+2) { font-weight: 600; }
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
-  .ranked-table td:nth-child(4)::before { content: "score "; }
-  .ranked-table td:nth-child(5)::before { content: "p "; }
-  .ranked-table td:nth-child(6), .ranked-table td:nth-child(7) { display: none; }
-  .ranked-table td:nth-child(8)::before { content: "change "; }
+  .ranked-table td:nth-child(4)::before { content: "change "; }
+  .ranked-table td:nth-child(5), .ranked-table td:nth-child(8) { display: none; }
+  .ranked-table td:nth-child(6)::before { content: "score "; }
+  .ranked-table td:nth-child(7)::before { content: "p "; }
   .ranked-table td:nth-child(9)::before { content: "p adjusted "; }
   .ranked-table td:nth-child(10)::before { content: "tier "; }
   .result-wide img { min-width: 620px; max-width: none; }

@@ -314,13 +314,14 @@ def summary_markdown(run: AppRun) -> str:
                 f"effect), then by its change: {first.n_steps} steps each; shuffle test with "
                 f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; p adjusted for "
                 f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
-        # The same first seven columns as one explanation's table (the phone layout relies on it).
-        header = f"| property | model | reading | {label} | p | S | F | change | p adjusted | tier |"
+        # What the output did first (the reading, its change, its flips), the statistic and p beside it; the same
+        # first eight columns as one explanation's table (the phone layout relies on it).
+        header = f"| property | model | reading | change | F | {label} | p | S | p adjusted | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)}{_evidence(one)} | "
-                f"{format_number(entry.score)} | {format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
-                f"{'F' if entry.flipped else '-'} | {format_number(one.change)} | "
+                f"{format_number(one.change)} | {'F' if entry.flipped else '-'} | {format_number(entry.score)} | "
+                f"{format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = ("S: p <= alpha (the paper's S); p adjusted: Benjamini-Hochberg over the table, what to trust when "
@@ -331,14 +332,14 @@ def summary_markdown(run: AppRun) -> str:
         head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
                 + (f", {len(result.series)} series (mean curve with a band)" if len(result.series) > 1 else "")
                 + f"; shuffle test with {result.n_permutations:,} permutations, alpha = {alpha:g}.")
-        header = f"| model | output | reading | {label} | p | S | F | change |"
+        header = f"| model | output | reading | change | F | {label} | p | S |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"**{one.label}**: {_cell(one.text)}{_evidence(one)} | {format_number(row['score'])} | "
-                        f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} | "
-                        f"{'F' if row['flipped'] else '-'} | {format_number(row['change'])} |")
+                        f"**{one.label}**: {_cell(one.text)}{_evidence(one)} | {format_number(row['change'])} | "
+                        f"{'F' if row['flipped'] else '-'} | {format_number(row['score'])} | "
+                        f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} |")
         legend = "S: p <= alpha. F: the prediction flips somewhere along the series."
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
