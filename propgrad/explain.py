@@ -9,7 +9,7 @@ from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
 from .gradualness import Gradualness, GradualnessCriteria, assess
-from .images import MAX_SIDE, describe_input, load_image
+from .images import MAX_SIDE, MIN_SIDE, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
@@ -286,7 +286,8 @@ def score_outputs(
 def _loaded(image) -> bool:
     """Whether ``image`` is already what :func:`load_image` makes (a comparison loads it once for every
     property)."""
-    return isinstance(image, Image.Image) and image.mode == "RGB" and max(image.size) <= MAX_SIDE
+    return (isinstance(image, Image.Image) and image.mode == "RGB" and MIN_SIDE <= min(image.size)
+            and max(image.size) <= MAX_SIDE)
 
 
 def explain(
