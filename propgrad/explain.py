@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
-from .gradualness import Gradualness, GradualnessCriteria, assess
+from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .limits import check_series_memory, check_shuffle_memory
@@ -108,10 +108,14 @@ class Explanation:
     readings: tuple[Reading, ...] = ()
     # The input's file name and SHA-256 (or a hash of its pixels) and size; None for frames.
     input: dict | None = None
+    # The gradualness verdict in one line ("gradual: 1/1 series (...)"), made once here like the readings.
+    gradual_summary: str = ""
 
     def __post_init__(self):
         if not self.readings:
             object.__setattr__(self, "readings", tuple(read_explanation(self)))
+        if not self.gradual_summary:
+            object.__setattr__(self, "gradual_summary", summary_line(self.gradualness))
 
     def reading(self, model: str, output: str | None = None) -> Reading:
         """The reading of ``model``'s output ``output`` (default: its first output of interest)."""

@@ -360,8 +360,6 @@ def gradualness_plot(explanation: Explanation) -> Figure:
     A small figure meant to sit under the image strip: a curve that rises step by step says the
     property changed gradually; a flat start with one jump, or a zigzag, says it did not.
     """
-    from .gradualness import summary_line
-
     figure = Figure(figsize=(6.4, 2.1), layout="constrained")
     axis = figure.subplots()
     steps = np.arange(explanation.n_steps)
@@ -375,8 +373,7 @@ def gradualness_plot(explanation: Explanation) -> Figure:
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     if 1 < len(explanation.series) <= 8:
         axis.legend(fontsize=7.5, frameon=False)
-    line = summary_line(explanation.gradualness)
-    axis.set_title(_wrap(line, 90), fontsize=9, loc="left",
+    axis.set_title(_wrap(explanation.gradual_summary, 90), fontsize=9, loc="left",
                    color="black" if explanation.gradual else "#d62728")
     return figure
 
@@ -502,8 +499,6 @@ def gradualness_picture(explanation: Explanation, width: int = 620, height: int 
     --------
     >>> gradualness_picture(explanation).save("change.png")  # doctest: +SKIP
     """
-    from .gradualness import summary_line
-
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=14)
@@ -511,7 +506,7 @@ def gradualness_picture(explanation: Explanation, width: int = 620, height: int 
         return canvas
     check = explanation.gradualness[0]
     colour = (40, 110, 180) if explanation.gradual else (200, 60, 40)
-    draw.text((4, 2), f"image change per step (Delta E to step 0): {summary_line(explanation.gradualness)}",
+    draw.text((4, 2), f"image change per step (Delta E to step 0): {explanation.gradual_summary}",
               fill=colour, font=font)
     change = np.asarray(check.change, dtype=float)
     top, bottom = 22, height - 4

@@ -47,6 +47,17 @@ def load_input(image, name: str = "image"):
     return load_image(image, name=name)  # it notes the file's name and SHA-256 for report.json
 
 
+def gradual_notes(explanation, name: str = "") -> list[str]:
+    """The gradualness verdict, and a warning when a series is not gradual ("name: ..." for one property of
+    several): the lines the summary shows under the table."""
+    prefix = f"{name}: " if name else ""
+    lines = [f"{prefix}{explanation.gradual_summary}"]
+    if not explanation.gradual:
+        lines.append(f"{prefix}**warning**: a series that is not gradual measures the intervention as much as the "
+                     "model (see the change per step under the strip)")
+    return lines
+
+
 def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=(),
                     statistic: str = "gradient") -> tuple:
     """Explain ``intervention`` for ``models`` and return the result components (see :func:`results.respond`)."""
@@ -59,9 +70,7 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
         seed=seed, statistic=statistic, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
-    from . import gradual
-
-    notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual.notes(explanation)]))
+    notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual_notes(explanation)]))
     recorded = run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
                                     n_permutations, alpha, seed, notes)
     return results.respond(results.new_run(explanation, recorded, notes))
@@ -78,9 +87,7 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
                                     n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic,
                                     progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
-    from . import gradual
-
-    checked = [line for name, result in comparison.explanations.items() for line in gradual.notes(result, name)]
+    checked = [line for name, result in comparison.explanations.items() for line in gradual_notes(result, name)]
     notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
     described = next(iter(comparison.explanations.values())).input
     recorded = run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)

@@ -5,7 +5,7 @@ import argparse
 
 from ..errors import ArgumentError
 from ..gradualness import (DEFAULT_MAX_JUMP_SHARE, DEFAULT_MAX_ORDER_RATIO, DEFAULT_MAX_STILL_SHARE,
-                           DEFAULT_MIN_RHO, GradualnessCriteria, summary_line)
+                           DEFAULT_MIN_RHO, GradualnessCriteria)
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def criteria(args) -> GradualnessCriteria:
 
 def lines(result) -> list[str]:
     """What ``explain`` prints about the series: the verdict, and a warning when one is not gradual."""
-    out = [summary_line(result.gradualness)]
+    out = [result.gradual_summary]
     if not result.gradual:
         out.append("warning: a series that is not gradual measures the intervention as much as the model; "
                    "look at gradualness.png and the strip")
