@@ -8,7 +8,8 @@ its own layer or higher.
 The *way* of an input is the chain of calls that hand it, or what is made from it, on: images, arrays,
 tensors, and the package's result records holding them. :func:`trace_way` records, while a function runs,
 every call into a propgrad function whose caller is on the way and which receives such data, and its return
-to that caller; :class:`Way`
+to that caller (in the calling thread only: what worker threads do, such as drawing figures side by side, is
+not seen); :class:`Way`
 counts what the issue about the way out asked to keep short: the modules visited, the distinct steps back up
 to a higher layer and the distinct steps back into a module already left.
 """
@@ -157,7 +158,7 @@ def _carries_data(value, depth: int = 0) -> bool:
     kind = type(value)
     if kind.__module__.startswith(("PIL.", "numpy", "torch")) and kind.__name__ in ("Image", "ndarray", "Tensor"):
         return True
-    if depth > 2:
+    if depth > 4:
         return False
     if isinstance(value, (list, tuple)):
         return any(_carries_data(item, depth + 1) for item in list(value)[:64])
