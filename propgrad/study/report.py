@@ -89,10 +89,13 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
 
 
 def _html_rows(rows: list[dict]) -> list[dict]:
-    # summary.csv's cells are exact text; the page shows numbers, rounded for reading.
+    # summary.csv's cells are exact text; the page shows numbers, rounded for reading, and says where a figure
+    # could not be computed (the flip prediction needs enough images of each kind) instead of leaving a blank.
     def number(value):
+        if value == "":
+            return "n/a"
         try:
-            return float(value) if isinstance(value, str) and value else value
+            return float(value) if isinstance(value, str) else value
         except ValueError:
             return value
 
