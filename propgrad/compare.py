@@ -87,6 +87,11 @@ class PropertyComparison(Answered):
         return self.scores
 
     @property
+    def readings(self) -> list:
+        """Each row's reading (made once, with the row), in the rows' order."""
+        return [entry.reading for entry in self.scores]
+
+    @property
     def models(self) -> list[str]:
         return [model.name for model in next(iter(self.explanations.values())).models]
 

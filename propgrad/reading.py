@@ -566,7 +566,7 @@ def read_explanation(explanation, thresholds: Thresholds | None = None,
 def read_comparison(comparison) -> list[Reading]:
     """One reading per entry of ``comparison.scores`` (ranked rows), in that order: the ones each
     property's explanation made."""
-    return [entry.reading for entry in comparison.scores]
+    return comparison.readings
 
 
 def _joined(items: Sequence[str]) -> str:

@@ -6,7 +6,9 @@ Gradio-free. A run is shown in two parts, so that the answer is on the page as s
    the curves (one matplotlib figure), drawn side by side in two threads;
 2. :func:`finish` (right after, while the user reads): the animation, the null distributions and the zip
    with every file (report.json with every setting of the run, curves.csv, the figures; for a comparison
-   each property's report with its own curves and GIF), again in threads.
+   each property's report with its own curves and GIF). The reports are drawn in a second process
+   (:mod:`.writer`; a comparison's start with part 1, as they need nothing it draws), the animation and the null
+   plots here: matplotlib holds the GIL, so threads alone would draw them one after the other.
 
 The app's Run button shows part 1 and then asks for part 2 (see ``shared.shown_first``); API clients get
 both in one answer (:func:`respond`). Each request writes only into its own private folder.
@@ -30,6 +32,7 @@ from ..export.comparison import table_row
 from ..explain import Explanation
 from ..reading import format_number
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
+from . import writer
 
 RESULT_TTL_S = 3600.0
 
@@ -41,6 +44,8 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="propgrad-figures")
 # page, so that the zip is ready about when the page asks for it (:func:`finish` then only waits). Its own threads:
 # part 2 waits on ``_POOL``, and two runs finishing at once must not hold both of its workers.
 _FINISHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="propgrad-finish")
+# Waits for the writer's process (:mod:`.writer`); a thread of its own, so that it never holds a figure worker.
+_WRITING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="propgrad-writing")
 # Set by the Run button's wrapper: a list that receives the run instead of finishing it here.
 DEFER: contextvars.ContextVar[list | None] = contextvars.ContextVar("propgrad_defer_finish", default=None)
 
@@ -107,6 +112,7 @@ class AppRun:
     animation: Path | None = None
     null: Path | None = None
     bundle: Path | None = None
+    reports: Future | None = field(default=None, repr=False, compare=False)  # in the writer's process
     finishing: Future | None = field(default=None, repr=False, compare=False)  # part 2, started early
     started: float = float("inf")  # when the Run button's request started (time.monotonic), where it did
 
@@ -124,7 +130,7 @@ def new_run(result, settings: dict, notes: Sequence[str]) -> AppRun:
         return AppRun(folder, run_name(settings, [result.intervention]), settings, list(notes), explanation=result,
                       readings=list(result.readings))
     return AppRun(folder, run_name(settings, list(result.explanations)), settings, list(notes), comparison=result,
-                  readings=reading.read_comparison(result))
+                  readings=result.readings)
 
 
 def _draw_strip(run: AppRun) -> Path:
@@ -196,15 +202,14 @@ def _draw_null(run: AppRun) -> Path:
                               path)
 
 
-def _write_reports(run: AppRun) -> dict[str, Path]:
-    """report.json (or comparison.json) with the settings, the CSV tables, and each property's figures."""
-    out = run.folder / run.name
-    if run.comparison is not None:
-        # Each property's own report with its curves, GIF and region; the null plots are in null.png.
-        return export.write(run.comparison, out, figures=("curves", "animation", "region"), settings=run.settings)
-    # The app's own strip and curves go into report.html too (drawn once, for the page).
-    return export.write(run.explanation, out, figures=("region",), settings=run.settings,
-                        drawn={"strip": run.strip, "curves": run.curves})
+def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path]) -> dict[str, Path]:
+    """report.json (or comparison.json) with the settings, the CSV tables, and each property's figures, in
+    ``out`` (a module-level function of picklable arguments: it runs in :mod:`.writer`'s process)."""
+    if isinstance(result, Explanation):
+        # The app's own strip and curves go into report.html too (drawn once, for the page).
+        return export.write(result, out, figures=("region",), settings=settings, drawn=drawn)
+    # Each property's own report with its curves, GIF and region; the null plots are in null.png.
+    return export.write(result, out, figures=("curves", "animation", "region"), settings=settings)
 
 
 def finish(run: AppRun) -> AppRun:
@@ -228,10 +233,21 @@ def start_finishing(run: AppRun) -> AppRun:
     return run
 
 
+def _start_reports(run: AppRun) -> Future:
+    """The reports, drawn in the writer's process (once) while this one draws the rest."""
+    if run.reports is None:
+        result = run.comparison if run.comparison is not None else run.explanation
+        run.reports = _WRITING.submit(writer.call, write_reports, result, run.folder / run.name, run.settings,
+                                      {"strip": run.strip, "curves": run.curves})
+    return run.reports
+
+
 def _finish(run: AppRun) -> AppRun:
-    animation, null = _POOL.submit(_draw_animation, run), _POOL.submit(_draw_null, run)
-    written = _write_reports(run)
-    run.animation, run.null = animation.result(), null.result()
+    reports = _start_reports(run)
+    animation = _POOL.submit(_draw_animation, run)
+    run.null = _draw_null(run)
+    written = reports.result()
+    run.animation = animation.result()
     root = run.folder / run.name
     names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}
     for name, path in names.items():
@@ -257,6 +273,8 @@ def outputs(run: AppRun) -> tuple:
 
 def respond(run: AppRun) -> tuple:
     """Show ``run``; finish it here too unless the Run button's wrapper asked to finish it after the answer."""
+    if run.comparison is not None:
+        _start_reports(run)  # they need nothing that part 1 draws: the writer's process starts on them at once
     show(run)
     pending = DEFER.get()
     if pending is not None:

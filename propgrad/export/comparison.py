@@ -52,7 +52,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
     from .._version import __version__
 
     folders = folder_names(comparison)
-    readings = reading.read_comparison(comparison)
+    readings = comparison.readings
     return {
         "propgrad_version": __version__,
         "alpha": comparison.alpha,
