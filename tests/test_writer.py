@@ -61,3 +61,17 @@ def test_two_callers_at_once_both_get_their_answers():
     for thread in threads:
         thread.join()
     assert answers == {number: divmod(number, 3) for number in range(8)}
+
+
+def test_the_writer_finds_propgrad_from_any_working_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "_FAILURES", 0)
+    if writer._CHILD is not None:
+        writer._CHILD.kill()
+        writer._CHILD.wait()
+    monkeypatch.chdir(tmp_path)
+    assert writer.call(os.getcwd) == str(tmp_path)  # a new child, started here, that answered
+    assert writer._FAILURES == 0
+    from propgrad import reading
+
+    assert writer.call(reading.format_number, 0.031234) == reading.format_number(0.031234)
+    assert writer._FAILURES == 0  # answered by the child, not by the fallback here

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 log = logging.getLogger("propgrad.app")
 
@@ -56,8 +57,10 @@ def _receive(stream):
 
 
 def _start() -> subprocess.Popen:
-    # The child finds propgrad where this process found it (a checkout run as ``python app.py`` included).
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    # The child finds propgrad where this process found it (a checkout run as ``python app.py`` included), whatever
+    # the working folder is by now.
+    package_root = str(Path(__file__).resolve().parents[2])
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *(path for path in sys.path if path)])}
     child = subprocess.Popen([sys.executable, "-m", "propgrad.app.writer"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, env=environment)
     atexit.register(_stop, child)
