@@ -38,10 +38,12 @@ _FAILURES = 0  # times the child could not be started or died; after two, the wo
 _MAX_FAILURES = 2
 
 
-def _send(stream, value) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
-    stream.write(data)
+def _pickled(value) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _send(stream, data: bytes) -> None:
+    stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
 
@@ -87,7 +89,7 @@ def call(function, *args):
     """
     global _CHILD, _FAILURES
     try:
-        request = pickle.dumps((*_function_name(function), args), protocol=pickle.HIGHEST_PROTOCOL)
+        request = _pickled((*_function_name(function), args))
     except Exception:  # noqa: BLE001 - what cannot travel is worked on here
         return function(*args)
     if _FAILURES >= _MAX_FAILURES or not _LOCK.acquire(blocking=False):
@@ -95,8 +97,7 @@ def call(function, *args):
     try:
         if _CHILD is None or _CHILD.poll() is not None:
             _CHILD = _start()
-        _CHILD.stdin.write(_HEADER.pack(len(request)) + request)
-        _CHILD.stdin.flush()
+        _send(_CHILD.stdin, request)
         ok, value = _receive(_CHILD.stdout)
     except (OSError, EOFError, pickle.UnpicklingError) as error:
         _FAILURES += 1
@@ -133,10 +134,11 @@ def _serve() -> None:
         except BaseException as error:  # noqa: BLE001 - handed back to the caller, who raises it
             reply = (False, error)
         try:
-            _send(replies, reply)
+            data = _pickled(reply)
         except (pickle.PicklingError, TypeError, AttributeError):
-            _send(replies, (False, RuntimeError("".join(traceback.format_exception(reply[1])) if not reply[0]
-                                                else f"the writer could not send back the result of {name}")))
+            data = _pickled((False, RuntimeError("".join(traceback.format_exception(reply[1])) if not reply[0]
+                                                 else f"the writer could not send back the result of {name}")))
+        _send(replies, data)
 
 
 if __name__ == "__main__":
