@@ -97,9 +97,10 @@ def compute_all() -> None:
     started = time.perf_counter()
     for tab in tabs:
         _compute(tab)
-    from .memory import release
+    from . import memory
 
-    release()
+    memory.release()
+    memory.freeze()  # the models, the segmenter and the default results stay: later collections skip them
     log.info("every tab's default result ready in %.1f s", time.perf_counter() - started)
 
 

@@ -9,7 +9,7 @@ import sys
 import gradio as gr
 
 from .. import paths
-from . import defaults, links, mcp_server, mcp_tools, shared
+from . import defaults, links, mcp_server, mcp_tools, memory, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -184,6 +184,7 @@ def launch_kwargs(**overrides) -> dict:
 def launch(demo: gr.Blocks, **overrides):
     """Launch ``demo`` with :func:`launch_kwargs`, first recording where it serves: visitors may name
     folders on the server only when it serves on a loopback address without a share link."""
+    memory.tune_allocator()  # before the server's threads make arenas of their own
     kwargs = launch_kwargs(**overrides)
     host = kwargs.get("server_name") or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     share = kwargs.get("share")
@@ -203,6 +204,7 @@ def launch(demo: gr.Blocks, **overrides):
         mcp_server.adapt(demo, getattr(demo, "propgrad_mcp_tools", {}))
     except Exception:  # noqa: BLE001 - a gradio that moved its hooks: serve its own tools rather than nothing
         log.exception("could not shape the MCP server (tests/test_mcp.py says how); serving gradio's own tools")
+    memory.freeze()  # the built app lives as long as the server: no collection needs to walk it again
     if block:
         demo.block_thread()
     return launched

@@ -1,14 +1,19 @@
-"""Give freed memory back to the operating system after a run (gradio-free).
+"""The server's memory and its garbage collector (gradio-free).
 
 A run allocates and frees a few hundred MB (the steps' images, the models' activations, the figures); glibc's
 malloc keeps much of it for later instead of returning it, so a long-running server's resident memory only
 grew (issue 23: about 200 MB after the first tab's default). :func:`release` asks glibc to return what is free
-(``malloc_trim``); elsewhere (macOS, musl, Windows) it does nothing.
+(``malloc_trim``); :func:`tune_allocator` keeps less of it in the first place. Elsewhere (macOS, musl, Windows)
+both do nothing.
+
+:func:`freeze` moves what start-up made (modules, the app, the models: about 470,000 objects) out of the
+garbage collector's reach: a full collection walked them all, about 0.36 s in every third click or so.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import threading
 
@@ -43,3 +48,33 @@ def release() -> bool:
             log.debug("malloc_trim failed", exc_info=True)
             return False
         return True
+
+
+# glibc's mallopt parameter (malloc.h).
+_M_ARENA_MAX = -8
+ARENA_MAX = 2
+
+
+def tune_allocator() -> bool:
+    """Two malloc arenas instead of glibc's eight per core: each thread that allocates (gradio's workers, the
+    figure pools) otherwise gets an arena of its own, and each keeps its freed blocks. The server after every
+    tab's default: about 1130 -> 1090 MB, at no measurable cost in speed (2-core machine, issue 23). (A fixed
+    1 MiB mmap threshold saved about as much again, but made a click 40 per cent slower.) Call it early: the
+    arenas already made stay."""
+    with _LOCK:
+        libc = _libc()
+        if libc is None or not hasattr(libc, "mallopt"):
+            return False
+        try:
+            return bool(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+        except Exception:  # noqa: BLE001 - an allocator without this knob works as it is
+            log.debug("mallopt failed", exc_info=True)
+            return False
+
+
+def freeze() -> int:
+    """Collect once, then keep every object alive now out of later collections (``gc.freeze``): for what
+    start-up made and lives as long as the server. Returns how many objects are frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
