@@ -9,9 +9,9 @@ and the reading.
 
 With more than two properties the comparison is a screen of candidate properties for one image, and
 screening many raises the chance that one looks significant by luck. So every p-value is also shown
-adjusted for multiple testing with the Benjamini-Hochberg procedure (``scipy.stats.false_discovery_control``,
-which controls the false discovery rate), over the whole table: every (property, model, output) test
-is one member of the family.
+adjusted for multiple testing with the Benjamini-Hochberg procedure (:func:`propgrad.statistics.adjust_pvalues`,
+the numbers of ``scipy.stats.false_discovery_control``), which controls the false discovery rate, over the whole
+table: every (property, model, output) test is one member of the family.
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ from .models.base import Model
 from .ranking import rank_key
 from .reading import Reading, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
+from .statistics import adjust_pvalues
 
-ADJUSTMENT = "Benjamini-Hochberg (scipy.stats.false_discovery_control), over every row of the table"
+ADJUSTMENT = "Benjamini-Hochberg (as scipy.stats.false_discovery_control), over every row of the table"
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,6 @@ def compare_properties(
     ...                                 models, outputs_of_interest="cat")  # doctest: +SKIP
     >>> [(s.property, s.model, round(s.score, 3), s.flipped) for s in comparison.scores]  # doctest: +SKIP
     """
-    from scipy.stats import false_discovery_control
-
     # 1. Validate once, here, before the first property's series is made.
     check_shuffle_settings(n_permutations, alpha, seed)
     checked = _check_interventions(interventions)
@@ -223,7 +222,7 @@ def compare_properties(
         for model in result.models:
             for score in model.scores:
                 raw.append((name, model, score))
-    adjusted = false_discovery_control(np.array([score.pvalue for _, _, score in raw]), method="bh")
+    adjusted = adjust_pvalues([score.pvalue for _, _, score in raw], "bh")
     entries = [
         PropertyScore(property=name, model=model.name, output=score.output, score=score.score,
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,

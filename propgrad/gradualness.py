@@ -36,6 +36,7 @@ from PIL import Image
 
 from .checks import is_real_number, is_whole_number
 from .errors import ArgumentError
+from .statistics import rank_correlation
 
 DEFAULT_MIN_RHO = 0.9
 DEFAULT_MAX_JUMP_SHARE = 0.5
@@ -173,8 +174,6 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
         raise ValueError(f"`images` must be at least 3 PIL images, got {len(images)} items")
     if not is_whole_number(seed, 0):
         raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}")
-    from scipy.stats import spearmanr
-
     lab = _lab(images)
     n = len(lab)
     # Mean Delta E between every pair of steps: n is small (tens), so the n x n table is cheap.
@@ -188,7 +187,7 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
 
     total = step_change.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = float(spearmanr(np.arange(n), change).statistic) if np.ptp(change) > 0 else float("nan")
+        rho = rank_correlation(np.arange(n), change) if np.ptp(change) > 0 else float("nan")
     jump_share = float(step_change.max() / total) if total > 0 else float("nan")
     steps = step_change[1:]
     still_share = float(np.mean(steps < STILL * steps.mean())) if total > 0 else float("nan")

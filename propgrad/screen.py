@@ -17,7 +17,7 @@ What makes a screen of N properties cheaper than N :func:`~propgrad.explain.expl
    property's p-value is what :func:`~propgrad.explain.explain` would give it with the same seed.
 
 Every (property, model, output) test is one member of the family whose p-values are adjusted together,
-with Benjamini-Hochberg (false discovery rate, ``scipy.stats.false_discovery_control``) by default or Holm
+with Benjamini-Hochberg (false discovery rate; :func:`propgrad.statistics.adjust_pvalues`) by default or Holm
 (family-wise error rate) on request.
 
 Rows are ranked by what the output really did, not by p (:mod:`propgrad.ranking`): tier a (the output of
@@ -59,12 +59,12 @@ from .ranking import ranked
 from .answer import Answered
 from .reading import Reading, flips_text, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
+from .statistics import ADJUSTMENTS, adjust_pvalues
 
 WHOLE = "whole image"
 REGIONS = (WHOLE, OBJECT, BACKGROUND)
 # Edits that only make sense on the whole image.
 WHOLE_ONLY = {"rotation"}
-ADJUSTMENTS = {"bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}
 DEFAULT_STEPS = 10
 # The app's bound on a screen's size (the package has none unless asked): the table of limits' app column.
 APP_LIMIT = LIMITS["properties"].app
@@ -227,29 +227,6 @@ def _candidates(edits, regions, masks, extra) -> list[_Candidate]:
     if len(set(names)) != len(names):
         raise ValueError(f"`add`: property names must be unique, and not those of the edits; got {names}")
     return candidates
-
-
-def adjust_pvalues(pvalues, method: str = "bh") -> np.ndarray:
-    """p-values adjusted for multiple testing: "bh" (Benjamini-Hochberg) or "holm".
-
-    Examples
-    --------
-    >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(pvalues, dtype=np.float64)
-    if method == "bh":
-        from scipy.stats import false_discovery_control
-
-        return false_discovery_control(p, method="bh") if p.size else p
-    if method != "holm":
-        raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENTS)}, got {method!r}")
-    # Holm's step-down: the i-th smallest p (0-based) times (m - i), made monotone, at most 1.
-    order = np.argsort(p, kind="stable")
-    scaled = np.minimum(1.0, np.maximum.accumulate(p[order] * (p.size - np.arange(p.size))))
-    adjusted = np.empty_like(p)
-    adjusted[order] = scaled
-    return adjusted
 
 
 def _segment(image: Image.Image, regions: set[str], masks: Mapping | None) -> tuple[dict[str, RegionMask], list[str]]:

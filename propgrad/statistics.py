@@ -1,5 +1,6 @@
 """The authors' two other statistics, |Pearson r| with the step and a KSG mutual information, shaped for the
-shuffle test in :mod:`propgrad.score` (numpy and scipy).
+shuffle test in :mod:`propgrad.score` (numpy and scipy); the p-value adjustments for a table of tests, and the
+rank correlation the gradualness check uses.
 
 Every function here takes series of shape (series, steps, k) or, for the null, a block of permuted series
 of shape (block, steps, k), and returns one value per series (or permutation) and output column.
@@ -24,6 +25,9 @@ of shape (block, steps, k), and returns one value per series (or permutation) an
 from __future__ import annotations
 
 import numpy as np
+
+# The multiple-testing adjustments a comparison or a screen offers (the first is the default).
+ADJUSTMENTS = {"bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}
 
 # Neighbours of the KSG estimator, as in the authors' code (benchmark-mi's neighborhoods=(5,)).
 KSG_NEIGHBOURS = 5
@@ -109,3 +113,64 @@ def ksg_block(one: np.ndarray, orders: np.ndarray) -> np.ndarray:
             mi = base - digamma(nx).mean(axis=-1) - digamma(ny).mean(axis=-1)
             result[start:start + chunk, column] = np.maximum(mi, 0.0)
     return result
+
+
+# Benjamini-Hochberg and Spearman's rho are scipy.stats' false_discovery_control and spearmanr, step for step (the
+# tests compare them on random tables with ties): every run needs them, and importing scipy.stats for them held
+# 49 MB of the server's memory (issue 23's target is 1.2 GB).
+def adjust_pvalues(pvalues, method: str = "bh") -> np.ndarray:
+    """p-values adjusted for multiple testing: "bh" (Benjamini-Hochberg, the false discovery rate; the same
+    numbers as ``scipy.stats.false_discovery_control``) or "holm" (Holm, the family-wise error rate).
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06]
+    >>> adjust_pvalues([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    if method not in ADJUSTMENTS:
+        raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENTS)}, got {method!r}")
+    p = np.asarray(pvalues, dtype=np.float64)
+    if p.ndim != 1 or not np.all((p >= 0) & (p <= 1)):
+        raise ValueError("p-values must be one row of numbers between 0 and 1")
+    if p.size <= 1:
+        return p.copy()
+    if method == "bh":
+        # The i-th smallest p (1-based) times m / i, then each the smallest of itself and those above it.
+        order = np.argsort(p)
+        scaled = p[order] * (p.size / np.arange(1, p.size + 1, dtype=np.float64))
+        np.minimum.accumulate(scaled[::-1], out=scaled[::-1])
+    else:
+        # Holm's step-down: the i-th smallest p (0-based) times (m - i), made monotone.
+        order = np.argsort(p, kind="stable")
+        scaled = np.maximum.accumulate(p[order] * (p.size - np.arange(p.size)))
+    adjusted = np.empty_like(p)
+    adjusted[order] = scaled
+    return np.clip(adjusted, 0.0, 1.0)
+
+
+def average_ranks(values) -> np.ndarray:
+    """Ranks 1..n, ties sharing the mean of their ranks (``scipy.stats.rankdata``'s default)."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    # Each run of equal values starts where the value changes; its members get the mean of the run's ranks.
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    run_ranks = (starts + ends + 1) / 2.0
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = np.repeat(run_ranks, ends - starts)
+    return ranks
+
+
+def rank_correlation(x, y) -> float:
+    """Spearman's rho of two series (``scipy.stats.spearmanr(x, y).statistic``): NaN where either is constant
+    or holds a NaN."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("rank_correlation takes two series of the same length")
+    if x.size < 2 or np.isnan(x).any() or np.isnan(y).any() or np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
+    # Columns and the [1, 0] cell, as scipy takes them: the same sums in the same order, so the same last digit.
+    return float(np.corrcoef(np.column_stack([average_ranks(x), average_ranks(y)]), rowvar=False)[1, 0])

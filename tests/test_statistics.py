@@ -209,3 +209,69 @@ def test_explain_reports_the_statistic(statistic):
     data = to_dict(result)
     assert data["statistic"] == statistic
     assert (data["models"][0]["pvalue"] <= 0.01) == EXPECTED["u shape"][statistic]
+
+
+# --- The adjustments and the rank correlation: scipy.stats' numbers without importing scipy.stats in the server ---
+
+def _tables_with_ties(seed: int, count: int = 200):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        size = int(rng.integers(2, 40))
+        # Rounded values make ties (shuffle-test p-values tie often: they are multiples of 1 / (permutations + 1)).
+        yield rng.random(size).round(int(rng.integers(1, 4)))
+
+
+def test_benjamini_hochberg_gives_scipys_numbers_exactly():
+    from scipy.stats import false_discovery_control
+
+    for p in _tables_with_ties(0):
+        np.testing.assert_array_equal(statistics.adjust_pvalues(p, "bh"), false_discovery_control(p, method="bh"))
+
+
+def test_holm_is_the_step_down_rule():
+    p = np.array([0.01, 0.04, 0.03, 0.5])
+    # Sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1 -> 0.04, 0.09, 0.08 -> monotone 0.09, then 0.5.
+    np.testing.assert_allclose(statistics.adjust_pvalues(p, "holm"), [0.04, 0.09, 0.09, 0.5])
+    for p in _tables_with_ties(1, 50):
+        adjusted = statistics.adjust_pvalues(p, "holm")
+        assert np.all(adjusted >= p) and np.all(adjusted <= 1)
+
+
+def test_adjustments_refuse_what_is_not_a_row_of_p_values():
+    for bad in ([0.1, np.nan], [0.2, 1.5], [[0.1, 0.2]]):
+        with pytest.raises(ValueError, match="between 0 and 1|one row"):
+            statistics.adjust_pvalues(bad)
+    with pytest.raises(ValueError, match="adjustment"):
+        statistics.adjust_pvalues([0.1, 0.2], "bonferroni")
+    assert statistics.adjust_pvalues([]).size == 0
+    assert statistics.adjust_pvalues([0.3]).tolist() == [0.3]
+
+
+def test_rank_correlation_gives_scipys_spearman_exactly():
+    from scipy.stats import rankdata, spearmanr
+
+    for values in _tables_with_ties(2):
+        steps = np.arange(values.size)
+        np.testing.assert_array_equal(statistics.average_ranks(values), rankdata(values))
+        expected = spearmanr(steps, values).statistic if np.ptp(values) > 0 else np.nan
+        np.testing.assert_array_equal(statistics.rank_correlation(steps, values), expected)
+    assert np.isnan(statistics.rank_correlation([0, 1, 2], [1.0, 1.0, 1.0]))
+    assert np.isnan(statistics.rank_correlation([0, 1, 2], [1.0, np.nan, 2.0]))
+    assert statistics.rank_correlation([0, 1, 2, 3], [0.0, 0.2, 0.1, 0.9]) == pytest.approx(0.8)
+
+
+def test_the_default_flows_do_not_import_scipy_stats():
+    """scipy.stats holds about 49 MB once imported; the app's runs must not need it (issue 23's memory target)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from PIL import Image; import numpy as np\n"
+            "from propgrad.gradualness import assess\n"
+            "from propgrad.statistics import adjust_pvalues\n"
+            "steps = [Image.fromarray(np.full((8, 8, 3), 20 * i, np.uint8)) for i in range(5)]\n"
+            "assess(steps); adjust_pvalues([0.1, 0.2, 0.03])\n"
+            "import propgrad.compare, propgrad.screen\n"
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.stdout.strip() == "False", out.stderr
