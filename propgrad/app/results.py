@@ -271,8 +271,12 @@ def outputs(run: AppRun) -> tuple:
             path(run.null), path(run.bundle))
 
 
-def respond(run: AppRun) -> tuple:
-    """Show ``run``; finish it here too unless the Run button's wrapper asked to finish it after the answer."""
+def respond(run: AppRun, progress=None) -> tuple:
+    """Show ``run``; finish it here too unless the Run button's wrapper asked to finish it after the answer.
+
+    ``progress(fraction, desc=...)`` is told when part 1 is drawn (the background defaults' callback waits there
+    while a visitor's run is under way: their figures must not share the cores with a visitor's answer).
+    """
     if run.comparison is not None:
         _start_reports(run)  # they need nothing that part 1 draws: the writer's process starts on them at once
     show(run)
@@ -280,6 +284,8 @@ def respond(run: AppRun) -> tuple:
     if pending is not None:
         pending.append(start_finishing(run))
     else:
+        if progress is not None:
+            progress(1.0, desc="writing the files")
         finish(run)
     return outputs(run)
 

@@ -73,7 +73,7 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
     notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual_notes(explanation)]))
     recorded = run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
                                     n_permutations, alpha, seed, notes)
-    return results.respond(results.new_run(explanation, recorded, notes))
+    return results.respond(results.new_run(explanation, recorded, notes), progress)
 
 
 def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=(),
@@ -91,4 +91,4 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
     notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
     described = next(iter(comparison.explanations.values())).input
     recorded = run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)
-    return results.respond(results.new_run(comparison, recorded, notes))
+    return results.respond(results.new_run(comparison, recorded, notes), progress)
