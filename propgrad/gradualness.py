@@ -36,7 +36,6 @@ from PIL import Image
 
 from .checks import is_real_number, is_whole_number
 from .errors import ArgumentError
-from .statistics import rank_correlation
 
 DEFAULT_MIN_RHO = 0.9
 DEFAULT_MAX_JUMP_SHARE = 0.5
@@ -142,6 +141,35 @@ def _outside_change(images: Sequence[Image.Image], mask: np.ndarray) -> float | 
     return float(max((_delta_e(lab[i], lab[0]) * w).sum() / w.sum() for i in range(len(images))))
 
 
+# Spearman's rho as scipy.stats' rankdata and spearmanr compute it, step for step (tests/test_statistics.py compares
+# them on random series with ties): every run checks its series, and importing scipy.stats for it held 49 MB of
+# the server's memory (issue 23).
+def _average_ranks(values) -> np.ndarray:
+    """Ranks 1..n, ties sharing the mean of their ranks (``scipy.stats.rankdata``'s default)."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    # Each run of equal values starts where the value changes; its members get the mean of the run's ranks.
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    run_ranks = (starts + ends + 1) / 2.0
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = np.repeat(run_ranks, ends - starts)
+    return ranks
+
+
+def _rank_correlation(x, y) -> float:
+    """Spearman's rho of two series (``scipy.stats.spearmanr(x, y).statistic``): NaN where either is constant
+    or holds a NaN."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("rank_correlation takes two series of the same length")
+    if x.size < 2 or np.isnan(x).any() or np.isnan(y).any() or np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
+    # Columns and the [1, 0] cell, as scipy takes them: the same sums in the same order, so the same last digit.
+    return float(np.corrcoef(np.column_stack([_average_ranks(x), _average_ranks(y)]), rowvar=False)[1, 0])
+
+
 def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
            criteria: GradualnessCriteria | None = None, seed: int = 0) -> Gradualness:
     """Measure how gradually ``images`` (step 0 first) change, and judge it by ``criteria``.
@@ -187,7 +215,7 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
 
     total = step_change.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = rank_correlation(np.arange(n), change) if np.ptp(change) > 0 else float("nan")
+        rho = _rank_correlation(np.arange(n), change) if np.ptp(change) > 0 else float("nan")
     jump_share = float(step_change.max() / total) if total > 0 else float("nan")
     steps = step_change[1:]
     still_share = float(np.mean(steps < STILL * steps.mean())) if total > 0 else float("nan")

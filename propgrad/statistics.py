@@ -1,6 +1,5 @@
 """The authors' two other statistics, |Pearson r| with the step and a KSG mutual information, shaped for the
-shuffle test in :mod:`propgrad.score` (numpy and scipy); the p-value adjustments for a table of tests, and the
-rank correlation the gradualness check uses.
+shuffle test in :mod:`propgrad.score` (numpy and scipy); and the p-value adjustments for a table of tests.
 
 Every function here takes series of shape (series, steps, k) or, for the null, a block of permuted series
 of shape (block, steps, k), and returns one value per series (or permutation) and output column.
@@ -115,9 +114,9 @@ def ksg_block(one: np.ndarray, orders: np.ndarray) -> np.ndarray:
     return result
 
 
-# Benjamini-Hochberg and Spearman's rho are scipy.stats' false_discovery_control and spearmanr, step for step (the
-# tests compare them on random tables with ties): every run needs them, and importing scipy.stats for them held
-# 49 MB of the server's memory (issue 23's target is 1.2 GB).
+# Benjamini-Hochberg is scipy.stats' false_discovery_control, step for step (the tests compare them on random tables
+# with ties): every comparison needs it, and importing scipy.stats for it held 49 MB of the server's memory (issue
+# 23's target is 1.2 GB; :mod:`propgrad.gradualness` ranks without it too).
 def adjust_pvalues(pvalues, method: str = "bh") -> np.ndarray:
     """p-values adjusted for multiple testing: "bh" (Benjamini-Hochberg, the false discovery rate; the same
     numbers as ``scipy.stats.false_discovery_control``) or "holm" (Holm, the family-wise error rate).
@@ -148,29 +147,3 @@ def adjust_pvalues(pvalues, method: str = "bh") -> np.ndarray:
     adjusted = np.empty_like(p)
     adjusted[order] = scaled
     return np.clip(adjusted, 0.0, 1.0)
-
-
-def average_ranks(values) -> np.ndarray:
-    """Ranks 1..n, ties sharing the mean of their ranks (``scipy.stats.rankdata``'s default)."""
-    values = np.asarray(values, dtype=np.float64)
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    # Each run of equal values starts where the value changes; its members get the mean of the run's ranks.
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], values.size]
-    run_ranks = (starts + ends + 1) / 2.0
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = np.repeat(run_ranks, ends - starts)
-    return ranks
-
-
-def rank_correlation(x, y) -> float:
-    """Spearman's rho of two series (``scipy.stats.spearmanr(x, y).statistic``): NaN where either is constant
-    or holds a NaN."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError("rank_correlation takes two series of the same length")
-    if x.size < 2 or np.isnan(x).any() or np.isnan(y).any() or np.all(x == x[0]) or np.all(y == y[0]):
-        return float("nan")
-    # Columns and the [1, 0] cell, as scipy takes them: the same sums in the same order, so the same last digit.
-    return float(np.corrcoef(np.column_stack([average_ranks(x), average_ranks(y)]), rowvar=False)[1, 0])

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from propgrad.explain import explain
-from propgrad.gradualness import GradualnessCriteria, assess, summary_line
+from propgrad.gradualness import GradualnessCriteria, _average_ranks, _rank_correlation, assess, summary_line
 from propgrad.interventions import Frames, ParametricEdit, PatchBlend, Region
 from propgrad.models.base import Model
 
@@ -127,3 +127,19 @@ def test_a_threshold_knob_shows_as_still_steps(levels, gradual):
     assert result.gradual is gradual, (result.reason, result.still_share)
     if not gradual:
         assert "change (almost) nothing" in result.reason and result.still_share > 0.25
+
+
+def test_rank_correlation_gives_scipys_spearman_exactly():
+    from scipy.stats import rankdata, spearmanr
+
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        # Rounded values make ties (a still step repeats its neighbour's change).
+        values = rng.random(int(rng.integers(2, 40))).round(int(rng.integers(1, 4)))
+        steps = np.arange(values.size)
+        np.testing.assert_array_equal(_average_ranks(values), rankdata(values))
+        expected = spearmanr(steps, values).statistic if np.ptp(values) > 0 else np.nan
+        np.testing.assert_array_equal(_rank_correlation(steps, values), expected)
+    assert np.isnan(_rank_correlation([0, 1, 2], [1.0, 1.0, 1.0]))
+    assert np.isnan(_rank_correlation([0, 1, 2], [1.0, np.nan, 2.0]))
+    assert _rank_correlation([0, 1, 2, 3], [0.0, 0.2, 0.1, 0.9]) == pytest.approx(0.8)

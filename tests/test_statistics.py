@@ -211,7 +211,7 @@ def test_explain_reports_the_statistic(statistic):
     assert (data["models"][0]["pvalue"] <= 0.01) == EXPECTED["u shape"][statistic]
 
 
-# --- The adjustments and the rank correlation: scipy.stats' numbers without importing scipy.stats in the server ---
+# --- The adjustments: scipy.stats' numbers without importing scipy.stats in the server ---
 
 def _tables_with_ties(seed: int, count: int = 200):
     rng = np.random.default_rng(seed)
@@ -245,19 +245,6 @@ def test_adjustments_refuse_what_is_not_a_row_of_p_values():
         statistics.adjust_pvalues([0.1, 0.2], "bonferroni")
     assert statistics.adjust_pvalues([]).size == 0
     assert statistics.adjust_pvalues([0.3]).tolist() == [0.3]
-
-
-def test_rank_correlation_gives_scipys_spearman_exactly():
-    from scipy.stats import rankdata, spearmanr
-
-    for values in _tables_with_ties(2):
-        steps = np.arange(values.size)
-        np.testing.assert_array_equal(statistics.average_ranks(values), rankdata(values))
-        expected = spearmanr(steps, values).statistic if np.ptp(values) > 0 else np.nan
-        np.testing.assert_array_equal(statistics.rank_correlation(steps, values), expected)
-    assert np.isnan(statistics.rank_correlation([0, 1, 2], [1.0, 1.0, 1.0]))
-    assert np.isnan(statistics.rank_correlation([0, 1, 2], [1.0, np.nan, 2.0]))
-    assert statistics.rank_correlation([0, 1, 2, 3], [0.0, 0.2, 0.1, 0.9]) == pytest.approx(0.8)
 
 
 def test_the_default_flows_do_not_import_scipy_stats():
