@@ -15,35 +15,32 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torchvision", "diffusers", "transformers", "open_clip")
 
 
-def test_building_the_app_imports_no_heavy_package_the_default_tabs_do_not_use():
-    script = ("import json, sys\nfrom propgrad.app.demo import build_demo\nbuild_demo()\n"
-              f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n")
+def _answer_of(script: str):
+    """Run ``script`` in a fresh interpreter (what it imports is its own) and return the JSON of its last line."""
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_building_the_app_imports_no_heavy_package_the_default_tabs_do_not_use():
+    assert _answer_of("import json, sys\nfrom propgrad.app.demo import build_demo\nbuild_demo()\n"
+                      f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n") == []
 
 
 def test_the_first_tabs_default_run_imports_no_scipy_stats():
     """scipy.stats held 49 MB once imported; the Benjamini-Hochberg adjustment and the gradualness check's rank
     correlation are computed without it (tests/test_statistics.py compares their numbers with scipy's)."""
-    script = ("import json, sys\nfrom propgrad.app.tabs import edit\nedit.default_result()\n"
-              "print(json.dumps([name for name in ('scipy.stats',) if name in sys.modules]))\n")
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert _answer_of("import json, sys\nfrom propgrad.app.tabs import edit\nedit.default_result()\n"
+                      "print(json.dumps([name for name in ('scipy.stats',) if name in sys.modules]))\n") == []
 
 
 def test_the_server_caps_mallocs_arenas_and_freezes_what_start_up_made():
-    script = ("import gc, json\nfrom propgrad.app import memory\n"
-              "tuned = memory.tune_allocator()\nbefore = gc.get_freeze_count()\nfrozen = memory.freeze()\n"
-              "print(json.dumps([tuned, before, frozen, len(gc.get_objects())]))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    tuned, before, frozen, tracked = json.loads(done.stdout.strip().splitlines()[-1])
+    tuned, before, frozen, tracked = _answer_of(
+        "import gc, json\nfrom propgrad.app import memory\n"
+        "tuned = memory.tune_allocator()\nbefore = gc.get_freeze_count()\nfrozen = memory.freeze()\n"
+        "print(json.dumps([tuned, before, frozen, len(gc.get_objects())]))\n")
     import platform
 
     assert tuned is (platform.libc_ver()[0] == "glibc")  # glibc's mallopt; elsewhere nothing to tune
