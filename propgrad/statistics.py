@@ -1,7 +1,8 @@
 """The authors' two other statistics, |Pearson r| with the step and a KSG mutual information, shaped for the
-shuffle test in :mod:`propgrad.score` (numpy and scipy); and the p-value adjustments for a table of tests.
+shuffle test in :mod:`propgrad.score` (numpy; scipy.special for the KSG's digamma); and the p-value adjustments
+for a table of tests (:func:`adjust_pvalues`, numpy alone).
 
-Every function here takes series of shape (series, steps, k) or, for the null, a block of permuted series
+Every statistic here takes series of shape (series, steps, k) or, for the null, a block of permuted series
 of shape (block, steps, k), and returns one value per series (or permutation) and output column.
 
 - ``"correlation"``: |r| between the step index and the output. Shuffling the steps is the same as

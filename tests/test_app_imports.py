@@ -37,12 +37,27 @@ def test_the_first_tabs_default_run_imports_no_scipy_stats():
 
 
 def test_the_server_caps_mallocs_arenas_and_freezes_what_start_up_made():
-    tuned, before, frozen, tracked = _answer_of(
+    tuned, before, not_yet, frozen, tracked = _answer_of(
         "import gc, json\nfrom propgrad.app import memory\n"
-        "tuned = memory.tune_allocator()\nbefore = gc.get_freeze_count()\nfrozen = memory.freeze()\n"
-        "print(json.dumps([tuned, before, frozen, len(gc.get_objects())]))\n")
+        "tuned = memory.tune_allocator()\nbefore = gc.get_freeze_count()\nnot_yet = memory.freeze()\n"
+        "frozen = memory.freeze_start_up()\n"
+        "print(json.dumps([tuned, before, not_yet, frozen, len(gc.get_objects())]))\n")
+    assert not_yet == 0  # only a server's launch turns freezing on
     import platform
 
-    assert tuned is (platform.libc_ver()[0] == "glibc")  # glibc's mallopt; elsewhere nothing to tune
+    assert tuned is (platform.libc_ver()[0] == "glibc" and "MALLOC_ARENA_MAX" not in os.environ)  # glibc's mallopt; elsewhere nothing to tune
     assert before == 0 and frozen > 1000
     assert tracked < frozen  # later collections walk only what was made after the freeze
+
+
+def test_a_launch_that_does_not_block_tunes_malloc_but_freezes_nothing():
+    """A test session or a notebook launches without blocking: what it frees must stay collectable. (A blocking
+    launch, ``python app.py``, freezes before the defaults start; the script cannot observe it from outside.)"""
+    tuned, frozen = _answer_of(
+        "import gc, json\nimport gradio as gr\nfrom propgrad.app import demo, memory\n"
+        "calls = []\noriginal = memory.tune_allocator\n"
+        "memory.tune_allocator = lambda: calls.append(1) or original()\n"
+        "with gr.Blocks() as blocks:\n    gr.Textbox()\n"
+        "demo.launch(blocks, prevent_thread_lock=True, server_name='127.0.0.1', mcp_server=False)\n"
+        "blocks.close()\nprint(json.dumps([len(calls), gc.get_freeze_count()]))\n")
+    assert tuned == 1 and frozen == 0

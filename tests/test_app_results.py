@@ -84,6 +84,24 @@ def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     assert shared.finish_run(None) == (gr.skip(), gr.skip(), gr.skip(), None)
 
 
+def test_progress_is_told_between_the_answer_and_the_files(monkeypatch):
+    """The background defaults wait at that call while a visitor runs; the Run button's way (part 2 later) is not
+    told, as its files follow in another event."""
+    events = []
+    finish = results.finish
+    monkeypatch.setattr(results, "finish", lambda run: (events.append("finish"), finish(run))[1])
+
+    def recording(fraction, desc=""):
+        events.append((fraction, desc))
+
+    patch_tab.run_patch(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], progress=recording)
+    assert events.index((1.0, "writing the files")) == events.index("finish") - 1
+    events.clear()
+    shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET],
+                                            progress=recording)
+    assert (1.0, "writing the files") not in events and "finish" not in events
+
+
 def test_a_late_zip_never_lands_after_a_preset_was_loaded(progress):
     from types import SimpleNamespace
 

@@ -100,7 +100,11 @@ def compute_all() -> None:
     from . import memory
 
     memory.release()
-    memory.freeze()  # the models, the segmenter and the default results stay: later collections skip them
+    # The models, the segmenter and the default results stay: later collections skip them. Frozen while no
+    # visitor's run is under way (a run's half-made objects would never be collected).
+    with _USERS:
+        if _USERS.wait_for(lambda: _ACTIVE_RUNS == 0, timeout=YIELD_TIMEOUT_S):
+            memory.freeze()
     log.info("every tab's default result ready in %.1f s", time.perf_counter() - started)
 
 

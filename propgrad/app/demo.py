@@ -191,9 +191,6 @@ def launch(demo: gr.Blocks, **overrides):
     if share is None:  # gradio's own default: GRADIO_SHARE
         share = os.environ.get("GRADIO_SHARE", "").strip().lower() in ("1", "true", "yes")
     configure_serving(host, share=bool(share))
-    # Right after the server answers: load the default models and the segmenter and compute every tab's default
-    # example in the background, so that the page opens with an answer and the first click is warm.
-    defaults.start(lambda: bool(getattr(demo, "is_running", False)))
     # The MCP server exists only once gradio has created the app: launch without blocking, shape it, then block
     # as gradio would have (a script's launch blocks; prevent_thread_lock=True or an interactive session not).
     # (debug=True would block inside gradio's launch, before the server could be shaped; it blocks here instead.)
@@ -204,7 +201,11 @@ def launch(demo: gr.Blocks, **overrides):
         mcp_server.adapt(demo, getattr(demo, "propgrad_mcp_tools", {}))
     except Exception:  # noqa: BLE001 - a gradio that moved its hooks: serve its own tools rather than nothing
         log.exception("could not shape the MCP server (tests/test_mcp.py says how); serving gradio's own tools")
-    memory.freeze()  # the built app lives as long as the server: no collection needs to walk it again
+    if block:  # a server (python app.py), not a test or a notebook sharing this process with other work
+        memory.freeze_start_up()  # before the defaults start: nothing half-made is frozen
+    # Load the default models and the segmenter and compute every tab's default example in the background, so that
+    # the page opens with an answer and the first click is warm.
+    defaults.start(lambda: bool(getattr(demo, "is_running", False)))
     if block:
         demo.block_thread()
     return launched

@@ -6,8 +6,10 @@ grew (issue 23: about 200 MB after the first tab's default). :func:`release` ask
 (``malloc_trim``); :func:`tune_allocator` keeps less of it in the first place. Elsewhere (macOS, musl, Windows)
 both do nothing.
 
-:func:`freeze` moves what start-up made (modules, the app, the models: about 470,000 objects) out of the
-garbage collector's reach: a full collection walked them all, about 0.36 s in every third click or so.
+:func:`freeze_start_up` (a server's launch) moves what start-up made (modules, the app, later the models: about
+470,000 objects) out of the garbage collector's reach: a full collection walked them all, about 0.36 s in every
+third click or so. Only a server freezes: a test session or a notebook that launches the app keeps collecting all
+it makes.
 """
 from __future__ import annotations
 
@@ -57,10 +59,15 @@ ARENA_MAX = 2
 
 def tune_allocator() -> bool:
     """Two malloc arenas instead of glibc's eight per core: each thread that allocates (gradio's workers, the
-    figure pools) otherwise gets an arena of its own, and each keeps its freed blocks. The server after every
-    tab's default: about 1130 -> 1090 MB, at no measurable cost in speed (2-core machine, issue 23). (A fixed
-    1 MiB mmap threshold saved about as much again, but made a click 40 per cent slower.) Call it early: the
-    arenas already made stay."""
+    figure pools) otherwise gets an arena of its own, and each keeps its freed blocks. About 40 to 70 MB less
+    after every tab's default, at no measurable cost in speed (2-core machine, issue 23). (A fixed 1 MiB mmap
+    threshold saved about as much again, but made a click 40 per cent slower.) Call it early: the arenas already
+    made stay. An operator's own ``MALLOC_ARENA_MAX`` is left as it is. The report writer's process
+    (:mod:`.writer`) keeps glibc's defaults."""
+    import os
+
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
     with _LOCK:
         libc = _libc()
         if libc is None or not hasattr(libc, "mallopt"):
@@ -72,9 +79,24 @@ def tune_allocator() -> bool:
             return False
 
 
+_FREEZING = False
+
+
+def freeze_start_up() -> int:
+    """A server's start-up is done: freeze what it made (see :func:`freeze`), and let :func:`freeze` work from now
+    on (after the defaults, what they loaded). Returns how many objects are frozen."""
+    global _FREEZING
+    _FREEZING = True
+    return freeze()
+
+
 def freeze() -> int:
-    """Collect once, then keep every object alive now out of later collections (``gc.freeze``): for what
-    start-up made and lives as long as the server. Returns how many objects are frozen."""
+    """Collect once, then keep every object alive now out of later collections (``gc.freeze``): for what lives as
+    long as the server. Does nothing (returns 0) unless :func:`freeze_start_up` was called: in a test session or a
+    notebook, what is frozen would never be collected. Call it when no run is under way, so that nothing
+    half-made is frozen. Returns how many objects are frozen."""
+    if not _FREEZING:
+        return 0
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()

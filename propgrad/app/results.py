@@ -275,7 +275,8 @@ def respond(run: AppRun, progress=None) -> tuple:
     """Show ``run``; finish it here too unless the Run button's wrapper asked to finish it after the answer.
 
     ``progress(fraction, desc=...)`` is told when part 1 is drawn (the background defaults' callback waits there
-    while a visitor's run is under way: their figures must not share the cores with a visitor's answer).
+    while a visitor's run is under way, so that this process does not draw their files meanwhile; a comparison's
+    reports have started in the writer's process already, as they do for every comparison).
     """
     if run.comparison is not None:
         _start_reports(run)  # they need nothing that part 1 draws: the writer's process starts on them at once
