@@ -79,12 +79,17 @@ def _start(args: list[str], port: int, log: list | None = None) -> tuple[subproc
             raise RuntimeError("no answer within 300 s")
 
 
-def _rss_mb(process: subprocess.Popen) -> float:
+def _tree(process: subprocess.Popen) -> list[psutil.Process]:
+    """The server and its children (the report writer)."""
     proc = psutil.Process(process.pid)
-    total = proc.memory_info().rss
-    for child in proc.children(recursive=True):
+    return [proc, *proc.children(recursive=True)]
+
+
+def _rss_mb(process: subprocess.Popen) -> float:
+    total = 0
+    for proc in _tree(process):
         try:
-            total += child.memory_info().rss
+            total += proc.memory_info().rss
         except psutil.NoSuchProcess:
             pass
     return total / 2**20
@@ -98,7 +103,7 @@ def _anonymous_mb(process: subprocess.Popen) -> float | None:
     the same server read 1,190 MB in one run and 980 MB in the next. The anonymous part does not move so.
     """
     total = 0
-    for proc in [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]:
+    for proc in _tree(process):
         try:
             status = Path(f"/proc/{proc.pid}/status").read_text()
         except OSError:

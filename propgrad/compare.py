@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .checks import check_shuffle_settings
 from .explain import Explanation, explain
 from .images import load_image

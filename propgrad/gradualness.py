@@ -163,7 +163,7 @@ def _rank_correlation(x, y) -> float:
     or holds a NaN."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError("rank_correlation takes two series of the same length")
+        raise ValueError("Spearman's rho takes two series of the same length")
     if x.size < 2 or np.isnan(x).any() or np.isnan(y).any() or np.all(x == x[0]) or np.all(y == y[0]):
         return float("nan")
     # Columns and the [1, 0] cell, as scipy takes them: the same sums in the same order, so the same last digit.
@@ -215,7 +215,7 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
 
     total = step_change.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = _rank_correlation(np.arange(n), change) if np.ptp(change) > 0 else float("nan")
+        rho = _rank_correlation(np.arange(n), change)  # NaN for a series that does not change
     jump_share = float(step_change.max() / total) if total > 0 else float("nan")
     steps = step_change[1:]
     still_share = float(np.mean(steps < STILL * steps.mean())) if total > 0 else float("nan")

@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import os
 import threading
 
 log = logging.getLogger("propgrad.app")
@@ -64,8 +65,6 @@ def tune_allocator() -> bool:
     threshold saved about as much again, but made a click 40 per cent slower.) Call it early: the arenas already
     made stay. An operator's own ``MALLOC_ARENA_MAX`` is left as it is. The report writer's process
     (:mod:`.writer`) keeps glibc's defaults."""
-    import os
-
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
     with _LOCK:
