@@ -19,8 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .checks import check_shuffle_settings
-from .explain import Explanation, explain
-from .images import load_image
+from .explain import Explanation, explain, loaded_input
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
@@ -199,7 +198,7 @@ def compare_properties(
     # 1. Validate once, here, before the first property's series is made.
     check_shuffle_settings(n_permutations, alpha, seed)
     checked = _check_interventions(interventions)
-    image = load_image(image)
+    image = loaded_input(image)
     models = [models] if isinstance(models, Model) else list(models)
 
     # 2. One explanation per property, the same models, outputs and seed for each.

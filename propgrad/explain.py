@@ -287,11 +287,14 @@ def score_outputs(
     return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips)
 
 
-def _loaded(image) -> bool:
-    """Whether ``image`` is already what :func:`load_image` makes (a comparison loads it once for every
-    property)."""
-    return (isinstance(image, Image.Image) and image.mode == "RGB" and MIN_SIDE <= min(image.size)
-            and max(image.size) <= MAX_SIDE)
+def loaded_input(image) -> Image.Image | None:
+    """``image`` as :func:`load_image` makes it: 8-bit RGB within the size limits. Greyscale, palette, 16-bit or
+    transparent inputs, arrays, paths and bytes are loaded once, here, for every source; an image that is
+    already loaded (the app's, or a comparison's for each property) is taken as it is, not copied again."""
+    if image is None or (isinstance(image, Image.Image) and image.mode == "RGB"
+                         and MIN_SIDE <= min(image.size) and max(image.size) <= MAX_SIDE):
+        return image
+    return load_image(image)
 
 
 def explain(
@@ -354,10 +357,7 @@ def explain(
         raise ValueError(f"`outputs_of_interest`: 'vector' is scored with statistic='gradient' (the change between "
                          f"neighbouring steps); {statistic!r} measures one output against the step, so choose "
                          f"outputs for it")
-    if image is not None and not _loaded(image):
-        # Greyscale, palette, 16-bit or transparent inputs become 8-bit RGB once, here, for every source; the
-        # interventions take that image as it is.
-        image = load_image(image)
+    image = loaded_input(image)  # the interventions take that image as it is
     described = describe_input(image)
     models = [models] if isinstance(models, Model) else list(models)
     if not models:

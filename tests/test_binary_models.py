@@ -11,7 +11,7 @@ from propgrad import explain, prediction_flips
 from propgrad.interventions.parametric import ParametricEdit
 from propgrad.models import load_model_file
 from propgrad.models.base import softmax_for
-from propgrad.models.preprocess import ResizeNormalize
+from propgrad.models.torch_model import ResizeNormalize
 from propgrad.models.torch_model import TorchClassifier, check_class_names, to_probabilities
 
 SIZE = 16

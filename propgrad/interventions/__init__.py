@@ -1,9 +1,10 @@
 """Sources of gradual interventions; each follows :class:`~propgrad.interventions.base.Intervention`."""
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .frames import Frames
-from .parametric import EDITS, EditKind, ParametricEdit, register_edit
+from .parametric import (
+    EDITS, RECOLOUR_TARGETS, EditKind, ParametricEdit, darken, lighten, recolour, register_edit, register_recolour,
+)
 from .patch import PatchBlend
-from .colour import RECOLOUR_TARGETS, darken, lighten, recolour, register_recolour  # registers the colour edits
 from .region import BACKGROUND, OBJECT, Region, RegionMask, composite, read_mask, resolve_region
 
 # The diffusion editor needs torch and diffusers; import it only when asked for.

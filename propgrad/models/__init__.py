@@ -20,8 +20,8 @@ _LAZY = {
     "IMAGENET_CLASSES": "efficientnet", "EfficientNetLite0": "efficientnet",
     "ACCEPTED_FORMATS": "safe_load", "detect_format": "safe_load", "load_model_file": "files",
     "load_hub_classifier": "hub",
-    "IMAGENET_MEAN": "preprocess", "IMAGENET_STD": "preprocess", "ResizeCropNormalize": "preprocess",
-    "ResizeNormalize": "preprocess",
+    "IMAGENET_MEAN": "torch_model", "IMAGENET_STD": "torch_model", "ResizeCropNormalize": "torch_model",
+    "ResizeNormalize": "torch_model",
     # Asking for a registered model fills the registry with the shipped ones first.
     "bundled_model_names": "bundled", "get_model": "bundled", "model_description": "bundled",
     "register_model": "bundled", "unregister_model": "bundled",

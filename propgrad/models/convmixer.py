@@ -13,8 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .preprocess import ResizeNormalize
-from .torch_model import AUTO, TorchClassifier, check_class_names
+from .torch_model import AUTO, ResizeNormalize, TorchClassifier, check_class_names
 
 INPUT_SIZE = (128, 128)
 MEAN = (0.5, 0.5, 0.5)

@@ -6,8 +6,7 @@ from functools import lru_cache
 import torch
 
 from .imagenet_classes import IMAGENET_CATEGORIES
-from .preprocess import ResizeCropNormalize
-from .torch_model import TorchClassifier
+from .torch_model import ResizeCropNormalize, TorchClassifier
 
 NAME = "EfficientNet-Lite0 (ImageNet)"
 IMAGENET_CLASSES: list[str] = list(IMAGENET_CATEGORIES)

@@ -19,8 +19,10 @@ from PIL import Image
 
 from .safe_load import CHECKPOINT, PT2, check_pt2_entries, detect_format, read_checkpoint, refuse
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, check_mean_std, check_size
-from .torch_model import AUTO, TorchClassifier, check_class_names, short_error
+from .torch_model import (
+    AUTO, IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, TorchClassifier, check_class_names, check_mean_std, check_size,
+    short_error,
+)
 
 DEFAULT_INPUT_SIZE = (224, 224)
 
