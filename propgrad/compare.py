@@ -198,6 +198,8 @@ def compare_properties(
     # 1. Validate once, here, before the first property's series is made.
     check_shuffle_settings(n_permutations, alpha, seed)
     checked = _check_interventions(interventions)
+    if image is None:  # every property starts from it: say so before the first one runs
+        raise ValueError("`image` is missing: provide an image")
     image = loaded_input(image)
     models = [models] if isinstance(models, Model) else list(models)
 

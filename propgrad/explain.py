@@ -290,7 +290,9 @@ def score_outputs(
 def loaded_input(image) -> Image.Image | None:
     """``image`` as :func:`load_image` makes it: 8-bit RGB within the size limits. Greyscale, palette, 16-bit or
     transparent inputs, arrays, paths and bytes are loaded once, here, for every source; an image that is
-    already loaded (the app's, or a comparison's for each property) is taken as it is, not copied again."""
+    already loaded (the app's, or a comparison's for each property) is taken as it is, not copied again.
+    It lives with the explanation, which every way of explaining passes through, so a comparison that loads its
+    input here hands each property the same image without a second step into :mod:`propgrad.images`."""
     if image is None or (isinstance(image, Image.Image) and image.mode == "RGB"
                          and MIN_SIDE <= min(image.size) and max(image.size) <= MAX_SIDE):
         return image

@@ -11,8 +11,7 @@ from propgrad import explain, prediction_flips
 from propgrad.interventions.parametric import ParametricEdit
 from propgrad.models import load_model_file
 from propgrad.models.base import softmax_for
-from propgrad.models.torch_model import ResizeNormalize
-from propgrad.models.torch_model import TorchClassifier, check_class_names, to_probabilities
+from propgrad.models.torch_model import ResizeNormalize, TorchClassifier, check_class_names, to_probabilities
 
 SIZE = 16
 # Inputs scaled to [0, 1] and left there, so "mean brightness" is literally the input's mean.

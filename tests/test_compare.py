@@ -112,6 +112,22 @@ def test_written_report(comparison, tmp_path):
     assert paths["figure"].stat().st_size > 0
 
 
+def test_the_callers_image_is_taken_as_it_is_and_left_as_it_was(image):
+    # A loaded image is not copied again (the app loaded it); no property's series may change it or share it.
+    before = image.tobytes()
+    edit = ParametricEdit("darken", stop=0.85, steps=3)
+    result = compare_properties(image, {"whole: darken": edit, "left: darken": Region(edit, np.ones((24, 32)))},
+                                [LeftBrightness()], n_permutations=200, seed=0)
+    assert image.tobytes() == before
+    for explanation in result.explanations.values():
+        assert all(step is not image for one in explanation.series for step in one.images)
+
+
+def test_a_comparison_without_an_image_is_refused_before_any_property_runs():
+    with pytest.raises(ValueError, match="`image` is missing"):
+        compare_properties(None, {"a": ParametricEdit("darken", steps=3)}, [LeftBrightness()], n_permutations=200)
+
+
 @pytest.mark.parametrize("interventions, error, match", [
     ({}, ValueError, "`interventions` is empty"),
     ([ParametricEdit("darken")], TypeError, "`interventions` must be a dict"),

@@ -12,8 +12,6 @@ original (step 0), 1 the full edit.
   become the target's. Conversions by ``skimage.color`` (D65, sRGB); colours that fall outside sRGB are
   clipped. Near-black or near-white pixels show little colour whatever their chroma: a black cat stays
   dark (lighten it first, or use an instruction editor).
-
-``hue`` (rotation in degrees) and ``saturation`` (factor) apply to regions too.
 """
 from __future__ import annotations
 
@@ -171,6 +169,7 @@ def register_recolour(name: str, colour) -> None:
     >>> register_recolour("ginger", (200, 110, 40))
     >>> "recolour ginger" in EDITS
     True
+    >>> del EDITS["recolour ginger"]  # the example leaves the shared table as it found it
     """
     rgb = tuple(int(v) for v in colour)
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
@@ -179,8 +178,9 @@ def register_recolour(name: str, colour) -> None:
                                                f"recolour to {name}: {STRENGTH}", bounds=(0.0, 1.0)))
 
 
-for _name, _colour in RECOLOUR_TARGETS.items():
-    register_recolour(_name, _colour)
+for target in RECOLOUR_TARGETS.items():
+    register_recolour(*target)
+del target
 
 
 _ROLE = {"start": "start value", "stop": "end value"}
