@@ -67,6 +67,26 @@ def tier_shares(readings: Sequence[Reading]) -> dict[str, float]:
     return {tier: (sum(r.tier == tier for r in readings) / total if total else float("nan")) for tier in TIER_ORDER}
 
 
+# What puts a row in a tier where its name alone would mislead: a row read "strong, not significant" is in tier a
+# when the prediction flips, in c when nothing confirms the change.
+TIER_WHEN = {
+    "a": "by a strong systematic change, one dominant step or a flip",
+    "c": "with no dominant step or flip",
+}
+
+
+def tier_legend() -> str:
+    """Every ranked table's legend of the tiers, in one wording.
+
+    Examples
+    --------
+    >>> tier_legend().split("; ")[0]
+    'a: the output really moved, by a strong systematic change, one dominant step or a flip'
+    """
+    return "; ".join(f"{tier}: {name}" + (f", {TIER_WHEN[tier]}" if tier in TIER_WHEN else "")
+                     for tier, name in TIERS.items())
+
+
 def tier_heading(tier: str) -> str:
     """"a: the output really moved"."""
     return f"{tier}: {TIERS[tier]}"

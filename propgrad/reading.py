@@ -240,6 +240,18 @@ class Reading:
                 **{key: round(value, 7) if isinstance(value, float) else value for key, value in numbers.items()}}
 
 
+def arrows(text: str) -> str:
+    """``text`` with the readings' arrow drawn as one character, for pages: files and printouts keep the ASCII
+    ``->``, which a narrow page broke between its two characters.
+
+    Examples
+    --------
+    >>> arrows("p(cat) 0.96 -> 0.92")
+    'p(cat) 0.96 \u2192 0.92'
+    """
+    return text.replace(" -> ", " \u2192 ")
+
+
 def format_number(value: float) -> str:
     """The one number format of the app and the readings' tables: two significant digits.
 
@@ -305,7 +317,7 @@ def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, whe
     else:
         parts = [f"at {where(step)}" for step in shown]
     more = len(flip_steps) - len(shown)
-    return "flips " + ", ".join(parts) + (f" and {more} more times" if more > 0 else "")
+    return "flips " + ", ".join(parts) + {0: "", 1: " and once more"}.get(more, f" and {more} more times")
 
 
 def curve_shape(curve, jump_share: float = 0.5) -> str:

@@ -1,11 +1,13 @@
 """The training-dynamics tab's handler."""
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
 from propgrad.lesions.models import checkpoint_paths
-from propgrad.reading import LABELS
+from propgrad.reading import LABELS, format_number
 
 READING_LABELS = set(LABELS.values())
 
@@ -22,7 +24,13 @@ def test_training_dynamics_handler(progress):
     assert Image.open(plot).format == "PNG" and len(table) >= 2 and Path(csv_path).read_text().count("\n") == len(table) + 1
     # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
-    assert all(row[-1] in READING_LABELS for row in table)
+    assert all(row[2] in READING_LABELS for row in table)
+    # The page shows the app's one number format and S like every tab; the CSV keeps every digit.
+    assert dynamics_tab.DYNAMICS_HEADERS[3:6] == ["E[|grad_X F|]", "p", "S"] and {row[5] for row in table} <= {"S", "-"}
+    assert all(value == format_number(float(value)) for row in table for value in (row[3], row[4], row[6]))
+    exact = list(csv.DictReader(Path(csv_path).open()))
+    assert float(exact[0]["score"]) == pytest.approx(float(table[0][3]), rel=0.05)
+    assert len(exact[0]["score"]) > len(table[0][3]) and exact[0]["significant"] in ("True", "False")
     with pytest.raises(gr.Error, match="`variants`: tick at least one"):
         dynamics_tab.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
     with pytest.raises(gr.Error, match="no per-epoch checkpoints"):

@@ -110,6 +110,14 @@ def test_written_report(comparison, tmp_path):
     for folder in data["folders"].values():
         assert (tmp_path / folder / "report.json").is_file() and (tmp_path / folder / "strip.png").is_file()
     assert paths["figure"].stat().st_size > 0
+    # The page's legend of the tiers is every surface's one wording, and says why a row read "not significant"
+    # can still rank first (its flip or its one dominant step).
+    from propgrad.export.html import escape
+    from propgrad.ranking import tier_legend
+
+    legend = tier_legend()
+    assert escape(legend) in paths["html"].read_text()
+    assert all(f"{tier}: " in legend for tier in "abcde") and "or a flip" in legend.split("; ")[0]
 
 
 def test_the_callers_image_is_taken_as_it_is_and_left_as_it_was(image):

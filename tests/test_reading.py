@@ -63,6 +63,8 @@ def test_noise_that_flips_is_a_flip_not_abrupt():
     result = read([0.45, 0.55, 0.44, 0.56, 0.45, 0.54, 0.46, 0.55, 0.44, 0.56, 0.45])
     assert result.kind == reading.FLIPS and result.tier == "a" and result.shape == reading.IRREGULAR
     assert "and 7 more times" in result.text and "back to dog" in result.text
+    once = read([0.45, 0.55, 0.44, 0.56, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45])
+    assert once.text.count("flips") == 1 and "and once more" in once.text and "1 more times" not in once.text
     assert "finds no systematic trend" in result.evidence
 
 

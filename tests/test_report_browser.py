@@ -97,6 +97,11 @@ def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
         too_wide = page.evaluate("() => Array.from(document.querySelectorAll('table')).filter("
                                  "t => t.scrollWidth > document.body.clientWidth + 1).map(t => t.scrollWidth)")
         assert too_wide == [], too_wide
+        # Nor does anything make a phone scroll sideways (the input's SHA-256 once did: 538 px in 390).
+        page.set_viewport_size({"width": 390, "height": 844})
+        page_width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert page_width <= 391, f"the page is {page_width} px wide on a 390 px phone"
+        page.set_viewport_size({"width": 1200, "height": 900})
         folder = screenshot_folder(tmp_path)
         shot = folder / f"report-{kind}.png"
         page.screenshot(path=str(shot), full_page=True)

@@ -11,6 +11,8 @@ import json
 import math
 from collections.abc import Sequence
 
+from ..reading import format_number
+
 # A list longer than this (or a list of lists, i.e. a matrix) is left out of the document.
 MAX_LIST = 64
 # Sub-reports that repeat the rows: a comparison's per-property reports (their rows are in ``rows``).
@@ -98,23 +100,22 @@ DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_sha
 
 
 def dynamics_document(table: Sequence[Sequence], settings: dict, reading: str | None = None) -> dict:
-    """Training dynamics from the tab's table (variant, epoch, score, p, "yes"/"no", share of series flipped, the
-    checkpoint's reading): one row per variant and epoch, and the tab's reading in words (else, per variant, a
+    """Training dynamics from the tab's exact rows (variant, epoch, score, p, significant, share of series flipped,
+    the checkpoint's reading): one row per variant and epoch, and the tab's reading in words (else, per variant, a
     sentence on how the score moved)."""
     rows = [dict(zip(DYNAMICS_KEYS, row)) for row in table]
-    for row in rows:
-        row["significant"] = row["significant"] == "yes"
     sentences = []
     for variant in dict.fromkeys(row["variant"] for row in rows):
         mine = [row for row in rows if row["variant"] == variant]
         first, last = mine[0], mine[-1]
         significant = [row["epoch"] for row in mine if row["significant"]]
         sentences.append(
-            f"{variant}: E[|grad_X F|] {first['score']:.3g} at epoch {first['epoch']} and {last['score']:.3g} at "
+            f"{variant}: E[|grad_X F|] {format_number(first['score'])} at epoch {first['epoch']} and "
+            f"{format_number(last['score'])} at "
             f"epoch {last['epoch']}; "
             + (f"significant at {len(significant)} of {len(mine)} epochs, first at epoch {significant[0]}"
                if significant else f"not significant at any of {len(mine)} epochs")
-            + f"; share of series whose prediction flips at the last epoch: {last['flip_share']:g}.")
+            + f"; share of series whose prediction flips at the last epoch: {format_number(last['flip_share'])}.")
     return document("dynamics", {"settings": settings}, rows, reading or " ".join(sentences))
 
 

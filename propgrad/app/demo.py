@@ -9,6 +9,8 @@ import sys
 import gradio as gr
 
 from .. import paths
+from ..ranking import tier_legend
+from ..score import STATISTIC_LABELS
 from . import defaults, links, mcp_server, mcp_tools, memory, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
@@ -20,14 +22,12 @@ INTRO = """# propgrad: local interventional explanations
 Change one property of one image step by step and see whether each model's prediction follows it.
 **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
 any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
-METHOD = """Every model runs on every step; each output of interest gets the expected property gradient magnitude
+METHOD = f"""Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing: 0.01 = one percentage point
 per step), its shuffle-test p-value (two-sided, 10,000 permutations by default; *significant* = systematic, not
 large) and where the prediction flips. Each row is also read in plain words: its size from the curve's change
 (*negligible* under 0.01, *strong* from 0.1), its shape (*steady fall*, *U-shaped*, *one dominant step*...) and
-whether the test finds it systematic; tables rank rows by what the output did (tier a: strong and systematic,
-abrupt or a flip; b: small but systematic; c: moved, not significant; d: systematic but negligible; e: no effect),
-not by p (thresholds: `propgrad.reading.Thresholds`).
+whether the test finds it systematic; tables rank rows by what the output did (tier {tier_legend()}), not by p (thresholds: `propgrad.reading.Thresholds`).
 Method: Penzel & Denzler, *Locally Explaining Prediction Behavior via Gradual Interventions and Measuring Property
 Gradients*, WACV 2026."""
 
@@ -119,7 +119,13 @@ CSS = """
 .ranked-table td, .ranked-table th { word-break: normal !important; overflow-wrap: normal !important;
   hyphens: manual; }
 .ranked-table td:nth-child(-n+2), .ranked-table th:nth-child(-n+2) { min-width: 7em; }
-#screen-table th, #screen-table td { word-break: normal !important; overflow-wrap: break-word !important; }
+#screen-table th, #screen-table td, #dynamics-table th, #dynamics-table td { word-break: normal !important;
+  overflow-wrap: break-word !important; }
+/* The tables' cells in the page's font, as in every other table (gradio draws them monospaced). */
+#screen-table *, #dynamics-table * { font-family: var(--font) !important; }
+/* Headers and numbers stay whole on a phone: the table scrolls sideways instead (the reading comes first). */
+#dynamics-table th, #dynamics-table th *, #dynamics-table td:not(:nth-child(3)) { white-space: nowrap !important;
+  word-break: normal !important; }
 .form-error, .form-error * { color: #b42318 !important; }
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {
@@ -134,9 +140,9 @@ CSS = """
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
   .ranked-table td:nth-child(4)::before { content: "change "; }
   .ranked-table td:nth-child(5), .ranked-table td:nth-child(8) { display: none; }
-  .ranked-table td:nth-child(6)::before { content: "score "; }
+__STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p "; }
-  .ranked-table td:nth-child(9)::before { content: "p adjusted "; }
+  .ranked-table td:nth-child(9)::before { content: "p\\00a0adjusted "; }
   .ranked-table td:nth-child(10)::before { content: "tier "; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
@@ -145,7 +151,10 @@ CSS = """
                 z-index: 50; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); }
   .gradio-container { padding-bottom: 72px !important; }
 }
-"""
+""".replace("__STATISTIC_CARD_LABELS__", "\n".join(
+    # A phone card names the statistic as the desktop table's header does (the table's class says which).
+    f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "00a0")} "; }}'
+    for key, label in STATISTIC_LABELS.items()))
 
 
 MCP_ENV = "PROPGRAD_MCP"

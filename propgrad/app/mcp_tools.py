@@ -358,10 +358,10 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     chosen = choices_argument(variants, dynamics_variants(), "variants", dynamics_variants())
     steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
     test = shuffle_arguments(seed, n_permutations, alpha)
-    summary, plot, csv_path, table = dynamics_results(picture, chosen, steps=steps, **test)
+    summary, plot, csv_path, _, rows = dynamics_results(picture, chosen, steps=steps, **test)
     reading = next((line.split("**Reading:**", 1)[1].strip() for line in summary.splitlines()
                     if line.startswith("**Reading:**")), None)
-    doc = agent_result.dynamics_document(table, {"variants": chosen, "steps": steps, **test}, reading)
+    doc = agent_result.dynamics_document(rows, {"variants": chosen, "steps": steps, **test}, reading)
     return agent_result.dumps(doc), str(plot), str(csv_path)
 
 

@@ -30,6 +30,7 @@ from .. import export, plots, reading
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..explain import Explanation
+from ..ranking import tier_legend
 from ..reading import format_number
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
@@ -334,9 +335,8 @@ def summary_markdown(run: AppRun) -> str:
     label = _cell(STATISTIC_LABELS[first.statistic])
     if run.comparison is not None:
         comparison = run.comparison
-        head = (f"**{len(comparison.properties)} properties compared**, ranked by what the output did (a: it really "
-                f"moved, b: small but systematic, c: moved, not significant, d: systematic but negligible, e: no "
-                f"effect), then by its change: {first.n_steps} steps each; shuffle test with "
+        head = (f"**{len(comparison.properties)} properties compared**, ranked by what the output did (its tier, "
+                f"a to e, under the table), then by its change: {first.n_steps} steps each; shuffle test with "
                 f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; p adjusted for "
                 f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
         # What the output did first (the reading, its change, its flips), the statistic and p beside it; the same
@@ -351,7 +351,7 @@ def summary_markdown(run: AppRun) -> str:
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = ("S: p <= alpha (the paper's S); p adjusted: Benjamini-Hochberg over the table, what to trust when "
                   f"screening {len(comparison.properties)} properties at once. F: the prediction flips somewhere "
-                  "along the series.")
+                  f"along the series. tier {tier_legend()}.")
     else:
         result = run.explanation
         head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
@@ -370,9 +370,9 @@ def summary_markdown(run: AppRun) -> str:
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
-             '<div class="ranked-table">', "", header, rule, *rows, "", "</div>", "",
+             f'<div class="ranked-table statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
              f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
              f"{STATISTIC_MEANING[first.statistic]} *significant* means the output follows the property "
              "systematically, not that it moves much."]
     lines.extend(f"- note: {note}" for note in run.notes)
-    return "\n".join(lines)
+    return reading.arrows("\n".join(lines))

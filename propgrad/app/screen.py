@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import gradio as gr
 
-from ..reading import format_number, short_names
+from ..ranking import tier_legend
+from ..reading import arrows, format_number, short_names
 from ..score import STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
@@ -36,7 +37,7 @@ def screen_table(result) -> list[list]:
     """Rows for the app's table, ranked; numbers rounded for reading (the download keeps every digit)."""
     short = short_names([row.model for row in result.rows])
     return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), row.flips,
-             row.reading.full, float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
+             arrows(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
             for row in result.rows]
 
 
@@ -45,9 +46,8 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
     lines = [f"**The answer.** {' '.join(result.answer)}",
-             f"**{len(result.properties)} properties** screened, ranked by what the output did (tier a: it really "
-             f"moved; b: small but systematic; c: moved, not significant; d: systematic but negligible; e: no "
-             f"effect), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
+             f"**{len(result.properties)} properties** screened, ranked by what the output did (tier "
+             f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
     contrast, note = result.contrast
     if contrast:
@@ -61,7 +61,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
         lines.append(note)
     for line in [*result.skipped, *result.notes, *notes]:
         lines.append(f"- note: {line}")
-    return "\n\n".join(lines)
+    return arrows("\n\n".join(lines))
 
 
 @friendly_errors

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..reading import arrows
+
 # Packages whose versions decide a result; those not installed are left out.
 VERSIONED = ("propgrad", "numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "diffusers",
              "transformers", "open_clip_torch", "onnxruntime")
@@ -45,15 +47,17 @@ th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:.6em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:.9em}
 .missing{background:#fff4e5;border:1px solid #f0b35b;padding:.5em .8em;border-radius:4px}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}dt{font-weight:600}dd{margin:0}
-code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
+dl{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.15em 1em}dt{font-weight:600}
+dd{margin:0}dt,dd{overflow-wrap:anywhere}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}code{overflow-wrap:anywhere}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 """
 
 
 def escape(value) -> str:
-    """Text for HTML: everything a user typed or uploaded (model names, labels) goes through here."""
-    return html.escape(str(value), quote=True)
+    """Text for HTML: everything a user typed or uploaded (model names, labels) goes through here. A reading's
+    arrow is drawn as one character (a narrow page broke "->" between its two)."""
+    return html.escape(arrows(str(value)), quote=True)
 
 
 def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> str:
@@ -299,12 +303,13 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
     sections) in ranked order.
     """
+    from ..ranking import tier_legend
+
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
     body = [_missing_list(failed), input_line(data.get("input")), f"<p>{escape(data['reading'])}</p>",
             "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
-            "<h2>Ranked properties</h2><p>Ranked by what the output did (tier a: it really moved; b: small but "
-            "systematic; c: moved, not significant; d: systematic but negligible; e: no measurable effect), then by "
+            f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
             + table(rows, {"score": _statistic_label(data)}),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]

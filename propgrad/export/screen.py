@@ -28,6 +28,7 @@ from .. import plots
 from . import html as html_report
 from . import tables
 from ..score import STATISTIC_LABELS
+from ..ranking import tier_legend
 from ..reading import format_number
 from ..screen import Screen
 
@@ -118,8 +119,8 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
                                                           missing=missing.get("figure")),
             "<h2>Ranked table</h2>"
-            + "<p>Ranked by what the output did (tier a: it really moved; b: small but systematic; c: moved, not "
-              "significant; d: systematic but negligible; e: no measurable effect), then by its change; p beside.</p>"
+            + f"<p>Ranked by what the output did (tier {html_report.escape(tier_legend())}), then by its change; p "
+              "beside.</p>"
             + html_report.table(rows, {"score": label})
             + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
               f"{html_report.escape(data['alpha'])}.</p>"]

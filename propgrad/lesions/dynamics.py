@@ -225,7 +225,7 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
                        marker="D", markersize=4.5, markerfacecolor="white", markeredgewidth=1.2, zorder=4)
     output = next(iter(results.values())).output
     score_axis.set(xlabel="epoch", ylabel=f"E[|grad_X F|] of p({output})",
-                   title="property gradient (filled: p <= alpha)")
+                   title="E[|grad_X F|] per epoch (filled: p <= alpha)")
     flip_axis.set(xlabel="epoch", ylabel="share of series / probability", ylim=(-0.05, 1.05),
                   title=f"prediction flips and p({output})")
     flip_axis.plot([], [], color="black", marker="o", label="share of series flipped")

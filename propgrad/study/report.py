@@ -15,6 +15,7 @@ from pathlib import Path
 from ..export import html as html_report
 from ..export import tables
 from ..plots import save_figure
+from ..ranking import tier_legend
 from ..score import STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -107,8 +108,7 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
     statistic = summary[0].statistic if summary else "gradient"
     lines = [f"# {title}", "",
-             "Ranked by what the mean output did (tier a: it really moved; b: small but systematic; c: moved, not "
-             "significant; d: systematic but negligible; e: no measurable effect), then by its change. Series per "
+             f"Ranked by what the mean output did (tier {tier_legend()}), then by its change. Series per "
              "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", "",
              f"| model | intervention | output | tier | change of the mean curve (ranked) | mean change per series "
              f"| series per tier a/b/c/d/e "

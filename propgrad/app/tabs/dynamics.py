@@ -14,8 +14,10 @@ from ..settings import CONCURRENCY
 from ..shared import friendly_errors, safe_image_input
 
 
-DYNAMICS_HEADERS = ["model variant", "epoch", "E[|grad_X F|]", "p-value", "significant", "share of series flipped",
-                    "reading"]
+# The page's columns: what the output did first (the reading), then the statistic and the test named as every other
+# tab names them (S: p <= alpha). The CSV keeps every digit under the field names of the other CSVs.
+DYNAMICS_HEADERS = ["variant", "epoch", "reading", "E[|grad_X F|]", "p", "S", "series flipped"]
+CSV_FIELDS = ["model variant", "epoch", "score", "pvalue", "significant", "flip_fraction", "reading"]
 DEFAULT_STEPS = 8
 DEFAULT_PERMUTATIONS = 2000
 
@@ -28,11 +30,13 @@ def dynamics_variants() -> list[str]:
 
 
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
-                     progress=None) -> tuple[str, Path, Path, list[list]]:
-    """Follow one image's patch score through training for each variant; the reading, plot, CSV and table rows."""
+                     progress=None) -> tuple[str, Path, Path, list[list], list[list]]:
+    """Follow one image's patch score through training for each variant: the reading, the plot, the CSV, the table's
+    rows as the page shows them and the same rows with every digit (:data:`CSV_FIELDS`: the CSV's and the MCP
+    answer's)."""
     from ...lesions.dynamics import (checkpoint_classes, default_intervention, plot_dynamics, read_dynamics,
                                      training_dynamics)
-    from ...reading import LABELS
+    from ...reading import LABELS, format_number
     from ...lesions.models import checkpoint_paths
     from ...export.tables import write_rows
     from ...plots import save_figure
@@ -55,12 +59,15 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     folder = request_dir()
     plot = folder / "dynamics.png"
     save_figure(plot_dynamics(results), plot)
-    table = []
+    table, exact = [], []
     for variant, result in results.items():
         for row, kind in zip(result.rows(), checkpoint_classes(result)):
-            table.append([variant, row["epoch"], round(row["score"], 5), float(f"{row['pvalue']:.3g}"),
-                          "yes" if row["pvalue"] <= alpha else "no", round(row["flip_fraction"], 3), LABELS[kind]])
-    csv_path = write_rows(folder / "dynamics.csv", DYNAMICS_HEADERS, table)
+            significant = row["pvalue"] <= alpha
+            exact.append([variant, row["epoch"], row["score"], row["pvalue"], significant, row["flip_fraction"],
+                          LABELS[kind]])
+            table.append([variant, row["epoch"], LABELS[kind], format_number(row["score"]),
+                          format_number(row["pvalue"]), "S" if significant else "-", format_number(row["flip_fraction"])])
+    csv_path = write_rows(folder / "dynamics.csv", CSV_FIELDS, exact)
     first = next(iter(results.values()))
     lines = [f"**Sticker blended in, {steps} steps, followed through {len(first.epochs)} checkpoints** of "
              f"{' and '.join(results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
@@ -68,8 +75,9 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
              "**Reading:** " + " ".join(read_dynamics(variant, result) for variant, result in results.items()), "",
              "A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
              "prediction flipping when the sticker appears; a model that ignores the sticker stays small or "
-             "negligible. Each checkpoint's reading is in the table (from its score and shuffle test)."]
-    return "\n".join(lines), plot, csv_path, table
+             "negligible. Each checkpoint's reading is in the table (from its score and shuffle test); S: p <= "
+             "alpha (the paper's S); series flipped: the share of series whose prediction flips."]
+    return "\n".join(lines), plot, csv_path, table, exact
 
 
 @friendly_errors
@@ -91,10 +99,10 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
     Returns:
         summary: Markdown: what ran and the reading of each variant in plain words
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
-        table: rows of model variant, epoch, E[|grad_X F|], p-value, significant, share of series flipped, reading
+        table: rows of model variant, epoch, reading, E[|grad_X F|], p, S (p <= alpha), share of series flipped
         download: URL of a CSV of the table
     """
-    summary, plot, csv_path, table = dynamics_results(
+    summary, plot, csv_path, table, _ = dynamics_results(
         load_input(image), variants,
         steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
         n_permutations=check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
@@ -160,7 +168,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
     examples = gr.Examples(rows, [image, chosen, steps], example_labels=labels, label="Examples (synthetic lesions): "
                            "each sets the image, the variants and the steps together") if rows else None
     summary = gr.Markdown(PRESS_RUN, elem_id="dynamics-summary", elem_classes=["result-summary"])
-    plot = gr.Image(label="Score and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-plot")
+    plot = gr.Image(label="E[|grad_X F|] and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-plot")
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
                          elem_id="dynamics-table")
     download = gr.File(label="Download (CSV)", interactive=False, elem_id="dynamics-bundle")
