@@ -118,6 +118,7 @@ def test_written_report(comparison, tmp_path):
     legend = tier_legend()
     assert escape(legend) in paths["html"].read_text()
     assert all(f"{tier}: " in legend for tier in "abcde") and "or a flip" in legend.split("; ")[0]
+    assert "Each property on its own follows" in paths["html"].read_text()
 
 
 def test_the_callers_image_is_taken_as_it_is_and_left_as_it_was(image):

@@ -323,6 +323,11 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
     if data.get("notes"):
         body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in data["notes"]) + "</ul>")
+    if parts:
+        # A reader comparing a property's section with the ranked table sees two p-values for one row.
+        body.append("<p><i>Each property on its own follows. Its rows are read with their own p-values; the ranked "
+                    "table above reads them with the p-values adjusted over the whole table, so a row can read "
+                    "systematic here and not there.</i></p>")
     for name, sections in parts:
         body.append(f"<h2>{escape(name)}</h2>{sections}")
     settings = {"properties": data["properties"], "n_permutations": data["n_permutations"], "alpha": data["alpha"],
