@@ -1,6 +1,10 @@
 """What a run shows: the answer first, one table, every setting recorded, presets, shared defaults."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
@@ -204,3 +208,14 @@ def test_the_background_defaults_wait_while_a_visitor_runs(monkeypatch):
         order.append("visitor")
     thread.join(30)
     assert order == ["visitor", "default"] and defaults.result("demo", ("press Run",)) == ("answer",)
+
+
+def test_a_servers_folder_goes_when_it_exits(tmp_path):
+    # Every server start and test run used to leave its folder of results in the temp directory for good.
+    script = ("from propgrad.app.results import request_dir\n"
+              "folder = request_dir()\n(folder / 'answer.json').write_text('{}')\nprint(folder.parent)\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    root = Path(done.stdout.strip())
+    assert root.parent == tmp_path and not root.exists()
