@@ -23,7 +23,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..reading import arrows
+from ..ranking import tier_legend
+from ..reading import arrows, format_number  # the one number format of the app, printouts and reports
+from ..score import STATISTIC_LABELS
 
 # Packages whose versions decide a result; those not installed are left out.
 VERSIONED = ("propgrad", "numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "diffusers",
@@ -107,8 +109,6 @@ def cell(value) -> tuple[str, bool]:
     if isinstance(value, int):
         return str(value), True
     if isinstance(value, float):
-        from ..reading import format_number  # the one number format of the app, printouts and reports
-
         return ("" if math.isnan(value) else format_number(value)), True
     if isinstance(value, (list, tuple)):
         return ", ".join(cell(item)[0] for item in value), False
@@ -275,8 +275,6 @@ def input_line(source: Mapping | None) -> str:
 
 
 def _statistic_label(data: Mapping) -> str:
-    from ..score import STATISTIC_LABELS
-
     return STATISTIC_LABELS[data.get("statistic", "gradient")]
 
 
@@ -303,8 +301,6 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
     sections) in ranked order.
     """
-    from ..ranking import tier_legend
-
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
     body = [_missing_list(failed), input_line(data.get("input")), f"<p>{escape(data['reading'])}</p>",
