@@ -6,6 +6,7 @@ import csv
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
+from propgrad.lesions.dynamics import ROW_FIELDS
 from propgrad.lesions.models import checkpoint_paths
 from propgrad.reading import LABELS, format_number
 
@@ -26,11 +27,17 @@ def test_training_dynamics_handler(progress):
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
     assert all(row[2] in READING_LABELS for row in table)
     # The page shows the app's one number format and S like every tab; the CSV keeps every digit.
-    assert dynamics_tab.DYNAMICS_HEADERS[3:6] == ["E[|grad_X F|]", "p", "S"] and {row[5] for row in table} <= {"S", "-"}
-    assert all(value == format_number(float(value)) for row in table for value in (row[3], row[4], row[6]))
+    # What the output did comes before the statistic, as in every ranked table.
+    assert dynamics_tab.DYNAMICS_HEADERS[2:7] == ["reading", "p(melanoma) step 0 \u2192 last", "E[|grad_X F|]", "p", "S"]
+    assert {row[6] for row in table} <= {"S", "-"}
+    assert all(value == format_number(float(value)) for row in table for value in (row[4], row[5], row[7]))
     exact = list(csv.DictReader(Path(csv_path).open()))
-    assert float(exact[0]["score"]) == pytest.approx(float(table[0][3]), rel=0.05)
-    assert len(exact[0]["score"]) > len(table[0][3]) and exact[0]["significant"] in ("True", "False")
+    # One description of a checkpoint: the CSV's columns are the records' fields, the page's rows their rounding.
+    assert list(exact[0]) == list(ROW_FIELDS)
+    assert table[0][3] == f"{format_number(float(exact[0]['output_start']))} \u2192 {format_number(float(exact[0]['output_end']))}"
+    assert [row["reading"] for row in exact] == [row[2] for row in table]
+    assert float(exact[0]["score"]) == pytest.approx(float(table[0][4]), rel=0.05)
+    assert len(exact[0]["score"]) > len(table[0][4]) and exact[0]["significant"] in ("True", "False")
     with pytest.raises(gr.Error, match="`variants`: tick at least one"):
         dynamics_tab.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
     with pytest.raises(gr.Error, match="no per-epoch checkpoints"):

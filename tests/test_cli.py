@@ -194,4 +194,11 @@ def test_training_dynamics_from_the_command_line(tmp_path, capsys):
     code = main(["dynamics", "--checkpoints", *map(str, checkpoints), "--steps", "5", "--permutations", "100",
                  "--plot", str(plot)])
     assert code == 0 and plot.stat().st_size > 1000
-    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("final_epoch_score: ")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith("final_epoch_score: ")
+    # The tab's columns and words: each checkpoint's reading, then the output's change, the statistic and p.
+    from propgrad.reading import LABELS
+
+    table = [line for line in printed if line.split() and line.split()[0].isdigit()]
+    assert len(table) == 2 and all(any(label in line for label in LABELS.values()) and " -> " in line for line in table)
+    assert any(line.startswith("custom: ") and " at epoch " in line for line in printed)

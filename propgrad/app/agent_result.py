@@ -11,7 +11,6 @@ import json
 import math
 from collections.abc import Sequence
 
-from ..reading import format_number
 
 # A list longer than this (or a list of lists, i.e. a matrix) is left out of the document.
 MAX_LIST = 64
@@ -96,27 +95,10 @@ def screen_document(result, notes: Sequence[str] = ()) -> dict:
     return document("screen", data, rows, " ".join(result.answer), notes)
 
 
-DYNAMICS_KEYS = ("variant", "epoch", "score", "pvalue", "significant", "flip_share", "reading")
-
-
-def dynamics_document(table: Sequence[Sequence], settings: dict, reading: str | None = None) -> dict:
-    """Training dynamics from the tab's exact rows (variant, epoch, score, p, significant, share of series flipped,
-    the checkpoint's reading): one row per variant and epoch, and the tab's reading in words (else, per variant, a
-    sentence on how the score moved)."""
-    rows = [dict(zip(DYNAMICS_KEYS, row)) for row in table]
-    sentences = []
-    for variant in dict.fromkeys(row["variant"] for row in rows):
-        mine = [row for row in rows if row["variant"] == variant]
-        first, last = mine[0], mine[-1]
-        significant = [row["epoch"] for row in mine if row["significant"]]
-        sentences.append(
-            f"{variant}: E[|grad_X F|] {format_number(first['score'])} at epoch {first['epoch']} and "
-            f"{format_number(last['score'])} at "
-            f"epoch {last['epoch']}; "
-            + (f"significant at {len(significant)} of {len(mine)} epochs, first at epoch {significant[0]}"
-               if significant else f"not significant at any of {len(mine)} epochs")
-            + f"; share of series whose prediction flips at the last epoch: {format_number(last['flip_share'])}.")
-    return document("dynamics", {"settings": settings}, rows, reading or " ".join(sentences))
+def dynamics_document(rows: Sequence[dict], settings: dict, reading: str) -> dict:
+    """Training dynamics: the checkpoints' records (:data:`propgrad.lesions.dynamics.ROW_FIELDS`, every digit), one
+    per variant and epoch, and the tab's reading in words."""
+    return document("dynamics", {"settings": settings}, [dict(row) for row in rows], reading)
 
 
 def dumps(doc: dict) -> str:

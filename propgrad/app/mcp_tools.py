@@ -346,7 +346,8 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
         alpha: {alpha}
 
     Returns:
-        result: JSON: kind, reading (per variant), rows (variant, epoch, score, pvalue, significant, flip_share), links
+        result: JSON: kind, reading (per variant), rows (variant, epoch, reading, output_start, output_end, score,
+            pvalue, significant, flip_share, checkpoint), links
         figure: PNG image content: score and flips per epoch, one line per variant
     """
     from ..lesions.models import example_paths
@@ -358,11 +359,9 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     chosen = choices_argument(variants, dynamics_variants(), "variants", dynamics_variants())
     steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
     test = shuffle_arguments(seed, n_permutations, alpha)
-    summary, plot, csv_path, _, rows = dynamics_results(picture, chosen, steps=steps, **test)
-    reading = next((line.split("**Reading:**", 1)[1].strip() for line in summary.splitlines()
-                    if line.startswith("**Reading:**")), None)
-    doc = agent_result.dynamics_document(rows, {"variants": chosen, "steps": steps, **test}, reading)
-    return agent_result.dumps(doc), str(plot), str(csv_path)
+    answer = dynamics_results(picture, chosen, steps=steps, **test)
+    doc = agent_result.dynamics_document(answer.rows, {"variants": chosen, "steps": steps, **test}, answer.reading)
+    return agent_result.dumps(doc), str(answer.plot), str(answer.csv)
 
 
 TOOLS = (run_edit, run_patch, run_turntable, run_screen, run_dynamics)

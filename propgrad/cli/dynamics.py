@@ -46,9 +46,10 @@ def _check_files(args) -> None:
 def run_dynamics(argv: list[str] | None = None) -> dict:
     """Print the per-epoch table for each followed run and save the plot; returns the results."""
     from ..images import load_image
-    from ..lesions.dynamics import default_intervention, plot_dynamics, training_dynamics
+    from ..lesions.dynamics import default_intervention, plot_dynamics, read_dynamics, training_dynamics
     from ..lesions.models import checkpoint_paths, example_paths
     from ..plots import save_figure
+    from ..reading import format_number
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -72,11 +73,15 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
         results[label] = result
         say(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
-        say(f"{'epoch':>5} {'score':>8} {'p':>8} {'flips':>6} {'p start':>8} {'p end':>8}")
-        for row in result.rows():
-            values = list(row.values())
-            say(f"{values[0]:>5d} {values[2]:>8.4f} {values[3]:>8.4f} {values[4]:>6.2f} {values[6]:>8.3f} "
-                  f"{values[7]:>8.3f}")
+        # The tab's columns, in the one number format; dynamics.csv of the app keeps every digit.
+        say(f"{'epoch':>5}  {'reading':<25} {'p(' + result.output + ') 0 -> last':>22} {'E[|grad_X F|]':>13} {'p':>8} "
+            f"S {'flipped':>8}")
+        for row in result.rows(label):
+            output = f"{format_number(row['output_start'])} -> {format_number(row['output_end'])}"
+            say(f"{row['epoch']:>5d}  {row['reading']:<25} {output:>22} {format_number(row['score']):>13} "
+                f"{format_number(row['pvalue']):>8} {'S' if row['significant'] else '-'} "
+                f"{format_number(row['flip_share']):>8}")
+        say(read_dynamics(label, result))
     save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
     say(f"\nplot: {args.plot}")
     last = next(iter(results.values()))

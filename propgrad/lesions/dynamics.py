@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .. import reading
 from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
+from ..reading import LABELS, format_number
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -49,15 +51,31 @@ class DynamicsResult:
     def significant(self) -> np.ndarray:
         return self.pvalues <= self.alpha
 
-    def rows(self) -> list[dict]:
-        """One dict per checkpoint, for tables and CSV export."""
+    def rows(self, variant: str = "", thresholds=None) -> list[dict]:
+        """One record per checkpoint under :data:`ROW_FIELDS`, every digit kept: the one description of a
+        checkpoint that the tab's table, dynamics.csv, the MCP answer and the command line's printout all read."""
         return [
-            {"epoch": int(e), "checkpoint": label, "score": float(s), "pvalue": float(p),
-             "flip_fraction": float(f), "n_flips": float(n), f"p({self.output}) start": float(a),
-             f"p({self.output}) end": float(b)}
-            for e, label, s, p, f, n, a, b in zip(self.epochs, self.labels, self.scores, self.pvalues, self.flip_fraction,
-                                                  self.n_flips, self.start_probability, self.end_probability)
+            dict(zip(ROW_FIELDS, (variant, int(e), LABELS[kind], float(a), float(b), float(s), float(p), bool(p <= self.alpha),
+                                  float(f), label)))
+            for e, kind, a, b, s, p, f, label in zip(self.epochs, checkpoint_classes(self, thresholds),
+                                                     self.start_probability, self.end_probability, self.scores,
+                                                     self.pvalues, self.flip_fraction, self.labels)
         ]
+
+
+# A checkpoint's record: what the output did first (the reading, the output at step 0 and at the last step), then
+# the statistic, its shuffle test and the share of series whose prediction flips; the names the study's CSV uses.
+ROW_FIELDS = ("variant", "epoch", "reading", "output_start", "output_end", "score", "pvalue", "significant",
+              "flip_share", "checkpoint")
+
+
+def dynamics_rows(results: dict[str, DynamicsResult], thresholds=None) -> list[dict]:
+    """Every variant's records (:meth:`DynamicsResult.rows`), variant by variant."""
+    return [row for variant, result in results.items() for row in result.rows(variant, thresholds)]
+
+
+# The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
+TRACKED = "melanoma"
 
 
 def _epoch_of(path: Path, fallback: int, metadata: dict) -> int:
@@ -72,7 +90,7 @@ def training_dynamics(
     image: Image.Image,
     intervention: Intervention | Sequence[InterventionSeries],
     *,
-    output: str | int = "melanoma",
+    output: str | int = TRACKED,
     n_permutations: int = 2000,
     alpha: float = 0.01,
     seed: int = 0,
@@ -144,8 +162,6 @@ def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
     ``flips`` (most series flip and the output moves), ``systematic`` / ``negligible`` when significant,
     ``erratic`` / ``none`` when not. (``abrupt`` needs the curve itself, which a dynamics result does not keep.)
     """
-    from .. import reading
-
     t = thresholds or reading.default_thresholds()
     classes = []
     for start, end, significant, flips in zip(result.start_probability, result.end_probability, result.significant,
@@ -171,8 +187,6 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     >>> read_dynamics("biased", result)  # doctest: +SKIP
     'biased: strong and systematic from epoch 1 on (E[|grad_X F|] 0.036 at epoch 1, 0.12 at epoch 20); ...'
     """
-    from ..reading import LABELS, format_number
-
     classes = checkpoint_classes(result, thresholds)
     epochs = [int(e) for e in result.epochs]
     last = classes[-1]

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
+from ...lesions.dynamics import TRACKED
 from ...lesions.models import example_paths
+from ...reading import format_number
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir
 from ..run import load_input, package_progress
@@ -14,10 +17,13 @@ from ..settings import CONCURRENCY
 from ..shared import friendly_errors, safe_image_input
 
 
-# The page's columns: what the output did first (the reading), then the statistic and the test named as every other
-# tab names them (S: p <= alpha). The CSV keeps every digit under the field names of the other CSVs.
-DYNAMICS_HEADERS = ["variant", "epoch", "reading", "E[|grad_X F|]", "p", "S", "series flipped"]
-CSV_FIELDS = ["model variant", "epoch", "score", "pvalue", "significant", "flip_fraction", "reading"]
+# The page's title of each record field it shows (lesions.dynamics.ROW_FIELDS), in the records' order: what the
+# output did first (the reading, the tracked output at step 0 and at the last step), then the statistic and the test
+# named as every other tab names them (S: p <= alpha). The CSV and the MCP answer keep every field and digit.
+COLUMN_TITLES = {"variant": "variant", "epoch": "epoch", "reading": "reading",
+                 "output": f"p({TRACKED}) step 0 \u2192 last", "score": "E[|grad_X F|]", "pvalue": "p", "significant": "S",
+                 "flip_share": "series flipped"}
+DYNAMICS_HEADERS = list(COLUMN_TITLES.values())
 DEFAULT_STEPS = 8
 DEFAULT_PERMUTATIONS = 2000
 
@@ -29,16 +35,32 @@ def dynamics_variants() -> list[str]:
     return [variant for variant in VARIANTS if checkpoint_paths(variant)]
 
 
+@dataclass(frozen=True)
+class DynamicsAnswer:
+    """One run of the tab: the summary and the reading in words, the plot and the CSV, and every checkpoint's
+    record (:data:`~propgrad.lesions.dynamics.ROW_FIELDS`, every digit)."""
+
+    summary: str
+    reading: str
+    plot: Path
+    csv: Path
+    rows: list[dict]
+
+    def table(self) -> list[list]:
+        """The records as the page shows them (:data:`COLUMN_TITLES`): the one number format, S for p <= alpha."""
+        return [[row["variant"], row["epoch"], row["reading"],
+                 f"{format_number(row['output_start'])} \u2192 {format_number(row['output_end'])}",
+                 format_number(row["score"]), format_number(row["pvalue"]), "S" if row["significant"] else "-",
+                 format_number(row["flip_share"])] for row in self.rows]
+
+
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
-                     progress=None) -> tuple[str, Path, Path, list[list], list[list]]:
-    """Follow one image's patch score through training for each variant: the reading, the plot, the CSV, the table's
-    rows as the page shows them and the same rows with every digit (:data:`CSV_FIELDS`: the CSV's and the MCP
-    answer's)."""
-    from ...lesions.dynamics import (checkpoint_classes, default_intervention, plot_dynamics, read_dynamics,
+                     progress=None) -> DynamicsAnswer:
+    """Follow one image's patch score through training for each variant, and write the plot and the CSV."""
+    from ...lesions.dynamics import (ROW_FIELDS, default_intervention, dynamics_rows, plot_dynamics, read_dynamics,
                                      training_dynamics)
-    from ...reading import LABELS, format_number
     from ...lesions.models import checkpoint_paths
-    from ...export.tables import write_rows
+    from ...export.tables import write_csv
     from ...plots import save_figure
 
     variants = [variants] if isinstance(variants, str) else list(variants or [])
@@ -59,25 +81,19 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     folder = request_dir()
     plot = folder / "dynamics.png"
     save_figure(plot_dynamics(results), plot)
-    table, exact = [], []
-    for variant, result in results.items():
-        for row, kind in zip(result.rows(), checkpoint_classes(result)):
-            significant = row["pvalue"] <= alpha
-            exact.append([variant, row["epoch"], row["score"], row["pvalue"], significant, row["flip_fraction"],
-                          LABELS[kind]])
-            table.append([variant, row["epoch"], LABELS[kind], format_number(row["score"]),
-                          format_number(row["pvalue"]), "S" if significant else "-", format_number(row["flip_fraction"])])
-    csv_path = write_rows(folder / "dynamics.csv", CSV_FIELDS, exact)
+    rows = dynamics_rows(results)
+    csv_path = write_csv(folder / "dynamics.csv", ROW_FIELDS, rows)
     first = next(iter(results.values()))
+    reading = " ".join(read_dynamics(variant, result) for variant, result in results.items())
     lines = [f"**Sticker blended in, {steps} steps, followed through {len(first.epochs)} checkpoints** of "
              f"{' and '.join(results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
              f"{n_permutations:,} permutations, alpha = {alpha:g}.", "",
-             "**Reading:** " + " ".join(read_dynamics(variant, result) for variant, result in results.items()), "",
+             "**Reading:** " + reading, "",
              "A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
              "prediction flipping when the sticker appears; a model that ignores the sticker stays small or "
-             "negligible. Each checkpoint's reading is in the table (from its score and shuffle test); S: p <= "
-             "alpha (the paper's S); series flipped: the share of series whose prediction flips."]
-    return "\n".join(lines), plot, csv_path, table, exact
+             "negligible. Each checkpoint's reading is in the table, with what the output did from step 0 to the "
+             "last step; S: p <= alpha (the paper's S); series flipped: the share of series whose prediction flips."]
+    return DynamicsAnswer("\n".join(lines), reading, plot, csv_path, rows)
 
 
 @friendly_errors
@@ -99,10 +115,11 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
     Returns:
         summary: Markdown: what ran and the reading of each variant in plain words
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
-        table: rows of model variant, epoch, reading, E[|grad_X F|], p, S (p <= alpha), share of series flipped
+        table: rows of model variant, epoch, reading, p(melanoma) at step 0 and the last step, E[|grad_X F|], p,
+            S (p <= alpha), share of series flipped
         download: URL of a CSV of the table
     """
-    summary, plot, csv_path, table, _ = dynamics_results(
+    answer = dynamics_results(
         load_input(image), variants,
         steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
         n_permutations=check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
@@ -110,7 +127,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
         progress=package_progress(progress),
     )
-    return summary, str(plot), table, str(csv_path)
+    return answer.summary, str(answer.plot), answer.table(), str(answer.csv)
 
 
 def dynamics_defaults() -> dict:
