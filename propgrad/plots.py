@@ -230,6 +230,21 @@ def _xlabel_under_ticks(axis, label: str, fontsize: float | None = None, *, tick
 _LEGEND_INSIDE = 3
 
 
+def _room_above(axis, rows: int, font_pt: float, probability: bool) -> None:
+    """Raise the top of the y axis so that a legend of ``rows`` rows in the upper corner lies above every curve,
+    band and marker; a probability axis keeps its ticks within [0, 1]."""
+    axes_in = axis.get_position().height * axis.figure.get_figheight()
+    # Each row about 1.3 lines of text; the frame and its padding about 0.2 in; a small gap to the curves.
+    share = min((rows * 1.3 * font_pt / 72 + 0.25) / axes_in, 0.5)
+    low, high = axis.get_ylim()
+    needed = low + (axis.dataLim.y1 - low) / (1 - share)
+    if needed > high:
+        ticks = axis.get_yticks()
+        axis.set_ylim(low, needed)
+        if probability:
+            axis.set_yticks([tick for tick in ticks if low <= tick <= 1 + 1e-9])
+
+
 def output_curves(explanation: Explanation) -> Figure:
     """Outputs of interest of every model along the intervention.
 
@@ -302,7 +317,11 @@ def output_curves(explanation: Explanation) -> Figure:
         figure.legend(*axis.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                       fontsize=legend_size, title=more, title_fontsize=legend_size, frameon=False)
     else:
-        axis.legend(fontsize=legend_size, loc="best", title=more, title_fontsize=legend_size)
+        # Above every curve, not wherever "best" finds least overlap: on a turntable's curve, which rises and falls
+        # across the whole width, that was over its peak.
+        _room_above(axis, n_entries + bool(more), legend_size,
+                    probability=all(model.output_kind == PROBABILITY for model, _ in pairs))
+        axis.legend(fontsize=legend_size, loc="upper left", title=more, title_fontsize=legend_size)
     # Left-aligned: the app's image toolbar covers the top right corner.
     axis.set_title(f"{explanation.intervention}: * significant at alpha = {explanation.alpha}", fontsize=10,
                    loc="left", y=TITLE_Y)

@@ -80,6 +80,32 @@ def test_many_entry_legend_lies_below_the_axes_and_inside_the_figure():
     assert plots.output_curves(_explain(RedModel(2))).legends == []
 
 
+class PeakModel:
+    """One output that rises to 0.95 in the middle of the series and falls back, as a turntable's curve does."""
+
+    name, output_kind, output_names = "peak", "probability", ["mug", "other"]
+
+    def predict(self, images):
+        red = np.array([np.asarray(image, dtype=np.float64)[..., 0].mean() / 255 for image in images])
+        mug = 0.1 + 0.85 * np.exp(-((red - 0.5) / 0.2) ** 2)
+        return np.stack([mug, 1 - mug], axis=1)
+
+
+def test_a_legend_inside_the_plot_covers_no_point_of_the_curve():
+    # Before, loc="best" put it over the peak of a curve that rises and falls across the whole width.
+    figure = plots.output_curves(_explain(PeakModel(), [_ramp(steps=15)]))
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    axis = figure.axes[0]
+    box = axis.get_legend().get_window_extent(renderer)
+    line = axis.get_lines()[0]
+    points = axis.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+    assert not any(box.contains(x, y) for x, y in points), "the legend covers the curve"
+    assert box.y0 > points[:, 1].max(), "the legend is not above the curve"
+    # The probability axis does not label values it cannot take.
+    assert max(axis.get_yticks()) <= 1
+
+
 def _frames(tmp_path, n=4):
     paths = []
     for i in range(n):
