@@ -158,6 +158,15 @@ def test_exports(image, halves, tmp_path):
     # One self-contained page: the figure inlined, every row of the table, nothing fetched.
     assert page.count('src="data:image/png;base64,') == 1 and "<script" not in page
     assert "Ranked table" in page and all(html.escape(row.property) in page for row in result.rows)
+    # The top properties' curves tick whole steps only (4 steps drew ticks at 0.5, 1.5 ...).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from propgrad.export.screen import top_figure
+
+    short = screen(image, LeftBrightness(), edits=["darken"], regions=["whole image"], steps=4, n_permutations=100)
+    figure = top_figure(short)
+    FigureCanvasAgg(figure).draw()
+    curves = figure.axes[1::2]
+    assert curves and all(float(tick).is_integer() for axis in curves for tick in axis.get_xticks())
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -17,12 +17,12 @@ difference first; screen_contrast.csv), else ``contrast_note`` says why it is le
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-
-import warnings
+from matplotlib.ticker import MaxNLocator
 
 from .. import plots
 from . import html as html_report
@@ -101,6 +101,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
                         f"{label} = {format_number(row.score)}, adjusted p = {format_number(row.pvalue_adjusted)}"
                         f"{' *' if row.significant_adjusted else ''}", fontsize=8, loc="left")
         curve.set_xlabel(f"step / {explanation.property_name}", fontsize=8)
+        curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5
         curve.tick_params(labelsize=7)
         curve.grid(alpha=0.3)
     return figure
