@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
+from propgrad.reading import format_number
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 
@@ -14,7 +15,14 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
         progress, study_files=images, patch_names=["rainbow disc", "rings"], **model_args(permutations=500))
     assert "3 images" in summary and "mean ± std" in summary
     assert len(table) == 1 and table.iloc[0]["images (series)"] == "3 (6)"
-    assert list(table.columns)[3:5] == ["share significant", "share flipped"]
+    # What the mean output did comes first (its tier, change, flips, start and end), the statistic and its test
+    # after: summary.md's columns, in the one number format, and no ASCII arrow on the page.
+    assert list(table.columns)[:6] == ["intervention | model", "output", "tier", "change of the mean curve (ranked)",
+                                       "series with a flip", "output, step 0 \u2192 last"]
+    assert table.columns[6] == "E[|grad_X F|] mean \u00b1 std" and table.columns[7].startswith("significant")
+    start, end = table.iloc[0]["output, step 0 \u2192 last"].split(" \u2192 ")
+    assert start == format_number(float(start)) and end == format_number(float(end))
+    assert " -> " not in summary and "| tier |" in summary
     assert Image.open(curves).format == "PNG" and Image.open(sheet).format == "PNG" and animation is None
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())

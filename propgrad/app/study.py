@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..images import IMAGE_SUFFIXES
 from ..export import zip_files
-from ..reading import format_number
+from ..reading import arrows
 from ..limits import LIMITS
 from . import results
 from .parsing import file_path, select_outputs
@@ -21,8 +21,8 @@ MAX_STUDY_IMAGES = LIMITS["images"].app  # the table of limits (propgrad.limits)
 # A zip that unpacks to more than this is not a handful of photos.
 MAX_UNPACKED_BYTES = 200 * 2**20
 STUDY_SUFFIXES = (*IMAGE_SUFFIXES, ".zip")
-STUDY_HEADERS = ["intervention | model", "output", "E[|grad_X F|] mean ± std", "share significant",
-                 "share flipped", "images (series)", "share gradual"]
+# summary.md's columns the app's table leaves out: its first column names both; summary.md and the zip keep the rest.
+_LEFT_OUT = ("model", "intervention", "mean change per series", "series per tier a/b/c/d/e")
 
 
 def _zip_members(archive_path: Path) -> list[tuple[Path, zipfile.ZipInfo]]:
@@ -85,12 +85,14 @@ def study_images(files, folder: Path) -> list[str]:
     return [str(path) for path in images + _unpack(members, folder)]
 
 
-def study_table(report) -> list[list]:
-    """One row per intervention x model: the paper's Table 3 in the app's columns, and the share of
-    series that change gradually (issue 17)."""
-    return [[f"{row.intervention} | {row.model}", row.output, f"{format_number(row.score_mean)} ± {format_number(row.score_std)}",
-             f"{row.significant_share:.0%}", f"{row.flip_share:.0%}", f"{row.n_images} ({row.n_series})",
-             "n/a" if row.gradual_share != row.gradual_share else f"{row.gradual_share:.0%}"]
+def study_table(report, alpha: float) -> list[dict]:
+    """One row per intervention x model, ranked: summary.md's columns (:func:`propgrad.study.report.summary_cells`:
+    what the mean output did first, then E[|grad_X F|] and its test) less the per-series detail, with the
+    intervention and the model in one column."""
+    from ..study.report import summary_cells
+
+    return [{"intervention | model": f"{row.intervention} | {row.model}",
+             **{title: text for title, text in summary_cells(row, alpha).items() if title not in _LEFT_OUT}}
             for row in report.summary]
 
 
@@ -134,7 +136,7 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     progress(1.0, desc="drawing plots")
     produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
     bundle = zip_files(produced, folder / "propgrad-study.zip", root=folder / "study")
-    summary = report.paths["summary.md"].read_text()
+    summary = arrows(report.paths["summary.md"].read_text())
     extra = [*notes, *selection_notes]
     if extra:
         summary += "\n" + "\n".join(f"- note: {note}" for note in extra)
@@ -142,7 +144,7 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     import pandas as pd
 
     # Its own column names: the single-image table's headers would mislabel shares as p-values.
-    table = pd.DataFrame(study_table(report), columns=STUDY_HEADERS)
+    table = pd.DataFrame(study_table(report, alpha))
     return (summary, str(sheet) if sheet else None, None, _path(report, "mean_curves.png"), table,
             _path(report, "score_vs_flips.png"), str(bundle))
 

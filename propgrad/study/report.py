@@ -16,7 +16,8 @@ from ..export import html as html_report
 from ..export import tables
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..score import STATISTIC_LABELS
+from ..reading import format_number
+from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .store import read_journal, read_results, read_study
@@ -104,24 +105,41 @@ def _html_rows(rows: list[dict]) -> list[dict]:
     return [{key: value if key in text else number(value) for key, value in row.items()} for row in rows]
 
 
+def summary_cells(row: SummaryRow, alpha: float) -> dict[str, str]:
+    """One summary row as the pages show it (summary.md, the app's table), by column title: what the mean output
+    did first (its tier, its change, the series' tiers and flips, the output from step 0 to the last step), then
+    the statistic and its test; the one number format (summary.csv keeps every digit)."""
+    tiers = "/".join(_share(share) for share in row.tier_shares.values()) if row.tier_shares else "n/a"
+    return {
+        "model": row.model, "intervention": row.intervention, "output": row.output,
+        "tier": row.reading.tier if row.reading else "",
+        "change of the mean curve (ranked)": format_number(row.reading.change) if row.reading else "",
+        "mean change per series": format_number(row.change_mean),
+        "series per tier a/b/c/d/e": tiers,
+        "series with a flip": _share(row.flip_share),
+        "output, step 0 → last": f"{format_number(row.output_start)} → {format_number(row.output_end)}",
+        f"{STATISTIC_LABELS[GRADIENT]} mean ± std": f"{format_number(row.score_mean)} ± {format_number(row.score_std)}",
+        f"significant (α = {alpha:g}, {STATISTIC_LABELS[row.statistic]})": _share(row.significant_share),
+        "images (series)": f"{row.n_images} ({row.n_series})",
+        "gradual series": _share(row.gradual_share),
+    }
+
+
+def _markdown_row(cells) -> str:
+    return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+
 def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study") -> str:
     """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
-    statistic = summary[0].statistic if summary else "gradient"
+    shown = [summary_cells(row, alpha) for row in summary]
     lines = [f"# {title}", "",
              f"Ranked by what the mean output did (tier {tier_legend()}), then by its change. Series per "
-             "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", "",
-             f"| model | intervention | output | tier | change of the mean curve (ranked) | mean change per series "
-             f"| series per tier a/b/c/d/e "
-             f"| E[\\|grad_X F\\|] mean ± std | significant (α = {alpha:g}, {STATISTIC_LABELS[statistic]}) "
-             f"| series with a flip | output, step 0 → last | images (series) | gradual series |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for row in summary:
-        tiers = "/".join(_share(share) for share in row.tier_shares.values()) if row.tier_shares else "n/a"
-        ranked_change = f"{row.reading.change:.2g}" if row.reading else ""
-        lines.append(f"| {row.model} | {row.intervention} | {row.output} | {row.reading.tier if row.reading else ''} "
-                     f"| {ranked_change} | {row.change_mean:.2g} | {tiers} | {row.score_mean:.4f} ± {row.score_std:.4f} "
-                     f"| {row.significant_share:.0%} | {row.flip_share:.0%} | {row.output_start:.2f} → "
-                     f"{row.output_end:.2f} | {row.n_images} ({row.n_series}) | {_share(row.gradual_share)} |")
+             "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", ""]
+    if shown:
+        lines += [_markdown_row(shown[0]), _markdown_row(["---"] * len(shown[0]))]
+        lines += [_markdown_row(cells.values()) for cells in shown]
+    else:
+        lines.append("No item finished: there is nothing to summarise (see the failed and skipped items below).")
     lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
               "most of the change; `propgrad.gradualness`). Scores of series that are not gradual measure the "
               "intervention as much as the model."]
@@ -137,8 +155,9 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
             lines.append(f"| {row.model} | {row.intervention} | n/a: too few series flip, or too few do not | "
                          f"| | | {row.n_series} |")
         else:
-            lines.append(f"| {row.model} | {row.intervention} | {flip.held_out_mean:.3f} ± {flip.held_out_std:.3f} "
-                         f"| {flip.in_sample:.3f} | {flip.auc:.3f} | {flip.majority:.3f} | {flip.n} |")
+            lines.append(_markdown_row([row.model, row.intervention,
+                                        f"{format_number(flip.held_out_mean)} ± {format_number(flip.held_out_std)}",
+                                        *map(format_number, (flip.in_sample, flip.auc, flip.majority)), flip.n]))
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
