@@ -72,3 +72,12 @@ def test_dynamics_reading_names_when_the_class_settles():
     assert "flips at 2 of 3 epochs (last at epoch 3)" in line
     line = read_dynamics("unbiased", result([0.002, 0.001], [0.5, 0.4], [0, 0]))
     assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line
+    # Strong at the start and at the end, not in between: it says what came between, in order (it read "strong from
+    # epoch 4 on, strong at epoch 1", which contradicts itself).
+    line = read_dynamics("unbiased", result([0.5, 0.05, 0.05, 0.5, 0.5], [0.001, 0.5, 0.5, 0.001, 0.001], [0] * 5))
+    assert ("strong and systematic from epoch 4 on" in line and "before that strong and systematic at epoch 1, then "
+            "moved, not significant at epochs 2-3;" in line)
+    # Many changes: the first reading, how many others and when, and the one just before the last settled.
+    line = read_dynamics("c", result([0.5, 0.05, 0.005, 0.05, 0.002, 0.5], [0.001, 0.5, 0.001, 0.001, 0.5, 0.001],
+                                     [0] * 6))
+    assert "at epoch 1, then 3 other readings at epochs 2-4, then no measurable effect at epoch 5;" in line

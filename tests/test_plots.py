@@ -163,14 +163,21 @@ def test_dynamics_probability_lines_are_drawn_over_the_flip_shares():
         end_probability=np.zeros(4), alpha=0.01,
     )
     other = DynamicsResult(**{**result.__dict__, "flip_fraction": np.zeros(4), "end_probability": np.ones(4)})
-    flip_axis = plot_dynamics({"biased": result, "unbiased": other}).axes[1]
+    figure = plot_dynamics({"biased": result, "unbiased": other})
+    flip_axis = figure.axes[1]
+    # One legend, under the panels: inside, it covered flip shares that run from 0 to 1.
+    assert [axis.get_legend() for axis in figure.axes] == [None, None] and len(figure.legends) == 1
+    assert [text.get_text() for text in figure.legends[0].get_texts()][:2] == ["biased", "unbiased"]
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    assert figure.legends[0].get_window_extent(renderer).y1 <= min(a.get_window_extent(renderer).y0 for a in figure.axes)
     lines = [line for line in flip_axis.get_lines() if len(line.get_xdata())]
     shares = [line for line in lines if line.get_linestyle() == "-"]
     probabilities = [line for line in lines if line.get_linestyle() == "--"]
     assert len(shares) == len(probabilities) == 2
     assert min(line.get_zorder() for line in probabilities) > max(line.get_zorder() for line in shares)
     assert all(line.get_marker() not in (None, "None", "") for line in probabilities)
-    assert any("p(melanoma)" in text.get_text() for text in flip_axis.get_legend().get_texts())
+    assert any("p(melanoma)" in text.get_text() for text in figure.legends[0].get_texts())
 
 
 def test_null_plot_names_the_tested_statistic_as_the_tables_do():

@@ -108,6 +108,11 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     folder = screenshots(tmp_path)
     text = check_answer(page, "edit", folder, header=False)
     assert "strong and systematic" in text  # a card per row, the reading in words
+    # Each card names its numbers as the desktop header does (the CSS escape of the no-break space once took the
+    # next letters for hex digits: "\00a0F" drew U+0A0F, "\00a0ad" drew U+A0AD).
+    cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
+    named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
+    assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"p\u00a0adjusted "', named
     run = page.locator("#edit-run")
     box = run.bounding_box()
     assert box and box["y"] + box["height"] <= 844, box  # in reach on the first screen (it stays at the bottom)

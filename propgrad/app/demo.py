@@ -142,7 +142,7 @@ CSS = """
   .ranked-table td:nth-child(5), .ranked-table td:nth-child(8) { display: none; }
 __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p "; }
-  .ranked-table td:nth-child(9)::before { content: "p\\00a0adjusted "; }
+  .ranked-table td:nth-child(9)::before { content: "p\\0000a0adjusted "; }
   .ranked-table td:nth-child(10)::before { content: "tier "; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
@@ -152,8 +152,9 @@ __STATISTIC_CARD_LABELS__
   .gradio-container { padding-bottom: 72px !important; }
 }
 """.replace("__STATISTIC_CARD_LABELS__", "\n".join(
-    # A phone card names the statistic as the desktop table's header does (the table's class says which).
-    f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "00a0")} "; }}'
+    # A phone card names the statistic as the desktop table's header does (the table's class says which). The
+    # no-break space is escaped with all six hex digits: "\00a0F" would read as U+A0F, "\00a0ad" as U+A0AD.
+    f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "0000a0")} "; }}'
     for key, label in STATISTIC_LABELS.items()))
 
 

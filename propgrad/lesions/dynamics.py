@@ -178,6 +178,24 @@ def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
     return classes
 
 
+def _earlier(classes: Sequence[str], epochs: Sequence[int], most: int = 3) -> str:
+    """The readings before the last one settled, run by run in epoch order ("small but systematic at epochs 1-3,
+    then moved, not significant at epoch 4"); with more than ``most`` runs, the first and the latest ones. Naming only the
+    first epoch's reading said "strong from epoch 9 on, strong at epoch 1" of a model that read otherwise between."""
+    runs: list[list] = []
+    for kind, epoch in zip(classes, epochs):
+        if runs and runs[-1][0] == kind:
+            runs[-1][2] = epoch
+        else:
+            runs.append([kind, epoch, epoch])
+    said = [f"{LABELS[kind]} at epoch {first}" if first == last else f"{LABELS[kind]} at epochs {first}-{last}"
+            for kind, first, last in runs]
+    if len(said) > most:
+        hidden = runs[1:len(runs) - (most - 2)]
+        said = [said[0], f"{len(hidden)} other readings at epochs {hidden[0][1]}-{hidden[-1][2]}", *said[-(most - 2):]]
+    return ", then ".join(said)
+
+
 def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     """One line of words for one variant's run through training: how its last checkpoint reads, since when, and
     how it started; where the prediction flips.
@@ -198,8 +216,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         score += f", {format_number(result.scores[-1])} at epoch {epochs[-1]}"
     words = (f"{LABELS[last]} from epoch {epochs[since]} on" if since < len(classes) - 1 or len(classes) == 1
              else f"{LABELS[last]} at the last epoch ({epochs[-1]})")
-    if since > 0:
-        words += f", {LABELS[classes[0]]} at epoch {epochs[0]}"
+    earlier = f"; before that {_earlier(classes[:since], epochs[:since])}" if since > 0 else ""
     flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
     if not flipped:
         flips = "the prediction never flips"
@@ -207,7 +224,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         flips = f"the prediction flips at every epoch (in {100 * result.flip_fraction[-1]:.0f} % of the series at the last)"
     else:
         flips = f"the prediction flips at {len(flipped)} of {len(epochs)} epochs (last at epoch {flipped[-1]})"
-    return f"{label}: {words} ({score}); {flips}."
+    return f"{label}: {words} ({score}){earlier}; {flips}."
 
 
 def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: str | None = None):
@@ -222,7 +239,7 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
 
     if isinstance(results, DynamicsResult):
         results = {"": results}
-    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    figure = Figure(figsize=(9, 3.9), layout="constrained")
     score_axis, flip_axis = figure.subplots(1, 2)
     for number, (label, result) in enumerate(results.items()):
         colour = f"C{number}"
@@ -245,11 +262,14 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
     flip_axis.plot([], [], color="black", marker="o", label="share of series flipped")
     flip_axis.plot([], [], color="black", linestyle="--", marker="D", markerfacecolor="white",
                    label=f"p({output}) at the last step")
-    flip_axis.legend(loc="best", fontsize=9, framealpha=0.9)
     for axis in (score_axis, flip_axis):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if len(results) > 1 or next(iter(results)):
-        score_axis.legend(frameon=False)
+    # One legend under both panels: the variants' colours, then what the right panel's two line styles mean. Inside
+    # a panel it covered curves that fill the whole range (the right one's flip shares run from 0 to 1).
+    entries, labels = score_axis.get_legend_handles_labels()
+    more, more_labels = flip_axis.get_legend_handles_labels()
+    figure.legend(entries + more, labels + more_labels, loc="outside lower center", ncols=len(labels) + len(more_labels),
+                  fontsize=9, frameon=False)
     if title:
         figure.suptitle(title)
     return figure
