@@ -13,16 +13,18 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
     images = [CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), str(ASSETS / "examples" / "rocket.jpg")]
     summary, sheet, animation, curves, table, scatter, bundle = patch_call(
         progress, study_files=images, patch_names=["rainbow disc", "rings"], **model_args(permutations=500))
-    assert "3 images" in summary and "mean ± std" in summary
+    assert "3 images" in summary and "mean \u00b1 std" in summary
     assert len(table) == 1 and table.iloc[0]["images (series)"] == "3 (6)"
     # What the mean output did comes first (its tier, change, flips, start and end), the statistic and its test
     # after: summary.md's columns, in the one number format, and no ASCII arrow on the page.
-    assert list(table.columns)[:6] == ["intervention | model", "output", "tier", "change of the mean curve (ranked)",
+    assert list(table.columns)[:7] == ["model", "intervention", "output", "tier", "change of the mean curve (ranked)",
                                        "series with a flip", "output, step 0 \u2192 last"]
-    assert table.columns[6] == "E[|grad_X F|] mean \u00b1 std" and table.columns[7].startswith("significant")
+    assert table.columns[7] == "E[|grad_X F|] mean \u00b1 std" and table.columns[8].startswith("significant")
     start, end = table.iloc[0]["output, step 0 \u2192 last"].split(" \u2192 ")
     assert start == format_number(float(start)) and end == format_number(float(end))
-    assert " -> " not in summary and "| tier |" in summary
+    # The page: the reading in words first, then the table that wraps (summary.md's wide table is in the zip).
+    assert summary.index("**Reading:**") < summary.index('<div class="study-table">') and " -> " not in summary
+    assert "| tier |" in summary and "Does the score predict flips?" in summary
     assert Image.open(curves).format == "PNG" and Image.open(sheet).format == "PNG" and animation is None
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
@@ -57,7 +59,7 @@ def test_bad_study_uploads_are_named(progress, tmp_path, files, words):
 def test_an_unreadable_study_image_is_skipped_and_listed(progress, tmp_path):
     outputs = patch_call(progress, study_files=[CHELSEA, str(ASSETS / "examples" / "coffee.jpg"), _corrupt_png(tmp_path)],
                          **model_args(permutations=500))
-    assert "Skipped" in outputs[0] and outputs[4].iloc[0]["images (series)"] == "2 (2)"
+    assert "skipped (unreadable): `" in outputs[0] and outputs[4].iloc[0]["images (series)"] == "2 (2)"
 
 
 def test_a_painted_mask_cannot_be_used_for_a_study(progress):

@@ -113,6 +113,9 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
     assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"p\u00a0adjusted "', named
+    # The tabs that do not fit are behind a button that says so (gradio draws a bare "...").
+    more = page.locator("button[aria-label='More tabs']")
+    assert more.evaluate("b => getComputedStyle(b, '::after').content") == '"more tabs"'
     run = page.locator("#edit-run")
     box = run.bounding_box()
     assert box and box["y"] + box["height"] <= 844, box  # in reach on the first screen (it stays at the bottom)

@@ -119,6 +119,12 @@ CSS = """
 .ranked-table td, .ranked-table th { word-break: normal !important; overflow-wrap: normal !important;
   hyphens: manual; }
 .ranked-table td:nth-child(-n+2), .ranked-table th:nth-child(-n+2) { min-width: 7em; }
+/* A study's table: words wrap, whole (gradio's prose tables keep each cell on one line, 2,500 px for a study), and
+   its first column stays in view when a phone scrolls the table sideways. */
+.study-table th, .study-table td { white-space: normal !important; word-break: normal !important;
+  overflow-wrap: normal !important; hyphens: manual; }
+.study-table th:first-child, .study-table td:first-child { position: sticky; left: 0; z-index: 1;
+  background: var(--background-fill-primary); min-width: 6em; }
 #screen-table th, #screen-table td, #dynamics-table th, #dynamics-table td { word-break: normal !important;
   overflow-wrap: break-word !important; }
 /* The tables' cells in the page's font, as in every other table (gradio draws them monospaced). */
@@ -144,6 +150,9 @@ __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p "; }
   .ranked-table td:nth-child(9)::before { content: "p\\0000a0adjusted "; }
   .ranked-table td:nth-child(10)::before { content: "tier "; }
+  /* Gradio folds the tabs that do not fit into a bare "..." button: a student would not know three more exist. */
+  .overflow-menu > button::after { content: "more tabs"; margin-left: 6px; font-size: var(--text-md); }
+  .overflow-menu > button { display: inline-flex; align-items: center; white-space: nowrap; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
   /* Run stays in reach on a phone, however long the form. */

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..images import IMAGE_SUFFIXES
 from ..export import zip_files
-from ..reading import arrows
+from ..reading import arrows, format_number
 from ..limits import LIMITS
 from . import results
 from .parsing import file_path, select_outputs
@@ -21,8 +21,8 @@ MAX_STUDY_IMAGES = LIMITS["images"].app  # the table of limits (propgrad.limits)
 # A zip that unpacks to more than this is not a handful of photos.
 MAX_UNPACKED_BYTES = 200 * 2**20
 STUDY_SUFFIXES = (*IMAGE_SUFFIXES, ".zip")
-# summary.md's columns the app's table leaves out: its first column names both; summary.md and the zip keep the rest.
-_LEFT_OUT = ("model", "intervention", "mean change per series", "series per tier a/b/c/d/e")
+# summary.md's columns the app leaves out (summary.md and the zip keep them): the spread over the series.
+_LEFT_OUT = ("mean change per series", "series per tier a/b/c/d/e")
 
 
 def _zip_members(archive_path: Path) -> list[tuple[Path, zipfile.ZipInfo]]:
@@ -85,15 +85,62 @@ def study_images(files, folder: Path) -> list[str]:
     return [str(path) for path in images + _unpack(members, folder)]
 
 
-def study_table(report, alpha: float) -> list[dict]:
+def study_table(report) -> list[dict]:
     """One row per intervention x model, ranked: summary.md's columns (:func:`propgrad.study.report.summary_cells`:
-    what the mean output did first, then E[|grad_X F|] and its test) less the per-series detail, with the
-    intervention and the model in one column."""
+    what the mean output did first, then E[|grad_X F|] and its test) less the per-series detail."""
     from ..study.report import summary_cells
 
-    return [{"intervention | model": f"{row.intervention} | {row.model}",
-             **{title: text for title, text in summary_cells(row, alpha).items() if title not in _LEFT_OUT}}
+    return [{title: text for title, text in summary_cells(row, report.alpha).items() if title not in _LEFT_OUT}
             for row in report.summary]
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def study_summary(report, notes: Sequence[str] = ()) -> str:
+    """What a person reads first after a study: what ran, the reading in words, the ranked table, whether the score
+    predicts flips, what was skipped. The page's table wraps and keeps its first column in view on a phone;
+    summary.md in the zip has every column."""
+    from dataclasses import replace
+
+    from ..ranking import tier_legend
+    from ..reading import paragraph, short_names
+
+    readings = [replace(row.reading, model=row.model, property_label=row.intervention)
+                for row in report.summary if row.reading]
+    rows = study_table(report)
+    short = short_names([row["model"] for row in rows])
+    outputs = {row["output"] for row in rows}
+    # What every row shares is said once, above the table: the output, and the words every model name has.
+    for row in rows:
+        row["model"] = short[row["model"]]
+        if len(outputs) == 1:
+            del row["output"]
+    shared = f" Output: {next(iter(outputs))}." if len(outputs) == 1 else ""
+    named = [model for model, name in short.items() if name != model]
+    models = (" Models: " + "; ".join(f"{short[model]} = {model}" for model in named) + ".") if named else ""
+    lines = [f"**{report.title}**, ranked by what the mean output did (tier {tier_legend()}), then by its "
+             f"change.{shared}{models}", ""]
+    if readings:
+        lines += [paragraph(readings).replace("Reading:", "**Reading:**", 1) + " (Each model's mean curve over the "
+                  "images.)", ""]
+    if rows:
+        lines += ['<div class="study-table">', "", "| " + " | ".join(map(_cell, rows[0])) + " |",
+                  "|" + " --- |" * len(rows[0]), *("| " + " | ".join(map(_cell, row.values())) + " |" for row in rows),
+                  "", "</div>", ""]
+    predicted = [(row, row.flip_accuracy) for row in report.summary if row.flip_accuracy is not None]
+    if predicted:
+        lines.append("**Does the score predict flips?** Held-out accuracy against always guessing the majority: "
+                     + "; ".join(f"{row.model} under {row.intervention}: {format_number(flip.held_out_mean)} vs "
+                                 f"{format_number(flip.majority)}" for row, flip in predicted) + ".")
+    elif report.summary:
+        lines.append("**Does the score predict flips?** Not testable here: too few series flip, or too few do not "
+                     "(summary.md in the zip has the table).")
+    for heading, entries in (("skipped (unreadable)", report.skipped), ("failed", report.failed)):
+        lines += [f"- {heading}: `{key}`: {reason}" for key, reason in entries]
+    lines += [f"- note: {note}" for note in notes]
+    return arrows("\n".join(lines))
 
 
 def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:
@@ -136,15 +183,12 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     progress(1.0, desc="drawing plots")
     produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
     bundle = zip_files(produced, folder / "propgrad-study.zip", root=folder / "study")
-    summary = arrows(report.paths["summary.md"].read_text())
-    extra = [*notes, *selection_notes]
-    if extra:
-        summary += "\n" + "\n".join(f"- note: {note}" for note in extra)
+    summary = study_summary(report, [*notes, *selection_notes])
     sheet = _thumbnails(images, folder / "images.png")
     import pandas as pd
 
     # Its own column names: the single-image table's headers would mislabel shares as p-values.
-    table = pd.DataFrame(study_table(report, alpha))
+    table = pd.DataFrame(study_table(report))
     return (summary, str(sheet) if sheet else None, None, _path(report, "mean_curves.png"), table,
             _path(report, "score_vs_flips.png"), str(bundle))
 

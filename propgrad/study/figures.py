@@ -14,30 +14,32 @@ from ..score import GRADIENT, STATISTIC_LABELS
 from .aggregate import MeanCurve, SeriesPoint
 
 _COLUMNS = 2
-_LEGEND_INSIDE = 3  # more entries than this go below the axes, where they cover no curve
+_PANEL_WIDTH, _PANEL_HEIGHT = 6.5, 4.0
 
 
-def _legend(axis) -> None:
-    entries = len(axis.get_legend_handles_labels()[1])
-    if entries > _LEGEND_INSIDE:
-        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
-    else:
-        axis.legend(fontsize=8, loc="best")
-
-
-def _grid(count: int, width: float = 6.5, height: float = 4.0) -> tuple[Figure, list]:
+def _grid(count: int, models: int) -> tuple[Figure, list]:
+    """Panels two abreast, with room under them for one legend row per two (one panel: per one) models."""
     columns = min(_COLUMNS, count)
     rows = -(-count // columns)
-    figure = Figure(figsize=(width * columns, height * rows), layout="constrained")
+    legend_rows = -(-models // columns) if models else 0
+    figure = Figure(figsize=(_PANEL_WIDTH * columns, _PANEL_HEIGHT * rows + 0.22 * legend_rows + 0.15),
+                    layout="constrained")
     axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel().tolist()
     for axis in axes[count:]:
         axis.set_visible(False)
     return figure, axes[:count]
 
 
-def _height(entries: int) -> float:
-    """Panel height in inches: room below the axes for a legend that does not fit inside."""
-    return 4.0 + (0.22 * entries + 0.6 if entries > _LEGEND_INSIDE else 0.0)
+def _legend_below(figure: Figure, axes: list) -> None:
+    """One legend under every panel: a model keeps its colour in each, and a legend inside a panel covered the
+    bands and curves, which often span its whole height."""
+    entries: dict = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    if entries:
+        figure.legend(list(entries.values()), list(entries), loc="outside lower center", fontsize=8, frameon=False,
+                      ncols=min(len(entries), _COLUMNS if len(axes) > 1 else 1))
 
 
 def _colour_of(models: list[str]) -> dict[str, str]:
@@ -50,8 +52,7 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
     for curve in curves:
         by_intervention[curve.intervention].append(curve)
     colours = _colour_of([c.model for c in curves])
-    entries = max((len(group) for group in by_intervention.values()), default=0)
-    figure, axes = _grid(max(1, len(by_intervention)), height=_height(entries))
+    figure, axes = _grid(max(1, len(by_intervention)), len(colours))
     for axis, (intervention, group) in zip(axes, by_intervention.items()):
         for curve in group:
             x = np.arange(len(curve.mean))
@@ -68,8 +69,8 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
         axis.set_xlabel(f"step / {group[0].property_name}")
         axis.set_ylabel("model output (mean ± std over series)")
         axis.grid(alpha=0.3)
-        _legend(axis)
         axis.set_title(intervention, fontsize=10, loc="left")
+    _legend_below(figure, axes)
     return figure
 
 
@@ -79,8 +80,7 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
     for point in points:
         by_intervention[point.intervention].append(point)
     colours = _colour_of([p.model for p in points])
-    entries = max((len({p.model for p in group}) for group in by_intervention.values()), default=0)
-    figure, axes = _grid(max(1, len(by_intervention)), height=_height(entries))
+    figure, axes = _grid(max(1, len(by_intervention)), len(colours))
     rng = np.random.default_rng(0)  # jitter only, so points with equal flip counts stay visible
     for axis, (intervention, group) in zip(axes, by_intervention.items()):
         models = list(dict.fromkeys(p.model for p in group))
@@ -94,6 +94,6 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
         axis.set_ylabel("prediction flips per series")
         axis.yaxis.get_major_locator().set_params(integer=True)
         axis.grid(alpha=0.3)
-        _legend(axis)
         axis.set_title(intervention, fontsize=10, loc="left")
+    _legend_below(figure, axes)
     return figure

@@ -43,7 +43,8 @@ class StudyReport:
 
     ``summary``: one :class:`SummaryRow` per model x intervention; ``curves``: the mean curves;
     ``skipped``/``failed``: (item, reason) pairs of images that could not be read and items that
-    errored; ``paths``: name -> file of every table and figure.
+    errored; ``paths``: name -> file of every table and figure; ``title`` what ran in a few words, ``alpha`` the
+    significance level of its tests.
     """
 
     folder: Path
@@ -52,6 +53,8 @@ class StudyReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     paths: dict[str, Path] = field(default_factory=dict)
+    title: str = "Study"  # "Study: 3 images, 1 intervention, 2 models"
+    alpha: float = 0.01
 
 
 def _count(n: int, noun: str) -> str:
@@ -219,4 +222,4 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     page = html_report.study_page(title, _html_rows(summary_csv_rows(summary)), shown, settings, skipped, failed,
                                   missing)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
-    return StudyReport(folder, summary, mean, skipped, failed, paths)
+    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha)
