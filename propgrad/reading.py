@@ -263,8 +263,16 @@ def format_number(value: float) -> str:
     return f"{float(value):.2g}"
 
 
-def _value(value: float) -> str:
-    return f"{value:.2f}"
+def format_output(value: float) -> str:
+    """How a model's output reads, in the readings' words and in tables beside them: two decimals ("p(cat) 0.96 ->
+    0.92"); a probability of 6.8e-05 reads 0.00, as a student expects of a probability, not in scientific notation.
+
+    Examples
+    --------
+    >>> [format_output(v) for v in (0.75, 6.8e-05, 1.0)]
+    ['0.75', '0.00', '1.00']
+    """
+    return f"{float(value):.2f}"
 
 
 def output_label(output: str, output_kind: str = "probability") -> str:
@@ -463,7 +471,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
             label += ", erratic"
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
-    parts = [f"{output_label(output, output_kind)} {_value(start)} -> {_value(end)}"]
+    parts = [f"{output_label(output, output_kind)} {format_output(start)} -> {format_output(end)}"]
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":
@@ -471,11 +479,11 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     elif shape not in (FLAT, IRREGULAR) and size != "negligible":
         parts.append(shape)
     if y[low_step] < min(start, end) - limits.extreme:
-        parts.append(f"lowest {_value(y[low_step])} at {where(low_step)}")
+        parts.append(f"lowest {format_output(y[low_step])} at {where(low_step)}")
     if y[high_step] > max(start, end) + limits.extreme:
-        parts.append(f"highest {_value(y[high_step])} at {where(high_step)}")
+        parts.append(f"highest {format_output(y[high_step])} at {where(high_step)}")
     if shape == ONE_STEP and size != "negligible" and jump_index + 1 not in flip_steps:  # a flip there says it
-        parts.append(f"{'jumps' if jump > 0 else 'drops'} by {_value(abs(jump))} at {where(jump_index + 1)}")
+        parts.append(f"{'jumps' if jump > 0 else 'drops'} by {format_output(abs(jump))} at {where(jump_index + 1)}")
     flip_words = ""
     if flipped_series is not None:
         flip_words = f"flips in {flipped_series} series" if flipped else ""
@@ -491,7 +499,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     elif flipped:
         flip_evidence = f"the flip at {where(flip_steps[0])} is the evidence"
     else:
-        flip_evidence = f"the {'jump' if jump > 0 else 'drop'} of {_value(abs(jump))} is the evidence"
+        flip_evidence = f"the {'jump' if jump > 0 else 'drop'} of {format_output(abs(jump))} is the evidence"
     if kind == ABRUPT:
         # The count of orders bounds every shuffle test only for one series of two levels.
         two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2

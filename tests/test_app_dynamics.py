@@ -8,7 +8,7 @@ import pytest
 from app_cases import *  # noqa: F403  (helpers and fixtures)
 from propgrad.lesions.dynamics import ROW_FIELDS
 from propgrad.lesions.models import checkpoint_paths
-from propgrad.reading import LABELS, format_number
+from propgrad.reading import LABELS, format_number, format_output
 
 READING_LABELS = set(LABELS.values())
 
@@ -34,7 +34,7 @@ def test_training_dynamics_handler(progress):
     exact = list(csv.DictReader(Path(csv_path).open()))
     # One description of a checkpoint: the CSV's columns are the records' fields, the page's rows their rounding.
     assert list(exact[0]) == list(ROW_FIELDS)
-    assert table[0][3] == f"{format_number(float(exact[0]['output_start']))} \u2192 {format_number(float(exact[0]['output_end']))}"
+    assert table[0][3] == f"{format_output(float(exact[0]['output_start']))} \u2192 {format_output(float(exact[0]['output_end']))}"
     assert [row["reading"] for row in exact] == [row[2] for row in table]
     assert float(exact[0]["score"]) == pytest.approx(float(table[0][4]), rel=0.05)
     assert len(exact[0]["score"]) > len(table[0][4]) and exact[0]["significant"] in ("True", "False")

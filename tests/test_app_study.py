@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
-from propgrad.reading import format_number
+from propgrad.reading import format_output
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 
@@ -21,7 +21,7 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
                                        "series with a flip", "output, step 0 \u2192 last"]
     assert table.columns[7] == "E[|grad_X F|] mean \u00b1 std" and table.columns[8].startswith("significant")
     start, end = table.iloc[0]["output, step 0 \u2192 last"].split(" \u2192 ")
-    assert start == format_number(float(start)) and end == format_number(float(end))
+    assert start == format_output(float(start)) and end == format_output(float(end))  # as the readings say them
     # The page: the reading in words first, then the table that wraps (summary.md's wide table is in the zip).
     assert summary.index("**Reading:**") < summary.index('<div class="study-table">') and " -> " not in summary
     assert "| tier |" in summary and "Does the score predict flips?" in summary

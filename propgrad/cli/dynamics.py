@@ -49,7 +49,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     from ..lesions.dynamics import default_intervention, plot_dynamics, read_dynamics, training_dynamics
     from ..lesions.models import checkpoint_paths, example_paths
     from ..plots import save_figure
-    from ..reading import format_number
+    from ..reading import format_number, format_output
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -77,7 +77,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         say(f"{'epoch':>5}  {'reading':<25} {'p(' + result.output + ') 0 -> last':>22} {'E[|grad_X F|]':>13} {'p':>8} "
             f"S {'flipped':>8}")
         for row in result.rows(label):
-            output = f"{format_number(row['output_start'])} -> {format_number(row['output_end'])}"
+            output = f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}"
             say(f"{row['epoch']:>5d}  {row['reading']:<25} {output:>22} {format_number(row['score']):>13} "
                 f"{format_number(row['pvalue']):>8} {'S' if row['significant'] else '-'} "
                 f"{format_number(row['flip_share']):>8}")

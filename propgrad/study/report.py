@@ -16,7 +16,7 @@ from ..export import html as html_report
 from ..export import tables
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import format_number
+from ..reading import format_number, format_output
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -120,7 +120,7 @@ def summary_cells(row: SummaryRow, alpha: float) -> dict[str, str]:
         "mean change per series": format_number(row.change_mean),
         "series per tier a/b/c/d/e": tiers,
         "series with a flip": _share(row.flip_share),
-        "output, step 0 → last": f"{format_number(row.output_start)} → {format_number(row.output_end)}",
+        "output, step 0 → last": f"{format_output(row.output_start)} → {format_output(row.output_end)}",
         f"{STATISTIC_LABELS[GRADIENT]} mean ± std": f"{format_number(row.score_mean)} ± {format_number(row.score_std)}",
         f"significant (α = {alpha:g}, {STATISTIC_LABELS[row.statistic]})": _share(row.significant_share),
         "images (series)": f"{row.n_images} ({row.n_series})",

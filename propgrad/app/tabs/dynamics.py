@@ -9,7 +9,7 @@ import gradio as gr
 
 from ...lesions.dynamics import TRACKED
 from ...lesions.models import example_paths
-from ...reading import format_number
+from ...reading import format_number, format_output
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir
 from ..run import load_input, package_progress
@@ -49,7 +49,7 @@ class DynamicsAnswer:
     def table(self) -> list[list]:
         """The records as the page shows them (:data:`COLUMN_TITLES`): the one number format, S for p <= alpha."""
         return [[row["variant"], row["epoch"], row["reading"],
-                 f"{format_number(row['output_start'])} \u2192 {format_number(row['output_end'])}",
+                 f"{format_output(row['output_start'])} \u2192 {format_output(row['output_end'])}",
                  format_number(row["score"]), format_number(row["pvalue"]), "S" if row["significant"] else "-",
                  format_number(row["flip_share"])] for row in self.rows]
 
