@@ -138,7 +138,7 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
 
 def build_screen_section(image, controls, steps) -> gr.Dropdown:
     """The Screen accordion under the tab's results; returns the statistic dropdown (the tab's Run uses it too)."""
-    with gr.Accordion("Screen: which property does the model use? (every edit x region, ranked)", open=False,
+    with gr.Accordion("Screen: which property does the model use? (every edit × region, ranked)", open=False,
                       elem_id="screen-section"):
         gr.Markdown(
             "Runs every ticked edit on every ticked region of the image above, with the same models and outputs "
