@@ -219,3 +219,38 @@ def test_a_servers_folder_goes_when_it_exits(tmp_path):
     assert done.returncode == 0, done.stderr
     root = Path(done.stdout.strip())
     assert root.parent == tmp_path and not root.exists()
+
+
+def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
+    # docker stop, kill or a Space restart send SIGTERM, which skipped the exit handlers: each stopped server left its
+    # folder behind. A blocking launch now ends on SIGTERM as on Ctrl+C.
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = ("import threading, time\nimport gradio as gr\nfrom propgrad.app import demo\n"
+              "from propgrad.app.results import request_dir\n"
+              "print(request_dir().parent, flush=True)\n"
+              "with gr.Blocks() as blocks:\n    gr.Textbox()\n"
+              "def announce():\n    while not getattr(blocks, 'is_running', False):\n        time.sleep(0.1)\n"
+              "    time.sleep(0.5)\n    print('serving', flush=True)\n"
+              "threading.Thread(target=announce, daemon=True).start()\n"
+              f"demo.launch(blocks, debug=True, server_name='127.0.0.1', server_port={port}, mcp_server=False)\n")
+    env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+               PROPGRAD_WARM_START="0", GRADIO_ANALYTICS_ENABLED="False")
+    server = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        root = Path(server.stdout.readline().strip())
+        assert root.parent == tmp_path and root.is_dir()
+        for line in server.stdout:  # gradio prints its own lines too
+            if line.strip() == "serving":
+                break
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, server.stderr.read()[-2000:]
+    finally:
+        server.kill()
+    assert not root.exists()
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import signal
 import sys
 
 import gradio as gr
@@ -226,5 +227,8 @@ def launch(demo: gr.Blocks, **overrides):
     # the page opens with an answer and the first click is warm.
     defaults.start(lambda: bool(getattr(demo, "is_running", False)))
     if block:
+        # A server stopped with SIGTERM (docker stop, kill, a Space restarting) ends as Ctrl+C ends it: gradio closes
+        # and the exit handlers run, which remove the result folder (before, each stopped server left it in /tmp).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         demo.block_thread()
     return launched
