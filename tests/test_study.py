@@ -85,6 +85,10 @@ def test_study_writes_rows_summary_and_figures(finished):
     markdown = (finished / "summary.md").read_text()
     assert "broken.png" in markdown and "not a readable image" in markdown  # skipped and listed
     assert "gradual series" in markdown
+    # Flip prediction: a table where some row can be tested, else one sentence (not a row of n/a per model).
+    testable = [row for row in summary if row["flip_accuracy_held_out"]]
+    assert ("| held-out accuracy |" in markdown) == bool(testable)
+    assert ("Not testable for any of the" in markdown) == (not testable)
     assert (finished / "mean_curves.png").stat().st_size > 0 and (finished / "score_vs_flips.png").is_file()
 
 

@@ -149,18 +149,23 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     lines += ["", "## Predicting prediction flips from the score", "",
               "Per series, label: the last step's prediction differs from step 0's; feature: E[|grad_X F|] of the "
               "output of interest; threshold and direction fitted on a random half, accuracy on the other "
-              "(10 halves).", "",
-              "| model | intervention | held-out accuracy | in-sample | ROC AUC | majority rate | series |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for row in summary:
-        flip = row.flip_accuracy
-        if flip is None:
-            lines.append(f"| {row.model} | {row.intervention} | n/a: too few series flip, or too few do not | "
-                         f"| | | {row.n_series} |")
-        else:
-            lines.append(_markdown_row([row.model, row.intervention,
-                                        f"{format_number(flip.held_out_mean)} ± {format_number(flip.held_out_std)}",
-                                        *map(format_number, (flip.in_sample, flip.auc, flip.majority)), flip.n]))
+              "(10 halves).", ""]
+    if summary and all(row.flip_accuracy is None for row in summary):
+        # One sentence, not a table of rows that all say the same.
+        lines.append(f"Not testable for any of the {_count(len(summary), 'row')}: too few series flip, or too few do "
+                     "not.")
+    elif summary:
+        lines += ["| model | intervention | held-out accuracy | in-sample | ROC AUC | majority rate | series |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for row in summary:
+            flip = row.flip_accuracy
+            if flip is None:
+                lines.append(f"| {row.model} | {row.intervention} | n/a: too few series flip, or too few do not | "
+                             f"| | | {row.n_series} |")
+            else:
+                lines.append(_markdown_row([row.model, row.intervention,
+                                            f"{format_number(flip.held_out_mean)} ± {format_number(flip.held_out_std)}",
+                                            *map(format_number, (flip.in_sample, flip.auc, flip.majority)), flip.n]))
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
