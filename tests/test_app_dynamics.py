@@ -28,7 +28,7 @@ def test_training_dynamics_handler(progress):
     assert all(row[2] in READING_LABELS for row in table)
     # The page shows the app's one number format and S like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.
-    assert dynamics_tab.DYNAMICS_HEADERS[2:7] == ["reading", "p(melanoma) step 0 \u2192 last", "E[|grad_X F|]", "p", "S"]
+    assert dynamics_tab.DYNAMICS_HEADERS[2:7] == ["reading", "mean p(melanoma), step 0 \u2192 last", "E[|grad_X F|]", "p", "S"]
     assert {row[6] for row in table} <= {"S", "-"}
     assert all(value == format_number(float(value)) for row in table for value in (row[4], row[5], row[7]))
     exact = list(csv.DictReader(Path(csv_path).open()))

@@ -234,8 +234,8 @@ def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
               "from propgrad.app.results import request_dir\n"
               "print(request_dir().parent, flush=True)\n"
               "with gr.Blocks() as blocks:\n    gr.Textbox()\n"
-              "def announce():\n    while not getattr(blocks, 'is_running', False):\n        time.sleep(0.1)\n"
-              "    time.sleep(0.5)\n    print('serving', flush=True)\n"
+              "def announce():\n    while not getattr(blocks, 'is_running', False):\n        time.sleep(0.01)\n"
+              "    print('serving', flush=True)\n"
               "threading.Thread(target=announce, daemon=True).start()\n"
               f"demo.launch(blocks, debug=True, server_name='127.0.0.1', server_port={port}, mcp_server=False)\n")
     env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[1]),
@@ -248,8 +248,9 @@ def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
         for line in server.stdout:  # gradio prints its own lines too
             if line.strip() == "serving":
                 break
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=60) == 0, server.stderr.read()[-2000:]
+        server.send_signal(signal.SIGTERM)  # at once: the handler is there before the server answers
+        # 0 once gradio blocks; a stop during the rest of the launch ends as Ctrl+C would there (by SIGINT).
+        assert server.wait(timeout=60) in (0, -signal.SIGINT), server.stderr.read()[-2000:]
     finally:
         server.kill()
     assert not root.exists()

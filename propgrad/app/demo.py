@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 import gradio as gr
 
@@ -216,6 +217,11 @@ def launch(demo: gr.Blocks, **overrides):
     # (debug=True would block inside gradio's launch, before the server could be shaped; it blocks here instead.)
     block = kwargs.pop("debug", False) or (not kwargs.get("prevent_thread_lock", False)
                                             and not bool(getattr(sys, "ps1", sys.flags.interactive)))
+    if block and threading.current_thread() is threading.main_thread():
+        # A server stopped with SIGTERM (docker stop, kill, a Space restarting) ends as Ctrl+C ends it: gradio closes
+        # and the exit handlers run, which remove the result folder (before, each stopped server left it in /tmp).
+        # Set before the server starts, so that no moment of its life misses it.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     launched = demo.launch(**{**kwargs, "prevent_thread_lock": True})
     try:
         mcp_server.adapt(demo, getattr(demo, "propgrad_mcp_tools", {}))
@@ -227,8 +233,5 @@ def launch(demo: gr.Blocks, **overrides):
     # the page opens with an answer and the first click is warm.
     defaults.start(lambda: bool(getattr(demo, "is_running", False)))
     if block:
-        # A server stopped with SIGTERM (docker stop, kill, a Space restarting) ends as Ctrl+C ends it: gradio closes
-        # and the exit handlers run, which remove the result folder (before, each stopped server left it in /tmp).
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
         demo.block_thread()
     return launched

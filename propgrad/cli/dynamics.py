@@ -46,10 +46,10 @@ def _check_files(args) -> None:
 def run_dynamics(argv: list[str] | None = None) -> dict:
     """Print the per-epoch table for each followed run and save the plot; returns the results."""
     from ..images import load_image
-    from ..lesions.dynamics import default_intervention, plot_dynamics, read_dynamics, training_dynamics
+    from ..lesions.dynamics import (checkpoint_cells, checkpoint_columns, default_intervention, plot_dynamics,
+                                    read_dynamics, training_dynamics)
     from ..lesions.models import checkpoint_paths, example_paths
     from ..plots import save_figure
-    from ..reading import format_number, format_output
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -73,14 +73,12 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
         results[label] = result
         say(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
-        # The tab's columns, in the one number format; dynamics.csv of the app keeps every digit.
-        say(f"{'epoch':>5}  {'reading':<25} {'p(' + result.output + ') 0 -> last':>22} {'E[|grad_X F|]':>13} {'p':>8} "
-            f"S {'flipped':>8}")
-        for row in result.rows(label):
-            output = f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}"
-            say(f"{row['epoch']:>5d}  {row['reading']:<25} {output:>22} {format_number(row['score']):>13} "
-                f"{format_number(row['pvalue']):>8} {'S' if row['significant'] else '-'} "
-                f"{format_number(row['flip_share']):>8}")
+        # The tab's table (the variant is said above it); the app's dynamics.csv keeps every digit.
+        titles = checkpoint_columns(result.output)[1:]
+        cells = [checkpoint_cells(row)[1:] for row in result.rows(label)]
+        widths = [max(len(title), *(len(row[i]) for row in cells)) for i, title in enumerate(titles)]
+        for line in (titles, *cells):
+            say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         say(read_dynamics(label, result))
     save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
     say(f"\nplot: {args.plot}")

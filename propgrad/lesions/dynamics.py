@@ -22,7 +22,7 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import LABELS, format_number
+from ..reading import LABELS, format_number, format_output
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -53,25 +53,41 @@ class DynamicsResult:
 
     def rows(self, variant: str = "", thresholds=None) -> list[dict]:
         """One record per checkpoint under :data:`ROW_FIELDS`, every digit kept: the one description of a
-        checkpoint that the tab's table, dynamics.csv, the MCP answer and the command line's printout all read."""
+        checkpoint that dynamics.csv and the MCP answer hold and :func:`checkpoint_cells` shows."""
         return [
-            dict(zip(ROW_FIELDS, (variant, int(e), LABELS[kind], float(a), float(b), float(s), float(p), bool(p <= self.alpha),
-                                  float(f), label)))
-            for e, kind, a, b, s, p, f, label in zip(self.epochs, checkpoint_classes(self, thresholds),
-                                                     self.start_probability, self.end_probability, self.scores,
-                                                     self.pvalues, self.flip_fraction, self.labels)
+            dict(zip(ROW_FIELDS, (variant, int(e), LABELS[kind], float(a), float(b), float(s), float(p),
+                                  bool(p <= self.alpha), float(f), float(n), label)))
+            for e, kind, a, b, s, p, f, n, label in zip(
+                self.epochs, checkpoint_classes(self, thresholds), self.start_probability, self.end_probability,
+                self.scores, self.pvalues, self.flip_fraction, self.n_flips, self.labels)
         ]
 
 
-# A checkpoint's record: what the output did first (the reading, the output at step 0 and at the last step), then
-# the statistic, its shuffle test and the share of series whose prediction flips; the names the study's CSV uses.
+# A checkpoint's record: what the output did first (the reading, the output's mean over series at step 0 and at the
+# last step), then the statistic, its shuffle test, the share of series whose prediction flips and their mean number
+# of flips. output_start, output_end and flip_share are named as in a study's CSVs.
 ROW_FIELDS = ("variant", "epoch", "reading", "output_start", "output_end", "score", "pvalue", "significant",
-              "flip_share", "checkpoint")
+              "flip_share", "n_flips", "checkpoint")
 
 
 def dynamics_rows(results: dict[str, DynamicsResult], thresholds=None) -> list[dict]:
     """Every variant's records (:meth:`DynamicsResult.rows`), variant by variant."""
     return [row for variant, result in results.items() for row in result.rows(variant, thresholds)]
+
+
+def checkpoint_columns(output: str) -> list[str]:
+    """The column titles of a table of checkpoints (the tab's, the command line's), in :func:`checkpoint_cells`'
+    order: what the output did first, then the statistic and its test named as every table names them."""
+    return ["variant", "epoch", "reading", f"mean p({output}), step 0 -> last", "E[|grad_X F|]", "p", "S",
+            "series flipped"]
+
+
+def checkpoint_cells(row: dict) -> list[str]:
+    """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
+    for the output, the one number format for the rest, S for p <= alpha."""
+    return [row["variant"], str(row["epoch"]), row["reading"],
+            f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", format_number(row["score"]),
+            format_number(row["pvalue"]), "S" if row["significant"] else "-", format_number(row["flip_share"])]
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..plots import _COLOURS  # one palette for every figure
+from ..plots import _COLOURS, _wrap  # one palette for every figure
 from ..score import GRADIENT, STATISTIC_LABELS
 from .aggregate import MeanCurve, SeriesPoint
 
@@ -60,8 +60,7 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
             if probabilities:
                 low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
             tint = colours[curve.model]
-            axis.plot(x, curve.mean, marker="o", markersize=3, color=tint,
-                      label=f"{curve.model}: {curve.output} (n = {curve.n_series})")
+            axis.plot(x, curve.mean, marker="o", markersize=3, color=tint, label=curve.model)
             axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
         values = group[0].property_values
         ticks = list(range(len(values)))[:: max(1, len(values) // 10)]
@@ -69,9 +68,18 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
         axis.set_xlabel(f"step / {group[0].property_name}")
         axis.set_ylabel("model output (mean ± std over series)")
         axis.grid(alpha=0.3)
-        axis.set_title(intervention, fontsize=10, loc="left")
+        axis.set_title(f"{intervention}\n{_what_each_curve_is(group)}", fontsize=9, loc="left")
     _legend_below(figure, axes)
     return figure
+
+
+def _what_each_curve_is(group: list[MeanCurve]) -> str:
+    """The output and the number of series behind each curve of a panel: said once when all curves share them, per
+    model otherwise (the shared legend names models only, so that a model has one entry whatever its n per panel)."""
+    outputs, counts = {curve.output for curve in group}, {curve.n_series for curve in group}
+    if len(outputs) == 1 and len(counts) == 1:
+        return f"{next(iter(outputs))}, mean of {next(iter(counts))} series each"
+    return _wrap("; ".join(f"{curve.model}: {curve.output}, {curve.n_series} series" for curve in group), 100)
 
 
 def score_vs_flips(points: list[SeriesPoint]) -> Figure:

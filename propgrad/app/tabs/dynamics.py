@@ -7,9 +7,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...lesions.dynamics import TRACKED
+from ...lesions.dynamics import TRACKED, checkpoint_cells, checkpoint_columns
 from ...lesions.models import example_paths
-from ...reading import format_number, format_output
+from ...reading import arrows
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir
 from ..run import load_input, package_progress
@@ -17,13 +17,8 @@ from ..settings import CONCURRENCY
 from ..shared import friendly_errors, safe_image_input
 
 
-# The page's title of each record field it shows (lesions.dynamics.ROW_FIELDS), in the records' order: what the
-# output did first (the reading, the tracked output at step 0 and at the last step), then the statistic and the test
-# named as every other tab names them (S: p <= alpha). The CSV and the MCP answer keep every field and digit.
-COLUMN_TITLES = {"variant": "variant", "epoch": "epoch", "reading": "reading",
-                 "output": f"p({TRACKED}) step 0 \u2192 last", "score": "E[|grad_X F|]", "pvalue": "p", "significant": "S",
-                 "flip_share": "series flipped"}
-DYNAMICS_HEADERS = list(COLUMN_TITLES.values())
+# The table's titles (lesions.dynamics.checkpoint_columns: what the output did first); the page draws the arrow.
+DYNAMICS_HEADERS = [arrows(title) for title in checkpoint_columns(TRACKED)]
 DEFAULT_STEPS = 8
 DEFAULT_PERMUTATIONS = 2000
 
@@ -47,11 +42,8 @@ class DynamicsAnswer:
     rows: list[dict]
 
     def table(self) -> list[list]:
-        """The records as the page shows them (:data:`COLUMN_TITLES`): the one number format, S for p <= alpha."""
-        return [[row["variant"], row["epoch"], row["reading"],
-                 f"{format_output(row['output_start'])} \u2192 {format_output(row['output_end'])}",
-                 format_number(row["score"]), format_number(row["pvalue"]), "S" if row["significant"] else "-",
-                 format_number(row["flip_share"])] for row in self.rows]
+        """The records as the page shows them (:data:`DYNAMICS_HEADERS`)."""
+        return [[arrows(cell) for cell in checkpoint_cells(row)] for row in self.rows]
 
 
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
@@ -115,8 +107,8 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
     Returns:
         summary: Markdown: what ran and the reading of each variant in plain words
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
-        table: rows of model variant, epoch, reading, p(melanoma) at step 0 and the last step, E[|grad_X F|], p,
-            S (p <= alpha), share of series flipped
+        table: rows of model variant, epoch, reading, mean p(melanoma) at step 0 and the last step, E[|grad_X F|],
+            p, S (p <= alpha), share of series flipped
         download: URL of a CSV of the table
     """
     answer = dynamics_results(
