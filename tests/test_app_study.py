@@ -18,9 +18,9 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
     # What the mean output did comes first (its tier, change, flips, start and end), the statistic and its test
     # after: summary.md's columns, in the one number format, and no ASCII arrow on the page.
     assert list(table.columns)[:7] == ["model", "intervention", "output", "tier", "change of the mean curve (ranked)",
-                                       "series with a flip", "output, step 0 \u2192 last"]
+                                       "series with a flip", "mean output, step 0 \u2192 last"]
     assert table.columns[7] == "E[|grad_X F|] mean \u00b1 std" and table.columns[8].startswith("significant")
-    start, end = table.iloc[0]["output, step 0 \u2192 last"].split(" \u2192 ")
+    start, end = table.iloc[0]["mean output, step 0 \u2192 last"].split(" \u2192 ")
     assert start == format_output(float(start)) and end == format_output(float(end))  # as the readings say them
     # The page: the reading in words first, then the table that wraps (summary.md's wide table is in the zip).
     assert summary.index("**Reading:**") < summary.index('<div class="study-table">') and " -> " not in summary

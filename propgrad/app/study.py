@@ -102,15 +102,12 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
     """What a person reads first after a study: what ran, the reading in words, the ranked table, whether the score
     predicts flips, what was skipped. The page's table wraps and keeps its first column in view on a phone;
     summary.md in the zip has every column."""
-    from dataclasses import replace
-
     from ..ranking import tier_legend
-    from ..reading import paragraph, short_names
+    from ..reading import short_names
+    from ..study.report import flip_note, study_reading
 
-    readings = [replace(row.reading, model=row.model, property_label=row.intervention)
-                for row in report.summary if row.reading]
     rows = study_table(report)
-    short = short_names([row["model"] for row in rows])
+    short = short_names([row.model for row in report.summary])
     outputs = {row["output"] for row in rows}
     # What every row shares is said once, above the table: the output, and the words every model name has.
     for row in rows:
@@ -121,10 +118,7 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
     named = [model for model, name in short.items() if name != model]
     models = (" Models: " + "; ".join(f"{short[model]} = {model}" for model in named) + ".") if named else ""
     lines = [f"**{report.title}**, ranked by what the mean output did (tier {tier_legend()}), then by its "
-             f"change.{shared}{models}", ""]
-    if readings:
-        lines += [paragraph(readings).replace("Reading:", "**Reading:**", 1) + " (Each model's mean curve over the "
-                  "images.)", ""]
+             f"change.{shared}{models}", "", study_reading(report.summary).replace("Reading:", "**Reading:**", 1), ""]
     if rows:
         lines += ['<div class="study-table">', "", "| " + " | ".join(map(_cell, rows[0])) + " |",
                   "|" + " --- |" * len(rows[0]), *("| " + " | ".join(map(_cell, row.values())) + " |" for row in rows),
@@ -132,11 +126,10 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
     predicted = [(row, row.flip_accuracy) for row in report.summary if row.flip_accuracy is not None]
     if predicted:
         lines.append("**Does the score predict flips?** Held-out accuracy against always guessing the majority: "
-                     + "; ".join(f"{row.model} under {row.intervention}: {format_number(flip.held_out_mean)} vs "
+                     + "; ".join(f"{short[row.model]} under {row.intervention}: {format_number(flip.held_out_mean)} vs "
                                  f"{format_number(flip.majority)}" for row, flip in predicted) + ".")
-    elif report.summary:
-        lines.append("**Does the score predict flips?** Not testable here: too few series flip, or too few do not "
-                     "(summary.md in the zip has the table).")
+    else:
+        lines.append(f"**Does the score predict flips?** {flip_note(report.summary)}")
     for heading, entries in (("skipped (unreadable)", report.skipped), ("failed", report.failed)):
         lines += [f"- {heading}: `{key}`: {reason}" for key, reason in entries]
     lines += [f"- note: {note}" for note in notes]

@@ -124,16 +124,6 @@ COLUMN_TITLES = {
     "change": "change of the output", "flipped": "flips?", "flips": "where it flips", "pvalue": "p-value",
     "pvalue_adjusted": "adjusted p", "significant_adjusted": "significant after adjustment",
     "flip_steps": "flip steps", "series_flipped": "series that flip",
-    # A study's summary (summary.csv): per model and intervention, over its images' series.
-    "n_images": "images", "n_series": "series", "score_mean": "E[|grad_X F|] mean", "score_std": "E[|grad_X F|] std",
-    "significant_share": "share significant", "flip_share": "share of series that flip",
-    "output_start": "output at step 0 (mean)", "output_end": "output at the last step (mean)",
-    "flip_accuracy_held_out": "score predicts flips (held out)",
-    "flip_accuracy_held_out_std": "score predicts flips (held out), std",
-    "flip_accuracy_in_sample": "score predicts flips (in sample)", "flip_auc": "AUC of the score for flips",
-    "flip_majority_rate": "majority rate (baseline)", "gradual_share": "share of gradual series",
-    "change_mean": "change, mean over series", "mean_curve_change": "change of the mean curve",
-    **{f"tier_{tier}_share": f"share in tier {tier}" for tier in "abcde"},
 }
 
 
@@ -333,12 +323,19 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     return page(f"propgrad: {len(data['properties'])} properties compared", body)
 
 
-def study_page(title: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None], definition: Mapping,
-               skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
-               missing: Mapping[str, str] | None = None) -> str:
-    """A study: the summary table, its figures (title -> file, None when not drawn), settings, problems."""
+def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
+               definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
+               missing: Mapping[str, str] | None = None, flips: Mapping | None = None) -> str:
+    """A study: the reading in words, the summary table, its figures (title -> file, None when not drawn), how well
+    the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table, or its ``rows``),
+    settings and problems."""
     missing = dict(missing or {})
-    body = [_missing_list(missing), "<h2>Summary</h2>" + table(rows)]
+    body = [f"<p>{escape(reading)}</p>", _missing_list(missing),
+            f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
+            "change.</p>" + table(rows)]
+    if flips:
+        body.append("<h2>Predicting prediction flips from the score</h2>" + f"<p>{escape(flips['method'])}</p>"
+                    + (f"<p>{escape(flips['note'])}</p>" if flips.get("note") else table(flips["rows"])))
     for name, path in figures.items():
         body.append(f"<h2>{escape(name)}</h2>" + figure(name, path, missing=missing.get(name)))
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):

@@ -206,9 +206,10 @@ def _earlier(classes: Sequence[str], epochs: Sequence[int], most: int = 3) -> st
             runs.append([kind, epoch, epoch])
     said = [f"{LABELS[kind]} at epoch {first}" if first == last else f"{LABELS[kind]} at epochs {first}-{last}"
             for kind, first, last in runs]
+    most = max(most, 3)  # the first run, the ones left out, the latest
     if len(said) > most:
         hidden = runs[1:len(runs) - (most - 2)]
-        said = [said[0], f"{len(hidden)} other readings at epochs {hidden[0][1]}-{hidden[-1][2]}", *said[-(most - 2):]]
+        said = [said[0], f"other readings at epochs {hidden[0][1]}-{hidden[-1][2]}", *said[-(most - 2):]]
     return ", then ".join(said)
 
 

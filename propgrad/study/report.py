@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..export import html as html_report
 from ..export import tables
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import format_number, format_output
+from ..reading import format_number, format_output, paragraph
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -93,39 +93,67 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
     return rows
 
 
-def _html_rows(rows: list[dict]) -> list[dict]:
-    # summary.csv's cells are exact text; the page shows numbers, rounded for reading, and says where a figure
-    # could not be computed (the flip prediction needs enough images of each kind) instead of leaving a blank.
-    def number(value):
-        if value == "":
-            return "n/a"
-        try:
-            return float(value) if isinstance(value, str) else value
-        except ValueError:
-            return value
-
-    text = {"intervention", "model", "output", "reading"}
-    return [{key: value if key in text else number(value) for key, value in row.items()} for row in rows]
+def _shown(value: float, format=format_number) -> str:
+    """A number as the pages show it; "n/a" where it could not be computed (NaN)."""
+    return "n/a" if value is None or math.isnan(value) else format(value)
 
 
 def summary_cells(row: SummaryRow, alpha: float) -> dict[str, str]:
-    """One summary row as the pages show it (summary.md, the app's table), by column title: what the mean output
-    did first (its tier, its change, the series' tiers and flips, the output from step 0 to the last step), then
-    the statistic and its test; the one number format (summary.csv keeps every digit)."""
+    """One summary row as every page shows it (summary.md, report.html, the app's table), by column title: what the
+    mean output did first (its tier, its change, the series' tiers and flips, the mean output at step 0 and at the
+    last step), then the statistic and its test; the one number format (summary.csv keeps every digit)."""
     tiers = "/".join(_share(share) for share in row.tier_shares.values()) if row.tier_shares else "n/a"
     return {
         "model": row.model, "intervention": row.intervention, "output": row.output,
-        "tier": row.reading.tier if row.reading else "",
-        "change of the mean curve (ranked)": format_number(row.reading.change) if row.reading else "",
-        "mean change per series": format_number(row.change_mean),
+        "tier": row.reading.tier if row.reading else "n/a",
+        "change of the mean curve (ranked)": _shown(row.reading.change) if row.reading else "n/a",
+        "mean change per series": _shown(row.change_mean),
         "series per tier a/b/c/d/e": tiers,
         "series with a flip": _share(row.flip_share),
-        "output, step 0 → last": f"{format_output(row.output_start)} → {format_output(row.output_end)}",
-        f"{STATISTIC_LABELS[GRADIENT]} mean ± std": f"{format_number(row.score_mean)} ± {format_number(row.score_std)}",
+        "mean output, step 0 → last": f"{_shown(row.output_start, format_output)} → "
+                                      f"{_shown(row.output_end, format_output)}",
+        f"{STATISTIC_LABELS[GRADIENT]} mean ± std": f"{_shown(row.score_mean)} ± {_shown(row.score_std)}",
         f"significant (α = {alpha:g}, {STATISTIC_LABELS[row.statistic]})": _share(row.significant_share),
         "images (series)": f"{row.n_images} ({row.n_series})",
         "gradual series": _share(row.gradual_share),
     }
+
+
+def study_reading(summary: list[SummaryRow]) -> str:
+    """The study in plain words, as a paragraph starting "Reading:": per intervention, what moved which model's mean
+    curve (:func:`propgrad.reading.paragraph`); the page on top of report.html and the app's summary."""
+    readings = [replace(row.reading, model=row.model, property_label=row.intervention)
+                for row in summary if row.reading]
+    if not readings:
+        return "Reading: no item finished, so there is nothing to read."
+    return paragraph(readings) + " (Each model's mean curve over the images.)"
+
+
+def flip_cells(row: SummaryRow) -> dict[str, str]:
+    """How well the score predicts a row's prediction flips, by column title (summary.md, report.html)."""
+    flip = row.flip_accuracy
+    if flip is None:
+        return {"model": row.model, "intervention": row.intervention,
+                "held-out accuracy": "n/a: too few series flip, or too few do not", "in-sample": "", "ROC AUC": "",
+                "majority rate": "", "series": str(row.n_series)}
+    return {"model": row.model, "intervention": row.intervention,
+            "held-out accuracy": f"{format_number(flip.held_out_mean)} ± {format_number(flip.held_out_std)}",
+            "in-sample": format_number(flip.in_sample), "ROC AUC": format_number(flip.auc),
+            "majority rate": format_number(flip.majority), "series": str(flip.n)}
+
+
+FLIP_METHOD = ("Per series, label: the last step's prediction differs from step 0's; feature: E[|grad_X F|] of the "
+               "output of interest; threshold and direction fitted on a random half, accuracy on the other "
+               "(10 halves).")
+
+
+def flip_note(summary: list[SummaryRow]) -> str | None:
+    """One sentence in place of the flip table when no row can be tested (else None: the table says it)."""
+    if not summary:
+        return "No item finished: there is nothing to predict."
+    if all(row.flip_accuracy is None for row in summary):
+        return f"Not testable for any of the {_count(len(summary), 'row')}: too few series flip, or too few do not."
+    return None
 
 
 def _markdown_row(cells) -> str:
@@ -146,26 +174,14 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
               "most of the change; `propgrad.gradualness`). Scores of series that are not gradual measure the "
               "intervention as much as the model."]
-    lines += ["", "## Predicting prediction flips from the score", "",
-              "Per series, label: the last step's prediction differs from step 0's; feature: E[|grad_X F|] of the "
-              "output of interest; threshold and direction fitted on a random half, accuracy on the other "
-              "(10 halves).", ""]
-    if summary and all(row.flip_accuracy is None for row in summary):
-        # One sentence, not a table of rows that all say the same.
-        lines.append(f"Not testable for any of the {_count(len(summary), 'row')}: too few series flip, or too few do "
-                     "not.")
-    elif summary:
-        lines += ["| model | intervention | held-out accuracy | in-sample | ROC AUC | majority rate | series |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
-        for row in summary:
-            flip = row.flip_accuracy
-            if flip is None:
-                lines.append(f"| {row.model} | {row.intervention} | n/a: too few series flip, or too few do not | "
-                             f"| | | {row.n_series} |")
-            else:
-                lines.append(_markdown_row([row.model, row.intervention,
-                                            f"{format_number(flip.held_out_mean)} ± {format_number(flip.held_out_std)}",
-                                            *map(format_number, (flip.in_sample, flip.auc, flip.majority)), flip.n]))
+    lines += ["", "## Predicting prediction flips from the score", "", FLIP_METHOD, ""]
+    note = flip_note(summary)
+    if note:  # one sentence, not a table of rows that all say the same
+        lines.append(note)
+    else:
+        shown = [flip_cells(row) for row in summary]
+        lines += [_markdown_row(shown[0]), _markdown_row(["---"] * len(shown[0]))]
+        lines += [_markdown_row(cells.values()) for cells in shown]
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
@@ -224,7 +240,10 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     # The definition (or, for run_images, what was run in memory), so a reader can run it again.
     settings = {**definition, **(study.get("in_memory") or {}),
                 **{key: study[key] for key in ("fingerprint", "propgrad_version") if key in study}}
-    page = html_report.study_page(title, _html_rows(summary_csv_rows(summary)), shown, settings, skipped, failed,
-                                  missing)
+    rows = [{**summary_cells(row, alpha), "reading of the mean curve": row.reading.full if row.reading else "n/a"}
+            for row in summary]
+    flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary]}
+    page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
+                                  flips)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha)
