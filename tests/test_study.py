@@ -293,3 +293,22 @@ names = ["{MODELS[0]}"]
     curves = read(tmp_path / "out" / "curves.csv")
     assert {c["series"] for c in curves} == {"seed 0", "seed 1"}
     assert [float(c["property_value"]) for c in curves[:3]] == [1.0, 1.01, 10.0]
+
+
+def test_summary_pages_say_n_a_and_nothing_finished_in_words():
+    import math
+
+    from propgrad.study.aggregate import SummaryRow
+    from propgrad.study.report import flip_note, markdown, summary_cells
+
+    nan = math.nan
+    row = SummaryRow(intervention="darken", model="m", output="cat", n_images=1, n_series=1, score_mean=nan,
+                     score_std=nan, significant_share=nan, flip_share=nan, output_start=nan, output_end=nan,
+                     flip_accuracy=None)
+    cells = summary_cells(row, 0.01)
+    assert "nan" not in " ".join(cells.values()) and cells["mean output, step 0 \u2192 last"] == "n/a \u2192 n/a"
+    # A study where nothing finished: sentences, not empty tables or a heading with nothing under it.
+    page = markdown([], 0.01, [], [("image.png | darken", "boom")])
+    assert "No item finished: there is nothing to summarise" in page and flip_note([]) in page
+    assert "| model |" not in page and "- `image.png | darken`: boom" in page
+
