@@ -152,8 +152,10 @@ __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p "; }
   .ranked-table td:nth-child(9)::before { content: "p\\0000a0adjusted "; }
   .ranked-table td:nth-child(10)::before { content: "tier "; }
-  /* Gradio folds the tabs that do not fit into a bare "..." button: a student would not know three more exist. */
-  .overflow-menu > button::after { content: "more tabs"; margin-left: 6px; font-size: var(--text-md); }
+  /* Gradio folds the tabs that do not fit into a bare "..." button: a student would not know three more exist. The
+     label shows where one tab is left beside it; beside two it would cut their names short. */
+  .tab-wrapper:not(:has([role=tablist] > button:nth-of-type(2))) .overflow-menu > button::after {
+    content: "more tabs"; margin-left: 6px; font-size: var(--text-md); }
   .overflow-menu > button { display: inline-flex; align-items: center; white-space: nowrap; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
