@@ -94,17 +94,13 @@ def study_table(report) -> list[dict]:
             for row in report.summary]
 
 
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|")
-
-
 def study_summary(report, notes: Sequence[str] = ()) -> str:
     """What a person reads first after a study: what ran, the reading in words, the ranked table, whether the score
     predicts flips, what was skipped. The page's table wraps and keeps its first column in view on a phone;
     summary.md in the zip has every column."""
     from ..ranking import tier_legend
     from ..reading import short_names
-    from ..study.report import flip_note, study_reading
+    from ..study.report import flip_note, markdown_table, study_reading
 
     rows = study_table(report)
     short = short_names([row.model for row in report.summary])
@@ -120,9 +116,7 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
     lines = [f"**{report.title}**, ranked by what the mean output did (tier {tier_legend()}), then by its "
              f"change.{shared}{models}", "", study_reading(report.summary).replace("Reading:", "**Reading:**", 1), ""]
     if rows:
-        lines += ['<div class="study-table">', "", "| " + " | ".join(map(_cell, rows[0])) + " |",
-                  "|" + " --- |" * len(rows[0]), *("| " + " | ".join(map(_cell, row.values())) + " |" for row in rows),
-                  "", "</div>", ""]
+        lines += ['<div class="study-table">', "", *markdown_table(rows), "", "</div>", ""]
     predicted = [(row, row.flip_accuracy) for row in report.summary if row.flip_accuracy is not None]
     if predicted:
         lines.append("**Does the score predict flips?** Held-out accuracy against always guessing the majority: "

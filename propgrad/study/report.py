@@ -160,6 +160,12 @@ def _markdown_row(cells) -> str:
     return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
 
 
+def markdown_table(records: list[dict]) -> list[str]:
+    """Records that share their keys (column titles) as the lines of a Markdown table, pipes in cells escaped."""
+    return [_markdown_row(records[0]), _markdown_row(["---"] * len(records[0])),
+            *(_markdown_row(record.values()) for record in records)]
+
+
 def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study") -> str:
     """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
     shown = [summary_cells(row, alpha) for row in summary]
@@ -167,8 +173,7 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
              f"Ranked by what the mean output did (tier {tier_legend()}), then by its change. Series per "
              "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", ""]
     if shown:
-        lines += [_markdown_row(shown[0]), _markdown_row(["---"] * len(shown[0]))]
-        lines += [_markdown_row(cells.values()) for cells in shown]
+        lines += markdown_table(shown)
     else:
         lines.append("No item finished: there is nothing to summarise (see the failed and skipped items below).")
     lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
@@ -179,9 +184,7 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     if note:  # one sentence, not a table of rows that all say the same
         lines.append(note)
     else:
-        shown = [flip_cells(row) for row in summary]
-        lines += [_markdown_row(shown[0]), _markdown_row(["---"] * len(shown[0]))]
-        lines += [_markdown_row(cells.values()) for cells in shown]
+        lines += markdown_table([flip_cells(row) for row in summary])
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
