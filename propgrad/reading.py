@@ -89,6 +89,13 @@ ONE_STEP, IRREGULAR, FLAT = "one dominant step", "irregular", "flat"
 DISTANCE = "distance"
 # How many flips a line names before it says "and N more".
 _LISTED_FLIPS = 3
+
+
+def _listed(flip_steps: Sequence[int]) -> list[int]:
+    """The flips a sentence names: the first three, or all four, since "and once more" hides the one flip a reader
+    would then ask about."""
+    flip_steps = list(flip_steps)
+    return flip_steps if len(flip_steps) <= _LISTED_FLIPS + 1 else flip_steps[:_LISTED_FLIPS]
 # Shape rules: a steady curve moves at most this much more than its range in all (a little back and forth)...
 _STEADY_MOVEMENT = 1.25
 # ... and ends this share of its range away from where it started; a U's or a hump's sides each cover this
@@ -316,7 +323,7 @@ def describe_value(property_name: str, value: float, step: int) -> str:
 
 
 def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, where) -> str:
-    shown = list(flip_steps[:_LISTED_FLIPS])
+    shown = _listed(flip_steps)
     if predicted is not None:
         parts = [f"to {predicted[step]} at {where(step)}" for step in shown]
         # A later flip to the class of step 0 is a flip back.
@@ -325,7 +332,7 @@ def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, whe
     else:
         parts = [f"at {where(step)}" for step in shown]
     more = len(flip_steps) - len(shown)
-    return "flips " + ", ".join(parts) + {0: "", 1: " and once more"}.get(more, f" and {more} more times")
+    return "flips " + ", ".join(parts) + (f" and {more} more times" if more else "")
 
 
 def curve_shape(curve, jump_share: float = 0.5) -> str:
@@ -393,8 +400,8 @@ def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
         if not one.flipped:
             return "no flip"
         changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
-                   for step in one.flip_steps[:_LISTED_FLIPS]]
-        more = one.n_flips - _LISTED_FLIPS
+                   for step in _listed(one.flip_steps)]
+        more = one.n_flips - len(changes)
         return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
     flipped = sum(f.flipped for f in flips)
     if not flipped:
