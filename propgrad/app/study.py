@@ -131,8 +131,9 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
 
 
 def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:
-    """The study's images side by side, so the user sees what was run; unreadable ones are left out."""
-    from PIL import Image
+    """The study's images side by side under a title, each with its file name, so the user sees what was run;
+    unreadable ones are left out (the summary names them)."""
+    from PIL import Image, ImageDraw, ImageFont
 
     from ..images import load_image
 
@@ -143,16 +144,37 @@ def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:
         except (ValueError, OSError):
             continue
         image.thumbnail((size, size))
-        thumbs.append(image)
+        thumbs.append((Path(path).name, image))
     if not thumbs:
         return None
+    font = ImageFont.load_default(size=12)
+    title_font = ImageFont.load_default(size=15)
+    cell, label, title = size + 8, 18, 26
     columns = min(8, len(thumbs))
     rows = -(-len(thumbs) // columns)
-    sheet = Image.new("RGB", (columns * (size + 4), rows * (size + 4)), "white")
-    for number, thumb in enumerate(thumbs):
-        sheet.paste(thumb, ((number % columns) * (size + 4), (number // columns) * (size + 4)))
+    sheet = Image.new("RGB", (max(columns * cell, 300), title + rows * (cell + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((4, 5), f"The study's {len(thumbs)} images (step 0 of every series)", fill="black", font=title_font)
+    for number, (name, thumb) in enumerate(thumbs):
+        left, top = (number % columns) * cell, title + (number // columns) * (cell + label)
+        sheet.paste(thumb, (left + (cell - thumb.width) // 2, top + (size - thumb.height) // 2))
+        draw.text((left + cell // 2, top + size + 3), _fitted(name, draw, font, cell - 4), fill="#333333", font=font,
+                  anchor="mt")
     sheet.save(out)
     return out
+
+
+def _fitted(text: str, draw, font, width: int) -> str:
+    """``text`` shortened in the middle ("IMG_20…0512.jpg") until it fits ``width`` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    keep = len(text)
+    while keep > 4:
+        keep -= 1
+        short = text[: keep // 2] + "\u2026" + text[len(text) - (keep - keep // 2):]
+        if draw.textlength(short, font=font) <= width:
+            return short
+    return text[:2] + "\u2026"
 
 
 def study_for_app(files, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
