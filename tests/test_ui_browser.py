@@ -148,6 +148,27 @@ def test_bad_input_is_shown_once_and_clears_the_old_result(page):
         boxes.nth(number).check()
 
 
+def test_a_file_that_is_not_an_image_is_refused_as_it_arrives(server, browser, tmp_path):
+    """It used to sit in the box; Run then failed in gradio's decoding with no message and stayed 'Running...'."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.get_by_role("tab", name="Patch blending").click()
+        check_answer(page, "patch", tmp_path)
+        fake = tmp_path / "holiday.png"
+        fake.write_text("not an image")
+        page.locator("[role=tabpanel]:visible input[type=file]").first.set_input_files(str(fake))
+        expect(page.locator(".toast-body").first).to_contain_text("'holiday.png' is not a readable image",
+                                                                  timeout=60_000)
+        page.locator("#patch-run").click()
+        expect(page.locator("#patch-error")).to_contain_text("image is missing", timeout=60_000)
+        expect(page.locator("#patch-run")).to_have_text("Run", timeout=30_000)
+        assert not page.get_by_text("Traceback").count()
+    finally:
+        context.close()
+
+
 def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
     from propgrad.app.tabs.dynamics import dynamics_variants
 

@@ -107,7 +107,26 @@ def safe_image_input(component, box: str = "image"):
                            "use a PNG, JPEG or WebP file", print_exception=False) from error
 
     component.preprocess = preprocess
+    if isinstance(component, gr.Image):
+        # Checked as it arrives: a file that is not an image leaves the box with a message at once, instead of
+        # sitting there until Run fails on it.
+        component.upload(_unreadable_upload_refused(component, preprocess), component, component, preprocess=False,
+                         api_visibility="private")
     return component
+
+
+def _unreadable_upload_refused(component, preprocess):
+    def refuse(payload):
+        if not payload:
+            return gr.skip()
+        try:
+            preprocess(component.data_model.model_validate(payload))
+        except gr.Error as error:
+            gr.Warning(error.message.replace("`", ""), duration=15)  # a toast shows no Markdown
+            return None
+        return gr.skip()
+
+    return refuse
 
 
 def bundled_names() -> list[str]:
@@ -224,6 +243,9 @@ PRESS_RUN = "Press **Run** to explain this example."
 RUNNING = "**Running...** The result below is the previous run's and will be replaced."
 FAILED = ("**This run failed**: the message next to the Run button says which box to change. The previous result "
           "was cleared so that it is not mistaken for this run's.")
+# What the box beside Run says when a run fails before its handler starts (gradio could not read an input).
+UNREAD_INPUT = ("**Cannot run:** the server could not read one of the inputs: a file that is not what its box expects "
+                "(an image that does not open, for example). Upload it again, or pick an example below.")
 
 
 def run_button(prefix: str) -> tuple[gr.Button, gr.Markdown]:
@@ -385,8 +407,11 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     finished = shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state],
                              concurrency_limit=concurrency, concurrency_id=f"{api_name}-finish",
                              api_visibility="private")
-    shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1)), None, outputs, queue=False,
-                  api_visibility="private")
+    # Reached only when the handler never ran (an input gradio could not read) or crashed: the form says so and
+    # the button comes back, as after a handled error (gradio skips the .then below after a failed preprocess).
+    shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1), gr.update(value=UNREAD_INPUT, visible=True),
+                           gr.update(interactive=True, value="Run")),
+                  None, [*outputs, error, button], queue=False, api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
     return RunEvents(button, (shown, finished))
 
