@@ -610,6 +610,8 @@ def short_names(names: Sequence[str]) -> dict[str, str]:
     >>> names = ["ConvMixer cats vs dogs, unbiased (authors)", "ConvMixer cats vs dogs, dark-cats bias (authors)"]
     >>> list(short_names(names).values())
     ['unbiased', 'dark-cats bias']
+    >>> list(short_names(["Lesion CNN (biased)", "EfficientNet-Lite0 (ImageNet)"]).values())
+    ['Lesion CNN (biased)', 'EfficientNet-Lite0 (ImageNet)']
     """
     names = list(dict.fromkeys(names))
     if len(names) < 2:
@@ -618,10 +620,14 @@ def short_names(names: Sequence[str]) -> dict[str, str]:
     prefix = prefix[:len(prefix) - len(re.split(r"[\s,(]", prefix)[-1])]  # back to a word boundary
     suffix = os.path.commonprefix([name[::-1] for name in names])[::-1]
     suffix = suffix[len(re.split(r"[\s,)]", suffix)[0]):]
-    shortened = {name: name[len(prefix):len(name) - len(suffix)].strip(" ,;:") for name in names}
-    if any(not short for short in shortened.values()) or len(set(shortened.values())) < len(names):
-        return {name: name for name in names}
-    return shortened
+    # Both ends cut, else one: a cut that leaves a bracket open ("Lesion CNN (biased" beside "EfficientNet-Lite0
+    # (ImageNet", where only ")" is shared) is no shorter name.
+    for start, end in ((prefix, suffix), (prefix, ""), ("", suffix)):
+        shortened = {name: name[len(start):len(name) - len(end)].strip(" ,;:") for name in names}
+        if (all(short and short.count("(") == short.count(")") for short in shortened.values())
+                and len(set(shortened.values())) == len(names)):
+            return shortened
+    return {name: name for name in names}
 
 
 def paragraph(readings: Sequence[Reading]) -> str:
