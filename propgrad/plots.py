@@ -261,8 +261,10 @@ def output_curves(explanation: Explanation) -> Figure:
     """
     pairs, left_out = plotted_scores(explanation)
     binary = [draws_threshold(model) for model, _ in pairs]
-    any_flips = any(f.flip_steps for model, _ in pairs for f in model.flips)
-    n_entries = len(pairs) + any(binary) + any_flips
+    split = [[_flips_of(model, score, flips) for flips in model.flips] for model, score in pairs]
+    any_flips = any(own for series in split for own, _ in series)
+    any_others = any(others for series in split for _, others in series)
+    n_entries = len(pairs) + any(binary) + any_flips + any_others
     outside = n_entries > _LEGEND_INSIDE
     legend_size = 8.5
     # Room for the legend rows under the axes, so the plot itself keeps its height.
@@ -277,7 +279,7 @@ def output_curves(explanation: Explanation) -> Figure:
     # Steps, not property values, on the x axis: edits may run towards smaller values (darker, less
     # saturated), and the curve should still read from the original on the left.
     x = np.arange(explanation.n_steps)
-    for colour, (model, score) in enumerate(pairs):
+    for colour, ((model, score), flip_steps) in enumerate(zip(pairs, split)):
         mean, spread = model.mean_curve(score.index)
         tint = _COLOURS[colour % len(_COLOURS)]
         star = "*" if score.significant else ""
@@ -291,21 +293,22 @@ def output_curves(explanation: Explanation) -> Figure:
                 low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
             axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
         # Flips belong to single series: with several, each is drawn thin and marked on its own line.
-        for series_outputs, flips in zip(model.outputs, model.flips):
+        for series_outputs, (own, others) in zip(model.outputs, flip_steps):
             curve = series_outputs[:, score.index]
             if several:
-                axis.plot(x, curve, color=tint, linewidth=0.7, alpha=0.45)
-            if flips.flip_steps:
-                steps = flips.flip_steps
-                axis.scatter(x[steps], curve[steps], marker="v", s=60, color=tint, edgecolor="black", zorder=5)
+                axis.plot(x, curve, color=tint, linewidth=0.9, alpha=0.6)
+            _mark_flips(axis, x, curve, own, others, tint, 60)
     if any(binary):
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1,
                      label="decision threshold 0.5" + ("" if all(binary) else " (two-class models)"))
     if any_flips:
         # A legend entry, not a title note: on a 1000-class curve the flip is another class winning, not
         # this curve crossing a line, and the reader needs to be told so.
-        meaning = "crosses 0.5" if all(binary) else "argmax changes"
-        axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black", label=f"prediction flips ({meaning})")
+        meaning = "crosses 0.5" if all(binary) else "to or from this output"
+        axis.scatter([], [], marker="v", s=60, color="black", edgecolor="black", label=f"prediction flips ({meaning})")
+    if any_others:
+        axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black",
+                     label="the prediction changes between two other classes")
     ticks = strip_indices(explanation.n_steps, 16)
     axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
     axis.tick_params(axis="y", labelsize=9)
@@ -548,19 +551,39 @@ def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
     return canvas
 
 
+def _scored(result: Explanation) -> list:
+    """(model, score) for every scored output, in the order colours are given."""
+    return [(model, score) for model in result.models for score in model.scores]
+
+
+def _flips_of(model, score, flips) -> tuple[list[int], list[int]]:
+    """One series' flip steps split as its reading counts them: those to or from the output (every flip for the
+    whole-output vector score), and the changes between two other classes."""
+    own = list(flips.flip_steps) if score.vector else flips.steps_involving(score.index, len(model.output_names))
+    return own, [step for step in flips.flip_steps if step not in own]
+
+
+def _mark_flips(axis, x, curve, own, others, tint, size) -> None:
+    """Filled triangles where the prediction flips to or from the output, hollow ones where it changes between
+    two other classes: the plot then shows the flips the reading names, and the others apart."""
+    if own:
+        axis.scatter(x[own], curve[own], marker="v", s=size, color=tint, edgecolor="black", zorder=5)
+    if others:
+        axis.scatter(x[others], curve[others], marker="v", s=size, color="white", edgecolor=tint, linewidths=1.3,
+                     zorder=5)
+
+
 def _property_curves(axis, result: Explanation, label, markersize: float = 3, flip_size: float = 50) -> bool:
     """Every model's mean curve of one property on ``axis``, named by ``label(model, score)``, its flips (of the
     first series) marked with triangles, and the 0.5 line where it is the decision rule; returns whether it was
     drawn. Model k keeps colour k in every panel."""
     x = np.arange(result.n_steps)
     binary = False
-    for colour, (model, score) in enumerate((m, s) for m in result.models for s in m.scores):
+    for colour, (model, score) in enumerate(_scored(result)):
         tint = _COLOURS[colour % len(_COLOURS)]
         mean, _ = model.mean_curve(score.index)
         axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label(model, score))
-        steps = model.flips[0].flip_steps
-        if steps:
-            axis.scatter(x[steps], mean[steps], marker="v", s=flip_size, color=tint, edgecolor="black", zorder=5)
+        _mark_flips(axis, x, mean, *_flips_of(model, score, model.flips[0]), tint, flip_size)
         binary = binary or draws_threshold(model)
     if binary:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
@@ -606,8 +629,12 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
         labels.append("decision threshold 0.5")
-    entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
-    labels.append("prediction flips")
+    entries.append(axes[0].scatter([], [], marker="v", s=55, color="black", edgecolor="black"))
+    labels.append("prediction flips (to or from the output)")
+    if any(others for name in names for model, score in _scored(comparison.explanations[name])
+           for others in [_flips_of(model, score, model.flips[0])[1]]):
+        entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
+        labels.append("the prediction changes between two other classes")
     figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.01),
                   fontsize=9, frameon=False, ncols=1 if len(names) == 1 else min(2, len(labels)))
     return figure

@@ -538,14 +538,6 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                    flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind))
 
 
-def _involves(flips, index: int, single_column: bool) -> list[int]:
-    """The flip steps of one series that change to or from class ``index`` (every flip of a one-column model)."""
-    if single_column:
-        return list(flips.flip_steps)
-    return [step for step in flips.flip_steps
-            if int(flips.predicted[step - 1]) == index or int(flips.predicted[step]) == index]
-
-
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
                 property_label: str | None = None, significant: bool | None = None, pvalue: float | None = None,
                 pvalue_name: str = "p") -> Reading:
@@ -558,7 +550,6 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
     """
     several = len(model.flips) > 1
     names = predicted_class_names(model.output_names)
-    single = len(model.output_names) == 1
     if score.vector:
         mean = model.outputs.mean(axis=0)
         curve = 0.5 * np.abs(mean - mean[0]).sum(axis=1)
@@ -566,7 +557,7 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         output, kind = score.output, DISTANCE
     else:
         curve, _ = model.mean_curve(score.index)
-        steps_of = [_involves(f, score.index, single) for f in model.flips]
+        steps_of = [f.steps_involving(score.index, len(model.output_names)) for f in model.flips]
         output, kind = score.output, model.output_kind
     first = model.flips[0]
     return read_curve(

@@ -370,6 +370,21 @@ class PredictionFlips:
         """Whether the last step's prediction differs from step 0's."""
         return bool(self.predicted[-1] != self.predicted[0])
 
+    def steps_involving(self, index: int, n_outputs: int) -> list[int]:
+        """The flip steps that change to or from class ``index``, the flips a reading of that output names; a
+        model with one output column has only its two sides, so every flip involves it.
+
+        Examples
+        --------
+        >>> flips = prediction_flips(np.array([[0.6, 0.3, 0.1], [0.3, 0.6, 0.1], [0.2, 0.3, 0.5]]))
+        >>> flips.flip_steps, flips.steps_involving(0, 3)
+        ([1, 2], [1])
+        """
+        if n_outputs == 1:
+            return list(self.flip_steps)
+        return [step for step in self.flip_steps
+                if int(self.predicted[step - 1]) == index or int(self.predicted[step]) == index]
+
 
 def predicted_class_names(output_names: list[str]) -> list[str]:
     """The names of the classes :func:`prediction_flips` predicts: the outputs' own, or for a single raw column

@@ -55,13 +55,40 @@ def test_threshold_line_only_for_two_class_probability_models():
     figure = plots.output_curves(five)
     assert _threshold_lines(figure) == []
     assert not any("threshold" in text for text in _legend_texts(figure))
-    assert "prediction flips (argmax changes)" in _legend_texts(figure)
+    assert "prediction flips (to or from this output)" in _legend_texts(figure)
 
     # Two similarity scores (CLIP) are not probabilities: 0.5 means nothing there either.
     assert _threshold_lines(plots.output_curves(_explain(RedModel(2, kind="similarity")))) == []
     mixed = plots.output_curves(_explain([RedModel(2), RedModel(5)]))
     assert len(_threshold_lines(mixed)) == 1
     assert "decision threshold 0.5 (two-class models)" in _legend_texts(mixed)
+
+
+def _filled_and_hollow_flips(axis):
+    """(filled, hollow) triangle positions on ``axis``."""
+    found = {True: [], False: []}
+    for collection in axis.collections:
+        faces = collection.get_facecolors()
+        if len(collection.get_offsets()) and len(faces):
+            found[bool(np.allclose(faces[0][:3], 1))] += [tuple(xy) for xy in collection.get_offsets()]
+    return found[False], found[True]
+
+
+def test_flips_between_two_other_classes_are_hollow_and_named_apart():
+    """The reading of 'class 2' names only flips to or from it; the 0 -> 4 change is drawn, but hollow."""
+    result = pg.explain(None, [_ramp()], RedModel(5), outputs_of_interest="class 2", n_permutations=50)
+    model = result.models[0]
+    assert model.flips[0].flip_steps and model.flips[0].steps_involving(2, 5) == []
+    assert "flips" not in result.readings[0].text
+    figure = plots.output_curves(result)
+    filled, hollow = _filled_and_hollow_flips(figure.axes[0])
+    assert not filled and [int(x) for x, _ in hollow] == model.flips[0].flip_steps
+    assert "the prediction changes between two other classes" in _legend_texts(figure)
+    assert not any(text.startswith("prediction flips") for text in _legend_texts(figure))
+
+    predicted = _explain(RedModel(5))  # class 0, which the flip leaves: filled, as the reading names it
+    filled, hollow = _filled_and_hollow_flips(plots.output_curves(predicted).axes[0])
+    assert [int(x) for x, _ in filled] == predicted.models[0].flips[0].flip_steps and not hollow
 
 
 def test_many_entry_legend_lies_below_the_axes_and_inside_the_figure():
