@@ -251,7 +251,7 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     --------
     >>> steps = [Image.new("RGB", (8, 8), (v, v, v)) for v in range(0, 200, 20)]
     >>> summary_line([assess(steps)])
-    'gradual: 1/1 series (Spearman rho 1.00, largest step 13% of the change)'
+    'gradual: 1/1 series (image change against step: Spearman rho 1.00, largest step 13% of the change)'
     """
     results = list(results)
     if not results:
@@ -270,4 +270,5 @@ def summary_line(results: Sequence[Gradualness]) -> str:
         ordered = f", not monotone but ordered: step changes {ratio:.0%} of a random order's"
     outside = [r.outside_change for r in results if r.outside_change is not None]
     region = f", change outside the region {max(outside):.2f}" if outside else ""
-    return f"{line} (Spearman rho {rho:.2f}{ordered}, largest step {jump:.0%} of the change{region})"
+    return (f"{line} (image change against step: Spearman rho {rho:.2f}{ordered}, largest step {jump:.0%} of the "
+            f"change{region})")

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .explain import Explanation
 from .interventions.frames import Frames
 from .models.base import PROBABILITY
-from .score import GRADIENT, STATISTIC_LABELS
+from .score import DEFAULT_ALTERNATIVE, GRADIENT, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
 # outputs are drawn; the JSON and CSV keep every one.
@@ -347,12 +347,13 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
     columns = min(max_columns, len(panels))
     rows = int(np.ceil(len(panels) / columns))
     panel_width = 2.8
-    figure = Figure(figsize=(max(panel_width * columns, 4.5), 2.5 * rows + 0.8))
+    figure = Figure(figsize=(max(panel_width * columns, 6.0), 2.5 * rows + 1.3))
     # Fixed margins in inches instead of the constrained layout, which cost more than the drawing (issue 23):
-    # the title block (up to three lines) above each panel, its x label below, one legend row at the bottom.
+    # the figure's title and how to read it (three lines), the title block above each panel, its x label below,
+    # one legend row at the bottom.
     width, height = figure.get_figwidth(), figure.get_figheight()
-    panel_height = (height - 0.8) / rows
-    figure.subplots_adjust(left=0.5 / width, right=1 - 0.12 / width, top=1 - 0.95 / height, bottom=0.75 / height,
+    panel_height = (height - 1.3) / rows
+    figure.subplots_adjust(left=0.5 / width, right=1 - 0.12 / width, top=1 - 1.45 / height, bottom=0.75 / height,
                            wspace=0.45 / (width / columns - 0.45), hspace=1.05 / (panel_height - 1.05))
     axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
     for axis, (model, score) in zip(axes, panels):
@@ -373,7 +374,18 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
                   frameon=False, bbox_to_anchor=(0.5, 0.0))
     figure.suptitle(f"Shuffle test: {STATISTIC_LABELS[explanation.statistic]} with the steps shuffled", x=0.005, y=1 - 0.05 / height, ha="left",
                     va="top", fontsize=10.5)
+    # How to read it: a smooth trend's gradient lies BELOW the shuffles, which looks wrong to a first reader.
+    figure.text(0.005, 1 - 0.3 / height, _wrap(NULL_READING[DEFAULT_ALTERNATIVE[explanation.statistic]],
+                                               int(width * 14)), ha="left", va="top", fontsize=8.5, color="#333333")
     return figure
+
+
+NULL_READING = {
+    "two-sided": ("p = the share of shuffles at least as far from their mean as the observed score, in either "
+                  "direction. A smooth trend scores below the shuffles (shuffling the steps adds jumps); an output "
+                  "that swings back and forth scores above them."),
+    "greater": "p = the share of shuffles that score at least as high as the observed score.",
+}
 
 
 def gradualness_plot(explanation: Explanation) -> Figure:

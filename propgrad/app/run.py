@@ -51,7 +51,8 @@ def gradual_notes(explanation, name: str = "") -> list[str]:
     """The gradualness verdict, and a warning when a series is not gradual ("name: ..." for one property of
     several): the lines the summary shows under the table."""
     prefix = f"{name}: " if name else ""
-    lines = [f"{prefix}{explanation.gradual_summary}"]
+    # Said to be about the images, not the model: "gradual" right under an "abrupt" reading read as a contradiction.
+    lines = [f"{prefix}the images themselves, before any model: {explanation.gradual_summary}"]
     if not explanation.gradual:
         lines.append(f"{prefix}**warning**: a series that is not gradual measures the intervention as much as the "
                      "model (see the change per step under the strip)")
