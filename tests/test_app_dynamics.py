@@ -30,7 +30,10 @@ def test_training_dynamics_handler(progress):
     # What the output did comes before the statistic, as in every ranked table.
     assert dynamics_tab.DYNAMICS_HEADERS[2:7] == ["reading", "mean p(melanoma), step 0 \u2192 last", "E[|grad_X F|]", "p", "S"]
     assert {row[6] for row in table} <= {"S", "-"}
-    assert all(value == format_number(float(value)) for row in table for value in (row[4], row[5], row[7]))
+    assert all(value == format_number(float(value)) for row in table for value in (row[4], row[5]))
+    # The share of series that flipped in percent, as the reading under the plot says it.
+    assert all(row[7] == f"{100 * float(one['flip_share']):.0f} %" for row, one in
+               zip(table, csv.DictReader(Path(csv_path).open())))
     exact = list(csv.DictReader(Path(csv_path).open()))
     # One description of a checkpoint: the CSV's columns are the records' fields, the page's rows their rounding.
     assert list(exact[0]) == list(ROW_FIELDS)
@@ -68,16 +71,16 @@ def test_dynamics_reading_names_when_the_class_settles():
                               end_probability=0.1 + np.array(changes), alpha=0.01)
 
     line = read_dynamics("biased", result([0.05, 0.5, 0.8], [0.001, 0.001, 0.001], [0, 1, 1]))
-    assert line.startswith("biased: strong and systematic from epoch 2 on") and "small but systematic at epoch 1" in line
+    assert line.startswith("biased: strong and systematic from epoch 2 on") and "epoch 1: small but systematic" in line
     assert "flips at 2 of 3 epochs (last at epoch 3)" in line
     line = read_dynamics("unbiased", result([0.002, 0.001], [0.5, 0.4], [0, 0]))
     assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line
     # Strong at the start and at the end, not in between: it says what came between, in order (it read "strong from
     # epoch 4 on, strong at epoch 1", which contradicts itself).
     line = read_dynamics("unbiased", result([0.5, 0.05, 0.05, 0.5, 0.5], [0.001, 0.5, 0.5, 0.001, 0.001], [0] * 5))
-    assert ("strong and systematic from epoch 4 on" in line and "before that strong and systematic at epoch 1, then "
-            "moved, not significant at epochs 2-3;" in line)
+    assert ("strong and systematic from epoch 4 on" in line and "before that, epoch 1: strong and systematic, then "
+            "epochs 2-3: moved, not significant;" in line)
     # Many changes: the first reading, how many others and when, and the one just before the last settled.
     line = read_dynamics("c", result([0.5, 0.05, 0.005, 0.05, 0.002, 0.5], [0.001, 0.5, 0.001, 0.001, 0.5, 0.001],
                                      [0] * 6))
-    assert "at epoch 1, then other readings at epochs 2-4, then no measurable effect at epoch 5;" in line
+    assert "epoch 1: strong and systematic, then epochs 2-4: mixed readings, then epoch 5: no measurable effect;" in line

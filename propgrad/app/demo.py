@@ -129,6 +129,8 @@ CSS = """
   background: var(--background-fill-primary); min-width: 6em; }
 #screen-table th, #screen-table td, #dynamics-table th, #dynamics-table td { word-break: normal !important;
   overflow-wrap: break-word !important; }
+/* Headers break between words only ("outp ut", "adjuste d p" at 1440 px). */
+#screen-table th, #screen-table th * { overflow-wrap: normal !important; word-break: keep-all !important; }
 /* The tables' cells in the page's font, as in every other table (gradio draws them monospaced). */
 #screen-table *, #dynamics-table * { font-family: var(--font) !important; }
 /* Headers and numbers stay whole on a phone: the table scrolls sideways instead (the reading comes first). */

@@ -21,9 +21,9 @@ from .shared import default_models, friendly_errors, with_model_args
 
 # What the output did first (tier, change, flips, reading), then the test; the score is the chosen statistic.
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
-                 "score (statistic)", "adjusted p"]
-# One width per column of TABLE_HEADERS; the reading gets the room it needs.
-COLUMN_WIDTHS = ["5%", "5%", "12%", "10%", "5%", "6%", "13%", "30%", "7%", "7%"]
+                 "score", "adjusted p"]
+# One width per column of TABLE_HEADERS; the reading gets the room it needs, every header its longest word.
+COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "6%", "12%", "30%", "7%", "9%"]
 ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
 
 
@@ -53,7 +53,8 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     if contrast:
         short = short_names(list(contrast[0].models))
         first = short[contrast[0].models[0]]
-        lines.append(f"**Where the models differ** ({contrast[0].output}; what {first} reacts to more first): "
+        lines.append(f"**Where the models differ**: how far {contrast[0].output} moved for each model, the properties "
+                     f"that move {first} more than the others first: "
                      + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
                                                                  for m, c in zip(one.models, one.changes))
                                  for one in contrast[:5]) + ".")

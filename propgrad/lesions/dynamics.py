@@ -87,7 +87,12 @@ def checkpoint_cells(row: dict) -> list[str]:
     for the output, the one number format for the rest, S for p <= alpha."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", format_number(row["score"]),
-            format_number(row["pvalue"]), "S" if row["significant"] else "-", format_number(row["flip_share"])]
+            format_number(row["pvalue"]), "S" if row["significant"] else "-", _percent(row["flip_share"])]
+
+
+def _percent(share: float) -> str:
+    """A share of series as the readings say it ("67 %"), not 0.67 beside a sentence saying "100 %"."""
+    return f"{100 * share:.0f} %"
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
@@ -195,8 +200,8 @@ def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
 
 
 def _earlier(classes: Sequence[str], epochs: Sequence[int], most: int = 3) -> str:
-    """The readings before the last one settled, run by run in epoch order ("small but systematic at epochs 1-3,
-    then moved, not significant at epoch 4"); with more than ``most`` runs, the first and the latest ones. Naming only the
+    """The readings before the last one settled, run by run in epoch order ("epochs 1-3: small but systematic,
+    then epoch 4: moved, not significant"); with more than ``most`` runs, the first and the latest ones. Naming only the
     first epoch's reading said "strong from epoch 9 on, strong at epoch 1" of a model that read otherwise between."""
     runs: list[list] = []
     for kind, epoch in zip(classes, epochs):
@@ -204,12 +209,14 @@ def _earlier(classes: Sequence[str], epochs: Sequence[int], most: int = 3) -> st
             runs[-1][2] = epoch
         else:
             runs.append([kind, epoch, epoch])
-    said = [f"{LABELS[kind]} at epoch {first}" if first == last else f"{LABELS[kind]} at epochs {first}-{last}"
+    # The epochs lead ("epoch 8: the prediction flips"): "the prediction flips at epoch 8" after "then" read as if
+    # the sentence had moved on to flips.
+    said = [f"epoch {first}: {LABELS[kind]}" if first == last else f"epochs {first}-{last}: {LABELS[kind]}"
             for kind, first, last in runs]
     most = max(most, 3)  # the first run, the ones left out, the latest
     if len(said) > most:
         hidden = runs[1:len(runs) - (most - 2)]
-        said = [said[0], f"other readings at epochs {hidden[0][1]}-{hidden[-1][2]}", *said[-(most - 2):]]
+        said = [said[0], f"epochs {hidden[0][1]}-{hidden[-1][2]}: mixed readings", *said[-(most - 2):]]
     return ", then ".join(said)
 
 
@@ -233,7 +240,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         score += f", {format_number(result.scores[-1])} at epoch {epochs[-1]}"
     words = (f"{LABELS[last]} from epoch {epochs[since]} on" if since < len(classes) - 1 or len(classes) == 1
              else f"{LABELS[last]} at the last epoch ({epochs[-1]})")
-    earlier = f"; before that {_earlier(classes[:since], epochs[:since])}" if since > 0 else ""
+    earlier = f"; before that, {_earlier(classes[:since], epochs[:since])}" if since > 0 else ""
     flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
     if not flipped:
         flips = "the prediction never flips"
