@@ -83,7 +83,8 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
              "**Reading:** " + reading, "",
              "A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
              "prediction flipping when the sticker appears; a model that ignores the sticker stays small or "
-             "negligible. Each checkpoint's reading is in the table, with what the output did from step 0 to the "
+             "negligible. Where both variants react, the patch changes what both see (it covers part of the lesion): "
+             "the learnt shortcut is the difference between them. Each checkpoint's reading is in the table, with what the output did from step 0 to the "
              "last step; S: p <= alpha (the paper's S); series flipped: the share of series whose prediction flips."]
     return DynamicsAnswer("\n".join(lines), reading, plot, csv_path, rows)
 
