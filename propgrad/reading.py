@@ -8,7 +8,8 @@ Three things are read apart, each from what can tell it:
 - **size**, from the output's (mean) curve, so it means the same under every statistic: the change is the
   curve's range (highest - lowest value); ``negligible`` below :attr:`Thresholds.negligible` (0.01 = one
   percentage point in all), ``strong`` from :attr:`Thresholds.strong` (0.1), ``small`` between.
-- **shape**, from the curve too: ``steady rise`` / ``steady fall`` (little movement back), ``U-shaped`` /
+- **shape**, from the curve too: ``steady rise`` / ``steady fall`` (little movement back; ``sharp rise`` /
+  ``sharp fall`` where two neighbouring steps carry two thirds of the movement), ``U-shaped`` /
   ``hump-shaped`` (an extreme inside, both sides moving towards it), ``one dominant step`` (one step carries
   at least :attr:`Thresholds.jump_share` of all the curve's movement), ``irregular``, ``flat``.
 - **systematic or not**, from the chosen statistic's shuffle test (p <= alpha).
@@ -84,6 +85,7 @@ TIERS = {
     "e": "no measurable effect",
 }
 STEADY_RISE, STEADY_FALL, U_SHAPED, HUMP = "steady rise", "steady fall", "U-shaped", "hump-shaped"
+SHARP_RISE, SHARP_FALL = "sharp rise", "sharp fall"
 ONE_STEP, IRREGULAR, FLAT = "one dominant step", "irregular", "flat"
 # The output kind of the whole-output vector's reading: its distance from step 0 (half the L1 norm).
 DISTANCE = "distance"
@@ -101,6 +103,9 @@ _STEADY_MOVEMENT = 1.25
 # ... and ends this share of its range away from where it started; a U's or a hump's sides each cover this
 # share of the range.
 _STEADY_NET, _SIDE = 0.8, 0.3
+# ... and a one-way curve whose two neighbouring steps carry this share of its movement is sharp, not steady
+# (flat, then 0.15 -> 0.54 -> 0.95 in the last two of ten steps read "steady rise").
+_SHARP_SHARE = 2 / 3
 
 
 @dataclass(frozen=True)
@@ -335,6 +340,27 @@ def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, whe
     return "flips " + ", ".join(parts) + (f" and {more} more times" if more else "")
 
 
+def sharp_steps(curve) -> tuple[int, int] | None:
+    """(first, last) step of the two neighbouring steps that carry at least two thirds of a curve's movement in
+    the direction it ends up going, on a curve of at least five steps; else None.
+
+    Examples
+    --------
+    >>> sharp_steps([0.04, 0.08, 0.12, 0.11, 0.08, 0.05, 0.06, 0.09, 0.15, 0.54, 0.95])
+    (8, 10)
+    >>> sharp_steps(np.linspace(0, 1, 11)) is None
+    True
+    """
+    y = np.asarray(curve, dtype=np.float64).ravel()
+    steps = np.diff(y)
+    movement = float(np.abs(steps).sum())
+    if y.size < 5 or movement == 0:
+        return None
+    pairs = np.sign(y[-1] - y[0]) * (steps[:-1] + steps[1:])
+    first = int(np.argmax(pairs))
+    return (first, first + 2) if pairs[first] >= _SHARP_SHARE * movement else None
+
+
 def curve_shape(curve, jump_share: float = 0.5) -> str:
     """The shape of a curve in words (see the module docstring), from the curve alone.
 
@@ -354,6 +380,8 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
         return ONE_STEP
     start, end = float(y[0]), float(y[-1])
     if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
+        if sharp_steps(y) is not None:
+            return SHARP_RISE if end > start else SHARP_FALL
         return STEADY_RISE if end > start else STEADY_FALL
     low, high = int(np.argmin(y)), int(np.argmax(y))
     down, up = min(start, end) - y[low], y[high] - max(start, end)
@@ -483,6 +511,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":
         parts[0] += " in one step" if abs(jump) >= 0.9 * span else " mostly in one step"
+    elif shape in (SHARP_RISE, SHARP_FALL) and size != "negligible":
+        first, last = sharp_steps(y)
+        parts.append(f"{shape} between {where(first)} and {where(last)}")
     elif shape not in (FLAT, IRREGULAR) and size != "negligible":
         parts.append(shape)
     if y[low_step] < min(start, end) - limits.extreme:

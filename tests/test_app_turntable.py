@@ -22,3 +22,12 @@ def test_clip_without_weights_says_how_to_get_them(progress, monkeypatch, tmp_pa
         turntable_call(progress, use_clip=True, clip_pretrained=str(tmp_path / "missing.bin"))
     assert "clip" in caught.value.message.lower()
     assert shared.GENERIC_ERROR != caught.value.message
+
+
+def test_clip_tag_without_weights_says_first_what_a_student_can_do(progress):
+    # The hub tag on a server without its weights: untick the box comes first, the operator's details after.
+    with pytest.raises(gr.Error) as caught:
+        turntable_call(progress, use_clip=True)
+    message = caught.value.message
+    assert message.startswith("CLIP cannot run here: untick 'Add CLIP zero-shot' to use the other models")
+    assert "What is missing: " in message and "openai" in message

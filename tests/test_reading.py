@@ -257,3 +257,15 @@ def test_the_command_line_prints_the_reading(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "reading: " in printed and "Reading: " in printed
     assert json.loads((tmp_path / "report.json").read_text())["models"][0]["reading"]["label"] in printed
+
+
+def test_a_late_jump_is_a_sharp_rise_with_its_place_not_a_steady_one():
+    """The dark dog's fur darkened for the unbiased model: flat, then 0.15 -> 0.54 -> 0.95 in the last two steps."""
+    curve = [0.04, 0.08, 0.12, 0.11, 0.08, 0.05, 0.06, 0.09, 0.15, 0.54, 0.95]
+    result = reading.read_curve(curve, significant=False, pvalue=0.05, flip_steps=[9],
+                                values=np.linspace(0, 0.85, 11), property_name="darkening strength", output="cat")
+    assert result.shape == reading.SHARP_RISE and "steady" not in result.text
+    assert "sharp rise between 68 % darker and 85 % darker" in result.text
+    even = reading.read_curve(np.linspace(0.1, 0.9, 11), significant=True, pvalue=0.001)
+    assert even.shape == reading.STEADY_RISE
+    assert reading.curve_shape(curve[::-1]) == reading.SHARP_FALL

@@ -73,8 +73,11 @@ def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES,
                                         "untick CLIP and use the bundled classifier") from error
         progress(0.0, desc="loading CLIP")
         model_name = check_text(clip_model, name="open_clip model", max_length=100) or "ViT-B-32"
-        clip.append(ClipZeroShot(parse_classes(classes), model_name=model_name,
-                                 pretrained=checked_clip_pretrained(clip_pretrained, model_name)))
+        try:
+            clip.append(ClipZeroShot(parse_classes(classes), model_name=model_name,
+                                     pretrained=checked_clip_pretrained(clip_pretrained, model_name)))
+        except ModelUnavailableError as error:
+            raise _clip_missing(error) from None
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are, extra=clip,
                            missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
                                    "TorchScript file")
@@ -84,11 +87,18 @@ def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES,
     except ModelUnavailableError as error:
         if not clip:
             raise
-        # The package speaks of arguments; here the user has boxes to fill in.
-        where = ("type the checkpoint file's path into 'Pretrained tag or local checkpoint path' (the open_clip "
-                 "model must match it)" if local_paths_allowed() else
-                 "this server takes open_clip tags only, so its operator must place the weights in the cache")
-        raise ModelUnavailableError(f"{error} In this app: {where}, or untick CLIP to use the other models.") from None
+        raise _clip_missing(error) from None
+
+
+def _clip_missing(error: ModelUnavailableError) -> ModelUnavailableError:
+    """The package's message about CLIP's missing weights, for the app: what a student can do first (untick a
+    box), then where the weights go, then what is missing, for whoever runs the server."""
+    # The package speaks of arguments; here the user has boxes to fill in.
+    where = ("type the checkpoint file's path into 'Pretrained tag or local checkpoint path' (the open_clip "
+             "model must match it)" if local_paths_allowed() else
+             "this server takes open_clip tags only, so its operator must place the weights in the cache")
+    return ModelUnavailableError(f"CLIP cannot run here: untick 'Add CLIP zero-shot' to use the other models, or "
+                                 f"{where}. What is missing: {error}")
 
 
 def default_result(progress=lambda *args, **kwargs: None) -> tuple:
@@ -105,7 +115,7 @@ def build_turntable_tab() -> list:
     frames_value = turntable_frames()
     with gr.Row():
         with gr.Column(scale=1):
-            frames = gr.File(frames_value, label="Frames (ordered by file name)", file_count="multiple",
+            frames = gr.File(frames_value, label="Frames (ordered by file name; the list scrolls)", file_count="multiple",
                              file_types=["image"], height=220)
             rotation = gr.Number(360, label="Total rotation covered by the frames (degrees; 0 = number them)")
             button, error = run_button("turntable")
