@@ -128,6 +128,14 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     shot = folder / "phone-390.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    # A form error comes into view above the floating Run button (it used to land just below the screen).
+    page.locator("#edit-outputs textarea, #edit-outputs input").first.fill("zebra crossing")
+    page.evaluate("window.scrollTo(0, 0)")
+    run.click()
+    expect(page.locator("#edit-error")).to_contain_text("zebra", timeout=60_000)
+    page.wait_for_timeout(1000)
+    where = page.locator("#edit-error").bounding_box()
+    assert where and 0 <= where["y"] and where["y"] + where["height"] <= 844 - 72, where
     context.close()
 
 

@@ -413,7 +413,18 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
                            gr.update(interactive=True, value="Run")),
                   None, [*outputs, error, button], queue=False, api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
+    # A form error is brought into view: on a phone, Run floats at the bottom of the screen and the message under the
+    # form landed out of sight, so pressing Run seemed to do nothing.
+    shown.then(None, None, None, js=_SHOW_ERROR.replace("ERROR_ID", error.elem_id), queue=False,
+               api_visibility="private")
     return RunEvents(button, (shown, finished))
+
+
+# Only when it is out of sight, or under the floating Run button (80 px at the bottom of a phone's screen).
+_SHOW_ERROR = """() => { const box = document.getElementById("ERROR_ID");
+  if (!box || box.offsetParent === null || !box.innerText.trim()) return;
+  const where = box.getBoundingClientRect();
+  if (where.top < 0 || where.bottom > window.innerHeight - 80) box.scrollIntoView({block: "center"}); }"""
 
 
 def study_input(prefix: str) -> gr.File:
