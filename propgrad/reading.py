@@ -581,13 +581,11 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
     """
     several = len(model.flips) > 1
     names = predicted_class_names(model.output_names)
+    curve, _ = model.curve(score)
     if score.vector:
-        mean = model.outputs.mean(axis=0)
-        curve = 0.5 * np.abs(mean - mean[0]).sum(axis=1)
         steps_of = [list(f.flip_steps) for f in model.flips]
         output, kind = score.output, DISTANCE
     else:
-        curve, _ = model.mean_curve(score.index)
         steps_of = [f.steps_involving(score.index, len(model.output_names)) for f in model.flips]
         output, kind = score.output, model.output_kind
     first = model.flips[0]

@@ -103,3 +103,30 @@ def test_every_result_kind_shows_settings_curves_and_figures(tmp_path):
     written = export.write(both, tmp_path / "comparison")
     assert all((tmp_path / "comparison" / file).is_file() for file in export.figures(both).values())
     assert written["figure"].name == export.figures(both)["comparison"]
+
+
+def test_the_vector_score_exports_and_draws_the_curve_it_measured(tmp_path):
+    """curves.csv and curves.png of outputs='vector' held the predicted class's probability under the vector's
+    label, so the score could not be recomputed from the file that claimed to be its curve."""
+    from propgrad import plots
+    from propgrad.export.explanation import write_csv
+
+    class Three:
+        name, output_names, output_kind = "three", ["a", "b", "c"], "probability"
+
+        def predict(self, images):
+            red = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
+            logits = np.stack([4 * red, 2 - 2 * red, np.zeros_like(red)], axis=1)
+            return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+    result = explain(IMAGE, ParametricEdit("darken", steps=6), [Three()], outputs_of_interest="vector",
+                     n_permutations=50)
+    model, score = result.models[0], result.models[0].scores[0]
+    distance = 0.5 * np.abs(model.outputs[0] - model.outputs[0, :1]).sum(axis=1)
+    path = write_csv(result, tmp_path / "curves.csv")
+    column = [float(line.split(",")[-1]) for line in path.read_text().splitlines()[1:]]
+    assert column == pytest.approx(distance, rel=1e-6) and column[0] == 0
+    # The score is half the summed gradient magnitude over outputs (score_outputs' definition), read on that curve.
+    assert score.score == pytest.approx(0.5 * np.abs(np.gradient(model.outputs[0], axis=0)).sum(axis=1).mean())
+    drawn = plots.output_curves(result).axes[0].get_lines()[0].get_ydata()
+    assert np.allclose(drawn, distance) and result.readings[0].text.startswith("distance")

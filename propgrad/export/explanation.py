@@ -182,10 +182,11 @@ def summary_rows(explanation: Explanation) -> list[dict]:
 
 def curve_records(explanation: Explanation) -> list[dict]:
     """The plotted curves as records, one per series, step, model and output of interest (full precision)."""
+    columns = [(model, score, model.series_curves(score)) for model in explanation.models for score in model.scores]
     return [{"series": series.label or s, "step": step, "property_value": float(value), "model": model.name,
-             "output": score.output, "value": float(model.outputs[s, step, score.index])}
+             "output": score.output, "value": float(curve[s, step])}
             for s, series in enumerate(explanation.series) for step, value in enumerate(series.values)
-            for model in explanation.models for score in model.scores]
+            for model, score, curve in columns]
 
 
 def write_csv(explanation: Explanation, path: str | Path) -> Path:
@@ -193,8 +194,8 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
     columns = [(model, score) for model in explanation.models for score in model.scores]
     header = ["series", "step", explanation.property_name] + [f"{model.name} | {score.output}" for model, score in columns]
     # Outputs keep seven significant digits (the property values six), as they always have.
-    rows = ([series.label or s, step, f"{value:.6g}"]
-            + [f"{model.outputs[s, step, score.index]:.7g}" for model, score in columns]
+    curves = [model.series_curves(score) for model, score in columns]
+    rows = ([series.label or s, step, f"{value:.6g}"] + [f"{curve[s, step]:.7g}" for curve in curves]
             for s, series in enumerate(explanation.series) for step, value in enumerate(series.values))
     return tables.write_rows(path, header, rows)
 

@@ -93,10 +93,10 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         picture.set_title(f"#{row.rank} {row.property}", fontsize=9, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        mean, _ = model.mean_curve(score.index)
+        mean, _ = model.curve(score)
         steps = np.arange(len(mean))
         curve.plot(steps, mean, marker="o", markersize=3, color="#1f77b4")
-        shown_output = model.output_names[score.index] + (" (curve of the predicted class)" if score.vector else "")
+        shown_output = score.output
         curve.set_title(f"{row.model}: {shown_output}, {row.reading.label}\nchange {format_number(row.change)}, "
                         f"{label} = {format_number(row.score)}, adjusted p = {format_number(row.pvalue_adjusted)}"
                         f"{' *' if row.significant_adjusted else ''}", fontsize=8, loc="left")

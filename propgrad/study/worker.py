@@ -49,7 +49,7 @@ def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dic
     for model in explanation.models:
         first_steps = [f.flip_steps[0] for f in model.flips if f.flip_steps]
         for score in model.scores:
-            series = model.outputs[:, :, score.index]
+            series = model.series_curves(score)
             rows.append({
                 **common, "label": item.image.label, "model": model.name, "output": score.output,
                 "score": score.score, "pvalue": score.pvalue, "significant": int(score.significant),
