@@ -121,6 +121,24 @@ def test_interrupted_study_resumes_to_identical_results(image_folder, finished, 
     assert [row.model for row in report.summary] == list(MODELS)
 
 
+def test_a_resumed_study_refuses_an_image_that_changed_since(image_folder, tmp_path):
+    """It kept the old file's rows: chicky.jpg replaced by a rocket still read 'Pekinese' in results.csv."""
+    import hashlib
+
+    images = tmp_path / "images"
+    shutil.copytree(image_folder, images)
+    out = tmp_path / "out"
+    run_study(tiny_definition(images), out)
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    first = images / "lesion_0.png"
+    assert {row["image_sha256"] for row in rows if row["image"] == first.name} == {
+        hashlib.sha256(first.read_bytes()).hexdigest()}
+    run_study(tiny_definition(images), out)  # unchanged: resumes (nothing to run)
+    shutil.copy(images / "lesion_1.png", first)
+    with pytest.raises(DefinitionMismatch, match="the image 'lesion_0.png' changed since its results were stored"):
+        run_study(tiny_definition(images), out)
+
+
 def test_folder_of_another_definition_is_refused(image_folder, finished):
     with pytest.raises(DefinitionMismatch, match="another study definition"):
         run_study(tiny_definition(image_folder, permutations=300), finished)

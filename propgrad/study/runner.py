@@ -39,11 +39,12 @@ def _version() -> str:
 
 def _run(store: ResultsStore, engine, factory, items, progress: ProgressFn, on_item: ItemCallback | None
          ) -> None:
-    finished = store.finished()
-    todo = [item for item in items if item.key not in finished]
-    done = len(items) - len(todo)
-    progress(done / max(1, len(items)), f"{done}/{len(items)} items done")
     try:
+        store.check_unchanged(items)
+        finished = store.finished()
+        todo = [item for item in items if item.key not in finished]
+        done = len(items) - len(todo)
+        progress(done / max(1, len(items)), f"{done}/{len(items)} items done")
         for result in engine.run(factory, todo):
             store.add(result)
             done += 1

@@ -9,6 +9,7 @@ which engine ran the items or in what order they finished.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -106,6 +107,23 @@ class ResultsStore:
         """Keys of items that need no run: done, or skipped for an unreadable image (failed ones run again)."""
         return {key for key, entry in self._journal.items() if entry["status"] != FAILED}
 
+    def check_unchanged(self, items) -> None:
+        """Refuse to resume when an image file changed since its stored results were made: its rows would be
+        kept as if they were the new file's (:class:`DefinitionMismatch`, naming the image)."""
+        hashes: dict[str, str] = {}
+        for item in items:
+            stored = self._journal.get(item.key, {}).get("sha256")
+            path = item.image.path
+            if not stored or path is None or not Path(path).is_file():
+                continue
+            if path not in hashes:
+                hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            if hashes[path] != stored:
+                raise DefinitionMismatch(
+                    f"`out` {str(self.folder)!r}: the image {item.image.key!r} changed since its results were stored "
+                    f"(SHA-256 {stored[:12]}..., now {hashes[path][:12]}...); choose a new folder, or delete this one "
+                    f"to start over")
+
     def add(self, result: ItemResult) -> None:
         """Store one item's rows, flushed to disk, then mark it done in the journal.
 
@@ -114,7 +132,7 @@ class ResultsStore:
         it runs again. A journal line cut off by a full disk is cut away on resume (see ``__init__``).
         """
         entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
-                 "property_name": result.property_name}
+                 "property_name": result.property_name, **({"sha256": result.sha256} if result.sha256 else {})}
         texts = {}
         if result.status == OK:
             for name, columns, rows in ((RESULTS_FILE, RESULT_COLUMNS, result.rows),

@@ -16,7 +16,7 @@ OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 # results.csv: one row per image x intervention x model x output of interest.
 RESULT_COLUMNS = ("item", "image", "label", "intervention", "model", "output", "score", "pvalue", "significant",
                   "flipped", "flip_share", "first_flip_step", "predicted_step0", "n_series", "output_start",
-                  "output_end", "gradual_share")
+                  "output_end", "gradual_share", "image_sha256")
 # curves.csv: one row per ... x series x step (long format: pandas.read_csv gives a tidy table).
 CURVE_COLUMNS = ("item", "image", "intervention", "model", "output", "series", "series_flips", "series_changed",
                  "step", "property_value", "value")
@@ -33,6 +33,8 @@ class ItemResult:
     property_name: str = ""
     rows: list[dict] = field(default_factory=list)
     curves: list[dict] = field(default_factory=list)
+    # The SHA-256 of the image file the rows were made from: a resumed study refuses a file that changed since.
+    sha256: str = ""
 
 
 def _class_name(output_names: list[str], predicted: int) -> str:
@@ -45,13 +47,15 @@ def _class_name(output_names: list[str], predicted: int) -> str:
 def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dict]]:
     """The results.csv and curves.csv rows of one explained item."""
     rows, curves = [], []
+    described = explanation.input or {}
+    sha256 = described.get("sha256") or described.get("pixels_sha256", "")
     common = {"item": item.key, "image": item.image.key, "intervention": item.intervention_label}
     for model in explanation.models:
         first_steps = [f.flip_steps[0] for f in model.flips if f.flip_steps]
         for score in model.scores:
             series = model.series_curves(score)
             rows.append({
-                **common, "label": item.image.label, "model": model.name, "output": score.output,
+                **common, "image_sha256": sha256, "label": item.image.label, "model": model.name, "output": score.output,
                 "score": score.score, "pvalue": score.pvalue, "significant": int(score.significant),
                 "flipped": int(any(f.flipped for f in model.flips)),
                 "flip_share": float(np.mean([f.flipped for f in model.flips])),
@@ -89,7 +93,8 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
         rows, curves = explanation_rows(item, result)
     except Exception as error:  # one bad item must not end the study; it is listed in the summary
         return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
-    return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves)
+    return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves,
+                      sha256=(result.input or {}).get("sha256", ""))
 
 
 def outputs_selection(outputs, models: list):
