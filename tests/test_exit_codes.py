@@ -184,6 +184,20 @@ def test_a_study_whose_items_fail_exits_3_with_the_count_and_the_retry_command(l
     assert main(argv) == exit_codes.PARTIAL  # the retry runs the failed item again (and fails again here)
 
 
+def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
+    """It printed "No item finished" and exited 0, so a script could not tell that nothing ran."""
+    listed = tmp_path / "list.txt"
+    (tmp_path / "broken.png").write_text("not an image")
+    listed.write_text("broken.png\n")
+    argv = ["study", "--images", str(listed), "--steps", "3", "--permutations", "100", "--out",
+            str(tmp_path / "out"), "--no-progress"]
+    assert main(argv) == exit_codes.USAGE
+    assert stderr_lines(capsys)[-1].startswith("error: none of the study's 1 images could be read")
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "1 unreadable, skipped" in summary and "`broken.png`: 'broken.png'" in summary
+    assert "`broken.png`: `broken.png`" not in summary
+
+
 def test_the_documented_table_of_limits_is_the_one_enforced():
     text = (ROOT / "docs" / "faults-and-limits.md").read_text()
     rows = {}

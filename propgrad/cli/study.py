@@ -134,6 +134,11 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
         # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
         return exit_codes.partial(len(report.failed), _item_count(out), "items (summary.md says why)",
                                   retry=["python", "-m", "propgrad", "study", *argv])
+    if report.skipped and not report.summary:
+        # Every image unreadable: nothing ran, as for a missing file, and a script must see it.
+        print(f"error: none of the study's {len(report.skipped)} images could be read (summary.md lists why); "
+              "give readable PNG, JPEG or WebP files", file=sys.stderr)
+        return exit_codes.USAGE
     return exit_codes.OK
 
 

@@ -216,13 +216,17 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     summary, mean = summarise(results, curves, properties, statistic)
     # An unreadable image is one entry, however many interventions it was meant for.
     entries = sorted(journal.items(), key=lambda kv: kv[1]["index"])
-    skipped = list({k.rsplit(" | ", 1)[0]: e["message"] for k, e in entries if e["status"] == SKIPPED}.items())
+    # The loader's message names the image already ("`a.png`: 'a.png' is not a readable image"): once is enough.
+    skipped = list({image: e["message"].removeprefix(f"`{image}`: ") for k, e in entries if e["status"] == SKIPPED
+                    for image in [k.rsplit(" | ", 1)[0]]}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
     paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
     tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     images = len({row["image"] for row in results}) + len(skipped)
-    title = (f"Study: {_count(images, 'image')}, {_count(len({r.intervention for r in summary}), 'intervention')}, "
+    unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
+    title = (f"Study: {_count(images, 'image')}{unread}, "
+             f"{_count(len({r.intervention for r in summary}), 'intervention')}, "
              f"{_count(len({r.model for r in summary}), 'model')}")
     paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title))
     missing = {}
