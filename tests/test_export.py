@@ -54,6 +54,9 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
         if kind != "study":
             assert all(row["reading"] and row["statistic"] == "gradient" and "change" in row for row in rows), kind
             assert export.to_dict(result)["input"]["pixels_sha256"], kind
+            # Every report.json carries a settings block, also when the caller gave none (screen.json had none).
+            block = export.to_dict(result)["settings"]
+            assert block["models"] == ["redness"] and block["n_steps"] == 4 and block["input"]["pixels_sha256"], kind
         else:
             assert {"tier", "statistic", "tier_a_share"} <= set(rows[0])
             assert all(row["reading"].startswith("mean curve: ") for row in rows)

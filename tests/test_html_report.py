@@ -68,7 +68,7 @@ def test_explain_writes_one_self_contained_page(explanation, tmp_path):
                     "Shuffle-test null distributions", "Settings", "Versions"):
         assert f">{heading}</h2>" in page, heading
     assert "&lt;b&gt;red&lt;/b&gt; &amp; co" in page and "<b>red</b>" not in page
-    assert f"<dd>{np.__version__}</dd>" in page and "n_permutations" in page
+    assert f"<dd>{np.__version__}</dd>" in page and "<dt>permutations</dt>" in page and "n_permutations" not in page
     assert "missing" not in page.split("<style>")[1].split("</style>")[1]
 
 

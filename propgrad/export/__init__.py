@@ -74,20 +74,30 @@ def rows(result) -> list[dict]:
 
 
 def settings(result) -> dict:
-    """What ``result`` was made with: statistic, n_permutations, alpha, seed and input (a study: what its
-    study.json stored, the study file's definition or the settings of a study run from Python)."""
+    """What ``result`` was made with: statistic, n_permutations, alpha, seed, input, the models, the number of
+    steps and the intervention (or the properties); a screen also its p-value adjustment (a study: what its
+    study.json stored, the study file's definition or the settings of a study run from Python). The settings block
+    of every report.json written without the caller's own (:func:`write`)."""
     kind = _kind(result)
     if kind == "study":
         from ..study.store import read_study
 
         study = read_study(result)
         return {**(study.get("in_memory") or {}), **(study.get("definition") or {})}
-    if kind == "comparison":
-        result = next(iter(result.explanations.values()))
-    made = {name: getattr(result, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
+    first = result if kind == "explanation" else next(iter(result.explanations.values()))
+    made = {name: getattr(first, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
+    made["models"] = [model.name for model in first.models]
+    made["n_steps"] = first.n_steps
+    if kind == "explanation":
+        made["intervention"] = result.intervention
+    else:
+        made["properties"] = list(result.explanations)
     if kind == "screen":
         made["adjustment"] = result.adjustment
     return made
+
+
+_settings_of = settings  # for write(), whose argument of that name it fills in
 
 
 def curves(result) -> list[dict]:
@@ -125,21 +135,23 @@ def figures(result) -> dict[str, str]:
 
 
 def to_dict(result, settings: Mapping | None = None) -> dict:
-    """The machine-readable report of any result (see each kind's module for its fields)."""
+    """The machine-readable report of any result (see each kind's module for its fields), with ``settings`` as its
+    settings block (default :func:`settings`)."""
     kind = _kind(result)
+    if kind == "study":
+        raise TypeError("a study's report is its folder: use write(folder) and read summary.csv")
+    made = dict(settings) if settings is not None else _settings_of(result)
     if kind == "explanation":
         from .explanation import to_dict as explanation_dict
 
-        return explanation_dict(result, settings=dict(settings) if settings is not None else None)
+        return explanation_dict(result, settings=made)
     if kind == "comparison":
         from .comparison import to_dict as comparison_dict
 
-        return comparison_dict(result, dict(settings) if settings is not None else None)
-    if kind == "screen":
-        from .screen import to_dict as screen_dict
+        return comparison_dict(result, made)
+    from .screen import to_dict as screen_dict
 
-        return screen_dict(result)
-    raise TypeError("a study's report is its folder: use write(folder) and read summary.csv")
+    return screen_dict(result, made)
 
 
 def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None = None, figures=None,
@@ -153,7 +165,7 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     the folder; ``out_dir`` is unused).
     """
     kind = _kind(result)
-    extra = {} if settings is None else {"settings": dict(settings)}
+    extra = {"settings": dict(settings) if settings is not None else _settings_of(result)} if kind != "study" else {}
     if kind == "explanation":
         from .explanation import FIGURES, write_report
 
@@ -166,7 +178,7 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     if kind == "screen":
         from .screen import write_screen
 
-        return write_screen(result, out_dir)
+        return write_screen(result, out_dir, **extra)
     from ..study.report import write_report as write_study
 
     return {name: Path(path) for name, path in write_study(result).paths.items()}

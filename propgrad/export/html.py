@@ -160,15 +160,39 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
 
 
 def settings_list(settings: Mapping) -> str:
-    """A definition list; nested values are shown as JSON."""
-    items = []
-    for key, value in settings.items():
-        if isinstance(value, (dict, list, tuple)):
-            shown = f"<code>{escape(json.dumps(value, default=str))}</code>"
-        else:
-            shown = escape(cell(value)[0] if isinstance(value, float) else value)
-        items.append(f"<dt>{escape(key)}</dt><dd>{shown}</dd>")
-    return f"<dl>{''.join(items)}</dl>"
+    """A definition list in words: keys without underscores ("n_permutations" reads "permutations"), lists of
+    plain values joined (long ones cut, with their length), nested records as nested lists, deeper ones as JSON."""
+    return _definitions(settings, 0)
+
+
+# Keys whose words are not the key with spaces.
+_KEY_WORDS = {"n_permutations": "permutations", "n_steps": "steps", "sha256": "SHA-256", "pixels_sha256":
+              "SHA-256 of the pixels", "n_series": "series", "propgrad_version": "propgrad version"}
+_LISTED = 12
+
+
+def _definitions(record: Mapping, depth: int) -> str:
+    items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt>"
+                    f"<dd>{_setting(value, depth + 1)}</dd>" for key, value in record.items())
+    return f"<dl>{items}</dl>"
+
+
+def _setting(value, depth: int) -> str:
+    if isinstance(value, Mapping):
+        return _definitions(value, depth) if depth < 3 and value else f"<code>{escape(json.dumps(value, default=str))}</code>"
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(item, (Mapping, list, tuple)) for item in value):
+            shown = ", ".join(cell(item)[0] for item in value[:_LISTED])
+            more = f" ... ({len(value)} in all)" if len(value) > _LISTED else ""
+            return escape(shown + more) if value else "none"
+        return "<ol>" + "".join(f"<li>{_setting(item, depth + 1)}</li>" for item in value) + "</ol>"
+    return escape(cell(value)[0])
+
+
+def versions_list() -> str:
+    """The Versions block: each package by its own name (settings_list would turn open_clip_torch into words)."""
+    return "<dl>" + "".join(f"<dt>{escape(name)}</dt><dd>{escape(version)}</dd>"
+                            for name, version in versions().items()) + "</dl>"
 
 
 def versions() -> dict[str, str]:
@@ -280,7 +304,7 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     title = f"propgrad: {data['property_name']} ({data['intervention']})"
     body = explanation_sections(data, rows, paths, input_image, failed)
     body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data), **(settings or {})}))
-    body.append("<h2>Versions</h2>" + settings_list(versions()))
+    body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 
 
@@ -319,7 +343,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     settings = {"properties": data["properties"], "n_permutations": data["n_permutations"], "alpha": data["alpha"],
                 "seed": data["seed"], "adjustment": data["adjustment"]}
     body.append("<h2>Settings</h2>" + settings_list(settings))
-    body.append("<h2>Versions</h2>" + settings_list(versions()))
+    body.append("<h2>Versions</h2>" + versions_list())
     return page(f"propgrad: {len(data['properties'])} properties compared", body)
 
 
@@ -343,7 +367,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
             body.append(f"<h2>{heading}</h2><ul>"
                         + "".join(f"<li><code>{escape(k)}</code>: {escape(r)}</li>" for k, r in entries) + "</ul>")
     body.append("<h2>Settings</h2>" + (settings_list(definition) if definition else "<p>no definition stored</p>"))
-    body.append("<h2>Versions</h2>" + settings_list(versions()))
+    body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 
 

@@ -44,9 +44,11 @@ def _record(row) -> dict:
     return record
 
 
-def to_dict(result: Screen) -> dict:
-    """The machine-readable screen (see the module docstring for the fields)."""
+def to_dict(result: Screen, settings: dict | None = None) -> dict:
+    """The machine-readable screen (see the module docstring for the fields); ``settings``, the run's settings
+    block, defaults to :func:`propgrad.export.settings`."""
     from .._version import __version__
+    from . import settings as settings_of
 
     return {
         "propgrad_version": __version__,
@@ -61,6 +63,7 @@ def to_dict(result: Screen) -> dict:
         "properties": result.properties,
         "table": [_record(row) for row in result.rows],
         **result.answer_fields(),
+        "settings": settings if settings is not None else settings_of(result),
     }
 
 
@@ -134,13 +137,13 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
     if data["skipped"] or data["notes"]:
         body.append("<h2>Skipped rows and notes</h2><ul>" + "".join(
             f"<li>{html_report.escape(line)}</li>" for line in [*data["skipped"], *data["notes"]]) + "</ul>")
-    settings = {key: data[key] for key in ("statistic", "adjustment", "alpha", "n_permutations", "seed")}
-    body += ["<h2>Settings</h2>" + html_report.settings_list(settings),
-             "<h2>Versions</h2>" + html_report.settings_list(html_report.versions())]
+    body += ["<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
+             "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad screen: {len(data['properties'])} properties", body)
 
 
-def write_screen(result: Screen, out_dir: str | Path, top: int = TOP) -> dict[str, Path]:
+def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: dict | None = None
+                 ) -> dict[str, Path]:
     """Write screen.csv, screen.json, screen.png and report.html into ``out_dir`` (created if missing). A figure
     that fails to draw is left out with a warning, and report.html says so.
 
@@ -151,7 +154,7 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP) -> dict[st
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = to_dict(result)
+    data = to_dict(result, settings)
     paths = {"json": out / "screen.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(result, out / "screen.csv")
