@@ -21,9 +21,9 @@ class NoRoomError(OSError):
     """A write found no room (or a read-only folder); ``folder`` and ``needed`` (bytes, or None) say where and how
     much."""
 
-    def __init__(self, error: OSError, folder: str | Path, needed: int | None = None):
+    def __init__(self, error: OSError, folder: str | Path, needed: int | None = None, flag: str = "--out"):
         super().__init__(error.errno, error.strerror or str(error))
-        self.folder, self.needed = Path(folder), needed
+        self.folder, self.needed, self.flag = Path(folder), needed, flag
 
     def __str__(self) -> str:
         return describe(self)
@@ -50,13 +50,56 @@ def no_room(error: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def writing_to(folder: str | Path) -> Iterator[None]:
-    """Name ``folder`` in a no-room error raised inside (a bare ``write`` error does not say which file it was)."""
+def writing_to(folder: str | Path, flag: str = "--out") -> Iterator[None]:
+    """Name ``folder`` in a no-room error raised inside (a bare ``write`` error does not say which file it was).
+
+    A folder that may not be written (EACCES, EPERM) or made (ENOENT under /proc) counts too, when the error names
+    the folder or a file in it: elsewhere the same error is about an input, not the output."""
+    folder = Path(folder).resolve()
     try:
         yield
     except OSError as error:
-        if no_room(error) and not isinstance(error, NoRoomError):
-            raise NoRoomError(error, Path(folder).resolve()) from error
+        if isinstance(error, NoRoomError):
+            raise
+        if no_room(error) or (error.errno in READ_ONLY | {errno.ENOENT} and _inside(error.filename, folder)):
+            raise NoRoomError(error, folder, flag=flag) from error
+        raise
+
+
+def _inside(filename, folder: Path) -> bool:
+    if not filename:
+        return False
+    path = Path(filename).resolve()
+    return path == folder or folder in path.parents
+
+
+def check_writable(folder: str | Path, flag: str = "--out") -> Path:
+    """Make ``folder`` and write a probe file in it before any work: a folder that cannot be written is refused in
+    one line (:class:`NoRoomError`, exit status 4) before the run, not after minutes of computing. An empty name
+    (an unset shell variable) and a file are refused as arguments (``ValueError`` naming ``flag``)."""
+    import tempfile
+
+    if not str(folder).strip():
+        raise ValueError(f"`{flag}` is empty: name the folder to write into (it is created if missing)")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"`{flag}` {str(folder)!r} is a file; give a folder (it is created if missing)")
+    with writing_to(folder, flag):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".propgrad-probe-"):
+            pass
+    return folder
+
+
+@contextlib.contextmanager
+def whole_or_none(path: str | Path) -> Iterator[None]:
+    """Remove ``path`` when writing it fails: a file cut off by a full disk must not pass for a finished one (a
+    truncated PNG, an empty report.html were left behind)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(path).unlink(missing_ok=True)
         raise
 
 
@@ -78,13 +121,17 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
     folder = getattr(error, "folder", None) or folder or (Path(error.filename).parent if error.filename else None)
     needed = getattr(error, "needed", None)
     where = f" in {folder}" if folder else ""
-    what = "the folder is read-only" if error.errno == errno.EROFS else f"no space left to write{where}"
-    if error.errno == errno.EROFS and folder:
-        what = f"{folder} is on a read-only file system"
+    if error.errno in READ_ONLY | {errno.ENOENT}:
+        # No space to free here: the place itself refuses the write.
+        why = {errno.EROFS: "it is on a read-only file system", errno.ENOENT: "the folder cannot be made there"}.get(
+            error.errno, "permission denied")
+        return (f"cannot write{where or ' the output'} ({why}); choose another folder "
+                f"(`{getattr(error, 'flag', '--out')}`) and run the same command again")
+    what = f"no space left to write{where}"
     if error.errno == errno.EFBIG:
         what = f"a file{where} grew past the size this process may write"
     return (f"{what}{f' ({_size(needed)} were being written)' if needed else ''}; free some space (or choose "
             f"another folder) and run the same command again: finished work is kept")
 
 
-__all__ = ["NO_ROOM", "NoRoomError", "describe", "no_room", "writing_to"]
+__all__ = ["NO_ROOM", "NoRoomError", "check_writable", "describe", "no_room", "whole_or_none", "writing_to"]

@@ -85,22 +85,23 @@ class ModelExplanation:
         column = self.outputs[:, :, index]
         return column.mean(axis=0), column.std(axis=0)
 
-    def series_curves(self, score: OutputScore) -> np.ndarray:
-        """What ``score`` measured, per series, (series, steps): its output's column, or for the whole-output
-        ``vector`` score the output vector's distance from step 0 (half the L1 norm of its change). Every table,
-        CSV and figure takes a score's curve from here; the vector's used to show its predicted class."""
-        if score.vector:
+    def series_curves(self, index: int, vector: bool = False) -> np.ndarray:
+        """What a score of output ``index`` measured, per series, (series, steps): the output's column, or with
+        ``vector`` (the whole-output score, :attr:`OutputScore.vector`) the output vector's distance from step 0
+        (half the L1 norm of its change). Every table, CSV and figure takes a score's curve from here, as
+        ``series_curves(score.index, score.vector)``; the vector's used to show its predicted class."""
+        if vector:
             return 0.5 * np.abs(self.outputs - self.outputs[:, :1]).sum(axis=2)
-        return self.outputs[:, :, score.index]
+        return self.outputs[:, :, index]
 
-    def curve(self, score: OutputScore) -> tuple[np.ndarray, np.ndarray]:
-        """The curve a reading and a figure show for ``score`` and its spread over series, each (steps,): the mean
-        of :meth:`series_curves`, except that the vector's is the distance of the mean outputs from step 0, the
-        curve its reading reads."""
-        if score.vector:
+    def curve(self, index: int, vector: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The curve a reading and a figure show for a score of output ``index`` and its spread over series, each
+        (steps,): the mean of :meth:`series_curves`, except that the vector's is the distance of the mean outputs
+        from step 0, the curve its reading reads."""
+        if vector:
             mean = self.outputs.mean(axis=0)
-            return 0.5 * np.abs(mean - mean[0]).sum(axis=1), self.series_curves(score).std(axis=0)
-        return self.mean_curve(score.index)
+            return 0.5 * np.abs(mean - mean[0]).sum(axis=1), self.series_curves(index, vector).std(axis=0)
+        return self.mean_curve(index)
 
 
 @dataclass(frozen=True)

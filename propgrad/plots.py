@@ -280,7 +280,7 @@ def output_curves(explanation: Explanation) -> Figure:
     # saturated), and the curve should still read from the original on the left.
     x = np.arange(explanation.n_steps)
     for colour, ((model, score), flip_steps) in enumerate(zip(pairs, split)):
-        mean, spread = model.curve(score)
+        mean, spread = model.curve(score.index, score.vector)
         tint = _COLOURS[colour % len(_COLOURS)]
         star = "*" if score.significant else ""
         label = (f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
@@ -293,7 +293,7 @@ def output_curves(explanation: Explanation) -> Figure:
                 low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
             axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
         # Flips belong to single series: with several, each is drawn thin and marked on its own line.
-        for curve, (own, others) in zip(model.series_curves(score), flip_steps):
+        for curve, (own, others) in zip(model.series_curves(score.index, score.vector), flip_steps):
             if several:
                 axis.plot(x, curve, color=tint, linewidth=0.9, alpha=0.6)
             _mark_flips(axis, x, curve, own, others, tint, 60)
@@ -592,7 +592,7 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3, fl
     binary = False
     for colour, (model, score) in enumerate(_scored(result)):
         tint = _COLOURS[colour % len(_COLOURS)]
-        mean, _ = model.curve(score)
+        mean, _ = model.curve(score.index, score.vector)
         axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label(model, score))
         _mark_flips(axis, x, mean, *_flips_of(model, score, model.flips[0]), tint, flip_size)
         binary = binary or draws_threshold(model)

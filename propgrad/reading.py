@@ -581,7 +581,7 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
     """
     several = len(model.flips) > 1
     names = predicted_class_names(model.output_names)
-    curve, _ = model.curve(score)
+    curve, _ = model.curve(score.index, score.vector)
     if score.vector:
         steps_of = [list(f.flip_steps) for f in model.flips]
         output, kind = score.output, DISTANCE

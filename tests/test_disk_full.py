@@ -76,6 +76,10 @@ def test_an_explain_that_cannot_write_says_where_and_runs_again(images, tmp_path
 mount -t tmpfs -o size=16k tmpfs "$DIR"
 status=0; "$PY" {command} >/dev/null 2>"$DIR/../first.err" || status=$?
 echo "first=$status"
+for f in "$DIR"/report/*; do [ -e "$f" ] || continue
+  "$PY" -c "import sys; from pathlib import Path; p = Path(sys.argv[1]); assert p.stat().st_size > 0
+if p.suffix == '.png':
+    from PIL import Image; Image.open(p).load()" "$f" 2>/dev/null || echo "cut-off=$f"; done
 mount -o remount,size=8m "$DIR"
 status=0; "$PY" {command} >/dev/null 2>"$DIR/../second.err" || status=$?
 echo "second=$status"
@@ -86,4 +90,8 @@ ls "$DIR/report"
     assert "first=4" in done.stdout and "second=0" in done.stdout, (done.stdout, (tmp_path / "first.err").read_text())
     first_err = [line for line in (tmp_path / "first.err").read_text().splitlines() if line.strip()]
     assert first_err[-1].startswith("error: no space left to write in ") and str(tmp_path / "disk") in first_err[-1]
+    # No file cut off by the full disk passes for a finished one (a truncated PNG, an empty report.html were left),
+    # and the full disk is not reported as a figure that failed to draw (a raw UserWarning).
+    assert "cut-off=" not in done.stdout, done.stdout
+    assert "Warning" not in "\n".join(first_err), first_err
     assert "report.json" in done.stdout

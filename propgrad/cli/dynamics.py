@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..disk import check_writable
 from ..kinds import PatchSpec
 from . import console
 from .console import say
@@ -59,6 +60,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     if image_path is None:
         parser.error("no --image given and no shipped example found")
     image = load_image(image_path, name="--image")
+    check_writable(Path(args.plot).parent, "--plot")  # before the checkpoints run, not after all of them
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
                                  scale=args.scale, steps=args.steps).build()

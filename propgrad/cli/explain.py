@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..disk import writing_to
+from ..disk import check_writable, writing_to
 from ..score import STATISTIC_LABELS
 from . import console, gradual
 from .console import say
@@ -50,8 +50,6 @@ def written_files() -> str:
 def _check(args) -> None:
     if args.frames and args.image:
         raise ValueError("give either IMAGE or --frames, not both (frames bring their own images)")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
     if not args.frames and not args.image:
         raise ValueError("IMAGE is missing: give an image file, or --frames for a frame series")
     if (args.region or args.compare_region) and args.frames:
@@ -80,6 +78,8 @@ def run_explain(args) -> int:
     image = load_image(args.image) if args.image else None
     models = model_spec_from_args(args).build()
     outputs, output_notes = outputs_for(args.outputs, models)
+    # Inputs and models are in hand: the folder is made and tried now, not after the run.
+    check_writable(args.out)
     for note in output_notes:
         print(f"note: {note}", file=sys.stderr)
     if comparing:

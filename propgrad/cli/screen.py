@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..disk import writing_to
+from ..disk import check_writable, writing_to
 from ..kinds import InstructPix2PixSpec, PatchSpec
 from . import console, exit_codes
 from .console import say
@@ -96,13 +96,12 @@ def run(args) -> int:
     from ..score import STATISTIC_LABELS
     from ..screen import screen
 
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ValueError(f"--out {args.out!r} is a file; give a folder (it is created if missing)")
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
     outputs, output_notes = outputs_for(args.outputs, models)
+    check_writable(args.out)  # before the screen, not after it
     with fraction_bar("screen", enabled=console.progress_enabled()) as progress, failures("screen") as failed:
         result = screen(image, models, name_list(args.properties, "--properties"),
                         edits=name_list(args.edits, "--edits"),

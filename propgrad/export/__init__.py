@@ -78,23 +78,14 @@ def settings(result) -> dict:
     steps and the intervention (or the properties); a screen also its p-value adjustment (a study: what its
     study.json stored, the study file's definition or the settings of a study run from Python). The settings block
     of every report.json written without the caller's own (:func:`write`)."""
-    kind = _kind(result)
-    if kind == "study":
+    if _kind(result) == "study":
         from ..study.store import read_study
 
         study = read_study(result)
         return {**(study.get("in_memory") or {}), **(study.get("definition") or {})}
-    first = result if kind == "explanation" else next(iter(result.explanations.values()))
-    made = {name: getattr(first, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
-    made["models"] = [model.name for model in first.models]
-    made["n_steps"] = first.n_steps
-    if kind == "explanation":
-        made["intervention"] = result.intervention
-    else:
-        made["properties"] = list(result.explanations)
-    if kind == "screen":
-        made["adjustment"] = result.adjustment
-    return made
+    from .provenance import made_with
+
+    return made_with(result)
 
 
 _settings_of = settings  # for write(), whose argument of that name it fills in

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from .. import plots, reading
 from . import explanation as report
 from . import html as html_report
 from . import tables
+from .figure_files import draw_into
 from ..compare import PropertyComparison
 
 # What the output did first (its change, tier and flips), then the test.
@@ -113,11 +113,13 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
         paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),
                                              data["contrast"])
     failed = {}
-    try:
-        paths["figure"] = plots.save_figure(plots.comparison_figure(comparison), out / "comparison.png")
-    except Exception as error:  # noqa: BLE001 - the tables stand without it; report.html says it is missing
-        failed["comparison"] = f"{type(error).__name__}: {error}"
-        warnings.warn(f"the comparison figure in {out} failed: {failed['comparison']}", stacklevel=2)
+    # The tables stand without it; report.html says it is missing.
+    figure, reason = draw_into(lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
+                               out / "comparison.png", f"the comparison figure in {out}")
+    if figure is not None:
+        paths["figure"] = figure
+    else:
+        failed["comparison"] = reason
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():

@@ -45,7 +45,6 @@ import json
 import math
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +52,7 @@ import numpy as np
 from .. import plots, reading
 from . import html as html_report
 from . import tables
+from .figure_files import draw_into
 from .bundle import zip_files
 from ..explain import Explanation, ModelExplanation
 from ..score import PredictionFlips, predicted_class_names
@@ -182,7 +182,7 @@ def summary_rows(explanation: Explanation) -> list[dict]:
 
 def curve_records(explanation: Explanation) -> list[dict]:
     """The plotted curves as records, one per series, step, model and output of interest (full precision)."""
-    columns = [(model, score, model.series_curves(score)) for model in explanation.models for score in model.scores]
+    columns = [(model, score, model.series_curves(score.index, score.vector)) for model in explanation.models for score in model.scores]
     return [{"series": series.label or s, "step": step, "property_value": float(value), "model": model.name,
              "output": score.output, "value": float(curve[s, step])}
             for s, series in enumerate(explanation.series) for step, value in enumerate(series.values)
@@ -194,7 +194,7 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
     columns = [(model, score) for model in explanation.models for score in model.scores]
     header = ["series", "step", explanation.property_name] + [f"{model.name} | {score.output}" for model, score in columns]
     # Outputs keep seven significant digits (the property values six), as they always have.
-    curves = [model.series_curves(score) for model, score in columns]
+    curves = [model.series_curves(score.index, score.vector) for model, score in columns]
     rows = ([series.label or s, step, f"{value:.6g}"] + [f"{curve[s, step]:.7g}" for curve in curves]
             for s, series in enumerate(explanation.series) for step, value in enumerate(series.values))
     return tables.write_rows(path, header, rows)
@@ -229,11 +229,11 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
         if name not in figures or (name == "region" and first.mask is None) or (
                 name == "gradualness" and not explanation.gradualness):
             continue
-        try:
-            drawn[name] = Path(draw[name](out / files[name]))
-        except Exception as error:  # noqa: BLE001 - reported in report.html and as a warning
-            failed[name] = f"{type(error).__name__}: {error}"
-            warnings.warn(f"figure {name!r} of the report in {out} failed: {failed[name]}", stacklevel=3)
+        path, reason = draw_into(draw[name], out / files[name], f"figure {name!r} of the report in {out}")
+        if path is not None:
+            drawn[name] = path
+        else:
+            failed[name] = reason
     return drawn, failed
 
 

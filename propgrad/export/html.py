@@ -372,6 +372,9 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
 
 
 def write(text: str, path: str | Path) -> Path:
+    from ..disk import whole_or_none
+
     path = Path(path)
-    path.write_text(text, encoding="utf-8")
+    with whole_or_none(path):
+        path.write_text(text, encoding="utf-8")
     return path

@@ -100,3 +100,20 @@ def run_settings(described_input: dict | None, interventions: dict, models, outp
         "notes": list(notes),
         "packages": package_versions(),
     }
+
+
+def made_with(result) -> dict:
+    """The settings an Explanation, a PropertyComparison or a Screen holds itself (see
+    :func:`propgrad.export.settings`): the block every report.json carries when its caller gives none."""
+    several = getattr(result, "explanations", None)
+    first = next(iter(several.values())) if several else result
+    made = {name: getattr(first, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
+    made["models"] = [model.name for model in first.models]
+    made["n_steps"] = first.n_steps
+    if several:
+        made["properties"] = list(several)
+    else:
+        made["intervention"] = result.intervention
+    if hasattr(result, "adjustment"):
+        made["adjustment"] = result.adjustment
+    return made

@@ -17,7 +17,6 @@ difference first; screen_contrast.csv), else ``contrast_note`` says why it is le
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import plots
 from . import html as html_report
 from . import tables
+from .figure_files import draw_into
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
 from ..reading import format_number
@@ -48,7 +48,7 @@ def to_dict(result: Screen, settings: dict | None = None) -> dict:
     """The machine-readable screen (see the module docstring for the fields); ``settings``, the run's settings
     block, defaults to :func:`propgrad.export.settings`."""
     from .._version import __version__
-    from . import settings as settings_of
+    from .provenance import made_with
 
     return {
         "propgrad_version": __version__,
@@ -63,7 +63,7 @@ def to_dict(result: Screen, settings: dict | None = None) -> dict:
         "properties": result.properties,
         "table": [_record(row) for row in result.rows],
         **result.answer_fields(),
-        "settings": settings if settings is not None else settings_of(result),
+        "settings": settings if settings is not None else made_with(result),
     }
 
 
@@ -96,7 +96,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         picture.set_title(f"#{row.rank} {row.property}", fontsize=9, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        mean, _ = model.curve(score)
+        mean, _ = model.curve(score.index, score.vector)
         steps = np.arange(len(mean))
         curve.plot(steps, mean, marker="o", markersize=3, color="#1f77b4")
         shown_output = score.output
@@ -161,10 +161,12 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
     if data["contrast"]:
         paths["contrast"] = tables.write_csv(out / "screen_contrast.csv", list(data["contrast"][0]), data["contrast"])
     missing = {}
-    try:
-        paths["figure"] = plots.save_figure(top_figure(result, top), out / "screen.png")
-    except Exception as error:  # noqa: BLE001 - the tables stand without it; report.html says it is missing
-        missing["figure"] = f"{type(error).__name__}: {error}"
-        warnings.warn(f"the screen figure in {out} failed: {missing['figure']}", stacklevel=2)
+    # The tables stand without it; report.html says it is missing.
+    figure, reason = draw_into(lambda path: plots.save_figure(top_figure(result, top), path), out / "screen.png",
+                               f"the screen figure in {out}")
+    if figure is not None:
+        paths["figure"] = figure
+    else:
+        missing["figure"] = reason
     paths["html"] = html_report.write(html_page(data, paths.get("figure"), missing), out / "report.html")
     return paths

@@ -15,8 +15,10 @@ def csv_cell(value):
 
 def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
     """``rows`` (sequences, one value per column of ``header``) as a CSV file."""
+    from ..disk import whole_or_none
+
     path = Path(path)
-    with path.open("w", newline="") as handle:
+    with whole_or_none(path), path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:

@@ -159,7 +159,7 @@ def training_dynamics(
                          alpha=alpha, seed=seed)
         explained = result.models[0]
         score = explained.output_of_interest
-        curve = explained.series_curves(score)
+        curve = explained.series_curves(score.index, score.vector)
         rows.append((
             _epoch_of(path, number + 1, model.metadata), path.stem, score.score, score.pvalue,
             np.mean([f.flipped for f in explained.flips]), np.mean([f.n_flips for f in explained.flips]),

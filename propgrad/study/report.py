@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import math
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..export import html as html_report
 from ..export import tables
+from ..export.figure_files import draw_into
 from ..plots import save_figure
 from ..ranking import tier_legend
 from ..reading import format_number, format_output, paragraph
@@ -236,11 +236,12 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
                  SCATTER_PNG: lambda: figures.score_vs_flips(series_points(curves))}
         for name, draw in drawn.items():
             # One failed figure leaves the tables, the other figure and report.html (which names it).
-            try:
-                paths[name] = save_figure(draw(), folder / name)
-            except Exception as error:  # noqa: BLE001 - reported in report.html and as a warning
-                missing[FIGURE_TITLES[name]] = f"{type(error).__name__}: {error}"
-                warnings.warn(f"study figure {name} failed: {missing[FIGURE_TITLES[name]]}", stacklevel=2)
+            path, reason = draw_into(lambda path, draw=draw: save_figure(draw(), path), folder / name,
+                                     f"study figure {name}")
+            if path is not None:
+                paths[name] = path
+            else:
+                missing[FIGURE_TITLES[name]] = reason
     elif not mean:
         missing = {title: "no finished series to average" for title in FIGURE_TITLES.values()}
     shown = {title: paths.get(name) for name, title in FIGURE_TITLES.items()} if figures_too else {}

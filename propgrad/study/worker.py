@@ -53,7 +53,7 @@ def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dic
     for model in explanation.models:
         first_steps = [f.flip_steps[0] for f in model.flips if f.flip_steps]
         for score in model.scores:
-            series = model.series_curves(score)
+            series = model.series_curves(score.index, score.vector)
             rows.append({
                 **common, "image_sha256": sha256, "label": item.image.label, "model": model.name, "output": score.output,
                 "score": score.score, "pvalue": score.pvalue, "significant": int(score.significant),
