@@ -124,7 +124,7 @@ class Explanation:
     statistic: str = GRADIENT
     # One reading per model and output of interest (model order, then output order), made once here.
     readings: tuple[Reading, ...] = ()
-    # The input's file name and SHA-256 (or a hash of its pixels) and size; None for frames.
+    # The input's file name and SHA-256 (or a hash of its pixels) and size; for frames {"frames": [each one's]}.
     input: dict | None = None
     # The gradualness verdict in one line ("gradual: 1/1 series (...)"), made once here like the readings.
     gradual_summary: str = ""
@@ -395,6 +395,8 @@ def explain(
         series = list(intervention)
         name = series[0].property_name if series else "series"
     _check_series(series)
+    if described is None:  # frames bring their own images: each one's file and SHA-256 names the input
+        described = {"frames": [describe_input(frame) for frame in series[0].images]}
     if gradual_criteria is not None and not isinstance(gradual_criteria, GradualnessCriteria):
         raise TypeError(f"`gradual_criteria` must be a GradualnessCriteria or None, "
                         f"got {type(gradual_criteria).__name__}")

@@ -133,3 +133,22 @@ def test_the_vector_score_exports_and_draws_the_curve_it_measured(tmp_path):
     assert score.score == pytest.approx(0.5 * np.abs(np.gradient(model.outputs[0], axis=0)).sum(axis=1).mean())
     drawn = plots.output_curves(result).axes[0].get_lines()[0].get_ydata()
     assert np.allclose(drawn, distance) and result.readings[0].text.startswith("distance")
+
+
+def test_frames_are_named_with_their_hashes_as_the_input(tmp_path):
+    """report.json said "input": null for frames, so a turntable run named none of its images."""
+    import hashlib
+
+    from propgrad.interventions.frames import Frames
+
+    paths = []
+    for number in range(4):
+        path = tmp_path / f"frame_{number}.png"
+        Image.new("RGB", (32, 24), (60 * number, 90, 90)).save(path)
+        paths.append(path)
+    result = explain(None, Frames(paths), [Redness()], n_permutations=50)
+    frames = export.to_dict(result)["input"]["frames"]
+    assert [(one["file"], one["sha256"]) for one in frames] == [
+        (path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in paths]
+    page = export.write(result, tmp_path / "out")["html"].read_text()
+    assert "4 frames: frame_0.png, frame_1.png, frame_2.png, frame_3.png" in page

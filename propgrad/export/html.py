@@ -281,6 +281,12 @@ def input_line(source: Mapping | None) -> str:
     """One paragraph naming the input: its file and SHA-256 (or its pixels' hash) and size; empty without one."""
     if not source:
         return ""
+    if "frames" in source:
+        frames = source["frames"]
+        names = [frame.get("file") or f"frame {number + 1}" for number, frame in enumerate(frames)]
+        shown = ", ".join(names if len(names) <= 6 else [*names[:3], "...", *names[-2:]])
+        return (f"<p><b>Input:</b> {len(frames)} frames: {escape(shown)} (each one's SHA-256 is in report.json's "
+                f"input)</p>")
     name = source.get("file") or "an image given in memory"
     digest = source.get("sha256") or source.get("pixels_sha256", "")
     kind = "SHA-256" if source.get("sha256") else "SHA-256 of its pixels"
