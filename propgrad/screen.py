@@ -357,9 +357,10 @@ def screen(
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
         raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {alpha!r}")
     if seed is not None and not is_whole_number(seed, 0):
-        raise ValueError(f"`seed` must be None or a non-negative integer, got {seed!r}")
+        raise ValueError(f"`seed` must be a whole number of 0 or more (None from Python: a fresh random seed), "
+                         f"got {seed!r}")
     if limit is not None and not is_whole_number(limit, 1):
-        raise ValueError(f"`limit` must be None or a positive integer, got {limit!r}")
+        raise ValueError(f"`limit` must be a whole number of 1 or more (None from Python: no limit), got {limit!r}")
     models = [models] if isinstance(models, Model) else list(models)
     if not models:
         raise ValueError("`models` is empty: choose at least one model")

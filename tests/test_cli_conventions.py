@@ -197,3 +197,20 @@ def test_weights_messages_end_with_the_download_command_and_where_the_folder_goe
         assert "failed" not in message[download:] and "offline" not in message[download:], message
         assert "PROPGRAD_" in message[download:], message  # where the local folder or file goes
     assert "timm/vit_base_patch32_clip_224.openai" in messages[-1]  # the repository open_clip downloads from
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["--permutations", "0"], "error: `--permutations` must be a positive integer, got 0"),
+    (["--seed", "-1"], "error: `--seed` must be a whole number of 0 or more"),
+    (["--outputs", "zebraa"], "error: `--outputs`: 'zebraa' is not an output of model"),
+    (["--steps", "abc"], "error: argument --steps: invalid int value: 'abc' (see "),
+])
+def test_errors_name_the_flag_as_typed_in_one_line(image, capsys, argv, line):
+    """The package's names (n_permutations, outputs_of_interest) and argparse's 20-line usage block are gone."""
+    try:
+        status = main(["explain", str(image), "--edit", "darken", *QUICK, "--no-progress", "--out",
+                       str(image.parent / "out"), *argv])
+    except SystemExit as stop:  # argparse's own errors end with SystemExit(2)
+        status = stop.code
+    lines = [one for one in capsys.readouterr().err.splitlines() if one.strip()]
+    assert status == 2 and len(lines) == 1 and lines[0].startswith(line), lines

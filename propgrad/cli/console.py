@@ -112,3 +112,11 @@ def reset() -> None:
     if _WARNING_FILTERS:
         warnings.filters[:] = _WARNING_FILTERS
         _WARNING_FILTERS.clear()
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line, as every other error here: ``error: argument --steps: invalid int
+    value: 'abc' (see propgrad explain --help)`` instead of the usage block (20 lines) above it."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")

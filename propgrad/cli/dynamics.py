@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..lesions.models import VARIANTS
 
     patch = PatchSpec.options()
-    parser = argparse.ArgumentParser(prog=f"{console.program_name()} dynamics",
+    parser = console.Parser(prog=f"{console.program_name()} dynamics",
                                      description="Score and flips of one image after every training epoch.")
     parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")
     parser.add_argument("--variant", nargs="+", default=["biased", "unbiased"], choices=VARIANTS,

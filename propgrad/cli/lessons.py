@@ -5,9 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import console
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = console.Parser(
         prog="python -m propgrad lessons",
         description="The five lessons (jupytext percent scripts): execute each top to bottom on the bundled models "
         "and write it as one self-contained HTML page (every figure inlined, nothing fetched), or write them as "

@@ -36,7 +36,7 @@ def _engine_flags(parser: argparse.ArgumentParser) -> None:
 
 def _flag_parser() -> argparse.ArgumentParser:
     prog = console.program_name()
-    parser = argparse.ArgumentParser(prog=f"{prog} study", usage=USAGE.format(prog=prog),
+    parser = console.Parser(prog=f"{prog} study", usage=USAGE.format(prog=prog),
                                      formatter_class=HelpFormatter,
                                      description="Explain many images: every image x intervention x model. Results "
                                      "are kept as they finish (results.csv, curves.csv) and an interrupted study "
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = console.program_name()
     try:
         if argv[:1] == ["report"]:
-            parser = argparse.ArgumentParser(prog=f"{prog} study report",
+            parser = console.Parser(prog=f"{prog} study report",
                                              description="Regenerate summary.csv, summary.md and the figures "
                                              "of a results folder from its stored results (no model runs).")
             parser.add_argument("folder", metavar="FOLDER", help="a study's results folder")
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             _summary(write_report(_existing(args.folder, "FOLDER", folder=True)))
             return 0
         if argv[:1] == ["run"]:
-            parser = argparse.ArgumentParser(prog=f"{prog} study run",
+            parser = console.Parser(prog=f"{prog} study run",
                                              description="Run (or resume) the study a TOML file defines.")
             parser.add_argument("study", metavar="STUDY", help="the study file (TOML)")
             parser.add_argument("--out", help="results folder (default: beside the study file, named after it)")
