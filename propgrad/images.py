@@ -5,6 +5,7 @@ import hashlib
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ MIN_SIDE = 16
 # Larger inputs are downscaled on load: models see 224 to 512 px, and a 100-megapixel upload would
 # only cost memory. Decompression bombs beyond PIL's own limit are refused by PIL itself.
 MAX_SIDE = 2048
+# PIL's guard against decompression bombs, as a number people read.
+MAX_MEGAPIXELS = Image.MAX_IMAGE_PIXELS // 1_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
@@ -62,12 +65,16 @@ def _open(source, name: str) -> Image.Image:
     """Open and decode a path or file object, EXIF rotation applied; clear errors for broken files."""
     label = f"{Path(source).name!r}" if isinstance(source, (str, os.PathLike)) else "the data"
     try:
-        with Image.open(source) as opened:
-            opened.load()
-            return ImageOps.exif_transpose(opened)
-    except Image.DecompressionBombError as error:
+        # PIL only warns between its limit and twice that, and opens the image: the limit the message names is the
+        # one that holds, and no raw warning reaches the user.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as opened:
+                opened.load()
+                return ImageOps.exif_transpose(opened)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"`{name}`: {label} has too many pixels to open safely; use an image under "
-                         f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from error
+                         f"{MAX_MEGAPIXELS} megapixels") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); "
                          f"use PNG, JPEG or WebP") from error

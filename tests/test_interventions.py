@@ -193,6 +193,21 @@ def test_sixteen_bit_keeps_its_range():
     assert np.asarray(image).min() == 255
 
 
+def test_the_pixel_limit_named_is_the_one_that_holds(tmp_path):
+    """Between PIL's limit and twice that it only warned, so a 100-megapixel file opened although the message for
+    larger ones said "under 89 megapixels"."""
+    import warnings
+
+    from propgrad.images import MAX_MEGAPIXELS
+
+    path = tmp_path / "large.png"
+    Image.new("1", (10_000, 10_000)).save(path)  # 100 megapixels, a few kB on disk
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no raw warning on the way
+        with pytest.raises(ValueError, match=f"too many pixels to open safely; use an image under {MAX_MEGAPIXELS} "):
+            pg.load_image(path)
+
+
 def test_huge_image_is_downscaled():
     image = pg.load_image(Image.new("RGB", (5000, 2500)))
     assert image.size == (2048, 1024)

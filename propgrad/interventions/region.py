@@ -110,7 +110,7 @@ def _open(source, name: str) -> Image.Image:
     except Image.DecompressionBombError as error:
         raise ValueError(f"`{name}`: {label} has too many pixels to open safely") from error
     except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-        raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); upload a "
+        raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); give a "
                          f"greyscale PNG (white = inside the region) or a painted layer") from error
 
 
