@@ -307,7 +307,8 @@ async () => {
       document.body.classList.toggle("propgrad-talk");
     });
     const next = () => {
-      const current = window.propgradPreset || {tab: CONFIG.order[0], number: 0};
+      // The page opens with the first tab's default, which is its first preset: n goes on to the second.
+      const current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
       let tabSlug = current.tab, number = current.number + 1;
       if (number > CONFIG.tabs[tabSlug].presets.length) {
         tabSlug = CONFIG.order[(CONFIG.order.indexOf(tabSlug) + 1) % CONFIG.order.length];
@@ -352,14 +353,17 @@ body.propgrad-talk .result-summary, body.propgrad-talk .result-summary .prose { 
 /* The headline and the reading, in words; the table, the models' names and the notes stay in the normal view. */
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
-body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns: 1fr 1fr; gap: 12px;
+/* The curves get the larger share (their ticks and legend must carry to the back of the room); the strip beside. */
+body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns: 2fr 3fr; gap: 12px;
   align-items: start; }
 body.propgrad-talk .talk-grid > .talk-summary { grid-column: 1 / -1; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
-body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 300px; width: 100%;
+body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 50vh; width: 100%;
   object-fit: contain; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
-#propgrad-talk-bar { position: fixed; right: 12px; bottom: 10px; z-index: 100; display: flex; gap: 8px;
+/* Bottom left, under the strip: at the bottom right it covered the curves' legend, at the top the tabs. */
+#propgrad-talk-bar { position: fixed; left: 12px; bottom: 10px; z-index: 100; display: flex; gap: 4px 8px;
+  flex-wrap: wrap; max-width: 37vw;
   align-items: center; font-size: 14px; background: var(--background-fill-primary); padding: 4px 8px;
   border: 1px solid var(--border-color-primary); border-radius: 8px; opacity: 0.85; }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
