@@ -524,6 +524,36 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     return canvas
 
 
+def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 8) -> Image.Image:
+    """The last step of every series side by side, each named (its label: the patch, the seed): the strip shows
+    the first series only, so three patches showed the first and never the other two.
+
+    Examples
+    --------
+    >>> series_ends_picture(explanation).save("ends.png")  # doctest: +SKIP
+    """
+    shown = explanation.series[:most]
+    first = shown[0].images[-1]
+    width, height = thumb, max(1, round(thumb * first.height / first.width))
+    if height > thumb:
+        width, height = max(1, round(thumb * first.width / first.height)), thumb
+    font, title_font = ImageFont.load_default(size=14), ImageFont.load_default(size=17)
+    gap, band, title_band = 6, 24, 28
+    canvas = Image.new("RGB", (max(len(shown) * (width + gap) - gap + 8, 360), title_band + height + band), "white")
+    draw = ImageDraw.Draw(canvas)
+    more = f" (the first {most} of {len(explanation.series)})" if len(explanation.series) > most else ""
+    draw.text((4, 4), f"the last step of every series{more}", fill="black", font=title_font)
+    for number, series in enumerate(shown):
+        left = 4 + number * (width + gap)
+        canvas.paste(series.images[-1].convert("RGB").resize((width, height), Image.Resampling.BILINEAR),
+                     (left, title_band))
+        label = series.label or f"series {number + 1}"
+        while len(label) > 4 and draw.textlength(label, font=font) > width:  # cut at the end, with an ellipsis
+            label = label.removesuffix("\u2026")[:-1] + "\u2026"
+        draw.text((left + width / 2, title_band + height + 3), label, fill="black", font=font, anchor="ma")
+    return canvas
+
+
 def gradualness_picture(explanation: Explanation, width: int = 620, height: int = 90) -> Image.Image:
     """The image change per step (mean Delta E to step 0, first series) as bars, with the verdict: a small
     Pillow picture to sit under the strip (a few milliseconds; :func:`gradualness_plot` is the full figure).

@@ -218,3 +218,10 @@ def test_null_plot_names_the_tested_statistic_as_the_tables_do():
             [text.get_text() for axis in figure.axes for text in axis.texts]
         assert STATISTIC_LABELS[statistic] in " ".join(texts), (statistic, texts)
         assert "∇" not in " ".join(texts)
+
+
+def test_several_series_show_each_ones_last_step_by_its_label():
+    """The strip shows the first series only: three patches showed the first and never the others."""
+    series = [_ramp(label=name) for name in ("sticker 1", "a patch with a very long name indeed", "sticker 3")]
+    picture = plots.series_ends_picture(_explain(RedModel(2), series))
+    assert picture.width >= 3 * 160 and picture.height < 260

@@ -152,6 +152,8 @@ def _draw_strip(run: AppRun) -> Path:
                  if run.comparison is not None else plots.strip_picture(result))
         # Under each strip, how much every step changes the image: is the series gradual?
         pictures += [strip, plots.gradualness_picture(result, width=strip.width)]
+        if run.comparison is None and len(result.series) > 1:  # the strip shows the first series only
+            pictures.append(plots.series_ends_picture(result))
     return plots.save_picture(plots.stack_pictures(pictures), run.folder / "strip.png")
 
 
