@@ -98,7 +98,9 @@ def test_study_json_has_the_summary_rows_and_the_failed_items(image, tmp_path, c
 
 def test_models_lists_outputs_input_size_and_licence(capsys):
     assert main(["models", "--json"]) == 0
-    models = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+    printed = capsys.readouterr()
+    models = {entry["name"]: entry for entry in json.loads(printed.out)}
+    assert printed.err == ""  # not the listing again beside the JSON
     imagenet = models["EfficientNet-Lite0 (ImageNet)"]
     assert imagenet["outputs"] == 1000 and imagenet["input_size"] == [224, 224] and imagenet["licence"] == "Apache-2.0"
     assert all(entry["licence"] and entry["input_size"] for entry in models.values())
@@ -214,3 +216,13 @@ def test_errors_name_the_flag_as_typed_in_one_line(image, capsys, argv, line):
         status = stop.code
     lines = [one for one in capsys.readouterr().err.splitlines() if one.strip()]
     assert status == 2 and len(lines) == 1 and lines[0].startswith(line), lines
+
+
+def test_lessons_take_the_switches_every_command_takes(capsys):
+    """cli.md promises -q and --json on every command; lessons refused both, and took --student for HTML silently."""
+    assert main(["lessons", "--list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["number"] == 1 and listed[0]["title"]
+    assert main(["-q", "lessons", "--list"]) == 0 and capsys.readouterr().out == ""
+    assert main(["lessons", "--student", "--html", "unused"]) == 2
+    assert "`--student` applies to --notebooks" in capsys.readouterr().err

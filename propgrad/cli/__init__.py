@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["lessons"]:
             from .lessons import run as run_lessons
 
-            return run_lessons(argv[1:])
+            return run_lessons(argv[1:] + leading)
         if argv[:1] == ["dynamics"]:
             from .dynamics import run_dynamics
 

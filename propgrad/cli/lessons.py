@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --notebooks: leave the teacher's solution cells out")
     parser.add_argument("--only", metavar="N[,N]", help="lesson numbers, e.g. 1,3 (default: all)")
     parser.add_argument("--list", action="store_true", help="list the lessons and exit")
+    console.add_flags(parser, json_output=True)
     return parser
 
 
@@ -27,6 +28,11 @@ def run(argv: list[str]) -> int:
     from .. import lessons
 
     args = build_parser().parse_args(argv)
+    console.configure(args)
+    if args.student and not args.notebooks:
+        print("error: `--student` applies to --notebooks (the HTML pages are the teacher's, with every output)",
+              file=sys.stderr)
+        return 2
     paths = lessons.lesson_paths()
     if not paths:
         print(f"error: no lessons found in {lessons.lessons_dir()}", file=sys.stderr)
@@ -42,28 +48,36 @@ def run(argv: list[str]) -> int:
             print(f"error: --only {args.only}: no such lesson", file=sys.stderr)
             return 2
     if args.list or not (args.html or args.notebooks):
+        if console.json_wanted():
+            console.emit([{"number": int(path.name[:2]), "title": path.stem[3:].replace("_", " ")} for path in paths])
+            return 0
         for path in paths:
-            print(f"{path.name[:2]}  {path.stem[3:].replace('_', ' ')}")
+            console.say(f"{path.name[:2]}  {path.stem[3:].replace('_', ' ')}")
         if not (args.list or args.html or args.notebooks):
-            print("(--html OUT/ executes and writes them; --notebooks OUT/ writes .ipynb files)")
+            console.say("(--html OUT/ executes and writes them; --notebooks OUT/ writes .ipynb files)")
         return 0
     try:
         lessons.require()
     except ImportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    written = []
     if args.notebooks:
-        for written in lessons.write_notebooks(paths, args.notebooks, student=args.student):
-            print(written)
+        written += lessons.write_notebooks(paths, args.notebooks, student=args.student)
     if args.html:
         executed = []
         for path in paths:
-            print(f"running {path.name} ...", file=sys.stderr, flush=True)
+            if not args.quiet:
+                print(f"running {path.name} ...", file=sys.stderr, flush=True)
             lesson = lessons.execute(path)
-            print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
+            if not args.quiet:
+                print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
             executed.append(lesson)
-        for written in lessons.write_html(executed, Path(args.html)):
-            print(written)
+        written += lessons.write_html(executed, Path(args.html))
+    if console.json_wanted():
+        console.emit({"written": [str(path) for path in written]})
+    else:
+        console.say(*map(str, written))
     return 0
 
 

@@ -30,6 +30,7 @@ def run_models() -> int:
     described = [describe(name) for name in bundled_model_names()]
     if console.json_wanted():
         console.emit(described)
+        return 0  # the listing below says the same again, on stderr, for an agent reading both streams
     for entry in described:
         names = entry["output_names"]
         shown = ", ".join(names[:LISTED_OUTPUTS]) + (f", ... ({len(names)} in all)" if len(names) > LISTED_OUTPUTS
