@@ -312,7 +312,7 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
     axis.tick_params(axis="y", labelsize=9)
     _xlabel_under_ticks(axis, f"step / {explanation.property_name}", tick_lines=2)
-    axis.set_ylabel("model output")
+    axis.set_ylabel(_y_label(pairs))
     axis.grid(alpha=0.3)
     more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
     if outside:
@@ -592,6 +592,19 @@ def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
     return canvas
 
 
+def _y_label(pairs) -> str:
+    """What the y axis shows, as the readings name it: "p(cat)" when every curve is that, "probability" when all are
+    probabilities of different outputs, else "model output"."""
+    from .reading import DISTANCE, output_label
+
+    labels = {output_label(score.output, DISTANCE if score.vector else model.output_kind) for model, score in pairs}
+    if len(labels) == 1:
+        return labels.pop()
+    if all(model.output_kind == PROBABILITY and not score.vector for model, score in pairs):
+        return "probability of the output"
+    return "model output"
+
+
 def _scored(result: Explanation) -> list:
     """(model, score) for every scored output, in the order colours are given."""
     return [(model, score) for model in result.models for score in model.scores]
@@ -665,7 +678,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         axis.grid(alpha=0.3)
         axis.set_title(_wrap(name, 44), fontsize=10.5, loc="left", y=TITLE_Y)
         _xlabel_under_ticks(axis, _wrap(result.property_name, 48), fontsize=9, tick_size=9)
-    axes[0].set_ylabel("model output", fontsize=10)
+    axes[0].set_ylabel(_y_label(_scored(comparison.explanations[names[0]])), fontsize=10)
     entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
@@ -735,7 +748,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         # (0.6 in under the axes: below the ticks and a two-line x label.)
         axes_in = bottom.get_position().height * figure.get_figheight()
         bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
-    grid[1, 0].set_ylabel("model output", fontsize=size)
+    grid[1, 0].set_ylabel(_y_label(_scored(next(iter(comparison.explanations.values())))), fontsize=size)
     figure.suptitle(f"Properties compared: * significant at alpha = {comparison.alpha}\n"
                     f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
                     va="top", fontsize=size + 1)
