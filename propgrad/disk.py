@@ -73,17 +73,24 @@ def _inside(filename, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def check_folder_name(folder: str | Path, flag: str = "--out") -> Path:
+    """The cheap half of :func:`check_writable`, for before any input or model loads: an empty name (an unset shell
+    variable) or a file is refused (``ValueError`` naming ``flag``)."""
+    if not str(folder).strip():
+        raise ValueError(f"`{flag}` is empty: name the folder to write into (it is created if missing)")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"`{flag}` {str(folder)!r} is a file; give a folder (it is created if missing)")
+    return folder
+
+
 def check_writable(folder: str | Path, flag: str = "--out") -> Path:
     """Make ``folder`` and write a probe file in it before any work: a folder that cannot be written is refused in
     one line (:class:`NoRoomError`, exit status 4) before the run, not after minutes of computing. An empty name
     (an unset shell variable) and a file are refused as arguments (``ValueError`` naming ``flag``)."""
     import tempfile
 
-    if not str(folder).strip():
-        raise ValueError(f"`{flag}` is empty: name the folder to write into (it is created if missing)")
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"`{flag}` {str(folder)!r} is a file; give a folder (it is created if missing)")
+    folder = check_folder_name(folder, flag)
     with writing_to(folder, flag):
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".propgrad-probe-"):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
-from .images import MAX_SIDE, MIN_SIDE, describe_input, load_image
+from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
@@ -96,12 +96,10 @@ class ModelExplanation:
 
     def curve(self, index: int, vector: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The curve a reading and a figure show for a score of output ``index`` and its spread over series, each
-        (steps,): the mean of :meth:`series_curves`, except that the vector's is the distance of the mean outputs
-        from step 0, the curve its reading reads."""
-        if vector:
-            mean = self.outputs.mean(axis=0)
-            return 0.5 * np.abs(mean - mean[0]).sum(axis=1), self.series_curves(index, vector).std(axis=0)
-        return self.mean_curve(index)
+        (steps,): the mean and standard deviation of :meth:`series_curves`. (The vector's once was the distance of
+        the mean outputs, which lay below every series' own when they moved apart.)"""
+        curves = self.series_curves(index, vector)
+        return curves.mean(axis=0), curves.std(axis=0)
 
 
 @dataclass(frozen=True)
@@ -395,7 +393,9 @@ def explain(
         series = list(intervention)
         name = series[0].property_name if series else "series"
     _check_series(series)
-    if described is None:  # frames bring their own images: each one's file and SHA-256 names the input
+    if described is None and all(SOURCE_KEY in frame.info for frame in series[0].images):
+        # Frames read from files bring their own images: each one's file and SHA-256 names the input. (Series made
+        # in memory, a training run's patch ramps, name no file, and hashing their pixels per checkpoint is waste.)
         described = {"frames": [describe_input(frame) for frame in series[0].images]}
     if gradual_criteria is not None and not isinstance(gradual_criteria, GradualnessCriteria):
         raise TypeError(f"`gradual_criteria` must be a GradualnessCriteria or None, "

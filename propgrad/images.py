@@ -15,8 +15,26 @@ MIN_SIDE = 16
 # Larger inputs are downscaled on load: models see 224 to 512 px, and a 100-megapixel upload would
 # only cost memory. Decompression bombs beyond PIL's own limit are refused by PIL itself.
 MAX_SIDE = 2048
-# PIL's guard against decompression bombs, as a number people read.
-MAX_MEGAPIXELS = Image.MAX_IMAGE_PIXELS // 1_000_000
+
+
+def max_megapixels() -> int | None:
+    """PIL's guard against decompression bombs (``Image.MAX_IMAGE_PIXELS``, read when asked: a notebook may have
+    changed it, or set it to None) as a number people read; None when there is no limit."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return None if limit is None else int(limit) // 1_000_000
+
+
+class TooManyPixels(ValueError):
+    """An image over PIL's pixel limit (its own type, so that a loader's "not a readable image" does not reword it)."""
+
+
+def check_pixels(image: Image.Image, name: str, label: str) -> None:
+    """Refuse an opened (not yet decoded) image over PIL's limit: PIL itself only warns up to twice the limit, and a
+    warning filter cannot hold it in threads, so the size is checked here, the same for every loader."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and image.width * image.height > limit:
+        raise TooManyPixels(f"`{name}`: {label} has too many pixels to open safely ({image.width} x {image.height}); "
+                            f"use an image under {max_megapixels()} megapixels")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
@@ -65,16 +83,19 @@ def _open(source, name: str) -> Image.Image:
     """Open and decode a path or file object, EXIF rotation applied; clear errors for broken files."""
     label = f"{Path(source).name!r}" if isinstance(source, (str, os.PathLike)) else "the data"
     try:
-        # PIL only warns between its limit and twice that, and opens the image: the limit the message names is the
-        # one that holds, and no raw warning reaches the user.
+        # The warning PIL gives between its limit and twice that only reaches a user raw: check_pixels refuses those.
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as opened:
-                opened.load()
-                return ImageOps.exif_transpose(opened)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(source)
+        with opened:
+            check_pixels(opened, name, label)
+            opened.load()
+            return ImageOps.exif_transpose(opened)
+    except TooManyPixels:
+        raise
+    except Image.DecompressionBombError as error:
         raise ValueError(f"`{name}`: {label} has too many pixels to open safely; use an image under "
-                         f"{MAX_MEGAPIXELS} megapixels") from error
+                         f"{max_megapixels()} megapixels") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); "
                          f"use PNG, JPEG or WebP") from error

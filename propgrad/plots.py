@@ -524,6 +524,20 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     return canvas
 
 
+def fitted(text: str, draw, font, width: int) -> str:
+    """``text`` shortened in the middle ("IMG_20…0512.jpg") until it fits ``width`` pixels: both ends of a file
+    name or a label (its start and its extension or number) tell it from its neighbours."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    keep = len(text)
+    while keep > 4:
+        keep -= 1
+        short = text[: keep // 2] + "\u2026" + text[len(text) - (keep - keep // 2):]
+        if draw.textlength(short, font=font) <= width:
+            return short
+    return text[:2] + "\u2026"
+
+
 def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 8) -> Image.Image:
     """The last step of every series side by side, each named (its label: the patch, the seed): the strip shows
     the first series only, so three patches showed the first and never the other two.
@@ -547,9 +561,7 @@ def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 
         left = 4 + number * (width + gap)
         canvas.paste(series.images[-1].convert("RGB").resize((width, height), Image.Resampling.BILINEAR),
                      (left, title_band))
-        label = series.label or f"series {number + 1}"
-        while len(label) > 4 and draw.textlength(label, font=font) > width:  # cut at the end, with an ellipsis
-            label = label.removesuffix("\u2026")[:-1] + "\u2026"
+        label = fitted(series.label or f"series {number + 1}", draw, font, width)
         draw.text((left + width / 2, title_band + height + 3), label, fill="black", font=font, anchor="ma")
     return canvas
 
@@ -613,7 +625,7 @@ def _scored(result: Explanation) -> list:
 def _flips_of(model, score, flips) -> tuple[list[int], list[int]]:
     """One series' flip steps split as its reading counts them: those to or from the output (every flip for the
     whole-output vector score), and the changes between two other classes."""
-    own = list(flips.flip_steps) if score.vector else flips.steps_involving(score.index, len(model.output_names))
+    own = flips.steps_involving(score.index, len(model.output_names), score.vector)
     return own, [step for step in flips.flip_steps if step not in own]
 
 

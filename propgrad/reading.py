@@ -93,11 +93,6 @@ DISTANCE = "distance"
 _LISTED_FLIPS = 3
 
 
-def _listed(flip_steps: Sequence[int]) -> list[int]:
-    """The flips a sentence names: the first three, or all four, since "and once more" hides the one flip a reader
-    would then ask about."""
-    flip_steps = list(flip_steps)
-    return flip_steps if len(flip_steps) <= _LISTED_FLIPS + 1 else flip_steps[:_LISTED_FLIPS]
 # Shape rules: a steady curve moves at most this much more than its range in all (a little back and forth)...
 _STEADY_MOVEMENT = 1.25
 # ... and ends this share of its range away from where it started; a U's or a hump's sides each cover this
@@ -327,6 +322,11 @@ def describe_value(property_name: str, value: float, step: int) -> str:
     return f"step {step} ({words})"
 
 
+def _listed(flip_steps: Sequence[int]) -> list[int]:
+    """The flips a sentence names: the first three, or all four, since "and once more" hides the one flip a reader
+    would then ask about."""
+    flip_steps = list(flip_steps)
+    return flip_steps if len(flip_steps) <= _LISTED_FLIPS + 1 else flip_steps[:_LISTED_FLIPS]
 def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, where) -> str:
     shown = _listed(flip_steps)
     if predicted is not None:
@@ -577,17 +577,13 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
     ``significant`` and ``pvalue`` replace the score's own (a screen reads its rows with the adjusted p-value,
     named by ``pvalue_name``). Flips count when they change to or from the output of interest. The whole-output
     ``vector`` score is read on the output vector's distance from step 0 (half the L1 norm of the change of
-    the mean outputs), where its flips are every flip.
+    each series' outputs, averaged over series), where its flips are every flip.
     """
     several = len(model.flips) > 1
     names = predicted_class_names(model.output_names)
     curve, _ = model.curve(score.index, score.vector)
-    if score.vector:
-        steps_of = [list(f.flip_steps) for f in model.flips]
-        output, kind = score.output, DISTANCE
-    else:
-        steps_of = [f.steps_involving(score.index, len(model.output_names)) for f in model.flips]
-        output, kind = score.output, model.output_kind
+    steps_of = [f.steps_involving(score.index, len(model.output_names), score.vector) for f in model.flips]
+    output, kind = score.output, DISTANCE if score.vector else model.output_kind
     first = model.flips[0]
     return read_curve(
         curve, significant=score.significant if significant is None else significant,

@@ -370,9 +370,10 @@ class PredictionFlips:
         """Whether the last step's prediction differs from step 0's."""
         return bool(self.predicted[-1] != self.predicted[0])
 
-    def steps_involving(self, index: int, n_outputs: int) -> list[int]:
+    def steps_involving(self, index: int, n_outputs: int, vector: bool = False) -> list[int]:
         """The flip steps that change to or from class ``index``, the flips a reading of that output names; a
-        model with one output column has only its two sides, so every flip involves it.
+        model with one output column has only its two sides, and the whole-output ``vector`` score every class, so
+        every flip involves them.
 
         Examples
         --------
@@ -380,7 +381,7 @@ class PredictionFlips:
         >>> flips.flip_steps, flips.steps_involving(0, 3)
         ([1, 2], [1])
         """
-        if n_outputs == 1:
+        if n_outputs == 1 or vector:
             return list(self.flip_steps)
         return [step for step in self.flip_steps
                 if int(self.predicted[step - 1]) == index or int(self.predicted[step]) == index]

@@ -226,3 +226,10 @@ def test_lessons_take_the_switches_every_command_takes(capsys):
     assert main(["-q", "lessons", "--list"]) == 0 and capsys.readouterr().out == ""
     assert main(["lessons", "--student", "--html", "unused"]) == 2
     assert "`--student` applies to --notebooks" in capsys.readouterr().err
+
+
+def test_a_study_names_its_flags_as_typed_too(image, tmp_path, capsys):
+    argv = ["study", "--images", str(image.parent), "--edit", "darken", "--model", LESION, "--steps", "3",
+            "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main([*argv, "--permutations", "0"]) == 2
+    assert "`--permutations`" in capsys.readouterr().err

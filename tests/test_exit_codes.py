@@ -203,17 +203,20 @@ def test_an_output_folder_that_cannot_be_made_is_refused_before_the_run(lesion, 
     """It ran the whole explanation, then printed a bare "[Errno 2] No such file or directory" with status 2."""
     import sys
 
+    # First --plot, unpatched: the dynamics module binds explain when it is imported.
+    assert main(["dynamics", "--plot", "/proc/propgrad-nowhere/plot.png", "--steps", "3"]) == exit_codes.NO_ROOM
+    assert "(`--plot`)" in stderr_lines(capsys)[-1]
+
     def never(*args, **kwargs):
         raise AssertionError("the run started before the folder was tried")
 
-    monkeypatch.setattr(sys.modules["propgrad.explain"], "explain", never)
     argv = ["explain", str(lesion), "--edit", "darken", "--steps", "4", "--model", MODEL, "--permutations", "50",
             "--out", "/proc/propgrad-nowhere", "--no-progress"]
-    assert main(argv) == exit_codes.NO_ROOM
+    with monkeypatch.context() as patched:
+        patched.setattr(sys.modules["propgrad.explain"], "explain", never)
+        assert main(argv) == exit_codes.NO_ROOM
     assert stderr_lines(capsys)[-1] == ("error: cannot write in /proc/propgrad-nowhere (the folder cannot be made "
                                         "there); choose another folder (`--out`) and run the same command again")
-    assert main(["dynamics", "--plot", "/proc/propgrad-nowhere/plot.png", "--steps", "3"]) == exit_codes.NO_ROOM
-    assert "(`--plot`)" in stderr_lines(capsys)[-1]
     # An unset shell variable ($OUT) must not write into the current folder.
     assert main([*argv[:-3], "--out", "", "--no-progress"]) == exit_codes.USAGE
     assert stderr_lines(capsys)[-1].startswith("error: `--out` is empty")

@@ -56,7 +56,8 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
             assert export.to_dict(result)["input"]["pixels_sha256"], kind
             # Every report.json carries a settings block, also when the caller gave none (screen.json had none).
             block = export.to_dict(result)["settings"]
-            assert block["models"] == ["redness"] and block["n_steps"] == 4 and block["input"]["pixels_sha256"], kind
+            assert [model["name"] for model in block["models"]] == ["redness"] and block["n_steps"] == 4, kind
+            assert block["input"]["pixels_sha256"] and block["outputs_of_interest"], kind
         else:
             assert {"tier", "statistic", "tier_a_share"} <= set(rows[0])
             assert all(row["reading"].startswith("mean curve: ") for row in rows)
@@ -110,7 +111,7 @@ def test_every_result_kind_shows_settings_curves_and_figures(tmp_path):
 
 def test_the_vector_score_exports_and_draws_the_curve_it_measured(tmp_path):
     """curves.csv and curves.png of outputs='vector' held the predicted class's probability under the vector's
-    label, so the score could not be recomputed from the file that claimed to be its curve."""
+    label; and with several series the drawn mean was the distance of the mean outputs, below every series' own."""
     from propgrad import plots
     from propgrad.export.explanation import write_csv
 
@@ -133,6 +134,20 @@ def test_the_vector_score_exports_and_draws_the_curve_it_measured(tmp_path):
     assert score.score == pytest.approx(0.5 * np.abs(np.gradient(model.outputs[0], axis=0)).sum(axis=1).mean())
     drawn = plots.output_curves(result).axes[0].get_lines()[0].get_ydata()
     assert np.allclose(drawn, distance) and result.readings[0].text.startswith("distance")
+
+    # Two series moving apart (darker, lighter): the mean line is the mean of the two distances, as is the reading.
+    from propgrad.interventions import InterventionSeries
+
+    ramps = [InterventionSeries([Image.new("RGB", (16, 16), (v, 90, 90)) for v in values], np.arange(6.0), "step",
+                                label=label)
+             for label, values in (("down", (150, 120, 90, 60, 30, 0)), ("up", (150, 170, 190, 210, 230, 250)))]
+    both = explain(None, ramps, [Three()], outputs_of_interest="vector", n_permutations=50)
+    model = both.models[0]
+    each = [0.5 * np.abs(out - out[:1]).sum(axis=1) for out in model.outputs]
+    mean, _ = model.curve(0, True)
+    assert np.allclose(mean, np.mean(each, axis=0))
+    assert np.allclose(plots.output_curves(both).axes[0].get_lines()[0].get_ydata(), mean)
+    assert f"{mean[-1]:.2f}" in both.readings[0].text
 
 
 def test_frames_are_named_with_their_hashes_as_the_input(tmp_path):

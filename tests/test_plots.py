@@ -222,6 +222,12 @@ def test_null_plot_names_the_tested_statistic_as_the_tables_do():
 
 def test_several_series_show_each_ones_last_step_by_its_label():
     """The strip shows the first series only: three patches showed the first and never the others."""
-    series = [_ramp(label=name) for name in ("sticker 1", "a patch with a very long name indeed", "sticker 3")]
-    picture = plots.series_ends_picture(_explain(RedModel(2), series))
-    assert picture.width >= 3 * 160 and picture.height < 260
+    colours = [(220, 30, 30), (30, 200, 30), (30, 30, 220)]
+    series = [InterventionSeries([Image.new("RGB", (24, 16), (90, 90, 90))] * 3 + [Image.new("RGB", (24, 16), colour)],
+                                 np.arange(4.0), "step", label=name)
+              for colour, name in zip(colours, ("sticker 1", "a patch with a very long name indeed", "sticker 3"))]
+    picture = np.asarray(plots.series_ends_picture(_explain(RedModel(2), series)))
+    # Each series' last step, in order, under the title band (28 px), one 160 px thumbnail and a 6 px gap apart.
+    for number, colour in enumerate(colours):
+        assert tuple(picture[28 + 40, 4 + number * 166 + 80]) == colour, number
+    assert picture.shape[1] >= 3 * 160

@@ -101,10 +101,10 @@ def safe_image_input(component, box: str = "image"):
         except Exception as error:  # noqa: BLE001 - PIL raises many types for broken files
             name = getattr(payload, "orig_name", None) or "the upload"
             if isinstance(error, Image.DecompressionBombError):
-                from ..images import MAX_MEGAPIXELS
+                from ..images import max_megapixels
 
                 raise gr.Error(f"`{box}`: {name!r} has too many pixels to open safely; upload an image "
-                               f"under {MAX_MEGAPIXELS} megapixels", print_exception=False) from error
+                               f"under {max_megapixels()} megapixels", print_exception=False) from error
             raise gr.Error(f"`{box}`: {name!r} is not a readable image ({error.__class__.__name__}); "
                            "use a PNG, JPEG or WebP file", print_exception=False) from error
 

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import plots
 from ..images import IMAGE_SUFFIXES
 from ..export import zip_files
 from ..reading import arrows, format_number
@@ -158,23 +159,10 @@ def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:
     for number, (name, thumb) in enumerate(thumbs):
         left, top = (number % columns) * cell, title + (number // columns) * (cell + label)
         sheet.paste(thumb, (left + (cell - thumb.width) // 2, top + (size - thumb.height) // 2))
-        draw.text((left + cell // 2, top + size + 3), _fitted(name, draw, font, cell - 4), fill="#333333", font=font,
+        draw.text((left + cell // 2, top + size + 3), plots.fitted(name, draw, font, cell - 4), fill="#333333", font=font,
                   anchor="mt")
     sheet.save(out)
     return out
-
-
-def _fitted(text: str, draw, font, width: int) -> str:
-    """``text`` shortened in the middle ("IMG_20…0512.jpg") until it fits ``width`` pixels."""
-    if draw.textlength(text, font=font) <= width:
-        return text
-    keep = len(text)
-    while keep > 4:
-        keep -= 1
-        short = text[: keep // 2] + "\u2026" + text[len(text) - (keep - keep // 2):]
-        if draw.textlength(short, font=font) <= width:
-            return short
-    return text[:2] + "\u2026"
 
 
 def study_for_app(files, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:

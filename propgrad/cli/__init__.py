@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
 from ..disk import no_room
@@ -105,25 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         if no_room(error):  # a full disk or a read-only folder: status 4, see exit_codes
             return exit_codes.no_room(error)
-        console.error(as_typed(str(error)))
+        console.error(console.as_typed(str(error)))
         return exit_codes.USAGE
-
-
-# The package's names for arguments whose flags are called otherwise: a rule is worded once, where it lives, and
-# the command line shows it under the flag the user typed ("`n_permutations` must be..." read like a typo).
-FLAGS = {"n_permutations": "--permutations", "outputs_of_interest": "--outputs", "steps": "--steps", "seed": "--seed",
-         "limit": "--limit", "alpha": "--alpha", "stop": "--stop", "statistic": "--statistic", "output": "--output"}
-
-
-def as_typed(message: str) -> str:
-    """``message`` with the package's argument names in backticks replaced by their flags.
-
-    Examples
-    --------
-    >>> as_typed("`n_permutations` must be a positive integer, got 0")
-    '`--permutations` must be a positive integer, got 0'
-    """
-    return re.sub(r"`([a-z_]+)`", lambda match: f"`{FLAGS.get(match.group(1), match.group(1))}`", message)
 
 
 __all__ = ["build_parser", "main"]

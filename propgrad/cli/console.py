@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -120,3 +121,21 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+# The package's names for arguments whose flags are called otherwise: a rule is worded once, where it lives, and
+# the command line shows it under the flag the user typed ("`n_permutations` must be..." read like a typo).
+FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "outputs_of_interest": "--outputs",
+         "steps": "--steps", "seed": "--seed", "limit": "--limit", "alpha": "--alpha", "stop": "--stop",
+         "statistic": "--statistic", "output": "--output", "out": "--out"}
+
+
+def as_typed(message: str) -> str:
+    """``message`` with the package's argument names in backticks replaced by their flags.
+
+    Examples
+    --------
+    >>> as_typed("`n_permutations` must be a positive integer, got 0")
+    '`--permutations` must be a positive integer, got 0'
+    """
+    return re.sub(r"`([a-z_]+)`", lambda match: f"`{FLAGS.get(match.group(1), match.group(1))}`", message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..disk import check_writable
+from ..disk import check_writable, writing_to
 from ..kinds import PatchSpec
 from . import console
 from .console import say
@@ -82,7 +82,8 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         for line in (titles, *cells):
             say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         say(read_dynamics(label, result))
-    save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
+    with writing_to(Path(args.plot).parent, "--plot"):
+        save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
     say(f"\nplot: {args.plot}")
     last = next(iter(results.values()))
     say(f"final_epoch_score: {last.scores[-1]:.4f}")

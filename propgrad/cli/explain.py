@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..disk import check_writable, writing_to
+from ..disk import check_folder_name, check_writable, writing_to
 from ..score import STATISTIC_LABELS
 from . import console, gradual
 from .console import say
@@ -48,6 +48,7 @@ def written_files() -> str:
 
 
 def _check(args) -> None:
+    check_folder_name(args.out)  # before inputs and models load; check_writable tries the folder once they have
     if args.frames and args.image:
         raise ValueError("give either IMAGE or --frames, not both (frames bring their own images)")
     if not args.frames and not args.image:

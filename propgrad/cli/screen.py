@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..disk import check_writable, writing_to
+from ..disk import check_folder_name, check_writable, writing_to
 from ..kinds import InstructPix2PixSpec, PatchSpec
 from . import console, exit_codes
 from .console import say
@@ -96,6 +96,7 @@ def run(args) -> int:
     from ..score import STATISTIC_LABELS
     from ..screen import screen
 
+    check_folder_name(args.out)  # before the image and models load
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     image = load_image(args.image)

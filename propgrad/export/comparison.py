@@ -29,6 +29,7 @@ from .. import plots, reading
 from . import explanation as report
 from . import html as html_report
 from . import tables
+from .provenance import made_with
 from .figure_files import draw_into
 from ..compare import PropertyComparison
 
@@ -70,7 +71,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "folders": folders,
         "explanations": {name: report.to_dict(result, settings=settings)
                          for name, result in comparison.explanations.items()},
-        **({"settings": settings} if settings is not None else {}),
+        "settings": settings if settings is not None else made_with(comparison),
     }
 
 

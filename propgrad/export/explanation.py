@@ -52,6 +52,7 @@ import numpy as np
 from .. import plots, reading
 from . import html as html_report
 from . import tables
+from .provenance import made_with
 from .figure_files import draw_into
 from .bundle import zip_files
 from ..explain import Explanation, ModelExplanation
@@ -146,8 +147,8 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
     mask = explanation.series[0].mask
     if mask is not None:
         data["region"] = {"coverage": round(float(np.mean(mask)), 6)}
-    if settings is not None:
-        data["settings"] = settings
+    # Every report.json has the block, also one written without the caller's own (write_zip, write_report).
+    data["settings"] = settings if settings is not None else made_with(explanation)
     return data
 
 

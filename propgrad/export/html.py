@@ -186,6 +186,8 @@ def _setting(value, depth: int) -> str:
             more = f" ... ({len(value)} in all)" if len(value) > _LISTED else ""
             return escape(shown + more) if value else "none"
         return "<ol>" + "".join(f"<li>{_setting(item, depth + 1)}</li>" for item in value) + "</ol>"
+    if value is None:
+        return "none"  # a seed of None: a fresh random one; cell() would leave it blank
     return escape(cell(value)[0])
 
 

@@ -108,7 +108,13 @@ def made_with(result) -> dict:
     several = getattr(result, "explanations", None)
     first = next(iter(several.values())) if several else result
     made = {name: getattr(first, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
-    made["models"] = [model.name for model in first.models]
+    # Records, as run_settings' models are (its have the preprocessing too, which a result does not keep).
+    made["models"] = [{"name": model.name, "output_kind": model.output_kind, "n_outputs": len(model.output_names),
+                       "outputs_of_interest": [score.output for score in model.scores]} for model in first.models]
+    # As asked where the result keeps it (None: each model's predicted class), else what each model was scored on.
+    made["outputs_of_interest"] = (getattr(result, "outputs_of_interest", None) or "predicted"
+                                   if hasattr(result, "outputs_of_interest")
+                                   else {model.name: [score.output for score in model.scores] for model in first.models})
     made["n_steps"] = first.n_steps
     if several:
         made["properties"] = list(several)

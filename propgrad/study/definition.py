@@ -21,7 +21,9 @@ from ..models.spec import ModelSpec
 
 # Bumped when the meaning of a definition's fields changes, so old folders are not resumed silently.
 # 2: each intervention stores its own kind's fields (the registry of kinds), not every kind's.
-FORMAT = 2
+# 3: a 'vector' study's curves are the output vector's distance from step 0 (they held the predicted class's
+# probability); a folder of format 2 would mix the two, so it is refused rather than resumed.
+FORMAT = 3
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,17 @@ def _class_name(output_names: list[str], predicted: int) -> str:
     return output_names[int(predicted)]
 
 
+def input_sha256(explanation) -> str:
+    """The image's SHA-256, one rule for results.csv and the journal: its file's, else its pixels' (a data set's
+    row); a resumed study compares the file's with the file on disk."""
+    described = explanation.input or {}
+    return described.get("sha256") or described.get("pixels_sha256", "")
+
+
 def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dict]]:
     """The results.csv and curves.csv rows of one explained item."""
     rows, curves = [], []
-    described = explanation.input or {}
-    sha256 = described.get("sha256") or described.get("pixels_sha256", "")
+    sha256 = input_sha256(explanation)
     common = {"item": item.key, "image": item.image.key, "intervention": item.intervention_label}
     for model in explanation.models:
         first_steps = [f.flip_steps[0] for f in model.flips if f.flip_steps]
@@ -94,7 +100,7 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
     except Exception as error:  # one bad item must not end the study; it is listed in the summary
         return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
     return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves,
-                      sha256=(result.input or {}).get("sha256", ""))
+                      sha256=input_sha256(result))
 
 
 def outputs_selection(outputs, models: list):
