@@ -111,6 +111,9 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     if image is None:
         raise ValueError(f"`{name}` is missing: provide an image")
     if isinstance(image, (str, os.PathLike)):
+        if Path(image).is_dir():
+            raise ValueError(f"`{name}`: {str(image)!r} is a folder; give one image file (many images: a study, "
+                             f"`python -m propgrad study --images {image}`)")
         if not Path(image).is_file():
             raise ValueError(f"`{name}`: no such file {str(image)!r}")
         pil = _open(image, name)

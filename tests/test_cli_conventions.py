@@ -233,3 +233,11 @@ def test_a_study_names_its_flags_as_typed_too(image, tmp_path, capsys):
             "--out", str(tmp_path / "out"), "--no-progress"]
     assert main([*argv, "--permutations", "0"]) == 2
     assert "`--permutations`" in capsys.readouterr().err
+
+
+def test_flags_that_would_be_ignored_and_a_folder_as_the_image_are_refused(image, tmp_path, capsys):
+    quick = ["--edit", "darken", *QUICK, "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(["explain", str(image), *quick, "--class-names", "cat,dog"]) == 2
+    assert "`--class-names` describes --model-file models" in capsys.readouterr().err
+    assert main(["explain", str(image.parent), *quick]) == 2
+    assert "is a folder; give one image file" in capsys.readouterr().err

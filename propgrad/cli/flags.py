@@ -180,6 +180,12 @@ def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
     for path in args.model_file or ():
         if not Path(path).is_file():
             raise ArgumentError("--model-file", f"names a file that does not exist: {path!r}")
+    if not args.model_file:
+        # They describe --model-file models only: given alone they were ignored without a word.
+        for flag, value in (("--class-names", args.class_names), ("--input-size", args.input_size),
+                            ("--mean", args.mean), ("--std", args.std)):
+            if value:
+                raise ArgumentError(flag, "describes --model-file models; give the model file too, or leave it out")
     files = [str(Path(p).resolve()) if absolute_paths else p for p in args.model_file or ()]
     return ModelSpec(names=tuple(args.model or ()), files=tuple(files), hub=tuple(args.hub_model or ()),
                      input_size=args.input_size and tuple(args.input_size), mean=args.mean and tuple(args.mean),
