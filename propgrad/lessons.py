@@ -318,10 +318,11 @@ def source_notebook(path: str | Path) -> _Notebook:
 
 def write_source_pages(paths, out: str | Path) -> list[Path]:
     """The lessons as pages without running them (their code and text, no outputs): what the app links when no
-    executed pages were written. Needs no extra."""
+    executed pages were written, for students: the teacher's solution cells are left out (one sat right under
+    each exercise). Needs no extra."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    pages = [Executed(Path(path), source_notebook(path), 0.0) for path in paths]
+    pages = [Executed(Path(path), student_copy(source_notebook(path)), 0.0) for path in paths]
     return write_html(pages, out, executed=False)
 
 
@@ -343,7 +344,8 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True)
              f"<title>propgrad lessons</title><style>{_STYLE}</style></head>\n<body>\n<h1>propgrad: the lessons</h1>\n"
              + ("<p>Executed top to bottom on the bundled models." if executed else
                 "<p>The lessons' text and code (not executed here: <code>python -m propgrad lessons --html OUT/</code> "
-                "writes the pages with every output and figure; <code>--notebooks OUT/</code> the notebooks).")
+                "writes the pages with every output and figure; <code>--notebooks OUT/</code> the notebooks; the "
+                "teacher's solutions are left out here).")
              + " The links into the app open presets on the running app.</p>\n<ol>"
              + "".join(items) + "</ol>\n</body></html>\n")
     (out / "index.html").write_text(index, encoding="utf-8")

@@ -144,3 +144,13 @@ def test_cli_writes_offline_html_pages(tmp_path):
     assert 'href="01-property-gradient-by-hand.html"' in index
     assert "Exercise 3: correct." in page and page.count('src="data:image/png;base64,') >= 2
     assert "default-src 'none'" in page and not re.search(r"<(script|link)\b", page)
+
+
+def test_the_pages_the_app_links_leave_the_teachers_solutions_out(tmp_path):
+    """A student following the app's lesson link found each exercise's answer in the very next cell."""
+    from propgrad import lessons
+
+    sources = "".join(path.read_text() for path in lessons.lesson_paths())
+    assert "Teacher's solution" in sources  # the lessons have them (CI runs them)
+    pages = lessons.write_source_pages(lessons.lesson_paths(), tmp_path)
+    assert "Teacher's solution" not in "".join(page.read_text() for page in pages)
