@@ -28,13 +28,26 @@ class TooManyPixels(ValueError):
     """An image over PIL's pixel limit (its own type, so that a loader's "not a readable image" does not reword it)."""
 
 
-def check_pixels(image: Image.Image, name: str, label: str) -> None:
-    """Refuse an opened (not yet decoded) image over PIL's limit: PIL itself only warns up to twice the limit, and a
-    warning filter cannot hold it in threads, so the size is checked here, the same for every loader."""
+def open_within_limit(source, name: str, label: str) -> Image.Image:
+    """``Image.open(source)``, not yet decoded, refused over PIL's pixel limit in one message for every loader
+    (:class:`TooManyPixels`, naming ``name`` and ``label``). PIL itself refuses only past twice its limit and below
+    that warns (a raw warning to the user) and opens; a warning filter cannot hold the limit across threads, so the
+    size is compared here."""
+    too_many = f"`{name}`: {label} has too many pixels to open safely"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(source)
+    except Image.DecompressionBombError as error:
+        raise TooManyPixels(f"{too_many}; use an image under {max_megapixels()} megapixels") from error
     limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and image.width * image.height > limit:
-        raise TooManyPixels(f"`{name}`: {label} has too many pixels to open safely ({image.width} x {image.height}); "
-                            f"use an image under {max_megapixels()} megapixels")
+    if limit is not None and opened.width * opened.height > limit:
+        opened.close()
+        raise TooManyPixels(f"{too_many} ({opened.width} x {opened.height}); use an image under {max_megapixels()} "
+                            f"megapixels")
+    return opened
+
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
@@ -83,19 +96,11 @@ def _open(source, name: str) -> Image.Image:
     """Open and decode a path or file object, EXIF rotation applied; clear errors for broken files."""
     label = f"{Path(source).name!r}" if isinstance(source, (str, os.PathLike)) else "the data"
     try:
-        # The warning PIL gives between its limit and twice that only reaches a user raw: check_pixels refuses those.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(source)
-        with opened:
-            check_pixels(opened, name, label)
+        with open_within_limit(source, name, label) as opened:
             opened.load()
             return ImageOps.exif_transpose(opened)
     except TooManyPixels:
         raise
-    except Image.DecompressionBombError as error:
-        raise ValueError(f"`{name}`: {label} has too many pixels to open safely; use an image under "
-                         f"{max_megapixels()} megapixels") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); "
                          f"use PNG, JPEG or WebP") from error

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from PIL import Image
 
 from ..checks import is_real_number
 from ..errors import ArgumentError
-from ..images import TooManyPixels, check_pixels, max_megapixels
+from ..images import TooManyPixels, open_within_limit
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 
 OBJECT = "object"
@@ -106,18 +105,12 @@ def _open(source, name: str) -> Image.Image:
     if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
         raise ValueError(f"`{name}`: no such file {str(source)!r}")
     try:
-        with warnings.catch_warnings():  # check_pixels refuses what PIL only warns about
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
-        with opened:
-            check_pixels(opened, name, label)
+        with open_within_limit(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source, name,
+                               label) as opened:
             opened.load()
             return opened.copy()
     except TooManyPixels:
         raise
-    except Image.DecompressionBombError as error:
-        raise ValueError(f"`{name}`: {label} has too many pixels to open safely; use an image under "
-                         f"{max_megapixels()} megapixels") from error
     except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
         raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); give a "
                          f"greyscale PNG (white = inside the region) or a painted layer") from error
