@@ -81,9 +81,8 @@ class ModelExplanation:
         return self.scores[0]
 
     def mean_curve(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation over series of output ``index``, each of shape (steps,)."""
-        column = self.outputs[:, :, index]
-        return column.mean(axis=0), column.std(axis=0)
+        """Mean and standard deviation over series of output ``index``, each of shape (steps,) (:meth:`curve`)."""
+        return self.curve(index)
 
     def series_curves(self, index: int, vector: bool = False) -> np.ndarray:
         """What a score of output ``index`` measured, per series, (series, steps): the output's column, or with

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .explain import Explanation
 from .interventions.frames import Frames
 from .models.base import PROBABILITY
+from .reading import DISTANCE, output_label
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -607,8 +608,6 @@ def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
 def _y_label(pairs) -> str:
     """What the y axis shows, as the readings name it: "p(cat)" when every curve is that, "probability" when all are
     probabilities of different outputs, else "model output"."""
-    from .reading import DISTANCE, output_label
-
     labels = {output_label(score.output, DISTANCE if score.vector else model.output_kind) for model, score in pairs}
     if len(labels) == 1:
         return labels.pop()
@@ -639,21 +638,24 @@ def _mark_flips(axis, x, curve, own, others, tint, size) -> None:
                      zorder=5)
 
 
-def _property_curves(axis, result: Explanation, label, markersize: float = 3, flip_size: float = 50) -> bool:
+def _property_curves(axis, result: Explanation, label, markersize: float = 3,
+                     flip_size: float = 50) -> tuple[bool, bool]:
     """Every model's mean curve of one property on ``axis``, named by ``label(model, score)``, its flips (of the
-    first series) marked with triangles, and the 0.5 line where it is the decision rule; returns whether it was
-    drawn. Model k keeps colour k in every panel."""
+    first series) marked with triangles, and the 0.5 line where it is the decision rule; returns whether that line
+    and whether a hollow triangle (a change between two other classes) were drawn, for the legend. Model k keeps
+    colour k in every panel."""
     x = np.arange(result.n_steps)
-    binary = False
+    binary = hollow = False
     for colour, (model, score) in enumerate(_scored(result)):
         tint = _COLOURS[colour % len(_COLOURS)]
         mean, _ = model.curve(score.index, score.vector)
         axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label(model, score))
-        _mark_flips(axis, x, mean, *_flips_of(model, score, model.flips[0]), tint, flip_size)
-        binary = binary or draws_threshold(model)
+        own, others = _flips_of(model, score, model.flips[0])
+        _mark_flips(axis, x, mean, own, others, tint, flip_size)
+        binary, hollow = binary or draws_threshold(model), hollow or bool(others)
     if binary:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
-    return binary
+    return binary, hollow
 
 
 def comparison_curves(comparison, short_names: dict[str, str] | None = None, max_columns: int = 4) -> Figure:
@@ -680,10 +682,11 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     def label(model, score):
         return short.get(model.name, model.name) + (f": {score.output}" if several_outputs else "")
 
-    binary = False
+    binary = hollow = False
     for axis, name in zip(axes, names):
         result = comparison.explanations[name]
-        binary = _property_curves(axis, result, label, markersize=3.5, flip_size=55) or binary
+        drew_line, drew_hollow = _property_curves(axis, result, label, markersize=3.5, flip_size=55)
+        binary, hollow = binary or drew_line, hollow or drew_hollow
         ticks = strip_indices(result.n_steps, 6)
         axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=9)
         axis.tick_params(axis="y", labelsize=9)
@@ -697,8 +700,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         labels.append("decision threshold 0.5")
     entries.append(axes[0].scatter([], [], marker="v", s=55, color="black", edgecolor="black"))
     labels.append("prediction flips (to or from the output)")
-    if any(others for name in names for model, score in _scored(comparison.explanations[name])
-           for others in [_flips_of(model, score, model.flips[0])[1]]):
+    if hollow:
         entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
         labels.append("the prediction changes between two other classes")
     figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.01),

@@ -88,8 +88,6 @@ def settings(result) -> dict:
     return made_with(result)
 
 
-_settings_of = settings  # for write(), whose argument of that name it fills in
-
 
 def curves(result) -> list[dict]:
     """The output curves behind the rows: one record per (property,) series, step, model and output, with the
@@ -131,7 +129,8 @@ def to_dict(result, settings: Mapping | None = None) -> dict:
     kind = _kind(result)
     if kind == "study":
         raise TypeError("a study's report is its folder: use write(folder) and read summary.csv")
-    made = dict(settings) if settings is not None else _settings_of(result)
+    # Each kind's own to_dict fills in the block the result holds when the caller gives none.
+    made = dict(settings) if settings is not None else None
     if kind == "explanation":
         from .explanation import to_dict as explanation_dict
 
@@ -156,7 +155,7 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     the folder; ``out_dir`` is unused).
     """
     kind = _kind(result)
-    extra = {"settings": dict(settings) if settings is not None else _settings_of(result)} if kind != "study" else {}
+    extra = {} if settings is None else {"settings": dict(settings)}
     if kind == "explanation":
         from .explanation import FIGURES, write_report
 

@@ -52,6 +52,8 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
     the run, as the app records them) are written as they are."""
     from .._version import __version__
 
+    # Without the caller's own, what the comparison holds; every property's report carries the same block.
+    settings = settings if settings is not None else made_with(comparison)
     folders = folder_names(comparison)
     readings = comparison.readings
     return {
@@ -71,7 +73,7 @@ def to_dict(comparison: PropertyComparison, settings: dict | None = None) -> dic
         "folders": folders,
         "explanations": {name: report.to_dict(result, settings=settings)
                          for name, result in comparison.explanations.items()},
-        "settings": settings if settings is not None else made_with(comparison),
+        "settings": settings,
     }
 
 
@@ -106,6 +108,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    settings = settings if settings is not None else made_with(comparison)  # the same block in every report.json
     data = to_dict(comparison, settings)
     paths = {"json": out / "comparison.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
