@@ -141,4 +141,4 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
             f"another folder) and run the same command again: finished work is kept")
 
 
-__all__ = ["NO_ROOM", "NoRoomError", "check_writable", "describe", "no_room", "whole_or_none", "writing_to"]
+__all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "whole_or_none", "writing_to"]
