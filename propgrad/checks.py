@@ -44,8 +44,7 @@ def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: 
     if not is_real_number(alpha) or not 0 < alpha < 1:
         raise ArgumentError("alpha", f"must be a number strictly between 0 and 1, got {alpha!r}")
     if seed is not None and not is_whole_number(seed, 0):
-        raise ArgumentError("seed", f"must be a whole number of 0 or more (None from Python: a fresh random seed), "
-                                    f"got {seed!r}")
+        raise ArgumentError("seed", f"must be a whole number of 0 or more, got {seed!r}")
 
 
 def check_keys(table: dict, allowed, where: str) -> None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .checks import is_whole_number
+from .checks import check_shuffle_settings, is_whole_number
 from .compare import edit_label
 from .errors import ModelUnavailableError
 from .explain import (
@@ -351,14 +351,8 @@ def screen(
         raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENTS)}, got {adjustment!r}")
     if not is_whole_number(steps, 3):
         raise ValueError(f"`steps` must be an integer of at least 3, got {steps!r}")
-    if not is_whole_number(n_permutations, 1):
-        raise ValueError(f"`n_permutations` must be a positive integer, got {n_permutations!r}")
+    check_shuffle_settings(n_permutations, alpha, seed)
     check_shuffle_memory(n_permutations)  # before any series is made (issue 26)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
-        raise ValueError(f"`alpha` must be a number strictly between 0 and 1, got {alpha!r}")
-    if seed is not None and not is_whole_number(seed, 0):
-        raise ValueError(f"`seed` must be a whole number of 0 or more (None from Python: a fresh random seed), "
-                         f"got {seed!r}")
     if limit is not None and not is_whole_number(limit, 1):
         raise ValueError(f"`limit` must be a whole number of 1 or more (None from Python: no limit), got {limit!r}")
     models = [models] if isinstance(models, Model) else list(models)

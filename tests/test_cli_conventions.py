@@ -206,6 +206,8 @@ def test_weights_messages_end_with_the_download_command_and_where_the_folder_goe
     (["--seed", "-1"], "error: `--seed` must be a whole number of 0 or more"),
     (["--outputs", "zebraa"], "error: `--outputs`: 'zebraa' is not an output of model"),
     (["--steps", "abc"], "error: argument --steps: invalid int value: 'abc' (see "),
+    # the subcommand's --help lists its flags; the main one's did not
+    (["--bogus"], "error: unrecognized arguments: --bogus (see python -m propgrad explain --help)"),
 ])
 def test_errors_name_the_flag_as_typed_in_one_line(image, capsys, argv, line):
     """The package's names (n_permutations, outputs_of_interest) and argparse's 20-line usage block are gone."""
@@ -216,6 +218,16 @@ def test_errors_name_the_flag_as_typed_in_one_line(image, capsys, argv, line):
         status = stop.code
     lines = [one for one in capsys.readouterr().err.splitlines() if one.strip()]
     assert status == 2 and len(lines) == 1 and lines[0].startswith(line), lines
+
+
+@pytest.mark.parametrize("command", ["explain", "screen"])
+@pytest.mark.parametrize("bad", [["--seed", "-1"], ["--alpha", "2"]])
+def test_a_bad_shuffle_setting_is_refused_before_the_output_folder_is_made(image, tmp_path, capsys, command, bad):
+    """The run checked --seed and --alpha only after making --out, so the refusal left an empty folder behind."""
+    out = tmp_path / "never-made"
+    assert main([command, str(image), *QUICK, "--no-progress", "--out", str(out), *bad]) == 2
+    assert f"`{bad[0]}`" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_lessons_take_the_switches_every_command_takes(capsys):

@@ -4,12 +4,16 @@ Only flags a command has are checked: ``explain``, ``screen`` and ``study`` shar
 """
 from __future__ import annotations
 
+from ..checks import check_shuffle_settings
 from ..limits import CLI, check_count, check_limit
 from .flags import name_list
 
 
 def check_args(args) -> None:
-    """Refuse flags over the limits, naming the flag and the limit in one line (a LimitError, exit status 2)."""
+    """Refuse flags over the limits, naming the flag and the limit in one line (a LimitError, exit status 2),
+    and shuffle settings the run would refuse only after making the output folder."""
+    if getattr(args, "permutations", None) is not None and hasattr(args, "alpha"):
+        check_shuffle_settings(args.permutations, args.alpha, getattr(args, "seed", 0), permutations_name="permutations")
     if getattr(args, "permutations", None) is not None:
         check_limit("permutations", args.permutations, argument="--permutations", front_end=CLI)
     if getattr(args, "steps", None) is not None:

@@ -122,6 +122,15 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
+    def parse_args(self, args=None, namespace=None):
+        # argparse leaves unknown flags to the top parser, whose --help does not list the subcommand's flags.
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            commands = next((action.choices for action in self._actions
+                             if isinstance(action, argparse._SubParsersAction)), {})
+            commands.get(getattr(parsed, "command", None), self).error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
 
 # The package's names for arguments whose flags are called otherwise: a rule is worded once, where it lives, and
 # the command line shows it under the flag the user typed ("`n_permutations` must be..." read like a typo).
