@@ -16,7 +16,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
 from propgrad.testing.browser import MISSING, MISSING_REASON, screenshot_folder  # noqa: E402
-TABS = [("Diffusion & region edits", "edit"), ("Patch blending", "patch"), ("Turntable frames (CLIP)", "turntable")]
+TABS = [("Diffusion & region edits", "edit"), ("Patch blending", "patch"), ("Turntable frames", "turntable")]
 # The first tab's default compares two regions (a ranked table); the others explain one series.
 DONE = {"edit": re.compile(r"2 properties compared"), "patch": re.compile(r"patch opacity"),
         "turntable": re.compile(r"turntable angle")}
@@ -210,7 +210,7 @@ def test_no_late_zip_lands_after_a_preset_was_loaded(page):
 
 
 def test_turntable_example_fills_the_frames(page):
-    page.get_by_role("tab", name="Turntable frames (CLIP)").click()
+    page.get_by_role("tab", name="Turntable frames").click()
     page.get_by_text("Rendered mug, every third frame (12)").click()
     page.locator("#turntable-run").click()
     expect(page.locator("#turntable-summary")).to_contain_text("12 steps", timeout=WAIT_MS)

@@ -47,15 +47,15 @@ def build_demo() -> gr.Blocks:
         with gr.Accordion("How the answer is computed and read", open=False):
             gr.Markdown(METHOD)
         results = {}
-        with gr.Tab("Diffusion & region edits"):
+        with gr.Tab(links.TABS["edit"][0]):
             results["edit"] = edit.build_edit_tab(ip2p)
-        with gr.Tab("Patch blending"):
+        with gr.Tab(links.TABS["patch"][0]):
             results["patch"] = patch.build_patch_tab()
-        with gr.Tab("Turntable frames (CLIP)"):
+        with gr.Tab(links.TABS["turntable"][0]):
             results["turntable"] = turntable.build_turntable_tab()
         tabs = [("edit", edit), ("patch", patch), ("turntable", turntable)]
         if variants:
-            with gr.Tab("Training dynamics"):
+            with gr.Tab(links.TABS["dynamics"][0]):
                 results["dynamics"] = dynamics.build_dynamics_tab(variants)
             tabs.append(("dynamics", dynamics))
         # Each tab opens with its default example's result: computed once per process after start-up

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 TABS = {  # slug -> (the tab's title on the page, its element prefix)
     "edit": ("Diffusion & region edits", "edit"),
     "patch": ("Patch blending", "patch"),
-    "turntable": ("Turntable frames (CLIP)", "turntable"),
+    "turntable": ("Turntable frames", "turntable"),
     "dynamics": ("Training dynamics", "dynamics"),
     "screen": ("Diffusion & region edits", "screen"),
 }
