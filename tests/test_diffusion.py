@@ -12,7 +12,7 @@ pytest.importorskip("diffusers")
 
 from propgrad.cache import SeriesCache  # noqa: E402
 from propgrad.errors import ModelUnavailableError  # noqa: E402
-from propgrad.interventions import diffusion  # noqa: E402
+from propgrad.interventions import diffusion, pipelines  # noqa: E402
 from propgrad.interventions.cfg_sweep import Cancelled, cfg_sweep, samples_per_call  # noqa: E402
 from propgrad.interventions.diffusion import (  # noqa: E402
     InstructPix2PixSweep, fit_side, guidance_values, instruct_pix2pix_available, load_instruct_pix2pix)
@@ -234,7 +234,7 @@ def no_hub(monkeypatch, tmp_path):
     monkeypatch.setattr(diffusers_constants, "HF_HUB_OFFLINE", True, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv(diffusion.ENV_LOCAL, raising=False)
-    monkeypatch.setattr(diffusion, "_PIPELINES", {})
+    monkeypatch.setattr(pipelines, "_PIPELINES", {})
 
 
 def test_missing_weights_give_a_clear_error(no_hub, tmp_path):
@@ -243,6 +243,8 @@ def test_missing_weights_give_a_clear_error(no_hub, tmp_path):
     message = str(info.value)
     assert "timbrooks/instruct-pix2pix" in message and "PROPGRAD_INSTRUCT_PIX2PIX" in message
     assert "download timbrooks/instruct-pix2pix --local-dir" in message
+    # diffusers' own four sentences pointed at a stack trace nobody is shown
+    assert "not in the Hugging Face cache, and the hub cannot be reached" in message and "stacktrace" not in message
     with pytest.raises(ModelUnavailableError, match="empty"):
         load_instruct_pix2pix(str(tmp_path / "empty"), device="cpu")
     (tmp_path / "empty").mkdir()

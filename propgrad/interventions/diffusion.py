@@ -11,21 +11,17 @@ itself, and a blacked-out step would read as a property change.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..checks import check_steps, is_real_number, is_whole_number
-from ..errors import ModelUnavailableError
-from ..progress_bar import quiet_diffusers
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import Cancelled, cfg_sweep, check_seeds
+from .pipelines import load_pipeline, weights_on_disk
 
 __all__ = [
     "Cancelled", "DEFAULT_MODEL", "ENV_LOCAL", "InstructPix2PixSweep", "guidance_values",
@@ -39,9 +35,6 @@ PROPERTY = "text guidance scale"
 FIRST_SCALE = 1.01
 # Value shown for step 0, the unedited input: guidance 1 means "no pull towards the instruction".
 UNEDITED_VALUE = 1.0
-
-_PIPELINES: dict[tuple[str, str, str], object] = {}
-_PIPELINES_LOCK = threading.Lock()
 
 
 def _source(model: str) -> str:
@@ -74,16 +67,7 @@ def instruct_pix2pix_available(model: str = DEFAULT_MODEL) -> bool:
     """
     if not isinstance(model, str) or not model:
         raise TypeError(f"`model` must be a hub id or a folder path, got {model!r}")
-    source = _source(model)
-    if Path(source).expanduser().is_dir():
-        return (Path(source).expanduser() / "model_index.json").is_file()
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return all(isinstance(try_to_load_from_cache(source, f), str)
-                   for f in ("model_index.json", "unet/config.json", "vae/config.json"))
-    except Exception:  # an invalid repo id, or no huggingface_hub: not available either way
-        return False
+    return weights_on_disk(_source(model), files=("model_index.json", "unet/config.json", "vae/config.json"))
 
 
 def load_instruct_pix2pix(model: str = DEFAULT_MODEL, device: str | torch.device | None = None,
@@ -106,34 +90,9 @@ def load_instruct_pix2pix(model: str = DEFAULT_MODEL, device: str | torch.device
 
     device = torch.device(device) if device is not None else pick_device()
     dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
-    source = _source(model)
-    key = (source, str(device), str(dtype))
-    with _PIPELINES_LOCK:
-        if key not in _PIPELINES:
-            _PIPELINES[key] = _load(model, source, device, dtype)
-        return _PIPELINES[key]
-
-
-def _load(model: str, source: str, device: torch.device, dtype: torch.dtype):
-    from diffusers import StableDiffusionInstructPix2PixPipeline
-
-    errors: tuple[type[BaseException], ...] = (OSError, ValueError)
-    with contextlib.suppress(ImportError):
-        from huggingface_hub.errors import HfHubHTTPError
-
-        errors += (HfHubHTTPError,)
-    with contextlib.suppress(ImportError):
-        import httpx
-
-        errors += (httpx.HTTPError,)
-    quiet_diffusers()  # --no-progress: no "Loading pipeline components" bar either
-    try:
-        pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
-            source, dtype=dtype, safety_checker=None, requires_safety_checker=False)
-    except errors as e:
-        raise ModelUnavailableError(_how_to_provide(model, f" (loading from '{source}' failed: {e})")) from e
-    pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
+    return load_pipeline("StableDiffusionInstructPix2PixPipeline", _source(model), device, dtype,
+                         lambda failure: _how_to_provide(model, failure),
+                         safety_checker=None, requires_safety_checker=False)
 
 
 def _sweep(pipe, image, scales, instruction, image_guidance, denoising_steps, seeds, progress):

@@ -24,12 +24,9 @@ loop would have to re-implement each pipeline. ``batched`` in the table says whi
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -37,10 +34,9 @@ import torch
 from PIL import Image
 
 from ..checks import is_real_number, is_whole_number
-from ..errors import ModelUnavailableError
-from ..progress_bar import quiet_diffusers
 from .base import InterventionSeries, ProgressFn, no_progress
 from .cfg_sweep import check_seeds
+from .pipelines import load_pipeline, weights_on_disk
 
 # An instruction longer than this is refused before any weights load (the token limit is checked
 # again with the editor's own tokenizer).
@@ -177,20 +173,7 @@ def editor_available(name: str, model: str | None = None) -> bool:
     >>> editor_available("ledits++", "/nonexistent")
     False
     """
-    editor = get_editor(name)
-    source = _source(editor, model)
-    if Path(source).expanduser().is_dir():
-        return (Path(source).expanduser() / "model_index.json").is_file()
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return isinstance(try_to_load_from_cache(source, "model_index.json"), str)
-    except Exception:  # an invalid repo id, or no huggingface_hub: not available either way
-        return False
-
-
-_PIPELINES: dict[tuple, object] = {}
-_PIPELINES_LOCK = threading.Lock()
+    return weights_on_disk(_source(get_editor(name), model))
 
 
 def load_editor(name: str, model: str | None = None, device: str | torch.device | None = None,
@@ -209,8 +192,6 @@ def load_editor(name: str, model: str | None = None, device: str | torch.device 
     --------
     >>> pipe = load_editor("ledits++")  # doctest: +SKIP
     """
-    import diffusers
-
     from ..device import pick_device
 
     editor = get_editor(name)
@@ -220,24 +201,9 @@ def load_editor(name: str, model: str | None = None, device: str | torch.device 
         return load_instruct_pix2pix(model or editor.default_model, device, dtype)
     device = torch.device(device) if device is not None else pick_device()
     dtype = dtype or (getattr(torch, editor.cuda_dtype) if device.type == "cuda" else torch.float32)
-    source = _source(editor, model)
-    key = (name, source, str(device), str(dtype))
-    with _PIPELINES_LOCK:
-        if key not in _PIPELINES:
-            errors: tuple[type[BaseException], ...] = (OSError, ValueError)
-            with contextlib.suppress(ImportError):
-                from huggingface_hub.errors import HfHubHTTPError
-
-                errors += (HfHubHTTPError,)
-            cls = getattr(diffusers, editor.pipeline_class)
-            quiet_diffusers()  # --no-progress: no "Loading pipeline components" bar either
-            try:
-                pipe = cls.from_pretrained(source, dtype=dtype, trust_remote_code=False, **editor.load_kwargs)
-            except errors as e:
-                raise ModelUnavailableError(editor.how_to_get(model, f" (loading from '{source}' failed: {e})")) from e
-            pipe.set_progress_bar_config(disable=True)
-            _PIPELINES[key] = pipe.to(device)
-        return _PIPELINES[key]
+    return load_pipeline(editor.pipeline_class, _source(editor, model), device, dtype,
+                         lambda failure: editor.how_to_get(model, failure),
+                         trust_remote_code=False, **editor.load_kwargs)
 
 
 def knob_values(low: float, high: float, steps: int, unedited: float) -> np.ndarray:
