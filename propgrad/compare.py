@@ -23,7 +23,7 @@ from .explain import Explanation, explain, loaded_input
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
-from .ranking import rank_key
+from .ranking import rank_key, ranked
 from .reading import Reading, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import adjust_pvalues
@@ -63,9 +63,9 @@ class PropertyScore:
 class PropertyComparison(Answered):
     """Every property's explanation and the ranked table.
 
-    ``explanations`` keeps the properties in the order given; ``properties`` is that order ranked by the
-    rule of :mod:`propgrad.ranking` (each property by its best row); ``scores`` has one entry per property,
-    model and output of interest, ranked the same way (models in their order within a property).
+    ``explanations`` keeps the properties in the order given; ``scores`` has one entry per property, model and
+    output of interest, ranked by the rule of :mod:`propgrad.ranking` (tier, then change; ties keep the given
+    order); ``properties`` is the given order ranked by each property's best row.
     """
 
     explanations: dict[str, Explanation]
@@ -233,13 +233,14 @@ def compare_properties(
         for (name, model, score), p_adj in zip(raw, adjusted)
     ]
 
-    # 4. Rank properties by their best row (propgrad.ranking: tier, then change; stable), rows with them.
+    # 4. Rank the rows (propgrad.ranking: tier, then change; stable), and the properties by their best row: the
+    # table's first row is the strongest effect whatever property it belongs to.
+    entries = ranked(entries, lambda entry: entry.reading)
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
-    ranked = sorted(explanations, key=lambda name: best[name])
-    entries.sort(key=lambda e: ranked.index(e.property))
+    properties = sorted(explanations, key=lambda name: best[name])
     notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
     progress(1.0, "done")
-    return PropertyComparison(explanations=explanations, properties=ranked, scores=entries, alpha=float(alpha),
+    return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,
                               statistic=statistic, outputs_of_interest=outputs_of_interest)
 

@@ -667,7 +667,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     --------
     >>> save_figure(comparison_curves(comparison), "curves.png")  # doctest: +SKIP
     """
-    names = list(comparison.explanations)[:max_columns]
+    names = list(comparison.properties)[:max_columns]
     pairs = [(m.name, s.output) for m in comparison.explanations[names[0]].models for s in m.scores]
     several_outputs = len({output for _, output in pairs}) > 1
     short = short_names or {}
@@ -711,8 +711,8 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
 def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     """Each property side by side: its strongest step with the region drawn on, and every model's curve below.
 
-    ``comparison`` is a :class:`propgrad.compare.PropertyComparison`. Columns follow the order the
-    properties were given in; the curves share the y axis so that properties compare at a glance, and
+    ``comparison`` is a :class:`propgrad.compare.PropertyComparison`. Columns follow its ranked properties,
+    as its table and strips do; the curves share the y axis so that properties compare at a glance, and
     each legend entry carries E[|grad_X F|], the p-value (* significant) and the Benjamini-Hochberg
     adjusted p-value. Triangles mark prediction flips, as in :func:`output_curves`.
 
@@ -720,7 +720,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     --------
     >>> save_figure(comparison_figure(comparison), "comparison.png")  # doctest: +SKIP
     """
-    names = list(comparison.explanations)[:max_columns]
+    names = list(comparison.properties)[:max_columns]
     first = comparison.explanations[names[0]]
     image = first.series[0].images[0]
     aspect = image.height / image.width

@@ -290,7 +290,8 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
 
     Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
     background; each row (property x model x output) gets its score, p-value, the p-value adjusted over the
-    whole table, and where the prediction flips; rows significant after adjustment come first. At most 40
+    whole table, and where the prediction flips; rows ranked by what the output did (tier a to e, then its
+    change), not by p. At most 40
     properties (12 edits x 3 regions is 34).
 
     Args:

@@ -75,8 +75,8 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
 
     Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
     background; every model runs on every step; each row (property x model x output) gets its score, its
-    shuffle-test p-value, the p-value adjusted over the whole table, and where the prediction flips. Rows
-    significant after adjustment come first. At most 40 properties. Bad arguments come back as an error
+    shuffle-test p-value, the p-value adjusted over the whole table, and where the prediction flips. Rows are
+    ranked by what the output did (tier a to e, then its change), not by p. At most 40 properties. Bad arguments come back as an error
     naming the argument.
 
     Args:
@@ -144,8 +144,8 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
         gr.Markdown(
             "Runs every ticked edit on every ticked region of the image above, with the same models and outputs "
             "of interest (type `vector` there to score each model's whole output vector), and ranks the "
-            f"properties; p-values are adjusted over the whole table. At most {APP_LIMIT} properties. Rows "
-            "significant after adjustment come first, largest score first.")
+            f"rows by what the output did (tier {tier_legend()}), then by its change, not by p; p-values are "
+            f"adjusted over the whole table. At most {APP_LIMIT} properties.")
         with gr.Row():
             edits = gr.Dropdown(edit_names(), value=edit_names(), multiselect=True, label="Screen edits",
                                 elem_id="screen-edits")
