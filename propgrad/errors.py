@@ -14,14 +14,16 @@ class ArgumentError(ValueError):
 
     Examples
     --------
-    >>> error = ArgumentError("stop", "must be a finite number, got nan")
+    >>> error = ArgumentError("stop", "must be a finite number, got nan", gloss="the edit's end value")
     >>> str(error), str(error.renamed("edit end value"))
-    ('`stop` must be a finite number, got nan', '`edit end value` must be a finite number, got nan')
+    ("`stop` (the edit's end value) must be a finite number, got nan", '`edit end value` must be a finite number, got nan')
     """
 
-    def __init__(self, argument: str, problem: str):
-        self.argument, self.problem = argument, problem
-        super().__init__(f"`{argument}` {problem}")
+    def __init__(self, argument: str, problem: str, gloss: str = ""):
+        # The gloss explains a terse Python name; a front end's own name for the box or flag needs none
+        # ("`edit end value` (the edit's end value)" read as a tautology).
+        self.argument, self.problem, self.gloss = argument, problem, gloss
+        super().__init__(f"`{argument}` " + (f"({gloss}) " if gloss else "") + problem)
 
     def renamed(self, argument: str) -> "ArgumentError":
         """The same problem under another name for the argument."""

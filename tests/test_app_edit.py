@@ -104,7 +104,8 @@ def test_an_empty_uploaded_mask_is_an_error(progress, tmp_path):
 
 
 def test_edit_end_value_out_of_range_names_the_box(progress):
-    with pytest.raises(gr.Error, match="`edit end value`"):
+    # The box's own name, without the Python name's gloss ("`edit end value` (the edit's end value)" was a tautology).
+    with pytest.raises(gr.Error, match=r"`edit end value` for darken must lie in \[0, 1\], got 1.5'"):
         edit_call(progress, editor="parametric: darken", edit_end=1.5)
 
 

@@ -80,6 +80,29 @@ def test_training_dynamics_preset_by_number(server, browser, tmp_path):
         raise AssertionError(page.inner_text("body")[-2000:]) from error
     expect(page.get_by_role("tab", name="Training dynamics")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#dynamics-table")).to_contain_text("unbiased", timeout=60_000)  # a row per variant
+    # the label the tab's own preset button carries (the links once named four presets the tab did not have)
+    expect(page.locator("#dynamics-summary")).to_contain_text("Reading", timeout=60_000)
+    assert presets[1]["label"] == "Nevus, every variant"
+    page.context.close()
+    # The talk view keeps the per-epoch figure (it showed only the words).
+    talk = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    talk.goto(server + "?view=talk&tab=dynamics&example=1", wait_until="load", timeout=60_000)
+    talk.wait_for_function("() => window.propgradPreset && window.propgradPreset.done", timeout=WAIT_MS)
+    expect(talk.locator("#dynamics-curves img")).to_be_visible(timeout=60_000)
+    assert not talk.locator("#dynamics-run").is_visible()
+    talk.screenshot(path=str(folder(tmp_path) / "talk-dynamics.png"))
+    talk.context.close()
+
+
+def test_a_link_naming_no_preset_says_so(server, browser):
+    """``?tab=patch&example=99`` and a mistyped slug showed the default page as if it were the preset asked for."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    for query in ("?tab=patch&example=99", "?example=no-such-preset"):
+        page.goto(server + query, wait_until="load", timeout=60_000)
+        expect(page.locator("#propgrad-link-notice")).to_contain_text("names no preset", timeout=60_000)
+    page.goto(server + "?example=fur-vs-background", wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
+    assert not page.locator("#propgrad-link-notice").count()
     page.context.close()
 
 

@@ -29,7 +29,6 @@ SHORT = {
     "Fur vs background: a light cat darkened (the paper's Table 1)": "fur-vs-background",
     "Fur vs background: a dark dog darkened": "dark-dog-fur-vs-background",
 }
-TURNTABLE_LABELS = ["Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)"]
 SCREEN_PRESETS = [("screen-whole-image", "Screen the first tab's image: every edit on the whole image (12 properties)"),
                   ("screen-all-regions", "Screen the first tab's image: every edit x whole image, object, background")]
 
@@ -57,23 +56,21 @@ def slugify(label: str) -> str:
 
 def presets() -> list[Preset]:
     """Every tab's presets, in the tabs' order and each tab's own order."""
-    from ..lesions import example_paths
-    from .tabs import dynamics, edit, patch
+    from .tabs import dynamics, edit, patch, turntable
 
     found: list[Preset] = []
 
-    def add(tab: str, labels):
+    def add(tab: str, labels, slug_prefix: str = ""):
         for number, label in enumerate(labels, start=1):
-            found.append(Preset(tab, number, slugify(label), label))
+            found.append(Preset(tab, number, slugify(slug_prefix + label), label))
 
     add("edit", edit.edit_examples()[1])
     add("patch", patch.patch_examples()[1])
-    add("turntable", TURNTABLE_LABELS)
-    if dynamics.dynamics_variants():
-        lesions = example_paths()[:4]
-        for number, path in enumerate(lesions, start=1):
-            name = path.stem.replace("_", " ")
-            found.append(Preset("dynamics", number, slugify(f"training dynamics {name}"), f"Training dynamics: {name}"))
+    add("turntable", turntable.EXAMPLE_LABELS)
+    variants = dynamics.dynamics_variants()
+    if variants:
+        # (the patch tab has melanoma presets too: the slug says which tab)
+        add("dynamics", dynamics.dynamics_examples(variants)[1], slug_prefix="training dynamics ")
     for number, (slug, label) in enumerate(SCREEN_PRESETS, start=1):
         found.append(Preset("screen", number, slug, label))
     return found
@@ -331,7 +328,18 @@ async () => {
   }
 
   if ((params.get("view") || "").toLowerCase() === "talk") talkView();
-  const found = findPreset();
+  let found = findPreset();
+  if (found && found[1] > 0 && !(CONFIG.tabs[found[0]] && CONFIG.tabs[found[0]].presets[found[1] - 1])) found = null;
+  if (!found && (params.get("example") || params.get("tab"))) {
+    // A mistyped link must not look like the preset it meant: say so above the page.
+    const notice = document.createElement("div");
+    notice.id = "propgrad-link-notice";
+    notice.setAttribute("role", "status");
+    notice.textContent = `This link names no preset (${window.location.search}): the page shows each tab's ` +
+      "default. The presets' links are listed in docs/app-links.md.";
+    const container = await until(() => document.querySelector(".gradio-container"), 60000);
+    if (container) container.prepend(notice);
+  }
   if (found) {
     await until(() => tabButton(CONFIG.tabs[found[0]].title), 60000);
     if (found[1] > 0) {
@@ -361,11 +369,15 @@ body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
 body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 50vh; width: 100%;
   object-fit: contain; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
+/* A tab with curves only (training dynamics): the figure, legend included, on the one screen above the talk bar. */
+body.propgrad-talk #dynamics-curves img { max-height: 44vh; width: 100%; object-fit: contain; }
 /* Bottom left, under the strip: at the bottom right it covered the curves' legend, at the top the tabs. */
 #propgrad-talk-bar { position: fixed; left: 12px; bottom: 10px; z-index: 100; display: flex; gap: 4px 8px;
   flex-wrap: wrap; max-width: 37vw;
   align-items: center; font-size: 14px; background: var(--background-fill-primary); padding: 4px 8px;
   border: 1px solid var(--border-color-primary); border-radius: 8px; opacity: 0.85; }
+#propgrad-link-notice { margin: 8px 0; padding: 8px 12px; border: 1px solid var(--border-color-primary);
+  border-radius: 8px; background: var(--background-fill-secondary); }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
 """
 

@@ -46,9 +46,9 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     regions = [regions] if isinstance(regions, str) else list(regions or [])
     unknown = [region for region in regions if region not in CHOICES]
     if unknown:
-        raise ValueError(f"`regions`: unknown region {shown(unknown[0])}; choose from {list(CHOICES)}")
+        raise ValueError(f"`regions`: unknown region {shown(unknown[0])}; choose from " + ", ".join(CHOICES))
     if not regions:
-        raise ValueError(f"`regions` is empty: tick at least one of {list(CHOICES)} (several are compared)")
+        raise ValueError("`regions` is empty: tick at least one of " + ", ".join(CHOICES) + " (several are compared)")
     notes: list[str] = []
     what = edit_label(edit)
     chosen: dict = {}

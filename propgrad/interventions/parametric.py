@@ -183,7 +183,7 @@ for target in RECOLOUR_TARGETS.items():
 del target
 
 
-_ROLE = {"start": "start value", "stop": "end value"}
+_ROLE = {"start": "the edit's start value", "stop": "the edit's end value"}
 
 
 @dataclass(frozen=True)
@@ -210,22 +210,22 @@ class ParametricEdit:
         check_steps(self.steps)
         for label, value in (("start", self.start), ("stop", self.stop)):
             if value is not None and not np.isfinite(value):
-                raise ArgumentError(label, f"(the edit's {_ROLE[label]}) must be a finite number, got {value!r}")
+                raise ArgumentError(label, f"must be a finite number, got {value!r}", gloss=_ROLE[label])
         edit = EDITS[self.kind]
         if self.kind in ("brightness", "contrast", "saturation", "blur"):
             for label, value in (("start", self.start), ("stop", self.stop)):
                 if value is not None and value < 0:
-                    raise ArgumentError(label, f"(the edit's {_ROLE[label]}) for {self.kind} must be at least 0, "
-                                        f"got {value}")
+                    raise ArgumentError(label, f"for {self.kind} must be at least 0, got {value}",
+                                        gloss=_ROLE[label])
         if edit.bounds is not None:
             low, high = edit.bounds
             for label, value in (("start", self.start), ("stop", self.stop)):
                 if value is not None and not low <= value <= high:
-                    raise ArgumentError(label, f"(the edit's {_ROLE[label]}) for {self.kind} must lie in "
-                                        f"[{low:g}, {high:g}], got {value}")
+                    raise ArgumentError(label, f"for {self.kind} must lie in [{low:g}, {high:g}], got {value}",
+                                        gloss=_ROLE[label])
         if self.stop is not None and self.stop == (self.start if self.start is not None else edit.identity):
-            raise ArgumentError("stop", f"(the edit's end value) equals its start value ({self.stop}): the "
-                                f"{self.kind} would not change; choose another end value")
+            raise ArgumentError("stop", f"equals its start value ({self.stop}): the {self.kind} would not "
+                                "change; choose another end value", gloss=_ROLE["stop"])
 
     @property
     def name(self) -> str:

@@ -180,7 +180,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
     summary = gr.Markdown(PRESS_RUN, elem_id="dynamics-summary", elem_classes=["result-summary"])
     # On a phone it keeps its size and scrolls sideways. The figure has its own titles: gradio's label badge covered
     # them, as on the other tabs' figures.
-    plot = gr.Image(label="E[|grad_X F|] and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-plot",
+    plot = gr.Image(label="E[|grad_X F|] and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-curves",
                     elem_classes=["result-wide"], show_label=False, buttons=["fullscreen"])
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
                          elem_id="dynamics-table")

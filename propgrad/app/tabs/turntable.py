@@ -21,6 +21,9 @@ def turntable_frames() -> list[str]:
     return [str(p) for p in sorted((ASSETS / "turntable").glob("*.png"))]
 
 
+# The presets' labels (every frame, every third), which the deep links and the talk view name too.
+EXAMPLE_LABELS = ("Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)")
+
 DEFAULT_CLASSES = ("coffee mug: a photo of a coffee mug; a ceramic mug with a handle; a cup of coffee\n"
                    "barrel: a photo of a barrel; a small drum\n"
                    "pitcher: a photo of a pitcher; a jug")
@@ -130,9 +133,7 @@ def build_turntable_tab() -> list:
             controls = model_controls(default_models(), outputs="coffee mug", prefix="turntable", seed=True)
             seed = controls.seed
     examples = gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
-                           example_labels=["Rendered mug, 36 frames over 360 degrees",
-                                           "Rendered mug, every third frame (12)"],
-                           label="Examples (rendered by propgrad.turntable)")
+                           example_labels=list(EXAMPLE_LABELS), label="Examples (rendered by propgrad.turntable)")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
     running = wire_run(button, error, run_turntable, inputs, outputs, "turntable", CONCURRENCY)
