@@ -326,9 +326,16 @@ def output_curves(explanation: Explanation) -> Figure:
                     probability=all(model.output_kind == PROBABILITY for model, _ in pairs))
         axis.legend(fontsize=legend_size, loc="upper left", title=more, title_fontsize=legend_size)
     # Left-aligned: the app's image toolbar covers the top right corner.
-    axis.set_title(f"{explanation.intervention}: * significant at alpha = {explanation.alpha}", fontsize=10,
-                   loc="left", y=TITLE_Y)
+    marked = any(score.significant for _, score in pairs)
+    axis.set_title(f"{explanation.intervention}: {_star_note(marked, explanation.alpha)}", fontsize=10, loc="left",
+                   y=TITLE_Y)
     return figure
+
+
+def _star_note(marked: bool, alpha: float) -> str:
+    """What a title says about the legend's stars: what a star means where one is drawn, else that none is (a title
+    saying "* significant" over a legend with no star sent readers looking for one)."""
+    return f"* p <= alpha = {alpha:g}" if marked else f"no p <= alpha = {alpha:g}"
 
 
 def _wrap(text: str, width: int) -> str:
@@ -763,7 +770,10 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         axes_in = bottom.get_position().height * figure.get_figheight()
         bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
     grid[1, 0].set_ylabel(_y_label(_scored(next(iter(comparison.explanations.values())))), fontsize=size)
-    figure.suptitle(f"Properties compared: * significant at alpha = {comparison.alpha}\n"
+    # The stars mark each property's own p, as in the legends (BH beside them).
+    marked = any(score.significant for result in comparison.explanations.values() for model in result.models
+                 for score in model.scores)
+    figure.suptitle(f"Properties compared: {_star_note(marked, comparison.alpha)}\n"
                     f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
                     va="top", fontsize=size + 1)
     return figure

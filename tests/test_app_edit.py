@@ -66,8 +66,10 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
         assert gif.n_frames == 5
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
-    assert {"comparison.json", "comparison.csv", "comparison.png", "report.html"} <= names
+        page = archive.read("report.html").decode()
+    assert {"comparison.json", "comparison.csv", "comparison.png", "report.html", "strip.png"} <= names
     assert any(name.endswith("/report.json") for name in names)
+    assert ">Steps of each property</h2>" in page  # the strip the app shows, not only each property's step 0
 
 
 def test_a_painted_region_restricts_the_edit(progress):

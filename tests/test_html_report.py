@@ -120,6 +120,26 @@ def test_comparison_page_holds_every_property(tmp_path):
                {p.parent.name for k, p in paths.items() if "/" in k})
 
 
+def test_a_comparison_shows_a_strip_drawn_elsewhere(tmp_path):
+    """The app draws one strip of every property; its comparison's report.html showed only step 0 of each."""
+    image = Image.new("RGB", (24, 16), (200, 90, 90))
+    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=4)}, [Redness()],
+                                    n_permutations=50, seed=0)
+    Image.new("RGB", (40, 10), (10, 200, 10)).save(tmp_path / "app-strip.png")
+    paths = write_comparison(comparison, tmp_path / "out", figures=("curves",),
+                             drawn={"strip": tmp_path / "app-strip.png"})
+    page = paths["html"].read_text()
+    assert paths["strip"] == tmp_path / "out" / "strip.png" and paths["strip"].is_file()
+    assert ">Steps of each property</h2>" in page
+    assert page.index("Steps of each property") < page.index(">darker</h2>")  # near the top, before the sections
+    # Drawn after the page was written (the app's way): put where the page left room for it, once.
+    late = write_comparison(comparison, tmp_path / "late", figures=("curves",))
+    assert "Steps of each property" not in late["html"].read_text()
+    assert html_report.add_strip(late["html"], tmp_path / "app-strip.png")
+    assert late["html"].read_text().count(">Steps of each property</h2>") == 1
+    assert not html_report.add_strip(late["html"], tmp_path / "app-strip.png")
+
+
 def test_study_page(tmp_path):
     images = [Image.new("RGB", (24, 16), (int(v), 90, 90)) for v in (60, 200)]
     study = run_images(images, ParametricEdit("darken", steps=4), [Redness()], out=tmp_path, n_permutations=100)

@@ -231,3 +231,22 @@ def test_several_series_show_each_ones_last_step_by_its_label():
     for number, colour in enumerate(colours):
         assert tuple(picture[28 + 40, 4 + number * 166 + 80]) == colour, number
     assert picture.shape[1] >= 3 * 160
+
+
+class Flat:
+    """The same output at every step: nothing to find, no star anywhere."""
+    name, output_kind, output_names = "flat", "probability", ["a", "b"]
+
+    def predict(self, images):
+        return np.tile([0.3, 0.7], (len(images), 1))
+
+
+def test_the_title_mentions_a_star_only_where_the_legend_draws_one():
+    """"* significant at alpha" over a legend without a star sent readers looking for one."""
+    starred = plots.output_curves(pg.explain(None, [_ramp()], RedModel(2), outputs_of_interest="predicted",
+                                             n_permutations=500))
+    assert starred.axes[0].get_title(loc="left").endswith("* p <= alpha = 0.01")
+    assert any(text.endswith("*") for text in _legend_texts(starred))
+    plain = plots.output_curves(_explain(Flat()))
+    assert plain.axes[0].get_title(loc="left").endswith("no p <= alpha = 0.01")
+    assert not any(text.endswith("*") for text in _legend_texts(plain))

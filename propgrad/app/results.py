@@ -31,6 +31,7 @@ from pathlib import Path
 from .. import export, plots, reading
 from ..export import explanation as report
 from ..export.comparison import table_row
+from ..export import html as export_html
 from ..explain import Explanation
 from ..ranking import tier_legend
 from ..reading import format_number
@@ -221,8 +222,10 @@ def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path]) -> 
     if isinstance(result, Explanation):
         # The app's own strip and curves go into report.html too (drawn once, for the page).
         return export.write(result, out, figures=("region",), settings=settings, drawn=drawn)
-    # Each property's own report with its curves, GIF and region; the null plots are in null.png.
-    return export.write(result, out, figures=("curves", "animation", "region"), settings=settings)
+    # Each property's own report with its curves, GIF and region; the null plots are in null.png. The app's strip
+    # of every property goes on the comparison's page once drawn (see _finish: these start before it is).
+    return export.write(result, out, figures=("curves", "animation", "region"), settings=settings,
+                        drawn={"strip": drawn.get("strip")})
 
 
 def finish(run: AppRun) -> AppRun:
@@ -262,6 +265,8 @@ def _finish(run: AppRun) -> AppRun:
     written = reports.result()
     run.animation = animation.result()
     root = run.folder / run.name
+    if run.comparison is not None and run.strip is not None and "html" in written:
+        export_html.add_strip(written["html"], run.strip)
     names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}
     for name, path in names.items():
         if path is not None and not (root / name).exists():

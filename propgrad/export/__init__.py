@@ -151,8 +151,8 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     ``figures`` names what to draw for an explanation or a comparison's properties (default: all, see
     :data:`propgrad.export.explanation.FIGURES`); ``settings`` (every setting of the run, as the app records them) go
     into the JSON; ``drawn`` names figures of an explanation already drawn elsewhere ({"strip": path}), which
-    its report.html shows instead of drawing them again. A study is written into its own folder (``result`` is
-    the folder; ``out_dir`` is unused).
+    its report.html shows instead of drawing them again (a comparison takes a "strip" of all its properties). A
+    study is written into its own folder (``result`` is the folder; ``out_dir`` is unused).
     """
     kind = _kind(result)
     extra = {} if settings is None else {"settings": dict(settings)}
@@ -164,7 +164,7 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
         from .comparison import write_comparison
         from .explanation import FIGURES
 
-        return write_comparison(result, out_dir, figures=figures or FIGURES, **extra)
+        return write_comparison(result, out_dir, figures=figures or FIGURES, drawn=dict(drawn or {}), **extra)
     if kind == "screen":
         from .screen import write_screen
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -93,12 +94,14 @@ def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
 
 
 def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
-                     figures=report.FIGURES, settings: dict | None = None) -> dict[str, Path]:
+                     figures=report.FIGURES, settings: dict | None = None,
+                     drawn: dict[str, Path] | None = None) -> dict[str, Path]:
     """Write comparison.json, comparison.csv, comparison.png, report.html (and each property's report in a
     sub-folder; report.html shows them all).
 
     ``figures`` names what each property's report draws (see :func:`propgrad.export.explanation.write_report`);
-    ``settings`` go into comparison.json.
+    ``settings`` go into comparison.json; ``drawn`` may name a strip of every property's steps drawn elsewhere
+    ({"strip": path}, as the app draws one), which is copied in as strip.png and shown near the top of report.html.
 
     Examples
     --------
@@ -124,6 +127,14 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
         paths["figure"] = figure
     else:
         failed["comparison"] = reason
+    strip = (drawn or {}).get("strip")
+    if strip is not None and Path(strip).is_file():
+        target = out / "strip.png"
+        if Path(strip).resolve() != target.resolve():
+            shutil.copyfile(strip, target)
+        paths["strip"] = strip = target
+    else:
+        strip = None
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():
@@ -131,6 +142,6 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
                                           settings=settings)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
             parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
-    page = html_report.comparison_page(data, paths.get("figure"), parts, failed)
+    page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths

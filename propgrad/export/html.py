@@ -107,7 +107,7 @@ def cell(value) -> tuple[str, bool]:
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
     if isinstance(value, int):
-        return str(value), True
+        return f"{value:,}", True  # 10,000 permutations, as the app writes them
     if isinstance(value, float):
         return ("" if math.isnan(value) else format_number(value)), True
     if isinstance(value, (list, tuple)):
@@ -173,8 +173,13 @@ _LISTED = 12
 
 def _definitions(record: Mapping, depth: int) -> str:
     items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt>"
-                    f"<dd>{_setting(value, depth + 1)}</dd>" for key, value in record.items())
+                    f"<dd>{escape(str(value)) if key in _VERBATIM else _setting(value, depth + 1)}</dd>"
+                    for key, value in record.items())
     return f"<dl>{items}</dl>"
+
+
+# Values a reader copies as they are (a seed of 12345, not 12,345).
+_VERBATIM = frozenset({"seed"})
 
 
 def _setting(value, depth: int) -> str:
@@ -263,7 +268,9 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
             return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
-    sections = [_missing_list(failed), input_line(data.get("input")) if heading == 2 else "",
+    top = heading == 2  # a page of its own, not a comparison's section
+    sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
+                summary_paragraph(data.get("reading", "")) if top else "",
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
                                                 caption=f"step 0 of {data['n_steps']}: the unedited image"),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
@@ -271,12 +278,32 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(rows, {"score": _statistic_label(data)})
-                + f"<p>alpha = {escape(data['alpha'])}; p-values from {escape(data['n_permutations'])} shuffles "
+                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
+                + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value.</p>",
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
+
+
+# Fields a page leaves to others that say the same in words: the statistic names the score's column, "where it
+# flips" says whether, where and in how many series (the files keep them all).
+_WORDED_ELSEWHERE = frozenset({"statistic", "flipped", "flip_steps"})
+
+
+def page_rows(rows: Sequence[Mapping]) -> list[dict]:
+    """A table's rows as a page shows them (see :data:`_WORDED_ELSEWHERE`)."""
+    return [{key: value for key, value in row.items() if key not in _WORDED_ELSEWHERE} for row in rows]
+
+
+def summary_paragraph(text: str) -> str:
+    """The plain-words summary at the top of a page, its leading "Reading:" in bold as in the app."""
+    if not text:
+        return ""
+    head, _, rest = text.partition(":")
+    if rest and head.strip().lower() == "reading":
+        return f"<p><b>Reading:</b>{escape(rest)}</p>"
+    return f"<p>{escape(text)}</p>"
 
 
 def input_line(source: Mapping | None) -> str:
@@ -317,19 +344,20 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
 
 
 def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
-                    failed: Mapping[str, str] | None = None) -> str:
-    """A comparison of properties: the ranked table, its figure, then each property's sections.
+                    failed: Mapping[str, str] | None = None, strip: Path | None = None) -> str:
+    """A comparison of properties: the ranked table, the steps of every property (``strip``, where drawn), its
+    figure, then each property's sections.
 
     ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
     sections) in ranked order.
     """
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
-    body = [_missing_list(failed), input_line(data.get("input")), f"<p>{escape(data['reading'])}</p>",
+    body = [_missing_list(failed), input_line(data.get("input")), summary_paragraph(data["reading"]),
             "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
             f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
-            + table(rows, {"score": _statistic_label(data)}),
+            + table(page_rows(rows), {"score": _statistic_label(data)}),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
     if data.get("contrast"):
         body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, the "
@@ -337,6 +365,9 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
                     "read it beside each model's tier.</p>" + table(data["contrast"]))
     elif data.get("contrast_note"):
         body.append(f"<p>{escape(data['contrast_note'])}</p>")
+    # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
+    # written in another process).
+    body.append(strip_section(strip) if strip is not None else STRIP_MARKER)
     if figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
     if data.get("notes"):
@@ -353,6 +384,26 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     body.append("<h2>Settings</h2>" + settings_list(settings))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(f"propgrad: {len(data['properties'])} properties compared", body)
+
+
+STRIP_MARKER = "<!-- propgrad: the steps of each property go here -->"
+
+
+def strip_section(strip: Path) -> str:
+    """A comparison page's section showing the steps of every property (one strip drawn for them all)."""
+    return "<h2>Steps of each property</h2>" + figure(
+        "steps of each property", strip, caption="each property's series from step 0 (the unedited image) on, with "
+        "how much every step changes the image under it")
+
+
+def add_strip(page_path: Path, strip: Path) -> bool:
+    """Put a strip drawn after the comparison's page was written where the page left room for it; False where the
+    page has no room (it has a strip already, or is not a comparison's)."""
+    text = Path(page_path).read_text(encoding="utf-8")
+    if STRIP_MARKER not in text:
+        return False
+    write(text.replace(STRIP_MARKER, strip_section(strip), 1), page_path)
+    return True
 
 
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],

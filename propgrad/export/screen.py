@@ -114,9 +114,9 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
 def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
     """The screen as one self-contained page (see :mod:`propgrad.export.html`)."""
     label = STATISTIC_LABELS[data["statistic"]]
-    shown = [key for key in FIELDS if key not in ("edit", "region", "statistic")]
-    rows = [{**{key: row[key] for key in shown}, "reading": f"{row['reading']['label']}: {row['reading']['text']}"
-             + (f" ({row['reading']['evidence']})" if row["reading"]["evidence"] else "")} for row in data["table"]]
+    shown = [key for key in FIELDS if key not in ("edit", "region")]  # the property names both
+    rows = html_report.page_rows([{**{key: row[key] for key in shown},
+                                   "reading": html_report.reading_sentence(row["reading"])} for row in data["table"]])
     answer = "".join(f"<p>{html_report.escape(line)}</p>" for line in data["answer"])
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             "<h2>The answer</h2>" + answer,
