@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .explain import Explanation
 from .interventions.frames import Frames
 from .models.base import PROBABILITY
-from .reading import DISTANCE, output_label
+from .reading import DISTANCE, format_percent, output_label
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -153,7 +153,7 @@ def region_panel(image: Image.Image, mask: np.ndarray, title: str = "region") ->
     axis = figure.subplots()
     axis.imshow(np.asarray(draw_region(image, mask, style="both")))
     axis.set_axis_off()
-    axis.set_title(f"{title}: {float(np.mean(mask)):.0%} of the image", fontsize=10, loc="left")
+    axis.set_title(f"{title}: {format_percent(float(np.mean(mask)))} of the image", fontsize=10, loc="left")
     return figure
 
 

@@ -290,7 +290,14 @@ def output_label(output: str, output_kind: str = "probability") -> str:
     return f"p({output})" if output_kind == "probability" else str(output)
 
 
-def _percent(value: float) -> str:
+def format_percent(value: float) -> str:
+    """A share as every page, printout and reading writes it: "42 %" (a share of 0.42).
+
+    Examples
+    --------
+    >>> format_percent(0.42), format_percent(1.0)
+    ('42 %', '100 %')
+    """
     return f"{value * 100:.0f} %"
 
 
@@ -309,14 +316,14 @@ def describe_value(property_name: str, value: float, step: int) -> str:
     if lower == "step":
         return f"step {step}"
     if lower.startswith("darkening strength"):
-        return f"{_percent(value)} darker"
+        return f"{format_percent(value)} darker"
     if lower.startswith("lightening strength"):
-        return f"{_percent(value)} lighter"
+        return f"{format_percent(value)} lighter"
     recolour = re.match(r"recolour to (.+?): strength", name)
     if recolour:
-        return f"{_percent(value)} towards {recolour.group(1)}"
+        return f"{format_percent(value)} towards {recolour.group(1)}"
     if lower == "patch opacity":
-        return f"{_percent(value)} patch opacity"
+        return f"{format_percent(value)} patch opacity"
     match = re.match(r"(.*?)\s*\(([^()]{1,12})\)$", name)  # "hue rotation (degrees)" -> 120 degrees
     words = f"{match.group(1)} {value:.3g} {match.group(2)}" if match else f"{name} {value:.3g}"
     return f"step {step} ({words})"

@@ -277,4 +277,4 @@ def test_region_panel_and_explanation_notes(image):
     result = explain(image, Region(ParametricEdit("darken", steps=3), np.ones((9, 12))), Mean(), n_permutations=20)
     assert len(result.notes) == 2 and "resized" in result.notes[0] and "global edit" in result.notes[1]
     figure = region_panel(image, result.series[0].mask, title="everything")
-    assert figure.axes[0].get_title(loc="left") == "everything: 100% of the image"
+    assert figure.axes[0].get_title(loc="left") == "everything: 100 % of the image"

@@ -22,7 +22,7 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import LABELS, format_number, format_output
+from ..reading import LABELS, format_number, format_output, format_percent
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -87,12 +87,9 @@ def checkpoint_cells(row: dict) -> list[str]:
     for the output, the one number format for the rest, S for p <= alpha."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", format_number(row["score"]),
-            format_number(row["pvalue"]), "S" if row["significant"] else "-", _percent(row["flip_share"])]
+            format_number(row["pvalue"]), "S" if row["significant"] else "-", format_percent(row["flip_share"])]
 
 
-def _percent(share: float) -> str:
-    """A share of series as the readings say it ("67 %"), not 0.67 beside a sentence saying "100 %"."""
-    return f"{100 * share:.0f} %"
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
@@ -245,7 +242,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     if not flipped:
         flips = "the prediction never flips"
     elif len(flipped) == len(epochs):
-        flips = f"the prediction flips at every epoch (in {100 * result.flip_fraction[-1]:.0f} % of the series at the last)"
+        flips = f"the prediction flips at every epoch (in {format_percent(result.flip_fraction[-1])} of the series at the last)"
     else:
         flips = f"the prediction flips at {len(flipped)} of {len(epochs)} epochs (last at epoch {flipped[-1]})"
     return f"{label}: {words} ({score}){earlier}; {flips}."

@@ -16,7 +16,7 @@ from ..export import tables
 from ..export.figure_files import draw_into
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import format_number, format_output, paragraph
+from ..reading import format_number, format_output, format_percent, paragraph
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -66,7 +66,7 @@ def _number(value: float) -> str:
 
 
 def _share(value: float) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.0%}"
+    return "n/a" if value is None or math.isnan(value) else format_percent(value)
 
 
 def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
