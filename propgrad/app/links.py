@@ -196,7 +196,11 @@ async () => {
     await openTab(tab);
     window.propgradPreset = {tab: tabSlug, number: number, slug: preset.slug, label: preset.label};
     const badge = document.getElementById("propgrad-preset-badge");
-    if (badge) badge.textContent = `${tab.title} - preset ${number}/${tab.presets.length}: ${preset.label}`;
+    if (badge) {
+      // The selected tab names the tab; the whole text stays on hover where the line is cut.
+      badge.textContent = `preset ${number}/${tab.presets.length}: ${preset.label}`;
+      badge.title = `${tab.title} - ${badge.textContent}`;
+    }
     if (tabSlug === "screen") return runScreen(number);
     const item = await until(() => exampleButton(activePanel(), preset, number), 60000);
     if (!item) return false;
@@ -361,21 +365,26 @@ body.propgrad-talk .result-summary, body.propgrad-talk .result-summary .prose { 
 /* The headline and the reading, in words; the table, the models' names and the notes stay in the normal view. */
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
-/* The curves get the larger share (their ticks and legend must carry to the back of the room); the strip beside. */
-body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns: 2fr 3fr; gap: 12px;
+/* Halves: the curves are held to half the screen's height, so a wider column only left white beside them while
+   the strip's step labels shrank below what carries to the back of the room. */
+body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns: 1fr 1fr; gap: 12px;
   align-items: start; }
 body.propgrad-talk .talk-grid > .talk-summary { grid-column: 1 / -1; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
 body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 50vh; width: 100%;
   object-fit: contain; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
-/* A tab with curves only (training dynamics): the figure, legend included, on the one screen above the talk bar. */
-body.propgrad-talk #dynamics-curves img { max-height: 44vh; width: 100%; object-fit: contain; }
-/* Bottom left, under the strip: at the bottom right it covered the curves' legend, at the top the tabs. */
-#propgrad-talk-bar { position: fixed; left: 12px; bottom: 10px; z-index: 100; display: flex; gap: 4px 8px;
-  flex-wrap: wrap; max-width: 37vw;
+/* A tab with curves only (training dynamics): the figure, legend included, on the one screen. */
+body.propgrad-talk #dynamics-curves img { max-height: 50vh; width: 100%; object-fit: contain; }
+/* One line at the right of the tabs' row, which is empty there: at the bottom left it covered the strip's bars, at the
+   bottom right the curves' legend. The preset's name is cut to fit (the summary names the run in full). */
+#propgrad-talk-bar { position: fixed; right: 12px; top: 6px; z-index: 100; display: flex; gap: 8px;
+  flex-wrap: nowrap; max-width: 42vw; white-space: nowrap;
   align-items: center; font-size: 14px; background: var(--background-fill-primary); padding: 4px 8px;
   border: 1px solid var(--border-color-primary); border-radius: 8px; opacity: 0.85; }
+#propgrad-preset-badge { overflow: hidden; text-overflow: ellipsis; min-width: 0; }
+/* Narrow screens have no empty room beside the tabs: the bar follows the page instead of covering it. */
+@media (max-width: 1000px) { #propgrad-talk-bar { position: static; max-width: none; margin: 8px 12px; } }
 #propgrad-link-notice { margin: 8px 0; padding: 8px 12px; border: 1px solid var(--border-color-primary);
   border-radius: 8px; background: var(--background-fill-secondary); }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }

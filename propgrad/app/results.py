@@ -353,7 +353,7 @@ def summary_markdown(run: AppRun) -> str:
     if run.comparison is not None:
         comparison = run.comparison
         head = (f"**{len(comparison.properties)} properties compared**, ranked by what the output did (its tier, "
-                f"a to e, under the table), then by its change: {first.n_steps} steps each; shuffle test with "
+                f"a to e), then by its change: {first.n_steps} steps each; shuffle test with "
                 f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; p adjusted for "
                 f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
         # What the output did first (the reading, its change, its flips), the statistic and p beside it; the same
