@@ -53,6 +53,15 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".ti
 ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
 
 
+def why_unreadable(error: BaseException) -> str:
+    """Why Pillow could not read a file, in words (a message said "(UnidentifiedImageError)")."""
+    if isinstance(error, UnidentifiedImageError):
+        return "its contents are not an image format this app reads"
+    if "truncated" in str(error).lower():
+        return "the file is cut short"
+    return "its data could not be decoded"
+
+
 def _to_8bit_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit greyscale: scale by the actual range instead of clipping at 255.
@@ -102,8 +111,8 @@ def _open(source, name: str) -> Image.Image:
     except TooManyPixels:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); "
-                         f"use PNG, JPEG or WebP") from error
+        raise ValueError(f"`{name}`: {label} is not a readable image ({why_unreadable(error)}); "
+                         "use a PNG, JPEG or WebP file") from error
 
 
 def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image.Image:

@@ -232,3 +232,13 @@ def test_an_upload_is_checked_when_it_arrives(tiny_torchscript, tmp_path):
     assert refused.startswith("**Cannot use this upload:**") and "notes.pt" in refused
     assert shared.check_uploaded_models([_text_file(tmp_path, "model.pkl")], None, "", "", "", "auto").startswith(
         "**Cannot use this upload:** `model file`")
+
+
+def test_a_library_argument_is_named_by_its_box():
+    """A model's class-name count is checked deep in its loading, under the library's name `class_names`."""
+    from propgrad.app.shared import in_box_words
+    from propgrad.errors import ArgumentError
+
+    error = ArgumentError("class_names", "has 1 name but model file 'm.pt2' returns 3 outputs per image")
+    assert in_box_words(error) == "`class names` has 1 name but model file 'm.pt2' returns 3 outputs per image"
+    assert in_box_words(ValueError("`alpha` must lie in (0, 1)")) == "`alpha` must lie in (0, 1)"

@@ -50,6 +50,8 @@ def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):
     (lambda t: [CHELSEA] * 25, "at most 24"),
     (lambda t: [_text_file(t), CHELSEA], "accepted: .png"),
     (lambda t: [str(_broken_zip(t)), CHELSEA], "not a readable zip"),
+    # one readable image and a broken one: a "study" of one image (the broken file counted toward the two)
+    (lambda t: [_corrupt_png(t), CHELSEA], r"at least 2 readable images, got 1 \('.*' could not be read\)"),
 ])
 def test_bad_study_uploads_are_named(progress, tmp_path, files, words):
     with pytest.raises(gr.Error, match=words):

@@ -134,6 +134,15 @@ def test_frames_sort_naturally_and_resize_mismatched(tmp_path):
     series = pg.Frames(sorted(tmp_path.iterdir())).series(None)[0]
     assert [np.asarray(im)[0, 0, 0] for im in series.images] == [20, 40, 200]
     assert {im.size for im in series.images} == {(33, 32)}
+    # Said, not done silently: both others were resized and stretched (their aspect ratios differ by over 1 %).
+    assert series.notes == ("2 frames resized to the first frame's 33x32 px: f2.png (34x32), f10.png (42x32); 2 of "
+                            "them stretched (another aspect ratio): the model sees the stretch as part of the change, "
+                            "so give frames of one size",)
+    same = tmp_path / "same"
+    same.mkdir()
+    for i in range(3):
+        Image.new("RGB", (32, 32)).save(same / f"f{i}.png")
+    assert pg.Frames(sorted(same.iterdir())).series(None)[0].notes == ()
 
 
 @pytest.mark.parametrize(
@@ -228,6 +237,18 @@ def test_huge_image_is_downscaled():
 def test_bad_images_are_refused_clearly(source, message):
     with pytest.raises((ValueError, TypeError), match=message):
         pg.load_image(source)
+
+
+def test_an_unreadable_image_is_said_in_words():
+    """The message named Pillow's exception class ("(UnidentifiedImageError)")."""
+    whole = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(whole, format="PNG")
+    for data, words in ((b"\x89PNG\r\n\x1a\n broken", "its contents are not an image format this app reads"),
+                        (whole.getvalue()[:-40], "the file is cut short")):
+        with pytest.raises(ValueError) as caught:
+            pg.load_image(data)
+        assert words in str(caught.value) and "Error" not in str(caught.value)
+        assert str(caught.value).endswith("use a PNG, JPEG or WebP file")
 
 
 def test_truncated_jpeg_file(tmp_path):

@@ -46,7 +46,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
     lines = [f"**The answer.** {' '.join(result.answer)}",
-             f"**{len(result.properties)} properties** screened, ranked by what the output did (tier "
+             f"**{len(result.properties)} propert{'y' if len(result.properties) == 1 else 'ies'}** screened, ranked by what the output did (tier "
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
     contrast, note = result.contrast

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 from PIL import Image
 
-from ..errors import ModelUnavailableError
+from ..errors import ArgumentError, ModelUnavailableError
 from ..export.provenance import describe_model
 from ..models.base import OUTPUTS_ARE
 from . import defaults, results
@@ -59,6 +59,17 @@ def with_model_args(handler):
     return handler
 
 
+# Library arguments a handler passes on from a box of another name (a problem found deep in a model's loading).
+BOXES = {"class_names": "class names", "model_name": "open_clip model"}
+
+
+def in_box_words(error: BaseException) -> str:
+    """An error's message, a library argument's name replaced by the box the user sees (:data:`BOXES`)."""
+    if isinstance(error, ArgumentError) and error.argument in BOXES:
+        return str(error.renamed(BOXES[error.argument]))
+    return str(error)
+
+
 def friendly_errors(handler):
     """Run ``handler``; show ValueError/TypeError/ModelUnavailableError messages as ``gr.Error``.
 
@@ -75,7 +86,7 @@ def friendly_errors(handler):
             raise
         except (ValueError, TypeError, ModelUnavailableError) as error:
             # Stays until closed: the result boxes only say "Error", so the reason must not vanish.
-            raise gr.Error(str(error), duration=None, title="Cannot run", print_exception=False) from error
+            raise gr.Error(in_box_words(error), duration=None, title="Cannot run", print_exception=False) from error
         except MemoryError as error:
             raise gr.Error("The server ran out of memory: use a smaller image, fewer steps or fewer models.",
                            print_exception=False) from error
@@ -105,7 +116,9 @@ def safe_image_input(component, box: str = "image"):
 
                 raise gr.Error(f"`{box}`: {name!r} has too many pixels to open safely; upload an image "
                                f"under {max_megapixels()} megapixels", print_exception=False) from error
-            raise gr.Error(f"`{box}`: {name!r} is not a readable image ({error.__class__.__name__}); "
+            from ..images import why_unreadable
+
+            raise gr.Error(f"`{box}`: {name!r} is not a readable image ({why_unreadable(error)}); "
                            "use a PNG, JPEG or WebP file", print_exception=False) from error
 
     component.preprocess = preprocess
@@ -227,7 +240,7 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
                                                             class_names=class_names or "",
                                                             outputs_are=outputs_are or "auto")))
     except (ValueError, TypeError, ModelUnavailableError) as error:
-        return f"**Cannot use this upload:** {error}"
+        return f"**Cannot use this upload:** {in_box_words(error)}"
     except Exception:  # noqa: BLE001 - an upload check must never stop the app
         log.exception("checking uploaded models failed")
         return f"**Cannot use this upload:** {GENERIC_ERROR}"

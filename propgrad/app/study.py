@@ -86,6 +86,24 @@ def study_images(files, folder: Path) -> list[str]:
     return [str(path) for path in images + _unpack(members, folder)]
 
 
+def _check_readable(images: Sequence[str]) -> None:
+    """At least two images a study can read (the two-image minimum counted a broken file, which the study then
+    skipped: a "study" of one image). The unreadable ones still go in, to be listed as skipped."""
+    from PIL import Image
+
+    unreadable = []
+    for path in images:
+        try:
+            with Image.open(path) as opened:
+                opened.verify()  # the header and structure, without decoding every pixel
+        except Exception:  # noqa: BLE001 - PIL raises many types for broken files
+            unreadable.append(Path(path).name)
+    if len(images) - len(unreadable) < 2:
+        raise ValueError(f"`study images`: a study needs at least 2 readable images, got "
+                         f"{len(images) - len(unreadable)} ({', '.join(map(repr, unreadable))} could not be read); "
+                         "add PNG, JPEG or WebP photos, or leave the box empty to explain the one image above")
+
+
 def study_table(report) -> list[dict]:
     """One row per intervention x model, ranked: summary.md's columns (:func:`propgrad.study.report.summary_cells`:
     what the mean output did first, then E[|grad_X F|] and its test) less the per-series detail."""
@@ -173,6 +191,7 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     unpacked = folder / "uploads"
     unpacked.mkdir()
     images = study_images(files, unpacked)
+    _check_readable(images)
     selection, selection_notes = select_outputs(models, outputs)
     n_permutations, alpha = settings
     report = run_images(images, list(interventions.values()), models, out=folder / "study", outputs_of_interest=selection,

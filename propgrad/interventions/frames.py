@@ -56,13 +56,31 @@ class Frames:
             object.__setattr__(self, "values", [values[i] for i in positions])
 
     def series(self, image: Image.Image | None = None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
-        loaded = []
+        loaded, resized = [], []
         for number, frame in enumerate(self.frames):
             label = Path(frame).name if isinstance(frame, (str, os.PathLike)) else f"frame {number + 1}"
             picture = load_image(frame, name=label)
             if loaded and picture.size != loaded[0].size:
+                resized.append((label, picture.size))
                 picture = picture.resize(loaded[0].size, Image.Resampling.LANCZOS)
             loaded.append(picture)
             progress((number + 1) / len(self.frames), f"loaded {label}")
         values = np.arange(len(loaded), dtype=np.float64) if self.values is None else np.asarray(self.values, float)
-        return [InterventionSeries(loaded, values, self.property_name, label="frames")]
+        return [InterventionSeries(loaded, values, self.property_name, label="frames",
+                                   notes=_resized_note(resized, loaded[0].size))]
+
+
+def _resized_note(resized: list[tuple[str, tuple[int, int]]], size: tuple[int, int]) -> tuple[str, ...]:
+    """A note naming the frames resized to the first frame's size (they were resized without a word: a frame of
+    another shape is stretched, and the model sees the stretch as part of the property)."""
+    if not resized:
+        return ()
+    width, height = size
+    stretched = [label for label, (w, h) in resized if abs(w / h - width / height) > 0.01]
+    shown = ", ".join(f"{label} ({w}x{h})" for label, (w, h) in resized[:4]) + (
+        f" and {len(resized) - 4} more" if len(resized) > 4 else "")
+    words = f"{len(resized)} frame{'s' if len(resized) != 1 else ''} resized to the first frame's {width}x{height} px: {shown}"
+    if stretched:
+        words += (f"; {len(stretched)} of them stretched (another aspect ratio): the model sees the stretch as part "
+                  "of the change, so give frames of one size")
+    return (words,)

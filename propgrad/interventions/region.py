@@ -33,7 +33,7 @@ from PIL import Image
 
 from ..checks import is_real_number
 from ..errors import ArgumentError
-from ..images import TooManyPixels, open_within_limit
+from ..images import TooManyPixels, open_within_limit, why_unreadable
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 
 OBJECT = "object"
@@ -112,7 +112,7 @@ def _open(source, name: str) -> Image.Image:
     except TooManyPixels:
         raise
     except (OSError, SyntaxError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-        raise ValueError(f"`{name}`: {label} is not a readable image ({error.__class__.__name__}); give a "
+        raise ValueError(f"`{name}`: {label} is not a readable image ({why_unreadable(error)}); give a "
                          f"greyscale PNG (white = inside the region) or a painted layer") from error
 
 

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from ..device import pick_device
-from ..errors import ModelUnavailableError
+from ..errors import ArgumentError, ModelUnavailableError
 from .base import PROBABILITY, SIMILARITY
 from .torch_model import check_batch_size
 
@@ -111,9 +111,10 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str
         source = f"checkpoint file {str(checkpoint)!r}"
     else:
         if model_name not in open_clip.list_models():
-            raise ValueError(
-                f"`model_name` {model_name!r} is not an open_clip architecture; see open_clip.list_models()"
-            )
+            known = ", ".join(name for name in ("ViT-B-32", "ViT-B-16", "ViT-L-14", "RN50")
+                              if name in open_clip.list_models())
+            raise ArgumentError("model_name", f"{model_name!r} is not an open_clip architecture; try {known} "
+                                "(open_clip.list_models() lists all)")
         tags = open_clip.list_pretrained_tags_by_model(model_name)
         if pretrained in tags:
             tag_cfg = open_clip.get_pretrained_cfg(model_name, pretrained)

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from ..device import pick_device
+from ..errors import ArgumentError
 from .base import ALREADY_PROBABILITIES, AUTO, PROBABILITY, SIMILARITY
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -319,13 +320,13 @@ def check_class_names(class_names, k: int, source: str, apply_softmax: bool | st
     elif names is None:
         names = [f"class {index}" for index in range(k)]
     elif len(names) != k:
-        raise ValueError(
-            f"`class_names` has {len(names)} names but {source} returns {k} outputs per image; "
+        raise ArgumentError(
+            "class_names", f"has {_names(len(names))} but {source} returns {k} outputs per image; "
             f"give exactly {k} names, in the model's output order"
         )
     if len(set(names)) != len(names):
         duplicates = sorted({name for name in names if names.count(name) > 1})
-        raise ValueError(f"`class_names` must be unique; repeated: {duplicates}")
+        raise ArgumentError("class_names", f"must be unique; repeated: {', '.join(duplicates)}")
     return names
 
 
@@ -336,10 +337,14 @@ def _binary_names(names: list[str] | None, source: str) -> list[str]:
         return [f"not {names[0]}", names[0]]
     if len(names) == 2:
         return names
-    raise ValueError(
-        f"`class_names` has {len(names)} names but {source} returns 1 output per image (a binary "
+    raise ArgumentError(
+        "class_names", f"has {_names(len(names))} but {source} returns 1 output per image (a binary "
         f"classifier); give 2 names (negative, positive) or 1 (the positive class)"
     )
+
+
+def _names(count: int) -> str:
+    return "1 name" if count == 1 else f"{count} names"
 
 
 def short_error(error: BaseException) -> str:
