@@ -219,15 +219,25 @@ def _check_series(series: list[InterventionSeries]) -> None:
 def _predict(model: Model, series: list[InterventionSeries]) -> np.ndarray:
     """One batched call over every image of every series -> (series, steps, k)."""
     images = [image for one in series for image in one.images]
+    outputs = model_outputs(model, images)
+    return outputs.reshape(len(series), len(series[0]), len(model.output_names))
+
+
+def model_outputs(model: Model, images: Sequence[Image.Image]) -> np.ndarray:
+    """``model.predict(images)`` as float64 (images, outputs), checked: one row per image, one column per output
+    name, every value finite."""
     outputs = np.asarray(model.predict(images), dtype=np.float64)
     k = len(model.output_names)
     if outputs.shape != (len(images), k):
         raise ValueError(
             f"model {model.name!r} returned outputs of shape {outputs.shape}, expected {(len(images), k)}"
         )
-    if not np.all(np.isfinite(outputs)):
-        raise ValueError(f"model {model.name!r} returned NaN or infinite outputs")
-    return outputs.reshape(len(series), len(series[0]), k)
+    bad = int(np.sum(~np.all(np.isfinite(outputs), axis=1)))
+    if bad:
+        raise ValueError(f"model {model.name!r} returned NaN or infinite outputs for {bad} of {len(images)} images; "
+                         "its weights may be broken, or it needs other preprocessing (input size, mean, std): "
+                         "check the model on one image, or choose another")
+    return outputs
 
 
 def vector_label(n_outputs: int) -> str:

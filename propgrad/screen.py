@@ -47,6 +47,7 @@ from .explain import (
     ModelExplanation,
     _is_vector,
     _resolve_outputs,
+    model_outputs,
     score_outputs,
 )
 from .images import describe_input, load_image
@@ -280,13 +281,7 @@ def _predict_all(model: Model, image: Image.Image,
                     row.append(len(images))
                     images.append(picture)
             slots[name].append(row)
-    outputs = np.asarray(model.predict(images), dtype=np.float64)
-    k = len(model.output_names)
-    if outputs.shape != (len(images), k):
-        raise ValueError(f"model {model.name!r} returned outputs of shape {outputs.shape}, "
-                         f"expected {(len(images), k)}")
-    if not np.all(np.isfinite(outputs)):
-        raise ValueError(f"model {model.name!r} returned NaN or infinite outputs")
+    outputs = model_outputs(model, images)
     return {name: outputs[np.asarray(rows)] for name, rows in slots.items()}
 
 

@@ -322,8 +322,10 @@ def test_model_returning_wrong_shape_or_nan_is_reported():
         def predict(self, images):
             return np.full((len(images), 3), np.nan)
 
-    with pytest.raises(ValueError, match="broken.*NaN"):
+    with pytest.raises(ValueError, match=r"broken.*NaN or infinite outputs for 4 of 4 images; .*check the model"):
         pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), Broken(), n_permutations=100)
+    with pytest.raises(ValueError, match="broken.*NaN"):  # the screen checks with the same rule
+        pg.screen(_photo(), [Broken()], edits=["blur"], regions=["whole image"], steps=4, n_permutations=100)
 
     class Short(MeanColourModel):
         name = "short"

@@ -28,8 +28,9 @@ from .settings import CONCURRENCY, local_paths_allowed
 
 MAX_IMAGE_BYTES = 25 * 2**20  # the app's upload limit
 
-IMAGE_HELP = ("a data: URI (data:image/png;base64,...); a file path on the server only where it allows local paths "
-              "(served on localhost, or PROPGRAD_ALLOW_LOCAL_PATHS=1); URLs are not fetched")
+IMAGE_SOURCES = ("a data: URI (data:image/png;base64,...); a file path on the server only where it allows local "
+                 "paths (served on localhost, or PROPGRAD_ALLOW_LOCAL_PATHS=1)")
+IMAGE_HELP = IMAGE_SOURCES + "; URLs are not fetched"
 MODELS_HELP = "bundled models to explain side by side; [] = the ImageNet classifier"
 OUTPUTS_HELP = 'outputs of interest: "" = each model\'s predicted class, "all", "vector", or names ("cat, dog")'
 TEST_HELP = {"seed": "seed of the shuffle test, 0 or more",
@@ -95,7 +96,7 @@ def image_argument(value, name: str = "image", target: Path | None = None) -> st
         path.write_bytes(data)
         return str(path)
     if value.startswith(("http://", "https://")):
-        raise ValueError(f"`{name}`: URLs are not fetched; give {IMAGE_HELP}")
+        raise ValueError(f"`{name}`: URLs are not fetched; give {IMAGE_SOURCES}")
     if not local_paths_allowed():
         raise ValueError(f"`{name}`: this server does not read its own files; give a data: URI "
                          "(data:image/png;base64,...)")
