@@ -23,7 +23,7 @@ from .explain import Explanation, explain, loaded_input
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
-from .ranking import rank_key, ranked
+from .ranking import rank_key
 from .reading import Reading, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import adjust_pvalues
@@ -235,7 +235,7 @@ def compare_properties(
 
     # 4. Rank the rows (propgrad.ranking: tier, then change; stable), and the properties by their best row: the
     # table's first row is the strongest effect whatever property it belongs to.
-    entries = ranked(entries, lambda entry: entry.reading)
+    entries.sort(key=lambda entry: rank_key(entry.reading))
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
     properties = sorted(explanations, key=lambda name: best[name])
     notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
