@@ -113,7 +113,10 @@ class PropertyComparison(Answered):
         >>> headers[:7]  # doctest: +SKIP
         ['property', 'unbiased: change', 'unbiased: E[|grad_X F|]', 'unbiased: p', 'unbiased: p (BH)', ...]
         """
-        columns = list(dict.fromkeys((s.model, s.output) for s in self.scores))
+        # The models and outputs in the order given (the rows are ranked one by one: their order would put the
+        # top-ranked model's columns first, a different order for every input).
+        columns = list(dict.fromkeys((model.name, score.output) for result in self.explanations.values()
+                                     for model in result.models for score in model.scores))
         several = len({output for _, output in columns}) > 1
         headers = ["property"]
         label = STATISTIC_LABELS[self.statistic]

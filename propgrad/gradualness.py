@@ -36,6 +36,7 @@ from PIL import Image
 
 from .checks import is_real_number, is_whole_number
 from .errors import ArgumentError
+from .reading import format_percent
 
 DEFAULT_MIN_RHO = 0.9
 DEFAULT_MAX_JUMP_SHARE = 0.5
@@ -100,11 +101,6 @@ class Gradualness:
                 "outside_change": num(self.outside_change),
                 "change": [round(float(v), 5) for v in self.change],
                 "step_change": [round(float(v), 5) for v in self.step_change]}
-
-
-def _percent(share: float) -> str:
-    # reading.format_percent's style ("42 %"); this module sits below reading in the import graph.
-    return f"{share * 100:.0f} %"
 
 
 def _lab(images: Sequence[Image.Image]) -> np.ndarray:
@@ -235,11 +231,11 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
         reason = f"the images hardly change (largest mean Delta E to step 0: {change.max():.2f} < {NO_CHANGE})"
     elif jump_share > criteria.max_jump_share:
         step = int(step_change.argmax())
-        reason = (f"{_percent(jump_share)} of the change happens in one step (step {step - 1} -> {step}; "
-                  f"limit {_percent(criteria.max_jump_share)})")
+        reason = (f"{format_percent(jump_share)} of the change happens in one step (step {step - 1} -> {step}; "
+                  f"limit {format_percent(criteria.max_jump_share)})")
     elif still_share > criteria.max_still_share:
-        reason = (f"{_percent(still_share)} of the steps change (almost) nothing (less than {_percent(STILL)} of the "
-                  f"mean step; limit {_percent(criteria.max_still_share)}): a knob that acts only past a threshold")
+        reason = (f"{format_percent(still_share)} of the steps change (almost) nothing (less than {format_percent(STILL)} of the "
+                  f"mean step; limit {format_percent(criteria.max_still_share)}): a knob that acts only past a threshold")
     elif not (rho >= criteria.min_rho) and not (order_ratio <= criteria.max_order_ratio):
         reason = (f"the change is not monotone (Spearman rho {rho:.2f} < {criteria.min_rho}) and the order "
                   f"is hardly smoother than a random one (ratio {order_ratio:.2f} > {criteria.max_order_ratio})")
@@ -272,8 +268,8 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     if any(not r.rho >= r.criteria.min_rho for r in results):
         # Accepted by order, not monotonicity (a rotation that comes back): say so.
         ratio = max(r.order_ratio for r in results)
-        ordered = f", not monotone but ordered: step changes {_percent(ratio)} of a random order's"
+        ordered = f", not monotone but ordered: step changes {format_percent(ratio)} of a random order's"
     outside = [r.outside_change for r in results if r.outside_change is not None]
     region = f", change outside the region {max(outside):.2f}" if outside else ""
-    return (f"{line} (image change against step: Spearman rho {rho:.2f}{ordered}, largest step {_percent(jump)} of the "
+    return (f"{line} (image change against step: Spearman rho {rho:.2f}{ordered}, largest step {format_percent(jump)} of the "
             f"change{region})")

@@ -510,9 +510,12 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
         small = np.asarray(Image.fromarray(np.asarray(series.mask, dtype=np.float32), "F").resize((width, height)))
         border = _outline(small, 3)
-    font = ImageFont.load_default(size=15)
-    title_font = ImageFont.load_default(size=17)
-    gap, band, title_band = 6, 42, 28
+    # One line per step in a larger font ("step 2: 0.17"): two lines of 15 px shrank to 7 px in the talk view, where
+    # the strip takes half a projected screen.
+    font = ImageFont.load_default(size=20)
+    small_font = ImageFont.load_default(size=13)  # a narrow portrait image's label
+    title_font = ImageFont.load_default(size=18)
+    gap, band, title_band = 6, 30, 28
     columns = min(per_row, len(indices))
     rows = -(-len(indices) // columns)
     canvas = Image.new("RGB", (columns * (width + gap) - gap + 8, title_band + rows * (height + band)), "white")
@@ -527,8 +530,9 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
             pixels = pixels.copy()
             pixels[border] = REGION_COLOUR
         canvas.paste(Image.fromarray(pixels), (left, top))
-        for line, text in enumerate((f"step {index}", _format_value(series.values[index]))):
-            draw.text((left + width / 2, top + height + 3 + 18 * line), text, fill="black", font=font, anchor="ma")
+        label = f"step {index}: {_format_value(series.values[index])}"
+        draw.text((left + width / 2, top + height + 4), label, fill="black", anchor="ma",
+                  font=font if draw.textlength(label, font=font) <= width else small_font)
     return canvas
 
 
@@ -574,6 +578,9 @@ def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 
     return canvas
 
 
+GRADUAL_FONT = 16  # the verdict under a strip, in px
+
+
 def gradualness_picture(explanation: Explanation, width: int = 620, height: int = 90) -> Image.Image:
     """The image change per step (mean Delta E to step 0, first series) as bars, with the verdict: a small
     Pillow picture to sit under the strip (a few milliseconds; :func:`gradualness_plot` is the full figure).
@@ -582,12 +589,12 @@ def gradualness_picture(explanation: Explanation, width: int = 620, height: int 
     --------
     >>> gradualness_picture(explanation).save("change.png")  # doctest: +SKIP
     """
-    font = ImageFont.load_default(size=14)
+    font = ImageFont.load_default(size=GRADUAL_FONT)
     if not explanation.gradualness:
         return Image.new("RGB", (width, height), "white")
     # The verdict wraps to the strip's width (a turntable's ran past the edge); the bars keep their height.
     lines = _wrapped(f"image change per step (Delta E to step 0): {explanation.gradual_summary}", font, width - 8)
-    line_height = 18
+    line_height = GRADUAL_FONT + 4
     canvas = Image.new("RGB", (width, height + line_height * (len(lines) - 1)), "white")
     draw = ImageDraw.Draw(canvas)
     check = explanation.gradualness[0]
@@ -595,7 +602,7 @@ def gradualness_picture(explanation: Explanation, width: int = 620, height: int 
     for number, line in enumerate(lines):
         draw.text((4, 2 + number * line_height), line, fill=colour, font=font)
     change = np.asarray(check.change, dtype=float)
-    top, bottom = 22 + line_height * (len(lines) - 1), canvas.height - 4
+    top, bottom = line_height + 4 + line_height * (len(lines) - 1), canvas.height - 4
     most = float(change.max()) if change.size and change.max() > 0 else 1.0
     bar = (width - 8) / max(1, len(change))
     for step, value in enumerate(change):
@@ -784,8 +791,8 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         axes_in = bottom.get_position().height * figure.get_figheight()
         bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
     grid[1, 0].set_ylabel(_y_label(_scored(next(iter(comparison.explanations.values())))), fontsize=size)
-    # The stars mark each property's own p, as in the legends (BH beside them).
-    marked = any(score.significant for result in comparison.explanations.values() for model in result.models
+    # The stars mark each property's own p, as in the legends (BH beside them), of the properties drawn.
+    marked = any(score.significant for name in names for model in comparison.explanations[name].models
                  for score in model.scores)
     figure.suptitle(f"Properties compared: {_star_note(marked, comparison.alpha)}\n"
                     f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",

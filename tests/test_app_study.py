@@ -45,6 +45,12 @@ def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):
     assert not Path("/tmp/abs_coffee.jpg").exists() and not (tmp_path.parent.parent / "escaped_chelsea.jpg").exists()
 
 
+def _cut_short_jpeg(tmp_path) -> str:
+    data = Path(CHELSEA).read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
+    return str(tmp_path / "cut.jpg")
+
+
 @pytest.mark.parametrize("files, words", [
     (lambda t: [CHELSEA], "at least 2 images"),
     (lambda t: [CHELSEA] * 25, "at most 24"),
@@ -52,6 +58,8 @@ def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):
     (lambda t: [str(_broken_zip(t)), CHELSEA], "not a readable zip"),
     # one readable image and a broken one: a "study" of one image (the broken file counted toward the two)
     (lambda t: [_corrupt_png(t), CHELSEA], r"at least 2 readable images, got 1 \('.*' could not be read\)"),
+    # a cut-short JPEG passes Pillow's verify(); the study's own loader refuses it
+    (lambda t: [_cut_short_jpeg(t), CHELSEA], r"at least 2 readable images, got 1 \('cut.jpg' could not be read\)"),
 ])
 def test_bad_study_uploads_are_named(progress, tmp_path, files, words):
     with pytest.raises(gr.Error, match=words):

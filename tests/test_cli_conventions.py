@@ -206,6 +206,8 @@ def test_weights_messages_end_with_the_download_command_and_where_the_folder_goe
     (["--seed", "-1"], "error: `--seed` must be a whole number of 0 or more"),
     (["--outputs", "zebraa"], "error: `--outputs`: 'zebraa' is not an output of model"),
     (["--steps", "abc"], "error: argument --steps: invalid int value: 'abc' (see "),
+    # the flag alone: "`--stop` (the edit's end value)" glossed a name the user typed
+    (["--stop", "1.5"], "error: `--stop` for darken must lie in [0, 1], got 1.5"),
     # the subcommand's --help lists its flags; the main one's did not
     (["--bogus"], "error: unrecognized arguments: --bogus (see python -m propgrad explain --help)"),
 ])

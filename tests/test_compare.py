@@ -99,6 +99,16 @@ def test_table_has_one_row_per_property_and_six_columns_per_model(comparison):
     assert rows[0][5:7] == [True, True]
 
 
+def test_table_columns_follow_the_models_as_given(image, halves):
+    """The rows are ranked one by one: the columns once followed them, so the model ranked first came first."""
+    left, _ = halves
+    flipped = compare_properties(image, {"left half: darken": Region(ParametricEdit("darken", stop=0.85, steps=6), left)},
+                                 [Noise(), LeftBrightness()], outputs_of_interest="bright", n_permutations=200, seed=0)
+    assert flipped.scores[0].model == "left eye"  # ranked first ...
+    headers, _ = flipped.table()
+    assert headers[1] == "noise: change" and headers[7] == "left eye: change"  # ... but listed as given
+
+
 @pytest.mark.slow
 def test_written_report(comparison, tmp_path):
     paths = write_comparison(comparison, tmp_path)

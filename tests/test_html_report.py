@@ -185,3 +185,11 @@ def test_reports_name_the_input_file_and_its_sha256(tmp_path):
     in_memory = pg.explain(Image.new("RGB", (24, 16)), ParametricEdit("darken", steps=4), [Redness()],
                            n_permutations=50)
     assert "pixels_sha256" in report.to_dict(in_memory)["input"]
+
+
+def test_settings_write_counts_with_separators_and_other_numbers_as_they_are():
+    """Seeds and sizes are copied by readers (12345, not 12,345; '12,345, 23,456' read as four numbers)."""
+    shown = html_report.settings_list({"n_permutations": 10000, "seed": 12345, "seeds": [12345, 23456],
+                                       "size": [1024, 768], "fresh seed": None, "alpha": 0.01})
+    assert "<dd>10,000</dd>" in shown and "<dd>12345</dd>" in shown and "<dd>12345, 23456</dd>" in shown
+    assert "<dd>1024, 768</dd>" in shown and "<dd>none</dd>" in shown and "<dd>0.01</dd>" in shown

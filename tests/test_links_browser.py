@@ -100,6 +100,17 @@ def test_a_link_naming_no_preset_says_so(server, browser):
     for query in ("?tab=patch&example=99", "?example=no-such-preset"):
         page.goto(server + query, wait_until="load", timeout=60_000)
         expect(page.locator("#propgrad-link-notice")).to_contain_text("names no preset", timeout=60_000)
+    # The tab it names opens, and the notice says which presets it has (it named a file in the repository).
+    page.goto(server + "?tab=patch&example=99", wait_until="load", timeout=60_000)
+    expect(page.locator("#propgrad-link-notice")).to_contain_text("Patch blending has presets 1 to", timeout=60_000)
+    expect(page.get_by_role("tab", name="Patch blending")).to_have_attribute("aria-selected", "true", timeout=30_000)
+    page.goto(server + "?tab=no-such-tab", wait_until="load", timeout=60_000)
+    expect(page.locator("#propgrad-link-notice")).to_contain_text("names no tab", timeout=60_000)
+    # The talk view, which hides all but the result, keeps the notice.
+    page.goto(server + "?view=talk&example=no-such-preset", wait_until="load", timeout=60_000)
+    expect(page.locator("#propgrad-link-notice")).to_contain_text("names no preset", timeout=60_000)
+    page.wait_for_timeout(2500)  # the talk view marks what it hides every second
+    expect(page.locator("#propgrad-link-notice")).to_be_visible()
     page.goto(server + "?example=fur-vs-background", wait_until="load", timeout=60_000)
     expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
     assert not page.locator("#propgrad-link-notice").count()
@@ -159,4 +170,13 @@ def test_header_links_the_lessons(server, browser):
                                 else server.rstrip("/") + link.get_attribute("href"))
     assert response.ok, response.status
     assert "Lesson 1: a property gradient by hand" in response.text() and "Lesson 5" in response.text()
+    page.context.close()
+
+
+def test_a_tab_link_opens_its_tab_on_a_phone(server, browser):
+    """On a phone gradio folds the last tabs into a menu: ``?tab=dynamics`` stayed on the first tab."""
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(server + "?tab=dynamics", wait_until="load", timeout=60_000)
+    expect(page.locator("#dynamics-summary")).to_be_visible(timeout=60_000)
+    expect(page.locator("#edit-summary")).not_to_be_visible()
     page.context.close()

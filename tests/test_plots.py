@@ -255,9 +255,9 @@ def test_the_title_mentions_a_star_only_where_the_legend_draws_one():
 def test_the_gradualness_line_wraps_to_the_strip():
     """A turntable's verdict (rho, the random-order ratio, the largest step) ran past the strip's right edge."""
     result = _explain(RedModel(2))
-    font = plots.ImageFont.load_default(size=14)
+    font = plots.ImageFont.load_default(size=plots.GRADUAL_FONT)
     narrow = plots.gradualness_picture(result, width=260)
     wide = plots.gradualness_picture(result, width=2400)
     lines = plots._wrapped(f"image change per step (Delta E to step 0): {result.gradual_summary}", font, 252)
     assert len(lines) > 1 and all(font.getlength(line) <= 252 for line in lines)
-    assert narrow.height == wide.height + 18 * (len(lines) - 1)
+    assert narrow.height == wide.height + (plots.GRADUAL_FONT + 4) * (len(lines) - 1)

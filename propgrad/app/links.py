@@ -145,8 +145,16 @@ async () => {
     return null;
   }
   const visible = (el) => !!el && el.offsetParent !== null;
-  const tabButton = (title) => [...document.querySelectorAll("button[role=tab]")]
-    .find((b) => b.textContent.trim() === title);
+  const named = (selector, title) => [...document.querySelectorAll(selector)]
+    .filter((b) => b.textContent.trim() === title);
+  // On a phone gradio folds the tabs that do not fit into a menu of plain buttons: the tab's own button is then
+  // hidden and a click on it does nothing, so the menu's button is the one to click.
+  const tabButton = (title) => {
+    const tabs = named("button[role=tab]", title);
+    return tabs.find(visible) || named(".overflow-dropdown button", title)[0] || tabs[0];
+  };
+  const tabSelected = (title) => named("button[role=tab]", title).some((b) => b.getAttribute("aria-selected") === "true")
+    || named(".overflow-dropdown button.selected", title).length > 0;
   const activePanel = () => [...document.querySelectorAll("[role=tabpanel]")].find(visible) || document;
 
   function exampleButton(panel, preset, number) {
@@ -158,8 +166,8 @@ async () => {
 
   async function openTab(tab) {
     const button = tabButton(tab.title);
-    if (button && button.getAttribute("aria-selected") !== "true") button.click();
-    await until(() => button === undefined || button.getAttribute("aria-selected") === "true", 10000);
+    if (button && !tabSelected(tab.title)) button.click();
+    await until(() => button === undefined || tabSelected(tab.title), 10000);
     await sleep(300);
   }
 
@@ -242,6 +250,7 @@ async () => {
     while (node && node !== stop && node.parentElement) {
       for (const sibling of node.parentElement.children) {
         if (sibling !== node && !sibling.contains(element) && sibling.id !== "propgrad-talk-bar" &&
+            sibling.id !== "propgrad-link-notice" &&
             !sibling.querySelector("[role=tabpanel], [id$='-summary']")) sibling.classList.add("talk-hidden");
       }
       node = node.parentElement;
@@ -333,21 +342,39 @@ async () => {
 
   if ((params.get("view") || "").toLowerCase() === "talk") talkView();
   let found = findPreset();
-  if (found && found[1] > 0 && !(CONFIG.tabs[found[0]] && CONFIG.tabs[found[0]].presets[found[1] - 1])) found = null;
-  if (!found && (params.get("example") || params.get("tab"))) {
+  let notice = "";
+  const tabParam = (params.get("tab") || "").trim().toLowerCase();
+  if ((found && !CONFIG.tabs[found[0]]) || (tabParam && !CONFIG.tabs[tabParam])) {
+    notice = `This link names no tab (${window.location.search}): the tabs are ${CONFIG.order.join(", ")}. ` +
+      "The page shows each tab's default.";
+    found = null;
+  } else if (found && found[1] > 0 && !CONFIG.tabs[found[0]].presets[found[1] - 1]) {
+    // The tab it names still opens, with what its presets are.
+    const tab = CONFIG.tabs[found[0]];
+    notice = `This link names no preset (${window.location.search}): ${tab.title} has ` +
+      (tab.presets.length ? `presets 1 to ${tab.presets.length} (its Examples buttons); it shows its default.`
+                          : "no presets; it shows its default.");
+    found = [found[0], 0];
+  } else if (!found && params.get("example")) {
+    notice = `This link names no preset (${window.location.search}): the page shows each tab's default; the ` +
+      "Examples buttons under each tab are its presets.";
+  }
+  if (notice) {
     // A mistyped link must not look like the preset it meant: say so above the page.
-    const notice = document.createElement("div");
-    notice.id = "propgrad-link-notice";
-    notice.setAttribute("role", "status");
-    notice.textContent = `This link names no preset (${window.location.search}): the page shows each tab's ` +
-      "default. The presets' links are listed in docs/app-links.md.";
+    const box = document.createElement("div");
+    box.id = "propgrad-link-notice";
+    box.setAttribute("role", "status");
+    box.textContent = notice;
     const container = await until(() => document.querySelector(".gradio-container"), 60000);
-    if (container) container.prepend(notice);
+    if (container) container.prepend(box);
   }
   if (found) {
     await until(() => tabButton(CONFIG.tabs[found[0]].title), 60000);
     if (found[1] > 0) {
       await runPreset(found[0], found[1]);
+      // A shared link is about its result: show it (at 1440 x 900 it began 1,100 px down, under the controls).
+      const summary = document.getElementById(`${CONFIG.tabs[found[0]].prefix}-summary`);
+      if (summary && !document.body.classList.contains("propgrad-talk")) summary.scrollIntoView({block: "start"});
     } else {
       await openTab(CONFIG.tabs[found[0]]);
     }

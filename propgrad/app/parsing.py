@@ -152,7 +152,9 @@ def box_names(build, boxes: dict[str, str], **arguments):
     try:
         return build(**arguments)
     except ArgumentError as error:
-        raise error.renamed(boxes.get(error.argument, error.argument)) from None
+        if error.argument not in boxes:
+            raise  # no box of another name: the library's name and its gloss say it best
+        raise error.renamed(boxes[error.argument]) from None
 
 
 def check_int(value, *, name: str, low: int, high: int) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import logging
 import os
 import re
 import shutil
@@ -37,6 +38,8 @@ from ..ranking import tier_legend
 from ..reading import format_number
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
+
+log = logging.getLogger("propgrad.app")
 
 RESULT_TTL_S = 3600.0
 
@@ -266,7 +269,10 @@ def _finish(run: AppRun) -> AppRun:
     run.animation = animation.result()
     root = run.folder / run.name
     if run.comparison is not None and run.strip is not None and "html" in written:
-        export_html.add_strip(written["html"], run.strip)
+        try:
+            export_html.add_strip(written["html"], run.strip)
+        except OSError:  # the page stands without the strip, which strip.png in the zip still holds
+            log.warning("the strip could not be added to %s", written["html"], exc_info=True)
     names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}
     for name, path in names.items():
         if path is not None and not (root / name).exists():

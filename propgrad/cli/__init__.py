@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         if no_room(error):  # a full disk or a read-only folder: status 4, see exit_codes
             return exit_codes.no_room(error)
-        console.error(console.as_typed(str(error)))
+        console.error(console.in_flag_words(error))
         return exit_codes.USAGE
 
 

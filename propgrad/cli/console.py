@@ -139,6 +139,16 @@ FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "
          "statistic": "--statistic", "output": "--output", "out": "--out"}
 
 
+def in_flag_words(error: BaseException) -> str:
+    """An error's message with the package's argument names as the flags the user typed; a problem with a flag's
+    value is named by the flag alone (the gloss that explains a terse Python name is not needed for a flag)."""
+    from ..errors import ArgumentError
+
+    if isinstance(error, ArgumentError) and error.argument in FLAGS:
+        return str(error.renamed(FLAGS[error.argument]))
+    return as_typed(str(error))
+
+
 def as_typed(message: str) -> str:
     """``message`` with the package's argument names in backticks replaced by their flags.
 

@@ -213,5 +213,5 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         if no_room(error):
             return exit_codes.no_room(error)
-        console.error(console.as_typed(str(error)))
+        console.error(console.in_flag_words(error))
         return exit_codes.USAGE

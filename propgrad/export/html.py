@@ -17,6 +17,7 @@ import importlib.metadata
 import io
 import json
 import math
+import os
 import platform
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -173,13 +174,18 @@ _LISTED = 12
 
 def _definitions(record: Mapping, depth: int) -> str:
     items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt>"
-                    f"<dd>{escape(str(value)) if key in _VERBATIM else _setting(value, depth + 1)}</dd>"
-                    for key, value in record.items())
+                    f"<dd>{escape(f'{value:,}') if key in _COUNTS and _plain_int(value) else _setting(value, depth + 1)}"
+                    "</dd>" for key, value in record.items())
     return f"<dl>{items}</dl>"
 
 
-# Values a reader copies as they are (a seed of 12345, not 12,345).
-_VERBATIM = frozenset({"seed"})
+# Settings read as sizes (10,000 permutations, as the app writes them); every other whole number is written as it
+# is, to be copied (a seed of 12345, sizes 1024, 768).
+_COUNTS = frozenset({"n_permutations", "permutations"})
+
+
+def _plain_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _setting(value, depth: int) -> str:
@@ -187,13 +193,17 @@ def _setting(value, depth: int) -> str:
         return _definitions(value, depth) if depth < 3 and value else f"<code>{escape(json.dumps(value, default=str))}</code>"
     if isinstance(value, (list, tuple)):
         if all(not isinstance(item, (Mapping, list, tuple)) for item in value):
-            shown = ", ".join(cell(item)[0] for item in value[:_LISTED])
+            shown = ", ".join(_setting_text(item) for item in value[:_LISTED])
             more = f" ... ({len(value)} in all)" if len(value) > _LISTED else ""
             return escape(shown + more) if value else "none"
         return "<ol>" + "".join(f"<li>{_setting(item, depth + 1)}</li>" for item in value) + "</ol>"
+    return escape(_setting_text(value))
+
+
+def _setting_text(value) -> str:
     if value is None:
         return "none"  # a seed of None: a fresh random one; cell() would leave it blank
-    return escape(cell(value)[0])
+    return str(value) if _plain_int(value) else cell(value)[0]
 
 
 def versions_list() -> str:
@@ -360,9 +370,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
             + table(page_rows(rows), {"score": _statistic_label(data)}),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
     if data.get("contrast"):
-        body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, the "
-                    "first model's minus the largest of the others' first. The difference has no test of its own: "
-                    "read it beside each model's tier.</p>" + table(data["contrast"]))
+        body.append(contrast_section(data["contrast"]))
     elif data.get("contrast_note"):
         body.append(f"<p>{escape(data['contrast_note'])}</p>")
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
@@ -399,11 +407,23 @@ def strip_section(strip: Path) -> str:
 def add_strip(page_path: Path, strip: Path) -> bool:
     """Put a strip drawn after the comparison's page was written where the page left room for it; False where the
     page has no room (it has a strip already, or is not a comparison's)."""
-    text = Path(page_path).read_text(encoding="utf-8")
+    page_path = Path(page_path)
+    text = page_path.read_text(encoding="utf-8")
     if STRIP_MARKER not in text:
         return False
-    write(text.replace(STRIP_MARKER, strip_section(strip), 1), page_path)
+    # Beside it, then over it: a full disk leaves the page without its strip, not without the page.
+    staged = page_path.with_name(page_path.name + ".part")
+    write(text.replace(STRIP_MARKER, strip_section(strip), 1), staged)
+    os.replace(staged, page_path)
     return True
+
+
+def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
+    """Where the models differ: per property, how far the same output moved for each model (``order`` says how the
+    rows are ordered, e.g. ", largest difference first")."""
+    return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. "
+            f"difference: the first model's change minus the largest change among the others{escape(order)}. It has "
+            "no test of its own: read it beside each model's tier.</p>" + table(contrast))
 
 
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],

@@ -129,9 +129,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
             + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
               f"{html_report.escape(data['alpha'])}.</p>"]
     if data["contrast"]:
-        body.append("<h2>Where the models differ</h2><p>Per property, each model's change of the same output, "
-                    "largest difference first. The difference has no test of its own: read it beside each model's "
-                    "tier.</p>" + html_report.table(data["contrast"]))
+        body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))
     elif data.get("contrast_note"):
         body.append(f"<p>{html_report.escape(data['contrast_note'])}</p>")
     if data["skipped"] or data["notes"]:

@@ -76,7 +76,8 @@ def _resized_note(resized: list[tuple[str, tuple[int, int]]], size: tuple[int, i
     if not resized:
         return ()
     width, height = size
-    stretched = [label for label, (w, h) in resized if abs(w / h - width / height) > 0.01]
+    # Aspect ratios more than 1 % apart (relative): a few pixels of rounding are not a stretch.
+    stretched = [label for label, (w, h) in resized if abs((w / h) / (width / height) - 1) > 0.01]
     shown = ", ".join(f"{label} ({w}x{h})" for label, (w, h) in resized[:4]) + (
         f" and {len(resized) - 4} more" if len(resized) > 4 else "")
     words = f"{len(resized)} frame{'s' if len(resized) != 1 else ''} resized to the first frame's {width}x{height} px: {shown}"

@@ -90,8 +90,6 @@ def checkpoint_cells(row: dict) -> list[str]:
             format_number(row["pvalue"]), "S" if row["significant"] else "-", format_percent(row["flip_share"])]
 
 
-
-
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
 TRACKED = "melanoma"
 

@@ -111,8 +111,8 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str
         source = f"checkpoint file {str(checkpoint)!r}"
     else:
         if model_name not in open_clip.list_models():
-            known = ", ".join(name for name in ("ViT-B-32", "ViT-B-16", "ViT-L-14", "RN50")
-                              if name in open_clip.list_models())
+            known = ", ".join([name for name in ("ViT-B-32", "ViT-B-16", "ViT-L-14", "RN50")
+                               if name in open_clip.list_models()] or open_clip.list_models()[:4])
             raise ArgumentError("model_name", f"{model_name!r} is not an open_clip architecture; try {known} "
                                 "(open_clip.list_models() lists all)")
         tags = open_clip.list_pretrained_tags_by_model(model_name)
