@@ -44,7 +44,9 @@ def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: 
     if not is_real_number(alpha) or not 0 < alpha < 1:
         raise ArgumentError("alpha", f"must be a number strictly between 0 and 1, got {alpha!r}")
     if seed is not None and not is_whole_number(seed, 0):
-        raise ArgumentError("seed", f"must be a whole number of 0 or more, got {seed!r}")
+        # The gloss tells a Python caller about None; a flag or a box (renamed) takes numbers only.
+        raise ArgumentError("seed", f"must be a whole number of 0 or more, got {seed!r}",
+                            gloss="or None for a fresh random one")
 
 
 def check_keys(table: dict, allowed, where: str) -> None:

@@ -244,7 +244,7 @@ def test_missing_weights_give_a_clear_error(no_hub, tmp_path):
     assert "timbrooks/instruct-pix2pix" in message and "PROPGRAD_INSTRUCT_PIX2PIX" in message
     assert "download timbrooks/instruct-pix2pix --local-dir" in message
     # diffusers' own four sentences pointed at a stack trace nobody is shown
-    assert "not in the Hugging Face cache, and the hub cannot be reached" in message and "stacktrace" not in message
+    assert "not in the Hugging Face cache, and cannot be downloaded here" in message and "stacktrace" not in message
     with pytest.raises(ModelUnavailableError, match="empty"):
         load_instruct_pix2pix(str(tmp_path / "empty"), device="cpu")
     (tmp_path / "empty").mkdir()

@@ -28,7 +28,7 @@ def weights_on_disk(source: str, files: Sequence[str] = ("model_index.json",)) -
     """
     folder = Path(source).expanduser()
     if folder.is_dir():
-        return (folder / files[0]).is_file()
+        return all((folder / name).is_file() for name in files)
     try:
         from huggingface_hub import try_to_load_from_cache
 
@@ -85,11 +85,12 @@ def why(error: BaseException) -> str:
     --------
     >>> why(OSError("Cannot load model x: the model is not fully cached locally (...). Please check out the root "
     ...             "cause in the stacktrace above."))
-    'not in the Hugging Face cache, and the hub cannot be reached'
+    'not in the Hugging Face cache, and cannot be downloaded here (offline, or the hub is out of reach)'
     """
     text = str(error)
     if "not fully cached" in text or "cached snapshot" in text:
-        return "not in the Hugging Face cache, and the hub cannot be reached"
+        # diffusers says so offline (HF_HUB_OFFLINE=1, no network): either way nothing is downloaded
+        return "not in the Hugging Face cache, and cannot be downloaded here (offline, or the hub is out of reach)"
     return text.replace(" Please check out the root cause in the stacktrace above.", "").strip()
 
 
