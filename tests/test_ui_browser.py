@@ -223,3 +223,17 @@ def test_ticking_the_painted_region_shows_the_canvas_and_upload(page):
     page.locator("#edit-regions").get_by_label("painted or uploaded mask").check()
     expect(page.get_by_text("Paint the region").first).to_be_visible(timeout=10_000)
     page.locator("#edit-regions").get_by_label("painted or uploaded mask").uncheck()
+
+
+def test_a_preset_brings_run_into_view(page):
+    """The presets sit under the form and Run above it: "press Run" pointed at a button out of sight."""
+    page.get_by_role("tab", name="Diffusion & region edits").click()
+    preset = page.get_by_text("Fur vs background: a dark dog darkened")
+    preset.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 400)  # as a reader scrolled down to the presets
+    preset.click()
+    expect(page.locator("#edit-summary")).to_contain_text("Example loaded", timeout=30_000)
+    expect(page.locator("#edit-run")).to_be_in_viewport(timeout=10_000)
+    # Back to the default preset for the other tests.
+    page.get_by_text("Fur vs background: a light cat darkened").click()
+    expect(page.locator("#edit-editor input")).to_have_value("parametric: darken")

@@ -394,7 +394,16 @@ def preset_loaded(examples: gr.Examples, outputs: list, running: "RunEvents | No
 
     targets = [*outputs, running.button] if running else outputs
     examples.load_input_event.then(loaded, None, targets, queue=False, api_visibility="private",
-                                   cancels=list(running.events) if running else None)
+                                   cancels=list(running.events) if running else None, js=SHOW_RUN)
+
+
+# The presets sit under the form, the Run button above it: a student who clicked one was told to press a button out
+# of sight. (On a phone Run floats at the bottom of the screen: nothing moves.)
+SHOW_RUN = """() => {
+  const run = [...document.querySelectorAll(".run-button")].find((b) => b.offsetParent !== null);
+  if (run && getComputedStyle(run).position !== "fixed") run.scrollIntoView({block: "center", behavior: "smooth"});
+  return [];
+}"""
 
 
 @dataclass
