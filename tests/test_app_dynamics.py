@@ -73,6 +73,14 @@ def test_dynamics_reading_names_when_the_class_settles():
     line = read_dynamics("biased", result([0.05, 0.5, 0.8], [0.001, 0.001, 0.001], [0, 1, 1]))
     assert line.startswith("biased: strong and systematic from epoch 2 on") and "epoch 1: small but systematic" in line
     assert "flips at 2 of 3 epochs (last at epoch 3)" in line
+    # Epoch 1 does not flip: p(melanoma) goes from 0.1 to 0.15, towards 0.5 without crossing it: it could have
+    # flipped, so nothing is excused.
+    assert line.endswith("(last at epoch 3).")
+    # One that starts on the side it moves towards (0.4 to 0.2) had nothing to flip, and the reading says so.
+    pushed = result([0.5, 0.8], [0.001, 0.001], [0, 1])
+    pushed.start_probability[0], pushed.end_probability[0] = 0.4, 0.2
+    assert read_dynamics("biased", pushed).endswith(
+        "; at epoch 1 the mean p(melanoma) starts on the side of 0.5 it moves towards, so there is nothing to flip.")
     line = read_dynamics("unbiased", result([0.002, 0.001], [0.5, 0.4], [0, 0]))
     assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line
     # Strong at the start and at the end, not in between: it says what came between, in order (it read "strong from

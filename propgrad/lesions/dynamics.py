@@ -243,7 +243,23 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         flips = f"the prediction flips at every epoch (in {format_percent(result.flip_fraction[-1])} of the series at the last)"
     else:
         flips = f"the prediction flips at {len(flipped)} of {len(epochs)} epochs (last at epoch {flipped[-1]})"
+        flips += _why_no_flip(result, epochs)
     return f"{label}: {words} ({score}){earlier}; {flips}."
+
+
+def _why_no_flip(result: DynamicsResult, epochs: Sequence[int]) -> str:
+    """Where a model that flips at other epochs does not because its mean output starts on the side of 0.5 that the
+    intervention pushes it towards: there was nothing to flip (a drop to no flips at epochs 6, 9 and 12 read as the
+    shortcut fading). An output that moves towards 0.5 without crossing it is not named: that one could have flipped."""
+    still = [epoch for epoch, share, start, end in zip(epochs, result.flip_fraction, result.start_probability,
+                                                       result.end_probability)
+             if share == 0 and (start < 0.5) == (end < 0.5) and abs(end - 0.5) >= abs(start - 0.5)]
+    if not still:
+        return ""
+    named = (f"epoch {still[0]}" if len(still) == 1 else
+             f"epochs {', '.join(map(str, still[:-1]))} and {still[-1]}" if len(still) <= 4 else f"{len(still)} epochs")
+    return (f"; at {named} the mean p({result.output}) starts on the side of 0.5 it moves towards, so there is "
+            "nothing to flip")
 
 
 def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: str | None = None):
