@@ -234,8 +234,9 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
         reason = (f"{format_percent(jump_share)} of the change happens in one step (step {step - 1} -> {step}; "
                   f"limit {format_percent(criteria.max_jump_share)})")
     elif still_share > criteria.max_still_share:
-        reason = (f"{format_percent(still_share)} of the steps change (almost) nothing (less than {format_percent(STILL)} of the "
-                  f"mean step; limit {format_percent(criteria.max_still_share)}): a knob that acts only past a threshold")
+        reason = (f"{format_percent(still_share)} of the steps change (almost) nothing (less than "
+                  f"{format_percent(STILL)} of the mean step; limit {format_percent(criteria.max_still_share)}): a "
+                  "knob that acts only past a threshold")
     elif not (rho >= criteria.min_rho) and not (order_ratio <= criteria.max_order_ratio):
         reason = (f"the change is not monotone (Spearman rho {rho:.2f} < {criteria.min_rho}) and the order "
                   f"is hardly smoother than a random one (ratio {order_ratio:.2f} > {criteria.max_order_ratio})")
@@ -271,5 +272,5 @@ def summary_line(results: Sequence[Gradualness]) -> str:
         ordered = f", not monotone but ordered: step changes {format_percent(ratio)} of a random order's"
     outside = [r.outside_change for r in results if r.outside_change is not None]
     region = f", change outside the region {max(outside):.2f}" if outside else ""
-    return (f"{line} (image change against step: Spearman rho {rho:.2f}{ordered}, largest step {format_percent(jump)} of the "
-            f"change{region})")
+    return (f"{line} (image change against step: Spearman rho {rho:.2f}{ordered}, largest step "
+            f"{format_percent(jump)} of the change{region})")

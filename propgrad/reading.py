@@ -334,6 +334,8 @@ def _listed(flip_steps: Sequence[int]) -> list[int]:
     would then ask about."""
     flip_steps = list(flip_steps)
     return flip_steps if len(flip_steps) <= _LISTED_FLIPS + 1 else flip_steps[:_LISTED_FLIPS]
+
+
 def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, where) -> str:
     shown = _listed(flip_steps)
     if predicted is not None:

@@ -152,9 +152,7 @@ def box_names(build, boxes: dict[str, str], **arguments):
     try:
         return build(**arguments)
     except ArgumentError as error:
-        if error.argument not in boxes:
-            raise  # no box of another name: the library's name and its gloss say it best
-        raise error.renamed(boxes[error.argument]) from None
+        raise error.named_by(boxes) from None
 
 
 def check_int(value, *, name: str, low: int, high: int) -> int:

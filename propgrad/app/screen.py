@@ -45,8 +45,9 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     """A short summary above the table: the answer per model, how the table is ranked, where models differ,
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
+    count = len(result.properties)
     lines = [f"**The answer.** {' '.join(result.answer)}",
-             f"**{len(result.properties)} propert{'y' if len(result.properties) == 1 else 'ies'}** screened, ranked by what the output did (tier "
+             f"**{count} propert{'y' if count == 1 else 'ies'}** screened, ranked by what the output did (tier "
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
     contrast, note = result.contrast
@@ -76,8 +77,8 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
     background; every model runs on every step; each row (property x model x output) gets its score, its
     shuffle-test p-value, the p-value adjusted over the whole table, and where the prediction flips. Rows are
-    ranked by what the output did (tier a to e, then its change), not by p. At most 40 properties. Bad arguments come back as an error
-    naming the argument.
+    ranked by what the output did (tier a to e, then its change), not by p. At most 40 properties. Bad arguments
+    come back as an error naming the argument.
 
     Args:
         image: the image to screen (an http(s) URL or a data: URI)

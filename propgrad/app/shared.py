@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 from PIL import Image
 
-from ..errors import ArgumentError, ModelUnavailableError
+from ..errors import ModelUnavailableError, in_front_end_words
 from ..export.provenance import describe_model
 from ..models.base import OUTPUTS_ARE
 from . import defaults, results
@@ -65,9 +65,7 @@ BOXES = {"class_names": "class names", "model_name": "open_clip model"}
 
 def in_box_words(error: BaseException) -> str:
     """An error's message, a library argument's name replaced by the box the user sees (:data:`BOXES`)."""
-    if isinstance(error, ArgumentError) and error.argument in BOXES:
-        return str(error.renamed(BOXES[error.argument]))
-    return str(error)
+    return in_front_end_words(error, BOXES)
 
 
 def friendly_errors(handler):

@@ -142,11 +142,9 @@ FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "
 def in_flag_words(error: BaseException) -> str:
     """An error's message with the package's argument names as the flags the user typed; a problem with a flag's
     value is named by the flag alone (the gloss that explains a terse Python name is not needed for a flag)."""
-    from ..errors import ArgumentError
+    from ..errors import in_front_end_words
 
-    if isinstance(error, ArgumentError) and error.argument in FLAGS:
-        return str(error.renamed(FLAGS[error.argument]))
-    return as_typed(str(error))
+    return as_typed(in_front_end_words(error, FLAGS))  # a flag's own name is not in backticks as a Python name
 
 
 def as_typed(message: str) -> str:

@@ -88,7 +88,6 @@ def settings(result) -> dict:
     return made_with(result)
 
 
-
 def curves(result) -> list[dict]:
     """The output curves behind the rows: one record per (property,) series, step, model and output, with the
     property's value and the output's (full precision). A study's are its stored curves.csv rows."""

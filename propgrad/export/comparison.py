@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from . import explanation as report
 from . import html as html_report
 from . import tables
 from .provenance import made_with
-from .figure_files import draw_into
+from .figure_files import copied_into, draw_into
 from ..compare import PropertyComparison
 
 # What the output did first (its change, tier and flips), then the test.
@@ -127,14 +126,9 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
         paths["figure"] = figure
     else:
         failed["comparison"] = reason
-    strip = (drawn or {}).get("strip")
-    if strip is not None and Path(strip).is_file():
-        target = out / "strip.png"
-        if Path(strip).resolve() != target.resolve():
-            shutil.copyfile(strip, target)
-        paths["strip"] = strip = target
-    else:
-        strip = None
+    strip = copied_into((drawn or {}).get("strip"), out / "strip.png")
+    if strip is not None:
+        paths["strip"] = strip
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -53,7 +52,7 @@ from .. import plots, reading
 from . import html as html_report
 from . import tables
 from .provenance import made_with
-from .figure_files import draw_into
+from .figure_files import copied_into, draw_into
 from .bundle import zip_files
 from ..explain import Explanation, ModelExplanation
 from ..score import PredictionFlips, predicted_class_names
@@ -268,11 +267,10 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     made, failed = _draw_figures(explanation, out, figures)
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
     for name, source in (drawn or {}).items():
-        if name not in made and source is not None and Path(source).is_file():
-            target = out / Path(source).name if name not in _FILES else out / _FILES[name]
-            if Path(source).resolve() != target.resolve():
-                shutil.copyfile(source, target)
-            made[name] = target
+        if name not in made and source is not None:
+            copied = copied_into(source, out / _FILES.get(name, Path(source).name))
+            if copied is not None:
+                made[name] = copied
     drawn = made
     paths.update(drawn)
     # The table with each row's reading in plain words, as the app and explain's printout show it.

@@ -173,9 +173,11 @@ _LISTED = 12
 
 
 def _definitions(record: Mapping, depth: int) -> str:
-    items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt>"
-                    f"<dd>{escape(f'{value:,}') if key in _COUNTS and _plain_int(value) else _setting(value, depth + 1)}"
-                    "</dd>" for key, value in record.items())
+    def shown(key, value) -> str:
+        return escape(f"{value:,}") if key in _COUNTS and _plain_int(value) else _setting(value, depth + 1)
+
+    items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt><dd>{shown(key, value)}</dd>"
+                    for key, value in record.items())
     return f"<dl>{items}</dl>"
 
 

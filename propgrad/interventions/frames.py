@@ -80,7 +80,8 @@ def _resized_note(resized: list[tuple[str, tuple[int, int]]], size: tuple[int, i
     stretched = [label for label, (w, h) in resized if abs((w / h) / (width / height) - 1) > 0.01]
     shown = ", ".join(f"{label} ({w}x{h})" for label, (w, h) in resized[:4]) + (
         f" and {len(resized) - 4} more" if len(resized) > 4 else "")
-    words = f"{len(resized)} frame{'s' if len(resized) != 1 else ''} resized to the first frame's {width}x{height} px: {shown}"
+    frames = f"{len(resized)} frame{'s' if len(resized) != 1 else ''}"
+    words = f"{frames} resized to the first frame's {width}x{height} px: {shown}"
     if stretched:
         words += (f"; {len(stretched)} of them stretched (another aspect ratio): the model sees the stretch as part "
                   "of the change, so give frames of one size")

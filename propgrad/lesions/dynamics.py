@@ -240,7 +240,8 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     if not flipped:
         flips = "the prediction never flips"
     elif len(flipped) == len(epochs):
-        flips = f"the prediction flips at every epoch (in {format_percent(result.flip_fraction[-1])} of the series at the last)"
+        flips = (f"the prediction flips at every epoch (in {format_percent(result.flip_fraction[-1])} of the series "
+                 "at the last)")
     else:
         flips = f"the prediction flips at {len(flipped)} of {len(epochs)} epochs (last at epoch {flipped[-1]})"
         flips += _why_no_flip(result, epochs)
