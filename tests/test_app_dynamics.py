@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import zipfile
 
 import pytest
 
@@ -20,9 +23,22 @@ def test_training_dynamics_handler(progress):
     if not variants:
         pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
     image = str(lesion_examples()[0])
-    summary, plot, table, csv_path = dynamics_tab.run_dynamics(image, variants[:1], 4, 0, 500, 0.01,
-                                                               progress=progress)
-    assert Image.open(plot).format == "PNG" and len(table) >= 2 and Path(csv_path).read_text().count("\n") == len(table) + 1
+    summary, plot, table, bundle = dynamics_tab.run_dynamics(image, variants[:1], 4, 0, 500, 0.01,
+                                                             progress=progress)
+    # Like the other tabs, a zip of the report: the page in words, every digit and setting, the table, the figure.
+    with zipfile.ZipFile(bundle) as archive:
+        assert sorted(archive.namelist()) == ["dynamics.csv", "dynamics.json", "dynamics.png", "report.html"]
+        archive.extractall(Path(bundle).parent / "unzipped")
+    csv_path = Path(bundle).parent / "unzipped" / "dynamics.csv"
+    document = json.loads((csv_path.parent / "dynamics.json").read_text())
+    page = (csv_path.parent / "report.html").read_text()
+    assert document["kind"] == "dynamics" and document["input"]["file"] == Path(image).name
+    assert document["input"]["sha256"] == hashlib.sha256(Path(image).read_bytes()).hexdigest()
+    assert document["settings"]["n_steps"] == 4 and document["settings"]["checkpoints"][variants[0]]
+    assert document["settings"]["intervention"]["type"] == "PatchBlend"
+    assert [row["epoch"] for row in document["table"]] == [int(row[1]) for row in table]
+    assert "Reading:" in page and document["input"]["sha256"] in page and "Per checkpoint" in page
+    assert Image.open(plot).format == "PNG" and len(table) >= 2 and csv_path.read_text().count("\n") == len(table) + 1
     # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
     assert all(row[2] in READING_LABELS for row in table)
@@ -53,7 +69,7 @@ def test_training_dynamics_tab_opens_with_its_default_and_offers_presets():
         pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
     rows, labels = dynamics_tab.dynamics_examples(variants)
     assert len(rows) == len(labels) >= 2 and all(Path(row[0]).is_file() for row in rows)
-    summary, plot, table, csv_path = dynamics_tab.default_result()
+    summary, plot, table, bundle = dynamics_tab.default_result()
     assert "Reading:" in summary and len(table) == sum(len(checkpoint_paths(v)) for v in variants)
 
 

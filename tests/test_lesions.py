@@ -170,12 +170,50 @@ def test_training_dynamics_on_shipped_checkpoints(tmp_path):
         training_dynamics([], image, blend)
 
 
-def test_dynamics_command_line_writes_a_plot(tmp_path, capsys):
+def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
+    import json
+
     paths = lesion_models.checkpoint_paths("unbiased")[:2]
     plot = tmp_path / "dynamics.png"
-    dynamics_main(["--checkpoints", *map(str, paths), "--steps", "5", "--permutations", "50", "--plot", str(plot)])
+    results = dynamics_main(["--checkpoints", *map(str, paths), "--steps", "5", "--permutations", "50", "--plot",
+                             str(plot), "--out", str(tmp_path / "report")])
     assert plot.is_file() and plot.stat().st_size > 1000
-    assert "final_epoch_score:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "final_epoch_score:" in printed and f"report: {tmp_path / 'report' / 'report.html'}" in printed
+    # The report's files, the plot as the command drew it, the numbers as the command returned them.
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["dynamics.csv", "dynamics.json",
+                                                                       "dynamics.png", "report.html"]
+    assert (tmp_path / "report" / "dynamics.png").read_bytes() == plot.read_bytes()
+    document = json.loads((tmp_path / "report" / "dynamics.json").read_text())
+    assert [row["score"] for row in document["table"]] == list(results["custom"].scores)
+    assert document["checkpoints"] == {"custom": [path.name for path in paths]}
+
+
+def test_training_dynamics_export_like_every_result():
+    import numpy as np
+
+    from propgrad import export
+    from propgrad.lesions.dynamics import ROW_FIELDS, TrainingDynamics, read_dynamics
+
+    def result(seed):
+        r = np.random.default_rng(seed)
+        return DynamicsResult(epochs=np.arange(1, 4), labels=["a", "b", "c"], output="melanoma",
+                              scores=r.random(3), pvalues=np.array([0.001, 0.5, 0.001]), flip_fraction=r.random(3),
+                              n_flips=r.random(3), start_probability=r.random(3), end_probability=r.random(3),
+                              alpha=0.01)
+
+    results = {"biased": result(0), "unbiased": result(1)}
+    dynamics = TrainingDynamics(results, {"file": "x.png", "sha256": "ab" * 32}, 8, 2000, 0.01, 3,
+                                {k: read_dynamics(k, v) for k, v in results.items()})
+    # Every run's reading, one after the other; one record per run and checkpoint with every digit.
+    assert dynamics.reading == f"{read_dynamics('biased', results['biased'])} {read_dynamics('unbiased', results['unbiased'])}"
+    assert [list(row) for row in export.rows(dynamics)] == [list(ROW_FIELDS)] * 6
+    assert export.rows(dynamics)[3]["score"] == float(results["unbiased"].scores[0])
+    assert export.figures(dynamics) == {"dynamics": "dynamics.png"}
+    data = export.to_dict(dynamics)
+    assert data["kind"] == "dynamics" and data["input"]["sha256"] == "ab" * 32 and data["reading"] == dynamics.reading
+    assert data["settings"]["seed"] == 3 and data["settings"]["n_permutations"] == 2000
+    assert export.to_dict(dynamics, {"mine": 1})["settings"] == {"mine": 1}
 
 
 def test_register_lesion_models_offers_the_four_shipped_models():

@@ -1,7 +1,7 @@
 """report.html opened from disk in Debian's Chromium with the network off: every image shows, nothing is fetched.
 
 One page each for an explanation (from the bundled lesion model and sticker, the run `explain` makes),
-a comparison of properties, a study and a screen; a screenshot of each goes to ``PROPGRAD_SCREENSHOTS`` (else
+a comparison of properties, a study, a screen and training dynamics; a screenshot of each goes to ``PROPGRAD_SCREENSHOTS`` (else
 pytest's tmp). Skips when Chromium or Playwright is missing; never downloads a browser.
 """
 from __future__ import annotations
@@ -68,8 +68,26 @@ def screen_page(folder: Path) -> Path:
     return write_screen(result, folder)["html"]
 
 
+def dynamics_page(folder: Path) -> Path:
+    from propgrad import export
+    from propgrad.lesions.dynamics import DynamicsResult, TrainingDynamics, read_dynamics
+
+    epochs = np.arange(1, 13)
+    rising = np.linspace(0.1, 0.9, 12)
+    results = {variant: DynamicsResult(epochs=epochs, labels=[f"{variant}_epoch{e:02d}" for e in epochs],
+                                       output="melanoma", scores=rising * size, pvalues=np.full(12, 0.002 / size),
+                                       flip_fraction=(rising > 0.5) * size, n_flips=rising, start_probability=0.1 + 0 * rising,
+                                       end_probability=0.1 + rising * size, alpha=0.01)
+               for variant, size in (("biased", 1.0), ("unbiased", 0.05))}
+    dynamics = TrainingDynamics(results, {"file": "melanoma_1.png", "sha256": "7b" * 32, "width": 128, "height": 128},
+                                8, 2000, 0.01, 0, {k: read_dynamics(k, v) for k, v in results.items()},
+                                ends=(Image.new("RGB", (128, 128), (150, 90, 70)), Image.new("RGB", (128, 128), (40, 160, 60))))
+    return export.write(dynamics, folder)["html"]
+
+
 PAGES = {"explain": (explain_page, "Scores"), "comparison": (comparison_page, "Ranked properties"),
-         "study": (study_page, "Summary"), "screen": (screen_page, "Ranked table")}
+         "study": (study_page, "Summary"), "screen": (screen_page, "Ranked table"),
+         "dynamics": (dynamics_page, "Per checkpoint")}
 
 
 @pytest.mark.parametrize("kind", list(PAGES))
@@ -101,6 +119,11 @@ def test_report_opens_offline_with_every_image(browser, tmp_path, kind):
         page.set_viewport_size({"width": 390, "height": 844})
         page_width = page.evaluate("() => document.documentElement.scrollWidth")
         assert page_width <= 391, f"the page is {page_width} px wide on a 390 px phone"
+        # Every table folds into a card per row there: none has columns out of sight.
+        hidden = page.evaluate("() => Array.from(document.querySelectorAll('table')).filter("
+                               "t => t.scrollWidth > t.clientWidth + 1).map(t => t.scrollWidth)")
+        assert hidden == [], hidden
+        page.screenshot(path=str(screenshot_folder(tmp_path) / f"report-{kind}-phone.png"), full_page=True)
         page.set_viewport_size({"width": 1200, "height": 900})
         folder = screenshot_folder(tmp_path)
         shot = folder / f"report-{kind}.png"

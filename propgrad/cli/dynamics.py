@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
     parser.add_argument("--permutations", type=int, default=2000)
     parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the report into this folder: report.html, dynamics.json (every setting "
+                        "and digit), dynamics.csv and the figure")
     console.add_flags(parser)
     return parser
 
@@ -45,10 +48,11 @@ def _check_files(args) -> None:
 
 
 def run_dynamics(argv: list[str] | None = None) -> dict:
-    """Print the per-epoch table for each followed run and save the plot; returns the results."""
+    """Print the per-epoch table for each followed run, save the plot and (``--out``) the report; returns the
+    results by run."""
     from ..images import load_image
-    from ..lesions.dynamics import (checkpoint_cells, checkpoint_columns, default_intervention, plot_dynamics,
-                                    read_dynamics, training_dynamics)
+    from ..lesions.dynamics import (checkpoint_cells, checkpoint_columns, default_intervention, follow_training,
+                                    plot_dynamics)
     from ..lesions.models import checkpoint_paths, example_paths
     from ..plots import save_figure
 
@@ -60,31 +64,39 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     if image_path is None:
         parser.error("no --image given and no shipped example found")
     image = load_image(image_path, name="--image")
-    check_writable(Path(args.plot).parent, "--plot")  # before the checkpoints run, not after all of them
+    # Before the checkpoints run, not after all of them.
+    check_writable(Path(args.plot).parent, "--plot")
+    if args.out is not None:
+        check_writable(Path(args.out), "--out")
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
                                  scale=args.scale, steps=args.steps).build()
     else:
         intervention = default_intervention(args.steps, position=tuple(args.position), scale=args.scale)
-    series = intervention.series(image)
     runs = {"custom": args.checkpoints} if args.checkpoints else {v: checkpoint_paths(v) for v in args.variant}
-    results = {}
     for label, paths in runs.items():
         if not paths:
             parser.error(f"no checkpoints found for {label!r}")
-        result = training_dynamics(paths, image, series, output=args.output, n_permutations=args.permutations)
-        results[label] = result
-        say(f"\n{label}: {Path(image_path).name}, {len(series)} patches x {args.steps} steps, output {result.output!r}")
-        # The tab's table (the variant is said above it); the app's dynamics.csv keeps every digit.
+    dynamics = follow_training(image, runs, intervention, output=args.output, n_permutations=args.permutations)
+    for label, result in dynamics.results.items():
+        say(f"\n{label}: {Path(image_path).name}, {len(result.labels)} checkpoints, {dynamics.n_steps} steps, "
+            f"output {result.output!r}")
+        # The tab's table (the run is said above it); dynamics.csv keeps every digit.
         titles = checkpoint_columns(result.output)[1:]
         cells = [checkpoint_cells(row)[1:] for row in result.rows(label)]
         widths = [max(len(title), *(len(row[i]) for row in cells)) for i, title in enumerate(titles)]
         for line in (titles, *cells):
             say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-        say(read_dynamics(label, result))
+        say(dynamics.readings[label])
     with writing_to(Path(args.plot).parent, "--plot"):
-        save_figure(plot_dynamics(results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
+        save_figure(plot_dynamics(dynamics.results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
     say(f"\nplot: {args.plot}")
-    last = next(iter(results.values()))
+    if args.out is not None:
+        from .. import export
+
+        with writing_to(Path(args.out), "--out"):
+            written = export.write(dynamics, args.out, drawn={"dynamics": Path(args.plot)})
+        say(f"report: {written['html']}")
+    last = next(iter(dynamics.results.values()))
     say(f"final_epoch_score: {last.scores[-1]:.4f}")
-    return results
+    return dynamics.results

@@ -14,10 +14,12 @@ Every result kind shows the same small surface here, whatever made it:
 - :func:`zip_files`: those files in one zip.
 
 The kinds are :class:`~propgrad.explain.Explanation` (one property), :class:`~propgrad.compare.PropertyComparison`
-(several properties, the paper's Table 1), :class:`~propgrad.screen.Screen` (many candidate properties) and a
+(several properties, the paper's Table 1), :class:`~propgrad.screen.Screen` (many candidate properties),
+:class:`~propgrad.lesions.dynamics.TrainingDynamics` (one image through every checkpoint of a training run) and a
 study folder (:func:`propgrad.study.write_report` aggregates what a study stored). What is specific to a kind
 (which figures it draws, its extra fields) stays in its module: :mod:`propgrad.export.explanation`,
-:mod:`propgrad.export.comparison`, :mod:`propgrad.export.screen`, :mod:`propgrad.study.report`; the pieces they
+:mod:`propgrad.export.comparison`, :mod:`propgrad.export.screen`, :mod:`propgrad.export.dynamics`,
+:mod:`propgrad.study.report`; the pieces they
 share are here: one CSV writer (:mod:`propgrad.export.tables`) and one HTML page builder
 (:mod:`propgrad.export.html`).
 
@@ -38,6 +40,7 @@ from .bundle import zip_files
 def _kind(result) -> str:
     from ..compare import PropertyComparison
     from ..explain import Explanation
+    from ..lesions.dynamics import TrainingDynamics
     from ..screen import Screen
 
     if isinstance(result, Explanation):
@@ -46,9 +49,12 @@ def _kind(result) -> str:
         return "comparison"
     if isinstance(result, Screen):
         return "screen"
+    if isinstance(result, TrainingDynamics):
+        return "dynamics"
     if isinstance(result, (str, Path)):
         return "study"
-    raise TypeError(f"`result` must be an Explanation, a PropertyComparison, a Screen or a study folder, "
+    raise TypeError(f"`result` must be an Explanation, a PropertyComparison, a Screen, a TrainingDynamics or a "
+                    f"study folder, "
                     f"got {type(result).__name__}")
 
 
@@ -68,6 +74,8 @@ def rows(result) -> list[dict]:
         from .screen import _record
 
         return [{**_record(row), "reading": row.reading.full} for row in result.rows]
+    if kind == "dynamics":
+        return result.rows
     from ..study.report import read_summary
 
     return read_summary(result)
@@ -78,7 +86,12 @@ def settings(result) -> dict:
     steps and the intervention (or the properties); a screen also its p-value adjustment (a study: what its
     study.json stored, the study file's definition or the settings of a study run from Python). The settings block
     of every report.json written without the caller's own (:func:`write`)."""
-    if _kind(result) == "study":
+    kind = _kind(result)
+    if kind == "dynamics":
+        from .dynamics import settings as dynamics_settings
+
+        return dynamics_settings(result)
+    if kind == "study":
         from ..study.store import read_study
 
         study = read_study(result)
@@ -90,7 +103,8 @@ def settings(result) -> dict:
 
 def curves(result) -> list[dict]:
     """The output curves behind the rows: one record per (property,) series, step, model and output, with the
-    property's value and the output's (full precision). A study's are its stored curves.csv rows."""
+    property's value and the output's (full precision). A study's are its stored curves.csv rows; training
+    dynamics keep no curve per step: theirs are the checkpoints' records, one point per epoch."""
     from .explanation import curve_records
 
     kind = _kind(result)
@@ -99,6 +113,8 @@ def curves(result) -> list[dict]:
     if kind in ("comparison", "screen"):
         return [{"property": name, **record} for name, explanation in result.explanations.items()
                 for record in curve_records(explanation)]
+    if kind == "dynamics":
+        return result.rows
     from ..study.store import read_results
 
     return read_results(result)[1]
@@ -117,6 +133,10 @@ def figures(result) -> dict[str, str]:
         return {"comparison": "comparison.png"}
     if kind == "screen":
         return {"top properties": "screen.png"}
+    if kind == "dynamics":
+        from .dynamics import FIGURE
+
+        return {"dynamics": FIGURE}
     from ..study.report import CURVES_PNG, SCATTER_PNG
 
     return {"mean curves": CURVES_PNG, "score vs flips": SCATTER_PNG}
@@ -138,6 +158,10 @@ def to_dict(result, settings: Mapping | None = None) -> dict:
         from .comparison import to_dict as comparison_dict
 
         return comparison_dict(result, made)
+    if kind == "dynamics":
+        from .dynamics import to_dict as dynamics_dict
+
+        return dynamics_dict(result, made)
     from .screen import to_dict as screen_dict
 
     return screen_dict(result, made)
@@ -150,8 +174,8 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     ``figures`` names what to draw for an explanation or a comparison's properties (default: all, see
     :data:`propgrad.export.explanation.FIGURES`); ``settings`` (every setting of the run, as the app records them) go
     into the JSON; ``drawn`` names figures of an explanation already drawn elsewhere ({"strip": path}), which
-    its report.html shows instead of drawing them again (a comparison takes a "strip" of all its properties). A
-    study is written into its own folder (``result`` is the folder; ``out_dir`` is unused).
+    its report.html shows instead of drawing them again (a comparison takes a "strip" of all its properties, training
+    dynamics their "dynamics" plot). A study is written into its own folder (``result`` is the folder; ``out_dir`` is unused).
     """
     kind = _kind(result)
     extra = {} if settings is None else {"settings": dict(settings)}
@@ -168,6 +192,10 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
         from .screen import write_screen
 
         return write_screen(result, out_dir, **extra)
+    if kind == "dynamics":
+        from .dynamics import write_dynamics
+
+        return write_dynamics(result, out_dir, figure=(drawn or {}).get("dynamics"), **extra)
     from ..study.report import write_report as write_study
 
     return {name: Path(path) for name, path in write_study(result).paths.items()}

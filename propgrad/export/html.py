@@ -40,21 +40,23 @@ h1{font-size:1.5em;margin:.2em 0 .6em}h2{font-size:1.2em;margin:1.6em 0 .5em;bor
 h3{font-size:1.05em;margin:1.2em 0 .4em}
 table{border-collapse:collapse;margin:.4em 0;font-size:.92em;display:block;overflow-x:auto;max-width:100%}
 td{overflow-wrap:normal;word-break:normal;hyphens:manual}
-table.cards,table.cards tbody,table.cards tr{display:block}table.cards thead{display:none}
-table.cards tr{border:1px solid #d0d0d0;border-radius:6px;margin:.5em 0;padding:.35em .6em}
-table.cards td{display:inline-block;border:none;padding:.1em .9em .1em 0;text-align:left}
-table.cards td::before{content:attr(data-label) ": ";color:#555;font-weight:600}
-table.cards td.wide{display:block}
 th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:.6em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#555;font-size:.9em}
+figcaption{color:#555;font-size:.9em}.pair{display:flex;flex-wrap:wrap;gap:0 1.2em}
 .missing{background:#fff4e5;border:1px solid #f0b35b;padding:.5em .8em;border-radius:4px}
 dl{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.15em 1em}dt{font-weight:600}
 dd{margin:0}dt,dd{overflow-wrap:anywhere}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}code{overflow-wrap:anywhere}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}
 """
+# One card per row, each value named by its column title: for tables wider than a laptop page (class "cards") and,
+# on a phone, for every table (a 610 px table in a 390 px page showed half its columns).
+_CARDS = ("{t},{t} tbody,{t} tr{{display:block}}{t} thead{{display:none}}"
+          "{t} tr{{border:1px solid #d0d0d0;border-radius:6px;margin:.5em 0;padding:.35em .6em}}"
+          "{t} td{{display:inline-block;border:none;padding:.1em .9em .1em 0;text-align:left}}"
+          '{t} td::before{{content:attr(data-label) ": ";color:#555;font-weight:600}}{t} td.wide{{display:block}}')
+_STYLE += _CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CARDS.format(t="table") + "}\n"
 
 
 def escape(value) -> str:
@@ -134,7 +136,7 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     Fields are not fixed: a row type that grows a field (a plain-words ``reading``, say) gets its
     column without any change here. ``headers`` renames fields for display. A table of more than
     :data:`CARD_COLUMNS` fields folds into one card per row (each value named by its column title), so no
-    table is wider than the page.
+    table is wider than the page; on a phone every table does.
 
     Examples
     --------
@@ -152,8 +154,8 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
         cells = []
         for field in fields:
             text, numeric = cell(row.get(field))
-            label = f' data-label="{escape(names.get(field, field))}"' if cards else ""
-            kind = "num" if numeric else ("wide" if cards and len(text) > 60 else "")
+            label = f' data-label="{escape(names.get(field, field))}"'
+            kind = "num" if numeric else ("wide" if len(text) > 60 else "")
             cells.append(f'<td class="{kind}"{label}>{escape(text)}</td>' if kind else f"<td{label}>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     opening = '<table class="cards">' if cards else "<table>"

@@ -3,15 +3,17 @@
 The paper (Sec. 4.3) follows the patch score of fixed images across checkpoints: a model trained on
 biased data picks up the sticker shortcut at some epoch, and the score and flips show when. Given
 checkpoint files, an image and an intervention (usually a :class:`~propgrad.interventions.PatchBlend`),
-:func:`training_dynamics` explains the image with every checkpoint and collects the results.
+:func:`training_dynamics` explains the image with every checkpoint and collects the results;
+:func:`follow_training` does so for several runs (the biased and the unbiased variant) on one shared series and
+returns a :class:`TrainingDynamics`, the record the app, the command line and :mod:`propgrad.export` share.
 
-    python -m propgrad.lesions.dynamics --variant biased --image assets/lesions/examples/melanoma_1.png
+    python -m propgrad dynamics --variant biased --image assets/lesions/examples/melanoma_1.png --out dynamics/
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +170,85 @@ def training_dynamics(
         n_flips=np.array(columns[5]), start_probability=np.array(columns[6]), end_probability=np.array(columns[7]),
         alpha=float(alpha),
     )
+
+
+@dataclass(frozen=True)
+class TrainingDynamics:
+    """One image followed through the checkpoints of one or several training runs (``results``, by run), with
+    what they were made with and each run's reading in words, made once by :func:`follow_training`.
+
+    ``input`` describes the image (its file's name and SHA-256, see :func:`propgrad.images.describe_input`);
+    ``intervention`` is what made the series (None where the series were given), ``checkpoints`` each run's
+    checkpoint files by name, ``ends`` the first series' step 0 and last step (what every checkpoint saw change).
+    """
+
+    results: dict[str, DynamicsResult]
+    input: dict | None
+    n_steps: int
+    n_permutations: int
+    alpha: float
+    seed: int
+    readings: dict[str, str]
+    checkpoints: dict[str, list[str]] = field(default_factory=dict)
+    intervention: object = field(default=None, repr=False)
+    ends: tuple = field(default=(), repr=False)
+    statistic: str = "gradient"
+
+    @property
+    def output(self) -> str:
+        return next(iter(self.results.values())).output
+
+    @property
+    def reading(self) -> str:
+        """Every run's reading, one after the other."""
+        return " ".join(self.readings.values())
+
+    @property
+    def rows(self) -> list[dict]:
+        """Every checkpoint's record (:data:`ROW_FIELDS`, every digit), run by run."""
+        return dynamics_rows(self.results)
+
+
+def follow_training(
+    image: Image.Image,
+    runs: Mapping[str, Sequence[str | Path]],
+    intervention: Intervention | Sequence[InterventionSeries],
+    *,
+    output: str | int = TRACKED,
+    n_permutations: int = 2000,
+    alpha: float = 0.01,
+    seed: int = 0,
+    progress: ProgressFn = no_progress,
+) -> TrainingDynamics:
+    """:func:`training_dynamics` for every run in ``runs`` ({"biased": checkpoint paths, ...}) on one series of
+    ``image``, made once and shared, with the reading of each run.
+
+    Examples
+    --------
+    >>> dynamics = follow_training(load_image(example_paths()[0]), {v: checkpoint_paths(v) for v in VARIANTS},
+    ...                            default_intervention(8))  # doctest: +SKIP
+    >>> dynamics.reading  # doctest: +SKIP
+    'biased: strong and systematic from epoch 1 on (...); ...'
+    """
+    from ..images import describe_input
+
+    if not runs:
+        raise ValueError("`runs` is empty: follow at least one run's checkpoints")
+    made_by = intervention if isinstance(intervention, Intervention) else None
+    if made_by is not None:
+        series = made_by.series(image, progress=lambda f, m="": progress(0.1 * f, m))
+    else:
+        series = list(intervention)
+    results = {}
+    for number, (label, paths) in enumerate(runs.items()):
+        results[label] = training_dynamics(
+            paths, image, series, output=output, n_permutations=n_permutations, alpha=alpha, seed=seed,
+            progress=lambda f, m="", n=number: progress(0.1 + 0.9 * (n + f) / len(runs), f"{label}: {m}"),
+        )
+    readings = {label: read_dynamics(label, result) for label, result in results.items()}
+    return TrainingDynamics(results, describe_input(image), len(series[0].images), n_permutations, float(alpha),
+                            seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
+                            made_by, (series[0].images[0], series[0].images[-1]))
 
 
 def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...lesions.dynamics import TRACKED, checkpoint_cells, checkpoint_columns
+from ...lesions.dynamics import TRACKED, TrainingDynamics, checkpoint_cells, checkpoint_columns
 from ...lesions.models import example_paths
 from ...reading import arrows
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
@@ -32,14 +32,22 @@ def dynamics_variants() -> list[str]:
 
 @dataclass(frozen=True)
 class DynamicsAnswer:
-    """One run of the tab: the summary and the reading in words, the plot and the CSV, and every checkpoint's
-    record (:data:`~propgrad.lesions.dynamics.ROW_FIELDS`, every digit)."""
+    """One run of the tab: the summary in words, the plot, the zip of its report (report.html, dynamics.json,
+    dynamics.csv, dynamics.png) and the record it was made from (its rows and reading)."""
 
     summary: str
-    reading: str
     plot: Path
-    csv: Path
-    rows: list[dict]
+    bundle: Path
+    dynamics: TrainingDynamics
+
+    @property
+    def reading(self) -> str:
+        return self.dynamics.reading
+
+    @property
+    def rows(self) -> list[dict]:
+        """Every checkpoint's record (:data:`~propgrad.lesions.dynamics.ROW_FIELDS`, every digit)."""
+        return self.dynamics.rows
 
     def table(self) -> list[list]:
         """The records as the page shows them (:data:`DYNAMICS_HEADERS`)."""
@@ -48,11 +56,10 @@ class DynamicsAnswer:
 
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
                      progress=None) -> DynamicsAnswer:
-    """Follow one image's patch score through training for each variant, and write the plot and the CSV."""
-    from ...lesions.dynamics import (ROW_FIELDS, default_intervention, dynamics_rows, plot_dynamics, read_dynamics,
-                                     training_dynamics)
+    """Follow one image's patch score through training for each variant, and write the plot and the report's zip."""
+    from ... import export
+    from ...lesions.dynamics import default_intervention, follow_training, plot_dynamics
     from ...lesions.models import checkpoint_paths
-    from ...export.tables import write_csv
     from ...plots import save_figure
 
     variants = [variants] if isinstance(variants, str) else list(variants or [])
@@ -62,31 +69,25 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     for variant in variants:
         if variant not in available:
             raise ValueError(f"`variants`: no per-epoch checkpoints for {shown(variant)} in this build; have {available}")
-    intervention = default_intervention(steps=steps)
-    report = progress or (lambda fraction, message="": None)
-    results = {}
-    for number, variant in enumerate(variants):
-        results[variant] = training_dynamics(
-            checkpoint_paths(variant), image, intervention, n_permutations=n_permutations, alpha=alpha, seed=seed,
-            progress=lambda f, m="", n=number: report((n + f) / len(variants), f"{variant}: {m}"),
-        )
+    dynamics = follow_training(image, {variant: checkpoint_paths(variant) for variant in variants},
+                               default_intervention(steps=steps), n_permutations=n_permutations, alpha=alpha,
+                               seed=seed, progress=progress or (lambda fraction, message="": None))
     folder = request_dir()
-    plot = folder / "dynamics.png"
-    save_figure(plot_dynamics(results), plot)
-    rows = dynamics_rows(results)
-    csv_path = write_csv(folder / "dynamics.csv", ROW_FIELDS, rows)
-    first = next(iter(results.values()))
-    reading = " ".join(read_dynamics(variant, result) for variant, result in results.items())
+    plot = save_figure(plot_dynamics(dynamics.results), folder / "dynamics.png")
+    # The report goes into a folder of its own: the zip holds it and nothing the page shows besides.
+    written = export.write(dynamics, folder / "report", drawn={"dynamics": plot})
+    bundle = export.zip_files(written, folder / "training-dynamics.zip")
+    first = next(iter(dynamics.results.values()))
     lines = [f"**Sticker blended in, {steps} steps, followed through {len(first.epochs)} checkpoints** of "
-             f"{' and '.join(results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
+             f"{' and '.join(dynamics.results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
              f"{n_permutations:,} permutations, alpha = {alpha:g}.", "",
-             "**Reading:** " + reading, "",
+             "**Reading:** " + dynamics.reading, "",
              "A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
              "prediction flipping when the sticker appears; a model that ignores the sticker stays small or "
              "negligible. Where both variants react, the patch changes what both see (it covers part of the lesion): "
              "the learnt shortcut is the difference between them. Each checkpoint's reading is in the table, with what the output did from step 0 to the "
              "last step; S: p <= alpha (the paper's S); series flipped: the share of series whose prediction flips."]
-    return DynamicsAnswer("\n".join(lines), reading, plot, csv_path, rows)
+    return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
 
 
 @friendly_errors
@@ -110,7 +111,8 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
         table: rows of model variant, epoch, reading, mean p(melanoma) at step 0 and the last step, E[|grad_X F|],
             p, S (p <= alpha), share of series flipped
-        download: URL of a CSV of the table
+        download: URL of a zip of the report: report.html (the reading, the plot and the table), dynamics.json
+            (every setting and every digit), dynamics.csv and dynamics.png
     """
     answer = dynamics_results(
         load_input(image), variants,
@@ -120,7 +122,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
         progress=package_progress(progress),
     )
-    return answer.summary, str(answer.plot), answer.table(), str(answer.csv)
+    return answer.summary, str(answer.plot), answer.table(), str(answer.bundle)
 
 
 def dynamics_defaults() -> dict:
@@ -184,7 +186,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
                     elem_classes=["result-wide"], show_label=False, buttons=["fullscreen"])
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
                          elem_id="dynamics-table")
-    download = gr.File(label="Download (CSV)", interactive=False, elem_id="dynamics-bundle")
+    download = gr.File(label="Download (zip: report.html, dynamics.json, dynamics.csv, dynamics.png)", interactive=False, elem_id="dynamics-bundle")
     outputs = [summary, plot, table, download]
     # Run is disabled while it runs (the API's /dynamics is the middle step).
     started = button.click(lambda: gr.update(interactive=False, value="Running..."), None, button, queue=False,

@@ -1,0 +1,130 @@
+"""Export training dynamics (:class:`~propgrad.lesions.dynamics.TrainingDynamics`): dynamics.csv (every checkpoint's
+record), dynamics.json, dynamics.png (score and flips per epoch) and report.html (one self-contained page: the reading,
+the figure, the table of checkpoints, the input, settings and versions).
+
+``dynamics.json`` fields
+------------------------
+propgrad_version, kind ("dynamics"), statistic ("gradient": E[|grad_X F|] of the tracked output), output (the tracked
+output), alpha, n_permutations, seed, n_steps, input (the image's name and SHA-256), reading (each run's reading in
+words), checkpoints (each run's checkpoint files), ``table``: one record per run and checkpoint with the fields of
+:data:`~propgrad.lesions.dynamics.ROW_FIELDS` (every digit), and ``settings``: what the run was made with.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import html as html_report
+from . import tables
+from .figure_files import copied_into, draw_into
+
+FIGURE = "dynamics.png"
+
+
+def settings(dynamics) -> dict:
+    """What ``dynamics`` was made with: the input, the intervention, each run's checkpoints, the tracked output and
+    the shuffle test (the settings block of dynamics.json)."""
+    from .provenance import describe_intervention, package_versions
+
+    made = {"statistic": dynamics.statistic, "input": dynamics.input, "output": dynamics.output,
+            "n_steps": dynamics.n_steps, "n_permutations": dynamics.n_permutations, "alpha": dynamics.alpha,
+            "seed": dynamics.seed, "checkpoints": dynamics.checkpoints}
+    if dynamics.intervention is not None:
+        made["intervention"] = describe_intervention(dynamics.intervention)
+    return {**made, "packages": package_versions()}
+
+
+def to_dict(dynamics, settings_block: dict | None = None) -> dict:
+    """The machine-readable training dynamics (see the module docstring for the fields)."""
+    from .._version import __version__
+
+    return {
+        "propgrad_version": __version__,
+        "kind": "dynamics",
+        "statistic": dynamics.statistic,
+        "output": dynamics.output,
+        "alpha": dynamics.alpha,
+        "n_permutations": dynamics.n_permutations,
+        "seed": dynamics.seed,
+        "n_steps": dynamics.n_steps,
+        "input": dynamics.input,
+        "reading": dynamics.reading,
+        "checkpoints": dynamics.checkpoints,
+        "table": dynamics.rows,
+        "settings": settings_block if settings_block is not None else settings(dynamics),
+    }
+
+
+def page_rows(dynamics) -> list[dict]:
+    """The table of checkpoints as the app's tab shows it (:func:`~propgrad.lesions.dynamics.checkpoint_cells`)."""
+    from ..lesions.dynamics import checkpoint_cells, checkpoint_columns
+
+    titles = checkpoint_columns(dynamics.output)
+    return [dict(zip(titles, checkpoint_cells(row))) for row in dynamics.rows]
+
+
+def _ends(dynamics) -> str:
+    """The image every checkpoint saw at step 0 and at the last step, side by side."""
+    if not dynamics.ends:
+        return ""
+    first, last = dynamics.ends
+    return ('<h2>The intervention</h2><div class="pair">'
+            + html_report.figure("step 0", first, max_side=256, caption="step 0: the unedited image")
+            + html_report.figure("last step", last, max_side=256,
+                                 caption=f"step {dynamics.n_steps - 1}: the last step (of the first series)")
+            + "</div>")
+
+
+def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
+    """Training dynamics as one self-contained page (see :mod:`propgrad.export.html`)."""
+    runs = " and ".join(dynamics.results)
+    first = next(iter(dynamics.results.values()))
+    body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
+            # One paragraph per run: the biased and the unbiased model read side by side as one block.
+            *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
+            _ends(dynamics),
+            "<h2>E[|grad_X F|] and flips per epoch</h2>"
+            + html_report.figure("score and flips per epoch", figure_path, missing=missing.get("figure")),
+            "<h2>Per checkpoint</h2>"
+            + f"<p>Every checkpoint explains the same series ({dynamics.n_steps} steps); what the output did first "
+              f"(the mean p({html_report.escape(dynamics.output)}) at step 0 and the last step), then E[|grad_X F|] "
+              f"and its shuffle test ({dynamics.n_permutations:,} permutations; S: p <= alpha); series flipped: "
+              "the share of series whose prediction flips.</p>"
+            + html_report.table(page_rows(dynamics)),
+            "<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
+            "<h2>Versions</h2>" + html_report.versions_list()]
+    return html_report.page(f"propgrad training dynamics: {runs}, {len(first.epochs)} checkpoints", body)
+
+
+def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
+                   figure: str | Path | None = None) -> dict[str, Path]:
+    """Write dynamics.csv, dynamics.json, dynamics.png and report.html into ``out_dir`` (created if missing);
+    ``figure`` is the plot where it was drawn already (the app's). A figure that fails to draw is left out with a
+    warning, and report.html says so.
+
+    Examples
+    --------
+    >>> sorted(write_dynamics(dynamics, "dynamics/"))  # doctest: +SKIP
+    ['csv', 'figure', 'html', 'json']
+    """
+    from ..lesions.dynamics import ROW_FIELDS, plot_dynamics
+    from ..plots import save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = to_dict(dynamics, settings)
+    paths = {"json": out / "dynamics.json"}
+    paths["json"].write_text(json.dumps(data, indent=1))
+    paths["csv"] = tables.write_csv(out / "dynamics.csv", ROW_FIELDS, dynamics.rows)
+    missing = {}
+    drawn = copied_into(figure, out / FIGURE)
+    if drawn is None:
+        title = f"Training dynamics: {(dynamics.input or {}).get('file') or 'the image'}"
+        drawn, reason = draw_into(lambda path: save_figure(plot_dynamics(dynamics.results, title=title), path),
+                                  out / FIGURE, f"the dynamics figure in {out}")
+        if drawn is None:
+            missing["figure"] = reason
+    if drawn is not None:
+        paths["figure"] = drawn
+    paths["html"] = html_report.write(html_page(dynamics, data, paths.get("figure"), missing), out / "report.html")
+    return paths
