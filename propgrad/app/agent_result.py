@@ -74,9 +74,7 @@ def report_and_rows(result, settings: dict | None = None) -> tuple[dict, list[di
     """The result's machine-readable report (what report.json / comparison.json / screen.json hold) and its ranked
     rows (each with its reading and the statistic's name), from :mod:`propgrad.export`."""
     from .. import export
-    from ..screen import Screen
-
-    data = export.to_dict(result) if isinstance(result, Screen) else export.to_dict(result, settings)
+    data = export.to_dict(result, settings)
     return data, export.rows(result)
 
 
@@ -95,10 +93,11 @@ def screen_document(result, notes: Sequence[str] = ()) -> dict:
     return document("screen", data, rows, " ".join(result.answer), notes)
 
 
-def dynamics_document(rows: Sequence[dict], settings: dict, reading: str) -> dict:
-    """Training dynamics: the checkpoints' records (:data:`propgrad.lesions.dynamics.ROW_FIELDS`, every digit), one
-    per variant and epoch, and the tab's reading in words."""
-    return document("dynamics", {"settings": settings}, [dict(row) for row in rows], reading)
+def dynamics_document(dynamics) -> dict:
+    """Training dynamics (a :class:`~propgrad.lesions.dynamics.TrainingDynamics`), as dynamics.json holds them: the
+    checkpoints' records (every digit), one per variant and epoch, and each variant's reading in words."""
+    data, rows = report_and_rows(dynamics)
+    return document("dynamics", data, rows, dynamics.reading)
 
 
 def dumps(doc: dict) -> str:

@@ -349,7 +349,8 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
 
     Returns:
         result: JSON: kind, reading (per variant), rows (variant, epoch, reading, output_start, output_end, score,
-            pvalue, significant, flip_share, checkpoint), links
+            pvalue, significant, flip_share, n_flips, checkpoint), settings (the input's name and SHA-256, the
+            checkpoints, the shuffle test), links (the figure and the zip of the report)
         figure: PNG image content: score and flips per epoch, one line per variant
     """
     from ..lesions.models import example_paths
@@ -362,8 +363,8 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
     test = shuffle_arguments(seed, n_permutations, alpha)
     answer = dynamics_results(picture, chosen, steps=steps, **test)
-    doc = agent_result.dynamics_document(answer.rows, {"variants": chosen, "steps": steps, **test}, answer.reading)
-    return agent_result.dumps(doc), str(answer.plot), str(answer.csv)
+    doc = agent_result.dynamics_document(answer.dynamics)
+    return agent_result.dumps(doc), str(answer.plot), str(answer.bundle)
 
 
 TOOLS = (run_edit, run_patch, run_turntable, run_screen, run_dynamics)
