@@ -210,6 +210,29 @@ def test_the_background_defaults_wait_while_a_visitor_runs(monkeypatch):
     assert order == ["visitor", "default"] and defaults.result("demo", ("press Run",)) == ("answer",)
 
 
+def test_a_process_that_exits_stops_the_background_defaults_first(tmp_path):
+    # A default still computing when the process exited ran on in a daemon thread while the interpreter was torn
+    # down: with torch that aborted the process (exit status 134, "terminate called without an active exception")
+    # and logged tracebacks from the thread pools already shut down. Now the exit stops it at its next progress step
+    # and waits: its own clean-up runs, and the process ends with status 0 and nothing on stderr.
+    marker = tmp_path / "stopped"
+    script = (f"import time\nfrom propgrad.app import defaults\n"
+              f"def compute(progress):\n"
+              f"    try:\n"
+              f"        for _ in range(400):\n"
+              f"            progress(0.5)\n"
+              f"            time.sleep(0.05)\n"
+              f"    finally:\n"
+              f"        open({str(marker)!r}, 'w').close()\n"
+              f"    return ('answer',)\n"
+              f"defaults.register('slow', compute)\n"
+              f"defaults.start(lambda: True)\n"
+              f"time.sleep(0.5)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert marker.exists(), "the default was left running when the process exited"
+
+
 def test_a_servers_folder_goes_when_it_exits(tmp_path):
     # Every server start and test run used to leave its folder of results in the temp directory for good.
     script = ("from propgrad.app.results import request_dir\n"

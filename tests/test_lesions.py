@@ -187,9 +187,15 @@ def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
     document = json.loads((tmp_path / "report" / "dynamics.json").read_text())
     assert [row["score"] for row in document["table"]] == list(results["custom"].scores)
     assert document["checkpoints"] == {"custom": [path.name for path in paths]}
+    # An empty --out (an unset shell variable) is refused before any checkpoint runs, not written into ".".
+    with pytest.raises(ValueError, match="--out"):
+        dynamics_main(["--checkpoints", *map(str, paths), "--plot", str(plot), "--out", ""])
 
 
-def test_training_dynamics_export_like_every_result():
+def test_training_dynamics_export_like_every_result(tmp_path):
+    import re
+    import zipfile
+
     import numpy as np
 
     from propgrad import export
@@ -207,13 +213,28 @@ def test_training_dynamics_export_like_every_result():
                                 {k: read_dynamics(k, v) for k, v in results.items()})
     # Every run's reading, one after the other; one record per run and checkpoint with every digit.
     assert dynamics.reading == f"{read_dynamics('biased', results['biased'])} {read_dynamics('unbiased', results['unbiased'])}"
-    assert [list(row) for row in export.rows(dynamics)] == [list(ROW_FIELDS)] * 6
+    assert [list(row) for row in export.rows(dynamics)] == [[*ROW_FIELDS, "statistic"]] * 6
     assert export.rows(dynamics)[3]["score"] == float(results["unbiased"].scores[0])
     assert export.figures(dynamics) == {"dynamics": "dynamics.png"}
     data = export.to_dict(dynamics)
     assert data["kind"] == "dynamics" and data["input"]["sha256"] == "ab" * 32 and data["reading"] == dynamics.reading
     assert data["settings"]["seed"] == 3 and data["settings"]["n_permutations"] == 2000
     assert export.to_dict(dynamics, {"mine": 1})["settings"] == {"mine": 1}
+    assert all(row["reading"] and row["statistic"] == "gradient" for row in export.rows(dynamics))
+    # The files of every kind: the page's column titles in words, the figure drawn where none was given.
+    paths = export.write(dynamics, tmp_path / "report")
+    assert sorted(paths) == ["csv", "figure", "html", "json"] and Image.open(paths["figure"]).format == "PNG"
+    page = paths["html"].read_text()
+    titles = re.findall(r"<th>([^<]*)</th>", page)
+    assert "E[|grad_X F|]" in titles and not [t for t in titles if re.fullmatch(r"[a-z]+(_[a-z]+)+", t)]
+    assert dynamics.readings["biased"].split(":")[0] in page and "x.png" in page
+    with zipfile.ZipFile(export.zip_files(paths, tmp_path / "dynamics.zip")) as archive:
+        assert sorted(archive.namelist()) == ["dynamics.csv", "dynamics.json", "dynamics.png", "report.html"]
+    # A figure drawn elsewhere in another format is drawn again: dynamics.png is always a PNG.
+    pdf = tmp_path / "plot.pdf"
+    pdf.write_bytes(b"%PDF-1.4 not a png")
+    again = export.write(dynamics, tmp_path / "again", drawn={"dynamics": pdf})
+    assert Image.open(again["figure"]).format == "PNG"
 
 
 def test_register_lesion_models_offers_the_four_shipped_models():

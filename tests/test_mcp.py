@@ -121,7 +121,8 @@ def test_dynamics_answers_a_reading_per_variant(server, tools):
         pytest.skip("the lesion checkpoints are not in this build")
     document, images = _answer(call(server, "run_dynamics", {"steps": 3, **FAST}))
     assert document["kind"] == "dynamics" and len(images) == 1
-    assert "biased:" in document["reading"] and list(document["rows"][0]) == list(ROW_FIELDS)
+    assert "biased:" in document["reading"] and list(document["rows"][0]) == [*ROW_FIELDS, "statistic"]
+    assert document["settings"]["input"]["sha256"] and document["links"]["download"].endswith(".zip")
 
 
 def test_a_server_path_is_an_image_where_local_paths_are_allowed(server):

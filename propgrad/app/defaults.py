@@ -4,7 +4,8 @@ Gradio-free. :func:`start` runs in a background thread once the server is up (st
 it loads the default models and the segmenter (so the first click costs about what a later one does) and
 computes every tab's default result with the tab's own handler, in the order the tabs appear. Every visitor
 then gets the same result (:func:`result`), never a computation of their own; one who arrives before it is
-ready waits for it.
+ready waits for it. A process that exits meanwhile stops the computation at its next progress step
+(:func:`_stop_at_exit`).
 """
 from __future__ import annotations
 
@@ -37,6 +38,44 @@ _ACTIVE_RUNS = 0
 _IN_BACKGROUND = contextvars.ContextVar("propgrad_default_in_background", default=False)
 YIELD_TIMEOUT_S = 120.0  # a visitor's run that never ends must not stop the defaults for good
 
+# The process is exiting: the background defaults stop at their next progress step, and exit waits that long for them.
+_STOPPING = threading.Event()
+_THREADS: list[threading.Thread] = []
+STOP_WAIT_S = 30.0
+
+
+class _Stopped(BaseException):
+    """Raised in the background defaults' progress callback once the process exits. Not an Exception: the handlers'
+    error wrapper must not log it as a failure (their logs may be closed by then)."""
+
+
+def _stop_at_exit() -> None:
+    # torch still running in a daemon thread while the interpreter is torn down aborted the process ("terminate
+    # called without an active exception", exit status 134), and the app's thread pools, shut down at exit, made the
+    # default fail with a logged traceback. This runs before those pools shut down (threading's exit hooks run last
+    # registered first) and lets the default stop where it can.
+    _STOPPING.set()
+    with _USERS:
+        _USERS.notify_all()
+    for thread in list(_THREADS):
+        thread.join(STOP_WAIT_S)
+
+
+def _background(target: Callable[[], None]) -> threading.Thread:
+    """A daemon thread for the defaults that the process waits for, stopped, when it exits."""
+    if not _THREADS:
+        register_exit = getattr(threading, "_register_atexit", None)  # private, but what concurrent.futures uses
+        if register_exit is not None:
+            register_exit(_stop_at_exit)
+        else:
+            import atexit
+
+            atexit.register(_stop_at_exit)
+    thread = threading.Thread(target=target, name="propgrad-defaults", daemon=True)
+    _THREADS.append(thread)
+    thread.start()
+    return thread
+
 
 @contextlib.contextmanager
 def user_run():
@@ -56,9 +95,12 @@ def user_run():
 
 
 def _yield_to_users(*args, **kwargs) -> None:
-    """The background defaults' progress callback: wait while a visitor's run is under way."""
+    """The background defaults' progress callback: wait while a visitor's run is under way; stop once the process
+    exits."""
     with _USERS:
-        _USERS.wait_for(lambda: _ACTIVE_RUNS == 0, timeout=YIELD_TIMEOUT_S)
+        _USERS.wait_for(lambda: _ACTIVE_RUNS == 0 or _STOPPING.is_set(), timeout=YIELD_TIMEOUT_S)
+    if _STOPPING.is_set():
+        raise _Stopped
 
 
 def register(tab: str, compute: Callable[[], tuple]) -> None:
@@ -70,14 +112,17 @@ def register(tab: str, compute: Callable[[], tuple]) -> None:
 
 
 def _compute(tab: str) -> None:
-    _yield_to_users()
-    started = time.perf_counter()
     token = _IN_BACKGROUND.set(True)
     try:
+        _yield_to_users()
+        started = time.perf_counter()
         compute = _COMPUTE[tab]
         takes_progress = "progress" in inspect.signature(compute).parameters
         outcome: tuple | BaseException = compute(progress=_yield_to_users) if takes_progress else compute()
         log.info("default result of the %s tab ready in %.1f s", tab, time.perf_counter() - started)
+    except _Stopped as stopped:
+        outcome = RuntimeError("the process exited before this default was computed")
+        outcome.__cause__ = stopped
     except Exception as error:  # noqa: BLE001 - a default that cannot run leaves its tab saying "press Run"
         log.exception("the %s tab's default example failed", tab)
         outcome = error
@@ -96,6 +141,8 @@ def compute_all() -> None:
         tabs = list(_COMPUTE)
     started = time.perf_counter()
     for tab in tabs:
+        if _STOPPING.is_set():
+            return
         _compute(tab)
     from . import memory
 
@@ -119,9 +166,7 @@ def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thre
             time.sleep(0.05)
         compute_all()
 
-    thread = threading.Thread(target=run, name="propgrad-defaults", daemon=True)
-    thread.start()
-    return thread
+    return _background(run)
 
 
 def result(tab: str, placeholder: tuple) -> tuple:
@@ -129,7 +174,7 @@ def result(tab: str, placeholder: tuple) -> tuple:
     if tab not in _READY:
         return placeholder
     if not _STARTED.is_set():  # no warm start (PROPGRAD_WARM_START=0, or launched without launch()): compute now
-        threading.Thread(target=compute_all, name="propgrad-defaults", daemon=True).start()
+        _background(compute_all)
     if not _READY[tab].wait(WAIT_S):
         return placeholder
     outcome = _RESULTS[tab]

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
     parser.add_argument("--permutations", type=int, default=2000)
     parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", default=None,
                         help="also write the report into this folder: report.html, dynamics.json (every setting "
                         "and digit), dynamics.csv and the figure")
     console.add_flags(parser)
@@ -55,6 +55,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
                                     plot_dynamics)
     from ..lesions.models import checkpoint_paths, example_paths
     from ..plots import save_figure
+    from ..progress_bar import fraction_bar
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,7 +68,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     # Before the checkpoints run, not after all of them.
     check_writable(Path(args.plot).parent, "--plot")
     if args.out is not None:
-        check_writable(Path(args.out), "--out")
+        check_writable(args.out, "--out")
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
                                  scale=args.scale, steps=args.steps).build()
@@ -77,7 +78,9 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     for label, paths in runs.items():
         if not paths:
             parser.error(f"no checkpoints found for {label!r}")
-    dynamics = follow_training(image, runs, intervention, output=args.output, n_permutations=args.permutations)
+    with fraction_bar("dynamics", enabled=console.progress_enabled()) as progress:
+        dynamics = follow_training(image, runs, intervention, output=args.output, n_permutations=args.permutations,
+                                   progress=progress)
     for label, result in dynamics.results.items():
         say(f"\n{label}: {Path(image_path).name}, {len(result.labels)} checkpoints, {dynamics.n_steps} steps, "
             f"output {result.output!r}")
@@ -95,7 +98,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         from .. import export
 
         with writing_to(Path(args.out), "--out"):
-            written = export.write(dynamics, args.out, drawn={"dynamics": Path(args.plot)})
+            written = export.write(dynamics, Path(args.out), drawn={"dynamics": Path(args.plot)})
         say(f"report: {written['html']}")
     last = next(iter(dynamics.results.values()))
     say(f"final_epoch_score: {last.scores[-1]:.4f}")

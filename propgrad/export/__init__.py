@@ -53,7 +53,7 @@ def _kind(result) -> str:
         return "dynamics"
     if isinstance(result, (str, Path)):
         return "study"
-    raise TypeError(f"`result` must be an Explanation, a PropertyComparison, a Screen, a TrainingDynamics or a "
+    raise TypeError("`result` must be an Explanation, a PropertyComparison, a Screen, a TrainingDynamics or a "
                     f"study folder, "
                     f"got {type(result).__name__}")
 
@@ -75,7 +75,7 @@ def rows(result) -> list[dict]:
 
         return [{**_record(row), "reading": row.reading.full} for row in result.rows]
     if kind == "dynamics":
-        return result.rows
+        return [{**row, "statistic": result.statistic} for row in result.rows]
     from ..study.report import read_summary
 
     return read_summary(result)
@@ -88,9 +88,9 @@ def settings(result) -> dict:
     of every report.json written without the caller's own (:func:`write`)."""
     kind = _kind(result)
     if kind == "dynamics":
-        from .dynamics import settings as dynamics_settings
+        from .dynamics import made_with as dynamics_made_with
 
-        return dynamics_settings(result)
+        return dynamics_made_with(result)
     if kind == "study":
         from ..study.store import read_study
 

@@ -21,7 +21,7 @@ from .figure_files import copied_into, draw_into
 FIGURE = "dynamics.png"
 
 
-def settings(dynamics) -> dict:
+def made_with(dynamics) -> dict:
     """What ``dynamics`` was made with: the input, the intervention, each run's checkpoints, the tracked output and
     the shuffle test (the settings block of dynamics.json)."""
     from .provenance import describe_intervention, package_versions
@@ -51,7 +51,7 @@ def to_dict(dynamics, settings_block: dict | None = None) -> dict:
         "reading": dynamics.reading,
         "checkpoints": dynamics.checkpoints,
         "table": dynamics.rows,
-        "settings": settings_block if settings_block is not None else settings(dynamics),
+        "settings": settings_block if settings_block is not None else made_with(dynamics),
     }
 
 
@@ -99,7 +99,7 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
 def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
                    figure: str | Path | None = None) -> dict[str, Path]:
     """Write dynamics.csv, dynamics.json, dynamics.png and report.html into ``out_dir`` (created if missing);
-    ``figure`` is the plot where it was drawn already (the app's). A figure that fails to draw is left out with a
+    ``figure`` is the plot where it was drawn already as a PNG (the app's; another format is drawn again). A figure that fails to draw is left out with a
     warning, and report.html says so.
 
     Examples
@@ -117,7 +117,7 @@ def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = tables.write_csv(out / "dynamics.csv", ROW_FIELDS, dynamics.rows)
     missing = {}
-    drawn = copied_into(figure, out / FIGURE)
+    drawn = copied_into(figure, out / FIGURE) if figure is not None and Path(figure).suffix.lower() == ".png" else None
     if drawn is None:
         title = f"Training dynamics: {(dynamics.input or {}).get('file') or 'the image'}"
         drawn, reason = draw_into(lambda path: save_figure(plot_dynamics(dynamics.results, title=title), path),

@@ -147,10 +147,11 @@ def training_dynamics(
         series = intervention.series(image, progress=lambda f, m="": progress(0.2 * f, m))
     else:
         series = list(intervention)
-    # 2. One explanation per checkpoint.
+    # 2. One explanation per checkpoint (the whole bar where the series came ready-made).
+    start = 0.2 if isinstance(intervention, Intervention) else 0.0
     rows = []
     for number, path in enumerate(checkpoints):
-        progress(0.2 + 0.8 * number / len(checkpoints), f"checkpoint {path.name}")
+        progress(start + (1 - start) * number / len(checkpoints), f"checkpoint {path.name}")
         model = load_weights(path, name=path.stem)
         result = explain(None, series, model, outputs_of_interest=output, n_permutations=n_permutations,
                          alpha=alpha, seed=seed)
