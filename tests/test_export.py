@@ -71,7 +71,8 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
 
 
 def test_something_else_is_refused():
-    with pytest.raises(TypeError, match="must be an Explanation, a PropertyComparison, a Screen, a TrainingDynamics or a study folder"):
+    with pytest.raises(TypeError, match="must be an Explanation, a PropertyComparison, a Screen, a "
+                                        "TrainingDynamics or a study folder"):
         export.write(42, "out")
 
 

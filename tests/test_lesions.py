@@ -212,7 +212,7 @@ def test_training_dynamics_export_like_every_result(tmp_path):
     dynamics = TrainingDynamics(results, {"file": "x.png", "sha256": "ab" * 32}, 8, 2000, 0.01, 3,
                                 {k: read_dynamics(k, v) for k, v in results.items()})
     # Every run's reading, one after the other; one record per run and checkpoint with every digit.
-    assert dynamics.reading == f"{read_dynamics('biased', results['biased'])} {read_dynamics('unbiased', results['unbiased'])}"
+    assert dynamics.reading == " ".join(read_dynamics(k, v) for k, v in results.items())
     assert [list(row) for row in export.rows(dynamics)] == [[*ROW_FIELDS, "statistic"]] * 6
     assert export.rows(dynamics)[3]["score"] == float(results["unbiased"].scores[0])
     assert export.figures(dynamics) == {"dynamics": "dynamics.png"}

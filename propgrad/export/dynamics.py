@@ -99,8 +99,8 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
 def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
                    figure: str | Path | None = None) -> dict[str, Path]:
     """Write dynamics.csv, dynamics.json, dynamics.png and report.html into ``out_dir`` (created if missing);
-    ``figure`` is the plot where it was drawn already as a PNG (the app's; another format is drawn again). A figure that fails to draw is left out with a
-    warning, and report.html says so.
+    ``figure`` is the plot where it was drawn already as a PNG (the app's; another format is drawn again). A figure
+    that fails to draw is left out with a warning, and report.html says so.
 
     Examples
     --------

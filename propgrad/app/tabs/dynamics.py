@@ -186,7 +186,8 @@ def build_dynamics_tab(variants: list[str]) -> list:
                     elem_classes=["result-wide"], show_label=False, buttons=["fullscreen"])
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
                          elem_id="dynamics-table")
-    download = gr.File(label="Download (zip: report.html, dynamics.json, dynamics.csv, dynamics.png)", interactive=False, elem_id="dynamics-bundle")
+    download = gr.File(label="Download (zip: report.html, dynamics.json, dynamics.csv, dynamics.png)",
+                       interactive=False, elem_id="dynamics-bundle")
     outputs = [summary, plot, table, download]
     # Run is disabled while it runs (the API's /dynamics is the middle step).
     started = button.click(lambda: gr.update(interactive=False, value="Running..."), None, button, queue=False,
