@@ -162,8 +162,11 @@ __STATISTIC_CARD_LABELS__
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
   /* The picture is wider than the screen: say so (a second panel sat out of sight with nothing to hint at it). */
-  .result-wide::before { content: "wider than the screen: swipe sideways, or tap \\002922 for full screen";
-    display: block; font-size: var(--text-sm); color: var(--body-text-color-subdued); padding: 2px 8px; }
+  .result-wide::before { content: "wider than the screen: swipe sideways, or tap \\002922 for full screen"; }
+  /* The tables of checkpoints and of properties keep their columns, the numbers out of sight: say where they are. */
+  #dynamics-table::before, #screen-table::before { content: "the numbers are to the right: swipe the table sideways"; }
+  .result-wide::before, #dynamics-table::before, #screen-table::before { display: block; font-size: var(--text-sm);
+    color: var(--body-text-color-subdued); padding: 2px 8px; }
   /* Run stays in reach on a phone, however long the form. */
   .run-button { position: fixed !important; left: 12px; right: 12px; bottom: 10px; width: auto !important;
                 z-index: 50; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); }
