@@ -49,6 +49,18 @@ def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: 
                             gloss="or None for a fresh random one")
 
 
+def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
+    """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
+    correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
+    import math
+
+    if 1 / (n_permutations + 1) <= alpha:
+        return None
+    enough = math.ceil(1 / alpha - 1 - 1e-9)
+    return (f"with {n_permutations:,} permutations the smallest p-value is {1 / (n_permutations + 1):.3g}, above "
+            f"alpha = {alpha:g}: nothing can come out significant; use at least {enough:,} permutations")
+
+
 def check_keys(table: dict, allowed, where: str) -> None:
     """Refuse a key that is not ``allowed``, naming it and the allowed ones (a misspelt setting must not be
     dropped silently)."""

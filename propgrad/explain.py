@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .checks import MIN_STEPS, check_shuffle_settings
+from .checks import MIN_STEPS, check_shuffle_settings, too_few_permutations
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -155,8 +155,12 @@ class Explanation:
     @property
     def notes(self) -> list[str]:
         """What the series say about themselves (a region's mask resized, a mask covering everything), each
-        once, and what the statistic had to adapt (the mutual information's k on a short series)."""
+        once, what the statistic had to adapt (the mutual information's k on a short series), and a shuffle test too
+        small to reach alpha."""
         notes = [note for one in self.series for note in one.notes]
+        floor = too_few_permutations(self.n_permutations, self.alpha)
+        if floor:
+            notes.append(floor)
         if self.statistic == MUTUAL_INFORMATION and self.n_steps <= KSG_NEIGHBOURS:
             notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours, not "
                          f"{KSG_NEIGHBOURS}: the series has only {self.n_steps} steps")

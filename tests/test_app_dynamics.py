@@ -88,7 +88,11 @@ def test_dynamics_reading_names_when_the_class_settles():
 
     line = read_dynamics("biased", result([0.05, 0.5, 0.8], [0.001, 0.001, 0.001], [0, 1, 1]))
     assert line.startswith("biased: strong and systematic from epoch 2 on") and "epoch 1: small but systematic" in line
-    assert "flips at 2 of 3 epochs (last at epoch 3)" in line
+    # Which way: p(melanoma) rises where it flips (a nevus the sticker turns into a melanoma).
+    assert "the prediction flips towards melanoma at 2 of 3 epochs (last at epoch 3)" in line
+    falling = result([0.5, 0.6], [0.001, 0.001], [1, 1])
+    falling.start_probability[:], falling.end_probability[:] = 0.9, [0.3, 0.2]
+    assert "the prediction flips away from melanoma at every epoch" in read_dynamics("biased", falling)
     # Epoch 1 does not flip: p(melanoma) goes from 0.1 to 0.15, towards 0.5 without crossing it: it could have
     # flipped, so nothing is excused.
     assert line.endswith("(last at epoch 3).")

@@ -274,7 +274,7 @@ def test_region_panel_and_explanation_notes(image):
             p = np.array([np.asarray(im).mean() / 255 for im in images])
             return np.stack([1 - p, p], axis=1)
 
-    result = explain(image, Region(ParametricEdit("darken", steps=3), np.ones((9, 12))), Mean(), n_permutations=20)
+    result = explain(image, Region(ParametricEdit("darken", steps=3), np.ones((9, 12))), Mean(), n_permutations=100)
     assert len(result.notes) == 2 and "resized" in result.notes[0] and "global edit" in result.notes[1]
     figure = region_panel(image, result.series[0].mask, title="everything")
     assert figure.axes[0].get_title(loc="left") == "everything: 100 % of the image"

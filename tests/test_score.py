@@ -185,3 +185,33 @@ def test_prediction_flips_multiclass_and_binary():
     binary = prediction_flips([0.9, 0.7, 0.4, 0.2])
     assert binary.flip_steps == [2] and binary.changed_from_original
     assert not prediction_flips([[0.6, 0.4]] * 5).flipped
+
+
+def test_a_shuffle_test_too_small_to_reach_alpha_is_said():
+    # The smallest p-value is 1 / (permutations + 1): 5 permutations cannot make anything significant at 0.01, and a
+    # run that says "no effect" on every row must say why.
+    from propgrad.checks import too_few_permutations
+
+    steps = np.linspace(0, 1, 6)
+    ramp = np.stack([steps, 1 - steps], axis=1)
+    result = permutation_test(ramp, n_permutations=5, rng=0)
+    assert result.pvalue.min() == pytest.approx(1 / 6)  # the floor the note names
+    assert too_few_permutations(5, 0.01) == ("with 5 permutations the smallest p-value is 0.167, above alpha = 0.01: "
+                                             "nothing can come out significant; use at least 99 permutations")
+    assert too_few_permutations(99, 0.01) is None and too_few_permutations(98, 0.01) is not None
+
+    import propgrad as pg
+    from PIL import Image
+
+    class Mean:
+        name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
+
+        def predict(self, images):
+            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+            return np.stack([means, 1 - means], axis=1)
+
+    image = Image.new("RGB", (32, 32), (200, 150, 100))
+    few = pg.explain(image, pg.ParametricEdit("darken", steps=4), [Mean()], n_permutations=5, seed=0)
+    assert too_few_permutations(5, 0.01) in few.notes
+    enough = pg.explain(image, pg.ParametricEdit("darken", steps=4), [Mean()], n_permutations=99, seed=0)
+    assert not [note for note in enough.notes if "permutations" in note]

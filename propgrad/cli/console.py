@@ -136,7 +136,8 @@ class Parser(argparse.ArgumentParser):
 # the command line shows it under the flag the user typed ("`n_permutations` must be..." read like a typo).
 FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "outputs_of_interest": "--outputs",
          "steps": "--steps", "seed": "--seed", "limit": "--limit", "alpha": "--alpha", "stop": "--stop",
-         "statistic": "--statistic", "output": "--output", "out": "--out"}
+         "statistic": "--statistic", "output": "--output", "out": "--out", "scale": "--scale",
+         "position": "--position"}
 
 
 def in_flag_words(error: BaseException) -> str:

@@ -7,10 +7,13 @@ from pathlib import Path
 from ..disk import check_writable, writing_to
 from ..kinds import PatchSpec
 from . import console
+from .bounds import check_args
 from .console import say
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..lesions.dynamics import DEFAULT_STEPS
+    from ..lesions.generator import CLASSES
     from ..lesions.models import VARIANTS
 
     patch = PatchSpec.options()
@@ -27,10 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--position", type=float, nargs=2, default=(0.8, 0.2), metavar=("X", "Y"),
                         help=patch["position"][0].help_text())
     parser.add_argument("--scale", type=float, default=patch["scale"][2], help=patch["scale"][0].help_text())
-    parser.add_argument("--steps", type=int, default=patch["steps"][2], help=patch["steps"][0].help_text())
-    parser.add_argument("--output", default="melanoma", help="output whose score is tracked")
-    parser.add_argument("--permutations", type=int, default=2000)
-    parser.add_argument("--plot", type=Path, default=Path("dynamics.png"), help="where to save the figure")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                        help=f"{patch['steps'][0].help_text()} (default {DEFAULT_STEPS}, as in the app)")
+    parser.add_argument("--output", default="melanoma", choices=list(CLASSES),
+                        help="the class whose probability is tracked")
+    parser.add_argument("--permutations", type=int, default=2000, help="shuffle-test permutations (default 2000)")
+    parser.add_argument("--alpha", type=float, default=0.01, help="significance level of the shuffle test")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle test")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="where to save the figure (default: dynamics.png, in --out where given)")
     parser.add_argument("--out", default=None,
                         help="also write the report into this folder: report.html, dynamics.json (every setting "
                         "and digit), dynamics.csv and the figure")
@@ -60,15 +68,18 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     parser = build_parser()
     args = parser.parse_args(argv)
     console.configure(args)
+    check_args(args)  # the table of limits and the shuffle test's settings, before any work (exit status 2)
     _check_files(args)
     image_path = args.image or (example_paths() or [None])[0]
     if image_path is None:
         parser.error("no --image given and no shipped example found")
     image = load_image(image_path, name="--image")
     # Before the checkpoints run, not after all of them.
-    check_writable(Path(args.plot).parent, "--plot")
     if args.out is not None:
         check_writable(args.out, "--out")
+    if args.plot is None:
+        args.plot = Path(args.out or ".") / "dynamics.png"
+    check_writable(Path(args.plot).parent, "--plot")
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
                                  scale=args.scale, steps=args.steps).build()
@@ -80,7 +91,9 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
             parser.error(f"no checkpoints found for {label!r}")
     with fraction_bar("dynamics", enabled=console.progress_enabled()) as progress:
         dynamics = follow_training(image, runs, intervention, output=args.output, n_permutations=args.permutations,
-                                   progress=progress)
+                                   alpha=args.alpha, seed=args.seed, progress=progress)
+    what, measured = dynamics.headline()
+    say(f"{what} ({Path(image_path).name}): {measured}")
     for label, result in dynamics.results.items():
         say(f"\n{label}: {Path(image_path).name}, {len(result.labels)} checkpoints, {dynamics.n_steps} steps, "
             f"output {result.output!r}")
@@ -91,6 +104,8 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         for line in (titles, *cells):
             say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         say(dynamics.readings[label])
+    for note in dynamics.notes:
+        say(f"note: {note}")
     with writing_to(Path(args.plot).parent, "--plot"):
         save_figure(plot_dynamics(dynamics.results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)
     say(f"\nplot: {args.plot}")

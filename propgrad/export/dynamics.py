@@ -27,7 +27,8 @@ def made_with(dynamics) -> dict:
     from .provenance import describe_intervention, package_versions
 
     made = {"statistic": dynamics.statistic, "input": dynamics.input, "output": dynamics.output,
-            "n_steps": dynamics.n_steps, "n_permutations": dynamics.n_permutations, "alpha": dynamics.alpha,
+            "n_steps": dynamics.n_steps, "n_series": dynamics.n_series, "n_permutations": dynamics.n_permutations,
+            "alpha": dynamics.alpha,
             "seed": dynamics.seed, "checkpoints": dynamics.checkpoints}
     if dynamics.intervention is not None:
         made["intervention"] = describe_intervention(dynamics.intervention)
@@ -47,8 +48,10 @@ def to_dict(dynamics, settings_block: dict | None = None) -> dict:
         "n_permutations": dynamics.n_permutations,
         "seed": dynamics.seed,
         "n_steps": dynamics.n_steps,
+        "n_series": dynamics.n_series,
         "input": dynamics.input,
         "reading": dynamics.reading,
+        "notes": list(dynamics.notes),
         "checkpoints": dynamics.checkpoints,
         "table": dynamics.rows,
         "settings": settings_block if settings_block is not None else made_with(dynamics),
@@ -79,9 +82,15 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
     """Training dynamics as one self-contained page (see :mod:`propgrad.export.html`)."""
     runs = " and ".join(dynamics.results)
     first = next(iter(dynamics.results.values()))
+    from ..lesions.dynamics import GUIDE
+
+    what, measured = dynamics.headline()
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
+            f"<p><b>{html_report.escape(what)}:</b> {html_report.escape(measured)}</p>",
             # One paragraph per run: the biased and the unbiased model read side by side as one block.
             *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
+            f"<p>{html_report.escape(GUIDE)}</p>",
+            *(f"<p><b>Note:</b> {html_report.escape(note)}</p>" for note in dynamics.notes),
             _ends(dynamics),
             "<h2>E[|grad_X F|] and flips per epoch</h2>"
             + html_report.figure("score and flips per epoch", figure_path, missing=missing.get("figure")),

@@ -56,7 +56,12 @@ _CARDS = ("{t},{t} tbody,{t} tr{{display:block}}{t} thead{{display:none}}"
           "{t} tr{{border:1px solid #d0d0d0;border-radius:6px;margin:.5em 0;padding:.35em .6em}}"
           "{t} td{{display:inline-block;border:none;padding:.1em .9em .1em 0;text-align:left}}"
           '{t} td::before{{content:attr(data-label) ": ";color:#555;font-weight:600}}{t} td.wide{{display:block}}')
-_STYLE += _CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CARDS.format(t="table") + "}\n"
+# On a phone a plot keeps a legible width and scrolls sideways in its frame: shrunk to 355 px its text was 5 px.
+_WIDE_FIGURES = ("figure.wide{overflow-x:auto}figure.wide img{min-width:620px;max-width:none}"
+                 'figure.wide::before{content:"wider than the screen: swipe sideways";display:block;color:#555;'
+                 "font-size:.85em}")
+_STYLE += (_CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CARDS.format(t="table") + _WIDE_FIGURES
+           + "}\n")
 
 
 def escape(value) -> str:
@@ -91,7 +96,8 @@ def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> s
 
 def figure(title: str, source: str | Path | Image.Image | None, *, missing: str | None = None,
            caption: str = "", max_side: int | None = None) -> str:
-    """An inlined figure, or a visible note naming it and why it is missing."""
+    """An inlined figure, or a visible note naming it and why it is missing. A figure shown at its own size (no
+    ``max_side``: a plot, a strip) keeps a legible width on a phone and scrolls sideways."""
     if source is not None and not isinstance(source, Image.Image) and not Path(source).is_file():
         missing, source = missing or f"{Path(source).name} was not found", None
     if source is None:
@@ -102,7 +108,8 @@ def figure(title: str, source: str | Path | Image.Image | None, *, missing: str 
     except (OSError, ValueError) as error:
         return figure(title, None, missing=f"it could not be read: {error}")
     note = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    return f'<figure><img alt="{escape(title)}" src="{uri}">{note}</figure>'
+    wide = ' class="wide"' if max_side is None else ""
+    return f'<figure{wide}><img alt="{escape(title)}" src="{uri}">{note}</figure>'
 
 
 def cell(value) -> tuple[str, bool]:
@@ -164,8 +171,9 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
 
 def settings_list(settings: Mapping) -> str:
     """A definition list in words: keys without underscores ("n_permutations" reads "permutations"), lists of
-    plain values joined (long ones cut, with their length), nested records as nested lists, deeper ones as JSON."""
-    return _definitions(settings, 0)
+    plain values joined (long ones cut, with their length), nested records as nested lists, deeper ones as JSON.
+    The packages' versions are left to the Versions block every page has (they were listed twice)."""
+    return _definitions({key: value for key, value in settings.items() if key != "packages"}, 0)
 
 
 # Keys whose words are not the key with spaces.

@@ -94,6 +94,7 @@ def checkpoint_cells(row: dict) -> list[str]:
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
 TRACKED = "melanoma"
+DEFAULT_STEPS = 8  # the tab's and the command line's: the same numbers from both
 
 
 def _epoch_of(path: Path, fallback: int, metadata: dict) -> int:
@@ -194,6 +195,18 @@ class TrainingDynamics:
     intervention: object = field(default=None, repr=False)
     ends: tuple = field(default=(), repr=False)
     statistic: str = "gradient"
+    n_series: int = 1
+    notes: tuple[str, ...] = ()
+
+    def headline(self) -> tuple[str, str]:
+        """What ran, and what was measured, in words: the tab's summary and report.html open with them."""
+        first = next(iter(self.results.values()))
+        series = (f" ({self.n_series} stickers, one series each: the table's flips are shares of them)"
+                  if self.n_series > 1 else "")
+        return (f"Sticker blended in, {self.n_steps} steps{series}, followed through {len(first.epochs)} checkpoints "
+                f"of {' and '.join(self.results)}",
+                f"E[|grad_X F|] of p({self.output}) per epoch; shuffle test with {self.n_permutations:,} permutations, "
+                f"alpha = {self.alpha:g}.")
 
     @property
     def output(self) -> str:
@@ -231,6 +244,7 @@ def follow_training(
     >>> dynamics.reading  # doctest: +SKIP
     'biased: strong and systematic from epoch 1 on (...); ...'
     """
+    from ..checks import too_few_permutations
     from ..images import describe_input
 
     if not runs:
@@ -249,7 +263,15 @@ def follow_training(
     readings = {label: read_dynamics(label, result) for label, result in results.items()}
     return TrainingDynamics(results, describe_input(image), len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
-                            made_by, (series[0].images[0], series[0].images[-1]))
+                            made_by, (series[0].images[0], series[0].images[-1]), n_series=len(series),
+                            notes=tuple(note for note in [too_few_permutations(n_permutations, alpha)] if note))
+
+
+# How to read training dynamics, under every result (the tab's, report.html).
+GUIDE = ("A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
+         "prediction flipping when the sticker appears; a model that ignores the sticker stays small or negligible. "
+         "Where both variants react, the patch changes what both see (it covers part of the lesion): the learnt "
+         "shortcut is the difference between them.")
 
 
 def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
@@ -319,15 +341,30 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
              else f"{LABELS[last]} at the last epoch ({epochs[-1]})")
     earlier = f"; before that, {_earlier(classes[:since], epochs[:since])}" if since > 0 else ""
     flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
+    towards = _flip_direction(result)
     if not flipped:
         flips = "the prediction never flips"
     elif len(flipped) == len(epochs):
-        flips = (f"the prediction flips at every epoch (in {format_percent(result.flip_fraction[-1])} of the series "
-                 "at the last)")
+        flips = (f"the prediction flips {towards}at every epoch (in {format_percent(result.flip_fraction[-1])} of the "
+                 "series at the last)")
     else:
-        flips = f"the prediction flips at {len(flipped)} of {len(epochs)} epochs (last at epoch {flipped[-1]})"
+        flips = (f"the prediction flips {towards}at {len(flipped)} of {len(epochs)} epochs (last at epoch "
+                 f"{flipped[-1]})")
         flips += _why_no_flip(result, epochs)
     return f"{label}: {words} ({score}){earlier}; {flips}."
+
+
+def _flip_direction(result: DynamicsResult) -> str:
+    """Which way the flips go, from the tracked output's mean at step 0 and the last step of the epochs that flip
+    ("towards melanoma ", "away from melanoma "), with a trailing space; empty where no epoch flips. Without it, a
+    nevus that the unbiased model turns into a melanoma and one the biased model turns back into a nevus read alike."""
+    rises = {bool(end > start) for share, start, end in zip(result.flip_fraction, result.start_probability,
+                                                            result.end_probability) if share > 0}
+    if not rises:
+        return ""
+    if len(rises) > 1:
+        return "both ways "
+    return f"towards {result.output} " if rises.pop() else f"away from {result.output} "
 
 
 def _why_no_flip(result: DynamicsResult, epochs: Sequence[int]) -> str:
@@ -393,7 +430,7 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
     return figure
 
 
-def default_intervention(steps: int = 10, n_patches: int = 3, position=(0.8, 0.2), scale: float = 0.3) -> PatchBlend:
+def default_intervention(steps: int = DEFAULT_STEPS, n_patches: int = 3, position=(0.8, 0.2), scale: float = 0.3) -> PatchBlend:
     """The shipped stickers blended in at the top right, as in the README's examples."""
     patches = patch_paths()[:n_patches]
     if not patches:

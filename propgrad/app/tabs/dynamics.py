@@ -7,7 +7,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...lesions.dynamics import TRACKED, TrainingDynamics, checkpoint_cells, checkpoint_columns
+from ...lesions.dynamics import (DEFAULT_STEPS, GUIDE, TRACKED, TrainingDynamics, checkpoint_cells,
+                                 checkpoint_columns)
 from ...lesions.models import example_paths
 from ...reading import arrows
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
@@ -19,7 +20,6 @@ from ..shared import friendly_errors, safe_image_input
 
 # The table's titles (lesions.dynamics.checkpoint_columns: what the output did first); the page draws the arrow.
 DYNAMICS_HEADERS = [arrows(title) for title in checkpoint_columns(TRACKED)]
-DEFAULT_STEPS = 8
 DEFAULT_PERMUTATIONS = 2000
 
 
@@ -77,16 +77,11 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     # The report goes into a folder of its own: the zip holds it and nothing the page shows besides.
     written = export.write(dynamics, folder / "report", drawn={"dynamics": plot})
     bundle = export.zip_files(written, folder / "training-dynamics.zip")
-    first = next(iter(dynamics.results.values()))
-    lines = [f"**Sticker blended in, {steps} steps, followed through {len(first.epochs)} checkpoints** of "
-             f"{' and '.join(dynamics.results)}: E[|grad_X F|] of p({first.output}) per epoch; shuffle test with "
-             f"{n_permutations:,} permutations, alpha = {alpha:g}.", "",
-             "**Reading:** " + dynamics.reading, "",
-             "A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
-             "prediction flipping when the sticker appears; a model that ignores the sticker stays small or "
-             "negligible. Where both variants react, the patch changes what both see (it covers part of the lesion): "
-             "the learnt shortcut is the difference between them. Each checkpoint's reading is in the table, with what the output did from step 0 to the "
-             "last step; S: p <= alpha (the paper's S); series flipped: the share of series whose prediction flips."]
+    what, measured = dynamics.headline()
+    lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
+             f"{GUIDE} Each checkpoint's reading is in the table, with what the output did from step 0 to the last "
+             "step; S: p <= alpha (the paper's S); series flipped: the share of series whose prediction flips.",
+             *(f"- note: {note}" for note in dynamics.notes)]
     return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
 
 
