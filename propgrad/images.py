@@ -33,19 +33,24 @@ def open_within_limit(source, name: str, label: str) -> Image.Image:
     (:class:`TooManyPixels`, naming ``name`` and ``label``). PIL itself refuses only past twice its limit and below
     that warns (a raw warning to the user) and opens; a warning filter cannot hold the limit across threads, so the
     size is compared here."""
-    too_many = f"`{name}`: {label} has too many pixels to open safely"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             opened = Image.open(source)
     except Image.DecompressionBombError as error:
-        raise TooManyPixels(f"{too_many}; use an image under {max_megapixels()} megapixels") from error
+        raise TooManyPixels(too_many_pixels(name, label)) from error
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and opened.width * opened.height > limit:
         opened.close()
-        raise TooManyPixels(f"{too_many} ({opened.width} x {opened.height}); use an image under {max_megapixels()} "
-                            f"megapixels")
+        raise TooManyPixels(too_many_pixels(name, label, opened.size))
     return opened
+
+
+def too_many_pixels(name: str, label: str, size: tuple[int, int] | None = None) -> str:
+    """The one message for an image over PIL's pixel limit: every loader's and the app's upload boxes'."""
+    shown = f" ({size[0]} x {size[1]})" if size else ""
+    return (f"`{name}`: {label} has too many pixels to open safely{shown}; use an image under {max_megapixels()} "
+            "megapixels")
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")

@@ -110,10 +110,9 @@ def safe_image_input(component, box: str = "image"):
         except Exception as error:  # noqa: BLE001 - PIL raises many types for broken files
             name = getattr(payload, "orig_name", None) or "the upload"
             if isinstance(error, Image.DecompressionBombError):
-                from ..images import max_megapixels
+                from ..images import too_many_pixels
 
-                raise gr.Error(f"`{box}`: {name!r} has too many pixels to open safely; upload an image "
-                               f"under {max_megapixels()} megapixels", print_exception=False) from error
+                raise gr.Error(too_many_pixels(box, repr(name)), print_exception=False) from error
             from ..images import why_unreadable
 
             raise gr.Error(f"`{box}`: {name!r} is not a readable image ({why_unreadable(error)}); "
