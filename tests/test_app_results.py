@@ -233,6 +233,36 @@ def test_a_process_that_exits_stops_the_background_defaults_first(tmp_path):
     assert marker.exists(), "the default was left running when the process exited"
 
 
+def test_exiting_while_a_visitor_runs_does_not_wait_for_the_visitor(monkeypatch):
+    # The defaults freeze memory only once no visitor's run is under way; an exit meanwhile must not wait for that
+    # (exit waited its whole limit, 30 s, when someone's run was computing), nor freeze anything.
+    import threading
+
+    from propgrad.app import defaults, memory
+
+    frozen = []
+    monkeypatch.setattr(memory, "freeze", lambda: frozen.append(1))
+    monkeypatch.setattr(defaults, "YIELD_TIMEOUT_S", 600.0)
+    monkeypatch.setattr(defaults, "_STOPPING", threading.Event())
+    monkeypatch.setattr(defaults, "_STARTED", threading.Event())
+    monkeypatch.setattr(defaults, "_READY", {"demo": threading.Event()})
+    monkeypatch.setattr(defaults, "_RESULTS", {})
+    monkeypatch.setattr(defaults, "_ACTIVE_RUNS", 0)
+
+    def compute():
+        defaults._ACTIVE_RUNS = 1  # a visitor's run starts while the last default is computed, and goes on
+        return ("answer",)
+
+    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": compute})
+    thread = threading.Thread(target=defaults.compute_all, daemon=True)
+    thread.start()
+    assert defaults._READY["demo"].wait(30)
+    defaults._stop_at_exit()  # what the exit does, the visitor's run still under way
+    thread.join(30)
+    assert not thread.is_alive(), "the defaults waited for the visitor's run after the exit began"
+    assert frozen == []
+
+
 def test_a_servers_folder_goes_when_it_exits(tmp_path):
     # Every server start and test run used to leave its folder of results in the temp directory for good.
     script = ("from propgrad.app.results import request_dir\n"

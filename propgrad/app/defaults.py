@@ -72,8 +72,8 @@ def _background(target: Callable[[], None]) -> threading.Thread:
 
             atexit.register(_stop_at_exit)
     thread = threading.Thread(target=target, name="propgrad-defaults", daemon=True)
-    _THREADS.append(thread)
     thread.start()
+    _THREADS.append(thread)  # once started: joining one that never started would raise in the exit hook
     return thread
 
 
@@ -144,13 +144,17 @@ def compute_all() -> None:
         if _STOPPING.is_set():
             return
         _compute(tab)
+    if _STOPPING.is_set():
+        return
     from . import memory
 
     memory.release()
     # The models, the segmenter and the default results stay: later collections skip them. Frozen while no
-    # visitor's run is under way (a run's half-made objects would never be collected).
+    # visitor's run is under way (a run's half-made objects would never be collected); not at all once exiting.
     with _USERS:
-        if _USERS.wait_for(lambda: _ACTIVE_RUNS == 0, timeout=YIELD_TIMEOUT_S):
+        if _USERS.wait_for(lambda: _ACTIVE_RUNS == 0 or _STOPPING.is_set(), timeout=YIELD_TIMEOUT_S):
+            if _STOPPING.is_set():
+                return
             memory.freeze()
     log.info("every tab's default result ready in %.1f s", time.perf_counter() - started)
 

