@@ -201,8 +201,7 @@ class TrainingDynamics:
     def headline(self) -> tuple[str, str]:
         """What ran, and what was measured, in words: the tab's summary and report.html open with them."""
         first = next(iter(self.results.values()))
-        series = (f" ({self.n_series} stickers, one series each: the table's flips are shares of them)"
-                  if self.n_series > 1 else "")
+        series = f" ({self.n_series} stickers, one series each)" if self.n_series > 1 else ""
         return (f"Sticker blended in, {self.n_steps} steps{series}, followed through {len(first.epochs)} checkpoints "
                 f"of {' and '.join(self.results)}",
                 f"E[|grad_X F|] of p({self.output}) per epoch; shuffle test with {self.n_permutations:,} permutations, "
