@@ -258,6 +258,13 @@ def test_run_images_for_the_app(tmp_path, image_folder):
     curve = report.curves[0]
     assert curve.mean.shape == (4,) and np.all(curve.std >= 0)
     assert (report.folder / "results.csv").is_file() and report.paths["summary.md"].is_file()
+    assert "permutations the smallest p-value" not in report.paths["summary.md"].read_text()
+    # 20 permutations cannot reach alpha = 0.01: "0 % significant" on every row says why (the command line prints
+    # summary.md).
+    few = run_images([image_folder / "lesion_0.png"], PatchBlend([STICKER], steps=4), models[:1], n_permutations=20,
+                     out=tmp_path / "few")
+    said = "with 20 permutations the smallest p-value is 0.0476, above alpha = 0.01"
+    assert said in few.paths["summary.md"].read_text() and said in few.paths["report.html"].read_text()
 
 
 def test_flip_prediction_protocol():

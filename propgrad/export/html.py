@@ -441,12 +441,14 @@ def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
 
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
                definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
-               missing: Mapping[str, str] | None = None, flips: Mapping | None = None) -> str:
-    """A study: the reading in words, the summary table, its figures (title -> file, None when not drawn), how well
-    the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table, or its ``rows``),
-    settings and problems."""
+               missing: Mapping[str, str] | None = None, flips: Mapping | None = None,
+               notes: Sequence[str] = ()) -> str:
+    """A study: the reading in words, notes about the run, the summary table, its figures (title -> file, None when
+    not drawn), how well the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table, or
+    its ``rows``), settings and problems."""
     missing = dict(missing or {})
-    body = [f"<p>{escape(reading)}</p>", _missing_list(missing),
+    body = [f"<p>{escape(reading)}</p>", *(f"<p><b>Note:</b> {escape(note)}</p>" for note in notes),
+            _missing_list(missing),
             f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
             "change.</p>" + table(rows)]
     if flips:

@@ -15,6 +15,7 @@ from ..export import html as html_report
 from ..export import tables
 from ..export.figure_files import draw_into
 from ..plots import save_figure
+from ..checks import too_few_permutations
 from ..ranking import tier_legend
 from ..reading import format_number, format_output, format_percent, paragraph
 from ..score import GRADIENT, STATISTIC_LABELS
@@ -166,10 +167,11 @@ def markdown_table(records: list[dict]) -> list[str]:
             *(_markdown_row(record.values()) for record in records)]
 
 
-def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study") -> str:
-    """The summary as Markdown: Table 3's columns, flip prediction, and every skipped or failed item."""
+def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: str = "Study", notes=()) -> str:
+    """The summary as Markdown: notes about the run, Table 3's columns, flip prediction, and every skipped or failed
+    item."""
     shown = [summary_cells(row, alpha) for row in summary]
-    lines = [f"# {title}", "",
+    lines = [f"# {title}", "", *(f"**Note:** {note}\n" for note in notes),
              f"Ranked by what the mean output did (tier {tier_legend()}), then by its change. Series per "
              "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", ""]
     if shown:
@@ -223,12 +225,15 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
     tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
+    permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
+    # "0 % significant" on every row must say when the shuffle test could not have found anything.
+    notes = [note for note in [too_few_permutations(int(permutations), alpha) if permutations else None] if note]
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
     title = (f"Study: {_count(images, 'image')}{unread}, "
              f"{_count(len({r.intervention for r in summary}), 'intervention')}, "
              f"{_count(len({r.model for r in summary}), 'model')}")
-    paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title))
+    paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title, notes))
     missing = {}
     if figures_too and mean:
         probabilities = all(0 <= v <= 1 for c in mean for v in c.mean)
@@ -252,6 +257,6 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
             for row in summary]
     flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary]}
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
-                                  flips)
+                                  flips, notes)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha)
