@@ -1,6 +1,8 @@
 """Small predicates and the shared rules checked at the package's edges."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import ArgumentError
@@ -52,8 +54,6 @@ def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: 
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
-    import math
-
     if 1 / (n_permutations + 1) <= alpha:
         return None
     enough = math.ceil(1 / alpha - 1 - 1e-9)

@@ -120,9 +120,8 @@ def _compute(tab: str) -> None:
         takes_progress = "progress" in inspect.signature(compute).parameters
         outcome: tuple | BaseException = compute(progress=_yield_to_users) if takes_progress else compute()
         log.info("default result of the %s tab ready in %.1f s", tab, time.perf_counter() - started)
-    except _Stopped as stopped:
-        outcome = RuntimeError("the process exited before this default was computed")
-        outcome.__cause__ = stopped
+    except _Stopped as stopped:  # the process exits: its tab would say "press Run"
+        outcome = stopped
     except Exception as error:  # noqa: BLE001 - a default that cannot run leaves its tab saying "press Run"
         log.exception("the %s tab's default example failed", tab)
         outcome = error

@@ -90,7 +90,7 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
             # One paragraph per run: the biased and the unbiased model read side by side as one block.
             *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
             f"<p>{html_report.escape(GUIDE)}</p>",
-            *(f"<p><b>Note:</b> {html_report.escape(note)}</p>" for note in dynamics.notes),
+            html_report.note_paragraphs(dynamics.notes),
             _ends(dynamics),
             "<h2>E[|grad_X F|] and flips per epoch</h2>"
             + html_report.figure("score and flips per epoch", figure_path, missing=missing.get("figure")),

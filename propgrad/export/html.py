@@ -439,6 +439,11 @@ def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
             "no test of its own: read it beside each model's tier.</p>" + table(contrast))
 
 
+def note_paragraphs(notes: Sequence[str]) -> str:
+    """Notes about a run near the top of its page, one paragraph each ("Note: with 5 permutations ...")."""
+    return "".join(f"<p><b>Note:</b> {escape(note)}</p>" for note in notes)
+
+
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
                definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
                missing: Mapping[str, str] | None = None, flips: Mapping | None = None,
@@ -447,8 +452,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
     not drawn), how well the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table, or
     its ``rows``), settings and problems."""
     missing = dict(missing or {})
-    body = [f"<p>{escape(reading)}</p>", *(f"<p><b>Note:</b> {escape(note)}</p>" for note in notes),
-            _missing_list(missing),
+    body = [f"<p>{escape(reading)}</p>", note_paragraphs(notes), _missing_list(missing),
             f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
             "change.</p>" + table(rows)]
     if flips:

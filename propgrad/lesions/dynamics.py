@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -143,13 +144,9 @@ def training_dynamics(
         raise ValueError("`checkpoints` is empty: give at least one weights file (see checkpoint_paths())")
     if image is None:
         raise ValueError("`image` is missing: training dynamics follow one fixed image")
-    # 1. The intervention once, shared by every checkpoint.
-    if isinstance(intervention, Intervention):
-        series = intervention.series(image, progress=lambda f, m="": progress(0.2 * f, m))
-    else:
-        series = list(intervention)
-    # 2. One explanation per checkpoint (the whole bar where the series came ready-made).
-    start = 0.2 if isinstance(intervention, Intervention) else 0.0
+    # 1. The intervention once, shared by every checkpoint (the whole bar is theirs where the series came made).
+    series, start = _series_of(image, intervention, progress, share=0.2)
+    # 2. One explanation per checkpoint.
     rows = []
     for number, path in enumerate(checkpoints):
         progress(start + (1 - start) * number / len(checkpoints), f"checkpoint {path.name}")
@@ -172,6 +169,14 @@ def training_dynamics(
         n_flips=np.array(columns[5]), start_probability=np.array(columns[6]), end_probability=np.array(columns[7]),
         alpha=float(alpha),
     )
+
+
+def _series_of(image, intervention, progress: ProgressFn, share: float) -> tuple[list[InterventionSeries], float]:
+    """The series ``intervention`` makes of ``image`` (reported as the first ``share`` of ``progress``), or the
+    series it is; and the share of the bar used."""
+    if isinstance(intervention, Intervention):
+        return intervention.series(image, progress=lambda f, m="": progress(share * f, m)), share
+    return list(intervention), 0.0
 
 
 @dataclass(frozen=True)
@@ -216,9 +221,10 @@ class TrainingDynamics:
         """Every run's reading, one after the other."""
         return " ".join(self.readings.values())
 
-    @property
+    @cached_property
     def rows(self) -> list[dict]:
-        """Every checkpoint's record (:data:`ROW_FIELDS`, every digit), run by run."""
+        """Every checkpoint's record (:data:`ROW_FIELDS`, every digit), run by run; made once (the JSON, the CSV,
+        the page and the tab's table all read them)."""
         return dynamics_rows(self.results)
 
 
@@ -248,11 +254,7 @@ def follow_training(
 
     if not runs:
         raise ValueError("`runs` is empty: follow at least one run's checkpoints")
-    made_by = intervention if isinstance(intervention, Intervention) else None
-    if made_by is not None:
-        series = made_by.series(image, progress=lambda f, m="": progress(0.1 * f, m))
-    else:
-        series = list(intervention)
+    series, _ = _series_of(image, intervention, progress, share=0.1)
     results = {}
     for number, (label, paths) in enumerate(runs.items()):
         results[label] = training_dynamics(
@@ -260,10 +262,12 @@ def follow_training(
             progress=lambda f, m="", n=number: progress(0.1 + 0.9 * (n + f) / len(runs), f"{label}: {m}"),
         )
     readings = {label: read_dynamics(label, result) for label, result in results.items()}
+    floor = too_few_permutations(n_permutations, alpha)
     return TrainingDynamics(results, describe_input(image), len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
-                            made_by, (series[0].images[0], series[0].images[-1]), n_series=len(series),
-                            notes=tuple(note for note in [too_few_permutations(n_permutations, alpha)] if note))
+                            intervention if isinstance(intervention, Intervention) else None,
+                            (series[0].images[0], series[0].images[-1]), n_series=len(series),
+                            notes=(floor,) if floor else ())
 
 
 # How to read training dynamics, under every result (the tab's, report.html).

@@ -14,8 +14,8 @@ from pathlib import Path
 from ..export import html as html_report
 from ..export import tables
 from ..export.figure_files import draw_into
-from ..plots import save_figure
 from ..checks import too_few_permutations
+from ..plots import save_figure
 from ..ranking import tier_legend
 from ..reading import format_number, format_output, format_percent, paragraph
 from ..score import GRADIENT, STATISTIC_LABELS
@@ -227,7 +227,8 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
     # "0 % significant" on every row must say when the shuffle test could not have found anything.
-    notes = [note for note in [too_few_permutations(int(permutations), alpha) if permutations else None] if note]
+    floor = too_few_permutations(int(permutations), alpha) if permutations else None
+    notes = [floor] if floor else []
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
     title = (f"Study: {_count(images, 'image')}{unread}, "

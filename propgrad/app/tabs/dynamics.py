@@ -58,6 +58,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
                      progress=None) -> DynamicsAnswer:
     """Follow one image's patch score through training for each variant, and write the plot and the report's zip."""
     from ... import export
+    from ...export.dynamics import FIGURE as DYNAMICS_FIGURE
     from ...lesions.dynamics import default_intervention, follow_training, plot_dynamics
     from ...lesions.models import checkpoint_paths
     from ...plots import save_figure
@@ -72,11 +73,13 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     dynamics = follow_training(image, {variant: checkpoint_paths(variant) for variant in variants},
                                default_intervention(steps=steps), n_permutations=n_permutations, alpha=alpha,
                                seed=seed, progress=progress or (lambda fraction, message="": None))
-    folder = request_dir()
-    plot = save_figure(plot_dynamics(dynamics.results), folder / "dynamics.png")
-    # The report goes into a folder of its own: the zip holds it and nothing the page shows besides.
-    written = export.write(dynamics, folder / "report", drawn={"dynamics": plot})
-    bundle = export.zip_files(written, folder / "training-dynamics.zip")
+    # The report goes into a folder of its own, which the zip holds; the page shows the report's plot (drawn once,
+    # where the report keeps it).
+    report = request_dir() / "report"
+    report.mkdir()
+    plot = save_figure(plot_dynamics(dynamics.results), report / DYNAMICS_FIGURE)
+    written = export.write(dynamics, report, drawn={"dynamics": plot})
+    bundle = export.zip_files(written, report.parent / "training-dynamics.zip")
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{GUIDE} Each checkpoint's reading is in the table, with what the output did from step 0 to the last "
