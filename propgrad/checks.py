@@ -61,6 +61,39 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
             f"alpha = {alpha:g}: nothing can come out significant; use at least {enough:,} permutations")
 
 
+def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
+                                   n_significant: int) -> str | None:
+    """A note where the adjustment over ``n_tests`` rows puts the shuffle test's floor above ``alpha``.
+
+    An effect alone at the floor, p = 1 / (permutations + 1), is adjusted to ``n_tests`` times that by Holm
+    (always) and by Benjamini-Hochberg (unless other rows are as strong). With Holm no row can then pass, whatever
+    the models do, so the note is always due; with Benjamini-Hochberg rows pass where enough are that strong, so
+    the note is due only where none passed. A single test's floor has its own note (:func:`too_few_permutations`).
+
+    Examples
+    --------
+    >>> too_few_permutations_for_table(102, 10_000, 0.01, "holm", 0)[:62]
+    'with 102 rows adjusted together (Holm) and 10,000 permutations'
+    >>> too_few_permutations_for_table(102, 10_000, 0.01, "bh", 3) is None
+    True
+    """
+    floor = 1 / (n_permutations + 1)
+    adjusted = min(1.0, n_tests * floor)
+    if n_tests < 2 or adjusted <= alpha or floor > alpha:
+        return None
+    holm = adjustment.lower().startswith("holm")
+    if not holm and n_significant:
+        return None
+    enough = math.ceil(n_tests / alpha - 1 - 1e-9)
+    name = "Holm" if holm else "Benjamini-Hochberg"
+    consequence = ("no row can come out significant, whatever the models do" if holm else
+                   f"a row comes out significant only where at least {math.ceil(adjusted / alpha - 1e-9)} are that "
+                   "strong, so a lone effect cannot")
+    return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
+            f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
+            f"{consequence}; use at least {enough:,} permutations, or fewer properties or models")
+
+
 def check_keys(table: dict, allowed, where: str) -> None:
     """Refuse a key that is not ``allowed``, naming it and the allowed ones (a misspelt setting must not be
     dropped silently)."""

@@ -201,4 +201,6 @@ def load_rgba(image, *, name: str = "patch", max_side: int = MAX_SIDE) -> Image.
         raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px; it is too small to paste")
     if max(pil.size) > max_side:
         pil.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if isinstance(image, (str, os.PathLike)):
+        remember_source(pil, image)  # a report's settings name each sticker's file, not only its size
     return pil

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .checks import check_shuffle_settings, is_whole_number
+from .checks import check_shuffle_settings, is_whole_number, too_few_permutations_for_table
 from .compare import edit_label
 from .errors import ModelUnavailableError
 from .explain import (
@@ -426,7 +426,10 @@ def screen(
     # 5. The table: adjusted together, ranked by tier, then by the change (propgrad.ranking).
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
-    notes = tuple(dict.fromkeys(note for result in explanations.values() for note in result.notes))
+    notes = [note for result in explanations.values() for note in result.notes]
+    floor = too_few_permutations_for_table(len(rows), int(n_permutations), float(alpha), adjustment,
+                                           sum(row.significant_adjusted for row in rows))
+    notes = tuple(dict.fromkeys([*notes, *([floor] if floor else [])]))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

@@ -13,7 +13,8 @@ from propgrad.lesions.dynamics import ROW_FIELDS
 from propgrad.lesions.models import checkpoint_paths
 from propgrad.reading import LABELS, format_number, format_output
 
-READING_LABELS = set(LABELS.values())
+# A checkpoint's reading: a class's label, a flip with the shuffle test's verdict when it does not confirm it.
+READING_LABELS = set(LABELS.values()) | {f"{LABELS['flips']}, not significant"}
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 
@@ -112,3 +113,10 @@ def test_dynamics_reading_names_when_the_class_settles():
     line = read_dynamics("c", result([0.5, 0.05, 0.005, 0.05, 0.002, 0.5], [0.001, 0.5, 0.001, 0.001, 0.5, 0.001],
                                      [0] * 6))
     assert "epoch 1: strong and systematic, then epochs 2-4: mixed readings, then epoch 5: no measurable effect;" in line
+    # A flip the shuffle test does not confirm says so, as the other tabs' labels do; a confirmed one reads plainly.
+    flipping = result([0.05, 0.05, 0.05], [0.5, 0.5, 0.001], [1, 1, 1])
+    line = read_dynamics("c", flipping)
+    assert line.startswith("c: the prediction flips at the last epoch (3)") and (
+        "before that, epochs 1-2: the prediction flips, not significant;" in line)
+    assert [row["reading"] for row in flipping.rows()] == ["the prediction flips, not significant"] * 2 + [
+        "the prediction flips"]

@@ -171,6 +171,7 @@ def test_training_dynamics_on_shipped_checkpoints(tmp_path):
 
 
 def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
+    import hashlib
     import json
 
     paths = lesion_models.checkpoint_paths("unbiased")[:2]
@@ -187,6 +188,13 @@ def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
     document = json.loads((tmp_path / "report" / "dynamics.json").read_text())
     assert [row["score"] for row in document["table"]] == list(results["custom"].scores)
     assert document["checkpoints"] == {"custom": [path.name for path in paths]}
+    # Each sticker by its file and hash, enough to tell which one ran (they were described by their size alone).
+    patches = document["settings"]["intervention"]["patches"]
+    shipped = lesion_models.patch_paths()[:len(patches)]
+    assert [(one["file"], one["sha256"]) for one in patches] == [
+        (path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in shipped]
+    # printed: the table's legend says what its columns hold
+    assert "S: p <= alpha" in printed
     # An empty --out (an unset shell variable) is refused before any checkpoint runs, not written into ".".
     with pytest.raises(ValueError, match="--out"):
         dynamics_main(["--checkpoints", *map(str, paths), "--plot", str(plot), "--out", ""])

@@ -114,6 +114,26 @@ def test_statistic_and_holm_reach_the_rows(image, halves):
     assert result.adjustment.startswith("Holm")
 
 
+def test_a_table_whose_adjustment_puts_the_floor_above_alpha_says_so(image, halves):
+    # 2 edits x 3 regions = 6 rows; with 500 permutations a lone effect at the floor, 1/501, is adjusted to
+    # 6/501 = 0.012 > 0.01: under Holm nothing can pass, whatever the model does.
+    settings = dict(edits=["darken", "lighten"], regions=["whole image"], masks=halves,
+                    n_permutations=500, alpha=0.01)
+    holm = screen(image, LeftBrightness(), adjustment="holm", **settings)
+    assert not any(row.significant_adjusted for row in holm.rows)
+    assert any(row.pvalue == 1 / 501 for row in holm.rows)  # strong effects were there, at the floor
+    note = next(note for note in holm.notes if "adjusted together" in note)
+    assert note.startswith(f"with {len(holm.rows)} rows adjusted together (Holm) and 500 permutations")
+    assert "no row can come out significant" in note and f"{len(holm.rows) * 100 - 1:,} permutations" in note
+    # Benjamini-Hochberg lets several strong rows pass together: then nothing needs saying.
+    bh = screen(image, LeftBrightness(), adjustment="bh", **settings)
+    assert any(row.significant_adjusted for row in bh.rows)
+    assert not any("adjusted together" in note for note in bh.notes)
+    # Enough permutations for a lone effect: no note under Holm either.
+    enough = screen(image, LeftBrightness(), adjustment="holm", **{**settings, "n_permutations": 2000})
+    assert not any("adjusted together" in note for note in enough.notes)
+
+
 def test_vector_scores_one_row_per_property_and_model(image, halves):
     result = screen(image, LeftBrightness(), edits=["darken"], regions=["whole image"], masks=halves,
                     outputs_of_interest="vector", n_permutations=500)

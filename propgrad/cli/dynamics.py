@@ -104,6 +104,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         for line in (titles, *cells):
             say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         say(dynamics.readings[label])
+    say(f"\n{dynamics.table_legend}")
     for note in dynamics.notes:
         say(f"note: {note}")
     with writing_to(Path(args.plot).parent, "--plot"):

@@ -95,10 +95,7 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
             "<h2>E[|grad_X F|] and flips per epoch</h2>"
             + html_report.figure("score and flips per epoch", figure_path, missing=missing.get("figure")),
             "<h2>Per checkpoint</h2>"
-            + f"<p>Every checkpoint explains the same series ({dynamics.n_steps} steps); what the output did first "
-              f"(the mean p({html_report.escape(dynamics.output)}) at step 0 and the last step), then E[|grad_X F|] "
-              f"and its shuffle test ({dynamics.n_permutations:,} permutations; S: p <= alpha); series flipped: "
-              "the share of series whose prediction flips.</p>"
+            + f"<p>{html_report.escape(dynamics.table_legend)}</p>"
             + html_report.table(page_rows(dynamics)),
             "<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
             "<h2>Versions</h2>" + html_report.versions_list()]

@@ -209,7 +209,8 @@ def _setting(value, depth: int) -> str:
             shown = ", ".join(_setting_text(item) for item in value[:_LISTED])
             more = f" ... ({len(value)} in all)" if len(value) > _LISTED else ""
             return escape(shown + more) if value else "none"
-        return "<ol>" + "".join(f"<li>{_setting(item, depth + 1)}</li>" for item in value) + "</ol>"
+        more = f"<p>... ({len(value)} in all; the JSON file lists every one)</p>" if len(value) > _LISTED else ""
+        return "<ol>" + "".join(f"<li>{_setting(item, depth + 1)}</li>" for item in value[:_LISTED]) + "</ol>" + more
     return escape(_setting_text(value))
 
 

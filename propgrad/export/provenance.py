@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..images import describe_input
 
 
 def _plain(value, depth: int = 0):
@@ -35,8 +36,8 @@ def _plain(value, depth: int = 0):
         return {"type": type(value).__name__,
                 **{item.name: _plain(getattr(value, item.name), depth + 1) for item in fields(value)
                    if not item.name.startswith("_") and item.name not in ("cache", "pipeline")}}
-    if hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image
-        return {"image": list(value.size)}
+    if hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image: its file and hash, as the input's
+        return describe_input(value)
     return type(value).__name__
 
 

@@ -58,10 +58,10 @@ class DynamicsResult:
         """One record per checkpoint under :data:`ROW_FIELDS`, every digit kept: the one description of a
         checkpoint that dynamics.csv and the MCP answer hold and :func:`checkpoint_cells` shows."""
         return [
-            dict(zip(ROW_FIELDS, (variant, int(e), LABELS[kind], float(a), float(b), float(s), float(p),
+            dict(zip(ROW_FIELDS, (variant, int(e), words, float(a), float(b), float(s), float(p),
                                   bool(p <= self.alpha), float(f), float(n), label)))
-            for e, kind, a, b, s, p, f, n, label in zip(
-                self.epochs, checkpoint_classes(self, thresholds), self.start_probability, self.end_probability,
+            for e, words, a, b, s, p, f, n, label in zip(
+                self.epochs, checkpoint_labels(self, thresholds), self.start_probability, self.end_probability,
                 self.scores, self.pvalues, self.flip_fraction, self.n_flips, self.labels)
         ]
 
@@ -221,6 +221,14 @@ class TrainingDynamics:
         """Every run's reading, one after the other."""
         return " ".join(self.readings.values())
 
+    @property
+    def table_legend(self) -> str:
+        """What the checkpoint table's columns hold, in words: the tab and report.html print it under the table."""
+        return (f"Every checkpoint explains the same series ({self.n_steps} steps). Each row gives its reading, what "
+                f"the output did (the mean p({self.output}) at step 0 and at the last step), then E[|grad_X F|] and "
+                f"its shuffle test ({self.n_permutations:,} permutations; S: p <= alpha, the paper's S); series "
+                "flipped: the share of series whose prediction flips.")
+
     @cached_property
     def rows(self) -> list[dict]:
         """Every checkpoint's record (:data:`ROW_FIELDS`, every digit), run by run; made once (the JSON, the CSV,
@@ -301,20 +309,28 @@ def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
     return classes
 
 
-def _earlier(classes: Sequence[str], epochs: Sequence[int], most: int = 3) -> str:
+def checkpoint_labels(result: DynamicsResult, thresholds=None) -> list[str]:
+    """Each checkpoint's reading in words: the class's label, and for a flip the shuffle test's verdict beside it,
+    as the other tabs' labels give it ("the prediction flips, not significant"); a flip the test does not confirm
+    read like a confirmed one."""
+    return [LABELS[kind] + (", not significant" if kind == reading.FLIPS and not significant else "")
+            for kind, significant in zip(checkpoint_classes(result, thresholds), result.significant)]
+
+
+def _earlier(labels: Sequence[str], epochs: Sequence[int], most: int = 3) -> str:
     """The readings before the last one settled, run by run in epoch order ("epochs 1-3: small but systematic,
     then epoch 4: moved, not significant"); with more than ``most`` runs, the first and the latest ones. Naming only the
     first epoch's reading said "strong from epoch 9 on, strong at epoch 1" of a model that read otherwise between."""
     runs: list[list] = []
-    for kind, epoch in zip(classes, epochs):
-        if runs and runs[-1][0] == kind:
+    for words, epoch in zip(labels, epochs):
+        if runs and runs[-1][0] == words:
             runs[-1][2] = epoch
         else:
-            runs.append([kind, epoch, epoch])
+            runs.append([words, epoch, epoch])
     # The epochs lead ("epoch 8: the prediction flips"): "the prediction flips at epoch 8" after "then" read as if
     # the sentence had moved on to flips.
-    said = [f"epoch {first}: {LABELS[kind]}" if first == last else f"epochs {first}-{last}: {LABELS[kind]}"
-            for kind, first, last in runs]
+    said = [f"epoch {first}: {words}" if first == last else f"epochs {first}-{last}: {words}"
+            for words, first, last in runs]
     most = max(most, 3)  # the first run, the ones left out, the latest
     if len(said) > most:
         hidden = runs[1:len(runs) - (most - 2)]
@@ -331,18 +347,18 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     >>> read_dynamics("biased", result)  # doctest: +SKIP
     'biased: strong and systematic from epoch 1 on (E[|grad_X F|] 0.036 at epoch 1, 0.12 at epoch 20); ...'
     """
-    classes = checkpoint_classes(result, thresholds)
+    labels = checkpoint_labels(result, thresholds)
     epochs = [int(e) for e in result.epochs]
-    last = classes[-1]
-    since = len(classes) - 1
-    while since > 0 and classes[since - 1] == last:
+    last = labels[-1]
+    since = len(labels) - 1
+    while since > 0 and labels[since - 1] == last:
         since -= 1
     score = f"E[|grad_X F|] {format_number(result.scores[0])} at epoch {epochs[0]}"
     if len(epochs) > 1:
         score += f", {format_number(result.scores[-1])} at epoch {epochs[-1]}"
-    words = (f"{LABELS[last]} from epoch {epochs[since]} on" if since < len(classes) - 1 or len(classes) == 1
-             else f"{LABELS[last]} at the last epoch ({epochs[-1]})")
-    earlier = f"; before that, {_earlier(classes[:since], epochs[:since])}" if since > 0 else ""
+    words = (f"{last} from epoch {epochs[since]} on" if since < len(labels) - 1 or len(labels) == 1
+             else f"{last} at the last epoch ({epochs[-1]})")
+    earlier = f"; before that, {_earlier(labels[:since], epochs[:since])}" if since > 0 else ""
     flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
     towards = _flip_direction(result)
     if not flipped:

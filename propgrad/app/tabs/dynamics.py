@@ -82,8 +82,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     bundle = export.zip_files(written, report.parent / "training-dynamics.zip")
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
-             f"{GUIDE} Each checkpoint's reading is in the table, with what the output did from step 0 to the last "
-             "step; S: p <= alpha (the paper's S); series flipped: the share of series whose prediction flips.",
+             f"{GUIDE} {dynamics.table_legend}",
              *(f"- note: {note}" for note in dynamics.notes)]
     return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
 
