@@ -185,13 +185,49 @@ def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
     page.get_by_role("tab", name="Training dynamics").click()
     # Like the other tabs: the default answer with its reading is there before any click.
     expect(page.locator("#dynamics-summary")).to_contain_text("Reading:", timeout=WAIT_MS)
+    # A form error is said beside Run, as on the other tabs, and Run comes back (it stayed "Running..." until the
+    # page was reloaded).
+    variants = page.locator("#dynamics-variants input[type=checkbox]")
+    ticked = [box for box in variants.all() if box.is_checked()]
+    for box in ticked:
+        box.uncheck()
     page.locator("#dynamics-run").click()
+    expect(page.locator("#dynamics-error")).to_contain_text("tick at least one", timeout=60_000)
+    expect(page.locator("#dynamics-run")).to_be_enabled(timeout=60_000)
+    expect(page.locator("#dynamics-summary")).to_contain_text("This run failed")
+    for box in ticked:
+        box.check()
+    page.locator("#dynamics-run").click()
+    expect(page.locator("#dynamics-error")).to_be_hidden(timeout=WAIT_MS)
     table = page.locator("#dynamics-table")
     expect(table).to_contain_text(re.compile(r"0\.\d{3}"), timeout=WAIT_MS)
     expect(table).to_contain_text("systematic", timeout=WAIT_MS)
     # Like the other tabs, its download is the report's zip (report.html, dynamics.json, the CSV and the plot).
     expect(page.locator("#dynamics-bundle")).to_contain_text(re.compile(r"training-dynamics\s*\.zip"), timeout=WAIT_MS)
     assert not page.get_by_text("Traceback").count()
+
+
+def test_a_phone_reads_the_checkpoints_as_cards(server, browser):
+    from propgrad.app.tabs.dynamics import dynamics_variants
+
+    if not dynamics_variants():
+        pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    page = context.new_page()
+    try:
+        page.goto(server + "?tab=dynamics", wait_until="load", timeout=60_000)
+        expect(page.locator("#dynamics-summary")).to_contain_text("Reading:", timeout=WAIT_MS)
+        # In place of the table, whose numbers sat out of sight: one card per checkpoint, folded under the reading.
+        expect(page.locator("#dynamics-table")).to_be_hidden()
+        cards = page.locator("#dynamics-summary .checkpoint-cards")
+        cards.locator("summary").click()
+        first = cards.locator("li").first
+        expect(first).to_contain_text(re.compile(r"epoch 1: .*mean p\(melanoma\) \d\.\d\d → \d\.\d\d; "
+                                                 r"E\[\|grad_X F\|\] [\d.e-]+, p [\d.e-]+"))
+        box = first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # nothing to swipe
+    finally:
+        context.close()
 
 
 def test_no_late_zip_lands_after_a_preset_was_loaded(page):

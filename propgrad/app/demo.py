@@ -137,6 +137,11 @@ CSS = """
 #dynamics-table th, #dynamics-table th *, #dynamics-table td:not(:nth-child(3)) { white-space: nowrap !important;
   word-break: normal !important; }
 .form-error, .form-error * { color: #b42318 !important; }
+/* What a phone shows in place of a wide table (Training dynamics' checkpoints as one line each). */
+.phone-only { display: none; }
+.checkpoint-cards ul { padding-left: 0; list-style: none; }
+.checkpoint-cards li { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 6px 0;
+  padding: 4px 8px; }
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {
   /* The ranked table as one card per row: property and model, the reading, then the numbers, named. */
@@ -163,9 +168,12 @@ __STATISTIC_CARD_LABELS__
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
   /* The picture is wider than the screen: say so (a second panel sat out of sight with nothing to hint at it). */
   .result-wide::before { content: "wider than the screen: swipe sideways, or tap \\002922 for full screen"; }
-  /* The tables of checkpoints and of properties keep their columns, the numbers out of sight: say where they are. */
-  #dynamics-table::before, #screen-table::before { content: "the numbers are to the right: swipe the table sideways"; }
-  .result-wide::before, #dynamics-table::before, #screen-table::before { display: block; font-size: var(--text-sm);
+  /* The checkpoints as cards, in place of their table; the properties' table keeps its columns, the numbers out of
+     sight: say where they are. */
+  .phone-only { display: block; }
+  #dynamics-table { display: none !important; }
+  #screen-table::before { content: "the numbers are to the right: swipe the table sideways"; }
+  .result-wide::before, #screen-table::before { display: block; font-size: var(--text-sm);
     color: var(--body-text-color-subdued); padding: 2px 8px; }
   /* Run stays in reach on a phone, however long the form. */
   .run-button { position: fixed !important; left: 12px; right: 12px; bottom: 10px; width: auto !important;

@@ -286,14 +286,16 @@ def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> list:
                         show_label=False, buttons=["fullscreen"])
     table = gr.Dataframe(headers=results.TABLE_HEADERS, label="Scores per model and output of interest",
                          interactive=False, wrap=True, elem_id=f"{prefix}-table", visible=False)
-    bundle = gr.File(label="Download everything (zip: report.json with every setting, CSV tables, figures)",
-                     interactive=False, elem_id=f"{prefix}-bundle")
+    bundle = gr.File(label="Download everything (zip: report.html to read and share, report.json with every setting, "
+                           "CSV tables, figures)", interactive=False, elem_id=f"{prefix}-bundle")
     return [summary, strip, animation, curves, table, null, bundle]
 
 
-def shown_first(handler):
+def shown_first(handler, n_outputs: int = 7):
     """The Run button's version of ``handler``: the answer at once (summary, table, strip, curves), and the run
-    itself as an extra output, so that :func:`finish_run` adds the animation, null plot and zip right after."""
+    itself as an extra output, so that :func:`finish_run` adds the animation, null plot and zip right after
+    (nothing follows a handler that answers with everything, as Training dynamics does). Then the form's error box.
+    ``n_outputs``: how many outputs the handler returns."""
 
     @functools.wraps(handler)
     def run(*args, **kwargs):
@@ -304,13 +306,14 @@ def shown_first(handler):
             outputs = handler(*args, **kwargs)
         except gr.Error as error:
             if _superseded(started, _request()):
-                return (gr.skip(),) * 9
+                return (gr.skip(),) * (n_outputs + 2)
             # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
-            return (FAILED, *[None] * 6, None, gr.update(value=f"**Cannot run:** {error.message}", visible=True))
+            return (FAILED, *[None] * (n_outputs - 1), None,
+                    gr.update(value=f"**Cannot run:** {error.message}", visible=True))
         finally:
             results.DEFER.reset(token)
         if _superseded(started, _request()):  # a preset was loaded meanwhile: it stays on the page
-            return (gr.skip(),) * 9
+            return (gr.skip(),) * (n_outputs + 2)
         if pending:
             pending[0].started = started  # a preset loaded after this keeps its late files off the page
         return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False))
@@ -412,22 +415,26 @@ class RunEvents:
 
 
 def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outputs: list, api_name: str,
-             concurrency: int) -> RunEvents:
+             concurrency: int, follows: bool = True) -> RunEvents:
     """Run: the button is disabled and the old result marked while it runs; the answer is shown as soon as it is
-    computed, the animation, null plot and zip follow; a failed run clears the old result.
+    computed, the animation, null plot and zip follow (``follows``: the seven outputs of
+    :func:`result_outputs`; without, the handler's answer is all there is); a failed run clears the old result,
+    says why beside the form and gives the button back.
 
-    API clients call ``api_name``, whose one answer holds all seven outputs (the zip too).
+    API clients call ``api_name``, whose one answer holds every output (the zip too).
     """
     state = gr.State()
     api = gr.Button(visible=False)
     api.click(handler, inputs, outputs, api_name=api_name, concurrency_limit=concurrency, concurrency_id=api_name)
     started = button.click(lambda: (gr.update(interactive=False, value="Running..."), RUNNING), None,
                            [button, outputs[0]], queue=False, api_visibility="private")
-    shown = started.then(shown_first(handler), inputs, [*outputs, state, error], concurrency_limit=concurrency,
-                         concurrency_id=api_name, api_visibility="private")
-    finished = shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state],
-                             concurrency_limit=concurrency, concurrency_id=f"{api_name}-finish",
-                             api_visibility="private")
+    shown = started.then(shown_first(handler, len(outputs)), inputs, [*outputs, state, error],
+                         concurrency_limit=concurrency, concurrency_id=api_name, api_visibility="private")
+    events = (shown,)
+    if follows:
+        events += (shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state],
+                                 concurrency_limit=concurrency, concurrency_id=f"{api_name}-finish",
+                                 api_visibility="private"),)
     # Reached only when the handler never ran (an input gradio could not read) or crashed: the form says so and
     # the button comes back, as after a handled error (gradio skips the .then below after a failed preprocess).
     shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1), gr.update(value=UNREAD_INPUT, visible=True),
@@ -438,7 +445,7 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     # form landed out of sight, so pressing Run seemed to do nothing.
     shown.then(None, None, None, js=_SHOW_ERROR.replace("ERROR_ID", error.elem_id), queue=False,
                api_visibility="private")
-    return RunEvents(button, (shown, finished))
+    return RunEvents(button, events)
 
 
 # Only when it is out of sight, or under the floating Run button (80 px at the bottom of a phone's screen).

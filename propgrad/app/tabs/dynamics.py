@@ -1,6 +1,7 @@
 """The training-dynamics tab: one lesion image's sticker score through every per-epoch checkpoint."""
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +84,22 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{GUIDE} {dynamics.table_legend}",
-             *(f"- note: {note}" for note in dynamics.notes)]
+             *(f"- note: {note}" for note in dynamics.notes), "", phone_cards(dynamics)]
     return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
+
+
+def phone_cards(dynamics: TrainingDynamics) -> str:
+    """The checkpoint table as one line of words per checkpoint, folded, for a phone (the page shows it only there,
+    in place of the table): at 390 px the table showed variant, epoch and reading, its numbers out of sight."""
+    titles = checkpoint_columns(dynamics.output)
+    cards = []
+    for row in dynamics.rows:
+        variant, epoch, reading, output, score, p, significant, flipped = checkpoint_cells(row)
+        cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
+                     f"mean p({html.escape(dynamics.output)}) {arrows(output)}; {html.escape(titles[4])} {score}, "
+                     f"p {p}{' (S)' if significant == 'S' else ''}; {titles[7]} {flipped}</li>")
+    return (f'<details class="phone-only checkpoint-cards"><summary>Per checkpoint ({len(cards)} rows)</summary>'
+            f'<ul>{"".join(cards)}</ul></details>')
 
 
 @friendly_errors
@@ -157,7 +172,7 @@ def dynamics_examples(variants: list[str]) -> tuple[list[list], list[str]]:
 
 def build_dynamics_tab(variants: list[str]) -> list:
     """The tab's controls, wired to :func:`run_dynamics`; returns the result components (filled on page load)."""
-    from ..shared import PRESS_RUN, RunEvents, preset_loaded
+    from ..shared import PRESS_RUN, preset_loaded, run_button, wire_run
 
     d = dynamics_defaults()
     gr.Markdown("How one image's sticker score and prediction flips evolve over training: every per-epoch "
@@ -172,7 +187,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
             seed = gr.Number(d["seed"], label="Seed (shuffle test)", precision=0)
             permutations = gr.Slider(500, 10000, value=d["permutations"], step=500, label="Shuffle-test permutations")
             alpha = gr.Number(d["alpha"], label="Significance level alpha")
-            button = gr.Button("Run", variant="primary", elem_id="dynamics-run", elem_classes=["run-button"])
+            button, error = run_button("dynamics")
     rows, labels = dynamics_examples(variants)
     examples = gr.Examples(rows, [image, chosen, steps], example_labels=labels, label="Examples (synthetic lesions): "
                            "each sets the image, the variants and the steps together") if rows else None
@@ -181,17 +196,16 @@ def build_dynamics_tab(variants: list[str]) -> list:
     # them, as on the other tabs' figures.
     plot = gr.Image(label="E[|grad_X F|] and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-curves",
                     elem_classes=["result-wide"], show_label=False, buttons=["fullscreen"])
+    # Every checkpoint in view (40 rows for two variants; at 500 px a projected page showed the first variant's 12);
+    # on a phone the variant and the epoch stay put while the table is swiped to its numbers.
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
-                         elem_id="dynamics-table")
+                         elem_id="dynamics-table", max_height=2400, pinned_columns=2)
     download = gr.File(label="Download (zip: report.html, dynamics.json, dynamics.csv, dynamics.png)",
                        interactive=False, elem_id="dynamics-bundle")
     outputs = [summary, plot, table, download]
-    # Run is disabled while it runs (the API's /dynamics is the middle step).
-    started = button.click(lambda: gr.update(interactive=False, value="Running..."), None, button, queue=False,
-                           api_visibility="private")
-    ran = started.then(run_dynamics, [image, chosen, steps, seed, permutations, alpha], outputs,
-                       api_name="dynamics", concurrency_limit=CONCURRENCY)
-    ran.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
+    # As every tab's Run: disabled while it runs, a form error beside it (the button comes back), the API's /dynamics.
+    running = wire_run(button, error, run_dynamics, [image, chosen, steps, seed, permutations, alpha], outputs,
+                       "dynamics", CONCURRENCY, follows=False)
     if examples is not None:
-        preset_loaded(examples, outputs, RunEvents(button, (ran,)))
+        preset_loaded(examples, outputs, running)
     return outputs
