@@ -101,7 +101,7 @@ def test_dynamics_reading_names_when_the_class_settles():
     pushed = result([0.5, 0.8], [0.001, 0.001], [0, 1])
     pushed.start_probability[0], pushed.end_probability[0] = 0.4, 0.2
     assert read_dynamics("biased", pushed).endswith(
-        "; at epoch 1 the mean p(melanoma) starts on the side of 0.5 it moves towards, so there is nothing to flip.")
+        "; at epoch 1 the mean p(melanoma) is below 0.5 at step 0 and ends lower, so there is nothing to flip.")
     line = read_dynamics("unbiased", result([0.002, 0.001], [0.5, 0.4], [0, 0]))
     assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line
     # Strong at the start and at the end, not in between: it says what came between, in order (it read "strong from

@@ -3,6 +3,7 @@ import csv
 import html
 import importlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -271,7 +272,13 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     assert contrast[0].property in {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
     assert contrast[-1].property.startswith("right") and contrast[-1].difference == pytest.approx(0, abs=1e-9)
     paths = write_screen(named, tmp_path / "named")
-    assert paths["contrast"].is_file() and "Where the models differ" in paths["html"].read_text()
+    page = paths["html"].read_text()
+    assert paths["contrast"].is_file() and "Where the models differ" in page
+    # Each model's numbers in one cell of a table, not a card of label: value pairs (the CSV keeps them apart).
+    section = page[page.index("Where the models differ"):]
+    section = section[:section.index("</table>")]
+    assert '<table class="cards">' not in section and "<th>left eye</th><th>blind</th>" in section
+    assert re.search(r'data-label="left eye">change [\d.e-]+, E\[\|grad_X F\|\] [\d.e-]+, tier [a-e]</td>', section)
     own = screen(image, [LeftBrightness(), Blind()], **kwargs)
     contrast, note = model_contrast(own.rows, own.outputs_of_interest, own.models)
     assert contrast == [] and "name the output" in note

@@ -437,7 +437,21 @@ def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
     rows are ordered, e.g. ", largest difference first")."""
     return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. "
             f"difference: the first model's change minus the largest change among the others{escape(order)}. It has "
-            "no test of its own: read it beside each model's tier.</p>" + table(contrast))
+            "no test of its own: read it beside each model's tier.</p>" + table([_models_together(row) for row in contrast]))
+
+
+def _models_together(record: Mapping) -> dict:
+    """A contrast record with each model's numbers in one cell ("change 0.91, E[|grad_X F|] 0.19, tier a"): as
+    "model: field" columns, three models made a card of twelve label-value pairs in a row (the CSV and JSON keep
+    them apart)."""
+    grouped: dict = {}
+    for key, value in record.items():
+        model, separator, field = str(key).rpartition(": ")
+        if separator:
+            grouped.setdefault(model, []).append(f"{field} {cell(value)[0]}")
+        else:
+            grouped[key] = value
+    return {key: ", ".join(value) if isinstance(value, list) else value for key, value in grouped.items()}
 
 
 def note_paragraphs(notes: Sequence[str]) -> str:

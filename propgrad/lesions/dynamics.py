@@ -397,8 +397,12 @@ def _why_no_flip(result: DynamicsResult, epochs: Sequence[int]) -> str:
         return ""
     named = (f"epoch {still[0]}" if len(still) == 1 else
              f"epochs {', '.join(map(str, still[:-1]))} and {still[-1]}" if len(still) <= 4 else f"{len(still)} epochs")
-    return (f"; at {named} the mean p({result.output}) starts on the side of 0.5 it moves towards, so there is "
-            "nothing to flip")
+    above = {bool(start >= 0.5) for epoch, start in zip(epochs, result.start_probability) if epoch in still}
+    # The side in words: "starts on the side of 0.5 it moves towards" was read twice by a new user.
+    where = ("is above 0.5 at step 0 and ends higher" if above == {True} else
+             "is below 0.5 at step 0 and ends lower" if above == {False} else
+             "is already past 0.5 at step 0, on the side it moves to")
+    return f"; at {named} the mean p({result.output}) {where}, so there is nothing to flip"
 
 
 def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: str | None = None):
