@@ -87,7 +87,7 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     enough = math.ceil(n_tests / alpha - 1 - 1e-9)
     name = "Holm" if holm else "Benjamini-Hochberg"
     consequence = ("no row can come out significant, whatever the models do" if holm else
-                   f"a row comes out significant only where at least {math.ceil(adjusted / alpha - 1e-9)} are that "
+                   f"a row comes out significant only where at least {math.ceil(n_tests * floor / alpha - 1e-9)} are that "
                    "strong, so a lone effect cannot")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .checks import check_shuffle_settings, too_few_permutations_for_table
-from .explain import Explanation, explain, loaded_input
+from .explain import Explanation, explain, loaded_input, notes_of
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
@@ -241,10 +241,8 @@ def compare_properties(
     entries.sort(key=lambda entry: rank_key(entry.reading))
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
     properties = sorted(explanations, key=lambda name: best[name])
-    notes = [note for result in explanations.values() for note in result.notes]
-    floor = too_few_permutations_for_table(len(entries), int(n_permutations), float(alpha), "bh",
-                                           sum(entry.significant_adjusted for entry in entries))
-    notes = tuple(dict.fromkeys([*notes, *([floor] if floor else [])]))
+    notes = notes_of(explanations.values(), too_few_permutations_for_table(
+        len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries)))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,

@@ -316,6 +316,12 @@ def score_outputs(
     return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips)
 
 
+def notes_of(explanations, *more: str | None) -> tuple[str, ...]:
+    """The notes of several explanations (a comparison's, a screen's), each once, then ``more`` (None left out)."""
+    return tuple(dict.fromkeys([*(note for result in explanations for note in result.notes),
+                                *(note for note in more if note)]))
+
+
 def loaded_input(image) -> Image.Image | None:
     """``image`` as :func:`load_image` makes it: 8-bit RGB within the size limits. Greyscale, palette, 16-bit or
     transparent inputs, arrays, paths and bytes are loaded once, here, for every source; an image that is

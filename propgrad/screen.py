@@ -48,6 +48,7 @@ from .explain import (
     _is_vector,
     _resolve_outputs,
     model_outputs,
+    notes_of,
     score_outputs,
 )
 from .images import describe_input, load_image
@@ -426,10 +427,8 @@ def screen(
     # 5. The table: adjusted together, ranked by tier, then by the change (propgrad.ranking).
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
-    notes = [note for result in explanations.values() for note in result.notes]
-    floor = too_few_permutations_for_table(len(rows), int(n_permutations), float(alpha), adjustment,
-                                           sum(row.significant_adjusted for row in rows))
-    notes = tuple(dict.fromkeys([*notes, *([floor] if floor else [])]))
+    notes = notes_of(explanations.values(), too_few_permutations_for_table(
+        len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows)))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

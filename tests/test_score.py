@@ -187,6 +187,27 @@ def test_prediction_flips_multiclass_and_binary():
     assert not prediction_flips([[0.6, 0.4]] * 5).flipped
 
 
+def test_a_table_whose_adjusted_floor_is_above_alpha_checked_against_the_adjustment():
+    # The note's arithmetic against the adjustment itself: with the permutations it asks for, a lone effect at the
+    # floor passes; with one fewer it cannot, and the note is there. Under Benjamini-Hochberg it counts how many rows
+    # at the floor pass together (uncapped: 102 rows with 50 permutations need 40, not the 20 a capped p gives).
+    from propgrad.checks import too_few_permutations_for_table as note
+    from propgrad.statistics import adjust_pvalues
+
+    for rows, alpha in ((102, 0.01), (6, 0.05), (40, 0.001)):
+        few = round(1 / alpha)  # the floor reaches alpha for one test, not for the table
+        enough = int(note(rows, few, alpha, "holm", 0).rsplit("use at least ", 1)[1].split(" ")[0].replace(",", ""))
+        for permutations, passes in ((enough, True), (enough - 1, False)):
+            lone = [1 / (permutations + 1)] + [0.5] * (rows - 1)
+            for method in ("holm", "bh"):
+                assert (adjust_pvalues(lone, method)[0] <= alpha) == passes
+                assert (note(rows, permutations, alpha, method, 0) is None) == passes
+    assert "at least 40 are that strong" in note(102, 50, 0.05, "bh", 0)
+    floor = [1 / 51] * 40 + [0.5] * 62
+    assert (adjust_pvalues(floor, "bh")[:40] <= 0.05).all() and not (adjust_pvalues(floor[1:] + [0.5], "bh") <= 0.05).any()
+    assert note(102, 50, 0.05, "bh", 3) is None  # rows passed together: nothing to say
+
+
 def test_a_shuffle_test_too_small_to_reach_alpha_is_said():
     # The smallest p-value is 1 / (permutations + 1): 5 permutations cannot make anything significant at 0.01, and a
     # run that says "no effect" on every row must say why.

@@ -443,15 +443,24 @@ def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
 def _models_together(record: Mapping) -> dict:
     """A contrast record with each model's numbers in one cell ("change 0.91, E[|grad_X F|] 0.19, tier a"): as
     "model: field" columns, three models made a card of twelve label-value pairs in a row (the CSV and JSON keep
-    them apart)."""
-    grouped: dict = {}
+    them apart).
+
+    Examples
+    --------
+    >>> _models_together({"property": "fur", "unbiased: change": 0.91, "unbiased: tier": "a", "output: tier": "e"})
+    {'property': 'fur', 'unbiased': 'change 0.91, tier a', 'output': 'tier e'}
+    >>> _models_together({"output": "cat", "output: tier": "e"})  # a model named "output" keeps its cell
+    {'output': 'cat', 'output (model)': 'tier e'}
+    """
+    fixed = {key: value for key, value in record.items() if ": " not in str(key)}
+    per_model: dict[str, list[str]] = {}
     for key, value in record.items():
         model, separator, field = str(key).rpartition(": ")
         if separator:
-            grouped.setdefault(model, []).append(f"{field} {cell(value)[0]}")
-        else:
-            grouped[key] = value
-    return {key: ", ".join(value) if isinstance(value, list) else value for key, value in grouped.items()}
+            per_model.setdefault(model, []).append(f"{field} {cell(value)[0]}")
+    # A model called "output" (say) gets its own column beside the fixed one.
+    return {**fixed, **{(model if model not in fixed else f"{model} (model)"): ", ".join(numbers)
+                        for model, numbers in per_model.items()}}
 
 
 def note_paragraphs(notes: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..images import describe_input
 
@@ -36,7 +37,7 @@ def _plain(value, depth: int = 0):
         return {"type": type(value).__name__,
                 **{item.name: _plain(getattr(value, item.name), depth + 1) for item in fields(value)
                    if not item.name.startswith("_") and item.name not in ("cache", "pipeline")}}
-    if hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image: its file and hash, as the input's
+    if isinstance(value, Image.Image):  # its file and hash, as the input's
         return describe_input(value)
     return type(value).__name__
 

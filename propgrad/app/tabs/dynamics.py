@@ -97,8 +97,9 @@ def phone_cards(dynamics: TrainingDynamics) -> str:
         variant, epoch, reading, output, score, p, significant, flipped = checkpoint_cells(row)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
                      f"mean p({html.escape(dynamics.output)}) {arrows(output)}; {html.escape(titles[4])} {score}, "
-                     f"p {p}{' (S)' if significant == 'S' else ''}; {titles[7]} {flipped}</li>")
-    return (f'<details class="phone-only checkpoint-cards"><summary>Per checkpoint ({len(cards)} rows)</summary>'
+                     f"p {p}{' (S)' if significant == 'S' else ''}; {html.escape(titles[7])} {flipped}</li>")
+    return (f'<details class="phone-only checkpoint-cards"><summary>Per checkpoint ({len(cards)} '
+            f'row{"" if len(cards) == 1 else "s"})</summary>'
             f'<ul>{"".join(cards)}</ul></details>')
 
 
@@ -119,7 +120,8 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         alpha: significance level for the shuffle test, 0.0001 to 0.2
 
     Returns:
-        summary: Markdown: what ran and the reading of each variant in plain words
+        summary: Markdown: what ran and the reading of each variant in plain words, then the table again as one
+            line per checkpoint in a folded HTML block (what a phone shows in place of the table)
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
         table: rows of model variant, epoch, reading, mean p(melanoma) at step 0 and the last step, E[|grad_X F|],
             p, S (p <= alpha), share of series flipped
@@ -196,8 +198,9 @@ def build_dynamics_tab(variants: list[str]) -> list:
     # them, as on the other tabs' figures.
     plot = gr.Image(label="E[|grad_X F|] and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-curves",
                     elem_classes=["result-wide"], show_label=False, buttons=["fullscreen"])
-    # Every checkpoint in view (40 rows for two variants; at 500 px a projected page showed the first variant's 12);
-    # on a phone the variant and the epoch stay put while the table is swiped to its numbers.
+    # Every checkpoint in view (40 rows for two variants; at 500 px a projected page showed the first variant's 12).
+    # A phone shows the summary's cards instead (demo.CSS); on a narrow laptop the variant and the epoch stay put
+    # while the table is swiped to its numbers.
     table = gr.Dataframe(headers=DYNAMICS_HEADERS, label="Per checkpoint", interactive=False, wrap=True,
                          elem_id="dynamics-table", max_height=2400, pinned_columns=2)
     download = gr.File(label="Download (zip: report.html, dynamics.json, dynamics.csv, dynamics.png)",
