@@ -51,14 +51,21 @@ def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: 
                             gloss="or None for a fresh random one")
 
 
+def permutations_for(n_tests: int, alpha: float) -> int:
+    """The fewest permutations with which an effect alone at the shuffle test's floor, 1 / (permutations + 1),
+    reaches ``alpha`` after adjustment over ``n_tests`` rows (one test: unadjusted). The 1e-9 keeps 1 / 0.01 - 1 at
+    99 despite floating point."""
+    return math.ceil(n_tests / alpha - 1 - 1e-9)
+
+
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
     if 1 / (n_permutations + 1) <= alpha:
         return None
-    enough = math.ceil(1 / alpha - 1 - 1e-9)
     return (f"with {n_permutations:,} permutations the smallest p-value is {1 / (n_permutations + 1):.3g}, above "
-            f"alpha = {alpha:g}: nothing can come out significant; use at least {enough:,} permutations")
+            f"alpha = {alpha:g}: nothing can come out significant; use at least {permutations_for(1, alpha):,} "
+            "permutations")
 
 
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
@@ -84,14 +91,15 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     holm = adjustment.lower().startswith("holm")
     if not holm and n_significant:
         return None
-    enough = math.ceil(n_tests / alpha - 1 - 1e-9)
     name = "Holm" if holm else "Benjamini-Hochberg"
+    together = math.ceil(n_tests * floor / alpha - 1e-9)  # rows at the floor that pass Benjamini-Hochberg together
     consequence = ("no row can come out significant, whatever the models do" if holm else
-                   f"a row comes out significant only where at least {math.ceil(n_tests * floor / alpha - 1e-9)} are that "
-                   "strong, so a lone effect cannot")
+                   f"a row comes out significant only where at least {together} are that strong, so a lone effect "
+                   "cannot")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
-            f"{consequence}; use at least {enough:,} permutations, or fewer properties or models")
+            f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "
+            "models")
 
 
 def check_keys(table: dict, allowed, where: str) -> None:

@@ -437,7 +437,8 @@ def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
     rows are ordered, e.g. ", largest difference first")."""
     return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. "
             f"difference: the first model's change minus the largest change among the others{escape(order)}. It has "
-            "no test of its own: read it beside each model's tier.</p>" + table([_models_together(row) for row in contrast]))
+            "no test of its own: read it beside each model's tier.</p>"
+            + table([_models_together(row) for row in contrast]))
 
 
 def _models_together(record: Mapping) -> dict:

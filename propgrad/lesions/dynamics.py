@@ -390,14 +390,15 @@ def _why_no_flip(result: DynamicsResult, epochs: Sequence[int]) -> str:
     """Where a model that flips at other epochs does not because its mean output starts on the side of 0.5 that the
     intervention pushes it towards: there was nothing to flip (a drop to no flips at epochs 6, 9 and 12 read as the
     shortcut fading). An output that moves towards 0.5 without crossing it is not named: that one could have flipped."""
-    still = [epoch for epoch, share, start, end in zip(epochs, result.flip_fraction, result.start_probability,
-                                                       result.end_probability)
-             if share == 0 and (start < 0.5) == (end < 0.5) and abs(end - 0.5) >= abs(start - 0.5)]
-    if not still:
+    starts = {epoch: start for epoch, share, start, end in zip(epochs, result.flip_fraction, result.start_probability,
+                                                              result.end_probability)
+              if share == 0 and (start < 0.5) == (end < 0.5) and abs(end - 0.5) >= abs(start - 0.5)}
+    if not starts:
         return ""
+    still = list(starts)
     named = (f"epoch {still[0]}" if len(still) == 1 else
              f"epochs {', '.join(map(str, still[:-1]))} and {still[-1]}" if len(still) <= 4 else f"{len(still)} epochs")
-    above = {bool(start >= 0.5) for epoch, start in zip(epochs, result.start_probability) if epoch in still}
+    above = {bool(start >= 0.5) for start in starts.values()}
     # The side in words: "starts on the side of 0.5 it moves towards" was read twice by a new user.
     where = ("is above 0.5 at step 0 and ends higher" if above == {True} else
              "is below 0.5 at step 0 and ends lower" if above == {False} else
