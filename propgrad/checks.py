@@ -69,13 +69,15 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
 
 
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
-                                   n_significant: int) -> str | None:
+                                   n_significant: int, smallest_pvalue: float | None = None) -> str | None:
     """A note where the adjustment over ``n_tests`` rows puts the shuffle test's floor above ``alpha``.
 
     An effect alone at the floor, p = 1 / (permutations + 1), is adjusted to ``n_tests`` times that by Holm
     (always) and by Benjamini-Hochberg (unless other rows are as strong). With Holm no row can then pass, whatever
     the models do, so the note is always due; with Benjamini-Hochberg rows pass where enough are that strong, so
-    the note is due only where none passed. A single test's floor has its own note (:func:`too_few_permutations`).
+    the note is due only where none passed and some row sits at the floor (``smallest_pvalue``, the smallest
+    unadjusted p): where every row's p is above it, the shuffles did find the effects weaker, and more
+    permutations would not make them pass. A single test's floor has its own note (:func:`too_few_permutations`).
 
     Examples
     --------
@@ -83,13 +85,16 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     'with 102 rows adjusted together (Holm) and 10,000 permutations'
     >>> too_few_permutations_for_table(102, 10_000, 0.01, "bh", 3) is None
     True
+    >>> too_few_permutations_for_table(102, 10_000, 0.01, "bh", 0, smallest_pvalue=0.3) is None  # no effect at all
+    True
     """
     floor = 1 / (n_permutations + 1)
     adjusted = min(1.0, n_tests * floor)
     if n_tests < 2 or adjusted <= alpha or floor > alpha:
         return None
     holm = adjustment.lower().startswith("holm")
-    if not holm and n_significant:
+    at_floor = smallest_pvalue is None or smallest_pvalue <= floor * (1 + 1e-9)
+    if not holm and (n_significant or not at_floor):
         return None
     name = "Holm" if holm else "Benjamini-Hochberg"
     together = math.ceil(n_tests * floor / alpha - 1e-9)  # rows at the floor that pass Benjamini-Hochberg together

@@ -242,7 +242,8 @@ def compare_properties(
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
     properties = sorted(explanations, key=lambda name: best[name])
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
-        len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries)))
+        len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
+        min((entry.pvalue for entry in entries), default=None)))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,

@@ -252,8 +252,10 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     Examples
     --------
     >>> steps = [Image.new("RGB", (8, 8), (v, v, v)) for v in range(0, 200, 20)]
-    >>> summary_line([assess(steps)])
-    'gradual: 1/1 series (image change against step: Spearman rho 1.00, largest step 13 % of the change)'
+    >>> summary_line([assess(steps)])[:64]
+    'gradual: 1/1 series (the image change grows with the step: rank '
+    >>> summary_line([assess(steps)])[64:]
+    'correlation 1.00; the largest step makes 13 % of the change)'
     """
     results = list(results)
     if not results:
@@ -269,8 +271,12 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     if any(not r.rho >= r.criteria.min_rho for r in results):
         # Accepted by order, not monotonicity (a rotation that comes back): say so.
         ratio = max(r.order_ratio for r in results)
-        ordered = f", not monotone but ordered: step changes {format_percent(ratio)} of a random order's"
+        ordered = (f", not steadily but in order: neighbouring steps differ {format_percent(ratio)} as much as in a "
+                   "random order")
     outside = [r.outside_change for r in results if r.outside_change is not None]
-    region = f", change outside the region {max(outside):.2f}" if outside else ""
-    return (f"{line} (image change against step: Spearman rho {rho:.2f}{ordered}, largest step "
-            f"{format_percent(jump)} of the change{region})")
+    # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
+    region = (f"; outside the region the colours change by {max(outside):.2f} Delta E (about 2.3 is just visible)"
+              if outside else "")
+    # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
+    return (f"{line} (the image change grows with the step: rank correlation {rho:.2f}{ordered}; the largest step "
+            f"makes {format_percent(jump)} of the change{region})")

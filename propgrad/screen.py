@@ -428,7 +428,8 @@ def screen(
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
-        len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows)))
+        len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
+        min((row.pvalue for row in rows), default=None)))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

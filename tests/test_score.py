@@ -206,6 +206,11 @@ def test_a_table_whose_adjusted_floor_is_above_alpha_checked_against_the_adjustm
     floor = [1 / 51] * 40 + [0.5] * 62
     assert (adjust_pvalues(floor, "bh")[:40] <= 0.05).all() and not (adjust_pvalues(floor[1:] + [0.5], "bh") <= 0.05).any()
     assert note(102, 50, 0.05, "bh", 3) is None  # rows passed together: nothing to say
+    # No row at the floor: the shuffles found every effect weaker, so more permutations would not help (Holm's note
+    # stays: with these settings nothing could pass).
+    assert note(102, 50, 0.05, "bh", 0, smallest_pvalue=0.3) is None
+    assert note(102, 50, 0.05, "bh", 0, smallest_pvalue=1 / 51) is not None
+    assert note(102, 50, 0.05, "holm", 0, smallest_pvalue=0.3) is not None
 
 
 def test_a_shuffle_test_too_small_to_reach_alpha_is_said():
