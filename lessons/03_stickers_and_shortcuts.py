@@ -35,6 +35,7 @@ import torch
 import propgrad
 from propgrad.lesions import checkpoint_paths, example_paths, load_lesion_model, patch_paths
 from propgrad.plots import image_strip
+from propgrad.reading import format_number, format_percent
 
 started = time.perf_counter()
 warnings.filterwarnings("ignore", message=".*IProgress not found.*")  # captum imports tqdm.auto
@@ -53,8 +54,9 @@ result = propgrad.explain(melanoma, stickers, [biased, unbiased], outputs_of_int
 for model in result.models:
     score = model.output_of_interest
     mean, std = model.mean_curve(score.index)
-    print(f"{model.name}: E[|grad|] {score.score:.3f}, p {score.pvalue:.4f}, "
-          f"p(melanoma) {mean[0]:.2f} -> {mean[-1]:.2f}, series flipped {sum(f.flipped for f in model.flips)}/3")
+    print(f"{model.name}: p(melanoma) {mean[0]:.2f} -> {mean[-1]:.2f}, series flipped "
+          f"{sum(f.flipped for f in model.flips)}/3; E[|grad_X F|] {format_number(score.score)}, "
+          f"p {format_number(score.pvalue)}")
 image_strip(result, max_images=6)  # the first sticker's series (a matplotlib Figure, shown below)
 
 # %%
@@ -107,7 +109,9 @@ dynamics = {variant: training_dynamics(checkpoint_paths(variant)[::4] + checkpoi
                                        series, n_permutations=1000, seed=0)
             for variant in ("biased", "unbiased")}
 for variant, d in dynamics.items():
-    print(variant, "epochs", d.epochs.tolist(), "scores", np.round(d.scores, 3), "flip share", d.flip_fraction)
+    for epoch, score, share in zip(d.epochs, d.scores, d.flip_fraction):
+        print(f"{variant:8s} epoch {epoch:2d}: E[|grad_X F|] {format_number(score):6s} series that flip "
+              f"{format_percent(share)}")
 plot_dynamics(dynamics)  # a matplotlib Figure, shown below
 
 # %% [markdown]

@@ -64,7 +64,7 @@ tiny = load_hub_classifier(work / "tiny-convnext")
 print(tiny.name, tiny.output_names)
 result = propgrad.explain(image, propgrad.ParametricEdit("hue", steps=8), [tiny], n_permutations=1000, seed=0)
 score = result.models[0].output_of_interest
-print(f"{score.output}: E[|grad|] {score.score:.4f}, p {score.pvalue:.3f}")
+print(f"{score.output}: E[|grad_X F|] {score.score:.4f}, p {score.pvalue:.3f}")
 
 # %% [markdown]
 # Random weights, so the answer means nothing about coffee cups; the point is the path: your folder in,
@@ -171,7 +171,7 @@ from propgrad.kinds import spec_from_dict
 noise = spec_from_dict({"kind": "noise", "noise": 60, "steps": 8}).make()
 noisy = propgrad.explain(image, noise, [redness], outputs_of_interest="red", n_permutations=1000, seed=0)
 noise_score = noisy.models[0].output_of_interest
-print(f"{noisy.property_name}: p(red) E[|grad|] {noise_score.score:.4f}, p {noise_score.pvalue:.3f}")
+print(f"{noisy.property_name}: p(red) E[|grad_X F|] {noise_score.score:.4f}, p {noise_score.pvalue:.3f}")
 
 # %% [markdown]
 # ### Exercise 2
@@ -215,7 +215,7 @@ reading = read_explanation(noisy)[0]
 assert noise_kind_expected == reading.kind, (
     f"propgrad reads {reading.kind!r} ({reading.sentence}); you expected {noise_kind_expected!r}. Look at the size "
     "of the change (start -> end) and at the score")
-print(f"Exercise 3: correct: {reading.sentence} (E[|grad|] {noisy.models[0].output_of_interest.score:.4f}).")
+print(f"Exercise 3: correct: {reading.sentence} (E[|grad_X F|] {noisy.models[0].output_of_interest.score:.4f}).")
 unregister_kind("noise")  # leave the registry as it was (only matters when this runs inside a larger session)
 
 # %% [markdown]
