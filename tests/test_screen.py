@@ -115,7 +115,7 @@ def test_statistic_and_holm_reach_the_rows(image, halves):
     assert result.adjustment.startswith("Holm")
 
 
-def test_a_table_whose_adjustment_puts_the_floor_above_alpha_says_so(image, halves):
+def test_a_table_whose_adjustment_puts_the_floor_above_alpha_says_so(image, halves, tmp_path):
     # 2 edits x 3 regions = 6 rows; with 500 permutations a lone effect at the floor, 1/501, is adjusted to
     # 6/501 = 0.012 > 0.01: under Holm nothing can pass, whatever the model does.
     settings = dict(edits=["darken", "lighten"], regions=["whole image"], masks=halves,
@@ -126,6 +126,12 @@ def test_a_table_whose_adjustment_puts_the_floor_above_alpha_says_so(image, halv
     note = next(note for note in holm.notes if "adjusted together" in note)
     assert note.startswith(f"with {len(holm.rows)} rows adjusted together (Holm) and 500 permutations")
     assert "no row can come out significant" in note and f"{len(holm.rows) * 100 - 1:,} permutations" in note
+    # The page says it under the answer, before the table it explains.
+    from propgrad import export
+
+    export.write(holm, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert page.index("adjusted together (Holm)") < page.index(">Ranked table</h2>")
     # Benjamini-Hochberg lets several strong rows pass together: then nothing needs saying.
     bh = screen(image, LeftBrightness(), adjustment="bh", **settings)
     assert any(row.significant_adjusted for row in bh.rows)

@@ -268,7 +268,7 @@ def _missing_list(failed: Mapping[str, str]) -> str:
 
 def _reproduce(data: Mapping) -> dict:
     keys = ("intervention", "property_name", "n_steps", "values", "series_labels", "n_permutations", "alpha",
-            "seed", "notes", "region")
+            "seed", "region")
     found = {key: data[key] for key in keys if key in data and data[key] not in (None, [], "")}
     found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs)" for m in data["models"]]
     found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})
@@ -295,6 +295,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     top = heading == 2  # a page of its own, not a comparison's section
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 summary_paragraph(data.get("reading", "")) if top else "",
+                note_paragraphs(data.get("notes", ())) if top else "",
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
                                                 caption=f"step 0 of {data['n_steps']}: the unedited image"),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
@@ -378,6 +379,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
     body = [_missing_list(failed), input_line(data.get("input")), summary_paragraph(data["reading"]),
+            note_paragraphs(data.get("notes", ())),
             "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
             f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
@@ -392,8 +394,6 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     body.append(strip_section(strip) if strip is not None else STRIP_MARKER)
     if figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
-    if data.get("notes"):
-        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in data["notes"]) + "</ul>")
     if parts:
         # A reader comparing a property's section with the ranked table sees two p-values for one row.
         body.append("<p><i>Each property on its own follows. Its rows are read with their own p-values; the ranked "
@@ -465,7 +465,9 @@ def _models_together(record: Mapping) -> dict:
 
 
 def note_paragraphs(notes: Sequence[str]) -> str:
-    """Notes about a run near the top of its page, one paragraph each ("Note: with 5 permutations ...")."""
+    """Notes about a run near the top of its page, one paragraph each ("Note: with 5 permutations ..."): every
+    kind of page puts them under its summary, where a note that nothing could come out significant is read before
+    the table it explains."""
     return "".join(f"<p><b>Note:</b> {escape(note)}</p>" for note in notes)
 
 

@@ -119,7 +119,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
                                    "reading": html_report.reading_sentence(row["reading"])} for row in data["table"]])
     answer = "".join(f"<p>{html_report.escape(line)}</p>" for line in data["answer"])
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
-            "<h2>The answer</h2>" + answer,
+            "<h2>The answer</h2>" + answer, html_report.note_paragraphs(data["notes"]),
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
                                                           missing=missing.get("figure")),
             "<h2>Ranked table</h2>"
@@ -132,9 +132,9 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
         body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))
     elif data.get("contrast_note"):
         body.append(f"<p>{html_report.escape(data['contrast_note'])}</p>")
-    if data["skipped"] or data["notes"]:
-        body.append("<h2>Skipped rows and notes</h2><ul>" + "".join(
-            f"<li>{html_report.escape(line)}</li>" for line in [*data["skipped"], *data["notes"]]) + "</ul>")
+    if data["skipped"]:
+        body.append("<h2>Skipped rows</h2><ul>" + "".join(
+            f"<li>{html_report.escape(line)}</li>" for line in data["skipped"]) + "</ul>")
     body += ["<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
              "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad screen: {len(data['properties'])} properties", body)
