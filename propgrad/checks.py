@@ -58,6 +58,50 @@ def permutations_for(n_tests: int, alpha: float) -> int:
     return math.ceil(n_tests / alpha - 1 - 1e-9)
 
 
+def orders_floor(n_steps: int, n_series: int = 1) -> float:
+    """A bound under every p-value a shuffle test of ``n_series`` series of ``n_steps`` can give, however many
+    permutations: a series has n! orders and every statistic scores an order as its reverse, so even the best order
+    is matched about 2 / n! of the time, and every series has to be (each is shuffled on its own). The gradient
+    ties more orders than that (its central differences skip each step's own value), so its floor can be higher:
+    the bound says when nothing can pass, not that something can.
+
+    Examples
+    --------
+    >>> round(orders_floor(3), 3), round(orders_floor(5), 4), round(orders_floor(4, n_series=3), 5)
+    (0.333, 0.0167, 0.00058)
+    """
+    return min(1.0, (2 / math.factorial(n_steps)) ** n_series)
+
+
+def steps_for(n_tests: int, alpha: float, n_series: int = 1) -> int:
+    """The fewest steps whose orders let an effect alone reach ``alpha`` after adjustment over ``n_tests`` rows."""
+    steps = MIN_STEPS
+    while n_tests * orders_floor(steps, n_series) > alpha:
+        steps += 1
+    return steps
+
+
+def too_few_steps(n_steps: int, alpha: float, n_series: int = 1) -> str | None:
+    """A note where the series are too short for any p-value to reach ``alpha`` (:func:`orders_floor`): 3 steps
+    cannot make anything significant at 0.01 whatever the permutations, and a reading must not pass that off as
+    evidence against an effect.
+
+    Examples
+    --------
+    >>> too_few_steps(3, 0.01)[:64]
+    'with 3 steps a shuffle test has only 6 orders to draw from, and '
+    >>> too_few_steps(6, 0.01) is None
+    True
+    """
+    floor = orders_floor(n_steps, n_series)
+    if floor <= alpha:
+        return None
+    series = "" if n_series == 1 else f" in each of {n_series} series"
+    return (f"with {n_steps} steps a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, "
+            f"and an order scores as its reverse does: its p-values stay above about {floor:.2g}, above alpha = "
+            f"{alpha:g}: nothing can come out significant; it takes at least {steps_for(1, alpha, n_series)} steps")
+
+
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
@@ -68,8 +112,17 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
             "permutations")
 
 
+def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1) -> str | None:
+    """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
+    (:func:`too_few_steps`), more permutations would not help, and the other way round."""
+    if orders_floor(n_steps, n_series) > 1 / (n_permutations + 1):
+        return too_few_steps(n_steps, alpha, n_series)
+    return too_few_permutations(n_permutations, alpha)
+
+
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
-                                   n_significant: int, smallest_pvalue: float | None = None) -> str | None:
+                                   n_significant: int, smallest_pvalue: float | None = None,
+                                   n_steps: int | None = None, n_series: int = 1) -> str | None:
     """A note where the adjustment over ``n_tests`` rows puts the shuffle test's floor above ``alpha``.
 
     An effect alone at the floor, p = 1 / (permutations + 1), is adjusted to ``n_tests`` times that by Holm
@@ -78,6 +131,8 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     the note is due only where none passed and some row sits at the floor (``smallest_pvalue``, the smallest
     unadjusted p): where every row's p is above it, the shuffles did find the effects weaker, and more
     permutations would not make them pass. A single test's floor has its own note (:func:`too_few_permutations`).
+    Where short series (``n_steps``, ``n_series``: the shortest row's) put the floor higher than the permutations do
+    (:func:`orders_floor`), the note says so and asks for steps instead.
 
     Examples
     --------
@@ -88,12 +143,16 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     >>> too_few_permutations_for_table(102, 10_000, 0.01, "bh", 0, smallest_pvalue=0.3) is None  # no effect at all
     True
     """
-    floor = 1 / (n_permutations + 1)
+    permutation_floor = 1 / (n_permutations + 1)
+    step_floor = orders_floor(n_steps, n_series) if n_steps else 0.0
+    floor = max(permutation_floor, step_floor)
     adjusted = min(1.0, n_tests * floor)
     if n_tests < 2 or adjusted <= alpha or floor > alpha:
         return None
     holm = adjustment.lower().startswith("holm")
-    at_floor = smallest_pvalue is None or smallest_pvalue <= floor * (1 + 1e-9)
+    by_steps = step_floor > permutation_floor
+    # The orders' floor is where a p-value lands about, not exactly: a row within twice of it is at it.
+    at_floor = smallest_pvalue is None or smallest_pvalue <= floor * (2 if by_steps else 1 + 1e-9)
     if not holm and (n_significant or not at_floor):
         return None
     name = "Holm" if holm else "Benjamini-Hochberg"
@@ -101,6 +160,11 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     consequence = ("no row can come out significant, whatever the models do" if holm else
                    f"a row comes out significant only where at least {together} are that strong, so a lone effect "
                    "cannot")
+    if by_steps:
+        return (f"with {n_tests:,} rows adjusted together ({name}) and {n_steps} steps, the strongest possible "
+                f"effect (p about {floor:.2g} at best: {n_steps} steps have only {math.factorial(n_steps):,} orders) "
+                f"is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: {consequence}; it takes at least "
+                f"{steps_for(n_tests, alpha, n_series)} steps, or fewer properties or models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
             f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "

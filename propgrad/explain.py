@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .checks import MIN_STEPS, check_shuffle_settings, too_few_permutations
+from .checks import MIN_STEPS, check_shuffle_settings, shuffle_floor_note
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -156,14 +156,18 @@ class Explanation:
     def notes(self) -> list[str]:
         """What the series say about themselves (a region's mask resized, a mask covering everything), each
         once, what the statistic had to adapt (the mutual information's k on a short series), and a shuffle test too
-        small to reach alpha."""
+        small to reach alpha (too few permutations, or series too short to have enough orders)."""
         notes = [note for one in self.series for note in one.notes]
-        floor = too_few_permutations(self.n_permutations, self.alpha)
+        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series))
         if floor:
             notes.append(floor)
-        if self.statistic == MUTUAL_INFORMATION and self.n_steps <= KSG_NEIGHBOURS:
+        if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:
+            # Every step is then every other step's neighbour: the estimate is the same for almost every order
+            # (evenly spaced outputs tie distances, and only they tell some orders apart).
             notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours, not "
-                         f"{KSG_NEIGHBOURS}: the series has only {self.n_steps} steps")
+                         f"{KSG_NEIGHBOURS}: the series has only {self.n_steps} steps, so every step is every other "
+                         "step's neighbour and the estimate hardly depends on the order: p is 1 for almost any "
+                         f"outputs; use at least {KSG_NEIGHBOURS + 2} steps, or another statistic")
         return list(dict.fromkeys(notes))
 
     def model(self, name: str) -> ModelExplanation:

@@ -429,7 +429,9 @@ def screen(
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
         len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
-        min((row.pvalue for row in rows), default=None)))
+        min((row.pvalue for row in rows), default=None),
+        min(result.n_steps for result in explanations.values()),
+        min(len(result.series) for result in explanations.values())))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

@@ -66,7 +66,7 @@ def test_noise_that_flips_is_a_flip_not_abrupt():
     once = read([0.45, 0.55, 0.44, 0.56, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45])
     # Four flips are all named: "and once more" would hide the one a reader then asks about.
     assert once.text.count("flips") == 1 and "more" not in once.text and once.text.count(" % darker") == 5
-    assert "finds no systematic trend" in result.evidence
+    assert "above alpha = 0.01, so no systematic trend is confirmed" in result.evidence
 
 
 def test_a_steady_decline_is_never_abrupt():
@@ -269,3 +269,23 @@ def test_a_late_jump_is_a_sharp_rise_with_its_place_not_a_steady_one():
     even = reading.read_curve(np.linspace(0.1, 0.9, 11), significant=True, pvalue=0.001)
     assert even.shape == reading.STEADY_RISE
     assert reading.curve_shape(curve[::-1]) == reading.SHARP_FALL
+
+
+def test_three_steps_read_as_what_they_are():
+    # A new user's 3-step run: p(cat) 0.96, 0.23, 0.92 read "abrupt: 0.96 -> 0.92 in one step" (of two steps one
+    # always carries over half). It is a V; a 3-step ramp with an uneven split is still a ramp.
+    curve = [0.96, 0.23, 0.92]
+    test = permutation_test(np.asarray(curve), n_permutations=2000, rng=0)
+    v = read_curve(curve, significant=False, pvalue=float(test.pvalue), flip_steps=[1, 2], values=[0, 0.42, 0.85],
+                   property_name=DARKEN, output="cat", predicted=["cat", "dog", "cat"])
+    assert v.shape == reading.U_SHAPED and "in one step" not in v.text and v.kind != reading.ABRUPT
+    assert reading.curve_shape([0.1, 0.4, 0.9]) == reading.STEADY_RISE
+
+
+def test_a_small_change_is_placed_not_called_sharp():
+    # "small but systematic: ... sharp rise between 0 % and 22 %" for a change of 0.04 read as two opposite claims.
+    curve = np.r_[0.96, 0.962, 0.975, 0.99, 0.995, 0.996, 0.997, 0.998, 0.999, 0.999, 0.999]
+    result = read_curve(curve, significant=True, pvalue=0.001, values=np.linspace(0, 1, 11),
+                        property_name="patch opacity", output="melanoma")
+    assert result.size == "small" and result.shape == reading.SHARP_RISE
+    assert "rises mostly between" in result.text and "sharp" not in result.text

@@ -275,6 +275,7 @@ def test_region_panel_and_explanation_notes(image):
             return np.stack([1 - p, p], axis=1)
 
     result = explain(image, Region(ParametricEdit("darken", steps=3), np.ones((9, 12))), Mean(), n_permutations=100)
-    assert len(result.notes) == 2 and "resized" in result.notes[0] and "global edit" in result.notes[1]
+    assert len(result.notes) == 3 and "resized" in result.notes[0] and "global edit" in result.notes[1]
+    assert "3 steps" in result.notes[2]  # too few orders for alpha
     figure = region_panel(image, result.series[0].mask, title="everything")
     assert figure.axes[0].get_title(loc="left") == "everything: 100 % of the image"

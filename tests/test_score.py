@@ -241,3 +241,67 @@ def test_a_shuffle_test_too_small_to_reach_alpha_is_said():
     assert too_few_permutations(5, 0.01) in few.notes
     enough = pg.explain(image, pg.ParametricEdit("darken", steps=4), [Mean()], n_permutations=99, seed=0)
     assert not [note for note in enough.notes if "permutations" in note]
+
+
+def test_short_series_have_too_few_orders_for_alpha():
+    # A series has n! orders and scores as its reverse does: its best p is about 2 / n! however many permutations
+    # (checks.orders_floor), measured here on the shuffle test itself; a run that short says so in its notes.
+    from propgrad.checks import orders_floor, too_few_steps
+
+    from itertools import permutations
+
+    from propgrad.score import statistic_scores
+
+    values = np.random.default_rng(1).random(5)
+    for steps in (3, 4, 5):
+        # The order that scores highest of all n!: the best any series of these values can do. The correlation ties
+        # an order with its reverse only, and reaches the floor; the gradient ties more, and stays above it.
+        for statistic, reached in (("correlation", True), ("gradient", False)):
+            orders = np.array(list(permutations(values[:steps])))
+            best = orders[np.argmax(statistic_scores(orders[:, :, None], statistic)[:, 0])]
+            p = permutation_test(best, n_permutations=20_000, rng=0, statistic=statistic).pvalue
+            assert p >= 0.85 * orders_floor(steps)
+            assert (p == pytest.approx(orders_floor(steps), rel=0.15)) == reached or steps == 3
+    assert too_few_steps(5, 0.01) is not None and too_few_steps(6, 0.01) is None
+
+    import propgrad as pg
+    from PIL import Image
+
+    class Mean:
+        name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
+
+        def predict(self, images):
+            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+            return np.stack([means, 1 - means], axis=1)
+
+    image = Image.new("RGB", (32, 32), (200, 150, 100))
+    short = pg.explain(image, pg.ParametricEdit("darken", steps=3), [Mean()], n_permutations=1000, seed=0)
+    assert too_few_steps(3, 0.01) in short.notes and not any("permutations" in note for note in short.notes)
+    assert not any("orders" in note for note in pg.explain(image, pg.ParametricEdit("darken", steps=6), [Mean()],
+                                                           n_permutations=1000, seed=0).notes)
+
+
+def test_mutual_information_on_six_steps_cannot_tell_orders_apart():
+    # With k = steps - 1 every step is every other's neighbour: the orders of a model's (untied) outputs all score
+    # the same, p is 1, and the notes say so rather than let "no effect" stand as a finding.
+    rise = np.sort(np.random.default_rng(0).random(8))
+    assert permutation_test(rise[:6], n_permutations=200, rng=0, statistic="mutual-information").pvalue == 1
+    assert permutation_test(rise, n_permutations=200, rng=0, statistic="mutual-information").pvalue < 0.05
+
+    import propgrad as pg
+    from PIL import Image
+
+    class Mean:
+        name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
+
+        def predict(self, images):
+            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+            return np.stack([means, 1 - means], axis=1)
+
+    image = Image.new("RGB", (32, 32), (200, 150, 100))
+    six = pg.explain(image, pg.ParametricEdit("darken", steps=6), [Mean()], n_permutations=200, seed=0,
+                     statistic="mutual-information")
+    assert any("p is 1 for almost any outputs" in note for note in six.notes)
+    seven = pg.explain(image, pg.ParametricEdit("darken", steps=7), [Mean()], n_permutations=200, seed=0,
+                       statistic="mutual-information")
+    assert not any("p is 1" in note for note in seven.notes)

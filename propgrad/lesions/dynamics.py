@@ -257,7 +257,7 @@ def follow_training(
     >>> dynamics.reading  # doctest: +SKIP
     'biased: strong and systematic from epoch 1 on (...); ...'
     """
-    from ..checks import too_few_permutations
+    from ..checks import shuffle_floor_note
     from ..images import describe_input
 
     if not runs:
@@ -270,7 +270,7 @@ def follow_training(
             progress=lambda f, m="", n=number: progress(0.1 + 0.9 * (n + f) / len(runs), f"{label}: {m}"),
         )
     readings = {label: read_dynamics(label, result) for label, result in results.items()}
-    floor = too_few_permutations(n_permutations, alpha)
+    floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series))
     return TrainingDynamics(results, describe_input(image), len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
                             intervention if isinstance(intervention, Intervention) else None,
