@@ -45,19 +45,24 @@ def test_training_dynamics_handler(progress):
     assert all(row[2] in READING_LABELS for row in table)
     # The page shows the app's one number format and S like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.
-    assert dynamics_tab.DYNAMICS_HEADERS[2:7] == ["reading", "mean p(melanoma), step 0 \u2192 last", "E[|grad_X F|]", "p", "S"]
-    assert {row[6] for row in table} <= {"S", "-"}
-    assert all(value == format_number(float(value)) for row in table for value in (row[4], row[5]))
+    assert dynamics_tab.DYNAMICS_HEADERS[2:8] == ["reading", "mean p(melanoma), step 0 \u2192 last", "change",
+                                                  "E[|grad_X F|]", "p", "S"]
+    assert {row[7] for row in table} <= {"S", "-"}
+    # The change the size rests on, shown so that a row's word agrees with its own numbers (0.86 -> 0.96 read
+    # "small", 0.84 -> 0.94 "strong": the change was 0.0996 and 0.1004).
+    assert all(float(row[4]) >= 0.1 for row in table if row[2].startswith("strong"))
+    assert all(float(row[4]) < 0.1 for row in table if row[2].startswith("small"))
+    assert all(value == format_number(float(value)) for row in table for value in (row[5], row[6]))
     # The share of series that flipped in percent, as the reading under the plot says it.
-    assert all(row[7] == f"{100 * float(one['flip_share']):.0f} %" for row, one in
+    assert all(row[8] == f"{100 * float(one['flip_share']):.0f} %" for row, one in
                zip(table, csv.DictReader(Path(csv_path).open())))
     exact = list(csv.DictReader(Path(csv_path).open()))
     # One description of a checkpoint: the CSV's columns are the records' fields, the page's rows their rounding.
     assert list(exact[0]) == list(ROW_FIELDS)
     assert table[0][3] == f"{format_output(float(exact[0]['output_start']))} \u2192 {format_output(float(exact[0]['output_end']))}"
     assert [row["reading"] for row in exact] == [row[2] for row in table]
-    assert float(exact[0]["score"]) == pytest.approx(float(table[0][4]), rel=0.05)
-    assert len(exact[0]["score"]) > len(table[0][4]) and exact[0]["significant"] in ("True", "False")
+    assert float(exact[0]["score"]) == pytest.approx(float(table[0][5]), rel=0.05)
+    assert len(exact[0]["score"]) > len(table[0][5]) and exact[0]["significant"] in ("True", "False")
     with pytest.raises(gr.Error, match="`variants`: tick at least one"):
         dynamics_tab.run_dynamics(image, [], 4, 0, 500, 0.01, progress=progress)
     with pytest.raises(gr.Error, match="no per-epoch checkpoints"):

@@ -58,8 +58,8 @@ class DynamicsResult:
         """One record per checkpoint under :data:`ROW_FIELDS`, every digit kept: the one description of a
         checkpoint that dynamics.csv and the MCP answer hold and :func:`checkpoint_cells` shows."""
         return [
-            dict(zip(ROW_FIELDS, (variant, int(e), words, float(a), float(b), float(s), float(p),
-                                  bool(p <= self.alpha), float(f), float(n), label)))
+            dict(zip(ROW_FIELDS, (variant, int(e), words, float(a), float(b), abs(float(b) - float(a)), float(s),
+                                  float(p), bool(p <= self.alpha), float(f), float(n), label)))
             for e, words, a, b, s, p, f, n, label in zip(
                 self.epochs, checkpoint_labels(self, thresholds), self.start_probability, self.end_probability,
                 self.scores, self.pvalues, self.flip_fraction, self.n_flips, self.labels)
@@ -67,9 +67,10 @@ class DynamicsResult:
 
 
 # A checkpoint's record: what the output did first (the reading, the output's mean over series at step 0 and at the
-# last step), then the statistic, its shuffle test, the share of series whose prediction flips and their mean number
-# of flips. output_start, output_end and flip_share are named as in a study's CSVs.
-ROW_FIELDS = ("variant", "epoch", "reading", "output_start", "output_end", "score", "pvalue", "significant",
+# last step, and how far apart they are: the change the reading's size rests on), then the statistic, its shuffle
+# test, the share of series whose prediction flips and their mean number of flips. output_start, output_end and
+# flip_share are named as in a study's CSVs.
+ROW_FIELDS = ("variant", "epoch", "reading", "output_start", "output_end", "change", "score", "pvalue", "significant",
               "flip_share", "n_flips", "checkpoint")
 
 
@@ -81,15 +82,17 @@ def dynamics_rows(results: dict[str, DynamicsResult], thresholds=None) -> list[d
 def checkpoint_columns(output: str) -> list[str]:
     """The column titles of a table of checkpoints (the tab's, the command line's), in :func:`checkpoint_cells`'
     order: what the output did first, then the statistic and its test named as every table names them."""
-    return ["variant", "epoch", "reading", f"mean p({output}), step 0 -> last", "E[|grad_X F|]", "p", "S",
+    return ["variant", "epoch", "reading", f"mean p({output}), step 0 -> last", "change", "E[|grad_X F|]", "p", "S",
             "series flipped"]
 
 
 def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
-    for the output, the one number format for the rest, S for p <= alpha."""
+    for the output, the one number format for the rest, S for p <= alpha. The change keeps a third digit: the
+    reading's size turns at 0.1, and "0.1" beside "small" (0.0996) read as a contradiction."""
     return [row["variant"], str(row["epoch"]), row["reading"],
-            f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", format_number(row["score"]),
+            f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", f"{row['change']:.3g}",
+            format_number(row["score"]),
             format_number(row["pvalue"]), "S" if row["significant"] else "-", format_percent(row["flip_share"])]
 
 
@@ -224,8 +227,10 @@ class TrainingDynamics:
     @property
     def table_legend(self) -> str:
         """What the checkpoint table's columns hold, in words: the tab and report.html print it under the table."""
+        strong = reading.default_thresholds().strong
         return (f"Every checkpoint explains the same series ({self.n_steps} steps). Each row gives its reading, what "
-                f"the output did (the mean p({self.output}) at step 0 and at the last step), then E[|grad_X F|] and "
+                f"the output did (the mean p({self.output}) at step 0 and at the last step, and the change between "
+                f"them: strong from {strong:g}), then E[|grad_X F|] and "
                 f"its shuffle test ({self.n_permutations:,} permutations; S: p <= alpha, the paper's S); series "
                 "flipped: the share of series whose prediction flips.")
 

@@ -94,10 +94,11 @@ def phone_cards(dynamics: TrainingDynamics) -> str:
     titles = checkpoint_columns(dynamics.output)
     cards = []
     for row in dynamics.rows:
-        variant, epoch, reading, output, score, p, significant, flipped = checkpoint_cells(row)
+        variant, epoch, reading, output, change, score, p, significant, flipped = checkpoint_cells(row)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
-                     f"mean p({html.escape(dynamics.output)}) {arrows(output)}; {html.escape(titles[4])} {score}, "
-                     f"p {p}{' (S)' if significant == 'S' else ''}; {html.escape(titles[7])} {flipped}</li>")
+                     f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
+                     f"{html.escape(titles[5])} {score}, p {p}{' (S)' if significant == 'S' else ''}; "
+                     f"{html.escape(titles[8])} {flipped}</li>")
     return (f'<details class="phone-only checkpoint-cards"><summary>Per checkpoint ({len(cards)} '
             f'row{"" if len(cards) == 1 else "s"})</summary>'
             f'<ul>{"".join(cards)}</ul></details>')
