@@ -309,6 +309,11 @@ def output_curves(explanation: Explanation) -> Figure:
     if any_others:
         axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black",
                      label="the prediction changes between two other classes")
+    if pairs and all(model.output_kind == PROBABILITY for model, _ in pairs):
+        # The whole probability range: zoomed to 0.29-0.44, a change of 0.14 looked like a collapse beside the
+        # 0-to-1 curves of another preset, and a curve's size is what its reading is about.
+        axis.set_ylim(-0.03, 1.03)
+        axis.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1])
     ticks = strip_indices(explanation.n_steps, 16)
     axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
     axis.tick_params(axis="y", labelsize=9)

@@ -29,7 +29,7 @@ from . import tables
 from .figure_files import draw_into
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
-from ..reading import format_number
+from ..reading import describe_value, format_number
 from ..screen import Screen
 
 # What the output did first (its change, tier and flips), then the test.
@@ -84,6 +84,9 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
     if not rows:
         figure.text(0.5, 0.5, "no property ran", ha="center")
         return figure
+    # A property shows once, at its highest row: the panels' row numbers skip the rows of properties shown above.
+    figure.suptitle("The top properties, each at its highest row of the ranked table", fontsize=9, x=0.01,
+                    ha="left")
     axes = figure.subplots(len(rows), 2, squeeze=False, width_ratios=[1, 2.2])
     label = STATISTIC_LABELS[result.statistic]
     for (picture, curve), row in zip(axes, rows):
@@ -93,7 +96,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         shown = plots.draw_region(last, first.mask, style="outline") if first.mask is not None else last
         picture.imshow(np.asarray(shown))
         picture.set_axis_off()
-        picture.set_title(f"#{row.rank} {row.property}", fontsize=9, loc="left")
+        picture.set_title(f"row {row.rank}: {row.property}", fontsize=9, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
         mean, _ = model.curve(score.index, score.vector)
@@ -103,7 +106,12 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         curve.set_title(f"{row.model}: {shown_output}, {row.reading.label}\nchange {format_number(row.change)}, "
                         f"{label} = {format_number(row.score)}, adjusted p = {format_number(row.pvalue_adjusted)}"
                         f"{' *' if row.significant_adjusted else ''}", fontsize=8, loc="left")
-        curve.set_xlabel(f"step / {explanation.property_name}", fontsize=8)
+        # The ticks are steps: "step / rotation (degrees)" under ticks 0-10 read as "rotation 0-10 degrees".
+        end = describe_value(explanation.property_name, float(explanation.values[-1]), len(mean) - 1)
+        end = end.split(" (", 1)[1][:-1] if end.startswith("step ") and " (" in end else end
+        curve.set_xlabel(f"step: 0 is the input, {len(mean) - 1} is {end}", fontsize=8)
+        if model.output_kind == "probability":
+            curve.set_ylim(-0.03, 1.03)
         curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5
         curve.tick_params(labelsize=7)
         curve.grid(alpha=0.3)
