@@ -50,10 +50,16 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             if flipped is not None:
                 sentence += f"; {flipped.property} {flipped.reading.flip_words}"
             sentences.append(sentence + ".")
-    small = list(dict.fromkeys(row.property for row in rows if row.reading.kind == NEGLIGIBLE))
+    small: dict[str, list[str]] = {}
+    for row in rows:
+        if row.reading.kind == NEGLIGIBLE:
+            small.setdefault(row.property, []).append(short[row.model])
     if small:
+        # Each property with the models it barely moved: a list of properties alone left a reader asking whose.
+        named = [f"{name} ({_joined(list(dict.fromkeys(whose)))})" if len(models) > 1 else name
+                 for name, whose in small.items()]
         sentences.append(f"Significant but negligible (the output moved by less than {format_number(negligible)}): "
-                         f"{_joined(small)}.")
+                         f"{_joined(named)}.")
     if rows and all(not row.reading.moved for row in rows):
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
                             f"{format_number(negligible)} or more.")

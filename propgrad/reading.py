@@ -673,7 +673,7 @@ def paragraph(readings: Sequence[Reading]) -> str:
     Examples
     --------
     >>> paragraph(read_comparison(comparison))  # doctest: +SKIP
-    'Reading: background: darken moved unbiased (strong and systematic: p(cat) 0.96 -> 0.66) ...'
+    'Reading: background: darken moved p(cat) of unbiased (strong and systematic: p(cat) 0.96 -> 0.66) ...'
     """
     several_outputs = len({reading.output for reading in readings}) > 1
     short = short_names([reading.model for reading in readings])
@@ -690,13 +690,15 @@ def paragraph(readings: Sequence[Reading]) -> str:
         moved = [f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
                  for r in group if r.moved]
         still = [who(r) for r in group if not r.moved]
+        # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
+        words = "the outputs" if several_outputs else (group[0].output_words or "the output")
         if name is None:  # one property: the models are the subjects
             sentence = (_joined(moved) if moved else "no model moved measurably")
             sentence += f"; {_joined(still)}: no measurable effect" if moved and still else ""
         elif moved:
-            sentence = f"{name} moved {_joined(moved)}"
-            sentence += f"; it did not move {_joined(still)} measurably" if still else ""
+            sentence = f"{name} moved {words} of {_joined(moved)}"
+            sentence += f", but not measurably that of {_joined(still)}" if still else ""
         else:
-            sentence = f"{name} moved no model measurably"
+            sentence = f"{name} did not move {words} of any model measurably"
         sentences.append(sentence + ".")
     return "Reading: " + " ".join(sentences)

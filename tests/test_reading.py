@@ -211,8 +211,10 @@ def test_a_paragraph_names_what_moved_which_model_and_what_did_not():
     readings = [made("M unbiased", "fur", np.linspace(0.9, 0.2, 11)), made("M biased", "fur", np.full(11, 0.1)),
                 made("M unbiased", "background", np.full(11, 0.9)), made("M biased", "background", np.full(11, 0.1))]
     text = reading.paragraph(readings)
-    assert text.startswith("Reading: fur moved unbiased (strong and systematic: p(cat) 0.90 -> 0.20, steady fall)")
-    assert "it did not move biased measurably" in text and "background moved no model measurably." in text
+    assert text.startswith("Reading: fur moved p(cat) of unbiased (strong and systematic: p(cat) 0.90 -> 0.20, "
+                           "steady fall)")
+    assert ", but not measurably that of biased." in text
+    assert "background did not move p(cat) of any model measurably." in text
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -289,3 +289,19 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     contrast, note = model_contrast(own.rows, own.outputs_of_interest, own.models)
     assert contrast == [] and "name the output" in note
     assert "name the output" in json.loads(write_screen(own, tmp_path / "own")["json"].read_text())["contrast_note"]
+
+
+def test_the_negligible_line_names_whose_output_barely_moved():
+    # "Significant but negligible: background: blur" over three models left a reader asking which model.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    tiny = read_curve(np.linspace(0.5, 0.502, 10), significant=True, pvalue=0.001, output="cat")
+    big = read_curve(np.linspace(0.1, 0.9, 10), significant=True, pvalue=0.001, output="cat")
+    rows = [SimpleNamespace(property="background: blur", model=name, output="cat", reading=reading)
+            for name, reading in (("model A", tiny), ("model B", big), ("model C", tiny))]
+    answer = model_answers(rows)[-1]
+    assert answer.endswith("background: blur (A and C).")  # the models' short names, as the answer gives them
+    assert model_answers(rows[:1])[-1].endswith(": background: blur.")  # one model: nothing to tell apart

@@ -36,7 +36,7 @@ def edit_names() -> list[str]:
 def screen_table(result) -> list[list]:
     """Rows for the app's table, ranked; numbers rounded for reading (the download keeps every digit)."""
     short = short_names([row.model for row in result.rows])
-    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), row.flips,
+    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), arrows(row.flips),
              arrows(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
             for row in result.rows]
 
