@@ -225,8 +225,8 @@ class Reading:
 
     @property
     def full(self) -> str:
-        """The sentence with its evidence, for a table's reading column."""
-        return f"{self.sentence} ({self.evidence})" if self.evidence else self.sentence
+        """The sentence with its evidence, for a table's reading column (:func:`with_evidence`)."""
+        return with_evidence(self.sentence, self.evidence)
 
     @property
     def moved(self) -> bool:
@@ -245,6 +245,20 @@ class Reading:
         return {"class": self.kind, "label": self.label, "tier": self.tier, "size": self.size, "shape": self.shape,
                 "change": round(self.change, 7), "text": self.text, "evidence": self.evidence,
                 **{key: round(value, 7) if isinstance(value, float) else value for key, value in numbers.items()}}
+
+
+def with_evidence(sentence: str, evidence: str) -> str:
+    """A reading's sentence and what it rests on, as two sentences: in brackets after a sentence that itself ends
+    in a bracketed value it read "(blur radius 1.14 px) (one step carries ...)".
+
+    Examples
+    --------
+    >>> with_evidence("abrupt: p(cat) 0.00 -> 0.63 in one step", "one step carries most of the change")
+    'abrupt: p(cat) 0.00 -> 0.63 in one step. One step carries most of the change.'
+    >>> with_evidence("strong and systematic: p(cat) 0.96 -> 0.05, steady fall", "")
+    'strong and systematic: p(cat) 0.96 -> 0.05, steady fall'
+    """
+    return f"{sentence}. {evidence[:1].upper()}{evidence[1:]}." if evidence else sentence
 
 
 def arrows(text: str) -> str:

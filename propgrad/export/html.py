@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..ranking import tier_legend
-from ..reading import arrows, format_number  # the one number format of the app, printouts and reports
+from ..reading import arrows, format_number, with_evidence  # the one number format of the app, printouts and reports
 from ..score import STATISTIC_LABELS
 
 # Packages whose versions decide a result; those not installed are left out.
@@ -353,9 +353,9 @@ def _statistic_label(data: Mapping) -> str:
 
 
 def reading_sentence(reading: Mapping) -> str:
-    """A reading as report.json stores it, in one sentence: "label: text (evidence)"."""
-    sentence = f"{reading['label']}: {reading['text']}"
-    return f"{sentence} ({reading['evidence']})" if reading.get("evidence") else sentence
+    """A reading as report.json stores it, as :attr:`propgrad.reading.Reading.full` gives it: "label: text.
+    Evidence."."""
+    return with_evidence(f"{reading['label']}: {reading['text']}", reading.get("evidence") or "")
 
 
 def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
