@@ -446,8 +446,13 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
     flip_axis.plot([], [], color="black", marker="o", label="share of series flipped")
     flip_axis.plot([], [], color="black", linestyle="--", marker="D", markerfacecolor="white",
                    label=f"p({output}) at the last step")
+    epochs = sorted({int(epoch) for result in results.values() for epoch in result.epochs})
     for axis in (score_axis, flip_axis):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # The first and the last epoch among the ticks: "when did it learn it" reads off the ends (1 to 20 showed
+        # as ticks 2.5 ... 17.5, or 5 ... 15).
+        inner = [tick for tick in MaxNLocator(nbins=6, integer=True).tick_values(epochs[0], epochs[-1])
+                 if epochs[0] < tick < epochs[-1] and min(tick - epochs[0], epochs[-1] - tick) >= 2]
+        axis.set_xticks(sorted({epochs[0], *map(int, inner), epochs[-1]}))
     # One legend under both panels: the variants' colours, then what the right panel's two line styles mean. Inside
     # a panel it covered curves that fill the whole range (the right one's flip shares run from 0 to 1).
     entries, labels = score_axis.get_legend_handles_labels()
