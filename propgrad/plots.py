@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
 from .explain import Explanation
@@ -349,6 +349,19 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
+class WholeValues(Formatter):
+    """Tick labels that are the values themselves ("2.5e-06", "0.19"), with as many digits as the ticks need to
+    differ: matplotlib's default wrote 0.25 ... 1.00 and a "1e-5" at the axis end, and a reader took the scores
+    for 0.25 to 1."""
+
+    def __call__(self, value, pos=None):
+        ticks = np.asarray(self.axis.get_majorticklocs(), dtype=float)
+        spacing = np.diff(ticks).min() if ticks.size > 1 else 0.0
+        largest = np.abs(ticks).max() if ticks.size else abs(value)
+        digits = 2 if spacing <= 0 or largest <= 0 else max(2, int(np.ceil(np.log10(largest / spacing))) + 1)
+        return f"{value:.{digits}g}"
+
+
 def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure:
     """Histogram of the shuffled scores per model and output, with the observed score marked.
 
@@ -380,6 +393,7 @@ def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure
         _xlabel_under_ticks(axis, STATISTIC_LABELS[explanation.statistic], fontsize=9)
         axis.tick_params(labelsize=8)
         axis.xaxis.set_major_locator(MaxNLocator(4))
+        axis.xaxis.set_major_formatter(WholeValues())
     for axis in axes[len(panels):]:
         axis.set_visible(False)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncols=3, fontsize=9,

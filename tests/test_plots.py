@@ -261,3 +261,24 @@ def test_the_gradualness_line_wraps_to_the_strip():
     lines = plots._wrapped(f"image change per step (Delta E to step 0): {result.gradual_summary}", font, 252)
     assert len(lines) > 1 and all(font.getlength(line) <= 252 for line in lines)
     assert narrow.height == wide.height + (plots.GRADUAL_FONT + 4) * (len(lines) - 1)
+
+
+def test_null_ticks_are_the_scores_themselves():
+    # A null of scores around 5e-06 was labelled 0.25 ... 1.00 with "1e-5" at the axis end: read as scores up to 1.
+    from matplotlib.figure import Figure
+
+    import pytest
+
+    from propgrad.plots import WholeValues
+
+    for low, high in ((2e-6, 1e-5), (0.1915, 0.1925), (0.04, 0.09)):
+        axis = Figure().subplots()
+        axis.set_xlim(low, high)
+        axis.xaxis.set_major_formatter(WholeValues())
+        axis.figure.canvas.draw()
+        labels = [tick.get_text() for tick in axis.get_xticklabels()]
+        values = list(axis.get_xticks())
+        assert len(set(labels)) == len(labels) >= 2  # distinct, so no offset is needed
+        assert all(float(label.replace("\u2212", "-")) == pytest.approx(value, rel=1e-6)
+                   for label, value in zip(labels, values))
+        assert axis.xaxis.get_offset_text().get_text() == ""
