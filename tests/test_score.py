@@ -1,6 +1,9 @@
 """The score, shuffle test, correlation and flips, checked against plain loops written here."""
 import numpy as np
 import pytest
+from PIL import Image
+
+import propgrad as pg
 
 from propgrad import permutation_test, prediction_flips, property_gradient, step_correlation
 
@@ -226,16 +229,6 @@ def test_a_shuffle_test_too_small_to_reach_alpha_is_said():
                                              "nothing can come out significant; use at least 99 permutations")
     assert too_few_permutations(99, 0.01) is None and too_few_permutations(98, 0.01) is not None
 
-    import propgrad as pg
-    from PIL import Image
-
-    class Mean:
-        name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
-
-        def predict(self, images):
-            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
-            return np.stack([means, 1 - means], axis=1)
-
     image = Image.new("RGB", (32, 32), (200, 150, 100))
     few = pg.explain(image, pg.ParametricEdit("darken", steps=4), [Mean()], n_permutations=5, seed=0)
     assert too_few_permutations(5, 0.01) in few.notes
@@ -264,16 +257,6 @@ def test_short_series_have_too_few_orders_for_alpha():
             assert (p == pytest.approx(orders_floor(steps), rel=0.15)) == reached or steps == 3
     assert too_few_steps(5, 0.01) is not None and too_few_steps(6, 0.01) is None
 
-    import propgrad as pg
-    from PIL import Image
-
-    class Mean:
-        name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
-
-        def predict(self, images):
-            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
-            return np.stack([means, 1 - means], axis=1)
-
     image = Image.new("RGB", (32, 32), (200, 150, 100))
     short = pg.explain(image, pg.ParametricEdit("darken", steps=3), [Mean()], n_permutations=1000, seed=0)
     assert too_few_steps(3, 0.01) in short.notes and not any("permutations" in note for note in short.notes)
@@ -288,16 +271,6 @@ def test_mutual_information_on_six_steps_cannot_tell_orders_apart():
     assert permutation_test(rise[:6], n_permutations=200, rng=0, statistic="mutual-information").pvalue == 1
     assert permutation_test(rise, n_permutations=200, rng=0, statistic="mutual-information").pvalue < 0.05
 
-    import propgrad as pg
-    from PIL import Image
-
-    class Mean:
-        name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
-
-        def predict(self, images):
-            means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
-            return np.stack([means, 1 - means], axis=1)
-
     image = Image.new("RGB", (32, 32), (200, 150, 100))
     six = pg.explain(image, pg.ParametricEdit("darken", steps=6), [Mean()], n_permutations=200, seed=0,
                      statistic="mutual-information")
@@ -305,3 +278,13 @@ def test_mutual_information_on_six_steps_cannot_tell_orders_apart():
     seven = pg.explain(image, pg.ParametricEdit("darken", steps=7), [Mean()], n_permutations=200, seed=0,
                        statistic="mutual-information")
     assert not any("p is 1" in note for note in seven.notes)
+
+
+class Mean:
+    """p(bright) = the image's mean brightness: darkening moves it steadily."""
+
+    name, output_names, output_kind = "mean", ["bright", "dark"], "probability"
+
+    def predict(self, images):
+        means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+        return np.stack([means, 1 - means], axis=1)
