@@ -164,10 +164,10 @@ class Explanation:
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:
             # Every step is then every other step's neighbour: the estimate is the same for almost every order
             # (evenly spaced outputs tie distances, and only they tell some orders apart).
-            notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours, not "
-                         f"{KSG_NEIGHBOURS}: the series has only {self.n_steps} steps, so every step is every other "
-                         "step's neighbour and the estimate hardly depends on the order: p is 1 for almost any "
-                         f"outputs; use at least {KSG_NEIGHBOURS + 2} steps, or another statistic")
+            notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours on {self.n_steps} "
+                         "steps (k = steps - 1): every step is every other step's neighbour, so the estimate barely "
+                         "tells the orders of the series apart and its p-values are mostly 1 and say little; use at "
+                         f"least {KSG_NEIGHBOURS + 2} steps, or another statistic")
         return list(dict.fromkeys(notes))
 
     def model(self, name: str) -> ModelExplanation:

@@ -20,8 +20,8 @@ the model. This module measures the series itself, never a model:
   (0 by construction for :class:`~propgrad.interventions.region.Region`; reported so a reader can check).
 
 A series is **gradual** when it changes at all, no single step holds more than ``max_jump_share``
-(default 0.5: "most of the change in one step") of the change nor more than 1.5 times its even share (which
-only binds at 3 steps, where one of two even steps always holds about half), at most ``max_still_share`` of its
+(default 0.5: "most of the change in one step") of the change (at 3 steps, where one of two even steps always
+holds about half, three quarters), at most ``max_still_share`` of its
 steps are still (default 0.25: a slow start of one or two steps in ten passes, a quarter of the knob's range doing
 nothing does not; the single-jump rule alone let five or seven identical steps followed by even ones pass),
 and its change is monotone (``rho >= min_rho``, default 0.9) or, failing that, clearly ordered
@@ -230,7 +230,7 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
 
     if not change.max() >= NO_CHANGE:
         reason = f"the images hardly change (largest mean Delta E to step 0: {change.max():.2f} < {NO_CHANGE})"
-    elif jump_share > (jump_limit := max(criteria.max_jump_share, 1.5 / (n - 1))):
+    elif jump_share > (jump_limit := max(criteria.max_jump_share, 0.75) if n == 3 else criteria.max_jump_share):
         step = int(step_change.argmax())
         reason = (f"{format_percent(jump_share)} of the change happens in one step (step {step - 1} -> {step}; "
                   f"limit {format_percent(jump_limit)})")

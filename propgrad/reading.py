@@ -401,10 +401,10 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
         return FLAT
     steps = np.abs(np.diff(y))
     movement = float(steps.sum())
-    # Strictly: two equal steps of three share it, neither dominates. A step must also carry 1.5 times its even
-    # share: of a 3-step curve's two steps one always holds over half, and a V of 0.96, 0.23, 0.92 read "0.96 ->
-    # 0.92 in one step".
-    if steps.max() > max(jump_share, 1.5 / steps.size) * movement:
+    # Strictly: two equal steps of three share it, neither dominates. Of a 3-step curve's two steps one always
+    # holds over half: there a step must hold three quarters (a V of 0.96, 0.23, 0.92 read "0.96 -> 0.92 in one
+    # step"); a longer curve keeps the threshold it is given.
+    if steps.max() > (max(jump_share, 0.75) if steps.size == 2 else jump_share) * movement:
         return ONE_STEP
     start, end = float(y[0]), float(y[-1])
     if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
@@ -586,7 +586,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     elif kind == FLIPS and not significant:
         # "finds no systematic trend" beside a steady fall at p = 0.022 read as a contradiction: the test did not
         # reach alpha, which is all it says.
-        evidence = f"{test} is above alpha = {alpha:g}, so no systematic trend is confirmed; {flip_evidence}"
+        evidence = f"{test} does not reach alpha = {alpha:g}, so no systematic trend is confirmed; {flip_evidence}"
     elif kind == NEGLIGIBLE:
         evidence = f"{test} finds the trend, but it is too small to matter"
     elif kind == NONE and flipped:
@@ -705,13 +705,19 @@ def paragraph(readings: Sequence[Reading]) -> str:
                  for r in group if r.moved]
         still = [who(r) for r in group if not r.moved]
         # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
-        words = "the outputs" if several_outputs else (group[0].output_words or "the output")
+        said = {r.output_words for r in group}
+        # One name only where every model's output is that (a logit beside a probability is no "p(cat)"), and not
+        # a distance ("moved distance of the output vector from step 0 of A" read as "step 0 of A").
+        words = ("the outputs" if several_outputs else
+                 said.pop() if len(said) == 1 and "" not in said and not next(iter(said)).startswith("distance")
+                 else "the output")
         if name is None:  # one property: the models are the subjects
             sentence = (_joined(moved) if moved else "no model moved measurably")
             sentence += f"; {_joined(still)}: no measurable effect" if moved and still else ""
         elif moved:
             sentence = f"{name} moved {words} of {_joined(moved)}"
-            sentence += f", but not measurably that of {_joined(still)}" if still else ""
+            if still:
+                sentence += f", but not measurably {'those' if several_outputs else 'that'} of {_joined(still)}"
         else:
             sentence = f"{name} did not move {words} of any model measurably"
         sentences.append(sentence + ".")

@@ -153,3 +153,8 @@ def test_three_even_steps_are_gradual():
     assert assess(series.images).gradual
     jump = [Image.new("RGB", (8, 8), (v, v, v)) for v in (0, 10, 200)]
     assert not assess(jump).gradual and "one step" in assess(jump).reason
+
+
+def test_a_tighter_jump_limit_still_binds_at_four_steps():
+    greys = [Image.new("RGB", (8, 8), (v, v, v)) for v in (0, 40, 80, 150)]
+    assert not assess(greys, criteria=GradualnessCriteria(max_jump_share=0.3)).gradual

@@ -66,7 +66,7 @@ def test_noise_that_flips_is_a_flip_not_abrupt():
     once = read([0.45, 0.55, 0.44, 0.56, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45])
     # Four flips are all named: "and once more" would hide the one a reader then asks about.
     assert once.text.count("flips") == 1 and "more" not in once.text and once.text.count(" % darker") == 5
-    assert "above alpha = 0.01, so no systematic trend is confirmed" in result.evidence
+    assert "does not reach alpha = 0.01, so no systematic trend is confirmed" in result.evidence
 
 
 def test_a_steady_decline_is_never_abrupt():
@@ -291,3 +291,20 @@ def test_a_small_change_is_placed_not_called_sharp():
                         property_name="patch opacity", output="melanoma")
     assert result.size == "small" and result.shape == reading.SHARP_RISE
     assert "rises mostly between" in result.text and "sharp" not in result.text
+
+
+def test_the_three_step_rule_leaves_longer_curves_to_their_threshold():
+    # A tighter jump share set by the user still flags a 4-step curve (the 3-step floor must not loosen it).
+    assert reading.curve_shape([0, 0.35, 0.75, 0.8], jump_share=0.4) == reading.ONE_STEP
+
+
+def test_the_paragraph_names_the_output_only_where_it_is_one():
+    ramp = read_curve(np.linspace(0.1, 0.9, 11), significant=True, pvalue=0.001, output="cat")
+    flat = read_curve(np.full(11, 0.5), significant=False, pvalue=0.9, output="cat")
+    logit = read_curve(np.linspace(-2, 2, 11), significant=True, pvalue=0.001, output="cat", output_kind="score")
+    readings = [reading.Reading(**{**vars(r), "model": m, "property_label": "fur"})
+                for r, m in ((ramp, "model A"), (flat, "model B"))]
+    assert reading.paragraph(readings).startswith("Reading: fur moved p(cat) of A (")
+    assert reading.paragraph(readings).endswith(", but not measurably that of B.")
+    mixed = readings[:1] + [reading.Reading(**{**vars(logit), "model": "model C", "property_label": "fur"})]
+    assert reading.paragraph(mixed).startswith("Reading: fur moved the output of A (")  # a logit is no p(cat)

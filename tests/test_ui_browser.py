@@ -222,8 +222,8 @@ def test_a_phone_reads_the_checkpoints_as_cards(server, browser):
         cards = page.locator("#dynamics-summary .checkpoint-cards")
         cards.locator("summary").click()
         first = cards.locator("li").first
-        expect(first).to_contain_text(re.compile(r"epoch 1: .*mean p\(melanoma\) \d\.\d\d → \d\.\d\d; "
-                                                 r"E\[\|grad_X F\|\] [\d.e-]+, p [\d.e-]+"))
+        expect(first).to_contain_text(re.compile(r"epoch 1: .*mean p\(melanoma\) \d\.\d\d → \d\.\d\d "
+                                                 r"\(change [\d.]+\); E\[\|grad_X F\|\] [\d.e-]+, p [\d.e-]+"))
         box = first.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # nothing to swipe
     finally:

@@ -11,6 +11,7 @@ returns a :class:`TrainingDynamics`, the record the app, the command line and :m
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,9 +90,10 @@ def checkpoint_columns(output: str) -> list[str]:
 def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
     for the output, the one number format for the rest, S for p <= alpha. The change keeps a third digit: the
-    reading's size turns at 0.1, and "0.1" beside "small" (0.0996) read as a contradiction."""
+    reading's size turns at 0.1, and "0.1" beside "small" (0.0996) read as a contradiction: cut, not rounded, so
+    0.09996 shows 0.099."""
     return [row["variant"], str(row["epoch"]), row["reading"],
-            f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", f"{row['change']:.3g}",
+            f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", f"{math.floor(row['change'] * 1000) / 1000:.3f}",
             format_number(row["score"]),
             format_number(row["pvalue"]), "S" if row["significant"] else "-", format_percent(row["flip_share"])]
 
@@ -452,6 +454,7 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
         # as ticks 2.5 ... 17.5, or 5 ... 15).
         inner = [tick for tick in MaxNLocator(nbins=6, integer=True).tick_values(epochs[0], epochs[-1])
                  if epochs[0] < tick < epochs[-1] and min(tick - epochs[0], epochs[-1] - tick) >= 2]
+        inner = epochs[1:-1] if len(epochs) <= 7 else inner  # a few epochs: each its tick
         axis.set_xticks(sorted({epochs[0], *map(int, inner), epochs[-1]}))
     # One legend under both panels: the variants' colours, then what the right panel's two line styles mean. Inside
     # a panel it covered curves that fill the whole range (the right one's flip shares run from 0 to 1).
