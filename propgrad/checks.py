@@ -81,10 +81,12 @@ def steps_for(n_tests: int, alpha: float, n_series: int = 1) -> int:
     return steps
 
 
-def too_few_steps(n_steps: int, alpha: float, n_series: int = 1) -> str | None:
-    """A note where the series are too short for any p-value to reach ``alpha`` (:func:`orders_floor`): 3 steps
-    cannot make anything significant at 0.01 whatever the permutations, and a reading must not pass that off as
-    evidence against an effect.
+def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None) -> str | None:
+    """A note where the series are too short for any exact p-value to reach ``alpha``: 3 steps cannot make anything
+    significant at 0.01 whatever the permutations, and a reading must not pass that off as evidence against an
+    effect. ``floor``: the floor tried on the outputs themselves (:func:`propgrad.score.best_order_pvalue`); without
+    it, the count of orders (:func:`orders_floor`). A p-value estimated from few permutations can dip below either
+    by chance, which the note says.
 
     Examples
     --------
@@ -93,13 +95,17 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1) -> str | None:
     >>> too_few_steps(6, 0.01) is None
     True
     """
-    floor = orders_floor(n_steps, n_series)
+    tried = floor is not None
+    floor = orders_floor(n_steps, n_series) if floor is None else floor
     if floor <= alpha:
         return None
     series = "" if n_series == 1 else f" in each of {n_series} series"
-    return (f"with {n_steps} steps a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, "
-            f"and an order scores as its reverse does: its p-values stay above about {floor:.2g}, above alpha = "
-            f"{alpha:g}: nothing can come out significant; it takes at least {steps_for(1, alpha, n_series)} steps")
+    why = (f"even the best order of these outputs would get an exact p-value of {floor:.2g}" if tried else
+           f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an order scores as "
+           f"its reverse does: no exact p-value falls below {floor:.2g}")
+    return (f"with {n_steps} steps {why}, above alpha = {alpha:g}: the series are too short for anything to be "
+            f"significant (a p-value estimated from few permutations can dip below by chance); use more steps, at "
+            f"least {steps_for(1, alpha, n_series)}")
 
 
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
@@ -112,17 +118,19 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
             "permutations")
 
 
-def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1) -> str | None:
+def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1,
+                       floor: float | None = None) -> str | None:
     """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
-    (:func:`too_few_steps`), more permutations would not help, and the other way round."""
-    if orders_floor(n_steps, n_series) > 1 / (n_permutations + 1):
-        return too_few_steps(n_steps, alpha, n_series)
+    (:func:`too_few_steps`; ``floor`` as tried on the outputs, else the count of orders), more permutations would
+    not help, and the other way round."""
+    if (orders_floor(n_steps, n_series) if floor is None else floor) > 1 / (n_permutations + 1):
+        return too_few_steps(n_steps, alpha, n_series, floor)
     return too_few_permutations(n_permutations, alpha)
 
 
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
                                    n_significant: int, smallest_pvalue: float | None = None,
-                                   n_steps: int | None = None, n_series: int = 1) -> str | None:
+                                   orders: float | None = None) -> str | None:
     """A note where the adjustment over ``n_tests`` rows puts the shuffle test's floor above ``alpha``.
 
     An effect alone at the floor, p = 1 / (permutations + 1), is adjusted to ``n_tests`` times that by Holm
@@ -131,8 +139,9 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     the note is due only where none passed and some row sits at the floor (``smallest_pvalue``, the smallest
     unadjusted p): where every row's p is above it, the shuffles did find the effects weaker, and more
     permutations would not make them pass. A single test's floor has its own note (:func:`too_few_permutations`).
-    Where short series (``n_steps``, ``n_series``: the shortest row's) put the floor higher than the permutations do
-    (:func:`orders_floor`), the note says so and asks for steps instead.
+    ``orders`` is the lowest floor the rows' orders allow (:attr:`propgrad.explain.Explanation.orders_floor`, the
+    lowest of any row, so that "no row can" holds for every row): where it is above the permutations' floor, the
+    note says the series are too short and asks for steps instead.
 
     Examples
     --------
@@ -144,27 +153,25 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     True
     """
     permutation_floor = 1 / (n_permutations + 1)
-    step_floor = orders_floor(n_steps, n_series) if n_steps else 0.0
-    floor = max(permutation_floor, step_floor)
+    by_steps = orders is not None and orders > permutation_floor
+    floor = orders if by_steps else permutation_floor
     adjusted = min(1.0, n_tests * floor)
     if n_tests < 2 or adjusted <= alpha or floor > alpha:
         return None
     holm = adjustment.lower().startswith("holm")
-    by_steps = step_floor > permutation_floor
-    # The orders' floor is where a p-value lands about, not exactly: a row within twice of it is at it.
-    at_floor = smallest_pvalue is None or smallest_pvalue <= floor * (2 if by_steps else 1 + 1e-9)
+    at_floor = smallest_pvalue is None or smallest_pvalue <= floor * (1 + 1e-9)
     if not holm and (n_significant or not at_floor):
         return None
     name = "Holm" if holm else "Benjamini-Hochberg"
     together = math.ceil(n_tests * floor / alpha - 1e-9)  # rows at the floor that pass Benjamini-Hochberg together
-    consequence = ("no row can come out significant, whatever the models do" if holm else
+    consequence = ("no row can come out significant" + ("" if by_steps else ", whatever the models do") if holm else
                    f"a row comes out significant only where at least {together} are that strong, so a lone effect "
                    "cannot")
     if by_steps:
-        return (f"with {n_tests:,} rows adjusted together ({name}) and {n_steps} steps, the strongest possible "
-                f"effect (p about {floor:.2g} at best: {n_steps} steps have only {math.factorial(n_steps):,} orders) "
-                f"is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: {consequence}; it takes at least "
-                f"{steps_for(n_tests, alpha, n_series)} steps, or fewer properties or models")
+        return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
+                f"effect (an exact p of {floor:.2g} at best, every order of the outputs tried) is adjusted to "
+                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps, or fewer properties or "
+                "models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
             f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "

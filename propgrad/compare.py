@@ -244,8 +244,7 @@ def compare_properties(
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
         len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
         min((entry.pvalue for entry in entries), default=None),
-        min(result.n_steps for result in explanations.values()),
-        min(len(result.series) for result in explanations.values())))
+        min((result.orders_floor for result in explanations.values()), default=None)))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
 
-from .checks import MIN_STEPS, check_shuffle_settings, shuffle_floor_note
+from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -23,6 +24,7 @@ from .score import (
     GRADIENT,
     MUTUAL_INFORMATION,
     PredictionFlips,
+    best_order_pvalue,
     _gradient_magnitude,
     check_statistic,
     null_distribution,
@@ -139,6 +141,19 @@ class Explanation:
                 return one
         raise KeyError(f"no reading for model {model!r}{'' if output is None else f', output {output!r}'}")
 
+    @cached_property
+    def orders_floor(self) -> float:
+        """The smallest exact p-value any order of any output of interest could get here (every order tried on
+        short series, :func:`propgrad.score.best_order_pvalue`; else the count of orders, 2 / n! per series): where
+        it is above alpha, the series are too short for anything to be significant."""
+        generic = orders_floor(self.n_steps, len(self.series))
+        floors = []
+        for model in self.models:
+            for score in model.scores:
+                found = None if score.vector else best_order_pvalue(model.outputs[:, :, [score.index]], self.statistic)
+                floors.append(generic if found is None else max(generic, float(found[0])))
+        return min(floors, default=generic)
+
     @property
     def gradual(self) -> bool:
         """Whether every series changes gradually (True when none was checked)."""
@@ -158,7 +173,7 @@ class Explanation:
         once, what the statistic had to adapt (the mutual information's k on a short series), and a shuffle test too
         small to reach alpha (too few permutations, or series too short to have enough orders)."""
         notes = [note for one in self.series for note in one.notes]
-        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series))
+        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor)
         if floor:
             notes.append(floor)
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:

@@ -430,8 +430,7 @@ def screen(
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
         len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
         min((row.pvalue for row in rows), default=None),
-        min(result.n_steps for result in explanations.values()),
-        min(len(result.series) for result in explanations.values())))
+        min((result.orders_floor for result in explanations.values()), default=None)))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

@@ -198,15 +198,15 @@ def test_settings_write_counts_with_separators_and_other_numbers_as_they_are():
 def test_every_page_puts_its_notes_under_its_summary(tmp_path):
     # A note that nothing could come out significant explains the table below it: on a single run's page it sat
     # in the settings at the bottom, on a comparison's after its figures. Every kind now puts notes up top.
-    few = pg.explain(None, [ramp()], [Redness()], outputs_of_interest="predicted", n_permutations=5, seed=0)
+    few = pg.explain(None, [ramp(9)], [Redness()], outputs_of_interest="predicted", n_permutations=5, seed=0)
     assert any("5 permutations" in note for note in few.notes)
     page = report.write_report(few, tmp_path / "one", figures=())["html"].read_text()
     assert page.index("<b>Note:</b> with 5 permutations") < page.index(">Scores</h2>")
     assert page.count("with 5 permutations") == 1  # not repeated in the settings
 
     image = Image.new("RGB", (24, 16), (200, 90, 90))
-    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=4),
-                                            "bluer": ParametricEdit("hue", stop=120, steps=4)}, [Redness()],
+    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=9),
+                                            "bluer": ParametricEdit("hue", stop=120, steps=9)}, [Redness()],
                                     n_permutations=5, seed=0)
     page = write_comparison(comparison, tmp_path / "two", figures=())["html"].read_text()
     assert page.index("<b>Note:</b> with 5 permutations") < page.index(">Ranked properties</h2>")

@@ -305,3 +305,13 @@ def test_the_negligible_line_names_whose_output_barely_moved():
     answer = model_answers(rows)[-1]
     assert answer.endswith("background: blur (A and C).")  # the models' short names, as the answer gives them
     assert model_answers(rows[:1])[-1].endswith(": background: blur.")  # one model: nothing to tell apart
+
+
+def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):
+    # One 5-step property beside 11-step edits: the table's floor is the lowest any row allows, so "no row can come
+    # out significant" is never said of a table whose long rows do pass (it was, from the shortest row's floor).
+    result = screen(image, LeftBrightness(), edits=["darken", "lighten"], regions=["whole image"], masks=halves,
+                    add={"short": ParametricEdit("blur", steps=5)}, steps=11, adjustment="holm", alpha=0.02,
+                    n_permutations=9999, statistic="correlation")
+    assert any(row.significant_adjusted for row in result.rows)
+    assert not any("no row can come out significant" in note for note in result.notes)
