@@ -81,12 +81,14 @@ def steps_for(n_tests: int, alpha: float, n_series: int = 1) -> int:
     return steps
 
 
-def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None) -> str | None:
+def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None,
+                  needed: int | None = None) -> str | None:
     """A note where the series are too short for any exact p-value to reach ``alpha``: 3 steps cannot make anything
     significant at 0.01 whatever the permutations, and a reading must not pass that off as evidence against an
     effect. ``floor``: the floor tried on the outputs themselves (:func:`propgrad.score.best_order_pvalue`); without
     it, the count of orders (:func:`orders_floor`). A p-value estimated from few permutations can dip below either
-    by chance, which the note says.
+    by chance, which the note says. ``needed``: the steps a steady trend needs under the run's statistic
+    (:func:`propgrad.score.steady_trend_steps`), the advice where given; else the count of orders' bound.
 
     Examples
     --------
@@ -103,9 +105,11 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     why = (f"even the best order of these outputs would get an exact p-value of {floor:.2g}" if tried else
            f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an order scores as "
            f"its reverse does: no exact p-value falls below {floor:.2g}")
+    advice = (f"a steady trend needs at least {needed} under this statistic" if needed and needed > n_steps else
+              f"at least {steps_for(1, alpha, n_series)}")
     return (f"with {n_steps} steps {why}, above alpha = {alpha:g}: the series are too short for anything to be "
-            f"significant (a p-value estimated from few permutations can dip below by chance); use more steps, at "
-            f"least {steps_for(1, alpha, n_series)}")
+            f"significant (a p-value estimated from few permutations can dip below by chance); use more steps "
+            f"({advice})")
 
 
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
@@ -119,12 +123,12 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
 
 
 def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1,
-                       floor: float | None = None) -> str | None:
+                       floor: float | None = None, needed: int | None = None) -> str | None:
     """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
     (:func:`too_few_steps`; ``floor`` as tried on the outputs, else the count of orders), more permutations would
     not help, and the other way round."""
     if (orders_floor(n_steps, n_series) if floor is None else floor) > 1 / (n_permutations + 1):
-        return too_few_steps(n_steps, alpha, n_series, floor)
+        return too_few_steps(n_steps, alpha, n_series, floor, needed)
     return too_few_permutations(n_permutations, alpha)
 
 

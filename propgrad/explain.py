@@ -25,6 +25,7 @@ from .score import (
     MUTUAL_INFORMATION,
     PredictionFlips,
     best_order_pvalue,
+    steady_trend_steps,
     _gradient_magnitude,
     check_statistic,
     null_distribution,
@@ -173,7 +174,8 @@ class Explanation:
         once, what the statistic had to adapt (the mutual information's k on a short series), and a shuffle test too
         small to reach alpha (too few permutations, or series too short to have enough orders)."""
         notes = [note for one in self.series for note in one.notes]
-        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor)
+        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
+                                   steady_trend_steps(self.alpha, self.statistic) if len(self.series) == 1 else None)
         if floor:
             notes.append(floor)
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:

@@ -268,6 +268,8 @@ def test_short_series_have_too_few_orders_for_alpha():
         assert result.orders_floor == pytest.approx(floor) and (floor > 0.01) == short
         said = [note for note in result.notes if note.startswith(f"with {steps} steps even the best order")]
         assert bool(said) == short and not any(note.endswith(" permutations") for note in result.notes)
+        # The advice is what a steady trend needs under the gradient (8 at 0.01), not the 6 that 2 / n! suggests.
+        assert all(note.endswith("(a steady trend needs at least 8 under this statistic)") for note in said)
         assert result.models[0].scores[0].pvalue >= 0.8 * floor  # the shuffle test itself stays above it
 
 
