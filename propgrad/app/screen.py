@@ -1,7 +1,8 @@
 """The first tab's Screen action: rank many candidate properties of the tab's image for the tab's models.
 
-Self-contained: the edit tab calls :func:`build_screen_section` once with its image, model controls and
-steps slider, and gets the statistic dropdown back (its Run button scores with it too). The handler
+Self-contained: the edit tab makes its statistic dropdown with :func:`statistic_input` (beside its steps; its Run
+button scores with it too) and calls :func:`build_screen_section` once with its image, model controls, steps
+slider and that dropdown. The handler
 :func:`run_screen` is gradio-free apart from the progress object, and is tested by calling it directly.
 """
 from __future__ import annotations
@@ -138,8 +139,16 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
     return result, notes, paths, bundle
 
 
-def build_screen_section(image, controls, steps) -> gr.Dropdown:
-    """The Screen accordion under the tab's results; returns the statistic dropdown (the tab's Run uses it too)."""
+def statistic_input() -> gr.Dropdown:
+    """What the shuffle test measures, for the tab's Run and its Screen alike: it sits beside the steps, where a
+    student changing it for Run finds it (inside the folded Screen section nobody did)."""
+    return gr.Dropdown(list(STATISTICS), value=STATISTICS[0], label="Statistic (Run and Screen)",
+                       info="gradient: the paper's E[|grad_X F|]; correlation: |Pearson r| with the step (monotone "
+                            "only); mutual-information: KSG (any dependence, slower)")
+
+
+def build_screen_section(image, controls, steps, statistic) -> None:
+    """The Screen accordion under the tab's results, with the tab's statistic (:func:`statistic_input`)."""
     with gr.Accordion("Screen: which property does the model use? (every edit × region, ranked)", open=False,
                       elem_id="screen-section"):
         gr.Markdown(
@@ -152,12 +161,8 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
                                 elem_id="screen-edits")
             regions = gr.CheckboxGroup(list(REGIONS), value=list(REGIONS), label="Screen regions",
                                        info="rotation runs on the whole image only")
-        with gr.Row():
-            statistic = gr.Dropdown(list(STATISTICS), value=STATISTICS[0], label="Statistic (Run and Screen)",
-                                    info="gradient: the paper's E[|grad_X F|]; correlation: |Pearson r| with the step "
-                                         "(monotone only); mutual-information: KSG (any dependence, slower)")
-            adjustment = gr.Radio(list(ADJUSTMENT_CHOICES), value=next(iter(ADJUSTMENT_CHOICES)),
-                                  label="Multiple-testing adjustment")
+        adjustment = gr.Radio(list(ADJUSTMENT_CHOICES), value=next(iter(ADJUSTMENT_CHOICES)),
+                              label="Multiple-testing adjustment (the statistic is the tab's, beside its steps)")
         button = gr.Button("Screen", variant="secondary", elem_id="screen-run")
         summary = gr.Markdown("The ranked table appears here.", elem_id="screen-summary")
         table = gr.Dataframe(headers=TABLE_HEADERS, label="Ranked properties", interactive=False, wrap=True,
@@ -169,4 +174,3 @@ def build_screen_section(image, controls, steps) -> gr.Dropdown:
 
     button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
                  [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY)
-    return statistic

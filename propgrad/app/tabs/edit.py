@@ -16,7 +16,7 @@ from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interv
 from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
 from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
                       study_input, run_button, wire_run, with_model_args)
-from ..screen import build_screen_section
+from ..screen import build_screen_section, statistic_input
 from ..study import study_for_app
 
 log = logging.getLogger("propgrad.app")
@@ -245,6 +245,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
         with gr.Column(scale=1):
             steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps",
                               elem_id="edit-steps")
+            statistic = statistic_input()
             seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)", visible=False)
             with gr.Accordion("Diffusion settings", open=True, visible=False) as diffusion_settings:
                 max_guidance = gr.Slider(1.5, 20, value=15, step=0.5,
@@ -266,7 +267,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
                            example_labels=labels, label="Examples: each sets the image, edit, regions, models and "
                                                         "outputs together", examples_per_page=8)
     outputs = result_outputs("edit")
-    statistic = build_screen_section(image, controls, steps)  # issue 16: the Screen action, its statistic
+    build_screen_section(image, controls, steps, statistic)  # issue 16: the Screen action
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
               *controls.inputs(), regions, painted, mask_file, study_files, statistic]
