@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -81,14 +82,34 @@ def steps_for(n_tests: int, alpha: float, n_series: int = 1) -> int:
     return steps
 
 
+def chance_below(floor: float, alpha: float, n_permutations: int) -> float:
+    """How often a p-value estimated from ``n_permutations`` shuffles still comes out at or below ``alpha`` when the
+    exact one is ``floor``: the estimate is (1 + X) / (permutations + 1) with X binomial.
+
+    Examples
+    --------
+    >>> round(chance_below(0.0167, 0.01, 99), 2), chance_below(0.0167, 0.01, 10_000) < 1e-3
+    (0.19, True)
+    >>> round(chance_below(0.011, 0.01, 10_000), 2)  # an exact p this near alpha passes in one run of six
+    0.16
+    """
+    from scipy.stats import binom
+
+    most = math.floor(alpha * (n_permutations + 1) - 1 + 1e-9)  # the most exceedances that still give p <= alpha
+    return float(binom.cdf(most, n_permutations, floor)) if most >= 0 else 0.0
+
+
 def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None,
-                  needed: int | None = None) -> str | None:
+                  steady_trend: Callable[[float], int | None] | None = None,
+                  n_permutations: int | None = None) -> str | None:
     """A note where the series are too short for any exact p-value to reach ``alpha``: 3 steps cannot make anything
     significant at 0.01 whatever the permutations, and a reading must not pass that off as evidence against an
     effect. ``floor``: the floor tried on the outputs themselves (:func:`propgrad.score.best_order_pvalue`); without
     it, the count of orders (:func:`orders_floor`). A p-value estimated from few permutations can dip below either
-    by chance, which the note says. ``needed``: the steps a steady trend needs under the run's statistic
-    (:func:`propgrad.score.steady_trend_steps`), the advice where given; else the count of orders' bound.
+    by chance, which the note says (:func:`chance_below`, given ``n_permutations``). ``steady_trend``: the steps a
+    steady trend needs at a given alpha under the run's statistic (:func:`propgrad.score.steady_trend_steps`, passed
+    in so that it is computed only where a note is written), the advice where given; else the count of orders'
+    bound.
 
     Examples
     --------
@@ -102,14 +123,21 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     if floor <= alpha:
         return None
     series = "" if n_series == 1 else f" in each of {n_series} series"
-    why = (f"even the best order of these outputs would get an exact p-value of {floor:.2g}" if tried else
-           f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an order scores as "
-           f"its reverse does: no exact p-value falls below {floor:.2g}")
-    advice = (f"a steady trend needs at least {needed} under this statistic" if needed and needed > n_steps else
-              f"at least {steps_for(1, alpha, n_series)}")
-    return (f"with {n_steps} steps {why}, above alpha = {alpha:g}: the series are too short for anything to be "
-            f"significant (a p-value estimated from few permutations can dip below by chance); use more steps "
-            f"({advice})")
+    # "The best order" read as the steadiest trend; under the two-sided gradient the floor belongs to the most
+    # jagged arrangement, so say "any order".
+    why = (f"no order of these outputs, not even the most extreme, could get an exact p-value below {floor:.2g}"
+           if tried else f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an "
+                         f"order scores as its reverse does: no exact p-value falls below {floor:.2g}")
+    needed = steady_trend(alpha) if steady_trend is not None and n_series == 1 else None
+    counted = steps_for(1, alpha, n_series)
+    advice = (f"a steady trend needs at least {needed} under this statistic, more where p-values are adjusted over "
+              "several rows" if needed and needed > n_steps else
+              f"at least {counted}" if counted > n_steps else f"more than {n_steps}")
+    chance = chance_below(floor, alpha, n_permutations) if n_permutations else 0.0
+    luck = (f"; with {n_permutations:,} permutations an estimated p-value still falls below alpha by chance in "
+            f"about {round(100 * chance)} % of runs, which is no evidence" if chance >= 1e-3 else "")
+    return (f"with {n_steps} steps {why}, above alpha = {alpha:g}: the series are too short to show an effect{luck}; "
+            f"use more steps ({advice})")
 
 
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
@@ -123,18 +151,20 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
 
 
 def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1,
-                       floor: float | None = None, needed: int | None = None) -> str | None:
+                       floor: float | None = None,
+                       steady_trend: Callable[[float], int | None] | None = None) -> str | None:
     """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
     (:func:`too_few_steps`; ``floor`` as tried on the outputs, else the count of orders), more permutations would
     not help, and the other way round."""
     if (orders_floor(n_steps, n_series) if floor is None else floor) > 1 / (n_permutations + 1):
-        return too_few_steps(n_steps, alpha, n_series, floor, needed)
+        return too_few_steps(n_steps, alpha, n_series, floor, steady_trend, n_permutations)
     return too_few_permutations(n_permutations, alpha)
 
 
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
                                    n_significant: int, smallest_pvalue: float | None = None,
-                                   orders: float | None = None) -> str | None:
+                                   orders: float | None = None,
+                                   steady_trend: Callable[[float], int | None] | None = None) -> str | None:
     """A note where the adjustment over ``n_tests`` rows puts the shuffle test's floor above ``alpha``.
 
     An effect alone at the floor, p = 1 / (permutations + 1), is adjusted to ``n_tests`` times that by Holm
@@ -145,7 +175,9 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     permutations would not make them pass. A single test's floor has its own note (:func:`too_few_permutations`).
     ``orders`` is the lowest floor the rows' orders allow (:attr:`propgrad.explain.Explanation.orders_floor`, the
     lowest of any row, so that "no row can" holds for every row): where it is above the permutations' floor, the
-    note says the series are too short and asks for steps instead.
+    note says the series are too short and asks for steps instead (with ``steady_trend``, as in
+    :func:`too_few_steps`: how many a steady trend needs at alpha over the rows), whether or not some row sits at
+    the floor.
 
     Examples
     --------
@@ -163,7 +195,8 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     if n_tests < 2 or adjusted <= alpha or floor > alpha:
         return None
     holm = adjustment.lower().startswith("holm")
-    at_floor = smallest_pvalue is None or smallest_pvalue <= floor * (1 + 1e-9)
+    # More steps would help any row; more permutations only a row the shuffles never beat.
+    at_floor = by_steps or smallest_pvalue is None or smallest_pvalue <= floor * (1 + 1e-9)
     if not holm and (n_significant or not at_floor):
         return None
     name = "Holm" if holm else "Benjamini-Hochberg"
@@ -172,10 +205,13 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
                    f"a row comes out significant only where at least {together} are that strong, so a lone effect "
                    "cannot")
     if by_steps:
+        needed = steady_trend(alpha / n_tests) if steady_trend is not None else None
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
                 f"effect (an exact p of {floor:.2g} at best, every order of the outputs tried) is adjusted to "
-                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps, or fewer properties or "
-                "models")
+                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps ("
+                + (f"a steady trend needs at least {needed} here" if needed else
+                   "a steady trend needs more than 7 here" if steady_trend is not None else
+                   f"at least {steps_for(n_tests, alpha)}") + "), or fewer properties or models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
             f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from .checks import check_shuffle_settings, too_few_permutations_for_table
 from .explain import Explanation, explain, loaded_input, notes_of
@@ -25,7 +26,7 @@ from .answer import Answered
 from .models.base import Model
 from .ranking import rank_key
 from .reading import Reading, read_output
-from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips, steady_trend_steps
 from .statistics import adjust_pvalues
 
 ADJUSTMENT = "Benjamini-Hochberg (as scipy.stats.false_discovery_control), over every row of the table"
@@ -244,7 +245,8 @@ def compare_properties(
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
         len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
         min((entry.pvalue for entry in entries), default=None),
-        min((result.orders_floor for result in explanations.values()), default=None)))
+        min((result.orders_floor for result in explanations.values()), default=None),
+        partial(steady_trend_steps, statistic=statistic)))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,

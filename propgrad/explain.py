@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 from PIL import Image
@@ -146,7 +146,7 @@ class Explanation:
     def orders_floor(self) -> float:
         """The smallest exact p-value any order of any output of interest could get here (every order tried on
         short series, :func:`propgrad.score.best_order_pvalue`; else the count of orders, 2 / n! per series): where
-        it is above alpha, the series are too short for anything to be significant."""
+        it is above alpha, the series are too short to show an effect."""
         generic = orders_floor(self.n_steps, len(self.series))
         floors = []
         for model in self.models:
@@ -175,7 +175,7 @@ class Explanation:
         small to reach alpha (too few permutations, or series too short to have enough orders)."""
         notes = [note for one in self.series for note in one.notes]
         floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
-                                   steady_trend_steps(self.alpha, self.statistic) if len(self.series) == 1 else None)
+                                   partial(steady_trend_steps, statistic=self.statistic))
         if floor:
             notes.append(floor)
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:

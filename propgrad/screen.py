@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -60,7 +61,7 @@ from .models.base import PROBABILITY, Model
 from .ranking import ranked
 from .answer import Answered
 from .reading import Reading, flips_text, read_output
-from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic, steady_trend_steps
 from .statistics import ADJUSTMENTS, adjust_pvalues
 
 WHOLE = "whole image"
@@ -430,7 +431,8 @@ def screen(
     notes = notes_of(explanations.values(), too_few_permutations_for_table(
         len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
         min((row.pvalue for row in rows), default=None),
-        min((result.orders_floor for result in explanations.values()), default=None)))
+        min((result.orders_floor for result in explanations.values()), default=None),
+        partial(steady_trend_steps, statistic=statistic)))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

@@ -45,7 +45,7 @@ def test_training_dynamics_handler(progress):
     assert all(row[2] in READING_LABELS for row in table)
     # The page shows the app's one number format and S like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.
-    assert dynamics_tab.DYNAMICS_HEADERS[2:8] == ["reading", "mean p(melanoma), step 0 \u2192 last", "change",
+    assert dynamics_tab.DYNAMICS_HEADERS[2:8] == ["reading", "mean p(melanoma), step 0 \u2192 last", "change, step 0 to last",
                                                   "E[|grad_X F|]", "p", "S"]
     assert {row[7] for row in table} <= {"S", "-"}
     # The change the size rests on, shown so that a row's word agrees with its own numbers (0.86 -> 0.96 read

@@ -342,7 +342,9 @@ def shown_score(score: float) -> float:
 
 def _evidence(one) -> str:
     """A reading's evidence, in the table cell after its words, where the label alone does not say it."""
-    return f" *({_cell(one.evidence)})*" if one.evidence else ""
+    # Its own sentence, as every report gives it: in brackets after a bracketed p it read "(the shuffle test
+    # (adjusted p = 0.67) ...)".
+    return f". *{_cell(one.evidence[:1].upper() + one.evidence[1:])}.*" if one.evidence else ""
 
 
 def _cell(text: str) -> str:

@@ -83,8 +83,8 @@ def dynamics_rows(results: dict[str, DynamicsResult], thresholds=None) -> list[d
 def checkpoint_columns(output: str) -> list[str]:
     """The column titles of a table of checkpoints (the tab's, the command line's), in :func:`checkpoint_cells`'
     order: what the output did first, then the statistic and its test named as every table names them."""
-    return ["variant", "epoch", "reading", f"mean p({output}), step 0 -> last", "change", "E[|grad_X F|]", "p", "S",
-            "series flipped"]
+    return ["variant", "epoch", "reading", f"mean p({output}), step 0 -> last", "change, step 0 to last",
+            "E[|grad_X F|]", "p", "S", "series flipped"]
 
 
 def checkpoint_cells(row: dict) -> list[str]:
