@@ -19,14 +19,16 @@ _OWN_CLASS = (None, "predicted", "vector")
 
 def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
-    the properties that move that output most, and its first flip; then one sentence naming the significant
+    the properties that move that output most, which of them the shuffle test confirms, and its first flip; then
+    one sentence naming the significant
     but negligible properties once (or, when nothing moved at all, one sentence saying so first).
 
     Examples
     --------
     >>> model_answers(screen_result.rows)  # doctest: +SKIP
     ['dark-cats bias: object: saturation, object: darken and object: brightness move p(cat) most
-      (by 0.89, 0.63 and 0.61); object: saturation flips to cat at step 6 (saturation factor 0.333).', ...]
+      (by 0.89, 0.63 and 0.61; none significant after adjustment); object: saturation flips to cat at step 6
+      (saturation factor 0.333).', ...]
     """
     models = list(models or dict.fromkeys(row.model for row in rows))
     short = short_names(models)
@@ -45,7 +47,8 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
             sentence = (f"{short[model]}: {_joined([row.property for row in top])} "
                         f"move{'s' if len(top) == 1 else ''} {words} {strength} "
-                        f"(by {_joined([format_number(row.reading.change) for row in top])})")
+                        f"(by {_joined([format_number(row.reading.change) for row in top])}; "
+                        f"{_passed(top, len(rows))})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {flipped.property} {flipped.reading.flip_words}"
@@ -64,6 +67,19 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
                             f"{format_number(negligible)} or more.")
     return sentences
+
+
+def _passed(top: Sequence, n_rows: int) -> str:
+    """Which of the named rows the shuffle test confirms: a strong change leads the sentence whether or not it is
+    significant, and a reader must not take "moves most" for "shown"."""
+    after = " after adjustment" if n_rows > 1 else ""
+    confirmed = [row.property for row in top if row.reading.significant]
+    if len(confirmed) == len(top):
+        return ("significant" if len(top) == 1 else "all significant" if len(top) == 2 else "each significant") + after
+    if not confirmed:
+        return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
+                "none significant") + after
+    return f"only {_joined(confirmed)} significant{after}"
 
 
 def _negligible() -> float:

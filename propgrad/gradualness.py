@@ -247,6 +247,11 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
                        still_share)
 
 
+# What a series that is not gradual does to the scores, said wherever the verdict is (app, report.html).
+NOT_GRADUAL_WARNING = ("a series that is not gradual measures the intervention as much as the model (see the change "
+                       "per step under the strip)")
+
+
 def summary_line(results: Sequence[Gradualness]) -> str:
     """One line for people: how many series are gradual, and why the first that is not is not.
 

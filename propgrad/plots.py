@@ -318,7 +318,7 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
     axis.tick_params(axis="y", labelsize=9)
     _xlabel_under_ticks(axis, f"step / {explanation.property_name}", tick_lines=2)
-    axis.set_ylabel(_y_label(pairs))
+    axis.set_ylabel(y_label(pairs))
     axis.grid(alpha=0.3)
     more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
     if outside:
@@ -652,7 +652,7 @@ def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:
     return canvas
 
 
-def _y_label(pairs) -> str:
+def y_label(pairs) -> str:
     """What the y axis shows, as the readings name it: "p(cat)" when every curve is that, "probability" when all are
     probabilities of different outputs, else "model output"."""
     labels = {output_label(score.output, DISTANCE if score.vector else model.output_kind) for model, score in pairs}
@@ -740,7 +740,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         axis.grid(alpha=0.3)
         axis.set_title(_wrap(name, 44), fontsize=10.5, loc="left", y=TITLE_Y)
         _xlabel_under_ticks(axis, _wrap(result.property_name, 48), fontsize=9, tick_size=9)
-    axes[0].set_ylabel(_y_label(_scored(comparison.explanations[names[0]])), fontsize=10)
+    axes[0].set_ylabel(y_label(_scored(comparison.explanations[names[0]])), fontsize=10)
     entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
@@ -809,7 +809,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         # (0.6 in under the axes: below the ticks and a two-line x label.)
         axes_in = bottom.get_position().height * figure.get_figheight()
         bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
-    grid[1, 0].set_ylabel(_y_label(_scored(next(iter(comparison.explanations.values())))), fontsize=size)
+    grid[1, 0].set_ylabel(y_label(_scored(next(iter(comparison.explanations.values())))), fontsize=size)
     # The stars mark each property's own p, as in the legends (BH beside them), of the properties drawn.
     marked = any(score.significant for name in names for model in comparison.explanations[name].models
                  for score in model.scores)

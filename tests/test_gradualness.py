@@ -110,6 +110,9 @@ def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
         assert data["all_series_gradual"] == result.gradual == data["series_gradualness"][0]["gradual"]
         assert written["gradualness"].is_file()
         assert summary_line(result.gradualness).startswith("gradual: ")
+        # The page warns as the app does where a series is not gradual, and only there.
+        warned = "measures the intervention as much as the model" in written["html"].read_text()
+        assert warned == (not result.gradual)
 
 
 def _grey_steps(levels):

@@ -307,6 +307,28 @@ def test_the_negligible_line_names_whose_output_barely_moved():
     assert model_answers(rows[:1])[-1].endswith(": background: blur.")  # one model: nothing to tell apart
 
 
+def test_the_answer_says_which_strong_rows_the_test_confirms():
+    # The table ranks by what the output did, so its top rows can be strong and not significant; "X, Y and Z move
+    # p(cat) most" read as a finding until the sentence said which of them the shuffle test backs.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    def row(name, significant):
+        # Not significant, a flip puts the row in tier a all the same.
+        reading = read_curve(np.linspace(0.1, 0.9, 10), significant=significant, pvalue=0.001 if significant else 0.3,
+                             output="cat", flip_steps=[] if significant else [5])
+        return SimpleNamespace(property=name, model="model A", output="cat", reading=reading)
+
+    said = {case: model_answers([row(name, flag) for name, flag in zip("XYZ", case)])[0]
+            for case in [(True, True, True), (False, False, False), (False, True, False)]}
+    assert "; each significant after adjustment)" in said[True, True, True]
+    assert "; none significant after adjustment)" in said[False, False, False]
+    assert "; only Y significant after adjustment)" in said[False, True, False]
+    assert "(by 0.8; not significant)" in model_answers([row("X", False)])[0]
+
+
 def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):
     # One 5-step property beside 11-step edits: the table's floor is the lowest any row allows, so "no row can come
     # out significant" is never said of a table whose long rows do pass (it was, from the shortest row's floor).

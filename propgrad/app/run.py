@@ -50,12 +50,13 @@ def load_input(image, name: str = "image"):
 def gradual_notes(explanation, name: str = "") -> list[str]:
     """The gradualness verdict, and a warning when a series is not gradual ("name: ..." for one property of
     several): the lines the summary shows under the table."""
+    from ..gradualness import NOT_GRADUAL_WARNING
+
     prefix = f"{name}: " if name else ""
     # Said to be about the images, not the model: "gradual" right under an "abrupt" reading read as a contradiction.
     lines = [f"{prefix}the images themselves, before any model: {explanation.gradual_summary}"]
     if not explanation.gradual:
-        lines.append(f"{prefix}**warning**: a series that is not gradual measures the intervention as much as the "
-                     "model (see the change per step under the strip)")
+        lines.append(f"{prefix}**warning**: {NOT_GRADUAL_WARNING}")
     return lines
 
 

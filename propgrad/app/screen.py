@@ -168,7 +168,8 @@ def build_screen_section(image, controls, steps, statistic) -> None:
         table = gr.Dataframe(headers=TABLE_HEADERS, label="Ranked properties", interactive=False, wrap=True,
                              elem_id="screen-table",
                              column_widths=COLUMN_WIDTHS)
-        figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False)
+        figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
+                          show_label=False, buttons=["fullscreen"])
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
 

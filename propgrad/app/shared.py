@@ -214,7 +214,7 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
                                            "scores: raw; auto: judged on probe images")
     with gr.Accordion("Test settings (shuffle test)", open=False):
         with gr.Row():
-            permutations = gr.Slider(1000, 20000, value=10000, step=1000, label="Shuffle-test permutations")
+            permutations = permutations_slider()
             alpha = gr.Number(0.01, label="Significance level alpha")
             seed_box = gr.Number(0, label="Seed (shuffle test)", precision=0) if seed else None
     # Checked on upload, with the message beside the box: a file that is no model is refused here, not at Run.
@@ -223,6 +223,12 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
     files.clear(lambda: "", None, upload_status, queue=False, api_visibility="private")
     return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha,
                          hub_ids, outputs_are, seed_box)
+
+
+def permutations_slider(value: int = 10000) -> gr.Slider:
+    """The shuffle test's permutations, one range on every tab (the training-dynamics tab starts lower: it tests
+    every checkpoint)."""
+    return gr.Slider(1000, 20000, value=value, step=1000, label="Shuffle-test permutations")
 
 
 def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are) -> str:

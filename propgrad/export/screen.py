@@ -84,8 +84,8 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
     if not rows:
         figure.text(0.5, 0.5, "no property ran", ha="center")
         return figure
-    # A property shows once, at its highest row: the panels' row numbers skip the rows of properties shown above.
-    figure.suptitle("The top properties, each at its highest row of the ranked table", fontsize=9, x=0.01,
+    # A property shows once, at its first row: the panels' row numbers skip the rows of properties shown above.
+    figure.suptitle("The top properties, each shown once, at its first row in the ranked table", fontsize=9, x=0.01,
                     ha="left")
     axes = figure.subplots(len(rows), 2, squeeze=False, width_ratios=[1, 2.2])
     label = STATISTIC_LABELS[result.statistic]
@@ -110,6 +110,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         end = describe_value(explanation.property_name, float(explanation.values[-1]), len(mean) - 1)
         end = end.split(" (", 1)[1][:-1] if end.startswith("step ") and " (" in end else end
         curve.set_xlabel(f"step: 0 is the input, {len(mean) - 1} is {end}", fontsize=8)
+        curve.set_ylabel(plots.y_label([(model, score)]), fontsize=8)
         if model.output_kind == "probability":
             curve.set_ylim(-0.03, 1.03)
         curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5

@@ -16,7 +16,7 @@ from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_
 from ..results import request_dir
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
-from ..shared import friendly_errors, safe_image_input
+from ..shared import friendly_errors, permutations_slider, safe_image_input
 
 
 # The table's titles (lesions.dynamics.checkpoint_columns: what the output did first); the page draws the arrow.
@@ -117,7 +117,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         variants: trained variants to follow: "biased" (sticker shortcut in training), "unbiased", or both
         steps: number of opacity steps including opacity 0, 3 to 30
         seed: seed of the shuffle test, a non-negative integer
-        n_permutations: shuffle-test permutations, 500 to 10000
+        n_permutations: shuffle-test permutations, 1000 to 20000 in steps of 1000
         alpha: significance level for the shuffle test, 0.0001 to 0.2
 
     Returns:
@@ -188,7 +188,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
             steps = gr.Slider(3, MAX_STEPS, value=d["steps"], step=1, label="Number of steps",
                               elem_id="dynamics-steps")
             seed = gr.Number(d["seed"], label="Seed (shuffle test)", precision=0)
-            permutations = gr.Slider(500, 10000, value=d["permutations"], step=500, label="Shuffle-test permutations")
+            permutations = permutations_slider(d["permutations"])
             alpha = gr.Number(d["alpha"], label="Significance level alpha")
             button, error = run_button("dynamics")
     rows, labels = dynamics_examples(variants)
