@@ -61,3 +61,20 @@ def test_a_launch_that_does_not_block_tunes_malloc_but_freezes_nothing():
         "demo.launch(blocks, prevent_thread_lock=True, server_name='127.0.0.1', mcp_server=False)\n"
         "blocks.close()\nprint(json.dumps([len(calls), gc.get_freeze_count()]))\n")
     assert tuned == 1 and frozen == 0
+
+
+def test_the_report_writer_process_does_not_import_torch():
+    """The app's second process only draws: asking whether a result was a TrainingDynamics imported the lesion
+    models, and with them torch (the writer held 580 MB instead of about 100)."""
+    assert _answer_of(
+        "import json, tempfile\nfrom pathlib import Path\nimport numpy as np\nfrom PIL import Image\n"
+        "import propgrad as pg\nfrom propgrad.app import results, writer\n"
+        "class Mean:\n    name, output_names, output_kind = 'mean', ['dark', 'bright'], 'probability'\n"
+        "    def predict(self, images):\n"
+        "        m = np.array([np.asarray(i, dtype=float).mean() / 255 for i in images])\n"
+        "        return np.stack([1 - m, m], axis=1)\n"
+        "image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8))\n"
+        "result = pg.explain(image, pg.ParametricEdit('darken', steps=5), [Mean()], n_permutations=50, seed=0)\n"
+        "paths = writer.call(results.write_reports, result, Path(tempfile.mkdtemp()) / 'run', {}, {})\n"
+        "print(json.dumps([sorted(paths), writer.call(eval, \"'torch' in __import__('sys').modules\")]))\n"
+    ) == [["csv", "html", "json"], False]

@@ -31,6 +31,7 @@ Examples
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,8 +41,11 @@ from .bundle import zip_files
 def _kind(result) -> str:
     from ..compare import PropertyComparison
     from ..explain import Explanation
-    from ..lesions.dynamics import TrainingDynamics
     from ..screen import Screen
+
+    # A TrainingDynamics exists only once its module is loaded; importing it to ask would bring torch (the lesion
+    # models) into the app's report writer, about 340 MB of a process that only draws.
+    dynamics = sys.modules.get(f"{__name__.rsplit('.', 1)[0]}.lesions.dynamics")
 
     if isinstance(result, Explanation):
         return "explanation"
@@ -49,7 +53,7 @@ def _kind(result) -> str:
         return "comparison"
     if isinstance(result, Screen):
         return "screen"
-    if isinstance(result, TrainingDynamics):
+    if dynamics is not None and isinstance(result, dynamics.TrainingDynamics):
         return "dynamics"
     if isinstance(result, (str, Path)):
         return "study"
