@@ -55,6 +55,35 @@ def strip_indices(n_steps: int, max_images: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n_steps - 1, max_images)})
 
 
+def tick_steps(n_steps: int, most: int) -> list[int]:
+    """The steps an axis ticks: evenly spaced, the first and the last among them. Every step where at most two more
+    than ``most`` (8 ticks for 8 steps beat 0, 1, 3, 4, 6, 7); else the finest stride that divides the steps
+    evenly into at most ``most`` ticks and more than half as many; else an even stride with the last step at its end (the one
+    uneven gap is the last; rounded positions scattered uneven gaps over the axis).
+
+    Examples
+    --------
+    >>> tick_steps(8, 6), tick_steps(10, 6), tick_steps(21, 6)
+    ([0, 1, 2, 3, 4, 5, 6, 7], [0, 3, 6, 9], [0, 4, 8, 12, 16, 20])
+    >>> tick_steps(12, 6), tick_steps(20, 16)
+    ([0, 3, 6, 9, 11], [0, 2, 4, 6, 8, 10, 12, 14, 16, 19])
+    """
+    if n_steps <= most + 2:
+        return list(range(n_steps))
+    fewest = max(3, most // 2 + 1)  # 0, 11, 22 for 23 steps is too coarse: an uneven last gap is better
+    for stride in range(2, n_steps):
+        count = (n_steps - 1) // stride + 1
+        if (n_steps - 1) % stride == 0 and fewest <= count <= most:
+            return list(range(0, n_steps, stride))
+        if count < fewest:
+            break
+    stride = -(-(n_steps - 1) // (most - 1))
+    ticks = list(range(0, n_steps, stride))
+    if n_steps - 1 - ticks[-1] < 0.6 * stride:
+        ticks.pop()  # the last step replaces a tick that would crowd it
+    return [*ticks, n_steps - 1]
+
+
 def _text_size(width_in: float, low: float = 9.0, high: float = 13.0) -> float:
     """A font size (points) that reads as about 11-13 px when the figure is shown ~1000 px wide.
 
@@ -309,12 +338,8 @@ def output_curves(explanation: Explanation) -> Figure:
     if any_others:
         axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black",
                      label="the prediction changes between two other classes")
-    if pairs and all(model.output_kind == PROBABILITY for model, _ in pairs):
-        # The whole probability range: zoomed to 0.29-0.44, a change of 0.14 looked like a collapse beside the
-        # 0-to-1 curves of another preset, and a curve's size is what its reading is about.
-        axis.set_ylim(-0.03, 1.03)
-        axis.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1])
-    ticks = strip_indices(explanation.n_steps, 16)
+    probability_range(axis, pairs)
+    ticks = tick_steps(explanation.n_steps, 16)
     axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
     axis.tick_params(axis="y", labelsize=9)
     _xlabel_under_ticks(axis, f"step / {explanation.property_name}", tick_lines=2)
@@ -685,6 +710,15 @@ def _mark_flips(axis, x, curve, own, others, tint, size) -> None:
                      zorder=5)
 
 
+def probability_range(axis, pairs) -> None:
+    """The whole probability range on ``axis`` where every (model, score) of ``pairs`` is a probability: zoomed to
+    0.29-0.44, a change of 0.14 looked like a collapse beside the 0-to-1 curves of another preset, and a curve's
+    size is what its reading is about."""
+    if pairs and all(model.output_kind == PROBABILITY and not score.vector for model, score in pairs):
+        axis.set_ylim(-0.03, 1.03)
+        axis.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1])
+
+
 def _property_curves(axis, result: Explanation, label, markersize: float = 3,
                      flip_size: float = 50) -> tuple[bool, bool]:
     """Every model's mean curve of one property on ``axis``, named by ``label(model, score)``, its flips (of the
@@ -702,6 +736,7 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
         binary, hollow = binary or draws_threshold(model), hollow or bool(others)
     if binary:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+    probability_range(axis, _scored(result))
     return binary, hollow
 
 
@@ -734,7 +769,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         result = comparison.explanations[name]
         drew_line, drew_hollow = _property_curves(axis, result, label, markersize=3.5, flip_size=55)
         binary, hollow = binary or drew_line, hollow or drew_hollow
-        ticks = strip_indices(result.n_steps, 6)
+        ticks = tick_steps(result.n_steps, 6)
         axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=9)
         axis.tick_params(axis="y", labelsize=9)
         axis.grid(alpha=0.3)
@@ -800,7 +835,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
                     f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
 
         _property_curves(bottom, result, label)
-        ticks = strip_indices(result.n_steps, 6)
+        ticks = tick_steps(result.n_steps, 6)
         bottom.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=8)
         _xlabel_under_ticks(bottom, _wrap(result.property_name, 40), fontsize=size)
         bottom.tick_params(axis="y", labelsize=8)

@@ -282,3 +282,18 @@ def test_null_ticks_are_the_scores_themselves():
         assert all(float(label.replace("\u2212", "-")) == pytest.approx(value, rel=1e-6)
                    for label, value in zip(labels, values))
         assert axis.xaxis.get_offset_text().get_text() == ""
+
+
+def test_comparison_panels_tick_every_step_of_a_short_series_and_span_the_probabilities():
+    # Eight steps were ticked 0, 1, 3, 4, 6, 7 (rounded positions), and a comparison zoomed its probability axis
+    # to the curves while a single run's spans 0 to 1.
+    from propgrad.compare import compare_properties
+
+    image = Image.new("RGB", (24, 16), (128, 90, 90))
+    edits = {"darken": pg.ParametricEdit("darken", steps=8), "blur": pg.ParametricEdit("blur", steps=8)}
+    comparison = compare_properties(image, edits, RedModel(2), outputs_of_interest="class 1", n_permutations=50)
+    for figure in (plots.comparison_curves(comparison), plots.comparison_figure(comparison)):
+        curves = [axis for axis in figure.axes if axis.get_lines()]
+        assert curves and all(list(axis.get_xticks()) == list(range(8)) for axis in curves)
+        assert all(axis.get_ylim() == (-0.03, 1.03) for axis in curves)
+    assert plots.tick_steps(12, 6) == [0, 3, 6, 9, 11]  # where no stride divides evenly, only the last gap is uneven

@@ -111,8 +111,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         end = end.split(" (", 1)[1][:-1] if end.startswith("step ") and " (" in end else end
         curve.set_xlabel(f"step: 0 is the input, {len(mean) - 1} is {end}", fontsize=8)
         curve.set_ylabel(plots.y_label([(model, score)]), fontsize=8)
-        if model.output_kind == "probability":
-            curve.set_ylim(-0.03, 1.03)
+        plots.probability_range(curve, [(model, score)])
         curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5
         curve.tick_params(labelsize=7)
         curve.grid(alpha=0.3)
