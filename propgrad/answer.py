@@ -75,7 +75,7 @@ def _passed(top: Sequence, n_rows: int) -> str:
     after = " after adjustment" if n_rows > 1 else ""
     confirmed = [row.property for row in top if row.reading.significant]
     if len(confirmed) == len(top):
-        return ("significant" if len(top) == 1 else "all significant" if len(top) == 2 else "each significant") + after
+        return ("significant" if len(top) == 1 else "both significant" if len(top) == 2 else "each significant") + after
     if not confirmed:
         return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
                 "none significant") + after

@@ -8,6 +8,10 @@ import numpy as np
 
 from .errors import ArgumentError
 
+# alpha -> (the fewest steps on which a steady trend reaches it under the run's statistic, or None beyond the
+# steps checked; how many steps were checked): :func:`propgrad.score.steady_trend_need`, passed in by the callers.
+SteadyTrend = Callable[[float], tuple["int | None", int]]
+
 # A gradient needs a neighbour on each side of at least one step, and a shuffle test needs something to shuffle.
 MIN_STEPS = 3
 
@@ -100,16 +104,15 @@ def chance_below(floor: float, alpha: float, n_permutations: int) -> float:
 
 
 def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None,
-                  steady_trend: Callable[[float], int | None] | None = None,
-                  n_permutations: int | None = None) -> str | None:
+                  steady_trend: SteadyTrend | None = None, n_permutations: int | None = None) -> str | None:
     """A note where the series are too short for any exact p-value to reach ``alpha``: 3 steps cannot make anything
     significant at 0.01 whatever the permutations, and a reading must not pass that off as evidence against an
     effect. ``floor``: the floor tried on the outputs themselves (:func:`propgrad.score.best_order_pvalue`); without
     it, the count of orders (:func:`orders_floor`). A p-value estimated from few permutations can dip below either
-    by chance, which the note says (:func:`chance_below`, given ``n_permutations``). ``steady_trend``: the steps a
-    steady trend needs at a given alpha under the run's statistic (:func:`propgrad.score.steady_trend_steps`, passed
-    in so that it is computed only where a note is written), the advice where given; else the count of orders'
-    bound.
+    by chance, which the note says (:func:`chance_below`, given ``n_permutations``: an upper bound, since the run's
+    own exact p is at least the floor). ``steady_trend`` (:data:`SteadyTrend`): the steps a steady trend needs
+    under the run's statistic, passed in so that it is computed only where a note is written; the advice where
+    given, else the count of orders' bound.
 
     Examples
     --------
@@ -128,16 +131,26 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     why = (f"no order of these outputs, not even the most extreme, could get an exact p-value below {floor:.2g}"
            if tried else f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an "
                          f"order scores as its reverse does: no exact p-value falls below {floor:.2g}")
-    needed = steady_trend(alpha) if steady_trend is not None and n_series == 1 else None
     counted = steps_for(1, alpha, n_series)
-    advice = (f"a steady trend needs at least {needed} under this statistic, more where p-values are adjusted over "
-              "several rows" if needed and needed > n_steps else
-              f"at least {counted}" if counted > n_steps else f"more than {n_steps}")
+    advice = (_trend_advice(steady_trend, alpha, n_steps, " under this statistic") if steady_trend and n_series == 1
+              else f"at least {counted}" if counted > n_steps else f"more than {n_steps}")
+    if advice.startswith("a steady trend needs at least"):
+        advice += ", more where p-values are adjusted over several rows"
     chance = chance_below(floor, alpha, n_permutations) if n_permutations else 0.0
-    luck = (f"; with {n_permutations:,} permutations an estimated p-value still falls below alpha by chance in "
-            f"about {round(100 * chance)} % of runs, which is no evidence" if chance >= 1e-3 else "")
+    luck = (f"; with {n_permutations:,} permutations an estimated p-value can still fall below alpha by chance, in "
+            f"up to about {round(100 * chance)} % of runs, which is no evidence" if chance >= 0.005 else "")
     return (f"with {n_steps} steps {why}, above alpha = {alpha:g}: the series are too short to show an effect{luck}; "
             f"use more steps ({advice})")
+
+
+def _trend_advice(steady_trend: SteadyTrend, alpha: float, n_steps: int, where: str) -> str:
+    """The steps to advise: what a steady trend needs at ``alpha`` where that is more than the run has."""
+    needed, checked = steady_trend(alpha)
+    if needed is None:
+        return f"a steady trend needs more than {max(checked, n_steps)}{where}"
+    if needed > n_steps:
+        return f"a steady trend needs at least {needed}{where}"
+    return f"more than {n_steps}"  # an even ramp would pass; these outputs tie more orders
 
 
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
@@ -151,8 +164,7 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
 
 
 def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1,
-                       floor: float | None = None,
-                       steady_trend: Callable[[float], int | None] | None = None) -> str | None:
+                       floor: float | None = None, steady_trend: SteadyTrend | None = None) -> str | None:
     """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
     (:func:`too_few_steps`; ``floor`` as tried on the outputs, else the count of orders), more permutations would
     not help, and the other way round."""
@@ -163,8 +175,8 @@ def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series
 
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,
                                    n_significant: int, smallest_pvalue: float | None = None,
-                                   orders: float | None = None,
-                                   steady_trend: Callable[[float], int | None] | None = None) -> str | None:
+                                   orders: float | None = None, steady_trend: SteadyTrend | None = None,
+                                   n_steps: int | None = None) -> str | None:
     """A note where the adjustment over ``n_tests`` rows puts the shuffle test's floor above ``alpha``.
 
     An effect alone at the floor, p = 1 / (permutations + 1), is adjusted to ``n_tests`` times that by Holm
@@ -176,8 +188,8 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     ``orders`` is the lowest floor the rows' orders allow (:attr:`propgrad.explain.Explanation.orders_floor`, the
     lowest of any row, so that "no row can" holds for every row): where it is above the permutations' floor, the
     note says the series are too short and asks for steps instead (with ``steady_trend``, as in
-    :func:`too_few_steps`: how many a steady trend needs at alpha over the rows), whether or not some row sits at
-    the floor.
+    :func:`too_few_steps`: how many a steady trend needs at alpha over the rows, beyond ``n_steps``, the rows'
+    longest series), whether or not some row sits at the floor.
 
     Examples
     --------
@@ -205,13 +217,12 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
                    f"a row comes out significant only where at least {together} are that strong, so a lone effect "
                    "cannot")
     if by_steps:
-        needed = steady_trend(alpha / n_tests) if steady_trend is not None else None
+        advice = (_trend_advice(steady_trend, alpha / n_tests, n_steps or MIN_STEPS, " here") if steady_trend
+                  else f"at least {steps_for(n_tests, alpha)}")
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
                 f"effect (an exact p of {floor:.2g} at best, every order of the outputs tried) is adjusted to "
-                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps ("
-                + (f"a steady trend needs at least {needed} here" if needed else
-                   "a steady trend needs more than 7 here" if steady_trend is not None else
-                   f"at least {steps_for(n_tests, alpha)}") + "), or fewer properties or models")
+                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps ({advice}), or fewer properties or "
+                "models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
             f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from .checks import check_shuffle_settings, too_few_permutations_for_table
-from .explain import Explanation, explain, loaded_input, notes_of
+from .explain import Explanation, explain, loaded_input, notes_of, table_steady_trend
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
 from .ranking import rank_key
 from .reading import Reading, read_output
-from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips, steady_trend_steps
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import adjust_pvalues
 
 ADJUSTMENT = "Benjamini-Hochberg (as scipy.stats.false_discovery_control), over every row of the table"
@@ -246,7 +245,7 @@ def compare_properties(
         len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
         min((entry.pvalue for entry in entries), default=None),
         min((result.orders_floor for result in explanations.values()), default=None),
-        partial(steady_trend_steps, statistic=statistic)))
+        *table_steady_trend(explanations.values(), statistic)))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes,

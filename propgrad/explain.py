@@ -25,7 +25,7 @@ from .score import (
     MUTUAL_INFORMATION,
     PredictionFlips,
     best_order_pvalue,
-    steady_trend_steps,
+    steady_trend_need,
     _gradient_magnitude,
     check_statistic,
     null_distribution,
@@ -175,7 +175,7 @@ class Explanation:
         small to reach alpha (too few permutations, or series too short to have enough orders)."""
         notes = [note for one in self.series for note in one.notes]
         floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
-                                   partial(steady_trend_steps, statistic=self.statistic))
+                                   partial(steady_trend_need, statistic=self.statistic))
         if floor:
             notes.append(floor)
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:
@@ -335,6 +335,16 @@ def score_outputs(
         )
     flips = [prediction_flips(one) for one in outputs]
     return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips)
+
+
+def table_steady_trend(explanations, statistic: str) -> tuple:
+    """(steady_trend, n_steps) for a table's note (:func:`propgrad.checks.too_few_permutations_for_table`): what a
+    steady trend needs under ``statistic`` beyond the rows' longest series; no advice of that kind where a row has
+    several series (the even ramp it is worked out on is one)."""
+    explanations = list(explanations)
+    single = all(len(result.series) == 1 for result in explanations)
+    longest = max((result.n_steps for result in explanations), default=None)
+    return (partial(steady_trend_need, statistic=statistic) if single else None), longest
 
 
 def notes_of(explanations, *more: str | None) -> tuple[str, ...]:

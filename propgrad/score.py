@@ -407,6 +407,12 @@ def steady_trend_steps(alpha: float, statistic: str = GRADIENT) -> int | None:
     return None
 
 
+def steady_trend_need(alpha: float, statistic: str = GRADIENT) -> tuple[int | None, int]:
+    """(:func:`steady_trend_steps`, the most steps it checks): what a note on a short series advises
+    (:data:`propgrad.checks.SteadyTrend`), "more than 8" where even those are not enough."""
+    return steady_trend_steps(alpha, statistic), ENUMERABLE_STEPS[check_statistic(statistic)]
+
+
 def step_correlation(outputs) -> float | np.ndarray:
     """Pearson correlation of each output with the step index (the authors' second statistic).
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -50,6 +49,7 @@ from .explain import (
     _resolve_outputs,
     model_outputs,
     notes_of,
+    table_steady_trend,
     score_outputs,
 )
 from .images import describe_input, load_image
@@ -61,7 +61,7 @@ from .models.base import PROBABILITY, Model
 from .ranking import ranked
 from .answer import Answered
 from .reading import Reading, flips_text, read_output
-from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic, steady_trend_steps
+from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 from .statistics import ADJUSTMENTS, adjust_pvalues
 
 WHOLE = "whole image"
@@ -432,7 +432,7 @@ def screen(
         len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
         min((row.pvalue for row in rows), default=None),
         min((result.orders_floor for result in explanations.values()), default=None),
-        partial(steady_trend_steps, statistic=statistic)))
+        *table_steady_trend(explanations.values(), statistic)))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

@@ -110,9 +110,11 @@ def test_explanation_report_and_summary_carry_the_verdict(tmp_path):
         assert data["all_series_gradual"] == result.gradual == data["series_gradualness"][0]["gradual"]
         assert written["gradualness"].is_file()
         assert summary_line(result.gradualness).startswith("gradual: ")
-        # The page warns as the app does where a series is not gradual, and only there.
-        warned = "measures the intervention as much as the model" in written["html"].read_text()
-        assert warned == (not result.gradual)
+        # The page warns as the app does where a series is not gradual (both frame orders here are not).
+        assert not result.gradual and "<b>Warning:</b> a series that is not gradual" in written["html"].read_text()
+    gradual = explain(frames[0], ParametricEdit("darken", steps=6), MeanRed(), n_permutations=50)
+    page = report.write_report(gradual, tmp_path / "gradual")["html"].read_text()
+    assert gradual.gradual and "Warning:" not in page
 
 
 def _grey_steps(levels):

@@ -307,5 +307,24 @@ def test_a_floor_near_alpha_says_how_often_chance_passes():
     rng = np.random.default_rng(0)
     estimates = (1 + rng.binomial(10_000, 0.011, 20_000)) / 10_001
     assert np.mean(estimates <= 0.01) == pytest.approx(chance_below(0.011, 0.01, 10_000), abs=0.01)
-    assert "by chance in about 16 % of runs" in too_few_steps(6, 0.01, floor=0.011, n_permutations=10_000)
+    assert "by chance, in up to about 16 % of runs" in too_few_steps(6, 0.01, floor=0.011, n_permutations=10_000)
+    assert "chance" not in too_few_steps(6, 0.01, floor=0.0128, n_permutations=10_000)  # 0.45 %: no "about 0 %"
     assert "chance" not in too_few_steps(3, 0.01, floor=0.33, n_permutations=10_000)
+
+
+def test_the_steps_advised_are_never_fewer_than_the_run_has():
+    # Where no steady trend up to 8 steps reaches alpha the advice says "more than 8" (not the 2/n! count, not
+    # "more than 7"), and a table never advises fewer steps than its rows already have.
+    from functools import partial
+
+    from propgrad.checks import too_few_permutations_for_table, too_few_steps
+    from propgrad.score import steady_trend_need
+
+    gradient = partial(steady_trend_need, statistic="gradient")
+    assert too_few_steps(6, 0.001, floor=0.01, steady_trend=gradient).endswith(
+        "(a steady trend needs more than 8 under this statistic)")
+    table = too_few_permutations_for_table(10, 10_000, 0.01, "bh", 0, 0.5, 0.00427, gradient, n_steps=8)
+    assert "(a steady trend needs more than 8 here)" in table
+    correlation = partial(steady_trend_need, statistic="correlation")
+    table = too_few_permutations_for_table(3, 10_000, 0.01, "holm", 0, 0.5, 0.0036, correlation, n_steps=8)
+    assert "use more steps (more than 8)" in table  # an even ramp needs 6; these rows have 8 and tie more orders

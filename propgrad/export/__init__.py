@@ -53,7 +53,7 @@ def _kind(result) -> str:
         return "comparison"
     if isinstance(result, Screen):
         return "screen"
-    if dynamics is not None and isinstance(result, dynamics.TrainingDynamics):
+    if dynamics is not None and isinstance(result, getattr(dynamics, "TrainingDynamics", ())):
         return "dynamics"
     if isinstance(result, (str, Path)):
         return "study"

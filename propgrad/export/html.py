@@ -295,7 +295,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     top = heading == 2  # a page of its own, not a comparison's section
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 summary_paragraph(data.get("reading", "")) if top else "",
-                note_paragraphs([*data.get("notes", ()), *_gradual_warning(data)]) if top else "",
+                note_paragraphs(data.get("notes", ())) if top else "", _gradual_warning(data),
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
                                                 caption=f"step 0 of {data['n_steps']}: the unedited image"),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
@@ -311,11 +311,20 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     return [s for s in sections if s]
 
 
-def _gradual_warning(data: Mapping) -> list[str]:
-    """The app's warning under a series that is not gradual (its verdict is the change-per-step figure's title)."""
+def _gradual_warning(data: Mapping) -> str:
+    """The app's warning where a series is not gradual (the verdict is the change-per-step figure's title), on a
+    run's own page and in each property's section of a comparison's.
+
+    Examples
+    --------
+    >>> _gradual_warning({"all_series_gradual": True})
+    ''
+    >>> _gradual_warning({"all_series_gradual": False})[:39]
+    '<p><b>Warning:</b> a series that is not'
+    """
     from ..gradualness import NOT_GRADUAL_WARNING
 
-    return [] if data.get("all_series_gradual", True) else [f"warning: {NOT_GRADUAL_WARNING}"]
+    return "" if data.get("all_series_gradual", True) else f"<p><b>Warning:</b> {escape(NOT_GRADUAL_WARNING)}</p>"
 
 
 # Fields a page leaves to others that say the same in words: the statistic names the score's column, "where it
