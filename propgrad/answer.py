@@ -19,7 +19,8 @@ _OWN_CLASS = (None, "predicted", "vector")
 
 def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
-    the properties that move that output most, which of them the shuffle test confirms, and its first flip; then
+    the properties that move that output most, which of them the shuffle test confirms (and, where it confirms
+    none or only some, up to three strong rows further down that it does confirm), and its first flip; then
     one sentence naming the significant
     but negligible properties once (or, when nothing moved at all, one sentence saying so first).
 
@@ -49,6 +50,13 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
                         f"move{'s' if len(top) == 1 else ''} {words} {strength} "
                         f"(by {_joined([format_number(row.reading.change) for row in top])}; "
                         f"{_passed(top, len(rows))})")
+            # Strong rows the test confirms that the top left out (they rank below rows that flip or jump): a
+            # sentence saying "none significant" of the top must not read as "nothing confirmed".
+            confirmed = [row for row in moved[TOP_PROPERTIES:] if row.reading.significant][:TOP_PROPERTIES]
+            if confirmed and not all(row.reading.significant for row in top):
+                after = " after adjustment" if len(rows) > 1 else ""
+                sentence += (f"; strong and significant{after}: {_joined([row.property for row in confirmed])} "
+                             f"(by {_joined([format_number(row.reading.change) for row in confirmed])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {flipped.property} {flipped.reading.flip_words}"

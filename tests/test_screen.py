@@ -327,6 +327,11 @@ def test_the_answer_says_which_strong_rows_the_test_confirms():
     assert "; none significant after adjustment)" in said[False, False, False]
     assert "; only Y significant after adjustment)" in said[False, True, False]
     assert "(by 0.8; not significant)" in model_answers([row("X", False)])[0]
+    assert "; both significant after adjustment)" in model_answers([row("X", True), row("Y", True)])[0]
+    # Confirmed rows ranked below the top three are named, so "none significant" does not read as "none confirmed".
+    below = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (False,) * 3 + (True, False, True))])[0]
+    assert "; none significant after adjustment); strong and significant after adjustment: U and W (by 0.8 and " in below
+    assert "strong and significant" not in said[True, True, True]
 
 
 def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):

@@ -16,6 +16,7 @@ from ..score import STATISTIC_LABELS
 from . import defaults, links, mcp_server, mcp_tools, memory, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
+from .screen import SCREEN_PHONE_WIDTH, screen_columns_px
 from .zerogpu import use_zero_gpu
 
 log = logging.getLogger("propgrad.app")
@@ -157,7 +158,7 @@ CSS = """
   .ranked-table td:nth-child(5), .ranked-table td:nth-child(8) { display: none; }
 __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p "; }
-  .ranked-table td:nth-child(9)::before { content: "p\\0000a0adjusted "; }
+  .ranked-table td:nth-child(9)::before { content: "adjusted\\0000a0p "; }
   .ranked-table td:nth-child(10)::before { content: "tier "; }
   /* Gradio folds the tabs that do not fit into a bare "..." button: a student would not know three more exist. The
      label shows where one tab is left beside it; beside two it would cut their names short. */
@@ -173,6 +174,10 @@ __STATISTIC_CARD_LABELS__
   .phone-only { display: block; }
   #dynamics-table { display: none !important; }
   #screen-table::before { content: "the numbers are to the right: swipe the table sideways"; }
+  /* Gradio sets the columns' widths in pixels from their shares of the screen: at 300 px they were one character
+     wide ("0 / . / 9 / 7"). On a phone each column keeps its share of a laptop's table instead, and it scrolls. */
+  #screen-table .header-table, #screen-table .virtual-body { min-width: __SCREEN_PHONE_WIDTH__px !important; }
+__SCREEN_PHONE_COLUMNS__
   .result-wide::before, #screen-table::before { display: block; font-size: var(--text-sm);
     color: var(--body-text-color-subdued); padding: 2px 8px; }
   /* Run stays in reach on a phone, however long the form. */
@@ -184,7 +189,11 @@ __STATISTIC_CARD_LABELS__
     # A phone card names the statistic as the desktop table's header does (the table's class says which). The
     # no-break space is escaped with all six hex digits: "\00a0F" would read as U+A0F, "\00a0ad" as U+A0AD.
     f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "0000a0")} "; }}'
-    for key, label in STATISTIC_LABELS.items()))
+    for key, label in STATISTIC_LABELS.items())).replace("__SCREEN_PHONE_WIDTH__", str(SCREEN_PHONE_WIDTH)).replace(
+    "__SCREEN_PHONE_COLUMNS__", "\n".join(
+        f'  #screen-table [data-col="{i}"], #screen-table th[data-heading="{i}"] {{ width: {px}px !important; '
+        f"min-width: {px}px !important; max-width: {px}px !important; flex: 0 0 {px}px !important; }}"
+        for i, px in enumerate(screen_columns_px(SCREEN_PHONE_WIDTH))))
 
 
 MCP_ENV = "PROPGRAD_MCP"

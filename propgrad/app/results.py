@@ -362,11 +362,11 @@ def summary_markdown(run: AppRun) -> str:
         comparison = run.comparison
         head = (f"**{len(comparison.properties)} properties compared**, ranked by what the output did (its tier, "
                 f"a to e), then by its change: {first.n_steps} steps each; shuffle test with "
-                f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; p adjusted for "
+                f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; adjusted p over "
                 f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
         # What the output did first (the reading, its change, its flips), the statistic and p beside it; the same
         # first eight columns as one explanation's table (the phone layout relies on it).
-        header = f"| property | model | reading | change | F | {label} | p | S | p adjusted | tier |"
+        header = f"| property | model | reading | change | F | {label} | p | S | adjusted p | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)}{_evidence(one)} | "
@@ -374,7 +374,7 @@ def summary_markdown(run: AppRun) -> str:
                 f"{format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
-        legend = ("S: p <= alpha (the paper's S); p adjusted: Benjamini-Hochberg over the table, what to trust when "
+        legend = ("S: p <= alpha (the paper's S); adjusted p: Benjamini-Hochberg over the table, what to trust when "
                   f"screening {len(comparison.properties)} properties at once. F: the prediction flips somewhere "
                   f"along the series. tier {tier_legend()}.")
     else:

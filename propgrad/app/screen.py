@@ -25,6 +25,15 @@ TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "predi
                  "score", "adjusted p"]
 # One width per column of TABLE_HEADERS; the reading gets the room it needs, every header its longest word.
 COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "6%", "12%", "30%", "7%", "9%"]
+# The table's width on a phone, where it scrolls sideways (each column keeps its share of a laptop's table).
+SCREEN_PHONE_WIDTH = 1100
+
+
+def screen_columns_px(width: int) -> list[int]:
+    """Each column's width in pixels in a table ``width`` wide (:data:`COLUMN_WIDTHS` are shares)."""
+    return [round(width * float(share.rstrip("%")) / 100) for share in COLUMN_WIDTHS]
+
+
 ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
 
 
@@ -169,7 +178,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
                              elem_id="screen-table",
                              column_widths=COLUMN_WIDTHS)
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
-                          show_label=False, buttons=["fullscreen"])
+                          show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"])
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
 
