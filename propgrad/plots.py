@@ -725,19 +725,27 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
     first series) marked with triangles, and the 0.5 line where it is the decision rule; returns whether that line
     and whether a hollow triangle (a change between two other classes) were drawn, for the legend. Model k keeps
     colour k in every panel."""
-    x = np.arange(result.n_steps)
     binary = hollow = False
     for colour, (model, score) in enumerate(_scored(result)):
-        tint = _COLOURS[colour % len(_COLOURS)]
-        mean, _ = model.curve(score.index, score.vector)
-        axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label(model, score))
-        own, others = _flips_of(model, score, model.flips[0])
-        _mark_flips(axis, x, mean, own, others, tint, flip_size)
-        binary, hollow = binary or draws_threshold(model), hollow or bool(others)
+        hollow = output_curve(axis, model, score, _COLOURS[colour % len(_COLOURS)], label(model, score), markersize,
+                              flip_size) or hollow
+        binary = binary or draws_threshold(model)
     if binary:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
     probability_range(axis, _scored(result))
     return binary, hollow
+
+
+def output_curve(axis, model, score, tint: str, label: str | None = None, markersize: float = 3,
+                 flip_size: float = 50) -> bool:
+    """One output's mean curve on ``axis`` with its flips (of the first series) as triangles, as every curve figure
+    draws it; returns whether a hollow triangle (a change between two other classes) was drawn."""
+    mean, _ = model.curve(score.index, score.vector)
+    x = np.arange(len(mean))
+    axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label)
+    own, others = _flips_of(model, score, model.flips[0])
+    _mark_flips(axis, x, mean, own, others, tint, flip_size)
+    return bool(others)
 
 
 def comparison_curves(comparison, short_names: dict[str, str] | None = None, max_columns: int = 4) -> Figure:

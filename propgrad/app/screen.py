@@ -64,8 +64,8 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     if contrast:
         short = short_names(list(contrast[0].models))
         first = short[contrast[0].models[0]]
-        lines.append(f"**Where the models differ**: how far {contrast[0].output} moved for each model, the properties "
-                     f"that move {first} more than the others first: "
+        lines.append(f"**Where the models differ**: how far {contrast[0].output} moved for each model; {first} (the first "
+                     f"model in the list) against the others, the properties it reacts to more first: "
                      + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
                                                                  for m, c in zip(one.models, one.changes))
                                  for one in contrast[:5]) + ".")

@@ -85,7 +85,9 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         figure.text(0.5, 0.5, "no property ran", ha="center")
         return figure
     # A property shows once, at its first row: the panels' row numbers skip the rows of properties shown above.
-    figure.suptitle("The top properties, each shown once, at its first row in the ranked table", fontsize=9, x=0.01,
+    threshold = any(plots.draws_threshold(result.explanations[row.property].model(row.model)) for row in rows)
+    figure.suptitle("The top properties, each shown once, at its first row in the ranked table\n\u25bc the prediction "
+                    "flips" + ("; dashed: the decision threshold 0.5" if threshold else ""), fontsize=9, x=0.01,
                     ha="left")
     axes = figure.subplots(len(rows), 2, squeeze=False, width_ratios=[1, 2.2])
     label = STATISTIC_LABELS[result.statistic]
@@ -99,17 +101,18 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         picture.set_title(f"row {row.rank}: {row.property}", fontsize=9, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        mean, _ = model.curve(score.index, score.vector)
-        steps = np.arange(len(mean))
-        curve.plot(steps, mean, marker="o", markersize=3, color="#1f77b4")
+        plots.output_curve(curve, model, score, "#1f77b4", flip_size=40)
+        if plots.draws_threshold(model):
+            curve.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+        n_steps = explanation.n_steps
         shown_output = score.output
         curve.set_title(f"{row.model}: {shown_output}, {row.reading.label}\nchange {format_number(row.change)}, "
                         f"{label} = {format_number(row.score)}, adjusted p = {format_number(row.pvalue_adjusted)}"
                         f"{' *' if row.significant_adjusted else ''}", fontsize=8, loc="left")
         # The ticks are steps: "step / rotation (degrees)" under ticks 0-10 read as "rotation 0-10 degrees".
-        end = describe_value(explanation.property_name, float(explanation.values[-1]), len(mean) - 1)
+        end = describe_value(explanation.property_name, float(explanation.values[-1]), n_steps - 1)
         end = end.split(" (", 1)[1][:-1] if end.startswith("step ") and " (" in end else end
-        curve.set_xlabel(f"step: 0 is the input, {len(mean) - 1} is {end}", fontsize=8)
+        curve.set_xlabel(f"step: 0 is the input, {n_steps - 1} is {end}", fontsize=8)
         curve.set_ylabel(plots.y_label([(model, score)]), fontsize=8)
         plots.probability_range(curve, [(model, score)])
         curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5
