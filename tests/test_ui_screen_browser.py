@@ -42,6 +42,7 @@ def test_screen_action_in_the_browser(server, tmp_path):
         page = _screened(browser, server, folder, {"width": 1280, "height": 900})
         table = page.locator("#screen-table").inner_text()
         assert "whole image: " in table and re.search(r"\d\.\d", table), table
+        assert "E[|grad_X F|]" in table, table[:300]  # the statistic named as in every other table
         assert not page.get_by_text("Traceback").count()
         page.locator("#screen-section").scroll_into_view_if_needed()
         shot = folder / "app-screen.png"

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..ranking import tier_legend
 from ..reading import arrows, format_number, short_names
-from ..score import STATISTIC_LABELS, STATISTICS
+from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from .parsing import MAX_STEPS, check_int, select_outputs
@@ -22,7 +22,7 @@ from .shared import default_models, friendly_errors, with_model_args
 
 # What the output did first (tier, change, flips, reading), then the test; the score is the chosen statistic.
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
-                 "score", "adjusted p"]
+                 "score", "adjusted p"]  # "score" is named by the run's statistic (table_headers)
 # One width per column of TABLE_HEADERS; the reading gets the room it needs, every header its longest word.
 COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "6%", "12%", "30%", "7%", "9%"]
 # The table's width on a phone, where it scrolls sideways (each column keeps its share of a laptop's table).
@@ -41,6 +41,11 @@ def edit_names() -> list[str]:
     from ..interventions import EDITS
 
     return list(EDITS)
+
+
+def table_headers(statistic: str) -> list[str]:
+    """The table's headers, the score's column named by ``statistic`` as in every other table ("E[|grad_X F|]")."""
+    return [STATISTIC_LABELS[statistic] if header == "score" else header for header in TABLE_HEADERS]
 
 
 def screen_table(result) -> list[list]:
@@ -127,7 +132,8 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     result, notes, paths, bundle = screen_for_app(picture, models, outputs, list(edits), list(regions), steps,
                                                   statistic, ADJUSTMENT_CHOICES[adjustment], n_permutations, alpha,
                                                   progress)
-    return screen_text(result, notes), screen_table(result), str(paths["figure"]), str(bundle)
+    table = gr.Dataframe(value=screen_table(result), headers=table_headers(result.statistic))
+    return screen_text(result, notes), table, str(paths["figure"]), str(bundle)
 
 
 def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, adjustment, n_permutations, alpha,
@@ -174,7 +180,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
                               label="Multiple-testing adjustment (the statistic is the tab's, beside its steps)")
         button = gr.Button("Screen", variant="secondary", elem_id="screen-run")
         summary = gr.Markdown("The ranked table appears here.", elem_id="screen-summary")
-        table = gr.Dataframe(headers=TABLE_HEADERS, label="Ranked properties", interactive=False, wrap=True,
+        table = gr.Dataframe(headers=table_headers(GRADIENT), label="Ranked properties", interactive=False, wrap=True,
                              elem_id="screen-table",
                              column_widths=COLUMN_WIDTHS)
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
