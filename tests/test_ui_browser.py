@@ -112,7 +112,7 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     # next letters for hex digits: "\00a0F" drew U+0A0F, "\00a0ad" drew U+A0AD).
     cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
-    assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"p\u00a0adjusted "', named
+    assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"adjusted\u00a0p "', named
     # The tabs that do not fit are behind a button that says so (gradio draws a bare "...").
     more = page.locator("button[aria-label='More tabs']")
     assert more.evaluate("b => getComputedStyle(b, '::after').content") == '"more tabs"'
