@@ -24,7 +24,7 @@ from .shared import default_models, friendly_errors, with_model_args
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
                  "score", "adjusted p"]  # "score" is named by the run's statistic (table_headers)
 # One width per column of TABLE_HEADERS; the reading gets the room it needs, every header its longest word.
-COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "6%", "12%", "30%", "7%", "9%"]
+COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "6%", "12%", "27%", "10%", "9%"]
 # The table's width on a phone, where it scrolls sideways (each column keeps its share of a laptop's table).
 SCREEN_PHONE_WIDTH = 1100
 
