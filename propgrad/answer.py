@@ -52,7 +52,8 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
                         f"{_passed(top, len(rows))})")
             # Strong rows the test confirms that the top left out (they rank below rows that flip or jump): a
             # sentence saying "none significant" of the top must not read as "nothing confirmed".
-            confirmed = [row for row in moved[TOP_PROPERTIES:] if row.reading.significant][:TOP_PROPERTIES]
+            confirmed = [row for row in moved[TOP_PROPERTIES:]
+                         if row.reading.significant and row.reading.size == "strong"][:TOP_PROPERTIES]
             if confirmed and not all(row.reading.significant for row in top):
                 after = " after adjustment" if len(rows) > 1 else ""
                 sentence += (f"; strong and significant{after}: {_joined([row.property for row in confirmed])} "

@@ -103,7 +103,7 @@ class PropertyComparison(Answered):
 
     def table(self) -> tuple[list[str], list[list]]:
         """(headers, rows): one row per property, ranked; per model and output the change, the statistic, p,
-        p adjusted, S, F.
+        adjusted p, S, F.
 
         Values stay numbers and booleans, for the app or a data frame to format.
 

@@ -56,32 +56,38 @@ def strip_indices(n_steps: int, max_images: int) -> list[int]:
 
 
 def tick_steps(n_steps: int, most: int) -> list[int]:
-    """The steps an axis ticks: evenly spaced, the first and the last among them. Every step where at most two more
-    than ``most`` (8 ticks for 8 steps beat 0, 1, 3, 4, 6, 7); else the finest stride that divides the steps
-    evenly into at most ``most`` ticks and more than half as many; else an even stride with the last step at its end (the one
-    uneven gap is the last; rounded positions scattered uneven gaps over the axis).
+    """The steps an axis ticks: evenly spaced, the first and the last among them. Every step where that is at most
+    ``most`` (two more for a short axis: 8 ticks for 8 steps beat 0, 1, 3, 4, 6, 7); else the finest stride that
+    divides the steps evenly into at most ``most`` ticks and more than half as many; else an even stride with the
+    last step at its end, the densest whose last gap is within a third of the others' (rounded positions scattered
+    uneven gaps over the axis).
 
     Examples
     --------
     >>> tick_steps(8, 6), tick_steps(10, 6), tick_steps(21, 6)
     ([0, 1, 2, 3, 4, 5, 6, 7], [0, 3, 6, 9], [0, 4, 8, 12, 16, 20])
-    >>> tick_steps(12, 6), tick_steps(20, 16)
-    ([0, 3, 6, 9, 11], [0, 2, 4, 6, 8, 10, 12, 14, 16, 19])
+    >>> tick_steps(12, 6), tick_steps(20, 16), tick_steps(32, 6)
+    ([0, 3, 6, 9, 11], [0, 3, 6, 9, 12, 15, 19], [0, 8, 16, 24, 31])
     """
-    if n_steps <= most + 2:
+    if n_steps <= most + (2 if most <= 8 else 0):
         return list(range(n_steps))
+    last = n_steps - 1
     fewest = max(3, most // 2 + 1)  # 0, 11, 22 for 23 steps is too coarse: an uneven last gap is better
     for stride in range(2, n_steps):
-        count = (n_steps - 1) // stride + 1
-        if (n_steps - 1) % stride == 0 and fewest <= count <= most:
+        count = last // stride + 1
+        if last % stride == 0 and fewest <= count <= most:
             return list(range(0, n_steps, stride))
         if count < fewest:
             break
-    stride = -(-(n_steps - 1) // (most - 1))
-    ticks = list(range(0, n_steps, stride))
-    if n_steps - 1 - ticks[-1] < 0.6 * stride:
-        ticks.pop()  # the last step replaces a tick that would crowd it
-    return [*ticks, n_steps - 1]
+    candidates = []
+    for stride in range(-(-last // (most - 1)), -(-last // (most - 1)) + 3):
+        ticks = list(range(0, last, stride))
+        if last - ticks[-1] < 0.6 * stride and len(ticks) > 1:
+            ticks.pop()  # the last step replaces a tick that would crowd it
+        if len(ticks) + 1 <= most:
+            candidates.append((abs(last - ticks[-1] - stride) / stride, [*ticks, last]))
+    # The densest stride whose last gap is within a third of the others', else the evenest.
+    return next((ticks for badness, ticks in candidates if badness <= 0.34), min(candidates)[1])
 
 
 def _text_size(width_in: float, low: float = 9.0, high: float = 13.0) -> float:
@@ -220,8 +226,9 @@ def image_strip(explanation: Explanation, max_images: int = 10, series_index: in
     return figure
 
 
-def draws_threshold(model) -> bool:
-    """Whether 0.5 is ``model``'s decision rule: probabilities over exactly two classes.
+def draws_threshold(model, score=None) -> bool:
+    """Whether 0.5 is ``model``'s decision rule on the curve of ``score``: probabilities over exactly two classes,
+    and not the whole output vector's distance from step 0 (a ``score`` that is a vector).
 
     A one-output binary model is presented as two columns ``[1 - p, p]``, so it counts too. With more
     classes the predicted class can win well below 0.5, so no line is drawn for it.
@@ -231,7 +238,8 @@ def draws_threshold(model) -> bool:
     >>> draws_threshold(get_model("EfficientNet-Lite0 (ImageNet)"))  # 1000 classes  # doctest: +SKIP
     False
     """
-    return model.output_kind == PROBABILITY and len(model.output_names) == 2
+    return (model.output_kind == PROBABILITY and len(model.output_names) == 2
+            and not (score is not None and score.vector))
 
 
 # Fixed-layout figures (the app's and the reports') place their titles and x labels themselves: matplotlib's automatic
@@ -290,7 +298,7 @@ def output_curves(explanation: Explanation) -> Figure:
     >>> save_figure(figure, "curves.png")  # doctest: +SKIP
     """
     pairs, left_out = plotted_scores(explanation)
-    binary = [draws_threshold(model) for model, _ in pairs]
+    binary = [draws_threshold(model, score) for model, score in pairs]
     split = [[_flips_of(model, score, flips) for flips in model.flips] for model, score in pairs]
     any_flips = any(own for series in split for own, _ in series)
     any_others = any(others for series in split for _, others in series)
@@ -728,8 +736,8 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
     binary = hollow = False
     for colour, (model, score) in enumerate(_scored(result)):
         hollow = output_curve(axis, model, score, _COLOURS[colour % len(_COLOURS)], label(model, score), markersize,
-                              flip_size) or hollow
-        binary = binary or draws_threshold(model)
+                              flip_size)[1] or hollow
+        binary = binary or draws_threshold(model, score)
     if binary:
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
     probability_range(axis, _scored(result))
@@ -737,15 +745,16 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
 
 
 def output_curve(axis, model, score, tint: str, label: str | None = None, markersize: float = 3,
-                 flip_size: float = 50) -> bool:
+                 flip_size: float = 50) -> tuple[bool, bool]:
     """One output's mean curve on ``axis`` with its flips (of the first series) as triangles, as every curve figure
-    draws it; returns whether a hollow triangle (a change between two other classes) was drawn."""
+    draws it; returns whether a filled triangle (a flip to or from the output) and whether a hollow one (a change
+    between two other classes) was drawn."""
     mean, _ = model.curve(score.index, score.vector)
     x = np.arange(len(mean))
     axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label)
     own, others = _flips_of(model, score, model.flips[0])
     _mark_flips(axis, x, mean, own, others, tint, flip_size)
-    return bool(others)
+    return bool(own), bool(others)
 
 
 def comparison_curves(comparison, short_names: dict[str, str] | None = None, max_columns: int = 4) -> Figure:

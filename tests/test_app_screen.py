@@ -38,8 +38,8 @@ def screen_call(progress, **overrides):
 
 def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     summary, shown, figure, bundle = screen_call(progress)
-    table = shown.value["data"]
-    assert shown.value["headers"][8] == "E[|grad_X F|]"  # the statistic named as in every other table
+    table = shown.values.tolist()
+    assert list(shown.columns)[8] == "E[|grad_X F|]"  # the statistic named as in every other table
     assert "**22 properties** screened" in summary and "Benjamini-Hochberg" in summary
     assert summary.startswith("**The answer.** dark-cats bias") or "**The answer.**" in summary
     assert len(table) == 22 and [row[0] for row in table] == list(range(1, 23))
@@ -56,9 +56,9 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
 def test_screen_vector_and_statistic(progress):
     _, table, _, bundle = screen_call(progress, edits=["darken"], outputs="vector", adjustment=list(
         screen_tab.ADJUSTMENT_CHOICES)[1])
-    assert {row[4] for row in table.value["data"]} == {"vector (all 2 outputs)"}
+    assert set(table["output"]) == {"vector (all 2 outputs)"}
     _, table, _, bundle = screen_call(progress, edits=["darken"], statistic="correlation")
-    assert table.value["headers"][8] == "|r|"
+    assert list(table.columns)[8] == "|r|"
     with zipfile.ZipFile(bundle) as archive:
         assert json.loads(archive.read("screen.json"))["statistic"] == "correlation"
 

@@ -1,5 +1,6 @@
 """Figures: the 0.5 line only where it is the decision rule, legends off the curves, readable text."""
 import numpy as np
+import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
@@ -297,3 +298,15 @@ def test_comparison_panels_tick_every_step_of_a_short_series_and_span_the_probab
         assert curves and all(list(axis.get_xticks()) == list(range(8)) for axis in curves)
         assert all(axis.get_ylim() == (-0.03, 1.03) for axis in curves)
     assert plots.tick_steps(12, 6) == [0, 3, 6, 9, 11]  # where no stride divides evenly, only the last gap is uneven
+
+
+@pytest.mark.parametrize("most", [6, 16])
+def test_ticks_hold_the_ends_in_order_and_fit(most):
+    for n_steps in range(1, 80):
+        ticks = plots.tick_steps(n_steps, most)
+        assert ticks[0] == 0 and ticks[-1] == n_steps - 1, (n_steps, ticks)
+        assert all(later > earlier for earlier, later in zip(ticks, ticks[1:])), (n_steps, ticks)
+        assert len(ticks) <= most + (2 if most <= 8 else 0), (n_steps, ticks)
+        gaps = np.diff(ticks)
+        assert len(gaps) < 2 or gaps.max() <= 1.5 * gaps.min(), (n_steps, ticks)  # only the last gap may differ
+        assert len(set(gaps[:-1])) <= 1, (n_steps, ticks)

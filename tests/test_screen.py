@@ -331,7 +331,13 @@ def test_the_answer_says_which_strong_rows_the_test_confirms():
     # Confirmed rows ranked below the top three are named, so "none significant" does not read as "none confirmed".
     below = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (False,) * 3 + (True, False, True))])[0]
     assert "; none significant after adjustment); strong and significant after adjustment: U and W (by 0.8 and " in below
-    assert "strong and significant" not in said[True, True, True]
+    # Where the top three are all confirmed there is nothing to add, and a small change is never called strong.
+    all_top = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (True,) * 3 + (False, True, False))])[0]
+    assert "strong and significant" not in all_top
+    small = read_curve(np.linspace(0.45, 0.51, 10), significant=True, pvalue=0.001, output="cat", flip_steps=[8])
+    rows = [row(name, False) for name in "XYZ"] + [SimpleNamespace(property="U", model="model A", output="cat",
+                                                                  reading=small)]
+    assert small.tier == "a" and "strong and significant" not in model_answers(rows)[0]
 
 
 def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):

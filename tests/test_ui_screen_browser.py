@@ -43,6 +43,11 @@ def test_screen_action_in_the_browser(server, tmp_path):
         table = page.locator("#screen-table").inner_text()
         assert "whole image: " in table and re.search(r"\d\.\d", table), table
         assert "E[|grad_X F|]" in table, table[:300]  # the statistic named as in every other table
+        # Every header whole in its column ("E[|grad_ F|]" at 1440 px, the X cut off).
+        clipped = page.evaluate("() => [...document.querySelectorAll('#screen-table th')].filter(th => "
+                                "[th, ...th.querySelectorAll('*')].some(box => box.scrollWidth > box.clientWidth + 1))"
+                                ".map(th => th.innerText)")
+        assert not clipped, clipped
         assert not page.get_by_text("Traceback").count()
         page.locator("#screen-section").scroll_into_view_if_needed()
         shot = folder / "app-screen.png"

@@ -3,7 +3,8 @@
 Self-contained: the edit tab makes its statistic dropdown with :func:`statistic_input` (beside its steps; its Run
 button scores with it too) and calls :func:`build_screen_section` once with its image, model controls, steps
 slider and that dropdown. The handler
-:func:`run_screen` is gradio-free apart from the progress object, and is tested by calling it directly.
+:func:`run_screen` is gradio-free apart from the progress object (its table is a pandas frame, whose columns name the
+headers), and is tested by calling it directly.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .shared import default_models, friendly_errors, with_model_args
 TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "prediction flips", "reading",
                  "score", "adjusted p"]  # "score" is named by the run's statistic (table_headers)
 # One width per column of TABLE_HEADERS; the reading gets the room it needs, every header its longest word.
-COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "6%", "12%", "27%", "10%", "9%"]
+COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "7%", "12%", "26%", "10%", "9%"]
 # The table's width on a phone, where it scrolls sideways (each column keeps its share of a laptop's table).
 SCREEN_PHONE_WIDTH = 1100
 
@@ -106,7 +107,8 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
 
     Returns:
         summary: Markdown: how many properties were screened, the top rows and notes
-        table: rows of rank, property, model, output, score, p-value, adjusted p-value, significant, flips
+        table: headers and rows: rank, tier, property, model, output, change, prediction flips, reading, the
+            statistic's score (named by it) and the adjusted p-value
         figure: URL of a PNG of the top properties' strongest steps and curves
         download: URL of a zip with screen.csv, screen.json, screen.png and report.html (one page to share)
     """
@@ -132,7 +134,9 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     result, notes, paths, bundle = screen_for_app(picture, models, outputs, list(edits), list(regions), steps,
                                                   statistic, ADJUSTMENT_CHOICES[adjustment], n_permutations, alpha,
                                                   progress)
-    table = gr.Dataframe(value=screen_table(result), headers=table_headers(result.statistic))
+    import pandas as pd  # gradio's own dependency: a frame's columns name the table's headers, the API unchanged
+
+    table = pd.DataFrame(screen_table(result), columns=table_headers(result.statistic))
     return screen_text(result, notes), table, str(paths["figure"]), str(bundle)
 
 

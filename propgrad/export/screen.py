@@ -17,6 +17,7 @@ difference first; screen_contrast.csv), else ``contrast_note`` says why it is le
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from . import tables
 from .figure_files import draw_into
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
-from ..reading import describe_value, format_number
+from ..reading import describe_value, format_number, short_names
 from ..screen import Screen
 
 # What the output did first (its change, tier and flips), then the test.
@@ -85,10 +86,8 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         figure.text(0.5, 0.5, "no property ran", ha="center")
         return figure
     # A property shows once, at its first row: the panels' row numbers skip the rows of properties shown above.
-    threshold = any(plots.draws_threshold(result.explanations[row.property].model(row.model)) for row in rows)
-    figure.suptitle("The top properties, each shown once, at its first row in the ranked table\n\u25bc the prediction "
-                    "flips" + ("; dashed: the decision threshold 0.5" if threshold else ""), fontsize=9, x=0.01,
-                    ha="left")
+    threshold = flipped = hollow = False
+    short = short_names([row.model for row in result.rows])  # as the table names them
     axes = figure.subplots(len(rows), 2, squeeze=False, width_ratios=[1, 2.2])
     label = STATISTIC_LABELS[result.statistic]
     for (picture, curve), row in zip(axes, rows):
@@ -101,25 +100,33 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         picture.set_title(f"row {row.rank}: {row.property}", fontsize=9, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        plots.output_curve(curve, model, score, "#1f77b4", flip_size=40)
-        if plots.draws_threshold(model):
+        filled, empty = plots.output_curve(curve, model, score, "#1f77b4", flip_size=40)
+        flipped, hollow = flipped or filled, hollow or empty
+        if plots.draws_threshold(model, score):
+            threshold = True
             curve.axhline(0.5, color="grey", linestyle="--", linewidth=1)
         n_steps = explanation.n_steps
         shown_output = score.output
-        curve.set_title(f"{row.model}: {shown_output}, {row.reading.label}\nchange {format_number(row.change)}, "
-                        f"{label} = {format_number(row.score)}, adjusted p = {format_number(row.pvalue_adjusted)}"
-                        f"{' *' if row.significant_adjusted else ''}", fontsize=8, loc="left")
+        curve.set_title(textwrap.fill(f"{short[row.model]}: {shown_output}, {row.reading.label}", 80)
+                        + f"\nchange {format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p = "
+                          f"{format_number(row.pvalue_adjusted)}{' *' if row.significant_adjusted else ''}",
+                        fontsize=8, loc="left")
         # The ticks are steps: "step / rotation (degrees)" under ticks 0-10 read as "rotation 0-10 degrees".
         end = describe_value(explanation.property_name, float(explanation.values[-1]), n_steps - 1)
         end = end.split(" (", 1)[1][:-1] if end.startswith("step ") and " (" in end else end
         curve.set_xlabel(f"step: 0 is the input, {n_steps - 1} is {end}", fontsize=8)
-        curve.set_ylabel(plots.y_label([(model, score)]), fontsize=8)
+        curve.set_ylabel(textwrap.fill(plots.y_label([(model, score)]), 24), fontsize=8)
         plots.probability_range(curve, [(model, score)])
         curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5
         curve.tick_params(labelsize=7)
         curve.grid(alpha=0.3)
+    # The title names only the marks drawn.
+    marks = [*(["\u25bc the prediction flips"] if flipped else []),
+             *(["\u25bd it changes between two other classes"] if hollow else []),
+             *(["dashed: the decision threshold 0.5"] if threshold else [])]
+    figure.suptitle("The top properties, each shown once, at its first row in the ranked table"
+                    + ("\n" + "; ".join(marks) if marks else ""), fontsize=9, x=0.01, ha="left")
     return figure
-
 
 
 def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
