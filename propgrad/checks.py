@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .errors import ArgumentError
+from .statistics import binomial_cdf
 
 # alpha -> (the fewest steps on which a steady trend reaches it under the run's statistic, or None beyond the
 # steps checked; how many steps were checked): :func:`propgrad.score.steady_trend_need`, passed in by the callers.
@@ -97,10 +98,8 @@ def chance_below(floor: float, alpha: float, n_permutations: int) -> float:
     >>> round(chance_below(0.011, 0.01, 10_000), 2)  # an exact p this near alpha passes in one run of six
     0.16
     """
-    from scipy.stats import binom
-
     most = math.floor(alpha * (n_permutations + 1) - 1 + 1e-9)  # the most exceedances that still give p <= alpha
-    return float(binom.cdf(most, n_permutations, floor)) if most >= 0 else 0.0
+    return binomial_cdf(most, n_permutations, floor)
 
 
 def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None,
@@ -132,10 +131,10 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
            if tried else f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an "
                          f"order scores as its reverse does: no exact p-value falls below {floor:.2g}")
     counted = steps_for(1, alpha, n_series)
-    advice = (_trend_advice(steady_trend, alpha, n_steps, " under this statistic") if steady_trend and n_series == 1
-              else f"at least {counted}" if counted > n_steps else f"more than {n_steps}")
-    if advice.startswith("a steady trend needs at least"):
-        advice += ", more where p-values are adjusted over several rows"
+    advice = (_trend_advice(steady_trend, alpha, n_steps, " under this statistic",
+                            ", more where p-values are adjusted over several rows")
+              if steady_trend and n_series == 1 else f"at least {counted}" if counted > n_steps else
+              f"more than {n_steps}")
     chance = chance_below(floor, alpha, n_permutations) if n_permutations else 0.0
     luck = (f"; with {n_permutations:,} permutations an estimated p-value can still fall below alpha by chance, in "
             f"up to about {round(100 * chance)} % of runs, which is no evidence" if chance >= 0.005 else "")
@@ -143,13 +142,14 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
             f"use more steps ({advice})")
 
 
-def _trend_advice(steady_trend: SteadyTrend, alpha: float, n_steps: int, where: str) -> str:
-    """The steps to advise: what a steady trend needs at ``alpha`` where that is more than the run has."""
+def _trend_advice(steady_trend: SteadyTrend, alpha: float, n_steps: int, where: str, more: str = "") -> str:
+    """The steps to advise: what a steady trend needs at ``alpha`` where that is more than the run has (``more``
+    follows a count that more rows would raise)."""
     needed, checked = steady_trend(alpha)
     if needed is None:
         return f"a steady trend needs more than {max(checked, n_steps)}{where}"
     if needed > n_steps:
-        return f"a steady trend needs at least {needed}{where}"
+        return f"a steady trend needs at least {needed}{where}{more}"
     return f"more than {n_steps}"  # an even ramp would pass; these outputs tie more orders
 
 

@@ -1,6 +1,7 @@
 """The authors' two other statistics, |Pearson r| with the step and a KSG mutual information, shaped for the
 shuffle test in :mod:`propgrad.score` (numpy; scipy.special for the KSG's digamma); and the p-value adjustments
-for a table of tests (:func:`adjust_pvalues`, numpy alone).
+for a table of tests (:func:`adjust_pvalues`, numpy alone) and the binomial distribution's CDF
+(:func:`binomial_cdf`, for the chance a shuffle test's estimate passes alpha).
 
 Every statistic here takes series of shape (series, steps, k) or, for the null, a block of permuted series
 of shape (block, steps, k), and returns one value per series (or permutation) and output column.
@@ -23,6 +24,8 @@ of shape (block, steps, k), and returns one value per series (or permutation) an
   curve; here a constant curve scores 0 with p = 1.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -148,3 +151,27 @@ def adjust_pvalues(pvalues, method: str = "bh") -> np.ndarray:
     adjusted = np.empty_like(p)
     adjusted[order] = scaled
     return np.clip(adjusted, 0.0, 1.0)
+
+
+# Like the adjustments, without scipy.stats (49 MB in the server): a short series' note asks it at run time.
+def binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= ``k``) for X binomial with ``n`` trials of probability ``p``: the sum of the probabilities, each
+    from log-gamma (the tests compare it with ``scipy.stats.binom.cdf``). ``k`` is small here (at most alpha times
+    the permutations), so the sum is short.
+
+    Examples
+    --------
+    >>> round(binomial_cdf(99, 10_000, 0.011), 2)
+    0.16
+    """
+    if k < 0:
+        return 0.0
+    if k >= n or p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    log_p, log_q, log_n = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    total = math.fsum(math.exp(log_n - math.lgamma(x + 1) - math.lgamma(n - x + 1) + x * log_p + (n - x) * log_q)
+                      for x in range(k + 1))
+    return min(1.0, total)
+

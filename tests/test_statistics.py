@@ -252,6 +252,17 @@ def test_adjustments_refuse_what_is_not_a_row_of_p_values():
     assert statistics.adjust_pvalues([0.3]).tolist() == [0.3]
 
 
+def test_binomial_cdf_gives_scipys_numbers():
+    from scipy.stats import binom
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 20_001))
+        p = float(rng.choice([rng.random(), rng.random() * 0.05, 0.0, 1.0]))
+        k = int(rng.integers(-1, min(n, 400) + 2))
+        assert statistics.binomial_cdf(k, n, p) == pytest.approx(float(binom.cdf(k, n, p)), rel=1e-9, abs=1e-12)
+
+
 def test_the_default_flows_do_not_import_scipy_stats():
     """scipy.stats holds about 49 MB once imported; the app's runs must not need it (issue 23's memory target)."""
     import subprocess
@@ -262,6 +273,9 @@ def test_the_default_flows_do_not_import_scipy_stats():
             "from propgrad.statistics import adjust_pvalues\n"
             "steps = [Image.fromarray(np.full((8, 8, 3), 20 * i, np.uint8)) for i in range(5)]\n"
             "assess(steps); adjust_pvalues([0.1, 0.2, 0.03])\n"
+            # A short series' note says how often chance passes alpha: a binomial CDF.
+            "from propgrad.checks import too_few_steps\n"
+            "assert 'chance' in too_few_steps(6, 0.01, floor=0.011, n_permutations=10_000)\n"
             "import propgrad.compare, propgrad.screen\n"
             "print('scipy.stats' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
