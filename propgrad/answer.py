@@ -34,6 +34,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
     models = list(models or dict.fromkeys(row.model for row in rows))
     short = short_names(models)
     negligible = _negligible()
+    after = " after adjustment" if len(rows) > 1 else ""  # one row's p is its own
     sentences = []
     for model in models:
         for output in dict.fromkeys(row.output for row in rows if row.model == model):
@@ -49,13 +50,12 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             sentence = (f"{short[model]}: {_joined([row.property for row in top])} "
                         f"move{'s' if len(top) == 1 else ''} {words} {strength} "
                         f"(by {_joined([format_number(row.reading.change) for row in top])}; "
-                        f"{_passed(top, len(rows))})")
+                        f"{_passed(top, after)})")
             # Strong rows the test confirms that the top left out (they rank below rows that flip or jump): a
             # sentence saying "none significant" of the top must not read as "nothing confirmed".
             confirmed = [row for row in moved[TOP_PROPERTIES:]
                          if row.reading.significant and row.reading.size == "strong"][:TOP_PROPERTIES]
             if confirmed and not all(row.reading.significant for row in top):
-                after = " after adjustment" if len(rows) > 1 else ""
                 sentence += (f"; strong and significant{after}: {_joined([row.property for row in confirmed])} "
                              f"(by {_joined([format_number(row.reading.change) for row in confirmed])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
@@ -78,10 +78,10 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
     return sentences
 
 
-def _passed(top: Sequence, n_rows: int) -> str:
-    """Which of the named rows the shuffle test confirms: a strong change leads the sentence whether or not it is
-    significant, and a reader must not take "moves most" for "shown"."""
-    after = " after adjustment" if n_rows > 1 else ""
+def _passed(top: Sequence, after: str) -> str:
+    """Which of the named rows the shuffle test confirms (``after``: " after adjustment" where the p-values are
+    adjusted): a strong change leads the sentence whether or not it is significant, and a reader must not take
+    "moves most" for "shown"."""
     confirmed = [row.property for row in top if row.reading.significant]
     if len(confirmed) == len(top):
         return ("significant" if len(top) == 1 else "both significant" if len(top) == 2 else "each significant") + after
