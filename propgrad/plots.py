@@ -350,6 +350,7 @@ def output_curves(explanation: Explanation) -> Figure:
     ticks = tick_steps(explanation.n_steps, 16)
     axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
     axis.tick_params(axis="y", labelsize=9)
+    axis.yaxis.set_major_formatter(WholeValues())
     _xlabel_under_ticks(axis, f"step / {explanation.property_name}", tick_lines=2)
     axis.set_ylabel(y_label(pairs))
     axis.grid(alpha=0.3)
@@ -391,7 +392,10 @@ class WholeValues(Formatter):
         ticks = np.asarray(self.axis.get_majorticklocs(), dtype=float)
         spacing = np.diff(ticks).min() if ticks.size > 1 else 0.0
         largest = np.abs(ticks).max() if ticks.size else abs(value)
-        digits = 2 if spacing <= 0 or largest <= 0 else max(2, int(np.ceil(np.log10(largest / spacing))) + 1)
+        if spacing <= 0 or largest <= 0:
+            return f"{value:.2g}"
+        # Enough digits for the ticks to differ, and for every whole digit of a large value ("1000", not "1e+03").
+        digits = max(2, int(np.ceil(np.log10(largest / spacing))) + 1, int(np.floor(np.log10(largest))) + 1)
         return f"{value:.{digits}g}"
 
 
@@ -711,11 +715,12 @@ def _flips_of(model, score, flips) -> tuple[list[int], list[int]]:
 def _mark_flips(axis, x, curve, own, others, tint, size) -> None:
     """Filled triangles where the prediction flips to or from the output, hollow ones where it changes between
     two other classes: the plot then shows the flips the reading names, and the others apart."""
+    # Not clipped by the axes: a flip at p = 1 sits on the plot's top edge, where half its triangle was cut off.
     if own:
-        axis.scatter(x[own], curve[own], marker="v", s=size, color=tint, edgecolor="black", zorder=5)
+        axis.scatter(x[own], curve[own], marker="v", s=size, color=tint, edgecolor="black", zorder=5, clip_on=False)
     if others:
         axis.scatter(x[others], curve[others], marker="v", s=size, color="white", edgecolor=tint, linewidths=1.3,
-                     zorder=5)
+                     zorder=5, clip_on=False)
 
 
 def probability_range(axis, pairs) -> None:
@@ -752,6 +757,7 @@ def output_curve(axis, model, score, tint: str, label: str | None = None, marker
     mean, _ = model.curve(score.index, score.vector)
     x = np.arange(len(mean))
     axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label)
+    axis.yaxis.set_major_formatter(WholeValues())  # a tiny distance's ticks read 2e-05, not 2 under a "1e-5"
     own, others = _flips_of(model, score, model.flips[0])
     _mark_flips(axis, x, mean, own, others, tint, flip_size)
     return bool(own), bool(others)

@@ -67,8 +67,8 @@ def tier_shares(readings: Sequence[Reading]) -> dict[str, float]:
     return {tier: (sum(r.tier == tier for r in readings) / total if total else float("nan")) for tier in TIER_ORDER}
 
 
-# What puts a row in a tier where its name alone would mislead: a row read "strong, not significant" is in tier a
-# when the prediction flips, in c when nothing confirms the change.
+# What puts a row in a tier where its name alone would mislead: a row read "strong, not significant" is in tier c
+# (nothing confirms the change); with a flip it reads "strong, not significant, flips" and is in tier a.
 TIER_WHEN = {
     "a": "by a strong systematic change, one dominant step or a flip",
     "c": "with no dominant step or flip",

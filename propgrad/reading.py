@@ -23,7 +23,7 @@ tier, then by the change):
     its evidence (the flip, or the jump).
 ``strong`` (tier a) *strong and systematic*
     a strong change that the test finds systematic.
-``flips`` (tier a) *small / strong, not significant* (or *small but systematic*) and its flip words
+``flips`` (tier a) *small / strong, not significant, flips* (or *small but systematic, flips*) and its flip words
     the prediction flips to or from the output of interest, which moves by at least ``negligible``, without
     the two above (a flip on a steady curve is a flip on that curve).
 ``systematic`` (tier b) *small but systematic*
@@ -532,6 +532,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         label += (" and systematic" if size == "strong" else " but systematic") if significant else ", not significant"
         if kind == ERRATIC and shape == IRREGULAR:
             label += ", erratic"
+        elif kind == FLIPS:
+            # "strong, not significant" named a tier-a row with a flip and a tier-c row without one alike.
+            label += ", flips"
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
     parts = [f"{output_label(output, output_kind)} {format_output(start)} -> {format_output(end)}"]

@@ -310,3 +310,28 @@ def test_ticks_hold_the_ends_in_order_and_fit(most):
         gaps = np.diff(ticks)
         assert len(gaps) < 2 or gaps.max() <= 1.5 * gaps.min(), (n_steps, ticks)  # only the last gap may differ
         assert len(set(gaps[:-1])) <= 1, (n_steps, ticks)
+
+
+def test_curve_ticks_are_values_and_flip_marks_are_never_cut_at_the_edge():
+    # A tiny distance curve showed ticks 0 ... 2 under a "1e-5" at the axis end; a flip at p = 1 lost the top half
+    # of its triangle to the axes' clip; a large value was ticked "1e+03".
+    from matplotlib.figure import Figure
+
+    from propgrad.plots import WholeValues
+
+    for result in (_explain(RedModel(2)), _explain(RedModel(5))):
+        for figure in (plots.output_curves(result),):
+            figure.canvas = FigureCanvasAgg(figure)
+            figure.canvas.draw()
+            axis = figure.axes[0]
+            assert isinstance(axis.yaxis.get_major_formatter(), WholeValues)
+            assert axis.yaxis.get_offset_text().get_text() == ""
+            assert all(not collection.get_clip_on() for collection in axis.collections if len(collection.get_offsets()))
+    axis = Figure().subplots()
+    model = result.models[0]
+    plots.output_curve(axis, model, model.scores[0], "#1f77b4")
+    assert isinstance(axis.yaxis.get_major_formatter(), WholeValues)
+    axis.set_ylim(0, 1000)
+    axis.set_yticks([0, 250, 500, 750, 1000])
+    axis.figure.canvas.draw()
+    assert [tick.get_text() for tick in axis.get_yticklabels()] == ["0", "250", "500", "750", "1000"]

@@ -74,7 +74,8 @@ def test_a_steady_decline_is_never_abrupt():
     curve = np.r_[0.99, 0.985, 0.97, 0.94, 0.9, 0.83, 0.75, 0.66, 0.58, 0.52, 0.48]
     result = read(curve, alpha=1e-9)  # not significant at this alpha
     assert result.shape == reading.STEADY_FALL and result.kind == reading.FLIPS
-    assert result.label == "strong, not significant" and "steady fall" in result.text
+    # The label says why the row is in tier a: "strong, not significant" alone is also tier c's (no flip).
+    assert result.label == "strong, not significant, flips" and "steady fall" in result.text
     assert "flips to dog" in result.text
     assert read(curve).label == "strong and systematic"
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .. import plots
 from . import html as html_report
@@ -117,7 +116,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         curve.set_xlabel(f"step: 0 is the input, {n_steps - 1} is {end}", fontsize=8)
         curve.set_ylabel(textwrap.fill(plots.y_label([(model, score)]), 24), fontsize=8)
         plots.probability_range(curve, [(model, score)])
-        curve.xaxis.set_major_locator(MaxNLocator(integer=True))  # a step is whole: no tick at step 1.5
+        curve.set_xticks(plots.tick_steps(n_steps, 11))  # whole steps, evenly, the last one ticked, as every curve
         curve.tick_params(labelsize=7)
         curve.grid(alpha=0.3)
     # The title names only the marks drawn.
