@@ -72,3 +72,18 @@ def test_the_screen_table_scrolls_on_a_phone_with_columns_a_laptop_would_show(se
         browser.close()
     assert widths and min(widths) >= 40, widths
     assert scrolls
+
+
+def test_the_empty_screen_table_names_the_statistic_chosen(server, tmp_path):
+    # Before the first Screen run the table's score column said E[|grad_X F|] whatever the dropdown said.
+    with playwright_sync.sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.get_by_text("Screen: which property does the model use?").click()
+        headers = page.locator("#screen-table thead")
+        playwright_sync.expect(headers).to_contain_text("E[|grad_X F|]", timeout=30_000)
+        page.get_by_label("Statistic (Run and Screen)").first.click()
+        page.get_by_role("option", name="correlation").click()
+        playwright_sync.expect(headers).to_contain_text("|r|", timeout=30_000)
+        browser.close()

@@ -194,3 +194,14 @@ def build_screen_section(image, controls, steps, statistic) -> None:
 
     button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
                  [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY)
+    statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
+
+
+def headers_before_a_run(statistic: str, table):
+    """The empty table's score column follows the statistic chosen; a ranked table keeps the name of the statistic
+    it was ranked by until the next run."""
+    if table is not None and len(table):
+        return gr.skip()
+    import pandas as pd
+
+    return pd.DataFrame(columns=table_headers(statistic if statistic in STATISTICS else GRADIENT))
