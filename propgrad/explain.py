@@ -126,7 +126,7 @@ class Explanation:
     readings: tuple[Reading, ...] = ()
     # The input's file name and SHA-256 (or a hash of its pixels) and size; for frames {"frames": [each one's]}.
     input: dict | None = None
-    # The gradualness verdict in one line ("gradual: 1/1 series (...)"), made once here like the readings.
+    # The gradualness verdict in one line ("gradual: yes (...)"), made once here like the readings.
     gradual_summary: str = ""
 
     def __post_init__(self):

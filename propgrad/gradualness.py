@@ -258,19 +258,20 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     Examples
     --------
     >>> steps = [Image.new("RGB", (8, 8), (v, v, v)) for v in range(0, 200, 20)]
-    >>> summary_line([assess(steps)])[:64]
-    'gradual: 1/1 series (the image change grows with the step: rank '
-    >>> summary_line([assess(steps)])[64:]
-    'correlation 1.00; the largest step makes 13 % of the change)'
+    >>> summary_line([assess(steps)])[:52]
+    'gradual: yes (the image change grows with the step: '
+    >>> summary_line([assess(steps)])[52:]
+    'rank correlation 1.00; the largest step makes 13 % of the change)'
     """
     results = list(results)
     if not results:
         return "gradual: no series"
     good = sum(r.gradual for r in results)
-    line = f"gradual: {good}/{len(results)} series"
+    # "gradual: 1/1 series" read as a code to a new user: one series is gradual or not; of several, say how many.
+    line = f"gradual: {'yes' if good else 'NO'}" if len(results) == 1 else f"gradual: {good} of {len(results)} series"
     bad = next((r for r in results if not r.gradual), None)
     if bad is not None:
-        return f"{line}; NOT gradual: {bad.reason}"
+        return f"{line}, {bad.reason}" if len(results) == 1 else f"{line}; NOT gradual: {bad.reason}"
     rho = np.nanmean([r.rho for r in results]) if any(np.isfinite(r.rho) for r in results) else float("nan")
     jump = np.nanmax([r.jump_share for r in results])
     ordered = ""
@@ -281,8 +282,8 @@ def summary_line(results: Sequence[Gradualness]) -> str:
                    "random order")
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
-    region = (f"; outside the region the colours change by {max(outside):.2f} Delta E (about 2.3 is just visible)"
-              if outside else "")
+    region = (f"; outside the region the colours change by {max(outside):.2f} (colour difference Delta E; about 2.3 "
+              "is just visible)" if outside else "")
     # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
     return (f"{line} (the image change grows with the step: rank correlation {rho:.2f}{ordered}; the largest step "
             f"makes {format_percent(jump)} of the change{region})")

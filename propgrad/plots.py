@@ -566,12 +566,12 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
         small = np.asarray(Image.fromarray(np.asarray(series.mask, dtype=np.float32), "F").resize((width, height)))
         border = _outline(small, 3)
-    # One line per step in a larger font ("step 2: 0.17"): two lines of 15 px shrank to 7 px in the talk view, where
-    # the strip takes half a projected screen.
-    font = ImageFont.load_default(size=20)
-    small_font = ImageFont.load_default(size=13)  # a narrow portrait image's label
-    title_font = ImageFont.load_default(size=18)
-    gap, band, title_band = 6, 30, 28
+    # One line per step in a large font ("step 2: 0.17"): the talk view shows the strip at half a projected screen,
+    # about half its size (two lines of 15 px read 7 px there, one of 20 px 9.7 px).
+    font = ImageFont.load_default(size=25)
+    small_font = ImageFont.load_default(size=15)  # a narrow portrait image's label
+    title_font = ImageFont.load_default(size=23)
+    gap, band, title_band = 6, 36, 34
     columns = min(per_row, len(indices))
     rows = -(-len(indices) // columns)
     canvas = Image.new("RGB", (columns * (width + gap) - gap + 8, title_band + rows * (height + band)), "white")
@@ -634,7 +634,7 @@ def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 
     return canvas
 
 
-GRADUAL_FONT = 16  # the verdict under a strip, in px
+GRADUAL_FONT = 21  # the verdict under a strip, in px (about 10 px in the talk view, at half its size)
 
 
 def gradualness_picture(explanation: Explanation, width: int = 620, height: int = 90) -> Image.Image:
@@ -778,7 +778,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     short = short_names or {}
     panel = 3.6 if len(names) > 1 else 6.0
     legend_rows = len(pairs) + 1
-    bottom_in = 0.75 + 0.19 * legend_rows
+    bottom_in = 0.8 + 0.22 * legend_rows
     figure = Figure(figsize=(panel * len(names) + 0.9, 3.0 + bottom_in + 0.45))
     height = figure.get_figheight()
     figure.subplots_adjust(left=0.75 / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
@@ -793,12 +793,13 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         drew_line, drew_hollow = _property_curves(axis, result, label, markersize=3.5, flip_size=55)
         binary, hollow = binary or drew_line, hollow or drew_hollow
         ticks = tick_steps(result.n_steps, 6)
-        axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=9)
-        axis.tick_params(axis="y", labelsize=9)
+        # Type a size up from the other figures: the talk view shows this one at about 70 % of its size.
+        axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=10.5)
+        axis.tick_params(axis="y", labelsize=10.5)
         axis.grid(alpha=0.3)
-        axis.set_title(_wrap(name, 44), fontsize=10.5, loc="left", y=TITLE_Y)
-        _xlabel_under_ticks(axis, _wrap(result.property_name, 48), fontsize=9, tick_size=9)
-    axes[0].set_ylabel(y_label(_scored(comparison.explanations[names[0]])), fontsize=10)
+        axis.set_title(_wrap(name, 40), fontsize=12, loc="left", y=TITLE_Y)
+        _xlabel_under_ticks(axis, _wrap(result.property_name, 46), fontsize=10.5, tick_size=10.5)
+    axes[0].set_ylabel(y_label(_scored(comparison.explanations[names[0]])), fontsize=11.5)
     entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
@@ -809,7 +810,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
         labels.append("the prediction changes between two other classes")
     figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.01),
-                  fontsize=9, frameon=False, ncols=1 if len(names) == 1 else min(2, len(labels)))
+                  fontsize=10.5, frameon=False, ncols=1 if len(names) == 1 else min(2, len(labels)))
     return figure
 
 

@@ -101,3 +101,10 @@ def test_run_uses_the_chosen_statistic(progress):
 def test_every_column_of_the_screen_table_has_a_width():
     assert len(screen_tab.COLUMN_WIDTHS) == len(screen_tab.TABLE_HEADERS)
     assert sum(float(width.rstrip("%")) for width in screen_tab.COLUMN_WIDTHS) == 100
+
+
+def test_where_the_models_differ_names_the_output_as_the_readings_do(progress):
+    # It said "how far cat moved" under readings that say "p(cat) 0.96 -> 0.92".
+    unbiased = "ConvMixer cats vs dogs, unbiased (authors)"
+    summary, *_ = screen_call(progress, bundled=[unbiased, DARK_CATS], edits=["darken"], regions=["whole image"])
+    assert "**Where the models differ**: how far p(cat) moved for each model" in summary

@@ -163,3 +163,13 @@ def test_three_even_steps_are_gradual():
 def test_a_tighter_jump_limit_still_binds_at_four_steps():
     greys = [Image.new("RGB", (8, 8), (v, v, v)) for v in (0, 40, 80, 150)]
     assert not assess(greys, criteria=GradualnessCriteria(max_jump_share=0.3)).gradual
+
+
+def test_the_verdict_reads_in_words_for_one_series_and_counts_several():
+    # "gradual: 1/1 series" read as a code to a new user.
+    ramp = [Image.new("RGB", (8, 8), (v, v, v)) for v in range(0, 200, 20)]
+    jump = [Image.new("RGB", (8, 8), (0, 0, 0))] * 9 + [Image.new("RGB", (8, 8), (255, 255, 255))]
+    assert summary_line([assess(ramp)]).startswith("gradual: yes (the image change grows with the step")
+    assert summary_line([assess(jump)]).startswith("gradual: NO, ")
+    assert summary_line([assess(ramp), assess(ramp)]).startswith("gradual: 2 of 2 series (")
+    assert summary_line([assess(ramp), assess(jump)]).startswith("gradual: 1 of 2 series; NOT gradual: ")

@@ -180,3 +180,23 @@ def test_a_tab_link_opens_its_tab_on_a_phone(server, browser):
     expect(page.locator("#dynamics-summary")).to_be_visible(timeout=60_000)
     expect(page.locator("#edit-summary")).not_to_be_visible()
     page.context.close()
+
+
+def test_talk_view_on_a_phone_keeps_the_tabs_reachable_and_stacks_the_result(server, browser):
+    # The bar floated over gradio's "more tabs" button (its narrow-screen @media rule was scoped by gradio to the app's
+    # container, which the bar is not in), and the strip and the curves stood side by side 155 px wide each.
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-curves img")).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_timeout(2500)  # the talk view marks what it hides every second
+    bar = page.locator("#propgrad-talk-bar").bounding_box()
+    tabs = page.locator("[role=tablist]").first.bounding_box()
+    assert bar and tabs and bar["y"] + bar["height"] <= tabs["y"] + 1, (bar, tabs)
+    assert bar["x"] + bar["width"] <= 390 + 1, bar
+    strip, curves = (page.locator(f"#edit-{part} img").bounding_box() for part in ("strip", "curves"))
+    assert curves["y"] >= strip["y"] + strip["height"] - 1, (strip, curves)
+    # The opening preset is named from the start (it said "press n for the next preset" until n was pressed).
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1/")
+    page.locator("#propgrad-talk-controls").click()
+    expect(page.locator("#propgrad-talk-controls")).to_have_text("back to the talk view")
+    page.context.close()

@@ -309,13 +309,26 @@ async () => {
     document.body.classList.add("propgrad-talk");
     const bar = document.createElement("div");
     bar.id = "propgrad-talk-bar";
-    bar.innerHTML = '<span id="propgrad-preset-badge">press n for the next preset</span>' +
+    // The page opens with the first tab's default, its first preset: the badge names it from the start.
+    const opening = CONFIG.tabs[CONFIG.order[0]].presets;
+    const first = opening.length ? `preset 1/${opening.length}: ${opening[0].label}` : "press n for the next preset";
+    bar.innerHTML = `<span id="propgrad-preset-badge"></span>` +
       '<button id="propgrad-talk-next" type="button">next preset (n)</button>' +
       '<button id="propgrad-talk-controls" type="button">controls</button>';
-    document.body.appendChild(bar);
-    document.getElementById("propgrad-talk-controls").addEventListener("click", () => {
-      document.body.classList.toggle("propgrad-talk");
+    bar.querySelector("#propgrad-preset-badge").textContent = first;
+    // First in the page: where the bar cannot float (a narrow screen) it sits above the tabs, not under the page.
+    document.body.prepend(bar);
+    const controls = document.getElementById("propgrad-talk-controls");
+    controls.addEventListener("click", () => {
+      const talk = document.body.classList.toggle("propgrad-talk");
+      controls.textContent = talk ? "controls" : "back to the talk view";
     });
+    // Gradio scopes a stylesheet's @media rules to its own container, which the bar and the body are not in: the
+    // narrow layout is a class on the body instead.
+    const narrow = window.matchMedia("(max-width: 1000px)");
+    const fit = () => document.body.classList.toggle("propgrad-talk-narrow", narrow.matches);
+    narrow.addEventListener("change", fit);
+    fit();
     const next = () => {
       // The page opens with the first tab's default, which is its first preset: n goes on to the second.
       const current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
@@ -410,8 +423,11 @@ body.propgrad-talk #dynamics-curves img { max-height: 50vh; width: 100%; object-
   align-items: center; font-size: 14px; background: var(--background-fill-primary); padding: 4px 8px;
   border: 1px solid var(--border-color-primary); border-radius: 8px; opacity: 0.85; }
 #propgrad-preset-badge { overflow: hidden; text-overflow: ellipsis; min-width: 0; }
-/* Narrow screens have no empty room beside the tabs: the bar follows the page instead of covering it. */
-@media (max-width: 1000px) { #propgrad-talk-bar { position: static; max-width: none; margin: 8px 12px; } }
+/* Narrow screens (the script's class: gradio scopes @media rules to its container) have no empty room beside the
+   tabs: the bar sits above the page instead of covering its tabs, and the strip and the curves stack. */
+body.propgrad-talk-narrow #propgrad-talk-bar { position: static; max-width: none; margin: 8px 12px;
+  flex-wrap: wrap; white-space: normal; }
+body.propgrad-talk.propgrad-talk-narrow .talk-grid { grid-template-columns: 1fr; }
 #propgrad-link-notice { margin: 8px 0; padding: 8px 12px; border: 1px solid var(--border-color-primary);
   border-radius: 8px; background: var(--background-fill-secondary); }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }

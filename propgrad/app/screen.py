@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import gradio as gr
 
 from ..ranking import tier_legend
-from ..reading import arrows, format_number, short_names
+from ..reading import arrows, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
@@ -70,7 +70,9 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     if contrast:
         short = short_names(list(contrast[0].models))
         first = short[contrast[0].models[0]]
-        lines.append(f"**Where the models differ**: how far {contrast[0].output} moved for each model; {first} (the first "
+        kind = result.explanations[contrast[0].property].model(contrast[0].models[0]).output_kind
+        lines.append(f"**Where the models differ**: how far {output_label(contrast[0].output, kind)} moved for each "
+                     f"model; {first} (the first "
                      f"model in the list) against the others, the properties it reacts to more first: "
                      + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
                                                                  for m, c in zip(one.models, one.changes))
