@@ -278,10 +278,14 @@ def format_number(value: float) -> str:
 
     Examples
     --------
-    >>> [format_number(v) for v in (0.1904, 0.084, 3.387e-06, 0.0005, 1.0)]
-    ['0.19', '0.084', '3.4e-06', '0.0005', '1']
+    >>> [format_number(v) for v in (0.1904, 0.084, 3.387e-06, 0.5, 1.0, 12.0, 0.0)]
+    ['0.19', '0.084', '3.4e-06', '0.50', '1.0', '12', '0']
     """
-    return f"{float(value):.2g}"
+    value = float(value)
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    # Both digits shown, a trailing zero too: "0.5" beside "0.29" read as a coarser number.
+    return f"{value:#.2g}".rstrip(".")
 
 
 def format_output(value: float) -> str:

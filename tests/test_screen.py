@@ -326,11 +326,11 @@ def test_the_answer_says_which_strong_rows_the_test_confirms():
     assert "; each significant after adjustment)" in said[True, True, True]
     assert "; none significant after adjustment)" in said[False, False, False]
     assert "; only Y significant after adjustment)" in said[False, True, False]
-    assert "(by 0.8; not significant)" in model_answers([row("X", False)])[0]
+    assert "(by 0.80; not significant)" in model_answers([row("X", False)])[0]
     assert "; both significant after adjustment)" in model_answers([row("X", True), row("Y", True)])[0]
     # Confirmed rows ranked below the top three are named, so "none significant" does not read as "none confirmed".
     below = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (False,) * 3 + (True, False, True))])[0]
-    assert "; none significant after adjustment); strong and significant after adjustment: U and W (by 0.8 and " in below
+    assert "; none significant after adjustment); strong and significant after adjustment: U and W (by 0.80 and " in below
     # Where the top three are all confirmed there is nothing to add, and a small change is never called strong.
     all_top = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (True,) * 3 + (False, True, False))])[0]
     assert "strong and significant" not in all_top

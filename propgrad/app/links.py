@@ -411,7 +411,8 @@ body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns:
   align-items: start; }
 body.propgrad-talk .talk-grid > .talk-summary { grid-column: 1 / -1; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
-body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: 50vh; width: 100%;
+/* 10 px under half the screen: at 50vh the default preset's page was 728 px tall on a 720 px projector. */
+body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: calc(50vh - 10px); width: 100%;
   object-fit: contain; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
 /* A tab with curves only (training dynamics): the figure, legend included, on the one screen. */

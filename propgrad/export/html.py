@@ -217,6 +217,8 @@ def _setting(value, depth: int) -> str:
 def _setting_text(value) -> str:
     if value is None:
         return "none"  # a seed of None: a fresh random one; cell() would leave it blank
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"  # a setting as it was given (alpha 0.01), not in the tables' two digits
     return str(value) if _plain_int(value) else cell(value)[0]
 
 
