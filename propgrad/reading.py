@@ -278,12 +278,16 @@ def format_number(value: float) -> str:
 
     Examples
     --------
-    >>> [format_number(v) for v in (0.1904, 0.084, 3.387e-06, 0.5, 1.0, 12.0, 0.0)]
-    ['0.19', '0.084', '3.4e-06', '0.50', '1.0', '12', '0']
+    >>> [format_number(v) for v in (0.1904, 0.084, 3.387e-06, 0.5, 1.0, 12.0, 0.0, 99.5, 1234.5)]
+    ['0.19', '0.084', '3.4e-06', '0.50', '1.0', '12', '0', '100', '1234']
     """
     value = float(value)
-    if value == 0 or not np.isfinite(value):
+    if value == 0:
+        return "0"  # -0.0 too
+    if not np.isfinite(value):
         return f"{value:g}"
+    if abs(value) >= 99.5:
+        return f"{value:.0f}"  # a large value in whole units ("1234", not "1.2e+03")
     # Both digits shown, a trailing zero too: "0.5" beside "0.29" read as a coarser number.
     return f"{value:#.2g}".rstrip(".")
 
