@@ -43,7 +43,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
             if not moved:
                 sentences.append(f"{short[model]}: no property moved {words} systematically by "
-                                 f"{format_number(negligible)} or more.")
+                                 f"{negligible:g} or more.")
                 continue
             top = moved[:TOP_PROPERTIES]
             strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
@@ -70,11 +70,11 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
         # Each property with the models it barely moved: a list of properties alone left a reader asking whose.
         named = [f"{name} ({_joined(list(dict.fromkeys(whose)))})" if len(models) > 1 else name
                  for name, whose in small.items()]
-        sentences.append(f"Significant but negligible (the output moved by less than {format_number(negligible)}): "
+        sentences.append(f"Significant but negligible (the output moved by less than {negligible:g}): "
                          f"{_joined(named)}.")
     if rows and all(not row.reading.moved for row in rows):
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
-                            f"{format_number(negligible)} or more.")
+                            f"{negligible:g} or more.")
     return sentences
 
 

@@ -396,6 +396,9 @@ class WholeValues(Formatter):
             return f"{value:.2g}"
         # Enough digits for the ticks to differ, and for every whole digit of a large value ("1000", not "1e+03").
         digits = max(2, int(np.ceil(np.log10(largest / spacing))) + 1, int(np.floor(np.log10(largest))) + 1)
+        # Ticks every 0.25 need a third digit that the spacing alone does not ask for: 1.25 written "1.2".
+        while digits < 15 and any(abs(float(f"{tick:.{digits}g}") - tick) > 1e-6 * spacing for tick in ticks):
+            digits += 1
         return f"{value:.{digits}g}"
 
 
@@ -574,10 +577,15 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     gap, band, title_band = 6, 36, 34
     columns = min(per_row, len(indices))
     rows = -(-len(indices) // columns)
-    canvas = Image.new("RGB", (columns * (width + gap) - gap + 8, title_band + rows * (height + band)), "white")
+    canvas_width = columns * (width + gap) - gap + 8
+    # Wrapped to the strip: a three-step strip is 600 px wide and cut a title longer than about 60 characters.
+    title_lines = _wrapped(title if title is not None else strip_title(explanation, series_index), title_font,
+                           canvas_width - 8)
+    title_band += (title_font.size + 5) * (len(title_lines) - 1)
+    canvas = Image.new("RGB", (canvas_width, title_band + rows * (height + band)), "white")
     draw = ImageDraw.Draw(canvas)
-    draw.text((4, 4), title if title is not None else strip_title(explanation, series_index), fill="black",
-              font=title_font)
+    for line_number, line in enumerate(title_lines):
+        draw.text((4, 4 + (title_font.size + 5) * line_number), line, fill="black", font=title_font)
     for number, index in enumerate(indices):
         left = 4 + (number % columns) * (width + gap)
         top = title_band + (number // columns) * (height + band)
@@ -777,28 +785,33 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     several_outputs = len({output for _, output in pairs}) > 1
     short = short_names or {}
     panel = 3.6 if len(names) > 1 else 6.0
-    legend_rows = len(pairs) + 1
-    bottom_in = 0.8 + 0.22 * legend_rows
-    figure = Figure(figsize=(panel * len(names) + 0.9, 3.0 + bottom_in + 0.45))
-    height = figure.get_figheight()
-    figure.subplots_adjust(left=0.75 / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
-                           bottom=bottom_in / height, wspace=0.08)
+    size = 10.5  # a size up from the other figures: the talk view shows this one at about 70 % of its size
+    figure = Figure(figsize=(panel * len(names) + 0.9, 4.0))
+    columns = 1 if len(names) == 1 else 2
     axes = figure.subplots(1, len(names), squeeze=False, sharey=True)[0]
+
     def label(model, score):
         return short.get(model.name, model.name) + (f": {score.output}" if several_outputs else "")
 
     binary = hollow = False
+    # Each axes' width in inches: the figure less its margins, shared by the panels and their 0.08-wide gaps.
+    axis_width = (figure.get_figwidth() * 0.985 - 0.75) / (len(names) + 0.08 * (len(names) - 1))
+    ticked = []
     for axis, name in zip(axes, names):
         result = comparison.explanations[name]
         drew_line, drew_hollow = _property_curves(axis, result, label, markersize=3.5, flip_size=55)
         binary, hollow = binary or drew_line, hollow or drew_hollow
-        ticks = tick_steps(result.n_steps, 6)
-        # Type a size up from the other figures: the talk view shows this one at about 70 % of its size.
-        axis.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=10.5)
-        axis.tick_params(axis="y", labelsize=10.5)
+        values = [_format_value(value) for value in result.values]
+        ticked.append((values, *_ticks_that_fit(values, axis_width, size)))
+    tick_size = min(font for _, _, font in ticked)  # one size on every panel
+    x_labels = [_wrap(comparison.explanations[name].property_name, 46) for name in names]
+    for axis, name, (values, ticks, _), x_label in zip(axes, names, ticked, x_labels):
+        axis.set_xticks(ticks, [values[i] for i in ticks], fontsize=tick_size)
+        axis.tick_params(axis="y", labelsize=size)
         axis.grid(alpha=0.3)
         axis.set_title(_wrap(name, 40), fontsize=12, loc="left", y=TITLE_Y)
-        _xlabel_under_ticks(axis, _wrap(result.property_name, 46), fontsize=10.5, tick_size=10.5)
+        _xlabel_under_ticks(axis, x_label, fontsize=size, tick_size=tick_size)
+    x_label_lines = max(x_label.count("\n") + 1 for x_label in x_labels)
     axes[0].set_ylabel(y_label(_scored(comparison.explanations[names[0]])), fontsize=11.5)
     entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
@@ -809,9 +822,56 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     if hollow:
         entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
         labels.append("the prediction changes between two other classes")
-    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.01),
-                  fontsize=10.5, frameon=False, ncols=1 if len(names) == 1 else min(2, len(labels)))
+    labels = _legend_fitted(labels, columns, figure.get_figwidth() - 0.85, size)
+    # Laid out once the legend is known (fixed inches, no constrained layout, which cost more than the drawing):
+    # matplotlib fills the first legend column first; an entry takes 1.4 sizes and 1.3 more for each further line
+    # (measured, matplotlib 3.11), the legend 0.8 sizes of padding; under the axes the ticks, their labels and the
+    # x label's lines (see _xlabel_under_ticks), then 6 pt of space.
+    first_column = -(-len(labels) // columns)
+    legend_pt = max(sum(size * (1.4 + 1.3 * text.count("\n")) for text in part)
+                    for part in (labels[:first_column], labels[first_column:]) if part) + 0.8 * size
+    under_axes_pt = 3.5 + 3.5 + tick_size + 4.0 + 1.2 * size * x_label_lines + 6.0
+    bottom_in = (legend_pt + under_axes_pt) / 72 + 0.05
+    figure.set_size_inches(figure.get_figwidth(), 3.0 + bottom_in + 0.45)
+    height = figure.get_figheight()
+    figure.subplots_adjust(left=0.75 / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
+                           bottom=bottom_in / height, wspace=0.08)
+    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.05 / height),
+                  fontsize=size, frameon=False, ncols=columns if len(labels) > 1 else 1, borderaxespad=0)
     return figure
+
+
+def _legend_fitted(labels: list[str], columns: int, inches: float, size: float) -> list[str]:
+    """``labels`` wrapped where a legend of ``columns`` columns (filled column by column, as matplotlib does) would
+    run past ``inches``: a long model name cut at the figure's right edge."""
+    # About 0.55 of the size a character in DejaVu Sans text; each column's marker and gaps about 5 characters.
+    room = int(inches * 72 / (0.55 * size)) - 5 * columns
+    first = -(-len(labels) // columns)
+    parts = [labels[:first], labels[first:]] if columns > 1 else [labels]
+    if sum(max((len(text) for text in part), default=0) for part in parts) <= room:
+        return labels
+    return [_wrap(text, room // columns) for text in labels]
+
+
+def _ticks_that_fit(labels: list[str], axis_inches: float, size: float, most: int = 6) -> tuple[list[int], float]:
+    """(ticks, font size): :func:`tick_steps` with no more ticks than labels fit side by side on an axis
+    ``axis_inches`` wide ("0.1210.2430.364" at 10.5 pt on a 3.6 inch panel with every step ticked). A short
+    series keeps at least four ticks in a smaller type rather than two or three at ``size``."""
+    n_steps = len(labels)
+    # DejaVu Sans: digits are 0.64 of the size wide, a point or a space 0.32, a hyphen 0.36.
+    widths = [sum(0.636 if char.isdigit() else 0.318 if char in ". " else 0.361 if char == "-" else 0.6
+                  for char in text) for text in labels]
+    for font in (size, min(size, 9.0)):
+        for fewer in range(most, 1, -1):
+            ticks = tick_steps(n_steps, fewer)
+            if len(ticks) < min(n_steps, 4) and font != 9.0:
+                break
+            if len(ticks) < 2:
+                return ticks, font
+            stride_pt = axis_inches * 72 * min(np.diff(ticks)) / (max(n_steps - 1, 1) * 1.1)  # 5 % margins
+            if stride_pt >= font * (max(widths[i] for i in ticks) + 0.5):
+                return ticks, font
+    return tick_steps(n_steps, 2), min(size, 9.0)
 
 
 def comparison_figure(comparison, max_columns: int = 4) -> Figure:

@@ -200,3 +200,19 @@ def test_talk_view_on_a_phone_keeps_the_tabs_reachable_and_stacks_the_result(ser
     page.locator("#propgrad-talk-controls").click()
     expect(page.locator("#propgrad-talk-controls")).to_have_text("back to the talk view")
     page.context.close()
+
+
+def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
+    # ?view=talk&tab=patch named the first tab's opening preset in the badge over the patch tab's default.
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk&tab=patch", wait_until="load", timeout=60_000)
+    expect(page.locator("#patch-summary")).to_be_visible(timeout=60_000)
+    badge = page.locator("#propgrad-preset-badge")
+    expect(badge).to_contain_text("its default", timeout=20_000)
+    assert "preset 1/" not in badge.text_content()
+    # n runs the patch tab's first preset.
+    page.keyboard.press("n")
+    page.wait_for_function("() => window.propgradPreset.tab === 'patch' && window.propgradPreset.number === 1",
+                           timeout=20_000)
+    expect(badge).to_contain_text("preset 1/")
+    page.context.close()

@@ -272,7 +272,8 @@ def test_null_ticks_are_the_scores_themselves():
 
     from propgrad.plots import WholeValues
 
-    for low, high in ((2e-6, 1e-5), (0.1915, 0.1925), (0.04, 0.09)):
+    # The last three tick every 0.25 or 0.025: the spacing asked for two digits, and 1.25 was written "1.2".
+    for low, high in ((2e-6, 1e-5), (0.1915, 0.1925), (0.04, 0.09), (-0.1, 2.1), (-1.8, 0.05), (-14.98, -14.8)):
         axis = Figure().subplots()
         axis.set_xlim(low, high)
         axis.xaxis.set_major_formatter(WholeValues())
@@ -280,8 +281,8 @@ def test_null_ticks_are_the_scores_themselves():
         labels = [tick.get_text() for tick in axis.get_xticklabels()]
         values = list(axis.get_xticks())
         assert len(set(labels)) == len(labels) >= 2  # distinct, so no offset is needed
-        assert all(float(label.replace("\u2212", "-")) == pytest.approx(value, rel=1e-6)
-                   for label, value in zip(labels, values))
+        assert all(float(label.replace("\u2212", "-")) == pytest.approx(value, rel=1e-9, abs=1e-12)
+                   for label, value in zip(labels, values)), (labels, values)
         assert axis.xaxis.get_offset_text().get_text() == ""
 
 
@@ -335,3 +336,40 @@ def test_curve_ticks_are_values_and_flip_marks_are_never_cut_at_the_edge():
     axis.set_yticks([0, 250, 500, 750, 1000])
     axis.figure.canvas.draw()
     assert [tick.get_text() for tick in axis.get_yticklabels()] == ["0", "250", "500", "750", "1000"]
+
+
+@pytest.mark.parametrize("n_properties", [1, 2])
+@pytest.mark.parametrize("steps", [7, 8, 10])
+def test_comparison_curves_labels_stay_apart_and_the_legend_inside(n_properties, steps):
+    # At 10.5 pt eight steps' ticks ran together ("0.1210.2430.364"); with three models the one-panel legend covered
+    # the x label; a long model name ran past the figure's right edge.
+    from propgrad.compare import compare_properties
+
+    image = Image.new("RGB", (24, 16), (128, 90, 90))
+    edits = {name: pg.ParametricEdit(name, steps=steps) for name in ["darken", "hue"][:n_properties]}
+    models = [RedModel(2, f"ConvMixer cats vs dogs, {bias} (authors)") for bias in ("unbiased", "dark-dogs bias",
+                                                                                  "dark-cats bias")]
+    comparison = compare_properties(image, edits, models, outputs_of_interest="predicted", n_permutations=50)
+    figure = plots.comparison_curves(comparison)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    legend = figure.legends[0].get_window_extent(renderer)
+    for axis in figure.axes:
+        boxes = [label.get_window_extent(renderer) for label in axis.get_xticklabels() if label.get_text()]
+        assert len(boxes) >= min(steps, 4)
+        assert all(left.x1 + 2 <= right.x0 for left, right in zip(boxes, boxes[1:])), [
+            label.get_text() for label in axis.get_xticklabels()]
+        assert legend.y1 <= axis.xaxis.label.get_window_extent(renderer).y0, "the legend covers the x label"
+    drawn, whole = figure.get_tightbbox(renderer), figure.bbox_inches
+    assert drawn.x0 >= whole.x0 and drawn.y0 >= whole.y0 and drawn.x1 <= whole.x1 and drawn.y1 <= whole.y1
+
+
+def test_a_long_strip_title_wraps_to_a_short_strip():
+    # A three-step strip is about 600 px wide: a title over about 60 characters ran off its right edge.
+    series = _ramp(label="a", property_name="darkening strength within the object's region (0 = original, 1 = full)")
+    result = _explain(RedModel(2), [series])
+    short = plots.strip_picture(result, max_images=3, title="darken")
+    long = plots.strip_picture(result, max_images=3)
+    assert long.width == short.width and long.height > short.height
+    title_band = np.asarray(long.convert("L"))[: long.height - short.height + 30]
+    assert (title_band[:, -4:] > 200).all(), "the title runs to the strip's right edge"

@@ -389,7 +389,15 @@ async () => {
       const summary = document.getElementById(`${CONFIG.tabs[found[0]].prefix}-summary`);
       if (summary && !document.body.classList.contains("propgrad-talk")) summary.scrollIntoView({block: "start"});
     } else {
-      await openTab(CONFIG.tabs[found[0]]);
+      const tab = CONFIG.tabs[found[0]];
+      const badge = document.getElementById("propgrad-preset-badge");
+      if (badge && found[0] !== CONFIG.order[0]) {
+        // Another tab's default is not the opening preset the badge named: say what is shown; n runs its presets.
+        window.propgradPreset = {tab: found[0], number: 0};
+        badge.textContent = `${tab.title}: its default` + (tab.presets.length ? "; n runs its presets" : "");
+        badge.title = badge.textContent;
+      }
+      await openTab(tab);
     }
   }
 }
