@@ -37,8 +37,17 @@ def screen_call(progress, **overrides):
 
 
 def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
-    summary, shown, figure, bundle = screen_call(progress)
+    summary, styled, figure, bundle = screen_call(progress)
+    shown = styled.data
     table = shown.values.tolist()
+    # Shown as every other table writes numbers ("0.50", gradio printed 0.5), kept numbers underneath.
+    import gradio as gr
+
+    from propgrad.reading import format_number
+
+    shown_text = gr.Dataframe().postprocess(styled).metadata["display_value"]
+    assert [row[5] for row in shown_text] == [format_number(row[5]) for row in table]
+    assert all(isinstance(row[5], float) for row in table)
     assert list(shown.columns)[8] == "E[|grad_X F|]"  # the statistic named as in every other table
     assert "**22 properties** screened" in summary and "Benjamini-Hochberg" in summary
     assert summary.startswith("**The answer.** dark-cats bias") or "**The answer.**" in summary
@@ -54,11 +63,12 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
 
 
 def test_screen_vector_and_statistic(progress):
-    _, table, _, bundle = screen_call(progress, edits=["darken"], outputs="vector", adjustment=list(
+    _, styled, _, bundle = screen_call(progress, edits=["darken"], outputs="vector", adjustment=list(
         screen_tab.ADJUSTMENT_CHOICES)[1])
+    table = styled.data
     assert set(table["output"]) == {"vector (all 2 outputs)"}
-    _, table, _, bundle = screen_call(progress, edits=["darken"], statistic="correlation")
-    assert list(table.columns)[8] == "|r|"
+    _, styled, _, bundle = screen_call(progress, edits=["darken"], statistic="correlation")
+    assert list(styled.data.columns)[8] == "|r|"
     with zipfile.ZipFile(bundle) as archive:
         assert json.loads(archive.read("screen.json"))["statistic"] == "correlation"
 

@@ -43,6 +43,10 @@ def test_screen_action_in_the_browser(server, tmp_path):
         table = page.locator("#screen-table").inner_text()
         assert "whole image: " in table and re.search(r"\d\.\d", table), table
         assert "E[|grad_X F|]" in table, table[:300]  # the statistic named as in every other table
+        # Numbers in the one format of every table: two significant digits kept ("0.50"; gradio printed "0.5").
+        changes = page.evaluate("() => [...document.querySelectorAll('#screen-table [role=gridcell][data-col=\"5\"]')]"
+                                ".map(cell => cell.innerText.trim())")
+        assert len(changes) >= 5 and not [text for text in changes if re.fullmatch(r"0\.0*[1-9]", text)], changes
         # Every header whole in its column ("E[|grad_ F|]" at 1440 px, the X cut off).
         clipped = page.evaluate("() => [...document.querySelectorAll('#screen-table th')].filter(th => "
                                 "[th, ...th.querySelectorAll('*')].some(box => box.scrollWidth > box.clientWidth + 1))"

@@ -138,8 +138,12 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
                                                   progress)
     import pandas as pd  # gradio's own dependency: a frame's columns name the table's headers, the API unchanged
 
-    table = pd.DataFrame(screen_table(result), columns=table_headers(result.statistic))
-    return screen_text(result, notes), table, str(paths["figure"]), str(bundle)
+    headers = table_headers(result.statistic)
+    table = pd.DataFrame(screen_table(result), columns=headers)
+    # Shown in the one number format of every other table ("0.50", gradio printed the float as "0.5"); the cells
+    # stay numbers, so that the column sorts and an API client gets the values.
+    numbers = [headers[TABLE_HEADERS.index(name)] for name in ("change", "score", "adjusted p")]
+    return screen_text(result, notes), table.style.format(format_number, subset=numbers), str(paths["figure"]), str(bundle)
 
 
 def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, adjustment, n_permutations, alpha,
