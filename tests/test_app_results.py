@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -308,3 +309,27 @@ def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
         server.kill()
     assert not root.exists()
 
+
+
+def test_the_tabs_default_results_outlive_the_hour_a_visitors_run_is_kept(monkeypatch):
+    # After an hour the sweep removed the default results' folders too: every new visitor's page showed "Error" in
+    # every tab (FileNotFoundError for the default's zip), until the server was restarted.
+    from propgrad.app import defaults
+    from propgrad.app.results import RESULT_TTL_S, request_dir
+
+    def compute():
+        folder = request_dir()
+        (folder / "answer.zip").write_bytes(b"zip")
+        return (str(folder / "answer.zip"),)
+
+    monkeypatch.setitem(defaults._COMPUTE, "hour-test", compute)
+    monkeypatch.setitem(defaults._READY, "hour-test", __import__("threading").Event())
+    defaults._compute("hour-test")
+    default_zip = Path(defaults._RESULTS.pop("hour-test")[0])
+    visitor = request_dir()
+    long_ago = time.time() - RESULT_TTL_S - 60
+    for folder in (default_zip.parent, visitor):
+        os.utime(folder, (long_ago, long_ago))
+    request_dir()  # the next request sweeps
+    assert default_zip.is_file(), "a default result's files were swept"
+    assert not visitor.exists(), "a visitor's hour-old folder was kept"

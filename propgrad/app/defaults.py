@@ -103,6 +103,12 @@ def _yield_to_users(*args, **kwargs) -> None:
         raise _Stopped
 
 
+def computing_a_default() -> bool:
+    """Whether this thread is computing a tab's default: its files are handed to every visitor for as long as
+    the process runs, so they must outlive the hour a visitor's own run is kept (:func:`.results.request_dir`)."""
+    return _IN_BACKGROUND.get()
+
+
 def register(tab: str, compute: Callable[[], tuple]) -> None:
     """``compute()`` returns the tab's result components for its default example (its handler's answer); where it
     takes a ``progress`` argument, the background passes one that pauses while a visitor's run is under way."""

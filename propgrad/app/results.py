@@ -63,12 +63,16 @@ def _remove_root(root: Path, owner: int) -> None:
 
 
 def request_dir() -> Path:
-    """A new private folder for one request (``tempfile.mkdtemp``); folders older than an hour go, and the
-    process's whole folder goes when it exits.
+    """A new private folder for one request (``tempfile.mkdtemp``); visitors' folders older than an hour go, and
+    the process's whole folder goes when it exits.
 
     Each request writes only into its own folder, so simultaneous users never share a file. Without the cleanup at
-    exit every server start and test run left its folder behind (5 GB in /tmp on the development machine).
+    exit every server start and test run left its folder behind (5 GB in /tmp on the development machine). The
+    tabs' default results are kept (``default-*``): every page load hands out their files, and once they were an
+    hour old every tab of a new visitor's page said "Error" (FileNotFoundError for the default's zip).
     """
+    from .defaults import computing_a_default
+
     global _ROOT
     with _ROOT_LOCK:
         if _ROOT is None or not _ROOT.is_dir():
@@ -76,13 +80,13 @@ def request_dir() -> Path:
             atexit.register(_remove_root, _ROOT, os.getpid())
         root = _ROOT
     now = time.time()
-    for old in root.iterdir():
+    for old in root.glob("run-*"):
         try:
             if now - old.stat().st_mtime > RESULT_TTL_S:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass
-    return Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    return Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
 
 
 def _slug(text: str, limit: int = 40) -> str:
