@@ -282,8 +282,9 @@ def summary_line(results: Sequence[Gradualness]) -> str:
                    "random order")
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
-    region = (f"; outside the region the colours change by {max(outside):.2f} (colour difference Delta E; about 2.3 "
-              "is just visible)" if outside else "")
+    # No brackets of its own: inside the line's brackets it ended "just visible))".
+    region = (f"; outside the region the colours change by {max(outside):.2f} in colour difference Delta E, where "
+              "about 2.3 is just visible" if outside else "")
     # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
     return (f"{line} (the image change grows with the step: rank correlation {rho:.2f}{ordered}; the largest step "
             f"makes {format_percent(jump)} of the change{region})")

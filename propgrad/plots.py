@@ -374,7 +374,8 @@ def output_curves(explanation: Explanation) -> Figure:
 def _star_note(marked: bool, alpha: float) -> str:
     """What a title says about the legend's stars: what a star means where one is drawn, else that none is (a title
     saying "* significant" over a legend with no star sent readers looking for one)."""
-    return f"* p <= alpha = {alpha:g}" if marked else f"no p <= alpha = {alpha:g}"
+    # In words: "no p <= alpha = 0.01" read as a formula to a new user.
+    return f"* = significant (p <= {alpha:g})" if marked else f"none significant (p <= {alpha:g})"
 
 
 def _wrap(text: str, width: int) -> str:

@@ -173,3 +173,13 @@ def test_the_verdict_reads_in_words_for_one_series_and_counts_several():
     assert summary_line([assess(jump)]).startswith("gradual: NO, ")
     assert summary_line([assess(ramp), assess(ramp)]).startswith("gradual: 2 of 2 series (")
     assert summary_line([assess(ramp), assess(jump)]).startswith("gradual: 1 of 2 series; NOT gradual: ")
+
+
+def test_a_region_edits_verdict_closes_its_brackets_once():
+    # It ended "about 2.3 is just visible))": the region's own brackets inside the line's.
+    ramp = [Image.new("RGB", (8, 8), (v, v, v)) for v in range(0, 200, 20)]
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[2:6, 2:6] = True
+    line = summary_line([assess(ramp, mask=mask)])
+    assert "just visible" in line and line.endswith(")") and not line.endswith("))")
+    assert line.count("(") == line.count(")")

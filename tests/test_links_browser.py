@@ -52,6 +52,13 @@ def test_tab_and_number_open_that_preset_with_its_answer(server, browser, tmp_pa
     expect(page.get_by_role("tab", name="Patch blending")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#patch-bundle")).to_contain_text("melanoma-2", timeout=60_000)  # the zip is named after it
     assert not page.get_by_text("Traceback").count()
+    # Which preset this is, over the result (the Examples row naming it is off screen above); gone once Run is pressed.
+    label = config()["tabs"]["patch"]["presets"][1]["label"]
+    expect(page.locator("#propgrad-link-preset")).to_contain_text(f"preset 2 of ", timeout=20_000)
+    expect(page.locator("#propgrad-link-preset")).to_contain_text(label)
+    assert page.locator("#propgrad-link-preset").is_visible()
+    page.locator("#patch-run").click()
+    expect(page.locator("#propgrad-link-preset")).to_have_count(0)
     page.context.close()
 
 

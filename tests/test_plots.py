@@ -246,10 +246,10 @@ def test_the_title_mentions_a_star_only_where_the_legend_draws_one():
     """"* significant at alpha" over a legend without a star sent readers looking for one."""
     starred = plots.output_curves(pg.explain(None, [_ramp()], RedModel(2), outputs_of_interest="predicted",
                                              n_permutations=500))
-    assert starred.axes[0].get_title(loc="left").endswith("* p <= alpha = 0.01")
+    assert starred.axes[0].get_title(loc="left").endswith("* = significant (p <= 0.01)")
     assert any(text.endswith("*") for text in _legend_texts(starred))
     plain = plots.output_curves(_explain(Flat()))
-    assert plain.axes[0].get_title(loc="left").endswith("no p <= alpha = 0.01")
+    assert plain.axes[0].get_title(loc="left").endswith("none significant (p <= 0.01)")
     assert not any(text.endswith("*") for text in _legend_texts(plain))
 
 

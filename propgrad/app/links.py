@@ -387,7 +387,21 @@ async () => {
       await runPreset(found[0], found[1]);
       // A shared link is about its result: show it (at 1440 x 900 it began 1,100 px down, under the controls).
       const summary = document.getElementById(`${CONFIG.tabs[found[0]].prefix}-summary`);
-      if (summary && !document.body.classList.contains("propgrad-talk")) summary.scrollIntoView({block: "start"});
+      if (summary && !document.body.classList.contains("propgrad-talk")) {
+        // The Examples row that names the preset is off screen above: say which one this is, over the result.
+        const tab = CONFIG.tabs[found[0]], preset = tab.presets[found[1] - 1];
+        const box = document.createElement("div");
+        box.id = "propgrad-link-preset";
+        box.setAttribute("role", "status");
+        box.textContent = `This link opened ${tab.title}, preset ${found[1]} of ${tab.presets.length}: ` +
+          `${preset.label}. Its settings are in the controls above; change them and press Run to try your own.`;
+        summary.before(box);
+        box.scrollIntoView({block: "start"});
+        // Stale once the visitor runs something else (Run, an Examples button, another tab's).
+        document.addEventListener("click", (event) => {
+          if (event.target.closest && event.target.closest("button")) box.remove();
+        });
+      }
     } else {
       const tab = CONFIG.tabs[found[0]];
       const badge = document.getElementById("propgrad-preset-badge");
@@ -437,7 +451,7 @@ body.propgrad-talk #dynamics-curves img { max-height: 50vh; width: 100%; object-
 body.propgrad-talk-narrow #propgrad-talk-bar { position: static; max-width: none; margin: 8px 12px;
   flex-wrap: wrap; white-space: normal; }
 body.propgrad-talk.propgrad-talk-narrow .talk-grid { grid-template-columns: 1fr; }
-#propgrad-link-notice { margin: 8px 0; padding: 8px 12px; border: 1px solid var(--border-color-primary);
+#propgrad-link-notice, #propgrad-link-preset { margin: 8px 0; padding: 8px 12px; border: 1px solid var(--border-color-primary);
   border-radius: 8px; background: var(--background-fill-secondary); }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
 """
