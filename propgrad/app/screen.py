@@ -62,7 +62,10 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
     count = len(result.properties)
-    lines = [f"**The answer.** {' '.join(result.answer)}",
+    answer = list(result.answer)
+    # One point per model: the sentences run together made a nine-line paragraph a class could not scan.
+    lines = [f"**The answer.** {' '.join(answer)}" if len(answer) <= 1 else
+             "**The answer.**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n",
              f"**{count} propert{'y' if count == 1 else 'ies'}** screened, ranked by what the output did (tier "
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
@@ -190,8 +193,9 @@ def build_screen_section(image, controls, steps, statistic) -> None:
                               label="Multiple-testing adjustment (the statistic is the tab's, beside its steps)")
         button = gr.Button("Screen", variant="secondary", elem_id="screen-run")
         summary = gr.Markdown("The ranked table appears here.", elem_id="screen-summary")
+        # Taller than gradio's 500 px: a hundred rows in a box of about ten read as a scrap of a table.
         table = gr.Dataframe(headers=table_headers(GRADIENT), label="Ranked properties", interactive=False, wrap=True,
-                             elem_id="screen-table",
+                             elem_id="screen-table", max_height=760,
                              column_widths=COLUMN_WIDTHS)
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
                           show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"])
