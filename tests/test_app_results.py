@@ -133,8 +133,10 @@ def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript
     with zipfile.ZipFile(outputs[6]) as archive:
         report = json.loads(archive.read("report.json"))
         page = archive.read("report.html").decode()
-    # One run's report.html shows the strip and the curves the app drew, not only step 0 and the table.
+    # One run's report.html shows the strip and the curves the app drew, not only step 0 and the table, and the null
+    # plots drawn while the page was written (null.png was in the zip, not on the page).
     assert ">Steps of the intervention</h2>" in page and ">Model outputs along the property</h2>" in page
+    assert page.count(">Shuffle-test null distributions</h2>") == 1 and "go here -->" not in page
     recorded = report["settings"]
     assert recorded["input"]["file"] == "chelsea.jpg" and len(recorded["input"]["sha256"]) == 64
     (name, intervention), = recorded["interventions"].items()
@@ -156,6 +158,8 @@ def test_a_comparison_zip_has_every_propertys_curves_and_gif(progress):
     with zipfile.ZipFile(outputs[6]) as archive:
         names = set(archive.namelist())
         comparison = json.loads(archive.read("comparison.json"))
+        page = archive.read("report.html").decode()
+    assert page.count(">Shuffle-test null distributions</h2>") == 1 and "go here -->" not in page
     for folder in comparison["folders"].values():
         assert {f"{folder}/curves.png", f"{folder}/animation.gif", f"{folder}/report.json"} <= names
     assert comparison["reading"].startswith("Reading: ") and comparison["settings"]["input"]["file"] == "chelsea.jpg"

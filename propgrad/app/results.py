@@ -272,11 +272,16 @@ def _finish(run: AppRun) -> AppRun:
     written = reports.result()
     run.animation = animation.result()
     root = run.folder / run.name
-    if run.comparison is not None and run.strip is not None and "html" in written:
-        try:
-            export_html.add_strip(written["html"], run.strip)
-        except OSError:  # the page stands without the strip, which strip.png in the zip still holds
-            log.warning("the strip could not be added to %s", written["html"], exc_info=True)
+    # Drawn here while the writer's process wrote the page, which left room for them.
+    late = [(export_html.add_null, run.null)]
+    if run.comparison is not None:
+        late.insert(0, (export_html.add_strip, run.strip))
+    for add, drawn in late:
+        if drawn is not None and "html" in written:
+            try:
+                add(written["html"], drawn)
+            except OSError:  # the page stands without the figure, which the zip still holds
+                log.warning("a figure could not be added to %s", written["html"], exc_info=True)
     names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}
     for name, path in names.items():
         if path is not None and not (root / name).exists():

@@ -292,6 +292,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
             return f"<{h}>{title}</{h}>" + figure(title, paths[name], caption=caption, wide=name != "region")
         if name in failed:
             return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
+        if name == "null" and top:
+            return NULL_MARKER  # the app draws the null plots while this page is written: add_null puts them here
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
     top = heading == 2  # a page of its own, not a comparison's section
@@ -419,6 +421,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
                     "systematic here and not there.</i></p>")
     for name, sections in parts:
         body.append(f"<h2>{escape(name)}</h2>{sections}")
+    body.append(NULL_MARKER)  # every property's null plots, where the app draws them after this page (add_null)
     settings = {"properties": data["properties"], "n_permutations": data["n_permutations"], "alpha": data["alpha"],
                 "seed": data["seed"], "adjustment": data["adjustment"]}
     body.append("<h2>Settings</h2>" + settings_list(settings))
@@ -436,16 +439,35 @@ def strip_section(strip: Path) -> str:
         "how much every step changes the image under it")
 
 
+NULL_MARKER = "<!-- propgrad: the shuffle test's null distributions go here -->"
+
+
+def null_section(null: Path) -> str:
+    """The shuffle test's null distributions (every property's, on a comparison's page)."""
+    return "<h2>Shuffle-test null distributions</h2>" + figure(
+        "shuffle-test null distributions", null, caption="the observed score against the scores of shuffled series")
+
+
 def add_strip(page_path: Path, strip: Path) -> bool:
     """Put a strip drawn after the comparison's page was written where the page left room for it; False where the
     page has no room (it has a strip already, or is not a comparison's)."""
+    return _fill(page_path, STRIP_MARKER, strip_section(strip))
+
+
+def add_null(page_path: Path, null: Path) -> bool:
+    """Put null distributions drawn after the page was written where it left room for them (a run's page, a
+    comparison's); False where it has none (they were drawn with it, or it is not such a page)."""
+    return _fill(page_path, NULL_MARKER, null_section(null))
+
+
+def _fill(page_path: Path, marker: str, section: str) -> bool:
     page_path = Path(page_path)
     text = page_path.read_text(encoding="utf-8")
-    if STRIP_MARKER not in text:
+    if marker not in text:
         return False
-    # Beside it, then over it: a full disk leaves the page without its strip, not without the page.
+    # Beside it, then over it: a full disk leaves the page without the figure, not without the page.
     staged = page_path.with_name(page_path.name + ".part")
-    write(text.replace(STRIP_MARKER, strip_section(strip), 1), staged)
+    write(text.replace(marker, section, 1), staged)
     os.replace(staged, page_path)
     return True
 
