@@ -795,8 +795,11 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         return short.get(model.name, model.name) + (f": {score.output}" if several_outputs else "")
 
     binary = hollow = False
+    # Wrapped to the axes' 3 inches: "distance of the vector (all 5 outputs) from step 0" ran past the figure's top.
+    y_text = _wrap(y_label(_scored(comparison.explanations[names[0]])), 34)
+    left_in = 0.75 + 0.2 * y_text.count("\n")
     # Each axes' width in inches: the figure less its margins, shared by the panels and their 0.08-wide gaps.
-    axis_width = (figure.get_figwidth() * 0.985 - 0.75) / (len(names) + 0.08 * (len(names) - 1))
+    axis_width = (figure.get_figwidth() * 0.985 - left_in) / (len(names) + 0.08 * (len(names) - 1))
     ticked = []
     for axis, name in zip(axes, names):
         result = comparison.explanations[name]
@@ -813,7 +816,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         axis.set_title(_wrap(name, 40), fontsize=12, loc="left", y=TITLE_Y)
         _xlabel_under_ticks(axis, x_label, fontsize=size, tick_size=tick_size)
     x_label_lines = max(x_label.count("\n") + 1 for x_label in x_labels)
-    axes[0].set_ylabel(y_label(_scored(comparison.explanations[names[0]])), fontsize=11.5)
+    axes[0].set_ylabel(y_text, fontsize=11.5)
     entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
@@ -835,9 +838,9 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     bottom_in = (legend_pt + under_axes_pt) / 72 + 0.05
     figure.set_size_inches(figure.get_figwidth(), 3.0 + bottom_in + 0.45)
     height = figure.get_figheight()
-    figure.subplots_adjust(left=0.75 / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
+    figure.subplots_adjust(left=left_in / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
                            bottom=bottom_in / height, wspace=0.08)
-    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(0.75 / figure.get_figwidth(), 0.05 / height),
+    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(left_in / figure.get_figwidth(), 0.05 / height),
                   fontsize=size, frameon=False, ncols=columns if len(labels) > 1 else 1, borderaxespad=0)
     return figure
 

@@ -373,3 +373,19 @@ def test_a_long_strip_title_wraps_to_a_short_strip():
     assert long.width == short.width and long.height > short.height
     title_band = np.asarray(long.convert("L"))[: long.height - short.height + 30]
     assert (title_band[:, -4:] > 200).all(), "the title runs to the strip's right edge"
+
+
+def test_a_long_comparison_y_label_wraps_inside_the_figure():
+    # "distance of the vector (all 5 outputs) from step 0" ran past the figure's top on one line.
+    from propgrad.compare import compare_properties
+
+    image = Image.new("RGB", (24, 16), (128, 90, 90))
+    comparison = compare_properties(image, {"darken": pg.ParametricEdit("darken", steps=6)}, RedModel(5),
+                                    outputs_of_interest="vector", n_permutations=50)
+    figure = plots.comparison_curves(comparison)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    label = figure.axes[0].yaxis.label
+    box, ticks = label.get_window_extent(renderer), figure.axes[0].get_yticklabels()
+    assert "\n" in label.get_text() and box.y1 <= figure.bbox.y1 and box.y0 >= figure.bbox.y0
+    assert all(box.x1 <= tick.get_window_extent(renderer).x0 for tick in ticks if tick.get_text())
