@@ -798,8 +798,20 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     # Wrapped to the axes' 3 inches: "distance of the vector (all 5 outputs) from step 0" ran past the figure's top.
     y_text = _wrap(y_label(_scored(comparison.explanations[names[0]])), 34)
     left_in = 0.75 + 0.2 * y_text.count("\n")
-    # Each axes' width in inches: the figure less its margins, shared by the panels and their 0.08-wide gaps.
-    axis_width = (figure.get_figwidth() * 0.985 - left_in) / (len(names) + 0.08 * (len(names) - 1))
+    # The first and the last step are always ticked, and their labels stand out half their width past the data
+    # (inset 5 % of the axes): the gap between panels and the right margin make room for them ("-0.000456" ran into
+    # the next panel's first label and off the figure's right edge).
+    width = figure.get_figwidth()
+    ends = [[_text_em(_format_value(result.values[i])) * size / 2 / 72 for i in (0, -1)]
+            for result in (comparison.explanations[name] for name in names)]
+    wspace, right_in = 0.08, 0.015 * width
+    for _ in range(2):  # the axes' width depends on the gaps, the gaps on the axes' inset: twice is close enough
+        axis_width = (width - right_in - left_in) / (len(names) + wspace * (len(names) - 1))
+        inset = axis_width * 0.05 / 1.1
+        between = max((ends[i][1] + ends[i + 1][0] + 0.06 - 2 * inset for i in range(len(names) - 1)), default=0)
+        wspace = max(0.08, between / axis_width)
+        right_in = max(0.015 * width, ends[-1][1] - inset + 0.04)
+    axis_width = (width - right_in - left_in) / (len(names) + wspace * (len(names) - 1))
     ticked = []
     for axis, name in zip(axes, names):
         result = comparison.explanations[name]
@@ -826,20 +838,20 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     if hollow:
         entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
         labels.append("the prediction changes between two other classes")
-    labels = _legend_fitted(labels, columns, figure.get_figwidth() - 0.85, size)
+    labels = _legend_fitted(labels, columns, width - left_in - 0.1, size)
     # Laid out once the legend is known (fixed inches, no constrained layout, which cost more than the drawing):
-    # matplotlib fills the first legend column first; an entry takes 1.4 sizes and 1.3 more for each further line
+    # matplotlib fills the first legend column first; an entry takes 1.5 sizes and 1.3 more for each further line
     # (measured, matplotlib 3.11), the legend 0.8 sizes of padding; under the axes the ticks, their labels and the
     # x label's lines (see _xlabel_under_ticks), then 6 pt of space.
     first_column = -(-len(labels) // columns)
-    legend_pt = max(sum(size * (1.4 + 1.3 * text.count("\n")) for text in part)
+    legend_pt = max(sum(size * (1.5 + 1.3 * text.count("\n")) for text in part)
                     for part in (labels[:first_column], labels[first_column:]) if part) + 0.8 * size
     under_axes_pt = 3.5 + 3.5 + tick_size + 4.0 + 1.2 * size * x_label_lines + 6.0
     bottom_in = (legend_pt + under_axes_pt) / 72 + 0.05
     figure.set_size_inches(figure.get_figwidth(), 3.0 + bottom_in + 0.45)
     height = figure.get_figheight()
-    figure.subplots_adjust(left=left_in / figure.get_figwidth(), right=0.985, top=1 - 0.5 / height,
-                           bottom=bottom_in / height, wspace=0.08)
+    figure.subplots_adjust(left=left_in / width, right=1 - right_in / width, top=1 - 0.5 / height,
+                           bottom=bottom_in / height, wspace=wspace)
     figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(left_in / figure.get_figwidth(), 0.05 / height),
                   fontsize=size, frameon=False, ncols=columns if len(labels) > 1 else 1, borderaxespad=0)
     return figure
@@ -848,8 +860,9 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
 def _legend_fitted(labels: list[str], columns: int, inches: float, size: float) -> list[str]:
     """``labels`` wrapped where a legend of ``columns`` columns (filled column by column, as matplotlib does) would
     run past ``inches``: a long model name cut at the figure's right edge."""
-    # About 0.55 of the size a character in DejaVu Sans text; each column's marker and gaps about 5 characters.
-    room = int(inches * 72 / (0.55 * size)) - 5 * columns
+    # About 0.62 of the size a character in DejaVu Sans text (capitals are wider); each column's handle and its pad
+    # (matplotlib's handlelength 2 + handletextpad 0.8 sizes) and the gap between columns (2 sizes).
+    room = int((inches * 72 / size - 2.8 * columns - 2.0 * (columns - 1)) / 0.62)
     first = -(-len(labels) // columns)
     parts = [labels[:first], labels[first:]] if columns > 1 else [labels]
     if sum(max((len(text) for text in part), default=0) for part in parts) <= room:
@@ -857,14 +870,18 @@ def _legend_fitted(labels: list[str], columns: int, inches: float, size: float) 
     return [_wrap(text, room // columns) for text in labels]
 
 
+def _text_em(text: str) -> float:
+    """A tick label's width in sizes of its font (DejaVu Sans: digits 0.64, a point or a space 0.32, a hyphen
+    0.36, anything else about 0.6)."""
+    return sum(0.636 if char.isdigit() else 0.318 if char in ". " else 0.361 if char == "-" else 0.6 for char in text)
+
+
 def _ticks_that_fit(labels: list[str], axis_inches: float, size: float, most: int = 6) -> tuple[list[int], float]:
     """(ticks, font size): :func:`tick_steps` with no more ticks than labels fit side by side on an axis
     ``axis_inches`` wide ("0.1210.2430.364" at 10.5 pt on a 3.6 inch panel with every step ticked). A short
     series keeps at least four ticks in a smaller type rather than two or three at ``size``."""
     n_steps = len(labels)
-    # DejaVu Sans: digits are 0.64 of the size wide, a point or a space 0.32, a hyphen 0.36.
-    widths = [sum(0.636 if char.isdigit() else 0.318 if char in ". " else 0.361 if char == "-" else 0.6
-                  for char in text) for text in labels]
+    widths = [_text_em(text) for text in labels]
     for font in (size, min(size, 9.0)):
         for fewer in range(most, 1, -1):
             ticks = tick_steps(n_steps, fewer)

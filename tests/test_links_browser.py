@@ -223,3 +223,11 @@ def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
                            timeout=20_000)
     expect(badge).to_contain_text("preset 1/")
     page.context.close()
+    # The Screen's link opens the first tab, whose opening preset the badge names; n goes on to its second preset.
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk&tab=screen", wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert page.locator("#propgrad-preset-badge").text_content().startswith("preset 1/")
+    assert page.evaluate("() => !window.propgradPreset || window.propgradPreset.tab !== 'screen'")
+    page.context.close()

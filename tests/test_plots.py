@@ -389,3 +389,36 @@ def test_a_long_comparison_y_label_wraps_inside_the_figure():
     box, ticks = label.get_window_extent(renderer), figure.axes[0].get_yticklabels()
     assert "\n" in label.get_text() and box.y1 <= figure.bbox.y1 and box.y0 >= figure.bbox.y0
     assert all(box.x1 <= tick.get_window_extent(renderer).x0 for tick in ticks if tick.get_text())
+
+
+class _Valued:
+    """An intervention with given property values (a redder image at each step), for tick labels of any width."""
+
+    def __init__(self, name, values):
+        self.name, self.values, self.property_name = name, list(values), name
+
+    def series(self, image, progress=None):
+        reds = np.linspace(0, 1, len(self.values))
+        images = [Image.new("RGB", (24, 16), (int(255 * red), 90, 90)) for red in reds]
+        return [InterventionSeries(images, np.asarray(self.values, float), self.property_name)]
+
+
+@pytest.mark.parametrize("n_properties", [2, 4])
+def test_comparison_end_labels_and_a_tall_legend_stay_clear(n_properties):
+    # A cold reviewer: "-0.000456" at a panel's end ran into the next panel's first label and off the figure's right
+    # edge; two 20-class models' legend (40 rows) covered the x label (1.4 sizes a row counted, 1.5 drawn).
+    from propgrad.compare import compare_properties
+
+    image = Image.new("RGB", (24, 16), (128, 90, 90))
+    edits = {name: _Valued(name, np.linspace(-0.000123, -0.000456, 8)) for name in "abcd"[:n_properties]}
+    comparison = compare_properties(image, edits, [RedModel(20, "one"), RedModel(20, "two")], outputs_of_interest="all",
+                                    n_permutations=50)
+    figure = plots.comparison_curves(comparison)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    labels = [label for axis in figure.axes for label in axis.get_xticklabels() if label.get_text()]
+    boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda box: box.x0)
+    assert all(left.x1 + 2 <= right.x0 for left, right in zip(boxes, boxes[1:]))  # across the panels too
+    assert boxes[-1].x1 <= figure.bbox.x1
+    legend = figure.legends[0].get_window_extent(renderer)
+    assert all(legend.y1 <= axis.xaxis.label.get_window_extent(renderer).y0 for axis in figure.axes)

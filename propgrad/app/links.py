@@ -405,7 +405,8 @@ async () => {
     } else {
       const tab = CONFIG.tabs[found[0]];
       const badge = document.getElementById("propgrad-preset-badge");
-      if (badge && found[0] !== CONFIG.order[0]) {
+      // The Screen's link opens the first tab (its section is there): the opening preset is what it shows.
+      if (badge && tab.title !== CONFIG.tabs[CONFIG.order[0]].title) {
         // Another tab's default is not the opening preset the badge named: say what is shown; n runs its presets.
         window.propgradPreset = {tab: found[0], number: 0};
         badge.textContent = `${tab.title}: its default` + (tab.presets.length ? "; n runs its presets" : "");
