@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rcParams
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
@@ -582,11 +583,12 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     # Wrapped to the strip: a three-step strip is 600 px wide and cut a title longer than about 60 characters.
     title_lines = _wrapped(title if title is not None else strip_title(explanation, series_index), title_font,
                            canvas_width - 8)
-    title_band += (title_font.size + 5) * (len(title_lines) - 1)
+    title_line = title_font.size + 5
+    title_band += title_line * (len(title_lines) - 1)
     canvas = Image.new("RGB", (canvas_width, title_band + rows * (height + band)), "white")
     draw = ImageDraw.Draw(canvas)
     for line_number, line in enumerate(title_lines):
-        draw.text((4, 4 + (title_font.size + 5) * line_number), line, fill="black", font=title_font)
+        draw.text((4, 4 + title_line * line_number), line, fill="black", font=title_font)
     for number, index in enumerate(indices):
         left = 4 + (number % columns) * (width + gap)
         top = title_band + (number // columns) * (height + band)
@@ -802,22 +804,21 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     # (inset 5 % of the axes): the gap between panels and the right margin make room for them ("-0.000456" ran into
     # the next panel's first label and off the figure's right edge).
     width = figure.get_figwidth()
-    ends = [[_text_em(_format_value(result.values[i])) * size / 2 / 72 for i in (0, -1)]
-            for result in (comparison.explanations[name] for name in names)]
+    shown_values = [[_format_value(value) for value in comparison.explanations[name].values] for name in names]
+    ends = [[_text_em(values[i]) * size / 2 / 72 for i in (0, -1)] for values in shown_values]
     wspace, right_in = 0.08, 0.015 * width
     for _ in range(2):  # the axes' width depends on the gaps, the gaps on the axes' inset: twice is close enough
         axis_width = (width - right_in - left_in) / (len(names) + wspace * (len(names) - 1))
-        inset = axis_width * 0.05 / 1.1
+        inset = axis_width * _X_MARGIN / (1 + 2 * _X_MARGIN)
         between = max((ends[i][1] + ends[i + 1][0] + 0.06 - 2 * inset for i in range(len(names) - 1)), default=0)
         wspace = max(0.08, between / axis_width)
         right_in = max(0.015 * width, ends[-1][1] - inset + 0.04)
     axis_width = (width - right_in - left_in) / (len(names) + wspace * (len(names) - 1))
     ticked = []
-    for axis, name in zip(axes, names):
-        result = comparison.explanations[name]
-        drew_line, drew_hollow = _property_curves(axis, result, label, markersize=3.5, flip_size=55)
+    for axis, name, values in zip(axes, names, shown_values):
+        drew_line, drew_hollow = _property_curves(axis, comparison.explanations[name], label, markersize=3.5,
+                                                  flip_size=55)
         binary, hollow = binary or drew_line, hollow or drew_hollow
-        values = [_format_value(value) for value in result.values]
         ticked.append((values, *_ticks_that_fit(values, axis_width, size)))
     tick_size = min(font for _, _, font in ticked)  # one size on every panel
     x_labels = [_wrap(comparison.explanations[name].property_name, 46) for name in names]
@@ -848,11 +849,11 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
                     for part in (labels[:first_column], labels[first_column:]) if part) + 0.8 * size
     under_axes_pt = 3.5 + 3.5 + tick_size + 4.0 + 1.2 * size * x_label_lines + 6.0
     bottom_in = (legend_pt + under_axes_pt) / 72 + 0.05
-    figure.set_size_inches(figure.get_figwidth(), 3.0 + bottom_in + 0.45)
+    figure.set_size_inches(width, 3.0 + bottom_in + 0.45)
     height = figure.get_figheight()
     figure.subplots_adjust(left=left_in / width, right=1 - right_in / width, top=1 - 0.5 / height,
                            bottom=bottom_in / height, wspace=wspace)
-    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(left_in / figure.get_figwidth(), 0.05 / height),
+    figure.legend(entries, labels, loc="lower left", bbox_to_anchor=(left_in / width, 0.05 / height),
                   fontsize=size, frameon=False, ncols=columns if len(labels) > 1 else 1, borderaxespad=0)
     return figure
 
@@ -870,6 +871,10 @@ def _legend_fitted(labels: list[str], columns: int, inches: float, size: float) 
     return [_wrap(text, room // columns) for text in labels]
 
 
+# matplotlib's data margin on x (5 % each side): where the first and the last step sit inside the axes.
+_X_MARGIN = rcParams["axes.xmargin"]
+
+
 def _text_em(text: str) -> float:
     """A tick label's width in sizes of its font (DejaVu Sans: digits 0.64, a point or a space 0.32, a hyphen
     0.36, anything else about 0.6)."""
@@ -882,17 +887,18 @@ def _ticks_that_fit(labels: list[str], axis_inches: float, size: float, most: in
     series keeps at least four ticks in a smaller type rather than two or three at ``size``."""
     n_steps = len(labels)
     widths = [_text_em(text) for text in labels]
-    for font in (size, min(size, 9.0)):
+    smaller = min(size, 9.0)
+    for font in dict.fromkeys((size, smaller)):
         for fewer in range(most, 1, -1):
             ticks = tick_steps(n_steps, fewer)
-            if len(ticks) < min(n_steps, 4) and font != 9.0:
+            if len(ticks) < min(n_steps, 4) and font != smaller:
                 break
             if len(ticks) < 2:
                 return ticks, font
-            stride_pt = axis_inches * 72 * min(np.diff(ticks)) / (max(n_steps - 1, 1) * 1.1)  # 5 % margins
+            stride_pt = axis_inches * 72 * min(np.diff(ticks)) / (max(n_steps - 1, 1) * (1 + 2 * _X_MARGIN))
             if stride_pt >= font * (max(widths[i] for i in ticks) + 0.5):
                 return ticks, font
-    return tick_steps(n_steps, 2), min(size, 9.0)
+    return tick_steps(n_steps, 2), smaller
 
 
 def comparison_figure(comparison, max_columns: int = 4) -> Figure:

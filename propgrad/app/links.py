@@ -398,9 +398,12 @@ async () => {
         summary.before(box);
         box.scrollIntoView({block: "start"});
         // Stale once the visitor runs something else (Run, an Examples button, another tab's).
-        document.addEventListener("click", (event) => {
-          if (event.target.closest && event.target.closest("button")) box.remove();
-        });
+        const stale = (event) => {
+          if (!event.target.closest || !event.target.closest("button")) return;
+          box.remove();
+          document.removeEventListener("click", stale);
+        };
+        document.addEventListener("click", stale);
       }
     } else {
       const tab = CONFIG.tabs[found[0]];

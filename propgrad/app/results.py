@@ -38,6 +38,7 @@ from ..ranking import tier_legend
 from ..reading import format_number
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
+from .defaults import computing_a_default
 
 log = logging.getLogger("propgrad.app")
 
@@ -71,8 +72,6 @@ def request_dir() -> Path:
     tabs' default results are kept (``default-*``): every page load hands out their files, and once they were an
     hour old every tab of a new visitor's page said "Error" (FileNotFoundError for the default's zip).
     """
-    from .defaults import computing_a_default
-
     global _ROOT
     with _ROOT_LOCK:
         if _ROOT is None or not _ROOT.is_dir():
@@ -272,16 +271,13 @@ def _finish(run: AppRun) -> AppRun:
     written = reports.result()
     run.animation = animation.result()
     root = run.folder / run.name
-    # Drawn here while the writer's process wrote the page, which left room for them.
-    late = [(export_html.add_null, run.null)]
-    if run.comparison is not None:
-        late.insert(0, (export_html.add_strip, run.strip))
-    for add, drawn in late:
-        if drawn is not None and "html" in written:
-            try:
-                add(written["html"], drawn)
-            except OSError:  # the page stands without the figure, which the zip still holds
-                log.warning("a figure could not be added to %s", written["html"], exc_info=True)
+    # Drawn here while the writer's process wrote the page, which left room for them (a run's page has its strip).
+    if "html" in written:
+        try:
+            export_html.add_drawn(written["html"], strip=run.strip if run.comparison is not None else None,
+                                  null=run.null)
+        except OSError:  # the page stands without the figures, which the zip still holds
+            log.warning("a figure could not be added to %s", written["html"], exc_info=True)
     names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}
     for name, path in names.items():
         if path is not None and not (root / name).exists():

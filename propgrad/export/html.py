@@ -451,25 +451,32 @@ def null_section(null: Path) -> str:
 def add_strip(page_path: Path, strip: Path) -> bool:
     """Put a strip drawn after the comparison's page was written where the page left room for it; False where the
     page has no room (it has a strip already, or is not a comparison's)."""
-    return _fill(page_path, STRIP_MARKER, strip_section(strip))
+    return bool(add_drawn(page_path, strip=strip))
 
 
 def add_null(page_path: Path, null: Path) -> bool:
     """Put null distributions drawn after the page was written where it left room for them (a run's page, a
     comparison's); False where it has none (they were drawn with it, or it is not such a page)."""
-    return _fill(page_path, NULL_MARKER, null_section(null))
+    return bool(add_drawn(page_path, null=null))
 
 
-def _fill(page_path: Path, marker: str, section: str) -> bool:
+def add_drawn(page_path: Path, *, strip: Path | None = None, null: Path | None = None) -> list[str]:
+    """Put the figures drawn after the page was written (``strip``, ``null``; None: not drawn) where the page left
+    room for them, reading and writing the page once; the names of those put in."""
     page_path = Path(page_path)
     text = page_path.read_text(encoding="utf-8")
-    if marker not in text:
-        return False
-    # Beside it, then over it: a full disk leaves the page without the figure, not without the page.
-    staged = page_path.with_name(page_path.name + ".part")
-    write(text.replace(marker, section, 1), staged)
-    os.replace(staged, page_path)
-    return True
+    sections = {"strip": (STRIP_MARKER, strip, strip_section), "null": (NULL_MARKER, null, null_section)}
+    added = []
+    for name, (marker, drawn, section) in sections.items():
+        if drawn is not None and marker in text:
+            text = text.replace(marker, section(drawn), 1)
+            added.append(name)
+    if added:
+        # Beside it, then over it: a full disk leaves the page without the figures, not without the page.
+        staged = page_path.with_name(page_path.name + ".part")
+        write(text, staged)
+        os.replace(staged, page_path)
+    return added
 
 
 def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
