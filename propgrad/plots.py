@@ -243,6 +243,12 @@ def draws_threshold(model, score=None) -> bool:
             and not (score is not None and score.vector))
 
 
+def decision_line(axis, label: str | None = None) -> None:
+    """The 0.5 decision threshold of a two-class probability (:func:`draws_threshold`), drawn the same in every
+    figure."""
+    axis.axhline(0.5, color="grey", linestyle="--", linewidth=1, label=label)
+
+
 # Fixed-layout figures (the app's and the reports') place their titles and x labels themselves: matplotlib's automatic
 # placement measures every tick label of the axes (and of its siblings) again on each draw, about a fifth of a small
 # figure's drawing time (issue 23). TITLE_Y is where the automatic placement puts a title over an axes with no ticks
@@ -337,8 +343,7 @@ def output_curves(explanation: Explanation) -> Figure:
                 axis.plot(x, curve, color=tint, linewidth=0.9, alpha=0.6)
             _mark_flips(axis, x, curve, own, others, tint, 60)
     if any(binary):
-        axis.axhline(0.5, color="grey", linestyle="--", linewidth=1,
-                     label="decision threshold 0.5" + ("" if all(binary) else " (two-class models)"))
+        decision_line(axis, "decision threshold 0.5" + ("" if all(binary) else " (two-class models)"))
     if any_flips:
         # A legend entry, not a title note: on a 1000-class curve the flip is another class winning, not
         # this curve crossing a line, and the reader needs to be told so.
@@ -755,7 +760,7 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
                               flip_size)[1] or hollow
         binary = binary or draws_threshold(model, score)
     if binary:
-        axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+        decision_line(axis)
     probability_range(axis, _scored(result))
     return binary, hollow
 

@@ -247,9 +247,10 @@ class Reading:
                 **{key: round(value, 7) if isinstance(value, float) else value for key, value in numbers.items()}}
 
 
-def with_evidence(sentence: str, evidence: str) -> str:
+def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
     """A reading's sentence and what it rests on, as two sentences: in brackets after a sentence that itself ends
-    in a bracketed value it read "(blur radius 1.14 px) (one step carries ...)".
+    in a bracketed value it read "(blur radius 1.14 px) (one step carries ...)". ``mark`` sets the evidence off
+    (Markdown's ``*`` in the app's table).
 
     Examples
     --------
@@ -257,8 +258,10 @@ def with_evidence(sentence: str, evidence: str) -> str:
     'abrupt: p(cat) 0.00 -> 0.63 in one step. One step carries most of the change.'
     >>> with_evidence("strong and systematic: p(cat) 0.96 -> 0.05, steady fall", "")
     'strong and systematic: p(cat) 0.96 -> 0.05, steady fall'
+    >>> with_evidence("**abrupt**: p(cat) 0.00 -> 0.63", "one step carries most of the change", mark="*")
+    '**abrupt**: p(cat) 0.00 -> 0.63. *One step carries most of the change.*'
     """
-    return f"{sentence}. {evidence[:1].upper()}{evidence[1:]}." if evidence else sentence
+    return f"{sentence}. {mark}{evidence[:1].upper()}{evidence[1:]}.{mark}" if evidence else sentence
 
 
 def arrows(text: str) -> str:

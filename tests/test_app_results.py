@@ -284,6 +284,7 @@ def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
     # folder behind. A blocking launch now ends on SIGTERM as on Ctrl+C.
     import signal
     import socket
+    import threading
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -293,23 +294,30 @@ def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
               "print(request_dir().parent, flush=True)\n"
               "with gr.Blocks() as blocks:\n    gr.Textbox()\n"
               "def announce():\n    while not getattr(blocks, 'is_running', False):\n        time.sleep(0.01)\n"
-              "    print('serving', flush=True)\n"
+              "    print('propgrad-test-serving', flush=True)\n"
               "threading.Thread(target=announce, daemon=True).start()\n"
               f"demo.launch(blocks, debug=True, server_name='127.0.0.1', server_port={port}, mcp_server=False)\n")
     env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[1]),
                PROPGRAD_WARM_START="0", GRADIO_ANALYTICS_ENABLED="False")
-    server = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    errors = tmp_path / "stderr.txt"
+    # Its own session, so that a watchdog can stop it with the writer process it starts, which holds its stdout too:
+    # a test that waits for a line that never comes must fail, not hang CI.
+    with errors.open("w") as stderr:
+        server = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=stderr,
+                                  text=True, start_new_session=True)
+    watchdog = threading.Timer(240, os.killpg, (server.pid, signal.SIGKILL))
+    watchdog.start()
     try:
         root = Path(server.stdout.readline().strip())
         assert root.parent == tmp_path and root.is_dir()
-        for line in server.stdout:  # gradio prints its own lines too
-            if line.strip() == "serving":
-                break
+        # gradio prints its own lines too, from another thread: a line of theirs may run into the token (the test
+        # waited forever for a line that was only "serving")
+        assert any("propgrad-test-serving" in line for line in server.stdout), errors.read_text()[-2000:]
         server.send_signal(signal.SIGTERM)  # at once: the handler is there before the server answers
         # 0 once gradio blocks; a stop during the rest of the launch ends as Ctrl+C would there (by SIGINT).
-        assert server.wait(timeout=60) in (0, -signal.SIGINT), server.stderr.read()[-2000:]
+        assert server.wait(timeout=60) in (0, -signal.SIGINT), errors.read_text()[-2000:]
     finally:
+        watchdog.cancel()
         server.kill()
     assert not root.exists()
 

@@ -345,11 +345,9 @@ def shown_score(score: float) -> float:
     return float(f"{float(score):.4g}")
 
 
-def _evidence(one) -> str:
-    """A reading's evidence, in the table cell after its words, where the label alone does not say it."""
-    # Its own sentence, as every report gives it: in brackets after a bracketed p it read "(the shuffle test
-    # (adjusted p = 0.67) ...)".
-    return f". *{_cell(one.evidence[:1].upper() + one.evidence[1:])}.*" if one.evidence else ""
+def _reading_cell(one) -> str:
+    """A reading in a table cell: its label in bold, its words, its evidence set off in italics."""
+    return _cell(reading.with_evidence(f"**{one.label}**: {one.text}", one.evidence, mark="*"))
 
 
 def _cell(text: str) -> str:
@@ -374,7 +372,7 @@ def summary_markdown(run: AppRun) -> str:
         header = f"| property | model | reading | change | F | {label} | p | S | adjusted p | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
-                f"{' / ' + _cell(entry.output) if several_outputs else ''} | **{one.label}**: {_cell(one.text)}{_evidence(one)} | "
+                f"{' / ' + _cell(entry.output) if several_outputs else ''} | {_reading_cell(one)} | "
                 f"{format_number(one.change)} | {'F' if entry.flipped else '-'} | {format_number(entry.score)} | "
                 f"{format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
@@ -392,7 +390,7 @@ def summary_markdown(run: AppRun) -> str:
         rows = []
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"**{one.label}**: {_cell(one.text)}{_evidence(one)} | {format_number(row['change'])} | "
+                        f"{_reading_cell(one)} | {format_number(row['change'])} | "
                         f"{'F' if row['flipped'] else '-'} | {format_number(row['score'])} | "
                         f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} |")
         legend = "S: p <= alpha. F: the prediction flips somewhere along the series."

@@ -103,7 +103,7 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         flipped, hollow = flipped or filled, hollow or empty
         if plots.draws_threshold(model, score):
             threshold = True
-            curve.axhline(0.5, color="grey", linestyle="--", linewidth=1)
+            plots.decision_line(curve)
         n_steps = explanation.n_steps
         shown_output = score.output
         curve.set_title(textwrap.fill(f"{short[row.model]}: {shown_output}, {row.reading.label}", 80)
