@@ -9,7 +9,8 @@ Three things are read apart, each from what can tell it:
   curve's range (highest - lowest value); ``negligible`` below :attr:`Thresholds.negligible` (0.01 = one
   percentage point in all), ``strong`` from :attr:`Thresholds.strong` (0.1), ``small`` between.
 - **shape**, from the curve too: ``steady rise`` / ``steady fall`` (little movement back; ``sharp rise`` /
-  ``sharp fall`` where two neighbouring steps carry two thirds of the movement), ``U-shaped`` /
+  ``sharp fall`` where two neighbouring steps carry two thirds of the movement; ``overall rise`` / ``overall
+  fall`` where it first moves the other way, or past its end, by more than a tenth of its range), ``U-shaped`` /
   ``hump-shaped`` (an extreme inside, both sides moving towards it), ``one dominant step`` (one step carries
   at least :attr:`Thresholds.jump_share` of all the curve's movement), ``irregular``, ``flat``.
 - **systematic or not**, from the chosen statistic's shuffle test (p <= alpha).
@@ -86,6 +87,7 @@ TIERS = {
 }
 STEADY_RISE, STEADY_FALL, U_SHAPED, HUMP = "steady rise", "steady fall", "U-shaped", "hump-shaped"
 SHARP_RISE, SHARP_FALL = "sharp rise", "sharp fall"
+OVERALL_RISE, OVERALL_FALL = "overall rise", "overall fall"
 ONE_STEP, IRREGULAR, FLAT = "one dominant step", "irregular", "flat"
 # The output kind of the whole-output vector's reading: its distance from step 0 (half the L1 norm).
 DISTANCE = "distance"
@@ -101,6 +103,9 @@ _STEADY_NET, _SIDE = 0.8, 0.3
 # ... and a one-way curve whose two neighbouring steps carry this share of its movement is sharp, not steady
 # (flat, then 0.15 -> 0.54 -> 0.95 in the last two of ten steps read "steady rise").
 _SHARP_SHARE = 2 / 3
+# ... and one that goes beyond its start or its end by more than this share of its range is not steady (0.33, down
+# to 0.19, up to 0.94 read "steady rise, lowest 0.19 at step 5"): it rises overall.
+_OVERSHOOT = 0.1
 
 
 @dataclass(frozen=True)
@@ -405,6 +410,8 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     ['steady rise', 'steady fall', 'U-shaped', 'one dominant step', 'flat']
     >>> curve_shape([0.96, 0.23, 0.92]), curve_shape([0.0, 0.1, 1.0])  # three steps: a V is no single step
     ('U-shaped', 'one dominant step')
+    >>> curve_shape([0.33, 0.29, 0.25, 0.21, 0.19, 0.35, 0.5, 0.65, 0.8, 0.94])  # a dip of a fifth of the range first
+    'overall rise'
     """
     y = np.asarray(curve, dtype=np.float64).ravel()
     span = float(np.ptp(y))
@@ -421,6 +428,8 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
         if sharp_steps(y) is not None:
             return SHARP_RISE if end > start else SHARP_FALL
+        if max(min(start, end) - y.min(), y.max() - max(start, end)) > _OVERSHOOT * span:
+            return OVERALL_RISE if end > start else OVERALL_FALL
         return STEADY_RISE if end > start else STEADY_FALL
     low, high = int(np.argmin(y)), int(np.argmax(y))
     down, up = min(start, end) - y[low], y[high] - max(start, end)

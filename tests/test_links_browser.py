@@ -231,3 +231,25 @@ def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
     assert page.locator("#propgrad-preset-badge").text_content().startswith("preset 1/")
     assert page.evaluate("() => !window.propgradPreset || window.propgradPreset.tab !== 'screen'")
     page.context.close()
+
+
+def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
+    # A new user opened "controls", clicked Training dynamics and pressed n: it ran the next preset of the tab the
+    # last preset was on (the patch tab's), not the one on the screen.
+    from propgrad.app.links import config
+
+    links = config()
+    slug = next(s for s in reversed(links["order"]) if s not in ("screen", links["order"][0])
+                and links["tabs"][s]["presets"])
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1/", timeout=WAIT_MS)
+    page.locator("#propgrad-talk-controls").click()
+    page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
+    page.locator("body").click(position={"x": 5, "y": 300})  # focus off the tab button, as a speaker's would be
+    page.keyboard.press("n")
+    page.wait_for_function(f"() => window.propgradPreset && window.propgradPreset.tab === '{slug}' &&"
+                           " window.propgradPreset.number === 1",
+                           timeout=20_000)
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1/")
+    page.context.close()

@@ -309,3 +309,15 @@ def test_the_paragraph_names_the_output_only_where_it_is_one():
     assert reading.paragraph(readings).endswith(", but not measurably that of B.")
     mixed = readings[:1] + [reading.Reading(**{**vars(logit), "model": "model C", "property_label": "fur"})]
     assert reading.paragraph(mixed).startswith("Reading: fur moved the output of A (")  # a logit is no p(cat)
+
+
+def test_a_rise_after_a_dip_is_not_called_steady():
+    # A new user's study: "unbiased: p(cat) 0.33 -> 0.94, steady rise, lowest 0.19 at step 5": the mean curve falls
+    # first, by a fifth of its range, and the words contradicted each other.
+    curve = [0.33, 0.29, 0.25, 0.21, 0.19, 0.35, 0.5, 0.65, 0.8, 0.94]
+    result = read_curve(curve, significant=True, pvalue=0.002)
+    assert result.shape == reading.OVERALL_RISE and "steady" not in result.text
+    assert "overall rise" in result.text and "lowest 0.19" in result.text
+    assert reading.curve_shape(1 - np.asarray(curve)) == reading.OVERALL_FALL
+    # A wobble of a twentieth of the range at the start stays steady.
+    assert reading.curve_shape([0.33, 0.30, 0.4, 0.5, 0.6, 0.7, 0.8, 0.94]) == reading.STEADY_RISE

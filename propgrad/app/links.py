@@ -331,7 +331,12 @@ async () => {
     fit();
     const next = () => {
       // The page opens with the first tab's default, which is its first preset: n goes on to the second.
-      const current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
+      let current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
+      // A tab the speaker opened by hand (under "controls") is where n goes on: its presets from the first (n ran
+      // the presets of the tab the last preset was on). The Screen is a section of the first tab, not a tab.
+      const shown = CONFIG.order.find((slug) => slug !== "screen" && tabSelected(CONFIG.tabs[slug].title));
+      const shownTab = current.tab === "screen" ? CONFIG.order[0] : current.tab;
+      if (shown && shown !== shownTab) current = {tab: shown, number: 0};
       let tabSlug = current.tab, number = current.number + 1;
       if (number > CONFIG.tabs[tabSlug].presets.length) {
         tabSlug = CONFIG.order[(CONFIG.order.indexOf(tabSlug) + 1) % CONFIG.order.length];
