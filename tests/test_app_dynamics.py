@@ -125,3 +125,23 @@ def test_dynamics_reading_names_when_the_class_settles():
         "before that, epochs 1-2: the prediction flips, not significant;" in line)
     assert [row["reading"] for row in flipping.rows()] == ["the prediction flips, not significant"] * 2 + [
         "the prediction flips"]
+
+
+def test_the_guide_says_what_the_nevus_preset_shows():
+    # A new user read the nevus preset: "unbiased" rose 0.10 -> 0.87 and flipped to melanoma, while the guide under it
+    # said a model that ignores the sticker stays small. The guide now reads the direction: this keeps it true.
+    from PIL import Image
+
+    from propgrad.lesions.dynamics import GUIDE
+
+    variants = dynamics_tab.dynamics_variants()
+    if set(variants) != {"biased", "unbiased"}:
+        pytest.skip("the lesion scenario's per-epoch checkpoints are not in this build")
+    rows, labels = dynamics_tab.dynamics_examples(variants)
+    image = Image.open(rows[labels.index("Nevus, every variant")][0]).convert("RGB")
+    answer = dynamics_tab.dynamics_results(image, variants, steps=6, n_permutations=200, alpha=0.01, seed=0)
+    biased, unbiased = (answer.dynamics.results[v] for v in ("biased", "unbiased"))
+    assert biased.end_probability[-1] < biased.start_probability[-1]  # towards nevus: the learnt shortcut
+    assert unbiased.end_probability[-1] > unbiased.start_probability[-1] + 0.1  # towards melanoma, strongly
+    assert "towards melanoma" in GUIDE and "a sticker means nevus" in GUIDE
+    assert "stays small or negligible" not in GUIDE

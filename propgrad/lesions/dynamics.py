@@ -286,10 +286,12 @@ def follow_training(
 
 
 # How to read training dynamics, under every result (the tab's, report.html).
-GUIDE = ("A shortcut learnt in training shows as a score that rises and stays strong and systematic, with the "
-         "prediction flipping when the sticker appears; a model that ignores the sticker stays small or negligible. "
-         "Where both variants react, the patch changes what both see (it covers part of the lesion): the learnt "
-         "shortcut is the difference between them.")
+GUIDE = ("Read the direction as well as the size. The biased model learnt \"a sticker means nevus\": a shortcut shows as "
+         "its p(melanoma) falling as the sticker appears, strong and systematic, the prediction flipping away from "
+         "melanoma, from some epoch of training on. The unbiased model never saw a sticker: to it the patch is an "
+         "unfamiliar coloured blotch over the lesion, and it may react as strongly in the other direction, towards "
+         "melanoma (colour variety is one of melanoma's cues). Both react; only the biased model's reaction is the "
+         "shortcut: a sticker that stood for a class in its training data.")
 
 
 def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
