@@ -274,17 +274,18 @@ def summary_line(results: Sequence[Gradualness]) -> str:
         return f"{line}, {bad.reason}" if len(results) == 1 else f"{line}; NOT gradual: {bad.reason}"
     rho = np.nanmean([r.rho for r in results]) if any(np.isfinite(r.rho) for r in results) else float("nan")
     jump = np.nanmax([r.jump_share for r in results])
-    ordered = ""
-    if any(not r.rho >= r.criteria.min_rho for r in results):
-        # Accepted by order, not monotonicity (a rotation that comes back): say so.
+    if all(r.rho >= r.criteria.min_rho for r in results):
+        how = f"the image change grows with the step: rank correlation {rho:.2f}"
+    else:
+        # Accepted by order, not by a change that grows (a rotation that comes back to its start): "grows with the
+        # step" beside a turntable that ends where it began misled.
         ratio = max(r.order_ratio for r in results)
-        ordered = (f", not steadily but in order: neighbouring steps differ {format_percent(ratio)} as much as in a "
-                   "random order")
+        how = (f"in order: neighbouring steps differ {format_percent(ratio)} as much as in a random order, though the "
+               f"image change does not grow steadily with the step, rank correlation {rho:.2f}")
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
     # No brackets of its own: inside the line's brackets it ended "just visible))".
     region = (f"; outside the region the colours change by {max(outside):.2f} in colour difference Delta E, where "
               "about 2.3 is just visible" if outside else "")
     # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
-    return (f"{line} (the image change grows with the step: rank correlation {rho:.2f}{ordered}; the largest step "
-            f"makes {format_percent(jump)} of the change{region})")
+    return f"{line} ({how}; the largest step makes {format_percent(jump)} of the change{region})"

@@ -183,3 +183,15 @@ def test_a_region_edits_verdict_closes_its_brackets_once():
     line = summary_line([assess(ramp, mask=mask)])
     assert "just visible" in line and line.endswith(")") and not line.endswith("))")
     assert line.count("(") == line.count(")")
+
+
+def test_a_rotation_that_comes_back_is_not_said_to_grow():
+    # A new user's turntable (the mug's full turn, rank correlation 0.45) read "the image change grows with the
+    # step": it comes back to where it began. Accepted by its order, it says so.
+    frames = [Image.open(path).convert("RGB") for path in FRAMES]
+    if len(frames) < 10:
+        pytest.skip("the turntable frames are not in assets/")
+    line = summary_line([assess(frames)])
+    assert line.startswith("gradual: yes (in order: neighbouring steps differ ")
+    assert "does not grow steadily" in line and "grows with the step:" not in line
+    assert line.count("(") == line.count(")") == 1
