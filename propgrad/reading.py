@@ -312,6 +312,26 @@ def format_output(value: float) -> str:
     return f"{float(value):.2f}"
 
 
+def format_ends(start: float, end: float, thresholds: Thresholds | None = None) -> tuple[str, str]:
+    """A curve's two ends as :func:`format_output` writes them, with more decimals where two would put their
+    difference on the other side of a size threshold than the true one ("0.86 -> 0.96" beside "small" for a
+    change of 0.095: a student subtracts the printed ends).
+
+    Examples
+    --------
+    >>> format_ends(0.8649, 0.9599), format_ends(0.10, 0.90)
+    (('0.865', '0.960'), ('0.10', '0.90'))
+    """
+    limits = thresholds or default_thresholds()
+    true = abs(float(end) - float(start))
+    for decimals in range(2, 7):
+        shown = [f"{float(value):.{decimals}f}" for value in (start, end)]
+        difference = abs(float(shown[1]) - float(shown[0]))
+        if all((true >= limit) == (difference >= limit - 1e-12) for limit in (limits.negligible, limits.strong)):
+            break
+    return shown[0], shown[1]
+
+
 def output_label(output: str, output_kind: str = "probability") -> str:
     """``p(cat)`` for a probability; for the whole output vector its distance from step 0; the output's own name
     otherwise (a similarity, a raw score)."""
@@ -557,7 +577,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
             label += ", flips"
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
-    parts = [f"{output_label(output, output_kind)} {format_output(start)} -> {format_output(end)}"]
+    first_shown, last_shown = format_ends(start, end, limits)
+    parts = [f"{output_label(output, output_kind)} {first_shown} -> {last_shown}"]
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":

@@ -321,3 +321,17 @@ def test_a_rise_after_a_dip_is_not_called_steady():
     assert reading.curve_shape(1 - np.asarray(curve)) == reading.OVERALL_FALL
     # A wobble of a twentieth of the range at the start stays steady.
     assert reading.curve_shape([0.33, 0.30, 0.4, 0.5, 0.6, 0.7, 0.8, 0.94]) == reading.STEADY_RISE
+
+
+def test_printed_ends_do_not_contradict_the_size():
+    # Training dynamics, a new user: "0.86 -> 0.96", change 0.095, "small but systematic": the page says strong from
+    # 0.1, and the student subtracted the printed ends. The ends get a third decimal where two would cross a threshold.
+    result = read_curve(np.linspace(0.8649, 0.9599, 8), significant=True, pvalue=0.001)
+    assert result.size == "small" and "0.865 -> 0.960" in result.text
+    assert "0.10 -> 0.90" in read_curve(np.linspace(0.1, 0.9, 8), significant=True, pvalue=0.001).text
+    assert reading.format_ends(0.5, 0.5051) == ("0.500", "0.505")  # negligible under 0.01, not "0.50 -> 0.51"
+    from propgrad.lesions.dynamics import checkpoint_cells
+
+    row = dict(variant="unbiased", epoch=4, reading="small but systematic", output_start=0.8649, output_end=0.9599,
+               change=0.095, score=0.03, pvalue=0.001, significant=True, flip_share=0.0)
+    assert checkpoint_cells(row)[3] == "0.865 -> 0.960"

@@ -26,7 +26,7 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import LABELS, format_number, format_output, format_percent
+from ..reading import LABELS, format_ends, format_number, format_percent
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -89,11 +89,12 @@ def checkpoint_columns(output: str) -> list[str]:
 
 def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
-    for the output, the one number format for the rest, S for p <= alpha. The change keeps a third digit: the
-    reading's size turns at 0.1, and "0.1" beside "small" (0.0996) read as a contradiction: cut, not rounded, so
-    0.09996 shows 0.099."""
+    for the output (three where two would misstate the change, :func:`~propgrad.reading.format_ends`), the one
+    number format for the rest, S for p <= alpha. The change keeps a third digit: the reading's size turns at 0.1,
+    and "0.1" beside "small" (0.0996) read as a contradiction: cut, not rounded, so 0.09996 shows 0.099."""
     return [row["variant"], str(row["epoch"]), row["reading"],
-            f"{format_output(row['output_start'])} -> {format_output(row['output_end'])}", f"{math.floor(row['change'] * 1000) / 1000:.3f}",
+            " -> ".join(format_ends(row["output_start"], row["output_end"])),
+            f"{math.floor(row['change'] * 1000) / 1000:.3f}",
             format_number(row["score"]),
             format_number(row["pvalue"]), "S" if row["significant"] else "-", format_percent(row["flip_share"])]
 
