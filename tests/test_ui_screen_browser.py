@@ -60,22 +60,36 @@ def test_screen_action_in_the_browser(server, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
-def test_the_screen_table_scrolls_on_a_phone_with_columns_a_laptop_would_show(server, tmp_path):
-    # Gradio sets each column's width from its share of the screen: at 390 px they were one character wide
-    # ("0 / . / 9 / 7") under a hint to swipe a table that did not scroll.
+def test_the_screen_on_a_phone_is_one_card_per_row_with_its_reading_and_numbers(server, tmp_path):
+    # Its 1,100 px table scrolled sideways on a phone: a row was 200 px tall (the reading wrapped in its column) and
+    # only rank, tier, property and the start of the model were in sight, the numbers off to the right.
     folder = screenshot_folder(tmp_path)
     with playwright_sync.sync_playwright() as playwright:
         browser = launch(playwright)
         page = _screened(browser, server, folder, {"width": 390, "height": 844})
-        page.locator("#screen-table").scroll_into_view_if_needed()
+        cards = page.locator("#screen-cards .screen-cards > ul > li")
+        playwright_sync.expect(cards).to_have_count(10, timeout=30_000)  # ten open, the rest folded
+        assert not page.locator("#screen-table").is_visible()
+        cards.first.scroll_into_view_if_needed()
         page.screenshot(path=str(folder / "app-screen-phone.png"))
-        widths = page.evaluate("() => [...document.querySelectorAll('#screen-table th, #screen-table [data-col]')]"
-                               ".map(cell => cell.getBoundingClientRect().width)")
-        viewport = page.locator("#screen-table .virtual-table-viewport")
-        scrolls = viewport.evaluate("element => element.scrollWidth > element.clientWidth + 300")
+        first = cards.first
+        text = first.inner_text()
+        assert text.startswith("1. whole image: ") and "change " in text and "adjusted p " in text, text
+        assert "E[|grad_X F|]" in text and ("strong" in text or "small" in text or "effect" in text), text
+        box = first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # no sideways scrolling
+        assert re.search(r"rows 11 to 36\b", page.locator("#screen-cards").inner_text())  # 12 properties x 3 models
+        # The tab's Run floats at the bottom of a phone's screen, but not over the open Screen section, whose own
+        # button is "Screen" (a new user pressed the wrong one).
+        assert page.evaluate("() => getComputedStyle(document.getElementById('edit-run')).position") == "static"
+        # On a laptop the table, not the cards.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        assert page.locator("#screen-table").is_visible() and not page.locator("#screen-cards li").first.is_visible()
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#screen-section > .label-wrap").click()  # folded: Run floats again
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => getComputedStyle(document.getElementById('edit-run')).position") == "fixed"
         browser.close()
-    assert widths and min(widths) >= 40, widths
-    assert scrolls
 
 
 def test_the_empty_screen_table_names_the_statistic_chosen(server, tmp_path):

@@ -16,7 +16,6 @@ from ..score import STATISTIC_LABELS
 from . import defaults, links, mcp_server, mcp_tools, memory, shared
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
-from .screen import SCREEN_PHONE_WIDTH, screen_columns_px
 from .zerogpu import use_zero_gpu
 
 log = logging.getLogger("propgrad.app")
@@ -140,8 +139,8 @@ CSS = """
 .form-error, .form-error * { color: #b42318 !important; }
 /* What a phone shows in place of a wide table (Training dynamics' checkpoints as one line each). */
 .phone-only { display: none; }
-.checkpoint-cards ul { padding-left: 0; list-style: none; }
-.checkpoint-cards li { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 6px 0;
+.phone-cards ul { padding-left: 0; list-style: none; }
+.phone-cards li { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 6px 0;
   padding: 4px 8px; }
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {
@@ -173,27 +172,25 @@ __STATISTIC_CARD_LABELS__
      sight: say where they are. */
   .phone-only { display: block; }
   #dynamics-table { display: none !important; }
-  #screen-table::before { content: "the numbers are to the right: swipe the table sideways"; }
-  /* Gradio sets the columns' widths in pixels from their shares of the screen: at 300 px they were one character
-     wide ("0 / . / 9 / 7"). On a phone each column keeps its share of a laptop's table instead, and it scrolls. */
-  #screen-table .header-table, #screen-table .virtual-body { min-width: __SCREEN_PHONE_WIDTH__px !important; }
-__SCREEN_PHONE_COLUMNS__
-  .result-wide::before, #screen-table::before { display: block; font-size: var(--text-sm);
+  /* The Screen's rows as cards too, in place of its table (a row of its 1,100 px table was 200 px tall on a phone,
+     the reading wrapped in its column and the numbers out of sight). */
+  #screen-table { display: none !important; }
+  .result-wide::before { display: block; font-size: var(--text-sm);
     color: var(--body-text-color-subdued); padding: 2px 8px; }
   /* Run stays in reach on a phone, however long the form. */
   .run-button { position: fixed !important; left: 12px; right: 12px; bottom: 10px; width: auto !important;
                 z-index: 50; box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); }
   .gradio-container { padding-bottom: 72px !important; }
+  /* ... but not over the open Screen section, whose own button is "Screen": a floating Run there was pressed by
+     mistake. It goes back to its place in the form above. (Gradio scopes these rules under .contain: the tab's
+     panel is the ancestor to ask.) */
+  [role=tabpanel]:has(#screen-section > .label-wrap.open) #edit-run { position: static !important; box-shadow: none; }
 }
 """.replace("__STATISTIC_CARD_LABELS__", "\n".join(
     # A phone card names the statistic as the desktop table's header does (the table's class says which). The
     # no-break space is escaped with all six hex digits: "\00a0F" would read as U+A0F, "\00a0ad" as U+A0AD.
     f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "0000a0")} "; }}'
-    for key, label in STATISTIC_LABELS.items())).replace("__SCREEN_PHONE_WIDTH__", str(SCREEN_PHONE_WIDTH)).replace(
-    "__SCREEN_PHONE_COLUMNS__", "\n".join(
-        f'  #screen-table [data-col="{i}"], #screen-table th[data-heading="{i}"] {{ width: {px}px !important; '
-        f"min-width: {px}px !important; max-width: {px}px !important; flex: 0 0 {px}px !important; }}"
-        for i, px in enumerate(screen_columns_px(SCREEN_PHONE_WIDTH))))
+    for key, label in STATISTIC_LABELS.items()))
 
 
 MCP_ENV = "PROPGRAD_MCP"

@@ -26,15 +26,6 @@ TABLE_HEADERS = ["rank", "tier", "property", "model", "output", "change", "predi
                  "score", "adjusted p"]  # "score" is named by the run's statistic (table_headers)
 # One width per column of TABLE_HEADERS; the reading gets the room it needs, every header its longest word.
 COLUMN_WIDTHS = ["5%", "4%", "11%", "10%", "6%", "7%", "12%", "26%", "10%", "9%"]
-# The table's width on a phone, where it scrolls sideways (each column keeps its share of a laptop's table).
-SCREEN_PHONE_WIDTH = 1100
-
-
-def screen_columns_px(width: int) -> list[int]:
-    """Each column's width in pixels in a table ``width`` wide (:data:`COLUMN_WIDTHS` are shares)."""
-    return [round(width * float(share.rstrip("%")) / 100) for share in COLUMN_WIDTHS]
-
-
 ADJUSTMENT_CHOICES = {"Benjamini-Hochberg (false discovery rate)": "bh", "Holm (family-wise error rate)": "holm"}
 
 
@@ -55,6 +46,43 @@ def screen_table(result) -> list[list]:
     return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), arrows(row.flips),
              arrows(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
             for row in result.rows]
+
+
+# How many cards a phone shows before the rest fold under "rows 11 to n".
+PHONE_CARDS_OPEN = 10
+
+
+def phone_cards(table) -> str:
+    """The ranked table as one card per row, for a phone (the page shows them only there, in place of the table,
+    whose 1,100 px rows were 200 px tall at 390 px, the numbers out of sight): the property and the model, the
+    reading, then the numbers, named. Made from the table as the page holds it, so the API keeps its four
+    outputs."""
+    import html
+
+    if table is None or not len(table) or list(table.columns)[: len(TABLE_HEADERS) - 2] != TABLE_HEADERS[:-2]:
+        return ""
+    score = table.columns[TABLE_HEADERS.index("score")]
+
+    def card(row) -> str:
+        output = f" / {html.escape(str(row['output']))}" if str(row["output"]) else ""
+        numbers = (f"change {format_number(row['change'])}; prediction flips: {html.escape(str(row['prediction flips']))}"
+                   f"; {html.escape(score)} {format_number(row[score])}; adjusted p {format_number(row['adjusted p'])}; "
+                   f"tier {html.escape(str(row['tier']))}")
+        return (f"<li><b>{row['rank']}. {html.escape(str(row['property']))}</b>, {html.escape(str(row['model']))}"
+                f"{output}<br>{_bold_label(html.escape(str(row['reading'])))}<br><small>{numbers}</small></li>")
+
+    cards = [card(row) for _, row in table.iterrows()]
+    rest = (f"<details><summary>rows {PHONE_CARDS_OPEN + 1} to {len(cards)}</summary>"
+            f"<ul>{''.join(cards[PHONE_CARDS_OPEN:])}</ul></details>" if len(cards) > PHONE_CARDS_OPEN else "")
+    return (f'<div class="phone-only phone-cards screen-cards"><p><b>Ranked properties</b> ({len(cards)} '
+            f'row{"" if len(cards) == 1 else "s"}; the table is on a wider screen and in the download)</p>'
+            f'<ul>{"".join(cards[:PHONE_CARDS_OPEN])}</ul>{rest}</div>')
+
+
+def _bold_label(reading: str) -> str:
+    """``"strong and systematic: p(cat) ..."`` with its label in bold, as the other tabs' tables show it."""
+    label, colon, rest = reading.partition(": ")
+    return f"<b>{label}</b>{colon}{rest}" if colon else reading
 
 
 def screen_text(result, notes: Sequence[str] = ()) -> str:
@@ -197,13 +225,15 @@ def build_screen_section(image, controls, steps, statistic) -> None:
         table = gr.Dataframe(headers=table_headers(GRADIENT), label="Ranked properties", interactive=False, wrap=True,
                              elem_id="screen-table", max_height=760,
                              column_widths=COLUMN_WIDTHS)
+        cards = gr.HTML("", elem_id="screen-cards")
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
                           show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"])
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
 
     button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
-                 [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY)
+                 [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY).then(
+        phone_cards, table, cards, queue=False, api_visibility="private")
     statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
 
 

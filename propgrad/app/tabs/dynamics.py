@@ -99,7 +99,7 @@ def phone_cards(dynamics: TrainingDynamics) -> str:
                      f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
                      f"{html.escape(titles[5])} {score}, p {p}{' (S)' if significant == 'S' else ''}; "
                      f"{html.escape(titles[8])} {flipped}</li>")
-    return (f'<details class="phone-only checkpoint-cards"><summary>Per checkpoint ({len(cards)} '
+    return (f'<details class="phone-only phone-cards checkpoint-cards"><summary>Per checkpoint ({len(cards)} '
             f'row{"" if len(cards) == 1 else "s"})</summary>'
             f'<ul>{"".join(cards)}</ul></details>')
 
