@@ -125,6 +125,10 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
         page.wait_for_timeout(100)
     expect(page.locator("#edit-strip img")).to_have_count(1, timeout=WAIT_MS)
     page.locator("#edit-strip").scroll_into_view_if_needed()
+    # The full-screen button sits above the figure, not on its title (it covered "(0 = original, 1 = full)").
+    button = page.locator("#edit-strip .icon-button-wrapper").bounding_box()
+    picture = page.locator("#edit-strip img").bounding_box()
+    assert button and picture and button["y"] + button["height"] <= picture["y"] + 1, (button, picture)
     shot = folder / "phone-390.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

@@ -166,6 +166,9 @@ __STATISTIC_CARD_LABELS__
   .overflow-menu > button { display: inline-flex; align-items: center; white-space: nowrap; }
   .result-wide img { min-width: 620px; max-width: none; }
   .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
+  /* The full-screen button sits in a band of its own over the picture: at the frame's right edge it covered the
+     end of a wide figure's title ("(0 = original, 1 = full)"). */
+  .result-wide .image-container { padding-top: 26px; }
   /* The picture is wider than the screen: say so (a second panel sat out of sight with nothing to hint at it). */
   .result-wide::before { content: "wider than the screen: swipe sideways, or tap \\002922 for full screen"; }
   /* The checkpoints as cards, in place of their table; the properties' table keeps its columns, the numbers out of
