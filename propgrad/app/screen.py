@@ -8,6 +8,7 @@ headers), and is tested by calling it directly.
 """
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import gradio as gr
@@ -55,11 +56,9 @@ PHONE_CARDS_OPEN = 10
 def phone_cards(table) -> str:
     """The ranked table as one card per row, for a phone (the page shows them only there, in place of the table,
     whose 1,100 px rows were 200 px tall at 390 px, the numbers out of sight): the property and the model, the
-    reading, then the numbers, named. Made from the table as the page holds it, so the API keeps its four
-    outputs."""
-    import html
-
-    if table is None or not len(table) or list(table.columns)[: len(TABLE_HEADERS) - 2] != TABLE_HEADERS[:-2]:
+    reading, then the numbers, named. Made from the table as the page holds it, after a run that succeeded, so
+    the API keeps its four outputs."""
+    if table is None or not len(table):
         return ""
     score = table.columns[TABLE_HEADERS.index("score")]
 
@@ -232,7 +231,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
     from .settings import CONCURRENCY
 
     button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
-                 [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY).then(
+                 [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY).success(
         phone_cards, table, cards, queue=False, api_visibility="private")
     statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
 
