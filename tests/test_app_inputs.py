@@ -122,6 +122,18 @@ def test_outputs_no_model_has_are_errors_with_the_closest_names(text, message):
         parsing.select_outputs([IMAGENET_LIKE, PETS], text)
 
 
+def test_a_class_the_model_lacks_gets_no_far_fetched_suggestion():
+    """ImageNet has no giraffe; difflib's default cutoff offered 'pirate' for it."""
+    from propgrad.models.imagenet_classes import IMAGENET_CATEGORIES
+
+    imagenet = _Outputs("ImageNet", list(IMAGENET_CATEGORIES))  # noqa: F405
+    with pytest.raises(ValueError) as giraffe:
+        parsing.select_outputs([imagenet], "giraffe")
+    assert "closest" not in str(giraffe.value)
+    with pytest.raises(ValueError, match=r"'zebar' \(closest: 'zebra'\)"):
+        parsing.select_outputs([imagenet], "zebar")
+
+
 def test_a_misspelt_output_stops_the_run_in_the_app(progress):
     with pytest.raises(gr.Error, match=r"no model has an output 'zebra-cat'.*leave the box blank"):
         patch_call(progress, outputs="zebra-cat")

@@ -217,9 +217,13 @@ def _match_output(name: str, outputs: list[str], model_name: str) -> str | None:
 def _closest(name: str, outputs: list[str]) -> str:
     """' (closest: 'tabby', 'tiger cat')' for a misspelt output name, or '' when nothing is close."""
     lowered = {output.lower(): output for output in outputs}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    typed = name.lower()
+    # difflib's own cutoff (0.6) offers 'pirate' for 'giraffe', a class ImageNet lacks: only near spellings
+    # count, and swapped letters ('dgo'), which the ratio scores low in short words.
+    close = [key for key in difflib.get_close_matches(typed, list(lowered), n=10, cutoff=0.6)
+             if difflib.SequenceMatcher(None, typed, key).ratio() >= 0.8 or sorted(key) == sorted(typed)][:3]
     # Also names that contain the word typed ("tabby cat" -> "tabby"), which edit distance misses.
-    close += [key for key in lowered if key not in close and (key in name.lower() or name.lower() in key)][:3]
+    close += [key for key in lowered if key not in close and (key in typed or typed in key)][:3]
     return f" (closest: {', '.join(repr(lowered[key]) for key in close[:4])})" if close else ""
 
 
