@@ -73,7 +73,9 @@ def tick_steps(n_steps: int, most: int) -> list[int]:
     if n_steps <= most + (2 if most <= 8 else 0):
         return list(range(n_steps))
     last = n_steps - 1
-    fewest = max(3, most // 2 + 1)  # 0, 11, 22 for 23 steps is too coarse: an uneven last gap is better
+    # 0, 11, 22 for 23 steps is too coarse (an uneven last gap is better), but 8 even ticks for 36 frames beat
+    # 0, 3, ... 33, 35 on an axis that holds 16.
+    fewest = max(3, most // 2 + (1 if most < 10 else 0))
     for stride in range(2, n_steps):
         count = last // stride + 1
         if last % stride == 0 and fewest <= count <= most:

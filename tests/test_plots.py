@@ -299,6 +299,8 @@ def test_comparison_panels_tick_every_step_of_a_short_series_and_span_the_probab
         assert curves and all(list(axis.get_xticks()) == list(range(8)) for axis in curves)
         assert all(axis.get_ylim() == (-0.03, 1.03) for axis in curves)
     assert plots.tick_steps(12, 6) == [0, 3, 6, 9, 11]  # where no stride divides evenly, only the last gap is uneven
+    # A 36-frame turntable was ticked 0, 3, ... 33, 35 where eight even ticks fit.
+    assert plots.tick_steps(36, 16) == [0, 5, 10, 15, 20, 25, 30, 35]
 
 
 @pytest.mark.parametrize("most", [6, 16])
