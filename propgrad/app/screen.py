@@ -18,6 +18,7 @@ from ..reading import arrows, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
+from .cards import phone_cards
 from .parsing import MAX_STEPS, check_int, select_outputs
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
 from .shared import default_models, friendly_errors, with_model_args
@@ -53,7 +54,7 @@ def screen_table(result) -> list[list]:
 PHONE_CARDS_OPEN = 10
 
 
-def phone_cards(table) -> str:
+def screen_cards(table) -> str:
     """The ranked table as one card per row, for a phone (the page shows them only there, in place of the table,
     whose 1,100 px rows were 200 px tall at 390 px, the numbers out of sight): the property and the model, the
     reading, then the numbers, named. Made from the table as the page holds it, after a run that succeeded, so
@@ -70,12 +71,8 @@ def phone_cards(table) -> str:
         return (f"<li><b>{row['rank']}. {html.escape(str(row['property']))}</b>, {html.escape(str(row['model']))}"
                 f"{output}<br>{_bold_label(html.escape(str(row['reading'])))}<br><small>{numbers}</small></li>")
 
-    cards = [card(row) for _, row in table.iterrows()]
-    rest = (f"<details><summary>rows {PHONE_CARDS_OPEN + 1} to {len(cards)}</summary>"
-            f"<ul>{''.join(cards[PHONE_CARDS_OPEN:])}</ul></details>" if len(cards) > PHONE_CARDS_OPEN else "")
-    return (f'<div class="phone-only phone-cards screen-cards"><p><b>Ranked properties</b> ({len(cards)} '
-            f'row{"" if len(cards) == 1 else "s"}; the table is on a wider screen and in the download)</p>'
-            f'<ul>{"".join(cards[:PHONE_CARDS_OPEN])}</ul>{rest}</div>')
+    return phone_cards([card(row) for _, row in table.iterrows()], "Ranked properties", "screen-cards",
+                       open_first=PHONE_CARDS_OPEN, note="the table is on a wider screen and in the download")
 
 
 def _bold_label(reading: str) -> str:
@@ -232,7 +229,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
 
     button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
                  [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY).success(
-        phone_cards, table, cards, queue=False, api_visibility="private")
+        screen_cards, table, cards, queue=False, api_visibility="private")
     statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
 
 

@@ -12,6 +12,7 @@ from ...lesions.dynamics import (DEFAULT_STEPS, GUIDE, TRACKED, TrainingDynamics
                                  checkpoint_columns)
 from ...lesions.models import example_paths
 from ...reading import arrows
+from ..cards import phone_cards
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir
 from ..run import load_input, package_progress
@@ -84,11 +85,11 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{GUIDE} {dynamics.table_legend}",
-             *(f"- note: {note}" for note in dynamics.notes), "", phone_cards(dynamics)]
+             *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
     return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
 
 
-def phone_cards(dynamics: TrainingDynamics) -> str:
+def checkpoint_cards(dynamics: TrainingDynamics) -> str:
     """The checkpoint table as one line of words per checkpoint, folded, for a phone (the page shows it only there,
     in place of the table): at 390 px the table showed variant, epoch and reading, its numbers out of sight."""
     titles = checkpoint_columns(dynamics.output)
@@ -99,9 +100,7 @@ def phone_cards(dynamics: TrainingDynamics) -> str:
                      f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
                      f"{html.escape(titles[5])} {score}, p {p}{' (S)' if significant == 'S' else ''}; "
                      f"{html.escape(titles[8])} {flipped}</li>")
-    return (f'<details class="phone-only phone-cards checkpoint-cards"><summary>Per checkpoint ({len(cards)} '
-            f'row{"" if len(cards) == 1 else "s"})</summary>'
-            f'<ul>{"".join(cards)}</ul></details>')
+    return phone_cards(cards, "Per checkpoint", "checkpoint-cards")
 
 
 @friendly_errors
