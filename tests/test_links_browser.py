@@ -138,6 +138,25 @@ def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, 
     page.context.close()
 
 
+def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browser, tmp_path):
+    """It showed the Screen's answer alone, in small type, the figure hidden with the table and half the screen
+    empty; the first tab's own result is not shown meanwhile."""
+    page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    page.goto(server + "?view=talk&example=screen-whole-image", wait_until="load", timeout=60_000)
+    expect(page.locator("#screen-figure img")).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_timeout(2500)  # the talk view marks what it shows every second
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("Screen preset 1 of 2")
+    answer = page.locator("#screen-summary").get_by_text("The answer").first
+    assert answer.is_visible() and not page.locator("#screen-table").is_visible()
+    assert not page.locator("#edit-strip").is_visible() and not page.locator("#screen-run").is_visible()
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#screen-summary .prose')).fontSize)")
+    assert size >= 20, f"the answer's type is {size}px"
+    figure = page.locator("#screen-figure img").bounding_box()
+    assert figure and figure["height"] > 700 and figure["x"] > 1920 / 3, figure
+    page.screenshot(path=str(folder(tmp_path) / "talk-screen.png"))
+    page.context.close()
+
+
 def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, browser, tmp_path):
     shots = folder(tmp_path)
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
@@ -203,7 +222,7 @@ def test_talk_view_on_a_phone_keeps_the_tabs_reachable_and_stacks_the_result(ser
     strip, curves = (page.locator(f"#edit-{part} img").bounding_box() for part in ("strip", "curves"))
     assert curves["y"] >= strip["y"] + strip["height"] - 1, (strip, curves)
     # The opening preset is named from the start (it said "press n for the next preset" until n was pressed).
-    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1/")
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1 of")
     page.locator("#propgrad-talk-controls").click()
     expect(page.locator("#propgrad-talk-controls")).to_have_text("back to the talk view")
     page.context.close()
@@ -216,19 +235,26 @@ def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
     expect(page.locator("#patch-summary")).to_be_visible(timeout=60_000)
     badge = page.locator("#propgrad-preset-badge")
     expect(badge).to_contain_text("its default", timeout=20_000)
-    assert "preset 1/" not in badge.text_content()
-    # n runs the patch tab's first preset.
+    assert "preset 1 of" not in badge.text_content()
+    # n runs the patch tab's first preset, counted among all that n walks through ("preset 5/5" then "preset 1/6"
+    # did not say how many were left).
+    from propgrad.app.links import config
+
+    links = config()
+    walked = [slug for slug in links["order"] if slug != "screen"]
+    before = sum(len(links["tabs"][slug]["presets"]) for slug in walked[:walked.index("patch")])
+    every = sum(len(links["tabs"][slug]["presets"]) for slug in walked)
     page.keyboard.press("n")
     page.wait_for_function("() => window.propgradPreset.tab === 'patch' && window.propgradPreset.number === 1",
                            timeout=20_000)
-    expect(badge).to_contain_text("preset 1/")
+    expect(badge).to_contain_text(f"preset {before + 1} of {every}: ")
     page.context.close()
     # The Screen's link opens the first tab, whose opening preset the badge names; n goes on to its second preset.
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     page.goto(server + "?view=talk&tab=screen", wait_until="load", timeout=60_000)
     expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
     page.wait_for_timeout(2000)
-    assert page.locator("#propgrad-preset-badge").text_content().startswith("preset 1/")
+    assert page.locator("#propgrad-preset-badge").text_content().startswith("preset 1 of")
     assert page.evaluate("() => !window.propgradPreset || window.propgradPreset.tab !== 'screen'")
     page.context.close()
 
@@ -243,7 +269,7 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
                 and links["tabs"][s]["presets"])
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
-    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1/", timeout=WAIT_MS)
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1 of", timeout=WAIT_MS)
     page.locator("#propgrad-talk-controls").click()
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     page.locator("body").click(position={"x": 5, "y": 300})  # focus off the tab button, as a speaker's would be
@@ -251,5 +277,5 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     page.wait_for_function(f"() => window.propgradPreset && window.propgradPreset.tab === '{slug}' &&"
                            " window.propgradPreset.number === 1",
                            timeout=20_000)
-    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1/")
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text(re.compile(r"preset \d+ of \d+: "))
     page.context.close()

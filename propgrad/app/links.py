@@ -197,6 +197,18 @@ async () => {
     return true;
   }
 
+  // Where a preset stands among all that n walks through (the Screen's, a section of the first tab, are not
+  // among them): "preset 5/5" then "preset 1/6" did not tell a speaker how many were left.
+  const walked = () => CONFIG.order.filter((slug) => slug !== "screen");
+  function badgeText(tabSlug, number) {
+    const tab = CONFIG.tabs[tabSlug], label = tab.presets[number - 1].label;
+    if (tabSlug === "screen") return `Screen preset ${number} of ${tab.presets.length}: ${label}`;
+    const before = walked().slice(0, walked().indexOf(tabSlug))
+      .reduce((count, slug) => count + CONFIG.tabs[slug].presets.length, 0);
+    const all = walked().reduce((count, slug) => count + CONFIG.tabs[slug].presets.length, 0);
+    return `preset ${before + number} of ${all}: ${label}`;
+  }
+
   async function runPreset(tabSlug, number) {
     const tab = CONFIG.tabs[tabSlug];
     if (!tab || !tab.presets[number - 1]) return false;
@@ -206,9 +218,11 @@ async () => {
     const badge = document.getElementById("propgrad-preset-badge");
     if (badge) {
       // The selected tab names the tab; the whole text stays on hover where the line is cut.
-      badge.textContent = `preset ${number}/${tab.presets.length}: ${preset.label}`;
-      badge.title = `${tab.title} - ${badge.textContent}`;
+      badge.textContent = badgeText(tabSlug, number);
+      badge.title = `${badge.textContent} (${tab.title}, its preset ${number} of ${tab.presets.length})`;
     }
+    // The Screen is a section of the first tab: shown in the talk view alone, in the tab's place, while its preset is.
+    document.body.classList.toggle("propgrad-talk-screen", tabSlug === "screen");
     if (tabSlug === "screen") return runScreen(number);
     const item = await until(() => exampleButton(activePanel(), preset, number), 60000);
     if (!item) return false;
@@ -267,7 +281,7 @@ async () => {
       hideAround(wrapper, container);
     }
     for (const tab of Object.values(CONFIG.tabs)) {
-      const keep = ["summary", "strip", "curves"].map((part) => document.getElementById(`${tab.prefix}-${part}`))
+      const keep = talkParts(tab).map((part) => document.getElementById(`${tab.prefix}-${part}`))
         .filter((el) => el);
       if (!keep.length) continue;
       const panel = keep[0].closest("[role=tabpanel]");
@@ -285,25 +299,31 @@ async () => {
       }
     }
     for (const el of document.querySelectorAll(".talk-hidden")) {
-      if (["summary", "strip", "curves"].some((part) => el.querySelector(`[id$='-${part}']`))) {
+      if (["summary", "strip", "curves", "figure"].some((part) => el.querySelector(`[id$='-${part}']`))) {
         el.classList.remove("talk-hidden");
       }
     }
-    // The reading on top, the strip and the curves side by side under it: one screen at 1280x720.
+    // The reading on top, the strip and the curves side by side under it: one screen at 1280x720. The Screen: its
+    // answer beside its figure of the top rows.
     for (const tab of Object.values(CONFIG.tabs)) {
-      const parts = ["summary", "strip", "curves"].map((part) => document.getElementById(`${tab.prefix}-${part}`));
+      const names = talkParts(tab);
+      const parts = names.map((part) => document.getElementById(`${tab.prefix}-${part}`));
       if (parts.some((el) => !el)) continue;
       let common = parts[0].parentElement;
       while (common && !parts.every((el) => common.contains(el))) common = common.parentElement;
       if (!common) continue;
-      common.classList.add("talk-grid");
+      common.classList.add("talk-grid", `talk-grid-${names.length}`);
       parts.forEach((el, index) => {
         let child = el;
         while (child.parentElement && child.parentElement !== common) child = child.parentElement;
-        child.classList.add(["talk-summary", "talk-strip", "talk-curves"][index]);
+        child.classList.add(`talk-${names[index]}`);
       });
     }
   }
+
+  // What the talk view shows of a tab: the reading, the strip and the curves; of the Screen, its answer and figure
+  // (it showed the answer alone, in small type, the figure hidden with the table).
+  const talkParts = (tab) => tab.prefix === "screen" ? ["summary", "figure"] : ["summary", "strip", "curves"];
 
   function talkView() {
     document.body.classList.add("propgrad-talk");
@@ -311,7 +331,7 @@ async () => {
     bar.id = "propgrad-talk-bar";
     // The page opens with the first tab's default, its first preset: the badge names it from the start.
     const opening = CONFIG.tabs[CONFIG.order[0]].presets;
-    const first = opening.length ? `preset 1/${opening.length}: ${opening[0].label}` : "press n for the next preset";
+    const first = opening.length ? badgeText(CONFIG.order[0], 1) : "press n for the next preset";
     bar.innerHTML = `<span id="propgrad-preset-badge"></span>` +
       '<button id="propgrad-talk-next" type="button">next preset (n)</button>' +
       '<button id="propgrad-talk-controls" type="button">controls</button>';
@@ -440,7 +460,19 @@ body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk 
    the strip's step labels shrank below what carries to the back of the room. */
 body.propgrad-talk .talk-grid { display: grid !important; grid-template-columns: 1fr 1fr; gap: 12px;
   align-items: start; }
-body.propgrad-talk .talk-grid > .talk-summary { grid-column: 1 / -1; }
+body.propgrad-talk .talk-grid-3 > .talk-summary { grid-column: 1 / -1; }
+/* While a preset runs the reading says so in large type; gradio's progress line was drawn over it. */
+body.propgrad-talk .talk-summary > [data-testid=status-tracker] { display: none !important; }
+/* The Screen: its answer (in large type) beside its figure of the top rows, held to the screen's height. */
+body.propgrad-talk #screen-summary, body.propgrad-talk #screen-summary .prose { font-size: 22px !important;
+  line-height: 1.35 !important; }
+body.propgrad-talk #screen-summary .prose > :nth-child(n+3) { display: none !important; }
+body.propgrad-talk .talk-figure { min-width: 0; }
+body.propgrad-talk .talk-grid > #screen-section { grid-column: 1 / -1; }
+body.propgrad-talk:not(.propgrad-talk-screen) #screen-section,
+body.propgrad-talk.propgrad-talk-screen .talk-grid-3 > :is(.talk-summary, .talk-strip, .talk-curves) {
+  display: none !important; }
+body.propgrad-talk .talk-figure img { max-height: calc(100vh - 110px); width: 100%; object-fit: contain; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
 /* 10 px under half the screen: at 50vh the default preset's page was 728 px tall on a 720 px projector. */
 body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: calc(50vh - 10px); width: 100%;

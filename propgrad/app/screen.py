@@ -223,7 +223,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
                              column_widths=COLUMN_WIDTHS)
         cards = gr.HTML("", elem_id="screen-cards")
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
-                          show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"])
+                          show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"], elem_id="screen-figure")
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
 

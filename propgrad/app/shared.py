@@ -258,7 +258,8 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
 
 
 PRESS_RUN = "Press **Run** to explain this example."
-RUNNING = "**Running...** The result below is the previous run's and will be replaced."
+RUNNING = ("**Running...** The new result appears here when it is ready; until then, any figures below are the "
+           "previous run's.")
 FAILED = ("**This run failed**: the message next to the Run button says which box to change. The previous result "
           "was cleared so that it is not mistaken for this run's.")
 # What the box beside Run says when a run fails before its handler starts (gradio could not read an input).
