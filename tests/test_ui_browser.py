@@ -143,6 +143,24 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     context.close()
 
 
+def test_a_result_says_so_when_its_controls_were_changed_after_it(page):
+    """A new user set the steps from 11 to 5 without pressing Run and read the old answer ("11 steps each") as the
+    new settings' answer."""
+    page.get_by_role("tab", name="Patch blending").click()
+    check_answer(page, "patch", Path("."))
+    assert not page.locator("#patch-stale").count()
+    box = page.locator("#patch-patches input[type=checkbox]").first
+    box.click()
+    expect(page.locator("#patch-stale")).to_contain_text("changed after this result was made", timeout=5_000)
+    assert page.locator("#patch-stale").is_visible()
+    box.click()
+    page.locator("#patch-run").click()  # the next result takes the notice away
+    expect(page.locator("#patch-stale")).to_have_count(0, timeout=10_000)
+    check_answer(page, "patch", Path("."))
+    expect(page.locator("#patch-run")).to_have_text("Run", timeout=WAIT_MS)
+    assert not page.locator("#patch-stale").count()
+
+
 def test_bad_input_is_shown_once_and_clears_the_old_result(page):
     page.get_by_role("tab", name="Patch blending").click()
     check_answer(page, "patch", Path("."))

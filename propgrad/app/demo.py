@@ -13,7 +13,7 @@ import gradio as gr
 from .. import paths
 from ..ranking import tier_legend
 from ..score import STATISTIC_LABELS
-from . import defaults, links, mcp_server, mcp_tools, memory, shared
+from . import defaults, links, mcp_server, mcp_tools, memory, shared, stale
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -223,7 +223,8 @@ def launch_kwargs(**overrides) -> dict:
     """Settings every launch shares (the tests launch with these too)."""
     lesson_pages = [os.path.dirname(lesson_pages_link().split("=", 1)[1])]
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
-                  allowed_paths=[str(paths.ASSETS), *lesson_pages], css=CSS + links.TALK_CSS, js=links.script(),
+                  allowed_paths=[str(paths.ASSETS), *lesson_pages], css=CSS + links.TALK_CSS + stale.CSS,
+                  js=f"() => {{ ({links.script()})(); ({stale.script()})(); }}",
                   mcp_server=mcp_enabled())
     kwargs.update(overrides)
     return kwargs
