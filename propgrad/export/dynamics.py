@@ -92,14 +92,14 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
     """Training dynamics as one self-contained page (see :mod:`propgrad.export.html`)."""
     runs = " and ".join(dynamics.results)
     first = next(iter(dynamics.results.values()))
-    from ..lesions.dynamics import GUIDE
+    from ..lesions.dynamics import guide
 
     what, measured = dynamics.headline()
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             f"<p><b>{html_report.escape(what)}:</b> {html_report.escape(measured)}</p>",
             # One paragraph per run: the biased and the unbiased model read side by side as one block.
             *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
-            f"<p>{html_report.escape(GUIDE)}</p>",
+            f"<p>{html_report.escape(guide(dynamics.results))}</p>",
             html_report.note_paragraphs(dynamics.notes),
             _ends(dynamics),
             "<h2>E[|grad_X F|] and flips per epoch</h2>"

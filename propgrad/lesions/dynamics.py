@@ -287,12 +287,33 @@ def follow_training(
 
 
 # How to read training dynamics, under every result (the tab's, report.html).
-GUIDE = ("Read the direction as well as the size. The biased model learnt \"a sticker means nevus\": a shortcut shows as "
-         "its p(melanoma) falling as the sticker appears, strong and systematic, the prediction flipping away from "
-         "melanoma, from some epoch of training on. The unbiased model never saw a sticker: to it the patch is an "
-         "unfamiliar coloured blotch over the lesion, and it may react as strongly in the other direction, towards "
-         "melanoma (colour variety is one of melanoma's cues). Both react; only the biased model's reaction is the "
-         "shortcut: a sticker that stood for a class in its training data.")
+_GUIDE_PARTS = {
+    "lead": "Read the direction as well as the size.",
+    "biased": "The biased model learnt \"a sticker means nevus\": a shortcut shows as its p(melanoma) falling as the "
+              "sticker appears, strong and systematic, the prediction flipping away from melanoma, from some epoch of "
+              "training on.",
+    "unbiased": "The unbiased model never saw a sticker: to it the patch is an unfamiliar coloured blotch over the "
+                "lesion, and it may react as strongly in the other direction, towards melanoma (colour variety is one "
+                "of melanoma's cues).",
+    "both": "Both react; only the biased model's reaction is the shortcut: a sticker that stood for a class in its "
+            "training data.",
+}
+# The other model, when a run shows only one: what ticking it would add.
+_MISSING = {"biased": "The biased model (a sticker meant nevus in its training data) is not in this run: tick it to "
+                      "see the shortcut itself.",
+            "unbiased": "The unbiased model is not in this run: tick it to see how a model that never saw a sticker "
+                        "reacts."}
+GUIDE = " ".join(_GUIDE_PARTS.values())
+
+
+def guide(variants) -> str:
+    """How to read the runs ``variants`` shows: :data:`GUIDE` for both models; for one, its part and what the other
+    would add (the guide explained a model the run did not show)."""
+    shown = [variant for variant in ("biased", "unbiased") if variant in set(variants)]
+    if len(shown) != 1:
+        return GUIDE
+    missing = "unbiased" if shown == ["biased"] else "biased"
+    return " ".join([_GUIDE_PARTS["lead"], _GUIDE_PARTS[shown[0]], _MISSING[missing]])
 
 
 def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...lesions.dynamics import (DEFAULT_STEPS, GUIDE, TRACKED, TrainingDynamics, checkpoint_cells,
-                                 checkpoint_columns)
+from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
+                                 checkpoint_columns, guide)
 from ...lesions.models import example_paths
 from ...reading import arrows
 from ..cards import phone_cards
@@ -84,7 +84,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     bundle = export.zip_files(written, report.parent / "training-dynamics.zip")
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
-             f"{GUIDE} {dynamics.table_legend}",
+             f"{guide(dynamics.results)} {dynamics.table_legend}",
              *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
     return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
 
