@@ -239,8 +239,12 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
                   f"{format_percent(STILL)} of the mean step; limit {format_percent(criteria.max_still_share)}): a "
                   "knob that acts only past a threshold")
     elif not (rho >= criteria.min_rho) and not (order_ratio <= criteria.max_order_ratio):
-        reason = (f"the change is not monotone (Spearman rho {rho:.2f} < {criteria.min_rho}) and the order "
-                  f"is hardly smoother than a random one (ratio {order_ratio:.2f} > {criteria.max_order_ratio})")
+        # The words of the "yes" lines (summary_line), so that a student sees one measure in both: the 12-frame
+        # turntable said "not monotone (Spearman rho ...), ratio 0.91" where the 36-frame one said "differ 54 %".
+        reason = (f"the image change does not grow steadily with the step (rank correlation {rho:.2f}, under "
+                  f"{criteria.min_rho}) and the steps are not in order: neighbouring steps differ "
+                  f"{format_percent(order_ratio)} as much as in a random order (in order: at most "
+                  f"{format_percent(criteria.max_order_ratio)})")
     else:
         reason = ""
     return Gradualness(change, step_change, rho, jump_share, order_ratio, outside, not reason, reason, criteria,
@@ -280,8 +284,10 @@ def summary_line(results: Sequence[Gradualness]) -> str:
         # Accepted by order, not by a change that grows (a rotation that comes back to its start): "grows with the
         # step" beside a turntable that ends where it began misled.
         ratio = max(r.order_ratio for r in results)
-        how = (f"in order: neighbouring steps differ {format_percent(ratio)} as much as in a random order, though the "
-               f"image change does not grow steadily with the step, rank correlation {rho:.2f}")
+        limit = min(r.criteria.max_order_ratio for r in results)
+        how = (f"in order: neighbouring steps differ {format_percent(ratio)} as much as in a random order, at most "
+               f"{format_percent(limit)}, though the image change does not grow steadily with the step, rank "
+               f"correlation {rho:.2f}")
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
     # No brackets of its own: inside the line's brackets it ended "just visible))".
