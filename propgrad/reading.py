@@ -578,7 +578,13 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
     first_shown, last_shown = format_ends(start, end, limits)
-    parts = [f"{output_label(output, output_kind)} {first_shown} -> {last_shown}"]
+    beyond = [step for step, past in ((low_step, y[low_step] < min(start, end) - limits.extreme),
+                                      (high_step, y[high_step] > max(start, end) + limits.extreme)) if past]
+    # Where the ends hide most of the movement ("p(coffee mug) 0.67 -> 0.70" beside "strong", the curve down to
+    # 0.09 between them), the way runs through its extremes: "0.67 -> 0.09 -> 0.70".
+    via = ("".join(f" -> {format_output(y[step])}" for step in sorted(beyond))
+           if beyond and abs(end - start) < span / 2 else "")
+    parts = [f"{output_label(output, output_kind)} {first_shown}{via} -> {last_shown}"]
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":

@@ -115,6 +115,10 @@ def test_extremes_beyond_start_and_end_are_named():
     result = read(curve)
     assert "lowest 0.05 at 42 % darker" in result.text
     assert "flips to dog at" in result.text and "back to cat at" in result.text
+    # The ends alone (0.96 -> 0.92) hid a change of 0.91: the way runs through the extreme.
+    assert "0.96 -> 0.05 -> 0.92" in result.text
+    # Where the ends carry most of the change they stand alone.
+    assert " 0.20 -> 0.90," in read(np.r_[0.2, 0.1, np.linspace(0.3, 0.9, 9)]).text
 
 
 def test_size_comes_from_the_curve_under_every_statistic():
