@@ -54,8 +54,10 @@ def _free_port() -> int:
 def _start(args: list[str], port: int, log: list | None = None) -> tuple[subprocess.Popen, float]:
     """Start ``args`` and wait for ``GET /``; with ``log``, the server's stderr lines are appended to it as they come
     (with the seconds since start)."""
+    # The lessons' child (propgrad/app/lesson_pages.py) runs once after the defaults, for about half a minute, at
+    # low priority, and exits: left out, so that the server's figures are the server's (as measured before it came).
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1",
-               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PROPGRAD_EXECUTE_LESSONS="0")
     started = time.perf_counter()
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE if log is not None else subprocess.DEVNULL, text=True)

@@ -75,14 +75,15 @@ def read(path: str | Path):
 SOLUTION_TAG = "solution"
 
 
-def student_copy(notebook):
-    """A copy without the cells tagged ``solution`` (the teacher's answers): what students work on."""
+def student_copy(notebook, *, keep_outputs: bool = False):
+    """A copy without the cells tagged ``solution`` (the teacher's answers): what students work on. The other
+    cells' outputs go too, unless ``keep_outputs`` (an executed lesson shown to students: its figures stay)."""
     import copy
 
     copied = copy.deepcopy(notebook)
     copied.cells = [cell for cell in copied.cells if SOLUTION_TAG not in cell.get("metadata", {}).get("tags", [])]
     for cell in copied.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not keep_outputs:
             cell.outputs, cell.execution_count = [], None
     return copied
 
@@ -326,8 +327,9 @@ def write_source_pages(paths, out: str | Path) -> list[Path]:
     return write_html(pages, out, executed=False)
 
 
-def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True) -> list[Path]:
-    """``index.html`` and one page per lesson in ``out``; returns the pages written."""
+def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True, student: bool = False) -> list[Path]:
+    """``index.html`` and one page per lesson in ``out``; returns the pages written. ``student`` leaves the
+    teacher's solution cells out (the lessons ran with them: every other output stays)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -335,14 +337,16 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True)
     for lesson in pages:
         name = f"{slug(lesson.path)}.html"
         back = '<nav><a href="index.html">All lessons</a></nav>'
-        (out / name).write_text(to_html(lesson.notebook, lesson.title, back), encoding="utf-8")
+        notebook = student_copy(lesson.notebook, keep_outputs=True) if student and executed else lesson.notebook
+        (out / name).write_text(to_html(notebook, lesson.title, back), encoding="utf-8")
         written.append(out / name)
         timing = f" ({lesson.seconds:.0f} s to run)" if executed else ""
         items.append(f'<li><a href="{name}">{html.escape(lesson.title)}</a>{timing}</li>')
     index = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
              f"<title>propgrad lessons</title><style>{_STYLE}</style></head>\n<body>\n<h1>propgrad: the lessons</h1>\n"
-             + ("<p>Executed top to bottom on the bundled models." if executed else
+             + ("<p>Executed top to bottom on the bundled models" + (" (the teacher's solutions are left out)."
+                                                                       if student else ".") if executed else
                 "<p>The lessons' text and code (not executed here: <code>python -m propgrad lessons --html OUT/</code> "
                 "writes the pages with every output and figure; <code>--notebooks OUT/</code> the notebooks; the "
                 "teacher's solutions are left out here).")

@@ -12,6 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The servers the tests start keep the lessons unexecuted (a child running them would slow every browser test);
+# tests/test_lesson_pages.py runs that step itself.
+os.environ.setdefault("PROPGRAD_EXECUTE_LESSONS", "0")
 # Series computed by tiny random editors must never land in the user's real cache.
 os.environ.setdefault("PROPGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="propgrad-test-cache-"))
 if str(ROOT) not in sys.path:

@@ -13,7 +13,7 @@ import gradio as gr
 from .. import paths
 from ..ranking import tier_legend
 from ..score import STATISTIC_LABELS
-from . import defaults, links, mcp_server, mcp_tools, memory, shared, stale
+from . import defaults, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -43,7 +43,7 @@ def build_demo() -> gr.Blocks:
                    delete_cache=(3600, 3600)) as demo:
         # The agents' tools: lean endpoints, hidden on the page (see mcp_tools; mcp_server lists only these).
         demo.propgrad_mcp_tools = mcp_tools.register(dynamics=bool(variants))
-        gr.Markdown(INTRO.format(lessons=lesson_pages_link()))
+        gr.Markdown(INTRO.format(lessons=lesson_pages.link()))
         with gr.Accordion("How the answer is computed and read", open=False):
             gr.Markdown(METHOD)
         results = {}
@@ -81,31 +81,6 @@ def default_unless_linked(tab: str, placeholder: tuple):
         return defaults.result(tab, placeholder)
 
     return load
-
-
-LESSONS_ENV = "PROPGRAD_LESSONS_HTML"
-_LESSON_PAGES: list[str] = []
-
-
-def lesson_pages_link() -> str:
-    """Where the header's lesson link points: ``$PROPGRAD_LESSONS_HTML`` (pages written by ``python -m propgrad
-    lessons --html``, with their outputs) when set, else the lessons' source rendered once per process into a
-    temporary folder (readable, not executed). Served through gradio's file route (the folder is allowed)."""
-    from .. import lessons
-
-    folder = os.environ.get(LESSONS_ENV, "").strip()
-    if not folder:
-        if not _LESSON_PAGES:
-            import tempfile
-
-            out = tempfile.mkdtemp(prefix="propgrad-lessons-")
-            try:
-                lessons.write_source_pages(lessons.lesson_paths(), out)
-            except Exception:  # noqa: BLE001 - a header link must never stop the app
-                log.exception("the lesson pages could not be written")
-            _LESSON_PAGES.append(out)
-        folder = _LESSON_PAGES[0]
-    return f"/gradio_api/file={os.path.abspath(os.path.join(folder, 'index.html'))}"
 
 
 # Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
@@ -221,9 +196,9 @@ def mcp_enabled() -> bool:
 
 def launch_kwargs(**overrides) -> dict:
     """Settings every launch shares (the tests launch with these too)."""
-    lesson_pages = [os.path.dirname(lesson_pages_link().split("=", 1)[1])]
+    lessons_folder = str(lesson_pages.folder())
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
-                  allowed_paths=[str(paths.ASSETS), *lesson_pages], css=CSS + links.TALK_CSS + stale.CSS,
+                  allowed_paths=[str(paths.ASSETS), lessons_folder], css=CSS + links.TALK_CSS + stale.CSS,
                   js=f"() => {{ ({links.script()})(); ({stale.script()})(); }}",
                   mcp_server=mcp_enabled())
     kwargs.update(overrides)
@@ -259,7 +234,9 @@ def launch(demo: gr.Blocks, **overrides):
         memory.freeze_start_up()  # before the defaults start: nothing half-made is frozen
     # Load the default models and the segmenter and compute every tab's default example in the background, so that
     # the page opens with an answer and the first click is warm.
-    defaults.start(lambda: bool(getattr(demo, "is_running", False)))
+    warming = defaults.start(lambda: bool(getattr(demo, "is_running", False)))
+    # Then the lessons run, at low priority, and their executed pages replace the unexecuted ones the header links.
+    lesson_pages.execute_later(warming)
     if block:
         demo.block_thread()
     return launched

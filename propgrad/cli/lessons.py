@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--html", metavar="OUT", help="execute the lessons and write index.html and one page each")
     parser.add_argument("--notebooks", metavar="OUT", help="write the lessons as .ipynb notebooks (not executed)")
     parser.add_argument("--student", action="store_true",
-                        help="with --notebooks: leave the teacher's solution cells out")
+                        help="leave the teacher's solution cells out (with --html: the lessons run with them, "
+                             "the pages show every other output)")
     parser.add_argument("--only", metavar="N[,N]", help="lesson numbers, e.g. 1,3 (default: all)")
     parser.add_argument("--list", action="store_true", help="list the lessons and exit")
     console.add_flags(parser, json_output=True)
@@ -29,9 +30,8 @@ def run(argv: list[str]) -> int:
 
     args = build_parser().parse_args(argv)
     console.configure(args)
-    if args.student and not args.notebooks:
-        print("error: `--student` applies to --notebooks (the HTML pages are the teacher's, with every output)",
-              file=sys.stderr)
+    if args.student and not (args.notebooks or args.html):
+        print("error: `--student` applies to --html and --notebooks", file=sys.stderr)
         return 2
     paths = lessons.lesson_paths()
     if not paths:
@@ -73,7 +73,7 @@ def run(argv: list[str]) -> int:
             if not args.quiet:
                 print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
             executed.append(lesson)
-        written += lessons.write_html(executed, Path(args.html))
+        written += lessons.write_html(executed, Path(args.html), student=args.student)
     if console.json_wanted():
         console.emit({"written": [str(path) for path in written]})
     else:

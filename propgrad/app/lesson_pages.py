@@ -1,0 +1,135 @@
+"""The lesson pages the app's header links, served through gradio's file route (their folder is allowed).
+
+``$PROPGRAD_LESSONS_HTML`` names pages written beforehand (``python -m propgrad lessons --html OUT/ --student``).
+Otherwise the lessons' text and code are written into a folder of this process at once (readable, not executed),
+and, once every tab's default is ready, the lessons run in a child process at low priority (``nice``) and their
+executed pages, with every output and figure and without the teacher's solutions, replace those in the same
+folder: the link stays the same, and a student opening it a minute after start-up reads the lessons with their
+results (before, always without). ``PROPGRAD_EXECUTE_LESSONS=0`` keeps the unexecuted pages (the tests' servers
+do). A failed run leaves the unexecuted pages and logs why.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PAGES_ENV = "PROPGRAD_LESSONS_HTML"
+EXECUTE_ENV = "PROPGRAD_EXECUTE_LESSONS"
+RUN_TIMEOUT_S = 900.0
+_FOLDER: list[Path] = []
+_LOCK = threading.Lock()
+
+
+def folder() -> Path:
+    """The folder the link points into: ``$PROPGRAD_LESSONS_HTML``, else this process's own (made once, with the
+    unexecuted pages, and removed at exit)."""
+    given = os.environ.get(PAGES_ENV, "").strip()
+    if given:
+        return Path(given).resolve()
+    with _LOCK:
+        if not _FOLDER:
+            from .. import lessons
+
+            made = Path(tempfile.mkdtemp(prefix="propgrad-lessons-"))
+            atexit.register(shutil.rmtree, made, ignore_errors=True)
+            try:
+                lessons.write_source_pages(lessons.lesson_paths(), made)
+            except Exception:  # noqa: BLE001 - a header link must never stop the app
+                log.exception("the lesson pages could not be written")
+            _FOLDER.append(made)
+        return _FOLDER[0]
+
+
+def link() -> str:
+    """The header's link: the pages' index through gradio's file route."""
+    return f"/gradio_api/file={folder() / 'index.html'}"
+
+
+def execute_into_folder(timeout_s: float = RUN_TIMEOUT_S) -> bool:
+    """Run the lessons in a child process at low priority and move their pages into :func:`folder`; whether the
+    executed pages are there now. Does nothing where the pages were given (``$PROPGRAD_LESSONS_HTML``)."""
+    from .. import lessons
+
+    if os.environ.get(PAGES_ENV, "").strip():
+        return False
+    missing = lessons.missing_packages()
+    if missing:
+        log.info("the lesson pages stay unexecuted: %s not installed (pip install 'propgrad[lessons]')",
+                 ", ".join(missing))
+        return False
+    target = folder()
+    with tempfile.TemporaryDirectory(prefix="propgrad-lessons-run-") as scratch:
+        out = Path(scratch) / "pages"
+        command = [sys.executable, "-m", "propgrad", "lessons", "--html", str(out), "--student", "-q", "--no-progress"]
+        # Nice: the visitors' runs come first (the child's kernel inherits it). A session of its own, so that the
+        # child and its kernel stop with the server (_stop_children), not linger after it.
+        lower = (lambda: os.nice(10)) if hasattr(os, "nice") else None
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 preexec_fn=lower, start_new_session=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        _CHILDREN.append(child)
+        try:
+            _, errors = child.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _stop(child)
+            log.warning("the lessons did not run within %.0f s: the lesson pages stay unexecuted", timeout_s)
+            return False
+        finally:
+            _CHILDREN.remove(child)
+        if child.returncode != 0 or not (out / "index.html").is_file():
+            log.warning("the lessons failed to run (exit %s): the lesson pages stay unexecuted\n%s",
+                        child.returncode, (errors or "")[-2000:])
+            return False
+        # Each page replaced whole (a reader never gets half a page); the index last, so that it names pages
+        # that are there.
+        pages = sorted(out.glob("*.html"), key=lambda path: path.name == "index.html")
+        for page in pages:
+            staged = target / f".{page.name}.new"
+            shutil.copyfile(page, staged)
+            os.replace(staged, target / page.name)
+    log.info("the lesson pages are executed: %s", target)
+    return True
+
+
+_CHILDREN: list[subprocess.Popen] = []
+
+
+def _stop(child: subprocess.Popen) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(10)
+    except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired, OSError):
+        child.kill()
+
+
+@atexit.register
+def _stop_children() -> None:
+    for child in list(_CHILDREN):
+        _stop(child)
+
+
+def execute_later(after: threading.Thread | None) -> threading.Thread | None:
+    """In a daemon thread: wait for ``after`` (the tabs' defaults), then :func:`execute_into_folder`."""
+    if os.environ.get(EXECUTE_ENV, "1").strip() == "0" or os.environ.get(PAGES_ENV, "").strip():
+        return None
+
+    def run():
+        if after is not None:
+            after.join()
+        try:
+            execute_into_folder()
+        except Exception:  # noqa: BLE001 - the unexecuted pages stay; the server goes on
+            log.exception("the lessons could not be run for the app's lesson pages")
+
+    thread = threading.Thread(target=run, name="propgrad-lessons", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,63 @@
+"""The lesson pages the app's header links: unexecuted at once, then replaced by executed ones (without the teacher's
+solutions) in the same folder, so that the link stays the same (propgrad/app/lesson_pages.py)."""
+from __future__ import annotations
+
+import pytest
+
+from propgrad import lessons
+from propgrad.app import lesson_pages
+
+LESSON = '''# %% [markdown]
+# # Lesson 1: a tiny lesson
+#
+# One cell that prints, one exercise, the teacher's solution.
+
+# %%
+print("the answer is", 6 * 7)
+
+# %% [markdown]
+# **Exercise 1.** Set `x` to 3.
+
+# %%
+x = None  # your answer
+
+# %% tags=["solution"]
+# (Teacher's solution)
+x = 3
+
+# %%
+print("Exercise 1:", "correct." if x == 3 else "not yet.")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(lessons.missing_packages()), reason="the lessons extra is not installed")
+def test_the_linked_pages_are_replaced_by_executed_ones_without_the_solutions(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "01_a_tiny_lesson.py").write_text(LESSON)
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(course))
+    monkeypatch.delenv(lesson_pages.PAGES_ENV, raising=False)
+    monkeypatch.setattr(lesson_pages, "_FOLDER", [])
+    link = lesson_pages.link()
+    folder = lesson_pages.folder()
+    assert link.endswith(f"{folder}/index.html")
+    page = folder / "01-a-tiny-lesson.html"
+    assert "not executed here" in (folder / "index.html").read_text() and "the answer is 42" not in page.read_text()
+
+    assert lesson_pages.execute_into_folder(timeout_s=300)
+    assert lesson_pages.link() == link  # the same link, now to the executed pages
+    text = page.read_text()
+    assert "the answer is 42" in text and "Exercise 1: correct." in text  # outputs, the solution having run
+    assert "Teacher's solution" not in text  # but not shown to students
+    assert "Executed top to bottom" in (folder / "index.html").read_text()
+    assert not list(folder.glob(".*.new"))
+
+
+def test_no_child_where_the_pages_were_given_or_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv(lesson_pages.EXECUTE_ENV, "0")
+    assert lesson_pages.execute_later(None) is None
+    monkeypatch.setenv(lesson_pages.EXECUTE_ENV, "1")
+    monkeypatch.setenv(lesson_pages.PAGES_ENV, str(tmp_path))
+    assert lesson_pages.execute_later(None) is None and lesson_pages.folder() == tmp_path.resolve()
+    assert lesson_pages.execute_into_folder() is False
