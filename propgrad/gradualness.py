@@ -241,10 +241,10 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
     elif not (rho >= criteria.min_rho) and not (order_ratio <= criteria.max_order_ratio):
         # The words of the "yes" lines (summary_line), so that a student sees one measure in both: the 12-frame
         # turntable said "not monotone (Spearman rho ...), ratio 0.91" where the 36-frame one said "differ 54 %".
-        reason = (f"the image change does not grow steadily with the step (rank correlation {rho:.2f}, under "
-                  f"{criteria.min_rho}) and the steps are not in order: neighbouring steps differ "
-                  f"{format_percent(order_ratio)} as much as in a random order (in order: at most "
-                  f"{format_percent(criteria.max_order_ratio)})")
+        reason = (f"the image change does not grow steadily with the step (rank correlation "
+                  f"{_beside(rho, criteria.min_rho)}, under {criteria.min_rho}) and the steps are not in order: "
+                  f"neighbouring steps differ {_beside(order_ratio, criteria.max_order_ratio, percent=True)} as much as "
+                  f"in a random order (in order: at most {format_percent(criteria.max_order_ratio)})")
     else:
         reason = ""
     return Gradualness(change, step_change, rho, jump_share, order_ratio, outside, not reason, reason, criteria,
@@ -254,6 +254,16 @@ def assess(images: Sequence[Image.Image], mask: np.ndarray | None = None,
 # What a series that is not gradual does to the scores, said wherever the verdict is (app, report.html).
 NOT_GRADUAL_WARNING = ("a series that is not gradual measures the intervention as much as the model (see the change "
                        "per step under the strip)")
+
+
+def _beside(value: float, limit: float, *, percent: bool = False) -> str:
+    """``value`` written to be told apart from the ``limit`` it is read against: rho 0.897 read "0.90, under 0.9",
+    an order ratio of 0.7549 "75 %" beside "at most 75 %"; a digit more wherever they would print alike."""
+    show = (lambda v, d: f"{100 * v:.{d}f} %") if percent else (lambda v, d: f"{v:.{d + 2}f}")
+    digits = 0
+    while digits < 4 and value != limit and show(value, digits) == show(limit, digits):
+        digits += 1
+    return show(value, digits)
 
 
 def summary_line(results: Sequence[Gradualness]) -> str:
@@ -285,9 +295,9 @@ def summary_line(results: Sequence[Gradualness]) -> str:
         # step" beside a turntable that ends where it began misled.
         ratio = max(r.order_ratio for r in results)
         limit = min(r.criteria.max_order_ratio for r in results)
-        how = (f"in order: neighbouring steps differ {format_percent(ratio)} as much as in a random order, at most "
-               f"{format_percent(limit)}, though the image change does not grow steadily with the step, rank "
-               f"correlation {rho:.2f}")
+        how = (f"in order: neighbouring steps differ {_beside(ratio, limit, percent=True)} as much as in a random "
+               f"order, at most {format_percent(limit)}, though the image change does not grow steadily with the "
+               f"step, rank correlation {rho:.2f}")
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
     # No brackets of its own: inside the line's brackets it ended "just visible))".

@@ -75,16 +75,33 @@ def read(path: str | Path):
 SOLUTION_TAG = "solution"
 
 
+# The section that closes each lesson, for the teacher: it works the exercises out.
+TEACHER_NOTES = re.compile(r"^#+ Teacher's notes\b.*", re.S | re.M)
+
+
 def student_copy(notebook, *, keep_outputs: bool = False):
-    """A copy without the cells tagged ``solution`` (the teacher's answers): what students work on. The other
-    cells' outputs go too, unless ``keep_outputs`` (an executed lesson shown to students: its figures stay)."""
+    """A copy for students: without the cells tagged ``solution`` (the teacher's answers) and the closing
+    "Teacher's notes" (which work the exercises out). The code cells' outputs go too, unless ``keep_outputs`` (an
+    executed lesson shown to students: its figures stay), but never those of the cells that check an exercise
+    (from its solution to the next text): run with the solution they said "correct", or printed the answer."""
     import copy
 
     copied = copy.deepcopy(notebook)
-    copied.cells = [cell for cell in copied.cells if SOLUTION_TAG not in cell.get("metadata", {}).get("tags", [])]
+    cells, checking = [], False
     for cell in copied.cells:
-        if cell.cell_type == "code" and not keep_outputs:
-            cell.outputs, cell.execution_count = [], None
+        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+            checking = True
+            continue
+        if cell["cell_type"] == "markdown":
+            checking = False
+            text = TEACHER_NOTES.sub("", cell["source"]).rstrip()
+            if not text:
+                continue
+            cell["source"] = text
+        elif not keep_outputs or checking:
+            cell["outputs"], cell["execution_count"] = [], None
+        cells.append(cell)
+    copied.cells = cells
     return copied
 
 

@@ -59,7 +59,8 @@ def strip_indices(n_steps: int, max_images: int) -> list[int]:
 def tick_steps(n_steps: int, most: int) -> list[int]:
     """The steps an axis ticks: evenly spaced, the first and the last among them. Every step where that is at most
     ``most`` (two more for a short axis: 8 ticks for 8 steps beat 0, 1, 3, 4, 6, 7); else the finest stride that
-    divides the steps evenly into at most ``most`` ticks and more than half as many; else an even stride with the
+    divides the steps evenly into at most ``most`` ticks and more than half as many (on an axis of ten or more, at
+    least half); else an even stride with the
     last step at its end, the densest whose last gap is within a third of the others' (rounded positions scattered
     uneven gaps over the axis).
 
@@ -75,7 +76,7 @@ def tick_steps(n_steps: int, most: int) -> list[int]:
     last = n_steps - 1
     # 0, 11, 22 for 23 steps is too coarse (an uneven last gap is better), but 8 even ticks for 36 frames beat
     # 0, 3, ... 33, 35 on an axis that holds 16.
-    fewest = max(3, most // 2 + (1 if most < 10 else 0))
+    fewest = max(3, most // 2 + 1 if most < 10 else (most + 1) // 2)
     for stride in range(2, n_steps):
         count = last // stride + 1
         if last % stride == 0 and fewest <= count <= most:

@@ -42,7 +42,7 @@ def test_training_dynamics_handler(progress):
     assert Image.open(plot).format == "PNG" and len(table) >= 2 and csv_path.read_text().count("\n") == len(table) + 1
     # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
-    assert "is not in this run: tick it" in summary and "Both react" not in summary  # one variant shown
+    assert "is not in this run: add it" in summary and "Both react" not in summary  # one variant shown
     assert all(row[2] in READING_LABELS for row in table)
     # The page shows the app's one number format and S like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.
@@ -155,5 +155,6 @@ def test_the_guide_explains_only_the_models_the_run_shows():
     assert guide(["biased", "unbiased"]) == GUIDE and "Both react" in GUIDE
     only_biased, only_unbiased = guide(["biased"]), guide({"unbiased": None})
     assert "a sticker means nevus" in only_biased and "never saw a sticker:" not in only_biased
-    assert "The unbiased model is not in this run: tick it" in only_biased and "Both" not in only_biased
+    assert "The unbiased model is not in this run: add it" in only_biased and "Both" not in only_biased
     assert "never saw a sticker:" in only_unbiased and "The biased model (a sticker meant nevus" in only_unbiased
+    assert guide(["my-run"]) == ""  # a run of other checkpoints: the sticker models' guide does not apply

@@ -198,3 +198,11 @@ def test_a_rotation_that_comes_back_is_not_said_to_grow():
     assert "does not grow steadily" in line and "grows with the step:" not in line
     assert "as much as in a random order, at most 75 %," in line
     assert line.count("(") == line.count(")") == 1
+
+
+def test_a_value_near_its_limit_is_written_apart_from_it():
+    # Reviewer: rho 0.897 read "0.90, under 0.9"; a ratio of 0.7549 "75 %" beside "at most 75 %".
+    from propgrad.gradualness import _beside
+
+    assert _beside(0.897, 0.9) == "0.897" and _beside(0.57, 0.9) == "0.57"
+    assert _beside(0.7549, 0.75, percent=True) == "75.5 %" and _beside(0.91, 0.75, percent=True) == "91 %"

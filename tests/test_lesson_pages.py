@@ -26,7 +26,16 @@ x = None  # your answer
 x = 3
 
 # %%
-print("Exercise 1:", "correct." if x == 3 else "not yet.")
+print("Exercise 1:", "correct." if x == 3 else "not yet.", "The answer is x =", 3)
+
+# %% [markdown]
+# ## In the app
+#
+# Open the first tab.
+#
+# ## Teacher's notes
+#
+# Exercise 1: x = 3 because three.
 '''
 
 
@@ -48,8 +57,10 @@ def test_the_linked_pages_are_replaced_by_executed_ones_without_the_solutions(tm
     assert lesson_pages.execute_into_folder(timeout_s=300)
     assert lesson_pages.link() == link  # the same link, now to the executed pages
     text = page.read_text()
-    assert "the answer is 42" in text and "Exercise 1: correct." in text  # outputs, the solution having run
-    assert "Teacher's solution" not in text  # but not shown to students
+    assert "the answer is 42" in text and "In the app" in text  # outputs (the solution ran)
+    # But nothing of the solution reaches students: the cell, the checking cell's "correct" and answer, the notes.
+    assert "Teacher's solution" not in text and "Exercise 1: correct." not in text and "x = 3" not in text
+    assert "Teacher's notes" not in text and "because three" not in text
     assert "Executed top to bottom" in (folder / "index.html").read_text()
     assert not list(folder.glob(".*.new"))
 

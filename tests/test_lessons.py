@@ -154,3 +154,5 @@ def test_the_pages_the_app_links_leave_the_teachers_solutions_out(tmp_path):
     assert "Teacher's solution" in sources  # the lessons have them (CI runs them)
     pages = lessons.write_source_pages(lessons.lesson_paths(), tmp_path)
     assert "Teacher's solution" not in "".join(page.read_text() for page in pages)
+    # Nor the closing notes that work the exercises out ("Exercise 1: 0.6 / 30 = 0.02").
+    assert "Teacher's notes" in sources and "Teacher's notes" not in "".join(page.read_text() for page in pages)

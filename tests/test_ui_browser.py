@@ -159,6 +159,17 @@ def test_a_result_says_so_when_its_controls_were_changed_after_it(page):
     check_answer(page, "patch", Path("."))
     expect(page.locator("#patch-run")).to_have_text("Run", timeout=WAIT_MS)
     assert not page.locator("#patch-stale").count()
+    # Changed while a run is under way (which read the controls before): its result is stale when it lands.
+    page.locator("#patch-run").click()
+    expect(page.locator("#patch-summary")).to_contain_text("Running...", timeout=10_000)
+    box.click()
+    box.click()
+    expect(page.locator("#patch-run")).to_have_text("Run", timeout=WAIT_MS)
+    expect(page.locator("#patch-stale")).to_have_count(1, timeout=10_000)
+    page.locator("#patch-run").click()
+    expect(page.locator("#patch-stale")).to_have_count(0, timeout=10_000)
+    check_answer(page, "patch", Path("."))
+    expect(page.locator("#patch-run")).to_have_text("Run", timeout=WAIT_MS)
 
 
 def test_bad_input_is_shown_once_and_clears_the_old_result(page):

@@ -41,7 +41,7 @@ def folder() -> Path:
             from .. import lessons
 
             made = Path(tempfile.mkdtemp(prefix="propgrad-lessons-"))
-            atexit.register(shutil.rmtree, made, ignore_errors=True)
+            atexit.register(_clean_up, made)
             try:
                 lessons.write_source_pages(lessons.lesson_paths(), made)
             except Exception:  # noqa: BLE001 - a header link must never stop the app
@@ -71,11 +71,16 @@ def execute_into_folder(timeout_s: float = RUN_TIMEOUT_S) -> bool:
     with tempfile.TemporaryDirectory(prefix="propgrad-lessons-run-") as scratch:
         out = Path(scratch) / "pages"
         command = [sys.executable, "-m", "propgrad", "lessons", "--html", str(out), "--student", "-q", "--no-progress"]
-        # Nice: the visitors' runs come first (the child's kernel inherits it). A session of its own, so that the
-        # child and its kernel stop with the server (_stop_children), not linger after it.
-        lower = (lambda: os.nice(10)) if hasattr(os, "nice") else None
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                 preexec_fn=lower, start_new_session=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        # nice: the visitors' runs come first (the kernel inherits it; a preexec_fn is unsafe in a threaded
+        # server). A session of its own, so that _stop_children can stop the child's group with the server (its
+        # kernel, in a session of its own, exits when its parent is gone). TMPDIR inside the scratch folder: the
+        # lessons' working folders go with it.
+        nice = shutil.which("nice")
+        scratch_tmp = Path(scratch) / "tmp"
+        scratch_tmp.mkdir()
+        child = subprocess.Popen([nice, "-n", "10", *command] if nice else command, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                 env={**os.environ, "HF_HUB_OFFLINE": "1", "TMPDIR": str(scratch_tmp)})
         _CHILDREN.append(child)
         try:
             _, errors = child.communicate(timeout=timeout_s)
@@ -111,10 +116,15 @@ def _stop(child: subprocess.Popen) -> None:
         child.kill()
 
 
-@atexit.register
 def _stop_children() -> None:
     for child in list(_CHILDREN):
         _stop(child)
+
+
+def _clean_up(made: Path) -> None:
+    """At exit: the child first (it may be copying pages in), then the folder."""
+    _stop_children()
+    shutil.rmtree(made, ignore_errors=True)
 
 
 def execute_later(after: threading.Thread | None) -> threading.Thread | None:

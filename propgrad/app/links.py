@@ -272,6 +272,13 @@ async () => {
   }
 
   function markTalk() {
+    // The Screen is shown in the first tab's place only while its preset is what the speaker looks at: not once
+    // another tab is picked or the first tab's own Run is pressed by hand (the class stuck, hiding every result).
+    if (document.body.classList.contains("propgrad-talk-screen") &&
+        !(window.propgradPreset && window.propgradPreset.tab === "screen" &&
+          tabSelected(CONFIG.tabs[CONFIG.order[0]].title))) {
+      document.body.classList.remove("propgrad-talk-screen");
+    }
     // The page's header (title, the method accordion) goes too; the tab bar stays.
     const tabs = document.querySelector("button[role=tab]");
     const container = document.querySelector(".gradio-container");
@@ -378,6 +385,13 @@ async () => {
     setInterval(markTalk, 1000);
   }
 
+  document.addEventListener("click", (event) => {
+    const run = event.target.closest && event.target.closest("[id$='-run']");
+    if (run && run.id !== "screen-run" && event.isTrusted && window.propgradPreset &&
+        window.propgradPreset.tab === "screen") {
+      window.propgradPreset = {tab: CONFIG.order[0], number: 0};
+    }
+  }, true);
   if ((params.get("view") || "").toLowerCase() === "talk") talkView();
   let found = findPreset();
   let notice = "";

@@ -21,8 +21,22 @@ SCRIPT = r"""
   // A result is on the page: its reading, and no run under way.
   const isResult = (summary) => !!summary && summary.textContent.includes("Reading:") &&
     !summary.textContent.includes("Running...");
+  const waiting = new Set();
   function mark(prefix) {
     const summary = document.getElementById(`${prefix}-summary`);
+    if (summary && summary.textContent.includes("Running...")) {
+      // The run under way read the controls before this change: its result is stale when it lands.
+      if (waiting.has(prefix)) return;
+      waiting.add(prefix);
+      const landed = setInterval(() => {
+        const now = document.getElementById(`${prefix}-summary`);
+        if (now && now.textContent.includes("Running...")) return;
+        clearInterval(landed);
+        waiting.delete(prefix);
+        mark(prefix);
+      }, 300);
+      return;
+    }
     if (!isResult(summary) || document.getElementById(`${prefix}-stale`)) return;
     const box = document.createElement("div");
     box.id = `${prefix}-stale`;
@@ -45,14 +59,17 @@ SCRIPT = r"""
   function changed(event) {
     const target = event.target;
     if (!target || !target.closest || target.closest(RESULTS)) return;
-    if (event.type === "click" && !target.closest("[role=option], .options li")) return;  // a dropdown's choice
+    // Clicks count where they change a value: a dropdown's choice, an image removed. (An image dropped or pasted
+    // fires no input event: "drop" and "paste" are listened to as well.)
+    if (event.type === "click" && !target.closest("[role=option], .options li, button[aria-label*='Remove' i], " +
+                                                  "button[aria-label*='Clear' i]")) return;
     const prefix = PREFIXES.find((p) => {
       const panel = outermostPanel(document.getElementById(`${p}-run`));
       return panel && panel.contains(target);
     });
     if (prefix) mark(prefix);
   }
-  for (const kind of ["input", "change", "click"]) document.addEventListener(kind, changed, true);
+  for (const kind of ["input", "change", "click", "drop", "paste"]) document.addEventListener(kind, changed, true);
 }
 """
 

@@ -99,7 +99,7 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
             f"<p><b>{html_report.escape(what)}:</b> {html_report.escape(measured)}</p>",
             # One paragraph per run: the biased and the unbiased model read side by side as one block.
             *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
-            f"<p>{html_report.escape(guide(dynamics.results))}</p>",
+            f"<p>{html_report.escape(guide(dynamics.results))}</p>" if guide(dynamics.results) else "",
             html_report.note_paragraphs(dynamics.notes),
             _ends(dynamics),
             "<h2>E[|grad_X F|] and flips per epoch</h2>"

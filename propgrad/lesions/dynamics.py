@@ -299,18 +299,20 @@ _GUIDE_PARTS = {
             "training data.",
 }
 # The other model, when a run shows only one: what ticking it would add.
-_MISSING = {"biased": "The biased model (a sticker meant nevus in its training data) is not in this run: tick it to "
+_MISSING = {"biased": "The biased model (a sticker meant nevus in its training data) is not in this run: add it to "
                       "see the shortcut itself.",
-            "unbiased": "The unbiased model is not in this run: tick it to see how a model that never saw a sticker "
+            "unbiased": "The unbiased model is not in this run: add it to see how a model that never saw a sticker "
                         "reacts."}
 GUIDE = " ".join(_GUIDE_PARTS.values())
 
 
 def guide(variants) -> str:
     """How to read the runs ``variants`` shows: :data:`GUIDE` for both models; for one, its part and what the other
-    would add (the guide explained a model the run did not show)."""
+    would add (the guide explained a model the run did not show); nothing for runs of other checkpoints."""
     shown = [variant for variant in ("biased", "unbiased") if variant in set(variants)]
-    if len(shown) != 1:
+    if not shown:
+        return ""
+    if len(shown) == 2:
         return GUIDE
     missing = "unbiased" if shown == ["biased"] else "biased"
     return " ".join([_GUIDE_PARTS["lead"], _GUIDE_PARTS[shown[0]], _MISSING[missing]])
