@@ -53,6 +53,15 @@ def test_screen_action_in_the_browser(server, tmp_path):
                                 ".map(th => th.innerText)")
         assert not clipped, clipped
         assert not page.get_by_text("Traceback").count()
+        # A box of the Screen's own makes its result stale, not the first tab's; a box of the first tab both.
+        assert not page.locator("#screen-stale").count()
+        page.locator("#screen-section").get_by_label("object", exact=True).check()
+        playwright_sync.expect(page.locator("#screen-stale")).to_have_count(1, timeout=5_000)
+        assert not page.locator("#edit-stale").count()
+        outputs = page.locator("[role=tabpanel]:visible").get_by_label("Outputs of interest").first
+        outputs.press("End")
+        outputs.type(" ")
+        playwright_sync.expect(page.locator("#edit-stale")).to_have_count(1, timeout=5_000)
         page.locator("#screen-section").scroll_into_view_if_needed()
         shot = folder / "app-screen.png"
         page.screenshot(path=str(shot), full_page=True)

@@ -2,42 +2,51 @@
 
 A new user set the steps from 11 to 5 without pressing Run and read the old answer ("11 steps each") as the
 answer to the new settings: a failed run and a preset clear the result (:mod:`propgrad.app.shared`), a changed
-box did not. The browser script below puts a notice over a tab's result when one of the tab's own controls is
-changed by hand (the Screen's section, the examples and the results themselves are not the tab's controls), and
-takes it away as soon as the result changes (a run, a preset, a failed run). Nothing is sent to the server.
+box did not. The browser script below puts a notice over a result when one of the controls that make it is changed
+by hand (the examples and the results themselves are not controls; the Screen's own boxes make only the Screen's
+result, the first tab's make both), and takes it away as soon as the result changes (a run, a preset, a failed
+run). Nothing is sent to the server.
 """
 from __future__ import annotations
 
 import json
 
-# The tabs whose controls make one result (each has ``<prefix>-run`` and ``<prefix>-summary``).
-PREFIXES = ("edit", "patch", "turntable", "dynamics")
+# Each result: its ``<prefix>-summary``, the tab (by its ``<tab>-run``) whose controls make it, and the words that
+# show it holds a result. The Screen uses the first tab's image, models and steps, and its own section's boxes
+# (which the first tab's Run does not read).
+RESULTS = ({"prefix": "edit", "tab": "edit", "marker": "Reading:"},
+           {"prefix": "patch", "tab": "patch", "marker": "Reading:"},
+           {"prefix": "turntable", "tab": "turntable", "marker": "Reading:"},
+           {"prefix": "dynamics", "tab": "dynamics", "marker": "Reading:"},
+           {"prefix": "screen", "tab": "edit", "marker": "The answer"})
 NOTICE = ("The controls were changed after this result was made: it still shows the earlier settings. Press Run to "
           "update it.")
 
 SCRIPT = r"""
 () => {
-  const PREFIXES = __PREFIXES__, NOTICE = __NOTICE__;
-  // A result is on the page: its reading, and no run under way.
-  const isResult = (summary) => !!summary && summary.textContent.includes("Reading:") &&
-    !summary.textContent.includes("Running...");
+  const RESULTS = __RESULTS__, NOTICE = __NOTICE__;
+  // A run under way: the tab's own words, or gradio's progress shown over the summary.
+  const running = (summary) => summary.textContent.includes("Running...") ||
+    !!summary.querySelector("[data-testid=status-tracker]:not(.hide)");
   const waiting = new Set();
-  function mark(prefix) {
+  function mark(result) {
+    const prefix = result.prefix;
     const summary = document.getElementById(`${prefix}-summary`);
-    if (summary && summary.textContent.includes("Running...")) {
+    if (!summary) return;
+    if (running(summary)) {
       // The run under way read the controls before this change: its result is stale when it lands.
       if (waiting.has(prefix)) return;
       waiting.add(prefix);
       const landed = setInterval(() => {
         const now = document.getElementById(`${prefix}-summary`);
-        if (now && now.textContent.includes("Running...")) return;
+        if (now && running(now)) return;
         clearInterval(landed);
         waiting.delete(prefix);
-        mark(prefix);
+        mark(result);
       }, 300);
       return;
     }
-    if (!isResult(summary) || document.getElementById(`${prefix}-stale`)) return;
+    if (!summary.textContent.includes(result.marker) || document.getElementById(`${prefix}-stale`)) return;
     const box = document.createElement("div");
     box.id = `${prefix}-stale`;
     box.className = "stale-notice";
@@ -54,20 +63,21 @@ SCRIPT = r"""
     }
     return panel;
   };
-  const RESULTS = "[id$='-summary'], [id$='-strip'], [id$='-curves'], [id$='-table'], [id$='-bundle'], " +
-    "[id$='-stale'], #screen-section, .gallery, button.gallery-item";
+  const OUTPUTS = "[id$='-summary'], [id$='-strip'], [id$='-curves'], [id$='-table'], [id$='-bundle'], " +
+    "[id$='-figure'], [id$='-cards'], [id$='-stale'], .gallery, button.gallery-item";
   function changed(event) {
     const target = event.target;
-    if (!target || !target.closest || target.closest(RESULTS)) return;
+    if (!target || !target.closest || target.closest(OUTPUTS)) return;
     // Clicks count where they change a value: a dropdown's choice, an image removed. (An image dropped or pasted
     // fires no input event: "drop" and "paste" are listened to as well.)
     if (event.type === "click" && !target.closest("[role=option], .options li, button[aria-label*='Remove' i], " +
                                                   "button[aria-label*='Clear' i]")) return;
-    const prefix = PREFIXES.find((p) => {
-      const panel = outermostPanel(document.getElementById(`${p}-run`));
-      return panel && panel.contains(target);
-    });
-    if (prefix) mark(prefix);
+    for (const result of RESULTS) {
+      const panel = outermostPanel(document.getElementById(`${result.tab}-run`));
+      if (!panel || !panel.contains(target)) continue;
+      if (result.prefix !== "screen" && target.closest("#screen-section")) continue;
+      mark(result);
+    }
   }
   for (const kind of ["input", "change", "click", "drop", "paste"]) document.addEventListener(kind, changed, true);
 }
@@ -81,4 +91,4 @@ CSS = """
 
 def script() -> str:
     """The browser script with the tabs and the notice filled in."""
-    return SCRIPT.replace("__PREFIXES__", json.dumps(list(PREFIXES))).replace("__NOTICE__", json.dumps(NOTICE))
+    return SCRIPT.replace("__RESULTS__", json.dumps(list(RESULTS))).replace("__NOTICE__", json.dumps(NOTICE))
