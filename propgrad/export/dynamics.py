@@ -94,12 +94,13 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
     first = next(iter(dynamics.results.values()))
     from ..lesions.dynamics import guide
 
+    how_to_read = guide(dynamics.results)
     what, measured = dynamics.headline()
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             f"<p><b>{html_report.escape(what)}:</b> {html_report.escape(measured)}</p>",
             # One paragraph per run: the biased and the unbiased model read side by side as one block.
             *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
-            f"<p>{html_report.escape(guide(dynamics.results))}</p>" if guide(dynamics.results) else "",
+            f"<p>{html_report.escape(how_to_read)}</p>" if how_to_read else "",
             html_report.note_paragraphs(dynamics.notes),
             _ends(dynamics),
             "<h2>E[|grad_X F|] and flips per epoch</h2>"
