@@ -31,3 +31,22 @@ def test_clip_tag_without_weights_says_first_what_a_student_can_do(progress):
     message = caught.value.message
     assert message.startswith("CLIP cannot run here: untick 'Add CLIP zero-shot' to use the other models")
     assert "What is missing: " in message and "openai" in message
+
+
+def test_an_upload_over_the_example_replaces_its_frames(tmp_path):
+    # gradio's multiple-file box adds an upload to the example's 36 mug frames; the tab keeps only the user's own.
+    import shutil
+
+    from PIL import Image
+
+    from propgrad.app.tabs.turntable import turntable_frames, without_example_frames
+
+    example = [shutil.copy(path, tmp_path / f"copy_{i}.png") for i, path in enumerate(turntable_frames())]
+    own = []
+    for i, colour in enumerate(("red", "green", "blue")):
+        own.append(str(tmp_path / f"mine_{i}.png"))
+        Image.new("RGB", (64, 64), colour).save(own[-1])
+    assert without_example_frames([*map(str, example), *own]) == own
+    # The example alone, or the user's frames added to their own, stay as they are.
+    assert without_example_frames(list(map(str, example))) == list(map(str, example))
+    assert without_example_frames(own) == own

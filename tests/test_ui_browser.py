@@ -287,6 +287,24 @@ def test_turntable_example_fills_the_frames(page):
     expect(page.locator("#turntable-summary")).to_contain_text("12 steps", timeout=WAIT_MS)
 
 
+def test_frames_uploaded_over_the_example_replace_it(page, tmp_path):
+    """gradio's box added an upload to the 36 mug frames, and Run scored both interleaved by file name."""
+    from PIL import Image
+
+    page.get_by_role("tab", name="Turntable frames").click()
+    frames = []
+    for i, colour in enumerate(("red", "green", "blue", "white")):
+        frames.append(str(tmp_path / f"mine_{i}.png"))
+        Image.new("RGB", (64, 64), colour).save(frames[-1])
+    page.locator("[role=tabpanel]:visible input[type=file]").first.set_input_files(frames)
+    listed = page.locator("[role=tabpanel]:visible table").first
+    expect(listed).to_contain_text("mine_3", timeout=60_000)
+    expect(listed).not_to_contain_text("mug_000", timeout=60_000)
+    page.locator("#turntable-run").click()
+    expect(page.locator("#turntable-summary")).to_contain_text("4 steps", timeout=WAIT_MS)
+    page.get_by_text("Rendered mug, 36 frames over 360 degrees").click()
+
+
 def test_ticking_the_painted_region_shows_the_canvas_and_upload(page):
     page.get_by_role("tab", name="Diffusion & region edits").click()
     canvas_label = page.get_by_text("Paint the region")

@@ -1,6 +1,10 @@
 """The turntable tab: uploaded frames of an object turning, scored by classifiers and CLIP zero-shot."""
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+from pathlib import Path
+
 import gradio as gr
 
 from ... import paths
@@ -19,6 +23,30 @@ ASSETS = paths.ASSETS
 
 def turntable_frames() -> list[str]:
     return [str(p) for p in sorted((ASSETS / "turntable").glob("*.png"))]
+
+
+def _digest(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@cache
+def _example_frame_digests() -> frozenset[str]:
+    return frozenset(_digest(path) for path in turntable_frames())
+
+
+def without_example_frames(files) -> list[str]:
+    """The file list after an upload, less the bundled example frames once a frame of the user's own is in it.
+
+    gradio's multiple-file box adds an upload to what it holds, so frames uploaded over the example would be run
+    interleaved (by file name) with the rendered mug's. The example's frames are known by content, because gradio
+    copies every file, bundled or uploaded, into its own cache under a new path.
+    """
+    paths = [file_path(item, name="frames") for item in (files or [])]
+    own = [path for path in paths if _digest(path) not in _example_frame_digests()]
+    return own or paths
 
 
 # The presets' labels (every frame, every third), which the deep links and the talk view name too.
@@ -134,6 +162,8 @@ def build_turntable_tab() -> list:
             seed = controls.seed
     examples = gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
                            example_labels=list(EXAMPLE_LABELS), label="Examples (rendered by propgrad.turntable)")
+    # An upload replaces the example's frames instead of joining them (see without_example_frames).
+    frames.upload(without_example_frames, frames, frames, show_progress="hidden")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
     running = wire_run(button, error, run_turntable, inputs, outputs, "turntable", CONCURRENCY)
