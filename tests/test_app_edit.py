@@ -67,7 +67,12 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         page = archive.read("report.html").decode()
+        folder = next(name.split("/")[0] for name in names if name.endswith("/report.html") and "object" in name)
+        own = archive.read(f"{folder}/report.html").decode()
     assert {"comparison.json", "comparison.csv", "comparison.png", "report.html", "strip.png"} <= names
+    # A property's own page lists what its intervention was made with, and not the other property's.
+    settings = own[own.index("<h2>Settings</h2>"):]
+    assert "intervention settings" in settings and "<dd>object</dd>" in settings and "background" not in settings
     assert any(name.endswith("/report.json") for name in names)
     assert ">Steps of each property</h2>" in page  # the strip the app shows, not only each property's step 0
 

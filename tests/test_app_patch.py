@@ -1,6 +1,8 @@
 """The patch tab's handler: bundled and uploaded patches, several patches, the lesion default."""
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
@@ -14,6 +16,15 @@ def test_patch_default_returns_every_output(progress):
     assert report["models"][0]["name"] == IMAGENET
     assert len(report["series_labels"]) == 2  # two patches: a mean curve with a spread
     assert progress.calls and progress.calls[-1][0] == pytest.approx(1.0)
+
+
+def test_report_html_names_where_the_patch_went_and_its_size(progress):
+    # Only report.json had them: the readable report could not be matched to a run.
+    outputs = patch_call(progress, x=0.45, y=0.35, scale=0.5)
+    with zipfile.ZipFile(outputs[-1]) as archive:
+        page = archive.read("report.html").decode()
+    settings = page[page.index("<h2>Settings</h2>"):page.index("<h2>Versions</h2>")]
+    assert "<dt>position</dt><dd>0.45, 0.35</dd>" in settings and "<dt>scale</dt><dd>0.5</dd>" in settings
 
 
 def test_patch_default_is_the_lesion_scenario_when_it_ships(progress):

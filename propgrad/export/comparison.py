@@ -133,7 +133,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     if per_property:
         for name, folder in folder_names(comparison).items():
             written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
-                                          settings=settings)
+                                          settings=settings, part=name)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
             parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip)

@@ -238,7 +238,7 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
 
 
 def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None,
-                 drawn: dict[str, Path] | None = None) -> dict[str, Path]:
+                 drawn: dict[str, Path] | None = None, part: str | None = None) -> dict[str, Path]:
     """Write report.json, curves.csv, strip.png, curves.png, null.png, gradualness.png, animation.gif and
     report.html into ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a
     region).
@@ -247,7 +247,8 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     reports in one figure of its own can leave out their "curves" and "animation". A figure that fails
     to draw is left out with a warning, and report.html (one self-contained page: input, figures, the
     table, settings, versions) says which and why. ``settings`` go into report.json as its ``settings``
-    field (see :func:`to_dict`).
+    field (see :func:`to_dict`); ``part`` names this explanation's intervention among the settings' (a
+    comparison's property), so that its report.html lists only its own.
 
     Examples
     --------
@@ -275,7 +276,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     paths.update(drawn)
     # The table with each row's reading in plain words, as the app and explain's printout show it.
     page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
-                                        failed)
+                                        failed, part=part)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths
 

@@ -203,7 +203,7 @@ def _plain_int(value) -> bool:
 
 def _setting(value, depth: int) -> str:
     if isinstance(value, Mapping):
-        return _definitions(value, depth) if depth < 3 and value else f"<code>{escape(json.dumps(value, default=str))}</code>"
+        return _definitions(value, depth) if depth < 4 and value else f"<code>{escape(json.dumps(value, default=str))}</code>"
     if isinstance(value, (list, tuple)):
         if all(not isinstance(item, (Mapping, list, tuple)) for item in value):
             shown = ", ".join(_setting_text(item) for item in value[:_LISTED])
@@ -268,12 +268,21 @@ def _missing_list(failed: Mapping[str, str]) -> str:
            f"<ul>{items}</ul></div>"
 
 
-def _reproduce(data: Mapping) -> dict:
+def _reproduce(data: Mapping, part: str | None = None) -> dict:
     keys = ("intervention", "property_name", "n_steps", "values", "series_labels", "n_permutations", "alpha",
             "seed", "region")
     found = {key: data[key] for key in keys if key in data and data[key] not in (None, [], "")}
     found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs)" for m in data["models"]]
     found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})
+    # What the intervention was made with (a patch's position and size, an editor's prompt), as the app recorded it:
+    # without it the page could not be matched to a run.
+    made_with = (data.get("settings") or {}).get("interventions")
+    if isinstance(made_with, Mapping) and made_with:
+        if part in made_with:  # one property's page of a comparison, whose settings name every property's
+            made_with = {part: made_with[part]}
+        parts = {name: {key: value for key, value in spec.items() if key != "name"} if isinstance(spec, Mapping) else spec
+                 for name, spec in made_with.items()}
+        found["intervention settings"] = next(iter(parts.values())) if len(parts) == 1 else parts
     return found
 
 
@@ -379,11 +388,13 @@ def reading_sentence(reading: Mapping) -> str:
 
 
 def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
-                     failed: Mapping[str, str] | None = None, settings: Mapping | None = None) -> str:
-    """The whole page of one explanation (see :func:`explanation_sections`)."""
+                     failed: Mapping[str, str] | None = None, settings: Mapping | None = None,
+                     part: str | None = None) -> str:
+    """The whole page of one explanation (see :func:`explanation_sections`); ``part`` names its intervention
+    among the run's (a comparison's property), for the Settings."""
     title = f"propgrad: {data['property_name']} ({data['intervention']})"
     body = explanation_sections(data, rows, paths, input_image, failed)
-    body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data), **(settings or {})}))
+    body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data, part), **(settings or {})}))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 
