@@ -129,7 +129,7 @@ CSS = """
   .ranked-table td:nth-child(-n+2) { font-weight: 600; }
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
   .ranked-table td:nth-child(4)::before { content: "change "; }
-  .ranked-table td:nth-child(5), .ranked-table td:nth-child(8) { display: none; }
+  .ranked-table td:nth-child(5), .ranked-table td:nth-child(8), .table-only { display: none; }
 __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p "; }
   .ranked-table td:nth-child(9)::before { content: "adjusted\\0000a0p "; }

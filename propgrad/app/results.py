@@ -354,6 +354,11 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+# The legend of the S and F columns, which a phone's cards leave out (the reading says where it flips, p is beside
+# alpha): there it would explain letters the page does not show.
+_TABLE_ONLY = '<span class="table-only">'
+
+
 def summary_markdown(run: AppRun) -> str:
     """What a person reads first: what was run, the reading, the one ranked table, then the notes."""
     short = reading.short_names([one.model for one in run.readings])
@@ -377,9 +382,9 @@ def summary_markdown(run: AppRun) -> str:
                 f"{format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
-        legend = ("S: p <= alpha (the paper's S); adjusted p: Benjamini-Hochberg over the table, what to trust when "
-                  f"screening {len(comparison.properties)} properties at once. F: the prediction flips somewhere "
-                  f"along the series. tier {tier_legend()}.")
+        legend = (f"{_TABLE_ONLY}S: p <= alpha (the paper's S);</span> adjusted p: Benjamini-Hochberg over the "
+                  f"table, what to trust when screening {len(comparison.properties)} properties at once. "
+                  f"{_TABLE_ONLY}F: the prediction flips somewhere along the series.</span> tier {tier_legend()}.")
     else:
         result = run.explanation
         head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
@@ -393,7 +398,7 @@ def summary_markdown(run: AppRun) -> str:
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
                         f"{'F' if row['flipped'] else '-'} | {format_number(row['score'])} | "
                         f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} |")
-        legend = "S: p <= alpha. F: the prediction flips somewhere along the series."
+        legend = f"{_TABLE_ONLY}S: p <= alpha. F: the prediction flips somewhere along the series.</span>"
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
