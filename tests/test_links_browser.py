@@ -179,6 +179,8 @@ def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, b
     page.keyboard.press("n")
     page.wait_for_function("() => window.propgradPreset.number === 2", timeout=20_000)
     wait_done(page, "edit", "dark-dog-fur-vs-background", shots, "talk-2")
+    # The address names the preset on screen: a reload comes back to it, not to preset 1.
+    assert page.url.endswith("?view=talk&example=dark-dog-fur-vs-background"), page.url
     page.wait_for_timeout(1500)
     assert not page.locator("#edit-run").is_visible()
     page.screenshot(path=str(shots / "talk-2.png"))

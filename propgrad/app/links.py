@@ -134,6 +134,7 @@ SCRIPT = r"""
 async () => {
   const CONFIG = __CONFIG__;
   const params = new URLSearchParams(window.location.search);
+  const talking = (params.get("view") || "").toLowerCase() === "talk";
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   async function until(test, timeout = 120000) {
     const started = Date.now();
@@ -215,6 +216,10 @@ async () => {
     const preset = tab.presets[number - 1];
     await openTab(tab);
     window.propgradPreset = {tab: tabSlug, number: number, slug: preset.slug, label: preset.label};
+    // The talk view's address names the preset on screen: a reload mid-talk (a crashed tab, a borrowed laptop)
+    // comes back to it instead of to preset 1.
+    if (talking) history.replaceState(history.state, "", `?view=talk&example=${encodeURIComponent(preset.slug)}` +
+                                      window.location.hash);
     const badge = document.getElementById("propgrad-preset-badge");
     if (badge) {
       // The selected tab names the tab; the whole text stays on hover where the line is cut.
@@ -392,7 +397,7 @@ async () => {
       window.propgradPreset = {tab: CONFIG.order[0], number: 0};
     }
   }, true);
-  if ((params.get("view") || "").toLowerCase() === "talk") talkView();
+  if (talking) talkView();
   let found = findPreset();
   let notice = "";
   const tabParam = (params.get("tab") || "").trim().toLowerCase();
