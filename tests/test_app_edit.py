@@ -60,6 +60,9 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
                         regions=defaults["regions"], **model_args(bundled=AUTHORS_MODELS, outputs="cat", permutations=500))
     summary, strip, animation, curves, table, null, bundle = outputs
     assert "2 properties compared" in summary and "Benjamini-Hochberg" in summary
+    # The answer per model (what moves its output most) comes before the reading over every row, as in report.html.
+    assert summary.index("**The answer.**") < summary.index("**Reading:**")
+    assert summary.count("\n- ") >= len(AUTHORS_MODELS)
     assert {row[0].split(" | ")[0] for row in table} == {"object: darken", "background: darken"}
     assert len(table) == 2 * len(AUTHORS_MODELS)
     with Image.open(animation) as gif:

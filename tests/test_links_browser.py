@@ -167,8 +167,11 @@ def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, b
     page.wait_for_timeout(1500)  # the images settle
     # The controls are folded away; the reading, the strip and the curves are on the one screen, in large type.
     assert not page.locator("#edit-run").is_visible() and not page.locator("#edit-editor").is_visible()
-    reading = page.locator("#edit-summary").get_by_text("Reading:").first
-    assert reading.is_visible()
+    # A comparison: the headline and the answer per model (the ninety-word reading over every row stays in the
+    # normal view).
+    answer = page.locator("#edit-summary").get_by_text("The answer.").first
+    assert answer.is_visible() and page.locator("#edit-summary li").first.is_visible()
+    assert not page.locator("#edit-summary").get_by_text("Reading:").first.is_visible()
     size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#edit-summary .prose')).fontSize)")
     assert size >= 20, f"the reading's type is {size}px"
     for part in ("strip", "curves"):

@@ -472,7 +472,12 @@ body.propgrad-talk .gradio-container > .main > .wrap > .contain > .column > .pro
 body.propgrad-talk footer { display: none !important; }
 body.propgrad-talk .result-summary, body.propgrad-talk .result-summary .prose { font-size: 22px !important;
   line-height: 1.35 !important; }
-/* The headline and the reading, in words; the table, the models' names and the notes stay in the normal view. */
+/* A comparison's answer, one point per model, held tight: at 22 px with the list's own margins it pushed the strip
+   off a 1280x720 screen. */
+body.propgrad-talk .result-summary .summary-answer :is(p, ul, li) { margin-top: 0 !important;
+  margin-bottom: 2px !important; }
+body.propgrad-talk .result-summary .summary-answer li { font-size: 20px !important; line-height: 1.3 !important; }
+/* The headline and the reading (a comparison: its answer), in words; the table, the models' names and the notes stay in the normal view. */
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
 /* Halves: the curves are held to half the screen's height, so a wider column only left white beside them while

@@ -354,6 +354,14 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def answer_markdown(answer: Sequence[str]) -> str:
+    """The answer in words (:attr:`propgrad.answer.Answered.answer`), one point per model: run together, the
+    sentences made a nine-line paragraph a class could not scan."""
+    answer = list(answer)
+    return (f"**The answer.** {' '.join(answer)}" if len(answer) <= 1 else
+            "**The answer.**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
+
+
 # The legend of the S and F columns, which a phone's cards leave out (the reading says where it flips, p is beside
 # alpha): there it would explain letters the page does not show.
 _TABLE_ONLY = '<span class="table-only">'
@@ -401,7 +409,12 @@ def summary_markdown(run: AppRun) -> str:
         legend = f"{_TABLE_ONLY}S: p <= alpha. F: the prediction flips somewhere along the series.</span>"
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
-    lines = [head, "", reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
+    # A comparison's answer per model first (what moves each model's output most), as its report.html has it: the
+    # reading under it runs to ninety words over every row. One block, so that the talk view (which shows the
+    # summary's first two) shows the headline and the answer.
+    answer = (['<div class="summary-answer">', "", answer_markdown(run.comparison.answer), "</div>", ""]
+              if run.comparison is not None else [])
+    lines = [head, "", *answer, reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
              f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "

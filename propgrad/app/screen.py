@@ -20,6 +20,7 @@ from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from .cards import phone_cards
 from .parsing import MAX_STEPS, check_int, select_outputs
+from .results import answer_markdown
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
 from .shared import default_models, friendly_errors, with_model_args
 
@@ -86,10 +87,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
     count = len(result.properties)
-    answer = list(result.answer)
-    # One point per model: the sentences run together made a nine-line paragraph a class could not scan.
-    lines = [f"**The answer.** {' '.join(answer)}" if len(answer) <= 1 else
-             "**The answer.**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n",
+    lines = [answer_markdown(result.answer),
              f"**{count} propert{'y' if count == 1 else 'ies'}** screened, ranked by what the output did (tier "
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]
