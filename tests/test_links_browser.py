@@ -201,6 +201,11 @@ def test_header_links_the_lessons(server, browser):
                                 else server.rstrip("/") + link.get_attribute("href"))
     assert response.ok, response.status
     assert "Lesson 1: a property gradient by hand" in response.text() and "Lesson 5" in response.text()
+    # ?view=lessons, an address that outlives a restart (the folder the header links is made at each start), leads
+    # to the same pages.
+    page.goto(server + "?view=lessons", wait_until="load", timeout=60_000)
+    page.wait_for_url("**/index.html", timeout=60_000)
+    expect(page.get_by_text("Lesson 1: a property gradient by hand").first).to_be_visible()
     page.context.close()
 
 

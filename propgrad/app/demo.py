@@ -199,7 +199,7 @@ def launch_kwargs(**overrides) -> dict:
     lessons_folder = str(lesson_pages.folder())
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
                   allowed_paths=[str(paths.ASSETS), lessons_folder], css=CSS + links.TALK_CSS + stale.CSS,
-                  js=f"() => {{ ({links.script()})(); ({stale.script()})(); }}",
+                  js=f"() => {{ ({links.script(lesson_pages.link())})(); ({stale.script()})(); }}",
                   mcp_server=mcp_enabled())
     kwargs.update(overrides)
     return kwargs

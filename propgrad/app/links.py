@@ -3,7 +3,8 @@
 ``?tab=edit|patch|turntable|dynamics|screen&example=N`` opens that tab and runs its N-th preset (counted from 1
 as the tab lists them); ``?example=<slug>`` finds a preset by its slug in any tab; ``?view=talk`` shows one result
 per screen at projector size (1280x720): the strip, the curves and the reading in large type, the controls folded
-away, and the key ``n`` (or PageDown / the right arrow, what a presentation clicker sends) runs the next preset.
+away, and the key ``n`` (or PageDown / the right arrow, what a presentation clicker sends) runs the next preset;
+``?view=lessons`` leads to the executed lessons (their own address changes with every start of the server).
 
 The page does what a visitor would do: the browser script below selects the tab, clicks the preset and presses
 Run once the preset's values are in the form; the server only says which presets exist (:func:`config`) and
@@ -111,14 +112,15 @@ def wants_tab(query: dict, tab: str) -> bool:
     return preset is not None and preset.tab == tab
 
 
-def config() -> dict:
-    """What the browser script needs: each tab's title and prefix, and its presets' slugs and labels."""
+def config(lessons: str | None = None) -> dict:
+    """What the browser script needs: each tab's title and prefix, and its presets' slugs and labels; ``lessons``
+    the address of the lessons' pages, where ``?view=lessons`` leads."""
     tabs = {}
     for slug, (title, prefix) in TABS.items():
         tabs[slug] = {"title": title, "prefix": prefix, "presets": []}
     for preset in presets():
         tabs[preset.tab]["presets"].append({"slug": preset.slug, "label": preset.label})
-    return {"tabs": tabs, "order": [slug for slug in TABS if tabs[slug]["presets"]]}
+    return {"tabs": tabs, "order": [slug for slug in TABS if tabs[slug]["presets"]], "lessons": lessons}
 
 
 def markdown_table() -> str:
@@ -135,6 +137,12 @@ async () => {
   const CONFIG = __CONFIG__;
   const params = new URLSearchParams(window.location.search);
   const talking = (params.get("view") || "").toLowerCase() === "talk";
+  // The lessons' pages live in a folder made at each start, so their own address changes with every restart of the
+  // server; this one does not (a course page can link it).
+  if ((params.get("view") || "").toLowerCase() === "lessons" && CONFIG.lessons) {
+    window.location.replace(CONFIG.lessons);
+    return;
+  }
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   async function until(test, timeout = 120000) {
     const started = Date.now();
@@ -522,9 +530,9 @@ body.propgrad-talk.propgrad-talk-narrow .talk-grid { grid-template-columns: 1fr;
 """
 
 
-def script() -> str:
-    """The browser script with the presets filled in (for ``launch(js=...)``)."""
-    return SCRIPT.replace("__CONFIG__", json.dumps(config()))
+def script(lessons: str | None = None) -> str:
+    """The browser script with the presets filled in (for ``launch(js=...)``); ``lessons`` as in :func:`config`."""
+    return SCRIPT.replace("__CONFIG__", json.dumps(config(lessons)))
 
 
 __all__ = ["Preset", "SCREEN_PRESETS", "TABS", "TALK_CSS", "config", "markdown_table", "presets", "resolve_query",
