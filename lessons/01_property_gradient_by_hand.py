@@ -116,7 +116,7 @@ plt.show()
 
 # %% [markdown]
 # propgrad's `permutation_test` does the same as one array operation (10,000 shuffles in milliseconds). Its
-# p-values will not match the titles above to the last digit: those came from 2,000 shuffles drawn by another
+# p-values differ from the titles above by up to a few hundredths: those came from 2,000 shuffles drawn by another
 # random stream, and a shuffle test's p is an estimate whose precision grows with the number of shuffles (its
 # smallest value is 1/(k+1): 0.0005 for 2,000, 0.0001 for 10,000). What must agree is the verdict at alpha = 0.01.
 

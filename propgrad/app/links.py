@@ -2,7 +2,8 @@
 
 ``?tab=edit|patch|turntable|dynamics|screen&example=N`` opens that tab and runs its N-th preset (counted from 1
 as the tab lists them); ``?example=<slug>`` finds a preset by its slug in any tab; ``?view=talk`` shows one result
-per screen at projector size (1280x720): the strip, the curves and the reading in large type, the controls folded
+per screen at projector size (1280x720): the strip, the curves and the reading (a comparison: its answer per
+model) in large type, the controls folded
 away, and the key ``n`` (or PageDown / the right arrow, what a presentation clicker sends) runs the next preset;
 ``?view=lessons`` leads to the executed lessons (their own address changes with every start of the server).
 
@@ -226,8 +227,12 @@ async () => {
     window.propgradPreset = {tab: tabSlug, number: number, slug: preset.slug, label: preset.label};
     // The talk view's address names the preset on screen: a reload mid-talk (a crashed tab, a borrowed laptop)
     // comes back to it instead of to preset 1.
-    if (talking) history.replaceState(history.state, "", `?view=talk&example=${encodeURIComponent(preset.slug)}` +
-                                      window.location.hash);
+    if (talking) {  // (the other parameters stay: gradio's ?__theme=dark among them)
+      const address = new URL(window.location.href);
+      address.searchParams.set("example", preset.slug);
+      address.searchParams.delete("tab");
+      history.replaceState(history.state, "", address);
+    }
     const badge = document.getElementById("propgrad-preset-badge");
     if (badge) {
       // The selected tab names the tab; the whole text stays on hover where the line is cut.

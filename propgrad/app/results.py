@@ -355,8 +355,9 @@ def _cell(text: str) -> str:
 
 
 def answer_markdown(answer: Sequence[str]) -> str:
-    """The answer in words (:attr:`propgrad.answer.Answered.answer`), one point per model: run together, the
-    sentences made a nine-line paragraph a class could not scan."""
+    """The answer in words (:attr:`propgrad.answer.Answered.answer`), one point per sentence (a model and output,
+    and the closing one on negligible effects): run together, they made a nine-line paragraph a class could not
+    scan."""
     answer = list(answer)
     return (f"**The answer.** {' '.join(answer)}" if len(answer) <= 1 else
             "**The answer.**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")

@@ -276,10 +276,12 @@ def _reproduce(data: Mapping, part: str | None = None) -> dict:
     found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})
     # What the intervention was made with (a patch's position and size, an editor's prompt), as the app recorded it:
     # without it the page could not be matched to a run.
-    made_with = (data.get("settings") or {}).get("interventions")
+    settings = data.get("settings")
+    made_with = settings.get("interventions") if isinstance(settings, Mapping) else None
+    if part is not None and isinstance(made_with, Mapping):
+        # One property's page of a comparison, whose settings name every property's: its own, or none.
+        made_with = {part: made_with[part]} if part in made_with else None
     if isinstance(made_with, Mapping) and made_with:
-        if part in made_with:  # one property's page of a comparison, whose settings name every property's
-            made_with = {part: made_with[part]}
         parts = {name: {key: value for key, value in spec.items() if key != "name"} if isinstance(spec, Mapping) else spec
                  for name, spec in made_with.items()}
         found["intervention settings"] = next(iter(parts.values())) if len(parts) == 1 else parts

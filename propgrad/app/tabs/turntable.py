@@ -34,7 +34,7 @@ def _digest(path: str) -> str | None:
 
 @cache
 def _example_frame_digests() -> frozenset[str]:
-    return frozenset(_digest(path) for path in turntable_frames())
+    return frozenset(_digest(path) for path in turntable_frames()) - {None}
 
 
 def without_example_frames(files) -> list[str]:
@@ -163,7 +163,9 @@ def build_turntable_tab() -> list:
     examples = gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
                            example_labels=list(EXAMPLE_LABELS), label="Examples (rendered by propgrad.turntable)")
     # An upload replaces the example's frames instead of joining them (see without_example_frames).
-    frames.upload(without_example_frames, frames, frames, show_progress="hidden")
+    # Unqueued, so that it is done before a Run pressed just after the upload reads the box.
+    frames.upload(without_example_frames, frames, frames, show_progress="hidden", queue=False,
+                  api_visibility="private")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
     running = wire_run(button, error, run_turntable, inputs, outputs, "turntable", CONCURRENCY)
