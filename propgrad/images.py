@@ -161,13 +161,19 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
 SOURCE_KEY = "propgrad_source"
 
 
+def file_sha256(path) -> str | None:
+    """The SHA-256 of a file's bytes (hex), or None where it cannot be read."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def remember_source(image: Image.Image, path) -> None:
     """Note on the loaded ``image`` which file it came from (name and SHA-256): every report names its input."""
-    try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return
-    image.info[SOURCE_KEY] = {"file": Path(path).name, "sha256": digest}
+    digest = file_sha256(path)
+    if digest is not None:
+        image.info[SOURCE_KEY] = {"file": Path(path).name, "sha256": digest}
 
 
 def describe_input(image: Image.Image | None) -> dict | None:

@@ -137,10 +137,11 @@ SCRIPT = r"""
 async () => {
   const CONFIG = __CONFIG__;
   const params = new URLSearchParams(window.location.search);
-  const talking = (params.get("view") || "").toLowerCase() === "talk";
+  const view = (params.get("view") || "").toLowerCase();
+  const talking = view === "talk";
   // The lessons' pages live in a folder made at each start, so their own address changes with every restart of the
   // server; this one does not (a course page can link it).
-  if ((params.get("view") || "").toLowerCase() === "lessons" && CONFIG.lessons) {
+  if (view === "lessons" && CONFIG.lessons) {
     window.location.replace(CONFIG.lessons);
     return;
   }

@@ -1,15 +1,13 @@
 """The turntable tab: uploaded frames of an object turning, scored by classifiers and CLIP zero-shot."""
 from __future__ import annotations
 
-import hashlib
 from functools import cache
-from pathlib import Path
 
 import gradio as gr
 
 from ... import paths
 from ...errors import ModelUnavailableError
-from ...images import IMAGE_SUFFIXES
+from ...images import IMAGE_SUFFIXES, file_sha256
 from ..model_inputs import clip_pretrained as checked_clip_pretrained
 from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffixes, check_text, file_path,
                        parse_classes)
@@ -25,16 +23,9 @@ def turntable_frames() -> list[str]:
     return [str(p) for p in sorted((ASSETS / "turntable").glob("*.png"))]
 
 
-def _digest(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 @cache
 def _example_frame_digests() -> frozenset[str]:
-    return frozenset(_digest(path) for path in turntable_frames()) - {None}
+    return frozenset(file_sha256(path) for path in turntable_frames()) - {None}
 
 
 def without_example_frames(files) -> list[str]:
@@ -45,7 +36,7 @@ def without_example_frames(files) -> list[str]:
     copies every file, bundled or uploaded, into its own cache under a new path.
     """
     paths = [file_path(item, name="frames") for item in (files or [])]
-    own = [path for path in paths if _digest(path) not in _example_frame_digests()]
+    own = [path for path in paths if file_sha256(path) not in _example_frame_digests()]
     return own or paths
 
 
