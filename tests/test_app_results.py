@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,6 +19,15 @@ def test_same_inputs_same_result_in_separate_folders(progress):
     second = patch_call(progress)
     assert first[4] == second[4]
     assert Path(first[6]).parent != Path(second[6]).parent  # one private folder per request
+
+
+def test_downloads_are_named_by_their_input_and_settings(progress):
+    # Two runs of one tab must not download under one name (the browser would save "name (1).zip"); the same
+    # settings again give the same name. Frames are named by their files' common stem, not "frames" alone.
+    names = [Path(edit_call(progress, steps=steps)[6]).name for steps in (4, 4, 5)]
+    assert names[0] == names[1] != names[2]
+    assert re.fullmatch(r"propgrad-chelsea-brightness-edit-[0-9a-f]{6}\.zip", names[0]), names
+    assert re.fullmatch(r"propgrad-mug-frames-[0-9a-f]{6}\.zip", Path(turntable_call(progress)[6]).name)
 
 
 def test_building_the_app_imports_no_editor_or_clip_packages():
@@ -79,7 +89,7 @@ def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     assert state is None
     with Image.open(animation) as gif:
         assert gif.n_frames == 4
-    assert Image.open(null).format == "PNG" and Path(bundle).name == "propgrad-chelsea-patch-blend.zip"
+    assert Image.open(null).format == "PNG" and re.fullmatch(r"propgrad-chelsea-patch-blend-[0-9a-f]{6}\.zip", Path(bundle).name)
     assert error == gr.update(value="", visible=False)
     # A bad box: the message once, beside the form; the old result cleared.
     failed = shared.shown_first(patch_tab.run_patch)(CHELSEA, [], None, progress=progress)
@@ -129,7 +139,7 @@ def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript
     outputs = edit_call(progress, editor="parametric: darken", edit_end=0.6, regions=["painted or uploaded mask"],
                         painted=_painted(True), **model_args(files=[str(tiny_torchscript)], input_size=32,
                                                               permutations=300, alpha=0.05))
-    assert Path(outputs[6]).name == "propgrad-chelsea-darken-edit-in-the-painted-region.zip"
+    assert re.fullmatch(r"propgrad-chelsea-darken-edit-in-the-painted-region-[0-9a-f]{6}\.zip", Path(outputs[6]).name)
     with zipfile.ZipFile(outputs[6]) as archive:
         report = json.loads(archive.read("report.json"))
         page = archive.read("report.html").decode()
@@ -154,7 +164,7 @@ def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript
 def test_a_comparison_zip_has_every_propertys_curves_and_gif(progress):
     outputs = edit_call(progress, editor="parametric: lighten", edit_end=0.8, regions=["whole image",
                         "painted or uploaded mask"], painted=_painted(True), **model_args(permutations=300))
-    assert Path(outputs[6]).name == "propgrad-chelsea-lighten-whole-image-vs-painted-region.zip"
+    assert re.fullmatch(r"propgrad-chelsea-lighten-whole-image-vs-painted-region-[0-9a-f]{6}\.zip", Path(outputs[6]).name)
     with zipfile.ZipFile(outputs[6]) as archive:
         names = set(archive.namelist())
         comparison = json.loads(archive.read("comparison.json"))

@@ -240,7 +240,7 @@ def test_training_dynamics_tab_when_the_lesion_checkpoints_ship(page):
     expect(table).to_contain_text(re.compile(r"0\.\d{3}"), timeout=WAIT_MS)
     expect(table).to_contain_text("systematic", timeout=WAIT_MS)
     # Like the other tabs, its download is the report's zip (report.html, dynamics.json, the CSV and the plot).
-    expect(page.locator("#dynamics-bundle")).to_contain_text(re.compile(r"training-dynamics\s*\.zip"), timeout=WAIT_MS)
+    expect(page.locator("#dynamics-bundle")).to_contain_text(re.compile(r"propgrad-melanoma-\d+-training-dynamics-[0-9a-f]{6}\s*\.zip"), timeout=WAIT_MS)
     assert not page.get_by_text("Traceback").count()
 
 

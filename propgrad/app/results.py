@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import hashlib
+import json
 import logging
 import os
 import re
@@ -93,21 +95,45 @@ def _slug(text: str, limit: int = 40) -> str:
 
 
 def run_name(settings: dict, properties: Sequence[str]) -> str:
-    """The download's name: ``propgrad-chelsea-darken-object-vs-background`` (input, edit, regions).
+    """The download's name: input, what was changed, and six hex digits of the settings that made it
+    (``propgrad-chelsea-darken-object-vs-background-3f9a1c``), so that two runs of one tab download as two
+    files, and the same settings again as the same name. Frames are named by their files' common stem.
 
     Examples
     --------
-    >>> run_name({"input": {"file": "chelsea.jpg"}}, ["object: darken", "background: darken"])
+    >>> run_name({"input": {"file": "chelsea.jpg"}}, ["object: darken", "background: darken"])[:-7]
     'propgrad-chelsea-darken-object-vs-background'
+    >>> run_name({"input": {"frames": [{"file": "mug_000.png"}, {"file": "mug_010.png"}]}}, ["frames"])[:-7]
+    'propgrad-mug-frames'
+    >>> run_name({"input": {"file": "a.png"}, "seed": 0}, ["x"]) != run_name({"input": {"file": "a.png"}, "seed": 1}, ["x"])
+    True
     """
-    source = (settings.get("input") or {}).get("file")
-    parts = [_slug(Path(source).stem, 24)] if source else []
+    stem = _input_stem(settings.get("input") or {})
+    parts = [_slug(stem, 24)] if stem else []
     split = [name.split(": ", 1) for name in properties]
     if len(properties) > 1 and all(len(pair) == 2 for pair in split) and len({what for _, what in split}) == 1:
         parts += [_slug(split[0][1]), "-vs-".join(_slug(where, 20) for where, _ in split)]
     else:
         parts += ["-vs-".join(_slug(name, 40 if len(properties) == 1 else 24) for name in properties)]
-    return "-".join(["propgrad", *[part for part in parts if part]])[:120]
+    return "-".join(["propgrad", *[part for part in parts if part]])[:112] + "-" + settings_digest(settings)
+
+
+def settings_digest(settings: dict) -> str:
+    """Six hex digits of the settings that decide a result (not the package versions or the notes)."""
+    decisive = {key: value for key, value in settings.items() if key not in ("packages", "notes")}
+    text = json.dumps(decisive, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+def _input_stem(described) -> str:
+    if not isinstance(described, dict):  # a study's many images name no one file
+        return ""
+    if described.get("file"):
+        return Path(described["file"]).stem
+    stems = [Path(frame["file"]).stem for frame in described.get("frames") or [] if frame.get("file")]
+    if not stems:
+        return ""
+    return os.path.commonprefix(stems).rstrip("-_ .0123456789") or stems[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

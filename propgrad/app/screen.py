@@ -20,7 +20,7 @@ from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from .cards import phone_cards
 from .parsing import MAX_STEPS, check_int, select_outputs
-from .results import answer_markdown
+from .results import answer_markdown, run_name
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
 from .shared import default_models, friendly_errors, with_model_args
 
@@ -185,7 +185,7 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
     paths = export.write(result, folder / "screen")
-    bundle = export.zip_files(paths, folder / "propgrad-screen.zip")
+    bundle = export.zip_files(paths, folder / f"{run_name(export.settings(result), ['screen'])}.zip")
     return result, notes, paths, bundle
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import plots
 from ..images import IMAGE_SUFFIXES
-from ..export import zip_files
+from ..export import settings as export_settings, zip_files
 from ..reading import arrows, format_number
 from ..limits import LIMITS
 from . import results
@@ -199,7 +199,8 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
                         n_permutations=n_permutations, alpha=alpha, seed=seed, progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
     produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
-    bundle = zip_files(produced, folder / "propgrad-study.zip", root=folder / "study")
+    name = results.run_name(export_settings(folder / "study"), [f"study of {len(images)} images"])
+    bundle = zip_files(produced, folder / f"{name}.zip", root=folder / "study")
     summary = study_summary(report, [*notes, *selection_notes])
     sheet = _thumbnails(images, folder / "images.png")
     import pandas as pd

@@ -14,7 +14,7 @@ from ...lesions.models import example_paths
 from ...reading import arrows
 from ..cards import phone_cards
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
-from ..results import request_dir
+from ..results import request_dir, run_name
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
 from ..shared import friendly_errors, permutations_slider, safe_image_input
@@ -81,7 +81,8 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     report.mkdir()
     plot = save_figure(plot_dynamics(dynamics.results), report / DYNAMICS_FIGURE)
     written = export.write(dynamics, report, drawn={"dynamics": plot})
-    bundle = export.zip_files(written, report.parent / "training-dynamics.zip")
+    name = run_name(export.settings(dynamics), ["training dynamics"])
+    bundle = export.zip_files(written, report.parent / f"{name}.zip")
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
