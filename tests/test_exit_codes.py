@@ -234,5 +234,60 @@ def test_the_documented_table_of_limits_is_the_one_enforced():
 
 def test_the_documented_exit_codes_are_the_ones_returned():
     text = (ROOT / "docs" / "faults-and-limits.md").read_text()
-    for code in (exit_codes.OK, exit_codes.ERROR, exit_codes.USAGE, exit_codes.PARTIAL, exit_codes.NO_ROOM):
+    for code in (exit_codes.OK, exit_codes.ERROR, exit_codes.USAGE, exit_codes.PARTIAL, exit_codes.NO_ROOM,
+                 exit_codes.INTERRUPTED):
         assert re.search(rf"^\| {code} \|", text, re.MULTILINE), code
+
+
+def _interrupted(argv: list[str], started_when: str) -> tuple[int, str]:
+    """Run ``python -m propgrad argv``, press Ctrl-C once stderr shows ``started_when``; (status, stderr)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    process = subprocess.Popen([sys.executable, "-m", "propgrad", *argv, "--progress"], cwd=ROOT, text=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    seen, started = [], threading.Event()
+
+    def read():
+        for chunk in iter(lambda: process.stderr.read(1), ""):
+            seen.append(chunk)
+            if started_when in "".join(seen[-400:]):
+                started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert started.wait(120), "".join(seen)[-2000:]
+    process.send_signal(signal.SIGINT)
+    status = process.wait(120)
+    reader.join(10)
+    return status, "".join(seen)
+
+
+@pytest.mark.slow
+@needs_lesions
+def test_ctrl_c_exits_130_with_one_line_not_a_traceback(lesion, tmp_path):
+    status, stderr = _interrupted(["explain", str(lesion), "--edit", "darken", "--model", MODEL, "--steps", "60",
+                                   "--permutations", "1000000", "--out", str(tmp_path / "out")], "step")
+    assert status == exit_codes.INTERRUPTED, stderr[-2000:]
+    assert "Traceback" not in stderr and stderr.rstrip().endswith("interrupted: nothing more was written")
+
+
+@pytest.mark.slow
+@needs_lesions
+def test_ctrl_c_stops_a_study_on_processes_in_one_line(lesion, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    from propgrad.lesions.generator import make_dataset
+
+    for number, image in enumerate(make_dataset(6, seed=3, size=64).images):
+        image.save(images / f"lesion_{number}.png")
+    argv = ["study", "--images", str(images), "--edit", "darken", "--model", MODEL, "--steps", "40",
+            "--permutations", "1000000", "--workers", "2", "--out", str(tmp_path / "out")]
+    status, stderr = _interrupted(argv, "study:")  # the bar shows before the workers have started
+    assert status == exit_codes.INTERRUPTED, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert stderr.rstrip().endswith("interrupted: the finished items are kept; run the same command to resume the study")

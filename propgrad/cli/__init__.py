@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_list()
         return run_explain(args)
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's, not a bug: one line, not the traceback of whatever library was running.
+        print(exit_codes.interrupted_message(argv[:1]), file=sys.stderr)
+        return exit_codes.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`propgrad models | head`): stop quietly, as Python's documentation advises.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -10,6 +10,7 @@
 |   | retries a study's failed items |
 | 4 | the output could not be written (disk full, read-only folder): one line names the folder; finished work |
 |   | is kept, and the same command completes the rest once there is room |
+| 130 | interrupted (Ctrl-C): one line; a study's finished items are kept and the same command resumes it |
 
 docs/faults-and-limits.md lists the same codes; tests/test_exit_codes.py checks each.
 """
@@ -20,6 +21,14 @@ import shlex
 import sys
 
 OK, ERROR, USAGE, PARTIAL, NO_ROOM = 0, 1, 2, 3, 4
+INTERRUPTED = 130  # the shell's own code for a command stopped by SIGINT (128 + 2)
+
+
+def interrupted_message(command: list[str]) -> str:
+    """The one line for Ctrl-C: what is kept, and how to go on."""
+    if command == ["study"]:
+        return "interrupted: the finished items are kept; run the same command to resume the study"
+    return "interrupted: nothing more was written"
 
 
 def partial(failed: int, total: int, what: str, retry: list[str] | None = None) -> int:

@@ -26,7 +26,8 @@ USAGE = """{prog} study --images DIR_OR_LIST | --dataset PATH [intervention] [mo
 
 
 def _engine_flags(parser: argparse.ArgumentParser) -> None:
-    engine = parser.add_argument_group("engine (the results do not depend on it)")
+    engine = parser.add_argument_group("engine (the verdicts do not depend on it; scores are byte-identical when "
+                                       "the torch thread counts match, else equal to float32 rounding)")
     where = engine.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N", help="run items in N local processes")
     where.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .items import StudyItem
@@ -35,6 +38,22 @@ class InProcess:
 
 # -- local processes -----------------------------------------------------------------------------
 
+
+@contextmanager
+def _children_ignore_ctrl_c():
+    """Processes started inside inherit SIGINT ignored (across exec; Python then installs no KeyboardInterrupt).
+
+    Ctrl-C reaches every process of the terminal's group: the parent stops the pool and says so in one line, where
+    each worker, even one still importing torch, would print a traceback of whatever it was running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
 _WORKER = None
 
 
@@ -42,6 +61,9 @@ def _start_worker(factory: WorkerFactory, threads: int) -> None:
     # Each process gets its share of the cores: N processes x all cores each would oversubscribe them.
     import torch
 
+    # Started with Ctrl-C ignored (see _children_ignore_ctrl_c); from here on it ends the worker at once and
+    # quietly, so that the parent, which says "interrupted" in one line, is not left waiting for a long item.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(128 + signal.SIGINT))
     torch.set_num_threads(threads)
     global _WORKER
     _WORKER = factory()
@@ -85,7 +107,8 @@ class Processes:
                 while queue or running:
                     while queue and len(running) < self.workers and not (running and attempts[queue[0].key]):
                         item = queue.pop(0)
-                        running[pool.submit(_run_item, item)] = item
+                        with _children_ignore_ctrl_c():  # a submit may start a worker process
+                            running[pool.submit(_run_item, item)] = item
                         if attempts[item.key]:
                             break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
