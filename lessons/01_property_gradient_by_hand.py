@@ -170,6 +170,18 @@ print(f"Exercise 2: a drift of {propgrad.property_gradient(tiny):.1e} per step h
 # | negligible (systematic but negligible) | d | significant, change under 0.01 |
 # | none (no measurable effect) | e | change under 0.01, not significant |
 
+# %% [markdown]
+# ### Exercise 3
+# Which reading class (the `kind` key: "abrupt", "strong", "flips", "systematic", "erratic", "negligible" or
+# "none") does each curve get? Predict it from the table and the curves' numbers above: fill in the dictionary
+# first; the next cell reads the curves, and the check after it compares.
+
+# %%
+answer_3 = {"ramp": None, "late jump": None, "noise": None, "tiny drift": None}
+
+# %% tags=["solution"]
+answer_3 = {"ramp": "strong", "late jump": "abrupt", "noise": "erratic", "tiny drift": "negligible"}
+
 # %%
 from propgrad.reading import read_curve
 from propgrad.score import prediction_flips
@@ -182,17 +194,6 @@ for name, curve in [("ramp", ramp), ("late jump", jump), ("noise", noise), ("tin
     readings[name] = read_curve(curve, significant=test.pvalue <= 0.01, pvalue=test.pvalue, flip_steps=flips,
                                 output="cat")
     print(f"{name:10s} tier {readings[name].tier}: {readings[name].full}")
-
-# %% [markdown]
-# ### Exercise 3
-# Which reading class (the `kind` key: "abrupt", "strong", "flips", "systematic", "erratic", "negligible" or
-# "none") does each curve get? Fill in the dictionary without looking at the printout above, then run the check.
-
-# %%
-answer_3 = {"ramp": None, "late jump": None, "noise": None, "tiny drift": None}
-
-# %% tags=["solution"]
-answer_3 = {"ramp": "strong", "late jump": "abrupt", "noise": "erratic", "tiny drift": "negligible"}
 
 # %%
 # Checking cell

@@ -35,7 +35,7 @@ from propgrad.screen import adjust_pvalues
 # %% [markdown]
 # ## 1. A screen
 # Two of the authors' cat-vs-dog models on chelsea, seven edits x three regions, 8 steps, 2,000 shuffles (the
-# app uses 10 steps and 10,000).
+# app's Screen uses the tab's 11 steps and 10,000).
 
 # %%
 models = [get_model("ConvMixer cats vs dogs, unbiased (authors)"),

@@ -23,7 +23,6 @@
 # model is written by hand so that we know exactly what it looks at.
 
 # %%
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,8 @@ import propgrad
 from propgrad.paths import ASSETS
 
 warnings.filterwarnings("ignore", message=".*IProgress not found.*")  # tqdm in a notebook without widgets
-work = Path(tempfile.mkdtemp(prefix="propgrad-lesson5-"))
+work = Path("lesson5-files")  # the models this lesson makes, beside the notebook
+work.mkdir(exist_ok=True)
 image = propgrad.load_image(ASSETS / "examples" / "coffee.jpg")
 
 # %% [markdown]

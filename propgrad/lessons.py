@@ -159,7 +159,8 @@ def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | 
     if student:
         notebook = student_copy(notebook)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    folder = Path(cwd) if cwd is not None else Path(tempfile.mkdtemp(prefix=f"propgrad-{path.stem}-"))
+    scratch = tempfile.TemporaryDirectory(prefix=f"propgrad-{path.stem}-") if cwd is None else None
+    folder = Path(cwd) if cwd is not None else Path(scratch.name)  # what the lesson writes goes with it
     saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "HF_HUB_OFFLINE", "MPLBACKEND", "TQDM_DISABLE")}
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), saved["PYTHONPATH"]) if p)
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -175,6 +176,8 @@ def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | 
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        if scratch is not None:
+            scratch.cleanup()
     return Executed(path, notebook, time.perf_counter() - started)
 
 
@@ -199,7 +202,7 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5;
        color: #1a1a1a; }
 pre { background: #f5f5f5; padding: 0.6rem 0.8rem; overflow-x: auto; border-radius: 4px; font-size: 0.85rem; }
-pre.output { background: #fff; border-left: 3px solid #ccc; }
+pre.output { background: #fff; border-left: 3px solid #ccc; white-space: pre-wrap; }  /* printed sentences wrap */
 pre.error { background: #fff1f0; border-left: 3px solid #b42318; }
 img { max-width: 100%; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; }
@@ -360,6 +363,7 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True,
         timing = f" ({lesson.seconds:.0f} s to run)" if executed else ""
         items.append(f'<li><a href="{name}">{html.escape(lesson.title)}</a>{timing}</li>')
     index = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
              f"<title>propgrad lessons</title><style>{_STYLE}</style></head>\n<body>\n<h1>propgrad: the lessons</h1>\n"
              + ("<p>Executed top to bottom on the bundled models" + (" (the teacher's solutions are left out)."

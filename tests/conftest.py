@@ -1,7 +1,9 @@
 """Shared fixtures for the app tests: progress, tiny uploaded models, a running server."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -16,7 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # tests/test_lesson_pages.py runs that step itself.
 os.environ.setdefault("PROPGRAD_EXECUTE_LESSONS", "0")
 # Series computed by tiny random editors must never land in the user's real cache.
-os.environ.setdefault("PROPGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="propgrad-test-cache-"))
+if "PROPGRAD_CACHE_DIR" not in os.environ:
+    os.environ["PROPGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="propgrad-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["PROPGRAD_CACHE_DIR"], ignore_errors=True)  # 241 had piled up
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

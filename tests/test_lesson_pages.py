@@ -2,6 +2,8 @@
 solutions) in the same folder, so that the link stays the same (propgrad/app/lesson_pages.py)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from propgrad import lessons
@@ -72,3 +74,22 @@ def test_no_child_where_the_pages_were_given_or_turned_off(tmp_path, monkeypatch
     monkeypatch.setenv(lesson_pages.PAGES_ENV, str(tmp_path))
     assert lesson_pages.execute_later(None) is None and lesson_pages.folder() == tmp_path.resolve()
     assert lesson_pages.execute_into_folder() is False
+
+
+def test_a_killed_servers_lesson_folder_goes_at_the_next_start(tmp_path, monkeypatch):
+    """Each start made a folder that only an exit handler removed: 213 had piled up in /tmp."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(lesson_pages.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv(lesson_pages.PAGES_ENV, raising=False)
+    monkeypatch.setattr(lesson_pages, "_FOLDER", [])
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f"propgrad-lessons-{ended.stdout.strip()}-abc"
+    alive = tmp_path / f"propgrad-lessons-{os.getppid()}-def"  # another running server's
+    scratch = tmp_path / "propgrad-lessons-run-xyz"  # a run's scratch folder, not a server's
+    for folder in (orphan, alive, scratch):
+        folder.mkdir()
+    made = lesson_pages.folder()
+    assert made.parent == tmp_path and made.name.startswith(f"propgrad-lessons-{os.getpid()}-")
+    assert not orphan.exists() and alive.exists() and scratch.exists()

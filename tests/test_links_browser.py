@@ -197,15 +197,15 @@ def test_header_links_the_lessons(server, browser):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(server, wait_until="load", timeout=60_000)
     link = page.get_by_role("link", name="the five lessons")
-    response = page.request.get(link.get_attribute("href") if "://" in link.get_attribute("href")
-                                else server.rstrip("/") + link.get_attribute("href"))
-    assert response.ok, response.status
-    assert "Lesson 1: a property gradient by hand" in response.text() and "Lesson 5" in response.text()
-    # ?view=lessons, an address that outlives a restart (the folder the header links is made at each start), leads
-    # to the same pages.
+    # The header links ?view=lessons, an address that outlives a restart (the pages' folder is made at each start;
+    # a lecturer copied the old link into a course page and it broke with the next restart). It leads to the pages.
+    assert link.get_attribute("href").endswith("?view=lessons")
     page.goto(server + "?view=lessons", wait_until="load", timeout=60_000)
     page.wait_for_url("**/index.html", timeout=60_000)
     expect(page.get_by_text("Lesson 1: a property gradient by hand").first).to_be_visible()
+    assert "Lesson 5" in page.content()
+    # Sized for a phone like the lesson pages (it was laid out 980 px wide, its text about 6 px on a phone).
+    assert page.locator('meta[name="viewport"]').count() == 1
     page.context.close()
 
 

@@ -43,7 +43,7 @@ def build_demo() -> gr.Blocks:
                    delete_cache=(3600, 3600)) as demo:
         # The agents' tools: lean endpoints, hidden on the page (see mcp_tools; mcp_server lists only these).
         demo.propgrad_mcp_tools = mcp_tools.register(dynamics=bool(variants))
-        gr.Markdown(INTRO.format(lessons=lesson_pages.link()))
+        gr.Markdown(INTRO.format(lessons="?view=lessons"))  # an address that outlives a restart (links.script)
         with gr.Accordion("How the answer is computed and read", open=False):
             gr.Markdown(METHOD)
         results = {}

@@ -40,7 +40,8 @@ def folder() -> Path:
         if not _FOLDER:
             from .. import lessons
 
-            made = Path(tempfile.mkdtemp(prefix="propgrad-lessons-"))
+            _remove_orphans()
+            made = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
             atexit.register(_clean_up, made)
             try:
                 lessons.write_source_pages(lessons.lesson_paths(), made)
@@ -48,6 +49,28 @@ def folder() -> Path:
                 log.exception("the lesson pages could not be written")
             _FOLDER.append(made)
         return _FOLDER[0]
+
+
+_PREFIX = "propgrad-lessons-"
+
+
+def _remove_orphans() -> None:
+    """The folders of servers that ended without their exit handler (killed, or a test's server stopped): named
+    after their process, they go once that process is gone. (213 of them had piled up in /tmp.)"""
+    for old in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        owner = old.name.removeprefix(_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive, and not ours to clean
+        return True
+    return True
 
 
 def link() -> str:
