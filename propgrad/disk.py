@@ -138,7 +138,7 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
     if error.errno == errno.EFBIG:
         what = f"a file{where} grew past the size this process may write"
     return (f"{what}{f' ({_size(needed)} were being written)' if needed else ''}; free some space (or choose "
-            f"another folder) and run the same command again: finished work is kept")
+            f"another folder) and run the same command again (the files written so far are whole, none is cut off)")
 
 
 __all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "whole_or_none", "writing_to"]

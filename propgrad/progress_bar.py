@@ -43,7 +43,7 @@ def fraction_bar(description: str, enabled: bool = True):
     from tqdm import tqdm
 
     bar = tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}")  # postfix: ", message"
 
     def progress(fraction: float, message: str = "") -> None:
         target = int(round(100 * min(max(float(fraction), 0.0), 1.0)))

@@ -30,6 +30,24 @@ def test_downloads_are_named_by_their_input_and_settings(progress):
     assert re.fullmatch(r"propgrad-mug-frames-[0-9a-f]{6}\.zip", Path(turntable_call(progress)[6]).name)
 
 
+def test_no_report_names_a_folder_of_the_server(progress, tiny_torchscript):
+    """The turntable's report.html and report.json listed /work/main/assets/turntable/mug_000.png 36 times (with
+    uploads, gradio's temp paths); an uploaded model's path too. Files are named by name and SHA-256 only."""
+    import tempfile
+    import zipfile
+
+    from propgrad.paths import ASSETS
+
+    for outputs in (turntable_call(progress), edit_call(progress, **model_args(files=[str(tiny_torchscript)],
+                                                                                 input_size=32))):
+        with zipfile.ZipFile(outputs[6]) as archive:
+            for name in archive.namelist():
+                if name.endswith((".json", ".html", ".csv", ".md")):
+                    text = archive.read(name).decode()
+                    assert str(ASSETS) not in text and tempfile.gettempdir() + "/" not in text, name
+                    assert str(Path(tiny_torchscript).parent) not in text, name
+
+
 def test_building_the_app_imports_no_editor_or_clip_packages():
     # Start-up stays fast because diffusers, open_clip and transformers load only when used.
     import subprocess

@@ -166,7 +166,7 @@ def test_patch_and_frames_sources(tmp_path):
     [
         (["explain", "--edit", "brightness"], "IMAGE is missing"),
         (["explain", "missing.png"], "no such file"),
-        (["explain", "IMG", "--edit", "sparkle"], "`edit` must be one of"),
+        (["explain", "IMG", "--edit", "sparkle"], "`--edit` must be one of"),
         (["explain", "IMG", "--steps", "2"], "steps"),
         (["explain", "IMG", "--model-file", "IMG"], "IMG"),
         (["explain", "IMG", "--model", "no such model"], "no such model"),

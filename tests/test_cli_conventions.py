@@ -67,8 +67,11 @@ def test_explain_json_is_report_json_and_nothing_else_on_stdout(image, tmp_path,
 def test_region_comparison_json_is_comparison_json(image, tmp_path, capsys):
     mask = tmp_path / "mask.png"
     Image.fromarray(np.pad(np.full((24, 24), 255, np.uint8), 12)).save(mask)
+    other = tmp_path / "other" / "mask.png"  # two files of one name: two regions ("mask", "mask (2)")
+    other.parent.mkdir()
+    Image.fromarray(np.pad(np.full((12, 12), 255, np.uint8), 18)).save(other)
     out = tmp_path / "out"
-    assert main(["explain", str(image), "--edit", "darken", "--region", str(mask), "--region", str(mask), *QUICK,
+    assert main(["explain", str(image), "--edit", "darken", "--region", str(mask), "--region", str(other), *QUICK,
                  "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads((out / "comparison.json").read_text())
 
@@ -156,11 +159,11 @@ MISSING = [
     (["screen", "IMG", "--mask", "collar=missing.png"], "--mask"),
     (["screen", "IMG", "--patch", "missing.png"], "`--patch`"),
     (["screen", "IMG", "--edits", "@missing.txt"], "--edits"),
-    (["study", "--images", "missing"], "`images`"),
-    (["study", "--dataset", "missing"], "`dataset`"),
+    (["study", "--images", "missing"], "`--images`"),
+    (["study", "--dataset", "missing"], "`--dataset`"),
     (["study", "--images", "DIR", "--patch", "missing.png"], "`--patch`"),
     (["study", "run", "missing.toml"], "`STUDY`"),
-    (["study", "report", "missing"], "`FOLDER`"),
+    (["study", "report", "missing"], "`DIR`"),
     (["dynamics", "--image", "missing.png"], "`--image`"),
     (["dynamics", "--checkpoints", "missing.safetensors"], "`--checkpoints`"),
     (["dynamics", "--patches", "missing.png"], "`--patches`"),

@@ -52,10 +52,23 @@ def test_a_request_over_a_limit_is_refused_in_one_line_before_any_work(argv, fla
     assert time.perf_counter() - started < 5 and not (tmp_path / "out").exists()  # nothing ran, nothing written
 
 
-def test_repeated_names_are_refused_naming_the_argument_they_came_in(capsys, tmp_path):
-    assert main(["screen", "x.png", "--edits", "darken,hue,darken", "--out", str(tmp_path)]) == exit_codes.USAGE
-    (line,) = stderr_lines(capsys)
-    assert line == "error: `--edits` names 'darken' more than once"
+@pytest.mark.parametrize("argv, line", [
+    (["screen", "x.png", "--edits", "darken,hue,darken"], "error: `--edits` names 'darken' more than once"),
+    # It ran "object" and "object (2)": one test twice in the p-value adjustment.
+    (["explain", "x.png", "--edit", "darken", "--region", "object", "--region", "object"],
+     "error: `--region` names 'object' more than once"),
+])
+def test_repeated_names_are_refused_naming_the_argument_they_came_in(argv, line, capsys, tmp_path):
+    assert main([*argv, "--out", str(tmp_path)]) == exit_codes.USAGE
+    assert stderr_lines(capsys) == [line]
+
+
+def test_the_mcp_tools_refuse_a_region_named_twice():
+    """run_edit quietly ran one explanation for ["object", "object"], where the command line ran two."""
+    from propgrad.app.mcp_tools import choices_argument
+
+    with pytest.raises(ValueError, match="`regions` names 'object' more than once"):
+        choices_argument(["object", "object"], {"object": 1, "background": 2}, "regions")
 
 
 @needs_lesions

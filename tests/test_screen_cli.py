@@ -51,8 +51,8 @@ def test_screen_writes_the_ranked_table(files, registered, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--edits", "sparkle"], "`edits`: unknown ['sparkle']; valid names are"),
-    (["--regions", "fur"], "`regions`: unknown ['fur']"),
+    (["--edits", "sparkle"], "`--edits`: unknown ['sparkle']; valid names are"),
+    (["--regions", "fur"], "`--regions`: unknown ['fur']"),
     (["--limit", "3"], "the screen has 34 properties, more than the limit of 3"),
     (["--mask", "left"], "--mask 'left': write LABEL=FILE"),
     (["--edits", ""], "--edits is empty"),

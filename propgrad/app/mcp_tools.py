@@ -113,6 +113,9 @@ def choices_argument(values, choices, name: str, default=()) -> list[str]:
     unknown = [value for value in values if value not in choices]
     if unknown:
         raise ValueError(f"`{name}`: unknown {unknown[0]!r}; choose from {list(choices)}")
+    repeated = [value for number, value in enumerate(values) if value in values[:number]]
+    if repeated:  # as the command line: a name twice was quietly run once here and twice there
+        raise ValueError(f"`{name}` names {repeated[0]!r} more than once")
     return values or list(default)
 
 

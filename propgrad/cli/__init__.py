@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="The bundled models: outputs, input size, licence.")
     console.add_flags(models, json_output=True, inherited=True)
     editors = commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how "
-                                  "to get them")
+                                  "to get them", description="The guided editors: the knob each one sweeps, its "
+                                  "range, licence, whether its weights are here and how to get them.")
     console.add_flags(editors, inherited=True)
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
     commands.add_parser("lessons", help="the course: execute the five lessons and write them as offline HTML "

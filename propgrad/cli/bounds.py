@@ -33,6 +33,10 @@ def check_args(args) -> None:
     if regions:
         check_limit("regions", len(regions), argument="--region" if getattr(args, "region", None) else "--mask",
                     front_end=CLI)
+    for flag in ("region", "mask"):  # the same region twice is one test counted twice in the adjustment
+        given = getattr(args, flag, None)
+        if isinstance(given, list):
+            check_count("regions", given, argument=f"--{flag}", front_end=CLI)
 
 
 def check_definition(definition) -> None:

@@ -137,7 +137,9 @@ class Parser(argparse.ArgumentParser):
 FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "outputs_of_interest": "--outputs",
          "steps": "--steps", "seed": "--seed", "limit": "--limit", "alpha": "--alpha", "stop": "--stop",
          "statistic": "--statistic", "output": "--output", "out": "--out", "scale": "--scale",
-         "position": "--position"}
+         "position": "--position", "edit": "--edit", "editor": "--editor", "edits": "--edits", "regions": "--regions",
+         "region": "--region", "mask": "--mask", "properties": "--properties", "images": "--images",
+         "frames": "--frames", "instruction": "--instruction", "models": "--model", "patches": "--patch", "dataset": "--dataset"}
 
 
 def in_flag_words(error: BaseException) -> str:

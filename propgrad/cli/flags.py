@@ -187,10 +187,12 @@ def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
             if value:
                 raise ArgumentError(flag, "describes --model-file models; give the model file too, or leave it out")
     files = [str(Path(p).resolve()) if absolute_paths else p for p in args.model_file or ()]
-    return ModelSpec(names=tuple(args.model or ()), files=tuple(files), hub=tuple(args.hub_model or ()),
+    spec = ModelSpec(names=tuple(args.model or ()), files=tuple(files), hub=tuple(args.hub_model or ()),
                      input_size=args.input_size and tuple(args.input_size), mean=args.mean and tuple(args.mean),
                      std=args.std and tuple(args.std), class_names=name_list(args.class_names, "--class-names"),
                      outputs_are=args.outputs_are)
+    spec.check()  # an unknown --model is named by its flag, before anything loads
+    return spec
 
 
 def add_scoring_flags(parser: argparse.ArgumentParser, *, seed_help: str = "seed of the shuffle test"):

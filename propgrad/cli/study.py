@@ -186,13 +186,13 @@ def main(argv: list[str] | None = None) -> int:
             parser = console.Parser(prog=f"{prog} study report",
                                              description="Regenerate summary.csv, summary.md and the figures "
                                              "of a results folder from its stored results (no model runs).")
-            parser.add_argument("folder", metavar="FOLDER", help="a study's results folder")
+            parser.add_argument("folder", metavar="DIR", help="a study's results folder")
             console.add_flags(parser, json_output=True)
             args = parser.parse_args(argv[1:])
             console.configure(args)
             from ..study.report import write_report
 
-            _summary(write_report(_existing(args.folder, "FOLDER", folder=True)))
+            _summary(write_report(_existing(args.folder, "DIR", folder=True)))
             return 0
         if argv[:1] == ["run"]:
             parser = console.Parser(prog=f"{prog} study run",

@@ -63,13 +63,14 @@ def _kind(result) -> str:
 
 
 def rows(result) -> list[dict]:
-    """The result's ranked rows as records: property (where there are several), model, output, change, tier,
+    """The result's ranked rows as records: property, model, output, change, tier,
     flips, the statistic and its score, p (and adjusted p), and the reading as one sentence."""
     kind = _kind(result)
     if kind == "explanation":
         from .explanation import summary_rows
 
-        return summary_rows(result)
+        # Named as a comparison's rows are, so that one loop reads both (an agent's `row["property"]` failed here).
+        return [{"property": result.intervention, **row} for row in summary_rows(result)]
     if kind == "comparison":
         from .comparison import table_row
 

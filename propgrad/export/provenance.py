@@ -6,6 +6,7 @@ enough to run it again.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ def _plain(value, depth: int = 0):
     """A JSON-able description of an intervention's settings: dataclass fields, arrays and images summarised."""
     if depth > 4:
         return repr(value)[:200]
+    if isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
+        value = Path(value)  # a frame's or an uploaded file's path: the server's folders are nobody's business
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Path):

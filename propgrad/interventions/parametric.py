@@ -246,5 +246,5 @@ class ParametricEdit:
         images = [image.copy()]
         for step, value in enumerate(values[1:], start=1):
             images.append(edit.apply(image, float(value)))
-            progress(step / (len(values) - 1), f"{self.kind} step {step}/{len(values) - 1}")
+            progress(step / (len(values) - 1), f"{self.kind}: edited step {step} of {len(values) - 1}")
         return [InterventionSeries(images, values, edit.property_name, label=self.kind)]
