@@ -147,6 +147,9 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     if min(pil.size) < MIN_SIDE:
         raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px; it must be at least {MIN_SIDE} px on each side")
     rgb = _to_8bit_rgb(pil)
+    notes = list(pil.info.get(NOTES_KEY) or [])
+    if _has_transparency(pil):
+        notes.append(FLATTENED)
     if max(rgb.size) > max_side:
         rgb = rgb.copy()
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
@@ -155,10 +158,34 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
         remember_source(rgb, image)
     elif isinstance(image, Image.Image) and SOURCE_KEY in image.info:
         rgb.info[SOURCE_KEY] = image.info[SOURCE_KEY]
+    if notes:
+        rgb.info[NOTES_KEY] = list(dict.fromkeys(notes))
     return rgb
 
 
 SOURCE_KEY = "propgrad_source"
+# What loading changed that changes what a model sees; every report of the input says it (describe_input).
+NOTES_KEY = "propgrad_notes"
+FLATTENED = ("the image has transparency; it was laid over white, so the models see white where it was "
+             "transparent (flatten it yourself onto the background you mean)")
+SMALL_SIDE = 64
+
+
+def _has_transparency(image: Image.Image) -> bool:
+    """Whether some pixel is not fully opaque (an RGBA file whose alpha is 255 everywhere changes nothing)."""
+    if image.mode in ("RGBA", "LA", "PA"):
+        return image.getchannel("A").getextrema()[0] < 255
+    return image.mode == "P" and "transparency" in image.info
+
+
+def input_notes(image: Image.Image) -> list[str]:
+    """What a reader of the result should know about the input: what loading changed, and a picture so small
+    that every model enlarges it many times."""
+    notes = list(image.info.get(NOTES_KEY) or [])
+    if min(image.size) < SMALL_SIDE:
+        notes.append(f"the image is only {image.width} x {image.height} px: each model enlarges it to its own input "
+                     f"size (often 128 or 224 px), so it sees a blurred picture, and the segmenter may find no object")
+    return notes
 
 
 def file_sha256(path) -> str | None:
@@ -183,7 +210,8 @@ def describe_input(image: Image.Image | None) -> dict | None:
     source = dict(image.info.get(SOURCE_KEY) or {})
     if not source:
         source = {"pixels_sha256": hashlib.sha256(image.tobytes()).hexdigest()}
-    return {**source, "width": image.width, "height": image.height}
+    notes = input_notes(image)
+    return {**source, "width": image.width, "height": image.height, **({"notes": notes} if notes else {})}
 
 
 def load_rgba(image, *, name: str = "patch", max_side: int = MAX_SIDE) -> Image.Image:

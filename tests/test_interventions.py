@@ -197,6 +197,28 @@ def test_odd_images_become_rgb(source):
     assert image.mode == "RGB" and image.size == (40, 30)
 
 
+def test_what_loading_changed_is_said_in_every_report_of_the_input(tmp_path):
+    """A half-transparent upload was laid over white without a word, and its answer changed completely; a 20 px
+    picture ran with no hint that every model enlarges it many times."""
+    from propgrad.images import FLATTENED, describe_input
+
+    rgba = np.zeros((80, 80, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = np.linspace(0, 255, 80)[None, :].astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "faded.png")
+    rgba[..., 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "opaque.png")
+    Image.fromarray(rgba[:20, :20, :3]).save(tmp_path / "tiny.png")
+    faded = pg.load_image(tmp_path / "faded.png")
+    assert describe_input(faded)["notes"] == [FLATTENED]
+    assert "notes" not in describe_input(pg.load_image(tmp_path / "opaque.png"))  # alpha 255 everywhere: nothing changed
+    assert "only 20 x 20 px" in describe_input(pg.load_image(tmp_path / "tiny.png"))["notes"][0]
+    # The explanation's notes (which the app, report.html and the command line show) start with it.
+    result = pg.explain(faded, pg.ParametricEdit("brightness", stop=0.2, steps=6), pg.models.get_model(
+        "Lesion CNN (biased)"), n_permutations=200)
+    assert result.notes[0] == FLATTENED and result.input["notes"] == [FLATTENED]
+
+
 def test_sixteen_bit_keeps_its_range():
     image = pg.load_image(Image.new("I;16", (40, 30), 65535))
     assert np.asarray(image).min() == 255

@@ -275,7 +275,9 @@ def test_region_panel_and_explanation_notes(image):
             return np.stack([1 - p, p], axis=1)
 
     result = explain(image, Region(ParametricEdit("darken", steps=3), np.ones((9, 12))), Mean(), n_permutations=100)
-    assert len(result.notes) == 3 and "resized" in result.notes[0] and "global edit" in result.notes[1]
-    assert "3 steps" in result.notes[2]  # too few orders for alpha
+    small, *notes = result.notes  # a 48 x 36 px input: first, what the models will make of it
+    assert "only 48 x 36 px" in small
+    assert len(notes) == 3 and "resized" in notes[0] and "global edit" in notes[1]
+    assert "3 steps" in notes[2]  # too few orders for alpha
     figure = region_panel(image, result.series[0].mask, title="everything")
     assert figure.axes[0].get_title(loc="left") == "everything: 100 % of the image"

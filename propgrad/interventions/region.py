@@ -33,7 +33,7 @@ from PIL import Image
 
 from ..checks import is_real_number
 from ..errors import ArgumentError
-from ..images import TooManyPixels, open_within_limit, why_unreadable
+from ..images import SMALL_SIDE, TooManyPixels, open_within_limit, why_unreadable
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 
 OBJECT = "object"
@@ -205,7 +205,9 @@ def _fit_region(source, image: Image.Image, *, name: str, label: str | None, fea
         if not np.any(mask > 0) or np.all(mask >= 1):
             raise ValueError(f"`{name}`: the segmenter found no distinct object in this image (its mask is "
                              f"{'empty' if not np.any(mask > 0) else 'the whole image'}), so '{kind}' is "
-                             f"undefined; paint or upload a mask instead")
+                             f"undefined; paint or upload a mask instead"
+                             + (f" (the image is only {image.width} x {image.height} px: a larger one may work)"
+                                if min(image.size) < SMALL_SIDE else ""))
         mask = mask if kind == OBJECT else 1.0 - mask
         return fit_mask(mask, image, name=name, label=label or kind, feather=feather)
     return fit_mask(read_mask(source, name=name), image, name=name, label=label or "mask", feather=feather)
