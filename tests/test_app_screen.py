@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -60,6 +61,11 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
         assert sorted(archive.namelist()) == ["report.html", "screen.csv", "screen.json", "screen.png"]  # one model
         data = json.loads(archive.read("screen.json"))
     assert len(data["table"]) == 22 and all(0 < row["pvalue_adjusted"] <= 1 for row in data["table"])
+    # What each property's steps were, and the packages: screen.json named only the properties.
+    darken = data["settings"]["interventions"]["object: darken"]
+    assert darken["property"].startswith("darkening strength") and len(darken["values"]) == 6  # steps=6
+    assert darken["values"][0] == 0 and round(darken["values"][-1], 6) == 0.85 and data["settings"]["packages"]["propgrad"]
+    assert re.fullmatch(r"propgrad-chelsea-screen-[0-9a-f]{6}\.zip", Path(bundle).name)
 
 
 def test_screen_vector_and_statistic(progress):

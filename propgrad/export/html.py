@@ -218,7 +218,9 @@ def _setting_text(value) -> str:
     if value is None:
         return "none"  # a seed of None: a fresh random one; cell() would leave it blank
     if isinstance(value, float) and math.isfinite(value):
-        return f"{value:.6g}"  # a setting as it was given (alpha 0.01), not in the tables' two digits
+        # A setting as it was given (alpha 0.01, stop 0.85), not in the tables' two digits; four are enough for one
+        # computed from others (a patch's opacities printed 0.111111).
+        return f"{value:.4g}"
     return str(value) if _plain_int(value) else cell(value)[0]
 
 
@@ -282,9 +284,29 @@ def _reproduce(data: Mapping, part: str | None = None) -> dict:
         # One property's page of a comparison, whose settings name every property's: its own, or none.
         made_with = {part: made_with[part]} if part in made_with else None
     if isinstance(made_with, Mapping) and made_with:
-        parts = {name: {key: value for key, value in spec.items() if key != "name"} if isinstance(spec, Mapping) else spec
-                 for name, spec in made_with.items()}
+        parts = _intervention_settings(made_with)
         found["intervention settings"] = next(iter(parts.values())) if len(parts) == 1 else parts
+    return found
+
+
+def _intervention_settings(made_with: Mapping) -> dict:
+    return {name: {key: value for key, value in spec.items() if key != "name"} if isinstance(spec, Mapping) else spec
+            for name, spec in made_with.items()}
+
+
+def _comparison_settings(data: Mapping) -> dict:
+    """A comparison page's Settings: what every property shares (steps, models, outputs), how each was made, the
+    test. (It listed only the properties and the test: the models and an edit's strength were on the per-property
+    pages alone.)"""
+    found = {"properties": data["properties"]}
+    explanations = list((data.get("explanations") or {}).values())
+    if explanations:
+        shared = _reproduce(explanations[0])
+        found.update({key: shared[key] for key in ("n_steps", "models", "outputs of interest") if key in shared})
+    made_with = (data.get("settings") or {}).get("interventions")
+    if isinstance(made_with, Mapping) and made_with:
+        found["intervention settings"] = _intervention_settings(made_with)
+    found.update({key: data[key] for key in ("n_permutations", "alpha", "seed", "adjustment")})
     return found
 
 
@@ -435,9 +457,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     for name, sections in parts:
         body.append(f"<h2>{escape(name)}</h2>{sections}")
     body.append(NULL_MARKER)  # every property's null plots, where the app draws them after this page (add_null)
-    settings = {"properties": data["properties"], "n_permutations": data["n_permutations"], "alpha": data["alpha"],
-                "seed": data["seed"], "adjustment": data["adjustment"]}
-    body.append("<h2>Settings</h2>" + settings_list(settings))
+    body.append("<h2>Settings</h2>" + settings_list(_comparison_settings(data)))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(f"propgrad: {len(data['properties'])} properties compared", body)
 

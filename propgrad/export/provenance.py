@@ -123,8 +123,13 @@ def made_with(result) -> dict:
     made["n_steps"] = first.n_steps
     if several:
         made["properties"] = list(several)
+        # What each property's steps were (an edit's strength...): a screen's JSON named only the properties, so its
+        # darken could not be told from another's. (One explanation's report has its values at the top.)
+        made["interventions"] = {name: {"property": one.property_name, "values": [float(v) for v in one.values]}
+                                 for name, one in several.items()}
     else:
         made["intervention"] = result.intervention
     if hasattr(result, "adjustment"):
         made["adjustment"] = result.adjustment
+    made["packages"] = package_versions()
     return made
