@@ -194,7 +194,7 @@ def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
     assert [(one["file"], one["sha256"]) for one in patches] == [
         (path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in shipped]
     # printed: the table's legend says what its columns hold
-    assert "S: p <= alpha" in printed
+    assert "signif.: p <= alpha" in printed
     # An empty --out (an unset shell variable) is refused before any checkpoint runs, not written into ".".
     with pytest.raises(ValueError, match="--out"):
         dynamics_main(["--checkpoints", *map(str, paths), "--plot", str(plot), "--out", ""])

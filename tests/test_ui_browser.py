@@ -50,8 +50,8 @@ def check_answer(page, prefix: str, folder: Path, what=None, header: bool = True
         raise AssertionError(f"no result in the {prefix} tab; the page shows:\n{page.inner_text('body')[-3000:]}") from error
     text = summary.inner_text()
     if header:  # (a phone shows the table as one card per row, without the header)
-        assert re.search(r"reading\s+change\s+F\s+E\[\|grad_X F\|\]", text), text  # the one ranked table, with its reading
-        assert "F: the prediction flips" in text, text  # and the legend of its letters
+        assert re.search(r"reading\s+change\s+flips\s+E\[\|grad_X F\|\]", text), text  # the one ranked table, with its reading
+        assert "flips: the prediction flips" in text, text  # and the legend of its columns
     assert re.search(r"\d\.\d", text) and not page.get_by_text("Traceback").count()
     return text
 
@@ -114,9 +114,9 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
     assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"adjusted\u00a0p "', named
-    # The cards leave out the S and F columns, and the legend says nothing of letters the page does not show.
+    # The cards leave out the signif. and flips columns, and the legend says nothing of columns the page does not show.
     legend = page.locator("#edit-summary").inner_text()
-    assert "adjusted p: Benjamini-Hochberg" in legend and "F: the prediction flips" not in legend, legend
+    assert "adjusted p: Benjamini-Hochberg" in legend and "flips: the prediction flips" not in legend, legend
     # The tabs that do not fit are behind a button that says so (gradio draws a bare "...").
     more = page.locator("button[aria-label='More tabs']")
     assert more.evaluate("b => getComputedStyle(b, '::after').content") == '"more tabs"'

@@ -394,6 +394,11 @@ def answer_markdown(answer: Sequence[str]) -> str:
 _TABLE_ONLY = '<span class="table-only">'
 
 
+def _yes(flag) -> str:
+    # Words in the cells, as in the column titles: "S" and "F" under "S" and "F" had to be explained on a projector.
+    return "yes" if flag else "-"
+
+
 def summary_markdown(run: AppRun) -> str:
     """What a person reads first: what was run, the reading, the one ranked table, then the notes."""
     short = reading.short_names([one.model for one in run.readings])
@@ -409,31 +414,31 @@ def summary_markdown(run: AppRun) -> str:
                 f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
         # What the output did first (the reading, its change, its flips), the statistic and p beside it; the same
         # first eight columns as one explanation's table (the phone layout relies on it).
-        header = f"| property | model | reading | change | F | {label} | p | S | adjusted p | tier |"
+        header = f"| property | model | reading | change | flips | {label} | p | signif. | adjusted p | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | {_reading_cell(one)} | "
-                f"{format_number(one.change)} | {'F' if entry.flipped else '-'} | {format_number(entry.score)} | "
-                f"{format_number(entry.pvalue)} | {'S' if entry.significant else '-'} | "
+                f"{format_number(one.change)} | {_yes(entry.flipped)} | {format_number(entry.score)} | "
+                f"{format_number(entry.pvalue)} | {_yes(entry.significant)} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
-        legend = (f"{_TABLE_ONLY}S: p <= alpha (the paper's S);</span> adjusted p: Benjamini-Hochberg over the "
-                  f"table, what to trust when screening {len(comparison.properties)} properties at once. "
-                  f"{_TABLE_ONLY}F: the prediction flips somewhere along the series.</span> tier {tier_legend()}.")
+        legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S);</span> adjusted p: Benjamini-Hochberg over "
+                  f"the table, what to trust when screening {len(comparison.properties)} properties at once. "
+                  f"{_TABLE_ONLY}flips: the prediction flips somewhere along the series.</span> tier {tier_legend()}.")
     else:
         result = run.explanation
         head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
                 + (f", {len(result.series)} series (mean curve with a band)" if len(result.series) > 1 else "")
                 + f"; shuffle test with {result.n_permutations:,} permutations, alpha = {alpha:g}.")
-        header = f"| model | output | reading | change | F | {label} | p | S |"
+        header = f"| model | output | reading | change | flips | {label} | p | signif. |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
-                        f"{'F' if row['flipped'] else '-'} | {format_number(row['score'])} | "
-                        f"{format_number(row['pvalue'])} | {'S' if row['significant'] else '-'} |")
-        legend = f"{_TABLE_ONLY}S: p <= alpha. F: the prediction flips somewhere along the series.</span>"
+                        f"{_yes(row['flipped'])} | {format_number(row['score'])} | "
+                        f"{format_number(row['pvalue'])} | {_yes(row['significant'])} |")
+        legend = f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: the prediction flips somewhere along the series.</span>"
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     # A comparison's answer per model first (what moves each model's output most), as its report.html has it: the

@@ -84,19 +84,19 @@ def checkpoint_columns(output: str) -> list[str]:
     """The column titles of a table of checkpoints (the tab's, the command line's), in :func:`checkpoint_cells`'
     order: what the output did first, then the statistic and its test named as every table names them."""
     return ["variant", "epoch", "reading", f"mean p({output}), step 0 -> last", "change, step 0 to last",
-            "E[|grad_X F|]", "p", "S", "series flipped"]
+            "E[|grad_X F|]", "p", "signif.", "series flipped"]
 
 
 def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
     for the output (three where two would misstate the change, :func:`~propgrad.reading.format_ends`), the one
-    number format for the rest, S for p <= alpha. The change keeps a third digit: the reading's size turns at 0.1,
+    number format for the rest, "yes" for p <= alpha. The change keeps a third digit: the reading's size turns at 0.1,
     and "0.1" beside "small" (0.0996) read as a contradiction: cut, not rounded, so 0.09996 shows 0.099."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
             f"{math.floor(row['change'] * 1000) / 1000:.3f}",
             format_number(row["score"]),
-            format_number(row["pvalue"]), "S" if row["significant"] else "-", format_percent(row["flip_share"])]
+            format_number(row["pvalue"]), "yes" if row["significant"] else "-", format_percent(row["flip_share"])]
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
@@ -234,7 +234,7 @@ class TrainingDynamics:
         return (f"Every checkpoint explains the same series ({self.n_steps} steps). Each row gives its reading, what "
                 f"the output did (the mean p({self.output}) at step 0 and at the last step, and the change between "
                 f"them: strong from {strong:g}), then E[|grad_X F|] and "
-                f"its shuffle test ({self.n_permutations:,} permutations; S: p <= alpha, the paper's S); series "
+                f"its shuffle test ({self.n_permutations:,} permutations; signif.: p <= alpha, the paper's S); series "
                 "flipped: the share of series whose prediction flips.")
 
     @cached_property

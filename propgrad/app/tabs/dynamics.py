@@ -99,7 +99,7 @@ def checkpoint_cards(dynamics: TrainingDynamics) -> str:
         variant, epoch, reading, output, change, score, p, significant, flipped = checkpoint_cells(row)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
                      f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
-                     f"{html.escape(titles[5])} {score}, p {p}{' (S)' if significant == 'S' else ''}; "
+                     f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if significant == 'yes' else ''}; "
                      f"{html.escape(titles[8])} {flipped}</li>")
     return phone_cards(cards, "Per checkpoint", "checkpoint-cards")
 
