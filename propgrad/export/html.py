@@ -60,8 +60,11 @@ _CARDS = ("{t},{t} tbody,{t} tr{{display:block}}{t} thead{{display:none}}"
 _WIDE_FIGURES = ("figure.wide{overflow-x:auto}figure.wide img{min-width:620px;max-width:none}"
                  'figure.wide::before{content:"wider than the screen: swipe sideways";display:block;color:#555;'
                  "font-size:.85em}")
+# On a phone, settings nested three deep left their values a few characters of width beside the names (a screen's
+# page was 400 px wide in 390): each value goes under its name there.
+_STACKED_SETTINGS = "dl{display:block}dd{margin:0 0 .2em .8em}"
 _STYLE += (_CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CARDS.format(t="table") + _WIDE_FIGURES
-           + "}\n")
+           + _STACKED_SETTINGS + "}\n")
 
 
 def escape(value) -> str:
