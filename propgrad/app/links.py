@@ -452,7 +452,8 @@ async () => {
         box.id = "propgrad-link-preset";
         box.setAttribute("role", "status");
         box.textContent = `This link opened ${tab.title}, preset ${found[1]} of ${tab.presets.length}: ` +
-          `${preset.label}. Its settings are in the controls above; change them and press Run to try your own.`;
+          `${preset.label}. Its settings are in the controls above; change them and press ` +
+          `${found[0] === "screen" ? "Screen" : "Run"} to try your own.`;  // the Screen's button is "Screen"
         summary.before(box);
         box.scrollIntoView({block: "start"});
         // Stale once the visitor runs something else (Run, an Examples button, another tab's).

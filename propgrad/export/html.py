@@ -313,6 +313,13 @@ def _comparison_settings(data: Mapping) -> dict:
     return found
 
 
+def _first_step(data: Mapping) -> str:
+    # Steps count from 0: "step 0 of 36" read as 37 steps for 36 frames; and a frame is no "unedited image".
+    if isinstance(data.get("input"), Mapping) and "frames" in data["input"]:
+        return f"step 0, the first of {data['n_steps']} frames"
+    return f"step 0, the first of {data['n_steps']} steps: the unedited image"
+
+
 def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
                          failed: Mapping[str, str] | None = None, heading: int = 2) -> list[str]:
     """The body of one explanation: input, strip, curves, table, null plots (what was drawn), settings.
@@ -336,8 +343,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 summary_paragraph(data.get("reading", "")) if top else "",
                 note_paragraphs(data.get("notes", ())) if top else "", _gradual_warning(data),
-                f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384,
-                                                caption=f"step 0 of {data['n_steps']}: the unedited image"),
+                f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384, caption=_first_step(data)),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
                 shown("strip", "Steps of the intervention", data.get("property_name", "")),
                 shown("gradualness", "Is the series gradual?",
@@ -419,7 +425,8 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
                      part: str | None = None) -> str:
     """The whole page of one explanation (see :func:`explanation_sections`); ``part`` names its intervention
     among the run's (a comparison's property), for the Settings."""
-    title = f"propgrad: {data['property_name']} ({data['intervention']})"
+    # "turntable angle (degrees) (frames)": brackets after brackets.
+    title = f"propgrad: {data['intervention']} · {data['property_name']}"
     body = explanation_sections(data, rows, paths, input_image, failed)
     body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data, part), **(settings or {})}))
     body.append("<h2>Versions</h2>" + versions_list())

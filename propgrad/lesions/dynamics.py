@@ -430,7 +430,8 @@ def _why_no_flip(result: DynamicsResult, epochs: Sequence[int]) -> str:
         return ""
     still = list(starts)
     named = (f"epoch {still[0]}" if len(still) == 1 else
-             f"epochs {', '.join(map(str, still[:-1]))} and {still[-1]}" if len(still) <= 4 else f"{len(still)} epochs")
+             f"epochs {', '.join(map(str, still[:-1]))} and {still[-1]}" if len(still) <= 4
+             else f"each of {len(still)} epochs without a flip")  # "at 18 epochs" read as "at epoch 18"
     above = {bool(start >= 0.5) for start in starts.values()}
     # The side in words: "starts on the side of 0.5 it moves towards" was read twice by a new user.
     where = ("is above 0.5 at step 0 and ends higher" if above == {True} else
