@@ -97,6 +97,9 @@ def test_training_dynamics_preset_by_number(server, browser, tmp_path):
     talk.wait_for_function("() => window.propgradPreset && window.propgradPreset.done", timeout=WAIT_MS)
     expect(talk.locator("#dynamics-curves img")).to_be_visible(timeout=60_000)
     assert not talk.locator("#dynamics-run").is_visible()
+    # On one 720 px screen, the figure's frame included (it ended 13 px below).
+    height = talk.evaluate("() => document.documentElement.scrollHeight")
+    assert height <= 720, f"the talk view's dynamics page is {height} px tall on a 720 px screen"
     talk.screenshot(path=str(folder(tmp_path) / "talk-dynamics.png"))
     talk.context.close()
 

@@ -518,7 +518,7 @@ body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-he
   object-fit: contain; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
 /* A tab with curves only (training dynamics): the figure, legend included, on the one screen. */
-body.propgrad-talk #dynamics-curves img { max-height: 50vh; width: 100%; object-fit: contain; }
+body.propgrad-talk #dynamics-curves img { max-height: 46vh; width: 100%; object-fit: contain; }  /* 50vh: 13 px below 720 */
 /* One line at the right of the tabs' row, which is empty there: at the bottom left it covered the strip's bars, at the
    bottom right the curves' legend. The preset's name is cut to fit (the summary names the run in full). */
 #propgrad-talk-bar { position: fixed; right: 12px; top: 6px; z-index: 100; display: flex; gap: 8px;
