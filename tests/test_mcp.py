@@ -59,6 +59,17 @@ def tools(server) -> dict:
     return {tool.name: tool for tool in with_session(server, work)}
 
 
+def test_the_server_names_propgrads_version(server):
+    from propgrad import __version__
+
+    async def main():
+        async with streamablehttp_client(f"{server}gradio_api/mcp/") as (read, write, _):
+            async with mcp.ClientSession(read, write) as session:
+                return await session.initialize()
+
+    assert asyncio.run(main()).serverInfo.version == __version__  # it was the mcp library's
+
+
 def test_the_tool_list_is_small_and_describes_every_argument(tools):
     assert TOOLS <= set(tools) <= TOOLS | {"run_dynamics"}
     listed = json.dumps([tool.model_dump(exclude_none=True) for tool in tools.values()])

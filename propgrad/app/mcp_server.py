@@ -79,6 +79,10 @@ def adapt(demo, tools: dict[str, str]) -> bool:
         return False
     from mcp import types
 
+    from .._version import __version__
+
+    # An agent's `initialize` reported the mcp library's version (1.30.0) as this server's.
+    server.mcp_server.version = __version__
     named = server.api_info["named_endpoints"]
     # On a Space gradio prefixes every tool with the Space's name (propgrad_run_edit); kept.
     server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in tools.items()
