@@ -446,7 +446,10 @@ def explain(
     if described is None and all(SOURCE_KEY in frame.info for frame in series[0].images):
         # Frames read from files bring their own images: each one's file and SHA-256 names the input. (Series made
         # in memory, a training run's patch ramps, name no file, and hashing their pixels per checkpoint is waste.)
-        described = {"frames": [describe_input(frame) for frame in series[0].images]}
+        frames = [describe_input(frame) for frame in series[0].images]
+        # What loading changed, said once for the frames (transparent frames each carried it): the notes read it.
+        notes = list(dict.fromkeys(note for frame in frames for note in frame.pop("notes", [])))
+        described = {"frames": frames, **({"notes": notes} if notes else {})}
     if gradual_criteria is not None and not isinstance(gradual_criteria, GradualnessCriteria):
         raise TypeError(f"`gradual_criteria` must be a GradualnessCriteria or None, "
                         f"got {type(gradual_criteria).__name__}")

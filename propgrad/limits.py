@@ -79,6 +79,16 @@ def check_at_most(value: int, most: int, *, quantity: str, argument: str) -> int
     return value
 
 
+def repeated_names(values) -> list:
+    """The values given more than once, each once, in the order they repeat."""
+    seen, repeated = set(), []
+    for value in values:
+        if value in seen and value not in repeated:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
+
+
 def check_count(quantity: str, values, *, argument: str, front_end: str) -> list:
     """``values`` as a list when it holds at most the limit of ``quantity`` and no name twice.
 
@@ -96,11 +106,7 @@ def check_count(quantity: str, values, *, argument: str, front_end: str) -> list
     if len(values) > most:
         raise LimitError(argument, f"names {len(values):,} {quantity}; the limit is {most:,} "
                                    f"(see docs/faults-and-limits.md)")
-    seen, repeated = set(), []
-    for value in values:
-        if value in seen and value not in repeated:
-            repeated.append(value)
-        seen.add(value)
+    repeated = repeated_names(values)
     if repeated:
         shown = ", ".join(repr(str(value)[:40]) for value in repeated[:3])
         raise ArgumentError(argument, f"names {shown}{' and others' if len(repeated) > 3 else ''} more than once")

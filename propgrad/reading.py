@@ -300,6 +300,12 @@ def format_number(value: float) -> str:
     return f"{value:#.2g}".rstrip(".")
 
 
+def yes_or_dash(flag) -> str:
+    """A yes/no cell of a table read by people ("signif.", "flips"): words, as the column titles are ("S" under
+    "S" had to be explained on a projector); "-" for no, so that the yes rows stand out."""
+    return "yes" if flag else "-"
+
+
 def format_output(value: float) -> str:
     """How a model's output reads, in the readings' words and in tables beside them: two decimals ("p(cat) 0.96 ->
     0.92"); a probability of 6.8e-05 reads 0.00, as a student expects of a probability, not in scientific notation.

@@ -33,6 +33,8 @@ def test_downloads_are_named_by_their_input_and_settings(progress):
 def test_no_report_names_a_folder_of_the_server(progress, tiny_torchscript):
     """The turntable's report.html and report.json listed /work/main/assets/turntable/mug_000.png 36 times (with
     uploads, gradio's temp paths); an uploaded model's path too. Files are named by name and SHA-256 only."""
+    import hashlib
+    import json
     import tempfile
     import zipfile
 
@@ -46,6 +48,11 @@ def test_no_report_names_a_folder_of_the_server(progress, tiny_torchscript):
                     text = archive.read(name).decode()
                     assert str(ASSETS) not in text and tempfile.gettempdir() + "/" not in text, name
                     assert str(Path(tiny_torchscript).parent) not in text, name
+    # The uploaded model by its name and content: two files called model.pt must not read alike.
+    with zipfile.ZipFile(outputs[6]) as archive:
+        settings = json.loads(archive.read(next(n for n in archive.namelist() if n.endswith(".json"))))["settings"]
+    assert {"file": Path(tiny_torchscript).name, "sha256": hashlib.sha256(Path(tiny_torchscript).read_bytes())
+            .hexdigest()} in [model.get("source") for model in settings["models"]]
 
 
 def test_building_the_app_imports_no_editor_or_clip_packages():

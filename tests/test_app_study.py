@@ -1,6 +1,8 @@
 """Studies in the app: several images or zips through the edit and patch tabs, and every bad upload."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
@@ -31,6 +33,12 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
         rows = archive.read("results.csv").decode().strip().splitlines()
     assert {"results.csv", "curves.csv", "summary.csv", "summary.md", "report.html"} <= names
     assert len(rows) == 1 + 3  # one row per image x model x output
+    # Named by what it was made with: another patch size is another download (it shared the name: the study's
+    # own settings name each intervention by its label only).
+    assert re.fullmatch(r"propgrad-study-of-3-images-[0-9a-f]{6}\.zip", Path(bundle).name)
+    other = patch_call(progress, study_files=images, patch_names=["rainbow disc", "rings"], scale=0.2,
+                       **model_args(permutations=500))[6]
+    assert Path(other).name != Path(bundle).name
 
 
 def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):

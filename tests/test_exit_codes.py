@@ -252,8 +252,9 @@ def test_the_documented_exit_codes_are_the_ones_returned():
         assert re.search(rf"^\| {code} \|", text, re.MULTILINE), code
 
 
-def _interrupted(argv: list[str], started_when: str) -> tuple[int, str]:
-    """Run ``python -m propgrad argv``, press Ctrl-C once stderr shows ``started_when``; (status, stderr)."""
+def _interrupted(argv: list[str], started_when: str) -> tuple[int, str, list[int]]:
+    """Run ``python -m propgrad argv`` in a process group of its own and, once stderr shows ``started_when``, press
+    Ctrl-C as a terminal does (SIGINT to the whole group); (status, stderr, the children it had then)."""
     import os
     import signal
     import subprocess
@@ -261,7 +262,7 @@ def _interrupted(argv: list[str], started_when: str) -> tuple[int, str]:
     import threading
 
     process = subprocess.Popen([sys.executable, "-m", "propgrad", *argv, "--progress"], cwd=ROOT, text=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
                                env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     seen, started = [], threading.Event()
 
@@ -274,23 +275,34 @@ def _interrupted(argv: list[str], started_when: str) -> tuple[int, str]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     assert started.wait(120), "".join(seen)[-2000:]
-    process.send_signal(signal.SIGINT)
+    children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    os.killpg(process.pid, signal.SIGINT)
     status = process.wait(120)
     reader.join(10)
-    return status, "".join(seen)
+    return status, "".join(seen), children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 @pytest.mark.slow
 @needs_lesions
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads a process's children from Linux's /proc")
 def test_ctrl_c_exits_130_with_one_line_not_a_traceback(lesion, tmp_path):
-    status, stderr = _interrupted(["explain", str(lesion), "--edit", "darken", "--model", MODEL, "--steps", "60",
-                                   "--permutations", "1000000", "--out", str(tmp_path / "out")], "step")
+    status, stderr, _ = _interrupted(["explain", str(lesion), "--edit", "darken", "--model", MODEL, "--steps", "60",
+                                      "--permutations", "1000000", "--out", str(tmp_path / "out")], "step")
     assert status == exit_codes.INTERRUPTED, stderr[-2000:]
     assert "Traceback" not in stderr and stderr.rstrip().endswith("interrupted: nothing more was written")
 
 
 @pytest.mark.slow
 @needs_lesions
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads a process's children from Linux's /proc")
 def test_ctrl_c_stops_a_study_on_processes_in_one_line(lesion, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
@@ -300,7 +312,10 @@ def test_ctrl_c_stops_a_study_on_processes_in_one_line(lesion, tmp_path):
         image.save(images / f"lesion_{number}.png")
     argv = ["study", "--images", str(images), "--edit", "darken", "--model", MODEL, "--steps", "40",
             "--permutations", "1000000", "--workers", "2", "--out", str(tmp_path / "out")]
-    status, stderr = _interrupted(argv, "study:")  # the bar shows before the workers have started
+    status, stderr, children = _interrupted(argv, "study:")  # the bar shows before the workers have started
     assert status == exit_codes.INTERRUPTED, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-3000:]
+    # No worker runs on with its items (one that ignored Ctrl-C did, and kept the parent waiting at exit).
+    time.sleep(2)
+    assert not [pid for pid in children if _alive(pid)], children
     assert stderr.rstrip().endswith("interrupted: the finished items are kept; run the same command to resume the study")

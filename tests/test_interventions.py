@@ -217,6 +217,11 @@ def test_what_loading_changed_is_said_in_every_report_of_the_input(tmp_path):
     result = pg.explain(faded, pg.ParametricEdit("brightness", stop=0.2, steps=6), pg.models.get_model(
         "Lesion CNN (biased)"), n_permutations=200)
     assert result.notes[0] == FLATTENED and result.input["notes"] == [FLATTENED]
+    # Frames: said once for all of them, not once inside each frame's record.
+    frames = pg.explain(None, pg.Frames([tmp_path / "faded.png"] * 3), pg.models.get_model("Lesion CNN (biased)"),
+                        n_permutations=200)
+    assert frames.notes[0] == FLATTENED and frames.input["notes"] == [FLATTENED]
+    assert not any("notes" in frame for frame in frames.input["frames"])
 
 
 def test_sixteen_bit_keeps_its_range():

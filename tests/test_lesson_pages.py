@@ -76,20 +76,29 @@ def test_no_child_where_the_pages_were_given_or_turned_off(tmp_path, monkeypatch
     assert lesson_pages.execute_into_folder() is False
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the folders' locks are POSIX flocks")
 def test_a_killed_servers_lesson_folder_goes_at_the_next_start(tmp_path, monkeypatch):
     """Each start made a folder that only an exit handler removed: 213 had piled up in /tmp."""
-    import subprocess
-    import sys
+    import fcntl
+    import time
 
     monkeypatch.setattr(lesson_pages.tempfile, "tempdir", str(tmp_path))
     monkeypatch.delenv(lesson_pages.PAGES_ENV, raising=False)
     monkeypatch.setattr(lesson_pages, "_FOLDER", [])
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    orphan = tmp_path / f"propgrad-lessons-{ended.stdout.strip()}-abc"
-    alive = tmp_path / f"propgrad-lessons-{os.getppid()}-def"  # another running server's
-    scratch = tmp_path / "propgrad-lessons-run-xyz"  # a run's scratch folder, not a server's
-    for folder in (orphan, alive, scratch):
+    orphan, alive = tmp_path / "propgrad-lessons-killed", tmp_path / "propgrad-lessons-running"
+    scratch, old = tmp_path / "propgrad-lessons-run-xyz", tmp_path / "propgrad-lessons-older-version"
+    for folder in (orphan, alive, scratch, old):
         folder.mkdir()
-    made = lesson_pages.folder()
-    assert made.parent == tmp_path and made.name.startswith(f"propgrad-lessons-{os.getpid()}-")
-    assert not orphan.exists() and alive.exists() and scratch.exists()
+    (orphan / ".owner.lock").touch()  # its server was killed: nobody holds the lock
+    held = open(alive / ".owner.lock", "w")
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another server, running
+    os.utime(old, (time.time() - 2 * 86_400,) * 2)  # no lock file, two days old
+    try:
+        made = lesson_pages.folder()
+    finally:
+        held.close()
+    assert made.parent == tmp_path and (made / ".owner.lock").is_file()
+    assert not orphan.exists() and not old.exists() and alive.exists() and scratch.exists()
+    # And this server's own folder is held: the next start leaves it alone.
+    monkeypatch.setattr(lesson_pages, "_FOLDER", [])
+    assert lesson_pages.folder() != made and made.exists()

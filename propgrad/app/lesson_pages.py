@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def folder() -> Path:
             from .. import lessons
 
             _remove_orphans()
-            made = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
+            made = Path(tempfile.mkdtemp(prefix=_PREFIX))
+            _claim(made)
             atexit.register(_clean_up, made)
             try:
                 lessons.write_source_pages(lessons.lesson_paths(), made)
@@ -52,25 +54,44 @@ def folder() -> Path:
 
 
 _PREFIX = "propgrad-lessons-"
+_OWNER = ".owner.lock"  # held (flock) by the server whose folder it is, for as long as it runs
+_HELD: list = []
+_STALE_S = 86_400.0
+
+
+def _claim(folder: Path) -> None:
+    """Hold the folder's lock for this process's life (POSIX; elsewhere its folder goes only at exit)."""
+    if os.name != "posix":
+        return
+    import fcntl
+
+    # Locked under another name, then renamed: no other server ever finds the lock file free.
+    handle = open(folder / f"{_OWNER}.new", "w")  # noqa: SIM115 - open for the process's life
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.replace(folder / f"{_OWNER}.new", folder / _OWNER)
+    _HELD.append(handle)
 
 
 def _remove_orphans() -> None:
-    """The folders of servers that ended without their exit handler (killed, or a test's server stopped): named
-    after their process, they go once that process is gone. (213 of them had piled up in /tmp.)"""
-    for old in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
-        owner = old.name.removeprefix(_PREFIX).split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
-            shutil.rmtree(old, ignore_errors=True)
+    """The folders of servers that ended without their exit handler (killed, or a test's server stopped): their
+    lock is free. (213 had piled up in /tmp.) Folders without one (a run's scratch folder, an older version's
+    server) go once a day old. A lock held by a server in another PID namespace still counts: flock sees it."""
+    if os.name != "posix":
+        return
+    import fcntl
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: alive, and not ours to clean
-        return True
-    return True
+    for old in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        lock = old / _OWNER
+        try:
+            if not lock.exists():
+                if time.time() - old.stat().st_mtime > _STALE_S:
+                    shutil.rmtree(old, ignore_errors=True)
+                continue
+            with open(lock) as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by its running server, or not ours to open
+            continue
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def link() -> str:

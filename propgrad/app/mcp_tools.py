@@ -21,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, results
 from .parsing import MAX_SEED, MAX_STEPS, check_float, check_int
@@ -113,7 +114,7 @@ def choices_argument(values, choices, name: str, default=()) -> list[str]:
     unknown = [value for value in values if value not in choices]
     if unknown:
         raise ValueError(f"`{name}`: unknown {unknown[0]!r}; choose from {list(choices)}")
-    repeated = [value for number, value in enumerate(values) if value in values[:number]]
+    repeated = repeated_names(values)
     if repeated:  # as the command line: a name twice was quietly run once here and twice there
         raise ValueError(f"`{name}` names {repeated[0]!r} more than once")
     return values or list(default)

@@ -37,7 +37,7 @@ from ..export.comparison import table_row
 from ..export import html as export_html
 from ..explain import Explanation
 from ..ranking import tier_legend
-from ..reading import format_number
+from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
 from .defaults import computing_a_default
@@ -115,13 +115,16 @@ def run_name(settings: dict, properties: Sequence[str]) -> str:
         parts += [_slug(split[0][1]), "-vs-".join(_slug(where, 20) for where, _ in split)]
     else:
         parts += ["-vs-".join(_slug(name, 40 if len(properties) == 1 else 24) for name in properties)]
-    return "-".join(["propgrad", *[part for part in parts if part]])[:112] + "-" + settings_digest(settings)
+    return "-".join(["propgrad", *[part for part in parts if part]])[:112].rstrip("-") + "-" + settings_digest(settings)
 
 
 def settings_digest(settings: dict) -> str:
     """Six hex digits of the settings that decide a result (not the package versions or the notes)."""
     decisive = {key: value for key, value in settings.items() if key not in ("packages", "notes")}
-    text = json.dumps(decisive, sort_keys=True, default=str)
+    try:
+        text = json.dumps(decisive, sort_keys=True, default=str)
+    except TypeError:  # keys of mixed kinds (1 and "a") cannot be sorted
+        text = repr(decisive)
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
@@ -133,7 +136,7 @@ def _input_stem(described) -> str:
     stems = [Path(frame["file"]).stem for frame in described.get("frames") or [] if frame.get("file")]
     if not stems:
         return ""
-    return os.path.commonprefix(stems).rstrip("-_ .0123456789") or stems[0]
+    return os.path.commonprefix(stems).rstrip("-_ .0123456789")  # none shared: no name (the first frame's misled)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -394,11 +397,6 @@ def answer_markdown(answer: Sequence[str]) -> str:
 _TABLE_ONLY = '<span class="table-only">'
 
 
-def _yes(flag) -> str:
-    # Words in the cells, as in the column titles: "S" and "F" under "S" and "F" had to be explained on a projector.
-    return "yes" if flag else "-"
-
-
 def summary_markdown(run: AppRun) -> str:
     """What a person reads first: what was run, the reading, the one ranked table, then the notes."""
     short = reading.short_names([one.model for one in run.readings])
@@ -418,8 +416,8 @@ def summary_markdown(run: AppRun) -> str:
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | {_reading_cell(one)} | "
-                f"{format_number(one.change)} | {_yes(entry.flipped)} | {format_number(entry.score)} | "
-                f"{format_number(entry.pvalue)} | {_yes(entry.significant)} | "
+                f"{format_number(one.change)} | {yes_or_dash(entry.flipped)} | {format_number(entry.score)} | "
+                f"{format_number(entry.pvalue)} | {yes_or_dash(entry.significant)} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S);</span> adjusted p: Benjamini-Hochberg over "
@@ -436,8 +434,8 @@ def summary_markdown(run: AppRun) -> str:
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
-                        f"{_yes(row['flipped'])} | {format_number(row['score'])} | "
-                        f"{format_number(row['pvalue'])} | {_yes(row['significant'])} |")
+                        f"{yes_or_dash(row['flipped'])} | {format_number(row['score'])} | "
+                        f"{format_number(row['pvalue'])} | {yes_or_dash(row['significant'])} |")
         legend = f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: the prediction flips somewhere along the series.</span>"
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "

@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_explain(args)
     except KeyboardInterrupt:
         # Ctrl-C is the user's, not a bug: one line, not the traceback of whatever library was running.
+        if console.progress_enabled():
+            print(file=sys.stderr)  # off the bar that was being drawn
         print(exit_codes.interrupted_message(argv[:1]), file=sys.stderr)
         return exit_codes.INTERRUPTED
     except BrokenPipeError:

@@ -221,9 +221,9 @@ def _setting_text(value) -> str:
     if value is None:
         return "none"  # a seed of None: a fresh random one; cell() would leave it blank
     if isinstance(value, float) and math.isfinite(value):
-        # A setting as it was given (alpha 0.01, stop 0.85), not in the tables' two digits; four are enough for one
-        # computed from others (a patch's opacities printed 0.111111).
-        return f"{value:.4g}"
+        # Not in the tables' two digits: a setting reads as given (alpha 0.01, stop 0.85, a size of 12345). Below 1,
+        # four digits, enough for one computed from others (a patch's opacities printed 0.111111).
+        return f"{value:.4g}" if abs(value) < 1 else f"{value:.6g}"
     return str(value) if _plain_int(value) else cell(value)[0]
 
 
@@ -302,10 +302,10 @@ def _comparison_settings(data: Mapping) -> dict:
     test. (It listed only the properties and the test: the models and an edit's strength were on the per-property
     pages alone.)"""
     found = {"properties": data["properties"]}
-    explanations = list((data.get("explanations") or {}).values())
-    if explanations:
-        shared = _reproduce(explanations[0])
-        found.update({key: shared[key] for key in ("n_steps", "models", "outputs of interest") if key in shared})
+    each = [_reproduce(one) for one in (data.get("explanations") or {}).values()]
+    for key in ("n_steps", "models", "outputs of interest"):  # only where every property has the same
+        if each and key in each[0] and all(one.get(key) == each[0][key] for one in each):
+            found[key] = each[0][key]
     made_with = (data.get("settings") or {}).get("interventions")
     if isinstance(made_with, Mapping) and made_with:
         found["intervention settings"] = _intervention_settings(made_with)

@@ -14,15 +14,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..images import describe_input
+from ..images import describe_input, file_sha256
 
 
 def _plain(value, depth: int = 0):
     """A JSON-able description of an intervention's settings: dataclass fields, arrays and images summarised."""
     if depth > 4:
         return repr(value)[:200]
-    if isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
-        value = Path(value)  # a frame's or an uploaded file's path: the server's folders are nobody's business
+    if isinstance(value, (str, Path)) and os.path.isabs(value) and os.path.isfile(value):
+        # A frame's, a mask's or an uploaded model's file: by its name and content, as the input is. The server's
+        # folders are nobody's business, and two files of one name (model.pt) must not read alike.
+        return {"file": Path(value).name, "sha256": file_sha256(value)}
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Path):

@@ -26,7 +26,7 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import LABELS, format_ends, format_number, format_percent
+from ..reading import LABELS, format_ends, format_number, format_percent, yes_or_dash
 from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -96,7 +96,7 @@ def checkpoint_cells(row: dict) -> list[str]:
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
             f"{math.floor(row['change'] * 1000) / 1000:.3f}",
             format_number(row["score"]),
-            format_number(row["pvalue"]), "yes" if row["significant"] else "-", format_percent(row["flip_share"])]
+            format_number(row["pvalue"]), yes_or_dash(row["significant"]), format_percent(row["flip_share"])]
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
@@ -279,11 +279,13 @@ def follow_training(
         )
     readings = {label: read_dynamics(label, result) for label, result in results.items()}
     floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series))
-    return TrainingDynamics(results, describe_input(image), len(series[0].images), n_permutations, float(alpha),
+    described = describe_input(image)
+    notes = [*(described or {}).get("notes", []), *([floor] if floor else [])]  # a transparent or tiny input first
+    return TrainingDynamics(results, described, len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
                             intervention if isinstance(intervention, Intervention) else None,
                             (series[0].images[0], series[0].images[-1]), n_series=len(series),
-                            notes=(floor,) if floor else ())
+                            notes=tuple(notes))
 
 
 # How to read training dynamics, under every result (the tab's, report.html).

@@ -140,10 +140,12 @@ def load_model_file(
             raise refuse(path, f"it holds {what}, which propgrad cannot run")
         network = convmixer_from_checkpoint(checkpoint, repr(path.name))
         extra = {key: value for key, value in (("input_size", input_size), ("mean", mean), ("std", std)) if value}
-        return ConvMixerClassifier(
+        classifier = ConvMixerClassifier(
             network, name=display, class_names=class_names, apply_softmax=apply_softmax,
             batch_size=batch_size, device=device, **extra,
         )
+        classifier.source = str(path.resolve())  # the report names the file by its name and SHA-256
+        return classifier
 
     fixed_batch = None
     if kind == PT2:
@@ -184,4 +186,5 @@ def load_model_file(
         class_names, outputs.shape[1], f"model file {path.name!r}", classifier.apply_softmax
     )
     classifier.settle(outputs)  # on the probe, independent of the user's images
+    classifier.source = str(path.resolve())  # the report names the file by its name and SHA-256
     return classifier

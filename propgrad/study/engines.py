@@ -40,19 +40,29 @@ class InProcess:
 
 
 @contextmanager
-def _children_ignore_ctrl_c():
-    """Processes started inside inherit SIGINT ignored (across exec; Python then installs no KeyboardInterrupt).
+def _ctrl_c_held():
+    """Processes started inside begin with SIGINT blocked (POSIX: a signal mask is inherited across exec).
 
-    Ctrl-C reaches every process of the terminal's group: the parent stops the pool and says so in one line, where
-    each worker, even one still importing torch, would print a traceback of whatever it was running."""
-    if threading.current_thread() is not threading.main_thread():
+    Ctrl-C reaches every process of the terminal's group. A worker still importing torch would print a traceback,
+    and one that ignored it would run on with the queued items: held pending instead, it ends the worker as soon as
+    :func:`_start_worker` has its handler in place. The parent's own Ctrl-C waits the microseconds of the submit
+    and then arrives as usual. Elsewhere (Windows) a worker may still print a traceback."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    # The caller stopped (Ctrl-C, or it closed the generator): the running items are not wanted, and the
+    # interpreter's exit would wait for them. ProcessPoolExecutor has no public way to do this before Python 3.14.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
 
 _WORKER = None
 
@@ -61,9 +71,11 @@ def _start_worker(factory: WorkerFactory, threads: int) -> None:
     # Each process gets its share of the cores: N processes x all cores each would oversubscribe them.
     import torch
 
-    # Started with Ctrl-C ignored (see _children_ignore_ctrl_c); from here on it ends the worker at once and
-    # quietly, so that the parent, which says "interrupted" in one line, is not left waiting for a long item.
+    # Started with Ctrl-C held (see _ctrl_c_held); from here on it ends the worker at once and quietly, so that the
+    # parent, which says "interrupted" in one line, is not left waiting for a long item.
     signal.signal(signal.SIGINT, lambda *_: os._exit(128 + signal.SIGINT))
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C pressed meanwhile arrives now
     torch.set_num_threads(threads)
     global _WORKER
     _WORKER = factory()
@@ -107,7 +119,7 @@ class Processes:
                 while queue or running:
                     while queue and len(running) < self.workers and not (running and attempts[queue[0].key]):
                         item = queue.pop(0)
-                        with _children_ignore_ctrl_c():  # a submit may start a worker process
+                        with _ctrl_c_held():  # a submit may start a worker process
                             running[pool.submit(_run_item, item)] = item
                         if attempts[item.key]:
                             break
@@ -118,6 +130,9 @@ class Processes:
                         yield result
             except BrokenProcessPool as error:
                 reason = f"worker process died ({error})"
+            except BaseException:
+                _terminate_workers(pool)
+                raise
             else:
                 continue
             finally:

@@ -11,7 +11,7 @@ import gradio as gr
 from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
                                  checkpoint_columns, guide)
 from ...lesions.models import example_paths
-from ...reading import arrows
+from ...reading import arrows, yes_or_dash
 from ..cards import phone_cards
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir, run_name
@@ -99,7 +99,7 @@ def checkpoint_cards(dynamics: TrainingDynamics) -> str:
         variant, epoch, reading, output, change, score, p, significant, flipped = checkpoint_cells(row)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
                      f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
-                     f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if significant == 'yes' else ''}; "
+                     f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if significant == yes_or_dash(True) else ''}; "
                      f"{html.escape(titles[8])} {flipped}</li>")
     return phone_cards(cards, "Per checkpoint", "checkpoint-cards")
 
