@@ -171,8 +171,9 @@ class Explanation:
     @property
     def notes(self) -> list[str]:
         """What loading the input changed (transparency laid over white) or a tiny input, what the series say about
-        themselves (a region's mask resized, a mask covering everything), each once, what the statistic had to adapt (the mutual information's k on a short series), and a shuffle test too
-        small to reach alpha (too few permutations, or series too short to have enough orders)."""
+        themselves (a region's mask resized, a mask covering everything), each once, what the statistic had to adapt
+        (the mutual information's k on a short series), and a shuffle test too small to reach alpha (too few
+        permutations, or series too short to have enough orders)."""
         notes = [*(self.input or {}).get("notes", []), *(note for one in self.series for note in one.notes)]
         floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
                                    partial(steady_trend_need, statistic=self.statistic))

@@ -392,8 +392,8 @@ def answer_markdown(answer: Sequence[str]) -> str:
             "**The answer.**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
 
 
-# The legend of the S and F columns, which a phone's cards leave out (the reading says where it flips, p is beside
-# alpha): there it would explain letters the page does not show.
+# The legend of the signif. and flips columns, which a phone's cards leave out (the reading says where it flips, p is
+# beside alpha): there it would explain columns the page does not show.
 _TABLE_ONLY = '<span class="table-only">'
 
 

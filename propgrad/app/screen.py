@@ -184,8 +184,9 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
                     seed=seed, limit=APP_LIMIT, progress=package_progress(progress))
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
-    paths = export.write(result, folder / "screen")
-    bundle = export.zip_files(paths, folder / f"{run_name(export.settings(result), ['screen'])}.zip")
+    settings = export.settings(result)  # once, for screen.json and the download's name
+    paths = export.write(result, folder / "screen", settings=settings)
+    bundle = export.zip_files(paths, folder / f"{run_name(settings, ['screen'])}.zip")
     return result, notes, paths, bundle
 
 

@@ -11,7 +11,7 @@ import gradio as gr
 from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
                                  checkpoint_columns, guide)
 from ...lesions.models import example_paths
-from ...reading import arrows, yes_or_dash
+from ...reading import arrows
 from ..cards import phone_cards
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir, run_name
@@ -80,9 +80,9 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     report = request_dir() / "report"
     report.mkdir()
     plot = save_figure(plot_dynamics(dynamics.results), report / DYNAMICS_FIGURE)
-    written = export.write(dynamics, report, drawn={"dynamics": plot})
-    name = run_name(export.settings(dynamics), ["training dynamics"])
-    bundle = export.zip_files(written, report.parent / f"{name}.zip")
+    settings = export.settings(dynamics)  # once, for dynamics.json and the download's name
+    written = export.write(dynamics, report, settings=settings, drawn={"dynamics": plot})
+    bundle = export.zip_files(written, report.parent / f"{run_name(settings, ['training dynamics'])}.zip")
     what, measured = dynamics.headline()
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
@@ -96,10 +96,10 @@ def checkpoint_cards(dynamics: TrainingDynamics) -> str:
     titles = checkpoint_columns(dynamics.output)
     cards = []
     for row in dynamics.rows:
-        variant, epoch, reading, output, change, score, p, significant, flipped = checkpoint_cells(row)
+        variant, epoch, reading, output, change, score, p, _, flipped = checkpoint_cells(row)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
                      f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
-                     f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if significant == yes_or_dash(True) else ''}; "
+                     f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if row['significant'] else ''}; "
                      f"{html.escape(titles[8])} {flipped}</li>")
     return phone_cards(cards, "Per checkpoint", "checkpoint-cards")
 
@@ -125,7 +125,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
             line per checkpoint in a folded HTML block (what a phone shows in place of the table)
         plot: URL of a PNG of the score and the flips per epoch, one line per variant
         table: rows of model variant, epoch, reading, mean p(melanoma) at step 0 and the last step, E[|grad_X F|],
-            p, S (p <= alpha), share of series flipped
+            p, signif. ("yes" where p <= alpha), share of series flipped
         download: URL of a zip of the report: report.html (the reading, the plot and the table), dynamics.json
             (every setting and every digit), dynamics.csv and dynamics.png
     """
