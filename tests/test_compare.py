@@ -210,7 +210,9 @@ def test_cli_region_mask_file_with_a_note(tmp_path, image, halves, registered, c
     assert "darken edit in the mask" in printed and "note: `mask` is 64x48 px" in printed
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["series_labels"] == ["darken in the mask"]
-    assert any(note.startswith("`mask` is 64x48 px") for note in report["notes"]) and report["region"]["coverage"] == pytest.approx(0.5)
+    small, mask_note, *_ = report["notes"]  # the input's size first (it is under 64 px), then the mask's
+    assert "only" in small and " px" in small and mask_note.startswith("`mask` is 64x48 px")
+    assert report["region"]["coverage"] == pytest.approx(0.5)
     assert (tmp_path / "out" / "region.png").is_file()
 
 
