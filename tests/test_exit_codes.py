@@ -261,9 +261,12 @@ def _interrupted(argv: list[str], started_when: str) -> tuple[int, str, list[int
     import sys
     import threading
 
+    # As from a terminal: a test run started in the background (``pytest &``) hands its children Ctrl-C ignored, and
+    # a program keeps a signal ignored that it was started with, so the child gets the default back first.
     process = subprocess.Popen([sys.executable, "-m", "propgrad", *argv, "--progress"], cwd=ROOT, text=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen, started = [], threading.Event()
 
     def read():

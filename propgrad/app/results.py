@@ -1,6 +1,8 @@
-"""One run's results for the app: what is shown at once, what follows, and the settings that reproduce it.
+"""One run for the app: the explanation a tab asked for, what is shown at once, what follows, and the settings that
+reproduce it.
 
-Gradio-free. A run is shown in two parts, so that the answer is on the page as soon as it is computed:
+Gradio-free. :func:`explain_for_app` and :func:`compare_for_app` run the package and return the result's
+components. A run is shown in two parts, so that the answer is on the page as soon as it is computed:
 
 1. :func:`show` (at once): the summary with the reading and the ranked table, the image strip (Pillow) and
    the curves (one matplotlib figure), drawn side by side in two threads;
@@ -35,12 +37,15 @@ from .. import export, plots, reading
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
-from ..explain import Explanation
+from ..export.provenance import run_settings
+from ..explain import Explanation, explain
 from ..ranking import tier_legend
 from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
 from .defaults import computing_a_default
+from .parsing import select_outputs
+from .run import package_progress
 
 log = logging.getLogger("propgrad.app")
 
@@ -137,6 +142,57 @@ def _input_stem(described) -> str:
     if not stems:
         return ""
     return os.path.commonprefix(stems).rstrip("-_ .0123456789")  # none shared: no name (the first frame's misled)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running a tab's explanation: each tab's handler calls one of these once its boxes are read (:mod:`.run`)
+
+
+def gradual_notes(explanation, name: str = "") -> list[str]:
+    """The gradualness verdict, and a warning when a series is not gradual ("name: ..." for one property of
+    several): the lines the summary shows under the table."""
+    from ..gradualness import NOT_GRADUAL_WARNING
+
+    prefix = f"{name}: " if name else ""
+    # Said to be about the images, not the model: "gradual" right under an "abrupt" reading read as a contradiction.
+    lines = [f"{prefix}the images themselves, before any model: {explanation.gradual_summary}"]
+    if not explanation.gradual:
+        lines.append(f"{prefix}**warning**: {NOT_GRADUAL_WARNING}")
+    return lines
+
+
+def explain_for_app(image, intervention, models, outputs, settings, seed, progress, notes=(),
+                    statistic: str = "gradient") -> tuple:
+    """Explain ``intervention`` for ``models`` and return the result components (see :func:`respond`)."""
+    selection, selection_notes = select_outputs(models, outputs)
+    n_permutations, alpha = settings
+    explanation = explain(
+        image, intervention, models, outputs_of_interest=selection, n_permutations=n_permutations, alpha=alpha,
+        seed=seed, statistic=statistic, progress=package_progress(progress),
+    )
+    progress(1.0, desc="drawing plots")
+    notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual_notes(explanation)]))
+    recorded = run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
+                            n_permutations, alpha, seed, notes)
+    return respond(new_run(explanation, recorded, notes), progress)
+
+
+def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=(),
+                    statistic: str = "gradient") -> tuple:
+    """Explain ``image`` under every intervention (one per property) and return the result components."""
+    from ..compare import compare_properties
+
+    selection, selection_notes = select_outputs(models, outputs)
+    n_permutations, alpha = settings
+    comparison = compare_properties(image, interventions, models, outputs_of_interest=selection,
+                                    n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic,
+                                    progress=package_progress(progress))
+    progress(1.0, desc="drawing plots")
+    checked = [line for name, result in comparison.explanations.items() for line in gradual_notes(result, name)]
+    notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
+    described = next(iter(comparison.explanations.values())).input
+    recorded = run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)
+    return respond(new_run(comparison, recorded, notes), progress)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from .. import settings
 from ..settings import CONCURRENCY
 from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds, shown
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
-from ..run import chosen_models, compare_for_app, explain_for_app, load_input, shuffle_test_settings
+from ..results import compare_for_app, explain_for_app
+from ..run import chosen_models, load_input, shuffle_test_settings
 from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
                       study_input, run_button, wire_run, with_model_args)
 from ..screen import build_screen_section, statistic_input

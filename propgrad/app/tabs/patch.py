@@ -8,7 +8,8 @@ import gradio as gr
 from ... import paths
 from ...lesions.models import example_paths
 from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path, shown
-from ..run import chosen_models, explain_for_app, load_input, shuffle_test_settings
+from ..results import explain_for_app
+from ..run import chosen_models, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
                       safe_image_input, study_input, run_button, wire_run, with_model_args)
 from ..study import study_for_app

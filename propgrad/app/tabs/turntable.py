@@ -11,7 +11,8 @@ from ...images import IMAGE_SUFFIXES, file_sha256
 from ..model_inputs import clip_pretrained as checked_clip_pretrained
 from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffixes, check_text, file_path,
                        parse_classes)
-from ..run import chosen_models, explain_for_app, shuffle_test_settings
+from ..results import explain_for_app
+from ..run import chosen_models, shuffle_test_settings
 from ..settings import CONCURRENCY, local_paths_allowed
 from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, run_button,
                       wire_run, with_model_args)
