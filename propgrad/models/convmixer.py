@@ -1,15 +1,12 @@
-"""ConvMixer (Trockman & Kolter, "Patches Are All You Need?"): timm's network, with the authors' checkpoints.
+"""ConvMixer (Trockman & Kolter, "Patches Are All You Need?"), laid out as the authors' checkpoints expect.
 
 The method's authors (PropGrad/Interventional-XAI) ship cats-vs-dogs ConvMixers as
-``{"paras": {...}, "state_dict": {...}}``, written from one ``nn.Sequential`` (keys ``0.weight``,
-``3.0.fn.0.weight``, ..., ``13.weight``). timm's ``ConvMixer`` is the same network, layer for layer, under
-named parts (``stem``, ``blocks``, ``head``): :func:`timm_state_dict` renames the keys, and the weights then
-load with ``strict=True``, so a missing or extra tensor is still an error.
+``{"paras": {...}, "state_dict": {...}}``; the module layout below reproduces their key names
+(``0.weight``, ``3.0.fn.0.weight``, ..., ``13.weight``) so that checkpoints load with ``strict=True``.
 """
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,10 +22,21 @@ CLASS_NAMES = ("cat", "dog")
 PARAMETERS = ("dim", "depth", "kernel_size", "patch_size", "n_classes")
 
 
+class Residual(nn.Module):
+    """``fn(x) + x``; the attribute name ``fn`` is part of the checkpoint's key names."""
+
+    def __init__(self, fn: nn.Module):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x) + x
+
+
 def conv_mixer(
     dim: int, depth: int, kernel_size: int = 9, patch_size: int = 7, n_classes: int = 1000, in_channels: int = 3
-) -> nn.Module:
-    """The ConvMixer network, timm's (random weights), from the authors' ``paras``.
+) -> nn.Sequential:
+    """The ConvMixer network as one ``nn.Sequential`` (random weights).
 
     Examples
     --------
@@ -36,41 +44,27 @@ def conv_mixer(
     >>> tuple(network(torch.zeros(1, 3, 32, 32)).shape)
     (1, 2)
     """
-    from timm.models.convmixer import ConvMixer  # timm imports all its models: only when a ConvMixer is built
-
-    return ConvMixer(dim, depth, kernel_size=kernel_size, patch_size=patch_size, in_chans=in_channels,
-                     num_classes=n_classes, act_layer=nn.GELU)
-
-
-_AUTHORS_KEY = re.compile(r"(\d+)\.(.+)")
-
-
-def timm_state_dict(state_dict: Mapping, depth: int) -> dict:
-    """The authors' ``state_dict`` under timm's key names.
-
-    Their ``nn.Sequential`` counts the patch embedding (0 convolution, 1 GELU, 2 batch norm), then one entry per
-    block (3 to depth + 2), the pooling, the flattening and the linear head (depth + 5); timm groups the same
-    layers as ``stem.0``/``stem.2``, ``blocks.<i>`` and ``head``. A key that fits none of them is kept as it
-    is, so that the strict load names it.
-    """
-    renamed = {}
-    for key, value in state_dict.items():
-        match = _AUTHORS_KEY.fullmatch(key)
-        index, rest = (int(match[1]), match[2]) if match else (None, "")
-        if index in (0, 2):
-            key = f"stem.{index}.{rest}"
-        elif index is not None and 3 <= index < 3 + depth:
-            key = f"blocks.{index - 3}.{rest}"
-        elif index == depth + 5:
-            key = f"head.{rest}"
-        renamed[key] = value
-    return renamed
-
-
-def load_authors_weights(network: nn.Module, state_dict: Mapping, depth: int) -> nn.Module:
-    """Load the authors' ``state_dict`` into :func:`conv_mixer`'s network, strictly."""
-    network.load_state_dict(timm_state_dict(state_dict, depth), strict=True)
-    return network
+    return nn.Sequential(
+        nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size),
+        nn.GELU(),
+        nn.BatchNorm2d(dim),
+        *[
+            nn.Sequential(
+                Residual(nn.Sequential(
+                    nn.Conv2d(dim, dim, kernel_size, groups=dim, padding="same"),
+                    nn.GELU(),
+                    nn.BatchNorm2d(dim),
+                )),
+                nn.Conv2d(dim, dim, kernel_size=1),
+                nn.GELU(),
+                nn.BatchNorm2d(dim),
+            )
+            for _ in range(depth)
+        ],
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
+        nn.Linear(dim, n_classes),
+    )
 
 
 def is_convmixer_checkpoint(checkpoint) -> bool:
@@ -90,7 +84,8 @@ def convmixer_from_checkpoint(checkpoint: Mapping, source: str = "checkpoint") -
         raise ValueError(f"{source}: 'paras' lacks {missing}; a ConvMixer checkpoint needs {list(PARAMETERS)}")
     try:
         arguments = {key: int(paras[key]) for key in (*PARAMETERS, "in_channels") if key in paras}
-        network = load_authors_weights(conv_mixer(**arguments), checkpoint["state_dict"], arguments["depth"])
+        network = conv_mixer(**arguments)
+        network.load_state_dict(checkpoint["state_dict"], strict=True)
     except (RuntimeError, TypeError, ValueError) as error:
         raise ValueError(f"{source}: the weights do not fit a ConvMixer with paras {paras}: {error}") from error
     if arguments.get("in_channels", 3) != 3:
@@ -114,7 +109,7 @@ class ConvMixerClassifier(TorchClassifier):
         batch_size: int = 16,
         device: str | torch.device | None = None,
     ):
-        n_classes = network.get_classifier().out_features
+        n_classes = network[-1].out_features
         if class_names is None and n_classes == len(CLASS_NAMES):
             class_names = CLASS_NAMES
         super().__init__(
