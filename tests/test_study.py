@@ -337,3 +337,28 @@ def test_summary_pages_say_n_a_and_nothing_finished_in_words():
     assert "No item finished: there is nothing to summarise" in page and flip_note([]) in page
     assert "| model |" not in page and "- `image.png | darken`: boom" in page
 
+
+
+def test_the_summary_says_what_some_images_were(tmp_path, image_folder, capsys):
+    """A tiny picture and a transparent one change what the models see: the study's summary.md, report.html and
+    --json say which images, as a single explanation's notes do."""
+    (tmp_path / "images").mkdir()
+    images = lesion_folder(tmp_path / "images", 2, seed=7)
+    Image.open(images / "lesion_0.png").resize((24, 24)).save(images / "tiny.png")
+    faded = Image.open(images / "lesion_1.png").convert("RGBA")
+    faded.putalpha(128)
+    faded.save(images / "faded.png")
+    out = tmp_path / "out"
+    assert cli_main(["study", "--images", str(images), "--edit", "hue", "--steps", "4", "--permutations", "200",
+                     "--model", MODELS[0], "--out", str(out), "--no-progress", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    tiny = [note for note in printed["notes"] if note.startswith("tiny.png: the image is only 24 x 24 px")]
+    faded_note = [note for note in printed["notes"] if note.startswith("faded.png: ") and "transparent" in note]
+    assert len(tiny) == 1 and len(faded_note) == 1, printed["notes"]
+    assert not [note for note in printed["notes"] if "lesion_" in note]  # the ordinary images are not named
+    for name in ("summary.md", "report.html"):
+        text = (out / name).read_text()
+        assert "tiny.png: the image is only 24 x 24 px" in text and "faded.png: " in text, name
+    # A second report from the folder says the same (the notes are kept in the journal).
+    assert cli_main(["study", "report", str(out)]) == 0
+    assert "tiny.png: the image is only 24 x 24 px" in (out / "summary.md").read_text()

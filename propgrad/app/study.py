@@ -147,7 +147,7 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
         lines.append(f"**Does the score predict flips?** {flip_note(report.summary)}")
     for heading, entries in (("skipped (unreadable)", report.skipped), ("failed", report.failed)):
         lines += [f"- {heading}: `{key}`: {reason}" for key, reason in entries]
-    lines += [f"- note: {note}" for note in notes]
+    lines += [f"- note: {note}" for note in dict.fromkeys([*notes, *report.notes])]
     return arrows("\n".join(lines))
 
 

@@ -167,7 +167,8 @@ def _summary(report) -> None:
         rows = [{key: _number(value) for key, value in row.items()} for row in summary_csv_rows(report.summary)]
         console.emit({"folder": str(Path(report.folder).resolve()), "rows": rows,
                       "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
-                      "failed": [{"item": item, "reason": reason} for item, reason in report.failed]})
+                      "failed": [{"item": item, "reason": reason} for item, reason in report.failed],
+                      "notes": list(report.notes)})
     say(report.paths["summary.md"].read_text())
 
 

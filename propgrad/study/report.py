@@ -22,7 +22,7 @@ from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .store import read_journal, read_results, read_study
-from .worker import FAILED, SKIPPED
+from .worker import FAILED, OK, SKIPPED
 
 SUMMARY_CSV, SUMMARY_MD, REPORT_HTML = "summary.csv", "summary.md", "report.html"
 CURVES_PNG, SCATTER_PNG = "mean_curves.png", "score_vs_flips.png"
@@ -45,7 +45,7 @@ class StudyReport:
     ``summary``: one :class:`SummaryRow` per model x intervention; ``curves``: the mean curves;
     ``skipped``/``failed``: (item, reason) pairs of images that could not be read and items that
     errored; ``paths``: name -> file of every table and figure; ``title`` what ran in a few words, ``alpha`` the
-    significance level of its tests.
+    significance level of its tests; ``notes`` what a reader should know (as summary.md and report.html say it).
     """
 
     folder: Path
@@ -56,6 +56,8 @@ class StudyReport:
     paths: dict[str, Path] = field(default_factory=dict)
     title: str = "Study"  # "Study: 3 images, 1 intervention, 2 models"
     alpha: float = 0.01
+    # Notes about the run: too few permutations for any test to succeed, what some images were (transparent, tiny).
+    notes: list[str] = field(default_factory=list)
 
 
 def _count(n: int, noun: str) -> str:
@@ -202,6 +204,21 @@ def read_summary(folder: str | Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def input_notes(entries, shown: int = 3) -> list[str]:
+    """What the finished items' images were that changes what a model saw (transparency laid over white, a tiny
+    picture), each note once with the images it is about (``shown`` of them by name, then a count)."""
+    images_of: dict[str, list[str]] = {}
+    for key, entry in entries:
+        if entry["status"] == OK:
+            image = key.rsplit(" | ", 1)[0]
+            for note in entry.get("input_notes", ()):
+                images = images_of.setdefault(note, [])
+                if image not in images:
+                    images.append(image)
+    return [f"{', '.join(images[:shown])}{f' and {len(images) - shown} more' if len(images) > shown else ''}: {note}"
+            for note, images in images_of.items()]
+
+
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     """(Re)write summary.csv, summary.md, the figures and report.html of the results in ``folder``."""
     folder = Path(folder)
@@ -228,7 +245,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
     # "0 % significant" on every row must say when the shuffle test could not have found anything.
     floor = too_few_permutations(int(permutations), alpha) if permutations else None
-    notes = [floor] if floor else []
+    notes = ([floor] if floor else []) + input_notes(entries)
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
     title = (f"Study: {_count(images, 'image')}{unread}, "
@@ -260,4 +277,4 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
                                   flips, notes)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
-    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha)
+    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes)

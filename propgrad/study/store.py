@@ -132,7 +132,8 @@ class ResultsStore:
         it runs again. A journal line cut off by a full disk is cut away on resume (see ``__init__``).
         """
         entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
-                 "property_name": result.property_name, **({"sha256": result.sha256} if result.sha256 else {})}
+                 "property_name": result.property_name, **({"sha256": result.sha256} if result.sha256 else {}),
+                 **({"input_notes": list(result.input_notes)} if result.input_notes else {})}
         texts = {}
         if result.status == OK:
             for name, columns, rows in ((RESULTS_FILE, RESULT_COLUMNS, result.rows),

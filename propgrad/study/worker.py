@@ -35,6 +35,8 @@ class ItemResult:
     curves: list[dict] = field(default_factory=list)
     # The SHA-256 of the image file the rows were made from: a resumed study refuses a file that changed since.
     sha256: str = ""
+    # What a reader should know about the image (transparency laid over white, a tiny picture): the summary says it.
+    input_notes: tuple[str, ...] = ()
 
 
 def _class_name(output_names: list[str], predicted: int) -> str:
@@ -100,7 +102,7 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
     except Exception as error:  # one bad item must not end the study; it is listed in the summary
         return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
     return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves,
-                      sha256=input_sha256(result))
+                      sha256=input_sha256(result), input_notes=tuple((result.input or {}).get("notes", ())))
 
 
 def outputs_selection(outputs, models: list):
