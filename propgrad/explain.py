@@ -232,6 +232,43 @@ def _is_vector(selection) -> bool:
     return isinstance(selection, str) and selection == VECTOR
 
 
+def _checked_models(models) -> list[Model]:
+    """``models`` as a list of models; a model's name in their place (the first thing one tries) says how to load it."""
+    if isinstance(models, (str, Model)):
+        models = [models]
+    try:
+        models = list(models)
+    except TypeError:
+        raise TypeError(f"`models` must be a model or a list of models, got {type(models).__name__}") from None
+    if not models:
+        raise ValueError("`models` is empty: choose at least one model")
+    for model in models:
+        if isinstance(model, str):
+            raise TypeError(f"`models`: {model!r} is a name, not a model; load it first, e.g. "
+                            f"propgrad.models.get_model({model!r}) (`python -m propgrad models` lists the names)")
+        # Duck-typed: ``output_kind`` may be left out (probabilities), which the Protocol's isinstance would refuse.
+        if not (hasattr(model, "name") and hasattr(model, "output_names") and callable(getattr(model, "predict", None))):
+            raise TypeError(f"`models`: an object of type {type(model).__name__} is not a model (a model has `name`, "
+                            f"`output_names` and `predict(images)`, see propgrad.models.Model)")
+    return models
+
+
+def _checked_series(intervention) -> list[InterventionSeries]:
+    """Series an intervention already made (from a cache, say); anything else names what ``explain`` takes."""
+    what = ("an intervention (e.g. ParametricEdit('darken', stop=0.85, steps=11), Region, PatchBlend, "
+            "InstructPix2PixSweep, Frames) or the list of InterventionSeries one made")
+    if isinstance(intervention, str):
+        raise TypeError(f"`intervention`: {intervention!r} is a name, not an intervention; give {what}")
+    try:
+        series = list(intervention)
+    except TypeError:
+        raise TypeError(f"`intervention` is of type {type(intervention).__name__}; give {what}") from None
+    strays = [type(one).__name__ for one in series if not isinstance(one, InterventionSeries)]
+    if strays:
+        raise TypeError(f"`intervention` is a list of {strays[0]}; give {what}")
+    return series
+
+
 def _check_series(series: list[InterventionSeries]) -> None:
     if not series:
         raise ValueError("the intervention produced no series")
@@ -428,9 +465,7 @@ def explain(
                          f"outputs for it")
     image = loaded_input(image)  # the interventions take that image as it is
     described = describe_input(image)
-    models = [models] if isinstance(models, Model) else list(models)
-    if not models:
-        raise ValueError("`models` is empty: choose at least one model")
+    models = _checked_models(models)
     names = [model.name for model in models]
     if len(set(names)) != len(names):
         raise ValueError(f"model names must be unique, got {names}")
@@ -441,7 +476,7 @@ def explain(
         check_series_memory(intervention, None if image is None else image.size)
         series = intervention.series(image, progress=lambda f, m="": progress(0.7 * f, m))
     else:
-        series = list(intervention)
+        series = _checked_series(intervention)
         name = series[0].property_name if series else "series"
     _check_series(series)
     if described is None and all(SOURCE_KEY in frame.info for frame in series[0].images):

@@ -143,8 +143,9 @@ class Thresholds:
             raise ValueError(f"`thresholds.jump_share` must be in (0, 1], got {self.jump_share!r}")
 
     @classmethod
-    def parse(cls, text: str, base: Thresholds | None = None) -> Thresholds:
-        """``"negligible=0.02, strong=0.2"`` -> Thresholds (unnamed fields keep ``base``'s or the defaults)."""
+    def parse(cls, text: str, base: Thresholds | None = None, source: str = "reading thresholds") -> Thresholds:
+        """``"negligible=0.02, strong=0.2"`` -> Thresholds (unnamed fields keep ``base``'s or the defaults); errors
+        name ``source``, where the text came from."""
         names = {item.name for item in fields(cls)}
         changes = {}
         for part in re.split(r"[,;\s]+", text.strip()):
@@ -152,11 +153,11 @@ class Thresholds:
                 continue
             key, _, value = part.partition("=")
             if key not in names or not value:
-                raise ValueError(f"`reading thresholds`: {part!r} is not NAME=VALUE with NAME one of {sorted(names)}")
+                raise ValueError(f"`{source}`: {part!r} is not NAME=VALUE with NAME one of {sorted(names)}")
             try:
                 changes[key] = float(value)
             except ValueError:
-                raise ValueError(f"`reading thresholds`: {part!r} is not a number") from None
+                raise ValueError(f"`{source}`: {part!r} is not a number") from None
         return replace(base or cls(), **changes)
 
 
@@ -177,7 +178,7 @@ def default_thresholds() -> Thresholds:
     if _DEFAULT is not None:
         return _DEFAULT
     text = os.environ.get(THRESHOLDS_ENV, "").strip()
-    return Thresholds.parse(text) if text else Thresholds()
+    return Thresholds.parse(text, source=f"${THRESHOLDS_ENV}") if text else Thresholds()
 
 
 @dataclass(frozen=True)

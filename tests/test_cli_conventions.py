@@ -225,6 +225,28 @@ def test_errors_name_the_flag_as_typed_in_one_line(image, capsys, argv, line):
     assert status == 2 and len(lines) == 1 and lines[0].startswith(line), lines
 
 
+def test_region_and_threshold_errors_name_what_the_user_typed(image, tmp_path, capsys, monkeypatch):
+    """`explain` has no --mask: its region errors name --region or --compare-region; the screen's name the mask's
+    label; a bad $PROPGRAD_READING_THRESHOLDS names the variable, not a flag nobody typed."""
+    empty = tmp_path / "empty.png"
+    Image.new("L", (48, 48), 0).save(empty)
+    grey = tmp_path / "grey.png"  # the segmenter finds no object in it
+    Image.new("RGB", (80, 80), (128, 128, 128)).save(grey)
+    cases = [
+        (["explain", str(image), "--edit", "darken", "--region", str(empty)], "error: `--region` is empty"),
+        (["explain", str(grey), "--edit", "darken", "--region", "object"], "error: `--region`: the segmenter found"),
+        (["explain", str(grey), "--edit", "darken", "--compare-region"], "error: `--compare-region`: the segmenter"),
+        (["screen", str(image), "--mask", f"collar={empty}"], "error: `--mask collar` is empty"),
+    ]
+    for argv, line in cases:
+        assert main([*argv, *QUICK[:2], "--permutations", "100", "--no-progress", "--out", str(tmp_path / "o")]) == 2
+        lines = [one for one in capsys.readouterr().err.splitlines() if one.strip()]
+        assert len(lines) == 1 and lines[0].startswith(line), (argv, lines)
+    monkeypatch.setenv("PROPGRAD_READING_THRESHOLDS", "negligible=abc")
+    assert main(["explain", str(image), "--edit", "darken", *QUICK, "--no-progress", "--out", str(tmp_path / "t")]) == 2
+    assert capsys.readouterr().err.strip() == "error: `$PROPGRAD_READING_THRESHOLDS`: 'negligible=abc' is not a number"
+
+
 @pytest.mark.parametrize("command", ["explain", "screen"])
 @pytest.mark.parametrize("bad", [["--seed", "-1"], ["--alpha", "2"]])
 def test_a_bad_shuffle_setting_is_refused_before_the_output_folder_is_made(image, tmp_path, capsys, command, bad):

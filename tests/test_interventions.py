@@ -165,6 +165,41 @@ def test_bad_intervention_arguments(make, message):
         make()
 
 
+class _Echo:
+    """The smallest model: two outputs, the image's mean brightness and its complement."""
+
+    name = "echo"
+    output_names = ["bright", "dark"]
+
+    def predict(self, images):
+        means = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+        return np.stack([means, 1 - means], axis=1)
+
+
+@pytest.mark.parametrize(
+    "intervention, models, message",
+    [
+        ("darken", [_Echo()], r"`intervention`: 'darken' is a name, not an intervention; give an intervention \(e\.g\. "
+                              r"ParametricEdit\('darken'"),
+        (5, [_Echo()], "`intervention` is of type int; give an intervention"),
+        ([1, 2], [_Echo()], "`intervention` is a list of int; give an intervention"),
+        (None, ["EfficientNet-Lite0 (ImageNet)"], r"`models`: 'EfficientNet-Lite0 \(ImageNet\)' is a name, not a "
+                                                   r"model; load it first, e.g. propgrad.models.get_model"),
+        (None, "EfficientNet-Lite0 (ImageNet)", "is a name, not a model"),
+        (None, [object()], "`models`: an object of type object is not a model"),
+        (None, [], "`models` is empty"),
+    ],
+)
+def test_explain_names_what_it_takes_for_a_name_or_a_stray_value(intervention, models, message):
+    """Names where objects belong (the first thing a new Python user tries) are refused with what to give instead,
+    not an AttributeError from inside."""
+    intervention = pg.ParametricEdit("darken", stop=0.5, steps=4) if intervention is None else intervention
+    with pytest.raises((TypeError, ValueError), match=message):
+        pg.explain(_photo(), intervention, models, n_permutations=100)
+    # The echo model is a model: the same call with objects runs.
+    assert pg.explain(_photo(), pg.ParametricEdit("darken", stop=0.5, steps=4), [_Echo()], n_permutations=100).models
+
+
 def test_frames_with_unreadable_file(tmp_path):
     paths = _frames(tmp_path, 3)
     (tmp_path / "frame_1.png").write_bytes(b"garbage")

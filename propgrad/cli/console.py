@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 
-_state = {"quiet": False, "json": False, "progress": None}
+_state = {"quiet": False, "json": False, "progress": None, "typed": {}}
 _WARNING_FILTERS: list = []
 
 
@@ -66,7 +66,7 @@ def add_flags(parser: argparse.ArgumentParser, *, json_output: bool = False, pro
 def configure(args) -> None:
     """Obey the parsed switches from here on (see the module docstring)."""
     _state.update(quiet=bool(getattr(args, "quiet", False)), json=bool(getattr(args, "json", False)),
-                  progress=getattr(args, "progress", None))
+                  progress=getattr(args, "progress", None), typed=_region_flag(args))
     if not progress_enabled():
         from ..progress_bar import HUB_BARS_ENV, quiet_diffusers
 
@@ -76,6 +76,14 @@ def configure(args) -> None:
         logging.disable(logging.WARNING)
         _WARNING_FILTERS[:] = warnings.filters[:]
         warnings.simplefilter("ignore")
+
+
+def _region_flag(args) -> dict[str, str]:
+    """A region's mask is the package's `mask`; a command without --mask takes it as --region or --compare-region,
+    and its errors name the flag the user typed."""
+    if hasattr(args, "mask") or not hasattr(args, "region"):
+        return {}
+    return {"mask": "--compare-region" if getattr(args, "compare_region", False) else "--region"}
 
 
 def progress_enabled() -> bool:
@@ -145,9 +153,12 @@ FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "
 def in_flag_words(error: BaseException) -> str:
     """An error's message with the package's argument names as the flags the user typed; a problem with a flag's
     value is named by the flag alone (the gloss that explains a terse Python name is not needed for a flag)."""
-    from ..errors import in_front_end_words
+    from ..errors import ArgumentError, in_front_end_words
 
-    return as_typed(in_front_end_words(error, FLAGS))  # a flag's own name is not in backticks as a Python name
+    if isinstance(error, ArgumentError) and error.argument.startswith("masks["):  # the screen's masks={label: file}
+        error = error.renamed(f"--mask {error.gloss}")
+    # A flag's own name is not in backticks as a Python name.
+    return as_typed(in_front_end_words(error, {**FLAGS, **_state["typed"]}))
 
 
 def as_typed(message: str) -> str:
@@ -158,4 +169,5 @@ def as_typed(message: str) -> str:
     >>> as_typed("`n_permutations` must be a positive integer, got 0")
     '`--permutations` must be a positive integer, got 0'
     """
-    return re.sub(r"`([a-z_]+)`", lambda match: f"`{FLAGS.get(match.group(1), match.group(1))}`", message)
+    flags = {**FLAGS, **_state["typed"]}
+    return re.sub(r"`([a-z_]+)`", lambda match: f"`{flags.get(match.group(1), match.group(1))}`", message)

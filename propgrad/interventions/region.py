@@ -162,8 +162,8 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
         mask = gaussian_filter(mask.astype(np.float32), sigma=feather, mode="nearest").clip(0.0, 1.0)
         mask[mask < 1 / 512] = 0.0
     if not np.any(mask > 0):
-        raise ValueError(f"`{name}` ({label}) is empty: it selects no pixel, so the edit would change nothing; "
-                         f"paint or upload a mask with white (or opaque) pixels where the edit should apply")
+        raise ArgumentError(name, "is empty: it selects no pixel, so the edit would change nothing; paint or upload a "
+                                  "mask with white (or opaque) pixels where the edit should apply", gloss=label)
     if np.all(mask >= 1):
         notes.append(f"`{name}` ({label}) covers the whole image: this is a global edit, not a region edit")
     return RegionMask(np.ascontiguousarray(mask, dtype=np.float32), label, tuple(notes))
