@@ -196,6 +196,11 @@ def test_training_dynamics_from_the_command_line(tmp_path, capsys):
     assert code == 0 and plot.stat().st_size > 1000
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1].startswith("final_epoch_score: ")
+    # Two runs: each one's last score named (the one unnamed line held the first run's, read as the last one's).
+    assert main(["dynamics", "--variant", "biased", "unbiased", "--steps", "4", "--permutations", "100",
+                 "--plot", str(tmp_path / "two.png")]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert [line.split(": ")[0] for line in last] == ["final_epoch_score_biased", "final_epoch_score_unbiased"], last
     # The tab's columns and words: each checkpoint's reading, then the output's change, the statistic and p.
     from propgrad.reading import LABELS
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from ..disk import check_writable, writing_to
@@ -116,6 +117,10 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         with writing_to(Path(args.out), "--out"):
             written = export.write(dynamics, Path(args.out), drawn={"dynamics": Path(args.plot)})
         say(f"report: {written['html']}")
-    last = next(iter(dynamics.results.values()))
-    say(f"final_epoch_score: {last.scores[-1]:.4f}")
+    # The last lines are "name: value" for scripts; with several runs each is named, not only the first one's.
+    if len(dynamics.results) == 1:
+        say(f"final_epoch_score: {next(iter(dynamics.results.values())).scores[-1]:.4f}")
+    else:
+        for label, result in dynamics.results.items():
+            say(f"final_epoch_score_{re.sub(r'[^0-9A-Za-z]+', '_', label).strip('_')}: {result.scores[-1]:.4f}")
     return dynamics.results
