@@ -72,6 +72,24 @@ def test_explain_writes_one_self_contained_page(explanation, tmp_path):
     assert "missing" not in page.split("<style>")[1].split("</style>")[1]
 
 
+def test_a_run_page_says_the_gradualness_verdict_and_what_the_tiers_mean(explanation, tmp_path):
+    """The page reads on its own: the verdict the app and the command line print, and the tier legend under the
+    table (the comparison's, the screen's and the study's pages had it; a single run's had a bare a-e column)."""
+    from propgrad.ranking import tier_legend
+
+    page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
+    assert f"<p>The images themselves, before any model: {html_report.escape(explanation.gradual_summary)}</p>" in page
+    assert f"tier: {html_report.escape(tier_legend())}." in page
+    assert json.loads((tmp_path / "report.json").read_text())["gradual_summary"] == explanation.gradual_summary
+    # Images that do not change: the verdict says why, and the note does not ask for more steps that cannot help.
+    still = InterventionSeries([Image.new("RGB", (24, 16), (90, 90, 90))] * 8, np.linspace(0, 1, 8), "nothing")
+    unchanged = pg.explain(None, [still], [Redness()], n_permutations=100, seed=0)
+    page = report.write_report(unchanged, tmp_path / "still", figures=())["html"].read_text()
+    assert "gradual: NO, the images hardly change" in page and "<b>Warning:</b>" in page
+    assert any(note.startswith("the outputs do not change along the 8 steps") for note in unchanged.notes)
+    assert not any("use more steps" in note for note in unchanged.notes), unchanged.notes
+
+
 def test_a_figure_that_fails_is_named_and_the_rest_stays(explanation, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no backend for this figure")

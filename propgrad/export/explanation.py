@@ -32,7 +32,8 @@ pixels) and its size; null for uploaded frames.
 ``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
 interventions (kind, values, region), models (preprocessing, output handling), outputs_of_interest,
 n_permutations, alpha, seed, notes and package versions.
-all_series_gradual whether every series changes gradually (:mod:`propgrad.gradualness`), and
+all_series_gradual whether every series changes gradually (:mod:`propgrad.gradualness`),
+gradual_summary    the verdict in one line, as the app and the command line print it, and
 series_gradualness one entry per series: gradual (bool), reason (why not; "" when gradual), rho
                    (Spearman of the change with the step), jump_share (largest single step / all),
                    order_ratio (path length in order / in random orders), outside_change (largest
@@ -140,6 +141,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "reading": reading.paragraph(readings),
         "reading_thresholds": asdict(thresholds),
         "all_series_gradual": explanation.gradual,
+        "gradual_summary": explanation.gradual_summary,
         "series_gradualness": [{"label": series.label, **result.to_dict()}
                                for series, result in zip(explanation.series, explanation.gradualness)],
     }

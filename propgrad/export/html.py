@@ -342,7 +342,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     top = heading == 2  # a page of its own, not a comparison's section
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 summary_paragraph(data.get("reading", "")) if top else "",
-                note_paragraphs(data.get("notes", ())) if top else "", _gradual_warning(data),
+                note_paragraphs(data.get("notes", ())) if top else "", _gradual_lines(data),
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384, caption=_first_step(data)),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
                 shown("strip", "Steps of the intervention", data.get("property_name", "")),
@@ -351,26 +351,30 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("curves", "Model outputs along the property"),
                 f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
-                  "(+1 corrected). change: the output's (mean) curve, highest minus lowest value.</p>",
+                  "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
+                  f"{escape(tier_legend())}.</p>",
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
 
 
-def _gradual_warning(data: Mapping) -> str:
-    """The app's warning where a series is not gradual (the verdict is the change-per-step figure's title), on a
-    run's own page and in each property's section of a comparison's.
+def _gradual_lines(data: Mapping) -> str:
+    """The gradualness verdict in words, as the app and the command line say it, and the app's warning where a
+    series is not gradual, on a run's own page and in each property's section of a comparison's.
 
     Examples
     --------
-    >>> _gradual_warning({"all_series_gradual": True})
+    >>> _gradual_lines({"all_series_gradual": True})
     ''
-    >>> _gradual_warning({"all_series_gradual": False})[:39]
-    '<p><b>Warning:</b> a series that is not'
+    >>> _gradual_lines({"all_series_gradual": False, "gradual_summary": "gradual: NO, the images hardly change"})[:66]
+    '<p>The images themselves, before any model: gradual: NO, the image'
     """
     from ..gradualness import NOT_GRADUAL_WARNING
 
-    return "" if data.get("all_series_gradual", True) else f"<p><b>Warning:</b> {escape(NOT_GRADUAL_WARNING)}</p>"
+    verdict = (f"<p>The images themselves, before any model: {escape(data['gradual_summary'])}</p>"
+               if data.get("gradual_summary") else "")
+    warning = "" if data.get("all_series_gradual", True) else f"<p><b>Warning:</b> {escape(NOT_GRADUAL_WARNING)}</p>"
+    return verdict + warning
 
 
 # Fields a page leaves to others that say the same in words: the statistic names the score's column, "where it
