@@ -268,9 +268,11 @@ def test_run_images_for_the_app(tmp_path, image_folder):
 
 
 def test_flip_prediction_protocol():
-    result = flip_prediction([0.1, 0.2, 0.3, 0.7, 0.8, 0.9], [0, 0, 0, 1, 1, 1])
-    assert result.in_sample == 1.0 and result.auc == 1.0
+    result = flip_prediction([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9], [0, 0, 0, 0, 1, 1, 1, 1])
+    assert result.in_sample == 1.0 and result.auc == 1.0 and result.n == 8
     assert flip_prediction([0.1, 0.2, 0.3], [0, 0, 1]) is None  # one flip: too few to fit a threshold
+    # Two of each: a random half often holds one outcome, and held-out accuracy fell far below chance; not reported.
+    assert flip_prediction([0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1]) is None
 
 
 def test_a_study_intervention_takes_a_region(tmp_path, image_folder):

@@ -21,6 +21,7 @@ from ..reading import format_number, format_output, format_percent, paragraph
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
+from .flip_prediction import MIN_PER_CLASS
 from .store import read_journal, read_results, read_study
 from .worker import FAILED, OK, SKIPPED
 
@@ -136,9 +137,9 @@ def flip_cells(row: SummaryRow) -> dict[str, str]:
     """How well the score predicts a row's prediction flips, by column title (summary.md, report.html)."""
     flip = row.flip_accuracy
     if flip is None:
-        return {"model": row.model, "intervention": row.intervention,
-                "held-out accuracy": "n/a: too few series flip, or too few do not", "in-sample": "", "ROC AUC": "",
-                "majority rate": "", "series": str(row.n_series)}
+        too_few = f"n/a: fewer than {MIN_PER_CLASS} series flip, or fewer than {MIN_PER_CLASS} do not"
+        return {"model": row.model, "intervention": row.intervention, "held-out accuracy": too_few, "in-sample": "",
+                "ROC AUC": "", "majority rate": "", "series": str(row.n_series)}
     return {"model": row.model, "intervention": row.intervention,
             "held-out accuracy": f"{format_number(flip.held_out_mean)} ± {format_number(flip.held_out_std)}",
             "in-sample": format_number(flip.in_sample), "ROC AUC": format_number(flip.auc),
@@ -155,7 +156,8 @@ def flip_note(summary: list[SummaryRow]) -> str | None:
     if not summary:
         return "No item finished: there is nothing to predict."
     if all(row.flip_accuracy is None for row in summary):
-        return f"Not testable for any of the {_count(len(summary), 'row')}: too few series flip, or too few do not."
+        return (f"Not testable for any of the {_count(len(summary), 'row')}: it takes at least {MIN_PER_CLASS} series "
+                f"that flip and {MIN_PER_CLASS} that do not, to fit a threshold on one half and measure it on the other.")
     return None
 
 
