@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from propgrad.cli import main
 from propgrad.cli import exit_codes
@@ -197,6 +198,19 @@ def test_a_study_whose_items_fail_exits_3_with_the_count_and_the_retry_command(l
     assert main(argv) == exit_codes.PARTIAL  # the retry runs the failed item again (and fails again here)
 
 
+def test_a_study_list_naming_a_file_that_is_not_there_exits_2_before_it_runs(tmp_path, capsys):
+    """A typo in the list was filed under "unreadable, skipped" and the study exited 0: a script could not tell."""
+    Image.new("RGB", (32, 32), "white").save(tmp_path / "here.png")
+    listed = tmp_path / "list.csv"
+    listed.write_text("path\nhere.png\nmisspelt.png\n")
+    assert main(["study", "--images", str(listed), "--steps", "3", "--out", str(tmp_path / "out"),
+                 "--no-progress"]) == exit_codes.USAGE
+    assert stderr_lines(capsys) == [f"error: `--images` list list.csv names 1 file that does not exist: 'misspelt.png' "
+                                    f"(paths are relative to the list's folder, {str(tmp_path)!r}); correct the list "
+                                    f"or remove them"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
     """It printed "No item finished" and exited 0, so a script could not tell that nothing ran."""
     listed = tmp_path / "list.txt"
@@ -208,6 +222,8 @@ def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
     assert stderr_lines(capsys)[-1].startswith("error: none of the study's 1 images could be read")
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "1 unreadable, skipped" in summary and "`broken.png`: 'broken.png'" in summary
+    # What was to run is counted from the definition (no row counts it): not "0 interventions, 0 models".
+    assert summary.startswith("# Study: 1 image (1 unreadable, skipped), 1 intervention, 1 model\n"), summary[:80]
     assert "`broken.png`: `broken.png`" not in summary
 
 

@@ -361,6 +361,19 @@ def test_the_summary_says_what_some_images_were(tmp_path, image_folder, capsys):
     for name in ("summary.md", "report.html"):
         text = (out / name).read_text()
         assert "tiny.png: the image is only 24 x 24 px" in text and "faded.png: " in text, name
+    assert not [note for note in printed["notes"] if "same picture" in note]
     # A second report from the folder says the same (the notes are kept in the journal).
     assert cli_main(["study", "report", str(out)]) == 0
     assert "tiny.png: the image is only 24 x 24 px" in (out / "summary.md").read_text()
+
+
+def test_the_summary_says_when_one_picture_is_there_twice(tmp_path, capsys):
+    """Copies under other names count as images of their own in every share: the summary says which."""
+    images = lesion_folder(tmp_path, 2, seed=9)
+    (images / "copy_of_0.png").write_bytes((images / "lesion_0.png").read_bytes())
+    out = tmp_path / "out"
+    assert cli_main(["study", "--images", str(images), "--edit", "hue", "--steps", "4", "--permutations", "200",
+                     "--model", MODELS[0], "--out", str(out), "--no-progress", "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert notes == ["copy_of_0.png, lesion_0.png are the same picture (one SHA-256): each copy counts as an image of "
+                     "its own in every share and mean"], notes

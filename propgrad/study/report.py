@@ -206,6 +206,18 @@ def read_summary(folder: str | Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def _planned(study: dict) -> tuple[int, int]:
+    """How many interventions and models the study was to run, from its definition (a study whose images were all
+    unreadable has no rows to count them from); a definition naming no model runs the default one."""
+    in_memory = study.get("in_memory") or {}
+    definition = study.get("definition") or {}
+    interventions = in_memory.get("interventions") or definition.get("interventions") or []
+    models = in_memory.get("models") or definition.get("models") or {}
+    if isinstance(models, dict):
+        return len(interventions), sum(len(models.get(key) or []) for key in ("names", "files", "hub")) or 1
+    return len(interventions), len(models)
+
+
 def input_notes(entries, shown: int = 3) -> list[str]:
     """What the finished items' images were that changes what a model saw (transparency laid over white, a tiny
     picture), each note once with the images it is about (``shown`` of them by name, then a count)."""
@@ -219,6 +231,21 @@ def input_notes(entries, shown: int = 3) -> list[str]:
                     images.append(image)
     return [f"{', '.join(images[:shown])}{f' and {len(images) - shown} more' if len(images) > shown else ''}: {note}"
             for note, images in images_of.items()]
+
+
+def same_pictures(entries, shown: int = 3) -> list[str]:
+    """A note per picture that the study holds more than once (the same SHA-256 under other names): each copy counts
+    as an image of its own in every share and mean, which a reader must know."""
+    names_of: dict[str, list[str]] = {}
+    for key, entry in entries:
+        if entry["status"] == OK and entry.get("sha256"):
+            image = key.rsplit(" | ", 1)[0]
+            names = names_of.setdefault(entry["sha256"], [])
+            if image not in names:
+                names.append(image)
+    return [f"{', '.join(names[:shown])}{f' and {len(names) - shown} more' if len(names) > shown else ''} are the "
+            f"same picture (one SHA-256): each copy counts as an image of its own in every share and mean"
+            for names in names_of.values() if len(names) > 1]
 
 
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
@@ -247,12 +274,13 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
     # "0 % significant" on every row must say when the shuffle test could not have found anything.
     floor = too_few_permutations(int(permutations), alpha) if permutations else None
-    notes = ([floor] if floor else []) + input_notes(entries)
+    notes = ([floor] if floor else []) + input_notes(entries) + same_pictures(entries)
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
+    planned = _planned(study)
     title = (f"Study: {_count(images, 'image')}{unread}, "
-             f"{_count(len({r.intervention for r in summary}), 'intervention')}, "
-             f"{_count(len({r.model for r in summary}), 'model')}")
+             f"{_count(len({r.intervention for r in summary}) or planned[0], 'intervention')}, "
+             f"{_count(len({r.model for r in summary}) or planned[1], 'model')}")
     paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title, notes))
     missing = {}
     if figures_too and mean:
