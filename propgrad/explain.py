@@ -179,6 +179,14 @@ class Explanation:
                                    partial(steady_trend_need, statistic=self.statistic))
         if floor:
             notes.append(floor)
+        for model in self.models:
+            tested = sum(not score.vector for score in model.scores)
+            if tested * self.alpha >= 0.5:  # false positives are then to be expected, not a remote chance
+                passed = sum(score.significant for score in model.scores if not score.vector)
+                notes.append(f"{tested:,} outputs of {model.name} were tested, each at alpha = {self.alpha:g}, and "
+                             f"their p-values are not adjusted for one another: about {tested * self.alpha:.3g} would "
+                             f"pass by chance alone ({passed:,} did); rank them by what each output did (the tiers), "
+                             f"or screen properties, whose p-values are adjusted over the rows")
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:
             # Every step is then every other step's neighbour: the estimate is the same for almost every order
             # (evenly spaced outputs tie distances, and only they tell some orders apart).

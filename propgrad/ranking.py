@@ -37,15 +37,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from .reading import TIERS, Reading
+from .reading import TIERS, Reading, rank_key  # the key is the readings' own: their paragraph ranks too
 
 Item = TypeVar("Item")
 TIER_ORDER = tuple(TIERS)
-
-
-def rank_key(reading: Reading) -> tuple[int, float]:
-    """Sort key of one row: its tier (a first), then its change (largest first)."""
-    return TIER_ORDER.index(reading.tier), -reading.change
 
 
 def ranked(items: Iterable[Item], reading_of: Callable[[Item], Reading]) -> list[Item]:

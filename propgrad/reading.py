@@ -701,9 +701,18 @@ def read_comparison(comparison) -> list[Reading]:
     return comparison.readings
 
 
-def _joined(items: Sequence[str]) -> str:
+def _joined(items: Sequence[str], most: int | None = None) -> str:
+    """"a, b and c"; beyond ``most`` items, the first ``most`` and "and N more"."""
     items = list(items)
+    if most is not None and len(items) > most:
+        return ", ".join(items[:most]) + f" and {len(items) - most:,} more"
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def rank_key(reading: Reading) -> tuple[int, float]:
+    """Sort key of one row: its tier (a first), then its change (largest first); the rule of
+    :mod:`propgrad.ranking`."""
+    return tuple(TIERS).index(reading.tier), -reading.change
 
 
 def short_names(names: Sequence[str]) -> dict[str, str]:
@@ -735,6 +744,10 @@ def short_names(names: Sequence[str]) -> dict[str, str]:
     return {name: name for name in names}
 
 
+# The most rows one sentence of the paragraph names; the tables and files hold every row.
+LISTED = 8
+
+
 def paragraph(readings: Sequence[Reading]) -> str:
     """A short paragraph for people: per property, what moved which model and what did not.
 
@@ -757,10 +770,12 @@ def paragraph(readings: Sequence[Reading]) -> str:
         groups.setdefault(reading.property_label, []).append(reading)
     sentences = []
     for name, group in groups.items():
+        if len(group) > LISTED:  # every output of a classifier: the strongest first, the rest counted
+            group = sorted(group, key=rank_key)
         # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
-        moved = [f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
-                 for r in group if r.moved]
-        still = [who(r) for r in group if not r.moved]
+        moved = _joined([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
+                         for r in group if r.moved], LISTED) if any(r.moved for r in group) else ""
+        still = _joined([who(r) for r in group if not r.moved], LISTED) if not all(r.moved for r in group) else ""
         # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
         said = {r.output_words for r in group}
         # One name only where every model's output is that (a logit beside a probability is no "p(cat)"), and not
@@ -769,12 +784,12 @@ def paragraph(readings: Sequence[Reading]) -> str:
                  said.pop() if len(said) == 1 and "" not in said and not next(iter(said)).startswith("distance")
                  else "the output")
         if name is None:  # one property: the models are the subjects
-            sentence = (_joined(moved) if moved else "no model moved measurably")
-            sentence += f"; {_joined(still)}: no measurable effect" if moved and still else ""
+            sentence = moved or "no model moved measurably"
+            sentence += f"; {still}: no measurable effect" if moved and still else ""
         elif moved:
-            sentence = f"{name} moved {words} of {_joined(moved)}"
+            sentence = f"{name} moved {words} of {moved}"
             if still:
-                sentence += f", but not measurably {'those' if several_outputs else 'that'} of {_joined(still)}"
+                sentence += f", but not measurably {'those' if several_outputs else 'that'} of {still}"
         else:
             sentence = f"{name} did not move {words} of any model measurably"
         sentences.append(sentence + ".")

@@ -280,3 +280,18 @@ def test_flags_that_would_be_ignored_and_a_folder_as_the_image_are_refused(image
     assert "`--class-names` describes --model-file models" in capsys.readouterr().err
     assert main(["explain", str(image.parent), *quick]) == 2
     assert "is a folder; give one image file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_every_output_prints_the_strongest_rows_and_counts_the_rest(tmp_path, capsys):
+    """`--outputs all` on the ImageNet model printed 2,004 lines (322 KB) in class order."""
+    coffee = REPO / "assets" / "examples" / "coffee.jpg"
+    assert main(["explain", str(coffee), "--edit", "blur", "--outputs", "all", "--steps", "4", "--permutations", "100",
+                 "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    rows = [line for line in printed if line.startswith("  EfficientNet-Lite0 (ImageNet) | ")]
+    assert len(rows) == 20 and rows[0].startswith("  EfficientNet-Lite0 (ImageNet) | espresso: "), rows[:2]
+    assert "  ... and 980 more rows, ranked by what the output did: report.json, curves.csv and report.html hold " \
+           "every one" in printed
+    assert len(printed) < 60 and any("1,000 outputs of EfficientNet-Lite0 (ImageNet) were tested" in line
+                                     for line in printed)

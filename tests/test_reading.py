@@ -339,3 +339,36 @@ def test_printed_ends_do_not_contradict_the_size():
     row = dict(variant="unbiased", epoch=4, reading="small but systematic", output_start=0.8649, output_end=0.9599,
                change=0.095, score=0.03, pvalue=0.001, significant=True, flip_share=0.0)
     assert checkpoint_cells(row)[3] == "0.865 -> 0.960"
+
+
+class _ManyClasses:
+    """60 outputs: the first rises with the image's brightness, the others stay put."""
+
+    name, output_kind = "many", "probability"
+    output_names = [f"class {i}" for i in range(60)]
+
+    def predict(self, images):
+        bright = np.array([np.asarray(image, dtype=float).mean() / 255 for image in images])
+        rest = np.tile(np.linspace(0.001, 0.002, 59), (len(images), 1))
+        return np.column_stack([bright, rest])
+
+
+def test_every_output_of_a_classifier_reads_short_ranked_and_with_its_multiplicity(tmp_path):
+    """--outputs all on an ImageNet model printed 2,000 lines, the paragraph named 1,000 classes in class order, and
+    440 'significant' outputs came without a word that nothing was adjusted."""
+    from PIL import Image
+
+    import propgrad as pg
+
+    image = Image.new("RGB", (48, 48), (120, 120, 120))
+    result = pg.explain(image, pg.ParametricEdit("brightness", stop=0.5, steps=6), [_ManyClasses()],
+                        outputs_of_interest="all", n_permutations=100, seed=0)
+    said = reading.paragraph(result.readings)
+    assert said.startswith("Reading: many (class 0) (") and "and 51 more: no measurable effect" in said, said
+    assert said.count("many (class ") == 1 + reading.LISTED  # the one that moved, then eight that did not
+    note = next(note for note in result.notes if note.startswith("60 outputs of many were tested"))
+    assert "about 0.6 would pass by chance alone" in note
+    # Fewer outputs, no note: three classes at alpha = 0.01 make a false positive a remote chance.
+    few = pg.explain(image, pg.ParametricEdit("brightness", stop=0.5, steps=6), [_ManyClasses()],
+                     outputs_of_interest=[0, 1, 2], n_permutations=100, seed=0)
+    assert not any("were tested, each at alpha" in note for note in few.notes)

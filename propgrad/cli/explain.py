@@ -15,6 +15,9 @@ from .exit_codes import failures
 from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_region_flags, add_scoring_flags,
                     model_spec_from_args, spec_from_args)
 
+# The most rows the printout shows (`--outputs all` on an ImageNet model makes 1,000): ranked, the rest counted.
+PRINTED_ROWS = 20
+
 
 def add_explain_parser(commands) -> argparse.ArgumentParser:
     explain = commands.add_parser(
@@ -67,7 +70,7 @@ def run_explain(args) -> int:
     from ..images import load_image
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
-    from ..reading import format_number, paragraph
+    from ..reading import format_number, paragraph, rank_key
 
     _check(args)
     comparing = args.compare_region or len(args.region or []) > 1
@@ -98,11 +101,17 @@ def run_explain(args) -> int:
     if console.json_wanted():
         console.emit(json.loads(paths["json"].read_text()))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
-    for row in report.summary_rows(result):
+    rows = report.summary_rows(result)
+    if len(rows) > PRINTED_ROWS:  # every output of a classifier: the strongest first, the files hold the rest
+        rows = [row for _, row in sorted(zip(result.readings, rows), key=lambda pair: rank_key(pair[0]))]
+    for row in rows[:PRINTED_ROWS]:
         mark = "significant" if row["significant"] else "not significant"
         say(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
               f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p = {format_number(row['pvalue'])} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
+    if len(rows) > PRINTED_ROWS:
+        say(f"  ... and {len(rows) - PRINTED_ROWS:,} more rows, ranked by what the output did: report.json, "
+            f"curves.csv and report.html hold every one")
     say(paragraph(result.readings))
     for line in gradual.lines(result):
         say(f"  {line}")
