@@ -196,6 +196,24 @@ def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, b
     page.context.close()
 
 
+def test_talk_view_on_a_large_screen_draws_the_figures_larger_and_the_type_with_it(server, browser, tmp_path):
+    """At 1920x1080 the figures stopped at the size they were drawn (the curves at 750 px in a 920 px column) and the
+    reading stayed 22 px, a third of the screen empty below."""
+    shots = folder(tmp_path)
+    page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    page.goto(server + "?view=talk&example=cat-dimmed-imagenet-classifier", wait_until="load", timeout=60_000)
+    wait_done(page, "edit", "cat-dimmed-imagenet-classifier", shots, "talk-large")
+    page.wait_for_timeout(1500)  # the images settle
+    drawn = page.evaluate("""() => { const i = document.querySelector('#edit-curves img'); const r = i.getBoundingClientRect();
+        return {scale: Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight), bottom: r.bottom}; }""")
+    assert drawn["scale"] > 1.1 and drawn["bottom"] <= 1080, drawn
+    assert page.evaluate("() => document.documentElement.scrollHeight") <= 1080
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#edit-summary .prose')).fontSize)")
+    assert size >= 28, f"the reading's type is {size}px at 1920 px"
+    page.screenshot(path=str(shots / "talk-large.png"))
+    page.context.close()
+
+
 def test_header_links_the_lessons(server, browser):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(server, wait_until="load", timeout=60_000)

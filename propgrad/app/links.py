@@ -345,6 +345,24 @@ async () => {
         child.classList.add(`talk-${names[index]}`);
       });
     }
+    fitFigures();
+  }
+
+  // A reading that grows (the next preset's) moves the figures down before the next second's check: fit them at once.
+  const summaries = new WeakSet();
+  const resized = new ResizeObserver(() => fitFigures());
+
+  function fitFigures() {
+    // Each figure may fill the screen's height left under it (at 1920x1080 they stopped at the size they were drawn,
+    // a third of the screen empty below them); the width still holds them where it binds first.
+    for (const summary of document.querySelectorAll("[id$='-summary']")) {
+      if (!summaries.has(summary)) { summaries.add(summary); resized.observe(summary); }
+    }
+    for (const figure of document.querySelectorAll(".talk-strip, .talk-curves, #dynamics-curves")) {
+      if (!figure.offsetParent) continue;
+      const top = figure.getBoundingClientRect().top + window.scrollY;
+      figure.style.setProperty("--talk-room", `${Math.max(200, Math.floor(window.innerHeight - top - 24))}px`);
+    }
   }
 
   // What the talk view shows of a tab: the reading, the strip and the curves; of the Screen, its answer and figure
@@ -402,6 +420,7 @@ async () => {
     });
     markTalk();
     setInterval(markTalk, 1000);
+    window.addEventListener("resize", fitFigures);
   }
 
   document.addEventListener("click", (event) => {
@@ -485,13 +504,14 @@ TALK_CSS = """
 body.propgrad-talk .talk-hidden { display: none !important; }
 body.propgrad-talk .gradio-container > .main > .wrap > .contain > .column > .prose:first-child,
 body.propgrad-talk footer { display: none !important; }
-body.propgrad-talk .result-summary, body.propgrad-talk .result-summary .prose { font-size: 22px !important;
-  line-height: 1.35 !important; }
+body.propgrad-talk .result-summary, body.propgrad-talk .result-summary .prose {
+  font-size: clamp(22px, 1.6vw, 32px) !important; line-height: 1.35 !important; }
 /* A comparison's answer, one point per model, held tight: at 22 px with the list's own margins it pushed the strip
    off a 1280x720 screen. */
 body.propgrad-talk .result-summary .summary-answer :is(p, ul, li) { margin-top: 0 !important;
   margin-bottom: 2px !important; }
-body.propgrad-talk .result-summary .summary-answer li { font-size: 20px !important; line-height: 1.3 !important; }
+body.propgrad-talk .result-summary .summary-answer li { font-size: clamp(20px, 1.45vw, 29px) !important;
+  line-height: 1.3 !important; }
 /* The headline and the reading (a comparison: its answer), in words; the table, the models' names and the notes stay in the normal view. */
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
@@ -513,12 +533,16 @@ body.propgrad-talk.propgrad-talk-screen .talk-grid-3 > :is(.talk-summary, .talk-
   display: none !important; }
 body.propgrad-talk .talk-figure img { max-height: calc(100vh - 110px); width: 100%; object-fit: contain; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
-/* 10 px under half the screen: at 50vh the default preset's page was 728 px tall on a 720 px projector. */
-body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img { max-height: calc(50vh - 10px); width: 100%;
-  object-fit: contain; }
+/* The figures fill the height the script measured under them (--talk-room; before it has, 10 px under half the
+   screen: at 50vh the default preset's page was 728 px tall on a 720 px projector), drawn as large as the column's
+   width and that height allow, at the top of their box. */
+body.propgrad-talk :is(.talk-strip, .talk-curves, #dynamics-curves) :is(.image-container, .image-container > button) {
+  height: var(--talk-room, calc(50vh - 10px)) !important; }
+body.propgrad-talk :is(.talk-strip, .talk-curves, #dynamics-curves) .image-frame { width: 100% !important;
+  height: 100% !important; }
+body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img, body.propgrad-talk #dynamics-curves img {
+  width: 100%; height: 100%; max-height: none; object-fit: contain; object-position: top; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
-/* A tab with curves only (training dynamics): the figure, legend included, on the one screen. */
-body.propgrad-talk #dynamics-curves img { max-height: 46vh; width: 100%; object-fit: contain; }  /* 50vh: 13 px below 720 */
 /* One line at the right of the tabs' row, which is empty there: at the bottom left it covered the strip's bars, at the
    bottom right the curves' legend. The preset's name is cut to fit (the summary names the run in full). */
 #propgrad-talk-bar { position: fixed; right: 12px; top: 6px; z-index: 100; display: flex; gap: 8px;
