@@ -138,6 +138,9 @@ def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, 
     expect(section.get_by_label("background", exact=True)).not_to_be_checked()
     expect(section.get_by_label("whole image", exact=True)).to_be_checked()
     expect(page.locator("#screen-summary")).to_contain_text(re.compile(r"running|properties"), timeout=120_000)
+    # The banner names the Screen and its own count of presets (it said "Diffusion & region edits, preset 1 of 2").
+    expect(page.locator("#propgrad-link-preset")).to_contain_text(
+        "This link opened the Screen section of Diffusion & region edits, preset 1 of 2: ", timeout=60_000)
     page.context.close()
 
 

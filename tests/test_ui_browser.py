@@ -114,6 +114,7 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
     assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"adjusted\u00a0p "', named
+    assert named[1] == '"\u00b7\u00a0"', named  # "object: darken · dark-cats bias", not the two names run together
     # The cards leave out the signif. and flips columns, and the legend says nothing of columns the page does not show.
     legend = page.locator("#edit-summary").inner_text()
     assert "adjusted p: Benjamini-Hochberg" in legend and "flips: the prediction flips" not in legend, legend

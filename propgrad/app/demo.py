@@ -127,6 +127,8 @@ CSS = """
   .ranked-table td { display: inline; border: none !important; padding: 0 6px 0 0 !important;
                        white-space: normal !important; min-width: 0 !important; background: none !important; }
   .ranked-table td:nth-child(-n+2) { font-weight: 600; }
+  /* "object: darken · dark-cats bias": the two names ran together ("darken  dark-cats bias"). */
+  .ranked-table td:nth-child(2)::before { content: "\\00b7\\0000a0"; font-weight: 400; }
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
   .ranked-table td:nth-child(4)::before { content: "change "; }
   .ranked-table td:nth-child(5), .ranked-table td:nth-child(8), .table-only { display: none; }

@@ -470,7 +470,10 @@ async () => {
         const box = document.createElement("div");
         box.id = "propgrad-link-preset";
         box.setAttribute("role", "status");
-        box.textContent = `This link opened ${tab.title}, preset ${found[1]} of ${tab.presets.length}: ` +
+        // The Screen is a section of the first tab, with presets of its own: "Diffusion & region edits, preset 1 of 2"
+        // named a tab that has five.
+        const where = found[0] === "screen" ? `the Screen section of ${tab.title}` : tab.title;
+        box.textContent = `This link opened ${where}, preset ${found[1]} of ${tab.presets.length}: ` +
           `${preset.label}. Its settings are in the controls above; change them and press ` +
           `${found[0] === "screen" ? "Screen" : "Run"} to try your own.`;  // the Screen's button is "Screen"
         summary.before(box);
