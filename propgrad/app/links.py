@@ -420,6 +420,14 @@ async () => {
     });
     markTalk();
     setInterval(markTalk, 1000);
+    // A tab gradio draws for the first time (n moving on to the next tab's preset) showed its controls, examples
+    // and Run button for up to a second, until the next check folded them: fold new parts in the frame they appear.
+    let folding = false;
+    new MutationObserver(() => {
+      if (folding) return;
+      folding = true;
+      requestAnimationFrame(() => { folding = false; markTalk(); });
+    }).observe(document.body, {childList: true, subtree: true});
     window.addEventListener("resize", fitFigures);
   }
 
