@@ -160,6 +160,8 @@ def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | 
         notebook = student_copy(notebook)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     scratch = tempfile.TemporaryDirectory(prefix=f"propgrad-{path.stem}-") if cwd is None else None
+    # A short folder of its own: a Unix socket's path may not exceed 107 bytes, and the app's lesson folders run deep.
+    sockets = tempfile.TemporaryDirectory(prefix="pgk-", dir="/tmp") if _unix_sockets() else None
     folder = Path(cwd) if cwd is not None else Path(scratch.name)  # what the lesson writes goes with it
     saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "HF_HUB_OFFLINE", "MPLBACKEND", "TQDM_DISABLE")}
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), saved["PYTHONPATH"]) if p)
@@ -168,17 +170,33 @@ def execute(path: str | Path, *, timeout_s: float = BUDGET_S, cwd: str | Path | 
     os.environ["TQDM_DISABLE"] = "1"  # no progress bars in the pages
     started = time.perf_counter()
     try:
-        NotebookClient(notebook, timeout=int(timeout_s), kernel_name="python3", allow_errors=student,
-                       resources={"metadata": {"path": str(folder)}}).execute()
+        NotebookClient(notebook, config=_kernel_sockets(sockets), timeout=int(timeout_s), kernel_name="python3",
+                       allow_errors=student, resources={"metadata": {"path": str(folder)}}).execute()
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        if scratch is not None:
-            scratch.cleanup()
+        for folder_made in (scratch, sockets):
+            if folder_made is not None:
+                folder_made.cleanup()
     return Executed(path, notebook, time.perf_counter() - started)
+
+
+def _unix_sockets() -> bool:
+    return os.name == "posix" and os.path.isdir("/tmp")
+
+
+def _kernel_sockets(sockets):
+    """The kernel's transport: Unix sockets in ``sockets`` where there are any, else jupyter's TCP on localhost. Over
+    TCP the kernel printed to every teacher's terminal that all communication "is susceptible to eavesdropping".
+    Configuration, not a kernel manager of our own, so that the client still owns the kernel and ends it."""
+    from traitlets.config import Config
+
+    if sockets is None:
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets.name) / "k")}})
 
 
 def title_of(notebook, path: str | Path | None = None) -> str:
