@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .reading import NEGLIGIBLE, _joined, format_number, short_names
+from .reading import NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
@@ -47,17 +47,17 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
                 continue
             top = moved[:TOP_PROPERTIES]
             strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
-            sentence = (f"{short[model]}: {_joined([row.property for row in top])} "
+            sentence = (f"{short[model]}: {listed([row.property for row in top])} "
                         f"move{'s' if len(top) == 1 else ''} {words} {strength} "
-                        f"(by {_joined([format_number(row.reading.change) for row in top])}; "
+                        f"(by {listed([format_number(row.reading.change) for row in top])}; "
                         f"{_passed(top, after)})")
             # Strong rows the test confirms that the top left out (they rank below rows that flip or jump): a
             # sentence saying "none significant" of the top must not read as "nothing confirmed".
             confirmed = [row for row in moved[TOP_PROPERTIES:]
                          if row.reading.significant and row.reading.size == "strong"][:TOP_PROPERTIES]
             if confirmed and not all(row.reading.significant for row in top):
-                sentence += (f"; strong and significant{after}: {_joined([row.property for row in confirmed])} "
-                             f"(by {_joined([format_number(row.reading.change) for row in confirmed])})")
+                sentence += (f"; strong and significant{after}: {listed([row.property for row in confirmed])} "
+                             f"(by {listed([format_number(row.reading.change) for row in confirmed])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {flipped.property} {flipped.reading.flip_words}"
@@ -68,10 +68,10 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             small.setdefault(row.property, []).append(short[row.model])
     if small:
         # Each property with the models it barely moved: a list of properties alone left a reader asking whose.
-        named = [f"{name} ({_joined(list(dict.fromkeys(whose)))})" if len(models) > 1 else name
+        named = [f"{name} ({listed(list(dict.fromkeys(whose)))})" if len(models) > 1 else name
                  for name, whose in small.items()]
         sentences.append(f"Significant but negligible (the output moved by less than {negligible:g}): "
-                         f"{_joined(named)}.")
+                         f"{listed(named)}.")
     if rows and all(not row.reading.moved for row in rows):
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
                             f"{negligible:g} or more.")
@@ -88,7 +88,7 @@ def _passed(top: Sequence, after: str) -> str:
     if not confirmed:
         return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
                 "none significant") + after
-    return f"only {_joined(confirmed)} significant{after}"
+    return f"only {listed(confirmed)} significant{after}"
 
 
 def _negligible() -> float:

@@ -119,8 +119,8 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     'with 3 steps a shuffle test has only 6 orders to draw from, and '
     >>> too_few_steps(6, 0.01) is None
     True
-    >>> too_few_steps(8, 0.01, floor=1.0)[:46]
-    'the outputs do not change along the 8 steps: e'
+    >>> too_few_steps(8, 0.01, floor=1.0)[:58]
+    'the outputs of interest do not change along the 8 steps: e'
     """
     tried = floor is not None
     floor = orders_floor(n_steps, n_series) if floor is None else floor
@@ -128,11 +128,11 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
         return None
     series = "" if n_series == 1 else f" in each of {n_series} series"
     if tried and floor >= 1 - 1e-9:
-        # Every order ties: the outputs did not move (an edit that leaves the image as it was, say). More steps
-        # would only add more equal outputs.
-        return (f"the outputs do not change along the {n_steps} steps{series}: every order of them scores the same, "
-                f"so no p-value can fall below 1 and the shuffle test cannot find anything; more steps or "
-                f"permutations will not change that, only an intervention that changes what the models see")
+        # Every order ties: the outputs did not move (an edit that leaves the image as it was, or an output pinned at
+        # 0 or 1). More steps would only add more equal outputs.
+        return (f"the outputs of interest do not change along the {n_steps} steps{series}: every order of them scores "
+                f"the same, so no p-value can fall below 1 and the shuffle test cannot find anything; more steps or "
+                f"permutations will not change that (the gradualness line says whether the images changed at all)")
     # "The best order" read as the steadiest trend; under the two-sided gradient the floor belongs to the most
     # jagged arrangement, so say "any order".
     why = (f"no order of these outputs, not even the most extreme, could get an exact p-value below {floor:.2g}"

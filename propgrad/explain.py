@@ -179,14 +179,7 @@ class Explanation:
                                    partial(steady_trend_need, statistic=self.statistic))
         if floor:
             notes.append(floor)
-        for model in self.models:
-            tested = sum(not score.vector for score in model.scores)
-            if tested * self.alpha >= 0.5:  # false positives are then to be expected, not a remote chance
-                passed = sum(score.significant for score in model.scores if not score.vector)
-                notes.append(f"{tested:,} outputs of {model.name} were tested, each at alpha = {self.alpha:g}, and "
-                             f"their p-values are not adjusted for one another: about {tested * self.alpha:.3g} would "
-                             f"pass by chance alone ({passed:,} did); rank them by what each output did (the tiers), "
-                             f"or screen properties, whose p-values are adjusted over the rows")
+        notes.extend(self.unadjusted_notes)
         if self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1:
             # Every step is then every other step's neighbour: the estimate is the same for almost every order
             # (evenly spaced outputs tie distances, and only they tell some orders apart).
@@ -195,6 +188,21 @@ class Explanation:
                          "tells the orders of the series apart and its p-values are mostly 1 and say little; use at "
                          f"least {KSG_NEIGHBOURS + 2} steps, or another statistic")
         return list(dict.fromkeys(notes))
+
+    @cached_property
+    def unadjusted_notes(self) -> tuple[str, ...]:
+        """Where one model's outputs of interest are so many that some would pass alpha by chance alone: how many,
+        and how many did. A run's own note: a comparison or a screen adjusts its rows and says so itself."""
+        notes = []
+        for model in self.models:
+            tested = sum(not score.vector for score in model.scores)
+            if tested * self.alpha >= 0.5:  # false positives are then to be expected, not a remote chance
+                passed = sum(score.significant for score in model.scores if not score.vector)
+                notes.append(f"{tested:,} outputs of {model.name} were tested, each at alpha = {self.alpha:g}, and "
+                             f"their p-values are not adjusted for one another: about {tested * self.alpha:.3g} would "
+                             f"pass by chance alone ({passed:,} did); rank them by what each output did (the tiers), "
+                             f"or screen properties, whose p-values are adjusted over the rows")
+        return tuple(notes)
 
     def model(self, name: str) -> ModelExplanation:
         for model in self.models:
@@ -240,9 +248,14 @@ def _is_vector(selection) -> bool:
     return isinstance(selection, str) and selection == VECTOR
 
 
+def _is_model(value) -> bool:
+    # Duck-typed: ``output_kind`` may be left out (probabilities), which the Protocol's isinstance would refuse.
+    return hasattr(value, "name") and hasattr(value, "output_names") and callable(getattr(value, "predict", None))
+
+
 def _checked_models(models) -> list[Model]:
     """``models`` as a list of models; a model's name in their place (the first thing one tries) says how to load it."""
-    if isinstance(models, (str, Model)):
+    if isinstance(models, str) or _is_model(models):
         models = [models]
     try:
         models = list(models)
@@ -254,8 +267,7 @@ def _checked_models(models) -> list[Model]:
         if isinstance(model, str):
             raise TypeError(f"`models`: {model!r} is a name, not a model; load it first, e.g. "
                             f"propgrad.models.get_model({model!r}) (`python -m propgrad models` lists the names)")
-        # Duck-typed: ``output_kind`` may be left out (probabilities), which the Protocol's isinstance would refuse.
-        if not (hasattr(model, "name") and hasattr(model, "output_names") and callable(getattr(model, "predict", None))):
+        if not _is_model(model):
             raise TypeError(f"`models`: an object of type {type(model).__name__} is not a model (a model has `name`, "
                             f"`output_names` and `predict(images)`, see propgrad.models.Model)")
     return models
@@ -395,7 +407,8 @@ def table_steady_trend(explanations, statistic: str) -> tuple:
 
 def notes_of(explanations, *more: str | None) -> tuple[str, ...]:
     """The notes of several explanations (a comparison's, a screen's), each once, then ``more`` (None left out)."""
-    return tuple(dict.fromkeys([*(note for result in explanations for note in result.notes),
+    return tuple(dict.fromkeys([*(note for result in explanations for note in result.notes
+                                  if note not in result.unadjusted_notes),
                                 *(note for note in more if note)]))
 
 

@@ -701,8 +701,14 @@ def read_comparison(comparison) -> list[Reading]:
     return comparison.readings
 
 
-def _joined(items: Sequence[str], most: int | None = None) -> str:
-    """"a, b and c"; beyond ``most`` items, the first ``most`` and "and N more"."""
+def listed(items: Sequence[str], most: int | None = None) -> str:
+    """"a, b and c"; beyond ``most`` items, the first ``most`` and "and N more" (every list a sentence names).
+
+    Examples
+    --------
+    >>> listed(["a", "b", "c"]), listed(["a", "b", "c", "d", "e"], most=3)
+    ('a, b and c', 'a, b, c and 2 more')
+    """
     items = list(items)
     if most is not None and len(items) > most:
         return ", ".join(items[:most]) + f" and {len(items) - most:,} more"
@@ -773,9 +779,9 @@ def paragraph(readings: Sequence[Reading]) -> str:
         if len(group) > LISTED:  # every output of a classifier: the strongest first, the rest counted
             group = sorted(group, key=rank_key)
         # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
-        moved = _joined([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
+        moved = listed([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
                          for r in group if r.moved], LISTED) if any(r.moved for r in group) else ""
-        still = _joined([who(r) for r in group if not r.moved], LISTED) if not all(r.moved for r in group) else ""
+        still = listed([who(r) for r in group if not r.moved], LISTED) if not all(r.moved for r in group) else ""
         # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
         said = {r.output_words for r in group}
         # One name only where every model's output is that (a logit beside a probability is no "p(cat)"), and not

@@ -234,6 +234,9 @@ def test_region_and_threshold_errors_name_what_the_user_typed(image, tmp_path, c
     Image.new("RGB", (80, 80), (128, 128, 128)).save(grey)
     cases = [
         (["explain", str(image), "--edit", "darken", "--region", str(empty)], "error: `--region` is empty"),
+        # Two files: which one (the mask's name), not a bare flag given twice.
+        (["explain", str(image), "--edit", "darken", "--region", str(grey), "--region", str(empty)],
+         "error: `--region empty` is empty"),
         (["explain", str(grey), "--edit", "darken", "--region", "object"], "error: `--region`: the segmenter found"),
         (["explain", str(grey), "--edit", "darken", "--compare-region"], "error: `--compare-region`: the segmenter"),
         (["screen", str(image), "--mask", f"collar={empty}"], "error: `--mask collar` is empty"),
@@ -291,7 +294,7 @@ def test_every_output_prints_the_strongest_rows_and_counts_the_rest(tmp_path, ca
     printed = capsys.readouterr().out.splitlines()
     rows = [line for line in printed if line.startswith("  EfficientNet-Lite0 (ImageNet) | ")]
     assert len(rows) == 20 and rows[0].startswith("  EfficientNet-Lite0 (ImageNet) | espresso: "), rows[:2]
-    assert "  ... and 980 more rows, ranked by what the output did: report.json, curves.csv and report.html hold " \
-           "every one" in printed
+    assert "  ... and 980 more rows, ranked by what the output did: the files (report.json or comparison.json, the " \
+           "CSVs, report.html) hold every one" in printed
     assert len(printed) < 60 and any("1,000 outputs of EfficientNet-Lite0 (ImageNet) were tested" in line
                                      for line in printed)

@@ -206,8 +206,8 @@ def test_a_study_list_naming_a_file_that_is_not_there_exits_2_before_it_runs(tmp
     assert main(["study", "--images", str(listed), "--steps", "3", "--out", str(tmp_path / "out"),
                  "--no-progress"]) == exit_codes.USAGE
     assert stderr_lines(capsys) == [f"error: `--images` list list.csv names 1 file that does not exist: 'misspelt.png' "
-                                    f"(paths are relative to the list's folder, {str(tmp_path)!r}); correct the list "
-                                    f"or remove them"]
+                                    f"(relative paths are read from the list's folder, {str(tmp_path)!r}); correct "
+                                    f"the list or remove them"]
     assert not (tmp_path / "out").exists()
 
 

@@ -86,7 +86,7 @@ def test_a_run_page_says_the_gradualness_verdict_and_what_the_tiers_mean(explana
     unchanged = pg.explain(None, [still], [Redness()], n_permutations=100, seed=0)
     page = report.write_report(unchanged, tmp_path / "still", figures=())["html"].read_text()
     assert "gradual: NO, the images hardly change" in page and "<b>Warning:</b>" in page
-    assert any(note.startswith("the outputs do not change along the 8 steps") for note in unchanged.notes)
+    assert any(note.startswith("the outputs of interest do not change along the 8 steps") for note in unchanged.notes)
     assert not any("use more steps" in note for note in unchanged.notes), unchanged.notes
 
 

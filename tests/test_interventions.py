@@ -196,8 +196,13 @@ def test_explain_names_what_it_takes_for_a_name_or_a_stray_value(intervention, m
     intervention = pg.ParametricEdit("darken", stop=0.5, steps=4) if intervention is None else intervention
     with pytest.raises((TypeError, ValueError), match=message):
         pg.explain(_photo(), intervention, models, n_permutations=100)
-    # The echo model is a model: the same call with objects runs.
-    assert pg.explain(_photo(), pg.ParametricEdit("darken", stop=0.5, steps=4), [_Echo()], n_permutations=100).models
+
+
+def test_explain_takes_a_duck_typed_model_alone_or_in_a_list():
+    """A model needs a name, output names and predict (no output_kind: probabilities), given alone or in a list."""
+    edit = pg.ParametricEdit("darken", stop=0.5, steps=4)
+    for models in (_Echo(), [_Echo()]):
+        assert [m.name for m in pg.explain(_photo(), edit, models, n_permutations=100).models] == ["echo"]
 
 
 def test_frames_with_unreadable_file(tmp_path):

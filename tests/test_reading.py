@@ -372,3 +372,10 @@ def test_every_output_of_a_classifier_reads_short_ranked_and_with_its_multiplici
     few = pg.explain(image, pg.ParametricEdit("brightness", stop=0.5, steps=6), [_ManyClasses()],
                      outputs_of_interest=[0, 1, 2], n_permutations=100, seed=0)
     assert not any("were tested, each at alpha" in note for note in few.notes)
+    # A comparison adjusts its rows: the single run's note is not repeated there.
+    from propgrad.compare import compare_properties
+
+    compared = compare_properties(image, {"dimmed": pg.ParametricEdit("brightness", stop=0.5, steps=6),
+                                          "lit": pg.ParametricEdit("brightness", start=1.0, stop=1.5, steps=6)},
+                                  [_ManyClasses()], outputs_of_interest="all", n_permutations=100, seed=0)
+    assert not any("were tested, each at alpha" in note for note in compared.notes), compared.notes

@@ -341,7 +341,7 @@ def test_summary_pages_say_n_a_and_nothing_finished_in_words():
 
 
 
-def test_the_summary_says_what_some_images_were(tmp_path, image_folder, capsys):
+def test_the_summary_says_what_some_images_were(tmp_path, capsys):
     """A tiny picture and a transparent one change what the models see: the study's summary.md, report.html and
     --json say which images, as a single explanation's notes do."""
     (tmp_path / "images").mkdir()
@@ -375,5 +375,5 @@ def test_the_summary_says_when_one_picture_is_there_twice(tmp_path, capsys):
     assert cli_main(["study", "--images", str(images), "--edit", "hue", "--steps", "4", "--permutations", "200",
                      "--model", MODELS[0], "--out", str(out), "--no-progress", "--json"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
-    assert notes == ["copy_of_0.png, lesion_0.png are the same picture (one SHA-256): each copy counts as an image of "
+    assert notes == ["copy_of_0.png and lesion_0.png are the same picture (one SHA-256): each copy counts as an image of "
                      "its own in every share and mean"], notes

@@ -116,7 +116,7 @@ def error(message: str) -> None:
 
 def reset() -> None:
     """Back to the defaults (tests call :func:`propgrad.cli.main` many times in one process)."""
-    _state.update(quiet=False, json=False, progress=None)
+    _state.update(quiet=False, json=False, progress=None, typed={})
     logging.disable(logging.NOTSET)
     if _WARNING_FILTERS:
         warnings.filters[:] = _WARNING_FILTERS
@@ -157,6 +157,8 @@ def in_flag_words(error: BaseException) -> str:
 
     if isinstance(error, ArgumentError) and error.argument.startswith("masks["):  # the screen's masks={label: file}
         error = error.renamed(f"--mask {error.gloss}")
+    elif isinstance(error, ArgumentError) and error.argument == "mask" and error.gloss and _state["typed"]:
+        error = error.renamed(f"{_state['typed']['mask']} {error.gloss}")  # which of several --region files
     # A flag's own name is not in backticks as a Python name.
     return as_typed(in_front_end_words(error, {**FLAGS, **_state["typed"]}))
 

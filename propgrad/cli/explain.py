@@ -19,6 +19,12 @@ from .flags import (HelpFormatter, add_intervention_flags, add_model_flags, add_
 PRINTED_ROWS = 20
 
 
+def say_the_rest(rows: int) -> None:
+    if rows > PRINTED_ROWS:
+        say(f"  ... and {rows - PRINTED_ROWS:,} more rows, ranked by what the output did: the files (report.json or "
+            f"comparison.json, the CSVs, report.html) hold every one")
+
+
 def add_explain_parser(commands) -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain",
@@ -109,9 +115,7 @@ def run_explain(args) -> int:
         say(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
               f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p = {format_number(row['pvalue'])} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
-    if len(rows) > PRINTED_ROWS:
-        say(f"  ... and {len(rows) - PRINTED_ROWS:,} more rows, ranked by what the output did: report.json, "
-            f"curves.csv and report.html hold every one")
+    say_the_rest(len(rows))
     say(paragraph(result.readings))
     for line in gradual.lines(result):
         say(f"  {line}")
@@ -175,12 +179,13 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"adjusted p: {comparison.adjustment}")
     say("ranked by what the output did (tier a to e), then its change")
-    for entry in comparison.scores:
+    for entry in comparison.scores[:PRINTED_ROWS]:  # ranked already
         mark = "significant" if entry.significant else "not significant"
         say(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
               f"{format_number(entry.change)}, {STATISTIC_LABELS[comparison.statistic]} = {format_number(entry.score)}, "
               f"p = {format_number(entry.pvalue)} ({mark}), adjusted p = {format_number(entry.pvalue_adjusted)}, "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
+    say_the_rest(len(comparison.scores))
     say(paragraph([entry.reading for entry in comparison.scores]))
     for line in comparison.answer:
         say(line)

@@ -280,7 +280,8 @@ class Region:
             mask = read_mask(self.mask, name="mask")
             if not np.any(mask > 0):
                 raise ArgumentError("mask", "is empty: it selects no pixel, so the edit would change nothing; paint "
-                                    "or upload a mask with white (or opaque) pixels where the edit should apply")
+                                    "or upload a mask with white (or opaque) pixels where the edit should apply",
+                                    gloss=self.label or "")
             object.__setattr__(self, "mask", mask)
 
     @property

@@ -102,10 +102,13 @@ def _from_list(source: Path, label_column: str | None) -> list[ImageRef]:
     # with status 0, which a script could not tell.
     missing = [ref.key for ref in refs if not Path(ref.path).exists()]
     if missing:
-        shown = ", ".join(repr(key) for key in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        from ..reading import listed
+
+        relative = any(not Path(key).expanduser().is_absolute() for key in missing)
+        where = f" (relative paths are read from the list's folder, {str(base)!r})" if relative else ""
         raise ValueError(f"`images` list {source.name} names {len(missing)} file{'s' if len(missing) > 1 else ''} "
-                         f"that do{'es' if len(missing) == 1 else ''} not exist: {shown} (paths are relative to the "
-                         f"list's folder, {str(base)!r}); correct the list or remove them")
+                         f"that do{'es' if len(missing) == 1 else ''} not exist: {listed([repr(k) for k in missing], 3)}"
+                         f"{where}; correct the list or remove them")
     keys = [ref.key for ref in refs]
     if len(set(keys)) != len(keys):
         duplicate = next(k for k in keys if keys.count(k) > 1)

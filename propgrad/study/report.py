@@ -17,7 +17,7 @@ from ..export.figure_files import draw_into
 from ..checks import too_few_permutations
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import format_number, format_output, format_percent, paragraph
+from ..reading import format_number, format_output, format_percent, listed, paragraph
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -218,34 +218,36 @@ def _planned(study: dict) -> tuple[int, int]:
     return len(interventions), len(models)
 
 
-def input_notes(entries, shown: int = 3) -> list[str]:
-    """What the finished items' images were that changes what a model saw (transparency laid over white, a tiny
-    picture), each note once with the images it is about (``shown`` of them by name, then a count)."""
+def _image_of(key: str) -> str:
+    """An item's image: its key is "image | intervention"."""
+    return key.rsplit(" | ", 1)[0]
+
+
+def _images_by(entries, values_of) -> dict[str, list[str]]:
+    """The finished items' images grouped by each value ``values_of(entry)`` gives (each image once per value)."""
     images_of: dict[str, list[str]] = {}
     for key, entry in entries:
         if entry["status"] == OK:
-            image = key.rsplit(" | ", 1)[0]
-            for note in entry.get("input_notes", ()):
-                images = images_of.setdefault(note, [])
-                if image not in images:
-                    images.append(image)
-    return [f"{', '.join(images[:shown])}{f' and {len(images) - shown} more' if len(images) > shown else ''}: {note}"
-            for note, images in images_of.items()]
+            for value in values_of(entry):
+                images = images_of.setdefault(value, [])
+                if _image_of(key) not in images:
+                    images.append(_image_of(key))
+    return images_of
+
+
+def input_notes(entries, shown: int = 3) -> list[str]:
+    """What the finished items' images were that changes what a model saw (transparency laid over white, a tiny
+    picture), each note once with the images it is about (``shown`` of them by name, then a count)."""
+    return [f"{listed(images, shown)}: {note}"
+            for note, images in _images_by(entries, lambda entry: entry.get("input_notes", ())).items()]
 
 
 def same_pictures(entries, shown: int = 3) -> list[str]:
     """A note per picture that the study holds more than once (the same SHA-256 under other names): each copy counts
     as an image of its own in every share and mean, which a reader must know."""
-    names_of: dict[str, list[str]] = {}
-    for key, entry in entries:
-        if entry["status"] == OK and entry.get("sha256"):
-            image = key.rsplit(" | ", 1)[0]
-            names = names_of.setdefault(entry["sha256"], [])
-            if image not in names:
-                names.append(image)
-    return [f"{', '.join(names[:shown])}{f' and {len(names) - shown} more' if len(names) > shown else ''} are the "
-            f"same picture (one SHA-256): each copy counts as an image of its own in every share and mean"
-            for names in names_of.values() if len(names) > 1]
+    copies = _images_by(entries, lambda entry: [entry["sha256"]] if entry.get("sha256") else [])
+    return [f"{listed(names, shown)} are the same picture (one SHA-256): each copy counts as an image of its own in "
+            f"every share and mean" for names in copies.values() if len(names) > 1]
 
 
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
@@ -266,7 +268,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     entries = sorted(journal.items(), key=lambda kv: kv[1]["index"])
     # The loader's message names the image already ("`a.png`: 'a.png' is not a readable image"): once is enough.
     skipped = list({image: e["message"].removeprefix(f"`{image}`: ") for k, e in entries if e["status"] == SKIPPED
-                    for image in [k.rsplit(" | ", 1)[0]]}.items())
+                    for image in [_image_of(k)]}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
     paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
     tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
