@@ -21,8 +21,9 @@ from .zerogpu import use_zero_gpu
 log = logging.getLogger("propgrad.app")
 
 INTRO = """# propgrad: local interventional explanations
-Change one property of one image step by step and see whether each model's prediction follows it.
-**Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
+Change one property of one image step by step and see whether each model's prediction follows it. Each tab opens
+with an example already answered: **the answer is below the controls** (scroll down, or press Run to try your
+own settings). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
 any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
 METHOD = f"""Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing: 0.01 = one percentage point
