@@ -273,7 +273,7 @@ def _checked_models(models) -> list[Model]:
     return models
 
 
-def _checked_series(intervention) -> list[InterventionSeries]:
+def _series_given(intervention) -> list[InterventionSeries]:
     """Series an intervention already made (from a cache, say); anything else names what ``explain`` takes."""
     what = ("an intervention (e.g. ParametricEdit('darken', stop=0.85, steps=11), Region, PatchBlend, "
             "InstructPix2PixSweep, Frames) or the list of InterventionSeries one made")
@@ -497,7 +497,7 @@ def explain(
         check_series_memory(intervention, None if image is None else image.size)
         series = intervention.series(image, progress=lambda f, m="": progress(0.7 * f, m))
     else:
-        series = _checked_series(intervention)
+        series = _series_given(intervention)
         name = series[0].property_name if series else "series"
     _check_series(series)
     if described is None and all(SOURCE_KEY in frame.info for frame in series[0].images):

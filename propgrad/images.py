@@ -1,8 +1,8 @@
 """Loading and normalising user images: whatever comes in, an 8-bit RGB PIL image goes out."""
 from __future__ import annotations
 
+import functools
 import hashlib
-
 import io
 import os
 import warnings
@@ -189,11 +189,26 @@ def input_notes(image: Image.Image) -> list[str]:
 
 
 def file_sha256(path) -> str | None:
-    """The SHA-256 of a file's bytes (hex), or None where it cannot be read."""
+    """The SHA-256 of a file's bytes (hex), or None where it cannot be read.
+
+    Computed once per version of the file (its path, inode, size and change times): every run's settings name an
+    uploaded model and every frame by it, and a model file of hundreds of MB was read whole into memory each time.
+    """
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        status = os.stat(path)
+        return _sha256_of(os.path.realpath(path), (status.st_ino, status.st_size, status.st_mtime_ns,
+                                                   status.st_ctime_ns))
     except OSError:
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _sha256_of(path: str, version: tuple) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def remember_source(image: Image.Image, path) -> None:

@@ -702,14 +702,17 @@ def read_comparison(comparison) -> list[Reading]:
 
 
 def listed(items: Sequence[str], most: int | None = None) -> str:
-    """"a, b and c"; beyond ``most`` items, the first ``most`` and "and N more" (every list a sentence names).
+    """"a, b and c"; beyond ``most`` items, the first ``most`` and "and N more" (every list a sentence names); ""
+    for none.
 
     Examples
     --------
-    >>> listed(["a", "b", "c"]), listed(["a", "b", "c", "d", "e"], most=3)
-    ('a, b and c', 'a, b, c and 2 more')
+    >>> listed(["a", "b", "c"]), listed(["a", "b", "c", "d", "e"], most=3), listed([])
+    ('a, b and c', 'a, b, c and 2 more', '')
     """
     items = list(items)
+    if not items:
+        return ""
     if most is not None and len(items) > most:
         return ", ".join(items[:most]) + f" and {len(items) - most:,} more"
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
@@ -780,8 +783,8 @@ def paragraph(readings: Sequence[Reading]) -> str:
             group = sorted(group, key=rank_key)
         # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
         moved = listed([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
-                         for r in group if r.moved], LISTED) if any(r.moved for r in group) else ""
-        still = listed([who(r) for r in group if not r.moved], LISTED) if not all(r.moved for r in group) else ""
+                        for r in group if r.moved], LISTED)
+        still = listed([who(r) for r in group if not r.moved], LISTED)
         # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
         said = {r.output_words for r in group}
         # One name only where every model's output is that (a logit beside a probability is no "p(cat)"), and not

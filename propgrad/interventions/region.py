@@ -39,6 +39,8 @@ from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 OBJECT = "object"
 BACKGROUND = "background"
 SEGMENTED = (OBJECT, BACKGROUND)
+EMPTY_MASK = ("is empty: it selects no pixel, so the edit would change nothing; paint or upload a mask with white "
+              "(or opaque) pixels where the edit should apply")
 
 
 # eq=False: these hold numpy masks, which cannot be compared or hashed as one value; identity is enough.
@@ -162,8 +164,7 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
         mask = gaussian_filter(mask.astype(np.float32), sigma=feather, mode="nearest").clip(0.0, 1.0)
         mask[mask < 1 / 512] = 0.0
     if not np.any(mask > 0):
-        raise ArgumentError(name, "is empty: it selects no pixel, so the edit would change nothing; paint or upload a "
-                                  "mask with white (or opaque) pixels where the edit should apply", gloss=label)
+        raise ArgumentError(name, EMPTY_MASK, gloss=label)
     if np.all(mask >= 1):
         notes.append(f"`{name}` ({label}) covers the whole image: this is a global edit, not a region edit")
     return RegionMask(np.ascontiguousarray(mask, dtype=np.float32), label, tuple(notes))
@@ -279,9 +280,7 @@ class Region:
             # Read once, here: a broken file or a bad array fails before any editing starts.
             mask = read_mask(self.mask, name="mask")
             if not np.any(mask > 0):
-                raise ArgumentError("mask", "is empty: it selects no pixel, so the edit would change nothing; paint "
-                                    "or upload a mask with white (or opaque) pixels where the edit should apply",
-                                    gloss=self.label or "")
+                raise ArgumentError("mask", EMPTY_MASK, gloss=self.label or "")
             object.__setattr__(self, "mask", mask)
 
     @property
