@@ -166,7 +166,8 @@ def test_bad_intervention_arguments(make, message):
 
 
 class _Echo:
-    """The smallest model: two outputs, the image's mean brightness and its complement."""
+    """A model that leaves ``output_kind`` out (probabilities, by default), unlike :class:`MeanColourModel`: two
+    outputs, the image's mean brightness and its complement."""
 
     name = "echo"
     output_names = ["bright", "dark"]
