@@ -412,47 +412,69 @@ class WholeValues(Formatter):
         return f"{value:.{digits}g}"
 
 
-def null_distributions(explanation: Explanation, max_columns: int = 3) -> Figure:
+def null_distributions(explanation, max_columns: int = 3) -> Figure:
     """Histogram of the shuffled scores per model and output, with the observed score marked.
+
+    ``explanation``: one Explanation, or a comparison's explanations by property name ({name: Explanation}),
+    drawn as one figure with a block of panels per property under its name: the title, how to read it and the
+    legend once (two stacked figures said them twice, and cost a second figure's drawing).
 
     One shared legend under the panels; the title at the top left keeps the top right corner free for
     the app's image toolbar.
     """
-    panels, _ = plotted_scores(explanation)
-    columns = min(max_columns, len(panels))
-    rows = int(np.ceil(len(panels) / columns))
-    panel_width = 2.8
-    figure = Figure(figsize=(max(panel_width * columns, 6.0), 2.5 * rows + 1.3))
-    # Fixed margins in inches instead of the constrained layout, which cost more than the drawing (issue 23):
-    # the figure's title and how to read it (three lines), the title block above each panel, its x label below,
-    # one legend row at the bottom.
-    width, height = figure.get_figwidth(), figure.get_figheight()
-    panel_height = (height - 1.3) / rows
-    figure.subplots_adjust(left=0.5 / width, right=1 - 0.12 / width, top=1 - 1.45 / height, bottom=0.75 / height,
-                           wspace=0.45 / (width / columns - 0.45), hspace=1.05 / (panel_height - 1.05))
-    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
-    for axis, (model, score) in zip(axes, panels):
-        # One filled outline instead of 40 bars: the same histogram, far fewer artists to draw.
-        counts, edges = np.histogram(score.null_distribution, bins=40)
-        axis.stairs(counts, edges, fill=True, color="#9ecae1", linewidth=0, label="shuffled steps (null)")
-        axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
-        axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1, label="null mean")
-        name = _wrap(f"{model.name}: {score.output}", 34)
-        axis.set_title(f"{name}\nobserved {_format_p(score.score)}, p = {_format_p(score.pvalue)}", fontsize=9.5,
-                       y=TITLE_Y)
-        _xlabel_under_ticks(axis, STATISTIC_LABELS[explanation.statistic], fontsize=9)
-        axis.tick_params(labelsize=8)
-        axis.xaxis.set_major_locator(MaxNLocator(4))
-        axis.xaxis.set_major_formatter(WholeValues())
-    for axis in axes[len(panels):]:
-        axis.set_visible(False)
-    figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncols=3, fontsize=9,
+    groups = list(explanation.items()) if isinstance(explanation, dict) else [("", explanation)]
+    statistic = groups[0][1].statistic
+    panels = [plotted_scores(result)[0] for _, result in groups]
+    columns = max(1, min(max_columns, max(len(group) for group in panels)))
+    # Fixed places in inches instead of the constrained layout, which cost more than the drawing (issue 23): the
+    # figure's title and how to read it, then per property its name and its rows of panels (each with its title
+    # block above and its x label below), one legend row at the bottom.
+    head, name_height, title_block, axes_height, label_block, legend_height = 1.0, 0.3, 0.62, 1.55, 0.5, 0.4
+    rows = [int(np.ceil(len(group) / columns)) for group in panels]
+    named = len(groups) > 1
+    height = head + sum(rows) * (title_block + axes_height + label_block) + named * name_height * len(groups) \
+        + legend_height
+    width = max(2.8 * columns, 6.0)
+    figure = Figure(figsize=(width, height))
+    left, gap = 0.2, 0.35  # no y tick labels (see below)
+    axes_width = (width - left - 0.12 - gap * (columns - 1)) / columns
+    top = head
+    drawn = []
+    for (name, result), group, group_rows in zip(groups, panels, rows):
+        if named:
+            figure.text(0.005, 1 - (top + 0.05) / height, name, ha="left", va="top", fontsize=10.5,
+                        fontweight="bold")
+            top += name_height
+        for number, (model, score) in enumerate(group):
+            row, column = divmod(number, columns)
+            axis_top = top + row * (title_block + axes_height + label_block) + title_block
+            axis = figure.add_axes(((left + column * (axes_width + gap)) / width,
+                                    1 - (axis_top + axes_height) / height, axes_width / width, axes_height / height))
+            # One filled outline instead of 40 bars: the same histogram, far fewer artists to draw.
+            counts, edges = np.histogram(score.null_distribution, bins=40)
+            axis.stairs(counts, edges, fill=True, color="#9ecae1", linewidth=0, label="shuffled steps (null)")
+            axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
+            axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1,
+                         label="null mean")
+            axis.set_title(f"{_wrap(f'{model.name}: {score.output}', 34)}\nobserved {_format_p(score.score)}, "
+                           f"p = {_format_p(score.pvalue)}", fontsize=9.5, y=TITLE_Y)
+            _xlabel_under_ticks(axis, STATISTIC_LABELS[result.statistic], fontsize=9)
+            axis.tick_params(labelsize=8)
+            axis.xaxis.set_major_locator(MaxNLocator(4))
+            axis.xaxis.set_major_formatter(WholeValues())
+            # The counts depend only on the number of shuffles; where the observed score falls among them is the
+            # reading (and its share is p, in the title). Their ticks were a third of the figure's drawing.
+            axis.set_yticks([])
+            axis.spines[["left", "right", "top"]].set_visible(False)
+            drawn.append(axis)
+        top += group_rows * (title_block + axes_height + label_block)
+    figure.legend(*drawn[0].get_legend_handles_labels(), loc="lower center", ncols=3, fontsize=9,
                   frameon=False, bbox_to_anchor=(0.5, 0.0))
-    figure.suptitle(f"Shuffle test: {STATISTIC_LABELS[explanation.statistic]} with the steps shuffled", x=0.005, y=1 - 0.05 / height, ha="left",
-                    va="top", fontsize=10.5)
+    figure.suptitle(f"Shuffle test: {STATISTIC_LABELS[statistic]} with the steps shuffled", x=0.005,
+                    y=1 - 0.05 / height, ha="left", va="top", fontsize=10.5)
     # How to read it: a smooth trend's gradient lies BELOW the shuffles, which looks wrong to a first reader.
-    figure.text(0.005, 1 - 0.3 / height, _wrap(NULL_READING[DEFAULT_ALTERNATIVE[explanation.statistic]],
-                                               int(width * 14)), ha="left", va="top", fontsize=8.5, color="#333333")
+    figure.text(0.005, 1 - 0.3 / height, _wrap(NULL_READING[DEFAULT_ALTERNATIVE[statistic]], int(width * 14)),
+                ha="left", va="top", fontsize=8.5, color="#333333")
     return figure
 
 

@@ -8,9 +8,11 @@ components. A run is shown in two parts, so that the answer is on the page as so
    the curves (one matplotlib figure), drawn side by side in two threads;
 2. :func:`finish` (right after, while the user reads): the animation, the null distributions and the zip
    with every file (report.json with every setting of the run, curves.csv, the figures; for a comparison
-   each property's report with its own curves and GIF). The reports are drawn in a second process
-   (:mod:`.writer`; a comparison's start with part 1, as they need nothing it draws), the animation and the null
-   plots here: matplotlib holds the GIL, so threads alone would draw them one after the other.
+   each property's report with its own curves and GIF). The reports and the animation are drawn in a second
+   process (:mod:`.writer`; a comparison's start with part 1, as they need nothing it draws), the null plots here:
+   matplotlib holds the GIL, so threads alone would draw them one after the other. Part 1's strip and curves, and
+   the null plots, go on report.html once drawn (a comparison's page shows part 1's curves, not a figure of its
+   own that drew them again).
 
 The app's Run button shows part 1 and then asks for part 2 (see ``shared.shown_first``); API clients get
 both in one answer (:func:`respond`). Each request writes only into its own private folder.
@@ -264,16 +266,17 @@ def show(run: AppRun) -> AppRun:
     return run
 
 
-def _draw_animation(run: AppRun) -> Path:
-    path = run.folder / "animation.gif"
-    if run.comparison is None:
-        return plots.save_animation(run.explanation, path)
-    series = [result.series[0] for result in run.explanations.values()]
+def draw_animation(result, path: Path) -> Path:
+    """The run's animation: every step of one explanation, or each property's first series side by side."""
+    if isinstance(result, Explanation):
+        return plots.save_animation(result, path)
+    explanations = {name: result.explanations[name] for name in result.properties}
+    series = [one.series[0] for one in explanations.values()]
     side = 240 if len(series) > 1 else 320
     frames = []
     for step in range(len(series[0])):
         tiles = [plots.caption_frame(one.images[step], f"{name}, step {step}", f"step {step}", side)
-                 for name, one in zip(run.explanations, series)]
+                 for name, one in zip(explanations, series)]
         frames.append(_side_by_side(tiles))
     return plots.save_gif(frames, path, 300)
 
@@ -291,32 +294,27 @@ def _side_by_side(images, gap: int = 6):
 
 
 def _draw_null(run: AppRun) -> Path:
-    figures = []
-    for name, result in run.explanations.items():
-        figure = plots.null_distributions(result)
-        if run.comparison is not None:
-            figure.suptitle(f"{name}: shuffle test, {STATISTIC_LABELS[result.statistic]} with the steps shuffled",
-                            x=0.005, ha="left",
-                            fontsize=10.5)
-        figures.append(figure)
-    path = run.folder / "null.png"
-    if len(figures) == 1:
-        return plots.save_figure(figures[0], path, dpi=100)
-    # Each property's figure is drawn into memory and the stack is encoded once (not one PNG per figure, read back).
-    return plots.save_picture(plots.stack_pictures([plots.figure_picture(figure, dpi=100) for figure in figures]),
-                              path)
+    # A comparison's properties in one figure, each under its name.
+    drawn = run.explanation if run.comparison is None else dict(run.explanations)
+    return plots.save_figure(plots.null_distributions(drawn), run.folder / "null.png", dpi=100)
 
 
-def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path]) -> dict[str, Path]:
+def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path], animation: Path | None = None) -> dict:
     """report.json (or comparison.json) with the settings, the CSV tables, and each property's figures, in
-    ``out`` (a module-level function of picklable arguments: it runs in :mod:`.writer`'s process)."""
+    ``out``; with ``animation``, the run's animation drawn there too, under the key "animation" (a module-level
+    function of picklable arguments: it runs in :mod:`.writer`'s process, where its images already are)."""
     if isinstance(result, Explanation):
         # The app's own strip and curves go into report.html too (drawn once, for the page).
-        return export.write(result, out, figures=("region",), settings=settings, drawn=drawn)
-    # Each property's own report with its curves, GIF and region; the null plots are in null.png. The app's strip
-    # of every property goes on the comparison's page once drawn (see _finish: these start before it is).
-    return export.write(result, out, figures=("curves", "animation", "region"), settings=settings,
-                        drawn={"strip": drawn.get("strip")})
+        written = export.write(result, out, figures=("region",), settings=settings, drawn=drawn)
+    else:
+        # Each property's own report with its curves, GIF and region; the null plots are in null.png. The app's strip
+        # and curves of every property go on the comparison's page once drawn (see _finish: these start before they
+        # are), the curves in place of comparison.png, which drew them again.
+        written = export.write(result, out, figures=("curves", "animation", "region"), settings=settings,
+                               drawn={"strip": drawn.get("strip"), "curves": drawn.get("curves")})
+    if animation is not None:
+        written["animation"] = draw_animation(result, animation)
+    return written
 
 
 def finish(run: AppRun) -> AppRun:
@@ -344,23 +342,25 @@ def _start_reports(run: AppRun) -> Future:
     """The reports, drawn in the writer's process (once) while this one draws the rest."""
     if run.reports is None:
         result = run.comparison if run.comparison is not None else run.explanation
+        # The animation is drawn there too: it needs the steps' images, which that process has, and this one draws
+        # the null plots meanwhile.
         run.reports = _WRITING.submit(writer.call, write_reports, result, run.folder / run.name, run.settings,
-                                      {"strip": run.strip, "curves": run.curves})
+                                      {"strip": run.strip, "curves": run.curves}, run.folder / "animation.gif")
     return run.reports
 
 
 def _finish(run: AppRun) -> AppRun:
     reports = _start_reports(run)
-    animation = _POOL.submit(_draw_animation, run)
     run.null = _draw_null(run)
-    written = reports.result()
-    run.animation = animation.result()
+    written = dict(reports.result())
+    run.animation = written.pop("animation")
     root = run.folder / run.name
     # Drawn here while the writer's process wrote the page, which left room for them (a run's page has its strip).
     if "html" in written:
         try:
-            export_html.add_drawn(written["html"], strip=run.strip if run.comparison is not None else None,
-                                  null=run.null)
+            several = run.comparison is not None
+            export_html.add_drawn(written["html"], strip=run.strip if several else None,
+                                  curves=run.curves if several else None, null=run.null)
         except OSError:  # the page stands without the figures, which the zip still holds
             log.warning("a figure could not be added to %s", written["html"], exc_info=True)
     names = {"strip.png": run.strip, "curves.png": run.curves, "animation.gif": run.animation, "null.png": run.null}

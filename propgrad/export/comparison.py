@@ -101,6 +101,9 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     ``figures`` names what each property's report draws (see :func:`propgrad.export.explanation.write_report`);
     ``settings`` go into comparison.json; ``drawn`` may name a strip of every property's steps drawn elsewhere
     ({"strip": path}, as the app draws one), which is copied in as strip.png and shown near the top of report.html.
+    With a "curves" key (a figure of every property's curves drawn elsewhere, as the app draws one: copied in as
+    curves.png and shown; None: drawn later, which the caller puts on the page with
+    :func:`propgrad.export.html.add_drawn`), comparison.png is not drawn: it showed the same curves again.
 
     Examples
     --------
@@ -119,16 +122,21 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
         paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),
                                              data["contrast"])
     failed = {}
-    # The tables stand without it; report.html says it is missing.
-    figure, reason = draw_into(lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
-                               out / "comparison.png", f"the comparison figure in {out}")
-    if figure is not None:
-        paths["figure"] = figure
-    else:
-        failed["comparison"] = reason
+    curves_later = "curves" in (drawn or {})
+    if not curves_later:
+        # The tables stand without it; report.html says it is missing.
+        figure, reason = draw_into(lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
+                                   out / "comparison.png", f"the comparison figure in {out}")
+        if figure is not None:
+            paths["figure"] = figure
+        else:
+            failed["comparison"] = reason
     strip = copied_into((drawn or {}).get("strip"), out / "strip.png")
     if strip is not None:
         paths["strip"] = strip
+    curves = copied_into((drawn or {}).get("curves"), out / "curves.png")
+    if curves is not None:
+        paths["curves"] = curves
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():
@@ -136,6 +144,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
                                           settings=settings, part=name)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
             parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
-    page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip)
+    page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
+                                       curves_later=curves_later and curves is None)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths

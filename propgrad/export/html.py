@@ -321,11 +321,12 @@ def _first_step(data: Mapping) -> str:
 
 
 def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
-                         failed: Mapping[str, str] | None = None, heading: int = 2) -> list[str]:
+                         failed: Mapping[str, str] | None = None, heading: int = 2, part: str | None = None) -> list[str]:
     """The body of one explanation: input, strip, curves, table, null plots (what was drawn), settings.
 
     ``data`` is :func:`propgrad.export.explanation.to_dict`'s result, ``rows`` :func:`propgrad.export.explanation.summary_rows`'s,
-    ``paths`` what :func:`propgrad.export.explanation.write_report` wrote, ``failed`` figure name -> reason.
+    ``paths`` what :func:`propgrad.export.explanation.write_report` wrote, ``failed`` figure name -> reason;
+    ``part``: the page is one property of a comparison (curves not drawn for it are in the comparison's figure).
     """
     failed = dict(failed or {})
     h = f"h{heading}"
@@ -337,6 +338,11 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
             return f"<{h}>{title}</{h}>" + figure(title, None, missing=failed[name])
         if name == "null" and top:
             return NULL_MARKER  # the app draws the null plots while this page is written: add_null puts them here
+        if name == "curves" and top and part:
+            # A comparison's property page whose curves are drawn with the other properties' (the app's package).
+            return (f"<{h}>{title}</{h}><p>Drawn beside the other properties' in the comparison's figure: "
+                    '<a href="../comparison.png">comparison.png</a>, on the comparison\'s '
+                    '<a href="../report.html">report.html</a>.</p>')
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
     top = heading == 2  # a page of its own, not a comparison's section
@@ -431,19 +437,21 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     among the run's (a comparison's property), for the Settings."""
     # "turntable angle (degrees) (frames)": brackets after brackets.
     title = f"propgrad: {data['intervention']} · {data['property_name']}"
-    body = explanation_sections(data, rows, paths, input_image, failed)
+    body = explanation_sections(data, rows, paths, input_image, failed, part=part)
     body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data, part), **(settings or {})}))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 
 
 def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
-                    failed: Mapping[str, str] | None = None, strip: Path | None = None) -> str:
+                    failed: Mapping[str, str] | None = None, strip: Path | None = None, curves: Path | None = None,
+                    curves_later: bool = False) -> str:
     """A comparison of properties: the ranked table, the steps of every property (``strip``, where drawn), its
     figure, then each property's sections.
 
     ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
-    sections) in ranked order.
+    sections) in ranked order; ``curves``: a figure of every property's curves drawn elsewhere (the app's), shown
+    in place of the comparison's figure; ``curves_later``: such a figure is drawn after the page (:func:`add_drawn`).
     """
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
@@ -461,7 +469,11 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
     # written in another process).
     body.append(strip_section(strip) if strip is not None else STRIP_MARKER)
-    if figure_path is not None or "comparison" in failed:
+    if curves is not None:
+        body.append(curves_section(curves))
+    elif curves_later:
+        body.append(CURVES_MARKER)
+    elif figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
     if parts:
         # A reader comparing a property's section with the ranked table sees two p-values for one row.
@@ -486,6 +498,16 @@ def strip_section(strip: Path) -> str:
         "how much every step changes the image under it")
 
 
+CURVES_MARKER = "<!-- propgrad: every property's curves go here -->"
+
+
+def curves_section(curves: Path) -> str:
+    """A comparison page's curves of every property, one panel each (the app's figure)."""
+    return "<h2>Model outputs along each property</h2>" + figure(
+        "model outputs along each property", curves, caption="each model's output at every step of each property; "
+        "triangles mark where the prediction flips")
+
+
 NULL_MARKER = "<!-- propgrad: the shuffle test's null distributions go here -->"
 
 
@@ -507,12 +529,14 @@ def add_null(page_path: Path, null: Path) -> bool:
     return bool(add_drawn(page_path, null=null))
 
 
-def add_drawn(page_path: Path, *, strip: Path | None = None, null: Path | None = None) -> list[str]:
-    """Put the figures drawn after the page was written (``strip``, ``null``; None: not drawn) where the page left
-    room for them, reading and writing the page once; the names of those put in."""
+def add_drawn(page_path: Path, *, strip: Path | None = None, null: Path | None = None,
+              curves: Path | None = None) -> list[str]:
+    """Put the figures drawn after the page was written (``strip``, ``null``, a comparison's ``curves``; None: not
+    drawn) where the page left room for them, reading and writing the page once; the names of those put in."""
     page_path = Path(page_path)
     text = page_path.read_text(encoding="utf-8")
-    sections = {"strip": (STRIP_MARKER, strip, strip_section), "null": (NULL_MARKER, null, null_section)}
+    sections = {"strip": (STRIP_MARKER, strip, strip_section), "curves": (CURVES_MARKER, curves, curves_section),
+                "null": (NULL_MARKER, null, null_section)}
     added = []
     for name, (marker, drawn, section) in sections.items():
         if drawn is not None and marker in text:

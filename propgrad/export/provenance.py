@@ -6,6 +6,7 @@ enough to run it again.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
@@ -78,6 +79,13 @@ def describe_model(model) -> dict:
 
 
 def package_versions() -> dict:
+    """The versions of the packages a result depends on (a new dict each call, looked up once per process)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict:
+    # Reading the packages' metadata cost about 20 ms: every run's settings and each report of a comparison asked.
     from importlib import metadata
 
     from .._version import __version__
