@@ -529,18 +529,6 @@ def save_figure(figure: Figure, path: str | Path, dpi: int = 110) -> Path:
     return path
 
 
-def figure_picture(figure: Figure, dpi: int = 110) -> Image.Image:
-    """A figure drawn into a Pillow picture (RGB on white), without writing a file: for pictures made of several
-    figures, which are then encoded once."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    figure.set_dpi(dpi)
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    return Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert(
-        "RGB")
-
-
 def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 250) -> Path:
     """Frames -> an animated GIF (or WebP, by suffix), looping.
 

@@ -73,7 +73,10 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
         page = archive.read("report.html").decode()
         folder = next(name.split("/")[0] for name in names if name.endswith("/report.html") and "object" in name)
         own = archive.read(f"{folder}/report.html").decode()
-    assert {"comparison.json", "comparison.csv", "comparison.png", "report.html", "strip.png"} <= names
+    assert {"comparison.json", "comparison.csv", "curves.png", "report.html", "strip.png"} <= names
+    # The page shows the curves the app drew (comparison.png drew the same curves again, on the way to the zip).
+    assert "comparison.png" not in names and page.count(">Model outputs along each property</h2>") == 1
+    assert "go here -->" not in page
     # A property's own page lists what its intervention was made with, and not the other property's.
     settings = own[own.index("<h2>Settings</h2>"):]
     assert "intervention settings" in settings and "<dd>object</dd>" in settings and "background" not in settings

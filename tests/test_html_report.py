@@ -158,6 +158,27 @@ def test_a_comparison_shows_a_strip_drawn_elsewhere(tmp_path):
     assert not html_report.add_strip(late["html"], tmp_path / "app-strip.png")
 
 
+def test_a_comparison_shows_curves_drawn_elsewhere_instead_of_its_own_figure(tmp_path):
+    """The app draws every property's curves for its page; its comparison's report.html drew them again as
+    comparison.png, a fifth of the time its files took."""
+    image = Image.new("RGB", (24, 16), (200, 90, 90))
+    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=4)}, [Redness()],
+                                    n_permutations=50, seed=0)
+    Image.new("RGB", (40, 10), (10, 10, 200)).save(tmp_path / "app-curves.png")
+    given = write_comparison(comparison, tmp_path / "given", figures=(), drawn={"curves": tmp_path / "app-curves.png"})
+    page = given["html"].read_text()
+    assert "figure" not in given and not (tmp_path / "given" / "comparison.png").exists()
+    assert given["curves"].is_file() and page.count(">Model outputs along each property</h2>") == 1
+    # Drawn after the page was written (the app's way: the page is written while the curves are drawn).
+    late = write_comparison(comparison, tmp_path / "late", figures=(), drawn={"curves": None})
+    assert "figure" not in late and ">Model outputs along each property</h2>" not in late["html"].read_text()
+    assert html_report.add_drawn(late["html"], curves=tmp_path / "app-curves.png") == ["curves"]
+    assert late["html"].read_text().count(">Model outputs along each property</h2>") == 1
+    # Without them, the comparison draws its own figure, as the command line's does.
+    own = write_comparison(comparison, tmp_path / "own", figures=())
+    assert own["figure"].name == "comparison.png" and ">Comparison</h2>" in own["html"].read_text()
+
+
 def test_study_page(tmp_path):
     images = [Image.new("RGB", (24, 16), (int(v), 90, 90)) for v in (60, 200)]
     study = run_images(images, ParametricEdit("darken", steps=4), [Redness()], out=tmp_path, n_permutations=100)

@@ -208,6 +208,20 @@ def test_dynamics_probability_lines_are_drawn_over_the_flip_shares():
     assert any("p(melanoma)" in text.get_text() for text in figure.legends[0].get_texts())
 
 
+def test_a_comparisons_null_plots_are_one_figure_with_a_block_per_property():
+    """Two stacked figures said the title, how to read it and the legend twice."""
+    results = {name: pg.explain(None, [_ramp()], [RedModel(2), RedModel(3, name="other")], n_permutations=50)
+               for name in ("fur: darken", "background: darken")}
+    figure = plots.null_distributions(results)
+    assert len(figure.axes) == 4 and len(figure.legends) == 1 and figure.get_suptitle().startswith("Shuffle test")
+    texts = [text.get_text() for text in figure.texts]
+    assert [text for text in texts if text in results] == list(results)  # each block under its property's name
+    # The two blocks' panels in two rows, the first property's above.
+    rows = sorted({round(axis.get_position().y0, 3) for axis in figure.axes}, reverse=True)
+    assert len(rows) == 2
+    assert all(axis.get_yticks().size == 0 for axis in figure.axes)  # counts of shuffles: no ticks
+
+
 def test_null_plot_names_the_tested_statistic_as_the_tables_do():
     from propgrad.score import STATISTIC_LABELS
 
