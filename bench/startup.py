@@ -24,6 +24,10 @@ D. the server's memory (RSS of the server and its writer process) once every tab
    browser click, as a visitor's server would be), with its anonymous part.
 
 Run: ``python bench/startup.py`` from the repository root. Ends with ``name: value`` lines.
+``--server-python PATH`` starts the two servers with another interpreter, e.g. a virtual environment with only
+``requirements.txt`` installed, as a Space installs the app (the test requirements add packages that the server then
+imports: ``datasets`` brings pyarrow, which pandas loads when gradio imports it, about 50 MB); the browser and the API
+clients stay in this one.
 """
 from __future__ import annotations
 
@@ -210,18 +214,25 @@ def python_comparison():
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Start-up, latency and memory of python app.py.")
+    parser.add_argument("--server-python", default=sys.executable,
+                        help="the interpreter that runs the servers (default: this one)")
+    server_python = parser.parse_args().server_python
+    print(f"servers run under {server_python}")
     # 1. Minimal gradio app: the floor any gradio app pays on this machine.
     with tempfile.TemporaryDirectory() as folder:
         minimal_script = Path(folder) / "minimal.py"
         minimal_script.write_text(MINIMAL)
-        process, minimal_s = _start([sys.executable, str(minimal_script)], _free_port())
+        process, minimal_s = _start([server_python, str(minimal_script)], _free_port())
         _stop(process)
     print(f"minimal gradio app ready in {minimal_s:.1f} s")
 
     # 2. The app itself.
     port = _free_port()
     log: list = []
-    process, ready_s = _start([sys.executable, "app.py"], port, log)
+    process, ready_s = _start([server_python, "app.py"], port, log)
     try:
         rss_start = _rss_mb(process)
         print(f"python app.py ready in {ready_s:.1f} s ({ready_s / minimal_s:.2f} x the minimal app); "
