@@ -103,7 +103,7 @@ class PropertyComparison(Answered):
 
     def table(self) -> tuple[list[str], list[list]]:
         """(headers, rows): one row per property, ranked; per model and output the change, the statistic, p,
-        adjusted p, S, F.
+        adjusted p, significant (the paper's S: p <= alpha) and flips (its F), titled in words as every table is.
 
         Values stay numbers and booleans, for the app or a data frame to format.
 
@@ -111,7 +111,7 @@ class PropertyComparison(Answered):
         --------
         >>> headers, rows = comparison.table()  # doctest: +SKIP
         >>> headers[:7]  # doctest: +SKIP
-        ['property', 'unbiased: change', 'unbiased: E[|grad_X F|]', 'unbiased: p', 'unbiased: p (BH)', ...]
+        ['property', 'unbiased: change', 'unbiased: E[|grad_X F|]', 'unbiased: p', 'unbiased: adjusted p', ...]
         """
         # The models and outputs in the order given (the rows are ranked one by one: their order would put the
         # top-ranked model's columns first, a different order for every input).
@@ -122,8 +122,8 @@ class PropertyComparison(Answered):
         label = STATISTIC_LABELS[self.statistic]
         for model, output in columns:
             name = f"{model} | {output}" if several else model
-            headers += [f"{name}: change", f"{name}: {label}", f"{name}: p", f"{name}: p (BH)", f"{name}: S",
-                        f"{name}: F"]
+            headers += [f"{name}: change", f"{name}: {label}", f"{name}: p", f"{name}: adjusted p",
+                        f"{name}: significant", f"{name}: flips"]
         rows = []
         for prop in self.properties:
             row: list = [prop]

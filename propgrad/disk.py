@@ -84,6 +84,11 @@ def check_folder_name(folder: str | Path, flag: str = "--out") -> Path:
     return folder
 
 
+# Folders check_writable made in this process, deepest first: a run that stops before it writes into them leaves
+# none of them behind (forget_made_folders).
+_MADE: list[Path] = []
+
+
 def check_writable(folder: str | Path, flag: str = "--out") -> Path:
     """Make ``folder`` and write a probe file in it before any work: a folder that cannot be written is refused in
     one line (:class:`NoRoomError`, exit status 4) before the run, not after minutes of computing. An empty name
@@ -92,10 +97,26 @@ def check_writable(folder: str | Path, flag: str = "--out") -> Path:
 
     folder = check_folder_name(folder, flag)
     with writing_to(folder, flag):
+        missing = [path for path in (folder, *folder.parents) if not path.exists()]
         folder.mkdir(parents=True, exist_ok=True)
+        _MADE.extend(missing)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".propgrad-probe-"):
             pass
     return folder
+
+
+def forget_made_folders(remove_empty: bool) -> list[Path]:
+    """A command is over: with ``remove_empty`` (it was interrupted or failed), remove the folders
+    :func:`check_writable` made that are still empty (Ctrl-C during a screen left an empty --out folder behind);
+    forget them either way. Returns the ones removed."""
+    removed = []
+    while _MADE:
+        path = _MADE.pop(0)
+        if remove_empty:
+            with contextlib.suppress(OSError):  # not empty, or gone: it stays as it is
+                path.rmdir()
+                removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -141,4 +162,5 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
             f"another folder) and run the same command again (the files written so far are whole, none is cut off)")
 
 
-__all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "whole_or_none", "writing_to"]
+__all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "forget_made_folders",
+           "whole_or_none", "writing_to"]

@@ -93,8 +93,9 @@ def test_same_seed_for_every_property_gives_the_same_null(comparison):
 def test_table_has_one_row_per_property_and_six_columns_per_model(comparison):
     headers, rows = comparison.table()
     assert headers[0] == "property" and len(headers) == 1 + 6 * 2
-    assert headers[1:7] == ["left eye: change", "left eye: E[|grad_X F|]", "left eye: p", "left eye: p (BH)",
-                            "left eye: S", "left eye: F"]
+    # Titled in words, as every other table (the paper's S and F read "S: S" on a phone's card).
+    assert headers[1:7] == ["left eye: change", "left eye: E[|grad_X F|]", "left eye: p", "left eye: adjusted p",
+                            "left eye: significant", "left eye: flips"]
     assert [row[0] for row in rows] == comparison.properties
     assert rows[0][5:7] == [True, True]
 

@@ -151,6 +151,7 @@ def test_explain_exits_3_when_the_run_fails_after_it_started(lesion, tmp_path, c
     assert status == exit_codes.PARTIAL
     assert lines[-2] == "error: RuntimeError: CUDA error: an illegal memory access was encountered"
     assert lines[-1] == "failed: 1 of 1 explanation"
+    assert not (tmp_path / "out").exists()  # made for the run, which wrote nothing: not left behind empty
 
 
 @needs_lesions
@@ -228,6 +229,22 @@ def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no folder can be made")
+def test_a_folder_made_for_a_run_that_stopped_early_goes_and_one_that_was_there_stays(tmp_path):
+    from propgrad.disk import check_writable, forget_made_folders
+
+    there = tmp_path / "there"
+    there.mkdir()
+    check_writable(there)
+    check_writable(tmp_path / "new" / "deeper")
+    assert forget_made_folders(remove_empty=True) == [tmp_path / "new" / "deeper", tmp_path / "new"]
+    assert there.is_dir() and not (tmp_path / "new").exists()
+    check_writable(tmp_path / "kept")
+    (tmp_path / "kept" / "report.json").write_text("{}")
+    assert forget_made_folders(remove_empty=True) == [] and (tmp_path / "kept" / "report.json").is_file()
+    check_writable(tmp_path / "done")
+    assert forget_made_folders(remove_empty=False) == [] and (tmp_path / "done").is_dir()  # a finished run's stays
+
+
 def test_an_output_folder_that_cannot_be_made_is_refused_before_the_run(lesion, capsys, monkeypatch):
     """It ran the whole explanation, then printed a bare "[Errno 2] No such file or directory" with status 2."""
     import sys
@@ -317,6 +334,7 @@ def test_ctrl_c_exits_130_with_one_line_not_a_traceback(lesion, tmp_path):
                                       "--permutations", "1000000", "--out", str(tmp_path / "out")], "step")
     assert status == exit_codes.INTERRUPTED, stderr[-2000:]
     assert "Traceback" not in stderr and stderr.rstrip().endswith("interrupted: nothing more was written")
+    assert not (tmp_path / "out").exists()  # the --out folder made for it is not left behind empty
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from ..disk import no_room
+from ..disk import forget_made_folders, no_room
 from ..errors import USER_ERRORS
 from . import console
 from . import exit_codes
@@ -61,7 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 done, 2 a bad argument or input)."""
+    """Run the command line; returns the exit status (0 done, 2 a bad argument or input; see exit_codes)."""
+    status = exit_codes.ERROR
+    try:
+        status = _command(argv)
+        return status
+    finally:
+        # Stopped before it wrote: the --out folder made for it goes too, not left behind empty.
+        forget_made_folders(remove_empty=status != exit_codes.OK)
+
+
+def _command(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     leading = []
     while argv and argv[0] in GLOBAL_SWITCHES:
