@@ -112,7 +112,11 @@ def _open(source, name: str) -> Image.Image:
     try:
         with open_within_limit(source, name, label) as opened:
             opened.load()
-            return ImageOps.exif_transpose(opened)
+            orientation = opened.getexif().get(EXIF_ORIENTATION, 1)
+            upright = ImageOps.exif_transpose(opened)
+            if orientation not in (1, None):
+                upright.info[NOTES_KEY] = [*upright.info.get(NOTES_KEY, []), turned_note(orientation)]
+            return upright
     except TooManyPixels:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
@@ -124,7 +128,9 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     """Return ``image`` as an 8-bit RGB PIL image, EXIF rotation applied, at most ``max_side`` px.
 
     Accepts a PIL image, a numpy array (uint8, uint16 or float in [0, 1]), a file path or raw bytes.
-    Greyscale, palette, 16-bit and transparent images are converted (transparency over white).
+    Greyscale, palette, 16-bit, CMYK and transparent images are converted (transparency over white). What loading
+    did that changes what a model sees (transparency laid over white, an EXIF orientation applied, CMYK converted)
+    travels with the image as notes that every report of the input says (:func:`input_notes`).
     Raises ``ValueError`` naming ``name`` for unreadable files and images smaller than 16 px.
     """
     if image is None:
@@ -150,6 +156,8 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     notes = list(pil.info.get(NOTES_KEY) or [])
     if _has_transparency(pil):
         notes.append(FLATTENED)
+    if pil.mode == "CMYK":
+        notes.append(CMYK_CONVERTED)
     if max(rgb.size) > max_side:
         rgb = rgb.copy()
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
@@ -168,6 +176,21 @@ SOURCE_KEY = "propgrad_source"
 NOTES_KEY = "propgrad_notes"
 FLATTENED = ("the image has transparency; it was laid over white, so the models see white where it was "
              "transparent (flatten it yourself onto the background you mean)")
+CMYK_CONVERTED = ("the image is CMYK (a print file); it was converted to RGB without its colour profile, so its "
+                  "colours may differ from what a colour-managed viewer shows (export it as RGB to be sure)")
+EXIF_ORIENTATION = 0x0112
+_TURNS = {2: "mirrored", 3: "turned 180 degrees", 4: "flipped upside down", 5: "mirrored and turned",
+          6: "turned 90 degrees clockwise", 7: "mirrored and turned", 8: "turned 90 degrees counter-clockwise"}
+
+
+def turned_note(orientation: int) -> str:
+    """What applying a file's EXIF orientation did (the models see the picture as a photo viewer shows it, which
+    another tool that reads the pixels as stored would not)."""
+    how = _TURNS.get(orientation, f"re-oriented (EXIF orientation {orientation})")
+    return (f"the file's EXIF orientation was applied: the picture was {how}, as a photo viewer shows it (a tool "
+            "that ignores EXIF sees it as stored)")
+
+
 SMALL_SIDE = 64
 
 

@@ -265,6 +265,25 @@ def test_what_loading_changed_is_said_in_every_report_of_the_input(tmp_path):
     assert not any("notes" in frame for frame in frames.input["frames"])
 
 
+def test_an_exif_turned_photo_and_a_cmyk_file_say_what_loading_did(tmp_path):
+    """A phone photo was turned by its EXIF tag, and a CMYK print file converted without its profile, without a word:
+    a researcher comparing with a pipeline that reads the stored pixels saw different answers."""
+    from propgrad.images import CMYK_CONVERTED, describe_input
+
+    photo = Image.new("RGB", (160, 96), (200, 10, 10))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # stored on its side: a viewer turns it 90 degrees clockwise
+    photo.save(tmp_path / "phone.jpg", exif=exif)
+    turned = pg.load_image(tmp_path / "phone.jpg")
+    assert turned.size == (96, 160)
+    (note,) = describe_input(turned)["notes"][:1]
+    assert "EXIF orientation was applied" in note and "turned 90 degrees clockwise" in note
+    Image.new("CMYK", (80, 80), (0, 200, 200, 0)).save(tmp_path / "print.jpg")
+    assert describe_input(pg.load_image(tmp_path / "print.jpg"))["notes"] == [CMYK_CONVERTED]
+    photo.save(tmp_path / "plain.jpg")  # no orientation tag: nothing to say
+    assert "notes" not in describe_input(pg.load_image(tmp_path / "plain.jpg"))
+
+
 def test_sixteen_bit_keeps_its_range():
     image = pg.load_image(Image.new("I;16", (40, 30), 65535))
     assert np.asarray(image).min() == 255
