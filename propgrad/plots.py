@@ -5,6 +5,7 @@ several sessions can plot at once in one server process.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -412,17 +413,17 @@ class WholeValues(Formatter):
         return f"{value:.{digits}g}"
 
 
-def null_distributions(explanation, max_columns: int = 3) -> Figure:
+def null_distributions(result: Explanation | Mapping[str, Explanation], max_columns: int = 3) -> Figure:
     """Histogram of the shuffled scores per model and output, with the observed score marked.
 
-    ``explanation``: one Explanation, or a comparison's explanations by property name ({name: Explanation}),
+    ``result``: one Explanation, or a comparison's explanations by property name ({name: Explanation}),
     drawn as one figure with a block of panels per property under its name: the title, how to read it and the
     legend once (two stacked figures said them twice, and cost a second figure's drawing).
 
     One shared legend under the panels; the title at the top left keeps the top right corner free for
     the app's image toolbar.
     """
-    groups = list(explanation.items()) if isinstance(explanation, dict) else [("", explanation)]
+    groups = list(result.items()) if isinstance(result, Mapping) else [("", result)]
     statistic = groups[0][1].statistic
     panels = [plotted_scores(result)[0] for _, result in groups]
     columns = max(1, min(max_columns, max(len(group) for group in panels)))

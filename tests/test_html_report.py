@@ -174,6 +174,12 @@ def test_a_comparison_shows_curves_drawn_elsewhere_instead_of_its_own_figure(tmp
     assert "figure" not in late and ">Model outputs along each property</h2>" not in late["html"].read_text()
     assert html_report.add_drawn(late["html"], curves=tmp_path / "app-curves.png") == ["curves"]
     assert late["html"].read_text().count(">Model outputs along each property</h2>") == 1
+    # A property's own page points to the comparison's page for its curves (the files there differ by caller).
+    own_page = (tmp_path / "given" / next(k for k in given if k.endswith("/html")).split("/")[0] / "report.html")
+    assert 'href="../report.html"' in own_page.read_text() and "comparison.png" not in own_page.read_text()
+    # Named but not there: the page says so where the curves were.
+    gone = write_comparison(comparison, tmp_path / "gone", figures=(), drawn={"curves": tmp_path / "nope.png"})
+    assert "nope.png was not found" in gone["html"].read_text()
     # Without them, the comparison draws its own figure, as the command line's does.
     own = write_comparison(comparison, tmp_path / "own", figures=())
     assert own["figure"].name == "comparison.png" and ">Comparison</h2>" in own["html"].read_text()

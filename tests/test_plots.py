@@ -218,7 +218,7 @@ def test_a_comparisons_null_plots_are_one_figure_with_a_block_per_property():
     assert [text for text in texts if text in results] == list(results)  # each block under its property's name
     # The two blocks' panels in two rows, the first property's above.
     rows = sorted({round(axis.get_position().y0, 3) for axis in figure.axes}, reverse=True)
-    assert len(rows) == 2
+    assert len(rows) == 2 and figure.axes[0].get_position().y0 > figure.axes[-1].get_position().y0
     assert all(axis.get_yticks().size == 0 for axis in figure.axes)  # counts of shuffles: no ticks
 
 

