@@ -278,6 +278,39 @@ def test_the_documented_table_of_limits_is_the_one_enforced():
     assert rows == {name: (one.app, one.cli, one.why) for name, one in LIMITS.items()}
 
 
+def _error_document(capsys) -> dict:
+    import json
+
+    return json.loads(capsys.readouterr().out)["error"]
+
+
+@needs_lesions
+def test_a_json_run_that_fails_says_why_on_stdout_too(lesion, tmp_path, capsys, monkeypatch):
+    """A script reading `--json` from stdout got nothing but the exit status when the run failed."""
+    assert main(["explain", str(tmp_path / "gone.png"), "--edit", "darken", "--json"]) == exit_codes.USAGE
+    error = _error_document(capsys)
+    assert (error["status"], error["kind"]) == (2, "usage") and "no such file" in error["message"]
+    # An argument argparse refuses: the same document, and argparse's own exit.
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", str(lesion), "--steps", "abc", "--json"])
+    assert stop.value.code == 2 and "invalid int value: 'abc'" in _error_document(capsys)["message"]
+    # A run that failed after it started: the count, and the error before it.
+    import importlib
+
+    def broken(model, series):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(importlib.import_module("propgrad.explain"), "_predict", broken)
+    assert main(["explain", str(lesion), "--edit", "darken", "--steps", "3", "--permutations", "50", "--model",
+                 MODEL, "--out", str(tmp_path / "out"), "--json", "--no-progress"]) == exit_codes.PARTIAL
+    error = _error_document(capsys)
+    assert (error["status"], error["kind"], error["message"]) == (3, "partial", "failed: 1 of 1 explanation")
+    assert error["lines"][0] == "RuntimeError: CUDA error: an illegal memory access was encountered"
+    # Without --json, stdout stays empty.
+    assert main(["explain", str(tmp_path / "gone.png"), "--edit", "darken"]) == exit_codes.USAGE
+    assert capsys.readouterr().out == ""
+
+
 def test_the_documented_exit_codes_are_the_ones_returned():
     text = (ROOT / "docs" / "faults-and-limits.md").read_text()
     for code in (exit_codes.OK, exit_codes.ERROR, exit_codes.USAGE, exit_codes.PARTIAL, exit_codes.NO_ROOM,

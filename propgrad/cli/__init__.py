@@ -66,9 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = _command(argv)
         return status
+    except SystemExit as stop:  # argparse's: --help and --version (0), a bad argument (2)
+        status = stop.code if isinstance(stop.code, int) else exit_codes.ERROR
+        raise
+    except Exception as bug:  # a bug: its traceback follows; a --json run's stdout says so too
+        console.problem(f"{type(bug).__name__}: {bug}", echo=False)
+        raise
     finally:
         # Stopped before it wrote: the --out folder made for it goes too, not left behind empty.
         forget_made_folders(remove_empty=status != exit_codes.OK)
+        if status != exit_codes.OK:
+            console.error_document(status, exit_codes.KINDS.get(status, "error"))
 
 
 def _command(argv: list[str] | None) -> int:
@@ -77,6 +85,7 @@ def _command(argv: list[str] | None) -> int:
     while argv and argv[0] in GLOBAL_SWITCHES:
         leading.append(argv.pop(0))
     console.reset()
+    console.expect_json(argv)
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     try:
         if argv[:1] == ["study"]:
@@ -112,7 +121,7 @@ def _command(argv: list[str] | None) -> int:
         # Ctrl-C is the user's, not a bug: one line, not the traceback of whatever library was running.
         if console.progress_enabled():
             print(file=sys.stderr)  # off the bar that was being drawn
-        print(exit_codes.interrupted_message(argv[:1]), file=sys.stderr)
+        console.problem(exit_codes.interrupted_message(argv[:1]))
         return exit_codes.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`propgrad models | head`): stop quietly, as Python's documentation advises.

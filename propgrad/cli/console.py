@@ -24,7 +24,8 @@ import warnings
 from pathlib import Path
 
 
-_state = {"quiet": False, "json": False, "progress": None, "typed": {}}
+_state = {"quiet": False, "json": False, "progress": None, "typed": {}, "json_typed": False, "emitted": False,
+          "problems": []}
 _WARNING_FILTERS: list = []
 
 
@@ -106,17 +107,42 @@ def json_wanted() -> bool:
 
 def emit(document) -> None:
     """The one JSON document of a ``--json`` run, on stdout (also with --quiet: it was asked for)."""
+    _state["emitted"] = True
     print(json.dumps(document, indent=1, ensure_ascii=False, default=str))
 
 
 def error(message: str) -> None:
     """One line on stderr, ``error: ...``, as argparse words its own."""
-    print(f"error: {message}", file=sys.stderr)
+    problem(f"error: {message}")
+
+
+def problem(line: str, echo: bool = True) -> None:
+    """A line on stderr about what went wrong (``echo=False``: said elsewhere, a traceback), kept for the error
+    document of a ``--json`` run (:func:`error_document`)."""
+    _state["problems"].append(line)
+    if echo:
+        print(line, file=sys.stderr)
+
+
+def expect_json(argv: list[str]) -> None:
+    """Before the arguments are parsed: whether ``--json`` was typed, so that an error in the arguments themselves
+    ends in a JSON document too."""
+    _state["json_typed"] = "--json" in argv
+
+
+def error_document(status: int, kind: str) -> None:
+    """A ``--json`` run that ends with ``status`` (not 0) before it printed its document prints this one instead:
+    ``{"error": {"status", "kind", "message", "lines"}}``, the message being stderr's last line about the problem
+    (the same words), so that a script reading stdout learns why it got no result."""
+    if not (_state["json"] or _state["json_typed"]) or _state["emitted"]:
+        return
+    lines = [line.removeprefix("error: ") for line in _state["problems"]]
+    emit({"error": {"status": status, "kind": kind, "message": lines[-1] if lines else kind, "lines": lines}})
 
 
 def reset() -> None:
     """Back to the defaults (tests call :func:`propgrad.cli.main` many times in one process)."""
-    _state.update(quiet=False, json=False, progress=None, typed={})
+    _state.update(quiet=False, json=False, progress=None, typed={}, json_typed=False, emitted=False, problems=[])
     logging.disable(logging.NOTSET)
     if _WARNING_FILTERS:
         warnings.filters[:] = _WARNING_FILTERS
@@ -128,7 +154,9 @@ class Parser(argparse.ArgumentParser):
     value: 'abc' (see propgrad explain --help)`` instead of the usage block (20 lines) above it."""
 
     def error(self, message: str):
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+        line = f"error: {message} (see {self.prog} --help)"
+        _state["problems"].append(line)
+        self.exit(2, line + "\n")
 
     def parse_args(self, args=None, namespace=None):
         # argparse leaves unknown flags to the top parser, whose --help does not list the subcommand's flags.
