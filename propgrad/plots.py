@@ -413,12 +413,15 @@ class WholeValues(Formatter):
         return f"{value:.{digits}g}"
 
 
-def null_distributions(result: Explanation | Mapping[str, Explanation], max_columns: int = 3) -> Figure:
+def null_distributions(result: Explanation | Mapping[str, Explanation], max_columns: int = 3,
+                       adjusted: Mapping[tuple[str, str, str], float] | None = None) -> Figure:
     """Histogram of the shuffled scores per model and output, with the observed score marked.
 
     ``result``: one Explanation, or a comparison's explanations by property name ({name: Explanation}),
     drawn as one figure with a block of panels per property under its name: the title, how to read it and the
-    legend once (two stacked figures said them twice, and cost a second figure's drawing).
+    legend once (two stacked figures said them twice, and cost a second figure's drawing). ``adjusted``: the
+    p-value each (property, model, output) is judged by where it is adjusted over a table (a comparison's), shown
+    beside p: a reader of "p = 0.019" alone could not see why the table said "not significant" at alpha 0.01.
 
     One shared legend under the panels; the title at the top left keeps the top right corner free for
     the app's image toolbar.
@@ -431,6 +434,7 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
     # figure's title and how to read it, then per property its name and its rows of panels (each with its title
     # block above and its x label below), one legend row at the bottom.
     head, name_height, title_block, axes_height, label_block, legend_height = 1.0, 0.3, 0.62, 1.55, 0.5, 0.4
+    title_block += 0.17 if adjusted else 0.0  # the adjusted p on a line of its own
     rows = [int(np.ceil(len(group) / columns)) for group in panels]
     named = len(groups) > 1
     height = head + sum(rows) * (title_block + axes_height + label_block) + named * name_height * len(groups) \
@@ -457,8 +461,10 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
             axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
             axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1,
                          label="null mean")
-            axis.set_title(f"{_wrap(f'{model.name}: {score.output}', 34)}\nobserved {_format_p(score.score)}, "
-                           f"p = {_format_p(score.pvalue)}", fontsize=9.5, y=TITLE_Y)
+            judged = (adjusted or {}).get((name, model.name, score.output))
+            numbers = (f"observed {_format_p(score.score)}, p = {_format_p(score.pvalue)}" if judged is None else
+                       f"observed {_format_p(score.score)}\np = {_format_p(score.pvalue)}, adjusted {_format_p(judged)}")
+            axis.set_title(f"{_wrap(f'{model.name}: {score.output}', 34)}\n{numbers}", fontsize=9.5, y=TITLE_Y)
             _xlabel_under_ticks(axis, STATISTIC_LABELS[result.statistic], fontsize=9)
             axis.tick_params(labelsize=8)
             axis.xaxis.set_major_locator(MaxNLocator(4))
@@ -474,8 +480,11 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
     figure.suptitle(f"Shuffle test: {STATISTIC_LABELS[statistic]} with the steps shuffled", x=0.005,
                     y=1 - 0.05 / height, ha="left", va="top", fontsize=10.5)
     # How to read it: a smooth trend's gradient lies BELOW the shuffles, which looks wrong to a first reader.
-    figure.text(0.005, 1 - 0.3 / height, _wrap(NULL_READING[DEFAULT_ALTERNATIVE[statistic]], int(width * 14)),
-                ha="left", va="top", fontsize=8.5, color="#333333")
+    alpha = groups[0][1].alpha
+    judged_by = " (the adjusted p, over the whole table)" if adjusted else ""
+    reading = f"{NULL_READING[DEFAULT_ALTERNATIVE[statistic]]} Significant where p{judged_by} <= alpha = {alpha:g}."
+    figure.text(0.005, 1 - 0.3 / height, _wrap(reading, int(width * 14)), ha="left", va="top", fontsize=8.5,
+                color="#333333")
     return figure
 
 
@@ -679,7 +688,7 @@ def gradualness_picture(explanation: Explanation, width: int = 620, height: int 
     if not explanation.gradualness:
         return Image.new("RGB", (width, height), "white")
     # The verdict wraps to the strip's width (a turntable's ran past the edge); the bars keep their height.
-    lines = _wrapped(f"image change per step (Delta E to step 0): {explanation.gradual_summary}", font, width - 8)
+    lines = _wrapped(gradualness_caption(explanation), font, width - 8)
     line_height = GRADUAL_FONT + 4
     canvas = Image.new("RGB", (width, height + line_height * (len(lines) - 1)), "white")
     draw = ImageDraw.Draw(canvas)
@@ -695,6 +704,15 @@ def gradualness_picture(explanation: Explanation, width: int = 620, height: int 
         left = 4 + step * bar
         draw.rectangle([left + 1, bottom - (bottom - top) * value / most, left + bar - 2, bottom], fill=colour)
     return canvas
+
+
+def gradualness_caption(explanation: Explanation) -> str:
+    """The words over the bars: the verdict, and the reason only where the series is not gradual. A gradual one's
+    evidence (rank correlation, largest step, the colours outside the region) ran to three lines of large type in
+    every strip, and the notes under the table say it in full."""
+    summary = explanation.gradual_summary
+    verdict = summary.split(" (", 1)[0] if explanation.gradual else summary
+    return f"image change per step (Delta E to step 0): {verdict}"
 
 
 def _wrapped(text: str, font, width: float) -> list[str]:

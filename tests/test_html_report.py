@@ -134,8 +134,9 @@ def test_comparison_page_holds_every_property(tmp_path):
     assert "adjusted p" in page and "pvalue_adjusted" not in page and "{'class'" not in page  # words, not keys or dicts
     # comparison.png, and per property: input, strip, null.
     assert page.count('src="data:image/png;base64,') == 1 + 2 * 3
-    assert all((tmp_path / folder / "report.html").is_file() for folder in
-               {p.parent.name for k, p in paths.items() if "/" in k})
+    folders = {p.parent.name for k, p in paths.items() if "/" in k}
+    assert all((tmp_path / folder / "report.html").is_file() for folder in folders)
+    assert all(f"<code>{folder}/report.html</code>" in page for folder in folders)  # each property's own page, named
 
 
 def test_a_comparison_shows_a_strip_drawn_elsewhere(tmp_path):
@@ -176,7 +177,8 @@ def test_a_comparison_shows_curves_drawn_elsewhere_instead_of_its_own_figure(tmp
     assert late["html"].read_text().count(">Model outputs along each property</h2>") == 1
     # A property's own page points to the comparison's page for its curves (the files there differ by caller).
     own_page = (tmp_path / "given" / next(k for k in given if k.endswith("/html")).split("/")[0] / "report.html")
-    assert 'href="../report.html"' in own_page.read_text() and "comparison.png" not in own_page.read_text()
+    assert "<code>../report.html</code>" in own_page.read_text() and "comparison.png" not in own_page.read_text()
+    assert_self_contained(own_page.read_text())
     # Named but not there: the page says so where the curves were.
     gone = write_comparison(comparison, tmp_path / "gone", figures=(), drawn={"curves": tmp_path / "nope.png"})
     assert "nope.png was not found" in gone["html"].read_text()

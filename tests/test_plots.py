@@ -220,6 +220,13 @@ def test_a_comparisons_null_plots_are_one_figure_with_a_block_per_property():
     rows = sorted({round(axis.get_position().y0, 3) for axis in figure.axes}, reverse=True)
     assert len(rows) == 2 and figure.axes[0].get_position().y0 > figure.axes[-1].get_position().y0
     assert all(axis.get_yticks().size == 0 for axis in figure.axes)  # counts of shuffles: no ticks
+    assert "Significant where p <= alpha = 0.01" in " ".join(" ".join(texts).split())  # wrapped to the width
+    # A comparison judges its rows by p adjusted over the table: each panel says it beside p, and so does the text.
+    adjusted = {(name, model.name, score.output): 0.5 for name, result in results.items()
+                for model in result.models for score in model.scores}
+    judged = plots.null_distributions(results, adjusted=adjusted)
+    assert all(axis.get_title().endswith(", adjusted 0.50") for axis in judged.axes)
+    assert "the adjusted p, over the whole table" in " ".join(" ".join(text.get_text() for text in judged.texts).split())
 
 
 def test_null_plot_names_the_tested_statistic_as_the_tables_do():
@@ -273,9 +280,18 @@ def test_the_gradualness_line_wraps_to_the_strip():
     font = plots.ImageFont.load_default(size=plots.GRADUAL_FONT)
     narrow = plots.gradualness_picture(result, width=260)
     wide = plots.gradualness_picture(result, width=2400)
-    lines = plots._wrapped(f"image change per step (Delta E to step 0): {result.gradual_summary}", font, 252)
+    lines = plots._wrapped(plots.gradualness_caption(result), font, 252)
     assert len(lines) > 1 and all(font.getlength(line) <= 252 for line in lines)
     assert narrow.height == wide.height + (plots.GRADUAL_FONT + 4) * (len(lines) - 1)
+
+
+def test_the_strips_gradualness_line_says_the_verdict_and_a_reason_only_where_it_fails():
+    """A gradual series' evidence filled three lines of large type in every strip; the notes say it in full."""
+    result = _explain(RedModel(2))
+    assert result.gradual and plots.gradualness_caption(result).endswith("gradual: yes")
+    still = _explain(RedModel(2), [InterventionSeries([Image.new("RGB", (24, 16), (90, 90, 90))] * 4, np.arange(4.0),
+                                                      "step")])
+    assert not still.gradual and plots.gradualness_caption(still).endswith(still.gradual_summary)
 
 
 def test_null_ticks_are_the_scores_themselves():

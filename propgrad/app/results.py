@@ -295,8 +295,13 @@ def _side_by_side(images, gap: int = 6):
 
 def _draw_null(run: AppRun) -> Path:
     # A comparison's properties in one figure, each under its name.
-    drawn = run.explanation if run.comparison is None else run.explanations
-    return plots.save_figure(plots.null_distributions(drawn), run.folder / "null.png", dpi=100)
+    if run.comparison is None:
+        figure = plots.null_distributions(run.explanation)
+    else:  # its rows are judged by p adjusted over the table: each panel shows it beside p
+        adjusted = {(entry.property, entry.model, entry.output): entry.pvalue_adjusted
+                    for entry in run.comparison.scores}
+        figure = plots.null_distributions(run.explanations, adjusted=adjusted)
+    return plots.save_figure(figure, run.folder / "null.png", dpi=100)
 
 
 def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path], animation: Path | None = None) -> dict:

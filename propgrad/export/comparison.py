@@ -146,7 +146,8 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
             written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
                                           settings=settings, part=name)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
-            parts.append((name, report.html_sections(comparison.explanations[name], written, figures)))
+            parts.append((name, html_report.own_page_line(folder)
+                          + report.html_sections(comparison.explanations[name], written, figures)))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
                                        curves_later=curves_later and curves is None)
     paths["html"] = html_report.write(page, out / "report.html")

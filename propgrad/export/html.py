@@ -323,8 +323,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
             return NULL_MARKER  # the app draws the null plots while this page is written: add_null puts them here
         if name == "curves" and top and part:
             # A comparison's property page drawn without its own curves: the comparison's page has them all.
-            return (f"<{h}>{title}</{h}><p>Drawn beside the other properties' on the comparison's page: "
-                    '<a href="../report.html">report.html</a>.</p>')
+            return (f"<{h}>{title}</{h}><p>Drawn beside the other properties' on the comparison's page, "
+                    "<code>../report.html</code>.</p>")
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
     top = heading == 2  # a page of its own, not a comparison's section
@@ -478,6 +478,13 @@ def strip_section(strip: Path) -> str:
     return "<h2>Steps of each property</h2>" + figure(
         "steps of each property", strip, caption="each property's series from step 0 (the unedited image) on, with "
         "how much every step changes the image under it")
+
+
+def own_page_line(folder: str) -> str:
+    """Under a property's heading on a comparison's page: where its own page and files are (nothing said so). Named,
+    not linked: the page stands alone (a link would break once it is sent on by itself)."""
+    return (f"<p>Its own page, with its report.json and curves.csv: <code>{escape(folder)}/report.html</code> beside "
+            "this one.</p>")
 
 
 CURVES_MARKER = "<!-- propgrad: every property's curves go here -->"
