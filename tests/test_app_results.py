@@ -160,6 +160,24 @@ def test_a_late_zip_never_lands_after_a_preset_was_loaded(progress):
     assert Path(shared.finish_run(later, mine)[2]).suffix == ".zip"
 
 
+def test_an_animation_that_cannot_be_drawn_leaves_the_rest_of_the_run(progress, monkeypatch, caplog):
+    """A GIF that failed to draw took the null plots, the reports and the zip down with it."""
+    from propgrad import plots
+    from propgrad.app import writer
+
+    def broken(*args, **kwargs):
+        raise OSError("no room for the frames")
+
+    monkeypatch.setattr(writer, "_FAILURES", writer._MAX_FAILURES)  # drawn in this process, where the patch holds
+    monkeypatch.setattr(plots, "save_animation", broken)
+    summary, strip, animation, curves, table, null, bundle = patch_tab.run_patch(
+        CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], progress=progress)
+    assert animation is None and Path(null).is_file() and Path(bundle).suffix == ".zip"
+    with zipfile.ZipFile(bundle) as archive:
+        assert "report.json" in archive.namelist() and "animation.gif" not in archive.namelist()
+    assert "no room for the frames" in caplog.text
+
+
 def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript):
     outputs = edit_call(progress, editor="parametric: darken", edit_end=0.6, regions=["painted or uploaded mask"],
                         painted=_painted(True), **model_args(files=[str(tiny_torchscript)], input_size=32,

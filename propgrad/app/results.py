@@ -318,7 +318,10 @@ def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path], ani
         written = export.write(result, out, figures=("curves", "animation", "region"), settings=settings,
                                drawn={"strip": drawn.get("strip"), "curves": drawn.get("curves")})
     if animation is not None:
-        written["animation"] = _draw_animation(result, animation)
+        try:
+            written["animation"] = _draw_animation(result, animation)
+        except Exception as error:  # noqa: BLE001 - the reports, the null plots and the zip stand without it
+            written["animation"] = f"{type(error).__name__}: {error}"  # a reason, said in the app's log
     return written
 
 
@@ -358,7 +361,11 @@ def _finish(run: AppRun) -> AppRun:
     reports = _start_reports(run)
     run.null = _draw_null(run)
     written = dict(reports.result())
-    run.animation = written.pop("animation")
+    animation = written.pop("animation")
+    if isinstance(animation, Path):
+        run.animation = animation
+    else:
+        log.warning("the animation of %s could not be drawn (%s); the rest is written", run.name, animation)
     root = run.folder / run.name
     # Drawn here while the writer's process wrote the page, which left room for them (a run's page has its strip).
     if "html" in written:

@@ -382,7 +382,7 @@ def finish_run(run, request: gr.Request = None):
     if _superseded(run, request):
         return gr.skip(), gr.skip(), gr.skip(), None
     # The session's state lets the run (its images) go: only the files are needed from here on.
-    return str(run.animation), str(run.null), str(run.bundle), None
+    return (str(run.animation) if run.animation is not None else None), str(run.null), str(run.bundle), None
 
 
 EXAMPLE_LOADED = "**Example loaded**: press **Run** to explain it."
