@@ -442,7 +442,7 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
     width = max(2.8 * columns, 6.0)
     figure = Figure(figsize=(width, height))
     left, gap = 0.2, 0.35  # no y tick labels (see below)
-    axes_width = (width - left - 0.12 - gap * (columns - 1)) / columns
+    axes_width = (width - left - 0.3 - gap * (columns - 1)) / columns  # room for the last tick label
     top = head
     drawn = []
     for (name, result), group, group_rows in zip(groups, panels, rows):
