@@ -241,7 +241,7 @@ def compare_properties(
     entries.sort(key=lambda entry: rank_key(entry.reading))
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
     properties = sorted(explanations, key=lambda name: best[name])
-    notes = notes_of(explanations.values(), too_few_permutations_for_table(
+    notes = notes_of(explanations, too_few_permutations_for_table(
         len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
         min((entry.pvalue for entry in entries), default=None),
         min((result.orders_floor for result in explanations.values()), default=None),

@@ -1,7 +1,7 @@
 """Intervention x models -> an Explanation: the one result that plots, reports and the app read."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 
@@ -15,7 +15,7 @@ from .interventions.base import Intervention, InterventionSeries, ProgressFn, no
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
-from .reading import Reading, read_explanation
+from .reading import LISTED, Reading, listed, read_explanation
 from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
@@ -405,11 +405,19 @@ def table_steady_trend(explanations, statistic: str) -> tuple:
     return (partial(steady_trend_need, statistic=statistic) if single else None), longest
 
 
-def notes_of(explanations, *more: str | None) -> tuple[str, ...]:
-    """The notes of several explanations (a comparison's, a screen's), each once, then ``more`` (None left out)."""
-    return tuple(dict.fromkeys([*(note for result in explanations for note in result.notes
-                                  if note not in result.unadjusted_notes),
-                                *(note for note in more if note)]))
+def notes_of(explanations: Mapping[str, "Explanation"], *more: str | None) -> tuple[str, ...]:
+    """The notes of several explanations by name (a comparison's properties, a screen's), then ``more`` (None left
+    out). A note every explanation has is said once as it is; one that only some have names them ("hue, blur: with
+    5 steps ..."): two such notes with different numbers read as a repetition, without saying which rows each
+    was about."""
+    where: dict[str, list[str]] = {}
+    for name, result in explanations.items():
+        for note in result.notes:
+            if note not in result.unadjusted_notes:
+                where.setdefault(note, []).append(name)
+    said = [note if len(names) == len(explanations) else f"{listed(names, most=LISTED)}: {note}"
+            for note, names in where.items()]
+    return tuple(dict.fromkeys([*said, *(note for note in more if note)]))
 
 
 def loaded_input(image) -> Image.Image | None:

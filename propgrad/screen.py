@@ -428,7 +428,7 @@ def screen(
     # 5. The table: adjusted together, ranked by tier, then by the change (propgrad.ranking).
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
-    notes = notes_of(explanations.values(), too_few_permutations_for_table(
+    notes = notes_of(explanations, too_few_permutations_for_table(
         len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
         min((row.pvalue for row in rows), default=None),
         min((result.orders_floor for result in explanations.values()), default=None),

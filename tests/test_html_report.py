@@ -112,6 +112,10 @@ def test_the_table_shows_each_rows_reading(explanation, tmp_path):
     assert "<th>reading</th>" in page and f'data-label="reading">{html_report.escape(sentence)}</td>' in page
     # The page draws the reading's arrow as one character (a narrow page broke "->" in two); the JSON keeps it.
     assert " -> " in sentence and " \u2192 " in html_report.escape(sentence) and "-&gt;" not in page
+    # One series: "series that flip: 1/1" beside "where it flips" read as a code; several series keep the count.
+    assert len(explanation.series) == 1 and "series that flip" not in page
+    rows = [{"model": "m", "series_flipped": "2/5"}, {"model": "n", "series_flipped": "0/5"}]
+    assert html_report.page_rows(rows) == rows
 
 
 def test_cells_and_missing_files():

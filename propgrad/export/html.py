@@ -371,8 +371,11 @@ _WORDED_ELSEWHERE = frozenset({"statistic", "flipped", "flip_steps"})
 
 
 def page_rows(rows: Sequence[Mapping]) -> list[dict]:
-    """A table's rows as a page shows them (see :data:`_WORDED_ELSEWHERE`)."""
-    return [{key: value for key, value in row.items() if key not in _WORDED_ELSEWHERE} for row in rows]
+    """A table's rows as a page shows them (see :data:`_WORDED_ELSEWHERE`; "series that flip" only where there are
+    several series: "1/1" beside "where it flips" read as a code and said nothing more)."""
+    one_series = all(str(row.get("series_flipped", "")).endswith("/1") for row in rows)
+    left_out = _WORDED_ELSEWHERE | ({"series_flipped"} if one_series else set())
+    return [{key: value for key, value in row.items() if key not in left_out} for row in rows]
 
 
 def summary_paragraph(text: str) -> str:
