@@ -266,6 +266,14 @@ def _beside(value: float, limit: float, *, percent: bool = False) -> str:
     return show(value, digits)
 
 
+def verdict(results: Sequence[Gradualness]) -> str:
+    """The verdict alone, as :func:`summary_line` begins: "gradual: yes", "gradual: NO", "gradual: 2 of 3 series"."""
+    results = list(results)
+    good = sum(r.gradual for r in results)
+    # "gradual: 1/1 series" read as a code to a new user: one series is gradual or not; of several, say how many.
+    return f"gradual: {'yes' if good else 'NO'}" if len(results) == 1 else f"gradual: {good} of {len(results)} series"
+
+
 def summary_line(results: Sequence[Gradualness]) -> str:
     """One line for people: how many series are gradual, and why the first that is not is not.
 
@@ -280,9 +288,7 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     results = list(results)
     if not results:
         return "gradual: no series"
-    good = sum(r.gradual for r in results)
-    # "gradual: 1/1 series" read as a code to a new user: one series is gradual or not; of several, say how many.
-    line = f"gradual: {'yes' if good else 'NO'}" if len(results) == 1 else f"gradual: {good} of {len(results)} series"
+    line = verdict(results)
     bad = next((r for r in results if not r.gradual), None)
     if bad is not None:
         return f"{line}, {bad.reason}" if len(results) == 1 else f"{line}; NOT gradual: {bad.reason}"

@@ -15,6 +15,7 @@ from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
 from .explain import Explanation
+from .gradualness import verdict
 from .interventions.frames import Frames
 from .models.base import PROBABILITY
 from .reading import DISTANCE, format_percent, output_label
@@ -428,31 +429,31 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
     """
     groups = list(result.items()) if isinstance(result, Mapping) else [("", result)]
     statistic = groups[0][1].statistic
-    panels = [plotted_scores(result)[0] for _, result in groups]
+    panels = [plotted_scores(one)[0] for _, one in groups]
     columns = max(1, min(max_columns, max(len(group) for group in panels)))
     # Fixed places in inches instead of the constrained layout, which cost more than the drawing (issue 23): the
     # figure's title and how to read it, then per property its name and its rows of panels (each with its title
     # block above and its x label below), one legend row at the bottom.
     head, name_height, title_block, axes_height, label_block, legend_height = 1.0, 0.3, 0.62, 1.55, 0.5, 0.4
     title_block += 0.17 if adjusted else 0.0  # the adjusted p on a line of its own
+    row_height = title_block + axes_height + label_block
     rows = [int(np.ceil(len(group) / columns)) for group in panels]
     named = len(groups) > 1
-    height = head + sum(rows) * (title_block + axes_height + label_block) + named * name_height * len(groups) \
-        + legend_height
+    height = head + sum(rows) * row_height + named * name_height * len(groups) + legend_height
     width = max(2.8 * columns, 6.0)
     figure = Figure(figsize=(width, height))
     left, gap = 0.2, 0.35  # no y tick labels (see below)
     axes_width = (width - left - 0.3 - gap * (columns - 1)) / columns  # room for the last tick label
     top = head
     drawn = []
-    for (name, result), group, group_rows in zip(groups, panels, rows):
+    for (name, one), group, group_rows in zip(groups, panels, rows):
         if named:
             figure.text(0.005, 1 - (top + 0.05) / height, name, ha="left", va="top", fontsize=10.5,
                         fontweight="bold")
             top += name_height
         for number, (model, score) in enumerate(group):
             row, column = divmod(number, columns)
-            axis_top = top + row * (title_block + axes_height + label_block) + title_block
+            axis_top = top + row * row_height + title_block
             axis = figure.add_axes(((left + column * (axes_width + gap)) / width,
                                     1 - (axis_top + axes_height) / height, axes_width / width, axes_height / height))
             # One filled outline instead of 40 bars: the same histogram, far fewer artists to draw.
@@ -462,10 +463,10 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
             axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1,
                          label="null mean")
             judged = (adjusted or {}).get((name, model.name, score.output))
-            numbers = (f"observed {_format_p(score.score)}, p = {_format_p(score.pvalue)}" if judged is None else
-                       f"observed {_format_p(score.score)}\np = {_format_p(score.pvalue)}, adjusted {_format_p(judged)}")
+            p = f"p = {_format_p(score.pvalue)}" + ("" if judged is None else f", adjusted {_format_p(judged)}")
+            numbers = f"observed {_format_p(score.score)}" + (", " if judged is None else "\n") + p
             axis.set_title(f"{_wrap(f'{model.name}: {score.output}', 34)}\n{numbers}", fontsize=9.5, y=TITLE_Y)
-            _xlabel_under_ticks(axis, STATISTIC_LABELS[result.statistic], fontsize=9)
+            _xlabel_under_ticks(axis, STATISTIC_LABELS[one.statistic], fontsize=9)
             axis.tick_params(labelsize=8)
             axis.xaxis.set_major_locator(MaxNLocator(4))
             axis.xaxis.set_major_formatter(WholeValues())
@@ -474,7 +475,7 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
             axis.set_yticks([])
             axis.spines[["left", "right", "top"]].set_visible(False)
             drawn.append(axis)
-        top += group_rows * (title_block + axes_height + label_block)
+        top += group_rows * row_height
     figure.legend(*drawn[0].get_legend_handles_labels(), loc="lower center", ncols=3, fontsize=9,
                   frameon=False, bbox_to_anchor=(0.5, 0.0))
     figure.suptitle(f"Shuffle test: {STATISTIC_LABELS[statistic]} with the steps shuffled", x=0.005,
@@ -710,9 +711,8 @@ def gradualness_caption(explanation: Explanation) -> str:
     """The words over the bars: the verdict, and the reason only where the series is not gradual. A gradual one's
     evidence (rank correlation, largest step, the colours outside the region) ran to three lines of large type in
     every strip, and the notes under the table say it in full."""
-    summary = explanation.gradual_summary
-    verdict = summary.split(" (", 1)[0] if explanation.gradual else summary
-    return f"image change per step (Delta E to step 0): {verdict}"
+    said = verdict(explanation.gradualness) if explanation.gradual else explanation.gradual_summary
+    return f"image change per step (Delta E to step 0): {said}"
 
 
 def _wrapped(text: str, font, width: float) -> list[str]:

@@ -224,8 +224,13 @@ class AppRun:
     @property
     def explanations(self) -> dict[str, Explanation]:
         if self.comparison is not None:
-            return {name: self.comparison.explanations[name] for name in self.comparison.properties}
+            return _ranked(self.comparison)
         return {self.explanation.intervention: self.explanation}
+
+
+def _ranked(comparison) -> dict[str, Explanation]:
+    """A comparison's explanations by property, in its ranked order."""
+    return {name: comparison.explanations[name] for name in comparison.properties}
 
 
 def new_run(result, settings: dict, notes: Sequence[str]) -> AppRun:
@@ -270,7 +275,7 @@ def _draw_animation(result, path: Path) -> Path:
     """The run's animation: every step of one explanation, or each property's first series side by side."""
     if isinstance(result, Explanation):
         return plots.save_animation(result, path)
-    explanations = {name: result.explanations[name] for name in result.properties}
+    explanations = _ranked(result)
     series = [one.series[0] for one in explanations.values()]
     side = 240 if len(series) > 1 else 320
     frames = []

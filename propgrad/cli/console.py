@@ -155,7 +155,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         line = f"error: {message} (see {self.prog} --help)"
-        _state["problems"].append(line)
+        problem(line, echo=False)  # argparse prints it, on its way out
         self.exit(2, line + "\n")
 
     def parse_args(self, args=None, namespace=None):

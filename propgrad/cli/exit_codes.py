@@ -20,6 +20,8 @@ import contextlib
 import shlex
 import sys
 
+from . import console
+
 OK, ERROR, USAGE, PARTIAL, NO_ROOM = 0, 1, 2, 3, 4
 INTERRUPTED = 130  # the shell's own code for a command stopped by SIGINT (128 + 2)
 # Each status but 0 in one word, for the error document of a --json run (console.error_document).
@@ -35,11 +37,9 @@ def interrupted_message(command: list[str]) -> str:
 
 def partial(failed: int, total: int, what: str, retry: list[str] | None = None) -> int:
     """Print the count of failed work as stderr's last line (after the retry command, if any); return 3."""
-    from .console import problem
-
     if retry:
         print(f"retry the failed items with: {shlex.join(retry)}", file=sys.stderr)
-    problem(f"failed: {failed} of {total} {what}")
+    console.problem(f"failed: {failed} of {total} {what}")
     return PARTIAL
 
 
@@ -47,9 +47,7 @@ def no_room(error: OSError) -> int:
     """One line for a write that found no room (or a read-only folder); return 4."""
     from ..disk import describe
 
-    from .console import error as say_error
-
-    say_error(describe(error))
+    console.error(describe(error))
     return NO_ROOM
 
 
@@ -81,9 +79,7 @@ def failures(what: str):
     except USER_ERRORS:
         raise
     except Exception as error:  # a model or a series that failed while running: the run failed, not the call
-        from .console import problem
-
-        problem(f"error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        console.error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         outcome.status = partial(1, 1, what)
 
 

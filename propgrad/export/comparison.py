@@ -122,8 +122,9 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
         paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),
                                              data["contrast"])
     failed = {}
-    curves_later = "curves" in (drawn or {})
-    if not curves_later:
+    drawn = dict(drawn or {})
+    curves_elsewhere = "curves" in drawn
+    if not curves_elsewhere:
         # The tables stand without it; report.html says it is missing.
         figure, reason = draw_into(lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
                                    out / "comparison.png", f"the comparison figure in {out}")
@@ -131,15 +132,14 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
             paths["figure"] = figure
         else:
             failed["comparison"] = reason
-    strip = copied_into((drawn or {}).get("strip"), out / "strip.png")
+    strip = copied_into(drawn.get("strip"), out / "strip.png")
     if strip is not None:
         paths["strip"] = strip
-    given = (drawn or {}).get("curves")
-    curves = copied_into(given, out / "curves.png")
+    curves = copied_into(drawn.get("curves"), out / "curves.png")
     if curves is not None:
         paths["curves"] = curves
-    elif given is not None:  # named but not there: the page says so, not a silent gap where the curves were
-        failed["curves"] = f"{Path(given).name} was not found"
+    elif drawn.get("curves") is not None:  # named but not there: the page says so, not a gap where the curves were
+        failed["curves"] = f"{Path(drawn['curves']).name} was not found"
     parts = []
     if per_property:
         for name, folder in folder_names(comparison).items():
@@ -149,6 +149,6 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
             parts.append((name, html_report.own_page_line(folder)
                           + report.html_sections(comparison.explanations[name], written, figures)))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
-                                       curves_later=curves_later and curves is None)
+                                       curves_later=curves_elsewhere and drawn["curves"] is None)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths
