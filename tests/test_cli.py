@@ -104,10 +104,14 @@ def test_exported_model_file_with_class_names(tmp_path):
                  str(tmp_path / "right.png"), "--permutations", "200", "--out", str(compared)]) == 0
     reports = sorted(compared.glob("*/report.json")) + [compared / "comparison.json"]
     assert len(reports) == 3
-    for one in reports:
+    everything = json.loads(reports[-1].read_text())["settings"]
+    assert set(everything["interventions"]) == {"left: hue", "right: hue"}
+    for one, own in zip(reports, ("left: hue", "right: hue")):
+        # A property's folder holds its own definition (re-run from it, it is that property) and names the rest.
         settings = json.loads(one.read_text())["settings"]
-        assert set(settings["interventions"]) == {"left: hue", "right: hue"}, one
-        assert settings["input"]["file"] == "input.png", one
+        assert settings["interventions"] == {own: everything["interventions"][own]}, one
+        assert settings["comparison"] == {"file": "../comparison.json", "properties": ["left: hue", "right: hue"]}
+        assert settings["input"] == everything["input"] and settings["input"]["file"] == "input.png", one
 
 
 def test_outputs_are_takes_only_known_words(capsys):

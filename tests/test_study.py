@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -90,6 +91,18 @@ def test_study_writes_rows_summary_and_figures(finished):
     assert ("| held-out accuracy |" in markdown) == bool(testable)
     assert ("Not testable for any of the" in markdown) == (not testable)
     assert (finished / "mean_curves.png").stat().st_size > 0 and (finished / "score_vs_flips.png").is_file()
+
+
+def test_the_study_page_names_its_images_and_their_sha256(finished, image_folder):
+    """report.html is shared on its own: it names every image it is about and each file's SHA-256, as every other
+    report.html names its input (the broken file was skipped, and is listed as skipped, not as an input)."""
+    page = (finished / "report.html").read_text()
+    assert "<b>Input:</b> 3 images: lesion_0.png, lesion_1.png, lesion_2.png" in page
+    for number in range(3):
+        digest = hashlib.sha256((image_folder / f"lesion_{number}.png").read_bytes()).hexdigest()
+        assert page.count(digest) == 1, number
+    inputs = page[page.index("<h2>Input images</h2>"):]
+    assert "broken.png" not in inputs[:inputs.index("</table>")]
 
 
 def test_report_regenerates_the_aggregates(finished, tmp_path):

@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -263,7 +264,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
         raise ValueError(f"`figures`: unknown {sorted(unknown)}; choose from {list(FIGURES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = to_dict(explanation, settings=settings)
+    data = to_dict(explanation, settings=own_settings(settings, part))
     paths = {"json": out / "report.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
@@ -281,6 +282,26 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
                                         failed, part=part)
     paths["html"] = html_report.write(page, out / "report.html")
     return paths
+
+
+def own_settings(settings: Mapping | None, part: str | None) -> Mapping | None:
+    """A comparison's settings as one property's report.json holds them: its own intervention where the settings
+    name every property's (a reader of that folder re-ran the wrong definition), and the comparison it is part of.
+
+    Examples
+    --------
+    >>> own_settings({"seed": 0, "interventions": {"a": {"edit": "darken"}, "b": {"edit": "blur"}}}, "b")
+    {'seed': 0, 'interventions': {'b': {'edit': 'blur'}}, 'comparison': {'file': '../comparison.json', 'properties': ['a', 'b']}}
+    """
+    if settings is None or part is None:
+        return settings
+    own = {key: value for key, value in settings.items() if key != "properties"}
+    made_with = settings.get("interventions")
+    properties = list(made_with) if isinstance(made_with, Mapping) else list(settings.get("properties") or [])
+    if isinstance(made_with, Mapping):
+        own["interventions"] = {part: made_with[part]} if part in made_with else {}
+    own["comparison"] = {"file": "../comparison.json", "properties": properties}
+    return own
 
 
 def html_sections(explanation: Explanation, paths: dict[str, Path], figures=FIGURES, heading: int = 3) -> str:

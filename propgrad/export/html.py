@@ -256,7 +256,7 @@ def _missing_list(failed: Mapping[str, str]) -> str:
            f"<ul>{items}</ul></div>"
 
 
-def _reproduce(data: Mapping, part: str | None = None) -> dict:
+def _reproduce(data: Mapping) -> dict:
     keys = ("intervention", "property_name", "n_steps", "values", "series_labels", "n_permutations", "alpha",
             "seed", "region")
     found = {key: data[key] for key in keys if key in data and data[key] not in (None, [], "")}
@@ -265,10 +265,8 @@ def _reproduce(data: Mapping, part: str | None = None) -> dict:
     # What the intervention was made with (a patch's position and size, an editor's prompt), as the app recorded it:
     # without it the page could not be matched to a run.
     settings = data.get("settings")
+    # One property's page of a comparison has only its own (export.explanation.own_settings).
     made_with = settings.get("interventions") if isinstance(settings, Mapping) else None
-    if part is not None and isinstance(made_with, Mapping):
-        # One property's page of a comparison, whose settings name every property's: its own, or none.
-        made_with = {part: made_with[part]} if part in made_with else None
     if isinstance(made_with, Mapping) and made_with:
         parts = _intervention_settings(made_with)
         found["intervention settings"] = next(iter(parts.values())) if len(parts) == 1 else parts
@@ -395,14 +393,27 @@ def input_line(source: Mapping | None) -> str:
     if "frames" in source:
         frames = source["frames"]
         names = [frame.get("file") or f"frame {number + 1}" for number, frame in enumerate(frames)]
-        shown = ", ".join(names if len(names) <= 6 else [*names[:3], "...", *names[-2:]])
-        return (f"<p><b>Input:</b> {len(frames)} frames: {escape(shown)} (each one's SHA-256 is in report.json's "
-                f"input)</p>")
+        return (f"<p><b>Input:</b> {len(frames)} frames: {escape(_shortened(names))} (each one's SHA-256 is in "
+                f"report.json's input)</p>")
     name = source.get("file") or "an image given in memory"
     digest = source.get("sha256") or source.get("pixels_sha256", "")
     kind = "SHA-256" if source.get("sha256") else "SHA-256 of its pixels"
     size = f", {source['width']} x {source['height']} px" if source.get("width") else ""
     return f"<p><b>Input:</b> {escape(name)}{escape(size)}; {kind} <code>{escape(digest)}</code></p>"
+
+
+def _images_line(images: Sequence[Mapping]) -> str:
+    """The study's images named in one line (a long list shortened), their SHA-256 left to the table below."""
+    if not images:
+        return ""
+    names = [Path(str(image["image"])).name for image in images]
+    count = "1 image" if len(names) == 1 else f"{len(names):,} images"
+    return f"<p><b>Input:</b> {count}: {escape(_shortened(names))} (each one's SHA-256 under Input images)</p>"
+
+
+def _shortened(names: Sequence[str]) -> str:
+    """Names in a line: six at most, a long list as its first three, "...", its last two."""
+    return ", ".join(names if len(names) <= 6 else [*names[:3], "...", *names[-2:]])
 
 
 def _statistic_label(data: Mapping) -> str:
@@ -419,11 +430,11 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
                      failed: Mapping[str, str] | None = None, settings: Mapping | None = None,
                      part: str | None = None) -> str:
     """The whole page of one explanation (see :func:`explanation_sections`); ``part`` names its intervention
-    among the run's (a comparison's property), for the Settings."""
+    among the run's (a comparison's property)."""
     # "turntable angle (degrees) (frames)": brackets after brackets.
     title = f"propgrad: {data['intervention']} · {data['property_name']}"
     body = explanation_sections(data, rows, paths, input_image, failed, part=part)
-    body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data, part), **(settings or {})}))
+    body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data), **(settings or {})}))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 
@@ -585,12 +596,13 @@ def note_paragraphs(notes: Sequence[str]) -> str:
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
                definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
                missing: Mapping[str, str] | None = None, flips: Mapping | None = None,
-               notes: Sequence[str] = ()) -> str:
-    """A study: the reading in words, notes about the run, the summary table, its figures (title -> file, None when
-    not drawn), how well the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table, or
-    its ``rows``), settings and problems."""
+               notes: Sequence[str] = (), images: Sequence[Mapping] = ()) -> str:
+    """A study: the reading in words, its input images (``images``: each one's ``image`` and ``SHA-256``, named on
+    top and listed in full further down), notes about the run, the summary table, its figures (title -> file, None
+    when not drawn), how well the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table,
+    or its ``rows``), settings and problems."""
     missing = dict(missing or {})
-    body = [f"<p>{escape(reading)}</p>", note_paragraphs(notes), _missing_list(missing),
+    body = [f"<p>{escape(reading)}</p>", _images_line(images), note_paragraphs(notes), _missing_list(missing),
             f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
             "change.</p>" + table(rows)]
     if flips:
@@ -598,6 +610,8 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
                     + (f"<p>{escape(flips['note'])}</p>" if flips.get("note") else table(flips["rows"])))
     for name, path in figures.items():
         body.append(f"<h2>{escape(name)}</h2>" + figure(name, path, missing=missing.get(name)))
+    if images:
+        body.append("<h2>Input images</h2>" + table(images))
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             body.append(f"<h2>{heading}</h2><ul>"

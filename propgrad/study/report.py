@@ -250,6 +250,16 @@ def same_pictures(entries, shown: int = 3) -> list[str]:
             f"every share and mean" for names in copies.values() if len(names) > 1]
 
 
+def input_images(entries) -> list[dict]:
+    """Each finished image once, by the name the study gave it, with its file's SHA-256 (or its pixels'): what a
+    reader of report.html needs to know which pictures it is about."""
+    images: dict[str, str] = {}
+    for key, entry in entries:
+        if entry["status"] == OK:
+            images.setdefault(_image_of(key), entry.get("sha256", ""))
+    return [{"image": image, "SHA-256": digest} for image, digest in images.items()]
+
+
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     """(Re)write summary.csv, summary.md, the figures and report.html of the results in ``folder``."""
     folder = Path(folder)
@@ -307,6 +317,6 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
             for row in summary]
     flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary]}
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
-                                  flips, notes)
+                                  flips, notes, input_images(entries))
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes)
