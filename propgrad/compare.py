@@ -26,9 +26,10 @@ from .models.base import Model
 from .ranking import rank_key
 from .reading import Reading, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
-from .statistics import adjust_pvalues
+from .statistics import ADJUSTMENTS, adjust_pvalues
 
-ADJUSTMENT = "Benjamini-Hochberg (as scipy.stats.false_discovery_control), over every row of the table"
+# One name for it wherever it shows (the Screen's choice reads the same); the module's docstring says it is scipy's.
+ADJUSTMENT = f"{ADJUSTMENTS['bh']}, over every row of the table"
 
 
 @dataclass(frozen=True)

@@ -459,7 +459,7 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
             # One filled outline instead of 40 bars: the same histogram, far fewer artists to draw.
             counts, edges = np.histogram(score.null_distribution, bins=40)
             axis.stairs(counts, edges, fill=True, color="#9ecae1", linewidth=0, label="shuffled steps (null)")
-            axis.axvline(score.score, color="#d62728", linewidth=2, label="observed score")
+            axis.axvline(score.score, color="#d62728", linewidth=2, label=f"observed {STATISTIC_LABELS[statistic]}")
             axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1,
                          label="null mean")
             judged = (adjusted or {}).get((name, model.name, score.output))
@@ -980,7 +980,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
             cell = comparison.score(name, model.name, score.output)
             star = "*" if score.significant else ""
             return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={_format_p(score.score)}, "
-                    f"p={_format_p(score.pvalue)}{star}, BH {_format_p(cell.pvalue_adjusted)}")
+                    f"p={_format_p(score.pvalue)}{star}, adjusted {_format_p(cell.pvalue_adjusted)}")
 
         _property_curves(bottom, result, label)
         ticks = tick_steps(result.n_steps, 6)
@@ -993,10 +993,10 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         axes_in = bottom.get_position().height * figure.get_figheight()
         bottom.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.6 / axes_in), frameon=False)
     grid[1, 0].set_ylabel(y_label(_scored(next(iter(comparison.explanations.values())))), fontsize=size)
-    # The stars mark each property's own p, as in the legends (BH beside them), of the properties drawn.
+    # The stars mark each property's own p, as in the legends (the adjusted p beside them), of the properties drawn.
     marked = any(score.significant for name in names for model in comparison.explanations[name].models
                  for score in model.scores)
     figure.suptitle(f"Properties compared: {_star_note(marked, comparison.alpha)}\n"
-                    f"BH = Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
+                    f"adjusted: Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
                     va="top", fontsize=size + 1)
     return figure

@@ -243,7 +243,18 @@ def test_settings_write_counts_with_separators_and_other_numbers_as_they_are():
     shown = html_report.settings_list({"n_permutations": 10000, "seed": 12345, "seeds": [12345, 23456],
                                        "size": [1024, 768], "fresh seed": None, "alpha": 0.01})
     assert "<dd>10,000</dd>" in shown and "<dd>12345</dd>" in shown and "<dd>12345, 23456</dd>" in shown
-    assert "<dd>1024, 768</dd>" in shown and "<dd>none</dd>" in shown and "<dd>0.01</dd>" in shown
+    assert "<dd>1024, 768</dd>" in shown and "fresh seed" not in shown and "<dd>0.01</dd>" in shown
+
+
+def test_settings_leave_out_what_was_left_unset_and_say_what_an_unset_seed_means():
+    """"stop none" read as a run that never stopped: an unset setting (its default, which the values show) is not
+    listed; an unset seed is a fresh random one; numbers keep four digits however large (blur radii printed
+    "0, 0.8889, 1.77778")."""
+    shown = html_report.settings_list({"seed": None, "intervention": {"type": "ParametricEdit", "stop": None,
+                                                                        "steps": 10, "radii": [0.0, 0.8889, 1.77778]}})
+    assert "<dt>seed</dt><dd>none (a fresh random seed)</dd>" in shown and "stop" not in shown
+    assert "<dd><code>ParametricEdit</code></dd>" in shown and "<dd>0, 0.8889, 1.778</dd>" in shown
+    assert "left at their defaults are not listed" in shown
 
 
 def test_every_page_puts_its_notes_under_its_summary(tmp_path):
@@ -262,3 +273,12 @@ def test_every_page_puts_its_notes_under_its_summary(tmp_path):
     page = write_comparison(comparison, tmp_path / "two", figures=())["html"].read_text()
     assert page.index("<b>Note:</b> with 5 permutations") < page.index(">Ranked properties</h2>")
     assert ">Notes</h2>" not in page
+
+
+def test_the_plain_test_says_so_beside_the_adjusted_one():
+    """A screen's card read "significant: yes" over a reading of "strong, not significant" (judged after adjustment):
+    beside an adjusted column the plain one is named for what it is."""
+    row = {"pvalue": 0.0085, "pvalue_adjusted": 0.021, "significant": True, "significant_adjusted": False}
+    shown = html_report.table([row])
+    assert "<th>significant before adjustment</th>" in shown and "<th>significant after adjustment</th>" in shown
+    assert "<th>significant</th>" in html_report.table([{"pvalue": 0.0085, "significant": True}])

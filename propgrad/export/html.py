@@ -137,6 +137,11 @@ COLUMN_TITLES = {
 }
 
 
+# Beside an adjusted test, the plain one says which it is: a card read "significant: yes" over a reading of "strong,
+# not significant", which is judged after adjustment.
+_BESIDE_ADJUSTED = {"significant": "significant before adjustment"}
+
+
 def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> str:
     """A table with one column per field found in ``rows`` (in order of first appearance).
 
@@ -153,7 +158,7 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     if not rows:
         return '<p class="missing">no rows</p>'
     fields = list(dict.fromkeys(key for row in rows for key in row))
-    names = {**COLUMN_TITLES, **(headers or {})}
+    names = {**COLUMN_TITLES, **(_BESIDE_ADJUSTED if "significant_adjusted" in fields else {}), **(headers or {})}
     head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in fields)
     cards = len(fields) > CARD_COLUMNS
     body = []
@@ -171,9 +176,12 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
 
 def settings_list(settings: Mapping) -> str:
     """A definition list in words: keys without underscores ("n_permutations" reads "permutations"), lists of
-    plain values joined (long ones cut, with their length), nested records as nested lists, deeper ones as JSON.
-    The packages' versions are left to the Versions block every page has (they were listed twice)."""
-    return _definitions({key: value for key, value in settings.items() if key != "packages"}, 0)
+    plain values joined (long ones cut, with their length), nested records as nested lists, deeper ones as JSON,
+    a class's name as code. A setting left unset (None: its default, which the run's values show) is not listed:
+    "stop none" read as a run that never stopped. The packages' versions are left to the Versions block every
+    page has (they were listed twice)."""
+    return (_definitions({key: value for key, value in settings.items() if key != "packages"}, 0)
+            + '<p class="hint">Settings left at their defaults are not listed; the JSON file has every one.</p>')
 
 
 # Keys whose words are not the key with spaces.
@@ -184,11 +192,19 @@ _LISTED = 12
 
 def _definitions(record: Mapping, depth: int) -> str:
     def shown(key, value) -> str:
+        if value is None:
+            return escape(_NONE_SAID[key])
+        if key == "type" and isinstance(value, str):
+            return f"<code>{escape(value)}</code>"  # the Python class that made it, to be looked up as it is
         return escape(f"{value:,}") if key in _COUNTS and _plain_int(value) else _setting(value, depth + 1)
 
     items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt><dd>{shown(key, value)}</dd>"
-                    for key, value in record.items())
+                    for key, value in record.items() if value is not None or key in _NONE_SAID)
     return f"<dl>{items}</dl>"
+
+
+# Unset settings that mean something other than a default, in words.
+_NONE_SAID = {"seed": "none (a fresh random seed)"}
 
 
 # Settings read as sizes (10,000 permutations, as the app writes them); every other whole number is written as it
@@ -215,11 +231,12 @@ def _setting(value, depth: int) -> str:
 
 def _setting_text(value) -> str:
     if value is None:
-        return "none"  # a seed of None: a fresh random one; cell() would leave it blank
+        return "none"  # in a list; cell() would leave it blank
     if isinstance(value, float) and math.isfinite(value):
-        # Not in the tables' two digits: a setting reads as given (alpha 0.01, stop 0.85, a size of 12345). Below 1,
-        # four digits, enough for one computed from others (a patch's opacities printed 0.111111).
-        return f"{value:.4g}" if abs(value) < 1 else f"{value:.6g}"
+        # Not in the tables' two digits: a setting reads as given (alpha 0.01, stop 0.85), with four digits, enough
+        # for one computed from others (a patch's opacities printed 0.111111, blur radii 1.77778 beside 0.8889);
+        # a large one keeps its digits.
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.6g}"
     return str(value) if _plain_int(value) else cell(value)[0]
 
 

@@ -313,6 +313,8 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     # The definition (or, for run_images, what was run in memory), so a reader can run it again.
     settings = {**definition, **(study.get("in_memory") or {}),
                 **{key: study[key] for key in ("fingerprint", "propgrad_version") if key in study}}
+    if summary:  # a definition naming no model ran the default one: the page names what ran
+        settings["models that ran"] = list(dict.fromkeys(row.model for row in summary))
     rows = [{**summary_cells(row, alpha), "reading of the mean curve": row.reading.full if row.reading else "n/a"}
             for row in summary]
     flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary]}
