@@ -150,7 +150,10 @@ def _item_count(out: str) -> int:
 
 
 def _number(text):
-    """summary.csv's cells are text; JSON gets numbers where they are numbers ("" stays "")."""
+    """summary.csv's cells are text; JSON gets numbers where they are numbers, and null for an empty cell (a
+    held-out accuracy that could not be measured came out as the string "")."""
+    if text == "":
+        return None
     if isinstance(text, str):
         try:
             return int(text) if text.lstrip("-").isdigit() else float(text)

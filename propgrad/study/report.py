@@ -156,7 +156,8 @@ def flip_note(summary: list[SummaryRow]) -> str | None:
     if not summary:
         return "No item finished: there is nothing to predict."
     if all(row.flip_accuracy is None for row in summary):
-        return (f"Not testable for any of the {_count(len(summary), 'row')}: it takes at least {MIN_PER_CLASS} series "
+        rows = "the 1 row" if len(summary) == 1 else f"any of the {len(summary)} rows"
+        return (f"Not testable for {rows}: it takes at least {MIN_PER_CLASS} series "
                 f"that flip and {MIN_PER_CLASS} that do not, to fit a threshold on one half and measure it on the other.")
     return None
 
