@@ -386,6 +386,23 @@ def describe_value(property_name: str, value: float, step: int) -> str:
     return f"step {step} ({words})"
 
 
+def what_ran(intervention: str, property_name: str, values: Sequence[float], n_permutations: int, alpha: float,
+             n_series: int = 1, markdown: bool = False) -> str:
+    """What one run did, in a sentence: the intervention, its steps and their range, the test. The app's result and
+    every report page open with it (a page that opened with the reading never said the photo was dimmed at all).
+
+    Examples
+    --------
+    >>> what_ran("brightness edit", "brightness factor", [1.0, 0.55, 0.1], 10_000, 0.01)
+    'brightness edit: 3 steps of brightness factor, 1 to 0.1; shuffle test with 10,000 permutations, alpha = 0.01.'
+    """
+    shown_name = f"*{property_name}*" if markdown else property_name
+    series = f", {n_series} series (mean curve with a band)" if n_series > 1 else ""
+    span = f", {float(values[0]):.3g} to {float(values[-1]):.3g}" if len(values) > 1 else ""
+    return (f"{f'**{intervention}**' if markdown else intervention}: {len(values)} steps of {shown_name}{span}"
+            f"{series}; shuffle test with {n_permutations:,} permutations, alpha = {alpha:g}.")
+
+
 def _listed(flip_steps: Sequence[int]) -> list[int]:
     """The flips a sentence names: the first three, or all four, since "and once more" hides the one flip a reader
     would then ask about."""

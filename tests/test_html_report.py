@@ -264,7 +264,10 @@ def test_every_page_puts_its_notes_under_its_summary(tmp_path):
     assert any("5 permutations" in note for note in few.notes)
     page = report.write_report(few, tmp_path / "one", figures=())["html"].read_text()
     assert page.index("<b>Note:</b> with 5 permutations") < page.index(">Scores</h2>")
-    assert page.count("with 5 permutations") == 1  # not repeated in the settings
+    assert page.count("Note:</b> with 5 permutations") == 1  # not repeated in the settings
+    # The page opens as the app's result does: what was done, then the reading.
+    assert page.index("<p>redness: 9 steps of redness, 0 to 1; shuffle test with 5 permutations") < page.index(
+        "<b>Reading:</b>")
 
     image = Image.new("RGB", (24, 16), (200, 90, 90))
     comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=9),

@@ -498,9 +498,8 @@ def summary_markdown(run: AppRun) -> str:
                   f"{_TABLE_ONLY}flips: the prediction flips somewhere along the series.</span> tier {tier_legend()}.")
     else:
         result = run.explanation
-        head = (f"**{result.intervention}**: {result.n_steps} steps of *{result.property_name}*"
-                + (f", {len(result.series)} series (mean curve with a band)" if len(result.series) > 1 else "")
-                + f"; shuffle test with {result.n_permutations:,} permutations, alpha = {alpha:g}.")
+        head = reading.what_ran(result.intervention, result.property_name, result.values, result.n_permutations,
+                                alpha, len(result.series), markdown=True)
         header = f"| model | output | reading | change | flips | {label} | p | signif. |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []

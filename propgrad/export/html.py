@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..ranking import tier_legend
-from ..reading import arrows, format_number, with_evidence  # the one number format of the app, printouts and reports
+from ..reading import arrows, format_number, what_ran, with_evidence  # the one number format of the app, printouts and reports
 from ..score import STATISTIC_LABELS
 
 # Packages whose versions decide a result; those not installed are left out.
@@ -311,6 +311,12 @@ def _comparison_settings(data: Mapping) -> dict:
     return found
 
 
+def _what_ran(data: Mapping) -> str:
+    """The sentence the app's result opens with, from report.json's fields."""
+    return what_ran(data["intervention"], data["property_name"], data["values"], data["n_permutations"],
+                    data["alpha"], max(1, len(data.get("series_labels") or ())))
+
+
 def _first_step(data: Mapping) -> str:
     # Steps count from 0: "step 0 of 36" read as 37 steps for 36 frames; and a frame is no "unedited image".
     if isinstance(data.get("input"), Mapping) and "frames" in data["input"]:
@@ -344,6 +350,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
 
     top = heading == 2  # a page of its own, not a comparison's section
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
+                f"<p>{escape(_what_ran(data))}</p>" if top else "",
                 summary_paragraph(data.get("reading", "")) if top else "",
                 note_paragraphs(data.get("notes", ())) if top else "", _gradual_lines(data),
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384, caption=_first_step(data)),
