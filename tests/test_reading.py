@@ -278,6 +278,16 @@ def test_a_late_jump_is_a_sharp_rise_with_its_place_not_a_steady_one():
     assert reading.curve_shape(curve[::-1]) == reading.SHARP_FALL
 
 
+def test_an_abrupt_reading_says_how_much_of_the_change_its_step_carries():
+    """The chelsea cat's background darkened: p 0.43 -> 0.58, of which one step made 0.08. "One step carries the
+    change" overstated it: the evidence names the share unless the step made nearly all of it."""
+    half = reading.read_curve([0.43, 0.45, 0.53, 0.55, 0.56, 0.57, 0.58, 0.58], significant=True, pvalue=0.0004)
+    assert half.kind == reading.ABRUPT, half
+    assert half.evidence.startswith("one step carries 53 % of the change;"), half.evidence  # 0.08 of 0.15
+    whole = reading.read_curve([0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9], significant=True, pvalue=0.0004)
+    assert whole.evidence.startswith("one step carries the change;"), whole.evidence
+
+
 def test_three_steps_read_as_what_they_are():
     # A new user's 3-step run: p(cat) 0.96, 0.23, 0.92 read "abrupt: 0.96 -> 0.92 in one step" (of two steps one
     # always carries over half). It is a V; a 3-step ramp with an uneven split is still a ramp.
