@@ -313,3 +313,33 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
                            timeout=20_000)
     expect(page.locator("#propgrad-preset-badge")).to_contain_text(re.compile(r"preset \d+ of \d+: "))
     page.context.close()
+
+
+def test_the_intro_link_goes_to_the_open_tabs_answer(server, browser):
+    """On a phone the answer sat three screens under the form, behind the words "scroll down": the intro's link
+    brings the open tab's answer to the top of the screen."""
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(server, wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_contain_text("Reading:", timeout=WAIT_MS)
+    assert page.locator("#edit-summary").bounding_box()["y"] > 2 * 844  # under the form, off the first screens
+    page.get_by_role("link", name="the answer is below the controls").click()
+    page.wait_for_function("() => Math.abs(document.getElementById('edit-summary').getBoundingClientRect().top) < 80",
+                           timeout=10_000)
+    assert "#answer" not in page.url  # the page stays where a reload keeps it; only the view moved
+    # The answer is read once: the reading paragraph repeated the table's reading cells, which the page shows.
+    assert not page.locator("#edit-summary").get_by_text("Reading:").first.is_visible()
+    assert page.locator("#edit-summary").get_by_text("The answer.").first.is_visible()
+    page.context.close()
+
+
+def test_a_single_runs_reading_is_the_talk_views_headline(server, browser, tmp_path):
+    """The table folds away in the talk view: there the reading paragraph says what the rows said."""
+    from propgrad.app.links import config
+
+    slug = config()["tabs"]["patch"]["presets"][0]["slug"]
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + f"?view=talk&example={slug}", wait_until="load", timeout=60_000)
+    wait_done(page, "patch", slug, folder(tmp_path), "talk-patch")
+    assert page.locator("#patch-summary").get_by_text("Reading:").first.is_visible()
+    assert not page.locator("#patch-summary table").first.is_visible()
+    page.context.close()

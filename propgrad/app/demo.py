@@ -22,8 +22,8 @@ log = logging.getLogger("propgrad.app")
 
 INTRO = """# propgrad: local interventional explanations
 Change one property of one image step by step and see whether each model's prediction follows it. Each tab opens
-with an example already answered: **the answer is below the controls** (scroll down, or press Run to try your
-own settings). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
+with an example already answered: **[the answer is below the controls](#answer)** (go to it, or press Run to try
+your own settings). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
 any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
 METHOD = f"""Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (numpy's `np.gradient`, unit spacing: 0.01 = one percentage point
@@ -87,6 +87,10 @@ def default_unless_linked(tab: str, placeholder: tuple):
 # Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
 # squeezing every cell to one letter per line.
 CSS = """
+/* The reading paragraph is the talk view's headline, where the table is folded away (links.CSS shows it there); on
+   the page each of its sentences is a row's reading in the table under it, and a reader met every flip two or three
+   times. */
+.result-summary .summary-reading { display: none; }
 .prose table { display: block; overflow-x: auto; }
 .prose th, .prose td { white-space: nowrap; }
 /* The result's one table: the page's font; words wrap (the reading gets the room), numbers never break. */

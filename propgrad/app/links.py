@@ -264,6 +264,16 @@ async () => {
   }
   window.propgradRunPreset = runPreset;
 
+  // The intro's "the answer is below the controls" goes to the open tab's answer: on a phone it sat three screens
+  // down, on a laptop a screen, under the form.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href='#answer']");
+    if (!link) return;
+    event.preventDefault();
+    const answer = activePanel().querySelector("[id$='-summary']");
+    if (answer) answer.scrollIntoView({behavior: "smooth", block: "start"});
+  });
+
   function findPreset() {
     const example = (params.get("example") || "").trim().toLowerCase();
     const tabSlug = (params.get("tab") || "").trim().toLowerCase();
@@ -524,6 +534,7 @@ body.propgrad-talk .result-summary .summary-answer :is(p, ul, li) { margin-top: 
 body.propgrad-talk .result-summary .summary-answer li { font-size: clamp(20px, 1.45vw, 29px) !important;
   line-height: 1.3 !important; }
 /* The headline and the reading (a comparison: its answer), in words; the table, the models' names and the notes stay in the normal view. */
+body.propgrad-talk .result-summary .summary-reading { display: block !important; }
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
 /* Halves: the curves are held to half the screen's height, so a wider column only left white beside them while

@@ -516,7 +516,10 @@ def summary_markdown(run: AppRun) -> str:
     # summary's first two) shows the headline and the answer.
     answer = (['<div class="summary-answer">', "", answer_markdown(run.comparison.answer), "</div>", ""]
               if run.comparison is not None else [])
-    lines = [head, "", *answer, reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "",
+    # The reading is shown in the talk view (as its headline) and kept in the text; the page shows each sentence as a
+    # row's reading instead (see demo.CSS).
+    lines = [head, "", *answer, '<div class="summary-reading">', "",
+             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", "</div>", "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
              f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
