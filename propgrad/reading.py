@@ -534,7 +534,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                values=None, property_name: str = "step", output: str = "output", output_kind: str = "probability",
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
                statistic: str = GRADIENT, alpha: float = DEFAULT_ALPHA, thresholds: Thresholds | None = None,
-               property_label: str | None = None, pvalue_name: str = "p", series: int = 1) -> Reading:
+               property_label: str | None = None, pvalue_name: str = "p", series: int = 1,
+               first_flips: Sequence[int] = ()) -> Reading:
     """Read one output curve: its class, tier and shape (see the module docstring) and its line of words.
 
     Parameters
@@ -550,7 +551,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     values, property_name : the property value per step and its name, to say where things happen.
     output, output_kind, model : what the curve is, for the words ("p(cat)").
     predicted : the predicted class name per step, to say what a flip flips to (one series only).
-    flipped_series : "2/3" when several series were explained: the flips are then counted, not placed.
+    flipped_series : "2/3" when several series were explained: the flips are then counted, and placed by
+        ``first_flips``, each flipping series' first flip step (where the series share their property values).
     series : how many series the curve is the mean of.
     thresholds : default :func:`default_thresholds`.
     """
@@ -629,6 +631,11 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     flip_words = ""
     if flipped_series is not None:
         flip_words = f"flips in {flipped_series} series" if flipped else ""
+        if flipped and first_flips:
+            # "flips in 3/3 series" alone left a reader of the patch tab to find where on the curves.
+            earliest, latest = min(first_flips), max(first_flips)
+            flip_words += (f", first at {where(earliest)}" if earliest == latest else
+                           f", first between {where(earliest)} and {where(latest)}")
     elif flip_steps:
         flip_words = _flips_words(flip_steps, predicted, where)
     if flip_words:
@@ -702,7 +709,14 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         property_name=explanation.property_name, output=output, output_kind=kind, model=model.name,
         predicted=None if several else [names[int(i)] for i in first.predicted],
         flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,
-        thresholds=thresholds, property_label=property_label, series=len(model.flips))
+        thresholds=thresholds, property_label=property_label, series=len(model.flips),
+        first_flips=[steps[0] for steps in steps_of if steps] if several and _shared_values(explanation) else ())
+
+
+def _shared_values(explanation) -> bool:
+    """Whether every series has the first series' property values, so that a step names one place on all of them."""
+    values = np.asarray(explanation.values, dtype=np.float64)
+    return all(np.array_equal(np.asarray(one.values, dtype=np.float64), values) for one in explanation.series)
 
 
 def read_explanation(explanation, thresholds: Thresholds | None = None,

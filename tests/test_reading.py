@@ -389,3 +389,18 @@ def test_every_output_of_a_classifier_reads_short_ranked_and_with_its_multiplici
                                           "lit": pg.ParametricEdit("brightness", start=1.0, stop=1.5, steps=6)},
                                   [_ManyClasses()], outputs_of_interest="all", n_permutations=100, seed=0)
     assert not any("were tested, each at alpha" in note for note in compared.notes), compared.notes
+
+
+def test_flips_over_several_series_are_placed_where_the_series_share_their_steps():
+    """The patch tab's three stickers: "flips in 3/3 series" left a reader to find where on the curves; the reading
+    says where the first flips fall, when every series has the same property values."""
+    curve = [0.9, 0.8, 0.6, 0.4, 0.2, 0.1]
+    values = np.linspace(0, 1, 6)
+    placed = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", first_flips=[2, 3, 3],
+                                values=values, property_name="patch opacity", series=3)
+    assert "flips in 3/3 series, first between 40 % patch opacity and 60 % patch opacity" in placed.text, placed.text
+    one_place = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="2/3", first_flips=[3, 3],
+                                   values=values, property_name="patch opacity", series=3)
+    assert "flips in 2/3 series, first at 60 % patch opacity" in one_place.text
+    counted = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", series=3)
+    assert "flips in 3/3 series" in counted.text and "first" not in counted.text
