@@ -595,3 +595,27 @@ def test_clip_without_weights_says_how_to_provide_them(monkeypatch, tmp_path):
         ClipZeroShot(CLASSES, pretrained=str(tmp_path / "clip.bin"))
     with pytest.raises(ValueError, match="neither an open_clip tag of 'ViT-B-32'"):
         ClipZeroShot(CLASSES, pretrained="no-such-tag")
+
+
+def test_the_app_can_tell_whether_clips_default_weights_are_here(monkeypatch, tmp_path):
+    """The turntable tab says before a run whether CLIP's default weights are on the server (a run without them
+    failed and cleared the tab's answer): the environment's file, else the default tag's file in the hub cache, as
+    open_clip would find it, open_clip itself not imported."""
+    import open_clip
+    from propgrad.models.clip import DEFAULT_WEIGHTS_REPO, default_weights_here
+
+    assert open_clip.get_pretrained_cfg("ViT-B-32", "openai")["hf_hub"].strip("/") == DEFAULT_WEIGHTS_REPO
+    monkeypatch.delenv("PROPGRAD_CLIP_CHECKPOINT", raising=False)
+    cache = tmp_path / "cache"
+    assert not default_weights_here(cache)
+    folder = cache / f"models--{DEFAULT_WEIGHTS_REPO.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("abc123")
+    (folder / "snapshots" / "abc123").mkdir(parents=True)
+    (folder / "snapshots" / "abc123" / "open_clip_model.safetensors").write_bytes(b"weights")
+    assert default_weights_here(cache)
+    monkeypatch.setenv("PROPGRAD_CLIP_CHECKPOINT", str(tmp_path / "missing.bin"))
+    assert not default_weights_here(cache)  # the environment's file is the one that would load
+    (tmp_path / "clip.bin").write_bytes(b"weights")
+    monkeypatch.setenv("PROPGRAD_CLIP_CHECKPOINT", str(tmp_path / "clip.bin"))
+    assert default_weights_here(tmp_path / "empty")

@@ -64,6 +64,26 @@ def check_classes(classes) -> dict[str, list[str]]:
     return checked
 
 
+# The default weights (ViT-B-32, tag "openai") on the hub, as open_clip fetches them: checked without importing
+# open_clip, which the app's default tabs do not load (issue 23).
+DEFAULT_WEIGHTS_REPO = "timm/vit_base_patch32_clip_224.openai"
+_WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+
+
+def default_weights_here(cache_dir: str | os.PathLike | None = None) -> bool:
+    """Whether CLIP's default weights can load without a hub: the file named by PROPGRAD_CLIP_CHECKPOINT, or the
+    default tag's file in the local Hugging Face cache (``cache_dir``, default the hub's own)."""
+    env_path = os.environ.get(CHECKPOINT_ENV, "")
+    if env_path:
+        return Path(env_path).expanduser().is_file()
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    return any(isinstance(try_to_load_from_cache(DEFAULT_WEIGHTS_REPO, name, cache_dir=cache_dir), str)
+               for name in _WEIGHT_FILES)
+
+
 def _looks_like_path(pretrained: str) -> bool:
     return os.sep in pretrained or "/" in pretrained or pretrained.lower().endswith(_CHECKPOINT_SUFFIXES) or Path(
         pretrained

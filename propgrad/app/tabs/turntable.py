@@ -130,6 +130,17 @@ def default_result(progress=lambda *args, **kwargs: None) -> tuple:
                          outputs="coffee mug", progress=progress)
 
 
+def clip_status() -> str:
+    """Whether CLIP's default weights are on this server, said before a run: ticking CLIP without them failed the
+    run and cleared the tab's answer."""
+    from ...models.clip import default_weights_here
+
+    if default_weights_here():
+        return "CLIP's default weights (ViT-B-32, openai) are on this server."
+    return ("CLIP's default weights (ViT-B-32, openai) are not on this server: CLIP runs here only with a checkpoint "
+            "file named under CLIP settings.")
+
+
 def build_turntable_tab() -> list:
     """The tab's controls, wired to :func:`run_turntable`; returns the result components (filled on page load)."""
     gr.Markdown("Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning "
@@ -143,7 +154,7 @@ def build_turntable_tab() -> list:
             rotation = gr.Number(360, label="Total rotation covered by the frames (degrees; 0 = number them)")
             button, error = run_button("turntable")
         with gr.Column(scale=1):
-            use_clip = gr.Checkbox(False, label="Add CLIP zero-shot (open_clip; needs weights)")
+            use_clip = gr.Checkbox(False, label="Add CLIP zero-shot (open_clip; needs weights)", info=clip_status())
             with gr.Accordion("CLIP settings", open=False):
                 classes = gr.Textbox(DEFAULT_CLASSES, lines=4,
                                      label="CLIP classes: one per line, 'class: description; description; ...'")
