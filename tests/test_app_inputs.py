@@ -88,6 +88,28 @@ def test_unexpected_errors_are_logged_and_shown_generically(progress, monkeypatc
     assert "internal detail" in caplog.text
 
 
+def test_a_call_the_code_got_wrong_is_no_box_to_change(progress, monkeypatch, caplog):
+    """A TypeError from the interpreter (here a wrong call, as a half-edited server made) was shown as "Cannot run:
+    show() takes ... arguments" under "the message says which box to change", and never logged: it is an internal
+    error, logged with its traceback; a TypeError a check raises still names its box."""
+    def miscalled(*args, **kwargs):
+        return len(1, 2)
+
+    monkeypatch.setattr(results, "show", miscalled)
+    with pytest.raises(gr.Error) as caught:
+        patch_call(progress, **model_args(permutations=1000))
+    assert caught.value.message == shared.GENERIC_ERROR
+    assert "len() takes exactly one argument" in caplog.text and "Traceback" in caplog.text
+
+    def refused(*args, **kwargs):
+        raise TypeError("`steps` must be an integer")
+
+    monkeypatch.setattr(results, "show", refused)
+    with pytest.raises(gr.Error) as caught:
+        patch_call(progress, **model_args(permutations=1000))
+    assert caught.value.message != shared.GENERIC_ERROR and "must be an integer" in caught.value.message
+
+
 @pytest.mark.skipif(not AUTHORS.is_dir(), reason="the authors' checkpoints are not in ../shared")
 def test_uploaded_convmixer_with_blank_preprocessing_uses_its_own(progress):
     """Blank size/mean/std take the checkpoint's 128 px and 0.5 statistics: the cat stays a cat."""

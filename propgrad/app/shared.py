@@ -68,6 +68,20 @@ def in_box_words(error: BaseException) -> str:
     return in_front_end_words(error, BOXES)
 
 
+def raised_on_purpose(error: BaseException) -> bool:
+    """Whether ``error`` came from a ``raise`` statement (a check that refused a value, in this package or a library)
+    rather than from the interpreter failing an expression: a wrong call, a None where an object was meant."""
+    import linecache
+
+    trace = error.__traceback__
+    if trace is None:
+        return True
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    line = linecache.getline(trace.tb_frame.f_code.co_filename, trace.tb_lineno).strip()
+    return line.startswith("raise")
+
+
 def friendly_errors(handler):
     """Run ``handler``; show ValueError/TypeError/ModelUnavailableError messages as ``gr.Error``.
 
@@ -83,6 +97,11 @@ def friendly_errors(handler):
         except gr.Error:
             raise
         except (ValueError, TypeError, ModelUnavailableError) as error:
+            if isinstance(error, TypeError) and not raised_on_purpose(error):
+                # A call the code got wrong ("takes 5 positional arguments but 6 were given") is no box to change.
+                log.exception("unexpected error in %s", handler.__name__)
+                raise gr.Error(GENERIC_ERROR, print_exception=False) from error
+            log.info("run refused in %s: %s", handler.__name__, error)
             # Stays until closed: the result boxes only say "Error", so the reason must not vanish.
             raise gr.Error(in_box_words(error), duration=None, title="Cannot run", print_exception=False) from error
         except MemoryError as error:
