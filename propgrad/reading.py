@@ -270,16 +270,19 @@ def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
     return f"{sentence}. {mark}{evidence[:1].upper()}{evidence[1:]}.{mark}" if evidence else sentence
 
 
-def arrows(text: str) -> str:
-    """``text`` with the readings' arrow drawn as one character, for pages: files and printouts keep the ASCII
-    ``->``, which a narrow page broke between its two characters.
+def for_pages(text: str) -> str:
+    """``text`` for pages (the app, report.html): the readings' arrow drawn as one character and the gradient's
+    name held on one line, which a narrow page or a table's header broke ("->" between its two characters,
+    "E[|grad_X" over "F|]"); files and printouts keep them as they are.
 
     Examples
     --------
-    >>> arrows("p(cat) 0.96 -> 0.92")
+    >>> for_pages("p(cat) 0.96 -> 0.92")
     'p(cat) 0.96 \u2192 0.92'
+    >>> for_pages("E[|grad_X F|]")
+    'E[|grad_X\xa0F|]'
     """
-    return text.replace(" -> ", " \u2192 ")
+    return text.replace(" -> ", " \u2192 ").replace("grad_X F", "grad_X\u00a0F")
 
 
 def format_number(value: float) -> str:

@@ -65,7 +65,7 @@ def turntable_call(progress, **overrides):
 
 def check_outputs(outputs, n_rows):
     summary, strip, animation, curves, table, null, bundle = outputs
-    assert "**Reading:**" in summary and "E[\\|grad_X F\\|]" in summary  # the reading, then the one table
+    assert "**Reading:**" in summary and "E[\\|grad_X\u00a0F\\|]" in summary  # the reading, then the one table
     assert len(table) == n_rows
     for row in table:
         assert row[2] >= 0 and 0 < row[3] <= 1

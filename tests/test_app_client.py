@@ -47,7 +47,7 @@ def test_api_names_are_stable(server):
 def test_patch_over_http_matches_a_direct_call(server, progress):
     result = call_patch(server, **patch_payload())
     summary, table = result[0], result[4]
-    assert "**Reading:**" in summary and "E[\\|grad_X F\\|]" in summary
+    assert "**Reading:**" in summary and "E[\\|grad_X\u00a0F\\|]" in summary
     direct = run_patch(str(CHELSEA), ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], None, 224,
                                   MEAN, STD, "", "", 2000, 0.01, progress=progress)
     assert [row[:4] for row in table["data"]] == [row[:4] for row in direct[4]]

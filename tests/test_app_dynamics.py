@@ -47,7 +47,7 @@ def test_training_dynamics_handler(progress):
     # The page shows the app's one number format and signif. like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.
     assert dynamics_tab.DYNAMICS_HEADERS[2:8] == ["reading", "mean p(melanoma), step 0 \u2192 last", "change, step 0 to last",
-                                                  "E[|grad_X F|]", "p", "signif."]
+                                                  "E[|grad_X\u00a0F|]", "p", "signif."]
     assert {row[7] for row in table} <= {"yes", "-"}  # words, not "S"
     # The change the size rests on, shown so that a row's word agrees with its own numbers (0.86 -> 0.96 read
     # "small", 0.84 -> 0.94 "strong": the change was 0.0996 and 0.1004).

@@ -199,7 +199,7 @@ def test_study_page(tmp_path):
     for heading in ("Summary", "Mean curves (band: one standard deviation)", "Score vs prediction flips",
                     "Settings", "Versions"):
         assert f">{heading}</h2>" in page, heading
-    assert page.count('src="data:image/png;base64,') == 2 and "E[|grad_X F|] mean" in page and "<th>score_mean" not in page
+    assert page.count('src="data:image/png;base64,') == 2 and "E[|grad_X\u00a0F|] mean" in page and "<th>score_mean" not in page
 
 
 def test_study_page_names_a_failed_figure(tmp_path, monkeypatch):

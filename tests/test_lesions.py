@@ -234,7 +234,7 @@ def test_training_dynamics_export_like_every_result(tmp_path):
     assert sorted(paths) == ["csv", "figure", "html", "json"] and Image.open(paths["figure"]).format == "PNG"
     page = paths["html"].read_text()
     titles = re.findall(r"<th>([^<]*)</th>", page)
-    assert "E[|grad_X F|]" in titles and not [t for t in titles if re.fullmatch(r"[a-z]+(_[a-z]+)+", t)]
+    assert "E[|grad_X\u00a0F|]" in titles and not [t for t in titles if re.fullmatch(r"[a-z]+(_[a-z]+)+", t)]
     assert dynamics.readings["biased"].split(":")[0] in page and "x.png" in page
     with zipfile.ZipFile(export.zip_files(paths, tmp_path / "dynamics.zip")) as archive:
         assert sorted(archive.namelist()) == ["dynamics.csv", "dynamics.json", "dynamics.png", "report.html"]

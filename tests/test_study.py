@@ -102,7 +102,7 @@ def test_the_study_page_names_its_images_and_their_sha256(finished, image_folder
         digest = hashlib.sha256((image_folder / f"lesion_{number}.png").read_bytes()).hexdigest()
         assert page.count(digest) == 1, number
     inputs = page[page.index("<h2>Input images</h2>"):]
-    assert "broken.png" not in inputs[:inputs.index("</table>")]
+    assert "broken.png" not in inputs[:inputs.index("</ul>")]
 
 
 def test_report_regenerates_the_aggregates(finished, tmp_path):

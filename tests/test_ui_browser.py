@@ -50,7 +50,7 @@ def check_answer(page, prefix: str, folder: Path, what=None, header: bool = True
         raise AssertionError(f"no result in the {prefix} tab; the page shows:\n{page.inner_text('body')[-3000:]}") from error
     text = summary.inner_text()
     if header:  # (a phone shows the table as one card per row, without the header)
-        assert re.search(r"reading\s+change\s+flips\s+E\[\|grad_X F\|\]", text), text  # the one ranked table, with its reading
+        assert re.search(r"reading\s+change\s+flips\s+E\[\|grad_X\sF\|\]", text), text  # the one ranked table, with its reading
         assert "flips: the prediction flips" in text, text  # and the legend of its columns
     assert re.search(r"\d\.\d", text) and not page.get_by_text("Traceback").count()
     return text
@@ -261,7 +261,7 @@ def test_a_phone_reads_the_checkpoints_as_cards(server, browser):
         cards.locator("summary").click()
         first = cards.locator("li").first
         expect(first).to_contain_text(re.compile(r"epoch 1: .*mean p\(melanoma\) \d\.\d\d → \d\.\d\d "
-                                                 r"\(change [\d.]+\); E\[\|grad_X F\|\] [\d.e-]+, p [\d.e-]+"))
+                                                 r"\(change [\d.]+\); E\[\|grad_X\sF\|\] [\d.e-]+, p [\d.e-]+"))
         box = first.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # nothing to swipe
     finally:

@@ -526,4 +526,4 @@ def summary_markdown(run: AppRun) -> str:
              f"{STATISTIC_MEANING[first.statistic]} *significant* means the output follows the property "
              "systematically, not that it moves much."]
     lines.extend(f"- note: {note}" for note in run.notes)
-    return reading.arrows("\n".join(lines))
+    return reading.for_pages("\n".join(lines))

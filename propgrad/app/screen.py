@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import gradio as gr
 
 from ..ranking import tier_legend
-from ..reading import arrows, format_number, output_label, short_names
+from ..reading import for_pages, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
@@ -46,8 +46,8 @@ def table_headers(statistic: str) -> list[str]:
 def screen_table(result) -> list[list]:
     """Rows for the app's table, ranked; numbers rounded for reading (the download keeps every digit)."""
     short = short_names([row.model for row in result.rows])
-    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), arrows(row.flips),
-             arrows(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
+    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), for_pages(row.flips),
+             for_pages(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
             for row in result.rows]
 
 
@@ -106,7 +106,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
         lines.append(note)
     for line in [*result.skipped, *result.notes, *notes]:
         lines.append(f"- note: {line}")
-    return arrows("\n\n".join(lines))
+    return for_pages("\n\n".join(lines))
 
 
 @friendly_errors

@@ -13,7 +13,7 @@ from .. import plots
 from ..images import IMAGE_SUFFIXES
 from ..export import settings as export_settings, zip_files
 from ..export.provenance import describe_intervention, describe_model
-from ..reading import arrows, format_number
+from ..reading import for_pages, format_number
 from ..limits import LIMITS
 from . import results
 from .parsing import file_path, select_outputs
@@ -148,7 +148,7 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
     for heading, entries in (("skipped (unreadable)", report.skipped), ("failed", report.failed)):
         lines += [f"- {heading}: `{key}`: {reason}" for key, reason in entries]
     lines += [f"- note: {note}" for note in dict.fromkeys([*notes, *report.notes])]
-    return arrows("\n".join(lines))
+    return for_pages("\n".join(lines))
 
 
 def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:

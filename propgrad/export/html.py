@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..ranking import tier_legend
-from ..reading import arrows, format_number, what_ran, with_evidence  # the one number format of the app, printouts and reports
+from ..reading import for_pages, format_number, what_ran, with_evidence  # the one number format of the app, printouts and reports
 from ..score import STATISTIC_LABELS
 
 # Packages whose versions decide a result; those not installed are left out.
@@ -66,7 +66,7 @@ _STYLE += (_CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CAR
 def escape(value) -> str:
     """Text for HTML: everything a user typed or uploaded (model names, labels) goes through here. A reading's
     arrow is drawn as one character (a narrow page broke "->" between its two)."""
-    return html.escape(arrows(str(value)), quote=True)
+    return html.escape(for_pages(str(value)), quote=True)
 
 
 def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> str:
@@ -435,6 +435,16 @@ def _images_line(images: Sequence[Mapping]) -> str:
     return f"<p><b>Input:</b> {count}: {escape(_shortened(names))} (each one's SHA-256 under Input images)</p>"
 
 
+def _images_list(images: Sequence[Mapping]) -> str:
+    """Each image with its SHA-256 as code (which wraps on a phone, where a table's cell of 64 characters did not),
+    folded away when the list is long."""
+    items = "".join(f"<li>{escape(image['image'])}: <code>{escape(image['SHA-256'] or 'not recorded')}</code></li>"
+                    for image in images)
+    if len(images) <= _LISTED:
+        return f"<ul>{items}</ul>"
+    return f"<details><summary>{len(images):,} images and their SHA-256</summary><ul>{items}</ul></details>"
+
+
 def _shortened(names: Sequence[str]) -> str:
     """Names in a line: six at most, a long list as its first three, "...", its last two."""
     return ", ".join(names if len(names) <= 6 else [*names[:3], "...", *names[-2:]])
@@ -635,7 +645,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
     for name, path in figures.items():
         body.append(f"<h2>{escape(name)}</h2>" + figure(name, path, missing=missing.get(name)))
     if images:
-        body.append("<h2>Input images</h2>" + table(images))
+        body.append("<h2>Input images</h2>" + _images_list(images))
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             body.append(f"<h2>{heading}</h2><ul>"

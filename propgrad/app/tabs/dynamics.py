@@ -11,7 +11,7 @@ import gradio as gr
 from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
                                  checkpoint_columns, guide)
 from ...lesions.models import example_paths
-from ...reading import arrows
+from ...reading import for_pages
 from ..cards import phone_cards
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
 from ..results import request_dir, run_name
@@ -21,7 +21,7 @@ from ..shared import friendly_errors, permutations_slider, safe_image_input
 
 
 # The table's titles (lesions.dynamics.checkpoint_columns: what the output did first); the page draws the arrow.
-DYNAMICS_HEADERS = [arrows(title) for title in checkpoint_columns(TRACKED)]
+DYNAMICS_HEADERS = [for_pages(title) for title in checkpoint_columns(TRACKED)]
 DEFAULT_PERMUTATIONS = 2000
 
 
@@ -53,7 +53,7 @@ class DynamicsAnswer:
 
     def table(self) -> list[list]:
         """The records as the page shows them (:data:`DYNAMICS_HEADERS`)."""
-        return [[arrows(cell) for cell in checkpoint_cells(row)] for row in self.rows]
+        return [[for_pages(cell) for cell in checkpoint_cells(row)] for row in self.rows]
 
 
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
@@ -98,7 +98,7 @@ def checkpoint_cards(dynamics: TrainingDynamics) -> str:
     for row in dynamics.rows:
         variant, epoch, reading, output, change, score, p, _, flipped = checkpoint_cells(row)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
-                     f"mean p({html.escape(dynamics.output)}) {arrows(output)} (change {change}); "
+                     f"mean p({html.escape(dynamics.output)}) {for_pages(output)} (change {change}); "
                      f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if row['significant'] else ''}; "
                      f"{html.escape(titles[8])} {flipped}</li>")
     return phone_cards(cards, "Per checkpoint", "checkpoint-cards")
