@@ -1,7 +1,7 @@
 """Errors the package raises on purpose, so callers (the app, the command line) can tell them apart."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 
 class ModelUnavailableError(RuntimeError):
@@ -35,6 +35,37 @@ class ArgumentError(ValueError):
         """Renamed where ``names`` (argument -> a front end's name: a box, a flag) has the argument, else itself,
         gloss and all (a library name with no front-end twin keeps its explanation)."""
         return self.renamed(names[self.argument]) if self.argument in names else self
+
+
+def not_one_of(argument: str, value, choices: Iterable) -> ArgumentError:
+    """A value outside its choices: the choices in words (no Python list) and the closest one, if any is close.
+
+    Examples
+    --------
+    >>> str(not_one_of("edit", "brighten", ["blur", "brightness", "darken"]))
+    "`edit` must be one of 'blur', 'brightness' or 'darken', got 'brighten'; did you mean 'brightness'?"
+    """
+    choices = [str(choice) for choice in choices]
+    shown = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}" if len(choices) > 1 else repr(choices[0])
+    return ArgumentError(argument, f"must be one of {shown}, got {value!r}"
+                         + (f"; did you mean {close!r}?" if (close := _closest(value, choices)) else ""))
+
+
+def _closest(value, choices: list[str]) -> str | None:
+    """The choice a typed value most likely meant: the one that begins as it does (a shared start of four
+    characters: "brighten" meant "brightness", though it differs from "lighten" by fewer letters), else the closest
+    spelling."""
+    import difflib
+    import os.path
+
+    if not isinstance(value, str) or not value.strip():
+        return None
+    typed = value.strip().lower()
+    start, best = max((len(os.path.commonprefix([typed, choice.lower()])), choice) for choice in choices)
+    if start >= 4:
+        return best
+    close = difflib.get_close_matches(typed, choices, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def in_front_end_words(error: BaseException, names: Mapping[str, str]) -> str:

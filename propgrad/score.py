@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .checks import is_whole_number
+from .errors import not_one_of
 
 MIN_STEPS = 3
 DEFAULT_PERMUTATIONS = 10_000
@@ -171,7 +172,7 @@ def _executor() -> ThreadPoolExecutor | None:
 def check_statistic(statistic) -> str:
     """The statistic's name, checked; the error lists the valid ones."""
     if not isinstance(statistic, str) or statistic not in STATISTICS:
-        raise ValueError(f"`statistic` must be one of {list(STATISTICS)}, got {statistic!r}")
+        raise not_one_of("statistic", statistic, STATISTICS)
     return statistic
 
 
@@ -314,7 +315,7 @@ def permutation_test(
     statistic = check_statistic(statistic)
     alternative = DEFAULT_ALTERNATIVE[statistic] if alternative is None else alternative
     if alternative not in ALTERNATIVES:
-        raise ValueError(f"`alternative` must be one of {ALTERNATIVES}, got {alternative!r}")
+        raise not_one_of("alternative", alternative, ALTERNATIVES)
     generator = _rng(rng)
     one_dimensional = np.asarray(outputs).ndim == 1
     series = _as_series(outputs)

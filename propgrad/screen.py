@@ -40,7 +40,7 @@ from PIL import Image
 
 from .checks import check_shuffle_settings, is_whole_number, too_few_permutations_for_table
 from .compare import edit_label
-from .errors import ModelUnavailableError
+from .errors import ModelUnavailableError, not_one_of
 from .explain import (
     VECTOR,
     Explanation,
@@ -345,7 +345,7 @@ def screen(
     # 1. Validate everything before any work.
     statistic = check_statistic(statistic)
     if adjustment not in ADJUSTMENTS:
-        raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENTS)}, got {adjustment!r}")
+        raise not_one_of("adjustment", adjustment, ADJUSTMENTS)
     if not is_whole_number(steps, 3):
         raise ValueError(f"`steps` must be an integer of at least 3, got {steps!r}")
     check_shuffle_settings(n_permutations, alpha, seed)

@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from .errors import not_one_of
+
 # The multiple-testing adjustments a comparison or a screen offers (the first is the default).
 ADJUSTMENTS = {"bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}
 
@@ -133,7 +135,7 @@ def adjust_pvalues(pvalues, method: str = "bh") -> np.ndarray:
     [0.03, 0.04, 0.04]
     """
     if method not in ADJUSTMENTS:
-        raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENTS)}, got {method!r}")
+        raise not_one_of("adjustment", method, ADJUSTMENTS)
     p = np.asarray(pvalues, dtype=np.float64)
     if p.ndim != 1 or not np.all((p >= 0) & (p <= 1)):
         raise ValueError("p-values must be one row of numbers between 0 and 1")

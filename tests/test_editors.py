@@ -208,7 +208,7 @@ def test_command_line_editor_errors(tmp_path, capsys):
     assert main(["explain", str(image), "--editor", "ledits++"]) == 2
     assert "`--instruction` is empty" in capsys.readouterr().err
     assert main(["explain", str(image), "--instruction", "x", "--editor", "qwen"]) == 2
-    assert "`--editor` must be one of [" in capsys.readouterr().err
+    assert "`--editor` must be one of '" in capsys.readouterr().err
     assert main(["explain", str(image), "--instruction", "x", "--editor", "ledits++", "--negative-prompt", "y"]) == 2
     assert "takes no negative prompt" in capsys.readouterr().err
 

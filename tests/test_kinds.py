@@ -119,7 +119,7 @@ def test_the_toy_kind_leaves_the_registry_as_it_was(noise_kind):
 @pytest.mark.parametrize("build, message", [
     (lambda: EditSpec(steps=2), "`steps` must be an integer of at least 3, got 2"),
     (lambda: EditSpec(steps=4.5), "`steps` must be an integer of at least 3"),
-    (lambda: EditSpec(edit="sparkle"), "`edit` must be one of ["),
+    (lambda: EditSpec(edit="sparkle"), "`edit` must be one of 'blur', "),
     (lambda: EditSpec(stop=float("nan")), "`stop` must be a finite number"),
     (lambda: PatchSpec(), "`patches` is empty"),
     (lambda: PatchSpec(patches=("a.png",), scale=0), "`scale` must be a number in (0, 1], got 0.0"),
@@ -130,7 +130,7 @@ def test_the_toy_kind_leaves_the_registry_as_it_was(noise_kind):
     (lambda: InstructPix2PixSpec(instruction="x", seeds=(-1,)), "`seeds` must be an integer of at least 0"),
     (lambda: FramesSpec(frames=("a.png", "b.png", "c.png"), region="object"), "`region` does not apply to frames"),
     (lambda: EditSpec(feather=-1), "`feather` must be a number of at least 0"),
-    (lambda: spec_from_dict({"kind": "blend"}), "`kind` must be one of ['edit', 'frames', 'guided-editor'"),
+    (lambda: spec_from_dict({"kind": "blend"}), "`kind` must be one of 'edit', 'frames', 'guided-editor'"),
     (lambda: spec_from_dict({"kind": "edit", "scale": 0.3}), "unknown key 'scale'; allowed keys: "),
 ])
 def test_each_rule_names_its_argument(build, message):

@@ -203,7 +203,7 @@ def test_exports(image, halves, tmp_path):
     (dict(properties=["object: sparkle"]), r"`properties`: unknown \['object: sparkle'\]"),
     (dict(limit=5), "the screen has 34 properties, more than the limit of 5"),
     (dict(statistic="kendall"), "`statistic` must be one of"),
-    (dict(adjustment="bonferroni"), r"`adjustment` must be one of \['bh', 'holm'\]"),
+    (dict(adjustment="bonferroni"), r"`adjustment` must be one of 'bh' or 'holm', got 'bonferroni'"),
     (dict(outputs_of_interest="vector", statistic="mutual-information"),
      "'vector' is scored with statistic='gradient'"),
     (dict(masks={"object": np.ones((2, 2))}), "the labels \\['object'\\] are taken"),

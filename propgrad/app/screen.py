@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import gradio as gr
 
+from ..errors import not_one_of
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
@@ -153,9 +154,9 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     edits = check_count("edits", edits, argument="screen edits", front_end=APP)
     regions = check_count("regions", regions, argument="screen regions", front_end=APP)
     if statistic not in STATISTICS:
-        raise ValueError(f"`statistic` must be one of {list(STATISTICS)}, got {statistic!r}")
+        raise not_one_of("statistic", statistic, STATISTICS)
     if adjustment not in ADJUSTMENT_CHOICES:
-        raise ValueError(f"`adjustment` must be one of {list(ADJUSTMENT_CHOICES)}, got {adjustment!r}")
+        raise not_one_of("adjustment", adjustment, ADJUSTMENT_CHOICES)
     models = chosen_models(default_models() if bundled is None else bundled, files, input_size, mean, std,
                            class_names, hub_ids, outputs_are)
     result, notes, paths, bundle = screen_for_app(picture, models, outputs, list(edits), list(regions), steps,

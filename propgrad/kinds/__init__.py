@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 from ..checks import check_keys
-from ..errors import ArgumentError
+from ..errors import not_one_of
 from .edit import EditSpec
 from .frames import FramesSpec
 from .guided_editor import GuidedEditorSpec
@@ -47,7 +47,7 @@ def unregister_kind(kind: str) -> None:
 def spec_class(kind: str) -> type[InterventionSpec]:
     """The spec class of ``kind``, or an error listing the known kinds."""
     if kind not in KINDS:
-        raise ArgumentError("kind", f"must be one of {sorted(KINDS)}, got {kind!r}")
+        raise not_one_of("kind", kind, sorted(KINDS))
     return KINDS[kind]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..checks import MIN_STEPS, is_real_number, is_whole_number
-from ..errors import ArgumentError
+from ..errors import ArgumentError, not_one_of
 
 
 def option(default, help: str | Callable[[], str], *, low=None, high=None, above=None, choices=None,
@@ -195,7 +195,7 @@ def _one(name: str, value, rules: Option, base: type):
             raise ArgumentError(name, f"is empty: {rules.help_text()}")
         allowed = rules.allowed()
         if allowed is not None and value not in allowed:
-            raise ArgumentError(name, f"must be one of {sorted(allowed)}, got {value!r}")
+            raise not_one_of(name, value, sorted(allowed))
         return value
     if base is int:
         if not is_whole_number(value, float("-inf")):

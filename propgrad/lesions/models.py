@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..errors import not_one_of
 from .. import paths
 from ..models.base import PROBABILITY
 from ..models.registry import register_model  # the registry imports no model module back
@@ -147,7 +148,7 @@ class LesionClassifier:
     def __init__(self, module: nn.Module, name: str, architecture: str = "cnn", batch_size: int = 64,
                  metadata: dict | None = None):
         if architecture not in ARCHITECTURES:
-            raise ValueError(f"`architecture` must be one of {ARCHITECTURES}, got {architecture!r}")
+            raise not_one_of("architecture", architecture, ARCHITECTURES)
         self.module = module.eval()
         self.name = name
         self.architecture = architecture
@@ -227,7 +228,7 @@ def load_weights(path: str | Path, name: str | None = None) -> LesionClassifier:
 
 def weights_path(architecture: str = "cnn", variant: str = "biased", root: str | Path = ASSETS) -> Path:
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"`architecture` must be one of {ARCHITECTURES}, got {architecture!r}")
+        raise not_one_of("architecture", architecture, ARCHITECTURES)
     if variant not in VARIANTS:
         raise ValueError(f"`variant` must be one of {VARIANTS}, got {variant!r}")
     return Path(root) / f"{architecture}_{variant}.safetensors"
