@@ -46,6 +46,8 @@ def not_one_of(argument: str, value, choices: Iterable) -> ArgumentError:
     "`edit` must be one of 'blur', 'brightness' or 'darken', got 'brighten'; did you mean 'brightness'?"
     """
     choices = [str(choice) for choice in choices]
+    if not choices:
+        return ArgumentError(argument, f"has nothing to choose from here, got {value!r}")
     shown = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}" if len(choices) > 1 else repr(choices[0])
     return ArgumentError(argument, f"must be one of {shown}, got {value!r}"
                          + (f"; did you mean {close!r}?" if (close := _closest(value, choices)) else ""))
@@ -61,11 +63,35 @@ def _closest(value, choices: list[str]) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     typed = value.strip().lower()
-    start, best = max((len(os.path.commonprefix([typed, choice.lower()])), choice) for choice in choices)
-    if start >= 4:
-        return best
-    close = difflib.get_close_matches(typed, choices, n=1, cutoff=0.75)
-    return close[0] if close else None
+
+    def likeness(choice: str) -> tuple[int, float]:
+        # A shared start first; among choices that share as much ("recolor red": every 'recolour ...'), the spelling.
+        start = len(os.path.commonprefix([typed, choice.lower()]))
+        return (start if start >= 4 else 0), difflib.SequenceMatcher(None, typed, choice.lower()).ratio()
+
+    best = max(choices, key=likeness)
+    start, ratio = likeness(best)
+    return best if start or ratio >= 0.75 else None
+
+
+def raised_on_purpose(error: BaseException) -> bool:
+    """Whether ``error`` came from a ``raise`` statement that raises its type (a check that refused a value, here or
+    in a library) rather than from the interpreter failing an expression: a wrong call, a None used as an object,
+    or an expression failing inside a raise's own message. Front ends show the first as the user's to fix and
+    treat the second as an internal error (logged, with its traceback)."""
+    import linecache
+    import re
+
+    trace = error.__traceback__
+    if trace is None:
+        return True
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    line = linecache.getline(trace.tb_frame.f_code.co_filename, trace.tb_lineno).strip()
+    if not line.startswith("raise"):
+        return False
+    named = re.match(r"raise\s+(?:[\w.]+\.)?([A-Z]\w*(?:Error|Exception))\s*\(", line)
+    return named is None or named.group(1) in {kind.__name__ for kind in type(error).__mro__}
 
 
 def in_front_end_words(error: BaseException, names: Mapping[str, str]) -> str:
@@ -75,3 +101,11 @@ def in_front_end_words(error: BaseException, names: Mapping[str, str]) -> str:
 
 # What a user can fix (a bad value, a missing file or weights): the command line prints these as one line.
 USER_ERRORS = (ValueError, TypeError, ImportError, ConnectionError, ModelUnavailableError, OSError)
+
+
+def users_to_fix(error: BaseException) -> bool:
+    """Whether a front end shows ``error`` as the user's to fix: one of :data:`USER_ERRORS`, a TypeError only where
+    a check raised it (:func:`raised_on_purpose`); a wrong call inside the code is an internal error."""
+    if isinstance(error, TypeError) and not raised_on_purpose(error):
+        return False
+    return isinstance(error, USER_ERRORS)

@@ -997,6 +997,6 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     marked = any(score.significant for name in names for model in comparison.explanations[name].models
                  for score in model.scores)
     figure.suptitle(f"Properties compared: {_star_note(marked, comparison.alpha)}\n"
-                    f"adjusted: Benjamini-Hochberg adjusted p; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
+                    f"adjusted: p adjusted by Benjamini-Hochberg; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
                     va="top", fontsize=size + 1)
     return figure

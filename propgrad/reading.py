@@ -389,21 +389,31 @@ def describe_value(property_name: str, value: float, step: int) -> str:
     return f"step {step} ({words})"
 
 
-def what_ran(intervention: str, property_name: str, values: Sequence[float], n_permutations: int, alpha: float,
-             n_series: int = 1, markdown: bool = False) -> str:
-    """What one run did, in a sentence: the intervention, its steps and their range, the test. The app's result and
-    every report page open with it (a page that opened with the reading never said the photo was dimmed at all).
+def what_ran(intervention: str, property_name: str, n_steps: int, values: Sequence[float], n_permutations: int,
+             alpha: float, n_series: int = 1, markdown: bool = False) -> str:
+    """What one run did, in a sentence: the intervention, its steps and their range (``values``; none given, the
+    range is left out, as where several series have values of their own), the test. The app's result and a single
+    run's report page open with it (a page that opened with the reading never said the photo was dimmed at all).
 
     Examples
     --------
-    >>> what_ran("brightness edit", "brightness factor", [1.0, 0.55, 0.1], 10_000, 0.01)
+    >>> what_ran("brightness edit", "brightness factor", 3, [1.0, 0.55, 0.1], 10_000, 0.01)
     'brightness edit: 3 steps of brightness factor, 1 to 0.1; shuffle test with 10,000 permutations, alpha = 0.01.'
+    >>> what_ran("turntable", "turntable angle (degrees)", 2, [0.0, 1080.0], 100, 0.05)[:58]
+    'turntable: 2 steps of turntable angle (degrees), 0 to 1080'
     """
     shown_name = f"*{property_name}*" if markdown else property_name
     series = f", {n_series} series (mean curve with a band)" if n_series > 1 else ""
-    span = f", {float(values[0]):.3g} to {float(values[-1]):.3g}" if len(values) > 1 else ""
-    return (f"{f'**{intervention}**' if markdown else intervention}: {len(values)} steps of {shown_name}{span}"
+    steps = "1 step" if n_steps == 1 else f"{n_steps} steps"
+    span = f", {_value(values[0])} to {_value(values[-1])}" if len(values) > 1 else ""
+    return (f"{f'**{intervention}**' if markdown else intervention}: {steps} of {shown_name}{span}"
             f"{series}; shuffle test with {n_permutations:,} permutations, alpha = {alpha:g}.")
+
+
+def _value(value: float) -> str:
+    """A property value as a setting is written: four digits, a large one whole ("1080", not "1.08e+03")."""
+    value = float(value)
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _listed(flip_steps: Sequence[int]) -> list[int]:
@@ -637,8 +647,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         if flipped and first_flips:
             # "flips in 3/3 series" alone left a reader of the patch tab to find where on the curves.
             earliest, latest = min(first_flips), max(first_flips)
-            flip_words += (f", first at {where(earliest)}" if earliest == latest else
-                           f", first between {where(earliest)} and {where(latest)}")
+            flip_words += (f", each series' first flip at {where(earliest)}" if earliest == latest else
+                           f", each series' first flip between {where(earliest)} and {where(latest)}")
     elif flip_steps:
         flip_words = _flips_words(flip_steps, predicted, where)
     if flip_words:
@@ -713,10 +723,10 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         predicted=None if several else [names[int(i)] for i in first.predicted],
         flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,
         thresholds=thresholds, property_label=property_label, series=len(model.flips),
-        first_flips=[steps[0] for steps in steps_of if steps] if several and _shared_values(explanation) else ())
+        first_flips=[steps[0] for steps in steps_of if steps] if several and shared_values(explanation) else ())
 
 
-def _shared_values(explanation) -> bool:
+def shared_values(explanation) -> bool:
     """Whether every series has the first series' property values, so that a step names one place on all of them."""
     values = np.asarray(explanation.values, dtype=np.float64)
     return all(np.array_equal(np.asarray(one.values, dtype=np.float64), values) for one in explanation.series)

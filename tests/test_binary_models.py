@@ -155,8 +155,8 @@ def test_what_a_user_says_the_outputs_are_maps_to_a_setting(words, setting):
 
 
 def test_unknown_output_words_are_named():
-    with pytest.raises(ValueError, match=r"`outputs are` must be one of \['auto', 'logits', 'probabilities', 'scores'\], "
-                                         r"got 'odds'"):
+    with pytest.raises(ValueError, match=r"`outputs are` must be one of 'auto', 'logits', 'probabilities' or 'scores', "
+                                         r"got 'odds' \('logits': softmax"):
         softmax_for("odds")
 
 

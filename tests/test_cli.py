@@ -173,6 +173,7 @@ def test_patch_and_frames_sources(tmp_path):
         (["explain", "IMG", "--edit", "sparkle"], "`--edit` must be one of"),
         # The choices in words, and what a near miss meant (a Python list, no hint, before).
         (["explain", "IMG", "--edit", "brighten"], "or 'saturation', got 'brighten'; did you mean 'brightness'?"),
+        (["explain", "IMG", "--edit", "recolor red"], "did you mean 'recolour red'?"),
         (["explain", "IMG", "--steps", "2"], "steps"),
         (["explain", "IMG", "--model-file", "IMG"], "IMG"),
         (["explain", "IMG", "--model", "no such model"], "no such model"),

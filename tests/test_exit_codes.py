@@ -154,6 +154,50 @@ def test_explain_exits_3_when_the_run_fails_after_it_started(lesion, tmp_path, c
     assert not (tmp_path / "out").exists()  # made for the run, which wrote nothing: not left behind empty
 
 
+def test_a_wrong_call_inside_the_code_is_a_failed_run_not_a_usage_error(lesion, tmp_path, capsys, monkeypatch):
+    """A TypeError the interpreter raises (a bug) exited 2 ("usage: fix your flags"); it is a failed run, like any
+    other error of the code; a TypeError a check raises still exits 2 with its line."""
+    import importlib
+
+    def miscalled(model, series):
+        return len(model, series)
+
+    monkeypatch.setattr(importlib.import_module("propgrad.explain"), "_predict", miscalled)
+    argv = ["explain", str(lesion), "--edit", "darken", "--steps", "3", "--permutations", "50", "--model", MODEL,
+            "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(argv) == exit_codes.PARTIAL
+    assert stderr_lines(capsys)[-1] == "failed: 1 of 1 explanation"
+
+    def refused(model, series):
+        raise TypeError("`series` must be a list of images")
+
+    monkeypatch.setattr(importlib.import_module("propgrad.explain"), "_predict", refused)
+    assert main(argv) == exit_codes.USAGE
+    assert stderr_lines(capsys)[-1] == "error: `series` must be a list of images"
+
+
+def test_raised_on_purpose_tells_a_check_from_a_failing_expression():
+    from propgrad.errors import raised_on_purpose
+
+    def caught(function):
+        try:
+            function()
+        except TypeError as error:
+            return raised_on_purpose(error)
+        raise AssertionError("no TypeError")
+
+    def check():
+        raise TypeError(
+            "`x` must be an int"
+            ", got a list")
+
+    def message_fails(x=None):
+        raise ValueError(f"`x` holds {len(x)} values")  # the TypeError comes from len(None), not from the check
+
+    assert caught(check)
+    assert not caught(lambda: len(1, 2)) and not caught(lambda: None + 1) and not caught(message_fails)
+
+
 @needs_lesions
 def test_screen_exits_3_when_a_property_is_dropped_for_an_error_and_writes_the_rest(lesion, tmp_path, capsys,
                                                                                      monkeypatch):

@@ -248,13 +248,13 @@ def test_settings_write_counts_with_separators_and_other_numbers_as_they_are():
 
 def test_settings_leave_out_what_was_left_unset_and_say_what_an_unset_seed_means():
     """"stop none" read as a run that never stopped: an unset setting (its default, which the values show) is not
-    listed; an unset seed is a fresh random one; numbers keep four digits however large (blur radii printed
+    listed; an unset seed is a fresh random one; numbers keep four significant digits below 1000 (blur radii printed
     "0, 0.8889, 1.77778")."""
     shown = html_report.settings_list({"seed": None, "intervention": {"type": "ParametricEdit", "stop": None,
                                                                         "steps": 10, "radii": [0.0, 0.8889, 1.77778]}})
     assert "<dt>seed</dt><dd>none (a fresh random seed)</dd>" in shown and "stop" not in shown
     assert "<dd><code>ParametricEdit</code></dd>" in shown and "<dd>0, 0.8889, 1.778</dd>" in shown
-    assert "left at their defaults are not listed" in shown
+    assert "left unset are not listed" in shown
 
 
 def test_every_page_puts_its_notes_under_its_summary(tmp_path):
@@ -285,3 +285,21 @@ def test_the_plain_test_says_so_beside_the_adjusted_one():
     shown = html_report.table([row])
     assert "<th>significant before adjustment</th>" in shown and "<th>significant after adjustment</th>" in shown
     assert "<th>significant</th>" in html_report.table([{"pvalue": 0.0085, "significant": True}])
+
+
+def test_each_propertys_report_json_holds_its_own_steps_and_intervention(tmp_path):
+    """A comparison of 9 and 5 steps: each property's folder re-runs as that property (the 5-step one's report.json
+    said 9 steps, the comparison's first property's), and names the comparison it belongs to."""
+    image = Image.new("RGB", (24, 16), (200, 90, 90))
+    comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=9),
+                                            "bluer": ParametricEdit("hue", stop=120, steps=5)}, [Redness()],
+                                    n_permutations=5, seed=0)
+    write_comparison(comparison, tmp_path, figures=())
+    everything = json.loads((tmp_path / "comparison.json").read_text())["settings"]
+    for folder in sorted(path for path in tmp_path.iterdir() if path.is_dir()):
+        settings = json.loads((folder / "report.json").read_text())["settings"]
+        name = "darker" if "darker" in folder.name else "bluer"
+        assert settings["n_steps"] == {"darker": 9, "bluer": 5}[name], folder
+        assert list(settings["interventions"]) == [name]
+        assert settings["interventions"][name] == everything["interventions"][name]
+        assert settings["comparison"] == {"file": "../comparison.json", "properties": ["darker", "bluer"]}

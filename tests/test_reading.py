@@ -398,9 +398,10 @@ def test_flips_over_several_series_are_placed_where_the_series_share_their_steps
     values = np.linspace(0, 1, 6)
     placed = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", first_flips=[2, 3, 3],
                                 values=values, property_name="patch opacity", series=3)
-    assert "flips in 3/3 series, first between 40 % patch opacity and 60 % patch opacity" in placed.text, placed.text
+    assert ("flips in 3/3 series, each series' first flip between 40 % patch opacity and 60 % patch opacity"
+            in placed.text), placed.text
     one_place = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="2/3", first_flips=[3, 3],
                                    values=values, property_name="patch opacity", series=3)
-    assert "flips in 2/3 series, first at 60 % patch opacity" in one_place.text
+    assert "flips in 2/3 series, each series' first flip at 60 % patch opacity" in one_place.text
     counted = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", series=3)
     assert "flips in 3/3 series" in counted.text and "first" not in counted.text

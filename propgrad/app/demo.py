@@ -87,9 +87,9 @@ def default_unless_linked(tab: str, placeholder: tuple):
 # Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
 # squeezing every cell to one letter per line.
 CSS = """
-/* The reading paragraph is the talk view's headline, where the table is folded away (links.CSS shows it there); on
-   the page each of its sentences is a row's reading in the table under it, and a reader met every flip two or three
-   times. */
+/* The reading paragraph is a single run's headline in the talk view, where the table is folded away (links.TALK_CSS
+   shows it there; a comparison's headline is its answer); on the page each of its sentences is a row's reading in the
+   table under it, and a reader met every flip two or three times. */
 .result-summary .summary-reading { display: none; }
 .prose table { display: block; overflow-x: auto; }
 .prose th, .prose td { white-space: nowrap; }

@@ -498,7 +498,8 @@ def summary_markdown(run: AppRun) -> str:
                   f"{_TABLE_ONLY}flips: the prediction flips somewhere along the series.</span> tier {tier_legend()}.")
     else:
         result = run.explanation
-        head = reading.what_ran(result.intervention, result.property_name, result.values, result.n_permutations,
+        head = reading.what_ran(result.intervention, result.property_name, result.n_steps,
+                                result.values if reading.shared_values(result) else (), result.n_permutations,
                                 alpha, len(result.series), markdown=True)
         header = f"| model | output | reading | change | flips | {label} | p | signif. |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -516,7 +517,7 @@ def summary_markdown(run: AppRun) -> str:
     # summary's first two) shows the headline and the answer.
     answer = (['<div class="summary-answer">', "", answer_markdown(run.comparison.answer), "</div>", ""]
               if run.comparison is not None else [])
-    # The reading is shown in the talk view (as its headline) and kept in the text; the page shows each sentence as a
+    # The reading is a single run's headline in the talk view and kept in the text; the page shows each sentence as a
     # row's reading instead (see demo.CSS).
     lines = [head, "", *answer, '<div class="summary-reading">', "",
              reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", "</div>", "",

@@ -41,7 +41,7 @@ def edit_names() -> list[str]:
 
 def table_headers(statistic: str) -> list[str]:
     """The table's headers, the score's column named by ``statistic`` as in every other table ("E[|grad_X F|]")."""
-    return [STATISTIC_LABELS[statistic] if header == "score" else header for header in TABLE_HEADERS]
+    return [for_pages(STATISTIC_LABELS[statistic]) if header == "score" else header for header in TABLE_HEADERS]
 
 
 def screen_table(result) -> list[list]:

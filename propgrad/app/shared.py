@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 from PIL import Image
 
-from ..errors import ModelUnavailableError, in_front_end_words
+from ..errors import ModelUnavailableError, in_front_end_words, users_to_fix
 from ..export.provenance import describe_model
 from ..models.base import OUTPUTS_ARE
 from . import defaults, results
@@ -68,20 +68,6 @@ def in_box_words(error: BaseException) -> str:
     return in_front_end_words(error, BOXES)
 
 
-def raised_on_purpose(error: BaseException) -> bool:
-    """Whether ``error`` came from a ``raise`` statement (a check that refused a value, in this package or a library)
-    rather than from the interpreter failing an expression: a wrong call, a None where an object was meant."""
-    import linecache
-
-    trace = error.__traceback__
-    if trace is None:
-        return True
-    while trace.tb_next is not None:
-        trace = trace.tb_next
-    line = linecache.getline(trace.tb_frame.f_code.co_filename, trace.tb_lineno).strip()
-    return line.startswith("raise")
-
-
 def friendly_errors(handler):
     """Run ``handler``; show ValueError/TypeError/ModelUnavailableError messages as ``gr.Error``.
 
@@ -97,7 +83,7 @@ def friendly_errors(handler):
         except gr.Error:
             raise
         except (ValueError, TypeError, ModelUnavailableError) as error:
-            if isinstance(error, TypeError) and not raised_on_purpose(error):
+            if not users_to_fix(error):
                 # A call the code got wrong ("takes 5 positional arguments but 6 were given") is no box to change.
                 log.exception("unexpected error in %s", handler.__name__)
                 raise gr.Error(GENERIC_ERROR, print_exception=False) from error
@@ -262,7 +248,10 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
                                                             class_names=class_names or "",
                                                             outputs_are=outputs_are or "auto")))
     except (ValueError, TypeError, ModelUnavailableError) as error:
-        return f"**Cannot use this upload:** {in_box_words(error)}"
+        if users_to_fix(error):
+            return f"**Cannot use this upload:** {in_box_words(error)}"
+        log.exception("checking uploaded models failed")
+        return f"**Cannot use this upload:** {GENERIC_ERROR}"
     except Exception:  # noqa: BLE001 - an upload check must never stop the app
         log.exception("checking uploaded models failed")
         return f"**Cannot use this upload:** {GENERIC_ERROR}"

@@ -18,7 +18,7 @@ import os
 import sys
 
 from ..disk import forget_made_folders, no_room
-from ..errors import USER_ERRORS
+from ..errors import USER_ERRORS, users_to_fix
 from . import console
 from . import exit_codes
 from .bounds import check_args
@@ -128,6 +128,8 @@ def _command(argv: list[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except USER_ERRORS as error:
+        if not users_to_fix(error):
+            raise  # a wrong call inside the code: its traceback, not a usage line
         if no_room(error):  # a full disk or a read-only folder: status 4, see exit_codes
             return exit_codes.no_room(error)
         console.error(console.in_flag_words(error))

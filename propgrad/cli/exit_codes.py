@@ -71,14 +71,14 @@ def failures(what: str):
     >>> if failed:  # doctest: +SKIP
     ...     return failed.status
     """
-    from ..errors import USER_ERRORS
+    from ..errors import users_to_fix
 
     outcome = _Failure()
     try:
         yield outcome
-    except USER_ERRORS:
-        raise
     except Exception as error:  # a model or a series that failed while running: the run failed, not the call
+        if users_to_fix(error):
+            raise
         console.error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         outcome.status = partial(1, 1, what)
 

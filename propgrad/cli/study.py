@@ -6,12 +6,13 @@
 """
 from __future__ import annotations
 
+import math
 import argparse
 import sys
 from pathlib import Path
 
 from ..disk import no_room, writing_to
-from ..errors import USER_ERRORS
+from ..errors import USER_ERRORS, users_to_fix
 from . import console
 from .console import say
 from ..study.definition import InputSpec, StudyDefinition
@@ -150,15 +151,17 @@ def _item_count(out: str) -> int:
 
 
 def _number(text):
-    """summary.csv's cells are text; JSON gets numbers where they are numbers, and null for an empty cell (a
-    held-out accuracy that could not be measured came out as the string "")."""
+    """summary.csv's cells are text; JSON gets numbers where they are numbers, and null for an empty cell or a
+    number that is none (a held-out accuracy that could not be measured came out as the string "", and NaN is not
+    JSON)."""
     if text == "":
         return None
     if isinstance(text, str):
         try:
-            return int(text) if text.lstrip("-").isdigit() else float(text)
+            number = int(text) if text.lstrip("-").isdigit() else float(text)
         except ValueError:
             return text
+        return None if isinstance(number, float) and not math.isfinite(number) else number
     return text
 
 
@@ -216,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         check_args(args)
         return _run(definition_from_args(args), args.out, args, argv)
     except USER_ERRORS as error:
+        if not users_to_fix(error):
+            raise  # a wrong call inside the code: its traceback, not a usage line
         if no_room(error):
             return exit_codes.no_room(error)
         console.error(console.in_flag_words(error))

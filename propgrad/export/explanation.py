@@ -264,7 +264,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
         raise ValueError(f"`figures`: unknown {sorted(unknown)}; choose from {list(FIGURES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = to_dict(explanation, settings=own_settings(settings, part))
+    data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))
     paths = {"json": out / "report.json"}
     paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
@@ -284,9 +284,10 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     return paths
 
 
-def own_settings(settings: Mapping | None, part: str | None) -> Mapping | None:
+def own_settings(settings: Mapping | None, part: str | None, n_steps: int | None = None) -> Mapping | None:
     """A comparison's settings as one property's report.json holds them: its own intervention where the settings
-    name every property's (a reader of that folder re-ran the wrong definition), and the comparison it is part of.
+    name every property's (a reader of that folder re-ran the wrong definition), its own ``n_steps`` where they
+    give one, and the comparison it is part of.
 
     Examples
     --------
@@ -297,9 +298,12 @@ def own_settings(settings: Mapping | None, part: str | None) -> Mapping | None:
         return settings
     own = {key: value for key, value in settings.items() if key != "properties"}
     made_with = settings.get("interventions")
-    properties = list(made_with) if isinstance(made_with, Mapping) else list(settings.get("properties") or [])
+    named = list(made_with) if isinstance(made_with, Mapping) else []
+    properties = list(settings.get("properties") or named or [part])
     if isinstance(made_with, Mapping):
         own["interventions"] = {part: made_with[part]} if part in made_with else {}
+    if n_steps is not None and "n_steps" in own:
+        own["n_steps"] = n_steps  # the comparison's is its first property's
     own["comparison"] = {"file": "../comparison.json", "properties": properties}
     return own
 

@@ -181,7 +181,7 @@ def settings_list(settings: Mapping) -> str:
     "stop none" read as a run that never stopped. The packages' versions are left to the Versions block every
     page has (they were listed twice)."""
     return (_definitions({key: value for key, value in settings.items() if key != "packages"}, 0)
-            + '<p class="hint">Settings left at their defaults are not listed; the JSON file has every one.</p>')
+            + '<p class="hint">Settings left unset are not listed; the JSON file has every one.</p>')
 
 
 # Keys whose words are not the key with spaces.
@@ -233,9 +233,9 @@ def _setting_text(value) -> str:
     if value is None:
         return "none"  # in a list; cell() would leave it blank
     if isinstance(value, float) and math.isfinite(value):
-        # Not in the tables' two digits: a setting reads as given (alpha 0.01, stop 0.85), with four digits, enough
-        # for one computed from others (a patch's opacities printed 0.111111, blur radii 1.77778 beside 0.8889);
-        # a large one keeps its digits.
+        # Not in the tables' two digits: four significant digits, which write a setting as given (alpha 0.01, stop
+        # 0.85) and one computed from others short (a patch's opacities printed 0.111111, blur radii 1.77778 beside
+        # 0.8889); from 1000 on, six.
         return f"{value:.4g}" if abs(value) < 1000 else f"{value:.6g}"
     return str(value) if _plain_int(value) else cell(value)[0]
 
@@ -313,8 +313,10 @@ def _comparison_settings(data: Mapping) -> dict:
 
 def _what_ran(data: Mapping) -> str:
     """The sentence the app's result opens with, from report.json's fields."""
-    return what_ran(data["intervention"], data["property_name"], data["values"], data["n_permutations"],
-                    data["alpha"], max(1, len(data.get("series_labels") or ())))
+    series = max(1, len(data.get("series_labels") or ()))
+    # report.json keeps the first series' values: the range is left out where there are several.
+    return what_ran(data["intervention"], data["property_name"], data["n_steps"],
+                    data["values"] if series == 1 else (), data["n_permutations"], data["alpha"], series)
 
 
 def _first_step(data: Mapping) -> str:
@@ -431,6 +433,8 @@ def _images_line(images: Sequence[Mapping]) -> str:
     if not images:
         return ""
     names = [Path(str(image["image"])).name for image in images]
+    if len(set(names)) < len(names):  # a/x.png and b/x.png: the names as the study gave them
+        names = [str(image["image"]) for image in images]
     count = "1 image" if len(names) == 1 else f"{len(names):,} images"
     return f"<p><b>Input:</b> {count}: {escape(_shortened(names))} (each one's SHA-256 under Input images)</p>"
 

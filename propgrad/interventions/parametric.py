@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 from ..checks import check_steps
-from ..errors import ArgumentError
+from ..errors import ArgumentError, not_one_of
 from .base import InterventionSeries, ProgressFn, no_progress
 
 
@@ -206,7 +206,7 @@ class ParametricEdit:
 
     def __post_init__(self):
         if self.kind not in EDITS:
-            raise ArgumentError("kind", f"must be one of {sorted(EDITS)}, got {self.kind!r}")
+            raise not_one_of("kind", self.kind, sorted(EDITS))
         check_steps(self.steps)
         for label, value in (("start", self.start), ("stop", self.stop)):
             if value is not None and not np.isfinite(value):

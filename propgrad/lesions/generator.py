@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from ..checks import is_whole_number
+from ..errors import not_one_of
 from ..interventions.patch import blend_patch, place_patch
 
 CLASSES = ("nevus", "melanoma")
@@ -139,7 +140,7 @@ def draw_lesion(label: int | str, seed=None, size: int = DEFAULT_SIZE) -> tuple[
     """
     if isinstance(label, str):
         if label not in CLASSES:
-            raise ValueError(f"`label` must be one of {CLASSES} or 0/1, got {label!r}")
+            raise not_one_of("label", label, [*CLASSES, 0, 1])
         label = CLASSES.index(label)
     if label not in (0, 1) or isinstance(label, bool):
         raise ValueError(f"`label` must be 0 (nevus) or 1 (melanoma), got {label!r}")

@@ -230,7 +230,7 @@ def weights_path(architecture: str = "cnn", variant: str = "biased", root: str |
     if architecture not in ARCHITECTURES:
         raise not_one_of("architecture", architecture, ARCHITECTURES)
     if variant not in VARIANTS:
-        raise ValueError(f"`variant` must be one of {VARIANTS}, got {variant!r}")
+        raise not_one_of("variant", variant, VARIANTS)
     return Path(root) / f"{architecture}_{variant}.safetensors"
 
 
@@ -256,7 +256,7 @@ def load_lesion_model(architecture: str = "cnn", variant: str = "biased", root: 
 def checkpoint_paths(variant: str = "biased", architecture: str = "cnn", root: str | Path = ASSETS) -> list[Path]:
     """The per-epoch checkpoints shipped for the training-dynamics view, in epoch order."""
     if variant not in VARIANTS:
-        raise ValueError(f"`variant` must be one of {VARIANTS}, got {variant!r}")
+        raise not_one_of("variant", variant, VARIANTS)
     paths = Path(root, "checkpoints").glob(f"{architecture}_{variant}_epoch*.safetensors")
     return sorted(paths, key=lambda p: int(re.search(r"epoch(\d+)", p.stem).group(1)))
 

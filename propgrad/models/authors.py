@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from .. import paths
+from ..errors import not_one_of
 
 FOLDER = "authors"
 CLASS_NAMES = ("cat", "dog")
@@ -39,7 +40,7 @@ def authors_dir() -> Path:
 
 def weights_path(stem: str, root: str | Path | None = None) -> Path:
     if stem not in VARIANTS:
-        raise ValueError(f"`stem` must be one of {sorted(VARIANTS)}, got {stem!r}")
+        raise not_one_of("stem", stem, sorted(VARIANTS))
     return Path(root if root is not None else authors_dir()) / f"{stem}.safetensors"
 
 

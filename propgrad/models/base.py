@@ -6,6 +6,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from ..errors import not_one_of
+
 # What a model's columns mean; the plots draw the 0.5 decision threshold only for probabilities.
 PROBABILITY = "probability"
 SIMILARITY = "similarity"
@@ -30,9 +32,8 @@ def softmax_for(outputs_are: str) -> bool | str:
         return OUTPUTS_ARE[str(outputs_are).strip().lower()]
     except KeyError:
         raise ValueError(
-            f"`outputs are` must be one of {list(OUTPUTS_ARE)}, got {outputs_are!r}: 'logits' (softmax, or a "
-            f"sigmoid for a single output), 'probabilities' (used as they are), 'scores' (raw, not squashed), "
-            f"'auto' (decided on probe images)"
+            f"{not_one_of('outputs are', outputs_are, OUTPUTS_ARE)} ('logits': softmax, or a sigmoid for a single "
+            f"output; 'probabilities': used as they are; 'scores': raw, not squashed; 'auto': decided on probe images)"
         ) from None
 
 

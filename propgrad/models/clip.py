@@ -73,7 +73,7 @@ _WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 def default_weights_here(cache_dir: str | os.PathLike | None = None) -> bool:
     """Whether CLIP's default weights can load without a hub: the file named by PROPGRAD_CLIP_CHECKPOINT, or the
     default tag's file in the local Hugging Face cache (``cache_dir``, default the hub's own)."""
-    env_path = os.environ.get(CHECKPOINT_ENV, "")
+    env_path = os.environ.get(CHECKPOINT_ENV, "").strip()
     if env_path:
         return Path(env_path).expanduser().is_file()
     try:

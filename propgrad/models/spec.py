@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, not_one_of
 from .base import OUTPUTS_ARE
 
 # The model a run uses when none is named: bundled, ImageNet, runs anywhere.
@@ -29,7 +29,7 @@ class ModelSpec:
     >>> ModelSpec(outputs_are="logit")
     Traceback (most recent call last):
     ...
-    propgrad.errors.ArgumentError: `outputs_are` must be one of ['auto', 'logits', 'probabilities', 'scores'], got 'logit'
+    propgrad.errors.ArgumentError: `outputs_are` must be one of 'auto', 'logits', 'probabilities' or 'scores', got 'logit'; did you mean 'logits'?
     """
 
     names: tuple[str, ...] = ()
@@ -53,7 +53,7 @@ class ModelSpec:
             if value is not None:
                 object.__setattr__(self, name, tuple(value))
         if str(self.outputs_are).strip().lower() not in OUTPUTS_ARE:
-            raise ArgumentError("outputs_are", f"must be one of {list(OUTPUTS_ARE)}, got {self.outputs_are!r}")
+            raise not_one_of("outputs_are", self.outputs_are, OUTPUTS_ARE)
         if self.file_labels is not None and len(self.file_labels) != len(self.files):
             raise ArgumentError("file_labels", f"has {len(self.file_labels)} names for {len(self.files)} files")
 

@@ -156,7 +156,7 @@ def flip_note(summary: list[SummaryRow]) -> str | None:
     if not summary:
         return "No item finished: there is nothing to predict."
     if all(row.flip_accuracy is None for row in summary):
-        rows = "the 1 row" if len(summary) == 1 else f"any of the {len(summary)} rows"
+        rows = "the one row" if len(summary) == 1 else f"any of the {len(summary)} rows"
         return (f"Not testable for {rows}: it takes at least {MIN_PER_CLASS} series "
                 f"that flip and {MIN_PER_CLASS} that do not, to fit a threshold on one half and measure it on the other.")
     return None
@@ -256,8 +256,8 @@ def input_images(entries) -> list[dict]:
     reader of report.html needs to know which pictures it is about."""
     images: dict[str, str] = {}
     for key, entry in entries:
-        if entry["status"] == OK:
-            images.setdefault(_image_of(key), entry.get("sha256", ""))
+        if entry["status"] == OK and not images.get(_image_of(key)):
+            images[_image_of(key)] = entry.get("sha256", "")
     return [{"image": image, "SHA-256": digest} for image, digest in images.items()]
 
 

@@ -131,14 +131,14 @@ def default_result(progress=lambda *args, **kwargs: None) -> tuple:
 
 
 def clip_status() -> str:
-    """Whether CLIP's default weights are on this server, said before a run: ticking CLIP without them failed the
-    run and cleared the tab's answer."""
+    """Whether CLIP's default weights were on this server when the page was built, said before a run: ticking CLIP
+    without them failed the run and cleared the tab's answer."""
     from ...models.clip import default_weights_here
 
     if default_weights_here():
         return "CLIP's default weights (ViT-B-32, openai) are on this server."
-    return ("CLIP's default weights (ViT-B-32, openai) are not on this server: CLIP runs here only with a checkpoint "
-            "file named under CLIP settings.")
+    return ("CLIP's default weights (ViT-B-32, openai) were not in this server's cache at its start: a run downloads "
+            "them where the Hugging Face hub can be reached; without it, name a checkpoint file under CLIP settings.")
 
 
 def build_turntable_tab() -> list:
