@@ -144,7 +144,7 @@ CHROMIUM = os.environ.get("PROPGRAD_CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 ANSWER_JS = """() => { const t = document.querySelector('#edit-summary')?.innerText || '';
-    return t.includes('Reading:') && !t.includes('Running...'); }"""
+    return t.includes('shuffle test with') && !t.includes('Running...'); }"""
 RUNNING_JS = "() => (document.querySelector('#edit-summary')?.innerText || '').includes('Running...')"
 ZIP_JS = "() => (document.querySelector('#edit-bundle')?.innerText || '').includes('.zip')"
 NO_ZIP_JS = "() => !(document.querySelector('#edit-bundle')?.innerText || '').includes('.zip')"
