@@ -49,7 +49,7 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     shown_text = gr.Dataframe().postprocess(styled).metadata["display_value"]
     assert [row[5] for row in shown_text] == [format_number(row[5]) for row in table]
     assert all(isinstance(row[5], float) for row in table)
-    assert list(shown.columns)[8] == "E[|grad_X F|]"  # the statistic named as in every other table
+    assert list(shown.columns)[8] == "E[|grad_X\u00a0F|]"  # the statistic named as in every table, on one line
     assert "**22 properties** screened" in summary and "Benjamini-Hochberg" in summary
     assert summary.startswith("**The answer.** dark-cats bias") or "**The answer.**" in summary
     assert len(table) == 22 and [row[0] for row in table] == list(range(1, 23))

@@ -42,7 +42,7 @@ def test_screen_action_in_the_browser(server, tmp_path):
         page = _screened(browser, server, folder, {"width": 1280, "height": 900})
         table = page.locator("#screen-table").inner_text()
         assert "whole image: " in table and re.search(r"\d\.\d", table), table
-        assert "E[|grad_X F|]" in table, table[:300]  # the statistic named as in every other table
+        assert "E[|grad_X\u00a0F|]" in table, table[:300]  # the statistic named as in every table, on one line
         # Numbers in the one format of every table: two significant digits kept ("0.50"; gradio printed "0.5").
         changes = page.evaluate("() => [...document.querySelectorAll('#screen-table [role=gridcell][data-col=\"5\"]')]"
                                 ".map(cell => cell.innerText.trim())")
