@@ -65,7 +65,9 @@ def tier_shares(readings: Sequence[Reading]) -> dict[str, float]:
 # What puts a row in a tier where its name alone would mislead: a row read "strong, not significant" is in tier c
 # (nothing confirms the change); with a flip it reads "strong, not significant, flips" and is in tier a.
 TIER_WHEN = {
-    "a": "by a strong systematic change, one dominant step or a flip",
+    # "significant or not": a row read "strong, not significant, flips" under "a strong systematic change" read as a
+    # contradiction to a new user.
+    "a": "by a strong systematic change, or by one dominant step or a prediction flip, significant or not",
     "c": "with no dominant step or flip",
 }
 
@@ -76,7 +78,7 @@ def tier_legend() -> str:
     Examples
     --------
     >>> tier_legend().split("; ")[0]
-    'a: the output really moved, by a strong systematic change, one dominant step or a flip'
+    'a: the output really moved, by a strong systematic change, or by one dominant step or a prediction flip, significant or not'
     """
     return "; ".join(f"{tier}: {name}" + (f", {TIER_WHEN[tier]}" if tier in TIER_WHEN else "")
                      for tier, name in TIERS.items())
