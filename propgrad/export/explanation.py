@@ -132,6 +132,8 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "values": [float(v) for v in explanation.values],
         "n_steps": explanation.n_steps,
         "series_labels": [series.label for series in explanation.series],
+        # Whether every series has the first series' values (then "values" are every series' steps).
+        "values_shared": reading.shared_values(explanation),
         "n_permutations": explanation.n_permutations,
         "alpha": explanation.alpha,
         "seed": explanation.seed,

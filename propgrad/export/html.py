@@ -314,9 +314,10 @@ def _comparison_settings(data: Mapping) -> dict:
 def _what_ran(data: Mapping) -> str:
     """The sentence the app's result opens with, from report.json's fields."""
     series = max(1, len(data.get("series_labels") or ()))
-    # report.json keeps the first series' values: the range is left out where there are several.
+    # report.json keeps the first series' values: the range is left out where the series have values of their own.
+    shared = series == 1 or data.get("values_shared", False)
     return what_ran(data["intervention"], data["property_name"], data["n_steps"],
-                    data["values"] if series == 1 else (), data["n_permutations"], data["alpha"], series)
+                    data["values"] if shared else (), data["n_permutations"], data["alpha"], series)
 
 
 def _first_step(data: Mapping) -> str:
