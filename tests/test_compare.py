@@ -130,7 +130,7 @@ def test_written_report(comparison, tmp_path):
 
     legend = tier_legend()
     assert escape(legend) in paths["html"].read_text()
-    assert all(f"{tier}: " in legend for tier in "abcde") and "or a flip" in legend.split("; ")[0]
+    assert all(f"{tier}: " in legend for tier in "abcde") and "or a prediction flip, significant or not" in legend.split("; ")[0]
     assert "Each property on its own follows" in paths["html"].read_text()
 
 
