@@ -411,7 +411,7 @@ def what_ran(intervention: str, property_name: str, n_steps: int, values: Sequen
 
 
 def _value(value: float) -> str:
-    """A property value as a setting is written: four digits, a large one whole ("1080", not "1.08e+03")."""
+    """A property value in a sentence: four significant digits, a large one whole ("1080", not "1.08e+03")."""
     value = float(value)
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 

@@ -247,12 +247,9 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
         models = build_models(ModelSpec(**uploaded_settings(paths, input_size=input_size, mean=mean, std=std,
                                                             class_names=class_names or "",
                                                             outputs_are=outputs_are or "auto")))
-    except (ValueError, TypeError, ModelUnavailableError) as error:
-        if users_to_fix(error):
+    except Exception as error:  # noqa: BLE001 - an upload check must never stop the app
+        if isinstance(error, (ValueError, TypeError, ModelUnavailableError)) and users_to_fix(error):
             return f"**Cannot use this upload:** {in_box_words(error)}"
-        log.exception("checking uploaded models failed")
-        return f"**Cannot use this upload:** {GENERIC_ERROR}"
-    except Exception:  # noqa: BLE001 - an upload check must never stop the app
         log.exception("checking uploaded models failed")
         return f"**Cannot use this upload:** {GENERIC_ERROR}"
     lines = []

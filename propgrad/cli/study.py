@@ -6,8 +6,8 @@
 """
 from __future__ import annotations
 
-import math
 import argparse
+import math
 import sys
 from pathlib import Path
 

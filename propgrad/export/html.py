@@ -64,8 +64,8 @@ _STYLE += (_CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CAR
 
 
 def escape(value) -> str:
-    """Text for HTML: everything a user typed or uploaded (model names, labels) goes through here. A reading's
-    arrow is drawn as one character (a narrow page broke "->" between its two)."""
+    """Text for HTML: everything a user typed or uploaded (model names, labels) goes through here, drawn for pages
+    (:func:`propgrad.reading.for_pages`: the reading's arrow as one character, the gradient's name on one line)."""
     return html.escape(for_pages(str(value)), quote=True)
 
 

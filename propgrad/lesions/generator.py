@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from ..checks import is_whole_number
-from ..errors import not_one_of
+from ..errors import ArgumentError
 from ..interventions.patch import blend_patch, place_patch
 
 CLASSES = ("nevus", "melanoma")
@@ -140,7 +140,8 @@ def draw_lesion(label: int | str, seed=None, size: int = DEFAULT_SIZE) -> tuple[
     """
     if isinstance(label, str):
         if label not in CLASSES:
-            raise not_one_of("label", label, [*CLASSES, 0, 1])
+            # The numbers apart from the names: '0' listed among them read as if the string "0" were taken.
+            raise ArgumentError("label", f"must be 'nevus' or 'melanoma' (or the number 0 or 1), got {label!r}")
         label = CLASSES.index(label)
     if label not in (0, 1) or isinstance(label, bool):
         raise ValueError(f"`label` must be 0 (nevus) or 1 (melanoma), got {label!r}")

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..errors import not_one_of
 from .. import paths
+from ..errors import not_one_of
 from ..models.base import PROBABILITY
 from ..models.registry import register_model  # the registry imports no model module back
 from .generator import CLASSES
