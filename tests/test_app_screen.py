@@ -68,6 +68,15 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     assert re.fullmatch(r"propgrad-chelsea-screen-[0-9a-f]{6}\.zip", Path(bundle).name)
 
 
+def test_the_page_gets_the_talk_views_slide_and_the_api_does_not(progress):
+    answer = screen_call(progress, edits=["darken"], slide=True)
+    assert len(answer) == 5 and len(screen_call(progress, edits=["darken"])) == 4
+    slide, bundle = Path(answer[4]), answer[3]
+    assert slide.is_file() and slide.parent == Path(answer[2]).parent and slide.name == "screen-talk.png"
+    with zipfile.ZipFile(bundle) as archive:
+        assert "screen-talk.png" not in archive.namelist()
+
+
 def test_screen_vector_and_statistic(progress):
     _, styled, _, bundle = screen_call(progress, edits=["darken"], outputs="vector", adjustment=list(
         screen_tab.ADJUSTMENT_CHOICES)[1])

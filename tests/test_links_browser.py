@@ -146,20 +146,34 @@ def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, 
 
 def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browser, tmp_path):
     """It showed the Screen's answer alone, in small type, the figure hidden with the table and half the screen
-    empty; the first tab's own result is not shown meanwhile."""
-    page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    empty; then the page's figure of six rows, whose type came out at 8 px beside the answer on a 1280 x 720
+    projector. It shows the slide: the top three rows drawn for a projector, about as large as they are drawn. The
+    first tab's own result is not shown meanwhile."""
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     page.goto(server + "?view=talk&example=screen-whole-image", wait_until="load", timeout=60_000)
-    expect(page.locator("#screen-figure img")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("#screen-slide img")).to_have_count(1, timeout=WAIT_MS)
     page.wait_for_timeout(2500)  # the talk view marks what it shows every second
     expect(page.locator("#propgrad-preset-badge")).to_contain_text("Screen preset 1 of 2")
     answer = page.locator("#screen-summary").get_by_text("The answer").first
     assert answer.is_visible() and not page.locator("#screen-table").is_visible()
     assert not page.locator("#edit-strip").is_visible() and not page.locator("#screen-run").is_visible()
+    assert not page.locator("#screen-figure").is_visible()
     size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#screen-summary .prose')).fontSize)")
     assert size >= 20, f"the answer's type is {size}px"
-    figure = page.locator("#screen-figure img").bounding_box()
-    assert figure and figure["height"] > 700 and figure["x"] > 1920 / 3, figure
+    slide = page.locator("#screen-slide img")
+    box = slide.bounding_box()
+    assert box and box["x"] > 1280 / 3 and box["y"] + box["height"] <= 720 + 1, box
+    drawn = slide.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    shown = min(box["width"] / drawn[0], box["height"] / drawn[1])  # object-fit: contain
+    assert shown > 0.8, f"the slide is shown at {shown:.2f} of its drawn size"
     page.screenshot(path=str(folder(tmp_path) / "talk-screen.png"))
+    page.context.close()
+    # The page keeps its table and figure of six rows; the slide is the talk view's alone.
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    page.goto(server + "?example=screen-whole-image", wait_until="load", timeout=60_000)
+    expect(page.locator("#screen-figure img")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("#screen-slide img")).to_have_count(1, timeout=WAIT_MS)
+    assert not page.locator("#screen-slide").is_visible()
     page.context.close()
 
 

@@ -196,6 +196,32 @@ def test_exports(image, halves, tmp_path):
     assert curves and all(float(tick).is_integer() for axis in curves for tick in axis.get_xticks())
 
 
+def test_the_talk_views_slide_draws_three_rows_in_large_type_inside_the_figure(image):
+    # The page's figure of six rows came out in 8 px type beside the answer on a 1280 x 720 projector.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from propgrad.export.screen import TALK, TALK_TOP, top_figure
+
+    result = screen(image, LeftBrightness(), edits=["darken", "lighten", "hue"], regions=["whole image", "object"],
+                    n_permutations=100)
+    slide = top_figure(result, TALK_TOP, TALK)
+    canvas = FigureCanvasAgg(slide)
+    canvas.draw()
+    assert len(slide.axes) == 2 * TALK_TOP
+    # Every word in 12 pt or more, none cut at the figure's edge (the long step label ran past it).
+
+    renderer, whole = canvas.get_renderer(), slide.bbox
+    pictures, curves = slide.axes[::2], slide.axes[1::2]
+    texts = [slide._suptitle, *(picture.get_title(loc="left") and picture._left_title for picture in pictures)]
+    for curve in curves:
+        texts += [curve._left_title, curve.xaxis.label, curve.yaxis.label, *curve.get_xticklabels(),
+                  *curve.get_yticklabels()]
+    texts = [text for text in texts if text.get_text().strip()]
+    assert len(texts) > 30 and min(text.get_fontsize() for text in texts) >= 12
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= whole.x0 - 1 and box.x1 <= whole.x1 + 1, text.get_text()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(edits=["darkness"]), r"`edits`: unknown \['darkness'\]; valid names are \['blur'"),
     (dict(regions=["fur"]), r"`regions`: unknown \['fur'\]; valid names are \['whole image', 'object', 'background'\]"),

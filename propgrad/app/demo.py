@@ -91,6 +91,8 @@ CSS = """
    shows it there; a comparison's headline is its answer); on the page each of its sentences is a row's reading in the
    table under it, and a reader met every flip two or three times. */
 .result-summary .summary-reading { display: none; }
+/* The Screen's slide, its top rows drawn for a projector, is the talk view's (links.TALK_CSS); the page has the table. */
+body:not(.propgrad-talk) #screen-slide { display: none !important; }
 .prose table { display: block; overflow-x: auto; }
 .prose th, .prose td { white-space: nowrap; }
 /* The result's one table: the page's font; words wrap (the reading gets the room), numbers never break. */

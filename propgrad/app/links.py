@@ -335,7 +335,7 @@ async () => {
       }
     }
     for (const el of document.querySelectorAll(".talk-hidden")) {
-      if (["summary", "strip", "curves", "figure"].some((part) => el.querySelector(`[id$='-${part}']`))) {
+      if (["summary", "strip", "curves", "figure", "slide"].some((part) => el.querySelector(`[id$='-${part}']`))) {
         el.classList.remove("talk-hidden");
       }
     }
@@ -375,9 +375,9 @@ async () => {
     }
   }
 
-  // What the talk view shows of a tab: the reading, the strip and the curves; of the Screen, its answer and figure
-  // (it showed the answer alone, in small type, the figure hidden with the table).
-  const talkParts = (tab) => tab.prefix === "screen" ? ["summary", "figure"] : ["summary", "strip", "curves"];
+  // What the talk view shows of a tab: the reading, the strip and the curves; of the Screen, its answer and its slide,
+  // the top three rows drawn for a projector (the page's figure of six rows came out in 8 px type beside the answer).
+  const talkParts = (tab) => tab.prefix === "screen" ? ["summary", "slide"] : ["summary", "strip", "curves"];
 
   function talkView() {
     document.body.classList.add("propgrad-talk");
@@ -548,12 +548,12 @@ body.propgrad-talk .talk-summary > [data-testid=status-tracker] { display: none 
 body.propgrad-talk #screen-summary, body.propgrad-talk #screen-summary .prose { font-size: 22px !important;
   line-height: 1.35 !important; }
 body.propgrad-talk #screen-summary .prose > :nth-child(n+3) { display: none !important; }
-body.propgrad-talk .talk-figure { min-width: 0; }
+body.propgrad-talk .talk-slide { min-width: 0; }
 body.propgrad-talk .talk-grid > #screen-section { grid-column: 1 / -1; }
 body.propgrad-talk:not(.propgrad-talk-screen) #screen-section,
 body.propgrad-talk.propgrad-talk-screen .talk-grid-3 > :is(.talk-summary, .talk-strip, .talk-curves) {
   display: none !important; }
-body.propgrad-talk .talk-figure img { max-height: calc(100vh - 110px); width: 100%; object-fit: contain; }
+body.propgrad-talk .talk-slide img { max-height: calc(100vh - 110px); width: 100%; object-fit: contain; }
 body.propgrad-talk .talk-grid > .talk-hidden { display: none !important; }
 /* The figures fill the height the script measured under them (--talk-room; before it has, 10 px under half the
    screen: at 50vh the default preset's page was 728 px tall on a 720 px projector), drawn as large as the column's

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 import gradio as gr
 
@@ -115,7 +116,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
 def run_screen(image, bundled=None, files=None, input_size=None, mean="", std="", class_names="", outputs="",
                n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto", steps=11, edits=None,
                regions=REGIONS, statistic="gradient", adjustment=next(iter(ADJUSTMENT_CHOICES)),
-               progress=gr.Progress()):
+               progress=gr.Progress(), slide: bool = False):
     """Explain which property of an image a classifier uses: screen every chosen edit in every chosen region.
 
     Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
@@ -140,6 +141,7 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
         figure: URL of a PNG of the top properties' strongest steps and curves
         download: URL of a zip with screen.csv, screen.json, screen.png and report.html (one page to share)
     """
+    # (``slide``, for the page only: a fifth answer, the talk view's figure, :func:`screen_on_page`.)
     # 1. Every box checked before any slow work.
     n_permutations, alpha = shuffle_test_settings(n_permutations, alpha)
     picture = load_input(image)
@@ -169,7 +171,25 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     # Shown in the one number format of every other table ("0.50", gradio printed the float as "0.5"); the cells
     # stay numbers, so that the column sorts and an API client gets the values.
     numbers = [headers[TABLE_HEADERS.index(name)] for name in ("change", "score", "adjusted p")]
-    return screen_text(result, notes), table.style.format(format_number, subset=numbers), str(paths["figure"]), str(bundle)
+    answer = screen_text(result, notes), table.style.format(format_number, subset=numbers), str(paths["figure"]), str(bundle)
+    return (*answer, slide_figure(result, paths["json"].parent)) if slide else answer
+
+
+def screen_on_page(*args, progress=gr.Progress()):
+    """The Screen button: :func:`run_screen`'s answer and the talk view's figure, which the API has no use for."""
+    return run_screen(*args, progress=progress, slide=True)
+
+
+def slide_figure(result, folder: Path) -> str | None:
+    """The talk view's figure of the top rows (:data:`propgrad.export.screen.TALK`) in the run's private folder, out
+    of its zip; None when it could not be drawn (the page's figure stays)."""
+    from .. import plots
+    from ..export.figure_files import draw_into
+    from ..export.screen import TALK, TALK_TOP, top_figure
+
+    path, _ = draw_into(lambda out: plots.save_figure(top_figure(result, TALK_TOP, TALK), out),
+                        folder / "screen-talk.png", "the talk view's screen figure")
+    return None if path is None else str(path)
 
 
 def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, adjustment, n_permutations, alpha,
@@ -224,11 +244,17 @@ def build_screen_section(image, controls, steps, statistic) -> None:
         cards = gr.HTML("", elem_id="screen-cards")
         figure = gr.Image(label="Top properties: strongest step and curve", type="filepath", interactive=False,
                           show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"], elem_id="screen-figure")
+        # The talk view's figure: three rows in type a projector carries (the page's six shrink to 8 px there).
+        slide = gr.Image(type="filepath", interactive=False, show_label=False, elem_id="screen-slide")
         bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
     from .settings import CONCURRENCY
 
-    button.click(run_screen, [image, *controls.inputs(), steps, edits, regions, statistic, adjustment],
-                 [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY).success(
+    inputs = [image, *controls.inputs(), steps, edits, regions, statistic, adjustment]
+    api = gr.Button(visible=False)
+    api.click(run_screen, inputs, [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY,
+              concurrency_id="screen")
+    button.click(screen_on_page, inputs, [summary, table, figure, bundle, slide], concurrency_limit=CONCURRENCY,
+                 concurrency_id="screen", api_visibility="private").success(
         screen_cards, table, cards, queue=False, api_visibility="private")
     statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,15 +73,39 @@ def write_csv(result: Screen, path: str | Path) -> Path:
     return tables.write_csv(path, FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
 
 
-def top_figure(result: Screen, top: int = TOP) -> Figure:
-    """The top properties: each one's strongest step (the last, with its region outlined) and its curve.
+@dataclass(frozen=True)
+class FigureLook:
+    """How large a top-properties figure draws its parts: the page's six rows, or the talk view's three in type that
+    carries to the back of a lecture hall."""
+
+    width: float = 8.0
+    row_height: float = 2.1
+    title: float = 9
+    row_title: float = 9
+    curve_title: float = 8
+    ticks: float = 7
+    label: float = 8
+    flip_size: float = 40
+    talk: bool = False
+
+
+PAGE = FigureLook()
+# Drawn about as large as it is shown beside the answer at 1280 x 720 (some 650 px wide): 13 pt is about 18 px there.
+TALK = FigureLook(width=6.4, row_height=2.3, title=12, row_title=14, curve_title=13, ticks=12, label=12,
+                  flip_size=90, talk=True)
+TALK_TOP = 3
+
+
+def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figure:
+    """The top properties: each one's strongest step (the last, with its region outlined) and its curve; ``look``
+    :data:`TALK` draws them for a projector (the statistic's value left to the table, the reading and change kept).
 
     Examples
     --------
     >>> plots.save_figure(top_figure(result), "screen.png")  # doctest: +SKIP
     """
     rows = result.top(top)
-    figure = Figure(figsize=(8.0, 2.1 * max(1, len(rows))), layout="constrained")
+    figure = Figure(figsize=(look.width, look.row_height * max(1, len(rows))), layout="constrained")
     if not rows:
         figure.text(0.5, 0.5, "no property ran", ha="center")
         return figure
@@ -96,35 +121,42 @@ def top_figure(result: Screen, top: int = TOP) -> Figure:
         shown = plots.draw_region(last, first.mask, style="outline") if first.mask is not None else last
         picture.imshow(np.asarray(shown))
         picture.set_axis_off()
-        picture.set_title(f"row {row.rank}: {row.property}", fontsize=9, loc="left")
+        picture.set_title(textwrap.fill(f"row {row.rank}: {row.property}", 22 if look.talk else 80),
+                          fontsize=look.row_title, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        filled, empty = plots.output_curve(curve, model, score, "#1f77b4", flip_size=40)
+        filled, empty = plots.output_curve(curve, model, score, "#1f77b4", flip_size=look.flip_size,
+                                           markersize=5 if look.talk else 3)
         flipped, hollow = flipped or filled, hollow or empty
         if plots.draws_threshold(model, score):
             threshold = True
             plots.decision_line(curve)
         n_steps = explanation.n_steps
-        shown_output = score.output
-        curve.set_title(textwrap.fill(f"{short[row.model]}: {shown_output}, {row.reading.label}", 80)
-                        + f"\nchange {format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p = "
-                          f"{format_number(row.pvalue_adjusted)}{' *' if row.significant_adjusted else ''}",
-                        fontsize=8, loc="left")
+        adjusted = (f"adjusted p = {format_number(row.pvalue_adjusted)}"
+                    f"{' *' if row.significant_adjusted else ''}")
+        if look.talk:
+            title = (f"{short[row.model]}: {row.reading.label}\nchange {format_number(row.change)}, {adjusted}")
+        else:
+            title = (textwrap.fill(f"{short[row.model]}: {score.output}, {row.reading.label}", 80)
+                     + f"\nchange {format_number(row.change)}, {label} = {format_number(row.score)}, {adjusted}")
+        curve.set_title(title, fontsize=look.curve_title, loc="left")
         # The ticks are steps: "step / rotation (degrees)" under ticks 0-10 read as "rotation 0-10 degrees".
         end = describe_value(explanation.property_name, float(explanation.values[-1]), n_steps - 1)
         end = end.split(" (", 1)[1][:-1] if end.startswith("step ") and " (" in end else end
-        curve.set_xlabel(f"step: 0 is the input, {n_steps - 1} is {end}", fontsize=8)
-        curve.set_ylabel(textwrap.fill(plots.y_label([(model, score)]), 24), fontsize=8)
+        curve.set_xlabel(f"step ({n_steps - 1}: {end})" if look.talk else f"step: 0 is the input, {n_steps - 1} is {end}",
+                         fontsize=look.label)
+        curve.set_ylabel(textwrap.fill(plots.y_label([(model, score)]), 24), fontsize=look.label)
         plots.probability_range(curve, [(model, score)])
-        curve.set_xticks(plots.tick_steps(n_steps, 11))  # whole steps, evenly, the last one ticked, as every curve
-        curve.tick_params(labelsize=7)
+        curve.set_xticks(plots.tick_steps(n_steps, 6 if look.talk else 11))  # whole steps, the last one ticked
+        curve.tick_params(labelsize=look.ticks)
         curve.grid(alpha=0.3)
     # The title names only the marks drawn.
     marks = [*(["\u25bc the prediction flips"] if flipped else []),
              *(["\u25bd it changes between two other classes"] if hollow else []),
              *(["dashed: the decision threshold 0.5"] if threshold else [])]
-    figure.suptitle("The top properties, each shown once, at its first row in the ranked table"
-                    + ("\n" + "; ".join(marks) if marks else ""), fontsize=9, x=0.01, ha="left")
+    heading = ("The top properties, each at its first row in the ranked table" if look.talk else
+               "The top properties, each shown once, at its first row in the ranked table")
+    figure.suptitle(heading + ("\n" + "; ".join(marks) if marks else ""), fontsize=look.title, x=0.01, ha="left")
     return figure
 
 
