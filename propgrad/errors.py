@@ -48,12 +48,46 @@ def not_one_of(argument: str, value, choices: Iterable) -> ArgumentError:
     choices = [str(choice) for choice in choices]
     if not choices:
         return ArgumentError(argument, f"has nothing to choose from here, got {value!r}")
-    shown = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}" if len(choices) > 1 else repr(choices[0])
-    return ArgumentError(argument, f"must be one of {shown}, got {value!r}"
-                         + (f"; did you mean {close!r}?" if (close := _closest(value, choices)) else ""))
+    return ArgumentError(argument, f"must be one of {in_words(choices, 'or')}, got {shown(value)}"
+                         + (f"; did you mean {close!r}?" if (close := closest(value, choices)) else ""))
 
 
-def _closest(value, choices: list[str]) -> str | None:
+def not_all_of(argument: str, unknown: Iterable, choices: Iterable) -> ArgumentError:
+    """Names in a list that are not among its choices, worded as :func:`not_one_of` words one.
+
+    Examples
+    --------
+    >>> str(not_all_of("edits", ["darkn", "blurr"], ["blur", "brightness", "darken"]))
+    "`edits` must each be one of 'blur', 'brightness' or 'darken', got 'darkn' and 'blurr'; did you mean 'darken' for 'darkn', 'blur' for 'blurr'?"
+    """
+    unknown, choices = list(unknown), [str(choice) for choice in choices]
+    if len(unknown) == 1 or not choices:
+        return not_one_of(argument, unknown[0] if len(unknown) == 1 else unknown, choices)
+    guesses = [f"{close!r} for {shown(value)}" for value in unknown if (close := closest(value, choices))]
+    return ArgumentError(argument, f"must each be one of {in_words(choices, 'or')}, got "
+                                   f"{', '.join(map(shown, unknown[:-1]))} and {shown(unknown[-1])}"
+                         + (f"; did you mean {', '.join(guesses)}?" if guesses else ""))
+
+
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: error messages quote what was typed, not a megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def in_words(values: Iterable, last: str = "and") -> str:
+    """Quoted values as a sentence lists them: "'a', 'b' or 'c'" (no Python list).
+
+    Examples
+    --------
+    >>> in_words(["bh", "holm"], "or")
+    "'bh' or 'holm'"
+    """
+    values = [str(value) for value in values]
+    return (", ".join(map(repr, values[:-1])) + f" {last} {values[-1]!r}") if len(values) > 1 else "".join(map(repr, values))
+
+
+def closest(value, choices: list[str]) -> str | None:
     """The choice a typed value most likely meant: the one that begins as it does (a shared start of four
     characters: "brighten" meant "brightness", though it differs from "lighten" by fewer letters), else the closest
     spelling."""

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note
+from .errors import closest, in_words
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -239,7 +240,8 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
         else:
             raise ValueError(
                 f"`outputs_of_interest`: {item!r} is not an output of model {model.name!r}; "
-                f"use an index or one of its names, e.g. {names[:5]}"
+                + (f"did you mean {close!r}? Or use" if (close := closest(item, names)) else "use")
+                + f" an index or one of its names, e.g. {in_words(names[:5], 'or')}"
             )
     return list(dict.fromkeys(indices))
 

@@ -37,7 +37,7 @@ from PIL import Image
 
 from .checks import is_real_number, is_whole_number
 from .errors import ArgumentError
-from .reading import format_percent
+from .reading import format_number, format_percent
 
 DEFAULT_MIN_RHO = 0.9
 DEFAULT_MAX_JUMP_SHARE = 0.5
@@ -307,7 +307,7 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
     # No brackets of its own: inside the line's brackets it ended "just visible))".
-    region = (f"; outside the region the colours change by {max(outside):.2f} in colour difference Delta E, where "
-              "about 2.3 is just visible" if outside else "")
+    region = (f"; outside the region the colours change by {format_number(max(outside))} in colour difference "
+              "Delta E, where about 2.3 is just visible" if outside else "")
     # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
     return f"{line} ({how}; the largest step makes {format_percent(jump)} of the change{region})"

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from .errors import in_words
 from .score import CORRELATION, DEFAULT_ALPHA, GRADIENT, predicted_class_names
 
 THRESHOLDS_ENV = "PROPGRAD_READING_THRESHOLDS"
@@ -153,7 +154,7 @@ class Thresholds:
                 continue
             key, _, value = part.partition("=")
             if key not in names or not value:
-                raise ValueError(f"`{source}`: {part!r} is not NAME=VALUE with NAME one of {sorted(names)}")
+                raise ValueError(f"`{source}`: {part!r} is not NAME=VALUE with NAME one of {in_words(sorted(names), 'or')}")
             try:
                 changes[key] = float(value)
             except ValueError:
@@ -640,7 +641,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     if y[high_step] > max(start, end) + limits.extreme:
         parts.append(f"highest {format_output(y[high_step])} at {where(high_step)}")
     if shape == ONE_STEP and size != "negligible" and jump_index + 1 not in flip_steps:  # a flip there says it
-        parts.append(f"{'jumps' if jump > 0 else 'drops'} by {format_output(abs(jump))} at {where(jump_index + 1)}")
+        # A difference, written as the change beside it is ("change 0.012" over "drops by 0.01" read as two sizes).
+        parts.append(f"{'jumps' if jump > 0 else 'drops'} by {format_number(abs(jump))} at {where(jump_index + 1)}")
     flip_words = ""
     if flipped_series is not None:
         flip_words = f"flips in {flipped_series} series" if flipped else ""

@@ -40,7 +40,7 @@ from PIL import Image
 
 from .checks import check_shuffle_settings, is_whole_number, too_few_permutations_for_table
 from .compare import edit_label
-from .errors import ModelUnavailableError, not_one_of
+from .errors import ModelUnavailableError, in_words, not_all_of, not_one_of
 from .explain import (
     VECTOR,
     Explanation,
@@ -171,7 +171,7 @@ def _names(value, argument: str) -> list[str] | None:
 def _check_choice(chosen: list[str], valid: Sequence[str], argument: str) -> None:
     unknown = [item for item in chosen if item not in valid]
     if unknown:
-        raise ValueError(f"`{argument}`: unknown {unknown}; valid names are {list(valid)}")
+        raise not_all_of(argument, unknown, valid)
 
 
 def property_name(edit: str, region: str) -> str:
@@ -212,7 +212,10 @@ def _candidates(edits, regions, masks, extra) -> list[_Candidate]:
     mask_labels = [str(label) for label in (masks or {})]
     clash = [label for label in mask_labels if label in REGIONS]
     if clash:
-        raise ValueError(f"`masks`: the labels {clash} are taken by the built-in regions {list(REGIONS)}; rename them")
+        several = len(clash) > 1
+        raise ValueError(f"`masks`: the label{'s' if several else ''} {in_words(clash)} {'are' if several else 'is'} "
+                         f"taken by the built-in regions "
+                         f"{in_words(REGIONS)}; rename them")
     candidates = []
     for edit in edits or list(EDITS):
         for region in (regions or list(REGIONS)) + mask_labels:

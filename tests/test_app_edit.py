@@ -111,7 +111,8 @@ def test_an_uploaded_mask_of_another_size_is_resized_with_a_note(progress, tmp_p
     assert "resized" in outputs[0] and "2 properties compared" in outputs[0]
 
 
-@pytest.mark.parametrize("regions, words", [([], "`regions` is empty"), (["the sky"], "unknown region")])
+@pytest.mark.parametrize("regions, words", [([], "`regions` is empty"),
+                                            (["the sky"], "`regions` must be one of 'whole image', 'object \\(segmenter\\)'")])
 def test_bad_regions_are_named(progress, regions, words):
     with pytest.raises(gr.Error, match=words):
         edit_call(progress, regions=regions)

@@ -243,7 +243,7 @@ def test_registry_offers_the_bundled_classifier_lazily():
         assert bundled_model_names().count("test: counting factory") == 1
     finally:
         unregister_model("test: counting factory")
-    with pytest.raises(ValueError, match=r"unknown model 'no such model'; available: \[.*EfficientNet-Lite0"):
+    with pytest.raises(ValueError, match=r"`model` must be one of 'EfficientNet-Lite0 \(ImageNet\)', .* or .*, got 'no such model'$"):
         get_model("no such model")
     with pytest.raises(ValueError, match="`name` must be a non-empty string"):
         register_model("  ", EfficientNetLite0)

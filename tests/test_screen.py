@@ -223,16 +223,17 @@ def test_the_talk_views_slide_draws_three_rows_in_large_type_inside_the_figure(i
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(edits=["darkness"]), r"`edits`: unknown \['darkness'\]; valid names are \['blur'"),
-    (dict(regions=["fur"]), r"`regions`: unknown \['fur'\]; valid names are \['whole image', 'object', 'background'\]"),
+    (dict(edits=["darkness"]), r"`edits` must be one of 'blur', .* got 'darkness'; did you mean 'darken'\?"),
+    (dict(regions=["fur"]), r"`regions` must be one of 'whole image', 'object' or 'background', got 'fur'"),
     (dict(edits=[]), "`edits` is empty"),
-    (dict(properties=["object: sparkle"]), r"`properties`: unknown \['object: sparkle'\]"),
+    (dict(properties=["object: sparkle"]), r"`properties` must be one of .*, got 'object: sparkle'"),
     (dict(limit=5), "the screen has 34 properties, more than the limit of 5"),
     (dict(statistic="kendall"), "`statistic` must be one of"),
     (dict(adjustment="bonferroni"), r"`adjustment` must be one of 'bh' or 'holm', got 'bonferroni'"),
     (dict(outputs_of_interest="vector", statistic="mutual-information"),
      "'vector' is scored with statistic='gradient'"),
-    (dict(masks={"object": np.ones((2, 2))}), "the labels \\['object'\\] are taken"),
+    (dict(masks={"object": np.ones((2, 2))}), "the label 'object' is taken by the built-in regions 'whole image', "
+                                              "'object' and 'background'"),
 ])
 def test_bad_input_names_the_argument(image, kwargs, message):
     with pytest.raises(ValueError, match=message):

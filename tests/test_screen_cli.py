@@ -51,8 +51,9 @@ def test_screen_writes_the_ranked_table(files, registered, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--edits", "sparkle"], "`--edits`: unknown ['sparkle']; valid names are"),
-    (["--regions", "fur"], "`--regions`: unknown ['fur']"),
+    (["--edits", "sparkle"], "`--edits` must be one of 'blur', 'brightness',"),
+    (["--edits", "darkn,blurr"], "got 'darkn' and 'blurr'; did you mean 'darken' for 'darkn', 'blur' for 'blurr'?"),
+    (["--regions", "fur"], "`--regions` must be one of 'whole image', 'object' or 'background', got 'fur'"),
     (["--limit", "3"], "the screen has 34 properties, more than the limit of 3"),
     (["--mask", "left"], "--mask 'left': write LABEL=FILE"),
     (["--edits", ""], "--edits is empty"),

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import not_all_of, not_one_of
 from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, results
@@ -113,7 +114,7 @@ def choices_argument(values, choices, name: str, default=()) -> list[str]:
     values = [values] if isinstance(values, str) else list(values or [])
     unknown = [value for value in values if value not in choices]
     if unknown:
-        raise ValueError(f"`{name}`: unknown {unknown[0]!r}; choose from {list(choices)}")
+        raise not_all_of(name, unknown, choices)
     repeated = repeated_names(values)
     if repeated:  # as the command line: a name twice was quietly run once here and twice there
         raise ValueError(f"`{name}` names {repeated[0]!r} more than once")
@@ -199,11 +200,11 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
     picture = image_argument(image)
     choices = edit_choices()
     if edit not in choices:
-        raise ValueError(f"`edit`: unknown {edit!r}; choose from {choices}")
+        raise not_one_of("edit", edit, choices)
     chosen = choices_argument(regions, REGIONS, "regions", ["whole image"])
     mask_path = image_argument(mask, "mask") if "mask" in chosen else None
     if statistic not in STATISTICS:
-        raise ValueError(f"`statistic`: unknown {statistic!r}; choose from {list(STATISTICS)}")
+        raise not_one_of("statistic", statistic, STATISTICS)
     test = shuffle_arguments(seed, n_permutations, alpha)
     editor = f"parametric: {edit}" if edit in EDITS else edit
     return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, check_int(steps, name="steps", low=3,
@@ -324,9 +325,9 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
     chosen_regions = choices_argument(regions, SCREEN_REGIONS, "regions", SCREEN_REGIONS)
     steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
     if statistic not in STATISTICS:
-        raise ValueError(f"`statistic`: unknown {statistic!r}; choose from {list(STATISTICS)}")
+        raise not_one_of("statistic", statistic, STATISTICS)
     if adjustment not in ("bh", "holm"):
-        raise ValueError(f"`adjustment`: unknown {adjustment!r}; choose from ['bh', 'holm']")
+        raise not_one_of("adjustment", adjustment, ("bh", "holm"))
     test = shuffle_arguments(0, n_permutations, alpha)
     model_list = chosen_models(models_argument(models), None, None, "", "", "", "", "auto")
     result, notes, paths, bundle = screen_for_app(picture, model_list, outputs or "", chosen_edits, chosen_regions,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import settings
+from ..errors import not_one_of
 from .parsing import check_int, check_suffixes, check_text, parse_names, parse_numbers, shown
 
 MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
@@ -107,7 +108,7 @@ def bundled_names(names: Sequence[str] | str | None) -> tuple[str, ...]:
     names = [names] if isinstance(names, str) else list(names or [])
     for name in names:
         if name not in available:
-            raise ValueError(f"`models`: unknown bundled model {shown(name)}; choose from {available}")
+            raise not_one_of("models", name, available)
     return tuple(names)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import shown
 from ..limits import LIMITS
 from ..outputs import ALL, VECTOR, split_output_names, vector_selection
 
@@ -27,12 +28,6 @@ MAX_SEED = 2**31 - 1
 MAX_ALL_OUTPUTS = 20
 # Longer than anything a person types into these boxes; a megabyte of text is a probe, not a request.
 MAX_TEXT = 2000
-
-
-def shown(value, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters: error messages quote what was typed, not a megabyte of it."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def check_text(value, *, name: str, max_length: int = MAX_TEXT, multiline: bool = False) -> str:

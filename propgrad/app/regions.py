@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .parsing import box_names, shown
+from ..errors import not_all_of
+from .parsing import box_names
 
 WHOLE = "whole image"
 OBJECT = "object (segmenter)"
@@ -46,7 +47,7 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     regions = [regions] if isinstance(regions, str) else list(regions or [])
     unknown = [region for region in regions if region not in CHOICES]
     if unknown:
-        raise ValueError(f"`regions`: unknown region {shown(unknown[0])}; choose from " + ", ".join(CHOICES))
+        raise not_all_of("regions", unknown, CHOICES)
     if not regions:
         raise ValueError("`regions` is empty: tick at least one of " + ", ".join(CHOICES) + " (several are compared)")
     notes: list[str] = []

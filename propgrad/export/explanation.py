@@ -56,6 +56,7 @@ from . import tables
 from .provenance import made_with
 from .figure_files import copied_into, draw_into
 from .bundle import zip_files
+from ..errors import not_all_of
 from ..explain import Explanation, ModelExplanation
 from ..score import PredictionFlips, predicted_class_names
 
@@ -263,7 +264,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     """
     unknown = set(figures) - set(FIGURES)
     if unknown:
-        raise ValueError(f"`figures`: unknown {sorted(unknown)}; choose from {list(FIGURES)}")
+        raise not_all_of("figures", sorted(unknown), FIGURES)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..errors import in_words
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, what_ran, with_evidence  # the one number format of the app, printouts and reports
 from ..score import STATISTIC_LABELS
@@ -88,7 +89,8 @@ def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> s
         path = Path(source)
         mime = _MIME.get(path.suffix.lower())
         if mime is None:
-            raise ValueError(f"`source`: {path.name!r} is not an image this report can inline ({sorted(_MIME)})")
+            raise ValueError(f"`source`: {path.name!r} is not an image this report can inline "
+                             f"({in_words(sorted(_MIME), 'or')})")
         payload = path.read_bytes()
     return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import in_words
 from .torch_model import AUTO, ResizeNormalize, TorchClassifier, check_class_names
 
 INPUT_SIZE = (128, 128)
@@ -81,7 +82,8 @@ def convmixer_from_checkpoint(checkpoint: Mapping, source: str = "checkpoint") -
     paras = dict(checkpoint["paras"])
     missing = [key for key in PARAMETERS if key not in paras]
     if missing:
-        raise ValueError(f"{source}: 'paras' lacks {missing}; a ConvMixer checkpoint needs {list(PARAMETERS)}")
+        raise ValueError(f"{source}: 'paras' lacks {in_words(missing)}; a ConvMixer checkpoint needs "
+                         f"{in_words(PARAMETERS)}")
     try:
         arguments = {key: int(paras[key]) for key in (*PARAMETERS, "in_channels") if key in paras}
         network = conv_mixer(**arguments)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import not_one_of
 from .base import Model
 
 
@@ -66,7 +67,7 @@ def _entry(name: str) -> RegisteredModel:
     try:
         return _MODELS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown model {name!r}; available: {bundled_model_names()}") from None
+        raise not_one_of("model", name, bundled_model_names()) from None
 
 
 def get_model(name: str) -> Model:

@@ -75,7 +75,7 @@ class ModelSpec:
         known = bundled_model_names()
         for name in self.names:
             if name not in known:
-                raise ArgumentError("models", f"unknown model {name!r}; available: {known}")
+                raise not_one_of("models", name, known)
         for path in self.files:
             if not Path(path).is_file():
                 raise ArgumentError("models", f"files: no such file {path!r}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..errors import in_words
 from ..images import IMAGE_SUFFIXES, load_image
 from .definition import InputSpec
 
@@ -81,11 +82,11 @@ def _from_list(source: Path, label_column: str | None) -> list[ImageRef]:
             columns = reader.fieldnames or []
             path_column = next((c for c in PATH_COLUMNS if c in columns), None)
             if path_column is None:
-                raise ValueError(f"`images` list {source.name} needs a column named one of {list(PATH_COLUMNS)}; "
-                                 f"it has {columns}")
+                raise ValueError(f"`images` list {source.name} needs a column named {in_words(PATH_COLUMNS, 'or')}; "
+                                 f"it has {in_words(columns) or 'none'}")
             if label_column and label_column not in columns:
                 raise ValueError(f"`label_column` {label_column!r} is not a column of {source.name}; "
-                                 f"its columns: {columns}")
+                                 f"its columns are {in_words(columns)}")
             label_column = label_column or ("label" if "label" in columns else None)
             entries = []
             for line, row in enumerate(reader, start=2):
@@ -147,10 +148,10 @@ def load_split(spec: InputSpec):
         raise ValueError(f"`split` {spec.split!r}: data set {folder.name} has no splits")
     if spec.image_column not in data.column_names:
         raise ValueError(f"`image_column` {spec.image_column!r} is not a column of data set {folder.name}; "
-                         f"its columns: {data.column_names}")
+                         f"its columns are {in_words(data.column_names)}")
     if spec.label_column and spec.label_column not in data.column_names:
         raise ValueError(f"`label_column` {spec.label_column!r} is not a column of data set {folder.name}; "
-                         f"its columns: {data.column_names}")
+                         f"its columns are {in_words(data.column_names)}")
     # Rows come back undecoded (bytes or a path): a broken image then fails in its own item only.
     if isinstance(data.features[spec.image_column], datasets.Image):
         data = data.cast_column(spec.image_column, datasets.Image(decode=False))

@@ -6,12 +6,12 @@ import logging
 import gradio as gr
 
 from ... import paths
-from ...errors import ModelUnavailableError
+from ...errors import ModelUnavailableError, not_one_of
 from ...kinds import EditSpec, InstructPix2PixSpec
 from .. import editors as guided  # issue 17: editors beyond InstructPix2Pix
 from .. import settings
 from ..settings import CONCURRENCY
-from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds, shown
+from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..results import compare_for_app, explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
@@ -101,7 +101,7 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
                          f"with {seed_list[0]}")
         return box_names(lambda **given: EditSpec(**given).build(), BOXES, edit=editor.removeprefix("parametric: "),
                          stop=end, steps=steps)
-    raise ValueError(f"`editor` {shown(editor)} is not available here; choose one of {editor_choices(False)}")
+    raise not_one_of("editor", editor, editor_choices(False))
 
 
 @friendly_errors

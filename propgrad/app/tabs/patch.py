@@ -6,8 +6,9 @@ from pathlib import Path
 import gradio as gr
 
 from ... import paths
+from ...errors import not_one_of
 from ...lesions.models import example_paths
-from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path, shown
+from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path
 from ..results import explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
@@ -79,7 +80,7 @@ def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, ste
         patch_names = [patch_names]
     for name in dict.fromkeys(patch_names or []):  # a patch ticked twice is one series, not two
         if name not in available:
-            raise ValueError(f"`patches`: unknown bundled patch {shown(name)}; choose from {sorted(available)}")
+            raise not_one_of("patches", name, sorted(available))
         patches.append(available[name])
         labels.append(name)
     uploads = check_suffixes([file_path(f, name="patch upload") for f in (patch_files or [])],
