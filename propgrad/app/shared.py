@@ -299,7 +299,7 @@ def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> list:
     table = gr.Dataframe(headers=results.TABLE_HEADERS, label="Scores per model and output of interest",
                          interactive=False, wrap=True, elem_id=f"{prefix}-table", visible=False)
     bundle = gr.File(label="Download everything (zip: report.html to read and share, a JSON file with every setting "
-                           "and digit (report.json; comparison.json for several regions), CSV tables, figures)",
+                           "and number (report.json; comparison.json for several regions), CSV tables, figures)",
                      interactive=False, elem_id=f"{prefix}-bundle")
     return [summary, strip, animation, curves, table, null, bundle]
 

@@ -187,7 +187,8 @@ def summary_rows(explanation: Explanation) -> list[dict]:
 
 
 def curve_records(explanation: Explanation) -> list[dict]:
-    """The plotted curves as records, one per series, step, model and output of interest (full precision)."""
+    """The plotted curves as records, one per series, step, model and output of interest, in full precision
+    (curves.csv writes seven significant digits of them)."""
     columns = [(model, score, model.series_curves(score.index, score.vector)) for model in explanation.models for score in model.scores]
     return [{"series": series.label or s, "step": step, "property_value": float(value), "model": model.name,
              "output": score.output, "value": float(curve[s, step])}
