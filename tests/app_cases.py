@@ -149,7 +149,7 @@ BAD_CASES = [
     ("seeds not numbers", "edit", lambda t: dict(seeds="one, two"), "`seeds`"),
     ("seeds empty", "edit", lambda t: dict(seeds="  "), "`seeds` is empty"),
     ("no editor", "edit", lambda t: dict(editor=None), "`editor` is empty"),
-    ("unknown editor", "edit", lambda t: dict(editor="sepia"), "not available here"),
+    ("unknown editor", "edit", lambda t: dict(editor="sepia"), "`editor` must be one of"),
     ("empty instruction", "edit", lambda t: dict(editor="InstructPix2Pix (instruction)", instruction="  "),
      "`instruction` is empty"),
     ("edit does not change", "edit", lambda t: dict(editor="parametric: brightness", edit_end=1.0), "would not change"),
