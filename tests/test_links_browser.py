@@ -177,6 +177,40 @@ def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browse
     page.context.close()
 
 
+def test_talk_view_keeps_the_first_tabs_result_after_its_screen_section_was_opened(server, browser, tmp_path):
+    """Opening the Screen section under "controls" hid the first tab's reading, strip and curves themselves (its parts
+    share a column with them); back in the talk view the slide stayed blank for every later preset of the tab."""
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk&example=fur-vs-background", wait_until="load", timeout=60_000)
+    wait_done(page, "edit", "fur-vs-background", folder(tmp_path), "talk-before-screen")
+    page.locator("#propgrad-talk-controls").click()
+    page.get_by_text("Screen: which property does the model use?").first.click()
+    expect(page.locator("#screen-run")).to_be_visible(timeout=30_000)
+    page.locator("#propgrad-talk-controls").click()
+    page.wait_for_timeout(2500)  # the talk view marks what it shows every second
+    for part in ("summary", "strip", "curves"):
+        expect(page.locator(f"#edit-{part}")).to_be_visible()
+    assert not page.locator("#screen-run").is_visible()
+    page.context.close()
+
+
+def test_talk_view_survives_n_pressed_twice_a_second_apart(server, browser, tmp_path):
+    """A clicker's double press: the second preset's values, loading as the first one's run started, cancelled its own
+    run and left "Running..." over an idle Run button for good."""
+    from propgrad.app.links import config
+
+    third = config()["tabs"]["edit"]["presets"][2]["slug"]
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_contain_text("The answer", timeout=WAIT_MS)
+    page.wait_for_timeout(2000)
+    page.keyboard.press("n")
+    page.wait_for_timeout(1000)
+    page.keyboard.press("n")
+    wait_done(page, "edit", third, folder(tmp_path), "talk-double-n")
+    page.context.close()
+
+
 def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, browser, tmp_path):
     shots = folder(tmp_path)
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()

@@ -220,9 +220,25 @@ async () => {
     return `preset ${before + number} of ${all}: ${label}`;
   }
 
+  // From a preset's first step until its run has started: a second preset begun meanwhile (n pressed twice a second
+  // apart, a clicker's double press) took the first one's "Example loaded" for its own, pressed Run before its own
+  // values had arrived, and the loading of its values then cancelled that run: "Running..." for good.
+  let starting = null;  // the preset starting, if any
+  const started = (preset) => { if (starting === preset) starting = null; };
+
   async function runPreset(tabSlug, number) {
     const tab = CONFIG.tabs[tabSlug];
-    if (!tab || !tab.presets[number - 1]) return false;
+    if (!tab || !tab.presets[number - 1] || starting) return false;
+    const preset = tab.presets[number - 1];
+    starting = preset;
+    try {
+      return await startPreset(tab, tabSlug, number);
+    } finally {
+      started(preset);
+    }
+  }
+
+  async function startPreset(tab, tabSlug, number) {
     const preset = tab.presets[number - 1];
     await openTab(tab);
     window.propgradPreset = {tab: tabSlug, number: number, slug: preset.slug, label: preset.label};
@@ -255,10 +271,19 @@ async () => {
     }
     const run = () => document.getElementById(`${tab.prefix}-run`);
     if (!run()) return false;
-    run().click();
-    // Finished: Run was disabled while it ran and is enabled again (window.propgradPreset.done, for tests).
-    await until(() => run().disabled || run().textContent.trim() !== "Run", 30000);
-    await until(() => !run().disabled && run().textContent.trim() === "Run", 600000);
+    const idle = () => !run().disabled && run().textContent.trim() === "Run";
+    // A run cancelled by the loading of the values it was pressed for (a preset begun as the previous one's run
+    // started) leaves "Running..." over an idle Run button: pressed again, while this preset is still the one on screen.
+    const stuck = () => idle() && summary() && summary().textContent.includes("The new result appears here when it is ready");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      run().click();
+      await until(() => !idle(), 5000);
+      started(preset);  // the run has started: the next preset may cancel it
+      // Finished: Run was disabled while it ran and is enabled again (window.propgradPreset.done, for tests).
+      await until(idle, 600000);
+      await sleep(500);
+      if (!stuck() || window.propgradPreset.slug !== preset.slug) break;
+    }
     if (window.propgradPreset.slug === preset.slug) window.propgradPreset.done = true;
     return true;
   }
@@ -334,10 +359,12 @@ async () => {
         }
       }
     }
+    // What one tab's parts hid of another's (the Screen's section and the first tab's result share a column) comes
+    // back: the part itself too, not only what holds one (the first tab's result stayed blank for the rest of a talk
+    // once its Screen section had been opened under "controls").
+    const shown = ["summary", "strip", "curves", "slide"].map((part) => `[id$='-${part}']`).join(", ");
     for (const el of document.querySelectorAll(".talk-hidden")) {
-      if (["summary", "strip", "curves", "figure", "slide"].some((part) => el.querySelector(`[id$='-${part}']`))) {
-        el.classList.remove("talk-hidden");
-      }
+      if (el.matches(shown) || el.querySelector(shown)) el.classList.remove("talk-hidden");
     }
     // The reading on top, the strip and the curves side by side under it: one screen at 1280x720. The Screen: its
     // answer beside its figure of the top rows.
