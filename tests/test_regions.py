@@ -165,6 +165,20 @@ def test_other_size_is_resized_with_a_note_and_full_mask_is_a_global_edit(image)
     assert any("stretched" in note for note in stretched.notes)
 
 
+def test_a_region_of_a_sliver_of_the_image_says_so(image):
+    # On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %) and its "background" the whole cat:
+    # the answer that the background moved p(cat) most read as a finding.
+    sliver = np.zeros((36, 48))
+    sliver[:2, :5] = 1  # 0.6 %
+    small = resolve_region(sliver, image, label="object")
+    assert small.notes == ("the object region covers only 0.58 % of the image: check its outline on the strip; where "
+                           "it misses what it should hold, paint or upload a mask",)
+    assert "the background region covers 99 % of the image" in resolve_region(1 - sliver, image, label="background").notes[0]
+    half = np.zeros((36, 48))
+    half[:, :24] = 1
+    assert resolve_region(half, image, label="object").notes == ()
+
+
 def test_feather_softens_the_edge_only(image):
     hard = np.zeros((36, 48), dtype=np.float32)
     hard[10:26, 12:36] = 1

@@ -44,6 +44,10 @@ EMPTY_MASK = ("is empty: it selects no pixel, so the edit would change nothing; 
 
 
 # eq=False: these hold numpy masks, which cannot be compared or hashed as one value; identity is enough.
+# A region under 2 % of the image, or a complement over 98 %, is more often a segmenter's miss than a choice.
+SMALL_REGION = 0.02
+
+
 @dataclass(frozen=True, eq=False)
 class RegionMask:
     """A mask fitted to one image: float32 (H, W) in [0, 1], what it is called, and notes for the user."""
@@ -165,8 +169,15 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
         mask[mask < 1 / 512] = 0.0
     if not np.any(mask > 0):
         raise ArgumentError(name, EMPTY_MASK, gloss=label)
+    coverage = float(mask.mean())
     if np.all(mask >= 1):
         notes.append(f"`{name}` ({label}) covers the whole image: this is a global edit, not a region edit")
+    elif not SMALL_REGION <= coverage <= 1 - SMALL_REGION:
+        # On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %), its "background" the whole cat, and
+        # the answer that the background moved p(cat) most read as a finding.
+        notes.append(f"the {label} region covers {'only ' if coverage < SMALL_REGION else ''}"
+                     f"{coverage * 100:.2g} % of the image: check its outline on the strip; where it misses what "
+                     f"it should hold, paint or upload a mask")
     return RegionMask(np.ascontiguousarray(mask, dtype=np.float32), label, tuple(notes))
 
 
