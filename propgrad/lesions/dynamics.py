@@ -373,6 +373,39 @@ def _earlier(labels: Sequence[str], epochs: Sequence[int], most: int = 3) -> str
     return ", then ".join(said)
 
 
+def settled_words(labels: Sequence[str], epochs: Sequence[int], score: str) -> str:
+    """How the checkpoints read: the last reading since it settled, the scores in brackets, the readings before.
+    A last reading that held at every epoch but a few names those ("from epoch 9 on; before that, epochs 1-7: strong
+    and systematic, then epoch 8: ..." said it was different before, and then that it was not).
+
+    Examples
+    --------
+    >>> settled_words(["strong", "strong", "flips", "strong"], [1, 2, 3, 4], "E 0.1")
+    'strong at every epoch (E 0.1) but epoch 3 (flips)'
+    >>> settled_words(["small", "strong", "strong"], [1, 2, 3], "E 0.1")
+    'strong from epoch 2 on (E 0.1); before that, epoch 1: small'
+    """
+    last = labels[-1]
+    since = len(labels) - 1
+    while since > 0 and labels[since - 1] == last:
+        since -= 1
+    runs: list[list] = []  # the other readings, run by run: [words, first epoch, last epoch]
+    for index, (epoch, words) in enumerate(zip(epochs, labels)):
+        if words == last:
+            continue
+        if runs and runs[-1][0] == words and labels[index - 1] == words:
+            runs[-1][2] = epoch
+        else:
+            runs.append([words, epoch, epoch])
+    if since > 0 and last in labels[:since] and len(runs) <= 2:
+        return f"{last} at every epoch ({score}) but " + " and ".join(
+            (f"epoch {first}" if first == end else f"epochs {first}-{end}") + f" ({words})" for words, first, end in runs)
+    words = (f"{last} from epoch {epochs[since]} on" if since < len(labels) - 1 or len(labels) == 1
+             else f"{last} at the last epoch ({epochs[-1]})")
+    earlier = f"; before that, {_earlier(labels[:since], epochs[:since])}" if since > 0 else ""
+    return f"{words} ({score}){earlier}"
+
+
 def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     """One line of words for one variant's run through training: how its last checkpoint reads, since when, and
     how it started; where the prediction flips.
@@ -384,16 +417,10 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     """
     labels = checkpoint_labels(result, thresholds)
     epochs = [int(e) for e in result.epochs]
-    last = labels[-1]
-    since = len(labels) - 1
-    while since > 0 and labels[since - 1] == last:
-        since -= 1
     score = f"E[|grad_X F|] {format_number(result.scores[0])} at epoch {epochs[0]}"
     if len(epochs) > 1:
         score += f", {format_number(result.scores[-1])} at epoch {epochs[-1]}"
-    words = (f"{last} from epoch {epochs[since]} on" if since < len(labels) - 1 or len(labels) == 1
-             else f"{last} at the last epoch ({epochs[-1]})")
-    earlier = f"; before that, {_earlier(labels[:since], epochs[:since])}" if since > 0 else ""
+    words = settled_words(labels, epochs, score)
     flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
     towards = _flip_direction(result)
     if not flipped:
@@ -405,7 +432,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         flips = (f"the prediction flips {towards}at {len(flipped)} of {len(epochs)} epochs (last at epoch "
                  f"{flipped[-1]})")
         flips += _why_no_flip(result, epochs)
-    return f"{label}: {words} ({score}){earlier}; {flips}."
+    return f"{label}: {words}; {flips}."
 
 
 def _flip_direction(result: DynamicsResult) -> str:
