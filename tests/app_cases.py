@@ -160,7 +160,7 @@ BAD_CASES = [
      "`frames`"),
     ("corrupt frame", "turntable", lambda t: dict(frames=_frames(t, 3) + [_corrupt_png(t, "frame_9.png")]),
      "not a readable image"),
-    ("clip classes empty", "turntable", lambda t: dict(use_clip=True, classes=""), "`classes` is empty"),
+    ("clip classes empty", "turntable", lambda t: dict(use_clip=True, classes=""), "`CLIP classes` is empty"),
     ("clip one class", "turntable", lambda t: dict(use_clip=True, classes="mug: a mug"), "at least two classes"),
     ("no models", "patch", lambda t: dict(bundled=[], files=None), "choose at least one"),
     ("unknown bundled model", "patch", lambda t: dict(bundled=["GPT-9"]), "`models` must be one of"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import shown
+from ..errors import ArgumentError, shown
 from ..limits import LIMITS
 from ..outputs import ALL, VECTOR, split_output_names, vector_selection
 
@@ -67,7 +67,7 @@ def parse_classes(text: str | None) -> dict[str, list[str]]:
     """
     text = check_text(text, name="classes", multiline=True)
     if not text:
-        raise ValueError("`classes` is empty: write one class per line, e.g. 'mug: a photo of a mug; a coffee cup'")
+        raise ArgumentError("classes", "is empty: write one class per line, e.g. 'mug: a photo of a mug; a coffee cup'")
     classes: dict[str, list[str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -75,13 +75,13 @@ def parse_classes(text: str | None) -> dict[str, list[str]]:
         name, _, descriptions = line.partition(":")
         name = name.strip()
         if not name:
-            raise ValueError(f"`classes` line {number} has no class name before the colon: {line!r}")
+            raise ArgumentError("classes", f"line {number} has no class name before the colon: {shown(line)}")
         if name in classes:
-            raise ValueError(f"`classes`: class {name!r} appears twice; merge its descriptions into one line")
+            raise ArgumentError("classes", f"names the class {shown(name)} twice; merge its descriptions into one line")
         prompts = [p.strip() for p in descriptions.split(";") if p.strip()] if descriptions else []
         classes[name] = prompts or [f"a photo of a {name}"]
     if len(classes) < 2:
-        raise ValueError("`classes` needs at least two classes (zero-shot CLIP compares them), one per line")
+        raise ArgumentError("classes", "needs at least two classes (zero-shot CLIP compares them), one per line")
     return classes
 
 
@@ -142,7 +142,6 @@ def parse_names(text: str | None, *, name: str) -> list[str]:
 
 def box_names(build, boxes: dict[str, str], **arguments):
     """``build(**arguments)`` with a bad argument reported under its box's name (``boxes``: argument -> box)."""
-    from ..errors import ArgumentError
 
     try:
         return build(**arguments)

@@ -121,7 +121,8 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
         shown = plots.draw_region(last, first.mask, style="outline") if first.mask is not None else last
         picture.imshow(np.asarray(shown))
         picture.set_axis_off()
-        picture.set_title(textwrap.fill(f"row {row.rank}: {row.property}", 22 if look.talk else 80),
+        # The talk view shows no table: "row 1, row 2, row 4" read as a row gone missing.
+        picture.set_title(textwrap.fill(row.property, 22) if look.talk else f"row {row.rank}: {row.property}",
                           fontsize=look.row_title, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
@@ -154,7 +155,7 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
     marks = [*(["\u25bc the prediction flips"] if flipped else []),
              *(["\u25bd it changes between two other classes"] if hollow else []),
              *(["dashed: the decision threshold 0.5"] if threshold else [])]
-    heading = ("The top properties, each at its first row in the ranked table" if look.talk else
+    heading = ("The top properties, ranked by what the output did" if look.talk else
                "The top properties, each shown once, at its first row in the ranked table")
     figure.suptitle(heading + ("\n" + "; ".join(marks) if marks else ""), fontsize=look.title, x=0.01, ha="left")
     return figure
