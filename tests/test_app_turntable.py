@@ -16,6 +16,16 @@ def test_turntable_default_frames_score_the_mug(progress):
     assert report["values"][:2] == [0.0, 60.0]
 
 
+def test_a_series_that_is_not_gradual_says_so_beside_its_reading(progress):
+    # The talk view shows a single run's reading and no notes: the preset of every third frame, which the
+    # gradualness check refuses, read "the flip at step 2 is the evidence" on a projector with no word of it.
+    summary = turntable_call(progress, frames=turntable_tab.turntable_frames()[::3])[0]
+    reading_block = summary.split('<div class="summary-reading">', 1)[1].split("</div>", 1)[0]
+    assert "**Not gradual**: a series that is not gradual measures the intervention as much as the model" in reading_block
+    gradual = turntable_call(progress, frames=turntable_tab.turntable_frames())[0]
+    assert "Not gradual" not in gradual.split('<div class="summary-reading">', 1)[1].split("</div>", 1)[0]
+
+
 def test_clip_without_weights_says_how_to_get_them(progress, monkeypatch, tmp_path):
     # A local checkpoint path that does not exist: no download is tried, the message names the problem.
     with pytest.raises(gr.Error) as caught:

@@ -41,6 +41,7 @@ from ..export.comparison import table_row
 from ..export import html as export_html
 from ..export.provenance import run_settings
 from ..explain import Explanation, explain
+from ..gradualness import NOT_GRADUAL_WARNING
 from ..ranking import tier_legend
 from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
@@ -153,8 +154,6 @@ def _input_stem(described) -> str:
 def gradual_notes(explanation, name: str = "") -> list[str]:
     """The gradualness verdict, and a warning when a series is not gradual ("name: ..." for one property of
     several): the lines the summary shows under the table."""
-    from ..gradualness import NOT_GRADUAL_WARNING
-
     prefix = f"{name}: " if name else ""
     # Said to be about the images, not the model: "gradual" right under an "abrupt" reading read as a contradiction.
     lines = [f"{prefix}the images themselves, before any model: {explanation.gradual_summary}"]
@@ -519,8 +518,12 @@ def summary_markdown(run: AppRun) -> str:
               if run.comparison is not None else [])
     # The reading is a single run's headline in the talk view and kept in the text; the page shows each sentence as a
     # row's reading instead (see demo.CSS).
+    # In the talk view the reading is all the text there is: a series that is not gradual says so beside it (the
+    # warning under the table stayed on the page, and a preset's flip read as "the evidence" on a projector).
+    caveat = ([f"**Not gradual**: {NOT_GRADUAL_WARNING}.", ""]
+              if run.comparison is None and not run.explanation.gradual else [])
     lines = [head, "", *answer, '<div class="summary-reading">', "",
-             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", "</div>", "",
+             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
              f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
