@@ -604,7 +604,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     else:
         kind = SYSTEMATIC if significant else ERRATIC
     if kind == ABRUPT:
-        label = "abrupt"
+        # As a flip's label says it ("strong, not significant, flips"): "abrupt" alone, a talk's whole reading of a
+        # jump at p = 0.95, read as a finding.
+        label = "abrupt" if significant else "abrupt, not significant"
     elif kind in (NEGLIGIBLE, NONE):
         label = "systematic but negligible" if significant else "no measurable effect"
     else:

@@ -39,6 +39,8 @@ def test_a_late_step_is_abrupt_and_says_the_test_cannot_judge_it():
     curve = np.r_[np.full(10, 1e-6), 0.63]  # the dark-cats model on chelsea's fur: a cat only at 85 % darker
     result = read(curve)
     assert result.kind == reading.ABRUPT and result.tier == "a" and not result.significant
+    # Its label says what the test found, as a flip's does: "abrupt" alone read as a finding in the talk view.
+    assert result.label == "abrupt, not significant"
     assert result.text == "p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"
     assert result.jump_step == 10 and result.jump == pytest.approx(0.63 - 1e-6)
     assert "one step carries the change" in result.evidence and "cannot judge it" in result.evidence
@@ -48,6 +50,7 @@ def test_a_late_step_is_abrupt_and_says_the_test_cannot_judge_it():
 def test_a_step_without_a_flip_says_how_far_it_jumps():
     result = read(np.r_[np.full(6, 0.6), np.full(5, 0.95)])
     assert result.kind == reading.ABRUPT  # one step carries it all
+    assert result.label == ("abrupt" if result.significant else "abrupt, not significant")
     assert "jumps by 0.35 at 51 % darker" in result.text
 
 
