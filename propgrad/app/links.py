@@ -400,6 +400,21 @@ async () => {
       const top = figure.getBoundingClientRect().top + window.scrollY;
       figure.style.setProperty("--talk-room", `${Math.max(200, Math.floor(window.innerHeight - top - 24))}px`);
     }
+    fitScreenAnswer();
+  }
+
+  // The Screen's answer in the talk view: 22 px, smaller (down to 16) where a long one ran below the screen (the
+  // preset of every region put its last model under the fold). Fitted once per answer.
+  function fitScreenAnswer() {
+    const answer = document.querySelector("body.propgrad-talk-screen #screen-summary");
+    if (!answer || !answer.offsetParent || answer.dataset.fitted === answer.textContent) return;
+    const boxes = [answer, ...answer.querySelectorAll(".prose")];  // gradio nests two, each sized by the talk view
+    boxes.forEach((box) => box.style.removeProperty("font-size"));
+    const below = () => answer.getBoundingClientRect().bottom + window.scrollY > window.innerHeight - 8;
+    for (let size = 22; size > 16 && below(); size--) {
+      boxes.forEach((box) => box.style.setProperty("font-size", `${size - 1}px`, "important"));
+    }
+    answer.dataset.fitted = answer.textContent;
   }
 
   // What the talk view shows of a tab: the reading, the strip and the curves; of the Screen, its answer and its slide,
