@@ -59,14 +59,25 @@ def not_all_of(argument: str, unknown: Iterable, choices: Iterable) -> ArgumentE
     --------
     >>> str(not_all_of("edits", ["darkn", "blurr"], ["blur", "brightness", "darken"]))
     "`edits` must each be one of 'blur', 'brightness' or 'darken', got 'darkn' and 'blurr'; did you mean 'darken' for 'darkn', 'blur' for 'blurr'?"
+    >>> str(not_all_of("regions", ["sky", "sky"], ["object"])), str(not_all_of("regions", "abcde", ["object"]))
+    ("`regions` must be one of 'object', got 'sky'", "`regions` must each be one of 'object', got 'a', 'b', 'c' and 2 others")
     """
-    unknown, choices = list(unknown), [str(choice) for choice in choices]
-    if len(unknown) == 1 or not choices:
-        return not_one_of(argument, unknown[0] if len(unknown) == 1 else unknown, choices)
-    guesses = [f"{close!r} for {shown(value)}" for value in unknown if (close := closest(value, choices))]
-    return ArgumentError(argument, f"must each be one of {in_words(choices, 'or')}, got "
-                                   f"{', '.join(map(shown, unknown[:-1]))} and {shown(unknown[-1])}"
+    unknown, choices = list(dict.fromkeys(map(str, unknown))), [str(choice) for choice in choices]
+    if len(unknown) == 1:
+        return not_one_of(argument, unknown[0], choices)
+    # The first few only: an agent's list of ten thousand names made a message of 600 KB.
+    named = [shown(value) for value in unknown[:QUOTED]] + ([f"{len(unknown) - QUOTED:,} others"]
+                                                             if len(unknown) > QUOTED else [])
+    got = ", ".join(named[:-1]) + f" and {named[-1]}"
+    if not choices:
+        return ArgumentError(argument, f"has nothing to choose from here, got {got}")
+    guesses = [f"{close!r} for {shown(value)}" for value in unknown[:QUOTED] if (close := closest(value, choices))]
+    return ArgumentError(argument, f"must each be one of {in_words(choices, 'or')}, got {got}"
                          + (f"; did you mean {', '.join(guesses)}?" if guesses else ""))
+
+
+# How many unknown names a refusal quotes.
+QUOTED = 3
 
 
 def shown(value, limit: int = 60) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note
-from .errors import closest, in_words
+from .errors import closest, in_words, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -238,11 +238,11 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
         elif isinstance(item, str) and item in names:
             indices.append(names.index(item))
         else:
-            raise ValueError(
-                f"`outputs_of_interest`: {item!r} is not an output of model {model.name!r}; "
-                + (f"did you mean {close!r}? Or use" if (close := closest(item, names)) else "use")
-                + f" an index or one of its names, e.g. {in_words(names[:5], 'or')}"
-            )
+            include = (in_words(names) if len(names) <= 5 else
+                       ", ".join(map(repr, names[:5])) + f" and {len(names) - 5:,} more")
+            guess = f"did you mean {close!r}? Its" if (close := closest(item, names)) else "its"
+            raise ValueError(f"`outputs_of_interest`: {shown(item)} is not an output of model {model.name!r}; {guess} "
+                             f"outputs include {include}; an index works too")
     return list(dict.fromkeys(indices))
 
 

@@ -212,10 +212,8 @@ def _candidates(edits, regions, masks, extra) -> list[_Candidate]:
     mask_labels = [str(label) for label in (masks or {})]
     clash = [label for label in mask_labels if label in REGIONS]
     if clash:
-        several = len(clash) > 1
-        raise ValueError(f"`masks`: the label{'s' if several else ''} {in_words(clash)} {'are' if several else 'is'} "
-                         f"taken by the built-in regions "
-                         f"{in_words(REGIONS)}; rename them")
+        what, it = ("are names of built-in regions", "them") if len(clash) > 1 else ("is the name of a built-in region", "it")
+        raise ValueError(f"`masks`: {in_words(clash)} {what} ({in_words(REGIONS, 'or')}); rename {it}")
     candidates = []
     for edit in edits or list(EDITS):
         for region in (regions or list(REGIONS)) + mask_labels:

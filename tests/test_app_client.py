@@ -41,7 +41,9 @@ def report_of(result) -> dict:
 
 def test_api_names_are_stable(server):
     info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
-    assert {"/edit", "/patch", "/turntable"} <= set(info["named_endpoints"])
+    assert {"/edit", "/patch", "/turntable", "/screen"} <= set(info["named_endpoints"])
+    # The Screen's API answers as it did (summary, table, figure, zip); the talk view's slide is the page's alone.
+    assert len(info["named_endpoints"]["/screen"]["returns"]) == 4
 
 
 def test_patch_over_http_matches_a_direct_call(server, progress):

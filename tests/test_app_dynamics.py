@@ -80,6 +80,17 @@ def test_training_dynamics_tab_opens_with_its_default_and_offers_presets():
     assert "Reading:" in summary and len(table) == sum(len(checkpoint_paths(v)) for v in variants)
 
 
+def test_every_epoch_but_is_said_only_of_a_reading_that_held_nearly_throughout():
+    from propgrad.lesions.dynamics import settled_words
+
+    assert settled_words(list("sssfss"), list(range(1, 7)), "E") == "s at every epoch (E) but epoch 4 (f)"
+    assert settled_words(list("sffsss"), list(range(1, 7)), "E") == "s at every epoch (E) but epochs 2-3 (f)"
+    # Held at two of eight, or alternating: "at every epoch but ..." would overstate it.
+    assert settled_words(list("xssssssx"), list(range(1, 9)), "E").startswith("x at the last epoch (8) (E); before that")
+    assert settled_words(list("abab"), [1, 2, 3, 4], "E").startswith("b at the last epoch (4) (E); before that")
+    assert settled_words(["s"], [1], "E") == "s from epoch 1 on (E)"
+
+
 def test_dynamics_reading_names_when_the_class_settles():
     import numpy as np
 

@@ -171,12 +171,15 @@ def test_a_region_of_a_sliver_of_the_image_says_so(image):
     sliver = np.zeros((36, 48))
     sliver[:2, :5] = 1  # 0.6 %
     small = resolve_region(sliver, image, label="object")
-    assert small.notes == ("the object region covers only 0.58 % of the image: check its outline on the strip; where "
+    assert small.notes == ("the object region covers only 0.579 % of the image: check its outline on the strip; where "
                            "it misses what it should hold, paint or upload a mask",)
-    assert "the background region covers 99 % of the image" in resolve_region(1 - sliver, image, label="background").notes[0]
+    assert "the background region covers 99.4 % of the image" in resolve_region(1 - sliver, image, label="background").notes[0]
     half = np.zeros((36, 48))
     half[:, :24] = 1
     assert resolve_region(half, image, label="object").notes == ()
+    almost = np.ones((36, 48))
+    almost[0, 0] = 0  # one pixel short of everything: not "1e+02 %"
+    assert "covers over 99.9 % of the image" in resolve_region(almost, image, label="background").notes[0]
 
 
 def test_feather_softens_the_edge_only(image):

@@ -201,7 +201,9 @@ def test_the_talk_views_slide_draws_three_rows_in_large_type_inside_the_figure(i
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from propgrad.export.screen import TALK, TALK_TOP, top_figure
 
-    result = screen(image, LeftBrightness(), edits=["darken", "lighten", "hue"], regions=["whole image", "object"],
+    model = LeftBrightness()
+    model.name = "EfficientNet-Lite0 (ImageNet), fine-tuned"  # a model's name runs the curve's title past the edge
+    result = screen(image, model, edits=["darken", "lighten", "hue"], regions=["whole image", "object"],
                     n_permutations=100)
     slide = top_figure(result, TALK_TOP, TALK)
     canvas = FigureCanvasAgg(slide)
@@ -232,8 +234,8 @@ def test_the_talk_views_slide_draws_three_rows_in_large_type_inside_the_figure(i
     (dict(adjustment="bonferroni"), r"`adjustment` must be one of 'bh' or 'holm', got 'bonferroni'"),
     (dict(outputs_of_interest="vector", statistic="mutual-information"),
      "'vector' is scored with statistic='gradient'"),
-    (dict(masks={"object": np.ones((2, 2))}), "the label 'object' is taken by the built-in regions 'whole image', "
-                                              "'object' and 'background'"),
+    (dict(masks={"object": np.ones((2, 2))}), "`masks`: 'object' is the name of a built-in region \\('whole image', "
+                                              "'object' or 'background'\\); rename it"),
 ])
 def test_bad_input_names_the_argument(image, kwargs, message):
     with pytest.raises(ValueError, match=message):

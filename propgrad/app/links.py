@@ -224,7 +224,7 @@ async () => {
   // apart, a clicker's double press) took the first one's "Example loaded" for its own, pressed Run before its own
   // values had arrived, and the loading of its values then cancelled that run: "Running..." for good.
   let starting = null;  // the preset starting, if any
-  const started = (preset) => { if (starting === preset) starting = null; };
+  const release = (preset) => { if (starting === preset) starting = null; };
 
   async function runPreset(tabSlug, number) {
     const tab = CONFIG.tabs[tabSlug];
@@ -234,7 +234,7 @@ async () => {
     try {
       return await startPreset(tab, tabSlug, number);
     } finally {
-      started(preset);
+      release(preset);
     }
   }
 
@@ -278,7 +278,7 @@ async () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       run().click();
       await until(() => !idle(), 5000);
-      started(preset);  // the run has started: the next preset may cancel it
+      release(preset);  // the run has started: the next preset may cancel it
       // Finished: Run was disabled while it ran and is enabled again (window.propgradPreset.done, for tests).
       await until(idle, 600000);
       await sleep(500);
@@ -362,9 +362,9 @@ async () => {
     // What one tab's parts hid of another's (the Screen's section and the first tab's result share a column) comes
     // back: the part itself too, not only what holds one (the first tab's result stayed blank for the rest of a talk
     // once its Screen section had been opened under "controls").
-    const shown = ["summary", "strip", "curves", "slide"].map((part) => `[id$='-${part}']`).join(", ");
+    const partSelector = ["summary", "strip", "curves", "slide"].map((part) => `[id$='-${part}']`).join(", ");
     for (const el of document.querySelectorAll(".talk-hidden")) {
-      if (el.matches(shown) || el.querySelector(shown)) el.classList.remove("talk-hidden");
+      if (el.matches(partSelector) || el.querySelector(partSelector)) el.classList.remove("talk-hidden");
     }
     // The reading on top, the strip and the curves side by side under it: one screen at 1280x720. The Screen: its
     // answer beside its figure of the top rows.
@@ -405,16 +405,15 @@ async () => {
 
   // The Screen's answer in the talk view: 22 px, smaller (down to 16) where a long one ran below the screen (the
   // preset of every region put its last model under the fold). Fitted once per answer.
+  // (A variable the talk view's rule reads: the normal page, back under "controls", keeps its own size.)
   function fitScreenAnswer() {
     const answer = document.querySelector("body.propgrad-talk-screen #screen-summary");
-    if (!answer || !answer.offsetParent || answer.dataset.fitted === answer.textContent) return;
-    const boxes = [answer, ...answer.querySelectorAll(".prose")];  // gradio nests two, each sized by the talk view
-    boxes.forEach((box) => box.style.removeProperty("font-size"));
+    const fitted = answer && `${window.innerHeight}:${answer.textContent}`;  // again in a window of another height
+    if (!answer || !answer.offsetParent || answer.dataset.fitted === fitted) return;
+    answer.style.removeProperty("--talk-answer-size");
     const below = () => answer.getBoundingClientRect().bottom + window.scrollY > window.innerHeight - 8;
-    for (let size = 22; size > 16 && below(); size--) {
-      boxes.forEach((box) => box.style.setProperty("font-size", `${size - 1}px`, "important"));
-    }
-    answer.dataset.fitted = answer.textContent;
+    for (let size = 22; size > 16 && below(); size--) answer.style.setProperty("--talk-answer-size", `${size - 1}px`);
+    answer.dataset.fitted = fitted;
   }
 
   // What the talk view shows of a tab: the reading, the strip and the curves; of the Screen, its answer and its slide,
@@ -587,7 +586,8 @@ body.propgrad-talk .talk-grid-3 > .talk-summary { grid-column: 1 / -1; }
 /* While a preset runs the reading says so in large type; gradio's progress line was drawn over it. */
 body.propgrad-talk .talk-summary > [data-testid=status-tracker] { display: none !important; }
 /* The Screen: its answer (in large type) beside its figure of the top rows, held to the screen's height. */
-body.propgrad-talk #screen-summary, body.propgrad-talk #screen-summary .prose { font-size: 22px !important;
+body.propgrad-talk #screen-summary, body.propgrad-talk #screen-summary .prose {
+  font-size: var(--talk-answer-size, 22px) !important;
   line-height: 1.35 !important; }
 body.propgrad-talk #screen-summary .prose > :nth-child(n+3) { display: none !important; }
 body.propgrad-talk .talk-slide { min-width: 0; }

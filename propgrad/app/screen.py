@@ -8,6 +8,7 @@ headers), and is tested by calling it directly.
 """
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,14 +177,14 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     return (*answer, slide_figure(result, paths["json"].parent)) if slide else answer
 
 
-def screen_on_page(*args, progress=gr.Progress()):
-    """The Screen button: :func:`run_screen`'s answer and the talk view's figure, which the API has no use for."""
-    return run_screen(*args, progress=progress, slide=True)
+# The Screen button: run_screen's answer and the talk view's figure, which the API has no use for (a partial keeps
+# run_screen's signature, its progress argument with it).
+screen_on_page = functools.partial(run_screen, slide=True)
 
 
 def slide_figure(result, folder: Path) -> str | None:
     """The talk view's figure of the top rows (:data:`propgrad.export.screen.TALK`) in the run's private folder, out
-    of its zip; None when it could not be drawn (the page's figure stays)."""
+    of its zip; None when it could not be drawn (the talk view then shows no figure beside the answer)."""
     from .. import plots
     from ..export.figure_files import draw_into
     from ..export.screen import TALK, TALK_TOP, top_figure

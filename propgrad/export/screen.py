@@ -136,7 +136,8 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
         adjusted = (f"adjusted p = {format_number(row.pvalue_adjusted)}"
                     f"{' *' if row.significant_adjusted else ''}")
         if look.talk:
-            title = (f"{short[row.model]}: {row.reading.label}\nchange {format_number(row.change)}, {adjusted}")
+            title = (textwrap.fill(f"{short[row.model]}: {row.reading.label}", 40)
+                     + f"\nchange {format_number(row.change)}, {adjusted}")
         else:
             title = (textwrap.fill(f"{short[row.model]}: {score.output}, {row.reading.label}", 80)
                      + f"\nchange {format_number(row.change)}, {label} = {format_number(row.score)}, {adjusted}")

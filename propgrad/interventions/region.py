@@ -48,6 +48,15 @@ EMPTY_MASK = ("is empty: it selects no pixel, so the edit would change nothing; 
 SMALL_REGION = 0.02
 
 
+def _percent(share: float) -> str:
+    """A region's share of the image in words, with the digits a sliver needs ("0.58 %", "99.4 %", "over 99.9 %")."""
+    if share * 100 < 0.1:
+        return "under 0.1 %"
+    if share * 100 > 99.9:
+        return "over 99.9 %"
+    return f"{share * 100:.3g} %"
+
+
 @dataclass(frozen=True, eq=False)
 class RegionMask:
     """A mask fitted to one image: float32 (H, W) in [0, 1], what it is called, and notes for the user."""
@@ -176,7 +185,7 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
         # On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %), its "background" the whole cat, and
         # the answer that the background moved p(cat) most read as a finding.
         notes.append(f"the {label} region covers {'only ' if coverage < SMALL_REGION else ''}"
-                     f"{coverage * 100:.2g} % of the image: check its outline on the strip; where it misses what "
+                     f"{_percent(coverage)} of the image: check its outline on the strip; where it misses what "
                      f"it should hold, paint or upload a mask")
     return RegionMask(np.ascontiguousarray(mask, dtype=np.float32), label, tuple(notes))
 

@@ -39,7 +39,7 @@ class DynamicsResult:
     along the intervention), ``n_flips`` (mean number of flips per series), ``start_probability`` and
     ``end_probability`` (mean output at step 0 and at the last step). ``orders_floor``: the smallest p-value any
     checkpoint's outputs could get in any order (:attr:`propgrad.explain.Explanation.orders_floor`): above alpha, the
-    series are too short for any checkpoint to pass.
+    series are too short for any checkpoint to pass; None where not known (the count of orders stands in).
     """
 
     epochs: np.ndarray
@@ -52,7 +52,7 @@ class DynamicsResult:
     start_probability: np.ndarray
     end_probability: np.ndarray
     alpha: float
-    orders_floor: float = 0.0
+    orders_floor: float | None = None
 
     @property
     def significant(self) -> np.ndarray:
@@ -284,8 +284,9 @@ def follow_training(
     readings = {label: read_dynamics(label, result) for label, result in results.items()}
     # The floor the outputs allow, not only the count of orders: the gradient ties orders, and with three series of
     # four steps every checkpoint sat at p = 0.067 above alpha = 0.05 with no word why.
+    floors = [result.orders_floor for result in results.values() if result.orders_floor is not None]
     floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series),
-                               floor=min(result.orders_floor for result in results.values()))
+                               floor=min(floors) if floors else None)
     described = describe_input(image)
     notes = [*(described or {}).get("notes", []), *([floor] if floor else [])]  # a transparent or tiny input first
     return TrainingDynamics(results, described, len(series[0].images), n_permutations, float(alpha),
@@ -404,7 +405,8 @@ def settled_words(labels: Sequence[str], epochs: Sequence[int], score: str) -> s
             runs[-1][2] = epoch
         else:
             runs.append([words, epoch, epoch])
-    if since > 0 and last in labels[:since] and len(runs) <= 2:
+    differing = sum(words != last for words in labels)
+    if since > 0 and last in labels[:since] and differing <= 2 and differing < len(labels) - differing:
         return f"{last} at every epoch ({score}) but " + " and ".join(
             (f"epoch {first}" if first == end else f"epochs {first}-{end}") + f" ({words})" for words, first, end in runs)
     words = (f"{last} from epoch {epochs[since]} on" if since < len(labels) - 1 or len(labels) == 1
