@@ -316,15 +316,33 @@ def output_curves(explanation: Explanation) -> Figure:
     any_others = any(others for series in split for _, others in series)
     n_entries = len(pairs) + any(binary) + any_flips + any_others
     outside = n_entries > _LEGEND_INSIDE
-    legend_size = 8.5
+    # The comparison's sizes (see comparison_curves): the talk view shows this figure at about 80 % of its size,
+    # where 8 pt ticks and an 8.5 pt legend came out at 9 px on a projector.
+    size, width = 10.5, 7.5
+    y_text = _wrap(y_label(pairs), 40)
+    left_in, right_in = 0.75 + 0.2 * y_text.count("\n"), 0.15
+    axis_in = width - left_in - right_in
+    values = [_format_value(value) for value in explanation.values]
+    # Two lines a tick (step, value): as many as the wider of the two fit side by side.
+    ticks, tick_size = _ticks_that_fit([max(str(i), value, key=_text_em) for i, value in enumerate(values)],
+                                       axis_in, size, most=16)
+    labels = [_curve_label(model, score) for model, score in pairs]
+    # Long model names wrap instead of running past the figure (outside) or over the axes' right edge (inside).
+    labels = _legend_fitted(labels, 1, axis_in - (0 if outside else 0.2), size)
+    rows = sum(1 + 1.3 / 1.5 * label.count("\n") for label in labels) + n_entries - len(pairs)
+    more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
+    marked = any(score.significant for _, score in pairs)
+    title = _wrap(f"{explanation.intervention}: {_star_note(marked, explanation.alpha)}", 68)
+    top_in = 0.17 + 0.23 * (title.count("\n") + 1)
     # Room for the legend rows under the axes, so the plot itself keeps its height.
-    legend_in = 0.19 * n_entries + 0.12 if outside else 0
-    height = 4.0 + legend_in
-    figure = Figure(figsize=(7.5, height))
+    legend_in = ((rows + bool(more)) * 1.5 * size + 0.8 * size) / 72 + 0.05 if outside else 0
+    under_in = (3.5 + 3.5 + tick_size * (1.4 * 2 - 0.4) + 4.0 + 1.2 * size + 6.0) / 72
+    height = 3.4 + under_in + top_in + legend_in
+    figure = Figure(figsize=(width, height))
     # Fixed margins in inches (title above; two-line step ticks and the x label below, then the legend rows):
     # the constrained layout cost more than the drawing (issue 23).
-    figure.subplots_adjust(left=0.7 / 7.5, right=1 - 0.15 / 7.5, top=1 - 0.35 / height,
-                           bottom=(0.68 + legend_in) / height)
+    figure.subplots_adjust(left=left_in / width, right=1 - right_in / width, top=1 - top_in / height,
+                           bottom=(under_in + legend_in) / height)
     axis = figure.subplots()
     # Steps, not property values, on the x axis: edits may run towards smaller values (darker, less
     # saturated), and the curve should still read from the original on the left.
@@ -332,10 +350,7 @@ def output_curves(explanation: Explanation) -> Figure:
     for colour, ((model, score), flip_steps) in enumerate(zip(pairs, split)):
         mean, spread = model.curve(score.index, score.vector)
         tint = _COLOURS[colour % len(_COLOURS)]
-        star = "*" if score.significant else ""
-        label = (f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
-                 f"p={_format_p(score.pvalue)}{star}")
-        axis.plot(x, mean, marker="o", markersize=3, color=tint, label=label)
+        axis.plot(x, mean, marker="o", markersize=3.5, color=tint, label=labels[colour])
         several = len(model.outputs) > 1
         if several:
             low, high = mean - spread, mean + spread
@@ -358,28 +373,31 @@ def output_curves(explanation: Explanation) -> Figure:
         axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black",
                      label="the prediction changes between two other classes")
     probability_range(axis, pairs)
-    ticks = tick_steps(explanation.n_steps, 16)
-    axis.set_xticks(ticks, [f"{i}\n{_format_value(explanation.values[i])}" for i in ticks], fontsize=8)
-    axis.tick_params(axis="y", labelsize=9)
+    axis.set_xticks(ticks, [f"{i}\n{values[i]}" for i in ticks], fontsize=tick_size)
+    axis.tick_params(axis="y", labelsize=size)
     axis.yaxis.set_major_formatter(WholeValues())
-    _xlabel_under_ticks(axis, f"step / {explanation.property_name}", tick_lines=2)
-    axis.set_ylabel(y_label(pairs))
+    _xlabel_under_ticks(axis, f"step / {explanation.property_name}", fontsize=size, tick_size=tick_size, tick_lines=2)
+    axis.set_ylabel(y_text, fontsize=11.5)
     axis.grid(alpha=0.3)
-    more = f"{left_out} lower-scoring outputs not drawn" if left_out else None
     if outside:
-        figure.legend(*axis.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0),
-                      fontsize=legend_size, title=more, title_fontsize=legend_size, frameon=False)
+        figure.legend(*axis.get_legend_handles_labels(), loc="lower left", bbox_to_anchor=(left_in / width, 0.0),
+                      fontsize=size, title=more, title_fontsize=size, frameon=False, alignment="left")
     else:
         # Above every curve, not wherever "best" finds least overlap: on a turntable's curve, which rises and falls
         # across the whole width, that was over its peak.
-        _room_above(axis, n_entries + bool(more), legend_size,
+        _room_above(axis, rows + bool(more), size,
                     probability=all(model.output_kind == PROBABILITY for model, _ in pairs))
-        axis.legend(fontsize=legend_size, loc="upper left", title=more, title_fontsize=legend_size)
+        axis.legend(fontsize=size, loc="upper left", title=more, title_fontsize=size)
     # Left-aligned: the app's image toolbar covers the top right corner.
-    marked = any(score.significant for _, score in pairs)
-    axis.set_title(f"{explanation.intervention}: {_star_note(marked, explanation.alpha)}", fontsize=10, loc="left",
-                   y=TITLE_Y)
+    axis.set_title(title, fontsize=12, loc="left", y=TITLE_Y)
     return figure
+
+
+def _curve_label(model, score) -> str:
+    """A curve's legend entry: the model, its output, the statistic and p (starred where significant)."""
+    star = "*" if score.significant else ""
+    return (f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
+            f"p={_format_p(score.pvalue)}{star}")
 
 
 def _star_note(marked: bool, alpha: float) -> str:

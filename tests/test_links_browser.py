@@ -154,7 +154,7 @@ def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browse
     expect(page.locator("#screen-slide img")).to_have_count(1, timeout=WAIT_MS)
     page.wait_for_timeout(2500)  # the talk view marks what it shows every second
     expect(page.locator("#propgrad-preset-badge")).to_contain_text("Screen preset 1 of 2")
-    answer = page.locator("#screen-summary").get_by_text("The answer").first
+    answer = page.locator("#screen-summary").get_by_text("The screen's answer").first
     assert answer.is_visible() and not page.locator("#screen-table").is_visible()
     assert not page.locator("#edit-strip").is_visible() and not page.locator("#screen-run").is_visible()
     assert not page.locator("#screen-figure").is_visible()
@@ -357,6 +357,15 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
     expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1 of", timeout=WAIT_MS)
     page.locator("#propgrad-talk-controls").click()
+    # The badge names the tab shown, not the preset of the tab left behind; that one's name comes back with its tab.
+    badge = page.locator("#propgrad-preset-badge")
+    opening = badge.text_content()
+    page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
+    count = len(links["tabs"][slug]["presets"])
+    expect(badge).to_have_text(f"{links['tabs'][slug]['title']}, opened by hand; n runs its preset 1 of {count}",
+                               timeout=5_000)
+    page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
+    expect(badge).to_have_text(opening, timeout=5_000)
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     page.locator("body").click(position={"x": 5, "y": 300})  # focus off the tab button, as a speaker's would be
     page.keyboard.press("n")

@@ -250,12 +250,8 @@ async () => {
       address.searchParams.delete("tab");
       history.replaceState(history.state, "", address);
     }
-    const badge = document.getElementById("propgrad-preset-badge");
-    if (badge) {
-      // The selected tab names the tab; the whole text stays on hover where the line is cut.
-      badge.textContent = badgeText(tabSlug, number);
-      badge.title = `${badge.textContent} (${tab.title}, its preset ${number} of ${tab.presets.length})`;
-    }
+    // The selected tab names the tab; the whole text stays on hover where the line is cut.
+    nameBadge(badgeText(tabSlug, number), `(${tab.title}, its preset ${number} of ${tab.presets.length})`);
     // The Screen is a section of the first tab: shown in the talk view alone, in the tab's place, while its preset is.
     document.body.classList.toggle("propgrad-talk-screen", tabSlug === "screen");
     if (tabSlug === "screen") return runScreen(number);
@@ -325,6 +321,34 @@ async () => {
     }
   }
 
+  // A tab the speaker opened by hand: the badge named the preset of the tab left behind ("preset 1 of 16: Fur vs
+  // background" over the patch tab). It names the tab shown and what n does there (next() runs its first preset).
+  // The badge's own text is kept while another tab is shown, and comes back with its tab.
+  let badgeOwn = null;
+  function nameBadge(text, more = "") {
+    const badge = document.getElementById("propgrad-preset-badge");
+    if (!badge) return;
+    badge.textContent = text;
+    badge.title = more ? `${text} ${more}` : text;
+    badgeOwn = null;
+  }
+  function nameShownTab() {
+    const badge = document.getElementById("propgrad-preset-badge");
+    const shown = CONFIG.order.find((slug) => slug !== "screen" && tabSelected(CONFIG.tabs[slug].title));
+    const current = window.propgradPreset || {tab: CONFIG.order[0]};
+    const named = current.tab === "screen" ? CONFIG.order[0] : current.tab;
+    if (!badge || !shown) return;
+    if (shown === named) {
+      if (badgeOwn) [badge.textContent, badge.title, badgeOwn] = [...badgeOwn, null];
+      return;
+    }
+    const tab = CONFIG.tabs[shown];
+    const text = `${tab.title}, opened by hand` + (tab.presets.length ? `; n runs its preset 1 of ${tab.presets.length}` : "");
+    if (badge.textContent === text) return;
+    if (!badgeOwn) badgeOwn = [badge.textContent, badge.title];
+    badge.textContent = badge.title = text;
+  }
+
   function markTalk() {
     // The Screen is shown in the first tab's place only while its preset is what the speaker looks at: not once
     // another tab is picked or the first tab's own Run is pressed by hand (the class stuck, hiding every result).
@@ -333,6 +357,7 @@ async () => {
           tabSelected(CONFIG.tabs[CONFIG.order[0]].title))) {
       document.body.classList.remove("propgrad-talk-screen");
     }
+    nameShownTab();
     // The page's header (title, the method accordion) goes too; the tab bar stays.
     const tabs = document.querySelector("button[role=tab]");
     const container = document.querySelector(".gradio-container");
@@ -547,13 +572,11 @@ async () => {
       }
     } else {
       const tab = CONFIG.tabs[found[0]];
-      const badge = document.getElementById("propgrad-preset-badge");
       // The Screen's link opens the first tab (its section is there): the opening preset is what it shows.
-      if (badge && tab.title !== CONFIG.tabs[CONFIG.order[0]].title) {
+      if (talking && tab.title !== CONFIG.tabs[CONFIG.order[0]].title) {
         // Another tab's default is not the opening preset the badge named: say what is shown; n runs its presets.
         window.propgradPreset = {tab: found[0], number: 0};
-        badge.textContent = `${tab.title}: its default` + (tab.presets.length ? "; n runs its presets" : "");
-        badge.title = badge.textContent;
+        nameBadge(`${tab.title}: its default` + (tab.presets.length ? "; n runs its presets" : ""));
       }
       await openTab(tab);
     }

@@ -455,13 +455,14 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def answer_markdown(answer: Sequence[str]) -> str:
+def answer_markdown(answer: Sequence[str], heading: str = "The answer.") -> str:
     """The answer in words (:attr:`propgrad.answer.Answered.answer`), one point per sentence (a model and output,
     and the closing one on negligible effects): run together, they made a nine-line paragraph a class could not
-    scan."""
+    scan. The Screen, shown under the first tab's result, names itself in ``heading``: two "The answer." on one page
+    left a reader to guess which run each answered."""
     answer = list(answer)
-    return (f"**The answer.** {' '.join(answer)}" if len(answer) <= 1 else
-            "**The answer.**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
+    return (f"**{heading}** {' '.join(answer)}" if len(answer) <= 1 else
+            f"**{heading}**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
 
 
 # The legend of the signif. and flips columns, which a phone's cards leave out (the reading says where it flips, p is

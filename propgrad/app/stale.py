@@ -18,7 +18,7 @@ RESULTS = ({"prefix": "edit", "tab": "edit", "marker": "Reading:"},
            {"prefix": "patch", "tab": "patch", "marker": "Reading:"},
            {"prefix": "turntable", "tab": "turntable", "marker": "Reading:"},
            {"prefix": "dynamics", "tab": "dynamics", "marker": "Reading:"},
-           {"prefix": "screen", "tab": "edit", "marker": "The answer"})
+           {"prefix": "screen", "tab": "edit", "marker": "The screen's answer"})
 NOTICE = ("The controls were changed after this result was made: it still shows the earlier settings. Press Run to "
           "update it.")
 
