@@ -78,6 +78,9 @@ class ModelExplanation:
     outputs: np.ndarray  # (series, steps, k)
     scores: list[OutputScore]
     flips: list[PredictionFlips]  # one per series
+    # What the model is, in words, where it says (a shipped model: what it was trained on); reports print it, as a
+    # name such as "dark-cats bias" alone does not say it is a model trained on dark cats.
+    description: str = ""
 
     @property
     def output_of_interest(self) -> OutputScore:
@@ -325,6 +328,13 @@ def model_outputs(model: Model, images: Sequence[Image.Image]) -> np.ndarray:
     return outputs
 
 
+def description_of(model: Model) -> str:
+    """The model's ``description`` in words, where it has one (:func:`propgrad.models.registry.get_model` gives the
+    registered models theirs)."""
+    text = getattr(model, "description", "")
+    return text if isinstance(text, str) else ""
+
+
 def vector_label(n_outputs: int) -> str:
     """What the vector score's output is called in tables."""
     return f"vector (all {n_outputs} outputs)"
@@ -348,6 +358,7 @@ def score_outputs(
     rng: np.random.Generator,
     statistic: str = GRADIENT,
     vector: bool = False,
+    description: str = "",
 ) -> ModelExplanation:
     """Scores, p-values and flips for precomputed outputs of shape (series, steps, k).
 
@@ -394,7 +405,7 @@ def score_outputs(
             )
         )
     flips = [prediction_flips(one) for one in outputs]
-    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips)
+    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips, description)
 
 
 def table_steady_trend(explanations, statistic: str) -> tuple:
@@ -536,6 +547,7 @@ def explain(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
                 outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
+                description_of(model),
             )
         )
     progress(1.0, "done")

@@ -18,7 +18,7 @@ from .explain import Explanation
 from .gradualness import verdict
 from .interventions.frames import Frames
 from .models.base import PROBABILITY
-from .reading import DISTANCE, format_percent, output_label
+from .reading import DISTANCE, for_pages, format_percent, output_label
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -394,10 +394,11 @@ def output_curves(explanation: Explanation) -> Figure:
 
 
 def _curve_label(model, score) -> str:
-    """A curve's legend entry: the model, its output, the statistic and p (starred where significant)."""
+    """A curve's legend entry: the model, its output, the statistic and p (starred where significant); wrapped, it
+    keeps the statistic's name on one line ("E[|grad_X" over "F|]=0.084")."""
     star = "*" if score.significant else ""
-    return (f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
-            f"p={_format_p(score.pvalue)}{star}")
+    return for_pages(f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
+                     f"p={_format_p(score.pvalue)}{star}")
 
 
 def _star_note(marked: bool, alpha: float) -> str:

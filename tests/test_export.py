@@ -168,3 +168,38 @@ def test_frames_are_named_with_their_hashes_as_the_input(tmp_path):
         (path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in paths]
     page = export.write(result, tmp_path / "out")["html"].read_text()
     assert "4 frames: frame_0.png, frame_1.png, frame_2.png, frame_3.png" in page
+
+
+def test_every_page_says_what_its_models_are_and_what_its_terms_mean(tmp_path):
+    """A student reading a shared report.html met "dark-cats bias", E[|grad_X F|] and Delta E undefined: every page
+    now ends with how to read it, the models' registered descriptions first."""
+    from propgrad.export.html import escape
+    from propgrad.models.registry import get_model, register_model, unregister_model
+
+    about = "a test model trained on red things only"
+    register_model("redness", Redness, about)
+    try:
+        model = get_model("redness")
+        assert model.description == about
+        edit = ParametricEdit("darken", steps=4)
+        kinds = {"explanation": explain(IMAGE, edit, model, n_permutations=50),
+                 "comparison": compare_properties(IMAGE, {"darker": edit, "bluer": ParametricEdit("hue", stop=120,
+                                                                                                   steps=4)},
+                                                  model, n_permutations=50),
+                 "screen": screen(IMAGE, model, edits=["darken"], regions=["whole image"], steps=4, n_permutations=50)}
+    finally:
+        unregister_model("redness")
+    for kind, result in kinds.items():
+        paths = export.write(result, tmp_path / kind)
+        page = next(path for path in paths.values() if path.name == "report.html").read_text()
+        guide = page[page.index('<h2 id="guide">How to read this page</h2>'):page.index("<h2>Settings</h2>")]
+        assert f"<b>redness</b>: {about}" in guide, kind
+        for term in ("change", "E[|grad_X F|]", "p, significant", "flip", "Delta E"):
+            assert f"<dt>{escape(term)}</dt>" in guide, (kind, term)  # the gradient's name on one line
+        assert "about 2.3 is just visible" in guide and "one percentage point per step" in guide
+        assert '<a href="#guide">' in page, kind  # the tables point to it
+    assert export.to_dict(kinds["explanation"])["models"][0]["description"] == about
+    # A model built without the registry has no description: the page names it only.
+    plain = export.write(explain(IMAGE, ParametricEdit("darken", steps=4), Redness(), n_permutations=50),
+                         tmp_path / "plain")
+    assert "<li><b>redness</b></li>" in plain["html"].read_text()

@@ -362,7 +362,7 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     opening = badge.text_content()
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     count = len(links["tabs"][slug]["presets"])
-    expect(badge).to_have_text(f"{links['tabs'][slug]['title']}, opened by hand; n runs its preset 1 of {count}",
+    expect(badge).to_have_text(f"{links['tabs'][slug]['title']}: its default; n runs its preset 1 of {count}",
                                timeout=5_000)
     page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
     expect(badge).to_have_text(opening, timeout=5_000)
@@ -373,6 +373,12 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
                            " window.propgradPreset.number === 1",
                            timeout=20_000)
     expect(page.locator("#propgrad-preset-badge")).to_contain_text(re.compile(r"preset \d+ of \d+: "))
+    ran = badge.text_content()
+    # Back and forth by hand: each tab is named by what it shows, the last preset run there.
+    page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
+    expect(badge).to_have_text(opening, timeout=5_000)
+    page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
+    expect(badge).to_have_text(ran, timeout=5_000)
     page.context.close()
 
 

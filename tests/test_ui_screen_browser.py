@@ -27,6 +27,9 @@ def _screened(browser, server, folder, viewport):
         page.locator("#screen-section").get_by_label(region, exact=True).uncheck()
     page.locator("#screen-run").click()
     summary = page.locator("#screen-summary")
+    # Said at once, the button busy meanwhile (the talk view showed an empty box for the run's half minute).
+    playwright_sync.expect(summary).to_contain_text("Screening...", timeout=5_000)
+    playwright_sync.expect(page.locator("#screen-run")).to_be_disabled()
     try:
         playwright_sync.expect(summary).to_contain_text(re.compile(r"12 properties"), timeout=600_000)
     except AssertionError as error:
@@ -40,6 +43,7 @@ def test_screen_action_in_the_browser(server, tmp_path):
     with playwright_sync.sync_playwright() as playwright:
         browser = launch(playwright)
         page = _screened(browser, server, folder, {"width": 1280, "height": 900})
+        playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=5_000)
         table = page.locator("#screen-table").inner_text()
         assert "whole image: " in table and re.search(r"\d\.\d", table), table
         assert "E[|grad_X\u00a0F|]" in table, table[:300]  # the statistic named as in every table, on one line

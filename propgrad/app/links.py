@@ -224,6 +224,8 @@ async () => {
   // apart, a clicker's double press) took the first one's "Example loaded" for its own, pressed Run before its own
   // values had arrived, and the loading of its values then cancelled that run: "Running..." for good.
   let starting = null;  // the preset starting, if any
+  // Tab slug -> the number of the last preset run there, which the tab shows; the first tab opens on its first.
+  const lastPreset = CONFIG.tabs[CONFIG.order[0]].presets.length ? {[CONFIG.order[0]]: 1} : {};
   const release = (preset) => { if (starting === preset) starting = null; };
 
   async function runPreset(tabSlug, number) {
@@ -242,6 +244,7 @@ async () => {
     const preset = tab.presets[number - 1];
     await openTab(tab);
     window.propgradPreset = {tab: tabSlug, number: number, slug: preset.slug, label: preset.label};
+    if (tabSlug !== "screen") lastPreset[tabSlug] = number;
     // The talk view's address names the preset on screen: a reload mid-talk (a crashed tab, a borrowed laptop)
     // comes back to it instead of to preset 1.
     if (talking) {  // (the other parameters stay: gradio's ?__theme=dark among them)
@@ -322,7 +325,7 @@ async () => {
   }
 
   // A tab the speaker opened by hand: the badge named the preset of the tab left behind ("preset 1 of 16: Fur vs
-  // background" over the patch tab). It names the tab shown and what n does there (next() runs its first preset).
+  // background" over the patch tab). It names what the tab shows, and where it has no preset run, what n does.
   // The badge's own text is kept while another tab is shown, and comes back with its tab.
   let badgeOwn = null;
   function nameBadge(text, more = "") {
@@ -342,8 +345,10 @@ async () => {
       if (badgeOwn) [badge.textContent, badge.title, badgeOwn] = [...badgeOwn, null];
       return;
     }
-    const tab = CONFIG.tabs[shown];
-    const text = `${tab.title}, opened by hand` + (tab.presets.length ? `; n runs its preset 1 of ${tab.presets.length}` : "");
+    // What that tab shows: the last preset run there, else its default.
+    const tab = CONFIG.tabs[shown], last = lastPreset[shown];
+    const text = last ? badgeText(shown, last) :
+      `${tab.title}: its default` + (tab.presets.length ? `; n runs its preset 1 of ${tab.presets.length}` : "");
     if (badge.textContent === text) return;
     if (!badgeOwn) badgeOwn = [badge.textContent, badge.title];
     badge.textContent = badge.title = text;
@@ -436,7 +441,8 @@ async () => {
     const fitted = answer && `${window.innerHeight}:${answer.textContent}`;  // again in a window of another height
     if (!answer || !answer.offsetParent || answer.dataset.fitted === fitted) return;
     answer.style.removeProperty("--talk-answer-size");
-    const below = () => answer.getBoundingClientRect().bottom + window.scrollY > window.innerHeight - 8;
+    // The whole page, not the answer alone: the panel around it ran 17 px below a 1280x720 screen.
+    const below = () => document.documentElement.scrollHeight > window.innerHeight;
     for (let size = 22; size > 16 && below(); size--) answer.style.setProperty("--talk-answer-size", `${size - 1}px`);
     answer.dataset.fitted = fitted;
   }
@@ -472,11 +478,14 @@ async () => {
     const next = () => {
       // The page opens with the first tab's default, which is its first preset: n goes on to the second.
       let current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
-      // A tab the speaker opened by hand (under "controls") is where n goes on: its presets from the first (n ran
-      // the presets of the tab the last preset was on). The Screen is a section of the first tab, not a tab.
+      // A tab the speaker opened by hand (under "controls") is where n goes on: after the last preset run there, else
+      // from its first (n ran the presets of the tab the last preset was on). The Screen is a section of the first
+      // tab, not a tab.
       const shown = CONFIG.order.find((slug) => slug !== "screen" && tabSelected(CONFIG.tabs[slug].title));
       const shownTab = current.tab === "screen" ? CONFIG.order[0] : current.tab;
-      if (shown && shown !== shownTab) current = {tab: shown, number: 0};
+      if (shown && shown !== shownTab) current = {tab: shown, number: lastPreset[shown] || 0};
+      // The tab clicked by hand kept the focus: its outline stayed on the projected screen.
+      if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
       let tabSlug = current.tab, number = current.number + 1;
       if (number > CONFIG.tabs[tabSlug].presets.length) {
         tabSlug = CONFIG.order[(CONFIG.order.indexOf(tabSlug) + 1) % CONFIG.order.length];

@@ -255,10 +255,23 @@ def build_screen_section(image, controls, steps, statistic) -> None:
     api = gr.Button(visible=False)
     api.click(run_screen, inputs, [summary, table, figure, bundle], api_name="screen", concurrency_limit=CONCURRENCY,
               concurrency_id="screen")
-    button.click(screen_on_page, inputs, [summary, table, figure, bundle, slide], concurrency_limit=CONCURRENCY,
-                 concurrency_id="screen", api_visibility="private").success(
-        screen_cards, table, cards, queue=False, api_visibility="private")
+    # Said at once, as the tabs' Run does: the talk view showed an empty box for the half minute of every region
+    # (its slide is cleared too, the one figure it shows beside the answer).
+    started = button.click(lambda: (gr.update(interactive=False, value="Screening..."), SCREENING, None), None,
+                           [button, summary, slide], queue=False, api_visibility="private")
+    shown = started.then(screen_on_page, inputs, [summary, table, figure, bundle, slide],
+                         concurrency_limit=CONCURRENCY, concurrency_id="screen", api_visibility="private")
+    shown.success(screen_cards, table, cards, queue=False, api_visibility="private")
+    shown.failure(lambda: SCREEN_FAILED, None, summary, queue=False, api_visibility="private")
+    shown.then(lambda: gr.update(interactive=True, value="Screen"), None, button, queue=False,
+               api_visibility="private")
     statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
+
+
+SCREENING = ("**Screening...** every ticked edit on every ticked region, for every model: the ranked table appears "
+             "here when it is ready; until then, any table and figure below are the previous screen's.")
+SCREEN_FAILED = ("**This screen failed**: the message in the corner says what to change. The ranked table below, if "
+                 "any, is the previous screen's.")
 
 
 def headers_before_a_run(statistic: str, table):

@@ -8,7 +8,8 @@ series_labels, n_permutations, alpha, seed, statistic ("gradient", "correlation"
 what every score below is, see :mod:`propgrad.score`), notes (e.g. a region's mask was resized), region (only for
 an edit restricted to a region: ``coverage``, the fraction of the image inside it), and ``models``: one
 entry per model with
-  name, output_kind ("probability" or "similarity"), output_names,
+  name, description (what the model is, in words: a shipped model's registered description, else ""),
+  output_kind ("probability" or "similarity"), output_names,
   outputs            per step, per output: the model's outputs (mean over series when there are several),
   series_outputs     per series, per step, per output (only with several series),
   output_of_interest the first scored output's name; score, pvalue, significant, correlation of it,
@@ -81,6 +82,7 @@ def _model_dict(model: ModelExplanation, readings: dict) -> dict:
     first = model.output_of_interest
     entry = {
         "name": model.name,
+        "description": model.description,
         "output_kind": model.output_kind,
         "output_names": list(model.output_names),
         "outputs": np.round(model.outputs.mean(axis=0), 7).tolist(),

@@ -25,7 +25,7 @@ from PIL import Image
 from ..errors import in_words
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, what_ran, with_evidence  # the one number format of the app, printouts and reports
-from ..score import STATISTIC_LABELS
+from ..score import GRADIENT, STATISTIC_LABELS, STATISTIC_MEANING
 
 # Packages whose versions decide a result; those not installed are left out.
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -367,7 +367,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
-                  f"{escape(tier_legend())}.</p>",
+                  f"{escape(tier_legend())}. {GUIDE_LINK}</p>",
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
@@ -457,6 +457,44 @@ def _shortened(names: Sequence[str]) -> str:
     return ", ".join(names if len(names) <= 6 else [*names[:3], "...", *names[-2:]])
 
 
+def model_descriptions(data: Mapping) -> dict[str, str]:
+    """Name -> description of the models of one explanation's report.json (older files have no description)."""
+    return {model["name"]: model.get("description", "") for model in data.get("models", ())}
+
+
+GUIDE_LINK = '<a href="#guide">What the columns mean: how to read this page.</a>'
+
+
+def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()) -> str:
+    """How to read the page, for a reader who has not seen the app: what each model is (``models``: name ->
+    description, as report.json stores them; the report named "dark-cats bias" without saying it is a model trained
+    on dark cats), and the terms every table and figure uses (a student reading a shared report.html met
+    E[|grad_X F|] and Delta E undefined)."""
+    described = dict(models) if isinstance(models, Mapping) else dict.fromkeys(models, "")
+    label = STATISTIC_LABELS[statistic]
+    score = (f"the expected property gradient magnitude: the mean over the steps of how much the output changes from "
+             f"one step to the next (numpy's gradient, unit spacing). {STATISTIC_MEANING[GRADIENT]}"
+             if statistic == GRADIENT else STATISTIC_MEANING[statistic])
+    terms = [("change", "how far the output's (mean) curve moved over the steps, its highest minus its lowest value; "
+                        "for a probability 0.1 is ten percentage points. It says how large the effect is."),
+             (label, score + " It is the statistic the shuffle test scores."),
+             ("p, significant", "p: how often the same outputs put in a random order of the steps score at least as "
+                                "high (the shuffle test; adjusted p: corrected for testing many rows at once). "
+                                "Significant: p at most alpha. It says the output follows the property "
+                                "systematically, not that it moves much: the change says that."),
+             ("tier, reading", f"every row is read in words from its change, its shape and its test; tables rank "
+                               f"by tier ({tier_legend()}), then by change."),
+             ("flip", "a step where the model's predicted class changes (for a two-class model: where its probability "
+                      "crosses 0.5)."),
+             ("Delta E", "how much an image differs from step 0: the mean colour difference (CIE76 Delta E) over its "
+                         "pixels, where about 2.3 is just visible. A steady rise from step to step means the change is "
+                         "gradual, as the method assumes.")]
+    listed = "".join(f"<li><b>{escape(name)}</b>" + (f": {escape(about)}" if about else "") + "</li>"
+                     for name, about in described.items())
+    return ('<h2 id="guide">How to read this page</h2>' + (f"<p>The models:</p><ul>{listed}</ul>" if listed else "")
+            + "<dl>" + "".join(f"<dt>{escape(term)}</dt><dd>{escape(text)}</dd>" for term, text in terms) + "</dl>")
+
+
 def _statistic_label(data: Mapping) -> str:
     return STATISTIC_LABELS[data.get("statistic", "gradient")]
 
@@ -475,6 +513,7 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     # "turntable angle (degrees) (frames)": brackets after brackets.
     title = f"propgrad: {data['intervention']} · {data['property_name']}"
     body = explanation_sections(data, rows, paths, input_image, failed, part=part)
+    body.append(guide_section(data.get("statistic", GRADIENT), model_descriptions(data)))
     body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data), **(settings or {})}))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
@@ -498,7 +537,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
             f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
             + table(page_rows(rows), {"score": _statistic_label(data)}),
-            f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}.</p>"]
+            f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}. {GUIDE_LINK}</p>"]
     if data.get("contrast"):
         body.append(contrast_section(data["contrast"]))
     elif data.get("contrast_note"):
@@ -520,6 +559,8 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     for name, sections in parts:
         body.append(f"<h2>{escape(name)}</h2>{sections}")
     body.append(NULL_MARKER)  # every property's null plots, where the app draws them after this page (add_null)
+    body.append(guide_section(data.get("statistic", GRADIENT),
+                              model_descriptions(next(iter(data["explanations"].values()), {}))))
     body.append("<h2>Settings</h2>" + settings_list(_comparison_settings(data)))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(f"propgrad: {len(data['properties'])} properties compared", body)
@@ -645,7 +686,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
     missing = dict(missing or {})
     body = [f"<p>{escape(reading)}</p>", _images_line(images), note_paragraphs(notes), _missing_list(missing),
             f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
-            "change.</p>" + table(rows)]
+            f"change. {GUIDE_LINK}</p>" + table(rows)]
     if flips:
         body.append("<h2>Predicting prediction flips from the score</h2>" + f"<p>{escape(flips['method'])}</p>"
                     + (f"<p>{escape(flips['note'])}</p>" if flips.get("note") else table(flips["rows"])))
@@ -657,6 +698,8 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
         if entries:
             body.append(f"<h2>{heading}</h2><ul>"
                         + "".join(f"<li><code>{escape(k)}</code>: {escape(r)}</li>" for k, r in entries) + "</ul>")
+    # The study's table gives the gradient's mean whatever statistic its test used.
+    body.append(guide_section(GRADIENT, [row["model"] for row in rows if "model" in row]))
     body.append("<h2>Settings</h2>" + (settings_list(definition) if definition else "<p>no definition stored</p>"))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)

@@ -6,7 +6,7 @@ report.html (one self-contained page: the figure, the ranked table, skipped rows
 propgrad_version, statistic (what score is: "gradient" = E[|grad_X F|], "correlation" = |Pearson r| with
 the step, "mutual-information" = KSG estimate in nats), adjustment (how p-values were adjusted, over the
 whole table), alpha, n_permutations, seed, skipped (rows that could not run, with the reason), notes
-(about the masks), properties (ranked), ``answer`` (per model, in words, what moves its output most; the
+(about the masks), properties (ranked), models (each one's name and description, in words), ``answer`` (per model, in words, what moves its output most; the
 significant but negligible properties named once), and ``table``: one entry per property, model and output
 of interest with the fields of ``FIELDS``, ranked by :mod:`propgrad.ranking` (``change``: how far the output's
 mean curve moved; ``tier``: a to e; ``reading``: class, label, tier, shape, text and evidence, see
@@ -62,6 +62,9 @@ def to_dict(result: Screen, settings: dict | None = None) -> dict:
         "skipped": list(result.skipped),
         "notes": list(result.notes),
         "properties": result.properties,
+        # What each model is, for the report's guide (every property ran the same models).
+        "models": [{"name": model.name, "description": model.description}
+                   for model in next(iter(result.explanations.values())).models] if result.explanations else [],
         "table": [_record(row) for row in result.rows],
         **result.answer_fields(),
         "settings": settings if settings is not None else made_with(result),
@@ -178,7 +181,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
               "beside.</p>"
             + html_report.table(rows, {"score": label})
             + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
-              f"{html_report.escape(data['alpha'])}.</p>"]
+              f"{html_report.escape(data['alpha'])}. {html_report.GUIDE_LINK}</p>"]
     if data["contrast"]:
         body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))
     elif data.get("contrast_note"):
@@ -186,7 +189,8 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
     if data["skipped"]:
         body.append("<h2>Skipped rows</h2><ul>" + "".join(
             f"<li>{html_report.escape(line)}</li>" for line in data["skipped"]) + "</ul>")
-    body += ["<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
+    body += [html_report.guide_section(data["statistic"], html_report.model_descriptions(data)),
+             "<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
              "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad screen: {len(data['properties'])} properties", body)
 

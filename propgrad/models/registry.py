@@ -71,5 +71,13 @@ def _entry(name: str) -> RegisteredModel:
 
 
 def get_model(name: str) -> Model:
-    """Build the registered model ``name`` (``ValueError`` listing the available names if unknown)."""
-    return _entry(name).factory()
+    """Build the registered model ``name`` (``ValueError`` listing the available names if unknown), carrying its
+    registered description (``model.description``, which reports print) unless it has one of its own."""
+    entry = _entry(name)
+    model = entry.factory()
+    if entry.description and not getattr(model, "description", ""):
+        try:
+            model.description = entry.description
+        except AttributeError:  # a model that takes no new attributes keeps none: the reports then name it only
+            pass
+    return model
