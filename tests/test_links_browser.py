@@ -167,6 +167,15 @@ def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browse
     shown = min(box["width"] / drawn[0], box["height"] / drawn[1])  # object-fit: contain
     assert shown > 0.8, f"the slide is shown at {shown:.2f} of its drawn size"
     page.screenshot(path=str(folder(tmp_path) / "talk-screen.png"))
+    assert page.evaluate("() => document.documentElement.scrollHeight") <= 720  # the whole panel on the screen
+    # n: the second Screen preset (every region) says it is running in the section the first was shown in, then
+    # answers there (the section closed: an empty box for the whole run).
+    page.keyboard.press("n")
+    expect(page.locator("#screen-summary")).to_contain_text("Screening...", timeout=20_000)
+    assert page.locator("#screen-summary").is_visible()
+    expect(page.locator("#screen-summary")).to_contain_text("The screen's answer", timeout=WAIT_MS)
+    expect(page.locator("#screen-summary")).to_contain_text("background: ")
+    assert page.locator("#screen-summary").is_visible() and page.locator("#screen-slide img").is_visible()
     page.context.close()
     # The page keeps its table and figure of six rows; the slide is the talk view's alone.
     page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()

@@ -186,11 +186,15 @@ async () => {
     const section = await until(() => document.getElementById("screen-section"));
     if (!section) return false;
     const run = () => document.getElementById("screen-run");
-    if (!visible(run())) {
-      const header = [...section.querySelectorAll("button, .label-wrap, span")]
-        .find((el) => el.textContent.trim().startsWith("Screen:"));
+    // Opened unless open: the talk view hides the Screen button itself, so "the button is not visible" read as
+    // "closed", and its second preset closed the section it was shown in (an empty box for the whole run).
+    const header = section.querySelector("button.label-wrap") || [...section.querySelectorAll("button, span")]
+      .find((el) => el.textContent.trim().startsWith("Screen:"));
+    const open = () => header && header.classList.contains("label-wrap") ? header.classList.contains("open")
+                                                                        : visible(run());
+    if (!open()) {
       if (header) header.click();
-      await until(() => visible(run()), 10000);
+      await until(() => open() && run(), 10000);
     }
     // Preset 1: the whole image only; preset 2: every region. (Ticked again until the boxes hold: the section's
     // controls are drawn when it opens.)
