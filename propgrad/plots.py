@@ -665,7 +665,7 @@ def fitted(text: str, draw, font, width: int) -> str:
     return text[:2] + "\u2026"
 
 
-def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 8) -> Image.Image:
+def series_ends_picture(explanation: Explanation, thumb: int = 200, most: int = 8) -> Image.Image:
     """The last step of every series side by side, each named (its label: the patch, the seed): the strip shows
     the first series only, so three patches showed the first and never the other two.
 
@@ -678,8 +678,9 @@ def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 
     width, height = thumb, max(1, round(thumb * first.height / first.width))
     if height > thumb:
         width, height = max(1, round(thumb * first.width / first.height)), thumb
-    font, title_font = ImageFont.load_default(size=14), ImageFont.load_default(size=17)
-    gap, band, title_band = 6, 24, 28
+    # The strip's sizes (see strip_picture): under it, at half size in the talk view, 14 px labels read 7 px.
+    font, title_font = ImageFont.load_default(size=23), ImageFont.load_default(size=23)
+    gap, band, title_band = 6, 34, 34
     canvas = Image.new("RGB", (max(len(shown) * (width + gap) - gap + 8, 360), title_band + height + band), "white")
     draw = ImageDraw.Draw(canvas)
     more = f" (the first {most} of {len(explanation.series)})" if len(explanation.series) > most else ""
@@ -693,7 +694,7 @@ def series_ends_picture(explanation: Explanation, thumb: int = 160, most: int = 
     return canvas
 
 
-GRADUAL_FONT = 21  # the verdict under a strip, in px (about 10 px in the talk view, at half its size)
+GRADUAL_FONT = 24  # the verdict under a strip, in px (about 12 px in the talk view, at half its size)
 
 
 def gradualness_picture(explanation: Explanation, width: int = 620, height: int = 90) -> Image.Image:
