@@ -108,7 +108,7 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
             "<h2>Per checkpoint</h2>"
             + f"<p>{html_report.escape(dynamics.table_legend)}</p>"
             + _checkpoint_tables(dynamics),
-            "<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
+            html_report.settings_section(data["settings"]),
             "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad training dynamics: {runs}, {len(first.epochs)} checkpoints", body)
 

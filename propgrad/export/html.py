@@ -176,6 +176,12 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def settings_section(settings: Mapping) -> str:
+    """The Settings heading, what the list is (its ``type``: ParametricEdit read as jargon to a student), the list."""
+    return ("<h2>Settings</h2><p>Every setting of the run, named as propgrad's Python API and command line name them "
+            "(<i>type</i>: the kind of intervention or model that ran), to run it again.</p>" + settings_list(settings))
+
+
 def settings_list(settings: Mapping) -> str:
     """A definition list in words: keys without underscores ("n_permutations" reads "permutations"), lists of
     plain values joined (long ones cut, with their length), nested records as nested lists, deeper ones as JSON,
@@ -514,7 +520,7 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     title = f"propgrad: {data['intervention']} · {data['property_name']}"
     body = explanation_sections(data, rows, paths, input_image, failed, part=part)
     body.append(guide_section(data.get("statistic", GRADIENT), model_descriptions(data)))
-    body.append("<h2>Settings</h2>" + settings_list({**_reproduce(data), **(settings or {})}))
+    body.append(settings_section({**_reproduce(data), **(settings or {})}))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 
@@ -561,7 +567,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     body.append(NULL_MARKER)  # every property's null plots, where the app draws them after this page (add_null)
     body.append(guide_section(data.get("statistic", GRADIENT),
                               model_descriptions(next(iter(data["explanations"].values()), {}))))
-    body.append("<h2>Settings</h2>" + settings_list(_comparison_settings(data)))
+    body.append(settings_section(_comparison_settings(data)))
     body.append("<h2>Versions</h2>" + versions_list())
     return page(f"propgrad: {len(data['properties'])} properties compared", body)
 
@@ -700,7 +706,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
                         + "".join(f"<li><code>{escape(k)}</code>: {escape(r)}</li>" for k, r in entries) + "</ul>")
     # The study's table gives the gradient's mean whatever statistic its test used.
     body.append(guide_section(GRADIENT, [row["model"] for row in rows if "model" in row]))
-    body.append("<h2>Settings</h2>" + (settings_list(definition) if definition else "<p>no definition stored</p>"))
+    body.append(settings_section(definition) if definition else "<h2>Settings</h2><p>no definition stored</p>")
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
 

@@ -190,7 +190,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
         body.append("<h2>Skipped rows</h2><ul>" + "".join(
             f"<li>{html_report.escape(line)}</li>" for line in data["skipped"]) + "</ul>")
     body += [html_report.guide_section(data["statistic"], html_report.model_descriptions(data)),
-             "<h2>Settings</h2>" + html_report.settings_list(data["settings"]),
+             html_report.settings_section(data["settings"]),
              "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad screen: {len(data['properties'])} properties", body)
 
