@@ -261,6 +261,13 @@ def decision_line(axis, label: str | None = None) -> None:
 TITLE_Y = 1.0
 
 
+def _ticks_depth_pt(tick_size: float, tick_lines: int = 1) -> float:
+    """How far under the axes the x label starts, in points: the tick and its pad (3.5 pt each), the labels' block
+    (one line: its size; each further line 1.4 sizes, DejaVu Sans at matplotlib's line spacing), then the label pad
+    (4 pt), as measured on matplotlib 3.11. The figures laid out in fixed inches leave this room under their axes."""
+    return 3.5 + 3.5 + tick_size * (1.4 * tick_lines - 0.4) + 4.0
+
+
 def _xlabel_under_ticks(axis, label: str, fontsize: float | None = None, *, tick_size: float = 8.0,
                         tick_lines: int = 1) -> None:
     """``axis``'s x label, its top ``tick_lines`` lines of ``tick_size`` pt tick labels below the axes (tick,
@@ -268,9 +275,7 @@ def _xlabel_under_ticks(axis, label: str, fontsize: float | None = None, *, tick
     from matplotlib.transforms import ScaledTranslation
 
     figure = axis.get_figure()
-    # Tick length and its pad (3.5 pt each), the labels' block (one line: its size; each further line 1.4 sizes,
-    # DejaVu Sans at matplotlib's line spacing), then the label pad (4 pt), as measured on matplotlib 3.11.
-    below_pt = 3.5 + 3.5 + tick_size * (1.4 * tick_lines - 0.4) + 4.0
+    below_pt = _ticks_depth_pt(tick_size, tick_lines)
     axis.set_xlabel(label, fontsize=fontsize)
     axis.xaxis.set_label_coords(0.5, 0, transform=axis.transAxes + ScaledTranslation(0, -below_pt / 72,
                                                                                       figure.dpi_scale_trans))
@@ -336,7 +341,7 @@ def output_curves(explanation: Explanation) -> Figure:
     top_in = 0.17 + 0.23 * (title.count("\n") + 1)
     # Room for the legend rows under the axes, so the plot itself keeps its height.
     legend_in = ((rows + bool(more)) * 1.5 * size + 0.8 * size) / 72 + 0.05 if outside else 0
-    under_in = (3.5 + 3.5 + tick_size * (1.4 * 2 - 0.4) + 4.0 + 1.2 * size + 6.0) / 72
+    under_in = (_ticks_depth_pt(tick_size, 2) + 1.2 * size + 6.0) / 72
     height = 3.4 + under_in + top_in + legend_in
     figure = Figure(figsize=(width, height))
     # Fixed margins in inches (title above; two-line step ticks and the x label below, then the legend rows):
@@ -904,7 +909,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     first_column = -(-len(labels) // columns)
     legend_pt = max(sum(size * (1.5 + 1.3 * text.count("\n")) for text in part)
                     for part in (labels[:first_column], labels[first_column:]) if part) + 0.8 * size
-    under_axes_pt = 3.5 + 3.5 + tick_size + 4.0 + 1.2 * size * x_label_lines + 6.0
+    under_axes_pt = _ticks_depth_pt(tick_size) + 1.2 * size * x_label_lines + 6.0
     bottom_in = (legend_pt + under_axes_pt) / 72 + 0.05
     figure.set_size_inches(width, 3.0 + bottom_in + 0.45)
     height = figure.get_figheight()

@@ -176,6 +176,17 @@ def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browse
     expect(page.locator("#screen-summary")).to_contain_text("The screen's answer", timeout=WAIT_MS)
     expect(page.locator("#screen-summary")).to_contain_text("background: ")
     assert page.locator("#screen-summary").is_visible() and page.locator("#screen-slide img").is_visible()
+    # Another tab by hand, then back: the first tab shows its own result, and the badge says so, not the Screen's.
+    from propgrad.app.links import config
+
+    links = config()
+    page.get_by_role("tab", name=links["tabs"]["patch"]["title"]).click()
+    expect(page.locator("#propgrad-preset-badge")).not_to_contain_text("Screen preset", timeout=5_000)
+    page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
+    page.wait_for_timeout(1500)
+    expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1 of")
+    expect(page.locator("#propgrad-preset-badge")).not_to_contain_text("Screen preset")
+    assert page.locator("#edit-summary").is_visible()
     page.context.close()
     # The page keeps its table and figure of six rows; the slide is the talk view's alone.
     page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
@@ -330,7 +341,7 @@ def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
     expect(page.locator("#patch-summary")).to_be_visible(timeout=60_000)
     badge = page.locator("#propgrad-preset-badge")
     expect(badge).to_contain_text("its default", timeout=20_000)
-    assert "preset 1 of" not in badge.text_content()
+    assert badge.text_content().startswith("Patch blending: its default; n runs its preset 1 of ")
     # n runs the patch tab's first preset, counted among all that n walks through ("preset 5/5" then "preset 1/6"
     # did not say how many were left).
     from propgrad.app.links import config

@@ -454,3 +454,30 @@ def test_comparison_end_labels_and_a_tall_legend_stay_clear(n_properties):
     assert boxes[-1].x1 <= figure.bbox.x1
     legend = figure.legends[0].get_window_extent(renderer)
     assert all(legend.y1 <= axis.xaxis.label.get_window_extent(renderer).y0 for axis in figure.axes)
+
+
+def test_a_single_runs_curves_fit_their_ticks_and_legend_in_the_talk_views_type():
+    """10.5 pt type (9 px in the talk view at 8 pt): as many two-line step ticks as fit side by side, a long legend
+    entry wrapped inside the figure with the statistic's name whole, nothing drawn past the figure's edges."""
+    from propgrad.reading import for_pages
+
+    long_name = "Lesion EfficientNet-Lite0 head trained on stickers (biased, second run)"
+    for models, steps in (([PeakModel()], 36), ([RedModel(2, name=long_name)], 11),
+                          ([RedModel(k, name=f"{long_name} {k}") for k in (2, 3, 4, 5)], 24)):
+        figure = plots.output_curves(_explain(models, [_ramp(steps=steps)]))
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        axis = figure.axes[0]
+        labels = [label for label in axis.get_xticklabels() if label.get_text()]
+        assert len(labels) >= 4 and min(label.get_fontsize() for label in labels) >= 9
+        boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda box: box.x0)
+        assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), "tick labels overlap"
+        drawn, whole = figure.get_tightbbox(renderer), figure.bbox_inches
+        assert drawn.x0 >= whole.x0 and drawn.y0 >= whole.y0 and drawn.x1 <= whole.x1 and drawn.y1 <= whole.y1
+        texts = _legend_texts(figure)
+        assert all(size >= 10 for size in (axis.title.get_fontsize(), axis.xaxis.label.get_fontsize()))
+        curve_labels = [text for text in texts if "p=" in text]
+        assert len(curve_labels) == len(models)
+        assert all(for_pages("E[|grad_X F|]") in text.replace("\n", " ") for text in curve_labels), curve_labels
+        if len(models) == 1 and models[0].name == long_name:
+            assert "\n" in curve_labels[0]  # wrapped inside the axes, not past the right edge

@@ -118,3 +118,22 @@ def test_the_empty_screen_table_names_the_statistic_chosen(server, tmp_path):
         page.get_by_role("option", name="correlation").click()
         playwright_sync.expect(headers).to_contain_text("|r|", timeout=30_000)
         browser.close()
+
+
+def test_a_refused_screen_says_so_and_gives_the_button_back(server, tmp_path):
+    # A refused screen left "Screening..." over the result and the button disabled for good (gradio runs a .then only
+    # after a success).
+    with playwright_sync.sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(server, wait_until="load", timeout=60_000)
+        page.get_by_text("Screen: which property does the model use?").click()
+        for region in ("whole image", "object", "background"):
+            page.locator("#screen-section").get_by_label(region, exact=True).uncheck()
+        page.locator("#screen-run").click()
+        summary = page.locator("#screen-summary")
+        playwright_sync.expect(summary).to_contain_text("This screen failed", timeout=30_000)
+        playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=5_000)
+        playwright_sync.expect(page.locator("#screen-run")).to_have_text("Screen")
+        playwright_sync.expect(page.get_by_text("tick at least one of").first).to_be_visible()
+        browser.close()

@@ -339,20 +339,26 @@ async () => {
     badge.title = more ? `${text} ${more}` : text;
     badgeOwn = null;
   }
+  // The tab selected now, and the tab the badge names (the Screen is a section of the first tab, not a tab).
+  const shownTab = () => CONFIG.order.find((slug) => slug !== "screen" && tabSelected(CONFIG.tabs[slug].title));
+  const namedTab = () => {
+    const current = window.propgradPreset || {tab: CONFIG.order[0]};
+    return current.tab === "screen" ? CONFIG.order[0] : current.tab;
+  };
+  // A tab showing its default: what n does there.
+  const defaultText = (slug) => `${CONFIG.tabs[slug].title}: its default; n runs its preset 1 of ` +
+    `${CONFIG.tabs[slug].presets.length}`;
   function nameShownTab() {
     const badge = document.getElementById("propgrad-preset-badge");
-    const shown = CONFIG.order.find((slug) => slug !== "screen" && tabSelected(CONFIG.tabs[slug].title));
-    const current = window.propgradPreset || {tab: CONFIG.order[0]};
-    const named = current.tab === "screen" ? CONFIG.order[0] : current.tab;
-    if (!badge || !shown) return;
-    if (shown === named) {
+    const shown = shownTab();
+    // A preset on its way to its tab is named by startPreset once there: meanwhile the new tab flashed "its default".
+    if (!badge || !shown || starting) return;
+    if (shown === namedTab()) {
       if (badgeOwn) [badge.textContent, badge.title, badgeOwn] = [...badgeOwn, null];
       return;
     }
     // What that tab shows: the last preset run there, else its default.
-    const tab = CONFIG.tabs[shown], last = lastPreset[shown];
-    const text = last ? badgeText(shown, last) :
-      `${tab.title}: its default` + (tab.presets.length ? `; n runs its preset 1 of ${tab.presets.length}` : "");
+    const text = lastPreset[shown] ? badgeText(shown, lastPreset[shown]) : defaultText(shown);
     if (badge.textContent === text) return;
     if (!badgeOwn) badgeOwn = [badge.textContent, badge.title];
     badge.textContent = badge.title = text;
@@ -365,6 +371,11 @@ async () => {
         !(window.propgradPreset && window.propgradPreset.tab === "screen" &&
           tabSelected(CONFIG.tabs[CONFIG.order[0]].title))) {
       document.body.classList.remove("propgrad-talk-screen");
+      // The first tab shows its own result from now on: the badge names that, not the Screen's preset (which came
+      // back with the first tab after a trip to another).
+      const first = CONFIG.order[0];
+      window.propgradPreset = {tab: first, number: lastPreset[first] || 0};
+      nameBadge(lastPreset[first] ? badgeText(first, lastPreset[first]) : defaultText(first));
     }
     nameShownTab();
     // The page's header (title, the method accordion) goes too; the tab bar stays.
@@ -441,13 +452,28 @@ async () => {
   // preset of every region put its last model under the fold). Fitted once per answer.
   // (A variable the talk view's rule reads: the normal page, back under "controls", keeps its own size.)
   function fitScreenAnswer() {
-    const answer = document.querySelector("body.propgrad-talk-screen #screen-summary");
-    const fitted = answer && `${window.innerHeight}:${answer.textContent}`;  // again in a window of another height
+    // Not under "controls" (the whole page is taller than the window there) nor on a narrow screen, where the slide
+    // sits under the answer and the page scrolls by design.
+    const answer = document.querySelector("body.propgrad-talk.propgrad-talk-screen:not(.propgrad-talk-narrow) " +
+                                          "#screen-summary");
+    const slide = document.querySelector("#screen-slide img");
+    // Again in a window of another height, for another answer, or once the slide has come.
+    const fitted = answer && `${window.innerHeight}:${answer.textContent}:${slide ? slide.src : ""}`;
     if (!answer || !answer.offsetParent || answer.dataset.fitted === fitted) return;
     answer.style.removeProperty("--talk-answer-size");
-    // The whole page, not the answer alone: the panel around it ran 17 px below a 1280x720 screen.
-    const below = () => document.documentElement.scrollHeight > window.innerHeight;
-    for (let size = 22; size > 16 && below(); size--) answer.style.setProperty("--talk-answer-size", `${size - 1}px`);
+    // The whole page, not the answer alone (the panel around it ran 17 px below a 1280x720 screen); a step that
+    // does not make the page shorter is taken back (the slide, not the answer, is what runs over).
+    let height = document.documentElement.scrollHeight;
+    for (let size = 22; size > 16 && height > window.innerHeight; size--) {
+      answer.style.setProperty("--talk-answer-size", `${size - 1}px`);
+      const now = document.documentElement.scrollHeight;
+      if (now >= height) {
+        if (size === 22) answer.style.removeProperty("--talk-answer-size");
+        else answer.style.setProperty("--talk-answer-size", `${size}px`);
+        break;
+      }
+      height = now;
+    }
     answer.dataset.fitted = fitted;
   }
 
@@ -485,9 +511,8 @@ async () => {
       // A tab the speaker opened by hand (under "controls") is where n goes on: after the last preset run there, else
       // from its first (n ran the presets of the tab the last preset was on). The Screen is a section of the first
       // tab, not a tab.
-      const shown = CONFIG.order.find((slug) => slug !== "screen" && tabSelected(CONFIG.tabs[slug].title));
-      const shownTab = current.tab === "screen" ? CONFIG.order[0] : current.tab;
-      if (shown && shown !== shownTab) current = {tab: shown, number: lastPreset[shown] || 0};
+      const shown = shownTab();
+      if (shown && shown !== namedTab()) current = {tab: shown, number: lastPreset[shown] || 0};
       // The tab clicked by hand kept the focus: its outline stayed on the projected screen.
       if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
       let tabSlug = current.tab, number = current.number + 1;
@@ -589,7 +614,7 @@ async () => {
       if (talking && tab.title !== CONFIG.tabs[CONFIG.order[0]].title) {
         // Another tab's default is not the opening preset the badge named: say what is shown; n runs its presets.
         window.propgradPreset = {tab: found[0], number: 0};
-        nameBadge(`${tab.title}: its default` + (tab.presets.length ? "; n runs its presets" : ""));
+        nameBadge(defaultText(found[0]));
       }
       await openTab(tab);
     }

@@ -262,16 +262,18 @@ def build_screen_section(image, controls, steps, statistic) -> None:
     shown = started.then(screen_on_page, inputs, [summary, table, figure, bundle, slide],
                          concurrency_limit=CONCURRENCY, concurrency_id="screen", api_visibility="private")
     shown.success(screen_cards, table, cards, queue=False, api_visibility="private")
-    shown.failure(lambda: SCREEN_FAILED, None, summary, queue=False, api_visibility="private")
+    # The button comes back either way: gradio runs a .then only after a success, and a refused screen raises.
     shown.then(lambda: gr.update(interactive=True, value="Screen"), None, button, queue=False,
                api_visibility="private")
+    shown.failure(lambda: (SCREEN_FAILED, gr.update(interactive=True, value="Screen")), None, [summary, button],
+                  queue=False, api_visibility="private")
     statistic.change(headers_before_a_run, [statistic, table], table, queue=False, api_visibility="private")
 
 
 SCREENING = ("**Screening...** every ticked edit on every ticked region, for every model: the ranked table appears "
              "here when it is ready; until then, any table and figure below are the previous screen's.")
-SCREEN_FAILED = ("**This screen failed**: the message in the corner says what to change. The ranked table below, if "
-                 "any, is the previous screen's.")
+SCREEN_FAILED = ("**This screen failed**: the message that popped up says why. Any table, figure and download below "
+                 "are the previous screen's.")
 
 
 def headers_before_a_run(statistic: str, table):

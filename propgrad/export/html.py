@@ -178,8 +178,9 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
 
 def settings_section(settings: Mapping) -> str:
     """The Settings heading, what the list is (its ``type``: ParametricEdit read as jargon to a student), the list."""
-    return ("<h2>Settings</h2><p>Every setting of the run, named as propgrad's Python API and command line name them "
-            "(<i>type</i>: the kind of intervention or model that ran), to run it again.</p>" + settings_list(settings))
+    return ("<h2>Settings</h2><p>The run's settings, to run it again: named in words, those left unset not listed "
+            "(<i>type</i>: the kind of intervention or model that ran); the JSON file beside this page holds every one "
+            "as the Python API names it.</p>" + settings_list(settings))
 
 
 def settings_list(settings: Mapping) -> str:
@@ -471,25 +472,32 @@ def model_descriptions(data: Mapping) -> dict[str, str]:
 GUIDE_LINK = '<a href="#guide">What the columns mean: how to read this page.</a>'
 
 
-def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()) -> str:
+def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = (), *, also: Sequence[str] = ()) -> str:
     """How to read the page, for a reader who has not seen the app: what each model is (``models``: name ->
-    description, as report.json stores them; the report named "dark-cats bias" without saying it is a model trained
-    on dark cats), and the terms every table and figure uses (a student reading a shared report.html met
-    E[|grad_X F|] and Delta E undefined)."""
-    described = dict(models) if isinstance(models, Mapping) else dict.fromkeys(models, "")
-    label = STATISTIC_LABELS[statistic]
-    score = (f"the expected property gradient magnitude: the mean over the steps of how much the output changes from "
-             f"one step to the next (numpy's gradient, unit spacing). {STATISTIC_MEANING[GRADIENT]}"
-             if statistic == GRADIENT else STATISTIC_MEANING[statistic])
+    description, as report.json stores them, or names, looked up in the registry; the report named "dark-cats bias"
+    without saying it is a model trained on dark cats), and the terms every table and figure uses (a student reading
+    a shared report.html met E[|grad_X F|] and Delta E undefined). ``statistic`` is the one the shuffle test scored;
+    ``also`` statistics the page shows beside it (a study's gradient mean whatever its test)."""
+    described = dict(models) if isinstance(models, Mapping) else {name: registered_description(name) for name in models}
+
+    def meaning(name: str) -> str:
+        if name != GRADIENT:
+            return STATISTIC_MEANING[name]
+        return ("the expected property gradient magnitude: the mean over the steps of how much the output changes "
+                "from one step to the next (numpy's gradient, unit spacing); 0.01 means the output moves by 0.01 per "
+                "step on average, one percentage point for a probability.")
+
     terms = [("change", "how far the output's (mean) curve moved over the steps, its highest minus its lowest value; "
                         "for a probability 0.1 is ten percentage points. It says how large the effect is."),
-             (label, score + " It is the statistic the shuffle test scores."),
-             ("p, significant", "p: how often the same outputs put in a random order of the steps score at least as "
-                                "high (the shuffle test; adjusted p: corrected for testing many rows at once). "
+             (STATISTIC_LABELS[statistic], meaning(statistic) + " The shuffle test scores it."),
+             *[(STATISTIC_LABELS[name], meaning(name)) for name in also if name != statistic],
+             ("p, significant", "p: the share of random orders of the steps under which the same outputs score at "
+                                "least as high as in the true order (the shuffle test); an adjusted p is corrected "
+                                "for testing many rows at once, and is the one compared where a table gives it. "
                                 "Significant: p at most alpha. It says the output follows the property "
                                 "systematically, not that it moves much: the change says that."),
-             ("tier, reading", f"every row is read in words from its change, its shape and its test; tables rank "
-                               f"by tier ({tier_legend()}), then by change."),
+             ("tier, reading", f"every row is read in words from its change, its shape and its test; ranked tables (a "
+                               f"comparison's, a screen's, a study's) rank by tier ({tier_legend()}), then by change."),
              ("flip", "a step where the model's predicted class changes (for a two-class model: where its probability "
                       "crosses 0.5)."),
              ("Delta E", "how much an image differs from step 0: the mean colour difference (CIE76 Delta E) over its "
@@ -499,6 +507,17 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
                      for name, about in described.items())
     return ('<h2 id="guide">How to read this page</h2>' + (f"<p>The models:</p><ul>{listed}</ul>" if listed else "")
             + "<dl>" + "".join(f"<dt>{escape(term)}</dt><dd>{escape(text)}</dd>" for term, text in terms) + "</dl>")
+
+
+def registered_description(name: str) -> str:
+    """The description ``name`` was registered with, "" for a model the registry does not hold (one's own file, or
+    this process never registered the shipped ones)."""
+    from ..models.registry import model_description
+
+    try:
+        return model_description(name)
+    except ValueError:
+        return ""
 
 
 def _statistic_label(data: Mapping) -> str:
@@ -684,8 +703,8 @@ def note_paragraphs(notes: Sequence[str]) -> str:
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
                definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
                missing: Mapping[str, str] | None = None, flips: Mapping | None = None,
-               notes: Sequence[str] = (), images: Sequence[Mapping] = ()) -> str:
-    """A study: the reading in words, its input images (``images``: each one's ``image`` and ``SHA-256``, named on
+               notes: Sequence[str] = (), images: Sequence[Mapping] = (), statistic: str = GRADIENT) -> str:
+    """A study (``statistic``: the one its shuffle test scored): the reading in words, its input images (``images``: each one's ``image`` and ``SHA-256``, named on
     top and listed in full further down), notes about the run, the summary table, its figures (title -> file, None
     when not drawn), how well the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table,
     or its ``rows``), settings and problems."""
@@ -705,7 +724,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
             body.append(f"<h2>{heading}</h2><ul>"
                         + "".join(f"<li><code>{escape(k)}</code>: {escape(r)}</li>" for k, r in entries) + "</ul>")
     # The study's table gives the gradient's mean whatever statistic its test used.
-    body.append(guide_section(GRADIENT, [row["model"] for row in rows if "model" in row]))
+    body.append(guide_section(statistic, [row["model"] for row in rows if "model" in row], also=(GRADIENT,)))
     body.append(settings_section(definition) if definition else "<h2>Settings</h2><p>no definition stored</p>")
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)

@@ -3,16 +3,16 @@ report.html (one self-contained page: the figure, the ranked table, skipped rows
 
 ``screen.json`` fields
 ----------------------
-propgrad_version, statistic (what score is: "gradient" = E[|grad_X F|], "correlation" = |Pearson r| with
-the step, "mutual-information" = KSG estimate in nats), adjustment (how p-values were adjusted, over the
-whole table), alpha, n_permutations, seed, skipped (rows that could not run, with the reason), notes
-(about the masks), properties (ranked), models (each one's name and description, in words), ``answer`` (per model, in words, what moves its output most; the
-significant but negligible properties named once), and ``table``: one entry per property, model and output
-of interest with the fields of ``FIELDS``, ranked by :mod:`propgrad.ranking` (``change``: how far the output's
-mean curve moved; ``tier``: a to e; ``reading``: class, label, tier, shape, text and evidence, see
+propgrad_version, statistic (what score is: "gradient" = E[|grad_X F|], "correlation" = |Pearson r| with the step,
+"mutual-information" = KSG estimate in nats), adjustment (how p-values were adjusted, over the whole table), alpha,
+n_permutations, seed, skipped (rows that could not run, with the reason), notes (about the masks), properties
+(ranked), models (each one's name and description, in words), ``answer`` (per model, in words, what moves its output
+most; the significant but negligible properties named once), and ``table``: one entry per property, model and output
+of interest with the fields of ``FIELDS``, ranked by :mod:`propgrad.ranking` (``change``: how far the output's mean
+curve moved; ``tier``: a to e; ``reading``: class, label, tier, shape, text and evidence, see
 :mod:`propgrad.reading`; in screen.csv the reading is its sentence). With two or more models scored on a named
-output, ``contrast`` holds where they differ (each model's change and statistic per property, largest
-difference first; screen_contrast.csv), else ``contrast_note`` says why it is left out.
+output, ``contrast`` holds where they differ (each model's change and statistic per property, largest difference
+first; screen_contrast.csv), else ``contrast_note`` says why it is left out.
 """
 from __future__ import annotations
 

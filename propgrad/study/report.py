@@ -320,6 +320,6 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
             for row in summary]
     flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary]}
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
-                                  flips, notes, input_images(entries))
+                                  flips, notes, input_images(entries), statistic)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes)
