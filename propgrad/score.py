@@ -41,7 +41,8 @@ DEFAULT_ALTERNATIVE = {GRADIENT: "two-sided", CORRELATION: "greater", MUTUAL_INF
 STATISTIC_LABELS = {GRADIENT: "E[|grad_X F|]", CORRELATION: "|r|", MUTUAL_INFORMATION: "MI (nats)"}
 # One sentence per statistic saying how to read its number, for the tables' legends.
 STATISTIC_MEANING = {
-    GRADIENT: "E[|grad_X F|] = 0.01 means the output moves one percentage point per step on average.",
+    GRADIENT: "E[|grad_X F|] = 0.01 means the output moves by 0.01 per step on average (one percentage point, for a "
+              "probability).",
     CORRELATION: "|r| is the Pearson correlation of the output with the step (1: a perfectly steady trend, "
                  "whatever its size; blind to U shapes).",
     MUTUAL_INFORMATION: "MI is the mutual information of the output and the step in nats (KSG, 5 neighbours): any "

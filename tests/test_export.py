@@ -196,7 +196,7 @@ def test_every_page_says_what_its_models_are_and_what_its_terms_mean(tmp_path):
         assert f"<b>redness</b>: {about}" in guide, kind
         for term in ("change", "E[|grad_X F|]", "p, significant", "flip", "Delta E"):
             assert f"<dt>{escape(term)}</dt>" in guide, (kind, term)  # the gradient's name on one line
-        assert "about 2.3 is just visible" in guide and "one percentage point for a probability" in guide
+        assert "about 2.3 is just visible" in guide and "one percentage point, for a probability" in guide
         assert '<a href="#guide">' in page, kind  # the tables point to it
     assert export.to_dict(kinds["explanation"])["models"][0]["description"] == about
     # A model built without the registry has no description: the page names it only.

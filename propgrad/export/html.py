@@ -484,8 +484,7 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
         if name != GRADIENT:
             return STATISTIC_MEANING[name]
         return ("the expected property gradient magnitude: the mean over the steps of how much the output changes "
-                "from one step to the next (numpy's gradient, unit spacing); 0.01 means the output moves by 0.01 per "
-                "step on average, one percentage point for a probability.")
+                f"from one step to the next (numpy's gradient, unit spacing). {STATISTIC_MEANING[GRADIENT]}")
 
     terms = [("change", "how far the output's (mean) curve moved over the steps, its highest minus its lowest value; "
                         "for a probability 0.1 is ten percentage points. It says how large the effect is."),
