@@ -6,6 +6,7 @@ tab's default models, and checks that the ranked table and the figure appear; sa
 """
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -105,29 +106,32 @@ def test_the_screen_on_a_phone_is_one_card_per_row_with_its_reading_and_numbers(
         browser.close()
 
 
-def test_the_empty_screen_table_names_the_statistic_chosen(server, tmp_path):
-    # Before the first Screen run the table's score column said E[|grad_X F|] whatever the dropdown said.
+@contextlib.contextmanager
+def _screen_section(server):
+    """The page at laptop size with the Screen section open."""
     with playwright_sync.sync_playwright() as playwright:
         browser = launch(playwright)
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.goto(server, wait_until="load", timeout=60_000)
         page.get_by_text("Screen: which property does the model use?").click()
+        yield page
+        browser.close()
+
+
+def test_the_empty_screen_table_names_the_statistic_chosen(server, tmp_path):
+    # Before the first Screen run the table's score column said E[|grad_X F|] whatever the dropdown said.
+    with _screen_section(server) as page:
         headers = page.locator("#screen-table thead")
         playwright_sync.expect(headers).to_contain_text("E[|grad_X F|]", timeout=30_000)
         page.get_by_label("Statistic (Run and Screen)").first.click()
         page.get_by_role("option", name="correlation").click()
         playwright_sync.expect(headers).to_contain_text("|r|", timeout=30_000)
-        browser.close()
 
 
 def test_a_refused_screen_says_so_and_gives_the_button_back(server, tmp_path):
     # A refused screen left "Screening..." over the result and the button disabled for good (gradio runs a .then only
     # after a success).
-    with playwright_sync.sync_playwright() as playwright:
-        browser = launch(playwright)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.goto(server, wait_until="load", timeout=60_000)
-        page.get_by_text("Screen: which property does the model use?").click()
+    with _screen_section(server) as page:
         for region in ("whole image", "object", "background"):
             page.locator("#screen-section").get_by_label(region, exact=True).uncheck()
         page.locator("#screen-run").click()
@@ -136,4 +140,3 @@ def test_a_refused_screen_says_so_and_gives_the_button_back(server, tmp_path):
         playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=5_000)
         playwright_sync.expect(page.locator("#screen-run")).to_have_text("Screen")
         playwright_sync.expect(page.get_by_text("tick at least one of").first).to_be_visible()
-        browser.close()
