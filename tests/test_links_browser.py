@@ -255,6 +255,13 @@ def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, b
     for part in ("strip", "curves"):
         box = page.locator(f"#edit-{part} img").bounding_box()
         assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720 + 1 and box["height"] > 150, (part, box)
+    # Their frames end with the taller figure (a width-bound figure sat atop a frame that ran to the screen's bottom).
+    frames = page.evaluate("""() => ['strip', 'curves'].map((part) => {
+        const img = document.querySelector(`#edit-${part} img`), r = img.getBoundingClientRect();
+        const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+        return [document.querySelector(`#edit-${part} .image-container`).getBoundingClientRect().height,
+                scale * img.naturalHeight]; })""")
+    assert frames[0][0] == frames[1][0] and frames[0][0] <= max(shown for _, shown in frames) + 8, frames
     page.screenshot(path=str(shots / "talk-1.png"))
     # n: the next preset (the dark dog), run and shown the same way.
     page.keyboard.press("n")

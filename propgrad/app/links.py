@@ -440,10 +440,21 @@ async () => {
     for (const summary of document.querySelectorAll("[id$='-summary']")) {
       if (!summaries.has(summary)) { summaries.add(summary); resized.observe(summary); }
     }
+    // No taller than the figure is at its box's width either: a figure the width binds (a strip of one row, the
+    // curves beside it) sat at the top of a box that ran to the bottom of the screen, a third of it an empty frame.
+    // Figures side by side keep one height, the taller one's.
+    const rooms = [];
     for (const figure of document.querySelectorAll(".talk-strip, .talk-curves, #dynamics-curves")) {
       if (!figure.offsetParent) continue;
       const top = figure.getBoundingClientRect().top + window.scrollY;
-      figure.style.setProperty("--talk-room", `${Math.max(200, Math.floor(window.innerHeight - top - 24))}px`);
+      const img = figure.querySelector("img"), box = figure.querySelector(".image-container") || figure;
+      const needed = img && img.naturalWidth ? Math.ceil(box.clientWidth * img.naturalHeight / img.naturalWidth) + 2
+                                             : Infinity;
+      rooms.push({figure, top, room: Math.max(200, Math.min(Math.floor(window.innerHeight - top - 24), needed))});
+    }
+    for (const one of rooms) {
+      const row = rooms.filter((other) => Math.abs(other.top - one.top) < 4).map((other) => other.room);
+      one.figure.style.setProperty("--talk-room", `${Math.max(...row)}px`);
     }
     fitScreenAnswer();
   }
