@@ -43,6 +43,8 @@ def test_training_dynamics_handler(progress):
     # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
     assert "is not in this run: add it" in summary and "Both react" not in summary  # one variant shown
+    # The gradient's name held on one line, as on every tab (the talk view broke it after "grad_X").
+    assert "grad_X F" not in summary and "grad_X\u00a0F" in summary
     assert all(row[2] in READING_LABELS for row in table)
     # The page shows the app's one number format and signif. like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.

@@ -87,7 +87,8 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
              *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
-    return DynamicsAnswer("\n".join(lines), Path(plot), bundle, dynamics)
+    # For pages, as every tab's: the gradient's name broke over two lines ("E[|grad_X" / "F|]") in the talk view.
+    return DynamicsAnswer(for_pages("\n".join(lines)), Path(plot), bundle, dynamics)
 
 
 def checkpoint_cards(dynamics: TrainingDynamics) -> str:
