@@ -5,7 +5,7 @@ several sessions can plot at once in one server process.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -284,6 +284,16 @@ def _xlabel_under_ticks(axis, label: str, fontsize: float | None = None, *, tick
 # More legend entries than this go below the axes, where they cover no curve.
 _LEGEND_INSIDE = 3
 
+# The curve figures' type (points): ticks, legend and x label; y label; panel title. A size up from the other
+# figures: the talk view shows them at 70 to 80 % of their size, where 8 pt came out at 9 px on a projector.
+_CURVE_TEXT, _CURVE_LABEL, _CURVE_TITLE = 10.5, 11.5, 12
+
+
+def _legend_pt(labels: Sequence[str], size: float) -> float:
+    """The height of a one-column legend of ``labels`` in points: an entry takes 1.5 sizes and 1.3 more for each
+    further line (measured, matplotlib 3.11), the legend 0.8 sizes of padding."""
+    return sum(size * (1.5 + 1.3 * text.count("\n")) for text in labels) + 0.8 * size
+
 
 def _room_above(axis, rows: int, font_pt: float, probability: bool) -> None:
     """Raise the top of the y axis so that a legend of ``rows`` rows in the upper corner lies above every curve,
@@ -321,9 +331,7 @@ def output_curves(explanation: Explanation) -> Figure:
     any_others = any(others for series in split for _, others in series)
     n_entries = len(pairs) + any(binary) + any_flips + any_others
     outside = n_entries > _LEGEND_INSIDE
-    # The comparison's sizes (see comparison_curves): the talk view shows this figure at about 80 % of its size,
-    # where 8 pt ticks and an 8.5 pt legend came out at 9 px on a projector.
-    size, width = 10.5, 7.5
+    size, width = _CURVE_TEXT, 7.5
     y_text = _wrap(y_label(pairs), 40)
     left_in, right_in = 0.75 + 0.2 * y_text.count("\n"), 0.15
     axis_in = width - left_in - right_in
@@ -339,8 +347,10 @@ def output_curves(explanation: Explanation) -> Figure:
     marked = any(score.significant for _, score in pairs)
     title = _wrap(f"{explanation.intervention}: {_star_note(marked, explanation.alpha)}", 68)
     top_in = 0.17 + 0.23 * (title.count("\n") + 1)
-    # Room for the legend rows under the axes, so the plot itself keeps its height.
-    legend_in = ((rows + bool(more)) * 1.5 * size + 0.8 * size) / 72 + 0.05 if outside else 0
+    # Room for the legend rows under the axes, so the plot itself keeps its height (the entries other than the
+    # curves, and the title of those left out, one line each).
+    others = [""] * (n_entries - len(pairs) + bool(more))
+    legend_in = _legend_pt([*labels, *others], size) / 72 + 0.05 if outside else 0
     under_in = (_ticks_depth_pt(tick_size, 2) + 1.2 * size + 6.0) / 72
     height = 3.4 + under_in + top_in + legend_in
     figure = Figure(figsize=(width, height))
@@ -382,7 +392,7 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.tick_params(axis="y", labelsize=size)
     axis.yaxis.set_major_formatter(WholeValues())
     _xlabel_under_ticks(axis, f"step / {explanation.property_name}", fontsize=size, tick_size=tick_size, tick_lines=2)
-    axis.set_ylabel(y_text, fontsize=11.5)
+    axis.set_ylabel(y_text, fontsize=_CURVE_LABEL)
     axis.grid(alpha=0.3)
     if outside:
         figure.legend(*axis.get_legend_handles_labels(), loc="lower left", bbox_to_anchor=(left_in / width, 0.0),
@@ -394,7 +404,7 @@ def output_curves(explanation: Explanation) -> Figure:
                     probability=all(model.output_kind == PROBABILITY for model, _ in pairs))
         axis.legend(fontsize=size, loc="upper left", title=more, title_fontsize=size)
     # Left-aligned: the app's image toolbar covers the top right corner.
-    axis.set_title(title, fontsize=12, loc="left", y=TITLE_Y)
+    axis.set_title(title, fontsize=_CURVE_TITLE, loc="left", y=TITLE_Y)
     return figure
 
 
@@ -850,7 +860,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     several_outputs = len({output for _, output in pairs}) > 1
     short = short_names or {}
     panel = 3.6 if len(names) > 1 else 6.0
-    size = 10.5  # a size up from the other figures: the talk view shows this one at about 70 % of its size
+    size = _CURVE_TEXT
     figure = Figure(figsize=(panel * len(names) + 0.9, 4.0))
     columns = 1 if len(names) == 1 else 2
     axes = figure.subplots(1, len(names), squeeze=False, sharey=True)[0]
@@ -888,10 +898,10 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         axis.set_xticks(ticks, [values[i] for i in ticks], fontsize=tick_size)
         axis.tick_params(axis="y", labelsize=size)
         axis.grid(alpha=0.3)
-        axis.set_title(_wrap(name, 40), fontsize=12, loc="left", y=TITLE_Y)
+        axis.set_title(_wrap(name, 40), fontsize=_CURVE_TITLE, loc="left", y=TITLE_Y)
         _xlabel_under_ticks(axis, x_label, fontsize=size, tick_size=tick_size)
     x_label_lines = max(x_label.count("\n") + 1 for x_label in x_labels)
-    axes[0].set_ylabel(y_text, fontsize=11.5)
+    axes[0].set_ylabel(y_text, fontsize=_CURVE_LABEL)
     entries, labels = axes[0].get_legend_handles_labels()  # every model is in every panel, in the same colour
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
@@ -903,12 +913,10 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         labels.append("the prediction changes between two other classes")
     labels = _legend_fitted(labels, columns, width - left_in - 0.1, size)
     # Laid out once the legend is known (fixed inches, no constrained layout, which cost more than the drawing):
-    # matplotlib fills the first legend column first; an entry takes 1.5 sizes and 1.3 more for each further line
-    # (measured, matplotlib 3.11), the legend 0.8 sizes of padding; under the axes the ticks, their labels and the
-    # x label's lines (see _xlabel_under_ticks), then 6 pt of space.
+    # matplotlib fills the first legend column first (its taller column sets the height, see _legend_pt); under the
+    # axes the ticks, their labels and the x label's lines (see _xlabel_under_ticks), then 6 pt of space.
     first_column = -(-len(labels) // columns)
-    legend_pt = max(sum(size * (1.5 + 1.3 * text.count("\n")) for text in part)
-                    for part in (labels[:first_column], labels[first_column:]) if part) + 0.8 * size
+    legend_pt = max(_legend_pt(part, size) for part in (labels[:first_column], labels[first_column:]) if part)
     under_axes_pt = _ticks_depth_pt(tick_size) + 1.2 * size * x_label_lines + 6.0
     bottom_in = (legend_pt + under_axes_pt) / 72 + 0.05
     figure.set_size_inches(width, 3.0 + bottom_in + 0.45)

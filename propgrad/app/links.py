@@ -348,6 +348,8 @@ async () => {
   // A tab showing its default: what n does there.
   const defaultText = (slug) => `${CONFIG.tabs[slug].title}: its default; n runs its preset 1 of ` +
     `${CONFIG.tabs[slug].presets.length}`;
+  // What a tab shows: the last preset run there, else its default.
+  const shownText = (slug) => lastPreset[slug] ? badgeText(slug, lastPreset[slug]) : defaultText(slug);
   function nameShownTab() {
     const badge = document.getElementById("propgrad-preset-badge");
     const shown = shownTab();
@@ -357,8 +359,7 @@ async () => {
       if (badgeOwn) [badge.textContent, badge.title, badgeOwn] = [...badgeOwn, null];
       return;
     }
-    // What that tab shows: the last preset run there, else its default.
-    const text = lastPreset[shown] ? badgeText(shown, lastPreset[shown]) : defaultText(shown);
+    const text = shownText(shown);
     if (badge.textContent === text) return;
     if (!badgeOwn) badgeOwn = [badge.textContent, badge.title];
     badge.textContent = badge.title = text;
@@ -375,7 +376,7 @@ async () => {
       // back with the first tab after a trip to another).
       const first = CONFIG.order[0];
       window.propgradPreset = {tab: first, number: lastPreset[first] || 0};
-      nameBadge(lastPreset[first] ? badgeText(first, lastPreset[first]) : defaultText(first));
+      nameBadge(shownText(first));
     }
     nameShownTab();
     // The page's header (title, the method accordion) goes too; the tab bar stays.
