@@ -88,35 +88,36 @@ def _command(argv: list[str] | None) -> int:
     console.expect_json(argv)
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     try:
-        if argv[:1] == ["study"]:
-            from .study import main as study_main
+        with exit_codes.noting_interrupts():
+            if argv[:1] == ["study"]:
+                from .study import main as study_main
 
-            return study_main(argv[1:] + leading)
-        if argv[:1] == ["lessons"]:
-            from .lessons import run as run_lessons
+                return study_main(argv[1:] + leading)
+            if argv[:1] == ["lessons"]:
+                from .lessons import run as run_lessons
 
-            return run_lessons(argv[1:] + leading)
-        if argv[:1] == ["dynamics"]:
-            from .dynamics import run_dynamics
+                return run_lessons(argv[1:] + leading)
+            if argv[:1] == ["dynamics"]:
+                from .dynamics import run_dynamics
 
-            run_dynamics(argv[1:] + leading)  # returns its results for callers in Python; the shell gets 0
-            return 0
-        args = build_parser().parse_args(leading + argv)
-        console.configure(args)
-        check_args(args)  # the table of limits, before any work (exit status 2)
-        if args.command == "models":
-            from .models import run_models
+                run_dynamics(argv[1:] + leading)  # returns its results for callers in Python; the shell gets 0
+                return 0
+            args = build_parser().parse_args(leading + argv)
+            console.configure(args)
+            check_args(args)  # the table of limits, before any work (exit status 2)
+            if args.command == "models":
+                from .models import run_models
 
-            return run_models()
-        if args.command == "screen":
-            from .screen import run
+                return run_models()
+            if args.command == "screen":
+                from .screen import run
 
-            return run(args)
-        if args.command == "editors":
-            from .editors import run_list
+                return run(args)
+            if args.command == "editors":
+                from .editors import run_list
 
-            return run_list()
-        return run_explain(args)
+                return run_list()
+            return run_explain(args)
     except KeyboardInterrupt:
         # Ctrl-C is the user's, not a bug: one line, not the traceback of whatever library was running.
         if console.progress_enabled():

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import signal
 import sys
+import threading
 
 from . import console
 
@@ -51,6 +53,42 @@ def no_room(error: OSError) -> int:
     return NO_ROOM
 
 
+# The SIGINTs this process's command received (see noting_interrupts).
+_INTERRUPTS: list[int] = []
+
+
+@contextlib.contextmanager
+def noting_interrupts():
+    """Ctrl-C raises KeyboardInterrupt as always, and is remembered: an error that follows it is the interrupt's.
+    Arriving inside an import, CPython can turn it into another error (a TypeError "expected a message argument"
+    ended an interrupted explain with status 3 and "failed: 1 of 1 explanation"). Only where Ctrl-C raises already
+    (the main thread, Python's own handler): an ignored SIGINT stays ignored."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def note(signum, frame):
+        _INTERRUPTS.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    except Exception as error:
+        interrupt_first(error)
+        raise
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _INTERRUPTS.clear()
+
+
+def interrupt_first(error: BaseException) -> None:
+    """Raise KeyboardInterrupt in place of ``error`` where a Ctrl-C came before it (see noting_interrupts)."""
+    if _INTERRUPTS:
+        raise KeyboardInterrupt from error
+
+
 class _Failure:
     status = OK
 
@@ -77,10 +115,12 @@ def failures(what: str):
     try:
         yield outcome
     except Exception as error:  # a model or a series that failed while running: the run failed, not the call
+        interrupt_first(error)
         if users_to_fix(error):
             raise
         console.error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         outcome.status = partial(1, 1, what)
 
 
-__all__ = ["ERROR", "NO_ROOM", "OK", "PARTIAL", "USAGE", "failures", "no_room", "partial"]
+__all__ = ["ERROR", "NO_ROOM", "OK", "PARTIAL", "USAGE", "failures", "interrupt_first", "no_room",
+           "noting_interrupts", "partial"]
