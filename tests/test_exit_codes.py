@@ -435,9 +435,16 @@ def test_ctrl_c_stops_a_study_on_processes_in_one_line(lesion, tmp_path):
     assert stderr.rstrip().endswith("interrupted: the finished items are kept; run the same command to resume the study")
 
 
-@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
-                    reason="Ctrl-C does not raise KeyboardInterrupt in this process")
-def test_an_error_that_follows_ctrl_c_is_the_interrupt():
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handler for the test, as a command line starts with (a library imported by other tests
+    may have put its own in place), and whatever was there back after it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_an_error_that_follows_ctrl_c_is_the_interrupt(python_ctrl_c):
     # Arriving inside an import, CPython turned a Ctrl-C into "TypeError: expected a message argument": an
     # interrupted explain ended with status 3 and "failed: 1 of 1 explanation" (seen once in three CI runs).
     with pytest.raises(KeyboardInterrupt):
