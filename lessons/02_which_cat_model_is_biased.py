@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import propgrad
 from propgrad.models import get_model
 from propgrad.paths import ASSETS
-from propgrad.plots import image_strip
+from propgrad.plots import strip_picture
 
 # %%
 class Anonymous:
@@ -91,7 +91,7 @@ for entry in cat_result.scores:
           f"adjusted p {format_number(entry.pvalue_adjusted)}")
 
 # %%
-image_strip(cat_result.explanations["object: darken"], max_images=6)  # a matplotlib Figure, shown below
+strip_picture(cat_result.explanations["object: darken"], max_images=6)  # the strip as the app draws it, shown below
 
 # %% [markdown]
 # The curves: p(cat) per model along each series.

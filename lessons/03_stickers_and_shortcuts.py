@@ -34,7 +34,7 @@ import torch
 
 import propgrad
 from propgrad.lesions import checkpoint_paths, example_paths, load_lesion_model, patch_paths
-from propgrad.plots import image_strip
+from propgrad.plots import strip_picture
 from propgrad.reading import format_number, format_percent
 
 started = time.perf_counter()
@@ -57,7 +57,7 @@ for model in result.models:
     print(f"{model.name}: p(melanoma) {mean[0]:.2f} -> {mean[-1]:.2f}, series flipped "
           f"{sum(f.flipped for f in model.flips)}/3; E[|grad_X F|] {format_number(score.score)}, "
           f"p {format_number(score.pvalue)}")
-image_strip(result, max_images=6)  # the first sticker's series (a matplotlib Figure, shown below)
+strip_picture(result, max_images=6)  # the first sticker's series (as the app draws it, shown below)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -112,7 +112,7 @@ for variant, d in dynamics.items():
     for epoch, score, share in zip(d.epochs, d.scores, d.flip_fraction):
         print(f"{variant:8s} epoch {epoch:2d}: E[|grad_X F|] {format_number(score):6s} series that flip "
               f"{format_percent(share)}")
-plot_dynamics(dynamics)  # a matplotlib Figure, shown below
+plot_dynamics(dynamics)  # the strip as the app draws it, shown below
 
 # %% [markdown]
 # ### Exercise 2

@@ -66,9 +66,7 @@ def not_all_of(argument: str, unknown: Iterable, choices: Iterable) -> ArgumentE
     if len(unknown) == 1:
         return not_one_of(argument, unknown[0], choices)
     # The first few only: an agent's list of ten thousand names made a message of 600 KB.
-    named = [shown(value) for value in unknown[:QUOTED]] + ([f"{len(unknown) - QUOTED:,} others"]
-                                                             if len(unknown) > QUOTED else [])
-    got = ", ".join(named[:-1]) + f" and {named[-1]}"
+    got = in_words(unknown, most=QUOTED, quote=shown)
     if not choices:
         return ArgumentError(argument, f"has nothing to choose from here, got {got}")
     guesses = [f"{close!r} for {shown(value)}" for value in unknown[:QUOTED] if (close := closest(value, choices))]
@@ -86,16 +84,22 @@ def shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def in_words(values: Iterable, last: str = "and") -> str:
-    """Quoted values as a sentence lists them: "'a', 'b' or 'c'" (no Python list).
+def in_words(values: Iterable, last: str = "and", *, most: int | None = None, quote=repr) -> str:
+    """Quoted values as a sentence lists them: "'a', 'b' or 'c'" (no Python list); past ``most`` of them, the first
+    ``most`` and how many others.
 
     Examples
     --------
     >>> in_words(["bh", "holm"], "or")
     "'bh' or 'holm'"
+    >>> in_words(["tench", "goldfish", "shark", "hen"], most=2)
+    "'tench', 'goldfish' and 2 others"
     """
     values = [str(value) for value in values]
-    return (", ".join(map(repr, values[:-1])) + f" {last} {values[-1]!r}") if len(values) > 1 else "".join(map(repr, values))
+    named = [quote(value) for value in values[:most]]
+    if most is not None and len(values) > most:
+        named.append(f"{len(values) - most:,} others")
+    return (", ".join(named[:-1]) + f" {last} {named[-1]}") if len(named) > 1 else "".join(named)
 
 
 def closest(value, choices: list[str]) -> str | None:

@@ -241,8 +241,7 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
         elif isinstance(item, str) and item in names:
             indices.append(names.index(item))
         else:
-            include = (in_words(names) if len(names) <= 5 else
-                       ", ".join(map(repr, names[:5])) + f" and {len(names) - 5:,} more")
+            include = in_words(names, most=5)
             guess = f"did you mean {close!r}? Its" if (close := closest(item, names)) else "its"
             raise ValueError(f"`outputs_of_interest`: {shown(item)} is not an output of model {model.name!r}; {guess} "
                              f"outputs include {include}; an index works too")

@@ -17,8 +17,9 @@ from PIL import Image, ImageDraw, ImageFont
 from .explain import Explanation
 from .gradualness import verdict
 from .interventions.frames import Frames
+from .interventions.region import share_in_words
 from .models.base import PROBABILITY
-from .reading import DISTANCE, for_pages, format_percent, output_label
+from .reading import DISTANCE, for_pages, output_label
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -94,14 +95,6 @@ def tick_steps(n_steps: int, most: int) -> list[int]:
             candidates.append((abs(last - ticks[-1] - stride) / stride, [*ticks, last]))
     # The densest stride whose last gap is within a third of the others', else the evenest.
     return next((ticks for badness, ticks in candidates if badness <= 0.34), min(candidates)[1])
-
-
-def _text_size(width_in: float, low: float = 9.0, high: float = 13.0) -> float:
-    """A font size (points) that reads as about 11-13 px when the figure is shown ~1000 px wide.
-
-    The app scales every PNG to its column, so text must grow with the figure's width in inches.
-    """
-    return float(np.clip(0.85 * width_in, low, high))
 
 
 def _informative_label(explanation: Explanation, label: str) -> bool:
@@ -194,41 +187,7 @@ def region_panel(image: Image.Image, mask: np.ndarray, title: str = "region") ->
     axis = figure.subplots()
     axis.imshow(np.asarray(draw_region(image, mask, style="both")))
     axis.set_axis_off()
-    axis.set_title(f"{title}: {format_percent(float(np.mean(mask)))} of the image", fontsize=10, loc="left")
-    return figure
-
-
-def image_strip(explanation: Explanation, max_images: int = 10, series_index: int = 0,
-                show_region: bool = True) -> Figure:
-    """One row of the intervention's images, each labelled below with its step and property value.
-
-    The title sits at the top left and the labels under the images, so the top right corner stays
-    empty: the app's image toolbar (full screen, download) sits there. A region edit's series (with a
-    ``mask``) gets the region's border drawn on every image (``show_region``), so the strip shows
-    where the edit applies.
-    """
-    series = explanation.series[series_index]
-    indices = strip_indices(len(series), max_images)
-    aspect = series.images[0].height / series.images[0].width
-    width = 1.3 * len(indices)
-    size = _text_size(width)
-    figure = Figure(figsize=(width, 1.2 * aspect + 3.4 * size / 72 + 0.05), layout="constrained")
-    axes = figure.subplots(1, len(indices), squeeze=False)[0]
-    border = None
-    if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
-        # Painted into the pixels once per strip: a matplotlib contour per image cost more than the strip itself.
-        first = series.images[0]
-        border = _outline(series.mask, max(2, round(min(first.size) / 60)))
-    for axis, index in zip(axes, indices):
-        pixels = np.asarray(series.images[index].convert("RGB"))
-        if border is not None and border.shape == pixels.shape[:2]:
-            pixels = pixels.copy()
-            pixels[border] = REGION_COLOUR
-        axis.imshow(pixels)
-        axis.set_axis_off()
-        axis.text(0.5, -0.04, f"step {index}\n{_format_value(series.values[index])}", transform=axis.transAxes,
-                  ha="center", va="top", fontsize=size)
-    figure.suptitle(strip_title(explanation, series_index), x=0.005, ha="left", fontsize=size + 1)
+    axis.set_title(f"{title}: {share_in_words(float(np.mean(mask)))} of the image", fontsize=10, loc="left")
     return figure
 
 
@@ -617,7 +576,8 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
     rows of ``per_row``, each labelled below with its step and property value, the title at the top left.
 
-    A region edit's series gets the region's border drawn on every image, as in :func:`image_strip`.
+    A region edit's series (with a ``mask``) gets the region's border drawn on every image (``show_region``), so
+    the strip shows where the edit applies. The app, the reports and the lessons show this one picture.
 
     Examples
     --------

@@ -88,6 +88,10 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
     assert "<dt>steps</dt><dd>5</dd>" in shared and "<dt>stop</dt><dd>0.85</dd>" in shared
     assert "background" in shared and "object" in shared
     assert ">Steps of each property</h2>" in page  # the strip the app shows, not only each property's step 0
+    # Each property's own page shows its strip (it had curves, GIF and region but no steps); the comparison's page,
+    # which has the strip of every property, does not repeat them.
+    assert f"{folder}/strip.png" in names and "Steps of the intervention" in own
+    assert "Steps of the intervention" not in page
 
 
 def test_a_painted_region_restricts_the_edit(progress):

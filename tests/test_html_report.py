@@ -149,11 +149,14 @@ def test_a_comparison_shows_a_strip_drawn_elsewhere(tmp_path):
     comparison = compare_properties(image, {"darker": ParametricEdit("darken", steps=4)}, [Redness()],
                                     n_permutations=50, seed=0)
     Image.new("RGB", (40, 10), (10, 200, 10)).save(tmp_path / "app-strip.png")
-    paths = write_comparison(comparison, tmp_path / "out", figures=("curves",),
+    paths = write_comparison(comparison, tmp_path / "out", figures=("strip", "curves"),
                              drawn={"strip": tmp_path / "app-strip.png"})
     page = paths["html"].read_text()
     assert paths["strip"] == tmp_path / "out" / "strip.png" and paths["strip"].is_file()
     assert ">Steps of each property</h2>" in page
+    # Each property's report has its own strip; the page with every property's does not show them again.
+    own = next(path for key, path in paths.items() if key.endswith("/html")).read_text()
+    assert "Steps of the intervention" in own and "Steps of the intervention" not in page
     assert page.index("Steps of each property") < page.index(">darker</h2>")  # near the top, before the sections
     # Drawn after the page was written (the app's way): put where the page left room for it, once.
     late = write_comparison(comparison, tmp_path / "late", figures=("curves",))

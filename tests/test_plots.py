@@ -152,7 +152,6 @@ def test_strip_title_names_the_property_once(tmp_path):
     app_way = pg.explain(None, pg.Frames(paths, values=[0, 90, 180, 270], property_name="turntable angle (degrees)"),
                          RedModel(2), n_permutations=20)
     assert plots.strip_title(app_way) == "turntable angle (degrees)"
-    assert plots.image_strip(turned).get_suptitle() == "turntable angle (degrees)"
     assert plots.strip_title(_explain(RedModel(2), pg.Frames(paths).series())) == "frame"
     bright = _explain(RedModel(2), pg.ParametricEdit("brightness", steps=4).series(Image.new("RGB", (20, 20), "red")))
     assert plots.strip_title(bright).lower().count("brightness") == 1
@@ -164,14 +163,12 @@ def test_strip_title_names_the_property_once(tmp_path):
 def test_strip_and_null_text_reads_at_app_size():
     result = _explain([RedModel(k, name=f"a rather long model name {k}") for k in (2, 3, 4, 5, 6)],
                       [_ramp(steps=30)])
-    strip = plots.image_strip(result)
-    width = strip.get_figwidth()
-    labels = [text for axis in strip.axes for text in axis.texts]
-    assert len(labels) == 10
-    # Shown ~1000 px wide in the app: labels at least 10 px tall, and under the images, not on top.
-    assert min(text.get_fontsize() for text in labels) * 1000 / (72 * width) >= 10
-    assert all(text.get_position()[1] < 0 for text in labels)
-    assert strip.get_suptitle() and strip._suptitle.get_horizontalalignment() == "left"
+    # Twelve of the 30 steps in two rows of six (one look: the app's, the reports' and the lessons' strip), each
+    # thumbnail 200 px wide with its label in the band under it.
+    strip = plots.strip_picture(result)
+    assert strip.width == 6 * (200 + 6) - 6 + 8
+    rows = np.asarray(strip.convert("L")).min(axis=1) < 128
+    assert rows[-30:].any(), "the last row's labels sit under its images"
 
     null = plots.null_distributions(result)
     visible = [axis for axis in null.axes if axis.get_visible()]

@@ -257,7 +257,7 @@ def test_draw_region(style, image, soft_mask):
 
 def test_strip_draws_the_region(image, soft_mask):
     from propgrad.explain import explain
-    from propgrad.plots import image_strip
+    from propgrad.plots import REGION_COLOUR, strip_picture
 
     class Mean:
         name, output_names, output_kind = "mean", ["dark", "bright"], "probability"
@@ -267,17 +267,14 @@ def test_strip_draws_the_region(image, soft_mask):
             return np.stack([1 - p, p], axis=1)
 
     result = explain(image, Region(ParametricEdit("darken", steps=3), soft_mask), Mean(), n_permutations=50)
-    from propgrad.plots import REGION_COLOUR
 
-    def outlined(figure):  # every shown image carries the region's border in the region colour
-        return [bool(np.all(np.asarray(axis.images[0].get_array()) == REGION_COLOUR, axis=-1).any())
-                for axis in figure.axes if axis.images]
+    def outlined(picture):  # which of the strip's images carry the region's border in the region colour
+        pixels = np.all(np.asarray(picture) == REGION_COLOUR, axis=-1)
+        thumb = 200 + 6  # strip_picture's default thumbnail and gap
+        return [bool(pixels[:, 4 + n * thumb: 4 + n * thumb + 200].any()) for n in range(len(result.series[0]))]
 
-    figure = image_strip(result)
-    assert all(outlined(figure))
-    assert not any(outlined(image_strip(result, show_region=False)))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    assert all(outlined(strip_picture(result)))
+    assert not any(outlined(strip_picture(result, show_region=False)))
 
 
 def test_region_panel_and_explanation_notes(image):
@@ -298,3 +295,7 @@ def test_region_panel_and_explanation_notes(image):
     assert "3 steps" in notes[2]  # too few orders for alpha
     figure = region_panel(image, result.series[0].mask, title="everything")
     assert figure.axes[0].get_title(loc="left") == "everything: 100 % of the image"
+    sliver = np.zeros((100, 100), np.float32)
+    sliver[:6, :10] = 1  # 0.6 %: the title said "0 %"
+    assert region_panel(image.resize((100, 100)), sliver, "object").axes[0].get_title(loc="left") == (
+        "object: 0.6 % of the image")

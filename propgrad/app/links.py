@@ -188,10 +188,9 @@ async () => {
     const run = () => document.getElementById("screen-run");
     // Opened unless open: the talk view hides the Screen button itself, so "the button is not visible" read as
     // "closed", and its second preset closed the section it was shown in (an empty box for the whole run).
-    const header = section.querySelector("button.label-wrap") || [...section.querySelectorAll("button, span")]
-      .find((el) => el.textContent.trim().startsWith("Screen:"));
-    const open = () => header && header.classList.contains("label-wrap") ? header.classList.contains("open")
-                                                                        : visible(run());
+    // gradio (pinned in requirements.txt) marks an open accordion's header "label-wrap open".
+    const header = section.querySelector("button.label-wrap");
+    const open = () => header ? header.classList.contains("open") : visible(run());
     if (!open()) {
       if (header) header.click();
       await until(() => open() && run(), 10000);

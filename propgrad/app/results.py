@@ -316,10 +316,10 @@ def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path], ani
         # The app's own strip and curves go into report.html too (drawn once, for the page).
         written = export.write(result, out, figures=("region",), settings=settings, drawn=drawn)
     else:
-        # Each property's own report with its curves, GIF and region; the null plots are in null.png. The app's strip
-        # and curves of every property go on the comparison's page once drawn (see _finish: these start before they
-        # are), the curves in place of comparison.png, which drew them again.
-        written = export.write(result, out, figures=("curves", "animation", "region"), settings=settings,
+        # Each property's own report with its strip, curves, GIF and region; the null plots are in null.png. The app's
+        # strip and curves of every property go on the comparison's page once drawn (see _finish: these start before
+        # they are), the curves in place of comparison.png, which drew them again.
+        written = export.write(result, out, figures=("strip", "curves", "animation", "region"), settings=settings,
                                drawn={"strip": drawn.get("strip"), "curves": drawn.get("curves")})
     if animation is not None:
         try:

@@ -141,13 +141,18 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     elif drawn.get("curves") is not None:  # named but not there: the page says so, not a gap where the curves were
         failed["curves"] = f"{Path(drawn['curves']).name} was not found"
     parts = []
+    # A page with the strip of every property (drawn now or later) does not repeat each property's under it; each
+    # property's own report.html still shows its strip.
+    repeated = {"strip"} if "strip" in drawn else set()
     if per_property:
         for name, folder in folder_names(comparison).items():
             written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
                                           settings=settings, part=name)
             paths.update({f"{folder}/{key}": path for key, path in written.items()})
             parts.append((name, html_report.own_page_line(folder)
-                          + report.html_sections(comparison.explanations[name], written, figures)))
+                          + report.html_sections(comparison.explanations[name],
+                                                 {key: path for key, path in written.items() if key not in repeated},
+                                                 [figure for figure in figures if figure not in repeated])))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
                                        curves_later=curves_elsewhere and drawn["curves"] is None)
     paths["html"] = html_report.write(page, out / "report.html")

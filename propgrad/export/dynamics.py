@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..score import GRADIENT
 from . import html as html_report
 from . import tables
 from .figure_files import copied_into, draw_into
@@ -106,8 +107,10 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
             "<h2>E[|grad_X F|] and flips per epoch</h2>"
             + html_report.figure("score and flips per epoch", figure_path, missing=missing.get("figure")),
             "<h2>Per checkpoint</h2>"
-            + f"<p>{html_report.escape(dynamics.table_legend)}</p>"
+            + f"<p>{html_report.escape(dynamics.table_legend)} {html_report.GUIDE_LINK}</p>"
             + _checkpoint_tables(dynamics),
+            # The terms as every other report.html explains them (the runs' models are read above, in how_to_read).
+            html_report.guide_section(GRADIENT, leave_out=("Delta E",)),
             html_report.settings_section(data["settings"]),
             "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad training dynamics: {runs}, {len(first.epochs)} checkpoints", body)

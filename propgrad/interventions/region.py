@@ -48,8 +48,19 @@ EMPTY_MASK = ("is empty: it selects no pixel, so the edit would change nothing; 
 SMALL_REGION = 0.02
 
 
-def _percent(share: float) -> str:
-    """A region's share of the image in words, with the digits a sliver needs ("0.58 %", "99.4 %", "over 99.9 %")."""
+def share_in_words(share: float) -> str:
+    """A region's share of the image in words, with the digits a sliver needs ("0.58 %", "99.4 %", "over 99.9 %"):
+    the note under a thin region and the region panel's title say it alike (the title had a 0.6 % sliver as "0 %").
+
+    Examples
+    --------
+    >>> share_in_words(0.0058), share_in_words(0.42), share_in_words(0.9996)
+    ('0.58 %', '42 %', 'over 99.9 %')
+    >>> share_in_words(1.0)
+    '100 %'
+    """
+    if share in (0.0, 1.0):
+        return f"{share * 100:.0f} %"
     if share * 100 < 0.1:
         return "under 0.1 %"
     if share * 100 > 99.9:
@@ -185,7 +196,7 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
         # On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %), its "background" the whole cat, and
         # the answer that the background moved p(cat) most read as a finding.
         notes.append(f"the {label} region covers {'only ' if coverage < SMALL_REGION else ''}"
-                     f"{_percent(coverage)} of the image: check its outline on the strip; where it misses what "
+                     f"{share_in_words(coverage)} of the image: check its outline on the strip; where it misses what "
                      f"it should hold, paint or upload a mask")
     return RegionMask(np.ascontiguousarray(mask, dtype=np.float32), label, tuple(notes))
 
