@@ -112,7 +112,7 @@ for variant, d in dynamics.items():
     for epoch, score, share in zip(d.epochs, d.scores, d.flip_fraction):
         print(f"{variant:8s} epoch {epoch:2d}: E[|grad_X F|] {format_number(score):6s} series that flip "
               f"{format_percent(share)}")
-plot_dynamics(dynamics)  # the strip as the app draws it, shown below
+plot_dynamics(dynamics)  # a matplotlib Figure, shown below
 
 # %% [markdown]
 # ### Exercise 2

@@ -60,7 +60,7 @@ def not_all_of(argument: str, unknown: Iterable, choices: Iterable) -> ArgumentE
     >>> str(not_all_of("edits", ["darkn", "blurr"], ["blur", "brightness", "darken"]))
     "`edits` must each be one of 'blur', 'brightness' or 'darken', got 'darkn' and 'blurr'; did you mean 'darken' for 'darkn', 'blur' for 'blurr'?"
     >>> str(not_all_of("regions", ["sky", "sky"], ["object"])), str(not_all_of("regions", "abcde", ["object"]))
-    ("`regions` must be one of 'object', got 'sky'", "`regions` must each be one of 'object', got 'a', 'b', 'c' and 2 others")
+    ("`regions` must be one of 'object', got 'sky'", "`regions` must each be one of 'object', got 'a', 'b', 'c' and 2 more")
     """
     unknown, choices = list(dict.fromkeys(map(str, unknown))), [str(choice) for choice in choices]
     if len(unknown) == 1:
@@ -85,20 +85,20 @@ def shown(value, limit: int = 60) -> str:
 
 
 def in_words(values: Iterable, last: str = "and", *, most: int | None = None, quote=repr) -> str:
-    """Quoted values as a sentence lists them: "'a', 'b' or 'c'" (no Python list); past ``most`` of them, the first
-    ``most`` and how many others.
+    """Values as a sentence lists them, each quoted (``quote``): "'a', 'b' or 'c'" (no Python list); past ``most``
+    of them, the first ``most`` and "and N more", as every list a sentence names (:func:`propgrad.reading.listed`).
 
     Examples
     --------
     >>> in_words(["bh", "holm"], "or")
     "'bh' or 'holm'"
-    >>> in_words(["tench", "goldfish", "shark", "hen"], most=2)
-    "'tench', 'goldfish' and 2 others"
+    >>> in_words(["tench", "goldfish", "shark", "hen"], most=2), in_words(["a", "b"], quote=str)
+    ("'tench', 'goldfish' and 2 more", 'a and b')
     """
     values = [str(value) for value in values]
     named = [quote(value) for value in values[:most]]
     if most is not None and len(values) > most:
-        named.append(f"{len(values) - most:,} others")
+        named.append(f"{len(values) - most:,} more")
     return (", ".join(named[:-1]) + f" {last} {named[-1]}") if len(named) > 1 else "".join(named)
 
 

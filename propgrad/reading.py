@@ -762,12 +762,7 @@ def listed(items: Sequence[str], most: int | None = None) -> str:
     >>> listed(["a", "b", "c"]), listed(["a", "b", "c", "d", "e"], most=3), listed([])
     ('a, b and c', 'a, b, c and 2 more', '')
     """
-    items = list(items)
-    if not items:
-        return ""
-    if most is not None and len(items) > most:
-        return ", ".join(items[:most]) + f" and {len(items) - most:,} more"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return in_words(items, most=most, quote=str)
 
 
 def rank_key(reading: Reading) -> tuple[int, float]:

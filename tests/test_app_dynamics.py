@@ -42,6 +42,8 @@ def test_training_dynamics_handler(progress):
     # "How to read this page" as on every report.html, linked from under the table, without Delta E (not shown here).
     guide = page[page.index('<h2 id="guide">'):page.index("<h2>Settings</h2>")]
     assert 'href="#guide"' in page and "E[|grad_X" in guide and "flip" in guide and "Delta E" not in guide
+    # Its change is step 0 to the last step, as the table's column says, not the curve's highest minus lowest.
+    assert "from step 0 to the last step" in guide and "highest minus" not in guide and "no shape" in guide
     assert Image.open(plot).format == "PNG" and len(table) >= 2 and csv_path.read_text().count("\n") == len(table) + 1
     # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary

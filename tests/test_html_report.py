@@ -157,6 +157,10 @@ def test_a_comparison_shows_a_strip_drawn_elsewhere(tmp_path):
     # Each property's report has its own strip; the page with every property's does not show them again.
     own = next(path for key, path in paths.items() if key.endswith("/html")).read_text()
     assert "Steps of the intervention" in own and "Steps of the intervention" not in page
+    # A strip named but not there: the page says so, and each property's section shows its own instead.
+    gone = write_comparison(comparison, tmp_path / "gone", figures=("strip",), drawn={"strip": tmp_path / "no.png"})
+    text = gone["html"].read_text()
+    assert "no.png was not found" in text and "Steps of the intervention" in text
     assert page.index("Steps of each property") < page.index(">darker</h2>")  # near the top, before the sections
     # Drawn after the page was written (the app's way): put where the page left room for it, once.
     late = write_comparison(comparison, tmp_path / "late", figures=("curves",))

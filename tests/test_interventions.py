@@ -135,7 +135,7 @@ def test_frames_sort_naturally_and_resize_mismatched(tmp_path):
     assert [np.asarray(im)[0, 0, 0] for im in series.images] == [20, 40, 200]
     assert {im.size for im in series.images} == {(33, 32)}
     # Said, not done silently: both others were resized and stretched (their aspect ratios differ by over 1 %).
-    assert series.notes == ("2 frames resized to the first frame's 33x32 px: f2.png (34x32), f10.png (42x32); 2 of "
+    assert series.notes == ("2 frames resized to the first frame's 33x32 px: f2.png (34x32) and f10.png (42x32); 2 of "
                             "them stretched (another aspect ratio): the model sees the stretch as part of the change, "
                             "so give frames of one size",)
     same = tmp_path / "same"

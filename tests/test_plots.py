@@ -169,6 +169,9 @@ def test_strip_and_null_text_reads_at_app_size():
     assert strip.width == 6 * (200 + 6) - 6 + 8
     rows = np.asarray(strip.convert("L")).min(axis=1) < 128
     assert rows[-30:].any(), "the last row's labels sit under its images"
+    # Its title is the strip's title (the property, once), as the app's strip is titled.
+    assert np.array_equal(np.asarray(strip), np.asarray(plots.strip_picture(result, title=plots.strip_title(result))))
+    assert not np.array_equal(np.asarray(strip), np.asarray(plots.strip_picture(result, title="something else")))
 
     null = plots.null_distributions(result)
     visible = [axis for axis in null.axes if axis.get_visible()]

@@ -1,5 +1,4 @@
 """Regions: every intervention kind restricted to a mask keeps the original pixels outside it, exactly."""
-import io
 import sys
 
 import numpy as np

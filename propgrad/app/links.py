@@ -188,7 +188,7 @@ async () => {
     const run = () => document.getElementById("screen-run");
     // Opened unless open: the talk view hides the Screen button itself, so "the button is not visible" read as
     // "closed", and its second preset closed the section it was shown in (an empty box for the whole run).
-    // gradio (pinned in requirements.txt) marks an open accordion's header "label-wrap open".
+    // gradio 6 marks an open accordion's header "label-wrap open" (the page's CSS relies on it too, demo.py).
     const header = section.querySelector("button.label-wrap");
     const open = () => header ? header.classList.contains("open") : visible(run());
     if (!open()) {

@@ -135,15 +135,17 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     strip = copied_into(drawn.get("strip"), out / "strip.png")
     if strip is not None:
         paths["strip"] = strip
+    elif drawn.get("strip") is not None:  # named but not there: each property's section shows its own (below)
+        failed["strip"] = f"{Path(drawn['strip']).name} was not found"
     curves = copied_into(drawn.get("curves"), out / "curves.png")
     if curves is not None:
         paths["curves"] = curves
     elif drawn.get("curves") is not None:  # named but not there: the page says so, not a gap where the curves were
         failed["curves"] = f"{Path(drawn['curves']).name} was not found"
     parts = []
-    # A page with the strip of every property (drawn now or later) does not repeat each property's under it; each
-    # property's own report.html still shows its strip.
-    repeated = {"strip"} if "strip" in drawn else set()
+    # A page with the strip of every property (copied in now, or None: drawn later) does not repeat each property's
+    # under it; each property's own report.html still shows its strip.
+    repeated = {"strip"} if strip is not None or ("strip" in drawn and drawn["strip"] is None) else set()
     if per_property:
         for name, folder in folder_names(comparison).items():
             written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
@@ -152,7 +154,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
             parts.append((name, html_report.own_page_line(folder)
                           + report.html_sections(comparison.explanations[name],
                                                  {key: path for key, path in written.items() if key not in repeated},
-                                                 [figure for figure in figures if figure not in repeated])))
+                                                 [kind for kind in figures if kind not in repeated])))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
                                        curves_later=curves_elsewhere and drawn["curves"] is None)
     paths["html"] = html_report.write(page, out / "report.html")

@@ -1,6 +1,6 @@
 """Export training dynamics (:class:`~propgrad.lesions.dynamics.TrainingDynamics`): dynamics.csv (every checkpoint's
 record), dynamics.json, dynamics.png (score and flips per epoch) and report.html (one self-contained page: the reading,
-the figure, the table of checkpoints, the input, settings and versions).
+the figure, the table of checkpoints, how to read it, the input, settings and versions).
 
 ``dynamics.json`` fields
 ------------------------
@@ -20,6 +20,16 @@ from . import tables
 from .figure_files import copied_into, draw_into
 
 FIGURE = "dynamics.png"
+
+# The guide's terms as this page means them: a checkpoint keeps its output at step 0 and at the last step, not its
+# curve (:func:`propgrad.lesions.dynamics.checkpoint_classes`), and no image change is measured.
+GUIDE_TERMS = {
+    "change": "how far the mean output moved from step 0 to the last step (either way); for a probability 0.1 is "
+              "ten percentage points. It says how large the effect is.",
+    "tier, reading": "every checkpoint is read in words from its change, its flips and its test (a checkpoint keeps "
+                     "no curve, so no shape is read); the table's legend gives where strong begins.",
+    "Delta E": None,
+}
 
 
 def made_with(dynamics) -> dict:
@@ -110,7 +120,7 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
             + f"<p>{html_report.escape(dynamics.table_legend)} {html_report.GUIDE_LINK}</p>"
             + _checkpoint_tables(dynamics),
             # The terms as every other report.html explains them (the runs' models are read above, in how_to_read).
-            html_report.guide_section(GRADIENT, leave_out=("Delta E",)),
+            html_report.guide_section(data.get("statistic", GRADIENT), own=GUIDE_TERMS),
             html_report.settings_section(data["settings"]),
             "<h2>Versions</h2>" + html_report.versions_list()]
     return html_report.page(f"propgrad training dynamics: {runs}, {len(first.epochs)} checkpoints", body)

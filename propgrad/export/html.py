@@ -473,13 +473,14 @@ GUIDE_LINK = '<a href="#guide">What the columns mean: how to read this page.</a>
 
 
 def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = (), *, also: Sequence[str] = (),
-                  leave_out: Sequence[str] = ()) -> str:
+                  own: Mapping[str, str | None] | None = None) -> str:
     """How to read the page, for a reader who has not seen the app: what each model is (``models``: name ->
     description, as report.json stores them, or names, looked up in the registry; the report named "dark-cats bias"
     without saying it is a model trained on dark cats), and the terms every table and figure uses (a student reading
     a shared report.html met E[|grad_X F|] and Delta E undefined). ``statistic`` is the one the shuffle test scored;
-    ``also`` statistics the page shows beside it (a study's gradient mean whatever its test); ``leave_out`` terms
-    the page never shows ("Delta E" where no step is measured)."""
+    ``also`` statistics the page shows beside it (a study's gradient mean whatever its test); ``own`` a term's text
+    as this page means it (training dynamics' change is step 0 to the last step), None for a term the page never
+    shows ("Delta E" where no image change is measured)."""
     described = dict(models) if isinstance(models, Mapping) else {name: registered_description(name) for name in models}
 
     def meaning(name: str) -> str:
@@ -504,7 +505,11 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
              ("Delta E", "how much an image differs from step 0: the mean colour difference (CIE76 Delta E) over its "
                          "pixels, where about 2.3 is just visible. A steady rise from step to step means the change is "
                          "gradual, as the method assumes.")]
-    terms = [(name, text) for name, text in terms if name not in leave_out]
+    own = dict(own or {})
+    unknown = set(own) - {name for name, _ in terms}
+    if unknown:  # a misspelt term would silently keep the general text
+        raise ValueError(f"no term {in_words(sorted(unknown))} in the guide")
+    terms = [(name, own.get(name, text)) for name, text in terms if own.get(name, text) is not None]
     listed = "".join(f"<li><b>{escape(name)}</b>" + (f": {escape(about)}" if about else "") + "</li>"
                      for name, about in described.items())
     return ('<h2 id="guide">How to read this page</h2>' + (f"<p>The models:</p><ul>{listed}</ul>" if listed else "")

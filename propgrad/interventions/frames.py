@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import in_words
 from ..images import load_image
 from .base import InterventionSeries, ProgressFn, no_progress
 
@@ -78,8 +79,7 @@ def _resized_note(resized: list[tuple[str, tuple[int, int]]], size: tuple[int, i
     width, height = size
     # Aspect ratios more than 1 % apart (relative): a few pixels of rounding are not a stretch.
     stretched = [label for label, (w, h) in resized if abs((w / h) / (width / height) - 1) > 0.01]
-    shown = ", ".join(f"{label} ({w}x{h})" for label, (w, h) in resized[:4]) + (
-        f" and {len(resized) - 4} more" if len(resized) > 4 else "")
+    shown = in_words([f"{label} ({w}x{h})" for label, (w, h) in resized], most=4, quote=str)
     frames = f"{len(resized)} frame{'s' if len(resized) != 1 else ''}"
     words = f"{frames} resized to the first frame's {width}x{height} px: {shown}"
     if stretched:
