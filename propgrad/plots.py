@@ -20,7 +20,7 @@ from .interventions.frames import Frames
 from .interventions.region import share_in_words
 from .models.base import PROBABILITY
 from .reading import DISTANCE, for_pages, output_label
-from .score import DEFAULT_ALTERNATIVE, GRADIENT, STATISTIC_LABELS
+from .score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
 # outputs are drawn; the JSON and CSV keep every one.
@@ -288,7 +288,8 @@ def output_curves(explanation: Explanation) -> Figure:
     split = [[_flips_of(model, score, flips) for flips in model.flips] for model, score in pairs]
     any_flips = any(own for series in split for own, _ in series)
     any_others = any(others for series in split for _, others in series)
-    n_entries = len(pairs) + any(binary) + any_flips + any_others
+    series_shown = max((len(model.outputs) for model, _ in pairs), default=1)
+    n_entries = len(pairs) + any(binary) + any_flips + any_others + (series_shown > 1)
     outside = n_entries > _LEGEND_INSIDE
     size, width = _CURVE_TEXT, 7.5
     y_text = _wrap(y_label(pairs), 40)
@@ -346,6 +347,11 @@ def output_curves(explanation: Explanation) -> Figure:
     if any_others:
         axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black",
                      label="the prediction changes between two other classes")
+    if series_shown > 1:
+        # Said, not left to guess: with two series the thin lines are the band's edges, and a reader took the flips
+        # marked on them for markers floating off the (mean) curve.
+        axis.plot([], [], color="grey", linewidth=0.9, alpha=0.6,
+                  label=f"thin lines: the {series_shown} series one by one (flips marked on them); band: mean \u00b1 1 std")
     probability_range(axis, pairs)
     axis.set_xticks(ticks, [f"{i}\n{values[i]}" for i in ticks], fontsize=tick_size)
     axis.tick_params(axis="y", labelsize=size)
@@ -476,18 +482,10 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
     # How to read it: a smooth trend's gradient lies BELOW the shuffles, which looks wrong to a first reader.
     alpha = groups[0][1].alpha
     judged_by = " (the adjusted p, over the whole table)" if adjusted else ""
-    reading = f"{NULL_READING[DEFAULT_ALTERNATIVE[statistic]]} Significant where p{judged_by} <= alpha = {alpha:g}."
+    reading = f"p = {P_MEANING[DEFAULT_ALTERNATIVE[statistic]]} Significant where p{judged_by} <= alpha = {alpha:g}."
     figure.text(0.005, 1 - 0.3 / height, _wrap(reading, int(width * 14)), ha="left", va="top", fontsize=8.5,
                 color="#333333")
     return figure
-
-
-NULL_READING = {
-    "two-sided": ("p = the share of shuffles at least as far from their mean as the observed score, in either "
-                  "direction. A smooth trend scores below the shuffles (shuffling the steps adds jumps); an output "
-                  "that swings back and forth scores above them."),
-    "greater": "p = the share of shuffles that score at least as high as the observed score.",
-}
 
 
 def gradualness_plot(explanation: Explanation) -> Figure:
@@ -719,6 +717,25 @@ def _wrapped(text: str, font, width: float) -> list[str]:
         else:
             lines.append(word)
     return lines or [""]
+
+
+def strip_and_companions(explanation: Explanation, *, title: str | None = None, max_images: int = 12,
+                         ends: bool = True) -> list[Image.Image]:
+    """The strip as the app shows it and every strip.png holds it (:func:`stack_pictures` puts them one under the
+    other): the steps, under them how much each step changes the image and the verdict, and (``ends``, for a run of
+    several series: the strip shows the first only) the last step of every series.
+
+    Examples
+    --------
+    >>> save_picture(stack_pictures(strip_and_companions(explanation)), "strip.png")  # doctest: +SKIP
+    """
+    strip = strip_picture(explanation, title=title, max_images=max_images)
+    pictures = [strip]
+    if explanation.gradualness:
+        pictures.append(gradualness_picture(explanation, width=strip.width))
+    if ends and len(explanation.series) > 1:
+        pictures.append(series_ends_picture(explanation))
+    return pictures
 
 
 def stack_pictures(pictures: list[Image.Image], gap: int = 8) -> Image.Image:

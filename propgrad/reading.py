@@ -173,6 +173,25 @@ def set_default_thresholds(thresholds: Thresholds | None) -> None:
     _DEFAULT = thresholds
 
 
+def reading_legend(thresholds: Thresholds | None = None) -> str:
+    """The words a reading uses, for a reader who has not seen this module: size, shape and test, with the
+    thresholds in force (every report.html's guide says it; a student met "abrupt", "erratic" and "U-shaped" there
+    undefined).
+
+    Examples
+    --------
+    >>> reading_legend().split("; ")[0]
+    'size, from the change: negligible under 0.01, strong from 0.1, small between'
+    """
+    t = thresholds or default_thresholds()
+    return (f"size, from the change: negligible under {t.negligible:g}, strong from {t.strong:g}, small between; "
+            "shape, from the curve: steady rise or fall, U-shaped or hump-shaped (its lowest or highest value "
+            "inside, both ends away from it), one dominant step (one step carries at least "
+            f"{t.jump_share * 100:.0f} % of all the curve's movement: \"abrupt\" when the change is strong), "
+            "irregular (back and forth: \"erratic\" where the test does not find it systematic), flat; and "
+            "whether the shuffle test finds it systematic (else \"not significant\")")
+
+
 def default_thresholds() -> Thresholds:
     """The thresholds in force: :func:`set_default_thresholds`'s, else ``$PROPGRAD_READING_THRESHOLDS``, else
     the documented defaults."""

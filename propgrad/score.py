@@ -48,6 +48,15 @@ STATISTIC_MEANING = {
     MUTUAL_INFORMATION: "MI is the mutual information of the output and the step in nats (KSG, 5 neighbours): any "
                         "dependence, whatever its size.",
 }
+# What p is under each statistic's own test (DEFAULT_ALTERNATIVE), in words: the null plots and every report.html's
+# guide say it alike (the guide had the one-sided wording for the two-sided gradient test).
+P_MEANING = {
+    "two-sided": ("the share of shuffles (random orders of the steps) whose score lies at least as far from the "
+                  "shuffles' mean as the observed score, in either direction. A smooth trend scores below the "
+                  "shuffles (shuffling the steps adds jumps); an output that swings back and forth scores above "
+                  "them."),
+    "greater": "the share of shuffles (random orders of the steps) that score at least as high as the observed score.",
+}
 # Bounds the (permutations, steps, outputs) block gathered at once to about 8 MB of float64 (cache-sized
 # blocks are also faster).
 _BLOCK_ELEMENTS = 1_000_000

@@ -310,3 +310,17 @@ def test_each_propertys_report_json_holds_its_own_steps_and_intervention(tmp_pat
         assert list(settings["interventions"]) == [name]
         assert settings["interventions"][name] == everything["interventions"][name]
         assert settings["comparison"] == {"file": "../comparison.json", "properties": ["darker", "bluer"]}
+
+
+def test_the_guide_says_p_as_each_statistic_tests_it():
+    """The guide called p "at least as high as in the true order" for the two-sided gradient test: a student who
+    recomputed the unbiased model's fur row by it got 0.91 where the report said 0.18."""
+    from propgrad.score import CORRELATION, DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING
+
+    gradient, correlation = html_report.guide_section(GRADIENT), html_report.guide_section(CORRELATION)
+    assert DEFAULT_ALTERNATIVE[GRADIENT] == "two-sided" and "in either direction" in gradient
+    assert html_report.escape(P_MEANING["greater"]) in correlation and "either direction" not in correlation
+    # The reading's words are defined where the tables use them, with the thresholds in force.
+    assert all(word in gradient for word in ("abrupt", "erratic", "U-shaped", "negligible under 0.01"))
+    with pytest.raises(ValueError, match="no term 'Delta-E'"):
+        html_report.guide_section(GRADIENT, own={"Delta-E": None})

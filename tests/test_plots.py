@@ -481,3 +481,20 @@ def test_a_single_runs_curves_fit_their_ticks_and_legend_in_the_talk_views_type(
         assert all(for_pages("E[|grad_X F|]") in text.replace("\n", " ") for text in curve_labels), curve_labels
         if len(models) == 1 and models[0].name == long_name:
             assert "\n" in curve_labels[0]  # wrapped inside the axes, not past the right edge
+
+
+def test_a_reports_strip_is_the_apps_with_every_series_last_step(tmp_path):
+    """The command line's strip.png showed the first sticker only: a second one appeared nowhere in its report. It
+    is now the app's strip with its companions (image change per step, the last step of every series)."""
+    from propgrad import export
+
+    result = _explain(RedModel(2), [_ramp(label="sticker_1"), _ramp(label="sticker_2")])
+    paths = export.write(result, tmp_path, figures=("strip", "curves"))
+    saved = np.asarray(Image.open(paths["strip"]).convert("RGB"))
+    pictures = plots.strip_and_companions(result)
+    assert len(pictures) == 3 and pictures[-1].height < pictures[0].height  # strip, change per step, last steps
+    assert np.array_equal(saved, np.asarray(plots.stack_pictures(pictures)))
+    assert len(plots.strip_and_companions(_explain(RedModel(2), [_ramp()]))) == 2  # one series: no "last steps"
+    # The curves say what their thin lines are: each series, with its flips marked on it.
+    figure = plots.output_curves(result)
+    assert any(text.get_text().startswith("thin lines: the 2 series one by one") for text in figure.legends[0].get_texts())

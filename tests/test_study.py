@@ -103,6 +103,14 @@ def test_the_study_page_names_its_images_and_their_sha256(finished, image_folder
         assert page.count(digest) == 1, number
     inputs = page[page.index("<h2>Input images</h2>"):]
     assert "broken.png" not in inputs[:inputs.index("</ul>")]
+    # Its columns in words, as summary.md says them (the page used "series per tier" and "gradual series" unsaid).
+    from propgrad.export import html as html_report
+    from propgrad.study.report import FLIP_COLUMNS, SUMMARY_LEGEND
+
+    markdown = (finished / "summary.md").read_text()
+    assert html_report.escape(SUMMARY_LEGEND) in page and SUMMARY_LEGEND in markdown
+    testable = "<th>held-out accuracy</th>" in page
+    assert (html_report.escape(FLIP_COLUMNS) in page) == testable == (FLIP_COLUMNS in markdown)
 
 
 def test_report_regenerates_the_aggregates(finished, tmp_path):

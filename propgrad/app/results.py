@@ -246,12 +246,11 @@ def _draw_strip(run: AppRun) -> Path:
     # A comparison shows six steps per property in one row (its GIF shows every step); one explanation up to 12.
     pictures = []
     for name, result in run.explanations.items():
-        strip = (plots.strip_picture(result, title=f"{name}, {result.property_name}", max_images=6)
-                 if run.comparison is not None else plots.strip_picture(result))
-        # Under each strip, how much every step changes the image: is the series gradual?
-        pictures += [strip, plots.gradualness_picture(result, width=strip.width)]
-        if run.comparison is None and len(result.series) > 1:  # the strip shows the first series only
-            pictures.append(plots.series_ends_picture(result))
+        if run.comparison is not None:
+            pictures += plots.strip_and_companions(result, title=f"{name}, {result.property_name}", max_images=6,
+                                                   ends=False)
+        else:
+            pictures += plots.strip_and_companions(result)
     return plots.save_picture(plots.stack_pictures(pictures), run.folder / "strip.png")
 
 

@@ -10,6 +10,7 @@ from ..kinds import PatchSpec
 from . import console
 from .bounds import check_args
 from .console import say
+from .flags import HelpFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,8 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     from ..lesions.models import VARIANTS
 
     patch = PatchSpec.options()
-    parser = console.Parser(prog=f"{console.program_name()} dynamics",
-                                     description="Score and flips of one image after every training epoch.")
+    parser = console.Parser(prog=f"{console.program_name()} dynamics", formatter_class=HelpFormatter,
+                            description="Score and flips of one image after every training epoch.")
     parser.add_argument("--image", type=Path, default=None, help="lesion image (default: the first shipped example)")
     parser.add_argument("--variant", nargs="+", default=["biased", "unbiased"], choices=VARIANTS,
                         help="which shipped per-epoch checkpoints to follow")
@@ -32,10 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=patch["position"][0].help_text())
     parser.add_argument("--scale", type=float, default=patch["scale"][2], help=patch["scale"][0].help_text())
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                        help=f"{patch['steps'][0].help_text()} (default {DEFAULT_STEPS}, as in the app)")
+                        help=f"{patch['steps'][0].help_text()}; the app's default too")
     parser.add_argument("--output", default="melanoma", choices=list(CLASSES),
                         help="the class whose probability is tracked")
-    parser.add_argument("--permutations", type=int, default=2000, help="shuffle-test permutations (default 2000)")
+    parser.add_argument("--permutations", type=int, default=2000, help="shuffle-test permutations")
     parser.add_argument("--alpha", type=float, default=0.01, help="significance level of the shuffle test")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle test")
     parser.add_argument("--plot", type=Path, default=None,

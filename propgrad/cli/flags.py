@@ -14,11 +14,15 @@ _NOT_FLAGS = {"name", "region", "feather"}
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, but not the uninformative "(default: None)"."""
+    """Show defaults as one would type them ("0.8 0.2", not a Python tuple), but not the uninformative
+    "(default: None)", a switch's "(default: False)" or a second default where the help gives one."""
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is argparse.SUPPRESS:
+        if (action.default is None or action.default is argparse.SUPPRESS or action.nargs == 0
+                or "(default" in (action.help or "")):
             return action.help
+        if isinstance(action.default, (list, tuple)):
+            return f"{action.help} (default: {' '.join(map(str, action.default))})"
         return super()._get_help_string(action)
 
 

@@ -221,9 +221,10 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
     # tables and report.html, which names it as missing, instead of losing the whole report.
     first = explanation.series[0]
     draw = {
-        # The app's strip (Pillow, a few milliseconds), so a report from the command line looks like the app's; up to
-        # 12 images: a series of 11 (the default region comparison) shows every step.
-        "strip": lambda path: plots.save_picture(plots.strip_picture(explanation, max_images=12), path),
+        # The app's strip (Pillow, a few milliseconds) with its companions, so a report from the command line looks
+        # like the app's: up to 12 steps (a series of 11, the default region comparison, shows every one), the image
+        # change per step, and the last step of every series (a second sticker appeared nowhere in the report).
+        "strip": lambda path: plots.save_picture(plots.stack_pictures(plots.strip_and_companions(explanation)), path),
         "curves": lambda path: plots.save_figure(plots.output_curves(explanation), path),
         "null": lambda path: plots.save_figure(plots.null_distributions(explanation), path),
         "animation": lambda path: plots.save_animation(explanation, path),

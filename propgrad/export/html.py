@@ -24,8 +24,9 @@ from PIL import Image
 
 from ..errors import in_words
 from ..ranking import tier_legend
-from ..reading import for_pages, format_number, what_ran, with_evidence  # the one number format of the app, printouts and reports
-from ..score import GRADIENT, STATISTIC_LABELS, STATISTIC_MEANING
+# format_number: the one number format of the app, printouts and reports.
+from ..reading import for_pages, format_number, reading_legend, what_ran, with_evidence
+from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 
 # Packages whose versions decide a result; those not installed are left out.
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -493,13 +494,13 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
                         "for a probability 0.1 is ten percentage points. It says how large the effect is."),
              (STATISTIC_LABELS[statistic], meaning(statistic) + " The shuffle test scores it."),
              *[(STATISTIC_LABELS[name], meaning(name)) for name in also if name != statistic],
-             ("p, significant", "p: the share of random orders of the steps under which the same outputs score at "
-                                "least as high as in the true order (the shuffle test); an adjusted p is corrected "
-                                "for testing many rows at once, and is the one compared where a table gives it. "
+             ("p, significant", f"p: {P_MEANING[DEFAULT_ALTERNATIVE[statistic]]} The observed order counts as one "
+                                "of the shuffles (+1 corrected), so p is never 0. An adjusted p is corrected for "
+                                "testing many rows at once, and is the one compared where a table gives it. "
                                 "Significant: p at most alpha. It says the output follows the property "
                                 "systematically, not that it moves much: the change says that."),
-             ("tier, reading", f"every row is read in words from its change, its shape and its test; ranked tables (a "
-                               f"comparison's, a screen's, a study's) rank by tier ({tier_legend()}), then by change."),
+             ("tier, reading", f"every row is read in words: {reading_legend()}. Ranked tables (a comparison's, a "
+                               f"screen's, a study's) rank by tier ({tier_legend()}), then by change."),
              ("flip", "a step where the model's predicted class changes (for a two-class model: where its probability "
                       "crosses 0.5)."),
              ("Delta E", "how much an image differs from step 0: the mean colour difference (CIE76 Delta E) over its "
@@ -710,18 +711,21 @@ def note_paragraphs(notes: Sequence[str]) -> str:
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
                definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
                missing: Mapping[str, str] | None = None, flips: Mapping | None = None,
-               notes: Sequence[str] = (), images: Sequence[Mapping] = (), statistic: str = GRADIENT) -> str:
+               notes: Sequence[str] = (), images: Sequence[Mapping] = (), statistic: str = GRADIENT,
+               legend: str = "") -> str:
     """A study (``statistic``: the one its shuffle test scored): the reading in words, its input images (``images``: each one's ``image`` and ``SHA-256``, named on
     top and listed in full further down), notes about the run, the summary table, its figures (title -> file, None
     when not drawn), how well the score predicts flips (``flips``: its ``method``, a ``note`` in place of the table,
-    or its ``rows``), settings and problems."""
+    or its ``rows`` and what their ``columns`` mean), settings and problems; ``legend`` says what the summary's
+    columns hold that the guide does not (series per tier, gradual series)."""
     missing = dict(missing or {})
     body = [f"<p>{escape(reading)}</p>", _images_line(images), note_paragraphs(notes), _missing_list(missing),
             f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
-            f"change. {GUIDE_LINK}</p>" + table(rows)]
+            f"change. {GUIDE_LINK}</p>" + table(rows) + (f"<p>{escape(legend)}</p>" if legend else "")]
     if flips:
+        columns = f"<p>{escape(flips['columns'])}</p>" if flips.get("columns") else ""
         body.append("<h2>Predicting prediction flips from the score</h2>" + f"<p>{escape(flips['method'])}</p>"
-                    + (f"<p>{escape(flips['note'])}</p>" if flips.get("note") else table(flips["rows"])))
+                    + (f"<p>{escape(flips['note'])}</p>" if flips.get("note") else table(flips["rows"]) + columns))
     for name, path in figures.items():
         body.append(f"<h2>{escape(name)}</h2>" + figure(name, path, missing=missing.get(name)))
     if images:

@@ -77,7 +77,7 @@ def field_type(hint) -> FieldType:
 
 def steps_option(default: int = 10):
     """The one steps field every stepped kind declares."""
-    return option(default, "number of steps, the unedited input included", low=MIN_STEPS)
+    return option(default, f"number of steps, the unedited input included (at least {MIN_STEPS})", low=MIN_STEPS)
 
 
 @dataclass(frozen=True, kw_only=True)

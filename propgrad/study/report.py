@@ -149,6 +149,17 @@ def flip_cells(row: SummaryRow) -> dict[str, str]:
 FLIP_METHOD = ("Per series, label: the last step's prediction differs from step 0's; feature: E[|grad_X F|] of the "
                "output of interest; threshold and direction fitted on a random half, accuracy on the other "
                "(10 halves).")
+# The columns of the flip table in words (summary.md and report.html say them alike).
+FLIP_COLUMNS = ("Held-out accuracy: the share of the other half's series whose flip the fitted threshold predicts "
+                "(mean ± std over the halves); in-sample: on all series, fitted on them too; ROC AUC: the chance that "
+                "a series that flips scores above one that does not (0.5: no better than chance; 0: every flipping "
+                "series scores below); majority rate: the accuracy of always guessing the commoner outcome, the "
+                "figure to beat.")
+# Under the summary table (summary.md and report.html): its columns a tier legend does not explain.
+SUMMARY_LEGEND = ("Series per tier: the share of series whose own reading falls in each tier (a/b/c/d/e). Gradual "
+                  "series: the share whose images change step by step (monotone or ordered, no step with most of the "
+                  "change; `propgrad.gradualness`). Scores of series that are not gradual measure the intervention as "
+                  "much as the model.")
 
 
 def flip_note(summary: list[SummaryRow]) -> str | None:
@@ -177,21 +188,18 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     item."""
     shown = [summary_cells(row, alpha) for row in summary]
     lines = [f"# {title}", "", *(f"**Note:** {note}\n" for note in notes),
-             f"Ranked by what the mean output did (tier {tier_legend()}), then by its change. Series per "
-             "tier: the share of series whose own reading falls in each tier (a/b/c/d/e).", ""]
+             f"Ranked by what the mean output did (tier {tier_legend()}), then by its change.", ""]
     if shown:
         lines += markdown_table(shown)
     else:
         lines.append("No item finished: there is nothing to summarise (see the failed and skipped items below).")
-    lines += ["", "Gradual series: the share whose images change step by step (monotone or ordered, no step with "
-              "most of the change; `propgrad.gradualness`). Scores of series that are not gradual measure the "
-              "intervention as much as the model."]
+    lines += ["", SUMMARY_LEGEND]
     lines += ["", "## Predicting prediction flips from the score", "", FLIP_METHOD, ""]
     note = flip_note(summary)
     if note:  # one sentence, not a table of rows that all say the same
         lines.append(note)
     else:
-        lines += markdown_table([flip_cells(row) for row in summary])
+        lines += markdown_table([flip_cells(row) for row in summary]) + ["", FLIP_COLUMNS]
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
@@ -318,8 +326,9 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
         settings["models that ran"] = list(dict.fromkeys(row.model for row in summary))
     rows = [{**summary_cells(row, alpha), "reading of the mean curve": row.reading.full if row.reading else "n/a"}
             for row in summary]
-    flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary]}
+    flips = {"method": FLIP_METHOD, "note": flip_note(summary), "rows": [flip_cells(row) for row in summary],
+             "columns": FLIP_COLUMNS}
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
-                                  flips, notes, input_images(entries), statistic)
+                                  flips, notes, input_images(entries), statistic, legend=SUMMARY_LEGEND)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes)
