@@ -54,10 +54,10 @@ _CARDS = ("{t},{t} tbody,{t} tr{{display:block}}{t} thead{{display:none}}"
           "{t} tr{{border:1px solid #d0d0d0;border-radius:6px;margin:.5em 0;padding:.35em .6em}}"
           "{t} td{{display:inline-block;border:none;padding:.1em .9em .1em 0;text-align:left}}"
           '{t} td::before{{content:attr(data-label) ": ";color:#555;font-weight:600}}{t} td.wide{{display:block}}')
-# On a phone a plot keeps a legible width and scrolls sideways in its frame: shrunk to 355 px its text was 5 px.
-_WIDE_FIGURES = ("figure.wide{overflow-x:auto}figure.wide img{min-width:620px;max-width:none}"
-                 'figure.wide::before{content:"wider than the screen: swipe sideways";display:block;color:#555;'
-                 "font-size:.85em}")
+# On a phone a plot is shown whole, its type small, and zoomed by pinching: scrolled sideways at a legible width, a
+# curve showed its first four steps, flat, and the jump at step 9 that was the finding lay off screen.
+_WIDE_FIGURES = ('figure.wide::before{content:"the whole figure: pinch to zoom into its text";display:block;'
+                 "color:#555;font-size:.85em}")
 # On a phone, settings nested three deep left their values a few characters of width beside the names (a screen's
 # page was 400 px wide in 390): each value goes under its name there.
 _STACKED_SETTINGS = "dl{display:block}dd{margin:0 0 .2em .8em}"
@@ -99,8 +99,8 @@ def data_uri(source: str | Path | Image.Image, max_side: int | None = None) -> s
 def figure(title: str, source: str | Path | Image.Image | None, *, missing: str | None = None,
            caption: str = "", max_side: int | None = None, wide: bool | None = None) -> str:
     """An inlined figure, or a visible note naming it and why it is missing. A ``wide`` one (by default one shown
-    at its own size, without ``max_side``: a plot, a strip) keeps a legible width on a phone and scrolls sideways; a
-    picture of the input is not wide."""
+    at its own size, without ``max_side``: a plot, a strip) is shown whole on a phone, with a note to pinch to zoom
+    into its text; a picture of the input is not wide."""
     if source is not None and not isinstance(source, Image.Image) and not Path(source).is_file():
         missing, source = missing or f"{Path(source).name} was not found", None
     if source is None:
