@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from .interventions.region import coverage_caveat
 from .reading import NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
@@ -175,8 +176,14 @@ class Answered:
 
     @cached_property
     def answer(self) -> list[str]:
-        """Per model, in words, what moves its output most (:func:`model_answers`)."""
-        return model_answers(self.ranked_rows, self.models)
+        """Per model, in words, what moves its output most (:func:`model_answers`), after a caution where a
+        property's region is a sliver or all but the whole image (:func:`~propgrad.interventions.region.coverage_caveat`:
+        a greyscale photo's "object" was the cat's eye, and "the background moves p(cat) most" read as a finding)."""
+        shares = {name: float(explanation.series[0].mask.mean())
+                  for name, explanation in getattr(self, "explanations", {}).items()
+                  if explanation.series and explanation.series[0].mask is not None}
+        caveat = coverage_caveat(shares)
+        return [*([caveat] if caveat else []), *model_answers(self.ranked_rows, self.models)]
 
     @cached_property
     def contrast(self) -> tuple[list[ContrastRow], str | None]:

@@ -37,6 +37,49 @@ def test_a_one_logit_upload_said_to_return_logits(progress, tmp_path):
         patch_call(progress, **arguments, outputs_are="auto")
 
 
+def test_a_one_output_upload_read_as_a_probability_says_so(progress, tmp_path):
+    """A one-logit model whose outputs stayed inside [0, 1] was read as a probability by "auto", and nothing said so:
+    the upload's line, the run's notes and the report's guide now do."""
+    import torch
+
+    class Bounded(torch.nn.Module):  # inside [0, 1] on the probes and on the image: a logit "auto" cannot tell apart
+        def forward(self, x):
+            return 0.3 + 0.2 * x[:, 0].mean(dim=(1, 2))[:, None]
+
+    path = tmp_path / "bounded.pt"
+    torch.jit.save(torch.jit.trace(Bounded(), torch.rand(2, 3, 32, 32)), path)
+    ready = shared.check_uploaded_models([str(path)], 32, "0, 0, 0", "1, 1, 1", "cat", "auto")
+    assert "its single output is read as probabilities" in ready and "say its outputs are logits" in ready
+    outputs = patch_call(progress, **model_args(bundled=[], files=[str(path)], input_size=32, mean="0, 0, 0",
+                                                std="1, 1, 1", class_names="cat", outputs="cat"))
+    summary, bundle = outputs[0], outputs[-1]
+    assert "bounded.pt (uploaded)'s single output was read as a probability ('auto'" in summary
+    with zipfile.ZipFile(bundle) as archive:
+        page = archive.read("report.html").decode()
+    guide = page[page.index('<h2 id="guide">'):]
+    assert "bounded.pt (uploaded)" in guide and "your own TorchScript model (bounded.pt)" in guide
+
+
+def test_a_thousand_class_names_are_accepted(tmp_path):
+    """ImageNet's names are 11,486 characters; the box took 2,000 (the command line reads a file)."""
+    from propgrad.app.model_inputs import build_models, uploaded_settings
+    from propgrad.models.spec import ModelSpec
+
+    import torch
+
+    class Thousand(torch.nn.Module):
+        def forward(self, x):
+            return x.mean(dim=(1, 2, 3))[:, None].repeat(1, 1000)
+
+    path = tmp_path / "thousand.pt"
+    torch.jit.save(torch.jit.trace(Thousand(), torch.rand(2, 3, 32, 32)), path)
+    names = "\n".join(f"a rather long class name number {k}" for k in range(1000))
+    assert len(names) > 30_000
+    model, = build_models(ModelSpec(**uploaded_settings([str(path)], input_size=32, mean="", std="",
+                                                        class_names=names, outputs_are="auto")))
+    assert model.output_names[999] == "a rather long class name number 999"
+
+
 def test_hub_classifier_from_a_folder_runs_side_by_side(progress, tiny_vit_folder):
     outputs = patch_call(progress, bundled=[], outputs="all",
                          hub_ids=f"{tiny_vit_folder}\n{tiny_vit_folder}")  # named twice: one model
@@ -261,7 +304,15 @@ def test_the_app_denies_server_paths_until_it_knows_where_it_serves():
 
 def test_an_upload_is_checked_when_it_arrives(tiny_torchscript, tmp_path):
     ready = shared.check_uploaded_models([str(tiny_torchscript)], None, "", "", "", "auto")
-    assert "ready: **tiny.pt (uploaded)**, 3 outputs" in ready and "224x224" in ready
+    assert "ready: **tiny.pt (uploaded)**, outputs class 0, class 1 and class 2: your own TorchScript model" in ready
+    # What a run will do with it: the input size and where it came from, the normalisation, the outputs' reading.
+    assert "input 224 x 224 px (propgrad's default: a TorchScript file does not store one)" in ready
+    assert "ImageNet's" in ready and "made probabilities by softmax ('auto' judged them" in ready
+    # Checked again when a setting changes (class names typed after the upload), nothing said without an upload.
+    named = shared.check_again([str(tiny_torchscript)], 64, "", "", "red, green, blue", "logits")
+    assert "outputs red, green and blue" in named and "input 64 x 64 px (as given)" in named and "(as asked)" in named
+    assert "returns 3 outputs" in shared.check_again([str(tiny_torchscript)], 64, "", "", "red, green", "auto")
+    assert shared.check_again(None, 64, "", "", "red", "auto") == ""
     refused = shared.check_uploaded_models([_text_file(tmp_path, "notes.pt")], None, "", "", "", "auto")
     assert refused.startswith("**Cannot use this upload:**") and "notes.pt" in refused
     assert shared.check_uploaded_models([_text_file(tmp_path, "model.pkl")], None, "", "", "", "auto").startswith(

@@ -255,3 +255,23 @@ def test_cli_repeated_region_compares_them(tmp_path, image, halves, registered, 
     data = json.loads((tmp_path / "out" / "comparison.json").read_text())
     assert data["properties"] == ["left: darken", "right: darken"]  # ranked: only the left half matters
     assert data["table"][0]["flipped"] and not data["table"][1]["flipped"]
+
+
+def test_a_sliver_region_is_said_before_the_answer(image):
+    """On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %): the answer said the background moved
+    p(cat) most, and the note that its region was most of the image sat under the table."""
+    sliver = np.zeros((image.height, image.width), np.float32)
+    sliver[:1, :1] = 1
+    comparison = compare_properties(image, {"spot: darken": Region(ParametricEdit("darken", steps=4), sliver),
+                                            "rest: darken": Region(ParametricEdit("darken", steps=4), 1 - sliver)},
+                                    LeftBrightness(), n_permutations=50, seed=0)
+    first, *answers = comparison.answer
+    assert first.startswith("Check the regions before this answer: a region covers only ")
+    assert "(spot: darken) and another" in first and "(rest: darken)" in first
+    assert len(answers) >= 1 and not answers[0].startswith("Check")
+    # In bounds, nothing is said first.
+    half = np.zeros_like(sliver)
+    half[:, : image.width // 2] = 1
+    fine = compare_properties(image, {"left: darken": Region(ParametricEdit("darken", steps=4), half)},
+                              LeftBrightness(), n_permutations=50, seed=0)
+    assert not fine.answer[0].startswith("Check")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import settings
 from ..errors import not_one_of
-from .parsing import check_int, check_suffixes, check_text, parse_names, parse_numbers, shown
+from .parsing import MAX_NAMES_TEXT, check_int, check_suffixes, check_text, parse_names, parse_numbers, shown
 
 MODEL_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".torchscript")
 MAX_HUB_MODELS = 4
@@ -50,7 +50,7 @@ def uploaded_settings(paths: Sequence[str], *, input_size, mean, std, class_name
             label = f"{Path(path).name} (uploaded {number + 1})"  # the same file name from another folder
         labels.append(label)
     return dict(files=tuple(paths), file_labels=tuple(labels), input_size=size and (size, size), mean=mean_values,
-                std=std_values, class_names=parse_names(class_names, name="class names") or None,
+                std=std_values, class_names=parse_names(class_names, name="class names", max_length=MAX_NAMES_TEXT) or None,
                 outputs_are=outputs_are)
 
 

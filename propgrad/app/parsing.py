@@ -135,9 +135,13 @@ def parse_numbers(text: str | None, *, name: str, count: int) -> tuple[float, ..
     return values
 
 
-def parse_names(text: str | None, *, name: str) -> list[str]:
+# A model's class names may be ImageNet's thousand (11,486 characters): the other boxes' 2,000 refused them.
+MAX_NAMES_TEXT = 40_000
+
+
+def parse_names(text: str | None, *, name: str, max_length: int = MAX_TEXT) -> list[str]:
     """Split a comma- or newline-separated list of names, dropping blanks (the outputs' splitting rule)."""
-    return split_output_names(check_text(text, name=name, multiline=True))
+    return split_output_names(check_text(text, name=name, max_length=max_length, multiline=True))
 
 
 def box_names(build, boxes: dict[str, str], **arguments):
@@ -233,8 +237,11 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     """
     every_output = [output for model in models for output in model.output_names]
     names = split_output_names(check_text(wanted, name="outputs of interest", multiline=True), every_output)
+    # What loading a model had to guess (an uploaded one-output model read as a probability), beside its result.
+    caveats = [f"{caveat}." for model in models if (caveat := getattr(model, "caveat", ""))]
     if [name.lower() for name in names] == [VECTOR] and VECTOR not in [o.lower() for o in every_output]:
-        return vector_selection(models)
+        selection, notes = vector_selection(models)
+        return selection, [*notes, *caveats]
     if ALL in [n.lower() for n in names] and len(names) > 1:
         raise ValueError("`outputs of interest`: 'all' scores every output; give it alone, or name the classes")
     selection: dict[str, object] = {}
@@ -267,4 +274,4 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
             else:
                 selection[model.name] = None
                 notes.append(f"{model.name} has no output {missing}; scored its predicted class instead.")
-    return selection, notes
+    return selection, notes + caveats

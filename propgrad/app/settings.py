@@ -10,7 +10,11 @@ import ipaddress
 import os
 
 CONCURRENCY = int(os.environ.get("PROPGRAD_CONCURRENCY", "2"))
-MAX_FILE_SIZE = "25mb"
+# Per uploaded file: a hosted Space's default; who runs the app on their own machine may raise it (a ResNet-18
+# exported as .pt2 is 45 MB). The command line's --model-file reads any size.
+MAX_UPLOAD_ENV = "PROPGRAD_MAX_UPLOAD_MB"
+MAX_UPLOAD_MB = int(os.environ.get(MAX_UPLOAD_ENV, "25"))
+MAX_FILE_SIZE = f"{MAX_UPLOAD_MB}mb"
 QUEUE_SIZE = 64
 # Longest side fed to InstructPix2Pix (its training resolution); edits at 512 px take minutes on a CPU.
 IP2P_MAX_SIDE = int(os.environ.get("PROPGRAD_IP2P_MAX_SIDE", "512"))

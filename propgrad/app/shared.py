@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import gradio as gr
 from PIL import Image
 
-from ..errors import ModelUnavailableError, in_front_end_words, users_to_fix
-from ..export.provenance import describe_model
+from ..errors import ModelUnavailableError, in_front_end_words, in_words, users_to_fix
 from ..models.base import OUTPUTS_ARE
 from . import defaults, results
 from .model_inputs import MODEL_SUFFIXES
+from .settings import MAX_UPLOAD_ENV, MAX_UPLOAD_MB
 
 log = logging.getLogger("propgrad.app")
 
@@ -199,8 +199,9 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
         hub_ids = gr.Textbox("", label="Hugging Face image classifiers (hub ids or local folders, one per line)",
                              lines=1, placeholder="e.g. google/vit-base-patch16-224 (offline: only ids already in "
                                                   "this machine's hub cache)")
-        files = gr.File(label="Model files (.pt2 exported program, TorchScript, or an authors' ConvMixer .pth; "
-                              "never unpickled with code)",
+        files = gr.File(label=f"Model files (.pt2 exported program, TorchScript, or an authors' ConvMixer .pth; "
+                              f"never unpickled with code; at most {MAX_UPLOAD_MB} MB a file here: run the app "
+                              f"yourself with {MAX_UPLOAD_ENV} set for larger ones)",
                         file_count="multiple", file_types=list(MODEL_SUFFIXES))
         upload_status = gr.Markdown("", elem_classes=["upload-status"])
         with gr.Row():
@@ -226,6 +227,11 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
     checked = [files, input_size, mean, std, class_names, outputs_are]
     files.upload(check_uploaded_models, checked, upload_status, api_visibility="private")
     files.clear(lambda: "", None, upload_status, queue=False, api_visibility="private")
+    # Checked again when a setting changes, so that the line says what a run will do (class names typed after the
+    # upload still read "class 0, class 1"; three names for two outputs were refused only at Run).
+    for box in (input_size, mean, std, class_names):
+        box.blur(check_again, checked, upload_status, api_visibility="private")
+    outputs_are.change(check_again, checked, upload_status, api_visibility="private")
     return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha,
                          hub_ids, outputs_are, seed_box)
 
@@ -234,6 +240,11 @@ def permutations_slider(value: int = 10000) -> gr.Slider:
     """The shuffle test's permutations, one range on every tab (the training-dynamics tab starts lower: it tests
     every checkpoint)."""
     return gr.Slider(1000, 20000, value=value, step=1000, label="Shuffle-test permutations")
+
+
+def check_again(files, *settings) -> str:
+    """:func:`check_uploaded_models` once a setting changed, where models were uploaded (else nothing to say)."""
+    return check_uploaded_models(files, *settings) if files else ""
 
 
 def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are) -> str:
@@ -254,11 +265,11 @@ def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are
         return f"**Cannot use this upload:** {GENERIC_ERROR}"
     lines = []
     for model in models:
-        preprocessing = describe_model(model).get("preprocessing")
-        size = preprocessing.get("size") if isinstance(preprocessing, dict) else None
-        lines.append(f"- ready: **{model.name}**, {len(model.output_names)} outputs "
-                     f"({', '.join(model.output_names[:4])}{', ...' if len(model.output_names) > 4 else ''})"
-                     + (f", input {size[0]}x{size[1]} px" if size else ""))
+        # What the run will do with it, as every report's guide says it: the input size and where it came from,
+        # the normalisation, and what its outputs are read as ("auto" read a one-logit model as a probability,
+        # unsaid).
+        named = in_words(model.output_names, most=4, quote=str)
+        lines.append(f"- ready: **{model.name}**, outputs {named}: {getattr(model, 'description', '')}")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..images import describe_input, file_sha256
+from ..models.base import ALREADY_PROBABILITIES
 
 
 def _plain(value, depth: int = 0):
@@ -58,7 +59,7 @@ def describe_intervention(intervention) -> dict:
 
 
 _HANDLING = {True: "softmax over the outputs (one output: sigmoid)", False: "raw scores, as returned",
-             "probabilities": "probabilities, used as they are", "auto": "judged on probe images"}
+             ALREADY_PROBABILITIES: "probabilities, used as they are", "auto": "judged on probe images"}
 
 
 def describe_model(model) -> dict:

@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from ..checks import is_real_number
-from ..errors import ArgumentError
+from ..errors import ArgumentError, in_words
 from ..images import SMALL_SIDE, TooManyPixels, open_within_limit, why_unreadable
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 
@@ -66,6 +66,35 @@ def share_in_words(share: float) -> str:
     if share * 100 > 99.9:
         return "over 99.9 %"
     return f"{share * 100:.3g} %"
+
+
+def coverage_caveat(shares: dict[str, float]) -> str | None:
+    """The sentence to read before an answer whose regions are slivers (or all but the whole image): ``shares`` maps
+    each property restricted to a region to the share of the image it covers. None where every region is in
+    bounds. On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %), and the answer that "the
+    background" moved p(cat) most was read as a finding; the note saying so sat under the table.
+
+    Examples
+    --------
+    >>> coverage_caveat({"object: darken": 0.006, "background: darken": 0.994, "object: blur": 0.006})
+    'Check the regions before this answer: a region covers only 0.6 % of the image (object: darken and object: blur) and another 99.4 % (background: darken). Such a region likely misses what its name promises, and what it moves is then not what the name says: look at its outline on the strip, or paint or upload a mask.'
+    >>> coverage_caveat({"object: darken": 0.4}) is None
+    True
+    """
+    odd: dict[float, list[str]] = {}
+    for name, share in shares.items():
+        if not SMALL_REGION <= share <= 1 - SMALL_REGION and share < 1:
+            odd.setdefault(round(share, 4), []).append(name)
+    if not odd:
+        return None
+    (first, first_names), *others = sorted(odd.items())
+    where = (f"{'only ' if first < SMALL_REGION else ''}{share_in_words(first)} of the image "
+             f"({in_words(first_names, most=2, quote=str)})")
+    where += "".join(f" and another {share_in_words(share)} ({in_words(names, most=2, quote=str)})"
+                     for share, names in others)
+    return (f"Check the regions before this answer: a region covers {where}. Such a region likely misses what its "
+            "name promises, and what it moves is then not what the name says: look at its outline on the strip, or "
+            "paint or upload a mask.")
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,8 +20,8 @@ from PIL import Image
 from .safe_load import CHECKPOINT, PT2, check_pt2_entries, detect_format, read_checkpoint, refuse
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .torch_model import (
-    AUTO, IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, TorchClassifier, check_class_names, check_mean_std, check_size,
-    short_error,
+    ALREADY_PROBABILITIES, AUTO, IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, TorchClassifier, check_class_names,
+    check_mean_std, check_size, short_error,
 )
 
 DEFAULT_INPUT_SIZE = (224, 224)
@@ -145,6 +145,8 @@ def load_model_file(
             batch_size=batch_size, device=device, **extra,
         )
         classifier.source = str(path.resolve())  # the report names the file by its name and SHA-256
+        classifier.description = (f"your own ConvMixer checkpoint ({path.name}) in the method's authors' format, run "
+                                  "as their architecture with their preprocessing unless given")
         return classifier
 
     fixed_batch = None
@@ -187,4 +189,46 @@ def load_model_file(
     )
     classifier.settle(outputs)  # on the probe, independent of the user's images
     classifier.source = str(path.resolve())  # the report names the file by its name and SHA-256
+    size_from = ("fixed by the export" if kind == PT2 and exported_size is not None and input_size == exported_size
+                 else "as given" if input_size is not None else
+                 "propgrad's default: a TorchScript file does not store one" if kind != PT2 else
+                 "propgrad's default: the export left it open")
+    classifier.description = file_description(path.name, "torch.export (.pt2)" if kind == PT2 else "TorchScript",
+                                              classifier, outputs.shape[1], size_from, asked=apply_softmax,
+                                              normalised="as given" if mean is not None else "ImageNet's")
+    if apply_softmax == AUTO and outputs.shape[1] == 1 and classifier.apply_softmax == ALREADY_PROBABILITIES:
+        # A guess a run's notes repeat beside its result: a logit that stays inside [0, 1] reads as a probability.
+        classifier.caveat = (f"{display}'s single output was read as a probability ('auto': it stayed inside [0, 1] "
+                             "on grey, black and white probe images); if the model returns a logit, say its outputs "
+                             "are logits")
     return classifier
+
+
+def file_description(file: str, kind: str, classifier: TorchClassifier, n_raw: int, size_from: str, *,
+                     asked: bool | str, normalised: str) -> str:
+    """What an uploaded model is and how propgrad runs it, in words (the app's upload check and every report's
+    guide say it): a one-logit model whose probe outputs stayed inside [0, 1] was read as a probability, and
+    nothing said so."""
+    transform = classifier.transform
+    height, width = transform.size
+    settled = classifier.apply_softmax
+    outputs = f"its {n_raw} outputs are" if n_raw > 1 else "its single output is"
+    if settled is True:
+        handling = f"{outputs} read as logits and made probabilities by {'softmax' if n_raw > 1 else 'a sigmoid'}"
+    elif settled == ALREADY_PROBABILITIES:
+        handling = f"{outputs} read as probabilities, used as they are"
+    elif settled == AUTO:  # not settled yet: decided on the first batch of the run's images
+        handling = f"{outputs} judged on the first images it is given"
+    else:
+        handling = f"{outputs} read as raw scores, used as they are"
+    if asked == AUTO:
+        why = "'auto' judged them on grey, black and white probe images"
+        if n_raw == 1 and settled == ALREADY_PROBABILITIES:
+            why += ("; a logit can stay inside [0, 1] there too: if the model returns a logit, say its outputs are "
+                    "logits")
+    else:
+        why = "as asked"
+    numbers = ", ".join
+    return (f"your own {kind} model ({file}): input {height} x {width} px ({size_from}), normalised with mean "
+            f"{numbers(f'{v:g}' for v in transform.mean)} and std {numbers(f'{v:g}' for v in transform.std)} "
+            f"({normalised}); {handling} ({why}).")
