@@ -49,7 +49,7 @@ def test_a_one_output_upload_read_as_a_probability_says_so(progress, tmp_path):
     path = tmp_path / "bounded.pt"
     torch.jit.save(torch.jit.trace(Bounded(), torch.rand(2, 3, 32, 32)), path)
     ready = shared.check_uploaded_models([str(path)], 32, "0, 0, 0", "1, 1, 1", "cat", "auto")
-    assert "its single output is read as probabilities" in ready and "say its outputs are logits" in ready
+    assert "its single output is read as probabilities" in ready and "say so: 'Uploaded models return: logits' in the app" in ready
     outputs = patch_call(progress, **model_args(bundled=[], files=[str(path)], input_size=32, mean="0, 0, 0",
                                                 std="1, 1, 1", class_names="cat", outputs="cat"))
     summary, bundle = outputs[0], outputs[-1]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ArgumentError, shown
 from ..limits import LIMITS
-from ..outputs import ALL, VECTOR, split_output_names, vector_selection
+from ..outputs import ALL, VECTOR, model_caveats, split_output_names, vector_selection
 
 # The app's column of the one table of limits (propgrad.limits), shared with its MCP tools.
 MAX_FRAMES = LIMITS["frames"].app
@@ -237,8 +237,7 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     """
     every_output = [output for model in models for output in model.output_names]
     names = split_output_names(check_text(wanted, name="outputs of interest", multiline=True), every_output)
-    # What loading a model had to guess (an uploaded one-output model read as a probability), beside its result.
-    caveats = [f"{caveat}." for model in models if (caveat := getattr(model, "caveat", ""))]
+    caveats = model_caveats(models)
     if [name.lower() for name in names] == [VECTOR] and VECTOR not in [o.lower() for o in every_output]:
         selection, notes = vector_selection(models)
         return selection, [*notes, *caveats]

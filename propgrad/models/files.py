@@ -25,6 +25,9 @@ from .torch_model import (
 )
 
 DEFAULT_INPUT_SIZE = (224, 224)
+# How each front end says a model returns logits.
+SAY_LOGITS = ("say so: 'Uploaded models return: logits' in the app, --outputs-are logits on the command line, "
+              "apply_softmax=True in Python")
 
 
 def _input_spec(program) -> tuple[int | None, tuple[int, int] | None]:
@@ -199,8 +202,7 @@ def load_model_file(
     if apply_softmax == AUTO and outputs.shape[1] == 1 and classifier.apply_softmax == ALREADY_PROBABILITIES:
         # A guess a run's notes repeat beside its result: a logit that stays inside [0, 1] reads as a probability.
         classifier.caveat = (f"{display}'s single output was read as a probability ('auto': it stayed inside [0, 1] "
-                             "on grey, black and white probe images); if the model returns a logit, say its outputs "
-                             "are logits")
+                             f"on grey, black and white probe images); if the model returns a logit, {SAY_LOGITS}")
     return classifier
 
 
@@ -224,8 +226,7 @@ def file_description(file: str, kind: str, classifier: TorchClassifier, n_raw: i
     if asked == AUTO:
         why = "'auto' judged them on grey, black and white probe images"
         if n_raw == 1 and settled == ALREADY_PROBABILITIES:
-            why += ("; a logit can stay inside [0, 1] there too: if the model returns a logit, say its outputs are "
-                    "logits")
+            why += f"; a logit can stay inside [0, 1] there too: if the model returns a logit, {SAY_LOGITS}"
     else:
         why = "as asked"
     numbers = ", ".join
