@@ -43,8 +43,9 @@ def _unsafe(path: Path, imports: list[str]) -> ValueError:
     calls = f" (it would call {', '.join(imports[:3])})" if imports else ""
     return ValueError(
         f"model file {path.name!r} was refused: loading it would run code stored in the file{calls}. "
-        f"propgrad never unpickles arbitrary objects; save the model with torch.export.save or "
-        f"torch.jit.save, or save only tensors and plain containers"
+        f"propgrad never unpickles arbitrary objects; save the model with torch.export.save (.pt2) or "
+        f"torch.jit.save (TorchScript): a file of tensors alone (a state_dict) is read only as an authors' ConvMixer "
+        f"checkpoint, as it holds no architecture"
     )
 
 
