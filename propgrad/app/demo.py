@@ -93,6 +93,7 @@ CSS = """
 .result-summary .summary-reading { display: none; }
 /* The Screen's slide, its top rows drawn for a projector, is the talk view's (links.TALK_CSS); the page has the table. */
 body:not(.propgrad-talk) #screen-slide { display: none !important; }
+.hint, .hint p { color: var(--body-text-color-subdued) !important; font-size: var(--text-sm) !important; }
 .prose table { display: block; overflow-x: auto; }
 .prose th, .prose td { white-space: nowrap; }
 /* The result's one table: the page's font; words wrap (the reading gets the room), numbers never break. */

@@ -199,10 +199,12 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
         hub_ids = gr.Textbox("", label="Hugging Face image classifiers (hub ids or local folders, one per line)",
                              lines=1, placeholder="e.g. google/vit-base-patch16-224 (offline: only ids already in "
                                                   "this machine's hub cache)")
-        files = gr.File(label=f"Model files (.pt2 exported program, TorchScript, or an authors' ConvMixer .pth; "
-                              f"never unpickled with code; at most {MAX_UPLOAD_MB} MB a file here: run the app "
-                              f"yourself with {MAX_UPLOAD_ENV} set for larger ones)",
+        # One short line: a longer label ran under the file box's own buttons once a file was in it.
+        files = gr.File(label=f"Model files (.pt2, TorchScript, ConvMixer .pth; at most {MAX_UPLOAD_MB} MB each)",
                         file_count="multiple", file_types=list(MODEL_SUFFIXES))
+        gr.Markdown(f"A .pt2 exported program, a TorchScript file or an authors' ConvMixer checkpoint, never "
+                    f"unpickled with code. Larger than {MAX_UPLOAD_MB} MB: run the app yourself with "
+                    f"`{MAX_UPLOAD_ENV}` set, or the command line's `--model-file`.", elem_classes=["hint"])
         upload_status = gr.Markdown("", elem_classes=["upload-status"])
         with gr.Row():
             input_size = gr.Number(None, label="Input size (px, square; 0 or blank = from the file)", precision=0,
