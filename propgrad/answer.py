@@ -170,8 +170,9 @@ class Answered:
     """What a ranked result (a screen, a comparison) says in words, made once per result.
 
     The result provides ``ranked_rows`` (rows with ``property``, ``model``, ``output``, ``score`` and a
-    ``reading``, in rank order), ``models`` (names, in the order given), ``outputs_of_interest`` (as given) and
-    ``statistic``.
+    ``reading``, in rank order), ``models`` (names, in the order given), ``outputs_of_interest`` (as given),
+    ``statistic`` and, where its properties may be restricted to regions, ``explanations`` (name -> Explanation:
+    their masks say whether a region is a sliver).
     """
 
     @cached_property

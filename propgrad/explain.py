@@ -81,6 +81,8 @@ class ModelExplanation:
     # What the model is, in words, where it says (a shipped model: what it was trained on); reports print it, as a
     # name such as "dark-cats bias" alone does not say it is a model trained on dark cats.
     description: str = ""
+    # What loading the model had to guess, said among the notes (an uploaded one-output model read as a probability).
+    caveat: str = ""
 
     @property
     def output_of_interest(self) -> OutputScore:
@@ -178,7 +180,8 @@ class Explanation:
         themselves (a region's mask resized, a mask covering everything), each once, what the statistic had to adapt
         (the mutual information's k on a short series), and a shuffle test too small to reach alpha (too few
         permutations, or series too short to have enough orders)."""
-        notes = [*(self.input or {}).get("notes", []), *(note for one in self.series for note in one.notes)]
+        notes = [*(self.input or {}).get("notes", []), *(note for one in self.series for note in one.notes),
+                 *(model.caveat for model in self.models if model.caveat)]
         floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
                                    partial(steady_trend_need, statistic=self.statistic))
         if floor:
@@ -334,6 +337,13 @@ def description_of(model: Model) -> str:
     return text if isinstance(text, str) else ""
 
 
+def caveat_of(model: Model) -> str:
+    """What loading the model had to guess, where it says (``caveat``, set by
+    :func:`propgrad.models.files.load_model_file`)."""
+    text = getattr(model, "caveat", "")
+    return text if isinstance(text, str) else ""
+
+
 def vector_label(n_outputs: int) -> str:
     """What the vector score's output is called in tables."""
     return f"vector (all {n_outputs} outputs)"
@@ -358,6 +368,7 @@ def score_outputs(
     statistic: str = GRADIENT,
     vector: bool = False,
     description: str = "",
+    caveat: str = "",
 ) -> ModelExplanation:
     """Scores, p-values and flips for precomputed outputs of shape (series, steps, k).
 
@@ -404,7 +415,7 @@ def score_outputs(
             )
         )
     flips = [prediction_flips(one) for one in outputs]
-    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips, description)
+    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips, description, caveat)
 
 
 def table_steady_trend(explanations, statistic: str) -> tuple:
@@ -546,7 +557,7 @@ def explain(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
                 outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
-                description_of(model),
+                description_of(model), caveat_of(model),
             )
         )
     progress(1.0, "done")

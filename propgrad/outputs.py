@@ -83,17 +83,10 @@ def vector_selection(models: Sequence) -> tuple[dict, list[str]]:
     return selection, notes
 
 
-def model_caveats(models: Sequence) -> list[str]:
-    """What loading a model had to guess, to be said beside its result (an uploaded one-output model read as a
-    probability: ``caveat``, set by :func:`propgrad.models.files.load_model_file`)."""
-    return [f"{caveat}." for model in models if (caveat := getattr(model, "caveat", ""))]
-
-
 def outputs_for(value, models: Sequence) -> tuple[object, list[str]]:
     """The outputs of interest ``value`` names for ``models`` (see :func:`parse_outputs`), and notes: 'vector'
-    becomes a per-model selection (:func:`vector_selection`); what loading a model guessed (:func:`model_caveats`)."""
+    becomes a per-model selection (:func:`vector_selection`)."""
     parsed = parse_outputs(value, [name for model in models for name in model.output_names])
     if parsed == VECTOR:
-        selection, notes = vector_selection(models)
-        return selection, [*notes, *model_caveats(models)]
-    return parsed, model_caveats(models)
+        return vector_selection(models)
+    return parsed, []

@@ -350,8 +350,9 @@ def output_curves(explanation: Explanation) -> Figure:
     if series_shown > 1:
         # Said, not left to guess: with two series the thin lines are the band's edges, and a reader took the flips
         # marked on them for markers floating off the (mean) curve.
+        flips_said = " (flips marked on them)" if any_flips else ""
         axis.plot([], [], color="grey", linewidth=0.9, alpha=0.6,
-                  label=f"thin lines: the {series_shown} series one by one (flips marked on them); band: mean \u00b1 1 std")
+                  label=f"thin lines: the {series_shown} series one by one{flips_said}; band: mean \u00b1 1 std")
     probability_range(axis, pairs)
     axis.set_xticks(ticks, [f"{i}\n{values[i]}" for i in ticks], fontsize=tick_size)
     axis.tick_params(axis="y", labelsize=size)

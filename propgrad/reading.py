@@ -185,8 +185,10 @@ def reading_legend(thresholds: Thresholds | None = None) -> str:
     """
     t = thresholds or default_thresholds()
     return (f"size, from the change: negligible under {t.negligible:g}, strong from {t.strong:g}, small between; "
-            "shape, from the curve: steady rise or fall, U-shaped or hump-shaped (its lowest or highest value "
-            "inside, both ends away from it), one dominant step (one step carries at least "
+            "shape, from the curve: a steady, sharp (two neighbouring steps carry two thirds of the movement) or "
+            "overall (it first moves the other way) rise or fall, U-shaped or hump-shaped (its lowest or highest "
+            f"value inside, both ends away from it; one more than {t.extreme:g} beyond both ends is named: \"lowest "
+            "0.05 at 60 % darker\"), one dominant step (one step carries at least "
             f"{t.jump_share * 100:.0f} % of all the curve's movement: \"abrupt\" when the change is strong), "
             "irregular (back and forth: \"erratic\" where the test does not find it systematic), flat; and "
             "whether the shuffle test finds it systematic (else \"not significant\")")

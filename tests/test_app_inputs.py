@@ -33,7 +33,7 @@ def test_a_one_logit_upload_said_to_return_logits(progress, tmp_path):
     outputs = patch_call(progress, **arguments, outputs_are="logits")
     assert [row[:2] for row in outputs[4]] == [["red.pt (uploaded)", "not red"], ["red.pt (uploaded)", "red"]]
     assert outputs[4][0][2] == pytest.approx(outputs[4][1][2])  # |d(1 - p)| = |dp|
-    with pytest.raises(gr.Error, match="--outputs-are logits; in the app 'Uploaded models return: logits'"):
+    with pytest.raises(gr.Error, match="'Uploaded models return: logits' in the app, --outputs-are logits on the command"):
         patch_call(progress, **arguments, outputs_are="auto")
 
 
@@ -49,7 +49,7 @@ def test_a_one_output_upload_read_as_a_probability_says_so(progress, tmp_path):
     path = tmp_path / "bounded.pt"
     torch.jit.save(torch.jit.trace(Bounded(), torch.rand(2, 3, 32, 32)), path)
     ready = shared.check_uploaded_models([str(path)], 32, "0, 0, 0", "1, 1, 1", "cat", "auto")
-    assert "its single output is read as probabilities" in ready and "say so: 'Uploaded models return: logits' in the app" in ready
+    assert "its single output is read as a probability" in ready and "say so: 'Uploaded models return: logits' in the app" in ready
     outputs = patch_call(progress, **model_args(bundled=[], files=[str(path)], input_size=32, mean="0, 0, 0",
                                                 std="1, 1, 1", class_names="cat", outputs="cat"))
     summary, bundle = outputs[0], outputs[-1]
@@ -58,6 +58,14 @@ def test_a_one_output_upload_read_as_a_probability_says_so(progress, tmp_path):
         page = archive.read("report.html").decode()
     guide = page[page.index('<h2 id="guide">'):]
     assert "bounded.pt (uploaded)" in guide and "your own TorchScript model (bounded.pt)" in guide
+    # The Python API says it among the explanation's notes too, which the command line and a study print.
+    from propgrad import ParametricEdit, explain
+    from propgrad.models.files import load_model_file
+
+    model = load_model_file(path, input_size=32, mean=(0, 0, 0), std=(1, 1, 1), class_names=["cat"])
+    result = explain(Image.new("RGB", (32, 32), (90, 90, 90)), ParametricEdit("darken", steps=4), model,
+                     n_permutations=20)
+    assert any(note.startswith("bounded.pt's single output was read as a probability") for note in result.notes)
 
 
 def test_a_thousand_class_names_are_accepted(tmp_path):

@@ -142,7 +142,7 @@ def test_a_settled_probability_outside_zero_one_asks_for_a_sigmoid(tmp_path):
     red = Image.new("RGB", (20, 20), (250, 10, 10))
     np.testing.assert_allclose(model.predict([_grey(90)]), [[0.5, 0.5]])
     with pytest.raises(ValueError, match=r"model '_RednessLogit.pt' returned a single output of 9\.91\d, outside "
-                                         r"\[0, 1\].*apply_softmax=True; on the command line --outputs-are logits"):
+                                         r"\[0, 1\].*--outputs-are logits on the command line, apply_softmax=True in Python"):
         model.predict([red])
     fixed = load_model_file(path, apply_softmax=True, **PLAIN).predict([red])
     assert fixed[0, 1] == pytest.approx(_sigmoid(0.5 + 10 * (250 - 10) / 255), abs=1e-6)

@@ -266,8 +266,8 @@ def test_a_sliver_region_is_said_before_the_answer(image):
                                             "rest: darken": Region(ParametricEdit("darken", steps=4), 1 - sliver)},
                                     LeftBrightness(), n_permutations=50, seed=0)
     first, *answers = comparison.answer
-    assert first.startswith("Check the regions before this answer: a region covers only ")
-    assert "(spot: darken) and another" in first and "(rest: darken)" in first
+    assert first.startswith("Check the regions before this answer: they cover ")
+    assert "of the image (spot: darken) and " in first and "(rest: darken)" in first
     assert len(answers) >= 1 and not answers[0].startswith("Check")
     # In bounds, nothing is said first.
     half = np.zeros_like(sliver)

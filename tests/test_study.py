@@ -109,8 +109,28 @@ def test_the_study_page_names_its_images_and_their_sha256(finished, image_folder
 
     markdown = (finished / "summary.md").read_text()
     assert html_report.escape(SUMMARY_LEGEND) in page and SUMMARY_LEGEND in markdown
-    testable = "<th>held-out accuracy</th>" in page
-    assert (html_report.escape(FLIP_COLUMNS) in page) == testable == (FLIP_COLUMNS in markdown)
+
+
+def test_the_flip_tables_columns_are_said_where_the_table_is(finished, tmp_path):
+    """held-out accuracy, in-sample, ROC AUC and majority rate were unexplained on the page; a study too small to
+    test flips shows a sentence instead of the table, and no legend for it."""
+    from dataclasses import replace
+
+    from propgrad.export import html as html_report
+    from propgrad.study.flip_prediction import FlipPrediction
+    from propgrad.study.report import FLIP_COLUMNS, markdown, write_report
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    summary = write_report(copy, figures_too=False).summary
+    assert FLIP_COLUMNS not in markdown(summary, 0.01, [], [])  # three images: not testable, a sentence instead
+    testable = [replace(row, flip_accuracy=FlipPrediction(0.9, 0.1, 1.0, 0.95, 0.6, 12)) for row in summary]
+    assert FLIP_COLUMNS in markdown(testable, 0.01, [], [])
+    page = (copy / "report.html").read_text()
+    assert html_report.escape(FLIP_COLUMNS) not in page
+    shown = html_report.study_page("study", "reading", [], {}, {}, flips={
+        "method": "method", "rows": [{"model": "m", "held-out accuracy": "0.9"}], "columns": FLIP_COLUMNS})
+    assert html_report.escape(FLIP_COLUMNS) in shown
 
 
 def test_report_regenerates_the_aggregates(finished, tmp_path):

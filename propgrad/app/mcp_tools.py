@@ -26,9 +26,12 @@ from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, results
 from .parsing import MAX_SEED, MAX_STEPS, check_float, check_int
-from .settings import CONCURRENCY, MAX_UPLOAD_MB, local_paths_allowed
+from .settings import CONCURRENCY, local_paths_allowed
 
-MAX_IMAGE_BYTES = MAX_UPLOAD_MB * 2**20  # the app's upload limit
+# An image sent inline (a data: URI) to the MCP tools: the app's default upload limit, whatever an operator sets
+# for model files (PROPGRAD_MAX_UPLOAD_MB).
+MAX_IMAGE_MB = 25
+MAX_IMAGE_BYTES = MAX_IMAGE_MB * 2**20
 
 IMAGE_SOURCES = ("a data: URI (data:image/png;base64,...); a file path on the server only where it allows local "
                  "paths (served on localhost, or PROPGRAD_ALLOW_LOCAL_PATHS=1)")
@@ -91,7 +94,7 @@ def image_argument(value, name: str = "image", target: Path | None = None) -> st
         except (binascii.Error, ValueError) as error:
             raise ValueError(f"`{name}`: the data: URI is not valid base64 ({error})") from None
         if len(data) > MAX_IMAGE_BYTES:
-            raise ValueError(f"`{name}`: {len(data) / 2**20:.0f} MB is over the {MAX_UPLOAD_MB} MB limit")
+            raise ValueError(f"`{name}`: {len(data) / 2**20:.0f} MB is over the {MAX_IMAGE_MB} MB limit")
         suffix = {"image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}.get(header[5:].split(";")[0],
                                                                                         ".png")
         path = (target or results.request_dir() / name).with_suffix(suffix)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ArgumentError, shown
 from ..limits import LIMITS
-from ..outputs import ALL, VECTOR, model_caveats, split_output_names, vector_selection
+from ..outputs import ALL, VECTOR, split_output_names, vector_selection
 
 # The app's column of the one table of limits (propgrad.limits), shared with its MCP tools.
 MAX_FRAMES = LIMITS["frames"].app
@@ -237,10 +237,8 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     """
     every_output = [output for model in models for output in model.output_names]
     names = split_output_names(check_text(wanted, name="outputs of interest", multiline=True), every_output)
-    caveats = model_caveats(models)
     if [name.lower() for name in names] == [VECTOR] and VECTOR not in [o.lower() for o in every_output]:
-        selection, notes = vector_selection(models)
-        return selection, [*notes, *caveats]
+        return vector_selection(models)
     if ALL in [n.lower() for n in names] and len(names) > 1:
         raise ValueError("`outputs of interest`: 'all' scores every output; give it alone, or name the classes")
     selection: dict[str, object] = {}
@@ -273,4 +271,4 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
             else:
                 selection[model.name] = None
                 notes.append(f"{model.name} has no output {missing}; scored its predicted class instead.")
-    return selection, notes + caveats
+    return selection, notes

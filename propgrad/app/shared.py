@@ -232,8 +232,8 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
     # Checked again when a setting changes, so that the line says what a run will do (class names typed after the
     # upload still read "class 0, class 1"; three names for two outputs were refused only at Run).
     for box in (input_size, mean, std, class_names):
-        box.blur(check_again, checked, upload_status, api_visibility="private")
-    outputs_are.change(check_again, checked, upload_status, api_visibility="private")
+        box.blur(check_again, checked, upload_status, api_visibility="private", trigger_mode="always_last")
+    outputs_are.change(check_again, checked, upload_status, api_visibility="private", trigger_mode="always_last")
     return ModelControls(bundled, files, input_size, mean, std, class_names, outputs_box, permutations, alpha,
                          hub_ids, outputs_are, seed_box)
 
@@ -245,8 +245,29 @@ def permutations_slider(value: int = 10000) -> gr.Slider:
 
 
 def check_again(files, *settings) -> str:
-    """:func:`check_uploaded_models` once a setting changed, where models were uploaded (else nothing to say)."""
-    return check_uploaded_models(files, *settings) if files else ""
+    """:func:`check_uploaded_models` once a setting changed, where models were uploaded (else nothing to say); a box
+    left without a change does not load the models again."""
+    if not files:
+        return ""
+    from .parsing import file_path
+
+    try:
+        key = (tuple(file_path(f, name="model files") for f in files), *map(str, settings))
+    except (ValueError, TypeError):
+        return check_uploaded_models(files, *settings)
+    return _checked(key, lambda: check_uploaded_models(files, *settings))
+
+
+_CHECKED: dict[tuple, str] = {}
+
+
+def _checked(key: tuple, check) -> str:
+    # The last few checks by their files and settings (uploads live in per-upload folders, so a path names one file).
+    if key not in _CHECKED:
+        if len(_CHECKED) > 32:
+            _CHECKED.clear()
+        _CHECKED[key] = check()
+    return _CHECKED[key]
 
 
 def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are) -> str:

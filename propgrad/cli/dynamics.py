@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=patch["position"][0].help_text())
     parser.add_argument("--scale", type=float, default=patch["scale"][2], help=patch["scale"][0].help_text())
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                        help=f"{patch['steps'][0].help_text()}; the app's default too")
+                        help=f"{patch['steps'][0].help_text()} (default: %(default)s, as in the app)")
     parser.add_argument("--output", default="melanoma", choices=list(CLASSES),
                         help="the class whose probability is tracked")
     parser.add_argument("--permutations", type=int, default=2000, help="shuffle-test permutations")

@@ -77,7 +77,7 @@ def coverage_caveat(shares: dict[str, float]) -> str | None:
     Examples
     --------
     >>> coverage_caveat({"object: darken": 0.006, "background: darken": 0.994, "object: blur": 0.006})
-    'Check the regions before this answer: a region covers only 0.6 % of the image (object: darken and object: blur) and another 99.4 % (background: darken). Such a region likely misses what its name promises, and what it moves is then not what the name says: look at its outline on the strip, or paint or upload a mask.'
+    'Check the regions before this answer: they cover 0.6 % of the image (object: darken and object: blur) and 99.4 % (background: darken). Such a region likely misses what its name promises, and what it moves is then not what the name says: look at its outline on the strip, or paint or upload a mask.'
     >>> coverage_caveat({"object: darken": 0.4}) is None
     True
     """
@@ -87,14 +87,12 @@ def coverage_caveat(shares: dict[str, float]) -> str | None:
             odd.setdefault(round(share, 4), []).append(name)
     if not odd:
         return None
-    (first, first_names), *others = sorted(odd.items())
-    where = (f"{'only ' if first < SMALL_REGION else ''}{share_in_words(first)} of the image "
-             f"({in_words(first_names, most=2, quote=str)})")
-    where += "".join(f" and another {share_in_words(share)} ({in_words(names, most=2, quote=str)})"
-                     for share, names in others)
-    return (f"Check the regions before this answer: a region covers {where}. Such a region likely misses what its "
-            "name promises, and what it moves is then not what the name says: look at its outline on the strip, or "
-            "paint or upload a mask.")
+    shares_said = [f"{share_in_words(share)}{' of the image' if number == 0 else ''} "
+                   f"({in_words(names, most=2, quote=str)})"
+                   for number, (share, names) in enumerate(sorted(odd.items()))]
+    return (f"Check the regions before this answer: {'they cover' if len(odd) > 1 else 'one covers'} "
+            f"{in_words(shares_said, quote=str)}. Such a region likely misses what its name promises, and what it "
+            "moves is then not what the name says: look at its outline on the strip, or paint or upload a mask.")
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,14 +20,11 @@ from PIL import Image
 from .safe_load import CHECKPOINT, PT2, check_pt2_entries, detect_format, read_checkpoint, refuse
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .torch_model import (
-    ALREADY_PROBABILITIES, AUTO, IMAGENET_MEAN, IMAGENET_STD, ResizeNormalize, TorchClassifier, check_class_names,
-    check_mean_std, check_size, short_error,
+    ALREADY_PROBABILITIES, AUTO, IMAGENET_MEAN, IMAGENET_STD, SAY_LOGITS, ResizeNormalize, TorchClassifier,
+    check_class_names, check_mean_std, check_size, short_error,
 )
 
 DEFAULT_INPUT_SIZE = (224, 224)
-# How each front end says a model returns logits.
-SAY_LOGITS = ("say so: 'Uploaded models return: logits' in the app, --outputs-are logits on the command line, "
-              "apply_softmax=True in Python")
 
 
 def _input_spec(program) -> tuple[int | None, tuple[int, int] | None]:
@@ -148,8 +145,10 @@ def load_model_file(
             batch_size=batch_size, device=device, **extra,
         )
         classifier.source = str(path.resolve())  # the report names the file by its name and SHA-256
-        classifier.description = (f"your own ConvMixer checkpoint ({path.name}) in the method's authors' format, run "
-                                  "as their architecture with their preprocessing unless given")
+        classifier.description = file_description(
+            path.name, "ConvMixer checkpoint in the method's authors' format", classifier, len(classifier.output_names),
+            "as given" if input_size is not None else "the authors'", asked=apply_softmax,
+            normalised="as given" if mean is not None else "the authors'")
         return classifier
 
     fixed_batch = None
@@ -196,8 +195,9 @@ def load_model_file(
                  else "as given" if input_size is not None else
                  "propgrad's default: a TorchScript file does not store one" if kind != PT2 else
                  "propgrad's default: the export left it open")
-    classifier.description = file_description(path.name, "torch.export (.pt2)" if kind == PT2 else "TorchScript",
-                                              classifier, outputs.shape[1], size_from, asked=apply_softmax,
+    what = "torch.export (.pt2) model" if kind == PT2 else "TorchScript model"
+    classifier.description = file_description(path.name, what, classifier, outputs.shape[1], size_from,
+                                              asked=apply_softmax,
                                               normalised="as given" if mean is not None else "ImageNet's")
     if apply_softmax == AUTO and outputs.shape[1] == 1 and classifier.apply_softmax == ALREADY_PROBABILITIES:
         # A guess a run's notes repeat beside its result: a logit that stays inside [0, 1] reads as a probability.
@@ -214,22 +214,27 @@ def file_description(file: str, kind: str, classifier: TorchClassifier, n_raw: i
     transform = classifier.transform
     height, width = transform.size
     settled = classifier.apply_softmax
-    outputs = f"its {n_raw} outputs are" if n_raw > 1 else "its single output is"
+    several = n_raw > 1
+    outputs = f"its {n_raw} outputs are" if several else "its single output is"
+    as_they_are = "they are" if several else "it is"
     if settled is True:
-        handling = f"{outputs} read as logits and made probabilities by {'softmax' if n_raw > 1 else 'a sigmoid'}"
+        handling = f"{outputs} read as logits and made probabilities by {'softmax' if several else 'a sigmoid'}"
     elif settled == ALREADY_PROBABILITIES:
-        handling = f"{outputs} read as probabilities, used as they are"
+        handling = f"{outputs} read as {'probabilities' if several else 'a probability'}, used as {as_they_are}"
     elif settled == AUTO:  # not settled yet: decided on the first batch of the run's images
-        handling = f"{outputs} judged on the first images it is given"
+        handling = (f"{outputs} judged on the run's first images: read as logits unless they already are "
+                    "probabilities")
     else:
-        handling = f"{outputs} read as raw scores, used as they are"
+        handling = f"{outputs} read as raw {'scores' if several else 'score'}, used as {as_they_are}"
     if asked == AUTO:
-        why = "'auto' judged them on grey, black and white probe images"
+        why = f"'auto' judged {'them' if several else 'it'} on grey, black and white probe images"
+        if settled == AUTO:
+            why = "'auto'"
         if n_raw == 1 and settled == ALREADY_PROBABILITIES:
             why += f"; a logit can stay inside [0, 1] there too: if the model returns a logit, {SAY_LOGITS}"
     else:
         why = "as asked"
     numbers = ", ".join
-    return (f"your own {kind} model ({file}): input {height} x {width} px ({size_from}), normalised with mean "
+    return (f"your own {kind} ({file}): input {height} x {width} px ({size_from}), normalised with mean "
             f"{numbers(f'{v:g}' for v in transform.mean)} and std {numbers(f'{v:g}' for v in transform.std)} "
             f"({normalised}); {handling} ({why}).")

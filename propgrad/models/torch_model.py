@@ -270,6 +270,11 @@ def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str, source: s
     return torch.cat([1 - positive, positive], dim=1)
 
 
+# How each front end says a model returns logits (the refusal below and an upload's caveat say it alike).
+SAY_LOGITS = ("say so: 'Uploaded models return: logits' in the app, --outputs-are logits on the command line, "
+              "apply_softmax=True in Python")
+
+
 def check_single_probability(outputs: torch.Tensor, source: str) -> None:
     """Refuse a single output outside [0, 1] from a model taken to return a probability."""
     outside = (outputs < 0) | (outputs > 1)  # NaN is no evidence of a logit; it passes through
@@ -277,9 +282,7 @@ def check_single_probability(outputs: torch.Tensor, source: str) -> None:
         value = float(outputs[outside][0])
         raise ValueError(
             f"{source} returned a single output of {value:.4g}, outside [0, 1], after its first outputs lay "
-            f"in [0, 1] and were taken as probabilities; it returns a logit, so say its outputs are logits "
-            f"(apply_softmax=True; on the command line --outputs-are logits; in the app 'Uploaded models "
-            f"return: logits')"
+            f"in [0, 1] and were taken as probabilities; it returns a logit, so {SAY_LOGITS}"
         )
 
 

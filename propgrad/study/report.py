@@ -150,16 +150,16 @@ FLIP_METHOD = ("Per series, label: the last step's prediction differs from step 
                "output of interest; threshold and direction fitted on a random half, accuracy on the other "
                "(10 halves).")
 # The columns of the flip table in words (summary.md and report.html say them alike).
-FLIP_COLUMNS = ("Held-out accuracy: the share of the other half's series whose flip the fitted threshold predicts "
-                "(mean ± std over the halves); in-sample: on all series, fitted on them too; ROC AUC: the chance that "
-                "a series that flips scores above one that does not (0.5: no better than chance; 0: every flipping "
-                "series scores below); majority rate: the accuracy of always guessing the commoner outcome, the "
-                "figure to beat.")
+FLIP_COLUMNS = ("Held-out accuracy: the share of the other half's series whose outcome (a flip or none) the "
+                "threshold fitted on one half predicts correctly (mean ± std over the halves); in-sample: on all "
+                "series, fitted on them too; ROC AUC: the chance that a series that flips scores above one that does "
+                "not (0.5: no better than chance; 0: every flipping series scores below); majority rate: the accuracy "
+                "of always guessing the commoner outcome, the figure to beat.")
 # Under the summary table (summary.md and report.html): its columns a tier legend does not explain.
 SUMMARY_LEGEND = ("Series per tier: the share of series whose own reading falls in each tier (a/b/c/d/e). Gradual "
                   "series: the share whose images change step by step (monotone or ordered, no step with most of the "
-                  "change; `propgrad.gradualness`). Scores of series that are not gradual measure the intervention as "
-                  "much as the model.")
+                  "change; see propgrad.gradualness). Scores of series that are not gradual measure the intervention "
+                  "as much as the model.")
 
 
 def flip_note(summary: list[SummaryRow]) -> str | None:
