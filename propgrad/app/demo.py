@@ -149,13 +149,13 @@ __STATISTIC_CARD_LABELS__
   .tab-wrapper:not(:has([role=tablist] > button:nth-of-type(2))) .overflow-menu > button::after {
     content: "more tabs"; margin-left: 6px; font-size: var(--text-md); }
   .overflow-menu > button { display: inline-flex; align-items: center; white-space: nowrap; }
-  .result-wide img { min-width: 620px; max-width: none; }
-  .result-wide .image-frame { justify-content: flex-start; overflow-x: auto; }
+  /* Figures are shown whole at the screen's width, as report.html shows them: scrolled sideways at a legible width,
+     a curve showed its first steps and hid the late jump that was the finding. */
   /* The full-screen button sits in a band of its own over the picture: at the frame's right edge it covered the
      end of a wide figure's title ("(0 = original, 1 = full)"). */
   .result-wide .image-container { padding-top: 26px; }
-  /* The picture is wider than the screen: say so (a second panel sat out of sight with nothing to hint at it). */
-  .result-wide::before { content: "wider than the screen: swipe sideways, or tap \\002922 for full screen"; }
+  /* Its type is small there: say how to read it. */
+  .result-wide::before { content: "the whole figure: tap \\002922 for full screen, or pinch to zoom"; }
   /* The checkpoints as cards, in place of their table; the properties' table keeps its columns, the numbers out of
      sight: say where they are. */
   .phone-only { display: block; }
