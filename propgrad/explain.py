@@ -181,7 +181,7 @@ class Explanation:
         (the mutual information's k on a short series), and a shuffle test too small to reach alpha (too few
         permutations, or series too short to have enough orders)."""
         notes = [*(self.input or {}).get("notes", []), *(note for one in self.series for note in one.notes),
-                 *(model.caveat for model in self.models if model.caveat)]
+                 *self.model_caveats]
         floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
                                    partial(steady_trend_need, statistic=self.statistic))
         if floor:
@@ -195,6 +195,11 @@ class Explanation:
                          "tells the orders of the series apart and its p-values are mostly 1 and say little; use at "
                          f"least {KSG_NEIGHBOURS + 2} steps, or another statistic")
         return list(dict.fromkeys(notes))
+
+    @property
+    def model_caveats(self) -> tuple[str, ...]:
+        """What loading the models had to guess (an uploaded one-output model read as a probability), one each."""
+        return tuple(model.caveat for model in self.models if model.caveat)
 
     @cached_property
     def unadjusted_notes(self) -> tuple[str, ...]:
@@ -330,17 +335,11 @@ def model_outputs(model: Model, images: Sequence[Image.Image]) -> np.ndarray:
     return outputs
 
 
-def description_of(model: Model) -> str:
-    """The model's ``description`` in words, where it has one (:func:`propgrad.models.registry.get_model` gives the
-    registered models theirs)."""
-    text = getattr(model, "description", "")
-    return text if isinstance(text, str) else ""
-
-
-def caveat_of(model: Model) -> str:
-    """What loading the model had to guess, where it says (``caveat``, set by
-    :func:`propgrad.models.files.load_model_file`)."""
-    text = getattr(model, "caveat", "")
+def said_by(model: Model, attribute: str) -> str:
+    """What ``model`` says of itself in words, where it says it: its ``description`` (what it is;
+    :func:`propgrad.models.registry.get_model` gives the registered models theirs) or its ``caveat`` (what loading it
+    had to guess, set by :func:`propgrad.models.files.load_model_file`)."""
+    text = getattr(model, attribute, "")
     return text if isinstance(text, str) else ""
 
 
@@ -557,7 +556,7 @@ def explain(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
                 outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
-                description_of(model), caveat_of(model),
+                said_by(model, "description"), said_by(model, "caveat"),
             )
         )
     progress(1.0, "done")

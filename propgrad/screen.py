@@ -45,12 +45,11 @@ from .explain import (
     VECTOR,
     Explanation,
     ModelExplanation,
-    caveat_of,
-    description_of,
     _is_vector,
     _resolve_outputs,
     model_outputs,
     notes_of,
+    said_by,
     table_steady_trend,
     score_outputs,
 )
@@ -421,7 +420,7 @@ def screen(
             per_model[name][model.name] = score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY), values, indices,
                 int(n_permutations), float(alpha), _rng(seed), statistic, _is_vector(selection),
-                description_of(model), caveat_of(model))
+                said_by(model, "description"), said_by(model, "caveat"))
     explanations = {
         name: Explanation(intervention=name, property_name=group[0].property_name, series=group,
                           models=[per_model[name][m.name] for m in models], n_permutations=int(n_permutations),

@@ -227,7 +227,7 @@ def model_controls(defaults: list[str], outputs: str = "", prefix: str | None = 
             seed_box = gr.Number(0, label="Seed (shuffle test)", precision=0) if seed else None
     # Checked on upload, with the message beside the box: a file that is no model is refused here, not at Run.
     checked = [files, input_size, mean, std, class_names, outputs_are]
-    files.upload(check_uploaded_models, checked, upload_status, api_visibility="private")
+    files.upload(check_again, checked, upload_status, api_visibility="private")
     files.clear(lambda: "", None, upload_status, queue=False, api_visibility="private")
     # Checked again when a setting changes, so that the line says what a run will do (class names typed after the
     # upload still read "class 0, class 1"; three names for two outputs were refused only at Run).
@@ -245,29 +245,22 @@ def permutations_slider(value: int = 10000) -> gr.Slider:
 
 
 def check_again(files, *settings) -> str:
-    """:func:`check_uploaded_models` once a setting changed, where models were uploaded (else nothing to say); a box
-    left without a change does not load the models again."""
+    """:func:`check_uploaded_models` for an upload or a changed setting, where models were uploaded (else nothing to
+    say); the same files and settings again (a box left without a change) do not load the models again."""
     if not files:
         return ""
     from .parsing import file_path
 
     try:
-        key = (tuple(file_path(f, name="model files") for f in files), *map(str, settings))
-    except (ValueError, TypeError):
+        return _check_cached(tuple(file_path(f, name="model files") for f in files), *settings)
+    except (ValueError, TypeError):  # not files, or settings that are no plain values: checked as they are
         return check_uploaded_models(files, *settings)
-    return _checked(key, lambda: check_uploaded_models(files, *settings))
 
 
-_CHECKED: dict[tuple, str] = {}
-
-
-def _checked(key: tuple, check) -> str:
-    # The last few checks by their files and settings (uploads live in per-upload folders, so a path names one file).
-    if key not in _CHECKED:
-        if len(_CHECKED) > 32:
-            _CHECKED.clear()
-        _CHECKED[key] = check()
-    return _CHECKED[key]
+@functools.lru_cache(maxsize=32)
+def _check_cached(paths: tuple[str, ...], *settings) -> str:
+    # Keyed by the files and settings: uploads live in per-upload folders, so a path names one file.
+    return check_uploaded_models(list(paths), *settings)
 
 
 def check_uploaded_models(files, input_size, mean, std, class_names, outputs_are) -> str:

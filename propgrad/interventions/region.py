@@ -68,6 +68,12 @@ def share_in_words(share: float) -> str:
     return f"{share * 100:.3g} %"
 
 
+def out_of_bounds(share: float) -> bool:
+    """Whether a region covering ``share`` of the image is a sliver (under SMALL_REGION) or all but the whole image:
+    one that likely misses what its name says (the whole image itself is a global edit, said apart)."""
+    return share < 1 and not SMALL_REGION <= share <= 1 - SMALL_REGION
+
+
 def coverage_caveat(shares: dict[str, float]) -> str | None:
     """The sentence to read before an answer whose regions are slivers (or all but the whole image): ``shares`` maps
     each property restricted to a region to the share of the image it covers. None where every region is in
@@ -83,7 +89,7 @@ def coverage_caveat(shares: dict[str, float]) -> str | None:
     """
     odd: dict[float, list[str]] = {}
     for name, share in shares.items():
-        if not SMALL_REGION <= share <= 1 - SMALL_REGION and share < 1:
+        if out_of_bounds(share):
             odd.setdefault(round(share, 4), []).append(name)
     if not odd:
         return None
@@ -219,7 +225,7 @@ def fit_mask(mask: np.ndarray, image: Image.Image, *, name: str = "mask", label:
     coverage = float(mask.mean())
     if np.all(mask >= 1):
         notes.append(f"`{name}` ({label}) covers the whole image: this is a global edit, not a region edit")
-    elif not SMALL_REGION <= coverage <= 1 - SMALL_REGION:
+    elif out_of_bounds(coverage):
         # On a greyscale photo the segmenter's "object" was the cat's eye (0.6 %), its "background" the whole cat, and
         # the answer that the background moved p(cat) most read as a finding.
         notes.append(f"the {label} region covers {'only ' if coverage < SMALL_REGION else ''}"

@@ -199,11 +199,17 @@ def load_model_file(
     classifier.description = file_description(path.name, what, classifier, outputs.shape[1], size_from,
                                               asked=apply_softmax,
                                               normalised="as given" if mean is not None else "ImageNet's")
-    if apply_softmax == AUTO and outputs.shape[1] == 1 and classifier.apply_softmax == ALREADY_PROBABILITIES:
+    if guessed_probability(apply_softmax, classifier, outputs.shape[1]):
         # A guess a run's notes repeat beside its result: a logit that stays inside [0, 1] reads as a probability.
         classifier.caveat = (f"{display}'s single output was read as a probability ('auto': it stayed inside [0, 1] "
                              f"on grey, black and white probe images); if the model returns a logit, {SAY_LOGITS}")
     return classifier
+
+
+def guessed_probability(asked: bool | str, classifier: TorchClassifier, n_raw: int) -> bool:
+    """Whether "auto" read a single output as a probability: a logit that stays inside [0, 1] on the probes reads so
+    too, and nothing can tell them apart."""
+    return asked == AUTO and n_raw == 1 and classifier.apply_softmax == ALREADY_PROBABILITIES
 
 
 def file_description(file: str, kind: str, classifier: TorchClassifier, n_raw: int, size_from: str, *,
@@ -230,7 +236,7 @@ def file_description(file: str, kind: str, classifier: TorchClassifier, n_raw: i
         why = f"'auto' judged {'them' if several else 'it'} on grey, black and white probe images"
         if settled == AUTO:
             why = "'auto'"
-        if n_raw == 1 and settled == ALREADY_PROBABILITIES:
+        if guessed_probability(asked, classifier, n_raw):
             why += f"; a logit can stay inside [0, 1] there too: if the model returns a logit, {SAY_LOGITS}"
     else:
         why = "as asked"

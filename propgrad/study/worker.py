@@ -103,9 +103,9 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
         return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
     # What loading a model guessed (a one-output upload read as a probability) goes with the input's notes: the
     # study's summary says each such note once, with the images it is about.
-    caveats = tuple(model.caveat for model in result.models if model.caveat)
     return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves,
-                      sha256=input_sha256(result), input_notes=tuple((result.input or {}).get("notes", ())) + caveats)
+                      sha256=input_sha256(result),
+                      input_notes=tuple((result.input or {}).get("notes", ())) + result.model_caveats)
 
 
 def outputs_selection(outputs, models: list):
