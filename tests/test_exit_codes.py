@@ -444,6 +444,28 @@ def python_ctrl_c():
     signal.signal(signal.SIGINT, previous)
 
 
+def test_ctrl_c_caught_inside_exec_still_exits_130(tmp_path):
+    # CPython marks a KeyboardInterrupt that ends an exec of source text (a dataclass built on import) as unhandled
+    # even once caught, and killed the process with SIGINT at exit: a CI run's interrupted explain ended -2.
+    import os
+    import subprocess
+    import sys
+
+    # Run with -m, as `python -m propgrad` is: only that way does the mark decide the exit (-c exits inside).
+    (tmp_path / "interrupted_inside_exec.py").write_text(
+        "import sys, propgrad.cli as cli\n"
+        "cli.build_parser = lambda: exec('import os, signal; os.kill(os.getpid(), signal.SIGINT); "
+        "[0 for _ in range(10 ** 6)]')\n"
+        "sys.exit(cli.main(['models']))\n")
+    environment = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False",
+                   "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    finished = subprocess.run([sys.executable, "-m", "interrupted_inside_exec"], cwd=tmp_path, env=environment,
+                              capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert finished.returncode == exit_codes.INTERRUPTED, finished.stderr[-2000:]
+    assert finished.stderr.rstrip().endswith("interrupted: nothing more was written")
+
+
 def test_an_error_that_follows_ctrl_c_is_the_interrupt(python_ctrl_c):
     # Arriving inside an import, CPython turned a Ctrl-C into "TypeError: expected a message argument": an
     # interrupted explain ended with status 3 and "failed: 1 of 1 explanation" (seen once in three CI runs).

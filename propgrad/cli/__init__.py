@@ -123,6 +123,7 @@ def _command(argv: list[str] | None) -> int:
         if console.progress_enabled():
             print(file=sys.stderr)  # off the bar that was being drawn
         console.problem(exit_codes.interrupted_message(argv[:1]))
+        exit_codes.forget_caught_interrupt()
         return exit_codes.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`propgrad models | head`): stop quietly, as Python's documentation advises.

@@ -30,6 +30,16 @@ INTERRUPTED = 130  # the shell's own code for a command stopped by SIGINT (128 +
 KINDS = {ERROR: "bug", USAGE: "usage", PARTIAL: "partial", NO_ROOM: "no_room", INTERRUPTED: "interrupted"}
 
 
+def forget_caught_interrupt() -> None:
+    """Let a caught Ctrl-C end the process with status 130, as returned.
+
+    CPython remembers a KeyboardInterrupt that ended an ``exec`` of source text (dataclasses and namedtuples build
+    their methods so, on import) as unhandled even when it was caught, and at exit kills the process with SIGINT in
+    place of the status it returned: a CI run's interrupted explain ended -2, not 130. Each ``exec`` of source text
+    starts by clearing that mark, so an empty one clears it."""
+    exec("pass")
+
+
 def interrupted_message(command: list[str]) -> str:
     """The one line for Ctrl-C: what is kept, and how to go on."""
     if command == ["study"]:
