@@ -324,3 +324,16 @@ def test_the_guide_says_p_as_each_statistic_tests_it():
     assert all(word in gradient for word in ("abrupt", "erratic", "U-shaped", "negligible under 0.01"))
     with pytest.raises(ValueError, match="no term 'Delta-E'"):
         html_report.guide_section(GRADIENT, own={"Delta-E": None})
+
+
+def test_a_region_runs_page_gives_the_regions_share_in_words(tmp_path):
+    # "region: coverage 0.7346" asked a student to know what the number was a share of.
+    from propgrad.interventions.region import Region
+
+    mask = np.zeros((16, 24))
+    mask[:, :6] = 1.0
+    run = pg.explain(Image.new("RGB", (24, 16), (200, 90, 90)), Region(ParametricEdit("darken", steps=4), mask),
+                     [Redness()], outputs_of_interest="predicted", n_permutations=50, seed=0)
+    page = report.write_report(run, tmp_path / "one", figures=())["html"].read_text()
+    assert "<dt>region</dt><dd>25 % of the image</dd>" in page
+    assert report.to_dict(run)["region"] == {"coverage": 0.25}  # the JSON keeps the number

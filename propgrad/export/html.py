@@ -23,6 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import in_words
+from ..interventions.region import share_in_words
 from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
 from ..reading import for_pages, format_number, reading_legend, what_ran, with_evidence
@@ -287,6 +288,9 @@ def _reproduce(data: Mapping) -> dict:
     keys = ("intervention", "property_name", "n_steps", "values", "series_labels", "n_permutations", "alpha",
             "seed", "region")
     found = {key: data[key] for key in keys if key in data and data[key] not in (None, [], "")}
+    coverage = (found.get("region") or {}).get("coverage") if isinstance(found.get("region"), Mapping) else None
+    if isinstance(coverage, (int, float)):  # "coverage 0.7346" asked a student to know what the number was of
+        found["region"] = f"{share_in_words(coverage)} of the image"
     found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs)" for m in data["models"]]
     found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})
     # What the intervention was made with (a patch's position and size, an editor's prompt), as the app recorded it:
