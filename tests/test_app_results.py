@@ -223,14 +223,41 @@ def test_each_tab_default_is_computed_once_and_shared(monkeypatch):
     from propgrad.app import defaults
 
     calls = []
-    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": lambda: calls.append(1) or ("answer",)})
-    monkeypatch.setattr(defaults, "_READY", {"demo": __import__("threading").Event()})
-    monkeypatch.setattr(defaults, "_RESULTS", {})
-    monkeypatch.setattr(defaults, "_STARTED", __import__("threading").Event())
+    monkeypatch.setattr(defaults, "_STATE", defaults._Defaults())
+    defaults.register("demo", lambda: calls.append(1) or ("answer",))
     thread = defaults.start(lambda: True)
     thread.join(30)
     assert [defaults.result("demo", ("press Run",)) for _ in range(3)] == [("answer",)] * 3 and calls == [1]
     assert defaults.result("no such tab", ("press Run",)) == ("press Run",)
+
+
+def test_a_tests_own_defaults_leave_a_servers_computation_alone(monkeypatch):
+    # The defaults' state was module globals that these tests swapped: stopping "the exit's" threads in one stopped
+    # a server's background computation started by an earlier test, which then failed on the swapped dicts, and
+    # every later page load in that process waited 300 s for an answer that never came (a browser test's 240 s).
+    import threading
+
+    from propgrad.app import defaults
+
+    server, gate = defaults._Defaults(), threading.Event()
+    monkeypatch.setattr(defaults, "_STATE", server)
+
+    def slow(progress):
+        assert gate.wait(30)
+        progress(0.5)
+        return ("answer",)
+
+    defaults.register("edit", slow)
+    computing = defaults.start(lambda: True)
+    mine = defaults._Defaults()
+    monkeypatch.setattr(defaults, "_STATE", mine)  # what another test does meanwhile
+    defaults.register("demo", lambda: ("mine",))
+    defaults.start(lambda: True).join(30)
+    defaults._stop_at_exit(mine)
+    gate.set()
+    computing.join(30)
+    assert server.ready["edit"].is_set() and server.results["edit"] == ("answer",)
+    assert mine.results["demo"] == ("mine",) and "edit" not in mine.results
 
 
 @pytest.mark.parametrize("tab", [edit_tab, patch_tab])
@@ -256,10 +283,8 @@ def test_the_background_defaults_wait_while_a_visitor_runs(monkeypatch):
         order.append("default")
         return ("answer",)
 
-    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": compute})
-    monkeypatch.setattr(defaults, "_READY", {"demo": threading.Event()})
-    monkeypatch.setattr(defaults, "_RESULTS", {})
-    monkeypatch.setattr(defaults, "_STARTED", threading.Event())
+    monkeypatch.setattr(defaults, "_STATE", defaults._Defaults())
+    defaults.register("demo", compute)
     with defaults.user_run():
         thread = defaults.start(lambda: True)
         time.sleep(0.5)
@@ -301,21 +326,18 @@ def test_exiting_while_a_visitor_runs_does_not_wait_for_the_visitor(monkeypatch)
     frozen = []
     monkeypatch.setattr(memory, "freeze", lambda: frozen.append(1))
     monkeypatch.setattr(defaults, "YIELD_TIMEOUT_S", 600.0)
-    monkeypatch.setattr(defaults, "_STOPPING", threading.Event())
-    monkeypatch.setattr(defaults, "_STARTED", threading.Event())
-    monkeypatch.setattr(defaults, "_READY", {"demo": threading.Event()})
-    monkeypatch.setattr(defaults, "_RESULTS", {})
-    monkeypatch.setattr(defaults, "_ACTIVE_RUNS", 0)
+    state = defaults._Defaults()
+    monkeypatch.setattr(defaults, "_STATE", state)
 
     def compute():
-        defaults._ACTIVE_RUNS = 1  # a visitor's run starts while the last default is computed, and goes on
+        state.active_runs = 1  # a visitor's run starts while the last default is computed, and goes on
         return ("answer",)
 
-    monkeypatch.setattr(defaults, "_COMPUTE", {"demo": compute})
-    thread = threading.Thread(target=defaults.compute_all, daemon=True)
+    defaults.register("demo", compute)
+    thread = threading.Thread(target=defaults.compute_all, args=(state,), daemon=True)
     thread.start()
-    assert defaults._READY["demo"].wait(30)
-    defaults._stop_at_exit()  # what the exit does, the visitor's run still under way
+    assert state.ready["demo"].wait(30)
+    defaults._stop_at_exit(state)  # what the exit does, the visitor's run still under way
     thread.join(30)
     assert not thread.is_alive(), "the defaults waited for the visitor's run after the exit began"
     assert frozen == []
@@ -387,10 +409,10 @@ def test_the_tabs_default_results_outlive_the_hour_a_visitors_run_is_kept(monkey
         (folder / "answer.zip").write_bytes(b"zip")
         return (str(folder / "answer.zip"),)
 
-    monkeypatch.setitem(defaults._COMPUTE, "hour-test", compute)
-    monkeypatch.setitem(defaults._READY, "hour-test", __import__("threading").Event())
+    monkeypatch.setattr(defaults, "_STATE", defaults._Defaults())
+    defaults.register("hour-test", compute)
     defaults._compute("hour-test")
-    default_zip = Path(defaults._RESULTS.pop("hour-test")[0])
+    default_zip = Path(defaults._STATE.results["hour-test"][0])
     visitor = request_dir()
     long_ago = time.time() - RESULT_TTL_S - 60
     for folder in (default_zip.parent, visitor):

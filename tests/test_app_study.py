@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import uuid
+import zipfile
 
 import pytest
 
@@ -43,14 +45,15 @@ def test_a_patch_study_over_several_images_aggregates_them(progress):
 
 def test_a_study_zip_cannot_write_outside_its_folder(progress, tmp_path):
     archive_path = tmp_path / "images.zip"
+    absolute = f"/tmp/propgrad-escaped-{uuid.uuid4().hex}.jpg"  # a fixed name left by another run failed the test
     with zipfile.ZipFile(archive_path, "w") as archive:
         archive.write(CHELSEA, "../../escaped_chelsea.jpg")
-        archive.write(ASSETS / "examples" / "coffee.jpg", "/tmp/abs_coffee.jpg")
+        archive.write(ASSETS / "examples" / "coffee.jpg", absolute)
         archive.writestr("notes.txt", "not an image")
     outputs = edit_call(progress, study_files=[str(archive_path)], regions=["whole image"],
                         **model_args(permutations=500))
     assert "2 images" in outputs[0]
-    assert not Path("/tmp/abs_coffee.jpg").exists() and not (tmp_path.parent.parent / "escaped_chelsea.jpg").exists()
+    assert not Path(absolute).exists() and not (tmp_path.parent.parent / "escaped_chelsea.jpg").exists()
 
 
 def _cut_short_jpeg(tmp_path) -> str:

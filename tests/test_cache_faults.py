@@ -83,7 +83,7 @@ def test_a_hit_and_a_wait_are_each_said_in_one_line(tmp_path, caplog):
 
     thread = threading.Thread(target=other)
     thread.start()
-    held.wait(5)
+    assert held.wait(60)
     threading.Timer(0.3, release.set).start()
     with cache.lock(key):
         assert cache.get(key) is not None

@@ -98,20 +98,28 @@ def test_checking_cells_fail_without_the_solutions(path):
             f"a checking cell of {path.name} passed (or crashed otherwise) without its solution: {check.source[:200]}")
 
 
-def test_a_lesson_runs_without_the_kernels_eavesdropping_warning(tmp_path, capfd):
+def test_a_lesson_runs_without_the_kernels_eavesdropping_warning(tmp_path, capfd, monkeypatch):
     """Over TCP the kernel printed "Kernel is running over TCP without encryption ... susceptible to eavesdropping"
     to every teacher's terminal; it talks over Unix sockets, and leaves no socket folder behind."""
     pytest.importorskip("nbclient")
-    import glob
+    import tempfile
 
     lesson = tmp_path / "tiny_lesson.py"
     lesson.write_text("# %% [markdown]\n# # A tiny lesson\n\n# %%\nprint(6 * 7)\n")
-    before = set(glob.glob("/tmp/pgk-*"))
+    made = []  # this run's own socket folder (a glob of /tmp/pgk-* saw other runs' come and go)
+
+    class Recorded(tempfile.TemporaryDirectory):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(Path(self.name))
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", Recorded)
     executed = lessons.execute(lesson)
     assert executed.notebook.cells[1].outputs[0]["text"] == "42\n"
     printed = capfd.readouterr()
     assert "without encryption" not in printed.err + printed.out and "Parent appears" not in printed.err
-    assert set(glob.glob("/tmp/pgk-*")) == before
+    sockets = [folder for folder in made if folder.name.startswith("pgk-")]
+    assert len(sockets) == 1 and not sockets[0].exists()
 
 
 def test_html_page_is_self_contained(tmp_path):

@@ -37,6 +37,8 @@ def test_a_writer_that_dies_during_a_call_is_given_up_on_after_two_deaths(monkey
     monkeypatch.setattr(writer, "_FAILURES", 0)
     for death in (1, 2):
         child = writer.call(os.getpid)
+        # Made here (the child busy with another caller's call), the next call would kill the test run itself.
+        assert child != os.getpid()
         # The child kills itself mid-call; the call is then made here, where that process is gone.
         with pytest.raises(ProcessLookupError):
             writer.call(os.kill, child, signal.SIGKILL)

@@ -23,25 +23,12 @@ log = logging.getLogger("propgrad.app")
 WARM_ENV = "PROPGRAD_WARM_START"  # "0": compute nothing at start (a result is computed on first page load)
 WAIT_S = 300.0
 
-_LOCK = threading.Lock()
-_COMPUTE: dict[str, Callable[[], tuple]] = {}
-_RESULTS: dict[str, tuple | BaseException] = {}
-_READY: dict[str, threading.Event] = {}
-_STARTED = threading.Event()
-
-
 # Visitors first: while one of their runs is under way, the background defaults pause (between tabs, and at each
 # progress step within one), so that a click made while the later tabs' defaults are still being computed costs
 # about what a later click does instead of sharing the two cores with them.
-_USERS = threading.Condition()
-_ACTIVE_RUNS = 0
 _IN_BACKGROUND = contextvars.ContextVar("propgrad_default_in_background", default=False)
 YIELD_TIMEOUT_S = 120.0  # a visitor's run that never ends must not stop the defaults for good
-
-# The process is exiting: the background defaults stop at their next progress step, and exit waits that long for them.
-_STOPPING = threading.Event()
-_THREADS: list[threading.Thread] = []
-STOP_WAIT_S = 30.0
+STOP_WAIT_S = 30.0  # how long an exiting process waits for the defaults to stop
 
 
 class _Stopped(BaseException):
@@ -49,21 +36,55 @@ class _Stopped(BaseException):
     error wrapper must not log it as a failure (their logs may be closed by then)."""
 
 
-def _stop_at_exit() -> None:
+class _Defaults:
+    """The tabs' defaults of one process: what computes each, the results, the visitors' runs under way and the
+    background thread's signals. The thread holds the instance it started with, so a fresh one put in its place
+    (a test's) leaves a computation under way alone: with module globals, a test that swapped them and stopped
+    "the exit's" threads killed the server's computation, and every later page waited 300 s for its answer."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.compute: dict[str, Callable[[], tuple]] = {}
+        self.results: dict[str, tuple | BaseException] = {}
+        self.ready: dict[str, threading.Event] = {}
+        self.started = threading.Event()
+        self.stopping = threading.Event()  # the process is exiting: stop at the next progress step
+        self.threads: list[threading.Thread] = []
+        self.users = threading.Condition()
+        self.active_runs = 0
+
+    def yield_to_users(self, *args, **kwargs) -> None:
+        """The background defaults' progress callback: wait while a visitor's run is under way; stop once the
+        process exits."""
+        with self.users:
+            self.users.wait_for(lambda: self.active_runs == 0 or self.stopping.is_set(), timeout=YIELD_TIMEOUT_S)
+        if self.stopping.is_set():
+            raise _Stopped
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.users:
+            self.users.notify_all()
+        for thread in list(self.threads):
+            thread.join(STOP_WAIT_S)
+
+
+_STATE = _Defaults()
+_WITH_THREADS: list[_Defaults] = []  # every instance that started a thread, for the exit to stop
+
+
+def _stop_at_exit(state: _Defaults | None = None) -> None:
     # torch still running in a daemon thread while the interpreter is torn down aborted the process ("terminate
     # called without an active exception", exit status 134), and the app's thread pools, shut down at exit, made the
     # default fail with a logged traceback. This runs before those pools shut down (threading's exit hooks run last
     # registered first) and lets the default stop where it can.
-    _STOPPING.set()
-    with _USERS:
-        _USERS.notify_all()
-    for thread in list(_THREADS):
-        thread.join(STOP_WAIT_S)
+    for each in [state] if state is not None else list(_WITH_THREADS):
+        each.stop()
 
 
-def _background(target: Callable[[], None]) -> threading.Thread:
+def _background(state: _Defaults, target: Callable[[], None]) -> threading.Thread:
     """A daemon thread for the defaults that the process waits for, stopped, when it exits."""
-    if not _THREADS:
+    if not _WITH_THREADS:
         register_exit = getattr(threading, "_register_atexit", None)  # private, but what concurrent.futures uses
         if register_exit is not None:
             register_exit(_stop_at_exit)
@@ -73,34 +94,27 @@ def _background(target: Callable[[], None]) -> threading.Thread:
             atexit.register(_stop_at_exit)
     thread = threading.Thread(target=target, name="propgrad-defaults", daemon=True)
     thread.start()
-    _THREADS.append(thread)  # once started: joining one that never started would raise in the exit hook
+    state.threads.append(thread)  # once started: joining one that never started would raise in the exit hook
+    if state not in _WITH_THREADS:
+        _WITH_THREADS.append(state)
     return thread
 
 
 @contextlib.contextmanager
 def user_run():
     """Mark a visitor's run (the handlers' wrapper does): the background defaults wait until none is running."""
-    global _ACTIVE_RUNS
     if _IN_BACKGROUND.get():  # the defaults' own runs go through the same handlers
         yield
         return
-    with _USERS:
-        _ACTIVE_RUNS += 1
+    state = _STATE
+    with state.users:
+        state.active_runs += 1
     try:
         yield
     finally:
-        with _USERS:
-            _ACTIVE_RUNS -= 1
-            _USERS.notify_all()
-
-
-def _yield_to_users(*args, **kwargs) -> None:
-    """The background defaults' progress callback: wait while a visitor's run is under way; stop once the process
-    exits."""
-    with _USERS:
-        _USERS.wait_for(lambda: _ACTIVE_RUNS == 0 or _STOPPING.is_set(), timeout=YIELD_TIMEOUT_S)
-    if _STOPPING.is_set():
-        raise _Stopped
+        with state.users:
+            state.active_runs -= 1
+            state.users.notify_all()
 
 
 def computing_a_default() -> bool:
@@ -112,19 +126,21 @@ def computing_a_default() -> bool:
 def register(tab: str, compute: Callable[[], tuple]) -> None:
     """``compute()`` returns the tab's result components for its default example (its handler's answer); where it
     takes a ``progress`` argument, the background passes one that pauses while a visitor's run is under way."""
-    with _LOCK:
-        _COMPUTE[tab] = compute
-        _READY.setdefault(tab, threading.Event())
+    state = _STATE
+    with state.lock:
+        state.compute[tab] = compute
+        state.ready.setdefault(tab, threading.Event())
 
 
-def _compute(tab: str) -> None:
+def _compute(tab: str, state: _Defaults | None = None) -> None:
+    state = state or _STATE
     token = _IN_BACKGROUND.set(True)
     try:
-        _yield_to_users()
+        state.yield_to_users()
         started = time.perf_counter()
-        compute = _COMPUTE[tab]
+        compute = state.compute[tab]
         takes_progress = "progress" in inspect.signature(compute).parameters
-        outcome: tuple | BaseException = compute(progress=_yield_to_users) if takes_progress else compute()
+        outcome: tuple | BaseException = compute(progress=state.yield_to_users) if takes_progress else compute()
         log.info("default result of the %s tab ready in %.1f s", tab, time.perf_counter() - started)
     except _Stopped as stopped:  # the process exits: its tab would say "press Run"
         outcome = stopped
@@ -133,32 +149,33 @@ def _compute(tab: str) -> None:
         outcome = error
     finally:
         _IN_BACKGROUND.reset(token)
-    _RESULTS[tab] = outcome
-    _READY[tab].set()
+    state.results[tab] = outcome
+    state.ready[tab].set()
 
 
-def compute_all() -> None:
+def compute_all(state: _Defaults | None = None) -> None:
     """Every registered tab's default, in order (once per process; later calls return at once)."""
-    with _LOCK:
-        if _STARTED.is_set():
+    state = state or _STATE
+    with state.lock:
+        if state.started.is_set():
             return
-        _STARTED.set()
-        tabs = list(_COMPUTE)
+        state.started.set()
+        tabs = list(state.compute)
     started = time.perf_counter()
     for tab in tabs:
-        if _STOPPING.is_set():
+        if state.stopping.is_set():
             return
-        _compute(tab)
-    if _STOPPING.is_set():
+        _compute(tab, state)
+    if state.stopping.is_set():
         return
     from . import memory
 
     memory.release()
     # The models, the segmenter and the default results stay: later collections skip them. Frozen while no
     # visitor's run is under way (a run's half-made objects would never be collected); not at all once exiting.
-    with _USERS:
-        if _USERS.wait_for(lambda: _ACTIVE_RUNS == 0 or _STOPPING.is_set(), timeout=YIELD_TIMEOUT_S):
-            if _STOPPING.is_set():
+    with state.users:
+        if state.users.wait_for(lambda: state.active_runs == 0 or state.stopping.is_set(), timeout=YIELD_TIMEOUT_S):
+            if state.stopping.is_set():
                 return
             memory.freeze()
     log.info("every tab's default result ready in %.1f s", time.perf_counter() - started)
@@ -168,23 +185,25 @@ def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thre
     """In a background thread: wait until ``is_up()`` (the server answers), then :func:`compute_all`."""
     if os.environ.get(WARM_ENV, "1").strip() == "0":
         return None
+    state = _STATE
 
     def run():
         deadline = time.monotonic() + timeout_s
         while not is_up() and time.monotonic() < deadline:
             time.sleep(0.05)
-        compute_all()
+        compute_all(state)
 
-    return _background(run)
+    return _background(state, run)
 
 
 def result(tab: str, placeholder: tuple) -> tuple:
     """The tab's default result (waiting for it when it is being computed); ``placeholder`` when it failed."""
-    if tab not in _READY:
+    state = _STATE
+    if tab not in state.ready:
         return placeholder
-    if not _STARTED.is_set():  # no warm start (PROPGRAD_WARM_START=0, or launched without launch()): compute now
-        _background(compute_all)
-    if not _READY[tab].wait(WAIT_S):
+    if not state.started.is_set():  # no warm start (PROPGRAD_WARM_START=0, or launched without launch()): compute now
+        _background(state, lambda: compute_all(state))
+    if not state.ready[tab].wait(WAIT_S):
         return placeholder
-    outcome = _RESULTS[tab]
+    outcome = state.results[tab]
     return placeholder if isinstance(outcome, BaseException) else outcome
