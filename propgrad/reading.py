@@ -210,7 +210,8 @@ class Reading:
     ``kind`` is the class's key (``"strong"``, ``"abrupt"``...), ``label`` its words, ``tier`` its ranking
     tier ("a" to "e"), ``size`` "negligible" / "small" / "strong", ``shape`` the curve's shape in words,
     ``text`` the line ("p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"), ``evidence`` what
-    the class rests on ("the shuffle test cannot judge it ...; the flip at 85 % darker is the evidence");
+    the class rests on ("the shuffle test cannot judge it ...; the prediction changes all the same: it flips at
+    85 % darker");
     ``start``, ``end``, ``low``, ``high`` (and their steps) describe the (mean) curve; ``jump`` is its
     largest single-step change, at ``jump_step``.
     """
@@ -671,9 +672,14 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         flip_words = f"flips in {flipped_series} series" if flipped else ""
         if flipped and first_flips:
             # "flips in 3/3 series" alone left a reader of the patch tab to find where on the curves.
+            # "each series' first flip" over 1/3 series read as all three flipping there.
             earliest, latest = min(first_flips), max(first_flips)
-            flip_words += (f", each series' first flip at {where(earliest)}" if earliest == latest else
-                           f", each series' first flip between {where(earliest)} and {where(latest)}")
+            whose = "each series'" if flipped_series.endswith(f"/{len(first_flips)}") else "each flipping series'"
+            if len(first_flips) == 1:
+                flip_words += f", first at {where(earliest)}"
+            else:
+                flip_words += (f", {whose} first flip at {where(earliest)}" if earliest == latest else
+                               f", {whose} first flip between {where(earliest)} and {where(latest)}")
     elif flip_steps:
         flip_words = _flips_words(flip_steps, predicted, where)
     if flip_words:
@@ -681,12 +687,14 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
 
     # 3. What the class rests on, where the label alone does not say it.
     test = "the shuffle test" if pvalue is None else f"the shuffle test ({pvalue_name} = {format_number(pvalue)})"
+    # What the output did all the same: "the flip at step 2 is the evidence", right after "no systematic trend is
+    # confirmed", left a student asking "evidence of what?".
     if flipped and flipped_series is not None:
-        flip_evidence = f"the flips in {flipped_series} series are the evidence"
+        flip_evidence = f"the prediction changes all the same: it flips in {flipped_series} series"
     elif flipped:
-        flip_evidence = f"the flip at {where(flip_steps[0])} is the evidence"
+        flip_evidence = f"the prediction changes all the same: it flips at {where(flip_steps[0])}"
     else:
-        flip_evidence = f"the {'jump' if jump > 0 else 'drop'} of {format_output(abs(jump))} is the evidence"
+        flip_evidence = f"the output moves all the same: by {format_output(abs(jump))} in that one step"
     if kind == ABRUPT:
         # The count of orders bounds every shuffle test only for one series of two levels.
         two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2

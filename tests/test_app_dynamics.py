@@ -126,6 +126,12 @@ def test_dynamics_reading_names_when_the_class_settles():
     pushed.start_probability[0], pushed.end_probability[0] = 0.4, 0.2
     assert read_dynamics("biased", pushed).endswith(
         "; at epoch 1 the mean p(melanoma) is below 0.5 at step 0 and ends lower, so there is nothing to flip.")
+    # Five with nothing to flip and one that could have flipped (0.1 to 0.15): five of the six, not "each of 5".
+    counted = result([0.5] * 6 + [0.8], [0.001] * 7, [0] * 6 + [1])
+    counted.start_probability[:5], counted.end_probability[:5] = 0.4, 0.2
+    assert "; at 5 of the 6 epochs without a flip the mean p(melanoma) is below 0.5" in read_dynamics("biased", counted)
+    counted.start_probability[5], counted.end_probability[5] = 0.4, 0.2
+    assert "; at each of the 6 epochs without a flip the mean" in read_dynamics("biased", counted)
     line = read_dynamics("unbiased", result([0.002, 0.001], [0.5, 0.4], [0, 0]))
     assert line.startswith("unbiased: no measurable effect from epoch 1 on") and "never flips" in line
     # Strong at the start and at the end, not in between: it says which epochs differ (it read "strong from epoch 4

@@ -181,7 +181,7 @@ def test_talk_view_of_a_screen_preset_shows_its_answer_and_figure(server, browse
 
     links = config()
     page.get_by_role("tab", name=links["tabs"]["patch"]["title"]).click()
-    expect(page.locator("#propgrad-preset-badge")).not_to_contain_text("Screen preset", timeout=5_000)
+    expect(page.locator("#propgrad-preset-badge")).not_to_contain_text("Screen preset", timeout=20_000)
     page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
     page.wait_for_timeout(1500)
     expect(page.locator("#propgrad-preset-badge")).to_contain_text("preset 1 of")
@@ -390,9 +390,9 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     count = len(links["tabs"][slug]["presets"])
     expect(badge).to_have_text(f"{links['tabs'][slug]['title']}: its default; n runs its preset 1 of {count}",
-                               timeout=5_000)
+                               timeout=20_000)
     page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
-    expect(badge).to_have_text(opening, timeout=5_000)
+    expect(badge).to_have_text(opening, timeout=20_000)
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     page.locator("body").click(position={"x": 5, "y": 300})  # focus off the tab button, as a speaker's would be
     page.keyboard.press("n")
@@ -403,9 +403,9 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     ran = badge.text_content()
     # Back and forth by hand: each tab is named by what it shows, the last preset run there.
     page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
-    expect(badge).to_have_text(opening, timeout=5_000)
+    expect(badge).to_have_text(opening, timeout=20_000)
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
-    expect(badge).to_have_text(ran, timeout=5_000)
+    expect(badge).to_have_text(ran, timeout=20_000)
     page.context.close()
 
 

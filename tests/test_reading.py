@@ -44,7 +44,7 @@ def test_a_late_step_is_abrupt_and_says_the_test_cannot_judge_it():
     assert result.text == "p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"
     assert result.jump_step == 10 and result.jump == pytest.approx(0.63 - 1e-6)
     assert "one step carries the change" in result.evidence and "cannot judge it" in result.evidence
-    assert "the flip at 85 % darker is the evidence" in result.evidence
+    assert "the prediction changes all the same: it flips at 85 % darker" in result.evidence
 
 
 def test_a_step_without_a_flip_says_how_far_it_jumps():
@@ -189,7 +189,7 @@ def test_the_ranking_puts_what_moved_first_for_every_statistic(n, statistic):
 
 def test_no_shuffle_test_can_confirm_a_single_late_jump():
     # Why no second test sits beside p: a curve flat but for its last step has only n distinct orders, so
-    # every statistic's shuffle p-value stays at or above 2 / n (0.18 for 11 steps) - the flip is the evidence.
+    # every statistic's shuffle p-value stays at or above 2 / n (0.18 for 11 steps) - the flip is what shows the change.
     curve = np.r_[np.zeros(10), 0.6]
     assert reading.best_step_pvalue(11, 10) == pytest.approx(2 / 11)
     for statistic in ("gradient", "correlation", "mutual-information"):
@@ -405,6 +405,10 @@ def test_flips_over_several_series_are_placed_where_the_series_share_their_steps
             in placed.text), placed.text
     one_place = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="2/3", first_flips=[3, 3],
                                    values=values, property_name="patch opacity", series=3)
-    assert "flips in 2/3 series, each series' first flip at 60 % patch opacity" in one_place.text
+    assert "flips in 2/3 series, each flipping series' first flip at 60 % patch opacity" in one_place.text
+    # "each series' first flip" over one flipping series of three read as all three flipping there.
+    alone = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="1/3", first_flips=[4],
+                               values=values, property_name="patch opacity", series=3)
+    assert "flips in 1/3 series, first at 80 % patch opacity" in alone.text and "each" not in alone.text
     counted = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", series=3)
     assert "flips in 3/3 series" in counted.text and "first" not in counted.text

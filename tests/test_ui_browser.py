@@ -156,7 +156,7 @@ def test_a_result_says_so_when_its_controls_were_changed_after_it(page):
     assert not page.locator("#patch-stale").count()
     box = page.locator("#patch-patches input[type=checkbox]").first
     box.click()
-    expect(page.locator("#patch-stale")).to_contain_text("changed after this result was made", timeout=5_000)
+    expect(page.locator("#patch-stale")).to_contain_text("changed after this result was made", timeout=20_000)
     assert page.locator("#patch-stale").is_visible()
     box.click()
     page.locator("#patch-run").click()  # the next result takes the notice away

@@ -29,7 +29,7 @@ def _screened(browser, server, folder, viewport):
     page.locator("#screen-run").click()
     summary = page.locator("#screen-summary")
     # Said at once, the button busy meanwhile (the talk view showed an empty box for the run's half minute).
-    playwright_sync.expect(summary).to_contain_text("Screening...", timeout=5_000)
+    playwright_sync.expect(summary).to_contain_text("Screening...", timeout=20_000)
     playwright_sync.expect(page.locator("#screen-run")).to_be_disabled()
     try:
         playwright_sync.expect(summary).to_contain_text(re.compile(r"12 properties"), timeout=600_000)
@@ -44,7 +44,7 @@ def test_screen_action_in_the_browser(server, tmp_path):
     with playwright_sync.sync_playwright() as playwright:
         browser = launch(playwright)
         page = _screened(browser, server, folder, {"width": 1280, "height": 900})
-        playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=5_000)
+        playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=20_000)
         table = page.locator("#screen-table").inner_text()
         assert "whole image: " in table and re.search(r"\d\.\d", table), table
         assert "E[|grad_X\u00a0F|]" in table, table[:300]  # the statistic named as in every table, on one line
@@ -61,12 +61,12 @@ def test_screen_action_in_the_browser(server, tmp_path):
         # A box of the Screen's own makes its result stale, not the first tab's; a box of the first tab both.
         assert not page.locator("#screen-stale").count()
         page.locator("#screen-section").get_by_label("object", exact=True).check()
-        playwright_sync.expect(page.locator("#screen-stale")).to_have_count(1, timeout=5_000)
+        playwright_sync.expect(page.locator("#screen-stale")).to_have_count(1, timeout=20_000)
         assert not page.locator("#edit-stale").count()
         outputs = page.locator("[role=tabpanel]:visible").get_by_label("Outputs of interest").first
         outputs.press("End")
         outputs.type(" ")
-        playwright_sync.expect(page.locator("#edit-stale")).to_have_count(1, timeout=5_000)
+        playwright_sync.expect(page.locator("#edit-stale")).to_have_count(1, timeout=20_000)
         page.locator("#screen-section").scroll_into_view_if_needed()
         shot = folder / "app-screen.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -137,6 +137,6 @@ def test_a_refused_screen_says_so_and_gives_the_button_back(server, tmp_path):
         page.locator("#screen-run").click()
         summary = page.locator("#screen-summary")
         playwright_sync.expect(summary).to_contain_text("This screen failed", timeout=30_000)
-        playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=5_000)
+        playwright_sync.expect(page.locator("#screen-run")).to_be_enabled(timeout=20_000)
         playwright_sync.expect(page.locator("#screen-run")).to_have_text("Screen")
         playwright_sync.expect(page.get_by_text("tick at least one of").first).to_be_visible()

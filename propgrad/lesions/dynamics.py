@@ -314,6 +314,11 @@ _MISSING = {"biased": "The biased model (a sticker meant nevus in its training d
             "unbiased": "The unbiased model is not in this run: add it to see how a model that never saw a sticker "
                         "reacts."}
 GUIDE = " ".join(_GUIDE_PARTS.values())
+# The same for one run of the final models (the patch tab): both lesion models read "strong and systematic" on two
+# of its presets, and nothing there said that only the direction tells the shortcut.
+DIRECTION = ("Read the direction as well as the size: the biased model learnt \"a sticker means nevus\", so its "
+             "p(melanoma) falls as a sticker appears; the unbiased model never saw a sticker and may react as strongly "
+             "the other way, towards melanoma.")
 
 
 def guide(variants) -> str:
@@ -467,9 +472,13 @@ def _why_no_flip(result: DynamicsResult, epochs: Sequence[int]) -> str:
     if not starts:
         return ""
     still = list(starts)
+    unflipped = sum(share == 0 for share in result.flip_fraction)
+    # "at 18 epochs" read as "at epoch 18"; "each of 18 epochs without a flip" beside 1 flipping epoch of 20 left one
+    # unaccounted for (it moved towards 0.5 without crossing, so it is not named).
     named = (f"epoch {still[0]}" if len(still) == 1 else
              f"epochs {', '.join(map(str, still[:-1]))} and {still[-1]}" if len(still) <= 4
-             else f"each of {len(still)} epochs without a flip")  # "at 18 epochs" read as "at epoch 18"
+             else f"each of the {len(still)} epochs without a flip" if len(still) == unflipped
+             else f"{len(still)} of the {unflipped} epochs without a flip")
     above = {bool(start >= 0.5) for start in starts.values()}
     # The side in words: "starts on the side of 0.5 it moves towards" was read twice by a new user.
     where = ("is above 0.5 at step 0 and ends higher" if above == {True} else
