@@ -319,6 +319,9 @@ GUIDE = " ".join(_GUIDE_PARTS.values())
 DIRECTION = ("Read the direction as well as the size: the biased model learnt \"a sticker means nevus\", so its "
              "p(melanoma) falls as a sticker appears; the unbiased model never saw a sticker and may react as strongly "
              "the other way, towards melanoma.")
+# A grey noise image uploaded as a "lesion" got confident readings with no word that the models know nothing else.
+DOMAIN = ("The lesion models know only propgrad's synthetic lesions, like the examples: on other "
+          "images their outputs mean nothing.")
 
 
 def guide(variants) -> str:

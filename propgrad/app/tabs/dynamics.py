@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
+from ...lesions.dynamics import (DEFAULT_STEPS, DOMAIN, TRACKED, TrainingDynamics, checkpoint_cells,
                                  checkpoint_columns, guide)
 from ...lesions.models import example_paths
 from ...reading import for_pages
@@ -180,7 +180,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
 
     d = dynamics_defaults()
     gr.Markdown("How one image's sticker score and prediction flips evolve over training: every per-epoch "
-                "checkpoint of the lesion classifiers explains the same patch-blending series.")
+                "checkpoint of the lesion classifiers explains the same patch-blending series. " + DOMAIN)
     with gr.Row():
         image = safe_image_input(gr.Image(d["image"], type="filepath", image_mode=None,
                                            label="Lesion image", sources=["upload", "clipboard"], scale=1))

@@ -7,7 +7,7 @@ import gradio as gr
 
 from ... import paths
 from ...errors import not_one_of
-from ...lesions.dynamics import DIRECTION
+from ...lesions.dynamics import DIRECTION, DOMAIN
 from ...lesions.models import example_paths
 from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path
 from ..results import explain_for_app
@@ -136,7 +136,8 @@ def build_patch_tab() -> list:
     gr.Markdown("Blend colourful patches into the image with opacity rising from 0 to 1. Several patches give "
                 "a mean curve with a band (one standard deviation)."
                 + (" Default: a synthetic melanoma with the lesion scenario's stickers; a classifier trained on "
-                   "data where stickers co-occur with benign nevi should react to them. " + DIRECTION if lesions else
+                   "data where stickers co-occur with benign nevi should react to them. " + DIRECTION + " " + DOMAIN
+                   if lesions else
                    " The skin-lesion scenario is not in this build; the default is a bundled photo."))
     with gr.Row():
         with gr.Column(scale=1):
