@@ -647,24 +647,46 @@ def series_ends_picture(explanation: Explanation, thumb: int = 200, most: int = 
     --------
     >>> series_ends_picture(explanation).save("ends.png")  # doctest: +SKIP
     """
-    shown = explanation.series[:most]
-    first = shown[0].images[-1]
+    more = f" (the first {most} of {len(explanation.series)})" if len(explanation.series) > most else ""
+    named = [(series.label or f"series {number + 1}", series.images[-1])
+             for number, series in enumerate(explanation.series[:most])]
+    return named_pictures(named, f"the last step of every series{more}", thumb=thumb)
+
+
+def named_pictures(named: Sequence[tuple[str, Image.Image]], title: str, *, thumb: int = 200,
+                   per_row: int | None = None) -> Image.Image:
+    """Pictures in rows of ``per_row`` (default: one row), each scaled to ``thumb`` px on its long side and named
+    under it, under a title: the strip's sizes, readable at half size in the talk view."""
+    first = named[0][1]
     width, height = thumb, max(1, round(thumb * first.height / first.width))
     if height > thumb:
         width, height = max(1, round(thumb * first.width / first.height)), thumb
     # The strip's sizes (see strip_picture): under it, at half size in the talk view, 14 px labels read 7 px.
     font, title_font = ImageFont.load_default(size=23), ImageFont.load_default(size=23)
     gap, band, title_band = 6, 34, 34
-    canvas = Image.new("RGB", (max(len(shown) * (width + gap) - gap + 8, 360), title_band + height + band), "white")
+    columns = min(per_row or len(named), len(named))
+    rows = -(-len(named) // columns)
+    canvas = Image.new("RGB", (max(columns * (width + gap) - gap + 8, 360), title_band + rows * (height + band)),
+                       "white")
     draw = ImageDraw.Draw(canvas)
-    more = f" (the first {most} of {len(explanation.series)})" if len(explanation.series) > most else ""
-    draw.text((4, 4), f"the last step of every series{more}", fill="black", font=title_font)
-    for number, series in enumerate(shown):
-        left = 4 + number * (width + gap)
-        canvas.paste(series.images[-1].convert("RGB").resize((width, height), Image.Resampling.BILINEAR),
-                     (left, title_band))
-        label = fitted(series.label or f"series {number + 1}", draw, font, width)
-        draw.text((left + width / 2, title_band + height + 3), label, fill="black", font=font, anchor="ma")
+    draw.text((4, 4), fitted(title, draw, title_font, canvas.width - 8), fill="black", font=title_font)
+    for number, (label, picture) in enumerate(named):
+        left = 4 + (number % columns) * (width + gap)
+        top = title_band + (number // columns) * (height + band)
+        canvas.paste(picture.convert("RGB").resize((width, height), Image.Resampling.BILINEAR), (left, top))
+        draw.text((left + width / 2, top + height + 3), fitted(label, draw, font, width), fill="black", font=font,
+                  anchor="ma")
+    return canvas
+
+
+def side_by_side(pictures: Sequence[Image.Image], gap: int = 12) -> Image.Image:
+    """Pictures left to right on white, centred on each other's height."""
+    height = max(picture.height for picture in pictures)
+    canvas = Image.new("RGB", (sum(p.width for p in pictures) + gap * (len(pictures) - 1), height), "white")
+    left = 0
+    for picture in pictures:
+        canvas.paste(picture.convert("RGB"), (left, (height - picture.height) // 2))
+        left += picture.width + gap
     return canvas
 
 

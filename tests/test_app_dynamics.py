@@ -45,6 +45,13 @@ def test_training_dynamics_handler(progress):
     # Its change is step 0 to the last step, as the table's column says, not the curve's highest minus lowest.
     assert "from step 0 to the last step" in guide and "highest minus" not in guide and "no shape" in guide
     assert Image.open(plot).format == "PNG" and len(table) >= 2 and csv_path.read_text().count("\n") == len(table) + 1
+    # The page shows what every checkpoint saw (step 0 and each sticker's last step) beside the report's figure,
+    # which is in the zip alone: "what was changed?" had no answer on the tab.
+    with Image.open(csv_path.parent / "dynamics.png") as figure, Image.open(plot) as shown:
+        assert shown.height >= figure.height and shown.width > figure.width + 300
+        pixels, top = np.asarray(shown.convert("RGB")), (shown.height - figure.height) // 2
+        assert np.array_equal(pixels[top:top + figure.height, -figure.width:], np.asarray(figure.convert("RGB")))
+        assert (pixels[:, :300] < 200).any(axis=2).mean() > 0.3  # the lesion pictures, not white space
     # Like the other tabs: a reading in words first, and each checkpoint's reading in the table.
     assert summary.count("Reading:") == 1 and f"{variants[0]}: " in summary and "from epoch" in summary
     assert "is not in this run: add it" in summary and "Both react" not in summary  # one variant shown

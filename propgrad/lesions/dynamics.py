@@ -196,7 +196,8 @@ class TrainingDynamics:
 
     ``input`` describes the image (its file's name and SHA-256, see :func:`propgrad.images.describe_input`);
     ``intervention`` is what made the series (None where the series were given), ``checkpoints`` each run's
-    checkpoint files by name, ``ends`` the first series' step 0 and last step (what every checkpoint saw change).
+    checkpoint files by name, ``ends`` the first series' step 0 and last step (what every checkpoint saw change),
+    ``series_ends`` every series' name and last step (each sticker at full opacity).
     """
 
     results: dict[str, DynamicsResult]
@@ -209,6 +210,7 @@ class TrainingDynamics:
     checkpoints: dict[str, list[str]] = field(default_factory=dict)
     intervention: object = field(default=None, repr=False)
     ends: tuple = field(default=(), repr=False)
+    series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
     statistic: str = "gradient"
     n_series: int = 1
     notes: tuple[str, ...] = ()
@@ -292,8 +294,10 @@ def follow_training(
     return TrainingDynamics(results, described, len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
                             intervention if isinstance(intervention, Intervention) else None,
-                            (series[0].images[0], series[0].images[-1]), n_series=len(series),
-                            notes=tuple(notes))
+                            (series[0].images[0], series[0].images[-1]),
+                            series_ends=tuple((one.label or f"series {number + 1}", one.images[-1])
+                                              for number, one in enumerate(series)),
+                            n_series=len(series), notes=tuple(notes))
 
 
 # How to read training dynamics, under every result (the tab's, report.html).

@@ -35,12 +35,14 @@ def dynamics_variants() -> list[str]:
 @dataclass(frozen=True)
 class DynamicsAnswer:
     """One run of the tab: the summary in words, the plot, the zip of its report (report.html, dynamics.json,
-    dynamics.csv, dynamics.png) and the record it was made from (its rows and reading)."""
+    dynamics.csv, dynamics.png), the record it was made from (its rows and reading) and the picture the page shows
+    (what every checkpoint saw beside the plot)."""
 
     summary: str
     plot: Path
     bundle: Path
     dynamics: TrainingDynamics
+    page_picture: Path
 
     @property
     def reading(self) -> str:
@@ -63,7 +65,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     from ...export.dynamics import FIGURE as DYNAMICS_FIGURE
     from ...lesions.dynamics import default_intervention, follow_training, plot_dynamics
     from ...lesions.models import checkpoint_paths
-    from ...plots import save_figure
+    from ...plots import save_figure, save_picture
 
     variants = [variants] if isinstance(variants, str) else list(variants or [])
     if not variants:
@@ -87,8 +89,25 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
              *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
+    # Outside the report's folder: the zip holds the report's own files.
+    picture = save_picture(seen_beside_plot(dynamics, plot), report.parent / "dynamics-page.png")
     # For pages, as every tab's: the gradient's name broke over two lines ("E[|grad_X" / "F|]") in the talk view.
-    return DynamicsAnswer(for_pages("\n".join(lines)), Path(plot), bundle, dynamics)
+    return DynamicsAnswer(for_pages("\n".join(lines)), Path(plot), bundle, dynamics, picture)
+
+
+def seen_beside_plot(dynamics: TrainingDynamics, plot: Path):
+    """Step 0 and each sticker at the last step, beside the plot: the tab showed the input, the plot and the table,
+    and "what was changed?" had no answer on the page (the report had step 0 and one last step)."""
+    from PIL import Image
+
+    from ...plots import named_pictures, side_by_side
+
+    if not dynamics.ends:
+        return Image.open(plot)
+    named = [("step 0", dynamics.ends[0]), *(dynamics.series_ends or [("last step", dynamics.ends[-1])])]
+    seen = named_pictures(named, f"step 0, and step {dynamics.n_steps - 1} of each series", thumb=170, per_row=2)
+    with Image.open(plot) as figure:
+        return side_by_side([seen, figure])
 
 
 def checkpoint_cards(dynamics: TrainingDynamics) -> str:
@@ -124,7 +143,8 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
     Returns:
         summary: Markdown: what ran and the reading of each variant in plain words, then the table again as one
             line per checkpoint in a folded HTML block (what a phone shows in place of the table)
-        plot: URL of a PNG of the score and the flips per epoch, one line per variant
+        plot: URL of a PNG: what every checkpoint sees (step 0 and each sticker at the last step) beside the score
+            and the flips per epoch, one line per variant
         table: rows of model variant, epoch, reading, mean p(melanoma) at step 0 and the last step, E[|grad_X F|],
             p, signif. ("yes" where p <= alpha), share of series flipped
         download: URL of a zip of the report: report.html (the reading, the plot and the table), dynamics.json
@@ -138,7 +158,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
         progress=package_progress(progress),
     )
-    return answer.summary, str(answer.plot), answer.table(), str(answer.bundle)
+    return answer.summary, str(answer.page_picture), answer.table(), str(answer.bundle)
 
 
 def dynamics_defaults() -> dict:
