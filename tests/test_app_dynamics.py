@@ -39,6 +39,8 @@ def test_training_dynamics_handler(progress):
     assert document["settings"]["intervention"]["type"] == "PatchBlend"
     assert [row["epoch"] for row in document["table"]] == [int(row[1]) for row in table]
     assert "Reading:" in page and document["input"]["sha256"] in page and "Per checkpoint" in page
+    # Each sticker's last step, not the first series' alone.
+    assert all(f"step 3, the last: {name}" in page for name in ("sticker_1", "sticker_2", "sticker_3"))
     # "How to read this page" as on every report.html, linked from under the table, without Delta E (not shown here).
     guide = page[page.index('<h2 id="guide">'):page.index("<h2>Settings</h2>")]
     assert 'href="#guide"' in page and "E[|grad_X" in guide and "flip" in guide and "Delta E" not in guide

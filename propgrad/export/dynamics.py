@@ -88,14 +88,17 @@ def _checkpoint_tables(dynamics) -> str:
 
 
 def _ends(dynamics) -> str:
-    """The image every checkpoint saw at step 0 and at the last step, side by side."""
+    """The image every checkpoint saw at step 0 and at the last step of each series, side by side."""
     if not dynamics.ends:
         return ""
     first, last = dynamics.ends
+    # Every series' last step where known (each sticker): the first series' alone hid the other two stickers.
+    lasts = dynamics.series_ends or [("the first series", last)]
     return ('<h2>The intervention</h2><div class="pair">'
             + html_report.figure("step 0", first, max_side=256, caption="step 0: the unedited image")
-            + html_report.figure("last step", last, max_side=256,
-                                 caption=f"step {dynamics.n_steps - 1}: the last step (of the first series)")
+            + "".join(html_report.figure(f"last step, {label}", image, max_side=256,
+                                         caption=f"step {dynamics.n_steps - 1}, the last: {label}")
+                      for label, image in lasts)
             + "</div>")
 
 
