@@ -648,15 +648,17 @@ def series_ends_picture(explanation: Explanation, thumb: int = 200, most: int = 
     >>> series_ends_picture(explanation).save("ends.png")  # doctest: +SKIP
     """
     more = f" (the first {most} of {len(explanation.series)})" if len(explanation.series) > most else ""
-    named = [(series.label or f"series {number + 1}", series.images[-1])
-             for number, series in enumerate(explanation.series[:most])]
+    named = [(series.name(number), series.images[-1]) for number, series in enumerate(explanation.series[:most])]
     return named_pictures(named, f"the last step of every series{more}", thumb=thumb)
 
 
 def named_pictures(named: Sequence[tuple[str, Image.Image]], title: str, *, thumb: int = 200,
                    per_row: int | None = None) -> Image.Image:
-    """Pictures in rows of ``per_row`` (default: one row), each scaled to ``thumb`` px on its long side and named
-    under it, under a title: the strip's sizes, readable at half size in the talk view."""
+    """Pictures in rows of ``per_row`` (default: one row), each named under it, under a title: every picture is drawn
+    at the first one's shape, ``thumb`` px on its long side (the strip's sizes, readable at half size in the talk
+    view)."""
+    if not named:
+        raise ValueError("`named` is empty: give at least one (name, picture) pair")
     first = named[0][1]
     width, height = thumb, max(1, round(thumb * first.height / first.width))
     if height > thumb:
@@ -679,13 +681,13 @@ def named_pictures(named: Sequence[tuple[str, Image.Image]], title: str, *, thum
     return canvas
 
 
-def side_by_side(pictures: Sequence[Image.Image], gap: int = 12) -> Image.Image:
-    """Pictures left to right on white, centred on each other's height."""
+def side_by_side(pictures: Sequence[Image.Image], gap: int = 12, centred: bool = True) -> Image.Image:
+    """Pictures left to right on white, centred on each other's height (or along the top)."""
     height = max(picture.height for picture in pictures)
     canvas = Image.new("RGB", (sum(p.width for p in pictures) + gap * (len(pictures) - 1), height), "white")
     left = 0
     for picture in pictures:
-        canvas.paste(picture.convert("RGB"), (left, (height - picture.height) // 2))
+        canvas.paste(picture.convert("RGB"), (left, (height - picture.height) // 2 if centred else 0))
         left += picture.width + gap
     return canvas
 

@@ -674,9 +674,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
             # "flips in 3/3 series" alone left a reader of the patch tab to find where on the curves.
             # "each series' first flip" over 1/3 series read as all three flipping there.
             earliest, latest = min(first_flips), max(first_flips)
-            whose = "each series'" if flipped_series.endswith(f"/{len(first_flips)}") else "each flipping series'"
-            if len(first_flips) == 1:
-                flip_words += f", first at {where(earliest)}"
+            whose = "each series'" if len(first_flips) == series else "each flipping series'"
+            if len(first_flips) == 1:  # "first at" read as the first series
+                flip_words += f", its first flip at {where(earliest)}"
             else:
                 flip_words += (f", {whose} first flip at {where(earliest)}" if earliest == latest else
                                f", {whose} first flip between {where(earliest)} and {where(latest)}")
@@ -694,7 +694,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     elif flipped:
         flip_evidence = f"the prediction changes all the same: it flips at {where(flip_steps[0])}"
     else:
-        flip_evidence = f"the output moves all the same: by {format_output(abs(jump))} in that one step"
+        # Written as the sentence writes the jump ("jumps by 0.084"; 0.08 beside it read as a second size).
+        flip_evidence = (f"the output {'rises' if jump > 0 else 'falls'} by {format_number(abs(jump))} in that one "
+                         "step all the same")
     if kind == ABRUPT:
         # The count of orders bounds every shuffle test only for one series of two levels.
         two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2

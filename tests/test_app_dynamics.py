@@ -138,6 +138,7 @@ def test_dynamics_reading_names_when_the_class_settles():
     # Five with nothing to flip and one that could have flipped (0.1 to 0.15): five of the six, not "each of 5".
     counted = result([0.5] * 6 + [0.8], [0.001] * 7, [0] * 6 + [1])
     counted.start_probability[:5], counted.end_probability[:5] = 0.4, 0.2
+    counted.end_probability[5] = 0.15
     assert "; at 5 of the 6 epochs without a flip the mean p(melanoma) is below 0.5" in read_dynamics("biased", counted)
     counted.start_probability[5], counted.end_probability[5] = 0.4, 0.2
     assert "; at each of the 6 epochs without a flip the mean" in read_dynamics("biased", counted)
@@ -180,6 +181,11 @@ def test_the_guide_says_what_the_nevus_preset_shows():
     assert unbiased.end_probability[-1] > unbiased.start_probability[-1] + 0.1  # towards melanoma, strongly
     assert "towards melanoma" in GUIDE and "a sticker means nevus" in GUIDE
     assert "stays small or negligible" not in GUIDE
+    # What every checkpoint saw: each sticker's own last step, named (the tab's picture and report.html show them).
+    ends = answer.dynamics.series_ends
+    assert [name for name, _ in ends] == ["sticker_1", "sticker_2", "sticker_3"]
+    assert ends[0][1] is answer.dynamics.ends[-1]
+    assert len({np.asarray(picture).tobytes() for _, picture in ends}) == 3
 
 
 def test_the_guide_explains_only_the_models_the_run_shows():

@@ -409,6 +409,6 @@ def test_flips_over_several_series_are_placed_where_the_series_share_their_steps
     # "each series' first flip" over one flipping series of three read as all three flipping there.
     alone = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="1/3", first_flips=[4],
                                values=values, property_name="patch opacity", series=3)
-    assert "flips in 1/3 series, first at 80 % patch opacity" in alone.text and "each" not in alone.text
+    assert "flips in 1/3 series, its first flip at 80 % patch opacity" in alone.text and "each" not in alone.text
     counted = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", series=3)
     assert "flips in 3/3 series" in counted.text and "first" not in counted.text

@@ -23,9 +23,6 @@ log = logging.getLogger("propgrad.app")
 WARM_ENV = "PROPGRAD_WARM_START"  # "0": compute nothing at start (a result is computed on first page load)
 WAIT_S = 300.0
 
-# Visitors first: while one of their runs is under way, the background defaults pause (between tabs, and at each
-# progress step within one), so that a click made while the later tabs' defaults are still being computed costs
-# about what a later click does instead of sharing the two cores with them.
 _IN_BACKGROUND = contextvars.ContextVar("propgrad_default_in_background", default=False)
 YIELD_TIMEOUT_S = 120.0  # a visitor's run that never ends must not stop the defaults for good
 STOP_WAIT_S = 30.0  # how long an exiting process waits for the defaults to stop
@@ -50,6 +47,9 @@ class _Defaults:
         self.started = threading.Event()
         self.stopping = threading.Event()  # the process is exiting: stop at the next progress step
         self.threads: list[threading.Thread] = []
+        # Visitors first: while one of their runs is under way, the background defaults pause (between tabs, and at
+        # each progress step within one), so that a click made while the later tabs' defaults are still being
+        # computed costs about what a later click does instead of sharing the two cores with them.
         self.users = threading.Condition()
         self.active_runs = 0
 
@@ -62,9 +62,12 @@ class _Defaults:
             raise _Stopped
 
     def stop(self) -> None:
+        """Tell the thread to stop at its next progress step (:meth:`wait` waits for it)."""
         self.stopping.set()
         with self.users:
             self.users.notify_all()
+
+    def wait(self) -> None:
         for thread in list(self.threads):
             thread.join(STOP_WAIT_S)
 
@@ -78,8 +81,11 @@ def _stop_at_exit(state: _Defaults | None = None) -> None:
     # called without an active exception", exit status 134), and the app's thread pools, shut down at exit, made the
     # default fail with a logged traceback. This runs before those pools shut down (threading's exit hooks run last
     # registered first) and lets the default stop where it can.
-    for each in [state] if state is not None else list(_WITH_THREADS):
+    states = [state] if state is not None else list(_WITH_THREADS)
+    for each in states:  # all told first: one state's wait must not hold back the others' stop
         each.stop()
+    for each in states:
+        each.wait()
 
 
 def _background(state: _Defaults, target: Callable[[], None]) -> threading.Thread:

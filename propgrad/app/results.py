@@ -280,20 +280,8 @@ def _draw_animation(result, path: Path) -> Path:
     for step in range(len(series[0])):
         tiles = [plots.caption_frame(one.images[step], f"{name}, step {step}", f"step {step}", side)
                  for name, one in zip(explanations, series)]
-        frames.append(_side_by_side(tiles))
+        frames.append(plots.side_by_side(tiles, gap=6, centred=False))
     return plots.save_gif(frames, path, 300)
-
-
-def _side_by_side(images, gap: int = 6):
-    from PIL import Image
-
-    canvas = Image.new("RGB", (sum(image.width for image in images) + gap * (len(images) - 1),
-                               max(image.height for image in images)), "white")
-    left = 0
-    for image in images:
-        canvas.paste(image, (left, 0))
-        left += image.width + gap
-    return canvas
 
 
 def _draw_null(run: AppRun) -> Path:

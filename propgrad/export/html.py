@@ -288,8 +288,8 @@ def _reproduce(data: Mapping) -> dict:
     keys = ("intervention", "property_name", "n_steps", "values", "series_labels", "n_permutations", "alpha",
             "seed", "region")
     found = {key: data[key] for key in keys if key in data and data[key] not in (None, [], "")}
-    coverage = (found.get("region") or {}).get("coverage") if isinstance(found.get("region"), Mapping) else None
-    if isinstance(coverage, (int, float)):  # "coverage 0.7346" asked a student to know what the number was of
+    coverage = found["region"].get("coverage") if isinstance(found.get("region"), Mapping) else None
+    if isinstance(coverage, float):  # "coverage 0.7346" asked a student to know what the number was of
         found["region"] = f"{share_in_words(coverage)} of the image"
     found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs)" for m in data["models"]]
     found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})

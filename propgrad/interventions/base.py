@@ -41,6 +41,10 @@ class InterventionSeries:
     def __len__(self) -> int:
         return len(self.images)
 
+    def name(self, number: int) -> str:
+        """The series' label, or "series 3" for the third of a run's series where it has none."""
+        return self.label or f"series {number + 1}"
+
 
 @runtime_checkable
 class Intervention(Protocol):

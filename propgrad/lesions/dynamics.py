@@ -27,7 +27,7 @@ from ..interventions.base import Intervention, InterventionSeries, ProgressFn, n
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
 from ..reading import LABELS, format_ends, format_number, format_percent, yes_or_dash
-from .models import ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
+from .models import READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
 @dataclass(frozen=True)
@@ -210,10 +210,10 @@ class TrainingDynamics:
     checkpoints: dict[str, list[str]] = field(default_factory=dict)
     intervention: object = field(default=None, repr=False)
     ends: tuple = field(default=(), repr=False)
-    series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
     statistic: str = "gradient"
     n_series: int = 1
     notes: tuple[str, ...] = ()
+    series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
 
     def headline(self) -> tuple[str, str]:
         """What ran, and what was measured, in words: the tab's summary and report.html open with them."""
@@ -295,14 +295,13 @@ def follow_training(
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
                             intervention if isinstance(intervention, Intervention) else None,
                             (series[0].images[0], series[0].images[-1]),
-                            series_ends=tuple((one.label or f"series {number + 1}", one.images[-1])
-                                              for number, one in enumerate(series)),
+                            series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
                             n_series=len(series), notes=tuple(notes))
 
 
 # How to read training dynamics, under every result (the tab's, report.html).
 _GUIDE_PARTS = {
-    "lead": "Read the direction as well as the size.",
+    "lead": READ_DIRECTION,
     "biased": "The biased model learnt \"a sticker means nevus\": a shortcut shows as its p(melanoma) falling as the "
               "sticker appears, strong and systematic, the prediction flipping away from melanoma, from some epoch of "
               "training on.",
@@ -318,14 +317,6 @@ _MISSING = {"biased": "The biased model (a sticker meant nevus in its training d
             "unbiased": "The unbiased model is not in this run: add it to see how a model that never saw a sticker "
                         "reacts."}
 GUIDE = " ".join(_GUIDE_PARTS.values())
-# The same for one run of the final models (the patch tab): both lesion models read "strong and systematic" on two
-# of its presets, and nothing there said that only the direction tells the shortcut.
-DIRECTION = ("Read the direction as well as the size: the biased model learnt \"a sticker means nevus\", so its "
-             "p(melanoma) falls as a sticker appears; the unbiased model never saw a sticker and may react as strongly "
-             "the other way, towards melanoma.")
-# A grey noise image uploaded as a "lesion" got confident readings with no word that the models know nothing else.
-DOMAIN = ("The lesion models know only propgrad's synthetic lesions, like the examples: on other "
-          "images their outputs mean nothing.")
 
 
 def guide(variants) -> str:

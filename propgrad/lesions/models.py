@@ -27,6 +27,15 @@ from .generator import CLASSES
 ASSETS = paths.ASSETS / "lesions"
 VARIANTS = ("biased", "unbiased")
 ARCHITECTURES = ("cnn", "effnet_head")
+# How to read the final models' reaction to a sticker (the patch tab; the training dynamics' guide opens with the
+# first sentence): both read "strong and systematic" on two patch presets, and only the direction tells the shortcut.
+READ_DIRECTION = "Read the direction as well as the size."
+DIRECTION = (f"{READ_DIRECTION[:-1]}: the biased model learnt \"a sticker means nevus\", so its p(melanoma) falls as a "
+             "sticker appears; the unbiased model never saw a sticker and may react as strongly the other way, towards "
+             "melanoma.")
+# A grey noise image uploaded as a "lesion" got confident readings with no word that the models know nothing else.
+DOMAIN = ("The lesion models know only propgrad's synthetic lesions, like the examples: on other images their outputs "
+          "mean nothing.")
 CNN_SIZE = 64  # the CNN sees the 128 px images at half resolution: 4x cheaper, cues still visible
 EFFNET_SIZE = 224
 FEATURES = 1280  # EfficientNet-Lite0's pooled feature width

@@ -76,7 +76,7 @@ def explanation_rows(item: StudyItem, explanation) -> tuple[list[dict], list[dic
                                   if explanation.gradualness else ""),
             })
             for number, (one, flips) in enumerate(zip(series, model.flips)):
-                label = explanation.series[number].label or f"series {number + 1}"
+                label = explanation.series[number].name(number)
                 for step, value in enumerate(one):
                     curves.append({**common, "model": model.name, "output": score.output, "series": label,
                                    "series_flips": flips.n_flips, "series_changed": int(flips.changed_from_original),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...lesions.dynamics import (DEFAULT_STEPS, DOMAIN, TRACKED, TrainingDynamics, checkpoint_cells,
+from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
                                  checkpoint_columns, guide)
-from ...lesions.models import example_paths
+from ...lesions.models import DOMAIN, example_paths
 from ...reading import for_pages
 from ..cards import phone_cards
 from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
@@ -35,14 +35,12 @@ def dynamics_variants() -> list[str]:
 @dataclass(frozen=True)
 class DynamicsAnswer:
     """One run of the tab: the summary in words, the plot, the zip of its report (report.html, dynamics.json,
-    dynamics.csv, dynamics.png), the record it was made from (its rows and reading) and the picture the page shows
-    (what every checkpoint saw beside the plot)."""
+    dynamics.csv, dynamics.png) and the record it was made from (its rows and reading)."""
 
     summary: str
     plot: Path
     bundle: Path
     dynamics: TrainingDynamics
-    page_picture: Path
 
     @property
     def reading(self) -> str:
@@ -65,7 +63,7 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     from ...export.dynamics import FIGURE as DYNAMICS_FIGURE
     from ...lesions.dynamics import default_intervention, follow_training, plot_dynamics
     from ...lesions.models import checkpoint_paths
-    from ...plots import save_figure, save_picture
+    from ...plots import save_figure
 
     variants = [variants] if isinstance(variants, str) else list(variants or [])
     if not variants:
@@ -89,25 +87,29 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
              *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
-    # Outside the report's folder: the zip holds the report's own files.
-    picture = save_picture(seen_beside_plot(dynamics, plot), report.parent / "dynamics-page.png")
     # For pages, as every tab's: the gradient's name broke over two lines ("E[|grad_X" / "F|]") in the talk view.
-    return DynamicsAnswer(for_pages("\n".join(lines)), Path(plot), bundle, dynamics, picture)
+    return DynamicsAnswer(for_pages("\n".join(lines)), Path(plot), bundle, dynamics)
 
 
-def seen_beside_plot(dynamics: TrainingDynamics, plot: Path):
-    """Step 0 and each sticker at the last step, beside the plot: the tab showed the input, the plot and the table,
-    and "what was changed?" had no answer on the page (the report had step 0 and one last step)."""
+def seen_beside_plot(answer: DynamicsAnswer) -> Path:
+    """The page's picture: step 0 and each sticker at the last step beside the plot (the tab showed the input, the
+    plot and the table, and "what was changed?" had no answer on the page). Written beside the zip, not in it: the
+    report's figure is the plot alone, as the MCP tool's is."""
     from PIL import Image
 
-    from ...plots import named_pictures, side_by_side
+    from ...plots import named_pictures, save_picture, side_by_side
 
+    dynamics = answer.dynamics
     if not dynamics.ends:
-        return Image.open(plot)
-    named = [("step 0", dynamics.ends[0]), *(dynamics.series_ends or [("last step", dynamics.ends[-1])])]
-    seen = named_pictures(named, f"step 0, and step {dynamics.n_steps - 1} of each series", thumb=170, per_row=2)
-    with Image.open(plot) as figure:
-        return side_by_side([seen, figure])
+        return answer.plot
+    last = dynamics.n_steps - 1
+    if dynamics.series_ends:
+        named, title = [("step 0", dynamics.ends[0]), *dynamics.series_ends], f"step 0, and step {last} of each series"
+    else:
+        named, title = [("step 0", dynamics.ends[0]), ("the first series", dynamics.ends[-1])], f"steps 0 and {last}"
+    seen = named_pictures(named, title, thumb=170, per_row=2)
+    with Image.open(answer.plot) as figure:
+        return save_picture(side_by_side([seen, figure]), answer.bundle.parent / "dynamics-page.png")
 
 
 def checkpoint_cards(dynamics: TrainingDynamics) -> str:
@@ -158,7 +160,7 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
         seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
         progress=package_progress(progress),
     )
-    return answer.summary, str(answer.page_picture), answer.table(), str(answer.bundle)
+    return answer.summary, str(seen_beside_plot(answer)), answer.table(), str(answer.bundle)
 
 
 def dynamics_defaults() -> dict:
@@ -218,8 +220,9 @@ def build_dynamics_tab(variants: list[str]) -> list:
     summary = gr.Markdown(PRESS_RUN, elem_id="dynamics-summary", elem_classes=["result-summary"])
     # On a phone it keeps its size and scrolls sideways. The figure has its own titles: gradio's label badge covered
     # them, as on the other tabs' figures.
-    plot = gr.Image(label="E[|grad_X F|] and flips per epoch", type="filepath", interactive=False, elem_id="dynamics-curves",
-                    elem_classes=["result-wide"], show_label=False, buttons=["fullscreen"])
+    plot = gr.Image(label="What every checkpoint sees, and its E[|grad_X F|] and flips per epoch", type="filepath",
+                    interactive=False, elem_id="dynamics-curves", elem_classes=["result-wide"], show_label=False,
+                    buttons=["fullscreen"])
     # Every checkpoint in view (40 rows for two variants; at 500 px a projected page showed the first variant's 12).
     # A phone shows the summary's cards instead (demo.CSS); on a narrow laptop the variant and the epoch stay put
     # while the table is swiped to its numbers.

@@ -7,8 +7,7 @@ import gradio as gr
 
 from ... import paths
 from ...errors import not_one_of
-from ...lesions.dynamics import DIRECTION, DOMAIN
-from ...lesions.models import example_paths
+from ...lesions.models import DIRECTION, DOMAIN, example_paths
 from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path
 from ..results import explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
