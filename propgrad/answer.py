@@ -180,9 +180,8 @@ class Answered:
         """Per model, in words, what moves its output most (:func:`model_answers`), after a caution where a
         property's region is a sliver or all but the whole image (:func:`~propgrad.interventions.region.coverage_caveat`:
         a greyscale photo's "object" was the cat's eye, and "the background moves p(cat) most" read as a finding)."""
-        shares = {name: float(explanation.series[0].mask.mean())
-                  for name, explanation in getattr(self, "explanations", {}).items()
-                  if explanation.series and explanation.series[0].mask is not None}
+        shares = {name: explanation.series[0].coverage for name, explanation in getattr(self, "explanations", {}).items()
+                  if explanation.series and explanation.series[0].coverage is not None}
         caveat = coverage_caveat(shares)
         return [*([caveat] if caveat else []), *model_answers(self.ranked_rows, self.models)]
 

@@ -570,6 +570,14 @@ def save_animation(explanation: Explanation, path: str | Path, duration_ms: int 
     return save_gif(frames, path, duration_ms)
 
 
+def thumb_size(image: Image.Image, thumb: int) -> tuple[int, int]:
+    """(width, height) of ``image`` scaled so that its long side is ``thumb`` px (portrait images too)."""
+    height = max(1, round(thumb * image.height / image.width))
+    if height > thumb:  # portrait: the long side is `thumb`
+        return max(1, round(thumb * image.width / image.height)), thumb
+    return thumb, height
+
+
 def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: int = 6, series_index: int = 0,
                   thumb: int = 200, title: str | None = None, show_region: bool = True) -> Image.Image:
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
@@ -584,11 +592,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     """
     series = explanation.series[series_index]
     indices = strip_indices(len(series), max_images)
-    first = series.images[0]
-    width = thumb
-    height = max(1, round(thumb * first.height / first.width))
-    if height > thumb:  # portrait images: the long side is `thumb`
-        width, height = max(1, round(thumb * first.width / first.height)), thumb
+    width, height = thumb_size(series.images[0], thumb)
     border = None
     if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
         small = np.asarray(Image.fromarray(np.asarray(series.mask, dtype=np.float32), "F").resize((width, height)))
@@ -659,10 +663,7 @@ def named_pictures(named: Sequence[tuple[str, Image.Image]], title: str, *, thum
     view)."""
     if not named:
         raise ValueError("`named` is empty: give at least one (name, picture) pair")
-    first = named[0][1]
-    width, height = thumb, max(1, round(thumb * first.height / first.width))
-    if height > thumb:
-        width, height = max(1, round(thumb * first.width / first.height)), thumb
+    width, height = thumb_size(named[0][1], thumb)
     # The strip's sizes (see strip_picture): under it, at half size in the talk view, 14 px labels read 7 px.
     font, title_font = ImageFont.load_default(size=23), ImageFont.load_default(size=23)
     gap, band, title_band = 6, 34, 34

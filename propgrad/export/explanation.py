@@ -151,9 +151,9 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "series_gradualness": [{"label": series.label, **result.to_dict()}
                                for series, result in zip(explanation.series, explanation.gradualness)],
     }
-    mask = explanation.series[0].mask
-    if mask is not None:
-        data["region"] = {"coverage": round(float(np.mean(mask)), 6)}
+    coverage = explanation.series[0].coverage
+    if coverage is not None:
+        data["region"] = {"coverage": round(coverage, 6)}
     # Every report.json has the block, also one written without the caller's own (write_zip, write_report).
     data["settings"] = settings if settings is not None else made_with(explanation)
     return data

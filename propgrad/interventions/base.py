@@ -41,6 +41,11 @@ class InterventionSeries:
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def coverage(self) -> float | None:
+        """The share of the image inside the region the edit was restricted to; None for a whole-image edit."""
+        return None if self.mask is None else float(np.mean(self.mask))
+
     def name(self, number: int) -> str:
         """The series' label, or "series 3" for the third of a run's series where it has none."""
         return self.label or f"series {number + 1}"

@@ -25,6 +25,8 @@ from .torch_model import (
 )
 
 DEFAULT_INPUT_SIZE = (224, 224)
+PROBE_SHADES = (128, 0, 255)  # the grey, black and white images a model file is probed with while loading
+PROBES = "grey, black and white probe images"  # what the words say of them
 
 
 def _input_spec(program) -> tuple[int | None, tuple[int, int] | None]:
@@ -177,7 +179,7 @@ def load_model_file(
     # Several images (unless the export fixed the batch size), so that a network hard-wired to a batch
     # of one is caught here and not mid-run; grey, black and white, so that a single logit is unlikely
     # to stay inside [0, 1] and be taken for a probability.
-    shades = [Image.new("RGB", classifier.transform.size[::-1], (value,) * 3) for value in (128, 0, 255)]
+    shades = [Image.new("RGB", classifier.transform.size[::-1], (value,) * 3) for value in PROBE_SHADES]
     try:
         if fixed_batch:
             # Every shade in its own (padded) batch: a batch of one must not probe the grey image alone.
@@ -202,7 +204,7 @@ def load_model_file(
     if guessed_probability(apply_softmax, classifier, outputs.shape[1]):
         # A guess a run's notes repeat beside its result: a logit that stays inside [0, 1] reads as a probability.
         classifier.caveat = (f"{display}'s single output was read as a probability ('auto': it stayed inside [0, 1] "
-                             f"on grey, black and white probe images); if the model returns a logit, {SAY_LOGITS}")
+                             f"on {PROBES}); if the model returns a logit, {SAY_LOGITS}")
     return classifier
 
 
@@ -233,7 +235,7 @@ def file_description(file: str, kind: str, classifier: TorchClassifier, n_raw: i
     else:
         handling = f"{outputs} read as raw {'scores' if several else 'score'}, used as {as_they_are}"
     if asked == AUTO:
-        why = f"'auto' judged {'them' if several else 'it'} on grey, black and white probe images"
+        why = f"'auto' judged {'them' if several else 'it'} on {PROBES}"
         if settled == AUTO:
             why = "'auto'"
         if guessed_probability(asked, classifier, n_raw):
