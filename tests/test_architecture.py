@@ -32,6 +32,17 @@ def test_way_counts_distinct_returns():
                                    ("explain", "app")]
 
 
+def test_a_call_up_a_layer_is_not_a_return():
+    # The classifier (layer 1) runs a network's forward defined on layer 2 through torch's Module.__call__: the
+    # call goes up, the return comes down; only the classifier's return to explain (layer 3) goes back up.
+    layer = {"explain": 3, "network": 2, "classifier": 1}
+    visits = ("explain", "classifier", "network", "classifier", "network", "classifier", "explain")
+    way = Way(visits, layer, (False, False, False, True, False, True, True))
+    assert way.returns_up == [("classifier", "explain")]
+    assert way.calls_up == [("classifier", "network")]
+    assert Way(visits, layer).returns_up == [("classifier", "network"), ("classifier", "explain")]
+
+
 @pytest.mark.parametrize("module", sorted(p.stem for p in (PACKAGE / "interventions").glob("*.py")))
 def test_interventions_package_holds_interventions_only(module):
     assert "random" not in module and "tokenizer" not in module and "train" not in module
@@ -40,7 +51,7 @@ def test_interventions_package_holds_interventions_only(module):
 # Measured by bench/way_out.py on the first tab's default (a comparison of two regions, three models). The issue
 # asked for at most 10 modules and 8 returns to a higher layer, which this package does not reach (see
 # docs/python.md, "The way out"); these bounds keep the way from growing back.
-MAX_MODULES, MAX_RETURNS_UP = 13, 11
+MAX_MODULES, MAX_RETURNS_UP = 13, 10
 
 
 @pytest.mark.slow

@@ -114,14 +114,31 @@ def layers(graph: dict[str, set[str]]) -> dict[str, int]:
 @dataclass(frozen=True)
 class Way:
     """The modules an input's way visits, in call order (consecutive calls in one module taken as one visit),
-    with each module's layer."""
+    with each module's layer and, per visit, whether a return led into it (``by_return``; a call otherwise).
+
+    Calls and returns are told apart because a call may go up a layer without any import: a network's
+    ``forward``, defined above the classifier that runs it, is called through ``torch.nn.Module.__call__``. Such a
+    call is not a return to a higher layer. Without ``by_return`` every step to a higher layer counts as a return.
+    """
 
     visits: tuple[str, ...]
     layer: dict[str, int]
+    by_return: tuple[bool, ...] | None = None
+
+    def _kinds(self) -> tuple[bool, ...]:
+        if self.by_return is None:
+            return tuple(index > 0 and self.layer[b] > self.layer[a] for index, (a, b)
+                         in enumerate(zip(("",) + self.visits, self.visits))) if self.visits else ()
+        return self.by_return
 
     @property
     def modules(self) -> list[str]:
         return list(dict.fromkeys(self.visits))
+
+    def _distinct(self, returns: bool) -> list[tuple[str, str]]:
+        kinds = self._kinds()
+        return list(dict.fromkeys((a, b) for a, b, by_return in zip(self.visits, self.visits[1:], kinds[1:])
+                                  if by_return == returns))
 
     @property
     def steps(self) -> list[tuple[str, str]]:
@@ -130,12 +147,17 @@ class Way:
 
     @property
     def returns_up(self) -> list[tuple[str, str]]:
-        """Distinct steps back up to a module on a higher layer."""
-        return [(a, b) for a, b in self.steps if self.layer[b] > self.layer[a]]
+        """Distinct returns to a module on a higher layer."""
+        return [(a, b) for a, b in self._distinct(returns=True) if self.layer[b] > self.layer[a]]
+
+    @property
+    def calls_up(self) -> list[tuple[str, str]]:
+        """Distinct calls into a module on a higher layer (a method the lower module runs without importing it)."""
+        return [(a, b) for a, b in self._distinct(returns=False) if self.layer[b] > self.layer[a]]
 
     @property
     def returns_to_left(self) -> list[tuple[str, str]]:
-        """Distinct steps into a module the way had already visited and left."""
+        """Distinct steps, calls or returns, into a module the way had already visited and left."""
         seen: set[str] = set()
         found = []
         for a, b in zip(self.visits, self.visits[1:]):
@@ -146,7 +168,7 @@ class Way:
 
     def summary(self) -> str:
         return (f"{len(self.modules)} modules, {len(self.returns_up)} returns to a higher layer, "
-                f"{len(self.returns_to_left)} to a module it had left")
+                f"{len(self.returns_to_left)} steps into a module it had left")
 
     def drawn(self) -> str:
         short = [f"{name.removeprefix('propgrad.')}({self.layer[name]})" for name in self.visits]
@@ -185,10 +207,12 @@ def trace_way(run: Callable[[], object], start: Callable) -> Way:
     start_code = getattr(start, "__wrapped__", start).__code__
     on_way: set[int] = set()
     visits: list[str] = []
+    by_return: list[bool] = []
 
-    def visit(module: str) -> None:
+    def visit(module: str, returning: bool = False) -> None:
         if not visits or visits[-1] != module:
             visits.append(module)
+            by_return.append(returning)
 
     def caller_of(frame):
         caller = frame.f_back
@@ -203,7 +227,7 @@ def trace_way(run: Callable[[], object], start: Callable) -> Way:
                 on_way.discard(id(frame))  # a finished frame's id may be reused by a frame off the way
                 caller = caller_of(frame)
                 if caller is not None and id(caller) in on_way:
-                    visit(of_file[caller.f_code.co_filename])  # what it made goes back to its caller
+                    visit(of_file[caller.f_code.co_filename], returning=True)  # what it made goes back
             return
         if event != "call":
             return
@@ -229,4 +253,4 @@ def trace_way(run: Callable[[], object], start: Callable) -> Way:
         run()
     finally:
         sys.setprofile(previous)
-    return Way(tuple(visits), layers(import_graph()))
+    return Way(tuple(visits), layers(import_graph()), tuple(by_return))
