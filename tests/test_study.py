@@ -382,6 +382,32 @@ def test_summary_pages_say_n_a_and_nothing_finished_in_words():
 
 
 
+def test_the_reading_says_how_systematic_was_decided_and_when_images_cancel():
+    import numpy as np
+
+    from propgrad.reading import read_curve
+    from propgrad.study.aggregate import SummaryRow
+    from propgrad.study.report import study_reading
+
+    def row(model, curve, share, change_mean, tiers):
+        return SummaryRow(intervention="darken", model=f"ConvMixer cats vs dogs, {model} (authors)", output="cat",
+                          n_images=4, n_series=4, score_mean=0.05, score_std=0.01, significant_share=share,
+                          flip_share=0.5, output_start=curve[0], output_end=curve[-1], flip_accuracy=None,
+                          tier_shares=tiers, change_mean=change_mean,
+                          reading=read_curve(np.array(curve), significant=share >= 0.5, output="cat"))
+
+    # The numbers of a real two-model study of four cat photos: the unbiased model moved p(cat) by 0.65 in each
+    # image, up in some and down in others, so that its mean curve moved by 0.20 only.
+    tiers = {"a": 1.0, "b": 0.0, "c": 0.0, "d": 0.0, "e": 0.0}
+    words = study_reading([row("dark-cats bias", [0.43, 0.35, 0.1], 0.5, 0.35, tiers),
+                           row("unbiased", [0.49, 0.30, 0.5], 0.75, 0.65, tiers)])
+    # "systematic" on a mean curve is a head count of the images' own tests, and the reading says so.
+    assert "at least half its images' own tests were significant: dark-cats bias 2 of 4 and unbiased 3 of 4" in words
+    assert ("p(cat) of unbiased moved by 0.65 per image on average, but not the same way in every image, so its mean "
+            "curve moves by 0.20 only (100 % of its series are in tier a on their own)") in words
+    assert words.count("not the same way") == 1  # the dark-cats model's images moved alike: no warning
+
+
 def test_the_summary_says_what_some_images_were(tmp_path, capsys):
     """A tiny picture and a transparent one change what the models see: the study's summary.md, report.html and
     --json say which images, as a single explanation's notes do."""

@@ -17,7 +17,8 @@ from ..export.figure_files import draw_into
 from ..checks import too_few_permutations
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import format_number, format_output, format_percent, listed, paragraph
+from ..reading import (default_thresholds, format_number, format_output, format_percent, listed, paragraph,
+                       short_names)
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -130,7 +131,31 @@ def study_reading(summary: list[SummaryRow]) -> str:
                 for row in summary if row.reading]
     if not readings:
         return "Reading: no item finished, so there is nothing to read."
-    return paragraph(readings) + " (Each model's mean curve over the images.)"
+    shown = [row for row in summary if row.reading]
+    short = short_names([row.model for row in shown])
+    several = len({row.intervention for row in shown}) > 1
+    basis = listed([f"{short[row.model]}{f' under {row.intervention}' if several else ''} "
+                    f"{round(row.significant_share * row.n_images)} of {row.n_images}" for row in shown], len(shown))
+    words = (paragraph(readings) + " (Each model's mean curve over the images; a mean curve reads as systematic when "
+             f"at least half its images' own tests were significant: {basis}.)")
+    return " ".join([words, *filter(None, (cancelling_note(row, short[row.model]) for row in shown))])
+
+
+# How much larger the series' own change must be than their mean curve's before the reading says they cancel.
+CANCELLING = 1.5
+
+
+def cancelling_note(row: SummaryRow, model: str) -> str:
+    """A warning where the images move the output strongly but in different directions, so that their mean curve,
+    which ranks the row, moves far less than each series does (the row would otherwise read as a weaker effect)."""
+    if (not row.reading or math.isnan(row.change_mean) or row.change_mean < CANCELLING * row.reading.change
+            or row.change_mean < default_thresholds().negligible):
+        return ""
+    return (f"Under {row.intervention}, {row.reading.output_words} of {model} moved by "
+            f"{format_number(row.change_mean)} per image on average, but not the same way in every image, so its mean "
+            f"curve moves by {format_number(row.reading.change)} only"
+            + (f" ({_share(row.tier_shares['a'])} of its series are in tier a on their own)." if "a" in row.tier_shares
+               else "."))
 
 
 def flip_cells(row: SummaryRow) -> dict[str, str]:
