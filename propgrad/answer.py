@@ -151,6 +151,25 @@ def model_contrast(rows: Sequence, outputs_of_interest, models: Sequence[str] | 
     return contrast, None
 
 
+def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str:
+    """What the contrast's order means for these rows: how many properties the first model reacts to more than
+    every other model (they come first). The CLI's "what dark-cats bias reacts to more than the others first"
+    headed ten rows of which eight showed another model moving more."""
+    first, more = short[contrast[0].models[0]], sum(row.difference > 0 for row in contrast)
+    if not more:
+        return (f"{first} reacts to none of the {len(contrast)} properties more than every other model does; "
+                "where it comes closest first")
+    return (f"{first} reacts more than every other model to {more} of the {len(contrast)} properties, "
+            "those first, the largest difference first")
+
+
+def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:
+    """A contrast row's difference in words: signed, and naming the model that moved more where it is not the
+    first."""
+    said = f"difference {'+' if row.difference > 0 else ''}{format_number(row.difference)}"
+    return said if row.difference >= 0 or row.most == row.models[0] else f"{said}: {short[row.most]} moved more"
+
+
 def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> list[dict]:
     """The contrast as flat records for CSV, JSON and HTML tables (one column per model and number)."""
     records = []

@@ -320,6 +320,25 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     assert "name the output" in json.loads(write_screen(own, tmp_path / "own")["json"].read_text())["contrast_note"]
 
 
+
+def test_the_contrast_says_how_many_properties_the_first_model_reacts_to_more():
+    # The command line headed ten rows "what dark-cats bias reacts to more than the others first" when eight of them
+    # showed another model moving more.
+    from propgrad.answer import ContrastRow, contrast_difference, contrast_lead
+
+    def row(name, changes):
+        return ContrastRow(name, "cat", ("dark-cats", "unbiased"), changes, changes, ("a", "a"),
+                           changes[0] - changes[1], ("dark-cats", "unbiased")[changes.index(max(changes))])
+
+    short = {"dark-cats": "dark-cats", "unbiased": "unbiased"}
+    rows = [row("object: darken", (0.6, 0.2)), row("background: blur", (0.0, 0.02)), row("hue", (0.3, 0.3))]
+    assert contrast_lead(rows, short) == ("dark-cats reacts more than every other model to 1 of the 3 properties, "
+                                          "those first, the largest difference first")
+    assert [contrast_difference(one, short) for one in rows] == [
+        "difference +0.40", "difference -0.020: unbiased moved more", "difference 0"]
+    assert contrast_lead(rows[1:], short).startswith("dark-cats reacts to none of the 2 properties more")
+
+
 def test_the_negligible_line_names_whose_output_barely_moved():
     # "Significant but negligible: background: blur" over three models left a reader asking which model.
     from types import SimpleNamespace

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..answer import contrast_difference, contrast_lead
 from ..errors import not_one_of
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, output_label, short_names
@@ -101,11 +102,11 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
         first = short[contrast[0].models[0]]
         kind = result.explanations[contrast[0].property].model(contrast[0].models[0]).output_kind
         lines.append(f"**Where the models differ**: how far {output_label(contrast[0].output, kind)} moved for each "
-                     f"model; {first} (the first "
-                     f"model in the list) against the others, the properties it reacts to more first: "
+                     f"model; {first} (the first model in the list) against the others: "
+                     f"{contrast_lead(contrast, short)}: "
                      + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
                                                                  for m, c in zip(one.models, one.changes))
-                                 for one in contrast[:5]) + ".")
+                                 + f" ({contrast_difference(one, short)})" for one in contrast[:5]) + ".")
     elif note:
         lines.append(note)
     for line in [*result.skipped, *result.notes, *notes]:

@@ -92,6 +92,7 @@ def run(args) -> int:
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
     from .. import export
+    from ..answer import contrast_difference, contrast_lead
     from ..reading import format_number, short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
@@ -131,11 +132,10 @@ def run(args) -> int:
     contrast, note = result.contrast
     if contrast:
         short = short_names(contrast[0].models)
-        say(f"Where the models differ (change of {contrast[0].output}; what {short[contrast[0].models[0]]} reacts to "
-              f"more than the others first):")
+        say(f"Where the models differ (change of {contrast[0].output}): {contrast_lead(contrast, short)}:")
         for one in contrast[:args.top]:
             changes = ", ".join(f"{short[model]} {format_number(change)}" for model, change in zip(one.models, one.changes))
-            say(f"  {one.property} | {one.output}: {changes} (difference {format_number(one.difference)})")
+            say(f"  {one.property} | {one.output}: {changes} ({contrast_difference(one, short)})")
     elif note:
         say(note)
     for line in result.skipped + result.notes + tuple(output_notes):

@@ -556,6 +556,16 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     return page(title, body)
 
 
+def tested_line(data: Mapping) -> str:
+    """How a ranked table's p-values were made, said above the table (a screen's page said it only after 102 rows,
+    while its answer already spoke of "none significant after adjustment")."""
+    rows = len(data["table"])
+    shuffles = data.get("n_permutations")
+    each = f"each row's statistic against {shuffles:,} shuffles of its series" if shuffles else "each row's shuffle test"
+    return (f"<p><b>Tested:</b> {rows:,} row{'' if rows == 1 else 's'} (property x model x output), {each}; p-values "
+            f"adjusted over all {rows:,} with {escape(data['adjustment'])}; alpha = {escape(data['alpha'])}.</p>")
+
+
 def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
                     failed: Mapping[str, str] | None = None, strip: Path | None = None, curves: Path | None = None,
                     curves_later: bool = False) -> str:
@@ -570,7 +580,8 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
     body = [_missing_list(failed), input_line(data.get("input")), summary_paragraph(data["reading"]),
             note_paragraphs(data.get("notes", ())),
-            "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ())),
+            "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ()))
+            + tested_line(data),
             f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
             + table(page_rows(rows), {"score": _statistic_label(data)}),
