@@ -294,9 +294,9 @@ def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
 
 
 def for_pages(text: str) -> str:
-    """``text`` for pages (the app, report.html): the readings' arrow drawn as one character and the gradient's
-    name held on one line, which a narrow page or a table's header broke ("->" between its two characters,
-    "E[|grad_X" over "F|]"); files and printouts keep them as they are.
+    """``text`` for pages (the app, report.html): the readings' arrow drawn as one character, the gradient's name and
+    a number with its percent sign held on one line, which a narrow page or a table's header broke ("->" between its
+    two characters, "E[|grad_X" over "F|]", "38" over "% darker"); files and printouts keep them as they are.
 
     Examples
     --------
@@ -304,8 +304,14 @@ def for_pages(text: str) -> str:
     'p(cat) 0.96 \u2192 0.92'
     >>> for_pages("E[|grad_X F|]")
     'E[|grad_X\xa0F|]'
+    >>> for_pages("flips at 38 % darker")
+    'flips at 38\xa0% darker'
     """
-    return text.replace(" -> ", " \u2192 ").replace("grad_X F", "grad_X\u00a0F")
+    return _PERCENT.sub("\\1\u00a0%", text.replace(" -> ", " \u2192 ").replace("grad_X F", "grad_X\u00a0F"))
+
+
+# A number's percent sign stays on its line: "makes 11" over "% of the change" read as two numbers.
+_PERCENT = re.compile(r"(\d) %")
 
 
 def format_number(value: float) -> str:

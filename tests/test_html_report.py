@@ -335,5 +335,5 @@ def test_a_region_runs_page_gives_the_regions_share_in_words(tmp_path):
     run = pg.explain(Image.new("RGB", (24, 16), (200, 90, 90)), Region(ParametricEdit("darken", steps=4), mask),
                      [Redness()], outputs_of_interest="predicted", n_permutations=50, seed=0)
     page = report.write_report(run, tmp_path / "one", figures=())["html"].read_text()
-    assert "<dt>region</dt><dd>25 % of the image</dd>" in page
+    assert "<dt>region</dt><dd>25\u00a0% of the image</dd>" in page
     assert report.to_dict(run)["region"] == {"coverage": 0.25}  # the JSON keeps the number
