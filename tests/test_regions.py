@@ -298,3 +298,12 @@ def test_region_panel_and_explanation_notes(image):
     sliver[:6, :10] = 1  # 0.6 %: the title said "0 %"
     assert region_panel(image.resize((100, 100)), sliver, "object").axes[0].get_title(loc="left") == (
         "object: 0.6 % of the image")
+
+
+def test_the_caveat_gives_a_regions_share_as_its_own_note_does():
+    # A greyscale cat's "object" (the eye) read "0.6 %" in the answer's caveat and "0.602 %" in the note below it.
+    from propgrad.interventions.region import coverage_caveat, share_in_words
+
+    assert share_in_words(0.00602) == "0.602 %"
+    assert "they cover 0.602 % of the image (object: darken) and 99.4 % (background: darken)" in coverage_caveat(
+        {"object: darken": 0.00602, "background: darken": 0.99398})

@@ -228,7 +228,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
                       elem_id="screen-section"):
         gr.Markdown(
             "Runs every ticked edit on every ticked region of the image above, with the same models and outputs "
-            "of interest (or, where no single class matters, `vector` in that box: the change of each model's whole output), and ranks the "
+            "of interest (or, where no single class matters, type `vector` in that box to score the change of each model's whole output), and ranks the "
             f"rows by what the output did (tier {tier_legend()}), then by its change, not by p; p-values are "
             f"adjusted over the whole table. At most {APP_LIMIT} properties.")
         with gr.Row():

@@ -87,15 +87,15 @@ def coverage_caveat(shares: dict[str, float]) -> str | None:
     >>> coverage_caveat({"object: darken": 0.4}) is None
     True
     """
-    odd: dict[float, list[str]] = {}
-    for name, share in shares.items():
+    # Grouped by the share as written, so that the sentence gives each region's share as its own note does.
+    odd: dict[str, list[str]] = {}
+    for name, share in sorted(shares.items(), key=lambda item: item[1]):
         if out_of_bounds(share):
-            odd.setdefault(round(share, 4), []).append(name)
+            odd.setdefault(share_in_words(share), []).append(name)
     if not odd:
         return None
-    shares_said = [f"{share_in_words(share)}{' of the image' if number == 0 else ''} "
-                   f"({in_words(names, most=2, quote=str)})"
-                   for number, (share, names) in enumerate(sorted(odd.items()))]
+    shares_said = [f"{said}{' of the image' if number == 0 else ''} ({in_words(names, most=2, quote=str)})"
+                   for number, (said, names) in enumerate(odd.items())]
     return (f"Check the regions before this answer: {'they cover' if len(odd) > 1 else 'one covers'} "
             f"{in_words(shares_said, quote=str)}. Such a region likely misses what its name promises, and what it "
             "moves is then not what the name says: look at its outline on the strip, or paint or upload a mask.")

@@ -144,7 +144,7 @@ def clip_status() -> str:
 def build_turntable_tab() -> list:
     """The tab's controls, wired to :func:`run_turntable`; returns the result components (filled on page load)."""
     gr.Markdown("Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning "
-                "360 degrees in 36 frames, made by `propgrad.turntable`. CLIP needs its weights (hub tag or a local "
+                "360 degrees in 36 frames, rendered by this app (nothing downloaded). CLIP needs its weights (hub tag or a local "
                 "checkpoint); the bundled ImageNet classifier always works.")
     frames_value = turntable_frames()
     with gr.Row():
@@ -164,7 +164,7 @@ def build_turntable_tab() -> list:
             controls = model_controls(default_models(), outputs="coffee mug", prefix="turntable", seed=True)
             seed = controls.seed
     examples = gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
-                           example_labels=list(EXAMPLE_LABELS), label="Examples (rendered by propgrad.turntable)")
+                           example_labels=list(EXAMPLE_LABELS), label="Examples (a mug rendered by this app)")
     # An upload replaces the example's frames instead of joining them (see without_example_frames).
     # Unqueued, so that it is done before a Run pressed just after the upload reads the box.
     frames.upload(without_example_frames, frames, frames, show_progress="hidden", queue=False,
