@@ -146,9 +146,10 @@ def build_turntable_tab() -> list:
     gr.Markdown("Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning "
                 "360 degrees in 36 frames, rendered by this app (nothing downloaded). CLIP needs its weights (hub tag or a local "
                 "checkpoint); the bundled ImageNet classifier always works. The second example keeps every third "
-                "frame of the same turn: the curve is the same, but 30 degrees a step is too coarse to be gradual, "
-                "twelve steps give the shuffle test too few orders to confirm it, and E[|grad_X F|], a slope per "
-                "step, is larger because each step turns three times as far. Compare runs at the same step size.")
+                "frame of the same turn: the curve is the same, but 30 degrees a step is too coarse to be gradual; "
+                "the output jumps from step to step about as much as in a shuffled order, so the shuffle test does "
+                "not confirm the trend, and E[|grad_X F|], a slope per step, is larger because each step turns "
+                "three times as far. Compare runs at the same step size.")
     frames_value = turntable_frames()
     with gr.Row():
         with gr.Column(scale=1):
