@@ -526,7 +526,8 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     return IRREGULAR
 
 
-def _size(change: float, limits: Thresholds) -> str:
+def size_of(change: float, limits: Thresholds) -> str:
+    """"negligible", "small" or "strong": the size words of a change (see :class:`Thresholds`)."""
     return "negligible" if change < limits.negligible else ("strong" if change >= limits.strong else "small")
 
 
@@ -572,6 +573,32 @@ def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
     return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
 
 
+def label_words(kind: str, size: str, significant: bool, shape: str | None = None) -> str:
+    """A reading's label: its size and whether the test confirms it ("small, not significant"), with what sets its
+    class apart ("..., flips", "..., erratic", "abrupt"); every table's reading column and the training dynamics'
+    checkpoints say it alike.
+
+    Examples
+    --------
+    >>> label_words(FLIPS, "strong", False), label_words(ERRATIC, "small", False), label_words(STRONG, "strong", True)
+    ('strong, not significant, flips', 'small, not significant', 'strong and systematic')
+    """
+    if kind == ABRUPT:
+        # As a flip's label says it ("strong, not significant, flips"): "abrupt" alone, a talk's whole reading of a
+        # jump at p = 0.95, read as a finding.
+        return "abrupt" if significant else "abrupt, not significant"
+    if kind in (NEGLIGIBLE, NONE):
+        return "systematic but negligible" if significant else "no measurable effect"
+    label = {"strong": "strong", "small": "small"}[size]
+    label += (" and systematic" if size == "strong" else " but systematic") if significant else ", not significant"
+    if kind == ERRATIC and shape == IRREGULAR:
+        label += ", erratic"
+    elif kind == FLIPS:
+        # "strong, not significant" named a tier-a row with a flip and a tier-c row without one alike.
+        label += ", flips"
+    return label
+
+
 def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_steps: Sequence[int] = (),
                values=None, property_name: str = "step", output: str = "output", output_kind: str = "probability",
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
@@ -613,7 +640,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     low_step, high_step = int(np.argmin(y)), int(np.argmax(y))
     start, end = float(y[0]), float(y[-1])
     span = float(y[high_step] - y[low_step])
-    size = _size(span, limits)
+    size = size_of(span, limits)
     shape = curve_shape(y, limits.jump_share)
 
     def where(step: int) -> str:
@@ -631,20 +658,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         kind = NEGLIGIBLE if significant else NONE
     else:
         kind = SYSTEMATIC if significant else ERRATIC
-    if kind == ABRUPT:
-        # As a flip's label says it ("strong, not significant, flips"): "abrupt" alone, a talk's whole reading of a
-        # jump at p = 0.95, read as a finding.
-        label = "abrupt" if significant else "abrupt, not significant"
-    elif kind in (NEGLIGIBLE, NONE):
-        label = "systematic but negligible" if significant else "no measurable effect"
-    else:
-        label = {"strong": "strong", "small": "small"}[size]
-        label += (" and systematic" if size == "strong" else " but systematic") if significant else ", not significant"
-        if kind == ERRATIC and shape == IRREGULAR:
-            label += ", erratic"
-        elif kind == FLIPS:
-            # "strong, not significant" named a tier-a row with a flip and a tier-c row without one alike.
-            label += ", flips"
+    label = label_words(kind, size, significant, shape)
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
     first_shown, last_shown = format_ends(start, end, limits)

@@ -11,10 +11,12 @@ import pytest
 from app_cases import *  # noqa: F403  (helpers and fixtures)
 from propgrad.lesions.dynamics import ROW_FIELDS
 from propgrad.lesions.models import checkpoint_paths
-from propgrad.reading import LABELS, format_number, format_output
+from propgrad.reading import LABELS, format_number, format_output, label_words
 
 # A checkpoint's reading: a class's label, a flip with the shuffle test's verdict when it does not confirm it.
-READING_LABELS = set(LABELS.values()) | {f"{LABELS['flips']}, not significant"}
+# Every label a checkpoint can get: the curves' labels (propgrad.reading.label_words) without a shape.
+READING_LABELS = {label_words(kind, size, significant) for kind in LABELS for size in ("small", "strong")
+                  for significant in (True, False)}
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 
@@ -59,7 +61,7 @@ def test_training_dynamics_handler(progress):
     assert "is not in this run: add it" in summary and "Both react" not in summary  # one variant shown
     # The gradient's name held on one line, as on every tab (the talk view broke it after "grad_X").
     assert "grad_X F" not in summary and "grad_X\u00a0F" in summary
-    assert all(row[2] in READING_LABELS for row in table)
+    assert all(row[2] in READING_LABELS for row in table), [row[2] for row in table]
     # The page shows the app's one number format and signif. like every tab; the CSV keeps every digit.
     # What the output did comes before the statistic, as in every ranked table.
     assert dynamics_tab.DYNAMICS_HEADERS[2:8] == ["reading", "mean p(melanoma), step 0 \u2192 last", "change, step 0 to last",
@@ -71,7 +73,7 @@ def test_training_dynamics_handler(progress):
     assert all(float(row[4]) < 0.1 for row in table if row[2].startswith("small"))
     assert all(value == format_number(float(value)) for row in table for value in (row[5], row[6]))
     # The share of series that flipped in percent, as the reading under the plot says it.
-    assert all(row[8] == f"{100 * float(one['flip_share']):.0f} %" for row, one in
+    assert all(row[8] == f"{100 * float(one['flip_share']):.0f}\u00a0%" for row, one in
                zip(table, csv.DictReader(Path(csv_path).open())))
     exact = list(csv.DictReader(Path(csv_path).open()))
     # One description of a checkpoint: the CSV's columns are the records' fields, the page's rows their rounding.
@@ -149,7 +151,7 @@ def test_dynamics_reading_names_when_the_class_settles():
     # itself).
     line = read_dynamics("unbiased", result([0.5, 0.05, 0.05, 0.5, 0.5], [0.001, 0.5, 0.5, 0.001, 0.001], [0] * 5))
     assert line.startswith("unbiased: strong and systematic at every epoch (E[|grad_X F|] 0.050 at epoch 1, 0.050 at "
-                           "epoch 5) but epochs 2-3 (moved, not significant);"), line
+                           "epoch 5) but epochs 2-3 (small, not significant);"), line
     # Many changes: the first reading, how many others and when, and the one just before the last settled.
     line = read_dynamics("c", result([0.5, 0.05, 0.005, 0.05, 0.002, 0.5], [0.001, 0.5, 0.001, 0.001, 0.5, 0.001],
                                      [0] * 6))
@@ -157,10 +159,11 @@ def test_dynamics_reading_names_when_the_class_settles():
     # A flip the shuffle test does not confirm says so, as the other tabs' labels do; a confirmed one reads plainly.
     flipping = result([0.05, 0.05, 0.05], [0.5, 0.5, 0.001], [1, 1, 1])
     line = read_dynamics("c", flipping)
-    assert line.startswith("c: the prediction flips at the last epoch (3)") and (
-        "before that, epochs 1-2: the prediction flips, not significant;" in line)
-    assert [row["reading"] for row in flipping.rows()] == ["the prediction flips, not significant"] * 2 + [
-        "the prediction flips"]
+    assert line.startswith("c: small but systematic, flips at the last epoch (3)") and (
+        "before that, epochs 1-2: small, not significant, flips;" in line)
+    # Labelled as every table labels a curve ("moved, not significant" beside the other tabs' "small, not significant").
+    assert [row["reading"] for row in flipping.rows()] == ["small, not significant, flips"] * 2 + [
+        "small but systematic, flips"]
 
 
 def test_the_guide_says_what_the_nevus_preset_shows():

@@ -26,7 +26,7 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import LABELS, format_ends, format_number, format_percent, yes_or_dash
+from ..reading import format_ends, format_number, format_percent, label_words, size_of, yes_or_dash
 from .models import READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -356,16 +356,18 @@ def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
 
 
 def checkpoint_labels(result: DynamicsResult, thresholds=None) -> list[str]:
-    """Each checkpoint's reading in words: the class's label, and for a flip the shuffle test's verdict beside it,
-    as the other tabs' labels give it ("the prediction flips, not significant"); a flip the test does not confirm
-    read like a confirmed one."""
-    return [LABELS[kind] + (", not significant" if kind == reading.FLIPS and not significant else "")
-            for kind, significant in zip(checkpoint_classes(result, thresholds), result.significant)]
+    """Each checkpoint's reading in words, labelled as every other table labels a curve (its size from the change
+    step 0 to last, the test's verdict, "flips"): "moved, not significant" beside the other tabs' "small, not
+    significant" named one reading two ways."""
+    t = thresholds or reading.default_thresholds()
+    return [label_words(kind, size_of(abs(float(end) - float(start)), t), bool(significant))
+            for kind, start, end, significant in zip(checkpoint_classes(result, thresholds), result.start_probability,
+                                                     result.end_probability, result.significant)]
 
 
 def _earlier(labels: Sequence[str], epochs: Sequence[int], most: int = 3) -> str:
     """The readings before the last one settled, run by run in epoch order ("epochs 1-3: small but systematic,
-    then epoch 4: moved, not significant"); with more than ``most`` runs, the first and the latest ones. Naming only the
+    then epoch 4: small, not significant"); with more than ``most`` runs, the first and the latest ones. Naming only the
     first epoch's reading said "strong from epoch 9 on, strong at epoch 1" of a model that read otherwise between."""
     runs: list[list] = []
     for words, epoch in zip(labels, epochs):
