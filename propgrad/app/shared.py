@@ -100,52 +100,35 @@ def friendly_errors(handler):
     return wrapper
 
 
-def _refusing_unreadable(preprocess, payload, box: str = "image"):
-    """``preprocess(payload)``, gradio's own decoding of an upload, failing with a message naming ``box`` instead of
-    a bare exception."""
-    try:
-        return preprocess(payload)
-    except gr.Error:
-        raise
-    except Exception as error:  # noqa: BLE001 - PIL raises many types for broken files
-        name = getattr(payload, "orig_name", None) or "the upload"
-        if isinstance(error, Image.DecompressionBombError):
-            from ..images import too_many_pixels
+def safe_image_input(component, box: str = "image"):
+    """Make gradio's own decoding of an upload fail with a message naming ``box`` instead of a bare exception.
 
-            raise gr.Error(too_many_pixels(box, repr(name)), print_exception=False) from error
-        from ..images import why_unreadable
+    Also for the painting canvas, whose background is a copy of the image (a broken image fails there too).
+    """
+    original = component.preprocess
 
-        raise gr.Error(f"`{box}`: {name!r} is not a readable image ({why_unreadable(error)}); "
-                       "use a PNG, JPEG or WebP file", print_exception=False) from error
+    def preprocess(payload):
+        try:
+            return original(payload)
+        except gr.Error:
+            raise
+        except Exception as error:  # noqa: BLE001 - PIL raises many types for broken files
+            name = getattr(payload, "orig_name", None) or "the upload"
+            if isinstance(error, Image.DecompressionBombError):
+                from ..images import too_many_pixels
 
+                raise gr.Error(too_many_pixels(box, repr(name)), print_exception=False) from error
+            from ..images import why_unreadable
 
-# Classes, not a wrapper set on one instance: gradio makes a new instance of a component's class for a session
-# whenever a handler updates its properties, and a file that is not an image then reached the handlers of that
-# session as an exception in gradio's log. As templates they are drawn in the page as the components they extend.
-class SafeImage(gr.Image):
-    """An image box whose unreadable uploads fail with a message naming the file."""
+            raise gr.Error(f"`{box}`: {name!r} is not a readable image ({why_unreadable(error)}); "
+                           "use a PNG, JPEG or WebP file", print_exception=False) from error
 
-    is_template = True
-
-    def preprocess(self, payload):
-        return _refusing_unreadable(super().preprocess, payload)
-
-
-class SafeImageEditor(gr.ImageEditor):
-    """The painting canvas, whose background is a copy of the image: a broken image fails there too."""
-
-    is_template = True
-
-    def preprocess(self, payload):
-        return _refusing_unreadable(super().preprocess, payload)
-
-
-def safe_image_input(component: SafeImage | SafeImageEditor):
-    """An image box that refuses a file that is not an image as it arrives: the box is cleared with a message at
-    once, instead of the file sitting there until Run fails on it."""
+    component.preprocess = preprocess
     if isinstance(component, gr.Image):
-        component.upload(_unreadable_upload_refused(component, component.preprocess), component, component,
-                         preprocess=False, api_visibility="private")
+        # Checked as it arrives: a file that is not an image leaves the box with a message at once, instead of
+        # sitting there until Run fails on it.
+        component.upload(_unreadable_upload_refused(component, preprocess), component, component, preprocess=False,
+                         api_visibility="private")
     return component
 
 

@@ -17,7 +17,7 @@ from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_
 from ..results import request_dir, run_name
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
-from ..shared import friendly_errors, permutations_slider, SafeImage, safe_image_input
+from ..shared import friendly_errors, permutations_slider, safe_image_input
 
 
 # The table's titles (lesions.dynamics.checkpoint_columns: what the output did first); the page draws the arrow.
@@ -204,7 +204,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
     gr.Markdown("How one image's sticker score and prediction flips evolve over training: every per-epoch "
                 "checkpoint of the lesion classifiers explains the same patch-blending series. " + DOMAIN)
     with gr.Row():
-        image = safe_image_input(SafeImage(d["image"], type="filepath", image_mode=None,
+        image = safe_image_input(gr.Image(d["image"], type="filepath", image_mode=None,
                                            label="Lesion image", sources=["upload", "clipboard"], scale=1))
         with gr.Column(scale=1):
             chosen = gr.CheckboxGroup(variants, value=variants, label="Model variants", elem_id="dynamics-variants")

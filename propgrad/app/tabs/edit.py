@@ -15,8 +15,8 @@ from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, 
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..results import compare_for_app, explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
-from ..shared import (SafeImage, SafeImageEditor, default_models, friendly_errors, model_controls, preset_loaded,
-                      result_outputs, run_button, safe_image_input, study_input, wire_run, with_model_args)
+from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
+                      study_input, run_button, wire_run, with_model_args)
 from ..screen import build_screen_section, statistic_input
 from ..study import study_for_app
 
@@ -224,7 +224,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
                 "authors' cats-vs-dogs models (unbiased, dark-cats bias, dark-dogs bias).")
     with gr.Row():
         with gr.Column(scale=1):
-            image = safe_image_input(SafeImage(defaults["image"], type="filepath", image_mode=None, label="Image",
+            image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None, label="Image",
                                               sources=["upload", "clipboard"], height=220))
             editor = gr.Dropdown(choices, value=defaults["editor"], label="Editor", info=message, elem_id="edit-editor")
             # Only the chosen editor's own settings are shown (see show_editor_settings).
@@ -236,7 +236,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
                                        label="Regions (tick several to compare them)",
                                        info="object / background: the bundled U^2-Net-p salient-object segmenter")
             # The canvas's background is a copy of the image: a broken image must fail with the image's name.
-            painted = safe_image_input(SafeImageEditor(
+            painted = safe_image_input(gr.ImageEditor(
                 canvas_for(defaults["image"]), type="numpy", label="Paint the region", visible=False, layers=False,
                 transforms=(), sources=["upload", "clipboard"], brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed"),
                 height=320))

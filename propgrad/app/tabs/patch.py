@@ -12,7 +12,7 @@ from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixe
 from ..results import explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
-                      SafeImage, safe_image_input, study_input, run_button, wire_run, with_model_args)
+                      safe_image_input, study_input, run_button, wire_run, with_model_args)
 from ..study import study_for_app
 from ..settings import CONCURRENCY
 
@@ -140,7 +140,7 @@ def build_patch_tab() -> list:
                    " The skin-lesion scenario is not in this build; the default is a bundled photo."))
     with gr.Row():
         with gr.Column(scale=1):
-            image = safe_image_input(SafeImage(defaults["image"], type="filepath", image_mode=None,
+            image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None,
                                                label="Image", sources=["upload", "clipboard"], height=260))
             patch_names = gr.CheckboxGroup(list(patches), value=defaults["patch_names"], label="Bundled patches",
                                            elem_id="patch-patches")
