@@ -137,3 +137,19 @@ def test_edit_end_value_out_of_range_names_the_box(progress):
 def test_an_unreadable_mask_upload_names_the_box(progress, tmp_path):
     with pytest.raises(gr.Error, match="`mask file`"):
         edit_call(progress, regions=["painted or uploaded mask"], mask_file=_text_file(tmp_path, "mask.png"))
+
+
+def test_the_painting_canvas_takes_the_upload_as_it_arrives(tmp_path):
+    # Wired without gradio's decoding: a file that is not an image failed there, beside the box's own refusal, as
+    # an error with a traceback in the server's log.
+    from propgrad.app.tabs.edit import build_edit_tab, canvas_for
+
+    fake = tmp_path / "holiday.png"
+    fake.write_text("not an image")
+    assert canvas_for({"path": str(fake), "orig_name": "holiday.png"}) == {
+        "background": str(fake), "layers": [], "composite": str(fake)}
+    assert canvas_for(None)["background"] is None
+    with gr.Blocks() as demo:
+        build_edit_tab((False, ""))
+    wired = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "canvas_for"]
+    assert len(wired) == 1 and wired[0].preprocess is False

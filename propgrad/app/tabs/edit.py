@@ -189,8 +189,13 @@ def show_mask_inputs(regions):
 
 
 def canvas_for(image):
-    """A fresh painting canvas over the chosen image (an earlier image's strokes would not fit)."""
-    return {"background": image, "layers": [], "composite": image}
+    """A fresh painting canvas over the chosen image (an earlier image's strokes would not fit).
+
+    Wired with the upload as it arrives (no decoding): a file that is not an image failed gradio's decoding here,
+    beside the box's own refusal, as an error with a traceback in the log (the wrapper that names the file is lost
+    where gradio makes a session its own copy of the box, after a preset has set it)."""
+    path = image.get("path") if isinstance(image, dict) else image
+    return {"background": path, "layers": [], "composite": path}
 
 
 def edit_examples() -> tuple[list[list], list[str]]:
@@ -262,7 +267,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
     editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end, seeds], queue=False,
                   api_visibility="private")
     regions.change(show_mask_inputs, regions, [painted, mask_file], queue=False, api_visibility="private")
-    image.change(canvas_for, image, painted, queue=False, api_visibility="private")
+    image.change(canvas_for, image, painted, queue=False, preprocess=False, api_visibility="private")
     rows, labels = edit_examples()
     examples = gr.Examples(rows, [image, editor, edit_end, steps, regions, controls.bundled, controls.outputs],
                            example_labels=labels, label="Examples: each sets the image, edit, regions, models and "
