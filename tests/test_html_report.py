@@ -109,7 +109,10 @@ def test_the_table_shows_each_rows_reading(explanation, tmp_path):
 
     page = report.write_report(explanation, tmp_path, figures=())["html"].read_text()
     sentence = read_explanation(explanation)[0].full
-    assert "<th>reading</th>" in page and f'data-label="reading">{html_report.escape(sentence)}</td>' in page
+    # Under the row's numbers, across the table's width: the numbers keep their columns beside a long sentence.
+    assert "<th>reading</th>" not in page and '<tr class="main">' in page
+    assert re.search(r'<tr class="detail"><td class="wide" data-label="reading" colspan="\d+">'
+                     + re.escape(html_report.escape(sentence)) + "</td></tr>", page)
     # The page draws the reading's arrow as one character (a narrow page broke "->" in two); the JSON keeps it.
     assert " -> " in sentence and " \u2192 " in html_report.escape(sentence) and "-&gt;" not in page
     # One series: "series that flip: 1/1" beside "where it flips" read as a code; several series keep the count.
@@ -337,3 +340,22 @@ def test_a_region_runs_page_gives_the_regions_share_in_words(tmp_path):
     page = report.write_report(run, tmp_path / "one", figures=())["html"].read_text()
     assert "<dt>region</dt><dd>25\u00a0% of the image</dd>" in page
     assert report.to_dict(run)["region"] == {"coverage": 0.25}  # the JSON keeps the number
+
+
+def test_a_wide_table_keeps_its_columns_and_puts_the_reading_under_each_row():
+    # As cards, a screen's 102 rows were 11,900 px of label: value pairs with no column to run down.
+    long = "strong, not significant, flips: p(cat) 0.96 -> 0.06, lowest 0.01 at step 5 (rotation 100 degrees), flips"
+    rows = [{"rank": rank, "property": "whole image: rotation", "model": model, "output": "cat", "change": 0.99,
+             "tier": "a", "flips": "step 3: cat -> dog", "score": 0.29, "pvalue": 0.87, "reading": long}
+            for rank, model in enumerate(["ConvMixer cats vs dogs, unbiased (authors)",
+                                          "ConvMixer cats vs dogs, dark-cats bias (authors)"], 1)]
+    page = html_report.table(html_report.page_rows(rows))
+    assert 'class="cards"' not in page and page.count('<tr class="main">') == page.count('<tr class="detail">') == 2
+    assert '<td data-label="model">dark-cats bias</td>' in page and "<th>reading</th>" not in page
+    assert 'colspan="9"' in page  # the reading spans the nine columns above it
+    assert html_report.models_line(rows) == ('<p class="hint">Models: unbiased: ConvMixer cats vs dogs, unbiased '
+                                             '(authors); dark-cats bias: ConvMixer cats vs dogs, dark-cats bias '
+                                             '(authors).</p>')
+    # Short texts only, more columns than a laptop holds: one card per row, as before.
+    many = [{f"column {number}": number for number in range(10)}]
+    assert html_report.table(many).startswith('<table class="cards">')

@@ -26,7 +26,7 @@ from ..errors import in_words
 from ..interventions.region import share_in_words
 from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
-from ..reading import for_pages, format_number, reading_legend, what_ran, with_evidence
+from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 
 # Packages whose versions decide a result; those not installed are left out.
@@ -62,8 +62,16 @@ _WIDE_FIGURES = ('figure.wide::before{content:"the whole figure: pinch to zoom i
 # On a phone, settings nested three deep left their values a few characters of width beside the names (a screen's
 # page was 400 px wide in 390): each value goes under its name there.
 _STACKED_SETTINGS = "dl{display:block}dd{margin:0 0 .2em .8em}"
-_STYLE += (_CARDS.format(t="table.cards") + "\n@media (max-width:640px){" + _CARDS.format(t="table") + _WIDE_FIGURES
-           + _STACKED_SETTINGS + "}\n")
+# A table with a long text column (a reading) under its other columns: each row's text spans the row below it, so
+# that the numbers keep their columns on a laptop page (as cards, 102 rows of a screen were 11,900 px to scroll with no
+# column to run down); on a phone the two rows read as one card.
+_SPANNED = ("tr.detail td{border-top:none;padding:.05em .55em .5em}"
+            'tr.detail td::before{content:attr(data-label) ": ";color:#555;font-weight:600}'
+            "tr.main td{border-bottom:none}")
+_SPANNED_PHONE = ("table tr.main{border-bottom:none;border-radius:6px 6px 0 0;margin-bottom:0}"
+                  "table tr.detail{border-top:none;border-radius:0 0 6px 6px;margin-top:0}")
+_STYLE += (_CARDS.format(t="table.cards") + _SPANNED + "\n@media (max-width:640px){" + _CARDS.format(t="table")
+           + _SPANNED_PHONE + _WIDE_FIGURES + _STACKED_SETTINGS + "}\n")
 
 
 def escape(value) -> str:
@@ -129,8 +137,13 @@ def cell(value) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
-# Tables with more columns than this are shown as one card per row: a laptop page cannot hold them.
+# Tables with more columns than this are shown as one card per row: a laptop page cannot hold them; unless their
+# texts of sentences (longer than SPANNED_TEXT somewhere: a reading, not a list of flips) go under each row, which
+# leaves at most SPANNED_COLUMNS side by side. A cell longer than LONG_TEXT takes a card's whole width.
 CARD_COLUMNS = 8
+SPANNED_COLUMNS = 12
+SPANNED_TEXT = 100
+LONG_TEXT = 60
 
 # Every page's column titles in words (the CSV and JSON files keep the field names). A page may rename a field
 # further, e.g. "score" to the run's statistic.
@@ -151,8 +164,9 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
 
     Fields are not fixed: a row type that grows a field (a plain-words ``reading``, say) gets its
     column without any change here. ``headers`` renames fields for display. A table of more than
-    :data:`CARD_COLUMNS` fields folds into one card per row (each value named by its column title), so no
-    table is wider than the page; on a phone every table does.
+    :data:`CARD_COLUMNS` fields puts its long texts (a reading) in a row of their own under each row, where that
+    leaves at most :data:`SPANNED_COLUMNS` side by side; otherwise it folds into one card per row (each value named
+    by its column title), so no table is wider than the page. On a phone every table folds into cards.
 
     Examples
     --------
@@ -163,19 +177,28 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
         return '<p class="missing">no rows</p>'
     fields = list(dict.fromkeys(key for row in rows for key in row))
     names = {**COLUMN_TITLES, **(_BESIDE_ADJUSTED if "significant_adjusted" in fields else {}), **(headers or {})}
-    head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in fields)
-    cards = len(fields) > CARD_COLUMNS
+    long = [field for field in fields if any(len(cell(row.get(field))[0]) > SPANNED_TEXT for row in rows)]
+    columns = [field for field in fields if field not in long]
+    spanned = len(fields) > CARD_COLUMNS and long and len(columns) <= SPANNED_COLUMNS
+    if not spanned:
+        columns, long = fields, []
+    cards = not long and len(columns) > CARD_COLUMNS
     body = []
     for row in rows:
-        cells = []
-        for field in fields:
-            text, numeric = cell(row.get(field))
-            label = f' data-label="{escape(names.get(field, field))}"'
-            kind = "num" if numeric else ("wide" if len(text) > 60 else "")
-            cells.append(f'<td class="{kind}"{label}>{escape(text)}</td>' if kind else f"<td{label}>{escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        body.append("<tr{}>{}</tr>".format(' class="main"' if long else "",
+                                          "".join(_cell(row, field, names) for field in columns)))
+        body += [f'<tr class="detail">{_cell(row, field, names, span=len(columns))}</tr>' for field in long]
+    head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in columns)
     opening = '<table class="cards">' if cards else "<table>"
     return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cell(row: Mapping, field: str, names: Mapping[str, str], span: int = 0) -> str:
+    text, numeric = cell(row.get(field))
+    kind = "num" if numeric else ("wide" if len(text) > LONG_TEXT else "")
+    attributes = (f' class="{kind}"' if kind else "") + f' data-label="{escape(names.get(field, field))}"' + (
+        f' colspan="{span}"' if span else "")
+    return f"<td{attributes}>{escape(text)}</td>"
 
 
 def settings_section(settings: Mapping) -> str:
@@ -376,7 +399,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
+                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows)
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
                   f"{escape(tier_legend())}. {GUIDE_LINK}</p>",
@@ -414,7 +437,17 @@ def page_rows(rows: Sequence[Mapping]) -> list[dict]:
     several series: "1/1" beside "where it flips" read as a code and said nothing more)."""
     one_series = all(str(row.get("series_flipped", "")).endswith("/1") for row in rows)
     left_out = _WORDED_ELSEWHERE | ({"series_flipped"} if one_series else set())
-    return [{key: value for key, value in row.items() if key not in left_out} for row in rows]
+    short = short_names([row["model"] for row in rows if "model" in row])
+    return [{key: short.get(value, value) if key == "model" else value for key, value in row.items()
+             if key not in left_out} for row in rows]
+
+
+def models_line(rows: Sequence[Mapping]) -> str:
+    """Under a table whose model column gives short names (as the app's tables do: "ConvMixer cats vs dogs,
+    unbiased (authors)" took four lines of a narrow column in every row), each short name's model in full."""
+    short = short_names([row["model"] for row in rows if "model" in row])
+    named = [f"{escape(brief)}: {escape(name)}" for name, brief in short.items() if brief != name]
+    return f'<p class="hint">Models: {"; ".join(named)}.</p>' if named else ""
 
 
 def summary_paragraph(text: str) -> str:
@@ -556,7 +589,7 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     return page(title, body)
 
 
-def tested_line(data: Mapping) -> str:
+def how_tested_line(data: Mapping) -> str:
     """How a ranked table's p-values were made, said above the table (a screen's page said it only after 102 rows,
     while its answer already spoke of "none significant after adjustment")."""
     rows = len(data["table"])
@@ -581,10 +614,10 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     body = [_missing_list(failed), input_line(data.get("input")), summary_paragraph(data["reading"]),
             note_paragraphs(data.get("notes", ())),
             "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ()))
-            + tested_line(data),
+            + how_tested_line(data),
             f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
-            + table(page_rows(rows), {"score": _statistic_label(data)}),
+            + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows),
             f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}. {GUIDE_LINK}</p>"]
     if data.get("contrast"):
         body.append(contrast_section(data["contrast"]))

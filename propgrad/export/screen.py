@@ -173,13 +173,13 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
                                    "reading": html_report.reading_sentence(row["reading"])} for row in data["table"]])
     answer = "".join(f"<p>{html_report.escape(line)}</p>" for line in data["answer"])
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
-            "<h2>The answer</h2>" + answer + html_report.tested_line(data), html_report.note_paragraphs(data["notes"]),
+            "<h2>The answer</h2>" + answer + html_report.how_tested_line(data), html_report.note_paragraphs(data["notes"]),
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
                                                           missing=missing.get("figure")),
             "<h2>Ranked table</h2>"
             + f"<p>Ranked by what the output did (tier {html_report.escape(tier_legend())}), then by its change; p "
               "beside.</p>"
-            + html_report.table(rows, {"score": label})
+            + html_report.table(rows, {"score": label}) + html_report.models_line(data["table"])
             + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
               f"{html_report.escape(data['alpha'])}. {html_report.GUIDE_LINK}</p>"]
     if data["contrast"]:
