@@ -61,7 +61,7 @@ ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
 def why_unreadable(error: BaseException) -> str:
     """Why Pillow could not read a file, in words (a message said "(UnidentifiedImageError)")."""
     if isinstance(error, UnidentifiedImageError):
-        return "its contents are not an image format this app reads"
+        return "its contents are not an image format propgrad reads"
     if "truncated" in str(error).lower():
         return "the file is cut short"
     return "its data could not be decoded"

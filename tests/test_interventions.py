@@ -330,7 +330,7 @@ def test_an_unreadable_image_is_said_in_words():
     """The message named Pillow's exception class ("(UnidentifiedImageError)")."""
     whole = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 10, 10)).save(whole, format="PNG")
-    for data, words in ((b"\x89PNG\r\n\x1a\n broken", "its contents are not an image format this app reads"),
+    for data, words in ((b"\x89PNG\r\n\x1a\n broken", "its contents are not an image format propgrad reads"),
                         (whole.getvalue()[:-40], "the file is cut short")):
         with pytest.raises(ValueError) as caught:
             pg.load_image(data)

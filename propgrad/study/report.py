@@ -118,7 +118,7 @@ def summary_cells(row: SummaryRow, alpha: float) -> dict[str, str]:
         "mean output, step 0 → last": f"{_shown(row.output_start, format_output)} → "
                                       f"{_shown(row.output_end, format_output)}",
         f"{STATISTIC_LABELS[GRADIENT]} mean ± std": f"{_shown(row.score_mean)} ± {_shown(row.score_std)}",
-        f"significant (α = {alpha:g}, {STATISTIC_LABELS[row.statistic]})": _share(row.significant_share),
+        f"significant (alpha = {alpha:g}, {STATISTIC_LABELS[row.statistic]})": _share(row.significant_share),
         "images (series)": f"{row.n_images} ({row.n_series})",
         "gradual series": _share(row.gradual_share),
     }
