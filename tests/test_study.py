@@ -367,7 +367,7 @@ def test_summary_pages_say_n_a_and_nothing_finished_in_words():
     import math
 
     from propgrad.study.aggregate import SummaryRow
-    from propgrad.study.report import flip_note, markdown, summary_cells
+    from propgrad.study.report import markdown, summary_cells
 
     nan = math.nan
     row = SummaryRow(intervention="darken", model="m", output="cat", n_images=1, n_series=1, score_mean=nan,
@@ -377,8 +377,9 @@ def test_summary_pages_say_n_a_and_nothing_finished_in_words():
     assert "nan" not in " ".join(cells.values()) and cells["mean output, step 0 \u2192 last"] == "n/a \u2192 n/a"
     # A study where nothing finished: sentences, not empty tables or a heading with nothing under it.
     page = markdown([], 0.01, [], [("image.png | darken", "boom")])
-    assert "No item finished: there is nothing to summarise" in page and flip_note([]) in page
-    assert "| model |" not in page and "- `image.png | darken`: boom" in page
+    assert "No item finished: there is nothing to summarise" in page and "- `image.png | darken`: boom" in page
+    # Nothing explained that is not there: no tier legend, no flip prediction's method.
+    assert "| model |" not in page and "Ranked by" not in page and "Predicting prediction flips" not in page
 
 
 

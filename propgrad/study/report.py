@@ -212,19 +212,20 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     """The summary as Markdown: notes about the run, Table 3's columns, flip prediction, and every skipped or failed
     item."""
     shown = [summary_cells(row, alpha) for row in summary]
-    lines = [f"# {title}", "", *(f"**Note:** {note}\n" for note in notes),
-             f"Ranked by what the mean output did (tier {tier_legend()}), then by its change.", ""]
-    if shown:
-        lines += markdown_table(shown)
-    else:
+    lines = [f"# {title}", "", *(f"**Note:** {note}\n" for note in notes)]
+    if not shown:
+        # Only why, then the items: the tiers' legend and the flip prediction's method explained tables that are not
+        # there, twenty lines above the error of a study whose images were all unreadable.
         lines.append("No item finished: there is nothing to summarise (see the failed and skipped items below).")
-    lines += ["", SUMMARY_LEGEND]
-    lines += ["", "## Predicting prediction flips from the score", "", FLIP_METHOD, ""]
-    note = flip_note(summary)
-    if note:  # one sentence, not a table of rows that all say the same
-        lines.append(note)
     else:
-        lines += markdown_table([flip_cells(row) for row in summary]) + ["", FLIP_COLUMNS]
+        lines += [f"Ranked by what the mean output did (tier {tier_legend()}), then by its change.", "",
+                  *markdown_table(shown), "", SUMMARY_LEGEND,
+                  "", "## Predicting prediction flips from the score", "", FLIP_METHOD, ""]
+        note = flip_note(summary)
+        if note:  # one sentence, not a table of rows that all say the same
+            lines.append(note)
+        else:
+            lines += markdown_table([flip_cells(row) for row in summary]) + ["", FLIP_COLUMNS]
     for heading, entries in (("Skipped (unreadable images)", skipped), ("Failed items", failed)):
         if entries:
             lines += ["", f"## {heading}", ""] + [f"- `{key}`: {reason}" for key, reason in entries]
