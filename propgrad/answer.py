@@ -47,9 +47,13 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
                                  f"{negligible:g} or more.")
                 continue
             top = moved[:TOP_PROPERTIES]
-            strength = "most" if top[0].reading.tier == "a" else "a little, systematically"
+            # "Most" where others are left unnamed: of the only two properties run, "object: darken and background:
+            # darken move p(cat) most" read as a ranking of nothing.
+            every = len(top) == len(mine)
+            strength = ("" if every else " most") if top[0].reading.tier == "a" else " a little, systematically"
+            together = {2: "both ", 3: "all three "}.get(len(top), "") if every else ""
             sentence = (f"{short[model]}: {listed([row.property for row in top])} "
-                        f"move{'s' if len(top) == 1 else ''} {words} {strength} "
+                        f"{together}move{'s' if len(top) == 1 else ''} {words}{strength} "
                         f"(by {listed([format_number(row.reading.change) for row in top])}; "
                         f"{_passed(top, after)})")
             # Strong rows the test confirms that the top left out (they rank below rows that flip or jump): a

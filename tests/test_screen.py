@@ -396,3 +396,20 @@ def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):
                     n_permutations=9999, statistic="correlation")
     assert any(row.significant_adjusted for row in result.rows)
     assert not any("no row can come out significant" in note for note in result.notes)
+
+
+def test_the_answer_says_most_only_where_it_leaves_properties_out():
+    # Of the only two properties run, "object: darken and background: darken move p(cat) most" ranked nothing.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    def row(name, curve):
+        return SimpleNamespace(property=name, model="m", output="cat",
+                               reading=read_curve(np.array(curve), significant=True, output="cat"))
+
+    two = [row("object: darken", [0.9, 0.5, 0.1]), row("background: darken", [0.9, 0.7, 0.5])]
+    assert model_answers(two)[0].startswith("m: object: darken and background: darken both move p(cat) (by 0.80")
+    three = [*two, row("whole image: blur", [0.9, 0.85, 0.6]), row("whole image: hue", [0.9, 0.6, 0.1])]
+    assert " move p(cat) most (by " in model_answers(three)[0]
