@@ -28,9 +28,9 @@ def main() -> None:
     print("modules (layer):", ", ".join(f"{name} ({way.layer[name]})" for name in way.modules))
     print("returns to a higher layer:", ", ".join(f"{a}->{b}" for a, b in way.returns_up))
     print("calls up a layer (not returns):", ", ".join(f"{a}->{b}" for a, b in way.calls_up))
-    print("steps into a module it had left:", ", ".join(f"{a}->{b}" for a, b in way.returns_to_left))
+    print("steps into a module it had left:", ", ".join(f"{a}->{b}" for a, b in way.steps_into_left))
     print(f"modules_visited: {len(way.modules)} (target <= 10)")
-    print(f"steps_into_a_module_left: {len(way.returns_to_left)}")
+    print(f"steps_into_a_module_left: {len(way.steps_into_left)}")
     print(f"returns_to_a_higher_layer: {len(way.returns_up)} (target <= 8)")
 
 

@@ -159,18 +159,24 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
     """What the contrast's order means for these rows: how many properties the first model reacts to more than
     every other model (they come first). The CLI's "what dark-cats bias reacts to more than the others first"
     headed ten rows of which eight showed another model moving more."""
-    first, more = short[contrast[0].models[0]], sum(row.difference > 0 for row in contrast)
+    first = short[contrast[0].models[0]]
+    # Rows are property x output: with two outputs, ten properties made twenty rows.
+    count = len(dict.fromkeys(row.property for row in contrast))
+    more = len({row.property for row in contrast if row.difference > 0})
+    if count == 1:
+        return (f"{first} reacts more than every other model to the one property" if more else
+                f"{first} reacts to the one property no more than the other models do")
     if not more:
-        return (f"{first} reacts to none of the {len(contrast)} properties more than every other model does; "
+        return (f"{first} reacts to none of the {count} properties more than every other model does; "
                 "where it comes closest first")
-    return (f"{first} reacts more than every other model to {more} of the {len(contrast)} properties, "
-            "those first, the largest difference first")
+    return (f"{first} reacts more than every other model to {more} of the {count} properties, those first, the "
+            "largest difference first")
 
 
 def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:
     """A contrast row's difference in words: signed, and naming the model that moved more where it is not the
     first."""
-    said = f"difference {'+' if row.difference > 0 else ''}{format_number(row.difference)}"
+    said = f"difference {format_number(row.difference)}"  # as the report's table and the CSV write it
     return said if row.difference >= 0 or row.most == row.models[0] else f"{said}: {short[row.most]} moved more"
 
 

@@ -293,6 +293,10 @@ def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
     return f"{sentence}. {mark}{evidence[:1].upper()}{evidence[1:]}.{mark}" if evidence else sentence
 
 
+# A number's percent sign stays on its line: "makes 11" over "% of the change" read as two numbers.
+_PERCENT = re.compile(r"(\d) %")
+
+
 def for_pages(text: str) -> str:
     """``text`` for pages (the app, report.html): the readings' arrow drawn as one character, the gradient's name and
     a number with its percent sign held on one line, which a narrow page or a table's header broke ("->" between its
@@ -309,9 +313,6 @@ def for_pages(text: str) -> str:
     """
     return _PERCENT.sub("\\1\u00a0%", text.replace(" -> ", " \u2192 ").replace("grad_X F", "grad_X\u00a0F"))
 
-
-# A number's percent sign stays on its line: "makes 11" over "% of the change" read as two numbers.
-_PERCENT = re.compile(r"(\d) %")
 
 
 def format_number(value: float) -> str:
@@ -358,14 +359,17 @@ def format_ends(start: float, end: float, thresholds: Thresholds | None = None) 
 
     Examples
     --------
-    >>> format_ends(0.8649, 0.9599), format_ends(0.10, 0.90)
-    (('0.865', '0.960'), ('0.10', '0.90'))
+    >>> format_ends(0.8649, 0.9599), format_ends(0.10, 0.90), format_ends(0.9, 0.8)
+    (('0.865', '0.960'), ('0.10', '0.90'), ('0.90', '0.80'))
     """
     limits = thresholds or default_thresholds()
     true = abs(float(end) - float(start))
     for decimals in range(2, 7):
         shown = [f"{float(value):.{decimals}f}" for value in (start, end)]
         difference = abs(float(shown[1]) - float(shown[0]))
+        # Ends printed as they are (0.9 and 0.8, whose difference in floats is 0.0999...) need no more digits.
+        if all(math.isclose(float(text), float(value), abs_tol=1e-12) for text, value in zip(shown, (start, end))):
+            break
         if all((true >= limit) == (difference >= limit - 1e-12) for limit in (limits.negligible, limits.strong)):
             break
     return shown[0], shown[1]

@@ -11,12 +11,14 @@ import pytest
 from app_cases import *  # noqa: F403  (helpers and fixtures)
 from propgrad.lesions.dynamics import ROW_FIELDS
 from propgrad.lesions.models import checkpoint_paths
-from propgrad.reading import LABELS, format_number, format_output, label_words
+from propgrad.reading import format_number, format_output
 
 # A checkpoint's reading: a class's label, a flip with the shuffle test's verdict when it does not confirm it.
-# Every label a checkpoint can get: the curves' labels (propgrad.reading.label_words) without a shape.
-READING_LABELS = {label_words(kind, size, significant) for kind in LABELS for size in ("small", "strong")
-                  for significant in (True, False)}
+# Every label a checkpoint can get, as the curves' labels read (a checkpoint has no shape: no "abrupt", no "erratic").
+READING_LABELS = {"strong and systematic", "strong, not significant",
+                  "strong, not significant, flips", "small but systematic", "small but systematic, flips",
+                  "small, not significant", "small, not significant, flips", "systematic but negligible",
+                  "no measurable effect"}
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 

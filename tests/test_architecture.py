@@ -28,7 +28,7 @@ def test_way_counts_distinct_returns():
     way = Way(("app", "explain", "images", "explain", "score", "explain", "score", "explain", "app"), layer)
     assert way.modules == ["app", "explain", "images", "score"]
     assert way.returns_up == [("images", "explain"), ("score", "explain"), ("explain", "app")]
-    assert way.returns_to_left == [("images", "explain"), ("score", "explain"), ("explain", "score"),
+    assert way.steps_into_left == [("images", "explain"), ("score", "explain"), ("explain", "score"),
                                    ("explain", "app")]
 
 

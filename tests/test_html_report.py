@@ -4,7 +4,6 @@ The pages are opened in Chromium (offline) by tests/test_report_browser.py; here
 """
 from __future__ import annotations
 
-import html
 import json
 import re
 import warnings
@@ -359,3 +358,37 @@ def test_a_wide_table_keeps_its_columns_and_puts_the_reading_under_each_row():
     # Short texts only, more columns than a laptop holds: one card per row, as before.
     many = [{f"column {number}": number for number in range(10)}]
     assert html_report.table(many).startswith('<table class="cards">')
+
+
+def test_a_short_reading_goes_under_its_row_too_and_an_empty_text_leaves_no_line():
+    # By its name: a reading of 55 characters left a single run's nine columns folded into a card.
+    rows = [{"model": "m", "output": "cat", "change": 0.4, "tier": "a", "score": 0.04, "pvalue": 0.001,
+             "significant": True, "flips": "", "reading": "strong and systematic: p(cat) 0.90 -> 0.50, steady fall"},
+            {"model": "m", "output": "dog", "change": 0.4, "tier": "a", "score": 0.04, "pvalue": 0.001,
+             "significant": True, "flips": "step 3: cat -> dog; " * 6, "reading": ""}]
+    page = html_report.table(rows)
+    assert 'class="cards"' not in page and page.count('<tr class="main">') == 2
+    # The long list of flips goes under its row; the first row's empty one and the second's empty reading do not.
+    assert page.count('data-label="where it flips" colspan') == 1 and page.count('data-label="reading" colspan') == 1
+
+
+def test_the_tested_line_says_how_the_p_values_were_made():
+    table = [{}] * 12
+    line = html_report.how_tested_line({"table": table, "n_permutations": 10_000, "alpha": 0.01,
+                                        "adjustment": "Benjamini-Hochberg (false discovery rate)"})
+    assert ("12 rows (property x model x output), each row's statistic against 10,000 shuffles of its series; "
+            "p-values adjusted over all 12 with Benjamini-Hochberg (false discovery rate); alpha = 0.01.") in line
+    # A comparison's adjustment names its rows itself; one row's p-value is its own.
+    said = html_report.how_tested_line({"table": table, "alpha": 0.01,
+                                        "adjustment": "Benjamini-Hochberg, over every row of the table"})
+    assert "over all" not in said and "adjusted with Benjamini-Hochberg, over every row of the table" in said
+    one = html_report.how_tested_line({"table": [{}], "n_permutations": 200, "alpha": 0.01, "adjustment": "x"})
+    assert "one row" in one and "adjusted" not in one
+
+
+def test_a_study_page_where_nothing_finished_explains_no_table():
+    page = html_report.study_page("Study", "Reading: no item finished, so there is nothing to read.", [], {}, {},
+                                  skipped=[("a.png", "not an image")],
+                                  flips={"method": "METHOD", "note": "n", "rows": [], "columns": ""}, legend="LEGEND")
+    assert "No item finished" in page and "a.png" in page
+    assert "Ranked by" not in page and "METHOD" not in page and "LEGEND" not in page and "no rows" not in page

@@ -320,7 +320,6 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     assert "name the output" in json.loads(write_screen(own, tmp_path / "own")["json"].read_text())["contrast_note"]
 
 
-
 def test_the_contrast_says_how_many_properties_the_first_model_reacts_to_more():
     # The command line headed ten rows "what dark-cats bias reacts to more than the others first" when eight of them
     # showed another model moving more.
@@ -335,8 +334,13 @@ def test_the_contrast_says_how_many_properties_the_first_model_reacts_to_more():
     assert contrast_lead(rows, short) == ("dark-cats reacts more than every other model to 1 of the 3 properties, "
                                           "those first, the largest difference first")
     assert [contrast_difference(one, short) for one in rows] == [
-        "difference +0.40", "difference -0.020: unbiased moved more", "difference 0"]
+        "difference 0.40", "difference -0.020: unbiased moved more", "difference 0"]
     assert contrast_lead(rows[1:], short).startswith("dark-cats reacts to none of the 2 properties more")
+    # Properties, not rows: two outputs of one property are one property; one property is said as one.
+    dog = ContrastRow("object: darken", "dog", ("dark-cats", "unbiased"), (0.6, 0.2), (0.6, 0.2), ("a", "a"), 0.4,
+                      "dark-cats")
+    assert contrast_lead([rows[0], dog], short) == "dark-cats reacts more than every other model to the one property"
+    assert contrast_lead(rows[1:2], short) == "dark-cats reacts to the one property no more than the other models do"
 
 
 def test_the_negligible_line_names_whose_output_barely_moved():

@@ -382,7 +382,6 @@ def test_summary_pages_say_n_a_and_nothing_finished_in_words():
     assert "| model |" not in page and "Ranked by" not in page and "Predicting prediction flips" not in page
 
 
-
 def test_the_reading_says_how_systematic_was_decided_and_when_images_cancel():
     import numpy as np
 
@@ -404,8 +403,8 @@ def test_the_reading_says_how_systematic_was_decided_and_when_images_cancel():
                            row("unbiased", [0.49, 0.30, 0.5], 0.75, 0.65, tiers)])
     # "systematic" on a mean curve is a head count of the images' own tests, and the reading says so.
     assert "at least half its images' own tests were significant: dark-cats bias 2 of 4 and unbiased 3 of 4" in words
-    assert ("p(cat) of unbiased moved by 0.65 per image on average, but not the same way in every image, so its mean "
-            "curve moves by 0.20 only (100 % of its series are in tier a on their own)") in words
+    assert ("p(cat) of unbiased moved by 0.65 per series on average, but not the same way in every series, so its "
+            "mean curve moves by 0.20 only (100 % of its series are in tier a on their own)") in words
     assert words.count("not the same way") == 1  # the dark-cats model's images moved alike: no warning
 
 

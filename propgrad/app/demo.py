@@ -26,8 +26,8 @@ with an example already answered: **[the answer is below the controls](#answer)*
 your own settings). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
 any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
 METHOD = f"""Every model runs on every step; each output of interest gets the expected property gradient magnitude
-**E[|grad_X F|] = mean over steps of |dF/dX|** (the output's slope from step to step, averaged over the steps: 0.01 = one
-percentage point per step), its shuffle-test p-value (two-sided, 10,000 permutations by default; *significant* = systematic, not
+**E[|grad_X F|] = mean over steps of |dF/dX|** (the size of the output's slope from step to step, averaged over the steps: 0.01 =
+one percentage point per step), its shuffle-test p-value (two-sided, 10,000 permutations by default; *significant* = systematic, not
 large) and where the prediction flips. Each row is also read in plain words: its size from the curve's change
 (*negligible* under 0.01, *strong* from 0.1), its shape (*steady fall*, *U-shaped*, *one dominant step*...) and
 whether the test finds it systematic; tables rank rows by what the output did (tier {tier_legend()}), not by p.

@@ -99,11 +99,9 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     contrast, note = result.contrast
     if contrast:
         short = short_names(list(contrast[0].models))
-        first = short[contrast[0].models[0]]
         kind = result.explanations[contrast[0].property].model(contrast[0].models[0]).output_kind
         lines.append(f"**Where the models differ**: how far {output_label(contrast[0].output, kind)} moved for each "
-                     f"model; {first} (the first model in the list) against the others: "
-                     f"{contrast_lead(contrast, short)}: "
+                     f"model, the first in the list against the others: {contrast_lead(contrast, short)}. "
                      + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
                                                                  for m, c in zip(one.models, one.changes))
                                  + f" ({contrast_difference(one, short)})" for one in contrast[:5]) + ".")

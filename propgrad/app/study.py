@@ -134,16 +134,18 @@ def study_summary(report, notes: Sequence[str] = ()) -> str:
     shared = f" Output: {next(iter(outputs))}." if len(outputs) == 1 else ""
     named = [model for model, name in short.items() if name != model]
     models = (" Models: " + "; ".join(f"{short[model]} = {model}" for model in named) + ".") if named else ""
-    lines = [f"**{report.title}**, ranked by what the mean output did (tier {tier_legend()}), then by its "
-             f"change.{shared}{models}", "", study_reading(report.summary).replace("Reading:", "**Reading:**", 1), ""]
-    if rows:
-        lines += ['<div class="study-table">', "", *markdown_table(rows), "", "</div>", ""]
+    if not rows:  # why, and the items below: no legend of a table that is not there
+        lines = [f"**{report.title}**: no item finished, so there is nothing to rank or read.", ""]
+    else:
+        lines = [f"**{report.title}**, ranked by what the mean output did (tier {tier_legend()}), then by its "
+                 f"change.{shared}{models}", "", study_reading(report.summary).replace("Reading:", "**Reading:**", 1),
+                 "", '<div class="study-table">', "", *markdown_table(rows), "", "</div>", ""]
     predicted = [(row, row.flip_accuracy) for row in report.summary if row.flip_accuracy is not None]
     if predicted:
         lines.append("**Does the score predict flips?** Held-out accuracy against always guessing the majority: "
                      + "; ".join(f"{short[row.model]} under {row.intervention}: {format_number(flip.held_out_mean)} vs "
                                  f"{format_number(flip.majority)}" for row, flip in predicted) + ".")
-    else:
+    elif rows:
         lines.append(f"**Does the score predict flips?** {flip_note(report.summary)}")
     for heading, entries in (("skipped (unreadable)", report.skipped), ("failed", report.failed)):
         lines += [f"- {heading}: `{key}`: {reason}" for key, reason in entries]

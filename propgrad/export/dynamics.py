@@ -22,7 +22,7 @@ from .figure_files import copied_into, draw_into
 FIGURE = "dynamics.png"
 
 # The guide's terms as this page means them: a checkpoint keeps its output at step 0 and at the last step, not its
-# curve (:func:`propgrad.lesions.dynamics.checkpoint_classes`), and no image change is measured.
+# curve (:func:`propgrad.lesions.dynamics.checkpoint_labels`), and no image change is measured.
 GUIDE_TERMS = {
     "change": "how far the mean output moved from step 0 to the last step (either way); for a probability 0.1 is "
               "ten percentage points. It says how large the effect is.",

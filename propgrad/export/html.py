@@ -69,7 +69,8 @@ _SPANNED = ("tr.detail td{border-top:none;padding:.05em .55em .5em}"
             'tr.detail td::before{content:attr(data-label) ": ";color:#555;font-weight:600}'
             "tr.main td{border-bottom:none}")
 _SPANNED_PHONE = ("table tr.main{border-bottom:none;border-radius:6px 6px 0 0;margin-bottom:0}"
-                  "table tr.detail{border-top:none;border-radius:0 0 6px 6px;margin-top:0}")
+                  "table tr.detail{border-top:none;border-radius:0 0 6px 6px;margin-top:0}"
+                  "table tr.detail:has(+ tr.detail){border-bottom:none;border-radius:0;margin-bottom:0}")
 _STYLE += (_CARDS.format(t="table.cards") + _SPANNED + "\n@media (max-width:640px){" + _CARDS.format(t="table")
            + _SPANNED_PHONE + _WIDE_FIGURES + _STACKED_SETTINGS + "}\n")
 
@@ -137,9 +138,10 @@ def cell(value) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
-# Tables with more columns than this are shown as one card per row: a laptop page cannot hold them; unless their
-# texts of sentences (longer than SPANNED_TEXT somewhere: a reading, not a list of flips) go under each row, which
-# leaves at most SPANNED_COLUMNS side by side. A cell longer than LONG_TEXT takes a card's whole width.
+# Tables with more columns than this, one of them a sentence, are shown as one card per row: a laptop page cannot
+# hold them beside the sentence; unless the readings and other texts of sentences (longer than SPANNED_TEXT
+# somewhere, not a list of flips) go under each row, which leaves at most SPANNED_COLUMNS of short values side by
+# side (a screen's twelve fit). A cell longer than LONG_TEXT takes a card's whole width.
 CARD_COLUMNS = 8
 SPANNED_COLUMNS = 12
 SPANNED_TEXT = 100
@@ -177,17 +179,21 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
         return '<p class="missing">no rows</p>'
     fields = list(dict.fromkeys(key for row in rows for key in row))
     names = {**COLUMN_TITLES, **(_BESIDE_ADJUSTED if "significant_adjusted" in fields else {}), **(headers or {})}
-    long = [field for field in fields if any(len(cell(row.get(field))[0]) > SPANNED_TEXT for row in rows)]
+    # A reading goes under its row by its name, whatever its length ("strong and systematic: p(cat) 0.90 -> 0.50,
+    # steady fall" is 55 characters); any other text by its length.
+    long = [field for field in fields if str(field).startswith("reading")
+            or any(len(cell(row.get(field))[0]) > SPANNED_TEXT for row in rows)]
     columns = [field for field in fields if field not in long]
-    spanned = len(fields) > CARD_COLUMNS and long and len(columns) <= SPANNED_COLUMNS
+    spanned = len(fields) > CARD_COLUMNS and bool(long) and len(columns) <= SPANNED_COLUMNS
     if not spanned:
         columns, long = fields, []
-    cards = not long and len(columns) > CARD_COLUMNS
+    cards = not spanned and len(fields) > CARD_COLUMNS
     body = []
     for row in rows:
-        body.append("<tr{}>{}</tr>".format(' class="main"' if long else "",
+        body.append("<tr{}>{}</tr>".format(' class="main"' if spanned else "",
                                           "".join(_cell(row, field, names) for field in columns)))
-        body += [f'<tr class="detail">{_cell(row, field, names, span=len(columns))}</tr>' for field in long]
+        body += [f'<tr class="detail">{_cell(row, field, names, span=len(columns))}</tr>' for field in long
+                 if cell(row.get(field))[0]]  # an empty one would show its title over nothing
     head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in columns)
     opening = '<table class="cards">' if cards else "<table>"
     return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -594,9 +600,14 @@ def how_tested_line(data: Mapping) -> str:
     while its answer already spoke of "none significant after adjustment")."""
     rows = len(data["table"])
     shuffles = data.get("n_permutations")
-    each = f"each row's statistic against {shuffles:,} shuffles of its series" if shuffles else "each row's shuffle test"
-    return (f"<p><b>Tested:</b> {rows:,} row{'' if rows == 1 else 's'} (property x model x output), {each}; p-values "
-            f"adjusted over all {rows:,} with {escape(data['adjustment'])}; alpha = {escape(data['alpha'])}.</p>")
+    against = f" against {shuffles:,} shuffles of its series" if shuffles else ""
+    if rows == 1:  # its p-value is its own, as the answer says it
+        return (f"<p><b>Tested:</b> one row (property x model x output), its statistic{against}; alpha = "
+                f"{escape(data['alpha'])}.</p>")
+    adjustment = str(data["adjustment"])
+    over = "" if "over every row" in adjustment else f" over all {rows:,}"
+    return (f"<p><b>Tested:</b> {rows:,} rows (property x model x output), each row's statistic{against}; p-values "
+            f"adjusted{over} with {escape(adjustment)}; alpha = {escape(data['alpha'])}.</p>")
 
 
 def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
@@ -617,8 +628,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
             + how_tested_line(data),
             f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
             "its change; p beside.</p>"
-            + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows),
-            f"<p>alpha = {escape(data['alpha'])}; p-values adjusted by {escape(data['adjustment'])}. {GUIDE_LINK}</p>"]
+            + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows), f"<p>{GUIDE_LINK}</p>"]
     if data.get("contrast"):
         body.append(contrast_section(data["contrast"]))
     elif data.get("contrast_note"):
@@ -767,9 +777,14 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
     or its ``rows`` and what their ``columns`` mean), settings and problems; ``legend`` says what the summary's
     columns hold that the guide does not (series per tier, gradual series)."""
     missing = dict(missing or {})
-    body = [f"<p>{escape(reading)}</p>", _images_line(images), note_paragraphs(notes), _missing_list(missing),
-            f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by its "
-            f"change. {GUIDE_LINK}</p>" + table(rows) + (f"<p>{escape(legend)}</p>" if legend else "")]
+    body = [f"<p>{escape(reading)}</p>", _images_line(images), note_paragraphs(notes), _missing_list(missing)]
+    if not rows:  # why, and the items further down: no legend of a table that is not there
+        body.append("<h2>Summary</h2><p>No item finished: there is nothing to summarise (see the skipped and failed "
+                    "items below).</p>")
+        flips = None
+    else:
+        body.append(f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by "
+                    f"its change. {GUIDE_LINK}</p>" + table(rows) + (f"<p>{escape(legend)}</p>" if legend else ""))
     if flips:
         columns = f"<p>{escape(flips['columns'])}</p>" if flips.get("columns") else ""
         body.append("<h2>Predicting prediction flips from the score</h2>" + f"<p>{escape(flips['method'])}</p>"

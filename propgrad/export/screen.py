@@ -180,8 +180,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
             + f"<p>Ranked by what the output did (tier {html_report.escape(tier_legend())}), then by its change; p "
               "beside.</p>"
             + html_report.table(rows, {"score": label}) + html_report.models_line(data["table"])
-            + f"<p>p-values adjusted over the whole table: {html_report.escape(data['adjustment'])}; alpha = "
-              f"{html_report.escape(data['alpha'])}. {html_report.GUIDE_LINK}</p>"]
+            + f"<p>{html_report.GUIDE_LINK}</p>"]
     if data["contrast"]:
         body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))
     elif data.get("contrast_note"):

@@ -331,8 +331,9 @@ def guide(variants) -> str:
     return " ".join([_GUIDE_PARTS["lead"], _GUIDE_PARTS[shown[0]], _MISSING[missing]])
 
 
-def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
-    """Each checkpoint's reading class (:mod:`propgrad.reading`'s keys), from what a dynamics result keeps.
+def _checkpoint_readings(result: DynamicsResult, thresholds=None) -> list[tuple[str, str, bool]]:
+    """Each checkpoint's reading class (:mod:`propgrad.reading`'s keys), the size of its change and whether its test
+    is significant, from what a dynamics result keeps.
 
     Size comes from the output's change from the first step to the last (mean over series, the reading's
     thresholds on the change), systematic or not from the shuffle test: ``strong`` (strong and significant),
@@ -340,29 +341,27 @@ def checkpoint_classes(result: DynamicsResult, thresholds=None) -> list[str]:
     ``erratic`` / ``none`` when not. (``abrupt`` needs the curve itself, which a dynamics result does not keep.)
     """
     t = thresholds or reading.default_thresholds()
-    classes = []
+    found = []
     for start, end, significant, flips in zip(result.start_probability, result.end_probability, result.significant,
                                               result.flip_fraction):
-        change = abs(float(end) - float(start))
-        if significant and change >= t.strong:
-            classes.append(reading.STRONG)
-        elif flips > 0.5 and change >= t.negligible:
-            classes.append(reading.FLIPS)
-        elif change < t.negligible:
-            classes.append(reading.NEGLIGIBLE if significant else reading.NONE)
+        size, significant = size_of(abs(float(end) - float(start)), t), bool(significant)
+        if significant and size == "strong":
+            kind = reading.STRONG
+        elif flips > 0.5 and size != "negligible":
+            kind = reading.FLIPS
+        elif size == "negligible":
+            kind = reading.NEGLIGIBLE if significant else reading.NONE
         else:
-            classes.append(reading.SYSTEMATIC if significant else reading.ERRATIC)
-    return classes
+            kind = reading.SYSTEMATIC if significant else reading.ERRATIC
+        found.append((kind, size, significant))
+    return found
 
 
 def checkpoint_labels(result: DynamicsResult, thresholds=None) -> list[str]:
     """Each checkpoint's reading in words, labelled as every other table labels a curve (its size from the change
     step 0 to last, the test's verdict, "flips"): "moved, not significant" beside the other tabs' "small, not
     significant" named one reading two ways."""
-    t = thresholds or reading.default_thresholds()
-    return [label_words(kind, size_of(abs(float(end) - float(start)), t), bool(significant))
-            for kind, start, end, significant in zip(checkpoint_classes(result, thresholds), result.start_probability,
-                                                     result.end_probability, result.significant)]
+    return [label_words(*reading_) for reading_ in _checkpoint_readings(result, thresholds)]
 
 
 def _earlier(labels: Sequence[str], epochs: Sequence[int], most: int = 3) -> str:

@@ -17,8 +17,8 @@ from ..export.figure_files import draw_into
 from ..checks import too_few_permutations
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import (default_thresholds, format_number, format_output, format_percent, listed, paragraph,
-                       short_names)
+from ..reading import (LISTED, default_thresholds, format_number, format_output, format_percent, listed,
+                       paragraph, short_names)
 from ..score import GRADIENT, STATISTIC_LABELS
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
@@ -133,9 +133,11 @@ def study_reading(summary: list[SummaryRow]) -> str:
         return "Reading: no item finished, so there is nothing to read."
     shown = [row for row in summary if row.reading]
     short = short_names([row.model for row in shown])
-    several = len({row.intervention for row in shown}) > 1
-    basis = listed([f"{short[row.model]}{f' under {row.intervention}' if several else ''} "
-                    f"{round(row.significant_share * row.n_images)} of {row.n_images}" for row in shown], len(shown))
+    interventions, outputs = (len({getattr(row, key) for row in shown}) > 1 for key in ("intervention", "output"))
+    # Each row named as the paragraph names it ("bias (cat)" where a study is read per output).
+    basis = listed([f"{short[row.model]}{f' ({row.output})' if outputs else ''}"
+                    f"{f' under {row.intervention}' if interventions else ''} "
+                    f"{round(row.significant_share * row.n_images)} of {row.n_images}" for row in shown], LISTED)
     words = (paragraph(readings) + " (Each model's mean curve over the images; a mean curve reads as systematic when "
              f"at least half its images' own tests were significant: {basis}.)")
     return " ".join([words, *filter(None, (cancelling_note(row, short[row.model]) for row in shown))])
@@ -146,16 +148,17 @@ CANCELLING = 1.5
 
 
 def cancelling_note(row: SummaryRow, model: str) -> str:
-    """A warning where the images move the output strongly but in different directions, so that their mean curve,
-    which ranks the row, moves far less than each series does (the row would otherwise read as a weaker effect)."""
+    """A warning where the series (an image's, or each of its patches') move the output but in different directions,
+    so that their mean curve, which ranks the row, moves far less than each series does (the row would otherwise read
+    as a weaker effect)."""
     if (not row.reading or math.isnan(row.change_mean) or row.change_mean < CANCELLING * row.reading.change
             or row.change_mean < default_thresholds().negligible):
         return ""
+    moved = row.tier_shares.get("a", 0.0)
     return (f"Under {row.intervention}, {row.reading.output_words} of {model} moved by "
-            f"{format_number(row.change_mean)} per image on average, but not the same way in every image, so its mean "
-            f"curve moves by {format_number(row.reading.change)} only"
-            + (f" ({_share(row.tier_shares['a'])} of its series are in tier a on their own)." if "a" in row.tier_shares
-               else "."))
+            f"{format_number(row.change_mean)} per series on average, but not the same way in every series, so its "
+            f"mean curve moves by {format_number(row.reading.change)} only"
+            + (f" ({_share(moved)} of its series are in tier a on their own)." if moved > 0 else "."))
 
 
 def flip_cells(row: SummaryRow) -> dict[str, str]:

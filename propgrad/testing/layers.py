@@ -156,7 +156,7 @@ class Way:
         return [(a, b) for a, b in self._distinct(returns=False) if self.layer[b] > self.layer[a]]
 
     @property
-    def returns_to_left(self) -> list[tuple[str, str]]:
+    def steps_into_left(self) -> list[tuple[str, str]]:
         """Distinct steps, calls or returns, into a module the way had already visited and left."""
         seen: set[str] = set()
         found = []
@@ -168,7 +168,7 @@ class Way:
 
     def summary(self) -> str:
         return (f"{len(self.modules)} modules, {len(self.returns_up)} returns to a higher layer, "
-                f"{len(self.returns_to_left)} steps into a module it had left")
+                f"{len(self.steps_into_left)} steps into a module it had left")
 
     def drawn(self) -> str:
         short = [f"{name.removeprefix('propgrad.')}({self.layer[name]})" for name in self.visits]

@@ -194,7 +194,7 @@ def canvas_for(image):
     Wired with the upload as it arrives (no decoding): a file that is not an image failed gradio's decoding here,
     beside the box's own refusal, as an error with a traceback in the log (the wrapper that names the file is lost
     where gradio makes a session its own copy of the box, after a preset has set it)."""
-    path = image.get("path") if isinstance(image, dict) else image
+    path = (image.get("path") or image.get("url")) if isinstance(image, dict) else image
     return {"background": path, "layers": [], "composite": path}
 
 

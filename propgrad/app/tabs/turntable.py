@@ -8,6 +8,7 @@ import gradio as gr
 from ... import paths
 from ...errors import ModelUnavailableError
 from ...images import IMAGE_SUFFIXES, file_sha256
+from ...reading import for_pages
 from ..model_inputs import clip_pretrained as checked_clip_pretrained
 from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffixes, check_text, file_path,
                        parse_classes)
@@ -143,13 +144,14 @@ def clip_status() -> str:
 
 def build_turntable_tab() -> list:
     """The tab's controls, wired to :func:`run_turntable`; returns the result components (filled on page load)."""
-    gr.Markdown("Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning "
-                "360 degrees in 36 frames, rendered by this app (nothing downloaded). CLIP needs its weights (hub tag or a local "
-                "checkpoint); the bundled ImageNet classifier always works. The second example keeps every third "
-                "frame of the same turn: the curve is the same, but 30 degrees a step is too coarse to be gradual; "
-                "the output jumps from step to step about as much as in a shuffled order, so the shuffle test does "
-                "not confirm the trend, and E[|grad_X F|], a slope per step, is larger because each step turns "
-                "three times as far. Compare runs at the same step size.")
+    gr.Markdown(for_pages(
+        "Frames of an object turning (uploaded in file-name order). The default is a rendered mug turning 360 degrees "
+        "in 36 frames, rendered by this app (nothing downloaded). CLIP needs its weights (hub tag or a local "
+        "checkpoint); the bundled ImageNet classifier always works. The second example keeps every third frame of the "
+        "same turn: the curve is the same, but 30 degrees a step is too coarse to be gradual; the output jumps from "
+        "step to step about as much as in a shuffled order, so the shuffle test does not confirm the trend, and "
+        "E[|grad_X F|], a slope per step, is larger because each step turns three times as far. Compare runs at the "
+        "same step size."))
     frames_value = turntable_frames()
     with gr.Row():
         with gr.Column(scale=1):
