@@ -405,7 +405,8 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows)
+                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
+                + (models_line(rows) if top else "")  # a comparison's page names them once, under its ranked table
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
                   f"{escape(tier_legend())}. {GUIDE_LINK}</p>",
