@@ -128,7 +128,7 @@ def test_the_flip_tables_columns_are_said_where_the_table_is(finished, tmp_path)
     assert FLIP_COLUMNS in markdown(testable, 0.01, [], [])
     page = (copy / "report.html").read_text()
     assert html_report.escape(FLIP_COLUMNS) not in page
-    shown = html_report.study_page("study", "reading", [], {}, {}, flips={
+    shown = html_report.study_page("study", "reading", [{"model": "m"}], {}, {}, flips={
         "method": "method", "rows": [{"model": "m", "held-out accuracy": "0.9"}], "columns": FLIP_COLUMNS})
     assert html_report.escape(FLIP_COLUMNS) in shown
 
