@@ -314,7 +314,6 @@ def for_pages(text: str) -> str:
     return _PERCENT.sub("\\1\u00a0%", text.replace(" -> ", " \u2192 ").replace("grad_X F", "grad_X\u00a0F"))
 
 
-
 def format_number(value: float) -> str:
     """The one number format of the app and the readings' tables: two significant digits.
 
@@ -577,6 +576,28 @@ def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
     return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
 
 
+def reading_class(size: str, significant: bool, flipped: bool, shape: str | None = None) -> str:
+    """A reading's class, in the documented order, from its size, the test's verdict, whether the prediction flips
+    and the curve's shape (None where it is not kept, as for a training checkpoint: no ``abrupt`` then). A flip needs
+    the output itself to move (a flip among other classes, or a wobble of 1e-4 around 0.5, is not "the output really
+    moved").
+
+    Examples
+    --------
+    >>> reading_class("strong", False, True, ONE_STEP), reading_class("small", False, True)
+    ('abrupt', 'flips')
+    """
+    if shape == ONE_STEP and size == "strong":
+        return ABRUPT
+    if significant and size == "strong":
+        return STRONG
+    if flipped and size != "negligible":
+        return FLIPS
+    if size == "negligible":
+        return NEGLIGIBLE if significant else NONE
+    return SYSTEMATIC if significant else ERRATIC
+
+
 def label_words(kind: str, size: str, significant: bool, shape: str | None = None) -> str:
     """A reading's label: its size and whether the test confirms it ("small, not significant"), with what sets its
     class apart ("..., flips", "..., erratic", "abrupt"); every table's reading column and the training dynamics'
@@ -650,18 +671,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     def where(step: int) -> str:
         return describe_value(property_name, float(x[step]), step)
 
-    # 1. The class, in the documented order. A flip needs the output itself to move (a flip among other
-    # classes, or a wobble of 1e-4 around 0.5, is not "the output really moved").
-    if shape == ONE_STEP and size == "strong":
-        kind = ABRUPT
-    elif significant and size == "strong":
-        kind = STRONG
-    elif flipped and size != "negligible":
-        kind = FLIPS
-    elif size == "negligible":
-        kind = NEGLIGIBLE if significant else NONE
-    else:
-        kind = SYSTEMATIC if significant else ERRATIC
+    # 1. The class and its label.
+    kind = reading_class(size, significant, flipped, shape)
     label = label_words(kind, size, significant, shape)
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.

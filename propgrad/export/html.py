@@ -767,6 +767,10 @@ def note_paragraphs(notes: Sequence[str]) -> str:
     return "".join(f"<p><b>Note:</b> {escape(note)}</p>" for note in notes)
 
 
+# What a study's pages say in place of its summary where no item finished (summary.md, report.html).
+NOTHING_FINISHED = "No item finished: there is nothing to summarise (see the skipped and failed items below)."
+
+
 def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mapping[str, Path | None],
                definition: Mapping, skipped: Sequence[tuple[str, str]] = (), failed: Sequence[tuple[str, str]] = (),
                missing: Mapping[str, str] | None = None, flips: Mapping | None = None,
@@ -780,8 +784,7 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
     missing = dict(missing or {})
     body = [f"<p>{escape(reading)}</p>", _images_line(images), note_paragraphs(notes), _missing_list(missing)]
     if not rows:  # why, and the items further down: no legend of a table that is not there
-        body.append("<h2>Summary</h2><p>No item finished: there is nothing to summarise (see the skipped and failed "
-                    "items below).</p>")
+        body.append(f"<h2>Summary</h2><p>{escape(NOTHING_FINISHED)}</p>")
         flips = None
     else:
         body.append(f"<h2>Summary</h2><p>Ranked by what the mean output did (tier {escape(tier_legend())}), then by "

@@ -26,7 +26,8 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import format_ends, format_number, format_percent, label_words, size_of, yes_or_dash
+from ..reading import (format_ends, format_number, format_percent, label_words, reading_class, size_of,
+                       yes_or_dash)
 from .models import READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
 
 
@@ -345,15 +346,7 @@ def _checkpoint_readings(result: DynamicsResult, thresholds=None) -> list[tuple[
     for start, end, significant, flips in zip(result.start_probability, result.end_probability, result.significant,
                                               result.flip_fraction):
         size, significant = size_of(abs(float(end) - float(start)), t), bool(significant)
-        if significant and size == "strong":
-            kind = reading.STRONG
-        elif flips > 0.5 and size != "negligible":
-            kind = reading.FLIPS
-        elif size == "negligible":
-            kind = reading.NEGLIGIBLE if significant else reading.NONE
-        else:
-            kind = reading.SYSTEMATIC if significant else reading.ERRATIC
-        found.append((kind, size, significant))
+        found.append((reading_class(size, significant, flipped=flips > 0.5), size, significant))
     return found
 
 

@@ -127,11 +127,10 @@ def summary_cells(row: SummaryRow, alpha: float) -> dict[str, str]:
 def study_reading(summary: list[SummaryRow]) -> str:
     """The study in plain words, as a paragraph starting "Reading:": per intervention, what moved which model's mean
     curve (:func:`propgrad.reading.paragraph`); the page on top of report.html and the app's summary."""
-    readings = [replace(row.reading, model=row.model, property_label=row.intervention)
-                for row in summary if row.reading]
-    if not readings:
-        return "Reading: no item finished, so there is nothing to read."
     shown = [row for row in summary if row.reading]
+    if not shown:
+        return "Reading: no item finished, so there is nothing to read."
+    readings = [replace(row.reading, model=row.model, property_label=row.intervention) for row in shown]
     short = short_names([row.model for row in shown])
     interventions, outputs = (len({getattr(row, key) for row in shown}) > 1 for key in ("intervention", "output"))
     # Each row named as the paragraph names it ("bias (cat)" where a study is read per output).
@@ -219,7 +218,7 @@ def markdown(summary: list[SummaryRow], alpha: float, skipped, failed, title: st
     if not shown:
         # Only why, then the items: the tiers' legend and the flip prediction's method explained tables that are not
         # there, twenty lines above the error of a study whose images were all unreadable.
-        lines.append("No item finished: there is nothing to summarise (see the failed and skipped items below).")
+        lines.append(html_report.NOTHING_FINISHED)
     else:
         lines += [f"Ranked by what the mean output did (tier {tier_legend()}), then by its change.", "",
                   *markdown_table(shown), "", SUMMARY_LEGEND,

@@ -127,8 +127,7 @@ class Way:
 
     def _kinds(self) -> tuple[bool, ...]:
         if self.by_return is None:
-            return tuple(index > 0 and self.layer[b] > self.layer[a] for index, (a, b)
-                         in enumerate(zip(("",) + self.visits, self.visits))) if self.visits else ()
+            return (False,) + tuple(self.layer[b] > self.layer[a] for a, b in zip(self.visits, self.visits[1:]))
         return self.by_return
 
     @property
