@@ -28,8 +28,9 @@ from .reading import Reading, read_output
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import ADJUSTMENTS, adjust_pvalues
 
-# One name for it wherever it shows (the Screen's choice reads the same); the module's docstring says it is scipy's.
-ADJUSTMENT = f"{ADJUSTMENTS['bh']}, over every row of the table"
+# The Screen's default, named as the Screen names it; like a screen's, over every row of the table (the pages say so
+# with the count of rows).
+ADJUSTMENT = ADJUSTMENTS["bh"]
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     if console.json_wanted():
         console.emit(json.loads(Path(args.out, "comparison.json").read_text()))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
-          f"adjusted p: {comparison.adjustment}")
+          f"p adjusted over all {len(comparison.scores)} rows: {comparison.adjustment}")
     say("ranked by what the output did (tier a to e), then its change")
     for entry in comparison.scores[:PRINTED_ROWS]:  # ranked already
         mark = "significant" if entry.significant else "not significant"

@@ -120,7 +120,7 @@ def run(args) -> int:
         console.emit(json.loads(Path(paths["json"]).read_text()))
     label = STATISTIC_LABELS[result.statistic]
     say(f"{len(result.properties)} properties x {len(models)} model{'' if len(models) == 1 else 's'}; alpha = {result.alpha}; "
-          f"adjusted p: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
+          f"p adjusted over all {len(result.rows)} rows: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
     for line in result.answer:
         say(line)
     for row in result.rows[:args.top]:

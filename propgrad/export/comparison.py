@@ -3,7 +3,7 @@ comparison in one self-contained page), and one report per property.
 
 ``comparison.json`` fields
 --------------------------
-propgrad_version, alpha, n_permutations, seed, statistic (what score is), adjustment (how p-values were adjusted), notes (about the
+propgrad_version, alpha, n_permutations, seed, statistic (what score is), adjustment (how p-values were adjusted, over the whole table), notes (about the
 masks: resized, global edit), properties (ranked by :mod:`propgrad.ranking`: the tier of what the output did,
 then its change), ``answer`` (per model, in words, what moves its output most), ``contrast`` (with two or more
 models scored on a named output: each model's change per property, side by side; else ``contrast_note``), and

@@ -605,10 +605,8 @@ def how_tested_line(data: Mapping) -> str:
     if rows == 1:  # its p-value is its own, as the answer says it
         return (f"<p><b>Tested:</b> one row (property x model x output), its statistic{against}; alpha = "
                 f"{escape(data['alpha'])}.</p>")
-    adjustment = str(data["adjustment"])
-    over = "" if "over every row" in adjustment else f" over all {rows:,}"
     return (f"<p><b>Tested:</b> {rows:,} rows (property x model x output), each row's statistic{against}; p-values "
-            f"adjusted{over} with {escape(adjustment)}; alpha = {escape(data['alpha'])}.</p>")
+            f"adjusted over all {rows:,} with {escape(data['adjustment'])}; alpha = {escape(data['alpha'])}.</p>")
 
 
 def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
