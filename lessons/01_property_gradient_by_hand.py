@@ -160,7 +160,7 @@ print(f"Exercise 2: a drift of {propgrad.property_gradient(tiny):.1e} per step h
 # (steady rise or fall, U, one dominant step...), and only *systematic or not* from the test. The classes, and
 # the tier each one ranks in (every ranked table puts tier a first, then sorts by the change):
 #
-# | class (`kind`) | tier | when (defaults) |
+# | class (`reading.kind`) | tier | when (defaults) |
 # | --- | --- | --- |
 # | abrupt | a | one step carries most of a strong change |
 # | strong (strong and systematic) | a | change >= 0.1 and significant |
@@ -172,9 +172,9 @@ print(f"Exercise 2: a drift of {propgrad.property_gradient(tiny):.1e} per step h
 
 # %% [markdown]
 # ### Exercise 3
-# Which reading class (the `kind` key: "abrupt", "strong", "flips", "systematic", "erratic", "negligible" or
-# "none") does each curve get? Predict it from the table and the curves' numbers above: fill in the dictionary
-# first; the next cell reads the curves, and the check after it compares.
+# Which reading class (`reading.kind`, the reading's `class` in report.json: "abrupt", "strong", "flips",
+# "systematic", "erratic", "negligible" or "none") does each curve get? Predict it from the table and the curves'
+# numbers above: fill in the dictionary first; the next cell reads the curves, and the check after it compares.
 
 # %%
 answer_3 = {"ramp": None, "late jump": None, "noise": None, "tiny drift": None}
@@ -212,8 +212,8 @@ print("Exercise 3: correct.")
 #
 # ## Teacher's notes
 # - **Solutions** are the cells tagged `solution` (they run in CI, so the lesson is checked end to end).
-#   To hand out a student copy, delete them: `jupytext --to notebook 01_property_gradient_by_hand.py`, then
-#   remove the tagged cells (Jupyter: View > Cell toolbar > Tags), or hand out the rendered page.
+#   `python -m propgrad lessons --notebooks students/ --student` writes student copies without them (`--html OUT
+#   --student` the executed pages without them).
 # - Exercise 1: 0.6 / 30 = 0.02; the ends use one-sided differences, which for a line equal the central ones.
 # - Exercise 2: any monotone curve is significant for the gradient; the point is that p measures
 #   *systematic*, not *large* (ASA statement on p-values, 2016). Students who add noise to their curve get a

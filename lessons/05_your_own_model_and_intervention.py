@@ -196,7 +196,7 @@ print(f"Exercise 2: correct: {message}")
 # %% [markdown]
 # ### Exercise 3
 # Noise of mean zero leaves the mean colour almost unchanged (up to clipping at 0 and 255). Should the redness
-# detector's reading under noise be a *large* change? Put the reading class (`kind`) you expect in
+# detector's reading under noise be a *large* change? Put the reading class (`reading.kind`) you expect in
 # `noise_kind_expected`, then check it against propgrad's reading.
 
 # %%
@@ -227,8 +227,9 @@ unregister_kind("noise")  # leave the registry as it was (only matters when this
 # ## Teacher's notes
 # - **Solutions** are the cells tagged `solution`. Exercise 1: hue rotation moves p(red) strongly (the cup's
 #   colours rotate through red), blur barely (it keeps the mean colour). Exercise 2: the message reads
-#   "`noise` must be a number in (0, 255], got 300". Exercise 3: clipping shifts the mean colour a little, so the
-#   reading is small; the checking cell accepts propgrad's reading, the discussion is why noise is not a null
+#   "`noise` must be a number in (0, 255], got 300.0". Exercise 3: the mean colour hardly moves (p(red) from
+#   0.998 to 0.994: clipping at 0 and 255 shifts it a little), so the reading is "none" (no measurable effect,
+#   under the 0.01 a change needs to count); the checking cell accepts propgrad's reading, the discussion is why noise is not a null
 #   intervention (it changes the image's statistics at the edges of the range).
 # - A known-answer model is the best test of an explanation method: students can build their own (a "blue
 #   sky" detector, a brightness detector) and check that the method finds what they built in.

@@ -1,7 +1,7 @@
 """Errors the package raises on purpose, so callers (the app, the command line) can tell them apart."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 
 class ModelUnavailableError(RuntimeError):
@@ -121,6 +121,26 @@ def closest(value, choices: list[str]) -> str | None:
     best = max(choices, key=likeness)
     start, ratio = likeness(best)
     return best if start or ratio >= 0.75 else None
+
+
+def near_names(typed: str, names: Sequence[str], most: int = 4) -> list[str]:
+    """The names a typed class name may have meant, for a model's outputs: near spellings, swapped letters, and
+    names containing the word typed ('cat' -> 'tiger cat', which no edit distance offers; :func:`closest` would
+    offer 'crate')."""
+    import difflib
+    import re
+
+    lowered = {name.lower(): name for name in names}
+    typed = typed.strip().lower()
+    # difflib's own cutoff (0.6) offers 'pirate' for 'giraffe', a class ImageNet lacks: only near spellings
+    # count, and swapped letters ('dgo'), which the ratio scores low in short words.
+    close = [key for key in difflib.get_close_matches(typed, list(lowered), n=10, cutoff=0.6)
+             if difflib.SequenceMatcher(None, typed, key).ratio() >= 0.8 or sorted(key) == sorted(typed)][:3]
+    containing = [key for key in lowered if key not in close and (key in typed or typed in key)]
+    # Whole words first: 'cat' meant 'tiger cat' rather than 'oystercatcher'.
+    containing.sort(key=lambda key: not re.search(rf"\b{re.escape(typed)}\b", key))
+    close += containing[:3]
+    return [lowered[key] for key in close[:most]]
 
 
 def raised_on_purpose(error: BaseException) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note
-from .errors import closest, in_words, shown
+from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
@@ -250,7 +250,8 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
             indices.append(names.index(item))
         else:
             include = in_words(names, most=5)
-            guess = f"did you mean {close!r}? Its" if (close := closest(item, names)) else "its"
+            close = near_names(item, names) if isinstance(item, str) else []
+            guess = f"did you mean {in_words(close, last='or')}? Its" if close else "its"
             raise ValueError(f"`outputs_of_interest`: {shown(item)} is not an output of model {model.name!r}; {guess} "
                              f"outputs include {include}; an index works too")
     return list(dict.fromkeys(indices))

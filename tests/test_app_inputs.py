@@ -208,7 +208,7 @@ def test_a_class_the_model_lacks_gets_no_far_fetched_suggestion():
 
 
 def test_a_misspelt_output_stops_the_run_in_the_app(progress):
-    with pytest.raises(gr.Error, match=r"no model has an output 'zebra-cat'.*leave the box blank"):
+    with pytest.raises(gr.Error, match=r"no model has an output 'zebra-cat'.*leave it empty"):
         patch_call(progress, outputs="zebra-cat")
 
 

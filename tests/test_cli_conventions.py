@@ -298,3 +298,19 @@ def test_every_output_prints_the_strongest_rows_and_counts_the_rest(tmp_path, ca
            "CSVs, report.html) hold every one" in printed
     assert len(printed) < 60 and any("1,000 outputs of EfficientNet-Lite0 (ImageNet) were tested" in line
                                      for line in printed)
+
+
+def test_a_commands_flag_before_the_command_says_where_it_goes(image, capsys):
+    # "unrecognized arguments: --json (see ... explain --help)" sent the user to a help that lists --json.
+    with pytest.raises(SystemExit) as stop:
+        main(["--json", "explain", str(image), *QUICK])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--json must come after the command: python -m propgrad explain --json" in err
+
+
+def test_a_sticker_that_is_no_image_is_named_by_its_flag(image, capsys):
+    (image.parent / "notes.txt").write_text("not an image")
+    status = main(["explain", str(image), "--patch", str(image), "--patch", str(image.parent / "notes.txt"), *QUICK,
+                   "--no-progress", "--out", str(image.parent / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and "error: `--patch` (file 2): 'notes.txt' is not a readable image" in err, err

@@ -86,6 +86,14 @@ def test_the_tool_list_is_small_and_describes_every_argument(tools):
         assert tools[name].inputSchema["required"] == ["image"], name  # everything else has a default
         assert "data: URI" in tools[name].inputSchema["properties"]["image"]["description"]
     assert tools["run_edit"].inputSchema["properties"]["steps"]["type"] == "integer"
+    # Every default and every number's range, falsy defaults too (gradio states only truthy ones).
+    edit = tools["run_edit"].inputSchema["properties"]
+    assert (edit["seed"]["default"], edit["outputs"]["default"], edit["models"]["default"]) == (0, "", [])
+    assert (edit["steps"]["minimum"], edit["steps"]["maximum"]) == (3, 30)
+    assert (edit["alpha"]["minimum"], edit["alpha"]["maximum"]) == (1e-4, 0.2)
+    for name, tool in tools.items():
+        for arg, schema in tool.inputSchema["properties"].items():
+            assert arg == "image" or arg == "edit_end" or "default" in schema, (name, arg)
 
 
 def _answer(result) -> tuple[dict, list[bytes]]:

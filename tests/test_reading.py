@@ -350,7 +350,7 @@ def test_printed_ends_do_not_contradict_the_size():
     from propgrad.lesions.dynamics import checkpoint_cells
 
     row = dict(variant="unbiased", epoch=4, reading="small but systematic", output_start=0.8649, output_end=0.9599,
-               change=0.095, score=0.03, pvalue=0.001, significant=True, flip_share=0.0)
+               change_first_to_last=0.095, score=0.03, pvalue=0.001, significant=True, flip_share=0.0)
     assert checkpoint_cells(row)[3] == "0.865 -> 0.960"
 
 

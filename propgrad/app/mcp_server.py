@@ -66,7 +66,31 @@ def argument_problem(schema: dict, arguments: dict, tool: str) -> str | None:
     error = errors[0]
     if error.validator == "required":
         return f"`{error.message.split(chr(39))[1]}` is required"
+    if error.validator in ("minimum", "maximum"):  # worded as the tools' own range checks
+        entry = error.schema
+        kind = "a whole number" if entry.get("type") == "integer" else "a number"
+        return (f"`{error.absolute_path[0]}` must be {kind} between {entry['minimum']} and {entry['maximum']}, "
+                f"got {error.instance!r}")
     return f"`{error.absolute_path[0]}`: {error.message}" if error.absolute_path else error.message
+
+
+def completed_schema(schema: dict, endpoint: dict | None) -> dict:
+    """``schema`` with what gradio leaves out: defaults that are falsy (a seed of 0, "", [], false: gradio states a
+    default only where it is truthy) and each number argument's range (:data:`.mcp_tools.BOUNDS`), which the tools
+    check, so that an agent reads them from the schema and a value out of range is refused naming the argument."""
+    from .mcp_tools import BOUNDS
+
+    properties = schema.get("properties", {})
+    for parameter in (endpoint or {}).get("parameters", ()):
+        entry = properties.get(parameter["parameter_name"])
+        if entry is None:
+            continue
+        if parameter.get("parameter_has_default") and "default" not in entry \
+                and parameter.get("parameter_default") is not None:
+            entry["default"] = parameter["parameter_default"]
+        if parameter["parameter_name"] in BOUNDS and entry.get("type") in ("integer", "number"):
+            entry["minimum"], entry["maximum"] = BOUNDS[parameter["parameter_name"]]
+    return schema
 
 
 def adapt(demo, tools: dict[str, str]) -> bool:
@@ -87,6 +111,13 @@ def adapt(demo, tools: dict[str, str]) -> bool:
     # On a Space gradio prefixes every tool with the Space's name (propgrad_run_edit); kept.
     server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in tools.items()
                                if f"/{api}" in named}
+    original_schema = server.get_input_schema
+
+    def input_schema(tool_name, parameters=None):
+        schema, files = original_schema(tool_name, parameters)
+        return completed_schema(schema, server.api_info["named_endpoints"].get(server.tool_to_endpoint[tool_name])), files
+
+    server.get_input_schema = input_schema
     original_render = server.postprocess_output_data
 
     def postprocess(data, root_url):

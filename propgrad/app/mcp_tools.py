@@ -25,7 +25,8 @@ from ..errors import not_all_of, not_one_of
 from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, results
-from .parsing import MAX_SEED, MAX_STEPS, check_float, check_int
+from ..checks import MIN_STEPS
+from .parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int
 from .settings import CONCURRENCY, local_paths_allowed
 
 # An image sent inline (a data: URI) to the MCP tools: the app's default upload limit, whatever an operator sets
@@ -41,9 +42,22 @@ OUTPUTS_HELP = 'outputs of interest: "" = each model\'s predicted class, "all", 
 TEST_HELP = {"seed": "seed of the shuffle test, 0 or more",
              "n_permutations": "shuffle-test permutations, 100 to 100000",
              "alpha": "significance level, 0.0001 to 0.2"}
-RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and output or property: score, p-value, significant, flips, reading), settings, notes, links (URLs of the figures and the zip)
+RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and output or property, ranked by what the output did: change (highest - lowest value), tier, flips, then score, p-value, significant, reading), settings, notes, links (URLs of the figures and the zip)
         strip: PNG image content: the image at each step
         curves: PNG image content: each output of interest along the property, flips marked"""
+
+# Each number argument's range: the tools check it (:func:`bounded`) and the schema states it (an agent reads
+# "minimum"/"maximum" where the prose may not be read).
+BOUNDS = {"steps": (MIN_STEPS, MAX_STEPS), "seed": (0, MAX_SEED), "n_permutations": (100, MAX_PERMUTATIONS),
+          "alpha": (1e-4, 0.2), "edit_end": (-1e4, 1e4), "x": (0, 1), "y": (0, 1), "scale": (0.02, 1),
+          "rotation": (0, 3600)}
+
+
+def bounded(value, name: str, whole: bool = False):
+    """``value`` checked against the argument's range (:data:`BOUNDS`), named in the message."""
+    low, high = BOUNDS[name]
+    return (check_int if whole else check_float)(value, name=name, low=low, high=high)
+
 
 # The tabs' box names -> the tools' argument names, for messages raised below the tools.
 RENAMED = {"number of steps": "steps", "edit end value": "edit_end", "editor": "edit", "outputs of interest": "outputs",
@@ -131,9 +145,9 @@ def models_argument(models) -> list[str]:
 
 
 def shuffle_arguments(seed, n_permutations, alpha) -> dict:
-    return dict(seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
-                n_permutations=check_int(n_permutations, name="n_permutations", low=100, high=100_000),
-                alpha=check_float(alpha, name="alpha", low=1e-4, high=0.2))
+    return dict(seed=bounded(seed, "seed", whole=True),
+                n_permutations=bounded(n_permutations, "n_permutations", whole=True),
+                alpha=bounded(alpha, "alpha"))
 
 
 def _answer(handler, *args, **kwargs) -> tuple[str, str, str, str]:
@@ -210,9 +224,9 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
         raise not_one_of("statistic", statistic, STATISTICS)
     test = shuffle_arguments(seed, n_permutations, alpha)
     editor = f"parametric: {edit}" if edit in EDITS else edit
-    return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, check_int(steps, name="steps", low=3,
-                   high=MAX_STEPS), 20, str(test["seed"]),
-                   None if edit_end is None else check_float(edit_end, name="edit_end", low=-1e4, high=1e4),
+    return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, bounded(steps, "steps", whole=True), 20,
+                   str(test["seed"]),
+                   None if edit_end is None else bounded(edit_end, "edit_end"),
                    models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
                    alpha=test["alpha"], regions=[REGIONS[r] for r in chosen], mask_file=mask_path,
                    statistic=statistic)
@@ -248,9 +262,9 @@ def run_patch(image, patches=(), x=0.5, y=0.5, scale=0.3, steps=10, models=(), o
     picture = image_argument(image)
     chosen = choices_argument(patches, patch_choices(), "patches", list(patch_choices())[:3])
     test = shuffle_arguments(seed, n_permutations, alpha)
-    return _answer(tab.__wrapped__, picture, chosen, None, check_float(x, name="x", low=0, high=1),
-                   check_float(y, name="y", low=0, high=1), check_float(scale, name="scale", low=0.02, high=1),
-                   check_int(steps, name="steps", low=3, high=MAX_STEPS), test["seed"], models_argument(models),
+    return _answer(tab.__wrapped__, picture, chosen, None, bounded(x, "x"),
+                   bounded(y, "y"), bounded(scale, "scale"),
+                   bounded(steps, "steps", whole=True), test["seed"], models_argument(models),
                    outputs=outputs or "", n_permutations=test["n_permutations"], alpha=test["alpha"])
 
 
@@ -286,8 +300,8 @@ def run_turntable(frames=(), rotation=360.0, use_clip=False, classes="", models=
     folder = results.request_dir()
     paths = [image_argument(frame, "frames", folder / f"frame_{number:03d}") for number, frame in enumerate(frames)]
     test = shuffle_arguments(seed, n_permutations, alpha)
-    return _answer(tab.__wrapped__, paths or turntable_frames(), check_float(rotation, name="rotation", low=0,
-                   high=3600), bool(use_clip), classes or DEFAULT_CLASSES, "ViT-B-32", "openai", test["seed"],
+    return _answer(tab.__wrapped__, paths or turntable_frames(), bounded(rotation, "rotation"), bool(use_clip),
+                   classes or DEFAULT_CLASSES, "ViT-B-32", "openai", test["seed"],
                    models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
                    alpha=test["alpha"])
 
@@ -316,7 +330,7 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
         alpha: {alpha}
 
     Returns:
-        result: JSON: kind, reading, rows (rank, property, model, output, score, p-value, adjusted p, flips), settings, links
+        result: JSON: kind, reading, rows (rank, property, model, output, change (highest - lowest value), tier, flips, then score, p-value, adjusted p, reading), settings, links
         figure: PNG image content: the top properties' strongest steps and curves
     """
     from ..screen import REGIONS as SCREEN_REGIONS
@@ -326,7 +340,7 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
     picture = load_input(image_argument(image))
     chosen_edits = choices_argument(edits, edit_names(), "edits", edit_names())
     chosen_regions = choices_argument(regions, SCREEN_REGIONS, "regions", SCREEN_REGIONS)
-    steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
+    steps = bounded(steps, "steps", whole=True)
     if statistic not in STATISTICS:
         raise not_one_of("statistic", statistic, STATISTICS)
     if adjustment not in ("bh", "holm"):
@@ -356,9 +370,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
         alpha: {alpha}
 
     Returns:
-        result: JSON: kind, reading (per variant), rows (variant, epoch, reading, output_start, output_end, score,
-            pvalue, significant, flip_share, n_flips, checkpoint), settings (the input's name and SHA-256, the
-            checkpoints, the shuffle test), links (the figure and the zip of the report)
+        result: JSON: kind, reading (per variant), rows (variant, epoch, reading, output_start, output_end, change_first_to_last, score, pvalue, significant, flip_share, mean_flips, checkpoint), settings (the input's name and SHA-256, the checkpoints, the shuffle test), links (the figure and the zip of the report)
         figure: PNG image content: score and flips per epoch, one line per variant
     """
     from ..lesions.models import example_paths
@@ -368,7 +380,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     examples = example_paths()
     picture = load_input(image_argument(image) if image or not examples else str(examples[0]))
     chosen = choices_argument(variants, dynamics_variants(), "variants", dynamics_variants())
-    steps = check_int(steps, name="steps", low=3, high=MAX_STEPS)
+    steps = bounded(steps, "steps", whole=True)
     test = shuffle_arguments(seed, n_permutations, alpha)
     answer = dynamics_results(picture, chosen, steps=steps, **test)
     doc = agent_result.dynamics_document(answer.dynamics)

@@ -4,7 +4,6 @@ Gradio-free, so the checks are tested without a server and reused by other front
 """
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, shown
+from ..errors import ArgumentError, near_names, shown
 from ..limits import LIMITS
 from ..outputs import ALL, VECTOR, split_output_names, vector_selection
 
@@ -214,15 +213,8 @@ def _match_output(name: str, outputs: list[str], model_name: str) -> str | None:
 
 def _closest(name: str, outputs: list[str]) -> str:
     """' (closest: 'tabby', 'tiger cat')' for a misspelt output name, or '' when nothing is close."""
-    lowered = {output.lower(): output for output in outputs}
-    typed = name.lower()
-    # difflib's own cutoff (0.6) offers 'pirate' for 'giraffe', a class ImageNet lacks: only near spellings
-    # count, and swapped letters ('dgo'), which the ratio scores low in short words.
-    close = [key for key in difflib.get_close_matches(typed, list(lowered), n=10, cutoff=0.6)
-             if difflib.SequenceMatcher(None, typed, key).ratio() >= 0.8 or sorted(key) == sorted(typed)][:3]
-    # Also names that contain the word typed ("tabby cat" -> "tabby"), which edit distance misses.
-    close += [key for key in lowered if key not in close and (key in typed or typed in key)][:3]
-    return f" (closest: {', '.join(repr(lowered[key]) for key in close[:4])})" if close else ""
+    close = near_names(name, outputs)
+    return f" (closest: {', '.join(map(repr, close))})" if close else ""
 
 
 def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str]]:
@@ -248,7 +240,7 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     if unknown:
         hints = "; ".join(f"{name!r}{_closest(name, every_output)}" for name in unknown)
         raise ValueError(f"`outputs of interest`: no model has an output {hints}. Check the spelling, or leave "
-                         f"the box blank to score each model's predicted class")
+                         f"it empty to score each model's predicted class")
     for model in models:
         outputs = list(model.output_names)
         if not names:

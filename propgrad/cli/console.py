@@ -23,6 +23,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..errors import in_words
+
 
 _state = {"quiet": False, "json": False, "progress": None, "typed": {}, "json_typed": False, "emitted": False,
           "problems": []}
@@ -164,7 +166,16 @@ class Parser(argparse.ArgumentParser):
         if extra:
             commands = next((action.choices for action in self._actions
                              if isinstance(action, argparse._SubParsersAction)), {})
-            commands.get(getattr(parsed, "command", None), self).error(f"unrecognized arguments: {' '.join(extra)}")
+            command = getattr(parsed, "command", None)
+            parser = commands.get(command, self)
+            # A command's own flag typed before the command ("propgrad --json explain ...") is unknown only there.
+            typed = list(sys.argv[1:] if args is None else args)
+            early = [flag for flag in extra if flag in parser._option_string_actions and command in typed
+                     and typed.index(flag) < typed.index(command)]
+            if early:
+                parser.error(f"{in_words(early, quote=str)} must come after the command: "
+                             f"python -m propgrad {command} {' '.join(early)} ...")
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return parsed
 
 
@@ -198,6 +209,10 @@ def as_typed(message: str) -> str:
     --------
     >>> as_typed("`n_permutations` must be a positive integer, got 0")
     '`--permutations` must be a positive integer, got 0'
+    >>> as_typed("`patch 2`: 'notes.txt' is not a readable image")
+    "`--patch` (file 2): 'notes.txt' is not a readable image"
     """
     flags = {**FLAGS, **_state["typed"]}
+    # A sticker is named by its place ("`patch 2`"), which the command line gives as its second --patch.
+    message = re.sub(r"`patch (\d+)`", r"`--patch` (file \1)", message)
     return re.sub(r"`([a-z_]+)`", lambda match: f"`{flags.get(match.group(1), match.group(1))}`", message)

@@ -74,9 +74,10 @@ class DynamicsResult:
 # A checkpoint's record: what the output did first (the reading, the output's mean over series at step 0 and at the
 # last step, and how far apart they are: the change the reading's size rests on), then the statistic, its shuffle
 # test, the share of series whose prediction flips and their mean number of flips. output_start, output_end and
-# flip_share are named as in a study's CSVs.
-ROW_FIELDS = ("variant", "epoch", "reading", "output_start", "output_end", "change", "score", "pvalue", "significant",
-              "flip_share", "n_flips", "checkpoint")
+# flip_share are named as in a study's CSVs. The change is named for what it is: elsewhere "change" is a curve's
+# highest minus lowest value, which a checkpoint, keeping no curve, cannot give; "n_flips" elsewhere is a count.
+ROW_FIELDS = ("variant", "epoch", "reading", "output_start", "output_end", "change_first_to_last", "score", "pvalue",
+              "significant", "flip_share", "mean_flips", "checkpoint")
 
 
 def dynamics_rows(results: dict[str, DynamicsResult], thresholds=None) -> list[dict]:
@@ -98,7 +99,7 @@ def checkpoint_cells(row: dict) -> list[str]:
     and "0.1" beside "small" (0.0996) read as a contradiction: cut, not rounded, so 0.09996 shows 0.099."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
-            f"{math.floor(row['change'] * 1000) / 1000:.3f}",
+            f"{math.floor(row['change_first_to_last'] * 1000) / 1000:.3f}",
             format_number(row["score"]),
             format_number(row["pvalue"]), yes_or_dash(row["significant"]), format_percent(row["flip_share"])]
 
