@@ -25,6 +25,10 @@ from .score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
 # outputs are drawn; the JSON and CSV keep every one.
 MAX_PLOTTED = 12
+# Flips are marked with a shape that points nowhere: a downward triangle read as "the output dropped" where the
+# prediction flipped up to the output. A diamond fills more of its box than a triangle: drawn smaller.
+FLIP_MARKER = "D"
+FLIP_AREA = 0.6
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -274,7 +278,7 @@ def output_curves(explanation: Explanation) -> Figure:
 
     Several series give the mean curve with a +/- one standard deviation band. Two-class probability
     models get the 0.5 decision line (see :func:`draws_threshold`); the steps where a model's prediction
-    flips (its argmax changes) are marked with triangles on its curve (with several series, on each
+    flips (its argmax changes) are marked with diamonds on its curve (with several series, on each
     series' own thin line). The legend carries E[|grad_X F|] and the p-value, and moves below the plot
     when it has more than a few entries.
 
@@ -343,9 +347,9 @@ def output_curves(explanation: Explanation) -> Figure:
         # A legend entry, not a title note: on a 1000-class curve the flip is another class winning, not
         # this curve crossing a line, and the reader needs to be told so.
         meaning = "crosses 0.5" if all(binary) else "to or from this output"
-        axis.scatter([], [], marker="v", s=60, color="black", edgecolor="black", label=f"prediction flips ({meaning})")
+        axis.scatter([], [], marker=FLIP_MARKER, s=60 * FLIP_AREA, color="black", edgecolor="black", label=f"prediction flips ({meaning})")
     if any_others:
-        axis.scatter([], [], marker="v", s=60, color="white", edgecolor="black",
+        axis.scatter([], [], marker=FLIP_MARKER, s=60 * FLIP_AREA, color="white", edgecolor="black",
                      label="the prediction changes between two other classes")
     if series_shown > 1:
         # Said, not left to guess: with two series the thin lines are the band's edges, and a reader took the flips
@@ -799,13 +803,13 @@ def _flips_of(model, score, flips) -> tuple[list[int], list[int]]:
 
 
 def _mark_flips(axis, x, curve, own, others, tint, size) -> None:
-    """Filled triangles where the prediction flips to or from the output, hollow ones where it changes between
+    """Filled diamonds where the prediction flips to or from the output, hollow ones where it changes between
     two other classes: the plot then shows the flips the reading names, and the others apart."""
-    # Not clipped by the axes: a flip at p = 1 sits on the plot's top edge, where half its triangle was cut off.
+    # Not clipped by the axes: a flip at p = 1 sits on the plot's top edge, where half its marker was cut off.
     if own:
-        axis.scatter(x[own], curve[own], marker="v", s=size, color=tint, edgecolor="black", zorder=5, clip_on=False)
+        axis.scatter(x[own], curve[own], marker=FLIP_MARKER, s=size * FLIP_AREA, color=tint, edgecolor="black", zorder=5, clip_on=False)
     if others:
-        axis.scatter(x[others], curve[others], marker="v", s=size, color="white", edgecolor=tint, linewidths=1.3,
+        axis.scatter(x[others], curve[others], marker=FLIP_MARKER, s=size * FLIP_AREA, color="white", edgecolor=tint, linewidths=1.3,
                      zorder=5, clip_on=False)
 
 
@@ -821,8 +825,8 @@ def probability_range(axis, pairs) -> None:
 def _property_curves(axis, result: Explanation, label, markersize: float = 3,
                      flip_size: float = 50) -> tuple[bool, bool]:
     """Every model's mean curve of one property on ``axis``, named by ``label(model, score)``, its flips (of the
-    first series) marked with triangles, and the 0.5 line where it is the decision rule; returns whether that line
-    and whether a hollow triangle (a change between two other classes) were drawn, for the legend. Model k keeps
+    first series) marked with diamonds, and the 0.5 line where it is the decision rule; returns whether that line
+    and whether a hollow diamond (a change between two other classes) were drawn, for the legend. Model k keeps
     colour k in every panel."""
     binary = hollow = False
     for colour, (model, score) in enumerate(_scored(result)):
@@ -837,8 +841,8 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
 
 def output_curve(axis, model, score, tint: str, label: str | None = None, markersize: float = 3,
                  flip_size: float = 50) -> tuple[bool, bool]:
-    """One output's mean curve on ``axis`` with its flips (of the first series) as triangles, as every curve figure
-    draws it; returns whether a filled triangle (a flip to or from the output) and whether a hollow one (a change
+    """One output's mean curve on ``axis`` with its flips (of the first series) as diamonds, as every curve figure
+    draws it; returns whether a filled diamond (a flip to or from the output) and whether a hollow one (a change
     between two other classes) was drawn."""
     mean, _ = model.curve(score.index, score.vector)
     x = np.arange(len(mean))
@@ -909,10 +913,10 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
         labels.append("decision threshold 0.5")
-    entries.append(axes[0].scatter([], [], marker="v", s=55, color="black", edgecolor="black"))
+    entries.append(axes[0].scatter([], [], marker=FLIP_MARKER, s=55 * FLIP_AREA, color="black", edgecolor="black"))
     labels.append("prediction flips (to or from the output)")
     if hollow:
-        entries.append(axes[0].scatter([], [], marker="v", s=55, color="white", edgecolor="black"))
+        entries.append(axes[0].scatter([], [], marker=FLIP_MARKER, s=55 * FLIP_AREA, color="white", edgecolor="black"))
         labels.append("the prediction changes between two other classes")
     labels = _legend_fitted(labels, columns, width - left_in - 0.1, size)
     # Laid out once the legend is known (fixed inches, no constrained layout, which cost more than the drawing):
@@ -1033,6 +1037,6 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     marked = any(score.significant for name in names for model in comparison.explanations[name].models
                  for score in model.scores)
     figure.suptitle(f"Properties compared: {_star_note(marked, comparison.alpha)}\n"
-                    f"adjusted: p adjusted by Benjamini-Hochberg; ▼ prediction flips", x=0.005, y=1 - 0.05 / height, ha="left",
-                    va="top", fontsize=size + 1)
+                    "adjusted: p adjusted by Benjamini-Hochberg; \u25c6 prediction flips", x=0.005,
+                    y=1 - 0.05 / height, ha="left", va="top", fontsize=size + 1)
     return figure

@@ -41,8 +41,12 @@ DEFAULT_ALTERNATIVE = {GRADIENT: "two-sided", CORRELATION: "greater", MUTUAL_INF
 STATISTIC_LABELS = {GRADIENT: "E[|grad_X F|]", CORRELATION: "|r|", MUTUAL_INFORMATION: "MI (nats)"}
 # One sentence per statistic saying how to read its number, for the tables' legends.
 STATISTIC_MEANING = {
-    GRADIENT: "E[|grad_X F|] = 0.01 means the output moves by 0.01 per step on average (one percentage point, for a "
-              "probability).",
+    # Not "the mean step": np.gradient averages a step's two neighbouring differences (one-sided at the ends), so a
+    # jump at the last step counts one and a half times (0.084 against a mean step of 0.063: a student's check by
+    # hand disagreed with "on average").
+    GRADIENT: "E[|grad_X F|] is the output's mean slope per step, each step's slope taken over its two neighbours "
+              "(the authors' np.gradient): 0.01 is about 0.01 per step (one percentage point, for a probability), "
+              "exactly that for a steady change.",
     CORRELATION: "|r| is the Pearson correlation of the output with the step (1: a perfectly steady trend, "
                  "whatever its size; blind to U shapes).",
     MUTUAL_INFORMATION: "MI is the mutual information of the output and the step in nats (KSG, 5 neighbours): any "
@@ -113,7 +117,8 @@ def property_gradient(outputs) -> float | np.ndarray:
     -------
     float or ndarray of shape (k,)
         Mean absolute ``np.gradient`` (unit spacing) per column; a float for 1-D input. A score of
-        0.01 means the output moves one percentage point per step on average.
+        0.01 is about one percentage point per step: exactly that for a steady change; where the change comes in
+        one jump it differs from the mean step (a jump at the last step counts one and a half times).
 
     Examples
     --------

@@ -66,7 +66,7 @@ def test_threshold_line_only_for_two_class_probability_models():
 
 
 def _filled_and_hollow_flips(axis):
-    """(filled, hollow) triangle positions on ``axis``."""
+    """(filled, hollow) flip marker positions on ``axis``."""
     found = {True: [], False: []}
     for collection in axis.collections:
         faces = collection.get_facecolors()

@@ -189,7 +189,7 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
 
     Darkens, recolours, blurs... the image (or edits it by a text instruction where an instruction editor is
     listed) in equal steps, inside each chosen region; every model runs on every step; each output of interest
-    gets E[|grad_X F|] (how strongly it follows; 0.01 = one point per step), a shuffle-test p-value (how
+    gets E[|grad_X F|] (how strongly it follows; 0.01: about one point per step), a shuffle-test p-value (how
     systematically) and where the prediction flips. Several regions (e.g. object and background) are compared
     in one ranked table.
 

@@ -42,7 +42,10 @@ def load_input(image, name: str = "image"):
     from ..images import IMAGE_SUFFIXES, load_image
 
     if image is None:
-        raise ValueError(f"`{name}` is missing: upload an image or pick an example below")
+        # The box refuses a file that is no image as it arrives and stays empty: this message follows that refusal,
+        # so it says what the box takes ("missing" alone contradicted the upload the user had just made).
+        raise ValueError(f"`{name}` is missing: upload a PNG, JPEG or WebP image (a file that is not one is refused "
+                         "as it arrives), or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         check_suffixes([str(image)], IMAGE_SUFFIXES, name=name)
     return load_image(image, name=name)  # it notes the file's name and SHA-256 for report.json

@@ -44,7 +44,7 @@ RESULT_RETURNS_DOC = """summary: Markdown: what ran, the reading in plain words,
         strip: URL of a PNG of the image at each step with its property value (a comparison: a row per region)
         animation: URL of a GIF of the steps (none for a study)
         curves: URL of a PNG of each model output along the property, flips marked (a study: mean curves)
-        table: rows of model, output, E[|grad_X F|] (0.01 = one point per step), p-value, significant, flips, reading
+        table: rows of model, output, E[|grad_X F|] (0.01: about one point per step), p-value, significant, flips, reading
             (a study: per model and intervention, its tier, change, flips, mean output, E[|grad_X F|] mean ± std,
             share significant, images and share of gradual series)
         null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)

@@ -531,8 +531,7 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
     def meaning(name: str) -> str:
         if name != GRADIENT:
             return STATISTIC_MEANING[name]
-        return ("the expected property gradient magnitude: the mean over the steps of how much the output changes "
-                f"from one step to the next (numpy's gradient, unit spacing). {STATISTIC_MEANING[GRADIENT]}")
+        return f"the expected property gradient magnitude. {STATISTIC_MEANING[GRADIENT]}"
 
     terms = [("change", "how far the output's (mean) curve moved over the steps, its highest minus its lowest value; "
                         "for a probability 0.1 is ten percentage points. It says how large the effect is."),
@@ -681,7 +680,7 @@ def curves_section(curves: Path | None, missing: str | None = None) -> str:
     there is none."""
     return "<h2>Model outputs along each property</h2>" + figure(
         "model outputs along each property", curves, caption="each model's output at every step of each property; "
-        "triangles mark where the prediction flips", missing=missing)
+        "diamonds mark where the prediction flips", missing=missing)
 
 
 NULL_MARKER = "<!-- propgrad: the shuffle test's null distributions go here -->"
