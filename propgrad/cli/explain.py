@@ -113,10 +113,11 @@ def run_explain(args) -> int:
     for row in rows[:PRINTED_ROWS]:
         mark = "significant" if row["significant"] else "not significant"
         say(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
-              f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p = {format_number(row['pvalue'])} "
+              f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p-value {format_number(row['pvalue'])} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
     say_the_rest(len(rows))
-    say(paragraph(result.readings))
+    if len(rows) > 1:  # one row's reading is printed under it already
+        say(paragraph(result.readings))
     for line in gradual.lines(result):
         say(f"  {line}")
     for note in result.notes:
@@ -180,10 +181,12 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
           f"p adjusted over all {len(comparison.scores)} rows: {comparison.adjustment}")
     say("ranked by what the output did (tier a to e), then its change")
     for entry in comparison.scores[:PRINTED_ROWS]:  # ranked already
-        mark = "significant" if entry.significant else "not significant"
+        # Judged after adjustment, as the reading beside it: "p-value 0.002 (significant)" over a reading of "not
+        # significant" (adjusted p 0.014) contradicted itself.
+        mark = "significant" if entry.significant_adjusted else "not significant"
         say(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
               f"{format_number(entry.change)}, {STATISTIC_LABELS[comparison.statistic]} = {format_number(entry.score)}, "
-              f"p = {format_number(entry.pvalue)} ({mark}), adjusted p = {format_number(entry.pvalue_adjusted)}, "
+              f"p-value {format_number(entry.pvalue)}, adjusted p {format_number(entry.pvalue_adjusted)} ({mark}), "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
     say_the_rest(len(comparison.scores))
     say(paragraph([entry.reading for entry in comparison.scores]))
