@@ -217,3 +217,9 @@ def test_training_dynamics_from_the_command_line(tmp_path, capsys):
     table = [line for line in printed if line.split() and line.split()[0].isdigit()]
     assert len(table) == 2 and all(any(label in line for label in LABELS.values()) and " -> " in line for line in table)
     assert any(line.startswith("custom: ") and " at epoch " in line for line in printed)
+    # --json: dynamics.json's document alone on stdout, without --out too.
+    assert main(["dynamics", "--checkpoints", *map(str, checkpoints), "--steps", "4", "--permutations", "100",
+                 "--plot", str(tmp_path / "json.png"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["kind"] == "dynamics" and [row["epoch"] for row in document["table"]] == [1, 2]
+    assert {"change_first_to_last", "mean_flips"} <= set(document["table"][0])

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None,
                         help="also write the report into this folder: report.html, dynamics.json (every setting "
                         "and digit), dynamics.csv and the figure")
-    console.add_flags(parser)
+    console.add_flags(parser, json_output=True)
     return parser
 
 
@@ -118,6 +118,10 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
         with writing_to(Path(args.out), "--out"):
             written = export.write(dynamics, Path(args.out), drawn={"dynamics": Path(args.plot)})
         say(f"report: {written['html']}")
+    if console.json_wanted():  # dynamics.json's document, --out or not
+        from ..export.dynamics import to_dict
+
+        console.emit(to_dict(dynamics))
     # The last lines are "name: value" for scripts; with several runs each is named, not only the first one's.
     if len(dynamics.results) == 1:
         say(f"final_epoch_score: {next(iter(dynamics.results.values())).scores[-1]:.4f}")
