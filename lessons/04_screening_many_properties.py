@@ -98,7 +98,7 @@ print("Exercise 1: correct.", np.round(expected, 4), "Holm:", np.round(adjust_pv
 
 # %% [markdown]
 # On the screen: how many rows survive each adjustment? (With 2,000 shuffles the smallest possible p is
-# 1/2001; 42 tests need more shuffles to pass alpha = 0.01 after adjustment, so both levels are shown.)
+# 1/2001; at 8 steps 42 tests adjusted together seldom reach alpha = 0.01, so both levels are shown.)
 
 # %%
 raw = np.array([row.pvalue for row in result.rows])
@@ -119,8 +119,8 @@ for alpha in (0.01, 0.05):
 #
 # ### Exercise 2
 # Which property (with which model) changed p(cat) the most over its series? Use `output_range` on every row.
-# Put the row's property in `biggest_property` and its model in `biggest_model`. Then find the row with the
-# smallest adjusted p-value: is it the same row?
+# Put the row's property in `biggest_property` and its model in `biggest_model`. The checking cell then lists the
+# rows with the smallest adjusted p-value: how much did they move p(cat)?
 
 # %%
 biggest_property, biggest_model = None, None
@@ -138,8 +138,8 @@ assert (biggest_property, biggest_model) == (truth.property, truth.model), (
 print(f"Exercise 2: correct: {truth.property}, {truth.model}: p(cat) moved by {output_range(truth):.2f} "
       f"(adjusted p {truth.pvalue_adjusted:.3g}); this table ranks it "
       f"{next(row.rank for row in result.rows if (row.property, row.model) == (truth.property, truth.model))}.")
-# The smallest adjusted p is seldom one row's: a p-value cannot go below what the shuffles resolve, so the rows
-# most surely systematic tie there, whatever their size.
+# The smallest adjusted p is seldom one row's: every row is tested against the same seeded shuffles, so rows whose
+# curves keep the same order are beaten by the same few shuffles and tie, whatever their size.
 smallest = min(row.pvalue_adjusted for row in result.rows)
 tied = sorted((row for row in result.rows if row.pvalue_adjusted == smallest), key=output_range, reverse=True)
 print(f"The smallest adjusted p, {smallest:.3g}, is shared by {len(tied)} rows. What they did to p(cat):")
@@ -194,8 +194,8 @@ print(f"Exercise 3: correct: the {blind_to_u} (p = {table['U shape'][blind_to_u]
 #   Holm [0.005, 0.032, 0.117, 0.117, 0.6]. Exercise 2: the answer depends on the models' curves, which the
 #   checking cell computes; the discussion is the list it prints after the answer: the rows that share the
 #   smallest adjusted p. On chelsea they run from a change of about 0.9 to changes below 0.0001 that read "no
-#   measurable effect": the p-value says which moves are systematic, never how large they are. Exercise 3: the
-#   correlation (r = 0 for a symmetric U).
+#   measurable effect": the same p for a change of 0.9 and one of 0.00003; p says how surely a move is systematic,
+#   never how large it is. Exercise 3: the correlation (r = 0 for a symmetric U).
 # - The ranking rule of section 3 is the one the docs' ranking page states (`propgrad.ranking`); point students to
 #   each row's `reading` and to the tier names. The row that moved p(cat) most ranks at or near the top (tier a
 #   first, then by the change); rows tied at the smallest adjusted p sit anywhere from the top to the bottom of

@@ -132,6 +132,8 @@ def near_names(typed: str, names: Sequence[str], most: int = 4) -> list[str]:
 
     lowered = {name.lower(): name for name in names}
     typed = typed.strip().lower()
+    if len(typed) < 2:  # "" is in every name, "a" in most: no guess
+        return []
     # difflib's own cutoff (0.6) offers 'pirate' for 'giraffe', a class ImageNet lacks: only near spellings
     # count, and swapped letters ('dgo'), which the ratio scores low in short words.
     close = [key for key in difflib.get_close_matches(typed, list(lowered), n=10, cutoff=0.6)

@@ -257,8 +257,8 @@ NOT_GRADUAL_WARNING = ("a series that is not gradual measures the intervention a
 def _neighbours(ratio: float, limit: float) -> str:
     """The order test in words, the same in a "yes" and a "NO" (the 36-frame turntable's "differ 54 % as much as in a
     random order, at most 75 %" beside the 12-frame one's "NO" read as a riddle)."""
-    return (f"neighbouring steps differ {_beside(ratio, limit, percent=True)} as much as shuffled ones, where "
-            f"gradual means at most {format_percent(limit)}")
+    return (f"neighbouring steps differ {_beside(ratio, limit, percent=True)} as much as shuffled ones, where an "
+            f"ordered series stays at most {format_percent(limit)}")
 
 
 def _beside(value: float, limit: float, *, percent: bool = False) -> str:
@@ -304,10 +304,12 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     else:
         # Accepted by order, not by a change that grows (a rotation that comes back to its start): "grows with the
         # step" beside a turntable that ends where it began misled.
-        ratio = max(r.order_ratio for r in results)
-        limit = min(r.criteria.max_order_ratio for r in results)
+        # The order test of the series it admitted (those that grow steadily passed without it).
+        by_order = [r for r in results if not r.rho >= r.criteria.min_rho]
+        ratio = max(r.order_ratio for r in by_order)
+        limit = min(r.criteria.max_order_ratio for r in by_order)
         how = (f"{_neighbours(ratio, limit)}, though the change from step 0 does not grow steadily, rank "
-               f"correlation {rho:.2f}, as in a turn that comes back to its start")
+               f"correlation {rho:.2f}")
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
     # No brackets of its own: inside the line's brackets it ended "just visible))".

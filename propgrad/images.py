@@ -54,6 +54,7 @@ def too_many_pixels(name: str, label: str, size: tuple[int, int] | None = None) 
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+IMAGE_FORMATS = "PNG, JPEG, WebP, BMP, GIF or TIFF"  # IMAGE_SUFFIXES in words
 
 ImageLike = "Image.Image | np.ndarray | str | os.PathLike | bytes"
 

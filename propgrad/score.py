@@ -42,11 +42,11 @@ STATISTIC_LABELS = {GRADIENT: "E[|grad_X F|]", CORRELATION: "|r|", MUTUAL_INFORM
 # One sentence per statistic saying how to read its number, for the tables' legends.
 STATISTIC_MEANING = {
     # Not "the mean step": np.gradient averages a step's two neighbouring differences (one-sided at the ends), so a
-    # jump at the last step counts one and a half times (0.084 against a mean step of 0.063: a student's check by
-    # hand disagreed with "on average").
-    GRADIENT: "E[|grad_X F|] is the output's mean slope per step, each step's slope taken over its two neighbours "
-              "(the authors' np.gradient): 0.01 is about 0.01 per step (one percentage point, for a probability), "
-              "exactly that for a steady change.",
+    # jump at the last step counts 1.5 (n - 1) / n times (0.084 against a mean step of 0.063 at 11 steps: a student's
+    # check by hand disagreed with "on average"), and a zigzag, whose neighbouring differences cancel, reads low.
+    GRADIENT: "E[|grad_X F|] is the output's mean absolute slope per step, each step's slope taken over its two "
+              "neighbours (the authors' np.gradient): for a steady change, 0.01 is 0.01 per step (one percentage "
+              "point, for a probability); a curve that goes up and down reads lower than its steps.",
     CORRELATION: "|r| is the Pearson correlation of the output with the step (1: a perfectly steady trend, "
                  "whatever its size; blind to U shapes).",
     MUTUAL_INFORMATION: "MI is the mutual information of the output and the step in nats (KSG, 5 neighbours): any "
@@ -117,8 +117,8 @@ def property_gradient(outputs) -> float | np.ndarray:
     -------
     float or ndarray of shape (k,)
         Mean absolute ``np.gradient`` (unit spacing) per column; a float for 1-D input. A score of
-        0.01 is about one percentage point per step: exactly that for a steady change; where the change comes in
-        one jump it differs from the mean step (a jump at the last step counts one and a half times).
+        0.01 is one percentage point per step for a steady change; otherwise it differs from the mean absolute
+        step: a jump at the last step counts 1.5 (n - 1) / n times, a zigzag's neighbouring differences cancel.
 
     Examples
     --------

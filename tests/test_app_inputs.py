@@ -335,3 +335,12 @@ def test_a_library_argument_is_named_by_its_box():
     error = ArgumentError("class_names", "has 1 name but model file 'm.pt2' returns 3 outputs per image")
     assert in_box_words(error) == "`class names` has 1 name but model file 'm.pt2' returns 3 outputs per image"
     assert in_box_words(ValueError("`alpha` must lie in (0, 1)")) == "`alpha` must lie in (0, 1)"
+
+
+def test_a_word_inside_class_names_suggests_those_with_it_as_a_word_first():
+    """'cat' on the command line was offered 'crate' (edit distance), then 'oystercatcher' (containment)."""
+    from propgrad.errors import near_names
+    from propgrad.models.imagenet_classes import IMAGENET_CATEGORIES
+
+    assert near_names("cat", list(IMAGENET_CATEGORIES)) == ["tiger cat", "Persian cat", "Siamese cat"]
+    assert near_names("", list(IMAGENET_CATEGORIES)) == [] and near_names(" a ", list(IMAGENET_CATEGORIES)) == []

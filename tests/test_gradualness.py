@@ -41,7 +41,7 @@ def test_turntable_in_order_is_gradual_and_shuffled_is_flagged():
     assert not shuffled.gradual
     # In the words of the "yes" lines: the same measure, named alike, with its limit.
     assert "the change from step 0 does not grow steadily (rank correlation" in shuffled.reason
-    assert "as much as shuffled ones, where gradual means at most 75 %" in shuffled.reason
+    assert "as much as shuffled ones, where an ordered series stays at most 75 %" in shuffled.reason
     assert shuffled.order_ratio > 0.9 > 0.75 > in_order.order_ratio
 
 
@@ -196,7 +196,7 @@ def test_a_rotation_that_comes_back_is_not_said_to_grow():
     line = summary_line([assess(frames)])
     assert line.startswith("gradual: yes (neighbouring steps differ ")
     assert "does not grow steadily" in line and "grows with the step:" not in line
-    assert "as much as shuffled ones, where gradual means at most 75 %, though" in line
+    assert "as much as shuffled ones, where an ordered series stays at most 75 %, though" in line
     assert line.count("(") == line.count(")") == 1
 
 

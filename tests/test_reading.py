@@ -265,8 +265,15 @@ def test_the_command_line_prints_the_reading(tmp_path, capsys):
                  "300", "--out", str(tmp_path), "--no-progress"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "reading: " in printed and "Reading: " in printed
+    # One row: its reading under it, not again as the paragraph; two rows: both, and the paragraph.
+    assert "reading: " in printed and "Reading: " not in printed
     assert json.loads((tmp_path / "report.json").read_text())["models"][0]["reading"]["label"] in printed
+    assert main(["explain", str(ASSETS / "examples" / "chelsea.jpg"), "--edit", "darken", "--steps", "4", "--model",
+                 "ConvMixer cats vs dogs, unbiased (authors)", "--model", "ConvMixer cats vs dogs, dark-cats bias "
+                 "(authors)", "--outputs", "cat", "--permutations", "300", "--out", str(tmp_path / "two"),
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("    reading: ") == 2 and "Reading: " in printed
 
 
 def test_a_late_jump_is_a_sharp_rise_with_its_place_not_a_steady_one():

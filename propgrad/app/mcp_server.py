@@ -66,8 +66,8 @@ def argument_problem(schema: dict, arguments: dict, tool: str) -> str | None:
     error = errors[0]
     if error.validator == "required":
         return f"`{error.message.split(chr(39))[1]}` is required"
-    if error.validator in ("minimum", "maximum"):  # worded as the tools' own range checks
-        entry = error.schema
+    if error.validator in ("minimum", "maximum") and {"minimum", "maximum"} <= set(error.schema):
+        entry = error.schema  # worded as the tools' own range checks
         kind = "a whole number" if entry.get("type") == "integer" else "a number"
         return (f"`{error.absolute_path[0]}` must be {kind} between {entry['minimum']} and {entry['maximum']}, "
                 f"got {error.instance!r}")
@@ -76,9 +76,9 @@ def argument_problem(schema: dict, arguments: dict, tool: str) -> str | None:
 
 def completed_schema(schema: dict, endpoint: dict | None) -> dict:
     """``schema`` with what gradio leaves out: defaults that are falsy (a seed of 0, "", [], false: gradio states a
-    default only where it is truthy) and each number argument's range (:data:`.mcp_tools.BOUNDS`), which the tools
+    default only where it is truthy) and each number argument's range (:data:`.parsing.RANGES`), which the tools
     check, so that an agent reads them from the schema and a value out of range is refused naming the argument."""
-    from .mcp_tools import BOUNDS
+    from .parsing import RANGES
 
     properties = schema.get("properties", {})
     for parameter in (endpoint or {}).get("parameters", ()):
@@ -88,8 +88,8 @@ def completed_schema(schema: dict, endpoint: dict | None) -> dict:
         if parameter.get("parameter_has_default") and "default" not in entry \
                 and parameter.get("parameter_default") is not None:
             entry["default"] = parameter["parameter_default"]
-        if parameter["parameter_name"] in BOUNDS and entry.get("type") in ("integer", "number"):
-            entry["minimum"], entry["maximum"] = BOUNDS[parameter["parameter_name"]]
+        if parameter["parameter_name"] in RANGES and entry.get("type") in ("integer", "number"):
+            entry["minimum"], entry["maximum"] = RANGES[parameter["parameter_name"]]
     return schema
 
 

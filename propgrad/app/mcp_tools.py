@@ -25,8 +25,7 @@ from ..errors import not_all_of, not_one_of
 from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, results
-from ..checks import MIN_STEPS
-from .parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int
+from .parsing import RANGES, in_range
 from .settings import CONCURRENCY, local_paths_allowed
 
 # An image sent inline (a data: URI) to the MCP tools: the app's default upload limit, whatever an operator sets
@@ -40,24 +39,12 @@ IMAGE_HELP = IMAGE_SOURCES + "; URLs are not fetched"
 MODELS_HELP = "bundled models to explain side by side; [] = the ImageNet classifier"
 OUTPUTS_HELP = 'outputs of interest: "" = each model\'s predicted class, "all", "vector", or names ("cat, dog")'
 TEST_HELP = {"seed": "seed of the shuffle test, 0 or more",
-             "n_permutations": "shuffle-test permutations, 100 to 100000",
-             "alpha": "significance level, 0.0001 to 0.2"}
-RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and output or property, ranked by what the output did: change (highest - lowest value), tier, flips, then score, p-value, significant, reading), settings, notes, links (URLs of the figures and the zip)
+             "n_permutations": "shuffle-test permutations, {} to {}".format(*RANGES["n_permutations"]),
+             "alpha": "significance level, {:g} to {:g}".format(*RANGES["alpha"]),
+             "steps_range": "{} to {}".format(*RANGES["steps"])}
+RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and output; with several regions per property too, ranked by what the output did: change (highest - lowest value), tier, flips, then score, p-value, significant, reading), settings, notes, links (URLs of the figures and the zip)
         strip: PNG image content: the image at each step
         curves: PNG image content: each output of interest along the property, flips marked"""
-
-# Each number argument's range: the tools check it (:func:`bounded`) and the schema states it (an agent reads
-# "minimum"/"maximum" where the prose may not be read).
-BOUNDS = {"steps": (MIN_STEPS, MAX_STEPS), "seed": (0, MAX_SEED), "n_permutations": (100, MAX_PERMUTATIONS),
-          "alpha": (1e-4, 0.2), "edit_end": (-1e4, 1e4), "x": (0, 1), "y": (0, 1), "scale": (0.02, 1),
-          "rotation": (0, 3600)}
-
-
-def bounded(value, name: str, whole: bool = False):
-    """``value`` checked against the argument's range (:data:`BOUNDS`), named in the message."""
-    low, high = BOUNDS[name]
-    return (check_int if whole else check_float)(value, name=name, low=low, high=high)
-
 
 # The tabs' box names -> the tools' argument names, for messages raised below the tools.
 RENAMED = {"number of steps": "steps", "edit end value": "edit_end", "editor": "edit", "outputs of interest": "outputs",
@@ -145,9 +132,9 @@ def models_argument(models) -> list[str]:
 
 
 def shuffle_arguments(seed, n_permutations, alpha) -> dict:
-    return dict(seed=bounded(seed, "seed", whole=True),
-                n_permutations=bounded(n_permutations, "n_permutations", whole=True),
-                alpha=bounded(alpha, "alpha"))
+    return dict(seed=in_range(seed, "seed"),
+                n_permutations=in_range(n_permutations, "n_permutations"),
+                alpha=in_range(alpha, "alpha"))
 
 
 def _answer(handler, *args, **kwargs) -> tuple[str, str, str, str]:
@@ -197,7 +184,7 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
         image: the image to explain: {image_help}
         edit: the edit (see the enum): parametric edits, or an instruction editor where its weights are here
         edit_end: end value of a parametric edit (0.85 = 85% darker, 180 = degrees of hue); leave out for the edit's default
-        steps: number of steps including the unedited image, 3 to 30
+        steps: number of steps including the unedited image, {steps_range}
         regions: where to edit: "whole image", "object" / "background" (bundled segmenter), "mask"; several = compared
         mask: for the "mask" region: a greyscale mask, white = inside, given like image
         instruction: the text instruction of an instruction editor, e.g. "make the fur white"
@@ -224,9 +211,9 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
         raise not_one_of("statistic", statistic, STATISTICS)
     test = shuffle_arguments(seed, n_permutations, alpha)
     editor = f"parametric: {edit}" if edit in EDITS else edit
-    return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, bounded(steps, "steps", whole=True), 20,
+    return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, in_range(steps, "steps"), 20,
                    str(test["seed"]),
-                   None if edit_end is None else bounded(edit_end, "edit_end"),
+                   None if edit_end is None else in_range(edit_end, "edit_end"),
                    models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
                    alpha=test["alpha"], regions=[REGIONS[r] for r in chosen], mask_file=mask_path,
                    statistic=statistic)
@@ -247,7 +234,7 @@ def run_patch(image, patches=(), x=0.5, y=0.5, scale=0.3, steps=10, models=(), o
         x: horizontal position of the patch centre, 0 (left) to 1 (right)
         y: vertical position of the patch centre, 0 (top) to 1 (bottom)
         scale: patch size as a fraction of the image's shorter side, 0.02 to 1
-        steps: number of opacity steps including opacity 0, 3 to 30
+        steps: number of opacity steps including opacity 0, {steps_range}
         models: {models_help}
         outputs: {outputs_help}
         seed: {seed}
@@ -262,9 +249,9 @@ def run_patch(image, patches=(), x=0.5, y=0.5, scale=0.3, steps=10, models=(), o
     picture = image_argument(image)
     chosen = choices_argument(patches, patch_choices(), "patches", list(patch_choices())[:3])
     test = shuffle_arguments(seed, n_permutations, alpha)
-    return _answer(tab.__wrapped__, picture, chosen, None, bounded(x, "x"),
-                   bounded(y, "y"), bounded(scale, "scale"),
-                   bounded(steps, "steps", whole=True), test["seed"], models_argument(models),
+    return _answer(tab.__wrapped__, picture, chosen, None, in_range(x, "x"),
+                   in_range(y, "y"), in_range(scale, "scale"),
+                   in_range(steps, "steps"), test["seed"], models_argument(models),
                    outputs=outputs or "", n_permutations=test["n_permutations"], alpha=test["alpha"])
 
 
@@ -300,7 +287,7 @@ def run_turntable(frames=(), rotation=360.0, use_clip=False, classes="", models=
     folder = results.request_dir()
     paths = [image_argument(frame, "frames", folder / f"frame_{number:03d}") for number, frame in enumerate(frames)]
     test = shuffle_arguments(seed, n_permutations, alpha)
-    return _answer(tab.__wrapped__, paths or turntable_frames(), bounded(rotation, "rotation"), bool(use_clip),
+    return _answer(tab.__wrapped__, paths or turntable_frames(), in_range(rotation, "rotation"), bool(use_clip),
                    classes or DEFAULT_CLASSES, "ViT-B-32", "openai", test["seed"],
                    models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
                    alpha=test["alpha"])
@@ -321,7 +308,7 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
         image: the image to screen: {image_help}
         edits: the edits to screen (see the enum); [] = all
         regions: "whole image", "object", "background"; [] = all three
-        steps: number of steps per property including the unedited image, 3 to 30
+        steps: number of steps per property including the unedited image, {steps_range}
         models: {models_help}
         outputs: {outputs_help}
         statistic: what is shuffle-tested: "gradient" (the paper's), "correlation", "mutual-information"
@@ -340,7 +327,7 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
     picture = load_input(image_argument(image))
     chosen_edits = choices_argument(edits, edit_names(), "edits", edit_names())
     chosen_regions = choices_argument(regions, SCREEN_REGIONS, "regions", SCREEN_REGIONS)
-    steps = bounded(steps, "steps", whole=True)
+    steps = in_range(steps, "steps")
     if statistic not in STATISTICS:
         raise not_one_of("statistic", statistic, STATISTICS)
     if adjustment not in ("bh", "holm"):
@@ -364,7 +351,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     Args:
         image: a skin-lesion image: {image_help}; "" = the first bundled example
         variants: trained variants to follow: "biased", "unbiased"; [] = both
-        steps: number of opacity steps including opacity 0, 3 to 30
+        steps: number of opacity steps including opacity 0, {steps_range}
         seed: {seed}
         n_permutations: {n_permutations}
         alpha: {alpha}
@@ -380,7 +367,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
     examples = example_paths()
     picture = load_input(image_argument(image) if image or not examples else str(examples[0]))
     chosen = choices_argument(variants, dynamics_variants(), "variants", dynamics_variants())
-    steps = bounded(steps, "steps", whole=True)
+    steps = in_range(steps, "steps")
     test = shuffle_arguments(seed, n_permutations, alpha)
     answer = dynamics_results(picture, chosen, steps=steps, **test)
     doc = agent_result.dynamics_document(answer.dynamics)

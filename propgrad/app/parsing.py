@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import MIN_STEPS
 from ..errors import ArgumentError, near_names, shown
 from ..limits import LIMITS
 from ..outputs import ALL, VECTOR, split_output_names, vector_selection
@@ -23,6 +24,12 @@ MAX_STEPS = LIMITS["steps"].app
 MAX_SEEDS = LIMITS["seeds"].app
 MAX_PERMUTATIONS = LIMITS["permutations"].app
 MAX_SEED = 2**31 - 1
+# Each number's range, by the MCP tools' argument names: the tabs and the tools check it (:func:`in_range`), the
+# tools' schema states it (``minimum``/``maximum``), so the three cannot drift apart.
+RANGES = {"steps": (MIN_STEPS, MAX_STEPS), "seed": (0, MAX_SEED), "n_permutations": (100, MAX_PERMUTATIONS),
+          "alpha": (1e-4, 0.2), "edit_end": (-1e4, 1e4), "x": (0, 1), "y": (0, 1), "scale": (0.02, 1),
+          "rotation": (0, 3600)}
+_WHOLE = ("steps", "seed", "n_permutations")
 # Scoring every output of a 1000-class model gives 1000 null distributions nobody can read.
 MAX_ALL_OUTPUTS = 20
 # Longer than anything a person types into these boxes; a megabyte of text is a probe, not a request.
@@ -172,6 +179,13 @@ def check_float(value, *, name: str, low: float, high: float) -> float:
     if not math.isfinite(number) or not low <= number <= high:
         raise ValueError(f"`{name}` must be a number between {low} and {high}, got {shown(value)}")
     return number
+
+
+def in_range(value, key: str, name: str | None = None):
+    """``value`` checked against its range in :data:`RANGES` (a whole number where the range is of whole numbers);
+    the message names ``name``, the box as the page shows it, else ``key``."""
+    low, high = RANGES[key]
+    return (check_int if key in _WHOLE else check_float)(value, name=name or key, low=low, high=high)
 
 
 def file_path(item, *, name: str = "upload") -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from . import model_inputs
-from .parsing import MAX_PERMUTATIONS, check_float, check_int, check_suffixes
+from .parsing import check_suffixes, in_range
 
 NO_MODEL = ("`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / TorchScript "
             "file")
@@ -32,20 +32,19 @@ def chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids=""
 
 def shuffle_test_settings(n_permutations, alpha) -> tuple[int, float]:
     """(permutations, alpha), checked before any slow work so that a typo does not cost a diffusion sweep."""
-    return (check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
-            check_float(alpha, name="alpha", low=1e-4, high=0.2))
+    return in_range(n_permutations, "n_permutations", "permutations"), in_range(alpha, "alpha")
 
 
 def load_input(image, name: str = "image"):
     """The uploaded image as RGB, or a ValueError naming the box; a file's name and hash travel with it (for
     report.json's settings)."""
-    from ..images import IMAGE_SUFFIXES, load_image
+    from ..images import IMAGE_FORMATS, IMAGE_SUFFIXES, load_image
 
     if image is None:
         # The box refuses a file that is no image as it arrives and stays empty: this message follows that refusal,
         # so it says what the box takes ("missing" alone contradicted the upload the user had just made).
-        raise ValueError(f"`{name}` is missing: upload a PNG, JPEG or WebP image (a file that is not one is refused "
-                         "as it arrives), or pick an example below")
+        raise ValueError(f"`{name}` is missing: upload an image ({IMAGE_FORMATS}; a file "
+                         "that is not one is refused as it arrives), or pick an example below")
     if isinstance(image, (str, os.PathLike)):
         check_suffixes([str(image)], IMAGE_SUFFIXES, name=name)
     return load_image(image, name=name)  # it notes the file's name and SHA-256 for report.json

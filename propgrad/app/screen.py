@@ -23,7 +23,7 @@ from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from .cards import phone_cards
-from .parsing import MAX_STEPS, check_int, select_outputs
+from .parsing import in_range, select_outputs
 from .results import answer_markdown, run_name
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
 from .shared import default_models, friendly_errors, with_model_args
@@ -146,7 +146,7 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
     # 1. Every box checked before any slow work.
     n_permutations, alpha = shuffle_test_settings(n_permutations, alpha)
     picture = load_input(image)
-    steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
+    steps = in_range(steps, "steps", "number of steps")
     if edits is None:  # an API client that leaves it out gets every edit, as the box's default does
         edits = edit_names()
     if not edits:

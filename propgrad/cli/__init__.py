@@ -27,8 +27,9 @@ from .messages import show_package_messages
 from .screen import add_screen_parser
 
 
-# Switches that may come before the subcommand (``propgrad -q study ...``); they are handed to it.
-GLOBAL_SWITCHES = ("-q", "--quiet", "--progress", "--no-progress")
+# Switches that may come before the subcommand (``propgrad -q study ...``); they are handed to it (``--json`` too:
+# "unrecognized arguments: --json (see ... explain --help)" sent the user to a help that lists it).
+GLOBAL_SWITCHES = ("-q", "--quiet", "--progress", "--no-progress", "--json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +86,7 @@ def _command(argv: list[str] | None) -> int:
     while argv and argv[0] in GLOBAL_SWITCHES:
         leading.append(argv.pop(0))
     console.reset()
-    console.expect_json(argv)
+    console.expect_json(leading + argv)
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     try:
         with exit_codes.noting_interrupts():
@@ -102,7 +103,7 @@ def _command(argv: list[str] | None) -> int:
 
                 run_dynamics(argv[1:] + leading)  # returns its results for callers in Python; the shell gets 0
                 return 0
-            args = build_parser().parse_args(leading + argv)
+            args = build_parser().parse_args(argv[:1] + leading + argv[1:])
             console.configure(args)
             check_args(args)  # the table of limits, before any work (exit status 2)
             if args.command == "models":

@@ -23,8 +23,6 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..errors import in_words
-
 
 _state = {"quiet": False, "json": False, "progress": None, "typed": {}, "json_typed": False, "emitted": False,
           "problems": []}
@@ -166,16 +164,7 @@ class Parser(argparse.ArgumentParser):
         if extra:
             commands = next((action.choices for action in self._actions
                              if isinstance(action, argparse._SubParsersAction)), {})
-            command = getattr(parsed, "command", None)
-            parser = commands.get(command, self)
-            # A command's own flag typed before the command ("propgrad --json explain ...") is unknown only there.
-            typed = list(sys.argv[1:] if args is None else args)
-            early = [flag for flag in extra if flag in parser._option_string_actions and command in typed
-                     and typed.index(flag) < typed.index(command)]
-            if early:
-                parser.error(f"{in_words(early, quote=str)} must come after the command: "
-                             f"python -m propgrad {command} {' '.join(early)} ...")
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            commands.get(getattr(parsed, "command", None), self).error(f"unrecognized arguments: {' '.join(extra)}")
         return parsed
 
 

@@ -125,7 +125,7 @@ def run(args) -> int:
         say(line)
     for row in result.rows[:args.top]:
         say(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
-              f"{format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p = "
+              f"{format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p "
               f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
     if len(result.rows) > args.top:
         say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")

@@ -502,18 +502,19 @@ def plot_dynamics(results: DynamicsResult | dict[str, DynamicsResult], title: st
         score_axis.scatter(result.epochs[~significant], result.scores[~significant], facecolor="white",
                            edgecolor=colour, zorder=3)
         flip_axis.plot(result.epochs, result.flip_fraction, color=colour, marker="o", zorder=2)
-    # The probabilities go on top, dashed with open diamonds: they often sit at 0 or 1 exactly where
-    # another run's flip share does, and a dotted line under a solid one disappears.
+    # The probabilities go on top, dashed with open squares: they often sit at 0 or 1 exactly where
+    # another run's flip share does, and a dotted line under a solid one disappears. (Not diamonds: those mark
+    # prediction flips in every curve figure.)
     for number, result in enumerate(results.values()):
         flip_axis.plot(result.epochs, result.end_probability, color=f"C{number}", linestyle="--", linewidth=1.2,
-                       marker="D", markersize=4.5, markerfacecolor="white", markeredgewidth=1.2, zorder=4)
+                       marker="s", markersize=4.5, markerfacecolor="white", markeredgewidth=1.2, zorder=4)
     output = next(iter(results.values())).output
     score_axis.set(xlabel="epoch", ylabel=f"E[|grad_X F|] of p({output})",
                    title="E[|grad_X F|] per epoch (filled: p <= alpha)")
     flip_axis.set(xlabel="epoch", ylabel="share of series / probability", ylim=(-0.05, 1.05),
                   title=f"prediction flips and p({output})")
     flip_axis.plot([], [], color="black", marker="o", label="share of series flipped")
-    flip_axis.plot([], [], color="black", linestyle="--", marker="D", markerfacecolor="white",
+    flip_axis.plot([], [], color="black", linestyle="--", marker="s", markerfacecolor="white",
                    label=f"p({output}) at the last step")
     epochs = sorted({int(epoch) for result in results.values() for epoch in result.epochs})
     for axis in (score_axis, flip_axis):

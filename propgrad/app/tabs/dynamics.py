@@ -13,7 +13,7 @@ from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, check
 from ...lesions.models import DOMAIN, example_paths
 from ...reading import for_pages
 from ..cards import phone_cards
-from ..parsing import MAX_PERMUTATIONS, MAX_SEED, MAX_STEPS, check_float, check_int, shown
+from ..parsing import RANGES, in_range, shown
 from ..results import request_dir, run_name
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
@@ -154,10 +154,10 @@ def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=g
     """
     answer = dynamics_results(
         load_input(image), variants,
-        steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
-        n_permutations=check_int(n_permutations, name="permutations", low=100, high=MAX_PERMUTATIONS),
-        alpha=check_float(alpha, name="alpha", low=1e-4, high=0.2),
-        seed=check_int(seed, name="seed", low=0, high=MAX_SEED),
+        steps=in_range(steps, "steps", "number of steps"),
+        n_permutations=in_range(n_permutations, "n_permutations", "permutations"),
+        alpha=in_range(alpha, "alpha"),
+        seed=in_range(seed, "seed"),
         progress=package_progress(progress),
     )
     return answer.summary, str(seen_beside_plot(answer)), answer.table(), str(answer.bundle)
@@ -208,7 +208,7 @@ def build_dynamics_tab(variants: list[str]) -> list:
                                            label="Lesion image", sources=["upload", "clipboard"], scale=1))
         with gr.Column(scale=1):
             chosen = gr.CheckboxGroup(variants, value=variants, label="Model variants", elem_id="dynamics-variants")
-            steps = gr.Slider(3, MAX_STEPS, value=d["steps"], step=1, label="Number of steps",
+            steps = gr.Slider(*RANGES["steps"], value=d["steps"], step=1, label="Number of steps",
                               elem_id="dynamics-steps")
             seed = gr.Number(d["seed"], label="Seed (shuffle test)", precision=0)
             permutations = permutations_slider(d["permutations"])

@@ -11,7 +11,7 @@ from ...kinds import EditSpec, InstructPix2PixSpec
 from .. import editors as guided  # issue 17: editors beyond InstructPix2Pix
 from .. import settings
 from ..settings import CONCURRENCY
-from ..parsing import MAX_STEPS, box_names, check_float, check_int, check_text, file_path, parse_seeds
+from ..parsing import RANGES, box_names, check_float, check_int, check_text, file_path, in_range, parse_seeds
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..results import compare_for_app, explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
@@ -95,7 +95,7 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
                                    steps, check_int(denoising_steps, name="denoising steps", low=1, high=100),
                                    seed_list)
     if isinstance(editor, str) and editor.startswith("parametric: "):
-        end = None if edit_end in (None, "") else check_float(edit_end, name="edit end value", low=-1e4, high=1e4)
+        end = None if edit_end in (None, "") else in_range(edit_end, "edit_end", "edit end value")
         if len(seed_list) > 1:
             notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
                          f"with {seed_list[0]}")
@@ -143,7 +143,7 @@ def run_edit(image, instruction, editor, max_guidance, image_guidance, steps, de
     """
     shuffle = shuffle_test_settings(n_permutations, alpha)
     picture = None if study_files else load_input(image)
-    steps = check_int(steps, name="number of steps", low=3, high=MAX_STEPS)
+    steps = in_range(steps, "steps", "number of steps")
     seed_list = parse_seeds(seeds)
     notes: list[str] = []
     edit = _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_steps, seed_list, edit_end, notes)
@@ -249,7 +249,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
                                 visible=False)
             button, error = run_button("edit")
         with gr.Column(scale=1):
-            steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps",
+            steps = gr.Slider(*RANGES["steps"], value=defaults["steps"], step=1, label="Number of steps",
                               elem_id="edit-steps")
             statistic = statistic_input()
             seeds = gr.Textbox("0", label="Seed(s): '0', '0, 1, 2' or '0-3' (several = mean curve)", visible=False)

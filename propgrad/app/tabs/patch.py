@@ -8,7 +8,7 @@ import gradio as gr
 from ... import paths
 from ...errors import not_one_of
 from ...lesions.models import DIRECTION, DOMAIN, example_paths
-from ..parsing import MAX_SEED, MAX_STEPS, check_float, check_int, check_suffixes, file_path
+from ..parsing import RANGES, check_suffixes, file_path, in_range
 from ..results import explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
 from ..shared import (bundled_names, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
@@ -91,14 +91,13 @@ def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, ste
         raise ValueError("`patches` is empty: tick at least one bundled patch or upload a PNG with transparency")
     intervention = PatchSpec(
         patches=tuple(str(patch) for patch in patches),
-        position=(check_float(x, name="patch x", low=0, high=1),
-                  check_float(y, name="patch y", low=0, high=1)),
-        scale=check_float(scale, name="patch scale", low=0.02, high=1),
-        steps=check_int(steps, name="number of steps", low=3, high=MAX_STEPS),
+        position=(in_range(x, "x", "patch x"), in_range(y, "y", "patch y")),
+        scale=in_range(scale, "scale", "patch scale"),
+        steps=in_range(steps, "steps", "number of steps"),
         labels=tuple(labels),
     ).build()
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
-    seed = check_int(seed, name="seed", low=0, high=MAX_SEED)
+    seed = in_range(seed, "seed")
     if study_files:
         return study_for_app(study_files, {intervention.name: intervention}, models, outputs, shuffle, seed, progress)
     return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress)
@@ -153,7 +152,7 @@ def build_patch_tab() -> list:
                 y = gr.Slider(0, 1, value=defaults["y"], step=0.01, label="Patch centre y (fraction)")
             scale = gr.Slider(0.05, 1, value=defaults["scale"], step=0.01,
                               label="Patch size (fraction of the short side)")
-            steps = gr.Slider(3, MAX_STEPS, value=defaults["steps"], step=1, label="Number of steps")
+            steps = gr.Slider(*RANGES["steps"], value=defaults["steps"], step=1, label="Number of steps")
             controls = model_controls(defaults["models"], prefix="patch", seed=True)
             seed = controls.seed
             study_files = study_input("patch")

@@ -10,8 +10,7 @@ from ...errors import ModelUnavailableError
 from ...images import IMAGE_SUFFIXES, file_sha256
 from ...reading import for_pages
 from ..model_inputs import clip_pretrained as checked_clip_pretrained
-from ..parsing import (MAX_FRAMES, MAX_SEED, check_float, check_int, check_suffixes, check_text, file_path,
-                       parse_classes)
+from ..parsing import MAX_FRAMES, check_suffixes, check_text, file_path, in_range, parse_classes
 from ..results import explain_for_app
 from ..run import chosen_models, shuffle_test_settings
 from ..settings import CONCURRENCY, local_paths_allowed
@@ -86,7 +85,7 @@ def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES,
         raise ValueError(f"`frames`: at most {MAX_FRAMES} frames per run, got {len(paths)}; "
                          "keep every n-th frame")
     check_suffixes(paths, IMAGE_SUFFIXES, name="frames")
-    rotation = check_float(rotation or 0, name="total rotation", low=0, high=3600)
+    rotation = in_range(rotation or 0, "rotation", "total rotation")
     intervention = FramesSpec(frames=tuple(paths), rotation=rotation).build()
     clip = []
     if use_clip:
@@ -105,7 +104,7 @@ def run_turntable(frames, rotation=360, use_clip=False, classes=DEFAULT_CLASSES,
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are, extra=clip,
                            missing="`models`: tick a bundled model, tick CLIP, name a hub classifier or upload a .pt2 / "
                                    "TorchScript file")
-    seed = check_int(seed, name="seed", low=0, high=MAX_SEED)
+    seed = in_range(seed, "seed")
     try:
         return explain_for_app(None, intervention, models, outputs, shuffle, seed, progress)
     except ModelUnavailableError as error:
