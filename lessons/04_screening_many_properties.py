@@ -138,8 +138,8 @@ assert (biggest_property, biggest_model) == (truth.property, truth.model), (
 print(f"Exercise 2: correct: {truth.property}, {truth.model}: p(cat) moved by {output_range(truth):.2f} "
       f"(adjusted p {truth.pvalue_adjusted:.3g}); this table ranks it "
       f"{next(row.rank for row in result.rows if (row.property, row.model) == (truth.property, truth.model))}.")
-# The smallest adjusted p is seldom one row's: every row is tested against the same seeded shuffles, so rows whose
-# curves keep the same order are beaten by the same few shuffles and tie, whatever their size.
+# The smallest adjusted p is seldom one row's: every row is tested against the same seeded shuffles, so curves of a
+# like shape are beaten by the same few shuffles and tie, whatever their size.
 smallest = min(row.pvalue_adjusted for row in result.rows)
 tied = sorted((row for row in result.rows if row.pvalue_adjusted == smallest), key=output_range, reverse=True)
 print(f"The smallest adjusted p, {smallest:.3g}, is shared by {len(tied)} rows. What they did to p(cat):")
