@@ -112,7 +112,7 @@ def _answer(result) -> tuple[dict, list[bytes]]:
     ("run_edit", {"image": uri(CAT), "steps": 4, "regions": ["object", "background"]}, "comparison", 2),
     ("run_patch", {"image": uri(CAT), "steps": 4}, "explanation", 2),
     ("run_turntable", {}, "explanation", 2),
-    ("run_screen", {"image": uri(CAT), "edits": ["darken", "hue"], "regions": ["whole image"], "steps": 4},
+    ("run_screen", {"image": uri(CAT), "edits": ["darken", "hue"], "regions": ["whole image"], "steps": 4, "seed": 3},
      "screen", 1),
 ])
 def test_each_tool_answers_json_and_images(server, tool, arguments, kind, n_images):
@@ -122,6 +122,7 @@ def test_each_tool_answers_json_and_images(server, tool, arguments, kind, n_imag
     for row in document["rows"]:
         assert isinstance(row["score"], float) and 0 < row["pvalue"] <= 1 and row["model"] and row["output"]
     assert document["n_permutations"] == 200 and document["statistic"] == "gradient"
+    assert document["seed"] == arguments.get("seed", 0)  # every tool takes the shuffle test's seed, the screen too
     assert document["links"]["download"].startswith(server) and document["links"]["download"].endswith(".zip")
     if kind != "screen":
         assert {"strip", "curves"} <= set(document["links"])

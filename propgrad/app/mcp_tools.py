@@ -42,7 +42,7 @@ TEST_HELP = {"seed": "seed of the shuffle test, 0 or more",
              "n_permutations": "shuffle-test permutations, {} to {}".format(*RANGES["n_permutations"]),
              "alpha": "significance level, {:g} to {:g}".format(*RANGES["alpha"]),
              "steps_range": "{} to {}".format(*RANGES["steps"])}
-RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and output; with several regions per property too, ranked by what the output did: change (highest - lowest value), tier, flips, then score, p-value, significant, reading), settings, notes, links (URLs of the figures and the zip)
+RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and output, per region too where several, then ranked: change, tier, flips, score, p-value, significant, reading), settings, notes, links (URLs of the figures and the zip)
         strip: PNG image content: the image at each step
         curves: PNG image content: each output of interest along the property, flips marked"""
 
@@ -295,7 +295,7 @@ def run_turntable(frames=(), rotation=360.0, use_clip=False, classes="", models=
 
 @agent_tool
 def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", statistic="gradient", adjustment="bh",
-               n_permutations=10_000, alpha=0.01):
+               seed=0, n_permutations=10_000, alpha=0.01):
     """Explain which property of an image a classifier uses: screen every edit in every region, ranked.
 
     Each edit (darken, hue, blur...) runs step by step on the whole image, the segmenter's object and the
@@ -313,11 +313,12 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
         outputs: {outputs_help}
         statistic: what is shuffle-tested: "gradient" (the paper's), "correlation", "mutual-information"
         adjustment: multiple-testing adjustment: "bh" (Benjamini-Hochberg) or "holm"
+        seed: {seed}
         n_permutations: {n_permutations}
         alpha: {alpha}
 
     Returns:
-        result: JSON: kind, reading, rows (rank, property, model, output, change (highest - lowest value), tier, flips, then score, p-value, adjusted p, reading), settings, links
+        result: JSON: kind, reading, rows (rank, property, model, output, change, tier, flips, score, p-value, adjusted p, reading), settings, links
         figure: PNG image content: the top properties' strongest steps and curves
     """
     from ..screen import REGIONS as SCREEN_REGIONS
@@ -332,11 +333,11 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
         raise not_one_of("statistic", statistic, STATISTICS)
     if adjustment not in ("bh", "holm"):
         raise not_one_of("adjustment", adjustment, ("bh", "holm"))
-    test = shuffle_arguments(0, n_permutations, alpha)
+    test = shuffle_arguments(seed, n_permutations, alpha)
     model_list = chosen_models(models_argument(models), None, None, "", "", "", "", "auto")
     result, notes, paths, bundle = screen_for_app(picture, model_list, outputs or "", chosen_edits, chosen_regions,
                                                   steps, statistic, adjustment, test["n_permutations"],
-                                                  test["alpha"], _quiet)
+                                                  test["alpha"], _quiet, seed=test["seed"])
     doc = agent_result.screen_document(result, notes)
     return agent_result.dumps(doc), str(paths["figure"]), str(bundle)
 
@@ -467,7 +468,7 @@ def register(dynamics: bool) -> dict[str, str]:
                              _text(), _number(0, integer=True), *_test_inputs()], ["strip", "curves"])
         wire(run_screen, [_required_image(), _names(edit_names()), _names(SCREEN_REGIONS), _number(11, integer=True),
                           _names(models), _text(), _one_of(STATISTICS, "gradient"), _one_of(["bh", "holm"], "bh"),
-                          *_test_inputs()], ["figure"])
+                          _number(0, integer=True), *_test_inputs()], ["figure"])
         if dynamics:
             from .tabs.dynamics import dynamics_variants
 
