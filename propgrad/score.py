@@ -45,7 +45,7 @@ STATISTIC_MEANING = {
     # jump at the last step counts 1.5 (n - 1) / n times (0.084 against a mean step of 0.063 at 11 steps: a student's
     # check by hand disagreed with "on average"), and a zigzag, whose neighbouring differences cancel, reads low.
     GRADIENT: "E[|grad_X F|] is the output's mean absolute slope per step, each step's slope taken over its two "
-              "neighbours (the authors' np.gradient): for a steady change, 0.01 is 0.01 per step (one percentage "
+              "neighbours, as the authors compute it: for a steady change, 0.01 is 0.01 per step (one percentage "
               "point, for a probability); a curve that goes up and down reads lower than its steps.",
     CORRELATION: "|r| is the Pearson correlation of the output with the step (1: a perfectly steady trend, "
                  "whatever its size; blind to U shapes).",
