@@ -573,7 +573,7 @@ def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
     if not flipped:
         return f"no flip in {len(flips)} series"
     steps = sorted({step for f in flips for step in f.flip_steps})
-    return f"in {flipped}/{len(flips)} series, at steps {', '.join(map(str, steps))}"
+    return f"in {flipped}/{len(flips)} series, at step{'s' if len(steps) > 1 else ''} {', '.join(map(str, steps))}"
 
 
 def reading_class(size: str, significant: bool, flipped: bool, shape: str | None = None) -> str:
