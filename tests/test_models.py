@@ -388,7 +388,7 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
         assert not marker.exists()
 
 
-@pytest.mark.parametrize("where", ["sample inputs", "opaque constant"])
+@pytest.mark.parametrize("where", ["sample inputs", "opaque constant", "renamed, protocol 0"])
 def test_a_pt2_with_a_code_running_entry_is_refused(where, tmp_path, pt2_file):
     marker = tmp_path / "marker"
     buffer = io.BytesIO()
@@ -399,6 +399,10 @@ def test_a_pt2_with_a_code_running_entry_is_refused(where, tmp_path, pt2_file):
             data = source.read(item.filename)
             if where == "sample inputs" and item.filename.endswith("sample_inputs/model.pt"):
                 data = buffer.getvalue()
+            if where == "renamed, protocol 0" and item.filename.endswith("sample_inputs/model.pt"):
+                # A hostile-input audit's file: no 0x80 to tell the pickle by, no ".pt" to tell it by case, yet
+                # torch's reader finds it and, failing to read it weights-only, unpickled it in full.
+                item.filename, data = item.filename[:-8] + "MODEL.PT", pickle.dumps(_Payload(marker), protocol=0)
             if where == "opaque constant" and item.filename.endswith("constants/model_constants_config.json"):
                 # torch.export.load would pass this entry to pickle.loads
                 data = json.dumps({"config": {"c": {"path_name": "opaque_obj_0", "use_pickle": True}}}).encode()
@@ -416,6 +420,18 @@ def test_a_pt2_with_a_code_running_entry_is_refused(where, tmp_path, pt2_file):
     with pytest.raises(ValueError, match="'evil.pt2' was refused: .*run code"):
         load_model_file(evil, input_size=40)
     assert not marker.exists()
+
+
+def test_a_pt2_with_entries_that_differ_only_in_case_is_refused(tmp_path, pt2_file):
+    twice = tmp_path / "twice.pt2"
+    with zipfile.ZipFile(pt2_file) as source, zipfile.ZipFile(twice, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)  # before writestr moves the shared record's offset
+            target.writestr(item, data)
+            if item.filename.endswith("sample_inputs/model.pt"):
+                target.writestr(item.filename[:-8] + "Model.pt", data)
+    with pytest.raises(ValueError, match="'twice.pt2'.*differ only in case"):
+        load_model_file(twice, input_size=40)
 
 
 def _jpeg_bytes() -> bytes:

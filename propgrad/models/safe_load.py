@@ -144,10 +144,27 @@ def read_checkpoint(path: str | os.PathLike):
         raise refuse(path, f"the file cannot be read by torch.load ({error.__class__.__name__}: {error})") from None
 
 
+def _parses_as_pickle(data: bytes) -> bool:
+    """Whether ``data`` reads as one whole pickle, of any protocol (a protocol-0 pickle has no 0x80 to tell it by),
+    read statically: raw tensor bytes fail within a few opcodes."""
+    try:
+        return any(opcode.name == "STOP" for opcode, _, _ in pickletools.genops(data))
+    except Exception:  # not a pickle
+        return False
+
+
 def check_pt2_entries(path: Path) -> None:
-    """Refuse a .pt2 whose pickled entries need more than torch's weights-only unpickler."""
+    """Refuse a .pt2 whose pickled entries need more than torch's weights-only unpickler.
+
+    Names are compared without regard to case, as torch's archive reader finds them: an entry renamed
+    ``data/sample_inputs/MODEL.PT`` holding a protocol-0 pickle passed a check by exact name and first byte, and
+    torch.export.load, failing to read it weights-only, unpickled it in full (it ran code).
+    """
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
+        folded = [name.lower() for name in names]
+        if len(set(folded)) < len(folded):
+            raise refuse(path, "two of its archive entries differ only in case, which torch cannot tell apart")
         raw_payloads: set[str] = set()
         pickled_payloads: set[str] = set()
         for name in names:
@@ -169,15 +186,16 @@ def check_pt2_entries(path: Path) -> None:
                         f"({entry['path_name']}) that torch.export.load would unpickle, which can run code; "
                         f"export a model whose constants are tensors"
                     )
-                payload = f"{folder}/{entry['path_name']}"
+                payload = f"{folder}/{entry['path_name']}".lower()
                 (raw_payloads if entry.get("use_pickle") is False else pickled_payloads).add(payload)
         for name in names:
-            if name.endswith("/") or (name in raw_payloads and name not in pickled_payloads):
+            key = name.lower()
+            if name.endswith("/") or (key in raw_payloads and key not in pickled_payloads):
                 continue
             data = archive.read(name)
             pickled = (
-                name in pickled_payloads or data[:4] == _ZIP_MAGIC or data[:1] == bytes([_PICKLE_PROTOCOL])
-                or name.endswith(_PICKLED_SUFFIXES)
+                key in pickled_payloads or data[:4] == _ZIP_MAGIC or data[:1] == bytes([_PICKLE_PROTOCOL])
+                or key.endswith(_PICKLED_SUFFIXES) or _parses_as_pickle(data)
             )
             if not pickled:
                 continue
