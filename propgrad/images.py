@@ -1,6 +1,7 @@
 """Loading and normalising user images: whatever comes in, an 8-bit RGB PIL image goes out."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -68,23 +69,43 @@ def why_unreadable(error: BaseException) -> str:
     return "its data could not be decoded"
 
 
-def _to_8bit_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
+def _to_8bit_rgb(image: Image.Image, background=(255, 255, 255)) -> tuple[Image.Image, list[str]]:
+    """``image`` as 8-bit RGB, and what the conversion did that a reader should know (notes)."""
+    notes = []
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16/32-bit greyscale: scale by the actual range instead of clipping at 255.
+        # A 16-bit file's full scale is 65535, as a viewer shows it: stretching a near-black scan's 0-97 to 0-255
+        # showed it brighter than the photo, and a 12-bit one (0-3104) stayed dark beside it. Mode I (32-bit) also
+        # holds 8-bit data: values up to 255 are kept there.
         array = np.asarray(image, dtype=np.float64)
-        high = array.max()
-        array = array / (65535.0 if high > 255 else max(high, 1.0)) * 255.0
+        high = float(array.max())
+        if image.mode.startswith("I;16") or high > 255:
+            array = array / 257.0
+            if high < DIM_16_BIT:
+                notes.append(f"the image is 16-bit with values only up to {high:,.0f} of 65,535, so it shows nearly "
+                             "black, as an image viewer shows it (12-bit data stored in 16 bits look so too); "
+                             "stretch it to the full range first if that is not what you mean")
         image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
     elif image.mode == "F":
+        # Floating point: [0, 1] is the usual scale (as for arrays, _from_array), then 0-255; only other ranges
+        # are stretched (a [0, 1] picture was stretched from its own darkest to its brightest value).
         array = np.asarray(image, dtype=np.float64)
         low, high = float(array.min()), float(array.max())
-        array = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
-        image = Image.fromarray(array.astype(np.uint8))
+        if low >= 0 and high <= 1:
+            array = array * 255.0
+        elif not (low >= 0 and high <= 255):
+            array = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
+            notes.append(f"the image holds floating-point values from {low:g} to {high:g}; they were stretched to "
+                         "0-255")
+        image = Image.fromarray(np.clip(array, 0, 255).round().astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         canvas = Image.new("RGBA", image.size, (*background, 255))
         image = Image.alpha_composite(canvas, image)
-    return image.convert("RGB")
+    return image.convert("RGB"), notes
+
+
+# A 16-bit image whose values stay under 4096 (12 bits) shows nearly black: said, not stretched.
+DIM_16_BIT = 4096
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
@@ -107,16 +128,32 @@ def _from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(data)
 
 
+@contextlib.contextmanager
+def _exif_warnings_quiet():
+    """Pillow warns "Corrupt EXIF data" on stderr and reads the picture all the same: nothing a user can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="(Corrupt|Possibly corrupt) EXIF", category=UserWarning)
+        yield
+
+
 def _open(source, name: str) -> Image.Image:
     """Open and decode a path or file object, EXIF rotation applied; clear errors for broken files."""
     label = f"{Path(source).name!r}" if isinstance(source, (str, os.PathLike)) else "the data"
+    if isinstance(source, (str, os.PathLike)) and Path(source).stat().st_size == 0:
+        raise ValueError(f"`{name}`: {label} is empty (0 bytes); use a PNG, JPEG or WebP file")
     try:
-        with open_within_limit(source, name, label) as opened:
+        with _exif_warnings_quiet(), open_within_limit(source, name, label) as opened:
             opened.load()
             orientation = opened.getexif().get(EXIF_ORIENTATION, 1)
+            frames = getattr(opened, "n_frames", 1)
             upright = ImageOps.exif_transpose(opened)
-            if orientation not in (1, None):
-                upright.info[NOTES_KEY] = [*upright.info.get(NOTES_KEY, []), turned_note(orientation)]
+            notes = []
+            if orientation in _TURNS:  # an invalid value (9) turns nothing, and said it had
+                notes.append(turned_note(orientation))
+            if frames > 1:
+                notes.append(f"the file holds {frames} frames (an animation or pages); only the first is used")
+            if notes:
+                upright.info[NOTES_KEY] = [*upright.info.get(NOTES_KEY, []), *notes]
             return upright
     except TooManyPixels:
         raise
@@ -153,8 +190,8 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
         raise TypeError(f"`{name}` must be a PIL image, numpy array, path or bytes, got {type(image).__name__}")
     if min(pil.size) < MIN_SIDE:
         raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px; it must be at least {MIN_SIDE} px on each side")
-    rgb = _to_8bit_rgb(pil)
-    notes = list(pil.info.get(NOTES_KEY) or [])
+    rgb, converted = _to_8bit_rgb(pil)
+    notes = [*(pil.info.get(NOTES_KEY) or []), *converted]
     if _has_transparency(pil):
         notes.append(FLATTENED)
     if pil.mode == "CMYK":
@@ -162,6 +199,10 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
     if max(rgb.size) > max_side:
         rgb = rgb.copy()
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        if min(rgb.size) < MIN_SIDE:  # said of the file's own size: "10x2048 px" of a 20x4000 file read as wrong
+            raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px: shrunk to at most {max_side} px a side "
+                             f"it would be {rgb.size[0]}x{rgb.size[1]}, under {MIN_SIDE} px on its short side; crop "
+                             "it to a less extreme shape")
     rgb = rgb if rgb is not image else rgb.copy()
     if isinstance(image, (str, os.PathLike)):
         remember_source(rgb, image)

@@ -289,6 +289,36 @@ def test_sixteen_bit_keeps_its_range():
     assert np.asarray(image).min() == 255
 
 
+def test_odd_files_read_as_a_viewer_shows_them_and_say_so(tmp_path):
+    """A hostile-input audit: a near-black 16-bit scan came out brighter than the photo (its 0-97 stretched to
+    0-255), a [0, 1] float TIFF was stretched, an invalid EXIF orientation said it had turned the picture, an
+    animation's first frame was used without a word, and a 20 x 4000 file was called "10x2048 px"."""
+    from propgrad.images import input_notes
+
+    dark = np.linspace(0, 97, 80 * 70).reshape(70, 80).astype(np.uint16)
+    Image.fromarray(dark).save(tmp_path / "dark16.png")
+    image = pg.load_image(tmp_path / "dark16.png")
+    assert np.asarray(image).max() <= 1 and "16-bit with values only up to 97 of 65,535" in input_notes(image)[0]
+    Image.fromarray(np.full((70, 80), 0.5, dtype=np.float32)).save(tmp_path / "half.tif")
+    image = pg.load_image(tmp_path / "half.tif")
+    assert np.asarray(image).mean() == 128 and not input_notes(image)  # 0.5 of the full scale, not stretched
+    photo = Image.new("RGB", (80, 70), (200, 50, 50))
+    exif = Image.Exif()
+    exif[0x0112] = 9  # no such orientation: nothing is turned, so nothing is said
+    photo.save(tmp_path / "nine.jpg", exif=exif)
+    assert not input_notes(pg.load_image(tmp_path / "nine.jpg"))
+    frames = [Image.new("RGB", (80, 70), colour) for colour in ("red", "blue", "green")]
+    frames[0].save(tmp_path / "moving.gif", save_all=True, append_images=frames[1:])
+    assert input_notes(pg.load_image(tmp_path / "moving.gif")) == [
+        "the file holds 3 frames (an animation or pages); only the first is used"]
+    Image.new("RGB", (20, 4000)).save(tmp_path / "thin.png")
+    with pytest.raises(ValueError, match=r"`image` is 20x4000 px: shrunk to at most 2048 px a side it would be 10x2048"):
+        pg.load_image(tmp_path / "thin.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"'empty.png' is empty \(0 bytes\)"):
+        pg.load_image(tmp_path / "empty.png")
+
+
 def test_the_pixel_limit_named_is_the_one_that_holds(tmp_path):
     """Between PIL's limit and twice that it only warned, so a 100-megapixel file opened although the message for
     larger ones said "under 89 megapixels"."""

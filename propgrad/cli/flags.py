@@ -122,7 +122,7 @@ def spec_from_args(args, *, absolute_paths: bool = False, **fields) -> Intervent
         if rules.path:  # a missing file is the flag's fault, named as the user typed it
             for path in value if isinstance(value, list) else [value]:
                 if not Path(path).is_file():
-                    raise ArgumentError(flag_name(field, rules), f"names a file that does not exist: {str(path)!r}")
+                    raise ArgumentError(flag_name(field, rules), _not_a_file(path))
         if absolute_paths and rules.path:
             value = [str(Path(v).resolve()) for v in value] if isinstance(value, list) else str(Path(value).resolve())
         values[field] = value
@@ -179,11 +179,18 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
                         help="class names of --model-file models: 'cat,dog' or @names.txt (one per line)")
 
 
+def _not_a_file(path) -> str:
+    """Why a path a flag names is no file: a folder said so ("does not exist" of a folder that does read as wrong)."""
+    if Path(path).is_dir():
+        return f"names a folder, not a file: {str(path)!r}; give the files themselves (a shell expands folder/*.png)"
+    return f"names a file that does not exist: {str(path)!r}"
+
+
 def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
     """The models the flags name."""
     for path in args.model_file or ():
         if not Path(path).is_file():
-            raise ArgumentError("--model-file", f"names a file that does not exist: {path!r}")
+            raise ArgumentError("--model-file", _not_a_file(path))
     if not args.model_file:
         # They describe --model-file models only: given alone they were ignored without a word.
         for flag, value in (("--class-names", args.class_names), ("--input-size", args.input_size),
