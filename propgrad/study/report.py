@@ -9,17 +9,18 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from ..export import html as html_report
 from ..export import tables
 from ..export.figure_files import draw_into
-from ..checks import too_few_permutations
+from ..checks import shuffle_floor_note, too_few_permutations
 from ..plots import save_figure
 from ..ranking import tier_legend
 from ..reading import (LISTED, default_thresholds, format_number, format_output, format_percent, listed,
                        paragraph, short_names)
-from ..score import GRADIENT, STATISTIC_LABELS
+from ..score import GRADIENT, STATISTIC_LABELS, steady_trend_need
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .flip_prediction import MIN_PER_CLASS
@@ -297,6 +298,20 @@ def input_images(entries) -> list[dict]:
     return [{"image": image, "SHA-256": digest} for image, digest in images.items()]
 
 
+def _shuffle_floor(results: list[dict], curves: list[dict], permutations: int, alpha: float,
+                   statistic: str) -> str | None:
+    """The note on the shuffle test's floor for the study's shortest series (:func:`shuffle_floor_note`), with the
+    steps a steady trend needs under ``statistic`` where every item has one series (as explain advises)."""
+    steps: dict[str, int] = {}
+    for row in curves:
+        steps[row["item"]] = max(steps.get(row["item"], 0), int(row["step"]) + 1)
+    if not steps:
+        return too_few_permutations(permutations, alpha)
+    series = min((int(row["n_series"]) for row in results if row.get("n_series")), default=1)
+    trend = partial(steady_trend_need, statistic=statistic) if series == 1 else None
+    return shuffle_floor_note(min(steps.values()), permutations, alpha, series, steady_trend=trend)
+
+
 def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     """(Re)write summary.csv, summary.md, the figures and report.html of the results in ``folder``."""
     folder = Path(folder)
@@ -321,8 +336,10 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
-    # "0 % significant" on every row must say when the shuffle test could not have found anything.
-    floor = too_few_permutations(int(permutations), alpha) if permutations else None
+    # "0 % significant" on every row must say when the shuffle test could not have found anything: too few
+    # permutations, or series too short for any order to pass (5 steps at alpha 0.01 said nothing, "0 %" read as
+    # "no effect").
+    floor = _shuffle_floor(results, curves, int(permutations), alpha, statistic) if permutations else None
     notes = ([floor] if floor else []) + input_notes(entries) + same_pictures(entries)
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
