@@ -95,7 +95,7 @@ def test_study_json_has_the_summary_rows_and_the_failed_items(image, tmp_path, c
     assert main(["study", "--images", str(folder), "--edit", "hue", *QUICK, "--out", str(out), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["rows"] and document["rows"][0]["n_images"] == 2
-    assert isinstance(document["rows"][0]["score_mean"], float)
+    assert isinstance(document["rows"][0]["gradient_mean"], float)
     assert [entry for entry in document["skipped"] + document["failed"] if "broken" in entry["item"]]
 
 

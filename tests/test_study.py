@@ -426,7 +426,7 @@ def test_the_summary_says_what_some_images_were(tmp_path, capsys):
                      "--model", MODELS[0], "--out", str(out), "--no-progress", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     # Numbers as numbers; a held-out accuracy that cannot be measured (3 series) is null, not "".
-    assert printed["rows"][0]["flip_accuracy_held_out"] is None and isinstance(printed["rows"][0]["score_mean"], float)
+    assert printed["rows"][0]["flip_accuracy_held_out"] is None and isinstance(printed["rows"][0]["gradient_mean"], float)
     tiny = [note for note in printed["notes"] if note.startswith("tiny.png: the image is only 24 x 24 px")]
     faded_note = [note for note in printed["notes"] if note.startswith("faded.png: ") and "transparent" in note]
     assert len(tiny) == 1 and len(faded_note) == 1, printed["notes"]

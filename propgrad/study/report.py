@@ -30,11 +30,12 @@ from .worker import FAILED, OK, SKIPPED
 SUMMARY_CSV, SUMMARY_MD, REPORT_HTML = "summary.csv", "summary.md", "report.html"
 CURVES_PNG, SCATTER_PNG = "mean_curves.png", "score_vs_flips.png"
 FIGURE_TITLES = {CURVES_PNG: "Mean curves (band: one standard deviation)", SCATTER_PNG: "Score vs prediction flips"}
-SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "score_mean", "score_std",
+SUMMARY_COLUMNS = ("intervention", "model", "output", "n_images", "n_series", "gradient_mean", "gradient_std",
                    "significant_share", "flip_share", "output_start", "output_end", "flip_accuracy_held_out",
                    "flip_accuracy_held_out_std", "flip_accuracy_in_sample", "flip_auc", "flip_majority_rate", "gradual_share",
-                   # The statistic whose test decided significant_share (score_mean is always E[|grad_X F|] of
-                   # the stored curves), the row's tier and the share of series in each tier (propgrad.ranking).
+                   # The statistic whose test decided significant_share (gradient_mean is E[|grad_X F|] of the
+                   # stored curves whatever that statistic: "score_mean" beside "mutual-information" read as the
+                   # MI's mean), the row's tier and the share of series in each tier (propgrad.ranking).
                    "statistic", "change_mean", "mean_curve_change", "tier", "tier_a_share", "tier_b_share", "tier_c_share",
                    "tier_d_share", "tier_e_share",
                    # The mean curve's reading in words, as every other table's rows carry theirs.
@@ -81,7 +82,7 @@ def summary_csv_rows(summary: list[SummaryRow]) -> list[dict]:
         flip = row.flip_accuracy
         rows.append({
             "intervention": row.intervention, "model": row.model, "output": row.output, "n_images": row.n_images,
-            "n_series": row.n_series, "score_mean": _number(row.score_mean), "score_std": _number(row.score_std),
+            "n_series": row.n_series, "gradient_mean": _number(row.score_mean), "gradient_std": _number(row.score_std),
             "significant_share": _number(row.significant_share), "flip_share": _number(row.flip_share),
             "output_start": _number(row.output_start), "output_end": _number(row.output_end),
             "flip_accuracy_held_out": _number(flip.held_out_mean) if flip else "",
