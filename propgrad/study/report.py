@@ -245,6 +245,17 @@ def read_summary(folder: str | Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def unfinished(study: dict, journal: dict) -> list[str]:
+    """A note, first, where fewer items have finished than the study planned: a stopped study's report read as a
+    whole one ("3 images ... significant 100 %" of 3 of 10 items)."""
+    planned = study.get("items")
+    if not planned or len(journal) >= planned:
+        return []
+    return [f"only {len(journal)} of {planned} items have finished: the study stopped before its end, and every "
+            "share and mean here is of those; run the same command into this folder again to finish it (finished "
+            "items are kept)"]
+
+
 def _planned(study: dict) -> tuple[int, int]:
     """How many interventions and models the study was to run, from its definition (a study whose images were all
     unreadable has no rows to count them from); a definition naming no model runs the default one."""
@@ -341,7 +352,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     # permutations, or series too short for any order to pass (5 steps at alpha 0.01 said nothing, "0 %" read as
     # "no effect").
     floor = _shuffle_floor(results, curves, int(permutations), alpha, statistic) if permutations else None
-    notes = ([floor] if floor else []) + input_notes(entries) + same_pictures(entries)
+    notes = unfinished(study, journal) + ([floor] if floor else []) + input_notes(entries) + same_pictures(entries)
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
     planned = _planned(study)
