@@ -389,3 +389,10 @@ def test_a_study_page_where_nothing_finished_explains_no_table():
                                   flips={"method": "METHOD", "note": "n", "rows": [], "columns": ""}, legend="LEGEND")
     assert "No item finished" in page and "a.png" in page
     assert "Ranked by" not in page and "METHOD" not in page and "LEGEND" not in page and "no rows" not in page
+
+
+def test_paths_may_break_after_each_slash():
+    """A study's long image paths made a 390 px page scroll sideways; its settings broke a path mid-name."""
+    listed = html_report._images_list([{"image": "/data/lesions/melanoma_1.png", "SHA-256": "ab"}])
+    assert "/<wbr>data/<wbr>lesions/<wbr>melanoma_1.png" in listed
+    assert "/<wbr>patches/<wbr>sticker_1.png" in html_report.settings_list({"patches": ["/a/patches/sticker_1.png"]})

@@ -256,6 +256,12 @@ def _plain_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _paths_break(html_text: str) -> str:
+    """Escaped text whose paths may break after each "/" (a 390 px page scrolled sideways under a long image path,
+    and a settings' path broke mid-name, ".../patches/stic" over "ker_1.png")."""
+    return html_text.replace("/", "/<wbr>")
+
+
 def _setting(value, depth: int) -> str:
     if isinstance(value, Mapping):
         return _definitions(value, depth) if depth < 4 and value else f"<code>{escape(json.dumps(value, default=str))}</code>"
@@ -263,10 +269,10 @@ def _setting(value, depth: int) -> str:
         if all(not isinstance(item, (Mapping, list, tuple)) for item in value):
             shown = ", ".join(_setting_text(item) for item in value[:_LISTED])
             more = f" ... ({len(value)} in all)" if len(value) > _LISTED else ""
-            return escape(shown + more) if value else "none"
+            return _paths_break(escape(shown + more)) if value else "none"
         more = f"<p>... ({len(value)} in all; the JSON file lists every one)</p>" if len(value) > _LISTED else ""
         return "<ol>" + "".join(f"<li>{_setting(item, depth + 1)}</li>" for item in value[:_LISTED]) + "</ol>" + more
-    return escape(_setting_text(value))
+    return _paths_break(escape(_setting_text(value)))
 
 
 def _setting_text(value) -> str:
@@ -497,7 +503,8 @@ def _images_line(images: Sequence[Mapping]) -> str:
 def _images_list(images: Sequence[Mapping]) -> str:
     """Each image with its SHA-256 as code (which wraps on a phone, where a table's cell of 64 characters did not),
     folded away when the list is long."""
-    items = "".join(f"<li>{escape(image['image'])}: <code>{escape(image['SHA-256'] or 'not recorded')}</code></li>"
+    items = "".join(f"<li>{_paths_break(escape(image['image']))}: <code>{escape(image['SHA-256'] or 'not recorded')}"
+                    "</code></li>"
                     for image in images)
     if len(images) <= _LISTED:
         return f"<ul>{items}</ul>"
