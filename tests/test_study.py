@@ -456,3 +456,16 @@ def test_the_summary_says_when_one_picture_is_there_twice(tmp_path, capsys):
     assert notes[1:] == ["copy_of_0.png and lesion_0.png are the same picture (one SHA-256): each copy counts as an "
                          "image of its own in every share and mean"], notes
     assert notes[0].startswith("with 4 steps a shuffle test")  # too short for alpha = 0.01, said first
+
+
+def test_an_unreadable_image_mended_since_is_read_when_the_study_runs_again(image_folder, tmp_path):
+    """An audit replaced a broken file with a good one and ran the study into the same folder: the image stayed
+    skipped ("not a readable image"), while a changed good image is refused."""
+    images = tmp_path / "images"
+    shutil.copytree(image_folder, images)
+    out = tmp_path / "out"
+    first = run_study(tiny_definition(images), out)
+    assert [name for name, _ in first.skipped] == ["broken.png"]
+    shutil.copy(images / "lesion_0.png", images / "broken.png")
+    again = run_study(tiny_definition(images), out)
+    assert not again.skipped and again.summary[0].n_images == 4

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from ..disk import NoRoomError, no_room
-from .worker import CURVE_COLUMNS, FAILED, OK, RESULT_COLUMNS, ItemResult
+from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
 
 STUDY_FILE, RESULTS_FILE, CURVES_FILE, JOURNAL_FILE = "study.json", "results.csv", "curves.csv", "items.jsonl"
 
@@ -104,8 +104,10 @@ class ResultsStore:
             _write(self.folder / name, columns, rows)
 
     def finished(self) -> set[str]:
-        """Keys of items that need no run: done, or skipped for an unreadable image (failed ones run again)."""
-        return {key for key, entry in self._journal.items() if entry["status"] != FAILED}
+        """Keys of items that need no run: those done. Failed ones run again, and so do those skipped for an
+        unreadable image: an image mended since is read (it stayed skipped, "not a readable image", after the file
+        had been replaced), and one still unreadable fails as fast as before."""
+        return {key for key, entry in self._journal.items() if entry["status"] == OK}
 
     def check_unchanged(self, items) -> None:
         """Refuse to resume when an image file changed since its stored results were made: its rows would be
