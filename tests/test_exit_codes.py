@@ -3,6 +3,7 @@ failed (the count on stderr's last line), 4 no room to write; and the table of l
 by the command line, the app (its MCP tools) and, for memory, the Python API."""
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -270,6 +271,11 @@ def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
     assert "1 unreadable, skipped" in summary and "`broken.png`: 'broken.png'" in summary
     # What was to run is counted from the definition (no row counts it): not "0 interventions, 0 models".
     assert summary.startswith("# Study: 1 image (1 unreadable, skipped), 1 intervention, 1 model\n"), summary[:80]
+    # With --json the document says the error too ("rows": [] beside exit status 2 said nothing).
+    assert main([*argv[:-3], "--out", str(tmp_path / "out2"), "--no-progress", "--json"]) == exit_codes.USAGE
+    document = json.loads(capsys.readouterr().out)
+    assert document["rows"] == [] and document["error"]["kind"] == "usage"
+    assert document["error"]["message"].startswith("none of the study's 1 images could be read")
     assert "`broken.png`: `broken.png`" not in summary
 
 

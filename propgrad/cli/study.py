@@ -130,16 +130,18 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
                                max_images=LIMITS["images"].most(CLI))
     finally:
         close()
-    _summary(report)
+    # Every image unreadable: nothing ran, as for a missing file, and a script must see it (in --json's document
+    # too, which had "rows": [] and no error beside exit status 2).
+    nothing_read = (f"none of the study's {len(report.skipped)} images could be read (summary.md lists why); give "
+                    "readable PNG, JPEG or WebP files") if report.skipped and not report.summary else None
+    _summary(report, nothing_read)
     say(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
     if report.failed:
         # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
         return exit_codes.partial(len(report.failed), _item_count(out), "items (summary.md says why)",
                                   retry=["python", "-m", "propgrad", "study", *argv])
-    if report.skipped and not report.summary:
-        # Every image unreadable: nothing ran, as for a missing file, and a script must see it.
-        print(f"error: none of the study's {len(report.skipped)} images could be read (summary.md lists why); "
-              "give readable PNG, JPEG or WebP files", file=sys.stderr)
+    if nothing_read:
+        print(f"error: {nothing_read}", file=sys.stderr)
         return exit_codes.USAGE
     return exit_codes.OK
 
@@ -165,8 +167,9 @@ def _number(text):
     return text
 
 
-def _summary(report) -> None:
-    """summary.md for a person; with --json, summary.csv's rows and what was skipped or failed."""
+def _summary(report, error: str | None = None) -> None:
+    """summary.md for a person; with --json, summary.csv's rows and what was skipped or failed, and the ``error``
+    that ends the run, as every --json run that fails says it."""
     from ..study.report import summary_csv_rows
 
     if console.json_wanted():
@@ -174,7 +177,9 @@ def _summary(report) -> None:
         console.emit({"folder": str(Path(report.folder).resolve()), "rows": rows,
                       "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
                       "failed": [{"item": item, "reason": reason} for item, reason in report.failed],
-                      "notes": list(report.notes)})
+                      "notes": list(report.notes),
+                      **({"error": {"status": exit_codes.USAGE, "kind": exit_codes.KINDS[exit_codes.USAGE],
+                                    "message": error, "lines": [error]}} if error else {})})
     say(report.paths["summary.md"].read_text())
 
 
