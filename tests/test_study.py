@@ -304,6 +304,9 @@ def test_run_images_for_the_app(tmp_path, image_folder):
     curve = report.curves[0]
     assert curve.mean.shape == (4,) and np.all(curve.std >= 0)
     assert (report.folder / "results.csv").is_file() and report.paths["summary.md"].is_file()
+    # Every setting of the intervention is kept, so the report's settings rerun it (an audit found the names alone).
+    kept = json.loads((report.folder / "study.json").read_text())["in_memory"]["intervention_settings"][0]
+    assert kept["type"] == "PatchBlend" and kept["steps"] == 4 and kept["patches"][0]["file"] == STICKER.name
     # 4 steps cannot reach alpha = 0.01 whatever the permutations (an audit's 5-step study said "0 % significant"
     # of a steady fall from 0.96 to 0.01, without a word): the note says so and how many steps would do.
     summary_md = report.paths["summary.md"].read_text()

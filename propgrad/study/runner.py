@@ -111,6 +111,11 @@ class _ReadyWorker:
                         statistic=self.statistic)
 
 
+def _as_json(value):
+    """``value`` as JSON holds it (a tuple as a list, anything else JSON lacks as its text)."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def _image_refs(images: Sequence, folder: Path, labels: Sequence[str] | None) -> list[ImageRef]:
     refs, seen = [], set()
     for number, image in enumerate(images):
@@ -176,7 +181,13 @@ def run_images(images: Sequence, intervention: Intervention | Sequence[Intervent
         raise ValueError(f"`labels` has {len(labels)} entries for {len(images)} images")
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="propgrad-study-"))
     folder.mkdir(parents=True, exist_ok=True)
-    settings = {"interventions": names, "models": [m.name for m in models], "outputs": str(outputs_of_interest),
+    from ..export.provenance import describe_intervention
+
+    # Every setting of each intervention and the outputs as data, so that the report's settings rerun it (they held
+    # the interventions' names alone, and the outputs as a Python repr).
+    settings = {"interventions": names,
+                "intervention_settings": [_as_json(describe_intervention(one)) for one in interventions],
+                "models": [m.name for m in models], "outputs": _as_json(outputs_of_interest),
                 "permutations": n_permutations, "alpha": alpha, "seed": seed, "statistic": statistic}
     store = ResultsStore(folder, {"fingerprint": "pending", "definition": None, "in_memory": settings,
                                   "propgrad_version": _version()})
