@@ -185,7 +185,9 @@ FLIP_COLUMNS = ("Held-out accuracy: the share of the other half's series whose o
                 "not (0.5: no better than chance; 0: every flipping series scores below); majority rate: the accuracy "
                 "of always guessing the commoner outcome, the figure to beat.")
 # Under the summary table (summary.md and report.html): its columns a tier legend does not explain.
-SUMMARY_LEGEND = ("Series per tier: the share of series whose own reading falls in each tier (a/b/c/d/e). Gradual "
+SUMMARY_LEGEND = ("Series per tier: the share of series whose own reading falls in each tier (a/b/c/d/e). Series "
+                  "with a flip: the share whose predicted class changes anywhere along the series "
+                  "(the flip prediction below counts only a last step whose prediction differs from step 0's). Gradual "
                   "series: the share whose images change step by step (monotone or ordered, no step with most of the "
                   "change; see propgrad.gradualness). Scores of series that are not gradual measure the intervention "
                   "as much as the model.")
