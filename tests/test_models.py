@@ -422,6 +422,20 @@ def test_a_pt2_with_a_code_running_entry_is_refused(where, tmp_path, pt2_file):
     assert not marker.exists()
 
 
+def test_a_torchscript_file_whose_pickle_would_run_code_is_called_refused(tmp_path, torchscript_file):
+    """TorchScript's own unpickler refuses a callable; the message said "torch.jit.load failed (RuntimeError:
+    builtins.open)" as if the file were damaged."""
+    marker = tmp_path / "marker"
+    evil = tmp_path / "evil_ts.pt"
+    with zipfile.ZipFile(torchscript_file) as source, zipfile.ZipFile(evil, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, pickle.dumps(_Payload(marker)) if item.filename.endswith("/data.pkl") else data)
+    with pytest.raises(ValueError, match=r"'evil_ts.pt' was refused: loading it would run code .*open"):
+        load_model_file(evil, input_size=40)
+    assert not marker.exists()
+
+
 def test_a_pt2_with_entries_that_differ_only_in_case_is_refused(tmp_path, pt2_file):
     twice = tmp_path / "twice.pt2"
     with zipfile.ZipFile(pt2_file) as source, zipfile.ZipFile(twice, "w") as target:

@@ -12,12 +12,13 @@ unpickler, and every pickled entry of a ``.pt2`` checked before ``torch.export.l
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from .safe_load import CHECKPOINT, PT2, check_pt2_entries, detect_format, read_checkpoint, refuse
+from .safe_load import CHECKPOINT, PT2, check_pt2_entries, code_in_pickles, detect_format, read_checkpoint, refuse
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .torch_model import (
     ALREADY_PROBABILITIES, AUTO, IMAGENET_MEAN, IMAGENET_STD, SAY_LOGITS, ResizeNormalize, TorchClassifier,
@@ -66,8 +67,15 @@ def _load_pt2(path: Path):
 
 def _load_torchscript(path: Path):
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # torch's notice that TorchScript is deprecated, on every load: not the user's
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
+        # TorchScript's own unpickler refuses Python callables ("RuntimeError: __builtin__.print"): said as the
+        # refusal it is, not as a failure to read.
+        refused = code_in_pickles(path)
+        if refused is not None:
+            raise refused from None
         raise refuse(path, f"torch.jit.load failed ({short_error(error)})") from None
     return module.eval()
 
