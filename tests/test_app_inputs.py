@@ -344,3 +344,7 @@ def test_a_word_inside_class_names_suggests_those_with_it_as_a_word_first():
 
     assert near_names("cat", list(IMAGENET_CATEGORIES)) == ["tiger cat", "Persian cat", "Siamese cat"]
     assert near_names("", list(IMAGENET_CATEGORIES)) == [] and near_names(" a ", list(IMAGENET_CATEGORIES)) == []
+
+
+def test_predicted_is_the_blank_box_as_on_the_command_line():
+    assert parsing.select_outputs([IMAGENET_LIKE], "predicted") == parsing.select_outputs([IMAGENET_LIKE], "")

@@ -16,7 +16,7 @@ import numpy as np
 from ..checks import MIN_STEPS
 from ..errors import ArgumentError, near_names, shown
 from ..limits import LIMITS
-from ..outputs import ALL, VECTOR, split_output_names, vector_selection
+from ..outputs import ALL, PREDICTED, VECTOR, split_output_names, vector_selection
 
 # The app's column of the one table of limits (propgrad.limits), shared with its MCP tools.
 MAX_FRAMES = LIMITS["frames"].app
@@ -234,7 +234,7 @@ def _closest(name: str, outputs: list[str]) -> str:
 def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str]]:
     """Per-model outputs of interest from the user's text, and notes about models that lack them.
 
-    Blank: each model's predicted class. ``all``: every output (models with at most 20 outputs).
+    Blank (or ``predicted``): each model's predicted class. ``all``: every output (models with at most 20 outputs).
     ``vector``: the whole output vector as one score (a model with one output keeps it, with a note).
     Names (comma-separated; names that hold commas, like ImageNet's 'tabby, tabby cat', stay whole):
     those the model has; a model that has none of them falls back to its predicted class, and a note
@@ -245,6 +245,8 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     names = split_output_names(check_text(wanted, name="outputs of interest", multiline=True), every_output)
     if [name.lower() for name in names] == [VECTOR] and VECTOR not in [o.lower() for o in every_output]:
         return vector_selection(models)
+    if [name.lower() for name in names] == [PREDICTED] and PREDICTED not in [o.lower() for o in every_output]:
+        names = []  # the command line's and a study file's word for the default: said, it was "no such output"
     if ALL in [n.lower() for n in names] and len(names) > 1:
         raise ValueError("`outputs of interest`: 'all' scores every output; give it alone, or name the classes")
     selection: dict[str, object] = {}
