@@ -207,7 +207,7 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     decisive = {**export_settings(folder / "study"),
                 "interventions": {name: describe_intervention(one) for name, one in interventions.items()},
                 "models": [describe_model(model) for model in models]}
-    name = results.run_name(decisive, [f"study of {len(images)} images"])
+    name = results.run_name(decisive, [f"study of {len(images) - len(report.skipped)} images"])  # those it read
     bundle = zip_files(produced, folder / f"{name}.zip", root=folder / "study")
     summary = study_summary(report, [*notes, *selection_notes])
     sheet = _thumbnails(images, folder / "images.png")

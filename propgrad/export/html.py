@@ -239,8 +239,14 @@ def _definitions(record: Mapping, depth: int) -> str:
         return escape(f"{value:,}") if key in _COUNTS and _plain_int(value) else _setting(value, depth + 1)
 
     items = "".join(f"<dt>{escape(_KEY_WORDS.get(str(key), str(key).replace('_', ' ')))}</dt><dd>{shown(key, value)}</dd>"
-                    for key, value in record.items() if value is not None or key in _NONE_SAID)
+                    for key, value in record.items() if _set(value) or key in _NONE_SAID)
     return f"<dl>{items}</dl>"
+
+
+def _set(value) -> bool:
+    """Whether a setting was given: None and an empty list or record were not (a study's "labels none, files none,
+    hub none" under "those left unset not listed")."""
+    return value is not None and not (isinstance(value, (list, tuple, Mapping)) and not value)
 
 
 # Unset settings that mean something other than a default, in words.
@@ -806,7 +812,8 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
             body.append(f"<h2>{heading}</h2><ul>"
                         + "".join(f"<li><code>{escape(k)}</code>: {escape(r)}</li>" for k, r in entries) + "</ul>")
     # The study's table gives the gradient's mean whatever statistic its test used.
-    body.append(guide_section(statistic, [row["model"] for row in rows if "model" in row], also=(GRADIENT,)))
+    body.append(guide_section(statistic, [row["model"] for row in rows if "model" in row], also=(GRADIENT,),
+                              own={"Delta E": None}))  # a study's page shows gradual shares, no image change
     body.append(settings_section(definition) if definition else "<h2>Settings</h2><p>no definition stored</p>")
     body.append("<h2>Versions</h2>" + versions_list())
     return page(title, body)
