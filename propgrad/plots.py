@@ -29,6 +29,13 @@ MAX_PLOTTED = 12
 # prediction flipped up to the output. A diamond fills more of its box than a triangle: drawn smaller.
 FLIP_MARKER = "D"
 FLIP_AREA = 0.6
+# The marks as a title names them: filled, a flip to or from the output; hollow, between two other classes.
+FLIP_GLYPH, OTHER_FLIP_GLYPH = "\u25c6", "\u25c7"
+
+
+def flip_marks(size: float, fill: str, edge: str) -> dict:
+    """The scatter settings of a flip's mark (:data:`FLIP_MARKER`), in a figure or its legend."""
+    return {"marker": FLIP_MARKER, "s": size * FLIP_AREA, "color": fill, "edgecolor": edge}
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
@@ -347,9 +354,9 @@ def output_curves(explanation: Explanation) -> Figure:
         # A legend entry, not a title note: on a 1000-class curve the flip is another class winning, not
         # this curve crossing a line, and the reader needs to be told so.
         meaning = "crosses 0.5" if all(binary) else "to or from this output"
-        axis.scatter([], [], marker=FLIP_MARKER, s=60 * FLIP_AREA, color="black", edgecolor="black", label=f"prediction flips ({meaning})")
+        axis.scatter([], [], **flip_marks(60, "black", "black"), label=f"prediction flips ({meaning})")
     if any_others:
-        axis.scatter([], [], marker=FLIP_MARKER, s=60 * FLIP_AREA, color="white", edgecolor="black",
+        axis.scatter([], [], **flip_marks(60, "white", "black"),
                      label="the prediction changes between two other classes")
     if series_shown > 1:
         # Said, not left to guess: with two series the thin lines are the band's edges, and a reader took the flips
@@ -807,9 +814,9 @@ def _mark_flips(axis, x, curve, own, others, tint, size) -> None:
     two other classes: the plot then shows the flips the reading names, and the others apart."""
     # Not clipped by the axes: a flip at p = 1 sits on the plot's top edge, where half its marker was cut off.
     if own:
-        axis.scatter(x[own], curve[own], marker=FLIP_MARKER, s=size * FLIP_AREA, color=tint, edgecolor="black", zorder=5, clip_on=False)
+        axis.scatter(x[own], curve[own], **flip_marks(size, tint, "black"), zorder=5, clip_on=False)
     if others:
-        axis.scatter(x[others], curve[others], marker=FLIP_MARKER, s=size * FLIP_AREA, color="white", edgecolor=tint, linewidths=1.3,
+        axis.scatter(x[others], curve[others], **flip_marks(size, "white", tint), linewidths=1.3,
                      zorder=5, clip_on=False)
 
 
@@ -913,10 +920,10 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     if binary:
         entries.append(axes[0].axhline(np.nan, color="grey", linestyle="--", linewidth=1))
         labels.append("decision threshold 0.5")
-    entries.append(axes[0].scatter([], [], marker=FLIP_MARKER, s=55 * FLIP_AREA, color="black", edgecolor="black"))
+    entries.append(axes[0].scatter([], [], **flip_marks(55, "black", "black")))
     labels.append("prediction flips (to or from the output)")
     if hollow:
-        entries.append(axes[0].scatter([], [], marker=FLIP_MARKER, s=55 * FLIP_AREA, color="white", edgecolor="black"))
+        entries.append(axes[0].scatter([], [], **flip_marks(55, "white", "black")))
         labels.append("the prediction changes between two other classes")
     labels = _legend_fitted(labels, columns, width - left_in - 0.1, size)
     # Laid out once the legend is known (fixed inches, no constrained layout, which cost more than the drawing):
@@ -1037,6 +1044,6 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     marked = any(score.significant for name in names for model in comparison.explanations[name].models
                  for score in model.scores)
     figure.suptitle(f"Properties compared: {_star_note(marked, comparison.alpha)}\n"
-                    "adjusted: p adjusted by Benjamini-Hochberg; \u25c6 prediction flips", x=0.005,
+                    f"adjusted: p adjusted by Benjamini-Hochberg; {FLIP_GLYPH} prediction flips", x=0.005,
                     y=1 - 0.05 / height, ha="left", va="top", fontsize=size + 1)
     return figure

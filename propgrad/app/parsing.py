@@ -243,9 +243,10 @@ def select_outputs(models: Sequence, wanted: str | None) -> tuple[dict, list[str
     """
     every_output = [output for model in models for output in model.output_names]
     names = split_output_names(check_text(wanted, name="outputs of interest", multiline=True), every_output)
-    if [name.lower() for name in names] == [VECTOR] and VECTOR not in [o.lower() for o in every_output]:
+    typed, offered = [name.lower() for name in names], {output.lower() for output in every_output}
+    if typed == [VECTOR] and VECTOR not in offered:
         return vector_selection(models)
-    if [name.lower() for name in names] == [PREDICTED] and PREDICTED not in [o.lower() for o in every_output]:
+    if typed == [PREDICTED] and PREDICTED not in offered:
         names = []  # the command line's and a study file's word for the default: said, it was "no such output"
     if ALL in [n.lower() for n in names] and len(names) > 1:
         raise ValueError("`outputs of interest`: 'all' scores every output; give it alone, or name the classes")

@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import plots
 from ..images import IMAGE_SUFFIXES
 from ..export import settings as export_settings, zip_files
-from ..export.provenance import describe_intervention, describe_model
+from ..export.provenance import describe_model
 from ..reading import for_pages, format_number
 from ..limits import LIMITS
 from . import results
@@ -202,11 +202,9 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
                         n_permutations=n_permutations, alpha=alpha, seed=seed, progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
     produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
-    # The study's own settings name each intervention by its label only: the name's digest takes what each was made
-    # with, and each model's file by its content (two runs, steps 5 and 9, downloaded under one name).
-    decisive = {**export_settings(folder / "study"),
-                "interventions": {name: describe_intervention(one) for name, one in interventions.items()},
-                "models": [describe_model(model) for model in models]}
+    # The study's settings hold every setting of each intervention (run_images stores them); the name's digest also
+    # takes each model's file by its content (two runs, steps 5 and 9, were downloaded under one name).
+    decisive = {**export_settings(folder / "study"), "models": [describe_model(model) for model in models]}
     name = results.run_name(decisive, [f"study of {len(images) - len(report.skipped)} images"])  # those it read
     bundle = zip_files(produced, folder / f"{name}.zip", root=folder / "study")
     summary = study_summary(report, [*notes, *selection_notes])

@@ -136,8 +136,13 @@ def error_document(status: int, kind: str) -> None:
     (the same words), so that a script reading stdout learns why it got no result."""
     if not (_state["json"] or _state["json_typed"]) or _state["emitted"]:
         return
-    lines = [line.removeprefix("error: ") for line in _state["problems"]]
-    emit({"error": {"status": status, "kind": kind, "message": lines[-1] if lines else kind, "lines": lines}})
+    emit(error_entry(status, kind, [line.removeprefix("error: ") for line in _state["problems"]]))
+
+
+def error_entry(status: int, kind: str, lines: list[str]) -> dict:
+    """``{"error": {"status", "kind", "message", "lines"}}``: how every --json document says why a run failed (its
+    message the last of ``lines``)."""
+    return {"error": {"status": status, "kind": kind, "message": lines[-1] if lines else kind, "lines": lines}}
 
 
 def reset() -> None:

@@ -178,8 +178,8 @@ def _summary(report, error: str | None = None) -> None:
                       "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
                       "failed": [{"item": item, "reason": reason} for item, reason in report.failed],
                       "notes": list(report.notes),
-                      **({"error": {"status": exit_codes.USAGE, "kind": exit_codes.KINDS[exit_codes.USAGE],
-                                    "message": error, "lines": [error]}} if error else {})})
+                      **(console.error_entry(exit_codes.USAGE, exit_codes.KINDS[exit_codes.USAGE], [error])
+                         if error else {})})
     say(report.paths["summary.md"].read_text())
 
 

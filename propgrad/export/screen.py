@@ -156,8 +156,8 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
         curve.tick_params(labelsize=look.ticks)
         curve.grid(alpha=0.3)
     # The title names only the marks drawn.
-    marks = [*(["\u25c6 the prediction flips"] if flipped else []),
-             *(["\u25c7 it changes between two other classes"] if hollow else []),
+    marks = [*([f"{plots.FLIP_GLYPH} the prediction flips"] if flipped else []),
+             *([f"{plots.OTHER_FLIP_GLYPH} it changes between two other classes"] if hollow else []),
              *(["dashed: the decision threshold 0.5"] if threshold else [])]
     heading = ("The top properties, ranked by what the output did" if look.talk else
                "The top properties, each shown once, at its first row in the ranked table")

@@ -84,16 +84,19 @@ def _foreign(imports: list[str]) -> list[str]:
     return [name for name in dict.fromkeys(imports) if name.split(".")[0] not in allowed_modules]
 
 
-def code_in_pickles(path: Path) -> ValueError | None:
-    """The refusal for a file whose pickles would import callables beyond tensors and containers, else None."""
-    foreign = _foreign(_pickled_imports(path.read_bytes()))
+def code_in_pickles(path: Path, data: bytes | None = None) -> ValueError | None:
+    """The refusal for a file (or ``data`` read from it) whose pickles would import callables beyond tensors and
+    containers, else None."""
+    foreign = _foreign(_pickled_imports(path.read_bytes() if data is None else data))
     return _unsafe(path, foreign) if foreign else None
 
 
 def _unpickling_failed(path: Path, data: bytes, error: Exception) -> ValueError:
-    foreign = _foreign(_pickled_imports(data))
-    if foreign or "Unsupported global" in str(error):
-        return _unsafe(path, foreign)
+    refused = code_in_pickles(path, data)
+    if refused is not None:
+        return refused
+    if "Unsupported global" in str(error):
+        return _unsafe(path, [])
     return refuse(path, "the pickled content cannot be read by torch.load (weights only)")
 
 
