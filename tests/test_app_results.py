@@ -102,6 +102,10 @@ def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(progress):
     outputs = patch_call(progress, alpha=0.05)
     assert {row[4] for row in outputs[4]} <= {"yes", "no"}
     assert "alpha = 0.05" in outputs[0]
+    # The tier, as a comparison's table and report.html give it; on a phone its card names it "tier", not "adjusted p"
+    # (the comparison's ninth column).
+    assert "| signif. | tier |" in outputs[0] and 'class="ranked-table single-run' in outputs[0]
+    assert "tier a: the output really moved" in outputs[0]
 
 
 def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):

@@ -113,8 +113,15 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     # next letters for hex digits: "\00a0F" drew U+0A0F, "\00a0ad" drew U+A0AD).
     cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
-    assert named[5] == '"E[|grad_X\u00a0F|] "' and named[8] == '"adjusted\u00a0p "', named
+    assert named[5] == '"E[|grad_X\u00a0F|]\u00a0"' and named[8] == '"adjusted\u00a0p\u00a0"', named
     assert named[1] == '"\u00b7\u00a0"', named  # "object: darken · dark-cats bias", not the two names run together
+    # A single run's card ends in its tier, named so (its ninth column is a comparison's adjusted p).
+    page.goto(f"{server}?tab=patch", wait_until="load", timeout=60_000)
+    check_answer(page, "patch", folder, header=False)
+    single = page.locator("#patch-summary .ranked-table tbody tr").first.locator("td")
+    assert single.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")[8] == '"tier\u00a0"'
+    page.goto(server, wait_until="load", timeout=60_000)
+    check_answer(page, "edit", folder, header=False)
     # The cards leave out the signif. and flips columns, and the legend says nothing of columns the page does not show.
     legend = page.locator("#edit-summary").inner_text()
     assert "adjusted p: Benjamini-Hochberg" in legend and "flips: the prediction flips" not in legend, legend

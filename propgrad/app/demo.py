@@ -138,12 +138,14 @@ body:not(.propgrad-talk) #screen-slide { display: none !important; }
   /* "object: darken · dark-cats bias": the two names ran together ("darken  dark-cats bias"). */
   .ranked-table td:nth-child(2)::before { content: "\\00b7\\0000a0"; font-weight: 400; }
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
-  .ranked-table td:nth-child(4)::before { content: "change "; }
+  .ranked-table td:nth-child(4)::before { content: "change\\0000a0"; }
   .ranked-table td:nth-child(5), .ranked-table td:nth-child(8), .table-only { display: none; }
 __STATISTIC_CARD_LABELS__
-  .ranked-table td:nth-child(7)::before { content: "p "; }
-  .ranked-table td:nth-child(9)::before { content: "adjusted\\0000a0p "; }
-  .ranked-table td:nth-child(10)::before { content: "tier "; }
+  .ranked-table td:nth-child(7)::before { content: "p\\0000a0"; }
+  .ranked-table td:nth-child(9)::before { content: "adjusted\\0000a0p\\0000a0"; }
+  /* A single run's table has no adjusted p: its tier is the ninth column. Every name stays with its number. */
+  .ranked-table td:nth-child(10)::before,
+  .ranked-table.single-run td:nth-child(9)::before { content: "tier\\0000a0"; }
   /* Gradio folds the tabs that do not fit into a bare "..." button: a student would not know three more exist. The
      label shows where one tab is left beside it; beside two it would cut their names short. */
   .tab-wrapper:not(:has([role=tablist] > button:nth-of-type(2))) .overflow-menu > button::after {
@@ -177,7 +179,7 @@ __STATISTIC_CARD_LABELS__
 """.replace("__STATISTIC_CARD_LABELS__", "\n".join(
     # A phone card names the statistic as the desktop table's header does (the table's class says which). The
     # no-break space is escaped with all six hex digits: "\00a0F" would read as U+A0F, "\00a0ad" as U+A0AD.
-    f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "0000a0")} "; }}'
+    f'  .ranked-table.statistic-{key} td:nth-child(6)::before {{ content: "{label.replace(" ", chr(92) + "0000a0")}\\0000a0"; }}'
     for key, label in STATISTIC_LABELS.items()))
 
 

@@ -488,15 +488,18 @@ def summary_markdown(run: AppRun) -> str:
         head = reading.what_ran(result.intervention, result.property_name, result.n_steps,
                                 result.values if reading.shared_values(result) else (), result.n_permutations,
                                 alpha, len(result.series), markdown=True)
-        header = f"| model | output | reading | change | flips | {label} | p | signif. |"
-        rule = "| --- | --- | --- | --- | --- | --- | --- | --- |"
+        # The tier as the comparison's table and report.html give it (in the ninth column, where a comparison has its
+        # adjusted p: the table's single-run class names it on a phone's card).
+        header = f"| model | output | reading | change | flips | {label} | p | signif. | tier |"
+        rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
                         f"{yes_or_dash(row['flipped'])} | {format_number(row['score'])} | "
-                        f"{format_number(row['pvalue'])} | {yes_or_dash(row['significant'])} |")
-        legend = f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: the prediction flips somewhere along the series.</span>"
+                        f"{format_number(row['pvalue'])} | {yes_or_dash(row['significant'])} | {one.tier} |")
+        legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: the prediction flips somewhere along the "
+                  f"series.</span> tier {tier_legend()}.")
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     # A comparison's answer per model first (what moves each model's output most), as its report.html has it: the
@@ -513,7 +516,8 @@ def summary_markdown(run: AppRun) -> str:
     lines = [head, "", *answer, '<div class="summary-reading">', "",
              reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
-             f'<div class="ranked-table statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
+             f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '
+             f'statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
              f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
              f"{STATISTIC_MEANING[first.statistic]} *significant* means the output follows the property "
              "systematically, not that it moves much."]

@@ -306,7 +306,29 @@ def run_button(prefix: str) -> tuple[gr.Button, gr.Markdown]:
     return button, error
 
 
-def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> list:
+ANIMATION_FOLD = "Animation: every step of the series"
+NULL_FOLD = "Null distributions: how the shuffle test decided"
+# A study has no one series to animate or shuffle; the null plot's place holds its score-against-flips figure.
+STUDY_FOLD = "Does the score predict flips? Each series' score against its flips"
+
+
+class ResultOutputs(list):
+    """:func:`result_outputs`' seven components, in the order handlers return them, and ``folds``: the accordions
+    around the animation and the null plot, whose titles a study changes (:func:`fold_titles`)."""
+
+    folds: tuple = ()
+
+
+def fold_titles(study: bool = False, figure: str | None = None) -> tuple:
+    """The animation's and the null plot's accordions for a single run, or for a study whose score-against-flips
+    ``figure`` sits in the null plot's place (the study used to show it under "Null distributions", above an empty
+    "Animation")."""
+    if not study:
+        return gr.update(visible=True), gr.update(label=NULL_FOLD, visible=True)
+    return gr.update(visible=False), gr.update(label=STUDY_FOLD, visible=figure is not None)
+
+
+def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> ResultOutputs:
     """Summary (with the ranked table), strip, animation, curves, table, null plot and download, in the order
     handlers return them. The animation and the null distributions fold into accordions; the table is the
     API's (the page shows the same rows, with the reading, in the summary)."""
@@ -317,25 +339,29 @@ def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> list:
     curves = gr.Image(label="Output curves (threshold and flips marked)", type="filepath", interactive=False,
                       show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"],
                       elem_id=f"{prefix}-curves")
-    with gr.Accordion("Animation: every step of the series", open=False):
+    with gr.Accordion(ANIMATION_FOLD, open=False, elem_id=f"{prefix}-animation-fold") as animation_fold:
         animation = gr.Image(label="Every step in turn (GIF, looping; the caption names the step)", type="filepath",
                              interactive=False, buttons=[], elem_id=f"{prefix}-animation", height=260)
-    with gr.Accordion("Null distributions: how the shuffle test decided", open=False):
+    with gr.Accordion(NULL_FOLD, open=False, elem_id=f"{prefix}-null-fold") as null_fold:
         null = gr.Image(label="Null distributions (shuffle test)", type="filepath", interactive=False,
-                        show_label=False, buttons=["fullscreen"])
+                        show_label=False, buttons=["fullscreen"], elem_id=f"{prefix}-null")
     table = gr.Dataframe(headers=results.TABLE_HEADERS, label="Scores per model and output of interest",
                          interactive=False, wrap=True, elem_id=f"{prefix}-table", visible=False)
     bundle = gr.File(label="Download everything (zip: report.html to read and share, a JSON file with every setting "
                            "and number (report.json; comparison.json for several regions), CSV tables, figures)",
                      interactive=False, elem_id=f"{prefix}-bundle")
-    return [summary, strip, animation, curves, table, null, bundle]
+    outputs = ResultOutputs([summary, strip, animation, curves, table, null, bundle])
+    outputs.folds = (animation_fold, null_fold)
+    return outputs
 
 
-def shown_first(handler, n_outputs: int = 7):
+def shown_first(handler, n_outputs: int = 7, folds: bool = False):
     """The Run button's version of ``handler``: the answer at once (summary, table, strip, curves), and the run
     itself as an extra output, so that :func:`finish_run` adds the animation, null plot and zip right after
-    (nothing follows a handler that answers with everything, as Training dynamics does). Then the form's error box.
+    (nothing follows a handler that answers with everything, as Training dynamics does or a study). Then the form's
+    error box and, with ``folds``, the two accordions' updates (:func:`fold_titles`: a study's differ).
     ``n_outputs``: how many outputs the handler returns."""
+    n_folds = 2 if folds else 0
 
     @functools.wraps(handler)
     def run(*args, **kwargs):
@@ -346,17 +372,18 @@ def shown_first(handler, n_outputs: int = 7):
             outputs = handler(*args, **kwargs)
         except gr.Error as error:
             if _superseded(started, _request()):
-                return (gr.skip(),) * (n_outputs + 2)
+                return (gr.skip(),) * (n_outputs + 2 + n_folds)
             # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
             return (FAILED, *[None] * (n_outputs - 1), None,
-                    gr.update(value=f"**Cannot run:** {error.message}", visible=True))
+                    gr.update(value=f"**Cannot run:** {error.message}", visible=True), *fold_titles()[:n_folds])
         finally:
             results.DEFER.reset(token)
         if _superseded(started, _request()):  # a preset was loaded meanwhile: it stays on the page
-            return (gr.skip(),) * (n_outputs + 2)
+            return (gr.skip(),) * (n_outputs + 2 + n_folds)
         if pending:
             pending[0].started = started  # a preset loaded after this keeps its late files off the page
-        return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False))
+        folded = fold_titles(study=not pending, figure=outputs[5] if len(outputs) > 5 else None)[:n_folds]
+        return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False), *folded)
 
     return run
 
@@ -427,12 +454,14 @@ def preset_loaded(examples: gr.Examples, outputs: list, running: "RunEvents | No
     enabled again, and the animation, null plot and zip of an earlier run never land after the preset (the zip
     used to arrive seconds after "Example loaded").
     """
+    folds = list(getattr(outputs, "folds", ()))
+
     def loaded(request: gr.Request):
         _preset_loaded_now(request)
-        cleared = (EXAMPLE_LOADED, *[None] * (len(outputs) - 1))
+        cleared = (EXAMPLE_LOADED, *[None] * (len(outputs) - 1), *fold_titles()[:len(folds)])
         return (*cleared, gr.update(interactive=True, value="Run")) if running else cleared
 
-    targets = [*outputs, running.button] if running else outputs
+    targets = [*outputs, *folds, running.button] if running else [*outputs, *folds]
     examples.load_input_event.then(loaded, None, targets, queue=False, api_visibility="private",
                                    cancels=list(running.events) if running else None, js=SHOW_RUN)
 
@@ -464,12 +493,14 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     API clients call ``api_name``, whose one answer holds every output (the zip too).
     """
     state = gr.State()
+    folds = list(getattr(outputs, "folds", ()))
     api = gr.Button(visible=False)
     api.click(handler, inputs, outputs, api_name=api_name, concurrency_limit=concurrency, concurrency_id=api_name)
     started = button.click(lambda: (gr.update(interactive=False, value="Running..."), RUNNING), None,
                            [button, outputs[0]], queue=False, api_visibility="private")
-    shown = started.then(shown_first(handler, len(outputs)), inputs, [*outputs, state, error],
-                         concurrency_limit=concurrency, concurrency_id=api_name, api_visibility="private")
+    shown = started.then(shown_first(handler, len(outputs), folds=bool(folds)), inputs,
+                         [*outputs, state, error, *folds], concurrency_limit=concurrency, concurrency_id=api_name,
+                         api_visibility="private")
     events = (shown,)
     if follows:
         events += (shown.success(finish_run, state, [outputs[2], outputs[5], outputs[6], state],
@@ -478,8 +509,8 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     # Reached only when the handler never ran (an input gradio could not read) or crashed: the form says so and
     # the button comes back, as after a handled error (gradio skips the .then below after a failed preprocess).
     shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1), gr.update(value=UNREAD_INPUT, visible=True),
-                           gr.update(interactive=True, value="Run")),
-                  None, [*outputs, error, button], queue=False, api_visibility="private")
+                           gr.update(interactive=True, value="Run"), *fold_titles()[:len(folds)]),
+                  None, [*outputs, error, button, *folds], queue=False, api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
     # A form error is brought into view: on a phone, Run floats at the bottom of the screen and the message under the
     # form landed out of sight, so pressing Run seemed to do nothing.

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..plots import _COLOURS, _wrap  # one palette for every figure
 from ..score import GRADIENT, STATISTIC_LABELS
@@ -99,8 +100,10 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
             axis.scatter([p.score for p in mine], flips + shift + rng.uniform(-0.04, 0.04, len(mine)),
                          s=18, alpha=0.7, color=colours[model], label=model)
         axis.set_xlabel(f"{STATISTIC_LABELS[GRADIENT]} per series")  # the stored curves' score, whatever was tested
-        axis.set_ylabel("prediction flips per series")
-        axis.yaxis.get_major_locator().set_params(integer=True)
+        axis.set_ylabel("prediction flips per series\n(spread a little so equal counts stay visible)", fontsize=9)
+        # Whole counts only: with 0 and 1 flips the ticks read 0.0, 0.2, ... and the spread points sat at -0.1.
+        axis.set_ylim(-0.5, max(p.flips for p in group) + 0.5)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.set_title(intervention, fontsize=10, loc="left")
     _legend_below(figure, axes)

@@ -1,0 +1,44 @@
+"""The Run button's wiring (propgrad.app.shared) with stand-in handlers: no model runs, no server."""
+from __future__ import annotations
+
+import gradio as gr
+
+from propgrad.app import results, shared
+
+
+def _single_run(*_args, **_kwargs):
+    results.DEFER.get().append(type("Run", (), {})())  # what a single run leaves for finish_run
+    return ("summary", "strip.png", None, "curves.png", [], None, None)
+
+
+def _study(*_args, **_kwargs):
+    return ("summary", "images.png", None, "mean_curves.png", [], "score_vs_flips.png", "study.zip")
+
+
+def test_a_study_hides_the_empty_animation_and_names_the_figure_in_the_null_plots_place():
+    """A study answered into the single run's layout: its score-against-flips plot sat under "Null distributions:
+    how the shuffle test decided", and "Animation" opened on nothing."""
+    *_, animation_fold, null_fold = shared.shown_first(_study, folds=True)()
+    assert animation_fold == gr.update(visible=False)
+    assert null_fold == gr.update(label=shared.STUDY_FOLD, visible=True)
+    # A study without that figure (no series to place) leaves the accordion out rather than open it on nothing.
+    no_figure = lambda: (*_study()[:5], None, "study.zip")  # noqa: E731
+    assert shared.shown_first(no_figure, folds=True)()[-1] == gr.update(label=shared.STUDY_FOLD, visible=False)
+
+
+def test_a_single_run_after_a_study_gets_the_accordions_back():
+    *_, animation_fold, null_fold = shared.shown_first(_single_run, folds=True)()
+    assert animation_fold == gr.update(visible=True)
+    assert null_fold == gr.update(label=shared.NULL_FOLD, visible=True)
+
+
+def test_a_failed_run_gives_the_accordions_back_too():
+    def refused(*_args, **_kwargs):
+        raise gr.Error("`steps` must be at least 3")
+
+    outputs = shared.shown_first(refused, folds=True)()
+    assert outputs[0] == shared.FAILED and outputs[-2:] == shared.fold_titles()
+
+
+def test_a_tab_without_accordions_gets_no_updates_for_them():
+    assert len(shared.shown_first(_single_run)()) == 7 + 2  # the answer, the run, the form's error box
