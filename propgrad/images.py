@@ -140,7 +140,8 @@ def _open(source, name: str) -> Image.Image:
     """Open and decode a path or file object, EXIF rotation applied; clear errors for broken files."""
     label = f"{Path(source).name!r}" if isinstance(source, (str, os.PathLike)) else "the data"
     if isinstance(source, (str, os.PathLike)) and Path(source).stat().st_size == 0:
-        raise ValueError(f"`{name}`: {label} is empty (0 bytes); use a PNG, JPEG or WebP file")
+        raise ValueError(f"`{name}`: {label} is empty (0 bytes): the copy or upload did not finish; give the image "
+                         "again")
     try:
         with _exif_warnings_quiet(), open_within_limit(source, name, label) as opened:
             opened.load()
@@ -159,7 +160,7 @@ def _open(source, name: str) -> Image.Image:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"`{name}`: {label} is not a readable image ({why_unreadable(error)}); "
-                         "use a PNG, JPEG or WebP file") from error
+                         f"use a {IMAGE_FORMATS} file") from error
 
 
 def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image.Image:

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 import propgrad as pg
+from propgrad.images import IMAGE_FORMATS
 from propgrad.interventions import EDITS
 
 
@@ -365,7 +366,7 @@ def test_an_unreadable_image_is_said_in_words():
         with pytest.raises(ValueError) as caught:
             pg.load_image(data)
         assert words in str(caught.value) and "Error" not in str(caught.value)
-        assert str(caught.value).endswith("use a PNG, JPEG or WebP file")
+        assert str(caught.value).endswith(f"use a {IMAGE_FORMATS} file")
 
 
 def test_truncated_jpeg_file(tmp_path):

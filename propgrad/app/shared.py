@@ -118,10 +118,10 @@ def safe_image_input(component, box: str = "image"):
                 from ..images import too_many_pixels
 
                 raise gr.Error(too_many_pixels(box, repr(name)), print_exception=False) from error
-            from ..images import why_unreadable
+            from ..images import IMAGE_FORMATS, why_unreadable
 
             raise gr.Error(f"`{box}`: {name!r} is not a readable image ({why_unreadable(error)}); "
-                           "use a PNG, JPEG or WebP file", print_exception=False) from error
+                           f"use a {IMAGE_FORMATS} file", print_exception=False) from error
 
     component.preprocess = preprocess
     if isinstance(component, gr.Image):

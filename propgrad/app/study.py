@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import plots
-from ..images import IMAGE_SUFFIXES
+from ..images import IMAGE_FORMATS, IMAGE_SUFFIXES
 from ..export import settings as export_settings, zip_files
 from ..export.provenance import describe_model
 from ..reading import for_pages, format_number
@@ -103,7 +103,7 @@ def _check_readable(images: Sequence[str]) -> None:
     if len(images) - len(unreadable) < 2:
         raise ValueError(f"`study images`: a study needs at least 2 readable images, got "
                          f"{len(images) - len(unreadable)} ({', '.join(map(repr, unreadable))} could not be read); "
-                         "add PNG, JPEG or WebP photos, or leave the box empty to explain the one image above")
+                         f"add {IMAGE_FORMATS} photos, or leave the box empty to explain the one image above")
 
 
 def study_table(report) -> list[dict]:

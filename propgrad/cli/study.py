@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..disk import no_room, writing_to
 from ..errors import USER_ERRORS, users_to_fix
+from ..images import IMAGE_FORMATS
 from . import console
 from .console import say
 from ..study.definition import InputSpec, StudyDefinition
@@ -133,7 +134,7 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
     # Every image unreadable: nothing ran, as for a missing file, and a script must see it (in --json's document
     # too, which had "rows": [] and no error beside exit status 2).
     nothing_read = (f"none of the study's {len(report.skipped)} images could be read (summary.md lists why); give "
-                    "readable PNG, JPEG or WebP files") if report.skipped and not report.summary else None
+                    f"readable {IMAGE_FORMATS} files") if report.skipped and not report.summary else None
     _summary(report, nothing_read)
     say(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
     if report.failed:
