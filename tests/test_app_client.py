@@ -93,6 +93,10 @@ def test_bad_upload_via_api_gives_message_and_server_keeps_serving(server, tmp_p
     with pytest.raises(Exception) as caught:
         call_patch(server, **patch_payload(patches=()))
     assert "`patches` is empty" in str(caught.value)
+    # Past a slider's range (only an API call can send it): the box is named (gradio's own check named none).
+    with pytest.raises(Exception) as caught:
+        call_patch(server, **patch_payload(steps=1000))
+    assert "`Number of steps` must be from 3 to 30, got 1000" in str(caught.value), caught.value
     result = call_patch(server, **patch_payload(steps=3))
     assert "Reading:" in result[0]
 

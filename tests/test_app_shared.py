@@ -42,3 +42,21 @@ def test_a_failed_run_gives_the_accordions_back_too():
 
 def test_a_tab_without_accordions_gets_no_updates_for_them():
     assert len(shared.shown_first(_single_run)()) == 7 + 2  # the answer, the run, the form's error box
+
+
+def test_a_number_past_a_sliders_range_is_refused_by_the_boxs_label():
+    with gr.Blocks() as demo:
+        steps = gr.Slider(3, 30, value=10, label="steps")
+        seed = gr.Number(0, minimum=0, label="seed")
+        free = gr.Number(0.5, label="anything")
+    shared.named_bounds(demo)
+    for component, value, words in ((steps, 1000, "`steps` must be from 3 to 30, got 1000"),
+                                    (steps, 2, "`steps` must be from 3 to 30, got 2"),
+                                    (seed, -1, "`seed` must be at least 0, got -1")):
+        try:
+            component.preprocess(value)
+        except gr.Error as error:
+            assert error.message == words and not error.print_exception
+        else:
+            raise AssertionError(f"{value} passed")
+    assert steps.preprocess(12) == 12 and free.preprocess(-1e9) == -1e9

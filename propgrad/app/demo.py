@@ -67,6 +67,7 @@ def build_demo() -> gr.Blocks:
             placeholder = (shared.PRESS_RUN, *[None] * (len(outputs) - 1))
             demo.load(default_unless_linked(tab, placeholder), None, outputs, api_visibility="private",
                       show_progress="minimal")
+    shared.named_bounds(demo)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

@@ -100,6 +100,33 @@ def friendly_errors(handler):
     return wrapper
 
 
+def named_bounds(demo: gr.Blocks) -> None:
+    """Every slider and number box of ``demo`` refuses an out-of-range value by its label.
+
+    The page's sliders cannot leave their range, but an API call can: gradio then refused "Value 1000 is greater
+    than maximum value 30." naming no box, and logged a traceback for each such call.
+    """
+    for block in demo.blocks.values():
+        if isinstance(block, (gr.Slider, gr.Number)):
+            _refuse_by_label(block)
+
+
+def _refuse_by_label(component) -> None:
+    original = component.preprocess
+
+    def preprocess(payload):
+        low, high = component.minimum, component.maximum
+        if isinstance(payload, (int, float)) and not isinstance(payload, bool) and (
+                (low is not None and payload < low) or (high is not None and payload > high)):
+            allowed = (f"from {low:g} to {high:g}" if low is not None and high is not None else
+                       f"at least {low:g}" if low is not None else f"at most {high:g}")
+            raise gr.Error(f"`{component.label or 'a number'}` must be {allowed}, got {payload:g}",
+                           print_exception=False)
+        return original(payload)
+
+    component.preprocess = preprocess
+
+
 def safe_image_input(component, box: str = "image"):
     """Make gradio's own decoding of an upload fail with a message naming ``box`` instead of a bare exception.
 
