@@ -914,5 +914,6 @@ def paragraph(readings: Sequence[Reading]) -> str:
                 sentence += f", but not measurably {'those' if several_outputs else 'that'} of {still}"
         else:
             sentence = f"{name} did not move {words} of any model measurably"
-        sentences.append(sentence + ".")
+        # A sentence after the first starts with a capital (". background: darken moved" read as a typo).
+        sentences.append((sentence[:1].upper() + sentence[1:] if sentences else sentence) + ".")
     return "Reading: " + " ".join(sentences)

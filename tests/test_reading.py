@@ -222,7 +222,7 @@ def test_a_paragraph_names_what_moved_which_model_and_what_did_not():
     assert text.startswith("Reading: fur moved p(cat) of unbiased (strong and systematic: p(cat) 0.90 -> 0.20, "
                            "steady fall)")
     assert ", but not measurably that of biased." in text
-    assert "background did not move p(cat) of any model measurably." in text
+    assert ". Background did not move p(cat) of any model measurably." in text  # a sentence starts with a capital
 
 
 # ---------------------------------------------------------------------------------------------------------
