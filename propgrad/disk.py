@@ -81,6 +81,11 @@ def check_folder_name(folder: str | Path, flag: str = "--out") -> Path:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"`{flag}` {str(folder)!r} is a file; give a folder (it is created if missing)")
+    # A file on the way ('report.html/out'): mkdir's bare "[Errno 20] Not a directory" named neither the flag nor it.
+    blocking = next((parent for parent in folder.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"`{flag}` {str(folder)!r} lies under {str(blocking)!r}, which is a file; give a folder "
+                         "whose parents are folders (it is created if missing)")
     return folder
 
 

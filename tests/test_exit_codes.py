@@ -296,7 +296,7 @@ def test_a_folder_made_for_a_run_that_stopped_early_goes_and_one_that_was_there_
     assert forget_made_folders(remove_empty=False) == [] and (tmp_path / "done").is_dir()  # a finished run's stays
 
 
-def test_an_output_folder_that_cannot_be_made_is_refused_before_the_run(lesion, capsys, monkeypatch):
+def test_an_output_folder_that_cannot_be_made_is_refused_before_the_run(lesion, capsys, monkeypatch, tmp_path):
     """It ran the whole explanation, then printed a bare "[Errno 2] No such file or directory" with status 2."""
     import sys
 
@@ -317,6 +317,12 @@ def test_an_output_folder_that_cannot_be_made_is_refused_before_the_run(lesion, 
     # An unset shell variable ($OUT) must not write into the current folder.
     assert main([*argv[:-3], "--out", "", "--no-progress"]) == exit_codes.USAGE
     assert stderr_lines(capsys)[-1].startswith("error: `--out` is empty")
+    # A file on the way: a bad argument, named (it was "error: [Errno 20] Not a directory: ..." with status 2).
+    a_file = tmp_path / "report.html"
+    a_file.write_text("")
+    assert main([*argv[:-3], "--out", str(a_file / "out"), "--no-progress"]) == exit_codes.USAGE
+    assert stderr_lines(capsys)[-1] == (f"error: `--out` {str(a_file / 'out')!r} lies under {str(a_file)!r}, which is "
+                                        "a file; give a folder whose parents are folders (it is created if missing)")
 
 
 def test_the_documented_table_of_limits_is_the_one_enforced():

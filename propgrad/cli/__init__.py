@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    console.add_flags(parser)
+    console.add_flags(parser, json_output=True)  # listed here too: each may come before the command (GLOBAL_SWITCHES)
     commands = parser.add_subparsers(dest="command", required=True)
     console.add_flags(add_explain_parser(commands), json_output=True, inherited=True)
     console.add_flags(add_screen_parser(commands), json_output=True, inherited=True)
