@@ -312,6 +312,33 @@ def test_no_late_zip_lands_after_a_preset_was_loaded(page):
     expect(page.locator("#edit-editor input")).to_have_value("parametric: darken")
 
 
+def test_a_study_shows_no_empty_animation_and_names_its_figure(server, browser):
+    """A study answered into the single run's layout: its score-against-flips plot sat under "Null distributions:
+    how the shuffle test decided", and "Animation" opened on nothing."""
+    from propgrad.app import shared
+    from propgrad.paths import ASSETS
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}?tab=patch", wait_until="load", timeout=60_000)
+    expect(page.locator("#patch-summary")).to_contain_text("patch opacity", timeout=WAIT_MS)
+    panel = page.locator("[role=tabpanel]:visible")
+    panel.get_by_text("Study (optional)").first.click()
+    panel.locator("#patch-study input[type=file]").set_input_files(
+        [str(ASSETS / "examples" / name) for name in ("coffee.jpg", "rocket.jpg")])
+    page.wait_for_timeout(2_000)
+    page.locator("#patch-run").click()
+    expect(page.locator("#patch-summary")).to_contain_text("Study: 2 images", timeout=WAIT_MS)
+    expect(page.locator("#patch-animation-fold")).to_be_hidden()
+    expect(page.locator("#patch-null-fold")).to_contain_text(shared.STUDY_FOLD)
+    # A preset is a single run again: both accordions as they were.
+    panel.locator(".gallery-item").first.click()
+    expect(page.locator("#patch-summary")).to_contain_text("Example loaded", timeout=30_000)
+    expect(page.locator("#patch-animation-fold")).to_be_visible()
+    expect(page.locator("#patch-null-fold")).to_contain_text(shared.NULL_FOLD)
+    context.close()
+
+
 def test_turntable_example_fills_the_frames(page):
     page.get_by_role("tab", name="Turntable frames").click()
     page.get_by_text("Rendered mug, every third frame (12)").click()
