@@ -89,7 +89,7 @@ def _command(argv: list[str] | None) -> int:
     console.expect_json(leading + argv)
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     try:
-        with exit_codes.noting_interrupts():
+        with exit_codes.noting_interrupts(), console.stdout_kept_for_json():
             if argv[:1] == ["study"]:
                 from .study import main as study_main
 
@@ -125,10 +125,10 @@ def _command(argv: list[str] | None) -> int:
             print(file=sys.stderr)  # off the bar that was being drawn
         console.problem(exit_codes.interrupted_message(argv[:1]))
         exit_codes.forget_caught_interrupt()
-        return exit_codes.INTERRUPTED
+        return exit_codes.interrupted_status()
     except BrokenPipeError:
         # The reader went away (`propgrad models | head`): stop quietly, as Python's documentation advises.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), console.real_stdout().fileno())
         return 1
     except USER_ERRORS as error:
         if not users_to_fix(error):

@@ -15,6 +15,7 @@ about bars.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -108,7 +109,29 @@ def json_wanted() -> bool:
 def emit(document) -> None:
     """The one JSON document of a ``--json`` run, on stdout (also with --quiet: it was asked for)."""
     _state["emitted"] = True
-    print(json.dumps(document, indent=1, ensure_ascii=False, default=str))
+    print(json.dumps(document, indent=1, ensure_ascii=False, default=str), file=_state.get("stdout") or sys.stdout)
+
+
+@contextlib.contextmanager
+def stdout_kept_for_json():
+    """Where ``--json`` was typed, stdout carries the one document only: whatever a library prints there meanwhile
+    goes to stderr (Ray's "(raylet) A worker died ..." lines came before the document, which then did not parse)."""
+    if not _state["json_typed"]:
+        yield
+        return
+    kept = _state["stdout"] = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        if sys.stdout is sys.stderr:
+            sys.stdout = kept
+        _state["stdout"] = None
+
+
+def real_stdout():
+    """stdout as the shell gave it (also while :func:`stdout_kept_for_json` sends prints elsewhere)."""
+    return _state.get("stdout") or sys.stdout
 
 
 def error(message: str) -> None:
@@ -147,7 +170,8 @@ def error_entry(status: int, kind: str, lines: list[str]) -> dict:
 
 def reset() -> None:
     """Back to the defaults (tests call :func:`propgrad.cli.main` many times in one process)."""
-    _state.update(quiet=False, json=False, progress=None, typed={}, json_typed=False, emitted=False, problems=[])
+    _state.update(quiet=False, json=False, progress=None, typed={}, json_typed=False, emitted=False, problems=[],
+                  stdout=None)
     logging.disable(logging.NOTSET)
     if _WARNING_FILTERS:
         warnings.filters[:] = _WARNING_FILTERS

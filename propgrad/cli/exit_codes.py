@@ -11,6 +11,7 @@
 | 4 | the output could not be written (disk full, read-only folder): one line names the folder; finished work |
 |   | is kept, and the same command completes the rest once there is room |
 | 130 | interrupted (Ctrl-C): one line; a study's finished items are kept and the same command resumes it |
+| 143 | stopped by SIGTERM (``kill``, a batch system's time limit): as for Ctrl-C |
 
 docs/faults-and-limits.md lists the same codes; tests/test_exit_codes.py checks each.
 """
@@ -26,8 +27,10 @@ from . import console
 
 OK, ERROR, USAGE, PARTIAL, NO_ROOM = 0, 1, 2, 3, 4
 INTERRUPTED = 130  # the shell's own code for a command stopped by SIGINT (128 + 2)
+TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a command that SIGTERM ended
 # Each status but 0 in one word, for the error document of a --json run (console.error_document).
-KINDS = {ERROR: "bug", USAGE: "usage", PARTIAL: "partial", NO_ROOM: "no_room", INTERRUPTED: "interrupted"}
+KINDS = {ERROR: "bug", USAGE: "usage", PARTIAL: "partial", NO_ROOM: "no_room", INTERRUPTED: "interrupted",
+         TERMINATED: "terminated"}
 
 
 def forget_caught_interrupt() -> None:
@@ -41,10 +44,21 @@ def forget_caught_interrupt() -> None:
 
 
 def interrupted_message(command: list[str]) -> str:
-    """The one line for Ctrl-C: what is kept, and how to go on."""
+    """The one line for Ctrl-C or SIGTERM: what is kept, and how to go on."""
+    how = "terminated (SIGTERM)" if terminated() else "interrupted"
     if command == ["study"]:
-        return "interrupted: the finished items are kept; run the same command to resume the study"
-    return "interrupted: nothing more was written"
+        return f"{how}: the finished items are kept; run the same command to resume the study"
+    return f"{how}: nothing more was written"
+
+
+def interrupted_status() -> int:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    return TERMINATED if terminated() else INTERRUPTED
+
+
+def terminated() -> bool:
+    """Whether the last stop this command received was SIGTERM."""
+    return bool(_INTERRUPTS) and _INTERRUPTS[-1] == signal.SIGTERM
 
 
 def partial(failed: int, total: int, what: str, retry: list[str] | None = None) -> int:
@@ -72,25 +86,32 @@ def noting_interrupts():
     """Ctrl-C raises KeyboardInterrupt as always, and is remembered: an error that follows it is the interrupt's.
     Arriving inside an import, CPython can turn it into another error (a TypeError "expected a message argument"
     ended an interrupted explain with status 3 and "failed: 1 of 1 explanation"). Only where Ctrl-C raises already
-    (the main thread, Python's own handler): an ignored SIGINT stays ignored."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
+    (the main thread, Python's own handler): an ignored SIGINT stays ignored.
+
+    SIGTERM, where nothing else handles it, stops the command the same way (status 143): it killed the process
+    outright, leaving a study's worker processes running on, orphaned, an empty --out folder behind and a --json
+    run's stdout empty."""
+    _INTERRUPTS.clear()  # kept after the block, for the caller's status (interrupted_status)
+    main = threading.current_thread() is threading.main_thread()
+    # Each signal only where it would stop the command anyway: a SIGINT ignored (a job started in the background) stays
+    # ignored, and SIGTERM is still handled then.
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    caught = [number for number, default in defaults.items() if main and signal.getsignal(number) == default]
 
     def note(signum, frame):
         _INTERRUPTS.append(signum)
         signal.default_int_handler(signum, frame)
 
-    signal.signal(signal.SIGINT, note)
+    for number in caught:
+        signal.signal(number, note)
     try:
         yield
     except Exception as error:
         interrupt_first(error)
         raise
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        _INTERRUPTS.clear()
+        for number in caught:
+            signal.signal(number, defaults[number])
 
 
 def interrupt_first(error: BaseException) -> None:

@@ -10,9 +10,12 @@ only after every attempt failed; none is dropped. ``ray`` is an optional depende
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +39,20 @@ def import_ray():
         raise ImportError("`--ray` needs Ray, an optional extra: pip install 'propgrad[ray]' "
                           "(or pip install 'ray[default]')") from None
     return ray
+
+
+@contextlib.contextmanager
+def _sigterm_kept():
+    """ray.init puts its own SIGTERM handler in place (``sys.exit(15)``): a command stopped by ``kill`` then ended
+    with status 15, a bare "error" and its local Ray cluster left running. The handler that was there (the command
+    line's, which stops a study as Ctrl-C does and shuts Ray down) is put back."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
@@ -120,6 +137,11 @@ class RayEngine:
         """Connect or start Ray; True when this engine started it (and should stop it)."""
         if ray.is_initialized():
             return False
+        with _sigterm_kept():
+            self._connect(ray)
+        return True
+
+    def _connect(self, ray) -> None:
         package_root = str(Path(__file__).resolve().parents[2])
         if self.address:
             check_address(self.address)
@@ -131,7 +153,6 @@ class RayEngine:
             path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
             ray.init(num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False, logging_level="WARNING",
                      log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
-        return True
 
     def run(self, factory, items: Iterable[StudyItem]) -> Iterator[ItemResult]:
         ray = import_ray()
