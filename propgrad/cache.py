@@ -16,12 +16,14 @@ The cache heals rather than fails, since everything in it can be made again:
 
 - an index (``cache.db``) SQLite cannot read is moved aside (``cache.db.broken-<time>``) and rebuilt, with one
   warning naming the folder;
-- an entry that fails to load is removed, so the caller makes it again once (instead of on every run);
+- an entry that fails to load, or that holds another key's series (a value file copied over another), is removed,
+  so the caller makes it again once (instead of on every run);
 - value files the index no longer lists (after a rebuilt or emptied index) are removed once they are older than
   :data:`ORPHAN_AGE_S` (a younger one may be another process's entry being written);
-- a full disk or a read-only folder stops the cache's writes for this process with one warning: the series is
-  still made and explained, just not kept. Reads are still tried, but a least-recently-used cache records every
-  read, so on a full disk they miss too.
+- a full disk, a read-only folder or one that cannot be made (a file in its way) stops the cache's writes for this
+  process with one warning: the series is still made and explained, just not kept. Entries already there are
+  still read, through a read-only connection to the index that records no use;
+- a folder removed during a run is made again, with a new index, before the next entry is stored.
 
 One line (INFO on the ``propgrad.cache`` logger; the command line shows it) says when a series came from the
 cache and when this process waits for another one that is making the same series.
@@ -61,7 +63,10 @@ INDEX = "cache.db"
 # A value file the index does not list is removed only when older than this: a younger one may be an entry another
 # process has written and not yet indexed (diskcache writes the file first, then the row).
 ORPHAN_AGE_S = 600.0
+# Where the folder (or its lock folder) cannot be made: a file in its way, a parent that is a file, /proc.
+FOLDER_FAULTS = {errno.ENOTDIR, errno.ENOENT, errno.EEXIST}
 log = logging.getLogger("propgrad.cache")
+_folders_off: set[Path] = set()  # said once per process: a study builds a SeriesCache per intervention
 
 
 def default_cache_dir() -> Path:
@@ -173,6 +178,7 @@ class SeriesCache:
         self.directory = Path(directory).expanduser() if directory is not None else default_cache_dir()
         self.max_bytes = int(max_bytes)
         self._store: diskcache.Cache | None = None
+        self._index_stat: os.stat_result | None = None
         self._disabled = False
         self.orphans = 0  # value files not in the index and too young to remove (see ORPHAN_AGE_S)
 
@@ -193,8 +199,14 @@ class SeriesCache:
                     raise
                 self._move_index_aside(error)
                 self._store = self._open()
+            self._index_stat = _stat_or_none(self.directory / INDEX)
             self._sweep_orphans()
         return self._store
+
+    def _index_replaced(self) -> bool:
+        """Whether the open index is no longer the folder's (the folder removed, ``rm -rf``): an entry stored through
+        it would be lost, its value file in a new folder that no index lists."""
+        return self._store is not None and not _same_file(self._index_stat, _stat_or_none(self.directory / INDEX))
 
     def _open(self) -> diskcache.Cache:
         # Every value goes to a file of its own (min file size 0), so that the index stays small
@@ -234,12 +246,19 @@ class SeriesCache:
         self.orphans = kept
 
     def _off(self, error: Exception, what: str) -> None:
-        """Turn the cache off for this process: a full disk or a read-only folder must not stop the work."""
-        if not self._disabled:
-            reason = "no space left" if getattr(error, "errno", None) == errno.ENOSPC or "full" in str(error) \
-                else f"cannot write ({error})"
-            log.warning("series cache %s: %s; %s, and nothing more is stored in this run", self.directory, reason,
-                        what)
+        """Turn the cache's writes off for this process: a full disk, a read-only folder or one that cannot be made
+        must not stop the work."""
+        if not self._disabled and self.directory not in _folders_off:
+            if getattr(error, "errno", None) in FOLDER_FAULTS or not self.directory.is_dir():
+                reason, what = f"the folder cannot be made ({error})", "series are made without it"
+                advice = f"set {ENV_DIR} to a folder that can be made and written"
+            elif getattr(error, "errno", None) == errno.ENOSPC or "full" in str(error):
+                reason, advice = "no space left", f"free some space or set {ENV_DIR} to another folder"
+            else:
+                reason, advice = f"cannot write ({error})", f"set {ENV_DIR} to a folder you may write"
+            log.warning("series cache %s: %s; %s, and nothing more is stored in this run. To keep series, %s",
+                        self.directory, reason, what, advice)
+            _folders_off.add(self.directory)
         self._disabled = True
 
     def _safely(self, action, default, what: str, writes: bool = False):
@@ -260,7 +279,7 @@ class SeriesCache:
                     return default
                 raise
             except OSError as error:
-                if no_room(error) or error.errno in READ_ONLY:
+                if _turns_off(error):
                     self._off(error, what)
                     return default
                 raise
@@ -289,9 +308,9 @@ class SeriesCache:
             lock_dir.mkdir(parents=True, exist_ok=True)
             handle = open(lock_dir / f"{key}.lock", "a+b")
         except OSError as error:
-            if not (no_room(error) or error.errno in READ_ONLY):
+            if not _turns_off(error):
                 raise
-            self._off(error, "series are made without it")
+            self._off(error, "series it holds are still read")
             yield
             return
         with handle:
@@ -320,7 +339,28 @@ class SeriesCache:
             with handle:
                 return handle.read()
 
-        return self._safely(read, None, "nothing is read from it")
+        blob = None if self._disabled else self._safely(read, None, "series it holds are still read")
+        # Recording the use is a write: where writes fail (now or before), the entry is read without it.
+        return self._read_without_writing(key) if blob is None and self._disabled else blob
+
+    def _read_without_writing(self, key: str) -> bytes | None:
+        """An entry's value, found through a read-only connection to the index (None where there is none)."""
+        index = (self.directory / INDEX).absolute().as_uri()
+        # mode=ro sees other processes' writes but needs the write-ahead log's shared memory file, which a read-only
+        # folder may lack; immutable=1 needs nothing (a stale row reads as a miss or fails the key check in get()).
+        for options in ("mode=ro", "immutable=1"):
+            try:
+                with contextlib.closing(sqlite3.connect(f"{index}?{options}", uri=True)) as connection:
+                    row = connection.execute("SELECT filename FROM Cache WHERE key = ? AND raw = 1", (key,)).fetchone()
+                break
+            except sqlite3.Error:
+                continue
+        else:
+            return None
+        try:
+            return (self.directory / row[0]).read_bytes() if row and row[0] else None
+        except OSError:
+            return None
 
     def _archive(self, key: str) -> zipfile.ZipFile | None:
         blob = self._read(key)
@@ -348,6 +388,7 @@ class SeriesCache:
                 meta = json.loads(archive.read("meta.json"))
                 if meta.get("format") != _FORMAT:
                     return None
+                _check_holds(meta, key)
                 result = []
                 for s in meta["series"]:
                     images = []
@@ -369,7 +410,9 @@ class SeriesCache:
             return None
         try:
             with archive:
-                return json.loads(archive.read("meta.json"))
+                meta = json.loads(archive.read("meta.json"))
+                _check_holds(meta, key)
+                return meta
         except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             return None
 
@@ -406,6 +449,8 @@ class SeriesCache:
         blob = buffer.getvalue()
         if len(blob) > self.max_bytes:
             return False
+        if self._index_replaced():
+            self.close()  # reopened below: the folder and an index made again
         # add, not set: of two processes storing the same key, the first one's entry stays.
         if not self._safely(lambda: self.store.add(key, blob) or True, False, "this series is not kept", writes=True):
             return False
@@ -445,6 +490,28 @@ def _malformed(error: Exception) -> bool:
     """SQLite's words for an index file it cannot read (cut short, overwritten, not a database)."""
     text = str(error).lower()
     return "malformed" in text or "not a database" in text or "file is encrypted" in text
+
+
+def _check_holds(meta: dict, key: str) -> None:
+    # A value file copied over another's (by hand, a partial restore) must not pass for that entry.
+    if meta.get("key") != key:
+        raise ValueError(f"it holds series {str(meta.get('key'))[:12]}, not this one")
+
+
+def _turns_off(error: OSError) -> bool:
+    """A full disk, a read-only folder, or a folder that cannot be made: the cache is turned off, the work goes on."""
+    return no_room(error) or error.errno in READ_ONLY | FOLDER_FAULTS
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _same_file(a: os.stat_result | None, b: os.stat_result | None) -> bool:
+    return a is not None and b is not None and os.path.samestat(a, b)
 
 
 def _cannot_write(error: Exception) -> bool:

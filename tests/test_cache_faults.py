@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import sqlite3
 import threading
 import time
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from propgrad.cache import INDEX, ORPHAN_AGE_S, SeriesCache
+from propgrad.cache import INDEX, ORPHAN_AGE_S, SeriesCache, cached_series
 
 from faults import in_tmpfs, needs_tmpfs
 from test_cache import key_for, make_series, stored_files
@@ -50,6 +55,20 @@ def test_a_value_that_fails_to_load_is_removed_and_made_again_once(tmp_path, cap
     assert "could not be read" in warnings_of(caplog)[0] and str(tmp_path) in warnings_of(caplog)[0]
     assert cache.put(key, [make_series(0)])  # made again once: stored this time, not skipped as present
     np.testing.assert_array_equal(np.asarray(cache.get(key)[0].images[-1]), np.asarray(make_series(0).images[-1]))
+
+
+def test_an_entry_that_holds_another_keys_series_is_removed_and_made_again(tmp_path, caplog):
+    cache = SeriesCache(tmp_path)
+    cache.put(key_for(0), [make_series(0)])
+    (first,) = stored_files(tmp_path)
+    cache.put(key_for(1), [make_series(1)])
+    (second,) = set(stored_files(tmp_path)) - {first}
+    (tmp_path / second).write_bytes((tmp_path / first).read_bytes())  # one entry's value file copied over another's
+    assert cache.metadata(key_for(1)) is None
+    assert cache.get(key_for(1)) is None and key_for(1) not in cache  # a miss, not seed 0's series
+    (line,) = warnings_of(caplog)
+    assert "could not be read" in line and key_for(0)[:12] in line and str(tmp_path) in line
+    assert cache.get(key_for(0)) is not None
 
 
 def test_value_files_an_emptied_index_no_longer_lists_are_removed(tmp_path, caplog):
@@ -123,6 +142,62 @@ def test_a_read_only_or_full_folder_turns_the_cache_off_with_one_line(tmp_path, 
     if fault == "full":
         stored = eval(out[out.index(warnings[0]) + 1].removeprefix("stored "))
         assert stored[0] and not stored[-1], out  # the first series fit, a later one did not
+
+
+@pytest.mark.parametrize("folder", ["a file", "under a file", "under /proc"])
+def test_a_folder_that_cannot_be_made_turns_the_cache_off_with_one_line(tmp_path, caplog, folder):
+    """What `explain` did with PROPGRAD_CACHE_DIR a file: exited 2 with a bare "[Errno 20] Not a directory"."""
+    (tmp_path / "file").write_text("x")
+    directory = {"a file": tmp_path / "file", "under a file": tmp_path / "file" / "cache",
+                 "under /proc": Path("/proc/propgrad-cache")}[folder]
+    if folder == "under /proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    cache = SeriesCache(directory)
+    made = cached_series(cache, Image.new("RGB", (4, 4)), [0, 1], lambda seed: {"seed": seed},
+                         lambda seeds: [make_series(seed) for seed in seeds])
+    assert [s.label for s in made] == [make_series(seed).label for seed in (0, 1)]
+    assert cache.get(key_for(0)) is None and not cache.put(key_for(0), [make_series(0)])
+    SeriesCache(directory).get(key_for(0))  # a study's next intervention: said once per process, not again
+    (line,) = warnings_of(caplog)
+    assert str(directory) in line and "cannot be made" in line and "PROPGRAD_CACHE_DIR" in line
+
+
+def test_a_folder_that_may_not_be_written_still_serves_the_series_it_holds(tmp_path, monkeypatch, caplog):
+    cache = SeriesCache(tmp_path)
+    cache.put(key_for(0), [make_series(0)])
+    cache.close()
+
+    def may_not_write(self):  # what diskcache meets opening an index in a folder the user may not write
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(SeriesCache, "_open", may_not_write)
+    cache = SeriesCache(tmp_path)
+    np.testing.assert_array_equal(np.asarray(cache.get(key_for(0))[0].images[-1]),
+                                  np.asarray(make_series(0).images[-1]))
+    assert cache.get(key_for(1)) is None and not cache.put(key_for(1), [make_series(1)])
+    (line,) = warnings_of(caplog)
+    assert "cannot write" in line and "still read" in line
+
+
+def test_a_read_only_folder_still_serves_the_series_it_holds(tmp_path):
+    needs_tmpfs()
+    (tmp_path / "script.py").write_text(SCRIPT)
+    run = f"\"$PY\" {tmp_path / 'script.py'} \"$DIR\" 2"
+    done = in_tmpfs(tmp_path / "cache", f"mount -t tmpfs -o size=1m tmpfs \"$DIR\"\n{run}\n"
+                                        f"mount -o remount,ro \"$DIR\"\necho read-only\n{run}")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    read_only = out[out.index("read-only"):]
+    assert "read [True, True]" in read_only, out  # before: [False, False], the series made again
+    assert len([line for line in read_only if line.startswith("series cache ")]) == 1, out
+
+
+def test_a_folder_removed_during_a_run_gets_the_next_entry_with_an_index(tmp_path):
+    cache = SeriesCache(tmp_path)
+    cache.put(key_for(0), [make_series(0)])
+    shutil.rmtree(tmp_path)  # `rm -rf` of the cache while a run uses it
+    assert cache.put(key_for(1), [make_series(1)])
+    assert SeriesCache(tmp_path).get(key_for(1)) is not None  # before: a value file no index listed, lost
 
 
 @pytest.mark.slow
