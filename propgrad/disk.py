@@ -22,7 +22,7 @@ class NoRoomError(OSError):
     much."""
 
     def __init__(self, error: OSError, folder: str | Path, needed: int | None = None, flag: str = "--out"):
-        super().__init__(error.errno, error.strerror or str(error))
+        super().__init__(error.errno, error.strerror or str(error), error.filename)
         self.folder, self.needed, self.flag = Path(folder), needed, flag
 
     def __str__(self) -> str:
@@ -61,7 +61,8 @@ def writing_to(folder: str | Path, flag: str = "--out") -> Iterator[None]:
     except OSError as error:
         if isinstance(error, NoRoomError):
             raise
-        if no_room(error) or (error.errno in READ_ONLY | {errno.ENOENT} and _inside(error.filename, folder)):
+        if no_room(error) or (error.errno in READ_ONLY | {errno.ENOENT, errno.EISDIR}
+                              and _inside(error.filename, folder)):
             raise NoRoomError(error, folder, flag=flag) from error
         raise
 
@@ -136,6 +137,15 @@ def whole_or_none(path: str | Path) -> Iterator[None]:
         raise
 
 
+def write_whole(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path``, or on failure leave no file there (a full disk cut screen.json at 8,192
+    bytes, which no JSON reader takes)."""
+    path = Path(path)
+    with whole_or_none(path):
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _size(nbytes: int) -> str:
     for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if nbytes >= scale:
@@ -154,6 +164,10 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
     folder = getattr(error, "folder", None) or folder or (Path(error.filename).parent if error.filename else None)
     needed = getattr(error, "needed", None)
     where = f" in {folder}" if folder else ""
+    if error.errno == errno.EISDIR and error.filename:
+        # A folder where a file of the result goes (report.html/): everything else was written; exit 4, not 2.
+        return (f"cannot write {Path(error.filename).name}{where}: a folder of that name is in the way; remove it "
+                f"(or choose another folder, `{getattr(error, 'flag', '--out')}`) and run the same command again")
     if error.errno in READ_ONLY | {errno.ENOENT}:
         # No space to free here: the place itself refuses the write.
         why = {errno.EROFS: "it is on a read-only file system", errno.ENOENT: "the folder cannot be made there"}.get(
@@ -168,4 +182,4 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
 
 
 __all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "forget_made_folders",
-           "whole_or_none", "writing_to"]
+           "whole_or_none", "write_whole", "writing_to"]

@@ -325,6 +325,20 @@ def test_an_output_folder_that_cannot_be_made_is_refused_before_the_run(lesion, 
                                         "a file; give a folder whose parents are folders (it is created if missing)")
 
 
+@needs_lesions
+def test_a_folder_in_the_way_of_a_result_file_is_status_4_and_named(lesion, tmp_path, capsys):
+    """Everything else was written, then "[Errno 21] Is a directory: '.../report.html'" ended it with status 2,
+    which says nothing ran."""
+    (tmp_path / "out" / "report.html").mkdir(parents=True)
+    argv = ["explain", str(lesion), "--edit", "darken", "--steps", "4", "--model", MODEL, "--permutations", "50",
+            "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(argv) == exit_codes.NO_ROOM
+    assert stderr_lines(capsys)[-1] == (f"error: cannot write report.html in {tmp_path / 'out'}: a folder of that "
+                                        "name is in the way; remove it (or choose another folder, `--out`) and run "
+                                        "the same command again")
+    assert not (tmp_path / "out" / "report.json").exists()  # written last: no document of a run that did not end
+
+
 def test_the_documented_table_of_limits_is_the_one_enforced():
     text = (ROOT / "docs" / "faults-and-limits.md").read_text()
     rows = {}

@@ -203,3 +203,22 @@ def test_every_page_says_what_its_models_are_and_what_its_terms_mean(tmp_path):
     plain = export.write(explain(IMAGE, ParametricEdit("darken", steps=4), Redness(), n_permutations=50),
                          tmp_path / "plain")
     assert "<li><b>redness</b></li>" in plain["html"].read_text()
+
+
+def test_a_json_document_cut_off_by_a_full_disk_is_not_left_behind(tmp_path, monkeypatch):
+    """screen.json was left at 8,192 bytes by a full disk: no JSON reader takes it, and it passed for a result."""
+    import errno
+    from pathlib import Path
+
+    from propgrad.export import tables
+
+    def half_then_full(self, text, *args, **kwargs):
+        with open(self, "w") as handle:
+            handle.write(text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    target = tmp_path / "screen.json"
+    with pytest.raises(OSError):
+        tables.write_json(target, {"rows": list(range(1000))})
+    assert not target.exists()

@@ -20,7 +20,6 @@ sub-folder holding its strip, curves, null distributions and animation.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -116,7 +115,6 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     settings = settings if settings is not None else made_with(comparison)  # the same block in every report.json
     data = to_dict(comparison, settings)
     paths = {"json": out / "comparison.json"}
-    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(comparison, out / "comparison.csv")
     if data["contrast"]:
         paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),
@@ -158,4 +156,5 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
                                        curves_later=curves_elsewhere and drawn["curves"] is None)
     paths["html"] = html_report.write(page, out / "report.html")
+    tables.write_json(paths["json"], data)
     return paths

@@ -11,7 +11,6 @@ words), checkpoints (each run's checkpoint files), ``table``: one record per run
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..score import GRADIENT
@@ -147,7 +146,6 @@ def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(dynamics, settings)
     paths = {"json": out / "dynamics.json"}
-    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = tables.write_csv(out / "dynamics.csv", ROW_FIELDS, dynamics.rows)
     missing = {}
     drawn = copied_into(figure, out / FIGURE) if figure is not None and Path(figure).suffix.lower() == ".png" else None
@@ -160,4 +158,5 @@ def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
     if drawn is not None:
         paths["figure"] = drawn
     paths["html"] = html_report.write(html_page(dynamics, data, paths.get("figure"), missing), out / "report.html")
+    tables.write_json(paths["json"], data)
     return paths

@@ -43,7 +43,6 @@ series_gradualness one entry per series: gradual (bool), reason (why not; "" whe
 """
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from collections.abc import Mapping
@@ -274,7 +273,6 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))
     paths = {"json": out / "report.json"}
-    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(explanation, out / "curves.csv")
     made, failed = _draw_figures(explanation, out, figures)
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
@@ -289,6 +287,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
                                         failed, part=part)
     paths["html"] = html_report.write(page, out / "report.html")
+    tables.write_json(paths["json"], data)
     return paths
 
 

@@ -820,9 +820,6 @@ def study_page(title: str, reading: str, rows: Sequence[Mapping], figures: Mappi
 
 
 def write(text: str, path: str | Path) -> Path:
-    from ..disk import whole_or_none
+    from ..disk import write_whole
 
-    path = Path(path)
-    with whole_or_none(path):
-        path.write_text(text, encoding="utf-8")
-    return path
+    return write_whole(path, text)

@@ -16,7 +16,6 @@ first; screen_contrast.csv), else ``contrast_note`` says why it is left out.
 """
 from __future__ import annotations
 
-import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,7 +207,6 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(result, settings)
     paths = {"json": out / "screen.json"}
-    paths["json"].write_text(json.dumps(data, indent=1))
     paths["csv"] = write_csv(result, out / "screen.csv")
     if data["contrast"]:
         paths["contrast"] = tables.write_csv(out / "screen_contrast.csv", list(data["contrast"][0]), data["contrast"])
@@ -221,4 +219,5 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
     else:
         missing["figure"] = reason
     paths["html"] = html_report.write(html_page(data, paths.get("figure"), missing), out / "report.html")
+    tables.write_json(paths["json"], data)
     return paths

@@ -1,4 +1,5 @@
-"""One CSV writer for every ranked table: numbers with six significant digits, None as an empty cell."""
+"""One CSV writer for every ranked table (numbers with six significant digits, None as an empty cell), and the one
+JSON writer of every result's document."""
 from __future__ import annotations
 
 import csv
@@ -29,3 +30,14 @@ def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]
 def write_csv(path: str | Path, fields: Sequence[str], records: Iterable[Mapping]) -> Path:
     """``records`` (mappings holding every field) as a CSV file with ``fields`` as its header."""
     return write_rows(path, fields, ([record[key] for key in fields] for record in records))
+
+
+def write_json(path: str | Path, document) -> Path:
+    """A result's JSON document, whole or not at all (:func:`propgrad.disk.write_whole`). Every writer calls it
+    last: a run stopped while its figures were drawn (Ctrl-C, a full disk) left a report.json that read as a
+    finished run."""
+    import json
+
+    from ..disk import write_whole
+
+    return write_whole(path, json.dumps(document, indent=1))
