@@ -382,6 +382,26 @@ def test_a_json_run_that_fails_says_why_on_stdout_too(lesion, tmp_path, capsys, 
     assert capsys.readouterr().out == ""
 
 
+def test_what_a_library_prints_during_a_json_run_goes_to_stderr(capsys, monkeypatch):
+    """Ray's "(raylet) A worker died ..." lines (printed to stdout) came before the document, which then did not
+    parse."""
+    import json
+
+    from propgrad.cli import console, models
+
+    def noisy():
+        print("\x1b[33m(raylet)\x1b[0m A worker died or was killed while executing a task")
+        console.emit([{"name": "a model"}])
+        return exit_codes.OK
+
+    monkeypatch.setattr(models, "run_models", noisy)
+    assert main(["models", "--json"]) == exit_codes.OK
+    out, err = capsys.readouterr()
+    assert json.loads(out) == [{"name": "a model"}] and "A worker died" in err
+    assert main(["models"]) == exit_codes.OK  # without --json, stdout is the printout's
+    assert "A worker died" in capsys.readouterr().out
+
+
 def test_the_documented_exit_codes_are_the_ones_returned():
     text = (ROOT / "docs" / "faults-and-limits.md").read_text()
     for code in (exit_codes.OK, exit_codes.ERROR, exit_codes.USAGE, exit_codes.PARTIAL, exit_codes.NO_ROOM,
