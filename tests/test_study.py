@@ -167,6 +167,104 @@ def test_interrupted_study_resumes_to_identical_results(image_folder, finished, 
     assert [row.model for row in report.summary] == list(MODELS)
 
 
+def cut_rows(count: int):
+    """Damage: the last ``count`` rows of a table gone, as `head -n -count` leaves it."""
+    def cut(path: Path) -> None:
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:-count]))
+    return cut
+
+
+def cut_last_row_short(path: Path) -> None:
+    """Damage: the last row of results.csv with 16 of its 18 fields, as a full disk can leave it."""
+    lines = path.read_text().splitlines(keepends=True)
+    lines[-1] = ",".join(lines[-1].split(",")[:16]) + "\n"
+    path.write_text("".join(lines))
+
+
+@pytest.mark.parametrize("table, damage", [("results.csv", cut_rows(3)), ("results.csv", Path.unlink),
+                                           ("curves.csv", Path.unlink), ("curves.csv", cut_rows(1)),
+                                           ("results.csv", cut_last_row_short)],
+                         ids=["results cut short", "results removed", "curves removed", "curves cut short",
+                              "results row cut to 16 fields"])
+def test_a_resume_runs_again_the_finished_items_whose_rows_were_lost(finished, image_folder, tmp_path, caplog,
+                                                                     table, damage):
+    """An audit cut rows off results.csv (or removed a table) and ran the study again: status 0, no word, and a
+    summary of fewer images than its series implied; a row cut to 16 of 18 fields was kept with two empty cells."""
+    out = tmp_path / "damaged"
+    shutil.copytree(finished, out)
+    damage(out / table)
+    run_study(tiny_definition(image_folder), out)
+    for name in ("results.csv", "curves.csv", "summary.csv", "summary.md"):
+        assert (out / name).read_text() == (finished / name).read_text(), name
+    said = [record.getMessage() for record in caplog.records if "missing or cut rows" in record.getMessage()]
+    assert len(said) == 1 and f"in {table} (" in said[0] and "again" in said[0], said
+
+
+def test_a_report_says_which_finished_items_lost_their_rows(finished, tmp_path):
+    """`study report` on a cut results.csv summarised silently, n_images counted from one table and n_series from
+    the other; it leaves those items out, and says which."""
+    from propgrad.study.report import write_report
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    cut_rows(1)(copy / "results.csv")  # the second model's row of the last image
+    report = write_report(copy, figures_too=False)
+    assert report.notes[0].startswith("1 finished item has missing or cut rows in results.csv (lesion_2.png | ")
+    assert "leaves it out" in report.notes[0] and report.notes[0] in (copy / "summary.md").read_text()
+    assert [(row.n_images, row.n_series) for row in report.summary] == [(2, 2), (2, 2)]
+
+
+def unreadable_journal(folder: Path) -> None:
+    (folder / "items.jsonl").write_bytes(bytes(range(256)) * 8)
+
+
+def journal_as_a_folder(folder: Path) -> None:
+    (folder / "items.jsonl").unlink()
+    (folder / "items.jsonl").mkdir()
+
+
+def damaged_definition(folder: Path) -> None:
+    (folder / "study.json").write_text("{bad\n")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (unreadable_journal, r"items.jsonl' \(the journal of finished items\) is damaged at line 1 of \d+ .*; remove "
+                         r"items.jsonl to run every item again, or choose another folder"),
+    (journal_as_a_folder, r"items.jsonl' \(the journal of finished items\) cannot be read: Is a directory; remove "
+                          r"items.jsonl"),
+    (damaged_definition, r"study.json' \(the study's definition\) cannot be read: it is not JSON .*; this folder "
+                         r"cannot be resumed without it: choose another folder, or delete this one to start over")])
+def test_a_damaged_study_file_is_named_and_nothing_is_rewritten(finished, image_folder, tmp_path, damage, message):
+    """Random bytes in the journal gave "'utf-8' codec can't decode byte 0xfa", naming no file; a folder in its place
+    emptied results.csv and curves.csv to their headers before the error."""
+    from propgrad.study.store import DamagedStudyFile
+
+    out = tmp_path / "damaged"
+    shutil.copytree(finished, out)
+    damage(out)
+    with pytest.raises(DamagedStudyFile, match=message):
+        run_study(tiny_definition(image_folder), out)
+    for name in ("results.csv", "curves.csv"):
+        assert (out / name).read_bytes() == (finished / name).read_bytes(), name
+
+
+def test_a_damaged_last_journal_line_is_dropped_and_its_item_runs_again(finished, image_folder, tmp_path, caplog):
+    """A crash mid-append can leave bytes that are not text: the study stopped at them ("'utf-8' codec can't
+    decode"); they are cut away and that item runs again."""
+    out = tmp_path / "damaged"
+    shutil.copytree(finished, out)
+    lines = (out / "items.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "items.jsonl").write_bytes(b"".join(lines[:-1]) + b"\xfa\x00{\"key\": \n")
+    run_study(tiny_definition(image_folder), out)
+    for name in ("results.csv", "curves.csv", "summary.csv"):
+        assert (out / name).read_text() == (finished / name).read_text(), name
+    # Every line reads (the damaged one is gone, not left before the new entries), and the dropped item ran again.
+    journal = [json.loads(line) for line in (out / "items.jsonl").read_bytes().splitlines()]
+    assert json.loads(lines[-1])["key"] in [entry["key"] for entry in journal[len(lines) - 1:]]
+    assert "its last line was cut off or damaged" in caplog.text
+
+
 def test_a_resumed_study_refuses_an_image_that_changed_since(image_folder, tmp_path):
     """It kept the old file's rows: chicky.jpg replaced by a rocket still read 'Pekinese' in results.csv."""
     import hashlib

@@ -49,3 +49,20 @@ def test_study_help_lists_the_explain_flags(capsys):
                  "--model-file", "--hub-model", "--outputs", "--permutations", "--alpha", "--seed", "--out",
                  "--workers", "--ray", "--region"):
         assert flag in text, flag
+
+
+def test_a_damaged_study_json_is_named_with_what_to_do(tmp_path, capsys):
+    """'{bad' in study.json ended the study with "error: Expecting property name enclosed in double quotes", naming
+    no file."""
+    sticker = ROOT / "assets" / "lesions" / "patches" / "sticker_1.png"
+    if not sticker.is_file():
+        pytest.skip("the lesion scenario's assets are not shipped here")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "study.json").write_text("{bad\n")
+    code = main(["study", "--images", str(sticker.parent), "--patch", str(sticker), "--steps", "4",
+                 "--model", "Lesion CNN (biased)", "--out", str(out), "--no-progress"])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and error.startswith(f"error: {str(out / 'study.json')!r} (the study's definition) cannot be "
+                                          "read: it is not JSON"), error
+    assert error.endswith("choose another folder, or delete this one to start over")

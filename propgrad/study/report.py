@@ -24,7 +24,8 @@ from ..score import GRADIENT, STATISTIC_LABELS, steady_trend_need
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .flip_prediction import MIN_PER_CLASS
-from .store import read_journal, read_results, read_study
+from .store import (COLUMNS, CURVES_FILE, RESULTS_FILE, kept_rows, lacking_in_words, read_journal, read_results,
+                    read_study)
 from .worker import FAILED, OK, SKIPPED
 
 SUMMARY_CSV, SUMMARY_MD, REPORT_HTML = "summary.csv", "summary.md", "report.html"
@@ -258,6 +259,16 @@ def unfinished(study: dict, journal: dict) -> list[str]:
             "items are kept)"]
 
 
+def rows_lost(lacking: dict[str, list[str]]) -> list[str]:
+    """A note, first, on finished items whose rows were lost since (a table removed or cut short): the summary leaves
+    them out, and says so (it read as the whole study, its images counted in one table and not in the other)."""
+    if not lacking:
+        return []
+    them = "it" if len(lacking) == 1 else "them"
+    return [f"{lacking_in_words(lacking)}: every share and mean here leaves {them} out; run the study's command into "
+            f"this folder again to run {them} again (the other finished items are kept)"]
+
+
 def _planned(study: dict) -> tuple[int, int]:
     """How many interventions and models the study was to run, from its definition (a study whose images were all
     unreadable has no rows to count them from); a definition naming no model runs the default one."""
@@ -330,8 +341,11 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     """(Re)write summary.csv, summary.md, the figures and report.html of the results in ``folder``."""
     folder = Path(folder)
     study = read_study(folder)
-    results, curves = read_results(folder)
     journal = read_journal(folder)
+    # Only the rows of finished items that have all of theirs: a study whose tables lost rows is summarised as the
+    # items it still holds, and a note names the others.
+    kept, lacking = kept_rows(journal, dict(zip(COLUMNS, read_results(folder))))
+    results, curves = kept[RESULTS_FILE], kept[CURVES_FILE]
     properties = {}
     for key, entry in sorted(journal.items(), key=lambda kv: kv[1]["index"]):
         label = key.rsplit(" | ", 1)[-1]
@@ -341,7 +355,8 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     statistic = definition.get("statistic") or (study.get("in_memory") or {}).get("statistic") or "gradient"
     summary, mean = summarise(results, curves, properties, statistic)
     # An unreadable image is one entry, however many interventions it was meant for.
-    entries = sorted(journal.items(), key=lambda kv: kv[1]["index"])
+    entries = sorted(((key, entry) for key, entry in journal.items() if key not in lacking),
+                     key=lambda kv: kv[1]["index"])
     # The loader's message names the image already ("`a.png`: 'a.png' is not a readable image"): once is enough.
     skipped = list({image: e["message"].removeprefix(f"`{image}`: ") for k, e in entries if e["status"] == SKIPPED
                     for image in [_image_of(k)]}.items())
@@ -354,7 +369,8 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     # permutations, or series too short for any order to pass (5 steps at alpha 0.01 said nothing, "0 %" read as
     # "no effect").
     floor = _shuffle_floor(results, curves, int(permutations), alpha, statistic) if permutations else None
-    notes = unfinished(study, journal) + ([floor] if floor else []) + input_notes(entries) + same_pictures(entries)
+    notes = (unfinished(study, journal) + rows_lost(lacking) + ([floor] if floor else []) + input_notes(entries)
+             + same_pictures(entries))
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
     planned = _planned(study)

@@ -1,10 +1,11 @@
 """The results folder: study.json, results.csv, curves.csv and a journal of finished items.
 
 Results are kept as they finish: each item's rows are appended and flushed, and only then is the item
-written to ``items.jsonl`` (the journal). A run that dies between the two leaves rows whose item is
-not in the journal; on resume they are dropped, as is a half-written trailing line, and the item runs
-again. At the end the tables are rewritten in the canonical item order, so the files do not depend on
-which engine ran the items or in what order they finished.
+written to ``items.jsonl`` (the journal), with how many rows it stored. A run that dies between the two leaves rows
+whose item is not in the journal; on resume they are dropped, as is a half-written trailing line, and the item runs
+again. An item the journal lists as finished whose rows are missing or cut (a table removed, cut short or cut by a
+full disk) runs again too, so that the files end whole. At the end the tables are rewritten in the canonical item
+order, so the files do not depend on which engine ran the items or in what order they finished.
 """
 from __future__ import annotations
 
@@ -12,41 +13,103 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import os
+from collections import Counter
 from pathlib import Path
 
 from ..disk import NoRoomError, no_room
+from ..reading import listed
 from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
 
 STUDY_FILE, RESULTS_FILE, CURVES_FILE, JOURNAL_FILE = "study.json", "results.csv", "curves.csv", "items.jsonl"
+COLUMNS = {RESULTS_FILE: RESULT_COLUMNS, CURVES_FILE: CURVE_COLUMNS}
+# The journal entry's count of the rows a finished item stored in each table: how a resume tells whole from cut.
+ROW_COUNTS = {RESULTS_FILE: "results_rows", CURVES_FILE: "curve_rows"}
+# What to do about a file of the folder that cannot be read, by file.
+REMEDIES = {
+    STUDY_FILE: "this folder cannot be resumed without it: choose another folder, or delete this one to start over",
+    JOURNAL_FILE: f"remove {JOURNAL_FILE} to run every item again, or choose another folder",
+    RESULTS_FILE: f"remove {RESULTS_FILE} to run its items again, or choose another folder",
+    CURVES_FILE: f"remove {CURVES_FILE} to run its items again, or choose another folder",
+}
+WHAT = {STUDY_FILE: "the study's definition", JOURNAL_FILE: "the journal of finished items"}
+
+log = logging.getLogger("propgrad.study")
 
 
 class DefinitionMismatch(ValueError):
     """The folder holds results of another study definition."""
 
 
+class DamagedStudyFile(ValueError):
+    """A file of a results folder cannot be read; the message names it and says what to do."""
+
+
+def _damaged(path: Path, problem: str) -> DamagedStudyFile:
+    what = f" ({WHAT[path.name]})" if path.name in WHAT else ""
+    return DamagedStudyFile(f"{str(path)!r}{what} {problem}; {REMEDIES[path.name]}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; one that cannot be read (a folder in its place, no permission) is named, with what to do."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise _damaged(path, f"cannot be read: {error.strerror or error}") from error
+
+
 def _read_rows(path: Path) -> list[dict]:
-    if not path.is_file():
+    """A table's rows as stored ([] without the file). A row cut off mid-write (no newline yet) is left out; one cut
+    otherwise, or holding bytes that are not text, reads with missing columns or U+FFFD (see :func:`_whole`)."""
+    if not path.exists():
         return []
-    with path.open(newline="") as handle:
-        text = handle.read()
+    text = _read_bytes(path).decode("utf-8", errors="replace")
     if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # a row cut off mid-write
-    return list(csv.DictReader(text.splitlines()))
+        text = text[: text.rfind("\n") + 1]
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise _damaged(path, f"is not a readable table ({error})") from error
+
+
+def _journal_entry(line: bytes) -> dict | None:
+    """One journal line as its entry, or None where it is not one (damaged)."""
+    try:
+        entry = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    whole = isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("status"), str)
+    return entry if whole and isinstance(entry.get("index"), int) else None
+
+
+def _read_journal(path: Path) -> tuple[dict[str, dict], int]:
+    """(item key -> its last entry, how many bytes at the start of the file read as whole lines).
+
+    A line counts only with its newline. The last line may be cut or damaged (a crash or a full disk mid-append):
+    it is left out and its item runs again. A damaged line before it is no append's doing, so the journal cannot
+    be trusted (:class:`DamagedStudyFile`)."""
+    if not path.exists():
+        return {}, 0
+    data = _read_bytes(path)
+    entries: dict[str, dict] = {}
+    kept = 0
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines[:-1], start=1):  # the last piece has no newline: cut, or b""
+        entry = _journal_entry(line) if line.strip() else {}
+        if entry is None:
+            if data[kept + len(line) + 1:].strip(b" \t\r\n\0"):
+                raise _damaged(path, f"is damaged at line {number} of {len(lines) - 1} (not one JSON entry)")
+            break
+        if entry:
+            entries[entry["key"]] = entry
+        kept += len(line) + 1
+    return entries, kept
 
 
 def read_journal(folder: str | Path) -> dict[str, dict]:
-    """item key -> its last journal entry (status, message, index)."""
-    path = Path(folder) / JOURNAL_FILE
-    entries: dict[str, dict] = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # a line cut off mid-write: that item simply runs again
-                continue
-            entries[entry["key"]] = entry
-    return entries
+    """item key -> its last journal entry (status, message, index); a cut or damaged last line is left out."""
+    return _read_journal(Path(folder) / JOURNAL_FILE)[0]
 
 
 def read_results(folder: str | Path) -> tuple[list[dict], list[dict]]:
@@ -57,9 +120,57 @@ def read_results(folder: str | Path) -> tuple[list[dict], list[dict]]:
 
 def read_study(folder: str | Path) -> dict:
     path = Path(folder) / STUDY_FILE
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"{str(folder)!r} is not a study results folder (no {STUDY_FILE})")
-    return json.loads(path.read_text())
+    try:
+        study = json.loads(_read_bytes(path).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _damaged(path, f"cannot be read: it is not JSON ({error})") from error
+    if not isinstance(study, dict) or "fingerprint" not in study:
+        raise _damaged(path, "cannot be read: it holds no study fingerprint")
+    return study
+
+
+def _whole(row: dict, columns) -> bool:
+    """Whether a row has exactly its table's columns, all of them, and only text (not a row cut short, nor one with
+    damaged bytes, which read as U+FFFD)."""
+    return (None not in row and len(row) == len(columns) and all(row.get(column) is not None for column in columns)
+            and not any("\ufffd" in value for value in row.values()))
+
+
+def items_lacking_rows(journal: dict[str, dict], tables: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Finished items whose rows are missing, cut or too few or many: item key -> the tables (file names) at fault.
+
+    ``tables``: file name -> its rows as read. An entry tells how many rows its item stored in each table; one
+    written before entries told it needs one whole row in each."""
+    lacking: dict[str, list[str]] = {}
+    for name, rows in tables.items():
+        whole = Counter(row["item"] for row in rows if _whole(row, COLUMNS[name]))
+        cut = {row.get("item") for row in rows if not _whole(row, COLUMNS[name])}
+        for key, entry in journal.items():
+            if entry["status"] == OK and (key in cut or not _as_stored(whole[key], entry.get(ROW_COUNTS[name]))):
+                lacking.setdefault(key, []).append(name)
+    return lacking
+
+
+def _as_stored(found: int, stored: int | None) -> bool:
+    """Whether ``found`` whole rows are as many as the item stored; an entry that does not say needs one at least."""
+    return found == stored if stored is not None else found > 0
+
+
+def kept_rows(journal: dict[str, dict], tables: dict[str, list[dict]]) -> tuple[dict[str, list[dict]], dict]:
+    """(file name -> the rows of finished items whose rows are all there, the items lacking rows as
+    :func:`items_lacking_rows` gives them): what a resume keeps and a report summarises."""
+    lacking = items_lacking_rows(journal, tables)
+    done = {key for key, entry in journal.items() if entry["status"] == OK and key not in lacking}
+    return {name: [row for row in rows if row.get("item") in done] for name, rows in tables.items()}, lacking
+
+
+def lacking_in_words(lacking: dict[str, list[str]]) -> str:
+    """"3 finished items have missing or cut rows in results.csv (a | patch, b | patch and c | patch)"."""
+    files = sorted({name for names in lacking.values() for name in names}, key=list(COLUMNS).index)
+    count = f"{len(lacking)} finished item{'s have' if len(lacking) != 1 else ' has'}"
+    return f"{count} missing or cut rows in {' and '.join(files)} ({listed(list(lacking), 3)})"
 
 
 class ResultsStore:
@@ -78,30 +189,46 @@ class ResultsStore:
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"`out` {str(self.folder)!r} is a file; give a folder (it is created if missing)")
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / STUDY_FILE
-        if path.is_file():
-            stored = json.loads(path.read_text()).get("fingerprint")
+        # 1. Read all that a resume needs. Nothing is written before all of it has been read: a file that cannot be read
+        #    stops the study with the other files as they were (an unreadable journal had emptied both tables).
+        new = self._check_study(study)
+        self._journal, journal_bytes = _read_journal(self.folder / JOURNAL_FILE)
+        tables = dict(zip(COLUMNS, read_results(self.folder)))
+        kept, lacking = kept_rows(self._journal, tables)
+        # 2. Write: the definition into a new folder; the journal without a cut or damaged last line, so the next
+        #    entry starts a line; the tables without rows of unfinished items or of items that run again.
+        if new:
+            (self.folder / STUDY_FILE).write_text(json.dumps(study, indent=2, default=list) + "\n")
+        _cut_journal(self.folder / JOURNAL_FILE, journal_bytes)
+        self._run_again(lacking)
+        for name, rows in kept.items():
+            _write(self.folder / name, COLUMNS[name], rows)
+        self._files = {name: (self.folder / name).open("a", newline="") for name in (RESULTS_FILE, CURVES_FILE)}
+        self._journal_file = (self.folder / JOURNAL_FILE).open("a")
+
+    def _check_study(self, study: dict) -> bool:
+        """Whether the folder is new (study.json is still to write); refuse another definition's folder, or one that
+        holds something else."""
+        if (self.folder / STUDY_FILE).exists():
+            stored = read_study(self.folder).get("fingerprint")
             if stored != study["fingerprint"]:
                 raise DefinitionMismatch(
                     f"`out` {str(self.folder)!r} holds results of another study definition (fingerprint {stored}, "
                     f"this one {study['fingerprint']}); choose another folder, or delete that one to start over")
-        elif any(self.folder.iterdir()):
+            return False
+        if any(self.folder.iterdir()):
             raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; "
                              f"choose an empty or new folder")
-        else:
-            path.write_text(json.dumps(study, indent=2, default=list) + "\n")
-        self._journal = read_journal(self.folder)
-        _cut_partial_line(self.folder / JOURNAL_FILE)
-        self._tidy()
-        self._files = {name: (self.folder / name).open("a", newline="") for name in (RESULTS_FILE, CURVES_FILE)}
-        self._journal_file = (self.folder / JOURNAL_FILE).open("a")
+        return True
 
-    def _tidy(self) -> None:
-        # Keep only rows of items the journal says finished: drops a partial item and a cut-off line.
-        done = {key for key, entry in self._journal.items() if entry["status"] == OK}
-        for name, columns in ((RESULTS_FILE, RESULT_COLUMNS), (CURVES_FILE, CURVE_COLUMNS)):
-            rows = [row for row in _read_rows(self.folder / name) if row.get("item") in done]
-            _write(self.folder / name, columns, rows)
+    def _run_again(self, lacking: dict[str, list[str]]) -> None:
+        """Forget that the items in ``lacking`` finished, so that they run again, and say so: their rows were lost
+        (a table removed or cut short), and a summary of the rest would read as the whole study."""
+        if lacking:
+            log.warning("%r: %s; %s again", str(self.folder), lacking_in_words(lacking),
+                        "it runs" if len(lacking) == 1 else "they run")
+        for key in lacking:
+            del self._journal[key]
 
     def finished(self) -> set[str]:
         """Keys of items that need no run: those done. Failed ones run again, and so do those skipped for an
@@ -131,11 +258,14 @@ class ResultsStore:
 
         A write that finds no room raises :class:`~propgrad.disk.NoRoomError` (the folder, the bytes of this
         item); the journal then does not list the item, so its partly written rows are dropped on resume and
-        it runs again. A journal line cut off by a full disk is cut away on resume (see ``__init__``).
+        it runs again. A journal line cut off by a full disk is cut away on resume (see ``__init__``). The entry
+        counts the item's rows, so that a resume can tell when they were lost since.
         """
         entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
                  "property_name": result.property_name, **({"sha256": result.sha256} if result.sha256 else {}),
                  **({"input_notes": list(result.input_notes)} if result.input_notes else {})}
+        if result.status == OK:
+            entry.update({ROW_COUNTS[RESULTS_FILE]: len(result.rows), ROW_COUNTS[CURVES_FILE]: len(result.curves)})
         texts = {}
         if result.status == OK:
             for name, columns, rows in ((RESULTS_FILE, RESULT_COLUMNS, result.rows),
@@ -178,14 +308,13 @@ class ResultsStore:
                     pass
 
 
-def _cut_partial_line(path: Path) -> None:
-    """Cut a journal line that a full disk or a crash left without its newline, so the next entry starts a line."""
-    if not path.is_file():
-        return
-    with path.open("rb+") as handle:
-        data = handle.read()
-        if data and not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
+def _cut_journal(path: Path, size: int) -> None:
+    """Cut the journal to its first ``size`` bytes, the lines that read (:func:`_read_journal`), and say so."""
+    if path.is_file() and path.stat().st_size > size:
+        with path.open("rb+") as handle:
+            handle.truncate(size)
+        log.warning("%r: its last line was cut off or damaged (a crash or a full disk while it was written); "
+                    "dropped, so that item runs again", str(path))
 
 
 def _write(path: Path, columns, rows: list[dict]) -> None:
