@@ -467,7 +467,12 @@ def test_ctrl_c_exits_130_with_one_line_not_a_traceback(lesion, tmp_path):
 @pytest.mark.slow
 @needs_lesions
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads a process's children from Linux's /proc")
-def test_ctrl_c_stops_a_study_on_processes_in_one_line(lesion, tmp_path):
+@pytest.mark.parametrize("stop, status, words", [
+    (signal.SIGINT, exit_codes.INTERRUPTED, "interrupted"),
+    # SIGTERM killed the command outright: status -15, no line, and its two worker processes ran on, orphaned
+    # (620 MB each, 70 s later).
+    (signal.SIGTERM, exit_codes.TERMINATED, "terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_stops_a_study_on_processes_in_one_line(lesion, tmp_path, stop, status, words):
     images = tmp_path / "images"
     images.mkdir()
     from propgrad.lesions.generator import make_dataset
@@ -476,36 +481,13 @@ def test_ctrl_c_stops_a_study_on_processes_in_one_line(lesion, tmp_path):
         image.save(images / f"lesion_{number}.png")
     argv = ["study", "--images", str(images), "--edit", "darken", "--model", MODEL, "--steps", "40",
             "--permutations", "1000000", "--workers", "2", "--out", str(tmp_path / "out")]
-    status, stderr, children = _interrupted(argv, "study:")  # the bar shows before the workers have started
-    assert status == exit_codes.INTERRUPTED, stderr[-2000:]
+    returned, stderr, children = _interrupted(argv, "study:", stop)  # the bar shows before the workers have started
+    assert returned == status, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     # No worker runs on with its items (one that ignored Ctrl-C did, and kept the parent waiting at exit).
     time.sleep(2)
     assert not [pid for pid in children if _alive(pid)], children
-    assert stderr.rstrip().endswith("interrupted: the finished items are kept; run the same command to resume the study")
-
-
-@pytest.mark.slow
-@needs_lesions
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads a process's children from Linux's /proc")
-def test_sigterm_stops_a_study_as_ctrl_c_does_and_takes_its_workers_along(lesion, tmp_path):
-    """SIGTERM killed the command outright: status -15, no line, and its two worker processes ran on, orphaned
-    (620 MB each, 70 s later)."""
-    images = tmp_path / "images"
-    images.mkdir()
-    from propgrad.lesions.generator import make_dataset
-
-    for number, image in enumerate(make_dataset(4, seed=3, size=64).images):
-        image.save(images / f"lesion_{number}.png")
-    argv = ["study", "--images", str(images), "--edit", "darken", "--model", MODEL, "--steps", "40",
-            "--permutations", "1000000", "--workers", "2", "--out", str(tmp_path / "out")]
-    status, stderr, children = _interrupted(argv, "study:", stop=signal.SIGTERM)
-    assert status == exit_codes.TERMINATED == 143, stderr[-2000:]
-    assert "Traceback" not in stderr, stderr[-3000:]
-    time.sleep(2)
-    assert not [pid for pid in children if _alive(pid)], children
-    assert stderr.rstrip().endswith("terminated (SIGTERM): the finished items are kept; run the same command to "
-                                    "resume the study")
+    assert stderr.rstrip().endswith(f"{words}: the finished items are kept; run the same command to resume the study")
 
 
 @pytest.fixture
