@@ -83,12 +83,16 @@ def dies_on_poison():
     return _DiesOnPoison()
 
 
-def test_dead_worker_items_are_retried_or_reported():
+def test_dead_worker_items_are_retried_or_reported(caplog):
     items = [StudyItem(i, key, ImageRef(key), 0, "x", 0) for i, key in enumerate(["a", "poison", "b", "c"])]
-    results = {r.key: r for r in Processes(2, retries=1).run(dies_on_poison, items)}
+    with caplog.at_level("WARNING", logger="propgrad.study"):
+        results = {r.key: r for r in Processes(2, retries=1).run(dies_on_poison, items)}
     assert set(results) == {"a", "poison", "b", "c"}  # none silently lost
     assert results["poison"].status == FAILED and "worker process died" in results["poison"].message
     assert all(results[key].status in (OK, FAILED) for key in "abc")
+    # Each retry is said, as the Ray engine says a lost worker (it was silent).
+    assert any(record.getMessage().startswith("a worker process died (") and "run again, alone" in record.getMessage()
+               for record in caplog.records), caplog.text
 
 
 def test_dead_ray_worker_items_are_retried_then_reported(monkeypatch):

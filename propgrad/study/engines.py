@@ -7,6 +7,7 @@ built once per process, so models load once per worker, not once per item.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -22,6 +23,7 @@ from .items import StudyItem
 from .worker import FAILED, ItemResult
 
 WorkerFactory = Callable[[], object]
+log = logging.getLogger("propgrad.study")
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,8 @@ class Processes:
                         del pending[running.pop(future).key]
                         yield result
             except BrokenProcessPool as error:
-                reason = f"worker process died ({error})"
+                error_words = str(error) or type(error).__name__
+                reason = f"worker process died ({error_words})"
             except BaseException:
                 _terminate_workers(pool)
                 raise
@@ -139,8 +142,13 @@ class Processes:
                 # Also when the caller stops early (Ctrl-C): drop queued items instead of running them all.
                 pool.shutdown(wait=False, cancel_futures=True)
             # Results that arrived before the pool broke are kept; the items that were running are charged.
+            charged = [item for future, item in running.items()
+                       if not (future.done() and not future.cancelled() and future.exception() is None)]
+            # Said as the Ray engine says a lost worker (the retry was silent).
+            log.warning("a worker process died (%s): %d item%s running on it run again, alone", error_words,
+                        len(charged), "s" if len(charged) != 1 else "")
             for future, item in running.items():
-                if future.done() and not future.cancelled() and future.exception() is None:
+                if item not in charged:
                     del pending[item.key]
                     yield future.result()
                     continue
