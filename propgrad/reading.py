@@ -914,6 +914,9 @@ def paragraph(readings: Sequence[Reading]) -> str:
                 sentence += f", but not measurably {'those' if several_outputs else 'that'} of {still}"
         else:
             sentence = f"{name} did not move {words} of any model measurably"
-        # A sentence after the first starts with a capital (". background: darken moved" read as a typo).
-        sentences.append((sentence[:1].upper() + sentence[1:] if sentences else sentence) + ".")
+        # A sentence after the first starts with a capital (". background: darken moved" read as a typo); a name
+        # that has capitals of its own keeps them ("iPhone sticker").
+        first_word = sentence.split(" ", 1)[0]
+        capital = sentences and first_word.islower()
+        sentences.append((sentence[:1].upper() + sentence[1:] if capital else sentence) + ".")
     return "Reading: " + " ".join(sentences)

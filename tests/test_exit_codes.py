@@ -330,6 +330,7 @@ def test_a_folder_in_the_way_of_a_result_file_is_status_4_and_named(lesion, tmp_
     """Everything else was written, then "[Errno 21] Is a directory: '.../report.html'" ended it with status 2,
     which says nothing ran."""
     (tmp_path / "out" / "report.html").mkdir(parents=True)
+    (tmp_path / "out" / "report.json").write_text("{}")  # an older run's: it must not pass for this one's
     argv = ["explain", str(lesion), "--edit", "darken", "--steps", "4", "--model", MODEL, "--permutations", "50",
             "--out", str(tmp_path / "out"), "--no-progress"]
     assert main(argv) == exit_codes.NO_ROOM

@@ -333,6 +333,11 @@ def test_the_paragraph_names_the_output_only_where_it_is_one():
     assert reading.paragraph(readings).endswith(", but not measurably that of B.")
     mixed = readings[:1] + [reading.Reading(**{**vars(logit), "model": "model C", "property_label": "fur"})]
     assert reading.paragraph(mixed).startswith("Reading: fur moved the output of A (")  # a logit is no p(cat)
+    # A sentence after the first starts with a capital; a name with capitals of its own keeps them.
+    second = [reading.Reading(**{**vars(ramp), "model": "model A", "property_label": label})
+              for label in ("fur", "background", "iPhone sticker")]
+    text = reading.paragraph(second)
+    assert ". Background moved p(cat)" in text and ". iPhone sticker moved p(cat)" in text, text
 
 
 def test_a_rise_after_a_dip_is_not_called_steady():

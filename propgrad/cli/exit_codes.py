@@ -52,8 +52,10 @@ def interrupted_message(command: list[str]) -> str:
 
 
 def interrupted_status() -> int:
-    """130 after Ctrl-C, 143 after SIGTERM."""
-    return TERMINATED if terminated() else INTERRUPTED
+    """130 after Ctrl-C, 143 after SIGTERM; the signals noted are forgotten (an error after the command is its own)."""
+    status = TERMINATED if terminated() else INTERRUPTED
+    _INTERRUPTS.clear()
+    return status
 
 
 def terminated() -> bool:

@@ -114,7 +114,7 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     out.mkdir(parents=True, exist_ok=True)
     settings = settings if settings is not None else made_with(comparison)  # the same block in every report.json
     data = to_dict(comparison, settings)
-    paths = {"json": out / "comparison.json"}
+    paths = {"json": tables.document_path(out / "comparison.json")}
     paths["csv"] = write_csv(comparison, out / "comparison.csv")
     if data["contrast"]:
         paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),

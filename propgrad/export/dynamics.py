@@ -145,7 +145,7 @@ def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(dynamics, settings)
-    paths = {"json": out / "dynamics.json"}
+    paths = {"json": tables.document_path(out / "dynamics.json")}
     paths["csv"] = tables.write_csv(out / "dynamics.csv", ROW_FIELDS, dynamics.rows)
     missing = {}
     drawn = copied_into(figure, out / FIGURE) if figure is not None and Path(figure).suffix.lower() == ".png" else None

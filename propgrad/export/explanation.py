@@ -272,7 +272,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))
-    paths = {"json": out / "report.json"}
+    paths = {"json": tables.document_path(out / "report.json")}
     paths["csv"] = write_csv(explanation, out / "curves.csv")
     made, failed = _draw_figures(explanation, out, figures)
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.

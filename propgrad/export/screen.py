@@ -206,7 +206,7 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(result, settings)
-    paths = {"json": out / "screen.json"}
+    paths = {"json": tables.document_path(out / "screen.json")}
     paths["csv"] = write_csv(result, out / "screen.csv")
     if data["contrast"]:
         paths["contrast"] = tables.write_csv(out / "screen_contrast.csv", list(data["contrast"][0]), data["contrast"])

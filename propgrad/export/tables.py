@@ -41,3 +41,11 @@ def write_json(path: str | Path, document) -> Path:
     from ..disk import write_whole
 
     return write_whole(path, json.dumps(document, indent=1))
+
+
+def document_path(path: str | Path) -> Path:
+    """Where a result's JSON document goes, an older run's document there removed first: until this run writes its own
+    (last, :func:`write_json`), none in the folder reads as finished beside this run's first figures."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    return path

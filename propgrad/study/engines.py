@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -79,6 +80,8 @@ def _start_worker(factory: WorkerFactory, threads: int) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C pressed meanwhile arrives now
     torch.set_num_threads(threads)
+    # stdout is the parent's (a --json run's document): whatever a worker prints goes to stderr.
+    sys.stdout = sys.stderr
     global _WORKER
     _WORKER = factory()
 
@@ -142,17 +145,21 @@ class Processes:
                 # Also when the caller stops early (Ctrl-C): drop queued items instead of running them all.
                 pool.shutdown(wait=False, cancel_futures=True)
             # Results that arrived before the pool broke are kept; the items that were running are charged.
-            charged = [item for future, item in running.items()
-                       if not (future.done() and not future.cancelled() and future.exception() is None)]
-            # Said as the Ray engine says a lost worker (the retry was silent).
-            log.warning("a worker process died (%s): %d item%s running on it run again, alone", error_words,
-                        len(charged), "s" if len(charged) != 1 else "")
+            again = given_up = 0
             for future, item in running.items():
-                if item not in charged:
+                if future.done() and not future.cancelled() and future.exception() is None:
                     del pending[item.key]
                     yield future.result()
                     continue
                 attempts[item.key] += 1
                 if attempts[item.key] > self.retries:
                     del pending[item.key]
+                    given_up += 1
                     yield ItemResult(item.index, item.key, FAILED, f"{reason}; gave up after {self.retries} retries")
+                else:
+                    again += 1
+            # Said as the Ray engine says a lost worker (the retry was silent).
+            runs = "runs" if again == 1 else "run"
+            said = ([f"{again} of the items that were running {runs} again, alone"] * bool(again)
+                    + [f"{given_up} failed after {self.retries} retries"] * bool(given_up))
+            log.warning("a worker process died (%s): %s", error_words, " and ".join(said) or "no item was running")

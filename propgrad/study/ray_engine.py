@@ -44,14 +44,15 @@ def import_ray():
 @contextlib.contextmanager
 def _sigterm_kept():
     """ray.init puts its own SIGTERM handler in place (``sys.exit(15)``): a command stopped by ``kill`` then ended
-    with status 15, a bare "error" and its local Ray cluster left running. The handler that was there (the command
-    line's, which stops a study as Ctrl-C does and shuts Ray down) is put back."""
+    with status 15, a bare "error" and its local Ray cluster left running. A handler that was there (the command
+    line's, which stops a study as Ctrl-C does and shuts Ray down) is put back; where there was none (a script),
+    Ray's stays."""
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
     try:
         yield
     finally:
-        if main and previous is not None:
+        if main and previous not in (None, signal.SIG_DFL):
             signal.signal(signal.SIGTERM, previous)
 
 
@@ -151,8 +152,10 @@ class RayEngine:
                      logging_level="WARNING", log_to_driver=False)
         else:
             path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-            ray.init(num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False, logging_level="WARNING",
-                     log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
+            # "local": a Ray of its own, also where another is running on this machine (ray.init would connect to
+            # it, and refuse num_cpus: "When connecting to an existing cluster, num_cpus ... must not be provided").
+            ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False,
+                     logging_level="WARNING", log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
 
     def run(self, factory, items: Iterable[StudyItem]) -> Iterator[ItemResult]:
         ray = import_ray()

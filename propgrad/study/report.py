@@ -369,6 +369,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     # permutations, or series too short for any order to pass (5 steps at alpha 0.01 said nothing, "0 %" read as
     # "no effect").
     floor = _shuffle_floor(results, curves, int(permutations), alpha, statistic) if permutations else None
+    # Items whose rows were lost count as finished here: their own note follows, and says more.
     notes = (unfinished(study, journal) + rows_lost(lacking) + ([floor] if floor else []) + input_notes(entries)
              + same_pictures(entries))
     images = len({row["image"] for row in results}) + len(skipped)

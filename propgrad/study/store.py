@@ -18,7 +18,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ..disk import NoRoomError, no_room
+from ..disk import NoRoomError, no_room, write_whole
 from ..reading import listed
 from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
 
@@ -198,13 +198,14 @@ class ResultsStore:
         # 2. Write: the definition into a new folder; the journal without a cut or damaged last line, so the next
         #    entry starts a line; the tables without rows of unfinished items or of items that run again.
         if new:
-            (self.folder / STUDY_FILE).write_text(json.dumps(study, indent=2, default=list) + "\n")
+            write_whole(self.folder / STUDY_FILE, json.dumps(study, indent=2, default=list) + "\n")
         _cut_journal(self.folder / JOURNAL_FILE, journal_bytes)
         self._run_again(lacking)
         for name, rows in kept.items():
             _write(self.folder / name, COLUMNS[name], rows)
-        self._files = {name: (self.folder / name).open("a", newline="") for name in (RESULTS_FILE, CURVES_FILE)}
-        self._journal_file = (self.folder / JOURNAL_FILE).open("a")
+        # UTF-8 whatever the locale, as the tables are read (a label in another encoding read as a cut row).
+        self._files = {name: (self.folder / name).open("a", newline="", encoding="utf-8") for name in COLUMNS}
+        self._journal_file = (self.folder / JOURNAL_FILE).open("a", encoding="utf-8")
 
     def _check_study(self, study: dict) -> bool:
         """Whether the folder is new (study.json is still to write); refuse another definition's folder, or one that
@@ -322,7 +323,7 @@ def _write(path: Path, columns, rows: list[dict]) -> None:
     stays as it was and the temporary file is removed."""
     temporary = path.with_suffix(path.suffix + ".tmp")
     try:
-        with temporary.open("w", newline="") as handle:
+        with temporary.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
