@@ -401,6 +401,9 @@ def test_what_a_library_prints_during_a_json_run_goes_to_stderr(capsys, monkeypa
     assert json.loads(out) == [{"name": "a model"}] and "A worker died" in err
     assert main(["models"]) == exit_codes.OK  # without --json, stdout is the printout's
     assert "A worker died" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a help asked for is stdout's, --json or not
+        main(["explain", "--help", "--json"])
+    assert "usage:" in capsys.readouterr().out
 
 
 def test_the_documented_exit_codes_are_the_ones_returned():

@@ -116,7 +116,7 @@ def emit(document) -> None:
 def stdout_kept_for_json():
     """Where ``--json`` was typed, stdout carries the one document only: whatever a library prints there meanwhile
     goes to stderr (Ray's "(raylet) A worker died ..." lines came before the document, which then did not parse)."""
-    if not _state["json_typed"]:
+    if not _state["json_typed"] or _state.get("help_typed"):  # a help or version asked for is stdout's
         yield
         return
     kept = _state["stdout"] = sys.stdout
@@ -151,6 +151,7 @@ def expect_json(argv: list[str]) -> None:
     """Before the arguments are parsed: whether ``--json`` was typed, so that an error in the arguments themselves
     ends in a JSON document too."""
     _state["json_typed"] = "--json" in argv
+    _state["help_typed"] = any(arg in ("-h", "--help", "--version") for arg in argv)
 
 
 def error_document(status: int, kind: str) -> None:
