@@ -36,6 +36,8 @@ FLIP_GLYPH, OTHER_FLIP_GLYPH = "\u25c6", "\u25c7"
 def flip_marks(size: float, fill: str, edge: str) -> dict:
     """The scatter settings of a flip's mark (:data:`FLIP_MARKER`), in a figure or its legend."""
     return {"marker": FLIP_MARKER, "s": size * FLIP_AREA, "color": fill, "edgecolor": edge}
+
+
 _COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 
 _state = {"quiet": False, "json": False, "progress": None, "typed": {}, "json_typed": False, "emitted": False,
-          "problems": []}
+          "problems": [], "stdout": None, "help_typed": False}
 _WARNING_FILTERS: list = []
 
 
@@ -109,14 +109,14 @@ def json_wanted() -> bool:
 def emit(document) -> None:
     """The one JSON document of a ``--json`` run, on stdout (also with --quiet: it was asked for)."""
     _state["emitted"] = True
-    print(json.dumps(document, indent=1, ensure_ascii=False, default=str), file=_state.get("stdout") or sys.stdout)
+    print(json.dumps(document, indent=1, ensure_ascii=False, default=str), file=real_stdout())
 
 
 @contextlib.contextmanager
 def stdout_kept_for_json():
     """Where ``--json`` was typed, stdout carries the one document only: whatever a library prints there meanwhile
     goes to stderr (Ray's "(raylet) A worker died ..." lines came before the document, which then did not parse)."""
-    if not _state["json_typed"] or _state.get("help_typed"):  # a help or version asked for is stdout's
+    if not _state["json_typed"] or _state["help_typed"]:  # a help or version asked for is stdout's
         yield
         return
     kept = _state["stdout"] = sys.stdout
@@ -131,7 +131,7 @@ def stdout_kept_for_json():
 
 def real_stdout():
     """stdout as the shell gave it (also while :func:`stdout_kept_for_json` sends prints elsewhere)."""
-    return _state.get("stdout") or sys.stdout
+    return _state["stdout"] or sys.stdout
 
 
 def error(message: str) -> None:
@@ -172,7 +172,7 @@ def error_entry(status: int, kind: str, lines: list[str]) -> dict:
 def reset() -> None:
     """Back to the defaults (tests call :func:`propgrad.cli.main` many times in one process)."""
     _state.update(quiet=False, json=False, progress=None, typed={}, json_typed=False, emitted=False, problems=[],
-                  stdout=None)
+                  stdout=None, help_typed=False)
     logging.disable(logging.NOTSET)
     if _WARNING_FILTERS:
         warnings.filters[:] = _WARNING_FILTERS

@@ -3,8 +3,11 @@ JSON writer of every result's document."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+from ..disk import whole_or_none, write_whole
 
 
 def csv_cell(value):
@@ -16,8 +19,6 @@ def csv_cell(value):
 
 def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
     """``rows`` (sequences, one value per column of ``header``) as a CSV file."""
-    from ..disk import whole_or_none
-
     path = Path(path)
     with whole_or_none(path), path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -36,10 +37,6 @@ def write_json(path: str | Path, document) -> Path:
     """A result's JSON document, whole or not at all (:func:`propgrad.disk.write_whole`). Every writer calls it
     last: a run stopped while its figures were drawn (Ctrl-C, a full disk) left a report.json that read as a
     finished run."""
-    import json
-
-    from ..disk import write_whole
-
     return write_whole(path, json.dumps(document, indent=1))
 
 

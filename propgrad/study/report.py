@@ -24,8 +24,7 @@ from ..score import GRADIENT, STATISTIC_LABELS, steady_trend_need
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .flip_prediction import MIN_PER_CLASS
-from .store import (COLUMNS, CURVES_FILE, RESULTS_FILE, kept_rows, lacking_in_words, read_journal, read_results,
-                    read_study)
+from .store import CURVES_FILE, RESULTS_FILE, kept_rows, lacking_in_words, read_journal, read_study, read_tables
 from .worker import FAILED, OK, SKIPPED
 
 SUMMARY_CSV, SUMMARY_MD, REPORT_HTML = "summary.csv", "summary.md", "report.html"
@@ -344,7 +343,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     journal = read_journal(folder)
     # Only the rows of finished items that have all of theirs: a study whose tables lost rows is summarised as the
     # items it still holds, and a note names the others.
-    kept, lacking = kept_rows(journal, dict(zip(COLUMNS, read_results(folder))))
+    kept, lacking = kept_rows(journal, read_tables(folder))
     results, curves = kept[RESULTS_FILE], kept[CURVES_FILE]
     properties = {}
     for key, entry in sorted(journal.items(), key=lambda kv: kv[1]["index"]):

@@ -112,10 +112,15 @@ def read_journal(folder: str | Path) -> dict[str, dict]:
     return _read_journal(Path(folder) / JOURNAL_FILE)[0]
 
 
+def read_tables(folder: str | Path) -> dict[str, list[dict]]:
+    """File name (results.csv, curves.csv) -> its rows as strings, as stored."""
+    return {name: _read_rows(Path(folder) / name) for name in COLUMNS}
+
+
 def read_results(folder: str | Path) -> tuple[list[dict], list[dict]]:
     """(results rows, curve rows) as strings, as stored."""
-    folder = Path(folder)
-    return _read_rows(folder / RESULTS_FILE), _read_rows(folder / CURVES_FILE)
+    tables = read_tables(folder)
+    return tables[RESULTS_FILE], tables[CURVES_FILE]
 
 
 def read_study(folder: str | Path) -> dict:
@@ -193,8 +198,7 @@ class ResultsStore:
         #    stops the study with the other files as they were (an unreadable journal had emptied both tables).
         new = self._check_study(study)
         self._journal, journal_bytes = _read_journal(self.folder / JOURNAL_FILE)
-        tables = dict(zip(COLUMNS, read_results(self.folder)))
-        kept, lacking = kept_rows(self._journal, tables)
+        kept, lacking = kept_rows(self._journal, read_tables(self.folder))
         # 2. Write: the definition into a new folder; the journal without a cut or damaged last line, so the next
         #    entry starts a line; the tables without rows of unfinished items or of items that run again.
         if new:
@@ -265,15 +269,13 @@ class ResultsStore:
         entry = {"key": result.key, "index": result.index, "status": result.status, "message": result.message,
                  "property_name": result.property_name, **({"sha256": result.sha256} if result.sha256 else {}),
                  **({"input_notes": list(result.input_notes)} if result.input_notes else {})}
-        if result.status == OK:
-            entry.update({ROW_COUNTS[RESULTS_FILE]: len(result.rows), ROW_COUNTS[CURVES_FILE]: len(result.curves)})
+        stored = {RESULTS_FILE: result.rows, CURVES_FILE: result.curves} if result.status == OK else {}
+        entry.update({ROW_COUNTS[name]: len(rows) for name, rows in stored.items()})
         texts = {}
-        if result.status == OK:
-            for name, columns, rows in ((RESULTS_FILE, RESULT_COLUMNS, result.rows),
-                                        (CURVES_FILE, CURVE_COLUMNS, result.curves)):
-                buffer = io.StringIO()
-                csv.DictWriter(buffer, fieldnames=columns).writerows(rows)
-                texts[name] = buffer.getvalue()
+        for name, rows in stored.items():
+            buffer = io.StringIO()
+            csv.DictWriter(buffer, fieldnames=COLUMNS[name]).writerows(rows)
+            texts[name] = buffer.getvalue()
         line = json.dumps(entry) + "\n"
         try:
             for name, text in texts.items():
@@ -292,7 +294,7 @@ class ResultsStore:
     def finish(self, order: dict[str, int]) -> None:
         """Close the files and rewrite the tables in canonical item order (``order``: key -> index)."""
         self.close()
-        for name, columns in ((RESULTS_FILE, RESULT_COLUMNS), (CURVES_FILE, CURVE_COLUMNS)):
+        for name, columns in COLUMNS.items():
             rows = _read_rows(self.folder / name)
             # A stable sort keeps each item's own row order (models, outputs, series, steps as explained).
             rows.sort(key=lambda row: order.get(row["item"], len(order)))
