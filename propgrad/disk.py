@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,11 +139,19 @@ def whole_or_none(path: str | Path) -> Iterator[None]:
 
 
 def write_whole(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path``, or on failure leave no file there (a full disk cut screen.json at 8,192
-    bytes, which no JSON reader takes)."""
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all (a full disk cut screen.json at 8,192 bytes, which no
+    JSON reader takes). The text goes to a hidden file beside it, made durable, then renamed over ``path``: a rename
+    is atomic, so not even a power cut halfway leaves a cut document under the real name."""
     path = Path(path)
-    with whole_or_none(path):
-        path.write_text(text, encoding="utf-8")
+    if path.is_dir():  # say the name in the way, not the hidden file's (the rename would name that one)
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    partial = path.with_name(f".{path.name}.partial")
+    with whole_or_none(partial):
+        with partial.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
     return path
 
 

@@ -206,19 +206,28 @@ def test_every_page_says_what_its_models_are_and_what_its_terms_mean(tmp_path):
 
 
 def test_a_json_document_cut_off_by_a_full_disk_is_not_left_behind(tmp_path, monkeypatch):
-    """screen.json was left at 8,192 bytes by a full disk: no JSON reader takes it, and it passed for a result."""
+    """screen.json was left at 8,192 bytes by a full disk: no JSON reader takes it, and it passed for a result. The
+    document is written beside its name and renamed, so a failure at any point leaves no cut file under either name."""
     import errno
-    from pathlib import Path
+    import os
 
+    from propgrad import disk
     from propgrad.export import tables
 
-    def half_then_full(self, text, *args, **kwargs):
-        with open(self, "w") as handle:
-            handle.write(text[: len(text) // 2])
-        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+    def full_at_sync(descriptor):  # a delayed-allocation file system says ENOSPC when the data is made durable
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", half_then_full)
+    monkeypatch.setattr(os, "fsync", full_at_sync)
     target = tmp_path / "screen.json"
     with pytest.raises(OSError):
         tables.write_json(target, {"rows": list(range(1000))})
-    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+    # write_whole itself keeps what was there before a failed write: the old document, whole.
+    kept = tmp_path / "study.json"
+    kept.write_text('{"old": true}')
+    with pytest.raises(OSError):
+        disk.write_whole(kept, '{"new": true}')
+    assert kept.read_text() == '{"old": true}' and list(tmp_path.iterdir()) == [kept]
+    monkeypatch.undo()
+    assert disk.write_whole(kept, '{"new": true}').read_text() == '{"new": true}'
+    assert list(tmp_path.iterdir()) == [kept]

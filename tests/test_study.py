@@ -213,6 +213,25 @@ def test_a_report_says_which_finished_items_lost_their_rows(finished, tmp_path):
     assert report.notes[0].startswith("1 finished item has missing or cut rows in results.csv (lesion_2.png | ")
     assert "leaves it out" in report.notes[0] and report.notes[0] in (copy / "summary.md").read_text()
     assert [(row.n_images, row.n_series) for row in report.summary] == [(2, 2), (2, 2)]
+    assert len(report.rows_lost) == 1 and report.rows_lost[0].startswith("lesion_2.png | ")
+
+
+def test_study_report_exits_3_when_items_lost_their_rows(finished, tmp_path, capsys):
+    """`study report` on a cut results.csv wrote a summary that leaves items out and exited 0 (done): a script read
+    it as the whole study. It says so as a run's failures are said, status 3 with the count, and --json lists them."""
+    import json
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    cut_rows(1)(copy / "results.csv")
+    capsys.readouterr()
+    assert cli_main(["study", "report", str(copy), "--json"]) == 3
+    printed = capsys.readouterr()
+    document = json.loads(printed.out)
+    assert len(document["rows_lost"]) == 1 and document["rows_lost"][0].startswith("lesion_2.png | ")
+    items = len((copy / "items.jsonl").read_text().splitlines())
+    assert printed.err.strip().splitlines()[-1].startswith(f"failed: 1 of {items} items (1 lost their rows; summary.md")
+    assert (copy / "summary.md").is_file()  # what it could summarise is written
 
 
 def unreadable_journal(folder: Path) -> None:

@@ -178,7 +178,7 @@ def _summary(report, error: str | None = None) -> None:
         console.emit({"folder": str(Path(report.folder).resolve()), "rows": rows,
                       "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
                       "failed": [{"item": item, "reason": reason} for item, reason in report.failed],
-                      "notes": list(report.notes),
+                      "notes": list(report.notes), "rows_lost": list(report.rows_lost),
                       **(console.error_entry(exit_codes.USAGE, exit_codes.KINDS[exit_codes.USAGE], [error])
                          if error else {})})
     say(report.paths["summary.md"].read_text())
@@ -205,8 +205,16 @@ def main(argv: list[str] | None = None) -> int:
             console.configure(args)
             from ..study.report import write_report
 
-            _summary(write_report(_existing(args.folder, "DIR", folder=True)))
-            return 0
+            report = write_report(_existing(args.folder, "DIR", folder=True))
+            _summary(report)
+            # The report is written; a study it cannot summarise whole is said as a run's failures are (status 3).
+            if report.failed or report.rows_lost:
+                what = [f"{len(report.failed)} failed"] if report.failed else []
+                what += [f"{len(report.rows_lost)} lost their rows"] if report.rows_lost else []
+                return exit_codes.partial(len(report.failed) + len(report.rows_lost), _item_count(args.folder),
+                                          f"items ({' and '.join(what)}; summary.md says which, and running the "
+                                          f"study's command into this folder again runs them again)")
+            return exit_codes.OK
         if argv[:1] == ["run"]:
             parser = console.Parser(prog=f"{prog} study run",
                                              description="Run (or resume) the study a TOML file defines.")

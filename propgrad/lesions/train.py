@@ -270,12 +270,12 @@ def main(argv: list[str] | None = None) -> dict:
     for key, values in metrics.items():
         architecture, variant = key.rsplit("_", 1)
         card = model_card(MODEL_NAMES[(architecture, variant)], architecture, variant, values, settings)
-        (out / f"{key}.md").write_text(card)
+        (out / f"{key}.md").write_text(card, encoding="utf-8")
         print(f"{key}: clean {values['clean']['accuracy']:.3f}, patched {values['patched']['accuracy']:.3f} "
               f"(melanoma recall {values['clean']['melanoma_accuracy']:.3f} -> {values['patched']['melanoma_accuracy']:.3f})")
     existing = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}
     existing.update(metrics)
-    (out / "metrics.json").write_text(json.dumps(existing, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
     print(f"done in {time.time() - started:.0f} s")
     return metrics
 

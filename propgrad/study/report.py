@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from ..disk import write_whole
 from ..export import html as html_report
 from ..export import tables
 from ..export.figure_files import draw_into
@@ -48,8 +49,9 @@ class StudyReport:
 
     ``summary``: one :class:`SummaryRow` per model x intervention; ``curves``: the mean curves;
     ``skipped``/``failed``: (item, reason) pairs of images that could not be read and items that
-    errored; ``paths``: name -> file of every table and figure; ``title`` what ran in a few words, ``alpha`` the
-    significance level of its tests; ``notes`` what a reader should know (as summary.md and report.html say it).
+    errored; ``rows_lost``: finished items whose rows the tables no longer hold; ``paths``: name -> file of every
+    table and figure; ``title`` what ran in a few words, ``alpha`` the significance level of its tests; ``notes``
+    what a reader should know (as summary.md and report.html say it).
     """
 
     folder: Path
@@ -62,6 +64,8 @@ class StudyReport:
     alpha: float = 0.01
     # Notes about the run: too few permutations for any test to succeed, what some images were (transparent, tiny).
     notes: list[str] = field(default_factory=list)
+    # Finished items whose rows were lost from the tables since (the summary leaves them out; a run again redoes them).
+    rows_lost: list[str] = field(default_factory=list)
 
 
 def _count(n: int, noun: str) -> str:
@@ -377,7 +381,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     title = (f"Study: {_count(images, 'image')}{unread}, "
              f"{_count(len({r.intervention for r in summary}) or planned[0], 'intervention')}, "
              f"{_count(len({r.model for r in summary}) or planned[1], 'model')}")
-    paths["summary.md"].write_text(markdown(summary, alpha, skipped, failed, title, notes))
+    write_whole(paths["summary.md"], markdown(summary, alpha, skipped, failed, title, notes))
     missing = {}
     if figures_too and mean:
         probabilities = all(0 <= v <= 1 for c in mean for v in c.mean)
@@ -406,4 +410,4 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
                                   flips, notes, input_images(entries), statistic, legend=SUMMARY_LEGEND)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
-    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes)
+    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking))

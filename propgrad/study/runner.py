@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..disk import write_whole
 from ..interventions.base import Intervention, ProgressFn, no_progress
 from ..limits import check_at_most
 from .build import check_buildable
@@ -195,8 +196,8 @@ def run_images(images: Sequence, intervention: Intervention | Sequence[Intervent
     settings["images"] = [ref.key for ref in refs]
     # Objects in memory have no stable description; the fingerprint records what was run, for reading.
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    (folder / "study.json").write_text(json.dumps({"fingerprint": fingerprint, "definition": {"alpha": alpha},
-                                                   "in_memory": settings, "propgrad_version": _version()}, indent=2))
+    write_whole(folder / "study.json", json.dumps({"fingerprint": fingerprint, "definition": {"alpha": alpha},
+                                                    "in_memory": settings, "propgrad_version": _version()}, indent=2))
     items = make_items(refs, names, seed)
     worker = _ReadyWorker(interventions, models, outputs_of_interest, n_permutations, alpha, statistic)
     _run(store, InProcess(), lambda: worker, items, progress, None)
