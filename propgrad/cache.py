@@ -374,9 +374,11 @@ class SeriesCache:
 
     def _drop(self, key: str, error: Exception) -> None:
         """Remove an entry that fails to load, so that it is made again once, not on every run."""
-        log.warning("series cache %s: entry %s could not be read (%s: %s); removed, it is made again",
-                    self.directory, key[:12], type(error).__name__, error)
-        self._safely(lambda: self.store.delete(key), None, "the broken entry stays")
+        # Removed first, then said: a cache that may not be written keeps the entry (it said "removed" of it).
+        removed = self._safely(lambda: self.store.delete(key) or True, False, "the broken entry stays", writes=True)
+        log.warning("series cache %s: entry %s could not be read (%s: %s); %s", self.directory, key[:12],
+                    type(error).__name__, error, "removed, it is made again" if removed else
+                    "it cannot be removed (nothing is written to this cache now), and its series is made without it")
 
     def get(self, key: str) -> list[InterventionSeries] | None:
         """The cached series, or None (a miss, an entry removed while being read, or a broken entry, removed)."""

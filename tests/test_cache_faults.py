@@ -229,3 +229,21 @@ def test_a_diffusion_sweep_over_a_damaged_cache_makes_its_series_and_stores_it_a
     caplog.clear()
     InstructPix2PixSweep("add snow", seeds=(0,), cache=cache, **kwargs).series(image)  # now from the cache
     assert any("from the cache" in record.getMessage() for record in caplog.records)
+
+
+def test_a_broken_entry_a_read_only_cache_cannot_remove_is_not_said_removed(tmp_path, monkeypatch, caplog):
+    """A cache that may not be written said "removed, it is made again" of a broken entry it could not remove."""
+    cache = SeriesCache(tmp_path)
+    cache.put(key_for(0), [make_series(0)])
+    (value,) = [path for path in tmp_path.rglob("*.val")]
+    value.write_bytes(b"not a zip")
+    cache.close()
+
+    def may_not_write(self):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(SeriesCache, "_open", may_not_write)
+    assert SeriesCache(tmp_path).get(key_for(0)) is None
+    said = [line for line in warnings_of(caplog) if "could not be read" in line]
+    assert len(said) == 1 and "removed" not in said[0].replace("cannot be removed", ""), said
+    assert "cannot be removed" in said[0] and value.is_file()

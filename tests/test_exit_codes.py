@@ -542,3 +542,19 @@ def test_an_error_that_follows_ctrl_c_is_the_interrupt(python_ctrl_c):
         with exit_codes.failures("explanation") as failed:
             raise RuntimeError("a model failed")
     assert failed.status == exit_codes.PARTIAL
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_full_stdout_is_named_as_the_place_that_is_full():
+    """`propgrad models > /dev/full` said "no space left to write ... (the files written so far are whole)": no file
+    was written, stdout was full."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "propgrad", "models"], cwd=ROOT, stdout=full, text=True,
+                              stderr=subprocess.PIPE, timeout=300)
+    assert done.returncode == exit_codes.NO_ROOM, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: no space left to write the output to stdout (where it was sent is full); free some space or send it "
+        "elsewhere, and run the same command again"]
