@@ -177,6 +177,12 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
         # A folder where a file of the result goes (report.html/): everything else was written; exit 4, not 2.
         return (f"cannot write {Path(error.filename).name}{where}: a folder of that name is in the way; remove it "
                 f"(or choose another folder, `{getattr(error, 'flag', '--out')}`) and run the same command again")
+    if (error.errno == errno.ENOENT and error.filename and folder and Path(error.filename).parent == Path(folder)
+            and not Path(folder).exists()):
+        # A file of the run could not be written into its folder, which is gone: `rm -rf` of --out mid-run (this
+        # said "the folder cannot be made there", and pointed to another folder).
+        name = Path(error.filename).name.removesuffix(".tmp").removesuffix(".partial").lstrip(".")  # not a temporary's
+        return f"cannot write {name}: the folder {folder} was removed while the command ran; run the same command again"
     if error.errno in READ_ONLY | {errno.ENOENT}:
         # No space to free here: the place itself refuses the write.
         why = {errno.EROFS: "it is on a read-only file system", errno.ENOENT: "the folder cannot be made there"}.get(
