@@ -164,6 +164,22 @@ def test_a_late_zip_never_lands_after_a_preset_was_loaded(progress):
     assert Path(shared.finish_run(later, mine)[2]).suffix == ".zip"
 
 
+def test_a_preset_on_another_tab_leaves_a_run_alone(progress):
+    """A preset clicked on the Patch tab dropped a run still going on the first tab: its answer never came, and the
+    page kept "Running..." under the new form values."""
+    from types import SimpleNamespace
+
+    run_patch = shared.shown_first(patch_tab.run_patch, tab="patch")
+    run = run_patch(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0, [IMAGENET], progress=progress)[7]
+    assert run.tab == "patch"
+    mine = SimpleNamespace(session_hash="preset-test-tabs")
+    shared._preset_loaded_now(mine, "edit")  # the same session, another tab's preset
+    assert Path(shared.finish_run(run, mine)[2]).suffix == ".zip"
+    assert not shared._superseded(run.started, mine, "patch") and shared._superseded(run.started, mine, "edit")
+    shared._preset_loaded_now(mine, "patch")  # its own tab's preset: its late files stay off the page
+    assert shared.finish_run(run, mine) == (gr.skip(), gr.skip(), gr.skip(), None)
+
+
 def test_an_animation_that_cannot_be_drawn_leaves_the_rest_of_the_run(progress, monkeypatch, caplog):
     """A GIF that failed to draw took the null plots, the reports and the zip down with it."""
     from propgrad import plots

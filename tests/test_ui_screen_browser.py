@@ -67,6 +67,12 @@ def test_screen_action_in_the_browser(server, tmp_path):
         outputs.press("End")
         outputs.type(" ")
         playwright_sync.expect(page.locator("#edit-stale")).to_have_count(1, timeout=20_000)
+        # A preset clears the first tab's result; the Screen's, made from the old image and models, is marked (it
+        # stood unmarked under the coffee preset's form).
+        page.locator("#screen-stale").evaluate("box => box.remove()")
+        page.locator("[role=tabpanel]:visible button.gallery-item").nth(1).click()
+        playwright_sync.expect(page.locator("#edit-summary")).to_contain_text("Example loaded", timeout=20_000)
+        playwright_sync.expect(page.locator("#screen-stale")).to_have_count(1, timeout=20_000)
         page.locator("#screen-section").scroll_into_view_if_needed()
         shot = folder / "app-screen.png"
         page.screenshot(path=str(shot), full_page=True)

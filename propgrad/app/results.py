@@ -219,6 +219,7 @@ class AppRun:
     reports: Future | None = field(default=None, repr=False, compare=False)  # in the writer's process
     finishing: Future | None = field(default=None, repr=False, compare=False)  # part 2, started early
     started: float = float("inf")  # when the Run button's request started (time.monotonic), where it did
+    tab: str = ""  # the API name of the tab whose Run button started it: its presets supersede it
 
     @property
     def explanations(self) -> dict[str, Explanation]:

@@ -382,12 +382,12 @@ def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> ResultOutputs:
     return outputs
 
 
-def shown_first(handler, n_outputs: int = 7, folds: bool = False):
+def shown_first(handler, n_outputs: int = 7, folds: bool = False, tab: str = ""):
     """The Run button's version of ``handler``: the answer at once (summary, table, strip, curves), and the run
     itself as an extra output, so that :func:`finish_run` adds the animation, null plot and zip right after
     (nothing follows a handler that answers with everything, as Training dynamics does or a study). Then the form's
     error box and, with ``folds``, the two accordions' updates (:func:`fold_titles`: a study's differ).
-    ``n_outputs``: how many outputs the handler returns."""
+    ``n_outputs``: how many outputs the handler returns; ``tab``: whose presets supersede the run (its API name)."""
     n_folds = 2 if folds else 0
 
     @functools.wraps(handler)
@@ -398,36 +398,38 @@ def shown_first(handler, n_outputs: int = 7, folds: bool = False):
         try:
             outputs = handler(*args, **kwargs)
         except gr.Error as error:
-            if _superseded(started, _request()):
+            if _superseded(started, _request(), tab):
                 return (gr.skip(),) * (n_outputs + 2 + n_folds)
             # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
             return (FAILED, *[None] * (n_outputs - 1), None,
                     gr.update(value=f"**Cannot run:** {error.message}", visible=True), *fold_titles()[:n_folds])
         finally:
             results.DEFER.reset(token)
-        if _superseded(started, _request()):  # a preset was loaded meanwhile: it stays on the page
+        if _superseded(started, _request(), tab):  # a preset was loaded meanwhile: it stays on the page
             return (gr.skip(),) * (n_outputs + 2 + n_folds)
         if pending:
-            pending[0].started = started  # a preset loaded after this keeps its late files off the page
+            # A preset loaded on this tab after this keeps its late files off the page.
+            pending[0].started, pending[0].tab = started, tab
         folded = fold_titles(study=not pending, figure=outputs[5] if len(outputs) > 5 else None)[:n_folds]
         return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False), *folded)
 
     return run
 
 
-# When each session last loaded a preset (monotonic seconds): a run that started before it is not shown any more.
-_PRESETS: dict[str, float] = {}
+# When each session last loaded a preset on each tab (monotonic seconds): a run of that tab that started before it
+# is not shown any more. Per tab: a preset on the Patch tab dropped a run still going on the first tab.
+_PRESETS: dict[tuple[str, str], float] = {}
 _PRESETS_LOCK = threading.Lock()
 _MAX_SESSIONS = 10_000
 
 
-def _preset_loaded_now(request: gr.Request | None) -> None:
+def _preset_loaded_now(request: gr.Request | None, tab: str = "") -> None:
     session = getattr(request, "session_hash", None)
     if session is None:
         return
     with _PRESETS_LOCK:
-        _PRESETS.pop(session, None)
-        _PRESETS[session] = time.monotonic()
+        _PRESETS.pop((session, tab), None)
+        _PRESETS[session, tab] = time.monotonic()
         while len(_PRESETS) > _MAX_SESSIONS:  # the oldest sessions go first
             _PRESETS.pop(next(iter(_PRESETS)))
 
@@ -442,12 +444,13 @@ def _request() -> gr.Request | None:
         return None
 
 
-def _superseded(run, request: gr.Request | None) -> bool:
-    """Whether this session loaded a preset after ``run`` (or a run started at this ``time.monotonic()``) started:
-    its late answer or files must not land on the new preset."""
+def _superseded(run, request: gr.Request | None, tab: str | None = None) -> bool:
+    """Whether this session loaded a preset on the run's tab (``tab``, else the run's own) after ``run`` (or a run
+    started at this ``time.monotonic()``) started: its late answer or files must not land on the new preset."""
     session = getattr(request, "session_hash", None)
+    tab = getattr(run, "tab", "") if tab is None else tab
     with _PRESETS_LOCK:
-        loaded = _PRESETS.get(session)
+        loaded = _PRESETS.get((session, tab))
     started = run if isinstance(run, float) else getattr(run, "started", float("inf"))
     return loaded is not None and loaded >= started
 
@@ -484,7 +487,7 @@ def preset_loaded(examples: gr.Examples, outputs: list, running: "RunEvents | No
     folds = list(getattr(outputs, "folds", ()))
 
     def loaded(request: gr.Request):
-        _preset_loaded_now(request)
+        _preset_loaded_now(request, running.name if running else "")
         cleared = (EXAMPLE_LOADED, *[None] * (len(outputs) - 1), *fold_titles()[:len(folds)])
         return (*cleared, gr.update(interactive=True, value="Run")) if running else cleared
 
@@ -508,6 +511,7 @@ class RunEvents:
 
     button: gr.Button
     events: tuple
+    name: str = ""  # the tab's API name: its presets supersede its runs only
 
 
 def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outputs: list, api_name: str,
@@ -525,7 +529,7 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     api.click(handler, inputs, outputs, api_name=api_name, concurrency_limit=concurrency, concurrency_id=api_name)
     started = button.click(lambda: (gr.update(interactive=False, value="Running..."), RUNNING), None,
                            [button, outputs[0]], queue=False, api_visibility="private")
-    shown = started.then(shown_first(handler, len(outputs), folds=bool(folds)), inputs,
+    shown = started.then(shown_first(handler, len(outputs), folds=bool(folds), tab=api_name), inputs,
                          [*outputs, state, error, *folds], concurrency_limit=concurrency, concurrency_id=api_name,
                          api_visibility="private")
     events = (shown,)
@@ -543,7 +547,7 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     # form landed out of sight, so pressing Run seemed to do nothing.
     shown.then(None, None, None, js=_SHOW_ERROR.replace("ERROR_ID", error.elem_id), queue=False,
                api_visibility="private")
-    return RunEvents(button, events)
+    return RunEvents(button, events, api_name)
 
 
 # Only when it is out of sight, or under the floating Run button (80 px at the bottom of a phone's screen).

@@ -3,9 +3,9 @@
 A new user set the steps from 11 to 5 without pressing Run and read the old answer ("11 steps each") as the
 answer to the new settings: a failed run and a preset clear the result (:mod:`propgrad.app.shared`), a changed
 box did not. The browser script below puts a notice over a result when one of the controls that make it is changed
-by hand (the examples and the results themselves are not controls; the Screen's own boxes make only the Screen's
-result, the first tab's make both), and takes it away as soon as the result changes (a run, a preset, a failed
-run). Nothing is sent to the server.
+by hand (the results themselves are not controls; the Screen's own boxes make only the Screen's result, the first
+tab's make both, and a preset, which clears its tab's result, marks the Screen's), and takes it away as soon as the
+result changes (a run, a preset, a failed run). Nothing is sent to the server.
 """
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import json
 
 # Each result: its ``<prefix>-summary``, the tab (by its ``<tab>-run``) whose controls make it, and the words that
 # show it holds a result. The Screen uses the first tab's image, models and steps, and its own section's boxes
-# (which the first tab's Run does not read).
+# (which the first tab's Run does not read); ``preset``: its tab's presets leave it standing (they clear only the
+# tab's own result), so a preset marks it too (the Screen's chelsea ranking stood under the coffee preset's form).
 RESULTS = ({"prefix": "edit", "tab": "edit", "marker": "Reading:"},
            {"prefix": "patch", "tab": "patch", "marker": "Reading:"},
            {"prefix": "turntable", "tab": "turntable", "marker": "Reading:"},
            {"prefix": "dynamics", "tab": "dynamics", "marker": "Reading:"},
-           {"prefix": "screen", "tab": "edit", "marker": "The screen's answer"})
+           {"prefix": "screen", "tab": "edit", "marker": "The screen's answer", "preset": True})
 NOTICE = ("The controls were changed after this result was made: it still shows the earlier settings. Press Run to "
           "update it.")
 
@@ -67,7 +68,15 @@ SCRIPT = r"""
     "[id$='-figure'], [id$='-cards'], [id$='-stale'], .gallery, button.gallery-item";
   function changed(event) {
     const target = event.target;
-    if (!target || !target.closest || target.closest(OUTPUTS)) return;
+    if (!target || !target.closest) return;
+    if (event.type === "click" && target.closest("button.gallery-item")) {
+      for (const result of RESULTS) {
+        const panel = outermostPanel(document.getElementById(`${result.tab}-run`));
+        if (result.preset && panel && panel.contains(target)) mark(result);
+      }
+      return;
+    }
+    if (target.closest(OUTPUTS)) return;
     // Clicks count where they change a value: a dropdown's choice, an image removed. (An image dropped or pasted
     // fires no input event: "drop" and "paste" are listened to as well.)
     if (event.type === "click" && !target.closest("[role=option], .options li, button[aria-label*='Remove' i], " +
