@@ -38,7 +38,16 @@ def flip_marks(size: float, fill: str, edge: str) -> dict:
     return {"marker": FLIP_MARKER, "s": size * FLIP_AREA, "color": fill, "edgecolor": edge}
 
 
-_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+# Model k's colour and marker in every figure. Okabe and Ito's colour-blind-safe palette: matplotlib's red and green
+# (the default preset's two biased models) were all but one colour under deuteranopia. The markers tell the curves
+# apart where colour cannot (a grey print, a washed-out projector).
+_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#8C564B"]
+_MARKERS = ["o", "s", "^", "v", "P", "X", "<", ">"]
+
+
+def model_look(number: int) -> dict:
+    """The colour and marker of the ``number``-th model (or series) of a figure, as ``plot`` takes them."""
+    return {"color": _COLOURS[number % len(_COLOURS)], "marker": _MARKERS[number % len(_MARKERS)]}
 
 
 def _format_value(value: float) -> str:
@@ -337,8 +346,9 @@ def output_curves(explanation: Explanation) -> Figure:
     x = np.arange(explanation.n_steps)
     for colour, ((model, score), flip_steps) in enumerate(zip(pairs, split)):
         mean, spread = model.curve(score.index, score.vector)
-        tint = _COLOURS[colour % len(_COLOURS)]
-        axis.plot(x, mean, marker="o", markersize=3.5, color=tint, label=labels[colour])
+        look = model_look(colour)
+        tint = look["color"]
+        axis.plot(x, mean, markersize=3.5, label=labels[colour], **look)
         several = len(model.outputs) > 1
         if several:
             low, high = mean - spread, mean + spread
@@ -513,8 +523,8 @@ def gradualness_plot(explanation: Explanation) -> Figure:
     steps = np.arange(explanation.n_steps)
     for number, (series, result) in enumerate(zip(explanation.series, explanation.gradualness)):
         label = series.label if len(explanation.series) > 1 and series.label else None
-        axis.plot(steps, result.change, marker=".", linewidth=1.5, color=_COLOURS[number % len(_COLOURS)],
-                  linestyle="-" if result.gradual else "--", label=label)
+        axis.plot(steps, result.change, markersize=3, linewidth=1.5, linestyle="-" if result.gradual else "--",
+                  label=label, **model_look(number))
     axis.set_xlabel("step", fontsize=9)
     axis.set_ylabel("ΔE to step 0", fontsize=9)
     axis.tick_params(labelsize=8)
@@ -839,8 +849,7 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
     colour k in every panel."""
     binary = hollow = False
     for colour, (model, score) in enumerate(_scored(result)):
-        hollow = output_curve(axis, model, score, _COLOURS[colour % len(_COLOURS)], label(model, score), markersize,
-                              flip_size)[1] or hollow
+        hollow = output_curve(axis, model, score, colour, label(model, score), markersize, flip_size)[1] or hollow
         binary = binary or draws_threshold(model, score)
     if binary:
         decision_line(axis)
@@ -848,14 +857,16 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
     return binary, hollow
 
 
-def output_curve(axis, model, score, tint: str, label: str | None = None, markersize: float = 3,
+def output_curve(axis, model, score, number: int = 0, label: str | None = None, markersize: float = 3,
                  flip_size: float = 50) -> tuple[bool, bool]:
     """One output's mean curve on ``axis`` with its flips (of the first series) as diamonds, as every curve figure
-    draws it; returns whether a filled diamond (a flip to or from the output) and whether a hollow one (a change
-    between two other classes) was drawn."""
+    draws it, in the look of the figure's ``number``-th model (:func:`model_look`); returns whether a filled diamond
+    (a flip to or from the output) and whether a hollow one (a change between two other classes) was drawn."""
     mean, _ = model.curve(score.index, score.vector)
     x = np.arange(len(mean))
-    axis.plot(x, mean, marker="o", markersize=markersize, color=tint, label=label)
+    look = model_look(number)
+    tint = look["color"]
+    axis.plot(x, mean, markersize=markersize, label=label, **look)
     axis.yaxis.set_major_formatter(WholeValues())  # a tiny distance's ticks read 2e-05, not 2 under a "1e-5"
     own, others = _flips_of(model, score, model.flips[0])
     _mark_flips(axis, x, mean, own, others, tint, flip_size)

@@ -362,7 +362,7 @@ def test_curve_ticks_are_values_and_flip_marks_are_never_cut_at_the_edge():
             assert all(not collection.get_clip_on() for collection in axis.collections if len(collection.get_offsets()))
     axis = Figure().subplots()
     model = result.models[0]
-    plots.output_curve(axis, model, model.scores[0], "#1f77b4")
+    plots.output_curve(axis, model, model.scores[0])
     assert isinstance(axis.yaxis.get_major_formatter(), WholeValues)
     axis.set_ylim(0, 1000)
     axis.set_yticks([0, 250, 500, 750, 1000])
@@ -498,3 +498,37 @@ def test_a_reports_strip_is_the_apps_with_every_series_last_step(tmp_path):
     # The curves say what their thin lines are: each series, with its flips marked on it.
     figure = plots.output_curves(result)
     assert any(text.get_text().startswith("thin lines: the 2 series one by one") for text in figure.legends[0].get_texts())
+
+
+def test_model_curves_stay_apart_for_colour_blind_readers():
+    """The default preset's two biased models were drawn in matplotlib's red and green, solid lines with round
+    markers: under deuteranopia their colours were 7 apart (CIE76), one curve to the eye. Each model now has a marker
+    of its own, and the first five colours stay at least 15 apart under a simulated deuteranopia and protanopia
+    (Machado, Oliveira and Fernandes 2009, severity 1)."""
+    from matplotlib.colors import to_rgb
+    from skimage.color import rgb2lab
+
+    looks = [plots.model_look(number) for number in range(5)]
+    assert len({look["marker"] for look in looks}) == 5 and plots.FLIP_MARKER not in {look["marker"] for look in looks}
+    simulations = {
+        "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                                  [-0.011820, 0.042940, 0.968881]]),
+        "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                                [-0.003882, -0.048116, 1.051998]]),
+    }
+
+    def linear(rgb):
+        rgb = np.asarray(rgb)
+        return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+    def encoded(rgb):
+        rgb = np.clip(rgb, 0, 1)
+        return np.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * rgb ** (1 / 2.4) - 0.055)
+
+    for name, matrix in simulations.items():
+        seen = [rgb2lab(encoded(matrix @ linear(to_rgb(look["color"])))[None, None])[0, 0] for look in looks]
+        closest = min(np.linalg.norm(a - b) for i, a in enumerate(seen) for b in seen[i + 1:])
+        assert closest >= 15, (name, closest)
+    figure = plots.output_curves(_explain([RedModel(2), RedModel(5)]))
+    markers = [line.get_marker() for line in figure.axes[0].get_lines() if line.get_label()[:1] != "_"]
+    assert len(set(markers)) == len(markers) >= 2, markers

@@ -13,7 +13,7 @@ import gradio as gr
 from .. import paths
 from ..ranking import tier_legend
 from ..score import STATISTIC_LABELS
-from . import defaults, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale
+from . import access, defaults, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -211,8 +211,10 @@ def launch_kwargs(**overrides) -> dict:
     """Settings every launch shares (the tests launch with these too)."""
     lessons_folder = str(lesson_pages.folder())
     kwargs = dict(max_file_size=MAX_FILE_SIZE, show_error=True, footer_links=["api"],
-                  allowed_paths=[str(paths.ASSETS), lessons_folder], css=CSS + links.TALK_CSS + stale.CSS,
-                  js=f"() => {{ ({links.script(lesson_pages.link())})(); ({stale.script()})(); }}",
+                  allowed_paths=[str(paths.ASSETS), lessons_folder],
+                  css=CSS + links.TALK_CSS + stale.CSS + access.CSS, theme=access.theme(),
+                  js=f"() => {{ ({links.script(lesson_pages.link())})(); ({stale.script()})(); "
+                     f"({access.script()})(); }}",
                   mcp_server=mcp_enabled())
     kwargs.update(overrides)
     return kwargs

@@ -128,7 +128,7 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
                           fontsize=look.row_title, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        filled, empty = plots.output_curve(curve, model, score, "#1f77b4", flip_size=look.flip_size,
+        filled, empty = plots.output_curve(curve, model, score, flip_size=look.flip_size,
                                            markersize=5 if look.talk else 3)
         flipped, hollow = flipped or filled, hollow or empty
         if plots.draws_threshold(model, score):

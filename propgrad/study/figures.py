@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..plots import _COLOURS, _wrap  # one palette for every figure
+from ..plots import _wrap, model_look  # one palette for every figure
 from ..score import GRADIENT, STATISTIC_LABELS
 from .aggregate import MeanCurve, SeriesPoint
 
@@ -43,8 +43,8 @@ def _legend_below(figure: Figure, axes: list) -> None:
                       ncols=min(len(entries), _COLUMNS if len(axes) > 1 else 1))
 
 
-def _colour_of(models: list[str]) -> dict[str, str]:
-    return {model: _COLOURS[i % len(_COLOURS)] for i, model in enumerate(dict.fromkeys(models))}
+def _look_of(models: list[str]) -> dict[str, dict]:
+    return {model: model_look(i) for i, model in enumerate(dict.fromkeys(models))}
 
 
 def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
@@ -52,17 +52,17 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
     by_intervention: dict[str, list[MeanCurve]] = defaultdict(list)
     for curve in curves:
         by_intervention[curve.intervention].append(curve)
-    colours = _colour_of([c.model for c in curves])
-    figure, axes = _grid(max(1, len(by_intervention)), len(colours))
+    looks = _look_of([c.model for c in curves])
+    figure, axes = _grid(max(1, len(by_intervention)), len(looks))
     for axis, (intervention, group) in zip(axes, by_intervention.items()):
         for curve in group:
             x = np.arange(len(curve.mean))
             low, high = curve.mean - curve.std, curve.mean + curve.std
             if probabilities:
                 low, high = np.clip(low, 0, 1), np.clip(high, 0, 1)
-            tint = colours[curve.model]
-            axis.plot(x, curve.mean, marker="o", markersize=3, color=tint, label=curve.model)
-            axis.fill_between(x, low, high, color=tint, alpha=0.15, linewidth=0)
+            look = looks[curve.model]
+            axis.plot(x, curve.mean, markersize=3, label=curve.model, **look)
+            axis.fill_between(x, low, high, color=look["color"], alpha=0.15, linewidth=0)
         values = group[0].property_values
         ticks = list(range(len(values)))[:: max(1, len(values) // 10)]
         axis.set_xticks(ticks, [f"{i}\n{values[i]:.3g}" for i in ticks], fontsize=8)
@@ -88,8 +88,8 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
     by_intervention: dict[str, list[SeriesPoint]] = defaultdict(list)
     for point in points:
         by_intervention[point.intervention].append(point)
-    colours = _colour_of([p.model for p in points])
-    figure, axes = _grid(max(1, len(by_intervention)), len(colours))
+    looks = _look_of([p.model for p in points])
+    figure, axes = _grid(max(1, len(by_intervention)), len(looks))
     rng = np.random.default_rng(0)  # jitter only, so points with equal flip counts stay visible
     for axis, (intervention, group) in zip(axes, by_intervention.items()):
         models = list(dict.fromkeys(p.model for p in group))
@@ -98,7 +98,7 @@ def score_vs_flips(points: list[SeriesPoint]) -> Figure:
             flips = np.array([p.flips for p in mine], dtype=float)
             shift = (offset - (len(models) - 1) / 2) * 0.12
             axis.scatter([p.score for p in mine], flips + shift + rng.uniform(-0.04, 0.04, len(mine)),
-                         s=18, alpha=0.7, color=colours[model], label=model)
+                         s=18, alpha=0.7, label=model, **looks[model])
         axis.set_xlabel(f"{STATISTIC_LABELS[GRADIENT]} per series")  # the stored curves' score, whatever was tested
         axis.set_ylabel("prediction flips per series\n(spread a little so equal counts stay visible)", fontsize=9)
         # Whole counts only: with 0 and 1 flips the ticks read 0.0, 0.2, ... and the spread points sat at -0.1.

@@ -1,0 +1,77 @@
+"""What the page gives readers who do not see it as most do (propgrad.app.access), in a real browser: the result
+figures have words, a form error is read out, the keyboard's focus shows, and the text an audit measured keeps AA
+contrast (4.5:1) in the light and the dark theme. Skips when Chromium or Playwright is missing.
+"""
+from __future__ import annotations
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+from propgrad.app.access import FIGURE_WORDS  # noqa: E402
+from propgrad.testing.browser import MISSING, MISSING_REASON  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(MISSING, reason=MISSING_REASON)]
+
+# WCAG's contrast ratio of an element's text against the first opaque background behind it.
+CONTRAST = r"""(element) => {
+  const channels = (colour) => colour.match(/[\d.]+/g).slice(0, 3).map(Number);
+  const luminance = (colour) => {
+    const [r, g, b] = channels(colour).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let behind = element, background = null;
+  while (behind) {
+    const colour = getComputedStyle(behind).backgroundColor;
+    if (colour && !/rgba\(.*, 0\)$/.test(colour) && colour !== "transparent") { background = colour; break; }
+    behind = behind.parentElement;
+  }
+  background = background || getComputedStyle(document.body).backgroundColor;
+  const [a, b] = [luminance(getComputedStyle(element).color), luminance(background)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def _page(browser, server, dark: bool = False):
+    page = browser.new_context(viewport={"width": 1440, "height": 900},
+                               color_scheme="dark" if dark else "light").new_page()
+    page.goto(server + ("?__theme=dark" if dark else ""), wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_contain_text("2 properties compared", timeout=240_000)
+    return page
+
+
+def test_result_figures_have_words_and_a_form_error_is_read_out(browser, server):
+    page = _page(browser, server)
+    for figure in ("edit-strip", "edit-curves"):
+        image = page.locator(f"#{figure} img").first
+        expect(image).to_have_attribute("alt", FIGURE_WORDS[figure[len("edit"):]], timeout=20_000)
+    page.get_by_label("Edit end value (parametric; blank = the edit's default)").fill("-5")
+    page.locator("#edit-run").click()
+    expect(page.locator("#propgrad-announcer")).to_contain_text("Cannot run: edit end value", timeout=60_000)
+    assert page.locator("#propgrad-announcer").get_attribute("aria-live") == "assertive"
+    # The keyboard's focus on a checkbox shows (a checked one looked the same focused as not).
+    page.locator("#edit-run").focus()
+    page.keyboard.press("Tab")
+    while page.evaluate("() => document.activeElement.type") != "checkbox":
+        page.keyboard.press("Tab")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineWidth")
+    assert float(outline.rstrip("px")) >= 2, outline
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_measured_text_keeps_aa_contrast(browser, server, dark):
+    """The audit's measures under gradio's default theme: helper text 1.9:1, Run 2.8:1, the selected tab 2.8:1
+    (light); the form's error 2.9:1 (dark)."""
+    page = _page(browser, server, dark)
+    measured = {
+        "Run": page.locator("#edit-run"),
+        "the selected tab": page.locator("[role=tab][aria-selected=true]").first,
+        "helper text": page.get_by_text("object / background: the bundled U^2-Net-p").first,
+    }
+    page.get_by_label("Edit end value (parametric; blank = the edit's default)").fill("-5")
+    page.locator("#edit-run").click()
+    expect(page.locator("#edit-error")).to_contain_text("Cannot run", timeout=60_000)
+    measured["the form's error"] = page.locator("#edit-error p").first
+    ratios = {name: round(element.evaluate(CONTRAST), 2) for name, element in measured.items()}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
