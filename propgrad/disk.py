@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
+import stat
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
@@ -138,21 +141,65 @@ def whole_or_none(path: str | Path) -> Iterator[None]:
         raise
 
 
-def write_whole(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` whole or not at all (a full disk cut screen.json at 8,192 bytes, which no
-    JSON reader takes). The text goes to a hidden file beside it, made durable, then renamed over ``path``: a rename
-    is atomic, so not even a power cut halfway leaves a cut document under the real name."""
-    path = Path(path)
-    if path.is_dir():  # say the name in the way, not the hidden file's (the rename would name that one)
+PARTIAL_SUFFIX = ".partial"
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
+    """A UTF-8 text handle whose content replaces ``path`` whole when the block ends; on any failure ``path`` stays as
+    it was (a full disk cut screen.json at 8,192 bytes, which no JSON reader takes).
+
+    The text goes to a file of its own beside ``path`` (hidden, named for this process), made durable and renamed
+    over it: a rename is atomic, so not even a power cut leaves a cut file under the real name, and two writers of
+    one file never write into the same temporary. The file keeps its mode, a link's target is replaced (not the link),
+    and a folder that takes no new file while the file itself may be written (a shared results folder) is written in
+    place, as before."""
+    path = Path(os.path.realpath(path))
+    if path.is_dir():  # the name in the way, not the temporary's (the rename would name that one)
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask applies
+    except PermissionError:
+        if not (path.is_file() and os.access(path, os.W_OK)):
+            raise
+        with whole_or_none(path), path.open("w", encoding="utf-8", newline=newline) as handle:
+            yield handle
+        return
     with whole_or_none(partial):
-        with partial.open("w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(descriptor, "w", encoding="utf-8", newline=newline) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(partial, stat.S_IMODE(path.stat().st_mode))
         os.replace(partial, path)
-    return path
+
+
+def is_partial(path: Path) -> bool:
+    """Whether ``path`` is a temporary of :func:`replacing` (left behind only by a crash or a power cut)."""
+    return path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX)
+
+
+def written_name(filename: str | Path) -> str:
+    """The name of the file a write was for: a temporary of :func:`replacing` names its target.
+
+    Examples
+    --------
+    >>> written_name("/out/.results.csv.4242-0a1b2c3d.partial"), written_name("/out/report.json")
+    ('results.csv', 'report.json')
+    """
+    name = Path(filename).name
+    if is_partial(Path(name)):
+        return name[1:].removesuffix(PARTIAL_SUFFIX).rsplit(".", 1)[0]
+    return name
+
+
+def write_whole(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all (:func:`replacing`)."""
+    with replacing(path) as handle:
+        handle.write(text)
+    return Path(path)
 
 
 def _size(nbytes: int) -> str:
@@ -170,19 +217,20 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
     >>> describe(NoRoomError(OSError(errno.ENOSPC, "No space left on device"), "/data/out", 2048))[:66]
     'no space left to write in /data/out (2.0 KB were being written); f'
     """
-    folder = getattr(error, "folder", None) or folder or (Path(error.filename).parent if error.filename else None)
+    given = getattr(error, "folder", None) or folder
+    folder = given or (Path(error.filename).parent if error.filename else None)
     needed = getattr(error, "needed", None)
     where = f" in {folder}" if folder else ""
     if error.errno == errno.EISDIR and error.filename:
         # A folder where a file of the result goes (report.html/): everything else was written; exit 4, not 2.
         return (f"cannot write {Path(error.filename).name}{where}: a folder of that name is in the way; remove it "
                 f"(or choose another folder, `{getattr(error, 'flag', '--out')}`) and run the same command again")
-    if (error.errno == errno.ENOENT and error.filename and folder and Path(error.filename).parent == Path(folder)
-            and not Path(folder).exists()):
+    if (error.errno == errno.ENOENT and error.filename and given and not Path(given).exists()
+            and Path(error.filename).resolve().parent == Path(given).resolve()):
         # A file of the run could not be written into its folder, which is gone: `rm -rf` of --out mid-run (this
         # said "the folder cannot be made there", and pointed to another folder).
-        name = Path(error.filename).name.removesuffix(".tmp").removesuffix(".partial").lstrip(".")  # not a temporary's
-        return f"cannot write {name}: the folder {folder} was removed while the command ran; run the same command again"
+        return (f"cannot write {written_name(error.filename)}: the folder {folder} was removed while the command ran; "
+                f"run the same command again")
     if error.errno in READ_ONLY | {errno.ENOENT}:
         # No space to free here: the place itself refuses the write.
         why = {errno.EROFS: "it is on a read-only file system", errno.ENOENT: "the folder cannot be made there"}.get(
@@ -197,4 +245,4 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
 
 
 __all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "forget_made_folders",
-           "whole_or_none", "write_whole", "writing_to"]
+           "is_partial", "replacing", "whole_or_none", "write_whole", "writing_to", "written_name"]

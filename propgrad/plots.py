@@ -848,8 +848,8 @@ def _property_curves(axis, result: Explanation, label, markersize: float = 3,
     and whether a hollow diamond (a change between two other classes) were drawn, for the legend. Model k keeps
     colour k in every panel."""
     binary = hollow = False
-    for colour, (model, score) in enumerate(_scored(result)):
-        hollow = output_curve(axis, model, score, colour, label(model, score), markersize, flip_size)[1] or hollow
+    for number, (model, score) in enumerate(_scored(result)):
+        hollow = output_curve(axis, model, score, number, label(model, score), markersize, flip_size)[1] or hollow
         binary = binary or draws_threshold(model, score)
     if binary:
         decision_line(axis)

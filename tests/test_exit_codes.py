@@ -559,16 +559,3 @@ def test_a_full_stdout_is_named_as_the_place_that_is_full():
         "error: no space left to write the output to stdout (where it was sent is full); free some space or send it "
         "elsewhere, and run the same command again"]
 
-
-def test_an_out_folder_removed_during_the_run_is_said_so():
-    """`rm -rf` of --out while a study ran said "the folder cannot be made there; choose another folder"."""
-    import errno
-
-    from propgrad.disk import describe
-
-    gone = ROOT / "no-such-folder-for-this-test"
-    said = describe(FileNotFoundError(errno.ENOENT, "No such file or directory", str(gone / "results.csv.tmp")))
-    assert said == f"cannot write results.csv: the folder {gone} was removed while the command ran; run the same " \
-                   f"command again"
-    made = describe(FileNotFoundError(errno.ENOENT, "No such file or directory", str(gone)))
-    assert "cannot be made there" in made  # a folder that could not be made at the start is still said so

@@ -156,8 +156,11 @@ def test_interrupted_study_resumes_to_identical_results(image_folder, finished, 
     # Its report, asked for now, says it is not whole (it read "3 images ... significant 100 %" of 3 of 10 items).
     from propgrad.study.report import write_report
 
-    said = write_report(out, figures_too=False).notes[0]
+    stopped = write_report(out, figures_too=False)
+    said = stopped.notes[0]
     assert said.startswith("only 2 of ") and "items have finished" in said
+    assert stopped.not_run == int(said.split(" of ")[1].split()[0]) - 2
+    assert cli_main(["study", "report", str(out)]) == 3  # `study report` says so too (it exited 0)
     # A row cut off mid-write, as a killed process leaves it.
     with (out / "results.csv").open("a") as handle:
         handle.write('"lesion_2.png | patch blend (sticker_1.png)",lesion_2.png,,patch bl')

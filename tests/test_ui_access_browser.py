@@ -48,13 +48,21 @@ def test_result_figures_have_words_and_a_form_error_is_read_out(browser, server)
         expect(image).to_have_attribute("alt", FIGURE_WORDS[figure[len("edit"):]], timeout=20_000)
     page.get_by_label("Edit end value (parametric; blank = the edit's default)").fill("-5")
     page.locator("#edit-run").click()
-    expect(page.locator("#propgrad-announcer")).to_contain_text("Cannot run: edit end value", timeout=60_000)
-    assert page.locator("#propgrad-announcer").get_attribute("aria-live") == "assertive"
+    announcer = page.locator("#propgrad-announcer")
+    expect(announcer).to_contain_text("Cannot run: edit end value", timeout=60_000)
+    assert announcer.get_attribute("aria-live") == "assertive"
+    # The same error again, after Run is pressed again, is read out again (the box never left the page).
+    announcer.evaluate("box => { box.textContent = ''; }")
+    page.locator("#edit-run").click()
+    expect(announcer).to_contain_text("Cannot run: edit end value", timeout=60_000)
     # The keyboard's focus on a checkbox shows (a checked one looked the same focused as not).
     page.locator("#edit-run").focus()
-    page.keyboard.press("Tab")
-    while page.evaluate("() => document.activeElement.type") != "checkbox":
+    for _ in range(60):
         page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.type") == "checkbox":
+            break
+    else:
+        raise AssertionError("60 Tab presses after Run never reached a checkbox")
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineWidth")
     assert float(outline.rstrip("px")) >= 2, outline
 

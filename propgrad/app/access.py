@@ -32,23 +32,32 @@ FIGURE_WORDS = {
 SCRIPT = r"""
 () => {
   const WORDS = __WORDS__;
+  // A figure's words by its id: its own entry, else the entry its id ends with ("-curves" is every tab's curves, but
+  // not the training dynamics', which has its own).
+  const wordsFor = (id) => WORDS[id] ||
+    WORDS[Object.keys(WORDS).find((end) => end.startsWith("-") && id.endsWith(end))];
+  const figures = Object.keys(WORDS).map((end) => end.startsWith("-") ? `[id$='${end}']` : `#${end}`).join(", ");
   // One live region, read out when a form error appears (role=alert set on a box that is already there is not).
   const live = document.createElement("div");
   live.id = "propgrad-announcer";
   live.className = "visually-hidden";
   live.setAttribute("aria-live", "assertive");
   document.body.append(live);
-  const said = new WeakMap();
+  let said = new WeakMap();
+  // Run pressed again: the same error, shown again, is read out again (its box never left the page).
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest(".run-button, #screen-run")) said = new WeakMap();
+  }, true);
   let queued = false;
   function pass() {
     queued = false;
-    for (const [end, words] of Object.entries(WORDS)) {
-      for (const block of document.querySelectorAll(`[id$='${end}']`)) {
-        for (const img of block.querySelectorAll("img")) if (img.alt !== words) img.alt = words;
-      }
+    for (const block of document.querySelectorAll(figures)) {
+      const words = wordsFor(block.id);
+      for (const img of block.querySelectorAll("img")) if (words && img.alt !== words) img.alt = words;
     }
     for (const box of document.querySelectorAll(".form-error")) {
-      const text = box.offsetParent !== null ? box.innerText.trim() : "";
+      // textContent first: it costs no layout, and most passes find the boxes empty.
+      const text = box.textContent.trim() && box.offsetParent !== null ? box.innerText.trim() : "";
       if (text && said.get(box) !== text) live.textContent = text;
       said.set(box, text);
     }

@@ -420,7 +420,7 @@ def shown_first(handler, n_outputs: int = 7, folds: bool = False, tab: str = "")
 # is not shown any more. Per tab: a preset on the Patch tab dropped a run still going on the first tab.
 _PRESETS: dict[tuple[str, str], float] = {}
 _PRESETS_LOCK = threading.Lock()
-_MAX_SESSIONS = 10_000
+_MAX_PRESETS = 40_000  # (session, tab) pairs: 10,000 sessions of four tabs
 
 
 def _preset_loaded_now(request: gr.Request | None, tab: str = "") -> None:
@@ -430,7 +430,7 @@ def _preset_loaded_now(request: gr.Request | None, tab: str = "") -> None:
     with _PRESETS_LOCK:
         _PRESETS.pop((session, tab), None)
         _PRESETS[session, tab] = time.monotonic()
-        while len(_PRESETS) > _MAX_SESSIONS:  # the oldest sessions go first
+        while len(_PRESETS) > _MAX_PRESETS:  # the oldest go first
             _PRESETS.pop(next(iter(_PRESETS)))
 
 

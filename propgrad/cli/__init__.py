@@ -90,35 +90,9 @@ def _command(argv: list[str] | None) -> int:
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     try:
         with exit_codes.noting_interrupts(), console.stdout_kept_for_json():
-            if argv[:1] == ["study"]:
-                from .study import main as study_main
-
-                return study_main(argv[1:] + leading)
-            if argv[:1] == ["lessons"]:
-                from .lessons import run as run_lessons
-
-                return run_lessons(argv[1:] + leading)
-            if argv[:1] == ["dynamics"]:
-                from .dynamics import run_dynamics
-
-                run_dynamics(argv[1:] + leading)  # returns its results for callers in Python; the shell gets 0
-                return 0
-            args = build_parser().parse_args(argv[:1] + leading + argv[1:])
-            console.configure(args)
-            check_args(args)  # the table of limits, before any work (exit status 2)
-            if args.command == "models":
-                from .models import run_models
-
-                return run_models()
-            if args.command == "screen":
-                from .screen import run
-
-                return run(args)
-            if args.command == "editors":
-                from .editors import run_list
-
-                return run_list()
-            return run_explain(args)
+            status = _dispatch(argv, leading)
+            console.flush_stdout()
+            return status
     except KeyboardInterrupt:
         # Ctrl-C is the user's, not a bug: one line, not the traceback of whatever library was running.
         if console.progress_enabled():
@@ -137,6 +111,39 @@ def _command(argv: list[str] | None) -> int:
             return exit_codes.no_room(error)
         console.error(console.in_flag_words(error))
         return exit_codes.USAGE
+
+
+def _dispatch(argv: list[str], leading: list[str]) -> int:
+    """Run the command ``argv`` names (``leading``: the global switches typed before it); its exit status."""
+    if argv[:1] == ["study"]:
+        from .study import main as study_main
+
+        return study_main(argv[1:] + leading)
+    if argv[:1] == ["lessons"]:
+        from .lessons import run as run_lessons
+
+        return run_lessons(argv[1:] + leading)
+    if argv[:1] == ["dynamics"]:
+        from .dynamics import run_dynamics
+
+        run_dynamics(argv[1:] + leading)  # returns its results for callers in Python; the shell gets 0
+        return 0
+    args = build_parser().parse_args(argv[:1] + leading + argv[1:])
+    console.configure(args)
+    check_args(args)  # the table of limits, before any work (exit status 2)
+    if args.command == "models":
+        from .models import run_models
+
+        return run_models()
+    if args.command == "screen":
+        from .screen import run
+
+        return run(args)
+    if args.command == "editors":
+        from .editors import run_list
+
+        return run_list()
+    return run_explain(args)
 
 
 __all__ = ["build_parser", "main"]

@@ -22,7 +22,10 @@ import os
 import re
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+
+from ..disk import no_room
 
 
 _state = {"quiet": False, "json": False, "progress": None, "typed": {}, "json_typed": False, "emitted": False,
@@ -95,11 +98,35 @@ def progress_enabled() -> bool:
     return not _state["quiet"] and sys.stderr.isatty()
 
 
+class StdoutFull(OSError):
+    """stdout found no room (sent to a full disk, a quota's end, /dev/full): the command line says so of stdout, not
+    of an output folder (it spoke of "the files written so far", none of which there were)."""
+
+
+@contextlib.contextmanager
+def _writing(stream) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if stream is sys.stderr or isinstance(error, StdoutFull) or not no_room(error):
+            raise
+        raise StdoutFull(error.errno, error.strerror) from error
+
+
 def say(*lines: str) -> None:
     """Print for a person: stdout, or stderr when stdout carries JSON; nothing with --quiet."""
     if _state["quiet"]:
         return
-    print(*lines, sep="\n", file=sys.stderr if _state["json"] else sys.stdout)
+    stream = sys.stderr if _state["json"] else sys.stdout
+    with _writing(stream):
+        print(*lines, sep="\n", file=stream)
+
+
+def flush_stdout() -> None:
+    """Write out what stdout holds while the command can still say why it could not (Python's own flush at exit
+    prints a traceback and exits 120)."""
+    with _writing(real_stdout()):
+        real_stdout().flush()
 
 
 def json_wanted() -> bool:
@@ -109,7 +136,8 @@ def json_wanted() -> bool:
 def emit(document) -> None:
     """The one JSON document of a ``--json`` run, on stdout (also with --quiet: it was asked for)."""
     _state["emitted"] = True
-    print(json.dumps(document, indent=1, ensure_ascii=False, default=str), file=real_stdout())
+    with _writing(real_stdout()):
+        print(json.dumps(document, indent=1, ensure_ascii=False, default=str), file=real_stdout())
 
 
 @contextlib.contextmanager

@@ -6,10 +6,10 @@
 | 1 | an unexpected error (a bug): Python's traceback says where |
 | 2 | bad arguments, a missing file, or a request over the table of limits: one line on stderr, nothing ran |
 | 3 | some work failed (study: an item FAILED; screen: a property dropped for an error; explain: the run failed |
-|   | after it started); what did run is written; stderr's last line gives the count, after the command that |
-|   | retries a study's failed items |
-| 4 | the output could not be written (disk full, read-only folder): one line names the folder; finished work |
-|   | is kept, and the same command completes the rest once there is room |
+|   | after it started; study report: the folder's study is not whole); what did run is written; stderr's last |
+|   | line gives the count, after the command that retries a study's failed items |
+| 4 | the output could not be written (disk full, read-only folder, a full stdout): one line names the folder |
+|   | (or stdout); finished work is kept, and the same command completes the rest once there is room |
 | 130 | interrupted (Ctrl-C): one line; a study's finished items are kept and the same command resumes it |
 | 143 | stopped by SIGTERM (``kill``, a batch system's time limit): as for Ctrl-C |
 
@@ -75,35 +75,19 @@ def no_room(error: OSError) -> int:
     """One line for a write that found no room (or a read-only folder); return 4."""
     from ..disk import describe
 
-    if not (error.filename or getattr(error, "folder", None)) and _stdout_is_full():
-        # A write that names no file while stdout is full (`propgrad models > /dev/full`): the line said "no space
-        # left to write" and told of files written whole, none of which there were.
+    if isinstance(error, console.StdoutFull):
+        # What stdout holds cannot be written either: dropped, so that Python's flush at exit adds no traceback.
+        import os
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, console.real_stdout().fileno())
+            os.close(devnull)
         console.error("no space left to write the output to stdout (where it was sent is full); free some space "
                       "or send it elsewhere, and run the same command again")
         return NO_ROOM
     console.error(describe(error))
     return NO_ROOM
-
-
-def _stdout_is_full() -> bool:
-    """Whether stdout goes to /dev/full or to a file on a disk with (next to) no room left; what it buffered is
-    then dropped, since Python's own flush at exit would fail on it again."""
-    import os
-    import stat
-
-    try:
-        descriptor = console.real_stdout().fileno()
-        target = os.fstat(descriptor)
-        if stat.S_ISCHR(target.st_mode):
-            full = target.st_rdev == os.makedev(1, 7)  # /dev/full
-        else:
-            space = os.fstatvfs(descriptor)
-            full = stat.S_ISREG(target.st_mode) and space.f_bavail * space.f_frsize < 2**20
-        if full:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), descriptor)
-        return full
-    except (OSError, ValueError, AttributeError):  # no descriptor (a test's capture): not a full stdout
-        return False
 
 
 # The SIGINTs this process's command received (see noting_interrupts).

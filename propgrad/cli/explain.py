@@ -105,7 +105,7 @@ def run_explain(args) -> int:
     with writing_to(args.out):
         paths = export.write(result, args.out, settings=recorded)
     if console.json_wanted():
-        console.emit(json.loads(paths["json"].read_text()))
+        console.emit(json.loads(paths["json"].read_text(encoding="utf-8")))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     rows = report.summary_rows(result)
     if len(rows) > PRINTED_ROWS:  # every output of a classifier: the strongest first, the files hold the rest
@@ -176,7 +176,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     with writing_to(args.out):
         export.write(comparison, args.out, settings=recorded)
     if console.json_wanted():
-        console.emit(json.loads(Path(args.out, "comparison.json").read_text()))
+        console.emit(json.loads(Path(args.out, "comparison.json").read_text(encoding="utf-8")))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"p adjusted over all {len(comparison.scores)} rows: {comparison.adjustment}")
     say("ranked by what the output did (tier a to e), then its change")

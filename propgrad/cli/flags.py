@@ -144,7 +144,7 @@ def name_list(text: str | None, flag: str) -> list[str] | None:
         path = Path(text[1:])
         if not path.is_file():
             raise ValueError(f"{flag}: no such file {str(path)!r}")
-        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:

@@ -117,7 +117,7 @@ def run(args) -> int:
     with writing_to(args.out):
         paths = export.write(result, args.out)
     if console.json_wanted():
-        console.emit(json.loads(Path(paths["json"]).read_text()))
+        console.emit(json.loads(Path(paths["json"]).read_text(encoding="utf-8")))
     label = STATISTIC_LABELS[result.statistic]
     say(f"{len(result.properties)} properties x {len(models)} model{'' if len(models) == 1 else 's'}; alpha = {result.alpha}; "
           f"p adjusted over all {len(result.rows)} rows: {result.adjustment}; ranked by what the output did (tier a to e), then its change")

@@ -148,9 +148,10 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
 
 
 def _item_count(out: str) -> int:
-    from ..study.store import read_study
+    """How many items the study in ``out`` planned (a folder an older version wrote says it in its journal only)."""
+    from ..study.store import read_journal, read_study
 
-    return int(read_study(out).get("items") or 0)
+    return int(read_study(out).get("items") or 0) or len(read_journal(out))
 
 
 def _number(text):
@@ -178,10 +179,10 @@ def _summary(report, error: str | None = None) -> None:
         console.emit({"folder": str(Path(report.folder).resolve()), "rows": rows,
                       "skipped": [{"item": item, "reason": reason} for item, reason in report.skipped],
                       "failed": [{"item": item, "reason": reason} for item, reason in report.failed],
-                      "notes": list(report.notes), "rows_lost": list(report.rows_lost),
+                      "notes": list(report.notes), "rows_lost": list(report.rows_lost), "not_run": report.not_run,
                       **(console.error_entry(exit_codes.USAGE, exit_codes.KINDS[exit_codes.USAGE], [error])
                          if error else {})})
-    say(report.paths["summary.md"].read_text())
+    say(report.paths["summary.md"].read_text(encoding="utf-8"))
 
 
 def _existing(path: str, what: str, folder: bool = False) -> str:
@@ -208,12 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             report = write_report(_existing(args.folder, "DIR", folder=True))
             _summary(report)
             # The report is written; a study it cannot summarise whole is said as a run's failures are (status 3).
-            if report.failed or report.rows_lost:
-                what = [f"{len(report.failed)} failed"] if report.failed else []
-                what += [f"{len(report.rows_lost)} lost their rows"] if report.rows_lost else []
-                return exit_codes.partial(len(report.failed) + len(report.rows_lost), _item_count(args.folder),
-                                          f"items ({' and '.join(what)}; summary.md says which, and running the "
-                                          f"study's command into this folder again runs them again)")
+            counts = {"failed": len(report.failed), "lost their rows": len(report.rows_lost),
+                      "never ran (the study was stopped)": report.not_run}
+            if any(counts.values()):
+                what = " and ".join(f"{count} {why}" for why, count in counts.items() if count)
+                return exit_codes.partial(sum(counts.values()), _item_count(args.folder),
+                                          f"items ({what}; summary.md says which, and running the study's command "
+                                          f"into this folder again runs them)")
             return exit_codes.OK
         if argv[:1] == ["run"]:
             parser = console.Parser(prog=f"{prog} study run",

@@ -128,7 +128,9 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
                           fontsize=look.row_title, loc="left")
         model = explanation.model(row.model)
         score = next(s for s in model.scores if s.output == row.output)
-        filled, empty = plots.output_curve(curve, model, score, flip_size=look.flip_size,
+        # Each model in its look of every other figure (the first tab's curves): the screen ran them in that order.
+        number = [one.name for one in explanation.models].index(row.model)
+        filled, empty = plots.output_curve(curve, model, score, number, flip_size=look.flip_size,
                                            markersize=5 if look.talk else 3)
         flipped, hollow = flipped or filled, hollow or empty
         if plots.draws_threshold(model, score):

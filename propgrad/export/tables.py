@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from ..disk import whole_or_none, write_whole
+from ..disk import replacing, write_whole
 
 
 def csv_cell(value):
@@ -20,7 +20,7 @@ def csv_cell(value):
 def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
     """``rows`` (sequences, one value per column of ``header``) as a CSV file."""
     path = Path(path)
-    with whole_or_none(path), path.open("w", newline="") as handle:
+    with replacing(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:

@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> dict:
         (out / f"{key}.md").write_text(card, encoding="utf-8")
         print(f"{key}: clean {values['clean']['accuracy']:.3f}, patched {values['patched']['accuracy']:.3f} "
               f"(melanoma recall {values['clean']['melanoma_accuracy']:.3f} -> {values['patched']['melanoma_accuracy']:.3f})")
-    existing = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}
+    existing = json.loads((out / "metrics.json").read_text(encoding="utf-8")) if (out / "metrics.json").is_file() else {}
     existing.update(metrics)
     (out / "metrics.json").write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
     print(f"done in {time.time() - started:.0f} s")

@@ -150,7 +150,7 @@ def from_toml(path: str | Path) -> StudyDefinition:
     if not path.is_file():
         raise ValueError(f"study file: no such file {str(path)!r}")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"study file {path.name}: not valid TOML ({error})") from error
     where = f"study file {path.name}"

@@ -74,10 +74,10 @@ def _from_list(source: Path, label_column: str | None) -> list[ImageRef]:
     if source.suffix.lower() == ".txt":
         if label_column:
             raise ValueError(f"`label_column` {label_column!r}: a .txt list has no columns; use a .csv list")
-        lines = [line.strip() for line in source.read_text().splitlines()]
+        lines = [line.strip() for line in source.read_text(encoding="utf-8").splitlines()]
         entries = [(line, "", {}) for line in lines if line and not line.startswith("#")]
     else:
-        with source.open(newline="") as handle:
+        with source.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             columns = reader.fieldnames or []
             path_column = next((c for c in PATH_COLUMNS if c in columns), None)

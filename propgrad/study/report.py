@@ -49,7 +49,8 @@ class StudyReport:
 
     ``summary``: one :class:`SummaryRow` per model x intervention; ``curves``: the mean curves;
     ``skipped``/``failed``: (item, reason) pairs of images that could not be read and items that
-    errored; ``rows_lost``: finished items whose rows the tables no longer hold; ``paths``: name -> file of every
+    errored; ``rows_lost``: finished items whose rows the tables no longer hold; ``not_run``: how many planned items
+    never ran (the study was stopped); ``paths``: name -> file of every
     table and figure; ``title`` what ran in a few words, ``alpha`` the significance level of its tests; ``notes``
     what a reader should know (as summary.md and report.html say it).
     """
@@ -66,6 +67,7 @@ class StudyReport:
     notes: list[str] = field(default_factory=list)
     # Finished items whose rows were lost from the tables since (the summary leaves them out; a run again redoes them).
     rows_lost: list[str] = field(default_factory=list)
+    not_run: int = 0  # items the study planned that never ran (it was stopped): a run again runs them
 
 
 def _count(n: int, noun: str) -> str:
@@ -410,4 +412,5 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
                                   flips, notes, input_images(entries), statistic, legend=SUMMARY_LEGEND)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
-    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking))
+    not_run = max(0, int(study.get("items") or 0) - len(journal))
+    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking), not_run)

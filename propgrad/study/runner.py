@@ -196,9 +196,10 @@ def run_images(images: Sequence, intervention: Intervention | Sequence[Intervent
     settings["images"] = [ref.key for ref in refs]
     # Objects in memory have no stable description; the fingerprint records what was run, for reading.
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    write_whole(folder / "study.json", json.dumps({"fingerprint": fingerprint, "definition": {"alpha": alpha},
-                                                    "in_memory": settings, "propgrad_version": _version()}, indent=2))
     items = make_items(refs, names, seed)
+    write_whole(folder / "study.json", json.dumps({"fingerprint": fingerprint, "definition": {"alpha": alpha},
+                                                    "in_memory": settings, "propgrad_version": _version(),
+                                                    "items": len(items)}, indent=2))
     worker = _ReadyWorker(interventions, models, outputs_of_interest, n_permutations, alpha, statistic)
     _run(store, InProcess(), lambda: worker, items, progress, None)
     return write_report(folder)

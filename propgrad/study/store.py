@@ -18,7 +18,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ..disk import NoRoomError, no_room, write_whole
+from ..disk import NoRoomError, is_partial, no_room, replacing, write_whole
 from ..reading import listed
 from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
 
@@ -221,7 +221,9 @@ class ResultsStore:
                     f"`out` {str(self.folder)!r} holds results of another study definition (fingerprint {stored}, "
                     f"this one {study['fingerprint']}); choose another folder, or delete that one to start over")
             return False
-        if any(self.folder.iterdir()):
+        # A temporary a power cut left is not a study's file: the folder held only .study.json.*.partial, and
+        # `ls` showed it empty while it was refused as "not empty".
+        if any(not is_partial(path) for path in self.folder.iterdir()):
             raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; "
                              f"choose an empty or new folder")
         return True
@@ -321,17 +323,14 @@ def _cut_journal(path: Path, size: int) -> None:
 
 
 def _write(path: Path, columns, rows: list[dict]) -> None:
-    """Write a whole table atomically (a temporary file renamed over the old one); on a full disk the old table
-    stays as it was and the temporary file is removed."""
-    temporary = path.with_suffix(path.suffix + ".tmp")
+    """Write a whole table atomically (:func:`propgrad.disk.replacing`); on a full disk the old table stays as it
+    was."""
     try:
-        with temporary.open("w", newline="", encoding="utf-8") as handle:
+        with replacing(path, newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         if no_room(error):
             raise NoRoomError(error, path.parent) from error
         raise
