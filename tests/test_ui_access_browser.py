@@ -83,3 +83,19 @@ def test_the_measured_text_keeps_aa_contrast(browser, server, dark):
     measured["the form's error"] = page.locator("#edit-error p").first
     ratios = {name: round(element.evaluate(CONTRAST), 2) for name, element in measured.items()}
     assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
+
+
+def test_a_narrow_window_says_how_to_see_a_whole_figure_with_what_it_has(browser, server):
+    """A laptop zoomed to 200 % (720 CSS px, a mouse) was told to tap and pinch; and the phone's line read "tap
+    ⤢for full screen" (CSS took the blank after the escape as the escape's end)."""
+    hints = {}
+    for touch in (False, True):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=touch, is_mobile=touch)
+        page = context.new_page()
+        page.goto(server, wait_until="load", timeout=60_000)
+        expect(page.locator(".result-wide").first).to_be_attached(timeout=60_000)
+        hints[touch] = page.evaluate("() => getComputedStyle(document.querySelector('.result-wide'), '::before')"
+                                     ".content")
+        context.close()
+    assert hints == {False: '"the whole figure: click \u2922 for full screen, or zoom in"',
+                     True: '"the whole figure: tap \u2922 for full screen, or pinch to zoom"'}, hints

@@ -158,7 +158,8 @@ __STATISTIC_CARD_LABELS__
      end of a wide figure's title ("(0 = original, 1 = full)"). */
   .result-wide .image-container { padding-top: 26px; }
   /* Its type is small there: say how to read it. */
-  .result-wide::before { content: "the whole figure: tap \\002922 for full screen, or pinch to zoom"; }
+  /* CSS takes the blank after a hex escape as its end ("tap ⤢for full screen"): hence two. */
+  .result-wide::before { content: "the whole figure: tap \\002922  for full screen, or pinch to zoom"; }
   /* The checkpoints as cards, in place of their table; the properties' table keeps its columns, the numbers out of
      sight: say where they are. */
   .phone-only { display: block; }
@@ -176,6 +177,10 @@ __STATISTIC_CARD_LABELS__
      mistake. It goes back to its place in the form above. (Gradio scopes these rules under .contain: the tab's
      panel is the ancestor to ask.) */
   [role=tabpanel]:has(#screen-section > .label-wrap.open) #edit-run { position: static !important; box-shadow: none; }
+}
+/* A narrow window with a mouse (a laptop zoomed to 200 %) is not tapped or pinched. */
+@media (max-width: 720px) and (hover: hover) and (pointer: fine) {
+  .result-wide::before { content: "the whole figure: click \\002922  for full screen, or zoom in"; }
 }
 """.replace("__STATISTIC_CARD_LABELS__", "\n".join(
     # A phone card names the statistic as the desktop table's header does (the table's class says which). The
