@@ -156,3 +156,20 @@ def test_a_lost_ray_node_moves_its_items_to_the_nodes_that_remain(eight_images, 
     assert {entry["status"] for entry in journal} == {OK}
     for name in ("results.csv", "curves.csv"):
         assert (tmp_path / "ray" / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_rays_default_token_notice_is_not_printed_for_a_ray_of_its_own(caplog):
+    """"Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out" was printed on
+    every --ray run, of a Ray the study starts and stops itself; Ray's other warnings stay."""
+    import logging
+
+    from propgrad.study import ray_engine
+
+    logger = logging.getLogger(ray_engine._TOKEN_LOGGER)
+    with caplog.at_level(logging.WARNING), ray_engine._without_default_token_notice():
+        logger.warning("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out.")
+        logger.warning("Token authentication is disabled for this Ray cluster. Anyone with network access ...")
+    logger.warning("Token authentication is enabled for this Ray cluster (after the start: said again)")
+    said = [record.getMessage().split(" for ")[0] for record in caplog.records
+            if record.name == ray_engine._TOKEN_LOGGER]
+    assert said == ["Token authentication is disabled", "Token authentication is enabled"], said

@@ -32,6 +32,26 @@ PLACEMENT_TIMEOUT_S = 60.0
 log = logging.getLogger("propgrad.study")
 
 
+# Ray's notice that a cluster it starts has token authentication on by default: for the Ray a study starts for itself
+# (local, stopped with the study) it is a default the user never chose and need not act on, and it was printed on
+# every --ray run. Ray's other warnings stay.
+_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+_TOKEN_NOTICE = "Token authentication is enabled for this Ray cluster"
+
+
+@contextlib.contextmanager
+def _without_default_token_notice() -> Iterator[None]:
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_TOKEN_NOTICE)
+
+    logger = logging.getLogger(_TOKEN_LOGGER)
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
 def import_ray():
     try:
         import ray
@@ -154,8 +174,9 @@ class RayEngine:
             path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
             # "local": a Ray of its own, also where another is running on this machine (ray.init would connect to
             # it, and refuse num_cpus: "When connecting to an existing cluster, num_cpus ... must not be provided").
-            ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False,
-                     logging_level="WARNING", log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
+            with _without_default_token_notice():
+                ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False,
+                         logging_level="WARNING", log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
 
     def run(self, factory, items: Iterable[StudyItem]) -> Iterator[ItemResult]:
         ray = import_ray()
