@@ -66,7 +66,10 @@ ORPHAN_AGE_S = 600.0
 # Where the folder (or its lock folder) cannot be made: a file in its way, a parent that is a file, /proc.
 FOLDER_FAULTS = {errno.ENOTDIR, errno.ENOENT, errno.EEXIST}
 log = logging.getLogger("propgrad.cache")
-_folders_off: set[Path] = set()  # said once per process: a study builds a SeriesCache per intervention
+# When each folder's warning was last said: once, not per SeriesCache (a study builds one per intervention), and
+# again an hour later (the app lives for weeks: a disk freed and full again was never said again).
+_folders_off: dict[Path, float] = {}
+SAID_AGAIN_AFTER_S = 3600.0
 
 
 def default_cache_dir() -> Path:
@@ -248,7 +251,8 @@ class SeriesCache:
     def _off(self, error: Exception, what: str) -> None:
         """Turn the cache's writes off for this process: a full disk, a read-only folder or one that cannot be made
         must not stop the work."""
-        if not self._disabled and self.directory not in _folders_off:
+        said = _folders_off.get(self.directory)
+        if not self._disabled and (said is None or time.monotonic() - said >= SAID_AGAIN_AFTER_S):
             if getattr(error, "errno", None) in FOLDER_FAULTS or not self.directory.is_dir():
                 reason, what = f"the folder cannot be made ({error})", "series are made without it"
                 advice = f"set {ENV_DIR} to a folder that can be made and written"
@@ -258,7 +262,7 @@ class SeriesCache:
                 reason, advice = f"cannot write ({error})", f"set {ENV_DIR} to a folder you may write"
             log.warning("series cache %s: %s; %s, and nothing more is stored in this run. To keep series, %s",
                         self.directory, reason, what, advice)
-            _folders_off.add(self.directory)
+            _folders_off[self.directory] = time.monotonic()
         self._disabled = True
 
     def _safely(self, action, default, what: str, writes: bool = False):
