@@ -133,3 +133,26 @@ def test_where_the_models_differ_names_the_output_as_the_readings_do(progress):
     unbiased = "ConvMixer cats vs dogs, unbiased (authors)"
     summary, *_ = screen_call(progress, bundled=[unbiased, DARK_CATS], edits=["darken"], regions=["whole image"])
     assert "**Where the models differ**: how far p(cat) moved for each model" in summary
+
+
+def test_the_app_and_the_command_line_record_the_same_settings(progress, tmp_path):
+    """A run made in the app and the same run on the command line recorded settings that differed: the command line
+    labelled the segmenter's regions ("object"), the app recorded the verdict on the images among the settings'
+    notes. The same run records the same settings (the package versions aside), whichever front end made it."""
+    from propgrad.cli import main as cli_main
+
+    outputs = edit_tab.run_edit(image=CHELSEA, instruction="", editor="parametric: darken", max_guidance=15,
+                                image_guidance=2.5, steps=4, denoising_steps=20, seeds="0", edit_end=0.85,
+                                bundled=[DARK_CATS], files=None, input_size=None, mean="", std="", class_names="",
+                                outputs="cat", n_permutations=200, alpha=0.01,
+                                regions=["object (segmenter)", "background (segmenter)"],
+                                progress=progress)
+    with zipfile.ZipFile(outputs[-1]) as archive:
+        app = json.loads(archive.read("comparison.json"))["settings"]
+    assert cli_main(["explain", CHELSEA, "--edit", "darken", "--stop", "0.85", "--steps", "4", "--region", "object",
+                     "--region", "background", "--model", DARK_CATS, "--outputs", "cat", "--permutations", "200",
+                     "--out", str(tmp_path / "cli"), "-q"]) == 0
+    cli = json.loads((tmp_path / "cli" / "comparison.json").read_text())["settings"]
+    for settings in (app, cli):
+        settings.pop("packages")
+    assert app == cli

@@ -172,10 +172,12 @@ def explain_for_app(image, intervention, models, outputs, settings, seed, progre
         seed=seed, statistic=statistic, progress=package_progress(progress),
     )
     progress(1.0, desc="drawing plots")
-    notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes, *gradual_notes(explanation)]))
+    # The settings' notes are about the run and its input, as the command line records them; the summary adds the
+    # verdict on the images (report.json has it under gradualness).
+    notes = list(dict.fromkeys([*notes, *selection_notes, *explanation.notes]))
     recorded = run_settings(explanation.input, {explanation.intervention: intervention}, models, outputs,
                             n_permutations, alpha, seed, notes)
-    return respond(new_run(explanation, recorded, notes), progress)
+    return respond(new_run(explanation, recorded, notes + gradual_notes(explanation)), progress)
 
 
 def compare_for_app(image, interventions: dict, models, outputs, settings, seed, progress, notes=(),
@@ -190,10 +192,10 @@ def compare_for_app(image, interventions: dict, models, outputs, settings, seed,
                                     progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
     checked = [line for name, result in comparison.explanations.items() for line in gradual_notes(result, name)]
-    notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes, *checked]))
+    notes = list(dict.fromkeys([*notes, *selection_notes, *comparison.notes]))
     described = next(iter(comparison.explanations.values())).input
     recorded = run_settings(described, interventions, models, outputs, n_permutations, alpha, seed, notes)
-    return respond(new_run(comparison, recorded, notes), progress)
+    return respond(new_run(comparison, recorded, notes + checked), progress)
 
 
 # ---------------------------------------------------------------------------------------------------------

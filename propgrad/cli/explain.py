@@ -150,8 +150,9 @@ def _regions(args, whole) -> dict:
         name = f"{where}: {what}"
         if name in regions:  # the same region twice, or two mask files with one name
             name = f"{where} ({len(regions) + 1}): {what}"
-        regions[name] = Region(whole, source if source in (OBJECT, BACKGROUND) else Path(source), label=where,
-                               feather=args.feather)
+        # A mask file is named by its stem; the segmenter's regions by their kind, as the app records them.
+        regions[name] = Region(whole, source if source in (OBJECT, BACKGROUND) else Path(source),
+                               label=None if source in (OBJECT, BACKGROUND) else where, feather=args.feather)
     return regions
 
 
