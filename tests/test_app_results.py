@@ -440,3 +440,20 @@ def test_the_tabs_default_results_outlive_the_hour_a_visitors_run_is_kept(monkey
     request_dir()  # the next request sweeps
     assert default_zip.is_file(), "a default result's files were swept"
     assert not visitor.exists(), "a visitor's hour-old folder was kept"
+
+
+def test_visitors_folders_are_kept_within_a_size_the_oldest_going_first(monkeypatch, tmp_path):
+    """An hour of a class's runs came to 4.8 GB in 35 minutes of a load test (7.5 MB a run), capped only by age."""
+    from propgrad.app import results as results_module
+
+    monkeypatch.setattr(results_module, "RESULTS_MAX_BYTES", 2_500_000)
+    monkeypatch.setattr(results_module, "_ROOT", tmp_path)  # a folder of its own: the session's runs stay
+    now = time.time()
+    folders = []
+    for minutes_ago in (50, 40, 30, 0):  # three settled runs of 1 MB each, one still under way
+        folder = results_module.request_dir()
+        (folder / "strip.png").write_bytes(bytes(1_000_000))
+        os.utime(folder, (now - 60 * minutes_ago, now - 60 * minutes_ago))
+        folders.append(folder)
+    results_module.request_dir()  # the next request sweeps
+    assert [folder.exists() for folder in folders] == [False, True, True, True]

@@ -60,3 +60,17 @@ def test_a_number_past_a_sliders_range_is_refused_by_the_boxs_label():
         else:
             raise AssertionError(f"{value} passed")
     assert steps.preprocess(12) == 12 and free.preprocess(-1e9) == -1e9
+
+
+def test_page_loads_skip_the_queue_and_every_tab_has_one_queue():
+    """A class opening the link at once filled the queue with the page's four default-answer events a visitor (64
+    places): students found "Error" where the default answer goes. And the agents' tool of a tab ran in a queue of
+    its own, so a tab ran twice its limit at once."""
+    from propgrad.app.demo import build_demo
+
+    demo = build_demo()
+    loads = [fn for fn in demo.fns.values() if any(target[1] == "load" for target in fn.targets)]
+    assert loads and all(not fn.queue for fn in loads)
+    queues = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name}
+    for tab in ("edit", "patch", "turntable", "screen"):
+        assert queues[tab] == queues[f"run_{tab}"] == tab, queues

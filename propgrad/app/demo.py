@@ -65,8 +65,10 @@ def build_demo() -> gr.Blocks:
             defaults.register(tab, module.default_result)
             outputs = results[tab]
             placeholder = (shared.PRESS_RUN, *[None] * (len(outputs) - 1))
+            # Not queued: the answer is made once, and a class opening the link at once filled the queue (four
+            # events a visitor) and found "Error" where the default answer goes.
             demo.load(default_unless_linked(tab, placeholder), None, outputs, api_visibility="private",
-                      show_progress="minimal")
+                      show_progress="minimal", queue=False)
     shared.named_bounds(demo)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 import os
@@ -51,6 +52,21 @@ def release() -> bool:
             log.debug("malloc_trim failed", exc_info=True)
             return False
         return True
+
+
+def released(handler):
+    """``handler``, then its memory handed back (:func:`release`), answered or failed. A single run's handler hands
+    it back when its files are written (``results.finish``); a screen, a study and training dynamics answer with
+    everything at once, and after a class's screens the server sat at 1.77 GB for minutes (926 MB after a run)."""
+
+    @functools.wraps(handler)
+    def run(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            release()
+
+    return run
 
 
 # glibc's mallopt parameter (malloc.h).

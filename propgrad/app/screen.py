@@ -23,6 +23,7 @@ from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from .cards import phone_cards
+from .memory import released
 from .parsing import in_range, select_outputs
 from .results import answer_markdown, run_name
 from .run import chosen_models, load_input, package_progress, shuffle_test_settings
@@ -113,6 +114,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
 
 
 @friendly_errors
+@released
 @with_model_args
 def run_screen(image, bundled=None, files=None, input_size=None, mean="", std="", class_names="", outputs="",
                n_permutations=10_000, alpha=0.01, hub_ids="", outputs_are="auto", steps=11, edits=None,

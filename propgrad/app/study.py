@@ -16,6 +16,7 @@ from ..export.provenance import describe_model
 from ..reading import for_pages, format_number
 from ..limits import LIMITS
 from . import results
+from .memory import released
 from .parsing import file_path, select_outputs
 from .run import package_progress
 
@@ -187,6 +188,7 @@ def _thumbnails(paths: Sequence[str], out: Path, size: int = 96) -> Path | None:
     return out
 
 
+@released
 def study_for_app(files, interventions: dict, models, outputs, settings, seed, progress, notes=()) -> tuple:
     """Run every uploaded image through every intervention and model; the seven result components."""
     from ..study import run_images

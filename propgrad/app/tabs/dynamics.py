@@ -13,6 +13,7 @@ from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, check
 from ...lesions.models import DOMAIN, example_paths
 from ...reading import for_pages
 from ..cards import phone_cards
+from ..memory import released
 from ..parsing import RANGES, in_range, shown
 from ..results import request_dir, run_name
 from ..run import load_input, package_progress
@@ -127,6 +128,7 @@ def checkpoint_cards(dynamics: TrainingDynamics) -> str:
 
 
 @friendly_errors
+@released
 def run_dynamics(image, variants, steps, seed, n_permutations, alpha, progress=gr.Progress()):
     """Follow one lesion image's sticker score through training: when did the biased model learn the shortcut?
 
