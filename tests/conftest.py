@@ -17,9 +17,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The servers the tests start keep the lessons unexecuted (a child running them would slow every browser test);
 # tests/test_lesson_pages.py runs that step itself.
 os.environ.setdefault("PROPGRAD_EXECUTE_LESSONS", "0")
-# A whole session's app runs stay on disk: a module's fixture may hand a run's files to tests minutes later (the cap
-# itself is tested on a folder of its own).
-os.environ.setdefault("PROPGRAD_RESULTS_MAX_MB", "1000000")
 # Series computed by tiny random editors must never land in the user's real cache.
 if "PROPGRAD_CACHE_DIR" not in os.environ:
     os.environ["PROPGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="propgrad-test-cache-")

@@ -1,6 +1,7 @@
 """What a run shows: the answer first, one table, every setting recorded, presets, shared defaults."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -247,8 +248,8 @@ def test_each_tab_default_is_computed_once_and_shared(monkeypatch):
     defaults.register("demo", lambda: calls.append(1) or ("answer",))
     thread = defaults.start(lambda: True)
     thread.join(30)
-    assert [defaults.result("demo", ("press Run",)) for _ in range(3)] == [("answer",)] * 3 and calls == [1]
-    assert defaults.result("no such tab", ("press Run",)) == ("press Run",)
+    assert [asyncio.run(defaults.result("demo", ("press Run",))) for _ in range(3)] == [("answer",)] * 3
+    assert calls == [1] and asyncio.run(defaults.result("no such tab", ("press Run",))) == ("press Run",)
 
 
 def test_a_tests_own_defaults_leave_a_servers_computation_alone(monkeypatch):
@@ -310,7 +311,7 @@ def test_the_background_defaults_wait_while_a_visitor_runs(monkeypatch):
         time.sleep(0.5)
         order.append("visitor")
     thread.join(30)
-    assert order == ["visitor", "default"] and defaults.result("demo", ("press Run",)) == ("answer",)
+    assert order == ["visitor", "default"] and asyncio.run(defaults.result("demo", ("press Run",))) == ("answer",)
 
 
 def test_a_process_that_exits_stops_the_background_defaults_first(tmp_path):
@@ -441,19 +442,3 @@ def test_the_tabs_default_results_outlive_the_hour_a_visitors_run_is_kept(monkey
     assert default_zip.is_file(), "a default result's files were swept"
     assert not visitor.exists(), "a visitor's hour-old folder was kept"
 
-
-def test_visitors_folders_are_kept_within_a_size_the_oldest_going_first(monkeypatch, tmp_path):
-    """An hour of a class's runs came to 4.8 GB in 35 minutes of a load test (7.5 MB a run), capped only by age."""
-    from propgrad.app import results as results_module
-
-    monkeypatch.setattr(results_module, "RESULTS_MAX_BYTES", 2_500_000)
-    monkeypatch.setattr(results_module, "_ROOT", tmp_path)  # a folder of its own: the session's runs stay
-    now = time.time()
-    folders = []
-    for minutes_ago in (50, 40, 30, 0):  # three settled runs of 1 MB each, one still under way
-        folder = results_module.request_dir()
-        (folder / "strip.png").write_bytes(bytes(1_000_000))
-        os.utime(folder, (now - 60 * minutes_ago, now - 60 * minutes_ago))
-        folders.append(folder)
-    results_module.request_dir()  # the next request sweeps
-    assert [folder.exists() for folder in folders] == [False, True, True, True]

@@ -71,6 +71,10 @@ def test_page_loads_skip_the_queue_and_every_tab_has_one_queue():
     demo = build_demo()
     loads = [fn for fn in demo.fns.values() if any(target[1] == "load" for target in fn.targets)]
     assert loads and all(not fn.queue for fn in loads)
+    from propgrad.app.mcp_tools import TAB_OF_TOOL
+
     queues = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name}
-    for tab in ("edit", "patch", "turntable", "screen"):
-        assert queues[tab] == queues[f"run_{tab}"] == tab, queues
+    tools = [name for name in queues if name in TAB_OF_TOOL]
+    assert len(tools) >= 4, queues
+    for tool in tools:
+        assert queues[tool] == queues[TAB_OF_TOOL[tool]], (tool, queues)

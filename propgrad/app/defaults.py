@@ -9,6 +9,7 @@ ready waits for it. A process that exits meanwhile stops the computation at its 
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import inspect
@@ -202,14 +203,21 @@ def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thre
     return _background(state, run)
 
 
-def result(tab: str, placeholder: tuple) -> tuple:
-    """The tab's default result (waiting for it when it is being computed); ``placeholder`` when it failed."""
+async def result(tab: str, placeholder: tuple) -> tuple:
+    """The tab's default result (waiting for it when it is being computed); ``placeholder`` when it failed.
+
+    A coroutine that waits without holding a thread: the page's loads run outside the queue, and a class opening a
+    Space that had just woken held gradio's 40 worker threads (the page itself, downloads and runs) until the
+    defaults were ready."""
     state = _STATE
     if tab not in state.ready:
         return placeholder
     if not state.started.is_set():  # no warm start (PROPGRAD_WARM_START=0, or launched without launch()): compute now
         _background(state, lambda: compute_all(state))
-    if not state.ready[tab].wait(WAIT_S):
-        return placeholder
+    deadline = time.monotonic() + WAIT_S
+    while not state.ready[tab].is_set():
+        if time.monotonic() > deadline:
+            return placeholder
+        await asyncio.sleep(0.2)
     outcome = state.results[tab]
     return placeholder if isinstance(outcome, BaseException) else outcome

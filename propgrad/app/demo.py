@@ -78,11 +78,11 @@ def default_unless_linked(tab: str, placeholder: tuple):
     """The tab's default answer on page load, unless the page's link runs one of its presets (``?example=``):
     then nothing, so that the default cannot arrive after the preset's own result and replace it."""
 
-    def load(request: gr.Request):
+    async def load(request: gr.Request):
         query = dict(getattr(request, "query_params", {}) or {})
         if links.wants_tab(query, tab):
             return tuple(gr.skip() for _ in placeholder)
-        return defaults.result(tab, placeholder)
+        return await defaults.result(tab, placeholder)
 
     return load
 

@@ -58,12 +58,19 @@ def _renamed(message: str) -> str:
     return re.sub(r"`([^`]+)`", lambda m: f"`{RENAMED.get(m.group(1), m.group(1))}`", message)
 
 
+# Whose queue each tool waits in: its tab's (the tab's API name; the Screen's own for run_screen).
+TAB_OF_TOOL = {"run_edit": "edit", "run_patch": "patch", "run_turntable": "turntable", "run_screen": "screen",
+               "run_dynamics": "dynamics"}
+
+
 def agent_tool(function):
     """``function`` as a tool: a user's error comes back as one message naming the argument, never a traceback
-    (the app's :func:`~.shared.friendly_errors`, with the page's box names turned into the tool's argument names)."""
+    (the app's :func:`~.shared.friendly_errors`, with the page's box names turned into the tool's argument names);
+    its memory goes back to the system when it ends (:func:`~.memory.released`), as the tabs' runs' does."""
+    from .memory import released
     from .shared import friendly_errors
 
-    guarded = friendly_errors(function)
+    guarded = friendly_errors(released(function))
 
     @functools.wraps(function)
     def tool(*args, **kwargs):
@@ -452,9 +459,9 @@ def register(dynamics: bool) -> dict[str, str]:
 
         def wire(function, inputs, names):
             button = gr.Button(visible=False)
-            # In its tab's queue ("run_edit" with "edit"): a limit of its own let a tab run twice its limit at once.
+            # In its tab's queue: a limit of its own let a tab run twice its limit at once.
             event = button.click(function, inputs, outputs(*names), api_name=function.__name__,
-                                 concurrency_limit=CONCURRENCY, concurrency_id=function.__name__.removeprefix("run_"))
+                                 concurrency_limit=CONCURRENCY, concurrency_id=TAB_OF_TOOL[function.__name__])
             # gradio renames an api_name that is taken (registered first, these are not); the tool keeps its name.
             wired[function.__name__] = event.get("api_name") or function.__name__
 

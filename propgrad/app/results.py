@@ -20,7 +20,6 @@ both in one answer (:func:`respond`). Each request writes only into its own priv
 from __future__ import annotations
 
 import atexit
-import contextlib
 import contextvars
 import hashlib
 import json
@@ -54,12 +53,6 @@ from .run import package_progress
 log = logging.getLogger("propgrad.app")
 
 RESULT_TTL_S = 3600.0
-# And at most this much of them (PROPGRAD_RESULTS_MAX_MB), the oldest going first: a class's runs kept for an hour
-# came to 7.5 MB a run, 4.8 GB in 35 minutes of a load test. A finished run's files are gradio's to serve (it keeps
-# copies of what it returned), so a visitor's page and download outlive their folder here.
-RESULTS_MAX_BYTES = int(float(os.environ.get("PROPGRAD_RESULTS_MAX_MB", "2048")) * 2**20)
-_SETTLED_S = 120.0  # a folder younger than this may belong to a run still under way: not counted, not removed
-_SIZES: dict[Path, int] = {}  # the settled folders' sizes, measured once
 
 _ROOT_LOCK = threading.Lock()
 _ROOT: Path | None = None
@@ -95,48 +88,14 @@ def request_dir() -> Path:
             _ROOT = Path(tempfile.mkdtemp(prefix="propgrad-app-"))
             atexit.register(_remove_root, _ROOT, os.getpid())
         root = _ROOT
-    _sweep(root)
-    return Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
-
-
-def _sweep(root: Path) -> None:
-    """Remove visitors' folders older than :data:`RESULT_TTL_S`, then the oldest settled ones while all of them hold
-    more than :data:`RESULTS_MAX_BYTES`."""
     now = time.time()
-    settled = []
-    for folder in root.glob("run-*"):
+    for old in root.glob("run-*"):
         try:
-            age = now - folder.stat().st_mtime
+            if now - old.stat().st_mtime > RESULT_TTL_S:
+                shutil.rmtree(old, ignore_errors=True)
         except OSError:
-            continue
-        if age > RESULT_TTL_S:
-            _remove(folder)
-        elif age > _SETTLED_S:
-            settled.append((age, folder))
-    with _ROOT_LOCK:
-        for _, folder in settled:
-            if folder not in _SIZES:
-                _SIZES[folder] = _size_of(folder)
-        held = sum(_SIZES.get(folder, 0) for _, folder in settled)
-    for _, folder in sorted(settled, reverse=True):  # the oldest first
-        if held <= RESULTS_MAX_BYTES:
-            break
-        held -= _SIZES.get(folder, 0)
-        _remove(folder)
-
-
-def _size_of(folder: Path) -> int:
-    total = 0
-    for path in folder.rglob("*"):
-        with contextlib.suppress(OSError):  # removed meanwhile by another request's sweep
-            total += path.stat().st_size if path.is_file() else 0
-    return total
-
-
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-    with _ROOT_LOCK:
-        _SIZES.pop(folder, None)
+            pass
+    return Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
 
 
 def _slug(text: str, limit: int = 40) -> str:
