@@ -315,3 +315,15 @@ def test_a_sticker_that_is_no_image_is_named_by_its_flag(image, capsys):
                    "--no-progress", "--out", str(image.parent / "out")])
     err = capsys.readouterr().err
     assert status == 2 and "error: `--patch` (file 2): 'notes.txt' is not a readable image" in err, err
+
+
+def test_a_quiet_command_leaves_logging_as_it_found_it(tmp_path, caplog):
+    """`-q` turned logging off process-wide: a Python caller (a notebook, the test session) lost every warning after
+    one quiet command."""
+    import logging
+
+    from propgrad.cli import main
+
+    assert main(["models", "-q"]) == 0
+    logging.getLogger("propgrad.test").warning("still said")
+    assert [record.getMessage() for record in caplog.records] == ["still said"]

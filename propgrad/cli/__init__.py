@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         forget_made_folders(remove_empty=status != exit_codes.OK)
         if status != exit_codes.OK:
             console.error_document(status, exit_codes.KINDS.get(status, "error"))
+        # The process as the command found it: -q turned logging off for the whole process, and a caller in Python
+        # (a notebook, a test) lost every warning after one quiet command.
+        console.reset()
 
 
 def _command(argv: list[str] | None) -> int:
