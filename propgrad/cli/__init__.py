@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..disk import forget_made_folders, no_room
@@ -105,7 +104,7 @@ def _command(argv: list[str] | None) -> int:
         return exit_codes.interrupted_status()
     except BrokenPipeError:
         # The reader went away (`propgrad models | head`): stop quietly, as Python's documentation advises.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), console.real_stdout().fileno())
+        console.drop_stdout()
         return 1
     except USER_ERRORS as error:
         if not users_to_fix(error):

@@ -122,6 +122,15 @@ def say(*lines: str) -> None:
         print(*lines, sep="\n", file=stream)
 
 
+def drop_stdout() -> None:
+    """Send what is left for stdout to /dev/null: its reader went away, or where it goes is full (Python's own flush
+    at exit would fail on it again, with a traceback)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, real_stdout().fileno())
+        os.close(devnull)
+
+
 def flush_stdout() -> None:
     """Write out what stdout holds while the command can still say why it could not (Python's own flush at exit
     prints a traceback and exits 120)."""

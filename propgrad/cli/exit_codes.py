@@ -76,13 +76,7 @@ def no_room(error: OSError) -> int:
     from ..disk import describe
 
     if isinstance(error, console.StdoutFull):
-        # What stdout holds cannot be written either: dropped, so that Python's flush at exit adds no traceback.
-        import os
-
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, console.real_stdout().fileno())
-            os.close(devnull)
+        console.drop_stdout()  # what it holds cannot be written either
         console.error("no space left to write the output to stdout (where it was sent is full); free some space "
                       "or send it elsewhere, and run the same command again")
         return NO_ROOM

@@ -139,19 +139,12 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
     say(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
     if report.failed:
         # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
-        return exit_codes.partial(len(report.failed), _item_count(out), "items (summary.md says why)",
+        return exit_codes.partial(len(report.failed), report.items, "items (summary.md says why)",
                                   retry=["python", "-m", "propgrad", "study", *argv])
     if nothing_read:
         print(f"error: {nothing_read}", file=sys.stderr)
         return exit_codes.USAGE
     return exit_codes.OK
-
-
-def _item_count(out: str) -> int:
-    """How many items the study in ``out`` planned (a folder an older version wrote says it in its journal only)."""
-    from ..study.store import read_journal, read_study
-
-    return int(read_study(out).get("items") or 0) or len(read_journal(out))
 
 
 def _number(text):
@@ -213,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                       "never ran (the study was stopped)": report.not_run}
             if any(counts.values()):
                 what = " and ".join(f"{count} {why}" for why, count in counts.items() if count)
-                return exit_codes.partial(sum(counts.values()), _item_count(args.folder),
+                return exit_codes.partial(sum(counts.values()), report.items,
                                           f"items ({what}; summary.md says which, and running the study's command "
                                           f"into this folder again runs them)")
             return exit_codes.OK

@@ -50,7 +50,7 @@ class StudyReport:
     ``summary``: one :class:`SummaryRow` per model x intervention; ``curves``: the mean curves;
     ``skipped``/``failed``: (item, reason) pairs of images that could not be read and items that
     errored; ``rows_lost``: finished items whose rows the tables no longer hold; ``not_run``: how many planned items
-    never ran (the study was stopped); ``paths``: name -> file of every
+    never ran (the study was stopped), of the ``items`` planned; ``paths``: name -> file of every
     table and figure; ``title`` what ran in a few words, ``alpha`` the significance level of its tests; ``notes``
     what a reader should know (as summary.md and report.html say it).
     """
@@ -68,6 +68,7 @@ class StudyReport:
     # Finished items whose rows were lost from the tables since (the summary leaves them out; a run again redoes them).
     rows_lost: list[str] = field(default_factory=list)
     not_run: int = 0  # items the study planned that never ran (it was stopped): a run again runs them
+    items: int = 0  # the items the study planned (a folder an older version wrote: those its journal lists)
 
 
 def _count(n: int, noun: str) -> str:
@@ -253,13 +254,12 @@ def read_summary(folder: str | Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def unfinished(study: dict, journal: dict) -> list[str]:
+def unfinished(finished: int, planned: int) -> list[str]:
     """A note, first, where fewer items have finished than the study planned: a stopped study's report read as a
     whole one ("3 images ... significant 100 %" of 3 of 10 items)."""
-    planned = study.get("items")
-    if not planned or len(journal) >= planned:
+    if finished >= planned:
         return []
-    return [f"only {len(journal)} of {planned} items have finished: the study stopped before its end, and every "
+    return [f"only {finished} of {planned} items have finished: the study stopped before its end, and every "
             "share and mean here is of those; run the same command into this folder again to finish it (finished "
             "items are kept)"]
 
@@ -375,7 +375,8 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     # "no effect").
     floor = _shuffle_floor(results, curves, int(permutations), alpha, statistic) if permutations else None
     # Items whose rows were lost count as finished here: their own note follows, and says more.
-    notes = (unfinished(study, journal) + rows_lost(lacking) + ([floor] if floor else []) + input_notes(entries)
+    items = int(study.get("items") or 0) or len(journal)
+    notes = (unfinished(len(journal), items) + rows_lost(lacking) + ([floor] if floor else []) + input_notes(entries)
              + same_pictures(entries))
     images = len({row["image"] for row in results}) + len(skipped)
     unread = f" ({len(skipped)} unreadable, skipped)" if skipped else ""
@@ -412,5 +413,5 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
                                   flips, notes, input_images(entries), statistic, legend=SUMMARY_LEGEND)
     paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
-    not_run = max(0, int(study.get("items") or 0) - len(journal))
-    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking), not_run)
+    return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking),
+                       max(0, items - len(journal)), items)
