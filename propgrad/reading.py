@@ -118,6 +118,9 @@ class Thresholds:
     ``strong``: a change from it up is strong (0.1 = ten percentage points).
     ``jump_share``: one step carrying at least this share of all the curve's movement is a dominant step.
     ``extreme``: a lowest or highest value beyond both the start and the end by more than this is named.
+    ``near_tie``: a flip whose new class leads the runner-up by less than this at the flip step is said to be
+    "in a near tie (ahead by 0.00064)" (0.02 = two points): an argmax that changes between near-equal classes is
+    not the model changing its mind.
 
     Examples
     --------
@@ -131,6 +134,7 @@ class Thresholds:
     strong: float = 0.1
     jump_share: float = 0.5
     extreme: float = 0.05
+    near_tie: float = 0.02
 
     def __post_init__(self):
         for item in fields(self):
@@ -455,15 +459,15 @@ def _listed(flip_steps: Sequence[int]) -> list[int]:
     return flip_steps if len(flip_steps) <= _LISTED_FLIPS + 1 else flip_steps[:_LISTED_FLIPS]
 
 
-def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, where) -> str:
+def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, where, narrow) -> str:
     shown = _listed(flip_steps)
     if predicted is not None:
-        parts = [f"to {predicted[step]} at {where(step)}" for step in shown]
+        parts = [f"to {predicted[step]} at {where(step)}{narrow(step)}" for step in shown]
         # A later flip to the class of step 0 is a flip back.
         parts[1:] = ["back " + part if predicted[step] == predicted[0] else part
                      for part, step in zip(parts[1:], shown[1:])]
     else:
-        parts = [f"at {where(step)}" for step in shown]
+        parts = [f"at {where(step)}{narrow(step)}" for step in shown]
     more = len(flip_steps) - len(shown)
     return "flips " + ", ".join(parts) + (f" and {more} more times" if more else "")
 
@@ -629,7 +633,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
                statistic: str = GRADIENT, alpha: float = DEFAULT_ALPHA, thresholds: Thresholds | None = None,
                property_label: str | None = None, pvalue_name: str = "p", series: int = 1,
-               first_flips: Sequence[int] = ()) -> Reading:
+               first_flips: Sequence[int] = (), flip_margins: Sequence[float | None] = ()) -> Reading:
     """Read one output curve: its class, tier and shape (see the module docstring) and its line of words.
 
     Parameters
@@ -642,6 +646,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     pvalue_name : how the p-value is named in the words ("adjusted p" for a screen's or comparison's rows,
         which are read with the adjusted p-value).
     flip_steps : steps where the predicted class changes to or from the output (of the first series).
+    flip_margins : the new prediction's lead over the runner-up at each of ``flip_steps``; a lead under
+        ``thresholds.near_tie`` is said ("in a near tie (ahead by 0.001)").
     values, property_name : the property value per step and its name, to say where things happen.
     output, output_kind, model : what the curve is, for the words ("p(cat)").
     predicted : the predicted class name per step, to say what a flip flips to (one series only).
@@ -670,6 +676,13 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
 
     def where(step: int) -> str:
         return describe_value(property_name, float(x[step]), step)
+
+    leads = {step: lead for step, lead in zip(flip_steps, flip_margins) if lead is not None}
+
+    def narrow(step: int) -> str:
+        # "flips to tiger cat at step 2" over 0.389 against 0.388 read as the model changing its mind.
+        lead = leads.get(step)
+        return f" in a near tie (ahead by {format_number(lead)})" if lead is not None and lead < limits.near_tie else ""
 
     # 1. The class and its label.
     kind = reading_class(size, significant, flipped, shape)
@@ -716,7 +729,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                 flip_words += (f", {whose} first flip at {where(earliest)}" if earliest == latest else
                                f", {whose} first flip between {where(earliest)} and {where(latest)}")
     elif flip_steps:
-        flip_words = _flips_words(flip_steps, predicted, where)
+        flip_words = _flips_words(flip_steps, predicted, where, narrow)
     if flip_words:
         parts.append(flip_words)
 
@@ -727,7 +740,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     if flipped and flipped_series is not None:
         flip_evidence = f"the prediction changes all the same: it flips in {flipped_series} series"
     elif flipped:
-        flip_evidence = f"the prediction changes all the same: it flips at {where(flip_steps[0])}"
+        flip_evidence = f"the prediction changes all the same: it flips at {where(flip_steps[0])}{narrow(flip_steps[0])}"
     else:
         # Written as the sentence writes the jump ("jumps by 0.084"; 0.08 beside it read as a second size).
         flip_evidence = (f"the output {'rises' if jump > 0 else 'falls'} by {format_number(abs(jump))} in that one "
@@ -789,6 +802,7 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         curve, significant=score.significant if significant is None else significant,
         pvalue=score.pvalue if pvalue is None else pvalue, pvalue_name=pvalue_name, statistic=score.statistic,
         alpha=explanation.alpha, flip_steps=[] if several else steps_of[0], values=explanation.values,
+        flip_margins=() if several else [first.margin_at(step) for step in steps_of[0]],
         property_name=explanation.property_name, output=output, output_kind=kind, model=model.name,
         predicted=None if several else [names[int(i)] for i in first.predicted],
         flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,

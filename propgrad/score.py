@@ -460,11 +460,14 @@ class PredictionFlips:
     """Where the predicted class changes along the intervention.
 
     ``predicted[i]`` is the argmax class at step i (for a single output column: 1 where it is above
-    0.5); ``flip_steps`` lists the steps i whose prediction differs from step i - 1.
+    0.5); ``flip_steps`` lists the steps i whose prediction differs from step i - 1, and ``margins`` how far
+    the new prediction leads the runner-up at each of those steps (a single column p: its two-column form's
+    lead, 2 |p - threshold|). A flip won by 0.001 is a near tie, not the model changing its mind.
     """
 
     predicted: np.ndarray
     flip_steps: list[int] = field(default_factory=list)
+    margins: list[float] = field(default_factory=list)
 
     @property
     def flipped(self) -> bool:
@@ -478,6 +481,10 @@ class PredictionFlips:
     def changed_from_original(self) -> bool:
         """Whether the last step's prediction differs from step 0's."""
         return bool(self.predicted[-1] != self.predicted[0])
+
+    def margin_at(self, step: int) -> float | None:
+        """The new prediction's lead over the runner-up at flip ``step`` (None where no flip was recorded)."""
+        return dict(zip(self.flip_steps, self.margins)).get(step)
 
     def steps_involving(self, index: int, n_outputs: int, vector: bool = False) -> list[int]:
         """The flip steps that change to or from class ``index``, the flips a reading of that output names; a
@@ -522,15 +529,20 @@ def prediction_flips(probabilities, threshold: float = 0.5) -> PredictionFlips:
 
     Examples
     --------
-    >>> prediction_flips([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]]).flip_steps
-    [2]
+    >>> flips = prediction_flips([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    >>> flips.flip_steps, [round(m, 3) for m in flips.margins]
+    ([2], [0.4])
     """
     series = _as_series(probabilities, "probabilities")
     if series.ndim == 3:
         raise ValueError("`probabilities` must have shape (steps,) or (steps, k)")
     if series.shape[1] == 1:
         predicted = (series[:, 0] > threshold).astype(int)
+        lead = 2 * np.abs(series[:, 0] - threshold)
     else:
         predicted = series.argmax(axis=1)
+        top_two = np.sort(series, axis=1)[:, -2:]
+        lead = top_two[:, 1] - top_two[:, 0]
     flip_steps = [int(step) for step in np.flatnonzero(predicted[1:] != predicted[:-1]) + 1]
-    return PredictionFlips(predicted=predicted, flip_steps=flip_steps)
+    return PredictionFlips(predicted=predicted, flip_steps=flip_steps,
+                           margins=[float(lead[step]) for step in flip_steps])

@@ -424,3 +424,31 @@ def test_flips_over_several_series_are_placed_where_the_series_share_their_steps
     assert "flips in 1/3 series, its first flip at 80 % patch opacity" in alone.text and "each" not in alone.text
     counted = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", series=3)
     assert "flips in 3/3 series" in counted.text and "first" not in counted.text
+
+
+def test_a_flip_between_near_equal_classes_is_said_to_be_a_near_tie():
+    # EfficientNet-Lite0 on chelsea dimmed (the first tab's ImageNet preset): Egyptian cat and tiger cat trade the
+    # top place at 0.389 against 0.388, which "flips to tiger cat" alone told a class was a change of mind.
+    outputs = np.array([[0.425, 0.336, 0.239], [0.403, 0.363, 0.234], [0.3883, 0.3890, 0.2227],
+                        [0.396, 0.385, 0.219], [0.375, 0.415, 0.210], [0.341, 0.444, 0.215]])
+    flips = prediction_flips(outputs)
+    assert flips.flip_steps == [2, 3, 4]
+    assert flips.margins == pytest.approx([0.0007, 0.011, 0.04])
+    names = ["Egyptian cat", "tiger cat", "tabby"]
+    result = read_curve(outputs[:, 0], significant=True, pvalue=0.001, flip_steps=flips.flip_steps,
+                        flip_margins=flips.margins, output="Egyptian cat",
+                        predicted=[names[i] for i in flips.predicted])
+    assert ("flips to tiger cat at step 2 in a near tie (ahead by 0.00070), back to Egyptian cat at step 3 in a "
+            "near tie (ahead by 0.011), to tiger cat at step 4" in result.text)
+    assert result.text.endswith("at step 4")  # a lead of 0.04 is a flip like any other
+    # The threshold is the reader's to set, as the others are.
+    wide = read_curve(outputs[:, 0], significant=True, pvalue=0.001, flip_steps=flips.flip_steps,
+                      flip_margins=flips.margins, output="Egyptian cat", thresholds=Thresholds(near_tie=0.05),
+                      predicted=[names[i] for i in flips.predicted])
+    assert wide.text.count("near tie") == 3 and read(np.linspace(0.05, 0.95, 11)).text.count("near tie") == 0
+
+
+def test_a_single_column_flip_margin_is_its_two_column_lead():
+    flips = prediction_flips(np.array([0.2, 0.49, 0.505, 0.9]))
+    assert flips.flip_steps == [2] and flips.margins == pytest.approx([0.01])
+    assert flips.margin_at(2) == pytest.approx(0.01) and flips.margin_at(1) is None

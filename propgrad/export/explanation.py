@@ -18,7 +18,8 @@ entry per model with
                      one-sided "greater" for the others), significant (p <= alpha), vector (true for
                      the whole-output-vector score, whose name reads "vector (all N outputs)"),
                      correlation (Pearson with the step index; null when undefined), series_scores,
-  flips              for the first series: flipped, n_flips, flip_steps, predicted (output name per step),
+  flips              for the first series: flipped, n_flips, flip_steps, flip_margins (the new prediction's
+                     lead over the runner-up at each flip step), predicted (output name per step),
   flips_per_series   the same for every series (only with several series),
   reading            the first scored output's reading in plain words (also in each outputs_of_interest
                      entry): class (abrupt, strong, flips, systematic, erratic, negligible, none), label ("strong
@@ -73,6 +74,7 @@ def _flips_dict(flips: PredictionFlips, output_names: list[str]) -> dict:
         "flipped": flips.flipped,
         "n_flips": flips.n_flips,
         "flip_steps": list(flips.flip_steps),
+        "flip_margins": list(flips.margins),
         "predicted": [names[int(i)] for i in flips.predicted],
     }
 
