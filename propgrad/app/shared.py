@@ -346,13 +346,15 @@ class ResultOutputs(list):
     folds: tuple = ()
 
 
-def fold_titles(study: bool = False, figure: str | None = None) -> tuple:
-    """The animation's and the null plot's accordions for a single run, or for a study whose score-against-flips
-    ``figure`` sits in the null plot's place (the study used to show it under "Null distributions", above an empty
-    "Animation")."""
+def fold_titles(count: int = 2, study: bool = False, figure: str | None = None) -> tuple:
+    """The updates of the first ``count`` of the animation's and the null plot's accordions (a tab without them
+    has none) for a single run, or for a study whose score-against-flips ``figure`` sits in the null plot's place
+    (the study used to show it under "Null distributions", above an empty "Animation")."""
     if not study:
-        return gr.update(visible=True), gr.update(label=NULL_FOLD, visible=True)
-    return gr.update(visible=False), gr.update(label=STUDY_FOLD, visible=figure is not None)
+        updates = gr.update(visible=True), gr.update(label=NULL_FOLD, visible=True)
+    else:
+        updates = gr.update(visible=False), gr.update(label=STUDY_FOLD, visible=figure is not None)
+    return updates[:count]
 
 
 def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> ResultOutputs:
@@ -402,7 +404,7 @@ def shown_first(handler, n_outputs: int = 7, folds: bool = False, tab: str = "")
                 return (gr.skip(),) * (n_outputs + 2 + n_folds)
             # Shown once, beside the form; the old result is cleared (no red "Error" on every output).
             return (FAILED, *[None] * (n_outputs - 1), None,
-                    gr.update(value=f"**Cannot run:** {error.message}", visible=True), *fold_titles()[:n_folds])
+                    gr.update(value=f"**Cannot run:** {error.message}", visible=True), *fold_titles(n_folds))
         finally:
             results.DEFER.reset(token)
         if _superseded(started, _request(), tab):  # a preset was loaded meanwhile: it stays on the page
@@ -410,7 +412,7 @@ def shown_first(handler, n_outputs: int = 7, folds: bool = False, tab: str = "")
         if pending:
             # A preset loaded on this tab after this keeps its late files off the page.
             pending[0].started, pending[0].tab = started, tab
-        folded = fold_titles(study=not pending, figure=outputs[5] if len(outputs) > 5 else None)[:n_folds]
+        folded = fold_titles(n_folds, study=not pending, figure=outputs[5] if len(outputs) > 5 else None)
         return (*outputs, pending[0] if pending else None, gr.update(value="", visible=False), *folded)
 
     return run
@@ -488,7 +490,7 @@ def preset_loaded(examples: gr.Examples, outputs: list, running: "RunEvents | No
 
     def loaded(request: gr.Request):
         _preset_loaded_now(request, running.name if running else "")
-        cleared = (EXAMPLE_LOADED, *[None] * (len(outputs) - 1), *fold_titles()[:len(folds)])
+        cleared = (EXAMPLE_LOADED, *[None] * (len(outputs) - 1), *fold_titles(len(folds)))
         return (*cleared, gr.update(interactive=True, value="Run")) if running else cleared
 
     targets = [*outputs, *folds, running.button] if running else [*outputs, *folds]
@@ -540,7 +542,7 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
     # Reached only when the handler never ran (an input gradio could not read) or crashed: the form says so and
     # the button comes back, as after a handled error (gradio skips the .then below after a failed preprocess).
     shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1), gr.update(value=UNREAD_INPUT, visible=True),
-                           gr.update(interactive=True, value="Run"), *fold_titles()[:len(folds)]),
+                           gr.update(interactive=True, value="Run"), *fold_titles(len(folds))),
                   None, [*outputs, error, button, *folds], queue=False, api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
     # A form error is brought into view: on a phone, Run floats at the bottom of the screen and the message under the
