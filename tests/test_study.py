@@ -592,3 +592,30 @@ def test_an_unreadable_image_mended_since_is_read_when_the_study_runs_again(imag
     shutil.copy(images / "lesion_0.png", images / "broken.png")
     again = run_study(tiny_definition(images), out)
     assert not again.skipped and again.summary[0].n_images == 4
+
+
+def test_a_model_file_that_changed_since_is_named_and_refused(image_folder, tiny_torchscript, tmp_path):
+    """A study resumed after the model was retrained under the same name averaged both weights' rows into one
+    summary row; the folder now says which file changed."""
+    model = tmp_path / "model.pt"
+    shutil.copy(tiny_torchscript, model)
+    definition = tiny_definition(image_folder, models=ModelSpec(files=(str(model),), input_size=(32, 32)))
+    out = tmp_path / "out"
+    run_study(definition, out)
+    stored = json.loads((out / "study.json").read_text())
+    assert stored["files"][str(model)] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert stored["files"][str(STICKER)] == hashlib.sha256(STICKER.read_bytes()).hexdigest()  # a patch is a file too
+    run_study(definition, out)  # the same file: resumes
+    with model.open("ab") as handle:
+        handle.write(b"\0")  # any other bytes: another model as far as the study can know
+    with pytest.raises(DefinitionMismatch, match=r"made with another version of model\.pt \(its SHA-256 differs\)"):
+        run_study(definition, out)
+
+
+def test_a_model_file_that_cannot_run_stops_the_study_before_any_item(image_folder, tiny_torchscript, tmp_path,
+                                                                       capsys):
+    # Each item failed with the same words, and the command offered a retry that could only fail again.
+    code = cli_main(["study", "--images", str(image_folder), "--model-file", str(tiny_torchscript),
+                     "--input-size", "32", "32", "--class-names", "a,b", "--out", str(tmp_path / "out")])
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "has 2 names but model file" in capsys.readouterr().err

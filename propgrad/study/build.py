@@ -21,9 +21,13 @@ def check_buildable(definition) -> None:
     """Fail before any item runs when an intervention or a model cannot be had (a misspelt model name,
     a missing patch or mask file), instead of failing every item on every worker.
 
-    Interventions are built (cheap: no diffusion weights load until a series is asked for); models are
-    only looked up, since loading them here would cost the driver memory it may not have.
+    Interventions are built (cheap: no diffusion weights load until a series is asked for). Model files are
+    loaded once and let go: a file whose outputs do not match its class names, or that cannot run on an image,
+    failed every item and was then offered a retry by the same command. Registered and hub models are only looked
+    up, since loading them here would cost the driver memory it may not have.
     """
     for spec in definition.interventions:
         spec.build()
     definition.models.check()
+    if definition.models.files:
+        dataclasses.replace(definition.models, names=(), hub=()).build(default=None)

@@ -101,9 +101,28 @@ class StudyDefinition:
                    ModelSpec(**data["models"]), outputs=data["outputs"], permutations=data["permutations"],
                    alpha=data["alpha"], seed=data["seed"], statistic=data.get("statistic", "gradient"))
 
+    def file_digests(self) -> dict[str, str]:
+        """The SHA-256 of every file the definition names but the images (model files, patches, masks), by path.
+
+        A study resumed after a model file was retrained under the same name averaged the old weights' rows with
+        the new ones' into one summary: the fingerprint holds what the files are, not only where.
+        """
+        from ..images import file_sha256
+
+        paths = list(self.models.files)
+        for one in self.interventions:
+            for key, (option, _, _) in one.options().items():
+                value = getattr(one, key, None)
+                if option.path and value:
+                    paths += [str(item) for item in value] if isinstance(value, (list, tuple)) else [str(value)]
+        return {path: digest for path in dict.fromkeys(paths) if (digest := file_sha256(path)) is not None}
+
     def fingerprint(self) -> str:
-        """A short hash of every field (and the format version): equal definitions, equal fingerprints."""
-        text = json.dumps({"format": FORMAT, **self.to_dict()}, sort_keys=True, default=list)
+        """A short hash of every field, the named files' contents (:meth:`file_digests`) and the format version:
+        equal definitions over equal files, equal fingerprints."""
+        files = self.file_digests()
+        text = json.dumps({"format": FORMAT, **self.to_dict(), **({"files": files} if files else {})},
+                          sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -85,7 +85,7 @@ def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, prog
         check_at_most(len(images), max_images, quantity="images", argument="images")
     items = make_items(images, [one.label for one in definition.interventions], definition.seed)
     study = {"fingerprint": definition.fingerprint(), "definition": definition.to_dict(),
-             "propgrad_version": _version(), "items": len(items)}
+             "files": definition.file_digests(), "propgrad_version": _version(), "items": len(items)}
     store = ResultsStore(out, study)
     engine = engine or InProcess()
     started = time.perf_counter()

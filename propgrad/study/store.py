@@ -178,6 +178,21 @@ def lacking_in_words(lacking: dict[str, list[str]]) -> str:
     return f"{count} missing or cut rows in {' and '.join(files)} ({listed(list(lacking), 3)})"
 
 
+def _made_otherwise(held: dict, study: dict) -> str:
+    """How the folder's study differs from this one, in words: the same definition over a file that changed reads
+    as that file, since "another study definition" sent a researcher looking for a flag they had not changed."""
+    same_definition = held.get("definition") == json.loads(json.dumps(study.get("definition"), default=list))
+    then, now = held.get("files"), study.get("files") or {}
+    if same_definition and now and then is None:
+        return ("made before studies recorded their files' contents, so it cannot tell whether "
+                f"{listed([Path(path).name for path in now], most=3)} changed since")
+    changed = [Path(path).name for path in now if then is not None and then.get(path) != now[path]]
+    if same_definition and changed:
+        return (f"made with another version of {listed(changed, most=3)} (its SHA-256 differs): their rows would be "
+                "averaged with this run's")
+    return f"of another study definition (fingerprint {held.get('fingerprint')}, this one {study['fingerprint']})"
+
+
 class ResultsStore:
     """Appends item results to a study folder and knows which items are already done.
 
@@ -215,11 +230,11 @@ class ResultsStore:
         """Whether the folder is new (study.json is still to write); refuse another definition's folder, or one that
         holds something else."""
         if (self.folder / STUDY_FILE).exists():
-            stored = read_study(self.folder).get("fingerprint")
+            held = read_study(self.folder)
+            stored = held.get("fingerprint")
             if stored != study["fingerprint"]:
-                raise DefinitionMismatch(
-                    f"`out` {str(self.folder)!r} holds results of another study definition (fingerprint {stored}, "
-                    f"this one {study['fingerprint']}); choose another folder, or delete that one to start over")
+                raise DefinitionMismatch(f"`out` {str(self.folder)!r} holds results {_made_otherwise(held, study)}; "
+                                         "choose another folder, or delete that one to start over")
             return False
         # A temporary a power cut left is not a study's file: the folder held only .study.json.*.partial, and
         # `ls` showed it empty while it was refused as "not empty".
