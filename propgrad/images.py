@@ -204,6 +204,9 @@ def load_image(image, *, max_side: int = MAX_SIDE, name: str = "image") -> Image
             raise ValueError(f"`{name}` is {pil.size[0]}x{pil.size[1]} px: shrunk to at most {max_side} px a side "
                              f"it would be {rgb.size[0]}x{rgb.size[1]}, under {MIN_SIDE} px on its short side; crop "
                              "it to a less extreme shape")
+        # The report gave the shrunk size beside the file's SHA-256, as though the file were that size.
+        notes.append(f"the image is {pil.size[0]}x{pil.size[1]} px; it was shrunk to {rgb.size[0]}x{rgb.size[1]} px "
+                     f"(at most {max_side} px a side), which the edits and the models work on")
     rgb = rgb if rgb is not image else rgb.copy()
     if isinstance(image, (str, os.PathLike)):
         remember_source(rgb, image)

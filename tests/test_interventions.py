@@ -336,9 +336,13 @@ def test_the_pixel_limit_named_is_the_one_that_holds(tmp_path):
             pg.load_image(path)
 
 
-def test_huge_image_is_downscaled():
+def test_huge_image_is_downscaled_and_the_report_says_so():
     image = pg.load_image(Image.new("RGB", (5000, 2500)))
     assert image.size == (2048, 1024)
+    # report.json gave 2048 x 1024 beside the file's SHA-256, as though the file were that size.
+    from propgrad.images import describe_input
+
+    assert "the image is 5000x2500 px; it was shrunk to 2048x1024 px" in describe_input(image)["notes"][0]
 
 
 @pytest.mark.parametrize(
