@@ -222,3 +222,13 @@ def test_a_single_output_with_one_output_name_says_it_presents_two_columns(image
     with pytest.raises(ValueError, match=r"model 'one name' returned 1 outputs per image \(a single output is shown "
                                          r"as two columns \[1 - p, p\]\), expected 1 .*check_class_names"):
         model.predict(images)
+
+
+def test_several_outputs_said_to_be_probabilities_are_refused_outside_zero_one():
+    # They were scored and read as "p(banana) 0.28 -> 0.33" while report.json held -0.21.
+    raw = torch.tensor([[-0.21, 0.6, 0.61], [0.1, 0.2, 0.7]])
+    with pytest.raises(ValueError, match=r"model 'x.pt' returned an output of -0.21, outside \[0, 1\].*logits"):
+        to_probabilities(raw, softmax_for("probabilities"), "model 'x.pt'")
+    # Probabilities that need not sum to 1 (one sigmoid per class) are theirs to give.
+    sigmoids = torch.tensor([[0.9, 0.8, 0.1]])
+    assert torch.equal(to_probabilities(sigmoids, softmax_for("probabilities")), sigmoids)

@@ -260,6 +260,8 @@ def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str, source: s
     if apply_softmax == AUTO:
         apply_softmax = settle_softmax(outputs)
     if outputs.shape[1] > 1:
+        if apply_softmax is not True:
+            check_probabilities(outputs, source)
         return torch.softmax(outputs, dim=1) if apply_softmax is True else outputs
     if apply_softmax is True:
         positive = torch.sigmoid(outputs)
@@ -283,6 +285,22 @@ def check_single_probability(outputs: torch.Tensor, source: str) -> None:
         raise ValueError(
             f"{source} returned a single output of {value:.4g}, outside [0, 1], after its first outputs lay "
             f"in [0, 1] and were taken as probabilities; it returns a logit, so {SAY_LOGITS}"
+        )
+
+
+# Half-precision rounding can put a softmax's output a hair past 1.
+_ROUNDING = 1e-3
+
+
+def check_probabilities(outputs: torch.Tensor, source: str) -> None:
+    """Refuse outputs outside [0, 1] from a model taken to return probabilities: they were scored and read as
+    "p(banana) 0.28 -> 0.33" while report.json held -0.21."""
+    outside = (outputs < -_ROUNDING) | (outputs > 1 + _ROUNDING)
+    if bool(outside.any()):
+        value = float(outputs[outside][0])
+        raise ValueError(
+            f"{source} returned an output of {value:.4g}, outside [0, 1], where its outputs are taken as "
+            f"probabilities; they are not: if it returns logits, {SAY_LOGITS} (or 'scores' to use them raw)"
         )
 
 
