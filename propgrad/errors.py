@@ -138,7 +138,8 @@ def near_names(typed: str, names: Sequence[str], most: int = 4) -> list[str]:
     # count, and swapped letters ('dgo'), which the ratio scores low in short words.
     close = [key for key in difflib.get_close_matches(typed, list(lowered), n=10, cutoff=0.6)
              if difflib.SequenceMatcher(None, typed, key).ratio() >= 0.8 or sorted(key) == sorted(typed)][:3]
-    containing = [key for key in lowered if key not in close and (key in typed or typed in key)]
+    # A name inside the word typed counts from three letters: 'durian' holds class 'a', which it did not mean.
+    containing = [key for key in lowered if key not in close and ((len(key) >= 3 and key in typed) or typed in key)]
     # Whole words first: 'cat' meant 'tiger cat' rather than 'oystercatcher'.
     containing.sort(key=lambda key: not re.search(rf"\b{re.escape(typed)}\b", key))
     close += containing[:3]

@@ -649,3 +649,22 @@ def test_the_app_can_tell_whether_clips_default_weights_are_here(monkeypatch, tm
     (tmp_path / "clip.bin").write_bytes(b"weights")
     monkeypatch.setenv("PROPGRAD_CLIP_CHECKPOINT", str(tmp_path / "clip.bin"))
     assert default_weights_here(tmp_path / "empty")
+
+
+def test_a_greyscale_network_is_told_it_gets_rgb(tmp_path):
+    # "RuntimeError: RuntimeError: ...; check `input_size`" sent its owner to the wrong setting.
+    path = tmp_path / "grey.pt"
+    torch.jit.script(nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()).save(str(path))
+    with pytest.raises(ValueError) as caught:
+        load_model_file(path, input_size=(32, 32))
+    message = str(caught.value)
+    assert "RuntimeError: RuntimeError" not in message
+    assert "the network takes 1-channel images and propgrad gives it RGB" in message
+    assert "check `input_size`" not in message
+
+
+def test_a_class_name_inside_the_word_typed_is_no_guess():
+    from propgrad.errors import near_names
+
+    assert near_names("durian", ["a", "b", "c"]) == []  # it offered 'a'
+    assert near_names("tiger cats", ["tiger cat", "tabby"]) == ["tiger cat"]

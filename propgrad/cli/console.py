@@ -242,7 +242,9 @@ FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "
          "statistic": "--statistic", "output": "--output", "out": "--out", "scale": "--scale",
          "position": "--position", "edit": "--edit", "editor": "--editor", "edits": "--edits", "regions": "--regions",
          "region": "--region", "mask": "--mask", "properties": "--properties", "images": "--images",
-         "frames": "--frames", "instruction": "--instruction", "models": "--model", "patches": "--patch", "dataset": "--dataset"}
+         "frames": "--frames", "instruction": "--instruction", "models": "--model", "patches": "--patch", "dataset": "--dataset",
+         "class_names": "--class-names", "labels": "--labels", "input_size": "--input-size",
+         "outputs_are": "--outputs-are", "rotation": "--rotation", "start": "--start", "mean": "--mean", "std": "--std"}
 
 
 def in_flag_words(error: BaseException) -> str:

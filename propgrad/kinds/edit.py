@@ -23,7 +23,8 @@ class EditSpec(InterventionSpec):
     summary = "a parametric edit swept linearly from its identity (or start) to its end value"
 
     edit: str = option("brightness", _edit_help, choices=_edit_names, metavar="EDIT")
-    start: float | None = option(None, "edit start value (default: the identity, e.g. factor 1)")
+    start: float | None = option(None, "edit value the sweep starts from (default: the identity, e.g. factor 1); "
+                                                "step 0 stays the unedited image, the sweep from start to stop follows it")
     stop: float | None = option(None, "edit end value (default per edit, e.g. brightness 0.1)")
     steps: int = steps_option()
 

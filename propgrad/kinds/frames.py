@@ -17,8 +17,9 @@ class FramesSpec(InterventionSpec):
 
     frames: tuple[str, ...] = option((), "ordered frames (sorted by file name), e.g. a turntable rotation",
                                      required=True, metavar="FRAME", path=True)
-    rotation: float = option(0.0, "total rotation over the frames in degrees (frame i at i * rotation / n); "
-                             "0: the property is the frame number", low=0, metavar="DEGREES")
+    rotation: float = option(0.0, "the turn the n frames span in degrees, as one full circle: frame i "
+                             "is at i * rotation / n (36 frames of 360 degrees: 0 to 350); 0: the property is the "
+                             "frame number", low=0, metavar="DEGREES")
 
     def describe(self) -> str:
         return f"frames ({len(self.frames)}, from {Path(self.frames[0]).parent.name or '.'})"

@@ -27,7 +27,8 @@ class PatchSpec(InterventionSpec):
     def __post_init__(self):
         super().__post_init__()
         if self.labels and len(self.labels) != len(self.patches):
-            raise ArgumentError("labels", f"has {len(self.labels)} names for {len(self.patches)} patches")
+            raise ArgumentError("labels", f"has {len(self.labels)} name{'s' * (len(self.labels) != 1)} for "
+                                f"{len(self.patches)} patch{'es' * (len(self.patches) != 1)}; give one per patch")
 
     @property
     def names(self) -> list[str]:

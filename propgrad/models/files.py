@@ -11,6 +11,8 @@ unpickler, and every pickled entry of a ``.pt2`` checked before ``torch.export.l
 """
 from __future__ import annotations
 
+import re
+
 import os
 import warnings
 from pathlib import Path
@@ -195,7 +197,12 @@ def load_model_file(
         else:
             outputs = classifier.forward(classifier.transform(shades))
     except Exception as error:
-        raise ValueError(f"model file {path.name!r}: {error}; check `input_size`") from None
+        channels = re.search(r"to have (\d+) channels, but got 3 channels", str(error))
+        # "check `input_size`" sent the owner of a greyscale model to the wrong setting.
+        advice = (f"the network takes {channels.group(1)}-channel images and propgrad gives it RGB: export it with "
+                  "a first layer that takes 3 channels (a greyscale model can average them itself)" if channels
+                  else "check `input_size`")
+        raise ValueError(f"model file {path.name!r}: {error}; {advice}") from None
     classifier.output_names = check_class_names(
         class_names, outputs.shape[1], f"model file {path.name!r}", classifier.apply_softmax
     )

@@ -371,7 +371,9 @@ def _names(count: int) -> str:
 def short_error(error: BaseException) -> str:
     """The last non-empty line of an error message: TorchScript appends its whole traceback."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return f"{error.__class__.__name__}: {lines[-1] if lines else ''}"[:300]
+    last = lines[-1] if lines else ""
+    # TorchScript's last line names the error already ("RuntimeError: RuntimeError: Given groups=1...").
+    return (last if last.startswith(f"{error.__class__.__name__}:") else f"{error.__class__.__name__}: {last}")[:300]
 
 
 class TorchClassifier:
