@@ -122,3 +122,16 @@ def test_run_images_scores_with_the_statistic(tmp_path, files):
     with (report.folder / "results.csv").open() as handle:
         row = next(csv.DictReader(handle))
     assert float(row["score"]) == pytest.approx(1.0, abs=1e-6)  # darkening the left half: a perfect ramp
+
+
+def test_a_screen_names_its_model_files_sha256(files, tiny_torchscript):
+    # explain's report.json named a model file's SHA-256 and a screen's did not: a screen could not be cited.
+    import hashlib
+
+    code = main(["screen", str(files / "image.png"), "--edits", "darken", "--regions", "whole image",
+                 "--model-file", str(tiny_torchscript), "--input-size", "32", "32", "--permutations", "200",
+                 "--out", str(files / "out"), "-q"])
+    assert code == 0
+    model = json.loads((files / "out" / "screen.json").read_text())["settings"]["models"][0]
+    assert model["source"]["sha256"] == hashlib.sha256(tiny_torchscript.read_bytes()).hexdigest()
+    assert model["preprocessing"]["size"] == [32, 32] and model["n_outputs"] == 3

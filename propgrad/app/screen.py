@@ -208,7 +208,7 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
                     seed=seed, limit=APP_LIMIT, progress=package_progress(progress))
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
-    settings = export.settings(result)  # once, for screen.json and the download's name
+    settings = export.settings(result, models)  # once, for screen.json and the download's name
     paths = export.write(result, folder / "screen", settings=settings)
     bundle = export.zip_files(paths, folder / f"{run_name(settings, ['screen'])}.zip")
     return result, notes, paths, bundle

@@ -115,7 +115,7 @@ def run(args) -> int:
     if failed:  # no property could run
         return failed.status
     with writing_to(args.out):
-        paths = export.write(result, args.out)
+        paths = export.write(result, args.out, settings=export.settings(result, models))
     if console.json_wanted():
         console.emit(json.loads(Path(paths["json"]).read_text(encoding="utf-8")))
     label = STATISTIC_LABELS[result.statistic]

@@ -86,11 +86,13 @@ def rows(result) -> list[dict]:
     return read_summary(result)
 
 
-def settings(result) -> dict:
+def settings(result, models=None) -> dict:
     """What ``result`` was made with: statistic, n_permutations, alpha, seed, input, the models, the number of
     steps and the intervention (or the properties); a screen also its p-value adjustment (a study: what its
-    study.json stored, the study file's definition or the settings of a study run from Python). The settings block
-    of every report.json written without the caller's own (:func:`write`)."""
+    study.json stored, the study file's definition or the settings of a study run from Python, and the SHA-256 of
+    every file it names). The settings block of every report.json written without the caller's own
+    (:func:`write`). ``models``, the Model objects that ran, add each one's preprocessing and source (a file's
+    SHA-256)."""
     kind = _kind(result)
     if kind == "dynamics":
         from .dynamics import made_with as dynamics_made_with
@@ -100,10 +102,11 @@ def settings(result) -> dict:
         from ..study.store import read_study
 
         study = read_study(result)
-        return {**(study.get("in_memory") or {}), **(study.get("definition") or {})}
+        files = {"files": study["files"]} if study.get("files") else {}
+        return {**(study.get("in_memory") or {}), **(study.get("definition") or {}), **files}
     from .provenance import made_with
 
-    return made_with(result)
+    return made_with(result, models)
 
 
 def curves(result) -> list[dict]:

@@ -119,15 +119,19 @@ def run_settings(described_input: dict | None, interventions: dict, models, outp
     }
 
 
-def made_with(result) -> dict:
+def made_with(result, models=None) -> dict:
     """The settings an Explanation, a PropertyComparison or a Screen holds itself (see
-    :func:`propgrad.export.settings`): the block every report.json carries when its caller gives none."""
+    :func:`propgrad.export.settings`): the block every report.json carries when its caller gives none. ``models``,
+    the Model objects that ran, add what the result does not keep: each one's preprocessing and source (a model
+    file's SHA-256), which a screen's JSON lacked while explain's had it."""
     several = getattr(result, "explanations", None)
     first = next(iter(several.values())) if several else result
     made = {name: getattr(first, name) for name in ("statistic", "n_permutations", "alpha", "seed", "input")}
     # Records, as run_settings' models are (its have the preprocessing too, which a result does not keep).
     made["models"] = [{"name": model.name, "output_kind": model.output_kind, "n_outputs": len(model.output_names),
                        "outputs_of_interest": [score.output for score in model.scores]} for model in first.models]
+    described = {model.name: describe_model(model) for model in models or ()}
+    made["models"] = [{**described.get(entry["name"], {}), **entry} for entry in made["models"]]
     # As asked where the result keeps it (None: each model's predicted class), else what each model was scored on.
     made["outputs_of_interest"] = (getattr(result, "outputs_of_interest", None) or "predicted"
                                    if hasattr(result, "outputs_of_interest")
