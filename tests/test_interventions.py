@@ -530,3 +530,19 @@ def test_review_edge_cases(tmp_path):
     picked = pg.explain(_photo(), pg.ParametricEdit("blur", steps=4), MeanColourModel(),
                         outputs_of_interest=np.array([0, 2, 2]), n_permutations=50)
     assert [s.index for s in picked.models[0].scores] == [0, 2]
+
+
+def test_a_file_mask_is_recorded_by_its_name_and_sha256(tmp_path):
+    # The settings gave {"array": [160, 200], "mean": 0.2} alone: a reader could not tell which mask was used.
+    import hashlib
+
+    from propgrad.export.provenance import describe_intervention
+
+    path = tmp_path / "fur.png"
+    mask = np.zeros((40, 50), dtype=np.uint8)
+    mask[10:20, 10:30] = 255
+    Image.fromarray(mask).save(path)
+    region = pg.Region(pg.ParametricEdit("darken", steps=4), str(path))
+    described = describe_intervention(region)
+    assert described["mask_source"] == {"file": "fur.png", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert pg.Region(pg.ParametricEdit("darken", steps=4), mask > 0).mask_source is None

@@ -33,7 +33,7 @@ from PIL import Image
 
 from ..checks import is_real_number
 from ..errors import ArgumentError, in_words
-from ..images import SMALL_SIDE, TooManyPixels, open_within_limit, why_unreadable
+from ..images import SMALL_SIDE, TooManyPixels, file_sha256, open_within_limit, why_unreadable
 from .base import Intervention, InterventionSeries, ProgressFn, no_progress
 
 OBJECT = "object"
@@ -309,6 +309,9 @@ class Region:
         or "mask".
     feather : float
         Standard deviation in px of a Gaussian blur for a soft edge (0: the mask as given).
+    mask_source : dict, optional
+        Where a file mask came from, ``{"file": name, "sha256": ...}``; set from a path ``mask`` (a report's
+        settings name the file, not only the array it became).
 
     Notes
     -----
@@ -327,6 +330,7 @@ class Region:
     mask: object
     label: str | None = None
     feather: float = 0.0
+    mask_source: dict | None = None
 
     def __post_init__(self):
         if not isinstance(self.intervention, Intervention):
@@ -341,6 +345,9 @@ class Region:
         if isinstance(self.mask, str) and self.mask.strip().lower() in SEGMENTED:
             object.__setattr__(self, "mask", self.mask.strip().lower())
         else:
+            if isinstance(self.mask, (str, os.PathLike)) and self.mask_source is None:
+                object.__setattr__(self, "mask_source", {"file": Path(self.mask).name,
+                                                         "sha256": file_sha256(self.mask)})
             # Read once, here: a broken file or a bad array fails before any editing starts.
             mask = read_mask(self.mask, name="mask")
             if not np.any(mask > 0):
