@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .interventions.region import coverage_caveat
-from .reading import NEGLIGIBLE, format_number, listed, short_names
+from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
@@ -90,10 +90,20 @@ def _passed(top: Sequence, after: str) -> str:
     confirmed = [row.property for row in top if row.reading.significant]
     if len(confirmed) == len(top):
         return ("significant" if len(top) == 1 else "both significant" if len(top) == 2 else "each significant") + after
+    # "moves p(cat) most (by 0.63; not significant)" over the paper's own jump read to a class as "does not depend":
+    # where every unconfirmed row changes in one step, the sentence says that is why.
+    unconfirmed = [row for row in top if not row.reading.significant]
+    if any(row.reading.kind != ABRUPT for row in unconfirmed):
+        jumps = ""
+    elif confirmed:
+        names = [row.property for row in unconfirmed]
+        jumps = f"; {listed(names)} change{'s' if len(names) == 1 else ''} in one step, not as a steady trend"
+    else:
+        jumps = f": {'it changes' if len(top) == 1 else 'each changes'} in one step, not as a steady trend"
     if not confirmed:
         return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
-                "none significant") + after
-    return f"only {listed(confirmed)} significant{after}"
+                "none significant") + after + jumps
+    return f"only {listed(confirmed)} significant{after}{jumps}"
 
 
 def _negligible() -> float:

@@ -445,3 +445,24 @@ def test_the_docs_example_table_is_what_the_screen_gives():
             rank, tier = re.match(r"rank (\d+), tier ([a-e]):", cell).groups()
             found = next((i, row) for i, row in enumerate(rows, 1) if row.property == name)
             assert (found[0], found[1].tier) == (int(rank), tier), (short, name, found[0], found[1].tier, cell)
+
+
+def test_an_unconfirmed_jump_is_said_to_change_in_one_step():
+    # "dark-cats bias: object: darken moves p(cat) most (by 0.63; not significant after adjustment)", the paper's
+    # own effect, read to a class as "does not depend on it" when projected: the sentence says why the test is silent.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    def row(name, curve, significant=False):
+        reading = read_curve(curve, significant=significant, pvalue=0.001 if significant else 0.3, output="cat")
+        return SimpleNamespace(property=name, model="dark-cats bias", output="cat", reading=reading)
+
+    jump, ramp = np.r_[np.zeros(10), 0.63], np.linspace(0.1, 0.9, 11)
+    said = model_answers([row("object: darken", jump), row("background: darken", np.full(11, 0.001))])[0]
+    assert "(by 0.63; not significant after adjustment: it changes in one step, not as a steady trend)" in said
+    mixed = model_answers([row("X", ramp, True), row("Y", jump)])[0]
+    assert "only X significant after adjustment; Y changes in one step, not as a steady trend)" in mixed
+    # A steady change the test does not confirm gets no such words: it is not a jump.
+    assert "one step" not in model_answers([row("X", ramp), row("Y", ramp)])[0]
