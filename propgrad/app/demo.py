@@ -94,6 +94,8 @@ CSS = """
    shows it there; a comparison's headline is its answer); on the page each of its sentences is a row's reading in the
    table under it, and a reader met every flip two or three times. */
 .result-summary .summary-reading { display: none; }
+/* Words for the projector only (links.TALK_CSS shows them): the page says them at length further down. */
+.talk-only { display: none; }
 /* The Screen's slide, its top rows drawn for a projector, is the talk view's (links.TALK_CSS); the page has the table. */
 body:not(.propgrad-talk) #screen-slide { display: none !important; }
 .hint, .hint p { color: var(--body-text-color-subdued) !important; font-size: var(--text-sm) !important; }
@@ -128,6 +130,13 @@ body:not(.propgrad-talk) #screen-slide { display: none !important; }
 .phone-cards ul { padding-left: 0; list-style: none; }
 .phone-cards li { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 6px 0;
   padding: 4px 8px; }
+/* A laptop or a projector of 1024 px: the ranked table fits without scrolling sideways (its last column, the tier,
+   was off the page): tighter cells, and headers wrap between words. */
+@media (max-width: 1150px) {
+  .ranked-table th, .ranked-table td { padding: 6px 8px !important; }
+  .ranked-table th { white-space: normal !important; }
+  .ranked-table td:nth-child(3), .ranked-table th:nth-child(3) { min-width: 12em; }
+}
 /* Wide pictures on a phone: legible, and they scroll sideways instead of shrinking. */
 @media (max-width: 720px) {
   /* The ranked table as one card per row: property and model, the reading, then the numbers, named. */

@@ -434,7 +434,23 @@ async () => {
   const summaries = new WeakSet();
   const resized = new ResizeObserver(() => fitFigures());
 
+  // The bar floats right of the tabs where they leave it room (at 1024 px it covered "Training dynamics" and cut its
+  // own words to "its default; n runs it..."); with less than 320 px there it sits above the page.
+  function fitBar() {
+    const bar = document.getElementById("propgrad-talk-bar");
+    if (!bar) return;
+    // The page's own tabs (the first list): their right edge does not move when the bar's place does.
+    const list = document.querySelector("[role=tablist]");
+    const tabs = list ? [...list.querySelectorAll("[role=tab]")].filter((tab) => tab.offsetParent) : [];
+    const right = tabs.length ? Math.max(...tabs.map((tab) => tab.getBoundingClientRect().right)) : 0;
+    const room = Math.floor(Math.min(window.innerWidth - right - 28, 0.42 * window.innerWidth));
+    const narrow = window.innerWidth <= 1000 || room < 320;
+    document.body.classList.toggle("propgrad-talk-narrow", narrow);
+    bar.style.maxWidth = narrow ? "" : `${room}px`;
+  }
+
   function fitFigures() {
+    fitBar();
     // Each figure may fill the screen's height left under it (at 1920x1080 they stopped at the size they were drawn,
     // a third of the screen empty below them); the width still holds them where it binds first.
     for (const summary of document.querySelectorAll("[id$='-summary']")) {
@@ -513,9 +529,8 @@ async () => {
     // Gradio scopes a stylesheet's @media rules to its own container, which the bar and the body are not in: the
     // narrow layout is a class on the body instead.
     const narrow = window.matchMedia("(max-width: 1000px)");
-    const fit = () => document.body.classList.toggle("propgrad-talk-narrow", narrow.matches);
-    narrow.addEventListener("change", fit);
-    fit();
+    narrow.addEventListener("change", fitBar);
+    fitBar();
     const next = () => {
       // The page opens with the first tab's default, which is its first preset: n goes on to the second.
       let current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
@@ -646,8 +661,12 @@ body.propgrad-talk .result-summary .summary-answer :is(p, ul, li) { margin-top: 
   margin-bottom: 2px !important; }
 body.propgrad-talk .result-summary .summary-answer li { font-size: clamp(20px, 1.45vw, 29px) !important;
   line-height: 1.3 !important; }
+/* What was run, in smaller type than what it found: projected at the answer's size, "2 properties compared, ... adjusted
+   p over 6 tests (Benjamini-Hochberg)" was the first and largest thing a class read. */
+body.propgrad-talk .result-summary .prose > p:first-child { font-size: 0.72em !important; line-height: 1.35 !important; }
 /* The headline and the reading (a comparison: its answer), in words; the table, the models' names and the notes stay in the normal view. */
 body.propgrad-talk .result-summary .summary-reading { display: block !important; }
+body.propgrad-talk .talk-only { display: inline !important; }
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
 /* Halves: the curves are held to half the screen's height, so a wider column only left white beside them while

@@ -321,6 +321,12 @@ _MISSING = {"biased": "The biased model (a sticker meant nevus in its training d
 GUIDE = " ".join(_GUIDE_PARTS.values())
 
 
+# The guide in one sentence, for the talk view (which shows the reading and not the guide): projected, "unbiased:
+# strong and systematic at every epoch" beside the biased model's 0.026 had a class name the wrong model biased.
+TALK_GUIDE = ("Read the direction as well as the size: both models may react, and only the biased model's fall in "
+              "p(melanoma) is the shortcut (a sticker stood for nevus in its training data).")
+
+
 def guide(variants) -> str:
     """How to read the runs ``variants`` shows: :data:`GUIDE` for both models; for one, its part and what the other
     would add (the guide explained a model the run did not show); nothing for runs of other checkpoints."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
-                                 checkpoint_columns, guide)
+                                 checkpoint_columns, guide, TALK_GUIDE)
 from ...lesions.models import DOMAIN, example_paths
 from ...reading import for_pages
 from ..cards import phone_cards
@@ -85,7 +85,9 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     written = export.write(dynamics, report, settings=settings, drawn={"dynamics": plot})
     bundle = export.zip_files(written, report.parent / f"{run_name(settings, ['training dynamics'])}.zip")
     what, measured = dynamics.headline()
-    lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading, "",
+    talk = (f' <span class="talk-only">{TALK_GUIDE}</span>'
+            if {"biased", "unbiased"} <= set(dynamics.results) else "")
+    lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading + talk, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
              *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
     # For pages, as every tab's: the gradient's name broke over two lines ("E[|grad_X" / "F|]") in the talk view.
