@@ -633,17 +633,12 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     """
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
-    body = [_missing_list(failed), input_line(data.get("input")), summary_paragraph(data["reading"]),
-            note_paragraphs(data.get("notes", ())),
+    # The answer per model first, as the app shows it: under the reading over every row (ninety words) it came second
+    # and read as a repetition of it. The steps and the curves follow it, before the table (as a screen's page has
+    # its figure): at 1280 x 720 they began three screens down.
+    body = [_missing_list(failed), input_line(data.get("input")),
             "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ()))
-            + how_tested_line(data),
-            f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
-            "its change; p beside.</p>"
-            + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows), f"<p>{GUIDE_LINK}</p>"]
-    if data.get("contrast"):
-        body.append(contrast_section(data["contrast"]))
-    elif data.get("contrast_note"):
-        body.append(f"<p>{escape(data['contrast_note'])}</p>")
+            + how_tested_line(data), summary_paragraph(data["reading"]), note_paragraphs(data.get("notes", ()))]
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
     # written in another process).
     body.append(strip_section(strip) if strip is not None else STRIP_MARKER)
@@ -653,6 +648,13 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
         body.append(CURVES_MARKER)
     elif figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
+    body += [f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
+             "its change; p beside.</p>"
+             + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows), f"<p>{GUIDE_LINK}</p>"]
+    if data.get("contrast"):
+        body.append(contrast_section(data["contrast"]))
+    elif data.get("contrast_note"):
+        body.append(f"<p>{escape(data['contrast_note'])}</p>")
     if parts:
         # A reader comparing a property's section with the ranked table sees two p-values for one row.
         body.append("<p><i>Each property on its own follows. Its rows are read with their own p-values; the ranked "
