@@ -19,7 +19,7 @@ from .gradualness import verdict
 from .interventions.frames import Frames
 from .interventions.region import share_in_words
 from .models.base import PROBABILITY
-from .reading import DISTANCE, for_pages, output_label
+from .reading import DISTANCE, axis_words, for_pages, output_label, value_words
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -48,10 +48,6 @@ _MARKERS = ["o", "s", "^", "v", "P", "X", "<", ">"]
 def model_look(number: int) -> dict:
     """The colour and marker of the ``number``-th model (or series) of a figure, as ``plot`` takes them."""
     return {"color": _COLOURS[number % len(_COLOURS)], "marker": _MARKERS[number % len(_MARKERS)]}
-
-
-def _format_value(value: float) -> str:
-    return f"{value:.3g}"
 
 
 def _score_label(score) -> str:
@@ -138,7 +134,7 @@ def strip_title(explanation: Explanation, series_index: int = 0) -> str:
     ``"turntable angle (degrees)"``, the second of three patches ``"patch opacity: sticker_2 (series 2 of 3)"``.
     """
     series = explanation.series[series_index]
-    title = explanation.property_name
+    title = axis_words(explanation.property_name)
     details = []
     if _informative_label(explanation, series.label):
         details.append(series.label)
@@ -317,7 +313,7 @@ def output_curves(explanation: Explanation) -> Figure:
     y_text = _wrap(y_label(pairs), 40)
     left_in, right_in = 0.75 + 0.2 * y_text.count("\n"), 0.15
     axis_in = width - left_in - right_in
-    values = [_format_value(value) for value in explanation.values]
+    values = [value_words(explanation.property_name, value) for value in explanation.values]
     # Two lines a tick (step, value): as many as the wider of the two fit side by side.
     ticks, tick_size = _ticks_that_fit([max(str(i), value, key=_text_em) for i, value in enumerate(values)],
                                        axis_in, size, most=16)
@@ -380,7 +376,7 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.set_xticks(ticks, [f"{i}\n{values[i]}" for i in ticks], fontsize=tick_size)
     axis.tick_params(axis="y", labelsize=size)
     axis.yaxis.set_major_formatter(WholeValues())
-    _xlabel_under_ticks(axis, f"step / {explanation.property_name}", fontsize=size, tick_size=tick_size, tick_lines=2)
+    _xlabel_under_ticks(axis, f"step / {axis_words(explanation.property_name)}", fontsize=size, tick_size=tick_size, tick_lines=2)
     axis.set_ylabel(y_text, fontsize=_CURVE_LABEL)
     axis.grid(alpha=0.3)
     if outside:
@@ -587,8 +583,9 @@ def save_animation(explanation: Explanation, path: str | Path, duration_ms: int 
                    max_side: int = 320) -> Path:
     """Animated GIF (or WebP, by suffix) of one series with the step and property value drawn in."""
     series = explanation.series[series_index]
-    frames = [caption_frame(image, f"step {index}: {explanation.property_name} = {_format_value(value)}",
-                            f"step {index}: {_format_value(value)}", max_side)
+    name = explanation.property_name
+    frames = [caption_frame(image, f"step {index}: {axis_words(name)} = {value_words(name, value)}",
+                            f"step {index}: {value_words(name, value)}", max_side)
               for index, (image, value) in enumerate(zip(series.images, series.values))]
     return save_gif(frames, path, duration_ms)
 
@@ -646,7 +643,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
             pixels = pixels.copy()
             pixels[border] = REGION_COLOUR
         canvas.paste(Image.fromarray(pixels), (left, top))
-        label = f"step {index}: {_format_value(series.values[index])}"
+        label = f"step {index}: {value_words(explanation.property_name, series.values[index])}"
         draw.text((left + width / 2, top + height + 4), label, fill="black", anchor="ma",
                   font=font if draw.textlength(label, font=font) <= width else small_font)
     return canvas
@@ -903,7 +900,8 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     # (inset 5 % of the axes): the gap between panels and the right margin make room for them ("-0.000456" ran into
     # the next panel's first label and off the figure's right edge).
     width = figure.get_figwidth()
-    shown_values = [[_format_value(value) for value in comparison.explanations[name].values] for name in names]
+    shown_values = [[value_words(comparison.explanations[name].property_name, value)
+                     for value in comparison.explanations[name].values] for name in names]
     ends = [[_text_em(values[i]) * size / 2 / 72 for i in (0, -1)] for values in shown_values]
     wspace, right_in = 0.08, 0.015 * width
     for _ in range(2):  # the axes' width depends on the gaps, the gaps on the axes' inset: twice is close enough
@@ -920,7 +918,7 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
         binary, hollow = binary or drew_line, hollow or drew_hollow
         ticked.append((values, *_ticks_that_fit(values, axis_width, size)))
     tick_size = min(font for _, _, font in ticked)  # one size on every panel
-    x_labels = [_wrap(comparison.explanations[name].property_name, 46) for name in names]
+    x_labels = [_wrap(axis_words(comparison.explanations[name].property_name), 46) for name in names]
     for axis, name, (values, ticks, _), x_label in zip(axes, names, ticked, x_labels):
         axis.set_xticks(ticks, [values[i] for i in ticks], fontsize=tick_size)
         axis.tick_params(axis="y", labelsize=size)
@@ -1033,7 +1031,8 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         top.imshow(np.asarray(shown))
         top.set_axis_off()
         top.set_title(_wrap(name, 40), fontsize=size + 1, loc="left", y=TITLE_Y)
-        top.text(0.5, -0.02, f"step {len(series) - 1}: {_format_value(series.values[-1])}", transform=top.transAxes,
+        top.text(0.5, -0.02, f"step {len(series) - 1}: {value_words(result.property_name, series.values[-1])}",
+                 transform=top.transAxes,
                  ha="center", va="top", fontsize=size)
 
         def label(model, score, name=name):
@@ -1044,8 +1043,8 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
 
         _property_curves(bottom, result, label)
         ticks = tick_steps(result.n_steps, 6)
-        bottom.set_xticks(ticks, [_format_value(result.values[i]) for i in ticks], fontsize=8)
-        _xlabel_under_ticks(bottom, _wrap(result.property_name, 40), fontsize=size)
+        bottom.set_xticks(ticks, [value_words(result.property_name, result.values[i]) for i in ticks], fontsize=8)
+        _xlabel_under_ticks(bottom, _wrap(axis_words(result.property_name), 40), fontsize=size)
         bottom.tick_params(axis="y", labelsize=8)
         bottom.grid(alpha=0.3)
         # Below the axes: with three models a legend inside would cover the curves it explains.

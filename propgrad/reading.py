@@ -397,6 +397,35 @@ def format_percent(value: float) -> str:
     return f"{value * 100:.0f} %"
 
 
+def shown_as_percent(property_name: str) -> bool:
+    """Whether a property's values are shares said in percent ("42 % darker", "67 % patch opacity"): the strengths of
+    darken, lighten and recolour, and a patch's opacity."""
+    lower = property_name.strip().lower()
+    return (lower.startswith(("darkening strength", "lightening strength")) or lower == "patch opacity"
+            or re.match(r"recolour to .+?: strength", lower) is not None)
+
+
+def value_words(property_name: str, value: float) -> str:
+    """A property value as a figure's tick or a strip's caption says it, in the units the readings use: "42 %" of a
+    darkening strength of 0.42 (the reading's "flips at 42 % darker" sat over an axis of 0.34 and 0.51), else
+    three significant digits.
+
+    Examples
+    --------
+    >>> value_words("darkening strength (0 = original, 1 = full)", 0.425), value_words("hue rotation (degrees)", 65.45)
+    ('42 %', '65.5')
+    """
+    return format_percent(value) if shown_as_percent(property_name) else f"{float(value):.3g}"
+
+
+def axis_words(property_name: str) -> str:
+    """A property's name on a figure whose values :func:`value_words` gives: "darkening strength (0 % = original,
+    100 % = full)" where they are in percent."""
+    # No break between a number and its sign: a figure wrapped the label as "... 100" / "% = full)".
+    return property_name.replace("(0 = original, 1 = full)", "(0\u00a0% = original, 100\u00a0% = full)") \
+        if shown_as_percent(property_name) else property_name
+
+
 def describe_value(property_name: str, value: float, step: int) -> str:
     """Where along the intervention a step is, in words: "85 % darker", "step 4 (brightness factor 0.46)".
 
