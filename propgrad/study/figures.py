@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..plots import _wrap, model_look  # one palette for every figure
+from ..reading import axis_words, value_words
 from ..score import GRADIENT, STATISTIC_LABELS
 from .aggregate import MeanCurve, SeriesPoint
 
@@ -65,8 +66,9 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
             axis.fill_between(x, low, high, color=look["color"], alpha=0.15, linewidth=0)
         values = group[0].property_values
         ticks = list(range(len(values)))[:: max(1, len(values) // 10)]
-        axis.set_xticks(ticks, [f"{i}\n{values[i]:.3g}" for i in ticks], fontsize=8)
-        axis.set_xlabel(f"step / {group[0].property_name}")
+        name = group[0].property_name
+        axis.set_xticks(ticks, [f"{i}\n{value_words(name, values[i])}" for i in ticks], fontsize=8)
+        axis.set_xlabel(f"step / {axis_words(name)}")
         axis.set_ylabel("model output (mean ± std over series)")
         axis.grid(alpha=0.3)
         axis.set_title(f"{intervention}\n{_what_each_curve_is(group)}", fontsize=9, loc="left")
