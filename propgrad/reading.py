@@ -592,13 +592,18 @@ def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
     >>> from propgrad.score import prediction_flips
     >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]))], ["cat", "dog"])
     'step 1: cat -> dog; step 2: dog -> cat'
+    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.8, 0.2], [0.495, 0.505]]))], ["cat", "dog"])
+    'step 2: cat -> dog (near tie)'
     """
     names = predicted_class_names(output_names)
     if len(flips) == 1:
         one = flips[0]
         if not one.flipped:
             return "no flip"
+        near = default_thresholds().near_tie
+        # As the reading says it: a table's "step 2: Egyptian cat -> tiger cat" over 0.389 against 0.388.
         changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
+                   + (" (near tie)" if (lead := one.margin_at(step)) is not None and lead < near else "")
                    for step in _listed(one.flip_steps)]
         more = one.n_flips - len(changes)
         return "; ".join(changes) + (f"; {more} more" if more > 0 else "")
