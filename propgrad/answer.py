@@ -93,13 +93,16 @@ def _passed(top: Sequence, after: str) -> str:
     # "moves p(cat) most (by 0.63; not significant)" over the paper's own jump read to a class as "does not depend":
     # where every unconfirmed row changes in one step, the sentence says that is why.
     unconfirmed = [row for row in top if not row.reading.significant]
+    # As the reading words it: "in one step" where that step carries nearly all of the change.
+    step = ("in one step" if all(abs(row.reading.jump) >= 0.9 * row.reading.change for row in unconfirmed)
+            else "mostly in one step")
     if any(row.reading.kind != ABRUPT for row in unconfirmed):
         jumps = ""
     elif confirmed:
         names = [row.property for row in unconfirmed]
-        jumps = f"; {listed(names)} change{'s' if len(names) == 1 else ''} in one step, not as a steady trend"
+        jumps = f"; {listed(names)} change{'s' if len(names) == 1 else ''} {step}, not as a steady trend"
     else:
-        jumps = f": {'it changes' if len(top) == 1 else 'each changes'} in one step, not as a steady trend"
+        jumps = f": {'it changes' if len(top) == 1 else 'each changes'} {step}, not as a steady trend"
     if not confirmed:
         return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
                 "none significant") + after + jumps

@@ -50,6 +50,7 @@ class PropertyScore:
     output_names: tuple[str, ...] = field(repr=False)  # the model's, to name the classes of `flips`
     # This model and output read with the adjusted p-value (several tests: systematic = significant after it).
     reading: Reading = field(repr=False, default=None)
+    output_kind: str = "probability"  # the model's: a flip's lead is a near tie only among probabilities
 
     @property
     def change(self) -> float:
@@ -232,7 +233,7 @@ def compare_properties(
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
                       significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
                       flips=tuple(model.flips), output_names=tuple(model.output_names),
-                      reading=read_output(explanations[name], model, score, property_label=name,
+                      output_kind=model.output_kind, reading=read_output(explanations[name], model, score, property_label=name,
                                           significant=bool(p_adj <= alpha), pvalue=float(p_adj),
                                           pvalue_name="adjusted p"))
         for (name, model, score), p_adj in zip(raw, adjusted)

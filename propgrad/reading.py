@@ -118,7 +118,7 @@ class Thresholds:
     ``strong``: a change from it up is strong (0.1 = ten percentage points).
     ``jump_share``: one step carrying at least this share of all the curve's movement is a dominant step.
     ``extreme``: a lowest or highest value beyond both the start and the end by more than this is named.
-    ``near_tie``: a flip whose new class leads the runner-up by less than this at the flip step is said to be
+    ``near_tie``: a flip whose new class leads the class it replaced by less than this at the flip step is said to be
     "in a near tie (ahead by 0.00064)" (0.02 = two points): an argmax that changes between near-equal classes is
     not the model changing its mind.
 
@@ -584,8 +584,10 @@ def best_step_pvalue(steps: int, jump_step: int) -> float:
     return min(1.0, 2.0 / math.comb(steps, min(jump_step, steps - jump_step)))
 
 
-def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
-    """Where the prediction flips, for people: the class changes of one series, or how many series flip where.
+def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = "probability",
+               thresholds: Thresholds | None = None) -> str:
+    """Where the prediction flips, for people: the class changes of one series, or how many series flip where; a
+    change between probabilities nearer than ``thresholds.near_tie`` is marked "(near tie)", as a reading says it.
 
     Examples
     --------
@@ -600,7 +602,7 @@ def flips_text(flips: Sequence, output_names: Sequence[str]) -> str:
         one = flips[0]
         if not one.flipped:
             return "no flip"
-        near = default_thresholds().near_tie
+        near = (thresholds or default_thresholds()).near_tie if output_kind == "probability" else -math.inf
         # As the reading says it: a table's "step 2: Egyptian cat -> tiger cat" over 0.389 against 0.388.
         changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
                    + (" (near tie)" if (lead := one.margin_at(step)) is not None and lead < near else "")
@@ -680,7 +682,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     pvalue_name : how the p-value is named in the words ("adjusted p" for a screen's or comparison's rows,
         which are read with the adjusted p-value).
     flip_steps : steps where the predicted class changes to or from the output (of the first series).
-    flip_margins : the new prediction's lead over the runner-up at each of ``flip_steps``; a lead under
+    flip_margins : the new prediction's lead over the class it replaced at each of ``flip_steps``; a lead under
         ``thresholds.near_tie`` is said ("in a near tie (ahead by 0.001)").
     values, property_name : the property value per step and its name, to say where things happen.
     output, output_kind, model : what the curve is, for the words ("p(cat)").
@@ -832,11 +834,13 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
     steps_of = [f.steps_involving(score.index, len(model.output_names), score.vector) for f in model.flips]
     output, kind = score.output, DISTANCE if score.vector else model.output_kind
     first = model.flips[0]
+    # Only among probabilities: a lead of 0.005 in cosine similarity or logits says nothing of a tie.
+    margins = [] if several or model.output_kind != "probability" else [first.margin_at(s) for s in steps_of[0]]
     return read_curve(
         curve, significant=score.significant if significant is None else significant,
         pvalue=score.pvalue if pvalue is None else pvalue, pvalue_name=pvalue_name, statistic=score.statistic,
         alpha=explanation.alpha, flip_steps=[] if several else steps_of[0], values=explanation.values,
-        flip_margins=() if several else [first.margin_at(step) for step in steps_of[0]],
+        flip_margins=margins,
         property_name=explanation.property_name, output=output, output_kind=kind, model=model.name,
         predicted=None if several else [names[int(i)] for i in first.predicted],
         flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,

@@ -461,7 +461,7 @@ class PredictionFlips:
 
     ``predicted[i]`` is the argmax class at step i (for a single output column: 1 where it is above
     0.5); ``flip_steps`` lists the steps i whose prediction differs from step i - 1, and ``margins`` how far
-    the new prediction leads the runner-up at each of those steps (a single column p: its two-column form's
+    the new prediction leads the one it replaced at each of those steps (a single column p: its two-column form's
     lead, 2 |p - threshold|). A flip won by 0.001 is a near tie, not the model changing its mind.
     """
 
@@ -483,7 +483,7 @@ class PredictionFlips:
         return bool(self.predicted[-1] != self.predicted[0])
 
     def margin_at(self, step: int) -> float | None:
-        """The new prediction's lead over the runner-up at flip ``step`` (None where no flip was recorded)."""
+        """The new prediction's lead over the one it replaced at flip ``step`` (None where no flip was recorded)."""
         return dict(zip(self.flip_steps, self.margins)).get(step)
 
     def steps_involving(self, index: int, n_outputs: int, vector: bool = False) -> list[int]:
@@ -538,11 +538,13 @@ def prediction_flips(probabilities, threshold: float = 0.5) -> PredictionFlips:
         raise ValueError("`probabilities` must have shape (steps,) or (steps, k)")
     if series.shape[1] == 1:
         predicted = (series[:, 0] > threshold).astype(int)
-        lead = 2 * np.abs(series[:, 0] - threshold)
     else:
         predicted = series.argmax(axis=1)
-        top_two = np.sort(series, axis=1)[:, -2:]
-        lead = top_two[:, 1] - top_two[:, 0]
     flip_steps = [int(step) for step in np.flatnonzero(predicted[1:] != predicted[:-1]) + 1]
-    return PredictionFlips(predicted=predicted, flip_steps=flip_steps,
-                           margins=[float(lead[step]) for step in flip_steps])
+    if series.shape[1] == 1:
+        margins = [2 * abs(float(series[step, 0]) - threshold) for step in flip_steps]
+    else:
+        # The lead over the class it took the place of: a flip from a falling cat to a dog level with a fox is no
+        # near tie between the two classes the flip names.
+        margins = [float(series[step, predicted[step]] - series[step, predicted[step - 1]]) for step in flip_steps]
+    return PredictionFlips(predicted=predicted, flip_steps=flip_steps, margins=margins)

@@ -452,3 +452,23 @@ def test_a_single_column_flip_margin_is_its_two_column_lead():
     flips = prediction_flips(np.array([0.2, 0.49, 0.505, 0.9]))
     assert flips.flip_steps == [2] and flips.margins == pytest.approx([0.01])
     assert flips.margin_at(2) == pytest.approx(0.01) and flips.margin_at(1) is None
+
+
+def test_a_near_tie_is_between_the_two_classes_a_flip_names():
+    # cat falls while dog and fox stay level: the flip from cat to dog is decisive, whatever dog's lead over fox.
+    outputs = np.array([[0.5, 0.26, 0.24], [0.36, 0.33, 0.31], [0.10, 0.4500, 0.4492]])
+    flips = prediction_flips(outputs)
+    assert flips.flip_steps == [2] and flips.margins == pytest.approx([0.35])
+    result = read_curve(outputs[:, 0], significant=True, pvalue=0.001, flip_steps=[2], flip_margins=flips.margins,
+                        output="cat", predicted=[["cat", "dog", "fox"][i] for i in flips.predicted])
+    assert "near tie" not in result.text
+
+
+def test_a_near_tie_is_said_of_probabilities_only():
+    from propgrad.reading import flips_text
+
+    similarities = np.array([[0.30, 0.29], [0.295, 0.2955], [0.28, 0.29]])  # cosine similarities: 0.0005 means nothing
+    flips = prediction_flips(similarities)
+    assert flips_text([flips], ["a", "b"], "probability").endswith("(near tie)")
+    assert "near tie" not in flips_text([flips], ["a", "b"], "score")
+    assert "near tie" not in flips_text([flips], ["a", "b"], "probability", Thresholds(near_tie=0.0001))

@@ -619,3 +619,19 @@ def test_a_model_file_that_cannot_run_stops_the_study_before_any_item(image_fold
                      "--input-size", "32", "32", "--class-names", "a,b", "--out", str(tmp_path / "out")])
     assert code == 2 and not (tmp_path / "out").exists()
     assert "has 2 names but model file" in capsys.readouterr().err
+
+
+def test_a_folder_made_before_studies_recorded_their_files_is_resumed(image_folder, tmp_path, caplog):
+    # Refusing it lost every finished item of every sticker study made before.
+    definition = tiny_definition(image_folder)
+    out = tmp_path / "out"
+    run_study(definition, out)
+    study = json.loads((out / "study.json").read_text())
+    older = {key: value for key, value in study.items() if key != "files"}
+    older["fingerprint"] = definition.fingerprint(files=False)
+    (out / "study.json").write_text(json.dumps(older))
+    finished = (out / "results.csv").read_text()
+    run_study(definition, out)
+    assert (out / "results.csv").read_text() == finished
+    assert "resumed on the assumption that sticker_1.png did not change" in caplog.text
+    assert json.loads((out / "study.json").read_text())["fingerprint"] == definition.fingerprint()

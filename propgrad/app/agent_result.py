@@ -86,10 +86,13 @@ def run_document(run) -> dict:
     return document(kind, data, rows, data.get("reading") or " ".join(row["reading"] for row in rows), run.notes)
 
 
-def screen_document(result, notes: Sequence[str] = ()) -> dict:
-    """A screen of many properties: the ranked table, as screen.json holds it; the reading is the per-model answer."""
+def screen_document(result, notes: Sequence[str] = (), models: Sequence = ()) -> dict:
+    """A screen of many properties: the ranked table, as screen.json holds it (with ``models``, the Model objects that
+    ran, its settings name each one's preprocessing and source, as the zip's screen.json does); the reading is the
+    per-model answer."""
+    from .. import export
 
-    data, rows = report_and_rows(result)
+    data, rows = report_and_rows(result, export.settings(result, models) if models else None)
     return document("screen", data, rows, " ".join(result.answer), notes)
 
 

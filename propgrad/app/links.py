@@ -443,7 +443,11 @@ async () => {
     const list = document.querySelector("[role=tablist]");
     const tabs = list ? [...list.querySelectorAll("[role=tab]")].filter((tab) => tab.offsetParent) : [];
     const right = tabs.length ? Math.max(...tabs.map((tab) => tab.getBoundingClientRect().right)) : 0;
-    const room = Math.floor(Math.min(window.innerWidth - right - 28, 0.42 * window.innerWidth));
+    // The page's width without its scroll bar (the bar's `right` is measured from there), less the bar's own padding
+    // and border and the gap it keeps.
+    const width = document.documentElement.clientWidth;
+    const frame = bar.offsetWidth - bar.clientWidth + 16 + 12;
+    const room = Math.floor(Math.min(width - right - frame - 16, 0.42 * width));
     const narrow = window.innerWidth <= 1000 || room < 320;
     document.body.classList.toggle("propgrad-talk-narrow", narrow);
     bar.style.maxWidth = narrow ? "" : `${room}px`;

@@ -345,7 +345,7 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
     result, notes, paths, bundle = screen_for_app(picture, model_list, outputs or "", chosen_edits, chosen_regions,
                                                   steps, statistic, adjustment, test["n_permutations"],
                                                   test["alpha"], _quiet, seed=test["seed"])
-    doc = agent_result.screen_document(result, notes)
+    doc = agent_result.screen_document(result, notes, model_list)
     return agent_result.dumps(doc), str(paths["figure"]), str(bundle)
 
 

@@ -19,7 +19,7 @@ entry per model with
                      the whole-output-vector score, whose name reads "vector (all N outputs)"),
                      correlation (Pearson with the step index; null when undefined), series_scores,
   flips              for the first series: flipped, n_flips, flip_steps, flip_margins (the new prediction's
-                     lead over the runner-up at each flip step), predicted (output name per step),
+                     lead over the class it replaced at each flip step), predicted (output name per step),
   flips_per_series   the same for every series (only with several series),
   reading            the first scored output's reading in plain words (also in each outputs_of_interest
                      entry): class (abrupt, strong, flips, systematic, erratic, negligible, none), label ("strong
@@ -182,7 +182,7 @@ def summary_rows(explanation: Explanation) -> list[dict]:
                     "flipped": any(f.flipped for f in flips),
                     "flip_steps": sorted({step for f in flips for step in f.flip_steps}),
                     "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
-                    "flips": reading.flips_text(flips, model.output_names),
+                    "flips": reading.flips_text(flips, model.output_names, model.output_kind),
                     "reading": one.full,
                 }
             )

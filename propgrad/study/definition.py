@@ -117,10 +117,11 @@ class StudyDefinition:
                     paths += [str(item) for item in value] if isinstance(value, (list, tuple)) else [str(value)]
         return {path: digest for path in dict.fromkeys(paths) if (digest := file_sha256(path)) is not None}
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, files: bool = True) -> str:
         """A short hash of every field, the named files' contents (:meth:`file_digests`) and the format version:
-        equal definitions over equal files, equal fingerprints."""
-        files = self.file_digests()
+        equal definitions over equal files, equal fingerprints. ``files`` False: the fingerprint of a folder made
+        before studies recorded their files (which is resumed, see :class:`~propgrad.study.store.ResultsStore`)."""
+        files = self.file_digests() if files else {}
         text = json.dumps({"format": FORMAT, **self.to_dict(), **({"files": files} if files else {})},
                           sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -178,14 +178,15 @@ def lacking_in_words(lacking: dict[str, list[str]]) -> str:
     return f"{count} missing or cut rows in {' and '.join(files)} ({listed(list(lacking), 3)})"
 
 
+# The fingerprint a definition had before studies recorded their files (handed to the store, never written).
+EARLIER_FINGERPRINT = "fingerprint_before_files"
+
+
 def _made_otherwise(held: dict, study: dict) -> str:
     """How the folder's study differs from this one, in words: the same definition over a file that changed reads
     as that file, since "another study definition" sent a researcher looking for a flag they had not changed."""
     same_definition = held.get("definition") == json.loads(json.dumps(study.get("definition"), default=list))
     then, now = held.get("files"), study.get("files") or {}
-    if same_definition and now and then is None:
-        return ("made before studies recorded their files' contents, so it cannot tell whether "
-                f"{listed([Path(path).name for path in now], most=3)} changed since")
     changed = [Path(path).name for path in now if then is not None and then.get(path) != now[path]]
     if same_definition and changed:
         return (f"made with another version of {listed(changed, most=3)} (its SHA-256 differs): their rows would be "
@@ -205,6 +206,8 @@ class ResultsStore:
     """
 
     def __init__(self, folder: str | Path, study: dict):
+        study = dict(study)
+        self._earlier = study.pop(EARLIER_FINGERPRINT, None)
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"`out` {str(self.folder)!r} is a file; give a folder (it is created if missing)")
@@ -232,6 +235,16 @@ class ResultsStore:
         if (self.folder / STUDY_FILE).exists():
             held = read_study(self.folder)
             stored = held.get("fingerprint")
+            if stored != study["fingerprint"] and "files" not in held and stored == self._earlier:
+                # Made before studies recorded their files: its rows are kept (refusing it lost every finished item),
+                # and from now on the files it names are held to what they are today.
+                log.warning("%r was made before studies recorded the SHA-256 of their files; it is resumed on the "
+                            "assumption that %s did not change since, and records them from now on",
+                            str(self.folder), listed([Path(path).name for path in study.get("files") or {}], most=3))
+                write_whole(self.folder / STUDY_FILE, json.dumps(
+                    {**held, "fingerprint": study["fingerprint"], "files": study.get("files") or {}},
+                    indent=2, default=list) + "\n")
+                return False
             if stored != study["fingerprint"]:
                 raise DefinitionMismatch(f"`out` {str(self.folder)!r} holds results {_made_otherwise(held, study)}; "
                                          "choose another folder, or delete that one to start over")
