@@ -233,7 +233,8 @@ def compare_properties(
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
                       significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
                       flips=tuple(model.flips), output_names=tuple(model.output_names),
-                      output_kind=model.output_kind, reading=read_output(explanations[name], model, score, property_label=name,
+                      output_kind=model.output_kind,
+                      reading=read_output(explanations[name], model, score, property_label=name,
                                           significant=bool(p_adj <= alpha), pvalue=float(p_adj),
                                           pvalue_name="adjusted p"))
         for (name, model, score), p_adj in zip(raw, adjusted)

@@ -376,7 +376,8 @@ def output_curves(explanation: Explanation) -> Figure:
     axis.set_xticks(ticks, [f"{i}\n{values[i]}" for i in ticks], fontsize=tick_size)
     axis.tick_params(axis="y", labelsize=size)
     axis.yaxis.set_major_formatter(WholeValues())
-    _xlabel_under_ticks(axis, f"step / {axis_words(explanation.property_name)}", fontsize=size, tick_size=tick_size, tick_lines=2)
+    _xlabel_under_ticks(axis, f"step / {axis_words(explanation.property_name)}", fontsize=size, tick_size=tick_size,
+                        tick_lines=2)
     axis.set_ylabel(y_text, fontsize=_CURVE_LABEL)
     axis.grid(alpha=0.3)
     if outside:

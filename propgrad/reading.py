@@ -776,7 +776,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     if flipped and flipped_series is not None:
         flip_evidence = f"the prediction changes all the same: it flips in {flipped_series} series"
     elif flipped:
-        flip_evidence = f"the prediction changes all the same: it flips at {where(flip_steps[0])}{narrow(flip_steps[0])}"
+        first_flip = flip_steps[0]
+        flip_evidence = f"the prediction changes all the same: it flips at {where(first_flip)}{narrow(first_flip)}"
     else:
         # Written as the sentence writes the jump ("jumps by 0.084"; 0.08 beside it read as a second size).
         flip_evidence = (f"the output {'rises' if jump > 0 else 'falls'} by {format_number(abs(jump))} in that one "

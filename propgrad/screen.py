@@ -463,7 +463,8 @@ def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], st
             output=score.output, statistic=statistic, score=score.score, pvalue=score.pvalue,
             pvalue_adjusted=float(adjusted[i]), significant=score.significant,
             significant_adjusted=bool(adjusted[i] <= alpha), flipped=any(f.flipped for f in model.flips),
-            flips=flips_text(model.flips, model.output_names, model.output_kind), reading=reading, change=reading.change,
+            flips=flips_text(model.flips, model.output_names, model.output_kind), reading=reading,
+            change=reading.change,
             tier=reading.tier))
     return rows
 

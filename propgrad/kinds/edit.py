@@ -24,7 +24,7 @@ class EditSpec(InterventionSpec):
 
     edit: str = option("brightness", _edit_help, choices=_edit_names, metavar="EDIT")
     start: float | None = option(None, "edit value the sweep starts from (default: the identity, e.g. factor 1); "
-                                                "step 0 stays the unedited image, the sweep from start to stop follows it")
+                                       "step 0 stays the unedited image, the sweep from start to stop follows it")
     stop: float | None = option(None, "edit end value (default per edit, e.g. brightness 0.1)")
     steps: int = steps_option()
 
