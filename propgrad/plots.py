@@ -313,7 +313,7 @@ def output_curves(explanation: Explanation) -> Figure:
     y_text = _wrap(y_label(pairs), 40)
     left_in, right_in = 0.75 + 0.2 * y_text.count("\n"), 0.15
     axis_in = width - left_in - right_in
-    values = [value_words(explanation.property_name, value) for value in explanation.values]
+    values = value_words(explanation.property_name, explanation.values)
     # Two lines a tick (step, value): as many as the wider of the two fit side by side.
     ticks, tick_size = _ticks_that_fit([max(str(i), value, key=_text_em) for i, value in enumerate(values)],
                                        axis_in, size, most=16)
@@ -585,9 +585,8 @@ def save_animation(explanation: Explanation, path: str | Path, duration_ms: int 
     """Animated GIF (or WebP, by suffix) of one series with the step and property value drawn in."""
     series = explanation.series[series_index]
     name = explanation.property_name
-    frames = [caption_frame(image, f"step {index}: {axis_words(name)} = {value_words(name, value)}",
-                            f"step {index}: {value_words(name, value)}", max_side)
-              for index, (image, value) in enumerate(zip(series.images, series.values))]
+    frames = [caption_frame(image, f"step {index}: {axis_words(name)} = {value}", f"step {index}: {value}", max_side)
+              for index, (image, value) in enumerate(zip(series.images, value_words(name, series.values)))]
     return save_gif(frames, path, duration_ms)
 
 
@@ -636,6 +635,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     draw = ImageDraw.Draw(canvas)
     for line_number, line in enumerate(title_lines):
         draw.text((4, 4 + title_line * line_number), line, fill="black", font=title_font)
+    captions = value_words(explanation.property_name, series.values)
     for number, index in enumerate(indices):
         left = 4 + (number % columns) * (width + gap)
         top = title_band + (number // columns) * (height + band)
@@ -644,7 +644,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
             pixels = pixels.copy()
             pixels[border] = REGION_COLOUR
         canvas.paste(Image.fromarray(pixels), (left, top))
-        label = f"step {index}: {value_words(explanation.property_name, series.values[index])}"
+        label = f"step {index}: {captions[index]}"
         draw.text((left + width / 2, top + height + 4), label, fill="black", anchor="ma",
                   font=font if draw.textlength(label, font=font) <= width else small_font)
     return canvas
@@ -901,8 +901,8 @@ def comparison_curves(comparison, short_names: dict[str, str] | None = None, max
     # (inset 5 % of the axes): the gap between panels and the right margin make room for them ("-0.000456" ran into
     # the next panel's first label and off the figure's right edge).
     width = figure.get_figwidth()
-    shown_values = [[value_words(comparison.explanations[name].property_name, value)
-                     for value in comparison.explanations[name].values] for name in names]
+    shown_values = [value_words(comparison.explanations[name].property_name, comparison.explanations[name].values)
+                    for name in names]
     ends = [[_text_em(values[i]) * size / 2 / 72 for i in (0, -1)] for values in shown_values]
     wspace, right_in = 0.08, 0.015 * width
     for _ in range(2):  # the axes' width depends on the gaps, the gaps on the axes' inset: twice is close enough
@@ -1032,7 +1032,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         top.imshow(np.asarray(shown))
         top.set_axis_off()
         top.set_title(_wrap(name, 40), fontsize=size + 1, loc="left", y=TITLE_Y)
-        top.text(0.5, -0.02, f"step {len(series) - 1}: {value_words(result.property_name, series.values[-1])}",
+        top.text(0.5, -0.02, f"step {len(series) - 1}: {value_words(result.property_name, series.values)[-1]}",
                  transform=top.transAxes,
                  ha="center", va="top", fontsize=size)
 
@@ -1044,7 +1044,8 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
 
         _property_curves(bottom, result, label)
         ticks = tick_steps(result.n_steps, 6)
-        bottom.set_xticks(ticks, [value_words(result.property_name, result.values[i]) for i in ticks], fontsize=8)
+        shown = value_words(result.property_name, result.values)
+        bottom.set_xticks(ticks, [shown[i] for i in ticks], fontsize=8)
         _xlabel_under_ticks(bottom, _wrap(axis_words(result.property_name), 40), fontsize=size)
         bottom.tick_params(axis="y", labelsize=8)
         bottom.grid(alpha=0.3)

@@ -405,17 +405,29 @@ def shown_as_percent(property_name: str) -> bool:
             or re.match(r"recolour to .+?: strength", lower) is not None)
 
 
-def value_words(property_name: str, value: float) -> str:
-    """A property value as a figure's tick or a strip's caption says it, in the units the readings use: "42 %" of a
-    darkening strength of 0.42 (the reading's "flips at 42 % darker" sat over an axis of 0.34 and 0.51), else
-    three significant digits.
+def value_words(property_name: str, values: Sequence[float]) -> list[str]:
+    """A series' property values as a figure's ticks or a strip's captions say them, in the units the readings use:
+    "42 %" of a darkening strength of 0.42 (the reading's "flips at 42 % darker" sat over an axis of 0.34 and 0.51),
+    with a decimal more where whole percents would name two steps alike (a sweep from 0.40 to 0.41); else three
+    significant digits.
 
     Examples
     --------
-    >>> value_words("darkening strength (0 = original, 1 = full)", 0.425), value_words("hue rotation (degrees)", 65.45)
-    ('42 %', '65.5')
+    >>> value_words("darkening strength (0 = original, 1 = full)", [0.0, 0.425, 0.85])
+    ['0 %', '42 %', '85 %']
+    >>> value_words("darkening strength (0 = original, 1 = full)", [0.4, 0.405, 0.41])
+    ['40.0 %', '40.5 %', '41.0 %']
+    >>> value_words("hue rotation (degrees)", [0.0, 65.45])
+    ['0', '65.5']
     """
-    return format_percent(value) if shown_as_percent(property_name) else f"{float(value):.3g}"
+    values = [float(value) for value in values]
+    if not shown_as_percent(property_name):
+        return [f"{value:.3g}" for value in values]
+    for decimals in range(3):
+        shown = [f"{value * 100:.{decimals}f} %" for value in values]
+        if len(set(shown)) == len(set(values)):
+            break
+    return shown
 
 
 def axis_words(property_name: str) -> str:

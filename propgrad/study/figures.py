@@ -67,7 +67,8 @@ def mean_curves(curves: list[MeanCurve], probabilities: bool = True) -> Figure:
         values = group[0].property_values
         ticks = list(range(len(values)))[:: max(1, len(values) // 10)]
         name = group[0].property_name
-        axis.set_xticks(ticks, [f"{i}\n{value_words(name, values[i])}" for i in ticks], fontsize=8)
+        shown = value_words(name, values)
+        axis.set_xticks(ticks, [f"{i}\n{shown[i]}" for i in ticks], fontsize=8)
         axis.set_xlabel(f"step / {axis_words(name)}")
         axis.set_ylabel("model output (mean ± std over series)")
         axis.grid(alpha=0.3)
