@@ -106,7 +106,7 @@ def _passed(top: Sequence, after: str) -> str:
     if not confirmed:
         return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
                 "none significant") + after + jumps
-    return f"only {listed(confirmed)} significant{after}{jumps}"
+    return f"only {listed(confirmed)} {'is' if len(confirmed) == 1 else 'are'} significant{after}{jumps}"
 
 
 def _negligible() -> float:

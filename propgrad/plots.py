@@ -287,6 +287,19 @@ def _room_above(axis, rows: int, font_pt: float, probability: bool) -> None:
             axis.set_yticks([tick for tick in ticks if low <= tick <= 1 + 1e-9])
 
 
+def _clear_of_legend(axis, legend, probability: bool) -> None:
+    """Raise the top of the y axis further where the legend, as drawn, still reaches down to the curves: the estimate
+    of :func:`_room_above` fell short of a wrapped entry, and the legend hid the coffee cup's first step (0.90)."""
+    share = min((legend.get_window_extent().height + 16) / axis.get_window_extent().height, 0.6)
+    low, high = axis.get_ylim()
+    needed = low + (axis.dataLim.y1 - low) / (1 - share)
+    if needed > high:
+        ticks = axis.get_yticks()
+        axis.set_ylim(low, needed)
+        if probability:
+            axis.set_yticks([tick for tick in ticks if low <= tick <= 1 + 1e-9])
+
+
 def output_curves(explanation: Explanation) -> Figure:
     """Outputs of interest of every model along the intervention.
 
@@ -386,9 +399,10 @@ def output_curves(explanation: Explanation) -> Figure:
     else:
         # Above every curve, not wherever "best" finds least overlap: on a turntable's curve, which rises and falls
         # across the whole width, that was over its peak.
-        _room_above(axis, rows + bool(more), size,
-                    probability=all(model.output_kind == PROBABILITY for model, _ in pairs))
-        axis.legend(fontsize=size, loc="upper left", title=more, title_fontsize=size)
+        probability = all(model.output_kind == PROBABILITY for model, _ in pairs)
+        _room_above(axis, rows + bool(more), size, probability=probability)
+        _clear_of_legend(axis, axis.legend(fontsize=size, loc="upper left", title=more, title_fontsize=size),
+                         probability)
     # Left-aligned: the app's image toolbar covers the top right corner.
     axis.set_title(title, fontsize=_CURVE_TITLE, loc="left", y=TITLE_Y)
     return figure
@@ -752,7 +766,8 @@ def gradualness_caption(explanation: Explanation) -> str:
     evidence (rank correlation, largest step, the colours outside the region) ran to three lines of large type in
     every strip, and the notes under the table say it in full."""
     said = verdict(explanation.gradualness) if explanation.gradual else explanation.gradual_summary
-    return f"image change per step (Delta E to step 0): {said}"
+    # "per step" beside bars that grow as a running total read as a contradiction.
+    return f"image change from step 0 (Delta E): {said}"
 
 
 def _wrapped(text: str, font, width: float) -> list[str]:

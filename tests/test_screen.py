@@ -378,7 +378,7 @@ def test_the_answer_says_which_strong_rows_the_test_confirms():
             for case in [(True, True, True), (False, False, False), (False, True, False)]}
     assert "; each significant after adjustment)" in said[True, True, True]
     assert "; none significant after adjustment)" in said[False, False, False]
-    assert "; only Y significant after adjustment)" in said[False, True, False]
+    assert "; only Y is significant after adjustment)" in said[False, True, False]
     assert "(by 0.80; not significant)" in model_answers([row("X", False)])[0]
     assert "; both significant after adjustment)" in model_answers([row("X", True), row("Y", True)])[0]
     # Confirmed rows ranked below the top three are named, so "none significant" does not read as "none confirmed".
@@ -463,6 +463,6 @@ def test_an_unconfirmed_jump_is_said_to_change_in_one_step():
     said = model_answers([row("object: darken", jump), row("background: darken", np.full(11, 0.001))])[0]
     assert "(by 0.63; not significant after adjustment: it changes in one step, not as a steady trend)" in said
     mixed = model_answers([row("X", ramp, True), row("Y", jump)])[0]
-    assert "only X significant after adjustment; Y changes in one step, not as a steady trend)" in mixed
+    assert "only X is significant after adjustment; Y changes in one step, not as a steady trend)" in mixed
     # A steady change the test does not confirm gets no such words: it is not a jump.
     assert "one step" not in model_answers([row("X", ramp), row("Y", ramp)])[0]

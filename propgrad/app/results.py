@@ -250,8 +250,8 @@ def _draw_strip(run: AppRun) -> Path:
     pictures = []
     for name, result in run.explanations.items():
         if run.comparison is not None:
-            pictures += plots.strip_and_companions(result, title=f"{name}, {result.property_name}", max_images=6,
-                                                   ends=False)
+            title = f"{name}, {reading.axis_words(result.property_name)}"
+            pictures += plots.strip_and_companions(result, title=title, max_images=6, ends=False)
         else:
             pictures += plots.strip_and_companions(result)
     return plots.save_picture(plots.stack_pictures(pictures), run.folder / "strip.png")
@@ -470,7 +470,7 @@ def summary_markdown(run: AppRun) -> str:
     if run.comparison is not None:
         comparison = run.comparison
         head = (f"**{len(comparison.properties)} properties compared**, ranked by what the output did (its tier, "
-                f"a to e), then by its change: {first.n_steps} steps each; shuffle test with "
+                f"a to e), then by its change. {first.n_steps} steps each; shuffle test with "
                 f"{comparison.n_permutations:,} permutations, alpha = {alpha:g}; adjusted p over "
                 f"{len(comparison.scores)} tests (Benjamini-Hochberg).")
         # What the output did first (the reading, its change, its flips), the statistic and p beside it; the same

@@ -415,7 +415,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
                 shown("strip", "Steps of the intervention", data.get("property_name", "")),
                 shown("gradualness", "Is the series gradual?",
-                      "image change per step (mean Delta E to step 0); a steady rise is a gradual intervention"),
+                      "image change from step 0 (mean Delta E) at every step; a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
                 f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
                 + (models_line(rows) if top else "")  # a comparison's page names them once, under its ranked table
