@@ -440,7 +440,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         flips = "the prediction never flips"
     elif len(flipped) == len(epochs):
         flips = (f"the prediction flips {towards}at every epoch (in {format_percent(result.flip_fraction[-1])} of the "
-                 "series at the last)")
+                 f"series at the last, epoch {epochs[-1]})")
     else:
         flips = (f"the prediction flips {towards}at {len(flipped)} of {len(epochs)} epochs (last at epoch "
                  f"{flipped[-1]})")
