@@ -21,7 +21,8 @@ _OWN_CLASS = (None, "predicted", "vector")
 def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
     the properties that move that output most, which of them the shuffle test confirms (and, where it confirms
-    none or only some, up to three strong rows further down that it does confirm), and its first flip; then
+    none or only some, up to three strong rows further down that it does confirm), strong changes further down
+    that the test does not back (tier c), and its first flip; then
     one sentence naming the significant
     but negligible properties once (or, when nothing moved at all, one sentence saying so first).
 
@@ -63,6 +64,14 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             if confirmed and not all(row.reading.significant for row in top):
                 sentence += (f"; strong and significant{after}: {listed([row.property for row in confirmed])} "
                              f"(by {listed([format_number(row.reading.change) for row in confirmed])})")
+            # Strong changes the test does not back and that neither jump nor flip (tier c) rank below every
+            # systematic one: "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48.
+            unsteady = [row for row in mine if row not in top and row.reading.tier == "c"
+                        and row.reading.size == "strong"][:TOP_PROPERTIES]
+            if unsteady:
+                sentence += (f"; {listed([row.property for row in unsteady])} also move"
+                             f"{'s' if len(unsteady) == 1 else ''} it strongly, not systematically "
+                             f"(by {listed([format_number(row.reading.change) for row in unsteady])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {flipped.property} {flipped.reading.flip_words}"

@@ -466,3 +466,22 @@ def test_an_unconfirmed_jump_is_said_to_change_in_one_step():
     assert "only X is significant after adjustment; Y changes in one step, not as a steady trend)" in mixed
     # A steady change the test does not confirm gets no such words: it is not a jump.
     assert "one step" not in model_answers([row("X", ramp), row("Y", ramp)])[0]
+
+
+def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
+    # "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" over an erratic 0.48 from the fur: a reader
+    # took the model to ignore its fur.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    flips = read_curve(np.r_[np.linspace(0.99, 0.6, 10), 0.49], significant=False, pvalue=0.04, output="cat",
+                       flip_steps=[10])
+    erratic = read_curve(np.array([0.99, 0.7, 0.95, 0.6, 0.9, 0.51, 0.8, 0.7, 0.9, 0.6, 0.51]), significant=False,
+                         pvalue=0.35, output="cat")
+    assert flips.tier == "a" and erratic.tier == "c" and erratic.size == "strong"
+    rows = [SimpleNamespace(property=name, model="dark-dogs bias", output="cat", reading=reading)
+            for name, reading in (("background: darken", flips), ("object: darken", erratic))]
+    said = model_answers(rows)[0]
+    assert "; object: darken also moves it strongly, not systematically (by 0.48)" in said
