@@ -22,7 +22,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
     the properties that move that output most, which of them the shuffle test confirms (and, where it confirms
     none or only some, up to three strong rows further down that it does confirm), strong changes further down
-    that the test does not back (tier c), and its first flip; then
+    nearly as large as the top's that the test does not back (tier c), and its first flip; then
     one sentence naming the significant
     but negligible properties once (or, when nothing moved at all, one sentence saying so first).
 
@@ -66,11 +66,13 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
                              f"(by {listed([format_number(row.reading.change) for row in confirmed])})")
             # Strong changes the test does not back and that neither jump nor flip (tier c) rank below every
             # systematic one: "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48.
+            # Only those nearly as large as the top's largest: on a screen of twelve the smaller ones were noise.
+            largest = max(row.reading.change for row in top)
             unsteady = [row for row in mine if row not in top and row.reading.tier == "c"
-                        and row.reading.size == "strong"][:TOP_PROPERTIES]
+                        and row.reading.size == "strong" and row.reading.change >= 0.8 * largest][:TOP_PROPERTIES]
             if unsteady:
                 sentence += (f"; {listed([row.property for row in unsteady])} also move"
-                             f"{'s' if len(unsteady) == 1 else ''} it strongly, not systematically "
+                             f"{'s' if len(unsteady) == 1 else ''} it nearly as much, not systematically "
                              f"(by {listed([format_number(row.reading.change) for row in unsteady])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:

@@ -484,4 +484,9 @@ def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
     rows = [SimpleNamespace(property=name, model="dark-dogs bias", output="cat", reading=reading)
             for name, reading in (("background: darken", flips), ("object: darken", erratic))]
     said = model_answers(rows)[0]
-    assert "; object: darken also moves it strongly, not systematically (by 0.48)" in said
+    assert "; object: darken also moves it nearly as much, not systematically (by 0.48)" in said
+    # A strong change well below the top's is left to the table (on a screen of twelve they were noise).
+    small = read_curve(np.array([0.99, 0.8, 0.95, 0.85, 0.9, 0.78, 0.9, 0.8, 0.9, 0.85, 0.77]), significant=False,
+                       pvalue=0.35, output="cat")
+    rows[1] = SimpleNamespace(property="object: darken", model="dark-dogs bias", output="cat", reading=small)
+    assert small.tier == "c" and small.size == "strong" and "also moves" not in model_answers(rows)[0]
