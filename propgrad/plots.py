@@ -277,20 +277,19 @@ def _room_above(axis, rows: int, font_pt: float, probability: bool) -> None:
     band and marker; a probability axis keeps its ticks within [0, 1]."""
     axes_in = axis.get_position().height * axis.figure.get_figheight()
     # Each row about 1.3 lines of text; the frame and its padding about 0.2 in; a small gap to the curves.
-    share = min((rows * 1.3 * font_pt / 72 + 0.25) / axes_in, 0.5)
-    low, high = axis.get_ylim()
-    needed = low + (axis.dataLim.y1 - low) / (1 - share)
-    if needed > high:
-        ticks = axis.get_yticks()
-        axis.set_ylim(low, needed)
-        if probability:
-            axis.set_yticks([tick for tick in ticks if low <= tick <= 1 + 1e-9])
+    _free_top_share(axis, min((rows * 1.3 * font_pt / 72 + 0.25) / axes_in, 0.5), probability)
 
 
 def _clear_of_legend(axis, legend, probability: bool) -> None:
     """Raise the top of the y axis further where the legend, as drawn, still reaches down to the curves: the estimate
     of :func:`_room_above` fell short of a wrapped entry, and the legend hid the coffee cup's first step (0.90)."""
     share = min((legend.get_window_extent().height + 16) / axis.get_window_extent().height, 0.6)
+    _free_top_share(axis, share, probability)
+
+
+def _free_top_share(axis, share: float, probability: bool) -> None:
+    """Raise the top of the y axis until the data stay out of its top ``share``; a probability axis keeps its ticks
+    within [0, 1]."""
     low, high = axis.get_ylim()
     needed = low + (axis.dataLim.y1 - low) / (1 - share)
     if needed > high:
