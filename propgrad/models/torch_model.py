@@ -244,8 +244,8 @@ def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str, source: s
     k >= 2: softmax over classes (True), as they are (False, ALREADY_PROBABILITIES), or, in "auto" mode,
     softmax unless the batch already holds probability vectors. k == 1 (a binary classifier's single
     output): ``[1 - p, p]`` with p = sigmoid(output) (True; "auto" when the batch leaves [0, 1]) or p =
-    the output itself (ALREADY_PROBABILITIES, which refuses values outside [0, 1] naming ``source``);
-    False keeps the one raw column. :class:`TorchClassifier` settles "auto" once per model, so every
+    the output itself (ALREADY_PROBABILITIES); False keeps the one raw column. Outputs taken as probabilities
+    are refused outside [0, 1], naming ``source`` (:func:`check_probabilities`). :class:`TorchClassifier` settles "auto" once per model, so every
     row of every series is treated alike.
 
     Examples
@@ -259,15 +259,11 @@ def to_probabilities(outputs: torch.Tensor, apply_softmax: bool | str, source: s
         return outputs
     if apply_softmax == AUTO:
         apply_softmax = settle_softmax(outputs)
+    if apply_softmax is not True:
+        check_probabilities(outputs, source)
     if outputs.shape[1] > 1:
-        if apply_softmax is not True:
-            check_probabilities(outputs, source)
         return torch.softmax(outputs, dim=1) if apply_softmax is True else outputs
-    if apply_softmax is True:
-        positive = torch.sigmoid(outputs)
-    else:
-        check_single_probability(outputs, source)
-        positive = outputs
+    positive = torch.sigmoid(outputs) if apply_softmax is True else outputs
     # 1 - p (not sigmoid(-x)): exactly |dp| per step, and 1 - p >= p exactly when p <= 0.5 in floats.
     return torch.cat([1 - positive, positive], dim=1)
 
@@ -277,31 +273,28 @@ SAY_LOGITS = ("say so: 'Uploaded models return: logits' in the app, --outputs-ar
               "apply_softmax=True in Python")
 
 
-def check_single_probability(outputs: torch.Tensor, source: str) -> None:
-    """Refuse a single output outside [0, 1] from a model taken to return a probability."""
-    outside = (outputs < 0) | (outputs > 1)  # NaN is no evidence of a logit; it passes through
-    if bool(outside.any()):
-        value = float(outputs[outside][0])
-        raise ValueError(
-            f"{source} returned a single output of {value:.4g}, outside [0, 1], after its first outputs lay "
-            f"in [0, 1] and were taken as probabilities; it returns a logit, so {SAY_LOGITS}"
-        )
-
-
-# Half-precision rounding can put a softmax's output a hair past 1.
+# Half-precision rounding can put a softmax's output a hair past 1 (a single output is no softmax's: none there).
 _ROUNDING = 1e-3
 
 
 def check_probabilities(outputs: torch.Tensor, source: str) -> None:
-    """Refuse outputs outside [0, 1] from a model taken to return probabilities: they were scored and read as
-    "p(banana) 0.28 -> 0.33" while report.json held -0.21."""
-    outside = (outputs < -_ROUNDING) | (outputs > 1 + _ROUNDING)
-    if bool(outside.any()):
-        value = float(outputs[outside][0])
+    """Refuse outputs outside [0, 1] from a model taken to return probabilities: several outputs were scored and
+    read as "p(banana) 0.28 -> 0.33" while report.json held -0.21. NaN is no evidence of a logit; it passes."""
+    single = outputs.shape[1] == 1
+    margin = 0.0 if single else _ROUNDING
+    outside = (outputs < -margin) | (outputs > 1 + margin)
+    if not bool(outside.any()):
+        return
+    value = float(outputs[outside][0])
+    if single:
         raise ValueError(
-            f"{source} returned an output of {value:.4g}, outside [0, 1], where its outputs are taken as "
-            f"probabilities; they are not: if it returns logits, {SAY_LOGITS} (or 'scores' to use them raw)"
+            f"{source} returned a single output of {value:.4g}, outside [0, 1], after its first outputs lay "
+            f"in [0, 1] and were taken as probabilities; it returns a logit, so {SAY_LOGITS}"
         )
+    raise ValueError(
+        f"{source} returned an output of {value:.4g}, outside [0, 1], where its outputs are taken as "
+        f"probabilities; they are not: if it returns logits, {SAY_LOGITS} (or 'scores' to use them raw)"
+    )
 
 
 def settle_softmax(outputs: torch.Tensor) -> bool | str:
