@@ -25,7 +25,7 @@ from .engines import InProcess
 from .inputs import ImageRef, list_images
 from .items import make_items
 from .report import StudyReport, write_report
-from .store import EARLIER_FINGERPRINT, ResultsStore
+from .store import ResultsStore
 from .worker import ItemResult, StudyWorker, outputs_selection, run_item
 
 # on_item(result, done, total): called after each item is stored (the command line's progress bar).
@@ -85,9 +85,8 @@ def run_study(definition: StudyDefinition, out: str | Path, *, engine=None, prog
         check_at_most(len(images), max_images, quantity="images", argument="images")
     items = make_items(images, [one.label for one in definition.interventions], definition.seed)
     study = {"fingerprint": definition.fingerprint(), "definition": definition.to_dict(),
-             "files": definition.file_digests(), "propgrad_version": _version(), "items": len(items),
-             EARLIER_FINGERPRINT: definition.fingerprint(files=False)}
-    store = ResultsStore(out, study)
+             "files": definition.file_digests(), "propgrad_version": _version(), "items": len(items)}
+    store = ResultsStore(out, study, fingerprint_before_files=definition.fingerprint(files=False))
     engine = engine or InProcess()
     started = time.perf_counter()
     _run(store, engine, functools.partial(StudyWorker, definition), items, progress, on_item)

@@ -178,10 +178,6 @@ def lacking_in_words(lacking: dict[str, list[str]]) -> str:
     return f"{count} missing or cut rows in {' and '.join(files)} ({listed(list(lacking), 3)})"
 
 
-# The fingerprint a definition had before studies recorded their files (handed to the store, never written).
-EARLIER_FINGERPRINT = "fingerprint_before_files"
-
-
 def _made_otherwise(held: dict, study: dict) -> str:
     """How the folder's study differs from this one, in words: the same definition over a file that changed reads
     as that file, since "another study definition" sent a researcher looking for a flag they had not changed."""
@@ -203,11 +199,13 @@ class ResultsStore:
         Created if missing. A folder holding another definition's study.json is refused.
     study : dict
         What goes into study.json; its ``fingerprint`` decides whether the folder may be resumed.
+    fingerprint_before_files : str, optional
+        The definition's fingerprint as studies made it before they recorded their files' SHA-256: a folder
+        holding that one (and no ``files``) is resumed, with a warning, and records its files from then on.
     """
 
-    def __init__(self, folder: str | Path, study: dict):
-        study = dict(study)
-        self._earlier = study.pop(EARLIER_FINGERPRINT, None)
+    def __init__(self, folder: str | Path, study: dict, fingerprint_before_files: str | None = None):
+        self._earlier = fingerprint_before_files
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"`out` {str(self.folder)!r} is a file; give a folder (it is created if missing)")
