@@ -531,9 +531,7 @@ async () => {
       controls.textContent = talk ? "controls" : "back to the talk view";
     });
     // Gradio scopes a stylesheet's @media rules to its own container, which the bar and the body are not in: the
-    // narrow layout is a class on the body instead.
-    const narrow = window.matchMedia("(max-width: 1000px)");
-    narrow.addEventListener("change", fitBar);
+    // narrow layout is a class on the body instead, set again on every resize (fitFigures).
     fitBar();
     const next = () => {
       // The page opens with the first tab's default, which is its first preset: n goes on to the second.
