@@ -1040,14 +1040,14 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
     for column, name in enumerate(names):
         result = comparison.explanations[name]
         series = result.series[0]
+        values = value_words(result.property_name, result.values)  # the first series' (the steps drawn above)
         top, bottom = grid[0, column], grid[1, column]
         last = series.images[-1]
         shown = draw_region(last, series.mask) if series.mask is not None else last
         top.imshow(np.asarray(shown))
         top.set_axis_off()
         top.set_title(_wrap(name, 40), fontsize=size + 1, loc="left", y=TITLE_Y)
-        top.text(0.5, -0.02, f"step {len(series) - 1}: {value_words(result.property_name, series.values)[-1]}",
-                 transform=top.transAxes,
+        top.text(0.5, -0.02, f"step {len(series) - 1}: {values[-1]}", transform=top.transAxes,
                  ha="center", va="top", fontsize=size)
 
         def label(model, score, name=name):
@@ -1058,8 +1058,7 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
 
         _property_curves(bottom, result, label)
         ticks = tick_steps(result.n_steps, 6)
-        shown = value_words(result.property_name, result.values)
-        bottom.set_xticks(ticks, [shown[i] for i in ticks], fontsize=8)
+        bottom.set_xticks(ticks, [values[i] for i in ticks], fontsize=8)
         _xlabel_under_ticks(bottom, _wrap(axis_words(result.property_name), 40), fontsize=size)
         bottom.tick_params(axis="y", labelsize=8)
         bottom.grid(alpha=0.3)
