@@ -128,6 +128,8 @@ def test_each_tool_answers_json_and_images(server, tool, arguments, kind, n_imag
         assert {"strip", "curves"} <= set(document["links"])
         assert document["rows"][0]["reading"]  # the row's reading in words, with its evidence
         assert document["settings"]["models"]  # what reproduces the run
+    else:  # the settings the zip's screen.json holds, each model's preprocessing with them
+        assert all("preprocessing" in model for model in document["settings"]["models"])
     if kind == "explanation":
         assert "models[].output_names" in document["omitted"]  # ImageNet's 1000 names stay in the zip
 

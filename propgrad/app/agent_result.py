@@ -86,13 +86,10 @@ def run_document(run) -> dict:
     return document(kind, data, rows, data.get("reading") or " ".join(row["reading"] for row in rows), run.notes)
 
 
-def screen_document(result, notes: Sequence[str] = (), models: Sequence = ()) -> dict:
-    """A screen of many properties: the ranked table, as screen.json holds it (with ``models``, the Model objects that
-    ran, its settings name each one's preprocessing and source, as the zip's screen.json does); the reading is the
-    per-model answer."""
-    from .. import export
-
-    data, rows = report_and_rows(result, export.settings(result, models) if models else None)
+def screen_document(result, notes: Sequence[str] = (), settings: dict | None = None) -> dict:
+    """A screen of many properties: the ranked table, as screen.json holds it, with the ``settings`` written there
+    (each model's preprocessing and source, which the result does not keep); the reading is the per-model answer."""
+    data, rows = report_and_rows(result, settings)
     return document("screen", data, rows, " ".join(result.answer), notes)
 
 

@@ -342,10 +342,10 @@ def run_screen(image, edits=(), regions=(), steps=11, models=(), outputs="", sta
         raise not_one_of("adjustment", adjustment, ("bh", "holm"))
     test = shuffle_arguments(seed, n_permutations, alpha)
     model_list = chosen_models(models_argument(models), None, None, "", "", "", "", "auto")
-    result, notes, paths, bundle = screen_for_app(picture, model_list, outputs or "", chosen_edits, chosen_regions,
-                                                  steps, statistic, adjustment, test["n_permutations"],
-                                                  test["alpha"], _quiet, seed=test["seed"])
-    doc = agent_result.screen_document(result, notes, model_list)
+    result, notes, paths, bundle, settings = screen_for_app(
+        picture, model_list, outputs or "", chosen_edits, chosen_regions, steps, statistic, adjustment,
+        test["n_permutations"], test["alpha"], _quiet, seed=test["seed"])
+    doc = agent_result.screen_document(result, notes, settings)
     return agent_result.dumps(doc), str(paths["figure"]), str(bundle)
 
 

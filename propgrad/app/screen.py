@@ -164,9 +164,9 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
         raise not_one_of("adjustment", adjustment, ADJUSTMENT_CHOICES)
     models = chosen_models(default_models() if bundled is None else bundled, files, input_size, mean, std,
                            class_names, hub_ids, outputs_are)
-    result, notes, paths, bundle = screen_for_app(picture, models, outputs, list(edits), list(regions), steps,
-                                                  statistic, ADJUSTMENT_CHOICES[adjustment], n_permutations, alpha,
-                                                  progress)
+    result, notes, paths, bundle, _ = screen_for_app(picture, models, outputs, list(edits), list(regions), steps,
+                                                     statistic, ADJUSTMENT_CHOICES[adjustment], n_permutations,
+                                                     alpha, progress)
     import pandas as pd  # gradio's own dependency: a frame's columns name the table's headers, the API unchanged
 
     headers = table_headers(result.statistic)
@@ -197,7 +197,8 @@ def slide_figure(result, folder: Path) -> str | None:
 
 def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, adjustment, n_permutations, alpha,
                    progress, seed: int = 0):
-    """The screen and its files in a private folder: (result, notes, written paths, zip); checked arguments in."""
+    """The screen and its files in a private folder: (result, notes, written paths, zip, the settings screen.json
+    records); checked arguments in."""
     from .. import export
     from ..screen import screen
     from .results import request_dir
@@ -211,7 +212,7 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
     settings = export.settings(result, models)  # once, for screen.json and the download's name
     paths = export.write(result, folder / "screen", settings=settings)
     bundle = export.zip_files(paths, folder / f"{run_name(settings, ['screen'])}.zip")
-    return result, notes, paths, bundle
+    return result, notes, paths, bundle, settings
 
 
 def statistic_input() -> gr.Dropdown:
