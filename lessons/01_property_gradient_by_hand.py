@@ -220,6 +220,6 @@ print("Exercise 3: correct.")
 #   large p: a good discussion of what "tiny" means relative to noise.
 # - Exercise 3: ramp = strong, late jump = abrupt (not significant, one step carries everything, the
 #   prediction flips; its reading says no shuffle test can judge a single late step, and that the prediction
-#   changes all the same), noise = erratic (it moves, not systematically), tiny drift = negligible (significant, yet it
+#   flips all the same), noise = erratic (it moves, not systematically), tiny drift = negligible (significant, yet it
 #   moves by 5e-5: tier d, ranked below everything that moved). Ask which class would change with 21 steps.
 # - Timing: about 20 minutes in class with discussion.

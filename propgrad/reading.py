@@ -214,8 +214,7 @@ class Reading:
     ``kind`` is the class's key (``"strong"``, ``"abrupt"``...), ``label`` its words, ``tier`` its ranking
     tier ("a" to "e"), ``size`` "negligible" / "small" / "strong", ``shape`` the curve's shape in words,
     ``text`` the line ("p(cat) 0.00 -> 0.63 in one step, flips to cat at 85 % darker"), ``evidence`` what
-    the class rests on ("the shuffle test cannot judge it ...; the prediction changes all the same: it flips at
-    85 % darker");
+    the class rests on ("the shuffle test cannot judge it ...; the prediction flips all the same");
     ``start``, ``end``, ``low``, ``high`` (and their steps) describe the (mean) curve; ``jump`` is its
     largest single-step change, at ``jump_step``.
     """
@@ -784,12 +783,10 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     # 3. What the class rests on, where the label alone does not say it.
     test = "the shuffle test" if pvalue is None else f"the shuffle test ({pvalue_name} = {format_number(pvalue)})"
     # What the output did all the same: "the flip at step 2 is the evidence", right after "no systematic trend is
-    # confirmed", left a student asking "evidence of what?".
-    if flipped and flipped_series is not None:
-        flip_evidence = f"the prediction changes all the same: it flips in {flipped_series} series"
-    elif flipped:
-        first_flip = flip_steps[0]
-        flip_evidence = f"the prediction changes all the same: it flips at {where(first_flip)}{narrow(first_flip)}"
+    # confirmed", left a student asking "evidence of what?". The sentence before has placed the flips (the evidence is
+    # never shown without it): "flips to dog at 42 % darker ... it flips at 42 % darker" said it twice.
+    if flipped:
+        flip_evidence = "the prediction flips all the same"
     else:
         # Written as the sentence writes the jump ("jumps by 0.084"; 0.08 beside it read as a second size).
         flip_evidence = (f"the output {'rises' if jump > 0 else 'falls'} by {format_number(abs(jump))} in that one "

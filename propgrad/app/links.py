@@ -700,6 +700,10 @@ body.propgrad-talk :is(.talk-strip, .talk-curves, #dynamics-curves) .image-frame
 body.propgrad-talk .talk-strip img, body.propgrad-talk .talk-curves img, body.propgrad-talk #dynamics-curves img {
   width: 100%; height: 100%; max-height: none; object-fit: contain; object-position: top; }
 body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; }
+/* The figures start at the top of their box, where the full-screen button covered a corner of the strip's last image:
+   faint until the pointer or the keyboard comes to it (a band of its own, as on a phone, cost the figures 26 px). */
+body.propgrad-talk :is(.talk-strip, .talk-curves) .icon-button-wrapper { opacity: 0.3; }
+body.propgrad-talk :is(.talk-strip, .talk-curves) .icon-button-wrapper:is(:hover, :focus-within) { opacity: 1; }
 /* One line at the right of the tabs' row, which is empty there: at the bottom left it covered the strip's bars, at the
    bottom right the curves' legend. The preset's name is cut to fit (the summary names the run in full). */
 #propgrad-talk-bar { position: fixed; right: 12px; top: 6px; z-index: 100; display: flex; gap: 8px;
