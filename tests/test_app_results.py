@@ -366,7 +366,7 @@ def test_exiting_while_a_visitor_runs_does_not_wait_for_the_visitor(monkeypatch)
 
 def test_a_servers_folder_goes_when_it_exits(tmp_path):
     # Every server start and test run used to leave its folder of results in the temp directory for good.
-    script = ("from propgrad.app.results import request_dir\n"
+    script = ("from propgrad.app.folders import request_dir\n"
               "folder = request_dir()\n(folder / 'answer.json').write_text('{}')\nprint(folder.parent)\n")
     env = dict(os.environ, TMPDIR=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
@@ -386,7 +386,7 @@ def test_a_server_stopped_with_sigterm_removes_its_folder(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = ("import threading, time\nimport gradio as gr\nfrom propgrad.app import demo\n"
-              "from propgrad.app.results import request_dir\n"
+              "from propgrad.app.folders import request_dir\n"
               "print(request_dir().parent, flush=True)\n"
               "with gr.Blocks() as blocks:\n    gr.Textbox()\n"
               "def announce():\n    while not getattr(blocks, 'is_running', False):\n        time.sleep(0.01)\n"
@@ -423,7 +423,7 @@ def test_the_tabs_default_results_outlive_the_hour_a_visitors_run_is_kept(monkey
     # After an hour the sweep removed the default results' folders too: every new visitor's page showed "Error" in
     # every tab (FileNotFoundError for the default's zip), until the server was restarted.
     from propgrad.app import defaults
-    from propgrad.app.results import RESULT_TTL_S, request_dir
+    from propgrad.app.folders import RESULT_TTL_S, request_dir
 
     def compute():
         folder = request_dir()

@@ -10,7 +10,9 @@
 | ``run`` | what every handler does after reading its boxes: models, explain, write results |
 | ``parsing`` | typed text -> checked values, with messages that name the box (gradio-free) |
 | ``model_inputs`` | the model boxes -> loaded models: bundled, uploaded files, hub ids (gradio-free) |
-| ``results`` | a private folder per request, what is shown at once and what follows, the run's settings for
-  report.json, the summary with the reading and the ranked table (gradio-free) |
+| ``results`` | what is shown at once and what follows, the run's settings for report.json, the summary with the
+  reading and the ranked table (gradio-free) |
+| ``folders`` | a private folder per request; the visitors' runs kept within an hour, a total size and the disk's
+  free space (gradio-free) |
 | ``settings`` | limits from the environment; whether visitors may name the server's files |
 """

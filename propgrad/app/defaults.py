@@ -126,7 +126,7 @@ def user_run():
 
 def computing_a_default() -> bool:
     """Whether this thread is computing a tab's default: its files are handed to every visitor for as long as
-    the process runs, so they must outlive the hour a visitor's own run is kept (:func:`.results.request_dir`)."""
+    the process runs, so they must outlive the hour a visitor's own run is kept (:func:`.folders.request_dir`)."""
     return _IN_BACKGROUND.get()
 
 

@@ -24,7 +24,7 @@ import gradio as gr
 from ..errors import not_all_of, not_one_of
 from ..limits import repeated_names
 from ..score import STATISTICS
-from . import agent_result, results
+from . import agent_result, folders, results
 from .parsing import RANGES, in_range
 from .settings import CONCURRENCY, local_paths_allowed
 
@@ -105,7 +105,7 @@ def image_argument(value, name: str = "image", target: Path | None = None) -> st
             raise ValueError(f"`{name}`: {len(data) / 2**20:.0f} MB is over the {MAX_IMAGE_MB} MB limit")
         suffix = {"image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}.get(header[5:].split(";")[0],
                                                                                         ".png")
-        path = (target or results.request_dir() / name).with_suffix(suffix)
+        path = (target or folders.request_dir() / name).with_suffix(suffix)
         path.write_bytes(data)
         return str(path)
     if value.startswith(("http://", "https://")):
@@ -291,7 +291,7 @@ def run_turntable(frames=(), rotation=360.0, use_clip=False, classes="", models=
     if len(frames) > 120:
         raise ValueError(f"`frames`: at most 120 frames, got {len(frames)}")
     # Numbered in the order given (the tab takes frames in file-name order).
-    folder = results.request_dir()
+    folder = folders.request_dir()
     paths = [image_argument(frame, "frames", folder / f"frame_{number:03d}") for number, frame in enumerate(frames)]
     test = shuffle_arguments(seed, n_permutations, alpha)
     return _answer(tab.__wrapped__, paths or turntable_frames(), in_range(rotation, "rotation"), bool(use_clip),

@@ -19,7 +19,6 @@ both in one answer (:func:`respond`). Each request writes only into its own priv
 """
 from __future__ import annotations
 
-import atexit
 import contextvars
 import hashlib
 import json
@@ -27,9 +26,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,16 +42,12 @@ from ..ranking import tier_legend
 from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
-from .defaults import computing_a_default
+from .folders import request_dir
 from .parsing import select_outputs
 from .run import package_progress
 
 log = logging.getLogger("propgrad.app")
 
-RESULT_TTL_S = 3600.0
-
-_ROOT_LOCK = threading.Lock()
-_ROOT: Path | None = None
 # Figures are independent: two at a time (the development and Space machines have two cores).
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="propgrad-figures")
 # Part 2 of a run the Run button showed starts here as soon as part 1 is drawn, while the answer travels to the
@@ -66,36 +58,6 @@ _FINISHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="propgrad-fini
 _WRITING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="propgrad-writing")
 # Set by the Run button's wrapper: a list that receives the run instead of finishing it here.
 DEFER: contextvars.ContextVar[list | None] = contextvars.ContextVar("propgrad_defer_finish", default=None)
-
-
-def _remove_root(root: Path, owner: int) -> None:
-    if os.getpid() == owner:  # a forked child inherits the handler, not the folder
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def request_dir() -> Path:
-    """A new private folder for one request (``tempfile.mkdtemp``); visitors' folders older than an hour go, and
-    the process's whole folder goes when it exits.
-
-    Each request writes only into its own folder, so simultaneous users never share a file. Without the cleanup at
-    exit every server start and test run left its folder behind (5 GB in /tmp on the development machine). The
-    tabs' default results are kept (``default-*``): every page load hands out their files, and once they were an
-    hour old every tab of a new visitor's page said "Error" (FileNotFoundError for the default's zip).
-    """
-    global _ROOT
-    with _ROOT_LOCK:
-        if _ROOT is None or not _ROOT.is_dir():
-            _ROOT = Path(tempfile.mkdtemp(prefix="propgrad-app-"))
-            atexit.register(_remove_root, _ROOT, os.getpid())
-        root = _ROOT
-    now = time.time()
-    for old in root.glob("run-*"):
-        try:
-            if now - old.stat().st_mtime > RESULT_TTL_S:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass
-    return Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
 
 
 def _slug(text: str, limit: int = 40) -> str:

@@ -201,7 +201,7 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
     records); checked arguments in."""
     from .. import export
     from ..screen import screen
-    from .results import request_dir
+    from .folders import request_dir
 
     selection, notes = select_outputs(models, outputs)
     result = screen(picture, models, edits=edits, regions=regions, steps=steps, outputs_of_interest=selection,

@@ -16,6 +16,10 @@ MAX_UPLOAD_ENV = "PROPGRAD_MAX_UPLOAD_MB"
 MAX_UPLOAD_MB = int(os.environ.get(MAX_UPLOAD_ENV, "25"))
 MAX_FILE_SIZE = f"{MAX_UPLOAD_MB}mb"
 QUEUE_SIZE = 64
+# The visitors' runs of the last hour (:mod:`.folders`): the oldest go first while they hold more than this, or while
+# the disk has less than MIN_FREE_MB free.
+RESULTS_MAX_MB = int(os.environ.get("PROPGRAD_RESULTS_MAX_MB", "2048"))
+MIN_FREE_MB = int(os.environ.get("PROPGRAD_MIN_FREE_MB", "512"))
 # Longest side fed to InstructPix2Pix (its training resolution); edits at 512 px take minutes on a CPU.
 IP2P_MAX_SIDE = int(os.environ.get("PROPGRAD_IP2P_MAX_SIDE", "512"))
 # The operator's opt-in to local model folders and checkpoint paths on a server others can reach.

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import gradio as gr
 from PIL import Image
 
+from ..disk import no_room
 from ..errors import ModelUnavailableError, in_front_end_words, in_words, users_to_fix
 from ..models.base import OUTPUTS_ARE
-from . import defaults, results
+from . import defaults, folders, results
 from .model_inputs import MODEL_SUFFIXES
 from .settings import MAX_UPLOAD_ENV, MAX_UPLOAD_MB
 
@@ -21,6 +22,9 @@ log = logging.getLogger("propgrad.app")
 IMAGENET_HINT = "(ImageNet)"  # the bundled ImageNet classifier, not the lesion heads built on it
 GENERIC_ERROR = ("Something went wrong on the server while computing this (the details are in the server log). "
                  "Try smaller images or fewer steps; if it keeps happening, please report it.")
+# A full disk is no fault of the image or the steps (the generic message sent visitors to shrink them).
+NO_ROOM_ERROR = ("The server's disk is full, so this run's files cannot be written. Older results are cleared as new "
+                 "runs come: try again in a few minutes, or run the app on your own machine.")
 
 
 # The model and test settings every tab takes, described once for the handlers' docstrings, from which gradio
@@ -78,6 +82,7 @@ def friendly_errors(handler):
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
         try:
+            folders.check_room()
             with defaults.user_run():  # the background defaults pause meanwhile
                 return handler(*args, **kwargs)
         except gr.Error:
@@ -93,6 +98,12 @@ def friendly_errors(handler):
         except MemoryError as error:
             raise gr.Error("The server ran out of memory: use a smaller image, fewer steps or fewer models.",
                            print_exception=False) from error
+        except OSError as error:
+            if not no_room(error):
+                log.exception("unexpected error in %s", handler.__name__)
+                raise gr.Error(GENERIC_ERROR, print_exception=False) from error
+            log.warning("run refused in %s: %s", handler.__name__, error)
+            raise gr.Error(NO_ROOM_ERROR, duration=None, title="Cannot run", print_exception=False) from error
         except Exception as error:  # noqa: BLE001 - the last line of defence for a shared server
             log.exception("unexpected error in %s", handler.__name__)
             raise gr.Error(GENERIC_ERROR, print_exception=False) from error
@@ -466,10 +477,12 @@ def finish_run(run, request: gr.Request = None):
         return gr.skip(), gr.skip(), gr.skip(), None
     try:
         results.finish(run)
-    except Exception:  # noqa: BLE001 - the answer is on the page already; say what is missing
+    except Exception as error:  # noqa: BLE001 - the answer is on the page already; say what is missing
         log.exception("finishing a run failed")
-        raise gr.Error("The result is shown, but its animation, null plot or zip could not be written (the details "
-                       "are in the server log).", print_exception=False) from None
+        why = ("the server's disk is full; try again in a few minutes" if no_room(error) else
+               "the details are in the server log")
+        raise gr.Error(f"The result is shown, but its animation, null plot or zip could not be written ({why}).",
+                       print_exception=False) from None
     if _superseded(run, request):
         return gr.skip(), gr.skip(), gr.skip(), None
     # The session's state lets the run (its images) go: only the files are needed from here on.

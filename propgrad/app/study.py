@@ -15,7 +15,7 @@ from ..export import settings as export_settings, zip_files
 from ..export.provenance import describe_model
 from ..reading import for_pages, format_number
 from ..limits import LIMITS
-from . import results
+from . import folders, results
 from .memory import released
 from .parsing import file_path, select_outputs
 from .run import package_progress
@@ -193,7 +193,7 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     """Run every uploaded image through every intervention and model; the seven result components."""
     from ..study import run_images
 
-    folder = results.request_dir()
+    folder = folders.request_dir()
     unpacked = folder / "uploads"
     unpacked.mkdir()
     images = study_images(files, unpacked)

@@ -15,7 +15,8 @@ from ...reading import for_pages
 from ..cards import phone_cards
 from ..memory import released
 from ..parsing import RANGES, in_range, shown
-from ..results import request_dir, run_name
+from ..folders import request_dir
+from ..results import run_name
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
 from ..shared import friendly_errors, permutations_slider, safe_image_input
