@@ -14,5 +14,6 @@
   reading and the ranked table (gradio-free) |
 | ``folders`` | a private folder per request; the visitors' runs kept within an hour, a total size and the disk's
   free space (gradio-free) |
+| ``abandoned`` | a run whose page was closed, stopped at its next progress report (gradio-free to import) |
 | ``settings`` | limits from the environment; whether visitors may name the server's files |
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from . import model_inputs
+from .abandoned import RunAbandoned, caller_left
 from .parsing import check_suffixes, in_range
 
 NO_MODEL = ("`models`: choose at least one bundled model, name a hub classifier or upload a .pt2 / TorchScript "
@@ -16,8 +17,14 @@ NO_MODEL = ("`models`: choose at least one bundled model, name a hub classifier 
 
 
 def package_progress(progress):
-    """The package's ``progress(fraction, message)`` callback, shown through the app's progress bar."""
-    return lambda fraction, message="": progress(float(fraction), desc=message)
+    """The package's ``progress(fraction, message)`` callback, shown through the app's progress bar; it raises
+    :class:`~.abandoned.RunAbandoned` once the run's visitor has left (:mod:`.abandoned`)."""
+    def report(fraction, message=""):
+        if caller_left():
+            raise RunAbandoned(message)
+        progress(float(fraction), desc=message)
+
+    return report
 
 
 def chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids="", outputs_are="auto", extra=(),

@@ -14,6 +14,7 @@ from ..disk import no_room
 from ..errors import ModelUnavailableError, in_front_end_words, in_words, users_to_fix
 from ..models.base import OUTPUTS_ARE
 from . import defaults, folders, results
+from .abandoned import RunAbandoned
 from .model_inputs import MODEL_SUFFIXES
 from .settings import MAX_UPLOAD_ENV, MAX_UPLOAD_MB
 
@@ -87,6 +88,9 @@ def friendly_errors(handler):
                 return handler(*args, **kwargs)
         except gr.Error:
             raise
+        except RunAbandoned as error:
+            log.info("stopped %s at %r: its visitor has left", handler.__name__, str(error))
+            raise gr.Error("The run was stopped: its page was closed.", print_exception=False) from error
         except (ValueError, TypeError, ModelUnavailableError) as error:
             if not users_to_fix(error):
                 # A call the code got wrong ("takes 5 positional arguments but 6 were given") is no box to change.
