@@ -61,7 +61,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from .errors import in_words
-from .score import CORRELATION, DEFAULT_ALPHA, GRADIENT, predicted_class_names
+from .score import CORRELATION, DEFAULT_ALPHA, GRADIENT, best_step_pvalue, predicted_class_names
 
 THRESHOLDS_ENV = "PROPGRAD_READING_THRESHOLDS"
 
@@ -298,6 +298,39 @@ def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
 
 # A number's percent sign stays on its line: "makes 11" over "% of the change" read as two numbers.
 _PERCENT = re.compile(r"(\d) %")
+
+
+def answer_spans(sentence: str, properties: Sequence[str], models: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """An answer's sentence cut into ``(kind, text)`` pieces for a page to set apart: ``"model"`` (the short model name
+    that opens it, before its colon), ``"property"`` (each of ``properties``, as whole words, longest first) and
+    ``"text"``. Projected as one run of words, "unbiased: object: darken and background: darken both move p(cat)"
+    was hard to scan: its names are full of colons.
+
+    Examples
+    --------
+    >>> answer_spans("unbiased: object: darken moves p(cat) most", ["object: darken"], ["unbiased"])
+    [('model', 'unbiased'), ('text', ': '), ('property', 'object: darken'), ('text', ' moves p(cat) most')]
+    >>> answer_spans("darkening: 0.5", ["darken"])  # a name is a whole word
+    [('text', 'darkening: 0.5')]
+    """
+    pieces: list[tuple[str, str]] = []
+    for model in sorted(models, key=len, reverse=True):
+        if model and sentence.startswith(f"{model}: "):
+            pieces.append(("model", model))
+            sentence = sentence[len(model):]
+            break
+    names = sorted({name for name in properties if name}, key=len, reverse=True)
+    if not names:
+        return pieces + ([("text", sentence)] if sentence else [])
+    at = 0
+    for found in re.finditer("|".join(rf"(?<!\w){re.escape(name)}(?!\w)" for name in names), sentence):
+        if found.start() > at:
+            pieces.append(("text", sentence[at:found.start()]))
+        pieces.append(("property", found.group()))
+        at = found.end()
+    if at < len(sentence):
+        pieces.append(("text", sentence[at:]))
+    return pieces
 
 
 def for_pages(text: str) -> str:
@@ -582,19 +615,6 @@ def _p_words(pvalue: float | None) -> str:
     return "the shuffle test" if pvalue is None else f"the shuffle test (p = {format_number(pvalue)})"
 
 
-def best_step_pvalue(steps: int, jump_step: int) -> float:
-    """The smallest p-value any shuffle test can give a curve that takes one value before ``jump_step`` and
-    another from it on: such a curve has only C(steps, jump_step) distinct orders, and the observed order
-    and its reverse score alike.
-
-    Examples
-    --------
-    >>> round(best_step_pvalue(11, 10), 3), round(best_step_pvalue(11, 5), 4)
-    (0.182, 0.0043)
-    """
-    return min(1.0, 2.0 / math.comb(steps, min(jump_step, steps - jump_step)))
-
-
 def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = "probability",
                thresholds: Thresholds | None = None) -> str:
     """Where the prediction flips, for people: the class changes of one series, or how many series flip where; a
@@ -794,7 +814,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     if kind == ABRUPT:
         # The count of orders bounds every shuffle test only for one series of two levels.
         two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2
-        best = best_step_pvalue(y.size, jump_index + 1)
+        # Every arrangement of the two levels tried under this statistic (the count alone undercounted the gradient's).
+        best = best_step_pvalue(y.size, jump_index + 1, statistic) if two_levels else 0.0
         # "One step carries the change" over a jump of 0.08 in a change of 0.16 overstated it: short of nearly all
         # of it, the share is said.
         carries = ("the change" if abs(jump) >= 0.9 * span else

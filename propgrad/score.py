@@ -386,6 +386,12 @@ def best_order_pvalue(outputs, statistic: str = GRADIENT, alternative: str | Non
         return None
     orders = _every_order(steps)
     scores = np.stack([statistic_scores(one[orders], statistic) for one in series])  # (series, orders, k)
+    return _extreme_share(scores, alternative)
+
+
+def _extreme_share(scores: np.ndarray, alternative: str) -> np.ndarray:
+    """Of equally likely orders' ``scores`` (series, orders, k), the share as extreme as the most extreme one (per
+    output; the product over series), on the side of ``alternative`` (two-sided: the side furthest from the mean)."""
     tolerance = _TIE_RTOL * np.maximum(np.abs(scores).max(axis=1, keepdims=True), 1.0)
     top, bottom = scores.max(axis=1, keepdims=True), scores.min(axis=1, keepdims=True)
     high = np.prod((scores >= top - tolerance).mean(axis=1), axis=0)
@@ -397,6 +403,39 @@ def best_order_pvalue(outputs, statistic: str = GRADIENT, alternative: str | Non
     centre = scores.mean(axis=1).mean(axis=0)
     up, down = top[:, 0].mean(axis=0) - centre, centre - bottom[:, 0].mean(axis=0)
     return np.where(up >= down, high, low)
+
+
+@functools.lru_cache(maxsize=256)
+def best_step_pvalue(steps: int, jump_step: int, statistic: str = GRADIENT, alternative: str | None = None) -> float:
+    """The smallest p-value the shuffle test of ``statistic`` can give a curve that takes one value before
+    ``jump_step`` and another from it on, under any order of its values: such a curve has only C(steps, jump_step)
+    distinct arrangements, each tried here (as :func:`best_order_pvalue` tries every order of a short curve).
+
+    The count alone (the observed arrangement and its reverse: 2 / C) undercounts the gradient's: its one-sided
+    differences at the ends score a jump one step in from an end as high as one at the end (11 steps, a jump at the
+    last: 4 / 11 = 0.36 of the arrangements tie, not 2 / 11). Where C passes 200,000 arrangements, 2 / C (far below
+    any alpha) is returned.
+
+    Examples
+    --------
+    >>> round(best_step_pvalue(11, 10), 3), round(best_step_pvalue(11, 10, "correlation"), 3)
+    (0.364, 0.182)
+    >>> best_step_pvalue(30, 15) < 1e-7
+    True
+    """
+    from itertools import combinations
+    from math import comb
+
+    statistic = check_statistic(statistic)
+    alternative = DEFAULT_ALTERNATIVE[statistic] if alternative is None else alternative
+    ones = min(jump_step, steps - jump_step)
+    count = comb(steps, ones)
+    if count > 200_000:
+        return min(1.0, 2.0 / count)
+    arrangements = np.zeros((count, steps, 1))
+    for row, places in enumerate(combinations(range(steps), ones)):
+        arrangements[row, list(places), 0] = 1.0
+    return float(_extreme_share(statistic_scores(arrangements, statistic)[None], alternative)[0])
 
 
 @functools.lru_cache(maxsize=64)

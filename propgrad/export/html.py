@@ -26,7 +26,8 @@ from ..errors import in_words
 from ..interventions.region import share_in_words
 from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
-from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
+from ..reading import (answer_spans, for_pages, format_number, reading_legend, short_names, what_ran,
+                       with_evidence)
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 
 # Packages whose versions decide a result; those not installed are left out.
@@ -608,6 +609,18 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     return page(title, body)
 
 
+def answer_paragraphs(data: Mapping) -> str:
+    """A ranked result's answer (``data["answer"]``), a paragraph a sentence, each sentence's model in bold and the
+    properties in italics, as the app sets them (:func:`propgrad.reading.answer_spans`)."""
+    rows = data.get("table", ())
+    properties = [row["property"] for row in rows]
+    models = list(short_names(list(dict.fromkeys(row["model"] for row in rows))).values())
+    look = {"model": "<b>{}</b>", "property": "<em>{}</em>", "text": "{}"}
+    return "".join("<p>" + "".join(look[kind].format(escape(text))
+                                   for kind, text in answer_spans(line, properties, models)) + "</p>"
+                   for line in data.get("answer", ()))
+
+
 def how_tested_line(data: Mapping) -> str:
     """How a ranked table's p-values were made, said above the table (a screen's page said it only after 102 rows,
     while its answer already spoke of "none significant after adjustment")."""
@@ -637,8 +650,8 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     # and read as a repetition of it. The steps and the curves follow it, before the table (as a screen's page has
     # its figure): at 1280 x 720 they began three screens down.
     body = [_missing_list(failed), input_line(data.get("input")),
-            "<h2>The answer</h2>" + "".join(f"<p>{escape(line)}</p>" for line in data.get("answer", ()))
-            + how_tested_line(data), summary_paragraph(data["reading"]), note_paragraphs(data.get("notes", ()))]
+            "<h2>The answer</h2>" + answer_paragraphs(data) + how_tested_line(data), summary_paragraph(data["reading"]),
+            note_paragraphs(data.get("notes", ()))]
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
     # written in another process).
     body.append(strip_section(strip) if strip is not None else STRIP_MARKER)

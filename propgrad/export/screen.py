@@ -172,7 +172,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> 
     shown = [key for key in FIELDS if key not in ("edit", "region")]  # the property names both
     rows = html_report.page_rows([{**{key: row[key] for key in shown},
                                    "reading": html_report.reading_sentence(row["reading"])} for row in data["table"]])
-    answer = "".join(f"<p>{html_report.escape(line)}</p>" for line in data["answer"])
+    answer = html_report.answer_paragraphs(data)
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             "<h2>The answer</h2>" + answer + html_report.how_tested_line(data), html_report.note_paragraphs(data["notes"]),
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
