@@ -105,8 +105,26 @@ def student_copy(notebook, *, keep_outputs: bool = False):
     return copied
 
 
-def write_notebooks(paths, out: str | Path, *, student: bool = False) -> list[Path]:
-    """Each lesson as an ``.ipynb`` in ``out`` (not executed); ``student`` leaves the solutions out."""
+# Where `python app.py` serves by default: the lessons' links into the app (`/?example=...`) name it in files a
+# teacher hands out. Relative, they led from a page opened offline to file:///?example=... (a listing of the disk)
+# and from a learning platform to the platform's own root; only the app's own copy of the pages keeps them relative.
+LOCAL_APP = "http://127.0.0.1:7860"
+
+
+def with_app_links(text: str, app_url: str | None) -> str:
+    """Markdown ``text`` whose links into the app (``](/?...)``) name ``app_url`` (None: left relative).
+
+    Examples
+    --------
+    >>> with_app_links("[the preset](/?example=fur-vs-background)", "https://example.org/app/")
+    '[the preset](https://example.org/app/?example=fur-vs-background)'
+    """
+    return text if not app_url else text.replace("](/?", f"]({app_url.rstrip('/')}/?")
+
+
+def write_notebooks(paths, out: str | Path, *, student: bool = False, app_url: str | None = LOCAL_APP) -> list[Path]:
+    """Each lesson as an ``.ipynb`` in ``out`` (not executed); ``student`` leaves the solutions out; the links into
+    the app name ``app_url`` (:func:`with_app_links`)."""
     import nbformat
 
     out = Path(out)
@@ -116,6 +134,9 @@ def write_notebooks(paths, out: str | Path, *, student: bool = False) -> list[Pa
         notebook = read(path)
         if student:
             notebook = student_copy(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                cell.source = with_app_links(cell.source, app_url)
         target = out / f"{Path(path).stem}.ipynb"
         nbformat.write(notebook, str(target))
         written.append(target)
@@ -270,20 +291,21 @@ def _markdown(text: str) -> str:
     return markdown.markdown(text, extensions=["tables", "fenced_code"])
 
 
-def to_html(notebook, title: str | None = None, links: str = "") -> str:
-    """One self-contained page: Markdown cells rendered, code and its outputs, every figure inlined."""
+def to_html(notebook, title: str | None = None, links: str = "", app_url: str | None = None) -> str:
+    """One self-contained page: Markdown cells rendered, code and its outputs, every figure inlined; the links into
+    the app name ``app_url`` (None: relative, for the app's own copy)."""
     title = title or title_of(notebook)
     parts = []
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            parts.append(_markdown(cell.source))
+            parts.append(_markdown(with_app_links(cell.source, app_url)))
         elif cell.cell_type == "code":
             parts.append(f"<pre><code>{html.escape(cell.source)}</code></pre>")
             for kind, payload in _outputs(cell):
                 if kind == "png":
                     parts.append(f'<img alt="figure" src="data:image/png;base64,{payload}">')
                 elif kind == "markdown":
-                    parts.append(_markdown(payload))
+                    parts.append(_markdown(with_app_links(payload, app_url)))
                 else:
                     css = "error" if kind == "error" else "output"
                     parts.append(f'<pre class="{css}">{html.escape(payload)}</pre>')
@@ -295,14 +317,15 @@ def to_html(notebook, title: str | None = None, links: str = "") -> str:
             + "\n".join(parts) + "\n</body></html>\n")
 
 
-def to_markdown(notebook, images: str | Path, prefix: str) -> str:
-    """The lesson as a Markdown page (for MkDocs): figures written as PNG files into ``images``, linked by name."""
+def to_markdown(notebook, images: str | Path, prefix: str, app_url: str | None = LOCAL_APP) -> str:
+    """The lesson as a Markdown page (for MkDocs): figures written as PNG files into ``images``, linked by name; the
+    links into the app name ``app_url``."""
     images = Path(images)
     images.mkdir(parents=True, exist_ok=True)
     parts, count = [], 0
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            parts.append(cell.source)
+            parts.append(with_app_links(cell.source, app_url))
         elif cell.cell_type == "code":
             parts.append(f"```python\n{cell.source}\n```")
             for kind, payload in _outputs(cell):
@@ -312,7 +335,7 @@ def to_markdown(notebook, images: str | Path, prefix: str) -> str:
                     (images / name).write_bytes(base64.b64decode(payload))
                     parts.append(f"![figure {count}]({images.name}/{name})")
                 elif kind == "markdown":
-                    parts.append(payload)
+                    parts.append(with_app_links(payload, app_url))
                 else:
                     parts.append("```text\n" + payload.rstrip("\n") + "\n```")
     return "\n\n".join(parts) + "\n"
@@ -362,12 +385,14 @@ def write_source_pages(paths, out: str | Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pages = [Executed(Path(path), student_copy(source_notebook(path)), 0.0) for path in paths]
-    return write_html(pages, out, executed=False)
+    return write_html(pages, out, executed=False, app_url=None)
 
 
-def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True, student: bool = False) -> list[Path]:
+def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True, student: bool = False,
+               app_url: str | None = LOCAL_APP) -> list[Path]:
     """``index.html`` and one page per lesson in ``out``; returns the pages written. ``student`` leaves the
-    teacher's solution cells out (the lessons ran with them: every other output stays)."""
+    teacher's solution cells out and the teacher's notes (the lessons ran with them: every other output stays); the
+    links into the app name ``app_url`` (None: relative, for the app's own copy)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -376,7 +401,7 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True,
         name = f"{slug(lesson.path)}.html"
         back = '<nav><a href="index.html">All lessons</a></nav>'
         notebook = student_copy(lesson.notebook, keep_outputs=True) if student and executed else lesson.notebook
-        (out / name).write_text(to_html(notebook, lesson.title, back), encoding="utf-8")
+        (out / name).write_text(to_html(notebook, lesson.title, back, app_url), encoding="utf-8")
         written.append(out / name)
         timing = f" ({lesson.seconds:.0f} s to run)" if executed else ""
         items.append(f'<li><a href="{name}">{html.escape(lesson.title)}</a>{timing}</li>')
@@ -389,11 +414,15 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True,
                 "<p>The lessons' text and code (not executed here: <code>python -m propgrad lessons --html OUT/</code> "
                 "writes the pages with every output and figure; <code>--notebooks OUT/</code> the notebooks; the "
                 "teacher's solutions are left out here).")
-             + " The links into the app open presets on the running app.</p>\n<ol>"
+             + (f" The links into the app open presets on the app at {html.escape(app_url)}"
+                + (" (<code>python app.py</code> on this machine)." if app_url == LOCAL_APP else ".")
+                if app_url else " The links into the app open presets on the running app.")
+             + "</p>\n<ol>"
              + "".join(items) + "</ol>\n</body></html>\n")
     (out / "index.html").write_text(index, encoding="utf-8")
     return [out / "index.html", *written]
 
 
-__all__ = ["BUDGET_S", "Executed", "execute", "student_copy", "write_notebooks", "lesson_paths", "lessons_dir", "missing_packages", "require",
-           "slug", "title_of", "to_html", "to_markdown", "write_html"]
+__all__ = ["BUDGET_S", "LOCAL_APP", "Executed", "execute", "student_copy", "with_app_links", "write_notebooks",
+           "lesson_paths", "lessons_dir", "missing_packages", "require", "slug", "title_of", "to_html", "to_markdown",
+           "write_html"]

@@ -158,6 +158,29 @@ def test_student_notebooks_leave_the_solutions_out(tmp_path):
 
 
 @needs_extra
+def test_handed_out_lessons_link_the_app_where_it_serves(tmp_path):
+    # A page opened offline led its relative link to file:///?example=... (a listing of the disk), and on a learning
+    # platform to the platform's own root.
+    from propgrad.cli import main
+
+    assert main(["lessons", "--notebooks", str(tmp_path / "local"), "--only", "2"]) == 0
+    local = (tmp_path / "local" / "02_which_cat_model_is_biased.ipynb").read_text()
+    assert "](http://127.0.0.1:7860/?example=fur-vs-background)" in local and "](/?" not in local
+    assert main(["lessons", "--notebooks", str(tmp_path / "hosted"), "--only", "2",
+                 "--app-url", "https://you-propgrad.hf.space/"]) == 0
+    hosted = (tmp_path / "hosted" / "02_which_cat_model_is_biased.ipynb").read_text()
+    assert "](https://you-propgrad.hf.space/?example=fur-vs-background)" in hosted
+    assert main(["lessons", "--notebooks", str(tmp_path / "bad"), "--app-url", "you-propgrad.hf.space"]) == 2
+
+
+def test_the_apps_own_lesson_pages_keep_their_links_relative(tmp_path):
+    from propgrad import lessons
+
+    pages = "".join(page.read_text() for page in lessons.write_source_pages(lessons.lesson_paths(), tmp_path))
+    assert 'href="/?example=fur-vs-background"' in pages and "127.0.0.1" not in pages
+
+
+@needs_extra
 @pytest.mark.slow
 def test_cli_writes_offline_html_pages(tmp_path):
     from propgrad.cli import main
@@ -165,7 +188,8 @@ def test_cli_writes_offline_html_pages(tmp_path):
     assert main(["lessons", "--html", str(tmp_path), "--only", "1"]) == 0
     index = (tmp_path / "index.html").read_text()
     page = (tmp_path / "01-property-gradient-by-hand.html").read_text()
-    assert 'href="01-property-gradient-by-hand.html"' in index
+    assert 'href="01-property-gradient-by-hand.html"' in index and "http://127.0.0.1:7860" in index
+    assert 'href="http://127.0.0.1:7860/?example=fur-vs-background"' in page
     assert "Exercise 3: correct." in page and page.count('src="data:image/png;base64,') >= 2
     assert "default-src 'none'" in page and not re.search(r"<(script|link)\b", page)
 

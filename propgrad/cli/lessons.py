@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -17,8 +18,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--html", metavar="OUT", help="execute the lessons and write index.html and one page each")
     parser.add_argument("--notebooks", metavar="OUT", help="write the lessons as .ipynb notebooks (not executed)")
     parser.add_argument("--student", action="store_true",
-                        help="leave the teacher's solution cells out (with --html: the lessons run with them, "
-                             "the pages show every other output)")
+                        help="leave the teacher's solution cells and notes out: the copy to hand out or publish "
+                             "(with --html the lessons still run with them; the cells that check an exercise keep no "
+                             "output, which would give the answer away)")
+    parser.add_argument("--app-url", metavar="URL", default=None,
+                        help="where the lessons' links into the app point, e.g. a Space's address (default: "
+                             "http://127.0.0.1:7860, where `python app.py` serves)")
     parser.add_argument("--only", metavar="N[,N]", help="lesson numbers, e.g. 1,3 (default: all)")
     parser.add_argument("--list", action="store_true", help="list the lessons and exit")
     console.add_flags(parser, json_output=True)
@@ -30,8 +35,14 @@ def run(argv: list[str]) -> int:
 
     args = build_parser().parse_args(argv)
     console.configure(args)
-    if args.student and not (args.notebooks or args.html):
-        print("error: `--student` applies to --html and --notebooks", file=sys.stderr)
+    for flag, given in (("--student", args.student), ("--app-url", args.app_url)):
+        if given and not (args.notebooks or args.html):
+            print(f"error: `{flag}` applies to --html and --notebooks", file=sys.stderr)
+            return 2
+    app_url = args.app_url or lessons.LOCAL_APP
+    if not re.match(r"https?://[^/\s]+", app_url):
+        print(f"error: --app-url takes the app's address, such as https://you-propgrad.hf.space or "
+              f"http://127.0.0.1:7860; got {app_url!r}", file=sys.stderr)
         return 2
     paths = lessons.lesson_paths()
     if not paths:
@@ -63,7 +74,7 @@ def run(argv: list[str]) -> int:
         return 2
     written = []
     if args.notebooks:
-        written += lessons.write_notebooks(paths, args.notebooks, student=args.student)
+        written += lessons.write_notebooks(paths, args.notebooks, student=args.student, app_url=app_url)
     if args.html:
         executed = []
         for path in paths:
@@ -73,7 +84,7 @@ def run(argv: list[str]) -> int:
             if not args.quiet:
                 print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
             executed.append(lesson)
-        written += lessons.write_html(executed, Path(args.html), student=args.student)
+        written += lessons.write_html(executed, Path(args.html), student=args.student, app_url=app_url)
     if console.json_wanted():
         console.emit({"written": [str(path) for path in written]})
     else:
