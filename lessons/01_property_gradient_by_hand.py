@@ -201,14 +201,16 @@ for name, reading in readings.items():
     assert answer_3[name] == reading.kind, (
         f"{name}: you said {answer_3[name]!r}, propgrad reads {reading.kind!r} ({reading.label}). "
         "Decide in the documented order: one dominant step of a strong change (abrupt), then strong and "
-        "significant, then a flip, then the size (negligible: significant or not), else small: systematic or erratic")
+        "significant, then a flip, then the size (under 0.01: negligible if significant, none if not), else small: "
+        "systematic or erratic")
 print("Exercise 3: correct.")
 
 # %% [markdown]
 # ## In the app
 # The first tab's first preset shows all of this on a real model: open
 # [the fur-versus-background preset](/?example=fur-vs-background) on a running app (`python app.py`),
-# unfold "Null distributions" under the result, and find the reading above the table.
+# unfold "Null distributions" under the result, and find each row's reading in the table (its answer, per model,
+# stands above it).
 #
 # ## Teacher's notes
 # - **Solutions** are the cells tagged `solution` (they run in CI, so the lesson is checked end to end).

@@ -15,8 +15,8 @@
 #
 # 1. run the paper's fur-versus-background experiment: the same edit (darkening) restricted to the object and,
 #    separately, to the background of one image, explained for several models at once;
-# 2. read a comparison table (E[|grad_X F|], p, the Benjamini-Hochberg adjusted p, S for significant, F for a
-#    prediction flip) and the readings in plain words;
+# 2. read a comparison table (E[|grad_X F|], p, the Benjamini-Hochberg adjusted p, whether it is significant, whether
+#    the prediction flips) and the readings in plain words;
 # 3. decide, from one or two images, which models rely on fur brightness, and say how sure one image can make you.
 #
 # The models are the method authors' three cats-vs-dogs ConvMixers (they ship with propgrad, MIT licence):

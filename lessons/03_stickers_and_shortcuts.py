@@ -99,7 +99,8 @@ print(f"Exercise 1: correct: {shortcut_model} drops by {drop:.2f}.")
 # %% [markdown]
 # ## 2. Training dynamics: when does the shortcut appear?
 # The lesion CNNs were saved after every epoch. Explain the same three series with every fourth checkpoint of
-# each variant (the app's Training dynamics tab and `python -m propgrad dynamics` run all 20).
+# each variant (the app's Training dynamics tab and `python -m propgrad dynamics` run all 20, with series of 8
+# steps rather than these 10: their scores come out a little higher, the same trend).
 
 # %%
 from propgrad.lesions.dynamics import plot_dynamics, training_dynamics
@@ -130,7 +131,8 @@ ratio_unbiased = dynamics["unbiased"].scores[-1] / dynamics["unbiased"].scores[0
 # Checking cell
 for name, answer in [("biased", ratio_biased), ("unbiased", ratio_unbiased)]:
     true = dynamics[name].scores[-1] / dynamics[name].scores[0]
-    assert answer is not None and np.isclose(answer, true, rtol=0.01), (
+    # 5 %: the scores printed above have two significant digits, and a ratio of them is a right answer too.
+    assert answer is not None and np.isclose(answer, true, rtol=0.05), (
         f"ratio_{name} = {answer}: the {name} scores per checkpoint are {np.round(dynamics[name].scores, 4)}; "
         "divide the last by the first")
 assert ratio_biased > 1 > ratio_unbiased, "the shortcut grows in the biased model and fades in the unbiased one"
@@ -140,7 +142,7 @@ print(f"Exercise 2: correct: x{ratio_biased:.1f} (biased) and x{ratio_unbiased:.
 # ## 3. Predicting flips: the score against saliency maps (the paper's Table 2, scaled down)
 # Does an intervention flip the prediction? A saliency method can only guess from how its map changes between
 # I_0 and I_n; the property gradient follows the output along the series. Here: 30 unseen melanomas with one
-# sticker each (the benchmark `python bench/flip_prediction.py` uses 100 and six baselines, about 80 s), the
+# sticker each (the benchmark `python bench/flip_prediction.py` uses 100 and six baselines, about 2 minutes), the
 # biased CNN, and two baselines: Integrated Gradients and Occlusion (captum). Each method's number becomes a
 # prediction with its accuracy-maximising threshold, fitted on half the images and measured on the other half.
 
@@ -215,6 +217,8 @@ print(f"Exercise 3: correct: {best_method} ({means[best_method]:.3f}). "
 # - The caveat of exercise 3 is the point of the section: the label (did the prediction flip?) and our feature
 #   (how much did the output move?) come from the same outputs, so the comparison favours the score by
 #   design, as in the paper's setup. Saliency maps answer a different question (where does the model look?).
-# - Scale: 30 images and two baselines keep this lesson under its two-minute budget; with 100 images and six
-#   baselines (the benchmark) the ranking is the same (README/docs: validation).
+# - Scale: 30 images and two baselines keep this lesson under its two-minute budget. With 100 images and six
+#   baselines (the benchmark, docs: validation) the property gradient still comes first; the two saliency baselines
+#   are within their spread of each other there (Integrated Gradients 0.804, Occlusion 0.796), so their order here
+#   is not a finding.
 # - Timing: about 40 minutes.

@@ -184,7 +184,8 @@ print(f"Exercise 3: correct: the {blind_to_u} (p = {table['U shape'][blind_to_u]
 # %% [markdown]
 # ## In the app
 # The first tab's **Screen** section runs this on any image; a deep link opens it:
-# [the screen on chelsea](/?tab=screen&example=1) (on a running app, `python app.py`).
+# [the screen on chelsea](/?tab=screen&example=2), every edit on the whole image, the object and the background as
+# here (on a running app, `python app.py`).
 # `python -m propgrad screen assets/examples/chelsea.jpg --model "ConvMixer cats vs dogs, unbiased (authors)"
 # --model "ConvMixer cats vs dogs, dark-cats bias (authors)" --outputs cat --out screen/` (one line) writes the
 # table as screen.csv, screen.json and report.html.
@@ -200,5 +201,5 @@ print(f"Exercise 3: correct: the {blind_to_u} (p = {table['U shape'][blind_to_u]
 #   each row's `reading` and to the tier names. The row that moved p(cat) most ranks at or near the top (tier a
 #   first, then by the change); rows tied at the smallest adjusted p sit anywhere from the top to the bottom of
 #   the table: the lesson of the section.
-# - Timing: about 30 minutes. A screen of all 34 properties x 3 models with 10,000 shuffles takes minutes on a
-#   laptop: run it before class or use the app.
+# - Timing: about 30 minutes. A screen of all 34 properties x 2 models with 10,000 shuffles (the command above) took
+#   about 10 s on a 2-core machine.
