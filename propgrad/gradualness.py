@@ -313,7 +313,11 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     outside = [r.outside_change for r in results if r.outside_change is not None]
     # Delta E of about 2.3 is the usual just-noticeable difference: a number alone would not tell a reader that.
     # No brackets of its own: inside the line's brackets it ended "just visible))".
-    region = (f"; outside the region the colours change by {format_number(max(outside))} in colour difference "
-              "Delta E, where about 2.3 is just visible" if outside else "")
+    # "change by 0 in colour difference Delta E" read as a sentence cut short: nothing changed is said so.
+    most = max(outside) if outside else None
+    region = ("" if most is None else
+              "; outside the region the colours do not change at all" if most == 0 else
+              f"; outside the region the colours change by {format_number(most)} in colour difference Delta E, where "
+              "about 2.3 is just visible")
     # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
     return f"{line} ({how}; the largest step makes {format_percent(jump)} of the change{region})"

@@ -187,6 +187,21 @@ def test_a_region_edits_verdict_closes_its_brackets_once():
     assert line.count("(") == line.count(")")
 
 
+def test_a_region_edit_that_leaves_the_rest_untouched_says_so_in_words():
+    # "outside the region the colours change by 0 in colour difference Delta E, where about 2.3 is just visible" read
+    # as a sentence cut short.
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[2:6, 2:6] = True
+    inside_only = []
+    for v in range(0, 200, 20):
+        array = np.zeros((8, 8, 3), dtype=np.uint8)
+        array[mask] = v
+        inside_only.append(Image.fromarray(array))
+    line = summary_line([assess(inside_only, mask=mask)])
+    assert "outside the region the colours do not change at all" in line and "Delta E" not in line
+    assert line.count("(") == line.count(")")
+
+
 def test_a_rotation_that_comes_back_is_not_said_to_grow():
     # A new user's turntable (the mug's full turn, rank correlation 0.45) read "the image change grows with the
     # step": it comes back to where it began. Accepted by its order, it says so.
