@@ -815,7 +815,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         # The count of orders bounds every shuffle test only for one series of two levels.
         two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2
         # Every arrangement of the two levels tried under this statistic (the count alone undercounted the gradient's).
-        best = best_step_pvalue(y.size, jump_index + 1, statistic) if two_levels else 0.0
+        best = best_step_pvalue(y.size, jump_index + 1, statistic) if two_levels and not significant else 0.0
         # "One step carries the change" over a jump of 0.08 in a change of 0.16 overstated it: short of nearly all
         # of it, the share is said.
         carries = ("the change" if abs(jump) >= 0.9 * span else

@@ -69,6 +69,38 @@ def test_runs_older_than_an_hour_go_whatever_the_room(root):
     assert fresh.is_dir()
 
 
+def test_expired_runs_go_first_and_the_room_they_leave_is_counted(root, monkeypatch):
+    # The free space was measured before the hour-old runs went: recent runs were removed for room those had left.
+    def disk(_):
+        held = sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+        return Usage(100 * MB, held, 10 * MB - held)
+
+    monkeypatch.setattr(folders.shutil, "disk_usage", disk)
+    expired = made_run(root, "run-a", 4 * MB, age=folders.RESULT_TTL_S + 60)
+    recent = made_run(root, "run-b", 4 * MB, age=600)
+    # 2 MB free, 5 asked for: the expired run's 4 MB are enough.
+    assert folders.make_room(root, max_bytes=100 * MB, min_free=5 * MB) == [expired]
+    assert recent.is_dir()
+
+
+def test_a_run_whose_handler_still_runs_is_never_removed(root, monkeypatch):
+    # A study writes only inside its subfolders for minutes: its own folder's time stood still, and another visitor's
+    # request removed it mid-run.
+    monkeypatch.setattr(folders, "_ROOT", root)
+    monkeypatch.setattr(folders, "check_room", lambda: root)
+    with folders.in_use():
+        study = folders.request_dir()
+        (study / "results.csv").write_bytes(b"r" * (2 * MB))
+        long_ago = time.time() - folders.RESULT_TTL_S - 60
+        os.utime(study, (long_ago, long_ago))
+        assert folders.make_room(root, max_bytes=0, min_free=0) == []
+        assert study.is_dir()
+    # Once its handler has answered, its time starts again: the page's zip is still to come.
+    assert time.time() - study.stat().st_mtime < 5
+    assert folders.make_room(root, max_bytes=0, min_free=0) == [] and study.is_dir()
+    assert folders.make_room(root, max_bytes=0, min_free=0, now=time.time() + folders.IN_USE_S + 1) == [study]
+
+
 def test_a_handler_on_a_full_disk_is_refused_before_it_computes_and_says_why(monkeypatch):
     # It said "Something went wrong ... Try smaller images or fewer steps", after computing the whole run.
     monkeypatch.setattr(folders.shutil, "disk_usage", lambda _: Usage(100 * MB, 100 * MB, 1 * MB))

@@ -33,7 +33,7 @@ print("Exercise 1:", "correct." if x == 3 else "not yet.", "The answer is x =", 
 # %% [markdown]
 # ## In the app
 #
-# Open the first tab.
+# Open [the first tab's preset](/?example=fur-vs-background).
 #
 # ## Teacher's notes
 #
@@ -60,6 +60,9 @@ def test_the_linked_pages_are_replaced_by_executed_ones_without_the_solutions(tm
     assert lesson_pages.link() == link  # the same link, now to the executed pages
     text = page.read_text()
     assert "the answer is 42" in text and "In the app" in text  # outputs (the solution ran)
+    # Served by this app wherever it runs: its links stay relative (they named http://127.0.0.1:7860, the visitor's own
+    # machine, once the executed pages replaced these).
+    assert 'href="/?example=fur-vs-background"' in text and "127.0.0.1" not in text
     # But nothing of the solution reaches students: the cell, the checking cell's "correct" and answer, the notes.
     assert "Teacher's solution" not in text and "Exercise 1: correct." not in text and "x = 3" not in text
     assert "Teacher's notes" not in text and "because three" not in text

@@ -10,12 +10,15 @@ runs: every page load hands out their files, and once they were an hour old ever
 A busy Space fills its disk with runs younger than an hour (a run of the first tab's default holds about 7.5 MB here,
 and gradio keeps copies of what it served for an hour too); a full disk answered every visitor with "something went
 wrong ... try smaller images". So before a request gets its folder, the oldest visitors' runs go while theirs hold more
-than ``settings.RESULTS_MAX_MB`` or the disk has less than ``settings.MIN_FREE_MB`` free; a run younger than
-:data:`IN_USE_S` is never removed (it may be writing, or its page asking for its zip).
+than ``settings.RESULTS_MAX_MB`` or the disk has less than ``settings.MIN_FREE_MB`` free; a run whose handler is
+still running is never removed (:func:`in_use`), nor one whose folder changed in the last :data:`IN_USE_S` (its page
+may be asking for its zip).
 """
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import errno
 import logging
 import os
@@ -41,6 +44,9 @@ _ROOT_LOCK = threading.Lock()
 _ROOT: Path | None = None
 # Finished runs do not change size: each is measured once.
 _SIZES: dict[Path, int] = {}
+# The runs whose handler is still running (:func:`in_use`), and the list the running handler's folders go into.
+_ACTIVE: set[Path] = set()
+_MADE: contextvars.ContextVar[list | None] = contextvars.ContextVar("propgrad_request_folders", default=None)
 
 
 def _remove_root(root: Path, owner: int) -> None:
@@ -49,9 +55,16 @@ def _remove_root(root: Path, owner: int) -> None:
 
 
 def request_dir() -> Path:
-    """A new private folder for one request, room made for it first (:func:`check_room`)."""
+    """A new private folder for one request, room made for it first (:func:`check_room`); in use until the
+    :func:`in_use` block around it ends."""
     root = check_room()
-    return Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
+    folder = Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
+    made = _MADE.get()
+    if made is not None:
+        with _ROOT_LOCK:
+            _ACTIVE.add(folder)
+        made.append(folder)
+    return folder
 
 
 def check_room() -> Path:
@@ -71,19 +84,23 @@ def check_room() -> Path:
 
 
 def make_room(root: Path, *, max_bytes: int, min_free: int, now: float | None = None) -> list[Path]:
-    """Remove the visitors' runs under ``root`` older than an hour, then the oldest others (none younger than
-    :data:`IN_USE_S`) while all of them hold more than ``max_bytes`` or the disk has less than ``min_free`` free.
-    Returns the folders removed."""
+    """Remove the visitors' runs under ``root`` older than an hour, then the oldest others while all of them hold
+    more than ``max_bytes`` or the disk has less than ``min_free`` free; never a run in use (:func:`in_use`) nor one
+    whose folder changed in the last :data:`IN_USE_S`. Returns the folders removed."""
     now = time.time() if now is None else now
     runs = []
     for folder in root.glob("run-*"):
         try:
-            runs.append((folder.stat().st_mtime, folder))
-        except OSError:  # removed meanwhile by another request's sweep
+            if folder not in _ACTIVE:
+                runs.append((folder.stat().st_mtime, folder))
+        except OSError:  # removed meanwhile
             continue
     runs.sort()
-    removed = [folder for made, folder in runs if now - made > RESULT_TTL_S]
+    expired = [folder for made, folder in runs if now - made > RESULT_TTL_S]
+    for folder in expired:
+        _remove(folder)
     kept = [(made, folder) for made, folder in runs if now - made <= RESULT_TTL_S]
+    # Measured once the expired runs are gone: they alone may have made room enough.
     total = sum(_size(folder, settled=now - made >= IN_USE_S) for made, folder in kept)
     free = shutil.disk_usage(root).free
     short = []
@@ -91,15 +108,36 @@ def make_room(root: Path, *, max_bytes: int, min_free: int, now: float | None = 
         if now - made < IN_USE_S or (total <= max_bytes and free >= min_free):
             break
         size = _size(folder)
+        _remove(folder)
         short.append(folder)
         total, free = total - size, free + size
-    for folder in removed + short:
-        shutil.rmtree(folder, ignore_errors=True)
-        _SIZES.pop(folder, None)
     if short:
         log.warning("removed the %d oldest visitors' runs to make room (%s of runs kept, %s free)", len(short),
                     _megabytes(total), _megabytes(shutil.disk_usage(root).free))
-    return removed + short
+    return expired + short
+
+
+@contextlib.contextmanager
+def in_use():
+    """The folders :func:`request_dir` makes inside the block are never removed while it runs (the tabs' handlers
+    run in one: a study writes only inside its subfolders for minutes, which its own folder's time does not show);
+    their time starts again when it ends, for what follows the answer (the animation, the zip)."""
+    made: list[Path] = []
+    token = _MADE.set(made)
+    try:
+        yield
+    finally:
+        _MADE.reset(token)
+        with _ROOT_LOCK:
+            for folder in made:
+                _ACTIVE.discard(folder)
+                with contextlib.suppress(OSError):
+                    os.utime(folder)
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    _SIZES.pop(folder, None)
 
 
 def _size(folder: Path, settled: bool = True) -> int:
@@ -107,11 +145,12 @@ def _size(folder: Path, settled: bool = True) -> int:
     if folder in _SIZES:
         return _SIZES[folder]
     size = 0
-    for path in folder.rglob("*"):
-        try:
-            size += path.lstat().st_size if path.is_file() else 0
-        except OSError:
-            continue
+    for top, _, names in os.walk(folder):
+        for name in names:
+            try:
+                size += os.lstat(os.path.join(top, name)).st_size
+            except OSError:  # removed meanwhile
+                continue
     if settled:
         _SIZES[folder] = size
     return size

@@ -114,7 +114,9 @@ def execute_into_folder(timeout_s: float = RUN_TIMEOUT_S) -> bool:
     target = folder()
     with tempfile.TemporaryDirectory(prefix="propgrad-lessons-run-") as scratch:
         out = Path(scratch) / "pages"
-        command = [sys.executable, "-m", "propgrad", "lessons", "--html", str(out), "--student", "-q", "--no-progress"]
+        # Links relative (--app-url /): the pages are served by this app, wherever it runs (a Space's address).
+        command = [sys.executable, "-m", "propgrad", "lessons", "--html", str(out), "--student", "--app-url", "/",
+                   "-q", "--no-progress"]
         # nice: the visitors' runs come first (the kernel inherits it; a preexec_fn is unsafe in a threaded
         # server). A session of its own, so that _stop_children can stop the child's group with the server (its
         # kernel, in a session of its own, exits when its parent is gone). TMPDIR inside the scratch folder: the

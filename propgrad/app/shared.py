@@ -84,7 +84,7 @@ def friendly_errors(handler):
     def wrapper(*args, **kwargs):
         try:
             folders.check_room()
-            with defaults.user_run():  # the background defaults pause meanwhile
+            with defaults.user_run(), folders.in_use():  # the background defaults pause meanwhile
                 return handler(*args, **kwargs)
         except gr.Error:
             raise

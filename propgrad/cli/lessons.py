@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "output, which would give the answer away)")
     parser.add_argument("--app-url", metavar="URL", default=None,
                         help="where the lessons' links into the app point, e.g. a Space's address (default: "
-                             "http://127.0.0.1:7860, where `python app.py` serves)")
+                             "http://127.0.0.1:7860, where `python app.py` serves; `/`: relative, for pages the app "
+                             "serves itself)")
     parser.add_argument("--only", metavar="N[,N]", help="lesson numbers, e.g. 1,3 (default: all)")
     parser.add_argument("--list", action="store_true", help="list the lessons and exit")
     console.add_flags(parser, json_output=True)
@@ -40,10 +41,11 @@ def run(argv: list[str]) -> int:
             print(f"error: `{flag}` applies to --html and --notebooks", file=sys.stderr)
             return 2
     app_url = args.app_url or lessons.LOCAL_APP
-    if not re.match(r"https?://[^/\s]+", app_url):
+    if app_url != "/" and not re.match(r"https?://[^/\s]+", app_url):
         print(f"error: --app-url takes the app's address, such as https://you-propgrad.hf.space or "
               f"http://127.0.0.1:7860; got {app_url!r}", file=sys.stderr)
         return 2
+    links = None if app_url == "/" else app_url
     paths = lessons.lesson_paths()
     if not paths:
         print(f"error: no lessons found in {lessons.lessons_dir()}", file=sys.stderr)
@@ -74,7 +76,7 @@ def run(argv: list[str]) -> int:
         return 2
     written = []
     if args.notebooks:
-        written += lessons.write_notebooks(paths, args.notebooks, student=args.student, app_url=app_url)
+        written += lessons.write_notebooks(paths, args.notebooks, student=args.student, app_url=links)
     if args.html:
         executed = []
         for path in paths:
@@ -84,7 +86,7 @@ def run(argv: list[str]) -> int:
             if not args.quiet:
                 print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
             executed.append(lesson)
-        written += lessons.write_html(executed, Path(args.html), student=args.student, app_url=app_url)
+        written += lessons.write_html(executed, Path(args.html), student=args.student, app_url=links)
     if console.json_wanted():
         console.emit({"written": [str(path) for path in written]})
     else:
