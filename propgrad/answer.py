@@ -5,6 +5,7 @@ Both work on any ranked rows that carry ``property``, ``model``, ``output`` and 
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,17 +15,24 @@ from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
+# An answer's names as marked for pages (:func:`answer_spans`): control characters, which no name (they are taken out
+# of it), number or word of a sentence holds. Found again in the plain text, a property named "blur" was also the
+# "blur" of "at blur radius 2 px".
+_MODEL, _PROPERTY, _END = "\x01", "\x02", "\x03"
+_UNMARKED = str.maketrans("", "", _MODEL + _PROPERTY + _END)
+_SPAN = re.compile(f"([{_MODEL}{_PROPERTY}])(.*?){_END}", re.DOTALL)
 # Selections of outputs of interest that score each model on its own class: no shared output to contrast.
 _OWN_CLASS = (None, "predicted", "vector")
 
 
-def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[str]:
+def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked: bool = False) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
     the properties that move that output most, which of them the shuffle test confirms (and, where it confirms
     none or only some, up to three strong rows further down that it does confirm), strong changes further down
     nearly as large as the top's that the test does not back (tier c), and its first flip; then
     one sentence naming the significant
-    but negligible properties once (or, when nothing moved at all, one sentence saying so first).
+    but negligible properties once (or, when nothing moved at all, one sentence saying so first). ``marked``: each
+    sentence's model and the property names marked for :func:`answer_spans`.
 
     Examples
     --------
@@ -35,6 +43,8 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
     """
     models = list(models or dict.fromkeys(row.model for row in rows))
     short = short_names(models)
+    name = _marking(_PROPERTY) if marked else str
+    who = _marking(_MODEL) if marked else str
     negligible = _negligible()
     after = " after adjustment" if len(rows) > 1 else ""  # one row's p is its own
     sentences = []
@@ -44,7 +54,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             words = mine[0].reading.output_words or output
             moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
             if not moved:
-                sentences.append(f"{short[model]}: no property moved {words} systematically by "
+                sentences.append(f"{who(short[model])}: no property moved {words} systematically by "
                                  f"{negligible:g} or more.")
                 continue
             top = moved[:TOP_PROPERTIES]
@@ -53,16 +63,16 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             every = len(top) == len(mine)
             strength = ("" if every else " most") if top[0].reading.tier == "a" else " a little, systematically"
             together = {2: "both ", 3: "all three "}.get(len(top), "") if every else ""
-            sentence = (f"{short[model]}: {listed([row.property for row in top])} "
+            sentence = (f"{who(short[model])}: {listed([name(row.property) for row in top])} "
                         f"{together}move{'s' if len(top) == 1 else ''} {words}{strength} "
                         f"(by {listed([format_number(row.reading.change) for row in top])}; "
-                        f"{_passed(top, after)})")
+                        f"{_passed(top, after, name)})")
             # Strong rows the test confirms that the top left out (they rank below rows that flip or jump): a
             # sentence saying "none significant" of the top must not read as "nothing confirmed".
             confirmed = [row for row in moved[TOP_PROPERTIES:]
                          if row.reading.significant and row.reading.size == "strong"][:TOP_PROPERTIES]
             if confirmed and not all(row.reading.significant for row in top):
-                sentence += (f"; strong and significant{after}: {listed([row.property for row in confirmed])} "
+                sentence += (f"; strong and significant{after}: {listed([name(row.property) for row in confirmed])} "
                              f"(by {listed([format_number(row.reading.change) for row in confirmed])})")
             # Strong changes the test does not back and that neither jump nor flip (tier c) rank below every
             # systematic one: "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48.
@@ -71,12 +81,12 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             unsteady = [row for row in mine if row not in top and row.reading.tier == "c"
                         and row.reading.size == "strong" and row.reading.change >= 0.8 * largest][:TOP_PROPERTIES]
             if unsteady:
-                sentence += (f"; {listed([row.property for row in unsteady])} also move"
+                sentence += (f"; {listed([name(row.property) for row in unsteady])} also move"
                              f"{'s' if len(unsteady) == 1 else ''} it nearly as much, not systematically "
                              f"(by {listed([format_number(row.reading.change) for row in unsteady])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
-                sentence += f"; {flipped.property} {flipped.reading.flip_words}"
+                sentence += f"; {name(flipped.property)} {flipped.reading.flip_words}"
             sentences.append(sentence + ".")
     small: dict[str, list[str]] = {}
     for row in rows:
@@ -84,8 +94,8 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
             small.setdefault(row.property, []).append(short[row.model])
     if small:
         # Each property with the models it barely moved: a list of properties alone left a reader asking whose.
-        named = [f"{name} ({listed(list(dict.fromkeys(whose)))})" if len(models) > 1 else name
-                 for name, whose in small.items()]
+        named = [f"{name(prop)} ({listed(list(dict.fromkeys(whose)))})" if len(models) > 1 else name(prop)
+                 for prop, whose in small.items()]
         sentences.append(f"Significant but negligible (the output moved by less than {negligible:g}): "
                          f"{listed(named)}.")
     if rows and all(not row.reading.moved for row in rows):
@@ -94,11 +104,37 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None) -> list[s
     return sentences
 
 
-def _passed(top: Sequence, after: str) -> str:
+def _marking(kind: str):
+    return lambda text: f"{kind}{str(text).translate(_UNMARKED)}{_END}"
+
+
+def answer_spans(sentence: str) -> list[tuple[str, str]]:
+    """A sentence of :attr:`Answered.answer_marked` as ``(kind, text)`` pieces, ``kind`` one of ``"model"`` (the
+    model it answers for), ``"property"`` and ``"text"``: for a page to set the names apart (projected as one run of
+    words, "unbiased: object: darken and background: darken both move p(cat)" was hard to scan, its names full of
+    colons).
+
+    Examples
+    --------
+    >>> answer_spans("\\x01unbiased\\x03: \\x02object: darken\\x03 moves p(cat) most")
+    [('model', 'unbiased'), ('text', ': '), ('property', 'object: darken'), ('text', ' moves p(cat) most')]
+    """
+    pieces, at = [], 0
+    for found in _SPAN.finditer(sentence):
+        if found.start() > at:
+            pieces.append(("text", sentence[at:found.start()]))
+        pieces.append(("model" if found.group(1) == _MODEL else "property", found.group(2)))
+        at = found.end()
+    if at < len(sentence):
+        pieces.append(("text", sentence[at:]))
+    return pieces
+
+
+def _passed(top: Sequence, after: str, name=str) -> str:
     """Which of the named rows the shuffle test confirms (``after``: " after adjustment" where the p-values are
     adjusted): a strong change leads the sentence whether or not it is significant, and a reader must not take
     "moves most" for "shown"."""
-    confirmed = [row.property for row in top if row.reading.significant]
+    confirmed = [name(row.property) for row in top if row.reading.significant]
     if len(confirmed) == len(top):
         return ("significant" if len(top) == 1 else "both significant" if len(top) == 2 else "each significant") + after
     # "moves p(cat) most (by 0.63; not significant)" over the paper's own jump read to a class as "does not depend":
@@ -110,7 +146,7 @@ def _passed(top: Sequence, after: str) -> str:
     if any(row.reading.kind != ABRUPT for row in unconfirmed):
         jumps = ""
     elif confirmed:
-        names = [row.property for row in unconfirmed]
+        names = [name(row.property) for row in unconfirmed]
         jumps = f"; {listed(names)} change{'s' if len(names) == 1 else ''} {step}, not as a steady trend"
     else:
         jumps = f": {'it changes' if len(top) == 1 else 'each changes'} {step}, not as a steady trend"
@@ -233,10 +269,15 @@ class Answered:
         """Per model, in words, what moves its output most (:func:`model_answers`), after a caution where a
         property's region is a sliver or all but the whole image (:func:`~propgrad.interventions.region.coverage_caveat`:
         a greyscale photo's "object" was the cat's eye, and "the background moves p(cat) most" read as a finding)."""
+        return [sentence.translate(_UNMARKED) for sentence in self.answer_marked]
+
+    @cached_property
+    def answer_marked(self) -> list[str]:
+        """:attr:`answer` with its names marked, for pages (:func:`answer_spans`)."""
         shares = {name: explanation.series[0].coverage for name, explanation in getattr(self, "explanations", {}).items()
                   if explanation.series and explanation.series[0].coverage is not None}
         caveat = coverage_caveat(shares)
-        return [*([caveat] if caveat else []), *model_answers(self.ranked_rows, self.models)]
+        return [*([caveat] if caveat else []), *model_answers(self.ranked_rows, self.models, marked=True)]
 
     @cached_property
     def contrast(self) -> tuple[list[ContrastRow], str | None]:

@@ -300,39 +300,6 @@ def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
 _PERCENT = re.compile(r"(\d) %")
 
 
-def answer_spans(sentence: str, properties: Sequence[str], models: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """An answer's sentence cut into ``(kind, text)`` pieces for a page to set apart: ``"model"`` (the short model name
-    that opens it, before its colon), ``"property"`` (each of ``properties``, as whole words, longest first) and
-    ``"text"``. Projected as one run of words, "unbiased: object: darken and background: darken both move p(cat)"
-    was hard to scan: its names are full of colons.
-
-    Examples
-    --------
-    >>> answer_spans("unbiased: object: darken moves p(cat) most", ["object: darken"], ["unbiased"])
-    [('model', 'unbiased'), ('text', ': '), ('property', 'object: darken'), ('text', ' moves p(cat) most')]
-    >>> answer_spans("darkening: 0.5", ["darken"])  # a name is a whole word
-    [('text', 'darkening: 0.5')]
-    """
-    pieces: list[tuple[str, str]] = []
-    for model in sorted(models, key=len, reverse=True):
-        if model and sentence.startswith(f"{model}: "):
-            pieces.append(("model", model))
-            sentence = sentence[len(model):]
-            break
-    names = sorted({name for name in properties if name}, key=len, reverse=True)
-    if not names:
-        return pieces + ([("text", sentence)] if sentence else [])
-    at = 0
-    for found in re.finditer("|".join(rf"(?<!\w){re.escape(name)}(?!\w)" for name in names), sentence):
-        if found.start() > at:
-            pieces.append(("text", sentence[at:found.start()]))
-        pieces.append(("property", found.group()))
-        at = found.end()
-    if at < len(sentence):
-        pieces.append(("text", sentence[at:]))
-    return pieces
-
-
 def for_pages(text: str) -> str:
     """``text`` for pages (the app, report.html): the readings' arrow drawn as one character, the gradient's name and
     a number with its percent sign held on one line, which a narrow page or a table's header broke ("->" between its

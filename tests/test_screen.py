@@ -420,6 +420,38 @@ def test_the_answer_says_most_only_where_it_leaves_properties_out():
     assert " move p(cat) most (by " in model_answers(three)[0]
 
 
+def test_pages_set_an_answers_names_apart_where_the_sentence_names_them():
+    # Projected as one run of words the answer was hard to scan; found again in the plain text, a property named
+    # "blur" was also the "blur" of "blur radius" and one named "cat" the "cat" of "p(cat)".
+    from types import SimpleNamespace
+
+    from propgrad.answer import answer_spans, model_answers
+    from propgrad.app.results import answer_markdown
+    from propgrad.export.html import answer_paragraphs
+    from propgrad.reading import read_curve
+
+    def row(name, curve, model):
+        reading = read_curve(np.array(curve), significant=True, output="cat", property_name="blur radius (px)",
+                             values=np.arange(len(curve)), flip_steps=[2], predicted=["cat", "cat", "dog"])
+        return SimpleNamespace(property=name, model=model, output="cat", reading=reading)
+
+    rows = [row("blur", [0.9, 0.6, 0.1], "net A"), row("cat", [0.9, 0.8, 0.7], "net A"),
+            row("make the fur *white*", [0.9, 0.7, 0.2], "net B")]
+    plain, marked = model_answers(rows), model_answers(rows, marked=True)
+    assert [sentence.translate({1: None, 2: None, 3: None}) for sentence in marked] == plain
+    first = answer_spans(marked[0])
+    assert first[:3] == [("model", "A"), ("text", ": "), ("property", "blur")], first
+    assert [text for kind, text in first if kind == "property"] == ["blur", "cat", "blur"]
+    assert "p(cat)" in "".join(text for kind, text in first if kind == "text")
+    assert "blur radius" in "".join(text for kind, text in first if kind == "text")
+    page = answer_markdown(marked)
+    assert "**A**: *blur* and *cat*" in page and "p(cat)" in page and "*blur radius" not in page
+    assert r"*make the fur \*white\**" in page  # Markdown in a name is shown, not read
+    html = answer_paragraphs(marked)
+    assert "<p><b>A</b>: <em>blur</em> and <em>cat</em>" in html and "<em>make the fur *white*</em>" in html
+    assert answer_paragraphs(plain).startswith("<p>A: blur and cat")  # a document's plain answer, as it is
+
+
 @pytest.mark.slow
 def test_the_docs_example_table_is_what_the_screen_gives():
     """docs/screen.md's table of chelsea under the authors' three ConvMixers is hand-written: its ranks and tiers

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import export, plots, reading
+from ..answer import answer_spans
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
@@ -407,22 +408,21 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def answer_markdown(answer: Sequence[str], heading: str = "The answer.", properties: Sequence[str] = (),
-                    models: Sequence[str] = ()) -> str:
-    """The answer in words (:attr:`propgrad.answer.Answered.answer`), one point per sentence (a model and output,
-    and the closing one on negligible effects): run together, they made a nine-line paragraph a class could not
-    scan. The Screen, shown under the first tab's result, names itself in ``heading``: two "The answer." on one page
-    left a reader to guess which run each answered. Each sentence's model (``models``: the short names the sentences
-    use) is set in bold, the ``properties`` in italics (:func:`propgrad.reading.answer_spans`)."""
-    answer = [_marked(sentence, properties, models) for sentence in answer]
+def answer_markdown(answer: Sequence[str], heading: str = "The answer.") -> str:
+    """The answer in words (:attr:`propgrad.answer.Answered.answer_marked`), one point per sentence (a model and
+    output, and the closing one on negligible effects): run together, they made a nine-line paragraph a class could
+    not scan. The Screen, shown under the first tab's result, names itself in ``heading``: two "The answer." on one
+    page left a reader to guess which run each answered. Each sentence's model is set in bold, the properties in
+    italics (:func:`propgrad.answer.answer_spans`)."""
+    answer = [_marked(sentence) for sentence in answer]
     return (f"**{heading}** {' '.join(answer)}" if len(answer) <= 1 else
             f"**{heading}**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
 
 
-def _marked(sentence: str, properties: Sequence[str], models: Sequence[str]) -> str:
+def _marked(sentence: str) -> str:
     look = {"model": "**{}**", "property": "*{}*", "text": "{}"}
     return "".join(look[kind].format(_MARKDOWN.sub(r"\\\1", text) if kind != "text" else text)
-                   for kind, text in reading.answer_spans(sentence, properties, models))
+                   for kind, text in answer_spans(sentence))
 
 
 # What Markdown would read in a name set in bold or italics ("make the fur *white*", an instruction's name).
@@ -483,8 +483,7 @@ def summary_markdown(run: AppRun) -> str:
     # reading under it runs to ninety words over every row. One block, so that the talk view (which shows the
     # summary's first two) shows the headline and the answer.
     answer = (['<div class="summary-answer">', "",
-               answer_markdown(run.comparison.answer, properties=list(run.comparison.properties),
-                               models=list(short.values())), "</div>", ""]
+               answer_markdown(run.comparison.answer_marked), "</div>", ""]
               if run.comparison is not None else [])
     # The reading is a single run's headline in the talk view and kept in the text; the page shows each sentence as a
     # row's reading instead (see demo.CSS).

@@ -93,8 +93,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     what was skipped."""
     label = STATISTIC_LABELS[result.statistic]
     count = len(result.properties)
-    models = list(short_names(list(dict.fromkeys(row.model for row in result.rows))).values())
-    lines = [answer_markdown(result.answer, "The screen's answer.", [row.property for row in result.rows], models),
+    lines = [answer_markdown(result.answer_marked, "The screen's answer."),
              f"**{count} propert{'y' if count == 1 else 'ies'}** screened, ranked by what the output did (tier "
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
              f"{result.adjustment}; alpha = {result.alpha}."]

@@ -154,7 +154,8 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
                                                  {key: path for key, path in written.items() if key not in repeated},
                                                  [kind for kind in figures if kind not in repeated])))
     page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
-                                       curves_later=curves_elsewhere and drawn["curves"] is None)
+                                       curves_later=curves_elsewhere and drawn["curves"] is None,
+                                       answer=comparison.answer_marked)
     paths["html"] = html_report.write(page, out / "report.html")
     tables.write_json(paths["json"], data)
     return paths

@@ -26,8 +26,8 @@ from ..errors import in_words
 from ..interventions.region import share_in_words
 from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
-from ..reading import (answer_spans, for_pages, format_number, reading_legend, short_names, what_ran,
-                       with_evidence)
+from ..answer import answer_spans
+from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 
 # Packages whose versions decide a result; those not installed are left out.
@@ -609,16 +609,13 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
     return page(title, body)
 
 
-def answer_paragraphs(data: Mapping) -> str:
-    """A ranked result's answer (``data["answer"]``), a paragraph a sentence, each sentence's model in bold and the
-    properties in italics, as the app sets them (:func:`propgrad.reading.answer_spans`)."""
-    rows = data.get("table", ())
-    properties = [row["property"] for row in rows]
-    models = list(short_names(list(dict.fromkeys(row["model"] for row in rows))).values())
+def answer_paragraphs(answer: Sequence[str]) -> str:
+    """A ranked result's answer (:attr:`propgrad.answer.Answered.answer_marked`), a paragraph a sentence, each
+    sentence's model in bold and its properties in italics, as the app sets them; plain sentences (a document's
+    ``answer``) as they are."""
     look = {"model": "<b>{}</b>", "property": "<em>{}</em>", "text": "{}"}
-    return "".join("<p>" + "".join(look[kind].format(escape(text))
-                                   for kind, text in answer_spans(line, properties, models)) + "</p>"
-                   for line in data.get("answer", ()))
+    return "".join("<p>" + "".join(look[kind].format(escape(text)) for kind, text in answer_spans(line)) + "</p>"
+                   for line in answer)
 
 
 def how_tested_line(data: Mapping) -> str:
@@ -636,13 +633,14 @@ def how_tested_line(data: Mapping) -> str:
 
 def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tuple[str, str]],
                     failed: Mapping[str, str] | None = None, strip: Path | None = None, curves: Path | None = None,
-                    curves_later: bool = False) -> str:
+                    curves_later: bool = False, answer: Sequence[str] | None = None) -> str:
     """A comparison of properties: the ranked table, the steps of every property (``strip``, where drawn), its
     figure, then each property's sections.
 
     ``data`` is :func:`propgrad.export.comparison.to_dict`'s result; ``parts`` (property, HTML of its
     sections) in ranked order; ``curves``: a figure of every property's curves drawn elsewhere (the app's), shown
-    in place of the comparison's figure; ``curves_later``: such a figure is drawn after the page (:func:`add_drawn`).
+    in place of the comparison's figure; ``curves_later``: such a figure is drawn after the page (:func:`add_drawn`);
+    ``answer``: the answer with its names marked (:attr:`propgrad.answer.Answered.answer_marked`; else the document's).
     """
     failed = dict(failed or {})
     rows = [{**row, "reading": reading_sentence(row["reading"])} for row in data["table"]]
@@ -650,7 +648,8 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     # and read as a repetition of it. The steps and the curves follow it, before the table (as a screen's page has
     # its figure): at 1280 x 720 they began three screens down.
     body = [_missing_list(failed), input_line(data.get("input")),
-            "<h2>The answer</h2>" + answer_paragraphs(data) + how_tested_line(data), summary_paragraph(data["reading"]),
+            "<h2>The answer</h2>" + answer_paragraphs(answer if answer is not None else data.get("answer", ()))
+            + how_tested_line(data), summary_paragraph(data["reading"]),
             note_paragraphs(data.get("notes", ()))]
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
     # written in another process).

@@ -17,6 +17,7 @@ first; screen_contrast.csv), else ``contrast_note`` says why it is left out.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,13 +167,15 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
     return figure
 
 
-def html_page(data: dict, figure_path: Path | None, missing: dict[str, str]) -> str:
-    """The screen as one self-contained page (see :mod:`propgrad.export.html`)."""
+def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], answer: Sequence[str] | None = None
+              ) -> str:
+    """The screen as one self-contained page (see :mod:`propgrad.export.html`); ``answer``: the answer with its
+    names marked (:attr:`propgrad.answer.Answered.answer_marked`; else the document's)."""
     label = STATISTIC_LABELS[data["statistic"]]
     shown = [key for key in FIELDS if key not in ("edit", "region")]  # the property names both
     rows = html_report.page_rows([{**{key: row[key] for key in shown},
                                    "reading": html_report.reading_sentence(row["reading"])} for row in data["table"]])
-    answer = html_report.answer_paragraphs(data)
+    answer = html_report.answer_paragraphs(answer if answer is not None else data["answer"])
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             "<h2>The answer</h2>" + answer + html_report.how_tested_line(data), html_report.note_paragraphs(data["notes"]),
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
@@ -220,6 +223,7 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
         paths["figure"] = figure
     else:
         missing["figure"] = reason
-    paths["html"] = html_report.write(html_page(data, paths.get("figure"), missing), out / "report.html")
+    paths["html"] = html_report.write(html_page(data, paths.get("figure"), missing, result.answer_marked),
+                                      out / "report.html")
     tables.write_json(paths["json"], data)
     return paths
