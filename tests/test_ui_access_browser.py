@@ -99,3 +99,19 @@ def test_a_narrow_window_says_how_to_see_a_whole_figure_with_what_it_has(browser
         context.close()
     assert hints == {False: '"the whole figure: click \u2922 for full screen, or zoom in"',
                      True: '"the whole figure: tap \u2922 for full screen, or pinch to zoom"'}, hints
+
+
+def test_ctrl_enter_runs_the_form_the_keyboard_is_in(browser, server):
+    # On the turntable tab Run sat 78 Tab presses from the top, behind a link and a remove button per frame.
+    page = _page(browser, server)
+    run = page.locator("#edit-run")
+    expect(run).to_have_attribute("aria-keyshortcuts", "Control+Enter Meta+Enter")
+    page.locator("#edit-summary").click()  # the focus in the tab's panel, on no control in particular
+    steps = page.get_by_label("Number of steps").first
+    steps.focus()
+    page.keyboard.press("Control+Enter")
+    # The run starts: its button says so (it is disabled until the answer comes), then the answer is back.
+    expect(run).to_have_text("Running...", timeout=10_000)
+    expect(page.locator("#edit-summary")).to_contain_text("2 properties compared", timeout=240_000)
+    expect(run).to_have_text("Run", timeout=240_000)
+    page.close()

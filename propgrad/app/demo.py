@@ -23,7 +23,7 @@ log = logging.getLogger("propgrad.app")
 INTRO = """# propgrad: local interventional explanations
 Change one property of one image step by step and see whether each model's prediction follows it. Each tab opens
 with an example already answered: **[the answer is below the controls](#answer)** (go to it, or press Run to try
-your own settings). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
+your own settings; **Ctrl+Enter** runs the form you are in). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
 any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
 METHOD = f"""Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (the size of the output's slope from step to step, averaged over the steps: 0.01 =

@@ -573,6 +573,38 @@ async () => {
     window.addEventListener("resize", fitFigures);
   }
 
+  // Ctrl+Enter (Cmd+Enter) runs the form the keyboard is in: on the turntable tab Run sat 78 Tab presses from the
+  // top, behind a link and a remove button per frame. The Screen's own button where the focus is in its section.
+  function runButtonFor(element) {
+    const section = element && element.closest && element.closest("#screen-section");
+    if (section) return section.querySelector("#screen-run");
+    const panels = [...document.querySelectorAll("[role=tabpanel]")].filter((panel) => panel.offsetParent);
+    const panel = (element && element.closest && element.closest("[role=tabpanel]")) || panels[0];
+    return panel ? [...panel.querySelectorAll("button[id$='-run']")].find((button) => button.id !== "screen-run")
+                 : null;
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    const button = runButtonFor(document.activeElement);
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    button.click();
+  });
+  const shortcut = () => {
+    for (const button of document.querySelectorAll("button[id$='-run']:not([aria-keyshortcuts])")) {
+      button.setAttribute("aria-keyshortcuts", "Control+Enter Meta+Enter");
+      button.title = "Run (Ctrl+Enter from anywhere in the form)";
+    }
+  };
+  shortcut();
+  // Tabs are drawn when first opened: their buttons get the hint then (once per frame, however much changed).
+  let marking = false;
+  new MutationObserver(() => {
+    if (marking) return;
+    marking = true;
+    requestAnimationFrame(() => { marking = false; shortcut(); });
+  }).observe(document.body, {childList: true, subtree: true});
+
   document.addEventListener("click", (event) => {
     const run = event.target.closest && event.target.closest("[id$='-run']");
     if (run && run.id !== "screen-run" && event.isTrusted && window.propgradPreset &&
