@@ -32,6 +32,15 @@ class NoRoomError(OSError):
     def __str__(self) -> str:
         return describe(self)
 
+    def __reduce__(self):
+        # Raised in the app's writer process, it travels back pickled: OSError's own pickling called __init__ with
+        # (errno, text), and the app got an AttributeError in place of "the disk is full".
+        return _no_room_again, (self.errno, self.strerror, self.filename, str(self.folder), self.needed, self.flag)
+
+
+def _no_room_again(number, text, filename, folder, needed, flag) -> NoRoomError:
+    return NoRoomError(OSError(number, text, filename), folder, needed, flag)
+
 
 def no_room(error: BaseException) -> bool:
     """Whether ``error`` says the disk (or the folder) has no room for a write.

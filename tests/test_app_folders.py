@@ -125,6 +125,24 @@ def test_a_write_that_finds_the_disk_full_mid_run_says_so():
     assert other.value.message == shared.GENERIC_ERROR
 
 
+def test_a_no_room_error_from_the_writer_process_arrives_whole_and_is_said_as_such():
+    # The writer process sends its errors back pickled: a NoRoomError came back as an AttributeError, and the visitor
+    # read "something went wrong" instead of "the disk is full".
+    import pickle
+    import sqlite3
+
+    error = NoRoomError(OSError(errno.ENOSPC, "No space left on device", "/srv/run/report.json"), "/srv/run", 2048)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is NoRoomError and str(again) == str(error) and again.needed == 2048
+    for raised in (again, sqlite3.OperationalError("database or disk is full")):
+        def failing(raised=raised):
+            raise raised
+
+        with pytest.raises(gr.Error) as refused:
+            shared.friendly_errors(failing)()
+        assert refused.value.message == shared.NO_ROOM_ERROR
+
+
 def test_check_room_raises_no_room_naming_the_folder(monkeypatch):
     monkeypatch.setattr(folders.shutil, "disk_usage", lambda _: Usage(100 * MB, 100 * MB, 0))
     with pytest.raises(NoRoomError) as refused:

@@ -102,13 +102,10 @@ def friendly_errors(handler):
         except MemoryError as error:
             raise gr.Error("The server ran out of memory: use a smaller image, fewer steps or fewer models.",
                            print_exception=False) from error
-        except OSError as error:
-            if not no_room(error):
-                log.exception("unexpected error in %s", handler.__name__)
-                raise gr.Error(GENERIC_ERROR, print_exception=False) from error
-            log.warning("run refused in %s: %s", handler.__name__, error)
-            raise gr.Error(NO_ROOM_ERROR, duration=None, title="Cannot run", print_exception=False) from error
         except Exception as error:  # noqa: BLE001 - the last line of defence for a shared server
+            if no_room(error):  # an OSError, or the series cache's "database or disk is full"
+                log.warning("run refused in %s: %s", handler.__name__, error)
+                raise gr.Error(NO_ROOM_ERROR, duration=None, title="Cannot run", print_exception=False) from error
             log.exception("unexpected error in %s", handler.__name__)
             raise gr.Error(GENERIC_ERROR, print_exception=False) from error
 
