@@ -53,17 +53,19 @@ def on_files(files, config):
     _importable()
     from propgrad import lessons
 
-    images = Path(tempfile.mkdtemp(prefix="propgrad-docs-")) / "figures"
-    for path, notebook, executed in _lesson_notebooks():
-        slug = lessons.slug(path)
-        text = lessons.to_markdown(notebook, images, slug)
-        if not executed:
-            text = text.replace("\n", "\n\n!!! note\n    This page was built without running the lesson "
-                                "(PROPGRAD_DOCS_EXECUTE=0): the outputs are missing.\n\n", 1)
-        # The figures sit beside the page: lessons/figures/<slug>-N.png
-        files.append(File.generated(config, f"lessons/{slug}.md", content=text))
-    for figure in sorted(images.glob("*.png")) if images.is_dir() else []:
-        files.append(File.generated(config, f"lessons/figures/{figure.name}", content=figure.read_bytes()))
+    # Read into the site's files here, so the folder goes at once (every build left one in /tmp).
+    with tempfile.TemporaryDirectory(prefix="propgrad-docs-") as scratch:
+        images = Path(scratch) / "figures"
+        for path, notebook, executed in _lesson_notebooks():
+            slug = lessons.slug(path)
+            text = lessons.to_markdown(notebook, images, slug)
+            if not executed:
+                text = text.replace("\n", "\n\n!!! note\n    This page was built without running the lesson "
+                                    "(PROPGRAD_DOCS_EXECUTE=0): the outputs are missing.\n\n", 1)
+            # The figures sit beside the page: lessons/figures/<slug>-N.png
+            files.append(File.generated(config, f"lessons/{slug}.md", content=text))
+        for figure in sorted(images.glob("*.png")) if images.is_dir() else []:
+            files.append(File.generated(config, f"lessons/figures/{figure.name}", content=figure.read_bytes()))
     for name in SCREENSHOTS:
         source = ROOT / "assets" / name
         if source.is_file():
