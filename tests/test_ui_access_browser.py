@@ -106,12 +106,14 @@ def test_ctrl_enter_runs_the_form_the_keyboard_is_in(browser, server):
     page = _page(browser, server)
     run = page.locator("#edit-run")
     expect(run).to_have_attribute("aria-keyshortcuts", "Control+Enter Meta+Enter")
-    page.locator("#edit-summary").click()  # the focus in the tab's panel, on no control in particular
-    steps = page.get_by_label("Number of steps").first
-    steps.focus()
+    # From a ticked checkbox: it took the Enter as a click, and the run went without that model.
+    model = page.get_by_label("ConvMixer cats vs dogs, unbiased (authors)").first
+    expect(model).to_be_checked()
+    model.focus()
     page.keyboard.press("Control+Enter")
     # The run starts: its button says so (it is disabled until the answer comes), then the answer is back.
     expect(run).to_have_text("Running...", timeout=10_000)
     expect(page.locator("#edit-summary")).to_contain_text("2 properties compared", timeout=240_000)
     expect(run).to_have_text("Run", timeout=240_000)
+    expect(model).to_be_checked()
     page.close()

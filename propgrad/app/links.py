@@ -583,13 +583,16 @@ async () => {
     return panel ? [...panel.querySelectorAll("button[id$='-run']")].find((button) => button.id !== "screen-run")
                  : null;
   }
-  document.addEventListener("keydown", (event) => {
+  // Caught on its way down, before the focused control sees it: a ticked checkbox took the Enter as a click (the run
+  // then went without its model), the Screen's list of edits as picking one (brightness left the screen).
+  window.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
     const button = runButtonFor(document.activeElement);
     if (!button || button.disabled) return;
     event.preventDefault();
+    event.stopPropagation();
     button.click();
-  });
+  }, true);
   const shortcut = () => {
     for (const button of document.querySelectorAll("button[id$='-run']:not([aria-keyshortcuts])")) {
       button.setAttribute("aria-keyshortcuts", "Control+Enter Meta+Enter");
