@@ -564,12 +564,7 @@ async () => {
     setInterval(markTalk, 1000);
     // A tab gradio draws for the first time (n moving on to the next tab's preset) showed its controls, examples
     // and Run button for up to a second, until the next check folded them: fold new parts in the frame they appear.
-    let folding = false;
-    new MutationObserver(() => {
-      if (folding) return;
-      folding = true;
-      requestAnimationFrame(() => { folding = false; markTalk(); });
-    }).observe(document.body, {childList: true, subtree: true});
+    whenThePageChanges(markTalk);
     window.addEventListener("resize", fitFigures);
   }
 
@@ -600,13 +595,17 @@ async () => {
     }
   };
   shortcut();
-  // Tabs are drawn when first opened: their buttons get the hint then (once per frame, however much changed).
-  let marking = false;
-  new MutationObserver(() => {
-    if (marking) return;
-    marking = true;
-    requestAnimationFrame(() => { marking = false; shortcut(); });
-  }).observe(document.body, {childList: true, subtree: true});
+  whenThePageChanges(shortcut);  // tabs are drawn when first opened: their buttons get the hint then
+
+  // ``fn()`` once in each frame in which the page changed, however much changed.
+  function whenThePageChanges(fn) {
+    let waiting = false;
+    new MutationObserver(() => {
+      if (waiting) return;
+      waiting = true;
+      requestAnimationFrame(() => { waiting = false; fn(); });
+    }).observe(document.body, {childList: true, subtree: true});
+  }
 
   document.addEventListener("click", (event) => {
     const run = event.target.closest && event.target.closest("[id$='-run']");
