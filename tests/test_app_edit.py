@@ -61,8 +61,10 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
     summary, strip, animation, curves, table, null, bundle = outputs
     assert "2 properties compared" in summary and "Benjamini-Hochberg" in summary
     # The answer per model (what moves its output most) comes before the reading over every row, as in report.html.
-    assert summary.index("**The answer.**") < summary.index("**Reading:**")
-    answer = summary[summary.index("**The answer.**"):summary.index("**Reading:**")]
+    # A heading to a screen reader, bold to the eye.
+    heading = '<strong role="heading" aria-level="2">The answer.</strong>'
+    assert summary.index(heading) < summary.index("**Reading:**")
+    answer = summary[summary.index(heading):summary.index("**Reading:**")]
     assert answer.count("\n- ") >= len(AUTHORS_MODELS)
     assert {row[0].split(" | ")[0] for row in table} == {"object: darken", "background: darken"}
     assert len(table) == 2 * len(AUTHORS_MODELS)

@@ -51,7 +51,8 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     assert all(isinstance(row[5], float) for row in table)
     assert list(shown.columns)[8] == "E[|grad_X\u00a0F|]"  # the statistic named as in every table, on one line
     assert "**22 properties** screened" in summary and "Benjamini-Hochberg" in summary
-    assert summary.startswith("**The screen's answer.**")  # not "The answer.", which heads the run above it
+    # Not "The answer.", which heads the run above it.
+    assert summary.startswith('<strong role="heading" aria-level="2">The screen\'s answer.</strong>')
     assert len(table) == 22 and [row[0] for row in table] == list(range(1, 23))
     assert {row[2] for row in table} >= {"object: darken", "background: darken", "whole image: rotation"}
     assert [row[1] for row in table] == sorted(row[1] for row in table)  # tiers a..e in order

@@ -101,6 +101,13 @@ def test_a_narrow_window_says_how_to_see_a_whole_figure_with_what_it_has(browser
                      True: '"the whole figure: tap \u2922 for full screen, or pinch to zoom"'}, hints
 
 
+def test_the_answer_is_a_heading_to_a_screen_reader(browser, server):
+    # A screen reader's "next heading" key found one heading on the whole page, the title.
+    page = _page(browser, server)
+    expect(page.locator("#edit-summary").get_by_role("heading", name="The answer.")).to_have_count(1)
+    page.close()
+
+
 def test_ctrl_enter_runs_the_form_the_keyboard_is_in(browser, server):
     # On the turntable tab Run sat 78 Tab presses from the top, behind a link and a remove button per frame.
     page = _page(browser, server)

@@ -415,8 +415,10 @@ def answer_markdown(answer: Sequence[str], heading: str = "The answer.") -> str:
     page left a reader to guess which run each answered. Each sentence's model is set in bold, the properties in
     italics (:func:`propgrad.answer.answer_spans`)."""
     answer = [_marked(sentence) for sentence in answer]
-    return (f"**{heading}** {' '.join(answer)}" if len(answer) <= 1 else
-            f"**{heading}**\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
+    # A heading to a screen reader (its "next heading" key found one on the whole page), bold text to the eye.
+    heading = f'<strong role="heading" aria-level="2">{heading}</strong>'
+    return (f"{heading} {' '.join(answer)}" if len(answer) <= 1 else
+            f"{heading}\n\n" + "\n".join(f"- {sentence}" for sentence in answer) + "\n")
 
 
 def _marked(sentence: str) -> str:
