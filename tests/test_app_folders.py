@@ -87,7 +87,6 @@ def test_a_run_whose_handler_still_runs_is_never_removed(root, monkeypatch):
     # A study writes only inside its subfolders for minutes: its own folder's time stood still, and another visitor's
     # request removed it mid-run.
     monkeypatch.setattr(folders, "_ROOT", root)
-    monkeypatch.setattr(folders, "check_room", lambda: root)
     with folders.in_use():
         study = folders.request_dir()
         (study / "results.csv").write_bytes(b"r" * (2 * MB))

@@ -9,10 +9,10 @@ runs: every page load hands out their files, and once they were an hour old ever
 
 A busy Space fills its disk with runs younger than an hour (a run of the first tab's default holds about 7.5 MB here,
 and gradio keeps copies of what it served for an hour too); a full disk answered every visitor with "something went
-wrong ... try smaller images". So before a request gets its folder, the oldest visitors' runs go while theirs hold more
-than ``settings.RESULTS_MAX_MB`` or the disk has less than ``settings.MIN_FREE_MB`` free; a run whose handler is
-still running is never removed (:func:`in_use`), nor one whose folder changed in the last :data:`IN_USE_S` (its page
-may be asking for its zip).
+wrong ... try smaller images". So before a run computes (:func:`check_room`), the oldest visitors' runs go while
+theirs hold more than ``settings.RESULTS_MAX_MB`` or the disk has less than ``settings.MIN_FREE_MB`` free; a run whose
+handler is still running is never removed (:func:`in_use`), nor one whose folder changed in the last
+:data:`IN_USE_S` (its page may be asking for its zip).
 """
 from __future__ import annotations
 
@@ -55,10 +55,10 @@ def _remove_root(root: Path, owner: int) -> None:
 
 
 def request_dir() -> Path:
-    """A new private folder for one request, room made for it first (:func:`check_room`); in use until the
-    :func:`in_use` block around it ends."""
-    root = check_room()
-    folder = Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=root))
+    """A new private folder for one request, under the process's folder; in use until the :func:`in_use` block
+    around it ends. Room is made once per run, before it computes, by :func:`check_room`, which every tab's handler's
+    wrapper calls (``shared.friendly_errors``)."""
+    folder = Path(tempfile.mkdtemp(prefix="default-" if computing_a_default() else "run-", dir=_root()))
     made = _MADE.get()
     if made is not None:
         with _ROOT_LOCK:
@@ -71,16 +71,22 @@ def check_room() -> Path:
     """Make room under the process's folder (:func:`make_room`) and return that folder; raise
     :class:`~propgrad.disk.NoRoomError` where the disk still has less than :data:`RUN_BYTES` free. The tabs' handlers
     ask before they compute: a run that could not write its files had kept its visitor waiting for nothing."""
+    root = _root()
+    with _ROOT_LOCK:
+        make_room(root, max_bytes=settings.RESULTS_MAX_MB * 2**20, min_free=settings.MIN_FREE_MB * 2**20)
+    if shutil.disk_usage(root).free < RUN_BYTES:
+        raise NoRoomError(OSError(errno.ENOSPC, "No space left on device"), root)
+    return root
+
+
+def _root() -> Path:
+    """The process's folder, made (and set to go at exit) on first use."""
     global _ROOT
     with _ROOT_LOCK:
         if _ROOT is None or not _ROOT.is_dir():
             _ROOT = Path(tempfile.mkdtemp(prefix="propgrad-app-"))
             atexit.register(_remove_root, _ROOT, os.getpid())
-        root = _ROOT
-        make_room(root, max_bytes=settings.RESULTS_MAX_MB * 2**20, min_free=settings.MIN_FREE_MB * 2**20)
-    if shutil.disk_usage(root).free < RUN_BYTES:
-        raise NoRoomError(OSError(errno.ENOSPC, "No space left on device"), root)
-    return root
+        return _ROOT
 
 
 def make_room(root: Path, *, max_bytes: int, min_free: int, now: float | None = None) -> list[Path]:
