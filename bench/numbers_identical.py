@@ -4,7 +4,9 @@ Issue 23 (item 6) asked that every number in report.json and the CSVs of the doc
 study stay the same across its restructuring; fields may be added or renamed for words. This script runs the
 same commands in a ``--before`` checkout and in this one (each as ``python -m propgrad`` with the checkout as
 working directory, so each runs its own code), then walks every JSON file (keys matched by path) and every CSV
-(rows matched by position, cells by column name) of each output folder and compares the numbers exactly.
+(rows matched by position, cells by column name) of each output folder and compares the numbers exactly. A CSV
+cell of the before side with six or seven significant digits counts as the same number when the after side's
+value rounds to it: the CSVs keep every digit since 2026-12-07 (issue 23, item 3).
 
 It prints every number that differs (with the largest absolute difference), the fields only one side has
 (a renamed field shows as one removed and one added) and the files only one side wrote.
@@ -70,6 +72,14 @@ def _number(value):
         except ValueError:
             return None
     return None
+
+
+def _more_digits(cell, after: float) -> bool:
+    """Whether a CSV cell written with six or seven significant digits (the CSVs before they kept every digit) is
+    ``after`` rounded: the same number, written more fully now."""
+    if not isinstance(cell, str) or not math.isfinite(after):
+        return False
+    return any(float(f"{after:.{digits}g}") == float(cell) for digits in (6, 7))
 
 
 ROW_KEYS = ("property", "intervention", "model", "output")
@@ -159,7 +169,7 @@ def compare(before: Path, after: Path) -> dict:
                     report["moved"].append(f"{relative}{key}: {old[key]} -> {new[key]}")
                 continue
             report["numbers"] += 1
-            same = (a == b) or (math.isnan(a) and math.isnan(b))
+            same = (a == b) or (math.isnan(a) and math.isnan(b)) or _more_digits(old[key], b)
             if not same:
                 report["differing"].append(f"{relative}{key}: {old[key]} -> {new[key]}")
                 if math.isfinite(a) and math.isfinite(b):

@@ -231,3 +231,30 @@ def test_a_json_document_cut_off_by_a_full_disk_is_not_left_behind(tmp_path, mon
     monkeypatch.undo()
     assert disk.write_whole(kept, '{"new": true}').read_text() == '{"new": true}'
     assert list(tmp_path.iterdir()) == [kept]
+
+
+def test_every_csv_keeps_every_digit_of_the_numbers(tmp_path):
+    """A CSV is data to compute with (issue 23, item 3): its numbers are the results' own floats, not six significant
+    digits of them (a p-value of 1/10001 used to read 9.999e-05)."""
+    import csv
+
+    made = results(tmp_path)
+    for kind, name in (("comparison", "comparison.csv"), ("screen", "screen.csv")):
+        with (export.write(made[kind], tmp_path / kind)["csv"]).open(newline="") as handle:
+            written = list(csv.DictReader(handle))
+        rows = export.rows(made[kind])
+        assert len(written) == len(rows), kind
+        for cells, row in zip(written, rows):
+            for column in ("change", "score", "pvalue", "pvalue_adjusted"):
+                assert float(cells[column]) == row[column], (kind, column)
+    explanation = made["explanation"]
+    with export.write(explanation, tmp_path / "explanation")["csv"].open(newline="") as handle:
+        written = list(csv.reader(handle))[1:]
+    values = [float(cell) for line in written for cell in line[2:]]
+    expected = []
+    for s, series in enumerate(explanation.series):
+        for step, value in enumerate(series.values):
+            expected.append(float(value))
+            expected += [float(model.series_curves(score.index, score.vector)[s, step])
+                         for model in explanation.models for score in model.scores]
+    assert values == expected and any(len(cell) > 8 for line in written for cell in line[2:])

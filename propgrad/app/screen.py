@@ -49,8 +49,7 @@ def table_headers(statistic: str) -> list[str]:
 
 
 def screen_table(result) -> list[list]:
-    """Rows for the app's table, ranked; numbers rounded for reading (the download's files keep six significant
-    digits or more)."""
+    """Rows for the app's table, ranked; numbers rounded for reading (the download's files keep every digit)."""
     short = short_names([row.model for row in result.rows])
     return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), for_pages(row.flips),
              for_pages(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]

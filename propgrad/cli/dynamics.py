@@ -99,7 +99,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     for label, result in dynamics.results.items():
         say(f"\n{label}: {Path(image_path).name}, {len(result.labels)} checkpoints, {dynamics.n_steps} steps, "
             f"output {result.output!r}")
-        # The tab's table (the run is said above it); dynamics.csv keeps six significant digits.
+        # The tab's table (the run is said above it); dynamics.csv keeps every digit.
         titles = checkpoint_columns(result.output)[1:]
         cells = [checkpoint_cells(row)[1:] for row in result.rows(label)]
         widths = [max(len(title), *(len(row[i]) for row in cells)) for i, title in enumerate(titles)]

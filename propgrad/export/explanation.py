@@ -191,7 +191,7 @@ def summary_rows(explanation: Explanation) -> list[dict]:
 
 def curve_records(explanation: Explanation) -> list[dict]:
     """The plotted curves as records, one per series, step, model and output of interest, in full precision
-    (curves.csv writes seven significant digits of them)."""
+    (the numbers curves.csv has)."""
     columns = [(model, score, model.series_curves(score.index, score.vector)) for model in explanation.models for score in model.scores]
     return [{"series": series.label or s, "step": step, "property_value": float(value), "model": model.name,
              "output": score.output, "value": float(curve[s, step])}
@@ -203,9 +203,8 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
     """The plotted curves: one row per series and step, one column per model and output of interest."""
     columns = [(model, score) for model in explanation.models for score in model.scores]
     header = ["series", "step", explanation.property_name] + [f"{model.name} | {score.output}" for model, score in columns]
-    # Outputs keep seven significant digits (the property values six), as they always have.
     curves = [model.series_curves(score.index, score.vector) for model, score in columns]
-    rows = ([series.label or s, step, f"{value:.6g}"] + [f"{curve[s, step]:.7g}" for curve in curves]
+    rows = ([series.label or s, step, float(value)] + [float(curve[s, step]) for curve in curves]
             for s, series in enumerate(explanation.series) for step, value in enumerate(series.values))
     return tables.write_rows(path, header, rows)
 

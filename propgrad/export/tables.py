@@ -1,9 +1,10 @@
-"""One CSV writer for every ranked table (numbers with six significant digits, None as an empty cell), and the one
-JSON writer of every result's document."""
+"""One CSV writer for every ranked table (numbers in full precision, None as an empty cell), and the one JSON writer
+of every result's document."""
 from __future__ import annotations
 
 import csv
 import json
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -11,10 +12,19 @@ from ..disk import replacing, write_whole
 
 
 def csv_cell(value):
-    """How one value is written: floats with six significant digits, None empty, the rest as it is."""
+    """How one value is written: a float as the shortest text that reads back as the same float (the digits
+    report.json has), None empty, the rest as it is.
+
+    >>> [csv_cell(v) for v in (0.1, 3.4e-06, 1/3, None, 7, "cat", True)]
+    ['0.1', '3.4e-06', '0.3333333333333333', '', 7, 'cat', True]
+    """
     if value is None:
         return ""
-    return f"{value:.6g}" if isinstance(value, float) else value
+    # A CSV is data to compute with: six significant digits turned a p-value of 1/10001 into 9.999e-05 and
+    # let two close scores tie. numpy's scalars are floats too (np.float64's repr would name its type).
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        return repr(float(value))
+    return value
 
 
 def write_rows(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
