@@ -20,8 +20,9 @@ study folder (:func:`propgrad.study.write_report` aggregates what a study stored
 (which figures it draws, its extra fields) stays in its module: :mod:`propgrad.export.explanation`,
 :mod:`propgrad.export.comparison`, :mod:`propgrad.export.screen`, :mod:`propgrad.export.dynamics`,
 :mod:`propgrad.study.report`; the pieces they
-share are here: one CSV writer (:mod:`propgrad.export.tables`) and one HTML page builder
-(:mod:`propgrad.export.html`).
+share are here: one CSV writer (:mod:`propgrad.export.tables`), one HTML page builder
+(:mod:`propgrad.export.html`) and one result folder that every writer fills the same way
+(:mod:`propgrad.export.folder`).
 
 Examples
 --------

@@ -27,9 +27,8 @@ from pathlib import Path
 from .. import plots, reading
 from . import explanation as report
 from . import html as html_report
-from . import tables
 from .provenance import made_with
-from .figure_files import copied_into, draw_into
+from .folder import ReportFolder
 from ..compare import PropertyComparison
 
 # What the output did first (its change, tier and flips), then the test.
@@ -84,13 +83,6 @@ def table_row(entry) -> dict:
     return row
 
 
-def write_csv(comparison: PropertyComparison, path: str | Path) -> Path:
-    """The table in long form: one row per property, model and output of interest, ranked; the reading as
-    its sentence."""
-    return tables.write_csv(path, (*FIELDS, "reading"),
-                            ({**table_row(entry), "reading": entry.reading.full} for entry in comparison.scores))
-
-
 def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per_property: bool = True,
                      figures=report.FIGURES, settings: dict | None = None,
                      drawn: dict[str, Path] | None = None) -> dict[str, Path]:
@@ -110,52 +102,36 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     >>> sorted(paths)[:4]  # doctest: +SKIP
     ['csv', 'figure', 'html', 'json']
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     settings = settings if settings is not None else made_with(comparison)  # the same block in every report.json
     data = to_dict(comparison, settings)
-    paths = {"json": tables.document_path(out / "comparison.json")}
-    paths["csv"] = write_csv(comparison, out / "comparison.csv")
-    if data["contrast"]:
-        paths["contrast"] = tables.write_csv(out / "comparison_contrast.csv", list(data["contrast"][0]),
-                                             data["contrast"])
-    failed = {}
+    folder = ReportFolder(out_dir, "comparison.json")
+    out, paths = folder.out, folder.paths
+    # The table in long form: one row per property, model and output of interest, ranked; the reading as its sentence.
+    folder.table("csv", "comparison.csv", (*FIELDS, "reading"),
+                 ({**table_row(entry), "reading": entry.reading.full} for entry in comparison.scores))
+    folder.contrast(data, "comparison_contrast.csv")
     drawn = dict(drawn or {})
     curves_elsewhere = "curves" in drawn
     if not curves_elsewhere:
-        # The tables stand without it; report.html says it is missing.
-        figure, reason = draw_into(lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
-                                   out / "comparison.png", f"the comparison figure in {out}")
-        if figure is not None:
-            paths["figure"] = figure
-        else:
-            failed["comparison"] = reason
-    strip = copied_into(drawn.get("strip"), out / "strip.png")
-    if strip is not None:
-        paths["strip"] = strip
-    elif drawn.get("strip") is not None:  # named but not there: each property's section shows its own (below)
-        failed["strip"] = f"{Path(drawn['strip']).name} was not found"
-    curves = copied_into(drawn.get("curves"), out / "curves.png")
-    if curves is not None:
-        paths["curves"] = curves
-    elif drawn.get("curves") is not None:  # named but not there: the page says so, not a gap where the curves were
-        failed["curves"] = f"{Path(drawn['curves']).name} was not found"
+        folder.figure("figure", "comparison.png", lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
+                      f"the comparison figure in {out}", title="comparison")
+    # A strip named but not there: each property's section shows its own (below).
+    strip = folder.copied("strip", drawn.get("strip"), "strip.png")
+    curves = folder.copied("curves", drawn.get("curves"), "curves.png")
     parts = []
     # A page with the strip of every property (copied in now, or None: drawn later) does not repeat each property's
     # under it; each property's own report.html still shows its strip.
     repeated = {"strip"} if strip is not None or ("strip" in drawn and drawn["strip"] is None) else set()
     if per_property:
-        for name, folder in folder_names(comparison).items():
-            written = report.write_report(comparison.explanations[name], out / folder, figures=figures,
+        for name, sub in folder_names(comparison).items():
+            written = report.write_report(comparison.explanations[name], out / sub, figures=figures,
                                           settings=settings, part=name)
-            paths.update({f"{folder}/{key}": path for key, path in written.items()})
-            parts.append((name, html_report.own_page_line(folder)
+            paths.update({f"{sub}/{key}": path for key, path in written.items()})
+            parts.append((name, html_report.own_page_line(sub)
                           + report.html_sections(comparison.explanations[name],
                                                  {key: path for key, path in written.items() if key not in repeated},
                                                  [kind for kind in figures if kind not in repeated])))
-    page = html_report.comparison_page(data, paths.get("figure"), parts, failed, strip=strip, curves=curves,
+    page = html_report.comparison_page(data, paths.get("figure"), parts, folder.missing, strip=strip, curves=curves,
                                        curves_later=curves_elsewhere and drawn["curves"] is None,
                                        answer=comparison.answer_marked)
-    paths["html"] = html_report.write(page, out / "report.html")
-    tables.write_json(paths["json"], data)
-    return paths
+    return folder.finish(page, data)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from ..score import GRADIENT
 from . import html as html_report
-from . import tables
-from .figure_files import copied_into, draw_into
+from .folder import ReportFolder
 
 FIGURE = "dynamics.png"
 
@@ -142,21 +141,13 @@ def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
     from ..lesions.dynamics import ROW_FIELDS, plot_dynamics
     from ..plots import save_figure
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     data = to_dict(dynamics, settings)
-    paths = {"json": tables.document_path(out / "dynamics.json")}
-    paths["csv"] = tables.write_csv(out / "dynamics.csv", ROW_FIELDS, dynamics.rows)
-    missing = {}
-    drawn = copied_into(figure, out / FIGURE) if figure is not None and Path(figure).suffix.lower() == ".png" else None
-    if drawn is None:
+    folder = ReportFolder(out_dir, "dynamics.json")
+    folder.table("csv", "dynamics.csv", ROW_FIELDS, dynamics.rows)
+    png = figure is not None and Path(figure).suffix.lower() == ".png"
+    if not png or folder.copied("figure", figure, FIGURE) is None:
+        folder.missing.pop("figure", None)  # a plot that is not there (or not a PNG) is drawn here instead
         title = f"Training dynamics: {(dynamics.input or {}).get('file') or 'the image'}"
-        drawn, reason = draw_into(lambda path: save_figure(plot_dynamics(dynamics.results, title=title), path),
-                                  out / FIGURE, f"the dynamics figure in {out}")
-        if drawn is None:
-            missing["figure"] = reason
-    if drawn is not None:
-        paths["figure"] = drawn
-    paths["html"] = html_report.write(html_page(dynamics, data, paths.get("figure"), missing), out / "report.html")
-    tables.write_json(paths["json"], data)
-    return paths
+        folder.figure("figure", FIGURE, lambda path: save_figure(plot_dynamics(dynamics.results, title=title), path),
+                      f"the dynamics figure in {folder.out}")
+    return folder.finish(html_page(dynamics, data, folder.paths.get("figure"), folder.missing), data)

@@ -55,7 +55,7 @@ from .. import plots, reading
 from . import html as html_report
 from . import tables
 from .provenance import made_with
-from .figure_files import copied_into, draw_into
+from .folder import ReportFolder
 from .bundle import zip_files
 from ..errors import not_all_of
 from ..explain import Explanation, ModelExplanation
@@ -216,7 +216,7 @@ FIGURES = tuple(FIGURE_FILES)
 _FILES = FIGURE_FILES
 
 
-def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[str, Path], dict[str, str]]:
+def _draw_figures(explanation: Explanation, folder: ReportFolder, figures) -> None:
     # Each figure on its own: one that fails (a backend error, an odd series) leaves the others, the
     # tables and report.html, which names it as missing, instead of losing the whole report.
     first = explanation.series[0]
@@ -234,18 +234,11 @@ def _draw_figures(explanation: Explanation, out: Path, figures) -> tuple[dict[st
         # How much each step changes the image: is the series gradual?
         "gradualness": lambda path: plots.save_figure(plots.gradualness_plot(explanation), path),
     }
-    files = FIGURE_FILES
-    drawn, failed = {}, {}
     for name in FIGURES:
         if name not in figures or (name == "region" and first.mask is None) or (
                 name == "gradualness" and not explanation.gradualness):
             continue
-        path, reason = draw_into(draw[name], out / files[name], f"figure {name!r} of the report in {out}")
-        if path is not None:
-            drawn[name] = path
-        else:
-            failed[name] = reason
-    return drawn, failed
+        folder.figure(name, FIGURE_FILES[name], draw[name], f"figure {name!r} of the report in {folder.out}")
 
 
 def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None,
@@ -270,26 +263,19 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise not_all_of("figures", sorted(unknown), FIGURES)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))
-    paths = {"json": tables.document_path(out / "report.json")}
-    paths["csv"] = write_csv(explanation, out / "curves.csv")
-    made, failed = _draw_figures(explanation, out, figures)
+    folder = ReportFolder(out_dir, "report.json")
+    folder.paths["csv"] = write_csv(explanation, folder.out / "curves.csv")
+    _draw_figures(explanation, folder, figures)
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
     for name, source in (drawn or {}).items():
-        if name not in made and source is not None:
-            copied = copied_into(source, out / _FILES.get(name, Path(source).name))
-            if copied is not None:
-                made[name] = copied
-    drawn = made
-    paths.update(drawn)
+        if name not in folder.paths and source is not None:
+            folder.copied(name, source, _FILES.get(name, Path(source).name))
+    shown = {name: path for name, path in folder.paths.items() if name in _FILES}
     # The table with each row's reading in plain words, as the app and explain's printout show it.
-    page = html_report.explanation_page(data, summary_rows(explanation), drawn, explanation.series[0].images[0],
-                                        failed, part=part)
-    paths["html"] = html_report.write(page, out / "report.html")
-    tables.write_json(paths["json"], data)
-    return paths
+    page = html_report.explanation_page(data, summary_rows(explanation), shown, explanation.series[0].images[0],
+                                        folder.missing, part=part)
+    return folder.finish(page, data)
 
 
 def own_settings(settings: Mapping | None, part: str | None, n_steps: int | None = None) -> Mapping | None:

@@ -26,8 +26,7 @@ from matplotlib.figure import Figure
 
 from .. import plots
 from . import html as html_report
-from . import tables
-from .figure_files import draw_into
+from .folder import ReportFolder
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
 from ..reading import describe_value, format_number, short_names
@@ -69,11 +68,6 @@ def to_dict(result: Screen, settings: dict | None = None) -> dict:
         **result.answer_fields(),
         "settings": settings if settings is not None else made_with(result),
     }
-
-
-def write_csv(result: Screen, path: str | Path) -> Path:
-    """The ranked table, one row per property, model and output of interest; the reading as its sentence."""
-    return tables.write_csv(path, FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
 
 
 @dataclass(frozen=True)
@@ -208,22 +202,11 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
     >>> sorted(write_screen(result, "screen/"))  # doctest: +SKIP
     ['csv', 'figure', 'html', 'json']
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     data = to_dict(result, settings)
-    paths = {"json": tables.document_path(out / "screen.json")}
-    paths["csv"] = write_csv(result, out / "screen.csv")
-    if data["contrast"]:
-        paths["contrast"] = tables.write_csv(out / "screen_contrast.csv", list(data["contrast"][0]), data["contrast"])
-    missing = {}
-    # The tables stand without it; report.html says it is missing.
-    figure, reason = draw_into(lambda path: plots.save_figure(top_figure(result, top), path), out / "screen.png",
-                               f"the screen figure in {out}")
-    if figure is not None:
-        paths["figure"] = figure
-    else:
-        missing["figure"] = reason
-    paths["html"] = html_report.write(html_page(data, paths.get("figure"), missing, result.answer_marked),
-                                      out / "report.html")
-    tables.write_json(paths["json"], data)
-    return paths
+    folder = ReportFolder(out_dir, "screen.json")
+    # The ranked table, one row per property, model and output of interest; the reading as its sentence.
+    folder.table("csv", "screen.csv", FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
+    folder.contrast(data, "screen_contrast.csv")
+    folder.figure("figure", "screen.png", lambda path: plots.save_figure(top_figure(result, top), path),
+                  f"the screen figure in {folder.out}")
+    return folder.finish(html_page(data, folder.paths.get("figure"), folder.missing, result.answer_marked), data)

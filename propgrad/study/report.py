@@ -14,8 +14,7 @@ from pathlib import Path
 
 from ..disk import write_whole
 from ..export import html as html_report
-from ..export import tables
-from ..export.figure_files import draw_into
+from ..export.folder import ReportFolder
 from ..checks import shuffle_floor_note, too_few_permutations
 from ..plots import save_figure
 from ..ranking import tier_legend
@@ -366,8 +365,10 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     skipped = list({image: e["message"].removeprefix(f"`{image}`: ") for k, e in entries if e["status"] == SKIPPED
                     for image in [_image_of(k)]}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
-    paths = {"summary.csv": folder / SUMMARY_CSV, "summary.md": folder / SUMMARY_MD}
-    tables.write_csv(paths["summary.csv"], SUMMARY_COLUMNS, summary_csv_rows(summary))
+    written = ReportFolder(folder)
+    paths, missing = written.paths, written.missing
+    written.table(SUMMARY_CSV, SUMMARY_CSV, SUMMARY_COLUMNS, summary_csv_rows(summary))
+    paths[SUMMARY_MD] = folder / SUMMARY_MD
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
     # "0 % significant" on every row must say when the shuffle test could not have found anything: too few
@@ -384,22 +385,17 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     title = (f"Study: {_count(images, 'image')}{unread}, "
              f"{_count(len({r.intervention for r in summary}) or planned[0], 'intervention')}, "
              f"{_count(len({r.model for r in summary}) or planned[1], 'model')}")
-    write_whole(paths["summary.md"], markdown(summary, alpha, skipped, failed, title, notes))
-    missing = {}
+    write_whole(paths[SUMMARY_MD], markdown(summary, alpha, skipped, failed, title, notes))
     if figures_too and mean:
         probabilities = all(0 <= v <= 1 for c in mean for v in c.mean)
         drawn = {CURVES_PNG: lambda: figures.mean_curves(mean, probabilities),
                  SCATTER_PNG: lambda: figures.score_vs_flips(series_points(curves))}
         for name, draw in drawn.items():
             # One failed figure leaves the tables, the other figure and report.html (which names it).
-            path, reason = draw_into(lambda path, draw=draw: save_figure(draw(), path), folder / name,
-                                     f"study figure {name}")
-            if path is not None:
-                paths[name] = path
-            else:
-                missing[FIGURE_TITLES[name]] = reason
+            written.figure(name, name, lambda path, draw=draw: save_figure(draw(), path), f"study figure {name}",
+                           title=FIGURE_TITLES[name])
     elif not mean:
-        missing = {title: "no finished series to average" for title in FIGURE_TITLES.values()}
+        missing.update({title: "no finished series to average" for title in FIGURE_TITLES.values()})
     shown = {title: paths.get(name) for name, title in FIGURE_TITLES.items()} if figures_too else {}
     # The definition (or, for run_images, what was run in memory), so a reader can run it again.
     settings = {**definition, **(study.get("in_memory") or {}),
@@ -412,6 +408,6 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
              "columns": FLIP_COLUMNS}
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
                                   flips, notes, input_images(entries), statistic, legend=SUMMARY_LEGEND)
-    paths[REPORT_HTML] = html_report.write(page, folder / REPORT_HTML)
+    written.finish(page, key=REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking),
                        max(0, items - len(journal)), items)

@@ -1,0 +1,71 @@
+"""One result's folder as every writer fills it: its tables, its figures (each drawn, or named as missing with the
+reason), report.html, and the JSON document last.
+
+The document goes last, and an older run's is removed first, so that a folder whose run was stopped midway (Ctrl-C,
+a full disk) never holds a document that reads as finished beside its first figures. Each kind's writer
+(:mod:`propgrad.export.explanation`, :mod:`~propgrad.export.comparison`, :mod:`~propgrad.export.screen`,
+:mod:`~propgrad.export.dynamics`, :mod:`propgrad.study.report`) says only what its kind writes into it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from . import html as html_report
+from . import tables
+from .figure_files import copied_into, draw_into
+
+
+class ReportFolder:
+    """``out_dir`` (made if missing) as one result's folder; ``document`` names its JSON document (none for a study,
+    whose folder holds what it stored).
+
+    ``paths`` holds every file written, by name, as the writers return them; ``missing`` each figure that failed to
+    draw, by title, with why (report.html says so).
+    """
+
+    def __init__(self, out_dir: str | Path, document: str | None = None):
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.paths: dict[str, Path] = {}
+        self.missing: dict[str, str] = {}
+        if document is not None:
+            self.paths["json"] = tables.document_path(self.out / document)
+
+    def table(self, key: str, name: str, fields: Sequence[str], records: Iterable[Mapping]) -> Path:
+        """``records`` as the CSV file ``name`` (:func:`propgrad.export.tables.write_csv`)."""
+        self.paths[key] = tables.write_csv(self.out / name, fields, records)
+        return self.paths[key]
+
+    def contrast(self, data: Mapping, name: str) -> None:
+        """Where two or more models differ (the document's ``contrast``), as ``name``, when the result has it."""
+        if data.get("contrast"):
+            self.table("contrast", name, list(data["contrast"][0]), data["contrast"])
+
+    def figure(self, key: str, name: str, draw: Callable[[Path], object], what: str,
+               title: str | None = None) -> Path | None:
+        """Draw a figure into ``name`` (``draw(path)`` writes it); one that fails is left out, with a warning naming
+        ``what``, and listed in ``missing`` under ``title`` (default ``key``): the tables stand without it."""
+        path, reason = draw_into(draw, self.out / name, what)
+        if path is not None:
+            self.paths[key] = path
+        else:
+            self.missing[title or key] = reason
+        return path
+
+    def copied(self, key: str, source: str | Path | None, name: str) -> Path | None:
+        """A figure drawn elsewhere (the app draws its own strip and curves) copied in as ``name``; one named but not
+        found is listed in ``missing`` (the page says so, not a gap where it was)."""
+        path = copied_into(source, self.out / name)
+        if path is not None:
+            self.paths[key] = path
+        elif source is not None:
+            self.missing[key] = f"{Path(source).name} was not found"
+        return path
+
+    def finish(self, page: str, document: Mapping | None = None, key: str = "html") -> dict[str, Path]:
+        """Write report.html (as ``key`` in ``paths``), then the JSON document, last; return every file by name."""
+        self.paths[key] = html_report.write(page, self.out / "report.html")
+        if document is not None:
+            tables.write_json(self.paths["json"], document)
+        return self.paths
