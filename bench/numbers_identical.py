@@ -4,9 +4,10 @@ Issue 23 (item 6) asked that every number in report.json and the CSVs of the doc
 study stay the same across its restructuring; fields may be added or renamed for words. This script runs the
 same commands in a ``--before`` checkout and in this one (each as ``python -m propgrad`` with the checkout as
 working directory, so each runs its own code), then walks every JSON file (keys matched by path) and every CSV
-(rows matched by position, cells by column name) of each output folder and compares the numbers exactly. A CSV
-cell of the before side with six or seven significant digits counts as the same number when the after side's
-value rounds to it: the CSVs keep every digit since 2026-12-07 (issue 23, item 3).
+(rows matched by position, cells by column name) of each output folder and compares the numbers exactly. Where the
+files rounded before 2026-12-07 (the ranked CSVs to six significant digits, a report's curves.csv to six and seven,
+report.json's outputs to seven decimals, the gradualness figures to five and six: ``ROUNDED_CSVS``, ``ROUNDED_JSON``),
+a value counts as the same number when it rounds to the before side's: they keep every digit since (issue 23, item 3).
 
 It prints every number that differs (with the largest absolute difference), the fields only one side has
 (a renamed field shows as one removed and one added) and the files only one side wrote.
@@ -21,6 +22,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,12 +76,26 @@ def _number(value):
     return None
 
 
-def _more_digits(cell, after: float) -> bool:
-    """Whether a CSV cell written with six or seven significant digits (the CSVs before they kept every digit) is
-    ``after`` rounded: the same number, written more fully now."""
-    if not isinstance(cell, str) or not math.isfinite(after):
-        return False
-    return any(float(f"{after:.{digits}g}") == float(cell) for digits in (6, 7))
+# Where the files rounded numbers before 2026-12-07 (issue 23, item 3: every digit kept since), and how: a value
+# written more fully now is the same number where it rounds to the old one, in these places only.
+ROUNDED_CSVS = {"comparison.csv": (6,), "comparison_contrast.csv": (6,), "screen.csv": (6,),
+                "screen_contrast.csv": (6,), "dynamics.csv": (6,), "curves.csv": (6, 7)}  # significant digits
+ROUNDED_JSON = {"outputs": 7, "series_outputs": 7, "coverage": 6}  # decimals
+ROUNDED_GRADUALNESS = {"rho": 6, "jump_share": 6, "still_share": 6, "order_ratio": 6, "outside_change": 6,
+                       "change": 5, "step_change": 5}
+
+
+def _rounded_to(relative: Path, key: str, study: bool, after: float):
+    """``after`` as the before side wrote it, where that side rounded this value; None elsewhere."""
+    if not math.isfinite(after):
+        return None
+    if relative.suffix == ".csv":
+        # A study's curves.csv (beside its results.csv) always kept every digit.
+        digits = () if study and relative.name == "curves.csv" else ROUNDED_CSVS.get(relative.name, ())
+        return [float(f"{after:.{d}g}") for d in digits] or None
+    field = re.sub(r"(\[[^\]]*\])+$", "", key).rsplit(".", 1)[-1]
+    decimals = ROUNDED_GRADUALNESS.get(field) if "gradualness" in key else ROUNDED_JSON.get(field)
+    return None if decimals is None else [round(after, decimals)]
 
 
 ROW_KEYS = ("property", "intervention", "model", "output")
@@ -156,6 +172,7 @@ def compare(before: Path, after: Path) -> dict:
               "files_only_after": sorted(map(str, files_after - files))}
     for relative in sorted(files & files_after):
         old, new = _values(before / relative), _values(after / relative)
+        study = (before / relative).with_name("results.csv").is_file()
         report["files"] += 1
         old_fields, new_fields = {_field(k) for k in old}, {_field(k) for k in new}
         report["removed"] |= {f"{relative}: {f}" for f in old_fields - new_fields}
@@ -169,7 +186,7 @@ def compare(before: Path, after: Path) -> dict:
                     report["moved"].append(f"{relative}{key}: {old[key]} -> {new[key]}")
                 continue
             report["numbers"] += 1
-            same = (a == b) or (math.isnan(a) and math.isnan(b)) or _more_digits(old[key], b)
+            same = (a == b) or (math.isnan(a) and math.isnan(b)) or a in (_rounded_to(relative, key, study, b) or ())
             if not same:
                 report["differing"].append(f"{relative}{key}: {old[key]} -> {new[key]}")
                 if math.isfinite(a) and math.isfinite(b):

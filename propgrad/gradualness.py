@@ -92,16 +92,16 @@ class Gradualness:
     still_share: float = 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready figures (NaN becomes None)."""
+        """JSON-ready figures, every digit kept (NaN becomes None)."""
         def num(v):
-            return None if v is None or not np.isfinite(v) else round(float(v), 6)
+            return None if v is None or not np.isfinite(v) else float(v)
 
         return {"gradual": self.gradual, "reason": self.reason, "rho": num(self.rho),
                 "jump_share": num(self.jump_share), "still_share": num(self.still_share),
                 "order_ratio": num(self.order_ratio),
                 "outside_change": num(self.outside_change),
-                "change": [round(float(v), 5) for v in self.change],
-                "step_change": [round(float(v), 5) for v in self.step_change]}
+                "change": [float(v) for v in self.change],
+                "step_change": [float(v) for v in self.step_change]}
 
 
 def _lab(images: Sequence[Image.Image]) -> np.ndarray:

@@ -258,3 +258,8 @@ def test_every_csv_keeps_every_digit_of_the_numbers(tmp_path):
             expected += [float(model.series_curves(score.index, score.vector)[s, step])
                          for model in explanation.models for score in model.scores]
     assert values == expected and any(len(cell) > 8 for line in written for cell in line[2:])
+    # report.json too: the outputs at each step (they kept seven decimals) and the gradualness figures (five and six).
+    document = export.to_dict(explanation)
+    model = explanation.models[0]
+    assert document["models"][0]["outputs"] == model.outputs.mean(axis=0).tolist()
+    assert document["series_gradualness"][0]["change"] == [float(v) for v in explanation.gradualness[0].change]

@@ -154,19 +154,17 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
     return exit_codes.OK
 
 
-def _number(text):
-    """summary.csv's cells are text; JSON gets numbers where they are numbers, and null for an empty cell or a
-    number that is none (a held-out accuracy that could not be measured came out as the string "", and NaN is not
-    JSON)."""
-    if text == "":
+def _number(value):
+    """A summary.csv cell as JSON: numbers as numbers, null for an empty cell or a number that is none (a held-out
+    accuracy that could not be measured; NaN and infinity are not JSON)."""
+    if value is None or value == "":
         return None
-    if isinstance(text, str):
+    if isinstance(value, str):
         try:
-            number = int(text) if text.lstrip("-").isdigit() else float(text)
+            value = int(value) if value.lstrip("-").isdigit() else float(value)
         except ValueError:
-            return text
-        return None if isinstance(number, float) and not math.isfinite(number) else number
-    return text
+            return value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _summary(report, error: str | None = None) -> None:

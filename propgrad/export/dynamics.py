@@ -145,8 +145,8 @@ def write_dynamics(dynamics, out_dir: str | Path, settings: dict | None = None,
     folder = ReportFolder(out_dir, "dynamics.json")
     folder.table("csv", "dynamics.csv", ROW_FIELDS, dynamics.rows)
     png = figure is not None and Path(figure).suffix.lower() == ".png"
-    if not png or folder.copied("figure", figure, FIGURE) is None:
-        folder.missing.pop("figure", None)  # a plot that is not there (or not a PNG) is drawn here instead
+    # A plot that is not there, or not a PNG, is drawn here instead.
+    if not png or folder.copied("figure", figure, FIGURE, say_missing=False) is None:
         title = f"Training dynamics: {(dynamics.input or {}).get('file') or 'the image'}"
         folder.figure("figure", FIGURE, lambda path: save_figure(plot_dynamics(dynamics.results, title=title), path),
                       f"the dynamics figure in {folder.out}")

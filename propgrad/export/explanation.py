@@ -49,8 +49,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-
 from .. import plots, reading
 from . import html as html_report
 from . import tables
@@ -86,7 +84,7 @@ def _model_dict(model: ModelExplanation, readings: dict) -> dict:
         "description": model.description,
         "output_kind": model.output_kind,
         "output_names": list(model.output_names),
-        "outputs": np.round(model.outputs.mean(axis=0), 7).tolist(),
+        "outputs": model.outputs.mean(axis=0).tolist(),
         "output_of_interest": first.output,
         "score": first.score,
         "pvalue": first.pvalue,
@@ -110,7 +108,7 @@ def _model_dict(model: ModelExplanation, readings: dict) -> dict:
         "reading": readings[first.output].to_dict(),
     }
     if len(model.outputs) > 1:
-        entry["series_outputs"] = np.round(model.outputs, 7).tolist()
+        entry["series_outputs"] = model.outputs.tolist()
         entry["flips_per_series"] = [_flips_dict(f, model.output_names) for f in model.flips]
     return entry
 
@@ -154,7 +152,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
     }
     coverage = explanation.series[0].coverage
     if coverage is not None:
-        data["region"] = {"coverage": round(coverage, 6)}
+        data["region"] = {"coverage": float(coverage)}
     # Every report.json has the block, also one written without the caller's own (write_zip, write_report).
     data["settings"] = settings if settings is not None else made_with(explanation)
     return data
@@ -213,7 +211,6 @@ def write_csv(explanation: Explanation, path: str | Path) -> Path:
 FIGURE_FILES = {"strip": "strip.png", "curves": "curves.png", "null": "null.png", "animation": "animation.gif",
                 "region": "region.png", "gradualness": "gradualness.png"}
 FIGURES = tuple(FIGURE_FILES)
-_FILES = FIGURE_FILES
 
 
 def _draw_figures(explanation: Explanation, folder: ReportFolder, figures) -> None:
@@ -270,8 +267,8 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
     for name, source in (drawn or {}).items():
         if name not in folder.paths and source is not None:
-            folder.copied(name, source, _FILES.get(name, Path(source).name))
-    shown = {name: path for name, path in folder.paths.items() if name in _FILES}
+            folder.copied(name, source, FIGURE_FILES.get(name, Path(source).name))
+    shown = {name: path for name, path in folder.paths.items() if name in FIGURE_FILES}
     # The table with each row's reading in plain words, as the app and explain's printout show it.
     page = html_report.explanation_page(data, summary_rows(explanation), shown, explanation.series[0].images[0],
                                         folder.missing, part=part)

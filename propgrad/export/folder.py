@@ -21,7 +21,7 @@ class ReportFolder:
     whose folder holds what it stored).
 
     ``paths`` holds every file written, by name, as the writers return them; ``missing`` each figure that failed to
-    draw, by title, with why (report.html says so).
+    draw or, drawn elsewhere, was not found, by title, with why (report.html says so).
     """
 
     def __init__(self, out_dir: str | Path, document: str | None = None):
@@ -53,13 +53,14 @@ class ReportFolder:
             self.missing[title or key] = reason
         return path
 
-    def copied(self, key: str, source: str | Path | None, name: str) -> Path | None:
+    def copied(self, key: str, source: str | Path | None, name: str, *, say_missing: bool = True) -> Path | None:
         """A figure drawn elsewhere (the app draws its own strip and curves) copied in as ``name``; one named but not
-        found is listed in ``missing`` (the page says so, not a gap where it was)."""
+        found is listed in ``missing`` (the page says so, not a gap where it was) unless the caller draws it instead
+        (``say_missing=False``)."""
         path = copied_into(source, self.out / name)
         if path is not None:
             self.paths[key] = path
-        elif source is not None:
+        elif source is not None and say_missing:
             self.missing[key] = f"{Path(source).name} was not found"
         return path
 

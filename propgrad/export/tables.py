@@ -12,11 +12,14 @@ from ..disk import replacing, write_whole
 
 
 def csv_cell(value):
-    """How one value is written: a float as the shortest text that reads back as the same float (the digits
-    report.json has), None empty, the rest as it is.
+    """How one value is written: a number as JSON writes it (every digit: the shortest text that reads back as the
+    same float64; numpy's float32 widened to float64 first, as ``tolist`` does for report.json), None as an empty
+    cell, anything else as it is.
 
-    >>> [csv_cell(v) for v in (0.1, 3.4e-06, 1/3, None, 7, "cat", True)]
-    ['0.1', '3.4e-06', '0.3333333333333333', '', 7, 'cat', True]
+    Examples
+    --------
+    >>> csv_cell(0.1), csv_cell(1 / 3), csv_cell(3.4e-06), csv_cell(None), csv_cell(7), csv_cell(True)
+    ('0.1', '0.3333333333333333', '3.4e-06', '', 7, True)
     """
     if value is None:
         return ""

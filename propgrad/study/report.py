@@ -74,8 +74,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _number(value: float) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else repr(float(value))
+def _number(value: float | None) -> float | None:
+    """A summary's number for summary.csv: NaN (nothing to average) as an empty cell, like a missing one."""
+    return None if value is None or math.isnan(value) else float(value)
 
 
 def _share(value: float) -> str:
@@ -365,9 +366,9 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     skipped = list({image: e["message"].removeprefix(f"`{image}`: ") for k, e in entries if e["status"] == SKIPPED
                     for image in [_image_of(k)]}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
-    written = ReportFolder(folder)
-    paths, missing = written.paths, written.missing
-    written.table(SUMMARY_CSV, SUMMARY_CSV, SUMMARY_COLUMNS, summary_csv_rows(summary))
+    out = ReportFolder(folder)
+    paths, missing = out.paths, out.missing
+    out.table(SUMMARY_CSV, SUMMARY_CSV, SUMMARY_COLUMNS, summary_csv_rows(summary))
     paths[SUMMARY_MD] = folder / SUMMARY_MD
     alpha = float(definition.get("alpha", study.get("alpha", 0.01)))
     permutations = definition.get("permutations") or (study.get("in_memory") or {}).get("permutations")
@@ -392,7 +393,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
                  SCATTER_PNG: lambda: figures.score_vs_flips(series_points(curves))}
         for name, draw in drawn.items():
             # One failed figure leaves the tables, the other figure and report.html (which names it).
-            written.figure(name, name, lambda path, draw=draw: save_figure(draw(), path), f"study figure {name}",
+            out.figure(name, name, lambda path, draw=draw: save_figure(draw(), path), f"study figure {name}",
                            title=FIGURE_TITLES[name])
     elif not mean:
         missing.update({title: "no finished series to average" for title in FIGURE_TITLES.values()})
@@ -408,6 +409,6 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
              "columns": FLIP_COLUMNS}
     page = html_report.study_page(title, study_reading(summary), rows, shown, settings, skipped, failed, missing,
                                   flips, notes, input_images(entries), statistic, legend=SUMMARY_LEGEND)
-    written.finish(page, key=REPORT_HTML)
+    out.finish(page, key=REPORT_HTML)
     return StudyReport(folder, summary, mean, skipped, failed, paths, title, alpha, notes, list(lacking),
                        max(0, items - len(journal)), items)
