@@ -6,7 +6,7 @@ same commands in a ``--before`` checkout and in this one (each as ``python -m pr
 working directory, so each runs its own code), then walks every JSON file (keys matched by path) and every CSV
 (rows matched by position, cells by column name) of each output folder and compares the numbers exactly. Where the
 files rounded before 2026-12-07 (the ranked CSVs to six significant digits, a report's curves.csv to six and seven,
-report.json's outputs to seven decimals, the gradualness figures to five and six: ``ROUNDED_CSVS``, ``ROUNDED_JSON``),
+report.json's outputs and readings to seven decimals, the gradualness figures to five and six: ``ROUNDED_CSVS``, ``ROUNDED_JSON``),
 a value counts as the same number when it rounds to the before side's: they keep every digit since (issue 23, item 3).
 
 It prints every number that differs (with the largest absolute difference), the fields only one side has
@@ -81,6 +81,7 @@ def _number(value):
 ROUNDED_CSVS = {"comparison.csv": (6,), "comparison_contrast.csv": (6,), "screen.csv": (6,),
                 "screen_contrast.csv": (6,), "dynamics.csv": (6,), "curves.csv": (6, 7)}  # significant digits
 ROUNDED_JSON = {"outputs": 7, "series_outputs": 7, "coverage": 6}  # decimals
+ROUNDED_READING = {"change": 7, "start": 7, "end": 7, "low": 7, "high": 7, "jump": 7}
 ROUNDED_GRADUALNESS = {"rho": 6, "jump_share": 6, "still_share": 6, "order_ratio": 6, "outside_change": 6,
                        "change": 5, "step_change": 5}
 
@@ -94,7 +95,12 @@ def _rounded_to(relative: Path, key: str, study: bool, after: float):
         digits = () if study and relative.name == "curves.csv" else ROUNDED_CSVS.get(relative.name, ())
         return [float(f"{after:.{d}g}") for d in digits] or None
     field = re.sub(r"(\[[^\]]*\])+$", "", key).rsplit(".", 1)[-1]
-    decimals = ROUNDED_GRADUALNESS.get(field) if "gradualness" in key else ROUNDED_JSON.get(field)
+    if "gradualness" in key:
+        decimals = ROUNDED_GRADUALNESS.get(field)
+    elif key.rsplit(".", 1)[0].endswith("reading"):  # a reading's own numbers, not the row's beside it
+        decimals = ROUNDED_READING.get(field)
+    else:
+        decimals = ROUNDED_JSON.get(field)
     return None if decimals is None else [round(after, decimals)]
 
 

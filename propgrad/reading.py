@@ -271,12 +271,12 @@ class Reading:
 
     def to_dict(self) -> dict:
         """For report.json: ``class`` (the key), ``label``, ``tier``, ``size``, ``shape``, ``change``, ``text``,
-        ``evidence`` and the curve's numbers."""
+        ``evidence`` and the curve's numbers, every digit kept (the table's ``change`` beside it has them all)."""
         numbers = {key: getattr(self, key) for key in ("start", "end", "low", "low_step", "high", "high_step", "jump",
                                                         "jump_step", "flip_steps")}
         return {"class": self.kind, "label": self.label, "tier": self.tier, "size": self.size, "shape": self.shape,
-                "change": round(self.change, 7), "text": self.text, "evidence": self.evidence,
-                **{key: round(value, 7) if isinstance(value, float) else value for key, value in numbers.items()}}
+                "change": float(self.change), "text": self.text, "evidence": self.evidence,
+                **{key: float(value) if isinstance(value, float) else value for key, value in numbers.items()}}
 
 
 def with_evidence(sentence: str, evidence: str, mark: str = "") -> str:
