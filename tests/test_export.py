@@ -248,7 +248,13 @@ def test_every_csv_keeps_every_digit_of_the_numbers(tmp_path):
             for column in ("change", "score", "pvalue", "pvalue_adjusted"):
                 assert float(cells[column]) == row[column], (kind, column)
     explanation = made["explanation"]
-    with export.write(explanation, tmp_path / "explanation")["csv"].open(newline="") as handle:
+    paths = export.write(explanation, tmp_path / "explanation")
+    # One run's table as a CSV too (p, the score and the tier were in report.json alone), as every other kind has.
+    with paths["table"].open(newline="") as handle:
+        scores = list(csv.DictReader(handle))
+    assert [(float(row["score"]), float(row["pvalue"]), row["tier"]) for row in scores] == [
+        (row["score"], row["pvalue"], row["tier"]) for row in export.rows(explanation)]
+    with paths["csv"].open(newline="") as handle:
         written = list(csv.reader(handle))[1:]
     values = [float(cell) for line in written for cell in line[2:]]
     expected = []
@@ -263,3 +269,17 @@ def test_every_csv_keeps_every_digit_of_the_numbers(tmp_path):
     model = explanation.models[0]
     assert document["models"][0]["outputs"] == model.outputs.mean(axis=0).tolist()
     assert document["series_gradualness"][0]["change"] == [float(v) for v in explanation.gradualness[0].change]
+
+
+def test_the_settings_say_what_was_asked_for_the_outputs(tmp_path):
+    """The JSON keeps what was asked ("predicted", which another image resolves to its own class); the page names
+    this image's class and says it was the predicted one (a reader re-ran "red" where the JSON said "predicted"), and
+    a screen asked per model with None says "predicted" there too (the page showed an empty row)."""
+    explanation = explain(IMAGE, ParametricEdit("darken", steps=4), [Redness()], n_permutations=50)
+    # As the app records a run (propgrad.export.provenance.run_settings); made without, the JSON has what was scored.
+    paths = export.write(explanation, tmp_path / "one", settings={"outputs_of_interest": "predicted"})
+    assert "red (asked: each model&#x27;s predicted class at step 0)" in paths["html"].read_text()
+    assert export.to_dict(explanation)["settings"]["outputs_of_interest"] == {"redness": ["red"]}
+    per_model = screen(IMAGE, [Redness()], edits=["darken"], regions=["whole image"], steps=4, n_permutations=50,
+                       outputs_of_interest={"redness": None})
+    assert export.to_dict(per_model)["settings"]["outputs_of_interest"] == {"redness": "predicted"}

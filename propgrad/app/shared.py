@@ -369,10 +369,11 @@ def fold_titles(count: int = 2, study: bool = False, figure: str | None = None) 
     return updates[:count]
 
 
-def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> ResultOutputs:
+def result_outputs(prefix: str, placeholder: str = PRESS_RUN, comparisons: bool = False) -> ResultOutputs:
     """Summary (with the ranked table), strip, animation, curves, table, null plot and download, in the order
     handlers return them. The animation and the null distributions fold into accordions; the table is the
-    API's (the page shows the same rows, with the reading, in the summary)."""
+    API's (the page shows the same rows, with the reading, in the summary). ``comparisons``: the tab can compare
+    several regions, whose zip holds comparison.json (the label promised it in tabs that never make one)."""
     summary = gr.Markdown(placeholder, elem_id=f"{prefix}-summary", elem_classes=["result-summary"])
     # The figures carry their own titles; gradio's label badge would cover them.
     strip = gr.Image(label="Image strip (step, property value)", type="filepath", interactive=False,
@@ -388,8 +389,9 @@ def result_outputs(prefix: str, placeholder: str = PRESS_RUN) -> ResultOutputs:
                         show_label=False, buttons=["fullscreen"], elem_id=f"{prefix}-null")
     table = gr.Dataframe(headers=results.TABLE_HEADERS, label="Scores per model and output of interest",
                          interactive=False, wrap=True, elem_id=f"{prefix}-table", visible=False)
+    document = "report.json; comparison.json for several regions" if comparisons else "report.json"
     bundle = gr.File(label="Download everything (zip: report.html to read and share, a JSON file with every setting "
-                           "and number (report.json; comparison.json for several regions), CSV tables, figures)",
+                           f"and number ({document}), CSV tables, figures)",
                      interactive=False, elem_id=f"{prefix}-bundle")
     outputs = ResultOutputs([summary, strip, animation, curves, table, null, bundle])
     outputs.folds = (animation_fold, null_fold)

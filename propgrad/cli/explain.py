@@ -53,7 +53,7 @@ def written_files() -> str:
     """The files one explanation writes, from the report's own list (so the help cannot fall behind)."""
     from ..export.explanation import FIGURE_FILES
 
-    return ", ".join(["report.json", "curves.csv", *FIGURE_FILES.values(), "report.html"])
+    return ", ".join(["report.json", "scores.csv", "curves.csv", *FIGURE_FILES.values(), "report.html"])
 
 
 def _check(args) -> None:

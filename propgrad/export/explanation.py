@@ -1,5 +1,6 @@
-"""Export an Explanation: JSON (documented fields), CSV of the curves, plots, one self-contained
-report.html, in a folder or a zip.
+"""Export an Explanation: JSON (documented fields), CSV of the scores (scores.csv: one row per model and output of
+interest, as the page's table) and of the curves (curves.csv), plots, one self-contained report.html, in a folder or
+a zip.
 
 ``report.json`` fields
 ----------------------
@@ -187,6 +188,11 @@ def summary_rows(explanation: Explanation) -> list[dict]:
     return rows
 
 
+# scores.csv: what the output did first (its change, tier and flips), then the test, as every ranked table.
+SCORE_FIELDS = ("model", "output", "change", "tier", "flipped", "flips", "series_flipped", "statistic", "score",
+                "pvalue", "significant", "reading")
+
+
 def curve_records(explanation: Explanation) -> list[dict]:
     """The plotted curves as records, one per series, step, model and output of interest, in full precision
     (the numbers curves.csv has)."""
@@ -240,8 +246,8 @@ def _draw_figures(explanation: Explanation, folder: ReportFolder, figures) -> No
 
 def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES, settings: dict | None = None,
                  drawn: dict[str, Path] | None = None, part: str | None = None) -> dict[str, Path]:
-    """Write report.json, curves.csv, strip.png, curves.png, null.png, gradualness.png, animation.gif and
-    report.html into ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a
+    """Write report.json, scores.csv, curves.csv, strip.png, curves.png, null.png, gradualness.png, animation.gif
+    and report.html into ``out_dir`` (and region.png, the region drawn on the input, for an edit restricted to a
     region).
 
     ``figures`` names the figures to draw (all by default); a caller that shows the curves of several
@@ -255,7 +261,7 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     --------
     >>> paths = write_report(explanation, "report/")  # doctest: +SKIP
     >>> sorted(paths)  # doctest: +SKIP
-    ['animation', 'csv', 'curves', 'gradualness', 'html', 'json', 'null', 'strip']
+    ['animation', 'csv', 'curves', 'gradualness', 'html', 'json', 'null', 'strip', 'table']
     """
     unknown = set(figures) - set(FIGURES)
     if unknown:
@@ -263,6 +269,9 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))
     folder = ReportFolder(out_dir, "report.json")
     folder.paths["csv"] = write_csv(explanation, folder.out / "curves.csv")
+    # The scores as a table too: p, the score and the tier were in report.json alone, where every other kind has its
+    # table's CSV.
+    folder.table("table", "scores.csv", SCORE_FIELDS, summary_rows(explanation))
     _draw_figures(explanation, folder, figures)
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
     for name, source in (drawn or {}).items():

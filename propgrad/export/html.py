@@ -338,6 +338,11 @@ def _reproduce(data: Mapping) -> dict:
     # What the intervention was made with (a patch's position and size, an editor's prompt), as the app recorded it:
     # without it the page could not be matched to a run.
     settings = data.get("settings")
+    if isinstance(settings, Mapping) and settings.get("outputs_of_interest") == "predicted":
+        # The JSON keeps what was asked, which another image resolves to its own class; the page named only this
+        # image's, and a reader re-ran "Egyptian cat" where the JSON said "predicted".
+        found["outputs of interest"] = (f"{', '.join(found['outputs of interest'])} (asked: each model's predicted "
+                                        f"class at step 0)")
     # One property's page of a comparison has only its own (export.explanation.own_settings).
     made_with = settings.get("interventions") if isinstance(settings, Mapping) else None
     if isinstance(made_with, Mapping) and made_with:

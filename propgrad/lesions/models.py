@@ -232,7 +232,9 @@ def load_weights(path: str | Path, name: str | None = None) -> LesionClassifier:
     else:
         raise ValueError(f"`path`: {path.name} names an unknown architecture {architecture!r}")
     label = name or MODEL_NAMES.get((architecture, metadata.get("variant", "")), path.stem)
-    return LesionClassifier(module, label, architecture, metadata=metadata)
+    classifier = LesionClassifier(module, label, architecture, metadata=metadata)
+    classifier.source = str(path.resolve())  # the report names the weights by their file and SHA-256
+    return classifier
 
 
 def weights_path(architecture: str = "cnn", variant: str = "biased", root: str | Path = ASSETS) -> Path:

