@@ -247,6 +247,10 @@ def test_every_csv_keeps_every_digit_of_the_numbers(tmp_path):
         for cells, row in zip(written, rows):
             for column in ("change", "score", "pvalue", "pvalue_adjusted"):
                 assert float(cells[column]) == row[column], (kind, column)
+    # The curves behind a screen's rows go out too (its readings could not be re-plotted from the zip).
+    with (tmp_path / "screen" / "screen_curves.csv").open(newline="") as handle:
+        curves = list(csv.DictReader(handle))
+    assert [float(row["value"]) for row in curves] == [row["value"] for row in export.curves(made["screen"])]
     explanation = made["explanation"]
     paths = export.write(explanation, tmp_path / "explanation")
     # One run's table as a CSV too (p, the score and the tier were in report.json alone), as every other kind has.

@@ -114,14 +114,13 @@ def curves(result) -> list[dict]:
     """The output curves behind the rows: one record per (property,) series, step, model and output, with the
     property's value and the output's (full precision). A study's are its stored curves.csv rows; training
     dynamics keep no curve per step: theirs are the checkpoints' records, one point per epoch."""
-    from .explanation import curve_records
+    from .explanation import curve_records, property_curve_records
 
     kind = _kind(result)
     if kind == "explanation":
         return curve_records(result)
     if kind in ("comparison", "screen"):
-        return [{"property": name, **record} for name, explanation in result.explanations.items()
-                for record in curve_records(explanation)]
+        return property_curve_records(result.explanations)
     if kind == "dynamics":
         return result.rows
     from ..study.store import read_results

@@ -203,6 +203,16 @@ def curve_records(explanation: Explanation) -> list[dict]:
             for model, score, curve in columns]
 
 
+def property_curve_records(explanations: Mapping[str, Explanation]) -> list[dict]:
+    """:func:`curve_records` of several properties' explanations (a comparison's, a screen's), each record naming its
+    property first."""
+    return [{"property": name, **record} for name, explanation in explanations.items()
+            for record in curve_records(explanation)]
+
+
+CURVE_FIELDS = ("property", "series", "step", "property_value", "model", "output", "value")
+
+
 def write_csv(explanation: Explanation, path: str | Path) -> Path:
     """The plotted curves: one row per series and step, one column per model and output of interest."""
     columns = [(model, score) for model in explanation.models for score in model.scores]

@@ -1,5 +1,5 @@
-"""Export a Screen: screen.csv (the ranked table), screen.json, screen.png (the top properties) and
-report.html (one self-contained page: the figure, the ranked table, skipped rows, settings, versions).
+"""Export a Screen: screen.csv (the ranked table), screen_curves.csv (the curves behind its rows), screen.json,
+screen.png (the top properties) and report.html (one self-contained page: the figure, the ranked table, skipped rows, settings, versions).
 
 ``screen.json`` fields
 ----------------------
@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from .. import plots
 from . import html as html_report
+from .explanation import CURVE_FIELDS, property_curve_records
 from .folder import ReportFolder
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
@@ -194,19 +195,22 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], ans
 
 def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: dict | None = None
                  ) -> dict[str, Path]:
-    """Write screen.csv, screen.json, screen.png and report.html into ``out_dir`` (created if missing). A figure
+    """Write screen.csv, screen_curves.csv, screen.json, screen.png and report.html into ``out_dir`` (created if missing). A figure
     that fails to draw is left out with a warning, and report.html says so.
 
     Examples
     --------
     >>> sorted(write_screen(result, "screen/"))  # doctest: +SKIP
-    ['csv', 'figure', 'html', 'json']
+    ['csv', 'curves', 'figure', 'html', 'json']
     """
     data = to_dict(result, settings)
     folder = ReportFolder(out_dir, "screen.json")
     # The ranked table, one row per property, model and output of interest; the reading as its sentence.
     folder.table("csv", "screen.csv", FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
     folder.contrast(data, "screen_contrast.csv")
+    # The curves behind every row, long form (one record per property, series, step, model and output): the page's
+    # readings could not be re-plotted from the zip.
+    folder.table("curves", "screen_curves.csv", CURVE_FIELDS, property_curve_records(result.explanations))
     folder.figure("figure", "screen.png", lambda path: plots.save_figure(top_figure(result, top), path),
                   f"the screen figure in {folder.out}")
     return folder.finish(html_page(data, folder.paths.get("figure"), folder.missing, result.answer_marked), data)
