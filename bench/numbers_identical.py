@@ -6,7 +6,8 @@ same commands in a ``--before`` checkout and in this one (each as ``python -m pr
 working directory, so each runs its own code), then walks every JSON file (keys matched by path) and every CSV
 (rows matched by position, cells by column name) of each output folder and compares the numbers exactly. Where the
 files rounded before 2026-12-07 (the ranked CSVs to six significant digits, a report's curves.csv to six and seven,
-report.json's outputs and readings to seven decimals, the gradualness figures to five and six: ``ROUNDED_CSVS``, ``ROUNDED_JSON``),
+report.json's outputs and readings to seven decimals, the gradualness figures to five and six: ``ROUNDED_CSVS``,
+``ROUNDED_JSON``),
 a value counts as the same number when it rounds to the before side's: they keep every digit since (issue 23, item 3).
 
 It prints every number that differs (with the largest absolute difference), the fields only one side has

@@ -41,9 +41,9 @@ def test_training_dynamics_handler(progress):
     assert document["input"]["sha256"] == hashlib.sha256(Path(image).read_bytes()).hexdigest()
     assert document["settings"]["n_steps"] == 4 and document["settings"]["checkpoints"][variants[0]]
     # Each checkpoint by its contents too: two runs' epoch01 files read alike by name.
-    from propgrad.lesions.models import checkpoint_paths
-    assert document["settings"]["checkpoint_sha256"][variants[0]] == [
-        hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in checkpoint_paths(variants[0])]
+    assert document["settings"]["checkpoints"][variants[0]] == [
+        {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+        for path in checkpoint_paths(variants[0])]
     assert document["settings"]["intervention"]["type"] == "PatchBlend"
     assert [row["epoch"] for row in document["table"]] == [int(row[1]) for row in table]
     assert "Reading:" in page and document["input"]["sha256"] in page and "Per checkpoint" in page

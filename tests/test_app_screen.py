@@ -59,7 +59,8 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     assert all(row[7] for row in table)  # every row has a reading
     assert Path(figure).is_file() and progress.calls
     with zipfile.ZipFile(bundle) as archive:
-        assert sorted(archive.namelist()) == ["report.html", "screen.csv", "screen.json", "screen.png", "screen_curves.csv"]  # one model
+        assert sorted(archive.namelist()) == [  # one model
+            "report.html", "screen.csv", "screen.json", "screen.png", "screen_curves.csv"]
         data = json.loads(archive.read("screen.json"))
     assert len(data["table"]) == 22 and all(0 < row["pvalue_adjusted"] <= 1 for row in data["table"])
     # What each property's steps were, and the packages: screen.json named only the properties.

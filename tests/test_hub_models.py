@@ -1,8 +1,10 @@
 """Hugging Face image classifiers: tiny random-weight ViT / ConvNeXt saved the way the hub stores them."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from PIL import Image
 
 from propgrad import explain
 from propgrad.errors import ModelUnavailableError
+from propgrad.export.provenance import describe_model
 from propgrad.interventions import ParametricEdit
 from propgrad.models import hub, load_hub_classifier
 
@@ -70,6 +73,10 @@ def test_a_folder_classifier_gives_transformers_own_probabilities_and_labels(vit
     np.testing.assert_allclose(outputs, _reference(vit_folder, images), atol=1e-5)
     np.testing.assert_allclose(outputs.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_array_equal(outputs, load_hub_classifier(vit_folder, batch_size=2).predict(images))
+    # A report names a folder's weights by file and SHA-256 (the folder's own path is the server's business).
+    weights = sorted(Path(vit_folder).glob("*.safetensors")) + sorted(Path(vit_folder).glob("*.bin"))
+    assert weights and describe_model(model)["source"] == [
+        {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()} for path in weights]
 
 
 def test_a_convnext_without_labels_gets_numbered_classes(convnext_folder, images):
@@ -99,7 +106,7 @@ def test_a_hub_id_loads_from_the_local_hub_cache_without_a_download(vit_folder, 
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
     model = load_hub_classifier("propgrad-tests/tiny-vit")
-    assert model.name == "propgrad-tests/tiny-vit"
+    assert model.name == "propgrad-tests/tiny-vit" and describe_model(model)["source"] == "propgrad-tests/tiny-vit"
     np.testing.assert_allclose(model.predict(images), _reference(vit_folder, images), atol=1e-5)
 
 

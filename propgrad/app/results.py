@@ -7,7 +7,7 @@ components. A run is shown in two parts, so that the answer is on the page as so
 1. :func:`show` (at once): the summary with the reading and the ranked table, the image strip (Pillow) and
    the curves (one matplotlib figure), drawn side by side in two threads;
 2. :func:`finish` (right after, while the user reads): the animation, the null distributions and the zip
-   with every file (report.json with every setting of the run, curves.csv, the figures; for a comparison
+   with every file (report.json with every setting of the run, scores.csv, curves.csv, the figures; for a comparison
    each property's report with its own curves and GIF). The reports and the animation are drawn in a second
    process (:mod:`.writer`; a comparison's start with part 1, as they need nothing it draws), the null plots here:
    matplotlib holds the GIL, so threads alone would draw them one after the other. Part 1's strip and curves, and

@@ -22,6 +22,7 @@ from ..reading import for_pages, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
+from ..export.screen import written_files
 from .cards import phone_cards
 from .memory import released
 from .parsing import in_range, select_outputs
@@ -141,7 +142,8 @@ def run_screen(image, bundled=None, files=None, input_size=None, mean="", std=""
         table: headers and rows: rank, tier, property, model, output, change, prediction flips, reading, the
             statistic's score (named by it) and the adjusted p-value
         figure: URL of a PNG of the top properties' strongest steps and curves
-        download: URL of a zip with screen.csv, screen.json, screen.png and report.html (one page to share)
+        download: URL of a zip with screen.csv, screen_curves.csv, screen.json, screen.png and report.html (one page to
+            share)
     """
     # (``slide``, for the page only: a fifth answer, the talk view's figure, :func:`screen_on_page`.)
     # 1. Every box checked before any slow work.
@@ -249,7 +251,7 @@ def build_screen_section(image, controls, steps, statistic) -> None:
                           show_label=False, buttons=["fullscreen"], elem_classes=["result-wide"], elem_id="screen-figure")
         # The talk view's figure: three rows in type a projector carries (the page's six shrink to 8 px there).
         slide = gr.Image(type="filepath", interactive=False, show_label=False, elem_id="screen-slide")
-        bundle = gr.File(label="Download (zip: screen.csv, screen.json, screen.png, report.html)", interactive=False)
+        bundle = gr.File(label=f"Download (zip: {written_files()})", interactive=False)
     from .settings import CONCURRENCY
 
     inputs = [image, *controls.inputs(), steps, edits, regions, statistic, adjustment]

@@ -53,7 +53,8 @@ RESULT_RETURNS_DOC = """summary: Markdown: what ran, the reading in plain words,
             (a study: per model and intervention, its tier, change, flips, mean output, E[|grad_X F|] mean ± std,
             share significant, images and share of gradual series)
         null: URL of a PNG of the shuffle-test null distributions and observed scores (a study: score vs flips)
-        download: URL of a zip: report.json, curves.csv, figures, report.html (one self-contained page to share)"""
+        download: URL of a zip: report.json, scores.csv, curves.csv, figures, report.html (one self-contained page to
+            share)"""
 
 
 def with_model_args(handler):

@@ -1,7 +1,7 @@
 """Command line: ``python -m propgrad screen IMAGE --model ... --out DIR`` ranks candidate properties.
 
-Writes screen.csv, screen.json, screen.png and report.html (see :mod:`propgrad.export.screen`); prints the top
-rows.
+Writes screen.csv, screen_curves.csv, screen.json, screen.png and report.html (see :mod:`propgrad.export.screen`);
+prints the top rows.
 """
 from __future__ import annotations
 
@@ -32,13 +32,14 @@ def _masks(pairs: list[str] | None) -> dict[str, Path]:
 
 def add_screen_parser(commands) -> argparse.ArgumentParser:
     """The ``screen`` subcommand, added to ``commands`` (the subparsers of ``python -m propgrad``)."""
+    from ..export.screen import written_files
     from ..screen import REGIONS
 
     parser = commands.add_parser(
         "screen", help="rank many candidate properties of one image (every edit x whole image / object / background)",
         description="Which property does the model use? Test every registered edit on the whole image, the salient "
         "object and the background (or a chosen subset, plus masks, patches and instructions), adjust the p-values "
-        "over the whole table, and write screen.csv, screen.json, screen.png and report.html into --out. --json "
+        f"over the whole table, and write {written_files()} into --out. --json "
         "prints screen.json's fields to stdout.",
         formatter_class=HelpFormatter)
     parser.add_argument("image", help="input image")

@@ -113,7 +113,8 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
     drawn = dict(drawn or {})
     curves_elsewhere = "curves" in drawn
     if not curves_elsewhere:
-        folder.figure("figure", "comparison.png", lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
+        folder.figure("figure", "comparison.png",
+                      lambda path: plots.save_figure(plots.comparison_figure(comparison), path),
                       f"the comparison figure in {out}", title="comparison")
     # A strip named but not there: each property's section shows its own (below).
     strip = folder.copied("strip", drawn.get("strip"), "strip.png")

@@ -6,7 +6,8 @@ the figure, the table of checkpoints, how to read it, the input, settings and ve
 ------------------------
 propgrad_version, kind ("dynamics"), statistic ("gradient": E[|grad_X F|] of the tracked output), output (the tracked
 output), alpha, n_permutations, seed, n_steps, input (the image's name and SHA-256), reading (each run's reading in
-words), checkpoints (each run's checkpoint files by name; the settings' ``checkpoint_sha256`` their contents'), ``table``: one record per run and checkpoint with the fields of
+words), checkpoints (each run's checkpoint files by name; in ``settings`` by name and SHA-256), ``table``: one record
+per run and checkpoint with the fields of
 :data:`~propgrad.lesions.dynamics.ROW_FIELDS` (every digit), and ``settings``: what the run was made with.
 """
 from __future__ import annotations
@@ -38,8 +39,7 @@ def made_with(dynamics) -> dict:
     made = {"statistic": dynamics.statistic, "input": dynamics.input, "output": dynamics.output,
             "n_steps": dynamics.n_steps, "n_series": dynamics.n_series, "n_permutations": dynamics.n_permutations,
             "alpha": dynamics.alpha,
-            "seed": dynamics.seed, "checkpoints": dynamics.checkpoints,
-            "checkpoint_sha256": dynamics.checkpoint_sha256}
+            "seed": dynamics.seed, "checkpoints": dynamics.checkpoint_files or dynamics.checkpoints}
     if dynamics.intervention is not None:
         made["intervention"] = describe_intervention(dynamics.intervention)
     return {**made, "packages": package_versions()}

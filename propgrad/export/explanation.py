@@ -188,9 +188,11 @@ def summary_rows(explanation: Explanation) -> list[dict]:
     return rows
 
 
-# scores.csv: what the output did first (its change, tier and flips), then the test, as every ranked table.
+# scores.csv, in the page's table's order: what the output did first (its change, tier and flips), then the test.
 SCORE_FIELDS = ("model", "output", "change", "tier", "flipped", "flips", "series_flipped", "statistic", "score",
                 "pvalue", "significant", "reading")
+# A comparison's or a screen's curves, long form (:func:`property_curve_records`).
+CURVE_FIELDS = ("property", "series", "step", "property_value", "model", "output", "value")
 
 
 def curve_records(explanation: Explanation) -> list[dict]:
@@ -209,8 +211,6 @@ def property_curve_records(explanations: Mapping[str, Explanation]) -> list[dict
     return [{"property": name, **record} for name, explanation in explanations.items()
             for record in curve_records(explanation)]
 
-
-CURVE_FIELDS = ("property", "series", "step", "property_value", "model", "output", "value")
 
 
 def write_csv(explanation: Explanation, path: str | Path) -> Path:

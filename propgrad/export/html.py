@@ -333,11 +333,14 @@ def _reproduce(data: Mapping) -> dict:
     coverage = found["region"].get("coverage") if isinstance(found.get("region"), Mapping) else None
     if isinstance(coverage, float):  # "coverage 0.7346" asked a student to know what the number was of
         found["region"] = f"{share_in_words(coverage)} of the image"
-    found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs)" for m in data["models"]]
+    settings = data.get("settings")
+    sources = {one.get("name"): one.get("source") for one in (settings or {}).get("models") or ()
+               if isinstance(one, Mapping)} if isinstance(settings, Mapping) else {}
+    found["models"] = [f"{m['name']} ({m['output_kind']}, {len(m['output_names'])} outputs"
+                       f"{_weights(sources.get(m['name']))})" for m in data["models"]]
     found["outputs of interest"] = sorted({s["name"] for m in data["models"] for s in m["outputs_of_interest"]})
     # What the intervention was made with (a patch's position and size, an editor's prompt), as the app recorded it:
     # without it the page could not be matched to a run.
-    settings = data.get("settings")
     if isinstance(settings, Mapping) and settings.get("outputs_of_interest") == "predicted":
         # The JSON keeps what was asked, which another image resolves to its own class; the page named only this
         # image's, and a reader re-ran "Egyptian cat" where the JSON said "predicted".
@@ -349,6 +352,14 @@ def _reproduce(data: Mapping) -> dict:
         parts = _intervention_settings(made_with)
         found["intervention settings"] = next(iter(parts.values())) if len(parts) == 1 else parts
     return found
+
+
+def _weights(source) -> str:
+    """"; weights a.safetensors (SHA-256 ...)" for a model whose settings name its weight files; "" otherwise."""
+    files = source if isinstance(source, list) else [source]
+    named = [f"{one['file']} (SHA-256 {one['sha256']})" for one in files
+             if isinstance(one, Mapping) and one.get("sha256")]
+    return f"; weights {', '.join(named)}" if named else ""
 
 
 def _intervention_settings(made_with: Mapping) -> dict:

@@ -1,5 +1,6 @@
 """Export a Screen: screen.csv (the ranked table), screen_curves.csv (the curves behind its rows), screen.json,
-screen.png (the top properties) and report.html (one self-contained page: the figure, the ranked table, skipped rows, settings, versions).
+screen.png (the top properties) and report.html (one self-contained page: the figure, the ranked table, skipped rows,
+settings, versions).
 
 ``screen.json`` fields
 ----------------------
@@ -37,6 +38,15 @@ from ..screen import Screen
 FIELDS = ("rank", "property", "edit", "region", "model", "output", "change", "tier", "flipped", "flips",
           "statistic", "score", "pvalue", "pvalue_adjusted", "significant", "significant_adjusted", "reading")
 TOP = 6
+# What write_screen writes, by the key it returns each under (the command's help and the app's label read them here).
+FILES = {"csv": "screen.csv", "curves": "screen_curves.csv", "json": "screen.json", "figure": "screen.png",
+         "html": "report.html"}
+
+
+def written_files() -> str:
+    """The files of a screen's folder in words: "screen.csv, ..., screen.png and report.html"."""
+    names = list(FILES.values())
+    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _record(row) -> dict:
@@ -195,8 +205,8 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], ans
 
 def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: dict | None = None
                  ) -> dict[str, Path]:
-    """Write screen.csv, screen_curves.csv, screen.json, screen.png and report.html into ``out_dir`` (created if missing). A figure
-    that fails to draw is left out with a warning, and report.html says so.
+    """Write screen.csv, screen_curves.csv, screen.json, screen.png and report.html into ``out_dir`` (created if
+    missing). A figure that fails to draw is left out with a warning, and report.html says so.
 
     Examples
     --------
@@ -204,13 +214,13 @@ def write_screen(result: Screen, out_dir: str | Path, top: int = TOP, settings: 
     ['csv', 'curves', 'figure', 'html', 'json']
     """
     data = to_dict(result, settings)
-    folder = ReportFolder(out_dir, "screen.json")
+    folder = ReportFolder(out_dir, FILES["json"])
     # The ranked table, one row per property, model and output of interest; the reading as its sentence.
-    folder.table("csv", "screen.csv", FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
+    folder.table("csv", FILES["csv"], FIELDS, ({**_record(row), "reading": row.reading.full} for row in result.rows))
     folder.contrast(data, "screen_contrast.csv")
     # The curves behind every row, long form (one record per property, series, step, model and output): the page's
     # readings could not be re-plotted from the zip.
-    folder.table("curves", "screen_curves.csv", CURVE_FIELDS, property_curve_records(result.explanations))
-    folder.figure("figure", "screen.png", lambda path: plots.save_figure(top_figure(result, top), path),
+    folder.table("curves", FILES["curves"], CURVE_FIELDS, property_curve_records(result.explanations))
+    folder.figure("figure", FILES["figure"], lambda path: plots.save_figure(top_figure(result, top), path),
                   f"the screen figure in {folder.out}")
     return folder.finish(html_page(data, folder.paths.get("figure"), folder.missing, result.answer_marked), data)

@@ -92,21 +92,23 @@ def checkpoint_columns(output: str) -> list[str]:
             "E[|grad_X F|]", "p", "signif.", "series flipped"]
 
 
-def change_cell(change: float) -> str:
-    """A checkpoint's change with three decimals, rounded, except where rounding would carry it over a size threshold:
-    the reading's size turns at 0.1 and "0.100" beside "small" (0.0996) read as a contradiction, so that one is cut.
-    (All were cut once, and 0.35386 showed 0.353 beside dynamics.csv's digits.)
+def change_cell(change: float, thresholds: reading.Thresholds | None = None) -> str:
+    """A checkpoint's change rounded to three decimals, or to as many more as put it on its true side of every size
+    threshold: the reading's size turns at 0.1, and "0.100" beside "small" (0.0996) read as a contradiction. (Every
+    value was cut to three decimals once, and 0.35386 showed 0.353 beside dynamics.csv's digits.)
 
     Examples
     --------
-    >>> change_cell(0.35386), change_cell(0.0996), change_cell(0.25995), change_cell(0.00996)
-    ('0.354', '0.099', '0.260', '0.009')
+    >>> change_cell(0.35386), change_cell(0.0996), change_cell(0.25995), change_cell(0.00996), change_cell(0.1)
+    ('0.354', '0.0996', '0.260', '0.00996', '0.100')
     """
-    limits = reading.default_thresholds()
-    rounded = f"{change:.3f}"
-    if any(change < limit <= float(rounded) for limit in (limits.negligible, limits.strong)):
-        return f"{math.floor(change * 1000) / 1000:.3f}"
-    return rounded
+    limits = thresholds or reading.default_thresholds()
+    size = abs(float(change))
+    for decimals in range(3, 8):
+        shown = f"{float(change):.{decimals}f}"
+        if all((size >= limit) == (abs(float(shown)) >= limit) for limit in (limits.negligible, limits.strong)):
+            break
+    return shown
 
 
 def checkpoint_cells(row: dict) -> list[str]:
@@ -214,7 +216,7 @@ class TrainingDynamics:
 
     ``input`` describes the image (its file's name and SHA-256, see :func:`propgrad.images.describe_input`);
     ``intervention`` is what made the series (None where the series were given), ``checkpoints`` each run's
-    checkpoint files by name (``checkpoint_sha256`` their contents', in the same order), ``ends`` the first series'
+    checkpoint files by name (``checkpoint_files`` by name and SHA-256), ``ends`` the first series'
     step 0 and last step (what every checkpoint saw change), ``series_ends`` every series' name and last step (each
     sticker at full opacity).
     """
@@ -233,7 +235,7 @@ class TrainingDynamics:
     n_series: int = 1
     notes: tuple[str, ...] = ()
     series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
-    checkpoint_sha256: dict[str, list[str | None]] = field(default_factory=dict)
+    checkpoint_files: dict[str, list[dict]] = field(default_factory=dict)
 
     def headline(self) -> tuple[str, str]:
         """What ran, and what was measured, in words: the tab's summary and report.html open with them."""
@@ -318,7 +320,8 @@ def follow_training(
                             series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
                             n_series=len(series), notes=tuple(notes),
                             # Weights are named by their contents, as the input is: two runs' epoch01 files read alike.
-                            checkpoint_sha256={label: [file_sha256(p) for p in paths] for label, paths in runs.items()})
+                            checkpoint_files={label: [{"file": Path(p).name, "sha256": file_sha256(p)} for p in paths]
+                                              for label, paths in runs.items()})
 
 
 # How to read training dynamics, under every result (the tab's, report.html).

