@@ -546,3 +546,11 @@ def test_a_file_mask_is_recorded_by_its_name_and_sha256(tmp_path):
     described = describe_intervention(region)
     assert described["mask_source"] == {"file": "fur.png", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     assert pg.Region(pg.ParametricEdit("darken", steps=4), mask > 0).mask_source is None
+
+
+def test_edit_strengths_are_the_decimals_asked_for():
+    """np.linspace's float noise (0.08499999999999999, 0.3999999999999999) went into every file, and a filter on
+    0.4 missed the step; the images are those of the noisy values (the outputs did not change)."""
+    assert list(pg.ParametricEdit("darken", stop=0.85, steps=11).values())[1:4] == [0.085, 0.17, 0.255]
+    assert 0.4 in list(pg.ParametricEdit("brightness", stop=0.1, steps=10).values())
+    assert list(pg.ParametricEdit("hue", stop=120, steps=4).values()) == [0.0, 40.0, 80.0, 120.0]
