@@ -137,7 +137,7 @@ def _hub_snapshot(source: str) -> Path:
 
 
 def _load(source: str, device: torch.device, allow_folders: bool = True):
-    """(network, processor, config) for ``source``, loaded once per process and device."""
+    """(network, processor, config, origin) for ``source``, loaded once per process and device."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification
     from transformers.utils import logging as hf_logging
 
@@ -171,7 +171,18 @@ def _load(source: str, device: torch.device, allow_folders: bool = True):
             f"hub classifier {source!r} has no image preprocessing config (preprocessor_config.json), so "
             f"propgrad cannot know its input size and normalisation ({short_error(error)})"
         ) from None
-    return network.eval().to(device), processor, network.config
+    # The last: where the weights came from, a local folder or a hub id's revision (its snapshot folder's name, or
+    # the commit transformers resolved; None when neither says).
+    origin = folder if folder is not None else Path(where).name if where != source else _cached_revision(source)
+    return network.eval().to(device), processor, network.config, origin
+
+
+def _cached_revision(model_id: str) -> str | None:
+    """The revision of hub id ``model_id`` that the local hub cache holds (what transformers just read), or None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(model_id, "config.json")
+    return Path(config).parent.name if isinstance(config, str) else None
 
 
 def _cached_load(source: str, device: torch.device, allow_folders: bool = True):
@@ -259,7 +270,7 @@ def load_hub_classifier(
     """
     source = _check_source(model_id)
     resolved = pick_device(device)
-    network, processor, config = _cached_load(source, resolved, allow_folders)
+    network, processor, config, origin = _cached_load(source, resolved, allow_folders)
     problem = getattr(config, "problem_type", None)
     if problem == "regression":
         raise ValueError(f"hub classifier {source!r} is a regression model (problem_type 'regression'), "
@@ -286,8 +297,11 @@ def load_hub_classifier(
         name=name or source, output_names=names, load=lambda _device: logits,
         transform=transform, apply_softmax=True, batch_size=batch_size, device=resolved,
     )
-    # What a report names the weights by: a folder's weight files by name and SHA-256, a hub id as it is (public).
-    folder = Path(source).expanduser()
-    weights = [p for suffix in ("safetensors", "bin") for p in sorted(folder.glob(f"*.{suffix}"))] if folder.is_dir() else []
-    classifier.source = [str(p.resolve()) for p in weights] if folder.is_dir() else source
+    # What a report names the weights by: a folder's weight files by name and SHA-256, a hub id with the revision its
+    # files came from (its snapshot folder's name; the id alone names whatever the repository holds today).
+    if isinstance(origin, Path):
+        classifier.source = [str(p.resolve()) for suffix in ("safetensors", "bin")
+                             for p in sorted(origin.glob(f"*.{suffix}"))]
+    else:
+        classifier.source = f"{source}@{origin}" if origin else source
     return classifier
