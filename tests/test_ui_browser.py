@@ -74,8 +74,14 @@ def test_run_replaces_the_default_answer(page, tmp_path):
     steps.press("Tab")
     button = page.locator("#edit-run")
     button.click()
+    page.evaluate("window.scrollTo(0, 0)")  # back up to the form while it runs
     check_answer(page, "edit", screenshots(tmp_path), what=re.compile(r"5 steps each"))
     expect(button).to_be_enabled(timeout=WAIT_MS)  # disabled only while it ran
+    # The new answer comes into view, its start on the screen: it sits below the form, and a new one out of sight
+    # looked like no change at all.
+    page.wait_for_timeout(1000)
+    where = page.locator("#edit-summary").bounding_box()
+    assert where and -2 <= where["y"] <= 900 - 160, where
     expect(page.locator("#edit-bundle")).to_contain_text("propgrad-chelsea-darken-object-vs-background",
                                                          timeout=WAIT_MS)
     steps.fill("11")

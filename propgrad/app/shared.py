@@ -562,18 +562,24 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
                            gr.update(interactive=True, value="Run"), *fold_titles(len(folds))),
                   None, [*outputs, error, button, *folds], queue=False, api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
-    # A form error is brought into view: on a phone, Run floats at the bottom of the screen and the message under the
-    # form landed out of sight, so pressing Run seemed to do nothing.
-    shown.then(None, None, None, js=_SHOW_ERROR.replace("ERROR_ID", error.elem_id), queue=False,
-               api_visibility="private")
+    # What the run ended in is brought into view. A form error: on a phone, Run floats at the bottom of the screen and
+    # the message under the form landed out of sight, so pressing Run seemed to do nothing. Else the answer: it sits
+    # below the form, a screen or more down from Run on a laptop, and a new one looked like no change at all.
+    shown.then(None, None, None, js=_SHOW_OUTCOME.replace("ERROR_ID", error.elem_id).replace(
+        "ANSWER_ID", outputs[0].elem_id), queue=False, api_visibility="private")
     return RunEvents(button, events, api_name)
 
 
-# Only when it is out of sight, or under the floating Run button (80 px at the bottom of a phone's screen).
-_SHOW_ERROR = """() => { const box = document.getElementById("ERROR_ID");
-  if (!box || box.offsetParent === null || !box.innerText.trim()) return;
+# Only when it is out of sight, or under the floating Run button (80 px at the bottom of a phone's screen); the answer
+# by its start, where "The answer." and the reading are.
+_SHOW_OUTCOME = """() => { const shown = (id) => { const box = document.getElementById(id);
+    return box && box.offsetParent !== null && box.innerText.trim() ? box : null; };
+  const error = shown("ERROR_ID"), answer = error ? null : shown("ANSWER_ID");
+  const box = error || answer;
+  if (!box) return;
   const where = box.getBoundingClientRect();
-  if (where.top < 0 || where.bottom > window.innerHeight - 80) box.scrollIntoView({block: "center"}); }"""
+  if (where.top < 0 || (error ? where.bottom : where.top + 80) > window.innerHeight - 80)
+    box.scrollIntoView({block: error ? "center" : "start"}); }"""
 
 
 def study_input(prefix: str) -> gr.File:
