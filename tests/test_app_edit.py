@@ -86,7 +86,9 @@ def test_edit_default_is_the_fur_versus_background_comparison(progress):
     # The comparison's own page lists what the properties share and how each was made (it listed the properties
     # and the test only: the models, the steps and the edit's strength were on the per-property pages alone).
     shared = page[page.rindex("<h2>Settings</h2>"):page.index("<h2>Versions</h2>")]
-    assert all(f"{name} (probability, 2 outputs)" in shared for name in AUTHORS_MODELS)
+    # Each with its weights by file and SHA-256 (a reader could not tell which weights gave the answer).
+    assert all(f"{name} (probability, 2 outputs; weights convmixer_" in shared for name in AUTHORS_MODELS)
+    assert shared.count(".safetensors (SHA-256 ") == len(AUTHORS_MODELS)
     assert "<dt>steps</dt><dd>5</dd>" in shared and "<dt>stop</dt><dd>0.85</dd>" in shared
     assert "background" in shared and "object" in shared
     assert ">Steps of each property</h2>" in page  # the strip the app shows, not only each property's step 0
