@@ -25,7 +25,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from ..checks import check_steps
 from ..errors import ArgumentError, not_one_of
-from .base import InterventionSeries, ProgressFn, no_progress
+from .base import InterventionSeries, ProgressFn, no_progress, without_float_noise
 
 
 def _hue(image: Image.Image, degrees: float) -> Image.Image:
@@ -184,23 +184,6 @@ del target
 
 
 _ROLE = {"start": "the edit's start value", "stop": "the edit's end value"}
-
-
-def without_float_noise(values: np.ndarray) -> np.ndarray:
-    """Each value as the short decimal it is within a float's last digit of: ``np.linspace(0, 0.85, 11)`` makes
-    0.08499999999999999 and a brightness ramp 0.3999999999999999, which the files wrote and a filter on 0.4 missed.
-    A value that is no short decimal (1/3) stays as it is.
-
-    Examples
-    --------
-    >>> float(without_float_noise(np.linspace(0, 0.85, 11))[1]), float(without_float_noise(np.linspace(1, 0.1, 10))[6])
-    (0.085, 0.4)
-    >>> float(without_float_noise(np.array([1 / 3]))[0]) == 1 / 3
-    True
-    """
-    values = np.asarray(values, dtype=float)
-    short = np.array([float(f"{value:.12g}") for value in values])
-    return np.where(np.isclose(short, values, rtol=1e-15, atol=0), short, values)
 
 
 @dataclass(frozen=True)

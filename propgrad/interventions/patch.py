@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..checks import check_steps
 from ..images import load_rgba
-from .base import InterventionSeries, ProgressFn, no_progress
+from .base import InterventionSeries, ProgressFn, no_progress, without_float_noise
 
 
 def place_patch(image: Image.Image, patch: Image.Image, position: tuple[float, float], scale: float) -> tuple[Image.Image, tuple[int, int]]:
@@ -82,7 +82,7 @@ class PatchBlend:
     def series(self, image: Image.Image | None, progress: ProgressFn = no_progress) -> list[InterventionSeries]:
         if image is None:
             raise ValueError("patch blending needs an input image")
-        opacities = np.linspace(0.0, 1.0, self.steps)
+        opacities = without_float_noise(np.linspace(0.0, 1.0, self.steps))  # 0.3, not 0.30000000000000004
         result = []
         for number, patch in enumerate(self.patches):
             sized, corner = place_patch(image, patch, self.position, self.scale)
