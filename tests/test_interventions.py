@@ -554,3 +554,8 @@ def test_edit_strengths_are_the_decimals_asked_for():
     assert list(pg.ParametricEdit("darken", stop=0.85, steps=11).values())[1:4] == [0.085, 0.17, 0.255]
     assert 0.4 in list(pg.ParametricEdit("brightness", stop=0.1, steps=10).values())
     assert list(pg.ParametricEdit("hue", stop=120, steps=4).values()) == [0.0, 40.0, 80.0, 120.0]
+    from propgrad.interventions.patch import PatchBlend
+
+    patch = Image.new("RGBA", (8, 8), (255, 0, 0, 255))
+    opacities = PatchBlend([patch], steps=11).series(Image.new("RGB", (32, 32)))[0].values
+    assert 0.3 in list(opacities) and 0.7 in list(opacities)
