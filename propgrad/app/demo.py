@@ -94,6 +94,9 @@ CSS = """
    shows it there; a comparison's headline is its answer); on the page each of its sentences is a row's reading in the
    table under it, and a reader met every flip two or three times. */
 .result-summary .summary-reading { display: none; }
+/* A run that brings its answer into view (shared._SHOW_OUTCOME) leaves a little room above it: flush against the
+   window's edge, its first line read as cut off. */
+.result-summary { scroll-margin-top: 16px; }
 /* Words for the projector only (links.TALK_CSS shows them): the page says them at length further down. */
 .talk-only { display: none; }
 /* The Screen's slide, its top rows drawn for a projector, is the talk view's (links.TALK_CSS); the page has the table. */
