@@ -51,9 +51,9 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
 
 def written_files() -> str:
     """The files one explanation writes, from the report's own list (so the help cannot fall behind)."""
-    from ..export.explanation import FIGURE_FILES
+    from ..export.explanation import FIGURE_FILES, TABLE_FILES
 
-    return ", ".join(["report.json", "scores.csv", "curves.csv", *FIGURE_FILES.values(), "report.html"])
+    return ", ".join([*TABLE_FILES.values(), *FIGURE_FILES.values(), "report.html"])
 
 
 def _check(args) -> None:

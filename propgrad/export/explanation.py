@@ -188,6 +188,9 @@ def summary_rows(explanation: Explanation) -> list[dict]:
     return rows
 
 
+# The document and the tables of an explanation's folder, by the key write_report returns each under (the command's
+# help reads them here, with FIGURE_FILES).
+TABLE_FILES = {"json": "report.json", "table": "scores.csv", "csv": "curves.csv"}
 # scores.csv, in the page's table's order: what the output did first (its change, tier and flips), then the test.
 SCORE_FIELDS = ("model", "output", "change", "tier", "flipped", "flips", "series_flipped", "statistic", "score",
                 "pvalue", "significant", "reading")
@@ -210,7 +213,6 @@ def property_curve_records(explanations: Mapping[str, Explanation]) -> list[dict
     property first."""
     return [{"property": name, **record} for name, explanation in explanations.items()
             for record in curve_records(explanation)]
-
 
 
 def write_csv(explanation: Explanation, path: str | Path) -> Path:
@@ -277,11 +279,11 @@ def write_report(explanation: Explanation, out_dir: str | Path, figures=FIGURES,
     if unknown:
         raise not_all_of("figures", sorted(unknown), FIGURES)
     data = to_dict(explanation, settings=own_settings(settings, part, explanation.n_steps))
-    folder = ReportFolder(out_dir, "report.json")
-    folder.paths["csv"] = write_csv(explanation, folder.out / "curves.csv")
+    folder = ReportFolder(out_dir, TABLE_FILES["json"])
+    folder.paths["csv"] = write_csv(explanation, folder.out / TABLE_FILES["csv"])
     # The scores as a table too: p, the score and the tier were in report.json alone, where every other kind has its
     # table's CSV.
-    folder.table("table", "scores.csv", SCORE_FIELDS, summary_rows(explanation))
+    folder.table("table", TABLE_FILES["table"], SCORE_FIELDS, summary_rows(explanation))
     _draw_figures(explanation, folder, figures)
     # Figures drawn elsewhere (the app draws its own strip and curves): copied in and shown on the page too.
     for name, source in (drawn or {}).items():

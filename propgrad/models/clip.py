@@ -117,6 +117,14 @@ def _how_to_provide(model_name: str, pretrained: str) -> str:
 
 
 @lru_cache(maxsize=2)
+def _checkpoint_file(pretrained: str, env_path: str) -> Path | None:
+    """The checkpoint file the weights come from: ``pretrained`` where it names one, else PROPGRAD_CLIP_CHECKPOINT
+    (``env_path``) where set; None for an open_clip tag."""
+    if _looks_like_path(pretrained):
+        return Path(pretrained).expanduser()
+    return Path(env_path).expanduser() if env_path else None
+
+
 def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str):
     """(model, preprocess, tokenizer), shared by every ClipZeroShot with the same weights and device.
 
@@ -126,8 +134,8 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str
 
     # 1. Where the weights come from: a local file, the environment variable, or a hub tag.
     tag_cfg: dict = {}
+    checkpoint = _checkpoint_file(pretrained, env_path)
     if _looks_like_path(pretrained):
-        checkpoint = Path(pretrained).expanduser()
         source = f"checkpoint file {str(checkpoint)!r}"
     else:
         if model_name not in open_clip.list_models():
@@ -139,7 +147,6 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str
         if pretrained in tags:
             tag_cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
         if env_path:
-            checkpoint = Path(env_path).expanduser()
             source = f"checkpoint file {str(checkpoint)!r} (from {CHECKPOINT_ENV})"
         elif not tag_cfg:
             raise ValueError(
@@ -147,7 +154,6 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str
                 f"nor a checkpoint file"
             )
         else:
-            checkpoint = None
             source = f"open_clip tag {pretrained!r}"
     if checkpoint is not None and not checkpoint.is_file():
         raise ModelUnavailableError(
@@ -232,16 +238,13 @@ class ClipZeroShot:
         if pretrained is None or not str(pretrained).strip():
             raise ValueError("`pretrained` must be an open_clip tag (e.g. 'openai') or a checkpoint path")
         resolved = pick_device(str(device) if device is not None else None)
-        model, preprocess, tokenizer = _load_open_clip(
-            model_name, str(pretrained), str(resolved), os.environ.get(CHECKPOINT_ENV, "").strip()
-        )
+        env_path = os.environ.get(CHECKPOINT_ENV, "").strip()
+        model, preprocess, tokenizer = _load_open_clip(model_name, str(pretrained), str(resolved), env_path)
         self._setup(model, preprocess, tokenizer, classes, output, resolved, batch_size,
                     name or f"CLIP {model_name} ({Path(str(pretrained)).name})")
         # What a report names the weights by (provenance.describe_model): a file by its name and SHA-256.
         self.model_name = model_name
-        env_path = os.environ.get(CHECKPOINT_ENV, "").strip()
-        checkpoint = Path(str(pretrained)).expanduser() if _looks_like_path(str(pretrained)) else (
-            Path(env_path).expanduser() if env_path else None)
+        checkpoint = _checkpoint_file(str(pretrained), env_path)
         self.pretrained = str(checkpoint.resolve()) if checkpoint is not None else str(pretrained)
 
     @classmethod

@@ -172,7 +172,7 @@ def _load(source: str, device: torch.device, allow_folders: bool = True):
             f"propgrad cannot know its input size and normalisation ({short_error(error)})"
         ) from None
     # The last: where the weights came from, a local folder or a hub id's revision (its snapshot folder's name, or
-    # the commit transformers resolved; None when neither says).
+    # the one the local hub cache holds; None when neither says).
     origin = folder if folder is not None else Path(where).name if where != source else _cached_revision(source)
     return network.eval().to(device), processor, network.config, origin
 
