@@ -451,3 +451,30 @@ def test_the_tabs_default_results_outlive_the_hour_a_visitors_run_is_kept(monkey
     assert default_zip.is_file(), "a default result's files were swept"
     assert not visitor.exists(), "a visitor's hour-old folder was kept"
 
+
+
+def test_a_default_whose_files_were_removed_is_computed_again(monkeypatch):
+    # A cleaner of old temporary files (or an administrator) removed the default results' folders: every new
+    # visitor's page said "Error" in every tab (FileNotFoundError for the default's zip) until the server restarted.
+    import shutil
+
+    from propgrad.app import defaults
+    from propgrad.app.folders import request_dir
+
+    made = []
+
+    def compute():
+        folder = request_dir()
+        (folder / "answer.zip").write_bytes(b"zip")
+        made.append(folder / "answer.zip")
+        return ("summary", str(folder / "answer.zip"), {"__type__": "update", "value": str(folder / "answer.zip")})
+
+    monkeypatch.setattr(defaults, "_STATE", defaults._Defaults())
+    defaults.register("removed-test", compute)
+    defaults.start(lambda: True).join(30)
+    first = asyncio.run(defaults.result("removed-test", ("press Run",)))
+    assert first[1] == str(made[0]) and len(made) == 1
+    shutil.rmtree(made[0].parent)
+    again = asyncio.run(defaults.result("removed-test", ("press Run",)))
+    assert len(made) == 2 and again[1] == str(made[1]) and Path(again[1]).is_file()
+    assert asyncio.run(defaults.result("removed-test", ("press Run",))) == again and len(made) == 2

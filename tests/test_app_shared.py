@@ -1,6 +1,8 @@
 """The Run button's wiring (propgrad.app.shared) with stand-in handlers: no model runs, no server."""
 from __future__ import annotations
 
+import shutil
+
 import gradio as gr
 
 from propgrad.app import results, shared
@@ -78,3 +80,35 @@ def test_page_loads_skip_the_queue_and_every_tab_has_one_queue():
     assert len(tools) >= 4, queues
     for tool in tools:
         assert queues[tool] == queues[TAB_OF_TOOL[tool]], (tool, queues)
+
+
+def test_bundled_pictures_whose_copies_were_removed_are_put_back(tmp_path, monkeypatch):
+    """gradio serves the page's bundled pictures (an example's cat, the first tab's image, the turntable's frames) from
+    copies it makes once, at start-up. A cleaner of old temporary files removed one: Run on that example failed with
+    "could not read one of the inputs", picking it again included, for every visitor until a restart."""
+    from propgrad.app import kept_copies
+    from propgrad.paths import ASSETS
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    monkeypatch.setattr(kept_copies, "_COPIES", {})
+    cat, cup = ASSETS / "examples" / "chelsea.jpg", ASSETS / "examples" / "coffee.jpg"
+    elsewhere = tmp_path / "not-bundled.txt"
+    elsewhere.write_text("not ours to put back")
+    with gr.Blocks() as demo:
+        image = gr.Image(str(cat), type="filepath")
+        gr.Examples([[str(cup)]], [image])
+        gr.File(str(elsewhere))
+    copies = kept_copies.remember(demo)
+    assert sorted(source.name for source in copies.values()) == ["chelsea.jpg", "coffee.jpg"]
+    assert all(copy.is_file() and copy.is_relative_to(tmp_path / "gradio") for copy in copies)
+    assert kept_copies.put_back() == []  # nothing gone, nothing done
+
+    gone = next(copy for copy, source in copies.items() if source == cup)
+    gone.unlink()
+    message = shared.unread_input()
+    assert "coffee.jpg" in message and "Pick the example again" in message
+    assert gone.read_bytes() == cup.read_bytes()
+    assert shared.unread_input() == shared.UNREAD_INPUT  # an input that was not ours: the general message
+    # Its whole folder gone (rm -rf of gradio's temp folder) is put back too.
+    shutil.rmtree(tmp_path / "gradio")
+    assert sorted(kept_copies.put_back()) == ["chelsea.jpg", "coffee.jpg"] and all(copy.is_file() for copy in copies)

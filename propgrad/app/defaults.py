@@ -44,6 +44,8 @@ class _Defaults:
         self.lock = threading.Lock()
         self.compute: dict[str, Callable[[], tuple]] = {}
         self.results: dict[str, tuple | BaseException] = {}
+        # The files each result hands out (its figures, its zip), checked before each page load (:func:`result`).
+        self.files: dict[str, tuple[str, ...]] = {}
         self.ready: dict[str, threading.Event] = {}
         self.started = threading.Event()
         self.stopping = threading.Event()  # the process is exiting: stop at the next progress step
@@ -156,8 +158,43 @@ def _compute(tab: str, state: _Defaults | None = None) -> None:
         outcome = error
     finally:
         _IN_BACKGROUND.reset(token)
+    state.files[tab] = () if isinstance(outcome, BaseException) else _files_in(outcome)
     state.results[tab] = outcome
     state.ready[tab].set()
+
+
+def _files_in(value, depth: int = 0) -> tuple[str, ...]:
+    """The files a result names: absolute paths of files that exist, in its outputs and their updates."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        return (value,) if os.path.isabs(value) and "\n" not in value and os.path.isfile(value) else ()
+    if depth < 3 and isinstance(value, (list, tuple, dict)):
+        items = value.values() if isinstance(value, dict) else value
+        return tuple(path for item in items for path in _files_in(item, depth + 1))
+    return ()
+
+
+def _files_gone(state: _Defaults, tab: str) -> bool:
+    return any(not os.path.exists(path) for path in state.files.get(tab, ()))
+
+
+def _compute_again_if_gone(state: _Defaults, tab: str) -> bool:
+    """Start computing ``tab``'s default again where a file it hands out is gone; whether it is being computed now.
+
+    Something else may remove them: a cleaner of old files in the temp folder (systemd-tmpfiles ages /tmp by ten
+    days on some systems), or an administrator. Every new visitor's page then said "Error" in every tab, for as long
+    as the process ran."""
+    with state.lock:
+        if not state.ready[tab].is_set():
+            return True  # a visitor before this one saw it first
+        if not _files_gone(state, tab):
+            return False
+        log.warning("files of the %s tab's default result are gone (removed by something else, such as a cleaner "
+                    "of old temporary files): computing it again", tab)
+        state.ready[tab].clear()
+    _background(state, lambda: _compute(tab, state))
+    return True
 
 
 def compute_all(state: _Defaults | None = None) -> None:
@@ -204,7 +241,8 @@ def start(is_up: Callable[[], bool], timeout_s: float = 120.0) -> threading.Thre
 
 
 async def result(tab: str, placeholder: tuple) -> tuple:
-    """The tab's default result (waiting for it when it is being computed); ``placeholder`` when it failed.
+    """The tab's default result (waiting for it when it is being computed, or computed again where something removed
+    its files); ``placeholder`` when it failed.
 
     A coroutine that waits without holding a thread: the page's loads run outside the queue, and a class opening a
     Space that had just woken held gradio's 40 worker threads (the page itself, downloads and runs) until the
@@ -215,7 +253,7 @@ async def result(tab: str, placeholder: tuple) -> tuple:
     if not state.started.is_set():  # no warm start (PROPGRAD_WARM_START=0, or launched without launch()): compute now
         _background(state, lambda: compute_all(state))
     deadline = time.monotonic() + WAIT_S
-    while not state.ready[tab].is_set():
+    while not state.ready[tab].is_set() or _compute_again_if_gone(state, tab):
         if time.monotonic() > deadline:
             return placeholder
         await asyncio.sleep(0.2)

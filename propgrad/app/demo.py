@@ -13,7 +13,7 @@ import gradio as gr
 from .. import paths
 from ..ranking import tier_legend
 from ..score import STATISTIC_LABELS
-from . import access, defaults, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale
+from . import access, defaults, kept_copies, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -70,6 +70,7 @@ def build_demo() -> gr.Blocks:
             demo.load(default_unless_linked(tab, placeholder), None, outputs, api_visibility="private",
                       show_progress="minimal", queue=False)
     shared.named_bounds(demo)
+    kept_copies.remember(demo)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
@@ -79,6 +80,7 @@ def default_unless_linked(tab: str, placeholder: tuple):
     then nothing, so that the default cannot arrive after the preset's own result and replace it."""
 
     async def load(request: gr.Request):
+        kept_copies.put_back()  # the page's pictures, removed by a cleaner of old files, before it asks for them
         query = dict(getattr(request, "query_params", {}) or {})
         if links.wants_tab(query, tab):
             return tuple(gr.skip() for _ in placeholder)

@@ -13,7 +13,7 @@ from PIL import Image
 from ..disk import no_room
 from ..errors import ModelUnavailableError, in_front_end_words, in_words, users_to_fix
 from ..models.base import OUTPUTS_ARE
-from . import defaults, folders, results
+from . import defaults, folders, kept_copies, results
 from .abandoned import RunAbandoned
 from .model_inputs import MODEL_SUFFIXES
 from .settings import MAX_UPLOAD_ENV, MAX_UPLOAD_MB
@@ -337,6 +337,17 @@ FAILED = ("**This run failed**: the message next to the Run button says which bo
 # What the box beside Run says when a run fails before its handler starts (gradio could not read an input).
 UNREAD_INPUT = ("**Cannot run:** the server could not read one of the inputs: a file that is not what its box expects "
                 "(an image that does not open, for example). Upload it again, or pick an example below.")
+# ... when the input was the server's own copy of a bundled picture, gone from its temp folder (now put back).
+PUT_BACK = ("**Cannot run:** the server's copies of pictures this page shows ({names}) had been removed from its "
+            "temporary folder (by a cleaner of old files, perhaps); they are back now. Pick the example again (or "
+            "reload the page), then press Run.")
+
+
+def unread_input() -> str:
+    """What the form says when gradio could not read an input: often a bundled picture whose copy something removed
+    (put back here, so that picking the example again works; before, it failed the same way until a restart)."""
+    restored = kept_copies.put_back()
+    return PUT_BACK.format(names=in_words(restored, most=3, quote=str)) if restored else UNREAD_INPUT
 
 
 def run_button(prefix: str) -> tuple[gr.Button, gr.Markdown]:
@@ -558,7 +569,7 @@ def wire_run(button: gr.Button, error: gr.Markdown, handler, inputs: list, outpu
                                  api_visibility="private"),)
     # Reached only when the handler never ran (an input gradio could not read) or crashed: the form says so and
     # the button comes back, as after a handled error (gradio skips the .then below after a failed preprocess).
-    shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1), gr.update(value=UNREAD_INPUT, visible=True),
+    shown.failure(lambda: (FAILED, *[None] * (len(outputs) - 1), gr.update(value=unread_input(), visible=True),
                            gr.update(interactive=True, value="Run"), *fold_titles(len(folds))),
                   None, [*outputs, error, button, *folds], queue=False, api_visibility="private")
     shown.then(lambda: gr.update(interactive=True, value="Run"), None, button, queue=False, api_visibility="private")
