@@ -105,3 +105,24 @@ def test_a_killed_servers_lesson_folder_goes_at_the_next_start(tmp_path, monkeyp
     # And this server's own folder is held: the next start leaves it alone.
     monkeypatch.setattr(lesson_pages, "_FOLDER", [])
     assert lesson_pages.folder() != made and made.exists()
+
+
+def test_lesson_pages_removed_by_something_else_are_written_again_at_the_same_link(tmp_path, monkeypatch):
+    # A cleaner of old temporary files emptied the folder the header's link names for the server's life: the link
+    # answered "File not found" until a restart. A page load writes them again, where the link expects them.
+    import shutil
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "01_a_tiny_lesson.py").write_text(LESSON)
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(course))
+    monkeypatch.delenv(lesson_pages.PAGES_ENV, raising=False)
+    monkeypatch.setenv(lesson_pages.EXECUTE_ENV, "0")  # executed again in the background elsewhere; not here
+    monkeypatch.setattr(lesson_pages.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(lesson_pages, "_FOLDER", [])
+    link = lesson_pages.link()
+    assert lesson_pages.put_back() is False  # nothing gone
+    shutil.rmtree(lesson_pages.folder())
+    assert lesson_pages.put_back() is True
+    assert lesson_pages.link() == link and (lesson_pages.folder() / "01-a-tiny-lesson.html").is_file()
+    assert (lesson_pages.folder() / "index.html").is_file() and lesson_pages.put_back() is False

@@ -1,6 +1,7 @@
 """The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import os
@@ -75,12 +76,20 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def put_back_what_the_page_names() -> None:
+    """gradio's copies of the bundled pictures and the lesson pages, where something removed them (the tabs' default
+    answers are computed again by :func:`defaults.result`)."""
+    kept_copies.put_back()
+    lesson_pages.put_back()
+
+
 def default_unless_linked(tab: str, placeholder: tuple):
     """The tab's default answer on page load, unless the page's link runs one of its presets (``?example=``):
     then nothing, so that the default cannot arrive after the preset's own result and replace it."""
 
     async def load(request: gr.Request):
-        kept_copies.put_back()  # the page's pictures, removed by a cleaner of old files, before it asks for them
+        # What the page names for the server's life, removed meanwhile by a cleaner of old files: put back first.
+        await asyncio.to_thread(put_back_what_the_page_names)
         query = dict(getattr(request, "query_params", {}) or {})
         if links.wants_tab(query, tab):
             return tuple(gr.skip() for _ in placeholder)

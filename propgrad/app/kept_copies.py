@@ -18,6 +18,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..errors import in_words
+
 log = logging.getLogger("propgrad.app")
 
 _LOCK = threading.Lock()
@@ -69,5 +71,5 @@ def put_back() -> list[str]:
                 log.warning("could not put back gradio's copy of %s (%s): %s", source.name, copy, error)
     if restored:
         log.warning("gradio's copies of %s were gone (removed by something else, such as a cleaner of old temporary "
-                    "files): put back", ", ".join(restored))
+                    "files): put back", in_words(restored, most=5, quote=str))
     return restored

@@ -94,6 +94,29 @@ def _remove_orphans() -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def put_back() -> bool:
+    """Write this process's lesson pages again where something removed them (a cleaner of old files in the temp
+    folder): the header's link names their folder for as long as the server runs, and answered "File not found".
+    They are written unexecuted, then executed in the background as at start-up. Whether they had to be written."""
+    from .. import lessons
+
+    with _LOCK:
+        if not _FOLDER or (_FOLDER[0] / "index.html").is_file():
+            return False
+        made = _FOLDER[0]
+        log.warning("the lesson pages in %s are gone (removed by something else, such as a cleaner of old temporary "
+                    "files): writing them again", made)
+        try:
+            made.mkdir(parents=True, exist_ok=True)
+            _claim(made)
+            lessons.write_source_pages(lessons.lesson_paths(), made)
+        except Exception:  # noqa: BLE001 - a header link must never stop the app
+            log.exception("the lesson pages could not be written again")
+            return False
+    execute_later(None)
+    return True
+
+
 def link() -> str:
     """The header's link: the pages' index through gradio's file route."""
     return f"/gradio_api/file={folder() / 'index.html'}"
