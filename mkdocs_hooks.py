@@ -23,6 +23,7 @@ def _importable() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
 
+APP_URL_ENV = "PROPGRAD_APP_URL"
 SCREENSHOTS = ("screenshot.png", "screenshot-phone.png", "screenshot-regions.png")
 _ROLE = re.compile(r":(?:py:)?(?:func|class|mod|meth|attr|data|obj|exc|const):(<code>|`)")
 
@@ -53,15 +54,23 @@ def on_files(files, config):
     _importable()
     from propgrad import lessons
 
+    # The lessons' links into the app: a site published beside a Space names it (PROPGRAD_APP_URL); by default the
+    # reader's own `python app.py`, which the page says (the links led to 127.0.0.1:7860 unexplained).
+    app_url = os.environ.get(APP_URL_ENV, "").strip() or lessons.LOCAL_APP
+    where = (f"the app at {app_url}" + (" (start it with `python app.py` on your machine)"
+                                        if app_url == lessons.LOCAL_APP else ""))
+    links_note = f"\n\n!!! tip \"Links into the app\"\n    The links to presets in this lesson open {where}.\n\n"
     # Read into the site's files here, so the folder goes at once (every build left one in /tmp).
     with tempfile.TemporaryDirectory(prefix="propgrad-docs-") as scratch:
         images = Path(scratch) / "figures"
         for path, notebook, executed in _lesson_notebooks():
             slug = lessons.slug(path)
-            text = lessons.to_markdown(notebook, images, slug)
+            text = lessons.to_markdown(notebook, images, slug, app_url)
             if not executed:
                 text = text.replace("\n", "\n\n!!! note\n    This page was built without running the lesson "
                                     "(PROPGRAD_DOCS_EXECUTE=0): the outputs are missing.\n\n", 1)
+            if "](" + app_url.rstrip("/") + "/?" in text:
+                text = text.replace("\n", links_note, 1)
             # The figures sit beside the page: lessons/figures/<slug>-N.png
             files.append(File.generated(config, f"lessons/{slug}.md", content=text))
         for figure in sorted(images.glob("*.png")) if images.is_dir() else []:

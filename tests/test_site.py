@@ -61,6 +61,12 @@ def test_mkdocs_build_strict_offline(tmp_path, tmp_path_factory):
         assert not found or "rel=\"canonical\"" in found.group(0), f"{page.relative_to(site)} fetches {found.group(0)}"
     for css in site.rglob("*.css"):
         assert "fonts.googleapis" not in css.read_text(encoding="utf-8"), css
+    # The lessons' links into the app lead to the reader's own app, and the page says so (they named 127.0.0.1:7860
+    # unexplained).
+    linking = (site / "lessons" / "02-which-cat-model-is-biased.html").read_text(encoding="utf-8")
+    assert 'href="http://127.0.0.1:7860/?example=' in linking
+    said = "The links to presets in this lesson open the app at http://127.0.0.1:7860 (start it with <code>python app.py"
+    assert said in linking
     if executed:
         lesson = (site / "lessons" / "02-which-cat-model-is-biased.html").read_text(encoding="utf-8")
         assert "Exercise 1: correct" in lesson and "figures/02-which-cat-model-is-biased-1.png" in lesson
