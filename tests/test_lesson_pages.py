@@ -41,14 +41,19 @@ print("Exercise 1:", "correct." if x == 3 else "not yet.", "The answer is x =", 
 '''
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(bool(lessons.missing_packages()), reason="the lessons extra is not installed")
-def test_the_linked_pages_are_replaced_by_executed_ones_without_the_solutions(tmp_path, monkeypatch):
+def _one_lesson_course(tmp_path, monkeypatch) -> None:
+    """The app's lesson pages made from :data:`LESSON` alone, into a folder of this process's own."""
     course = tmp_path / "course"
     course.mkdir()
     (course / "01_a_tiny_lesson.py").write_text(LESSON)
     monkeypatch.setenv(lessons.LESSONS_ENV, str(course))
     monkeypatch.delenv(lesson_pages.PAGES_ENV, raising=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(lessons.missing_packages()), reason="the lessons extra is not installed")
+def test_the_linked_pages_are_replaced_by_executed_ones_without_the_solutions(tmp_path, monkeypatch):
+    _one_lesson_course(tmp_path, monkeypatch)
     monkeypatch.setattr(lesson_pages, "_FOLDER", [])
     link = lesson_pages.link()
     folder = lesson_pages.folder()
@@ -112,11 +117,7 @@ def test_lesson_pages_removed_by_something_else_are_written_again_at_the_same_li
     # answered "File not found" until a restart. A page load writes them again, where the link expects them.
     import shutil
 
-    course = tmp_path / "course"
-    course.mkdir()
-    (course / "01_a_tiny_lesson.py").write_text(LESSON)
-    monkeypatch.setenv(lessons.LESSONS_ENV, str(course))
-    monkeypatch.delenv(lesson_pages.PAGES_ENV, raising=False)
+    _one_lesson_course(tmp_path, monkeypatch)
     monkeypatch.setenv(lesson_pages.EXECUTE_ENV, "0")  # executed again in the background elsewhere; not here
     monkeypatch.setattr(lesson_pages.tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(lesson_pages, "_FOLDER", [])
