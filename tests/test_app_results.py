@@ -478,3 +478,38 @@ def test_a_default_whose_files_were_removed_is_computed_again(monkeypatch):
     again = asyncio.run(defaults.result("removed-test", ("press Run",)))
     assert len(made) == 2 and again[1] == str(made[1]) and Path(again[1]).is_file()
     assert asyncio.run(defaults.result("removed-test", ("press Run",))) == again and len(made) == 2
+
+
+def test_a_default_computed_again_that_fails_is_tried_again_later_not_at_every_page_load(monkeypatch):
+    # Its files gone and its folder unwritable meanwhile: the tab said "Press Run" until a restart, even once the
+    # folder could be written again. Now it is tried again after a wait (a minute, doubling), not at every page load.
+    import shutil
+
+    from propgrad.app import defaults
+    from propgrad.app.folders import request_dir
+
+    made, broken = [], []
+
+    def compute():
+        if broken:
+            raise OSError(28, "No space left on device")
+        folder = request_dir()
+        (folder / "answer.zip").write_bytes(b"zip")
+        made.append(folder / "answer.zip")
+        return ("summary", str(folder / "answer.zip"))
+
+    state = defaults._Defaults()
+    monkeypatch.setattr(defaults, "_STATE", state)
+    defaults.register("retry-test", compute)
+    defaults.start(lambda: True).join(30)
+    shutil.rmtree(made[0].parent)
+    broken.append(True)
+    assert asyncio.run(defaults.result("retry-test", ("press Run",))) == ("press Run",)
+    assert state.failed_again["retry-test"] == 1 and state.retry_at["retry-test"] > time.monotonic() + 50
+    defaults.compute_again_where_gone()  # the upkeep's check, within the wait: nothing is tried
+    assert asyncio.run(defaults.result("retry-test", ("press Run",))) == ("press Run",) and len(made) == 1
+    broken.clear()
+    state.retry_at["retry-test"] = time.monotonic()  # the wait is over
+    defaults.compute_again_where_gone()
+    answer = asyncio.run(defaults.result("retry-test", ("press Run",)))
+    assert len(made) == 2 and answer[1] == str(made[1]) and "retry-test" not in state.failed_again

@@ -106,9 +106,17 @@ def test_bundled_pictures_whose_copies_were_removed_are_put_back(tmp_path, monke
     gone = next(copy for copy, source in copies.items() if source == cup)
     gone.unlink()
     message = shared.unread_input()
-    assert "coffee.jpg" in message and "Pick the example again" in message
+    assert "(coffee.jpg)" in message and "Pick the example again" in message
     assert gone.read_bytes() == cup.read_bytes()
     assert shared.unread_input() == shared.UNREAD_INPUT  # an input that was not ours: the general message
     # Its whole folder gone (rm -rf of gradio's temp folder) is put back too.
     shutil.rmtree(tmp_path / "gradio")
-    assert sorted(kept_copies.put_back()) == ["chelsea.jpg", "coffee.jpg"] and all(copy.is_file() for copy in copies)
+    assert kept_copies.put_back() == ["chelsea.jpg", "coffee.jpg"] and all(copy.is_file() for copy in copies)
+    # The server's upkeep does it every few seconds, with the lesson pages and the tabs' defaults.
+    from propgrad.app import defaults, lesson_pages, upkeep
+
+    monkeypatch.setattr(defaults, "_STATE", defaults._Defaults())  # the others' own state, not this process's
+    monkeypatch.setattr(lesson_pages, "_FOLDER", [])
+    gone.unlink()
+    upkeep.check()
+    assert gone.is_file()

@@ -127,3 +127,26 @@ def test_lesson_pages_removed_by_something_else_are_written_again_at_the_same_li
     assert lesson_pages.put_back() is True
     assert lesson_pages.link() == link and (lesson_pages.folder() / "01-a-tiny-lesson.html").is_file()
     assert (lesson_pages.folder() / "index.html").is_file() and lesson_pages.put_back() is False
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a folder's owner and mode")
+def test_lesson_pages_are_not_written_into_a_folder_someone_else_made_at_their_path(tmp_path, monkeypatch):
+    # The folder's path is public (the page's own link), and /tmp is shared: one made there by someone else after a
+    # cleaner ran could hold links to files the server would overwrite, or pages it would serve as its own.
+    import shutil
+
+    _one_lesson_course(tmp_path, monkeypatch)
+    monkeypatch.setenv(lesson_pages.EXECUTE_ENV, "0")
+    monkeypatch.setattr(lesson_pages.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(lesson_pages, "_FOLDER", [])
+    monkeypatch.setattr(lesson_pages, "_FAILED", [])
+    folder = lesson_pages.folder()
+    (folder / "01-a-tiny-lesson.html").unlink()  # one page alone gone: written again too
+    assert lesson_pages.put_back() is True and (folder / "01-a-tiny-lesson.html").is_file()
+    assert len(lesson_pages._HELD) == 1  # the old lock's handle let go, not one more kept open per put-back
+    shutil.rmtree(folder)
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # made by someone else, for anyone to write into
+    assert lesson_pages.put_back() is False and list(folder.iterdir()) == []
+    folder.chmod(0o700)
+    assert lesson_pages.put_back() is True and (folder / "index.html").is_file()

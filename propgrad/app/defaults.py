@@ -23,6 +23,7 @@ log = logging.getLogger("propgrad.app")
 
 WARM_ENV = "PROPGRAD_WARM_START"  # "0": compute nothing at start (a result is computed on first page load)
 WAIT_S = 300.0
+RETRY_S, RETRY_MAX_S = 60.0, 3600.0  # a default computed again that failed: tried again after these waits
 
 _IN_BACKGROUND = contextvars.ContextVar("propgrad_default_in_background", default=False)
 YIELD_TIMEOUT_S = 120.0  # a visitor's run that never ends must not stop the defaults for good
@@ -46,6 +47,10 @@ class _Defaults:
         self.results: dict[str, tuple | BaseException] = {}
         # The files each result hands out (its figures, its zip), checked before each page load (:func:`result`).
         self.files: dict[str, tuple[str, ...]] = {}
+        # A default computed again because its files were gone, and failing (a full disk): when it is tried again.
+        self.retry_at: dict[str, float] = {}
+        self.failed_again: dict[str, int] = {}
+        self.recomputing = threading.Lock()  # one tab at a time, as at start-up
         self.ready: dict[str, threading.Event] = {}
         self.started = threading.Event()
         self.stopping = threading.Event()  # the process is exiting: stop at the next progress step
@@ -103,6 +108,7 @@ def _background(state: _Defaults, target: Callable[[], None]) -> threading.Threa
             atexit.register(_stop_at_exit)
     thread = threading.Thread(target=target, name="propgrad-defaults", daemon=True)
     thread.start()
+    state.threads[:] = [old for old in state.threads if old.is_alive()]  # defaults computed again add threads
     state.threads.append(thread)  # once started: joining one that never started would raise in the exit hook
     if state not in _WITH_THREADS:
         _WITH_THREADS.append(state)
@@ -158,7 +164,15 @@ def _compute(tab: str, state: _Defaults | None = None) -> None:
         outcome = error
     finally:
         _IN_BACKGROUND.reset(token)
-    state.files[tab] = () if isinstance(outcome, BaseException) else _files_in(outcome)
+    if isinstance(outcome, Exception) and state.files.get(tab):
+        # Computed again because its files were gone, and failed: the files stay "gone", so that it is tried again,
+        # after a wait that doubles each time (a minute, up to an hour), not at every page load.
+        failures = state.failed_again[tab] = state.failed_again.get(tab, 0) + 1
+        state.retry_at[tab] = time.monotonic() + min(RETRY_MAX_S, RETRY_S * 2 ** (failures - 1))
+    else:
+        state.files[tab] = () if isinstance(outcome, BaseException) else _files_in(outcome)
+        state.failed_again.pop(tab, None)
+        state.retry_at.pop(tab, None)
     state.results[tab] = outcome
     state.ready[tab].set()
 
@@ -188,13 +202,27 @@ def _compute_again_if_gone(state: _Defaults, tab: str) -> bool:
     with state.lock:
         if not state.ready[tab].is_set():
             return True  # a visitor before this one saw it first
-        if not _files_gone(state, tab):
+        if not _files_gone(state, tab) or time.monotonic() < state.retry_at.get(tab, 0.0):
             return False
         log.warning("files of the %s tab's default result are gone (removed by something else, such as a cleaner "
                     "of old temporary files): computing it again", tab)
         state.ready[tab].clear()
-    _background(state, lambda: _compute(tab, state))
+
+    def again():
+        with state.recomputing:
+            _compute(tab, state)
+
+    _background(state, again)
     return True
+
+
+def compute_again_where_gone() -> None:
+    """Every tab's default whose files are gone, computed again in the background (the server's upkeep calls it every
+    few seconds, so that a visitor seldom waits for it)."""
+    state = _STATE
+    for tab in list(state.ready):
+        if state.ready[tab].is_set():
+            _compute_again_if_gone(state, tab)
 
 
 def compute_all(state: _Defaults | None = None) -> None:

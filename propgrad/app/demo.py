@@ -1,7 +1,6 @@
 """The whole app: the tabs in order, the queue, and the launch settings every launch shares."""
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
 import os
@@ -14,7 +13,7 @@ import gradio as gr
 from .. import paths
 from ..ranking import tier_legend
 from ..score import STATISTIC_LABELS
-from . import access, defaults, kept_copies, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale
+from . import access, defaults, kept_copies, lesson_pages, links, mcp_server, mcp_tools, memory, shared, stale, upkeep
 from .settings import CONCURRENCY, MAX_FILE_SIZE, QUEUE_SIZE, configure_serving
 from .tabs import dynamics, edit, patch, turntable
 from .zerogpu import use_zero_gpu
@@ -76,20 +75,11 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-def put_back_what_the_page_names() -> None:
-    """gradio's copies of the bundled pictures and the lesson pages, where something removed them (the tabs' default
-    answers are computed again by :func:`defaults.result`)."""
-    kept_copies.put_back()
-    lesson_pages.put_back()
-
-
 def default_unless_linked(tab: str, placeholder: tuple):
     """The tab's default answer on page load, unless the page's link runs one of its presets (``?example=``):
     then nothing, so that the default cannot arrive after the preset's own result and replace it."""
 
     async def load(request: gr.Request):
-        # What the page names for the server's life, removed meanwhile by a cleaner of old files: put back first.
-        await asyncio.to_thread(put_back_what_the_page_names)
         query = dict(getattr(request, "query_params", {}) or {})
         if links.wants_tab(query, tab):
             return tuple(gr.skip() for _ in placeholder)
@@ -277,6 +267,9 @@ def launch(demo: gr.Blocks, **overrides):
         log.exception("could not shape the MCP server (tests/test_mcp.py says how); serving gradio's own tools")
     if block:  # a server (python app.py), not a test or a notebook sharing this process with other work
         memory.freeze_start_up()  # before the defaults start: nothing half-made is frozen
+        # What the page names for the server's life (the defaults' files, gradio's copies of the bundled pictures,
+        # the lesson pages), put back where a cleaner of old temporary files removed it.
+        upkeep.watch()
     # Load the default models and the segmenter and compute every tab's default example in the background, so that
     # the page opens with an answer and the first click is warm.
     warming = defaults.start(lambda: bool(getattr(demo, "is_running", False)))

@@ -7,7 +7,8 @@ may remove them: the boxes then showed a broken picture, and Run on an example f
 read one of the inputs" for every visitor, picking the example again included, until the server was restarted.
 
 :func:`remember` finds, once the app is built, which bundled file (under :data:`propgrad.paths.ASSETS`) each kept copy
-is; :func:`put_back` copies back those that are gone. The page load does it, and a run that failed on an input.
+is; :func:`put_back` copies back those that are gone. The server's upkeep does it every few seconds
+(:mod:`propgrad.app.upkeep`), and a run that failed on an input at once.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ log = logging.getLogger("propgrad.app")
 
 _LOCK = threading.Lock()
 _COPIES: dict[Path, Path] = {}  # gradio's copy -> the bundled file it was made from
+_FAILED: set[Path] = set()  # copies that could not be put back, each said once
 
 
 def remember(demo) -> dict[Path, Path]:
@@ -51,12 +53,15 @@ def remember(demo) -> dict[Path, Path]:
 
 
 def put_back() -> list[str]:
-    """Copy back every remembered file whose copy is gone; the names of those put back."""
+    """Copy back every remembered file whose copy is gone; the names of those put back, sorted."""
     with _LOCK:
-        gone = [(copy, source) for copy, source in _COPIES.items() if not copy.exists()]
         restored = []
-        for copy, source in gone:
+        for copy, source in _COPIES.items():
+            if copy.exists():
+                continue
             try:
+                if copy.parent.is_symlink():  # not gradio's folder any more: nothing is written through it
+                    raise OSError(f"{copy.parent} is a symbolic link")
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 # Written under another name and renamed: a page asking for it meanwhile never gets half a file.
                 handle, staging = tempfile.mkstemp(dir=copy.parent, prefix=f".{copy.name}.")
@@ -67,8 +72,12 @@ def put_back() -> list[str]:
                 finally:
                     Path(staging).unlink(missing_ok=True)
                 restored.append(copy.name)
+                _FAILED.discard(copy)
             except OSError as error:
-                log.warning("could not put back gradio's copy of %s (%s): %s", source.name, copy, error)
+                if copy not in _FAILED:  # said once, not at every check while the folder stays unwritable
+                    _FAILED.add(copy)
+                    log.warning("could not put back gradio's copy of %s (%s): %s", source.name, copy, error)
+    restored.sort()
     if restored:
         log.warning("gradio's copies of %s were gone (removed by something else, such as a cleaner of old temporary "
                     "files): put back", in_words(restored, most=5, quote=str))

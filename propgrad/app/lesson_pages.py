@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ PAGES_ENV = "PROPGRAD_LESSONS_HTML"
 EXECUTE_ENV = "PROPGRAD_EXECUTE_LESSONS"
 RUN_TIMEOUT_S = 900.0
 _FOLDER: list[Path] = []
+_PAGES: list[Path] = []  # the pages written into it (executed pages keep their names): what put_back checks
+_FAILED: list[BaseException] = []
 _LOCK = threading.Lock()
 
 
@@ -45,8 +48,9 @@ def folder() -> Path:
             made = Path(tempfile.mkdtemp(prefix=_PREFIX))
             _claim(made)
             atexit.register(_clean_up, made)
+            _PAGES.clear()
             try:
-                lessons.write_source_pages(lessons.lesson_paths(), made)
+                _PAGES[:] = lessons.write_source_pages(lessons.lesson_paths(), made)
             except Exception:  # noqa: BLE001 - a header link must never stop the app
                 log.exception("the lesson pages could not be written")
             _FOLDER.append(made)
@@ -97,24 +101,45 @@ def _remove_orphans() -> None:
 def put_back() -> bool:
     """Write this process's lesson pages again where something removed them (a cleaner of old files in the temp
     folder): the header's link names their folder for as long as the server runs, and answered "File not found".
-    They are written unexecuted, then executed in the background as at start-up. Whether they had to be written."""
+    They are written unexecuted, then executed in the background as at start-up. Whether they were written.
+
+    The folder is made again only as this process's own (mode 700): one that someone else made at its published
+    path meanwhile (a shared /tmp) is not written into, nor served from."""
     from .. import lessons
 
     with _LOCK:
-        if not _FOLDER or (_FOLDER[0] / "index.html").is_file():
+        if not _FOLDER or not _PAGES or all(page.is_file() for page in _PAGES):
             return False
         made = _FOLDER[0]
-        log.warning("the lesson pages in %s are gone (removed by something else, such as a cleaner of old temporary "
-                    "files): writing them again", made)
         try:
-            made.mkdir(parents=True, exist_ok=True)
+            try:
+                made.mkdir(mode=0o700)
+            except FileExistsError:
+                if not _own_private_folder(made):
+                    raise PermissionError(f"{made} is not this server's own private folder any more") from None
+            while _HELD:  # the lock file went with the folder: its handle is let go, a new one held
+                _HELD.pop().close()
             _claim(made)
             lessons.write_source_pages(lessons.lesson_paths(), made)
-        except Exception:  # noqa: BLE001 - a header link must never stop the app
-            log.exception("the lesson pages could not be written again")
+        except Exception as error:  # noqa: BLE001 - a header link must never stop the app
+            if not _FAILED:  # said once, not at every check
+                _FAILED.append(error)
+                log.warning("the lesson pages in %s are gone and could not be written again: %s", made, error)
             return False
+        _FAILED.clear()
+        log.warning("the lesson pages in %s were gone (removed by something else, such as a cleaner of old temporary "
+                    "files): written again", made)
     execute_later(None)
     return True
+
+
+def _own_private_folder(path: Path) -> bool:
+    """A real folder (not a link) owned by this process's user, which no one else may write into."""
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(status.st_mode) and status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
 def link() -> str:

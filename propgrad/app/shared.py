@@ -347,7 +347,9 @@ def unread_input() -> str:
     """What the form says when gradio could not read an input: often a bundled picture whose copy something removed
     (put back here, so that picking the example again works; before, it failed the same way until a restart)."""
     restored = kept_copies.put_back()
-    return PUT_BACK.format(names=in_words(restored, most=3, quote=str)) if restored else UNREAD_INPUT
+    if not restored:
+        return UNREAD_INPUT
+    return PUT_BACK.format(names=in_words(restored, quote=str) if len(restored) <= 3 else f"{len(restored)} of them")
 
 
 def run_button(prefix: str) -> tuple[gr.Button, gr.Markdown]:
