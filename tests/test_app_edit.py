@@ -1,6 +1,7 @@
 """The edit tab's handler: parametric and diffusion editors, regions (segmenter, painted, uploaded masks)."""
 from __future__ import annotations
 
+import gradio as gr
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
@@ -47,6 +48,16 @@ def test_instruct_pix2pix_branch_with_a_tiny_random_pipeline(progress, monkeypat
 def test_only_the_chosen_editors_settings_are_shown(editor, shown):
     updates = edit_tab.show_editor_settings(edit_tab.IP2P if editor == "InstructPix2Pix" else editor)
     assert tuple(update["visible"] for update in updates) == shown
+
+
+def test_picking_another_edit_gives_its_own_end_value_and_says_its_unit():
+    # Darken's 0.85 stayed when a visitor picked blur or rotation: a blur of 0.85 px, a turn of 0.85 degrees, which
+    # nobody can see and the answer read as a small systematic effect.
+    assert edit_tab.end_for_editor("parametric: blur")["value"] == 8.0
+    assert edit_tab.end_for_editor("parametric: rotation")["value"] == 180.0
+    assert edit_tab.end_for_editor(edit_tab.IP2P) == gr.skip()  # no end value to set
+    info = edit_tab.show_editor_settings("parametric: blur")[2]["info"]
+    assert info == "blur radius (px): 0 = unedited, default end 8"
 
 
 def test_edit_default_is_the_fur_versus_background_comparison(progress):

@@ -103,9 +103,16 @@ def test_an_example_sets_every_control_of_its_preset(page):
     assert models.get_by_label("EfficientNet-Lite0 (ImageNet)").is_checked()
     assert not models.get_by_label("ConvMixer cats vs dogs, unbiased (authors)").is_checked()
     expect(page.locator("#edit-outputs textarea, #edit-outputs input").first).to_have_value("")
+    # Picking another edit by hand gives that edit's own end value (darken's 0.85 stayed: a blur of 0.85 px); a preset
+    # keeps its own (the hue preset's 180 above, the default's 0.85 below).
+    page.locator("#edit-editor input").click()
+    page.get_by_role("option", name="parametric: blur").click()
+    expect(page.locator("#edit-end input")).to_have_value("8")
+    expect(page.locator("#edit-end")).to_contain_text("blur radius (px)")
     # Back to the default preset for the other tests.
     page.get_by_text("Fur vs background: a light cat darkened").click()
     expect(page.locator("#edit-editor input")).to_have_value("parametric: darken")
+    expect(page.locator("#edit-end input")).to_have_value("0.85")
 
 
 def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
@@ -313,9 +320,16 @@ def test_no_late_zip_lands_after_a_preset_was_loaded(page):
     expect(summary).to_contain_text("Example loaded")
     assert ".zip" not in bundle.inner_text()
     expect(page.locator("#edit-run")).to_be_enabled()
+    # Picking another edit by hand gives that edit's own end value (darken's 0.85 stayed: a blur of 0.85 px); a preset
+    # keeps its own (the hue preset's 180 above, the default's 0.85 below).
+    page.locator("#edit-editor input").click()
+    page.get_by_role("option", name="parametric: blur").click()
+    expect(page.locator("#edit-end input")).to_have_value("8")
+    expect(page.locator("#edit-end")).to_contain_text("blur radius (px)")
     # Back to the default preset for the other tests.
     page.get_by_text("Fur vs background: a light cat darkened").click()
     expect(page.locator("#edit-editor input")).to_have_value("parametric: darken")
+    expect(page.locator("#edit-end input")).to_have_value("0.85")
 
 
 def test_a_study_shows_no_empty_animation_and_names_its_figure(server, browser):
@@ -388,6 +402,13 @@ def test_a_preset_brings_run_into_view(page):
     preset.click()
     expect(page.locator("#edit-summary")).to_contain_text("Example loaded", timeout=30_000)
     expect(page.locator("#edit-run")).to_be_in_viewport(timeout=10_000)
+    # Picking another edit by hand gives that edit's own end value (darken's 0.85 stayed: a blur of 0.85 px); a preset
+    # keeps its own (the hue preset's 180 above, the default's 0.85 below).
+    page.locator("#edit-editor input").click()
+    page.get_by_role("option", name="parametric: blur").click()
+    expect(page.locator("#edit-end input")).to_have_value("8")
+    expect(page.locator("#edit-end")).to_contain_text("blur radius (px)")
     # Back to the default preset for the other tests.
     page.get_by_text("Fur vs background: a light cat darkened").click()
     expect(page.locator("#edit-editor input")).to_have_value("parametric: darken")
+    expect(page.locator("#edit-end input")).to_have_value("0.85")

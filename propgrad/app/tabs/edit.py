@@ -176,10 +176,34 @@ def default_result(progress=_quiet) -> tuple:
 
 def show_editor_settings(editor: str):
     """Visibility of (instruction, diffusion settings, edit end value, seeds) for the chosen editor: a parametric
-    edit is the same for every seed, so its seed box is hidden (the shuffle test then uses seed 0)."""
+    edit is the same for every seed, so its seed box is hidden (the shuffle test then uses seed 0). The end value's
+    box says what its number means for that edit (degrees, px, a factor)."""
     diffusion = editor == IP2P or bool(guided.name_of(editor))
-    return (gr.update(visible=diffusion), gr.update(visible=diffusion), gr.update(visible=not diffusion),
-            gr.update(visible=diffusion))
+    kind = _parametric_kind(editor)
+    end = gr.update(visible=not diffusion) if kind is None else gr.update(visible=True, info=_end_info(kind))
+    return gr.update(visible=diffusion), gr.update(visible=diffusion), end, gr.update(visible=diffusion)
+
+
+def _parametric_kind(editor):
+    """The parametric edit a dropdown choice names ("parametric: blur"), else None."""
+    from ... import EDITS
+
+    if isinstance(editor, str) and editor.startswith("parametric: "):
+        return EDITS.get(editor.removeprefix("parametric: "))
+    return None
+
+
+def _end_info(kind) -> str:
+    return f"{kind.property_name}: {kind.identity:g} = unedited, default end {kind.default_stop:g}"
+
+
+def end_for_editor(editor: str):
+    """The end value's box when the visitor picks another editor: that edit's own default end. The previous edit's
+    number stayed, and meant something else: darken's 0.85 became a blur of 0.85 px or a turn of 0.85 degrees, an
+    edit nobody can see, which the answer then read as an effect. (A preset sets both boxes itself: wired to the
+    visitor's own changes only.)"""
+    kind = _parametric_kind(editor)
+    return gr.skip() if kind is None else gr.update(value=kind.default_stop)
 
 
 def show_mask_inputs(regions):
@@ -236,7 +260,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
             instruction = gr.Textbox("make the fur white", label="Instruction (diffusion editors only)",
                                      visible=False)
             edit_end = gr.Number(defaults["edit_end"], label="Edit end value (parametric; blank = the edit's default)",
-                                 elem_id="edit-end")
+                                 info=_end_info(_parametric_kind(defaults["editor"])), step=0.05, elem_id="edit-end")
             regions = gr.CheckboxGroup(list(CHOICES), value=defaults["regions"], elem_id="edit-regions",
                                        label="Regions (tick several to compare them)",
                                        info="object / background: the bundled U^2-Net-p salient-object segmenter")
@@ -266,6 +290,7 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
             study_files = study_input("edit")
     editor.change(show_editor_settings, editor, [instruction, diffusion_settings, edit_end, seeds], queue=False,
                   api_visibility="private")
+    editor.input(end_for_editor, editor, edit_end, queue=False, api_visibility="private")
     regions.change(show_mask_inputs, regions, [painted, mask_file], queue=False, api_visibility="private")
     image.change(canvas_for, image, painted, queue=False, preprocess=False, api_visibility="private")
     rows, labels = edit_examples()
