@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .interventions.region import coverage_caveat
+from .gradualness import largest_change, unchanged_caveat
+from .interventions.region import coverage_caveat, out_of_bounds
 from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
@@ -266,18 +267,24 @@ class Answered:
 
     @cached_property
     def answer(self) -> list[str]:
-        """Per model, in words, what moves its output most (:func:`model_answers`), after a caution where a
-        property's region is a sliver or all but the whole image (:func:`~propgrad.interventions.region.coverage_caveat`:
-        a greyscale photo's "object" was the cat's eye, and "the background moves p(cat) most" read as a finding)."""
+        """Per model, in words, what moves its output most (:func:`model_answers`), after a caution where an edit
+        hardly changes the images (:func:`~propgrad.gradualness.unchanged_caveat`: hue on a grey photo answered "Every
+        effect here is negligible") or a property's region is a sliver or all but the whole image
+        (:func:`~propgrad.interventions.region.coverage_caveat`: a greyscale photo's "object" was the cat's eye, and
+        "the background moves p(cat) most" read as a finding)."""
         return [sentence.translate(_UNMARKED) for sentence in self.answer_marked]
 
     @cached_property
     def answer_marked(self) -> list[str]:
         """:attr:`answer` with its names marked, for pages (:func:`answer_spans`)."""
-        shares = {name: explanation.series[0].coverage for name, explanation in getattr(self, "explanations", {}).items()
+        explanations = getattr(self, "explanations", {})
+        shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}
-        caveat = coverage_caveat(shares)
-        return [*([caveat] if caveat else []), *model_answers(self.ranked_rows, self.models, marked=True)]
+        # A sliver's edit hardly changes the image either: the region's caveat says why, once.
+        changes = {name: largest_change(explanation.gradualness) for name, explanation in explanations.items()
+                   if explanation.gradualness and not (name in shares and out_of_bounds(shares[name]))}
+        caveats = [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(changes)) if caveat]
+        return [*caveats, *model_answers(self.ranked_rows, self.models, marked=True)]
 
     @cached_property
     def contrast(self) -> tuple[list[ContrastRow], str | None]:

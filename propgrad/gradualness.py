@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import is_real_number, is_whole_number
-from .errors import ArgumentError
+from .errors import ArgumentError, in_words
 from .reading import format_number, format_percent
 
 DEFAULT_MIN_RHO = 0.9
@@ -269,6 +269,37 @@ def _beside(value: float, limit: float, *, percent: bool = False) -> str:
     while digits < 4 and value != limit and show(value, digits) == show(limit, digits):
         digits += 1
     return show(value, digits)
+
+
+def largest_change(results: Sequence[Gradualness]) -> float:
+    """The largest mean Delta E to step 0 over a property's series: under :data:`NO_CHANGE`, nothing visible changed."""
+    return max((float(np.max(r.change)) for r in results), default=float("nan"))
+
+
+def unchanged_caveat(largest: dict[str, float]) -> str | None:
+    """The sentence to read before an answer where an edit hardly changes the images: ``largest`` maps each property to
+    :func:`largest_change`. None where every property's images change visibly. Hue on a grey photo changes nothing,
+    and the answer's first words were "Every effect here is negligible": an empty experiment read as evidence that
+    the model ignores hue (a blur of 0.85 px read as a small systematic effect).
+
+    Examples
+    --------
+    >>> unchanged_caveat({"whole image: hue": 0.0, "object: darken": 12.5})[:139]
+    'Check the edits before this answer: the images hardly change under whole image: hue: the largest mean colour difference to step 0 (Delta E)'
+    >>> unchanged_caveat({"whole image: hue": 0.0, "object: darken": 12.5})[139:]
+    ' is 0.00, where under 0.5 an eye sees no change and about 2.3 is just visible. What a model does there is its answer to an edit nobody can see, and no effect there is no evidence either way: choose a larger end value, or an edit that changes this image (hue does nothing to grey).'
+    >>> unchanged_caveat({"object: darken": 12.5}) is None
+    True
+    """
+    still = {name: change for name, change in largest.items() if change < NO_CHANGE}
+    if not still:
+        return None
+    names, changes = list(still), [f"{change:.2f}" for change in still.values()]
+    return (f"Check the edits before this answer: the images hardly change under {in_words(names, quote=str)}: the "
+            f"largest mean colour difference to step 0 (Delta E) is {in_words(changes, quote=str)}, where under "
+            f"{NO_CHANGE:g} an eye sees no change and about 2.3 is just visible. What a model does there is its answer "
+            "to an edit nobody can see, and no effect there is no evidence either way: choose a larger end value, or "
+            "an edit that changes this image (hue does nothing to grey).")
 
 
 def verdict(results: Sequence[Gradualness]) -> str:

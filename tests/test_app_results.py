@@ -513,3 +513,19 @@ def test_a_default_computed_again_that_fails_is_tried_again_later_not_at_every_p
     defaults.compute_again_where_gone()
     answer = asyncio.run(defaults.result("retry-test", ("press Run",)))
     assert len(made) == 2 and answer[1] == str(made[1]) and "retry-test" not in state.failed_again
+
+
+def test_a_single_run_whose_edit_hardly_changes_the_image_says_so_first(progress, tmp_path):
+    # Hue on a grey photo: "no measurable effect", with the reason in a note under the table.
+    import numpy as np
+    from PIL import Image
+
+    from propgrad.app.tabs import edit as edit_tab
+
+    grey = tmp_path / "grey.png"
+    Image.fromarray(np.full((64, 64, 3), 128, dtype=np.uint8)).save(grey)
+    outputs = edit_tab.run_edit(str(grey), "", "parametric: hue", 15, 2.5, 5, 20, "0", None, [IMAGENET], outputs="",
+                                regions=["whole image"], n_permutations=200, progress=progress)
+    summary = outputs[0]
+    check = summary.index("**Check the edits before this answer:**")
+    assert "the images hardly change under hue rotation" in summary and check < summary.index("| model |")

@@ -275,3 +275,18 @@ def test_a_sliver_region_is_said_before_the_answer(image):
     fine = compare_properties(image, {"left: darken": Region(ParametricEdit("darken", steps=4), half)},
                               LeftBrightness(), n_permutations=50, seed=0)
     assert not fine.answer[0].startswith("Check")
+
+
+def test_an_edit_that_hardly_changes_the_image_is_said_before_the_answer(image):
+    # Hue on a grey image changes nothing: the answer began "Every effect here is negligible", an empty experiment read
+    # as evidence that the model ignores hue; the note saying so sat under the table.
+    result = compare_properties(image, {"whole: hue": ParametricEdit("hue", steps=5),
+                                        "whole: darken": ParametricEdit("darken", stop=0.85, steps=5)},
+                                LeftBrightness(), outputs_of_interest="bright", n_permutations=200, seed=0)
+    first = result.answer[0]
+    assert first.startswith("Check the edits before this answer: the images hardly change under whole: hue:")
+    assert "is 0.00" in first and "whole: darken" not in first
+    assert result.answer_fields()["answer"][0] == first  # comparison.json and report.html say it too
+    visible = compare_properties(image, {"whole: darken": ParametricEdit("darken", stop=0.85, steps=5)},
+                                 LeftBrightness(), outputs_of_interest="bright", n_permutations=200, seed=0)
+    assert not any(sentence.startswith("Check the edits") for sentence in visible.answer)

@@ -38,7 +38,7 @@ from ..export.comparison import table_row
 from ..export import html as export_html
 from ..export.provenance import run_settings
 from ..explain import Explanation, explain
-from ..gradualness import NOT_GRADUAL_WARNING
+from ..gradualness import NOT_GRADUAL_WARNING, largest_change, unchanged_caveat
 from ..ranking import tier_legend
 from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
@@ -493,7 +493,12 @@ def summary_markdown(run: AppRun) -> str:
     # warning under the table stayed on the page, and a preset's flip read as "the evidence" on a projector).
     caveat = ([f"**Not gradual**: {NOT_GRADUAL_WARNING}.", ""]
               if run.comparison is None and not run.explanation.gradual else [])
-    lines = [head, "", *answer, '<div class="summary-reading">', "",
+    # An edit that hardly changes the image, said before anything else (a comparison's answer begins with it): "no
+    # measurable effect" of hue on a grey photo read as evidence.
+    still = None if run.comparison is not None else unchanged_caveat(
+        {run.explanation.property_name: largest_change(run.explanation.gradualness)})
+    check = [re.sub(r"^([^:]+:)", r"**\1**", still, count=1), ""] if still else []
+    lines = [head, "", *check, *answer, '<div class="summary-reading">', "",
              reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '
