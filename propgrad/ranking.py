@@ -6,7 +6,8 @@ its reading's (:mod:`propgrad.reading`):
 
 a. **the output really moved**: a strong change (the output of interest's mean curve spans at least the
    reading's ``strong`` threshold, 0.1 by default) that the shuffle test finds systematic; or one step
-   carries most of a strong change (abrupt); or the prediction flips.
+   carries most of a strong change (abrupt); or the prediction flips (not where the change is small and every
+   flip is a near tie, two classes less than ``near_tie`` apart: that row is read by its change and test alone).
 b. **small but systematic**: significant, the change between ``negligible`` (0.01) and ``strong``.
 c. **moved, not significant**: the output moved by at least ``negligible`` but the test did not confirm a
    systematic trend, with no dominant step and no flip (erratic, or a trend too short to test).

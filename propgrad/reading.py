@@ -681,7 +681,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         which are read with the adjusted p-value).
     flip_steps : steps where the predicted class changes to or from the output (of the first series).
     flip_margins : the new prediction's lead over the class it replaced at each of ``flip_steps``; a lead under
-        ``thresholds.near_tie`` is said ("in a near tie (ahead by 0.001)").
+        ``thresholds.near_tie`` is said ("in a near tie (ahead by 0.001)"), and a small change whose every flip is
+        one is not read as "flips" (tier a) for them.
     values, property_name : the property value per step and its name, to say where things happen.
     output, output_kind, model : what the curve is, for the words ("p(cat)").
     predicted : the predicted class name per step, to say what a flip flips to (one series only).
@@ -718,8 +719,12 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         lead = leads.get(step)
         return f" in a near tie (ahead by {format_number(lead)})" if lead is not None and lead < limits.near_tie else ""
 
-    # 1. The class and its label.
-    kind = reading_class(size, significant, flipped, shape)
+    # 1. The class and its label. A small change whose every flip is a near tie does not count as a flip here: the
+    # class ("the output really moved", tier a) would rest on two classes a hair apart ("small, not significant,
+    # flips": p(tabby) by 0.066, "in a near tie (ahead by 0.012)"). Its words still say where it flips.
+    near_ties_only = (flipped_series is None and bool(flip_steps) and size == "small"
+                      and all(leads.get(step, math.inf) < limits.near_tie for step in flip_steps))
+    kind = reading_class(size, significant, flipped and not near_ties_only, shape)
     label = label_words(kind, size, significant, shape)
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.

@@ -460,6 +460,22 @@ def test_a_flip_between_near_equal_classes_is_said_to_be_a_near_tie():
     assert wide.text.count("near tie") == 3 and read(np.linspace(0.05, 0.95, 11)).text.count("near tie") == 0
 
 
+def test_a_small_change_whose_every_flip_is_a_near_tie_is_not_read_as_flips():
+    # A new user's RGBA cat recoloured: p(tabby) moved by 0.066, "flips ... in a near tie (ahead by 0.012)", and
+    # the row stood in tier a, "the output really moved", beside strong changes.
+    curve = np.array([0.40, 0.42, 0.44, 0.455, 0.466])
+    near = read_curve(curve, significant=False, pvalue=0.2, flip_steps=[3], flip_margins=[0.012], output="tabby")
+    assert near.kind == reading.ERRATIC and near.tier == "c" and "in a near tie (ahead by 0.012)" in near.text
+    assert read_curve(curve, significant=True, pvalue=0.001, flip_steps=[3], flip_margins=[0.012],
+                      output="tabby").tier == "b"  # small but systematic, as without the flip
+    # A clear flip still counts, and so does a near tie on a strong change.
+    clear = read_curve(curve, significant=False, pvalue=0.2, flip_steps=[3], flip_margins=[0.3], output="tabby")
+    assert clear.kind == reading.FLIPS and clear.tier == "a"
+    strong = read_curve(curve * 2 - 0.4, significant=False, pvalue=0.2, flip_steps=[3], flip_margins=[0.012],
+                        output="tabby")
+    assert strong.kind == reading.FLIPS and strong.tier == "a"
+
+
 def test_a_single_column_flip_margin_is_its_two_column_lead():
     flips = prediction_flips(np.array([0.2, 0.49, 0.505, 0.9]))
     assert flips.flip_steps == [2] and flips.margins == pytest.approx([0.01])
