@@ -168,3 +168,18 @@ def test_the_painting_canvas_takes_the_upload_as_it_arrives(tmp_path):
         build_edit_tab((False, ""))
     wired = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "canvas_for"]
     assert len(wired) == 1 and wired[0].preprocess is False
+
+
+def test_a_rotation_inside_a_region_says_what_it_does():
+    # The Screen runs rotation on the whole image only; a Run computed it in the object and the background and read
+    # the answer like any other's.
+    from propgrad.app.regions import region_interventions
+    from propgrad.interventions import ParametricEdit
+
+    chosen, notes = region_interventions(ParametricEdit("rotation", steps=3), ["whole image", "object (segmenter)"])
+    assert list(chosen) == ["whole image: rotation", "object: rotation"]
+    assert notes == ["rotation inside a region turns the whole picture and keeps the turned pixels only inside the "
+                     "region, which tears the region's border: what a model does there answers for the tear as much "
+                     "as for the rotation (the Screen runs it on the whole image only)"]
+    assert region_interventions(ParametricEdit("rotation", steps=3), ["whole image"])[1] == []
+    assert region_interventions(ParametricEdit("darken", steps=3), ["object (segmenter)"])[1] == []

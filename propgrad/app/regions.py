@@ -42,6 +42,7 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     from ..interventions.region import BACKGROUND as SEGMENTED_BACKGROUND
     from ..interventions.region import OBJECT as SEGMENTED_OBJECT
     from ..compare import edit_label
+    from ..screen import WHOLE_ONLY
     from ..interventions.region import Region, read_mask
 
     regions = [regions] if isinstance(regions, str) else list(regions or [])
@@ -52,6 +53,11 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
         raise ValueError("`regions` is empty: tick at least one of " + ", ".join(CHOICES) + " (several are compared)")
     notes: list[str] = []
     what = edit_label(edit)
+    if what in WHOLE_ONLY and any(region != WHOLE for region in regions):
+        # The Screen leaves these out of regions; a Run computes them, and its answer read like any other's.
+        notes.append(f"{what} inside a region turns the whole picture and keeps the turned pixels only inside the "
+                     "region, which tears the region's border: what a model does there answers for the tear as much "
+                     f"as for the {what} (the Screen runs it on the whole image only)")
     chosen: dict = {}
     for region in dict.fromkeys(regions):
         if region == WHOLE:
