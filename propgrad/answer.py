@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .gradualness import largest_change, unchanged_caveat
-from .interventions.region import coverage_caveat, out_of_bounds
+from .interventions.region import SMALL_REGION, coverage_caveat
 from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
@@ -280,9 +280,10 @@ class Answered:
         explanations = getattr(self, "explanations", {})
         shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}
-        # A sliver's edit hardly changes the image either: the region's caveat says why, once.
+        # A sliver's edit hardly changes the image either: the region's caveat says why, once. (A region of all but
+        # the whole image is no reason: its edit is said here, as the whole image's would be.)
         changes = {name: largest_change(explanation.gradualness) for name, explanation in explanations.items()
-                   if explanation.gradualness and not (name in shares and out_of_bounds(shares[name]))}
+                   if explanation.gradualness and not shares.get(name, 1.0) < SMALL_REGION}
         caveats = [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(changes)) if caveat]
         return [*caveats, *model_answers(self.ranked_rows, self.models, marked=True)]
 

@@ -268,7 +268,12 @@ def test_a_sliver_region_is_said_before_the_answer(image):
     first, *answers = comparison.answer
     assert first.startswith("Check the regions before this answer: they cover ")
     assert "of the image (spot: darken) and " in first and "(rest: darken)" in first
-    assert len(answers) >= 1 and not answers[0].startswith("Check")
+    assert len(answers) >= 1 and not answers[0].startswith("Check")  # the spot's tiny change is not said again
+    # Hue on a grey image changes nothing in the region of all but the whole image either: said, as for the whole.
+    grey = compare_properties(image, {"spot: hue": Region(ParametricEdit("hue", steps=4), sliver),
+                                      "rest: hue": Region(ParametricEdit("hue", steps=4), 1 - sliver)},
+                              LeftBrightness(), n_permutations=50, seed=0)
+    assert grey.answer[0].startswith("Check the regions") and "hardly change under rest: hue:" in grey.answer[1]
     # In bounds, nothing is said first.
     half = np.zeros_like(sliver)
     half[:, : image.width // 2] = 1
