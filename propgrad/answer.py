@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .gradualness import largest_change, unchanged_caveat
-from .interventions.region import SMALL_REGION, coverage_caveat
+from .interventions.patch import PATCH_PROPERTY
+from .interventions.region import coverage_caveat
 from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
 
 # How many properties a model's answer names.
@@ -256,6 +257,15 @@ def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> l
     return records
 
 
+def edit_changes(explanations: dict) -> dict[str, float]:
+    """Each property's largest change to step 0 (:func:`~propgrad.gradualness.largest_change`, inside its region),
+    for :func:`~propgrad.gradualness.unchanged_caveat`; patches left out (a small patch changes its part of the
+    image fully, and little of the whole)."""
+    return {name: largest_change(explanation.gradualness, explanation.series[0].coverage)
+            for name, explanation in explanations.items()
+            if explanation.gradualness and explanation.series and explanation.property_name != PATCH_PROPERTY}
+
+
 class Answered:
     """What a ranked result (a screen, a comparison) says in words, made once per result.
 
@@ -280,10 +290,7 @@ class Answered:
         explanations = getattr(self, "explanations", {})
         shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}
-        # A sliver's edit hardly changes the image either: the region's caveat says why, once. (A region of all but
-        # the whole image is no reason: its edit is said here, as the whole image's would be.)
-        changes = {name: largest_change(explanation.gradualness) for name, explanation in explanations.items()
-                   if explanation.gradualness and not shares.get(name, 1.0) < SMALL_REGION}
+        changes = edit_changes(explanations)
         caveats = [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(changes)) if caveat]
         return [*caveats, *model_answers(self.ranked_rows, self.models, marked=True)]
 

@@ -29,6 +29,7 @@ and its change is monotone (``rho >= min_rho``, default 0.9) or, failing that, c
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -46,7 +47,7 @@ DEFAULT_MAX_ORDER_RATIO = 0.75
 # At most this share of the steps may change (almost) nothing; a step is still below STILL of the mean step.
 DEFAULT_MAX_STILL_SHARE = 0.25
 STILL = 0.1
-# Below this mean Delta E over the whole series nothing visible changed (1 is a just noticeable difference).
+# Below this mean Delta E over the whole series nothing visible changed (about 2.3 is just noticeable).
 NO_CHANGE = 0.5
 # Images are compared at this longer side: Delta E means hardly move, and a 36-frame series stays cheap.
 COMPARE_SIDE = 64
@@ -271,9 +272,12 @@ def _beside(value: float, limit: float, *, percent: bool = False) -> str:
     return show(value, digits)
 
 
-def largest_change(results: Sequence[Gradualness]) -> float:
-    """The largest mean Delta E to step 0 over a property's series: under :data:`NO_CHANGE`, nothing visible changed."""
-    return max((float(np.max(r.change)) for r in results), default=float("nan"))
+def largest_change(results: Sequence[Gradualness], coverage: float | None = None) -> float:
+    """The largest mean Delta E to step 0 over a property's series, inside the region where the edit was restricted to
+    one (``coverage``, its share of the image: nothing changes outside it), so that a visible edit of a small object
+    does not read as no change. Under :data:`NO_CHANGE`, nothing visible changed."""
+    largest = max((float(np.max(r.change)) for r in results), default=float("nan"))
+    return largest / coverage if coverage else largest
 
 
 def unchanged_caveat(largest: dict[str, float]) -> str | None:
@@ -284,22 +288,22 @@ def unchanged_caveat(largest: dict[str, float]) -> str | None:
 
     Examples
     --------
-    >>> unchanged_caveat({"whole image: hue": 0.0, "object: darken": 12.5})[:139]
-    'Check the edits before this answer: the images hardly change under whole image: hue: the largest mean colour difference to step 0 (Delta E)'
-    >>> unchanged_caveat({"whole image: hue": 0.0, "object: darken": 12.5})[139:]
-    ' is 0.00, where under 0.5 an eye sees no change and about 2.3 is just visible. What a model does there is its answer to an edit nobody can see, and no effect there is no evidence either way: choose a larger end value, or an edit that changes this image (hue does nothing to grey).'
+    >>> print(unchanged_caveat({"whole image: hue": 0.0, "object: darken": 12.5}))
+    Check the edits before this answer: the images hardly change under 'whole image: hue' (the largest mean colour difference to step 0, Delta E, is 0.00; under 0.5 an eye sees no change, and about 2.3 is just visible). What a model does there answers for an edit nobody can see, and no effect there is no evidence either way: choose a stronger change or another property (hue, for one, changes nothing on a grey image).
     >>> unchanged_caveat({"object: darken": 12.5}) is None
     True
     """
     still = {name: change for name, change in largest.items() if change < NO_CHANGE}
     if not still:
         return None
-    names, changes = list(still), [f"{change:.2f}" for change in still.values()]
-    return (f"Check the edits before this answer: the images hardly change under {in_words(names, quote=str)}: the "
-            f"largest mean colour difference to step 0 (Delta E) is {in_words(changes, quote=str)}, where under "
-            f"{NO_CHANGE:g} an eye sees no change and about 2.3 is just visible. What a model does there is its answer "
-            "to an edit nobody can see, and no effect there is no evidence either way: choose a larger end value, or "
-            "an edit that changes this image (hue does nothing to grey).")
+    # Floored, not rounded: 0.497 shown as "0.50" beside "under 0.5" read as a contradiction.
+    shown = sorted({f"{math.floor(change * 100) / 100:.2f}" for change in still.values()}, key=float)
+    amount = f"is {shown[0]}" if len(shown) == 1 else f"is {shown[0]} to {shown[-1]}"
+    return (f"Check the edits before this answer: the images hardly change under {in_words(still, most=3)} (the "
+            f"largest mean colour difference to step 0, Delta E, {amount}; under {NO_CHANGE:g} an eye sees no change, "
+            "and about 2.3 is just visible). What a model does there answers for an edit nobody can see, and no effect "
+            "there is no evidence either way: choose a stronger change or another property (hue, for one, changes "
+            "nothing on a grey image).")
 
 
 def verdict(results: Sequence[Gradualness]) -> str:

@@ -10,7 +10,7 @@ a. **the output really moved**: a strong change (the output of interest's mean c
    flip is a near tie, two classes less than ``near_tie`` apart: that row is read by its change and test alone).
 b. **small but systematic**: significant, the change between ``negligible`` (0.01) and ``strong``.
 c. **moved, not significant**: the output moved by at least ``negligible`` but the test did not confirm a
-   systematic trend, with no dominant step and no flip (erratic, or a trend too short to test).
+   systematic trend, with no dominant step and no clear flip (erratic, or a trend too short to test).
 d. **systematic but negligible**: significant, yet the change is under ``negligible``.
 e. **no measurable effect**.
 
@@ -69,7 +69,7 @@ TIER_WHEN = {
     # "significant or not": a row read "strong, not significant, flips" under "a strong systematic change" read as a
     # contradiction to a new user.
     "a": "by a strong systematic change, or by one dominant step or a prediction flip, significant or not",
-    "c": "with no dominant step or flip",
+    "c": "with no dominant step or clear flip",
 }
 
 

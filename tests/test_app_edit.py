@@ -56,8 +56,15 @@ def test_picking_another_edit_gives_its_own_end_value_and_says_its_unit():
     assert edit_tab.end_for_editor("parametric: blur")["value"] == 8.0
     assert edit_tab.end_for_editor("parametric: rotation")["value"] == 180.0
     assert edit_tab.end_for_editor(edit_tab.IP2P) == gr.skip()  # no end value to set
-    info = edit_tab.show_editor_settings("parametric: blur")[2]["info"]
-    assert info == "blur radius (px): 0 = unedited, default end 8"
+    blur = edit_tab.show_editor_settings("parametric: blur")[2]
+    assert blur["info"] == "blur radius (px); default end 8" and blur["step"] == 1.0
+    assert edit_tab.show_editor_settings("parametric: darken")[2]["step"] == 0.05
+    # Wired to the visitor's own choice only: a preset sets the editor and its end value together, and a reset on
+    # every change would overwrite the preset's end value with the edit's default.
+    with gr.Blocks() as demo:
+        edit_tab.build_edit_tab((False, ""))
+    wired = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "end_for_editor"]
+    assert len(wired) == 1 and [trigger for _, trigger in wired[0].targets] == ["input"]
 
 
 def test_edit_default_is_the_fur_versus_background_comparison(progress):
@@ -179,7 +186,7 @@ def test_a_rotation_inside_a_region_says_what_it_does():
     chosen, notes = region_interventions(ParametricEdit("rotation", steps=3), ["whole image", "object (segmenter)"])
     assert list(chosen) == ["whole image: rotation", "object: rotation"]
     assert notes == ["rotation inside a region turns the whole picture and keeps the turned pixels only inside the "
-                     "region, which tears the region's border: what a model does there answers for the tear as much "
-                     "as for the rotation (the Screen runs it on the whole image only)"]
+                     "region, which tears the region's border: a model's response there mixes the rotation with the "
+                     "torn edge (the Screen runs it on the whole image only)"]
     assert region_interventions(ParametricEdit("rotation", steps=3), ["whole image"])[1] == []
     assert region_interventions(ParametricEdit("darken", steps=3), ["object (segmenter)"])[1] == []

@@ -528,4 +528,7 @@ def test_a_single_run_whose_edit_hardly_changes_the_image_says_so_first(progress
                                 regions=["whole image"], n_permutations=200, progress=progress)
     summary = outputs[0]
     check = summary.index("**Check the edits before this answer:**")
-    assert "the images hardly change under hue rotation" in summary and check < summary.index("| model |")
+    assert "the images hardly change under 'hue rotation (degrees)'" in summary and check < summary.index("| model |")
+    # In the talk view, whose summary shows its first two blocks only, it is in the reading's block.
+    reading_block = summary[summary.index('<div class="summary-reading">'):summary.index("</div>")]
+    assert "Check the edits before this answer" in reading_block

@@ -273,7 +273,7 @@ def test_a_sliver_region_is_said_before_the_answer(image):
     grey = compare_properties(image, {"spot: hue": Region(ParametricEdit("hue", steps=4), sliver),
                                       "rest: hue": Region(ParametricEdit("hue", steps=4), 1 - sliver)},
                               LeftBrightness(), n_permutations=50, seed=0)
-    assert grey.answer[0].startswith("Check the regions") and "hardly change under rest: hue:" in grey.answer[1]
+    assert grey.answer[0].startswith("Check the regions") and "hardly change under 'spot: hue' and 'rest: hue'" in grey.answer[1]
     # In bounds, nothing is said first.
     half = np.zeros_like(sliver)
     half[:, : image.width // 2] = 1
@@ -289,8 +289,8 @@ def test_an_edit_that_hardly_changes_the_image_is_said_before_the_answer(image):
                                         "whole: darken": ParametricEdit("darken", stop=0.85, steps=5)},
                                 LeftBrightness(), outputs_of_interest="bright", n_permutations=200, seed=0)
     first = result.answer[0]
-    assert first.startswith("Check the edits before this answer: the images hardly change under whole: hue:")
-    assert "is 0.00" in first and "whole: darken" not in first
+    assert first.startswith("Check the edits before this answer: the images hardly change under 'whole: hue' (")
+    assert "is 0.00;" in first and "whole: darken" not in first
     assert result.answer_fields()["answer"][0] == first  # comparison.json and report.html say it too
     visible = compare_properties(image, {"whole: darken": ParametricEdit("darken", stop=0.85, steps=5)},
                                  LeftBrightness(), outputs_of_interest="bright", n_permutations=200, seed=0)

@@ -56,8 +56,8 @@ def region_interventions(edit, regions: Sequence[str] | str | None, painted=None
     if what in WHOLE_ONLY and any(region != WHOLE for region in regions):
         # The Screen leaves these out of regions; a Run computes them, and its answer read like any other's.
         notes.append(f"{what} inside a region turns the whole picture and keeps the turned pixels only inside the "
-                     "region, which tears the region's border: what a model does there answers for the tear as much "
-                     f"as for the {what} (the Screen runs it on the whole image only)")
+                     f"region, which tears the region's border: a model's response there mixes the {what} with the "
+                     "torn edge (the Screen runs it on the whole image only)")
     chosen: dict = {}
     for region in dict.fromkeys(regions):
         if region == WHOLE:

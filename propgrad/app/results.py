@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import export, plots, reading
-from ..answer import answer_spans
+from ..answer import answer_spans, edit_changes
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
 from ..export.provenance import run_settings
 from ..explain import Explanation, explain
-from ..gradualness import NOT_GRADUAL_WARNING, largest_change, unchanged_caveat
+from ..gradualness import NOT_GRADUAL_WARNING, unchanged_caveat
 from ..ranking import tier_legend
 from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
@@ -493,13 +493,16 @@ def summary_markdown(run: AppRun) -> str:
     # warning under the table stayed on the page, and a preset's flip read as "the evidence" on a projector).
     caveat = ([f"**Not gradual**: {NOT_GRADUAL_WARNING}.", ""]
               if run.comparison is None and not run.explanation.gradual else [])
-    # An edit that hardly changes the image, said before anything else (a comparison's answer begins with it): "no
-    # measurable effect" of hue on a grey photo read as evidence.
+    # An edit that hardly changes the image, said before the table (a comparison's answer begins with it): "no
+    # measurable effect" of hue on a grey photo read as evidence. In the talk view, in the reading's place of the
+    # warning that the series is not gradual (the page's paragraphs past the second are not shown there).
     still = None if run.comparison is not None else unchanged_caveat(
-        {run.explanation.property_name: largest_change(run.explanation.gradualness)})
+        edit_changes({run.explanation.property_name: run.explanation}))
+    if still:
+        caveat = [f"**{still}**", ""]
     check = [re.sub(r"^([^:]+:)", r"**\1**", still, count=1), ""] if still else []
-    lines = [head, "", *check, *answer, '<div class="summary-reading">', "",
-             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "",
+    lines = [head, "", *answer, '<div class="summary-reading">', "",
+             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "", *check,
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '
              f'statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",

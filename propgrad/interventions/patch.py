@@ -28,6 +28,9 @@ def place_patch(image: Image.Image, patch: Image.Image, position: tuple[float, f
     top = min(max(top, 0), max(image.height - size[1], 0))
     return resized, (left, top)
 
+# A patch changes a small part of the image, fully: its mean change over the image says nothing of how visible it is.
+PATCH_PROPERTY = "patch opacity"
+
 
 def blend_patch(image: Image.Image, patch: Image.Image, corner: tuple[int, int], opacity: float) -> Image.Image:
     """``image`` with ``patch`` (RGBA, already sized) pasted at ``corner`` with its alpha x ``opacity``."""
@@ -88,6 +91,6 @@ class PatchBlend:
             sized, corner = place_patch(image, patch, self.position, self.scale)
             images = [image.copy()] + [blend_patch(image, sized, corner, float(o)) for o in opacities[1:]]
             label = self.labels[number] if self.labels is not None else f"patch {number + 1}"
-            result.append(InterventionSeries(images, opacities, "patch opacity", label=label))
+            result.append(InterventionSeries(images, opacities, PATCH_PROPERTY, label=label))
             progress((number + 1) / len(self.patches), f"blended {label}")
         return result

@@ -180,7 +180,8 @@ def show_editor_settings(editor: str):
     box says what its number means for that edit (degrees, px, a factor)."""
     diffusion = editor == IP2P or bool(guided.name_of(editor))
     kind = _parametric_kind(editor)
-    end = gr.update(visible=not diffusion) if kind is None else gr.update(visible=True, info=_end_info(kind))
+    end = (gr.update(visible=not diffusion) if kind is None else
+           gr.update(visible=True, info=_end_info(kind), step=_end_step(kind)))
     return gr.update(visible=diffusion), gr.update(visible=diffusion), end, gr.update(visible=diffusion)
 
 
@@ -194,7 +195,12 @@ def _parametric_kind(editor):
 
 
 def _end_info(kind) -> str:
-    return f"{kind.property_name}: {kind.identity:g} = unedited, default end {kind.default_stop:g}"
+    return f"{kind.property_name}; default end {kind.default_stop:g}"
+
+
+def _end_step(kind) -> float:
+    """What the box's arrows add: a twentieth of a 0-to-1 strength, a degree or a pixel (they added 1 to 0.85)."""
+    return 0.05 if abs(kind.default_stop - kind.identity) <= 1 else 1.0
 
 
 def end_for_editor(editor: str):
@@ -260,7 +266,8 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
             instruction = gr.Textbox("make the fur white", label="Instruction (diffusion editors only)",
                                      visible=False)
             edit_end = gr.Number(defaults["edit_end"], label="Edit end value (parametric; blank = the edit's default)",
-                                 info=_end_info(_parametric_kind(defaults["editor"])), step=0.05, elem_id="edit-end")
+                                 info=_end_info(_parametric_kind(defaults["editor"])),
+                                 step=_end_step(_parametric_kind(defaults["editor"])), elem_id="edit-end")
             regions = gr.CheckboxGroup(list(CHOICES), value=defaults["regions"], elem_id="edit-regions",
                                        label="Regions (tick several to compare them)",
                                        info="object / background: the bundled U^2-Net-p salient-object segmenter")
