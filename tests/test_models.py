@@ -598,6 +598,9 @@ def test_clip_loads_a_local_checkpoint_path(tiny_clip, images, monkeypatch):
     loaded = ClipZeroShot(CLASSES, model_name=TINY_CLIP, pretrained=checkpoint, output="similarity")
     direct = ClipZeroShot.from_open_clip(model, preprocess, tokenizer, CLASSES, output="similarity")
     np.testing.assert_allclose(loaded.predict(images), direct.predict(images), atol=1e-5, rtol=0)
+    # Loaded once per process: a second model with the same weights shares the network (a refactor had moved the cache
+    # onto the helper that names the checkpoint file, and every ClipZeroShot loaded its weights again).
+    assert ClipZeroShot(CLASSES, model_name=TINY_CLIP, pretrained=checkpoint)._model is loaded._model
     # A report names the checkpoint by its file and SHA-256, and the architecture by its name.
     described = describe_model(loaded)
     assert described["model_name"] == TINY_CLIP and described["pretrained"] == {

@@ -116,7 +116,6 @@ def _how_to_provide(model_name: str, pretrained: str) -> str:
     )
 
 
-@lru_cache(maxsize=2)
 def _checkpoint_file(pretrained: str, env_path: str) -> Path | None:
     """The checkpoint file the weights come from: ``pretrained`` where it names one, else PROPGRAD_CLIP_CHECKPOINT
     (``env_path``) where set; None for an open_clip tag."""
@@ -125,6 +124,7 @@ def _checkpoint_file(pretrained: str, env_path: str) -> Path | None:
     return Path(env_path).expanduser() if env_path else None
 
 
+@lru_cache(maxsize=2)
 def _load_open_clip(model_name: str, pretrained: str, device: str, env_path: str):
     """(model, preprocess, tokenizer), shared by every ClipZeroShot with the same weights and device.
 
