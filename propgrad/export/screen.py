@@ -29,6 +29,7 @@ from .. import plots
 from . import html as html_report
 from .explanation import CURVE_FIELDS, property_curve_records
 from .folder import ReportFolder
+from ..errors import in_words
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
 from ..reading import describe_value, format_number, short_names
@@ -45,8 +46,7 @@ FILES = {"csv": "screen.csv", "curves": "screen_curves.csv", "json": "screen.jso
 
 def written_files() -> str:
     """The files of a screen's folder in words: "screen.csv, ..., screen.png and report.html"."""
-    names = list(FILES.values())
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return in_words(FILES.values(), quote=str)
 
 
 def _record(row) -> dict:

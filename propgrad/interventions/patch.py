@@ -28,6 +28,7 @@ def place_patch(image: Image.Image, patch: Image.Image, position: tuple[float, f
     top = min(max(top, 0), max(image.height - size[1], 0))
     return resized, (left, top)
 
+
 # A patch changes a small part of the image, fully: its mean change over the image says nothing of how visible it is.
 PATCH_PROPERTY = "patch opacity"
 
