@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .gradualness import largest_change, unchanged_caveat
-from .interventions.patch import PATCH_PROPERTY
+from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
 from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
 
@@ -258,12 +257,10 @@ def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> l
 
 
 def edit_changes(explanations: dict) -> dict[str, float]:
-    """Each property's largest change to step 0 (:func:`~propgrad.gradualness.largest_change`, inside its region),
-    for :func:`~propgrad.gradualness.unchanged_caveat`; patches left out (a small patch changes its part of the
-    image fully, and little of the whole)."""
-    return {name: largest_change(explanation.gradualness, explanation.series[0].coverage)
-            for name, explanation in explanations.items()
-            if explanation.gradualness and explanation.series and explanation.property_name != PATCH_PROPERTY}
+    """Each property's largest change to step 0 (:attr:`~propgrad.explain.Explanation.edit_change`, inside its
+    region; patches left out), for :func:`~propgrad.gradualness.unchanged_caveat`."""
+    return {name: explanation.edit_change for name, explanation in explanations.items()
+            if explanation.edit_change is not None}
 
 
 class Answered:

@@ -10,9 +10,10 @@ from PIL import Image
 
 from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note
 from .errors import in_words, near_names, shown
-from .gradualness import Gradualness, GradualnessCriteria, assess, summary_line
+from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
+from .interventions.patch import PATCH_PROPERTY
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
@@ -160,6 +161,22 @@ class Explanation:
                 found = None if score.vector else best_order_pvalue(model.outputs[:, :, [score.index]], self.statistic)
                 floors.append(generic if found is None else max(generic, float(found[0])))
         return min(floors, default=generic)
+
+    @cached_property
+    def edit_change(self) -> float | None:
+        """The edit's largest change to step 0 (:func:`~propgrad.gradualness.largest_change`, inside its region);
+        None for a patch (a small patch changes its part of the image fully, and little of the whole) or where no
+        series was checked."""
+        if not self.gradualness or not self.series or self.property_name == PATCH_PROPERTY:
+            return None
+        return largest_change(self.gradualness, self.series[0].coverage)
+
+    @cached_property
+    def unchanged_caveat(self) -> str | None:
+        """The sentence to read before this run's reading where its edit hardly changes the images
+        (:func:`~propgrad.gradualness.unchanged_caveat`), else None: made once here, for the app's summary, report.json,
+        report.html and the command line's printout alike (only the app said it at first)."""
+        return None if self.edit_change is None else unchanged_caveat({self.property_name: self.edit_change})
 
     @property
     def gradual(self) -> bool:

@@ -68,14 +68,31 @@ def test_authors_convmixers_explained_end_to_end(tmp_path):
     assert biased["flips"]["flipped"] and biased["flips"]["predicted"][-1] == "dog"
 
 
-def test_exported_model_file_with_class_names(tmp_path):
+def _tiny_model_file(folder: Path) -> Path:
+    """A three-class network saved with torch.export, as a user uploads one."""
     import torch
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
                               torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
-    path = tmp_path / "tiny.pt2"
+    path = folder / "tiny.pt2"
     torch.export.save(torch.export.export(net, (torch.zeros(1, 3, 32, 32),)), path)
+    return path
+
+
+def test_an_edit_that_hardly_changes_the_image_is_said_before_the_rows(tmp_path, capsys):
+    # Hue on a grey photo: the printout read "no measurable effect" with only "gradual: NO" under it.
+    image = tmp_path / "grey.png"
+    Image.new("RGB", (40, 40), (128, 128, 128)).save(image)
+    assert main(["explain", str(image), "--edit", "hue", "--steps", "5", "--model-file", str(_tiny_model_file(tmp_path)),
+                 "--input-size", "32", "32", "--permutations", "100", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    caveat = printed.index("Check the edits before this answer: the images hardly change under 'hue")
+    assert caveat < printed.index("reading:")
+
+
+def test_exported_model_file_with_class_names(tmp_path):
+    path = _tiny_model_file(tmp_path)
     image = tmp_path / "input.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(image)
     out = tmp_path / "out"
@@ -87,6 +104,7 @@ def test_exported_model_file_with_class_names(tmp_path):
     assert report["models"][0]["output_names"] == ["red", "green", "blue"]
     assert [o["name"] for o in report["models"][0]["outputs_of_interest"]] == ["red", "green", "blue"]
     assert report["n_permutations"] == 300 and report["seed"] == 0
+    assert report["caveat"] is None  # hue on random colours changes them visibly
     # The settings block the app writes too: enough to run it again.
     settings = report["settings"]
     assert settings["input"]["file"] == "input.png" and len(settings["input"]["sha256"]) == 64

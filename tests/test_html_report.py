@@ -89,6 +89,22 @@ def test_a_run_page_says_the_gradualness_verdict_and_what_the_tiers_mean(explana
     assert not any("use more steps" in note for note in unchanged.notes), unchanged.notes
 
 
+def test_a_run_whose_edit_hardly_changes_the_image_says_so_before_its_reading(tmp_path):
+    """Hue on a grey image: the app said "check the edits" before its answer, report.json and report.html only
+    "gradual: NO" under it, so a shared report read "no measurable effect" as evidence."""
+    grey = Image.new("RGB", (32, 24), (128, 128, 128))
+    run = pg.explain(grey, ParametricEdit("hue", steps=5), [Redness()], n_permutations=100, seed=0)
+    assert run.unchanged_caveat.startswith("Check the edits before this answer: the images hardly change under 'hue")
+    paths = report.write_report(run, tmp_path, figures=())
+    assert json.loads(paths["json"].read_text())["caveat"] == run.unchanged_caveat
+    page = paths["html"].read_text()
+    caveat = page.index("<b>Check the edits before this answer:</b> the images hardly change")
+    assert caveat < page.index("<b>Reading:</b>")
+    # A visible edit has none, in the file too.
+    darker = pg.explain(grey, ParametricEdit("darken", stop=0.85, steps=5), [Redness()], n_permutations=100, seed=0)
+    assert darker.unchanged_caveat is None and report.to_dict(darker)["caveat"] is None
+
+
 def test_a_figure_that_fails_is_named_and_the_rest_stays(explanation, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no backend for this figure")

@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import export, plots, reading
-from ..answer import answer_spans, edit_changes
+from ..answer import answer_spans
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
 from ..export.provenance import run_settings
 from ..explain import Explanation, explain
-from ..gradualness import NOT_GRADUAL_WARNING, unchanged_caveat
+from ..gradualness import NOT_GRADUAL_WARNING
 from ..ranking import tier_legend
 from ..reading import format_number, yes_or_dash
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
@@ -496,8 +496,7 @@ def summary_markdown(run: AppRun) -> str:
     # An edit that hardly changes the image, said before the table (a comparison's answer begins with it): "no
     # measurable effect" of hue on a grey photo read as evidence. In the talk view, in the reading's place of the
     # warning that the series is not gradual (the page's paragraphs past the second are not shown there).
-    still = None if run.comparison is not None else unchanged_caveat(
-        edit_changes({run.explanation.property_name: run.explanation}))
+    still = None if run.comparison is not None else run.explanation.unchanged_caveat
     if still:
         caveat = [f"**{still}**", ""]
     check = [re.sub(r"^([^:]+:)", r"**\1**", still, count=1), ""] if still else []

@@ -107,6 +107,8 @@ def run_explain(args) -> int:
     if console.json_wanted():
         console.emit(json.loads(paths["json"].read_text(encoding="utf-8")))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
+    if result.unchanged_caveat:  # before the rows, as the app and report.html say it
+        say(result.unchanged_caveat)
     rows = report.summary_rows(result)
     if len(rows) > PRINTED_ROWS:  # every output of a classifier: the strongest first, the files hold the rest
         rows = [row for _, row in sorted(zip(result.readings, rows), key=lambda pair: rank_key(pair[0]))]

@@ -30,6 +30,8 @@ entry per model with
                      class rests on), start, end, low, low_step, high, high_step, jump, jump_step, flip_steps
                      (see :mod:`propgrad.reading`).
 ``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
+``caveat`` is the sentence to read before the reading where the edit hardly changes the images ("Check the edits
+before this answer: ..."; :attr:`propgrad.explain.Explanation.unchanged_caveat`), else null.
 ``input`` names the input: its file name and SHA-256 (or, for an image given in memory, a SHA-256 of its
 pixels) and its size; null for uploaded frames.
 ``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
@@ -144,6 +146,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "input": explanation.input,
         "notes": explanation.notes,
         "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
+        "caveat": explanation.unchanged_caveat,
         "reading": reading.paragraph(readings),
         "reading_thresholds": asdict(thresholds),
         "all_series_gradual": explanation.gradual,

@@ -426,7 +426,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     top = heading == 2  # a page of its own, not a comparison's section
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 f"<p>{escape(_what_ran(data))}</p>" if top else "",
-                summary_paragraph(data.get("reading", "")) if top else "",
+                caveat_paragraph(data.get("caveat")), summary_paragraph(data.get("reading", "")) if top else "",
                 note_paragraphs(data.get("notes", ())) if top else "", _gradual_lines(data),
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384, caption=_first_step(data)),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
@@ -484,6 +484,24 @@ def models_line(rows: Sequence[Mapping]) -> str:
     short = short_names([row["model"] for row in rows if "model" in row])
     named = [f"{escape(brief)}: {escape(name)}" for name, brief in short.items() if brief != name]
     return f'<p class="hint">Models: {"; ".join(named)}.</p>' if named else ""
+
+
+def caveat_paragraph(text: str | None) -> str:
+    """A caution to read before the reading (report.json's ``caveat``), its lead-in in bold as the app sets it; on a
+    run's own page and in each property's section of a comparison's.
+
+    Examples
+    --------
+    >>> caveat_paragraph("Check the edits before this answer: the images hardly change.")
+    '<p class="caveat"><b>Check the edits before this answer:</b> the images hardly change.</p>'
+    >>> caveat_paragraph(None)
+    ''
+    """
+    if not text:
+        return ""
+    head, colon, rest = text.partition(":")
+    return (f'<p class="caveat"><b>{escape(head)}:</b>{escape(rest)}</p>' if colon
+            else f'<p class="caveat">{escape(text)}</p>')
 
 
 def summary_paragraph(text: str) -> str:
