@@ -505,14 +505,17 @@ def test_a_default_computed_again_that_fails_is_tried_again_later_not_at_every_p
     shutil.rmtree(made[0].parent)
     broken.append(True)
     assert asyncio.run(defaults.result("retry-test", ("press Run",))) == ("press Run",)
-    assert state.failed_again["retry-test"] == 1 and state.retry_at["retry-test"] > time.monotonic() + 50
+    assert state.retries["retry-test"].failures == 1 and state.retries["retry-test"].at > time.monotonic() + 50
     defaults.compute_again_where_gone()  # the upkeep's check, within the wait: nothing is tried
     assert asyncio.run(defaults.result("retry-test", ("press Run",))) == ("press Run",) and len(made) == 1
+    state.retries["retry-test"].at = time.monotonic()  # the wait is over, and it fails again: the wait doubles
+    assert asyncio.run(defaults.result("retry-test", ("press Run",))) == ("press Run",)
+    assert state.retries["retry-test"].failures == 2 and state.retries["retry-test"].at > time.monotonic() + 110
     broken.clear()
-    state.retry_at["retry-test"] = time.monotonic()  # the wait is over
+    state.retries["retry-test"].at = time.monotonic()
     defaults.compute_again_where_gone()
     answer = asyncio.run(defaults.result("retry-test", ("press Run",)))
-    assert len(made) == 2 and answer[1] == str(made[1]) and "retry-test" not in state.failed_again
+    assert len(made) == 2 and answer[1] == str(made[1]) and "retry-test" not in state.retries
 
 
 def test_a_single_run_whose_edit_hardly_changes_the_image_says_so_first(progress, tmp_path):

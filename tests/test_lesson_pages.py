@@ -8,6 +8,7 @@ import pytest
 
 from propgrad import lessons
 from propgrad.app import lesson_pages
+from propgrad.app.failing import Failing
 
 LESSON = '''# %% [markdown]
 # # Lesson 1: a tiny lesson
@@ -139,7 +140,7 @@ def test_lesson_pages_are_not_written_into_a_folder_someone_else_made_at_their_p
     monkeypatch.setenv(lesson_pages.EXECUTE_ENV, "0")
     monkeypatch.setattr(lesson_pages.tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(lesson_pages, "_FOLDER", [])
-    monkeypatch.setattr(lesson_pages, "_FAILED", [])
+    monkeypatch.setattr(lesson_pages, "_FAILING", Failing())
     folder = lesson_pages.folder()
     (folder / "01-a-tiny-lesson.html").unlink()  # one page alone gone: written again too
     assert lesson_pages.put_back() is True and (folder / "01-a-tiny-lesson.html").is_file()

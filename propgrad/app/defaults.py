@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 log = logging.getLogger("propgrad.app")
 
@@ -28,6 +29,15 @@ RETRY_S, RETRY_MAX_S = 60.0, 3600.0  # a default computed again that failed: tri
 _IN_BACKGROUND = contextvars.ContextVar("propgrad_default_in_background", default=False)
 YIELD_TIMEOUT_S = 120.0  # a visitor's run that never ends must not stop the defaults for good
 STOP_WAIT_S = 30.0  # how long an exiting process waits for the defaults to stop
+
+
+@dataclass
+class Retry:
+    """A default computed again because its files were gone, and failing (a full disk): how often in a row, and
+    when it is tried again."""
+
+    failures: int
+    at: float
 
 
 class _Stopped(BaseException):
@@ -47,9 +57,7 @@ class _Defaults:
         self.results: dict[str, tuple | BaseException] = {}
         # The files each result hands out (its figures, its zip), checked before each page load (:func:`result`).
         self.files: dict[str, tuple[str, ...]] = {}
-        # A default computed again because its files were gone, and failing (a full disk): when it is tried again.
-        self.retry_at: dict[str, float] = {}
-        self.failed_again: dict[str, int] = {}
+        self.retries: dict[str, Retry] = {}
         self.recomputing = threading.Lock()  # one tab at a time, as at start-up
         self.ready: dict[str, threading.Event] = {}
         self.started = threading.Event()
@@ -167,12 +175,11 @@ def _compute(tab: str, state: _Defaults | None = None) -> None:
     if isinstance(outcome, Exception) and state.files.get(tab):
         # Computed again because its files were gone, and failed: the files stay "gone", so that it is tried again,
         # after a wait that doubles each time (a minute, up to an hour), not at every page load.
-        failures = state.failed_again[tab] = state.failed_again.get(tab, 0) + 1
-        state.retry_at[tab] = time.monotonic() + min(RETRY_MAX_S, RETRY_S * 2 ** (failures - 1))
+        failures = state.retries[tab].failures + 1 if tab in state.retries else 1
+        state.retries[tab] = Retry(failures, time.monotonic() + min(RETRY_MAX_S, RETRY_S * 2 ** (failures - 1)))
     else:
         state.files[tab] = () if isinstance(outcome, BaseException) else _files_in(outcome)
-        state.failed_again.pop(tab, None)
-        state.retry_at.pop(tab, None)
+        state.retries.pop(tab, None)
     state.results[tab] = outcome
     state.ready[tab].set()
 
@@ -202,7 +209,7 @@ def _compute_again_if_gone(state: _Defaults, tab: str) -> bool:
     with state.lock:
         if not state.ready[tab].is_set():
             return True  # a visitor before this one saw it first
-        if not _files_gone(state, tab) or time.monotonic() < state.retry_at.get(tab, 0.0):
+        if not _files_gone(state, tab) or (tab in state.retries and time.monotonic() < state.retries[tab].at):
             return False
         log.warning("files of the %s tab's default result are gone (removed by something else, such as a cleaner "
                     "of old temporary files): computing it again", tab)

@@ -20,12 +20,13 @@ import threading
 from pathlib import Path
 
 from ..errors import in_words
+from .failing import Failing
 
 log = logging.getLogger("propgrad.app")
 
 _LOCK = threading.Lock()
 _COPIES: dict[Path, Path] = {}  # gradio's copy -> the bundled file it was made from
-_FAILED: set[Path] = set()  # copies that could not be put back, each said once
+_FAILING = Failing()  # copies that could not be put back, each said once while it stays so
 
 
 def remember(demo) -> dict[Path, Path]:
@@ -72,10 +73,9 @@ def put_back() -> list[str]:
                 finally:
                     Path(staging).unlink(missing_ok=True)
                 restored.append(copy.name)
-                _FAILED.discard(copy)
+                _FAILING.worked(copy)
             except OSError as error:
-                if copy not in _FAILED:  # said once, not at every check while the folder stays unwritable
-                    _FAILED.add(copy)
+                if _FAILING.first(copy):
                     log.warning("could not put back gradio's copy of %s (%s): %s", source.name, copy, error)
     restored.sort()
     if restored:

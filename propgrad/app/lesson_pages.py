@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from .failing import Failing
+
 log = logging.getLogger(__name__)
 
 PAGES_ENV = "PROPGRAD_LESSONS_HTML"
@@ -30,7 +32,7 @@ EXECUTE_ENV = "PROPGRAD_EXECUTE_LESSONS"
 RUN_TIMEOUT_S = 900.0
 _FOLDER: list[Path] = []
 _PAGES: list[Path] = []  # the pages written into it (executed pages keep their names): what put_back checks
-_FAILED: list[BaseException] = []
+_FAILING = Failing()
 _LOCK = threading.Lock()
 
 
@@ -122,11 +124,10 @@ def put_back() -> bool:
             _claim(made)
             lessons.write_source_pages(lessons.lesson_paths(), made)
         except Exception as error:  # noqa: BLE001 - a header link must never stop the app
-            if not _FAILED:  # said once, not at every check
-                _FAILED.append(error)
+            if _FAILING.first():
                 log.warning("the lesson pages in %s are gone and could not be written again: %s", made, error)
             return False
-        _FAILED.clear()
+        _FAILING.worked()
         log.warning("the lesson pages in %s were gone (removed by something else, such as a cleaner of old temporary "
                     "files): written again", made)
     execute_later(None)

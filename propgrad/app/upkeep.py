@@ -17,6 +17,7 @@ import threading
 import time
 
 from . import defaults, kept_copies, lesson_pages
+from .failing import Failing
 
 log = logging.getLogger("propgrad.app")
 
@@ -36,17 +37,17 @@ def watch(interval_s: float = INTERVAL_S) -> threading.Thread:
     if _STARTED and _STARTED[0].is_alive():
         return _STARTED[0]
 
+    failing = Failing()
+
     def run():
-        failed = False
         while True:
             time.sleep(interval_s)
             try:
                 check()
-                failed = False
-            except Exception:  # noqa: BLE001 - the upkeep must not end; said once per run of failures
-                if not failed:
+                failing.worked()
+            except Exception:  # noqa: BLE001 - the upkeep must not end
+                if failing.first():
                     log.exception("checking the files the page names failed")
-                failed = True
 
     thread = threading.Thread(target=run, name="propgrad-upkeep", daemon=True)
     thread.start()
