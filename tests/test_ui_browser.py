@@ -209,9 +209,15 @@ def test_bad_input_is_shown_once_and_clears_the_old_result(page):
     expect(page.locator("#patch-error")).to_contain_text("patches is empty", timeout=60_000)
     expect(page.locator("#patch-summary")).to_contain_text("This run failed", timeout=30_000)
     assert not page.locator("#patch-summary").get_by_text("Reading:").count()  # the old answer is gone
+    # ... and its figures with it, frames and all (an empty frame read as a figure that did not load).
+    expect(page.locator("#patch-strip")).to_be_hidden()
+    expect(page.locator("#patch-curves")).to_be_hidden()
     assert not page.get_by_text("Traceback").count()
     for number in ticked:
         boxes.nth(number).check()
+    page.locator("#patch-run").click()  # the next run's figures show again
+    check_answer(page, "patch", Path("."))
+    expect(page.locator("#patch-strip img")).to_be_visible(timeout=WAIT_MS)
 
 
 def test_a_file_that_is_not_an_image_is_refused_as_it_arrives(server, browser, tmp_path):

@@ -100,6 +100,9 @@ CSS = """
 .result-summary { scroll-margin-top: 16px; }
 /* Words for the projector only (links.TALK_CSS shows them): the page says them at length further down. */
 .talk-only { display: none; }
+/* A figure with nothing to show (a failed run cleared it) is left out: its empty frame under "This run failed" read
+   as a figure that did not load. */
+.result-wide:has(.empty[aria-label="Empty value"]) { display: none !important; }
 /* The Screen's slide, its top rows drawn for a projector, is the talk view's (links.TALK_CSS); the page has the table. */
 body:not(.propgrad-talk) #screen-slide { display: none !important; }
 .hint, .hint p { color: var(--body-text-color-subdued) !important; font-size: var(--text-sm) !important; }
