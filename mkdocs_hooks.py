@@ -69,7 +69,7 @@ def on_files(files, config):
             if not executed:
                 text = text.replace("\n", "\n\n!!! note\n    This page was built without running the lesson "
                                     "(PROPGRAD_DOCS_EXECUTE=0): the outputs are missing.\n\n", 1)
-            if "](" + app_url.rstrip("/") + "/?" in text:
+            if lessons.links_into_app(notebook):
                 text = text.replace("\n", links_note, 1)
             # The figures sit beside the page: lessons/figures/<slug>-N.png
             files.append(File.generated(config, f"lessons/{slug}.md", content=text))

@@ -111,6 +111,9 @@ def student_copy(notebook, *, keep_outputs: bool = False):
 LOCAL_APP = "http://127.0.0.1:7860"
 
 
+_APP_LINK = "](/?"  # how a lesson's Markdown links into the app: relative, to a query of its page
+
+
 def with_app_links(text: str, app_url: str | None) -> str:
     """Markdown ``text`` whose links into the app (``](/?...)``) name ``app_url`` (None: left relative).
 
@@ -119,7 +122,12 @@ def with_app_links(text: str, app_url: str | None) -> str:
     >>> with_app_links("[the preset](/?example=fur-vs-background)", "https://example.org/app/")
     '[the preset](https://example.org/app/?example=fur-vs-background)'
     """
-    return text if not app_url else text.replace("](/?", f"]({app_url.rstrip('/')}/?")
+    return text if not app_url else text.replace(_APP_LINK, f"]({app_url.rstrip('/')}/?")
+
+
+def links_into_app(notebook) -> bool:
+    """Whether a lesson's text links into the app (:func:`with_app_links` names where those links lead)."""
+    return any(cell.cell_type == "markdown" and _APP_LINK in cell.source for cell in notebook.cells)
 
 
 def write_notebooks(paths, out: str | Path, *, student: bool = False, app_url: str | None = LOCAL_APP) -> list[Path]:
