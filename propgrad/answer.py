@@ -282,14 +282,18 @@ class Answered:
         return [sentence.translate(_UNMARKED) for sentence in self.answer_marked]
 
     @cached_property
-    def answer_marked(self) -> list[str]:
-        """:attr:`answer` with its names marked, for pages (:func:`answer_spans`)."""
+    def caveats(self) -> list[str]:
+        """What to check before the answer, as its first sentences: a region that is a sliver or all but the whole
+        image, an edit that hardly changes the images (empty where neither)."""
         explanations = getattr(self, "explanations", {})
         shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}
-        changes = edit_changes(explanations)
-        caveats = [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(changes)) if caveat]
-        return [*caveats, *model_answers(self.ranked_rows, self.models, marked=True)]
+        return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations))) if caveat]
+
+    @cached_property
+    def answer_marked(self) -> list[str]:
+        """:attr:`answer` with its names marked, for pages (:func:`answer_spans`)."""
+        return [*self.caveats, *model_answers(self.ranked_rows, self.models, marked=True)]
 
     @cached_property
     def contrast(self) -> tuple[list[ContrastRow], str | None]:

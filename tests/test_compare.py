@@ -292,6 +292,7 @@ def test_an_edit_that_hardly_changes_the_image_is_said_before_the_answer(image):
     assert first.startswith("Check the edits before this answer: the images hardly change under 'whole: hue' (")
     assert "is 0.00;" in first and "whole: darken" not in first
     assert result.answer_fields()["answer"][0] == first  # comparison.json and report.html say it too
+    assert result.caveats == [first]  # and an agent's reading (app.agent_result) begins with it
     visible = compare_properties(image, {"whole: darken": ParametricEdit("darken", stop=0.85, steps=5)},
                                  LeftBrightness(), outputs_of_interest="bright", n_permutations=200, seed=0)
     assert not any(sentence.startswith("Check the edits") for sentence in visible.answer)

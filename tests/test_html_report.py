@@ -100,6 +100,13 @@ def test_a_run_whose_edit_hardly_changes_the_image_says_so_before_its_reading(tm
     page = paths["html"].read_text()
     caveat = page.index("<b>Check the edits before this answer:</b> the images hardly change")
     assert caveat < page.index("<b>Reading:</b>")
+    # An agent's answer (MCP) leads its reading with it.
+    from types import SimpleNamespace
+
+    from propgrad.app.agent_result import run_document
+
+    told = run_document(SimpleNamespace(explanation=run, comparison=None, settings=None, notes=()))
+    assert told["reading"].startswith(run.unchanged_caveat + " Reading:")
     # A visible edit has none, in the file too.
     darker = pg.explain(grey, ParametricEdit("darken", stop=0.85, steps=5), [Redness()], n_permutations=100, seed=0)
     assert darker.unchanged_caveat is None and report.to_dict(darker)["caveat"] is None

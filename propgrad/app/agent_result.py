@@ -83,7 +83,14 @@ def run_document(run) -> dict:
     result = run.explanation if run.comparison is None else run.comparison
     data, rows = report_and_rows(result, run.settings)
     kind = "explanation" if run.comparison is None else "comparison"
-    return document(kind, data, rows, data.get("reading") or " ".join(row["reading"] for row in rows), run.notes)
+    # What to check first leads the reading, as it leads the app's answer: an agent read "no measurable effect" of hue
+    # on a grey photo as a finding, the caveat a field further down.
+    if run.comparison is None:
+        caveats = [data["caveat"]] if data.get("caveat") else []
+    else:
+        caveats = run.comparison.caveats
+    reading = data.get("reading") or " ".join(row["reading"] for row in rows)
+    return document(kind, data, rows, " ".join([*caveats, reading]), run.notes)
 
 
 def screen_document(result, notes: Sequence[str] = (), settings: dict | None = None) -> dict:
