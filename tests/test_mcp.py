@@ -161,6 +161,8 @@ def test_a_server_path_is_an_image_where_local_paths_are_allowed(server):
     ({"n_permutations": 10}, "`n_permutations` must be a whole number between 100 and 100000"),
     ({"outputs": "zebra crossing light"}, "`outputs`: no model has an output"),
     ({"colour": "red"}, "`colour` is not an argument of run_edit"),
+    # Not left unused: an agent reported a darkening as its test of the instruction.
+    ({"instruction": "make it night"}, "`instruction` is for an instruction editor, and edit 'darken' is a parametric"),
     ({"image": "data:image/png;base64,@@@"}, "`image`: the data: URI is not valid base64"),
     ({"image": "https://example.org/cat.png"}, "`image`: URLs are not fetched"),
     ({"image": "/no/such/cat.png"}, "`image`: no such file on the server"),

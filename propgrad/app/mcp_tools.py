@@ -21,7 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..errors import not_all_of, not_one_of
+from ..errors import ArgumentError, in_words, not_all_of, not_one_of
 from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, folders, results
@@ -218,6 +218,13 @@ def run_edit(image, edit="darken", edit_end=None, steps=11, regions=("whole imag
         raise not_one_of("statistic", statistic, STATISTICS)
     test = shuffle_arguments(seed, n_permutations, alpha)
     editor = f"parametric: {edit}" if edit in EDITS else edit
+    if edit in EDITS and instruction and instruction.strip():
+        # Left unused, an agent reported a darkening as its test of "make it night".
+        guided = [choice for choice in choices if choice not in EDITS]
+        raise ArgumentError("instruction", f"is for an instruction editor, and edit {edit!r} is a parametric edit that "
+                                           "takes none: leave `instruction` out, or set `edit` to "
+                                           + (in_words(guided, "or") if guided else "an instruction editor (none is "
+                                              "installed on this server: its weights are not here)"))
     return _answer(tab.__wrapped__, picture, instruction, editor, 15, 2.5, in_range(steps, "steps"), 20,
                    str(test["seed"]),
                    None if edit_end is None else in_range(edit_end, "edit_end"),
