@@ -200,6 +200,10 @@ def test_patch_and_frames_sources(tmp_path):
         (["explain", "IMG", "--model", "no such model"], "no such model"),
         (["explain", "--frames", "IMG", "IMG"], "at least 3"),
         (["explain", "IMG", "--hub-model", "google/vit-base-patch16-224"], "not in the local hub cache"),
+        # A checkpoint that is not the lesion training's: a safetensors traceback, status 1, before.
+        (["dynamics", "--checkpoints", "IMG", "--steps", "4"], "`--checkpoints`: image.png is not a safetensors weights"),
+        (["dynamics", "--checkpoints", str(REPO / "assets" / "authors" / "convmixer_unbiased.safetensors"), "--steps",
+          "4"], "`--checkpoints`: convmixer_unbiased.safetensors holds the weights of another network"),
     ],
 )
 def test_errors_are_one_clear_line(arguments, message, tmp_path, capsys):

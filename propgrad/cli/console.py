@@ -244,7 +244,8 @@ FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "
          "region": "--region", "mask": "--mask", "properties": "--properties", "images": "--images",
          "frames": "--frames", "instruction": "--instruction", "models": "--model", "patches": "--patch", "dataset": "--dataset",
          "class_names": "--class-names", "labels": "--labels", "input_size": "--input-size",
-         "outputs_are": "--outputs-are", "rotation": "--rotation", "start": "--start", "mean": "--mean", "std": "--std"}
+         "outputs_are": "--outputs-are", "rotation": "--rotation", "start": "--start", "mean": "--mean", "std": "--std",
+         "checkpoints": "--checkpoints"}
 
 
 def in_flag_words(error: BaseException) -> str:

