@@ -149,6 +149,21 @@ def test_cli_lists_and_names_the_extra(capsys, monkeypatch):
 
 
 @needs_extra
+def test_an_output_folder_that_cannot_be_one_is_refused_before_any_lesson_runs(tmp_path, capsys, monkeypatch):
+    # "[Errno 17] File exists: 'bad.jpg'", and --html into /proc failed only after lesson 1 had run.
+    from propgrad.cli import main
+
+    ran = []
+    monkeypatch.setattr(lessons, "execute", lambda path: ran.append(path))
+    a_file = tmp_path / "bad.jpg"
+    a_file.write_bytes(b"")
+    assert main(["lessons", "--notebooks", str(a_file), "--only", "1"]) == 2
+    assert "`--notebooks` " in capsys.readouterr().err
+    assert main(["lessons", "--html", str(a_file / "inside"), "--only", "1"]) in (2, 4) and not ran
+    assert "`--html`" in capsys.readouterr().err
+
+
+@needs_extra
 def test_student_notebooks_leave_the_solutions_out(tmp_path):
     from propgrad.cli import main
 

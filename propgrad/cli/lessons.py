@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 
+from ..disk import check_writable
 from . import console
 
 
@@ -74,6 +75,11 @@ def run(argv: list[str]) -> int:
     except ImportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # Before a lesson runs (minutes), as the other commands do: a file or /proc named as the folder raised a bare OS
+    # error after lesson 1 had run.
+    for flag, folder in (("--notebooks", args.notebooks), ("--html", args.html)):
+        if folder:
+            check_writable(folder, flag)
     written = []
     if args.notebooks:
         written += lessons.write_notebooks(paths, args.notebooks, student=args.student, app_url=links)
