@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     editors = commands.add_parser("editors", help="list the guided editors: knob, range, licence, weights and how "
                                   "to get them", description="The guided editors: the knob each one sweeps, its "
                                   "range, licence, whether its weights are here and how to get them.")
-    console.add_flags(editors, inherited=True)
+    console.add_flags(editors, json_output=True, inherited=True)
     commands.add_parser("dynamics", help="training dynamics of the lesion scenario (see its --help)", add_help=False)
     commands.add_parser("lessons", help="the course: execute the five lessons and write them as offline HTML "
                         "(see its --help)", add_help=False)
