@@ -543,6 +543,8 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     ['steady rise', 'steady fall', 'U-shaped', 'one dominant step', 'flat']
     >>> curve_shape([0.96, 0.23, 0.92]), curve_shape([0.0, 0.1, 1.0])  # three steps: a V is no single step
     ('U-shaped', 'one dominant step')
+    >>> curve_shape([0.0, 0.5, 0.04, 0.006]), curve_shape([1.0, 1.0, 0.964, 0.975, 0.998])  # undone: not one step
+    ('hump-shaped', 'U-shaped')
     >>> curve_shape([0.33, 0.29, 0.25, 0.21, 0.19, 0.35, 0.5, 0.65, 0.8, 0.94])  # a dip of a fifth of the range first
     'overall rise'
     """
@@ -555,9 +557,13 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     # Strictly: two equal steps of three share it, neither dominates. Of a 3-step curve's two steps one always
     # holds over half: there a step must hold three quarters (a V of 0.96, 0.23, 0.92 read "0.96 -> 0.92 in one
     # step"); a longer curve keeps the threshold it is given.
-    if steps.max() > (max(jump_share, 0.75) if steps.size == 2 else jump_share) * movement:
-        return ONE_STEP
     start, end = float(y[0]), float(y[-1])
+    jump = int(np.argmax(steps))
+    # The step must also carry the way from start to end: a spike undone at once (0.00 -> 0.50 -> 0.04 -> 0.006) or a
+    # dip and its recovery (1.00, 0.964, 0.975, 0.998) read "in one step", the plot beside it showing two.
+    carries = (end - start) * (y[jump + 1] - y[jump]) > 0 and abs(end - start) >= 0.5 * steps[jump]
+    if carries and steps[jump] > (max(jump_share, 0.75) if steps.size == 2 else jump_share) * movement:
+        return ONE_STEP
     if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
         if sharp_steps(y) is not None:
             return SHARP_RISE if end > start else SHARP_FALL
