@@ -364,6 +364,14 @@ def said_by(model: Model, attribute: str) -> str:
     return text if isinstance(text, str) else ""
 
 
+def _caveat(model: Model, image: Image.Image) -> str:
+    """What loading ``model`` had to guess (:func:`said_by`), and what it says of ``image`` where it was not made for
+    such pictures (its ``domain_caveat(image)``, where it has one: the lesion models on a photo)."""
+    check = getattr(model, "domain_caveat", None)
+    domain = check(image) if callable(check) else None
+    return "; ".join(text for text in (said_by(model, "caveat"), domain if isinstance(domain, str) else "") if text)
+
+
 def vector_label(n_outputs: int) -> str:
     """What the vector score's output is called in tables."""
     return f"vector (all {n_outputs} outputs)"
@@ -577,7 +585,7 @@ def explain(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
                 outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
-                said_by(model, "description"), said_by(model, "caveat"),
+                said_by(model, "description"), _caveat(model, series[0].images[0]),
             )
         )
     progress(1.0, "done")

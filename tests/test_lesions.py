@@ -152,6 +152,27 @@ def test_shipped_assets_are_complete_and_small():
     assert total < 10 * 2**20
 
 
+def test_a_picture_the_lesion_models_were_not_made_for_is_said_to_be_one():
+    # A grey photo in the patch tab: "strong and systematic: p(melanoma) 1.00 -> 0.49", tier a, and nothing said.
+    from propgrad.lesions.dynamics import default_intervention, follow_training
+
+    model = lesion_models.load_lesion_model("cnn", "biased")
+    other = lesion_models.load_lesion_model("cnn", "unbiased")
+    blend = PatchBlend(lesion_models.patch_paths()[:1], position=(0.8, 0.2), scale=0.3, steps=4)
+    photo = Image.new("RGB", (150, 100), (120, 120, 120))
+    said = [note for note in explain(photo, blend, [model, other], n_permutations=100).notes
+            if note.startswith("the lesion models learnt from the square synthetic skin lesions")]
+    assert len(said) == 1 and "(150 x 100 px)" in said[0]  # once for both models
+    # The generator's own pictures are square, the shipped examples too: nothing said of them.
+    example = Image.open(lesion_models.example_paths()[0]).convert("RGB")
+    assert not any("lesion models learnt" in note for note in explain(example, blend, model, n_permutations=100).notes)
+    runs = {"biased": lesion_models.checkpoint_paths("biased")[:1]}
+    followed = follow_training(photo, runs, default_intervention(4), n_permutations=100)
+    assert any(note.startswith("the lesion models learnt") for note in followed.notes)
+    assert not any("lesion models learnt" in note
+                   for note in follow_training(example, runs, default_intervention(4), n_permutations=100).notes)
+
+
 # -- training dynamics ------------------------------------------------------------------------
 
 def test_training_dynamics_on_shipped_checkpoints(tmp_path):

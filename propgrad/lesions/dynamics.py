@@ -28,7 +28,8 @@ from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
 from ..reading import (format_ends, format_number, format_percent, label_words, reading_class, size_of,
                        yes_or_dash)
-from .models import READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, patch_paths
+from .models import (READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, off_domain_note,
+                     patch_paths)
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,8 @@ def follow_training(
     floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series),
                                floor=min(floors) if floors else None)
     described = describe_input(image)
-    notes = [*(described or {}).get("notes", []), *([floor] if floor else [])]  # a transparent or tiny input first
+    # A transparent or tiny input first, then a picture the lesion models were not made for (a photo).
+    notes = [*(described or {}).get("notes", []), *filter(None, [off_domain_note(image), floor])]
     return TrainingDynamics(results, described, len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
                             intervention if isinstance(intervention, Intervention) else None,

@@ -165,6 +165,10 @@ class LesionClassifier:
         self.metadata = dict(metadata or {})
         self.output_names = list(CLASSES)
 
+    def domain_caveat(self, image: Image.Image) -> str | None:
+        """What to say where ``image`` is not one of the pictures this model learnt from (:func:`off_domain_note`)."""
+        return off_domain_note(image)  # one note for every lesion model of a run, not one each
+
     @property
     def input_size(self) -> int:
         return EFFNET_SIZE if self.architecture == "effnet_head" else int(self.metadata.get("size", CNN_SIZE))
@@ -297,6 +301,18 @@ def patch_paths(root: str | Path = ASSETS) -> list[Path]:
 def example_paths(root: str | Path = ASSETS) -> list[Path]:
     """The shipped example lesion images for the patch tab (melanomas first)."""
     return sorted(Path(root, "examples").glob("*.png"))
+
+
+def off_domain_note(image: Image.Image | None) -> str | None:
+    """A note where ``image`` cannot be one of the pictures the lesion models learnt from: the synthetic lesions
+    :mod:`propgrad.lesions.generator` draws, all of them square. On a photo of a cat their "strong and systematic"
+    melanoma readings stood in tier a with nothing to say they mean nothing there. A square picture may be the
+    generator's (a study of its lesions), so it gets none: no false alarm, at the cost of a square photo's."""
+    if image is None or image.width == image.height:
+        return None
+    return (f"the lesion models learnt from the square synthetic skin lesions that propgrad.lesions draws, and this "
+            f"picture ({image.width} x {image.height} px) is not one of them: on it their outputs mean nothing, and so "
+            "does what this result says of them")
 
 
 def register_lesion_models() -> list[str]:
