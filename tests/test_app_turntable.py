@@ -60,3 +60,10 @@ def test_an_upload_over_the_example_replaces_its_frames(tmp_path):
     # The example alone, or the user's frames added to their own, stay as they are.
     assert without_example_frames(list(map(str, example))) == list(map(str, example))
     assert without_example_frames(own) == own
+    # Frames of one's own cover an unknown turn: numbered, not read as the mug's 360 degrees ("90 degrees" a step of
+    # four); a turn the visitor typed, or the example's frames, keep their rotation.
+    from propgrad.app.tabs.turntable import frames_uploaded
+
+    assert frames_uploaded([*map(str, example), *own], 360) == (own, 0)
+    assert frames_uploaded(own, 90) == (own, 90)
+    assert frames_uploaded(list(map(str, example)), 360) == (list(map(str, example)), 360)

@@ -385,9 +385,14 @@ def test_frames_uploaded_over_the_example_replace_it(page, tmp_path):
     listed = page.locator("[role=tabpanel]:visible table").first
     expect(listed).to_contain_text("mine_3", timeout=60_000)
     expect(listed).not_to_contain_text("mug_000", timeout=60_000)
+    # Their turn is unknown: numbered, not read as the mug's 360 degrees.
+    rotation = page.get_by_label("Total rotation covered by the frames (degrees; 0 = number them)")
+    expect(rotation).to_have_value("0", timeout=30_000)
     page.locator("#turntable-run").click()
     expect(page.locator("#turntable-summary")).to_contain_text("4 steps", timeout=WAIT_MS)
+    expect(page.locator("#turntable-summary")).not_to_contain_text("degrees")
     page.get_by_text("Rendered mug, 36 frames over 360 degrees").click()
+    expect(rotation).to_have_value("360", timeout=30_000)
 
 
 def test_ticking_the_painted_region_shows_the_canvas_and_upload(page):

@@ -41,6 +41,18 @@ def without_example_frames(files) -> list[str]:
     return own or paths
 
 
+EXAMPLE_ROTATION = 360  # degrees the rendered mug's frames cover
+
+
+def frames_uploaded(files, rotation):
+    """The frames box and the rotation after an upload: the example's frames left out (:func:`without_example_frames`)
+    and, where the visitor's own frames replaced them and the rotation is still the example's 360 degrees, the frames
+    numbered instead (0): four frames of an unknown turn were read as "turntable angle 90 degrees" a step."""
+    kept = without_example_frames(files)
+    own = any(file_sha256(path) not in _example_frame_digests() for path in kept)
+    return kept, 0 if own and rotation == EXAMPLE_ROTATION else rotation
+
+
 # The presets' labels (every frame, every third), which the deep links and the talk view name too.
 EXAMPLE_LABELS = ("Rendered mug, 36 frames over 360 degrees", "Rendered mug, every third frame (12)")
 
@@ -156,7 +168,8 @@ def build_turntable_tab() -> list:
         with gr.Column(scale=1):
             frames = gr.File(frames_value, label="Frames (ordered by file name; the list scrolls)", file_count="multiple",
                              file_types=["image"], height=220)
-            rotation = gr.Number(360, label="Total rotation covered by the frames (degrees; 0 = number them)")
+            rotation = gr.Number(EXAMPLE_ROTATION, label="Total rotation covered by the frames (degrees; 0 = number "
+                                 "them)", info="your own frames: the degrees they turn through, or 0")
             button, error = run_button("turntable")
         with gr.Column(scale=1):
             use_clip = gr.Checkbox(False, label="Add CLIP zero-shot (open_clip; needs weights)", info=clip_status())
@@ -168,11 +181,11 @@ def build_turntable_tab() -> list:
                     clip_pretrained = gr.Textbox("openai", label="Pretrained tag or local checkpoint path")
             controls = model_controls(default_models(), outputs="coffee mug", prefix="turntable", seed=True)
             seed = controls.seed
-    examples = gr.Examples([[frames_value, 360], [frames_value[::3], 360]], [frames, rotation],
+    examples = gr.Examples([[frames_value, EXAMPLE_ROTATION], [frames_value[::3], EXAMPLE_ROTATION]], [frames, rotation],
                            example_labels=list(EXAMPLE_LABELS), label="Examples (a mug rendered by this app)")
-    # An upload replaces the example's frames instead of joining them (see without_example_frames).
-    # Unqueued, so that it is done before a Run pressed just after the upload reads the box.
-    frames.upload(without_example_frames, frames, frames, show_progress="hidden", queue=False,
+    # An upload replaces the example's frames instead of joining them, and numbers them unless told their turn
+    # (see frames_uploaded). Unqueued, so that it is done before a Run pressed just after the upload reads the boxes.
+    frames.upload(frames_uploaded, [frames, rotation], [frames, rotation], show_progress="hidden", queue=False,
                   api_visibility="private")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
