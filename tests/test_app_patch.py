@@ -46,3 +46,18 @@ def test_several_patches_report_where_any_series_flips(progress):
     outputs = patch_call(progress, patch_names=["rainbow disc", "rings", "stripes"], steps=6)
     for row in outputs[4]:
         assert row[5].startswith(("in ", "no flip in 3 series")), row[5]
+
+
+def test_an_uploaded_patch_is_named_as_its_box_and_an_opaque_one_is_said(progress, tmp_path):
+    # After three ticked stickers an unreadable upload was "patch 4"; an opaque upload was pasted as a rectangle unsaid.
+    import gradio as gr
+    from PIL import Image
+
+    text = tmp_path / "text.png"
+    text.write_text("not an image")
+    with pytest.raises(gr.Error, match="`patch upload`: 'text.png'"):
+        patch_call(progress, patch_files=[str(text)])
+    opaque = tmp_path / "square.png"
+    Image.new("RGB", (32, 32), "red").save(opaque)
+    outputs = patch_call(progress, patch_names=[], patch_files=[str(opaque)])
+    assert "the patch upload 'square.png' has no transparent pixels" in outputs[0]

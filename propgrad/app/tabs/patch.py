@@ -7,6 +7,7 @@ import gradio as gr
 
 from ... import paths
 from ...errors import not_one_of
+from ...images import load_rgba
 from ...lesions.models import DIRECTION, DOMAIN, example_paths
 from ..parsing import RANGES, check_suffixes, file_path, in_range
 from ..results import explain_for_app
@@ -85,6 +86,12 @@ def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, ste
         labels.append(name)
     uploads = check_suffixes([file_path(f, name="patch upload") for f in (patch_files or [])],
                              (".png", ".webp", ".gif", ".jpg", ".jpeg"), name="patch upload")
+    notes = []
+    for upload in uploads:
+        # Read here, named as their box: after three ticked stickers an unreadable upload was "patch 4".
+        if load_rgba(upload, name="patch upload").getextrema()[3][0] == 255:
+            notes.append(f"the patch upload {Path(upload).name!r} has no transparent pixels: it is pasted as an opaque "
+                         "rectangle (a PNG with transparency pastes only its shape)")
     patches += uploads
     labels += [Path(p).stem for p in uploads]
     if not patches:
@@ -100,7 +107,7 @@ def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, ste
     seed = in_range(seed, "seed")
     if study_files:
         return study_for_app(study_files, {intervention.name: intervention}, models, outputs, shuffle, seed, progress)
-    return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress)
+    return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress, notes=notes)
 
 
 def default_result(progress=lambda *args, **kwargs: None) -> tuple:
