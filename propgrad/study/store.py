@@ -187,7 +187,29 @@ def _made_otherwise(held: dict, study: dict) -> str:
     if same_definition and changed:
         return (f"made with another version of {listed(changed, most=3)} (its SHA-256 differs): their rows would be "
                 "averaged with this run's")
-    return f"of another study definition (fingerprint {held.get('fingerprint')}, this one {study['fingerprint']})"
+    differing = _differences(held.get("definition"), json.loads(json.dumps(study.get("definition"), default=list)))
+    said = "; ".join(f"{name}: {then!r} there, {now!r} now" for name, then, now in differing[:3])
+    more = f"; and {len(differing) - 3} more" if len(differing) > 3 else ""
+    # The fingerprints alone sent a researcher comparing two hex strings for the setting they had changed.
+    return (f"of another study definition ({said}{more})" if differing else
+            f"of another study definition (fingerprint {held.get('fingerprint')}, this one {study['fingerprint']})")
+
+
+def _differences(then, now, path: str = "") -> list[tuple[str, object, object]]:
+    """Where two study definitions (as study.json stores them) differ: (field, there, now), fields as dotted paths.
+
+    Examples
+    --------
+    >>> _differences({"seed": 0, "images": {"folder": "a"}}, {"seed": 0, "images": {"folder": "b"}})
+    [('images.folder', 'a', 'b')]
+    """
+    if isinstance(then, dict) and isinstance(now, dict):
+        return [found for key in dict.fromkeys([*then, *now])
+                for found in _differences(then.get(key), now.get(key), f"{path}.{key}" if path else str(key))]
+    if isinstance(then, list) and isinstance(now, list) and len(then) == len(now):
+        return [found for number, (one, other) in enumerate(zip(then, now))
+                for found in _differences(one, other, f"{path}[{number}]")]
+    return [] if then == now else [(path or "definition", then, now)]
 
 
 class ResultsStore:
