@@ -103,7 +103,8 @@ def chance_below(floor: float, alpha: float, n_permutations: int) -> float:
 
 
 def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | None = None,
-                  steady_trend: SteadyTrend | None = None, n_permutations: int | None = None) -> str | None:
+                  steady_trend: SteadyTrend | None = None, n_permutations: int | None = None,
+                  unit: str = "steps") -> str | None:
     """A note where the series are too short for any exact p-value to reach ``alpha``: 3 steps cannot make anything
     significant at 0.01 whatever the permutations, and a reading must not pass that off as evidence against an
     effect. ``floor``: the floor tried on the outputs themselves (:func:`propgrad.score.best_order_pvalue`); without
@@ -111,7 +112,8 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     by chance, which the note says (:func:`chance_below`, given ``n_permutations``: an upper bound, since the run's
     own exact p is at least the floor). ``steady_trend`` (:data:`SteadyTrend`): the steps a steady trend needs
     under the run's statistic, passed in so that it is computed only where a note is written; the advice where
-    given, else the count of orders' bound.
+    given, else the count of orders' bound. ``unit`` names the steps as the user gives them ("frames" for uploaded
+    frames, whose count is the number of files: "use more steps" asked for a flag they refuse).
 
     Examples
     --------
@@ -130,7 +132,7 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     if tried and floor >= 1 - 1e-9:
         # Every order ties: the outputs did not move (an edit that leaves the image as it was, or an output pinned at
         # 0 or 1). More steps would only add more equal outputs.
-        return (f"the outputs of interest do not change along the {n_steps} steps{series}: every order of them scores "
+        return (f"the outputs of interest do not change along the {n_steps} {unit}{series}: every order of them scores "
                 f"the same, so no p-value can fall below 1 and the shuffle test cannot find anything; more steps or "
                 f"permutations will not change that (the gradualness line says whether the images changed at all)")
     # "The best order" read as the steadiest trend; under the two-sided gradient the floor belongs to the most
@@ -146,8 +148,8 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
     chance = chance_below(floor, alpha, n_permutations) if n_permutations else 0.0
     luck = (f"; with {n_permutations:,} permutations an estimated p-value can still fall below alpha by chance, in "
             f"up to about {round(100 * chance)} % of runs, which is no evidence" if chance >= 0.005 else "")
-    return (f"with {n_steps} steps {why}, above alpha = {alpha:g}: the series are too short to show an effect{luck}; "
-            f"use more steps ({advice})")
+    return (f"with {n_steps} {unit} {why}, above alpha = {alpha:g}: the series are too short to show an effect{luck}; "
+            f"use more {unit} ({advice})")
 
 
 def _trend_advice(steady_trend: SteadyTrend, alpha: float, n_steps: int, where: str, more: str = "") -> str:
@@ -172,12 +174,13 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
 
 
 def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series: int = 1,
-                       floor: float | None = None, steady_trend: SteadyTrend | None = None) -> str | None:
+                       floor: float | None = None, steady_trend: SteadyTrend | None = None,
+                       unit: str = "steps") -> str | None:
     """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
     (:func:`too_few_steps`; ``floor`` as tried on the outputs, else the count of orders), more permutations would
     not help, and the other way round."""
     if (orders_floor(n_steps, n_series) if floor is None else floor) > 1 / (n_permutations + 1):
-        return too_few_steps(n_steps, alpha, n_series, floor, steady_trend, n_permutations)
+        return too_few_steps(n_steps, alpha, n_series, floor, steady_trend, n_permutations, unit)
     return too_few_permutations(n_permutations, alpha)
 
 

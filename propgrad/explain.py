@@ -13,6 +13,7 @@ from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
 from .interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
+from .interventions.frames import Frames
 from .interventions.patch import PATCH_PROPERTY
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
@@ -201,7 +202,8 @@ class Explanation:
                  *self.model_caveats]
         blind = self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1
         floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
-                                   partial(steady_trend_need, statistic=self.statistic))
+                                   partial(steady_trend_need, statistic=self.statistic),
+                                   "frames" if self.intervention == Frames.name else "steps")
         # Where the estimate cannot tell orders apart, every order ties whatever the outputs did, and the floor's note
         # said "the outputs do not change" under p(cat) 0.43 -> 0.31: the note below says why instead.
         if floor and not (blind and self.orders_floor >= 1 - 1e-9):

@@ -271,6 +271,11 @@ def test_short_series_have_too_few_orders_for_alpha():
         # The advice is what a steady trend needs under the gradient (8 at 0.01), not the 6 that 2 / n! suggests.
         assert all("(a steady trend needs at least 8 under this statistic, more where" in note for note in said)
         assert result.models[0].scores[0].pvalue >= 0.8 * floor  # the shuffle test itself stays above it
+    # Frames are counted as frames: "use more steps" asked for a flag that --frames refuses.
+    frames = pg.ParametricEdit("darken", steps=4).series(image)[0].images
+    short = pg.explain(None, pg.Frames(frames), [Mean()], n_permutations=2000, seed=0)
+    said = [note for note in short.notes if note.startswith("with 4 frames no order of these outputs")]
+    assert said and "use more frames (" in said[0]
 
 
 def test_mutual_information_on_six_steps_cannot_tell_orders_apart():
