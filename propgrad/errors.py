@@ -84,6 +84,28 @@ def shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """``number`` and the noun it counts, in the singular for one ("1 properties x 1 model" was printed).
+
+    Examples
+    --------
+    >>> counted(1, "property", "properties"), counted(1_000, "row")
+    ('1 property', '1,000 rows')
+    """
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
+def over_rows(number: int) -> str:
+    """What a table's p-values were adjusted over, in words: "all 6 rows", or for one row "its one row".
+
+    Examples
+    --------
+    >>> over_rows(6), over_rows(1)
+    ('all 6 rows', 'its one row')
+    """
+    return "its one row" if number == 1 else f"all {number:,} rows"
+
+
 def in_words(values: Iterable, last: str = "and", *, most: int | None = None, quote=repr) -> str:
     """Values as a sentence lists them, each quoted (``quote``): "'a', 'b' or 'c'" (no Python list); past ``most``
     of them, the first ``most`` and "and N more", as every list a sentence names (:func:`propgrad.reading.listed`).

@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..answer import contrast_difference, contrast_lead
-from ..errors import not_one_of
+from ..errors import counted, not_one_of, over_rows
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
@@ -94,8 +94,8 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     label = STATISTIC_LABELS[result.statistic]
     count = len(result.properties)
     lines = [answer_markdown(result.answer_marked, "The screen's answer."),
-             f"**{count} propert{'y' if count == 1 else 'ies'}** screened, ranked by what the output did (tier "
-             f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over all {len(result.rows)} rows with "
+             f"**{counted(count, 'property', 'properties')}** screened, ranked by what the output did (tier "
+             f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over {over_rows(len(result.rows))} with "
              f"{result.adjustment}; alpha = {result.alpha}."]
     contrast, note = result.contrast
     if contrast:

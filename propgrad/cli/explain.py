@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ..disk import check_folder_name, check_writable, writing_to
+from ..errors import over_rows
 from ..score import STATISTIC_LABELS
 from . import console, gradual
 from .console import say
@@ -181,7 +182,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     if console.json_wanted():
         console.emit(json.loads(Path(args.out, "comparison.json").read_text(encoding="utf-8")))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
-          f"p adjusted over all {len(comparison.scores)} rows: {comparison.adjustment}")
+          f"p adjusted over {over_rows(len(comparison.scores))}: {comparison.adjustment}")
     say("ranked by what the output did (tier a to e), then its change")
     for entry in comparison.scores[:PRINTED_ROWS]:  # ranked already
         # Judged after adjustment, as the reading beside it: "p-value 0.002 (significant)" over a reading of "not

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..disk import check_folder_name, check_writable, writing_to
+from ..errors import counted, over_rows
 from ..kinds import InstructPix2PixSpec, PatchSpec
 from . import console, exit_codes
 from .console import say
@@ -120,8 +121,9 @@ def run(args) -> int:
     if console.json_wanted():
         console.emit(json.loads(Path(paths["json"]).read_text(encoding="utf-8")))
     label = STATISTIC_LABELS[result.statistic]
-    say(f"{len(result.properties)} properties x {len(models)} model{'' if len(models) == 1 else 's'}; alpha = {result.alpha}; "
-          f"p adjusted over all {len(result.rows)} rows: {result.adjustment}; ranked by what the output did (tier a to e), then its change")
+    say(f"{counted(len(result.properties), 'property', 'properties')} x {counted(len(models), 'model')}; alpha = "
+        f"{result.alpha}; p adjusted over {over_rows(len(result.rows))}: {result.adjustment}; ranked by what the output "
+        "did (tier a to e), then its change")
     for line in result.answer:
         say(line)
     for row in result.rows[:args.top]:
