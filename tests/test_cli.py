@@ -200,6 +200,9 @@ def test_patch_and_frames_sources(tmp_path):
         (["explain", "IMG", "--model", "no such model"], "no such model"),
         (["explain", "--frames", "IMG", "IMG"], "at least 3"),
         (["explain", "IMG", "--hub-model", "google/vit-base-patch16-224"], "not in the local hub cache"),
+        # Named by the flag as typed, not the package's own name ("`feather` must be ...").
+        (["explain", "IMG", "--edit", "darken", "--region", "object", "--feather", "-3"], "`--feather` must be"),
+        (["explain", "IMG", "--edit", "darken", "--outputs", ""], "`--outputs` is empty"),
         # A checkpoint that is not the lesion training's: a safetensors traceback, status 1, before.
         (["dynamics", "--checkpoints", "IMG", "--steps", "4"], "`--checkpoints`: image.png is not a safetensors weights"),
         (["dynamics", "--checkpoints", str(REPO / "assets" / "authors" / "convmixer_unbiased.safetensors"), "--steps",

@@ -55,8 +55,8 @@ def test_screen_writes_the_ranked_table(files, registered, capsys):
     (["--edits", "darkn,blurr"], "got 'darkn' and 'blurr'; did you mean 'darken' for 'darkn', 'blur' for 'blurr'?"),
     (["--regions", "fur"], "`--regions` must be one of 'whole image', 'object' or 'background', got 'fur'"),
     (["--limit", "3"], "the screen has 34 properties, more than the limit of 3"),
-    (["--mask", "left"], "--mask 'left': write LABEL=FILE"),
-    (["--edits", ""], "--edits is empty"),
+    (["--mask", "left"], "`--mask` 'left': write LABEL=FILE"),
+    (["--edits", ""], "`--edits` is empty"),
     (["--outputs", "vector", "--statistic", "correlation"], "'vector' is scored with statistic='gradient'"),
 ])
 def test_screen_errors_name_the_flag(files, registered, args, message, capsys):

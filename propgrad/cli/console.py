@@ -71,7 +71,7 @@ def add_flags(parser: argparse.ArgumentParser, *, json_output: bool = False, pro
 def configure(args) -> None:
     """Obey the parsed switches from here on (see the module docstring)."""
     _state.update(quiet=bool(getattr(args, "quiet", False)), json=bool(getattr(args, "json", False)),
-                  progress=getattr(args, "progress", None), typed=_region_flag(args))
+                  progress=getattr(args, "progress", None), typed={**_region_flag(args), **_patch_flag(args)})
     if not progress_enabled():
         from ..progress_bar import HUB_BARS_ENV, quiet_diffusers
 
@@ -89,6 +89,12 @@ def _region_flag(args) -> dict[str, str]:
     if hasattr(args, "mask") or not hasattr(args, "region"):
         return {}
     return {"mask": "--compare-region" if getattr(args, "compare_region", False) else "--region"}
+
+
+def _patch_flag(args) -> dict[str, str]:
+    """A sticker is the package's `patch N`; `dynamics` takes its files as --patches (explain as --patch), and its
+    errors name that flag ("`--patch` (file 1)" named one dynamics does not have)."""
+    return {"patch": "--patches"} if hasattr(args, "patches") and not hasattr(args, "patch") else {}
 
 
 def progress_enabled() -> bool:
@@ -245,7 +251,8 @@ FLAGS = {"n_permutations": "--permutations", "permutations": "--permutations", "
          "frames": "--frames", "instruction": "--instruction", "models": "--model", "patches": "--patch", "dataset": "--dataset",
          "class_names": "--class-names", "labels": "--labels", "input_size": "--input-size",
          "outputs_are": "--outputs-are", "rotation": "--rotation", "start": "--start", "mean": "--mean", "std": "--std",
-         "checkpoints": "--checkpoints"}
+         "checkpoints": "--checkpoints", "feather": "--feather", "outputs": "--outputs", "workers": "--workers",
+         "top": "--top"}
 
 
 def in_flag_words(error: BaseException) -> str:
@@ -273,5 +280,5 @@ def as_typed(message: str) -> str:
     """
     flags = {**FLAGS, **_state["typed"]}
     # A sticker is named by its place ("`patch 2`"), which the command line gives as its second --patch.
-    message = re.sub(r"`patch (\d+)`", r"`--patch` (file \1)", message)
+    message = re.sub(r"`patch (\d+)`", lambda match: f"`{flags.get('patch', '--patch')}` (file {match.group(1)})", message)
     return re.sub(r"`([a-z_]+)`", lambda match: f"`{flags.get(match.group(1), match.group(1))}`", message)

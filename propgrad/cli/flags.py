@@ -143,12 +143,12 @@ def name_list(text: str | None, flag: str) -> list[str] | None:
     if text.startswith("@"):
         path = Path(text[1:])
         if not path.is_file():
-            raise ValueError(f"{flag}: no such file {str(path)!r}")
+            raise ValueError(f"`{flag}`: no such file {str(path)!r}")
         names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ValueError(f"{flag} is empty: give comma-separated names or @file.txt with one per line")
+        raise ValueError(f"`{flag}` is empty: give comma-separated names or @file.txt with one per line")
     return names
 
 

@@ -55,11 +55,11 @@ def run(argv: list[str]) -> int:
         try:
             wanted = {int(part) for part in args.only.split(",") if part.strip()}
         except ValueError:
-            print(f"error: --only takes lesson numbers such as 1,3, got {args.only!r}", file=sys.stderr)
+            print(f"error: `--only` takes lesson numbers such as 1,3, got {args.only!r}", file=sys.stderr)
             return 2
         paths = [p for p in paths if int(p.name[:2]) in wanted]
         if not paths:
-            print(f"error: --only {args.only}: no such lesson", file=sys.stderr)
+            print(f"error: `--only` {args.only}: no such lesson (--list lists them)", file=sys.stderr)
             return 2
     if args.list or not (args.html or args.notebooks):
         if console.json_wanted():

@@ -24,9 +24,9 @@ def _masks(pairs: list[str] | None) -> dict[str, Path]:
     for pair in pairs or []:
         label, separator, path = pair.partition("=")
         if not separator or not label.strip() or not path.strip():
-            raise ValueError(f"--mask {pair!r}: write LABEL=FILE, e.g. collar=collar_mask.png")
+            raise ValueError(f"`--mask` {pair!r}: write LABEL=FILE, e.g. collar=collar_mask.png")
         if not Path(path).is_file():
-            raise ValueError(f"--mask {pair!r}: no such file {path!r}")
+            raise ValueError(f"`--mask` {pair!r}: no such file {path!r}")
         masks[label.strip()] = Path(path)
     return masks
 
@@ -101,7 +101,7 @@ def run(args) -> int:
 
     check_folder_name(args.out)  # before the image and models load
     if args.top < 1:
-        raise ValueError(f"--top must be at least 1, got {args.top}")
+        raise ValueError(f"`--top` must be at least 1, got {args.top}")
     image = load_image(args.image)
     models = model_spec_from_args(args).build()
     outputs, output_notes = outputs_for(args.outputs, models)
