@@ -23,8 +23,8 @@ from PIL import Image
 from .safe_load import CHECKPOINT, PT2, check_pt2_entries, code_in_pickles, detect_format, read_checkpoint, refuse
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .torch_model import (
-    ALREADY_PROBABILITIES, AUTO, IMAGENET_MEAN, IMAGENET_STD, SAY_LOGITS, ResizeNormalize, TorchClassifier,
-    check_class_names, check_mean_std, check_size, short_error,
+    ALREADY_PROBABILITIES, AUTO, IMAGENET_MEAN, IMAGENET_STD, SAY_LOGITS, OutputShapeError, ResizeNormalize,
+    TorchClassifier, check_class_names, check_mean_std, check_size, short_error,
 )
 
 DEFAULT_INPUT_SIZE = (224, 224)
@@ -196,6 +196,8 @@ def load_model_file(
             outputs = torch.cat([classifier.forward(classifier.transform([shade] * fixed_batch)) for shade in shades])
         else:
             outputs = classifier.forward(classifier.transform(shades))
+    except OutputShapeError as error:  # "model file 'x': model 'x' returned ...; check `input_size`" said it twice, wrongly
+        raise ValueError(f"model file {path.name!r} {error.problem}") from None
     except Exception as error:
         channels = re.search(r"to have (\d+) channels, but got 3 channels", str(error))
         # "check `input_size`" sent the owner of a greyscale model to the wrong setting.

@@ -212,23 +212,27 @@ def check_softmax(apply_softmax) -> bool | str:
     )
 
 
+class OutputShapeError(ValueError):
+    """A network returned something other than one row of scores per image: ``problem`` says what and what to
+    export instead, after the network's name (``source``); advice about the input, given for other failures, does
+    not fit it."""
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"{source} {problem}")
+        self.problem = problem
+
+
 def as_output_matrix(outputs, batch: int, source: str) -> torch.Tensor:
     """Check a network's raw output is one row of scores per image; say clearly what came back if not."""
     if not isinstance(outputs, torch.Tensor):
-        raise ValueError(
-            f"{source} returned {type(outputs).__name__}, not a tensor; the model must return one tensor "
-            f"of shape (batch, classes)"
-        )
+        raise OutputShapeError(source, f"returned {type(outputs).__name__}, not a tensor; the model must return one "
+                                       "tensor of shape (batch, classes)")
     if outputs.ndim != 2 or outputs.shape[0] != batch:
-        raise ValueError(
-            f"{source} returned outputs of shape {tuple(outputs.shape)} for {batch} image(s); a classifier "
-            f"must return shape ({batch}, classes)"
-        )
+        raise OutputShapeError(source, f"returned outputs of shape {tuple(outputs.shape)} for {batch} image(s); a "
+                                       f"classifier must return shape ({batch}, classes)")
     if outputs.shape[1] < 1:
-        raise ValueError(
-            f"{source} returns {outputs.shape[1]} output per image; export a model that returns one logit "
-            f"per class, or a single logit (or probability) for a binary task"
-        )
+        raise OutputShapeError(source, f"returns {outputs.shape[1]} output per image; export a model that returns one "
+                                       "logit per class, or a single logit (or probability) for a binary task")
     return outputs
 
 
