@@ -465,6 +465,12 @@ def _zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def _safetensors_bytes() -> bytes:
+    from safetensors.torch import save
+
+    return save({"weight": torch.zeros(2, 2)})
+
+
 @pytest.mark.parametrize(
     "file_name, content, message",
     [
@@ -475,6 +481,7 @@ def _zip_bytes() -> bytes:
         ("weights.pth", None, "a state_dict without its architecture"),
         ("truncated.pth", "truncated", "the zip archive is damaged or truncated"),
         ("bad_pickle.pth", lambda: b"\x80\x02" + np.random.default_rng(1).bytes(64), "cannot be read"),
+        ("weights.safetensors", _safetensors_bytes, "it is a safetensors file, weights without the network"),
     ],
 )
 def test_wrong_files_are_refused_with_the_accepted_formats(file_name, content, message, tmp_path, tiny_net):

@@ -113,7 +113,8 @@ def detect_format(path: str | os.PathLike) -> str:
     if size == 0:
         raise refuse(path, "the file is empty")
     with open(path, "rb") as handle:
-        head = handle.read(4)
+        start = handle.read(9)
+    head = start[:4]
     if head == _ZIP_MAGIC and not zipfile.is_zipfile(path):
         raise refuse(path, "the zip archive is damaged or truncated")
     if head == _ZIP_MAGIC:
@@ -134,6 +135,10 @@ def detect_format(path: str | os.PathLike) -> str:
         return CHECKPOINT  # torch.save's legacy (non-zip) format, or a bare pickle
     if head[:3] == b"\xff\xd8\xff" or head[:4] == b"\x89PNG":
         raise refuse(path, "it is an image, not a model")
+    if len(start) == 9 and start[8:9] == b"{" and 0 < int.from_bytes(start[:8], "little") < size:
+        # The bundled ConvMixers are safetensors files: "not a torch model file" left their owner guessing.
+        raise refuse(path, "it is a safetensors file, weights without the network, which propgrad cannot rebuild from "
+                           "it; the authors' ConvMixers ship with propgrad as bundled models: pick them by name")
     raise refuse(path, "the content is not a torch model file")
 
 
