@@ -118,6 +118,8 @@ def _answer(result) -> tuple[dict, list[bytes]]:
 def test_each_tool_answers_json_and_images(server, tool, arguments, kind, n_images):
     document, images = _answer(call(server, tool, {**arguments, **FAST}))
     assert document["kind"] == kind and len(images) == n_images
+    # The first fields, in order, the same for every tool (docs/mcp.md).
+    assert list(document)[:5] == ["kind", "reading", "rows", "links", "omitted"]
     assert document["reading"] and document["rows"]
     for row in document["rows"]:
         assert isinstance(row["score"], float) and 0 < row["pvalue"] <= 1 and row["model"] and row["output"]

@@ -62,11 +62,12 @@ def document(kind: str, data: dict, rows: Sequence[dict], reading: str, notes: S
     rest = {key: value for key, value in data.items() if key not in REPEATED and key not in ("reading", "table")}
     rest = lean(_plain(rest), omitted=omitted)
     rows = [lean(_plain(dict(row)), "rows[]", omitted) for row in rows]
-    out = {"kind": kind, "reading": reading, "rows": rows, "links": {}, **rest}
+    # `omitted` among the first fields, in every tool's answer (empty where nothing was left out), as docs/mcp.md
+    # lists them: it came last, and only where something was.
+    out = {"kind": kind, "reading": reading, "rows": rows, "links": {},
+           "omitted": sorted(set(omitted) | {key for key in REPEATED if key in data}), **rest}
     if notes:
         out["notes"] = list(dict.fromkeys([*out.get("notes", []), *notes]))
-    if omitted or any(key in data for key in REPEATED):
-        out["omitted"] = sorted(set(omitted) | {key for key in REPEATED if key in data})
     return out
 
 
