@@ -739,7 +739,13 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                                       (high_step, y[high_step] > max(start, end) + limits.extreme)) if past]
     # Where the ends hide most of the movement ("p(coffee mug) 0.67 -> 0.70" beside "strong", the curve down to
     # 0.09 between them), the way runs through its extremes: "0.67 -> 0.09 -> 0.70".
-    via = ("".join(f" -> {format_output(y[step])}" for step in sorted(beyond))
+    # Every value of one sentence to the ends' decimals: "0.000 -> 0.50 -> 0.006" mixed two precisions.
+    decimals = len(first_shown.partition(".")[2]) or 2
+
+    def shown(value) -> str:
+        return f"{float(value):.{decimals}f}"
+
+    via = ("".join(f" -> {shown(y[step])}" for step in sorted(beyond))
            if beyond and abs(end - start) < span / 2 else "")
     parts = [f"{output_label(output, output_kind)} {first_shown}{via} -> {last_shown}"]
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
@@ -754,9 +760,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     elif shape not in (FLAT, IRREGULAR) and size != "negligible":
         parts.append(shape)
     if y[low_step] < min(start, end) - limits.extreme:
-        parts.append(f"lowest {format_output(y[low_step])} at {where(low_step)}")
+        parts.append(f"lowest {shown(y[low_step])} at {where(low_step)}")
     if y[high_step] > max(start, end) + limits.extreme:
-        parts.append(f"highest {format_output(y[high_step])} at {where(high_step)}")
+        parts.append(f"highest {shown(y[high_step])} at {where(high_step)}")
     if shape == ONE_STEP and size != "negligible" and jump_index + 1 not in flip_steps:  # a flip there says it
         # A difference, written as the change beside it is ("change 0.012" over "drops by 0.01" read as two sizes).
         parts.append(f"{'jumps' if jump > 0 else 'drops'} by {format_number(abs(jump))} at {where(jump_index + 1)}")

@@ -500,3 +500,10 @@ def test_a_near_tie_is_said_of_probabilities_only():
     assert flips_text([flips], ["a", "b"], "probability").endswith("(near tie)")
     assert "near tie" not in flips_text([flips], ["a", "b"], "score")
     assert "near tie" not in flips_text([flips], ["a", "b"], "probability", Thresholds(near_tie=0.0001))
+
+
+def test_a_spike_undone_at_once_reads_as_one_in_one_precision():
+    # "abrupt: p(coffee mug) 0.000 -> 0.50 -> 0.006 in one step" over a curve that rose and fell again.
+    spike = reading.read_curve([0.0, 0.5, 0.04, 0.006], significant=False, pvalue=0.3, output="coffee mug")
+    assert spike.shape == "hump-shaped" and "in one step" not in spike.text and spike.kind != "abrupt"
+    assert "0.000 -> 0.500 -> 0.006" in spike.text, spike.text
