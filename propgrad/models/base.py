@@ -43,6 +43,10 @@ class Model(Protocol):
 
     ``predict(images)`` returns an array of shape (len(images), len(output_names)); rows follow the
     order of ``images``; batching and the device are the model's own business.
+
+    Optional, read where present: ``description`` (what it is), ``caveat`` (what loading it had to guess) and
+    ``domain_caveat(image)`` (a note where ``image`` is not a picture the model was made for, else None: the lesion
+    models on a photo). :func:`propgrad.explain.explain` puts the last two among a run's notes.
     """
 
     name: str
