@@ -133,7 +133,7 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
         # Every order ties: the outputs did not move (an edit that leaves the image as it was, or an output pinned at
         # 0 or 1). More steps would only add more equal outputs.
         return (f"the outputs of interest do not change along the {n_steps} {unit}{series}: every order of them scores "
-                f"the same, so no p-value can fall below 1 and the shuffle test cannot find anything; more steps or "
+                f"the same, so no p-value can fall below 1 and the shuffle test cannot find anything; more {unit} or "
                 f"permutations will not change that (the gradualness line says whether the images changed at all)")
     # "The best order" read as the steadiest trend; under the two-sided gradient the floor belongs to the most
     # jagged arrangement, so say "any order".

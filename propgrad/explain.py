@@ -205,8 +205,11 @@ class Explanation:
                                    partial(steady_trend_need, statistic=self.statistic),
                                    "frames" if self.intervention == Frames.name else "steps")
         # Where the estimate cannot tell orders apart, every order ties whatever the outputs did, and the floor's note
-        # said "the outputs do not change" under p(cat) 0.43 -> 0.31: the note below says why instead.
-        if floor and not (blind and self.orders_floor >= 1 - 1e-9):
+        # said "the outputs do not change" under p(cat) 0.43 -> 0.31: the note below says why instead (where they do
+        # not change, the floor's note is the true one).
+        moved = any(np.ptp(model.outputs[:, :, score.index]) > 0 for model in self.models for score in model.scores
+                    if not score.vector)
+        if floor and not (blind and moved and self.orders_floor >= 1 - 1e-9):
             notes.append(floor)
         notes.extend(self.unadjusted_notes)
         if blind:
@@ -366,7 +369,7 @@ def said_by(model: Model, attribute: str) -> str:
     return text if isinstance(text, str) else ""
 
 
-def _caveat(model: Model, image: Image.Image) -> str:
+def model_caveat(model: Model, image: Image.Image) -> str:
     """What loading ``model`` had to guess (:func:`said_by`), and what it says of ``image`` where it was not made for
     such pictures (its ``domain_caveat(image)``, where it has one: the lesion models on a photo)."""
     check = getattr(model, "domain_caveat", None)
@@ -587,7 +590,7 @@ def explain(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
                 outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
-                said_by(model, "description"), _caveat(model, series[0].images[0]),
+                said_by(model, "description"), model_caveat(model, series[0].images[0]),
             )
         )
     progress(1.0, "done")

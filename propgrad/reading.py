@@ -12,7 +12,8 @@ Three things are read apart, each from what can tell it:
   ``sharp fall`` where two neighbouring steps carry two thirds of the movement; ``overall rise`` / ``overall
   fall`` where it first moves the other way, or past its end, by more than a tenth of its range), ``U-shaped`` /
   ``hump-shaped`` (an extreme inside, both sides moving towards it), ``one dominant step`` (one step carries
-  at least :attr:`Thresholds.jump_share` of all the curve's movement), ``irregular``, ``flat``.
+  at least :attr:`Thresholds.jump_share` of all the curve's movement, and the curve keeps three quarters of it to its
+  end: a spike taken back at once is hump-shaped), ``irregular``, ``flat``.
 - **systematic or not**, from the chosen statistic's shuffle test (p <= alpha).
 
 Classes, decided in this order, and the ranking tier each belongs to (:mod:`propgrad.ranking` orders rows by
@@ -101,6 +102,8 @@ _STEADY_MOVEMENT = 1.25
 # ... and ends this share of its range away from where it started; a U's or a hump's sides each cover this
 # share of the range.
 _STEADY_NET, _SIDE = 0.8, 0.3
+# How much of its dominant step a curve must keep to its end to be read as changing in that one step.
+_KEPT = 0.75
 # ... and a one-way curve whose two neighbouring steps carry this share of its movement is sharp, not steady
 # (flat, then 0.15 -> 0.54 -> 0.95 in the last two of ten steps read "steady rise").
 _SHARP_SHARE = 2 / 3
@@ -116,7 +119,8 @@ class Thresholds:
     All are read on the output's curve, not on the statistic, so they mean the same under every statistic.
     ``negligible``: a change (highest - lowest value) below it is too small to matter (0.01 = one point).
     ``strong``: a change from it up is strong (0.1 = ten percentage points).
-    ``jump_share``: one step carrying at least this share of all the curve's movement is a dominant step.
+    ``jump_share``: one step carrying at least this share of all the curve's movement, and kept to the end (three
+    quarters of it at least), is a dominant step.
     ``extreme``: a lowest or highest value beyond both the start and the end by more than this is named.
     ``near_tie``: a flip whose new class leads the class it replaced by less than this at the flip step is said to be
     "in a near tie (ahead by 0.00064)" (0.02 = two points): an argmax that changes between near-equal classes is
@@ -193,7 +197,8 @@ def reading_legend(thresholds: Thresholds | None = None) -> str:
             "overall (it first moves the other way) rise or fall, U-shaped or hump-shaped (its lowest or highest "
             f"value inside, both ends away from it; one more than {t.extreme:g} beyond both ends is named: \"lowest "
             "0.05 at 60 % darker\"), one dominant step (one step carries at least "
-            f"{t.jump_share * 100:.0f} % of all the curve's movement: \"abrupt\" when the change is strong), "
+            f"{t.jump_share * 100:.0f} % of all the curve's movement and keeps most of it to the end: \"abrupt\" when "
+            "the change is strong), "
             "irregular (back and forth: \"erratic\" where the test does not find it systematic), flat; and "
             "whether the shuffle test finds it systematic (else \"not significant\")")
 
@@ -545,6 +550,8 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     ('U-shaped', 'one dominant step')
     >>> curve_shape([0.0, 0.5, 0.04, 0.006]), curve_shape([1.0, 1.0, 0.964, 0.975, 0.998])  # undone: not one step
     ('hump-shaped', 'U-shaped')
+    >>> curve_shape([0, 0, 0, 0.9, 0.5]), curve_shape([0, 0, 0, 0.9, 0.8])  # half taken back, or most of it kept
+    ('hump-shaped', 'one dominant step')
     >>> curve_shape([0.33, 0.29, 0.25, 0.21, 0.19, 0.35, 0.5, 0.65, 0.8, 0.94])  # a dip of a fifth of the range first
     'overall rise'
     """
@@ -559,9 +566,10 @@ def curve_shape(curve, jump_share: float = 0.5) -> str:
     # step"); a longer curve keeps the threshold it is given.
     start, end = float(y[0]), float(y[-1])
     jump = int(np.argmax(steps))
-    # The step must also carry the way from start to end: a spike undone at once (0.00 -> 0.50 -> 0.04 -> 0.006) or a
-    # dip and its recovery (1.00, 0.964, 0.975, 0.998) read "in one step", the plot beside it showing two.
-    carries = (end - start) * (y[jump + 1] - y[jump]) > 0 and abs(end - start) >= 0.5 * steps[jump]
+    # The step must also carry the way from start to end, most of it kept: a spike undone at once (0.00 -> 0.50 ->
+    # 0.04 -> 0.006), a dip and its recovery (1.00, 0.964, 0.975, 0.998) or a jump half taken back (0, 0, 0, 0.9, 0.5)
+    # read "in one step", the plot beside it showing two.
+    carries = (end - start) * (y[jump + 1] - y[jump]) > 0 and abs(end - start) >= _KEPT * steps[jump]
     if carries and steps[jump] > (max(jump_share, 0.75) if steps.size == 2 else jump_share) * movement:
         return ONE_STEP
     if movement <= _STEADY_MOVEMENT * span and abs(end - start) >= _STEADY_NET * span:
@@ -751,7 +759,10 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":
-        parts[0] += " in one step" if abs(jump) >= 0.9 * span else " mostly in one step"
+        # "In one step" where that step is the whole way, start to end; "0.00 -> 0.50 in one step, jumps by 0.90" read
+        # as a sum that does not add up.
+        whole = abs(jump) >= 0.9 * span and abs(jump) <= 1.1 * abs(end - start)
+        parts[0] += " in one step" if whole else " mostly in one step"
     elif shape in (SHARP_RISE, SHARP_FALL) and size != "negligible":
         first, last = sharp_steps(y)
         # "small but systematic: ... sharp rise" read as two opposite claims: a small change is placed, not sharpened.

@@ -141,7 +141,7 @@ BAD_CASES = [
     ("no patches", "patch", lambda t: dict(patch_names=[], patch_files=None), "`patches` is empty"),
     ("unknown patch", "patch", lambda t: dict(patch_names=["no such patch"]), "`patches` must be one of"),
     ("patch is a pdf", "patch", lambda t: dict(patch_files=[_text_file(t, "patch.pdf")]), "patch upload"),
-    ("corrupt patch", "patch", lambda t: dict(patch_names=[], patch_files=[_corrupt_png(t, "p.png")]), "patch 1"),
+    ("corrupt patch", "patch", lambda t: dict(patch_names=[], patch_files=[_corrupt_png(t, "p.png")]), "patch upload"),
     ("too few steps", "patch", lambda t: dict(steps=2), "number of steps"),
     ("too many steps", "edit", lambda t: dict(steps=500), "number of steps"),
     ("patch off the image", "patch", lambda t: dict(x=1.5), "patch x"),

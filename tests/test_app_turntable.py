@@ -66,4 +66,5 @@ def test_an_upload_over_the_example_replaces_its_frames(tmp_path):
 
     assert frames_uploaded([*map(str, example), *own], 360) == (own, 0)
     assert frames_uploaded(own, 90) == (own, 90)
+    assert frames_uploaded([*map(str, example), *own], 360, typed=True) == (own, 360)  # a full turn, typed
     assert frames_uploaded(list(map(str, example)), 360) == (list(map(str, example)), 360)

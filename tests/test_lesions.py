@@ -166,6 +166,10 @@ def test_a_picture_the_lesion_models_were_not_made_for_is_said_to_be_one():
     # The generator's own pictures are square, the shipped examples too: nothing said of them.
     example = Image.open(lesion_models.example_paths()[0]).convert("RGB")
     assert not any("lesion models learnt" in note for note in explain(example, blend, model, n_permutations=100).notes)
+    from propgrad.screen import screen
+
+    screened = screen(photo, model, edits=["darken"], regions=["whole image"], steps=4, n_permutations=100)
+    assert any(note.startswith("the lesion models learnt") for note in screened.notes)
     runs = {"biased": lesion_models.checkpoint_paths("biased")[:1]}
     followed = follow_training(photo, runs, default_intervention(4), n_permutations=100)
     assert any(note.startswith("the lesion models learnt") for note in followed.notes)

@@ -471,6 +471,13 @@ def _safetensors_bytes() -> bytes:
     return save({"weight": torch.zeros(2, 2)})
 
 
+def _safetensors_like_a_pickle() -> bytes:
+    """A safetensors file whose header length begins with 0x80, the pickle protocol's first byte."""
+    header = b'{"__metadata__":{"pad":"' + b"x" * (128 - 27) + b'"}}'
+    assert len(header) == 128
+    return (128).to_bytes(8, "little") + header
+
+
 @pytest.mark.parametrize(
     "file_name, content, message",
     [
@@ -482,6 +489,7 @@ def _safetensors_bytes() -> bytes:
         ("truncated.pth", "truncated", "the zip archive is damaged or truncated"),
         ("bad_pickle.pth", lambda: b"\x80\x02" + np.random.default_rng(1).bytes(64), "cannot be read"),
         ("weights.safetensors", _safetensors_bytes, "it is a safetensors file, weights without the network"),
+        ("padded.safetensors", _safetensors_like_a_pickle, "it is a safetensors file, weights without the network"),
     ],
 )
 def test_wrong_files_are_refused_with_the_accepted_formats(file_name, content, message, tmp_path, tiny_net):

@@ -291,9 +291,20 @@ def test_mutual_information_on_six_steps_cannot_tell_orders_apart():
     assert any("k = 5 neighbours on 6 steps (k = steps - 1)" in note for note in six.notes)
     # ... and no note says the outputs do not change: they do (every order ties because of the estimate).
     assert six.models[0].outputs.std() > 0.01 and not any("do not change along" in note for note in six.notes)
+    # Where they really do not change, that note stays: more steps would not help.
+    flat = pg.explain(image, pg.ParametricEdit("darken", steps=6), [Constant()], n_permutations=200, seed=0,
+                      statistic="mutual-information")
+    assert any("do not change along the 6 steps" in note for note in flat.notes)
     seven = pg.explain(image, pg.ParametricEdit("darken", steps=7), [Mean()], n_permutations=200, seed=0,
                        statistic="mutual-information")
     assert not any("k = steps - 1" in note for note in seven.notes)
+
+
+class Constant:
+    name, output_names, output_kind = "constant", ["a", "b"], "probability"
+
+    def predict(self, images):
+        return np.tile([0.3, 0.7], (len(images), 1))
 
 
 class Mean:

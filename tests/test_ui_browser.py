@@ -393,6 +393,13 @@ def test_frames_uploaded_over_the_example_replace_it(page, tmp_path):
     expect(page.locator("#turntable-summary")).not_to_contain_text("degrees")
     page.get_by_text("Rendered mug, 36 frames over 360 degrees").click()
     expect(rotation).to_have_value("360", timeout=30_000)
+    # A full turn typed by the visitor is theirs: an upload keeps it.
+    rotation.fill("360")
+    rotation.press("Tab")
+    page.locator("[role=tabpanel]:visible input[type=file]").first.set_input_files(frames)
+    expect(listed).not_to_contain_text("mug_000", timeout=60_000)
+    expect(rotation).to_have_value("360")
+    page.get_by_text("Rendered mug, 36 frames over 360 degrees").click()
 
 
 def test_ticking_the_painted_region_shows_the_canvas_and_upload(page):

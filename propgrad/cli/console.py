@@ -68,10 +68,16 @@ def add_flags(parser: argparse.ArgumentParser, *, json_output: bool = False, pro
                           "default: bars only when stderr is a terminal")
 
 
-def configure(args) -> None:
-    """Obey the parsed switches from here on (see the module docstring)."""
+def configure(args, *, parser: argparse.ArgumentParser | None = None) -> None:
+    """Obey the parsed switches from here on (see the module docstring). ``parser``: where a run's settings come from
+    a file (`study run`), its errors name the file's keys as they are, but for the flags this parser takes ("`outputs`
+    is empty" read "`--outputs`", a flag `study run` does not take)."""
+    typed = {**_region_flag(args), **_patch_flag(args)}
+    if parser is not None:
+        taken = {option for action in parser._actions for option in action.option_strings}
+        typed.update({name: name for name, flag in FLAGS.items() if flag not in taken})
     _state.update(quiet=bool(getattr(args, "quiet", False)), json=bool(getattr(args, "json", False)),
-                  progress=getattr(args, "progress", None), typed={**_region_flag(args), **_patch_flag(args)})
+                  progress=getattr(args, "progress", None), typed=typed)
     if not progress_enabled():
         from ..progress_bar import HUB_BARS_ENV, quiet_diffusers
 

@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             _engine_flags(parser)
             console.add_flags(parser, json_output=True)
             args = parser.parse_args(argv[1:])
-            console.configure(args)
+            console.configure(args, parser=parser)
             from ..study.definition import from_toml
 
             out = args.out or str(Path(args.study).with_suffix("")) + "-results"

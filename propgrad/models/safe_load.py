@@ -115,6 +115,13 @@ def detect_format(path: str | os.PathLike) -> str:
     with open(path, "rb") as handle:
         start = handle.read(9)
     head = start[:4]
+    # First: a safetensors header's length may begin with the pickle protocol's byte (0x80), and the file was then
+    # refused as "a state_dict without its architecture". The bundled models are safetensors files: "not a torch
+    # model file" left their owner guessing.
+    if len(start) == 9 and start[8:9] == b"{" and 0 < int.from_bytes(start[:8], "little") < size:
+        raise refuse(path, "it is a safetensors file, weights without the network, which propgrad cannot rebuild from "
+                           "it; propgrad's bundled models (the authors' ConvMixers, the lesion classifiers) are picked "
+                           "by name")
     if head == _ZIP_MAGIC and not zipfile.is_zipfile(path):
         raise refuse(path, "the zip archive is damaged or truncated")
     if head == _ZIP_MAGIC:
@@ -135,10 +142,6 @@ def detect_format(path: str | os.PathLike) -> str:
         return CHECKPOINT  # torch.save's legacy (non-zip) format, or a bare pickle
     if head[:3] == b"\xff\xd8\xff" or head[:4] == b"\x89PNG":
         raise refuse(path, "it is an image, not a model")
-    if len(start) == 9 and start[8:9] == b"{" and 0 < int.from_bytes(start[:8], "little") < size:
-        # The bundled ConvMixers are safetensors files: "not a torch model file" left their owner guessing.
-        raise refuse(path, "it is a safetensors file, weights without the network, which propgrad cannot rebuild from "
-                           "it; the authors' ConvMixers ship with propgrad as bundled models: pick them by name")
     raise refuse(path, "the content is not a torch model file")
 
 

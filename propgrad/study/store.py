@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..disk import NoRoomError, is_partial, no_room, replacing, write_whole
+from ..errors import counted, shown
 from ..reading import listed
 from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
 
@@ -188,11 +189,19 @@ def _made_otherwise(held: dict, study: dict) -> str:
         return (f"made with another version of {listed(changed, most=3)} (its SHA-256 differs): their rows would be "
                 "averaged with this run's")
     differing = _differences(held.get("definition"), json.loads(json.dumps(study.get("definition"), default=list)))
-    said = "; ".join(f"{name}: {then!r} there, {now!r} now" for name, then, now in differing[:3])
+    said = "; ".join(f"{name}: {_value(then)} there, {_value(now)} now" for name, then, now in differing[:3])
     more = f"; and {len(differing) - 3} more" if len(differing) > 3 else ""
     # The fingerprints alone sent a researcher comparing two hex strings for the setting they had changed.
     return (f"of another study definition ({said}{more})" if differing else
             f"of another study definition (fingerprint {held.get('fingerprint')}, this one {study['fingerprint']})")
+
+
+def _value(value) -> str:
+    """A definition's value as a message shows it: a list by its length (a whole intervention's fields ran to 480
+    characters), unset for None, else quoted and cut short."""
+    if isinstance(value, list):
+        return counted(len(value), "entry", "entries")
+    return "unset" if value is None else shown(value, 40)
 
 
 def _differences(then, now, path: str = "") -> list[tuple[str, object, object]]:

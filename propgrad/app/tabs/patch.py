@@ -106,7 +106,8 @@ def run_patch(image, patch_names, patch_files=None, x=0.5, y=0.5, scale=0.3, ste
     models = chosen_models(bundled, files, input_size, mean, std, class_names, hub_ids, outputs_are)
     seed = in_range(seed, "seed")
     if study_files:
-        return study_for_app(study_files, {intervention.name: intervention}, models, outputs, shuffle, seed, progress)
+        return study_for_app(study_files, {intervention.name: intervention}, models, outputs, shuffle, seed, progress,
+                             notes=notes)
     return explain_for_app(picture, intervention, models, outputs, shuffle, seed, progress, notes=notes)
 
 

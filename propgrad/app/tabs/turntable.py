@@ -44,13 +44,14 @@ def without_example_frames(files) -> list[str]:
 EXAMPLE_ROTATION = 360  # degrees the rendered mug's frames cover
 
 
-def frames_uploaded(files, rotation):
+def frames_uploaded(files, rotation, typed: bool = False):
     """The frames box and the rotation after an upload: the example's frames left out (:func:`without_example_frames`)
-    and, where the visitor's own frames replaced them and the rotation is still the example's 360 degrees, the frames
-    numbered instead (0): four frames of an unknown turn were read as "turntable angle 90 degrees" a step."""
+    and, where the visitor's own frames replaced them and the rotation is still the example's (``typed``: the visitor
+    set it themselves, 360 degrees included), the frames numbered instead (0): four frames of an unknown turn were
+    read as "turntable angle 90 degrees" a step."""
     kept = without_example_frames(files)
     own = any(file_sha256(path) not in _example_frame_digests() for path in kept)
-    return kept, 0 if own and rotation == EXAMPLE_ROTATION else rotation
+    return kept, 0 if own and not typed and rotation == EXAMPLE_ROTATION else rotation
 
 
 # The presets' labels (every frame, every third), which the deep links and the talk view name too.
@@ -185,7 +186,11 @@ def build_turntable_tab() -> list:
                            example_labels=list(EXAMPLE_LABELS), label="Examples (a mug rendered by this app)")
     # An upload replaces the example's frames instead of joining them, and numbers them unless told their turn
     # (see frames_uploaded). Unqueued, so that it is done before a Run pressed just after the upload reads the boxes.
-    frames.upload(frames_uploaded, [frames, rotation], [frames, rotation], show_progress="hidden", queue=False,
+    # Whether the rotation is the visitor's own (typed, a full turn of 360 included) rather than the example's.
+    typed = gr.State(False)
+    rotation.input(lambda: True, None, typed, queue=False, api_visibility="private")
+    examples.load_input_event.then(lambda: False, None, typed, queue=False, api_visibility="private")
+    frames.upload(frames_uploaded, [frames, rotation, typed], [frames, rotation], show_progress="hidden", queue=False,
                   api_visibility="private")
     outputs = result_outputs("turntable")
     inputs = [frames, rotation, use_clip, classes, clip_model, clip_pretrained, seed, *controls.inputs()]
