@@ -393,6 +393,9 @@ def test_frames_uploaded_over_the_example_replace_it(page, tmp_path):
     expect(page.locator("#turntable-summary")).not_to_contain_text("degrees")
     page.get_by_text("Rendered mug, 36 frames over 360 degrees").click()
     expect(rotation).to_have_value("360", timeout=30_000)
+    # Once the example has fully loaded (its reset of the rotation's owner included), not typed over meanwhile.
+    expect(page.locator("#turntable-summary")).to_contain_text("Example loaded", timeout=30_000)
+    page.wait_for_timeout(500)  # the reset runs beside "Example loaded", on the same event, unqueued
     # A full turn typed by the visitor is theirs: an upload keeps it.
     rotation.fill("360")
     rotation.press("Tab")

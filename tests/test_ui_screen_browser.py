@@ -23,6 +23,9 @@ def _screened(browser, server, folder, viewport):
     """A page of ``viewport``'s size that ran the Screen on the whole image only (12 properties)."""
     page = browser.new_context(viewport=viewport).new_page()
     page.goto(server, wait_until="load", timeout=60_000)
+    # The page answers first: a click on the section before the page had come alive left it folded (under the load
+    # of the whole test run, its boxes never appeared).
+    playwright_sync.expect(page.locator("#edit-summary")).to_contain_text("Reading:", timeout=120_000)
     page.get_by_text("Screen: which property does the model use?").click()
     for region in ("object", "background"):
         page.locator("#screen-section").get_by_label(region, exact=True).uncheck()
