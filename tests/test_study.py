@@ -308,6 +308,19 @@ def test_a_resumed_study_refuses_an_image_that_changed_since(image_folder, tmp_p
         run_study(tiny_definition(images), out)
 
 
+def test_a_folder_whose_study_finished_nothing_is_started_over(tmp_path, image_folder, caplog):
+    # Every image unreadable (a wrong --images), then the corrected run into the same folder: it was refused as
+    # "another study definition", with nothing in the folder to keep.
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "a.png").write_bytes(b"not a png")
+    out = tmp_path / "results"
+    assert not run_study(tiny_definition(unreadable), out).summary
+    with caplog.at_level("WARNING", logger="propgrad.study"):
+        report = run_study(tiny_definition(image_folder), out)
+    assert report.summary and "finished no item" in caplog.text and "inputs.images" in caplog.text
+
+
 def test_folder_of_another_definition_is_refused(image_folder, finished):
     # Which setting differs, with both values: the fingerprints alone left two hex strings to compare.
     with pytest.raises(DefinitionMismatch, match=r"another study definition \(permutations: 200 there, 300 now\)"):

@@ -141,9 +141,9 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
         reasons = {reason for _, reason in report.failed}
         if len(report.failed) > 1 and len(report.failed) == report.items and len(reasons) == 1:
             # A model that cannot run on any image: the retry line offered the same command, which fails the same way.
-            # Fixing it changes the model file or a flag, which this folder's definition would then refuse.
-            print(f"every item failed the same way: {reasons.pop()}\nfix that, then run again into a new --out "
-                  f"(delete {out!r}: it holds no finished item)", file=sys.stderr)
+            # Fixed, the command differs; the folder holds no finished item, so the fixed run starts it over.
+            print(f"every item failed the same way: {reasons.pop()}\nfix that, then run again (into the same --out: "
+                  "it holds no finished item, and starts over)", file=sys.stderr)
             return exit_codes.partial(len(report.failed), report.items, "items")
         # Running the same command again resumes the folder: finished items are kept, FAILED ones run again.
         return exit_codes.partial(len(report.failed), report.items, "items (summary.md says why)",

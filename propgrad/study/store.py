@@ -274,9 +274,17 @@ class ResultsStore:
                     {**held, "fingerprint": study["fingerprint"], "files": study.get("files") or {}},
                     indent=2, default=list) + "\n")
                 return False
-            if stored != study["fingerprint"]:
+            if stored != study["fingerprint"] and not self._finished_nothing():
                 raise DefinitionMismatch(f"`out` {str(self.folder)!r} holds results {_made_otherwise(held, study)}; "
                                          "choose another folder, or delete that one to start over")
+            if stored != study["fingerprint"]:
+                # A study none of whose items finished (every image unreadable: a wrong --images) has nothing to keep:
+                # the corrected run into the same folder was refused as "another study definition".
+                log.warning("%r held a study that finished no item (%s): started over with this one",
+                            str(self.folder), _made_otherwise(held, study).removeprefix("of "))
+                for name in (STUDY_FILE, JOURNAL_FILE, *COLUMNS):
+                    (self.folder / name).unlink(missing_ok=True)
+                return True
             return False
         # A temporary a power cut left is not a study's file: the folder held only .study.json.*.partial, and
         # `ls` showed it empty while it was refused as "not empty".
@@ -284,6 +292,11 @@ class ResultsStore:
             raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; "
                              f"choose an empty or new folder")
         return True
+
+    def _finished_nothing(self) -> bool:
+        """Whether the folder's journal lists no item that finished (only skipped or failed ones)."""
+        journal, _ = _read_journal(self.folder / JOURNAL_FILE)
+        return not any(entry.get("status") == OK for entry in journal.values())
 
     def _run_again(self, lacking: dict[str, list[str]]) -> None:
         """Forget that the items in ``lacking`` finished, so that they run again, and say so: their rows were lost
