@@ -67,6 +67,15 @@ def test_picking_another_edit_gives_its_own_end_value_and_says_its_unit():
     assert len(wired) == 1 and [trigger for _, trigger in wired[0].targets] == ["input"]
 
 
+def test_an_end_value_typed_with_a_decimal_comma_is_explained(progress):
+    # Chromium's number box drops the comma: "0,4" arrives as 4, and the error named a number nobody typed.
+    with pytest.raises(gr.Error, match=r"got 4\.0 \(the box drops a decimal comma, so 0,4 arrives as 4: type 0\.4\)"):
+        edit_call(progress, editor="parametric: darken", edit_end=4)
+    with pytest.raises(gr.Error) as caught:  # a number that no comma explains gets no hint
+        edit_call(progress, editor="parametric: darken", edit_end=-2)
+    assert "comma" not in str(caught.value)
+
+
 def test_edit_default_is_the_fur_versus_background_comparison(progress):
     pytest.importorskip("rembg")
     defaults = edit_tab.edit_defaults()

@@ -6,7 +6,7 @@ import logging
 import gradio as gr
 
 from ... import paths
-from ...errors import ModelUnavailableError, not_one_of
+from ...errors import ArgumentError, ModelUnavailableError, not_one_of
 from ...kinds import EditSpec, InstructPix2PixSpec
 from .. import editors as guided  # issue 17: editors beyond InstructPix2Pix
 from .. import settings
@@ -99,9 +99,35 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
         if len(seed_list) > 1:
             notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
                          f"with {seed_list[0]}")
-        return box_names(lambda **given: EditSpec(**given).build(), BOXES, edit=editor.removeprefix("parametric: "),
-                         stop=end, steps=steps)
+        kind = editor.removeprefix("parametric: ")
+        try:
+            return box_names(lambda **given: EditSpec(**given).build(), BOXES, edit=kind, stop=end, steps=steps)
+        except ArgumentError as error:
+            raise with_comma_hint(error, end, kind) from None
     raise not_one_of("editor", editor, editor_choices(False))
+
+
+def with_comma_hint(error: ArgumentError, end, kind: str) -> ArgumentError:
+    """``error`` with a hint where the end value is what the number box makes of a decimal comma: it drops the
+    comma, "0,4" arrives as 4, and "must lie in [0, 1], got 4.0" named a number the visitor never typed.
+
+    Examples
+    --------
+    >>> error = ArgumentError("edit end value", "for darken must lie in [0, 1], got 4.0")
+    >>> str(with_comma_hint(error, 4.0, "darken")).removeprefix(str(error))
+    ' (the box drops a decimal comma, so 0,4 arrives as 4: type 0.4)'
+    """
+    from ...interventions.parametric import EDITS
+
+    bounds = EDITS[kind].bounds if kind in EDITS else None
+    if end is None or bounds is None or not float(end).is_integer() or bounds[0] <= end <= bounds[1] or end < 1:
+        return error
+    meant = float(f"0.{int(end)}")
+    if not bounds[0] <= meant <= bounds[1]:
+        return error
+    comma = f"{meant:g}".replace(".", ",")
+    return ArgumentError(error.argument, f"{error.problem} (the box drops a decimal comma, so {comma} arrives as "
+                                         f"{int(end)}: type {meant:g})", error.gloss)
 
 
 @friendly_errors
