@@ -379,6 +379,10 @@ def respond(run: AppRun, progress=None) -> tuple:
 
 
 # The score column holds the run's statistic (named in the summary's table): E[|grad_X F|], |r| or MI (nats).
+# The flips column says whether the top class changes at all; the reading counts only changes to or from the output of
+# interest: four colour frames read "no measurable effect" for p(coffee mug) beside "flips: yes".
+FLIPS_LEGEND = ("the prediction flips somewhere along the series (to any class; the reading counts only flips to or "
+                "from its output)")
 TABLE_HEADERS = ["model", "output", "score (the run's statistic)", "p-value", "signif.", "prediction flips", "reading"]
 
 
@@ -461,7 +465,7 @@ def summary_markdown(run: AppRun) -> str:
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S);</span> adjusted p: Benjamini-Hochberg over "
                   f"the table, what to trust when screening {len(comparison.properties)} properties at once. "
-                  f"{_TABLE_ONLY}flips: the prediction flips somewhere along the series.</span> tier {tier_legend()}.")
+                  f"{_TABLE_ONLY}flips: {FLIPS_LEGEND}.</span> tier {tier_legend()}.")
     else:
         result = run.explanation
         head = reading.what_ran(result.intervention, result.property_name, result.n_steps,
@@ -477,8 +481,8 @@ def summary_markdown(run: AppRun) -> str:
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
                         f"{yes_or_dash(row['flipped'])} | {format_number(row['score'])} | "
                         f"{format_number(row['pvalue'])} | {yes_or_dash(row['significant'])} | {one.tier} |")
-        legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: the prediction flips somewhere along the "
-                  f"series.</span> tier {tier_legend()}.")
+        legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}.</span> "
+                  f"tier {tier_legend()}.")
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     # A comparison's answer per model first (what moves each model's output most), as its report.html has it: the
