@@ -207,9 +207,7 @@ class Explanation:
         # Where the estimate cannot tell orders apart, every order ties whatever the outputs did, and the floor's note
         # said "the outputs do not change" under p(cat) 0.43 -> 0.31: the note below says why instead (where they do
         # not change, the floor's note is the true one).
-        moved = any(np.ptp(model.outputs[:, :, score.index]) > 0 for model in self.models for score in model.scores
-                    if not score.vector)
-        if floor and not (blind and moved and self.orders_floor >= 1 - 1e-9):
+        if floor and not (blind and self.orders_floor >= 1 - 1e-9 and self._outputs_moved()):
             notes.append(floor)
         notes.extend(self.unadjusted_notes)
         if blind:
@@ -220,6 +218,11 @@ class Explanation:
                          "tells the orders of the series apart and its p-values are mostly 1 and say little; use at "
                          f"least {KSG_NEIGHBOURS + 2} steps, or another statistic")
         return list(dict.fromkeys(notes))
+
+    def _outputs_moved(self) -> bool:
+        """Whether any output of interest changes along any series."""
+        return any(np.ptp(model.outputs[:, :, score.index]) > 0 for model in self.models for score in model.scores
+                   if not score.vector)
 
     @property
     def model_caveats(self) -> tuple[str, ...]:

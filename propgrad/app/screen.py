@@ -95,7 +95,8 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
     count = len(result.properties)
     lines = [answer_markdown(result.answer_marked, "The screen's answer."),
              f"**{counted(count, 'property', 'properties')}** screened, ranked by what the output did (tier "
-             f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over {over_rows(len(result.rows))} with "
+             f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over "
+             f"{over_rows(len(result.rows))} with "
              f"{result.adjustment}; alpha = {result.alpha}."]
     contrast, note = result.contrast
     if contrast:

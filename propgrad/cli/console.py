@@ -286,5 +286,6 @@ def as_typed(message: str) -> str:
     """
     flags = {**FLAGS, **_state["typed"]}
     # A sticker is named by its place ("`patch 2`"), which the command line gives as its second --patch.
-    message = re.sub(r"`patch (\d+)`", lambda match: f"`{flags.get('patch', '--patch')}` (file {match.group(1)})", message)
+    message = re.sub(r"`patch (\d+)`", lambda match: f"`{flags.get('patch', '--patch')}` (file {match.group(1)})",
+                     message)
     return re.sub(r"`([a-z_]+)`", lambda match: f"`{flags.get(match.group(1), match.group(1))}`", message)

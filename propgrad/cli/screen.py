@@ -122,8 +122,8 @@ def run(args) -> int:
         console.emit(json.loads(Path(paths["json"]).read_text(encoding="utf-8")))
     label = STATISTIC_LABELS[result.statistic]
     say(f"{counted(len(result.properties), 'property', 'properties')} x {counted(len(models), 'model')}; alpha = "
-        f"{result.alpha}; p adjusted over {over_rows(len(result.rows))}: {result.adjustment}; ranked by what the output "
-        "did (tier a to e), then its change")
+        f"{result.alpha}; p adjusted over {over_rows(len(result.rows))}: {result.adjustment}; ranked by what the "
+        "output did (tier a to e), then its change")
     for line in result.answer:
         say(line)
     for row in result.rows[:args.top]:

@@ -19,7 +19,7 @@ from PIL import Image
 from torch import nn
 
 from .. import paths
-from ..errors import not_one_of
+from ..errors import in_words, not_one_of
 from ..models.base import PROBABILITY
 from ..models.registry import register_model  # the registry imports no model module back
 from .generator import CLASSES
@@ -243,7 +243,7 @@ def load_weights(path: str | Path, name: str | None = None, argument: str = "pat
         else:
             raise ValueError(f"`{argument}`: {path.name} names an unknown architecture {architecture!r}; {train}")
     except RuntimeError:  # load_state_dict listed hundreds of keys of another network
-        found = ", ".join(list(state)[:3]) + (f" and {len(state) - 3:,} more" if len(state) > 3 else "")
+        found = in_words(state, most=3, quote=str)
         raise ValueError(f"`{argument}`: {path.name} holds the weights of another network (its tensors {found} do not "
                          f"fit the lesion classifier its metadata names, {architecture!r}); {train}") from None
     label = name or MODEL_NAMES.get((architecture, metadata.get("variant", "")), path.stem)

@@ -196,7 +196,7 @@ def load_model_file(
             outputs = torch.cat([classifier.forward(classifier.transform([shade] * fixed_batch)) for shade in shades])
         else:
             outputs = classifier.forward(classifier.transform(shades))
-    except OutputShapeError as error:  # "model file 'x': model 'x' returned ...; check `input_size`" said it twice, wrongly
+    except OutputShapeError as error:  # "model file 'x': model 'x' returned ...; check `input_size`": twice, wrongly
         raise ValueError(f"model file {path.name!r} {error.problem}") from None
     except Exception as error:
         channels = re.search(r"to have (\d+) channels, but got 3 channels", str(error))

@@ -182,14 +182,13 @@ def lacking_in_words(lacking: dict[str, list[str]]) -> str:
 def _made_otherwise(held: dict, study: dict) -> str:
     """How the folder's study differs from this one, in words: the same definition over a file that changed reads
     as that file, since "another study definition" sent a researcher looking for a flag they had not changed."""
-    same_definition = held.get("definition") == json.loads(json.dumps(study.get("definition"), default=list))
+    differing = _differences(held.get("definition"), json.loads(json.dumps(study.get("definition"), default=list)))
     then, now = held.get("files"), study.get("files") or {}
     changed = [Path(path).name for path in now if then is not None and then.get(path) != now[path]]
-    if same_definition and changed:
+    if not differing and changed:
         return (f"made with another version of {listed(changed, most=3)} (its SHA-256 differs): their rows would be "
                 "averaged with this run's")
-    differing = _differences(held.get("definition"), json.loads(json.dumps(study.get("definition"), default=list)))
-    said = "; ".join(f"{name}: {_value(then)} there, {_value(now)} now" for name, then, now in differing[:3])
+    said = "; ".join(f"{name}: {_value(before)} there, {_value(after)} now" for name, before, after in differing[:3])
     more = f"; and {len(differing) - 3} more" if len(differing) > 3 else ""
     # The fingerprints alone sent a researcher comparing two hex strings for the setting they had changed.
     return (f"of another study definition ({said}{more})" if differing else
@@ -198,10 +197,15 @@ def _made_otherwise(held: dict, study: dict) -> str:
 
 def _value(value) -> str:
     """A definition's value as a message shows it: a list by its length (a whole intervention's fields ran to 480
-    characters), unset for None, else quoted and cut short."""
+    characters), unset for None, absent for a field one side lacks, else quoted and cut short."""
     if isinstance(value, list):
         return counted(len(value), "entry", "entries")
+    if value is _MISSING:
+        return "absent"
     return "unset" if value is None else shown(value, 40)
+
+
+_MISSING = object()  # a field one definition lacks: told apart from one set to None, as == tells them apart
 
 
 def _differences(then, now, path: str = "") -> list[tuple[str, object, object]]:
@@ -214,7 +218,8 @@ def _differences(then, now, path: str = "") -> list[tuple[str, object, object]]:
     """
     if isinstance(then, dict) and isinstance(now, dict):
         return [found for key in dict.fromkeys([*then, *now])
-                for found in _differences(then.get(key), now.get(key), f"{path}.{key}" if path else str(key))]
+                for found in _differences(then.get(key, _MISSING), now.get(key, _MISSING),
+                                          f"{path}.{key}" if path else str(key))]
     if isinstance(then, list) and isinstance(now, list) and len(then) == len(now):
         return [found for number, (one, other) in enumerate(zip(then, now))
                 for found in _differences(one, other, f"{path}[{number}]")]
@@ -274,10 +279,11 @@ class ResultsStore:
                     {**held, "fingerprint": study["fingerprint"], "files": study.get("files") or {}},
                     indent=2, default=list) + "\n")
                 return False
-            if stored != study["fingerprint"] and not self._finished_nothing():
-                raise DefinitionMismatch(f"`out` {str(self.folder)!r} holds results {_made_otherwise(held, study)}; "
-                                         "choose another folder, or delete that one to start over")
             if stored != study["fingerprint"]:
+                if not self._finished_nothing():
+                    raise DefinitionMismatch(f"`out` {str(self.folder)!r} holds results "
+                                             f"{_made_otherwise(held, study)}; choose another folder, or delete that "
+                                             "one to start over")
                 # A study none of whose items finished (every image unreadable: a wrong --images) has nothing to keep:
                 # the corrected run into the same folder was refused as "another study definition".
                 log.warning("%r held a study that finished no item (%s): started over with this one",

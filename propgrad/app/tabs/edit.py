@@ -99,27 +99,26 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
         if len(seed_list) > 1:
             notes.append(f"a parametric edit is the same for every seed: one series, shuffle test seeded "
                          f"with {seed_list[0]}")
-        kind = editor.removeprefix("parametric: ")
         try:
-            return box_names(lambda **given: EditSpec(**given).build(), BOXES, edit=kind, stop=end, steps=steps)
+            return box_names(lambda **given: EditSpec(**given).build(), BOXES, edit=editor.removeprefix("parametric: "),
+                             stop=end, steps=steps)
         except ArgumentError as error:
-            raise with_comma_hint(error, end, kind) from None
+            raise with_comma_hint(error, end, _parametric_kind(editor)) from None
     raise not_one_of("editor", editor, editor_choices(False))
 
 
-def with_comma_hint(error: ArgumentError, end, kind: str) -> ArgumentError:
+def with_comma_hint(error: ArgumentError, end, kind) -> ArgumentError:
     """``error`` with a hint where the end value is what the number box makes of a decimal comma: it drops the
-    comma, "0,4" arrives as 4, and "must lie in [0, 1], got 4.0" named a number the visitor never typed.
+    comma, "0,4" arrives as 4, and "must lie in [0, 1], got 4.0" named a number the visitor never typed. ``kind``:
+    the parametric edit (:func:`_parametric_kind`), None for an unknown one.
 
     Examples
     --------
     >>> error = ArgumentError("edit end value", "for darken must lie in [0, 1], got 4.0")
-    >>> str(with_comma_hint(error, 4.0, "darken")).removeprefix(str(error))
+    >>> str(with_comma_hint(error, 4.0, _parametric_kind("parametric: darken"))).removeprefix(str(error))
     ' (the box drops a decimal comma, so 0,4 arrives as 4: type 0.4)'
     """
-    from ...interventions.parametric import EDITS
-
-    bounds = EDITS[kind].bounds if kind in EDITS else None
+    bounds = kind.bounds if kind is not None else None
     if end is None or bounds is None or not float(end).is_integer() or bounds[0] <= end <= bounds[1] or end < 1:
         return error
     meant = float(f"0.{int(end)}")

@@ -182,14 +182,15 @@ def build_turntable_tab() -> list:
                     clip_pretrained = gr.Textbox("openai", label="Pretrained tag or local checkpoint path")
             controls = model_controls(default_models(), outputs="coffee mug", prefix="turntable", seed=True)
             seed = controls.seed
-    examples = gr.Examples([[frames_value, EXAMPLE_ROTATION], [frames_value[::3], EXAMPLE_ROTATION]], [frames, rotation],
+    examples = gr.Examples([[frames_value, EXAMPLE_ROTATION], [frames_value[::3], EXAMPLE_ROTATION]],
+                           [frames, rotation],
                            example_labels=list(EXAMPLE_LABELS), label="Examples (a mug rendered by this app)")
-    # An upload replaces the example's frames instead of joining them, and numbers them unless told their turn
-    # (see frames_uploaded). Unqueued, so that it is done before a Run pressed just after the upload reads the boxes.
     # Whether the rotation is the visitor's own (typed, a full turn of 360 included) rather than the example's.
     typed = gr.State(False)
     rotation.input(lambda: True, None, typed, queue=False, api_visibility="private")
     examples.load_input_event.then(lambda: False, None, typed, queue=False, api_visibility="private")
+    # An upload replaces the example's frames instead of joining them, and numbers them unless told their turn
+    # (see frames_uploaded). Unqueued, so that it is done before a Run pressed just after the upload reads the boxes.
     frames.upload(frames_uploaded, [frames, rotation, typed], [frames, rotation], show_progress="hidden", queue=False,
                   api_visibility="private")
     outputs = result_outputs("turntable")
