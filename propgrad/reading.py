@@ -341,10 +341,10 @@ def format_number(value: float) -> str:
     return f"{value:#.2g}".rstrip(".")
 
 
-def yes_or_dash(flag) -> str:
+def yes_or_no(flag) -> str:
     """A yes/no cell of a table read by people ("signif.", "flips"): words, as the column titles are ("S" under
-    "S" had to be explained on a projector); "-" for no, so that the yes rows stand out."""
-    return "yes" if flag else "-"
+    "S" had to be explained on a projector). "no", not "-": a dash read as a missing value."""
+    return "yes" if flag else "no"
 
 
 def format_output(value: float) -> str:

@@ -72,7 +72,7 @@ def test_training_dynamics_handler(progress):
     # What the output did comes before the statistic, as in every ranked table.
     assert dynamics_tab.DYNAMICS_HEADERS[2:8] == ["reading", "mean p(melanoma), step 0 \u2192 last", "change, step 0 to last",
                                                   "E[|grad_X\u00a0F|]", "p", "signif."]
-    assert {row[7] for row in table} <= {"yes", "-"}  # words, not "S"
+    assert {row[7] for row in table} <= {"yes", "no"}  # words, not "S"
     # The change the size rests on, shown so that a row's word agrees with its own numbers (0.86 -> 0.96 read
     # "small", 0.84 -> 0.94 "strong": the change was 0.0996 and 0.1004).
     assert all(float(row[4]) >= 0.1 for row in table if row[2].startswith("strong"))

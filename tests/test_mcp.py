@@ -166,6 +166,8 @@ def test_a_server_path_is_an_image_where_local_paths_are_allowed(server):
     # Not left unused: an agent reported a darkening as its test of the instruction.
     ({"instruction": "make it night"}, "`instruction` is for an instruction editor, and edit 'darken' is a parametric"),
     ({"image": "data:image/png;base64,@@@"}, "`image`: the data: URI is not valid base64"),
+    # Named as sent: the file it was written to ('image.png') is not one the agent knows of.
+    ({"image": "data:image/png;base64,aGVsbG8="}, "`image`: the data: URI's 5 bytes are not an image"),
     ({"image": "https://example.org/cat.png"}, "`image`: URLs are not fetched"),
     ({"image": "/no/such/cat.png"}, "`image`: no such file on the server"),
     ({"image": None}, "`image`"),

@@ -158,9 +158,10 @@ body:not(.propgrad-talk) #screen-slide { display: none !important; }
   .ranked-table td:nth-child(2)::before { content: "\\00b7\\0000a0"; font-weight: 400; }
   .ranked-table td:nth-child(3) { display: block; margin: 2px 0; }
   .ranked-table td:nth-child(4)::before { content: "change\\0000a0"; }
-  .ranked-table td:nth-child(5), .ranked-table td:nth-child(8), .table-only { display: none; }
+  .ranked-table td:nth-child(5)::before { content: "flips\\0000a0"; }
 __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p\\0000a0"; }
+  .ranked-table td:nth-child(8)::before { content: "signif.\\0000a0"; }
   .ranked-table td:nth-child(9)::before { content: "adjusted\\0000a0p\\0000a0"; }
   /* A single run's table has no adjusted p: its tier is the ninth column. Every name stays with its number. */
   .ranked-table td:nth-child(10)::before,

@@ -15,13 +15,17 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import io
 import re
 import shutil
 from pathlib import Path
 
 import gradio as gr
 
+from PIL import Image, UnidentifiedImageError
+
 from ..errors import ArgumentError, in_words, not_all_of, not_one_of
+from ..images import IMAGE_FORMATS, why_unreadable
 from ..limits import repeated_names
 from ..score import STATISTICS
 from . import agent_result, folders, results
@@ -103,6 +107,11 @@ def image_argument(value, name: str = "image", target: Path | None = None) -> st
             raise ValueError(f"`{name}`: the data: URI is not valid base64 ({error})") from None
         if len(data) > MAX_IMAGE_BYTES:
             raise ValueError(f"`{name}`: {len(data) / 2**20:.0f} MB is over the {MAX_IMAGE_MB} MB limit")
+        try:  # the file's own name ("image.png") would be named in the error, where the caller sent no file
+            Image.open(io.BytesIO(data)).close()
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"`{name}`: the data: URI's {len(data):,} bytes are not an image "
+                             f"({why_unreadable(error)}); encode a {IMAGE_FORMATS} file") from None
         suffix = {"image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}.get(header[5:].split(";")[0],
                                                                                         ".png")
         path = (target or folders.request_dir() / name).with_suffix(suffix)

@@ -40,7 +40,7 @@ from ..export.provenance import run_settings
 from ..explain import Explanation, explain
 from ..gradualness import NOT_GRADUAL_WARNING
 from ..ranking import tier_legend
-from ..reading import format_number, yes_or_dash
+from ..reading import format_number, yes_or_no
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from . import writer
 from .folders import request_dir
@@ -435,11 +435,6 @@ def _marked(sentence: str) -> str:
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|])")
 
 
-# The legend of the signif. and flips columns, which a phone's cards leave out (the reading says where it flips, p is
-# beside alpha): there it would explain columns the page does not show.
-_TABLE_ONLY = '<span class="table-only">'
-
-
 def summary_markdown(run: AppRun) -> str:
     """What a person reads first: what was run, the reading, the one ranked table, then the notes."""
     short = reading.short_names([one.model for one in run.readings])
@@ -459,13 +454,13 @@ def summary_markdown(run: AppRun) -> str:
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | {_reading_cell(one)} | "
-                f"{format_number(one.change)} | {yes_or_dash(entry.flipped)} | {format_number(entry.score)} | "
-                f"{format_number(entry.pvalue)} | {yes_or_dash(entry.significant)} | "
+                f"{format_number(one.change)} | {yes_or_no(entry.flipped)} | {format_number(entry.score)} | "
+                f"{format_number(entry.pvalue)} | {yes_or_no(entry.significant)} | "
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
-        legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S);</span> adjusted p: Benjamini-Hochberg over "
+        legend = (f"signif.: p <= alpha (the paper's S); adjusted p: Benjamini-Hochberg over "
                   f"the table, what to trust when screening {len(comparison.properties)} properties at once. "
-                  f"{_TABLE_ONLY}flips: {FLIPS_LEGEND}.</span> tier {tier_legend()}.")
+                  f"flips: {FLIPS_LEGEND}. tier {tier_legend()}.")
     else:
         result = run.explanation
         head = reading.what_ran(result.intervention, result.property_name, result.n_steps,
@@ -479,9 +474,9 @@ def summary_markdown(run: AppRun) -> str:
         for row, one in zip(report.summary_rows(result), run.readings):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
-                        f"{yes_or_dash(row['flipped'])} | {format_number(row['score'])} | "
-                        f"{format_number(row['pvalue'])} | {yes_or_dash(row['significant'])} | {one.tier} |")
-        legend = (f"{_TABLE_ONLY}signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}.</span> "
+                        f"{yes_or_no(row['flipped'])} | {format_number(row['score'])} | "
+                        f"{format_number(row['pvalue'])} | {yes_or_no(row['significant'])} | {one.tier} |")
+        legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "
                   f"tier {tier_legend()}.")
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "

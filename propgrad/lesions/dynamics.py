@@ -27,7 +27,7 @@ from ..interventions.base import Intervention, InterventionSeries, ProgressFn, n
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
 from ..reading import (format_ends, format_number, format_percent, label_words, reading_class, size_of,
-                       yes_or_dash)
+                       yes_or_no)
 from .models import (READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, off_domain_note,
                      patch_paths)
 
@@ -120,7 +120,7 @@ def checkpoint_cells(row: dict) -> list[str]:
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
             change_cell(row["change_first_to_last"]),
             format_number(row["score"]),
-            format_number(row["pvalue"]), yes_or_dash(row["significant"]), format_percent(row["flip_share"])]
+            format_number(row["pvalue"]), yes_or_no(row["significant"]), format_percent(row["flip_share"])]
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.
