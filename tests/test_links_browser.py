@@ -226,12 +226,15 @@ def test_talk_view_survives_n_pressed_twice_a_second_apart(server, browser, tmp_
     expect(page.locator("#edit-summary")).to_contain_text("The answer", timeout=WAIT_MS)
     page.wait_for_timeout(2000)
     page.keyboard.press("n")
+    # Said on the bar while a press would be dropped: a speaker saw nothing happen.
+    expect(page.locator("#propgrad-talk-next")).to_have_text("starting preset...", timeout=5000)
     page.wait_for_timeout(1000)
     page.keyboard.press("n")
     page.wait_for_timeout(1500)
     shown = page.evaluate("() => window.propgradPreset.slug")
     assert shown in slugs[1:3], shown
     wait_done(page, "edit", shown, folder(tmp_path), "talk-double-n")
+    expect(page.locator("#propgrad-talk-next")).to_have_text("next preset (n)")
     page.context.close()
 
 

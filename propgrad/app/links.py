@@ -229,13 +229,25 @@ async () => {
   let starting = null;  // the preset starting, if any
   // Tab slug -> the number of the last preset run there, which the tab shows; the first tab opens on its first.
   const lastPreset = CONFIG.tabs[CONFIG.order[0]].presets.length ? {[CONFIG.order[0]]: 1} : {};
-  const release = (preset) => { if (starting === preset) starting = null; };
+  // The talk bar's button says so meanwhile: an n pressed then is dropped, and a speaker saw nothing happen.
+  const startingShown = (on) => {
+    const button = document.getElementById("propgrad-talk-next");
+    if (!button) return;
+    button.textContent = on ? "starting preset..." : "next preset (n)";
+    button.setAttribute("aria-busy", on ? "true" : "false");
+  };
+  const release = (preset) => {
+    if (starting !== preset) return;
+    starting = null;
+    startingShown(false);
+  };
 
   async function runPreset(tabSlug, number) {
     const tab = CONFIG.tabs[tabSlug];
     if (!tab || !tab.presets[number - 1] || starting) return false;
     const preset = tab.presets[number - 1];
     starting = preset;
+    startingShown(true);
     try {
       return await startPreset(tab, tabSlug, number);
     } finally {
