@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -49,6 +50,7 @@ dl{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.1
 dd{margin:0}dt,dd{overflow-wrap:anywhere}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}code{overflow-wrap:anywhere}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}
+p,li{overflow-wrap:break-word}.flag{white-space:nowrap}
 """
 # One card per row, each value named by its column title: for tables wider than a laptop page (class "cards") and,
 # on a phone, for every table (a 610 px table in a 390 px page showed half its columns).
@@ -261,6 +263,16 @@ _COUNTS = frozenset({"n_permutations", "permutations"})
 
 def _plain_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def prose(text) -> str:
+    """A sentence a program wrote for people (a note, a skipped row's reason) as HTML: escaped, its paths free to
+    break after each "/", its flags kept whole (a 390 px page broke "--editor-model" into "-" over
+    "-editor-model", and a path ran off its right edge)."""
+    return _FLAG.sub(r'<span class="flag">\1</span>', _paths_break(escape(text)))
+
+
+_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 
 
 def _paths_break(html_text: str) -> str:
@@ -700,7 +712,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     if data.get("contrast"):
         body.append(contrast_section(data["contrast"]))
     elif data.get("contrast_note"):
-        body.append(f"<p>{escape(data['contrast_note'])}</p>")
+        body.append(f"<p>{prose(data['contrast_note'])}</p>")
     if parts:
         # A reader comparing a property's section with the ranked table sees two p-values for one row.
         body.append("<p><i>Each property on its own follows. Its rows are read with their own p-values; the ranked "
@@ -822,7 +834,7 @@ def note_paragraphs(notes: Sequence[str]) -> str:
     """Notes about a run near the top of its page, one paragraph each ("Note: with 5 permutations ..."): every
     kind of page puts them under its summary, where a note that nothing could come out significant is read before
     the table it explains."""
-    return "".join(f"<p><b>Note:</b> {escape(note)}</p>" for note in notes)
+    return "".join(f"<p><b>Note:</b> {prose(note)}</p>" for note in notes)
 
 
 # What a study's pages say in place of its summary where no item finished (summary.md, report.html).

@@ -193,10 +193,10 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], ans
     if data["contrast"]:
         body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))
     elif data.get("contrast_note"):
-        body.append(f"<p>{html_report.escape(data['contrast_note'])}</p>")
+        body.append(f"<p>{html_report.prose(data['contrast_note'])}</p>")
     if data["skipped"]:
         body.append("<h2>Skipped rows</h2><ul>" + "".join(
-            f"<li>{html_report.escape(line)}</li>" for line in data["skipped"]) + "</ul>")
+            f"<li>{html_report.prose(line)}</li>" for line in data["skipped"]) + "</ul>")
     body += [html_report.guide_section(data["statistic"], html_report.model_descriptions(data)),
              html_report.settings_section(data["settings"]),
              "<h2>Versions</h2>" + html_report.versions_list()]
