@@ -126,6 +126,9 @@ def test_a_hub_id_that_is_not_cached_names_the_id_and_how_to_provide_it(tmp_path
     (None, ValueError, "`model_id` must be a hub id"),
     ("not a valid id!!", ValueError, "neither a hub id"),
     ("./no/such/folder", ModelUnavailableError, "no such folder"),
+    # An id's shape ("." a namespace), but written as a folder: was sent to `hf download ./nosuchdir`.
+    ("./nosuchdir", ModelUnavailableError, "no such folder"),
+    ("~/nosuchdir", ModelUnavailableError, "no such folder"),
 ])
 def test_bad_sources_are_named(source, error, message):
     with pytest.raises(error, match=message):

@@ -81,7 +81,7 @@ def _local_folder(source: str, allow_folders: bool = True) -> Path | None:
                 f"`save_pretrained` (or `hf download`) wrote: config.json, the weights, preprocessor_config.json"
             )
         return path
-    if is_hub_id(source):
+    if not names_a_folder(source):  # './x' has an id's shape, but is meant as a folder: "no such folder"
         return None
     if source.startswith(("/", ".", "~")) or "/" in source or os.sep in source:
         raise ModelUnavailableError(
