@@ -203,6 +203,9 @@ def test_patch_and_frames_sources(tmp_path):
         # Named by the flag as typed, not the package's own name ("`feather` must be ...").
         (["explain", "IMG", "--edit", "darken", "--region", "object", "--feather", "-3"], "`--feather` must be"),
         (["explain", "IMG", "--edit", "darken", "--outputs", ""], "`--outputs` is empty"),
+        # Softened nothing, with status 0 and no word, before.
+        (["explain", "IMG", "--feather", "3"], "--feather softens a region's edge: give --region"),
+        (["explain", "IMG", "--hub-model", "./nosuchdir"], "hub classifier './nosuchdir': no such folder"),
         # A checkpoint that is not the lesion training's: a safetensors traceback, status 1, before.
         (["dynamics", "--checkpoints", "IMG", "--steps", "4"], "`--checkpoints`: image.png is not a safetensors weights"),
         (["dynamics", "--checkpoints", str(REPO / "assets" / "authors" / "convmixer_unbiased.safetensors"), "--steps",

@@ -130,6 +130,8 @@ def test_the_toy_kind_leaves_the_registry_as_it_was(noise_kind):
     (lambda: InstructPix2PixSpec(instruction="x", seeds=(-1,)), "`seeds` must be an integer of at least 0"),
     (lambda: FramesSpec(frames=("a.png", "b.png", "c.png"), region="object"), "`region` does not apply to frames"),
     (lambda: EditSpec(feather=-1), "`feather` must be a number of at least 0"),
+    # Else it softened nothing, unsaid (a study file's `feather` without `region`, `--feather` without `--region`).
+    (lambda: EditSpec(feather=3), "`feather` softens a region's edge: give a region too"),
     (lambda: spec_from_dict({"kind": "blend"}), "`kind` must be one of 'edit', 'frames', 'guided-editor'"),
     (lambda: spec_from_dict({"kind": "edit", "scale": 0.3}), "unknown key 'scale'; allowed keys: "),
 ])

@@ -67,6 +67,8 @@ def _check(args) -> None:
         raise ValueError("--region and --compare-region need IMAGE: frames bring their own images")
     if args.compare_region and args.region:
         raise ValueError("give either --compare-region or --region, not both")
+    if args.feather and not (args.region or args.compare_region):  # else it would soften nothing, unsaid
+        raise ValueError("--feather softens a region's edge: give --region or --compare-region too, or leave it out")
 
 
 def run_explain(args) -> int:

@@ -120,6 +120,8 @@ class InterventionSpec:
                 object.__setattr__(self, spec_field.name, value)
         if self.region is not None and not self.takes_region:
             raise ArgumentError("region", f"does not apply to {self.kind} interventions")
+        if self.feather and self.region is None:
+            raise ArgumentError("feather", "softens a region's edge: give a region too, or leave it out")
 
     # -- what a kind implements ------------------------------------------------------------------
 
