@@ -230,10 +230,13 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     if by_steps:
         advice = (_trend_advice(steady_trend, alpha / n_tests, n_steps or MIN_STEPS, " here") if steady_trend
                   else f"at least {steps_for(n_tests, alpha)}")
+        # Longer series alone would still meet the permutations' floor, where it too is adjusted above alpha.
+        also = (f" and at least {permutations_for(n_tests, alpha):,} permutations"
+                if n_tests * permutation_floor > alpha else "")
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
                 f"effect (an exact p of {floor:.2g} at best, every order of the outputs tried) is adjusted to "
-                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps ({advice}), or fewer properties or "
-                "models")
+                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps ({advice}){also}, or fewer "
+                "properties or models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
             f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "

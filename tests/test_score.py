@@ -346,3 +346,9 @@ def test_the_steps_advised_are_never_fewer_than_the_run_has():
     correlation = partial(steady_trend_need, statistic="correlation")
     table = too_few_permutations_for_table(3, 10_000, 0.01, "holm", 0, 0.5, 0.0036, correlation, n_steps=8)
     assert "use more steps (more than 8)" in table  # an even ramp needs 6; these rows have 8 and tie more orders
+    assert "permutations" not in table.split("use more steps")[1]  # 10,000 are enough for 3 rows
+    # Short series and too few permutations: longer series alone would still leave every row unable to pass
+    # (14 rows, 5 steps, 200 permutations: 14/201 = 0.07 > 0.01), so both are asked for.
+    table = too_few_permutations_for_table(14, 200, 0.01, "holm", 0, 0.5, 1 / 120, n_steps=5)
+    assert "no row can come out significant; use more steps (at least" in table
+    assert table.endswith(" and at least 1,399 permutations, or fewer properties or models"), table
