@@ -221,3 +221,11 @@ def test_a_value_near_its_limit_is_written_apart_from_it():
 
     assert _beside(0.897, 0.9) == "0.897" and _beside(0.57, 0.9) == "0.57"
     assert _beside(0.7549, 0.75, percent=True) == "75.5 %" and _beside(0.91, 0.75, percent=True) == "91 %"
+
+
+def test_three_steps_say_the_raised_limit_that_let_their_largest_step_pass():
+    """"the largest step makes 56 % of the change" beside --help's 0.5 read as a slip: the 3-step limit is said."""
+    three = [Image.new("RGB", (8, 8), (v, v, v)) for v in (0, 90, 200)]
+    assert summary_line([assess(three)]).endswith("of the change, under the limit of 75 % at 3 steps)")
+    ten = [Image.new("RGB", (8, 8), (v, v, v)) for v in range(0, 200, 20)]
+    assert "limit" not in summary_line([assess(ten)])

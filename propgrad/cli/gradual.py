@@ -16,7 +16,8 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
                        help="a series is monotone when the Spearman correlation of its image change (mean Delta E "
                        "to step 0) with the step reaches this")
     group.add_argument("--max-jump-share", type=float, default=DEFAULT_MAX_JUMP_SHARE,
-                       help="a series is not gradual when one step holds more than this share of its change")
+                       help="a series is not gradual when one step holds more than this share of its change (at 3 "
+                       "steps, where one of the two holds about half, at least 0.75)")
     group.add_argument("--max-still-share", type=float, default=DEFAULT_MAX_STILL_SHARE,
                        help="a series is not gradual when more than this share of its steps change (almost) nothing "
                        "(a knob that acts only past a threshold)")
