@@ -559,3 +559,31 @@ def test_a_full_stdout_is_named_as_the_place_that_is_full():
         "error: no space left to write the output to stdout (where it was sent is full); free some space or send it "
         "elsewhere, and run the same command again"]
 
+
+
+def test_ctrl_c_after_the_output_is_written_leaves_the_status_done(python_ctrl_c, monkeypatch, capsys):
+    """A Ctrl-C as the handlers were put back, after the whole --json document was on stdout, ended with status 130
+    over a complete run (seen once with `timeout -s INT` at the end of a dynamics run)."""
+    import contextlib
+
+    noting = exit_codes.noting_interrupts
+
+    @contextlib.contextmanager
+    def interrupted_on_the_way_out():
+        with noting():
+            yield
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(exit_codes, "noting_interrupts", interrupted_on_the_way_out)
+    assert main(["models", "--json"]) == exit_codes.OK
+    assert json.loads(capsys.readouterr().out)  # the document, whole, and no error document after it
+
+    # Before the output is out, the same Ctrl-C is the command's: 130.
+    @contextlib.contextmanager
+    def interrupted_inside():
+        with noting():
+            signal.raise_signal(signal.SIGINT)
+            yield
+
+    monkeypatch.setattr(exit_codes, "noting_interrupts", interrupted_inside)
+    assert main(["models", "--json"]) == exit_codes.INTERRUPTED

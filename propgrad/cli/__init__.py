@@ -90,12 +90,20 @@ def _command(argv: list[str] | None) -> int:
     console.reset()
     console.expect_json(leading + argv)
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
+    finished = None  # the status of a command whose output is all written
     try:
         with exit_codes.noting_interrupts(), console.stdout_kept_for_json():
             status = _dispatch(argv, leading)
             console.flush_stdout()
+            finished = status
             return status
     except KeyboardInterrupt:
+        if finished is not None:
+            # Ctrl-C as the handlers were put back, after every file and the whole --json document were written:
+            # status 130 over a complete run read to a CI job as an interrupted one.
+            exit_codes.forget_caught_interrupt()
+            exit_codes.interrupted_status()  # the signal noted is forgotten
+            return finished
         # Ctrl-C is the user's, not a bug: one line, not the traceback of whatever library was running.
         if console.progress_enabled():
             print(file=sys.stderr)  # off the bar that was being drawn
