@@ -198,6 +198,11 @@ def test_cli_compare_region(monkeypatch, tmp_path, image, halves, registered, ca
     data = json.loads((tmp_path / "out" / "comparison.json").read_text())
     assert data["properties"] == ["object: darken", "background: darken"]
     assert (tmp_path / "out" / "comparison.csv").is_file() and (tmp_path / "out" / "comparison.png").is_file()
+    # The files listed as written: comparison_contrast.csv went unsaid (one model here: none written).
+    written = printed.strip().splitlines()[-1]
+    assert written.startswith("wrote comparison.csv, comparison.json, comparison.png, report.html and one folder")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
+        "comparison.csv", "comparison.json", "comparison.png", "report.html"]
 
 
 def test_cli_region_mask_file_with_a_note(tmp_path, image, halves, registered, capsys):

@@ -41,8 +41,9 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
     add_region_flags(region, repeatable=True)
     region.add_argument("--compare-region", action="store_true",
                         help="run the edit twice, on the object and on the background, and write the comparison "
-                        "(comparison.json, comparison.csv, comparison.png, one report folder per region; p-values "
-                        "also Benjamini-Hochberg adjusted)")
+                        "(comparison.json, comparison.csv, comparison.png, comparison_contrast.csv where several "
+                        "models differ, report.html, one report folder per region; p-values also "
+                        "Benjamini-Hochberg adjusted)")
     add_model_flags(explain)
     gradual.add_flags(explain)
     add_scoring_flags(explain)
@@ -180,7 +181,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     recorded = run_settings(first.input, regions, models, args.outputs, args.permutations, args.alpha, args.seed,
                             comparison.notes)
     with writing_to(args.out):
-        export.write(comparison, args.out, settings=recorded)
+        paths = export.write(comparison, args.out, settings=recorded)
     if console.json_wanted():
         console.emit(json.loads(Path(args.out, "comparison.json").read_text(encoding="utf-8")))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
@@ -202,6 +203,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
         say(f"  {name}: {'; '.join(gradual.lines(result))}")
     for note in comparison.notes:
         say(f"  note: {note}")
-    say(f"wrote comparison.json, comparison.csv, comparison.png, report.html and one folder per region to "
-          f"{Path(args.out).resolve()}")
+    # The files as written (comparison_contrast.csv only where models differ), not a list that fell behind them.
+    top = sorted(path.name for key, path in paths.items() if "/" not in key)
+    say(f"wrote {', '.join(top)} and one folder per region to {Path(args.out).resolve()}")
     return 0
