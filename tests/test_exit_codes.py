@@ -266,7 +266,9 @@ def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
     argv = ["study", "--images", str(listed), "--steps", "3", "--permutations", "100", "--out",
             str(tmp_path / "out"), "--no-progress"]
     assert main(argv) == exit_codes.USAGE
-    assert stderr_lines(capsys)[-1].startswith("error: none of the study's 1 images could be read")
+    # With the first reason ("could be read" over a 1x1 PNG, which reads but is too small, sent the user astray).
+    assert stderr_lines(capsys)[-1].startswith("error: none of the study's 1 images could be used; the first, "
+                                               "broken.png: 'broken.png' is not a readable image")
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "1 unreadable, skipped" in summary and "`broken.png`: 'broken.png'" in summary
     # What was to run is counted from the definition (no row counts it): not "0 interventions, 0 models".
@@ -275,7 +277,7 @@ def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
     assert main([*argv[:-3], "--out", str(tmp_path / "out2"), "--no-progress", "--json"]) == exit_codes.USAGE
     document = json.loads(capsys.readouterr().out)
     assert document["rows"] == [] and document["error"]["kind"] == "usage"
-    assert document["error"]["message"].startswith("none of the study's 1 images could be read")
+    assert document["error"]["message"].startswith("none of the study's 1 images could be used")
     assert "`broken.png`: `broken.png`" not in summary
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..disk import no_room, writing_to
 from ..errors import USER_ERRORS, users_to_fix
-from ..images import IMAGE_FORMATS
 from . import console
 from .console import say
 from ..study.definition import InputSpec, StudyDefinition
@@ -133,8 +132,10 @@ def _run(definition: StudyDefinition, out: str, args, argv: list[str]) -> int:
         close()
     # Every image unreadable: nothing ran, as for a missing file, and a script must see it (in --json's document
     # too, which had "rows": [] and no error beside exit status 2).
-    nothing_read = (f"none of the study's {len(report.skipped)} images could be read (summary.md lists why); give "
-                    f"readable {IMAGE_FORMATS} files") if report.skipped and not report.summary else None
+    # The first reason said: "could be read" over a 1x1 PNG (readable, too small) sent the user to convert it.
+    nothing_read = (f"none of the study's {len(report.skipped)} images could be used; the first, "
+                    f"{report.skipped[0][0]}: {report.skipped[0][1]} (summary.md lists why for each)"
+                    if report.skipped and not report.summary else None)
     _summary(report, nothing_read)
     say(f"wrote results.csv, curves.csv, {', '.join(report.paths)} to {Path(out).resolve()}")
     if report.failed:
