@@ -147,7 +147,7 @@ def test_report_regenerates_the_aggregates(finished, tmp_path):
     assert (copy / "mean_curves.png").is_file()
 
 
-def test_interrupted_study_resumes_to_identical_results(image_folder, finished, tmp_path):
+def test_interrupted_study_resumes_to_identical_results(image_folder, finished, tmp_path, caplog):
     out = tmp_path / "resumed"
 
     def stop_after_two(result, done, total):
@@ -167,7 +167,11 @@ def test_interrupted_study_resumes_to_identical_results(image_folder, finished, 
     # A row cut off mid-write, as a killed process leaves it.
     with (out / "results.csv").open("a") as handle:
         handle.write('"lesion_2.png | patch blend (sticker_1.png)",lesion_2.png,,patch bl')
-    report = run_study(tiny_definition(image_folder), out)
+    with caplog.at_level("INFO", logger="propgrad.study"):
+        report = run_study(tiny_definition(image_folder), out)
+    # Said, where a resumed study printed what a fresh one does (2 finished, one of them cut off above).
+    resumed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("resuming ")]
+    assert len(resumed) == 1 and resumed[0].endswith(": 1 of 4 items were finished before; 3 to run"), resumed
     for name in ("results.csv", "curves.csv", "summary.csv", "summary.md"):
         assert (out / name).read_text() == (finished / name).read_text(), name
     assert [row.model for row in report.summary] == [row["model"] for row in read(finished / "summary.csv")]

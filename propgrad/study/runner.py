@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,8 @@ from .report import StudyReport, write_report
 from .store import ResultsStore
 from .worker import ItemResult, StudyWorker, outputs_selection, run_item
 
+log = logging.getLogger("propgrad.study")
+
 # on_item(result, done, total): called after each item is stored (the command line's progress bar).
 ItemCallback = Callable[[ItemResult, int, int], None]
 
@@ -45,6 +48,9 @@ def _run(store: ResultsStore, engine, factory, items, progress: ProgressFn, on_i
         finished = store.finished()
         todo = [item for item in items if item.key not in finished]
         done = len(items) - len(todo)
+        if done:  # else a resumed study printed what a fresh one does: had the work been done again?
+            log.info("resuming %s: %d of %d items were finished before%s", store.folder, done, len(items),
+                     f"; {len(todo)} to run" if todo else ", nothing is left to run: the summary is written again")
         progress(done / max(1, len(items)), f"{done}/{len(items)} items done")
         for result in engine.run(factory, todo):
             store.add(result)
