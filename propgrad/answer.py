@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from .checks import untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
 from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
@@ -284,11 +285,17 @@ class Answered:
     @cached_property
     def caveats(self) -> list[str]:
         """What to check before the answer, as its first sentences: a region that is a sliver or all but the whole
-        image, an edit that hardly changes the images (empty where neither)."""
+        image, an edit that hardly changes the images, a shuffle test that cannot reach alpha over the table (the
+        result's ``floor_note``) or for a row (its explanation's :attr:`~propgrad.explain.Explanation.settings_caveat`)
+        (empty where none)."""
         explanations = getattr(self, "explanations", {})
         shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}
-        return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations))) if caveat]
+        floor = getattr(self, "floor_note", None)
+        settings = (untestable_caveat(floor) if floor else
+                    next((e.settings_caveat for e in explanations.values() if e.settings_caveat), None))
+        return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations)), settings)
+                if caveat]
 
     @cached_property
     def answer_marked(self) -> list[str]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -182,6 +182,31 @@ def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series
     if (orders_floor(n_steps, n_series) if floor is None else floor) > 1 / (n_permutations + 1):
         return too_few_steps(n_steps, alpha, n_series, floor, steady_trend, n_permutations, unit)
     return too_few_permutations(n_permutations, alpha)
+
+
+def untestable_caveat(note: str) -> str:
+    """The sentence to read before an answer whose shuffle test cannot reach alpha (``note``: :func:`shuffle_floor_note`
+    or :func:`too_few_permutations_for_table`): "not significant" there is no evidence either way. Said among the
+    notes only, five steps answered "no property moved p(cat) systematically" two screens above the reason.
+
+    Examples
+    --------
+    >>> untestable_caveat("with 3 steps ... use more steps (at least 6)")
+    'Check the settings before this answer, where "not significant" is no evidence either way: with 3 steps ... use more steps (at least 6).'
+    """
+    return f'Check the settings before this answer, where "not significant" is no evidence either way: {note}.'
+
+
+def unsaid(notes: Sequence[str], said: Sequence[str | None]) -> list[str]:
+    """The ``notes`` not already said in ``said`` (the caveats read before an answer): each once, up front.
+
+    Examples
+    --------
+    >>> unsaid(["a resized mask", "with 3 steps ..."], [untestable_caveat("with 3 steps ...")])
+    ['a resized mask']
+    """
+    text = " ".join(one for one in said if one)
+    return [note for note in notes if note not in text]
 
 
 def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: float, adjustment: str,

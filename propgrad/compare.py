@@ -81,6 +81,8 @@ class PropertyComparison(Answered):
     notes: tuple[str, ...] = field(default=())
     statistic: str = GRADIENT
     outputs_of_interest: object = None  # as given: a named output lets the models be contrasted
+    # The note where the adjustment over the table puts the shuffle test's floor above alpha (one of ``notes``).
+    floor_note: str | None = None
 
     @property
     def ranked_rows(self) -> list[PropertyScore]:
@@ -245,15 +247,15 @@ def compare_properties(
     entries.sort(key=lambda entry: rank_key(entry.reading))
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
     properties = sorted(explanations, key=lambda name: best[name])
-    notes = notes_of(explanations, too_few_permutations_for_table(
+    floor_note = too_few_permutations_for_table(
         len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
         min((entry.pvalue for entry in entries), default=None),
         min((result.orders_floor for result in explanations.values()), default=None),
-        *table_steady_trend(explanations.values(), statistic)))
+        *table_steady_trend(explanations.values(), statistic))
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
-                              n_permutations=int(n_permutations), seed=seed, notes=notes,
-                              statistic=statistic, outputs_of_interest=outputs_of_interest)
+                              n_permutations=int(n_permutations), seed=seed, notes=notes_of(explanations, floor_note),
+                              statistic=statistic, outputs_of_interest=outputs_of_interest, floor_note=floor_note)
 
 
 def edit_label(edit: Intervention) -> str:

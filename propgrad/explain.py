@@ -8,7 +8,7 @@ from functools import cached_property, partial
 import numpy as np
 from PIL import Image
 
-from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note
+from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note, untestable_caveat
 from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
@@ -179,6 +179,35 @@ class Explanation:
         report.html and the command line's printout alike (only the app said it at first)."""
         return None if self.edit_change is None else unchanged_caveat({self.property_name: self.edit_change})
 
+    @cached_property
+    def floor_note(self) -> str | None:
+        """The note where this run's shuffle test cannot reach alpha (series too short, too few permutations), else
+        None. Where the mutual information cannot tell orders apart, every order ties whatever the outputs did, and
+        the floor's note said "the outputs do not change" under p(cat) 0.43 -> 0.31: :attr:`notes` says why instead
+        (where they do not change, the floor's note is the true one)."""
+        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
+                                   partial(steady_trend_need, statistic=self.statistic),
+                                   "frames" if self.intervention == Frames.name else "steps")
+        return None if floor and self._blind and self.orders_floor >= 1 - 1e-9 and self._outputs_moved() else floor
+
+    @cached_property
+    def settings_caveat(self) -> str | None:
+        """:func:`~propgrad.checks.untestable_caveat` where the shuffle test cannot reach alpha and some output moved
+        (outputs that do not move have nothing to test: "no measurable effect" is then true), else None."""
+        return untestable_caveat(self.floor_note) if self.floor_note and self.orders_floor < 1 - 1e-9 else None
+
+    @property
+    def caveat(self) -> str | None:
+        """What to read before this run's reading, made once here for the app's summary, report.json, report.html,
+        the command line's printout and an agent's reading alike: an edit that hardly changes the images
+        (:attr:`unchanged_caveat`), a shuffle test that cannot reach alpha (:attr:`settings_caveat`); else None."""
+        return " ".join(c for c in (self.unchanged_caveat, self.settings_caveat) if c) or None
+
+    @property
+    def _blind(self) -> bool:
+        """Whether the mutual information's estimate cannot tell the orders apart (k = steps - 1)."""
+        return self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1
+
     @property
     def gradual(self) -> bool:
         """Whether every series changes gradually (True when none was checked)."""
@@ -200,17 +229,10 @@ class Explanation:
         permutations, or series too short to have enough orders)."""
         notes = [*(self.input or {}).get("notes", []), *(note for one in self.series for note in one.notes),
                  *self.model_caveats]
-        blind = self.statistic == MUTUAL_INFORMATION and ksg_neighbours(self.n_steps) == self.n_steps - 1
-        floor = shuffle_floor_note(self.n_steps, self.n_permutations, self.alpha, len(self.series), self.orders_floor,
-                                   partial(steady_trend_need, statistic=self.statistic),
-                                   "frames" if self.intervention == Frames.name else "steps")
-        # Where the estimate cannot tell orders apart, every order ties whatever the outputs did, and the floor's note
-        # said "the outputs do not change" under p(cat) 0.43 -> 0.31: the note below says why instead (where they do
-        # not change, the floor's note is the true one).
-        if floor and not (blind and self.orders_floor >= 1 - 1e-9 and self._outputs_moved()):
-            notes.append(floor)
+        if self.floor_note:
+            notes.append(self.floor_note)
         notes.extend(self.unadjusted_notes)
-        if blind:
+        if self._blind:
             # Every step is then every other step's neighbour: the estimate is the same for almost every order
             # (evenly spaced outputs tie distances, and only they tell some orders apart).
             notes.append(f"mutual information with k = {ksg_neighbours(self.n_steps)} neighbours on {self.n_steps} "

@@ -119,6 +119,8 @@ class Screen(Answered):
     input: dict | None = None  # the input's file name and SHA-256, and size
     # Properties dropped for an error (not left out by design, as ``skipped`` are): the command line exits 3.
     failed: tuple[str, ...] = ()
+    # The note where the adjustment over the table puts the shuffle test's floor above alpha (one of ``notes``).
+    floor_note: str | None = None
 
     @property
     def ranked_rows(self) -> list[ScreenRow]:
@@ -432,15 +434,16 @@ def screen(
     # 5. The table: adjusted together, ranked by tier, then by the change (propgrad.ranking).
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
-    notes = notes_of(explanations, too_few_permutations_for_table(
+    floor_note = too_few_permutations_for_table(
         len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
         min((row.pvalue for row in rows), default=None),
         min((result.orders_floor for result in explanations.values()), default=None),
-        *table_steady_trend(explanations.values(), statistic)))
+        *table_steady_trend(explanations.values(), statistic))
+    notes = notes_of(explanations, floor_note)
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),
-                  notes=notes, failed=tuple(failed), outputs_of_interest=outputs_of_interest,
+                  notes=notes, failed=tuple(failed), outputs_of_interest=outputs_of_interest, floor_note=floor_note,
                   input=describe_input(image))
 
 

@@ -108,7 +108,7 @@ def test_a_run_whose_edit_hardly_changes_the_image_says_so_before_its_reading(tm
     told = run_document(SimpleNamespace(explanation=run, comparison=None, settings=None, notes=()))
     assert told["reading"].startswith(run.unchanged_caveat + " Reading:")
     # A visible edit has none, in the file too.
-    darker = pg.explain(grey, ParametricEdit("darken", stop=0.85, steps=5), [Redness()], n_permutations=100, seed=0)
+    darker = pg.explain(grey, ParametricEdit("darken", stop=0.85, steps=9), [Redness()], n_permutations=200, seed=0)
     assert darker.unchanged_caveat is None and report.to_dict(darker)["caveat"] is None
 
 
@@ -295,8 +295,11 @@ def test_every_page_puts_its_notes_under_its_summary(tmp_path):
     few = pg.explain(None, [ramp(9)], [Redness()], outputs_of_interest="predicted", n_permutations=5, seed=0)
     assert any("5 permutations" in note for note in few.notes)
     page = report.write_report(few, tmp_path / "one", figures=())["html"].read_text()
-    assert page.index("<b>Note:</b> with 5 permutations") < page.index(">Scores</h2>")
-    assert page.count("Note:</b> with 5 permutations") == 1  # not repeated in the settings
+    # Where it means that "not significant" is no evidence, it is the caveat before the reading, and said once.
+    caveat = page.index('<b>Check the settings before this answer, where &quot;not significant&quot; is no evidence '
+                        'either way:</b> with 5 permutations')
+    assert caveat < page.index("<b>Reading:</b>") < page.index(">Scores</h2>")
+    assert page.count("with 5 permutations the smallest p-value") == 1  # not repeated as a note, nor in the settings
     # The page opens as the app's result does: what was done, then the reading.
     assert page.index("<p>redness: 9 steps of redness, 0 to 1; shuffle test with 5 permutations") < page.index(
         "<b>Reading:</b>")
@@ -306,8 +309,10 @@ def test_every_page_puts_its_notes_under_its_summary(tmp_path):
                                             "bluer": ParametricEdit("hue", stop=120, steps=9)}, [Redness()],
                                     n_permutations=5, seed=0)
     page = write_comparison(comparison, tmp_path / "two", figures=())["html"].read_text()
-    assert page.index("<b>Note:</b> with 5 permutations") < page.index(">Ranked properties</h2>")
-    assert ">Notes</h2>" not in page
+    # In the answer, first (what makes its "not significant" no evidence), and not again as a note.
+    assert page.index("before this answer, where &quot;not significant&quot; is no evidence either way: with 5 "
+                      "permutations") < page.index(">Ranked properties</h2>")
+    assert page.count("with 5 permutations the smallest p-value") == 1 and ">Notes</h2>" not in page
 
 
 def test_the_plain_test_says_so_beside_the_adjusted_one():

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .. import export, plots, reading
 from ..answer import answer_spans
+from ..checks import unsaid
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
@@ -490,14 +491,16 @@ def summary_markdown(run: AppRun) -> str:
     # row's reading instead (see demo.CSS).
     # In the talk view the reading is all the text there is: a series that is not gradual says so beside it (the
     # warning under the table stayed on the page, and a preset's flip read as "the evidence" on a projector).
+    single = run.explanation if run.comparison is None else None
     caveat = ([f"**Not gradual**: {NOT_GRADUAL_WARNING}.", ""]
-              if run.comparison is None and not run.explanation.gradual else [])
-    # An edit that hardly changes the image, said before the table (a comparison's answer begins with it): "no
-    # measurable effect" of hue on a grey photo read as evidence. In the talk view, in the reading's place of the
-    # warning that the series is not gradual (the page's paragraphs past the second are not shown there).
-    still = None if run.comparison is not None else run.explanation.unchanged_caveat
+              if single is not None and not single.gradual and not single.unchanged_caveat else [])
+    # An edit that hardly changes the image, or a shuffle test that cannot reach alpha, said before the table (a
+    # comparison's answer begins with it): "no measurable effect" of hue on a grey photo read as evidence, and so
+    # did "not significant" over 5 steps. In the talk view beside the reading (the page's paragraphs past the second
+    # are not shown there); an unchanged edit in place of the warning that the series is not gradual.
+    still = None if single is None else single.caveat
     if still:
-        caveat = [f"**{still}**", ""]
+        caveat = [f"**{still}**", "", *caveat]
     check = [re.sub(r"^([^:]+:)", r"**\1**", still, count=1), ""] if still else []
     lines = [head, "", *answer, '<div class="summary-reading">', "",
              reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "", *check,
@@ -507,5 +510,6 @@ def summary_markdown(run: AppRun) -> str:
              f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
              f"{STATISTIC_MEANING[first.statistic]} *significant* means the output follows the property "
              "systematically, not that it moves much."]
-    lines.extend(f"- note: {note}" for note in run.notes)
+    lines.extend(f"- note: {note}" for note in unsaid(run.notes, [still, *(run.comparison.caveats if single is None
+                                                                            else [])]))
     return reading.for_pages("\n".join(lines))

@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..checks import unsaid
 from ..disk import check_folder_name, check_writable, writing_to
 from ..errors import over_rows
 from ..score import STATISTIC_LABELS
@@ -111,8 +112,8 @@ def run_explain(args) -> int:
     if console.json_wanted():
         console.emit(json.loads(paths["json"].read_text(encoding="utf-8")))
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
-    if result.unchanged_caveat:  # before the rows, as the app and report.html say it
-        say(result.unchanged_caveat)
+    if result.caveat:  # before the rows, as the app and report.html say it
+        say(result.caveat)
     rows = report.summary_rows(result)
     if len(rows) > PRINTED_ROWS:  # every output of a classifier: the strongest first, the files hold the rest
         rows = [row for _, row in sorted(zip(result.readings, rows), key=lambda pair: rank_key(pair[0]))]
@@ -126,7 +127,7 @@ def run_explain(args) -> int:
         say(paragraph(result.readings))
     for line in gradual.lines(result):
         say(f"  {line}")
-    for note in result.notes:
+    for note in unsaid(result.notes, [result.caveat]):
         say(f"  note: {note}")
     say(f"wrote {', '.join(p.name for p in paths.values())} to {Path(args.out).resolve()}")
     return 0
@@ -201,7 +202,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
         say(line)
     for name, result in comparison.explanations.items():
         say(f"  {name}: {'; '.join(gradual.lines(result))}")
-    for note in comparison.notes:
+    for note in unsaid(comparison.notes, comparison.caveats):
         say(f"  note: {note}")
     # The files as written (comparison_contrast.csv only where models differ), not a list that fell behind them.
     top = sorted(path.name for key, path in paths.items() if "/" not in key)

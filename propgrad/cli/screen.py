@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..checks import unsaid
 from ..disk import check_folder_name, check_writable, writing_to
 from ..errors import counted, over_rows
 from ..kinds import InstructPix2PixSpec, PatchSpec
@@ -141,7 +142,7 @@ def run(args) -> int:
             say(f"  {one.property} | {one.output}: {changes} ({contrast_difference(one, short)})")
     elif note:
         say(note)
-    for line in result.skipped + result.notes + tuple(output_notes):
+    for line in [*result.skipped, *unsaid(result.notes, result.caveats), *output_notes]:
         say(f"  note: {line}")
     say(f"wrote {', '.join(sorted(path.name for path in paths.values()))} to {Path(args.out).resolve()}")
     if result.failed:

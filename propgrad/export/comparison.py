@@ -131,7 +131,8 @@ def write_comparison(comparison: PropertyComparison, out_dir: str | Path, *, per
             parts.append((name, html_report.own_page_line(sub)
                           + report.html_sections(comparison.explanations[name],
                                                  {key: path for key, path in written.items() if key not in repeated},
-                                                 [kind for kind in figures if kind not in repeated])))
+                                                 [kind for kind in figures if kind not in repeated],
+                                                 said=comparison.caveats)))
     page = html_report.comparison_page(data, paths.get("figure"), parts, folder.missing, strip=strip, curves=curves,
                                        curves_later=curves_elsewhere and drawn["curves"] is None,
                                        answer=comparison.answer_marked)

@@ -30,8 +30,9 @@ entry per model with
                      class rests on), start, end, low, low_step, high, high_step, jump, jump_step, flip_steps
                      (see :mod:`propgrad.reading`).
 ``reading`` (top level) is the paragraph over every model, and ``reading_thresholds`` the thresholds used.
-``caveat`` is the sentence to read before the reading where the edit hardly changes the images ("Check the edits
-before this answer: ..."; :attr:`propgrad.explain.Explanation.unchanged_caveat`), else null.
+``caveat`` is what to read before the reading where the edit hardly changes the images ("Check the edits before this
+answer: ...") or the shuffle test cannot reach alpha ("Check the settings before this answer, ...";
+:attr:`propgrad.explain.Explanation.caveat`), else null.
 ``input`` names the input: its file name and SHA-256 (or, for an image given in memory, a SHA-256 of its
 pixels) and its size; null for uploaded frames.
 ``settings`` (written by the app) records every setting of the run: input (file name and SHA-256),
@@ -49,7 +50,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import plots, reading
@@ -146,7 +147,7 @@ def to_dict(explanation: Explanation, thresholds: reading.Thresholds | None = No
         "input": explanation.input,
         "notes": explanation.notes,
         "models": [_model_dict(model, by_model[model.name]) for model in explanation.models],
-        "caveat": explanation.unchanged_caveat,
+        "caveat": explanation.caveat,
         "reading": reading.paragraph(readings),
         "reading_thresholds": asdict(thresholds),
         "all_series_gradual": explanation.gradual,
@@ -323,17 +324,20 @@ def own_settings(settings: Mapping | None, part: str | None, n_steps: int | None
     return own
 
 
-def html_sections(explanation: Explanation, paths: dict[str, Path], figures=FIGURES, heading: int = 3) -> str:
+def html_sections(explanation: Explanation, paths: dict[str, Path], figures=FIGURES, heading: int = 3,
+                  said: Sequence[str] = ()) -> str:
     """The HTML of one explanation's figures and table, to embed in a larger page (a comparison's).
 
-    ``paths`` is what :func:`write_report` returned for ``figures``; a figure asked for but absent failed.
+    ``paths`` is what :func:`write_report` returned for ``figures``; a figure asked for but absent failed. A caveat
+    the page has ``said`` already (its answer's) is not said again in the section.
     """
     wanted = [f for f in figures if f in ("strip", "curves", "null") or (f == "region" and explanation.series[0].mask
                                                                             is not None)]
     failed = {name: "it failed to draw (see the warning, or this property's own report.html)" for name in wanted
               if name not in paths}
     return "\n".join(html_report.explanation_sections(to_dict(explanation), summary_rows(explanation), paths,
-                                                      explanation.series[0].images[0], failed, heading=heading))
+                                                      explanation.series[0].images[0], failed, heading=heading,
+                                                      said=said))
 
 
 def write_zip(explanation: Explanation, zip_path: str | Path) -> Path:

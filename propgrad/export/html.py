@@ -28,6 +28,7 @@ from ..interventions.region import share_in_words
 from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
 from ..answer import answer_spans
+from ..checks import unsaid
 from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 
@@ -412,7 +413,8 @@ def _first_step(data: Mapping) -> str:
 
 
 def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str, Path], input_image,
-                         failed: Mapping[str, str] | None = None, heading: int = 2, part: str | None = None) -> list[str]:
+                         failed: Mapping[str, str] | None = None, heading: int = 2, part: str | None = None,
+                         said: Sequence[str] = ()) -> list[str]:
     """The body of one explanation: input, strip, curves, table, null plots (what was drawn), settings.
 
     ``data`` is :func:`propgrad.export.explanation.to_dict`'s result, ``rows`` :func:`propgrad.export.explanation.summary_rows`'s,
@@ -436,10 +438,11 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
         return ""  # not asked for (e.g. a comparison draws all curves in one figure of its own)
 
     top = heading == 2  # a page of its own, not a comparison's section
+    caveat = data.get("caveat")
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 f"<p>{escape(_what_ran(data))}</p>" if top else "",
-                caveat_paragraph(data.get("caveat")), summary_paragraph(data.get("reading", "")) if top else "",
-                note_paragraphs(data.get("notes", ())) if top else "", _gradual_lines(data),
+                caveat_paragraph(caveat if caveat and unsaid([caveat], said) else None), summary_paragraph(data.get("reading", "")) if top else "",
+                note_paragraphs(data.get("notes", ()), [data.get("caveat")]) if top else "", _gradual_lines(data),
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384, caption=_first_step(data)),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
                 shown("strip", "Steps of the intervention", data.get("property_name", "")),
@@ -696,7 +699,7 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
     body = [_missing_list(failed), input_line(data.get("input")),
             "<h2>The answer</h2>" + answer_paragraphs(answer if answer is not None else data.get("answer", ()))
             + how_tested_line(data), summary_paragraph(data["reading"]),
-            note_paragraphs(data.get("notes", ()))]
+            note_paragraphs(data.get("notes", ()), data.get("answer", ()))]
     # Without a strip, a marker where :func:`add_strip` puts one drawn later (the app draws it while the page is
     # written in another process).
     body.append(strip_section(strip) if strip is not None else STRIP_MARKER)
@@ -830,11 +833,11 @@ def _models_together(record: Mapping) -> dict:
                         for model, numbers in per_model.items()}}
 
 
-def note_paragraphs(notes: Sequence[str]) -> str:
+def note_paragraphs(notes: Sequence[str], said: Sequence[str | None] = ()) -> str:
     """Notes about a run near the top of its page, one paragraph each ("Note: with 5 permutations ..."): every
     kind of page puts them under its summary, where a note that nothing could come out significant is read before
     the table it explains."""
-    return "".join(f"<p><b>Note:</b> {prose(note)}</p>" for note in notes)
+    return "".join(f"<p><b>Note:</b> {prose(note)}</p>" for note in unsaid(notes, said))
 
 
 # What a study's pages say in place of its summary where no item finished (summary.md, report.html).
