@@ -220,6 +220,14 @@ def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
         (path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in shipped]
     # printed: the table's legend says what its columns hold
     assert "signif.: p <= alpha" in printed
+    # 5 steps and 50 permutations cannot reach alpha = 0.01: said before the readings ("strong, not significant" at
+    # every epoch read as evidence, its reason far below), in the printout, dynamics.json and report.html, once each.
+    caveat = document["caveat"]
+    assert caveat.startswith('Check the settings before this answer, where "not significant" is no evidence')
+    assert printed.count(caveat) == 1 and printed.index(caveat) < printed.index("custom: ")
+    assert "with 50 permutations the smallest" not in printed.replace(caveat, "")
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert page.index("Check the settings before this answer") < page.index("<b>Reading:</b>")
     # An empty --out (an unset shell variable) is refused before any checkpoint runs, not written into ".".
     with pytest.raises(ValueError, match="--out"):
         dynamics_main(["--checkpoints", *map(str, paths), "--plot", str(plot), "--out", ""])

@@ -436,6 +436,11 @@ def _marked(sentence: str) -> str:
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|])")
 
 
+def caveat_markdown(text: str) -> str:
+    """A caveat with its lead-in ("Check the edits before this answer:") in bold, as report.html sets it."""
+    return re.sub(r"^([^:]+:)", r"**\1**", text, count=1)
+
+
 def summary_markdown(run: AppRun) -> str:
     """What a person reads first: what was run, the reading, the one ranked table, then the notes."""
     short = reading.short_names([one.model for one in run.readings])
@@ -501,7 +506,7 @@ def summary_markdown(run: AppRun) -> str:
     still = None if single is None else single.caveat
     if still:
         caveat = [f"**{still}**", "", *caveat]
-    check = [re.sub(r"^([^:]+:)", r"**\1**", still, count=1), ""] if still else []
+    check = [caveat_markdown(still), ""] if still else []
     lines = [head, "", *answer, '<div class="summary-reading">', "",
              reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "", *check,
              # The marker lets the page style this table (a card per row on a phone), and no other.

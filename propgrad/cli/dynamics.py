@@ -5,6 +5,7 @@ import argparse
 import re
 from pathlib import Path
 
+from ..checks import unsaid
 from ..disk import check_writable, writing_to
 from ..kinds import PatchSpec
 from . import console
@@ -96,6 +97,8 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
                                    alpha=args.alpha, seed=args.seed, progress=progress)
     what, measured = dynamics.headline()
     say(f"{what} ({Path(image_path).name}): {measured}")
+    if dynamics.caveat:  # before the readings, as the tab and report.html say it
+        say(dynamics.caveat)
     for label, result in dynamics.results.items():
         say(f"\n{label}: {Path(image_path).name}, {len(result.labels)} checkpoints, {dynamics.n_steps} steps, "
             f"output {result.output!r}")
@@ -107,7 +110,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
             say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         say(dynamics.readings[label])
     say(f"\n{dynamics.table_legend}")
-    for note in dynamics.notes:
+    for note in unsaid(dynamics.notes, [dynamics.caveat]):
         say(f"note: {note}")
     with writing_to(Path(args.plot).parent, "--plot"):
         save_figure(plot_dynamics(dynamics.results, title=f"Training dynamics: {Path(image_path).name}"), args.plot)

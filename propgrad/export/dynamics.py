@@ -60,6 +60,7 @@ def to_dict(dynamics, settings_block: dict | None = None) -> dict:
         "n_steps": dynamics.n_steps,
         "n_series": dynamics.n_series,
         "input": dynamics.input,
+        "caveat": dynamics.caveat,
         "reading": dynamics.reading,
         "notes": list(dynamics.notes),
         "checkpoints": dynamics.checkpoints,
@@ -111,10 +112,11 @@ def html_page(dynamics, data: dict, figure_path: Path | None, missing: dict[str,
     what, measured = dynamics.headline()
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
             f"<p><b>{html_report.escape(what)}:</b> {html_report.escape(measured)}</p>",
+            html_report.caveat_paragraph(dynamics.caveat),
             # One paragraph per run: the biased and the unbiased model read side by side as one block.
             *(html_report.summary_paragraph(f"Reading: {line}") for line in dynamics.readings.values()),
             f"<p>{html_report.escape(how_to_read)}</p>" if how_to_read else "",
-            html_report.note_paragraphs(dynamics.notes),
+            html_report.note_paragraphs(dynamics.notes, [dynamics.caveat]),
             _ends(dynamics),
             "<h2>E[|grad_X F|] and flips per epoch</h2>"
             + html_report.figure("score and flips per epoch", figure_path, missing=missing.get("figure")),

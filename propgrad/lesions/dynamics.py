@@ -237,6 +237,9 @@ class TrainingDynamics:
     notes: tuple[str, ...] = ()
     series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
     checkpoint_files: dict[str, list[dict]] = field(default_factory=dict)
+    # What to read before the readings where no checkpoint's shuffle test can reach alpha (its note is in ``notes``):
+    # four steps read "strong, not significant" at every epoch, the reason far below.
+    caveat: str | None = None
 
     def headline(self) -> tuple[str, str]:
         """What ran, and what was measured, in words: the tab's summary and report.html open with them."""
@@ -294,7 +297,7 @@ def follow_training(
     >>> dynamics.reading  # doctest: +SKIP
     'biased: strong and systematic from epoch 1 on (...); ...'
     """
-    from ..checks import shuffle_floor_note
+    from ..checks import shuffle_floor_note, untestable_caveat
     from ..images import describe_input, file_sha256
 
     if not runs:
@@ -312,6 +315,7 @@ def follow_training(
     floors = [result.orders_floor for result in results.values() if result.orders_floor is not None]
     floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series),
                                floor=min(floors) if floors else None)
+    moved = floor is not None and floors and min(floors) < 1 - 1e-9  # else there is nothing to test: no caveat
     described = describe_input(image)
     # A transparent or tiny input first, then a picture the lesion models were not made for (a photo).
     notes = [*(described or {}).get("notes", []), *filter(None, [off_domain_note(image), floor])]
@@ -321,6 +325,7 @@ def follow_training(
                             (series[0].images[0], series[0].images[-1]),
                             series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
                             n_series=len(series), notes=tuple(notes),
+                            caveat=untestable_caveat(floor) if moved else None,
                             # Weights are named by their contents, as the input is: two runs' epoch01 files read alike.
                             checkpoint_files={label: [{"file": Path(p).name, "sha256": file_sha256(p)} for p in paths]
                                               for label, paths in runs.items()})

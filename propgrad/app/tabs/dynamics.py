@@ -11,12 +11,13 @@ import gradio as gr
 from ...lesions.dynamics import (DEFAULT_STEPS, TRACKED, TrainingDynamics, checkpoint_cells,
                                  checkpoint_columns, guide, TALK_GUIDE)
 from ...lesions.models import DOMAIN, example_paths
+from ...checks import unsaid
 from ...reading import for_pages
 from ..cards import phone_cards
 from ..memory import released
 from ..parsing import RANGES, in_range, shown
 from ..folders import request_dir
-from ..results import run_name
+from ..results import caveat_markdown, run_name
 from ..run import load_input, package_progress
 from ..settings import CONCURRENCY
 from ..shared import friendly_errors, permutations_slider, safe_image_input
@@ -88,9 +89,11 @@ def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutatio
     what, measured = dynamics.headline()
     talk = (f' <span class="talk-only">{TALK_GUIDE}</span>'
             if {"biased", "unbiased"} <= set(dynamics.results) else "")
-    lines = [f"**{what}**: {measured}", "", "**Reading:** " + dynamics.reading + talk, "",
+    caveat = [caveat_markdown(dynamics.caveat), ""] if dynamics.caveat else []
+    lines = [f"**{what}**: {measured}", "", *caveat, "**Reading:** " + dynamics.reading + talk, "",
              f"{guide(dynamics.results)} {dynamics.table_legend}",
-             *(f"- note: {note}" for note in dynamics.notes), "", checkpoint_cards(dynamics)]
+             *(f"- note: {note}" for note in unsaid(dynamics.notes, [dynamics.caveat])), "",
+             checkpoint_cards(dynamics)]
     # For pages, as every tab's: the gradient's name broke over two lines ("E[|grad_X" / "F|]") in the talk view.
     return DynamicsAnswer(for_pages("\n".join(lines)), Path(plot), bundle, dynamics)
 
