@@ -278,6 +278,21 @@ def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, b
     # "controls" unfolds the normal page.
     page.locator("#propgrad-talk-controls").click()
     expect(page.locator("#edit-run")).to_be_visible()
+    page.locator("#propgrad-talk-controls").click()  # back to the talk view
+    # p (a clicker's PageUp, the left arrow): back to the one before, which a speaker had to reload to see again.
+    page.keyboard.press("PageUp")
+    page.wait_for_function("() => window.propgradPreset.number === 1", timeout=20_000)
+    wait_done(page, "edit", "fur-vs-background", shots, "talk-back")
+    assert page.url.endswith("?view=talk&example=fur-vs-background"), page.url
+    # Back past a tab's first preset: the last preset of the tab before it, round to the last tab's.
+    page.keyboard.press("p")
+    page.wait_for_function("() => window.propgradPreset.tab !== 'edit'", timeout=20_000)
+    from propgrad.app.links import config
+
+    tabs = config()
+    last = [slug for slug in tabs["order"] if slug != "screen"][-1]
+    shown = page.evaluate("() => [window.propgradPreset.tab, window.propgradPreset.number]")
+    assert shown == [last, len(tabs["tabs"][last]["presets"])], shown
     page.context.close()
 
 

@@ -532,7 +532,7 @@ async () => {
     const opening = CONFIG.tabs[CONFIG.order[0]].presets;
     const first = opening.length ? badgeText(CONFIG.order[0], 1) : "press n for the next preset";
     bar.innerHTML = `<span id="propgrad-preset-badge"></span>` +
-      '<button id="propgrad-talk-next" type="button">next preset (n)</button>' +
+      '<button id="propgrad-talk-next" type="button" title="n, PageDown or the right arrow; back: p, PageUp or the left arrow">next preset (n)</button>' +
       '<button id="propgrad-talk-controls" type="button">controls</button>';
     bar.querySelector("#propgrad-preset-badge").textContent = first;
     // First in the page: where the bar cannot float (a narrow screen) it sits above the tabs, not under the page.
@@ -545,7 +545,8 @@ async () => {
     // Gradio scopes a stylesheet's @media rules to its own container, which the bar and the body are not in: the
     // narrow layout is a class on the body instead, set again on every resize (fitFigures).
     fitBar();
-    const next = () => {
+    // The preset a step from the one on screen: +1 (n) or -1 (p, a clicker's back key).
+    const step = (by) => {
       // The page opens with the first tab's default, which is its first preset: n goes on to the second.
       let current = window.propgradPreset || {tab: CONFIG.order[0], number: 1};
       // A tab the speaker opened by hand (under "controls") is where n goes on: after the last preset run there, else
@@ -555,14 +556,20 @@ async () => {
       if (shown && shown !== namedTab()) current = {tab: shown, number: lastPreset[shown] || 0};
       // The tab clicked by hand kept the focus: its outline stayed on the projected screen.
       if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
-      let tabSlug = current.tab, number = current.number + 1;
+      let tabSlug = current.tab, number = current.number + by;
       if (number > CONFIG.tabs[tabSlug].presets.length) {
         tabSlug = CONFIG.order[(CONFIG.order.indexOf(tabSlug) + 1) % CONFIG.order.length];
         if (tabSlug === "screen") tabSlug = CONFIG.order[0];
         number = 1;
+      } else if (number < 1) {
+        // Back past a tab's first preset: the last of the tab before it (the Screen's presets are reached by link).
+        const order = CONFIG.order.filter((slug) => slug !== "screen");
+        tabSlug = order[(order.indexOf(tabSlug === "screen" ? order[0] : tabSlug) - 1 + order.length) % order.length];
+        number = CONFIG.tabs[tabSlug].presets.length;
       }
       runPreset(tabSlug, number);
     };
+    const next = () => step(1);
     document.getElementById("propgrad-talk-next").addEventListener("click", next);
     document.addEventListener("keydown", (event) => {
       const typing = event.target && ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName);
@@ -570,6 +577,10 @@ async () => {
       if (event.key === "n" || event.key === "PageDown" || event.key === "ArrowRight") {
         event.preventDefault();
         next();
+      } else if (event.key === "p" || event.key === "PageUp" || event.key === "ArrowLeft") {
+        // Back: a speaker who pressed once too often, or wants the slide before again, had to reload.
+        event.preventDefault();
+        step(-1);
       }
     });
     markTalk();
