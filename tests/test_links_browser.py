@@ -121,6 +121,9 @@ def test_a_link_naming_no_preset_says_so(server, browser):
     expect(page.locator("#propgrad-link-notice")).to_contain_text("names no preset", timeout=60_000)
     page.wait_for_timeout(2500)  # the talk view marks what it hides every second
     expect(page.locator("#propgrad-link-notice")).to_be_visible()
+    # Clear of the talk bar in the corner, which covered its end.
+    notice, bar = (page.locator(f"#propgrad-{name}").bounding_box() for name in ("link-notice", "talk-bar"))
+    assert notice["x"] + notice["width"] <= bar["x"] or notice["y"] >= bar["y"] + bar["height"], (notice, bar)
     page.goto(server + "?example=fur-vs-background", wait_until="load", timeout=60_000)
     expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
     assert not page.locator("#propgrad-link-notice").count()

@@ -775,6 +775,9 @@ body.propgrad-talk-narrow #propgrad-talk-bar { position: static; max-width: none
 body.propgrad-talk.propgrad-talk-narrow .talk-grid { grid-template-columns: 1fr; }
 #propgrad-link-notice, #propgrad-link-preset { margin: 8px 0; padding: 8px 12px; border: 1px solid var(--border-color-primary);
   border-radius: 8px; background: var(--background-fill-secondary); }
+/* The talk view's bar sits at the top right, where it covered the end of a wrong link's notice: the notice keeps
+   clear of it (42vw, the bar's widest, with its padding, border and place 12 px from the edge). */
+body.propgrad-talk:not(.propgrad-talk-narrow) #propgrad-link-notice { margin-right: calc(42vw + 40px); }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
 """
 
