@@ -412,8 +412,13 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     count = len(links["tabs"][slug]["presets"])
     expect(badge).to_have_text(f"{links['tabs'][slug]['title']}: its default; n runs its preset 1 of {count}",
                                timeout=20_000)
+    # The address says so too: a reload went back to the first tab's preset, the tab clicked left behind.
+    page.wait_for_function(f"() => window.location.search.includes('tab={slug}') && "
+                           "!window.location.search.includes('example=')", timeout=5_000)
     page.get_by_role("tab", name=links["tabs"][links["order"][0]]["title"]).click()
     expect(badge).to_have_text(opening, timeout=20_000)
+    page.wait_for_function("() => window.location.search.includes('example=') && "
+                           "!window.location.search.includes('tab=')", timeout=5_000)
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     page.locator("body").click(position={"x": 5, "y": 300})  # focus off the tab button, as a speaker's would be
     page.keyboard.press("n")
@@ -427,6 +432,8 @@ def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     expect(badge).to_have_text(opening, timeout=20_000)
     page.get_by_role("tab", name=links["tabs"][slug]["title"]).click()
     expect(badge).to_have_text(ran, timeout=20_000)
+    preset = links["tabs"][slug]["presets"][0]["slug"]
+    page.wait_for_function(f"() => window.location.search.endsWith('example={preset}')", timeout=5_000)
     page.context.close()
 
 

@@ -262,12 +262,7 @@ async () => {
     if (tabSlug !== "screen") lastPreset[tabSlug] = number;
     // The talk view's address names the preset on screen: a reload mid-talk (a crashed tab, a borrowed laptop)
     // comes back to it instead of to preset 1.
-    if (talking) {  // (the other parameters stay: gradio's ?__theme=dark among them)
-      const address = new URL(window.location.href);
-      address.searchParams.set("example", preset.slug);
-      address.searchParams.delete("tab");
-      history.replaceState(history.state, "", address);
-    }
+    nameInAddress(tabSlug, number);
     // The selected tab names the tab; the whole text stays on hover where the line is cut.
     nameBadge(badgeText(tabSlug, number), `(${tab.title}, its preset ${number} of ${tab.presets.length})`);
     // The Screen is a section of the first tab: shown in the talk view alone, in the tab's place, while its preset is.
@@ -361,11 +356,35 @@ async () => {
     `${CONFIG.tabs[slug].presets.length}`;
   // What a tab shows: the last preset run there, else its default.
   const shownText = (slug) => lastPreset[slug] ? badgeText(slug, lastPreset[slug]) : defaultText(slug);
+  // The talk view's address: the preset on screen (its slug), or a tab showing its default (?tab=); the other
+  // parameters stay (gradio's ?__theme=dark among them).
+  function nameInAddress(tabSlug, number) {
+    if (!talking) return;
+    const address = new URL(window.location.href);
+    const preset = number ? CONFIG.tabs[tabSlug].presets[number - 1] : null;
+    if (preset) address.searchParams.set("example", preset.slug);
+    else address.searchParams.delete("example");
+    if (preset) address.searchParams.delete("tab");
+    else address.searchParams.set("tab", tabSlug);
+    if (address.href !== window.location.href) history.replaceState(history.state, "", address);
+  }
+
+  let addressByHand = false;  // whether the address names a tab clicked by hand (nameShownTab)
   function nameShownTab() {
     const badge = document.getElementById("propgrad-preset-badge");
     const shown = shownTab();
     // A preset on its way to its tab is named by startPreset once there: meanwhile the new tab flashed "its default".
     if (!badge || !shown || starting) return;
+    // A tab clicked by hand is named in the address too: a reload went back to the preset of the tab before. (Not
+    // before: the page's load event reads the address, and an example named there kept the default answer away.)
+    if (shown !== namedTab()) {
+      nameInAddress(shown, lastPreset[shown] || 0);
+      addressByHand = true;
+    } else if (addressByHand) {
+      const current = window.propgradPreset || {tab: shown, number: lastPreset[shown] || 0};
+      nameInAddress(current.tab, current.number);
+      addressByHand = false;
+    }
     if (shown === namedTab()) {
       if (badgeOwn) [badge.textContent, badge.title, badgeOwn] = [...badgeOwn, null];
       return;
