@@ -33,6 +33,10 @@ from .errors import not_one_of
 
 # The multiple-testing adjustments a comparison or a screen offers (the first is the default).
 ADJUSTMENTS = {"bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}
+# Said beside every adjusted p a person reads: a class asked why screening more properties made "lighten" significant.
+ADJUSTED_DEPENDS = ("an adjusted p depends on the table it is adjusted over: more rows raise the bar, and under "
+                    "Benjamini-Hochberg more strong rows lower it, so the same row can pass in one table and not in "
+                    "another")
 
 # Neighbours of the KSG estimator, as in the authors' code (benchmark-mi's neighborhoods=(5,)).
 KSG_NEIGHBOURS = 5

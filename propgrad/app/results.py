@@ -43,6 +43,7 @@ from ..gradualness import NOT_GRADUAL_WARNING
 from ..ranking import tier_legend
 from ..reading import format_number, yes_or_no
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
+from ..statistics import ADJUSTED_DEPENDS
 from . import writer
 from .folders import request_dir
 from .parsing import select_outputs
@@ -465,7 +466,8 @@ def summary_markdown(run: AppRun) -> str:
                 f"{format_number(entry.pvalue_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = (f"signif.: p <= alpha (the paper's S); adjusted p: Benjamini-Hochberg over "
-                  f"the table, what to trust when screening {len(comparison.properties)} properties at once. "
+                  f"the table, what to trust when screening {len(comparison.properties)} properties at once "
+                  f"({ADJUSTED_DEPENDS}). "
                   f"flips: {FLIPS_LEGEND}. tier {tier_legend()}.")
     else:
         result = run.explanation

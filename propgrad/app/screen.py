@@ -23,6 +23,7 @@ from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
 from ..export.screen import written_files
+from ..statistics import ADJUSTED_DEPENDS
 from .cards import phone_cards
 from .memory import released
 from .parsing import in_range, select_outputs
@@ -97,7 +98,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
              f"**{counted(count, 'property', 'properties')}** screened, ranked by what the output did (tier "
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over "
              f"{over_rows(len(result.rows))} with "
-             f"{result.adjustment}; alpha = {result.alpha}."]
+             f"{result.adjustment}; alpha = {result.alpha} ({ADJUSTED_DEPENDS})."]
     contrast, note = result.contrast
     if contrast:
         short = short_names(list(contrast[0].models))

@@ -31,6 +31,7 @@ from ..answer import answer_spans
 from ..checks import unsaid
 from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
+from ..statistics import ADJUSTED_DEPENDS
 
 # Packages whose versions decide a result; those not installed are left out.
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -602,7 +603,8 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
              *[(STATISTIC_LABELS[name], meaning(name)) for name in also if name != statistic],
              ("p, significant", f"p: {P_MEANING[DEFAULT_ALTERNATIVE[statistic]]} The observed order counts as one "
                                 "of the shuffles (+1 corrected), so p is never 0. An adjusted p is corrected for "
-                                "testing many rows at once, and is the one compared where a table gives it. "
+                                "testing many rows at once, and is the one compared where a table gives it; "
+                                f"{ADJUSTED_DEPENDS}. "
                                 "Significant: p at most alpha. It says the output follows the property "
                                 "systematically, not that it moves much: the change says that."),
              ("tier, reading", f"every row is read in words: {reading_legend()}. Ranked tables (a comparison's, a "
