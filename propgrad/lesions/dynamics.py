@@ -341,7 +341,8 @@ _GUIDE_PARTS = {
                 "lesion, and it may react as strongly in the other direction, towards melanoma (colour variety is one "
                 "of melanoma's cues).",
     "both": "Both react; only the biased model's reaction is the shortcut: a sticker that stood for a class in its "
-            "training data.",
+            "training data. A rise of the unbiased model's towards melanoma is no shortcut, but a failure all the "
+            "same: a benign lesion read as melanoma for a blotch it never saw.",
 }
 # The other model, when a run shows only one: what ticking it would add.
 _MISSING = {"biased": "The biased model (a sticker meant nevus in its training data) is not in this run: add it to "
@@ -353,8 +354,9 @@ GUIDE = " ".join(_GUIDE_PARTS.values())
 
 # The guide in one sentence, for the talk view (which shows the reading and not the guide): projected, "unbiased:
 # strong and systematic at every epoch" beside the biased model's 0.026 had a class name the wrong model biased.
-TALK_GUIDE = ("Read the direction as well as the size: both models may react, and only the biased model's fall in "
-              "p(melanoma) is the shortcut (a sticker stood for nevus in its training data).")
+TALK_GUIDE = ("Read the direction as well as the size: only the biased model's fall in p(melanoma) is the shortcut (a "
+              "sticker stood for nevus in its training data); a rise of the unbiased model's towards melanoma is a "
+              "failure of another kind (a blotch it never saw), not one learnt.")
 
 
 def guide(variants) -> str:
