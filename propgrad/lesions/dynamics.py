@@ -94,19 +94,19 @@ def checkpoint_columns(output: str) -> list[str]:
 
 
 def change_cell(change: float, thresholds: reading.Thresholds | None = None) -> str:
-    """A checkpoint's change rounded to three decimals, or to as many more as put it on its true side of every size
+    """A checkpoint's change, signed, rounded to three decimals, or to as many more as put it on its true side of every size
     threshold: the reading's size turns at 0.1, and "0.100" beside "small" (0.0996) read as a contradiction. (Every
     value was cut to three decimals once, and 0.35386 showed 0.353 beside dynamics.csv's digits.)
 
     Examples
     --------
-    >>> change_cell(0.35386), change_cell(0.0996), change_cell(0.25995), change_cell(0.00996), change_cell(0.1)
-    ('0.354', '0.0996', '0.260', '0.00996', '0.100')
+    >>> change_cell(0.35386), change_cell(0.0996), change_cell(-0.25995), change_cell(0.00996), change_cell(0.1)
+    ('+0.354', '+0.0996', '-0.260', '+0.00996', '+0.100')
     """
     limits = thresholds or reading.default_thresholds()
     size = abs(float(change))
     for decimals in range(3, 8):
-        shown = f"{float(change):.{decimals}f}"
+        shown = f"{float(change):+.{decimals}f}"  # signed: a rise and a fall told apart
         if all((size >= limit) == (abs(float(shown)) >= limit) for limit in (limits.negligible, limits.strong)):
             break
     return shown
@@ -115,10 +115,12 @@ def change_cell(change: float, thresholds: reading.Thresholds | None = None) -> 
 def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
     for the output (three where two would misstate the change, :func:`~propgrad.reading.format_ends`), the one
-    number format for the rest, "yes" for p <= alpha. The change keeps a third digit (:func:`change_cell`)."""
+    number format for the rest, "yes" for p <= alpha. The change keeps a third digit (:func:`change_cell`) and its
+    sign, as the tab asks its reader to read the direction ("0.54 -> 0.28" beside a change of 0.260 read as a rise);
+    the record keeps how far apart the ends are."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
-            change_cell(row["change_first_to_last"]),
+            change_cell(row["output_end"] - row["output_start"]),
             format_number(row["score"]),
             format_number(row["pvalue"]), yes_or_no(row["significant"]), format_percent(row["flip_share"])]
 
