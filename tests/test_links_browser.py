@@ -281,7 +281,11 @@ def test_talk_view_one_result_per_projector_screen_and_n_runs_the_next(server, b
     # "controls" unfolds the normal page.
     page.locator("#propgrad-talk-controls").click()
     expect(page.locator("#edit-run")).to_be_visible()
+    # The bar in a line of its own then, not over the form's labels at the top right.
+    bar = "getComputedStyle(document.getElementById('propgrad-talk-bar')).position"
+    assert page.evaluate(f"() => {bar}") == "static"
     page.locator("#propgrad-talk-controls").click()  # back to the talk view
+    assert page.evaluate(f"() => {bar}") == "fixed"
     # p (a clicker's PageUp, the left arrow): back to the one before, which a speaker had to reload to see again.
     page.keyboard.press("PageUp")
     page.wait_for_function("() => window.propgradPreset.number === 1", timeout=20_000)

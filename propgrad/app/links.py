@@ -797,6 +797,9 @@ body.propgrad-talk.propgrad-talk-narrow .talk-grid { grid-template-columns: 1fr;
 /* The talk view's bar sits at the top right, where it covered the end of a wrong link's notice: the notice keeps
    clear of it (42vw, the bar's widest, with its padding, border and place 12 px from the edge). */
 body.propgrad-talk:not(.propgrad-talk-narrow) #propgrad-link-notice { margin-right: calc(42vw + 40px); }
+/* With the controls unfolded the page is the normal one, its form under the corner: the bar takes a line of its own
+   above it (fixed, it covered the labels at the top right, "Number of s[teps]"). */
+body:not(.propgrad-talk) #propgrad-talk-bar { position: static; width: fit-content; margin: 6px 12px 0 auto; }
 #propgrad-talk-bar button { padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
 """
 
