@@ -291,9 +291,16 @@ class Answered:
         explanations = getattr(self, "explanations", {})
         shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}
+        # Over the table, else the properties' own floor as the notes word it (naming the properties it holds for
+        # where not all share it: one caveat read as the whole answer's, beside rows that could pass).
         floor = getattr(self, "floor_note", None)
-        settings = (untestable_caveat(floor) if floor else
-                    next((e.settings_caveat for e in explanations.values() if e.settings_caveat), None))
+        held = set(explanations)  # the properties it holds for
+        if not floor:
+            held = {name for name, e in explanations.items() if e.settings_caveat}
+            floor = next((note for name in held for note in getattr(self, "notes", ())
+                          if note.endswith(explanations[name].floor_note)), None)
+        passed = any(row.significant_adjusted for row in self.ranked_rows if row.property in held)
+        settings = untestable_caveat(floor, passed) if floor else None
         return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations)), settings)
                 if caveat]
 

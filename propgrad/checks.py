@@ -184,17 +184,22 @@ def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series
     return too_few_permutations(n_permutations, alpha)
 
 
-def untestable_caveat(note: str) -> str:
+def untestable_caveat(note: str, passed: bool = False) -> str:
     """The sentence to read before an answer whose shuffle test cannot reach alpha (``note``: :func:`shuffle_floor_note`
     or :func:`too_few_permutations_for_table`): "not significant" there is no evidence either way. Said among the
-    notes only, five steps answered "no property moved p(cat) systematically" two screens above the reason.
+    notes only, five steps answered "no property moved p(cat) systematically" two screens above the reason. Where a
+    row ``passed`` all the same (an estimated p below the exact floor, by chance), neither verdict is evidence.
 
     Examples
     --------
     >>> untestable_caveat("with 3 steps ... use more steps (at least 6)")
     'Check the settings before this answer, where "not significant" is no evidence either way: with 3 steps ... use more steps (at least 6).'
+    >>> untestable_caveat("with 3 steps ...", passed=True)[:91]
+    'Check the settings before this answer, where neither "significant" nor "not significant" is'
     """
-    return f'Check the settings before this answer, where "not significant" is no evidence either way: {note}.'
+    verdicts = 'neither "significant" nor "not significant" is evidence' if passed else \
+        '"not significant" is no evidence either way'
+    return f"Check the settings before this answer, where {verdicts}: {note}."
 
 
 def unsaid(notes: Sequence[str], said: Sequence[str | None]) -> list[str]:

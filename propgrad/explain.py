@@ -194,7 +194,10 @@ class Explanation:
     def settings_caveat(self) -> str | None:
         """:func:`~propgrad.checks.untestable_caveat` where the shuffle test cannot reach alpha and some output moved
         (outputs that do not move have nothing to test: "no measurable effect" is then true), else None."""
-        return untestable_caveat(self.floor_note) if self.floor_note and self.orders_floor < 1 - 1e-9 else None
+        if not self.floor_note or self.orders_floor >= 1 - 1e-9:
+            return None
+        passed = any(score.significant for model in self.models for score in model.scores if not score.vector)
+        return untestable_caveat(self.floor_note, passed)
 
     @property
     def caveat(self) -> str | None:

@@ -363,6 +363,8 @@ def summary_line(results: Sequence[Gradualness]) -> str:
     # Spearman's rho in words: docs/gradualness.md names it; a summary line should not need that page.
     # The raised limit of 3 steps said where it let the largest step pass: "56 %" beside --help's 0.5 read as a slip.
     raised = [r for r in results if r.jump_share > r.criteria.max_jump_share]
-    limit = (f", under the limit of {format_percent(_jump_limit(raised[0].criteria, len(raised[0].change)))} "
-             "at 3 steps" if raised else "")
-    return f"{line} ({how}; the largest step makes {format_percent(jump)} of the change{limit}{region})"
+    limit = _jump_limit(raised[0].criteria, len(raised[0].change)) if raised else None
+    # Told apart from the limit where they would print alike ("75 % ..., under the limit of 75 %").
+    share = format_percent(jump) if limit is None else _beside(jump, limit, percent=True)
+    under = "" if limit is None else f", under the limit of {format_percent(limit)} at 3 steps"
+    return f"{line} ({how}; the largest step makes {share} of the change{under}{region})"

@@ -404,9 +404,17 @@ def format_percent(value: float) -> str:
 def _percent(value: float, decimals: int) -> str:
     """``value`` in percent to ``decimals`` places, halves rounded up: Python's rounding of halves to even (and 0.425
     stored as 0.42499...) made a sweep to 0.85 in ten steps read 0, 8, 17, 26, 34, 42, 51, 60, 68, 76, 85 %, gaps of
-    8 and 9 at random on a slide; now 0, 9, 17, 26, 34, 43, ..., one after the other."""
+    8 and 9 at random on a slide; now 0, 9, 17, 26, 34, 43, ..., one after the other.
+
+    >>> _percent(-0.425, 0), _percent(float("nan"), 0), _percent(0.0, 1)
+    ('-43', 'nan', '0.0')
+    """
+    if not math.isfinite(value):
+        return f"{value * 100:g}"
     scale = 10 ** decimals
-    return f"{math.floor(value * 100 * scale + 0.5 + 1e-9) / scale:.{decimals}f}"
+    # Halves away from zero, so that -0.425 reads "-43 %" as 0.425 reads "43 %".
+    rounded = math.copysign(math.floor(abs(value) * 100 * scale + 0.5 + 1e-9) / scale, value)
+    return f"{rounded or 0.0:.{decimals}f}"  # no "-0"
 
 
 def shown_as_percent(property_name: str) -> bool:

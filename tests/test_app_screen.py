@@ -158,3 +158,29 @@ def test_the_app_and_the_command_line_record_the_same_settings(progress, tmp_pat
     for settings in (app, cli):
         settings.pop("packages")
     assert app == cli
+
+
+def test_a_screens_untestable_settings_are_said_once_before_its_answer():
+    """The table's note that no row can pass (Holm over 14 rows with 200 permutations) opens the answer, and the
+    notes under it do not say it again (the CLI and report.html dropped the repeat; the page did not)."""
+    import numpy as np
+    from PIL import Image
+
+    from propgrad.app.screen import screen_text
+    from propgrad.screen import screen
+
+    class Redness:
+        name, output_names, output_kind = "redness", ["not red", "red"], "probability"
+
+        def predict(self, images):
+            p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
+            return np.stack([1 - p, p], axis=1)
+
+    image = Image.new("RGB", (48, 32), (200, 90, 90))
+    result = screen(image, [Redness()], edits=["darken", "lighten", "hue"], regions=["whole image"], steps=8,
+                    adjustment="holm", n_permutations=200)
+    assert result.floor_note and "no row can come out significant" in result.floor_note
+    text = screen_text(result)
+    caveat = text.index("Check the settings before this answer")
+    assert caveat < text.index("screened, ranked by what the output did")
+    assert text.count(result.floor_note) == 1

@@ -273,7 +273,7 @@ def test_a_sliver_region_is_said_before_the_answer(image):
     first, *answers = comparison.answer
     assert first.startswith("Check the regions before this answer: they cover ")
     assert "of the image (spot: darken) and " in first and "(rest: darken)" in first
-    assert len(answers) >= 1 and not answers[0].startswith("Check the edits")  # the spot's tiny change is not said again
+    assert answers and not any(a.startswith("Check the edits") for a in answers)  # the spot's tiny change: not again
     # Hue on a grey image changes nothing in the region of all but the whole image either: said, as for the whole.
     grey = compare_properties(image, {"spot: hue": Region(ParametricEdit("hue", steps=4), sliver),
                                       "rest: hue": Region(ParametricEdit("hue", steps=4), 1 - sliver)},
@@ -303,3 +303,57 @@ def test_an_edit_that_hardly_changes_the_image_is_said_before_the_answer(image):
     visible = compare_properties(image, {"whole: darken": ParametricEdit("darken", stop=0.85, steps=5)},
                                  LeftBrightness(), outputs_of_interest="bright", n_permutations=200, seed=0)
     assert not any(sentence.startswith("Check the edits") for sentence in visible.answer)
+
+
+class _Bright:
+    name, output_names, output_kind = "bright eye", ["dark", "bright"], "probability"
+
+    def predict(self, images):
+        p = np.array([np.asarray(im.convert("L"), dtype=float).mean() / 255 for im in images]) ** 6
+        return np.stack([1 - p, p], axis=1)
+
+
+def test_untestable_settings_are_said_first_for_the_properties_they_hold_for():
+    """Six steps cannot reach alpha = 0.01 for darken and lighten; hue on a grey image moves nothing. The caveat
+    names the two it holds for (unnamed, it read as the whole answer's), and its note is not said again below."""
+    from propgrad.checks import unsaid
+
+    image = Image.fromarray(np.full((24, 32, 3), 200, dtype=np.uint8))
+    props = {"darken": ParametricEdit("darken", stop=0.85, steps=6), "hue": ParametricEdit("hue", stop=120, steps=6),
+             "lighten": ParametricEdit("lighten", stop=0.3, steps=6)}
+    result = compare_properties(image, props, [_Bright()], outputs_of_interest="bright", n_permutations=2000, seed=0)
+    assert result.floor_note is None  # no table-wide note: the properties' own floors bind
+    settings = [c for c in result.caveats if c.startswith("Check the settings")]
+    assert len(settings) == 1 and settings[0].startswith(
+        'Check the settings before this answer, where "not significant" is no evidence either way: darken and '
+        "lighten: with 6 steps no order"), settings
+    assert result.answer[:len(result.caveats)] == result.caveats  # first in the answer
+    left = unsaid(result.notes, result.caveats)
+    assert not any("with 6 steps" in note for note in left) and any(note.startswith("hue: the outputs") for note in left)
+
+
+def test_a_row_that_passes_below_an_untestable_floor_is_no_evidence_either():
+    """An estimated p can fall below the exact floor of too-short series by chance: the caveat then says that neither
+    verdict is evidence, not only "not significant" (it opened a run whose reading said "strong and systematic")."""
+    import propgrad as pg
+    from propgrad.interventions import InterventionSeries
+
+    class Red:
+        name, output_names, output_kind = "red eye", ["not red", "red"], "probability"
+
+        def predict(self, images):
+            p = np.array([np.asarray(im, dtype=float)[..., 0].mean() / 255 for im in images])
+            return np.stack([1 - p, p], axis=1)
+
+    values = [0.05, 0.2, 0.4, 0.7, 0.95]
+    series = [InterventionSeries([Image.new("RGB", (64, 48), (round(255 * v), 90, 90)) for v in values],
+                                 np.linspace(0, 1, 5), "redness")]
+    lucky = pg.explain(None, series, [Red()], outputs_of_interest="red", n_permutations=300, seed=15,
+                       statistic="correlation")
+    assert lucky.orders_floor > lucky.alpha and lucky.models[0].scores[0].significant  # passed by chance
+    assert lucky.caveat.startswith('Check the settings before this answer, where neither "significant" nor "not '
+                                   'significant" is evidence: with 5 steps')
+    plain = pg.explain(None, series, [Red()], outputs_of_interest="red", n_permutations=300, seed=0,
+                       statistic="correlation")
+    assert not plain.models[0].scores[0].significant
+    assert plain.caveat.startswith('Check the settings before this answer, where "not significant" is no evidence')

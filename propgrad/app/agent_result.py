@@ -105,7 +105,7 @@ def dynamics_document(dynamics) -> dict:
     """Training dynamics (a :class:`~propgrad.lesions.dynamics.TrainingDynamics`), as dynamics.json holds them: the
     checkpoints' records (every digit), one per variant and epoch, and each variant's reading in words."""
     data, rows = report_and_rows(dynamics)
-    return document("dynamics", data, rows, dynamics.reading)
+    return document("dynamics", data, rows, " ".join(filter(None, [dynamics.caveat, dynamics.reading])))
 
 
 def dumps(doc: dict) -> str:

@@ -506,10 +506,9 @@ def summary_markdown(run: AppRun) -> str:
     # did "not significant" over 5 steps. In the talk view beside the reading (the page's paragraphs past the second
     # are not shown there); an unchanged edit in place of the warning that the series is not gradual.
     still = None if single is None else single.caveat
-    if still:
-        caveat = [f"**{still}**", "", *caveat]
+    # Before the reading in the talk view (its reading block), before the table on the page (which hides that block).
     check = [caveat_markdown(still), ""] if still else []
-    lines = [head, "", *answer, '<div class="summary-reading">', "",
+    lines = [head, "", *answer, '<div class="summary-reading">', "", *check,
              reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "", *check,
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '

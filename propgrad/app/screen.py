@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..answer import contrast_difference, contrast_lead
+from ..checks import unsaid
 from ..errors import counted, not_one_of, over_rows
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, output_label, short_names
@@ -110,7 +111,7 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
                                  + f" ({contrast_difference(one, short)})" for one in contrast[:5]) + ".")
     elif note:
         lines.append(note)
-    for line in [*result.skipped, *result.notes, *notes]:
+    for line in [*result.skipped, *unsaid(result.notes, result.caveats), *notes]:
         lines.append(f"- note: {line}")
     return for_pages("\n\n".join(lines))
 

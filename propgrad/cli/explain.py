@@ -187,6 +187,8 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
         console.emit(json.loads(Path(args.out, "comparison.json").read_text(encoding="utf-8")))
     say(f"{' vs '.join(comparison.explanations)}: alpha = {comparison.alpha}; "
           f"p adjusted over {over_rows(len(comparison.scores))}: {comparison.adjustment}")
+    for caveat in comparison.caveats:  # before the rows, as a single run's printout says its own
+        say(caveat)
     say("ranked by what the output did (tier a to e), then its change")
     for entry in comparison.scores[:PRINTED_ROWS]:  # ranked already
         # Judged after adjustment, as the reading beside it: "p-value 0.002 (significant)" over a reading of "not
@@ -198,7 +200,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
     say_the_rest(len(comparison.scores))
     say(paragraph([entry.reading for entry in comparison.scores]))
-    for line in comparison.answer:
+    for line in comparison.answer[len(comparison.caveats):]:  # (its caveats said above)
         say(line)
     for name, result in comparison.explanations.items():
         say(f"  {name}: {'; '.join(gradual.lines(result))}")

@@ -267,7 +267,7 @@ class TrainingDynamics:
         strong = reading.default_thresholds().strong
         return (f"Every checkpoint explains the same series ({self.n_steps} steps). Each row gives its reading, what "
                 f"the output did (the mean p({self.output}) at step 0 and at the last step, and the change between "
-                f"them: strong from {strong:g}), then E[|grad_X F|] and "
+                f"them, signed: strong from \u00b1{strong:g}), then E[|grad_X F|] and "
                 f"its shuffle test ({self.n_permutations:,} permutations; signif.: p <= alpha, the paper's S); series "
                 "flipped: the share of series whose prediction flips.")
 
@@ -327,7 +327,8 @@ def follow_training(
                             (series[0].images[0], series[0].images[-1]),
                             series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
                             n_series=len(series), notes=tuple(notes),
-                            caveat=untestable_caveat(floor) if moved else None,
+                            caveat=untestable_caveat(floor, any(bool((r.pvalues <= alpha).any())
+                                                                for r in results.values())) if moved else None,
                             # Weights are named by their contents, as the input is: two runs' epoch01 files read alike.
                             checkpoint_files={label: [{"file": Path(p).name, "sha256": file_sha256(p)} for p in paths]
                                               for label, paths in runs.items()})
