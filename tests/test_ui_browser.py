@@ -128,6 +128,8 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
     assert named[5] == '"E[|grad_X\u00a0F|]\u00a0"' and named[8] == '"adjusted\u00a0p\u00a0"', named
     assert named[1] == '"\u00b7\u00a0"', named  # "object: darken · dark-cats bias", not the two names run together
+    # The flips and signif. cells too, named ("yes"/"no" alone, or left out, a phone's reader lost them).
+    assert named[4] == '"flips\u00a0"' and named[7] == '"signif.\u00a0"', named
     # A single run's card ends in its tier, named so (its ninth column is a comparison's adjusted p).
     page.goto(f"{server}?tab=patch", wait_until="load", timeout=60_000)
     check_answer(page, "patch", folder, header=False)
@@ -135,9 +137,9 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     assert single.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")[8] == '"tier\u00a0"'
     page.goto(server, wait_until="load", timeout=60_000)
     check_answer(page, "edit", folder, header=False)
-    # The cards leave out the signif. and flips columns, and the legend says nothing of columns the page does not show.
+    # The legend explains the flips and signif. cells the cards show.
     legend = page.locator("#edit-summary").inner_text()
-    assert "adjusted p: Benjamini-Hochberg" in legend and "flips: the prediction flips" not in legend, legend
+    assert "adjusted p: Benjamini-Hochberg" in legend and "flips: the prediction flips" in legend, legend
     # The tabs that do not fit are behind a button that says so (gradio draws a bare "...").
     more = page.locator("button[aria-label='More tabs']")
     assert more.evaluate("b => getComputedStyle(b, '::after').content") == '"more tabs"'
@@ -287,7 +289,7 @@ def test_a_phone_reads_the_checkpoints_as_cards(server, browser):
         cards.locator("summary").click()
         first = cards.locator("li").first
         expect(first).to_contain_text(re.compile(r"epoch 1: .*mean p\(melanoma\) \d\.\d\d → \d\.\d\d "
-                                                 r"\(change [\d.]+\); E\[\|grad_X\sF\|\] [\d.e-]+, p [\d.e-]+"))
+                                                 r"\(change [+-][\d.]+\); E\[\|grad_X\sF\|\] [\d.e-]+, p [\d.e-]+"))
         box = first.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # nothing to swipe
     finally:
