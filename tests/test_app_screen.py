@@ -163,18 +163,11 @@ def test_the_app_and_the_command_line_record_the_same_settings(progress, tmp_pat
 def test_a_screens_untestable_settings_are_said_once_before_its_answer():
     """The table's note that no row can pass (Holm over 14 rows with 200 permutations) opens the answer, and the
     notes under it do not say it again (the CLI and report.html dropped the repeat; the page did not)."""
-    import numpy as np
     from PIL import Image
+    from toy_models import Redness
 
     from propgrad.app.screen import screen_text
     from propgrad.screen import screen
-
-    class Redness:
-        name, output_names, output_kind = "redness", ["not red", "red"], "probability"
-
-        def predict(self, images):
-            p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
-            return np.stack([1 - p, p], axis=1)
 
     image = Image.new("RGB", (48, 32), (200, 90, 90))
     result = screen(image, [Redness()], edits=["darken", "lighten", "hue"], regions=["whole image"], steps=8,

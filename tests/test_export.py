@@ -14,14 +14,7 @@ from propgrad.explain import explain
 from propgrad.interventions import ParametricEdit
 from propgrad.screen import screen
 from propgrad.study import run_images
-
-
-class Redness:
-    name, output_names, output_kind = "redness", ["not red", "red"], "probability"
-
-    def predict(self, images):
-        p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
-        return np.stack([1 - p, p], axis=1)
+from toy_models import Redness
 
 
 IMAGE = Image.new("RGB", (32, 24), (200, 90, 90))

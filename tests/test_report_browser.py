@@ -19,6 +19,7 @@ from propgrad.compare import compare_properties
 from propgrad.export.comparison import write_comparison
 from propgrad.interventions import ParametricEdit
 from propgrad.study import run_images
+from toy_models import Redness
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -26,14 +27,6 @@ from propgrad.testing.browser import MISSING, MISSING_REASON, screenshot_folder 
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(MISSING, reason=MISSING_REASON)]
-
-
-class Redness:
-    name, output_names, output_kind = "redness", ["not red", "red"], "probability"
-
-    def predict(self, images):
-        p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
-        return np.stack([1 - p, p], axis=1)
 
 
 def explain_page(folder: Path) -> Path:
