@@ -300,7 +300,7 @@ class Answered:
             floor = next((note for name in held for note in getattr(self, "notes", ())
                           if note.endswith(explanations[name].floor_note)), None)
         passed = any(row.significant_adjusted for row in self.ranked_rows if row.property in held)
-        settings = untestable_caveat(floor, passed) if floor else None
+        settings = untestable_caveat(floor, passed)
         return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations)), settings)
                 if caveat]
 

@@ -184,11 +184,13 @@ def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series
     return too_few_permutations(n_permutations, alpha)
 
 
-def untestable_caveat(note: str, passed: bool = False) -> str:
+def untestable_caveat(note: str | None, passed: bool = False, orders: float | None = None) -> str | None:
     """The sentence to read before an answer whose shuffle test cannot reach alpha (``note``: :func:`shuffle_floor_note`
     or :func:`too_few_permutations_for_table`): "not significant" there is no evidence either way. Said among the
     notes only, five steps answered "no property moved p(cat) systematically" two screens above the reason. Where a
-    row ``passed`` all the same (an estimated p below the exact floor, by chance), neither verdict is evidence.
+    row ``passed`` all the same (an estimated p below the exact floor, by chance), neither verdict is evidence. None
+    without a note, and where ``orders`` (the lowest floor the outputs' orders allow) is 1: outputs that do not move
+    have nothing to test, and "no measurable effect" is then true.
 
     Examples
     --------
@@ -197,6 +199,8 @@ def untestable_caveat(note: str, passed: bool = False) -> str:
     >>> untestable_caveat("with 3 steps ...", passed=True)[:91]
     'Check the settings before this answer, where neither "significant" nor "not significant" is'
     """
+    if not note or (orders is not None and orders >= 1 - 1e-9):
+        return None
     verdicts = 'neither "significant" nor "not significant" is evidence' if passed else \
         '"not significant" is no evidence either way'
     return f"Check the settings before this answer, where {verdicts}: {note}."

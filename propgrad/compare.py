@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .checks import check_shuffle_settings, too_few_permutations_for_table
-from .explain import Explanation, explain, loaded_input, notes_of, table_steady_trend
+from .checks import check_shuffle_settings
+from .explain import Explanation, explain, loaded_input, notes_of, table_floor_note
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
@@ -247,11 +247,7 @@ def compare_properties(
     entries.sort(key=lambda entry: rank_key(entry.reading))
     best = {name: min(rank_key(e.reading) for e in entries if e.property == name) for name in explanations}
     properties = sorted(explanations, key=lambda name: best[name])
-    floor_note = too_few_permutations_for_table(
-        len(entries), int(n_permutations), float(alpha), "bh", sum(entry.significant_adjusted for entry in entries),
-        min((entry.pvalue for entry in entries), default=None),
-        min((result.orders_floor for result in explanations.values()), default=None),
-        *table_steady_trend(explanations.values(), statistic))
+    floor_note = table_floor_note(entries, explanations, n_permutations, alpha, "bh", statistic)
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
                               n_permutations=int(n_permutations), seed=seed, notes=notes_of(explanations, floor_note),

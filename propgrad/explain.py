@@ -8,7 +8,8 @@ from functools import cached_property, partial
 import numpy as np
 from PIL import Image
 
-from .checks import MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note, untestable_caveat
+from .checks import (MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note,
+                     too_few_permutations_for_table, untestable_caveat)
 from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
@@ -192,12 +193,10 @@ class Explanation:
 
     @cached_property
     def settings_caveat(self) -> str | None:
-        """:func:`~propgrad.checks.untestable_caveat` where the shuffle test cannot reach alpha and some output moved
-        (outputs that do not move have nothing to test: "no measurable effect" is then true), else None."""
-        if not self.floor_note or self.orders_floor >= 1 - 1e-9:
-            return None
+        """:func:`~propgrad.checks.untestable_caveat` where the shuffle test cannot reach alpha and some output moved,
+        else None."""
         passed = any(score.significant for model in self.models for score in model.scores if not score.vector)
-        return untestable_caveat(self.floor_note, passed)
+        return untestable_caveat(self.floor_note, passed, self.orders_floor)
 
     @property
     def caveat(self) -> str | None:
@@ -487,6 +486,18 @@ def table_steady_trend(explanations, statistic: str) -> tuple:
     single = all(len(result.series) == 1 for result in explanations)
     longest = max((result.n_steps for result in explanations), default=None)
     return (partial(steady_trend_need, statistic=statistic) if single else None), longest
+
+
+def table_floor_note(rows, explanations: Mapping[str, "Explanation"], n_permutations: int, alpha: float,
+                     adjustment: str, statistic: str) -> str | None:
+    """:func:`propgrad.checks.too_few_permutations_for_table` for a ranked table (a comparison's, a screen's): its
+    ``rows`` (each with ``pvalue`` and ``significant_adjusted``) adjusted together, the lowest floor their
+    explanations' orders allow, and what a steady trend needs (:func:`table_steady_trend`)."""
+    return too_few_permutations_for_table(
+        len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
+        min((row.pvalue for row in rows), default=None),
+        min((result.orders_floor for result in explanations.values()), default=None),
+        *table_steady_trend(explanations.values(), statistic))
 
 
 def notes_of(explanations: Mapping[str, "Explanation"], *more: str | None) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .checks import check_shuffle_settings, is_whole_number, too_few_permutations_for_table
+from .checks import check_shuffle_settings, is_whole_number
 from .compare import edit_label
 from .errors import ModelUnavailableError, in_words, not_all_of, not_one_of
 from .explain import (
@@ -51,8 +51,8 @@ from .explain import (
     model_outputs,
     notes_of,
     said_by,
-    table_steady_trend,
     score_outputs,
+    table_floor_note,
 )
 from .images import describe_input, load_image
 from .limits import LIMITS, check_shuffle_memory
@@ -434,11 +434,7 @@ def screen(
     # 5. The table: adjusted together, ranked by tier, then by the change (propgrad.ranking).
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
-    floor_note = too_few_permutations_for_table(
-        len(rows), int(n_permutations), float(alpha), adjustment, sum(row.significant_adjusted for row in rows),
-        min((row.pvalue for row in rows), default=None),
-        min((result.orders_floor for result in explanations.values()), default=None),
-        *table_steady_trend(explanations.values(), statistic))
+    floor_note = table_floor_note(rows, explanations, n_permutations, alpha, adjustment, statistic)
     notes = notes_of(explanations, floor_note)
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],

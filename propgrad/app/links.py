@@ -230,10 +230,11 @@ async () => {
   // Tab slug -> the number of the last preset run there, which the tab shows; the first tab opens on its first.
   const lastPreset = CONFIG.tabs[CONFIG.order[0]].presets.length ? {[CONFIG.order[0]]: 1} : {};
   // The talk bar's button says so meanwhile: an n pressed then is dropped, and a speaker saw nothing happen.
+  const NEXT_LABEL = "next preset (n)";
   const startingShown = (on) => {
     const button = document.getElementById("propgrad-talk-next");
     if (!button) return;
-    button.textContent = on ? "starting preset..." : "next preset (n)";
+    button.textContent = on ? "starting preset..." : NEXT_LABEL;
     button.setAttribute("aria-busy", on ? "true" : "false");
   };
   const release = (preset) => {
@@ -551,7 +552,8 @@ async () => {
     const opening = CONFIG.tabs[CONFIG.order[0]].presets;
     const first = opening.length ? badgeText(CONFIG.order[0], 1) : "press n for the next preset";
     bar.innerHTML = `<span id="propgrad-preset-badge"></span>` +
-      '<button id="propgrad-talk-next" type="button" title="n, PageDown or the right arrow; back: p, PageUp or the left arrow">next preset (n)</button>' +
+      '<button id="propgrad-talk-next" type="button" ' +
+      `title="n, PageDown or the right arrow; back: p, PageUp or the left arrow">${NEXT_LABEL}</button>` +
       '<button id="propgrad-talk-controls" type="button">controls</button>';
     bar.querySelector("#propgrad-preset-badge").textContent = first;
     // First in the page: where the bar cannot float (a narrow screen) it sits above the tabs, not under the page.

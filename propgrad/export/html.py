@@ -442,8 +442,9 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
     caveat = data.get("caveat")
     sections = [_missing_list(failed), input_line(data.get("input")) if top else "",
                 f"<p>{escape(_what_ran(data))}</p>" if top else "",
-                caveat_paragraph(caveat if caveat and unsaid([caveat], said) else None), summary_paragraph(data.get("reading", "")) if top else "",
-                note_paragraphs(data.get("notes", ()), [data.get("caveat")]) if top else "", _gradual_lines(data),
+                caveat_paragraph(caveat if caveat and unsaid([caveat], said) else None),
+                summary_paragraph(data.get("reading", "")) if top else "",
+                note_paragraphs(data.get("notes", ()), [caveat]) if top else "", _gradual_lines(data),
                 f"<{h}>Input</{h}>" + figure("input image", input_image, max_side=384, caption=_first_step(data)),
                 shown("region", "Region", "the region the edit was restricted to, drawn on the input"),
                 shown("strip", "Steps of the intervention", data.get("property_name", "")),

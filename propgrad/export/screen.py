@@ -182,7 +182,8 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], ans
                                    "reading": html_report.reading_sentence(row["reading"])} for row in data["table"]])
     answer = html_report.answer_paragraphs(answer if answer is not None else data["answer"])
     body = [html_report._missing_list(missing), html_report.input_line(data.get("input")),
-            "<h2>The answer</h2>" + answer + html_report.how_tested_line(data), html_report.note_paragraphs(data["notes"], data["answer"]),
+            "<h2>The answer</h2>" + answer + html_report.how_tested_line(data),
+            html_report.note_paragraphs(data["notes"], data["answer"]),
             "<h2>Top properties</h2>" + html_report.figure("the top properties", figure_path,
                                                           missing=missing.get("figure")),
             "<h2>Ranked table</h2>"

@@ -94,8 +94,8 @@ def checkpoint_columns(output: str) -> list[str]:
 
 
 def change_cell(change: float, thresholds: reading.Thresholds | None = None) -> str:
-    """A checkpoint's change, signed, rounded to three decimals, or to as many more as put it on its true side of every size
-    threshold: the reading's size turns at 0.1, and "0.100" beside "small" (0.0996) read as a contradiction. (Every
+    """A checkpoint's change, signed, rounded to three decimals, or to as many more as put it on its true side of every
+    size threshold: the reading's size turns at 0.1, and "0.100" beside "small" (0.0996) read as a contradiction. (Every
     value was cut to three decimals once, and 0.35386 showed 0.353 beside dynamics.csv's digits.)
 
     Examples
@@ -317,7 +317,6 @@ def follow_training(
     floors = [result.orders_floor for result in results.values() if result.orders_floor is not None]
     floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series),
                                floor=min(floors) if floors else None)
-    moved = floor is not None and floors and min(floors) < 1 - 1e-9  # else there is nothing to test: no caveat
     described = describe_input(image)
     # A transparent or tiny input first, then a picture the lesion models were not made for (a photo).
     notes = [*(described or {}).get("notes", []), *filter(None, [off_domain_note(image), floor])]
@@ -327,8 +326,10 @@ def follow_training(
                             (series[0].images[0], series[0].images[-1]),
                             series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
                             n_series=len(series), notes=tuple(notes),
+                            # (No floor worked out: none said to have moved, no caveat.)
                             caveat=untestable_caveat(floor, any(bool((r.pvalues <= alpha).any())
-                                                                for r in results.values())) if moved else None,
+                                                                for r in results.values()),
+                                                     min(floors) if floors else 1.0),
                             # Weights are named by their contents, as the input is: two runs' epoch01 files read alike.
                             checkpoint_files={label: [{"file": Path(p).name, "sha256": file_sha256(p)} for p in paths]
                                               for label, paths in runs.items()})
