@@ -13,7 +13,7 @@ from functools import cached_property
 from .checks import untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
-from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, short_names
+from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, named_note, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
@@ -297,17 +297,28 @@ class Answered:
         held = set(explanations)  # the properties it holds for
         if not floor:
             held = {name for name, e in explanations.items() if e.settings_caveat}
-            floor = next((note for name in held for note in getattr(self, "notes", ())
-                          if note.endswith(explanations[name].floor_note)), None)
+            first = next((e.floor_note for name, e in explanations.items() if name in held), None)
+            floor = first and named_note(first, [name for name, e in explanations.items() if first in e.notes],
+                                         len(explanations))
         passed = any(row.significant_adjusted for row in self.ranked_rows if row.property in held)
         settings = untestable_caveat(floor, passed)
         return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations)), settings)
                 if caveat]
 
     @cached_property
+    def _findings_marked(self) -> list[str]:
+        return model_answers(self.ranked_rows, self.models, marked=True)
+
+    @cached_property
+    def findings(self) -> list[str]:
+        """:attr:`answer` past its :attr:`caveats`: per model, what moves its output most (a printout that says the
+        caveats before its table says these after it)."""
+        return [sentence.translate(_UNMARKED) for sentence in self._findings_marked]
+
+    @cached_property
     def answer_marked(self) -> list[str]:
         """:attr:`answer` with its names marked, for pages (:func:`answer_spans`)."""
-        return [*self.caveats, *model_answers(self.ranked_rows, self.models, marked=True)]
+        return [*self.caveats, *self._findings_marked]
 
     @cached_property
     def contrast(self) -> tuple[list[ContrastRow], str | None]:

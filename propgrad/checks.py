@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -204,6 +205,23 @@ def untestable_caveat(note: str | None, passed: bool = False, orders: float | No
     verdicts = 'neither "significant" nor "not significant" is evidence' if passed else \
         '"not significant" is no evidence either way'
     return f"Check the settings before this answer, where {verdicts}: {note}."
+
+
+# Every caveat opens "Check the ... before this answer[, where ...]:"; joined caveats each keep theirs.
+CAVEAT_LEAD_IN = re.compile(r"(?:^|(?<=\. ))Check the [^:]*? before this answer[^:]*:")
+
+
+def with_lead_ins(text: str, set_lead_in: Callable[[str], str]) -> str:
+    """``text`` with every caveat's lead-in set by ``set_lead_in`` (bold in the app and report.html): where an edit
+    hardly changed the images and the settings could not reach alpha, the second caveat's lead-in stayed plain.
+
+    Examples
+    --------
+    >>> with_lead_ins("Check the edits before this answer: x. Check the settings before this answer, where y: z.",
+    ...               lambda lead: f"*{lead}*")
+    '*Check the edits before this answer:* x. *Check the settings before this answer, where y:* z.'
+    """
+    return CAVEAT_LEAD_IN.sub(lambda match: set_lead_in(match.group(0)), text)
 
 
 def unsaid(notes: Sequence[str], said: Sequence[str | None]) -> list[str]:

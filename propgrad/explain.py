@@ -19,7 +19,7 @@ from .interventions.patch import PATCH_PROPERTY
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
-from .reading import LISTED, Reading, listed, read_explanation
+from .reading import Reading, named_note, read_explanation
 from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
@@ -510,8 +510,7 @@ def notes_of(explanations: Mapping[str, "Explanation"], *more: str | None) -> tu
         for note in result.notes:
             if note not in result.unadjusted_notes:
                 where.setdefault(note, []).append(name)
-    said = [note if len(names) == len(explanations) else f"{listed(names, most=LISTED)}: {note}"
-            for note, names in where.items()]
+    said = [named_note(note, names, len(explanations)) for note, names in where.items()]
     return tuple(dict.fromkeys([*said, *(note for note in more if note)]))
 
 

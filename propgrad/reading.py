@@ -964,6 +964,18 @@ def short_names(names: Sequence[str]) -> dict[str, str]:
 LISTED = 8
 
 
+def named_note(note: str, names: Sequence[str], of: int) -> str:
+    """A note some of ``of`` results share (a comparison's properties, a screen's): as it is where all ``of`` have it,
+    else after the names of those that do ("hue and blur: with 5 steps ...").
+
+    Examples
+    --------
+    >>> named_note("with 5 steps ...", ["hue", "blur"], 3), named_note("with 5 steps ...", ["hue"], 1)
+    ('hue and blur: with 5 steps ...', 'with 5 steps ...')
+    """
+    return note if len(names) == of else f"{listed(names, most=LISTED)}: {note}"
+
+
 def paragraph(readings: Sequence[Reading]) -> str:
     """A short paragraph for people: per property, what moved which model and what did not.
 

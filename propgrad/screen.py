@@ -40,7 +40,7 @@ from PIL import Image
 
 from .checks import check_shuffle_settings, is_whole_number
 from .compare import edit_label
-from .errors import ModelUnavailableError, in_words, not_all_of, not_one_of
+from .errors import ArgumentError, ModelUnavailableError, in_words, not_all_of, not_one_of
 from .explain import (
     VECTOR,
     Explanation,
@@ -374,8 +374,8 @@ def screen(
     if not candidates:
         raise ValueError("no candidate property is left: widen `edits`, `regions` or `properties`")
     if limit is not None and len(candidates) > limit:
-        raise ValueError(f"the screen has {len(candidates)} properties, more than the limit of {limit}; "
-                         f"restrict the edits, regions or properties")
+        raise ArgumentError("limit", f"is {limit}: this screen has {len(candidates)} properties; restrict the edits, "
+                                     f"regions or properties", gloss="the most properties one screen runs")
     image = load_image(image)
 
     # 2. Masks once; rows whose region cannot be made are skipped with a note, the others run.

@@ -48,7 +48,7 @@ def test_training_dynamics_handler(progress):
     assert [row["epoch"] for row in document["table"]] == [int(row[1]) for row in table]
     assert "Reading:" in page and document["input"]["sha256"] in page and "Per checkpoint" in page
     # Each sticker's last step, not the first series' alone.
-    assert all(f"step 3, the last: {name}" in page for name in ("sticker_1", "sticker_2", "sticker_3"))
+    assert all(f"step 3, the last: {name}" in page for name in ("sticker 1", "sticker 2", "sticker 3"))
     # "How to read this page" as on every report.html, linked from under the table, without Delta E (not shown here).
     guide = page[page.index('<h2 id="guide">'):page.index("<h2>Settings</h2>")]
     assert 'href="#guide"' in page and "E[|grad_X" in guide and "flip" in guide and "Delta E" not in guide
@@ -192,7 +192,7 @@ def test_the_guide_says_what_the_nevus_preset_shows():
     assert "stays small or negligible" not in GUIDE
     # What every checkpoint saw: each sticker's own last step, named (the tab's picture and report.html show them).
     ends = answer.dynamics.series_ends
-    assert [name for name, _ in ends] == ["sticker_1", "sticker_2", "sticker_3"]
+    assert [name for name, _ in ends] == ["sticker 1", "sticker 2", "sticker 3"]
     assert ends[0][1] is answer.dynamics.ends[-1]
     assert len({np.asarray(picture).tobytes() for _, picture in ends}) == 3
 

@@ -424,3 +424,18 @@ def test_paths_may_break_after_each_slash():
     listed = html_report._images_list([{"image": "/data/lesions/melanoma_1.png", "SHA-256": "ab"}])
     assert "/<wbr>data/<wbr>lesions/<wbr>melanoma_1.png" in listed
     assert "/<wbr>patches/<wbr>sticker_1.png" in html_report.settings_list({"patches": ["/a/patches/sticker_1.png"]})
+
+
+def test_joined_caveats_each_lead_in_bold():
+    """An edit that hardly changes the images and settings that cannot reach alpha join two caveats: the second's
+    lead-in stayed plain in report.html and the app."""
+    from propgrad.app.results import caveat_markdown
+    from propgrad.checks import untestable_caveat
+    from propgrad.export.html import caveat_paragraph
+
+    joined = ("Check the edits before this answer: the images hardly change under 'hue'. "
+              + untestable_caveat("with 3 steps no order can reach alpha"))
+    page = caveat_paragraph(joined)
+    assert page.count("<b>Check the") == 2 and "either way:</b> with 3 steps" in page
+    assert caveat_markdown(joined).count("**Check the") == 2
+    assert caveat_markdown("the images: hardly change") == "the images: hardly change"  # no lead-in, nothing bold

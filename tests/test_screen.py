@@ -230,7 +230,7 @@ def test_the_talk_views_slide_draws_three_rows_in_large_type_inside_the_figure(i
     (dict(regions=["fur"]), r"`regions` must be one of 'whole image', 'object' or 'background', got 'fur'"),
     (dict(edits=[]), "`edits` is empty"),
     (dict(properties=["object: sparkle"]), r"`properties` must be one of .*, got 'object: sparkle'"),
-    (dict(limit=5), "the screen has 34 properties, more than the limit of 5"),
+    (dict(limit=5), "one screen runs. is 5: this screen has 34 properties"),
     (dict(statistic="kendall"), "`statistic` must be one of"),
     (dict(adjustment="bonferroni"), r"`adjustment` must be one of 'bh' or 'holm', got 'bonferroni'"),
     (dict(outputs_of_interest="vector", statistic="mutual-information"),

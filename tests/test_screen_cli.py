@@ -54,7 +54,7 @@ def test_screen_writes_the_ranked_table(files, registered, capsys):
     (["--edits", "sparkle"], "`--edits` must be one of 'blur', 'brightness',"),
     (["--edits", "darkn,blurr"], "got 'darkn' and 'blurr'; did you mean 'darken' for 'darkn', 'blur' for 'blurr'?"),
     (["--regions", "fur"], "`--regions` must be one of 'whole image', 'object' or 'background', got 'fur'"),
-    (["--limit", "3"], "the screen has 34 properties, more than the limit of 3"),
+    (["--limit", "3"], "`--limit` is 3: this screen has 34 properties; restrict"),
     (["--mask", "left"], "`--mask` 'left': write LABEL=FILE"),
     (["--edits", ""], "`--edits` is empty"),
     (["--outputs", "vector", "--statistic", "correlation"], "'vector' is scored with statistic='gradient'"),

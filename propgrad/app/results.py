@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .. import export, plots, reading
 from ..answer import answer_spans
-from ..checks import unsaid
+from ..checks import unsaid, with_lead_ins
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
@@ -438,8 +438,8 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|])")
 
 
 def caveat_markdown(text: str) -> str:
-    """A caveat with its lead-in ("Check the edits before this answer:") in bold, as report.html sets it."""
-    return re.sub(r"^([^:]+:)", r"**\1**", text, count=1)
+    """A caveat with its lead-ins ("Check the edits before this answer:") in bold, as report.html sets them."""
+    return with_lead_ins(text, lambda lead: f"**{lead}**")
 
 
 def summary_markdown(run: AppRun) -> str:

@@ -200,7 +200,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
     say_the_rest(len(comparison.scores))
     say(paragraph([entry.reading for entry in comparison.scores]))
-    for line in comparison.answer[len(comparison.caveats):]:  # (its caveats said above)
+    for line in comparison.findings:  # (its caveats said above)
         say(line)
     for name, result in comparison.explanations.items():
         say(f"  {name}: {'; '.join(gradual.lines(result))}")

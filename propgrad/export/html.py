@@ -28,7 +28,7 @@ from ..interventions.region import share_in_words
 from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
 from ..answer import answer_spans
-from ..checks import unsaid
+from ..checks import unsaid, with_lead_ins
 from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 from ..statistics import ADJUSTED_DEPENDS
@@ -504,7 +504,7 @@ def models_line(rows: Sequence[Mapping]) -> str:
 
 
 def caveat_paragraph(text: str | None) -> str:
-    """A caution to read before the reading (report.json's ``caveat``), its lead-in in bold as the app sets it; on a
+    """A caution to read before the reading (report.json's ``caveat``), its lead-ins in bold as the app sets it; on a
     run's own page and in each property's section of a comparison's.
 
     Examples
@@ -516,9 +516,7 @@ def caveat_paragraph(text: str | None) -> str:
     """
     if not text:
         return ""
-    head, colon, rest = text.partition(":")
-    return (f'<p class="caveat"><b>{escape(head)}:</b>{escape(rest)}</p>' if colon
-            else f'<p class="caveat">{escape(text)}</p>')
+    return f'<p class="caveat">{with_lead_ins(escape(text), lambda lead: f"<b>{lead}</b>")}</p>'
 
 
 def summary_paragraph(text: str) -> str:

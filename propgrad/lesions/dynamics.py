@@ -29,7 +29,7 @@ from ..kinds import PatchSpec
 from ..reading import (format_ends, format_number, format_percent, label_words, reading_class, size_of,
                        yes_or_no)
 from .models import (READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, off_domain_note,
-                     patch_paths)
+                     patch_name, patch_paths)
 
 
 @dataclass(frozen=True)
@@ -583,4 +583,4 @@ def default_intervention(steps: int = DEFAULT_STEPS, n_patches: int = 3, positio
     if not patches:
         raise ValueError(f"no sticker PNGs found under {ASSETS / 'patches'}; run the lesion asset script first")
     return PatchSpec(patches=tuple(map(str, patches)), position=position, scale=scale, steps=steps,
-                     labels=tuple(p.stem for p in patches)).build()
+                     labels=tuple(map(patch_name, patches))).build()

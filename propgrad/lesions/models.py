@@ -298,6 +298,11 @@ def patch_paths(root: str | Path = ASSETS) -> list[Path]:
     return sorted(Path(root, "patches").glob("*.png"))
 
 
+def patch_name(path: str | Path) -> str:
+    """A bundled sticker's name as every tab shows it ("sticker 1" for sticker_1.png)."""
+    return Path(path).stem.replace("_", " ")
+
+
 def example_paths(root: str | Path = ASSETS) -> list[Path]:
     """The shipped example lesion images for the patch tab (melanomas first)."""
     return sorted(Path(root, "examples").glob("*.png"))

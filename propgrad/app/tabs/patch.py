@@ -8,7 +8,7 @@ import gradio as gr
 from ... import paths
 from ...errors import not_one_of
 from ...images import load_rgba
-from ...lesions.models import DIRECTION, DOMAIN, example_paths
+from ...lesions.models import DIRECTION, DOMAIN, example_paths, patch_name
 from ..parsing import RANGES, check_suffixes, file_path, in_range
 from ..results import explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
@@ -25,7 +25,7 @@ def patch_choices() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for folder in (ASSETS / "lesions" / "patches", ASSETS / "patches"):
         for path in sorted(folder.glob("*.png")) if folder.is_dir() else []:
-            found.setdefault(path.stem.replace("_", " "), path)
+            found.setdefault(patch_name(path), path)
     return found
 
 
