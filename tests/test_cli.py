@@ -251,3 +251,14 @@ def test_training_dynamics_from_the_command_line(tmp_path, capsys):
     document = json.loads(capsys.readouterr().out)
     assert document["kind"] == "dynamics" and [row["epoch"] for row in document["table"]] == [1, 2]
     assert {"change_first_to_last", "mean_flips"} <= set(document["table"][0])
+
+
+def test_a_model_input_size_over_the_image_limit_is_refused_before_any_work(tmp_path, capsys):
+    # --input-size 100000 100000 grew to 23 GB resizing the first step until the kernel killed the process (137).
+    image = tmp_path / "input.png"
+    Image.new("RGB", (40, 40), (128, 128, 128)).save(image)
+    assert main(["explain", str(image), "--edit", "darken", "--steps", "5", "--model-file", str(_tiny_model_file(tmp_path)),
+                 "--class-names", "a,b,c", "--input-size", "100000", "100000", "--permutations", "100",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "`--input-size` asks for 100,000 x 100,000 px; the limit is 2,048 a side" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

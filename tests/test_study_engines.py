@@ -125,7 +125,9 @@ def eight_images(tmp_path_factory) -> Path:
 
 def test_a_lost_ray_node_moves_its_items_to_the_nodes_that_remain(eight_images, tmp_path, monkeypatch):
     """Two nodes of one CPU each; the worker node is removed after 3 of 8 items: every item still ends ok, and
-    the files equal an in-process run's byte for byte."""
+    the files equal an in-process run's byte for byte. The study connects by address as ``--ray HOST:PORT`` does,
+    shipping this checkout to the workers (with only the package shipped, its bundled models were unknown there
+    and every item failed)."""
     ray = pytest.importorskip("ray")
     from ray.cluster_utils import Cluster
 
@@ -133,21 +135,19 @@ def test_a_lost_ray_node_moves_its_items_to_the_nodes_that_remain(eight_images, 
 
     reference = tmp_path / "in-process"
     run_study(tiny_definition(eight_images), reference, engine=InProcess())
-    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.delenv("PROPGRAD_ASSETS", raising=False)  # the workers learn where the assets are from the study
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     worker_node = cluster.add_node(num_cpus=1)
     lines: list[str] = []
     try:
         cluster.wait_for_nodes()
-        ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": root}})
 
         def on_item(result, done, total):
             if done == 3:
                 cluster.remove_node(worker_node)
 
-        run_study(tiny_definition(eight_images), tmp_path / "ray", engine=RayEngine(notify=lines.append),
-                  on_item=on_item)
+        run_study(tiny_definition(eight_images), tmp_path / "ray",
+                  engine=RayEngine(address=cluster.address, notify=lines.append), on_item=on_item)
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -180,3 +180,21 @@ def test_rays_default_token_notice_is_not_printed_for_a_ray_of_its_own(caplog):
     pytest.importorskip("ray")
     setup = importlib.import_module(ray_engine._TOKEN_LOGGER)
     assert ray_engine._TOKEN_NOTICE in inspect.getsource(setup._warn_token_auth_enabled)
+
+
+def test_a_cluster_by_address_is_told_where_the_bundled_assets_are(monkeypatch):
+    """``--ray HOST:PORT`` from a checkout shipped the package alone: on the workers it looked for the assets beside
+    its shipped copy, found none, and every item failed with "`model` must be one of 'EfficientNet-Lite0 (ImageNet)',
+    got 'Lesion CNN (biased)'" (run from the repository itself, the workers found the checkout on their path)."""
+    from types import SimpleNamespace
+
+    from propgrad.paths import assets_dir
+    from propgrad.study import RayEngine, ray_engine
+
+    asked = {}
+    monkeypatch.setattr(ray_engine, "check_address", lambda address: None)
+    RayEngine(address="10.0.0.1:6379")._connect(SimpleNamespace(init=lambda **kwargs: asked.update(kwargs)))
+    shipped = asked["runtime_env"]
+    assert shipped["env_vars"]["PROPGRAD_ASSETS"] == str(assets_dir().resolve())
+    assert (Path(shipped["env_vars"]["PROPGRAD_ASSETS"]) / "lesions").is_dir()
+    assert [Path(module).name for module in shipped["py_modules"]] == ["propgrad"]

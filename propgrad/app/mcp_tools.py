@@ -381,7 +381,7 @@ def run_dynamics(image="", variants=(), steps=8, seed=0, n_permutations=2000, al
         alpha: {alpha}
 
     Returns:
-        result: JSON: kind, reading (per variant), rows (variant, epoch, reading, output_start, output_end, change_first_to_last, score, pvalue, significant, flip_share, mean_flips, checkpoint), settings (the input's name and SHA-256, the checkpoints' files and SHA-256, the shuffle test), links (the figure and the zip of the report)
+        result: JSON: kind, reading (per variant), rows (variant, epoch, reading, output_start, output_end, change_first_to_last (signed), score, pvalue, significant, flip_share, mean_flips, checkpoint), settings (the input's name and SHA-256, the checkpoints' files and SHA-256, the shuffle test), links (the figure and the zip of the report)
         figure: PNG image content: score and flips per epoch, one line per variant
     """
     from ..lesions.models import example_paths

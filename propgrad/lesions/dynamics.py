@@ -64,7 +64,7 @@ class DynamicsResult:
         """One record per checkpoint under :data:`ROW_FIELDS`, every digit kept: the one description of a
         checkpoint that dynamics.csv and the MCP answer hold and :func:`checkpoint_cells` shows."""
         return [
-            dict(zip(ROW_FIELDS, (variant, int(e), words, float(a), float(b), abs(float(b) - float(a)), float(s),
+            dict(zip(ROW_FIELDS, (variant, int(e), words, float(a), float(b), float(b) - float(a), float(s),
                                   float(p), bool(p <= self.alpha), float(f), float(n), label)))
             for e, words, a, b, s, p, f, n, label in zip(
                 self.epochs, checkpoint_labels(self, thresholds), self.start_probability, self.end_probability,
@@ -73,7 +73,8 @@ class DynamicsResult:
 
 
 # A checkpoint's record: what the output did first (the reading, the output's mean over series at step 0 and at the
-# last step, and how far apart they are: the change the reading's size rests on), then the statistic, its shuffle
+# last step, and the change from the one to the other, signed, whose size the reading rests on: a script read a fall
+# of 0.26 written as +0.26 as a rise), then the statistic, its shuffle
 # test, the share of series whose prediction flips and their mean number of flips. output_start, output_end and
 # flip_share are named as in a study's CSVs. The change is named for what it is: elsewhere "change" is a curve's
 # highest minus lowest value, which a checkpoint, keeping no curve, cannot give; "n_flips" elsewhere is a count.
@@ -116,11 +117,10 @@ def checkpoint_cells(row: dict) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
     for the output (three where two would misstate the change, :func:`~propgrad.reading.format_ends`), the one
     number format for the rest, "yes" for p <= alpha. The change keeps a third digit (:func:`change_cell`) and its
-    sign, as the tab asks its reader to read the direction ("0.54 -> 0.28" beside a change of 0.260 read as a rise);
-    the record keeps how far apart the ends are."""
+    sign, as the tab asks its reader to read the direction ("0.54 -> 0.28" beside a change of 0.260 read as a rise)."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
-            change_cell(row["output_end"] - row["output_start"]),
+            change_cell(row["change_first_to_last"]),
             format_number(row["score"]),
             format_number(row["pvalue"]), yes_or_no(row["significant"]), format_percent(row["flip_share"])]
 

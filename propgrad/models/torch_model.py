@@ -26,6 +26,7 @@ from PIL import Image
 
 from ..device import pick_device
 from ..errors import ArgumentError
+from ..images import MAX_SIDE
 from .base import ALREADY_PROBABILITIES, AUTO, PROBABILITY, SIMILARITY
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -39,6 +40,10 @@ def check_size(size, name: str = "input_size") -> tuple[int, int]:
     --------
     >>> check_size(128)
     (128, 128)
+    >>> check_size((100_000, 100_000))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    propgrad.errors.ArgumentError: `input_size` asks for 100,000 x 100,000 px; the limit is 2,048 a side, ...
     """
     if isinstance(size, bool):
         raise TypeError(f"`{name}` must be an int or a (height, width) pair of ints, got {size!r}")
@@ -50,6 +55,10 @@ def check_size(size, name: str = "input_size") -> tuple[int, int]:
         raise TypeError(f"`{name}` must hold ints, got {size!r}")
     if min(size) < 1:
         raise ValueError(f"`{name}` must be positive, got {tuple(size)}")
+    if max(size) > MAX_SIDE:
+        # 100000 x 100000 grew to 23 GB resizing the first step until the kernel killed the process.
+        raise ArgumentError(name, f"asks for {size[0]:,} x {size[1]:,} px; the limit is {MAX_SIDE:,} a side, as for an "
+                                  f"input image (see docs/faults-and-limits.md)")
     return int(size[0]), int(size[1])
 
 

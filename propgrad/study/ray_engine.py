@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import ASSETS_ENV, assets_dir
 from .items import StudyItem
 from .worker import FAILED, ItemResult
 
@@ -167,8 +168,11 @@ class RayEngine:
         if self.address:
             check_address(self.address)
             # The cluster's workers get this checkout of propgrad shipped to them; models and images
-            # they read must be at the same paths on every node (a shared file system).
-            ray.init(address=self.address, runtime_env={"py_modules": [str(Path(package_root) / "propgrad")]},
+            # they read must be at the same paths on every node (a shared file system). So must the bundled
+            # assets: shipped alone, a checkout's package looked for them beside its copy on the worker, found
+            # none, and every item failed with "`model` must be one of 'EfficientNet-Lite0 (ImageNet)'".
+            ray.init(address=self.address, runtime_env={"py_modules": [str(Path(package_root) / "propgrad")],
+                                                        "env_vars": {ASSETS_ENV: str(assets_dir().resolve())}},
                      logging_level="WARNING", log_to_driver=False)
         else:
             path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
