@@ -589,3 +589,35 @@ def test_ctrl_c_after_the_output_is_written_leaves_the_status_done(python_ctrl_c
 
     monkeypatch.setattr(exit_codes, "noting_interrupts", interrupted_inside)
     assert main(["models", "--json"]) == exit_codes.INTERRUPTED
+
+
+def test_ctrl_c_while_a_report_is_written_says_the_folder_is_a_mix(python_ctrl_c, lesion, tmp_path, monkeypatch,
+                                                                     capsys):
+    """Ctrl-C after the new run's tables were written over an earlier run's folder, before its report.html: the
+    line said "nothing more was written" over new CSVs beside the old page."""
+    import sys
+
+    from propgrad.export import html as html_report
+
+    out = tmp_path / "out"
+    argv = ["explain", str(lesion), "--edit", "darken", "--model", MODEL, "--steps", "4", "--permutations", "100",
+            "--out", str(out)]
+    assert main(argv) == exit_codes.OK
+    capsys.readouterr()
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(html_report, "write", stopped)
+    assert main([*argv, "--steps", "5"]) == exit_codes.INTERRUPTED  # the last --steps counts
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == (f"interrupted while writing {out}: its report.json, written last, is missing, and the "
+                    "folder holds this run's first files beside any earlier run's; run the same command again")
+    assert not (out / "report.json").exists()
+    # Stopped before writing, the earlier run's folder is whole: "nothing more was written" is then true.
+    monkeypatch.undo()
+    assert main(argv) == exit_codes.OK
+    monkeypatch.setattr(sys.modules["propgrad.explain"], "explain", stopped)
+    assert main(argv) == exit_codes.INTERRUPTED
+    assert capsys.readouterr().err.strip().endswith("interrupted: nothing more was written")
+    assert (out / "report.json").exists()

@@ -45,9 +45,16 @@ def forget_caught_interrupt() -> None:
 
 def interrupted_message(command: list[str]) -> str:
     """The one line for Ctrl-C or SIGTERM: what is kept, and how to go on."""
+    from ..export.tables import unfinished_documents
+
     how = "terminated (SIGTERM)" if terminated() else "interrupted"
     if command == ["study"]:
         return f"{how}: the finished items are kept; run the same command to resume the study"
+    unfinished = unfinished_documents()
+    if unfinished:
+        document = unfinished[0]
+        return (f"{how} while writing {document.parent}: its {document.name}, written last, is missing, and the "
+                f"folder holds this run's first files beside any earlier run's; run the same command again")
     return f"{how}: nothing more was written"
 
 

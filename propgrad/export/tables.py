@@ -50,7 +50,13 @@ def write_json(path: str | Path, document) -> Path:
     """A result's JSON document, whole or not at all (:func:`propgrad.disk.write_whole`). Every writer calls it
     last: a run stopped while its figures were drawn (Ctrl-C, a full disk) left a report.json that read as a
     finished run."""
-    return write_whole(path, json.dumps(document, indent=1))
+    path = write_whole(path, json.dumps(document, indent=1))
+    _UNFINISHED.discard(path)
+    return path
+
+
+# The documents removed for a run and not written again yet: a stop in between leaves their folders a mix.
+_UNFINISHED: set[Path] = set()
 
 
 def document_path(path: str | Path) -> Path:
@@ -58,4 +64,17 @@ def document_path(path: str | Path) -> Path:
     (last, :func:`write_json`), none in the folder reads as finished beside this run's first figures."""
     path = Path(path)
     path.unlink(missing_ok=True)
+    _UNFINISHED.add(path)
     return path
+
+
+def forget_unfinished_documents() -> None:
+    """Start a command afresh (the command line runs several in one process under tests and notebooks)."""
+    _UNFINISHED.clear()
+
+
+def unfinished_documents() -> list[Path]:
+    """The documents :func:`document_path` removed and :func:`write_json` has not written again, outermost first: a
+    Ctrl-C while a report was written said "nothing more was written" over a folder holding the new run's tables
+    beside the old run's report.html."""
+    return sorted(_UNFINISHED, key=lambda path: (len(path.parts), str(path)))
