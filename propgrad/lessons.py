@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .disk import whole_or_none, write_whole
+
 _PACKAGE = Path(__file__).resolve().parent
 LESSONS_ENV = "PROPGRAD_LESSONS"
 # Each lesson must run top to bottom in this many seconds on a 2-core CPU (kernel start included).
@@ -146,7 +148,7 @@ def write_notebooks(paths, out: str | Path, *, student: bool = False, app_url: s
             if cell.cell_type == "markdown":
                 cell.source = with_app_links(cell.source, app_url)
         target = out / f"{Path(path).stem}.ipynb"
-        nbformat.write(notebook, str(target))
+        write_whole(target, nbformat.writes(notebook))  # a full disk cut a notebook at 12,288 bytes
         written.append(target)
     return written
 
@@ -340,7 +342,8 @@ def to_markdown(notebook, images: str | Path, prefix: str, app_url: str | None =
                 if kind == "png":
                     count += 1
                     name = f"{prefix}-{count}.png"
-                    (images / name).write_bytes(base64.b64decode(payload))
+                    with whole_or_none(images / name):
+                        (images / name).write_bytes(base64.b64decode(payload))
                     parts.append(f"![figure {count}]({images.name}/{name})")
                 elif kind == "markdown":
                     parts.append(with_app_links(payload, app_url))
@@ -409,7 +412,7 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True,
         name = f"{slug(lesson.path)}.html"
         back = '<nav><a href="index.html">All lessons</a></nav>'
         notebook = student_copy(lesson.notebook, keep_outputs=True) if student and executed else lesson.notebook
-        (out / name).write_text(to_html(notebook, lesson.title, back, app_url), encoding="utf-8")
+        write_whole(out / name, to_html(notebook, lesson.title, back, app_url))
         written.append(out / name)
         timing = f" ({lesson.seconds:.0f} s to run)" if executed else ""
         items.append(f'<li><a href="{name}">{html.escape(lesson.title)}</a>{timing}</li>')
@@ -427,7 +430,7 @@ def write_html(pages: list[Executed], out: str | Path, *, executed: bool = True,
                 if app_url else " The links into the app open presets on the running app.")
              + "</p>\n<ol>"
              + "".join(items) + "</ol>\n</body></html>\n")
-    (out / "index.html").write_text(index, encoding="utf-8")
+    write_whole(out / "index.html", index)
     return [out / "index.html", *written]
 
 

@@ -621,3 +621,26 @@ def test_ctrl_c_while_a_report_is_written_says_the_folder_is_a_mix(python_ctrl_c
     assert main(argv) == exit_codes.INTERRUPTED
     assert capsys.readouterr().err.strip().endswith("interrupted: nothing more was written")
     assert (out / "report.json").exists()
+
+
+def test_lessons_past_the_room_leave_no_cut_off_notebook(tmp_path):
+    """`lessons --notebooks` on a 12 KB disk left a notebook cut at 12,288 bytes (no JSON reader takes it) under
+    "(the files written so far are whole, none is cut off)", and named no folder. A file-size limit stands in for
+    the full disk."""
+    import resource
+    import subprocess
+    import sys
+
+    out = tmp_path / "notebooks"
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (12_288, 12_288))
+
+    done = subprocess.run([sys.executable, "-m", "propgrad", "lessons", "--notebooks", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    assert done.returncode == exit_codes.NO_ROOM, done.stderr
+    assert str(out) in done.stderr and "none is cut off" in done.stderr
+    for notebook in out.glob("*.ipynb"):
+        json.loads(notebook.read_text())  # whole, or not there
+    assert not list(out.glob(".*"))  # and no temporary left beside them

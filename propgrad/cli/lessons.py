@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from ..disk import check_writable
+from ..disk import check_writable, writing_to
 from . import console
 
 
@@ -82,7 +82,8 @@ def run(argv: list[str]) -> int:
             check_writable(folder, flag)
     written = []
     if args.notebooks:
-        written += lessons.write_notebooks(paths, args.notebooks, student=args.student, app_url=links)
+        with writing_to(args.notebooks, "--notebooks"):  # a full disk names the folder, as for the other commands
+            written += lessons.write_notebooks(paths, args.notebooks, student=args.student, app_url=links)
     if args.html:
         executed = []
         for path in paths:
@@ -92,7 +93,8 @@ def run(argv: list[str]) -> int:
             if not args.quiet:
                 print(f"  {lesson.seconds:.0f} s", file=sys.stderr)
             executed.append(lesson)
-        written += lessons.write_html(executed, Path(args.html), student=args.student, app_url=links)
+        with writing_to(args.html, "--html"):
+            written += lessons.write_html(executed, Path(args.html), student=args.student, app_url=links)
     if console.json_wanted():
         console.emit({"written": [str(path) for path in written]})
     else:
