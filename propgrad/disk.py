@@ -154,7 +154,7 @@ PARTIAL_SUFFIX = ".partial"
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
+def replacing(path: str | Path, newline: str | None = None, binary: bool = False) -> Iterator[TextIO]:
     """A UTF-8 text handle whose content replaces ``path`` whole when the block ends; on any failure ``path`` stays as
     it was (a full disk cut screen.json at 8,192 bytes, which no JSON reader takes).
 
@@ -162,21 +162,27 @@ def replacing(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
     over it: a rename is atomic, so not even a power cut leaves a cut file under the real name, and two writers of
     one file never write into the same temporary. The file keeps its mode, a link's target is replaced (not the link),
     and a folder that takes no new file while the file itself may be written (a shared results folder) is written in
-    place, as before."""
+    place, as before. So is a path that is no regular file (``/dev/null``, ``/dev/full``, a pipe): renamed over, it
+    would be gone. ``binary`` gives a bytes handle (a figure)."""
     path = Path(os.path.realpath(path))
     if path.is_dir():  # the name in the way, not the temporary's (the rename would name that one)
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    mode, text = ("wb", {}) if binary else ("w", {"encoding": "utf-8", "newline": newline})
+    if path.exists() and not path.is_file():
+        with path.open(mode, **text) as handle:
+            yield handle
+        return
     partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask applies
     except PermissionError:
         if not (path.is_file() and os.access(path, os.W_OK)):
             raise
-        with whole_or_none(path), path.open("w", encoding="utf-8", newline=newline) as handle:
+        with whole_or_none(path), path.open(mode, **text) as handle:
             yield handle
         return
     with whole_or_none(partial):
-        with open(descriptor, "w", encoding="utf-8", newline=newline) as handle:
+        with open(descriptor, mode, **text) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -204,10 +210,10 @@ def written_name(filename: str | Path) -> str:
     return name
 
 
-def write_whole(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` whole or not at all (:func:`replacing`)."""
-    with replacing(path) as handle:
-        handle.write(text)
+def write_whole(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text, or bytes: a figure) to ``path`` whole or not at all (:func:`replacing`)."""
+    with replacing(path, binary=isinstance(data, bytes)) as handle:
+        handle.write(data)
     return Path(path)
 
 

@@ -5,6 +5,7 @@ several sessions can plot at once in one server process.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
+from .disk import write_whole
 from .explain import Explanation
 from .gradualness import verdict
 from .interventions.frames import Frames
@@ -559,10 +561,14 @@ def save_picture(image: Image.Image, path: str | Path) -> Path:
 
 
 def save_figure(figure: Figure, path: str | Path, dpi: int = 110) -> Path:
+    """``figure`` as the file ``path`` names (by its suffix; PNG without one), whole or not at all: drawn first, then
+    written (:func:`~propgrad.disk.write_whole`). matplotlib's own PNG writer let a full disk pass unnoticed
+    (``--plot /dev/full`` ended with status 0)."""
     path = Path(path)
-    options = {"pil_kwargs": PNG_OPTIONS} if path.suffix.lower() == ".png" else {}
-    figure.savefig(path, dpi=dpi, **options)
-    return path
+    kind = path.suffix.lower().lstrip(".") or "png"
+    drawn = io.BytesIO()
+    figure.savefig(drawn, format=kind, dpi=dpi, **({"pil_kwargs": PNG_OPTIONS} if kind == "png" else {}))
+    return write_whole(path, drawn.getvalue())
 
 
 def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 250) -> Path:

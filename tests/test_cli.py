@@ -251,6 +251,8 @@ def test_training_dynamics_from_the_command_line(tmp_path, capsys):
     document = json.loads(capsys.readouterr().out)
     assert document["kind"] == "dynamics" and [row["epoch"] for row in document["table"]] == [1, 2]
     assert {"change_first_to_last", "mean_flips"} <= set(document["table"][0])
+    # Signed, end minus start: a fall of 0.26 was written +0.26.
+    assert all(row["change_first_to_last"] == row["output_end"] - row["output_start"] for row in document["table"])
 
 
 def test_a_model_input_size_over_the_image_limit_is_refused_before_any_work(tmp_path, capsys):

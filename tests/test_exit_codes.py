@@ -644,3 +644,26 @@ def test_lessons_past_the_room_leave_no_cut_off_notebook(tmp_path):
     for notebook in out.glob("*.ipynb"):
         json.loads(notebook.read_text())  # whole, or not there
     assert not list(out.glob(".*"))  # and no temporary left beside them
+
+
+def test_dynamics_plot_is_checked_before_the_run_and_a_full_one_is_status_4(capsys, tmp_path, monkeypatch):
+    """`--plot out.txt` failed after the whole run with matplotlib's "Format 'txt' is not supported" (status 2, which
+    says nothing ran); `--plot /dev/full` ended with status 0 (matplotlib's PNG writer let the full disk pass); `--plot
+    dir/` printed "plot: dir" and wrote dir.png."""
+    import propgrad.lesions.dynamics
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run started before --plot was checked")
+
+    monkeypatch.setattr(propgrad.lesions.dynamics, "follow_training", never)
+    assert main(["dynamics", "--plot", str(tmp_path / "out.txt"), "--steps", "3"]) == exit_codes.USAGE
+    assert "`--plot` names a '.txt' file, a kind of figure matplotlib cannot write; end it in '.png', '.pdf' or " \
+           "'.svg'" in stderr_lines(capsys)[-1]
+    monkeypatch.undo()
+    if Path("/dev/full").exists():
+        assert main(["dynamics", "--plot", "/dev/full", "--steps", "3", "--permutations", "50"]) == exit_codes.NO_ROOM
+        assert stderr_lines(capsys)[-1].startswith("error: no space left to write in /dev")
+        assert Path("/dev/full").is_char_device()  # written in place, not renamed over
+    folder = tmp_path / "plots"
+    assert main(["dynamics", "--plot", f"{folder}/", "--steps", "3", "--permutations", "50"]) == exit_codes.OK
+    assert f"plot: {folder / 'dynamics.png'}" in capsys.readouterr().out and (folder / "dynamics.png").is_file()

@@ -376,9 +376,10 @@ def test_printed_ends_do_not_contradict_the_size():
     row = dict(variant="unbiased", epoch=4, reading="small but systematic", output_start=0.8649, output_end=0.9599,
                change_first_to_last=0.095, score=0.03, pvalue=0.001, significant=True, flip_share=0.0)
     assert checkpoint_cells(row)[3] == "0.865 -> 0.960"
-    # The change signed, from the ends (the record keeps how far apart they are): "0.54 -> 0.28" beside "0.260".
+    # The change signed, as the record keeps it: "0.54 -> 0.28" beside "0.260" read as a rise.
     assert checkpoint_cells(row)[4] == "+0.095"
-    assert checkpoint_cells({**row, "output_start": 0.54, "output_end": 0.28})[4] == "-0.260"
+    assert checkpoint_cells({**row, "output_start": 0.54, "output_end": 0.28, "change_first_to_last": -0.26})[4] == \
+        "-0.260"
 
 
 class _ManyClasses:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
 from ..checks import unsaid
 from ..disk import check_writable, writing_to
+from ..errors import ArgumentError, in_words
 from ..kinds import PatchSpec
 from . import console
 from .bounds import check_args
@@ -40,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--permutations", type=int, default=2000, help="shuffle-test permutations")
     parser.add_argument("--alpha", type=float, default=0.01, help="significance level of the shuffle test")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle test")
-    parser.add_argument("--plot", type=Path, default=None,
-                        help="where to save the figure (default: dynamics.png, in --out where given)")
+    parser.add_argument("--plot", default=None,
+                        help="where to save the figure, as a file whose suffix names its kind (.png, .pdf, .svg; "
+                        "PNG without one) or a folder (default: dynamics.png, in --out where given)")
     parser.add_argument("--out", default=None,
                         help="also write the report into this folder: report.html, dynamics.json (every setting "
                         "and digit), dynamics.csv and the figure")
@@ -56,6 +59,35 @@ def _check_files(args) -> None:
         for path in paths:
             if not Path(path).is_file():
                 raise ValueError(f"`{flag}`: no such file {str(path)!r}")
+
+
+def plot_path(given: str | None, out: str | None) -> Path:
+    """Where ``--plot`` puts the figure, refused before the checkpoints run where matplotlib could not write its kind
+    (``out.txt`` failed after the whole run). A folder gets dynamics.png (``dir/`` wrote ``dir.png`` and printed
+    ``dir``); a name without a suffix gets ``.png``, as matplotlib adds it, so the line printed names the file.
+
+    Examples
+    --------
+    >>> str(plot_path(None, "report")), str(plot_path("curves", None)), str(plot_path("/dev/null", None))
+    ('report/dynamics.png', 'curves.png', '/dev/null')
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    if given is None:
+        return Path(out or ".") / "dynamics.png"
+    path = Path(given)
+    if given.endswith(("/", os.sep)) or path.is_dir():
+        return path / "dynamics.png"
+    if path.exists() and not path.is_file():
+        return path  # /dev/null, a pipe: written in place, as PNG
+    if not path.suffix:
+        return path.with_suffix(".png")
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in kinds:
+        raise ArgumentError("--plot", f"names a {path.suffix!r} file, a kind of figure matplotlib cannot write; end "
+                                      f"it in {in_words(['.' + kind for kind in ('png', 'pdf', 'svg')], 'or')} "
+                                      f"(or another of {', '.join(sorted(kinds))})")
+    return path
 
 
 def run_dynamics(argv: list[str] | None = None) -> dict:
@@ -80,8 +112,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     # Before the checkpoints run, not after all of them.
     if args.out is not None:
         check_writable(args.out, "--out")
-    if args.plot is None:
-        args.plot = Path(args.out or ".") / "dynamics.png"
+    args.plot = plot_path(args.plot, args.out)
     check_writable(Path(args.plot).parent, "--plot")
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
