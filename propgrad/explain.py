@@ -309,6 +309,14 @@ def _resolve_outputs(selection, model: Model, outputs: np.ndarray) -> list[int]:
     return list(dict.fromkeys(indices))
 
 
+def check_named_outputs(selection, model: Model) -> None:
+    """Refuse names or indices in ``selection`` that are not outputs of ``model``, before any series is made: a study
+    checks them in its driver (a misspelt class failed every item, after all of them ran). Keywords pass: what
+    'predicted' picks depends on the image."""
+    if selection is not None and not isinstance(selection, str):
+        _resolve_outputs(selection, model, None)
+
+
 def _is_vector(selection) -> bool:
     return isinstance(selection, str) and selection == VECTOR
 

@@ -258,6 +258,18 @@ def test_a_study_list_naming_a_file_that_is_not_there_exits_2_before_it_runs(tmp
     assert not (tmp_path / "out").exists()
 
 
+@needs_lesions
+def test_a_misspelt_output_stops_a_study_before_any_item(lesion, tmp_path, capsys):
+    """`--outputs zebrax` ran every item, then said "every item failed the same way" with status 3; explain refuses it
+    with status 2."""
+    assert main(["study", "--images", str(lesion.parent), "--model", MODEL, "--outputs", "zebrax", "--edit", "darken",
+                 "--steps", "4", "--permutations", "50", "--out", str(tmp_path / "out"),
+                 "--no-progress"]) == exit_codes.USAGE
+    assert stderr_lines(capsys) == [f"error: `--outputs`: 'zebrax' is not an output of model {MODEL!r}; its outputs "
+                                    "include 'nevus' and 'melanoma'; an index works too"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_study_none_of_whose_images_can_be_read_exits_2(tmp_path, capsys):
     """It printed "No item finished" and exited 0, so a script could not tell that nothing ran."""
     listed = tmp_path / "list.txt"

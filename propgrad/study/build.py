@@ -23,11 +23,21 @@ def check_buildable(definition) -> None:
 
     Interventions are built (cheap: no diffusion weights load until a series is asked for). Model files are
     loaded once and let go: a file whose outputs do not match its class names, or that cannot run on an image,
-    failed every item and was then offered a retry by the same command. Registered and hub models are only looked
-    up, since loading them here would cost the driver memory it may not have.
+    failed every item and was then offered a retry by the same command. Registered models are loaded too where
+    the outputs of interest are named, to check the names (they are small); hub models are only looked up, since
+    loading them here would cost the driver memory it may not have.
     """
+    from ..explain import check_named_outputs
+    from ..outputs import parse_outputs
+
     for spec in definition.interventions:
         spec.build()
     definition.models.check()
-    if definition.models.files:
-        dataclasses.replace(definition.models, names=(), hub=()).build(default=None)
+    named = not isinstance(definition.outputs, str)
+    # Bundled models are small; named outputs are checked against them and the files (a misspelt class failed every
+    # item). A hub model is left to the workers.
+    if definition.models.files or (named and definition.models.names):
+        models = dataclasses.replace(definition.models, names=definition.models.names if named else (), hub=())
+        for model in models.build(default=None):
+            if named:
+                check_named_outputs(parse_outputs(list(definition.outputs)), model)
