@@ -188,6 +188,25 @@ def raised_on_purpose(error: BaseException) -> bool:
     return named is None or named.group(1) in {kind.__name__ for kind in type(error).__mro__}
 
 
+def in_one_line(error: BaseException) -> str:
+    r"""An error as one line: its type and its message's first line, and where the message runs over several lines,
+    its last one too (TorchScript's first line says only that "the following operation failed"; the model's own
+    error is its last, "builtins.RuntimeError: too dark for me"). TorchScript's type, named "Error", is left out
+    ("Error: The following ..." read as a stutter after the command line's "error:").
+
+    Examples
+    --------
+    >>> in_one_line(RuntimeError("CUDA out of memory"))
+    'RuntimeError: CUDA out of memory'
+    >>> in_one_line(RuntimeError("The following operation failed.\n  File ...\nbuiltins.RuntimeError: too dark\n"))
+    'RuntimeError: The following operation failed. ... RuntimeError: too dark'
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = " ... ".join(dict.fromkeys([lines[0], lines[-1].removeprefix("builtins.")])) if lines else ""
+    name = type(error).__name__
+    return text if name == "Error" and text else f"{name}: {text}".rstrip(": ")
+
+
 def in_front_end_words(error: BaseException, names: Mapping[str, str]) -> str:
     """An error's message, an :class:`ArgumentError`'s argument named as the front end names it (``names``)."""
     return str(error.named_by(names)) if isinstance(error, ArgumentError) else str(error)

@@ -281,6 +281,9 @@ def test_flags_that_would_be_ignored_and_a_folder_as_the_image_are_refused(image
     quick = ["--edit", "darken", *QUICK, "--out", str(tmp_path / "out"), "--no-progress"]
     assert main(["explain", str(image), *quick, "--class-names", "cat,dog"]) == 2
     assert "`--class-names` describes --model-file models" in capsys.readouterr().err
+    # --outputs-are too: explain, screen and study ran with it ignored, status 0, the same scores as without it.
+    assert main(["explain", str(image), *quick, "--outputs-are", "logits"]) == 2
+    assert "`--outputs-are` describes --model-file models" in capsys.readouterr().err
     assert main(["explain", str(image.parent), *quick]) == 2
     assert "is a folder; give one image file" in capsys.readouterr().err
 

@@ -679,3 +679,17 @@ def test_dynamics_plot_is_checked_before_the_run_and_a_full_one_is_status_4(caps
     folder = tmp_path / "plots"
     assert main(["dynamics", "--plot", f"{folder}/", "--steps", "3", "--permutations", "50"]) == exit_codes.OK
     assert f"plot: {folder / 'dynamics.png'}" in capsys.readouterr().out and (folder / "dynamics.png").is_file()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["dynamics", "--help"]])
+def test_help_and_version_to_a_full_stdout_are_status_4(argv):
+    """argparse drops a failed write: they ended with status 0, the text lost."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "propgrad", *argv], cwd=ROOT, stdout=full, text=True,
+                              stderr=subprocess.PIPE, timeout=300)
+    assert done.returncode == exit_codes.NO_ROOM, done.stderr
+    assert done.stderr.startswith("error: no space left to write the output to stdout")

@@ -689,6 +689,27 @@ def test_a_greyscale_network_is_told_it_gets_rgb(tmp_path):
     assert "check `input_size`" not in message
 
 
+class _TooDark(nn.Module):
+    """A network that refuses dark images, as a user's model may."""
+
+    def forward(self, x):
+        if x.mean() < 10:
+            raise RuntimeError("too dark for me")
+        return x.mean((2, 3))[:, :2]
+
+
+def test_a_network_that_raises_is_named_with_its_own_error_in_one_line(tmp_path):
+    """TorchScript's message is its whole traceback: the command line printed its first line only ("error: Error: The
+    following operation failed in the TorchScript interpreter."), without the model's reason."""
+    path = tmp_path / "picky.pt"
+    torch.jit.script(_TooDark()).save(str(path))
+    with pytest.raises(ValueError) as caught:
+        load_model_file(path, input_size=(16, 16), class_names=["a", "b"])
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("model file 'picky.pt' failed on plain grey, black and white")
+    assert "The following operation failed in the TorchScript interpreter. ... RuntimeError: too dark for me" in message
+
+
 def test_a_class_name_inside_the_word_typed_is_no_guess():
     from propgrad.errors import near_names
 

@@ -232,6 +232,22 @@ class Parser(argparse.ArgumentParser):
     """argparse with its errors in one line, as every other error here: ``error: argument --steps: invalid int
     value: 'abc' (see propgrad explain --help)`` instead of the usage block (20 lines) above it."""
 
+    def _print_message(self, message, file=None):
+        # argparse drops a failed write: --help or --version sent to a full disk ended with status 0 and no text.
+        file = file or sys.stderr
+        if not message or file is None:
+            return
+        if file is sys.stderr:
+            with contextlib.suppress(OSError):
+                file.write(message)
+            return
+        try:
+            with _writing(file):
+                file.write(message)
+                file.flush()
+        except BrokenPipeError:  # `--help | head -1`: its reader has what it wanted
+            drop_stdout()
+
     def error(self, message: str):
         line = f"error: {message} (see {self.prog} --help)"
         problem(line, echo=False)  # argparse prints it, on its way out

@@ -154,7 +154,7 @@ def failures(what: str):
     >>> if failed:  # doctest: +SKIP
     ...     return failed.status
     """
-    from ..errors import users_to_fix
+    from ..errors import in_one_line, users_to_fix
 
     outcome = _Failure()
     try:
@@ -163,7 +163,7 @@ def failures(what: str):
         interrupt_first(error)
         if users_to_fix(error):
             raise
-        console.error(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        console.error(in_one_line(error))
         outcome.status = partial(1, 1, what)
 
 

@@ -194,7 +194,8 @@ def model_spec_from_args(args, *, absolute_paths: bool = False) -> ModelSpec:
     if not args.model_file:
         # They describe --model-file models only: given alone they were ignored without a word.
         for flag, value in (("--class-names", args.class_names), ("--input-size", args.input_size),
-                            ("--mean", args.mean), ("--std", args.std)):
+                            ("--mean", args.mean), ("--std", args.std),
+                            ("--outputs-are", args.outputs_are != "auto" and args.outputs_are)):
             if value:
                 raise ArgumentError(flag, "describes --model-file models; give the model file too, or leave it out")
     files = [str(Path(p).resolve()) if absolute_paths else p for p in args.model_file or ()]

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ..errors import in_one_line
 from .safe_load import CHECKPOINT, PT2, check_pt2_entries, code_in_pickles, detect_format, read_checkpoint, refuse
 from .convmixer import ConvMixerClassifier, convmixer_from_checkpoint, is_convmixer_checkpoint
 from .torch_model import (
@@ -203,8 +204,11 @@ def load_model_file(
         # "check `input_size`" sent the owner of a greyscale model to the wrong setting.
         advice = (f"the network takes {channels.group(1)}-channel images and propgrad gives it RGB: export it with "
                   "a first layer that takes 3 channels (a greyscale model can average them itself)" if channels
-                  else "check `input_size`")
-        raise ValueError(f"model file {path.name!r}: {error}; {advice}") from None
+                  else "where the network takes another size, set `input_size`")
+        # One line: TorchScript's message is its whole traceback, the model's own error on its last line.
+        height, width = classifier.transform.size
+        raise ValueError(f"model file {path.name!r} failed on plain grey, black and white test images of "
+                         f"{width}x{height} px: {in_one_line(error)}; {advice}") from None
     classifier.output_names = check_class_names(
         class_names, outputs.shape[1], f"model file {path.name!r}", classifier.apply_softmax
     )

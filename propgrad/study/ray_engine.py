@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import in_one_line
 from ..paths import ASSETS_ENV, assets_dir
 from .items import StudyItem
 from .worker import FAILED, ItemResult
@@ -292,9 +293,8 @@ class _Pool:
         for item in items:
             self.attempts[item.key] += 1
             if self.attempts[item.key] > self.retries:
-                first = str(error).splitlines()[0] if str(error) else ""
                 yield ItemResult(item.index, item.key, FAILED, f"Ray worker failed after {self.retries} retries: "
-                                 f"{type(error).__name__}: {first}")
+                                 f"{in_one_line(error)}")
             else:
                 again.append(item)
         self.queue[:0] = again
