@@ -179,6 +179,20 @@ def test_a_bad_argument_comes_back_named(server, arguments, message):
     assert "Traceback" not in result.content[0].text
 
 
+def test_an_inline_image_past_the_transports_default_reaches_the_tool(server):
+    """The mcp library refuses requests over 4 MiB with a bare HTTP 413 unless told otherwise: a 3 MB photo sent inline
+    never reached the tools, whose own limit (25 MB) names the argument. 5 MB of bytes that are no image are read
+    and named; 26 MB are named as over the limit."""
+    import base64
+
+    five = "data:image/png;base64," + base64.b64encode(bytes(5 * 2**20)).decode()
+    result = call(server, "run_edit", {"image": five})
+    assert result.isError and "`image`: the data: URI's 5,242,880 bytes are not an image" in result.content[0].text
+    over = "data:image/png;base64," + base64.b64encode(bytes(26 * 2**20)).decode()
+    result = call(server, "run_edit", {"image": over})
+    assert result.isError and "`image`: 26 MB is over the 25 MB limit" in result.content[0].text
+
+
 def test_a_missing_image_is_named(server):
     result = call(server, "run_screen", {})
     assert result.isError and "`image` is required" in result.content[0].text

@@ -4,7 +4,8 @@ Gradio (6.31, pinned in requirements.txt) serves every public endpoint as a tool
 block per output holding ``str(value)`` (a Python repr). :func:`adapt` changes three things on the server a
 launch created, and nothing else:
 
-1. the tool list: only :mod:`.mcp_tools`' endpoints (the tabs' own endpoints stay for gradio_client);
+1. the tool list: only :mod:`.mcp_tools`' endpoints (the tabs' own endpoints stay for gradio_client), and the
+   largest request it reads, to fit an inline image at the tools' own limit (:func:`request_body_limit`);
 2. each answer: the JSON document as text (parseable), also as ``structuredContent``, with ``links`` to the
    figures and the zip filled in with the URLs gradio serves them at; the figures as image content;
 3. arguments are checked against the tool's schema first, so a wrong type or an unknown value comes back
@@ -93,6 +94,15 @@ def completed_schema(schema: dict, endpoint: dict | None) -> dict:
     return schema
 
 
+def request_body_limit() -> int:
+    """The largest MCP request the server reads: an inline image at the tools' limit, base64, with room for the rest
+    of the call and for an image somewhat over the limit, which the tool then names (only a larger one gets the
+    transport's bare HTTP 413)."""
+    from .mcp_tools import MAX_IMAGE_BYTES
+
+    return -(-MAX_IMAGE_BYTES // 3) * 4 + 8 * 2**20
+
+
 def adapt(demo, tools: dict[str, str]) -> bool:
     """Shape the MCP server of a launched ``demo`` (see the module docstring); ``tools``: {tool name: api name}.
 
@@ -107,6 +117,12 @@ def adapt(demo, tools: dict[str, str]) -> bool:
 
     # An agent's `initialize` reported the mcp library's version (1.30.0) as this server's.
     server.mcp_server.version = __version__
+    # The transport refused any request over 4 MiB (its default) with a bare HTTP 413: a 3 MB photo sent inline
+    # never reached the tools' own limit of 25 MB, which names the argument. A request holding the largest image the
+    # tools take (base64: four characters per three bytes) and its arguments gets through.
+    body = request_body_limit()
+    server.manager.max_request_body_size = body
+    server.manager.asgi_app.max_body_size = body
     named = server.api_info["named_endpoints"]
     # On a Space gradio prefixes every tool with the Space's name (propgrad_run_edit); kept.
     server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in tools.items()
