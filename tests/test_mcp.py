@@ -171,12 +171,28 @@ def test_a_server_path_is_an_image_where_local_paths_are_allowed(server):
     ({"image": "https://example.org/cat.png"}, "`image`: URLs are not fetched"),
     ({"image": "/no/such/cat.png"}, "`image`: no such file on the server"),
     ({"image": None}, "`image`"),
+    # The package's name for it, and the page's hint about its number box, were an agent's to puzzle over.
+    ({"outputs": "vector", "statistic": "correlation"}, "`outputs`: 'vector' is scored with statistic='gradient'"),
+    ({"edit_end": 5000}, "`edit_end` for darken must lie in"),
 ])
 def test_a_bad_argument_comes_back_named(server, arguments, message):
     result = call(server, "run_edit", {"image": uri(CAT), **arguments})
     assert result.isError
     assert message in result.content[0].text, result.content[0].text
     assert "Traceback" not in result.content[0].text
+    assert "the box" not in result.content[0].text and "outputs_of_interest" not in result.content[0].text
+
+
+def test_clip_without_weights_names_the_tools_argument(server):
+    """The tab's message told an agent to "untick 'Add CLIP zero-shot'" and type a path into a box."""
+    from propgrad.models.clip import default_weights_here
+
+    if default_weights_here():
+        pytest.skip("CLIP's weights are on this machine")
+    result = call(server, "run_turntable", {"use_clip": True})
+    assert result.isError and result.content[0].text.startswith("`use_clip`: CLIP cannot run on this server"), \
+        result.content[0].text
+    assert "untick" not in result.content[0].text
 
 
 def test_an_inline_image_past_the_transports_default_reaches_the_tool(server):

@@ -24,7 +24,7 @@ import gradio as gr
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ArgumentError, in_words, not_all_of, not_one_of
+from ..errors import ArgumentError, ModelUnavailableError, in_words, not_all_of, not_one_of
 from ..images import IMAGE_FORMATS, why_unreadable
 from ..limits import repeated_names
 from ..score import STATISTICS
@@ -54,11 +54,14 @@ RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and 
 RENAMED = {"number of steps": "steps", "edit end value": "edit_end", "editor": "edit", "outputs of interest": "outputs",
            "patch x": "x", "patch y": "y", "patch scale": "scale", "permutations": "n_permutations",
            "total rotation": "rotation", "hub ids": "hub_models", "mask file": "mask", "patch upload": "patches",
-           "screen edits": "edits", "screen regions": "regions", "open_clip model": "clip_model"}
+           "screen edits": "edits", "screen regions": "regions", "open_clip model": "clip_model",
+           "outputs_of_interest": "outputs"}
 
 
 def _renamed(message: str) -> str:
-    """``message`` with the page's box names (in backticks) replaced by the tools' argument names."""
+    """``message`` with the page's box names (in backticks) replaced by the tools' argument names, and without what
+    only the page's boxes need said: a number box drops a decimal comma, a JSON number has none."""
+    message = re.sub(r" \(the box drops a decimal comma, so [^)]*\)", "", message)
     return re.sub(r"`([^`]+)`", lambda m: f"`{RENAMED.get(m.group(1), m.group(1))}`", message)
 
 
@@ -310,10 +313,19 @@ def run_turntable(frames=(), rotation=360.0, use_clip=False, classes="", models=
     folder = folders.request_dir()
     paths = [image_argument(frame, "frames", folder / f"frame_{number:03d}") for number, frame in enumerate(frames)]
     test = shuffle_arguments(seed, n_permutations, alpha)
-    return _answer(tab.__wrapped__, paths or turntable_frames(), in_range(rotation, "rotation"), bool(use_clip),
-                   classes or DEFAULT_CLASSES, "ViT-B-32", "openai", test["seed"],
-                   models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
-                   alpha=test["alpha"])
+    try:
+        return _answer(tab.__wrapped__, paths or turntable_frames(), in_range(rotation, "rotation"), bool(use_clip),
+                       classes or DEFAULT_CLASSES, "ViT-B-32", "openai", test["seed"],
+                       models_argument(models), outputs=outputs or "", n_permutations=test["n_permutations"],
+                       alpha=test["alpha"])
+    except ModelUnavailableError as error:
+        if not hasattr(error, "what_is_missing"):
+            raise
+        # The tab's message names its boxes ("untick 'Add CLIP zero-shot'"), which an agent does not have.
+        raise ModelUnavailableError(
+            f"`use_clip`: CLIP cannot run on this server: leave `use_clip` false to score with the models alone, or "
+            f"ask the server's operator to place open_clip's ViT-B-32 'openai' weights in its cache. What is "
+            f"missing: {error.what_is_missing}") from None
 
 
 @agent_tool

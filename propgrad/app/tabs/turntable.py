@@ -133,8 +133,10 @@ def _clip_missing(error: ModelUnavailableError) -> ModelUnavailableError:
     where = ("type the checkpoint file's path into 'Pretrained tag or local checkpoint path' (the open_clip "
              "model must match it)" if local_paths_allowed() else
              "this server takes open_clip tags only, so its operator must place the weights in the cache")
-    return ModelUnavailableError(f"CLIP cannot run here: untick 'Add CLIP zero-shot' to use the other models, or "
-                                 f"{where}. What is missing: {error}")
+    missing = ModelUnavailableError(f"CLIP cannot run here: untick 'Add CLIP zero-shot' to use the other models, "
+                                    f"or {where}. What is missing: {error}")
+    missing.what_is_missing = str(error)  # for a front end without those boxes (an agent's tool)
+    return missing
 
 
 def default_result(progress=lambda *args, **kwargs: None) -> tuple:
