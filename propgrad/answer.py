@@ -83,8 +83,12 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             unsteady = [row for row in mine if row not in top and row.reading.tier == "c"
                         and row.reading.size == "strong" and row.reading.change >= 0.8 * largest][:TOP_PROPERTIES]
             if unsteady:
+                # Ranked below by its tier, a row may have moved the output more: "nearly as much (by 0.29)" beside
+                # the top's 0.27 contradicted itself.
+                above = [row.reading.change > largest for row in unsteady]
+                how = "more" if all(above) else "about as much" if any(above) else "nearly as much"
                 sentence += (f"; {listed([name(row.property) for row in unsteady])} also move"
-                             f"{'s' if len(unsteady) == 1 else ''} it nearly as much, not systematically "
+                             f"{'s' if len(unsteady) == 1 else ''} it {how}, not systematically "
                              f"(by {listed([format_number(row.reading.change) for row in unsteady])})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:

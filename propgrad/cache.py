@@ -258,6 +258,9 @@ class SeriesCache:
                 advice = f"set {ENV_DIR} to a folder that can be made and written"
             elif getattr(error, "errno", None) == errno.ENOSPC or "full" in str(error):
                 reason, advice = "no space left", f"free some space or set {ENV_DIR} to another folder"
+            elif (self.directory / INDEX).is_dir():  # the folder may be written: "a folder you may write" misled
+                reason = f"its index {INDEX} is a folder, which the cache cannot open ({error})"
+                advice = f"move that folder out of the way (or set {ENV_DIR} to another folder)"
             else:
                 reason, advice = f"cannot write ({error})", f"set {ENV_DIR} to a folder you may write"
             log.warning("series cache %s: %s; %s, and nothing more is stored in this run. To keep series, %s",

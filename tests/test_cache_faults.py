@@ -162,6 +162,18 @@ def test_a_folder_that_cannot_be_made_turns_the_cache_off_with_one_line(tmp_path
     assert str(directory) in line and "cannot be made" in line and "PROPGRAD_CACHE_DIR" in line
 
 
+def test_an_index_that_is_a_folder_is_named_as_the_fault(tmp_path, caplog):
+    """cache.db a folder: the line said to "set PROPGRAD_CACHE_DIR to a folder you may write", of a writable folder."""
+    (tmp_path / INDEX).mkdir()
+    cache = SeriesCache(tmp_path)
+    made = cached_series(cache, Image.new("RGB", (4, 4)), [0], lambda seed: {"seed": seed},
+                         lambda seeds: [make_series(seed) for seed in seeds])
+    assert [s.label for s in made] == [make_series(0).label]  # the work goes on without the cache
+    (line,) = warnings_of(caplog)
+    assert f"its index {INDEX} is a folder" in line and "move that folder out of the way" in line
+    assert "a folder you may write" not in line
+
+
 def test_a_folder_that_may_not_be_written_still_serves_the_series_it_holds(tmp_path, monkeypatch, caplog):
     cache = SeriesCache(tmp_path)
     cache.put(key_for(0), [make_series(0)])

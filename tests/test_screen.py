@@ -517,6 +517,11 @@ def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
             for name, reading in (("background: darken", flips), ("object: darken", erratic))]
     said = model_answers(rows)[0]
     assert "; object: darken also moves it nearly as much, not systematically (by 0.48)" in said
+    # Ranked below by its tier, it may move the output more than the top: "nearly as much (by 0.29)" beside 0.27.
+    larger = read_curve(np.array([0.99, 0.4, 0.95, 0.6, 0.9, 0.41, 0.8, 0.7, 0.9, 0.6, 0.41]), significant=False,
+                        pvalue=0.35, output="cat")
+    more = [rows[0], SimpleNamespace(property="object: darken", model="dark-dogs bias", output="cat", reading=larger)]
+    assert "; object: darken also moves it more, not systematically (by 0.59)" in model_answers(more)[0]
     # A strong change well below the top's is left to the table (on a screen of twelve they were noise).
     small = read_curve(np.array([0.99, 0.8, 0.95, 0.85, 0.9, 0.78, 0.9, 0.8, 0.9, 0.85, 0.77]), significant=False,
                        pvalue=0.35, output="cat")
