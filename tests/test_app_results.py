@@ -112,6 +112,29 @@ def test_the_scores_table_says_yes_or_no_and_the_summary_gives_alpha(progress):
     assert "tier a: the output really moved" in outputs[0]
 
 
+def test_a_comparisons_signif_column_judges_the_adjusted_p_as_its_readings_do(progress):
+    """At alpha 0.02, "signif.: yes" (p <= alpha) sat beside a reading's "adjusted p = 0.037 does not reach alpha":
+    the column judged p, the readings the adjusted p."""
+    summary = edit_call(progress, editor="parametric: darken", edit_end=0.6, steps=6,
+                        regions=["object (segmenter)", "background (segmenter)"],
+                        alpha=0.02, n_permutations=1000)[0]
+    import re
+
+    def cells(line):
+        return [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+
+    header = next(line for line in summary.splitlines() if line.startswith("| property |"))
+    assert cells(header)[6:] == ["p", "adjusted p", "signif.", "tier"], cells(header)
+    rows = [cells(line) for line in summary.splitlines()
+            if line.startswith("| ") and not line.startswith(("| property", "| ---"))]
+    assert rows
+    for row in rows:
+        adjusted, signif = float(row[7]), row[8]
+        assert signif == ("yes" if adjusted <= 0.02 else "no"), row
+        assert ("not significant" in row[2]) == (signif == "no") or "no measurable effect" in row[2], row
+    assert "signif.: adjusted p <= alpha, as the readings judge it" in summary
+
+
 def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     outputs = shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0,
                                                        [IMAGENET], progress=progress)

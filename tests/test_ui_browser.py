@@ -126,15 +126,17 @@ def test_a_phone_sees_the_answer_and_can_reach_run(server, browser, tmp_path):
     # next letters for hex digits: "\00a0F" drew U+0A0F, "\00a0ad" drew U+A0AD).
     cells = page.locator("#edit-summary .ranked-table tbody tr").first.locator("td")
     named = cells.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
-    assert named[5] == '"E[|grad_X\u00a0F|]\u00a0"' and named[8] == '"adjusted\u00a0p\u00a0"', named
+    assert named[5] == '"E[|grad_X\u00a0F|]\u00a0"' and named[7] == '"adjusted\u00a0p\u00a0"', named
     assert named[1] == '"\u00b7\u00a0"', named  # "object: darken · dark-cats bias", not the two names run together
-    # The flips and signif. cells too, named ("yes"/"no" alone, or left out, a phone's reader lost them).
-    assert named[4] == '"flips\u00a0"' and named[7] == '"signif.\u00a0"', named
-    # A single run's card ends in its tier, named so (its ninth column is a comparison's adjusted p).
+    # The flips and signif. cells too, named ("yes"/"no" alone, or left out, a phone's reader lost them); a
+    # comparison's signif. judges its adjusted p and follows it.
+    assert named[4] == '"flips\u00a0"' and named[8] == '"signif.\u00a0"', named
+    # A single run's card ends in its tier, named so (its ninth column is a comparison's signif.), its signif. eighth.
     page.goto(f"{server}?tab=patch", wait_until="load", timeout=60_000)
     check_answer(page, "patch", folder, header=False)
     single = page.locator("#patch-summary .ranked-table tbody tr").first.locator("td")
-    assert single.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")[8] == '"tier\u00a0"'
+    single_named = single.evaluate_all("tds => tds.map(td => getComputedStyle(td, '::before').content)")
+    assert single_named[7] == '"signif.\u00a0"' and single_named[8] == '"tier\u00a0"', single_named
     page.goto(server, wait_until="load", timeout=60_000)
     check_answer(page, "edit", folder, header=False)
     # The legend explains the flips and signif. cells the cards show.

@@ -161,8 +161,9 @@ body:not(.propgrad-talk) #screen-slide { display: none !important; }
   .ranked-table td:nth-child(5)::before { content: "flips\\0000a0"; }
 __STATISTIC_CARD_LABELS__
   .ranked-table td:nth-child(7)::before { content: "p\\0000a0"; }
-  .ranked-table td:nth-child(8)::before { content: "signif.\\0000a0"; }
-  .ranked-table td:nth-child(9)::before { content: "adjusted\\0000a0p\\0000a0"; }
+  .ranked-table td:nth-child(8)::before { content: "adjusted\\0000a0p\\0000a0"; }
+  .ranked-table td:nth-child(9)::before,
+  .ranked-table.single-run td:nth-child(8)::before { content: "signif.\\0000a0"; }
   /* A single run's table has no adjusted p: its tier is the ninth column. Every name stays with its number. */
   .ranked-table td:nth-child(10)::before,
   .ranked-table.single-run td:nth-child(9)::before { content: "tier\\0000a0"; }
