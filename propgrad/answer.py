@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .checks import untestable_caveat
+from .checks import domain_caveat, untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
 from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, named_note, short_names
@@ -56,8 +56,15 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             words = mine[0].reading.output_words or output
             moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
             if not moved:
+                # Strong changes the test does not back are said too: "no property moved p(melanoma) systematically"
+                # stood alone in the talk view beside a curve falling from 1.00 to 0.62.
+                unsteady = [row for row in mine if row.reading.tier == "c" and row.reading.size == "strong"]
+                unsteady = unsteady[:TOP_PROPERTIES]
+                also = (f"; {listed([name(row.property) for row in unsteady])} move"
+                        f"{'s' if len(unsteady) == 1 else ''} it strongly all the same, not systematically "
+                        f"(by {listed([format_number(row.reading.change) for row in unsteady])})" if unsteady else "")
                 sentences.append(f"{who(short[model])}: no property moved {words} systematically by "
-                                 f"{negligible:g} or more.")
+                                 f"{negligible:g} or more{also}.")
                 continue
             top = moved[:TOP_PROPERTIES]
             # "Most" where others are left unnamed: of the only two properties run, "object: darken and background:
@@ -289,7 +296,7 @@ class Answered:
     @cached_property
     def caveats(self) -> list[str]:
         """What to check before the answer, as its first sentences: a region that is a sliver or all but the whole
-        image, an edit that hardly changes the images, a shuffle test that cannot reach alpha over the table (the
+        image, an edit that hardly changes the images, models not made for the image, a shuffle test that cannot reach alpha over the table (the
         result's ``floor_note``) or for a row (its explanation's :attr:`~propgrad.explain.Explanation.settings_caveat`)
         (empty where none)."""
         explanations = getattr(self, "explanations", {})
@@ -306,8 +313,8 @@ class Answered:
                                          len(explanations))
         passed = any(row.significant_adjusted for row in self.ranked_rows if row.property in held)
         settings = untestable_caveat(floor, passed)
-        return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations)), settings)
-                if caveat]
+        return [caveat for caveat in (coverage_caveat(shares), unchanged_caveat(edit_changes(explanations)),
+                                      domain_caveat(list(explanations.values())), settings) if caveat]
 
     @cached_property
     def _findings_marked(self) -> list[str]:

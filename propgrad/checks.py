@@ -224,6 +224,15 @@ def with_lead_ins(text: str, set_lead_in: Callable[[str], str]) -> str:
     return CAVEAT_LEAD_IN.sub(lambda match: set_lead_in(match.group(0)), text)
 
 
+def domain_caveat(explanations: Sequence) -> str | None:
+    """The sentence to read before an answer whose models were not made for its image (``explanations``: each
+    :class:`~propgrad.explain.Explanation`, its models' ``domain`` notes), each such note once; else None.
+    Among the notes only, a lesion model's "strong" reading of a cat photo was projected without it (the talk view
+    shows no notes)."""
+    notes = dict.fromkeys(model.domain for explanation in explanations for model in explanation.models if model.domain)
+    return f"Check the models before this answer: {'; '.join(notes)}." if notes else None
+
+
 def unsaid(notes: Sequence[str], said: Sequence[str | None]) -> list[str]:
     """The ``notes`` not already said in ``said`` (the caveats read before an answer): each once, up front.
 

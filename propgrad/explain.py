@@ -8,7 +8,7 @@ from functools import cached_property, partial
 import numpy as np
 from PIL import Image
 
-from .checks import (MIN_STEPS, check_shuffle_settings, orders_floor, shuffle_floor_note,
+from .checks import (MIN_STEPS, check_shuffle_settings, domain_caveat, orders_floor, shuffle_floor_note,
                      too_few_permutations_for_table, untestable_caveat)
 from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
@@ -86,6 +86,8 @@ class ModelExplanation:
     description: str = ""
     # What loading the model had to guess, said among the notes (an uploaded one-output model read as a probability).
     caveat: str = ""
+    # Where the image is not one the model was made for (the lesion models on a photo), said before the answer.
+    domain: str = ""
 
     @property
     def output_of_interest(self) -> OutputScore:
@@ -202,8 +204,9 @@ class Explanation:
     def caveat(self) -> str | None:
         """What to read before this run's reading, made once here for the app's summary, report.json, report.html,
         the command line's printout and an agent's reading alike: an edit that hardly changes the images
-        (:attr:`unchanged_caveat`), a shuffle test that cannot reach alpha (:attr:`settings_caveat`); else None."""
-        return " ".join(c for c in (self.unchanged_caveat, self.settings_caveat) if c) or None
+        (:attr:`unchanged_caveat`), models not made for the image (:func:`domain_caveat`), a shuffle test that cannot
+        reach alpha (:attr:`settings_caveat`); else None."""
+        return " ".join(c for c in (self.unchanged_caveat, domain_caveat([self]), self.settings_caveat) if c) or None
 
     @property
     def _blind(self) -> bool:
@@ -404,12 +407,12 @@ def said_by(model: Model, attribute: str) -> str:
     return text if isinstance(text, str) else ""
 
 
-def model_caveat(model: Model, image: Image.Image) -> str:
-    """What loading ``model`` had to guess (:func:`said_by`), and what it says of ``image`` where it was not made for
-    such pictures (its ``domain_caveat(image)``, where it has one: the lesion models on a photo)."""
+def domain_note(model: Model, image: Image.Image) -> str:
+    """What ``model`` says of ``image`` where it was not made for such pictures (its ``domain_caveat(image)``, where
+    it has one: the lesion models on a photo), else ""."""
     check = getattr(model, "domain_caveat", None)
     domain = check(image) if callable(check) else None
-    return "; ".join(text for text in (said_by(model, "caveat"), domain if isinstance(domain, str) else "") if text)
+    return domain if isinstance(domain, str) else ""
 
 
 def vector_label(n_outputs: int) -> str:
@@ -437,6 +440,7 @@ def score_outputs(
     vector: bool = False,
     description: str = "",
     caveat: str = "",
+    domain: str = "",
 ) -> ModelExplanation:
     """Scores, p-values and flips for precomputed outputs of shape (series, steps, k).
 
@@ -483,7 +487,7 @@ def score_outputs(
             )
         )
     flips = [prediction_flips(one) for one in outputs]
-    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips, description, caveat)
+    return ModelExplanation(name, list(output_names), output_kind, outputs, scores, flips, description, caveat, domain)
 
 
 def table_steady_trend(explanations, statistic: str) -> tuple:
@@ -636,7 +640,7 @@ def explain(
             score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY),
                 outputs, indices, int(n_permutations), alpha, _rng(seed), statistic, _is_vector(selection),
-                said_by(model, "description"), model_caveat(model, series[0].images[0]),
+                said_by(model, "description"), said_by(model, "caveat"), domain_note(model, series[0].images[0]),
             )
         )
     progress(1.0, "done")

@@ -47,7 +47,7 @@ from .explain import (
     ModelExplanation,
     _is_vector,
     _resolve_outputs,
-    model_caveat,
+    domain_note,
     model_outputs,
     notes_of,
     said_by,
@@ -423,7 +423,7 @@ def screen(
             per_model[name][model.name] = score_outputs(
                 model.name, model.output_names, getattr(model, "output_kind", PROBABILITY), values, indices,
                 int(n_permutations), float(alpha), _rng(seed), statistic, _is_vector(selection),
-                said_by(model, "description"), model_caveat(model, image))
+                said_by(model, "description"), said_by(model, "caveat"), domain_note(model, image))
     explanations = {
         name: Explanation(intervention=name, property_name=group[0].property_name, series=group,
                           models=[per_model[name][m.name] for m in models], n_permutations=int(n_permutations),

@@ -527,3 +527,20 @@ def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
                        pvalue=0.35, output="cat")
     rows[1] = SimpleNamespace(property="object: darken", model="dark-dogs bias", output="cat", reading=small)
     assert small.tier == "c" and small.size == "strong" and "also moves" not in model_answers(rows)[0]
+
+
+def test_a_strong_change_is_named_where_nothing_moved_systematically():
+    """A lesion model on a cat photo: "no property moved p(melanoma) systematically by 0.01 or more" stood alone in
+    the talk view beside a curve falling from 1.00 to 0.62."""
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    erratic = read_curve(np.array([1.0, 0.7, 0.95, 0.62, 0.9, 0.7, 0.8, 0.66, 0.9, 0.7, 0.62]), significant=False,
+                         pvalue=0.35, output="melanoma")
+    assert erratic.tier == "c" and erratic.size == "strong"
+    rows = [SimpleNamespace(property="object: darken", model="Lesion CNN (biased)", output="melanoma", reading=erratic)]
+    said = model_answers(rows)[0]
+    assert said.startswith("Lesion CNN (biased): no property moved p(melanoma) systematically by 0.01 or more; "
+                           "object: darken moves it strongly all the same, not systematically (by 0.38)."), said
