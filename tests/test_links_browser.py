@@ -397,6 +397,19 @@ def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
     page.context.close()
 
 
+def test_talk_view_names_a_run_from_the_controls_as_the_speakers_own(server, browser):
+    """A lesion model run on the cat photo from the controls stayed under "preset 1 of 16: Fur vs background"."""
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
+    badge = page.locator("#propgrad-preset-badge")
+    expect(badge).to_contain_text("preset 1 of", timeout=20_000)
+    page.locator("#propgrad-talk-controls").click()
+    page.locator("#edit-run").click()
+    expect(badge).to_have_text("Diffusion & region edits: your own run, not a preset", timeout=10_000)
+    page.context.close()
+
+
 def test_talk_view_n_goes_on_in_the_tab_the_speaker_opened(server, browser):
     # A new user opened "controls", clicked Training dynamics and pressed n: it ran the next preset of the tab the
     # last preset was on (the patch tab's), not the one on the screen.

@@ -28,7 +28,7 @@ TABS = {  # slug -> (the tab's title on the page, its element prefix)
     "screen": ("Diffusion & region edits", "screen"),
 }
 SHORT = {
-    "Fur vs background: a light cat darkened (the paper's Table 1)": "fur-vs-background",
+    "Fur vs background: a light cat darkened (the paper's Table 1 setup)": "fur-vs-background",
     "Fur vs background: a dark dog darkened": "dark-dog-fur-vs-background",
 }
 SCREEN_PRESETS = [("screen-whole-image", "Screen the first tab's image: every edit on the whole image (12 properties)"),
@@ -631,6 +631,7 @@ async () => {
     event.preventDefault();
     event.stopPropagation();
     button.click();
+    ownRun(button);
   }, true);
   const shortcut = () => {
     for (const button of document.querySelectorAll("button[id$='-run']:not([aria-keyshortcuts])")) {
@@ -657,7 +658,16 @@ async () => {
         window.propgradPreset.tab === "screen") {
       window.propgradPreset = {tab: CONFIG.order[0], number: 0};
     }
+    if (run && event.isTrusted) ownRun(run);
   }, true);
+  // A run the speaker started from the controls, not a preset: the bar kept "preset 1 of 16: Fur vs background"
+  // over a lesion model run on the cat photo. (A preset's own Run is clicked by the page, not by a person.)
+  function ownRun(button) {
+    const slug = button.id.replace(/-run$/, "");
+    if (!talking || !CONFIG.tabs[slug]) return;
+    const tab = slug === "screen" ? `${CONFIG.tabs[CONFIG.order[0]].title}, its Screen` : CONFIG.tabs[slug].title;
+    nameBadge(`${tab}: your own run, not a preset`, "(n goes on with the next preset)");
+  }
   if (talking) talkView();
   let found = findPreset();
   let notice = "";

@@ -259,7 +259,7 @@ def edit_examples() -> tuple[list[list], list[str]]:
     imagenet = default_models()
     rows = [[defaults["image"], DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS, DEFAULT_REGIONS, defaults["models"],
              defaults["outputs"]]]
-    labels = ["Fur vs background: a light cat darkened (the paper's Table 1)"]
+    labels = ["Fur vs background: a light cat darkened (the paper's Table 1 setup)"]
     if (ASSETS / "examples" / "chicky.jpg").is_file() and defaults["outputs"]:
         rows.append([str(ASSETS / "examples" / "chicky.jpg"), DEFAULT_EDIT, DEFAULT_END, DEFAULT_STEPS, DEFAULT_REGIONS,
                      defaults["models"], defaults["outputs"]])
@@ -279,9 +279,13 @@ def build_edit_tab(ip2p: tuple[bool, str]) -> list:
     status = guided.editor_status()
     choices = editor_choices(available, guided.choices(status))
     defaults = edit_defaults()
+    # "The default is the paper's Table 1" read as the paper's result: on this one photo the unbiased model's
+    # background row is the one significant row, and a class took the unbiased model for the biased one.
     gr.Markdown("Darken, recolour, blur... one image step by step, inside a region or on the whole image. The default "
-                "is the paper's Table 1: the cat's fur and, separately, the background darkened, for the method "
-                "authors' cats-vs-dogs models (unbiased, dark-cats bias, dark-dogs bias).")
+                "runs the setup of the paper's Table 1 on one photo: the cat's fur and, separately, the background "
+                "darkened, for the method authors' cats-vs-dogs models (unbiased, dark-cats bias, dark-dogs bias). "
+                "One image shows what these models do with it, a hypothesis about them; the paper's table averages "
+                "many images (\"Study (optional)\" in the form runs the same settings on several).")
     with gr.Row():
         with gr.Column(scale=1):
             image = safe_image_input(gr.Image(defaults["image"], type="filepath", image_mode=None, label="Image",
