@@ -438,11 +438,13 @@ def value_words(property_name: str, values: Sequence[float]) -> list[str]:
     >>> value_words("darkening strength (0 = original, 1 = full)", [0.4, 0.405, 0.41])
     ['40.0 %', '40.5 %', '41.0 %']
     >>> value_words("hue rotation (degrees)", [0.0, 65.45])
-    ['0', '65.5']
+    ['0°', '65.5°']
     """
     values = [float(value) for value in values]
     if not shown_as_percent(property_name):
-        return [f"{value:.3g}" for value in values]
+        # An angle says so: the turntable's strip read "step 3: 30" under a title in degrees, off screen above it.
+        unit = "°" if "(degrees)" in property_name else ""
+        return [f"{value:.3g}{unit}" for value in values]
     for decimals in range(3):
         shown = [f"{_percent(value, decimals)} %" for value in values]
         if len(set(shown)) == len(set(values)):
