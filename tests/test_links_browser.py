@@ -366,13 +366,20 @@ def test_talk_view_on_a_phone_keeps_the_tabs_reachable_and_stacks_the_result(ser
     page.context.close()
 
 
+def talk_page(browser, address: str, summary: str, badge_says: str):
+    """The talk view at 1280 x 720 (a projector) opened at ``address``, once ``summary`` shows and the bar's badge
+    says ``badge_says``: (page, badge)."""
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(address, wait_until="load", timeout=60_000)
+    expect(page.locator(summary)).to_be_visible(timeout=60_000)
+    badge = page.locator("#propgrad-preset-badge")
+    expect(badge).to_contain_text(badge_says, timeout=20_000)
+    return page, badge
+
+
 def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
     # ?view=talk&tab=patch named the first tab's opening preset in the badge over the patch tab's default.
-    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    page.goto(server + "?view=talk&tab=patch", wait_until="load", timeout=60_000)
-    expect(page.locator("#patch-summary")).to_be_visible(timeout=60_000)
-    badge = page.locator("#propgrad-preset-badge")
-    expect(badge).to_contain_text("its default", timeout=20_000)
+    page, badge = talk_page(browser, server + "?view=talk&tab=patch", "#patch-summary", "its default")
     assert badge.text_content().startswith("Patch blending: its default; n runs its preset 1 of ")
     # n runs the patch tab's first preset, counted among all that n walks through ("preset 5/5" then "preset 1/6"
     # did not say how many were left).
@@ -399,11 +406,7 @@ def test_talk_view_opened_on_another_tab_names_what_it_shows(server, browser):
 
 def test_talk_view_names_a_run_from_the_controls_as_the_speakers_own(server, browser):
     """A lesion model run on the cat photo from the controls stayed under "preset 1 of 16: Fur vs background"."""
-    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    page.goto(server + "?view=talk", wait_until="load", timeout=60_000)
-    expect(page.locator("#edit-summary")).to_be_visible(timeout=60_000)
-    badge = page.locator("#propgrad-preset-badge")
-    expect(badge).to_contain_text("preset 1 of", timeout=20_000)
+    page, badge = talk_page(browser, server + "?view=talk", "#edit-summary", "preset 1 of")
     page.locator("#propgrad-talk-controls").click()
     page.locator("#edit-run").click()
     expect(badge).to_have_text("Diffusion & region edits: your own run, not a preset", timeout=10_000)
