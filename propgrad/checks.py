@@ -229,8 +229,13 @@ def domain_caveat(explanations: Sequence) -> str | None:
     :class:`~propgrad.explain.Explanation`, its models' ``domain`` notes), each such note once; else None.
     Among the notes only, a lesion model's "strong" reading of a cat photo was projected without it (the talk view
     shows no notes)."""
-    notes = dict.fromkeys(model.domain for explanation in explanations for model in explanation.models if model.domain)
-    return f"Check the models before this answer: {'; '.join(notes)}." if notes else None
+    return models_caveat(model.domain for explanation in explanations for model in explanation.models)
+
+
+def models_caveat(notes) -> str | None:
+    """``notes`` on models not made for the image, each once, as the sentence to read before the answer; else None."""
+    said = dict.fromkeys(note for note in notes if note)
+    return f"Check the models before this answer: {'; '.join(said)}." if said else None
 
 
 def unsaid(notes: Sequence[str], said: Sequence[str | None]) -> list[str]:

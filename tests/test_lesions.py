@@ -175,9 +175,9 @@ def test_a_picture_the_lesion_models_were_not_made_for_is_said_to_be_one():
     assert screened.answer[0].startswith("Check the models before this answer: the lesion models learnt")
     runs = {"biased": lesion_models.checkpoint_paths("biased")[:1]}
     followed = follow_training(photo, runs, default_intervention(4), n_permutations=100)
-    assert any(note.startswith("the lesion models learnt") for note in followed.notes)
-    assert not any("lesion models learnt" in note
-                   for note in follow_training(example, runs, default_intervention(4), n_permutations=100).notes)
+    assert followed.caveat.startswith("Check the models before this answer: the lesion models learnt")
+    assert "lesion models learnt" not in (follow_training(example, runs, default_intervention(4),
+                                                          n_permutations=100).caveat or "")
 
 
 # -- training dynamics ------------------------------------------------------------------------

@@ -239,8 +239,9 @@ class TrainingDynamics:
     notes: tuple[str, ...] = ()
     series_ends: tuple[tuple[str, Image.Image], ...] = field(default=(), repr=False)
     checkpoint_files: dict[str, list[dict]] = field(default_factory=dict)
-    # What to read before the readings where no checkpoint's shuffle test can reach alpha (its note is in ``notes``):
-    # four steps read "strong, not significant" at every epoch, the reason far below.
+    # What to read before the readings: a picture the lesion models were not made for; no checkpoint's shuffle test
+    # able to reach alpha (its note is in ``notes``: four steps read "strong, not significant" at every epoch, the
+    # reason far below).
     caveat: str | None = None
 
     def headline(self) -> tuple[str, str]:
@@ -299,7 +300,7 @@ def follow_training(
     >>> dynamics.reading  # doctest: +SKIP
     'biased: strong and systematic from epoch 1 on (...); ...'
     """
-    from ..checks import shuffle_floor_note, untestable_caveat
+    from ..checks import models_caveat, shuffle_floor_note, untestable_caveat
     from ..images import describe_input, file_sha256
 
     if not runs:
@@ -318,18 +319,19 @@ def follow_training(
     floor = shuffle_floor_note(len(series[0].images), n_permutations, alpha, len(series),
                                floor=min(floors) if floors else None)
     described = describe_input(image)
-    # A transparent or tiny input first, then a picture the lesion models were not made for (a photo).
-    notes = [*(described or {}).get("notes", []), *filter(None, [off_domain_note(image), floor])]
+    # A transparent or tiny input first; a picture the lesion models were not made for (a photo) is said before the
+    # readings, with a shuffle test that cannot reach alpha.
+    notes = [*(described or {}).get("notes", []), *filter(None, [floor])]
+    untestable = untestable_caveat(floor, any(bool((r.pvalues <= alpha).any()) for r in results.values()),
+                                   min(floors) if floors else 1.0)  # (no floor worked out: none moved, no caveat)
+    caveat = " ".join(c for c in (models_caveat([off_domain_note(image)]), untestable) if c) or None
     return TrainingDynamics(results, described, len(series[0].images), n_permutations, float(alpha),
                             seed, readings, {label: [Path(p).name for p in paths] for label, paths in runs.items()},
                             intervention if isinstance(intervention, Intervention) else None,
                             (series[0].images[0], series[0].images[-1]),
                             series_ends=tuple((one.name(number), one.images[-1]) for number, one in enumerate(series)),
                             n_series=len(series), notes=tuple(notes),
-                            # (No floor worked out: none said to have moved, no caveat.)
-                            caveat=untestable_caveat(floor, any(bool((r.pvalues <= alpha).any())
-                                                                for r in results.values()),
-                                                     min(floors) if floors else 1.0),
+                            caveat=caveat,
                             # Weights are named by their contents, as the input is: two runs' epoch01 files read alike.
                             checkpoint_files={label: [{"file": Path(p).name, "sha256": file_sha256(p)} for p in paths]
                                               for label, paths in runs.items()})
