@@ -310,8 +310,8 @@ def test_every_page_puts_its_notes_under_its_summary(tmp_path):
                                     n_permutations=5, seed=0)
     page = write_comparison(comparison, tmp_path / "two", figures=())["html"].read_text()
     # In the answer, first (what makes its "not significant" no evidence), and not again as a note.
-    assert page.index("before this answer, where &quot;not significant&quot; is no evidence either way: with 5 "
-                      "permutations") < page.index(">Ranked properties</h2>")
+    assert page.index("<b>Check the settings before this answer, where &quot;not significant&quot; is no evidence "
+                      "either way:</b> with 5 permutations") < page.index(">Ranked properties</h2>")
     assert page.count("with 5 permutations the smallest p-value") == 1 and ">Notes</h2>" not in page
 
 
@@ -439,3 +439,9 @@ def test_joined_caveats_each_lead_in_bold():
     assert page.count("<b>Check the") == 2 and "either way:</b> with 3 steps" in page
     assert caveat_markdown(joined).count("**Check the") == 2
     assert caveat_markdown("the images: hardly change") == "the images: hardly change"  # no lead-in, nothing bold
+    # In a comparison's or a screen's answer too, whose first points are its caveats.
+    from propgrad.app.results import answer_markdown
+    from propgrad.export.html import answer_paragraphs
+
+    assert answer_markdown([joined, "unbiased: no property moved p(cat)."]).count("**Check the") == 2
+    assert answer_paragraphs([joined]).count("<b>Check the") == 2

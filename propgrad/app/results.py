@@ -419,8 +419,8 @@ def answer_markdown(answer: Sequence[str], heading: str = "The answer.") -> str:
     output, and the closing one on negligible effects): run together, they made a nine-line paragraph a class could
     not scan. The Screen, shown under the first tab's result, names itself in ``heading``: two "The answer." on one
     page left a reader to guess which run each answered. Each sentence's model is set in bold, the properties in
-    italics (:func:`propgrad.answer.answer_spans`)."""
-    answer = [_marked(sentence) for sentence in answer]
+    italics (:func:`propgrad.answer.answer_spans`), a caveat's lead-in in bold."""
+    answer = [caveat_markdown(_marked(sentence)) for sentence in answer]  # a caveat's lead-in bold, as a run's
     # A heading to a screen reader (its "next heading" key found one on the whole page), bold text to the eye.
     heading = f'<strong role="heading" aria-level="2">{heading}</strong>'
     return (f"{heading} {' '.join(answer)}" if len(answer) <= 1 else

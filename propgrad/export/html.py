@@ -661,11 +661,11 @@ def explanation_page(data: Mapping, rows: Sequence[Mapping], paths: Mapping[str,
 
 def answer_paragraphs(answer: Sequence[str]) -> str:
     """A ranked result's answer (:attr:`propgrad.answer.Answered.answer_marked`), a paragraph a sentence, each
-    sentence's model in bold and its properties in italics, as the app sets them; plain sentences (a document's
-    ``answer``) as they are."""
+    sentence's model in bold and its properties in italics, as the app sets them, and a caveat's lead-in in bold;
+    plain sentences (a document's ``answer``) as they are."""
     look = {"model": "<b>{}</b>", "property": "<em>{}</em>", "text": "{}"}
-    return "".join("<p>" + "".join(look[kind].format(escape(text)) for kind, text in answer_spans(line)) + "</p>"
-                   for line in answer)
+    return "".join("<p>" + with_lead_ins("".join(look[kind].format(escape(text)) for kind, text in answer_spans(line)),
+                                         lambda lead: f"<b>{lead}</b>") + "</p>" for line in answer)
 
 
 def how_tested_line(data: Mapping) -> str:
