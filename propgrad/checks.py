@@ -226,10 +226,10 @@ def with_lead_ins(text: str, set_lead_in: Callable[[str], str]) -> str:
 
 def domain_caveat(explanations: Sequence) -> str | None:
     """The sentence to read before an answer whose models were not made for its image (``explanations``: each
-    :class:`~propgrad.explain.Explanation`, its models' ``domain`` notes), each such note once; else None.
+    :class:`~propgrad.explain.Explanation`, its ``domain_notes``), each such note once; else None.
     Among the notes only, a lesion model's "strong" reading of a cat photo was projected without it (the talk view
     shows no notes)."""
-    return models_caveat(model.domain for explanation in explanations for model in explanation.models)
+    return models_caveat(note for explanation in explanations for note in explanation.domain_notes)
 
 
 def models_caveat(notes) -> str | None:

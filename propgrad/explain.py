@@ -8,7 +8,7 @@ from functools import cached_property, partial
 import numpy as np
 from PIL import Image
 
-from .checks import (MIN_STEPS, check_shuffle_settings, domain_caveat, orders_floor, shuffle_floor_note,
+from .checks import (MIN_STEPS, check_shuffle_settings, models_caveat, orders_floor, shuffle_floor_note,
                      too_few_permutations_for_table, untestable_caveat)
 from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
@@ -204,9 +204,10 @@ class Explanation:
     def caveat(self) -> str | None:
         """What to read before this run's reading, made once here for the app's summary, report.json, report.html,
         the command line's printout and an agent's reading alike: an edit that hardly changes the images
-        (:attr:`unchanged_caveat`), models not made for the image (:func:`domain_caveat`), a shuffle test that cannot
+        (:attr:`unchanged_caveat`), models not made for the image (:attr:`domain_notes`), a shuffle test that cannot
         reach alpha (:attr:`settings_caveat`); else None."""
-        return " ".join(c for c in (self.unchanged_caveat, domain_caveat([self]), self.settings_caveat) if c) or None
+        return " ".join(c for c in (self.unchanged_caveat, models_caveat(self.domain_notes), self.settings_caveat)
+                        if c) or None
 
     @property
     def _blind(self) -> bool:
@@ -255,6 +256,12 @@ class Explanation:
     def model_caveats(self) -> tuple[str, ...]:
         """What loading the models had to guess (an uploaded one-output model read as a probability), one each."""
         return tuple(model.caveat for model in self.models if model.caveat)
+
+    @property
+    def domain_notes(self) -> tuple[str, ...]:
+        """What the models say of an image they were not made for, each once (the caveat says them before the
+        answer; a study keeps them with its images' notes)."""
+        return tuple(dict.fromkeys(model.domain for model in self.models if model.domain))
 
     @cached_property
     def unadjusted_notes(self) -> tuple[str, ...]:

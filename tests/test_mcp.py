@@ -204,6 +204,17 @@ def test_an_inline_image_past_the_transports_default_reaches_the_tool(server):
     five = "data:image/png;base64," + base64.b64encode(bytes(5 * 2**20)).decode()
     result = call(server, "run_edit", {"image": five})
     assert result.isError and "`image`: the data: URI's 5,242,880 bytes are not an image" in result.content[0].text
+    # Over SSE too, the endpoint mcp-remote connects to (its transport has a limit of its own).
+    from mcp.client.sse import sse_client
+
+    async def over_sse():
+        async with sse_client(f"{server}gradio_api/mcp/sse") as (read, write):
+            async with mcp.ClientSession(read, write) as session:
+                await session.initialize()
+                return await session.call_tool("run_edit", {"image": five})
+
+    result = asyncio.run(over_sse())
+    assert result.isError and "`image`: the data: URI's 5,242,880 bytes are not an image" in result.content[0].text
     over = "data:image/png;base64," + base64.b64encode(bytes(26 * 2**20)).decode()
     result = call(server, "run_edit", {"image": over})
     assert result.isError and "`image`: 26 MB is over the 25 MB limit" in result.content[0].text

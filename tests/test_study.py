@@ -667,3 +667,14 @@ def test_a_folder_made_before_studies_recorded_their_files_is_resumed(image_fold
     assert (out / "results.csv").read_text() == finished
     assert "resumed on the assumption that sticker_1.png did not change" in caplog.text
     assert json.loads((out / "study.json").read_text())["fingerprint"] == definition.fingerprint()
+
+
+def test_a_picture_the_lesion_models_were_not_made_for_is_named_in_a_study(tmp_path):
+    """The note went with the models' caveats, which stopped holding it when it moved before a run's answer: a study
+    of a photo through the lesion models said nothing of it."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (60, 40), (120, 110, 100)).save(folder / "photo.png")
+    run_study(tiny_definition(folder), tmp_path / "out")
+    assert "photo.png: the lesion models learnt from the square synthetic skin lesions" in \
+        (tmp_path / "out" / "summary.md").read_text()

@@ -103,6 +103,20 @@ def request_body_limit() -> int:
     return -(-MAX_IMAGE_BYTES // 3) * 4 + 8 * 2**20
 
 
+def sse_transports(app, depth: int = 0) -> list:
+    """The SSE transports mounted in ``app`` (gradio mounts one at ``<mcp path>/messages/``, its own limit of 4 MiB
+    not the streamable HTTP one's): found by their ``handle_post_message``, in mounted apps too."""
+    found = []
+    for route in getattr(app, "routes", []) if depth < 4 else []:
+        inner = getattr(route, "app", None)
+        owner = getattr(inner, "__self__", None)
+        if getattr(inner, "__name__", "") == "handle_post_message" and hasattr(owner, "_post_message_app"):
+            found.append(owner)
+        elif inner is not None and inner is not app:
+            found += sse_transports(inner, depth + 1)
+    return found
+
+
 def adapt(demo, tools: dict[str, str]) -> bool:
     """Shape the MCP server of a launched ``demo`` (see the module docstring); ``tools``: {tool name: api name}.
 
@@ -123,6 +137,8 @@ def adapt(demo, tools: dict[str, str]) -> bool:
     body = request_body_limit()
     server.manager.max_request_body_size = body
     server.manager.asgi_app.max_body_size = body
+    for transport in sse_transports(getattr(demo, "server_app", None)):  # the SSE endpoint mcp-remote connects to
+        transport._post_message_app.max_body_size = body
     named = server.api_info["named_endpoints"]
     # On a Space gradio prefixes every tool with the Space's name (propgrad_run_edit); kept.
     server.tool_to_endpoint = {server.tool_prefix + name: f"/{api}" for name, api in tools.items()

@@ -101,11 +101,13 @@ def run_item(item: StudyItem, intervention, models: list, *, outputs, permutatio
         rows, curves = explanation_rows(item, result)
     except Exception as error:  # one bad item must not end the study; it is listed in the summary
         return ItemResult(item.index, item.key, FAILED, f"{type(error).__name__}: {error}")
-    # What loading a model guessed (a one-output upload read as a probability) goes with the input's notes: the
-    # study's summary says each such note once, with the images it is about.
+    # What loading a model guessed (a one-output upload read as a probability) and an image a model was not made for
+    # (a photo for the lesion models) go with the input's notes: the study's summary says each such note once, with
+    # the images it is about.
     return ItemResult(item.index, item.key, OK, property_name=result.property_name, rows=rows, curves=curves,
                       sha256=input_sha256(result),
-                      input_notes=tuple((result.input or {}).get("notes", ())) + result.model_caveats)
+                      input_notes=tuple((result.input or {}).get("notes", ())) + result.model_caveats
+                      + result.domain_notes)
 
 
 def outputs_selection(outputs, models: list):
