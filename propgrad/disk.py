@@ -164,14 +164,14 @@ def replacing(path: str | Path, newline: str | None = None, binary: bool = False
     and a folder that takes no new file while the file itself may be written (a shared results folder) is written in
     place, as before. So is a path that is no regular file (``/dev/null``, ``/dev/full``, a pipe): renamed over, it
     would be gone. ``binary`` gives a bytes handle (a figure)."""
+    mode, text = ("wb", {}) if binary else ("w", {"encoding": "utf-8", "newline": newline})
+    if not_a_regular_file(path):  # as given: /dev/stdout's real path names a pipe that cannot be opened by name
+        with open(path, mode, **text) as handle:
+            yield handle
+        return
     path = Path(os.path.realpath(path))
     if path.is_dir():  # the name in the way, not the temporary's (the rename would name that one)
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    mode, text = ("wb", {}) if binary else ("w", {"encoding": "utf-8", "newline": newline})
-    if path.exists() and not path.is_file():
-        with path.open(mode, **text) as handle:
-            yield handle
-        return
     partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask applies
@@ -189,6 +189,16 @@ def replacing(path: str | Path, newline: str | None = None, binary: bool = False
         if path.exists():
             os.chmod(partial, stat.S_IMODE(path.stat().st_mode))
         os.replace(partial, path)
+
+
+def not_a_regular_file(path: str | Path) -> bool:
+    """Whether ``path`` is there and is neither a file nor a folder (a device, a pipe, ``/dev/stdout``), its links
+    followed: written in place, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def is_partial(path: Path) -> bool:
@@ -260,4 +270,4 @@ def describe(error: OSError, folder: str | Path | None = None) -> str:
 
 
 __all__ = ["NO_ROOM", "NoRoomError", "check_folder_name", "check_writable", "describe", "no_room", "forget_made_folders",
-           "is_partial", "replacing", "whole_or_none", "write_whole", "writing_to", "written_name"]
+           "is_partial", "not_a_regular_file", "replacing", "whole_or_none", "write_whole", "writing_to", "written_name"]

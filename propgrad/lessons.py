@@ -148,7 +148,7 @@ def write_notebooks(paths, out: str | Path, *, student: bool = False, app_url: s
             if cell.cell_type == "markdown":
                 cell.source = with_app_links(cell.source, app_url)
         target = out / f"{Path(path).stem}.ipynb"
-        write_whole(target, nbformat.writes(notebook))  # a full disk cut a notebook at 12,288 bytes
+        write_whole(target, nbformat.writes(notebook) + "\n")  # whole: a full disk cut one at 12,288 bytes
         written.append(target)
     return written
 

@@ -103,7 +103,7 @@ def test_screen_bad_input(progress, overrides, message):
 
 def test_screen_limit_in_the_app(progress, monkeypatch):
     monkeypatch.setattr(screen_tab, "APP_LIMIT", 5)
-    with pytest.raises(gr.Error, match="`most properties per screen` is 5: this screen has 22 properties"):
+    with pytest.raises(gr.Error, match="this server screens at most 5 properties at once: this screen has 22 properties; restrict the edits"):
         screen_call(progress)
 
 

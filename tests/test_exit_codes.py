@@ -679,6 +679,20 @@ def test_dynamics_plot_is_checked_before_the_run_and_a_full_one_is_status_4(caps
     folder = tmp_path / "plots"
     assert main(["dynamics", "--plot", f"{folder}/", "--steps", "3", "--permutations", "50"]) == exit_codes.OK
     assert f"plot: {folder / 'dynamics.png'}" in capsys.readouterr().out and (folder / "dynamics.png").is_file()
+    assert main(["dynamics", "--plot", "", "--steps", "3"]) == exit_codes.USAGE  # an unset shell variable
+    assert "`--plot` is empty" in stderr_lines(capsys)[-1]
+
+
+def test_dynamics_plot_to_stdout_writes_the_png_into_the_pipe():
+    """`--plot /dev/stdout | ...` worked, then failed after the run with status 2: the figure was written beside the
+    pipe's real path (/proc/PID/fd/pipe:[...]), which cannot be opened by name."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "propgrad", "dynamics", "--steps", "3", "--permutations", "50",
+                           "--plot", "/dev/stdout", "-q"], cwd=ROOT, capture_output=True, timeout=300)
+    assert done.returncode == exit_codes.OK, done.stderr
+    assert done.stdout.startswith(b"\x89PNG\r\n")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")

@@ -198,3 +198,10 @@ def test_a_cluster_by_address_is_told_where_the_bundled_assets_are(monkeypatch):
     assert shipped["env_vars"]["PROPGRAD_ASSETS"] == str(assets_dir().resolve())
     assert (Path(shipped["env_vars"]["PROPGRAD_ASSETS"]) / "lesions").is_dir()
     assert [Path(module).name for module in shipped["py_modules"]] == ["propgrad"]
+    # An installed package ships its own copy (propgrad/_assets): the nodes find it beside the package, wherever the
+    # driver's copy lies.
+    inside = Path(shipped["py_modules"][0]) / "_assets"
+    monkeypatch.setattr(ray_engine, "assets_dir", lambda: inside)
+    asked.clear()
+    RayEngine(address="10.0.0.1:6379")._connect(SimpleNamespace(init=lambda **kwargs: asked.update(kwargs)))
+    assert "env_vars" not in asked["runtime_env"]

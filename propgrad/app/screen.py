@@ -207,10 +207,19 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
     from ..screen import screen
     from .folders import request_dir
 
+    from ..errors import ArgumentError
+
     selection, notes = select_outputs(models, outputs)
-    result = screen(picture, models, edits=edits, regions=regions, steps=steps, outputs_of_interest=selection,
-                    statistic=statistic, adjustment=adjustment, n_permutations=n_permutations, alpha=alpha,
-                    seed=seed, limit=APP_LIMIT, progress=package_progress(progress))
+    try:
+        result = screen(picture, models, edits=edits, regions=regions, steps=steps, outputs_of_interest=selection,
+                        statistic=statistic, adjustment=adjustment, n_permutations=n_permutations, alpha=alpha,
+                        seed=seed, limit=APP_LIMIT, progress=package_progress(progress))
+    except ArgumentError as error:
+        if error.argument != "limit":
+            raise
+        # No box sets the limit here: the package's `limit` named one ("`most properties per screen` is 5").
+        too_many = error.problem.partition(": ")[2]
+        raise ValueError(f"this server screens at most {APP_LIMIT} properties at once: {too_many}") from None
     progress(1.0, desc="drawing the top properties")
     folder = request_dir()
     settings = export.settings(result, models)  # once, for screen.json and the download's name

@@ -66,8 +66,7 @@ def with_model_args(handler):
 
 
 # Library arguments a handler passes on from a box of another name (a problem found deep in a model's loading).
-BOXES = {"class_names": "class names", "classes": "CLIP classes", "model_name": "open_clip model",
-         "limit": "most properties per screen"}
+BOXES = {"class_names": "class names", "classes": "CLIP classes", "model_name": "open_clip model"}
 
 
 def in_box_words(error: BaseException) -> str:

@@ -18,7 +18,7 @@ import sys
 
 from ..disk import forget_made_folders, no_room
 from ..errors import USER_ERRORS, users_to_fix
-from ..export.tables import forget_unfinished_documents
+from ..export.tables import count_unfinished_documents
 from . import console
 from . import exit_codes
 from .bounds import check_args
@@ -89,7 +89,7 @@ def _command(argv: list[str] | None) -> int:
     while argv and argv[0] in GLOBAL_SWITCHES:
         leading.append(argv.pop(0))
     console.reset()
-    forget_unfinished_documents()
+    count_unfinished_documents()
     console.expect_json(leading + argv)
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     finished = None  # the status of a command whose output is all written

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..checks import unsaid
-from ..disk import check_writable, writing_to
+from ..disk import check_writable, not_a_regular_file, writing_to
 from ..errors import ArgumentError, in_words
 from ..kinds import PatchSpec
 from . import console
@@ -75,11 +75,13 @@ def plot_path(given: str | None, out: str | None) -> Path:
 
     if given is None:
         return Path(out or ".") / "dynamics.png"
+    if not given.strip():
+        raise ArgumentError("--plot", "is empty: name the figure's file (an unset shell variable?)")
     path = Path(given)
     if given.endswith(("/", os.sep)) or path.is_dir():
         return path / "dynamics.png"
-    if path.exists() and not path.is_file():
-        return path  # /dev/null, a pipe: written in place, as PNG
+    if not_a_regular_file(path):
+        return path  # /dev/null, /dev/stdout, a pipe: written in place, as PNG
     if not path.suffix:
         return path.with_suffix(".png")
     kinds = FigureCanvasBase.get_supported_filetypes()
@@ -113,7 +115,10 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     if args.out is not None:
         check_writable(args.out, "--out")
     args.plot = plot_path(args.plot, args.out)
-    check_writable(Path(args.plot).parent, "--plot")
+    if not not_a_regular_file(args.plot):  # a device's folder (/dev) takes no probe file from most users
+        check_writable(Path(args.plot).parent, "--plot")
+    elif not os.access(args.plot, os.W_OK):
+        raise ArgumentError("--plot", f"{str(args.plot)!r} may not be written; choose another file")
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
                                  scale=args.scale, steps=args.steps).build()

@@ -51,12 +51,14 @@ def write_json(path: str | Path, document) -> Path:
     last: a run stopped while its figures were drawn (Ctrl-C, a full disk) left a report.json that read as a
     finished run."""
     path = write_whole(path, json.dumps(document, indent=1))
-    _UNFINISHED.discard(path)
+    if _UNFINISHED is not None:
+        _UNFINISHED.discard(path)
     return path
 
 
-# The documents removed for a run and not written again yet: a stop in between leaves their folders a mix.
-_UNFINISHED: set[Path] = set()
+# The documents removed for a command and not written again yet, where a command keeps count (the command line: a
+# stop in between leaves their folders a mix); None elsewhere (a server's failed runs would pile up in it).
+_UNFINISHED: set[Path] | None = None
 
 
 def document_path(path: str | Path) -> Path:
@@ -64,17 +66,19 @@ def document_path(path: str | Path) -> Path:
     (last, :func:`write_json`), none in the folder reads as finished beside this run's first figures."""
     path = Path(path)
     path.unlink(missing_ok=True)
-    _UNFINISHED.add(path)
+    if _UNFINISHED is not None:
+        _UNFINISHED.add(path)
     return path
 
 
-def forget_unfinished_documents() -> None:
-    """Start a command afresh (the command line runs several in one process under tests and notebooks)."""
-    _UNFINISHED.clear()
+def count_unfinished_documents() -> None:
+    """Keep count of the documents removed and not yet written again, from none (a command line's command)."""
+    global _UNFINISHED
+    _UNFINISHED = set()
 
 
 def unfinished_documents() -> list[Path]:
     """The documents :func:`document_path` removed and :func:`write_json` has not written again, outermost first: a
     Ctrl-C while a report was written said "nothing more was written" over a folder holding the new run's tables
     beside the old run's report.html."""
-    return sorted(_UNFINISHED, key=lambda path: (len(path.parts), str(path)))
+    return sorted(_UNFINISHED or (), key=lambda path: (len(path.parts), str(path)))

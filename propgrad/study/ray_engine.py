@@ -172,8 +172,11 @@ class RayEngine:
             # they read must be at the same paths on every node (a shared file system). So must the bundled
             # assets: shipped alone, a checkout's package looked for them beside its copy on the worker, found
             # none, and every item failed with "`model` must be one of 'EfficientNet-Lite0 (ImageNet)'".
-            ray.init(address=self.address, runtime_env={"py_modules": [str(Path(package_root) / "propgrad")],
-                                                        "env_vars": {ASSETS_ENV: str(assets_dir().resolve())}},
+            shipped = Path(package_root) / "propgrad"
+            assets = assets_dir().resolve()
+            # An installed package ships its own copy (propgrad/_assets), found beside it on every node.
+            told = {} if assets.is_relative_to(shipped.resolve()) else {"env_vars": {ASSETS_ENV: str(assets)}}
+            ray.init(address=self.address, runtime_env={"py_modules": [str(shipped)], **told},
                      logging_level="WARNING", log_to_driver=False)
         else:
             path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
