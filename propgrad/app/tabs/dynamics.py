@@ -209,8 +209,14 @@ def build_dynamics_tab(variants: list[str]) -> list:
     from ..shared import PRESS_RUN, preset_loaded, run_button, wire_run
 
     d = dynamics_defaults()
+    # A lecturer saw the patch tab's 0.097, p 0.00010 and this tab's 0.12, p 0.00050 for the same model and image,
+    # with nothing to say why.
     gr.Markdown("How one image's sticker score and prediction flips evolve over training: every per-epoch "
-                "checkpoint of the lesion classifiers explains the same patch-blending series. " + DOMAIN)
+                "checkpoint of the lesion classifiers explains the same patch-blending series. " + DOMAIN +
+                f" Every checkpoint runs, so the default takes {DEFAULT_STEPS} steps and "
+                f"{DEFAULT_PERMUTATIONS:,} permutations: the last epoch's score and p-value differ from the patch "
+                "tab's for the same model and image (the score depends on the steps, the smallest p on the "
+                "permutations), while its curve ends alike.")
     with gr.Row():
         image = safe_image_input(gr.Image(d["image"], type="filepath", image_mode=None,
                                            label="Lesion image", sources=["upload", "clipboard"], scale=1))
