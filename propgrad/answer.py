@@ -27,6 +27,15 @@ _SPAN = re.compile(f"([{_MODEL}{_PROPERTY}])(.*?){_END}", re.DOTALL)
 _OWN_CLASS = (None, "predicted", "vector")
 
 
+def _unsteady_clause(rows: Sequence, name, verb: str, how: str) -> str:
+    """"; X moves it <how>, not systematically (by 0.38)" of strong ``rows`` the shuffle test does not back; "" for
+    none."""
+    if not rows:
+        return ""
+    return (f"; {listed([name(row.property) for row in rows])} {verb}{'s' if len(rows) == 1 else ''} it {how}, not "
+            f"systematically (by {listed([format_number(row.reading.change) for row in rows])})")
+
+
 def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked: bool = False) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
     the properties that move that output most, which of them the shuffle test confirms (and, where it confirms
@@ -59,10 +68,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
                 # Strong changes the test does not back are said too: "no property moved p(melanoma) systematically"
                 # stood alone in the talk view beside a curve falling from 1.00 to 0.62.
                 unsteady = [row for row in mine if row.reading.tier == "c" and row.reading.size == "strong"]
-                unsteady = unsteady[:TOP_PROPERTIES]
-                also = (f"; {listed([name(row.property) for row in unsteady])} move"
-                        f"{'s' if len(unsteady) == 1 else ''} it strongly all the same, not systematically "
-                        f"(by {listed([format_number(row.reading.change) for row in unsteady])})" if unsteady else "")
+                also = _unsteady_clause(unsteady[:TOP_PROPERTIES], name, "move", "strongly all the same")
                 sentences.append(f"{who(short[model])}: no property moved {words} systematically by "
                                  f"{negligible:g} or more{also}.")
                 continue
@@ -94,9 +100,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
                 # the top's 0.27 contradicted itself.
                 above = [row.reading.change > largest for row in unsteady]
                 how = "more" if all(above) else "about as much" if any(above) else "nearly as much"
-                sentence += (f"; {listed([name(row.property) for row in unsteady])} also move"
-                             f"{'s' if len(unsteady) == 1 else ''} it {how}, not systematically "
-                             f"(by {listed([format_number(row.reading.change) for row in unsteady])})")
+                sentence += _unsteady_clause(unsteady, name, "also move", how)
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {name(flipped.property)} {flipped.reading.flip_words}"
@@ -296,9 +300,9 @@ class Answered:
     @cached_property
     def caveats(self) -> list[str]:
         """What to check before the answer, as its first sentences: a region that is a sliver or all but the whole
-        image, an edit that hardly changes the images, models not made for the image, a shuffle test that cannot reach alpha over the table (the
-        result's ``floor_note``) or for a row (its explanation's :attr:`~propgrad.explain.Explanation.settings_caveat`)
-        (empty where none)."""
+        image, an edit that hardly changes the images, models not made for the image, a shuffle test that cannot reach
+        alpha over the table (the result's ``floor_note``) or for a row (its explanation's
+        :attr:`~propgrad.explain.Explanation.settings_caveat`) (empty where none)."""
         explanations = getattr(self, "explanations", {})
         shares = {name: explanation.series[0].coverage for name, explanation in explanations.items()
                   if explanation.series and explanation.series[0].coverage is not None}

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .disk import whole_or_none, write_whole
+from .disk import write_whole
 
 _PACKAGE = Path(__file__).resolve().parent
 LESSONS_ENV = "PROPGRAD_LESSONS"
@@ -342,8 +342,7 @@ def to_markdown(notebook, images: str | Path, prefix: str, app_url: str | None =
                 if kind == "png":
                     count += 1
                     name = f"{prefix}-{count}.png"
-                    with whole_or_none(images / name):
-                        (images / name).write_bytes(base64.b64decode(payload))
+                    write_whole(images / name, base64.b64decode(payload))
                     parts.append(f"![figure {count}]({images.name}/{name})")
                 elif kind == "markdown":
                     parts.append(with_app_links(payload, app_url))

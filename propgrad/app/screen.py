@@ -17,7 +17,7 @@ import gradio as gr
 
 from ..answer import contrast_difference, contrast_lead
 from ..checks import unsaid
-from ..errors import counted, not_one_of, over_rows
+from ..errors import ArgumentError, counted, not_one_of, over_rows
 from ..ranking import tier_legend
 from ..reading import for_pages, format_number, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
@@ -206,8 +206,6 @@ def screen_for_app(picture, models, outputs, edits, regions, steps, statistic, a
     from .. import export
     from ..screen import screen
     from .folders import request_dir
-
-    from ..errors import ArgumentError
 
     selection, notes = select_outputs(models, outputs)
     try:

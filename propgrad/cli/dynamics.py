@@ -115,10 +115,11 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
     if args.out is not None:
         check_writable(args.out, "--out")
     args.plot = plot_path(args.plot, args.out)
-    if not not_a_regular_file(args.plot):  # a device's folder (/dev) takes no probe file from most users
+    if not_a_regular_file(args.plot):  # a device's folder (/dev) takes no probe file from most users
+        if not os.access(args.plot, os.W_OK):
+            raise ArgumentError("--plot", f"{str(args.plot)!r} may not be written; choose another file")
+    else:
         check_writable(Path(args.plot).parent, "--plot")
-    elif not os.access(args.plot, os.W_OK):
-        raise ArgumentError("--plot", f"{str(args.plot)!r} may not be written; choose another file")
     if args.patches:
         intervention = PatchSpec(patches=tuple(map(str, args.patches)), position=tuple(args.position),
                                  scale=args.scale, steps=args.steps).build()

@@ -38,6 +38,6 @@ def check_buildable(definition) -> None:
     # item). A hub model is left to the workers.
     if definition.models.files or (named and definition.models.names):
         models = dataclasses.replace(definition.models, names=definition.models.names if named else (), hub=())
+        selection = parse_outputs(list(definition.outputs)) if named else None
         for model in models.build(default=None):
-            if named:
-                check_named_outputs(parse_outputs(list(definition.outputs)), model)
+            check_named_outputs(selection, model)

@@ -107,6 +107,10 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
     raise not_one_of("editor", editor, editor_choices(False))
 
 
+# What the page's number box does to "0,4" (an agent's JSON number needs no such hint: its tools leave it out).
+COMMA_HINT = "the box drops a decimal comma"
+
+
 def with_comma_hint(error: ArgumentError, end, kind) -> ArgumentError:
     """``error`` with a hint where the end value is what the number box makes of a decimal comma: it drops the
     comma, "0,4" arrives as 4, and "must lie in [0, 1], got 4.0" named a number the visitor never typed. ``kind``:
@@ -125,8 +129,8 @@ def with_comma_hint(error: ArgumentError, end, kind) -> ArgumentError:
     if not bounds[0] <= meant <= bounds[1]:
         return error
     comma = f"{meant:g}".replace(".", ",")
-    return ArgumentError(error.argument, f"{error.problem} (the box drops a decimal comma, so {comma} arrives as "
-                                         f"{int(end)}: type {meant:g})", error.gloss)
+    return ArgumentError(error.argument, f"{error.problem} ({COMMA_HINT}, so {comma} arrives as {int(end)}: type "
+                                         f"{meant:g})", error.gloss)
 
 
 @friendly_errors
