@@ -57,10 +57,12 @@ def _score_label(score) -> str:
     return STATISTIC_LABELS[getattr(score, "statistic", GRADIENT)]
 
 
-def _format_p(pvalue: float) -> str:
-    from .reading import format_number  # the one number format of every table, legend and printout
+def _format_p(value: float, alpha: float | None = None) -> str:
+    """A score, or with ``alpha`` a p-value, in the one number format of every table, legend and printout (a p-value
+    with the digits that show on which side of alpha it lies)."""
+    from .reading import format_pvalue
 
-    return format_number(pvalue)
+    return format_pvalue(value, alpha)
 
 
 def plotted_scores(explanation: Explanation) -> tuple[list, int]:
@@ -331,7 +333,7 @@ def output_curves(explanation: Explanation) -> Figure:
     # Two lines a tick (step, value): as many as the wider of the two fit side by side.
     ticks, tick_size = _ticks_that_fit([max(str(i), value, key=_text_em) for i, value in enumerate(values)],
                                        axis_in, size, most=16)
-    labels = [_curve_label(model, score) for model, score in pairs]
+    labels = [_curve_label(model, score, explanation.alpha) for model, score in pairs]
     # Long model names wrap instead of running past the figure (outside) or over the axes' right edge (inside).
     labels = _legend_fitted(labels, 1, axis_in - (0 if outside else 0.2), size)
     rows = sum(1 + 1.3 / 1.5 * label.count("\n") for label in labels) + n_entries - len(pairs)
@@ -409,12 +411,12 @@ def output_curves(explanation: Explanation) -> Figure:
     return figure
 
 
-def _curve_label(model, score) -> str:
+def _curve_label(model, score, alpha: float) -> str:
     """A curve's legend entry: the model, its output, the statistic and p (starred where significant); wrapped, it
     keeps the statistic's name on one line ("E[|grad_X" over "F|]=0.084")."""
     star = "*" if score.significant else ""
     return for_pages(f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
-                     f"p={_format_p(score.pvalue)}{star}")
+                     f"p={_format_p(score.pvalue, alpha)}{star}")
 
 
 def _star_note(marked: bool, alpha: float) -> str:
@@ -498,7 +500,8 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
             axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1,
                          label="null mean")
             judged = (adjusted or {}).get((name, model.name, score.output))
-            p = f"p = {_format_p(score.pvalue)}" + ("" if judged is None else f", adjusted {_format_p(judged)}")
+            p = f"p = {_format_p(score.pvalue, one.alpha)}" + (
+                "" if judged is None else f", adjusted {_format_p(judged, one.alpha)}")
             numbers = f"observed {_format_p(score.score)}" + (", " if judged is None else "\n") + p
             axis.set_title(f"{_wrap(f'{model.name}: {score.output}', 34)}\n{numbers}", fontsize=9.5, y=TITLE_Y)
             _xlabel_under_ticks(axis, STATISTIC_LABELS[one.statistic], fontsize=9)
@@ -1060,7 +1063,8 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
             cell = comparison.score(name, model.name, score.output)
             star = "*" if score.significant else ""
             return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={_format_p(score.score)}, "
-                    f"p={_format_p(score.pvalue)}{star}, adjusted {_format_p(cell.pvalue_adjusted)}")
+                    f"p={_format_p(score.pvalue, result.alpha)}{star}, "
+                    f"adjusted {_format_p(cell.pvalue_adjusted, result.alpha)}")
 
         _property_curves(bottom, result, label)
         ticks = tick_steps(result.n_steps, 6)

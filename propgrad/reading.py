@@ -341,6 +341,28 @@ def format_number(value: float) -> str:
     return f"{value:#.2g}".rstrip(".")
 
 
+def format_pvalue(pvalue: float, alpha: float | None = None) -> str:
+    """A p-value as :func:`format_number` writes it, with more digits where two would not show on which side of
+    ``alpha`` it lies: p = 0.0103 read "0.010" beside "not significant" at alpha = 0.01 (significant means p <= alpha).
+
+    Examples
+    --------
+    >>> format_pvalue(0.0103, 0.01), format_pvalue(0.00996, 0.01), format_pvalue(0.01, 0.01), format_pvalue(0.0103)
+    ('0.0103', '0.00996', '0.010', '0.010')
+    >>> format_pvalue(0.037, 0.05), format_pvalue(0.0499999, 0.05), format_pvalue(1.04e-06, 1e-06)
+    ('0.037', '0.0499999', '1.04e-06')
+    """
+    text = format_number(pvalue)
+    if alpha is None or not (np.isfinite(pvalue) and np.isfinite(alpha)):
+        return text
+    for digits in range(3, 8):
+        shown = float(text)
+        if (shown <= alpha) == (pvalue <= alpha) and (shown != alpha or pvalue == alpha):
+            break
+        text = f"{float(pvalue):#.{digits}g}".rstrip(".")
+    return text
+
+
 def yes_or_no(flag) -> str:
     """A yes/no cell of a table read by people ("signif.", "flips"): words, as the column titles are ("S" under
     "S" had to be explained on a projector). "no", not "-": a dash read as a missing value."""
@@ -610,10 +632,6 @@ def size_of(change: float, limits: Thresholds) -> str:
     return "negligible" if change < limits.negligible else ("strong" if change >= limits.strong else "small")
 
 
-def _p_words(pvalue: float | None) -> str:
-    return "the shuffle test" if pvalue is None else f"the shuffle test (p = {format_number(pvalue)})"
-
-
 def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = "probability",
                thresholds: Thresholds | None = None) -> str:
     """Where the prediction flips, for people: the class changes of one series, or how many series flip where; a
@@ -814,7 +832,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         parts.append(flip_words)
 
     # 3. What the class rests on, where the label alone does not say it.
-    test = "the shuffle test" if pvalue is None else f"the shuffle test ({pvalue_name} = {format_number(pvalue)})"
+    test = ("the shuffle test" if pvalue is None else
+            f"the shuffle test ({pvalue_name} = {format_pvalue(pvalue, alpha)})")
     # What the output did all the same: "the flip at step 2 is the evidence", right after "no systematic trend is
     # confirmed", left a student asking "evidence of what?". The sentence before has placed the flips (the evidence is
     # never shown without it): "flips to dog at 42 % darker ... it flips at 42 % darker" said it twice.
@@ -837,7 +856,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
             evidence = f"one step carries {carries}; {test} finds it systematic"
         elif two_levels and best > alpha:
             evidence = (f"one step carries {carries}: {test} cannot judge it, a change in one step this near an "
-                        f"end of the series leaves too few orders (at best p = {format_number(best)}); "
+                        f"end of the series leaves too few orders (at best p = {format_pvalue(best, alpha)}); "
                         f"{flip_evidence}")
         else:
             evidence = f"one step carries {carries}; {test} does not confirm it; {flip_evidence}"

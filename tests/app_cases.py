@@ -75,7 +75,9 @@ def check_outputs(outputs, n_rows):
         assert gif.format == "GIF" and gif.n_frames >= 3
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
-        assert {"report.json", "curves.csv", "curves.png", "null.png", "strip.png", "report.html"} <= names
+        # What the command line's report holds, the change per step (is the series gradual?) included.
+        assert {"report.json", "curves.csv", "curves.png", "null.png", "strip.png", "report.html",
+                "gradualness.png"} <= names
         report = json.loads(archive.read("report.json"))
     return report
 

@@ -77,4 +77,4 @@ def test_the_report_writer_process_does_not_import_torch():
         "result = pg.explain(image, pg.ParametricEdit('darken', steps=5), [Mean()], n_permutations=50, seed=0)\n"
         "paths = writer.call(results.write_reports, result, Path(tempfile.mkdtemp()) / 'run', {}, {})\n"
         "print(json.dumps([sorted(paths), writer.call(eval, \"'torch' in __import__('sys').modules\")]))\n"
-    ) == [["csv", "html", "json", "table"], False]
+    ) == [["csv", "gradualness", "html", "json", "table"], False]

@@ -267,7 +267,8 @@ def test_a_comparison_zip_has_every_propertys_curves_and_gif(progress):
         page = archive.read("report.html").decode()
     assert page.count(">Shuffle-test null distributions</h2>") == 1 and "go here -->" not in page
     for folder in comparison["folders"].values():
-        assert {f"{folder}/curves.png", f"{folder}/animation.gif", f"{folder}/report.json"} <= names
+        assert {f"{folder}/curves.png", f"{folder}/animation.gif", f"{folder}/report.json",
+                f"{folder}/gradualness.png"} <= names
     assert comparison["reading"].startswith("Reading: ") and comparison["settings"]["input"]["file"] == "chelsea.jpg"
     assert all("reading" in row for row in comparison["table"])
 

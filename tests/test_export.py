@@ -1,6 +1,7 @@
 """One way out: export.write, rows, to_dict and zip_files answer for every result kind alike."""
 from __future__ import annotations
 
+import csv
 import re
 import zipfile
 
@@ -11,6 +12,7 @@ from PIL import Image
 from propgrad import export
 from propgrad.compare import compare_properties
 from propgrad.explain import explain
+from propgrad.export.explanation import summary_rows
 from propgrad.interventions import ParametricEdit
 from propgrad.screen import screen
 from propgrad.study import run_images
@@ -280,3 +282,53 @@ def test_the_settings_say_what_was_asked_for_the_outputs(tmp_path):
     per_model = screen(IMAGE, [Redness()], edits=["darken"], regions=["whole image"], steps=4, n_permutations=50,
                        outputs_of_interest={"redness": None})
     assert export.to_dict(per_model)["settings"]["outputs_of_interest"] == {"redness": "predicted"}
+
+
+class _Drift:
+    """An output that creeps up by a few millionths, step by step: a trend the shuffle test confirms, of no size."""
+
+    name, output_names, output_kind = "drift", ["a", "b"], "probability"
+
+    def predict(self, images):
+        darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
+        p = 0.5 + 1e-5 * darkness
+        return np.stack([p, 1 - p], axis=1)
+
+
+class _Flip:
+    """An output that falls from 0.9 to 0.1 at the darkest step: a flip, the finding of the run."""
+
+    name, output_names, output_kind = "flip", ["a", "b"], "probability"
+
+    def predict(self, images):
+        darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
+        p = np.where(darkness > darkness.max() - 1e-9, 0.1, 0.9)
+        return np.stack([p, 1 - p], axis=1)
+
+
+def test_a_single_runs_rows_are_ranked_by_what_the_output_did(tmp_path):
+    # Several models of one run stood in the order given: the drift, "significant", led the table, scores.csv and
+    # report.html over the next model's flip.
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [_Drift(), _Flip()],
+                        outputs_of_interest="a", n_permutations=500, seed=0)
+    drift, flip = (result.model(name).scores[0] for name in ("drift", "flip"))
+    assert drift.significant and flip.score > 100 * drift.score  # the case: p favours the drift
+    rows = summary_rows(result)
+    assert [row["model"] for row in rows] == ["flip", "drift"] and rows[0]["tier"] < rows[1]["tier"]
+    written = export.write(result, tmp_path / "run", figures=())
+    with open(written["table"], newline="") as handle:
+        assert [row["model"] for row in csv.DictReader(handle)] == ["flip", "drift"]
+    page = written["html"].read_text(encoding="utf-8")
+    assert page.index(">flip<") < page.index(">drift<")
+
+
+def test_a_p_value_beside_alpha_shows_the_side_it_lies_on():
+    # p = 0.0103 read "0.010" beside "not significant" at alpha = 0.01, in every table and reading.
+    from propgrad.export.html import table
+    from propgrad.reading import format_pvalue
+
+    assert (format_pvalue(0.0103, 0.01), format_pvalue(0.0103), format_pvalue(0.0097, 0.01)) == ("0.0103", "0.010",
+                                                                                                 "0.0097")
+    page = table([{"model": "m", "pvalue": 0.0103, "pvalue_adjusted": 0.01049, "score": 0.0103}], alpha=0.01)
+    assert ">0.0103<" in page and ">0.0105<" in page and ">0.010<" in page  # the score keeps two digits

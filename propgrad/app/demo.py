@@ -23,7 +23,7 @@ log = logging.getLogger("propgrad.app")
 INTRO = """# propgrad: local interventional explanations
 Change one property of one image step by step and see whether each model's prediction follows it. Each tab opens
 with an example already answered: **[the answer is below the controls](#answer)** (go to it, or press Run to try
-your own settings; **Ctrl+Enter** runs the form you are in). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk) (key **n**: next preset) ·
+your own settings<span class="keys-hint">; **Ctrl+Enter** runs the form you are in</span>). **Learn it:** [the five lessons]({lessons}) · a talk? open [`?view=talk`](?view=talk)<span class="keys-hint"> (key **n**: next preset)</span> ·
 any preset has a link: [`?example=fur-vs-background`](?example=fur-vs-background)."""
 METHOD = f"""Every model runs on every step; each output of interest gets the expected property gradient magnitude
 **E[|grad_X F|] = mean over steps of |dF/dX|** (the size of the output's slope from step to step, averaged over the steps: 0.01 =
@@ -198,9 +198,14 @@ __STATISTIC_CARD_LABELS__
      panel is the ancestor to ask.) */
   [role=tabpanel]:has(#screen-section > .label-wrap.open) #edit-run { position: static !important; box-shadow: none; }
 }
-/* A narrow window with a mouse (a laptop zoomed to 200 %) is not tapped or pinched. */
+/* A phone has no keyboard to press Ctrl+Enter or n on. */
+@media (max-width: 720px) {
+  .keys-hint { display: none; }
+}
+/* A narrow window with a mouse (a laptop zoomed to 200 %) is not tapped or pinched, and has its keys. */
 @media (max-width: 720px) and (hover: hover) and (pointer: fine) {
   .result-wide::before { content: "the whole figure: click \\002922  for full screen, or zoom in"; }
+  .keys-hint { display: inline; }
 }
 """.replace("__STATISTIC_CARD_LABELS__", "\n".join(
     # A phone card names the statistic as the desktop table's header does (the table's class says which). The

@@ -41,7 +41,7 @@ from ..export.provenance import run_settings
 from ..explain import Explanation, explain
 from ..gradualness import NOT_GRADUAL_WARNING
 from ..ranking import tier_legend
-from ..reading import format_number, yes_or_no
+from ..reading import format_number, format_pvalue, yes_or_no
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from ..statistics import ADJUSTED_DEPENDS
 from . import writer
@@ -268,13 +268,15 @@ def write_reports(result, out: Path, settings: dict, drawn: dict[str, Path], ani
     ``out``; with ``animation``, the run's animation drawn there too, under the key "animation" (a module-level
     function of picklable arguments: it runs in :mod:`.writer`'s process, where its images already are)."""
     if isinstance(result, Explanation):
-        # The app's own strip and curves go into report.html too (drawn once, for the page).
-        written = export.write(result, out, figures=("region",), settings=settings, drawn=drawn)
+        # The app's own strip and curves go into report.html too (drawn once, for the page); the change per step is
+        # drawn as the command line draws it, so a zip holds what its report.html and the CLI's report show.
+        written = export.write(result, out, figures=("region", "gradualness"), settings=settings, drawn=drawn)
     else:
-        # Each property's own report with its strip, curves, GIF and region; the null plots are in null.png. The app's
-        # strip and curves of every property go on the comparison's page once drawn (see _finish: these start before
-        # they are), the curves in place of comparison.png, which drew them again.
-        written = export.write(result, out, figures=("strip", "curves", "animation", "region"), settings=settings,
+        # Each property's own report with its strip, curves, GIF, region and change per step; the null plots are in
+        # null.png. The app's strip and curves of every property go on the comparison's page once drawn (see _finish:
+        # these start before they are), the curves in place of comparison.png, which drew them again.
+        written = export.write(result, out, figures=("strip", "curves", "animation", "region", "gradualness"),
+                               settings=settings,
                                drawn={"strip": drawn.get("strip"), "curves": drawn.get("curves")})
     if animation is not None:
         try:
@@ -397,7 +399,7 @@ def table_rows(run: AppRun) -> list[list]:
                 for entry, one in zip(run.comparison.scores, run.readings)]
     return [[row["model"], row["output"], shown_score(row["score"]), float(f"{row['pvalue']:.3g}"),
              "yes" if row["significant"] else "no", row["flips"], one.full]
-            for row, one in zip(report.summary_rows(run.explanation), run.readings)]
+            for row, one in report.ranked_rows(run.explanation)]
 
 
 def shown_score(score: float) -> float:
@@ -464,7 +466,7 @@ def summary_markdown(run: AppRun) -> str:
         rows = [f"| {_cell(entry.property)} | {_cell(short[entry.model])}"
                 f"{' / ' + _cell(entry.output) if several_outputs else ''} | {_reading_cell(one)} | "
                 f"{format_number(one.change)} | {yes_or_no(entry.flipped)} | {format_number(entry.score)} | "
-                f"{format_number(entry.pvalue)} | {format_number(entry.pvalue_adjusted)} | "
+                f"{format_pvalue(entry.pvalue, alpha)} | {format_pvalue(entry.pvalue_adjusted, alpha)} | "
                 f"{yes_or_no(entry.significant_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
         legend = (f"adjusted p: Benjamini-Hochberg over the table, what to trust when screening "
@@ -481,11 +483,11 @@ def summary_markdown(run: AppRun) -> str:
         header = f"| model | output | reading | change | flips | {label} | p | signif. | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
-        for row, one in zip(report.summary_rows(result), run.readings):
+        for row, one in report.ranked_rows(result):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
                         f"{_reading_cell(one)} | {format_number(row['change'])} | "
                         f"{yes_or_no(row['flipped'])} | {format_number(row['score'])} | "
-                        f"{format_number(row['pvalue'])} | {yes_or_no(row['significant'])} | {one.tier} |")
+                        f"{format_pvalue(row['pvalue'], alpha)} | {yes_or_no(row['significant'])} | {one.tier} |")
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "
                   f"tier {tier_legend()}.")
     models = list(dict.fromkeys(one.model for one in run.readings))

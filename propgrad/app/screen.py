@@ -19,7 +19,7 @@ from ..answer import contrast_difference, contrast_lead
 from ..checks import unsaid
 from ..errors import ArgumentError, counted, not_one_of, over_rows
 from ..ranking import tier_legend
-from ..reading import for_pages, format_number, output_label, short_names
+from ..reading import for_pages, format_number, format_pvalue, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS
@@ -54,9 +54,17 @@ def table_headers(statistic: str) -> list[str]:
 def screen_table(result) -> list[list]:
     """Rows for the app's table, ranked; numbers rounded for reading (the download's files keep every digit)."""
     short = short_names([row.model for row in result.rows])
-    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"), for_pages(row.flips),
-             for_pages(row.reading.full), float(f"{row.score:.2g}"), float(f"{row.pvalue_adjusted:.2g}")]
+    return [[row.rank, row.tier, row.property, short[row.model], row.output, float(f"{row.change:.2g}"),
+             for_pages(row.flips), for_pages(row.reading.full), float(f"{row.score:.2g}"),
+             float(format_pvalue(row.pvalue_adjusted, result.alpha))]
             for row in result.rows]
+
+
+def _as_held(pvalue: float) -> str:
+    """A p-value of the table as the table holds it: with a third digit where the table gave it one to show on which
+    side of alpha it lies (:func:`format_pvalue`), which two digits would hide again."""
+    shown = format_number(pvalue)
+    return shown if float(shown) == pvalue else f"{pvalue:g}"
 
 
 # How many cards a phone shows before the rest fold under "rows 11 to n".
@@ -75,7 +83,7 @@ def screen_cards(table) -> str:
     def card(row) -> str:
         output = f" / {html.escape(str(row['output']))}" if str(row["output"]) else ""
         numbers = (f"change {format_number(row['change'])}; prediction flips: {html.escape(str(row['prediction flips']))}"
-                   f"; {html.escape(score)} {format_number(row[score])}; adjusted p {format_number(row['adjusted p'])}; "
+                   f"; {html.escape(score)} {format_number(row[score])}; adjusted p {_as_held(row['adjusted p'])}; "
                    f"tier {html.escape(str(row['tier']))}")
         return (f"<li><b>{row['rank']}. {html.escape(str(row['property']))}</b>, {html.escape(str(row['model']))}"
                 f"{output}<br>{_bold_label(html.escape(str(row['reading'])))}<br><small>{numbers}</small></li>")

@@ -141,7 +141,7 @@ def run_dynamics(argv: list[str] | None = None) -> dict:
             f"output {result.output!r}")
         # The tab's table (the run is said above it); dynamics.csv keeps every digit.
         titles = checkpoint_columns(result.output)[1:]
-        cells = [checkpoint_cells(row)[1:] for row in result.rows(label)]
+        cells = [checkpoint_cells(row, result.alpha)[1:] for row in result.rows(label)]
         widths = [max(len(title), *(len(row[i]) for row in cells)) for i, title in enumerate(titles)]
         for line in (titles, *cells):
             say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())

@@ -81,7 +81,7 @@ def run_explain(args) -> int:
     from ..images import load_image
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
-    from ..reading import format_number, paragraph, rank_key
+    from ..reading import format_number, format_pvalue, paragraph
 
     _check(args)
     comparing = args.compare_region or len(args.region or []) > 1
@@ -114,13 +114,12 @@ def run_explain(args) -> int:
     say(f"{result.intervention}: {result.n_steps} steps x {len(result.series)} series; alpha = {result.alpha}")
     if result.caveat:  # before the rows, as the app and report.html say it
         say(result.caveat)
-    rows = report.summary_rows(result)
-    if len(rows) > PRINTED_ROWS:  # every output of a classifier: the strongest first, the files hold the rest
-        rows = [row for _, row in sorted(zip(result.readings, rows), key=lambda pair: rank_key(pair[0]))]
+    rows = report.summary_rows(result)  # ranked: every output of a classifier has the strongest first
     for row in rows[:PRINTED_ROWS]:
         mark = "significant" if row["significant"] else "not significant"
         say(f"  {row['model']} | {row['output']}: change {format_number(row['change'])}, "
-              f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, p-value {format_number(row['pvalue'])} "
+              f"{STATISTIC_LABELS[result.statistic]} = {format_number(row['score'])}, "
+              f"p-value {format_pvalue(row['pvalue'], result.alpha)} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
     say_the_rest(len(rows))
     if len(rows) > 1:  # one row's reading is printed under it already
@@ -169,7 +168,7 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..export.comparison import table_row
     from ..export.provenance import run_settings
     from ..progress_bar import fraction_bar
-    from ..reading import format_number, paragraph
+    from ..reading import format_number, format_pvalue, paragraph
 
     regions = _regions(args, whole)
     with fraction_bar("compare", enabled=console.progress_enabled()) as progress, failures("comparison") as failed:
@@ -196,7 +195,8 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
         mark = "significant" if entry.significant_adjusted else "not significant"
         say(f"  [{entry.tier}] {entry.property} | {entry.model} | {entry.output}: change "
               f"{format_number(entry.change)}, {STATISTIC_LABELS[comparison.statistic]} = {format_number(entry.score)}, "
-              f"p-value {format_number(entry.pvalue)}, adjusted p {format_number(entry.pvalue_adjusted)} ({mark}), "
+              f"p-value {format_pvalue(entry.pvalue, comparison.alpha)}, "
+              f"adjusted p {format_pvalue(entry.pvalue_adjusted, comparison.alpha)} ({mark}), "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
     say_the_rest(len(comparison.scores))
     say(paragraph([entry.reading for entry in comparison.scores]))

@@ -96,7 +96,7 @@ def run(args) -> int:
     from ..progress_bar import fraction_bar
     from .. import export
     from ..answer import contrast_difference, contrast_lead
-    from ..reading import format_number, short_names
+    from ..reading import format_number, format_pvalue, short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
 
@@ -130,7 +130,7 @@ def run(args) -> int:
     for row in result.rows[:args.top]:
         say(f"  {row.rank:3d}. [{row.tier}] {row.property} | {row.model} | {row.output}: change "
               f"{format_number(row.change)}, {label} = {format_number(row.score)}, adjusted p "
-              f"{format_number(row.pvalue_adjusted)}; {row.reading.full}")
+              f"{format_pvalue(row.pvalue_adjusted, result.alpha)}; {row.reading.full}")
     if len(result.rows) > args.top:
         say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
     contrast, note = result.contrast

@@ -74,7 +74,7 @@ def page_rows(dynamics) -> list[dict]:
     from ..lesions.dynamics import checkpoint_cells, checkpoint_columns
 
     titles = checkpoint_columns(dynamics.output)
-    return [dict(zip(titles, checkpoint_cells(row))) for row in dynamics.rows]
+    return [dict(zip(titles, checkpoint_cells(row, dynamics.alpha))) for row in dynamics.rows]
 
 
 def _checkpoint_tables(dynamics) -> str:

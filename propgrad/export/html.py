@@ -29,7 +29,7 @@ from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
 from ..answer import answer_spans
 from ..checks import unsaid, with_lead_ins
-from ..reading import for_pages, format_number, reading_legend, short_names, what_ran, with_evidence
+from ..reading import for_pages, format_number, format_pvalue, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 from ..statistics import ADJUSTED_DEPENDS
 
@@ -130,8 +130,11 @@ def figure(title: str, source: str | Path | Image.Image | None, *, missing: str 
     return f'{opening}<img alt="{escape(title)}" src="{uri}">{note}</figure>'
 
 
-def cell(value) -> tuple[str, bool]:
-    """A table cell's text and whether it is a number (right-aligned)."""
+def cell(value, alpha: float | None = None) -> tuple[str, bool]:
+    """A table cell's text and whether it is a number (right-aligned); with ``alpha``, a p-value's (the digits that
+    show on which side of alpha it lies, :func:`~propgrad.reading.format_pvalue`)."""
+    if alpha is not None and isinstance(value, float) and not math.isnan(value):
+        return format_pvalue(value, alpha), True
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
     if isinstance(value, int):
@@ -166,11 +169,16 @@ COLUMN_TITLES = {
 _BESIDE_ADJUSTED = {"significant": "significant before adjustment"}
 
 
-def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> str:
+# The fields that hold p-values, whose digits depend on alpha (a table given alpha formats them so).
+PVALUE_FIELDS = ("pvalue", "pvalue_adjusted", "p", "adjusted p")
+
+
+def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None, alpha: float | None = None) -> str:
     """A table with one column per field found in ``rows`` (in order of first appearance).
 
     Fields are not fixed: a row type that grows a field (a plain-words ``reading``, say) gets its
-    column without any change here. ``headers`` renames fields for display. A table of more than
+    column without any change here. ``headers`` renames fields for display; ``alpha`` is the run's, for the p-values'
+    digits (:data:`PVALUE_FIELDS`). A table of more than
     :data:`CARD_COLUMNS` fields puts its long texts (a reading) in a row of their own under each row, where that
     leaves at most :data:`SPANNED_COLUMNS` side by side; otherwise it folds into one card per row (each value named
     by its column title), so no table is wider than the page. On a phone every table folds into cards.
@@ -195,8 +203,8 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     cards = not spanned and len(fields) > CARD_COLUMNS
     body = []
     for row in rows:
-        body.append("<tr{}>{}</tr>".format(' class="main"' if spanned else "",
-                                          "".join(_cell(row, field, names) for field in columns)))
+        body.append("<tr{}>{}</tr>".format(' class="main"' if spanned else "", "".join(
+            _cell(row, field, names, alpha=alpha if field in PVALUE_FIELDS else None) for field in columns)))
         body += [f'<tr class="detail">{_cell(row, field, names, span=len(columns))}</tr>' for field in long
                  if cell(row.get(field))[0]]  # an empty one would show its title over nothing
     head = "".join(f"<th>{escape(names.get(field, field))}</th>" for field in columns)
@@ -204,8 +212,8 @@ def table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None) -> 
     return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _cell(row: Mapping, field: str, names: Mapping[str, str], span: int = 0) -> str:
-    text, numeric = cell(row.get(field))
+def _cell(row: Mapping, field: str, names: Mapping[str, str], span: int = 0, alpha: float | None = None) -> str:
+    text, numeric = cell(row.get(field), alpha)
     kind = "num" if numeric else ("wide" if len(text) > LONG_TEXT else "")
     attributes = (f' class="{kind}"' if kind else "") + f' data-label="{escape(names.get(field, field))}"' + (
         f' colspan="{span}"' if span else "")
@@ -451,7 +459,7 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("gradualness", "Is the series gradual?",
                       "image change from step 0 (mean Delta E) at every step; a steady rise is a gradual intervention"),
                 shown("curves", "Model outputs along the property"),
-                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)})
+                f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)}, alpha=data["alpha"])
                 + (models_line(rows) if top else "")  # a comparison's page names them once, under its ranked table
                 + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
@@ -712,7 +720,8 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
     body += [f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
              "its change; p beside.</p>"
-             + table(page_rows(rows), {"score": _statistic_label(data)}) + models_line(rows), f"<p>{GUIDE_LINK}</p>"]
+             + table(page_rows(rows), {"score": _statistic_label(data)}, alpha=data["alpha"]) + models_line(rows),
+             f"<p>{GUIDE_LINK}</p>"]
     if data.get("contrast"):
         body.append(contrast_section(data["contrast"]))
     elif data.get("contrast_note"):

@@ -32,7 +32,7 @@ from .folder import ReportFolder
 from ..errors import in_words
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
-from ..reading import describe_value, format_number, short_names
+from ..reading import describe_value, format_number, format_pvalue, short_names
 from ..screen import Screen
 
 # What the output did first (its change, tier and flips), then the test.
@@ -143,7 +143,7 @@ def top_figure(result: Screen, top: int = TOP, look: FigureLook = PAGE) -> Figur
             threshold = True
             plots.decision_line(curve)
         n_steps = explanation.n_steps
-        adjusted = (f"adjusted p = {format_number(row.pvalue_adjusted)}"
+        adjusted = (f"adjusted p = {format_pvalue(row.pvalue_adjusted, result.alpha)}"
                     f"{' *' if row.significant_adjusted else ''}")
         if look.talk:
             title = (textwrap.fill(f"{short[row.model]}: {row.reading.label}", 40)
@@ -189,7 +189,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], ans
             "<h2>Ranked table</h2>"
             + f"<p>Ranked by what the output did (tier {html_report.escape(tier_legend())}), then by its change; p "
               "beside.</p>"
-            + html_report.table(rows, {"score": label}) + html_report.models_line(data["table"])
+            + html_report.table(rows, {"score": label}, alpha=data["alpha"]) + html_report.models_line(data["table"])
             + f"<p>{html_report.GUIDE_LINK}</p>"]
     if data["contrast"]:
         body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))

@@ -26,7 +26,7 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import (format_ends, format_number, format_percent, label_words, reading_class, size_of,
+from ..reading import (format_ends, format_number, format_percent, format_pvalue, label_words, reading_class, size_of,
                        yes_or_no)
 from .models import (READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, off_domain_note,
                      patch_name, patch_paths)
@@ -113,16 +113,17 @@ def change_cell(change: float, thresholds: reading.Thresholds | None = None) -> 
     return shown
 
 
-def checkpoint_cells(row: dict) -> list[str]:
+def checkpoint_cells(row: dict, alpha: float | None = None) -> list[str]:
     """One record (:data:`ROW_FIELDS`) as a table row under :func:`checkpoint_columns`: the readings' two decimals
     for the output (three where two would misstate the change, :func:`~propgrad.reading.format_ends`), the one
-    number format for the rest, "yes" for p <= alpha. The change keeps a third digit (:func:`change_cell`) and its
+    number format for the rest (p with the digits that show its side of ``alpha``, :func:`format_pvalue`), "yes" for
+    p <= alpha. The change keeps a third digit (:func:`change_cell`) and its
     sign, as the tab asks its reader to read the direction ("0.54 -> 0.28" beside a change of 0.260 read as a rise)."""
     return [row["variant"], str(row["epoch"]), row["reading"],
             " -> ".join(format_ends(row["output_start"], row["output_end"])),
             change_cell(row["change_first_to_last"]),
             format_number(row["score"]),
-            format_number(row["pvalue"]), yes_or_no(row["significant"]), format_percent(row["flip_share"])]
+            format_pvalue(row["pvalue"], alpha), yes_or_no(row["significant"]), format_percent(row["flip_share"])]
 
 
 # The output the scenario follows through training: the shortcut pushes a lesion with stickers towards it.

@@ -56,7 +56,7 @@ class DynamicsAnswer:
 
     def table(self) -> list[list]:
         """The records as the page shows them (:data:`DYNAMICS_HEADERS`)."""
-        return [[for_pages(cell) for cell in checkpoint_cells(row)] for row in self.rows]
+        return [[for_pages(cell) for cell in checkpoint_cells(row, self.dynamics.alpha)] for row in self.rows]
 
 
 def dynamics_results(image, variants: Sequence[str], *, steps: int, n_permutations: int, alpha: float, seed: int,
@@ -125,7 +125,7 @@ def checkpoint_cards(dynamics: TrainingDynamics) -> str:
     titles = checkpoint_columns(dynamics.output)
     cards = []
     for row in dynamics.rows:
-        variant, epoch, reading, output, change, score, p, _, flipped = checkpoint_cells(row)
+        variant, epoch, reading, output, change, score, p, _, flipped = checkpoint_cells(row, dynamics.alpha)
         cards.append(f"<li><b>{html.escape(variant)}, epoch {epoch}</b>: {html.escape(reading)}<br>"
                      f"mean p({html.escape(dynamics.output)}) {for_pages(output)} (change {change}); "
                      f"{html.escape(titles[5])} {score}, p {p}{' (significant)' if row['significant'] else ''}; "
