@@ -1034,7 +1034,14 @@ def paragraph(readings: Sequence[Reading]) -> str:
                  else "the output")
         if name is None:  # one property: the models are the subjects
             sentence = moved or "no model moved measurably"
-            sentence += f"; {still}: no measurable effect" if moved and still else ""
+            if moved and still:
+                # Each with its own row's label: a systematic drift of no size (tier d) is not "no measurable effect",
+                # tier e's name, which the row beside it does not say.
+                labels: dict[str, list[str]] = {}
+                for r in group:
+                    if not r.moved:
+                        labels.setdefault(r.label, []).append(who(r))
+                sentence += "".join(f"; {listed(names, LISTED)}: {label}" for label, names in labels.items())
         elif moved:
             sentence = f"{name} moved {words} of {moved}"
             if still:

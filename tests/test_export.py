@@ -16,7 +16,7 @@ from propgrad.export.explanation import summary_rows
 from propgrad.interventions import ParametricEdit
 from propgrad.screen import screen
 from propgrad.study import run_images
-from toy_models import Redness
+from toy_models import Drift, Flip, Redness
 
 
 IMAGE = Image.new("RGB", (32, 24), (200, 90, 90))
@@ -284,33 +284,11 @@ def test_the_settings_say_what_was_asked_for_the_outputs(tmp_path):
     assert export.to_dict(per_model)["settings"]["outputs_of_interest"] == {"redness": "predicted"}
 
 
-class _Drift:
-    """An output that creeps up by a few millionths, step by step: a trend the shuffle test confirms, of no size."""
-
-    name, output_names, output_kind = "drift", ["a", "b"], "probability"
-
-    def predict(self, images):
-        darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
-        p = 0.5 + 1e-5 * darkness
-        return np.stack([p, 1 - p], axis=1)
-
-
-class _Flip:
-    """An output that falls from 0.9 to 0.1 at the darkest step: a flip, the finding of the run."""
-
-    name, output_names, output_kind = "flip", ["a", "b"], "probability"
-
-    def predict(self, images):
-        darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
-        p = np.where(darkness > darkness.max() - 1e-9, 0.1, 0.9)
-        return np.stack([p, 1 - p], axis=1)
-
-
 def test_a_single_runs_rows_are_ranked_by_what_the_output_did(tmp_path):
     # Several models of one run stood in the order given: the drift, "significant", led the table, scores.csv and
     # report.html over the next model's flip.
     image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
-    result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [_Drift(), _Flip()],
+    result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [Drift(), Flip()],
                         outputs_of_interest="a", n_permutations=500, seed=0)
     drift, flip = (result.model(name).scores[0] for name in ("drift", "flip"))
     assert drift.significant and flip.score > 100 * drift.score  # the case: p favours the drift

@@ -511,3 +511,20 @@ def test_a_spike_undone_at_once_reads_as_one_in_one_precision():
     spike = reading.read_curve([0.0, 0.5, 0.04, 0.006], significant=False, pvalue=0.3, output="coffee mug")
     assert spike.shape == "hump-shaped" and "in one step" not in spike.text and spike.kind != "abrupt"
     assert "0.000 -> 0.500 -> 0.006" in spike.text, spike.text
+
+
+def test_the_paragraph_names_a_negligible_drift_as_its_row_does():
+    # "drift and constant: no measurable effect" stood under a row reading "systematic but negligible" for the drift.
+    from PIL import Image
+
+    from propgrad.explain import explain
+    from propgrad.interventions import ParametricEdit
+    from propgrad.reading import paragraph
+    from toy_models import Constant, Drift, Flip
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [Flip(), Drift(), Constant()],
+                     outputs_of_interest="a", n_permutations=500, seed=0)
+    assert [one.label for one in result.readings[1:]] == ["systematic but negligible", "no measurable effect"]
+    text = paragraph(result.readings)
+    assert "drift: systematic but negligible" in text and "constant: no measurable effect" in text, text

@@ -12,3 +12,35 @@ class Redness:
     def predict(self, images):
         p = np.array([np.asarray(image, dtype=float)[..., 0].mean() / 255 for image in images])
         return np.stack([1 - p, p], axis=1)
+
+
+class Drift:
+    """An output that creeps up by a few millionths, step by step: a trend the shuffle test confirms, of no size."""
+
+    name, output_names, output_kind = "drift", ["a", "b"], "probability"
+
+    def predict(self, images):
+        darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
+        p = 0.5 + 1e-5 * darkness
+        return np.stack([p, 1 - p], axis=1)
+
+
+class Flip:
+    """An output that falls from 0.9 to 0.1 at the darkest step: a flip, the finding of the run."""
+
+    name, output_names, output_kind = "flip", ["a", "b"], "probability"
+
+    def predict(self, images):
+        darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
+        p = np.where(darkness > darkness.max() - 1e-9, 0.1, 0.9)
+        return np.stack([p, 1 - p], axis=1)
+
+
+
+class Constant:
+    """An output that never moves."""
+
+    name, output_names, output_kind = "constant", ["a", "b"], "probability"
+
+    def predict(self, images):
+        return np.tile([0.7, 0.3], (len(images), 1))
