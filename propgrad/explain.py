@@ -265,18 +265,22 @@ class Explanation:
 
     @cached_property
     def unadjusted_notes(self) -> tuple[str, ...]:
-        """Where one model's outputs of interest are so many that some would pass alpha by chance alone: how many,
-        and how many did. A run's own note: a comparison or a screen adjusts its rows and says so itself."""
-        notes = []
-        for model in self.models:
-            tested = sum(not score.vector for score in model.scores)
-            if tested * self.alpha >= 0.5:  # false positives are then to be expected, not a remote chance
-                passed = sum(score.significant for score in model.scores if not score.vector)
-                notes.append(f"{tested:,} outputs of {model.name} were tested, each at alpha = {self.alpha:g}, and "
-                             f"their p-values are not adjusted for one another: about {tested * self.alpha:.3g} would "
-                             f"pass by chance alone ({passed:,} did); rank them by what each output did (the tiers), "
-                             f"or screen properties, whose p-values are adjusted over the rows")
-        return tuple(notes)
+        """Where the outputs of interest, over every model of the run, are so many that some would pass alpha by chance
+        alone: how many, and how many did. A run's own note: a comparison or a screen adjusts its rows and says so
+        itself."""
+        # Counted over the run's models together: four models' one output each at alpha = 0.5 said "about 0.5 would
+        # pass by chance alone" four times, once per model, where two of the four would.
+        tests = [score for model in self.models for score in model.scores if not score.vector]
+        tested = len(tests)
+        if tested * self.alpha < 0.5:  # a false positive is a remote chance
+            return ()
+        passed = sum(score.significant for score in tests)
+        whose = (self.models[0].name if len(self.models) == 1 else
+                 f"{len(self.models)} models ({', '.join(model.name for model in self.models)})")
+        return (f"{tested:,} outputs of {whose} were tested, each at alpha = {self.alpha:g}, and their p-values are "
+                f"not adjusted for one another: about {tested * self.alpha:.3g} would pass by chance alone ({passed:,} "
+                "did); rank them by what each output did (the tiers), or screen properties, whose p-values are "
+                "adjusted over the rows",)
 
     def model(self, name: str) -> ModelExplanation:
         for model in self.models:

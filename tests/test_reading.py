@@ -528,3 +528,19 @@ def test_the_paragraph_names_a_negligible_drift_as_its_row_does():
     assert [one.label for one in result.readings[1:]] == ["systematic but negligible", "no measurable effect"]
     text = paragraph(result.readings)
     assert "drift: systematic but negligible" in text and "constant: no measurable effect" in text, text
+
+
+def test_the_multiplicity_note_counts_every_models_tests_together():
+    # At alpha = 0.5 four models of one output each got the note four times, "about 0.5 would pass" each.
+    from PIL import Image
+
+    from propgrad.explain import explain
+    from propgrad.interventions import ParametricEdit
+    from toy_models import Constant, Drift, Flip, Redness
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [Flip(), Drift(), Constant(), Redness()],
+                     outputs_of_interest=[0], n_permutations=200, seed=0, alpha=0.5)
+    notes = [note for note in result.notes if "were tested, each at alpha" in note]
+    assert len(notes) == 1 and notes[0].startswith("4 outputs of 4 models (flip, drift, constant, redness)"), notes
+    assert "about 2 would pass by chance alone" in notes[0]
