@@ -544,3 +544,23 @@ def test_a_strong_change_is_named_where_nothing_moved_systematically():
     said = model_answers(rows)[0]
     assert said.startswith("Lesion CNN (biased): no property moved p(melanoma) systematically by 0.01 or more; "
                            "object: darken moves it strongly all the same, not systematically (by 0.38)."), said
+
+
+def test_the_answer_names_confirmed_rows_as_large_as_its_top():
+    # Three rows of 0.051 that flip (not significant) topped three of 0.049 with adjusted p 0.002: "none significant
+    # after adjustment" stood alone, the confirmed rows of the same size unnamed (they are small, not strong).
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    def row(name, significant):
+        reading = read_curve(np.linspace(0.45, 0.501 if not significant else 0.499, 10), significant=significant,
+                             pvalue=0.002 if significant else 0.3, output="cat",
+                             flip_steps=[] if significant else [5])
+        return SimpleNamespace(property=name, model="model A", output="cat", reading=reading)
+
+    rows = [row(name, flag) for name, flag in zip("XYZUVW", (False,) * 3 + (True,) * 3)]
+    assert [one.reading.tier for one in rows] == ["a"] * 3 + ["b"] * 3
+    said = model_answers(rows)[0]
+    assert "none significant after adjustment); significant after adjustment: U, V and W (by 0.049, 0.049 and " in said
