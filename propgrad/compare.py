@@ -24,7 +24,7 @@ from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
 from .ranking import rank_key
-from .reading import Reading, read_output
+from .reading import Reading, read_output, step_places
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import ADJUSTMENTS, adjust_pvalues
 
@@ -51,6 +51,8 @@ class PropertyScore:
     # This model and output read with the adjusted p-value (several tests: systematic = significant after it).
     reading: Reading = field(repr=False, default=None)
     output_kind: str = "probability"  # the model's: a flip's lead is a near tie only among probabilities
+    # Each step's place in words, as the reading names it (:func:`~propgrad.reading.step_places`; None: steps only).
+    places: tuple[str, ...] | None = field(repr=False, default=None)
 
     @property
     def change(self) -> float:
@@ -230,12 +232,14 @@ def compare_properties(
             for score in model.scores:
                 raw.append((name, model, score))
     adjusted = adjust_pvalues([score.pvalue for _, _, score in raw], "bh")
+    places = {name: (None if (steps := step_places(result)) is None else tuple(steps))
+              for name, result in explanations.items()}
     entries = [
         PropertyScore(property=name, model=model.name, output=score.output, score=score.score,
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,
                       significant_adjusted=bool(p_adj <= alpha), flipped=any(f.flipped for f in model.flips),
                       flips=tuple(model.flips), output_names=tuple(model.output_names),
-                      output_kind=model.output_kind,
+                      output_kind=model.output_kind, places=places[name],
                       reading=read_output(explanations[name], model, score, property_label=name,
                                           significant=bool(p_adj <= alpha), pvalue=float(p_adj),
                                           pvalue_name="adjusted p"))

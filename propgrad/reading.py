@@ -633,9 +633,11 @@ def size_of(change: float, limits: Thresholds) -> str:
 
 
 def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = "probability",
-               thresholds: Thresholds | None = None) -> str:
+               thresholds: Thresholds | None = None, places: Sequence[str] | None = None) -> str:
     """Where the prediction flips, for people: the class changes of one series, or how many series flip where; a
     change between probabilities nearer than ``thresholds.near_tie`` is marked "(near tie)", as a reading says it.
+    ``places`` (:func:`step_places`) says each step where the reading does ("step 5 (43 % darker)"): a row's "step 5:
+    cat -> dog" beside its reading's "flips to dog at 43 % darker" left a class to convert one into the other.
 
     Examples
     --------
@@ -644,15 +646,25 @@ def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = 
     'step 1: cat -> dog; step 2: dog -> cat'
     >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.8, 0.2], [0.495, 0.505]]))], ["cat", "dog"])
     'step 2: cat -> dog (near tie)'
+    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.8, 0.2], [0.4, 0.6]]))], ["cat", "dog"],
+    ...            places=["0 %", "43 % darker", "85 % darker"])
+    'step 2 (85 % darker): cat -> dog'
     """
     names = predicted_class_names(output_names)
+
+    def step_words(step: int) -> str:
+        if places is None or step >= len(places):
+            return f"step {step}"
+        place = places[step]
+        return place if place.startswith("step ") else f"step {step} ({place})"
+
     if len(flips) == 1:
         one = flips[0]
         if not one.flipped:
             return "no flip"
         near = (thresholds or default_thresholds()).near_tie if output_kind == "probability" else -math.inf
         # As the reading says it: a table's "step 2: Egyptian cat -> tiger cat" over 0.389 against 0.388.
-        changes = [f"step {step}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
+        changes = [f"{step_words(step)}: {names[int(one.predicted[step - 1])]} -> {names[int(one.predicted[step])]}"
                    + (" (near tie)" if (lead := one.margin_at(step)) is not None and lead < near else "")
                    for step in _listed(one.flip_steps)]
         more = one.n_flips - len(changes)
@@ -909,6 +921,15 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,
         thresholds=thresholds, property_label=property_label, series=len(model.flips),
         first_flips=[steps[0] for steps in steps_of if steps] if several and shared_values(explanation) else ())
+
+
+def step_places(explanation) -> list[str] | None:
+    """Each step's place in the readings' words ("43 % darker", "step 8 (hue rotation 120 degrees)"), where every
+    series shares the first one's values (else a step names no one place: None)."""
+    if not shared_values(explanation):
+        return None
+    return [describe_value(explanation.property_name, float(value), step)
+            for step, value in enumerate(explanation.values)]
 
 
 def shared_values(explanation) -> bool:

@@ -62,7 +62,7 @@ from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, res
 from .models.base import PROBABILITY, Model
 from .ranking import ranked
 from .answer import Answered
-from .reading import Reading, flips_text, read_output
+from .reading import Reading, flips_text, read_output, step_places
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 from .statistics import ADJUSTMENTS, adjust_pvalues
 
@@ -454,6 +454,7 @@ def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], st
                             significant=bool(p_adj <= alpha), pvalue=float(p_adj), pvalue_name="adjusted p")
                 for (candidate, model, score), p_adj in zip(raw, adjusted)]
     order = ranked(range(len(raw)), readings.__getitem__)
+    places = {name: step_places(explanation) for name, explanation in explanations.items()}
     rows = []
     for rank, i in enumerate(order, start=1):
         candidate, model, score = raw[i]
@@ -463,7 +464,8 @@ def _rows(candidates: list[_Candidate], explanations: dict[str, Explanation], st
             output=score.output, statistic=statistic, score=score.score, pvalue=score.pvalue,
             pvalue_adjusted=float(adjusted[i]), significant=score.significant,
             significant_adjusted=bool(adjusted[i] <= alpha), flipped=any(f.flipped for f in model.flips),
-            flips=flips_text(model.flips, model.output_names, model.output_kind), reading=reading,
+            flips=flips_text(model.flips, model.output_names, model.output_kind, places=places[candidate.name]),
+            reading=reading,
             change=reading.change,
             tier=reading.tier))
     return rows

@@ -310,3 +310,20 @@ def test_a_p_value_beside_alpha_shows_the_side_it_lies_on():
                                                                                                  "0.0097")
     page = table([{"model": "m", "pvalue": 0.0103, "pvalue_adjusted": 0.01049, "score": 0.0103}], alpha=0.01)
     assert ">0.0103<" in page and ">0.0105<" in page and ">0.010<" in page  # the score keeps two digits
+
+
+def test_a_rows_flips_name_the_place_its_reading_names():
+    # "where it flips: step 7: a -> b" stood beside a reading's "flips to b at 80 % darker".
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    edit = ParametricEdit("darken", stop=0.8, steps=8)
+    result = explain(image, edit, [Flip()], outputs_of_interest="a", n_permutations=200, seed=0)
+    row, = summary_rows(result)
+    assert row["flips"] == "step 7 (80 % darker): a -> b" and "flips to b at 80 % darker" in row["reading"]
+    compared = compare_properties(image, {"dark": edit, "light": ParametricEdit("lighten", stop=0.5, steps=8)},
+                                  [Flip()], outputs_of_interest="a", n_permutations=200, seed=0)
+    flips = {entry["property"]: entry["flips"] for entry in export.rows(compared)}
+    # The toy flips where the image is darkest: at step 0 of the lightening.
+    assert flips == {"dark": "step 7 (80 % darker): a -> b", "light": "step 1 (7 % lighter): b -> a"}
+    screened = screen(image, [Flip()], edits=["darken"], regions=["whole image"], steps=8, outputs_of_interest="a",
+                      n_permutations=200, seed=0)
+    assert screened.rows[0].flips.startswith("step 7 (") and "darker): a -> b" in screened.rows[0].flips

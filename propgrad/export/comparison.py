@@ -79,7 +79,8 @@ def table_row(entry) -> dict:
     """One ranked row as :data:`FIELDS` (flips in words)."""
     row = {key: getattr(entry, key) for key in FIELDS if key != "statistic"}
     row["statistic"] = entry.reading.statistic
-    row["flips"] = reading.flips_text(list(entry.flips), list(entry.output_names), entry.output_kind)
+    row["flips"] = reading.flips_text(list(entry.flips), list(entry.output_names), entry.output_kind,
+                                      places=entry.places)
     return row
 
 
