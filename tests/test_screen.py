@@ -314,6 +314,8 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     section = page[page.index("Where the models differ"):]
     section = section[:section.index("</table>")]
     assert '<table class="cards">' not in section and "<th>left eye</th><th>blind</th>" in section
+    # Whose change the difference starts from, by name ("the first model's" left a negative one to be guessed).
+    assert "difference: left eye's change minus the largest change among the other models" in section
     assert re.search(r'data-label="left eye">change [\d.e-]+, E\[\|grad_X\u00a0F\|\] [\d.e-]+, tier [a-e]</td>', section)
     own = screen(image, [LeftBrightness(), Blind()], **kwargs)
     contrast, note = model_contrast(own.rows, own.outputs_of_interest, own.models)

@@ -814,9 +814,14 @@ def add_drawn(page_path: Path, *, strip: Path | None = None, null: Path | None =
 def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
     """Where the models differ: per property, how far the same output moved for each model (``order`` says how the
     rows are ordered, e.g. ", largest difference first")."""
+    # Named: "the first model's change" beside a column of another model's name ("moved most: dark-dogs bias") left
+    # a reader to guess whose a negative difference was.
+    first = next((str(key).rpartition(": ")[0] for key in (contrast[0] if contrast else {})
+                  if str(key).endswith(": change")), "the first model")
     return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. "
-            f"difference: the first model's change minus the largest change among the others{escape(order)}. It has "
-            "no test of its own: read it beside each model's tier.</p>"
+            f"difference: {escape(first)}'s change minus the largest change among the other models (below 0 where "
+            f"another model's output moved more){escape(order)}. It has no test of its own: read it beside each "
+            "model's tier.</p>"
             + table([_models_together(row) for row in contrast]))
 
 
