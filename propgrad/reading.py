@@ -864,7 +864,18 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         # of it, the share is said.
         carries = ("the change" if abs(jump) >= 0.9 * span else
                    f"{format_percent(abs(jump) / span)} of the change")
-        if significant:
+        # The other steps' own movement: a jump this near an end cannot pass alone (two levels, at best p above
+        # alpha), so a significant test there confirms the order of those steps, however small (a drift of 1e-5
+        # before a last-step jump read "finds it systematic" under the correlation, "cannot judge it" without it).
+        steps_besides = np.concatenate([[0.0], np.cumsum(np.delete(np.diff(y), jump_index))])
+        besides = float(steps_besides.max() - steps_besides.min())
+        alone = (best_step_pvalue(y.size, jump_index + 1, statistic)
+                 if significant and series == 1 and besides < limits.negligible else 0.0)
+        if significant and alone > alpha:
+            evidence = (f"one step carries {carries}; {test} finds an order, but not the jump's: a change in one step "
+                        f"this near an end of the series could not pass alone (at best p = {format_pvalue(alone, alpha)}"
+                        f"), and the other steps move the output by only {format_number(besides)} in all")
+        elif significant:
             evidence = f"one step carries {carries}; {test} finds it systematic"
         elif two_levels and best > alpha:
             evidence = (f"one step carries {carries}: {test} cannot judge it, a change in one step this near an "

@@ -544,3 +544,20 @@ def test_the_multiplicity_note_counts_every_models_tests_together():
     notes = [note for note in result.notes if "were tested, each at alpha" in note]
     assert len(notes) == 1 and notes[0].startswith("4 outputs of 4 models (flip, drift, constant, redness)"), notes
     assert "about 2 would pass by chance alone" in notes[0]
+
+
+def test_a_late_jump_after_a_tiny_drift_is_not_called_systematic():
+    # Under the correlation a drift of 1e-5 before a last-step jump made the test pass (p = 0.0005): the reading said
+    # "finds it systematic" of the jump, which alone could not pass (two levels: at best p = 0.18); flat, it said
+    # "cannot judge it".
+    from propgrad.reading import read_curve
+
+    curve = np.append(0.90025 - 1e-6 * np.arange(10), 0.0)
+    said = read_curve(curve, significant=True, pvalue=0.0005, statistic="correlation", output="a")
+    assert said.kind == "abrupt" and "finds it systematic" not in said.evidence
+    assert ("finds an order, but not the jump's: a change in one step this near an end of the series could not pass "
+            "alone (at best p = 0.18), and the other steps move the output by only 9.0e-06 in all") in said.evidence
+    # A jump in the middle passes alone: the test confirms it.
+    middle = np.append(np.full(6, 0.9) - 1e-6 * np.arange(6), np.full(5, 0.0))
+    assert "finds it systematic" in read_curve(middle, significant=True, pvalue=0.0005, statistic="correlation",
+                                               output="a").evidence
