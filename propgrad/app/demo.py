@@ -91,10 +91,12 @@ def default_unless_linked(tab: str, placeholder: tuple):
 # Wide Markdown tables (the ranked comparison, a study's Table 3) scroll sideways on a phone instead of
 # squeezing every cell to one letter per line.
 CSS = """
-/* The reading paragraph is a single run's headline in the talk view, where the table is folded away (links.TALK_CSS
-   shows it there; a comparison's headline is its answer); on the page each of its sentences is a row's reading in the
-   table under it, and a reader met every flip two or three times. */
-.result-summary .summary-reading { display: none; }
+/* The reading paragraph is a single run's answer, on the page and in the talk view; a comparison's is its answer per
+   model (the paragraph over every row ran to ninety words): the talk view still shows it there, where the table is
+   folded away (links.TALK_CSS). */
+.result-summary:has(.summary-answer) .summary-reading { display: none; }
+/* What the talk view says beside the reading that the page says elsewhere (a series that is not gradual). */
+.talk-only-block { display: none; }
 /* A run that brings its answer into view (shared._SHOW_OUTCOME) leaves a little room above it: flush against the
    window's edge, its first line read as cut off. */
 .result-summary { scroll-margin-top: 16px; }

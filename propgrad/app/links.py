@@ -757,6 +757,7 @@ body.propgrad-talk .result-summary .prose > p:first-child { font-size: 0.72em !i
 /* The headline and the reading (a comparison: its answer), in words; the table, the models' names and the notes stay in the normal view. */
 body.propgrad-talk .result-summary .summary-reading { display: block !important; }
 body.propgrad-talk .talk-only { display: inline !important; }
+body.propgrad-talk .talk-only-block { display: block !important; }
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
 /* Halves: the curves are held to half the screen's height, so a wider column only left white beside them while

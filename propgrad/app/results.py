@@ -407,9 +407,11 @@ def shown_score(score: float) -> float:
     return float(f"{float(score):.4g}")
 
 
-def _reading_cell(one) -> str:
-    """A reading in a table cell: its label in bold, its words, its evidence set off in italics."""
-    return _cell(reading.with_evidence(f"**{one.label}**: {one.text}", one.evidence, mark="*"))
+def _reading_cell(one, words: bool = True) -> str:
+    """A reading in a table cell: its label in bold, its words (unless the reading above the table says them), its
+    evidence set off in italics."""
+    said = f"**{one.label}**: {one.text}" if words else f"**{one.label}**"
+    return _cell(reading.with_evidence(said, one.evidence, mark="*"))
 
 
 def _cell(text: str) -> str:
@@ -479,13 +481,14 @@ def summary_markdown(run: AppRun) -> str:
                                 result.values if reading.shared_values(result) else (), result.n_permutations,
                                 alpha, len(result.series), markdown=True)
         # The tier as the comparison's table and report.html give it (in the ninth column, where a comparison has its
-        # adjusted p: the table's single-run class names it on a phone's card).
+        # adjusted p: the table's single-run class names it on a phone's card). The reading's words are the paragraph
+        # above the table: each row gives its label and evidence (a turntable's row repeated its 60 words).
         header = f"| model | output | reading | change | flips | {label} | p | signif. | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
         for row, one in report.ranked_rows(result):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"{_reading_cell(one)} | {format_number(row['change'])} | "
+                        f"{_reading_cell(one, words=False)} | {format_number(row['change'])} | "
                         f"{yes_or_no(row['flipped'])} | {format_number(row['score'])} | "
                         f"{format_pvalue(row['pvalue'], alpha)} | {yes_or_no(row['significant'])} | {one.tier} |")
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "
@@ -498,22 +501,23 @@ def summary_markdown(run: AppRun) -> str:
     answer = (['<div class="summary-answer">', "",
                answer_markdown(run.comparison.answer_marked), "</div>", ""]
               if run.comparison is not None else [])
-    # The reading is a single run's headline in the talk view and kept in the text; the page shows each sentence as a
-    # row's reading instead (see demo.CSS).
+    # The reading is a single run's answer, on the page as in the talk view: without it a run of one property went from
+    # what ran straight to the table, where only a comparison's page said what it found. A comparison's page shows its
+    # answer per model instead (see demo.CSS).
     # In the talk view the reading is all the text there is: a series that is not gradual says so beside it (the
-    # warning under the table stayed on the page, and a preset's flip read as "the evidence" on a projector).
+    # page has the warning under the table, and a preset's flip read as "the evidence" on a projector).
     single = run.explanation if run.comparison is None else None
-    caveat = ([f"**Not gradual**: {NOT_GRADUAL_WARNING}.", ""]
+    caveat = (['<div class="talk-only-block">', "", f"**Not gradual**: {NOT_GRADUAL_WARNING}.", "", "</div>", ""]
               if single is not None and not single.gradual and not single.unchanged_caveat else [])
     # An edit that hardly changes the image, or a shuffle test that cannot reach alpha, said before the table (a
     # comparison's answer begins with it): "no measurable effect" of hue on a grey photo read as evidence, and so
     # did "not significant" over 5 steps. In the talk view beside the reading (the page's paragraphs past the second
     # are not shown there); an unchanged edit in place of the warning that the series is not gradual.
     still = None if single is None else single.caveat
-    # Before the reading in the talk view (its reading block), before the table on the page (which hides that block).
+    # Before the reading, on the page and in the talk view alike.
     check = [caveat_markdown(still), ""] if still else []
     lines = [head, "", *answer, '<div class="summary-reading">', "", *check,
-             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "", *check,
+             reading.paragraph(run.readings).replace("Reading:", "**Reading:**", 1), "", *caveat, "</div>", "",
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '
              f'statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
