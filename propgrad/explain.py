@@ -19,7 +19,7 @@ from .interventions.patch import PATCH_PROPERTY
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
-from .reading import Reading, named_note, read_explanation
+from .reading import Reading, default_thresholds, listed, named_note, read_explanation
 from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
@@ -238,6 +238,8 @@ class Explanation:
         if self.floor_note:
             notes.append(self.floor_note)
         notes.extend(self.unadjusted_notes)
+        if self.scale_note:
+            notes.append(self.scale_note)
         if self._blind:
             # Every step is then every other step's neighbour: the estimate is the same for almost every order
             # (evenly spaced outputs tie distances, and only they tell some orders apart).
@@ -251,6 +253,20 @@ class Explanation:
         """Whether any output of interest changes along any series."""
         return any(np.ptp(model.outputs[:, :, score.index]) > 0 for model in self.models for score in model.scores
                    if not score.vector)
+
+    @property
+    def scale_note(self) -> str | None:
+        """Where some models' outputs are not probabilities (raw scores, similarities): the size words' thresholds are
+        a probability's, applied to those outputs as they are (a raw score's fall from 1.00 to 0.89 read "strong",
+        as ten percentage points would)."""
+        others = [model.name for model in self.models if model.output_kind != PROBABILITY]
+        if not others:
+            return None
+        limits = default_thresholds()
+        return (f"the outputs of {listed(others)} are not probabilities: the size words (negligible under "
+                f"{limits.negligible:g}, strong from {limits.strong:g}) are a probability's, read on "
+                f"{'that model' + chr(39) + 's' if len(others) == 1 else 'those models' + chr(39)} own scale, where 0.1 "
+                "need not be much")
 
     @property
     def model_caveats(self) -> tuple[str, ...]:

@@ -561,3 +561,22 @@ def test_a_late_jump_after_a_tiny_drift_is_not_called_systematic():
     middle = np.append(np.full(6, 0.9) - 1e-6 * np.arange(6), np.full(5, 0.0))
     assert "finds it systematic" in read_curve(middle, significant=True, pvalue=0.0005, statistic="correlation",
                                                output="a").evidence
+
+
+def test_outputs_that_are_not_probabilities_have_their_size_words_qualified():
+    # A raw score's fall from 1.00 to 0.89 read "strong", as ten percentage points would, with nothing to say so.
+    from PIL import Image
+
+    from propgrad.explain import explain
+    from propgrad.interventions import ParametricEdit
+    from toy_models import Flip
+
+    class Raw(Flip):
+        name, output_kind = "raw", "similarity"
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    edit = ParametricEdit("darken", stop=0.8, steps=8)
+    mixed = explain(image, edit, [Raw(), Flip()], outputs_of_interest="a", n_permutations=100, seed=0)
+    assert ("the outputs of raw are not probabilities: the size words (negligible under 0.01, strong from 0.1) are a "
+            "probability's, read on that model's own scale, where 0.1 need not be much") in mixed.notes
+    assert explain(image, edit, [Flip()], outputs_of_interest="a", n_permutations=100, seed=0).scale_note is None
