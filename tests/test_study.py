@@ -678,3 +678,19 @@ def test_a_picture_the_lesion_models_were_not_made_for_is_named_in_a_study(tmp_p
     run_study(tiny_definition(folder), tmp_path / "out")
     assert "photo.png: the lesion models learnt from the square synthetic skin lesions" in \
         (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_a_studys_mean_curve_is_placed_in_the_propertys_words(tmp_path):
+    # "drops by 0.80 at step 7" in a study beside "at 80 % darker" for the same curve in a single run.
+    import numpy as np
+    from PIL import Image
+
+    from propgrad.interventions import ParametricEdit
+    from propgrad.study import run_images
+    from toy_models import Flip
+
+    images = [Image.fromarray(np.full((32, 32, 3), level, dtype=np.uint8)) for level in (200, 180)]
+    study = run_images(images, ParametricEdit("darken", stop=0.8, steps=8), [Flip()], out=tmp_path / "study",
+                       outputs_of_interest="a", n_permutations=100)
+    row, = study.summary
+    assert "drops by 0.80 at 80 % darker" in row.reading.text and "step 7" not in row.reading.text, row.reading.text
