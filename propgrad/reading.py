@@ -490,7 +490,7 @@ def describe_value(property_name: str, value: float, step: int) -> str:
     >>> describe_value("darkening strength (0 = original, 1 = full)", 0.85, 10)
     '85 % darker'
     >>> describe_value("hue rotation (degrees)", 120.0, 8)
-    'step 8 (hue rotation 120 degrees)'
+    'step 8 (hue rotation 120°)'
     """
     name = property_name.strip()
     lower = name.lower()
@@ -505,8 +505,10 @@ def describe_value(property_name: str, value: float, step: int) -> str:
         return f"{format_percent(value)} towards {recolour.group(1)}"
     if lower == "patch opacity":
         return f"{format_percent(value)} patch opacity"
-    match = re.match(r"(.*?)\s*\(([^()]{1,12})\)$", name)  # "hue rotation (degrees)" -> 120 degrees
-    words = f"{match.group(1)} {value:.3g} {match.group(2)}" if match else f"{name} {value:.3g}"
+    match = re.match(r"(.*?)\s*\(([^()]{1,12})\)$", name)  # "blur radius (px)" -> 2 px
+    # An angle as the strip and the axis write it ("120°": "120 degrees" in the reading sat under a strip's "30°").
+    unit = "°" if match and match.group(2) == "degrees" else f" {match.group(2)}" if match else ""
+    words = f"{match.group(1)} {value:.3g}{unit}" if match else f"{name} {value:.3g}"
     return f"step {step} ({words})"
 
 
@@ -935,7 +937,7 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
 
 
 def step_places(explanation) -> list[str] | None:
-    """Each step's place in the readings' words ("43 % darker", "step 8 (hue rotation 120 degrees)"), where every
+    """Each step's place in the readings' words ("43 % darker", "step 8 (hue rotation 120°)"), where every
     series shares the first one's values (else a step names no one place: None)."""
     if not shared_values(explanation):
         return None
