@@ -794,12 +794,16 @@ body.propgrad-talk .talk-strip, body.propgrad-talk .talk-curves { min-width: 0; 
 body.propgrad-talk :is(.talk-strip, .talk-curves) .icon-button-wrapper { opacity: 0.3; }
 body.propgrad-talk :is(.talk-strip, .talk-curves) .icon-button-wrapper:is(:hover, :focus-within) { opacity: 1; }
 /* One line at the right of the tabs' row, which is empty there: at the bottom left it covered the strip's bars, at the
-   bottom right the curves' legend. The preset's name is cut to fit (the summary names the run in full). */
+   bottom right the curves' legend. A preset's name longer than two lines is cut (its title attribute has it whole). */
 #propgrad-talk-bar { position: fixed; right: 12px; top: 6px; z-index: 100; display: flex; gap: 8px;
   flex-wrap: nowrap; max-width: 42vw; white-space: nowrap;
   align-items: center; font-size: 14px; background: var(--background-fill-primary); padding: 4px 8px;
   border: 1px solid var(--border-color-primary); border-radius: 8px; opacity: 0.85; }
-#propgrad-preset-badge { overflow: hidden; text-overflow: ellipsis; min-width: 0; }
+/* Two lines where one would cut the preset's name ("Fur vs background: a light cat darken..."): the tabs' row holds
+   them. */
+#propgrad-preset-badge { min-width: 0; white-space: normal; display: -webkit-box; -webkit-box-orient: vertical;
+  -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden; font-size: 13px; line-height: 1.2; }
+#propgrad-talk-bar button { white-space: nowrap; flex: none; }
 /* Narrow screens (the script's class: gradio scopes @media rules to its container) have no empty room beside the
    tabs: the bar sits above the page instead of covering its tabs, and the strip and the curves stack. */
 body.propgrad-talk-narrow #propgrad-talk-bar { position: static; max-width: none; margin: 8px 12px;
