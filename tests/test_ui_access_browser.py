@@ -4,6 +4,8 @@ contrast (4.5:1) in the light and the dark theme. Skips when Chromium or Playwri
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -127,3 +129,21 @@ def test_ctrl_enter_runs_the_form_the_keyboard_is_in(browser, server):
     expect(run).to_have_text("Run", timeout=240_000)
     expect(model).to_be_checked()
     page.close()
+
+
+def test_a_phones_floating_run_gives_way_over_the_answer(browser, server):
+    # Fixed at the bottom of the screen, Run covered the last two lines of the answer being read.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server, wait_until="load", timeout=60_000)
+    expect(page.locator("#edit-summary")).to_contain_text("The answer.", timeout=240_000)
+    run = page.locator("#edit-run")
+    opacity = "b => getComputedStyle(b).opacity"
+    assert run.evaluate(opacity) == "1"  # over the form, in reach
+    page.locator("#edit-summary").scroll_into_view_if_needed()
+    expect(page.locator("body")).to_have_class(re.compile("propgrad-past-form"), timeout=5_000)
+    page.wait_for_timeout(400)
+    assert run.evaluate(opacity) == "0" and run.evaluate("b => getComputedStyle(b).pointerEvents") == "none"
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(page.locator("body")).not_to_have_class(re.compile("propgrad-past-form"), timeout=5_000)
+    context.close()

@@ -642,6 +642,20 @@ async () => {
   shortcut();
   whenThePageChanges(shortcut);  // tabs are drawn when first opened: their buttons get the hint then
 
+  // On a phone Run floats at the bottom of the screen while the form is read (demo.CSS); past the form, over the
+  // answer, it covered the last two lines read ("... the prediction flips all the same"): there it fades, and it
+  // comes back above the answer. Said by a class on the body: gradio scopes a stylesheet's @media rules.
+  const pastForm = () => {
+    const summary = [...document.querySelectorAll(".result-summary")].find((one) => one.offsetParent);
+    const past = window.innerWidth <= 720 && !!summary && summary.getBoundingClientRect().top < window.innerHeight - 80;
+    if (document.body.classList.contains("propgrad-past-form") !== past) {
+      document.body.classList.toggle("propgrad-past-form", past);
+    }
+  };
+  window.addEventListener("scroll", pastForm, {passive: true});
+  window.addEventListener("resize", pastForm);
+  whenThePageChanges(pastForm);
+
   // ``fn()`` once in each frame in which the page changed, however much changed.
   function whenThePageChanges(fn) {
     let waiting = false;
@@ -758,6 +772,8 @@ body.propgrad-talk .result-summary .prose > p:first-child { font-size: 0.72em !i
 body.propgrad-talk .result-summary .summary-reading { display: block !important; }
 body.propgrad-talk .talk-only { display: inline !important; }
 body.propgrad-talk .talk-only-block { display: block !important; }
+body.propgrad-past-form .run-button { opacity: 0 !important; pointer-events: none !important; }
+.run-button { transition: opacity 0.2s; }
 body.propgrad-talk .result-summary .prose > :nth-child(n+3), body.propgrad-talk .result-summary table {
   display: none !important; }
 /* Halves: the curves are held to half the screen's height, so a wider column only left white beside them while
