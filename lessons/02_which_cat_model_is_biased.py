@@ -83,12 +83,12 @@ for model in models:
 darken = propgrad.ParametricEdit("darken", stop=0.85, steps=11)
 cat_result = propgrad.region_comparison(chelsea, darken, models, outputs_of_interest="cat",
                                         n_permutations=2000, seed=0)
-from propgrad.reading import format_number
+from propgrad.reading import format_number, format_pvalue
 
 for entry in cat_result.scores:
     print(f"[{entry.tier}] {entry.property:18s} {entry.model}: p(cat) moved {format_number(entry.change)}, "
           f"{'flips' if entry.flipped else 'no flip'}; E[|grad_X F|] {format_number(entry.score)}, "
-          f"adjusted p {format_number(entry.pvalue_adjusted)}")
+          f"adjusted p {format_pvalue(entry.pvalue_adjusted, cat_result.alpha)}")
 
 # %%
 strip_picture(cat_result.explanations["object: darken"], max_images=6)  # the strip as the app draws it, shown below

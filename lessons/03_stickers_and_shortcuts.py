@@ -35,7 +35,7 @@ import torch
 import propgrad
 from propgrad.lesions import checkpoint_paths, example_paths, load_lesion_model, patch_paths
 from propgrad.plots import strip_picture
-from propgrad.reading import format_number, format_percent
+from propgrad.reading import format_number, format_percent, format_pvalue
 
 started = time.perf_counter()
 warnings.filterwarnings("ignore", message=".*IProgress not found.*")  # captum imports tqdm.auto
@@ -56,7 +56,7 @@ for model in result.models:
     mean, std = model.mean_curve(score.index)
     print(f"{model.name}: p(melanoma) {mean[0]:.2f} -> {mean[-1]:.2f}, series flipped "
           f"{sum(f.flipped for f in model.flips)}/3; E[|grad_X F|] {format_number(score.score)}, "
-          f"p {format_number(score.pvalue)}")
+          f"p {format_pvalue(score.pvalue, result.alpha)}")
 strip_picture(result, max_images=6)  # the first sticker's series (as the app draws it, shown below)
 
 # %%

@@ -19,7 +19,7 @@ from .interventions.patch import PATCH_PROPERTY
 from .limits import check_series_memory, check_shuffle_memory
 from .models.base import PROBABILITY, Model
 from .outputs import ALL, PREDICTED, VECTOR, split_output_names  # noqa: F401  (split_output_names: re-exported)
-from .reading import Reading, default_thresholds, listed, named_note, read_explanation
+from .reading import Reading, default_thresholds, listed, named_note, read_explanation, short_names
 from .statistics import KSG_NEIGHBOURS, ksg_neighbours
 from .score import (
     DEFAULT_ALPHA,
@@ -291,8 +291,11 @@ class Explanation:
         if tested * self.alpha < 0.5:  # a false positive is a remote chance
             return ()
         passed = sum(score.significant for score in tests)
+        # Short names joined in words: the bundled models' own names hold commas ("ConvMixer cats vs dogs, unbiased
+        # (authors), ConvMixer cats vs dogs, dark-cats bias (authors), ..." read as six models).
+        short = short_names([model.name for model in self.models])
         whose = (self.models[0].name if len(self.models) == 1 else
-                 f"{len(self.models)} models ({', '.join(model.name for model in self.models)})")
+                 f"{len(self.models)} models ({listed([short[model.name] for model in self.models])})")
         return (f"{tested:,} outputs of {whose} were tested, each at alpha = {self.alpha:g}, and their p-values are "
                 f"not adjusted for one another: about {tested * self.alpha:.3g} would pass by chance alone ({passed:,} "
                 "did); rank them by what each output did (the tiers), or screen properties, whose p-values are "

@@ -341,9 +341,11 @@ def format_number(value: float) -> str:
     return f"{value:#.2g}".rstrip(".")
 
 
-def format_pvalue(pvalue: float, alpha: float | None = None) -> str:
-    """A p-value as :func:`format_number` writes it, with more digits where two would not show on which side of
-    ``alpha`` it lies: p = 0.0103 read "0.010" beside "not significant" at alpha = 0.01 (significant means p <= alpha).
+def format_pvalue(pvalue: float, alpha: float | None = None, digits: int = 2) -> str:
+    """A p-value as :func:`format_number` writes it (``digits`` significant digits), with more digits where those would
+    not show on which side of ``alpha`` it lies: p = 0.0103 read "0.010" beside "not significant" at alpha = 0.01
+    (significant means p <= alpha). A p within float noise of alpha (an adjusted p of 0.09999999999999999 at alpha =
+    0.1) is written as alpha is: its digits would show the noise, not a side.
 
     Examples
     --------
@@ -351,15 +353,20 @@ def format_pvalue(pvalue: float, alpha: float | None = None) -> str:
     ('0.0103', '0.00996', '0.010', '0.010')
     >>> format_pvalue(0.037, 0.05), format_pvalue(0.0499999, 0.05), format_pvalue(1.04e-06, 1e-06)
     ('0.037', '0.0499999', '1.04e-06')
+    >>> format_pvalue(0.09999999999999999, 0.1), format_pvalue(0.0100499, 0.01, digits=3)
+    ('0.10', '0.01005')
     """
-    text = format_number(pvalue)
-    if alpha is None or not (np.isfinite(pvalue) and np.isfinite(alpha)):
+    def shown_with(places: int) -> str:
+        return format_number(pvalue) if places == 2 else f"{float(pvalue):#.{places}g}".rstrip(".")
+
+    text = shown_with(digits)
+    if alpha is None or not (np.isfinite(pvalue) and np.isfinite(alpha)) or math.isclose(pvalue, alpha, rel_tol=1e-9):
         return text
-    for digits in range(3, 8):
+    for places in range(digits + 1, 8):
         shown = float(text)
         if (shown <= alpha) == (pvalue <= alpha) and (shown != alpha or pvalue == alpha):
             break
-        text = f"{float(pvalue):#.{digits}g}".rstrip(".")
+        text = shown_with(places)
     return text
 
 
@@ -651,6 +658,9 @@ def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = 
     >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.8, 0.2], [0.4, 0.6]]))], ["cat", "dog"],
     ...            places=["0 %", "43 % darker", "85 % darker"])
     'step 2 (85 % darker): cat -> dog'
+    >>> flips_text([prediction_flips(np.array([[0.9, 0.1], [0.8, 0.2], [0.4, 0.6]]))] * 2, ["cat", "dog"],
+    ...            places=["0 %", "43 % darker", "85 % darker"])
+    'in 2/2 series, at step 2 (85 % darker)'
     """
     names = predicted_class_names(output_names)
 
@@ -675,6 +685,8 @@ def flips_text(flips: Sequence, output_names: Sequence[str], output_kind: str = 
     if not flipped:
         return f"no flip in {len(flips)} series"
     steps = sorted({step for f in flips for step in f.flip_steps})
+    if places is not None:  # placed as the reading places them ("between 33 % and 67 % patch opacity")
+        return f"in {flipped}/{len(flips)} series, at {listed([step_words(step) for step in steps], LISTED)}"
     return f"in {flipped}/{len(flips)} series, at step{'s' if len(steps) > 1 else ''} {', '.join(map(str, steps))}"
 
 
@@ -953,7 +965,8 @@ def shared_values(explanation) -> bool:
 
 def read_explanation(explanation, thresholds: Thresholds | None = None,
                      property_label: str | None = None) -> list[Reading]:
-    """One reading per model and output of interest, in the order of :func:`propgrad.export.explanation.summary_rows`.
+    """One reading per model and output of interest, models in their order, each model's outputs in theirs
+    (:func:`propgrad.export.explanation.ranked_rows` ranks them).
 
     An explanation made by :func:`propgrad.explain.explain` carries these already
     (:attr:`~propgrad.explain.Explanation.readings`); this reads it again, e.g. with other thresholds.
@@ -1034,8 +1047,8 @@ def named_note(note: str, names: Sequence[str], of: int) -> str:
 def paragraph(readings: Sequence[Reading]) -> str:
     """A short paragraph for people: per property, what moved which model and what did not.
 
-    Plain text (no Markdown), starting with "Reading:". Properties keep the order of ``readings``; model
-    names lose the words they all share.
+    Plain text (no Markdown), starting with "Reading:". Properties keep the order of ``readings``, their rows are
+    in rank order (:func:`rank_key`, as the tables under it); model names lose the words they all share.
 
     Examples
     --------
@@ -1053,8 +1066,8 @@ def paragraph(readings: Sequence[Reading]) -> str:
         groups.setdefault(reading.property_label, []).append(reading)
     sentences = []
     for name, group in groups.items():
-        if len(group) > LISTED:  # every output of a classifier: the strongest first, the rest counted
-            group = sorted(group, key=rank_key)
+        # The strongest first, as the table under it ranks them (every output of a classifier: the rest counted).
+        group = sorted(group, key=rank_key)
         # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
         moved = listed([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
                         for r in group if r.moved], LISTED)
@@ -1068,7 +1081,7 @@ def paragraph(readings: Sequence[Reading]) -> str:
                  else "the output")
         if name is None:  # one property: the models are the subjects
             sentence = moved or "no model moved measurably"
-            if moved and still:
+            if still and (moved or any(r.label != LABELS[NONE] for r in group)):
                 # Each with its own row's label: a systematic drift of no size (tier d) is not "no measurable effect",
                 # tier e's name, which the row beside it does not say.
                 labels: dict[str, list[str]] = {}

@@ -559,3 +559,28 @@ def test_a_single_run_whose_edit_hardly_changes_the_image_says_so_first(progress
     # In the talk view, whose summary shows its first two blocks only, it is in the reading's block.
     reading_block = summary[summary.index('<div class="summary-reading">'):summary.index("</div>")]
     assert "Check the edits before this answer" in reading_block
+
+
+def test_a_single_runs_rows_keep_the_words_its_reading_does_not_spell_out():
+    # The page's reading spells out the rows that moved; a row gave its label alone, and where the paragraph stopped
+    # at eight ("... and 4 more") the others' words were nowhere on the page.
+    from PIL import Image
+
+    from propgrad.app import results
+    from propgrad.explain import explain
+    from propgrad.interventions import ParametricEdit
+    from propgrad.reading import LISTED
+    from toy_models import Constant, Flip
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    edit = ParametricEdit("darken", stop=0.8, steps=8)
+    few = explain(image, edit, [Flip(), Constant()], outputs_of_interest="a", n_permutations=100, seed=0)
+    page = results.summary_markdown(results.new_run(few, {}, []))
+    table = page[page.index("| model |"):]
+    assert "**Reading:** flip (abrupt, not significant: p(a) 0.90 \u2192 0.10 in one step" in page
+    assert "| **abrupt, not significant**. *One step" in table and "0.90 \u2192 0.10" not in table  # said once, above
+    assert "**no measurable effect**: p(a) 0.70 \u2192 0.70" in table  # a still row keeps its words
+    many = explain(image, edit, [type(f"Flip{k}", (Flip,), {"name": f"flip {k}"})() for k in range(LISTED + 1)],
+                   outputs_of_interest="a", n_permutations=100, seed=0)
+    table = results.summary_markdown(results.new_run(many, {}, []))
+    assert table[table.index("| model |"):].count("0.90 \u2192 0.10") == LISTED + 1

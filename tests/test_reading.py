@@ -344,7 +344,8 @@ def test_the_paragraph_names_the_output_only_where_it_is_one():
     assert reading.paragraph(readings).startswith("Reading: fur moved p(cat) of A (")
     assert reading.paragraph(readings).endswith(", but not measurably that of B.")
     mixed = readings[:1] + [reading.Reading(**{**vars(logit), "model": "model C", "property_label": "fur"})]
-    assert reading.paragraph(mixed).startswith("Reading: fur moved the output of A (")  # a logit is no p(cat)
+    # A logit is no p(cat); the rows in rank order, as the table under the paragraph has them (C moved 4.0).
+    assert reading.paragraph(mixed).startswith("Reading: fur moved the output of C (")
     # A sentence after the first starts with a capital; a name with capitals of its own keeps them.
     second = [reading.Reading(**{**vars(ramp), "model": "model A", "property_label": label})
               for label in ("fur", "background", "iPhone sticker")]
@@ -542,7 +543,7 @@ def test_the_multiplicity_note_counts_every_models_tests_together():
     result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [Flip(), Drift(), Constant(), Redness()],
                      outputs_of_interest=[0], n_permutations=200, seed=0, alpha=0.5)
     notes = [note for note in result.notes if "were tested, each at alpha" in note]
-    assert len(notes) == 1 and notes[0].startswith("4 outputs of 4 models (flip, drift, constant, redness)"), notes
+    assert len(notes) == 1 and notes[0].startswith("4 outputs of 4 models (flip, drift, constant and redness)"), notes
     assert "about 2 would pass by chance alone" in notes[0]
 
 
@@ -580,3 +581,18 @@ def test_outputs_that_are_not_probabilities_have_their_size_words_qualified():
     assert ("the outputs of raw are not probabilities: the size words (negligible under 0.01, strong from 0.1) are a "
             "probability's, read on that model's own scale, where 0.1 need not be much") in mixed.notes
     assert explain(image, edit, [Flip()], outputs_of_interest="a", n_permutations=100, seed=0).scale_note is None
+
+
+def test_a_paragraph_where_nothing_moved_still_names_a_systematic_drift():
+    from PIL import Image
+
+    from propgrad.explain import explain
+    from propgrad.interventions import ParametricEdit
+    from propgrad.reading import paragraph
+    from toy_models import Constant, Drift
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    result = explain(image, ParametricEdit("darken", stop=0.8, steps=8), [Drift(), Constant()],
+                     outputs_of_interest="a", n_permutations=500, seed=0)
+    assert paragraph(result.readings) == ("Reading: no model moved measurably; drift: systematic but negligible; "
+                                          "constant: no measurable effect.")

@@ -200,14 +200,13 @@ __STATISTIC_CARD_LABELS__
      panel is the ancestor to ask.) */
   [role=tabpanel]:has(#screen-section > .label-wrap.open) #edit-run { position: static !important; box-shadow: none; }
 }
-/* A phone has no keyboard to press Ctrl+Enter or n on. */
-@media (max-width: 720px) {
+/* A phone or a tablet has no keyboard to press Ctrl+Enter or n on (held sideways, a phone is wider than 720 px). */
+@media (hover: none) and (pointer: coarse) {
   .keys-hint { display: none; }
 }
-/* A narrow window with a mouse (a laptop zoomed to 200 %) is not tapped or pinched, and has its keys. */
+/* A narrow window with a mouse (a laptop zoomed to 200 %) is not tapped or pinched. */
 @media (max-width: 720px) and (hover: hover) and (pointer: fine) {
   .result-wide::before { content: "the whole figure: click \\002922  for full screen, or zoom in"; }
-  .keys-hint { display: inline; }
 }
 """.replace("__STATISTIC_CARD_LABELS__", "\n".join(
     # A phone card names the statistic as the desktop table's header does (the table's class says which). The

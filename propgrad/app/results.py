@@ -394,10 +394,12 @@ def table_rows(run: AppRun) -> list[list]:
     """The API's table: one row per model and output (per property and model for a comparison), numbers kept."""
     if run.comparison is not None:
         return [[f"{entry.property} | {entry.model}", entry.output, shown_score(entry.score),
-                 float(f"{entry.pvalue:.3g}"), "yes" if entry.significant else "no", table_row(entry)["flips"],
+                 float(format_pvalue(entry.pvalue, run.comparison.alpha, digits=3)),
+                 "yes" if entry.significant else "no", table_row(entry)["flips"],
                  one.full]
                 for entry, one in zip(run.comparison.scores, run.readings)]
-    return [[row["model"], row["output"], shown_score(row["score"]), float(f"{row['pvalue']:.3g}"),
+    return [[row["model"], row["output"], shown_score(row["score"]),
+             float(format_pvalue(row["pvalue"], run.explanation.alpha, digits=3)),
              "yes" if row["significant"] else "no", row["flips"], one.full]
             for row, one in report.ranked_rows(run.explanation)]
 
@@ -482,13 +484,15 @@ def summary_markdown(run: AppRun) -> str:
                                 alpha, len(result.series), markdown=True)
         # The tier as the comparison's table and report.html give it (in the ninth column, where a comparison has its
         # adjusted p: the table's single-run class names it on a phone's card). The reading's words are the paragraph
-        # above the table: each row gives its label and evidence (a turntable's row repeated its 60 words).
+        # above the table: a row it spells out gives its label and evidence (a turntable's row repeated its 60 words).
         header = f"| model | output | reading | change | flips | {label} | p | signif. | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
+        # The paragraph spells out the rows that moved, up to reading.LISTED of them; the others keep their words.
+        spelled = sum(one.moved for one in run.readings) <= reading.LISTED
         for row, one in report.ranked_rows(result):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"{_reading_cell(one, words=False)} | {format_number(row['change'])} | "
+                        f"{_reading_cell(one, words=not (one.moved and spelled))} | {format_number(row['change'])} | "
                         f"{yes_or_no(row['flipped'])} | {format_number(row['score'])} | "
                         f"{format_pvalue(row['pvalue'], alpha)} | {yes_or_no(row['significant'])} | {one.tier} |")
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "

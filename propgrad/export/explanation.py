@@ -177,6 +177,7 @@ def ranked_rows(explanation: Explanation) -> list[tuple[dict, reading.Reading]]:
     model's flip."""
     rows = []
     readings = iter(explanation.readings)
+    places = reading.step_places(explanation)
     for model in explanation.models:
         for score in model.scores:
             flips = model.flips
@@ -194,8 +195,7 @@ def ranked_rows(explanation: Explanation) -> list[tuple[dict, reading.Reading]]:
                     "flipped": any(f.flipped for f in flips),
                     "flip_steps": sorted({step for f in flips for step in f.flip_steps}),
                     "series_flipped": f"{sum(f.flipped for f in flips)}/{len(flips)}",
-                    "flips": reading.flips_text(flips, model.output_names, model.output_kind,
-                                                places=reading.step_places(explanation)),
+                    "flips": reading.flips_text(flips, model.output_names, model.output_kind, places=places),
                     "reading": one.full,
                 },
                 one,

@@ -271,8 +271,8 @@ class TrainingDynamics:
                 f"the output did (the mean p({self.output}) at step 0 and at the last step, and the change between "
                 f"them, signed: strong from \u00b1{strong:g}), then E[|grad_X F|] and "
                 f"its shuffle test ({self.n_permutations:,} permutations, whose smallest p is "
-                f"{format_number(1 / (self.n_permutations + 1))}: a row at it could be stronger still; signif.: p <= "
-                "alpha, the paper's S); series flipped: the share of series whose prediction flips.")
+                f"{format_pvalue(1 / (self.n_permutations + 1), self.alpha)}: a row at it could be stronger still; "
+                "signif.: p <= alpha, the paper's S); series flipped: the share of series whose prediction flips.")
 
     @cached_property
     def rows(self) -> list[dict]:
