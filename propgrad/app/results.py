@@ -525,9 +525,10 @@ def summary_markdown(run: AppRun) -> str:
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '
              f'statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
-             f"{named}{legend} change: how far the output's (mean) curve moved, highest minus lowest value. "
-             f"{STATISTIC_MEANING[first.statistic]} *significant* means the output follows the property "
-             "systematically, not that it moves much."]
+             # The one sentence a class must not miss first: at the end of eight lines of legend it went unread.
+             "***Significant* means the output follows the property systematically, not that it moves much: read "
+             f"the change first.** {named}{legend} change: how far the output's (mean) curve moved, highest minus "
+             f"lowest value. {STATISTIC_MEANING[first.statistic]}"]
     lines.extend(f"- note: {note}" for note in unsaid(run.notes, [still, *(run.comparison.caveats if single is None
                                                                             else [])]))
     return reading.for_pages("\n".join(lines))
