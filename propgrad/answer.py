@@ -172,8 +172,11 @@ def _passed(top: Sequence, after: str, name=str) -> str:
     else:
         jumps = f": {'it changes' if len(top) == 1 else 'each changes'} {step}, not as a steady trend"
     if not confirmed:
+        # "after adjustment" only where the adjustment made the difference: beside a raw p of 0.36 it read as "it was
+        # significant until the correction".
+        raw = any(getattr(row, "significant", True) for row in unconfirmed)  # rows without a raw verdict: as said
         return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
-                "none significant") + after + jumps
+                "none significant") + (after if raw else "") + jumps
     return f"only {listed(confirmed)} {'is' if len(confirmed) == 1 else 'are'} significant{after}{jumps}"
 
 

@@ -257,8 +257,8 @@ def _jump_limit(criteria: GradualnessCriteria, n_steps: int) -> float:
 
 
 # What a series that is not gradual does to the scores, said wherever the verdict is (app, report.html).
-NOT_GRADUAL_WARNING = ("a series that is not gradual measures the intervention as much as the model (see the change "
-                       "per step under the strip)")
+NOT_GRADUAL_WARNING = ("a series that is not gradual measures the intervention as much as the model (see the bars of "
+                       "image change under the steps' pictures)")
 
 
 def _neighbours(ratio: float, limit: float) -> str:

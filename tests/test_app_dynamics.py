@@ -107,8 +107,8 @@ def test_training_dynamics_tab_opens_with_its_default_and_offers_presets():
 def test_every_epoch_but_is_said_only_of_a_reading_that_held_nearly_throughout():
     from propgrad.lesions.dynamics import settled_words
 
-    assert settled_words(list("sssfss"), list(range(1, 7)), "E") == "s at every epoch (E) but epoch 4 (f)"
-    assert settled_words(list("sffsss"), list(range(1, 7)), "E") == "s at every epoch (E) but epochs 2-3 (f)"
+    assert settled_words(list("sssfss"), list(range(1, 7)), "E") == "s at every epoch (E) except epoch 4 (f)"
+    assert settled_words(list("sffsss"), list(range(1, 7)), "E") == "s at every epoch (E) except epochs 2-3 (f)"
     # Held at two of eight, or alternating: "at every epoch but ..." would overstate it.
     assert settled_words(list("xssssssx"), list(range(1, 9)), "E").startswith("x at the last epoch (8) (E); before that")
     assert settled_words(list("abab"), [1, 2, 3, 4], "E").startswith("b at the last epoch (4) (E); before that")
@@ -157,8 +157,8 @@ def test_dynamics_reading_names_when_the_class_settles():
     # itself).
     line = read_dynamics("unbiased", result([0.5, 0.05, 0.05, 0.5, 0.5], [0.001, 0.5, 0.5, 0.001, 0.001], [0] * 5))
     # What the output did comes first, as in every other reading (the scores alone left p(melanoma) to the table).
-    assert line.startswith("unbiased: strong and systematic at every epoch (mean p(melanoma) 0.10 -> 0.60 at epoch 1, "
-                           "0.10 -> 0.60 at epoch 5) but epochs 2-3 (small, not significant);"), line
+    assert line.startswith("unbiased: strong and systematic at every epoch (mean p(melanoma) 0.10 -> 0.60 at epoch 5, "
+                           "0.10 -> 0.60 at epoch 1) except epochs 2-3 (small, not significant);"), line
     # Many changes: the first reading, how many others and when, and the one just before the last settled.
     line = read_dynamics("c", result([0.5, 0.05, 0.005, 0.05, 0.002, 0.5], [0.001, 0.5, 0.001, 0.001, 0.5, 0.001],
                                      [0] * 6))

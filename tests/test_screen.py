@@ -566,3 +566,18 @@ def test_the_answer_names_confirmed_rows_as_large_as_its_top():
     assert [one.reading.tier for one in rows] == ["a"] * 3 + ["b"] * 3
     said = model_answers(rows)[0]
     assert "none significant after adjustment); significant after adjustment: U, V and W (by 0.049, 0.049 and " in said
+
+
+def test_not_significant_says_after_adjustment_only_where_the_adjustment_decided():
+    # "(by 0.63; not significant after adjustment)" beside a raw p of 0.36 read as "significant until the correction".
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    reading = read_curve(np.linspace(0.1, 0.9, 10), significant=False, pvalue=0.3, output="cat", flip_steps=[5])
+    rows = [SimpleNamespace(property=name, model="model A", output="cat", reading=reading, significant=raw)
+            for name, raw in (("X", False), ("Y", False))]
+    assert "; neither significant)" in model_answers(rows)[0]
+    rows[1].significant = True  # its raw p passed; adjusted, it did not
+    assert "; neither significant after adjustment)" in model_answers(rows)[0]

@@ -433,7 +433,7 @@ def settled_words(labels: Sequence[str], epochs: Sequence[int], score: str) -> s
     Examples
     --------
     >>> settled_words(["strong", "strong", "flips", "strong"], [1, 2, 3, 4], "E 0.1")
-    'strong at every epoch (E 0.1) but epoch 3 (flips)'
+    'strong at every epoch (E 0.1) except epoch 3 (flips)'
     >>> settled_words(["small", "strong", "strong"], [1, 2, 3], "E 0.1")
     'strong from epoch 2 on (E 0.1); before that, epoch 1: small'
     """
@@ -451,7 +451,7 @@ def settled_words(labels: Sequence[str], epochs: Sequence[int], score: str) -> s
             runs.append([words, epoch, epoch])
     differing = sum(words != last for words in labels)
     if since > 0 and last in labels[:since] and differing <= 2 and differing < len(labels) - differing:
-        return f"{last} at every epoch ({score}) but " + " and ".join(
+        return f"{last} at every epoch ({score}) except " + " and ".join(
             (f"epoch {first}" if first == end else f"epochs {first}-{end}") + f" ({words})" for words, first, end in runs)
     words = (f"{last} from epoch {epochs[since]} on" if since < len(labels) - 1 or len(labels) == 1
              else f"{last} at the last epoch ({epochs[-1]})")
@@ -466,7 +466,7 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
     Examples
     --------
     >>> read_dynamics("biased", result)  # doctest: +SKIP
-    'biased: strong and systematic from epoch 1 on (mean p(melanoma) 0.54 -> 0.28 at epoch 1, 0.96 -> 0.00 at ...'
+    'biased: strong and systematic from epoch 1 on (mean p(melanoma) 0.96 -> 0.00 at epoch 20, 0.54 -> 0.28 at ...'
     """
     labels = checkpoint_labels(result, thresholds)
     epochs = [int(e) for e in result.epochs]
@@ -476,7 +476,9 @@ def read_dynamics(label: str, result: DynamicsResult, thresholds=None) -> str:
         start, end = format_ends(result.start_probability[index], result.end_probability[index], thresholds)
         return f"{start} -> {end} at epoch {epochs[index]}"
 
-    score = f"mean p({result.output}) {did(0)}" + (f", {did(-1)}" if len(epochs) > 1 else "")
+    # The last epoch first: its reading is the label's ("small from epoch 13 on (0.46 -> 0.81 at epoch 1, ...)" gave
+    # the first epoch's strong change right after "small").
+    score = f"mean p({result.output}) {did(-1)}" + (f", {did(0)}" if len(epochs) > 1 else "")
     words = settled_words(labels, epochs, score)
     flipped = [e for e, share in zip(epochs, result.flip_fraction) if share > 0]
     towards = _flip_direction(result)
