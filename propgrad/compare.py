@@ -232,8 +232,7 @@ def compare_properties(
             for score in model.scores:
                 raw.append((name, model, score))
     adjusted = adjust_pvalues([score.pvalue for _, _, score in raw], "bh")
-    places = {name: (None if (steps := step_places(result)) is None else tuple(steps))
-              for name, result in explanations.items()}
+    places = {name: step_places(result) for name, result in explanations.items()}
     entries = [
         PropertyScore(property=name, model=model.name, output=score.output, score=score.score,
                       pvalue=score.pvalue, pvalue_adjusted=float(p_adj), significant=score.significant,

@@ -263,10 +263,10 @@ class Explanation:
         if not others:
             return None
         limits = default_thresholds()
+        whose = "that model's" if len(others) == 1 else "those models'"
         return (f"the outputs of {listed(others)} are not probabilities: the size words (negligible under "
-                f"{limits.negligible:g}, strong from {limits.strong:g}) are a probability's, read on "
-                f"{'that model' + chr(39) + 's' if len(others) == 1 else 'those models' + chr(39)} own scale, where 0.1 "
-                "need not be much")
+                f"{limits.negligible:g}, strong from {limits.strong:g}) are a probability's, read on {whose} own "
+                "scale, where 0.1 need not be much")
 
     @property
     def model_caveats(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from .gradualness import verdict
 from .interventions.frames import Frames
 from .interventions.region import share_in_words
 from .models.base import PROBABILITY
-from .reading import DISTANCE, axis_words, for_pages, output_label, value_words
+from .reading import DISTANCE, axis_words, for_pages, format_number, format_pvalue, output_label, value_words
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -55,14 +55,6 @@ def model_look(number: int) -> dict:
 def _score_label(score) -> str:
     """How a score is called in a legend: the statistic's one name (as in every table)."""
     return STATISTIC_LABELS[getattr(score, "statistic", GRADIENT)]
-
-
-def _format_p(value: float, alpha: float | None = None) -> str:
-    """A score, or with ``alpha`` a p-value, in the one number format of every table, legend and printout (a p-value
-    with the digits that show on which side of alpha it lies)."""
-    from .reading import format_pvalue
-
-    return format_pvalue(value, alpha)
 
 
 def plotted_scores(explanation: Explanation) -> tuple[list, int]:
@@ -415,8 +407,8 @@ def _curve_label(model, score, alpha: float) -> str:
     """A curve's legend entry: the model, its output, the statistic and p (starred where significant); wrapped, it
     keeps the statistic's name on one line ("E[|grad_X" over "F|]=0.084")."""
     star = "*" if score.significant else ""
-    return for_pages(f"{model.name}: {score.output}  {_score_label(score)}={_format_p(score.score)}, "
-                     f"p={_format_p(score.pvalue, alpha)}{star}")
+    return for_pages(f"{model.name}: {score.output}  {_score_label(score)}={format_number(score.score)}, "
+                     f"p={format_pvalue(score.pvalue, alpha)}{star}")
 
 
 def _star_note(marked: bool, alpha: float) -> str:
@@ -500,9 +492,9 @@ def null_distributions(result: Explanation | Mapping[str, Explanation], max_colu
             axis.axvline(score.null_distribution.mean(), color="black", linestyle=":", linewidth=1,
                          label="null mean")
             judged = (adjusted or {}).get((name, model.name, score.output))
-            p = f"p = {_format_p(score.pvalue, one.alpha)}" + (
-                "" if judged is None else f", adjusted {_format_p(judged, one.alpha)}")
-            numbers = f"observed {_format_p(score.score)}" + (", " if judged is None else "\n") + p
+            p = f"p = {format_pvalue(score.pvalue, one.alpha)}" + (
+                "" if judged is None else f", adjusted {format_pvalue(judged, one.alpha)}")
+            numbers = f"observed {format_number(score.score)}" + (", " if judged is None else "\n") + p
             axis.set_title(f"{_wrap(f'{model.name}: {score.output}', 34)}\n{numbers}", fontsize=9.5, y=TITLE_Y)
             _xlabel_under_ticks(axis, STATISTIC_LABELS[one.statistic], fontsize=9)
             axis.tick_params(labelsize=8)
@@ -1062,9 +1054,9 @@ def comparison_figure(comparison, max_columns: int = 4) -> Figure:
         def label(model, score, name=name):
             cell = comparison.score(name, model.name, score.output)
             star = "*" if score.significant else ""
-            return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={_format_p(score.score)}, "
-                    f"p={_format_p(score.pvalue, result.alpha)}{star}, "
-                    f"adjusted {_format_p(cell.pvalue_adjusted, result.alpha)}")
+            return (f"{_wrap(model.name, 36)}: {score.output}\n{_score_label(score)}={format_number(score.score)}, "
+                    f"p={format_pvalue(score.pvalue, result.alpha)}{star}, "
+                    f"adjusted {format_pvalue(cell.pvalue_adjusted, result.alpha)}")
 
         _property_curves(bottom, result, label)
         ticks = tick_steps(result.n_steps, 6)

@@ -948,13 +948,13 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         first_flips=[steps[0] for steps in steps_of if steps] if several and shared_values(explanation) else ())
 
 
-def step_places(explanation) -> list[str] | None:
+def step_places(explanation) -> tuple[str, ...] | None:
     """Each step's place in the readings' words ("43 % darker", "step 8 (hue rotation 120°)"), where every
     series shares the first one's values (else a step names no one place: None)."""
     if not shared_values(explanation):
         return None
-    return [describe_value(explanation.property_name, float(value), step)
-            for step, value in enumerate(explanation.values)]
+    return tuple(describe_value(explanation.property_name, float(value), step)
+                 for step, value in enumerate(explanation.values))
 
 
 def shared_values(explanation) -> bool:

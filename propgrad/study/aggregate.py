@@ -175,9 +175,8 @@ def summarise(results: list[dict], curves: list[dict], property_names: dict | No
             statistic=statistic, reading=mean_reading,
         ))
         if len(matrix):
-            values = np.array([float(r["property_value"]) for r in series[0]])
             mean_curves.append(MeanCurve(key[0], key[1], output, (property_names or {}).get(key[0], "step"),
-                                         values, matrix.mean(axis=0), matrix.std(axis=0), len(matrix)))
+                                         np.array(placed[0]), matrix.mean(axis=0), matrix.std(axis=0), len(matrix)))
     order = sorted(range(len(summary)), key=lambda i: rank_key(summary[i].reading) if summary[i].reading
                    else (len("abcde"), 0.0))
     summary = [summary[i] for i in order]
