@@ -33,24 +33,33 @@ def _unsteady_clause(rows: Sequence, name, verb: str, how: str) -> str:
     if not rows:
         return ""
     return (f"; {listed([name(row.property) for row in rows])} {verb}{'s' if len(rows) == 1 else ''} it {how}, not "
-            f"systematically (by {listed([format_number(row.reading.change) for row in rows])})")
+            f"systematically ({_by(rows)})")
+
+
+def _by(rows: Sequence) -> str:
+    """"down by 0.89, 0.63 and 0.61", "down by 0.99, up by 0.96 and down and back by 0.96": each row's change with
+    the way its output went (sizes alone left "does darkening the fur raise p(cat) or lower it?" to the table)."""
+    ways = [row.reading.direction for row in rows]
+    sizes = [format_number(row.reading.change) for row in rows]
+    if len(set(ways)) == 1:
+        return f"{ways[0]} by {listed(sizes)}".lstrip()
+    return listed([f"{way} by {size}".lstrip() for way, size in zip(ways, sizes)])
 
 
 def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked: bool = False) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
-    the properties that move that output most, which of them the shuffle test confirms (and, where it confirms
-    none or only some, up to three rows further down that it does confirm, strong or nearly as large as the top's),
-    strong changes further down
-    nearly as large as the top's that the test does not back (tier c), and its first flip; then
-    one sentence naming the significant
-    but negligible properties once (or, when nothing moved at all, one sentence saying so first). ``marked``: each
+    the properties that move that output most (which way and by how much), which of them the shuffle test confirms
+    (and, where it confirms none or only some, up to three rows further down that it does confirm, strong or nearly
+    as large as the top's), strong changes further down nearly as large as the top's that the test does not back
+    (tier c), and its first flip; then one sentence naming the significant but negligible properties once (or, when
+    nothing moved at all, one sentence saying so first). ``marked``: each
     sentence's model and the property names marked for :func:`answer_spans`.
 
     Examples
     --------
     >>> model_answers(screen_result.rows)  # doctest: +SKIP
     ['dark-cats bias: object: saturation, object: darken and object: brightness move p(cat) most
-      (by 0.89, 0.63 and 0.61; none significant after adjustment); object: saturation flips to cat at step 6
+      (up by 0.89, 0.63 and 0.61; none significant after adjustment); object: saturation flips to cat at step 6
       (saturation factor 0.333).', ...]
     """
     models = list(models or dict.fromkeys(row.model for row in rows))
@@ -81,19 +90,19 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             together = {2: "both ", 3: "all three "}.get(len(top), "") if every else ""
             sentence = (f"{who(short[model])}: {listed([name(row.property) for row in top])} "
                         f"{together}move{'s' if len(top) == 1 else ''} {words}{strength} "
-                        f"(by {listed([format_number(row.reading.change) for row in top])}; "
+                        f"({_by(top)}; "
                         f"{_passed(top, after, name)})")
             # Rows the test confirms that the top left out (they rank below rows that flip or jump), strong ones or
             # ones nearly as large as the top's: a sentence saying "none significant" of the top must not read as
             # "nothing confirmed" (three small rows of 0.049, adjusted p 0.002, went unnamed under a top of 0.051).
             largest = max(row.reading.change for row in top)
-            confirmed = [row for row in mine if row not in top and row.reading.significant
+            confirmed = [row for row in mine if row not in top and row.reading.confirmed
                          and row.reading.kind != NEGLIGIBLE
                          and (row.reading.size == "strong" or row.reading.change >= 0.8 * largest)][:TOP_PROPERTIES]
-            if confirmed and not all(row.reading.significant for row in top):
+            if confirmed and not all(row.reading.confirmed for row in top):
                 strong = "strong and " if all(row.reading.size == "strong" for row in confirmed) else ""
                 sentence += (f"; {strong}significant{after}: {listed([name(row.property) for row in confirmed])} "
-                             f"(by {listed([format_number(row.reading.change) for row in confirmed])})")
+                             f"({_by(confirmed)})")
             # Strong changes the test does not back and that neither jump nor flip (tier c) rank below every
             # systematic one: "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48.
             # Only those nearly as large as the top's largest: on a screen of twelve the smaller ones were noise.
@@ -155,12 +164,16 @@ def _passed(top: Sequence, after: str, name=str) -> str:
     """Which of the named rows the shuffle test confirms (``after``: " after adjustment" where the p-values are
     adjusted): a strong change leads the sentence whether or not it is significant, and a reader must not take
     "moves most" for "shown"."""
-    confirmed = [name(row.property) for row in top if row.reading.significant]
+    confirmed = [name(row.property) for row in top if row.reading.confirmed]
     if len(confirmed) == len(top):
         return ("significant" if len(top) == 1 else "both significant" if len(top) == 2 else "each significant") + after
     # "moves p(cat) most (by 0.63; not significant)" over the paper's own jump read to a class as "does not depend":
     # where every unconfirmed row changes in one step, the sentence says that is why.
-    unconfirmed = [row for row in top if not row.reading.significant]
+    unconfirmed = [row for row in top if not row.reading.confirmed]
+    # A late jump whose p passes only on the order of the other steps' tiny drift (the reading's evidence says so):
+    # "significant after adjustment" of it read as the jump confirmed, "not significant" beside its p <= alpha as a
+    # contradiction.
+    drifting = [name(row.property) for row in unconfirmed if row.reading.order_only]
     # As the reading words it: "in one step" where that step carries nearly all of the change.
     step = ("in one step" if all(abs(row.reading.jump) >= 0.9 * row.reading.change for row in unconfirmed)
             else "mostly in one step")
@@ -171,13 +184,18 @@ def _passed(top: Sequence, after: str, name=str) -> str:
         jumps = f"; {listed(names)} change{'s' if len(names) == 1 else ''} {step}, not as a steady trend"
     else:
         jumps = f": {'it changes' if len(top) == 1 else 'each changes'} {step}, not as a steady trend"
+    if drifting:
+        who = "it" if len(top) == 1 else listed(drifting)
+        jumps += (f"; {who} pass{'es' if len(drifting) == 1 else ''} the test on the other steps' tiny drift alone, "
+                  "not on the jump")
+    verdict = "confirmed" if drifting else "significant"
     if not confirmed:
         # "after adjustment" only where the adjustment made the difference: beside a raw p of 0.36 it read as "it was
         # significant until the correction".
         raw = any(getattr(row, "significant", True) for row in unconfirmed)  # rows without a raw verdict: as said
-        return ("not significant" if len(top) == 1 else "neither significant" if len(top) == 2 else
-                "none significant") + (after if raw else "") + jumps
-    return f"only {listed(confirmed)} {'is' if len(confirmed) == 1 else 'are'} significant{after}{jumps}"
+        return (f"not {verdict}" if len(top) == 1 else f"neither {verdict}" if len(top) == 2 else
+                f"none {verdict}") + (after if raw and not drifting else "") + jumps
+    return f"only {listed(confirmed)} {'is' if len(confirmed) == 1 else 'are'} {verdict}{after}{jumps}"
 
 
 def _negligible() -> float:

@@ -66,11 +66,31 @@ def plotted_scores(explanation: Explanation) -> tuple[list, int]:
     return [pairs[i] for i in kept], len(pairs) - MAX_PLOTTED
 
 
-def strip_indices(n_steps: int, max_images: int) -> list[int]:
-    """Evenly spaced step indices, always including the first and the last step."""
+def strip_indices(n_steps: int, max_images: int, keep: Sequence[int] = ()) -> list[int]:
+    """Evenly spaced step indices, always including the first and the last step, and the steps in ``keep`` (a
+    flip's, each in place of the nearest evenly spaced step: "flips at 43 % darker" fell between a comparison's
+    pictures at 34 % and 51 %), as many as there is room for.
+
+    Examples
+    --------
+    >>> strip_indices(11, 6), strip_indices(11, 6, keep=[5])
+    ([0, 2, 4, 6, 8, 10], [0, 2, 5, 6, 8, 10])
+    """
     if n_steps <= max_images:
         return list(range(n_steps))
-    return sorted({int(round(i)) for i in np.linspace(0, n_steps - 1, max_images)})
+    indices = sorted({int(round(i)) for i in np.linspace(0, n_steps - 1, max_images)})
+    kept: set[int] = set()
+    for step in keep:
+        if step in indices:
+            kept.add(step)
+            continue
+        free = [index for index in indices[1:-1] if index not in kept]
+        if not 0 < step < n_steps - 1 or not free:
+            continue
+        nearest = min(free, key=lambda index: abs(index - step))
+        indices = sorted({*indices, step} - {nearest})
+        kept.add(step)
+    return indices
 
 
 def tick_steps(n_steps: int, most: int) -> list[int]:
@@ -613,9 +633,11 @@ def thumb_size(image: Image.Image, thumb: int) -> tuple[int, int]:
 
 
 def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: int = 6, series_index: int = 0,
-                  thumb: int = 200, title: str | None = None, show_region: bool = True) -> Image.Image:
+                  thumb: int = 200, title: str | None = None, show_region: bool = True,
+                  keep: Sequence[int] = ()) -> Image.Image:
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
-    rows of ``per_row``, each labelled below with its step and property value, the title at the top left.
+    rows of ``per_row``, each labelled below with its step and property value, the title at the top left; the steps
+    in ``keep`` (where the prediction flips) are among them (:func:`strip_indices`).
 
     A region edit's series (with a ``mask``) gets the region's border drawn on every image (``show_region``), so
     the strip shows where the edit applies. The app, the reports and the lessons show this one picture.
@@ -625,7 +647,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     >>> strip_picture(explanation).save("strip.png")  # doctest: +SKIP
     """
     series = explanation.series[series_index]
-    indices = strip_indices(len(series), max_images)
+    indices = strip_indices(len(series), max_images, keep)
     width, height = thumb_size(series.images[0], thumb)
     border = None
     if show_region and series.mask is not None and _binary(series.mask).any() and not _binary(series.mask).all():
@@ -782,7 +804,7 @@ def _wrapped(text: str, font, width: float) -> list[str]:
 
 
 def strip_and_companions(explanation: Explanation, *, title: str | None = None, max_images: int = 12,
-                         ends: bool = True) -> list[Image.Image]:
+                         ends: bool = True, keep: Sequence[int] = ()) -> list[Image.Image]:
     """The strip as the app shows it and every strip.png holds it (:func:`stack_pictures` puts them one under the
     other): the steps, under them how much each step changes the image and the verdict, and (``ends``, for a run of
     several series: the strip shows the first only) the last step of every series.
@@ -791,7 +813,7 @@ def strip_and_companions(explanation: Explanation, *, title: str | None = None, 
     --------
     >>> save_picture(stack_pictures(strip_and_companions(explanation)), "strip.png")  # doctest: +SKIP
     """
-    strip = strip_picture(explanation, title=title, max_images=max_images)
+    strip = strip_picture(explanation, title=title, max_images=max_images, keep=keep)
     pictures = [strip]
     if explanation.gradualness:
         pictures.append(gradualness_picture(explanation, width=strip.width))

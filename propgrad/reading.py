@@ -249,6 +249,8 @@ class Reading:
     flipped: bool = False
     flip_words: str = ""  # "flips to cat at 85 % darker", or "" without a flip
     output_words: str = ""  # what the curve is, in words: "p(cat)", "distance of the vector ... from step 0"
+    # Significant only through the order of the other steps' tiny drift: a jump this near an end could not pass alone.
+    order_only: bool = False
 
     @property
     def change(self) -> float:
@@ -264,6 +266,23 @@ class Reading:
     def full(self) -> str:
         """The sentence with its evidence, for a table's reading column (:func:`with_evidence`)."""
         return with_evidence(self.sentence, self.evidence)
+
+    @property
+    def direction(self) -> str:
+        """Which way the (mean) curve went: "up" or "down" where its end keeps at least half of the change, else
+        "up and back" or "down and back" (towards the extreme farther from its start first); "" where it is flat."""
+        if self.change <= 0:
+            return ""
+        net = self.end - self.start
+        if abs(net) >= 0.5 * self.change:
+            return "up" if net > 0 else "down"
+        return "down and back" if self.start - self.low > self.high - self.start else "up and back"
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the shuffle test backs what the class names: significant, and not only through the other steps'
+        order (:attr:`order_only`)."""
+        return self.significant and not self.order_only
 
     @property
     def moved(self) -> bool:
@@ -743,7 +762,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                model: str = "", predicted: Sequence[str] | None = None, flipped_series: str | None = None,
                statistic: str = GRADIENT, alpha: float = DEFAULT_ALPHA, thresholds: Thresholds | None = None,
                property_label: str | None = None, pvalue_name: str = "p", series: int = 1,
-               first_flips: Sequence[int] = (), flip_margins: Sequence[float | None] = ()) -> Reading:
+               first_flips: Sequence[int] = (), first_flips_to: Sequence[str] = (),
+               flip_margins: Sequence[float | None] = ()) -> Reading:
     """Read one output curve: its class, tier and shape (see the module docstring) and its line of words.
 
     Parameters
@@ -763,7 +783,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     output, output_kind, model : what the curve is, for the words ("p(cat)").
     predicted : the predicted class name per step, to say what a flip flips to (one series only).
     flipped_series : "2/3" when several series were explained: the flips are then counted, and placed by
-        ``first_flips``, each flipping series' first flip step (where the series share their property values).
+        ``first_flips``, each flipping series' first flip step (where the series share their property values),
+        and named by ``first_flips_to``, the class each flipping series first flips to.
     series : how many series the curve is the mean of.
     thresholds : default :func:`default_thresholds`.
     """
@@ -841,7 +862,12 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         parts.append(f"{'jumps' if jump > 0 else 'drops'} by {format_number(abs(jump))} at {where(jump_index + 1)}")
     flip_words = ""
     if flipped_series is not None:
-        flip_words = f"flips in {flipped_series} series" if flipped else ""
+        # "flips in 3/3 series" left the patch tab's reader asking to what; one class is said in the verb.
+        classes = list(dict.fromkeys(first_flips_to))
+        to = f" to {classes[0]}" if len(classes) == 1 else ""
+        flip_words = f"flips{to} in {flipped_series} series" if flipped else ""
+        if flipped and len(classes) > 1:
+            flip_words += f", first to {' or '.join(classes)}"
         if flipped and first_flips:
             # "flips in 3/3 series" alone left a reader of the patch tab to find where on the curves.
             # "each series' first flip" over 1/3 series read as all three flipping there.
@@ -869,6 +895,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         # Written as the sentence writes the jump ("jumps by 0.084"; 0.08 beside it read as a second size).
         flip_evidence = (f"the output {'rises' if jump > 0 else 'falls'} by {format_number(abs(jump))} in that one "
                          "step all the same")
+    order_only = False
     if kind == ABRUPT:
         # The count of orders bounds every shuffle test only for one series of two levels.
         two_levels = series == 1 and np.unique(np.round(y / max(span, 1e-300), 6)).size <= 2
@@ -885,7 +912,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         besides = float(steps_besides.max() - steps_besides.min())
         alone = (best_step_pvalue(y.size, jump_index + 1, statistic)
                  if significant and series == 1 and besides < limits.negligible else 0.0)
-        if significant and alone > alpha:
+        order_only = significant and alone > alpha
+        if order_only:
             evidence = (f"one step carries {carries}; {test} finds an order, but not the jump's: a change in one step "
                         f"this near an end of the series could not pass alone (at best p = {format_pvalue(alone, alpha)}"
                         f"), and the other steps move the output by only {format_number(besides)} in all")
@@ -915,7 +943,8 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                    jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label,
                    tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
                    pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
-                   flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind))
+                   flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind),
+                   order_only=order_only)
 
 
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
@@ -945,7 +974,9 @@ def read_output(explanation, model, score, *, thresholds: Thresholds | None = No
         predicted=None if several else [names[int(i)] for i in first.predicted],
         flipped_series=f"{sum(bool(steps) for steps in steps_of)}/{len(steps_of)}" if several else None,
         thresholds=thresholds, property_label=property_label, series=len(model.flips),
-        first_flips=[steps[0] for steps in steps_of if steps] if several and shared_values(explanation) else ())
+        first_flips=[steps[0] for steps in steps_of if steps] if several and shared_values(explanation) else (),
+        first_flips_to=[names[int(flips.predicted[steps[0]])] for flips, steps in zip(model.flips, steps_of) if steps]
+        if several else ())
 
 
 def step_places(explanation) -> tuple[str, ...] | None:

@@ -584,3 +584,24 @@ def test_a_single_runs_rows_keep_the_words_its_reading_does_not_spell_out():
                    outputs_of_interest="a", n_permutations=100, seed=0)
     table = results.summary_markdown(results.new_run(many, {}, []))
     assert table[table.index("| model |"):].count("0.90 \u2192 0.10") == LISTED + 1
+
+
+def test_a_comparisons_strip_shows_the_step_where_each_model_first_flips(monkeypatch):
+    # Six pictures of eleven steps (0, 17, 34, 51, 68, 85 % darker) left "flips to cat at 43 % darker" between two
+    # of them: the strip puts each model's first flip among its pictures.
+    from propgrad import plots
+    from propgrad.app.tabs import edit
+
+    drawn, original = {}, plots.strip_and_companions
+
+    def recording(result, **kwargs):
+        drawn[kwargs.get("title")] = (len(result.values), kwargs.get("keep", ()))
+        return original(result, **kwargs)
+
+    monkeypatch.setattr(plots, "strip_and_companions", recording)
+    summary = edit.default_result()[0]
+    assert "flips to cat at" in summary  # the default has a flip, else this test shows nothing
+    flipping = [(n, keep) for n, keep in drawn.values() if keep]
+    assert flipping, drawn
+    for n_steps, keep in flipping:
+        assert set(keep) <= set(plots.strip_indices(n_steps, 6, keep))

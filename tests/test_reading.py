@@ -441,6 +441,15 @@ def test_flips_over_several_series_are_placed_where_the_series_share_their_steps
     assert "flips in 1/3 series, its first flip at 80 % patch opacity" in alone.text and "each" not in alone.text
     counted = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", series=3)
     assert "flips in 3/3 series" in counted.text and "first" not in counted.text
+    # "flips in 3/3 series" left a reader asking to what: one class in the verb, several named after.
+    to_dog = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="3/3", first_flips=[2, 3, 3],
+                                first_flips_to=["dog", "dog", "dog"], values=values, property_name="patch opacity",
+                                series=3)
+    assert to_dog.text.endswith("flips to dog in 3/3 series, each series' first flip between 40 % patch opacity and 60 "
+                                "% patch opacity"), to_dog.text
+    mixed = reading.read_curve(curve, significant=True, pvalue=0.001, flipped_series="2/3", first_flips_to=["dog", "fox"],
+                               series=3)
+    assert mixed.text.endswith("flips in 2/3 series, first to dog or fox"), mixed.text
 
 
 def test_a_flip_between_near_equal_classes_is_said_to_be_a_near_tie():

@@ -381,11 +381,11 @@ def test_the_answer_says_which_strong_rows_the_test_confirms():
     assert "; each significant after adjustment)" in said[True, True, True]
     assert "; none significant after adjustment)" in said[False, False, False]
     assert "; only Y is significant after adjustment)" in said[False, True, False]
-    assert "(by 0.80; not significant)" in model_answers([row("X", False)])[0]
+    assert "(up by 0.80; not significant)" in model_answers([row("X", False)])[0]
     assert "; both significant after adjustment)" in model_answers([row("X", True), row("Y", True)])[0]
     # Confirmed rows ranked below the top three are named, so "none significant" does not read as "none confirmed".
     below = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (False,) * 3 + (True, False, True))])[0]
-    assert "; none significant after adjustment); strong and significant after adjustment: U and W (by 0.80 and " in below
+    assert "; none significant after adjustment); strong and significant after adjustment: U and W (up by 0.80 and " in below
     # Where the top three are all confirmed there is nothing to add, and a small change is never called strong.
     all_top = model_answers([row(name, flag) for name, flag in zip("XYZUVW", (True,) * 3 + (False, True, False))])[0]
     assert "strong and significant" not in all_top
@@ -393,6 +393,53 @@ def test_the_answer_says_which_strong_rows_the_test_confirms():
     rows = [row(name, False) for name in "XYZ"] + [SimpleNamespace(property="U", model="model A", output="cat",
                                                                   reading=small)]
     assert small.tier == "a" and "strong and significant" not in model_answers(rows)[0]
+
+
+def test_the_answer_says_which_way_each_output_went():
+    # "move p(cat) most (by 0.99, 0.96 and 0.96)" left "does darkening raise p(cat) or lower it?" to the table; a U that
+    # ends near its start has no one way, and is said to go and come back.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    def row(name, curve):
+        return SimpleNamespace(property=name, model="m", output="cat",
+                               reading=read_curve(np.array(curve), significant=True, pvalue=0.001, output="cat"))
+
+    falls = [row("X", [0.9, 0.5, 0.1]), row("Y", [0.9, 0.7, 0.5])]
+    assert "(down by 0.80 and 0.40; both significant after adjustment)" in model_answers(falls)[0]
+    mixed = [row("X", [0.9, 0.5, 0.1]), row("Y", [0.1, 0.4, 0.7]), row("Z", [0.9, 0.6, 0.3, 0.6, 0.8]),
+             row("W", [0.2, 0.5, 0.6, 0.3, 0.25])]
+    said = model_answers(mixed)[0]
+    assert "(down by 0.80, up by 0.60 and down and back by 0.60; each significant after adjustment)" in said, said
+    assert row("W", [0.2, 0.5, 0.6, 0.3, 0.25]).reading.direction == "up and back"
+    assert row("V", [0.5, 0.5, 0.5]).reading.direction == ""
+
+
+def test_a_jump_that_passes_only_on_the_other_steps_drift_is_not_called_confirmed():
+    # Under the correlation a drift of 1e-6 a step before a last-step jump passes the test (the jump alone could not):
+    # the reading said "finds an order, but not the jump's", the answer above it "significant after adjustment".
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    late = read_curve(np.append(0.90025 - 1e-6 * np.arange(10), 0.0), significant=True, pvalue=0.0005,
+                      statistic="correlation", output="cat")
+    steady = read_curve(np.linspace(0.1, 0.9, 10), significant=True, pvalue=0.001, output="cat")
+    assert late.order_only and late.significant and not late.confirmed and steady.confirmed
+
+    def row(name, reading):
+        return SimpleNamespace(property=name, model="model A", output="cat", reading=reading)
+
+    alone = model_answers([row("X", late)])[0]
+    assert ("(down by 0.90; not confirmed: it changes in one step, not as a steady trend; it passes the test on the other "
+            "steps' tiny drift alone, not on the jump)") in alone, alone
+    both = model_answers([row("X", late), row("Y", steady)])[0]
+    assert ("only Y is confirmed after adjustment; X changes in one step, not as a steady trend; X passes the test on "
+            "the other steps' tiny drift alone, not on the jump)") in both, both
+    assert "significant" not in both.split(" by ", 1)[1]
 
 
 def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):
@@ -417,9 +464,9 @@ def test_the_answer_says_most_only_where_it_leaves_properties_out():
                                reading=read_curve(np.array(curve), significant=True, output="cat"))
 
     two = [row("object: darken", [0.9, 0.5, 0.1]), row("background: darken", [0.9, 0.7, 0.5])]
-    assert model_answers(two)[0].startswith("m: object: darken and background: darken both move p(cat) (by 0.80")
+    assert model_answers(two)[0].startswith("m: object: darken and background: darken both move p(cat) (down by 0.80")
     three = [*two, row("whole image: blur", [0.9, 0.85, 0.6]), row("whole image: hue", [0.9, 0.6, 0.1])]
-    assert " move p(cat) most (by " in model_answers(three)[0]
+    assert " move p(cat) most (down by " in model_answers(three)[0]
 
 
 def test_pages_set_an_answers_names_apart_where_the_sentence_names_them():
@@ -495,7 +542,7 @@ def test_an_unconfirmed_jump_is_said_to_change_in_one_step():
 
     jump, ramp = np.r_[np.zeros(10), 0.63], np.linspace(0.1, 0.9, 11)
     said = model_answers([row("object: darken", jump), row("background: darken", np.full(11, 0.001))])[0]
-    assert "(by 0.63; not significant after adjustment: it changes in one step, not as a steady trend)" in said
+    assert "(up by 0.63; not significant after adjustment: it changes in one step, not as a steady trend)" in said
     mixed = model_answers([row("X", ramp, True), row("Y", jump)])[0]
     assert "only X is significant after adjustment; Y changes in one step, not as a steady trend)" in mixed
     # A steady change the test does not confirm gets no such words: it is not a jump.
@@ -518,12 +565,12 @@ def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
     rows = [SimpleNamespace(property=name, model="dark-dogs bias", output="cat", reading=reading)
             for name, reading in (("background: darken", flips), ("object: darken", erratic))]
     said = model_answers(rows)[0]
-    assert "; object: darken also moves it nearly as much, not systematically (by 0.48)" in said
+    assert "; object: darken also moves it nearly as much, not systematically (down by 0.48)" in said
     # Ranked below by its tier, it may move the output more than the top: "nearly as much (by 0.29)" beside 0.27.
     larger = read_curve(np.array([0.99, 0.4, 0.95, 0.6, 0.9, 0.41, 0.8, 0.7, 0.9, 0.6, 0.41]), significant=False,
                         pvalue=0.35, output="cat")
     more = [rows[0], SimpleNamespace(property="object: darken", model="dark-dogs bias", output="cat", reading=larger)]
-    assert "; object: darken also moves it more, not systematically (by 0.59)" in model_answers(more)[0]
+    assert "; object: darken also moves it more, not systematically (down by 0.59)" in model_answers(more)[0]
     # A strong change well below the top's is left to the table (on a screen of twelve they were noise).
     small = read_curve(np.array([0.99, 0.8, 0.95, 0.85, 0.9, 0.78, 0.9, 0.8, 0.9, 0.85, 0.77]), significant=False,
                        pvalue=0.35, output="cat")
@@ -545,7 +592,7 @@ def test_a_strong_change_is_named_where_nothing_moved_systematically():
     rows = [SimpleNamespace(property="object: darken", model="Lesion CNN (biased)", output="melanoma", reading=erratic)]
     said = model_answers(rows)[0]
     assert said.startswith("Lesion CNN (biased): no property moved p(melanoma) systematically by 0.01 or more; "
-                           "object: darken moves it strongly all the same, not systematically (by 0.38)."), said
+                           "object: darken moves it strongly all the same, not systematically (down by 0.38)."), said
 
 
 def test_the_answer_names_confirmed_rows_as_large_as_its_top():
@@ -565,7 +612,7 @@ def test_the_answer_names_confirmed_rows_as_large_as_its_top():
     rows = [row(name, flag) for name, flag in zip("XYZUVW", (False,) * 3 + (True,) * 3)]
     assert [one.reading.tier for one in rows] == ["a"] * 3 + ["b"] * 3
     said = model_answers(rows)[0]
-    assert "none significant after adjustment); significant after adjustment: U, V and W (by 0.049, 0.049 and " in said
+    assert "none significant after adjustment); significant after adjustment: U, V and W (up by 0.049, 0.049 and " in said
 
 
 def test_not_significant_says_after_adjustment_only_where_the_adjustment_decided():

@@ -211,12 +211,14 @@ def new_run(result, settings: dict, notes: Sequence[str]) -> AppRun:
 
 
 def _draw_strip(run: AppRun) -> Path:
-    # A comparison shows six steps per property in one row (its GIF shows every step); one explanation up to 12.
+    # A comparison shows six steps per property in one row (its GIF shows every step), among them each model's first
+    # flip, which the readings place; one explanation up to 12.
     pictures = []
     for name, result in run.explanations.items():
         if run.comparison is not None:
             title = f"{name}, {reading.axis_words(result.property_name)}"
-            pictures += plots.strip_and_companions(result, title=title, max_images=6, ends=False)
+            flips = sorted({one.flip_steps[0] for one in run.readings if one.property_label == name and one.flip_steps})
+            pictures += plots.strip_and_companions(result, title=title, max_images=6, ends=False, keep=flips)
         else:
             pictures += plots.strip_and_companions(result)
     return plots.save_picture(plots.stack_pictures(pictures), run.folder / "strip.png")
