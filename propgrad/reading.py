@@ -121,7 +121,8 @@ class Thresholds:
     ``strong``: a change from it up is strong (0.1 = ten percentage points).
     ``jump_share``: one step carrying at least this share of all the curve's movement, and kept to the end (three
     quarters of it at least), is a dominant step.
-    ``extreme``: a lowest or highest value beyond both the start and the end by more than this is named.
+    ``extreme``: a lowest or highest value beyond both the start and the end by more than this, or by more than a
+    tenth of the change where that is less (but above ``negligible``), is named.
     ``near_tie``: a flip whose new class leads the class it replaced by less than this at the flip step is said to be
     "in a near tie (ahead by 0.00064)" (0.02 = two points): an argmax that changes between near-equal classes is
     not the model changing its mind.
@@ -195,7 +196,8 @@ def reading_legend(thresholds: Thresholds | None = None) -> str:
     return (f"size, from the change: negligible under {t.negligible:g}, strong from {t.strong:g}, small between; "
             "shape, from the curve: a steady, sharp (two neighbouring steps carry two thirds of the movement) or "
             "overall (it first moves the other way) rise or fall, U-shaped or hump-shaped (its lowest or highest "
-            f"value inside, both ends away from it; one more than {t.extreme:g} beyond both ends is named: \"lowest "
+            f"value inside, both ends away from it; one more than {t.extreme:g} (or a tenth of the change, if less) "
+            "beyond both ends is named: \"lowest "
             "0.05 at 60 % darker\"), one dominant step (one step carries at least "
             f"{t.jump_share * 100:.0f} % of all the curve's movement and keeps most of it to the end: \"abrupt\" when "
             "the change is strong), "
@@ -826,8 +828,12 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
 
     # 2. The words: start -> end and the shape, the extremes beyond them, the big step, the flips.
     first_shown, last_shown = format_ends(start, end, limits)
-    beyond = [step for step, past in ((low_step, y[low_step] < min(start, end) - limits.extreme),
-                                      (high_step, y[high_step] > max(start, end) + limits.extreme)) if past]
+    # Past both ends by a tenth of the change is named too, where that is less: "0.40 -> 0.56" beside a change of
+    # 0.18 left a student to find the 0.58 the change was taken from.
+    past_ends = min(limits.extreme, max(limits.negligible, 0.1 * span))
+    low_named = bool(y[low_step] < min(start, end) - past_ends)
+    high_named = bool(y[high_step] > max(start, end) + past_ends)
+    beyond = [step for step, named in ((low_step, low_named), (high_step, high_named)) if named]
     # Where the ends hide most of the movement ("p(coffee mug) 0.67 -> 0.70" beside "strong", the curve down to
     # 0.09 between them), the way runs through its extremes: "0.67 -> 0.09 -> 0.70".
     # Every value of one sentence to the ends' decimals: "0.000 -> 0.50 -> 0.006" mixed two precisions.
@@ -853,9 +859,9 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         parts.append(f"{moves} between {where(first)} and {where(last)}")
     elif shape not in (FLAT, IRREGULAR) and size != "negligible":
         parts.append(shape)
-    if y[low_step] < min(start, end) - limits.extreme:
+    if low_named:
         parts.append(f"lowest {shown(y[low_step])} at {where(low_step)}")
-    if y[high_step] > max(start, end) + limits.extreme:
+    if high_named:
         parts.append(f"highest {shown(y[high_step])} at {where(high_step)}")
     if shape == ONE_STEP and size != "negligible" and jump_index + 1 not in flip_steps:  # a flip there says it
         # A difference, written as the change beside it is ("change 0.012" over "drops by 0.01" read as two sizes).

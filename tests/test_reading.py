@@ -605,3 +605,13 @@ def test_a_paragraph_where_nothing_moved_still_names_a_systematic_drift():
                      outputs_of_interest="a", n_permutations=500, seed=0)
     assert paragraph(result.readings) == ("Reading: no model moved measurably; drift: systematic but negligible; "
                                           "constant: no measurable effect.")
+
+
+def test_an_extreme_that_makes_the_change_differ_from_the_ends_is_named():
+    # "p(cat) 0.40 -> 0.56" beside a change of 0.18: the 0.58 the change was taken from went unnamed (it was 0.02 past
+    # the end, under the fixed 0.05).
+    said = reading.read_curve([0.40, 0.45, 0.50, 0.58, 0.56], significant=True, pvalue=0.001, output="cat")
+    assert said.change == pytest.approx(0.18) and "highest 0.58 at step 3" in said.text, said.text
+    # A large change keeps the fixed limit: 0.04 past the end of a change of 0.9 is not worth a clause.
+    large = reading.read_curve([0.04, 0.5, 0.94, 0.90], significant=True, pvalue=0.001, output="cat")
+    assert "highest" not in large.text, large.text
