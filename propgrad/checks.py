@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .errors import ArgumentError
+from .formats import format_pvalue
 from .statistics import binomial_cdf
 
 # alpha -> (the fewest steps on which a steady trend reaches it under the run's statistic, or None beyond the
@@ -138,9 +139,11 @@ def too_few_steps(n_steps: int, alpha: float, n_series: int = 1, floor: float | 
                 f"permutations will not change that (the gradualness line says whether the images changed at all)")
     # "The best order" read as the steadiest trend; under the two-sided gradient the floor belongs to the most
     # jagged arrangement, so say "any order".
-    why = (f"no order of these outputs, not even the most extreme, could get an exact p-value below {floor:.2g}"
+    why = (f"no order of these outputs, not even the most extreme, could get an exact p-value below "
+           f"{format_pvalue(floor, alpha)}"
            if tried else f"a shuffle test has only {math.factorial(n_steps):,} orders to draw from{series}, and an "
-                         f"order scores as its reverse does: no exact p-value falls below {floor:.2g}")
+                         f"order scores as its reverse does: no exact p-value falls below "
+                         f"{format_pvalue(floor, alpha)}")
     counted = steps_for(1, alpha, n_series)
     advice = (_trend_advice(steady_trend, alpha, n_steps, " under this statistic",
                             ", more where p-values are adjusted over several rows")
@@ -301,10 +304,12 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
                 if n_tests * permutation_floor > alpha else "")
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
                 f"effect (an exact p of {floor:.2g} at best, every order of the outputs tried) is adjusted to "
-                f"{adjusted:.3g}, above alpha = {alpha:g}: {consequence}; use more steps ({advice}){also}, or fewer "
+                f"{format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: {consequence}; use more steps "
+                f"({advice}){also}, or fewer "
                 "properties or models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
-            f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to {adjusted:.3g}, above alpha = {alpha:g}: "
+            f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to "
+            f"{format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: "
             f"{consequence}; use at least {permutations_for(n_tests, alpha):,} permutations, or fewer properties or "
             "models")
 

@@ -281,3 +281,14 @@ def test_the_default_flows_do_not_import_scipy_stats():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_floor_notes_write_the_floor_with_the_digits_that_show_it_above_alpha():
+    # "no exact p-value below 0.01" at alpha = 0.01 read as a floor a row could reach (significant means p <= alpha):
+    # the floor was 0.0102, written with two digits.
+    from propgrad.checks import too_few_permutations_for_table, too_few_steps
+
+    assert "could get an exact p-value below 0.0102" in too_few_steps(6, 0.01, floor=0.0102, n_permutations=10_000)
+    # Two rows at a floor of 0.005025, adjusted by Holm to 0.01005: ".3g" wrote it "0.01", "above alpha = 0.01".
+    note = too_few_permutations_for_table(2, 199, 0.01, "holm", 0, orders=0.005025)
+    assert note is not None and "is adjusted to 0.01005, above alpha = 0.01" in note, note

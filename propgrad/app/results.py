@@ -490,11 +490,11 @@ def summary_markdown(run: AppRun) -> str:
         header = f"| model | output | reading | change | flips | {label} | p | signif. | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
-        # The paragraph spells out the rows that moved, up to reading.LISTED of them; the others keep their words.
-        spelled = sum(one.moved for one in run.readings) <= reading.LISTED
+        # The rows the paragraph does not spell out keep their words (its readings are these rows' own objects).
+        spelled = {id(one) for one, said in zip(run.readings, reading.spelled_out(run.readings)) if said}
         for row, one in report.ranked_rows(result):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"{_reading_cell(one, words=not (one.moved and spelled))} | {format_number(row['change'])} | "
+                        f"{_reading_cell(one, words=id(one) not in spelled)} | {format_number(row['change'])} | "
                         f"{yes_or_no(row['flipped'])} | {format_number(row['score'])} | "
                         f"{format_pvalue(row['pvalue'], alpha)} | {yes_or_no(row['significant'])} | {one.tier} |")
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "
