@@ -86,7 +86,12 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             # "Most" where others are left unnamed: of the only two properties run, "object: darken and background:
             # darken move p(cat) most" read as a ranking of nothing.
             every = len(top) == len(mine)
-            strength = ("" if every else " most") if top[0].reading.tier == "a" else " a little, systematically"
+            # "Most" only where no row left out moved the output more than one named: "saturation, recolour green and
+            # brightness move p(cat) most (by 0.60, 0.50 and 0.14)" left out lighten's 0.44, ranked lower for want of
+            # a confirmed trend.
+            smallest = min(top, key=lambda row: row.reading.change)
+            most = not every and all(row.reading.change <= smallest.reading.change for row in mine if row not in top)
+            strength = (" most" if most else "") if top[0].reading.tier == "a" else " a little, systematically"
             together = {2: "both ", 3: "all three "}.get(len(top), "") if every else ""
             sentence = (f"{who(short[model])}: {listed([name(row.property) for row in top])} "
                         f"{together}move{'s' if len(top) == 1 else ''} {words}{strength} "
@@ -98,21 +103,31 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             largest = max(row.reading.change for row in top)
             confirmed = [row for row in mine if row not in top and row.reading.confirmed
                          and row.reading.kind != NEGLIGIBLE
-                         and (row.reading.size == "strong" or row.reading.change >= 0.8 * largest)][:TOP_PROPERTIES]
+                         and (row.reading.size == "strong" or row.reading.change >= 0.8 * largest)]
             if confirmed and not all(row.reading.confirmed for row in top):
                 strong = "strong and " if all(row.reading.size == "strong" for row in confirmed) else ""
-                sentence += (f"; {strong}significant{after}: {listed([name(row.property) for row in confirmed])} "
-                             f"({_by(confirmed)})")
+                # How many, where three are named: "strong and significant: X, Y and Z" read as all there were (ten
+                # were, the background's among them).
+                named = sorted(confirmed, key=lambda row: -row.reading.change)[:TOP_PROPERTIES]
+                which = ("" if len(confirmed) == len(named) else
+                         f"{len(confirmed)} properties, the largest ")
+                sentence += (f"; {strong}significant{after}: {which}{listed([name(row.property) for row in named])} "
+                             f"({_by(named)})")
             # Strong changes the test does not back and that neither jump nor flip (tier c) rank below every
             # systematic one: "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48.
-            # Only those nearly as large as the top's largest: on a screen of twelve the smaller ones were noise.
+            # Only those nearly as large as the top's largest, or larger than a row it names: on a screen of twelve
+            # the smaller ones were noise.
             unsteady = [row for row in mine if row not in top and row.reading.tier == "c"
-                        and row.reading.size == "strong" and row.reading.change >= 0.8 * largest][:TOP_PROPERTIES]
+                        and row.reading.size == "strong" and (row.reading.change >= 0.8 * largest
+                                                              or row.reading.change > smallest.reading.change)]
+            unsteady = unsteady[:TOP_PROPERTIES]
             if unsteady:
                 # Ranked below by its tier, a row may have moved the output more: "nearly as much (by 0.29)" beside
                 # the top's 0.27 contradicted itself.
                 above = [row.reading.change > largest for row in unsteady]
-                how = "more" if all(above) else "about as much" if any(above) else "nearly as much"
+                how = ("more" if all(above) else "about as much" if any(above) else "nearly as much"
+                       if all(row.reading.change >= 0.8 * largest for row in unsteady)
+                       else f"more than {name(smallest.property)}")
                 sentence += _unsteady_clause(unsteady, name, "also move", how)
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
@@ -264,21 +279,26 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
     first = short[contrast[0].models[0]]
     # Rows are property x output: with two outputs, ten properties made twenty rows.
     count = len(dict.fromkeys(row.property for row in contrast))
-    more = len({row.property for row in contrast if row.difference > 0})
+    # More by a negligible difference is not more: rotation's 0.973 against 0.970 was counted.
+    negligible = _negligible()
+    more = len({row.property for row in contrast if row.difference >= negligible})
+    by = f" (by {negligible:g} or more)"
     if count == 1:
-        return (f"{first} reacts more than every other model to the one property" if more else
-                f"{first} reacts to the one property no more than the other models do")
+        return (f"{first} reacts more than every other model{by} to the one property" if more else
+                f"{first} reacts to the one property no more than the other models do, give or take {negligible:g}")
     if not more:
-        return (f"{first} reacts to none of the {count} properties more than every other model does; "
+        return (f"{first} reacts to none of the {count} properties more than every other model does{by}; "
                 "where it comes closest first")
-    return (f"{first} reacts more than every other model to {more} of the {count} properties, those first, the "
+    return (f"{first} reacts more than every other model{by} to {more} of the {count} properties, those first, the "
             "largest difference first")
 
 
 def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:
-    """A contrast row's difference in words: signed, and naming the model that moved more where it is not the
-    first."""
+    """A contrast row's difference in words: signed, naming the model that moved more where it is not the first, and
+    "about as much" where the difference is negligible."""
     said = f"difference {format_number(row.difference)}"  # as the report's table and the CSV write it
+    if 0 < abs(row.difference) < _negligible():
+        return f"{said}: about as much"
     return said if row.difference >= 0 or row.most == row.models[0] else f"{said}: {short[row.most]} moved more"
 
 

@@ -254,6 +254,7 @@ class Reading:
     output_words: str = ""  # what the curve is, in words: "p(cat)", "distance of the vector ... from step 0"
     # Significant only through the order of the other steps' tiny drift: a jump this near an end could not pass alone.
     order_only: bool = False
+    ends: str = ""  # the text's first part, where the output went: "p(cat) 0.96 -> 0.05 -> 0.92"
 
     @property
     def change(self) -> float:
@@ -903,7 +904,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                    tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
                    pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
                    flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind),
-                   order_only=order_only)
+                   order_only=order_only, ends=parts[0])
 
 
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,

@@ -578,14 +578,17 @@ def test_a_single_runs_rows_keep_the_words_its_reading_does_not_spell_out():
     page = results.summary_markdown(results.new_run(few, {}, []))
     table = page[page.index("| model |"):]
     assert "**Reading:** flip (abrupt, not significant: p(a) 0.90 \u2192 0.10 in one step" in page
-    assert "| **abrupt, not significant**. *One step" in table and "0.90 \u2192 0.10" not in table  # said once, above
+    # Said once, above; the row keeps where the output went (two models' "strong and systematic", one falling, one
+    # rising, read as one effect).
+    assert "| **abrupt, not significant**: p(a) 0.90 \u2192 0.10 in one step. *One step" in table
     assert "**no measurable effect**: p(a) 0.70 \u2192 0.70" in table  # a still row keeps its words
     many = explain(image, edit, [type(f"Flip{k}", (Flip,), {"name": f"flip {k}"})() for k in range(LISTED + 1)],
                    outputs_of_interest="a", n_permutations=100, seed=0)
     page = results.summary_markdown(results.new_run(many, {}, []))
-    # The paragraph names eight and "1 more"; the table gives that one its words, the eight their labels.
+    # The paragraph names eight and "1 more"; the table gives that one its words, the eight their labels and ends.
     assert "and 1 more." in page[:page.index("| model |")]
-    assert page[page.index("| model |"):].count("0.90 \u2192 0.10") == 1
+    table = page[page.index("| model |"):]
+    assert table.count("0.90 \u2192 0.10 in one step, flips") == 1 and table.count("0.90 \u2192 0.10") == LISTED + 1
 
 
 def test_a_comparisons_strip_shows_the_step_where_each_model_first_flips(monkeypatch):

@@ -412,9 +412,10 @@ def shown_score(score: float) -> float:
 
 
 def _reading_cell(one, words: bool = True) -> str:
-    """A reading in a table cell: its label in bold, its words (unless the reading above the table says them), its
-    evidence set off in italics."""
-    said = f"**{one.label}**: {one.text}" if words else f"**{one.label}**"
+    """A reading in a table cell: its label in bold, its words (where the reading above the table says them, only
+    where the output went: "strong and systematic" beside "strong and systematic" of two models, one falling and one
+    rising, read as the same effect), its evidence set off in italics."""
+    said = f"**{one.label}**: {one.text if words else one.ends}"
     return _cell(reading.with_evidence(said, one.evidence, mark="*"))
 
 

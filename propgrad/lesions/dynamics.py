@@ -349,8 +349,9 @@ _GUIDE_PARTS = {
                 "lesion, and it may react as strongly in the other direction, towards melanoma (colour variety is one "
                 "of melanoma's cues).",
     "both": "Both react; only the biased model's reaction is the shortcut: a sticker that stood for a class in its "
-            "training data. A rise of the unbiased model's towards melanoma is no shortcut, but a failure all the "
-            "same: a benign lesion read as melanoma for a blotch it never saw.",
+            "training data. A rise of the unbiased model's towards melanoma is no shortcut: it reacts to a blotch it "
+            "never saw, which should not matter either (on a benign lesion it pushes the prediction towards "
+            "melanoma; on a melanoma, towards the right class for a wrong reason).",
 }
 # The other model, when a run shows only one: what ticking it would add.
 _MISSING = {"biased": "The biased model (a sticker meant nevus in its training data) is not in this run: add it to "
@@ -364,7 +365,7 @@ GUIDE = " ".join(_GUIDE_PARTS.values())
 # strong and systematic at every epoch" beside the biased model's 0.026 had a class name the wrong model biased.
 TALK_GUIDE = ("Read the direction as well as the size: only the biased model's fall in p(melanoma) is the shortcut (a "
               "sticker stood for nevus in its training data); a rise of the unbiased model's towards melanoma is a "
-              "failure of another kind (a blotch it never saw), not one learnt.")
+              "reaction of another kind (to a blotch it never saw), not one learnt.")
 
 
 def guide(variants) -> str:
