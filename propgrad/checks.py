@@ -167,6 +167,25 @@ def _trend_advice(steady_trend: SteadyTrend, alpha: float, n_steps: int, where: 
     return f"more than {n_steps}"  # an even ramp would pass; these outputs tie more orders
 
 
+def smallest_pvalue_words(n_permutations: int, alpha: float, pvalues=None) -> str:
+    """The shuffle test's smallest p in words, for a legend: "p = 0.00010 is the smallest p 10,000 permutations can
+    give: a row at it could be stronger still" (a class compared 0.00010 with 0.0024 as if both were exact). With
+    ``pvalues``, only where one of them sits at it ("" else).
+
+    Examples
+    --------
+    >>> smallest_pvalue_words(10_000, 0.01)
+    'p = 0.00010 is the smallest p 10,000 permutations can give: a row at it could be stronger still'
+    >>> smallest_pvalue_words(10_000, 0.01, [0.03, 0.5])
+    ''
+    """
+    floor = 1 / (n_permutations + 1)
+    if pvalues is not None and not any(float(p) <= floor * (1 + 1e-9) for p in pvalues):
+        return ""
+    return (f"p = {format_pvalue(floor, alpha)} is the smallest p {n_permutations:,} permutations can give: a row at "
+            "it could be stronger still")
+
+
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""

@@ -610,3 +610,22 @@ def test_a_comparisons_strip_shows_the_step_where_each_model_first_flips(monkeyp
     assert flipping, drawn
     for n_steps, keep in flipping:
         assert set(keep) <= set(plots.strip_indices(n_steps, 6, keep))
+
+
+def test_a_legend_says_when_a_row_sits_at_the_smallest_p_the_permutations_give():
+    # "p 0.00010" beside "p 0.0024" read as two exact values; the first is all 10,000 shuffles can say.
+    from PIL import Image
+
+    from propgrad.app import results
+    from propgrad.explain import explain
+    from propgrad.interventions import ParametricEdit
+    from toy_models import Constant, Drift
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    edit = ParametricEdit("darken", stop=0.8, steps=11)
+    steady = explain(image, edit, [Drift()], outputs_of_interest=[0], n_permutations=200, seed=0)
+    assert min(score.pvalue for model in steady.models for score in model.scores) == pytest.approx(1 / 201)
+    page = results.summary_markdown(results.new_run(steady, {}, []))
+    assert "p = 0.0050 is the smallest p 200 permutations can give: a row at it could be stronger still." in page
+    still = explain(image, edit, [Constant()], outputs_of_interest=[0], n_permutations=200, seed=0)
+    assert "is the smallest p" not in results.summary_markdown(results.new_run(still, {}, []))

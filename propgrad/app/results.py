@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .. import export, plots, reading
 from ..answer import answer_spans
-from ..checks import unsaid, with_lead_ins
+from ..checks import smallest_pvalue_words, unsaid, with_lead_ins
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
@@ -500,6 +500,12 @@ def summary_markdown(run: AppRun) -> str:
                         f"{format_pvalue(row['pvalue'], alpha)} | {yes_or_no(row['significant'])} | {one.tier} |")
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "
                   f"tier {tier_legend()}.")
+    # Where a row sits at the test's floor: "p 0.00010" beside "0.0024" read as two exact values.
+    tested = run.comparison or run.explanation
+    pvalues = ([entry.pvalue for entry in run.comparison.scores] if run.comparison is not None else
+               [score.pvalue for model in run.explanation.models for score in model.scores])
+    floor = smallest_pvalue_words(tested.n_permutations, alpha, pvalues)
+    legend += f" {floor}." if floor else ""
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     # A comparison's answer per model first (what moves each model's output most), as its report.html has it: the

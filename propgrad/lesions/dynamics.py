@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from .. import reading
+from ..checks import smallest_pvalue_words
 from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
@@ -270,8 +271,7 @@ class TrainingDynamics:
         return (f"Every checkpoint explains the same series ({self.n_steps} steps). Each row gives its reading, what "
                 f"the output did (the mean p({self.output}) at step 0 and at the last step, and the change between "
                 f"them, signed: strong from \u00b1{strong:g}), then E[|grad_X F|] and "
-                f"its shuffle test ({self.n_permutations:,} permutations, whose smallest p is "
-                f"{format_pvalue(1 / (self.n_permutations + 1), self.alpha)}: a row at it could be stronger still; "
+                f"its shuffle test ({smallest_pvalue_words(self.n_permutations, self.alpha)}; "
                 "signif.: p <= alpha, the paper's S); series flipped: the share of series whose prediction flips.")
 
     @cached_property
