@@ -108,9 +108,17 @@ def resolve_query(query: str | dict) -> Preset | None:
 
 
 def wants_tab(query: dict, tab: str) -> bool:
-    """Whether the page's query runs a preset of ``tab`` (its default answer is then left out of the page load)."""
+    """Whether the page's query runs a preset shown on ``tab``'s page (its default answer is then left out of the page
+    load): the Screen's presets too, for the first tab, whose page holds the Screen (its default answer stood above
+    the Screen's, two answers on one page).
+
+    Examples
+    --------
+    >>> wants_tab({"tab": "screen", "example": "1"}, "edit"), wants_tab({"example": "2"}, "patch")
+    (True, False)
+    """
     preset = resolve_query(query)
-    return preset is not None and preset.tab == tab
+    return preset is not None and TABS[preset.tab][0] == TABS[tab][0]
 
 
 def config(lessons: str | None = None) -> dict:
