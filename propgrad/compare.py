@@ -23,7 +23,7 @@ from .explain import Explanation, explain, loaded_input, notes_of, table_floor_n
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
-from .ranking import rank_key
+from .ranking import rank_key, rank_note
 from .reading import Reading, read_output, step_places
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import ADJUSTMENTS, adjust_pvalues
@@ -253,7 +253,7 @@ def compare_properties(
     floor_note = table_floor_note(entries, explanations, n_permutations, alpha, "bh", statistic)
     progress(1.0, "done")
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
-                              n_permutations=int(n_permutations), seed=seed, notes=notes_of(explanations, floor_note),
+                              n_permutations=int(n_permutations), seed=seed, notes=notes_of(explanations, floor_note, rank_note(entries)),
                               statistic=statistic, outputs_of_interest=outputs_of_interest, floor_note=floor_note)
 
 

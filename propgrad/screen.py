@@ -60,7 +60,7 @@ from .interventions.base import Intervention, InterventionSeries, ProgressFn, no
 from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
 from .models.base import PROBABILITY, Model
-from .ranking import ranked
+from .ranking import rank_note, ranked
 from .answer import Answered
 from .reading import Reading, flips_text, read_output, step_places
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
@@ -435,7 +435,7 @@ def screen(
     kept = [c for c in kept if c.name in series]
     rows = _rows(kept, explanations, statistic, adjustment, float(alpha))
     floor_note = table_floor_note(rows, explanations, n_permutations, alpha, adjustment, statistic)
-    notes = notes_of(explanations, floor_note)
+    notes = notes_of(explanations, floor_note, rank_note(rows))
     progress(1.0, "done")
     return Screen(rows=rows, explanations=explanations, statistic=statistic, adjustment=ADJUSTMENTS[adjustment],
                   alpha=float(alpha), n_permutations=int(n_permutations), seed=seed, skipped=tuple(skipped),

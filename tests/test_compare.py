@@ -357,3 +357,33 @@ def test_a_row_that_passes_below_an_untestable_floor_is_no_evidence_either():
                        statistic="correlation")
     assert not plain.models[0].scores[0].significant
     assert plain.caveat.startswith('Check the settings before this answer, where "not significant" is no evidence')
+
+
+def test_a_comparison_notes_where_a_small_systematic_row_stands_above_a_larger_one():
+    # Tier b (small but systematic) ranks above tier c (not confirmed) whatever their changes: a class read rank as
+    # size.
+    import numpy as np
+    from PIL import Image
+
+    from propgrad.compare import compare_properties
+    from propgrad.interventions import ParametricEdit
+    from toy_models import Drift, Erratic
+
+    class Creep(Drift):
+        """p(a) creeps up by 0.04 as the image darkens: small, and systematic."""
+
+        name = "creep"
+
+        def predict(self, images):
+            darkness = np.array([1 - np.asarray(image, dtype=float).mean() / 255 for image in images])
+            p = 0.5 + 0.05 * darkness
+            return np.stack([p, 1 - p], axis=1)
+
+    image = Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+    darken = ParametricEdit("darken", stop=0.8, steps=8)
+    result = compare_properties(image, {"darken": darken}, [Creep(), Erratic()], outputs_of_interest="a",
+                                n_permutations=200, seed=0, alpha=0.05)
+    assert [entry.tier for entry in result.scores] == ["b", "c"], [(e.tier, e.change) for e in result.scores]
+    assert ("rank is not size: a small systematic change ranks above a larger one the test did not confirm (tier b "
+            "before tier c), so darken (creep, change 0.031) stands above darken (erratic, change 0.20); read the "
+            "change column beside the rank") in result.notes, result.notes
