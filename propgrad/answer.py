@@ -48,11 +48,13 @@ def _by(rows: Sequence) -> str:
 
 def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked: bool = False) -> list[str]:
     """One sentence per model and output (models in ``models``' order, default the order they first appear):
-    the properties that move that output most (which way and by how much), which of them the shuffle test confirms
-    (and, where it confirms none or only some, up to three rows further down that it does confirm, strong or nearly
-    as large as the top's), strong changes further down nearly as large as the top's that the test does not back
-    (tier c), and its first flip; then one sentence naming the significant but negligible properties once (or, when
-    nothing moved at all, one sentence saying so first). ``marked``: each
+    the properties that move that output most (which way and by how much; "most" only where no row left out moved
+    it more), which of them the shuffle test confirms (a jump that passes only through the other steps' drift is "not
+    confirmed"; where it confirms none or only some, the rows further down that it does confirm, strong or nearly as
+    large as the top's, counted, the three largest named), strong changes further down that the test does not back
+    (tier c) where nearly as large as the top's or larger than a row it names, and its first flip; then one sentence
+    naming the significant but negligible properties once (or, when nothing moved at all, one sentence saying so
+    first). ``marked``: each
     sentence's model and the property names marked for :func:`answer_spans`.
 
     Examples
@@ -124,9 +126,11 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             if unsteady:
                 # Ranked below by its tier, a row may have moved the output more: "nearly as much (by 0.29)" beside
                 # the top's 0.27 contradicted itself.
+                # "About as much" only of rows all near the largest: of 0.95 and 0.30 beside a top of 0.90, it read as
+                # if both were.
                 above = [row.reading.change > largest for row in unsteady]
-                how = ("more" if all(above) else "about as much" if any(above) else "nearly as much"
-                       if all(row.reading.change >= 0.8 * largest for row in unsteady)
+                near = all(row.reading.change >= 0.8 * largest for row in unsteady)
+                how = ("more" if all(above) else ("about as much" if any(above) else "nearly as much") if near
                        else f"more than {name(smallest.property)}")
                 sentence += _unsteady_clause(unsteady, name, "also move", how)
             flipped = next((row for row in mine if row.reading.flip_words), None)
@@ -209,7 +213,7 @@ def _passed(top: Sequence, after: str, name=str) -> str:
         # significant until the correction".
         raw = any(getattr(row, "significant", True) for row in unconfirmed)  # rows without a raw verdict: as said
         return (f"not {verdict}" if len(top) == 1 else f"neither {verdict}" if len(top) == 2 else
-                f"none {verdict}") + (after if raw and not drifting else "") + jumps
+                f"none {verdict}") + (after if raw else "") + jumps
     return f"only {listed(confirmed)} {'is' if len(confirmed) == 1 else 'are'} {verdict}{after}{jumps}"
 
 
@@ -281,11 +285,13 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
     count = len(dict.fromkeys(row.property for row in contrast))
     # More by a negligible difference is not more: rotation's 0.973 against 0.970 was counted.
     negligible = _negligible()
-    more = len({row.property for row in contrast if row.difference >= negligible})
+    more = len({row.property for row in contrast if row.difference > 0 and _differs(row.difference)})
     by = f" (by {negligible:g} or more)"
     if count == 1:
-        return (f"{first} reacts more than every other model{by} to the one property" if more else
-                f"{first} reacts to the one property no more than the other models do, give or take {negligible:g}")
+        if more:
+            return f"{first} reacts more than every other model{by} to the one property"
+        tie = ", give or take " + f"{negligible:g}" if contrast[0].difference > 0 else ""
+        return f"{first} reacts to the one property no more than the other models do{tie}"
     if not more:
         return (f"{first} reacts to none of the {count} properties more than every other model does{by}; "
                 "where it comes closest first")
@@ -293,11 +299,17 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
             "largest difference first")
 
 
+def _differs(difference: float) -> bool:
+    """Whether two models' changes differ by the negligible threshold or more, as the difference is written (0.00996,
+    written "0.010", is not called "about as much" beside "by 0.01 or more")."""
+    return abs(float(format_number(difference))) >= _negligible()
+
+
 def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:
     """A contrast row's difference in words: signed, naming the model that moved more where it is not the first, and
     "about as much" where the difference is negligible."""
     said = f"difference {format_number(row.difference)}"  # as the report's table and the CSV write it
-    if 0 < abs(row.difference) < _negligible():
+    if row.difference != 0 and not _differs(row.difference):
         return f"{said}: about as much"
     return said if row.difference >= 0 or row.most == row.models[0] else f"{said}: {short[row.most]} moved more"
 

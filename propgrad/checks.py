@@ -191,7 +191,8 @@ def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
     if 1 / (n_permutations + 1) <= alpha:
         return None
-    return (f"with {n_permutations:,} permutations the smallest p-value is {1 / (n_permutations + 1):.3g}, above "
+    return (f"with {n_permutations:,} permutations the smallest p-value is "
+            f"{format_pvalue(1 / (n_permutations + 1), alpha, digits=3)}, above "
             f"alpha = {alpha:g}: nothing can come out significant; use at least {permutations_for(1, alpha):,} "
             "permutations")
 
@@ -322,10 +323,9 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
         also = (f" and at least {permutations_for(n_tests, alpha):,} permutations"
                 if n_tests * permutation_floor > alpha else "")
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
-                f"effect (an exact p of {floor:.2g} at best, every order of the outputs tried) is adjusted to "
+                f"effect (an exact p of {format_pvalue(floor)} at best, every order of the outputs tried) is adjusted to "
                 f"{format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: {consequence}; use more steps "
-                f"({advice}){also}, or fewer "
-                "properties or models")
+                f"({advice}){also}, or fewer properties or models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to "
             f"{format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: "

@@ -252,9 +252,10 @@ def compare_properties(
     properties = sorted(explanations, key=lambda name: best[name])
     floor_note = table_floor_note(entries, explanations, n_permutations, alpha, "bh", statistic)
     progress(1.0, "done")
+    notes = notes_of(explanations, floor_note, rank_note(entries))
     return PropertyComparison(explanations=explanations, properties=properties, scores=entries, alpha=float(alpha),
-                              n_permutations=int(n_permutations), seed=seed, notes=notes_of(explanations, floor_note, rank_note(entries)),
-                              statistic=statistic, outputs_of_interest=outputs_of_interest, floor_note=floor_note)
+                              n_permutations=int(n_permutations), seed=seed, notes=notes, statistic=statistic,
+                              outputs_of_interest=outputs_of_interest, floor_note=floor_note)
 
 
 def edit_label(edit: Intervention) -> str:

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from .reading import TIERS, Reading, rank_key  # the key is the readings' own: their paragraph ranks too
+from .reading import TIERS, Reading, format_number, rank_key, short_names  # the key is the readings' own
 
 Item = TypeVar("Item")
 TIER_ORDER = tuple(TIERS)
@@ -50,8 +50,8 @@ def ranked(items: Iterable[Item], reading_of: Callable[[Item], Reading]) -> list
 
 
 def rank_note(rows: Sequence) -> str | None:
-    """Where the ranking puts a small row above a larger one (``rows`` ranked, each with ``property``, ``model`` and
-    a ``reading``): a small systematic one (tier b) above a row of tier c the test did not confirm, whose change is
+    """Where the ranking puts a small row above a larger one (``rows`` ranked, each with ``property``, ``model``,
+    ``output`` and a ``reading``): a small systematic one (tier b) above a row of tier c the test did not confirm, whose change is
     larger. The note names the first such pair (a class read rank as size: "whole image: blur" of 0.012 stood above
     "whole image: lighten" of 0.44); None where the order is also that of the changes.
 
@@ -60,14 +60,13 @@ def rank_note(rows: Sequence) -> str | None:
     >>> from types import SimpleNamespace
     >>> from propgrad.reading import read_curve
     >>> def row(name, curve, significant):
-    ...     return SimpleNamespace(property=name, model="m", reading=read_curve(curve, significant=significant))
+    ...     return SimpleNamespace(property=name, model="m", output="cat",
+    ...                            reading=read_curve(curve, significant=significant))
     >>> rank_note([row("blur", [0.99, 0.995, 1.0, 1.002], True), row("lighten", [0.5, 0.9, 0.46, 0.8], False)])[-97:]
     'so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the rank'
     """
-    from .reading import format_number, short_names
-
     short = short_names([row.model for row in rows])
-    several = len(short) > 1
+    several_outputs = len({row.output for row in rows}) > 1
     for number, row in enumerate(rows):
         if row.reading.tier != "b":
             continue
@@ -75,7 +74,9 @@ def rank_note(rows: Sequence) -> str | None:
                        and other.reading.change > row.reading.change), None)
         if larger is not None:
             def named(one) -> str:
-                return f"{one.property} ({short[one.model]}, " if several else f"{one.property} ("
+                whose = [short[one.model]] if len(short) > 1 else []
+                whose += [one.output] if several_outputs else []
+                return f"{one.property} ({' / '.join(whose)}, " if whose else f"{one.property} ("
 
             return (f"rank is not size: a small systematic change ranks above a larger one the test did not confirm "
                     f"(tier b before tier c), so {named(row)}change {format_number(row.reading.change)}) "

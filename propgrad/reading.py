@@ -273,14 +273,29 @@ class Reading:
 
     @property
     def direction(self) -> str:
-        """Which way the (mean) curve went: "up" or "down" where its end keeps at least half of the change, else
-        "up and back" or "down and back" (towards the extreme farther from its start first); "" where it is flat."""
-        if self.change <= 0:
+        """Which way the (mean) curve went, for a sentence that gives its change: "up" or "down" where its end keeps
+        nine tenths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
+        the change of its start, "... and partly back" between; "back and forth" where it starts at neither extreme;
+        "" where it is flat.
+
+        Examples
+        --------
+        >>> [read_curve(curve, significant=True).direction for curve in ([0.1, 0.5, 0.9], [0.96, 0.0, 0.55],
+        ...                                                             [0.1, 0.9, 0.12], [0.5, 0.8, 0.0, 0.45])]
+        ['up', 'down and partly back', 'up and back', 'back and forth']
+        """
+        change = self.change
+        if change <= 0:
             return ""
         net = self.end - self.start
-        if abs(net) >= 0.5 * self.change:
+        if abs(net) >= 0.9 * change:
             return "up" if net > 0 else "down"
-        return "down and back" if self.start - self.low > self.high - self.start else "up and back"
+        back = "back" if abs(net) <= 0.1 * change else "partly back"
+        if self.start - self.low <= 0.1 * change:
+            return f"up and {back}"
+        if self.high - self.start <= 0.1 * change:
+            return f"down and {back}"
+        return "back and forth"
 
     @property
     def confirmed(self) -> bool:
@@ -827,7 +842,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         to = f" to {classes[0]}" if len(classes) == 1 else ""
         flip_words = f"flips{to} in {flipped_series} series" if flipped else ""
         if flipped and len(classes) > 1:
-            flip_words += f", first to {' or '.join(classes)}"
+            flip_words += f", first to {in_words(classes, 'or', quote=str)}"
         if flipped and first_flips:
             # "flips in 3/3 series" alone left a reader of the patch tab to find where on the curves.
             # "each series' first flip" over 1/3 series read as all three flipping there.

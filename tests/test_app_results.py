@@ -597,19 +597,20 @@ def test_a_comparisons_strip_shows_the_step_where_each_model_first_flips(monkeyp
     from propgrad import plots
     from propgrad.app.tabs import edit
 
-    drawn, original = {}, plots.strip_and_companions
+    drawn, original = [], plots.strip_indices
 
-    def recording(result, **kwargs):
-        drawn[kwargs.get("title")] = (len(result.values), kwargs.get("keep", ()))
-        return original(result, **kwargs)
+    def recording(n_steps, max_images, keep=()):
+        indices = original(n_steps, max_images, keep)
+        drawn.append(indices)
+        return indices
 
-    monkeypatch.setattr(plots, "strip_and_companions", recording)
+    monkeypatch.setattr(plots, "strip_indices", recording)
     summary = edit.default_result()[0]
-    assert "flips to cat at" in summary  # the default has a flip, else this test shows nothing
-    flipping = [(n, keep) for n, keep in drawn.values() if keep]
-    assert flipping, drawn
-    for n_steps, keep in flipping:
-        assert set(keep) <= set(plots.strip_indices(n_steps, 6, keep))
+    places = re.findall(r"flips to \w+ at (\d+)\s% darker", summary)  # a no-break space before the %
+    assert places, summary  # the default has flips, else this test shows nothing
+    # Each flip's place is among the pictures drawn (steps of 8.5 % darker each, to 85 %).
+    shown = {int(index * 8.5 + 0.5) for indices in drawn for index in indices}  # 42.5 % reads "43 %"
+    assert {int(place) for place in places} <= shown, (places, drawn)
 
 
 def test_a_legend_says_when_a_row_sits_at_the_smallest_p_the_permutations_give():

@@ -346,8 +346,11 @@ def test_the_contrast_says_how_many_properties_the_first_model_reacts_to_more():
                       "dark-cats")
     assert contrast_lead([rows[0], dog], short) == ("dark-cats reacts more than every other model (by 0.01 or more) to "
                                                     "the one property")
-    assert contrast_lead(rows[1:2], short) == ("dark-cats reacts to the one property no more than the other models do, "
-                                               "give or take 0.01")
+    assert contrast_lead(rows[1:2], short) == "dark-cats reacts to the one property no more than the other models do"
+    # Ahead by a negligible difference: a tie, said as one; 0.00996, written "0.010", is no tie beside "by 0.01".
+    assert contrast_lead(rows[3:], short) == ("dark-cats reacts to the one property no more than the other models do, "
+                                              "give or take 0.01")
+    assert contrast_difference(row("hue", (0.31, 0.30004)), short) == "difference 0.010"
 
 
 def test_the_negligible_line_names_whose_output_barely_moved():
@@ -416,8 +419,9 @@ def test_the_answer_says_which_way_each_output_went():
     mixed = [row("X", [0.9, 0.5, 0.1]), row("Y", [0.1, 0.4, 0.7]), row("Z", [0.9, 0.6, 0.3, 0.6, 0.8]),
              row("W", [0.2, 0.5, 0.6, 0.3, 0.25])]
     said = model_answers(mixed)[0]
-    assert "(down by 0.80, up by 0.60 and down and back by 0.60; each significant after adjustment)" in said, said
-    assert row("W", [0.2, 0.5, 0.6, 0.3, 0.25]).reading.direction == "up and back"
+    assert "(down by 0.80, up by 0.60 and down and partly back by 0.60; each significant after adjustment)" in said, said
+    assert row("W", [0.2, 0.5, 0.6, 0.3, 0.25]).reading.direction == "up and partly back"
+    assert row("T", [0.2, 0.5, 0.6, 0.3, 0.21]).reading.direction == "up and back"
     assert row("V", [0.5, 0.5, 0.5]).reading.direction == ""
 
 
@@ -444,6 +448,11 @@ def test_a_jump_that_passes_only_on_the_other_steps_drift_is_not_called_confirme
     assert ("only Y is confirmed after adjustment; X changes in one step, not as a steady trend; X passes the test on "
             "the other steps' tiny drift alone, not on the jump)") in both, both
     assert "significant" not in both.split(" by ", 1)[1]
+    # Beside a row the adjustment decided, "after adjustment" stays: it is what decided that row.
+    adjusted = SimpleNamespace(property="Z", model="model A", output="cat", significant=True,
+                               reading=read_curve(np.linspace(0.1, 0.9, 10), significant=False, pvalue=0.02,
+                                                  output="cat", flip_steps=[5]))
+    assert "(down by 0.90 and up by 0.80; neither confirmed after adjustment;" in model_answers([row("X", late), adjusted])[0]
 
 
 def test_a_short_added_property_does_not_silence_the_long_ones(image, halves):
@@ -477,7 +486,14 @@ def test_the_answer_says_most_only_where_it_leaves_properties_out():
         np.array([0.9, 0.5, 0.8, 0.46, 0.7]), significant=False, pvalue=0.4, output="cat"))
     said = model_answers([*three[:3], erratic])[0]
     assert " move p(cat) (down by 0.80, 0.40 and 0.30; " in said, said
-    assert "; whole image: lighten also moves it more than whole image: blur, not systematically (down and back by 0.44)" in said
+    assert "; whole image: lighten also moves it more than whole image: blur, not systematically (down and partly back by 0.44)" in said
+    # "About as much" only of rows all near the largest: not of 0.95 and 0.30 beside a top of 0.80.
+    far = SimpleNamespace(property="hue", model="m", output="cat", reading=read_curve(
+        np.array([0.9, 0.4, 0.85, 0.3, 0.7]), significant=False, pvalue=0.4, output="cat"))
+    huge = SimpleNamespace(property="rotation", model="m", output="cat", reading=read_curve(
+        np.array([0.99, 0.04, 0.9, 0.1, 0.8]), significant=False, pvalue=0.4, output="cat"))
+    mixed = model_answers([*three[:3], huge, far])[0]
+    assert "; rotation and hue also move it more than whole image: blur, not systematically (" in mixed, mixed
 
 
 def test_the_answer_counts_the_confirmed_rows_it_cannot_name():
