@@ -1087,6 +1087,7 @@ def paragraph(readings: Sequence[Reading]) -> str:
     def who(reading: Reading) -> str:
         return f"{short[reading.model]} ({reading.output})" if several_outputs else short[reading.model]
 
+    spelled = {id(reading) for reading, said in zip(readings, spelled_out(readings)) if said}
     groups: dict = {}
     for reading in readings:
         groups.setdefault(reading.property_label, []).append(reading)
@@ -1095,8 +1096,9 @@ def paragraph(readings: Sequence[Reading]) -> str:
         # The strongest first, as the table under it ranks them (every output of a classifier: the rest counted).
         group = sorted(group, key=rank_key)
         # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
+        unsaid = sum(r.moved and id(r) not in spelled for r in group)
         moved = listed([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
-                        for r in group if r.moved], LISTED)
+                        for r in group if id(r) in spelled] + ([f"{unsaid:,} more"] if unsaid else []))
         still = listed([who(r) for r in group if not r.moved], LISTED)
         # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
         said = {r.output_words for r in group}
