@@ -23,8 +23,8 @@ from .explain import Explanation, explain, loaded_input, notes_of, table_floor_n
 from .interventions.base import Intervention, ProgressFn, no_progress
 from .answer import Answered
 from .models.base import Model
-from .ranking import rank_key, rank_note
-from .reading import Reading, read_output, step_places
+from .ranking import rank_key
+from .reading import Reading, rank_note, read_output, step_places
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, STATISTIC_LABELS, PredictionFlips
 from .statistics import ADJUSTMENTS, adjust_pvalues
 

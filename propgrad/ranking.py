@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from .reading import TIERS, Reading, format_number, rank_key, short_names  # the key is the readings' own
+from .reading import TIERS, Reading, rank_key  # the key is the readings' own: their paragraph ranks too
 
 Item = TypeVar("Item")
 TIER_ORDER = tuple(TIERS)
@@ -47,42 +47,6 @@ TIER_ORDER = tuple(TIERS)
 def ranked(items: Iterable[Item], reading_of: Callable[[Item], Reading]) -> list[Item]:
     """``items`` in rank order of their readings (stable: equal keys keep the given order)."""
     return sorted(items, key=lambda item: rank_key(reading_of(item)))
-
-
-def rank_note(rows: Sequence) -> str | None:
-    """Where the ranking puts a small row above a larger one (``rows`` ranked, each with ``property``, ``model``,
-    ``output`` and a ``reading``): a small systematic one (tier b) above a row of tier c the test did not confirm, whose change is
-    larger. The note names the first such pair (a class read rank as size: "whole image: blur" of 0.012 stood above
-    "whole image: lighten" of 0.44); None where the order is also that of the changes.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> from propgrad.reading import read_curve
-    >>> def row(name, curve, significant):
-    ...     return SimpleNamespace(property=name, model="m", output="cat",
-    ...                            reading=read_curve(curve, significant=significant))
-    >>> rank_note([row("blur", [0.99, 0.995, 1.0, 1.002], True), row("lighten", [0.5, 0.9, 0.46, 0.8], False)])[-97:]
-    'so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the rank'
-    """
-    short = short_names([row.model for row in rows])
-    several_outputs = len({row.output for row in rows}) > 1
-    for number, row in enumerate(rows):
-        if row.reading.tier != "b":
-            continue
-        larger = next((other for other in rows[number + 1:] if other.reading.tier == "c"
-                       and other.reading.change > row.reading.change), None)
-        if larger is not None:
-            def named(one) -> str:
-                whose = [short[one.model]] if len(short) > 1 else []
-                whose += [one.output] if several_outputs else []
-                return f"{one.property} ({' / '.join(whose)}, " if whose else f"{one.property} ("
-
-            return (f"rank is not size: a small systematic change ranks above a larger one the test did not confirm "
-                    f"(tier b before tier c), so {named(row)}change {format_number(row.reading.change)}) "
-                    f"stands above {named(larger)}change {format_number(larger.reading.change)}); read the change "
-                    "column beside the rank")
-    return None
 
 
 def tier_shares(readings: Sequence[Reading]) -> dict[str, float]:

@@ -1005,6 +1005,41 @@ def rank_key(reading: Reading) -> tuple[int, float]:
     return tuple(TIERS).index(reading.tier), -reading.change
 
 
+def rank_note(rows: Sequence) -> str | None:
+    """Where the ranking (:mod:`propgrad.ranking`) puts a small row above a larger one (``rows`` ranked, each with
+    ``property``, ``model``, ``output`` and a ``reading``): a small systematic one (tier b) above a row of tier c the
+    test did not confirm, whose change is larger. The note names the first such pair (a class read rank as size: "whole image: blur" of 0.012 stood above
+    "whole image: lighten" of 0.44); None where the order is also that of the changes.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> def row(name, curve, significant):
+    ...     return SimpleNamespace(property=name, model="m", output="cat",
+    ...                            reading=read_curve(curve, significant=significant))
+    >>> rank_note([row("blur", [0.99, 0.995, 1.0, 1.002], True), row("lighten", [0.5, 0.9, 0.46, 0.8], False)])[-97:]
+    'so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the rank'
+    """
+    short = short_names([row.model for row in rows])
+    several_outputs = len({row.output for row in rows}) > 1
+    for number, row in enumerate(rows):
+        if row.reading.tier != "b":
+            continue
+        larger = next((other for other in rows[number + 1:] if other.reading.tier == "c"
+                       and other.reading.change > row.reading.change), None)
+        if larger is not None:
+            def named(one) -> str:
+                whose = [short[one.model]] if len(short) > 1 else []
+                whose += [one.output] if several_outputs else []
+                return f"{one.property} ({' / '.join(whose)}, " if whose else f"{one.property} ("
+
+            return (f"rank is not size: a small systematic change ranks above a larger one the test did not confirm "
+                    f"(tier b before tier c), so {named(row)}change {format_number(row.reading.change)}) "
+                    f"stands above {named(larger)}change {format_number(larger.reading.change)}); read the change "
+                    "column beside the rank")
+    return None
+
+
 def short_names(names: Sequence[str]) -> dict[str, str]:
     """Model names without the words they all share, for sentences ("unbiased", not "ConvMixer cats vs
     dogs, unbiased (authors)"); names stay whole where that would leave one empty.

@@ -60,9 +60,9 @@ from .interventions.base import Intervention, InterventionSeries, ProgressFn, no
 from .interventions.parametric import EDITS, ParametricEdit
 from .interventions.region import BACKGROUND, OBJECT, RegionMask, composite, resolve_region
 from .models.base import PROBABILITY, Model
-from .ranking import rank_note, ranked
+from .ranking import ranked
 from .answer import Answered
-from .reading import Reading, flips_text, read_output, step_places
+from .reading import Reading, flips_text, rank_note, read_output, step_places
 from .score import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, GRADIENT, _rng, check_statistic
 from .statistics import ADJUSTMENTS, adjust_pvalues
 
