@@ -142,10 +142,12 @@ def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, 
     expect(section.get_by_label("whole image", exact=True)).to_be_checked()
     expect(page.locator("#screen-summary")).to_contain_text(re.compile(r"running|properties"), timeout=120_000)
     # The first tab's default answer stays out of this page load: it stood above the Screen's, two answers on one page.
-    # The defaults are computed in the tabs' order, so once the patch tab's has arrived the first tab's would have too.
-    page.wait_for_function("() => (document.getElementById('patch-summary') || {}).textContent?.includes('Reading:')",
-                           timeout=WAIT_MS)
-    page.wait_for_timeout(1000)  # a load event polls for its default every 0.2 s
+    # The server runs in this process: once its first tab's default is ready, a load event waiting for it has it
+    # within 0.2 s (the defaults pause while the Screen, a visitor's run, is under way).
+    from propgrad.app import defaults
+
+    assert defaults._STATE.ready["edit"].wait(WAIT_MS / 1000), "the first tab's default was never computed"
+    page.wait_for_timeout(1500)
     assert "properties compared" not in page.locator("#edit-summary").inner_text()
     # The banner names the Screen and its own count of presets (it said "Diffusion & region edits, preset 1 of 2").
     expect(page.locator("#propgrad-link-preset")).to_contain_text(
