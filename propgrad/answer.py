@@ -106,6 +106,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             confirmed = [row for row in mine if row not in top and row.reading.confirmed
                          and row.reading.kind != NEGLIGIBLE
                          and (row.reading.size == "strong" or row.reading.change >= 0.8 * largest)]
+            named = []
             if confirmed and not all(row.reading.confirmed for row in top):
                 strong = "strong and " if all(row.reading.size == "strong" for row in confirmed) else ""
                 # How many, where three are named: "strong and significant: X, Y and Z" read as all there were (ten
@@ -133,6 +134,13 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
                 how = ("more" if all(above) else ("about as much" if any(above) else "nearly as much") if near
                        else f"more than {name(smallest.property)}")
                 sentence += _unsteady_clause(unsteady, name, "also move", how)
+            # A row left out whose change reads as the smallest named one's: "most" beside an unnamed row of 0.96 (its
+            # 0.9569 against the named 0.9571) read as a choice between equals.
+            tied = [row for row in mine if row not in [*top, *named, *unsteady] and row.reading.moved
+                    and format_number(row.reading.change) == format_number(smallest.reading.change)][:TOP_PROPERTIES]
+            if tied:
+                sentence += (f"; {listed([name(row.property) for row in tied])} also move{'s' if len(tied) == 1 else ''}"
+                             f" it about as much ({_by(tied)})")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {name(flipped.property)} {flipped.reading.flip_words}"
@@ -193,13 +201,16 @@ def _passed(top: Sequence, after: str, name=str) -> str:
     # "significant after adjustment" of it read as the jump confirmed, "not significant" beside its p <= alpha as a
     # contradiction.
     drifting = [name(row.property) for row in unconfirmed if row.reading.order_only]
+    # The ones that change in one step are named whatever the others did: "brightness (up by 0.14)" beside flips
+    # that the test did not confirm either stood above lighten's 0.44 with nothing to say why.
+    abrupt = [row for row in unconfirmed if row.reading.kind == ABRUPT]
     # As the reading words it: "in one step" where that step carries nearly all of the change.
-    step = ("in one step" if all(abs(row.reading.jump) >= 0.9 * row.reading.change for row in unconfirmed)
+    step = ("in one step" if all(abs(row.reading.jump) >= 0.9 * row.reading.change for row in abrupt)
             else "mostly in one step")
-    if any(row.reading.kind != ABRUPT for row in unconfirmed):
+    if not abrupt:
         jumps = ""
-    elif confirmed:
-        names = [name(row.property) for row in unconfirmed]
+    elif confirmed or len(abrupt) < len(unconfirmed):
+        names = [name(row.property) for row in abrupt]
         jumps = f"; {listed(names)} change{'s' if len(names) == 1 else ''} {step}, not as a steady trend"
     else:
         jumps = f": {'it changes' if len(top) == 1 else 'each changes'} {step}, not as a steady trend"

@@ -254,7 +254,8 @@ class Reading:
     output_words: str = ""  # what the curve is, in words: "p(cat)", "distance of the vector ... from step 0"
     # Significant only through the order of the other steps' tiny drift: a jump this near an end could not pass alone.
     order_only: bool = False
-    ends: str = ""  # the text's first part, where the output went: "p(cat) 0.96 -> 0.05 -> 0.92"
+    ends: str = ""  # where the output went, through the extremes the text names: "p(cat) 0.96 -> 0.05 -> 0.92"
+    swings: int = 0  # how often the curve crosses the middle of its range (a steady fall: once; a U: twice)
 
     @property
     def change(self) -> float:
@@ -274,21 +275,24 @@ class Reading:
     @property
     def direction(self) -> str:
         """Which way the (mean) curve went, for a sentence that gives its change: "up" or "down" where its end keeps
-        nine tenths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
-        the change of its start, "... and partly back" between; "back and forth" where it starts at neither extreme;
-        "" where it is flat.
+        four fifths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
+        the change of its start, "... and partly back" between; "back and forth" where it starts at neither extreme
+        or crosses the middle of its range three times; "" where it is flat.
 
         Examples
         --------
         >>> [read_curve(curve, significant=True).direction for curve in ([0.1, 0.5, 0.9], [0.96, 0.0, 0.55],
-        ...                                                             [0.1, 0.9, 0.12], [0.5, 0.8, 0.0, 0.45])]
-        ['up', 'down and partly back', 'up and back', 'back and forth']
+        ...                                                             [0.1, 0.9, 0.12], [0.5, 0.8, 0.0, 0.45],
+        ...                                                             [0.96, 0.01, 0.98, 0.06])]
+        ['up', 'down and partly back', 'up and back', 'back and forth', 'back and forth']
         """
         change = self.change
         if change <= 0:
             return ""
         net = self.end - self.start
-        if abs(net) >= 0.9 * change:
+        if self.swings >= 3:
+            return "back and forth"
+        if abs(net) >= 0.8 * change:
             return "up" if net > 0 else "down"
         back = "back" if abs(net) <= 0.1 * change else "partly back"
         if self.start - self.low <= 0.1 * change:
@@ -811,9 +815,19 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     def shown(value) -> str:
         return f"{float(value):.{decimals}f}"
 
-    via = ("".join(f" -> {shown(y[step])}" for step in sorted(beyond))
-           if beyond and abs(end - start) < span / 2 else "")
+    # A curve that crosses the middle of its range three times or more swings: its way runs through its extremes
+    # inside ("0.96 -> 0.01 -> 0.98 -> 0.06": "0.96 -> 0.06" hid the rotation's return to 0.98).
+    sides = np.sign(y - (y[low_step] + span / 2))
+    swings = int(np.count_nonzero(np.diff(sides[sides != 0])))
+    inside = sorted({step for step in (low_step, high_step) if 0 < step < y.size - 1})
+    path = (inside if swings >= 3 else
+            sorted(beyond) if beyond and abs(end - start) < span / 2 else [])
+    via = "".join(f" -> {shown(y[step])}" for step in path)
     parts = [f"{output_label(output, output_kind)} {first_shown}{via} -> {last_shown}"]
+    # Where the output went, start to end through every extreme the words name: what a table beside a paragraph that
+    # gives the rest keeps ("p(espresso) 0.90 -> 0.27" beside a change of 0.86 hid the 0.04 it was taken from).
+    ends = (f"{output_label(output, output_kind)} {first_shown}"
+            + "".join(f" -> {shown(y[step])}" for step in sorted({*path, *beyond})) + f" -> {last_shown}")
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":
@@ -919,7 +933,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
                    tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
                    pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
                    flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind),
-                   order_only=order_only, ends=parts[0])
+                   order_only=order_only, ends=ends, swings=swings)
 
 
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,
@@ -1005,11 +1019,17 @@ def rank_key(reading: Reading) -> tuple[int, float]:
     return tuple(TIERS).index(reading.tier), -reading.change
 
 
+# What puts a row above one of tier c, in words, by its class.
+_RANKS_ABOVE = {STRONG: "a strong change the test confirms", ABRUPT: "a change in one step", FLIPS: "a flip",
+                SYSTEMATIC: "a small systematic change"}
+
+
 def rank_note(rows: Sequence) -> str | None:
-    """Where the ranking (:mod:`propgrad.ranking`) puts a small row above a larger one (``rows`` ranked, each with
-    ``property``, ``model``, ``output`` and a ``reading``): a small systematic one (tier b) above a row of tier c the
-    test did not confirm, whose change is larger. The note names the first such pair (a class read rank as size: "whole image: blur" of 0.012 stood above
-    "whole image: lighten" of 0.44); None where the order is also that of the changes.
+    """Where the ranking (:mod:`propgrad.ranking`) puts a row above a larger one (``rows`` ranked, each with
+    ``property``, ``model``, ``output`` and a ``reading``): a row of tier a or b (confirmed, a flip, a change in one
+    step) above a row of tier c the test did not confirm, whose change is larger. The note names the first such pair
+    (a class read rank as size: "whole image: blur" of 0.012 stood above "whole image: lighten" of 0.44); None where
+    the order is also that of the changes.
 
     Examples
     --------
@@ -1017,26 +1037,28 @@ def rank_note(rows: Sequence) -> str | None:
     >>> def row(name, curve, significant):
     ...     return SimpleNamespace(property=name, model="m", output="cat",
     ...                            reading=read_curve(curve, significant=significant))
-    >>> rank_note([row("blur", [0.99, 0.995, 1.0, 1.002], True), row("lighten", [0.5, 0.9, 0.46, 0.8], False)])[-97:]
-    'so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the rank'
+    >>> rank_note([row("blur", [0.99, 0.995, 1.0, 1.002], True), row("lighten", [0.5, 0.9, 0.46, 0.8], False)])
+    'rank is not size: a small systematic change (tier b) ranks above a larger change the test did not confirm (tier \
+c), so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the rank'
     """
     short = short_names([row.model for row in rows])
     several_outputs = len({row.output for row in rows}) > 1
+
+    def named(one) -> str:
+        whose = [short[one.model]] if len(short) > 1 else []
+        whose += [one.output] if several_outputs else []
+        return f"{one.property} ({' / '.join(whose)}, " if whose else f"{one.property} ("
+
     for number, row in enumerate(rows):
-        if row.reading.tier != "b":
+        if row.reading.tier not in ("a", "b"):
             continue
         larger = next((other for other in rows[number + 1:] if other.reading.tier == "c"
                        and other.reading.change > row.reading.change), None)
         if larger is not None:
-            def named(one) -> str:
-                whose = [short[one.model]] if len(short) > 1 else []
-                whose += [one.output] if several_outputs else []
-                return f"{one.property} ({' / '.join(whose)}, " if whose else f"{one.property} ("
-
-            return (f"rank is not size: a small systematic change ranks above a larger one the test did not confirm "
-                    f"(tier b before tier c), so {named(row)}change {format_number(row.reading.change)}) "
-                    f"stands above {named(larger)}change {format_number(larger.reading.change)}); read the change "
-                    "column beside the rank")
+            return (f"rank is not size: {_RANKS_ABOVE[row.reading.kind]} (tier {row.reading.tier}) ranks above a "
+                    f"larger change the test did not confirm (tier c), so {named(row)}change "
+                    f"{format_number(row.reading.change)}) stands above {named(larger)}change "
+                    f"{format_number(larger.reading.change)}); read the change column beside the rank")
     return None
 
 

@@ -580,7 +580,7 @@ def test_a_single_runs_rows_keep_the_words_its_reading_does_not_spell_out():
     assert "**Reading:** flip (abrupt, not significant: p(a) 0.90 \u2192 0.10 in one step" in page
     # Said once, above; the row keeps where the output went (two models' "strong and systematic", one falling, one
     # rising, read as one effect).
-    assert "| **abrupt, not significant**: p(a) 0.90 \u2192 0.10 in one step. *One step" in table
+    assert "| **abrupt, not significant**: p(a) 0.90 \u2192 0.10. *One step" in table
     assert "**no measurable effect**: p(a) 0.70 \u2192 0.70" in table  # a still row keeps its words
     many = explain(image, edit, [type(f"Flip{k}", (Flip,), {"name": f"flip {k}"})() for k in range(LISTED + 1)],
                    outputs_of_interest="a", n_permutations=100, seed=0)

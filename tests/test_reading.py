@@ -615,3 +615,18 @@ def test_an_extreme_that_makes_the_change_differ_from_the_ends_is_named():
     # A large change keeps the fixed limit: 0.04 past the end of a change of 0.9 is not worth a clause.
     large = reading.read_curve([0.04, 0.5, 0.94, 0.90], significant=True, pvalue=0.001, output="cat")
     assert "highest" not in large.text, large.text
+
+
+def test_a_curve_that_swings_is_read_through_its_extremes():
+    # The unbiased model's p(cat) under rotation: down to 0.005, back to 0.979, down to 0.062. "0.96 -> 0.06" and
+    # "down by 0.97" hid the return; a curve that crosses the middle of its range three times swings.
+    curve = [0.957, 0.95, 0.69, 0.005, 0.05, 0.01, 0.02, 0.85, 0.979, 0.96, 0.062]
+    said = reading.read_curve(curve, significant=False, pvalue=0.9, output="cat")
+    assert said.text.startswith("p(cat) 0.96 -> 0.01 -> 0.98 -> 0.06"), said.text
+    assert said.swings == 3 and said.direction == "back and forth"
+    # A fall that keeps most of its change is "down", however it got there; a table's ends name the extreme the change
+    # was taken from ("p(espresso) 0.90 -> 0.27" beside a change of 0.86).
+    fall = reading.read_curve([0.96, 0.002, 0.107], significant=False, output="cat")
+    assert fall.direction == "down"
+    hue = reading.read_curve([0.90, 0.7, 0.4, 0.1, 0.04, 0.2, 0.27], significant=False, output="espresso")
+    assert hue.ends == "p(espresso) 0.90 -> 0.04 -> 0.27" and hue.direction == "down and partly back"

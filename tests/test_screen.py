@@ -486,7 +486,7 @@ def test_the_answer_says_most_only_where_it_leaves_properties_out():
         np.array([0.9, 0.5, 0.8, 0.46, 0.7]), significant=False, pvalue=0.4, output="cat"))
     said = model_answers([*three[:3], erratic])[0]
     assert " move p(cat) (down by 0.80, 0.40 and 0.30; " in said, said
-    assert "; whole image: lighten also moves it more than whole image: blur, not systematically (down and partly back by 0.44)" in said
+    assert "; whole image: lighten also moves it more than whole image: blur, not systematically (back and forth by 0.44)" in said
     # "About as much" only of rows all near the largest: not of 0.95 and 0.30 beside a top of 0.80.
     far = SimpleNamespace(property="hue", model="m", output="cat", reading=read_curve(
         np.array([0.9, 0.4, 0.85, 0.3, 0.7]), significant=False, pvalue=0.4, output="cat"))
@@ -611,12 +611,12 @@ def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
     rows = [SimpleNamespace(property=name, model="dark-dogs bias", output="cat", reading=reading)
             for name, reading in (("background: darken", flips), ("object: darken", erratic))]
     said = model_answers(rows)[0]
-    assert "; object: darken also moves it nearly as much, not systematically (down by 0.48)" in said
+    assert "; object: darken also moves it nearly as much, not systematically (back and forth by 0.48)" in said
     # Ranked below by its tier, it may move the output more than the top: "nearly as much (by 0.29)" beside 0.27.
     larger = read_curve(np.array([0.99, 0.4, 0.95, 0.6, 0.9, 0.41, 0.8, 0.7, 0.9, 0.6, 0.41]), significant=False,
                         pvalue=0.35, output="cat")
     more = [rows[0], SimpleNamespace(property="object: darken", model="dark-dogs bias", output="cat", reading=larger)]
-    assert "; object: darken also moves it more, not systematically (down by 0.59)" in model_answers(more)[0]
+    assert "; object: darken also moves it more, not systematically (back and forth by 0.59)" in model_answers(more)[0]
     # A strong change well below the top's is left to the table (on a screen of twelve they were noise).
     small = read_curve(np.array([0.99, 0.8, 0.95, 0.85, 0.9, 0.78, 0.9, 0.8, 0.9, 0.85, 0.77]), significant=False,
                        pvalue=0.35, output="cat")
@@ -638,7 +638,7 @@ def test_a_strong_change_is_named_where_nothing_moved_systematically():
     rows = [SimpleNamespace(property="object: darken", model="Lesion CNN (biased)", output="melanoma", reading=erratic)]
     said = model_answers(rows)[0]
     assert said.startswith("Lesion CNN (biased): no property moved p(melanoma) systematically by 0.01 or more; "
-                           "object: darken moves it strongly all the same, not systematically (down by 0.38)."), said
+                           "object: darken moves it strongly all the same, not systematically (back and forth by 0.38)."), said
 
 
 def test_the_answer_names_confirmed_rows_as_large_as_its_top():
@@ -674,3 +674,39 @@ def test_not_significant_says_after_adjustment_only_where_the_adjustment_decided
     assert "; neither significant)" in model_answers(rows)[0]
     rows[1].significant = True  # its raw p passed; adjusted, it did not
     assert "; neither significant after adjustment)" in model_answers(rows)[0]
+
+
+def test_a_row_left_out_whose_change_reads_as_a_named_ones_is_named():
+    # "recolour red (whole image) ... move p(cat) most (... 0.96)" left out the object's recolour red, 0.9569 against
+    # 0.9571: both read 0.96, and "most" read as a choice between equals.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    def row(name, low):
+        return SimpleNamespace(property=name, model="m", output="cat", reading=read_curve(
+            np.array([0.96, 0.5, low, 0.7]), significant=True, pvalue=0.001, output="cat"))
+
+    rows = [row("X", 0.0), row("Y", 0.001), row("Z", 0.0029), row("W", 0.0031), row("V", 0.5)]
+    said = model_answers(rows)[0]
+    assert "; W also moves it about as much (down and partly back by 0.96)" in said, said
+    assert "V" not in said.split("most", 1)[1]
+
+
+def test_a_change_in_one_step_is_said_among_flips_the_test_did_not_confirm_either():
+    # "saturation, recolour green and brightness move p(cat) (up by 0.60, 0.50 and 0.14; none significant)": the
+    # brightness row's whole 0.14 came in the last step, which nothing said.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    flip = SimpleNamespace(property="saturation", model="m", output="cat", reading=read_curve(
+        np.linspace(0.2, 0.8, 8), significant=False, pvalue=0.3, output="cat", flip_steps=[4]))
+    jump = SimpleNamespace(property="brightness", model="m", output="cat", reading=read_curve(
+        np.r_[np.zeros(7), 0.14], significant=False, pvalue=0.36, output="cat"))
+    assert jump.reading.kind == "abrupt"
+    said = model_answers([flip, jump])[0]
+    assert ("(up by 0.60 and 0.14; neither significant after adjustment; brightness changes in one step, not as a "
+            "steady trend)") in said

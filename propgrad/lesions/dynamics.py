@@ -349,7 +349,7 @@ _GUIDE_PARTS = {
                 "lesion, and it may react as strongly in the other direction, towards melanoma (colour variety is one "
                 "of melanoma's cues).",
     "both": "Both react; only the biased model's reaction is the shortcut: a sticker that stood for a class in its "
-            "training data. A rise of the unbiased model's towards melanoma is no shortcut: it reacts to a blotch it "
+            "training data. A rise in the unbiased model's p(melanoma) is no shortcut: it reacts to a blotch it "
             "never saw, which should not matter either (on a benign lesion it pushes the prediction towards "
             "melanoma; on a melanoma, towards the right class for a wrong reason).",
 }
@@ -364,7 +364,7 @@ GUIDE = " ".join(_GUIDE_PARTS.values())
 # The guide in one sentence, for the talk view (which shows the reading and not the guide): projected, "unbiased:
 # strong and systematic at every epoch" beside the biased model's 0.026 had a class name the wrong model biased.
 TALK_GUIDE = ("Read the direction as well as the size: only the biased model's fall in p(melanoma) is the shortcut (a "
-              "sticker stood for nevus in its training data); a rise of the unbiased model's towards melanoma is a "
+              "sticker stood for nevus in its training data); a rise in the unbiased model's p(melanoma) is a "
               "reaction of another kind (to a blotch it never saw), not one learnt.")
 
 
