@@ -138,9 +138,15 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
             # 0.9569 against the named 0.9571) read as a choice between equals.
             tied = [row for row in mine if row not in [*top, *named, *unsteady] and row.reading.moved
                     and format_number(row.reading.change) == format_number(smallest.reading.change)][:TOP_PROPERTIES]
-            if tied:
-                sentence += (f"; {listed([name(row.property) for row in tied])} also move{'s' if len(tied) == 1 else ''}"
-                             f" it about as much ({_by(tied)})")
+            # As much as the row they tie with, named (after "X also moves it more than C", a bare "about as much" read
+            # as X's); whether the test backs them, as for every row the sentence names.
+            steady = [row for row in tied if row.reading.confirmed]
+            if steady:
+                sentence += (f"; {listed([name(row.property) for row in steady])} also "
+                             f"move{'s' if len(steady) == 1 else ''} it about as much as {name(smallest.property)}, "
+                             f"systematically ({_by(steady)})")
+            sentence += _unsteady_clause([row for row in tied if not row.reading.confirmed], name, "also move",
+                                         f"about as much as {name(smallest.property)}")
             flipped = next((row for row in mine if row.reading.flip_words), None)
             if flipped is not None:
                 sentence += f"; {name(flipped.property)} {flipped.reading.flip_words}"

@@ -255,7 +255,7 @@ class Reading:
     # Significant only through the order of the other steps' tiny drift: a jump this near an end could not pass alone.
     order_only: bool = False
     ends: str = ""  # where the output went, through the extremes the text names: "p(cat) 0.96 -> 0.05 -> 0.92"
-    swings: int = 0  # how often the curve crosses the middle of its range (a steady fall: once; a U: twice)
+    swings: int = 0  # how often the curve goes from one third of its range to the other (a fall: once; a U: twice)
 
     @property
     def change(self) -> float:
@@ -277,7 +277,7 @@ class Reading:
         """Which way the (mean) curve went, for a sentence that gives its change: "up" or "down" where its end keeps
         four fifths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
         the change of its start, "... and partly back" between; "back and forth" where it starts at neither extreme
-        or crosses the middle of its range three times; "" where it is flat.
+        or turns twice or more between the thirds of its range (:func:`turning_steps`); "" where it is flat.
 
         Examples
         --------
@@ -560,6 +560,45 @@ def _flips_words(flip_steps: Sequence[int], predicted: Sequence[str] | None, whe
     return "flips " + ", ".join(parts) + (f" and {more} more times" if more else "")
 
 
+# The most turning points a reading's way runs through ("0.90 -> 0.10 -> 0.90 -> ..."): the rest is "back and forth".
+_LISTED_TURNS = 4
+
+
+def turning_steps(curve) -> list[int]:
+    """The steps where a curve turns between the thirds of its range: each run of values in the lower or upper third
+    (values in the middle third belong to neither, so noise about the middle is no turn) gives its extreme, the first
+    and last runs (the start's and the end's) left out. A steady fall has none, a U one, a swing down, up and down
+    two.
+
+    Examples
+    --------
+    >>> turning_steps([0.957, 0.95, 0.69, 0.005, 0.05, 0.01, 0.02, 0.85, 0.979, 0.96, 0.062])
+    [3, 8]
+    >>> turning_steps([0.95, 0.93, 0.88, 0.7, 0.55, 0.47, 0.53, 0.46, 0.3, 0.12, 0.05]), turning_steps([0.9, 0.1, 0.8])
+    ([], [1])
+    """
+    y = np.asarray(curve, dtype=np.float64).ravel()
+    low, span = float(y.min()), float(np.ptp(y))
+    if span == 0:
+        return []
+    runs: list[list[int]] = []
+    side = 0
+    for step, value in enumerate(y):
+        now = -1 if value <= low + span / 3 else 1 if value >= low + 2 * span / 3 else 0
+        if now == 0:
+            continue
+        if now != side:
+            runs.append([])
+            side = now
+        runs[-1].append(step)
+    turns = []
+    for run in runs[1:-1]:
+        values = y[run]
+        pick = np.argmin(values) if y[run[0]] <= low + span / 3 else np.argmax(values)
+        turns.append(run[int(pick)])
+    return turns
+
+
 def sharp_steps(curve) -> tuple[int, int] | None:
     """(first, last) step of the two neighbouring steps that carry at least two thirds of a curve's movement in
     the direction it ends up going, on a curve of at least five steps; else None.
@@ -815,19 +854,25 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     def shown(value) -> str:
         return f"{float(value):.{decimals}f}"
 
-    # A curve that crosses the middle of its range three times or more swings: its way runs through its extremes
-    # inside ("0.96 -> 0.01 -> 0.98 -> 0.06": "0.96 -> 0.06" hid the rotation's return to 0.98).
-    sides = np.sign(y - (y[low_step] + span / 2))
-    swings = int(np.count_nonzero(np.diff(sides[sides != 0])))
-    inside = sorted({step for step in (low_step, high_step) if 0 < step < y.size - 1})
-    path = (inside if swings >= 3 else
+    # A curve that goes from one third of its range to the other three times or more swings: its way runs through
+    # its turning points ("0.96 -> 0.01 -> 0.98 -> 0.06": "0.96 -> 0.06" hid the rotation's return to 0.98).
+    turns = turning_steps(y)
+    swings = len(turns) + 1 if turns else (1 if span > 0 else 0)
+    path = (turns[:_LISTED_TURNS] if swings >= 3 and size != "negligible" else
             sorted(beyond) if beyond and abs(end - start) < span / 2 else [])
-    via = "".join(f" -> {shown(y[step])}" for step in path)
-    parts = [f"{output_label(output, output_kind)} {first_shown}{via} -> {last_shown}"]
+
+    def way(steps) -> str:
+        # A value as shown once where two in a row would print alike ("0.90 -> 0.10 -> 0.10").
+        said = [first_shown]
+        for step in steps:
+            if shown(y[step]) != said[-1]:
+                said.append(shown(y[step]))
+        return " -> ".join(said + ([last_shown] if last_shown != said[-1] or len(said) == 1 else []))
+
+    parts = [f"{output_label(output, output_kind)} {way(path)}"]
     # Where the output went, start to end through every extreme the words name: what a table beside a paragraph that
     # gives the rest keeps ("p(espresso) 0.90 -> 0.27" beside a change of 0.86 hid the 0.04 it was taken from).
-    ends = (f"{output_label(output, output_kind)} {first_shown}"
-            + "".join(f" -> {shown(y[step])}" for step in sorted({*path, *beyond})) + f" -> {last_shown}")
+    ends = f"{output_label(output, output_kind)} {way(sorted({*path, *beyond}))}"
     if size == "negligible" and kind in (NEGLIGIBLE, NONE) and span > 0:
         parts[0] += f" (moves {format_number(span)} in all)"
     elif shape == ONE_STEP and size != "negligible":
@@ -1038,8 +1083,9 @@ def rank_note(rows: Sequence) -> str | None:
     ...     return SimpleNamespace(property=name, model="m", output="cat",
     ...                            reading=read_curve(curve, significant=significant))
     >>> rank_note([row("blur", [0.99, 0.995, 1.0, 1.002], True), row("lighten", [0.5, 0.9, 0.46, 0.8], False)])
-    'rank is not size: a small systematic change (tier b) ranks above a larger change the test did not confirm (tier \
-c), so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the rank'
+    'rank is not size: a small systematic change (tier b) ranks above a larger change with no flip, single step or \
+confirmed trend (tier c), so blur (change 0.012) stands above lighten (change 0.44); read the change column beside the \
+rank'
     """
     short = short_names([row.model for row in rows])
     several_outputs = len({row.output for row in rows}) > 1
@@ -1055,8 +1101,10 @@ c), so blur (change 0.012) stands above lighten (change 0.44); read the change c
         larger = next((other for other in rows[number + 1:] if other.reading.tier == "c"
                        and other.reading.change > row.reading.change), None)
         if larger is not None:
+            # Tier c by what it lacks: "ranks above a larger change the test did not confirm" read, of a jump it did
+            # not confirm either, as if it had.
             return (f"rank is not size: {_RANKS_ABOVE[row.reading.kind]} (tier {row.reading.tier}) ranks above a "
-                    f"larger change the test did not confirm (tier c), so {named(row)}change "
+                    f"larger change with no flip, single step or confirmed trend (tier c), so {named(row)}change "
                     f"{format_number(row.reading.change)}) stands above {named(larger)}change "
                     f"{format_number(larger.reading.change)}); read the change column beside the rank")
     return None

@@ -384,6 +384,6 @@ def test_a_comparison_notes_where_a_small_systematic_row_stands_above_a_larger_o
     result = compare_properties(image, {"darken": darken}, [Creep(), Erratic()], outputs_of_interest="a",
                                 n_permutations=200, seed=0, alpha=0.05)
     assert [entry.tier for entry in result.scores] == ["b", "c"], [(e.tier, e.change) for e in result.scores]
-    assert ("rank is not size: a small systematic change (tier b) ranks above a larger change the test did not "
-            "confirm (tier c), so darken (creep, change 0.031) stands above darken (erratic, change 0.20); read the "
-            "change column beside the rank") in result.notes, result.notes
+    assert ("rank is not size: a small systematic change (tier b) ranks above a larger change with no flip, single "
+            "step or confirmed trend (tier c), so darken (creep, change 0.031) stands above darken (erratic, change "
+            "0.20); read the change column beside the rank") in result.notes, result.notes

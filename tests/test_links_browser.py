@@ -147,6 +147,7 @@ def test_screen_preset_opens_the_section_and_starts_its_screen(server, browser, 
     from propgrad.app import defaults
 
     assert defaults._STATE.ready["edit"].wait(WAIT_MS / 1000), "the first tab's default was never computed"
+    assert not isinstance(defaults._STATE.results["edit"], BaseException), defaults._STATE.results["edit"]
     page.wait_for_timeout(1500)
     assert "properties compared" not in page.locator("#edit-summary").inner_text()
     # The banner names the Screen and its own count of presets (it said "Diffusion & region edits, preset 1 of 2").

@@ -690,8 +690,13 @@ def test_a_row_left_out_whose_change_reads_as_a_named_ones_is_named():
 
     rows = [row("X", 0.0), row("Y", 0.001), row("Z", 0.0029), row("W", 0.0031), row("V", 0.5)]
     said = model_answers(rows)[0]
-    assert "; W also moves it about as much (down and partly back by 0.96)" in said, said
+    assert "; W also moves it about as much as Z, systematically (down and partly back by 0.96)" in said, said
     assert "V" not in said.split("most", 1)[1]
+    # Whether the test backs it, as for every row named: a tied row it does not back read as significant.
+    flip = SimpleNamespace(property="U", model="m", output="cat", reading=read_curve(
+        np.array([0.96, 0.5, 0.0031, 0.7]), significant=False, pvalue=0.6, output="cat", flip_steps=[1]))
+    said = model_answers([*rows[:3], flip])[0]
+    assert "; U also moves it about as much as Z, not systematically (down and partly back by 0.96)" in said, said
 
 
 def test_a_change_in_one_step_is_said_among_flips_the_test_did_not_confirm_either():
