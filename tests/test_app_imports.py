@@ -75,6 +75,7 @@ def test_the_report_writer_process_does_not_import_torch():
         "        return np.stack([1 - m, m], axis=1)\n"
         "image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8))\n"
         "result = pg.explain(image, pg.ParametricEdit('darken', steps=5), [Mean()], n_permutations=50, seed=0)\n"
-        "paths = writer.call(results.write_reports, result, Path(tempfile.mkdtemp()) / 'run', {}, {})\n"
+        "with tempfile.TemporaryDirectory() as folder:\n"  # a folder of its own, gone after (one was left each run)
+        "    paths = writer.call(results.write_reports, result, Path(folder) / 'run', {}, {})\n"
         "print(json.dumps([sorted(paths), writer.call(eval, \"'torch' in __import__('sys').modules\")]))\n"
     ) == [["csv", "gradualness", "html", "json", "table"], False]
