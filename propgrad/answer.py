@@ -74,97 +74,109 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
     for model in models:
         for output in dict.fromkeys(row.output for row in rows if row.model == model):
             mine = [row for row in rows if row.model == model and row.output == output]
-            words = mine[0].reading.output_words or output
-            moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
-            if not moved:
-                # Strong changes the test does not back are said too: "no property moved p(melanoma) systematically"
-                # stood alone in the talk view beside a curve falling from 1.00 to 0.62.
-                unsteady = [row for row in mine if row.reading.tier == "c" and row.reading.size == "strong"]
-                also = _unsteady_clause(unsteady[:TOP_PROPERTIES], name, "move", "strongly all the same")
-                sentences.append(f"{who(short[model])}: no property moved {words} systematically by "
-                                 f"{negligible:g} or more{also}.")
-                continue
-            top = moved[:TOP_PROPERTIES]
-            # "Most" where others are left unnamed: of the only two properties run, "object: darken and background:
-            # darken move p(cat) most" read as a ranking of nothing.
-            every = len(top) == len(mine)
-            # "Most" only where no row left out moved the output more than one named: "saturation, recolour green and
-            # brightness move p(cat) most (by 0.60, 0.50 and 0.14)" left out lighten's 0.44, ranked lower for want of
-            # a confirmed trend.
-            smallest = min(top, key=lambda row: row.reading.change)
-            most = not every and all(row.reading.change <= smallest.reading.change for row in mine if row not in top)
-            strength = (" most" if most else "") if top[0].reading.tier == "a" else " a little, systematically"
-            together = {2: "both ", 3: "all three "}.get(len(top), "") if every else ""
-            sentence = (f"{who(short[model])}: {listed([name(row.property) for row in top])} "
-                        f"{together}move{'s' if len(top) == 1 else ''} {words}{strength} "
-                        f"({_by(top)}; "
-                        f"{_passed(top, after, name)})")
-            # Rows the test confirms that the top left out (they rank below rows that flip or jump), strong ones or
-            # ones nearly as large as the top's: a sentence saying "none significant" of the top must not read as
-            # "nothing confirmed" (three small rows of 0.049, adjusted p 0.002, went unnamed under a top of 0.051).
-            largest = max(row.reading.change for row in top)
-            confirmed = [row for row in mine if row not in top and row.reading.confirmed
-                         and row.reading.kind != NEGLIGIBLE
-                         and (row.reading.size == "strong" or row.reading.change >= 0.8 * largest)]
-            named = []
-            if confirmed and not all(row.reading.confirmed for row in top):
-                strong = "strong and " if all(row.reading.size == "strong" for row in confirmed) else ""
-                # How many, where three are named: "strong and significant: X, Y and Z" read as all there were (ten
-                # were, the background's among them).
-                named = sorted(confirmed, key=lambda row: -row.reading.change)[:TOP_PROPERTIES]
-                which = ("" if len(confirmed) == len(named) else
-                         f"{len(confirmed)} properties, the largest ")
-                sentence += (f"; {strong}significant{after}: {which}{listed([name(row.property) for row in named])} "
-                             f"({_by(named)})")
-            # Strong changes the test does not back and that neither jump nor flip (tier c) rank below every
-            # systematic one: "dark-dogs bias: background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48.
-            # Only those nearly as large as the top's largest, or larger than a row it names: on a screen of twelve
-            # the smaller ones were noise.
-            unsteady = [row for row in mine if row not in top and row.reading.tier == "c"
-                        and row.reading.size == "strong" and (row.reading.change >= 0.8 * largest
-                                                              or row.reading.change > smallest.reading.change)]
-            unsteady = unsteady[:TOP_PROPERTIES]
-            if unsteady:
-                # Ranked below by its tier, a row may have moved the output more: "nearly as much (by 0.29)" beside
-                # the top's 0.27 contradicted itself.
-                # "About as much" only of rows all near the largest: of 0.95 and 0.30 beside a top of 0.90, it read as
-                # if both were.
-                above = [row.reading.change > largest for row in unsteady]
-                near = all(row.reading.change >= 0.8 * largest for row in unsteady)
-                how = ("more" if all(above) else ("about as much" if any(above) else "nearly as much") if near
-                       else f"more than {name(smallest.property)}")
-                sentence += _unsteady_clause(unsteady, name, "also move", how)
-            # A row left out whose change reads as the smallest named one's: "most" beside an unnamed row of 0.96 (its
-            # 0.9569 against the named 0.9571) read as a choice between equals.
-            tied = [row for row in mine if row not in [*top, *named, *unsteady] and row.reading.moved
-                    and format_number(row.reading.change) == format_number(smallest.reading.change)][:TOP_PROPERTIES]
-            # As much as the row they tie with, named (after "X also moves it more than C", a bare "about as much" read
-            # as X's); whether the test backs them, as for every row the sentence names.
-            steady = [row for row in tied if row.reading.confirmed]
-            if steady:
-                sentence += (f"; {listed([name(row.property) for row in steady])} also "
-                             f"move{'s' if len(steady) == 1 else ''} it about as much as {name(smallest.property)}, "
-                             f"systematically ({_by(steady)})")
-            sentence += _unsteady_clause([row for row in tied if not row.reading.confirmed], name, "also move",
-                                         f"about as much as {name(smallest.property)}")
-            flipped = next((row for row in mine if row.reading.flip_words), None)
-            if flipped is not None:
-                sentence += f"; {name(flipped.property)} {flipped.reading.flip_words}"
-            sentences.append(sentence + ".")
+            sentences.append(f"{who(short[model])}: {_output_answer(mine, name, after)}.")
     small: dict[str, list[str]] = {}
     for row in rows:
         if row.reading.kind == NEGLIGIBLE:
             small.setdefault(row.property, []).append(short[row.model])
     if small:
         # Each property with the models it barely moved: a list of properties alone left a reader asking whose.
-        named = [f"{name(prop)} ({listed(list(dict.fromkeys(whose)))})" if len(models) > 1 else name(prop)
-                 for prop, whose in small.items()]
+        whose_too = [f"{name(prop)} ({listed(list(dict.fromkeys(whose)))})" if len(models) > 1 else name(prop)
+                     for prop, whose in small.items()]
         sentences.append(f"Significant but negligible (the output moved by less than {negligible:g}): "
-                         f"{listed(named)}.")
+                         f"{listed(whose_too)}.")
     if rows and all(not row.reading.moved for row in rows):
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
                             f"{negligible:g} or more.")
     return sentences
+
+
+def _output_answer(mine: Sequence, name, after: str) -> str:
+    """The answer for one model's output, past its model's name: ``mine`` its rows, ranked."""
+    words = mine[0].reading.output_words or mine[0].output
+    moved = [row for row in mine if row.reading.tier == "a"] or [row for row in mine if row.reading.tier == "b"]
+    if not moved:
+        # Strong changes the test does not back are said too: "no property moved p(melanoma) systematically"
+        # stood alone in the talk view beside a curve falling from 1.00 to 0.62.
+        unsteady = [row for row in mine if row.reading.tier == "c" and row.reading.size == "strong"]
+        also = _unsteady_clause(unsteady[:TOP_PROPERTIES], name, "move", "strongly all the same")
+        return f"no property moved {words} systematically by {_negligible():g} or more{also}"
+    top = moved[:TOP_PROPERTIES]
+    # "Most" where others are left unnamed: of the only two properties run, "object: darken and background:
+    # darken move p(cat) most" read as a ranking of nothing.
+    every = len(top) == len(mine)
+    # "Most" only where no row left out moved the output more than one named: "saturation, recolour green and
+    # brightness move p(cat) most (by 0.60, 0.50 and 0.14)" left out lighten's 0.44, ranked lower for want of
+    # a confirmed trend.
+    smallest = min(top, key=lambda row: row.reading.change)
+    most = not every and all(row.reading.change <= smallest.reading.change for row in mine if row not in top)
+    strength = (" most" if most else "") if top[0].reading.tier == "a" else " a little, systematically"
+    together = {2: "both ", 3: "all three "}.get(len(top), "") if every else ""
+    sentence = (f"{listed([name(row.property) for row in top])} {together}move{'s' if len(top) == 1 else ''} "
+                f"{words}{strength} ({_by(top)}; {_passed(top, after, name)})")
+    confirmed, said = _confirmed_clause(mine, top, name, after)
+    unsteady, also = _larger_unsteady_clause(mine, top, name)
+    tied = _tied_clause(mine, [*top, *confirmed, *unsteady], smallest, name)
+    flipped = next((row for row in mine if row.reading.flip_words), None)
+    flips = f"; {name(flipped.property)} {flipped.reading.flip_words}" if flipped is not None else ""
+    return sentence + said + also + tied + flips
+
+
+def _confirmed_clause(mine: Sequence, top: Sequence, name, after: str) -> tuple[list, str]:
+    """The rows the test confirms that the top left out (they rank below rows that flip or jump), strong ones or ones
+    nearly as large as the top's, where the top is not all confirmed: (the rows named, the clause). A sentence saying
+    "none significant" of the top must not read as "nothing confirmed" (three small rows of 0.049, adjusted p 0.002,
+    went unnamed under a top of 0.051)."""
+    largest = max(row.reading.change for row in top)
+    confirmed = [row for row in mine if row not in top and row.reading.confirmed and row.reading.kind != NEGLIGIBLE
+                 and (row.reading.size == "strong" or row.reading.change >= 0.8 * largest)]
+    if not confirmed or all(row.reading.confirmed for row in top):
+        return [], ""
+    strong = "strong and " if all(row.reading.size == "strong" for row in confirmed) else ""
+    # How many, where three are named: "strong and significant: X, Y and Z" read as all there were (ten were, the
+    # background's among them).
+    named = sorted(confirmed, key=lambda row: -row.reading.change)[:TOP_PROPERTIES]
+    which = "" if len(confirmed) == len(named) else f"{len(confirmed)} properties, the largest "
+    return named, (f"; {strong}significant{after}: {which}{listed([name(row.property) for row in named])} "
+                   f"({_by(named)})")
+
+
+def _larger_unsteady_clause(mine: Sequence, top: Sequence, name) -> tuple[list, str]:
+    """Strong changes the test does not back and that neither jump nor flip (tier c), which rank below every
+    systematic one: those nearly as large as the top's largest, or larger than a row it names (on a screen of twelve
+    the smaller ones were noise): (the rows named, the clause). "dark-dogs bias: background: darken moves p(cat) most
+    (by 0.50)" left out the fur's 0.48."""
+    largest = max(row.reading.change for row in top)
+    smallest = min(row.reading.change for row in top)
+    unsteady = [row for row in mine if row not in top and row.reading.tier == "c" and row.reading.size == "strong"
+                and (row.reading.change >= 0.8 * largest or row.reading.change > smallest)][:TOP_PROPERTIES]
+    if not unsteady:
+        return [], ""
+    # Ranked below by its tier, a row may have moved the output more: "nearly as much (by 0.29)" beside the top's 0.27
+    # contradicted itself. "About as much" only of rows all near the largest: of 0.95 and 0.30 beside a top of 0.90,
+    # it read as if both were.
+    above = [row.reading.change > largest for row in unsteady]
+    near = all(row.reading.change >= 0.8 * largest for row in unsteady)
+    least = min(top, key=lambda row: row.reading.change)
+    how = ("more" if all(above) else ("about as much" if any(above) else "nearly as much") if near
+           else f"more than {name(least.property)}")
+    return unsteady, _unsteady_clause(unsteady, name, "also move", how)
+
+
+def _tied_clause(mine: Sequence, said: Sequence, smallest, name) -> str:
+    """Rows left out whose change reads as the smallest named one's: "most" beside an unnamed row of 0.96 (its 0.9569
+    against the named 0.9571) read as a choice between equals. As much as the row they tie with, named (after "X also
+    moves it more than C", a bare "about as much" read as X's); whether the test backs them, as for every row the
+    sentence names."""
+    tied = [row for row in mine if row not in said and row.reading.moved
+            and format_number(row.reading.change) == format_number(smallest.reading.change)][:TOP_PROPERTIES]
+    steady = [row for row in tied if row.reading.confirmed]
+    clause = ""
+    if steady:
+        clause = (f"; {listed([name(row.property) for row in steady])} also move{'s' if len(steady) == 1 else ''} it "
+                  f"about as much as {name(smallest.property)}, systematically ({_by(steady)})")
+    return clause + _unsteady_clause([row for row in tied if not row.reading.confirmed], name, "also move",
+                                     f"about as much as {name(smallest.property)}")
 
 
 def _marking(kind: str):
