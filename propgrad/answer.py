@@ -115,7 +115,7 @@ def _output_answer(mine: Sequence, name, after: str) -> str:
     sentence = (f"{listed([name(row.property) for row in top])} {together}move{'s' if len(top) == 1 else ''} "
                 f"{words}{strength} ({_by(top)}; {_passed(top, after, name)})")
     confirmed, said = _confirmed_clause(mine, top, name, after)
-    unsteady, also = _larger_unsteady_clause(mine, top, name)
+    unsteady, also = _larger_unsteady_clause(mine, top, smallest, name)
     tied = _tied_clause(mine, [*top, *confirmed, *unsteady], smallest, name)
     flipped = next((row for row in mine if row.reading.flip_words), None)
     flips = f"; {name(flipped.property)} {flipped.reading.flip_words}" if flipped is not None else ""
@@ -141,15 +141,15 @@ def _confirmed_clause(mine: Sequence, top: Sequence, name, after: str) -> tuple[
                    f"({_by(named)})")
 
 
-def _larger_unsteady_clause(mine: Sequence, top: Sequence, name) -> tuple[list, str]:
+def _larger_unsteady_clause(mine: Sequence, top: Sequence, smallest, name) -> tuple[list, str]:
     """Strong changes the test does not back and that neither jump nor flip (tier c), which rank below every
-    systematic one: those nearly as large as the top's largest, or larger than a row it names (on a screen of twelve
-    the smaller ones were noise): (the rows named, the clause). "dark-dogs bias: background: darken moves p(cat) most
-    (by 0.50)" left out the fur's 0.48."""
+    systematic one: those nearly as large as the top's largest, or larger than ``smallest``, the top's row of the
+    smallest change (on a screen of twelve the smaller ones were noise): (the rows named, the clause). "dark-dogs bias:
+    background: darken moves p(cat) most (by 0.50)" left out the fur's 0.48."""
     largest = max(row.reading.change for row in top)
-    smallest = min(row.reading.change for row in top)
     unsteady = [row for row in mine if row not in top and row.reading.tier == "c" and row.reading.size == "strong"
-                and (row.reading.change >= 0.8 * largest or row.reading.change > smallest)][:TOP_PROPERTIES]
+                and (row.reading.change >= 0.8 * largest or row.reading.change > smallest.reading.change)
+                ][:TOP_PROPERTIES]
     if not unsteady:
         return [], ""
     # Ranked below by its tier, a row may have moved the output more: "nearly as much (by 0.29)" beside the top's 0.27
@@ -157,9 +157,8 @@ def _larger_unsteady_clause(mine: Sequence, top: Sequence, name) -> tuple[list, 
     # it read as if both were.
     above = [row.reading.change > largest for row in unsteady]
     near = all(row.reading.change >= 0.8 * largest for row in unsteady)
-    least = min(top, key=lambda row: row.reading.change)
     how = ("more" if all(above) else ("about as much" if any(above) else "nearly as much") if near
-           else f"more than {name(least.property)}")
+           else f"more than {name(smallest.property)}")
     return unsteady, _unsteady_clause(unsteady, name, "also move", how)
 
 

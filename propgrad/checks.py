@@ -189,11 +189,11 @@ def smallest_pvalue_words(n_permutations: int, alpha: float, pvalues=None) -> st
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
-    if 1 / (n_permutations + 1) <= alpha:
+    floor = 1 / (n_permutations + 1)
+    if floor <= alpha:
         return None
-    return (f"with {n_permutations:,} permutations the smallest p-value is "
-            f"{format_pvalue(1 / (n_permutations + 1), alpha, digits=3)}, above "
-            f"alpha = {alpha:g}: nothing can come out significant; use at least {permutations_for(1, alpha):,} "
+    return (f"with {n_permutations:,} permutations the smallest p-value is {format_pvalue(floor, alpha, digits=3)}, "
+            f"above alpha = {alpha:g}: nothing can come out significant; use at least {permutations_for(1, alpha):,} "
             "permutations")
 
 
@@ -323,8 +323,8 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
         also = (f" and at least {permutations_for(n_tests, alpha):,} permutations"
                 if n_tests * permutation_floor > alpha else "")
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
-                f"effect (an exact p of {format_pvalue(floor)} at best, every order of the outputs tried) is adjusted to "
-                f"{format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: {consequence}; use more steps "
+                f"effect (an exact p of {format_pvalue(floor)} at best, every order of the outputs tried) is adjusted "
+                f"to {format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: {consequence}; use more steps "
                 f"({advice}){also}, or fewer properties or models")
     return (f"with {n_tests:,} rows adjusted together ({name}) and {n_permutations:,} permutations, the strongest "
             f"possible effect (p = 1/{n_permutations + 1:,}) is adjusted to "

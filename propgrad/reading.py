@@ -581,22 +581,15 @@ def turning_steps(curve) -> list[int]:
     low, span = float(y.min()), float(np.ptp(y))
     if span == 0:
         return []
-    runs: list[list[int]] = []
-    side = 0
+    runs: list[tuple[int, list[int]]] = []  # (side: -1 lower third, 1 upper third; its steps)
     for step, value in enumerate(y):
-        now = -1 if value <= low + span / 3 else 1 if value >= low + 2 * span / 3 else 0
-        if now == 0:
+        side = -1 if value <= low + span / 3 else 1 if value >= low + 2 * span / 3 else 0
+        if side == 0:
             continue
-        if now != side:
-            runs.append([])
-            side = now
-        runs[-1].append(step)
-    turns = []
-    for run in runs[1:-1]:
-        values = y[run]
-        pick = np.argmin(values) if y[run[0]] <= low + span / 3 else np.argmax(values)
-        turns.append(run[int(pick)])
-    return turns
+        if not runs or runs[-1][0] != side:
+            runs.append((side, []))
+        runs[-1][1].append(step)
+    return [steps[int(np.argmin(y[steps]) if side < 0 else np.argmax(y[steps]))] for side, steps in runs[1:-1]]
 
 
 def sharp_steps(curve) -> tuple[int, int] | None:

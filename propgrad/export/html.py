@@ -609,8 +609,8 @@ def guide_section(statistic: str, models: Mapping[str, str] | Iterable[str] = ()
              (STATISTIC_LABELS[statistic], meaning(statistic) + " The shuffle test scores it."),
              *[(STATISTIC_LABELS[name], meaning(name)) for name in also if name != statistic],
              ("p, significant", f"p: {P_MEANING[DEFAULT_ALTERNATIVE[statistic]]} The observed order counts as one "
-                                "of the shuffles (+1 corrected), so p is never 0: with N permutations it cannot fall below "
-                                "1/(N+1) (0.00010 for 10,000), and a row at that value could be stronger still. "
+                                "of the shuffles (+1 corrected), so p is never 0: with N permutations it cannot fall "
+                                "below 1/(N+1) (0.00010 for 10,000), and a row at that value could be stronger still. "
                                 "An adjusted p is corrected for "
                                 "testing many rows at once, and is the one compared where a table gives it; "
                                 f"{ADJUSTED_DEPENDS}. "
