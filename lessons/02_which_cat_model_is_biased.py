@@ -83,7 +83,7 @@ for model in models:
 darken = propgrad.ParametricEdit("darken", stop=0.85, steps=11)
 cat_result = propgrad.region_comparison(chelsea, darken, models, outputs_of_interest="cat",
                                         n_permutations=2000, seed=0)
-from propgrad.reading import format_number, format_pvalue
+from propgrad.formats import format_number, format_pvalue
 
 for entry in cat_result.scores:
     print(f"[{entry.tier}] {entry.property:18s} {entry.model}: p(cat) moved {format_number(entry.change)}, "

@@ -35,7 +35,7 @@ import torch
 import propgrad
 from propgrad.lesions import checkpoint_paths, example_paths, load_lesion_model, patch_paths
 from propgrad.plots import strip_picture
-from propgrad.reading import format_number, format_percent, format_pvalue
+from propgrad.formats import format_number, format_percent, format_pvalue
 
 started = time.perf_counter()
 warnings.filterwarnings("ignore", message=".*IProgress not found.*")  # captum imports tqdm.auto

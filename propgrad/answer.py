@@ -13,7 +13,8 @@ from functools import cached_property
 from .checks import domain_caveat, untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
-from .reading import ABRUPT, NEGLIGIBLE, format_number, listed, named_note, short_names
+from .formats import format_number
+from .reading import ABRUPT, NEGLIGIBLE, listed, named_note, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3

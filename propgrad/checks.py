@@ -59,6 +59,12 @@ def check_shuffle_settings(n_permutations, alpha, seed=0, *, permutations_name: 
                             gloss="or None for a fresh random one")
 
 
+def permutation_floor(n_permutations: int) -> float:
+    """The smallest p-value a shuffle test with ``n_permutations`` can give, 1 / (permutations + 1): the +1 counts
+    the observed order among the shuffles, so that p is never 0."""
+    return 1 / (n_permutations + 1)
+
+
 def permutations_for(n_tests: int, alpha: float) -> int:
     """The fewest permutations with which an effect alone at the shuffle test's floor, 1 / (permutations + 1),
     reaches ``alpha`` after adjustment over ``n_tests`` rows (one test: unadjusted). The 1e-9 keeps 1 / 0.01 - 1 at
@@ -179,7 +185,7 @@ def smallest_pvalue_words(n_permutations: int, alpha: float, pvalues=None) -> st
     >>> smallest_pvalue_words(10_000, 0.01, [0.03, 0.5])
     ''
     """
-    floor = 1 / (n_permutations + 1)
+    floor = permutation_floor(n_permutations)
     if pvalues is not None and not any(float(p) <= floor * (1 + 1e-9) for p in pvalues):
         return ""
     return (f"p = {format_pvalue(floor, alpha)} is the smallest p {n_permutations:,} permutations can give: a row at "
@@ -189,7 +195,7 @@ def smallest_pvalue_words(n_permutations: int, alpha: float, pvalues=None) -> st
 def too_few_permutations(n_permutations: int, alpha: float) -> str | None:
     """A note where no p-value can reach ``alpha``: the shuffle test's smallest is 1 / (permutations + 1) (the +1
     correction), so 5 permutations cannot make anything significant at alpha = 0.01, whatever the model does."""
-    floor = 1 / (n_permutations + 1)
+    floor = permutation_floor(n_permutations)
     if floor <= alpha:
         return None
     return (f"with {n_permutations:,} permutations the smallest p-value is {format_pvalue(floor, alpha, digits=3)}, "
@@ -203,7 +209,7 @@ def shuffle_floor_note(n_steps: int, n_permutations: int, alpha: float, n_series
     """The note on one shuffle test's floor, naming the floor that binds: where the series are too short
     (:func:`too_few_steps`; ``floor`` as tried on the outputs, else the count of orders), more permutations would
     not help, and the other way round."""
-    if (orders_floor(n_steps, n_series) if floor is None else floor) > 1 / (n_permutations + 1):
+    if (orders_floor(n_steps, n_series) if floor is None else floor) > permutation_floor(n_permutations):
         return too_few_steps(n_steps, alpha, n_series, floor, steady_trend, n_permutations, unit)
     return too_few_permutations(n_permutations, alpha)
 
@@ -300,9 +306,9 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
     >>> too_few_permutations_for_table(102, 10_000, 0.01, "bh", 0, smallest_pvalue=0.3) is None  # no effect at all
     True
     """
-    permutation_floor = 1 / (n_permutations + 1)
-    by_steps = orders is not None and orders > permutation_floor
-    floor = orders if by_steps else permutation_floor
+    by_permutations = permutation_floor(n_permutations)
+    by_steps = orders is not None and orders > by_permutations
+    floor = orders if by_steps else by_permutations
     adjusted = min(1.0, n_tests * floor)
     if n_tests < 2 or adjusted <= alpha or floor > alpha:
         return None
@@ -321,7 +327,7 @@ def too_few_permutations_for_table(n_tests: int, n_permutations: int, alpha: flo
                   else f"at least {steps_for(n_tests, alpha)}")
         # Longer series alone would still meet the permutations' floor, where it too is adjusted above alpha.
         also = (f" and at least {permutations_for(n_tests, alpha):,} permutations"
-                if n_tests * permutation_floor > alpha else "")
+                if n_tests * by_permutations > alpha else "")
         return (f"with {n_tests:,} rows adjusted together ({name}) and series this short, the strongest possible "
                 f"effect (an exact p of {format_pvalue(floor)} at best, every order of the outputs tried) is adjusted "
                 f"to {format_pvalue(adjusted, alpha, digits=3)}, above alpha = {alpha:g}: {consequence}; use more steps "

@@ -1,6 +1,7 @@
-"""The one way numbers are written for people: two significant digits, and a p-value with the digits that show on
-which side of alpha it lies. Every table, reading, note and printout writes its numbers with these (CSV and JSON
-files keep full precision); they sit below everything, so that a note on the shuffle test's floor can use them too.
+"""The one way numbers are written for people: two significant digits; a p-value with the digits that show on which
+side of alpha it lies; a model's output with two decimals; a share in whole percent. Every table, reading, note and
+printout writes its numbers with these (CSV and JSON files keep full precision); they sit below everything, so that a
+note on the shuffle test's floor can use them too.
 """
 from __future__ import annotations
 
@@ -55,3 +56,42 @@ def format_pvalue(pvalue: float, alpha: float | None = None, digits: int = 2) ->
             break
         text = shown_with(places)
     return text
+
+
+def format_output(value: float) -> str:
+    """How a model's output reads, in the readings' words and in tables beside them: two decimals ("p(cat) 0.96 ->
+    0.92"); a probability of 6.8e-05 reads 0.00, as a student expects of a probability, not in scientific notation.
+
+    Examples
+    --------
+    >>> [format_output(v) for v in (0.75, 6.8e-05, 1.0)]
+    ['0.75', '0.00', '1.00']
+    """
+    return f"{float(value):.2f}"
+
+
+def format_percent(value: float) -> str:
+    """A share as every page, printout and reading writes it: "42 %" (a share of 0.42).
+
+    Examples
+    --------
+    >>> format_percent(0.42), format_percent(1.0), format_percent(0.085), format_percent(0.425)
+    ('42 %', '100 %', '9 %', '43 %')
+    """
+    return f"{percent_digits(value, 0)} %"
+
+
+def percent_digits(value: float, decimals: int) -> str:
+    """``value`` in percent to ``decimals`` places, halves rounded up: Python's rounding of halves to even (and 0.425
+    stored as 0.42499...) made a sweep to 0.85 in ten steps read 0, 8, 17, 26, 34, 42, 51, 60, 68, 76, 85 %, gaps of
+    8 and 9 at random on a slide; now 0, 9, 17, 26, 34, 43, ..., one after the other.
+
+    >>> percent_digits(-0.425, 0), percent_digits(float("nan"), 0), percent_digits(0.0, 1)
+    ('-43', 'nan', '0.0')
+    """
+    if not math.isfinite(value):
+        return f"{value * 100:g}"
+    scale = 10 ** decimals
+    # Halves away from zero, so that -0.425 reads "-43 %" as 0.425 reads "43 %".
+    rounded = math.copysign(math.floor(abs(value) * 100 * scale + 0.5 + 1e-9) / scale, value)
+    return f"{rounded or 0.0:.{decimals}f}"  # no "-0"

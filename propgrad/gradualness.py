@@ -38,7 +38,7 @@ from PIL import Image
 
 from .checks import is_real_number, is_whole_number
 from .errors import ArgumentError, in_words
-from .reading import format_number, format_percent
+from .formats import format_number, format_percent
 
 DEFAULT_MIN_RHO = 0.9
 DEFAULT_MAX_JUMP_SHARE = 0.5

@@ -21,7 +21,8 @@ from .gradualness import verdict
 from .interventions.frames import Frames
 from .interventions.region import share_in_words
 from .models.base import PROBABILITY
-from .reading import DISTANCE, axis_words, for_pages, format_number, format_pvalue, output_label, value_words
+from .formats import format_number, format_pvalue
+from .reading import DISTANCE, axis_words, for_pages, output_label, value_words
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring

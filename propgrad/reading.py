@@ -62,7 +62,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from .errors import in_words
-from .formats import format_number, format_pvalue
+from .formats import format_number, format_output, format_percent, format_pvalue, percent_digits
 from .score import CORRELATION, DEFAULT_ALPHA, GRADIENT, best_step_pvalue, predicted_class_names
 
 THRESHOLDS_ENV = "PROPGRAD_READING_THRESHOLDS"
@@ -370,18 +370,6 @@ def yes_or_no(flag) -> str:
     return "yes" if flag else "no"
 
 
-def format_output(value: float) -> str:
-    """How a model's output reads, in the readings' words and in tables beside them: two decimals ("p(cat) 0.96 ->
-    0.92"); a probability of 6.8e-05 reads 0.00, as a student expects of a probability, not in scientific notation.
-
-    Examples
-    --------
-    >>> [format_output(v) for v in (0.75, 6.8e-05, 1.0)]
-    ['0.75', '0.00', '1.00']
-    """
-    return f"{float(value):.2f}"
-
-
 def format_ends(start: float, end: float, thresholds: Thresholds | None = None) -> tuple[str, str]:
     """A curve's two ends as :func:`format_output` writes them, with more decimals where two would put their
     difference on the other side of a size threshold than the true one ("0.86 -> 0.96" beside "small" for a
@@ -413,33 +401,6 @@ def output_label(output: str, output_kind: str = "probability") -> str:
     return f"p({output})" if output_kind == "probability" else str(output)
 
 
-def format_percent(value: float) -> str:
-    """A share as every page, printout and reading writes it: "42 %" (a share of 0.42).
-
-    Examples
-    --------
-    >>> format_percent(0.42), format_percent(1.0), format_percent(0.085), format_percent(0.425)
-    ('42 %', '100 %', '9 %', '43 %')
-    """
-    return f"{_percent(value, 0)} %"
-
-
-def _percent(value: float, decimals: int) -> str:
-    """``value`` in percent to ``decimals`` places, halves rounded up: Python's rounding of halves to even (and 0.425
-    stored as 0.42499...) made a sweep to 0.85 in ten steps read 0, 8, 17, 26, 34, 42, 51, 60, 68, 76, 85 %, gaps of
-    8 and 9 at random on a slide; now 0, 9, 17, 26, 34, 43, ..., one after the other.
-
-    >>> _percent(-0.425, 0), _percent(float("nan"), 0), _percent(0.0, 1)
-    ('-43', 'nan', '0.0')
-    """
-    if not math.isfinite(value):
-        return f"{value * 100:g}"
-    scale = 10 ** decimals
-    # Halves away from zero, so that -0.425 reads "-43 %" as 0.425 reads "43 %".
-    rounded = math.copysign(math.floor(abs(value) * 100 * scale + 0.5 + 1e-9) / scale, value)
-    return f"{rounded or 0.0:.{decimals}f}"  # no "-0"
-
-
 def shown_as_percent(property_name: str) -> bool:
     """Whether a property's values are shares said in percent ("42 % darker", "67 % patch opacity"): the strengths of
     darken, lighten and recolour, and a patch's opacity."""
@@ -469,7 +430,7 @@ def value_words(property_name: str, values: Sequence[float]) -> list[str]:
         unit = "°" if "(degrees)" in property_name else ""
         return [f"{value:.3g}{unit}" for value in values]
     for decimals in range(3):
-        shown = [f"{_percent(value, decimals)} %" for value in values]
+        shown = [f"{percent_digits(value, decimals)} %" for value in values]
         if len(set(shown)) == len(set(values)):
             break
     return shown
@@ -1148,24 +1109,21 @@ def named_note(note: str, names: Sequence[str], of: int) -> str:
     return note if len(names) == of else f"{listed(names, most=LISTED)}: {note}"
 
 
-def spelled_out(readings: Sequence[Reading]) -> list[bool]:
-    """Per reading, whether :func:`paragraph` gives its sentence: a row that moved, among the first :data:`LISTED`
-    of its property in rank order (a table beside the paragraph gives the others their words).
+def spelled_out(readings: Sequence[Reading]) -> list[Reading]:
+    """The readings whose sentence :func:`paragraph` gives, in the order of ``readings``: the rows that moved, the
+    first :data:`LISTED` of each property in rank order (a table beside the paragraph gives the others their words).
 
     Examples
     --------
-    >>> [r.kind for r in readings], spelled_out(readings)  # doctest: +SKIP
-    (['strong', 'none'], [True, False])
+    >>> [r.kind for r in readings], [r.kind for r in spelled_out(readings)]  # doctest: +SKIP
+    (['strong', 'none'], ['strong'])
     """
-    spelled: set[int] = set()
     groups: dict = {}
-    for number, reading in enumerate(readings):
-        groups.setdefault(reading.property_label, []).append(number)
-    for numbers in groups.values():
-        moved = [number for number in sorted(numbers, key=lambda number: rank_key(readings[number]))
-                 if readings[number].moved]
-        spelled.update(moved[:LISTED])
-    return [number in spelled for number in range(len(readings))]
+    for reading in readings:
+        groups.setdefault(reading.property_label, []).append(reading)
+    spelled = [one for group in groups.values()
+               for one in [one for one in sorted(group, key=rank_key) if one.moved][:LISTED]]
+    return [reading for reading in readings if reading in spelled]
 
 
 def paragraph(readings: Sequence[Reading]) -> str:
@@ -1185,7 +1143,7 @@ def paragraph(readings: Sequence[Reading]) -> str:
     def who(reading: Reading) -> str:
         return f"{short[reading.model]} ({reading.output})" if several_outputs else short[reading.model]
 
-    spelled = {id(reading) for reading, said in zip(readings, spelled_out(readings)) if said}
+    spelled = spelled_out(readings)
     groups: dict = {}
     for reading in readings:
         groups.setdefault(reading.property_label, []).append(reading)
@@ -1194,9 +1152,9 @@ def paragraph(readings: Sequence[Reading]) -> str:
         # The strongest first, as the table under it ranks them (every output of a classifier: the rest counted).
         group = sorted(group, key=rank_key)
         # The sentence without its evidence: the paragraph is the short answer; each table row has the evidence.
-        unsaid = sum(r.moved and id(r) not in spelled for r in group)
+        unsaid = sum(r.moved and r not in spelled for r in group)
         moved = listed([f"{who(r)}: {r.sentence}" if name is None and len(group) == 1 else f"{who(r)} ({r.sentence})"
-                        for r in group if id(r) in spelled] + ([f"{unsaid:,} more"] if unsaid else []))
+                        for r in group if r in spelled] + ([f"{unsaid:,} more"] if unsaid else []))
         still = listed([who(r) for r in group if not r.moved], LISTED)
         # "fur moved unbiased (...)" read as if the property moved a model: say which output moved, and whose.
         said = {r.output_words for r in group}

@@ -11,7 +11,7 @@ import pytest
 from app_cases import *  # noqa: F403  (helpers and fixtures)
 from propgrad.lesions.dynamics import ROW_FIELDS
 from propgrad.lesions.models import checkpoint_paths
-from propgrad.reading import format_number, format_output
+from propgrad.formats import format_number, format_output
 
 # A checkpoint's reading: a class's label, a flip with the shuffle test's verdict when it does not confirm it.
 # Every label a checkpoint can get, as the curves' labels read (a checkpoint has no shape: no "abrupt", no "erratic").

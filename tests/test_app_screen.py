@@ -44,7 +44,7 @@ def test_screen_ranks_twenty_properties_by_what_the_output_did(progress):
     # Shown as every other table writes numbers ("0.50", gradio printed 0.5), kept numbers underneath.
     import gradio as gr
 
-    from propgrad.reading import format_number
+    from propgrad.formats import format_number
 
     shown_text = gr.Dataframe().postprocess(styled).metadata["display_value"]
     assert [row[5] for row in shown_text] == [format_number(row[5]) for row in table]

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from app_cases import *  # noqa: F403  (helpers and fixtures)
-from propgrad.reading import format_output
+from propgrad.formats import format_output
 
 pytestmark = pytest.mark.slow  # runs models or a server end to end: seconds each
 

@@ -304,7 +304,7 @@ def test_a_single_runs_rows_are_ranked_by_what_the_output_did(tmp_path):
 def test_a_p_value_beside_alpha_shows_the_side_it_lies_on():
     # p = 0.0103 read "0.010" beside "not significant" at alpha = 0.01, in every table and reading.
     from propgrad.export.html import table
-    from propgrad.reading import format_pvalue
+    from propgrad.formats import format_pvalue
 
     assert (format_pvalue(0.0103, 0.01), format_pvalue(0.0103), format_pvalue(0.0097, 0.01)) == ("0.0103", "0.010",
                                                                                                  "0.0097")

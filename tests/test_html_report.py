@@ -144,7 +144,7 @@ def test_the_table_shows_each_rows_reading(explanation, tmp_path):
 
 
 def test_cells_and_missing_files():
-    assert html_report.cell(True) == ("yes", False) and html_report.cell(0.0123456) == ("0.012", True)  # the one number format (reading.format_number)
+    assert html_report.cell(True) == ("yes", False) and html_report.cell(0.0123456) == ("0.012", True)  # the one number format (formats.format_number)
     assert html_report.cell(float("nan")) == ("", True) and html_report.cell([1, 4]) == ("1, 4", False)
     assert "gone.png was not found" in html_report.figure("strip", Path("/nonexistent/gone.png"))
     with pytest.raises(ValueError, match="`source`: 'a.txt' is not an image"):

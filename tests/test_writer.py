@@ -73,7 +73,7 @@ def test_the_writer_finds_propgrad_from_any_working_folder(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     assert writer.call(os.getcwd) == str(tmp_path)  # a new child, started here, that answered
     assert writer._FAILURES == 0
-    from propgrad import reading
+    from propgrad import formats
 
-    assert writer.call(reading.format_number, 0.031234) == reading.format_number(0.031234)
+    assert writer.call(formats.format_number, 0.031234) == formats.format_number(0.031234)
     assert writer._FAILURES == 0  # answered by the child, not by the fallback here

@@ -41,7 +41,8 @@ from ..export.provenance import run_settings
 from ..explain import Explanation, explain
 from ..gradualness import NOT_GRADUAL_WARNING
 from ..ranking import tier_legend
-from ..reading import format_number, format_pvalue, yes_or_no
+from ..formats import format_number, format_pvalue
+from ..reading import yes_or_no
 from ..score import STATISTIC_LABELS, STATISTIC_MEANING
 from ..statistics import ADJUSTED_DEPENDS
 from . import writer
@@ -491,11 +492,11 @@ def summary_markdown(run: AppRun) -> str:
         header = f"| model | output | reading | change | flips | {label} | p | signif. | tier |"
         rule = "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         rows = []
-        # The rows the paragraph does not spell out keep their words (its readings are these rows' own objects).
-        spelled = {id(one) for one, said in zip(run.readings, reading.spelled_out(run.readings)) if said}
+        # The rows the paragraph does not spell out keep their words.
+        spelled = reading.spelled_out(run.readings)
         for row, one in report.ranked_rows(result):
             rows.append(f"| {_cell(short[row['model']])} | {_cell(row['output'])} | "
-                        f"{_reading_cell(one, words=id(one) not in spelled)} | {format_number(row['change'])} | "
+                        f"{_reading_cell(one, words=one not in spelled)} | {format_number(row['change'])} | "
                         f"{yes_or_no(row['flipped'])} | {format_number(row['score'])} | "
                         f"{format_pvalue(row['pvalue'], alpha)} | {yes_or_no(row['significant'])} | {one.tier} |")
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "

@@ -19,7 +19,8 @@ from ..answer import contrast_difference, contrast_lead
 from ..checks import unsaid
 from ..errors import ArgumentError, counted, not_one_of, over_rows
 from ..ranking import tier_legend
-from ..reading import for_pages, format_number, format_pvalue, output_label, short_names
+from ..formats import format_number, format_pvalue
+from ..reading import for_pages, output_label, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, STATISTICS
 from ..limits import APP, check_count
 from ..screen import APP_LIMIT, REGIONS

@@ -13,7 +13,8 @@ from .. import plots
 from ..images import IMAGE_FORMATS, IMAGE_SUFFIXES
 from ..export import settings as export_settings, zip_files
 from ..export.provenance import describe_model
-from ..reading import for_pages, format_number
+from ..formats import format_number
+from ..reading import for_pages
 from ..limits import LIMITS
 from . import folders, results
 from .memory import released

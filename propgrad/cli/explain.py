@@ -81,7 +81,8 @@ def run_explain(args) -> int:
     from ..images import load_image
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
-    from ..reading import format_number, format_pvalue, paragraph
+    from ..formats import format_number, format_pvalue
+    from ..reading import paragraph
 
     _check(args)
     comparing = args.compare_region or len(args.region or []) > 1
@@ -168,7 +169,8 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
     from ..export.comparison import table_row
     from ..export.provenance import run_settings
     from ..progress_bar import fraction_bar
-    from ..reading import format_number, format_pvalue, paragraph
+    from ..formats import format_number, format_pvalue
+    from ..reading import paragraph
 
     regions = _regions(args, whole)
     with fraction_bar("compare", enabled=console.progress_enabled()) as progress, failures("comparison") as failed:

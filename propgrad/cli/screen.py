@@ -96,7 +96,8 @@ def run(args) -> int:
     from ..progress_bar import fraction_bar
     from .. import export
     from ..answer import contrast_difference, contrast_lead
-    from ..reading import format_number, format_pvalue, short_names
+    from ..formats import format_number, format_pvalue
+    from ..reading import short_names
     from ..score import STATISTIC_LABELS
     from ..screen import screen
 

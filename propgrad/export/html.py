@@ -29,7 +29,8 @@ from ..ranking import tier_legend
 # format_number: the one number format of the app, printouts and reports.
 from ..answer import answer_spans
 from ..checks import unsaid, with_lead_ins
-from ..reading import for_pages, format_number, format_pvalue, reading_legend, short_names, what_ran, with_evidence
+from ..formats import format_number, format_pvalue
+from ..reading import for_pages, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 from ..statistics import ADJUSTED_DEPENDS
 
@@ -132,7 +133,7 @@ def figure(title: str, source: str | Path | Image.Image | None, *, missing: str 
 
 def cell(value, alpha: float | None = None) -> tuple[str, bool]:
     """A table cell's text and whether it is a number (right-aligned); with ``alpha``, a p-value's (the digits that
-    show on which side of alpha it lies, :func:`~propgrad.reading.format_pvalue`)."""
+    show on which side of alpha it lies, :func:`~propgrad.formats.format_pvalue`)."""
     if alpha is not None and isinstance(value, float) and not math.isnan(value):
         return format_pvalue(value, alpha), True
     if isinstance(value, bool):

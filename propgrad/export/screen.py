@@ -32,7 +32,8 @@ from .folder import ReportFolder
 from ..errors import in_words
 from ..score import STATISTIC_LABELS
 from ..ranking import tier_legend
-from ..reading import describe_value, format_number, format_pvalue, short_names
+from ..formats import format_number, format_pvalue
+from ..reading import describe_value, short_names
 from ..screen import Screen
 
 # What the output did first (its change, tier and flips), then the test.

@@ -27,8 +27,8 @@ from ..explain import explain
 from ..interventions.base import Intervention, InterventionSeries, ProgressFn, no_progress
 from ..interventions.patch import PatchBlend
 from ..kinds import PatchSpec
-from ..reading import (format_ends, format_number, format_percent, format_pvalue, label_words, reading_class, size_of,
-                       yes_or_no)
+from ..formats import format_number, format_percent, format_pvalue
+from ..reading import format_ends, label_words, reading_class, size_of, yes_or_no
 from .models import (READ_DIRECTION, ASSETS, VARIANTS, checkpoint_paths, example_paths, load_weights, off_domain_note,
                      patch_name, patch_paths)
 

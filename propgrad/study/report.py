@@ -18,8 +18,8 @@ from ..export.folder import ReportFolder
 from ..checks import shuffle_floor_note, too_few_permutations
 from ..plots import save_figure
 from ..ranking import tier_legend
-from ..reading import (LISTED, default_thresholds, format_number, format_output, format_percent, listed,
-                       paragraph, short_names)
+from ..formats import format_number, format_output, format_percent
+from ..reading import LISTED, default_thresholds, listed, paragraph, short_names
 from ..score import GRADIENT, STATISTIC_LABELS, steady_trend_need
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
