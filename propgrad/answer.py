@@ -14,7 +14,7 @@ from .checks import domain_caveat, untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
 from .formats import format_number
-from .reading import ABRUPT, NEGLIGIBLE, listed, named_note, short_names
+from .reading import ABRUPT, NEGLIGIBLE, listed, named_note, output_label, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
@@ -256,8 +256,9 @@ def _negligible() -> float:
 class ContrastRow:
     """One property and output: each model's change (and statistic) side by side.
 
-    ``changes`` and ``scores`` follow ``models``; ``difference`` is the first model's change minus the largest
-    of the others' (positive: the first model reacts more), ``most`` the model that moved most.
+    ``changes``, ``scores``, ``tiers`` and ``directions`` (which way each output went, :attr:`Reading.direction`)
+    follow ``models``; ``most`` is the model whose output moved most and ``lead`` its change minus the next largest
+    (0 where two moved alike), ``runner_up`` that next model.
     """
 
     property: str
@@ -266,22 +267,35 @@ class ContrastRow:
     changes: tuple[float, ...]
     scores: tuple[float, ...]
     tiers: tuple[str, ...]
-    difference: float
-    most: str
+    directions: tuple[str, ...] = ()
+
+    @property
+    def most(self) -> str:
+        return self.models[self.changes.index(max(self.changes))]
+
+    @property
+    def runner_up(self) -> str:
+        others = [(change, model) for model, change in zip(self.models, self.changes) if model != self.most]
+        return max(others, key=lambda pair: pair[0])[1]
+
+    @property
+    def lead(self) -> float:
+        return max(self.changes) - self.changes[self.models.index(self.runner_up)]
 
 
 def model_contrast(rows: Sequence, outputs_of_interest, models: Sequence[str] | None = None
                    ) -> tuple[list[ContrastRow], str | None]:
-    """Where models differ: per property and shared output, each model's change side by side, the properties
-    the first model reacts to more than every other first (the paper's question: which property does the
-    model under question use that the others do not?). Returns (rows, note): with fewer than two models, or
-    when each model is scored on its own predicted class (no output they share), no rows and a note saying why.
+    """Where models differ: per property and shared output, each model's change side by side, the properties on
+    which one model moved most ahead of the next first (the paper's question: which property does one model use
+    that the others do not?). Returns (rows, note): with fewer than two models, or when each model is scored on its
+    own predicted class (no output they share), no rows and a note saying why.
 
-    The difference has no test of its own: read it beside each model's tier (a difference where the first
-    model's row is in tier a and the others' in d or e is the paper's finding; between two tier-a rows it says
-    both use the property, one more strongly). A biased model may also react strongly to edits that are not its
-    bias, which is why the contrast, not one model's table, answers the question. ``models`` gives their
-    order (the first is the one under question; default: the order they first appear in ``rows``).
+    No model is singled out by its place in the list: "the first model's change minus the others'" questioned the
+    unbiased model in the app, whose model list happens to start with it. The lead has no test of its own: read it
+    beside each model's tier (a lead where the model that moved most is in tier a and the others in d or e is the
+    paper's finding; between two tier-a rows it says both use the property, one more strongly). A biased model may
+    also react strongly to edits that are not its bias, which is why the contrast, not one model's table, answers
+    the question. ``models`` gives the columns' order (default: the order they first appear in ``rows``).
     """
     models = list(models or dict.fromkeys(row.model for row in rows))
     if len(models) < 2:
@@ -295,37 +309,49 @@ def model_contrast(rows: Sequence, outputs_of_interest, models: Sequence[str] | 
         group = [cells.get((prop, output, model)) for model in models]
         if any(cell is None for cell in group):
             continue
-        changes = tuple(cell.reading.change for cell in group)
-        contrast.append(ContrastRow(prop, output, tuple(models), changes, tuple(cell.score for cell in group),
-                                    tuple(cell.reading.tier for cell in group), changes[0] - max(changes[1:]),
-                                    models[changes.index(max(changes))]))
+        contrast.append(ContrastRow(prop, output, tuple(models), tuple(cell.reading.change for cell in group),
+                                    tuple(cell.score for cell in group), tuple(cell.reading.tier for cell in group),
+                                    tuple(cell.reading.direction for cell in group)))
     if not contrast:
         return [], "Where models differ is left out: the models share no output of interest; name one they all have."
-    contrast.sort(key=lambda row: -row.difference)
+    contrast.sort(key=lambda row: -row.lead)
     return contrast, None
 
 
 def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str:
-    """What the contrast's order means for these rows: how many properties the first model reacts to more than
-    every other model (they come first). The CLI's "what dark-cats bias reacts to more than the others first"
-    headed ten rows of which eight showed another model moving more."""
-    first = short[contrast[0].models[0]]
-    # Rows are property x output: with two outputs, ten properties made twenty rows.
-    count = len(dict.fromkeys(row.property for row in contrast))
-    # More by a negligible difference is not more: rotation's 0.973 against 0.970 was counted.
-    negligible = _negligible()
-    more = len({row.property for row in contrast if row.difference > 0 and _differs(row.difference)})
-    by = f" (by {negligible:g} or more)"
+    """What the contrast's rows say together: on how many properties each model moved most, ahead of the next by the
+    negligible threshold or more (a lead under it is no lead: rotation's 0.973 against 0.970 was counted), and how
+    the rows are ordered.
+
+    Examples
+    --------
+    >>> row = lambda name, changes: ContrastRow(name, "cat", ("a", "b", "c"), changes, changes, ("a",) * 3)
+    >>> contrast_lead([row("fur", (0.2, 0.9, 0.1)), row("hue", (0.5, 0.1, 0.1)), row("blur", (0.30, 0.302, 0))],
+    ...               {"a": "a", "b": "b", "c": "c"})
+    'one model moved most, ahead of the next by 0.01 or more, on 2 of the 3 properties: b on 1, a on 1; the largest lead first'
+    """
+    # Rows are property x output: with two outputs, ten properties made twenty rows; a property counts once, for the
+    # model that leads on its largest lead.
+    first_row = {}
+    for row in contrast:
+        first_row.setdefault(row.property, row)
+    count = len(first_row)
+    give = f"give or take {_negligible():g}"
+    leads: dict[str, int] = {}
+    for row in first_row.values():
+        if _differs(row.lead):
+            leads[short[row.most]] = leads.get(short[row.most], 0) + 1
     if count == 1:
-        if more:
-            return f"{first} reacts more than every other model{by} to the one property"
-        tie = ", give or take " + f"{negligible:g}" if contrast[0].difference > 0 else ""
-        return f"{first} reacts to the one property no more than the other models do{tie}"
-    if not more:
-        return (f"{first} reacts to none of the {count} properties more than every other model does{by}; "
-                "where it comes closest first")
-    return (f"{first} reacts more than every other model{by} to {more} of the {count} properties, those first, the "
-            "largest difference first")
+        row = next(iter(first_row.values()))
+        return (f"on the one property, {short[row.most]} moved most, ahead of the next by {_negligible():g} or more"
+                if leads else f"on the one property no model moved more than the others, {give}")
+    if not leads:
+        return f"on none of the {count} properties did one model move more than the others, {give}; the largest lead first"
+    ranked = sorted(leads.items(), key=lambda item: -item[1])
+    led = sum(leads.values())
+    where = ("both" if count == 2 else f"all {count}") if led == count else f"{led} of the {count}"
+    return (f"one model moved most, ahead of the next by {_negligible():g} or more, on {where} properties: "
+            + ", ".join(f"{model} on {number}" for model, number in ranked) + "; the largest lead first")
 
 
 def _differs(difference: float) -> bool:
@@ -335,12 +361,45 @@ def _differs(difference: float) -> bool:
 
 
 def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:
-    """A contrast row's difference in words: signed, naming the model that moved more where it is not the first, and
-    "about as much" where the difference is negligible."""
-    said = f"difference {format_number(row.difference)}"  # as the report's table and the CSV write it
-    if row.difference != 0 and not _differs(row.difference):
-        return f"{said}: about as much"
-    return said if row.difference >= 0 or row.most == row.models[0] else f"{said}: {short[row.most]} moved more"
+    """A contrast row's lead in words: the model that moved most and by how much more than the next, or "about as
+    much" where the lead is negligible (as written).
+
+    Examples
+    --------
+    >>> row = ContrastRow("fur", "cat", ("a", "b"), (0.2, 0.9), (0.2, 0.9), ("a", "a"))
+    >>> contrast_difference(row, {"a": "a", "b": "b"})
+    'b moved most, 0.70 more than a'
+    """
+    if not _differs(row.lead):
+        return f"{short[row.most]} and {short[row.runner_up]} moved about as much"
+    return f"{short[row.most]} moved most, {format_number(row.lead)} more than {short[row.runner_up]}"
+
+
+def contrast_changes(row: ContrastRow, short: dict[str, str]) -> str:
+    """Each model's change on a contrast row, with the way it went where the change is not negligible: the unbiased
+    model's fur row "moved most" on a dip it took back, the dark-cats model's on a rise it kept ("up and partly back
+    by 2.3e-05" would be noise).
+
+    Examples
+    --------
+    >>> row = ContrastRow("fur", "cat", ("a", "b"), (0.91, 0.00002), (0, 0), ("a", "e"), ("down and back", "up"))
+    >>> contrast_changes(row, {"a": "a", "b": "b"})
+    'a down and back by 0.91, b 2.0e-05'
+    """
+    said = []
+    for model, change, direction in zip(row.models, row.changes, row.directions or [""] * len(row.models)):
+        way = f"{direction} by " if direction and _differs(change) else ""
+        said.append(f"{short[model]} {way}{format_number(change)}")
+    return ", ".join(said)
+
+
+def contrast_paragraph(contrast: Sequence[ContrastRow], output_words: str, limit: int = 5) -> str:
+    """The contrast in a few lines for a page: what it shows (``output_words``: "p(cat)"), :func:`contrast_lead`,
+    and its first ``limit`` rows with each model's change and the lead in words."""
+    short = short_names(list(contrast[0].models))
+    rows = "; ".join(f"{one.property}: {contrast_changes(one, short)} ({contrast_difference(one, short)})"
+                     for one in contrast[:limit])
+    return f"how far {output_words} moved for each model; {contrast_lead(contrast, short)}. {rows}."
 
 
 def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> list[dict]:
@@ -348,10 +407,12 @@ def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> l
     records = []
     for row in contrast:
         short = short_names(list(row.models))
-        record = {"property": row.property, "output": row.output, "difference": row.difference,
-                  "moved most": short[row.most]}
-        for model, change, score, tier in zip(row.models, row.changes, row.scores, row.tiers):
+        record = {"property": row.property, "output": row.output, "moved most": short[row.most],
+                  "lead": row.lead, "next": short[row.runner_up]}
+        for model, change, score, tier, direction in zip(row.models, row.changes, row.scores, row.tiers,
+                                                         row.directions or [""] * len(row.models)):
             record[f"{short[model]}: change"] = change
+            record[f"{short[model]}: direction"] = direction
             record[f"{short[model]}: {statistic_label}"] = score
             record[f"{short[model]}: tier"] = tier
         records.append(record)
@@ -425,6 +486,17 @@ class Answered:
     def contrast(self) -> tuple[list[ContrastRow], str | None]:
         """Where the models differ and, when that is left out, why: (rows, note) (:func:`model_contrast`)."""
         return model_contrast(self.ranked_rows, self.outputs_of_interest, self.models)
+
+    @cached_property
+    def contrast_words(self) -> str:
+        """Where the models differ in a few lines for a page, headed (:func:`contrast_paragraph`), else the note on
+        why it is left out ("" with one model)."""
+        contrast, note = self.contrast
+        if not contrast:
+            return note or ""
+        first = contrast[0]
+        kind = self.explanations[first.property].model(first.models[0]).output_kind
+        return f"**Where the models differ**: {contrast_paragraph(contrast, output_label(first.output, kind))}"
 
     def answer_fields(self) -> dict:
         """``answer``, ``contrast`` (flat records) and, when the contrast is left out, ``contrast_note``: the

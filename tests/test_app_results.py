@@ -135,6 +135,17 @@ def test_a_comparisons_signif_column_judges_the_adjusted_p_as_its_readings_do(pr
     assert "signif.: adjusted p <= alpha, as the readings judge it" in summary
 
 
+def test_a_comparison_of_several_models_says_where_they_differ_as_its_report_does(progress):
+    # The zip's report.html had "Where the models differ" and the page did not; it subtracted the others' change from
+    # the first model's, and the app's list starts with the unbiased model.
+    models = ["ConvMixer cats vs dogs, unbiased (authors)", "ConvMixer cats vs dogs, dark-cats bias (authors)"]
+    summary = edit_call(progress, editor="parametric: darken", edit_end=0.6, steps=4, bundled=models, outputs="cat",
+                        regions=["object (segmenter)", "background (segmenter)"], n_permutations=1000)[0]
+    differ = next(line for line in summary.splitlines() if line.startswith("**Where the models differ**"))
+    assert "moved most" in differ and "minus" not in differ, differ
+    assert "object: darken: unbiased " in differ and "background: darken: unbiased " in differ, differ
+
+
 def test_the_run_button_shows_the_answer_first_and_the_rest_follows(progress):
     outputs = shared.shown_first(patch_tab.run_patch)(CHELSEA, ["rainbow disc"], None, 0.5, 0.5, 0.3, 4, 0,
                                                        [IMAGENET], progress=progress)

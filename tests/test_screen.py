@@ -304,9 +304,10 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     named = screen(image, [LeftBrightness(), Blind()], outputs_of_interest="bright", **kwargs)
     contrast, note = model_contrast(named.rows, named.outputs_of_interest, named.models)
     assert note is None and contrast[0].models == ("left eye", "blind")
-    assert [one.difference for one in contrast] == sorted((one.difference for one in contrast), reverse=True)
+    assert [one.lead for one in contrast] == sorted((one.lead for one in contrast), reverse=True)
     assert contrast[0].property in {"whole image: darken", "left: darken", "whole image: lighten", "left: lighten"}
-    assert contrast[-1].property.startswith("right") and contrast[-1].difference == pytest.approx(0, abs=1e-9)
+    assert contrast[0].most == "left eye" and contrast[0].runner_up == "blind"
+    assert contrast[-1].property.startswith("right") and contrast[-1].lead == pytest.approx(0, abs=1e-9)
     paths = write_screen(named, tmp_path / "named")
     page = paths["html"].read_text()
     assert paths["contrast"].is_file() and "Where the models differ" in page
@@ -314,43 +315,50 @@ def test_where_models_differ_needs_a_named_output(image, halves, tmp_path):
     section = page[page.index("Where the models differ"):]
     section = section[:section.index("</table>")]
     assert '<table class="cards">' not in section and "<th>left eye</th><th>blind</th>" in section
-    # Whose change the difference starts from, by name ("the first model's" left a negative one to be guessed).
-    assert "difference: left eye's change minus the largest change among the other models" in section
-    assert re.search(r'data-label="left eye">change [\d.e-]+, E\[\|grad_X\u00a0F\|\] [\d.e-]+, tier [a-e]</td>', section)
+    # What the lead is, in words, beside the column naming whose it is.
+    assert "lead: by how much more than the next model's" in section and "<th>moved most</th>" in section
+    assert re.search(r'data-label="left eye">change [\d.e-]+[a-z ]*, E\[\|grad_X\u00a0F\|\] [\d.e-]+, tier [a-e]</td>', section)
     own = screen(image, [LeftBrightness(), Blind()], **kwargs)
     contrast, note = model_contrast(own.rows, own.outputs_of_interest, own.models)
     assert contrast == [] and "name the output" in note
     assert "name the output" in json.loads(write_screen(own, tmp_path / "own")["json"].read_text())["contrast_note"]
 
 
-def test_the_contrast_says_how_many_properties_the_first_model_reacts_to_more():
-    # The command line headed ten rows "what dark-cats bias reacts to more than the others first" when eight of them
-    # showed another model moving more.
+def test_the_contrast_singles_out_no_model_by_its_place_in_the_list():
+    # "The first model's change minus the others'" questioned the unbiased model in the app, whose list starts with
+    # it: a class read "unbiased reacts more than every other model to 27 of the 34 properties". Each row now names
+    # the model that moved most and its lead over the next, whatever the order.
     from propgrad.answer import ContrastRow, contrast_difference, contrast_lead
 
-    def row(name, changes):
-        return ContrastRow(name, "cat", ("dark-cats", "unbiased"), changes, changes, ("a", "a"),
-                           changes[0] - changes[1], ("dark-cats", "unbiased")[changes.index(max(changes))])
+    def row(name, changes, models=("unbiased", "dark-cats")):
+        return ContrastRow(name, "cat", models, changes, changes, ("a", "a"))
 
     short = {"dark-cats": "dark-cats", "unbiased": "unbiased"}
-    rows = [row("object: darken", (0.6, 0.2)), row("background: blur", (0.0, 0.02)), row("hue", (0.3, 0.3)),
+    rows = [row("object: darken", (0.2, 0.6)), row("background: blur", (0.02, 0.0)), row("hue", (0.3, 0.3)),
             row("rotation", (0.973, 0.970))]
-    # A negligible difference is not "more" (rotation's 0.973 against 0.970 was counted).
-    assert contrast_lead(rows, short) == ("dark-cats reacts more than every other model (by 0.01 or more) to 1 of the 4 "
-                                          "properties, those first, the largest difference first")
-    assert [contrast_difference(one, short) for one in rows] == [
-        "difference 0.40", "difference -0.020: unbiased moved more", "difference 0", "difference 0.0030: about as much"]
-    assert contrast_lead(rows[1:], short).startswith("dark-cats reacts to none of the 3 properties more")
+    flipped = [row(one.property, one.changes[::-1], ("dark-cats", "unbiased")) for one in rows]
+    for ordered in (rows, flipped):
+        assert [(one.most, round(one.lead, 3)) for one in ordered] == [
+            ("dark-cats", 0.4), ("unbiased", 0.02), (ordered[2].models[0], 0.0), ("unbiased", 0.003)]
+        # A negligible lead is no lead (rotation's 0.973 against 0.970 was counted as "more").
+        assert contrast_lead(ordered, short) == ("one model moved most, ahead of the next by 0.01 or more, on 2 of "
+                                                 "the 4 properties: dark-cats on 1, unbiased on 1; the largest lead "
+                                                 "first")
+        assert [contrast_difference(one, short) for one in ordered] == [
+            "dark-cats moved most, 0.40 more than unbiased", "unbiased moved most, 0.020 more than dark-cats",
+            f"{ordered[2].models[0]} and {ordered[2].models[1]} moved about as much",
+            "unbiased and dark-cats moved about as much"]
     # Properties, not rows: two outputs of one property are one property; one property is said as one.
-    dog = ContrastRow("object: darken", "dog", ("dark-cats", "unbiased"), (0.6, 0.2), (0.6, 0.2), ("a", "a"), 0.4,
-                      "dark-cats")
-    assert contrast_lead([rows[0], dog], short) == ("dark-cats reacts more than every other model (by 0.01 or more) to "
-                                                    "the one property")
-    assert contrast_lead(rows[1:2], short) == "dark-cats reacts to the one property no more than the other models do"
-    # Ahead by a negligible difference: a tie, said as one; 0.00996, written "0.010", is no tie beside "by 0.01".
-    assert contrast_lead(rows[3:], short) == ("dark-cats reacts to the one property no more than the other models do, "
-                                              "give or take 0.01")
-    assert contrast_difference(row("hue", (0.31, 0.30004)), short) == "difference 0.010"
+    dog = ContrastRow("object: darken", "dog", ("unbiased", "dark-cats"), (0.2, 0.6), (0.2, 0.6), ("a", "a"))
+    assert contrast_lead([rows[0], dog], short) == ("on the one property, dark-cats moved most, ahead of the next by "
+                                                    "0.01 or more")
+    assert contrast_lead(rows[2:], short) == ("on none of the 2 properties did one model move more than the others, "
+                                              "give or take 0.01; the largest lead first")
+    assert contrast_lead(rows[3:], short) == "on the one property no model moved more than the others, give or take 0.01"
+    # 0.00996, written "0.010", is a lead beside "by 0.01 or more".
+    assert contrast_difference(row("hue", (0.30004, 0.31)), short) == "dark-cats moved most, 0.010 more than unbiased"
+    three = ContrastRow("fur", "cat", ("a", "b", "c"), (0.2, 0.9, 0.1), (0.2, 0.9, 0.1), ("a", "a", "a"))
+    assert (three.most, three.runner_up, round(three.lead, 3)) == ("b", "a", 0.7)
 
 
 def test_the_negligible_line_names_whose_output_barely_moved():

@@ -507,6 +507,9 @@ def summary_markdown(run: AppRun) -> str:
                [score.pvalue for model in run.explanation.models for score in model.scores])
     floor = smallest_pvalue_words(tested.n_permutations, alpha, pvalues)
     legend += f" {floor}." if floor else ""
+    # Where the models differ, as the Screen and the comparison's report.html say it: the zip gave a conclusion that
+    # the page did not.
+    differ = [run.comparison.contrast_words, ""] if run.comparison is not None and run.comparison.contrast[0] else []
     models = list(dict.fromkeys(one.model for one in run.readings))
     named = "" if all(short[m] == m for m in models) else "Models: " + "; ".join(models) + ". "
     # A comparison's answer per model first (what moves each model's output most), as its report.html has it: the
@@ -535,6 +538,7 @@ def summary_markdown(run: AppRun) -> str:
              # The marker lets the page style this table (a card per row on a phone), and no other.
              f'<div class="ranked-table{"" if run.comparison is not None else " single-run"} '
              f'statistic-{first.statistic}">', "", header, rule, *rows, "", "</div>", "",
+             *differ,
              # The one sentence a class must not miss first: at the end of eight lines of legend it went unread.
              "***Significant* means the output follows the property systematically, not that it moves much: read "
              f"the change first.** {named}{legend} change: how far the output's (mean) curve moved, highest minus "

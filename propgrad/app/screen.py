@@ -15,7 +15,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..answer import contrast_difference, contrast_lead
 from ..checks import unsaid
 from ..errors import ArgumentError, counted, not_one_of, over_rows
 from ..ranking import tier_legend
@@ -109,17 +108,8 @@ def screen_text(result, notes: Sequence[str] = ()) -> str:
              f"{tier_legend()}), then by its change; score: {label}; p-values adjusted over "
              f"{over_rows(len(result.rows))} with "
              f"{result.adjustment}; alpha = {result.alpha} ({ADJUSTED_DEPENDS})."]
-    contrast, note = result.contrast
-    if contrast:
-        short = short_names(list(contrast[0].models))
-        kind = result.explanations[contrast[0].property].model(contrast[0].models[0]).output_kind
-        lines.append(f"**Where the models differ**: how far {output_label(contrast[0].output, kind)} moved for each "
-                     f"model, the first in the list against the others: {contrast_lead(contrast, short)}. "
-                     + "; ".join(f"{one.property}: " + ", ".join(f"{short[m]} {format_number(c)}"
-                                                                 for m, c in zip(one.models, one.changes))
-                                 + f" ({contrast_difference(one, short)})" for one in contrast[:5]) + ".")
-    elif note:
-        lines.append(note)
+    if result.contrast_words:
+        lines.append(result.contrast_words)
     for line in [*result.skipped, *unsaid(result.notes, result.caveats), *notes]:
         lines.append(f"- note: {line}")
     return for_pages("\n\n".join(lines))

@@ -95,7 +95,7 @@ def run(args) -> int:
     from ..outputs import outputs_for
     from ..progress_bar import fraction_bar
     from .. import export
-    from ..answer import contrast_difference, contrast_lead
+    from ..answer import contrast_changes, contrast_difference, contrast_lead
     from ..formats import format_number, format_pvalue
     from ..reading import short_names
     from ..score import STATISTIC_LABELS
@@ -139,8 +139,7 @@ def run(args) -> int:
         short = short_names(contrast[0].models)
         say(f"Where the models differ (change of {contrast[0].output}): {contrast_lead(contrast, short)}:")
         for one in contrast[:args.top]:
-            changes = ", ".join(f"{short[model]} {format_number(change)}" for model, change in zip(one.models, one.changes))
-            say(f"  {one.property} | {one.output}: {changes} ({contrast_difference(one, short)})")
+            say(f"  {one.property} | {one.output}: {contrast_changes(one, short)} ({contrast_difference(one, short)})")
     elif note:
         say(note)
     for line in [*result.skipped, *unsaid(result.notes, result.caveats), *output_notes]:

@@ -30,7 +30,7 @@ from ..ranking import tier_legend
 from ..answer import answer_spans
 from ..checks import unsaid, with_lead_ins
 from ..formats import format_number, format_pvalue
-from ..reading import for_pages, reading_legend, short_names, what_ran, with_evidence
+from ..reading import default_thresholds, for_pages, reading_legend, short_names, what_ran, with_evidence
 from ..score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS, STATISTIC_MEANING
 from ..statistics import ADJUSTED_DEPENDS
 
@@ -816,27 +816,25 @@ def add_drawn(page_path: Path, *, strip: Path | None = None, null: Path | None =
 
 def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
     """Where the models differ: per property, how far the same output moved for each model (``order`` says how the
-    rows are ordered, e.g. ", largest difference first")."""
-    # Named: "the first model's change" beside a column of another model's name ("moved most: dark-dogs bias") left
-    # a reader to guess whose a negative difference was.
-    first = next((str(key).rpartition(": ")[0] for key in (contrast[0] if contrast else {})
-                  if str(key).endswith(": change")), "the first model")
-    return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. "
-            f"difference: {escape(first)}'s change minus the largest change among the other models (below 0 where "
-            f"another model's output moved more){escape(order)}. It has no test of its own: read it beside each "
-            "model's tier.</p>"
+    rows are ordered, e.g. ", largest lead first")."""
+    return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. moved "
+            "most: the model whose output moved most; lead: by how much more than the next model's (under "
+            f"{default_thresholds().negligible:g}, as written: about as much){escape(order)}. It has no test of its own: read it beside "
+            "each model's tier.</p>"
             + table([_models_together(row) for row in contrast]))
 
 
 def _models_together(record: Mapping) -> dict:
-    """A contrast record with each model's numbers in one cell ("change 0.91, E[|grad_X F|] 0.19, tier a"): as
+    """A contrast record with each model's numbers in one cell ("change 0.91 down and back, E[|grad_X F|] 0.19, tier
+    a"): as
     "model: field" columns, three models made a card of twelve label-value pairs in a row (the CSV and JSON keep
     them apart).
 
     Examples
     --------
-    >>> _models_together({"property": "fur", "unbiased: change": 0.91, "unbiased: tier": "a", "output: tier": "e"})
-    {'property': 'fur', 'unbiased': 'change 0.91, tier a', 'output': 'tier e'}
+    >>> _models_together({"property": "fur", "unbiased: change": 0.91, "unbiased: direction": "down and back",
+    ...                   "unbiased: tier": "a", "output: tier": "e"})
+    {'property': 'fur', 'unbiased': 'change 0.91 down and back, tier a', 'output': 'tier e'}
     >>> _models_together({"output": "cat", "output: tier": "e"})  # a model named "output" keeps its cell
     {'output': 'cat', 'output (model)': 'tier e'}
     """
@@ -844,7 +842,11 @@ def _models_together(record: Mapping) -> dict:
     per_model: dict[str, list[str]] = {}
     for key, value in record.items():
         model, separator, field = str(key).rpartition(": ")
-        if separator:
+        if separator and field == "direction":
+            # Which way beside how far ("change 0.91 down and back"); a flat curve has none to say.
+            if value and per_model.get(model):
+                per_model[model][-1] += f" {value}"
+        elif separator:
             per_model.setdefault(model, []).append(f"{field} {cell(value)[0]}")
     # A model called "output" (say) gets its own column beside the fixed one.
     return {**fixed, **{(model if model not in fixed else f"{model} (model)"): ", ".join(numbers)

@@ -12,7 +12,7 @@ most; the significant but negligible properties named once), and ``table``: one 
 of interest with the fields of ``FIELDS``, ranked by :mod:`propgrad.ranking` (``change``: how far the output's mean
 curve moved; ``tier``: a to e; ``reading``: class, label, tier, shape, text and evidence, see
 :mod:`propgrad.reading`; in screen.csv the reading is its sentence). With two or more models scored on a named
-output, ``contrast`` holds where they differ (each model's change and statistic per property, largest difference
+output, ``contrast`` holds where they differ (each model's change and statistic per property, largest lead
 first; screen_contrast.csv), else ``contrast_note`` says why it is left out.
 """
 from __future__ import annotations
@@ -193,7 +193,7 @@ def html_page(data: dict, figure_path: Path | None, missing: dict[str, str], ans
             + html_report.table(rows, {"score": label}, alpha=data["alpha"]) + html_report.models_line(data["table"])
             + f"<p>{html_report.GUIDE_LINK}</p>"]
     if data["contrast"]:
-        body.append(html_report.contrast_section(data["contrast"], ", largest difference first"))
+        body.append(html_report.contrast_section(data["contrast"], ", largest lead first"))
     elif data.get("contrast_note"):
         body.append(f"<p>{html_report.prose(data['contrast_note'])}</p>")
     if data["skipped"]:
