@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .checks import domain_caveat, untestable_caveat
+from .checks import domain_caveat, smallest_pvalue_words, untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
 from .formats import format_number
@@ -431,8 +431,8 @@ class Answered:
 
     The result provides ``ranked_rows`` (rows with ``property``, ``model``, ``output``, ``score`` and a
     ``reading``, in rank order), ``models`` (names, in the order given), ``outputs_of_interest`` (as given),
-    ``statistic`` and, where its properties may be restricted to regions, ``explanations`` (name -> Explanation:
-    their masks say whether a region is a sliver).
+    ``statistic``, ``n_permutations``, ``alpha`` and, where its properties may be restricted to regions,
+    ``explanations`` (name -> Explanation: their masks say whether a region is a sliver).
     """
 
     @cached_property
@@ -486,6 +486,12 @@ class Answered:
     def contrast(self) -> tuple[list[ContrastRow], str | None]:
         """Where the models differ and, when that is left out, why: (rows, note) (:func:`model_contrast`)."""
         return model_contrast(self.ranked_rows, self.outputs_of_interest, self.models)
+
+    @property
+    def floor_words(self) -> str:
+        """Where a row's p-value (before adjustment) sits at the smallest the permutations can give, that it could be
+        stronger still (:func:`~propgrad.checks.smallest_pvalue_words`), else ""."""
+        return smallest_pvalue_words(self.n_permutations, self.alpha, [row.pvalue for row in self.ranked_rows])
 
     @cached_property
     def contrast_words(self) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from .checks import (MIN_STEPS, check_shuffle_settings, models_caveat, orders_floor, shuffle_floor_note,
-                     too_few_permutations_for_table, untestable_caveat)
+                     smallest_pvalue_words, too_few_permutations_for_table, untestable_caveat)
 from .errors import in_words, near_names, shown
 from .gradualness import Gradualness, GradualnessCriteria, assess, largest_change, summary_line, unchanged_caveat
 from .images import MAX_SIDE, MIN_SIDE, SOURCE_KEY, describe_input, load_image
@@ -165,6 +165,14 @@ class Explanation:
                 found = None if score.vector else best_order_pvalue(model.outputs[:, :, [score.index]], self.statistic)
                 floors.append(generic if found is None else max(generic, float(found[0])))
         return min(floors, default=generic)
+
+    @property
+    def floor_words(self) -> str:
+        """Where a p-value sits at the smallest the permutations can give, that it could be stronger still
+        (:func:`~propgrad.checks.smallest_pvalue_words`), else "": "p 0.0010" beside "0.0024" read as two exact
+        values."""
+        return smallest_pvalue_words(self.n_permutations, self.alpha,
+                                     [score.pvalue for model in self.models for score in model.scores])
 
     @cached_property
     def edit_change(self) -> float | None:

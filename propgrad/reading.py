@@ -255,7 +255,7 @@ class Reading:
     # Significant only through the order of the other steps' tiny drift: a jump this near an end could not pass alone.
     order_only: bool = False
     ends: str = ""  # where the output went, through the extremes the text names: "p(cat) 0.96 -> 0.05 -> 0.92"
-    swings: int = 0  # how often the curve goes from one third of its range to the other (a fall: once; a U: twice)
+    swings: int = 0  # how often the curve changes direction by a third of its range, plus one (a fall: 1; a U: 2)
 
     @property
     def change(self) -> float:
@@ -277,7 +277,7 @@ class Reading:
         """Which way the (mean) curve went, for a sentence that gives its change: "up" or "down" where its end keeps
         four fifths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
         the change of its start, "... and partly back" between; "back and forth" where it starts at neither extreme
-        or turns twice or more between the thirds of its range (:func:`turning_steps`); "" where it is flat.
+        or turns back by a third of its range twice or more (:func:`turning_steps`); "" where it is flat.
 
         Examples
         --------
@@ -526,10 +526,11 @@ _LISTED_TURNS = 4
 
 
 def turning_steps(curve) -> list[int]:
-    """The steps where a curve turns between the thirds of its range: each run of values in the lower or upper third
-    (values in the middle third belong to neither, so noise about the middle is no turn) gives its extreme, the first
-    and last runs (the start's and the end's) left out. A steady fall has none, a U one, a swing down, up and down
-    two.
+    """The steps where a curve turns back by at least a third of its range: each extreme that the curve leaves by that
+    much in the other direction, after reaching it by that much (from the start or from the turn before), so that
+    noise smaller than a third of the range is no turn. A steady fall has none, a U one, a swing down, up and down
+    two. (Turns between the thirds of the range missed a second dip that stayed in the upper two thirds: a rotation's
+    "0.99 -> 0.03 -> 0.93", four flips beside it, hid its fall from 0.99 to 0.48 and back.)
 
     Examples
     --------
@@ -537,20 +538,33 @@ def turning_steps(curve) -> list[int]:
     [3, 8]
     >>> turning_steps([0.95, 0.93, 0.88, 0.7, 0.55, 0.47, 0.53, 0.46, 0.3, 0.12, 0.05]), turning_steps([0.9, 0.1, 0.8])
     ([], [1])
+    >>> turning_steps([0.99, 1.0, 1.0, 0.93, 0.98, 0.03, 0.43, 0.99, 0.87, 0.48, 0.93])
+    [5, 7, 9]
     """
     y = np.asarray(curve, dtype=np.float64).ravel()
-    low, span = float(y.min()), float(np.ptp(y))
+    span = float(np.ptp(y)) if y.size else 0.0
     if span == 0:
         return []
-    runs: list[tuple[int, list[int]]] = []  # (side: -1 lower third, 1 upper third; its steps)
-    for step, value in enumerate(y):
-        side = -1 if value <= low + span / 3 else 1 if value >= low + 2 * span / 3 else 0
-        if side == 0:
-            continue
-        if not runs or runs[-1][0] != side:
-            runs.append((side, []))
-        runs[-1][1].append(step)
-    return [steps[int(np.argmin(y[steps]) if side < 0 else np.argmax(y[steps]))] for side, steps in runs[1:-1]]
+    back = span / 3
+    turns: list[int] = []
+    trend, extreme, low, high = 0, 0, 0, 0  # trend: 1 rising, -1 falling, 0 not yet moved by a third
+    for step in range(1, y.size):
+        value = float(y[step])
+        if trend == 0:
+            low = step if value < y[low] else low
+            high = step if value > y[high] else high
+            if value - y[low] >= back or y[high] - value >= back:
+                trend = 1 if value - y[low] >= back else -1
+                extreme = step
+                turned = low if trend > 0 else high
+                if abs(y[turned] - y[0]) >= back:  # reached from the start by a third: a turn, not where it began
+                    turns.append(turned)
+        elif trend * (value - y[extreme]) > 0:
+            extreme = step
+        elif trend * (y[extreme] - value) >= back:
+            turns.append(extreme)
+            trend, extreme = -trend, step
+    return turns
 
 
 def sharp_steps(curve) -> tuple[int, int] | None:
@@ -808,7 +822,7 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
     def shown(value) -> str:
         return f"{float(value):.{decimals}f}"
 
-    # A curve that goes from one third of its range to the other three times or more swings: its way runs through
+    # A curve that turns back by a third of its range twice or more swings: its way runs through
     # its turning points ("0.96 -> 0.01 -> 0.98 -> 0.06": "0.96 -> 0.06" hid the rotation's return to 0.98).
     turns = turning_steps(y)
     swings = len(turns) + 1 if turns else (1 if span > 0 else 0)

@@ -65,6 +65,43 @@ def test_every_kind_goes_out_the_same_way(tmp_path):
             assert "report.html" in names and len(names) == len(set(names)), kind
 
 
+def test_a_folder_used_again_holds_only_the_last_runs_files(tmp_path):
+    # A whole-image run into a region run's folder kept region.png, and a comparison beside an explanation's
+    # report.json left a script to read the wrong run; a file the package did not write stays.
+    from propgrad.interventions import Region
+
+    found = results(tmp_path)
+    out = tmp_path / "reused"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    masked = explain(IMAGE, Region(ParametricEdit("darken", steps=4), np.ones((24, 32), bool)), [Redness()],
+                     n_permutations=50)
+    assert "region" in export.write(masked, out)
+    export.write(found["explanation"], out)
+    assert not (out / "region.png").exists() and (out / "report.json").is_file()
+    written = export.write(found["comparison"], out)
+    left = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    made = {path.resolve().relative_to(out.resolve()).as_posix() for path in written.values()}
+    lists = {name for name in left if name.endswith(".propgrad-written.json")}  # what each folder's run wrote
+    assert left - made - lists == {"notes.txt"}, left - made
+    assert "report.json" not in left and "comparison.json" in left
+
+
+def test_a_p_at_the_permutations_floor_is_said_to_be_no_exact_value(tmp_path):
+    # The command line printed "p-value 0.0010 (significant)" for 1 / 1,001 and an agent got "0.0099" from 100
+    # permutations with no word that p could not go lower; the app's legend said it.
+    from propgrad.app.agent_result import screen_document
+
+    steady = explain(IMAGE, ParametricEdit("darken", steps=8), [Drift()], n_permutations=99)
+    assert steady.floor_words.startswith("p = 0.010 is the smallest p 99 permutations can give"), steady.floor_words
+    still = screen(Image.new("RGB", (32, 24), (0, 0, 0)), [Drift()], edits=["blur"], regions=["whole image"], steps=4,
+                   n_permutations=50)
+    assert still.floor_words == "" and not [n for n in screen_document(still)["notes"] if "smallest p" in n]
+    found = screen(IMAGE, [Drift()], edits=["darken"], regions=["whole image"], steps=8, n_permutations=99)
+    assert found.floor_words and "before adjustment, p = 0.010 is the smallest" in " ".join(
+        screen_document(found)["notes"])
+
+
 def test_something_else_is_refused():
     with pytest.raises(TypeError, match="must be an Explanation, a PropertyComparison, a Screen, a "
                                         "TrainingDynamics or a study folder"):

@@ -624,6 +624,15 @@ def test_a_curve_that_swings_is_read_through_its_extremes():
     said = reading.read_curve(curve, significant=False, pvalue=0.9, output="cat")
     assert said.text.startswith("p(cat) 0.96 -> 0.01 -> 0.98 -> 0.06"), said.text
     assert said.swings == 3 and said.direction == "back and forth"
+    # The dark-dogs model under rotation: a second dip, from 0.99 to 0.48, stays in the upper two thirds of the range;
+    # turns between the thirds read it "down and back" through "0.99 -> 0.03 -> 0.93", four flips beside it.
+    second = reading.read_curve([0.99, 1.0, 1.0, 0.93, 0.98, 0.03, 0.43, 0.99, 0.87, 0.48, 0.93], significant=False,
+                                pvalue=0.5, output="cat")
+    assert second.text.startswith("p(cat) 0.99 -> 0.03 -> 0.99 -> 0.48 -> 0.93"), second.text
+    assert second.direction == "back and forth"
+    # Noise under a third of the range is no turn: a fall with a wobble stays "down".
+    wobble = reading.read_curve([0.9, 0.7, 0.75, 0.5, 0.55, 0.3, 0.1], significant=True, pvalue=0.001, output="cat")
+    assert wobble.direction == "down" and wobble.swings == 1
     # A fall that keeps most of its change is "down", however it got there; a table's ends name the extreme the change
     # was taken from ("p(espresso) 0.90 -> 0.27" beside a change of 0.86).
     fall = reading.read_curve([0.96, 0.002, 0.107], significant=False, output="cat")

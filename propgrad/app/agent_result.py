@@ -91,14 +91,17 @@ def run_document(run) -> dict:
     else:
         caveats = run.comparison.caveats
     reading = data.get("reading") or " ".join(row["reading"] for row in rows)
-    return document(kind, data, rows, " ".join([*caveats, reading]), run.notes)
+    # A p at the permutations' floor could be stronger still: "0.0099" from 100 permutations is no exact value.
+    floor = [result.floor_words] if result.floor_words else []
+    return document(kind, data, rows, " ".join([*caveats, reading]), [*run.notes, *floor])
 
 
 def screen_document(result, notes: Sequence[str] = (), settings: dict | None = None) -> dict:
     """A screen of many properties: the ranked table, as screen.json holds it, with the ``settings`` written there
     (each model's preprocessing and source, which the result does not keep); the reading is the per-model answer."""
     data, rows = report_and_rows(result, settings)
-    return document("screen", data, rows, " ".join(result.answer), notes)
+    floor = [f"before adjustment, {result.floor_words}"] if result.floor_words else []
+    return document("screen", data, rows, " ".join(result.answer), [*notes, *floor])
 
 
 def dynamics_document(dynamics) -> dict:

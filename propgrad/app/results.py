@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .. import export, plots, reading
 from ..answer import answer_spans
-from ..checks import smallest_pvalue_words, unsaid, with_lead_ins
+from ..checks import unsaid, with_lead_ins
 from ..export import explanation as report
 from ..export.comparison import table_row
 from ..export import html as export_html
@@ -502,10 +502,7 @@ def summary_markdown(run: AppRun) -> str:
         legend = (f"signif.: p <= alpha (the paper's S). flips: {FLIPS_LEGEND}. "
                   f"tier {tier_legend()}.")
     # Where a row sits at the test's floor: "p 0.00010" beside "0.0024" read as two exact values.
-    tested = run.comparison or run.explanation
-    pvalues = ([entry.pvalue for entry in run.comparison.scores] if run.comparison is not None else
-               [score.pvalue for model in run.explanation.models for score in model.scores])
-    floor = smallest_pvalue_words(tested.n_permutations, alpha, pvalues)
+    floor = (run.comparison or run.explanation).floor_words
     legend += f" {floor}." if floor else ""
     # Where the models differ, as the Screen and the comparison's report.html say it: the zip gave a conclusion that
     # the page did not.

@@ -123,6 +123,8 @@ def run_explain(args) -> int:
               f"p-value {format_pvalue(row['pvalue'], result.alpha)} "
               f"({mark}), prediction flips: {row['flips']}\n    reading: {row['reading']}")
     say_the_rest(len(rows))
+    if result.floor_words:  # "p-value 0.0010" is the floor of 1,000 permutations, not an exact value
+        say(f"  note: {result.floor_words}")
     if len(rows) > 1:  # one row's reading is printed under it already
         say(paragraph(result.readings))
     for line in gradual.lines(result):
@@ -201,6 +203,8 @@ def _run_region_comparison(args, image, whole, models, outputs, criteria) -> int
               f"adjusted p {format_pvalue(entry.pvalue_adjusted, comparison.alpha)} ({mark}), "
               f"prediction flips: {table_row(entry)['flips']}\n    reading: {entry.reading.full}")
     say_the_rest(len(comparison.scores))
+    if comparison.floor_words:
+        say(f"  note: {comparison.floor_words}")
     say(paragraph([entry.reading for entry in comparison.scores]))
     for line in comparison.findings:  # (its caveats said above)
         say(line)

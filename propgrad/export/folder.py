@@ -2,18 +2,56 @@
 reason), report.html, and the JSON document last.
 
 The document goes last, and an older run's is removed first, so that a folder whose run was stopped midway (Ctrl-C,
-a full disk) never holds a document that reads as finished beside its first figures. Each kind's writer
+a full disk) never holds a document that reads as finished beside its first figures. A folder used again loses what
+the run before wrote there (listed in :data:`WRITTEN`): a whole-image run into a region run's folder kept its
+region.png, and a comparison beside an explanation's report.json left a script to read the wrong run. Files the
+package did not write stay. Each kind's writer
 (:mod:`propgrad.export.explanation`, :mod:`~propgrad.export.comparison`, :mod:`~propgrad.export.screen`,
 :mod:`~propgrad.export.dynamics`, :mod:`propgrad.study.report`) says only what its kind writes into it.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from . import html as html_report
 from . import tables
 from .figure_files import copied_into, draw_into
+
+WRITTEN = ".propgrad-written.json"  # the files a finished run wrote, relative to its folder
+
+
+def clear_earlier_run(out: Path) -> list[str]:
+    """Remove the files an earlier run listed in ``out``'s :data:`WRITTEN` (and the list), then the sub-folders left
+    empty; return their names. Only plain files below ``out`` are touched, whatever the list says."""
+    listed = out / WRITTEN
+    try:
+        names = json.loads(listed.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    removed = []
+    root = out.resolve()
+    folders = set()
+    for name in names if isinstance(names, list) else []:
+        target = out / str(name)
+        try:
+            inside = target.resolve().is_relative_to(root) and target.resolve() != root
+        except OSError:
+            continue
+        if inside and target.is_file() and not target.is_symlink():
+            target.unlink(missing_ok=True)
+            removed.append(str(name))
+            if target.parent.resolve() != root:
+                folders.add(target.parent)
+    listed.unlink(missing_ok=True)
+    for folder in sorted(folders, key=lambda path: -len(path.parts)):
+        (folder / WRITTEN).unlink(missing_ok=True)  # a part's own list: its files were in this one's
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # something else lives there
+    return removed
 
 
 class ReportFolder:
@@ -27,6 +65,7 @@ class ReportFolder:
     def __init__(self, out_dir: str | Path, document: str | None = None):
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
+        clear_earlier_run(self.out)
         self.paths: dict[str, Path] = {}
         self.missing: dict[str, str] = {}
         if document is not None:
@@ -69,4 +108,8 @@ class ReportFolder:
         self.paths[key] = html_report.write(page, self.out / "report.html")
         if document is not None:
             tables.write_json(self.paths["json"], document)
+        root = self.out.resolve()
+        names = [Path(path).resolve().relative_to(root).as_posix() for path in self.paths.values()
+                 if Path(path).resolve().is_relative_to(root)]
+        (self.out / WRITTEN).write_text(json.dumps({"files": names}, indent=1), encoding="utf-8")
         return self.paths
