@@ -163,6 +163,7 @@ def strip_title(explanation: Explanation, series_index: int = 0) -> str:
 
 
 REGION_COLOUR = (255, 214, 0)  # a yellow that reads on fur, sky and shadow alike
+FLIP_BADGE = (178, 34, 34)  # a dark red under white text (contrast above 4.5:1), on any picture
 
 
 def _binary(mask: np.ndarray) -> np.ndarray:
@@ -638,7 +639,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
                   keep: Sequence[int] = ()) -> Image.Image:
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
     rows of ``per_row``, each labelled below with its step and property value, the title at the top left; the steps
-    in ``keep`` (where the prediction flips) are among them (:func:`strip_indices`).
+    in ``keep`` (where the prediction flips) are among them (:func:`strip_indices`), labelled "flip".
 
     A region edit's series (with a ``mask``) gets the region's border drawn on every image (``show_region``), so
     the strip shows where the edit applies. The app, the reports and the lessons show this one picture.
@@ -681,6 +682,12 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
             pixels = pixels.copy()
             pixels[border] = REGION_COLOUR
         canvas.paste(Image.fromarray(pixels), (left, top))
+        if index in keep:
+            # A flip step kept among evenly spaced ones says why it is there (two strips on one page sampled steps 0,
+            # 2, 5, 6 and 0, 2, 4, 6, unexplained); a badge on the picture leaves its label the size of the others.
+            box = draw.textbbox((left + 6, top + 6), "flip", font=small_font)
+            draw.rectangle((box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3), fill=FLIP_BADGE)
+            draw.text((left + 6, top + 6), "flip", fill="white", font=small_font)
         label = f"step {index}: {captions[index]}"
         draw.text((left + width / 2, top + height + 4), label, fill="black", anchor="ma",
                   font=font if draw.textlength(label, font=font) <= width else small_font)

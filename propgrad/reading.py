@@ -486,11 +486,16 @@ def what_ran(intervention: str, property_name: str, n_steps: int, values: Sequen
     'brightness edit: 3 steps of brightness factor, 1 to 0.1; shuffle test with 10,000 permutations, alpha = 0.01.'
     >>> what_ran("turntable", "turntable angle (degrees)", 2, [0.0, 1080.0], 100, 0.05)[:58]
     'turntable: 2 steps of turntable angle (degrees), 0 to 1080'
+    >>> what_ran("darken edit", "darkening strength (0 = original, 1 = full)", 10, [0.0, 0.85], 100, 0.01)[:81]
+    'darken edit: 10 steps of darkening strength (0 = original, 1 = full), 0 % to 85 %'
     """
     shown_name = f"*{property_name}*" if markdown else property_name
     series = f", {n_series} series (mean curve with a band)" if n_series > 1 else ""
     steps = "1 step" if n_steps == 1 else f"{n_steps} steps"
-    span = f", {_value(values[0])} to {_value(values[-1])}" if len(values) > 1 else ""
+    # In the readings' units: "0 to 0.85" sat over readings of "flips at 85 % darker".
+    ends = (value_words(property_name, [values[0], values[-1]]) if shown_as_percent(property_name)
+            else [_value(values[0]), _value(values[-1])])
+    span = f", {ends[0]} to {ends[1]}" if len(values) > 1 else ""
     return (f"{f'**{intervention}**' if markdown else intervention}: {steps} of {shown_name}{span}"
             f"{series}; shuffle test with {n_permutations:,} permutations, alpha = {alpha:g}.")
 

@@ -93,10 +93,14 @@ def test_bad_upload_via_api_gives_message_and_server_keeps_serving(server, tmp_p
     with pytest.raises(Exception) as caught:
         call_patch(server, **patch_payload(patches=()))
     assert "`patches` is empty" in str(caught.value)
-    # Past a slider's range (only an API call can send it): the box is named (gradio's own check named none).
+    # Past a slider's range (only an API call can send it): the parameter the caller sent is named (gradio's own check
+    # named none; the box's label, "Number of steps", was the page's word).
     with pytest.raises(Exception) as caught:
         call_patch(server, **patch_payload(steps=1000))
-    assert "`Number of steps` must be from 3 to 30, got 1000" in str(caught.value), caught.value
+    assert "`steps` must be from 3 to 30, got 1000" in str(caught.value), caught.value
+    with pytest.raises(Exception) as caught:
+        call_patch(server, **{**patch_payload(), "outputs": "zebra crossing light"})
+    assert "`outputs`: no model has an output" in str(caught.value), caught.value
     result = call_patch(server, **patch_payload(steps=3))
     assert "Reading:" in result[0]
 

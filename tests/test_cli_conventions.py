@@ -44,6 +44,10 @@ def test_version_under_the_name_it_was_invoked_by():
     usage = _python("import sys; sys.argv[0] = '/venv/bin/propgrad'; from propgrad.cli import main; "
                     "sys.exit(main(['explain', '--help']))")
     assert usage.stdout.startswith("usage: propgrad explain")
+    # With --json, the version is the one JSON document a script reads (it printed the plain line).
+    typed = _python("import sys; sys.argv[0] = '/venv/bin/propgrad'; from propgrad.cli import main; "
+                    "sys.exit(main(['--version', '--json']))")
+    assert typed.returncode == 0 and json.loads(typed.stdout) == {"program": "propgrad", "version": __version__}
 
 
 def test_quiet_prints_errors_only(image, tmp_path, capsys):

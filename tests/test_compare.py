@@ -201,8 +201,9 @@ def test_cli_compare_region(monkeypatch, tmp_path, image, halves, registered, ca
     # The files listed as written: comparison_contrast.csv went unsaid (one model here: none written).
     written = printed.strip().splitlines()[-1]
     assert written.startswith("wrote comparison.csv, comparison.json, comparison.png, report.html and one folder")
+    # (and the list of them a run into the same folder removes first)
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_file()) == [
-        "comparison.csv", "comparison.json", "comparison.png", "report.html"]
+        ".propgrad-written.json", "comparison.csv", "comparison.json", "comparison.png", "report.html"]
 
 
 def test_cli_region_mask_file_with_a_note(tmp_path, image, halves, registered, capsys):

@@ -210,8 +210,8 @@ def test_dynamics_command_line_writes_a_plot_and_the_report(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "final_epoch_score:" in printed and f"report: {tmp_path / 'report' / 'report.html'}" in printed
     # The report's files, the plot as the command drew it, the numbers as the command returned them.
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["dynamics.csv", "dynamics.json",
-                                                                       "dynamics.png", "report.html"]
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        ".propgrad-written.json", "dynamics.csv", "dynamics.json", "dynamics.png", "report.html"]
     assert (tmp_path / "report" / "dynamics.png").read_bytes() == plot.read_bytes()
     document = json.loads((tmp_path / "report" / "dynamics.json").read_text())
     assert [row["score"] for row in document["table"]] == list(results["custom"].scores)

@@ -237,3 +237,13 @@ def test_the_environment_switches_mcp(monkeypatch):
     monkeypatch.setenv("PROPGRAD_MCP", "maybe")
     with pytest.raises(ValueError, match="PROPGRAD_MCP='maybe': use 1"):
         launch_kwargs()
+
+
+def test_a_long_bad_value_is_quoted_short():
+    # Frames sent as one 26 KB data URI instead of a list came back whole in the error, into the agent's context.
+    from propgrad.app.mcp_server import argument_problem
+
+    schema = {"type": "object", "properties": {"frames": {"type": "array"}}}
+    said = argument_problem(schema, {"frames": "data:image/png;base64," + "A" * 26_000}, "run_turntable")
+    assert said.startswith("`frames`: 'data:image/png;base64,AAA") and "is not of type 'array'" in said, said
+    assert len(said) < 200 and "(26,024 characters)" in said

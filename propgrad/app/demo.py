@@ -72,6 +72,7 @@ def build_demo() -> gr.Blocks:
     shared.named_bounds(demo)
     kept_copies.remember(demo)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    shared.learn_api_names(demo)  # an API caller's error names the parameter it sent, not the box
     return demo
 
 

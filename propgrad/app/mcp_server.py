@@ -72,7 +72,24 @@ def argument_problem(schema: dict, arguments: dict, tool: str) -> str | None:
         kind = "a whole number" if entry.get("type") == "integer" else "a number"
         return (f"`{error.absolute_path[0]}` must be {kind} between {entry['minimum']} and {entry['maximum']}, "
                 f"got {error.instance!r}")
-    return f"`{error.absolute_path[0]}`: {error.message}" if error.absolute_path else error.message
+    # The value as the message quotes it, cut short: a 26 KB data URI sent as a string came back whole, into the
+    # agent's context.
+    message = error.message.replace(repr(error.instance), _shortened(error.instance))
+    return f"`{error.absolute_path[0]}`: {message}" if error.absolute_path else message
+
+
+def _shortened(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters with its length said where it is longer.
+
+    Examples
+    --------
+    >>> _shortened("data:image/png;base64," + "A" * 1000, limit=30)
+    "'data:image/png;base64,AAAAAAA... (1,024 characters)"
+    >>> _shortened(5.5)
+    '5.5'
+    """
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def completed_schema(schema: dict, endpoint: dict | None) -> dict:

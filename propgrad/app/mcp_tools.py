@@ -61,9 +61,9 @@ RENAMED = {"number of steps": "steps", "edit end value": "edit_end", "editor": "
 def _renamed(message: str) -> str:
     """``message`` with the page's box names (in backticks) replaced by the tools' argument names, and without what
     only the page's boxes need said: a number box drops a decimal comma, a JSON number has none."""
-    from .tabs.edit import COMMA_HINT
+    from .shared import without_box_hints
 
-    message = re.sub(rf" \({re.escape(COMMA_HINT)}, so [^)]*\)", "", message)
+    message = without_box_hints(message)
     return re.sub(r"`([^`]+)`", lambda m: f"`{RENAMED.get(m.group(1), m.group(1))}`", message)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -70,8 +71,61 @@ BOXES = {"class_names": "class names", "classes": "CLIP classes", "model_name": 
 
 
 def in_box_words(error: BaseException) -> str:
-    """An error's message, a library argument's name replaced by the box the user sees (:data:`BOXES`)."""
-    return in_front_end_words(error, BOXES)
+    """An error's message, a library argument's name replaced by the box the user sees (:data:`BOXES`); in a call
+    through the API, by the parameter the caller sent (:func:`api_words`)."""
+    message = in_front_end_words(error, BOXES)
+    return api_words(message) if api_call() else message
+
+
+# What the page's number box does to "0,4" (a caller of the API sends numbers: its messages leave it out).
+COMMA_HINT = "the box drops a decimal comma"
+_COMMA_HINT = re.compile(rf" \({re.escape(COMMA_HINT)}, so [^)]*\)")
+# Every box's label (lower case) -> the API parameter it fills (:func:`learn_api_names`).
+_API_NAMES: dict[str, str] = {}
+
+
+def learn_api_names(demo: gr.Blocks) -> None:
+    """Note which API parameter each labelled box fills, for :func:`api_words`."""
+    for endpoint in demo.get_api_info().get("named_endpoints", {}).values():
+        for parameter in endpoint.get("parameters", []):
+            label = str(parameter.get("label") or "").lower()
+            if label and not label.startswith("parameter_"):
+                _API_NAMES.setdefault(label, parameter["parameter_name"])
+
+
+def without_box_hints(message: str) -> str:
+    """``message`` without what only the page's boxes need said (:data:`COMMA_HINT`): a caller of the API or an
+    agent sends numbers."""
+    return _COMMA_HINT.sub("", message)
+
+
+def api_call() -> bool:
+    """Whether the event being handled came through the API (gradio_client marks its calls), not the page."""
+    request = _request()
+    headers = getattr(request, "headers", None) or {}
+    return headers.get("x-gradio-user") == "api" or "/call/" in str(getattr(request, "url", ""))
+
+
+def api_words(message: str) -> str:
+    """``message`` for a caller of the API: each box named in backticks by the parameter it fills ("`Number of steps`"
+    and "`edit end value`" named boxes a script never saw: "`steps`", "`edit_end`"), without what only the page's
+    boxes need said (:data:`COMMA_HINT`).
+
+    Examples
+    --------
+    >>> _API_NAMES.update({"edit end value (parametric; blank = the edit's default)": "edit_end"})
+    >>> api_words("`edit end value` for darken must lie in [0, 1], got 5.0 (the box drops a decimal comma, so 0,5 "
+    ...           "arrives as 5: type 0.5)")
+    '`edit_end` for darken must lie in [0, 1], got 5.0'
+    """
+    def named(match: re.Match) -> str:
+        box = match.group(1).lower()
+        for label, parameter in _API_NAMES.items():
+            if label == box or label.startswith((box + " ", box + ":")):
+                return f"`{parameter}`"
+        return match.group(0)
+
+    return re.sub(r"`([^`]+)`", named, without_box_hints(message))
 
 
 def friendly_errors(handler):
@@ -133,8 +187,10 @@ def _refuse_by_label(component) -> None:
                 (low is not None and payload < low) or (high is not None and payload > high)):
             allowed = (f"from {low:g} to {high:g}" if low is not None and high is not None else
                        f"at least {low:g}" if low is not None else f"at most {high:g}")
-            raise gr.Error(f"`{component.label or 'a number'}` must be {allowed}, got {payload:g}",
-                           print_exception=False)
+            message = f"`{component.label or 'a number'}` must be {allowed}, got {payload:g}"
+            # gradio gives no request to a preprocess; only a caller of the API can move a slider past its range, so
+            # a slider's refusal names the parameter it sent ("`Number of steps`" was a box a script never saw).
+            raise gr.Error(api_words(message) if isinstance(component, gr.Slider) else message, print_exception=False)
         return original(payload)
 
     component.preprocess = preprocess

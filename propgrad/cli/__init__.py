@@ -32,6 +32,18 @@ from .screen import add_screen_parser
 GLOBAL_SWITCHES = ("-q", "--quiet", "--progress", "--no-progress", "--json")
 
 
+class _Version(argparse._VersionAction):
+    """``--version``; with ``--json`` typed, as the one JSON document a script reads (``{"version": "0.1.0"}``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if console.json_typed():
+            from .._version import __version__
+
+            console.emit({"program": console.program_name(), "version": __version__})
+            parser.exit()
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
 
@@ -41,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "THIS property? Gradually change the property, run the models on every step, and measure "
         "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, version=f"%(prog)s {__version__}")
     console.add_flags(parser, json_output=True)  # listed here too: each may come before the command (GLOBAL_SWITCHES)
     commands = parser.add_subparsers(dest="command", required=True)
     console.add_flags(add_explain_parser(commands), json_output=True, inherited=True)

@@ -196,6 +196,11 @@ def problem(line: str, echo: bool = True) -> None:
         print(line, file=sys.stderr)
 
 
+def json_typed() -> bool:
+    """Whether ``--json`` was typed (:func:`expect_json`), before the arguments are parsed."""
+    return bool(_state.get("json_typed"))
+
+
 def expect_json(argv: list[str]) -> None:
     """Before the arguments are parsed: whether ``--json`` was typed, so that an error in the arguments themselves
     ends in a JSON document too."""

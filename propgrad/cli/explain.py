@@ -48,7 +48,9 @@ def add_explain_parser(commands) -> argparse.ArgumentParser:
     add_model_flags(explain)
     gradual.add_flags(explain)
     add_scoring_flags(explain)
-    explain.add_argument("--out", default="propgrad-report", help="output folder")
+    explain.add_argument("--out", default="propgrad-report",
+                         help="output folder; used again, it loses the files the run before wrote there "
+                         "(.propgrad-written.json lists them), not others")
     return explain
 
 

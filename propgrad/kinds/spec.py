@@ -194,7 +194,7 @@ def _one(name: str, value, rules: Option, base: type):
             raise ArgumentError(name, f"must be text, got {value!r}")
         value = str(value)
         if rules.required and not value.strip():
-            raise ArgumentError(name, f"is empty: {rules.help_text()}")
+            raise ArgumentError(name, f"is empty; it takes: {rules.help_text()}")
         allowed = rules.allowed()
         if allowed is not None and value not in allowed:
             raise not_one_of(name, value, sorted(allowed))

@@ -15,8 +15,8 @@ from ..parsing import RANGES, box_names, check_float, check_int, check_text, fil
 from ..regions import BACKGROUND, CHOICES, OBJECT, PAINTED, WHOLE, region_interventions
 from ..results import compare_for_app, explain_for_app
 from ..run import chosen_models, load_input, shuffle_test_settings
-from ..shared import (default_models, friendly_errors, model_controls, preset_loaded, result_outputs, safe_image_input,
-                      study_input, run_button, wire_run, with_model_args)
+from ..shared import (COMMA_HINT, default_models, friendly_errors, model_controls, preset_loaded, result_outputs,
+                      safe_image_input, study_input, run_button, wire_run, with_model_args)
 from ..screen import build_screen_section, statistic_input
 from ..study import study_for_app
 
@@ -107,8 +107,6 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
     raise not_one_of("editor", editor, editor_choices(False))
 
 
-# What the page's number box does to "0,4" (an agent's JSON number needs no such hint: its tools leave it out).
-COMMA_HINT = "the box drops a decimal comma"
 
 
 def with_comma_hint(error: ArgumentError, end, kind) -> ArgumentError:
