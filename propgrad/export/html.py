@@ -462,9 +462,11 @@ def explanation_sections(data: Mapping, rows: Sequence[Mapping], paths: Mapping[
                 shown("curves", "Model outputs along the property"),
                 f"<{h}>Scores</{h}>" + table(page_rows(rows), {"score": _statistic_label(data)}, alpha=data["alpha"])
                 + (models_line(rows) if top else "")  # a comparison's page names them once, under its ranked table
-                + f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
-                  "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
-                  f"{escape(tier_legend())}. {GUIDE_LINK}</p>",
+                # The legend once a page: a comparison's ranked table has it, and its sections repeated it (four
+                # tier legends on a page of two regions).
+                + (f"<p>alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles "
+                   "(+1 corrected). change: the output's (mean) curve, highest minus lowest value. tier: "
+                   f"{escape(tier_legend())}. {GUIDE_LINK}</p>" if top else ""),
                 shown("null", "Shuffle-test null distributions",
                       "observed score against the scores of shuffled series")]
     return [s for s in sections if s]
@@ -721,8 +723,10 @@ def comparison_page(data: Mapping, figure_path: Path | None, parts: Sequence[tup
         body.append(CURVES_MARKER)
     elif figure_path is not None or "comparison" in failed:
         body.append("<h2>Comparison</h2>" + figure("comparison figure", figure_path, missing=failed.get("comparison")))
+    shuffles = (f" alpha = {escape(data['alpha'])}; p-values from {data['n_permutations']:,} shuffles (+1 corrected). "
+                "change: the output's (mean) curve, highest minus lowest value." if data.get("n_permutations") else "")
     body += [f"<h2>Ranked properties</h2><p>Ranked by what the output did (tier {escape(tier_legend())}), then by "
-             "its change; p beside.</p>"
+             f"its change; p beside.{shuffles}</p>"
              + table(page_rows(rows), {"score": _statistic_label(data)}, alpha=data["alpha"]) + models_line(rows),
              f"<p>{GUIDE_LINK}</p>"]
     if data.get("contrast"):
