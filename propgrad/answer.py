@@ -6,7 +6,7 @@ Both work on any ranked rows that carry ``property``, ``model``, ``output`` and 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -328,7 +328,8 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
     >>> row = lambda name, changes: ContrastRow(name, "cat", ("a", "b", "c"), changes, changes, ("a",) * 3)
     >>> contrast_lead([row("fur", (0.2, 0.9, 0.1)), row("hue", (0.5, 0.1, 0.1)), row("blur", (0.30, 0.302, 0))],
     ...               {"a": "a", "b": "b", "c": "c"})
-    'one model moved most, ahead of the next by 0.01 or more, on 2 of the 3 properties: b on 1, a on 1; the largest lead first'
+    'one model moved most, ahead of the next by 0.01 or more, on 2 of the 3 properties: b on 1, a on 1; the largest \
+lead first'
     """
     # Rows are property x output: with two outputs, ten properties made twenty rows; a property counts once, for the
     # model that leads on its largest lead.
@@ -346,7 +347,8 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
         return (f"on the one property, {short[row.most]} moved most, ahead of the next by {_negligible():g} or more"
                 if leads else f"on the one property no model moved more than the others, {give}")
     if not leads:
-        return f"on none of the {count} properties did one model move more than the others, {give}; the largest lead first"
+        return (f"on none of the {count} properties did one model move more than the others, {give}; the largest "
+                "lead first")
     ranked = sorted(leads.items(), key=lambda item: -item[1])
     led = sum(leads.values())
     where = ("both" if count == 2 else f"all {count}") if led == count else f"{led} of the {count}"
@@ -360,18 +362,29 @@ def _differs(difference: float) -> bool:
     return abs(float(format_number(difference))) >= _negligible()
 
 
+def _opposite(row: ContrastRow) -> bool:
+    """Whether the two models that moved most went opposite ways (one up, one down): as far is not alike."""
+    ways = dict(zip(row.models, row.directions or [""] * len(row.models)))
+    first, second = ways[row.most], ways[row.runner_up]
+    return {first.split(" ")[0], second.split(" ")[0]} == {"up", "down"}
+
+
 def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:
     """A contrast row's lead in words: the model that moved most and by how much more than the next, or "about as
-    much" where the lead is negligible (as written).
+    much" where the lead is negligible (as written), "opposite ways" where the two went up and down.
 
     Examples
     --------
     >>> row = ContrastRow("fur", "cat", ("a", "b"), (0.2, 0.9), (0.2, 0.9), ("a", "a"))
     >>> contrast_difference(row, {"a": "a", "b": "b"})
     'b moved most, 0.70 more than a'
+    >>> contrast_difference(ContrastRow("fur", "cat", ("a", "b"), (0.6, 0.6), (0, 0), ("a", "a"), ("up", "down")),
+    ...                     {"a": "a", "b": "b"})
+    'a and b moved about as much, opposite ways'
     """
     if not _differs(row.lead):
-        return f"{short[row.most]} and {short[row.runner_up]} moved about as much"
+        ways = ", opposite ways" if _opposite(row) else ""
+        return f"{short[row.most]} and {short[row.runner_up]} moved about as much{ways}"
     return f"{short[row.most]} moved most, {format_number(row.lead)} more than {short[row.runner_up]}"
 
 
@@ -393,13 +406,16 @@ def contrast_changes(row: ContrastRow, short: dict[str, str]) -> str:
     return ", ".join(said)
 
 
-def contrast_paragraph(contrast: Sequence[ContrastRow], output_words: str, limit: int = 5) -> str:
-    """The contrast in a few lines for a page: what it shows (``output_words``: "p(cat)"), :func:`contrast_lead`,
-    and its first ``limit`` rows with each model's change and the lead in words."""
+def contrast_paragraph(contrast: Sequence[ContrastRow], output_words: Mapping[str, str], limit: int = 5) -> str:
+    """The contrast in a few lines for a page: what it shows (``output_words``: each output's words, "p(cat)"),
+    :func:`contrast_lead`, and its first ``limit`` rows with each model's change and the lead in words; with several
+    outputs each row names its own (a row of p(dog) under "how far p(cat) moved" read as the cat's)."""
     short = short_names(list(contrast[0].models))
-    rows = "; ".join(f"{one.property}: {contrast_changes(one, short)} ({contrast_difference(one, short)})"
-                     for one in contrast[:limit])
-    return f"how far {output_words} moved for each model; {contrast_lead(contrast, short)}. {rows}."
+    several = len({row.output for row in contrast}) > 1
+    shown = "each output" if several else output_words[contrast[0].output]
+    rows = "; ".join(f"{one.property}{f', {output_words[one.output]}' if several else ''}: "
+                     f"{contrast_changes(one, short)} ({contrast_difference(one, short)})" for one in contrast[:limit])
+    return f"how far {shown} moved for each model; {contrast_lead(contrast, short)}. {rows}."
 
 
 def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> list[dict]:
@@ -407,8 +423,11 @@ def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> l
     records = []
     for row in contrast:
         short = short_names(list(row.models))
-        record = {"property": row.property, "output": row.output, "moved most": short[row.most],
-                  "lead": row.lead, "next": short[row.runner_up]}
+        # No model named where none leads: on a tie the first in the list "moved most", the order's pick.
+        leads = _differs(row.lead)
+        record = {"property": row.property, "output": row.output,
+                  "moved most": short[row.most] if leads else "none (about as much)", "lead": row.lead,
+                  "next": short[row.runner_up] if leads else ""}
         for model, change, score, tier, direction in zip(row.models, row.changes, row.scores, row.tiers,
                                                          row.directions or [""] * len(row.models)):
             record[f"{short[model]}: change"] = change
@@ -489,9 +508,10 @@ class Answered:
 
     @property
     def floor_words(self) -> str:
-        """Where a row's p-value (before adjustment) sits at the smallest the permutations can give, that it could be
-        stronger still (:func:`~propgrad.checks.smallest_pvalue_words`), else ""."""
-        return smallest_pvalue_words(self.n_permutations, self.alpha, [row.pvalue for row in self.ranked_rows])
+        """Where a row's p-value before adjustment sits at the smallest the permutations can give, that it could be
+        stronger still (:func:`~propgrad.checks.smallest_pvalue_words`), said so, else ""."""
+        floor = smallest_pvalue_words(self.n_permutations, self.alpha, [row.pvalue for row in self.ranked_rows])
+        return f"before adjustment, {floor}" if floor else ""
 
     @cached_property
     def contrast_words(self) -> str:
@@ -500,9 +520,9 @@ class Answered:
         contrast, note = self.contrast
         if not contrast:
             return note or ""
-        first = contrast[0]
-        kind = self.explanations[first.property].model(first.models[0]).output_kind
-        return f"**Where the models differ**: {contrast_paragraph(contrast, output_label(first.output, kind))}"
+        words = {row.output: output_label(row.output, self.explanations[row.property].model(row.most).output_kind)
+                 for row in contrast}
+        return f"**Where the models differ**: {contrast_paragraph(contrast, words)}"
 
     def answer_fields(self) -> dict:
         """``answer``, ``contrast`` (flat records) and, when the contrast is left out, ``contrast_note``: the

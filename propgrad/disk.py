@@ -201,6 +201,10 @@ def not_a_regular_file(path: str | Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+# The files a finished or stopped run of the package wrote into a folder, relative to it (export.folder keeps it).
+WRITTEN = ".propgrad-written.json"
+
+
 def is_partial(path: Path) -> bool:
     """Whether ``path`` is a temporary of :func:`replacing` (left behind only by a crash or a power cut)."""
     return path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX)

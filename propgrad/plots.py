@@ -636,10 +636,11 @@ def thumb_size(image: Image.Image, thumb: int) -> tuple[int, int]:
 
 def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: int = 6, series_index: int = 0,
                   thumb: int = 200, title: str | None = None, show_region: bool = True,
-                  keep: Sequence[int] = ()) -> Image.Image:
+                  keep: Sequence[int] | Mapping[int, str] = ()) -> Image.Image:
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
     rows of ``per_row``, each labelled below with its step and property value, the title at the top left; the steps
-    in ``keep`` (where the prediction flips) are among them (:func:`strip_indices`), labelled "flip".
+    in ``keep`` (where the prediction flips) are among them (:func:`strip_indices`), with a badge: "flip", or, where
+    ``keep`` maps each step to whose flip it is, "dark-cats flips".
 
     A region edit's series (with a ``mask``) gets the region's border drawn on every image (``show_region``), so
     the strip shows where the edit applies. The app, the reports and the lessons show this one picture.
@@ -683,11 +684,14 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
             pixels[border] = REGION_COLOUR
         canvas.paste(Image.fromarray(pixels), (left, top))
         if index in keep:
-            # A flip step kept among evenly spaced ones says why it is there (two strips on one page sampled steps 0,
-            # 2, 5, 6 and 0, 2, 4, 6, unexplained); a badge on the picture leaves its label the size of the others.
-            box = draw.textbbox((left + 6, top + 6), "flip", font=small_font)
+            # A flip step kept among evenly spaced ones says why it is there, and whose flip it is (two strips on one
+            # page sampled steps 0, 2, 5, 6 and 0, 2, 4, 6, unexplained); a badge leaves the label the others' size.
+            whose = keep[index] if isinstance(keep, Mapping) else ""
+            badge = fitted(f"{whose} flip{'' if ' and ' in whose else 's'}" if whose else "flip", draw, small_font,
+                           width - 20)
+            box = draw.textbbox((left + 6, top + 6), badge, font=small_font)
             draw.rectangle((box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3), fill=FLIP_BADGE)
-            draw.text((left + 6, top + 6), "flip", fill="white", font=small_font)
+            draw.text((left + 6, top + 6), badge, fill="white", font=small_font)
         label = f"step {index}: {captions[index]}"
         draw.text((left + width / 2, top + height + 4), label, fill="black", anchor="ma",
                   font=font if draw.textlength(label, font=font) <= width else small_font)
@@ -812,7 +816,7 @@ def _wrapped(text: str, font, width: float) -> list[str]:
 
 
 def strip_and_companions(explanation: Explanation, *, title: str | None = None, max_images: int = 12,
-                         ends: bool = True, keep: Sequence[int] = ()) -> list[Image.Image]:
+                         ends: bool = True, keep: Sequence[int] | Mapping[int, str] = ()) -> list[Image.Image]:
     """The strip as the app shows it and every strip.png holds it (:func:`stack_pictures` puts them one under the
     other): the steps, under them how much each step changes the image and the verdict, and (``ends``, for a run of
     several series: the strip shows the first only) the last step of every series.

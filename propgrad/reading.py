@@ -215,7 +215,9 @@ def default_thresholds() -> Thresholds:
     return Thresholds.parse(text, source=f"${THRESHOLDS_ENV}") if text else Thresholds()
 
 
-@dataclass(frozen=True)
+# Compared by identity: a reading is one row's, and a table asks whether this row is among the spelled-out ones (by
+# value, 27 fields a comparison, a paragraph over 30,000 rows took seconds).
+@dataclass(frozen=True, eq=False)
 class Reading:
     """One output of one model, read: its class, tier, shape and one line of words, with the numbers behind them.
 
@@ -532,8 +534,8 @@ _LISTED_TURNS = 4
 
 def turning_steps(curve) -> list[int]:
     """The steps where a curve turns back by at least a third of its range: each extreme that the curve leaves by that
-    much in the other direction, after reaching it by that much (from the start or from the turn before), so that
-    noise smaller than a third of the range is no turn. A steady fall has none, a U one, a swing down, up and down
+    much in the other direction, after reaching it by that much from the turn before (or from where it began), so
+    that noise smaller than a third of the range is no turn. A steady fall has none, a U one, a swing down, up and down
     two. (Turns between the thirds of the range missed a second dip that stayed in the upper two thirds: a rotation's
     "0.99 -> 0.03 -> 0.93", four flips beside it, hid its fall from 0.99 to 0.48 and back.)
 
@@ -559,11 +561,9 @@ def turning_steps(curve) -> list[int]:
             low = step if value < y[low] else low
             high = step if value > y[high] else high
             if value - y[low] >= back or y[high] - value >= back:
-                trend = 1 if value - y[low] >= back else -1
-                extreme = step
-                turned = low if trend > 0 else high
-                if abs(y[turned] - y[0]) >= back:  # reached from the start by a third: a turn, not where it began
-                    turns.append(turned)
+                # The extreme it leaves lies within a third of the start (the range was under a third until now):
+                # where the curve began, not a turn.
+                trend, extreme = (1 if value - y[low] >= back else -1), step
         elif trend * (value - y[extreme]) > 0:
             extreme = step
         elif trend * (y[extreme] - value) >= back:
@@ -1128,21 +1128,20 @@ def named_note(note: str, names: Sequence[str], of: int) -> str:
     return note if len(names) == of else f"{listed(names, most=LISTED)}: {note}"
 
 
-def spelled_out(readings: Sequence[Reading]) -> list[Reading]:
-    """The readings whose sentence :func:`paragraph` gives, in the order of ``readings``: the rows that moved, the
-    first :data:`LISTED` of each property in rank order (a table beside the paragraph gives the others their words).
+def spelled_out(readings: Sequence[Reading]) -> set[Reading]:
+    """The readings whose sentence :func:`paragraph` gives: the rows that moved, the first :data:`LISTED` of each
+    property in rank order (a table beside the paragraph gives the others their words).
 
     Examples
     --------
-    >>> [r.kind for r in readings], [r.kind for r in spelled_out(readings)]  # doctest: +SKIP
+    >>> [r.kind for r in readings], [r.kind for r in readings if r in spelled_out(readings)]  # doctest: +SKIP
     (['strong', 'none'], ['strong'])
     """
     groups: dict = {}
     for reading in readings:
         groups.setdefault(reading.property_label, []).append(reading)
-    spelled = [one for group in groups.values()
-               for one in [one for one in sorted(group, key=rank_key) if one.moved][:LISTED]]
-    return [reading for reading in readings if reading in spelled]
+    return {one for group in groups.values()
+            for one in [one for one in sorted(group, key=rank_key) if one.moved][:LISTED]}
 
 
 def paragraph(readings: Sequence[Reading]) -> str:

@@ -85,6 +85,13 @@ def test_a_folder_used_again_holds_only_the_last_runs_files(tmp_path):
     lists = {name for name in left if name.endswith(".propgrad-written.json")}  # what each folder's run wrote
     assert left - made - lists == {"notes.txt"}, left - made
     assert "report.json" not in left and "comparison.json" in left
+    # A run stopped midway leaves its files listed as it writes them: the next run removes them too.
+    from propgrad.export.folder import ReportFolder
+
+    stopped = ReportFolder(out, "report.json")
+    stopped.table("extra", "extra.csv", ["a"], [{"a": 1}])
+    export.write(found["explanation"], out)
+    assert not (out / "extra.csv").exists() and not (out / "comparison.json").exists()
 
 
 def test_a_p_at_the_permutations_floor_is_said_to_be_no_exact_value(tmp_path):

@@ -100,7 +100,7 @@ def screen_document(result, notes: Sequence[str] = (), settings: dict | None = N
     """A screen of many properties: the ranked table, as screen.json holds it, with the ``settings`` written there
     (each model's preprocessing and source, which the result does not keep); the reading is the per-model answer."""
     data, rows = report_and_rows(result, settings)
-    floor = [f"before adjustment, {result.floor_words}"] if result.floor_words else []
+    floor = [result.floor_words] if result.floor_words else []
     return document("screen", data, rows, " ".join(result.answer), [*notes, *floor])
 
 

@@ -31,6 +31,7 @@ from ..score import STATISTICS
 from . import agent_result, folders, results
 from .parsing import RANGES, in_range
 from .settings import CONCURRENCY, local_paths_allowed
+from .shared import BOX_PARAMETERS
 
 # An image sent inline (a data: URI) to the MCP tools: the app's default upload limit, whatever an operator sets
 # for model files (PROPGRAD_MAX_UPLOAD_MB).
@@ -50,12 +51,11 @@ RESULT_HELP = """result: JSON: kind, reading (plain words), rows (per model and 
         strip: PNG image content: the image at each step
         curves: PNG image content: each output of interest along the property, flips marked"""
 
+# Where a tool's argument is not named as the handler's parameter it fills (an agent sends "edit", the page's
+# handler takes "editor").
+TOOL_ARGUMENTS = {"editor": "edit", "mask_file": "mask", "patch_files": "patches"}
 # The tabs' box names -> the tools' argument names, for messages raised below the tools.
-RENAMED = {"number of steps": "steps", "edit end value": "edit_end", "editor": "edit", "outputs of interest": "outputs",
-           "patch x": "x", "patch y": "y", "patch scale": "scale", "permutations": "n_permutations",
-           "total rotation": "rotation", "hub ids": "hub_models", "mask file": "mask", "patch upload": "patches",
-           "screen edits": "edits", "screen regions": "regions", "open_clip model": "clip_model",
-           "outputs_of_interest": "outputs"}
+RENAMED = {box: TOOL_ARGUMENTS.get(parameter, parameter) for box, parameter in BOX_PARAMETERS.items()}
 
 
 def _renamed(message: str) -> str:

@@ -218,7 +218,12 @@ def _draw_strip(run: AppRun) -> Path:
     for name, result in run.explanations.items():
         if run.comparison is not None:
             title = f"{name}, {reading.axis_words(result.property_name)}"
-            flips = sorted({one.flip_steps[0] for one in run.readings if one.property_label == name and one.flip_steps})
+            short = reading.short_names([one.model for one in run.readings])
+            flips: dict[int, list[str]] = {}
+            for one in run.readings:
+                if one.property_label == name and one.flip_steps:
+                    flips.setdefault(one.flip_steps[0], []).append(short[one.model])
+            flips = {step: " and ".join(dict.fromkeys(names)) for step, names in sorted(flips.items())}
             pictures += plots.strip_and_companions(result, title=title, max_images=6, ends=False, keep=flips)
         else:
             pictures += plots.strip_and_companions(result)
@@ -503,7 +508,7 @@ def summary_markdown(run: AppRun) -> str:
                   f"tier {tier_legend()}.")
     # Where a row sits at the test's floor: "p 0.00010" beside "0.0024" read as two exact values.
     floor = (run.comparison or run.explanation).floor_words
-    legend += f" {floor}." if floor else ""
+    legend += f" {floor.replace('before', 'Before', 1) if floor.startswith('before') else floor}." if floor else ""
     # Where the models differ, as the Screen and the comparison's report.html say it: the zip gave a conclusion that
     # the page did not.
     differ = [run.comparison.contrast_words, ""] if run.comparison is not None and run.comparison.contrast[0] else []

@@ -80,6 +80,21 @@ def in_box_words(error: BaseException) -> str:
 # What the page's number box does to "0,4" (a caller of the API sends numbers: its messages leave it out).
 COMMA_HINT = "the box drops a decimal comma"
 _COMMA_HINT = re.compile(rf" \({re.escape(COMMA_HINT)}, so [^)]*\)")
+# The boxes' names in the handlers' messages -> the API parameter each fills: one table, from which the MCP tools'
+# argument names are derived too (:data:`propgrad.app.mcp_tools.RENAMED`). A slider's refusal names it by its label
+# (:func:`learn_api_names` reads those from the built page).
+BOX_PARAMETERS = {
+    "number of steps": "steps", "edit end value": "edit_end", "editor": "editor", "outputs of interest": "outputs",
+    "outputs_of_interest": "outputs", "instruction": "instruction", "max text guidance": "max_guidance",
+    "max guidance": "max_guidance", "image guidance": "image_guidance", "denoising steps": "denoising_steps",
+    "seeds": "seeds", "mask file": "mask_file", "study images": "study_files", "patch x": "x", "patch y": "y",
+    "patch scale": "scale", "patch upload": "patch_files", "total rotation": "rotation", "frames": "frames",
+    "classes": "classes", "CLIP classes": "classes", "open_clip model": "clip_model",
+    "CLIP pretrained tag or checkpoint path": "clip_pretrained", "permutations": "n_permutations",
+    "hub ids": "hub_ids", "hub classifiers": "hub_ids", "model file": "files", "model files": "files",
+    "class names": "class_names", "input size": "input_size", "mean": "mean", "std": "std",
+    "uploaded models return": "outputs_are", "screen edits": "edits", "screen regions": "regions",
+}
 # Every box's label (lower case) -> the API parameter it fills (:func:`learn_api_names`).
 _API_NAMES: dict[str, str] = {}
 
@@ -106,21 +121,27 @@ def api_call() -> bool:
     return headers.get("x-gradio-user") == "api" or "/call/" in str(getattr(request, "url", ""))
 
 
-def api_words(message: str) -> str:
+def api_words(message: str, labels: dict[str, str] | None = None) -> str:
     """``message`` for a caller of the API: each box named in backticks by the parameter it fills ("`Number of steps`"
-    and "`edit end value`" named boxes a script never saw: "`steps`", "`edit_end`"), without what only the page's
-    boxes need said (:data:`COMMA_HINT`).
+    and "`edit end value`" named boxes a script never saw: "`steps`", "`edit_end`"; :data:`BOX_PARAMETERS`, else a
+    label of ``labels``, default the page's), without what only the page's boxes need said (:data:`COMMA_HINT`).
 
     Examples
     --------
-    >>> _API_NAMES.update({"edit end value (parametric; blank = the edit's default)": "edit_end"})
     >>> api_words("`edit end value` for darken must lie in [0, 1], got 5.0 (the box drops a decimal comma, so 0,5 "
     ...           "arrives as 5: type 0.5)")
     '`edit_end` for darken must lie in [0, 1], got 5.0'
+    >>> api_words("`Number of steps` must be from 3 to 30, got 1000", {"number of steps": "steps"})
+    '`steps` must be from 3 to 30, got 1000'
     """
+    boxes = {box.lower(): parameter for box, parameter in BOX_PARAMETERS.items()}
+    labels = _API_NAMES if labels is None else labels
+
     def named(match: re.Match) -> str:
         box = match.group(1).lower()
-        for label, parameter in _API_NAMES.items():
+        if box in boxes:
+            return f"`{boxes[box]}`"
+        for label, parameter in labels.items():
             if label == box or label.startswith((box + " ", box + ":")):
                 return f"`{parameter}`"
         return match.group(0)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import plots
+from ..disk import WRITTEN
 from ..images import IMAGE_FORMATS, IMAGE_SUFFIXES
 from ..export import settings as export_settings, zip_files
 from ..export.provenance import describe_model
@@ -204,7 +205,8 @@ def study_for_app(files, interventions: dict, models, outputs, settings, seed, p
     report = run_images(images, list(interventions.values()), models, out=folder / "study", outputs_of_interest=selection,
                         n_permutations=n_permutations, alpha=alpha, seed=seed, progress=package_progress(progress))
     progress(1.0, desc="drawing plots")
-    produced = {str(path): path for path in sorted((folder / "study").rglob("*")) if path.is_file()}
+    produced = {str(path): path for path in sorted((folder / "study").rglob("*"))
+                if path.is_file() and path.name != WRITTEN}  # not the folder's own list of what its report wrote
     # The study's settings hold every setting of each intervention (run_images stores them); the name's digest also
     # takes each model's file by its content (two runs, steps 5 and 9, were downloaded under one name).
     decisive = {**export_settings(folder / "study"), "models": [describe_model(model) for model in models]}

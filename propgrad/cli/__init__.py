@@ -32,18 +32,6 @@ from .screen import add_screen_parser
 GLOBAL_SWITCHES = ("-q", "--quiet", "--progress", "--no-progress", "--json")
 
 
-class _Version(argparse._VersionAction):
-    """``--version``; with ``--json`` typed, as the one JSON document a script reads (``{"version": "0.1.0"}``)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        if console.json_typed():
-            from .._version import __version__
-
-            console.emit({"program": console.program_name(), "version": __version__})
-            parser.exit()
-        super().__call__(parser, namespace, values, option_string)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .._version import __version__
 
@@ -53,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "THIS property? Gradually change the property, run the models on every step, and measure "
         "E[|grad_X F|], its shuffle-test p-value and where the prediction flips.",
     )
-    parser.add_argument("--version", action=_Version, version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     console.add_flags(parser, json_output=True)  # listed here too: each may come before the command (GLOBAL_SWITCHES)
     commands = parser.add_subparsers(dest="command", required=True)
     console.add_flags(add_explain_parser(commands), json_output=True, inherited=True)
@@ -103,6 +91,12 @@ def _command(argv: list[str] | None) -> int:
     console.reset()
     count_unfinished_documents()
     console.expect_json(leading + argv)
+    if "--version" in leading + argv[:1] and console.json_typed():
+        # The version as the one JSON document a script reads, not argparse's plain line.
+        from .._version import __version__
+
+        console.emit({"program": console.program_name(), "version": __version__})
+        return exit_codes.OK
     show_package_messages()  # a series from the cache, a wait for another process, a lost Ray node: one line each
     finished = None  # the status of a command whose output is all written
     try:

@@ -135,7 +135,7 @@ def run(args) -> int:
     if len(result.rows) > args.top:
         say(f"  ... {len(result.rows) - args.top} more rows in screen.csv")
     if result.floor_words:  # an adjusted p of 0.0020 may rest on raw p-values at the permutations' floor
-        say(f"  note: before adjustment, {result.floor_words}")
+        say(f"  note: {result.floor_words}")
     contrast, note = result.contrast
     if contrast:
         short = short_names(contrast[0].models)

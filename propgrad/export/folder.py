@@ -3,11 +3,11 @@ reason), report.html, and the JSON document last.
 
 The document goes last, and an older run's is removed first, so that a folder whose run was stopped midway (Ctrl-C,
 a full disk) never holds a document that reads as finished beside its first figures. A folder used again loses what
-the run before wrote there (listed in :data:`WRITTEN`): a whole-image run into a region run's folder kept its
-region.png, and a comparison beside an explanation's report.json left a script to read the wrong run. Files the
-package did not write stay. Each kind's writer
-(:mod:`propgrad.export.explanation`, :mod:`~propgrad.export.comparison`, :mod:`~propgrad.export.screen`,
-:mod:`~propgrad.export.dynamics`, :mod:`propgrad.study.report`) says only what its kind writes into it.
+the run before wrote there (listed in :data:`propgrad.disk.WRITTEN` as it wrote them): a whole-image run into a
+region run's folder kept its region.png, and a comparison beside an explanation's report.json left a script to read
+the wrong run. Files the package did not write stay. Each kind's writer (:mod:`propgrad.export.explanation`,
+:mod:`~propgrad.export.comparison`, :mod:`~propgrad.export.screen`, :mod:`~propgrad.export.dynamics`,
+:mod:`propgrad.study.report`) says only what its kind writes into it.
 """
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from ..disk import WRITTEN, write_whole
 from . import html as html_report
 from . import tables
 from .figure_files import copied_into, draw_into
 
-WRITTEN = ".propgrad-written.json"  # the files a finished run wrote, relative to its folder
 
 
 def clear_earlier_run(out: Path) -> list[str]:
-    """Remove the files an earlier run listed in ``out``'s :data:`WRITTEN` (and the list), then the sub-folders left
-    empty; return their names. Only plain files below ``out`` are touched, whatever the list says."""
+    """Remove the files an earlier run listed in ``out``'s :data:`~propgrad.disk.WRITTEN` (and the list), then the
+    sub-folders left empty; return their names. Only plain files below ``out`` are touched, whatever the list says."""
     listed = out / WRITTEN
     try:
         names = json.loads(listed.read_text(encoding="utf-8"))["files"]
@@ -68,11 +68,25 @@ class ReportFolder:
         clear_earlier_run(self.out)
         self.paths: dict[str, Path] = {}
         self.missing: dict[str, str] = {}
+        self._listed: list[str] = []
         if document is not None:
             self.paths["json"] = tables.document_path(self.out / document)
 
+    def _written(self, *paths: Path | None) -> None:
+        """Add ``paths`` to the folder's :data:`~propgrad.disk.WRITTEN` as each is written: a run stopped midway leaves
+        its files listed, for the next run to remove (listed only at the end, they stayed for good)."""
+        root = self.out.resolve()
+        for path in paths:
+            if path is None or not Path(path).resolve().is_relative_to(root):
+                continue
+            name = Path(path).resolve().relative_to(root).as_posix()
+            if name not in self._listed:
+                self._listed.append(name)
+        write_whole(self.out / WRITTEN, json.dumps({"files": self._listed}, indent=1))
+
     def table(self, key: str, name: str, fields: Sequence[str], records: Iterable[Mapping]) -> Path:
         """``records`` as the CSV file ``name`` (:func:`propgrad.export.tables.write_csv`)."""
+        self._written(self.out / name)
         self.paths[key] = tables.write_csv(self.out / name, fields, records)
         return self.paths[key]
 
@@ -85,6 +99,7 @@ class ReportFolder:
                title: str | None = None) -> Path | None:
         """Draw a figure into ``name`` (``draw(path)`` writes it); one that fails is left out, with a warning naming
         ``what``, and listed in ``missing`` under ``title`` (default ``key``): the tables stand without it."""
+        self._written(self.out / name)
         path, reason = draw_into(draw, self.out / name, what)
         if path is not None:
             self.paths[key] = path
@@ -96,6 +111,7 @@ class ReportFolder:
         """A figure drawn elsewhere (the app draws its own strip and curves) copied in as ``name``; one named but not
         found is listed in ``missing`` (the page says so, not a gap where it was) unless the caller draws it instead
         (``say_missing=False``)."""
+        self._written(self.out / name)
         path = copied_into(source, self.out / name)
         if path is not None:
             self.paths[key] = path
@@ -105,11 +121,9 @@ class ReportFolder:
 
     def finish(self, page: str, document: Mapping | None = None, key: str = "html") -> dict[str, Path]:
         """Write report.html (as ``key`` in ``paths``), then the JSON document, last; return every file by name."""
+        # Listed before it is written, with what a writer added to ``paths`` itself (a comparison's parts' files).
+        self._written(self.out / "report.html", *self.paths.values())
         self.paths[key] = html_report.write(page, self.out / "report.html")
         if document is not None:
             tables.write_json(self.paths["json"], document)
-        root = self.out.resolve()
-        names = [Path(path).resolve().relative_to(root).as_posix() for path in self.paths.values()
-                 if Path(path).resolve().is_relative_to(root)]
-        (self.out / WRITTEN).write_text(json.dumps({"files": names}, indent=1), encoding="utf-8")
         return self.paths

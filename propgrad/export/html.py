@@ -821,10 +821,10 @@ def add_drawn(page_path: Path, *, strip: Path | None = None, null: Path | None =
 def contrast_section(contrast: Sequence[Mapping], order: str = "") -> str:
     """Where the models differ: per property, how far the same output moved for each model (``order`` says how the
     rows are ordered, e.g. ", largest lead first")."""
-    return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model. moved "
-            "most: the model whose output moved most; lead: by how much more than the next model's (under "
-            f"{default_thresholds().negligible:g}, as written: about as much){escape(order)}. It has no test of its own: read it beside "
-            "each model's tier.</p>"
+    return ("<h2>Where the models differ</h2><p>Per property, how far the same output moved for each model, and "
+            "which way. moved most: the model whose output moved most; lead: by how much more than the next model's "
+            f"(under {default_thresholds().negligible:g}, as written, no model leads: about as much){escape(order)}. "
+            "It has no test of its own: read it beside each model's tier.</p>"
             + table([_models_together(row) for row in contrast]))
 
 

@@ -18,7 +18,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ..disk import NoRoomError, is_partial, no_room, replacing, write_whole
+from ..disk import WRITTEN, NoRoomError, is_partial, no_room, replacing, write_whole
 from ..errors import counted, shown
 from ..reading import listed
 from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
@@ -294,7 +294,8 @@ class ResultsStore:
             return False
         # A temporary a power cut left is not a study's file: the folder held only .study.json.*.partial, and
         # `ls` showed it empty while it was refused as "not empty".
-        if any(not is_partial(path) for path in self.folder.iterdir()):
+        # Nor is the list of what a report written here before held (its files gone, `ls` shows none).
+        if any(not is_partial(path) and path.name != WRITTEN for path in self.folder.iterdir()):
             raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; "
                              f"choose an empty or new folder")
         return True
