@@ -13,7 +13,7 @@ from functools import cached_property
 from .checks import domain_caveat, smallest_pvalue_words, untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
-from .formats import format_number
+from .formats import format_number, format_output
 from .reading import ABRUPT, NEGLIGIBLE, listed, named_note, output_label, short_names
 
 # How many properties a model's answer names.
@@ -75,7 +75,7 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
     for model in models:
         for output in dict.fromkeys(row.output for row in rows if row.model == model):
             mine = [row for row in rows if row.model == model and row.output == output]
-            sentences.append(f"{who(short[model])}: {_output_answer(mine, name, after)}.")
+            sentences.append(f"{who(short[model])}: {_start_clause(mine)}{_output_answer(mine, name, after)}.")
     small: dict[str, list[str]] = {}
     for row in rows:
         if row.reading.kind == NEGLIGIBLE:
@@ -90,6 +90,19 @@ def model_answers(rows: Sequence, models: Sequence[str] | None = None, *, marked
         sentences.insert(0, f"Every effect here is negligible: no property moved any model's output by "
                             f"{negligible:g} or more.")
     return sentences
+
+
+def _start_clause(mine: Sequence) -> str:
+    """Where a probability starts within the negligible threshold of 0 or 1 and some property barely moved it, that
+    only a rise (or a fall) can show: the dark-cats model gives chelsea p(cat) 0.00, and "no measurable effect" of the
+    background's darkening read as evidence that it ignores the background, where the output had no room to fall."""
+    words = mine[0].reading.output_words or ""
+    start = mine[0].reading.start  # every property starts from the same input
+    if (not words.startswith("p(") or _negligible() < start < 1 - _negligible()
+            or all(row.reading.size != "negligible" for row in mine)):
+        return ""
+    way = "a rise" if start <= _negligible() else "a fall"
+    return f"{words} starts at {format_output(start)}, so only {way} can show; "
 
 
 def _output_answer(mine: Sequence, name, after: str) -> str:
@@ -328,8 +341,8 @@ def contrast_lead(contrast: Sequence[ContrastRow], short: dict[str, str]) -> str
     >>> row = lambda name, changes: ContrastRow(name, "cat", ("a", "b", "c"), changes, changes, ("a",) * 3)
     >>> contrast_lead([row("fur", (0.2, 0.9, 0.1)), row("hue", (0.5, 0.1, 0.1)), row("blur", (0.30, 0.302, 0))],
     ...               {"a": "a", "b": "b", "c": "c"})
-    'one model moved most, ahead of the next by 0.01 or more, on 2 of the 3 properties: b on 1, a on 1; the largest \
-lead first'
+    'b moved most (by 0.01 or more over the next model) on 1 of the 3 properties, a on 1; on 1 none did; the \
+largest lead first'
     """
     # Rows are property x output: with two outputs, ten properties made twenty rows; a property counts once, for the
     # model that leads on its largest lead.
@@ -342,18 +355,19 @@ lead first'
     for row in first_row.values():
         if _differs(row.lead):
             leads[short[row.most]] = leads.get(short[row.most], 0) + 1
+    by = f"by {_negligible():g} or more over the next model"
     if count == 1:
         row = next(iter(first_row.values()))
-        return (f"on the one property, {short[row.most]} moved most, ahead of the next by {_negligible():g} or more"
-                if leads else f"on the one property no model moved more than the others, {give}")
+        return (f"{short[row.most]} moved most ({by})" if leads
+                else f"no model moved more than the others, {give}")
     if not leads:
         return (f"on none of the {count} properties did one model move more than the others, {give}; the largest "
                 "lead first")
     ranked = sorted(leads.items(), key=lambda item: -item[1])
-    led = sum(leads.values())
-    where = ("both" if count == 2 else f"all {count}") if led == count else f"{led} of the {count}"
-    return (f"one model moved most, ahead of the next by {_negligible():g} or more, on {where} properties: "
-            + ", ".join(f"{model} on {number}" for model, number in ranked) + "; the largest lead first")
+    ties = count - sum(leads.values())
+    counted = [f"{ranked[0][0]} moved most ({by}) on {ranked[0][1]} of the {count} properties",
+               *(f"{model} on {number}" for model, number in ranked[1:])]
+    return ", ".join(counted) + (f"; on {ties} none did" if ties else "") + "; the largest lead first"
 
 
 def _differs(difference: float) -> bool:

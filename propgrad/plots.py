@@ -22,7 +22,7 @@ from .interventions.frames import Frames
 from .interventions.region import share_in_words
 from .models.base import PROBABILITY
 from .formats import format_number, format_pvalue
-from .reading import DISTANCE, axis_words, for_pages, output_label, value_words
+from .reading import DISTANCE, axis_words, for_pages, output_label, short_names, value_words
 from .score import DEFAULT_ALTERNATIVE, GRADIENT, P_MEANING, STATISTIC_LABELS
 
 # Figures stay readable (and fast) with "all" outputs of a 1000-class model: only the highest-scoring
@@ -815,16 +815,31 @@ def _wrapped(text: str, font, width: float) -> list[str]:
     return lines or [""]
 
 
+def first_flips(readings) -> dict[int, str]:
+    """Each model's first flip step, as its reading names it, with whose it is ("" for a run of one model): the steps a
+    strip keeps and marks (:func:`strip_picture`)."""
+    models = list(dict.fromkeys(one.model for one in readings))
+    short = short_names(models)
+    found: dict[int, list[str]] = {}
+    for one in readings:
+        if one.flip_steps:
+            found.setdefault(one.flip_steps[0], []).append(short[one.model] if len(models) > 1 else "")
+    return {step: " and ".join(name for name in dict.fromkeys(names) if name) for step, names in sorted(found.items())}
+
+
 def strip_and_companions(explanation: Explanation, *, title: str | None = None, max_images: int = 12,
-                         ends: bool = True, keep: Sequence[int] | Mapping[int, str] = ()) -> list[Image.Image]:
+                         ends: bool = True, keep: Mapping[int, str] | None = None) -> list[Image.Image]:
     """The strip as the app shows it and every strip.png holds it (:func:`stack_pictures` puts them one under the
-    other): the steps, under them how much each step changes the image and the verdict, and (``ends``, for a run of
-    several series: the strip shows the first only) the last step of every series.
+    other): the steps, each model's first flip among them (``keep``, default :func:`first_flips` of the run's
+    readings: a turntable's 12 pictures of 36 frames showed none of its four flips), under them how much each step
+    changes the image and the verdict, and (``ends``, for a run of several series: the strip shows the first only)
+    the last step of every series.
 
     Examples
     --------
     >>> save_picture(stack_pictures(strip_and_companions(explanation)), "strip.png")  # doctest: +SKIP
     """
+    keep = first_flips(explanation.readings) if keep is None else keep
     strip = strip_picture(explanation, title=title, max_images=max_images, keep=keep)
     pictures = [strip]
     if explanation.gradualness:

@@ -278,8 +278,9 @@ class Reading:
     def direction(self) -> str:
         """Which way the (mean) curve went, for a sentence that gives its change: "up" or "down" where its end keeps
         four fifths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
-        the change of its start, "... and partly back" between; "back and forth" where it starts at neither extreme
-        or turns back by a third of its range twice or more (:func:`turning_steps`); "" where it is flat.
+        the change of its start, "... and partly back" between; from a start at neither extreme, "up, then down" or
+        "down, then up" where it turns once, "back and forth" where it turns back by a third of its range twice or more
+        (:func:`turning_steps`); "" where it is flat.
 
         Examples
         --------
@@ -287,6 +288,9 @@ class Reading:
         ...                                                             [0.1, 0.9, 0.12], [0.5, 0.8, 0.0, 0.45],
         ...                                                             [0.96, 0.01, 0.98, 0.06])]
         ['up', 'down and partly back', 'up and back', 'back and forth', 'back and forth']
+        >>> read_curve([0.988, 0.999, 0.978], significant=True).direction
+        'up, then down'
+
         """
         change = self.change
         if change <= 0:
@@ -301,6 +305,10 @@ class Reading:
             return f"up and {back}"
         if self.high - self.start <= 0.1 * change:
             return f"down and {back}"
+        if self.swings <= 2:
+            # One turn from a start at neither extreme: a hump that ends below its start read "back and forth" beside
+            # a like hump read "up and back".
+            return "up, then down" if self.high_step < self.low_step else "down, then up"
         return "back and forth"
 
     @property

@@ -341,8 +341,8 @@ def test_the_contrast_singles_out_no_model_by_its_place_in_the_list():
         assert [(one.most, round(one.lead, 3)) for one in ordered] == [
             ("dark-cats", 0.4), ("unbiased", 0.02), (ordered[2].models[0], 0.0), ("unbiased", 0.003)]
         # A negligible lead is no lead (rotation's 0.973 against 0.970 was counted as "more").
-        assert contrast_lead(ordered, short) == ("one model moved most, ahead of the next by 0.01 or more, on 2 of "
-                                                 "the 4 properties: dark-cats on 1, unbiased on 1; the largest lead "
+        assert contrast_lead(ordered, short) == ("dark-cats moved most (by 0.01 or more over the next model) on 1 of "
+                                                 "the 4 properties, unbiased on 1; on 2 none did; the largest lead "
                                                  "first")
         assert [contrast_difference(one, short) for one in ordered] == [
             "dark-cats moved most, 0.40 more than unbiased", "unbiased moved most, 0.020 more than dark-cats",
@@ -350,11 +350,10 @@ def test_the_contrast_singles_out_no_model_by_its_place_in_the_list():
             "unbiased and dark-cats moved about as much"]
     # Properties, not rows: two outputs of one property are one property; one property is said as one.
     dog = ContrastRow("object: darken", "dog", ("unbiased", "dark-cats"), (0.2, 0.6), (0.2, 0.6), ("a", "a"))
-    assert contrast_lead([rows[0], dog], short) == ("on the one property, dark-cats moved most, ahead of the next by "
-                                                    "0.01 or more")
+    assert contrast_lead([rows[0], dog], short) == "dark-cats moved most (by 0.01 or more over the next model)"
     assert contrast_lead(rows[2:], short) == ("on none of the 2 properties did one model move more than the others, "
                                               "give or take 0.01; the largest lead first")
-    assert contrast_lead(rows[3:], short) == "on the one property no model moved more than the others, give or take 0.01"
+    assert contrast_lead(rows[3:], short) == "no model moved more than the others, give or take 0.01"
     # 0.00996, written "0.010", is a lead beside "by 0.01 or more".
     assert contrast_difference(row("hue", (0.30004, 0.31)), short) == "dark-cats moved most, 0.010 more than unbiased"
     three = ContrastRow("fur", "cat", ("a", "b", "c"), (0.2, 0.9, 0.1), (0.2, 0.9, 0.1), ("a", "a", "a"))
@@ -630,6 +629,24 @@ def test_a_strong_change_below_the_top_is_named_when_it_is_not_systematic():
                        pvalue=0.35, output="cat")
     rows[1] = SimpleNamespace(property="object: darken", model="dark-dogs bias", output="cat", reading=small)
     assert small.tier == "c" and small.size == "strong" and "also moves" not in model_answers(rows)[0]
+
+
+def test_an_output_that_starts_at_zero_is_said_to_have_no_room_to_fall():
+    # The dark-cats model gives chelsea p(cat) 0.00: "no measurable effect" of the background's darkening read as
+    # evidence that it ignores the background, where its output had no room to fall.
+    from types import SimpleNamespace
+
+    from propgrad.answer import model_answers
+    from propgrad.reading import read_curve
+
+    rise = read_curve(np.linspace(0.0, 0.63, 11), significant=True, pvalue=0.001, output="cat")
+    flat = read_curve(np.full(11, 2e-6) + np.linspace(0, 1e-6, 11), significant=False, pvalue=0.4, output="cat")
+    rows = [SimpleNamespace(property=name, model="dark-cats", output="cat", reading=one)
+            for name, one in (("object: darken", rise), ("background: darken", flat))]
+    said = model_answers(rows)[0]
+    assert said.startswith("dark-cats: p(cat) starts at 0.00, so only a rise can show; object: darken"), said
+    # Where nothing barely moved, there is nothing to warn about.
+    assert "starts at" not in model_answers(rows[:1])[0]
 
 
 def test_a_strong_change_is_named_where_nothing_moved_systematically():

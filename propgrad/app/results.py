@@ -218,13 +218,7 @@ def _draw_strip(run: AppRun) -> Path:
     for name, result in run.explanations.items():
         if run.comparison is not None:
             title = f"{name}, {reading.axis_words(result.property_name)}"
-            short = reading.short_names([one.model for one in run.readings])
-            flips: dict[int, list[str]] = {}
-            for one in run.readings:
-                if one.property_label == name and one.flip_steps:
-                    flips.setdefault(one.flip_steps[0], []).append(short[one.model])
-            flips = {step: " and ".join(dict.fromkeys(names)) for step, names in sorted(flips.items())}
-            pictures += plots.strip_and_companions(result, title=title, max_images=6, ends=False, keep=flips)
+            pictures += plots.strip_and_companions(result, title=title, max_images=6, ends=False)
         else:
             pictures += plots.strip_and_companions(result)
     return plots.save_picture(plots.stack_pictures(pictures), run.folder / "strip.png")
@@ -393,8 +387,11 @@ def respond(run: AppRun, progress=None) -> tuple:
 # The score column holds the run's statistic (named in the summary's table): E[|grad_X F|], |r| or MI (nats).
 # The flips column says whether the top class changes at all; the reading counts only changes to or from the output of
 # interest: four colour frames read "no measurable effect" for p(coffee mug) beside "flips: yes".
+# Where a flip sits on the curve: with many classes the top class changes at any probability (a flip marked at
+# p(Egyptian cat) 0.40 read as a mistake after the two-class models' 0.5 line).
 FLIPS_LEGEND = ("the prediction flips somewhere along the series (to any class; the reading counts only flips to or "
-                "from its output)")
+                "from its output); with two classes a flip is where the probability crosses 0.5, with many the top "
+                "class can change at any probability")
 TABLE_HEADERS = ["model", "output", "score (the run's statistic)", "p-value", "signif.", "prediction flips", "reading"]
 
 
@@ -482,8 +479,10 @@ def summary_markdown(run: AppRun) -> str:
                 f"{format_pvalue(entry.pvalue, alpha)} | {format_pvalue(entry.pvalue_adjusted, alpha)} | "
                 f"{yes_or_no(entry.significant_adjusted)} | {one.tier} |"
                 for entry, one in zip(comparison.scores, run.readings)]
-        legend = (f"adjusted p: Benjamini-Hochberg over the table, what to trust when screening "
-                  f"{len(comparison.properties)} properties at once ({ADJUSTED_DEPENDS}); signif.: adjusted p <= "
+        # The tests the adjustment counts, as the headline counts them ("over 6 tests" above "2 properties").
+        legend = (f"adjusted p: Benjamini-Hochberg over the table's {len(comparison.scores)} tests "
+                  f"({len(comparison.properties)} properties x models and outputs), what to trust when screening "
+                  f"them at once ({ADJUSTED_DEPENDS}); signif.: adjusted p <= "
                   f"alpha, as the readings judge it (the paper's S, p <= alpha, is for one test alone). "
                   f"flips: {FLIPS_LEGEND}. tier {tier_legend()}.")
     else:
