@@ -177,7 +177,7 @@ def test_patch_and_frames_sources(tmp_path):
     assert report["series_labels"] == ["patch.png", "patch.png"] and len(report["models"][0]["series_outputs"]) == 2
     # Both series step through the same opacities: the page's first line gives their range, as the app does.
     assert report["values_shared"] is True
-    assert "5 steps of patch opacity, 0 to 1, 2 series" in (tmp_path / "patch" / "report.html").read_text()
+    assert "5 steps of patch opacity, 0\u00a0% to 100\u00a0%, 2 series" in (tmp_path / "patch" / "report.html").read_text()
     frames = []
     for i in range(4):
         frames.append(tmp_path / f"f{i}.png")
