@@ -98,7 +98,7 @@ def _start_clause(mine: Sequence) -> str:
     background's darkening read as evidence that it ignores the background, where the output had no room to fall."""
     words = mine[0].reading.output_words or ""
     start = mine[0].reading.start  # every property starts from the same input
-    if (not words.startswith("p(") or _negligible() < start < 1 - _negligible()
+    if (not words.startswith("p(") or _negligible() <= start <= 1 - _negligible()
             or all(row.reading.size != "negligible" for row in mine)):
         return ""
     way = "a rise" if start <= _negligible() else "a fall"
@@ -379,8 +379,7 @@ def _differs(difference: float) -> bool:
 def _opposite(row: ContrastRow) -> bool:
     """Whether the two models that moved most went opposite ways (one up, one down): as far is not alike."""
     ways = dict(zip(row.models, row.directions or [""] * len(row.models)))
-    first, second = ways[row.most], ways[row.runner_up]
-    return {first.split(" ")[0], second.split(" ")[0]} == {"up", "down"}
+    return {way.split(" ")[0] for way in (ways[row.most], ways[row.runner_up])} == {"up", "down"}
 
 
 def contrast_difference(row: ContrastRow, short: dict[str, str]) -> str:

@@ -636,11 +636,12 @@ def thumb_size(image: Image.Image, thumb: int) -> tuple[int, int]:
 
 def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: int = 6, series_index: int = 0,
                   thumb: int = 200, title: str | None = None, show_region: bool = True,
-                  keep: Sequence[int] | Mapping[int, str] = ()) -> Image.Image:
+                  keep: Sequence[int] | Mapping[int, str] | None = None) -> Image.Image:
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
     rows of ``per_row``, each labelled below with its step and property value, the title at the top left; the steps
-    in ``keep`` (where the prediction flips) are among them (:func:`strip_indices`), with a badge: "flip", or, where
-    ``keep`` maps each step to whose flip it is, "dark-cats flips".
+    in ``keep`` (where the prediction flips; default each model's first, :func:`first_flips`) are among them
+    (:func:`strip_indices`), with a badge: "flip", or, where ``keep`` maps each step to whose flip it is, "dark-cats
+    flips".
 
     A region edit's series (with a ``mask``) gets the region's border drawn on every image (``show_region``), so
     the strip shows where the edit applies. The app, the reports and the lessons show this one picture.
@@ -650,6 +651,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
     >>> strip_picture(explanation).save("strip.png")  # doctest: +SKIP
     """
     series = explanation.series[series_index]
+    keep = first_flips(explanation.readings) if keep is None else keep
     indices = strip_indices(len(series), max_images, keep)
     width, height = thumb_size(series.images[0], thumb)
     border = None
@@ -820,11 +822,15 @@ def first_flips(readings) -> dict[int, str]:
     strip keeps and marks (:func:`strip_picture`)."""
     models = list(dict.fromkeys(one.model for one in readings))
     short = short_names(models)
-    found: dict[int, list[str]] = {}
+    # Per model, not per reading: a model's two outputs flip at the same steps (its predicted class), one badge each.
+    first = {}
     for one in readings:
         if one.flip_steps:
-            found.setdefault(one.flip_steps[0], []).append(short[one.model] if len(models) > 1 else "")
-    return {step: " and ".join(name for name in dict.fromkeys(names) if name) for step, names in sorted(found.items())}
+            first[one.model] = min(first.get(one.model, one.flip_steps[0]), one.flip_steps[0])
+    found: dict[int, list[str]] = {}
+    for model, step in first.items():
+        found.setdefault(step, []).append(short[model] if len(models) > 1 else "")
+    return {step: " and ".join(name for name in names if name) for step, names in sorted(found.items())}
 
 
 def strip_and_companions(explanation: Explanation, *, title: str | None = None, max_images: int = 12,
@@ -839,7 +845,6 @@ def strip_and_companions(explanation: Explanation, *, title: str | None = None, 
     --------
     >>> save_picture(stack_pictures(strip_and_companions(explanation)), "strip.png")  # doctest: +SKIP
     """
-    keep = first_flips(explanation.readings) if keep is None else keep
     strip = strip_picture(explanation, title=title, max_images=max_images, keep=keep)
     pictures = [strip]
     if explanation.gradualness:

@@ -278,9 +278,10 @@ class Reading:
     def direction(self) -> str:
         """Which way the (mean) curve went, for a sentence that gives its change: "up" or "down" where its end keeps
         four fifths of the change; from an extreme, "up and back" or "down and back" where it ends within a tenth of
-        the change of its start, "... and partly back" between; from a start at neither extreme, "up, then down" or
-        "down, then up" where it turns once, "back and forth" where it turns back by a third of its range twice or more
-        (:func:`turning_steps`); "" where it is flat.
+        the change of its start, "... and partly back" between; from a start at neither extreme, "up then down" (or
+        "down then up") where it turns once, at its highest (lowest) value, the other extreme at an end; else, and
+        wherever it turns back by a third of its range twice or more (:func:`turning_steps`), "back and forth"; ""
+        where it is flat.
 
         Examples
         --------
@@ -288,9 +289,9 @@ class Reading:
         ...                                                             [0.1, 0.9, 0.12], [0.5, 0.8, 0.0, 0.45],
         ...                                                             [0.96, 0.01, 0.98, 0.06])]
         ['up', 'down and partly back', 'up and back', 'back and forth', 'back and forth']
-        >>> read_curve([0.988, 0.999, 0.978], significant=True).direction
-        'up, then down'
-
+        >>> [read_curve(curve, significant=True).direction for curve in ([0.988, 0.999, 0.978],
+        ...                                                             [0.3, 0.0, 0.4, 1.0, 0.5])]
+        ['up then down', 'back and forth']
         """
         change = self.change
         if change <= 0:
@@ -305,10 +306,13 @@ class Reading:
             return f"up and {back}"
         if self.high - self.start <= 0.1 * change:
             return f"down and {back}"
-        if self.swings <= 2:
-            # One turn from a start at neither extreme: a hump that ends below its start read "back and forth" beside
-            # a like hump read "up and back".
-            return "up, then down" if self.high_step < self.low_step else "down, then up"
+        # One turn from a start at neither extreme, the other extreme at the end: a hump that ends below its start read
+        # "back and forth" beside a like hump read "up and back". With both extremes inside (0.30 -> 0.00 -> 1.00 ->
+        # 0.50), either word would hide a leg.
+        if self.low == self.end:
+            return "up then down"
+        if self.high == self.end:
+            return "down then up"
         return "back and forth"
 
     @property
@@ -953,6 +957,13 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         evidence = f"the prediction flips, but {output_label(output, output_kind)} barely moves"
     else:
         evidence = ""
+    if kind in (NEGLIGIBLE, NONE) and output_kind == "probability" and not (
+            limits.negligible <= start <= 1 - limits.negligible):
+        # A probability pinned at 0 (or 1) has no room to fall (rise): "no measurable effect" of the background on the
+        # dark-cats model, whose p(cat) for chelsea is 0.00, read as evidence that it ignores the background.
+        room = (f"the output starts at {format_output(start)}, so only "
+                f"{'a rise' if start < limits.negligible else 'a fall'} could show")
+        evidence = f"{evidence}; {room}" if evidence else room
     return Reading(model=model, output=output, kind=kind, label=label, text=", ".join(parts), start=start,
                    end=end, low=float(y[low_step]), low_step=low_step, high=float(y[high_step]), high_step=high_step,
                    jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label,

@@ -641,3 +641,4 @@ def test_a_legend_says_when_a_row_sits_at_the_smallest_p_the_permutations_give()
     assert "p = 0.0050 is the smallest p 200 permutations can give: a row at it could be stronger still." in page
     still = explain(image, edit, [Constant()], outputs_of_interest=[0], n_permutations=200, seed=0)
     assert "is the smallest p" not in results.summary_markdown(results.new_run(still, {}, []))
+

@@ -109,6 +109,48 @@ def test_a_p_at_the_permutations_floor_is_said_to_be_no_exact_value(tmp_path):
         screen_document(found)["notes"])
 
 
+def test_a_stopped_comparisons_parts_and_a_studys_own_files_are_handled(tmp_path):
+    # A comparison stopped midway left its per-property folders, unlisted, for good; a study written where a report's
+    # list stayed behind lost its own curves.csv, named in that list.
+    from propgrad.export.explanation import write_report
+
+    found = results(tmp_path)
+    out = tmp_path / "stopped"
+    write_report(found["comparison"].explanations["darker"], out / "darker")  # a part, then the stop
+    export.write(found["explanation"], out)
+    assert not (out / "darker").exists()
+    folder = tmp_path / "listed"
+    export.write(found["explanation"], folder)
+    for path in folder.iterdir():
+        if not path.name.startswith("."):
+            path.unlink()  # `rm folder/*` leaves the list
+    report = run_images([IMAGE, Image.new("RGB", (32, 24), (120, 90, 90))], ParametricEdit("darken", steps=4),
+                        [Redness()], out=folder, n_permutations=50)
+    assert (folder / "curves.csv").is_file() and report.summary
+
+
+def test_every_strip_marks_each_models_first_flip():
+    # A turntable's strip of 12 of 36 frames showed none of its flips; two strips on one page sampled different steps,
+    # unexplained. One badge per model, at its first flip, naming it where several ran.
+    from types import SimpleNamespace
+
+    from propgrad import plots
+
+    def read(model, output, steps):
+        return SimpleNamespace(model=model, output=output, flip_steps=steps)
+
+    readings = [read("Lesion CNN (biased)", "melanoma", [5, 7]), read("Lesion CNN (biased)", "nevus", [5, 7]),
+                read("Lesion CNN (unbiased)", "melanoma", [9])]
+    assert plots.first_flips(readings) == {5: "biased", 9: "unbiased"}
+    assert plots.first_flips(readings[:2]) == {5: ""}
+    flipped = explain(IMAGE, ParametricEdit("darken", steps=12), [Flip()], n_permutations=50)
+    assert plots.first_flips(flipped.readings) == {11: ""}
+    badge = np.all(np.asarray(plots.strip_picture(flipped, max_images=6)) == plots.FLIP_BADGE, axis=-1)
+    steady = explain(IMAGE, ParametricEdit("darken", steps=12), [Drift()], n_permutations=50)  # no flip
+    still = np.all(np.asarray(plots.strip_picture(steady, max_images=6)) == plots.FLIP_BADGE, axis=-1)
+    assert badge.sum() > 50 and not still.any()
+
+
 def test_something_else_is_refused():
     with pytest.raises(TypeError, match="must be an Explanation, a PropertyComparison, a Screen, a "
                                         "TrainingDynamics or a study folder"):

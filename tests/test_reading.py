@@ -639,3 +639,15 @@ def test_a_curve_that_swings_is_read_through_its_extremes():
     assert fall.direction == "down"
     hue = reading.read_curve([0.90, 0.7, 0.4, 0.1, 0.04, 0.2, 0.27], significant=False, output="espresso")
     assert hue.ends == "p(espresso) 0.90 -> 0.04 -> 0.27" and hue.direction == "down and partly back"
+
+
+def test_an_output_pinned_at_zero_says_it_had_no_room_to_fall():
+    # The dark-cats model gives chelsea p(cat) 0.00: "no measurable effect" of the background read as evidence that it
+    # ignores the background, where its output could not fall.
+    pinned = reading.read_curve(np.full(11, 2e-6) + np.linspace(0, 1e-6, 11), significant=False, pvalue=0.4,
+                                output="cat")
+    assert pinned.kind == reading.NONE and pinned.evidence == "the output starts at 0.00, so only a rise could show"
+    middle = reading.read_curve(np.full(11, 0.5) + np.linspace(0, 1e-6, 11), significant=False, output="cat")
+    assert middle.evidence == ""
+    raw = reading.read_curve(np.full(11, 2e-6), significant=False, output="cat", output_kind="score")
+    assert "starts at" not in raw.evidence

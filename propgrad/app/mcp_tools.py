@@ -64,7 +64,9 @@ def _renamed(message: str) -> str:
     from .shared import without_box_hints
 
     message = without_box_hints(message)
-    return re.sub(r"`([^`]+)`", lambda m: f"`{RENAMED.get(m.group(1), m.group(1))}`", message)
+    # A handler called through the API already names its parameters (app.shared.api_words): those too.
+    names = {**RENAMED, **TOOL_ARGUMENTS}
+    return re.sub(r"`([^`]+)`", lambda m: f"`{names.get(m.group(1), m.group(1))}`", message)
 
 
 # Whose queue each tool waits in: its tab's (the tab's API name; the Screen's own for run_screen).

@@ -390,8 +390,8 @@ def respond(run: AppRun, progress=None) -> tuple:
 # Where a flip sits on the curve: with many classes the top class changes at any probability (a flip marked at
 # p(Egyptian cat) 0.40 read as a mistake after the two-class models' 0.5 line).
 FLIPS_LEGEND = ("the prediction flips somewhere along the series (to any class; the reading counts only flips to or "
-                "from its output); with two classes a flip is where the probability crosses 0.5, with many the top "
-                "class can change at any probability")
+                "from its output); between two softmax classes a flip is where the probability crosses 0.5, among "
+                "many the top class can change at any probability")
 TABLE_HEADERS = ["model", "output", "score (the run's statistic)", "p-value", "signif.", "prediction flips", "reading"]
 
 

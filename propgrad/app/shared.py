@@ -142,7 +142,9 @@ def api_words(message: str, labels: dict[str, str] | None = None) -> str:
         if box in boxes:
             return f"`{boxes[box]}`"
         for label, parameter in labels.items():
-            if label == box or label.startswith((box + " ", box + ":")):
+            # The label's head, before its gloss ("edit end value (parametric; ...)"): by prefix, "`edit`" and
+            # "`patch`" became "edit_end" and "x".
+            if re.split(r" \(|:", label)[0] == box:
                 return f"`{parameter}`"
         return match.group(0)
 

@@ -21,17 +21,27 @@ from . import tables
 from .figure_files import copied_into, draw_into
 
 
-
-def clear_earlier_run(out: Path) -> list[str]:
-    """Remove the files an earlier run listed in ``out``'s :data:`~propgrad.disk.WRITTEN` (and the list), then the
-    sub-folders left empty; return their names. Only plain files below ``out`` are touched, whatever the list says."""
+def clear_earlier_run(out: Path, kept: Iterable[str] = ()) -> list[str]:
+    """Remove the files an earlier run listed in ``out``'s :data:`~propgrad.disk.WRITTEN` (and the list), and those of
+    its sub-folders' own lists (a comparison stopped before it listed its parts), then the sub-folders left empty;
+    return their names. Only plain files below ``out`` are touched, whatever the list says, and none named in
+    ``kept`` (a study's stored results, which its report's folder shares)."""
+    removed = []
+    for inner in sorted(path.parent for path in out.glob(f"*/{WRITTEN}")):
+        if inner.is_symlink():
+            continue  # a link to a folder elsewhere is not a part of this one
+        removed += [f"{inner.name}/{name}" for name in clear_earlier_run(inner)]
+        try:
+            inner.rmdir()
+        except OSError:
+            pass  # something else lives there
     listed = out / WRITTEN
     try:
         names = json.loads(listed.read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        return []
-    removed = []
+        return removed
     root = out.resolve()
+    kept = set(kept)
     folders = set()
     for name in names if isinstance(names, list) else []:
         target = out / str(name)
@@ -39,7 +49,7 @@ def clear_earlier_run(out: Path) -> list[str]:
             inside = target.resolve().is_relative_to(root) and target.resolve() != root
         except OSError:
             continue
-        if inside and target.is_file() and not target.is_symlink():
+        if inside and target.is_file() and not target.is_symlink() and str(name) not in kept:
             target.unlink(missing_ok=True)
             removed.append(str(name))
             if target.parent.resolve() != root:
@@ -56,16 +66,16 @@ def clear_earlier_run(out: Path) -> list[str]:
 
 class ReportFolder:
     """``out_dir`` (made if missing) as one result's folder; ``document`` names its JSON document (none for a study,
-    whose folder holds what it stored).
+    whose folder holds what it stored: ``kept`` names those files, which no earlier run's list may remove).
 
     ``paths`` holds every file written, by name, as the writers return them; ``missing`` each figure that failed to
     draw or, drawn elsewhere, was not found, by title, with why (report.html says so).
     """
 
-    def __init__(self, out_dir: str | Path, document: str | None = None):
+    def __init__(self, out_dir: str | Path, document: str | None = None, kept: Iterable[str] = ()):
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
-        clear_earlier_run(self.out)
+        clear_earlier_run(self.out, kept)
         self.paths: dict[str, Path] = {}
         self.missing: dict[str, str] = {}
         self._listed: list[str] = []

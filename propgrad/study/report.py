@@ -24,7 +24,8 @@ from ..score import GRADIENT, STATISTIC_LABELS, steady_trend_need
 from . import figures
 from .aggregate import MeanCurve, SummaryRow, series_points, summarise
 from .flip_prediction import MIN_PER_CLASS
-from .store import CURVES_FILE, RESULTS_FILE, kept_rows, lacking_in_words, read_journal, read_study, read_tables
+from .store import (CURVES_FILE, RESULTS_FILE, STORED_FILES, kept_rows, lacking_in_words, read_journal, read_study,
+                    read_tables)
 from .worker import FAILED, OK, SKIPPED
 
 SUMMARY_CSV, SUMMARY_MD, REPORT_HTML = "summary.csv", "summary.md", "report.html"
@@ -366,7 +367,7 @@ def write_report(folder: str | Path, figures_too: bool = True) -> StudyReport:
     skipped = list({image: e["message"].removeprefix(f"`{image}`: ") for k, e in entries if e["status"] == SKIPPED
                     for image in [_image_of(k)]}.items())
     failed = [(k, e["message"]) for k, e in entries if e["status"] == FAILED]
-    out = ReportFolder(folder)
+    out = ReportFolder(folder, kept=STORED_FILES)
     paths, missing = out.paths, out.missing
     out.table(SUMMARY_CSV, SUMMARY_CSV, SUMMARY_COLUMNS, summary_csv_rows(summary))
     paths[SUMMARY_MD] = folder / SUMMARY_MD

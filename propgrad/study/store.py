@@ -25,6 +25,8 @@ from .worker import CURVE_COLUMNS, OK, RESULT_COLUMNS, ItemResult
 
 STUDY_FILE, RESULTS_FILE, CURVES_FILE, JOURNAL_FILE = "study.json", "results.csv", "curves.csv", "items.jsonl"
 COLUMNS = {RESULTS_FILE: RESULT_COLUMNS, CURVES_FILE: CURVE_COLUMNS}
+# What a study stores in its folder, which a report written there never removes.
+STORED_FILES = (STUDY_FILE, RESULTS_FILE, CURVES_FILE, JOURNAL_FILE)
 # The journal entry's count of the rows a finished item stored in each table: how a resume tells whole from cut.
 ROW_COUNTS = {RESULTS_FILE: "results_rows", CURVES_FILE: "curve_rows"}
 # What to do about a file of the folder that cannot be read, by file.
@@ -294,10 +296,12 @@ class ResultsStore:
             return False
         # A temporary a power cut left is not a study's file: the folder held only .study.json.*.partial, and
         # `ls` showed it empty while it was refused as "not empty".
-        # Nor is the list of what a report written here before held (its files gone, `ls` shows none).
+        # Nor is the list of what a report written here before held (its files gone, `ls` shows none); it goes, or the
+        # study's report would remove the files it names, curves.csv among them, this study's own.
         if any(not is_partial(path) and path.name != WRITTEN for path in self.folder.iterdir()):
             raise ValueError(f"`out` {str(self.folder)!r} is not empty and holds no study; "
                              f"choose an empty or new folder")
+        (self.folder / WRITTEN).unlink(missing_ok=True)
         return True
 
     def _finished_nothing(self) -> bool:

@@ -107,8 +107,6 @@ def _edit(editor, instruction, max_guidance, image_guidance, steps, denoising_st
     raise not_one_of("editor", editor, editor_choices(False))
 
 
-
-
 def with_comma_hint(error: ArgumentError, end, kind) -> ArgumentError:
     """``error`` with a hint where the end value is what the number box makes of a decimal comma: it drops the
     comma, "0,4" arrives as 4, and "must lie in [0, 1], got 4.0" named a number the visitor never typed. ``kind``:
