@@ -197,6 +197,9 @@ def test_a_result_says_so_when_its_controls_were_changed_after_it(page):
     expect(page.locator("#patch-stale")).to_have_count(1, timeout=10_000)
     page.locator("#patch-run").click()
     expect(page.locator("#patch-stale")).to_have_count(0, timeout=10_000)
+    # The run under way first: the last answer, still on the page for a moment, passed for the new one and was then
+    # read as "Running...".
+    expect(page.locator("#patch-summary")).to_contain_text("Running...", timeout=10_000)
     check_answer(page, "patch", Path("."))
     expect(page.locator("#patch-run")).to_have_text("Run", timeout=WAIT_MS)
 
