@@ -14,7 +14,7 @@ from .checks import domain_caveat, smallest_pvalue_words, untestable_caveat
 from .gradualness import unchanged_caveat
 from .interventions.region import coverage_caveat
 from .formats import format_number, format_output
-from .reading import ABRUPT, NEGLIGIBLE, listed, named_note, output_label, short_names
+from .reading import ABRUPT, NEGLIGIBLE, listed, named_note, short_names
 
 # How many properties a model's answer names.
 TOP_PROPERTIES = 3
@@ -96,13 +96,10 @@ def _start_clause(mine: Sequence) -> str:
     """Where a probability starts within the negligible threshold of 0 or 1 and some property barely moved it, that
     only a rise (or a fall) can show: the dark-cats model gives chelsea p(cat) 0.00, and "no measurable effect" of the
     background's darkening read as evidence that it ignores the background, where the output had no room to fall."""
-    words = mine[0].reading.output_words or ""
-    start = mine[0].reading.start  # every property starts from the same input
-    if (not words.startswith("p(") or _negligible() <= start <= 1 - _negligible()
-            or all(row.reading.size != "negligible" for row in mine)):
+    first = mine[0].reading  # every property starts from the same input
+    if not first.room or all(row.reading.size != "negligible" for row in mine):
         return ""
-    way = "a rise" if start <= _negligible() else "a fall"
-    return f"{words} starts at {format_output(start)}, so only {way} can show; "
+    return f"{first.output_words} starts at {format_output(first.start)}, so only {first.room} can show; "
 
 
 def _output_answer(mine: Sequence, name, after: str) -> str:
@@ -283,6 +280,11 @@ class ContrastRow:
     directions: tuple[str, ...] = ()
 
     @property
+    def ways(self) -> tuple[str, ...]:
+        """``directions``, or no words for each model where a row was made without them."""
+        return self.directions or ("",) * len(self.models)
+
+    @property
     def most(self) -> str:
         return self.models[self.changes.index(max(self.changes))]
 
@@ -378,7 +380,7 @@ def _differs(difference: float) -> bool:
 
 def _opposite(row: ContrastRow) -> bool:
     """Whether the two models that moved most went opposite ways (one up, one down): as far is not alike."""
-    ways = dict(zip(row.models, row.directions or [""] * len(row.models)))
+    ways = dict(zip(row.models, row.ways))
     return {way.split(" ")[0] for way in (ways[row.most], ways[row.runner_up])} == {"up", "down"}
 
 
@@ -413,7 +415,7 @@ def contrast_changes(row: ContrastRow, short: dict[str, str]) -> str:
     'a down and back by 0.91, b 2.0e-05'
     """
     said = []
-    for model, change, direction in zip(row.models, row.changes, row.directions or [""] * len(row.models)):
+    for model, change, direction in zip(row.models, row.changes, row.ways):
         way = f"{direction} by " if direction and _differs(change) else ""
         said.append(f"{short[model]} {way}{format_number(change)}")
     return ", ".join(said)
@@ -441,8 +443,7 @@ def contrast_records(contrast: Sequence[ContrastRow], statistic_label: str) -> l
         record = {"property": row.property, "output": row.output,
                   "moved most": short[row.most] if leads else "none (about as much)", "lead": row.lead,
                   "next": short[row.runner_up] if leads else ""}
-        for model, change, score, tier, direction in zip(row.models, row.changes, row.scores, row.tiers,
-                                                         row.directions or [""] * len(row.models)):
+        for model, change, score, tier, direction in zip(row.models, row.changes, row.scores, row.tiers, row.ways):
             record[f"{short[model]}: change"] = change
             record[f"{short[model]}: direction"] = direction
             record[f"{short[model]}: {statistic_label}"] = score
@@ -533,8 +534,7 @@ class Answered:
         contrast, note = self.contrast
         if not contrast:
             return note or ""
-        words = {row.output: output_label(row.output, self.explanations[row.property].model(row.most).output_kind)
-                 for row in contrast}
+        words = {row.output: row.reading.output_words for row in self.ranked_rows}
         return f"**Where the models differ**: {contrast_paragraph(contrast, words)}"
 
     def answer_fields(self) -> dict:

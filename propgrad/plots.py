@@ -636,12 +636,12 @@ def thumb_size(image: Image.Image, thumb: int) -> tuple[int, int]:
 
 def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: int = 6, series_index: int = 0,
                   thumb: int = 200, title: str | None = None, show_region: bool = True,
-                  keep: Sequence[int] | Mapping[int, str] | None = None) -> Image.Image:
+                  keep: Mapping[int, str] | None = None) -> Image.Image:
     """The image strip as a picture (Pillow, no matplotlib: a few milliseconds): up to ``max_images`` steps in
     rows of ``per_row``, each labelled below with its step and property value, the title at the top left; the steps
     in ``keep`` (where the prediction flips; default each model's first, :func:`first_flips`) are among them
-    (:func:`strip_indices`), with a badge: "flip", or, where ``keep`` maps each step to whose flip it is, "dark-cats
-    flips".
+    (:func:`strip_indices`), each with a badge saying whose flip it is ("dark-cats flips"; "flip" where the step maps
+    to "", a run of one model).
 
     A region edit's series (with a ``mask``) gets the region's border drawn on every image (``show_region``), so
     the strip shows where the edit applies. The app, the reports and the lessons show this one picture.
@@ -688,7 +688,7 @@ def strip_picture(explanation: Explanation, *, max_images: int = 12, per_row: in
         if index in keep:
             # A flip step kept among evenly spaced ones says why it is there, and whose flip it is (two strips on one
             # page sampled steps 0, 2, 5, 6 and 0, 2, 4, 6, unexplained); a badge leaves the label the others' size.
-            whose = keep[index] if isinstance(keep, Mapping) else ""
+            whose = keep[index]
             badge = fitted(f"{whose} flip{'' if ' and ' in whose else 's'}" if whose else "flip", draw, small_font,
                            width - 20)
             box = draw.textbbox((left + 6, top + 6), badge, font=small_font)

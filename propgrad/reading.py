@@ -258,6 +258,8 @@ class Reading:
     order_only: bool = False
     ends: str = ""  # where the output went, through the extremes the text names: "p(cat) 0.96 -> 0.05 -> 0.92"
     swings: int = 0  # how often the curve changes direction by a third of its range, plus one (a fall: 1; a U: 2)
+    # A probability that starts within the negligible threshold of 0 (1): "a rise" ("a fall"), the one way it can show.
+    room: str = ""
 
     @property
     def change(self) -> float:
@@ -957,20 +959,20 @@ def read_curve(curve, *, significant: bool, pvalue: float | None = None, flip_st
         evidence = f"the prediction flips, but {output_label(output, output_kind)} barely moves"
     else:
         evidence = ""
-    if kind in (NEGLIGIBLE, NONE) and output_kind == "probability" and not (
-            limits.negligible <= start <= 1 - limits.negligible):
+    pinned = output_kind == "probability" and not limits.negligible <= start <= 1 - limits.negligible
+    room = ("a rise" if start < limits.negligible else "a fall") if pinned else ""
+    if room and kind in (NEGLIGIBLE, NONE):
         # A probability pinned at 0 (or 1) has no room to fall (rise): "no measurable effect" of the background on the
         # dark-cats model, whose p(cat) for chelsea is 0.00, read as evidence that it ignores the background.
-        room = (f"the output starts at {format_output(start)}, so only "
-                f"{'a rise' if start < limits.negligible else 'a fall'} could show")
-        evidence = f"{evidence}; {room}" if evidence else room
+        said = f"the output starts at {format_output(start)}, so only {room} could show"
+        evidence = f"{evidence}; {said}" if evidence else said
     return Reading(model=model, output=output, kind=kind, label=label, text=", ".join(parts), start=start,
                    end=end, low=float(y[low_step]), low_step=low_step, high=float(y[high_step]), high_step=high_step,
                    jump=jump, jump_step=jump_index + 1, flip_steps=flip_steps, property_label=property_label,
                    tier=TIER_OF[kind], size=size, shape=shape, significant=bool(significant),
                    pvalue=None if pvalue is None else float(pvalue), statistic=statistic, evidence=evidence,
                    flipped=flipped, flip_words=flip_words, output_words=output_label(output, output_kind),
-                   order_only=order_only, ends=ends, swings=swings)
+                   order_only=order_only, ends=ends, swings=swings, room=room)
 
 
 def read_output(explanation, model, score, *, thresholds: Thresholds | None = None,

@@ -95,6 +95,7 @@ BOX_PARAMETERS = {
     "class names": "class_names", "input size": "input_size", "mean": "mean", "std": "std",
     "uploaded models return": "outputs_are", "screen edits": "edits", "screen regions": "regions",
 }
+_BOX_PARAMETERS = {box.lower(): parameter for box, parameter in BOX_PARAMETERS.items()}  # as messages are matched
 # Every box's label (lower case) -> the API parameter it fills (:func:`learn_api_names`).
 _API_NAMES: dict[str, str] = {}
 
@@ -134,13 +135,12 @@ def api_words(message: str, labels: dict[str, str] | None = None) -> str:
     >>> api_words("`Number of steps` must be from 3 to 30, got 1000", {"number of steps": "steps"})
     '`steps` must be from 3 to 30, got 1000'
     """
-    boxes = {box.lower(): parameter for box, parameter in BOX_PARAMETERS.items()}
     labels = _API_NAMES if labels is None else labels
 
     def named(match: re.Match) -> str:
         box = match.group(1).lower()
-        if box in boxes:
-            return f"`{boxes[box]}`"
+        if box in _BOX_PARAMETERS:
+            return f"`{_BOX_PARAMETERS[box]}`"
         for label, parameter in labels.items():
             # The label's head, before its gloss ("edit end value (parametric; ...)"): by prefix, "`edit`" and
             # "`patch`" became "edit_end" and "x".

@@ -21,25 +21,21 @@ from . import tables
 from .figure_files import copied_into, draw_into
 
 
-def clear_earlier_run(out: Path, kept: Iterable[str] = ()) -> list[str]:
+def clear_earlier_run(out: Path, kept: Iterable[str] = ()) -> None:
     """Remove the files an earlier run listed in ``out``'s :data:`~propgrad.disk.WRITTEN` (and the list), and those of
-    its sub-folders' own lists (a comparison stopped before it listed its parts), then the sub-folders left empty;
-    return their names. Only plain files below ``out`` are touched, whatever the list says, and none named in
-    ``kept`` (a study's stored results, which its report's folder shares)."""
-    removed = []
+    its sub-folders' own lists (a comparison stopped before it listed its parts), then the sub-folders left empty.
+    Only plain files below ``out`` are touched, whatever the list says, and none named in ``kept`` (a study's stored
+    results, which its report's folder shares)."""
     for inner in sorted(path.parent for path in out.glob(f"*/{WRITTEN}")):
         if inner.is_symlink():
             continue  # a link to a folder elsewhere is not a part of this one
-        removed += [f"{inner.name}/{name}" for name in clear_earlier_run(inner)]
-        try:
-            inner.rmdir()
-        except OSError:
-            pass  # something else lives there
+        clear_earlier_run(inner)
+        _remove_if_empty(inner)
     listed = out / WRITTEN
     try:
         names = json.loads(listed.read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
-        return removed
+        return
     root = out.resolve()
     kept = set(kept)
     folders = set()
@@ -51,17 +47,18 @@ def clear_earlier_run(out: Path, kept: Iterable[str] = ()) -> list[str]:
             continue
         if inside and target.is_file() and not target.is_symlink() and str(name) not in kept:
             target.unlink(missing_ok=True)
-            removed.append(str(name))
             if target.parent.resolve() != root:
                 folders.add(target.parent)
     listed.unlink(missing_ok=True)
     for folder in sorted(folders, key=lambda path: -len(path.parts)):
-        (folder / WRITTEN).unlink(missing_ok=True)  # a part's own list: its files were in this one's
-        try:
-            folder.rmdir()
-        except OSError:
-            pass  # something else lives there
-    return removed
+        _remove_if_empty(folder)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something else lives there
 
 
 class ReportFolder:
